@@ -1,0 +1,300 @@
+//! # moat-model: the one result model
+//!
+//! Pure data and logic, no I/O. Every other crate of moat speaks these types:
+//! the image readers fill an [`Artifact`], the scan engine produces an
+//! [`Inventory`] (artifact + packages + relationships + warnings), and the
+//! reporters turn an [`Inventory`] into bytes (moat JSON, CycloneDX, SPDX, a
+//! table).
+//!
+//! The serde form of [`Inventory`] *is* moat's JSON document (`moat sbom
+//! --format json`, `moat inventory --format json`). It is versioned by
+//! [`SCHEMA_VERSION`] and documented in `docs/json-format.md`; a change of a
+//! field name or meaning bumps the version.
+//!
+//! Rejected alternatives: `serde_json::Value`-typed metadata (the Syft lesson:
+//! untyped metadata spreads through every consumer), and one struct per package
+//! manager (the reporters would need to know every ecosystem). A package is a
+//! single struct with optional, documented fields; ecosystem-specific extras go
+//! into [`Package::metadata`] as ordered string pairs.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub mod purl;
+pub use purl::Purl;
+
+/// Version of moat's JSON document. Bump on any incompatible change.
+pub const SCHEMA_VERSION: &str = "1.0";
+
+/// The whole result of an inventory: what was scanned and what is inside.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Inventory {
+    pub schema_version: String,
+    pub tool: Tool,
+    pub artifact: Artifact,
+    pub packages: Vec<Package>,
+    /// Package-to-package edges (`depends_on`) and file ownership facts.
+    #[serde(default)]
+    pub relationships: Vec<Relationship>,
+    #[serde(default)]
+    pub warnings: Vec<Warning>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+impl Default for Tool {
+    fn default() -> Self {
+        Tool { name: "moat".into(), version: env!("CARGO_PKG_VERSION").into() }
+    }
+}
+
+/// What kind of target was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ArtifactKind {
+    DockerArchive,
+    OciArchive,
+    /// An OCI image layout directory.
+    Oci,
+    /// An unpacked image root filesystem.
+    Rootfs,
+    /// A project directory.
+    Dir,
+}
+
+impl ArtifactKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ArtifactKind::DockerArchive => "docker-archive",
+            ArtifactKind::OciArchive => "oci-archive",
+            ArtifactKind::Oci => "oci",
+            ArtifactKind::Rootfs => "rootfs",
+            ArtifactKind::Dir => "dir",
+        }
+    }
+    /// True for the kinds that are container images with layers and a config.
+    pub fn is_image(self) -> bool {
+        matches!(self, ArtifactKind::DockerArchive | ArtifactKind::OciArchive | ArtifactKind::Oci)
+    }
+}
+
+/// The scanned target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Artifact {
+    /// A human name: the image reference (`repo:tag`) where known, else the path.
+    pub name: String,
+    pub kind: ArtifactKind,
+    /// The path of the target as given on the command line (without prefix).
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repo_tags: Vec<String>,
+    /// `sha256:...` of the image manifest, where the format has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest_digest: Option<String>,
+    /// `sha256:...` of the image config blob (the "image id").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_digest: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<Platform>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<OsInfo>,
+    #[serde(default)]
+    pub layers: Vec<Layer>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<ImageConfig>,
+}
+
+impl Artifact {
+    /// The digest that identifies the image: the manifest digest, else the config digest.
+    pub fn digest(&self) -> Option<&str> {
+        self.manifest_digest.as_deref().or(self.config_digest.as_deref())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Platform {
+    pub os: String,
+    pub architecture: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+}
+
+impl std::fmt::Display for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.os, self.architecture)?;
+        if let Some(v) = &self.variant {
+            write!(f, "/{v}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The parts of an image config that later scanners (secrets, misconfiguration) read.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ImageConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entrypoint: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cmd: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exposed_ports: Vec<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Every history entry, empty layers included, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<HistoryEntry>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub empty_layer: bool,
+}
+
+/// One filesystem layer, in order (index 0 is the base).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Layer {
+    pub index: usize,
+    /// Digest of the blob as stored (compressed for gzip/zstd layers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// Digest of the uncompressed tar (`rootfs.diff_ids`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    /// Size of the blob as stored, in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// The history line that made this layer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+}
+
+/// The operating system of the final filesystem.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OsInfo {
+    /// Normalised distribution id: `debian`, `ubuntu`, `alpine`, `rhel`, `almalinux`, `rocky`,
+    /// `centos`, `ol`, `fedora`, `amzn`, `sles`, `opensuse-leap`, `opensuse-tumbleweed`,
+    /// `azurelinux`, `mariner`, `wolfi`, `chainguard`, ...
+    pub id: String,
+    /// Family for matching: `debian`, `alpine`, `redhat`, `suse`, `wolfi`, or the id.
+    pub family: String,
+    /// Release version as the distro writes it (`12`, `3.19.1`, `9.3`, `2023`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub codename: Option<String>,
+    /// `PRETTY_NAME` or an equivalent.
+    pub name: String,
+    /// True when the image has a package database but no os-release (distroless).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub distroless: bool,
+}
+
+/// A package found in the target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Package {
+    /// Unique within the document; used as the SBOM `bom-ref` / SPDX id seed.
+    pub id: String,
+    pub name: String,
+    /// The version as the package manager writes it: dpkg `[epoch:]upstream[-revision]`,
+    /// rpm `[epoch:]version-release`, apk `version-rN`.
+    pub version: String,
+    /// The purl type: `deb`, `apk`, `rpm`, `pypi`, `npm`, `cargo`, `golang`, `maven`, ...
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub purl: String,
+    /// The OSV ecosystem name (`Debian:12`, `Alpine:v3.19`, `PyPI`, `crates.io`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ecosystem: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub licenses: Vec<String>,
+    /// Index of the layer that introduced the package.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer: Option<usize>,
+    /// Where the package was found (its database or metadata file).
+    #[serde(default)]
+    pub locations: Vec<Location>,
+    /// Marked by lockfiles that say so.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dev: bool,
+    /// Number of files the package owns (the list itself is in [`Package::files`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_count: Option<usize>,
+    /// Files owned by the package (absolute paths). Not serialised: it can be large and
+    /// only the ownership join needs it.
+    #[serde(skip)]
+    pub files: Vec<String>,
+    /// Ecosystem-specific extras (maintainer, installed size, ...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// A place in the target. `path` is absolute inside the image (`/var/lib/dpkg/status`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Location {
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RelationshipKind {
+    /// `from` depends on `to` (both package ids).
+    DependsOn,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Relationship {
+    pub from: String,
+    pub to: String,
+    pub kind: RelationshipKind,
+}
+
+/// A problem inside the target that did not stop the scan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Warning {
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer: Option<usize>,
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(l) = self.layer {
+            write!(f, "layer {l}: ")?;
+        }
+        if let Some(p) = &self.path {
+            write!(f, "{p}: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
