@@ -1,20 +1,604 @@
-//! # moat-image: image inputs as verified layer streams
+//! # moat-image: image inputs as verified, streaming layer readers
 //!
-//! INTERFACE CONTRACT (the scan engine in `moat-scan` and the CLI code against this):
+//! This crate turns what a user points moat at into an [`Artifact`](moat_model::Artifact)
+//! and, for container images, an ordered list of layers that open as byte streams of
+//! the *uncompressed* layer tar. It knows archive formats, manifests, digests and
+//! compression; it knows nothing about files inside layers (whiteouts, packages,
+//! secrets are `moat-scan`'s business).
 //!
-//! ```ignore
-//! let spec = TargetSpec::parse("oci-archive:/tmp/x.tar")?;      // prefix or detection
-//! let src = open(&spec, &OpenOptions { platform, image, limits })?;
-//! match src {
+//! ```no_run
+//! use moat_image::{open, OpenOptions, Source, TargetSpec};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let spec = TargetSpec::parse("oci-archive:/tmp/app.oci.tar")?; // or detected
+//! match open(&spec, &OpenOptions::default())? {
 //!     Source::Image(img) => {
-//!         // img.artifact: Artifact with kind, name, path, repo_tags, digests, platform,
-//!         // layers (index, digest, diff_id, media_type, size, created_by), config.
 //!         for i in 0..img.layer_count() {
-//!             let mut r: LayerReader = img.open_layer(i)?;   // uncompressed tar bytes
-//!             // ... tar::Archive::new(&mut r) ...
-//!             let stats = r.finish()?;   // drains the rest, verifies digest + diff_id
+//!             let mut layer = img.open_layer(i)?;        // uncompressed tar bytes
+//!             let mut tar = tar::Archive::new(&mut layer);
+//!             for entry in tar.entries()? { let _ = entry?; }
+//!             let stats = layer.finish()?;               // drains, verifies digests
+//!             println!("{} bytes", stats.uncompressed_bytes);
 //!         }
 //!     }
-//!     Source::Directory { kind, root, artifact } => { /* walked by moat-scan */ }
+//!     Source::Directory { root, .. } => println!("walk {}", root.display()),
 //! }
+//! # Ok(()) }
 //! ```
+//!
+//! ## Main types
+//! * [`TargetSpec`]: `docker-archive:`, `oci-archive:`, `oci:`, `rootfs:`, `dir:` or a
+//!   bare path whose kind is detected.
+//! * [`open`] + [`OpenOptions`] (platform, image name, [`Limits`]) give a [`Source`]: an
+//!   [`Image`] or a directory to walk.
+//! * [`Image`] holds the filled-in artifact and, privately, where each layer's blob lives
+//!   and which digests it must have. [`Image::open_layer`] is `&self` and opens a new file
+//!   handle each time, so layers can be read on several threads at once.
+//! * [`LayerReader`]: blob bytes -> sha256 of the stored bytes -> gzip/zstd/none (chosen by
+//!   magic bytes, never by media type) -> sha256 of the uncompressed bytes plus size and
+//!   ratio limits -> caller. Every byte is read once and hashed on the way;
+//!   [`LayerReader::finish`] drains the rest and compares both digests with the manifest
+//!   and the config's `rootfs.diff_ids`.
+//! * [`ImageError`]: one enum; every message names the input and, where relevant, the
+//!   layer index and digest. Errors raised inside `Read::read` travel as
+//!   `io::Error::other(ImageError)` and come back with [`ImageError::from_io`].
+//!
+//! Archives (`docker save` tars, OCI archives) are indexed once by their tar headers
+//! (`entries_with_seek`, seeking over the data); a blob is then a `File` + seek +
+//! `take(size)`. Symlinks and hardlinks *inside* the outer tar (skopeo writes
+//! `<id>/layer.tar -> ../<diffID>.tar`) are resolved in the index.
+//!
+//! Manifests, indexes and configs are read whole (bounded by
+//! [`Limits::max_json_bytes`]) and hashed as stored, before parsing.
+//!
+//! ## Rejected alternatives
+//! * **Extracting archives or blobs to a temp dir**: doubles I/O and disk use, and a
+//!   hostile archive could write anywhere; random access into the outer tar costs one
+//!   header pass.
+//! * **The `oci-spec` crate for manifests**: its strict types reject real inputs we must
+//!   read (umoci manifests without `mediaType`, Docker's `manifest.json`), and we only need
+//!   a handful of fields; small private serde structs that hash the raw bytes first suffice.
+//! * **Choosing the decompressor from the media type**: docker-archive has no media types
+//!   and tools mislabel layers; magic bytes are authoritative.
+//! * **Verifying after the scan with a second read**: doubles I/O; hashing inside the
+//!   stream the scanner already consumes is free by comparison (SHA-NI).
+//! * **An async API**: local files gain nothing from it; the scan engine is synchronous and
+//!   parallel. A registry source can fill the same [`LayerReader`] chain later.
+
+mod config;
+mod digest;
+mod docker;
+mod error;
+mod layer;
+mod oci;
+mod store;
+
+pub use error::ImageError;
+pub use layer::{LayerReader, LayerStats};
+
+use digest::Digest;
+use layer::LayerPlan;
+use moat_model::{Artifact, ArtifactKind, Layer, Platform};
+use std::path::{Path, PathBuf};
+use store::{Store, TarIndex};
+
+/// Limits on untrusted input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Uncompressed bytes per layer (default 32 GiB).
+    pub max_layer_bytes: u64,
+    /// Uncompressed:stored ratio (default 200), enforced once a layer passes 64 MiB.
+    pub max_ratio: u64,
+    /// Size of a manifest, index or config (default 16 MiB).
+    pub max_json_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_layer_bytes: 32 << 30,
+            max_ratio: 200,
+            max_json_bytes: 16 << 20,
+        }
+    }
+}
+
+/// What to read: a kind and a path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetSpec {
+    DockerArchive(PathBuf),
+    OciArchive(PathBuf),
+    /// An OCI image layout directory.
+    Oci(PathBuf),
+    /// An unpacked root filesystem.
+    Rootfs(PathBuf),
+    /// A project directory.
+    Dir(PathBuf),
+}
+
+const PREFIXES: [(&str, ArtifactKind); 5] = [
+    ("docker-archive:", ArtifactKind::DockerArchive),
+    ("oci-archive:", ArtifactKind::OciArchive),
+    ("oci:", ArtifactKind::Oci),
+    ("rootfs:", ArtifactKind::Rootfs),
+    ("dir:", ArtifactKind::Dir),
+];
+
+/// Files whose presence makes a directory a root filesystem.
+const ROOTFS_MARKERS: [&str; 7] = [
+    "etc/os-release",
+    "usr/lib/os-release",
+    "var/lib/dpkg/status",
+    "var/lib/dpkg/status.d",
+    "lib/apk/db/installed",
+    "var/lib/rpm",
+    "usr/lib/sysimage/rpm",
+];
+
+impl TargetSpec {
+    /// Parse `kind:path`, or detect the kind of a bare path. Only the five known
+    /// prefixes are prefixes: `/tmp/a:b` or `C:x` are plain paths.
+    pub fn parse(s: &str) -> Result<TargetSpec, ImageError> {
+        for (prefix, kind) in PREFIXES {
+            if let Some(rest) = s.strip_prefix(prefix) {
+                if rest.is_empty() {
+                    return Err(ImageError::InvalidSpec {
+                        spec: s.to_string(),
+                        reason: "empty path".into(),
+                    });
+                }
+                return Ok(TargetSpec::new(kind, PathBuf::from(rest)));
+            }
+        }
+        if s.is_empty() {
+            return Err(ImageError::InvalidSpec {
+                spec: s.to_string(),
+                reason: "empty path".into(),
+            });
+        }
+        detect(Path::new(s))
+    }
+
+    fn new(kind: ArtifactKind, path: PathBuf) -> TargetSpec {
+        match kind {
+            ArtifactKind::DockerArchive => TargetSpec::DockerArchive(path),
+            ArtifactKind::OciArchive => TargetSpec::OciArchive(path),
+            ArtifactKind::Oci => TargetSpec::Oci(path),
+            ArtifactKind::Rootfs => TargetSpec::Rootfs(path),
+            ArtifactKind::Dir => TargetSpec::Dir(path),
+        }
+    }
+
+    pub fn kind(&self) -> ArtifactKind {
+        match self {
+            TargetSpec::DockerArchive(_) => ArtifactKind::DockerArchive,
+            TargetSpec::OciArchive(_) => ArtifactKind::OciArchive,
+            TargetSpec::Oci(_) => ArtifactKind::Oci,
+            TargetSpec::Rootfs(_) => ArtifactKind::Rootfs,
+            TargetSpec::Dir(_) => ArtifactKind::Dir,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        match self {
+            TargetSpec::DockerArchive(p)
+            | TargetSpec::OciArchive(p)
+            | TargetSpec::Oci(p)
+            | TargetSpec::Rootfs(p)
+            | TargetSpec::Dir(p) => p,
+        }
+    }
+}
+
+fn detect(path: &Path) -> Result<TargetSpec, ImageError> {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(ImageError::NotFound {
+                path: path.to_path_buf(),
+            });
+        }
+        Err(e) => return Err(ImageError::io(path, "reading metadata", e)),
+    };
+    let p = path.to_path_buf();
+    if meta.is_dir() {
+        if path.join("oci-layout").is_file() {
+            return Ok(TargetSpec::Oci(p));
+        }
+        if ROOTFS_MARKERS.iter().any(|m| path.join(m).exists()) {
+            return Ok(TargetSpec::Rootfs(p));
+        }
+        return Ok(TargetSpec::Dir(p));
+    }
+    if !meta.is_file() {
+        return Err(ImageError::UnknownTarget {
+            path: p,
+            reason: "neither a regular file nor a directory".into(),
+        });
+    }
+    let index = TarIndex::build(path)?;
+    if index.contains("manifest.json") {
+        Ok(TargetSpec::DockerArchive(p))
+    } else if index.contains("oci-layout") {
+        Ok(TargetSpec::OciArchive(p))
+    } else {
+        Err(ImageError::UnknownTarget {
+            path: p,
+            reason: "a tar archive without manifest.json or oci-layout (not a docker-archive or oci-archive)".into(),
+        })
+    }
+}
+
+/// How to open a target.
+#[derive(Debug, Clone, Default)]
+pub struct OpenOptions {
+    /// Platform to pick from a multi-platform index; `None` = the host's (`linux/<arch>`).
+    pub platform: Option<Platform>,
+    /// Image to pick when the input holds several (`repo:tag`, a bare tag, or a digest).
+    pub image: Option<String>,
+    pub limits: Limits,
+}
+
+/// Parse `os/arch[/variant]` (e.g. `linux/arm64/v8`).
+pub fn parse_platform(s: &str) -> Result<Platform, ImageError> {
+    let parts: Vec<&str> = s.split('/').collect();
+    let bad = || ImageError::InvalidPlatform {
+        spec: s.to_string(),
+    };
+    match parts.as_slice() {
+        [os, arch] if !os.is_empty() && !arch.is_empty() => Ok(Platform {
+            os: os.to_string(),
+            architecture: arch.to_string(),
+            variant: None,
+        }),
+        [os, arch, v] if !os.is_empty() && !arch.is_empty() && !v.is_empty() => Ok(Platform {
+            os: os.to_string(),
+            architecture: arch.to_string(),
+            variant: Some(v.to_string()),
+        }),
+        _ => Err(bad()),
+    }
+}
+
+/// The host's platform in OCI terms (`linux/amd64`, `linux/arm64`, ...).
+pub fn host_platform() -> Platform {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "powerpc64" if cfg!(target_endian = "little") => "ppc64le",
+        "loongarch64" => "loong64",
+        other => other,
+    };
+    Platform {
+        os: "linux".into(),
+        architecture: arch.into(),
+        variant: None,
+    }
+}
+
+/// `want` matches `have` when os and architecture are equal and, if `want` names a
+/// variant, the variants are equal (`arm64` without a variant counts as `v8`).
+pub(crate) fn platform_matches(want: &Platform, have: &Platform) -> bool {
+    if want.os != have.os || want.architecture != have.architecture {
+        return false;
+    }
+    match (&want.variant, &have.variant) {
+        (None, _) => true,
+        (Some(w), Some(h)) => w == h,
+        (Some(w), None) => want.architecture == "arm64" && w == "v8",
+    }
+}
+
+/// How well an `--image` selector matches an image name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum RefMatch {
+    No,
+    /// By suffix or tag (`debian-tools:latest` ~ `localhost/bench/debian-tools:latest`).
+    Loose,
+    Exact,
+}
+
+/// The tag of a reference (`repo:tag` -> `tag`), if any.
+fn tag_of(r: &str) -> Option<&str> {
+    let (_, last) = r.rsplit_once('/').unwrap_or(("", r));
+    last.rsplit_once(':').map(|(_, t)| t)
+}
+
+pub(crate) fn ref_match(sel: &str, name: &str) -> RefMatch {
+    if sel == name {
+        return RefMatch::Exact;
+    }
+    let name_is_ref = name.contains('/') || name.contains(':');
+    let sel_is_bare_tag = !sel.contains('/') && !sel.contains(':');
+    let loose = if name_is_ref {
+        name.ends_with(&format!("/{sel}"))
+            || (tag_of(sel).is_none()
+                && (name == format!("{sel}:latest") || name.ends_with(&format!("/{sel}:latest"))))
+            || (sel_is_bare_tag && tag_of(name) == Some(sel))
+    } else {
+        // `name` is a bare tag (OCI ref.name `latest`): match the selector's tag.
+        tag_of(sel) == Some(name)
+    };
+    if loose { RefMatch::Loose } else { RefMatch::No }
+}
+
+pub(crate) fn file_name(p: &Path) -> String {
+    p.file_name().map_or_else(
+        || p.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+/// What was opened.
+#[derive(Debug)]
+pub enum Source {
+    Image(Image),
+    /// A root filesystem or project directory, to be walked.
+    Directory {
+        artifact: Artifact,
+        root: PathBuf,
+    },
+}
+
+/// A container image: its artifact description and verified access to its layers.
+#[derive(Debug)]
+pub struct Image {
+    pub artifact: Artifact,
+    store: Store,
+    plans: Vec<LayerPlan>,
+    limits: Limits,
+}
+
+impl Image {
+    pub fn layer_count(&self) -> usize {
+        self.plans.len()
+    }
+
+    /// Open layer `index` (0 = base) as a stream of its uncompressed tar bytes.
+    /// Each call opens a new file handle; calls from several threads are fine.
+    pub fn open_layer(&self, index: usize) -> Result<LayerReader, ImageError> {
+        let input = self.store.input();
+        let plan = self
+            .plans
+            .get(index)
+            .ok_or_else(|| ImageError::LayerOutOfRange {
+                path: input.to_path_buf(),
+                index,
+                count: self.plans.len(),
+            })?;
+        let blob = self.store.open(&plan.blob)?;
+        if let Some(size) = plan.size
+            && size != blob.size
+        {
+            let label = plan
+                .stored
+                .as_ref()
+                .map_or_else(|| plan.blob.clone(), |d| d.to_string());
+            if blob.size < size {
+                return Err(ImageError::Truncated {
+                    path: input.to_path_buf(),
+                    layer: index,
+                    digest: label,
+                    expected: size,
+                    actual: blob.size,
+                });
+            }
+            return Err(ImageError::SizeMismatch {
+                path: input.to_path_buf(),
+                subject: format!("layer {index} ({label})"),
+                expected: size,
+                actual: blob.size,
+            });
+        }
+        LayerReader::new(input.to_path_buf(), index, plan, blob, self.limits)
+    }
+}
+
+/// One layer as a format reader found it, before the config is applied.
+pub(crate) struct LayerIn {
+    pub(crate) blob: String,
+    pub(crate) stored: Option<Digest>,
+    /// Blob size from the descriptor (OCI) or the archive entry.
+    pub(crate) size: Option<u64>,
+    pub(crate) media_type: Option<String>,
+}
+
+/// What a format reader hands back: names, digests, the raw (verified) config, layers.
+pub(crate) struct ImageParts {
+    pub(crate) name: String,
+    pub(crate) repo_tags: Vec<String>,
+    pub(crate) manifest_digest: Option<String>,
+    pub(crate) config_name: String,
+    pub(crate) config_digest: Digest,
+    pub(crate) config_bytes: Vec<u8>,
+    pub(crate) layers: Vec<LayerIn>,
+}
+
+/// Open a target. Images are checked (manifest and config digests, layer counts) but no
+/// layer is read yet.
+pub fn open(spec: &TargetSpec, opts: &OpenOptions) -> Result<Source, ImageError> {
+    let path = spec.path();
+    let kind = spec.kind();
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(ImageError::NotFound {
+                path: path.to_path_buf(),
+            });
+        }
+        Err(e) => return Err(ImageError::io(path, "reading metadata", e)),
+    };
+    let store = match kind {
+        ArtifactKind::Rootfs | ArtifactKind::Dir => {
+            if !meta.is_dir() {
+                return Err(ImageError::UnknownTarget {
+                    path: path.to_path_buf(),
+                    reason: format!("{} needs a directory", kind.as_str()),
+                });
+            }
+            let artifact = Artifact {
+                name: path.display().to_string(),
+                kind,
+                path: path.display().to_string(),
+                repo_tags: Vec::new(),
+                manifest_digest: None,
+                config_digest: None,
+                platform: None,
+                os: None,
+                layers: Vec::new(),
+                config: None,
+            };
+            return Ok(Source::Directory {
+                artifact,
+                root: path.to_path_buf(),
+            });
+        }
+        ArtifactKind::Oci => {
+            if !meta.is_dir() {
+                return Err(ImageError::UnknownTarget {
+                    path: path.to_path_buf(),
+                    reason: "oci: needs an OCI image layout directory (use oci-archive: for a tar)"
+                        .into(),
+                });
+            }
+            Store::Dir {
+                root: path.to_path_buf(),
+            }
+        }
+        ArtifactKind::DockerArchive | ArtifactKind::OciArchive => {
+            if !meta.is_file() {
+                return Err(ImageError::UnknownTarget {
+                    path: path.to_path_buf(),
+                    reason: format!("{} needs a tar file", kind.as_str()),
+                });
+            }
+            Store::Tar {
+                path: path.to_path_buf(),
+                index: TarIndex::build(path)?,
+            }
+        }
+    };
+    let parts = match kind {
+        ArtifactKind::DockerArchive => docker::open(&store, opts)?,
+        _ => oci::open(&store, opts)?,
+    };
+    Ok(Source::Image(assemble(store, kind, parts, opts)?))
+}
+
+fn assemble(
+    store: Store,
+    kind: ArtifactKind,
+    parts: ImageParts,
+    opts: &OpenOptions,
+) -> Result<Image, ImageError> {
+    let input = store.input().to_path_buf();
+    let config = config::Config::parse(&input, &parts.config_name, &parts.config_bytes)?;
+    if let (Some(want), Some(have)) = (&opts.platform, &config.platform)
+        && !platform_matches(want, have)
+    {
+        return Err(ImageError::NoMatchingPlatform {
+            path: input,
+            wanted: want.to_string(),
+            available: vec![have.to_string()],
+        });
+    }
+    if parts.layers.len() != config.diff_ids.len() {
+        return Err(ImageError::LayerCountMismatch {
+            path: input,
+            layers: parts.layers.len(),
+            diff_ids: config.diff_ids.len(),
+        });
+    }
+    let created_by = config.created_by(parts.layers.len());
+    let mut layers = Vec::with_capacity(parts.layers.len());
+    let mut plans = Vec::with_capacity(parts.layers.len());
+    for (index, ((l, diff_id), created_by)) in parts
+        .layers
+        .into_iter()
+        .zip(&config.diff_ids)
+        .zip(created_by)
+        .enumerate()
+    {
+        layers.push(Layer {
+            index,
+            digest: l.stored.as_ref().map(|d| d.to_string()),
+            diff_id: Some(diff_id.to_string()),
+            media_type: l.media_type,
+            size: l.size,
+            created_by,
+        });
+        plans.push(LayerPlan {
+            blob: l.blob,
+            stored: l.stored,
+            size: l.size,
+            diff_id: diff_id.clone(),
+        });
+    }
+    let artifact = Artifact {
+        name: parts.name,
+        kind,
+        path: input.display().to_string(),
+        repo_tags: parts.repo_tags,
+        manifest_digest: parts.manifest_digest,
+        config_digest: Some(parts.config_digest.to_string()),
+        platform: config.platform,
+        os: None,
+        layers,
+        config: Some(config.image),
+    };
+    Ok(Image {
+        artifact,
+        store,
+        plans,
+        limits: opts.limits,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ref_matching() {
+        let full = "localhost/bench/debian-tools:latest";
+        assert_eq!(ref_match(full, full), RefMatch::Exact);
+        assert_eq!(ref_match("debian-tools:latest", full), RefMatch::Loose);
+        assert_eq!(ref_match("bench/debian-tools", full), RefMatch::Loose);
+        assert_eq!(ref_match("latest", full), RefMatch::Loose);
+        assert_eq!(ref_match("tools:latest", full), RefMatch::No);
+        assert_eq!(ref_match("debian-tools:v2", full), RefMatch::No);
+        assert_eq!(ref_match("latest", "latest"), RefMatch::Exact);
+        assert_eq!(ref_match("foo:latest", "latest"), RefMatch::Loose);
+        assert_eq!(ref_match("v1", "latest"), RefMatch::No);
+    }
+
+    #[test]
+    fn platforms() {
+        let p = parse_platform("linux/arm64/v8").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.to_string(), "linux/arm64/v8");
+        assert!(parse_platform("linux").is_err());
+        assert!(parse_platform("linux//").is_err());
+        let arm64 = Platform {
+            os: "linux".into(),
+            architecture: "arm64".into(),
+            variant: None,
+        };
+        assert!(platform_matches(&p, &arm64));
+        let armv7 = parse_platform("linux/arm/v7").unwrap_or_else(|e| panic!("{e}"));
+        let armv6 = parse_platform("linux/arm/v6").unwrap_or_else(|e| panic!("{e}"));
+        assert!(!platform_matches(&armv7, &armv6));
+        assert!(platform_matches(
+            &parse_platform("linux/arm").unwrap_or_else(|e| panic!("{e}")),
+            &armv6
+        ));
+    }
+
+    #[test]
+    fn send_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        fn assert_send<T: Send>() {}
+        assert_send_sync::<Image>();
+        assert_send::<LayerReader>();
+        assert_send_sync::<ImageError>();
+    }
+}

@@ -48,7 +48,10 @@ pub struct Tool {
 
 impl Default for Tool {
     fn default() -> Self {
-        Tool { name: "moat".into(), version: env!("CARGO_PKG_VERSION").into() }
+        Tool {
+            name: "moat".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
     }
 }
 
@@ -78,7 +81,10 @@ impl ArtifactKind {
     }
     /// True for the kinds that are container images with layers and a config.
     pub fn is_image(self) -> bool {
-        matches!(self, ArtifactKind::DockerArchive | ArtifactKind::OciArchive | ArtifactKind::Oci)
+        matches!(
+            self,
+            ArtifactKind::DockerArchive | ArtifactKind::OciArchive | ArtifactKind::Oci
+        )
     }
 }
 
@@ -111,7 +117,9 @@ pub struct Artifact {
 impl Artifact {
     /// The digest that identifies the image: the manifest digest, else the config digest.
     pub fn digest(&self) -> Option<&str> {
-        self.manifest_digest.as_deref().or(self.config_digest.as_deref())
+        self.manifest_digest
+            .as_deref()
+            .or(self.config_digest.as_deref())
     }
 }
 

@@ -30,7 +30,11 @@ impl std::error::Error for PurlError {}
 
 impl Purl {
     pub fn new(ty: &str, name: &str) -> Purl {
-        Purl { ty: ty.to_ascii_lowercase(), name: name.to_string(), ..Default::default() }
+        Purl {
+            ty: ty.to_ascii_lowercase(),
+            name: name.to_string(),
+            ..Default::default()
+        }
     }
     pub fn with_namespace(mut self, ns: impl Into<String>) -> Purl {
         let ns = ns.into();
@@ -58,7 +62,9 @@ impl Purl {
 
     /// Parses a purl string (the inverse of `to_string`).
     pub fn parse(s: &str) -> Result<Purl, PurlError> {
-        let rest = s.strip_prefix("pkg:").ok_or_else(|| PurlError(format!("{s:?} does not start with pkg:")))?;
+        let rest = s
+            .strip_prefix("pkg:")
+            .ok_or_else(|| PurlError(format!("{s:?} does not start with pkg:")))?;
         let rest = rest.trim_start_matches('/');
         let (rest, subpath) = match rest.split_once('#') {
             Some((a, b)) => (a, Some(b)),
@@ -68,7 +74,9 @@ impl Purl {
             Some((a, b)) => (a, Some(b)),
             None => (rest, None),
         };
-        let (ty, rest) = rest.split_once('/').ok_or_else(|| PurlError(format!("{s:?} has no type/name")))?;
+        let (ty, rest) = rest
+            .split_once('/')
+            .ok_or_else(|| PurlError(format!("{s:?} has no type/name")))?;
         if ty.is_empty() {
             return Err(PurlError(format!("{s:?} has an empty type")));
         }
@@ -79,7 +87,11 @@ impl Purl {
         };
         let (ns, name) = match path.rsplit_once('/') {
             Some((ns, n)) => {
-                let segs: Result<Vec<String>, _> = ns.split('/').filter(|x| !x.is_empty()).map(decode).collect();
+                let segs: Result<Vec<String>, _> = ns
+                    .split('/')
+                    .filter(|x| !x.is_empty())
+                    .map(decode)
+                    .collect();
                 (Some(segs?.join("/")), decode(n)?)
             }
             None => (None, decode(path)?),
@@ -92,13 +104,18 @@ impl Purl {
         p.version = version;
         if let Some(q) = quals {
             for kv in q.split('&').filter(|x| !x.is_empty()) {
-                let (k, v) = kv.split_once('=').ok_or_else(|| PurlError(format!("qualifier {kv:?} has no '='")))?;
+                let (k, v) = kv
+                    .split_once('=')
+                    .ok_or_else(|| PurlError(format!("qualifier {kv:?} has no '='")))?;
                 p = p.with_qualifier(k, decode(v)?);
             }
         }
         if let Some(sp) = subpath {
-            let segs: Result<Vec<String>, _> =
-                sp.split('/').filter(|x| !x.is_empty() && *x != "." && *x != "..").map(decode).collect();
+            let segs: Result<Vec<String>, _> = sp
+                .split('/')
+                .filter(|x| !x.is_empty() && *x != "." && *x != "..")
+                .map(decode)
+                .collect();
             p = p.with_subpath(segs?.join("/"));
         }
         Ok(p)
@@ -121,8 +138,11 @@ fn decode(s: &str) -> Result<String, PurlError> {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' {
-            let hex = s.get(i + 1..i + 3).ok_or_else(|| PurlError(format!("bad escape in {s:?}")))?;
-            let v = u8::from_str_radix(hex, 16).map_err(|_| PurlError(format!("bad escape in {s:?}")))?;
+            let hex = s
+                .get(i + 1..i + 3)
+                .ok_or_else(|| PurlError(format!("bad escape in {s:?}")))?;
+            let v = u8::from_str_radix(hex, 16)
+                .map_err(|_| PurlError(format!("bad escape in {s:?}")))?;
             out.push(v);
             i += 3;
         } else {
@@ -184,13 +204,19 @@ mod tests {
             .with_version("1:2.36-9+deb12u4")
             .with_qualifier("distro", "debian-12")
             .with_qualifier("arch", "amd64");
-        assert_eq!(p.to_string(), "pkg:deb/debian/libc6@1:2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12");
+        assert_eq!(
+            p.to_string(),
+            "pkg:deb/debian/libc6@1:2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12"
+        );
         assert_eq!(Purl::parse(&p.to_string()).unwrap(), p);
     }
 
     #[test]
     fn npm_scoped_and_subpath_round_trip() {
-        let p = Purl::new("npm", "core").with_namespace("@babel").with_version("7.0.0").with_subpath("lib/x");
+        let p = Purl::new("npm", "core")
+            .with_namespace("@babel")
+            .with_version("7.0.0")
+            .with_subpath("lib/x");
         assert_eq!(p.to_string(), "pkg:npm/%40babel/core@7.0.0#lib/x");
         assert_eq!(Purl::parse(&p.to_string()).unwrap(), p);
     }

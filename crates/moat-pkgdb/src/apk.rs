@@ -1,1 +1,214 @@
-//! (being written)
+//! # apk database (`lib/apk/db/installed`)
+//!
+//! Alpine's, Wolfi's and Chainguard's installed-package database: stanzas
+//! separated by blank lines, each line `K:value` with a one-character key.
+//! Keys read here:
+//!
+//! | key | field |
+//! |---|---|
+//! | `P` | name |
+//! | `V` | version |
+//! | `A` | arch |
+//! | `o` | origin (source package) |
+//! | `L` | license (as written, e.g. `GPL-2.0-only AND MIT`) |
+//! | `m` | maintainer |
+//! | `D` | depends |
+//! | `p` | provides |
+//! | `F` | a directory; following `R` lines are files in it |
+//! | `R` | a file in the last `F` directory (at `/` when no `F` came before) |
+//! | `C` | checksum of the package control data (`Q1…`) |
+//! | `U` | url |
+//!
+//! Other keys (`S`, `I`, `T`, `t`, `c`, `a`, `M`, `Z`, `r`, `i`, `k`, `q`, ...) are
+//! ignored. CRLF line ends, a missing final newline and several blank lines are
+//! tolerated; invalid UTF-8 is replaced (lossy).
+//!
+//! **Depends** (`D:`): whitespace-separated entries; conflicts (`!name`) are
+//! dropped, version constraints (`name>=1.2`, `name=1.2`, `name~1.2`, `name<2`)
+//! and a `@tag` pin are stripped. Virtual entries `so:libc.musl-x86_64.so.1`,
+//! `cmd:sh`, `pc:zlib` are kept as written (minus a version constraint): the
+//! scan engine resolves them against other packages' `provides`.
+//! **Provides** (`p:`): the same, so `so:libc.musl-x86_64.so.1=1` becomes
+//! `so:libc.musl-x86_64.so.1`.
+//! **Files**: absolute paths of the `R:` entries only (directories from `F:` are
+//! not listed themselves), in order.
+//!
+//! A stanza without `P:` or `V:`, or made only of malformed lines, becomes a
+//! warning (`stanza N: ...`, N from 1) and the rest of the file is still read.
+//! Warnings are capped at [`crate::dpkg::MAX_WARNINGS`] (+ one "more" line).
+
+use crate::Parsed;
+use crate::dpkg::MAX_WARNINGS;
+
+/// One package from `lib/apk/db/installed`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApkPackage {
+    pub name: String,
+    pub version: String,
+    pub arch: Option<String>,
+    pub origin: Option<String>,
+    pub license: Option<String>,
+    pub maintainer: Option<String>,
+    /// See the module docs: package names and `so:`/`cmd:`/`pc:` entries.
+    pub depends: Vec<String>,
+    pub provides: Vec<String>,
+    /// Absolute paths from `F:`/`R:` lines.
+    pub files: Vec<String>,
+    pub checksum: Option<String>,
+    pub url: Option<String>,
+}
+
+#[derive(Default)]
+struct Builder {
+    name: Option<String>,
+    version: Option<String>,
+    arch: Option<String>,
+    origin: Option<String>,
+    license: Option<String>,
+    maintainer: Option<String>,
+    depends: Vec<String>,
+    provides: Vec<String>,
+    files: Vec<String>,
+    checksum: Option<String>,
+    url: Option<String>,
+    dir: String,
+    lines: usize,
+    bad_lines: usize,
+}
+
+/// Reads `lib/apk/db/installed`. Never fails: unreadable stanzas become warnings.
+pub fn parse_installed(bytes: &[u8]) -> Parsed<ApkPackage> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut out = Parsed {
+        packages: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let mut dropped = 0usize;
+    let mut stanza_no = 0usize;
+    let mut cur = Builder::default();
+    let mut finish = |b: Builder, out: &mut Parsed<ApkPackage>, stanza_no: &mut usize| {
+        if b.lines == 0 && b.bad_lines == 0 {
+            return;
+        }
+        *stanza_no += 1;
+        let n = *stanza_no;
+        let warning = match (&b.name, &b.version) {
+            _ if b.lines == 0 => Some(format!(
+                "stanza {n}: no fields ({} malformed line(s))",
+                b.bad_lines
+            )),
+            (None, _) => Some(format!("stanza {n}: no P: (name) field")),
+            (Some(name), None) => Some(format!("stanza {n} ({name}): no V: (version) field")),
+            _ => None,
+        };
+        if let Some(w) = warning {
+            if out.warnings.len() < MAX_WARNINGS {
+                out.warnings.push(w);
+            } else {
+                dropped += 1;
+            }
+            return;
+        }
+        out.packages.push(ApkPackage {
+            name: b.name.unwrap_or_default(),
+            version: b.version.unwrap_or_default(),
+            arch: b.arch,
+            origin: b.origin,
+            license: b.license,
+            maintainer: b.maintainer,
+            depends: b.depends,
+            provides: b.provides,
+            files: b.files,
+            checksum: b.checksum,
+            url: b.url,
+        });
+    };
+    for line in text.split('\n') {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.trim().is_empty() {
+            finish(std::mem::take(&mut cur), &mut out, &mut stanza_no);
+            continue;
+        }
+        let mut chars = line.chars();
+        let (Some(key), Some(':')) = (chars.next(), chars.next()) else {
+            cur.bad_lines += 1;
+            continue;
+        };
+        let value = chars.as_str().trim();
+        cur.lines += 1;
+        let opt = || (!value.is_empty()).then(|| value.to_string());
+        match key {
+            'P' => cur.name = opt(),
+            'V' => cur.version = opt(),
+            'A' => cur.arch = opt(),
+            'o' => cur.origin = opt(),
+            'L' => cur.license = opt(),
+            'm' => cur.maintainer = opt(),
+            'C' => cur.checksum = opt(),
+            'U' => cur.url = opt(),
+            'D' => dependency_names(value, &mut cur.depends),
+            'p' => dependency_names(value, &mut cur.provides),
+            'F' => cur.dir = value.trim_matches('/').to_string(),
+            'R' if !value.is_empty() => {
+                let file = value.trim_start_matches('/');
+                cur.files.push(if cur.dir.is_empty() {
+                    format!("/{file}")
+                } else {
+                    format!("/{}/{file}", cur.dir)
+                });
+            }
+            _ => {}
+        }
+    }
+    finish(cur, &mut out, &mut stanza_no);
+    if dropped > 0 {
+        out.warnings.push(format!("... {dropped} more warnings"));
+    }
+    out
+}
+
+/// Appends the names of a `D:`/`p:` value to `out` (see the module docs).
+fn dependency_names(value: &str, out: &mut Vec<String>) {
+    for entry in value.split_whitespace() {
+        if entry.starts_with('!') {
+            continue;
+        }
+        let end = entry.find(['=', '<', '>', '~', '@']).unwrap_or(entry.len());
+        let name = &entry[..end];
+        if !name.is_empty() && !out.iter().any(|n| n == name) {
+            out.push(name.to_string());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic() {
+        let db = b"C:Q1abc=\r\nP:musl\r\nV:1.2-r0\r\nD:so:libc.so=1 foo>=2 !bar baz\r\np:so:libc.musl-x86_64.so.1=1 cmd:sh\r\nR:top\r\nF:lib\r\nR:libc.so\r\nF:usr/lib/\r\nR:x\r\n\r\n\r\nP:noversion\n\nP:last\nV:1";
+        let p = parse_installed(db);
+        assert_eq!(p.packages.len(), 2);
+        assert_eq!(
+            p.warnings,
+            vec!["stanza 2 (noversion): no V: (version) field"]
+        );
+        let m = &p.packages[0];
+        assert_eq!(m.checksum.as_deref(), Some("Q1abc="));
+        assert_eq!(m.depends, vec!["so:libc.so", "foo", "baz"]);
+        assert_eq!(m.provides, vec!["so:libc.musl-x86_64.so.1", "cmd:sh"]);
+        assert_eq!(m.files, vec!["/top", "/lib/libc.so", "/usr/lib/x"]);
+        assert_eq!(p.packages[1].name, "last");
+    }
+
+    #[test]
+    fn garbage() {
+        let p = parse_installed(b"asdf\n\nyolo\n");
+        assert!(p.packages.is_empty());
+        assert_eq!(p.warnings.len(), 2);
+        for input in [&b"\xff:\n:"[..], b"P", b"P:\nV:", b"\n\n", b"R:\nF:\nR:/"] {
+            let _ = parse_installed(input);
+        }
+    }
+}

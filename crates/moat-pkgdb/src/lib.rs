@@ -33,9 +33,15 @@ pub struct Parsed<T> {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("not a {format} database: {reason}")]
-    Format { format: &'static str, reason: String },
+    Format {
+        format: &'static str,
+        reason: String,
+    },
     #[error("{format} database is damaged: {reason}")]
-    Corrupt { format: &'static str, reason: String },
+    Corrupt {
+        format: &'static str,
+        reason: String,
+    },
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("i/o: {0}")]

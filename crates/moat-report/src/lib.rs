@@ -1,1 +1,337 @@
-//! moat-report
+//! # moat-report: an [`Inventory`] in, bytes out
+//!
+//! Every reporter here is a pure function of a [`moat_model::Inventory`] and, where the
+//! format records when it was made, a [`RenderOptions`] carrying the timestamp. Nothing
+//! reads files, the network, the clock or the environment: [`timestamp_now`] is the one
+//! function that looks at the world, and the CLI calls it once and passes the result down.
+//! Same inventory + same options = the same bytes, which is what golden tests, caches and
+//! reproducible builds need.
+//!
+//! | function | output |
+//! |---|---|
+//! | [`json`] | moat's own JSON document: the serde form of [`Inventory`], pretty, `\n`-terminated |
+//! | [`cyclonedx`] | CycloneDX 1.6 JSON |
+//! | [`spdx`] | SPDX 2.3 JSON |
+//! | [`table`] | a human table: PACKAGE, VERSION, TYPE, LAYER |
+//!
+//! ## How the SBOMs are built
+//!
+//! Each format has its own private serde structs (`cyclonedx.rs`, `spdx.rs`) that mirror
+//! the parts of the specification we emit, field for field, with `skip_serializing_if`
+//! for absent values. Building a typed document and serialising it once keeps the shape
+//! checked by the compiler and the key order fixed by the struct, so the output is
+//! deterministic without sorting maps.
+//!
+//! Packages are ordered by (type, name, version, id) in every output, so the result does
+//! not depend on the order in which a parallel scan happened to find them. Relationships
+//! are deduplicated, those naming unknown package ids are dropped, and both formats
+//! guarantee unique references even when the inventory (against the model's promise)
+//! repeats a package id: the second `x` becomes `x#2`.
+//!
+//! Licences go through [`license`](crate::license): a valid SPDX id becomes a CycloneDX
+//! `license.id`, a valid expression an `expression`, anything else a `license.name`; in
+//! SPDX the declared licence is the AND of all of them, with free-text names turned into
+//! `LicenseRef-`s that are defined in `hasExtractedLicensingInfos`.
+//!
+//! Identity: the CycloneDX `serialNumber` and the SPDX `documentNamespace` both derive
+//! from SHA-256 over the artifact digest (or its kind, name and path when there is none),
+//! the tool version and the timestamp, shaped as a version-4 UUID. A re-run with the same
+//! timestamp (`SOURCE_DATE_EPOCH`) reproduces the document; a new scan gets a new id.
+//!
+//! Timestamps: the options' timestamp is normalised to `YYYY-MM-DDTHH:MM:SSZ`, the one
+//! form both validators accept (offsets are converted, fractions dropped); an unreadable
+//! timestamp becomes `1970-01-01T00:00:00Z` rather than an invalid document.
+//!
+//! Nothing here panics on odd input: strings from the scanned image (package names,
+//! history lines) are data; the table replaces control characters so that a hostile
+//! package name cannot drive the terminal.
+//!
+//! ## Rejected alternatives
+//!
+//! * `serde_json::Value`-built documents: nothing checks the shape, and key order follows
+//!   the map type rather than the specification.
+//! * The `cyclonedx-bom` crate: its model is larger than what we emit and lags behind the
+//!   specification versions; the part of CycloneDX 1.6 we need is a few small structs.
+//! * A date crate for one conversion: `time.rs` walks years and months by hand.
+//! * A table crate: four columns need a width function and `format!`.
+//!
+//! ## Tests and golden files
+//!
+//! `tests/golden.rs` renders a fixed inventory with a fixed timestamp and compares the
+//! four outputs with `tests/golden/{inventory.json, cyclonedx.json, spdx.json, table.txt}`.
+//! After an intended change, regenerate them and review the diff:
+//!
+//! ```text
+//! MOAT_UPDATE_GOLDEN=1 cargo test -p moat-report
+//! ```
+//!
+//! `tests/validate.rs` runs the reference validators (`$MOAT_PEERS/bin/validate-cyclonedx`
+//! and `validate-spdx`, `MOAT_PEERS` defaulting to `/var/tmp/moat-peers`) over the golden
+//! inventory, an empty one and a rootfs without digests. Without the validators it prints
+//! a skip notice, unless `CI=true`, where it fails.
+
+mod cyclonedx;
+mod license;
+mod spdx;
+mod table;
+mod time;
+
+use moat_model::{Artifact, Inventory, Layer, Package, Purl};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// Options shared by the reporters that need more than the inventory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderOptions {
+    /// When the document was made: RFC 3339 UTC, e.g. `2026-11-29T01:02:03Z` (see
+    /// [`timestamp_now`]). Other RFC 3339 forms are normalised; garbage becomes the epoch.
+    pub timestamp: String,
+    /// ANSI colour (bold headers) in [`table`]; the SBOMs ignore it.
+    pub color: bool,
+}
+
+/// The current time as `YYYY-MM-DDTHH:MM:SSZ`, or the time in `SOURCE_DATE_EPOCH` (seconds
+/// since the epoch, for reproducible builds) when that is set to an integer.
+pub fn timestamp_now() -> String {
+    time::now()
+}
+
+/// moat's own JSON document: the serde form of the inventory, pretty-printed, with a
+/// trailing newline.
+pub fn json(inv: &Inventory) -> Vec<u8> {
+    to_pretty(inv)
+}
+
+/// A CycloneDX 1.6 JSON document.
+pub fn cyclonedx(inv: &Inventory, o: &RenderOptions) -> Vec<u8> {
+    to_pretty(&cyclonedx::build(inv, o))
+}
+
+/// An SPDX 2.3 JSON document.
+pub fn spdx(inv: &Inventory, o: &RenderOptions) -> Vec<u8> {
+    to_pretty(&spdx::build(inv, o))
+}
+
+/// A human-readable table of the packages.
+pub fn table(inv: &Inventory, o: &RenderOptions) -> String {
+    table::render(inv, o)
+}
+
+/// Pretty JSON plus `\n`. Serialising these types cannot fail (string keys only, no
+/// custom serialisers); should it ever, the output is empty rather than a panic.
+fn to_pretty<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    match serde_json::to_vec_pretty(value) {
+        Ok(mut v) => {
+            v.push(b'\n');
+            v
+        }
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Replaces every character outside `[A-Za-z0-9.-]` (the SPDX id alphabet) with `-`.
+pub(crate) fn sanitize_id(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+/// The packages in output order, each with a reference unique in the document, and the
+/// dependency edges between them as indices into that order.
+pub(crate) struct Prepared<'a> {
+    pub packages: Vec<&'a Package>,
+    /// `refs[i]`: the package id, or `id#n` for the n-th repetition of an id.
+    pub refs: Vec<String>,
+    /// `deps[i]`: indices of the packages that package `i` depends on, sorted, unique.
+    pub deps: Vec<Vec<usize>>,
+}
+
+impl<'a> Prepared<'a> {
+    pub fn new(inv: &'a Inventory) -> Prepared<'a> {
+        let mut packages: Vec<&Package> = inv.packages.iter().collect();
+        packages.sort_by(|a, b| {
+            (&a.kind, &a.name, &a.version, &a.id).cmp(&(&b.kind, &b.name, &b.version, &b.id))
+        });
+        let mut used = HashSet::new();
+        let mut first: HashMap<&str, usize> = HashMap::new();
+        let mut refs = Vec::with_capacity(packages.len());
+        for (i, p) in packages.iter().enumerate() {
+            first.entry(p.id.as_str()).or_insert(i);
+            refs.push(unique(&p.id, &mut used, "#"));
+        }
+        let mut deps: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); packages.len()];
+        for r in &inv.relationships {
+            if let (Some(&from), Some(&to)) = (first.get(r.from.as_str()), first.get(r.to.as_str()))
+                && from != to
+            {
+                deps[from].insert(to);
+            }
+        }
+        Prepared {
+            packages,
+            refs,
+            deps: deps.into_iter().map(|s| s.into_iter().collect()).collect(),
+        }
+    }
+
+    /// A reference for a non-package element that collides with no package reference.
+    /// `taken` lists other references already handed out.
+    pub fn extra_ref(&self, want: &str, taken: &[&str]) -> String {
+        let mut used: HashSet<String> = self.refs.iter().cloned().collect();
+        used.extend(taken.iter().map(|t| t.to_string()));
+        unique(want, &mut used, "-")
+    }
+}
+
+/// `want`, or `want<sep>2`, `want<sep>3`, ... whichever is not in `used` yet; records it.
+fn unique(want: &str, used: &mut HashSet<String>, sep: &str) -> String {
+    let mut candidate = want.to_string();
+    let mut n = 2;
+    while used.contains(&candidate) {
+        candidate = format!("{want}{sep}{n}");
+        n += 1;
+    }
+    used.insert(candidate.clone());
+    candidate
+}
+
+/// The layer a package came from, when the inventory knows it.
+pub(crate) fn layer_of<'a>(artifact: &'a Artifact, index: usize) -> Option<&'a Layer> {
+    artifact.layers.iter().find(|l| l.index == index)
+}
+
+/// The document's UUID: SHA-256 over the artifact identity, tool version and timestamp,
+/// with the version (4) and variant (10xx) bits set like a random UUID's.
+pub(crate) fn document_uuid(inv: &Inventory, timestamp: &str) -> String {
+    let identity = match inv.artifact.digest() {
+        Some(d) => d.to_string(),
+        None => format!(
+            "{}:{}:{}",
+            inv.artifact.kind.as_str(),
+            inv.artifact.name,
+            inv.artifact.path
+        ),
+    };
+    let mut h = Sha256::new();
+    for part in [
+        identity.as_str(),
+        inv.tool.name.as_str(),
+        inv.tool.version.as_str(),
+        timestamp,
+    ] {
+        h.update(part.as_bytes());
+        h.update([0u8]);
+    }
+    let d = h.finalize();
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&d[..16]);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let x = hex::encode(b);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &x[0..8],
+        &x[8..12],
+        &x[12..16],
+        &x[16..20],
+        &x[20..32]
+    )
+}
+
+/// The image reference without tag or digest: `docker.io/library/debian:12` ->
+/// `docker.io/library/debian`, `localhost:5000/app@sha256:..` -> `localhost:5000/app`.
+fn repository_of(name: &str) -> &str {
+    let name = name.split('@').next().unwrap_or(name);
+    let last_slash = name.rfind('/').map_or(0, |i| i + 1);
+    match name[last_slash..].rfind(':') {
+        Some(i) => &name[..last_slash + i],
+        None => name,
+    }
+}
+
+/// `pkg:oci/<last segment>@<digest>?repository_url=<repository>` for an image with a
+/// digest; `None` otherwise (a rootfs or directory has no OCI identity).
+pub(crate) fn image_purl(artifact: &Artifact) -> Option<String> {
+    let digest = artifact.digest()?;
+    let repo = repository_of(&artifact.name);
+    let last = repo.rsplit('/').next().unwrap_or(repo).to_ascii_lowercase();
+    if last.is_empty() {
+        return None;
+    }
+    let p = Purl::new("oci", &last)
+        .with_version(digest)
+        .with_qualifier("repository_url", repo);
+    Some(p.to_string())
+}
+
+/// A package's purl when it parses as one; reporters drop malformed purls rather than
+/// emit documents that fail validation.
+pub(crate) fn valid_purl(p: &Package) -> Option<String> {
+    Purl::parse(&p.purl).ok().map(|_| p.purl.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repository_strips_tag_and_digest_but_not_port() {
+        assert_eq!(
+            repository_of("docker.io/library/debian:12"),
+            "docker.io/library/debian"
+        );
+        assert_eq!(repository_of("localhost:5000/app"), "localhost:5000/app");
+        assert_eq!(
+            repository_of("localhost:5000/app:1@sha256:ab"),
+            "localhost:5000/app"
+        );
+        assert_eq!(repository_of("alpine"), "alpine");
+    }
+
+    #[test]
+    fn uuid_is_v4_shaped_and_stable() {
+        let inv = Inventory {
+            schema_version: moat_model::SCHEMA_VERSION.into(),
+            tool: moat_model::Tool {
+                name: "moat".into(),
+                version: "0.1.0".into(),
+            },
+            artifact: Artifact {
+                name: "x".into(),
+                kind: moat_model::ArtifactKind::Rootfs,
+                path: "/x".into(),
+                repo_tags: vec![],
+                manifest_digest: None,
+                config_digest: None,
+                platform: None,
+                os: None,
+                layers: vec![],
+                config: None,
+            },
+            packages: vec![],
+            relationships: vec![],
+            warnings: vec![],
+        };
+        let a = document_uuid(&inv, "2026-11-29T01:02:03Z");
+        assert_eq!(a, document_uuid(&inv, "2026-11-29T01:02:03Z"));
+        assert_ne!(a, document_uuid(&inv, "2026-11-29T01:02:04Z"));
+        let b = a.as_bytes();
+        assert_eq!(a.len(), 36);
+        assert_eq!(b[14], b'4');
+        assert!(matches!(b[19], b'8' | b'9' | b'a' | b'b'));
+    }
+
+    #[test]
+    fn sanitize() {
+        assert_eq!(
+            sanitize_id("deb:libc6@2.36-9+deb12u4"),
+            "deb-libc6-2.36-9-deb12u4"
+        );
+    }
+}

@@ -1,0 +1,329 @@
+//! The verified layer stream:
+//! blob bytes -> hash (stored digest) -> gzip/zstd/none -> hash (diff_id) + limits -> caller.
+
+use crate::Limits;
+use crate::digest::{Algo, Digest, Hasher};
+use crate::error::ImageError;
+use crate::store::{Blob, read_up_to};
+use std::fs::File;
+use std::io::{self, BufReader, Chain, Cursor, Read, Take};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The ratio limit only applies once a layer has produced this many bytes.
+const RATIO_FLOOR: u64 = 64 << 20;
+const BUF_SIZE: usize = 128 << 10;
+
+/// What a layer reader must check, decided when the image is opened.
+#[derive(Debug, Clone)]
+pub(crate) struct LayerPlan {
+    /// Name of the blob in the store.
+    pub(crate) blob: String,
+    /// Expected digest of the stored bytes (descriptor, or the digest in the blob's name).
+    pub(crate) stored: Option<Digest>,
+    /// Size the descriptor claims, if any.
+    pub(crate) size: Option<u64>,
+    /// `rootfs.diff_ids[i]`.
+    pub(crate) diff_id: Digest,
+}
+
+/// Identifies the layer in messages.
+#[derive(Debug)]
+struct Ctx {
+    input: PathBuf,
+    index: usize,
+    label: String,
+}
+
+impl Ctx {
+    fn err_truncated(&self, expected: u64, actual: u64) -> ImageError {
+        ImageError::Truncated {
+            path: self.input.clone(),
+            layer: self.index,
+            digest: self.label.clone(),
+            expected,
+            actual,
+        }
+    }
+}
+
+/// Counts and hashes the stored bytes; a short blob is an error, not an EOF.
+struct Stored {
+    inner: Take<File>,
+    hasher: Hasher,
+    count: u64,
+    expected: u64,
+    progress: Arc<AtomicU64>,
+    ctx: Arc<Ctx>,
+}
+
+impl Read for Stored {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() && self.count < self.expected {
+            return Err(io::Error::other(
+                self.ctx.err_truncated(self.expected, self.count),
+            ));
+        }
+        self.hasher.update(buf.get(..n).unwrap_or_default());
+        self.count += n as u64;
+        self.progress.store(self.count, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+type Peeked = BufReader<Chain<Cursor<Vec<u8>>, Stored>>;
+
+enum Decoder {
+    Plain(Peeked),
+    Gzip(flate2::bufread::MultiGzDecoder<Peeked>),
+    Zstd(zstd::stream::read::Decoder<'static, Peeked>),
+}
+
+impl Decoder {
+    fn name(&self) -> &'static str {
+        match self {
+            Decoder::Plain(_) => "uncompressed",
+            Decoder::Gzip(_) => "gzip",
+            Decoder::Zstd(_) => "zstd",
+        }
+    }
+    fn source(&mut self) -> &mut Peeked {
+        match self {
+            Decoder::Plain(r) => r,
+            Decoder::Gzip(r) => r.get_mut(),
+            Decoder::Zstd(r) => r.get_mut(),
+        }
+    }
+    fn stored(&mut self) -> &mut Stored {
+        self.source().get_mut().get_mut().1
+    }
+}
+
+impl Read for Decoder {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Decoder::Plain(r) => r.read(buf),
+            Decoder::Gzip(r) => r.read(buf),
+            Decoder::Zstd(r) => r.read(buf),
+        }
+    }
+}
+
+/// Statistics of a fully read and verified layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LayerStats {
+    /// Bytes of the blob as stored (compressed for gzip/zstd layers).
+    pub stored_bytes: u64,
+    /// Bytes of the uncompressed tar.
+    pub uncompressed_bytes: u64,
+}
+
+/// A stream of one layer's uncompressed tar bytes, hashed and checked as it goes.
+///
+/// Read it (e.g. with `tar::Archive::new(&mut reader)`), then call
+/// [`LayerReader::finish`], which reads whatever is left and verifies both digests.
+/// Errors from `read` are `io::Error::other(ImageError)`; see [`ImageError::from_io`].
+pub struct LayerReader {
+    decoder: Decoder,
+    diff: Hasher,
+    uncompressed: u64,
+    limits: Limits,
+    expected_stored: Option<Digest>,
+    expected_diff: Digest,
+    progress: Arc<AtomicU64>,
+    ctx: Arc<Ctx>,
+}
+
+impl std::fmt::Debug for LayerReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LayerReader")
+            .field("input", &self.ctx.input)
+            .field("layer", &self.ctx.index)
+            .field("compression", &self.decoder.name())
+            .field("uncompressed", &self.uncompressed)
+            .finish()
+    }
+}
+
+impl LayerReader {
+    pub(crate) fn new(
+        input: PathBuf,
+        index: usize,
+        plan: &LayerPlan,
+        blob: Blob,
+        limits: Limits,
+    ) -> Result<LayerReader, ImageError> {
+        let label = match &plan.stored {
+            Some(d) => d.to_string(),
+            None => plan.blob.clone(),
+        };
+        let ctx = Arc::new(Ctx {
+            input,
+            index,
+            label,
+        });
+        let progress = Arc::new(AtomicU64::new(0));
+        let mut stored = Stored {
+            inner: blob.reader,
+            hasher: Hasher::new(plan.stored.as_ref().map_or(Algo::Sha256, |d| d.algo)),
+            count: 0,
+            expected: blob.size,
+            progress: Arc::clone(&progress),
+            ctx: Arc::clone(&ctx),
+        };
+        let mut magic = [0u8; 4];
+        let n = read_up_to(&mut stored, &mut magic)
+            .map_err(|e| ImageError::from_io(e, &ctx.input, "reading layer"))?;
+        let magic = magic.get(..n).unwrap_or_default().to_vec();
+        let is_gzip = magic.starts_with(&[0x1f, 0x8b]);
+        let is_zstd = magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
+        let peeked = BufReader::with_capacity(BUF_SIZE, Cursor::new(magic).chain(stored));
+        let decoder = if is_gzip {
+            Decoder::Gzip(flate2::bufread::MultiGzDecoder::new(peeked))
+        } else if is_zstd {
+            let d = zstd::stream::read::Decoder::with_buffer(peeked).map_err(|source| {
+                ImageError::Decompress {
+                    path: ctx.input.clone(),
+                    layer: ctx.index,
+                    digest: ctx.label.clone(),
+                    compression: "zstd",
+                    source,
+                }
+            })?;
+            Decoder::Zstd(d)
+        } else {
+            Decoder::Plain(peeked)
+        };
+        Ok(LayerReader {
+            decoder,
+            diff: Hasher::new(plan.diff_id.algo),
+            uncompressed: 0,
+            limits,
+            expected_stored: plan.stored.clone(),
+            expected_diff: plan.diff_id.clone(),
+            progress,
+            ctx,
+        })
+    }
+
+    /// Stored (compressed) bytes consumed so far, shared for a progress bar.
+    pub fn progress(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.progress)
+    }
+
+    /// Read the rest of the layer to EOF (tar padding, trailing blocks), then verify the
+    /// stored digest and the diff_id.
+    pub fn finish(mut self) -> Result<LayerStats, ImageError> {
+        let mut buf = vec![0u8; BUF_SIZE];
+        loop {
+            match self.read(&mut buf) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(ImageError::from_io(e, &self.ctx.input, "reading layer")),
+            }
+        }
+        // The decoder is at its end; anything left of the blob is still hashed.
+        let source = self.decoder.source();
+        loop {
+            match source.read(&mut buf) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(ImageError::from_io(e, &self.ctx.input, "reading layer")),
+            }
+        }
+        let stored = self.decoder.stored();
+        let (stored_bytes, expected_bytes) = (stored.count, stored.expected);
+        let stored_digest = stored.hasher.finish();
+        if stored_bytes != expected_bytes {
+            return Err(self.ctx.err_truncated(expected_bytes, stored_bytes));
+        }
+        if let Some(expected) = &self.expected_stored
+            && *expected != stored_digest
+        {
+            return Err(ImageError::DigestMismatch {
+                path: self.ctx.input.clone(),
+                layer: Some(self.ctx.index),
+                subject: format!("layer {} ({}) stored blob", self.ctx.index, self.ctx.label),
+                expected: expected.to_string(),
+                actual: stored_digest.to_string(),
+            });
+        }
+        let diff = self.diff.finish();
+        if diff != self.expected_diff {
+            return Err(ImageError::DigestMismatch {
+                path: self.ctx.input.clone(),
+                layer: Some(self.ctx.index),
+                subject: format!(
+                    "layer {} ({}) uncompressed content (diff_id)",
+                    self.ctx.index, self.ctx.label
+                ),
+                expected: self.expected_diff.to_string(),
+                actual: diff.to_string(),
+            });
+        }
+        Ok(LayerStats {
+            stored_bytes,
+            uncompressed_bytes: self.uncompressed,
+        })
+    }
+
+    fn wrap(&self, e: io::Error) -> io::Error {
+        if e.kind() == io::ErrorKind::Interrupted
+            || e.get_ref().is_some_and(|r| r.is::<ImageError>())
+        {
+            return e;
+        }
+        let ctx = &self.ctx;
+        match &self.decoder {
+            Decoder::Plain(_) => io::Error::other(ImageError::Io {
+                path: ctx.input.clone(),
+                what: format!("reading layer {} ({})", ctx.index, ctx.label),
+                source: e,
+            }),
+            d => io::Error::other(ImageError::Decompress {
+                path: ctx.input.clone(),
+                layer: ctx.index,
+                digest: ctx.label.clone(),
+                compression: d.name(),
+                source: e,
+            }),
+        }
+    }
+
+    fn limit(&self, what: String) -> io::Error {
+        io::Error::other(ImageError::LimitExceeded {
+            path: self.ctx.input.clone(),
+            layer: self.ctx.index,
+            digest: self.ctx.label.clone(),
+            what,
+        })
+    }
+}
+
+impl Read for LayerReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.decoder.read(buf).map_err(|e| self.wrap(e))?;
+        self.diff.update(buf.get(..n).unwrap_or_default());
+        self.uncompressed += n as u64;
+        if self.uncompressed > self.limits.max_layer_bytes {
+            return Err(self.limit(format!(
+                "uncompressed size exceeds the limit of {} bytes",
+                self.limits.max_layer_bytes
+            )));
+        }
+        if self.uncompressed > RATIO_FLOOR {
+            let stored = self.progress.load(Ordering::Relaxed).max(1);
+            if self.uncompressed / stored > self.limits.max_ratio {
+                return Err(self.limit(format!(
+                    "compression ratio exceeds {}:1 ({} bytes from {} stored bytes); possible decompression bomb",
+                    self.limits.max_ratio, self.uncompressed, stored
+                )));
+            }
+        }
+        Ok(n)
+    }
+}

@@ -1,0 +1,571 @@
+//! The join after the merge: OS detection, packages from the final databases, file
+//! ownership, licences, dependency edges, and the layer that introduced each package.
+
+use crate::analyzers::{Fact, RPM_DIRS, RPM_FILES};
+use crate::merge::{Merged, introduced_layers};
+use moat_model::{Location, OsInfo, Package, Purl, Relationship, RelationshipKind, Warning};
+use moat_pkgdb::{apk::ApkPackage, dpkg::DpkgPackage, rpm::RpmPackage};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+pub struct Built {
+    pub os: Option<OsInfo>,
+    pub packages: Vec<Package>,
+    pub relationships: Vec<Relationship>,
+    pub warnings: Vec<Warning>,
+}
+
+/// Builds packages and relationships from the merged view.
+pub fn build(m: &Merged) -> Built {
+    let mut warnings = Vec::new();
+    collect_fact_warnings(m, &mut warnings);
+    let mut os = detect_os(m, &mut warnings);
+    let mut groups: Vec<Group> = Vec::new();
+    groups.push(dpkg_packages(m, os.as_ref(), &mut warnings));
+    if os.is_none() {
+        os = distroless_os(&groups[0]);
+        if let Some(os) = &os {
+            // purls and ecosystems carry the distro: rebuild with it now known.
+            groups[0] = dpkg_packages(m, Some(os), &mut Vec::new());
+        }
+    }
+    groups.push(apk_packages(m, os.as_ref()));
+    groups.push(rpm_packages(m, os.as_ref(), &mut warnings));
+
+    let mut packages = Vec::new();
+    let mut relationships = Vec::new();
+    let mut used_ids: HashSet<String> = HashSet::new();
+    for g in groups {
+        let mut ids = Vec::with_capacity(g.packages.len());
+        for mut p in g.packages {
+            let mut id = p.id.clone();
+            let mut n = 2;
+            while !used_ids.insert(id.clone()) {
+                id = format!("{}#{n}", p.id);
+                n += 1;
+            }
+            p.id = id.clone();
+            ids.push(id);
+            packages.push(p);
+        }
+        // name (and provided names) -> package id, within one package manager
+        let mut by_name: HashMap<&str, &str> = HashMap::new();
+        for (i, names) in g.provides.iter().enumerate() {
+            for n in names {
+                by_name.entry(n.as_str()).or_insert(ids[i].as_str());
+            }
+        }
+        let mut edges = BTreeMap::new();
+        for (i, deps) in g.depends.iter().enumerate() {
+            for d in deps {
+                if let Some(&to) = by_name.get(d.as_str())
+                    && to != ids[i]
+                {
+                    edges.insert((ids[i].clone(), to.to_string()), ());
+                }
+            }
+        }
+        relationships.extend(edges.into_keys().map(|(from, to)| Relationship {
+            from,
+            to,
+            kind: RelationshipKind::DependsOn,
+        }));
+    }
+    Built {
+        os,
+        packages,
+        relationships,
+        warnings,
+    }
+}
+
+/// Packages of one package manager, with the names each provides and depends on.
+#[derive(Default)]
+struct Group {
+    packages: Vec<Package>,
+    /// Per package: its own name first, then what it provides.
+    provides: Vec<Vec<String>>,
+    depends: Vec<Vec<String>>,
+}
+
+fn collect_fact_warnings(m: &Merged, out: &mut Vec<Warning>) {
+    let mut seen = HashSet::new();
+    let mut paths: Vec<&String> = m.history.keys().collect();
+    paths.sort();
+    for path in paths {
+        for (layer, fact) in &m.history[path] {
+            let Some(fact) = fact else { continue };
+            let msgs: Vec<String> = match fact.as_ref() {
+                Fact::Unreadable(msg) => vec![msg.clone()],
+                Fact::Dpkg(p) => p.warnings.clone(),
+                Fact::Apk(p) => p.warnings.clone(),
+                Fact::Rpm(p) => p.warnings.clone(),
+                _ => vec![],
+            };
+            for message in msgs {
+                if seen.insert((path.clone(), *layer, message.clone())) {
+                    out.push(Warning {
+                        message,
+                        path: Some(format!("/{path}")),
+                        layer: *layer,
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn detect_os(m: &Merged, warnings: &mut Vec<Warning>) -> Option<OsInfo> {
+    for p in ["etc/os-release", "usr/lib/os-release"] {
+        match m.file(p) {
+            Ok(Some((_, f, _))) => {
+                if let Fact::OsRelease(os) = f.as_ref() {
+                    return Some(os.clone());
+                }
+            }
+            Ok(None) => {}
+            Err(e) => warnings.push(Warning {
+                message: e,
+                path: Some(format!("/{p}")),
+                layer: None,
+            }),
+        }
+    }
+    for p in moat_pkgdb::osrelease::MARKER_FILES {
+        if let Ok(Some((_, f, _))) = m.file(p)
+            && let Fact::OsMarker(os) = f.as_ref()
+        {
+            return Some(os.clone());
+        }
+    }
+    None
+}
+
+/// A Debian image without os-release but with `status.d` is distroless: the release
+/// comes from base-files' version (`12.4+deb12u5` is Debian 12).
+fn distroless_os(dpkg: &Group) -> Option<OsInfo> {
+    if dpkg.packages.is_empty()
+        || !dpkg
+            .packages
+            .iter()
+            .any(|p| p.locations.iter().any(|l| l.path.contains("/status.d/")))
+    {
+        return None;
+    }
+    let version = dpkg
+        .packages
+        .iter()
+        .find(|p| p.name == "base-files")
+        .and_then(|p| p.version.split(['.', '+', '-']).next().map(str::to_string))
+        .filter(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit()));
+    let name = match &version {
+        Some(v) => format!("Debian GNU/Linux {v} (distroless)"),
+        None => "Debian GNU/Linux (distroless)".into(),
+    };
+    Some(OsInfo {
+        id: "debian".into(),
+        family: "debian".into(),
+        version,
+        codename: None,
+        name,
+        distroless: true,
+    })
+}
+
+/// The `distro` purl qualifier: `debian-12`, `alpine-3.19.1`.
+fn distro_qualifier(os: Option<&OsInfo>) -> String {
+    match os {
+        Some(o) => match &o.version {
+            Some(v) => format!("{}-{}", o.id, v),
+            None => o.id.clone(),
+        },
+        None => String::new(),
+    }
+}
+
+/// The OSV ecosystem name for OS packages of this distro, where OSV has one.
+fn os_ecosystem(os: Option<&OsInfo>) -> Option<String> {
+    let o = os?;
+    let v = o.version.as_deref();
+    let major_minor = |v: &str| v.split('.').take(2).collect::<Vec<_>>().join(".");
+    let major = |v: &str| v.split('.').next().unwrap_or(v).to_string();
+    Some(match o.id.as_str() {
+        "debian" => format!("Debian:{}", major(v?)),
+        "ubuntu" => format!("Ubuntu:{}", v?),
+        "alpine" => format!("Alpine:v{}", major_minor(v?)),
+        "almalinux" => format!("AlmaLinux:{}", major(v?)),
+        "rocky" => format!("Rocky Linux:{}", major(v?)),
+        "rhel" => format!("Red Hat:{}", major(v?)),
+        "opensuse-leap" => format!("openSUSE:Leap {}", v?),
+        "sles" => format!("SUSE:Linux Enterprise Server {}", v?),
+        "mariner" => format!("Mariner:{}", major_minor(v?)),
+        "azurelinux" => format!("Azure Linux:{}", major_minor(v?)),
+        "wolfi" => "Wolfi".into(),
+        "chainguard" => "Chainguard".into(),
+        _ => return None,
+    })
+}
+
+fn location(path: &str, layer: Option<usize>) -> Location {
+    Location {
+        path: format!("/{path}"),
+        layer,
+    }
+}
+
+fn dpkg_packages(m: &Merged, os: Option<&OsInfo>, warnings: &mut Vec<Warning>) -> Group {
+    let mut g = Group::default();
+    // file lists: (name, arch) -> files; distroless md5sums: name -> files
+    let mut lists: HashMap<(String, Option<String>), &Vec<String>> = HashMap::new();
+    for prefix in ["var/lib/dpkg/info/", "var/lib/dpkg/status.d/"] {
+        for (_, _, f) in m.files_under(prefix) {
+            if let Fact::DpkgFiles {
+                package,
+                arch,
+                files,
+            } = f.as_ref()
+            {
+                lists.insert((package.clone(), arch.clone()), files);
+            }
+        }
+    }
+    let mut dbs: Vec<(String, &Vec<DpkgPackage>)> = Vec::new();
+    match m.file("var/lib/dpkg/status") {
+        Ok(Some((_, f, real))) => {
+            if let Fact::Dpkg(p) = f.as_ref() {
+                dbs.push((real, &p.packages));
+            }
+        }
+        Ok(None) => {}
+        Err(e) => warnings.push(Warning {
+            message: e,
+            path: Some("/var/lib/dpkg/status".into()),
+            layer: None,
+        }),
+    }
+    for (path, _, f) in m.files_under("var/lib/dpkg/status.d/") {
+        if let Fact::Dpkg(p) = f.as_ref() {
+            dbs.push((path.clone(), &p.packages));
+        }
+    }
+    let ns = os
+        .filter(|o| o.family == "debian")
+        .map(|o| o.id.as_str())
+        .unwrap_or("debian");
+    let distro = distro_qualifier(os);
+    let eco = os_ecosystem(os);
+    let mut seen = HashSet::new();
+    for (path, pkgs) in dbs {
+        let layers = m.history.get(&path).map(|h| {
+            introduced_layers(h, |f| match f {
+                Fact::Dpkg(p) => p
+                    .packages
+                    .iter()
+                    .map(|p| ((p.name.clone(), p.arch.clone()), p.version.clone()))
+                    .collect(),
+                _ => vec![],
+            })
+        });
+        for p in pkgs {
+            if !seen.insert((p.name.clone(), p.version.clone(), p.arch.clone())) {
+                continue;
+            }
+            let layer = layers
+                .as_ref()
+                .and_then(|l| l.get(&(p.name.clone(), p.arch.clone())).copied())
+                .flatten();
+            let mut purl = Purl::new("deb", &p.name)
+                .with_namespace(ns)
+                .with_version(&p.version);
+            if let Some(a) = &p.arch {
+                purl = purl.with_qualifier("arch", a);
+            }
+            purl = purl.with_qualifier("distro", &distro);
+            if let Some(src) = &p.source_name
+                && src != &p.name
+            {
+                let up = match &p.source_version {
+                    Some(sv) if sv != &p.version => format!("{src}@{sv}"),
+                    _ => src.clone(),
+                };
+                purl = purl.with_qualifier("upstream", up);
+            }
+            let files: Vec<String> = lists
+                .get(&(p.name.clone(), p.arch.clone()))
+                .or_else(|| lists.get(&(p.name.clone(), None)))
+                .map(|f| f.to_vec())
+                .unwrap_or_default();
+            let licenses = match m.file(&format!("usr/share/doc/{}/copyright", p.name)) {
+                Ok(Some((_, f, _))) => match f.as_ref() {
+                    Fact::Copyright { licenses, .. } => licenses.clone(),
+                    _ => vec![],
+                },
+                _ => vec![],
+            };
+            let mut metadata = BTreeMap::new();
+            if let Some(mt) = &p.maintainer {
+                metadata.insert("maintainer".into(), mt.clone());
+            }
+            if let Some(sz) = p.installed_size {
+                metadata.insert("installed_size_kib".into(), sz.to_string());
+            }
+            let epoch = p.version.split_once(':').and_then(|(e, _)| e.parse().ok());
+            g.provides.push(
+                std::iter::once(p.name.clone())
+                    .chain(p.provides.iter().cloned())
+                    .collect(),
+            );
+            g.depends.push(p.depends.clone());
+            g.packages.push(Package {
+                id: format!(
+                    "deb:{}@{}{}",
+                    p.name,
+                    p.version,
+                    p.arch
+                        .as_deref()
+                        .map(|a| format!(":{a}"))
+                        .unwrap_or_default()
+                ),
+                name: p.name.clone(),
+                version: p.version.clone(),
+                kind: "deb".into(),
+                purl: purl.to_string(),
+                ecosystem: eco.clone(),
+                arch: p.arch.clone(),
+                epoch,
+                source_name: p.source_name.clone().or_else(|| Some(p.name.clone())),
+                source_version: p.source_version.clone().or_else(|| Some(p.version.clone())),
+                licenses,
+                layer,
+                locations: vec![location(&path, layer)],
+                dev: false,
+                file_count: if files.is_empty() {
+                    None
+                } else {
+                    Some(files.len())
+                },
+                files,
+                metadata,
+            });
+        }
+    }
+    g
+}
+
+fn apk_packages(m: &Merged, os: Option<&OsInfo>) -> Group {
+    let mut g = Group::default();
+    let Ok(Some((_, f, real))) = m.file("lib/apk/db/installed") else {
+        return g;
+    };
+    let Fact::Apk(parsed) = f.as_ref() else {
+        return g;
+    };
+    let layers = m.history.get(&real).map(|h| {
+        introduced_layers(h, |f| match f {
+            Fact::Apk(p) => p
+                .packages
+                .iter()
+                .map(|p| (p.name.clone(), p.version.clone()))
+                .collect(),
+            _ => vec![],
+        })
+    });
+    let ns = os.map(|o| o.id.as_str()).unwrap_or("alpine");
+    let distro = distro_qualifier(os);
+    let eco = os_ecosystem(os);
+    for p in &parsed.packages {
+        let p: &ApkPackage = p;
+        let layer = layers
+            .as_ref()
+            .and_then(|l| l.get(&p.name).copied())
+            .flatten();
+        let mut purl = Purl::new("apk", &p.name)
+            .with_namespace(ns)
+            .with_version(&p.version);
+        if let Some(a) = &p.arch {
+            purl = purl.with_qualifier("arch", a);
+        }
+        purl = purl.with_qualifier("distro", &distro);
+        if let Some(o) = &p.origin
+            && o != &p.name
+        {
+            purl = purl.with_qualifier("upstream", o);
+        }
+        let mut metadata = BTreeMap::new();
+        if let Some(mt) = &p.maintainer {
+            metadata.insert("maintainer".into(), mt.clone());
+        }
+        if let Some(c) = &p.checksum {
+            metadata.insert("checksum".into(), c.clone());
+        }
+        g.provides.push(
+            std::iter::once(p.name.clone())
+                .chain(p.provides.iter().map(|x| {
+                    x.split(['=', '<', '>', '~'])
+                        .next()
+                        .unwrap_or(x)
+                        .to_string()
+                }))
+                .collect(),
+        );
+        g.depends.push(p.depends.clone());
+        g.packages.push(Package {
+            id: format!("apk:{}@{}", p.name, p.version),
+            name: p.name.clone(),
+            version: p.version.clone(),
+            kind: "apk".into(),
+            purl: purl.to_string(),
+            ecosystem: eco.clone(),
+            arch: p.arch.clone(),
+            epoch: None,
+            source_name: p.origin.clone().or_else(|| Some(p.name.clone())),
+            source_version: Some(p.version.clone()),
+            licenses: p.license.iter().cloned().collect(),
+            layer,
+            locations: vec![location(&real, layer)],
+            dev: false,
+            file_count: if p.files.is_empty() {
+                None
+            } else {
+                Some(p.files.len())
+            },
+            files: p.files.clone(),
+            metadata,
+        });
+    }
+    g
+}
+
+/// Splits `glibc-2.34-60.el9.src.rpm` into (`glibc`, `2.34-60.el9`).
+fn split_source_rpm(s: &str) -> Option<(String, String)> {
+    let base = s
+        .strip_suffix(".src.rpm")
+        .or_else(|| s.strip_suffix(".nosrc.rpm"))?;
+    let (rest, release) = base.rsplit_once('-')?;
+    let (name, version) = rest.rsplit_once('-')?;
+    Some((name.to_string(), format!("{version}-{release}")))
+}
+
+fn rpm_packages(m: &Merged, os: Option<&OsInfo>, warnings: &mut Vec<Warning>) -> Group {
+    let mut g = Group::default();
+    let mut found = None;
+    'outer: for dir in RPM_DIRS {
+        for file in RPM_FILES {
+            let p = format!("{dir}{file}");
+            match m.file(&p) {
+                Ok(Some((_, f, real))) => {
+                    if let Fact::Rpm(parsed) = f.as_ref() {
+                        found = Some((real, parsed));
+                        break 'outer;
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => warnings.push(Warning {
+                    message: e,
+                    path: Some(format!("/{p}")),
+                    layer: None,
+                }),
+            }
+        }
+    }
+    let Some((real, parsed)) = found else {
+        return g;
+    };
+    let layers = m.history.get(&real).map(|h| {
+        introduced_layers(h, |f| match f {
+            Fact::Rpm(p) => p
+                .packages
+                .iter()
+                .map(|p| ((p.name.clone(), p.arch.clone()), p.evr()))
+                .collect(),
+            _ => vec![],
+        })
+    });
+    let ns = os.map(|o| o.id.as_str()).unwrap_or("redhat");
+    let distro = distro_qualifier(os);
+    let eco = os_ecosystem(os);
+    for p in &parsed.packages {
+        let p: &RpmPackage = p;
+        let layer = layers
+            .as_ref()
+            .and_then(|l| l.get(&(p.name.clone(), p.arch.clone())).copied())
+            .flatten();
+        let mut purl = Purl::new("rpm", &p.name)
+            .with_namespace(ns)
+            .with_version(format!("{}-{}", p.version, p.release));
+        if let Some(a) = &p.arch {
+            purl = purl.with_qualifier("arch", a);
+        }
+        if let Some(e) = p.epoch {
+            purl = purl.with_qualifier("epoch", e.to_string());
+        }
+        purl = purl.with_qualifier("distro", &distro);
+        let source = p.source_rpm.as_deref().and_then(split_source_rpm);
+        if let Some(srpm) = &p.source_rpm {
+            purl = purl.with_qualifier("upstream", srpm);
+        }
+        let mut metadata = BTreeMap::new();
+        if let Some(v) = &p.vendor {
+            metadata.insert("vendor".into(), v.clone());
+        }
+        if let Some(ml) = &p.modularity_label {
+            metadata.insert("modularity_label".into(), ml.clone());
+        }
+        g.provides.push(
+            std::iter::once(p.name.clone())
+                .chain(p.provides.iter().cloned())
+                .chain(p.files.iter().cloned())
+                .collect(),
+        );
+        g.depends.push(p.requires.clone());
+        g.packages.push(Package {
+            id: format!(
+                "rpm:{}@{}{}",
+                p.name,
+                p.evr(),
+                p.arch
+                    .as_deref()
+                    .map(|a| format!(".{a}"))
+                    .unwrap_or_default()
+            ),
+            name: p.name.clone(),
+            version: p.evr(),
+            kind: "rpm".into(),
+            purl: purl.to_string(),
+            ecosystem: eco.clone(),
+            arch: p.arch.clone(),
+            epoch: p.epoch,
+            source_name: source.as_ref().map(|s| s.0.clone()),
+            source_version: source.as_ref().map(|s| s.1.clone()),
+            licenses: p.license.iter().cloned().collect(),
+            layer,
+            locations: vec![location(&real, layer)],
+            dev: false,
+            file_count: if p.files.is_empty() {
+                None
+            } else {
+                Some(p.files.len())
+            },
+            files: p.files.clone(),
+            metadata,
+        });
+    }
+    g
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_source_rpm;
+
+    #[test]
+    fn source_rpm_names() {
+        assert_eq!(
+            split_source_rpm("glibc-2.34-60.el9.src.rpm"),
+            Some(("glibc".into(), "2.34-60.el9".into()))
+        );
+        assert_eq!(
+            split_source_rpm("python3-pip-21.3.1-1.cm2.src.rpm"),
+            Some(("python3-pip".into(), "21.3.1-1.cm2".into()))
+        );
+        assert_eq!(split_source_rpm("bogus"), None);
+    }
+}

@@ -1,0 +1,8 @@
+//! The layer walker over an arbitrary (uncompressed) tar stream.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let opts = moat_scan::ScanOptions { max_entry_bytes: 1 << 20, progress: None };
+    let _ = moat_scan::walk::walk_tar(data, 0, "fuzz", &opts);
+});
