@@ -77,7 +77,7 @@ type Peeked = BufReader<Chain<Cursor<Vec<u8>>, Stored>>;
 
 enum Decoder {
     Plain(Peeked),
-    Gzip(flate2::bufread::MultiGzDecoder<Peeked>),
+    Gzip(Box<flate2::bufread::MultiGzDecoder<Peeked>>),
     Zstd(zstd::stream::read::Decoder<'static, Peeked>),
 }
 
@@ -181,7 +181,7 @@ impl LayerReader {
         let is_zstd = magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
         let peeked = BufReader::with_capacity(BUF_SIZE, Cursor::new(magic).chain(stored));
         let decoder = if is_gzip {
-            Decoder::Gzip(flate2::bufread::MultiGzDecoder::new(peeked))
+            Decoder::Gzip(Box::new(flate2::bufread::MultiGzDecoder::new(peeked)))
         } else if is_zstd {
             let d = zstd::stream::read::Decoder::with_buffer(peeked).map_err(|source| {
                 ImageError::Decompress {

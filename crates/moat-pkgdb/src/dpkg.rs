@@ -62,7 +62,8 @@ pub struct DpkgPackage {
     /// Package names from `Provides`, version constraints stripped.
     pub provides: Vec<String>,
     pub maintainer: Option<String>,
-    /// `Installed-Size` in KiB, as written; None when absent or not a number.
+    /// `Installed-Size` in KiB (a `KB`/`MB` unit suffix is understood); None when
+    /// absent or unreadable.
     pub installed_size: Option<u64>,
     pub homepage: Option<String>,
 }
@@ -144,9 +145,7 @@ pub fn parse_status(bytes: &[u8]) -> Parsed<DpkgPackage> {
             depends,
             provides,
             maintainer: stanza.get_nonempty("Maintainer"),
-            installed_size: stanza
-                .get("Installed-Size")
-                .and_then(|s| s.trim().parse().ok()),
+            installed_size: stanza.get("Installed-Size").and_then(parse_size),
             homepage: stanza.get_nonempty("Homepage"),
         });
     }
@@ -456,6 +455,19 @@ pub(crate) fn stanzas(text: &str) -> Vec<Stanza<'_>> {
         out.push(cur);
     }
     out
+}
+
+/// `Installed-Size` in KiB: `427`; also `4KB`, `4 kB`, `4KiB`, `2MB` as some
+/// image builders write it.
+fn parse_size(v: &str) -> Option<u64> {
+    let v = v.trim();
+    let digits = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    let n: u64 = v[..digits].parse().ok()?;
+    match v[digits..].trim().to_ascii_lowercase().as_str() {
+        "" | "k" | "kb" | "kib" => Some(n),
+        "m" | "mb" | "mib" => n.checked_mul(1024),
+        _ => None,
+    }
 }
 
 fn is_installed(status: &str) -> bool {

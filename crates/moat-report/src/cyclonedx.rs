@@ -314,7 +314,7 @@ fn licenses(raw: &[String]) -> Vec<LicenseChoice> {
         .into_iter()
         .map(|l| match l {
             Lic::Id(id) => id,
-            Lic::Expr(e) if multiple && crate::license::is_compound(&e) => format!("({e})"),
+            Lic::Expr(e) if multiple && crate::license::needs_parens(&e) => format!("({e})"),
             Lic::Expr(e) => e,
             Lic::Name(n) => refs.get(&n),
         })

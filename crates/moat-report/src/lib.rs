@@ -28,7 +28,7 @@
 //! guarantee unique references even when the inventory (against the model's promise)
 //! repeats a package id: the second `x` becomes `x#2`.
 //!
-//! Licences go through [`license`](crate::license): a valid SPDX id becomes a CycloneDX
+//! Licences go through `license.rs`: a valid SPDX id becomes a CycloneDX
 //! `license.id`, a valid expression an `expression`, anything else a `license.name`; in
 //! SPDX the declared licence is the AND of all of them, with free-text names turned into
 //! `LicenseRef-`s that are defined in `hasExtractedLicensingInfos`.
@@ -202,7 +202,7 @@ fn unique(want: &str, used: &mut HashSet<String>, sep: &str) -> String {
 }
 
 /// The layer a package came from, when the inventory knows it.
-pub(crate) fn layer_of<'a>(artifact: &'a Artifact, index: usize) -> Option<&'a Layer> {
+pub(crate) fn layer_of(artifact: &Artifact, index: usize) -> Option<&Layer> {
     artifact.layers.iter().find(|l| l.index == index)
 }
 

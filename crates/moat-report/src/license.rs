@@ -88,10 +88,19 @@ fn canonical(expr: &Expression) -> Option<String> {
     stack.is_empty().then_some(text)
 }
 
-/// True when an expression text has an operator outside any parentheses' reach, i.e.
-/// needs parentheses to be joined with others by AND.
-pub(crate) fn is_compound(text: &str) -> bool {
-    text.contains(' ')
+/// True when a canonical expression has an OR outside parentheses, i.e. needs
+/// parentheses to be joined with others by AND.
+pub(crate) fn needs_parens(text: &str) -> bool {
+    let mut depth = 0usize;
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            ' ' if depth == 0 && text[i..].starts_with(" OR ") => return true,
+            _ => {}
+        }
+    }
+    false
 }
 
 /// Maps free-text licence names to `LicenseRef-` ids that are unique within a document:
@@ -108,11 +117,17 @@ impl LicenseRefs {
         if let Some((_, r)) = self.entries.iter().find(|(n, _)| n == name) {
             return r.clone();
         }
-        let mut base = crate::sanitize_id(name);
-        if base.is_empty() {
-            base = "unknown".into();
-        }
-        let base = format!("LicenseRef-{base}");
+        // A name that already is a well-formed `LicenseRef-x` keeps its spelling.
+        let bare = name
+            .strip_prefix("LicenseRef-")
+            .filter(|rest| !rest.is_empty() && crate::sanitize_id(rest) == *rest);
+        let base = match bare {
+            Some(rest) => format!("LicenseRef-{rest}"),
+            None => {
+                let s = crate::sanitize_id(name);
+                format!("LicenseRef-{}", if s.is_empty() { "unknown" } else { &s })
+            }
+        };
         let mut candidate = base.clone();
         let mut n = 2;
         while self.entries.iter().any(|(_, r)| *r == candidate) {
@@ -183,6 +198,19 @@ mod tests {
         assert_eq!(refs.get("Public/Domain"), "LicenseRef-Public-Domain-2");
         assert_eq!(refs.get("Public Domain"), "LicenseRef-Public-Domain");
         assert_eq!(refs.get("ü"), "LicenseRef--");
-        assert_eq!(refs.into_entries().len(), 4);
+        assert_eq!(refs.get("LicenseRef-foo"), "LicenseRef-foo");
+        assert_eq!(
+            refs.get("LicenseRef-foo bar"),
+            "LicenseRef-LicenseRef-foo-bar"
+        );
+        assert_eq!(refs.into_entries().len(), 6);
+    }
+
+    #[test]
+    fn parentheses_for_and() {
+        assert!(needs_parens("MIT OR Apache-2.0"));
+        assert!(!needs_parens("(MIT OR Apache-2.0) AND BSD-3-Clause"));
+        assert!(!needs_parens("BSD-3-Clause AND MIT"));
+        assert!(!needs_parens("GPL-3.0-only WITH Classpath-exception-2.0"));
     }
 }

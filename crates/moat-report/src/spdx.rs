@@ -7,7 +7,7 @@
 //! `filesAnalyzed` is false and concluded licences are NOASSERTION; the declared licence
 //! is the AND of the package's licence strings (see [`crate::license`]).
 
-use crate::license::{Lic, LicenseRefs, classify, is_compound};
+use crate::license::{Lic, LicenseRefs, classify, needs_parens};
 use crate::{
     Prepared, RenderOptions, document_uuid, image_purl, layer_of, sanitize_id, valid_purl,
 };
@@ -297,7 +297,7 @@ fn declared(raw: &[String], refs: &mut LicenseRefs) -> String {
     for l in lics {
         let part = match l {
             Lic::Id(id) => id,
-            Lic::Expr(e) if multiple && is_compound(&e) => format!("({e})"),
+            Lic::Expr(e) if multiple && needs_parens(&e) => format!("({e})"),
             Lic::Expr(e) => e,
             Lic::Name(n) => refs.get(&n),
         };

@@ -92,11 +92,16 @@ pub(crate) fn render(inv: &Inventory, o: &RenderOptions) -> String {
     let art = &inv.artifact;
     let os = match &art.os {
         Some(os) if !os.name.trim().is_empty() => os.name.clone(),
-        Some(os) => match &os.version {
+        Some(os) if !os.id.trim().is_empty() => match &os.version {
             Some(v) => format!("{} {v}", os.id),
             None => os.id.clone(),
         },
-        None => "unknown".to_string(),
+        _ => "unknown".to_string(),
+    };
+    let name = if art.name.trim().is_empty() {
+        "unknown"
+    } else {
+        art.name.as_str()
     };
     let bold = |s: &str| {
         if o.color {
@@ -109,7 +114,7 @@ pub(crate) fn render(inv: &Inventory, o: &RenderOptions) -> String {
     let mut out = String::new();
     let title = clean(&format!(
         "{}  OS: {os}  {}  {}",
-        art.name,
+        name,
         plural(art.layers.len(), "layer", "layers"),
         plural(inv.packages.len(), "package", "packages"),
     ));

@@ -157,9 +157,13 @@ pub(crate) fn normalize(s: &str) -> String {
 
 /// See [`crate::timestamp_now`].
 pub(crate) fn now() -> String {
-    let from_env = std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .and_then(|v| v.trim().parse::<i64>().ok());
+    now_with(std::env::var("SOURCE_DATE_EPOCH").ok().as_deref())
+}
+
+/// [`now`] with the value of `SOURCE_DATE_EPOCH` passed in: an integer (seconds since the
+/// epoch) wins; anything else, or nothing, means the system clock.
+fn now_with(source_date_epoch: Option<&str>) -> String {
+    let from_env = source_date_epoch.and_then(|v| v.trim().parse::<i64>().ok());
     let secs = from_env.unwrap_or_else(|| {
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -184,6 +188,16 @@ mod tests {
         assert_eq!(format_utc(-1), "1969-12-31T23:59:59Z");
         assert_eq!(format_utc(i64::MAX), "9999-12-31T23:59:59Z");
         assert_eq!(format_utc(i64::MIN), "0000-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn source_date_epoch_wins_over_the_clock() {
+        assert_eq!(now_with(Some("1795914123")), "2026-11-29T01:02:03Z");
+        assert_eq!(now_with(Some(" 0 ")), "1970-01-01T00:00:00Z");
+        for clock in [now_with(None), now_with(Some("yesterday")), now()] {
+            let secs = parse_rfc3339(&clock).expect("well-formed");
+            assert!(secs > 1_700_000_000, "{clock}");
+        }
     }
 
     #[test]

@@ -220,7 +220,7 @@ pub fn read(bytes: &[u8]) -> Result<Parsed<RpmPackage>, Error> {
         });
     }
     let mut out = Collector::default();
-    if bytes.len() % page_size != 0 {
+    if !bytes.len().is_multiple_of(page_size) {
         out.warn(
             "file",
             format!(
@@ -243,7 +243,7 @@ pub fn read(bytes: &[u8]) -> Result<Parsed<RpmPackage>, Error> {
             );
             continue;
         }
-        if entries % 2 != 0 {
+        if !entries.is_multiple_of(2) {
             out.warn(
                 &format!("page {pgno}"),
                 format!("odd number of items ({entries})"),

@@ -158,17 +158,20 @@ impl<'a> Header<'a> {
         let Some(e) = self.find(tag) else {
             return Ok(None);
         };
-        match e.ty {
-            ty::STRING | ty::I18NSTRING | ty::STRING_ARRAY if e.count >= 1 => {
-                // STRING has count 1; for the I18N/array forms the first string is the default.
-                let first = Entry { count: 1, ..e };
-                Ok(self.strings(first, what)?.pop())
-            }
-            _ => Err(corrupt(format!(
+        let ok = match e.ty {
+            ty::STRING => e.count == 1,
+            // The first string of the I18N/array forms is the default; the count must
+            // still be plausible (each string takes at least one byte).
+            ty::I18NSTRING | ty::STRING_ARRAY => e.count >= 1 && e.count <= self.data.len(),
+            _ => false,
+        };
+        if !ok {
+            return Err(corrupt(format!(
                 "{what}: unexpected type {} count {}",
                 e.ty, e.count
-            ))),
+            )));
         }
+        Ok(self.strings(Entry { count: 1, ..e }, what)?.pop())
     }
 
     fn string_array(&self, tag: u32, what: &str) -> Result<Vec<String>, Error> {
@@ -177,7 +180,7 @@ impl<'a> Header<'a> {
         };
         match e.ty {
             ty::STRING_ARRAY | ty::I18NSTRING => self.strings(e, what),
-            ty::STRING => self.strings(Entry { count: 1, ..e }, what),
+            ty::STRING if e.count == 1 => self.strings(e, what),
             _ => Err(corrupt(format!("{what}: unexpected type {}", e.ty))),
         }
     }
