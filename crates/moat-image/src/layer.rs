@@ -60,7 +60,17 @@ struct Stored {
 
 impl Read for Stored {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
+        let n = match self.inner.read(buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Err(e),
+            Err(e) => {
+                return Err(io::Error::other(ImageError::Io {
+                    path: self.ctx.input.clone(),
+                    what: format!("reading layer {} ({})", self.ctx.index, self.ctx.label),
+                    source: e,
+                }));
+            }
+        };
         if n == 0 && !buf.is_empty() && self.count < self.expected {
             return Err(io::Error::other(
                 self.ctx.err_truncated(self.expected, self.count),

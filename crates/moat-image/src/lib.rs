@@ -341,12 +341,21 @@ pub enum Source {
 }
 
 /// A container image: its artifact description and verified access to its layers.
-#[derive(Debug)]
 pub struct Image {
     pub artifact: Artifact,
     store: Store,
     plans: Vec<LayerPlan>,
     limits: Limits,
+}
+
+impl std::fmt::Debug for Image {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Image")
+            .field("input", &self.store.input())
+            .field("artifact", &self.artifact)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Image {

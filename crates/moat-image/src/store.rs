@@ -11,6 +11,39 @@ use std::path::{Component, Path, PathBuf};
 /// How deep symlink chains inside an outer tar are followed.
 const MAX_LINK_DEPTH: usize = 8;
 
+/// Bytes the header pass over an outer tar may *read* (headers, PAX records, GNU long
+/// names; blob data is seeked over). The tar crate reads extension records whole into
+/// memory, so this bounds memory too. 64 MiB is 130k plain headers, far more than any
+/// image archive has.
+const MAX_INDEX_READ: u64 = 64 << 20;
+
+/// A `Read + Seek` that fails once more than its budget has been read (seeks are free).
+struct Budget<R> {
+    inner: R,
+    left: u64,
+}
+
+impl<R: Read> Read for Budget<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 && !buf.is_empty() {
+            return Err(io::Error::other(format!(
+                "tar headers and extension records exceed {} MiB",
+                MAX_INDEX_READ >> 20
+            )));
+        }
+        let max = usize::try_from(self.left).unwrap_or(usize::MAX).min(buf.len());
+        let n = self.inner.read(buf.get_mut(..max).unwrap_or_default())?;
+        self.left = self.left.saturating_sub(n as u64);
+        Ok(n)
+    }
+}
+
+impl<R: Seek> Seek for Budget<R> {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.inner.seek(pos)
+    }
+}
+
 #[derive(Debug, Clone)]
 enum TarEntry {
     File {
@@ -59,7 +92,7 @@ impl TarIndex {
             path: path.to_path_buf(),
             reason: format!("not a readable tar archive ({e})"),
         };
-        let mut archive = tar::Archive::new(file);
+        let mut archive = tar::Archive::new(Budget { inner: file, left: MAX_INDEX_READ });
         let mut index = TarIndex::default();
         for entry in archive.entries_with_seek().map_err(not_tar)? {
             let entry = entry.map_err(not_tar)?;

@@ -669,3 +669,31 @@ fn multi_member_gzip_and_zstd_frames() {
         assert_eq!(stats.uncompressed_bytes, tar.len() as u64);
     }
 }
+
+#[test]
+fn huge_pax_header_in_outer_tar_is_bounded() {
+    // An 80 MiB PAX record before manifest.json: the header pass refuses to buffer it.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pax.tar");
+    let size = 80u64 << 20;
+    let mut h = tar::Header::new_ustar();
+    h.set_path("PaxHeaders/x").unwrap();
+    h.set_entry_type(tar::EntryType::XHeader);
+    h.set_size(size);
+    h.set_mode(0o644);
+    h.set_cksum();
+    let mut f = std::fs::File::create(&path).unwrap();
+    std::io::Write::write_all(&mut f, h.as_bytes()).unwrap();
+    let chunk = vec![b'a'; 1 << 20];
+    for _ in 0..80 {
+        std::io::Write::write_all(&mut f, &chunk).unwrap();
+    }
+    let mut b = tar::Builder::new(f);
+    let mut h = tar::Header::new_ustar();
+    h.set_size(2);
+    h.set_cksum();
+    b.append_data(&mut h, "manifest.json", &b"[]"[..]).unwrap();
+    b.finish().unwrap();
+    let e = open_err(&format!("docker-archive:{}", path.display()), &OpenOptions::default());
+    assert!(e.to_string().contains("exceed 64 MiB"), "{e}");
+}

@@ -38,7 +38,7 @@
 //! Warnings are capped at [`crate::dpkg::MAX_WARNINGS`] (+ one "more" line).
 
 use crate::Parsed;
-use crate::dpkg::MAX_WARNINGS;
+use crate::dpkg::{MAX_WARNINGS, dedup_in_order};
 
 /// One package from `lib/apk/db/installed`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,6 +161,10 @@ pub fn parse_installed(bytes: &[u8]) -> Parsed<ApkPackage> {
         }
     }
     finish(cur, &mut out, &mut stanza_no);
+    for p in &mut out.packages {
+        dedup_in_order(&mut p.depends);
+        dedup_in_order(&mut p.provides);
+    }
     if dropped > 0 {
         out.warnings.push(format!("... {dropped} more warnings"));
     }
@@ -175,7 +179,7 @@ fn dependency_names(value: &str, out: &mut Vec<String>) {
         }
         let end = entry.find(['=', '<', '>', '~', '@']).unwrap_or(entry.len());
         let name = &entry[..end];
-        if !name.is_empty() && !out.iter().any(|n| n == name) {
+        if !name.is_empty() {
             out.push(name.to_string());
         }
     }

@@ -135,6 +135,8 @@ pub fn parse_status(bytes: &[u8]) -> Parsed<DpkgPackage> {
         if let Some(v) = stanza.get("Provides") {
             relation_names(v, &mut provides);
         }
+        dedup_in_order(&mut depends);
+        dedup_in_order(&mut provides);
         out.packages.push(DpkgPackage {
             name: name.to_string(),
             version: version.to_string(),
@@ -160,7 +162,7 @@ pub fn parse_list(bytes: &[u8]) -> Vec<String> {
     text.lines()
         .map(|l| l.strip_suffix('\r').unwrap_or(l))
         .filter(|l| !l.trim().is_empty())
-        .filter_map(|l| absolute(l))
+        .filter_map(absolute)
         .collect()
 }
 
@@ -231,13 +233,17 @@ pub fn info_file_package(path: &str) -> Option<(String, Option<String>)> {
     Some((name.to_string(), arch.map(str::to_string)))
 }
 
+/// `License:` values longer than this are ignored (real ones are < 100 bytes).
+const MAX_LICENSE_VALUE: usize = 512;
+
 /// The licences a `usr/share/doc/<pkg>/copyright` file names, deduplicated, in
 /// order of appearance.
 ///
 /// * Machine-readable (DEP-5) files (a `Format:` field in the first paragraph):
 ///   the first-line value of every `License:` field. Expressions are split into
 ///   their licences at ` or `, ` and ` and `,` (the structure is not kept); a
-///   ` with <exception>` part stays attached to its licence.
+///   ` with <exception>` part stays attached to its licence. Values over 512
+///   bytes are ignored.
 /// * Other files: `License:` lines at the start of a line whose value is short
 ///   (at most 64 characters and 4 words), and every reference to
 ///   `/usr/share/common-licenses/<NAME>`.
@@ -249,7 +255,7 @@ pub fn copyright_licenses(bytes: &[u8]) -> Vec<String> {
     let machine_readable = is_dep5(&text);
     let mut out: Vec<String> = Vec::new();
     let add = |s: String, out: &mut Vec<String>| {
-        if !s.is_empty() && !out.contains(&s) {
+        if !s.is_empty() {
             out.push(s);
         }
     };
@@ -257,8 +263,9 @@ pub fn copyright_licenses(bytes: &[u8]) -> Vec<String> {
         let line = line.strip_suffix('\r').unwrap_or(line);
         if let Some(value) = field_value(line, "License") {
             let value = value.trim();
-            let accept =
-                machine_readable || (value.len() <= 64 && value.split_whitespace().count() <= 4);
+            let accept = value.len() <= MAX_LICENSE_VALUE
+                && (machine_readable
+                    || (value.len() <= 64 && value.split_whitespace().count() <= 4));
             if accept {
                 for part in split_license_expression(value) {
                     add(normalize_license(&part), &mut out);
@@ -281,6 +288,7 @@ pub fn copyright_licenses(bytes: &[u8]) -> Vec<String> {
             }
         }
     }
+    dedup_in_order(&mut out);
     out
 }
 
@@ -292,8 +300,14 @@ pub fn copyright_licenses(bytes: &[u8]) -> Vec<String> {
 pub fn normalize_license(name: &str) -> String {
     let name = name.trim().trim_end_matches([',', '.', ';']).trim();
     if let Some((lic, exc)) = split_ci(name, " with ") {
-        return format!("{} with {}", normalize_license(lic), exc.trim());
+        return format!("{} with {}", normalize_license_id(lic), exc.trim());
     }
+    normalize_license_id(name)
+}
+
+/// [`normalize_license`] without the ` with <exception>` handling.
+fn normalize_license_id(name: &str) -> String {
+    let name = name.trim().trim_end_matches([',', '.', ';']).trim();
     let lower = name.to_ascii_lowercase();
     let fixed = match lower.as_str() {
         "expat" | "mit" => Some("MIT"),
@@ -535,11 +549,17 @@ fn relation_names(field: &str, out: &mut Vec<String>) {
                 .find(|c: char| c.is_whitespace() || "(:[<".contains(c))
                 .unwrap_or(alt.len());
             let name = &alt[..end];
-            if !name.is_empty() && !out.iter().any(|n| n == name) {
+            if !name.is_empty() {
                 out.push(name.to_string());
             }
         }
     }
+}
+
+/// Removes repeated entries, keeping the first of each (linear time).
+pub(crate) fn dedup_in_order(v: &mut Vec<String>) {
+    let mut seen = std::collections::HashSet::with_capacity(v.len());
+    v.retain(|s| seen.insert(s.clone()));
 }
 
 /// `Name: value` → value when the line starts with that field name (case-insensitive).
@@ -587,13 +607,19 @@ fn split_license_expression(value: &str) -> Vec<String> {
 }
 
 fn split_all_ci(s: &str, sep: &str) -> Vec<String> {
+    // ASCII lowercasing keeps byte offsets, so match positions are char
+    // boundaries in `s` too.
+    let lower = s.to_ascii_lowercase();
+    let sep = sep.to_ascii_lowercase();
     let mut out = Vec::new();
-    let mut rest = s;
-    while let Some((a, b)) = split_ci(rest, sep) {
-        out.push(a.to_string());
-        rest = b;
+    let mut start = 0;
+    for (pos, _) in lower.match_indices(&sep) {
+        if pos >= start {
+            out.push(s[start..pos].to_string());
+            start = pos + sep.len();
+        }
     }
-    out.push(rest.to_string());
+    out.push(s[start..].to_string());
     out
 }
 
@@ -682,6 +708,26 @@ mod tests {
             normalize_license("GPL-2+ with OpenSSL exception"),
             "GPL-2.0-or-later with OpenSSL exception"
         );
+    }
+
+    #[test]
+    fn large_hostile_inputs_stay_linear() {
+        let many = "a".repeat(3) + &", x".repeat(200_000);
+        let status = format!("Package: p\nVersion: 1\nDepends: {many}\nProvides: {many}\n");
+        let p = parse_status(status.as_bytes());
+        assert_eq!(p.packages[0].depends, ["aaa", "x"]);
+        let lic = format!("Format: x\n\nLicense: {}\n", " with a".repeat(60));
+        assert_eq!(copyright_licenses(lic.as_bytes()).len(), 1);
+        let lic = "Format: x\n\n".to_string() + &"License: GPL-2+, MIT or x\n".repeat(100_000);
+        assert_eq!(
+            copyright_licenses(lic.as_bytes()),
+            ["GPL-2.0-or-later", "MIT", "x"]
+        );
+        let refs = "/usr/share/common-licenses/GPL-3 ".repeat(100_000);
+        assert_eq!(copyright_licenses(refs.as_bytes()), ["GPL-3.0-only"]);
+        let warn = "junk\n\n".repeat(5_000);
+        let p = parse_status(warn.as_bytes());
+        assert_eq!(p.warnings.len(), MAX_WARNINGS + 1);
     }
 
     #[test]

@@ -29,7 +29,8 @@
 //! `version` is `VERSION_ID` as written. Without it (Debian testing/sid) the
 //! version comes from the Debian codename (`trixie` → `13`, see
 //! [`debian_codename_version`]) or stays None (`sid`). `codename` is
-//! `VERSION_CODENAME`, else `UBUNTU_CODENAME`. `name` is `PRETTY_NAME`, else
+//! `VERSION_CODENAME`, else `UBUNTU_CODENAME`, else (Debian only) the last word
+//! of `PRETTY_NAME` when it is a lower-case word (`(jessie)`, `trixie/sid`). `name` is `PRETTY_NAME`, else
 //! `NAME VERSION`, else the id. A file without an `ID` gives None.
 //!
 //! Everything is bounded: at most [`MAX_INPUT`] bytes are looked at.
@@ -409,7 +410,7 @@ fn parse_kv(bytes: &[u8]) -> Vec<(String, String)> {
 /// unquoted `# comment` is dropped.
 fn unquote(v: &str) -> String {
     let mut out = String::new();
-    let mut chars = v.chars().peekable();
+    let mut chars = v.chars();
     let mut quote: Option<char> = None;
     while let Some(c) = chars.next() {
         match (quote, c) {
@@ -425,14 +426,6 @@ fn unquote(v: &str) -> String {
                 }
             }
             (None, '#') if out.is_empty() || out.ends_with(char::is_whitespace) => break,
-            (None, c) if c.is_whitespace() => {
-                // unquoted whitespace ends the value (only comments may follow)
-                if chars.peek().is_some_and(|n| *n == '#') || chars.clone().all(char::is_whitespace)
-                {
-                    break;
-                }
-                out.push(c);
-            }
             (_, c) => out.push(c),
         }
     }

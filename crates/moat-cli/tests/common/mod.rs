@@ -117,7 +117,7 @@ pub fn tar(entries: &[E]) -> Vec<u8> {
 }
 
 pub fn gzip(b: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     e.write_all(b).expect("gzip");
     e.finish().expect("gzip")
 }

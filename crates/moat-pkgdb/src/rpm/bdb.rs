@@ -229,7 +229,7 @@ pub fn read(bytes: &[u8]) -> Result<Parsed<RpmPackage>, Error> {
             ),
         );
     }
-    let mut seen = std::collections::BTreeMap::new();
+    let mut seen = std::collections::BTreeSet::new();
     for pgno in 1..db.pages {
         let Some(page) = db.page(pgno) else { break };
         if page[25] != P_HASH && page[25] != P_HASH_UNSORTED {
@@ -281,7 +281,7 @@ pub fn read(bytes: &[u8]) -> Result<Parsed<RpmPackage>, Error> {
             match db.value(data) {
                 Ok(blob) => {
                     if let Some(n) = hnum
-                        && seen.insert(n, ()).is_some()
+                        && !seen.insert(n)
                     {
                         out.warn(&id, "duplicate header number; later copy ignored".into());
                         continue;

@@ -35,7 +35,7 @@
 //! present before it is used or allocated, linked structures (overflow chains) are bounded
 //! by the page count, and a header's file list is bounded relative to its size. A damaged
 //! record becomes a warning; a file that is not a database at all becomes
-//! [`Error::Format`](crate::Error::Format). Nothing here panics on hostile input.
+//! [`Error::Format`]. Nothing here panics on hostile input.
 
 use crate::{Error, Parsed};
 
