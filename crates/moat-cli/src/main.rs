@@ -7,7 +7,7 @@
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use moat_image::{Limits, OpenOptions, TargetSpec};
-use moat_model::{Inventory, Platform};
+use moat_model::Inventory;
 use moat_report::RenderOptions;
 use moat_scan::{Progress, ScanOptions};
 use std::io::{IsTerminal, Write};
@@ -99,23 +99,6 @@ fn main() -> ExitCode {
     }
 }
 
-fn parse_platform(s: &str) -> anyhow::Result<Platform> {
-    let parts: Vec<&str> = s.split('/').collect();
-    match parts.as_slice() {
-        [os, arch] if !os.is_empty() && !arch.is_empty() => Ok(Platform {
-            os: os.to_string(),
-            architecture: arch.to_string(),
-            variant: None,
-        }),
-        [os, arch, v] if !os.is_empty() && !arch.is_empty() && !v.is_empty() => Ok(Platform {
-            os: os.to_string(),
-            architecture: arch.to_string(),
-            variant: Some(v.to_string()),
-        }),
-        _ => anyhow::bail!("--platform {s:?}: expected os/arch or os/arch/variant"),
-    }
-}
-
 /// Opens and scans a target, with a progress display when stderr is a terminal.
 fn inventory_of(t: &TargetArgs) -> anyhow::Result<Inventory> {
     let spec = TargetSpec::parse(&t.target)?;
@@ -126,7 +109,11 @@ fn inventory_of(t: &TargetArgs) -> anyhow::Result<Inventory> {
     if let Some(v) = t.max_ratio {
         limits.max_ratio = v;
     }
-    let platform = t.platform.as_deref().map(parse_platform).transpose()?;
+    let platform = t
+        .platform
+        .as_deref()
+        .map(moat_image::parse_platform)
+        .transpose()?;
     let opts = OpenOptions {
         platform,
         image: t.image.clone(),

@@ -25,7 +25,10 @@ fn run(args: &[&str]) -> (i32, String, String) {
 }
 
 fn good_layer() -> TestLayer {
-    TestLayer::gz(&debian_layer(&[("base-files", "12.4"), ("libc6", "2.36-9")], vec![]), "base")
+    TestLayer::gz(
+        &debian_layer(&[("base-files", "12.4"), ("libc6", "2.36-9")], vec![]),
+        "base",
+    )
 }
 
 #[test]
@@ -47,7 +50,10 @@ fn truncated_layer_is_an_error_naming_input_and_layer() {
     std::fs::write(&p, &l.blob[..l.blob.len() / 2]).expect("truncate");
     let (code, _, err) = run(&[&t]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains(&d.path().display().to_string()), "names the input: {err}");
+    assert!(
+        err.contains(&d.path().display().to_string()),
+        "names the input: {err}"
+    );
     assert!(err.contains("layer 0"), "names the layer: {err}");
 }
 
@@ -80,7 +86,10 @@ fn layer_digest_mismatch_is_an_error() {
     let (code, _, err) = run(&[&t]);
     assert_eq!(code, 2, "{err}");
     assert!(err.to_lowercase().contains("digest"), "{err}");
-    assert!(err.contains(&sha256(&good_layer().blob)[7..19]), "names the expected digest: {err}");
+    assert!(
+        err.contains(&sha256(&good_layer().blob)[7..19]),
+        "names the expected digest: {err}"
+    );
 }
 
 #[test]
@@ -110,7 +119,10 @@ fn entry_names_escaping_the_root_are_errors() {
         let t = layout(d.path(), &[l]);
         let (code, _, err) = run(&[&t]);
         assert_eq!(code, 2, "{name}: {err}");
-        assert!(err.contains("layer 0") && err.contains(name), "{name}: {err}");
+        assert!(
+            err.contains("layer 0") && err.contains(name),
+            "{name}: {err}"
+        );
     }
 }
 
@@ -130,7 +142,13 @@ fn symlink_loop_is_a_warning_not_a_failure() {
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("symlink loop"), "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
-    assert!(v["warnings"].as_array().expect("warnings").iter().any(|w| w["message"].as_str().is_some_and(|m| m.contains("loop"))));
+    assert!(
+        v["warnings"]
+            .as_array()
+            .expect("warnings")
+            .iter()
+            .any(|w| w["message"].as_str().is_some_and(|m| m.contains("loop")))
+    );
     assert_eq!(v["packages"][0]["name"], "bash");
 }
 
@@ -145,15 +163,24 @@ fn huge_sparse_entry_is_an_error() {
     {
         let g = h.as_gnu_mut().expect("gnu header");
         let real: u64 = 1 << 32;
-        g.realsize.copy_from_slice(format!("{real:011o}\0").as_bytes());
-        g.sparse[0].offset.copy_from_slice(format!("{:011o}\0", real - 512).as_bytes());
-        g.sparse[0].numbytes.copy_from_slice(format!("{:011o}\0", 512).as_bytes());
+        g.realsize
+            .copy_from_slice(format!("{real:011o}\0").as_bytes());
+        g.sparse[0]
+            .offset
+            .copy_from_slice(format!("{:011o}\0", real - 512).as_bytes());
+        g.sparse[0]
+            .numbytes
+            .copy_from_slice(format!("{:011o}\0", 512).as_bytes());
     }
     h.set_cksum();
     let mut t = h.as_bytes().to_vec();
     t.extend_from_slice(&[b'x'; 512]);
     t.extend_from_slice(&[0u8; 1024]);
-    let layer = TestLayer { blob: gzip(&t), tar: t, created_by: "sparse" };
+    let layer = TestLayer {
+        blob: gzip(&t),
+        tar: t,
+        created_by: "sparse",
+    };
     let d = tempfile::tempdir().expect("tempdir");
     let target = layout(d.path(), &[layer]);
     let (code, _, err) = run(&[&target]);
@@ -177,7 +204,10 @@ fn no_matching_platform_lists_what_there_is() {
     let t = layout(d.path(), &[good_layer()]);
     let (code, _, err) = run(&[&t, "--platform", "linux/s390x"]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("linux/amd64"), "lists the available platform: {err}");
+    assert!(
+        err.contains("linux/amd64"),
+        "lists the available platform: {err}"
+    );
 }
 
 #[test]
@@ -197,7 +227,10 @@ fn broken_package_databases_are_warnings() {
     let l = TestLayer::gz(
         &debian_layer(
             &[("bash", "5.2")],
-            vec![E::File("var/lib/rpm/Packages", b"this is not a berkeley db at all".repeat(100))],
+            vec![E::File(
+                "var/lib/rpm/Packages",
+                b"this is not a berkeley db at all".repeat(100),
+            )],
         ),
         "x",
     );
@@ -206,7 +239,14 @@ fn broken_package_databases_are_warnings() {
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     let w = v["warnings"].as_array().expect("warnings");
-    assert!(w.iter().any(|w| w["path"] == "/var/lib/rpm/Packages" && w["layer"] == 0), "{w:?}");
-    assert!(err.contains("warning") && err.contains("/var/lib/rpm/Packages"), "{err}");
+    assert!(
+        w.iter()
+            .any(|w| w["path"] == "/var/lib/rpm/Packages" && w["layer"] == 0),
+        "{w:?}"
+    );
+    assert!(
+        err.contains("warning") && err.contains("/var/lib/rpm/Packages"),
+        "{err}"
+    );
     assert_eq!(v["packages"].as_array().expect("packages").len(), 1);
 }

@@ -1,6 +1,6 @@
 //! # moat-image: image inputs as verified, streaming layer readers
 //!
-//! This crate turns what a user points moat at into an [`Artifact`](moat_model::Artifact)
+//! This crate turns what a user points moat at into an [`Artifact`]
 //! and, for container images, an ordered list of layers that open as byte streams of
 //! the *uncompressed* layer tar. It knows archive formats, manifests, digests and
 //! compression; it knows nothing about files inside layers (whiteouts, packages,
@@ -50,6 +50,17 @@
 //! Manifests, indexes and configs are read whole (bounded by
 //! [`Limits::max_json_bytes`]) and hashed as stored, before parsing.
 //!
+//! ## Choosing an image
+//! * `--image` ([`OpenOptions::image`]) matches a docker `RepoTags` entry or an OCI
+//!   `org.opencontainers.image.ref.name` / `io.containerd.image.name` annotation exactly,
+//!   else loosely (a `/`-suffix like `app:1` for `reg.io/team/app:1`, a bare tag like
+//!   `latest`, a tagless name meaning `:latest`), or a config/manifest digest. Exact beats
+//!   loose; several equally good matches, or several images and no selector, is
+//!   [`ImageError::AmbiguousImage`] listing them.
+//! * `--platform` ([`OpenOptions::platform`], default [`host_platform`]) picks among the
+//!   manifests of a multi-platform index (nested indexes are followed, up to 8 deep). A
+//!   single manifest is taken as is unless an explicit platform contradicts it.
+//!
 //! ## Rejected alternatives
 //! * **Extracting archives or blobs to a temp dir**: doubles I/O and disk use, and a
 //!   hostile archive could write anywhere; random access into the outer tar costs one
@@ -61,6 +72,9 @@
 //!   and tools mislabel layers; magic bytes are authoritative.
 //! * **Verifying after the scan with a second read**: doubles I/O; hashing inside the
 //!   stream the scanner already consumes is free by comparison (SHA-NI).
+//! * **Our own outer-tar header parser**: the `tar` crate's seeking entry iterator gives
+//!   data offsets directly; its one weakness (extension records are read whole) is bounded
+//!   by a read budget on the header pass.
 //! * **An async API**: local files gain nothing from it; the scan engine is synchronous and
 //!   parallel. A registry source can fill the same [`LayerReader`] chain later.
 

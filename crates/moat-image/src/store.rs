@@ -31,7 +31,9 @@ impl<R: Read> Read for Budget<R> {
                 MAX_INDEX_READ >> 20
             )));
         }
-        let max = usize::try_from(self.left).unwrap_or(usize::MAX).min(buf.len());
+        let max = usize::try_from(self.left)
+            .unwrap_or(usize::MAX)
+            .min(buf.len());
         let n = self.inner.read(buf.get_mut(..max).unwrap_or_default())?;
         self.left = self.left.saturating_sub(n as u64);
         Ok(n)
@@ -92,7 +94,10 @@ impl TarIndex {
             path: path.to_path_buf(),
             reason: format!("not a readable tar archive ({e})"),
         };
-        let mut archive = tar::Archive::new(Budget { inner: file, left: MAX_INDEX_READ });
+        let mut archive = tar::Archive::new(Budget {
+            inner: file,
+            left: MAX_INDEX_READ,
+        });
         let mut index = TarIndex::default();
         for entry in archive.entries_with_seek().map_err(not_tar)? {
             let entry = entry.map_err(not_tar)?;

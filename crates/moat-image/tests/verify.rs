@@ -694,6 +694,9 @@ fn huge_pax_header_in_outer_tar_is_bounded() {
     h.set_cksum();
     b.append_data(&mut h, "manifest.json", &b"[]"[..]).unwrap();
     b.finish().unwrap();
-    let e = open_err(&format!("docker-archive:{}", path.display()), &OpenOptions::default());
+    let e = open_err(
+        &format!("docker-archive:{}", path.display()),
+        &OpenOptions::default(),
+    );
     assert!(e.to_string().contains("exceed 64 MiB"), "{e}");
 }

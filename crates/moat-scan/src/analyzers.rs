@@ -130,7 +130,7 @@ pub fn analyze(want: Want, path: &str, data: &[u8]) -> Fact {
             Fact::DpkgFiles {
                 package,
                 arch: None,
-                files: parse_md5sums(data),
+                files: dpkg::parse_md5sums(data),
             }
         }
         Want::Copyright => {
@@ -149,26 +149,6 @@ pub fn analyze(want: Want, path: &str, data: &[u8]) -> Fact {
             Err(e) => Fact::Unreadable(format!("rpm database: {e}")),
         },
     }
-}
-
-/// `md5sums` lines are `<md5>  <path relative to />`.
-fn parse_md5sums(data: &[u8]) -> Vec<String> {
-    let text = String::from_utf8_lossy(data);
-    text.lines()
-        .filter_map(|l| {
-            let l = l.trim_end();
-            let (_, path) = l.split_once(char::is_whitespace)?;
-            let path = path.trim_start();
-            if path.is_empty() {
-                return None;
-            }
-            Some(if path.starts_with('/') {
-                path.to_string()
-            } else {
-                format!("/{path}")
-            })
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -200,11 +180,5 @@ mod tests {
         assert_eq!(wants("var/lib/rpm/Index.db"), None);
         assert_eq!(wants("etc/os-release"), Some(Want::OsRelease));
         assert_eq!(wants("usr/bin/bash"), None);
-    }
-
-    #[test]
-    fn md5sums_lines() {
-        let files = parse_md5sums(b"0123  usr/lib/x.so\nabcd  /etc/y\n\n");
-        assert_eq!(files, vec!["/usr/lib/x.so", "/etc/y"]);
     }
 }

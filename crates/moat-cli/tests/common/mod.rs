@@ -32,7 +32,10 @@ pub fn needed(dir: PathBuf, what: &str) -> Option<PathBuf> {
         return Some(dir);
     }
     if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{what} is missing at {} (CI=true): run .ci/run's setup first", dir.display());
+        panic!(
+            "{what} is missing at {} (CI=true): run .ci/run's setup first",
+            dir.display()
+        );
     }
     eprintln!("skipped: {what} not found at {}", dir.display());
     None
@@ -40,19 +43,32 @@ pub fn needed(dir: PathBuf, what: &str) -> Option<PathBuf> {
 
 /// `$MOAT_IMAGES/out`, the images built by ../shared/images/build-all.sh.
 pub fn images() -> Option<PathBuf> {
-    let base = std::env::var_os("MOAT_IMAGES").map(PathBuf::from).unwrap_or_else(|| "/var/tmp/moat-images".into());
-    needed(base.join("out"), "the shared images (../shared/images/build-all.sh)")
+    let base = std::env::var_os("MOAT_IMAGES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "/var/tmp/moat-images".into());
+    needed(
+        base.join("out"),
+        "the shared images (../shared/images/build-all.sh)",
+    )
 }
 
 /// `$MOAT_PEERS/bin`, the peer tools and validators of ../shared/peers/setup.sh.
 pub fn peers() -> Option<PathBuf> {
-    let base = std::env::var_os("MOAT_PEERS").map(PathBuf::from).unwrap_or_else(|| "/var/tmp/moat-peers".into());
-    needed(base.join("bin"), "the peer tools (../shared/peers/setup.sh)")
+    let base = std::env::var_os("MOAT_PEERS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "/var/tmp/moat-peers".into());
+    needed(
+        base.join("bin"),
+        "the peer tools (../shared/peers/setup.sh)",
+    )
 }
 
 /// The repository's `../shared` directory.
 pub fn shared() -> Option<PathBuf> {
-    needed(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"), "../shared")
+    needed(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
+        "../shared",
+    )
 }
 
 pub fn sha256(b: &[u8]) -> String {
@@ -132,7 +148,11 @@ pub struct TestLayer {
 impl TestLayer {
     pub fn gz(entries: &[E], created_by: &'static str) -> TestLayer {
         let t = tar(entries);
-        TestLayer { blob: gzip(&t), tar: t, created_by }
+        TestLayer {
+            blob: gzip(&t),
+            tar: t,
+            created_by,
+        }
     }
 }
 
@@ -146,8 +166,10 @@ pub fn write_oci(dir: &Path, layers: &[TestLayer]) {
         d
     };
     let diff_ids: Vec<String> = layers.iter().map(|l| sha256(&l.tar)).collect();
-    let history: Vec<serde_json::Value> =
-        layers.iter().map(|l| serde_json::json!({"created_by": l.created_by})).collect();
+    let history: Vec<serde_json::Value> = layers
+        .iter()
+        .map(|l| serde_json::json!({"created_by": l.created_by}))
+        .collect();
     let config = serde_json::json!({
         "architecture": "amd64", "os": "linux",
         "rootfs": {"type": "layers", "diff_ids": diff_ids},
@@ -170,7 +192,11 @@ pub fn write_oci(dir: &Path, layers: &[TestLayer]) {
         "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": put(&man), "size": man.len(),
         "platform": {"os": "linux", "architecture": "amd64"},
         "annotations": {"org.opencontainers.image.ref.name": "test:latest"}}]});
-    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).expect("json")).expect("write");
+    std::fs::write(
+        dir.join("index.json"),
+        serde_json::to_vec(&index).expect("json"),
+    )
+    .expect("write");
     std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).expect("write");
 }
 
