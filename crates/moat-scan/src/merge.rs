@@ -13,6 +13,9 @@ use std::sync::Arc;
 /// One state of a path in its history: the layer and the facts, or `None` once deleted.
 pub type HistoryEntry = (Option<usize>, Option<Arc<Fact>>);
 
+/// A file found in the final view: (layer that wrote it, its facts, its real path).
+pub type FoundFile<'a> = (Option<usize>, &'a Arc<Fact>, String);
+
 #[derive(Debug, Default)]
 pub struct Merged {
     /// Final view: wanted files and symlinks that survive all layers.
@@ -115,8 +118,9 @@ impl Merged {
         Ok(cur.join("/"))
     }
 
-    /// The facts of the file at `path` after resolving symlinks, with the layer that wrote it.
-    pub fn file(&self, path: &str) -> Result<Option<(Option<usize>, &Arc<Fact>, String)>, String> {
+    /// The facts of the file at `path` after resolving symlinks, with the layer that wrote it
+    /// and the resolved path.
+    pub fn file(&self, path: &str) -> Result<Option<FoundFile<'_>>, String> {
         let real = self.resolve(path)?;
         Ok(match self.fs.get(&real) {
             Some((layer, Change::File(f))) => Some((*layer, f, real)),
