@@ -63,6 +63,10 @@ done
   echo "--cache-backend memory\` (offline; on the OCI layout for the oci-archive rows, as trivy cannot"
   echo "read an oci-archive); syft $("$PEERS/syft" version | awk '/^Version/{print $2}'): \`syft scan FORMAT:PATH -o cyclonedx-json\`."
   echo
+  echo "Not like for like yet: moat inventories OS packages only (language ecosystems are a later"
+  echo "issue), while trivy and syft also catalogue the language packages of lang-app; on the three"
+  echo "Debian-only images (debian-base, debian-tools, secrets-leak) all three tools do the same job."
+  echo
   echo "## SBOM of an image (\`moat sbom\`)"
   echo
   echo "| image | format | moat | trivy | syft | moat/trivy | moat/syft |"
