@@ -36,7 +36,12 @@ fn components(doc: &Value) -> BTreeSet<(String, String)> {
 
 fn run_json(cmd: &mut Command) -> Value {
     let o = cmd.output().expect("peer tool runs");
-    assert!(o.status.success(), "{:?}: {}", cmd, String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "{:?}: {}",
+        cmd,
+        String::from_utf8_lossy(&o.stderr)
+    );
     serde_json::from_slice(&o.stdout).expect("peer JSON")
 }
 
@@ -47,7 +52,13 @@ fn debian_packages_agree_with_trivy_and_syft() {
     for image in ["debian-base", "debian-tools", "lang-app", "secrets-leak"] {
         let tar = out.join(format!("{image}.docker.tar"));
         let ours = {
-            let o = moat(["sbom", tar.to_str().expect("utf-8"), "--format", "cyclonedx", "--quiet"]);
+            let o = moat([
+                "sbom",
+                tar.to_str().expect("utf-8"),
+                "--format",
+                "cyclonedx",
+                "--quiet",
+            ]);
             assert!(o.status.success(), "{}", stderr(&o));
             components(&serde_json::from_slice(&o.stdout).expect("json"))
         };
@@ -55,7 +66,15 @@ fn debian_packages_agree_with_trivy_and_syft() {
             Command::new(peers.join("trivy-offline"))
                 .args(["image", "--input"])
                 .arg(&tar)
-                .args(["--format", "cyclonedx", "--cache-backend", "memory", "--skip-db-update", "--offline-scan", "-q"]),
+                .args([
+                    "--format",
+                    "cyclonedx",
+                    "--cache-backend",
+                    "memory",
+                    "--skip-db-update",
+                    "--offline-scan",
+                    "-q",
+                ]),
         ));
         let syft = components(&run_json(
             Command::new(peers.join("syft"))
@@ -66,6 +85,9 @@ fn debian_packages_agree_with_trivy_and_syft() {
         assert!(ours.len() >= 88, "{image}: {}", ours.len());
         assert_eq!(ours, trivy, "{image}: moat and trivy differ");
         assert_eq!(ours, syft, "{image}: moat and syft differ");
-        eprintln!("{image}: {} Debian packages, identical in moat, trivy and syft", ours.len());
+        eprintln!(
+            "{image}: {} Debian packages, identical in moat, trivy and syft",
+            ours.len()
+        );
     }
 }

@@ -212,6 +212,102 @@ fn location(path: &str, layer: Option<usize>) -> Location {
     }
 }
 
+/// What every OS package of one image shares: purl namespace, `distro` qualifier, ecosystem.
+struct Distro {
+    ns: String,
+    distro: String,
+    eco: Option<String>,
+}
+
+impl Distro {
+    fn new(os: Option<&OsInfo>, ns: &str) -> Distro {
+        Distro {
+            ns: ns.to_string(),
+            distro: distro_qualifier(os),
+            eco: os_ecosystem(os),
+        }
+    }
+
+    /// `pkg:TYPE/NS/NAME@VERSION?arch=..&distro=..`; callers add type-specific qualifiers.
+    fn purl(&self, ty: &str, name: &str, version: &str, arch: Option<&str>) -> Purl {
+        Purl::new(ty, name)
+            .with_namespace(self.ns.as_str())
+            .with_version(version)
+            .with_qualifier("arch", arch.unwrap_or_default())
+            .with_qualifier("distro", self.distro.as_str())
+    }
+}
+
+/// The parts of an OS package that differ between package managers.
+struct OsPkg {
+    kind: &'static str,
+    id: String,
+    name: String,
+    version: String,
+    purl: Purl,
+    arch: Option<String>,
+    epoch: Option<u32>,
+    source_name: Option<String>,
+    source_version: Option<String>,
+    licenses: Vec<String>,
+    files: Vec<String>,
+    metadata: BTreeMap<String, String>,
+    /// Names the package answers to: its own, then what it provides.
+    provides: Vec<String>,
+    depends: Vec<String>,
+}
+
+impl Group {
+    fn push(&mut self, d: &Distro, db_path: &str, layer: Option<usize>, p: OsPkg) {
+        self.provides.push(p.provides);
+        self.depends.push(p.depends);
+        self.packages.push(Package {
+            id: p.id,
+            name: p.name,
+            version: p.version,
+            kind: p.kind.into(),
+            purl: p.purl.to_string(),
+            ecosystem: d.eco.clone(),
+            arch: p.arch,
+            epoch: p.epoch,
+            source_name: p.source_name,
+            source_version: p.source_version,
+            licenses: p.licenses,
+            layer,
+            locations: vec![location(db_path, layer)],
+            dev: false,
+            file_count: (!p.files.is_empty()).then_some(p.files.len()),
+            files: p.files,
+            metadata: p.metadata,
+        });
+    }
+}
+
+/// Layer that introduced each package of the database at `path` (see [`introduced_layers`]).
+fn layers_of<K, F>(m: &Merged, path: &str, extract: F) -> HashMap<K, Option<usize>>
+where
+    K: std::hash::Hash + Eq + Clone,
+    F: Fn(&Fact) -> Vec<(K, String)>,
+{
+    m.history
+        .get(path)
+        .map(|h| introduced_layers(h, extract))
+        .unwrap_or_default()
+}
+
+/// Metadata from the fields that are present.
+fn metadata<const N: usize>(pairs: [(&str, Option<String>); N]) -> BTreeMap<String, String> {
+    pairs
+        .into_iter()
+        .filter_map(|(k, v)| Some((k.to_string(), v?)))
+        .collect()
+}
+
+/// Package names with their own name first.
+fn names(name: &str, more: impl IntoIterator<Item = String>) -> Vec<String> {
+    std::iter::once(name.to_string()).chain(more).collect()
+}
+
 fn dpkg_packages(m: &Merged, os: Option<&OsInfo>, warnings: &mut Vec<Warning>) -> Group {
     let mut g = Group::default();
     // file lists: (name, arch) -> files; distroless md5sums: name -> files
@@ -251,35 +347,26 @@ fn dpkg_packages(m: &Merged, os: Option<&OsInfo>, warnings: &mut Vec<Warning>) -
         .filter(|o| o.family == "debian")
         .map(|o| o.id.as_str())
         .unwrap_or("debian");
-    let distro = distro_qualifier(os);
-    let eco = os_ecosystem(os);
+    let d = Distro::new(os, ns);
     let mut seen = HashSet::new();
     for (path, pkgs) in dbs {
-        let layers = m.history.get(&path).map(|h| {
-            introduced_layers(h, |f| match f {
-                Fact::Dpkg(p) => p
-                    .packages
-                    .iter()
-                    .map(|p| ((p.name.clone(), p.arch.clone()), p.version.clone()))
-                    .collect(),
-                _ => vec![],
-            })
+        let layers = layers_of(m, &path, |f| match f {
+            Fact::Dpkg(p) => p
+                .packages
+                .iter()
+                .map(|p| ((p.name.clone(), p.arch.clone()), p.version.clone()))
+                .collect(),
+            _ => vec![],
         });
         for p in pkgs {
             if !seen.insert((p.name.clone(), p.version.clone(), p.arch.clone())) {
                 continue;
             }
             let layer = layers
-                .as_ref()
-                .and_then(|l| l.get(&(p.name.clone(), p.arch.clone())).copied())
+                .get(&(p.name.clone(), p.arch.clone()))
+                .copied()
                 .flatten();
-            let mut purl = Purl::new("deb", &p.name)
-                .with_namespace(ns)
-                .with_version(&p.version);
-            if let Some(a) = &p.arch {
-                purl = purl.with_qualifier("arch", a);
-            }
-            purl = purl.with_qualifier("distro", &distro);
+            let mut purl = d.purl("deb", &p.name, &p.version, p.arch.as_deref());
             if let Some(src) = &p.source_name
                 && src != &p.name
             {
@@ -301,51 +388,34 @@ fn dpkg_packages(m: &Merged, os: Option<&OsInfo>, warnings: &mut Vec<Warning>) -
                 },
                 _ => vec![],
             };
-            let mut metadata = BTreeMap::new();
-            if let Some(mt) = &p.maintainer {
-                metadata.insert("maintainer".into(), mt.clone());
-            }
-            if let Some(sz) = p.installed_size {
-                metadata.insert("installed_size_kib".into(), sz.to_string());
-            }
-            let epoch = p.version.split_once(':').and_then(|(e, _)| e.parse().ok());
-            g.provides.push(
-                std::iter::once(p.name.clone())
-                    .chain(p.provides.iter().cloned())
-                    .collect(),
-            );
-            g.depends.push(p.depends.clone());
-            g.packages.push(Package {
-                id: format!(
-                    "deb:{}@{}{}",
-                    p.name,
-                    p.version,
-                    p.arch
-                        .as_deref()
-                        .map(|a| format!(":{a}"))
-                        .unwrap_or_default()
-                ),
+            let arch_suffix = p
+                .arch
+                .as_deref()
+                .map(|a| format!(":{a}"))
+                .unwrap_or_default();
+            let pkg = OsPkg {
+                kind: "deb",
+                id: format!("deb:{}@{}{arch_suffix}", p.name, p.version),
                 name: p.name.clone(),
                 version: p.version.clone(),
-                kind: "deb".into(),
-                purl: purl.to_string(),
-                ecosystem: eco.clone(),
+                purl,
                 arch: p.arch.clone(),
-                epoch,
+                epoch: p.version.split_once(':').and_then(|(e, _)| e.parse().ok()),
                 source_name: p.source_name.clone().or_else(|| Some(p.name.clone())),
                 source_version: p.source_version.clone().or_else(|| Some(p.version.clone())),
                 licenses,
-                layer,
-                locations: vec![location(&path, layer)],
-                dev: false,
-                file_count: if files.is_empty() {
-                    None
-                } else {
-                    Some(files.len())
-                },
                 files,
-                metadata,
-            });
+                metadata: metadata([
+                    ("maintainer", p.maintainer.clone()),
+                    (
+                        "installed_size_kib",
+                        p.installed_size.map(|s| s.to_string()),
+                    ),
+                ]),
+                provides: names(&p.name, p.provides.iter().cloned()),
+                depends: p.depends.clone(),
+            };
+            g.push(&d, &path, layer, pkg);
         }
     }
     g
@@ -359,78 +429,50 @@ fn apk_packages(m: &Merged, os: Option<&OsInfo>) -> Group {
     let Fact::Apk(parsed) = f.as_ref() else {
         return g;
     };
-    let layers = m.history.get(&real).map(|h| {
-        introduced_layers(h, |f| match f {
-            Fact::Apk(p) => p
-                .packages
-                .iter()
-                .map(|p| (p.name.clone(), p.version.clone()))
-                .collect(),
-            _ => vec![],
-        })
+    let layers = layers_of(m, &real, |f| match f {
+        Fact::Apk(p) => p
+            .packages
+            .iter()
+            .map(|p| (p.name.clone(), p.version.clone()))
+            .collect(),
+        _ => vec![],
     });
-    let ns = os.map(|o| o.id.as_str()).unwrap_or("alpine");
-    let distro = distro_qualifier(os);
-    let eco = os_ecosystem(os);
+    let d = Distro::new(os, os.map(|o| o.id.as_str()).unwrap_or("alpine"));
     for p in &parsed.packages {
         let p: &ApkPackage = p;
-        let layer = layers
-            .as_ref()
-            .and_then(|l| l.get(&p.name).copied())
-            .flatten();
-        let mut purl = Purl::new("apk", &p.name)
-            .with_namespace(ns)
-            .with_version(&p.version);
-        if let Some(a) = &p.arch {
-            purl = purl.with_qualifier("arch", a);
-        }
-        purl = purl.with_qualifier("distro", &distro);
+        let layer = layers.get(&p.name).copied().flatten();
+        let mut purl = d.purl("apk", &p.name, &p.version, p.arch.as_deref());
         if let Some(o) = &p.origin
             && o != &p.name
         {
             purl = purl.with_qualifier("upstream", o);
         }
-        let mut metadata = BTreeMap::new();
-        if let Some(mt) = &p.maintainer {
-            metadata.insert("maintainer".into(), mt.clone());
-        }
-        if let Some(c) = &p.checksum {
-            metadata.insert("checksum".into(), c.clone());
-        }
-        g.provides.push(
-            std::iter::once(p.name.clone())
-                .chain(p.provides.iter().map(|x| {
-                    x.split(['=', '<', '>', '~'])
-                        .next()
-                        .unwrap_or(x)
-                        .to_string()
-                }))
-                .collect(),
-        );
-        g.depends.push(p.depends.clone());
-        g.packages.push(Package {
+        let provided = p.provides.iter().map(|x| {
+            x.split(['=', '<', '>', '~'])
+                .next()
+                .unwrap_or(x)
+                .to_string()
+        });
+        let pkg = OsPkg {
+            kind: "apk",
             id: format!("apk:{}@{}", p.name, p.version),
             name: p.name.clone(),
             version: p.version.clone(),
-            kind: "apk".into(),
-            purl: purl.to_string(),
-            ecosystem: eco.clone(),
+            purl,
             arch: p.arch.clone(),
             epoch: None,
             source_name: p.origin.clone().or_else(|| Some(p.name.clone())),
             source_version: Some(p.version.clone()),
             licenses: p.license.iter().cloned().collect(),
-            layer,
-            locations: vec![location(&real, layer)],
-            dev: false,
-            file_count: if p.files.is_empty() {
-                None
-            } else {
-                Some(p.files.len())
-            },
             files: p.files.clone(),
-            metadata,
-        });
+            metadata: metadata([
+                ("maintainer", p.maintainer.clone()),
+                ("checksum", p.checksum.clone()),
+            ]),
+            provides: names(&p.name, provided),
+            depends: p.depends.clone(),
+        };
+        g.push(&d, &real, layer, pkg);
     }
     g
 }
@@ -470,84 +512,56 @@ fn rpm_packages(m: &Merged, os: Option<&OsInfo>, warnings: &mut Vec<Warning>) ->
     let Some((real, parsed)) = found else {
         return g;
     };
-    let layers = m.history.get(&real).map(|h| {
-        introduced_layers(h, |f| match f {
-            Fact::Rpm(p) => p
-                .packages
-                .iter()
-                .map(|p| ((p.name.clone(), p.arch.clone()), p.evr()))
-                .collect(),
-            _ => vec![],
-        })
+    let layers = layers_of(m, &real, |f| match f {
+        Fact::Rpm(p) => p
+            .packages
+            .iter()
+            .map(|p| ((p.name.clone(), p.arch.clone()), p.evr()))
+            .collect(),
+        _ => vec![],
     });
-    let ns = os.map(|o| o.id.as_str()).unwrap_or("redhat");
-    let distro = distro_qualifier(os);
-    let eco = os_ecosystem(os);
+    let d = Distro::new(os, os.map(|o| o.id.as_str()).unwrap_or("redhat"));
     for p in &parsed.packages {
         let p: &RpmPackage = p;
         let layer = layers
-            .as_ref()
-            .and_then(|l| l.get(&(p.name.clone(), p.arch.clone())).copied())
+            .get(&(p.name.clone(), p.arch.clone()))
+            .copied()
             .flatten();
-        let mut purl = Purl::new("rpm", &p.name)
-            .with_namespace(ns)
-            .with_version(format!("{}-{}", p.version, p.release));
-        if let Some(a) = &p.arch {
-            purl = purl.with_qualifier("arch", a);
-        }
+        let version_release = format!("{}-{}", p.version, p.release);
+        let mut purl = d.purl("rpm", &p.name, &version_release, p.arch.as_deref());
         if let Some(e) = p.epoch {
             purl = purl.with_qualifier("epoch", e.to_string());
         }
-        purl = purl.with_qualifier("distro", &distro);
-        let source = p.source_rpm.as_deref().and_then(split_source_rpm);
         if let Some(srpm) = &p.source_rpm {
             purl = purl.with_qualifier("upstream", srpm);
         }
-        let mut metadata = BTreeMap::new();
-        if let Some(v) = &p.vendor {
-            metadata.insert("vendor".into(), v.clone());
-        }
-        if let Some(ml) = &p.modularity_label {
-            metadata.insert("modularity_label".into(), ml.clone());
-        }
-        g.provides.push(
-            std::iter::once(p.name.clone())
-                .chain(p.provides.iter().cloned())
-                .chain(p.files.iter().cloned())
-                .collect(),
-        );
-        g.depends.push(p.requires.clone());
-        g.packages.push(Package {
-            id: format!(
-                "rpm:{}@{}{}",
-                p.name,
-                p.evr(),
-                p.arch
-                    .as_deref()
-                    .map(|a| format!(".{a}"))
-                    .unwrap_or_default()
-            ),
+        let source = p.source_rpm.as_deref().and_then(split_source_rpm);
+        let arch_suffix = p
+            .arch
+            .as_deref()
+            .map(|a| format!(".{a}"))
+            .unwrap_or_default();
+        let pkg = OsPkg {
+            kind: "rpm",
+            id: format!("rpm:{}@{}{arch_suffix}", p.name, p.evr()),
             name: p.name.clone(),
             version: p.evr(),
-            kind: "rpm".into(),
-            purl: purl.to_string(),
-            ecosystem: eco.clone(),
+            purl,
             arch: p.arch.clone(),
             epoch: p.epoch,
             source_name: source.as_ref().map(|s| s.0.clone()),
-            source_version: source.as_ref().map(|s| s.1.clone()),
+            source_version: source.map(|s| s.1),
             licenses: p.license.iter().cloned().collect(),
-            layer,
-            locations: vec![location(&real, layer)],
-            dev: false,
-            file_count: if p.files.is_empty() {
-                None
-            } else {
-                Some(p.files.len())
-            },
             files: p.files.clone(),
-            metadata,
-        });
+            metadata: metadata([
+                ("vendor", p.vendor.clone()),
+                ("modularity_label", p.modularity_label.clone()),
+            ]),
+            // rpm requires name capabilities and files as well as packages
+            provides: names(&p.name, p.provides.iter().chain(&p.files).cloned()),
+            depends: p.requires.clone(),
+        };
+        g.push(&d, &real, layer, pkg);
     }
     g
 }
