@@ -283,3 +283,75 @@ fn dir_target_is_detected_and_scans_without_layers() {
             .is_empty()
     );
 }
+
+#[test]
+fn hardlinks_whiteouts_and_opaque_dirs_across_layers() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let l0 = TestLayer::gz(
+        &[
+            // os-release reached through a hardlink to a file read earlier in the layer
+            E::File(
+                "usr/lib/os-release",
+                b"ID=debian\nVERSION_ID=\"11\"\nPRETTY_NAME=\"Debian 11\"\n".to_vec(),
+            ),
+            E::Hardlink("etc/os-release", "usr/lib/os-release"),
+            E::File(
+                "var/lib/dpkg/status",
+                status(&[("base-files", "11.1"), ("old", "1.0")]),
+            ),
+            E::File("var/lib/dpkg/info/old.list", b"/usr/bin/old\n".to_vec()),
+            E::File(
+                "var/lib/rpm/Packages",
+                b"junk that a later layer hides".to_vec(),
+            ),
+        ],
+        "base",
+    );
+    let l1 = TestLayer::gz(
+        &[
+            // the opaque var/lib/rpm hides the broken rpm database of layer 0
+            E::File("var/lib/rpm/.wh..wh..opq", vec![]),
+            E::File(
+                "var/lib/dpkg/status",
+                status(&[("base-files", "11.1"), ("new", "2.0")]),
+            ),
+            E::File("var/lib/dpkg/info/.wh.old.list", vec![]),
+        ],
+        "RUN swap old for new",
+    );
+    let l2 = TestLayer::gz(
+        &[E::File("usr/lib/.wh.os-release", vec![])],
+        "RUN rm /usr/lib/os-release",
+    );
+    write_oci(d.path(), &[l0, l1, l2]);
+    let v = json_of(&[
+        "inventory",
+        &format!("oci:{}", d.path().display()),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(names(&v), vec!["base-files 11.1", "new 2.0"]);
+    let layer = |n: &str| {
+        v["packages"]
+            .as_array()
+            .expect("p")
+            .iter()
+            .find(|p| p["name"] == n)
+            .map(|p| p["layer"].clone())
+    };
+    assert_eq!(layer("base-files"), Some(Value::from(0)));
+    assert_eq!(layer("new"), Some(Value::from(1)));
+    // usr/lib/os-release is gone; etc/os-release, the hardlink to it analysed in layer 0, remains
+    assert_eq!(v["artifact"]["os"]["version"], "11");
+    // the rpm junk of layer 0 is reported (it was in a layer) but yields no packages
+    let w = v["warnings"].as_array().expect("warnings");
+    assert!(
+        w.iter()
+            .any(|w| w["path"] == "/var/lib/rpm/Packages" && w["layer"] == 0),
+        "{w:?}"
+    );
+    assert_eq!(
+        v["artifact"]["layers"][2]["created_by"],
+        "RUN rm /usr/lib/os-release"
+    );
+}
