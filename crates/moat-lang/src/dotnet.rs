@@ -1,0 +1,8 @@
+//! (being written by a helper; replaced wholesale)
+use crate::LangParsed;
+pub fn parse_deps_json(path: &str, _bytes: &[u8]) -> LangParsed {
+    LangParsed::warning(format!("{path}: parser not written yet"))
+}
+pub fn parse_packages_lock(path: &str, _bytes: &[u8]) -> LangParsed {
+    LangParsed::warning(format!("{path}: parser not written yet"))
+}

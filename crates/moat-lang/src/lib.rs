@@ -1,0 +1,319 @@
+//! # moat-lang: language ecosystems, read from bytes
+//!
+//! Parsers for lockfiles, installed package metadata, Java archives and compiled binaries.
+//! Like `moat-pkgdb`, every parser is a pure function over the bytes of one file (the layer
+//! walker hands them over; nothing here touches the file system) and returns
+//! [`LangParsed`]: the packages it found and warnings for what it could not read. Joins that
+//! need two files (a dist-info's METADATA and its RECORD; a Rust binary and its Cargo.lock;
+//! a language package and the OS package that owns its files) happen in `moat-scan` after
+//! the layers are merged.
+//!
+//! [`wants`] decides from a path alone which parser a file needs (cheap, no allocation; it
+//! runs on every entry of every layer); [`parse`] dispatches. Compiled binaries cannot be
+//! recognised by name: the walker offers executable regular files whose first bytes pass
+//! [`is_binary_candidate`] to [`binary::parse`].
+//!
+//! | module | files |
+//! |---|---|
+//! | [`cargo`] | `Cargo.lock` v1-v4 |
+//! | [`golang`] | `go.mod`, `go.sum` |
+//! | [`binary`] | Go build info, cargo-auditable `.dep-v0` in ELF binaries |
+//! | [`npm`] | `package-lock.json` v1-v3, `yarn.lock` v1 and berry, `pnpm-lock.yaml` v5-v9, `node_modules/**/package.json` |
+//! | [`python`] | `*.dist-info/METADATA` + `RECORD`, `*.egg-info/PKG-INFO`, `requirements*.txt`, `poetry.lock`, `Pipfile.lock`, `uv.lock` |
+//! | [`java`] | JAR/WAR/EAR (nested), `pom.properties`, `MANIFEST.MF`, `gradle.lockfile`, `pom.xml` |
+//! | [`ruby`] | `Gemfile.lock`, `specifications/*.gemspec` |
+//! | [`php`] | `composer.lock`, `vendor/composer/installed.json` |
+//! | [`dotnet`] | `*.deps.json`, `packages.lock.json` |
+//! | [`other`] | `conan.lock` v1/v2, `mix.lock`, `pubspec.lock` |
+
+use std::collections::BTreeMap;
+
+pub mod binary;
+pub mod cargo;
+pub mod dotnet;
+pub mod golang;
+pub mod java;
+pub mod npm;
+pub mod other;
+pub mod php;
+pub mod python;
+pub mod ruby;
+
+/// A language ecosystem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Ecosystem {
+    Cargo,
+    Go,
+    Npm,
+    PyPI,
+    Maven,
+    RubyGems,
+    Packagist,
+    NuGet,
+    Conan,
+    Hex,
+    Pub,
+}
+
+impl Ecosystem {
+    /// The purl type (`pkg:<type>/...`).
+    pub fn purl_type(self) -> &'static str {
+        match self {
+            Ecosystem::Cargo => "cargo",
+            Ecosystem::Go => "golang",
+            Ecosystem::Npm => "npm",
+            Ecosystem::PyPI => "pypi",
+            Ecosystem::Maven => "maven",
+            Ecosystem::RubyGems => "gem",
+            Ecosystem::Packagist => "composer",
+            Ecosystem::NuGet => "nuget",
+            Ecosystem::Conan => "conan",
+            Ecosystem::Hex => "hex",
+            Ecosystem::Pub => "pub",
+        }
+    }
+    /// The OSV ecosystem name.
+    pub fn osv_name(self) -> &'static str {
+        match self {
+            Ecosystem::Cargo => "crates.io",
+            Ecosystem::Go => "Go",
+            Ecosystem::Npm => "npm",
+            Ecosystem::PyPI => "PyPI",
+            Ecosystem::Maven => "Maven",
+            Ecosystem::RubyGems => "RubyGems",
+            Ecosystem::Packagist => "Packagist",
+            Ecosystem::NuGet => "NuGet",
+            Ecosystem::Conan => "ConanCenter",
+            Ecosystem::Hex => "Hex",
+            Ecosystem::Pub => "Pub",
+        }
+    }
+}
+
+/// A package found by a language parser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LangPackage {
+    pub ecosystem: Ecosystem,
+    /// The name as the ecosystem writes it: npm `@scope/name`, Maven `group:artifact`,
+    /// Go module path, PyPI project name as written (not normalised), ...
+    pub name: String,
+    pub version: String,
+    /// The project itself (a lockfile's root, a Go binary's main module, a Rust binary's own
+    /// crate, a WAR): an application component, not a dependency to match.
+    pub application: bool,
+    /// A development-only dependency, where the format says so.
+    pub dev: bool,
+    /// Names (as in [`LangPackage::name`]) this package depends on, where the format says.
+    pub depends: Vec<String>,
+    pub licenses: Vec<String>,
+    /// Files the package owns, absolute paths (Python `RECORD` resolved against the
+    /// site-packages directory), where the format lists them.
+    pub files: Vec<String>,
+    /// Extras, e.g. `go_version`, `replaced_by`, `nested_in`, `sha1`, `optional`.
+    pub metadata: BTreeMap<String, String>,
+}
+
+impl LangPackage {
+    /// A dependency with just a name and version.
+    pub fn new(
+        ecosystem: Ecosystem,
+        name: impl Into<String>,
+        version: impl Into<String>,
+    ) -> LangPackage {
+        LangPackage {
+            ecosystem,
+            name: name.into(),
+            version: version.into(),
+            application: false,
+            dev: false,
+            depends: Vec::new(),
+            licenses: Vec::new(),
+            files: Vec::new(),
+            metadata: BTreeMap::new(),
+        }
+    }
+}
+
+/// A parser's result.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LangParsed {
+    pub packages: Vec<LangPackage>,
+    /// What could not be read (one line each; the file as a whole still counts).
+    pub warnings: Vec<String>,
+}
+
+impl LangParsed {
+    pub fn warning(msg: impl Into<String>) -> LangParsed {
+        LangParsed {
+            packages: Vec::new(),
+            warnings: vec![msg.into()],
+        }
+    }
+}
+
+/// Which parser a file needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LangFile {
+    CargoLock,
+    GoMod,
+    GoSum,
+    NpmLock,
+    YarnLock,
+    PnpmLock,
+    /// `package.json` inside `node_modules/`: an installed package.
+    NodePackageJson,
+    /// `*.dist-info/METADATA`, `*.egg-info/PKG-INFO`, or a single-file `*.egg-info`.
+    PyMetadata,
+    /// `*.dist-info/RECORD`.
+    PyRecord,
+    Requirements,
+    PoetryLock,
+    PipfileLock,
+    UvLock,
+    /// `.jar`, `.war`, `.ear` (and `.par`, `.sar`, `.jpi`, `.hpi`).
+    JavaArchive,
+    GradleLock,
+    PomXml,
+    GemfileLock,
+    Gemspec,
+    ComposerLock,
+    ComposerInstalled,
+    DepsJson,
+    NugetLock,
+    ConanLock,
+    MixLock,
+    PubspecLock,
+}
+
+fn ends_with_ci(s: &str, suffix: &str) -> bool {
+    s.len() >= suffix.len()
+        && s.is_char_boundary(s.len() - suffix.len())
+        && s[s.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+}
+
+/// Decides from a relative path (no leading `/`) which parser wants the file.
+pub fn wants(path: &str) -> Option<LangFile> {
+    let (dir, name) = match path.rsplit_once('/') {
+        Some((d, n)) => (d, n),
+        None => ("", path),
+    };
+    let parent = dir.rsplit('/').next().unwrap_or(dir);
+    Some(match name {
+        "Cargo.lock" => LangFile::CargoLock,
+        "go.mod" => LangFile::GoMod,
+        "go.sum" => LangFile::GoSum,
+        "package-lock.json" | "npm-shrinkwrap.json" => LangFile::NpmLock,
+        "yarn.lock" => LangFile::YarnLock,
+        "pnpm-lock.yaml" => LangFile::PnpmLock,
+        "package.json" if path.contains("node_modules/") => LangFile::NodePackageJson,
+        "METADATA" if parent.ends_with(".dist-info") => LangFile::PyMetadata,
+        "PKG-INFO" if parent.ends_with(".egg-info") => LangFile::PyMetadata,
+        "RECORD" if parent.ends_with(".dist-info") => LangFile::PyRecord,
+        "poetry.lock" => LangFile::PoetryLock,
+        "Pipfile.lock" => LangFile::PipfileLock,
+        "uv.lock" => LangFile::UvLock,
+        "gradle.lockfile" => LangFile::GradleLock,
+        "pom.xml" => LangFile::PomXml,
+        "Gemfile.lock" => LangFile::GemfileLock,
+        "composer.lock" => LangFile::ComposerLock,
+        "installed.json" if dir.ends_with("vendor/composer") => LangFile::ComposerInstalled,
+        "packages.lock.json" => LangFile::NugetLock,
+        "conan.lock" => LangFile::ConanLock,
+        "mix.lock" => LangFile::MixLock,
+        "pubspec.lock" => LangFile::PubspecLock,
+        _ => {
+            if name.ends_with(".egg-info") && !name.starts_with('.') {
+                LangFile::PyMetadata
+            } else if name.starts_with("requirements") && name.ends_with(".txt") {
+                LangFile::Requirements
+            } else if name.ends_with(".deps.json") {
+                LangFile::DepsJson
+            } else if name.ends_with(".gemspec") && parent == "specifications" {
+                LangFile::Gemspec
+            } else if [".jar", ".war", ".ear", ".par", ".sar", ".jpi", ".hpi"]
+                .iter()
+                .any(|s| ends_with_ci(name, s))
+            {
+                LangFile::JavaArchive
+            } else {
+                return None;
+            }
+        }
+    })
+}
+
+/// Runs the parser for `kind` over the bytes of `path` (relative, no leading `/`).
+pub fn parse(kind: LangFile, path: &str, bytes: &[u8]) -> LangParsed {
+    match kind {
+        LangFile::CargoLock => cargo::parse_lock(path, bytes),
+        LangFile::GoMod => golang::parse_mod(path, bytes),
+        LangFile::GoSum => golang::parse_sum(path, bytes),
+        LangFile::NpmLock => npm::parse_package_lock(path, bytes),
+        LangFile::YarnLock => npm::parse_yarn_lock(path, bytes),
+        LangFile::PnpmLock => npm::parse_pnpm_lock(path, bytes),
+        LangFile::NodePackageJson => npm::parse_installed_package_json(path, bytes),
+        LangFile::PyMetadata => python::parse_metadata(path, bytes),
+        LangFile::PyRecord => python::parse_record(path, bytes),
+        LangFile::Requirements => python::parse_requirements(path, bytes),
+        LangFile::PoetryLock => python::parse_poetry_lock(path, bytes),
+        LangFile::PipfileLock => python::parse_pipfile_lock(path, bytes),
+        LangFile::UvLock => python::parse_uv_lock(path, bytes),
+        LangFile::JavaArchive => java::parse_archive(path, bytes),
+        LangFile::GradleLock => java::parse_gradle_lock(path, bytes),
+        LangFile::PomXml => java::parse_pom(path, bytes),
+        LangFile::GemfileLock => ruby::parse_gemfile_lock(path, bytes),
+        LangFile::Gemspec => ruby::parse_gemspec(path, bytes),
+        LangFile::ComposerLock => php::parse_composer_lock(path, bytes),
+        LangFile::ComposerInstalled => php::parse_installed_json(path, bytes),
+        LangFile::DepsJson => dotnet::parse_deps_json(path, bytes),
+        LangFile::NugetLock => dotnet::parse_packages_lock(path, bytes),
+        LangFile::ConanLock => other::parse_conan_lock(path, bytes),
+        LangFile::MixLock => other::parse_mix_lock(path, bytes),
+        LangFile::PubspecLock => other::parse_pubspec_lock(path, bytes),
+    }
+}
+
+/// True when the first bytes of a file are those of a binary format [`binary::parse`] reads.
+pub fn is_binary_candidate(head: &[u8]) -> bool {
+    head.starts_with(b"\x7fELF")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wanted_paths() {
+        assert_eq!(wants("app/rust/Cargo.lock"), Some(LangFile::CargoLock));
+        assert_eq!(
+            wants("app/node/node_modules/ms/package.json"),
+            Some(LangFile::NodePackageJson)
+        );
+        assert_eq!(wants("app/node/package.json"), None);
+        assert_eq!(
+            wants("usr/local/lib/python3.11/dist-packages/markupsafe-2.0.1.dist-info/METADATA"),
+            Some(LangFile::PyMetadata)
+        );
+        assert_eq!(
+            wants("x/six-1.16.0.egg-info/PKG-INFO"),
+            Some(LangFile::PyMetadata)
+        );
+        assert_eq!(wants("x/foo.dist-info/RECORD"), Some(LangFile::PyRecord));
+        assert_eq!(
+            wants("app/python/requirements-dev.txt"),
+            Some(LangFile::Requirements)
+        );
+        assert_eq!(wants("app/java/lib/LOG4J.JAR"), Some(LangFile::JavaArchive));
+        assert_eq!(
+            wants("app/vendor/composer/installed.json"),
+            Some(LangFile::ComposerInstalled)
+        );
+        assert_eq!(wants("other/installed.json"), None);
+        assert_eq!(
+            wants("usr/share/rubygems-integration/all/specifications/rack-2.2.22.gemspec"),
+            Some(LangFile::Gemspec)
+        );
+        assert_eq!(wants("app/bin/App.deps.json"), Some(LangFile::DepsJson));
+        assert_eq!(wants("usr/bin/bash"), None);
+    }
+}
