@@ -3,6 +3,6 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let opts = moat_scan::ScanOptions { max_entry_bytes: 1 << 20, progress: None };
+    let opts = moat_scan::ScanOptions { max_entry_bytes: 1 << 20, ..Default::default() };
     let _ = moat_scan::walk::walk_tar(data, 0, "fuzz", &opts);
 });

@@ -86,6 +86,9 @@ struct TargetArgs {
     /// Largest single file read for analysis, in bytes.
     #[arg(long, value_name = "BYTES")]
     max_entry_bytes: Option<u64>,
+    /// Leave out development dependencies (as lockfiles mark them).
+    #[arg(long)]
+    skip_dev_deps: bool,
 }
 
 fn main() -> ExitCode {
@@ -120,7 +123,10 @@ fn inventory_of(t: &TargetArgs) -> anyhow::Result<Inventory> {
         limits,
     };
     let source = moat_image::open(&spec, &opts)?;
-    let mut scan_opts = ScanOptions::default();
+    let mut scan_opts = ScanOptions {
+        skip_dev: t.skip_dev_deps,
+        ..ScanOptions::default()
+    };
     if let Some(v) = t.max_entry_bytes {
         scan_opts.max_entry_bytes = v;
     }

@@ -1,5 +1,203 @@
-//! (being written by a helper; replaced wholesale)
-use crate::LangParsed;
-pub fn parse_lock(path: &str, _bytes: &[u8]) -> LangParsed {
-    LangParsed::warning(format!("{path}: parser not written yet"))
+//! # `Cargo.lock`, versions 1 to 4
+//!
+//! Every lockfile version is a TOML document with an array of `[[package]]` tables, each with
+//! `name`, `version` and, for anything not in the workspace, `source`
+//! (`registry+<url>`, `sparse+<url>`, `git+<url>#<rev>`). The versions differ in details this
+//! parser accepts all of:
+//!
+//! * **v1** (no top-level `version`, has a `[metadata]` table): checksums live in
+//!   `[metadata]` as `"checksum <name> <version> (<source>)" = "<hex>"`, and every
+//!   `dependencies` entry is written in full as `"<name> <version> (<source>)"`.
+//! * **v2** (no top-level `version`, no `[metadata]`) and **v3** / **v4** (`version = 3|4`):
+//!   `checksum` sits in the package table and `dependencies` entries are as short as they can
+//!   be while unambiguous: `"<name>"`, `"<name> <version>"` or `"<name> <version> (<source>)"`.
+//!
+//! Output: one [`LangPackage`] per `[[package]]` that has both a `name` and a `version`
+//! (string values), in file order, duplicates kept (a lockfile may hold two versions of a
+//! crate). `depends` holds the names of the `dependencies` entries (first token, deduplicated,
+//! in order). Metadata: `source` and `checksum` when present, `lockfile_version` (`1`..`4`,
+//! detected as above). Packages without `source` are the workspace root and members (and
+//! path dependencies, which Cargo cannot tell apart from members in the lockfile): they are
+//! marked `application: true`.
+//!
+//! A document that is not valid TOML yields one warning and no packages; a `[[package]]`
+//! without a usable name or version is skipped with a warning.
+
+use std::collections::BTreeMap;
+
+use crate::{Ecosystem, LangPackage, LangParsed};
+
+/// Largest `Cargo.lock` accepted (real ones are well under 1 MiB).
+const MAX_LOCK_BYTES: usize = 64 << 20;
+
+/// Parses a `Cargo.lock`.
+pub fn parse_lock(path: &str, bytes: &[u8]) -> LangParsed {
+    if bytes.len() > MAX_LOCK_BYTES {
+        return LangParsed::warning(format!(
+            "{path}: Cargo.lock of {} bytes is larger than the {MAX_LOCK_BYTES} byte limit",
+            bytes.len()
+        ));
+    }
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => return LangParsed::warning(format!("{path}: Cargo.lock is not UTF-8: {e}")),
+    };
+    let doc: toml::Table = match toml::from_str(text) {
+        Ok(d) => d,
+        Err(e) => {
+            let msg = e.to_string();
+            let first = msg.lines().next().unwrap_or("").trim();
+            return LangParsed::warning(format!("{path}: Cargo.lock is not valid TOML: {first}"));
+        }
+    };
+
+    let mut out = LangParsed::default();
+    let metadata = doc.get("metadata").and_then(|m| m.as_table());
+    let lock_version = match doc.get("version") {
+        Some(toml::Value::Integer(v)) => v.to_string(),
+        Some(other) => {
+            out.warnings.push(format!(
+                "{path}: top-level `version` is not an integer: {other}"
+            ));
+            String::new()
+        }
+        None if metadata.is_some() => "1".to_string(),
+        None => "2".to_string(),
+    };
+
+    // v1 checksums: "checksum <name> <version> (<source>)" = "<hex>".
+    let mut v1_checksums: BTreeMap<(String, String), String> = BTreeMap::new();
+    if let Some(meta) = metadata {
+        for (key, value) in meta {
+            let Some(rest) = key.strip_prefix("checksum ") else {
+                continue;
+            };
+            let Some(sum) = value.as_str() else { continue };
+            let mut words = rest.split_whitespace();
+            if let (Some(n), Some(v)) = (words.next(), words.next()) {
+                v1_checksums.insert((n.to_string(), v.to_string()), sum.to_string());
+            }
+        }
+    }
+
+    let packages = match doc.get("package") {
+        None => return out,
+        Some(toml::Value::Array(a)) => a,
+        Some(_) => {
+            out.warnings
+                .push(format!("{path}: `package` is not an array of tables"));
+            return out;
+        }
+    };
+
+    for (i, entry) in packages.iter().enumerate() {
+        let Some(table) = entry.as_table() else {
+            out.warnings
+                .push(format!("{path}: [[package]] #{} is not a table", i + 1));
+            continue;
+        };
+        let name = table.get("name").and_then(|v| v.as_str());
+        let version = table.get("version").and_then(|v| v.as_str());
+        let (Some(name), Some(version)) = (name, version) else {
+            out.warnings.push(format!(
+                "{path}: [[package]] #{} has no string `name` and `version`; skipped",
+                i + 1
+            ));
+            continue;
+        };
+        let mut pkg = LangPackage::new(Ecosystem::Cargo, name, version);
+        let source = table.get("source").and_then(|v| v.as_str());
+        match source {
+            Some(s) => {
+                pkg.metadata.insert("source".into(), s.to_string());
+            }
+            None => pkg.application = true,
+        }
+        let checksum = table
+            .get("checksum")
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+            .or_else(|| {
+                v1_checksums
+                    .get(&(name.to_string(), version.to_string()))
+                    .cloned()
+            });
+        if let Some(c) = checksum {
+            pkg.metadata.insert("checksum".into(), c);
+        }
+        if !lock_version.is_empty() {
+            pkg.metadata
+                .insert("lockfile_version".into(), lock_version.clone());
+        }
+        if let Some(deps) = table.get("dependencies").and_then(|v| v.as_array()) {
+            for dep in deps.iter().filter_map(|d| d.as_str()) {
+                if let Some(dep_name) = dep.split_whitespace().next()
+                    && !pkg.depends.iter().any(|d| d == dep_name)
+                {
+                    pkg.depends.push(dep_name.to_string());
+                }
+            }
+        }
+        out.packages.push(pkg);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v1_with_metadata_checksums() {
+        let lock = br#"
+[[package]]
+name = "app"
+version = "0.1.0"
+dependencies = [
+ "libc 0.2.54 (registry+https://github.com/rust-lang/crates.io-index)",
+]
+
+[[package]]
+name = "libc"
+version = "0.2.54"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+
+[metadata]
+"checksum libc 0.2.54 (registry+https://github.com/rust-lang/crates.io-index)" = "abc"
+"#;
+        let p = parse_lock("Cargo.lock", lock);
+        assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+        assert_eq!(p.packages.len(), 2);
+        assert!(p.packages[0].application);
+        assert_eq!(p.packages[0].depends, vec!["libc"]);
+        assert_eq!(p.packages[1].metadata["checksum"], "abc");
+        assert_eq!(p.packages[1].metadata["lockfile_version"], "1");
+        assert!(!p.packages[1].application);
+    }
+
+    #[test]
+    fn v4_short_dependencies() {
+        let lock = br#"version = 4
+[[package]]
+name = "a"
+version = "1.0.0"
+dependencies = ["b", "c 1.0.0", "c 2.0.0 (registry+https://x)"]
+[[package]]
+name = "b"
+version = "1.0.0"
+source = "git+https://example.com/b#abc"
+"#;
+        let p = parse_lock("Cargo.lock", lock);
+        assert_eq!(p.packages[0].depends, vec!["b", "c"]);
+        assert_eq!(p.packages[1].metadata["source"], "git+https://example.com/b#abc");
+        assert_eq!(p.packages[1].metadata["lockfile_version"], "4");
+    }
+
+    #[test]
+    fn invalid_toml_warns() {
+        let p = parse_lock("Cargo.lock", b"[[package]]\nname = \"x\"\nversion =\n");
+        assert!(p.packages.is_empty());
+        assert_eq!(p.warnings.len(), 1);
+        assert!(p.warnings[0].contains("not valid TOML"));
+    }
 }

@@ -1,8 +1,122 @@
-//! (being written by a helper; replaced wholesale)
-use crate::LangParsed;
-pub fn parse_composer_lock(path: &str, _bytes: &[u8]) -> LangParsed {
-    LangParsed::warning(format!("{path}: parser not written yet"))
+//! # PHP (Composer): `composer.lock` and `vendor/composer/installed.json`
+//!
+//! * [`parse_composer_lock`]: every entry of `packages` (runtime) and `packages-dev`
+//!   (`dev: true`). Name `vendor/package` and version exactly as written (a leading `v` is
+//!   kept; `version_normalized`, when present, goes to `metadata["version_normalized"]`).
+//!   `license` (array or string) gives licenses; the keys of `require` that name packages
+//!   (`vendor/package`, so not `php`, `ext-*`, `lib-*`) give `depends`. The source
+//!   reference (a commit) goes to `metadata["reference"]`.
+//! * [`parse_installed_json`]: Composer 1 writes a top-level array of the same entries;
+//!   Composer 2 writes `{"packages": [...], "dev-package-names": [...]}` and the names listed
+//!   there are `dev: true`.
+//!
+//! Entries without a name or version are skipped with a warning. Input is bounded by
+//! `serde_json`'s recursion limit; nothing here panics.
+
+use std::collections::HashSet;
+
+use serde_json::Value;
+
+use crate::{Ecosystem, LangPackage, LangParsed};
+
+fn parse_json(path: &str, bytes: &[u8]) -> Result<Value, LangParsed> {
+    serde_json::from_slice::<Value>(bytes)
+        .map_err(|e| LangParsed::warning(format!("{path}: invalid JSON: {e}")))
 }
-pub fn parse_installed_json(path: &str, _bytes: &[u8]) -> LangParsed {
-    LangParsed::warning(format!("{path}: parser not written yet"))
+
+fn entry_package(entry: &Value, dev: bool, out: &mut LangParsed, ctx: &str) {
+    let name = entry.get("name").and_then(Value::as_str).unwrap_or("");
+    let version = entry.get("version").and_then(Value::as_str).unwrap_or("");
+    if name.is_empty() || version.is_empty() {
+        out.warnings
+            .push(format!("{ctx}: entry without name or version"));
+        return;
+    }
+    let mut p = LangPackage::new(Ecosystem::Packagist, name, version);
+    p.dev = dev;
+    match entry.get("license") {
+        Some(Value::Array(items)) => p.licenses.extend(
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+        ),
+        Some(Value::String(s)) if !s.is_empty() => p.licenses.push(s.clone()),
+        _ => {}
+    }
+    if let Some(req) = entry.get("require").and_then(Value::as_object) {
+        p.depends = req.keys().filter(|k| k.contains('/')).cloned().collect();
+        p.depends.sort();
+    }
+    if let Some(n) = entry.get("version_normalized").and_then(Value::as_str) {
+        p.metadata.insert("version_normalized".into(), n.to_string());
+    }
+    let reference = entry
+        .get("source")
+        .and_then(|s| s.get("reference"))
+        .or_else(|| entry.get("dist").and_then(|d| d.get("reference")))
+        .and_then(Value::as_str);
+    if let Some(r) = reference.filter(|r| !r.is_empty()) {
+        p.metadata.insert("reference".into(), r.to_string());
+    }
+    out.packages.push(p);
+}
+
+fn entries(list: Option<&Value>, dev: impl Fn(&Value) -> bool, out: &mut LangParsed, ctx: &str) {
+    match list {
+        Some(Value::Array(items)) => {
+            for e in items {
+                entry_package(e, dev(e), out, ctx);
+            }
+        }
+        None | Some(Value::Null) => {}
+        Some(_) => out.warnings.push(format!("{ctx}: not an array")),
+    }
+}
+
+/// Parses `composer.lock`.
+pub fn parse_composer_lock(path: &str, bytes: &[u8]) -> LangParsed {
+    let doc = match parse_json(path, bytes) {
+        Ok(v) => v,
+        Err(w) => return w,
+    };
+    if !doc.is_object() {
+        return LangParsed::warning(format!("{path}: not a composer.lock object"));
+    }
+    let mut out = LangParsed::default();
+    entries(doc.get("packages"), |_| false, &mut out, "packages");
+    entries(doc.get("packages-dev"), |_| true, &mut out, "packages-dev");
+    out
+}
+
+/// Parses `vendor/composer/installed.json` (Composer 1 or 2).
+pub fn parse_installed_json(path: &str, bytes: &[u8]) -> LangParsed {
+    let doc = match parse_json(path, bytes) {
+        Ok(v) => v,
+        Err(w) => return w,
+    };
+    let mut out = LangParsed::default();
+    match &doc {
+        Value::Array(_) => entries(Some(&doc), |_| false, &mut out, "installed"),
+        Value::Object(o) => {
+            let dev_names: HashSet<&str> = o
+                .get("dev-package-names")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            entries(
+                o.get("packages"),
+                |e| {
+                    e.get("name")
+                        .and_then(Value::as_str)
+                        .is_some_and(|n| dev_names.contains(n))
+                },
+                &mut out,
+                "packages",
+            );
+        }
+        _ => return LangParsed::warning(format!("{path}: not an installed.json document")),
+    }
+    out
 }

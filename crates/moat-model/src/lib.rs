@@ -251,6 +251,10 @@ pub struct Package {
     /// Marked by lockfiles that say so.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dev: bool,
+    /// The project itself (a lockfile's root, a Go binary's main module, a Rust binary's own
+    /// crate, a WAR): an application component, not a dependency to match.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub application: bool,
     /// Number of files the package owns (the list itself is in [`Package::files`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_count: Option<usize>,

@@ -245,7 +245,14 @@ fn non_empty(s: &str, fallback: &str) -> String {
 }
 
 fn package_component(inv: &Inventory, p: &Package, bom_ref: &str) -> Component {
-    let mut c = Component::new("library", non_empty(&p.name, "unknown"));
+    let mut c = Component::new(
+        if p.application {
+            "application"
+        } else {
+            "library"
+        },
+        non_empty(&p.name, "unknown"),
+    );
     c.bom_ref = Some(bom_ref.to_string());
     c.version = Some(p.version.clone()).filter(|v| !v.is_empty());
     c.purl = valid_purl(p);

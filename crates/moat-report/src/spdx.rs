@@ -263,7 +263,15 @@ fn package(inv: &Inventory, p: &Package, spdx_id: String, refs: &mut LicenseRefs
     } else {
         p.name.clone()
     };
-    let mut s = SpdxPackage::new(name, spdx_id, "LIBRARY");
+    let mut s = SpdxPackage::new(
+        name,
+        spdx_id,
+        if p.application {
+            "APPLICATION"
+        } else {
+            "LIBRARY"
+        },
+    );
     s.version_info = Some(p.version.clone()).filter(|v| !v.is_empty());
     s.license_declared = declared(&p.licenses, refs);
     s.source_info = source_info(inv, p);

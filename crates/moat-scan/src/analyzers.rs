@@ -34,6 +34,8 @@ pub enum Fact {
     Rpm(Parsed<rpm::RpmPackage>),
     /// The file was wanted but could not be read.
     Unreadable(String),
+    /// A language lockfile, installed metadata, archive or binary.
+    Lang(moat_lang::LangParsed),
 }
 
 /// Which analyzer wants a path (relative, no leading `/`).
@@ -48,6 +50,9 @@ pub enum Want {
     Copyright,
     Apk,
     Rpm,
+    Lang(moat_lang::LangFile),
+    /// An executable whose first bytes say it is a binary moat reads (ELF).
+    Binary,
 }
 
 /// Directories that may hold an rpm database.
@@ -101,7 +106,7 @@ pub fn wants(path: &str) -> Option<Want> {
             return Some(Want::Rpm);
         }
     }
-    None
+    moat_lang::wants(path).map(Want::Lang)
 }
 
 /// Runs the analyzer for `want` over the bytes of `path`.
@@ -144,6 +149,8 @@ pub fn analyze(want: Want, path: &str, data: &[u8]) -> Fact {
             }
         }
         Want::Apk => Fact::Apk(apk::parse_installed(data)),
+        Want::Lang(kind) => Fact::Lang(moat_lang::parse(kind, path, data)),
+        Want::Binary => Fact::Lang(moat_lang::binary::parse(path, data)),
         Want::Rpm => match rpm::read(data) {
             Ok(p) => Fact::Rpm(p),
             Err(e) => Fact::Unreadable(format!("rpm database: {e}")),

@@ -15,7 +15,7 @@ pub struct Built {
 }
 
 /// Builds packages and relationships from the merged view.
-pub fn build(m: &Merged) -> Built {
+pub fn build(m: &Merged, skip_dev: bool) -> Built {
     let mut warnings = Vec::new();
     collect_fact_warnings(m, &mut warnings);
     let mut os = detect_os(m, &mut warnings);
@@ -30,6 +30,19 @@ pub fn build(m: &Merged) -> Built {
     }
     groups.push(apk_packages(m, os.as_ref()));
     groups.push(rpm_packages(m, os.as_ref(), &mut warnings));
+
+    // Language packages; those whose metadata an OS package owns stay with the OS package.
+    let mut notes: Vec<(usize, String)> = Vec::new();
+    let lang_groups = {
+        let mut owners: HashMap<&str, usize> = HashMap::new();
+        for (i, p) in groups.iter().flat_map(|g| g.packages.iter()).enumerate() {
+            for f in &p.files {
+                owners.insert(f.as_str(), i);
+            }
+        }
+        crate::lang::build(m, &owners, skip_dev, &mut notes, &mut warnings)
+    };
+    groups.extend(lang_groups);
 
     let mut packages = Vec::new();
     let mut relationships = Vec::new();
@@ -70,6 +83,16 @@ pub fn build(m: &Merged) -> Built {
             kind: RelationshipKind::DependsOn,
         }));
     }
+    let mut by_owner: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    for (i, note) in notes {
+        by_owner.entry(i).or_default().push(note);
+    }
+    for (i, notes) in by_owner {
+        if let Some(p) = packages.get_mut(i) {
+            p.metadata
+                .insert("language_packages".into(), notes.join(" "));
+        }
+    }
     Built {
         os,
         packages,
@@ -80,11 +103,11 @@ pub fn build(m: &Merged) -> Built {
 
 /// Packages of one package manager, with the names each provides and depends on.
 #[derive(Default)]
-struct Group {
-    packages: Vec<Package>,
+pub(crate) struct Group {
+    pub packages: Vec<Package>,
     /// Per package: its own name first, then what it provides.
-    provides: Vec<Vec<String>>,
-    depends: Vec<Vec<String>>,
+    pub provides: Vec<Vec<String>>,
+    pub depends: Vec<Vec<String>>,
 }
 
 fn collect_fact_warnings(m: &Merged, out: &mut Vec<Warning>) {
@@ -276,6 +299,7 @@ impl Group {
             layer,
             locations: vec![location(db_path, layer)],
             dev: false,
+            application: false,
             file_count: (!p.files.is_empty()).then_some(p.files.len()),
             files: p.files,
             metadata: p.metadata,

@@ -30,6 +30,7 @@
 
 pub mod analyzers;
 pub mod inventory;
+mod lang;
 pub mod merge;
 pub mod walk;
 
@@ -47,12 +48,15 @@ pub struct ScanOptions {
     pub max_entry_bytes: u64,
     /// Live counters for a progress display.
     pub progress: Option<Arc<Progress>>,
+    /// Leave out development dependencies (as lockfiles mark them).
+    pub skip_dev: bool,
 }
 
 impl Default for ScanOptions {
     fn default() -> Self {
         ScanOptions {
             max_entry_bytes: 512 << 20,
+            skip_dev: false,
             progress: None,
         }
     }
@@ -145,7 +149,7 @@ pub fn scan(source: &Source, opts: &ScanOptions) -> Result<Inventory, ScanError>
             artifact.clone()
         }
     };
-    let built = inventory::build(&merged);
+    let built = inventory::build(&merged, opts.skip_dev);
     warnings.extend(built.warnings);
     let mut artifact = artifact;
     artifact.os = built.os;

@@ -26,6 +26,9 @@ pub enum Change {
     Whiteout,
     /// `.wh..wh..opq`: the directory's contents from lower layers are hidden.
     Opaque,
+    /// Something nobody analyses (a directory, an executable that is no binary moat reads)
+    /// now stands at this path: it hides a lower layer's file or symlink there.
+    Shadow,
 }
 
 /// What one layer (or directory tree) holds that matters to moat.
@@ -58,6 +61,35 @@ fn normalize(raw: &[u8]) -> Result<Option<String>, String> {
         }
     }
     Ok(if out.is_empty() { None } else { Some(out) })
+}
+
+/// Reads an executable entry when its first bytes say it is a binary a parser reads, and
+/// parses it. `None` when it is not such a binary (only its first bytes were read) or when
+/// it is bigger than the entry limit.
+fn read_binary<R: Read>(
+    entry: &mut R,
+    path: &str,
+    opts: &ScanOptions,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<Option<Fact>> {
+    let mut head = [0u8; 4];
+    let mut got = 0;
+    while got < head.len() {
+        match entry.read(&mut head[got..])? {
+            0 => return Ok(None),
+            n => got += n,
+        }
+    }
+    if !moat_lang::is_binary_candidate(&head) {
+        return Ok(None);
+    }
+    buf.clear();
+    buf.extend_from_slice(&head);
+    entry.take(opts.max_entry_bytes).read_to_end(buf)?;
+    if buf.len() as u64 >= opts.max_entry_bytes {
+        return Ok(None);
+    }
+    Ok(Some(analyzers::analyze(analyzers::Want::Binary, path, buf)))
 }
 
 /// Wanted files above this size are not kept for hardlinks to them.
@@ -122,6 +154,19 @@ pub fn walk_tar<R: Read>(
                     entry.size(),
                     opts.max_entry_bytes
                 )));
+            }
+            let executable = entry.header().mode().is_ok_and(|m| m & 0o111 != 0);
+            if ty.is_dir() {
+                // a directory replaces whatever a lower layer had there (a symlink, say)
+                facts.changes.push((path, Change::Shadow));
+            } else if ty.is_file() && executable {
+                let binary = read_binary(&mut entry, &path, opts, &mut buf)
+                    .map_err(|e| io_fail(e, input, layer))?;
+                let change = match binary {
+                    Some(fact) => Change::File(Arc::new(fact)),
+                    None => Change::Shadow,
+                };
+                facts.changes.push((path, change));
             }
             continue;
         };
@@ -214,6 +259,7 @@ const SKIP_ROOT_DIRS: &[&str] = &["proc", "sys", "dev"];
 /// Symlinks are recorded, never followed.
 pub fn walk_dir(root: &Path, opts: &ScanOptions) -> Result<LayerFacts, ScanError> {
     let mut facts = LayerFacts::default();
+    let mut bin_buf = Vec::new();
     let walker = walkdir::WalkDir::new(root)
         .follow_links(false)
         .sort_by_file_name()
@@ -275,6 +321,23 @@ pub fn walk_dir(root: &Path, opts: &ScanOptions) -> Result<LayerFacts, ScanError
             continue;
         }
         let Some(want) = analyzers::wants(&rel) else {
+            use std::os::unix::fs::PermissionsExt;
+            let executable = entry
+                .metadata()
+                .is_ok_and(|m| m.permissions().mode() & 0o111 != 0);
+            if executable {
+                let found = std::fs::File::open(entry.path())
+                    .and_then(|mut f| read_binary(&mut f, &rel, opts, &mut bin_buf));
+                match found {
+                    Ok(Some(fact)) => facts.changes.push((rel, Change::File(Arc::new(fact)))),
+                    Ok(None) => {}
+                    Err(e) => facts.warnings.push(Warning {
+                        message: format!("cannot read: {e}"),
+                        path: Some(format!("/{rel}")),
+                        layer: None,
+                    }),
+                }
+            }
             continue;
         };
         let warn = |message: String| Warning {

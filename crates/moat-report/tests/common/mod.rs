@@ -33,6 +33,7 @@ pub fn package(id: &str, name: &str, version: &str, kind: &str, purl: &str) -> P
         layer: None,
         locations: vec![],
         dev: false,
+        application: false,
         file_count: None,
         files: vec![],
         metadata: BTreeMap::new(),

@@ -1,0 +1,332 @@
+//! `pom.xml`: the project and its direct dependencies, from this one file only.
+
+use std::collections::BTreeMap;
+
+use quick_xml::Reader;
+use quick_xml::events::Event;
+
+use crate::{Ecosystem, LangPackage, LangParsed};
+
+/// Largest pom read.
+const MAX_BYTES: usize = 8 << 20;
+/// Deepest element nesting accepted.
+const MAX_DEPTH: usize = 64;
+/// Most elements accepted.
+const MAX_ELEMENTS: usize = 200_000;
+/// Most `${...}` substitution rounds for one value (properties naming properties).
+const MAX_EXPANSIONS: usize = 16;
+
+/// A parsed element: local name (namespace prefix dropped), its own text, its children.
+#[derive(Debug, Default)]
+struct El {
+    name: String,
+    text: String,
+    children: Vec<El>,
+}
+
+impl El {
+    fn child(&self, name: &str) -> Option<&El> {
+        self.children.iter().find(|c| c.name == name)
+    }
+    fn children<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a El> + 'a {
+        self.children.iter().filter(move |c| c.name == name)
+    }
+    /// The trimmed text of child `name`; `None` when absent or empty.
+    fn text_of(&self, name: &str) -> Option<&str> {
+        self.child(name)
+            .map(|c| c.text.trim())
+            .filter(|t| !t.is_empty())
+    }
+}
+
+fn local(name: &str) -> String {
+    name.rsplit(':').next().unwrap_or(name).to_string()
+}
+
+fn parse_xml(text: &str) -> Result<El, String> {
+    let mut reader = Reader::from_str(text);
+    let mut stack: Vec<El> = vec![El::default()];
+    let mut count = 0usize;
+    loop {
+        let ev = reader
+            .read_event()
+            .map_err(|e| format!("at byte {}: {e}", reader.buffer_position()))?;
+        match ev {
+            Event::Start(e) => {
+                count += 1;
+                if stack.len() > MAX_DEPTH || count > MAX_ELEMENTS {
+                    return Err("nesting or element count over the limit".into());
+                }
+                stack.push(El {
+                    name: local(e.name().as_ref()),
+                    ..El::default()
+                });
+            }
+            Event::Empty(e) => {
+                count += 1;
+                if count > MAX_ELEMENTS {
+                    return Err("element count over the limit".into());
+                }
+                let el = El {
+                    name: local(e.name().as_ref()),
+                    ..El::default()
+                };
+                if let Some(top) = stack.last_mut() {
+                    top.children.push(el);
+                }
+            }
+            Event::End(_) => {
+                if stack.len() < 2 {
+                    return Err("unbalanced end tag".into());
+                }
+                let el = stack.pop().unwrap_or_default();
+                if let Some(top) = stack.last_mut() {
+                    top.children.push(el);
+                }
+            }
+            Event::Text(t) => {
+                if let Some(top) = stack.last_mut() {
+                    top.text.push_str(&t.xml10_content());
+                }
+            }
+            Event::CData(t) => {
+                if let Some(top) = stack.last_mut() {
+                    top.text.push_str(&t.xml10_content());
+                }
+            }
+            Event::GeneralRef(r) => {
+                let resolved = if r.is_char_ref() {
+                    r.resolve_char_ref().ok().flatten()
+                } else {
+                    match &*r {
+                        "lt" => Some('<'),
+                        "gt" => Some('>'),
+                        "amp" => Some('&'),
+                        "apos" => Some('\''),
+                        "quot" => Some('"'),
+                        _ => None,
+                    }
+                };
+                let Some(c) = resolved else {
+                    return Err(format!("undefined entity &{};", &*r));
+                };
+                if let Some(top) = stack.last_mut() {
+                    top.text.push(c);
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    if stack.len() != 1 {
+        return Err("unexpected end of document".into());
+    }
+    let doc = stack.pop().unwrap_or_default();
+    doc.children
+        .into_iter()
+        .next()
+        .ok_or_else(|| "no root element".to_string())
+}
+
+/// What `${...}` can refer to.
+struct Scope<'a> {
+    project: &'a El,
+    properties: BTreeMap<String, String>,
+}
+
+impl Scope<'_> {
+    fn builtin(&self, name: &str) -> Option<String> {
+        let p = self.project;
+        let parent = p.child("parent");
+        let key = name
+            .strip_prefix("project.")
+            .or_else(|| name.strip_prefix("pom."))?;
+        let v = match key {
+            "version" => p
+                .text_of("version")
+                .or_else(|| parent.and_then(|x| x.text_of("version"))),
+            "groupId" => p
+                .text_of("groupId")
+                .or_else(|| parent.and_then(|x| x.text_of("groupId"))),
+            "artifactId" => p.text_of("artifactId"),
+            "parent.version" => parent.and_then(|x| x.text_of("version")),
+            "parent.groupId" => parent.and_then(|x| x.text_of("groupId")),
+            "parent.artifactId" => parent.and_then(|x| x.text_of("artifactId")),
+            _ => None,
+        };
+        v.map(str::to_string)
+    }
+
+    /// Expands every `${name}` in `s`; `None` when one cannot be resolved.
+    fn resolve(&self, s: &str) -> Option<String> {
+        let mut cur = s.trim().to_string();
+        for _ in 0..MAX_EXPANSIONS {
+            let Some(start) = cur.find("${") else {
+                return Some(cur);
+            };
+            let end = start + cur[start..].find('}')?;
+            let name = &cur[start + 2..end];
+            let value = self
+                .builtin(name)
+                .or_else(|| self.properties.get(name).cloned())?;
+            cur = format!("{}{}{}", &cur[..start], value.trim(), &cur[end + 1..]);
+        }
+        if cur.contains("${") { None } else { Some(cur) }
+    }
+}
+
+/// A version requirement that names one version: literal, or `[1.2.3]`. Ranges and
+/// anything else are `None`.
+fn single_version(v: &str) -> Option<String> {
+    let v = v.trim();
+    if let Some(inner) = v.strip_prefix('[').and_then(|r| r.strip_suffix(']'))
+        && !inner.contains(',')
+        && !inner.trim().is_empty()
+    {
+        return Some(inner.trim().to_string());
+    }
+    if v.is_empty() || v.contains(['[', ']', '(', ')', ',']) {
+        return None;
+    }
+    Some(v.to_string())
+}
+
+/// Parses one `pom.xml`: the project (`application: true`) and its `<dependencies>`.
+pub fn parse_pom(path: &str, bytes: &[u8]) -> LangParsed {
+    let mut out = LangParsed::default();
+    if bytes.len() > MAX_BYTES {
+        out.warnings.push(format!(
+            "{path}: {} bytes, over the {MAX_BYTES}-byte limit for a pom",
+            bytes.len()
+        ));
+        return out;
+    }
+    let text = String::from_utf8_lossy(bytes);
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let project = match parse_xml(text) {
+        Ok(p) => p,
+        Err(e) => {
+            out.warnings.push(format!("{path}: not readable XML: {e}"));
+            return out;
+        }
+    };
+    if project.name != "project" {
+        out.warnings.push(format!(
+            "{path}: root element is <{}>, not <project>",
+            project.name
+        ));
+        return out;
+    }
+    let mut properties = BTreeMap::new();
+    if let Some(props) = project.child("properties") {
+        for p in &props.children {
+            properties.insert(p.name.clone(), p.text.trim().to_string());
+        }
+    }
+    let scope = Scope {
+        project: &project,
+        properties,
+    };
+
+    // The project itself.
+    let group = scope
+        .builtin("project.groupId")
+        .and_then(|g| scope.resolve(&g));
+    let artifact = scope
+        .builtin("project.artifactId")
+        .and_then(|a| scope.resolve(&a));
+    let version = scope
+        .builtin("project.version")
+        .and_then(|v| scope.resolve(&v));
+    match (&group, &artifact, &version) {
+        (Some(g), Some(a), Some(v)) => {
+            let mut p = LangPackage::new(Ecosystem::Maven, format!("{g}:{a}"), v.clone());
+            p.application = true;
+            if let Some(packaging) = project.text_of("packaging") {
+                p.metadata.insert("packaging".into(), packaging.into());
+            }
+            out.packages.push(p);
+        }
+        _ => out.warnings.push(format!(
+            "{path}: the project's own groupId:artifactId:version cannot be resolved from this file"
+        )),
+    }
+
+    // Versions and scopes managed in this same pom.
+    let mut managed: BTreeMap<String, (Option<String>, Option<String>)> = BTreeMap::new();
+    if let Some(deps) = project
+        .child("dependencyManagement")
+        .and_then(|m| m.child("dependencies"))
+    {
+        for d in deps.children("dependency") {
+            let (Some(g), Some(a)) = (
+                d.text_of("groupId").and_then(|g| scope.resolve(g)),
+                d.text_of("artifactId").and_then(|a| scope.resolve(a)),
+            ) else {
+                continue;
+            };
+            managed
+                .entry(format!("{g}:{a}"))
+                .or_insert((d.text_of("version").map(str::to_string), d.text_of("scope").map(str::to_string)));
+        }
+    }
+
+    let mut skipped: Vec<String> = Vec::new();
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for d in project
+        .child("dependencies")
+        .into_iter()
+        .flat_map(|ds| ds.children("dependency"))
+    {
+        let (Some(g), Some(a)) = (
+            d.text_of("groupId").and_then(|g| scope.resolve(g)),
+            d.text_of("artifactId").and_then(|a| scope.resolve(a)),
+        ) else {
+            skipped.push(format!(
+                "{}:{}",
+                d.text_of("groupId").unwrap_or("?"),
+                d.text_of("artifactId").unwrap_or("?")
+            ));
+            continue;
+        };
+        let name = format!("{g}:{a}");
+        let managed_entry = managed.get(&name);
+        let raw_version = d
+            .text_of("version")
+            .map(str::to_string)
+            .or_else(|| managed_entry.and_then(|m| m.0.clone()));
+        let Some(version) = raw_version
+            .as_deref()
+            .and_then(|v| scope.resolve(v))
+            .and_then(|v| single_version(&v))
+        else {
+            skipped.push(name);
+            continue;
+        };
+        let dep_scope = d
+            .text_of("scope")
+            .map(str::to_string)
+            .or_else(|| managed_entry.and_then(|m| m.1.clone()));
+        if seen.iter().any(|(n, v)| *n == name && *v == version) {
+            continue;
+        }
+        seen.push((name.clone(), version.clone()));
+        let mut p = LangPackage::new(Ecosystem::Maven, name, version);
+        if let Some(s) = dep_scope.as_deref().and_then(|s| scope.resolve(s)) {
+            p.dev = s == "test";
+            p.metadata.insert("scope".into(), s);
+        }
+        if d.text_of("optional") == Some("true") {
+            p.metadata.insert("optional".into(), "true".into());
+        }
+        out.packages.push(p);
+    }
+    if !skipped.is_empty() {
+        out.warnings.push(format!(
+            "{path}: {} dependencies skipped, their version needs a parent pom, a range or the network: {}",
+            skipped.len(),
+            skipped.join(", ")
+        ));
+    }
+    out
+}

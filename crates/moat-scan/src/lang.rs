@@ -1,0 +1,443 @@
+//! The join for language packages, after the merge:
+//!
+//! 1. every surviving file's [`moat_lang::LangParsed`] is collected, with the layer that introduced each
+//!    package (from the file's history, as for OS databases);
+//! 2. a dist-info's `RECORD` is joined to its `METADATA` (the file list);
+//! 3. a package whose metadata file an OS package owns (Debian's `python3-yaml` ships PyYAML's
+//!    dist-info) belongs to the OS package: it is dropped here and noted on the OS package;
+//! 4. the same (ecosystem, name, version) found in several places (a lockfile and the
+//!    installed tree; a Rust binary and its Cargo.lock) becomes one package with every
+//!    location as evidence; crates of a Cargo.lock that the project's binary does not contain
+//!    are marked `in_binary=false`;
+//! 5. purls, ids and dependency edges.
+
+use crate::analyzers::Fact;
+use crate::inventory::Group;
+use crate::merge::{Merged, introduced_layers};
+use moat_lang::{Ecosystem, LangPackage};
+use moat_model::{Location, Package, Purl, Warning};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+/// A language package with where it was found.
+struct Found {
+    pkg: LangPackage,
+    path: String,
+    layer: Option<usize>,
+    /// From a lockfile or manifest (it may say dev), not an installed copy or a binary.
+    declared: bool,
+}
+
+/// Whether a file states intent (lockfiles, manifests) rather than what is installed.
+fn is_declared(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    matches!(
+        moat_lang::wants(path),
+        Some(
+            moat_lang::LangFile::CargoLock
+                | moat_lang::LangFile::GoMod
+                | moat_lang::LangFile::GoSum
+                | moat_lang::LangFile::NpmLock
+                | moat_lang::LangFile::YarnLock
+                | moat_lang::LangFile::PnpmLock
+                | moat_lang::LangFile::Requirements
+                | moat_lang::LangFile::PoetryLock
+                | moat_lang::LangFile::PipfileLock
+                | moat_lang::LangFile::UvLock
+                | moat_lang::LangFile::GradleLock
+                | moat_lang::LangFile::PomXml
+                | moat_lang::LangFile::GemfileLock
+                | moat_lang::LangFile::ComposerLock
+                | moat_lang::LangFile::NugetLock
+                | moat_lang::LangFile::ConanLock
+                | moat_lang::LangFile::MixLock
+                | moat_lang::LangFile::PubspecLock
+        )
+    ) && name != "installed.json"
+}
+
+/// The name under which two spellings are the same package.
+fn normalized_name(eco: Ecosystem, name: &str) -> String {
+    match eco {
+        Ecosystem::PyPI => {
+            let mut out = String::with_capacity(name.len());
+            let mut sep = false;
+            for c in name.chars() {
+                if matches!(c, '-' | '_' | '.') {
+                    sep = true;
+                } else {
+                    if sep && !out.is_empty() {
+                        out.push('-');
+                    }
+                    sep = false;
+                    out.push(c.to_ascii_lowercase());
+                }
+            }
+            out
+        }
+        Ecosystem::NuGet => name.to_ascii_lowercase(),
+        _ => name.to_string(),
+    }
+}
+
+/// The package URL of a language package.
+pub fn purl(eco: Ecosystem, name: &str, version: &str) -> Purl {
+    let ty = eco.purl_type();
+    let split_last = |sep: char| match name.rsplit_once(sep) {
+        Some((ns, n)) if !ns.is_empty() && !n.is_empty() => (Some(ns.to_string()), n.to_string()),
+        _ => (None, name.to_string()),
+    };
+    let (ns, n) = match eco {
+        Ecosystem::Npm if name.starts_with('@') => split_last('/'),
+        Ecosystem::Maven => split_last(':'),
+        Ecosystem::Go | Ecosystem::Packagist => split_last('/'),
+        Ecosystem::PyPI => (None, normalized_name(eco, name)),
+        _ => (None, name.to_string()),
+    };
+    let mut p = Purl::new(ty, &n).with_version(version);
+    if let Some(ns) = ns {
+        p = p.with_namespace(ns);
+    }
+    p
+}
+
+/// Collects, joins and deduplicates the language packages of the final view.
+/// `owners` maps an absolute file path to the index of the OS package that owns it;
+/// `os_notes` receives (OS package index, `pypi:PyYAML@6.0`) for the packages dropped as owned.
+pub(crate) fn build(
+    m: &Merged,
+    owners: &HashMap<&str, usize>,
+    skip_dev: bool,
+    os_notes: &mut Vec<(usize, String)>,
+    warnings: &mut Vec<Warning>,
+) -> Vec<Group> {
+    let mut found: Vec<Found> = Vec::new();
+    for (path, (layer, change)) in &m.fs {
+        let crate::walk::Change::File(f) = change else {
+            continue;
+        };
+        let Fact::Lang(parsed) = f.as_ref() else {
+            continue;
+        };
+        let layers = m
+            .history
+            .get(path)
+            .map(|h| {
+                introduced_layers(h, |f| match f {
+                    Fact::Lang(p) => p
+                        .packages
+                        .iter()
+                        .map(|p| ((p.ecosystem, p.name.clone()), p.version.clone()))
+                        .collect(),
+                    _ => vec![],
+                })
+            })
+            .unwrap_or_default();
+        for w in &parsed.warnings {
+            warnings.push(Warning {
+                message: w.clone(),
+                path: Some(format!("/{path}")),
+                layer: *layer,
+            });
+        }
+        let declared = is_declared(path);
+        for p in &parsed.packages {
+            let l = layers
+                .get(&(p.ecosystem, p.name.clone()))
+                .copied()
+                .flatten()
+                .or(*layer);
+            found.push(Found {
+                pkg: p.clone(),
+                path: format!("/{path}"),
+                layer: l,
+                declared,
+            });
+        }
+    }
+    join_python_records(&mut found);
+    drop_os_owned(&mut found, owners, os_notes);
+    mark_crates_not_in_binary(&mut found);
+    let merged = dedupe(found);
+
+    let mut groups: BTreeMap<Ecosystem, Group> = BTreeMap::new();
+    for (pkg, locations, dev) in merged {
+        if skip_dev && dev {
+            continue;
+        }
+        let eco = pkg.ecosystem;
+        let g = groups.entry(eco).or_default();
+        let layer = locations.iter().filter_map(|l| l.layer).min();
+        let purl = purl(eco, &pkg.name, &pkg.version);
+        g.provides.push(vec![normalized_name(eco, &pkg.name)]);
+        g.depends.push(
+            pkg.depends
+                .iter()
+                .map(|d| normalized_name(eco, d))
+                .collect(),
+        );
+        g.packages.push(Package {
+            id: format!("{}:{}@{}", eco.purl_type(), pkg.name, pkg.version),
+            name: pkg.name,
+            version: pkg.version,
+            kind: eco.purl_type().to_string(),
+            purl: purl.to_string(),
+            ecosystem: Some(eco.osv_name().to_string()),
+            arch: None,
+            epoch: None,
+            source_name: None,
+            source_version: None,
+            licenses: pkg.licenses,
+            layer,
+            locations,
+            dev,
+            application: pkg.application,
+            file_count: (!pkg.files.is_empty()).then_some(pkg.files.len()),
+            files: pkg.files,
+            metadata: pkg.metadata,
+        });
+    }
+    groups.into_values().collect()
+}
+
+/// Gives each dist-info METADATA package the file list of the RECORD beside it; RECORD-only
+/// entries go away (or stay, as the package, when there is no METADATA).
+fn join_python_records(found: &mut Vec<Found>) {
+    let dist = |f: &Found| f.pkg.metadata.get("dist_dir").cloned();
+    let mut records: HashMap<String, Vec<String>> = HashMap::new();
+    let mut with_metadata: HashSet<String> = HashSet::new();
+    for f in found.iter() {
+        let Some(d) = dist(f) else { continue };
+        if f.pkg
+            .metadata
+            .get("record_only")
+            .is_some_and(|v| v == "true")
+        {
+            records.insert(d, f.pkg.files.clone());
+        } else {
+            with_metadata.insert(d);
+        }
+    }
+    found.retain(|f| {
+        let record_only = f
+            .pkg
+            .metadata
+            .get("record_only")
+            .is_some_and(|v| v == "true");
+        !(record_only && dist(f).is_some_and(|d| with_metadata.contains(&d)))
+    });
+    for f in found.iter_mut() {
+        if let Some(d) = dist(f)
+            && f.pkg.files.is_empty()
+            && let Some(files) = records.get(&d)
+        {
+            f.pkg.files = files.clone();
+        }
+        f.pkg.metadata.remove("record_only");
+    }
+}
+
+fn drop_os_owned(
+    found: &mut Vec<Found>,
+    owners: &HashMap<&str, usize>,
+    notes: &mut Vec<(usize, String)>,
+) {
+    found.retain(|f| {
+        let owner = owners.get(f.path.as_str()).copied();
+        match owner {
+            Some(os) => {
+                notes.push((
+                    os,
+                    format!(
+                        "{}:{}@{}",
+                        f.pkg.ecosystem.purl_type(),
+                        f.pkg.name,
+                        f.pkg.version
+                    ),
+                ));
+                false
+            }
+            None => true,
+        }
+    });
+}
+
+/// A Cargo.lock whose root crate is also the root of a binary found in the image describes
+/// that binary's project: its crates the binary does not contain (platform-specific ones)
+/// are marked `in_binary=false`.
+fn mark_crates_not_in_binary(found: &mut [Found]) {
+    let is_lock = |f: &Found| f.path.ends_with("/Cargo.lock");
+    // binary path -> its crates; root crate -> binary path
+    let mut binary_crates: HashMap<&str, HashSet<(String, String)>> = HashMap::new();
+    let mut roots: HashMap<(String, String), &str> = HashMap::new();
+    for f in found.iter() {
+        if f.pkg.ecosystem != Ecosystem::Cargo || is_lock(f) {
+            continue;
+        }
+        binary_crates
+            .entry(f.path.as_str())
+            .or_default()
+            .insert((f.pkg.name.clone(), f.pkg.version.clone()));
+        if f.pkg.application {
+            roots.insert((f.pkg.name.clone(), f.pkg.version.clone()), f.path.as_str());
+        }
+    }
+    let mut lock_to_binary: HashMap<String, HashSet<(String, String)>> = HashMap::new();
+    for f in found.iter() {
+        if is_lock(f)
+            && f.pkg.application
+            && let Some(bin) = roots.get(&(f.pkg.name.clone(), f.pkg.version.clone()))
+            && let Some(crates) = binary_crates.get(bin)
+        {
+            lock_to_binary.insert(f.path.clone(), crates.clone());
+        }
+    }
+    for f in found.iter_mut() {
+        if let Some(crates) = lock_to_binary.get(&f.path)
+            && !crates.contains(&(f.pkg.name.clone(), f.pkg.version.clone()))
+        {
+            f.pkg.metadata.insert("in_binary".into(), "false".into());
+        }
+    }
+}
+
+/// One package per (ecosystem, normalised name, version), with every location.
+/// Returns the package, its locations and whether it is a dev dependency (every declaring
+/// file says dev; installed copies and binaries do not vote).
+fn dedupe(found: Vec<Found>) -> Vec<(LangPackage, Vec<Location>, bool)> {
+    let mut order: Vec<(Ecosystem, String, String)> = Vec::new();
+    let mut by_key: HashMap<
+        (Ecosystem, String, String),
+        (LangPackage, BTreeSet<Location>, Option<bool>),
+    > = HashMap::new();
+    for f in found {
+        let key = (
+            f.pkg.ecosystem,
+            normalized_name(f.pkg.ecosystem, &f.pkg.name),
+            f.pkg.version.clone(),
+        );
+        let loc = Location {
+            path: f.path.clone(),
+            layer: f.layer,
+        };
+        let vote = f.declared.then_some(f.pkg.dev);
+        match by_key.get_mut(&key) {
+            Some((p, locs, dev)) => {
+                locs.insert(loc);
+                *dev = match (*dev, vote) {
+                    (Some(a), Some(b)) => Some(a && b),
+                    (a, b) => a.or(b),
+                };
+                p.application |= f.pkg.application;
+                for d in f.pkg.depends {
+                    if !p.depends.contains(&d) {
+                        p.depends.push(d);
+                    }
+                }
+                for l in f.pkg.licenses {
+                    if !p.licenses.contains(&l) {
+                        p.licenses.push(l);
+                    }
+                }
+                if p.files.is_empty() {
+                    p.files = f.pkg.files;
+                }
+                // a crate some copy does not mark as missing from the binary is in it
+                let in_binary = f.pkg.metadata.get("in_binary").is_none_or(|v| v != "false");
+                for (k, v) in f.pkg.metadata {
+                    p.metadata.entry(k).or_insert(v);
+                }
+                if in_binary {
+                    p.metadata.remove("in_binary");
+                }
+            }
+            None => {
+                order.push(key.clone());
+                by_key.insert(key, (f.pkg, BTreeSet::from([loc]), vote));
+            }
+        }
+    }
+    // A project manifest without a version (go.mod's `module`, a package.json without one)
+    // is the same application as a versioned record of it (the binary's main module).
+    let versionless: Vec<(Ecosystem, String, String)> = order
+        .iter()
+        .filter(|k| k.2.is_empty() && by_key.get(*k).is_some_and(|p| p.0.application))
+        .cloned()
+        .collect();
+    for k in versionless {
+        let twins: Vec<&(Ecosystem, String, String)> = order
+            .iter()
+            .filter(|o| o.0 == k.0 && o.1 == k.1 && !o.2.is_empty())
+            .collect();
+        if let [twin] = twins.as_slice()
+            && let Some((_, locs, _)) = by_key.remove(&k)
+            && let Some((p, twin_locs, _)) = by_key.get_mut(*twin)
+        {
+            p.application = true;
+            twin_locs.extend(locs);
+        }
+    }
+    order
+        .into_iter()
+        .filter_map(|k| by_key.remove(&k))
+        .map(|(p, locs, dev)| (p, locs.into_iter().collect(), dev.unwrap_or(false)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn purls_per_ecosystem() {
+        assert_eq!(
+            purl(Ecosystem::Npm, "@babel/core", "7.0.0").to_string(),
+            "pkg:npm/%40babel/core@7.0.0"
+        );
+        assert_eq!(
+            purl(Ecosystem::Npm, "lodash", "4.17.20").to_string(),
+            "pkg:npm/lodash@4.17.20"
+        );
+        assert_eq!(
+            purl(
+                Ecosystem::Maven,
+                "org.apache.logging.log4j:log4j-core",
+                "2.19.0"
+            )
+            .to_string(),
+            "pkg:maven/org.apache.logging.log4j/log4j-core@2.19.0"
+        );
+        assert_eq!(
+            purl(Ecosystem::Go, "github.com/google/uuid", "v1.3.0").to_string(),
+            "pkg:golang/github.com/google/uuid@v1.3.0"
+        );
+        assert_eq!(
+            purl(Ecosystem::Go, "stdlib", "v1.19.8").to_string(),
+            "pkg:golang/stdlib@v1.19.8"
+        );
+        assert_eq!(
+            purl(Ecosystem::PyPI, "Jinja2", "2.11.3").to_string(),
+            "pkg:pypi/jinja2@2.11.3"
+        );
+        assert_eq!(
+            purl(Ecosystem::PyPI, "zope.interface", "5").to_string(),
+            "pkg:pypi/zope-interface@5"
+        );
+        assert_eq!(
+            purl(Ecosystem::Packagist, "symfony/yaml", "v5.0.0").to_string(),
+            "pkg:composer/symfony/yaml@v5.0.0"
+        );
+        assert_eq!(
+            purl(Ecosystem::RubyGems, "rack", "2.2.22").to_string(),
+            "pkg:gem/rack@2.2.22"
+        );
+    }
+
+    #[test]
+    fn python_names_normalise() {
+        assert_eq!(
+            normalized_name(Ecosystem::PyPI, "Foo__Bar.baz"),
+            "foo-bar-baz"
+        );
+        assert_eq!(normalized_name(Ecosystem::PyPI, "MarkupSafe"), "markupsafe");
+    }
+}
