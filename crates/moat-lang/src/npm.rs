@@ -66,6 +66,8 @@ pub(crate) fn yaml_options() -> serde_saphyr::Options {
     budget.max_merge_keys = 10_000;
     let mut opts = serde_saphyr::Options::default();
     opts.budget = Some(budget);
+    // yarn berry lockfiles in the wild repeat keys; take the last like other YAML readers.
+    opts.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::LastWins;
     opts.alias_limits.max_total_replayed_events = 100_000;
     opts.alias_limits.max_replay_stack_depth = 16;
     opts.alias_limits.max_alias_expansions_per_anchor = 1_000;

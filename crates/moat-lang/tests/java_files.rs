@@ -47,7 +47,10 @@ fn lines_of(kind: &str, parsed: &LangParsed, path: &str) -> Vec<String> {
     let joined = parsed.warnings.join("\n");
     if kind == "pom" {
         if joined.contains("not readable XML") || joined.contains("not <project>") {
-            assert!(parsed.packages.is_empty(), "{path}: packages despite an error");
+            assert!(
+                parsed.packages.is_empty(),
+                "{path}: packages despite an error"
+            );
             lines.push("!error".into());
         }
         if joined.contains("project's own groupId:artifactId:version cannot be resolved") {
@@ -158,14 +161,25 @@ fn pom_details() {
             s("a:t", "1 & 2", false, true),
         ]
     );
-    assert_eq!(r.packages[1].metadata.get("optional").map(String::as_str), Some("true"));
+    assert_eq!(
+        r.packages[1].metadata.get("optional").map(String::as_str),
+        Some("true")
+    );
     assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
-    assert!(r.warnings[0].contains("2 dependencies skipped"), "{:?}", r.warnings);
+    assert!(
+        r.warnings[0].contains("2 dependencies skipped"),
+        "{:?}",
+        r.warnings
+    );
 }
 
 #[test]
 fn pom_bounds_and_garbage() {
-    let deep = format!("<project>{}{}</project>", "<a>".repeat(100), "</a>".repeat(100));
+    let deep = format!(
+        "<project>{}{}</project>",
+        "<a>".repeat(100),
+        "</a>".repeat(100)
+    );
     let r = parse_pom("pom.xml", deep.as_bytes());
     assert!(r.packages.is_empty());
     assert_eq!(r.warnings.len(), 1);
@@ -202,7 +216,10 @@ fn gradle_details() {
         ]
     );
     assert_eq!(
-        r.packages[0].metadata.get("configurations").map(String::as_str),
+        r.packages[0]
+            .metadata
+            .get("configurations")
+            .map(String::as_str),
         Some("compileClasspath,testRuntimeClasspath")
     );
     assert_eq!(r.warnings.len(), 1);

@@ -5,7 +5,9 @@ use std::io::{Cursor, Read};
 
 use zip::ZipArchive;
 
-use super::manifest::{Identity, Manifest, identify_file_name, identify_manifest, parse_properties};
+use super::manifest::{
+    Identity, Manifest, identify_file_name, identify_manifest, parse_properties,
+};
 use crate::{Ecosystem, LangPackage, LangParsed};
 
 /// Bounds on what one top-level archive may cost.
@@ -229,7 +231,10 @@ impl Walk<'_> {
 
         let mut seen: BTreeMap<(String, String), ()> = BTreeMap::new();
         for mut p in found {
-            if seen.insert((p.name.clone(), p.version.clone()), ()).is_some() {
+            if seen
+                .insert((p.name.clone(), p.version.clone()), ())
+                .is_some()
+            {
                 continue;
             }
             p.metadata.insert("archive".into(), self.top.to_string());

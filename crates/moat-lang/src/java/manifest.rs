@@ -183,6 +183,19 @@ fn dotted_prefix(s: &str) -> Option<&str> {
     s.rsplit_once('.').map(|(p, _)| p)
 }
 
+/// `com.newrelic.instrumentation.spring-4.3.0` → (`com.newrelic.instrumentation`,
+/// `spring-4.3.0`): split at the last dot followed by a letter, when what precedes has two
+/// segments or more.
+fn split_dotted_title(s: &str) -> Option<(&str, &str)> {
+    let pos = s
+        .char_indices()
+        .rev()
+        .find(|(i, c)| *c == '.' && s[i + 1..].starts_with(|n: char| n.is_ascii_alphabetic()))
+        .map(|(i, _)| i)?;
+    let (group, artifact) = (&s[..pos], &s[pos + 1..]);
+    group.contains('.').then_some((group, artifact))
+}
+
 fn last_segment(s: &str) -> &str {
     s.rsplit_once('.').map_or(s, |(_, l)| l)
 }
@@ -218,7 +231,9 @@ pub(crate) fn identify_manifest(m: &Manifest, file_name: &str) -> Option<Identit
         .get("Bundle-SymbolicName")
         .map(|s| s.split(';').next().unwrap_or(s).trim())
         .filter(|s| coordinate_like(s));
-    let amn = m.get("Automatic-Module-Name").filter(|s| coordinate_like(s));
+    let amn = m
+        .get("Automatic-Module-Name")
+        .filter(|s| coordinate_like(s));
     let title = m.get("Implementation-Title").filter(|s| coordinate_like(s));
 
     let explicit_group = m
@@ -228,6 +243,7 @@ pub(crate) fn identify_manifest(m: &Manifest, file_name: &str) -> Option<Identit
     let mut group = explicit_group
         .or_else(|| bsn.and_then(dotted_prefix))
         .or_else(|| amn.and_then(dotted_prefix))
+        .or_else(|| title.and_then(split_dotted_title).map(|(g, _)| g))
         .map(str::to_string);
 
     let mut candidates: Vec<String> = Vec::new();
@@ -242,7 +258,10 @@ pub(crate) fn identify_manifest(m: &Manifest, file_name: &str) -> Option<Identit
         candidates.push(rest.to_string());
     }
     if let Some(t) = title {
-        candidates.push(t.to_string());
+        match (split_dotted_title(t), group.as_deref()) {
+            (Some((g, a)), Some(group)) if g == group => candidates.push(a.to_string()),
+            _ => candidates.push(t.to_string()),
+        }
     }
     if let Some(b) = bsn {
         candidates.push(last_segment(b).to_string());
@@ -302,9 +321,8 @@ mod tests {
 
     #[test]
     fn properties_forms() {
-        let p = parse_properties(
-            b"#c\n! c\nversion=1.0\ngroupId : g\\\n  .x\nartifactId a\nempty=\n",
-        );
+        let p =
+            parse_properties(b"#c\n! c\nversion=1.0\ngroupId : g\\\n  .x\nartifactId a\nempty=\n");
         assert_eq!(
             p,
             vec![
@@ -322,6 +340,9 @@ mod tests {
             split_file_name("spring-core-4.3.30.RELEASE.jar"),
             ("spring-core".into(), Some("4.3.30.RELEASE".into()))
         );
-        assert_eq!(split_file_name("log4j-core.jar"), ("log4j-core".into(), None));
+        assert_eq!(
+            split_file_name("log4j-core.jar"),
+            ("log4j-core".into(), None)
+        );
     }
 }

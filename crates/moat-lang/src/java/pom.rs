@@ -265,9 +265,10 @@ pub fn parse_pom(path: &str, bytes: &[u8]) -> LangParsed {
             ) else {
                 continue;
             };
-            managed
-                .entry(format!("{g}:{a}"))
-                .or_insert((d.text_of("version").map(str::to_string), d.text_of("scope").map(str::to_string)));
+            managed.entry(format!("{g}:{a}")).or_insert((
+                d.text_of("version").map(str::to_string),
+                d.text_of("scope").map(str::to_string),
+            ));
         }
     }
 

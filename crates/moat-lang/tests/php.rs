@@ -1,0 +1,254 @@
+//! PHP (Composer) parsers against every fixture lockfile and osv-scanner's recorded counts.
+//!
+//! Expectations live in `tests/data/php/*.expected`, written by `tests/data/php/gen.py` (an
+//! independent Python reading of the formats; the command is in each file's header). The
+//! fixtures themselves are read in place from `${MOAT_FIXTURES:-/work/shared/data}`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use moat_lang::{Ecosystem, LangPackage, LangParsed, php};
+
+fn data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/php")
+}
+
+/// The fixture root, or `None` (test skipped) when it is absent outside CI.
+fn fixture_root() -> Option<PathBuf> {
+    let root = PathBuf::from(
+        std::env::var("MOAT_FIXTURES").unwrap_or_else(|_| "/work/shared/data".to_string()),
+    );
+    if root.is_dir() {
+        return Some(root);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "fixture root {} missing",
+        root.display()
+    );
+    println!("skipped: no fixture root {}", root.display());
+    None
+}
+
+fn parser(kind: &str) -> fn(&str, &[u8]) -> LangParsed {
+    match kind {
+        "composer-lock" => php::parse_composer_lock,
+        "composer-installed" => php::parse_installed_json,
+        other => panic!("unknown parser {other}"),
+    }
+}
+
+fn row(p: &LangPackage) -> String {
+    let flag = if p.application {
+        "app"
+    } else if p.dev {
+        "dev"
+    } else {
+        "-"
+    };
+    format!("{}\t{}\t{}", p.name, p.version, flag)
+}
+
+struct Expected {
+    file: String,
+    source: String,
+    kind: String,
+    invalid: bool,
+    rows: Vec<String>,
+}
+
+fn expectations() -> Vec<Expected> {
+    let mut out = Vec::new();
+    let mut names: Vec<_> = std::fs::read_dir(data_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".expected"))
+        .collect();
+    names.sort();
+    for name in names {
+        let text = std::fs::read_to_string(data_dir().join(&name)).unwrap();
+        let mut e = Expected {
+            file: name.clone(),
+            source: String::new(),
+            kind: String::new(),
+            invalid: false,
+            rows: Vec::new(),
+        };
+        for line in text.lines() {
+            if let Some(s) = line.strip_prefix("# source: ") {
+                e.source = s.to_string();
+            } else if let Some(s) = line.strip_prefix("# parser: ") {
+                e.kind = s.to_string();
+            } else if line == "# invalid" {
+                e.invalid = true;
+            } else if !line.starts_with('#') && !line.is_empty() {
+                e.rows.push(line.to_string());
+            }
+        }
+        assert!(!e.source.is_empty() && !e.kind.is_empty(), "{name}: bad header");
+        out.push(e);
+    }
+    out
+}
+
+#[test]
+fn every_fixture_matches_its_expectation() {
+    let Some(root) = fixture_root() else { return };
+    let exps = expectations();
+    assert!(exps.len() >= 20, "only {} expectation files", exps.len());
+    let mut failures = Vec::new();
+    for e in &exps {
+        let bytes = std::fs::read(root.join(&e.source)).unwrap();
+        let parsed = parser(&e.kind)(&e.source, &bytes);
+        let mut got: Vec<String> = parsed.packages.iter().map(row).collect();
+        got.sort();
+        if got != e.rows {
+            failures.push(format!(
+                "{} ({}):\n  expected {:?}\n  got      {:?}\n  warnings {:?}",
+                e.file, e.source, e.rows, got, parsed.warnings
+            ));
+        }
+        if e.invalid {
+            assert!(
+                !parsed.warnings.is_empty() && parsed.packages.is_empty(),
+                "{}: invalid input must give a warning and no packages",
+                e.source
+            );
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn truncated_fixtures_never_panic() {
+    let Some(root) = fixture_root() else { return };
+    for e in expectations() {
+        let bytes = std::fs::read(root.join(&e.source)).unwrap();
+        let f = parser(&e.kind);
+        let step = (bytes.len() / 61).max(1);
+        let mut cut = 0;
+        while cut < bytes.len() {
+            let _ = f(&e.source, &bytes[..cut]);
+            cut += step;
+        }
+        for cut in 0..bytes.len().min(200) {
+            let _ = f(&e.source, &bytes[..cut]);
+        }
+    }
+}
+
+#[test]
+fn composer_details() {
+    let Some(root) = fixture_root() else { return };
+    let read = |p: &str| std::fs::read(root.join(p)).unwrap();
+    let r = php::parse_composer_lock("composer.lock", &read("fixtures/composer/syft/composer.lock"));
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    assert!(r.packages.iter().all(|p| p.ecosystem == Ecosystem::Packagist));
+    assert!(r.packages.iter().any(|p| !p.licenses.is_empty()));
+    assert!(r.packages.iter().any(|p| !p.depends.is_empty()));
+    assert!(
+        r.packages
+            .iter()
+            .flat_map(|p| &p.depends)
+            .all(|d| d.contains('/'))
+    );
+    // composer 2 installed.json: dev-package-names
+    let r = php::parse_installed_json(
+        "vendor/composer/installed.json",
+        &read("fixtures/composer/syft/vendor/composer_2/installed.json"),
+    );
+    assert!(!r.packages.is_empty());
+    // versions are kept as written (a leading `v` too)
+    let any_v = br#"{"packages":[{"name":"a/b","version":"v1.2.3","license":"MIT"}],"packages-dev":[{"name":"c/d","version":"2.0.0","require":{"php":">=7","a/b":"^1"}}]}"#;
+    let r = php::parse_composer_lock("composer.lock", any_v);
+    assert_eq!(r.packages[0].version, "v1.2.3");
+    assert_eq!(r.packages[0].licenses, vec!["MIT".to_string()]);
+    assert!(r.packages[1].dev);
+    assert_eq!(r.packages[1].depends, vec!["a/b".to_string()]);
+    let r = php::parse_installed_json(
+        "vendor/composer/installed.json",
+        br#"{"packages":[{"name":"a/b","version":"1.0.0"},{"name":"c/d","version":"2.0.0"}],"dev-package-names":["c/d"]}"#,
+    );
+    assert_eq!(
+        r.packages.iter().map(|p| p.dev).collect::<Vec<_>>(),
+        vec![false, true]
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// osv-scanner's recorded results
+// ---------------------------------------------------------------------------------------
+
+/// `source -> count` from osv-scanner's snapshots ("Scanned <rootdir>/X file and found N package").
+fn osv_counts(root: &Path) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for sub in ["source", "image"] {
+        let snap = root.join(format!(
+            "oracles/osv-scanner/scan/{sub}/__snapshots__/command_test.snap"
+        ));
+        let Ok(text) = std::fs::read_to_string(&snap) else {
+            continue;
+        };
+        for line in text.lines() {
+            let Some(rest) = line.strip_prefix("Scanned <rootdir>/") else {
+                continue;
+            };
+            let Some((file, tail)) = rest.split_once(" file and found ") else {
+                continue;
+            };
+            let Some(n) = tail.split(' ').next().and_then(|n| n.parse().ok()) else {
+                continue;
+            };
+            out.insert(format!("oracles/osv-scanner/scan/{sub}/{file}"), n);
+        }
+    }
+    out
+}
+
+#[test]
+fn osv_scanner_counts_or_listed_differences() {
+    let Some(root) = fixture_root() else { return };
+    let counts = osv_counts(&root);
+    let listed: BTreeMap<String, (usize, usize)> =
+        std::fs::read_to_string(data_dir().join("osv-scanner-differences.txt"))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .map(|l| {
+                let f: Vec<&str> = l.split('\t').collect();
+                assert!(f.len() >= 4, "bad line {l:?}");
+                let n = |s: &str, p: &str| s.strip_prefix(p).unwrap().parse::<usize>().unwrap();
+                (f[0].to_string(), (n(f[1], "osv="), n(f[2], "moat=")))
+            })
+            .collect();
+    let mut compared = 0;
+    let mut problems = Vec::new();
+    for e in expectations() {
+        let Some(&osv) = counts.get(&e.source) else {
+            continue;
+        };
+        compared += 1;
+        let bytes = std::fs::read(root.join(&e.source)).unwrap();
+        let parsed = parser(&e.kind)(&e.source, &bytes);
+        let ours = parsed.packages.iter().filter(|p| !p.application).count();
+        match listed.get(&e.source) {
+            Some(&(o, m)) if o == osv && m == ours => {}
+            Some(&(o, m)) => problems.push(format!(
+                "{}: listed osv={o} moat={m}, now osv={osv} moat={ours}",
+                e.source
+            )),
+            None if osv != ours => problems.push(format!(
+                "{}: osv-scanner {osv}, moat {ours}, not listed",
+                e.source
+            )),
+            None => {}
+        }
+    }
+    for src in listed.keys() {
+        if !counts.contains_key(src) {
+            problems.push(format!("{src}: listed but osv-scanner recorded nothing"));
+        }
+    }
+    assert!(compared >= 5, "compared only {compared}");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+

@@ -1,0 +1,54 @@
+//! Pub (Dart) versions, as `pub_semver` orders them.
+//!
+//! SemVer 2.0.0 with one difference: build metadata is *ordered*. A version without
+//! build metadata is older than the same version with (`1.0.0 < 1.0.0+1`), and build
+//! identifiers compare like pre-release identifiers (numbers numerically and before
+//! strings, strings byte-wise, a shorter list older). Pre-release versions are older
+//! than the release (`1.0.0-pre < 1.0.0-pre+build < 1.0.0 < 1.0.0+build`).
+//!
+//! Leniency and fallback are those of [`semver`](super::semver): a leading `v`, missing
+//! minor/patch and extra numeric components are accepted; unparseable strings sort
+//! before every version and byte-wise among themselves. [`parse_ok`] is the
+//! `pub_semver` grammar: three numbers, optional pre-release and build.
+
+use super::semver::{Parsed, cmp_core, cmp_identifiers, cmp_pre, identifiers_ok, split_core, split_pre_build, with_fallback};
+use super::all_digits;
+use std::cmp::Ordering;
+
+fn parse(v: &str) -> Option<Parsed<'_>> {
+    let s = v.trim().trim_start_matches(['=', 'v', 'V']);
+    let (core, pre, build) = split_pre_build(s);
+    let parts: Vec<&str> = core.split('.').collect();
+    if !parts.iter().all(|p| all_digits(p)) {
+        return None;
+    }
+    // Numeric components past the third are build metadata.
+    let core = parts[..parts.len().min(3)].to_vec();
+    Some(Parsed { core, pre, build })
+}
+
+fn cmp_build(a: Option<&str>, b: Option<&str>) -> Ordering {
+    match (a, b) {
+        (None, None) => Ordering::Equal,
+        (None, Some(_)) => Ordering::Less,
+        (Some(_), None) => Ordering::Greater,
+        (Some(x), Some(y)) => cmp_identifiers(x, y, str::cmp),
+    }
+}
+
+/// Compares two Pub versions.
+pub fn compare(a: &str, b: &str) -> Ordering {
+    with_fallback(a, b, parse, |x, y| {
+        cmp_core(&x.core, &y.core)
+            .then_with(|| cmp_pre(x.pre, y.pre, str::cmp))
+            .then_with(|| cmp_build(x.build, y.build))
+    })
+}
+
+/// The `pub_semver` grammar: `\d+\.\d+\.\d+(-ids)?(\+ids)?`.
+pub fn parse_ok(v: &str) -> bool {
+    let (core, pre, build) = split_pre_build(v);
+    split_core(core, 3).is_some_and(|c| c.len() == 3)
+        && pre.is_none_or(|p| identifiers_ok(p, false))
+        && build.is_none_or(|b| identifiers_ok(b, false))
+}

@@ -1,0 +1,151 @@
+//! RPM versions: `[epoch:]version[-release]`, compared with `rpmvercmp`.
+//!
+//! * The epoch is the run of digits before a `:` that directly follows it (`1:2.0`);
+//!   missing (or empty) is 0, compared numerically. A `:` after anything else is just a
+//!   separator (`1.m+e2:1` has no epoch).
+//! * The release is the part after the last `-`. A missing release sorts before every
+//!   present one, the empty one included (`1 < 1-`, `1 < 1-0`).
+//! * `rpmvercmp`: bytes other than ASCII letters, digits, `~` and `^` are separators and
+//!   are skipped. `~` sorts before everything, even the end (pre-release: `1.0~rc1 <
+//!   1.0`); `^` sorts after the end but before any further segment (post-release:
+//!   `1.0 < 1.0^git1 < 1.0.1`). Then the strings are cut into maximal digit or letter
+//!   segments: digit segments compare numerically, letter segments byte-wise, and a digit
+//!   segment is newer than a letter segment. When one string runs out the longer one is
+//!   newer.
+//!
+//! Fallback: `rpmvercmp` is defined on every byte string; non-ASCII bytes are separators
+//! (`1.1.α = 1.1.β`). [`parse_ok`] is the stricter check: no whitespace, a non-empty
+//! version, a non-empty release when a `-` is present, and only printable ASCII.
+
+use super::{cmp_digits, split_while};
+use std::cmp::Ordering;
+
+struct Evr<'a> {
+    epoch: &'a str,
+    version: &'a str,
+    release: Option<&'a str>,
+}
+
+fn split(v: &str) -> Evr<'_> {
+    let v = v.trim();
+    let (digits, rest) = split_while(v, |c| c.is_ascii_digit());
+    let (epoch, rest) = match rest.strip_prefix(':') {
+        Some(r) => (digits, r),
+        None => ("", v),
+    };
+    let (version, release) = match rest.rsplit_once('-') {
+        Some((ver, rel)) => (ver, Some(rel)),
+        None => (rest, None),
+    };
+    Evr {
+        epoch,
+        version,
+        release,
+    }
+}
+
+fn is_sep(c: u8) -> bool {
+    !(c.is_ascii_alphanumeric() || c == b'~' || c == b'^')
+}
+
+/// `rpmvercmp`.
+pub(crate) fn rpmvercmp(a: &str, b: &str) -> Ordering {
+    if a == b {
+        return Ordering::Equal;
+    }
+    let (mut a, mut b) = (a, b);
+    loop {
+        a = a.trim_start_matches(|c: char| !c.is_ascii() || is_sep(c as u8));
+        b = b.trim_start_matches(|c: char| !c.is_ascii() || is_sep(c as u8));
+        let (ca, cb) = (a.bytes().next(), b.bytes().next());
+        if ca == Some(b'~') || cb == Some(b'~') {
+            if ca != Some(b'~') {
+                return Ordering::Greater;
+            }
+            if cb != Some(b'~') {
+                return Ordering::Less;
+            }
+            a = &a[1..];
+            b = &b[1..];
+            continue;
+        }
+        if ca == Some(b'^') || cb == Some(b'^') {
+            if ca.is_none() {
+                return Ordering::Less;
+            }
+            if cb.is_none() {
+                return Ordering::Greater;
+            }
+            if ca != Some(b'^') {
+                return Ordering::Greater;
+            }
+            if cb != Some(b'^') {
+                return Ordering::Less;
+            }
+            a = &a[1..];
+            b = &b[1..];
+            continue;
+        }
+        let (Some(ca), Some(_)) = (ca, cb) else {
+            break;
+        };
+        let numeric = ca.is_ascii_digit();
+        let pred = |c: u8| {
+            if numeric {
+                c.is_ascii_digit()
+            } else {
+                c.is_ascii_alphabetic()
+            }
+        };
+        let (sa, ra) = split_while(a, pred);
+        let (sb, rb) = split_while(b, pred);
+        if sb.is_empty() {
+            // Segments of different types: the numeric one is newer.
+            return if numeric {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            };
+        }
+        let d = if numeric {
+            cmp_digits(sa, sb)
+        } else {
+            sa.cmp(sb)
+        };
+        if d != Ordering::Equal {
+            return d;
+        }
+        a = ra;
+        b = rb;
+    }
+    match (a.is_empty(), b.is_empty()) {
+        (true, true) => Ordering::Equal,
+        (false, _) => Ordering::Greater,
+        (true, false) => Ordering::Less,
+    }
+}
+
+/// Compares two RPM versions (`[epoch:]version[-release]`).
+pub fn compare(a: &str, b: &str) -> Ordering {
+    let (ea, eb) = (split(a), split(b));
+    cmp_digits(ea.epoch, eb.epoch)
+        .then_with(|| rpmvercmp(ea.version, eb.version))
+        .then_with(|| match (ea.release, eb.release) {
+            (None, None) => Ordering::Equal,
+            (None, Some(_)) => Ordering::Less,
+            (Some(_), None) => Ordering::Greater,
+            (Some(ra), Some(rb)) => rpmvercmp(ra, rb),
+        })
+}
+
+/// A conventional RPM EVR: printable ASCII without whitespace, non-empty version, and a
+/// non-empty release after a `-`.
+pub fn parse_ok(v: &str) -> bool {
+    if v.is_empty() || !v.bytes().all(|c| c.is_ascii_graphic()) {
+        return false;
+    }
+    let evr = split(v);
+    !evr.version.is_empty()
+        && evr.version.bytes().any(|c| c.is_ascii_alphanumeric())
+        && evr.release.is_none_or(|r| !r.is_empty())
+}
