@@ -10,14 +10,17 @@
 //! The Go linker writes a 32-byte header into the `.go.buildinfo` section (in the data
 //! segment, 16-byte aligned): the 14-byte magic `"\xff Go buildinf:"`, the pointer size (4 or
 //! 8), and a flags byte (bit 0: big-endian, bit 1: strings inline). When the section header is
-//! missing (stripped section table) the file is scanned at 16-byte aligned offsets for the
-//! magic. Two layouts follow the header:
+//! missing (stripped section table, or not ELF) the file is scanned at 16-byte aligned offsets
+//! for the magic; the first of up to 8 matches that reads completely is used (so a string
+//! literal that happens to contain the magic does not hide the real header). Two layouts
+//! follow the header:
 //!
 //! * **Go 1.18 and later** (flag bit 1): the Go version and then the module info, each as an
 //!   unsigned LEB128 varint length followed by that many bytes.
 //! * **Before 1.18**: at offset 16 two pointers (pointer-sized, in the flagged byte order) to Go
 //!   string headers `{data pointer, length}` for the version and the module info; the
-//!   addresses are translated to file bytes through the ELF section table.
+//!   addresses are translated to file bytes through the ELF section table, or the program
+//!   headers when no section covers them.
 //!
 //! Lengths are capped by [`MAX_GO_STRING`] and by the bytes actually present. The module info,
 //! when non-empty, is framed by 16 sentinel bytes on each side (detected as Go does: at least
@@ -57,7 +60,7 @@
 
 use std::io::Read;
 
-use object::{Object, ObjectSection};
+use object::{Object, ObjectSection, ObjectSegment};
 use serde::Deserialize;
 
 use crate::{Ecosystem, LangPackage, LangParsed};
@@ -68,6 +71,8 @@ const GO_MAGIC: &[u8; 14] = b"\xff Go buildinf:";
 pub const MAX_GO_STRING: usize = 16 << 20;
 /// Largest decompressed cargo-auditable JSON accepted.
 pub const MAX_AUDIT_JSON: usize = 8 << 20;
+/// Magic matches tried when there is no `.go.buildinfo` section.
+const MAX_CANDIDATES: usize = 8;
 /// Largest compressed `.dep-v0` section accepted.
 const MAX_AUDIT_SECTION: usize = 8 << 20;
 
@@ -78,37 +83,48 @@ pub fn parse(path: &str, bytes: &[u8]) -> LangParsed {
         Ok(f) => Some(f),
         Err(e) => {
             if bytes.starts_with(b"\x7fELF") {
-                out.warnings
-                    .push(format!("{path}: ELF headers unreadable ({e}); scanning raw bytes"));
+                out.warnings.push(format!(
+                    "{path}: ELF headers unreadable ({e}); scanning raw bytes"
+                ));
             }
             None
         }
     };
 
-    // Go build info.
-    let section = elf.as_ref().and_then(|f| f.section_by_name(".go.buildinfo"));
-    let header_data: Option<&[u8]> = match &section {
+    // Go build info: the section when there is one, else every aligned magic in the file
+    // (the first one that reads wins; a string literal that happens to hold the magic is
+    // skipped that way).
+    let section = elf
+        .as_ref()
+        .and_then(|f| f.section_by_name(".go.buildinfo"));
+    let mut candidates: Vec<&[u8]> = Vec::new();
+    match &section {
         Some(s) => match s.data() {
-            Ok(d) if d.starts_with(GO_MAGIC) => Some(d),
-            Ok(_) => {
-                out.warnings.push(format!(
-                    "{path}: .go.buildinfo section does not start with the build info magic"
-                ));
-                scan_magic(bytes)
+            Ok(d) if d.starts_with(GO_MAGIC) => candidates.push(d),
+            Ok(_) => out.warnings.push(format!(
+                "{path}: .go.buildinfo section does not start with the build info magic"
+            )),
+            Err(e) => out
+                .warnings
+                .push(format!("{path}: .go.buildinfo section unreadable: {e}")),
+        },
+        None => candidates.extend(scan_magic(bytes).take(MAX_CANDIDATES)),
+    }
+    let mut first_error: Option<String> = None;
+    for data in candidates {
+        match read_go_buildinfo(data, elf.as_ref()) {
+            Ok((version, modinfo)) => {
+                go_packages(path, &version, &modinfo, &mut out);
+                first_error = None;
+                break;
             }
             Err(e) => {
-                out.warnings
-                    .push(format!("{path}: .go.buildinfo section unreadable: {e}"));
-                scan_magic(bytes)
+                first_error.get_or_insert(e);
             }
-        },
-        None => scan_magic(bytes),
-    };
-    if let Some(data) = header_data {
-        match read_go_buildinfo(data, elf.as_ref()) {
-            Ok((version, modinfo)) => go_packages(path, &version, &modinfo, &mut out),
-            Err(e) => out.warnings.push(format!("{path}: Go build info: {e}")),
         }
+    }
+    if let Some(e) = first_error {
+        out.warnings.push(format!("{path}: Go build info: {e}"));
     }
 
     // cargo-auditable.
@@ -125,11 +141,11 @@ pub fn parse(path: &str, bytes: &[u8]) -> LangParsed {
     out
 }
 
-/// Finds the Go build info header at a 16-byte aligned offset of the file.
-fn scan_magic(bytes: &[u8]) -> Option<&[u8]> {
+/// The Go build info headers at 16-byte aligned offsets of the file.
+fn scan_magic(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
     (0..bytes.len())
         .step_by(16)
-        .find(|&off| bytes[off..].starts_with(GO_MAGIC))
+        .filter(|&off| bytes[off..].starts_with(GO_MAGIC))
         .map(|off| &bytes[off..])
 }
 
@@ -174,16 +190,24 @@ fn read_uint(data: &[u8], size: usize, big_endian: bool) -> Option<u64> {
     })
 }
 
-/// Returns `len` bytes at virtual address `addr`, looked up in the section table.
+/// Returns `len` bytes at virtual address `addr`, looked up in the section table, or in the
+/// program headers when no section holds it (section table stripped).
 fn read_at_address<'a>(elf: &object::File<'a>, addr: u64, len: u64) -> Option<&'a [u8]> {
+    let slice = |start: u64, data: &'a [u8]| -> Option<&'a [u8]> {
+        let off = usize::try_from(addr - start).ok()?;
+        let end = off.checked_add(usize::try_from(len).ok()?)?;
+        data.get(off..end)
+    };
     for s in elf.sections() {
-        let start = s.address();
-        let size = s.size();
+        let (start, size) = (s.address(), s.size());
         if addr >= start && addr - start < size {
-            let data = s.data().ok()?;
-            let off = usize::try_from(addr - start).ok()?;
-            let end = off.checked_add(usize::try_from(len).ok()?)?;
-            return data.get(off..end);
+            return slice(start, s.data().ok()?);
+        }
+    }
+    for s in elf.segments() {
+        let (start, size) = (s.address(), s.size());
+        if addr >= start && addr - start < size {
+            return slice(start, s.data().ok()?);
         }
     }
     None
@@ -211,7 +235,10 @@ fn read_go_string<'a>(
 }
 
 /// Reads the Go version and module info strings from the 32-byte header onwards.
-fn read_go_buildinfo(data: &[u8], elf: Option<&object::File<'_>>) -> Result<(String, String), String> {
+fn read_go_buildinfo(
+    data: &[u8],
+    elf: Option<&object::File<'_>>,
+) -> Result<(String, String), String> {
     if data.len() < 32 {
         return Err("header truncated".into());
     }
@@ -228,8 +255,8 @@ fn read_go_buildinfo(data: &[u8], elf: Option<&object::File<'_>>) -> Result<(Str
         }
         let elf = elf.ok_or("pre-1.18 build info needs the section table, which is unreadable")?;
         let vaddr = read_uint(&data[16..], ptr_size, big_endian).ok_or("header truncated")?;
-        let maddr = read_uint(&data[16 + ptr_size..], ptr_size, big_endian)
-            .ok_or("header truncated")?;
+        let maddr =
+            read_uint(&data[16 + ptr_size..], ptr_size, big_endian).ok_or("header truncated")?;
         let v = read_go_string(elf, vaddr, ptr_size, big_endian)?;
         let m = read_go_string(elf, maddr, ptr_size, big_endian)?;
         (v.to_vec(), m.to_vec())
@@ -281,9 +308,18 @@ pub fn go_semver(go_version: &str) -> Option<String> {
     }
     let trim = |s: &str| {
         let t = s.trim_start_matches('0');
-        if t.is_empty() { "0".to_string() } else { t.to_string() }
+        if t.is_empty() {
+            "0".to_string()
+        } else {
+            t.to_string()
+        }
     };
-    Some(format!("v{}.{}.{}{pre}", trim(major), trim(minor), trim(patch)))
+    Some(format!(
+        "v{}.{}.{}{pre}",
+        trim(major),
+        trim(minor),
+        trim(patch)
+    ))
 }
 
 fn is_local_path(p: &str) -> bool {
@@ -332,7 +368,8 @@ fn go_packages(path: &str, version: &str, modinfo: &str, out: &mut LangParsed) {
                 let new_path = fields[1];
                 let new_version = fields.get(2).copied().unwrap_or("");
                 if new_version.is_empty() || is_local_path(new_path) {
-                    pkg.metadata.insert("replaced_by".into(), new_path.to_string());
+                    pkg.metadata
+                        .insert("replaced_by".into(), new_path.to_string());
                     pkg.metadata.insert("local_replace".into(), "true".into());
                 } else {
                     pkg.metadata
@@ -390,7 +427,8 @@ fn go_packages(path: &str, version: &str, modinfo: &str, out: &mut LangParsed) {
     out.packages.extend(deps);
     if let Some(v) = go_semver(version) {
         let mut std = LangPackage::new(Ecosystem::Go, "stdlib", v);
-        std.metadata.insert("go_version".into(), version.to_string());
+        std.metadata
+            .insert("go_version".into(), version.to_string());
         out.packages.push(std);
     } else if !version.is_empty() {
         out.warnings.push(format!(
@@ -546,10 +584,19 @@ mod tests {
         file.extend(inline_buildinfo("go1.22rc1", &info));
         let p = parse("bin", &file);
         assert!(p.warnings.is_empty(), "{:?}", p.warnings);
-        let names: Vec<_> = p.packages.iter().map(|p| (p.name.as_str(), p.version.as_str())).collect();
+        let names: Vec<_> = p
+            .packages
+            .iter()
+            .map(|p| (p.name.as_str(), p.version.as_str()))
+            .collect();
         assert_eq!(
             names,
-            vec![("ex", "(devel)"), ("b", "v2.0.0"), ("c", "v1.0.0"), ("stdlib", "v1.22.0-rc.1")]
+            vec![
+                ("ex", "(devel)"),
+                ("b", "v2.0.0"),
+                ("c", "v1.0.0"),
+                ("stdlib", "v1.22.0-rc.1")
+            ]
         );
         assert!(p.packages[0].application);
         assert_eq!(p.packages[0].metadata["build:CGO_ENABLED"], "0");
@@ -569,6 +616,20 @@ mod tests {
         let p = parse("bin", &file);
         assert!(p.packages.is_empty());
         assert_eq!(p.warnings.len(), 1);
+    }
+
+    #[test]
+    fn bogus_magic_before_the_real_header_is_skipped() {
+        let mut file = GO_MAGIC.to_vec();
+        file.extend([8, 2]);
+        file.resize(32, 0);
+        file.extend([0xff; 16]); // unreadable varint
+        file.extend(inline_buildinfo("go1.20", "path\tx\n"));
+        let p = parse("bin", &file);
+        assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+        assert_eq!(p.packages.len(), 2);
+        assert_eq!(p.packages[0].name, "x");
+        assert_eq!(p.packages[1].version, "v1.20.0");
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! (`registry+<url>`, `sparse+<url>`, `git+<url>#<rev>`). The versions differ in details this
 //! parser accepts all of:
 //!
-//! * **v1** (no top-level `version`, has a `[metadata]` table): checksums live in
+//! * **v1** (no top-level `version`; a `[metadata]` table, or every `dependencies` entry in
+//!   the full form below, since a v1 file without checksums has no `[metadata]`): checksums live in
 //!   `[metadata]` as `"checksum <name> <version> (<source>)" = "<hex>"`, and every
 //!   `dependencies` entry is written in full as `"<name> <version> (<source>)"`.
 //! * **v2** (no top-level `version`, no `[metadata]`) and **v3** / **v4** (`version = 3|4`):
@@ -61,7 +62,7 @@ pub fn parse_lock(path: &str, bytes: &[u8]) -> LangParsed {
             ));
             String::new()
         }
-        None if metadata.is_some() => "1".to_string(),
+        None if metadata.is_some() || all_dependencies_in_full(&doc) => "1".to_string(),
         None => "2".to_string(),
     };
 
@@ -143,6 +144,27 @@ pub fn parse_lock(path: &str, bytes: &[u8]) -> LangParsed {
     out
 }
 
+/// True when some `dependencies` entry exists and every one is written in full
+/// (`"<name> <version> (<source>)"`, as only v1 does for every entry).
+fn all_dependencies_in_full(doc: &toml::Table) -> bool {
+    let Some(packages) = doc.get("package").and_then(|p| p.as_array()) else {
+        return false;
+    };
+    let mut any = false;
+    for dep in packages
+        .iter()
+        .filter_map(|p| p.get("dependencies")?.as_array())
+        .flatten()
+        .filter_map(|d| d.as_str())
+    {
+        any = true;
+        if !(dep.split_whitespace().count() == 3 && dep.ends_with(')')) {
+            return false;
+        }
+    }
+    any
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,7 +211,10 @@ source = "git+https://example.com/b#abc"
 "#;
         let p = parse_lock("Cargo.lock", lock);
         assert_eq!(p.packages[0].depends, vec!["b", "c"]);
-        assert_eq!(p.packages[1].metadata["source"], "git+https://example.com/b#abc");
+        assert_eq!(
+            p.packages[1].metadata["source"],
+            "git+https://example.com/b#abc"
+        );
         assert_eq!(p.packages[1].metadata["lockfile_version"], "4");
     }
 

@@ -53,11 +53,13 @@ pub fn parse_deps_json(path: &str, bytes: &[u8]) -> LangParsed {
     for (key, lib) in libraries {
         let kind = lib.get("type").and_then(Value::as_str).unwrap_or("");
         let Some((name, version)) = key.split_once('/') else {
-            out.warnings.push(format!("libraries[{key:?}]: not Name/Version"));
+            out.warnings
+                .push(format!("libraries[{key:?}]: not Name/Version"));
             continue;
         };
         if name.is_empty() || version.is_empty() {
-            out.warnings.push(format!("libraries[{key:?}]: not Name/Version"));
+            out.warnings
+                .push(format!("libraries[{key:?}]: not Name/Version"));
             continue;
         }
         let (name, application) = match kind {
@@ -72,7 +74,11 @@ pub fn parse_deps_json(path: &str, bytes: &[u8]) -> LangParsed {
             p.metadata.insert("type".into(), kind.into());
         }
         for field in ["sha512", "path"] {
-            if let Some(v) = lib.get(field).and_then(Value::as_str).filter(|v| !v.is_empty()) {
+            if let Some(v) = lib
+                .get(field)
+                .and_then(Value::as_str)
+                .filter(|v| !v.is_empty())
+            {
                 p.metadata.insert(field.into(), v.into());
             }
         }
@@ -100,7 +106,8 @@ pub fn parse_packages_lock(path: &str, bytes: &[u8]) -> LangParsed {
     let mut out = LangParsed::default();
     for (tfm, entries) in frameworks {
         let Some(entries) = entries.as_object() else {
-            out.warnings.push(format!("dependencies[{tfm:?}]: not an object"));
+            out.warnings
+                .push(format!("dependencies[{tfm:?}]: not an object"));
             continue;
         };
         for (name, entry) in entries {

@@ -218,9 +218,7 @@ pub fn parse_mod(path: &str, bytes: &[u8]) -> LangParsed {
                     continue;
                 }
                 let mut pkg = LangPackage::new(Ecosystem::Go, &args[0], &args[1]);
-                if comment.is_some_and(|c| {
-                    c.split(';').any(|part| part.trim() == "indirect")
-                }) {
+                if comment.is_some_and(|c| c.split(';').any(|part| part.trim() == "indirect")) {
                     pkg.metadata.insert("indirect".into(), "true".into());
                 }
                 requires.push(pkg);
@@ -374,7 +372,10 @@ mod tests {
         assert!(p.packages[0].application);
         assert_eq!(p.packages[0].metadata["go_version"], "1.21");
         assert_eq!(p.packages[0].metadata["toolchain"], "go1.21.3");
-        assert_eq!((p.packages[1].name.as_str(), p.packages[1].version.as_str()), ("z", "v9.0.0"));
+        assert_eq!(
+            (p.packages[1].name.as_str(), p.packages[1].version.as_str()),
+            ("z", "v9.0.0")
+        );
         assert_eq!(p.packages[1].metadata["original_name"], "a");
         assert_eq!(p.packages[1].metadata["indirect"], "true");
         assert_eq!(p.packages[2].name, "b");

@@ -156,10 +156,9 @@ pub fn parse_package_lock(path: &str, bytes: &[u8]) -> LangParsed {
     if let Some(packages) = doc.get("packages").and_then(Value::as_object) {
         lock_v2(&doc, packages, &mut out);
     } else {
-        if let (Some(name), Some(version)) = (
-            value_str(doc.get("name")),
-            value_str(doc.get("version")),
-        ) {
+        if let (Some(name), Some(version)) =
+            (value_str(doc.get("name")), value_str(doc.get("version")))
+        {
             let mut root = pkg(name, version);
             root.application = true;
             root.depends = dep_names(&doc, &["dependencies"]);
@@ -291,7 +290,7 @@ fn dedupe(packages: &mut Vec<LangPackage>) {
                 let q = &mut kept[i];
                 q.dev &= p.dev;
                 q.application |= p.application;
-                if q.metadata.get("optional").is_some() && p.metadata.get("optional").is_none() {
+                if q.metadata.contains_key("optional") && !p.metadata.contains_key("optional") {
                     q.metadata.remove("optional");
                 }
                 for d in p.depends {
@@ -644,7 +643,10 @@ pub fn parse_pnpm_lock(path: &str, bytes: &[u8]) -> LangParsed {
             continue;
         };
         let set = snap_deps.entry((n, v)).or_default();
-        for map in [&s.dependencies, &s.optional_dependencies].into_iter().flatten() {
+        for map in [&s.dependencies, &s.optional_dependencies]
+            .into_iter()
+            .flatten()
+        {
             for (dn, dv) in map {
                 set.insert(dep_target_name(dn, dv).to_string());
             }
@@ -679,7 +681,10 @@ pub fn parse_pnpm_lock(path: &str, bytes: &[u8]) -> LangParsed {
         }
         let mut deps: BTreeSet<String> = BTreeSet::new();
         if let Some(e) = entry {
-            for map in [&e.dependencies, &e.optional_dependencies].into_iter().flatten() {
+            for map in [&e.dependencies, &e.optional_dependencies]
+                .into_iter()
+                .flatten()
+            {
                 for (dn, dv) in map {
                     deps.insert(dep_target_name(dn, dv).to_string());
                 }
@@ -710,8 +715,7 @@ fn v9_dev_only(
         return BTreeSet::new();
     };
     let snap_key = |name: &str, version: &str| -> Option<String> {
-        if version.starts_with("link:") || version.starts_with("file:") && !version.contains('@')
-        {
+        if version.starts_with("link:") || version.starts_with("file:") && !version.contains('@') {
             return None;
         }
         let v_first = version.chars().next()?;
@@ -729,7 +733,10 @@ fn v9_dev_only(
                 continue;
             }
             if let Some(Some(s)) = snapshots.get(&k) {
-                for map in [&s.dependencies, &s.optional_dependencies].into_iter().flatten() {
+                for map in [&s.dependencies, &s.optional_dependencies]
+                    .into_iter()
+                    .flatten()
+                {
                     for (dn, dv) in map {
                         if let Some(next) = snap_key(dn, dv)
                             && !seen.contains(&next)
@@ -745,7 +752,10 @@ fn v9_dev_only(
     let mut prod_roots = Vec::new();
     let mut dev_roots = Vec::new();
     for imp in importers.values().flatten() {
-        for map in [&imp.dependencies, &imp.optional_dependencies].into_iter().flatten() {
+        for map in [&imp.dependencies, &imp.optional_dependencies]
+            .into_iter()
+            .flatten()
+        {
             for (n, d) in map {
                 prod_roots.extend(snap_key(n, d.version()));
             }

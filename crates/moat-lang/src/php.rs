@@ -50,7 +50,8 @@ fn entry_package(entry: &Value, dev: bool, out: &mut LangParsed, ctx: &str) {
         p.depends.sort();
     }
     if let Some(n) = entry.get("version_normalized").and_then(Value::as_str) {
-        p.metadata.insert("version_normalized".into(), n.to_string());
+        p.metadata
+            .insert("version_normalized".into(), n.to_string());
     }
     let reference = entry
         .get("source")

@@ -14,7 +14,10 @@
 //! * [`parse_record`]: `*.dist-info/RECORD` (CSV `path,hash,size`, quoted fields). One
 //!   package named after the directory (`name-version.dist-info`, split at the first `-`
 //!   followed by a digit), `files` resolved against the site-packages directory (`..`
-//!   normalised), metadata `record_only=true` and `dist_dir`.
+//!   normalised), metadata `record_only=true` and `dist_dir`. One exception: in a
+//!   `lib/pythonX.Y/*-packages` directory, `../../bin/x` entries (written by
+//!   `pip install --target`, whose scripts end up in `<site>/bin`) resolve to `<site>/bin/x`
+//!   and set metadata `layout=pip-target`.
 //! * [`parse_requirements`]: pip requirements files. Only exact pins (`==V`, `===V`, with
 //!   a plain version, no `*`) are packages; unpinned and ranged requirements are skipped
 //!   silently (they carry no exact version); `name @ url` is skipped. Continuation lines are
@@ -23,7 +26,8 @@
 //!   (hashes go to metadata `hashes`); markers after `;` go to metadata `marker`; extras to
 //!   `extras`. Lines starting with `-` (`-r`, `-c`, `-e`, `--index-url`, ...) are ignored:
 //!   a parser sees one file and cannot follow includes (no warning is emitted for them).
-//!   Names must match PEP 508; malformed pins produce a warning. UTF-8 (BOM tolerated)
+//!   Names must match PEP 508; malformed pins produce a warning. A pin repeated under the
+//!   same PEP 503 normalised name and version is reported once, as first written. UTF-8 (BOM tolerated)
 //!   and UTF-16 with a BOM are decoded.
 //! * [`parse_poetry_lock`]: `[[package]]`; dev when `category = "dev"` or when `groups`
 //!   is present without `"main"`. Dependencies from the `dependencies` table keys.
@@ -126,6 +130,24 @@ fn valid_version(v: &str) -> bool {
         && v.bytes().any(|c| c.is_ascii_digit())
         && v.bytes()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-' | b'+' | b'!'))
+}
+
+/// PEP 503 normalised name: lower case, runs of `-`, `_`, `.` as one `-`.
+fn normalize_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut sep = false;
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            sep = true;
+        } else {
+            if sep && !out.is_empty() {
+                out.push('-');
+            }
+            sep = false;
+            out.push(c.to_ascii_lowercase());
+        }
+    }
+    out
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -303,8 +325,16 @@ pub fn parse_record(path: &str, bytes: &[u8]) -> LangParsed {
         ));
     };
     let site = parent_dir(dist_dir);
+    // `pip install --target DIR` installs with the home scheme into a temporary directory
+    // (purelib `home/lib/python`, scripts `home/bin`) and then moves both into DIR, so its
+    // RECORD lists scripts as `../../bin/x` although they end up in `DIR/bin/x`. In the
+    // prefix scheme (`.../lib/pythonX.Y/{site,dist}-packages`) scripts are three levels up,
+    // so a `../../bin/` entry there can only come from such a `--target` install.
+    let prefix_scheme = last_component(site).ends_with("-packages")
+        && last_component(parent_dir(site)).starts_with("python");
     let text = decode_text(bytes);
     let mut p = pkg(name, version);
+    let mut target_layout = false;
     for f in csv_first_fields(&text, MAX_FILES) {
         let f = f.trim();
         if f.is_empty() {
@@ -312,10 +342,16 @@ pub fn parse_record(path: &str, bytes: &[u8]) -> LangParsed {
         }
         let abs = if f.starts_with('/') {
             absolute(f)
+        } else if let Some(script) = f.strip_prefix("../../bin/").filter(|_| prefix_scheme) {
+            target_layout = true;
+            absolute(&format!("{site}/bin/{script}"))
         } else {
             absolute(&format!("{site}/{f}"))
         };
         p.files.push(abs);
+    }
+    if target_layout {
+        p.metadata.insert("layout".into(), "pip-target".into());
     }
     p.metadata.insert("record_only".into(), "true".into());
     p.metadata.insert("dist_dir".into(), absolute(dist_dir));
@@ -362,6 +398,7 @@ fn logical_lines(text: &str) -> Vec<String> {
 pub fn parse_requirements(path: &str, bytes: &[u8]) -> LangParsed {
     let text = decode_text(bytes);
     let mut out = LangParsed::default();
+    let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
     for line in logical_lines(&text) {
         if out.packages.len() >= MAX_PACKAGES {
             out.warnings.push(format!("{path}: too many requirements"));
@@ -464,6 +501,9 @@ pub fn parse_requirements(path: &str, bytes: &[u8]) -> LangParsed {
             continue;
         }
         let Some(version) = pinned else { continue };
+        if !seen.insert((normalize_name(name), version.to_string())) {
+            continue; // the same pin twice (e.g. `django==1` and `Django==1`)
+        }
         let mut p = pkg(name, version);
         if let Some(m) = marker.filter(|m| !m.is_empty()) {
             p.metadata.insert("marker".into(), m.to_string());

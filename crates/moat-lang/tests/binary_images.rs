@@ -45,7 +45,11 @@ impl Image {
             .arg("manifest.json")
             .output()
             .expect("tar runs");
-        assert!(out.status.success(), "no manifest.json in {}", tar.display());
+        assert!(
+            out.status.success(),
+            "no manifest.json in {}",
+            tar.display()
+        );
         let manifest: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let mut layers: Vec<String> = manifest[0]["Layers"]
             .as_array()
@@ -212,12 +216,16 @@ fn lang_app_rust_binary_and_lockfile() {
     let lock = cargo::parse_lock("app/rust/Cargo.lock", &lock_bytes);
     assert!(lock.warnings.is_empty(), "{:?}", lock.warnings);
     assert_eq!(lock.packages.len(), 12);
+    assert_eq!(lock.packages[0].metadata["lockfile_version"], "4");
     assert_eq!(
         pairs(&lock),
         lock_pairs(std::str::from_utf8(&lock_bytes).unwrap())
     );
     let root = lock.packages.iter().find(|p| p.application).unwrap();
-    assert_eq!((root.name.as_str(), root.version.as_str()), ("benchrust", "0.1.0"));
+    assert_eq!(
+        (root.name.as_str(), root.version.as_str()),
+        ("benchrust", "0.1.0")
+    );
 
     let bytes = image.file("usr/local/bin/benchrust");
     let p = binary::parse("usr/local/bin/benchrust", &bytes);
@@ -238,7 +246,9 @@ fn lang_app_rust_binary_and_lockfile() {
         ("base64", "0.13.0"),
     ] {
         assert!(
-            p.packages.iter().any(|q| (q.name.as_str(), q.version.as_str()) == pin),
+            p.packages
+                .iter()
+                .any(|q| (q.name.as_str(), q.version.as_str()) == pin),
             "{pin:?}"
         );
     }
@@ -299,7 +309,11 @@ fn self_built_go_binaries() {
         let p = binary::parse(out, &std::fs::read(&file).unwrap());
         assert!(p.warnings.is_empty(), "{out}: {:?}", p.warnings);
         assert_eq!(rows(&p), go_version_m(&file), "{out}");
-        let lib = p.packages.iter().find(|p| p.name == "example.com/lib").unwrap();
+        let lib = p
+            .packages
+            .iter()
+            .find(|p| p.name == "example.com/lib")
+            .unwrap();
         assert_eq!(lib.metadata["replaced_by"], "./lib");
         assert_eq!(lib.metadata["local_replace"], "true");
         assert!(p.packages[0].application);
@@ -339,7 +353,10 @@ fn self_built_cargo_auditable_binary() {
     let lock = std::fs::read_to_string(d.join("Cargo.lock")).unwrap();
     assert_eq!(pairs(&p), lock_pairs(&lock));
     let root = p.packages.iter().find(|p| p.application).unwrap();
-    assert_eq!((root.name.as_str(), root.version.as_str()), ("selfbuilt", "0.2.0"));
+    assert_eq!(
+        (root.name.as_str(), root.version.as_str()),
+        ("selfbuilt", "0.2.0")
+    );
     let mut deps = root.depends.clone();
     deps.sort();
     assert_eq!(deps, ["cfg-if", "hex"]);
@@ -353,10 +370,7 @@ fn self_built_cargo_auditable_binary() {
 /// Offsets of the interesting regions of a real binary: Go build info and `.dep-v0`.
 fn hot_spots(bytes: &[u8]) -> Vec<usize> {
     let mut spots = vec![0];
-    if let Some(off) = bytes
-        .windows(14)
-        .position(|w| w == b"\xff Go buildinf:")
-    {
+    if let Some(off) = bytes.windows(14).position(|w| w == b"\xff Go buildinf:") {
         spots.push(off);
     }
     use object::{Object, ObjectSection};

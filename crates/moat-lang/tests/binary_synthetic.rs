@@ -20,7 +20,7 @@ fn elf64(sections: &[(&str, u64, Vec<u8>)]) -> Vec<u8> {
     let mut body = vec![0u8; 64];
     let mut offsets = Vec::new();
     for (_, _, data) in sections {
-        while body.len() % 16 != 0 {
+        while !body.len().is_multiple_of(16) {
             body.push(0);
         }
         offsets.push(body.len() as u64);
@@ -28,7 +28,7 @@ fn elf64(sections: &[(&str, u64, Vec<u8>)]) -> Vec<u8> {
     }
     let shstr_off = body.len() as u64;
     body.extend_from_slice(&shstrtab);
-    while body.len() % 8 != 0 {
+    while !body.len().is_multiple_of(8) {
         body.push(0);
     }
     let shoff = body.len() as u64;
@@ -71,7 +71,8 @@ fn elf64(sections: &[(&str, u64, Vec<u8>)]) -> Vec<u8> {
     body
 }
 
-const SENTINEL_START: &[u8; 16] = b"\x30\x77\xaf\x0c\x92\x74\x08\x02\x41\xe1\xc1\x07\xe6\xd6\x18\xe6";
+const SENTINEL_START: &[u8; 16] =
+    b"\x30\x77\xaf\x0c\x92\x74\x08\x02\x41\xe1\xc1\x07\xe6\xd6\x18\xe6";
 const SENTINEL_END: &[u8; 16] = b"\xf9\x32\x43\x31\x86\x18\x20\x72\x00\x82\x42\x10\x41\x16\xd8\xf2";
 
 /// Go build info in the pre-1.18 layout: two pointers to string headers in `.data`.

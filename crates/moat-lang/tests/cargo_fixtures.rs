@@ -7,7 +7,7 @@ use moat_lang::{Ecosystem, cargo};
 
 fn shared_data() -> Option<PathBuf> {
     let dir = PathBuf::from(
-        std::env::var("MOAT_SHARED_DATA").unwrap_or_else(|_| "/work/shared/data".into()),
+        std::env::var("MOAT_SHARED_DATA").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data").into()),
     );
     if dir.is_dir() {
         Some(dir)
@@ -74,7 +74,11 @@ fn fixtures_match_independent_expectations() {
         .map(|e| e.unwrap().path())
         .collect();
     files.sort();
-    assert!(files.len() >= 30, "expected files missing in {}", dir.display());
+    assert!(
+        files.len() >= 30,
+        "expected files missing in {}",
+        dir.display()
+    );
     for file in files {
         let (source, warn, rows) = expected(&file);
         let bytes = match source.split_once("::") {
@@ -98,7 +102,11 @@ fn fixtures_match_independent_expectations() {
         if warn {
             assert!(!parsed.warnings.is_empty(), "{source}: warning expected");
         } else {
-            assert!(parsed.warnings.is_empty(), "{source}: {:?}", parsed.warnings);
+            assert!(
+                parsed.warnings.is_empty(),
+                "{source}: {:?}",
+                parsed.warnings
+            );
         }
     }
 }
@@ -122,6 +130,25 @@ fn v1_metadata_checksums_and_full_dependencies() {
 }
 
 #[test]
+fn lockfile_versions_are_detected() {
+    let Some(data) = shared_data() else { return };
+    for (src, want) in [
+        ("fixtures/cargo/trivy-parser/cargo_normal.lock", "1"),
+        ("fixtures/cargo/trivy-parser/cargo_v3.lock", "3"),
+        ("fixtures/cargo/syft/Cargo.lock-with-git-deps", "3"),
+    ] {
+        let p = cargo::parse_lock(src, &std::fs::read(data.join(src)).unwrap());
+        assert_eq!(p.packages[0].metadata["lockfile_version"], want, "{src}");
+    }
+    // v1 without [metadata]: recognised by its fully written dependency entries.
+    let text =
+        std::fs::read_to_string(data.join("fixtures/cargo/trivy-analyzer/happy.txtar")).unwrap();
+    let lock = txtar_member(&text, "Cargo.lock").unwrap();
+    let p = cargo::parse_lock("happy", lock.as_bytes());
+    assert_eq!(p.packages[0].metadata["lockfile_version"], "1");
+}
+
+#[test]
 fn v3_git_sources_and_short_dependencies() {
     let Some(data) = shared_data() else { return };
     let src = "fixtures/cargo/syft/Cargo.lock-with-git-deps";
@@ -130,10 +157,11 @@ fn v3_git_sources_and_short_dependencies() {
     assert!(root.application);
     assert_eq!(root.depends, vec!["nom-regex", "regex"]);
     assert_eq!(root.metadata["lockfile_version"], "3");
-    assert!(p.packages.iter().any(|p| p
-        .metadata
-        .get("source")
-        .is_some_and(|s| s.starts_with("git+"))));
+    assert!(p.packages.iter().any(|p| {
+        p.metadata
+            .get("source")
+            .is_some_and(|s| s.starts_with("git+"))
+    }));
 }
 
 #[test]

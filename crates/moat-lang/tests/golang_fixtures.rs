@@ -7,7 +7,7 @@ use moat_lang::{Ecosystem, LangParsed, golang};
 
 fn shared_data() -> Option<PathBuf> {
     let dir = PathBuf::from(
-        std::env::var("MOAT_SHARED_DATA").unwrap_or_else(|_| "/work/shared/data".into()),
+        std::env::var("MOAT_SHARED_DATA").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data").into()),
     );
     if dir.is_dir() {
         Some(dir)
@@ -46,7 +46,11 @@ fn fixtures_match_independent_expectations() {
         .map(|e| e.unwrap().path())
         .collect();
     files.sort();
-    assert!(files.len() >= 60, "expected files missing in {}", dir.display());
+    assert!(
+        files.len() >= 60,
+        "expected files missing in {}",
+        dir.display()
+    );
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
         let mut lines = text.lines();
@@ -72,7 +76,11 @@ fn fixtures_match_independent_expectations() {
         if warn {
             assert!(!parsed.warnings.is_empty(), "{source}: warning expected");
         } else {
-            assert!(parsed.warnings.is_empty(), "{source}: {:?}", parsed.warnings);
+            assert!(
+                parsed.warnings.is_empty(),
+                "{source}: {:?}",
+                parsed.warnings
+            );
         }
     }
 }
@@ -84,21 +92,30 @@ fn parse_fixture(data: &Path, src: &str) -> LangParsed {
 #[test]
 fn directives_and_replacements_in_detail() {
     let Some(data) = shared_data() else { return };
-    let p = parse_fixture(&data, "fixtures/go/osv-scalibr-gomod/toolchain-with-suffix.mod");
+    let p = parse_fixture(
+        &data,
+        "fixtures/go/osv-scalibr-gomod/toolchain-with-suffix.mod",
+    );
     assert_eq!(p.packages[0].metadata["go_version"], "1.23.5");
     assert_eq!(p.packages[0].metadata["toolchain"], "go1.23.6-xyz");
     assert_eq!(p.packages[0].version, "");
 
     let p = parse_fixture(&data, "fixtures/go/osv-scalibr-gomod/replace-one.mod");
     let net = &p.packages[0];
-    assert_eq!((net.name.as_str(), net.version.as_str()), ("example.com/fork/net", "v1.4.5"));
+    assert_eq!(
+        (net.name.as_str(), net.version.as_str()),
+        ("example.com/fork/net", "v1.4.5")
+    );
     assert_eq!(net.metadata["original_name"], "golang.org/x/net");
     assert_eq!(net.metadata["original_version"], "v1.2.3");
     assert_eq!(net.metadata["replaced_by"], "example.com/fork/net v1.4.5");
 
     let p = parse_fixture(&data, "fixtures/go/osv-scalibr-gomod/replace-local.mod");
     let net = &p.packages[0];
-    assert_eq!((net.name.as_str(), net.version.as_str()), ("golang.org/x/net", "v1.2.3"));
+    assert_eq!(
+        (net.name.as_str(), net.version.as_str()),
+        ("golang.org/x/net", "v1.2.3")
+    );
     assert_eq!(net.metadata["replaced_by"], "./fork/net");
     assert_eq!(net.metadata["local_replace"], "true");
 
@@ -108,7 +125,11 @@ fn directives_and_replacements_in_detail() {
     assert!(!p.packages[1].metadata.contains_key("replaced_by"));
 
     let p = parse_fixture(&data, "fixtures/go/syft/corrupt/go.mod");
-    assert!(p.warnings.iter().any(|w| w.contains("ruire")), "{:?}", p.warnings);
+    assert!(
+        p.warnings.iter().any(|w| w.contains("ruire")),
+        "{:?}",
+        p.warnings
+    );
 
     let p = parse_fixture(&data, "fixtures/go/osv-scalibr-gomod/empty.mod");
     assert_eq!(p, LangParsed::default());
@@ -123,7 +144,11 @@ fn go_sum_keeps_versions_as_written() {
     assert!(p.packages.iter().all(|p| !p.version.ends_with("/go.mod")));
     let text = std::fs::read_to_string(data.join(src)).unwrap();
     if text.contains("+incompatible ") {
-        assert!(p.packages.iter().any(|p| p.version.ends_with("+incompatible")));
+        assert!(
+            p.packages
+                .iter()
+                .any(|p| p.version.ends_with("+incompatible"))
+        );
     }
 }
 

@@ -1,7 +1,7 @@
 //! JAR/WAR/EAR parsing: archives built here with the `zip` crate's writer, syft's
 //! `jar-metadata` fixture trees zipped at test time, and the real jars of the lang-app image.
 //!
-//! External inputs (`$MOAT_SHARED_DATA`, default `/work/shared/data`, and
+//! External inputs (`$MOAT_SHARED_DATA`, default `../shared/data` beside the repository, and
 //! `${MOAT_IMAGES:-/var/tmp/moat-images}/out/lang-app.docker.tar`) are read-only; without them
 //! the tests that need them fail when `CI=true` and print "skipped" otherwise.
 
@@ -343,7 +343,7 @@ fn corrupt_and_truncated() {
 
 fn shared_data() -> Option<PathBuf> {
     let root = PathBuf::from(
-        std::env::var("MOAT_SHARED_DATA").unwrap_or_else(|_| "/work/shared/data".into()),
+        std::env::var("MOAT_SHARED_DATA").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data").into()),
     );
     if root.is_dir() {
         Some(root)
@@ -588,4 +588,41 @@ fn lang_app_real_jars() {
         Some("app/java/bench-app.war!/WEB-INF/lib/jackson-databind-2.14.0.jar")
     );
     assert_eq!(r.packages.len(), 3, "{r:#?}");
+}
+
+#[test]
+fn mutated_archives_never_panic() {
+    let (n, p) = pom_props("org.x", "inner", "1.0");
+    let inner = jar(&[
+        (&n, &p),
+        ("META-INF/MANIFEST.MF", b"Implementation-Version: 2\n"),
+    ]);
+    let outer = jar(&[
+        (
+            "META-INF/MANIFEST.MF",
+            b"Implementation-Title: o\nImplementation-Version: 1\n",
+        ),
+        ("WEB-INF/lib/inner-1.0.jar", &inner),
+        (
+            "WEB-INF/lib/stored.jar",
+            &zip_of(&[(&n, &p)], CompressionMethod::Stored),
+        ),
+    ]);
+    // A small deterministic generator (xorshift) picks bytes to overwrite.
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for _ in 0..2000 {
+        let mut b = outer.clone();
+        for _ in 0..(next() % 4 + 1) {
+            let i = (next() % b.len() as u64) as usize;
+            b[i] = next() as u8;
+        }
+        let r = parse_archive("m.war", &b);
+        assert!(r.packages.len() <= 3, "{r:#?}");
+    }
 }

@@ -2,7 +2,7 @@
 //! `tests/data/java/gen.py` (`python3 crates/moat-lang/tests/data/java/gen.py`).
 //!
 //! The fixtures are read-only and live outside the repository, under `$MOAT_SHARED_DATA`
-//! (default `/work/shared/data`). Without them the tests fail when `CI=true` and print
+//! (default `../shared/data` beside the repository). Without them the tests fail when `CI=true` and print
 //! "skipped" otherwise.
 
 use std::path::{Path, PathBuf};
@@ -12,7 +12,7 @@ use moat_lang::{Ecosystem, LangParsed};
 
 fn data_root() -> Option<PathBuf> {
     let root = PathBuf::from(
-        std::env::var("MOAT_SHARED_DATA").unwrap_or_else(|_| "/work/shared/data".into()),
+        std::env::var("MOAT_SHARED_DATA").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data").into()),
     );
     if root.is_dir() {
         return Some(root);
@@ -223,4 +223,45 @@ fn gradle_details() {
         Some("compileClasspath,testRuntimeClasspath")
     );
     assert_eq!(r.warnings.len(), 1);
+}
+
+/// osv-scanner's recorded runs (`oracles/osv-scanner/scan/source/__snapshots__`, the
+/// `no_resolve_no_transitive` and explicit-lockfile cases): the dependencies each pom yields
+/// without transitive resolution. Where moat differs, `tests/data/java/osv-scanner-differences.txt`
+/// says why (moat also reports the project itself, as `application`).
+#[test]
+fn poms_agree_with_osv_scanner_recordings() {
+    let Some(root) = data_root() else {
+        return;
+    };
+    let dir = "oracles/osv-scanner/scan/source/testdata/maven-transitive";
+    for (file, want) in [
+        (
+            "pom.xml",
+            &["org.apache.logging.log4j:log4j-web 2.14.1"][..],
+        ),
+        (
+            "abc.xml",
+            &["org.apache.logging.log4j:log4j-web 2.14.1"][..],
+        ),
+        ("encoding.xml", &["junit:junit 4.12"][..]),
+    ] {
+        let rel = format!("{dir}/{file}");
+        let bytes = std::fs::read(root.join(&rel)).expect("fixture");
+        let r = parse_pom(&rel, &bytes);
+        let deps: Vec<String> = r
+            .packages
+            .iter()
+            .filter(|p| !p.application)
+            .map(|p| format!("{} {}", p.name, p.version))
+            .collect();
+        assert_eq!(deps, want, "{rel}");
+        let apps: Vec<&str> = r
+            .packages
+            .iter()
+            .filter(|p| p.application)
+            .map(|p| p.name.as_str())
+            .collect();
+        assert_eq!(apps, ["com.mycompany.app:my-app"], "{rel}");
+    }
 }

@@ -3,7 +3,7 @@
 //!
 //! Expectations live in `tests/data/npm/*.expected`, written by `tests/data/npm/gen.py` (an
 //! independent Python reading of the formats; the command is in each file's header). The
-//! fixtures themselves are read in place from `${MOAT_FIXTURES:-/work/shared/data}`.
+//! fixtures themselves are read in place from `$MOAT_FIXTURES`, else `../shared/data` beside the repository.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -18,7 +18,7 @@ fn data_dir() -> PathBuf {
 /// The fixture root, or `None` (test skipped) when it is absent outside CI.
 fn fixture_root() -> Option<PathBuf> {
     let root = PathBuf::from(
-        std::env::var("MOAT_FIXTURES").unwrap_or_else(|_| "/work/shared/data".to_string()),
+        std::env::var("MOAT_FIXTURES").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data").to_string()),
     );
     if root.is_dir() {
         return Some(root);
@@ -89,7 +89,10 @@ fn expectations() -> Vec<Expected> {
                 e.rows.push(line.to_string());
             }
         }
-        assert!(!e.source.is_empty() && !e.kind.is_empty(), "{name}: bad header");
+        assert!(
+            !e.source.is_empty() && !e.kind.is_empty(),
+            "{name}: bad header"
+        );
         out.push(e);
     }
     out
@@ -162,7 +165,10 @@ fn hostile_yaml_is_bounded() {
     let r = npm::parse_pnpm_lock("pnpm-lock.yaml", y.as_bytes());
     assert!(r.packages.is_empty() && !r.warnings.is_empty(), "{r:?}");
     let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
-    let r = npm::parse_yarn_lock("yarn.lock", format!("__metadata:\n  x: {deep}\n").as_bytes());
+    let r = npm::parse_yarn_lock(
+        "yarn.lock",
+        format!("__metadata:\n  x: {deep}\n").as_bytes(),
+    );
     assert!(!r.warnings.is_empty());
     let deep_json = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     let r = npm::parse_package_lock("package-lock.json", deep_json.as_bytes());
@@ -233,6 +239,24 @@ fn osv_counts(root: &Path) -> BTreeMap<String, usize> {
     out
 }
 
+/// `(source, name, version)` rows of osv-scanner's vulnerability tables.
+fn osv_flagged(root: &Path) -> std::collections::BTreeSet<(String, String, String)> {
+    let mut out = std::collections::BTreeSet::new();
+    let snap = root.join("oracles/osv-scanner/scan/source/__snapshots__/command_test.snap");
+    let text = std::fs::read_to_string(snap).unwrap_or_default();
+    for line in text.lines().filter(|l| l.starts_with("| https://osv.dev/")) {
+        let cols: Vec<&str> = line.split('|').map(str::trim).collect();
+        if cols.len() == 9 && cols[7].starts_with("testdata/") {
+            out.insert((
+                format!("oracles/osv-scanner/scan/source/{}", cols[7]),
+                cols[4].to_string(),
+                cols[5].to_string(),
+            ));
+        }
+    }
+    out
+}
+
 #[test]
 fn osv_scanner_counts_or_listed_differences() {
     let Some(root) = fixture_root() else { return };
@@ -275,6 +299,23 @@ fn osv_scanner_counts_or_listed_differences() {
     for src in listed.keys() {
         if !counts.contains_key(src) {
             problems.push(format!("{src}: listed but osv-scanner recorded nothing"));
+        }
+    }
+    // every (name, version) osv-scanner flagged in a parsed source is one we report
+    for (src, name, version) in osv_flagged(&root) {
+        let Some(e) = expectations().into_iter().find(|e| e.source == src) else {
+            continue;
+        };
+        let bytes = std::fs::read(root.join(&e.source)).unwrap();
+        let parsed = parser(&e.kind)(&e.source, &bytes);
+        if !parsed
+            .packages
+            .iter()
+            .any(|p| p.name == name && p.version == version)
+        {
+            problems.push(format!(
+                "{src}: osv-scanner flags {name} {version}, moat lacks it"
+            ));
         }
     }
     assert!(compared >= 5, "compared only {compared}");
@@ -377,6 +418,11 @@ fn lang_app_lockfile_and_node_modules() {
     assert_eq!(roots.len(), 1);
     let deps: Vec<_> = parsed.packages.iter().filter(|p| !p.application).collect();
     assert_eq!(deps.len(), 68);
+    let top_level = deps
+        .iter()
+        .filter(|p| p.metadata["path"].matches("node_modules/").count() == 1)
+        .count();
+    assert_eq!(top_level, 66);
     let nested: Vec<_> = deps
         .iter()
         .filter(|p| p.metadata["path"].matches("node_modules/").count() > 1)
@@ -404,10 +450,8 @@ fn lang_app_lockfile_and_node_modules() {
     let mut installed: Vec<(String, String)> = Vec::new();
     for f in &files {
         let rel = f.strip_prefix(tmp.path().join("rootfs")).unwrap();
-        let r = npm::parse_installed_package_json(
-            rel.to_str().unwrap(),
-            &std::fs::read(f).unwrap(),
-        );
+        let r =
+            npm::parse_installed_package_json(rel.to_str().unwrap(), &std::fs::read(f).unwrap());
         assert!(r.warnings.is_empty(), "{rel:?}: {:?}", r.warnings);
         installed.extend(r.packages.into_iter().map(|p| (p.name, p.version)));
     }

@@ -2,11 +2,11 @@
 //!
 //! Expectations live in `tests/data/php/*.expected`, written by `tests/data/php/gen.py` (an
 //! independent Python reading of the formats; the command is in each file's header). The
-//! fixtures themselves are read in place from `${MOAT_FIXTURES:-/work/shared/data}`.
+//! fixtures themselves are read in place from `$MOAT_FIXTURES`, else `../shared/data` beside the repository.
 
+use moat_lang::{Ecosystem, LangPackage, LangParsed, php};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use moat_lang::{Ecosystem, LangPackage, LangParsed, php};
 
 fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/php")
@@ -15,7 +15,7 @@ fn data_dir() -> PathBuf {
 /// The fixture root, or `None` (test skipped) when it is absent outside CI.
 fn fixture_root() -> Option<PathBuf> {
     let root = PathBuf::from(
-        std::env::var("MOAT_FIXTURES").unwrap_or_else(|_| "/work/shared/data".to_string()),
+        std::env::var("MOAT_FIXTURES").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data").to_string()),
     );
     if root.is_dir() {
         return Some(root);
@@ -84,7 +84,10 @@ fn expectations() -> Vec<Expected> {
                 e.rows.push(line.to_string());
             }
         }
-        assert!(!e.source.is_empty() && !e.kind.is_empty(), "{name}: bad header");
+        assert!(
+            !e.source.is_empty() && !e.kind.is_empty(),
+            "{name}: bad header"
+        );
         out.push(e);
     }
     out
@@ -140,9 +143,16 @@ fn truncated_fixtures_never_panic() {
 fn composer_details() {
     let Some(root) = fixture_root() else { return };
     let read = |p: &str| std::fs::read(root.join(p)).unwrap();
-    let r = php::parse_composer_lock("composer.lock", &read("fixtures/composer/syft/composer.lock"));
+    let r = php::parse_composer_lock(
+        "composer.lock",
+        &read("fixtures/composer/syft/composer.lock"),
+    );
     assert!(r.warnings.is_empty(), "{:?}", r.warnings);
-    assert!(r.packages.iter().all(|p| p.ecosystem == Ecosystem::Packagist));
+    assert!(
+        r.packages
+            .iter()
+            .all(|p| p.ecosystem == Ecosystem::Packagist)
+    );
     assert!(r.packages.iter().any(|p| !p.licenses.is_empty()));
     assert!(r.packages.iter().any(|p| !p.depends.is_empty()));
     assert!(
@@ -204,6 +214,24 @@ fn osv_counts(root: &Path) -> BTreeMap<String, usize> {
     out
 }
 
+/// `(source, name, version)` rows of osv-scanner's vulnerability tables.
+fn osv_flagged(root: &Path) -> std::collections::BTreeSet<(String, String, String)> {
+    let mut out = std::collections::BTreeSet::new();
+    let snap = root.join("oracles/osv-scanner/scan/source/__snapshots__/command_test.snap");
+    let text = std::fs::read_to_string(snap).unwrap_or_default();
+    for line in text.lines().filter(|l| l.starts_with("| https://osv.dev/")) {
+        let cols: Vec<&str> = line.split('|').map(str::trim).collect();
+        if cols.len() == 9 && cols[7].starts_with("testdata/") {
+            out.insert((
+                format!("oracles/osv-scanner/scan/source/{}", cols[7]),
+                cols[4].to_string(),
+                cols[5].to_string(),
+            ));
+        }
+    }
+    out
+}
+
 #[test]
 fn osv_scanner_counts_or_listed_differences() {
     let Some(root) = fixture_root() else { return };
@@ -248,7 +276,23 @@ fn osv_scanner_counts_or_listed_differences() {
             problems.push(format!("{src}: listed but osv-scanner recorded nothing"));
         }
     }
+    // every (name, version) osv-scanner flagged in a parsed source is one we report
+    for (src, name, version) in osv_flagged(&root) {
+        let Some(e) = expectations().into_iter().find(|e| e.source == src) else {
+            continue;
+        };
+        let bytes = std::fs::read(root.join(&e.source)).unwrap();
+        let parsed = parser(&e.kind)(&e.source, &bytes);
+        if !parsed
+            .packages
+            .iter()
+            .any(|p| p.name == name && p.version == version)
+        {
+            problems.push(format!(
+                "{src}: osv-scanner flags {name} {version}, moat lacks it"
+            ));
+        }
+    }
     assert!(compared >= 5, "compared only {compared}");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
-

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub mod purl;
+pub mod version;
 pub use purl::Purl;
 
 /// Version of moat's JSON document. Bump on any incompatible change.

@@ -1,6 +1,6 @@
 //! JAR, WAR and EAR archives, read in memory, nested archives included, within limits.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::io::{Cursor, Read};
 
 use zip::ZipArchive;
@@ -165,7 +165,7 @@ impl Walk<'_> {
             }
         }
 
-        let application = depth_is_application(file_name);
+        let application = is_application_archive(file_name);
         let mut found: Vec<LangPackage> = Vec::new();
         for (i, name) in &pom_props {
             let bytes = match self.read_entry(&mut zip, *i, self.limits.max_meta_entry) {
@@ -229,12 +229,9 @@ impl Walk<'_> {
             }
         }
 
-        let mut seen: BTreeMap<(String, String), ()> = BTreeMap::new();
+        let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
         for mut p in found {
-            if seen
-                .insert((p.name.clone(), p.version.clone()), ())
-                .is_some()
-            {
+            if !seen.insert((p.name.clone(), p.version.clone())) {
                 continue;
             }
             p.metadata.insert("archive".into(), self.top.to_string());
@@ -274,7 +271,7 @@ impl Walk<'_> {
 }
 
 /// WARs and EARs are applications; their contents are dependencies.
-fn depth_is_application(file_name: &str) -> bool {
+fn is_application_archive(file_name: &str) -> bool {
     has_ext(file_name, &[".war", ".ear"])
 }
 

@@ -44,6 +44,13 @@ POM_ROOTS = [
     "oracles/trivy-integration/fixtures/repo/pom",
     "oracles/osv-scanner/scan",
 ]
+# Poms under other names that osv-scanner's recorded runs read explicitly as pom.xml.
+EXTRA_POMS = [
+    "oracles/osv-scanner/scan/source/testdata/maven-transitive/abc.xml",
+    "oracles/osv-scanner/scan/source/testdata/maven-transitive/encoding.xml",
+    "oracles/osv-scanner/scan/source/testdata/maven-transitive/parent.xml",
+    "oracles/osv-scanner/scan/source/testdata/maven-transitive/registry.xml",
+]
 GRADLE_ROOTS = [
     "fixtures/maven",
     "oracles/trivy-integration/fixtures/repo/gradle",
@@ -227,6 +234,9 @@ def main():
             if p.is_file() and (p.name == "pom.xml" or p.suffix == ".pom"):
                 write("pom", str(p.relative_to(DATA)), expect_pom(p))
                 n += 1
+    for rel in EXTRA_POMS:
+        write("pom", rel, expect_pom(DATA / rel))
+        n += 1
     for root in GRADLE_ROOTS:
         for p in sorted((DATA / root).rglob("gradle.lockfile")):
             write("gradle", str(p.relative_to(DATA)), expect_gradle(p))

@@ -1,0 +1,222 @@
+//! Maven versions, ordered like Maven's `ComparableVersion`.
+//!
+//! Parsing (after lower-casing):
+//!
+//! * `.` separates items of the current list, `-` starts a new sub-list; a transition
+//!   between digits and letters acts like `-` (`1a1` is `1-a-1`). An empty item (`1..2`,
+//!   `1-`) is `0`.
+//! * A digit run is a number (any size). A letter item is a qualifier; the one-letter
+//!   `a`, `b` and `m` directly followed by a digit mean `alpha`, `beta` and `milestone`,
+//!   and `ga`, `final` and `release` mean the empty qualifier, `cr` means `rc`.
+//! * Each list is normalised by dropping trailing "null" items (`0`, the empty qualifier,
+//!   empty lists), looking past trailing sub-lists, so `1.0.0 = 1`, `1.0-foo = 1-foo`.
+//!   A sub-list left holding nothing but another sub-list is replaced by it, so a null
+//!   qualifier between hyphens vanishes as the POM reference's trimming rule says
+//!   (`1-ga-1 = 1-1`).
+//! * Digits are ASCII digits (Java's `Character.isDigit` also accepts other scripts'
+//!   digits; those are letters here).
+//!
+//! Comparison: item by item, a missing item compares as "null". Qualifiers order
+//! `alpha < beta < milestone < rc = cr < snapshot < "" = ga = final = release < sp`, and
+//! any other qualifier comes after those, ordered as a string. Numbers are newer than
+//! qualifiers and than sub-lists; a sub-list is newer than a qualifier. Against null: a
+//! number is equal when 0 else newer; a qualifier is older if it sorts before the empty
+//! qualifier (`1-alpha < 1`), newer otherwise (`1-sp > 1`, `1-xyz > 1`).
+//!
+//! Fallback: none needed; like `ComparableVersion`, every string is a version.
+//! [`parse_ok`] only rejects the empty string, whitespace and control characters.
+
+use super::cmp_digits;
+use std::cmp::Ordering;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Item {
+    /// A number, as a digit run without leading zeros ("" is 0).
+    Int(String),
+    /// A qualifier, after alias resolution.
+    Str(String),
+    List(Vec<Item>),
+}
+
+const QUALIFIERS: [&str; 7] = ["alpha", "beta", "milestone", "rc", "snapshot", "", "sp"];
+
+/// The comparable form of a qualifier: its index among the known ones, or `7-<q>`.
+fn comparable(q: &str) -> String {
+    match QUALIFIERS.iter().position(|k| *k == q) {
+        Some(i) => i.to_string(),
+        None => format!("{}-{q}", QUALIFIERS.len()),
+    }
+}
+const RELEASE_INDEX: &str = "5";
+
+fn is_null(item: &Item) -> bool {
+    match item {
+        Item::Int(n) => n.is_empty(),
+        Item::Str(s) => s.is_empty(),
+        Item::List(l) => l.is_empty(),
+    }
+}
+
+fn int_item(digits: &str) -> Item {
+    Item::Int(digits.trim_start_matches('0').to_string())
+}
+
+fn str_item(s: &str, followed_by_digit: bool) -> Item {
+    let s = if followed_by_digit && s.len() == 1 {
+        match s {
+            "a" => "alpha",
+            "b" => "beta",
+            "m" => "milestone",
+            other => other,
+        }
+    } else {
+        s
+    };
+    let s = match s {
+        "ga" | "final" | "release" => "",
+        "cr" => "rc",
+        other => other,
+    };
+    Item::Str(s.to_string())
+}
+
+fn parse_item(is_digit: bool, buf: &str) -> Item {
+    if is_digit {
+        int_item(buf)
+    } else {
+        str_item(buf, false)
+    }
+}
+
+fn normalize(list: &mut Vec<Item>) {
+    let mut i = list.len();
+    while i > 0 {
+        i -= 1;
+        if is_null(&list[i]) {
+            list.remove(i);
+        } else if !matches!(list[i], Item::List(_)) {
+            break;
+        }
+    }
+}
+
+/// Parses into nested lists. The stack holds the path of open lists; every new list is
+/// appended to its parent when it is closed (at the end), which is equivalent to
+/// `ComparableVersion`'s in-place nesting.
+fn parse(v: &str) -> Item {
+    let v = v.to_lowercase();
+    let chars: Vec<char> = v.chars().collect();
+    let mut stack: Vec<Vec<Item>> = vec![Vec::new()];
+    let mut is_digit = false;
+    let mut start = 0usize;
+    let sub = |chars: &[char], a: usize, b: usize| chars[a..b].iter().collect::<String>();
+    for i in 0..chars.len() {
+        let c = chars[i];
+        if c == '.' {
+            let item = if i == start {
+                Item::Int(String::new())
+            } else {
+                parse_item(is_digit, &sub(&chars, start, i))
+            };
+            stack.last_mut().expect("non-empty stack").push(item);
+            start = i + 1;
+        } else if c == '-' {
+            let item = if i == start {
+                Item::Int(String::new())
+            } else {
+                parse_item(is_digit, &sub(&chars, start, i))
+            };
+            stack.last_mut().expect("non-empty stack").push(item);
+            start = i + 1;
+            stack.push(Vec::new());
+        } else if c.is_ascii_digit() {
+            if !is_digit && i > start {
+                let item = str_item(&sub(&chars, start, i), true);
+                stack.last_mut().expect("non-empty stack").push(item);
+                start = i;
+                stack.push(Vec::new());
+            }
+            is_digit = true;
+        } else {
+            if is_digit && i > start {
+                let item = parse_item(true, &sub(&chars, start, i));
+                stack.last_mut().expect("non-empty stack").push(item);
+                start = i;
+                stack.push(Vec::new());
+            }
+            is_digit = false;
+        }
+    }
+    if chars.len() > start {
+        let item = parse_item(is_digit, &sub(&chars, start, chars.len()));
+        stack.last_mut().expect("non-empty stack").push(item);
+    }
+    // Close the open lists from the innermost: normalise, then append to the parent.
+    while stack.len() > 1 {
+        let mut inner = stack.pop().expect("len > 1");
+        normalize(&mut inner);
+        // A list left holding only a sub-list (`1-ga-1` after dropping the null `ga`)
+        // is that sub-list: `1-ga-1 = 1-1`, as the POM reference's trimming rule says.
+        if inner.len() == 1
+            && let Some(Item::List(only)) = inner.first()
+        {
+            inner = only.clone();
+        }
+        stack
+            .last_mut()
+            .expect("non-empty stack")
+            .push(Item::List(inner));
+    }
+    let mut top = stack.pop().expect("root list");
+    normalize(&mut top);
+    Item::List(top)
+}
+
+/// `item.compareTo(other)`, `None` standing for Java's `null`.
+fn cmp_item(a: &Item, b: Option<&Item>) -> Ordering {
+    match (a, b) {
+        (Item::Int(n), None) => {
+            if n.is_empty() {
+                Ordering::Equal
+            } else {
+                Ordering::Greater
+            }
+        }
+        (Item::Int(x), Some(Item::Int(y))) => cmp_digits(x, y),
+        (Item::Int(_), Some(_)) => Ordering::Greater,
+        (Item::Str(s), None) => comparable(s).as_str().cmp(RELEASE_INDEX),
+        (Item::Str(_), Some(Item::Int(_))) => Ordering::Less,
+        (Item::Str(x), Some(Item::Str(y))) => comparable(x).cmp(&comparable(y)),
+        (Item::Str(_), Some(Item::List(_))) => Ordering::Less,
+        (Item::List(l), None) => match l.first() {
+            None => Ordering::Equal,
+            Some(first) => cmp_item(first, None),
+        },
+        (Item::List(_), Some(Item::Int(_))) => Ordering::Less,
+        (Item::List(_), Some(Item::Str(_))) => Ordering::Greater,
+        (Item::List(x), Some(Item::List(y))) => {
+            let n = x.len().max(y.len());
+            for i in 0..n {
+                let d = match (x.get(i), y.get(i)) {
+                    (None, None) => Ordering::Equal,
+                    (None, Some(r)) => cmp_item(r, None).reverse(),
+                    (Some(l), r) => cmp_item(l, r),
+                };
+                if d != Ordering::Equal {
+                    return d;
+                }
+            }
+            Ordering::Equal
+        }
+    }
+}
+
+/// Compares two Maven versions.
+pub fn compare(a: &str, b: &str) -> Ordering {
+    cmp_item(&parse(a), Some(&parse(b)))
+}
+
+/// Any non-empty string without whitespace or control characters.
+pub fn parse_ok(v: &str) -> bool {
+    !v.is_empty() && !v.chars().any(|c| c.is_whitespace() || c.is_control())
+}
