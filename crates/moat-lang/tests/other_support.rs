@@ -17,9 +17,12 @@ pub fn missing(what: &str) {
     println!("skipped: {what} missing");
 }
 
-/// The read-only fixture and oracle data (`$MOAT_DATA`, default `/work/shared/data`).
+/// The read-only fixture and oracle data (`$MOAT_DATA`, default `../shared/data` beside the repository).
 pub fn data_root() -> Option<PathBuf> {
-    let root = PathBuf::from(std::env::var("MOAT_DATA").unwrap_or("/work/shared/data".into()));
+    let root = PathBuf::from(
+        std::env::var("MOAT_DATA")
+            .unwrap_or(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data").into()),
+    );
     if root.join("fixtures").is_dir() {
         Some(root)
     } else {
