@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 use moat_lang::{Ecosystem, cargo};
 
 fn shared_data() -> Option<PathBuf> {
-    let dir = PathBuf::from(
-        std::env::var("MOAT_SHARED_DATA").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data").into()),
-    );
+    let dir =
+        PathBuf::from(std::env::var("MOAT_SHARED_DATA").unwrap_or_else(|_| {
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data").into()
+        }));
     if dir.is_dir() {
         Some(dir)
     } else if std::env::var("CI").as_deref() == Ok("true") {

@@ -14,9 +14,9 @@ fn data_dir() -> PathBuf {
 
 /// The fixture root, or `None` (test skipped) when it is absent outside CI.
 fn fixture_root() -> Option<PathBuf> {
-    let root = PathBuf::from(
-        std::env::var("MOAT_FIXTURES").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data").to_string()),
-    );
+    let root = PathBuf::from(std::env::var("MOAT_FIXTURES").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data").to_string()
+    }));
     if root.is_dir() {
         return Some(root);
     }

@@ -342,9 +342,10 @@ fn corrupt_and_truncated() {
 }
 
 fn shared_data() -> Option<PathBuf> {
-    let root = PathBuf::from(
-        std::env::var("MOAT_SHARED_DATA").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data").into()),
-    );
+    let root =
+        PathBuf::from(std::env::var("MOAT_SHARED_DATA").unwrap_or_else(|_| {
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data").into()
+        }));
     if root.is_dir() {
         Some(root)
     } else {

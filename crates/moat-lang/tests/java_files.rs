@@ -11,9 +11,10 @@ use moat_lang::java::{parse_gradle_lock, parse_pom};
 use moat_lang::{Ecosystem, LangParsed};
 
 fn data_root() -> Option<PathBuf> {
-    let root = PathBuf::from(
-        std::env::var("MOAT_SHARED_DATA").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data").into()),
-    );
+    let root =
+        PathBuf::from(std::env::var("MOAT_SHARED_DATA").unwrap_or_else(|_| {
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data").into()
+        }));
     if root.is_dir() {
         return Some(root);
     }

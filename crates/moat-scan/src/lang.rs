@@ -300,15 +300,17 @@ fn mark_crates_not_in_binary(found: &mut [Found]) {
     }
 }
 
+/// (ecosystem, normalised name, version)
+type Key = (Ecosystem, String, String);
+/// A package being merged: the first copy, every location, and the dev vote so far.
+type Merging = (LangPackage, BTreeSet<Location>, Option<bool>);
+
 /// One package per (ecosystem, normalised name, version), with every location.
 /// Returns the package, its locations and whether it is a dev dependency (every declaring
 /// file says dev; installed copies and binaries do not vote).
 fn dedupe(found: Vec<Found>) -> Vec<(LangPackage, Vec<Location>, bool)> {
-    let mut order: Vec<(Ecosystem, String, String)> = Vec::new();
-    let mut by_key: HashMap<
-        (Ecosystem, String, String),
-        (LangPackage, BTreeSet<Location>, Option<bool>),
-    > = HashMap::new();
+    let mut order: Vec<Key> = Vec::new();
+    let mut by_key: HashMap<Key, Merging> = HashMap::new();
     for f in found {
         let key = (
             f.pkg.ecosystem,
