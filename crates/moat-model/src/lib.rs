@@ -20,6 +20,7 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+pub mod advisory;
 pub mod purl;
 pub mod version;
 pub use purl::Purl;

@@ -172,48 +172,74 @@ fn parse(v: &str) -> Item {
     Item::List(top)
 }
 
-/// `item.compareTo(other)`, `None` standing for Java's `null`.
-fn cmp_item(a: &Item, b: Option<&Item>) -> Ordering {
-    match (a, b) {
-        (Item::Int(n), None) => {
-            if n.is_empty() {
-                Ordering::Equal
-            } else {
-                Ordering::Greater
-            }
+/// Which side of "null" (the end of a version, the release) an item at `list[i]` is on.
+/// A zero counts as what follows it: `1.0.alpha` is below `1`, `1.0.1` above.
+fn side_at(list: &[Item], i: usize) -> Ordering {
+    match &list[i] {
+        Item::Int(n) if !n.is_empty() => Ordering::Greater,
+        Item::Int(_) => side_of(&list[i + 1..]),
+        Item::Str(q) => comparable(q).as_str().cmp(RELEASE_INDEX),
+        Item::List(l) => side_of(l),
+    }
+}
+
+/// The side of a list (or of the rest of one) against null: its first item that is not
+/// null decides.
+fn side_of(list: &[Item]) -> Ordering {
+    (0..list.len())
+        .map(|i| side_at(list, i))
+        .find(|&d| d != Ordering::Equal)
+        .unwrap_or(Ordering::Equal)
+}
+
+fn type_rank(item: &Item) -> u8 {
+    match item {
+        Item::Str(_) => 0,
+        Item::List(_) => 1,
+        Item::Int(_) => 2,
+    }
+}
+
+/// Compares two normalised lists position by position, a missing item being null.
+///
+/// At each position the items are first placed against null (below, equal, above); only
+/// items on the same side are compared the `ComparableVersion` way (numbers above
+/// sub-lists above qualifiers, then by value). Items equal to null are equal to each
+/// other. This makes the order transitive where `ComparableVersion` is not (there,
+/// `1-alpha < 1 < 1.sp < 1-alpha` and `1.0.alpha < 1 < 1-1 < 1.0.alpha`); it differs from
+/// it only when two items of different types lie on different sides of null.
+fn cmp_list(x: &[Item], y: &[Item]) -> Ordering {
+    for i in 0..x.len().max(y.len()) {
+        let sx = if i < x.len() { side_at(x, i) } else { Ordering::Equal };
+        let sy = if i < y.len() { side_at(y, i) } else { Ordering::Equal };
+        let d = sx.cmp(&sy);
+        if d != Ordering::Equal {
+            return d;
         }
-        (Item::Int(x), Some(Item::Int(y))) => cmp_digits(x, y),
-        (Item::Int(_), Some(_)) => Ordering::Greater,
-        (Item::Str(s), None) => comparable(s).as_str().cmp(RELEASE_INDEX),
-        (Item::Str(_), Some(Item::Int(_))) => Ordering::Less,
-        (Item::Str(x), Some(Item::Str(y))) => comparable(x).cmp(&comparable(y)),
-        (Item::Str(_), Some(Item::List(_))) => Ordering::Less,
-        (Item::List(l), None) => match l.first() {
-            None => Ordering::Equal,
-            Some(first) => cmp_item(first, None),
-        },
-        (Item::List(_), Some(Item::Int(_))) => Ordering::Less,
-        (Item::List(_), Some(Item::Str(_))) => Ordering::Greater,
-        (Item::List(x), Some(Item::List(y))) => {
-            let n = x.len().max(y.len());
-            for i in 0..n {
-                let d = match (x.get(i), y.get(i)) {
-                    (None, None) => Ordering::Equal,
-                    (None, Some(r)) => cmp_item(r, None).reverse(),
-                    (Some(l), r) => cmp_item(l, r),
-                };
-                if d != Ordering::Equal {
-                    return d;
-                }
-            }
-            Ordering::Equal
+        if sx == Ordering::Equal {
+            continue;
+        }
+        // Same non-null side: both items exist.
+        let (a, b) = (&x[i], &y[i]);
+        let d = type_rank(a).cmp(&type_rank(b)).then_with(|| match (a, b) {
+            (Item::Int(p), Item::Int(q)) => cmp_digits(p, q),
+            (Item::Str(p), Item::Str(q)) => comparable(p).cmp(&comparable(q)),
+            (Item::List(p), Item::List(q)) => cmp_list(p, q),
+            _ => Ordering::Equal,
+        });
+        if d != Ordering::Equal {
+            return d;
         }
     }
+    Ordering::Equal
 }
 
 /// Compares two Maven versions.
 pub fn compare(a: &str, b: &str) -> Ordering {
-    cmp_item(&parse(a), Some(&parse(b)))
+    match (parse(a), parse(b)) {
+        (Item::List(x), Item::List(y)) => cmp_list(&x, &y),
+        _ => unreachable!("parse returns a list"),
+    }
 }
 
 /// Any non-empty string without whitespace or control characters.
