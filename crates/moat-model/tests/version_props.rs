@@ -98,7 +98,7 @@ fn check_order(scheme: Scheme, pool: &[String], rng: &mut Rng) {
             );
         }
     }
-    for _ in 0..200_000 {
+    for _ in 0..60_000 {
         let a = &pool[rng.below(pool.len())];
         let b = &pool[rng.below(pool.len())];
         let c = &pool[rng.below(pool.len())];
@@ -139,7 +139,7 @@ fn check_order(scheme: Scheme, pool: &[String], rng: &mut Rng) {
 fn orders_are_total_preorders() {
     for (i, scheme) in Scheme::ALL.into_iter().enumerate() {
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (i as u64 + 1));
-        for round in 0..3u64 {
+        for round in 0..2u64 {
             let p = pool(scheme, 0xD1B5_4A32_D192_ED03 ^ (round * 7919 + i as u64 + 1), 400);
             check_order(scheme, &p, &mut rng);
         }
@@ -184,12 +184,18 @@ fn no_panic_on_arbitrary_strings() {
         format!("1.0_p{huge}-r{huge}"),
         format!("1.0.a{huge}"),
         "0".repeat(3000),
+        "-".repeat(100_000),
+        "1-".repeat(20_000),
+        "a1".repeat(20_000),
+        "0.".repeat(5_000),
+        "~".repeat(10_000),
+        "_p".repeat(10_000),
     ]);
     for scheme in Scheme::ALL {
         for a in &strings {
             let _ = parse_ok(scheme, a);
             assert_eq!(compare(scheme, a, a), Ordering::Equal, "{scheme:?}: {a:?}");
-            for b in strings.iter().step_by(7) {
+            for b in strings.iter().step_by(11) {
                 assert_eq!(compare(scheme, a, b), compare(scheme, b, a).reverse(), "{scheme:?}: {a:?} {b:?}");
             }
         }

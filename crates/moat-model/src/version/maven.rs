@@ -100,6 +100,16 @@ fn normalize(list: &mut Vec<Item>) {
     }
 }
 
+/// Deepest sub-list nesting; past it, `-` and transitions separate items of the current
+/// list (keeps recursion bounded on hostile input such as ten thousand `-`).
+const MAX_DEPTH: usize = 64;
+
+fn open(stack: &mut Vec<Vec<Item>>) {
+    if stack.len() < MAX_DEPTH {
+        stack.push(Vec::new());
+    }
+}
+
 /// Parses into nested lists. The stack holds the path of open lists; every new list is
 /// appended to its parent when it is closed (at the end), which is equivalent to
 /// `ComparableVersion`'s in-place nesting.
@@ -128,13 +138,13 @@ fn parse(v: &str) -> Item {
             };
             stack.last_mut().expect("non-empty stack").push(item);
             start = i + 1;
-            stack.push(Vec::new());
+            open(&mut stack);
         } else if c.is_ascii_digit() {
             if !is_digit && i > start {
                 let item = str_item(&sub(&chars, start, i), true);
                 stack.last_mut().expect("non-empty stack").push(item);
                 start = i;
-                stack.push(Vec::new());
+                open(&mut stack);
             }
             is_digit = true;
         } else {
@@ -142,7 +152,7 @@ fn parse(v: &str) -> Item {
                 let item = parse_item(true, &sub(&chars, start, i));
                 stack.last_mut().expect("non-empty stack").push(item);
                 start = i;
-                stack.push(Vec::new());
+                open(&mut stack);
             }
             is_digit = false;
         }
@@ -158,9 +168,10 @@ fn parse(v: &str) -> Item {
         // A list left holding only a sub-list (`1-ga-1` after dropping the null `ga`)
         // is that sub-list: `1-ga-1 = 1-1`, as the POM reference's trimming rule says.
         if inner.len() == 1
-            && let Some(Item::List(only)) = inner.first()
+            && matches!(inner.first(), Some(Item::List(_)))
+            && let Some(Item::List(only)) = inner.pop()
         {
-            inner = only.clone();
+            inner = only;
         }
         stack
             .last_mut()
