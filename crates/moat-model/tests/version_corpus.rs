@@ -100,8 +100,17 @@ fn check(scheme: Scheme, files: &[&str]) {
             report.push(format!(
                 "{name}: {} failing lines:\n{}\nexceptions that no longer fail:\n{}",
                 unexpected.len(),
-                unexpected.iter().take(60).map(|s| s.as_str()).collect::<Vec<_>>().join("\n"),
-                stale.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n"),
+                unexpected
+                    .iter()
+                    .take(60)
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                stale
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join("\n"),
             ));
         }
     }
@@ -110,17 +119,26 @@ fn check(scheme: Scheme, files: &[&str]) {
 
 #[test]
 fn alpine() {
-    check(Scheme::Apk, &["alpine-versions.txt", "alpine-versions-generated.txt"]);
+    check(
+        Scheme::Apk,
+        &["alpine-versions.txt", "alpine-versions-generated.txt"],
+    );
 }
 
 #[test]
 fn debian() {
-    check(Scheme::Dpkg, &["debian-versions.txt", "debian-versions-generated.txt"]);
+    check(
+        Scheme::Dpkg,
+        &["debian-versions.txt", "debian-versions-generated.txt"],
+    );
 }
 
 #[test]
 fn maven() {
-    check(Scheme::Maven, &["maven-versions.txt", "maven-versions-generated.txt"]);
+    check(
+        Scheme::Maven,
+        &["maven-versions.txt", "maven-versions-generated.txt"],
+    );
 }
 
 #[test]
@@ -130,12 +148,18 @@ fn nuget() {
 
 #[test]
 fn packagist() {
-    check(Scheme::Packagist, &["packagist-versions.txt", "packagist-versions-generated.txt"]);
+    check(
+        Scheme::Packagist,
+        &["packagist-versions.txt", "packagist-versions-generated.txt"],
+    );
 }
 
 #[test]
 fn pypi() {
-    check(Scheme::Pep440, &["pypi-versions.txt", "pypi-versions-generated.txt"]);
+    check(
+        Scheme::Pep440,
+        &["pypi-versions.txt", "pypi-versions-generated.txt"],
+    );
 }
 
 #[test]
@@ -145,7 +169,10 @@ fn redhat() {
 
 #[test]
 fn rubygems() {
-    check(Scheme::RubyGems, &["rubygems-versions.txt", "rubygems-versions-generated.txt"]);
+    check(
+        Scheme::RubyGems,
+        &["rubygems-versions.txt", "rubygems-versions-generated.txt"],
+    );
 }
 
 #[test]
@@ -184,9 +211,17 @@ fn every_corpus_file_is_accounted_for() {
         "pub-versions.txt",
     ];
     // CRAN and Hackage are not ecosystems moat matches.
-    let out_of_scope = ["cran-versions.txt", "cran-versions-generated.txt", "hackage-versions.txt"];
+    let out_of_scope = [
+        "cran-versions.txt",
+        "cran-versions-generated.txt",
+        "hackage-versions.txt",
+    ];
     for entry in std::fs::read_dir(&dir).expect("corpus dir") {
-        let name = entry.expect("dir entry").file_name().to_string_lossy().into_owned();
+        let name = entry
+            .expect("dir entry")
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
         if name.contains("-versions") && name.ends_with(".txt") {
             assert!(
                 run.contains(&name.as_str()) || out_of_scope.contains(&name.as_str()),
@@ -204,10 +239,18 @@ fn exceptions_name_real_lines() {
     };
     for e in exceptions() {
         let mut it = e.splitn(3, ':');
-        let (file, line, text) = (it.next().unwrap(), it.next().unwrap(), it.next().unwrap().trim());
+        let (file, line, text) = (
+            it.next().unwrap(),
+            it.next().unwrap(),
+            it.next().unwrap().trim(),
+        );
         let content = std::fs::read_to_string(dir.join(file)).expect("corpus file");
         let n: usize = line.parse().expect("line number");
-        assert_eq!(content.lines().nth(n - 1).map(str::trim), Some(text), "exception {e}");
+        assert_eq!(
+            content.lines().nth(n - 1).map(str::trim),
+            Some(text),
+            "exception {e}"
+        );
     }
 }
 
@@ -252,6 +295,13 @@ fn debian_snapshot_listings_are_sorted() {
         }
     }
     eprintln!("debian snapshot listings: {lists} lists, {pairs} neighbouring pairs");
-    assert!(lists >= 3, "expected the curl, nginx and blender listings, found {lists}");
-    assert!(failures.is_empty(), "unsorted pairs:\n{}", failures.join("\n"));
+    assert!(
+        lists >= 3,
+        "expected the curl, nginx and blender listings, found {lists}"
+    );
+    assert!(
+        failures.is_empty(),
+        "unsorted pairs:\n{}",
+        failures.join("\n")
+    );
 }

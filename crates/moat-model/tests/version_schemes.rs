@@ -47,18 +47,46 @@ fn go() {
             // Pseudo-versions: vX.0.0-yyyymmddhhmmss-abcdef (no earlier tag).
             ("v0.0.0-20191109021931-daa7c04131f5", Less, "v0.0.0"),
             ("v0.0.0-20191109021931-daa7c04131f5", Less, "v0.0.1"),
-            ("v0.0.0-20191109021931-daa7c04131f5", Less, "v0.0.0-20200101000000-000000000000"),
-            ("v0.0.0-20191109021931-daa7c04131f5", Equal, "0.0.0-20191109021931-daa7c04131f5"),
-            ("v0.0.0-20191109021931-aaaaaaaaaaaa", Less, "v0.0.0-20191109021931-daa7c04131f5"),
+            (
+                "v0.0.0-20191109021931-daa7c04131f5",
+                Less,
+                "v0.0.0-20200101000000-000000000000",
+            ),
+            (
+                "v0.0.0-20191109021931-daa7c04131f5",
+                Equal,
+                "0.0.0-20191109021931-daa7c04131f5",
+            ),
+            (
+                "v0.0.0-20191109021931-aaaaaaaaaaaa",
+                Less,
+                "v0.0.0-20191109021931-daa7c04131f5",
+            ),
             // vX.Y.(Z+1)-0.yyyymmddhhmmss-abcdef: after vX.Y.Z, before vX.Y.(Z+1).
             ("v1.2.3", Less, "v1.2.4-0.20191109021931-daa7c04131f5"),
             ("v1.2.4-0.20191109021931-daa7c04131f5", Less, "v1.2.4"),
-            ("v1.2.4-0.20191109021931-daa7c04131f5", Less, "v1.2.4-0.20201109021931-daa7c04131f5"),
+            (
+                "v1.2.4-0.20191109021931-daa7c04131f5",
+                Less,
+                "v1.2.4-0.20201109021931-daa7c04131f5",
+            ),
             // vX.Y.Z-pre.0.yyyymmddhhmmss-abcdef: after vX.Y.Z-pre.
-            ("v1.2.4-pre", Less, "v1.2.4-pre.0.20191109021931-daa7c04131f5"),
+            (
+                "v1.2.4-pre",
+                Less,
+                "v1.2.4-pre.0.20191109021931-daa7c04131f5",
+            ),
             ("v1.2.4-pre.0.20191109021931-daa7c04131f5", Less, "v1.2.4"),
-            ("v1.2.4-pre.0.20191109021931-daa7c04131f5", Less, "v1.2.4-pre.1"),
-            ("v2.0.0-20191109021931-daa7c04131f5+incompatible", Less, "v2.0.0+incompatible"),
+            (
+                "v1.2.4-pre.0.20191109021931-daa7c04131f5",
+                Less,
+                "v1.2.4-pre.1",
+            ),
+            (
+                "v2.0.0-20191109021931-daa7c04131f5+incompatible",
+                Less,
+                "v2.0.0+incompatible",
+            ),
             // Invalid versions sort first (leading zeros, empty parts, shorthand with pre).
             ("v01.0.0", Less, "v0.0.1"),
             ("v1.0", Greater, "v1.0.0-0"),
@@ -111,7 +139,11 @@ fn hex() {
             ("0.0.1", Greater, "0.0.0"),
             ("10.0.0", Greater, "9.99.99"),
             ("1.2.3", Equal, "1.2.3+a.b.c"),
-            ("999999999999999999999.0.0", Greater, "99999999999999999999.0.0"),
+            (
+                "999999999999999999999.0.0",
+                Greater,
+                "99999999999999999999.0.0",
+            ),
             // Elixir rejects these; they sort before every version, byte-wise.
             ("1.0", Less, "0.0.0"),
             ("v1.0.0", Less, "0.0.0"),
@@ -149,7 +181,10 @@ fn for_ecosystem() {
         ("crates.io", Some(Scheme::Semver)),
         ("PyPI", Some(Scheme::Pep440)),
         ("Maven", Some(Scheme::Maven)),
-        ("Maven:https://repo.maven.apache.org/maven2/", Some(Scheme::Maven)),
+        (
+            "Maven:https://repo.maven.apache.org/maven2/",
+            Some(Scheme::Maven),
+        ),
         ("RubyGems", Some(Scheme::RubyGems)),
         ("Go", Some(Scheme::Go)),
         ("NuGet", Some(Scheme::NuGet)),
@@ -233,7 +268,12 @@ fn spec_examples() {
     );
     check(
         Scheme::Rpm,
-        &[("1.0~rc1", Less, "1.0"), ("1.0", Less, "1.0^git1"), ("1.0^git1", Less, "1.0.1"), ("1:1", Greater, "9")],
+        &[
+            ("1.0~rc1", Less, "1.0"),
+            ("1.0", Less, "1.0^git1"),
+            ("1.0^git1", Less, "1.0.1"),
+            ("1:1", Greater, "9"),
+        ],
     );
     check(
         Scheme::Apk,
@@ -245,7 +285,14 @@ fn spec_examples() {
             ("1.01", Less, "1.1"),
         ],
     );
-    check(Scheme::Semver, &[("1.0.0-rc.1", Less, "1.0.0"), ("v1.0.0", Equal, "=1.0.0"), ("1.0.0+a", Equal, "1.0.0+b")]);
+    check(
+        Scheme::Semver,
+        &[
+            ("1.0.0-rc.1", Less, "1.0.0"),
+            ("v1.0.0", Equal, "=1.0.0"),
+            ("1.0.0+a", Equal, "1.0.0+b"),
+        ],
+    );
     check(
         Scheme::Pep440,
         &[
@@ -271,8 +318,36 @@ fn spec_examples() {
             ("1.0-cr1", Equal, "1.0-rc1"),
         ],
     );
-    check(Scheme::RubyGems, &[("1.0.a", Less, "1.0"), ("1.0", Equal, "1.0.0"), ("1.0-rc1", Less, "1.0")]);
-    check(Scheme::NuGet, &[("1.0.0-BETA", Equal, "1.0.0-beta"), ("1.0", Equal, "1.0.0.0"), ("1.0.0.1", Greater, "1.0.0")]);
-    check(Scheme::Packagist, &[("1.0-dev", Less, "1.0alpha1"), ("1.0RC1", Less, "1.0"), ("1.0", Less, "1.0pl1")]);
-    check(Scheme::Pub, &[("1.0.0-pre", Less, "1.0.0"), ("1.0.0", Less, "1.0.0+1"), ("1.0.0+1", Less, "1.0.0+a")]);
+    check(
+        Scheme::RubyGems,
+        &[
+            ("1.0.a", Less, "1.0"),
+            ("1.0", Equal, "1.0.0"),
+            ("1.0-rc1", Less, "1.0"),
+        ],
+    );
+    check(
+        Scheme::NuGet,
+        &[
+            ("1.0.0-BETA", Equal, "1.0.0-beta"),
+            ("1.0", Equal, "1.0.0.0"),
+            ("1.0.0.1", Greater, "1.0.0"),
+        ],
+    );
+    check(
+        Scheme::Packagist,
+        &[
+            ("1.0-dev", Less, "1.0alpha1"),
+            ("1.0RC1", Less, "1.0"),
+            ("1.0", Less, "1.0pl1"),
+        ],
+    );
+    check(
+        Scheme::Pub,
+        &[
+            ("1.0.0-pre", Less, "1.0.0"),
+            ("1.0.0", Less, "1.0.0+1"),
+            ("1.0.0+1", Less, "1.0.0+a"),
+        ],
+    );
 }

@@ -151,8 +151,12 @@ pub fn compare(a: &str, b: &str) -> Ordering {
             return d;
         }
     }
-    cmp_digits(va.build, vb.build)
-        .then_with(|| vb.remainder.is_empty().cmp(&va.remainder.is_empty()).reverse())
+    cmp_digits(va.build, vb.build).then_with(|| {
+        vb.remainder
+            .is_empty()
+            .cmp(&va.remainder.is_empty())
+            .reverse()
+    })
 }
 
 /// A valid apk version: `\d+(\.\d+)*[a-z]?(_(alpha|beta|pre|rc|cvs|svn|git|hg|p)\d*)*(~[0-9a-f]+)?(-r\d+)?`.

@@ -11,8 +11,11 @@
 //! before every version and byte-wise among themselves. [`parse_ok`] is the
 //! `pub_semver` grammar: three numbers, optional pre-release and build.
 
-use super::semver::{Parsed, cmp_core, cmp_identifiers, cmp_pre, identifiers_ok, split_core, split_pre_build, with_fallback};
 use super::all_digits;
+use super::semver::{
+    Parsed, cmp_core, cmp_identifiers, cmp_pre, identifiers_ok, split_core, split_pre_build,
+    with_fallback,
+};
 use std::cmp::Ordering;
 
 fn parse(v: &str) -> Option<Parsed<'_>> {

@@ -130,8 +130,7 @@ pub fn parse_ok(v: &str) -> bool {
     });
     let rev_ok = revision.is_none_or(|r| {
         !r.is_empty()
-            && r
-                .bytes()
+            && r.bytes()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'+' | b'~'))
     });
     up_ok && rev_ok

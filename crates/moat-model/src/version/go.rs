@@ -33,7 +33,9 @@ fn parse(v: &str) -> Option<Parsed<'_>> {
     if parts.len() < 3 && (pre.is_some() || build.is_some()) {
         return None;
     }
-    if !pre.is_none_or(|p| identifiers_ok(p, true)) || !build.is_none_or(|b| identifiers_ok(b, false)) {
+    if !pre.is_none_or(|p| identifiers_ok(p, true))
+        || !build.is_none_or(|b| identifiers_ok(b, false))
+    {
         return None;
     }
     Some(Parsed {

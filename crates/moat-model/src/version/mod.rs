@@ -17,7 +17,7 @@
 //! | [`Scheme::Apk`] | Alpine, Wolfi, Chainguard | `number{.number}{letter}{_suffix{number}}{~hash}{-rN}` ([`apk`](self::apk)) |
 //! | [`Scheme::Semver`] | npm, crates.io | SemVer 2.0.0 with npm leniency (`v`, `=`, missing minor/patch) ([`semver`](self::semver)) |
 //! | [`Scheme::Pep440`] | PyPI | PEP 440 with the `packaging` legacy rule as fallback ([`pep440`](self::pep440)) |
-//! | [`Scheme::Maven`] | Maven | `ComparableVersion` ([`maven`](self::maven)) |
+//! | [`Scheme::Maven`] | Maven | `ComparableVersion`, made transitive ([`maven`](self::maven)) |
 //! | [`Scheme::RubyGems`] | RubyGems | `Gem::Version` ([`rubygems`](self::rubygems)) |
 //! | [`Scheme::Go`] | Go | `golang.org/x/mod/semver`, `v` optional ([`go`](self::go)) |
 //! | [`Scheme::NuGet`] | NuGet | `NuGetVersion`: up to four numbers, case-insensitive pre-release ([`nuget`](self::nuget)) |
@@ -46,6 +46,20 @@
 //! * RubyGems: unparseable strings are ordered by their lenient segments, then after the
 //!   valid versions with the same segments, then byte-wise;
 //! * Maven and Packagist: like the reference implementations, every string is a version.
+//!
+//! Two reference orderings are not transitive, so no total order can follow them
+//! everywhere; here they are followed except on the cycles:
+//!
+//! * Maven's `ComparableVersion` has `1-alpha < 1 < 1.sp < 1-alpha` and
+//!   `1.0.RC1 < 1.0 < 1.0-1 < 1.0.RC1` (a number beats a sub-list even when it is a zero
+//!   leading to a pre-release). Items are first placed against the release (below,
+//!   equal, above) and only items on the same side are compared by type, which keeps
+//!   `1.0.RC1 < 1.0 < 1.0-1` (see [`maven`](self::maven)).
+//! * PHP's `version_compare` weighs a `#` part like every number at once; here `#` is
+//!   equal to a missing part (see [`packagist`](self::packagist)).
+//!
+//! The corpus lines these choices contradict are listed, with the cycle each closes, in
+//! `tests/data/version-exceptions.txt`.
 //!
 //! [`parse_ok`] says whether a string is a well-formed version of the scheme (what the
 //! package manager itself would accept), independent of the fallback.

@@ -10,14 +10,18 @@
 //! Fallback: strings that do not parse sort before every valid version and byte-wise
 //! among themselves.
 
-use super::semver::{Parsed, cmp_core, cmp_pre, identifiers_ok, split_core, split_pre_build, with_fallback};
+use super::semver::{
+    Parsed, cmp_core, cmp_pre, identifiers_ok, split_core, split_pre_build, with_fallback,
+};
 use std::cmp::Ordering;
 
 fn parse(v: &str) -> Option<Parsed<'_>> {
     let s = v.trim();
     let (core, pre, build) = split_pre_build(s);
     let core = split_core(core, 4)?;
-    if !pre.is_none_or(|p| identifiers_ok(p, false)) || !build.is_none_or(|b| identifiers_ok(b, false)) {
+    if !pre.is_none_or(|p| identifiers_ok(p, false))
+        || !build.is_none_or(|b| identifiers_ok(b, false))
+    {
         return None;
     }
     Some(Parsed { core, pre, build })

@@ -132,5 +132,7 @@ pub fn parse_ok(v: &str) -> bool {
     ) && (tail.is_empty()
         || tail.split('.').all(all_digits)
         || (word != "dev" && tail == "dev")
-        || tail.rsplit_once(['-', '.']).is_some_and(|(n, d)| all_digits(n) && d == "dev"))
+        || tail
+            .rsplit_once(['-', '.'])
+            .is_some_and(|(n, d)| all_digits(n) && d == "dev"))
 }

@@ -208,7 +208,10 @@ fn cmp_local(a: &Option<Vec<String>>, b: &Option<Vec<String>>) -> Ordering {
                     (None, Some(_)) => Ordering::Less,
                     (Some(_), None) => Ordering::Greater,
                     (Some(p), Some(q)) => {
-                        let (pn, qn) = (p.bytes().all(|c| c.is_ascii_digit()), q.bytes().all(|c| c.is_ascii_digit()));
+                        let (pn, qn) = (
+                            p.bytes().all(|c| c.is_ascii_digit()),
+                            q.bytes().all(|c| c.is_ascii_digit()),
+                        );
                         match (pn, qn) {
                             (true, true) => cmp_digits(p, q),
                             (true, false) => Ordering::Greater,
@@ -279,7 +282,10 @@ fn legacy_parts(v: &str) -> Vec<String> {
             i = j;
             Some(t)
         } else if c.is_ascii_lowercase() {
-            let j = i + chars[i..].iter().take_while(|c| c.is_ascii_lowercase()).count();
+            let j = i + chars[i..]
+                .iter()
+                .take_while(|c| c.is_ascii_lowercase())
+                .count();
             let t: String = chars[i..j].iter().collect();
             i = j;
             Some(t)

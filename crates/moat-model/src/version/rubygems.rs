@@ -56,7 +56,13 @@ fn segments(s: &str) -> Vec<Seg> {
             let digit = c.is_ascii_digit();
             let j = i + b[i..]
                 .iter()
-                .take_while(|x| if digit { x.is_ascii_digit() } else { x.is_ascii_alphabetic() })
+                .take_while(|x| {
+                    if digit {
+                        x.is_ascii_digit()
+                    } else {
+                        x.is_ascii_alphabetic()
+                    }
+                })
                 .count();
             let run = &s[i..j];
             out.push(if digit {

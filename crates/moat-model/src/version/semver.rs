@@ -70,7 +70,10 @@ fn parse_loose(v: &str) -> Option<Parsed<'_>> {
 pub(crate) fn cmp_core(a: &[&str], b: &[&str]) -> Ordering {
     let n = a.len().max(b.len());
     for i in 0..n {
-        let d = cmp_digits(a.get(i).copied().unwrap_or("0"), b.get(i).copied().unwrap_or("0"));
+        let d = cmp_digits(
+            a.get(i).copied().unwrap_or("0"),
+            b.get(i).copied().unwrap_or("0"),
+        );
         if d != Ordering::Equal {
             return d;
         }
@@ -104,7 +107,11 @@ pub(crate) fn cmp_identifiers(a: &str, b: &str, alnum: fn(&str, &str) -> Orderin
 }
 
 /// Pre-release comparison: none is newer than any.
-pub(crate) fn cmp_pre(a: Option<&str>, b: Option<&str>, alnum: fn(&str, &str) -> Ordering) -> Ordering {
+pub(crate) fn cmp_pre(
+    a: Option<&str>,
+    b: Option<&str>,
+    alnum: fn(&str, &str) -> Ordering,
+) -> Ordering {
     match (a, b) {
         (None, None) => Ordering::Equal,
         (None, Some(_)) => Ordering::Greater,
