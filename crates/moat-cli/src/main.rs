@@ -16,6 +16,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+mod vuln;
+
 #[derive(Parser)]
 #[command(name = "moat", version, about = "Container security: inventory, SBOM, and more", long_about = None)]
 struct Cli {
@@ -25,6 +27,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Find known vulnerabilities in a target (an image, a directory, or an SBOM file).
+    Scan(Box<vuln::ScanArgs>),
+    /// Manage the advisory database.
+    Db {
+        #[command(subcommand)]
+        command: vuln::DbCommand,
+    },
     /// Write a software bill of materials for a target.
     Sbom {
         #[command(flatten)]
@@ -64,10 +73,10 @@ enum InventoryFormat {
 }
 
 #[derive(Args)]
-struct TargetArgs {
+pub(crate) struct TargetArgs {
     /// What to scan: docker-archive:PATH, oci-archive:PATH, oci:DIR, rootfs:DIR, dir:DIR,
     /// or a path whose kind is detected.
-    target: String,
+    pub(crate) target: String,
     /// Pick this platform from a multi-platform index (os/arch[/variant]; default: the host's).
     #[arg(long)]
     platform: Option<String>,
@@ -76,7 +85,7 @@ struct TargetArgs {
     image: Option<String>,
     /// No progress display and no warnings on stderr.
     #[arg(long, short = 'q')]
-    quiet: bool,
+    pub(crate) quiet: bool,
     /// Largest uncompressed size of one layer, in bytes.
     #[arg(long, value_name = "BYTES")]
     max_layer_bytes: Option<u64>,
@@ -103,7 +112,7 @@ fn main() -> ExitCode {
 }
 
 /// Opens and scans a target, with a progress display when stderr is a terminal.
-fn inventory_of(t: &TargetArgs) -> anyhow::Result<Inventory> {
+pub(crate) fn inventory_of(t: &TargetArgs) -> anyhow::Result<Inventory> {
     let spec = TargetSpec::parse(&t.target)?;
     let mut limits = Limits::default();
     if let Some(v) = t.max_layer_bytes {
@@ -171,7 +180,7 @@ fn inventory_of(t: &TargetArgs) -> anyhow::Result<Inventory> {
     Ok(inv)
 }
 
-fn write_out(output: Option<&PathBuf>, bytes: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_out(output: Option<&PathBuf>, bytes: &[u8]) -> anyhow::Result<()> {
     match output {
         Some(p) => std::fs::write(p, bytes).with_context(|| format!("writing {}", p.display())),
         None => {
@@ -191,6 +200,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         color,
     };
     match cli.command {
+        Command::Scan(args) => return vuln::scan(*args, color),
+        Command::Db { command } => return vuln::db(command),
         Command::Sbom {
             target,
             format,

@@ -53,13 +53,19 @@ impl DbArgs {
             .unwrap_or_else(|| update::DEFAULT_BASE_URL.to_string());
         // A local mirror serves KEV beside the archives; the public default has its own URL.
         let kev_url = if self.db_url.is_some() || std::env::var_os("MOAT_DB_URL").is_some() {
-            Some(format!("{}/kev/known_exploited_vulnerabilities.json", base_url.trim_end_matches('/')))
+            Some(format!(
+                "{}/kev/known_exploited_vulnerabilities.json",
+                base_url.trim_end_matches('/')
+            ))
         } else {
             Some(update::DEFAULT_KEV_URL.to_string())
         };
         update::UpdateOptions {
             base_url,
-            ecosystems: update::DEFAULT_ECOSYSTEMS.iter().map(|s| s.to_string()).collect(),
+            ecosystems: update::DEFAULT_ECOSYSTEMS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             kev_url,
             timeout: std::time::Duration::from_secs(60),
         }
@@ -133,8 +139,14 @@ struct DbSource {
 }
 
 impl AdvisorySource for DbSource {
-    fn advisories_for(&self, ecosystem: &str, name: &str) -> Result<Vec<moat_model::advisory::Advisory>, String> {
-        self.db.advisories_for(ecosystem, name).map_err(|e| e.to_string())
+    fn advisories_for(
+        &self,
+        ecosystem: &str,
+        name: &str,
+    ) -> Result<Vec<moat_model::advisory::Advisory>, String> {
+        self.db
+            .advisories_for(ecosystem, name)
+            .map_err(|e| e.to_string())
     }
     fn is_kev(&self, id: &str) -> bool {
         self.kev.contains(id)
@@ -149,7 +161,11 @@ fn today() -> String {
 fn age_days(ts: &str) -> u64 {
     fn days(date: &str) -> Option<i64> {
         let mut it = date.get(..10)?.split('-');
-        let (y, m, d): (i64, i64, i64) = (it.next()?.parse().ok()?, it.next()?.parse().ok()?, it.next()?.parse().ok()?);
+        let (y, m, d): (i64, i64, i64) = (
+            it.next()?.parse().ok()?,
+            it.next()?.parse().ok()?,
+            it.next()?.parse().ok()?,
+        );
         // days from civil (Howard Hinnant's algorithm)
         let y = if m <= 2 { y - 1 } else { y };
         let era = y.div_euclid(400);
@@ -169,7 +185,8 @@ fn open_source(a: &ScanArgs, quiet: bool) -> anyhow::Result<Box<dyn AdvisorySour
         let mut advs = Vec::new();
         let mut kev = HashSet::new();
         for p in &a.advisories {
-            let batch = import::import_path(p).with_context(|| format!("reading advisories from {}", p.display()))?;
+            let batch = import::import_path(p)
+                .with_context(|| format!("reading advisories from {}", p.display()))?;
             advs.extend(batch.advisories);
             kev.extend(batch.kev.into_iter().map(|k| k.cve));
         }
@@ -184,7 +201,10 @@ fn open_source(a: &ScanArgs, quiet: bool) -> anyhow::Result<Box<dyn AdvisorySour
             );
         }
         if !quiet {
-            eprintln!("moat: no advisory database at {}; downloading it", path.display());
+            eprintln!(
+                "moat: no advisory database at {}; downloading it",
+                path.display()
+            );
         }
         run_update(&a.db, quiet).map_err(|e| {
             anyhow::anyhow!(
@@ -194,10 +214,8 @@ fn open_source(a: &ScanArgs, quiet: bool) -> anyhow::Result<Box<dyn AdvisorySour
         })?;
     }
     let db = Database::open_read_only(&path)?;
-    if !quiet
-        && let Ok(st) = db.status()
-    {
-        let age = age_days(&st.built_at);
+    if !quiet && let Ok(st) = db.status() {
+        let age = st.built_at.as_deref().map(age_days).unwrap_or(0);
         if age > a.db_max_age {
             eprintln!(
                 "moat: warning: the advisory database {} is {age} days old (--db-max-age {}): run `moat db update`",
@@ -229,7 +247,8 @@ fn scan_inventory(t: &TargetArgs) -> anyhow::Result<Inventory> {
 }
 
 fn keep(f: &Finding, severities: &[Severity], ignore_unfixed: bool) -> bool {
-    (severities.is_empty() || severities.contains(&f.severity)) && !(ignore_unfixed && f.status != Status::Fixed)
+    (severities.is_empty() || severities.contains(&f.severity))
+        && !(ignore_unfixed && f.status != Status::Fixed)
 }
 
 pub fn scan(a: ScanArgs, color: bool) -> anyhow::Result<ExitCode> {
@@ -242,18 +261,26 @@ pub fn scan(a: ScanArgs, color: bool) -> anyhow::Result<ExitCode> {
         })
         .collect::<anyhow::Result<_>>()?;
     // Read the policy inputs first: a broken ignore file is a usage error before any work.
-    let ignore_path = a.ignorefile.clone().or_else(|| Some(PathBuf::from(".moatignore")).filter(|p| p.is_file()));
+    let ignore_path = a
+        .ignorefile
+        .clone()
+        .or_else(|| Some(PathBuf::from(".moatignore")).filter(|p| p.is_file()));
     let ignores = match &ignore_path {
         Some(p) => {
-            let bytes = std::fs::read(p).with_context(|| format!("reading ignore file {}", p.display()))?;
-            policy::parse_ignore_file(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?
+            let bytes =
+                std::fs::read(p).with_context(|| format!("reading ignore file {}", p.display()))?;
+            policy::parse_ignore_file(&bytes)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?
         }
         None => Vec::new(),
     };
     let mut vex = Vec::new();
     for p in &a.vex {
-        let bytes = std::fs::read(p).with_context(|| format!("reading VEX document {}", p.display()))?;
-        vex.extend(policy::parse_openvex(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?);
+        let bytes =
+            std::fs::read(p).with_context(|| format!("reading VEX document {}", p.display()))?;
+        vex.extend(
+            policy::parse_openvex(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?,
+        );
     }
     let source = open_source(&a, a.target.quiet)?;
     let inventory = scan_inventory(&a.target)?;
@@ -266,16 +293,30 @@ pub fn scan(a: ScanArgs, color: bool) -> anyhow::Result<ExitCode> {
     let outcome = policy::apply(findings, &ignores, &vex, &today());
     if !a.target.quiet {
         for e in &outcome.expired_ignores {
-            eprintln!("moat: warning: ignore entry for {} expired on {}", e.id, e.expires.as_deref().unwrap_or("?"));
+            eprintln!(
+                "moat: warning: ignore entry for {} expired on {}",
+                e.id,
+                e.expires.as_deref().unwrap_or("?")
+            );
         }
         for e in &outcome.unused_ignores {
             eprintln!("moat: warning: ignore entry for {} matched nothing", e.id);
         }
     }
-    let reported: Vec<Finding> =
-        outcome.reported.into_iter().filter(|f| keep(f, &severities, a.ignore_unfixed)).collect();
-    let report = ScanReport { inventory, findings: reported, suppressed: outcome.suppressed };
-    let ro = RenderOptions { timestamp: moat_report::timestamp_now(), color: color && a.output.is_none() };
+    let reported: Vec<Finding> = outcome
+        .reported
+        .into_iter()
+        .filter(|f| keep(f, &severities, a.ignore_unfixed))
+        .collect();
+    let report = ScanReport {
+        inventory,
+        findings: reported,
+        suppressed: outcome.suppressed,
+    };
+    let ro = RenderOptions {
+        timestamp: moat_report::timestamp_now(),
+        color: color && a.output.is_none(),
+    };
     let bytes = match a.format {
         ScanFormat::Table => moat_report::scan_table(&report, &ro).into_bytes(),
         ScanFormat::Json => moat_report::scan_json(&report),
@@ -292,10 +333,13 @@ pub fn scan(a: ScanArgs, color: bool) -> anyhow::Result<ExitCode> {
 fn run_update(d: &DbArgs, quiet: bool) -> anyhow::Result<update::UpdateSummary> {
     let path = d.path();
     if d.offline {
-        bail!("--offline is set: `moat db update` needs the network (use `moat db import` for air-gapped use)");
+        bail!(
+            "--offline is set: `moat db update` needs the network (use `moat db import` for air-gapped use)"
+        );
     }
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
     }
     let show = !quiet && std::io::stderr().is_terminal();
     let mut progress = |msg: &str| {
@@ -311,24 +355,30 @@ pub fn db(cmd: DbCommand) -> anyhow::Result<ExitCode> {
         DbCommand::Import { db: d, paths } => {
             let path = d.path();
             if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("creating {}", parent.display()))?;
             }
             let mut b = Builder::from_existing(&path)?;
             let mut total = 0;
             for p in &paths {
-                let batch = import::import_path(p)?;
-                let source = import::source_name(p, &batch);
-                for (what, why) in batch.malformed.iter().take(1) {
+                let mut batch = import::import_path(p)?;
+                if let Some((what, why)) = batch.malformed.first() {
                     eprintln!(
                         "moat: warning: {}: {} malformed record(s), e.g. {what}: {why}",
                         p.display(),
                         batch.malformed.len()
                     );
                 }
-                let meta = SourceMeta { url: Some(p.display().to_string()), etag: None, last_modified: None };
-                let n = b.replace_source(&source, &batch, meta)?;
-                println!("{}: {n} records as source {source}", p.display());
-                total += n;
+                for (source, part) in import::split_by_source(&mut batch) {
+                    let meta = SourceMeta {
+                        url: Some(p.display().to_string()),
+                        etag: None,
+                        last_modified: None,
+                    };
+                    let n = b.replace_source(&source, &part, meta)?;
+                    println!("{}: {n} records as source {source}", p.display());
+                    total += n;
+                }
             }
             b.commit()?;
             println!("imported {total} records into {}", path.display());
@@ -345,11 +395,21 @@ pub fn db(cmd: DbCommand) -> anyhow::Result<ExitCode> {
             let st = db.status()?;
             println!("database: {}", path.display());
             println!("schema:   {}", st.schema);
-            println!("built:    {} ({} days ago)", st.built_at, age_days(&st.built_at));
+            match &st.built_at {
+                Some(b) => println!("built:    {b} ({} days ago)", age_days(b)),
+                None => println!("built:    unknown"),
+            }
+            println!("records:  {}", st.advisories);
             println!("KEV:      {} entries", st.kev);
             println!("\nSOURCE  RECORDS  IMPORTED  FROM");
             for s in &st.sources {
-                println!("{}  {}  {}  {}", s.name, s.records, s.imported_at, s.url.as_deref().unwrap_or("-"));
+                println!(
+                    "{}  {}  {}  {}",
+                    s.name,
+                    s.records,
+                    s.imported_at,
+                    s.url.as_deref().unwrap_or("-")
+                );
             }
             println!("\nECOSYSTEM  RECORDS");
             for (eco, n) in &st.ecosystems {

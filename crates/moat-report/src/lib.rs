@@ -72,6 +72,8 @@
 
 mod cyclonedx;
 mod license;
+pub mod sbom_in;
+pub mod scan;
 mod spdx;
 mod table;
 mod time;
@@ -79,6 +81,9 @@ mod time;
 use moat_model::{Artifact, Inventory, Layer, Package, Purl};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeSet, HashMap, HashSet};
+
+pub use sbom_in::{SbomError, read_sbom};
+pub use scan::{cyclonedx_vulns, sarif, scan_json, scan_table};
 
 /// Options shared by the reporters that need more than the inventory.
 #[derive(Debug, Clone, PartialEq, Eq)]

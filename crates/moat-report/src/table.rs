@@ -54,7 +54,7 @@ fn in_ranges(c: char, ranges: &[(u32, u32)]) -> bool {
 }
 
 /// Terminal cells a (cleaned) string takes.
-fn width(s: &str) -> usize {
+pub(crate) fn width(s: &str) -> usize {
     s.chars()
         .map(|c| {
             if in_ranges(c, ZERO) {
@@ -69,7 +69,7 @@ fn width(s: &str) -> usize {
 }
 
 /// Replaces control characters and bidi embedding/override/isolate characters with `?`.
-fn clean(s: &str) -> String {
+pub(crate) fn clean(s: &str) -> String {
     s.chars()
         .map(|c| {
             let bidi = matches!(c as u32, 0x202A..=0x202E | 0x2066..=0x2069);
@@ -78,7 +78,7 @@ fn clean(s: &str) -> String {
         .collect()
 }
 
-fn pad(s: &str, to: usize) -> String {
+pub(crate) fn pad(s: &str, to: usize) -> String {
     let mut out = s.to_string();
     out.extend(std::iter::repeat_n(' ', to.saturating_sub(width(s))));
     out

@@ -1,1 +1,742 @@
-//! (being written)
+//! # Matching: packages x advisories -> findings
+//!
+//! [`match_inventory`] asks an [`AdvisorySource`] for the advisories of every package of an
+//! [`Inventory`], decides with OSV's evaluation rules whether the installed version is
+//! affected, collapses records that describe the same vulnerability, and returns one
+//! [`Finding`] per (package, vulnerability) with a [`MatchDetail`] for every record that
+//! matched, plus free-text notes (ranges that could not be evaluated, failed lookups).
+//!
+//! ## Lookup
+//!
+//! * Application packages (the project itself) are never matched.
+//! * Language packages are looked up by (`Package::ecosystem`, `Package::name`). Names are
+//!   passed as the inventory writes them; the *source* normalises them where the ecosystem
+//!   says names are case- and separator-insensitive (PyPI, PEP 503); [`normalize_name`] is
+//!   that rule, used by [`MemorySource`] and by the matcher when it compares
+//!   `affected[].package.name`. A language package without an ecosystem gets the OSV name
+//!   of its purl type (`pypi` -> `PyPI`, `cargo` -> `crates.io`, ...).
+//! * OS packages (`deb`, `rpm`, `apk`) are looked up by (ecosystem, `source_name`) *and*
+//!   (ecosystem, `name`), deduplicated per record (Debian advisories name source packages,
+//!   Alpine and RPM feeds mostly binary ones). A source-name match compares the
+//!   `source_version` when the inventory has one. Their ecosystem carries the release
+//!   (`Debian:12`), so only the distro's own records are ever consulted: upstream ranges
+//!   cannot override a distro's backported fix.
+//! * An `affected[]` entry applies only when its `package.ecosystem` equals the package's
+//!   ecosystem exactly (a `Debian:12` entry never matches a `Debian:11` package) and its
+//!   name is the looked-up name.
+//! * Go: a leading `v` is stripped from the installed version (vulndb writes `1.20.5`); the
+//!   toolchain is the package `stdlib`.
+//!
+//! ## Version rules (OSV schema, "Evaluation")
+//!
+//! For every `affected[]` entry, independently (a record may list one package several
+//! times):
+//!
+//! * `versions[]`: the installed version matches an entry as an exact string, whether or
+//!   not it parses.
+//! * `ranges[]` of type `ECOSYSTEM` (ordered with the ecosystem's
+//!   [`Scheme`](moat_model::version::Scheme)) and `SEMVER` (always the SemVer scheme): the
+//!   events are sorted by version, `introduced: "0"` first; walking them, `introduced`
+//!   (`"0"` or `<= installed`) sets affected, `fixed` (`<= installed`) and `last_affected`
+//!   (`< installed`) clear it. `introduced: "0"` covers every version, pre-releases and Go
+//!   pseudo-versions included. When a range has `limit` events the installed version must
+//!   also be below one of them (`"*"` is no limit).
+//! * `GIT` ranges cannot be evaluated against a package version: they are skipped, with a
+//!   note when the entry did not match by other means (so the note marks a match that may
+//!   have been missed).
+//! * `ECOSYSTEM` ranges of an ecosystem moat has no ordering for are skipped with a note.
+//! * Withdrawn records are ignored.
+//! * moat's distro extension [`Affected::status`]: `not_affected` -> no finding from that
+//!   entry; `affected`, `will_not_fix`, `fix_deferred`, `end_of_life` with no range or
+//!   version list -> the installed version is affected, with that status. A matching range
+//!   with a `fixed` event above the installed version gives status `fixed` and the fixed
+//!   version.
+//!
+//! ## Collapsing aliases
+//!
+//! The records that matched one package are grouped by union-find over their ids and
+//! aliases (across sources): records sharing any id form one finding.
+//!
+//! * Primary id: the CVE when the group names exactly one CVE; otherwise the id of the first
+//!   record by source priority: distro records (the matched ecosystem orders with dpkg, rpm
+//!   or apk), then `GHSA-` records, then the others; ties by id.
+//! * `aliases`: every other id of the group, sorted.
+//! * `matched`: every record's [`MatchDetail`], the primary's record first, then by priority.
+//! * `fixed_version`: the lowest fixed version above the installed one among the group.
+//! * `status`: `fixed` with a fixed version; else the first distro state other than
+//!   `affected` (by priority); else `affected`.
+//!
+//! ## Severity
+//!
+//! OS packages: the distro's rating (`Affected::severity`, else the record's `rating`) mapped
+//! with [`Severity::from_label`], highest wins (an "unknown"/"not yet assigned" rating does
+//! not count). Otherwise (and for every language package) the highest CVSS base score of the
+//! group ([`crate::score`]) via [`Severity::from_score`]; else the highest feed rating label;
+//! else `UNKNOWN`. `cvss` lists every distinct vector with its base score. `kev` is set when
+//! any id of the group is in the KEV catalogue. `title` is the primary record's `summary`
+//! (else the first summary in the group). `references` are the unique URLs, at most 20.
+//!
+//! Findings are sorted by package name, package version, severity (highest first), id.
+
+use crate::score::base_score;
+use moat_model::advisory::{
+    Advisory, Affected, CvssScore, Event, Finding, FindingPackage, MatchDetail, Range, RangeType,
+    Severity, Status,
+};
+use moat_model::version::{Scheme, compare};
+use moat_model::{Inventory, Package};
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+/// Where advisories come from: the database, or memory for tests and SBOM-only runs.
+pub trait AdvisorySource {
+    /// Every advisory with an `affected[]` entry for (`ecosystem`, `name`). `name` is passed
+    /// as the inventory writes it; the source normalises it with [`normalize_name`].
+    /// Returning extra records is harmless: the matcher filters entries itself.
+    fn advisories_for(&self, ecosystem: &str, name: &str) -> Result<Vec<Advisory>, String>;
+    /// Whether `id` is in CISA's Known Exploited Vulnerabilities catalogue.
+    fn is_kev(&self, id: &str) -> bool;
+}
+
+/// The package-name key of an ecosystem: PyPI names are normalised as PEP 503 says
+/// (lower case, runs of `-`, `_`, `.` become one `-`); other ecosystems' names are
+/// case-sensitive and kept as written.
+pub fn normalize_name(ecosystem: &str, name: &str) -> String {
+    if ecosystem == "PyPI" {
+        let mut out = String::with_capacity(name.len());
+        let mut sep = false;
+        for c in name.trim().chars() {
+            if matches!(c, '-' | '_' | '.') {
+                sep = true;
+            } else {
+                if sep && !out.is_empty() {
+                    out.push('-');
+                }
+                sep = false;
+                out.extend(c.to_lowercase());
+            }
+        }
+        out
+    } else {
+        name.to_string()
+    }
+}
+
+/// Advisories held in memory, indexed by (ecosystem, normalised name).
+#[derive(Debug, Default, Clone)]
+pub struct MemorySource {
+    advisories: Vec<Advisory>,
+    index: HashMap<(String, String), Vec<usize>>,
+    kev: HashSet<String>,
+}
+
+impl MemorySource {
+    pub fn new(advs: Vec<Advisory>, kev: HashSet<String>) -> Self {
+        let mut index: HashMap<(String, String), Vec<usize>> = HashMap::new();
+        for (i, a) in advs.iter().enumerate() {
+            for aff in &a.affected {
+                let eco = aff.package.ecosystem.clone();
+                let key = (eco.clone(), normalize_name(&eco, &aff.package.name));
+                let v = index.entry(key).or_default();
+                if v.last() != Some(&i) {
+                    v.push(i);
+                }
+            }
+        }
+        MemorySource {
+            advisories: advs,
+            index,
+            kev,
+        }
+    }
+
+    /// Number of records held.
+    pub fn len(&self) -> usize {
+        self.advisories.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.advisories.is_empty()
+    }
+}
+
+impl AdvisorySource for MemorySource {
+    fn advisories_for(&self, ecosystem: &str, name: &str) -> Result<Vec<Advisory>, String> {
+        let key = (ecosystem.to_string(), normalize_name(ecosystem, name));
+        Ok(self
+            .index
+            .get(&key)
+            .map(|ix| ix.iter().map(|&i| self.advisories[i].clone()).collect())
+            .unwrap_or_default())
+    }
+
+    fn is_kev(&self, id: &str) -> bool {
+        self.kev.contains(id)
+    }
+}
+
+/// Matching options (room for later: reachability, ecosystem filters, ...).
+#[derive(Debug, Clone, Default)]
+pub struct MatchOptions {}
+
+/// Matches every package of `inv` against `src`. Returns the findings (sorted) and notes.
+pub fn match_inventory(
+    inv: &Inventory,
+    src: &dyn AdvisorySource,
+    _opts: &MatchOptions,
+) -> (Vec<Finding>, Vec<String>) {
+    let mut findings = Vec::new();
+    let mut notes = Notes::default();
+    let mut no_ecosystem = 0usize;
+    for pkg in &inv.packages {
+        if pkg.application {
+            continue;
+        }
+        let Some(eco) = package_ecosystem(pkg) else {
+            no_ecosystem += 1;
+            continue;
+        };
+        let records = records_for(pkg, &eco, src, &mut notes);
+        findings.extend(collapse(pkg, &eco, records, src));
+    }
+    if no_ecosystem > 0 {
+        notes.push(format!(
+            "{no_ecosystem} package(s) without an ecosystem were not matched"
+        ));
+    }
+    findings.sort_by(|a, b| {
+        let (pa, pb) = (a.package.as_ref(), b.package.as_ref());
+        pa.map(|p| &p.name)
+            .cmp(&pb.map(|p| &p.name))
+            .then_with(|| pa.map(|p| &p.version).cmp(&pb.map(|p| &p.version)))
+            .then_with(|| b.severity.cmp(&a.severity))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    (findings, notes.list)
+}
+
+/// Notes without duplicates, in first-seen order.
+#[derive(Default)]
+struct Notes {
+    seen: HashSet<String>,
+    list: Vec<String>,
+}
+
+impl Notes {
+    fn push(&mut self, s: String) {
+        if self.seen.insert(s.clone()) {
+            self.list.push(s);
+        }
+    }
+}
+
+fn is_os_kind(kind: &str) -> bool {
+    matches!(kind, "deb" | "rpm" | "apk")
+}
+
+/// The package's OSV ecosystem; for language packages without one, the purl type's.
+fn package_ecosystem(pkg: &Package) -> Option<String> {
+    if let Some(e) = pkg.ecosystem.as_deref().filter(|e| !e.is_empty()) {
+        return Some(e.to_string());
+    }
+    let eco = match pkg.kind.as_str() {
+        "pypi" => "PyPI",
+        "cargo" => "crates.io",
+        "golang" => "Go",
+        "npm" => "npm",
+        "maven" => "Maven",
+        "gem" => "RubyGems",
+        "nuget" => "NuGet",
+        "composer" => "Packagist",
+        "hex" => "Hex",
+        "pub" => "Pub",
+        _ => return None,
+    };
+    Some(eco.to_string())
+}
+
+/// The installed version as compared for an ecosystem (Go: no leading `v`).
+fn installed_for(eco: &str, v: &str) -> String {
+    if eco == "Go" {
+        v.strip_prefix('v').unwrap_or(v).to_string()
+    } else {
+        v.to_string()
+    }
+}
+
+/// One record that matched one package.
+struct Record {
+    adv: Advisory,
+    details: Vec<MatchDetail>,
+    /// A distro state from a matching entry (other than `affected`), if any.
+    state: Option<Status>,
+    /// The distro's rating of a matching entry (`Affected::severity`).
+    entry_rating: Option<String>,
+    distro: bool,
+}
+
+fn records_for(
+    pkg: &Package,
+    eco: &str,
+    src: &dyn AdvisorySource,
+    notes: &mut Notes,
+) -> Vec<Record> {
+    // (name looked up, version compared)
+    let mut lookups: Vec<(String, String)> = Vec::new();
+    if is_os_kind(&pkg.kind)
+        && let Some(sn) = pkg.source_name.as_deref().filter(|s| !s.is_empty())
+    {
+        let sv = pkg
+            .source_version
+            .clone()
+            .unwrap_or_else(|| pkg.version.clone());
+        lookups.push((sn.to_string(), sv));
+    }
+    if !lookups.iter().any(|(n, _)| n == &pkg.name) {
+        lookups.push((pkg.name.clone(), pkg.version.clone()));
+    }
+
+    let scheme = Scheme::for_ecosystem(eco);
+    let distro = matches!(scheme, Some(Scheme::Dpkg | Scheme::Rpm | Scheme::Apk));
+    let mut out: Vec<Record> = Vec::new();
+    let mut index: HashMap<(String, String), usize> = HashMap::new();
+    for (name, version) in &lookups {
+        let advs = match src.advisories_for(eco, name) {
+            Ok(a) => a,
+            Err(e) => {
+                notes.push(format!("lookup of {eco}/{name} failed: {e}"));
+                continue;
+            }
+        };
+        let installed = installed_for(eco, version);
+        let key_name = normalize_name(eco, name);
+        for adv in advs {
+            if adv.withdrawn.is_some() {
+                continue;
+            }
+            let mut details = Vec::new();
+            let mut state = None;
+            let mut entry_rating = None;
+            for aff in &adv.affected {
+                if aff.package.ecosystem != eco
+                    || normalize_name(eco, &aff.package.name) != key_name
+                {
+                    continue;
+                }
+                if let Some(d) = eval_affected(&adv, aff, eco, name, &installed, scheme, notes) {
+                    if d.fixed.is_none()
+                        && let Some(s) = aff.status.filter(|s| *s != Status::Affected)
+                    {
+                        state.get_or_insert(s);
+                    }
+                    if entry_rating.is_none() {
+                        entry_rating = aff.severity.clone();
+                    }
+                    details.push(d);
+                }
+            }
+            if details.is_empty() {
+                continue;
+            }
+            let key = (adv.source.clone(), adv.id.clone());
+            if let Some(&i) = index.get(&key) {
+                let r: &mut Record = &mut out[i];
+                r.details.extend(details);
+                if r.state.is_none() {
+                    r.state = state;
+                }
+                if r.entry_rating.is_none() {
+                    r.entry_rating = entry_rating;
+                }
+            } else {
+                index.insert(key, out.len());
+                out.push(Record {
+                    adv,
+                    details,
+                    state,
+                    entry_rating,
+                    distro,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Evaluates one `affected[]` entry; `Some` with how it matched when `installed` is affected.
+fn eval_affected(
+    adv: &Advisory,
+    aff: &Affected,
+    eco: &str,
+    name: &str,
+    installed: &str,
+    scheme: Option<Scheme>,
+    notes: &mut Notes,
+) -> Option<MatchDetail> {
+    if aff.status == Some(Status::NotAffected) {
+        return None;
+    }
+    let detail = |range: String, fixed: Option<String>| MatchDetail {
+        advisory: adv.id.clone(),
+        source: adv.source.clone(),
+        ecosystem: eco.to_string(),
+        package: name.to_string(),
+        range,
+        installed: installed.to_string(),
+        fixed,
+    };
+    if aff.versions.iter().any(|v| v == installed) {
+        // A range may still know the fixed version.
+        let fixed = aff
+            .ranges
+            .iter()
+            .find_map(|r| range_scheme(r, scheme).and_then(|s| next_fixed(r, s, installed)));
+        return Some(detail(format!("versions contains {installed}"), fixed));
+    }
+    let mut skipped_git = false;
+    for r in &aff.ranges {
+        if r.kind == RangeType::Git {
+            skipped_git = true;
+            continue;
+        }
+        let Some(s) = range_scheme(r, scheme) else {
+            notes.push(format!(
+                "ECOSYSTEM range skipped in {}: no version ordering for ecosystem {eco}",
+                adv.id
+            ));
+            continue;
+        };
+        if range_affects(r, s, installed) {
+            return Some(detail(range_text(r, s), next_fixed(r, s, installed)));
+        }
+    }
+    if skipped_git {
+        notes.push(format!(
+            "GIT range skipped in {} ({eco}/{name}): commit ranges cannot be compared to a package version",
+            adv.id
+        ));
+    }
+    if aff.ranges.is_empty()
+        && aff.versions.is_empty()
+        && let Some(st) = aff.status
+    {
+        return Some(detail(format!("status {}", st.as_str()), None));
+    }
+    None
+}
+
+/// The ordering a range is evaluated with.
+fn range_scheme(r: &Range, eco_scheme: Option<Scheme>) -> Option<Scheme> {
+    match r.kind {
+        RangeType::Semver => Some(Scheme::Semver),
+        RangeType::Ecosystem => eco_scheme,
+        RangeType::Git => None,
+    }
+}
+
+/// The range's events sorted by version, `introduced: "0"` first (stable for ties).
+fn sorted_events(r: &Range, s: Scheme) -> Vec<&Event> {
+    let mut ev: Vec<&Event> = r.events.iter().collect();
+    ev.sort_by(|a, b| {
+        let za = matches!(a, Event::Introduced(v) if v == "0");
+        let zb = matches!(b, Event::Introduced(v) if v == "0");
+        match (za, zb) {
+            (true, true) => Ordering::Equal,
+            (true, false) => Ordering::Less,
+            (false, true) => Ordering::Greater,
+            (false, false) => compare(s, a.version(), b.version()),
+        }
+    });
+    ev
+}
+
+/// OSV's evaluation of one SEMVER or ECOSYSTEM range.
+fn range_affects(r: &Range, s: Scheme, v: &str) -> bool {
+    let limits: Vec<&str> = r
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Limit(l) => Some(l.as_str()),
+            _ => None,
+        })
+        .collect();
+    if !limits.is_empty()
+        && !limits
+            .iter()
+            .any(|l| *l == "*" || compare(s, v, l) == Ordering::Less)
+    {
+        return false;
+    }
+    let mut affected = false;
+    for e in sorted_events(r, s) {
+        match e {
+            Event::Introduced(i) => {
+                if i == "0" || compare(s, v, i) != Ordering::Less {
+                    affected = true;
+                }
+            }
+            Event::Fixed(f) => {
+                if compare(s, v, f) != Ordering::Less {
+                    affected = false;
+                }
+            }
+            Event::LastAffected(l) => {
+                if compare(s, v, l) == Ordering::Greater {
+                    affected = false;
+                }
+            }
+            Event::Limit(_) => {}
+        }
+    }
+    affected
+}
+
+/// The lowest `fixed` event of the range above `v`.
+fn next_fixed(r: &Range, s: Scheme, v: &str) -> Option<String> {
+    r.events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Fixed(f) if compare(s, f, v) == Ordering::Greater => Some(f.as_str()),
+            _ => None,
+        })
+        .min_by(|a, b| compare(s, a, b))
+        .map(str::to_string)
+}
+
+/// `ECOSYSTEM introduced 0, fixed 2.36-9+deb12u4`.
+fn range_text(r: &Range, s: Scheme) -> String {
+    let kind = match r.kind {
+        RangeType::Semver => "SEMVER",
+        RangeType::Ecosystem => "ECOSYSTEM",
+        RangeType::Git => "GIT",
+    };
+    let parts: Vec<String> = sorted_events(r, s)
+        .into_iter()
+        .map(|e| {
+            let k = match e {
+                Event::Introduced(_) => "introduced",
+                Event::Fixed(_) => "fixed",
+                Event::LastAffected(_) => "last_affected",
+                Event::Limit(_) => "limit",
+            };
+            format!("{k} {}", e.version())
+        })
+        .collect();
+    format!("{kind} {}", parts.join(", "))
+}
+
+/// 0 distro, 1 GHSA, 2 others.
+fn priority(r: &Record) -> u8 {
+    if r.distro {
+        0
+    } else if r.adv.id.starts_with("GHSA-") {
+        1
+    } else {
+        2
+    }
+}
+
+/// Union-find over record ids and aliases; one finding per group.
+fn collapse(
+    pkg: &Package,
+    eco: &str,
+    records: Vec<Record>,
+    src: &dyn AdvisorySource,
+) -> Vec<Finding> {
+    if records.is_empty() {
+        return Vec::new();
+    }
+    let n = records.len();
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn find(p: &mut [usize], mut i: usize) -> usize {
+        while p[i] != i {
+            p[i] = p[p[i]];
+            i = p[i];
+        }
+        i
+    }
+    let mut owner: HashMap<&str, usize> = HashMap::new();
+    for (i, r) in records.iter().enumerate() {
+        for id in std::iter::once(&r.adv.id).chain(r.adv.aliases.iter()) {
+            if let Some(&j) = owner.get(id.as_str()) {
+                let (a, b) = (find(&mut parent, i), find(&mut parent, j));
+                if a != b {
+                    parent[a.max(b)] = a.min(b);
+                }
+            } else {
+                owner.insert(id.as_str(), i);
+            }
+        }
+    }
+    let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for i in 0..n {
+        let root = find(&mut parent, i);
+        groups.entry(root).or_default().push(i);
+    }
+    let scheme = Scheme::for_ecosystem(eco);
+    groups
+        .into_values()
+        .map(|members| {
+            let mut group: Vec<&Record> = members.iter().map(|&i| &records[i]).collect();
+            group.sort_by(|a, b| {
+                priority(a)
+                    .cmp(&priority(b))
+                    .then_with(|| a.adv.id.cmp(&b.adv.id))
+            });
+            build_finding(pkg, scheme, group, src)
+        })
+        .collect()
+}
+
+fn build_finding(
+    pkg: &Package,
+    scheme: Option<Scheme>,
+    mut group: Vec<&Record>,
+    src: &dyn AdvisorySource,
+) -> Finding {
+    let mut ids: BTreeSet<String> = BTreeSet::new();
+    for r in &group {
+        ids.insert(r.adv.id.clone());
+        ids.extend(r.adv.aliases.iter().cloned());
+    }
+    let cves: Vec<&String> = ids.iter().filter(|i| i.starts_with("CVE-")).collect();
+    let primary = if cves.len() == 1 {
+        cves[0].clone()
+    } else {
+        group[0].adv.id.clone()
+    };
+    // The primary's record (if it is one) goes first.
+    if let Some(pos) = group.iter().position(|r| r.adv.id == primary) {
+        let r = group.remove(pos);
+        group.insert(0, r);
+    }
+    let aliases: Vec<String> = ids.iter().filter(|i| **i != primary).cloned().collect();
+    let matched: Vec<MatchDetail> = group
+        .iter()
+        .flat_map(|r| r.details.iter().cloned())
+        .collect();
+
+    let fixed_version = matched
+        .iter()
+        .filter_map(|d| d.fixed.as_deref())
+        .min_by(|a, b| match scheme {
+            Some(s) => compare(s, a, b),
+            None => a.cmp(b),
+        })
+        .map(str::to_string);
+    let status = if fixed_version.is_some() {
+        Status::Fixed
+    } else {
+        group
+            .iter()
+            .find_map(|r| r.state)
+            .unwrap_or(Status::Affected)
+    };
+
+    // CVSS vectors, deduplicated.
+    let mut cvss: Vec<CvssScore> = Vec::new();
+    for r in &group {
+        for s in &r.adv.severity {
+            if !s.kind.starts_with("CVSS") || cvss.iter().any(|c| c.vector == s.score) {
+                continue;
+            }
+            let scored = base_score(&s.score);
+            cvss.push(CvssScore {
+                version: scored.map(|(v, _)| v.to_string()).unwrap_or(s.kind.clone()),
+                vector: s.score.clone(),
+                score: scored.map(|(_, x)| x),
+            });
+        }
+    }
+    let label = |l: &Option<String>| {
+        l.as_deref()
+            .and_then(Severity::from_label)
+            .filter(|s| *s != Severity::Unknown)
+    };
+    let distro_rating = group
+        .iter()
+        .filter(|r| r.distro)
+        .filter_map(|r| label(&r.entry_rating).or_else(|| label(&r.adv.rating)))
+        .max();
+    let cvss_rating = cvss
+        .iter()
+        .filter_map(|c| c.score)
+        .max_by(|a, b| a.total_cmp(b))
+        .map(Severity::from_score)
+        .filter(|s| *s != Severity::Unknown);
+    let feed_rating = group
+        .iter()
+        .flat_map(|r| [label(&r.entry_rating), label(&r.adv.rating)])
+        .flatten()
+        .max();
+    let severity = distro_rating
+        .or(cvss_rating)
+        .or(feed_rating)
+        .unwrap_or(Severity::Unknown);
+
+    let kev = ids.iter().any(|i| src.is_kev(i));
+    let title = group.iter().find_map(|r| r.adv.summary.clone());
+    let mut references: Vec<String> = Vec::new();
+    'refs: for r in &group {
+        for rf in &r.adv.references {
+            if references.len() >= 20 {
+                break 'refs;
+            }
+            if !references.contains(&rf.url) {
+                references.push(rf.url.clone());
+            }
+        }
+    }
+    let loc = pkg.locations.first();
+    Finding {
+        kind: "vulnerability".into(),
+        id: primary,
+        aliases,
+        severity,
+        status,
+        title,
+        package: Some(FindingPackage {
+            id: pkg.id.clone(),
+            name: pkg.name.clone(),
+            version: pkg.version.clone(),
+            purl: pkg.purl.clone(),
+            layer: pkg.layer.or_else(|| loc.and_then(|l| l.layer)),
+            path: loc.map(|l| l.path.clone()),
+        }),
+        fixed_version,
+        cvss,
+        kev,
+        references,
+        matched,
+        suppressed: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pep503() {
+        assert_eq!(normalize_name("PyPI", "Django"), "django");
+        assert_eq!(normalize_name("PyPI", "zope.interface"), "zope-interface");
+        assert_eq!(normalize_name("PyPI", "A__b-.c"), "a-b-c");
+        assert_eq!(normalize_name("npm", "Foo_Bar"), "Foo_Bar");
+    }
+
+    #[test]
+    fn range_text_sorted() {
+        let r = Range {
+            kind: RangeType::Ecosystem,
+            repo: None,
+            events: vec![
+                Event::Fixed("2.36-9+deb12u4".into()),
+                Event::Introduced("0".into()),
+            ],
+        };
+        assert_eq!(
+            range_text(&r, Scheme::Dpkg),
+            "ECOSYSTEM introduced 0, fixed 2.36-9+deb12u4"
+        );
+    }
+}

@@ -22,13 +22,25 @@ const V4_BASE: [&str; 11] = [
     "AV", "AC", "AT", "PR", "UI", "VC", "VI", "VA", "SC", "SI", "SA",
 ];
 
+/// The CVSS v3.x base metrics.
+const V3_BASE: [&str; 8] = ["AV", "AC", "PR", "UI", "S", "C", "I", "A"];
+
+/// The CVSS v2 base metrics.
+const V2_BASE: [&str; 6] = ["AV", "AC", "Au", "C", "I", "A"];
+
 /// The version tag and base score of a CVSS vector, or `None` when it does not parse.
 pub fn base_score(vector: &str) -> Option<(&'static str, f64)> {
     let v = vector.trim();
     if v.starts_with("CVSS:4.0/") {
+        if !complete(v.split('/').skip(1), &V4_BASE) {
+            return None;
+        }
         return v4_base(v).map(|s| ("CVSS_V4", s));
     }
     if v.starts_with("CVSS:3.0/") || v.starts_with("CVSS:3.1/") {
+        if !complete(v.split('/').skip(1), &V3_BASE) {
+            return None;
+        }
         let vec = cvss::v3::Vector::from_str(v).ok()?;
         return finite(vec.base_score().value()).map(|s| ("CVSS_V3", s));
     }
@@ -39,6 +51,9 @@ pub fn base_score(vector: &str) -> Option<(&'static str, f64)> {
         .strip_prefix('(')
         .and_then(|x| x.strip_suffix(')'))
         .unwrap_or(v);
+    if !complete(v.split('/'), &V2_BASE) {
+        return None;
+    }
     let vec = cvss::v2::Vector::from_str(v).ok()?;
     finite(vec.score().value()).map(|s| ("CVSS_V2", s))
 }
@@ -58,6 +73,22 @@ fn v4_base(v: &str) -> Option<f64> {
     }
     let vec = cvss::v4::Vector::from_str(&base).ok()?;
     finite(vec.score().value())
+}
+
+/// Every metric is `KEY:VALUE`, no key repeats, and every base metric is present (the
+/// `cvss` crate scores a vector with a missing base metric as if it were zero).
+fn complete<'a>(parts: impl Iterator<Item = &'a str>, base: &[&str]) -> bool {
+    let mut seen: Vec<&str> = Vec::new();
+    for p in parts {
+        let Some((k, val)) = p.split_once(':') else {
+            return false;
+        };
+        if k.is_empty() || val.is_empty() || seen.contains(&k) {
+            return false;
+        }
+        seen.push(k);
+    }
+    base.iter().all(|b| seen.contains(b))
 }
 
 fn finite(s: f64) -> Option<f64> {

@@ -151,12 +151,9 @@ pub fn compare(a: &str, b: &str) -> Ordering {
             return d;
         }
     }
-    cmp_digits(va.build, vb.build).then_with(|| {
-        vb.remainder
-            .is_empty()
-            .cmp(&va.remainder.is_empty())
-            .reverse()
-    })
+    // An unparsed remainder makes a version older than the same version without it.
+    cmp_digits(va.build, vb.build)
+        .then_with(|| va.remainder.is_empty().cmp(&vb.remainder.is_empty()))
 }
 
 /// A valid apk version: `\d+(\.\d+)*[a-z]?(_(alpha|beta|pre|rc|cvs|svn|git|hg|p)\d*)*(~[0-9a-f]+)?(-r\d+)?`.

@@ -6,9 +6,9 @@
 //! strings, strings byte-wise, a shorter list older). Pre-release versions are older
 //! than the release (`1.0.0-pre < 1.0.0-pre+build < 1.0.0 < 1.0.0+build`).
 //!
-//! Leniency and fallback are those of [`semver`](super::semver): a leading `v`, missing
-//! minor/patch and extra numeric components are accepted; unparseable strings sort
-//! before every version and byte-wise among themselves. [`parse_ok`] is the
+//! Leniency and fallback are those of [`semver`](super::semver): a leading `v` and
+//! missing minor/patch are accepted, numeric components past the third are ignored;
+//! unparseable strings sort before every version and byte-wise among themselves. [`parse_ok`] is the
 //! `pub_semver` grammar: three numbers, optional pre-release and build.
 
 use super::all_digits;

@@ -12,18 +12,18 @@
 //!
 //! | scheme | ecosystems | rules (file) |
 //! |---|---|---|
-//! | [`Scheme::Dpkg`] | Debian, Ubuntu | `[epoch:]upstream[-revision]`, `verrevcmp`: `~` sorts before everything, even the end; letters before other characters; digit runs numerically ([`dpkg`](self::dpkg)) |
-//! | [`Scheme::Rpm`] | Red Hat, AlmaLinux, Rocky, Mariner, Azure Linux, SUSE, openSUSE | `[epoch:]version[-release]`, `rpmvercmp` with `~` (pre) and `^` (post) ([`rpm`](self::rpm)) |
-//! | [`Scheme::Apk`] | Alpine, Wolfi, Chainguard | `number{.number}{letter}{_suffix{number}}{~hash}{-rN}` ([`apk`](self::apk)) |
-//! | [`Scheme::Semver`] | npm, crates.io | SemVer 2.0.0 with npm leniency (`v`, `=`, missing minor/patch) ([`semver`](self::semver)) |
-//! | [`Scheme::Pep440`] | PyPI | PEP 440 with the `packaging` legacy rule as fallback ([`pep440`](self::pep440)) |
-//! | [`Scheme::Maven`] | Maven | `ComparableVersion`, made transitive ([`maven`](self::maven)) |
-//! | [`Scheme::RubyGems`] | RubyGems | `Gem::Version` ([`rubygems`](self::rubygems)) |
-//! | [`Scheme::Go`] | Go | `golang.org/x/mod/semver`, `v` optional ([`go`](self::go)) |
-//! | [`Scheme::NuGet`] | NuGet | `NuGetVersion`: up to four numbers, case-insensitive pre-release ([`nuget`](self::nuget)) |
-//! | [`Scheme::Packagist`] | Packagist | PHP `version_compare` after composer-like canonicalisation ([`packagist`](self::packagist)) |
-//! | [`Scheme::Hex`] | Hex | Elixir `Version` (strict SemVer 2.0.0) ([`hex`](self::hex)) |
-//! | [`Scheme::Pub`] | Pub | SemVer with Dart's `pub_semver` rule: build metadata is ordered ([`dart_pub`](self::dart_pub)) |
+//! | [`Scheme::Dpkg`] | Debian, Ubuntu | `[epoch:]upstream[-revision]`, `verrevcmp`: `~` sorts before everything, even the end; letters before other characters; digit runs numerically ([`dpkg`]) |
+//! | [`Scheme::Rpm`] | Red Hat, AlmaLinux, Rocky, Mariner, Azure Linux, SUSE, openSUSE | `[epoch:]version[-release]`, `rpmvercmp` with `~` (pre) and `^` (post) ([`rpm`]) |
+//! | [`Scheme::Apk`] | Alpine, Wolfi, Chainguard | `number{.number}{letter}{_suffix{number}}{~hash}{-rN}` ([`apk`]) |
+//! | [`Scheme::Semver`] | npm, crates.io | SemVer 2.0.0 with npm leniency (`v`, `=`, missing minor/patch) ([`semver`]) |
+//! | [`Scheme::Pep440`] | PyPI | PEP 440 with the `packaging` legacy rule as fallback ([`pep440`]) |
+//! | [`Scheme::Maven`] | Maven | `ComparableVersion`, made transitive ([`maven`]) |
+//! | [`Scheme::RubyGems`] | RubyGems | `Gem::Version` ([`rubygems`]) |
+//! | [`Scheme::Go`] | Go | `golang.org/x/mod/semver`, `v` optional ([`go`]) |
+//! | [`Scheme::NuGet`] | NuGet | `NuGetVersion`: up to four numbers, case-insensitive pre-release ([`nuget`]) |
+//! | [`Scheme::Packagist`] | Packagist | PHP `version_compare` after composer-like canonicalisation ([`packagist`]) |
+//! | [`Scheme::Hex`] | Hex | Elixir `Version` (strict SemVer 2.0.0) ([`hex`]) |
+//! | [`Scheme::Pub`] | Pub | SemVer with Dart's `pub_semver` rule: build metadata is ordered ([`dart_pub`]) |
 //!
 //! ## Totality and fallbacks
 //!
@@ -54,9 +54,9 @@
 //!   `1.0.RC1 < 1.0 < 1.0-1 < 1.0.RC1` (a number beats a sub-list even when it is a zero
 //!   leading to a pre-release). Items are first placed against the release (below,
 //!   equal, above) and only items on the same side are compared by type, which keeps
-//!   `1.0.RC1 < 1.0 < 1.0-1` (see [`maven`](self::maven)).
+//!   `1.0.RC1 < 1.0 < 1.0-1` (see [`maven`]).
 //! * PHP's `version_compare` weighs a `#` part like every number at once; here `#` is
-//!   equal to a missing part (see [`packagist`](self::packagist)).
+//!   equal to a missing part (see [`packagist`]).
 //!
 //! The corpus lines these choices contradict are listed, with the cycle each closes, in
 //! `tests/data/version-exceptions.txt`.

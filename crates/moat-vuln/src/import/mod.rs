@@ -1,7 +1,36 @@
 //! Importers: each turns the bytes of one published file into advisories.
-//! (being written)
+//!
+//! [`import_path`] takes a file, a directory (walked recursively in sorted order; `.git` and
+//! symlinked directories are not entered) or an OSV `all.zip`, and detects each file's format
+//! from its name and content:
+//!
+//! | format | recognised by | parser | `source` |
+//! |---|---|---|---|
+//! | OSV JSON | `*.json` with `id` and `affected`/`modified` (or an array, or `{"vulns": [...]}`) | [`osv::parse_json`] | `osv:<ecosystem>` |
+//! | OSV YAML (PyPA) | `*.yaml`/`*.yml` with a top-level `id:` | [`osv::parse_yaml`] | `osv:<ecosystem>` |
+//! | OSV `all.zip` | `*.zip` | [`osv::read_zip`] | `osv:<ecosystem>` |
+//! | RustSec | `*.md` opening with a ```` ```toml ```` block | [`rustsec::parse`] | `rustsec` |
+//! | Alpine secdb YAML | `*.yaml` with `packages:` and `secfixes` | [`alpine::parse_secdb_yaml`] | `alpine-secdb` |
+//! | Alpine secdb JSON | `*.json` with `secfixes` (in `packages` or at the top) | [`alpine::parse_secdb_json`] | `alpine-secdb` |
+//! | Debian DSA/DLA list | a file named `list` in a `DSA` or `DLA` directory | [`debian::parse_list`] | `debian-dsa` / `debian-dla` |
+//! | Debian tracker JSON | `*.json` of `{package: {CVE: {releases}}}` | [`debian::parse_tracker_json`] | `debian-tracker` |
+//! | CISA KEV | `*.json` with `vulnerabilities` and `catalogVersion` | [`kev::parse`] | `kev` |
+//!
+//! Anything else is skipped and listed in [`ImportBatch::skipped`]. A file or record that does
+//! not parse is listed in [`ImportBatch::malformed`] with its file and the reason and never
+//! aborts the import; only an unreadable top-level path is an [`ImportError`]. A file larger
+//! than [`MAX_FILE_BYTES`] is malformed (limits on untrusted input).
+//!
+//! The `source` labels above are what [`crate::db::Builder::replace_source`] groups records
+//! by; [`split_by_source`] cuts one batch into per-source batches.
 
 use moat_model::advisory::Advisory;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub mod kev;
+pub mod osv;
+pub mod rustsec;
 
 /// A KEV catalogue entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,7 +51,402 @@ pub struct ImportBatch {
     pub kev: Vec<KevEntry>,
     /// Records that could not be read: (file or record, reason).
     pub malformed: Vec<(String, String)>,
+    /// Files (or zip entries) in a recognised format that were read.
+    pub files: usize,
+    /// Files (or zip entries) in no recognised format.
+    pub skipped: Vec<String>,
+}
+
+impl ImportBatch {
+    /// Appends another batch.
+    pub fn extend(&mut self, other: ImportBatch) {
+        self.advisories.extend(other.advisories);
+        self.kev.extend(other.kev);
+        self.malformed.extend(other.malformed);
+        self.files += other.files;
+        self.skipped.extend(other.skipped);
+    }
 }
 
 pub mod alpine;
 pub mod debian;
+
+/// Largest single file read.
+pub const MAX_FILE_BYTES: u64 = 512 << 20;
+
+/// An import that could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Reads a file, a directory or an OSV `all.zip` (see the module docs).
+pub fn import_path(path: &Path) -> Result<ImportBatch, ImportError> {
+    let io = |e| ImportError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    let mut batch = ImportBatch::default();
+    if meta.is_dir() {
+        std::fs::read_dir(path).map_err(io)?;
+        walk(path, &mut batch);
+    } else {
+        let bytes = read_bounded(path).map_err(io)?;
+        match bytes {
+            Ok(b) => import_bytes(path, &b, &mut batch),
+            Err(reason) => batch.malformed.push((path.display().to_string(), reason)),
+        }
+    }
+    Ok(batch)
+}
+
+/// Reads a file unless it is larger than [`MAX_FILE_BYTES`] (inner error).
+fn read_bounded(path: &Path) -> std::io::Result<Result<Vec<u8>, String>> {
+    use std::io::Read;
+    let f = std::fs::File::open(path)?;
+    let mut buf = Vec::new();
+    f.take(MAX_FILE_BYTES + 1).read_to_end(&mut buf)?;
+    if buf.len() as u64 > MAX_FILE_BYTES {
+        return Ok(Err(format!(
+            "larger than the limit of {MAX_FILE_BYTES} bytes"
+        )));
+    }
+    Ok(Ok(buf))
+}
+
+/// Collects the files under `dir` in sorted order (directories that cannot be read are
+/// malformed; other non-files are skipped).
+fn collect(dir: &Path, files: &mut Vec<PathBuf>, batch: &mut ImportBatch) {
+    let mut entries: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+        Err(e) => {
+            batch.malformed.push((
+                dir.display().to_string(),
+                format!("cannot read directory: {e}"),
+            ));
+            return;
+        }
+    };
+    entries.sort();
+    for p in entries {
+        let Ok(lmeta) = std::fs::symlink_metadata(&p) else {
+            continue;
+        };
+        let is_link = lmeta.file_type().is_symlink();
+        let meta = if is_link {
+            std::fs::metadata(&p)
+        } else {
+            Ok(lmeta)
+        };
+        match meta {
+            Ok(m) if m.is_dir() => {
+                if !is_link && p.file_name().is_some_and(|n| n != ".git") {
+                    collect(&p, files, batch);
+                }
+            }
+            Ok(m) if m.is_file() => files.push(p),
+            _ => batch.skipped.push(p.display().to_string()),
+        }
+    }
+}
+
+fn import_file(p: &Path, batch: &mut ImportBatch) {
+    match read_bounded(p) {
+        Ok(Ok(bytes)) => import_bytes(p, &bytes, batch),
+        Ok(Err(reason)) => batch.malformed.push((p.display().to_string(), reason)),
+        Err(e) => batch
+            .malformed
+            .push((p.display().to_string(), format!("cannot read: {e}"))),
+    }
+}
+
+/// Reads every file under `dir`, parsing on all cores; the result is in the sorted file
+/// order whatever the thread count.
+fn walk(dir: &Path, batch: &mut ImportBatch) {
+    let mut files = Vec::new();
+    collect(dir, &mut files, batch);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(16);
+    if threads < 2 || files.len() < 64 {
+        for f in &files {
+            import_file(f, batch);
+        }
+        return;
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut parts: Vec<(usize, ImportBatch)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut out = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(f) = files.get(i) else { break };
+                        let mut b = ImportBatch::default();
+                        import_file(f, &mut b);
+                        out.push((i, b));
+                    }
+                    out
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("import worker panicked"))
+            .collect()
+    });
+    parts.sort_by_key(|(i, _)| *i);
+    for (_, b) in parts {
+        batch.extend(b);
+    }
+}
+
+/// The formats [`import_path`] recognises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    OsvJson,
+    OsvYaml,
+    OsvZip,
+    RustSec,
+    AlpineYaml,
+    AlpineJson,
+    DebianList(debian::ListKind),
+    DebianTracker,
+    Kev,
+}
+
+/// Which top-level keys a JSON object has (values are skipped, not built).
+#[derive(serde::Deserialize)]
+struct Probe {
+    id: Option<serde::de::IgnoredAny>,
+    affected: Option<serde::de::IgnoredAny>,
+    modified: Option<serde::de::IgnoredAny>,
+    vulns: Option<serde::de::IgnoredAny>,
+    vulnerabilities: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "catalogVersion")]
+    catalog_version: Option<serde::de::IgnoredAny>,
+    packages: Option<serde::de::IgnoredAny>,
+    secfixes: Option<serde::de::IgnoredAny>,
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+fn has_line_starting(bytes: &[u8], prefix: &[u8]) -> bool {
+    bytes.split(|&b| b == b'\n').any(|l| l.starts_with(prefix))
+}
+
+/// A cheap look at the first bytes: an object whose first key is `"id"` or
+/// `"schema_version"` (how OSV exporters write records).
+fn looks_like_osv(bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(256)];
+    let Some(start) = head.iter().position(|&b| b == b'{') else {
+        return false;
+    };
+    if head[..start].iter().any(|b| !b.is_ascii_whitespace()) {
+        return false;
+    }
+    let rest = &head[start + 1..];
+    let Some(q) = rest.iter().position(|b| !b.is_ascii_whitespace()) else {
+        return false;
+    };
+    let rest = &rest[q..];
+    rest.starts_with(b"\"id\"") || rest.starts_with(b"\"schema_version\"")
+}
+
+fn detect(path: &Path, bytes: &[u8]) -> Option<Format> {
+    let name = path.file_name()?.to_str()?;
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    if name == "list" {
+        let parent = path
+            .parent()
+            .and_then(|p| p.file_name())
+            .and_then(|n| n.to_str());
+        return match parent {
+            Some("DSA") => Some(Format::DebianList(debian::ListKind::Dsa)),
+            Some("DLA") => Some(Format::DebianList(debian::ListKind::Dla)),
+            _ => None,
+        };
+    }
+    match ext.as_str() {
+        "zip" => Some(Format::OsvZip),
+        "md" => {
+            let t = String::from_utf8_lossy(&bytes[..bytes.len().min(64)]);
+            t.trim_start_matches('\u{feff}')
+                .trim_start()
+                .starts_with("```toml")
+                .then_some(Format::RustSec)
+        }
+        "yaml" | "yml" => {
+            if has_line_starting(bytes, b"packages:") && contains(bytes, b"secfixes") {
+                Some(Format::AlpineYaml)
+            } else if has_line_starting(bytes, b"id:") {
+                Some(Format::OsvYaml)
+            } else {
+                None
+            }
+        }
+        "json" => {
+            let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
+            if first == Some(b'[') {
+                return Some(Format::OsvJson);
+            }
+            // Most files are OSV records: one pass when the record says so.
+            if looks_like_osv(bytes) {
+                return Some(Format::OsvJson);
+            }
+            let Ok(p) = serde_json::from_slice::<Probe>(bytes) else {
+                // Not JSON at all (or cut off): the OSV parser reports why, as malformed.
+                return Some(Format::OsvJson);
+            };
+            if p.vulnerabilities.is_some() && p.catalog_version.is_some() {
+                Some(Format::Kev)
+            } else if p.secfixes.is_some()
+                || (p.packages.is_some() && contains(bytes, b"\"secfixes\""))
+            {
+                Some(Format::AlpineJson)
+            } else if (p.id.is_some() && (p.affected.is_some() || p.modified.is_some()))
+                || p.vulns.is_some()
+            {
+                Some(Format::OsvJson)
+            } else if p.id.is_none()
+                && contains(bytes, b"\"releases\"")
+                && contains(bytes, b"\"CVE-")
+            {
+                Some(Format::DebianTracker)
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+fn with_source(mut list: Vec<Advisory>, source: &str) -> Vec<Advisory> {
+    for a in &mut list {
+        if a.source.is_empty() {
+            a.source = source.to_string();
+        }
+    }
+    list
+}
+
+/// Detects the format of one file's bytes and adds what it holds to `batch`.
+fn import_bytes(path: &Path, bytes: &[u8], batch: &mut ImportBatch) {
+    let shown = path.display().to_string();
+    let Some(format) = detect(path, bytes) else {
+        batch.skipped.push(shown);
+        return;
+    };
+    let result: Result<Vec<Advisory>, String> = match format {
+        Format::OsvZip => {
+            let mut inner = osv::read_zip(bytes);
+            for m in &mut inner.malformed {
+                m.0 = format!("{shown}!{}", m.0);
+            }
+            for s in &mut inner.skipped {
+                *s = format!("{shown}!{s}");
+            }
+            batch.extend(inner);
+            return;
+        }
+        Format::OsvJson => match osv::parse_json(bytes) {
+            Ok(list) => Ok(list),
+            Err(whole) => match osv::parse_json_records(bytes) {
+                Ok(records) => {
+                    batch.files += 1;
+                    for r in records {
+                        match r {
+                            Ok(a) => batch.advisories.push(a),
+                            Err(e) => batch.malformed.push((shown.clone(), e)),
+                        }
+                    }
+                    return;
+                }
+                Err(_) => Err(whole),
+            },
+        },
+        Format::OsvYaml => osv::parse_yaml(bytes),
+        Format::RustSec => rustsec::parse(bytes).map(|a| vec![a]),
+        Format::AlpineYaml => {
+            alpine::parse_secdb_yaml(bytes).map(|l| with_source(l, "alpine-secdb"))
+        }
+        Format::AlpineJson => {
+            alpine::parse_secdb_json(bytes).map(|l| with_source(l, "alpine-secdb"))
+        }
+        Format::DebianList(kind) => {
+            let label = match kind {
+                debian::ListKind::Dsa => "debian-dsa",
+                debian::ListKind::Dla => "debian-dla",
+            };
+            debian::parse_list(bytes, kind).map(|l| with_source(l, label))
+        }
+        Format::DebianTracker => {
+            debian::parse_tracker_json(bytes).map(|l| with_source(l, "debian-tracker"))
+        }
+        Format::Kev => match kev::parse(bytes) {
+            Ok(k) => {
+                batch.files += 1;
+                batch.kev.extend(k);
+                return;
+            }
+            Err(e) => Err(e),
+        },
+    };
+    batch.files += 1;
+    match result {
+        Ok(list) => batch.advisories.extend(list),
+        Err(e) => batch.malformed.push((shown, e)),
+    }
+}
+
+/// A stable source label for [`crate::db::Builder::replace_source`]: the `source` of the first
+/// advisory (`osv:Go`, `rustsec`, `alpine-secdb`, `debian-dsa`, ...), else `kev` for a KEV
+/// catalogue, else `import:<file name>`. For a batch that mixes sources use
+/// [`split_by_source`].
+pub fn source_name(path: &Path, batch: &ImportBatch) -> String {
+    if let Some(a) = batch.advisories.iter().find(|a| !a.source.is_empty()) {
+        return a.source.clone();
+    }
+    if !batch.kev.is_empty() {
+        return "kev".to_string();
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!("import:{name}")
+}
+
+/// Moves the advisories and KEV entries of `batch` into one batch per source label (sorted by
+/// label; KEV entries under `kev`). `malformed`, `skipped` and `files` stay in `batch`.
+pub fn split_by_source(batch: &mut ImportBatch) -> Vec<(String, ImportBatch)> {
+    let mut groups: BTreeMap<String, ImportBatch> = BTreeMap::new();
+    for a in batch.advisories.drain(..) {
+        let label = if a.source.is_empty() {
+            "import".to_string()
+        } else {
+            a.source.clone()
+        };
+        groups.entry(label).or_default().advisories.push(a);
+    }
+    if !batch.kev.is_empty() {
+        groups
+            .entry("kev".to_string())
+            .or_default()
+            .kev
+            .append(&mut batch.kev);
+    }
+    groups.into_iter().collect()
+}

@@ -1,0 +1,215 @@
+//! OSV records: JSON (one record, an array of records, or a `{"vulns": [...]}` query answer),
+//! YAML (the PyPA advisory database writes OSV as YAML) and the per-ecosystem `all.zip`
+//! archives OSV publishes (a flat zip of one JSON record per entry).
+//!
+//! [`Advisory`] deserialises OSV directly, so this module only adds framing, limits and the
+//! `source` label (`osv:<ecosystem>`, the ecosystem of the first `affected` entry without its
+//! release suffix: `Debian:12` gives `osv:Debian`).
+//!
+//! Limits on untrusted archives ([`read_zip`]): at most [`MAX_ZIP_ENTRIES`] entries, each at
+//! most [`MAX_ENTRY_BYTES`] decompressed (checked while decompressing, not trusted from the
+//! header), at most [`MAX_ZIP_TOTAL_BYTES`] decompressed in total. Entries over a limit are
+//! counted as malformed; the rest of the archive is still read.
+
+use super::ImportBatch;
+use moat_model::advisory::Advisory;
+use std::io::Read;
+
+/// Most entries read from one zip.
+pub const MAX_ZIP_ENTRIES: usize = 2_000_000;
+/// Largest decompressed zip entry (an OSV record is a few kB; the largest real ones are < 2 MB).
+pub const MAX_ENTRY_BYTES: u64 = 32 << 20;
+/// Most decompressed bytes read from one zip.
+pub const MAX_ZIP_TOTAL_BYTES: u64 = 8 << 30;
+
+/// The `source` label of an OSV record: `osv:<ecosystem without release>`, or `osv`.
+pub fn source_label(adv: &Advisory) -> String {
+    match adv.affected.first() {
+        Some(a) if !a.package.ecosystem.is_empty() => {
+            let eco = a.package.ecosystem.split(':').next().unwrap_or_default();
+            format!("osv:{eco}")
+        }
+        _ => "osv".to_string(),
+    }
+}
+
+fn check(mut adv: Advisory) -> Result<Advisory, String> {
+    if adv.id.trim().is_empty() {
+        return Err("record has an empty id".into());
+    }
+    if let Some(a) = adv
+        .affected
+        .iter()
+        .find(|a| a.package.name.is_empty() && a.ranges.is_empty())
+    {
+        return Err(format!(
+            "{}: affected entry without package name (ecosystem {:?})",
+            adv.id, a.package.ecosystem
+        ));
+    }
+    if adv.source.is_empty() {
+        adv.source = source_label(&adv);
+    }
+    Ok(adv)
+}
+
+/// One OSV JSON file, record by record: the outer error is a file that is not JSON or not
+/// OSV-shaped; inner errors are single records of an array that do not parse.
+pub(crate) fn parse_json_records(bytes: &[u8]) -> Result<Vec<Result<Advisory, String>>, String> {
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
+    let items = match value {
+        serde_json::Value::Array(items) => items,
+        serde_json::Value::Object(mut map)
+            if !map.contains_key("id") && map.contains_key("vulns") =>
+        {
+            match map.remove("vulns") {
+                Some(serde_json::Value::Array(items)) => items,
+                _ => return Err("`vulns` is not an array".into()),
+            }
+        }
+        v @ serde_json::Value::Object(_) => vec![v],
+        _ => return Err("not an OSV record (expected an object or an array)".into()),
+    };
+    Ok(items
+        .into_iter()
+        .map(|v| {
+            let id = v
+                .get("id")
+                .and_then(|i| i.as_str())
+                .unwrap_or("?")
+                .to_string();
+            serde_json::from_value::<Advisory>(v)
+                .map_err(|e| format!("{id}: {e}"))
+                .and_then(check)
+        })
+        .collect())
+}
+
+/// One OSV record in JSON, or an array of them (or an OSV API `{"vulns": [...]}` answer).
+/// Fails on the first record that does not parse.
+pub fn parse_json(bytes: &[u8]) -> Result<Vec<Advisory>, String> {
+    // The common case, one record, without the intermediate `Value`.
+    if let Ok(adv) = serde_json::from_slice::<Advisory>(bytes) {
+        return check(adv).map(|a| vec![a]);
+    }
+    parse_json_records(bytes)?.into_iter().collect()
+}
+
+/// One OSV record in YAML (or a YAML list of records). serde-saphyr's default budgets bound
+/// aliases, depth and event counts.
+pub fn parse_yaml(bytes: &[u8]) -> Result<Vec<Advisory>, String> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(Box<Advisory>),
+        Many(Vec<Advisory>),
+    }
+    let parsed: OneOrMany =
+        serde_saphyr::from_slice(bytes).map_err(|e| format!("not OSV YAML: {e}"))?;
+    let list = match parsed {
+        OneOrMany::One(a) => vec![*a],
+        OneOrMany::Many(v) => v,
+    };
+    list.into_iter().map(check).collect()
+}
+
+/// Every `*.json` entry of an OSV `all.zip`. A damaged archive, oversized or unparsable
+/// entries are counted in `malformed` (named `<entry>`); other entries are skipped.
+pub fn read_zip(bytes: &[u8]) -> ImportBatch {
+    let mut batch = ImportBatch::default();
+    let mut zip = match zip::ZipArchive::new(std::io::Cursor::new(bytes)) {
+        Ok(z) => z,
+        Err(e) => {
+            batch
+                .malformed
+                .push(("(zip)".into(), format!("not a readable zip archive: {e}")));
+            return batch;
+        }
+    };
+    if zip.len() > MAX_ZIP_ENTRIES {
+        batch.malformed.push((
+            "(zip)".into(),
+            format!(
+                "{} entries, more than the limit of {MAX_ZIP_ENTRIES}",
+                zip.len()
+            ),
+        ));
+        return batch;
+    }
+    let mut total: u64 = 0;
+    let mut buf = Vec::new();
+    for i in 0..zip.len() {
+        let mut entry = match zip.by_index(i) {
+            Ok(e) => e,
+            Err(e) => {
+                batch
+                    .malformed
+                    .push((format!("(zip entry {i})"), e.to_string()));
+                continue;
+            }
+        };
+        let name = entry
+            .name()
+            .map(|n| n.into_owned())
+            .unwrap_or_else(|_| format!("(zip entry {i})"));
+        if entry.is_dir() {
+            continue;
+        }
+        if !name.ends_with(".json") {
+            batch.skipped.push(name);
+            continue;
+        }
+        if entry.size() > MAX_ENTRY_BYTES {
+            batch.malformed.push((
+                name,
+                format!(
+                    "entry of {} bytes, over the limit of {MAX_ENTRY_BYTES}",
+                    entry.size()
+                ),
+            ));
+            continue;
+        }
+        buf.clear();
+        let read = (&mut entry).take(MAX_ENTRY_BYTES + 1).read_to_end(&mut buf);
+        batch.files += 1;
+        match read {
+            Err(e) => {
+                batch
+                    .malformed
+                    .push((name, format!("cannot decompress: {e}")));
+                continue;
+            }
+            Ok(n) if n as u64 > MAX_ENTRY_BYTES => {
+                batch.malformed.push((
+                    name,
+                    format!("entry decompresses past the limit of {MAX_ENTRY_BYTES} bytes"),
+                ));
+                continue;
+            }
+            Ok(n) => total += n as u64,
+        }
+        if total > MAX_ZIP_TOTAL_BYTES {
+            batch.malformed.push((
+                name,
+                format!("archive decompresses past the limit of {MAX_ZIP_TOTAL_BYTES} bytes; rest not read"),
+            ));
+            break;
+        }
+        match parse_json(&buf) {
+            Ok(list) => batch.advisories.extend(list),
+            Err(_) => match parse_json_records(&buf) {
+                Ok(list) => {
+                    for r in list {
+                        match r {
+                            Ok(a) => batch.advisories.push(a),
+                            Err(e) => batch.malformed.push((name.clone(), e)),
+                        }
+                    }
+                }
+                Err(e) => batch.malformed.push((name, e)),
+            },
+        }
+    }
+    batch
+}

@@ -1,0 +1,352 @@
+//! The advisory database: building, reading, replacing sources, errors.
+
+use moat_model::advisory::{Advisory, Affected, AffectedPackage};
+use moat_vuln::db::{self, Builder, Database, DbError, SourceMeta};
+use moat_vuln::import::{self, ImportBatch, KevEntry};
+use std::path::{Path, PathBuf};
+
+fn adv(id: &str, eco: &str, name: &str, aliases: &[&str]) -> Advisory {
+    Advisory {
+        id: id.into(),
+        modified: Some("2024-01-01T00:00:00Z".into()),
+        aliases: aliases.iter().map(|s| s.to_string()).collect(),
+        affected: vec![Affected {
+            package: AffectedPackage {
+                ecosystem: eco.into(),
+                name: name.into(),
+                purl: None,
+            },
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+fn batch(advs: Vec<Advisory>) -> ImportBatch {
+    ImportBatch {
+        advisories: advs,
+        ..Default::default()
+    }
+}
+
+fn kev(cve: &str) -> KevEntry {
+    KevEntry {
+        cve: cve.into(),
+        date_added: "2021-12-10".into(),
+        vendor: "Apache".into(),
+        product: "Log4j2".into(),
+        name: "Log4Shell".into(),
+        due_date: None,
+        ransomware: Some("Known".into()),
+    }
+}
+
+fn build(path: &Path) {
+    let mut b = Builder::create(path).unwrap();
+    let mut withdrawn = adv("PYSEC-2", "PyPI", "Other_Pkg", &[]);
+    withdrawn.withdrawn = Some("2024-02-01T00:00:00Z".into());
+    let n = b
+        .replace_source(
+            "osv:PyPI",
+            &batch(vec![
+                adv(
+                    "PYSEC-1",
+                    "PyPI",
+                    "Foo.Bar_baz",
+                    &["CVE-2024-1", "GHSA-xxxx"],
+                ),
+                withdrawn,
+            ]),
+            SourceMeta {
+                url: Some("http://x/PyPI/all.zip".into()),
+                etag: Some("\"e1\"".into()),
+                last_modified: None,
+            },
+        )
+        .unwrap();
+    assert_eq!(n, 2);
+    let kb = ImportBatch {
+        kev: vec![kev("CVE-2021-44228"), kev("CVE-2024-1")],
+        ..Default::default()
+    };
+    assert_eq!(
+        b.replace_source("kev", &kb, SourceMeta::default()).unwrap(),
+        2
+    );
+    assert_eq!(
+        b.source_meta("osv:PyPI").unwrap().unwrap().etag.as_deref(),
+        Some("\"e1\"")
+    );
+    assert_eq!(b.source_meta("nope").unwrap(), None);
+    b.commit().unwrap();
+}
+
+#[test]
+fn build_and_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sub/moat.db");
+    build(&path);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("sub")).unwrap().count(),
+        1,
+        "no temp file left"
+    );
+
+    let db = Database::open_read_only(&path).unwrap();
+    // PEP 503: any spelling finds it.
+    for spelling in ["foo-bar-baz", "Foo.Bar_baz", "FOO__BAR.baz"] {
+        let found = db.advisories_for("PyPI", spelling).unwrap();
+        assert_eq!(found.len(), 1, "{spelling}");
+        assert_eq!(found[0].id, "PYSEC-1");
+        assert_eq!(found[0].source, "osv:PyPI");
+    }
+    assert!(db.advisories_for("npm", "foo-bar-baz").unwrap().is_empty());
+    // Withdrawn records are stored.
+    let w = db.advisories_for("PyPI", "other-pkg").unwrap();
+    assert!(w[0].withdrawn.is_some());
+    assert_eq!(
+        db.advisory("PYSEC-1").unwrap().unwrap().aliases,
+        ["CVE-2024-1", "GHSA-xxxx"]
+    );
+    assert_eq!(db.advisory("nope").unwrap(), None);
+    assert_eq!(db.ids_for_alias("CVE-2024-1").unwrap(), ["PYSEC-1"]);
+    let k = db.kev_ids().unwrap();
+    assert!(k.contains("CVE-2021-44228") && k.len() == 2);
+
+    let st = db.status().unwrap();
+    assert_eq!(st.schema, db::SCHEMA_VERSION);
+    assert!(st.built_at.as_deref().unwrap().ends_with('Z'));
+    assert_eq!(st.advisories, 2);
+    assert_eq!(st.kev, 2);
+    assert_eq!(st.ecosystems, [("PyPI".to_string(), 2)]);
+    let names: Vec<_> = st
+        .sources
+        .iter()
+        .map(|s| (s.name.as_str(), s.records))
+        .collect();
+    assert_eq!(names, [("kev", 2), ("osv:PyPI", 2)]);
+    assert_eq!(st.sources[1].url.as_deref(), Some("http://x/PyPI/all.zip"));
+}
+
+#[test]
+fn replace_source_and_later_import_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("moat.db");
+    build(&path);
+
+    let mut b = Builder::from_existing(&path).unwrap();
+    assert!(b.rebuilt().is_none());
+    // A second source takes over PYSEC-1 with another package.
+    b.replace_source(
+        "ghsa",
+        &batch(vec![adv("PYSEC-1", "PyPI", "new-name", &["CVE-2024-9"])]),
+        SourceMeta::default(),
+    )
+    .unwrap();
+    // The first source is replaced by a batch without PYSEC-2.
+    b.replace_source(
+        "osv:PyPI",
+        &batch(vec![adv("PYSEC-3", "PyPI", "third", &[])]),
+        SourceMeta::default(),
+    )
+    .unwrap();
+    b.commit().unwrap();
+
+    let db = Database::open_read_only(&path).unwrap();
+    assert!(
+        db.advisories_for("PyPI", "foo-bar-baz").unwrap().is_empty(),
+        "old affected rows are gone"
+    );
+    let a = db.advisories_for("PyPI", "new-name").unwrap();
+    assert_eq!(
+        (a[0].id.as_str(), a[0].source.as_str()),
+        ("PYSEC-1", "ghsa")
+    );
+    assert!(db.ids_for_alias("CVE-2024-1").unwrap().is_empty());
+    assert_eq!(db.ids_for_alias("CVE-2024-9").unwrap(), ["PYSEC-1"]);
+    assert_eq!(db.advisory("PYSEC-2").unwrap(), None);
+    let st = db.status().unwrap();
+    let names: Vec<_> = st
+        .sources
+        .iter()
+        .map(|s| (s.name.as_str(), s.records))
+        .collect();
+    assert_eq!(names, [("ghsa", 1), ("kev", 2), ("osv:PyPI", 1)]);
+}
+
+#[test]
+fn drop_without_commit_leaves_target_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("moat.db");
+    build(&path);
+    let before = std::fs::read(&path).unwrap();
+    {
+        let mut b = Builder::from_existing(&path).unwrap();
+        b.replace_source("osv:PyPI", &ImportBatch::default(), SourceMeta::default())
+            .unwrap();
+        assert!(b.temp_path().exists());
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "temp file removed"
+    );
+}
+
+#[test]
+fn errors_name_the_file_and_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.db");
+    let e = Database::open_read_only(&missing).unwrap_err();
+    assert!(matches!(e, DbError::NotFound { .. }));
+    let msg = e.to_string();
+    assert!(
+        msg.contains("missing.db") && msg.contains("moat db update"),
+        "{msg}"
+    );
+
+    let garbage = dir.path().join("garbage.db");
+    std::fs::write(&garbage, vec![0x5a; 8192]).unwrap();
+    let e = Database::open_read_only(&garbage).unwrap_err();
+    assert!(matches!(e, DbError::Corrupt { .. }), "{e:?}");
+    assert!(e.to_string().contains("garbage.db") && e.to_string().contains("moat db update"));
+
+    // SQLite, but not a moat database.
+    let other = dir.path().join("other.db");
+    rusqlite::Connection::open(&other)
+        .unwrap()
+        .execute_batch("CREATE TABLE t(x);")
+        .unwrap();
+    assert!(matches!(
+        Database::open_read_only(&other).unwrap_err(),
+        DbError::Corrupt { .. }
+    ));
+
+    // Another schema version.
+    let old = dir.path().join("old.db");
+    build(&old);
+    rusqlite::Connection::open(&old)
+        .unwrap()
+        .execute(
+            "UPDATE meta SET value = '0' WHERE key = 'schema_version'",
+            [],
+        )
+        .unwrap();
+    let e = Database::open_read_only(&old).unwrap_err();
+    assert!(
+        matches!(e, DbError::Schema { ref found, want: 1, .. } if found == "0"),
+        "{e:?}"
+    );
+
+    // A truncated database file.
+    let cut = dir.path().join("cut.db");
+    build(&cut);
+    let bytes = std::fs::read(&cut).unwrap();
+    std::fs::write(&cut, &bytes[..bytes.len() / 3]).unwrap();
+    let r = Database::open_read_only(&cut).and_then(|db| db.advisories_for("PyPI", "foo-bar-baz"));
+    // Either refused at open or on first read; never a panic, never silent wrong data.
+    if let Err(e) = r {
+        assert!(e.to_string().contains("cut.db"));
+    }
+}
+
+#[test]
+fn from_existing_rebuilds_a_corrupt_db() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("moat.db");
+    std::fs::write(&path, b"this is not a database at all, just garbage bytes").unwrap();
+    let mut b = Builder::from_existing(&path).unwrap();
+    assert!(
+        b.rebuilt().unwrap().contains("corrupt"),
+        "{:?}",
+        b.rebuilt()
+    );
+    b.replace_source(
+        "osv:Go",
+        &batch(vec![adv("GO-1", "Go", "example.com/x", &[])]),
+        SourceMeta::default(),
+    )
+    .unwrap();
+    b.commit().unwrap();
+    let db = Database::open_read_only(&path).unwrap();
+    assert_eq!(db.advisories_for("Go", "example.com/x").unwrap().len(), 1);
+}
+
+#[test]
+fn default_path_follows_the_environment() {
+    // Only reads the environment of this process; the variables are not changed here.
+    let p = db::default_path();
+    if let Some(m) = std::env::var_os("MOAT_DB").filter(|v| !v.is_empty()) {
+        assert_eq!(p, PathBuf::from(m));
+    } else {
+        assert!(p.ends_with("moat/moat.db"), "{}", p.display());
+    }
+}
+
+/// Imports all of `shared/data/vulns` into a fresh database, one `replace_source` per source,
+/// and prints the throughput (no timed assertion; `bench/` measures it in release mode).
+#[test]
+fn import_everything_throughput() {
+    let v = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/vulns"
+    ));
+    if !v.is_dir() {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "shared data missing"
+        );
+        eprintln!("skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("moat.db");
+    let t0 = std::time::Instant::now();
+    let mut all = import::import_path(&v).unwrap();
+    let t_parse = t0.elapsed();
+    let groups = import::split_by_source(&mut all);
+    let mut b = Builder::create(&path).unwrap();
+    let mut records = 0;
+    for (source, g) in &groups {
+        let n = b.replace_source(source, g, SourceMeta::default()).unwrap();
+        eprintln!("  {source}: {n} records");
+        records += g.advisories.len() + g.kev.len();
+    }
+    b.commit().unwrap();
+    let dt = t0.elapsed().as_secs_f64();
+    eprintln!(
+        "imported {records} records from {} files in {dt:.2}s (parse {:.2}s): {:.0} records/s; {} malformed, {} skipped",
+        all.files,
+        t_parse.as_secs_f64(),
+        records as f64 / dt,
+        all.malformed.len(),
+        all.skipped.len()
+    );
+    let db = Database::open_read_only(&path).unwrap();
+    let st = db.status().unwrap();
+    let records = |name: &str| {
+        st.sources
+            .iter()
+            .find(|s| s.name == name)
+            .map(|s| s.records)
+    };
+    assert_eq!(records("osv:Go"), Some(4291));
+    assert_eq!(records("osv:PyPI"), Some(2661));
+    // 5680 files, 5637 distinct ids: 43 records appear under both almalinux8/ and almalinux9/
+    // python3 -c "import json,glob; print(len({json.load(open(f))['id'] for f in
+    //   glob.glob('almalinux/**/*.json', recursive=True)}))"  => 5637
+    assert_eq!(records("osv:AlmaLinux"), Some(5637));
+    assert_eq!(records("rustsec"), Some(1225));
+    // RustSec's OSV export: 1206 records, 1205 taken over by the `rustsec` import (sorted after
+    // it, so imported later): only RUSTSEC-2025-0000 stays.
+    assert_eq!(records("osv:crates.io"), Some(1));
+    assert_eq!(records("kev"), Some(1404));
+    assert_eq!(st.kev, 1404);
+    assert_eq!(
+        db.advisory("RUSTSEC-2021-0001").unwrap().unwrap().source,
+        "rustsec",
+        "later import wins"
+    );
+}

@@ -1,0 +1,281 @@
+//! OSV importers against the real shared data (`/work/shared/data/vulns`).
+//!
+//! Expected counts were taken independently of moat, with the command written beside each.
+
+use moat_model::advisory::{Event, RangeType};
+use moat_vuln::import::{self, osv};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// `../shared/data/vulns`, or None (test skipped) when it is missing outside CI.
+fn vulns() -> Option<PathBuf> {
+    let p = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/vulns"
+    ));
+    if p.is_dir() {
+        return Some(p);
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("shared data missing at {}", p.display());
+    }
+    eprintln!("skipped: {} not found", p.display());
+    None
+}
+
+#[test]
+fn go_osv_json_directory() {
+    let Some(v) = vulns() else { return };
+    let batch = import::import_path(&v.join("go")).unwrap();
+    // find go/osv -name '*.json' | wc -l  => 4291
+    assert_eq!(batch.advisories.len(), 4291);
+    assert_eq!(batch.files, 4291);
+    assert!(
+        batch.malformed.is_empty(),
+        "{:?}",
+        &batch.malformed[..batch.malformed.len().min(3)]
+    );
+    // go/LICENSE
+    assert_eq!(batch.skipped.len(), 1, "{:?}", batch.skipped);
+    assert!(batch.advisories.iter().all(|a| a.source == "osv:Go"));
+    assert_eq!(import::source_name(&v.join("go"), &batch), "osv:Go");
+
+    let a = batch
+        .advisories
+        .iter()
+        .find(|a| a.id == "GO-2024-3228")
+        .unwrap();
+    assert_eq!(a.aliases, ["GHSA-wcx9-ccpj-hx3c"]);
+    assert_eq!(a.affected.len(), 2);
+    assert_eq!(a.affected[1].package.name, "github.com/coder/coder/v2");
+    let r = &a.affected[1].ranges[0];
+    assert_eq!(r.kind, RangeType::Semver);
+    assert_eq!(
+        r.events,
+        [
+            Event::Introduced("2.3.1".into()),
+            Event::Fixed("2.14.4".into()),
+            Event::Introduced("2.15.0".into()),
+            Event::Fixed("2.15.3".into()),
+            Event::Introduced("2.16.0".into()),
+            Event::Fixed("2.16.1".into()),
+        ]
+    );
+}
+
+#[test]
+fn pypa_osv_yaml_directory() {
+    let Some(v) = vulns() else { return };
+    let batch = import::import_path(&v.join("pypi")).unwrap();
+    // find pypi -name '*.yaml' | wc -l  => 2661
+    assert_eq!(batch.advisories.len(), 2661);
+    assert!(
+        batch.malformed.is_empty(),
+        "{:?}",
+        &batch.malformed[..batch.malformed.len().min(3)]
+    );
+    // pypi/LICENSE and pypi/pypa-osv-yaml/vulns/.id-allocator
+    assert_eq!(batch.skipped.len(), 2, "{:?}", batch.skipped);
+    assert!(batch.advisories.iter().all(|a| a.source == "osv:PyPI"));
+
+    let a = batch
+        .advisories
+        .iter()
+        .find(|a| a.id == "PYSEC-2023-121")
+        .unwrap();
+    assert_eq!(a.aliases, ["CVE-2022-4899"]);
+    assert_eq!(a.modified.as_deref(), Some("2023-07-25T16:31:58.309647Z"));
+    let aff = &a.affected[0];
+    assert_eq!(
+        (aff.package.ecosystem.as_str(), aff.package.name.as_str()),
+        ("PyPI", "zstd")
+    );
+    assert_eq!(aff.ranges[0].kind, RangeType::Ecosystem);
+    assert_eq!(aff.ranges[0].events, [Event::Introduced("0".into())]);
+    // grep -c '^  - ' the versions list of PYSEC-2023-121.yaml => 39, "1.3.0.2" kept as text
+    assert_eq!(aff.versions.len(), 39);
+    assert_eq!(aff.versions[2], "1.3.0.2");
+    assert_eq!(aff.versions.last().unwrap(), "1.5.5.1");
+}
+
+#[test]
+fn almalinux_ghsa_and_distro_samples() {
+    let Some(v) = vulns() else { return };
+    let alma = import::import_path(&v.join("almalinux")).unwrap();
+    // find almalinux -name '*.json' | wc -l  => 5680 (plus almalinux/LICENSE, skipped)
+    assert_eq!(alma.advisories.len(), 5680);
+    assert!(
+        alma.malformed.is_empty(),
+        "{:?}",
+        &alma.malformed[..alma.malformed.len().min(3)]
+    );
+    assert_eq!(alma.skipped.len(), 1);
+    assert!(alma.advisories.iter().all(|a| a.source == "osv:AlmaLinux"));
+    assert!(alma.advisories.iter().any(|a| {
+        a.affected
+            .iter()
+            .any(|x| x.package.ecosystem == "AlmaLinux:8")
+    }));
+
+    let ghsa = import::import_path(&v.join("ghsa")).unwrap();
+    // python3: 1 + 1 + len(vulns)=8 + len(vulns)=356  => 366
+    assert_eq!(ghsa.advisories.len(), 366);
+    assert!(ghsa.malformed.is_empty(), "{:?}", ghsa.malformed);
+    let minimist = ghsa
+        .advisories
+        .iter()
+        .find(|a| a.id == "GHSA-xvch-5gv4-984h")
+        .unwrap();
+    assert_eq!(minimist.aliases, ["CVE-2021-44906"]);
+    assert_eq!(minimist.source, "osv:npm");
+
+    let distro = import::import_path(&v.join("osv-distro-samples")).unwrap();
+    // find osv-distro-samples -name '*.json' | wc -l  => 3
+    assert_eq!(distro.advisories.len(), 3);
+    let mut ids: Vec<_> = distro.advisories.iter().map(|a| a.id.as_str()).collect();
+    ids.sort();
+    assert_eq!(ids, ["DLA-3623-1", "DSA-3029-1", "UBUNTU-CVE-2025-38094"]);
+}
+
+#[test]
+fn malformed_records_are_counted_not_fatal() {
+    let Some(v) = vulns() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let go = v.join("go/osv");
+    let good = std::fs::read(go.join("GO-2024-3228.json")).unwrap();
+    std::fs::write(dir.path().join("a-good.json"), &good).unwrap();
+    // cut off mid-record
+    std::fs::write(dir.path().join("b-truncated.json"), &good[..good.len() / 2]).unwrap();
+    // an event with a number where a version string belongs
+    let bad = String::from_utf8(good.clone())
+        .unwrap()
+        .replace("\"2.3.1\"", "231");
+    std::fs::write(dir.path().join("c-wrong-type.json"), bad).unwrap();
+    // an array with one good and one record with an empty id
+    let arr = format!(
+        "[{}, {{\"id\": \"\", \"modified\": \"2024-01-01T00:00:00Z\"}}]",
+        String::from_utf8_lossy(&good)
+    );
+    std::fs::write(dir.path().join("d-array.json"), arr).unwrap();
+    // YAML that does not parse as OSV
+    std::fs::write(
+        dir.path().join("e-bad.yaml"),
+        "id: PYSEC-0\naffected: [oops\n",
+    )
+    .unwrap();
+    // unknown files are skipped
+    std::fs::write(dir.path().join("README.txt"), "hello").unwrap();
+    std::fs::write(dir.path().join("other.json"), "{\"hello\": 1}").unwrap();
+
+    let batch = import::import_path(dir.path()).unwrap();
+    assert_eq!(
+        batch.advisories.len(),
+        2,
+        "a-good and the good record of d-array"
+    );
+    let files: Vec<_> = batch
+        .malformed
+        .iter()
+        .map(|(f, _)| {
+            Path::new(f)
+                .file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        files,
+        [
+            "b-truncated.json",
+            "c-wrong-type.json",
+            "d-array.json",
+            "e-bad.yaml"
+        ],
+        "{:?}",
+        batch.malformed
+    );
+    assert!(batch.malformed.iter().all(|(_, reason)| !reason.is_empty()));
+    assert_eq!(batch.skipped.len(), 2);
+
+    // An unreadable top-level path is an error.
+    assert!(import::import_path(&dir.path().join("missing")).is_err());
+}
+
+/// Builds an OSV-style `all.zip` from files.
+fn zip_of(files: &[PathBuf]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for f in files {
+        w.start_file(f.file_name().unwrap().to_str().unwrap(), opts)
+            .unwrap();
+        w.write_all(&std::fs::read(f).unwrap()).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+#[test]
+fn osv_all_zip_from_the_go_json() {
+    let Some(v) = vulns() else { return };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(v.join("go/osv"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let bytes = zip_of(&files);
+    let batch = osv::read_zip(&bytes);
+    assert_eq!(batch.advisories.len(), 4291);
+    assert!(batch.malformed.is_empty());
+
+    // The same through import_path, as a file on disk.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("all.zip");
+    std::fs::write(&p, &bytes).unwrap();
+    let batch = import::import_path(&p).unwrap();
+    assert_eq!(batch.advisories.len(), 4291);
+    assert_eq!(import::source_name(&p, &batch), "osv:Go");
+
+    // Damaged archives and hostile entries.
+    assert_eq!(osv::read_zip(&bytes[..bytes.len() / 2]).malformed.len(), 1);
+    assert_eq!(osv::read_zip(b"not a zip").malformed.len(), 1);
+}
+
+#[test]
+fn zip_bomb_entries_are_bounded() {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(false);
+    w.start_file("bomb.json", opts).unwrap();
+    let chunk = vec![b' '; 1 << 20];
+    for _ in 0..(osv::MAX_ENTRY_BYTES >> 20) + 1 {
+        w.write_all(&chunk).unwrap();
+    }
+    w.start_file("ok.json", opts).unwrap();
+    w.write_all(br#"{"id":"X-1","modified":"2024-01-01T00:00:00Z","affected":[{"package":{"ecosystem":"Go","name":"x"}}]}"#)
+        .unwrap();
+    let bytes = w.finish().unwrap().into_inner();
+    assert!(
+        bytes.len() < 1 << 20,
+        "a small archive that expands past the entry limit"
+    );
+    let batch = osv::read_zip(&bytes);
+    assert_eq!(batch.advisories.len(), 1);
+    assert_eq!(batch.malformed.len(), 1);
+    assert_eq!(batch.malformed[0].0, "bomb.json");
+}
+
+#[test]
+fn parse_json_forms() {
+    let one = br#"{"id":"A-1","affected":[{"package":{"ecosystem":"PyPI","name":"x"}}]}"#;
+    assert_eq!(osv::parse_json(one).unwrap()[0].source, "osv:PyPI");
+    let many = br#"[{"id":"A-1"},{"id":"A-2","withdrawn":"2024-01-01T00:00:00Z"}]"#;
+    let l = osv::parse_json(many).unwrap();
+    assert_eq!(l.len(), 2);
+    assert_eq!(l[0].source, "osv");
+    assert!(l[1].withdrawn.is_some());
+    assert!(osv::parse_json(b"{\"id\": 5}").is_err());
+    assert!(osv::parse_yaml(b"- id: A-1\n- id: A-2\n").unwrap().len() == 2);
+}

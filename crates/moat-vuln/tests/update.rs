@@ -1,0 +1,361 @@
+//! `moat db update` against a local HTTP server on 127.0.0.1 serving OSV-style `all.zip`
+//! archives built from the shared Go and PyPI data. Never reaches the internet.
+
+use moat_vuln::db::Database;
+use moat_vuln::update::{self, SourceOutcome, UpdateError, UpdateOptions};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+fn vulns() -> Option<PathBuf> {
+    let p = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/vulns"
+    ));
+    if p.is_dir() {
+        return Some(p);
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("shared data missing at {}", p.display());
+    }
+    eprintln!("skipped: {} not found", p.display());
+    None
+}
+
+/// How the server answers.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Mode {
+    Normal,
+    /// Sends the headers (full Content-Length) and half the body, then closes (whatever the
+    /// request's If-None-Match: the failure modes always send a body or an error).
+    HalfBody,
+    Status500,
+    /// Serves garbage instead of a zip.
+    NotAZip,
+}
+
+/// (path, If-None-Match) of one request.
+type Request = (String, Option<String>);
+
+struct Server {
+    base: String,
+    mode: Arc<Mutex<Mode>>,
+    requests: Arc<Mutex<Vec<Request>>>,
+    hits: Arc<AtomicUsize>,
+}
+
+/// A tiny HTTP/1.1 server: one thread, one request per connection, `ETag` = `"<len>-<path>"`.
+fn serve(files: HashMap<String, Vec<u8>>) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let mode = Arc::new(Mutex::new(Mode::Normal));
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let hits = Arc::new(AtomicUsize::new(0));
+    let (m, r, h) = (mode.clone(), requests.clone(), hits.clone());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            h.fetch_add(1, Ordering::SeqCst);
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+            let mut inm = None;
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                    break;
+                }
+                if let Some((k, v)) = h.split_once(':')
+                    && k.eq_ignore_ascii_case("if-none-match")
+                {
+                    inm = Some(v.trim().to_string());
+                }
+            }
+            r.lock().unwrap().push((path.clone(), inm.clone()));
+            let mode = *m.lock().unwrap();
+            let Some(body) = files.get(&path) else {
+                let _ = stream.write_all(
+                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+                continue;
+            };
+            let etag = format!("\"{}-{}\"", body.len(), path.len());
+            let resp: Vec<u8> = match mode {
+                Mode::Status500 => b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec(),
+                Mode::Normal if inm.as_deref() == Some(etag.as_str()) => {
+                    format!("HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\nConnection: close\r\n\r\n").into_bytes()
+                }
+                Mode::NotAZip => {
+                    let junk = b"definitely not a zip archive";
+                    let mut v = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", junk.len())
+                        .into_bytes();
+                    v.extend_from_slice(junk);
+                    v
+                }
+                Mode::Normal | Mode::HalfBody => {
+                    let mut v = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nETag: {etag}\r\nLast-Modified: Tue, 01 Oct 2024 00:00:00 GMT\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    )
+                    .into_bytes();
+                    let n = if mode == Mode::HalfBody { body.len() / 2 } else { body.len() };
+                    v.extend_from_slice(&body[..n]);
+                    v
+                }
+            };
+            let _ = stream.write_all(&resp);
+            let _ = stream.flush();
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    });
+    Server {
+        base,
+        mode,
+        requests,
+        hits,
+    }
+}
+
+fn zip_dir(dir: &Path, ext: &str) -> Vec<u8> {
+    let mut files = Vec::new();
+    fn walk(d: &Path, ext: &str, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, ext, out);
+            } else if p.extension().is_some_and(|x| x == ext) {
+                out.push(p);
+            }
+        }
+    }
+    walk(dir, ext, &mut files);
+    files.sort();
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap();
+        // The PyPA data is YAML; OSV's archives are JSON, so convert.
+        let bytes = if ext == "yaml" {
+            let a = moat_vuln::import::osv::parse_yaml(&bytes).unwrap();
+            serde_json::to_vec(&a[0]).unwrap()
+        } else {
+            bytes
+        };
+        let name = f.file_stem().unwrap().to_str().unwrap();
+        w.start_file(format!("{name}.json"), opts).unwrap();
+        w.write_all(&bytes).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+fn kev_bytes(v: &Path) -> Vec<u8> {
+    std::fs::read(v.join("kev/known_exploited_vulnerabilities.json")).unwrap()
+}
+
+fn setup(v: &Path) -> Server {
+    let mut files = HashMap::new();
+    files.insert(
+        "/Go/all.zip".to_string(),
+        zip_dir(&v.join("go/osv"), "json"),
+    );
+    files.insert(
+        "/PyPI/all.zip".to_string(),
+        zip_dir(&v.join("pypi"), "yaml"),
+    );
+    files.insert("/kev.json".to_string(), kev_bytes(v));
+    serve(files)
+}
+
+fn opts(s: &Server) -> UpdateOptions {
+    UpdateOptions {
+        base_url: s.base.clone(),
+        ecosystems: vec!["Go".into(), "PyPI".into()],
+        kev_url: Some(format!("{}/kev.json", s.base)),
+        timeout: Duration::from_secs(20),
+    }
+}
+
+fn run(path: &Path, o: &UpdateOptions) -> Result<update::UpdateSummary, UpdateError> {
+    let mut log = Vec::new();
+    let r = update::update(path, o, &mut |m| log.push(m.to_string()));
+    eprintln!("{}", log.join("\n"));
+    r
+}
+
+#[test]
+fn update_then_not_modified_then_failures_keep_the_old_db() {
+    let Some(v) = vulns() else { return };
+    let server = setup(&v);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache/moat.db");
+    let o = opts(&server);
+
+    // 1. First update: everything is downloaded.
+    let s = run(&path, &o).unwrap();
+    assert!(s.committed);
+    assert_eq!(
+        s.per_source,
+        [
+            // find go/osv -name '*.json' | wc -l ; find pypi -name '*.yaml' | wc -l ; KEV count
+            (
+                "osv:Go".to_string(),
+                SourceOutcome::Updated { records: 4291 }
+            ),
+            (
+                "osv:PyPI".to_string(),
+                SourceOutcome::Updated { records: 2661 }
+            ),
+            ("kev".to_string(), SourceOutcome::Updated { records: 1404 }),
+        ]
+    );
+    let db = Database::open_read_only(&path).unwrap();
+    let st = db.status().unwrap();
+    assert_eq!(st.advisories, 4291 + 2661);
+    let go = st.sources.iter().find(|s| s.name == "osv:Go").unwrap();
+    assert_eq!(
+        go.url.as_deref(),
+        Some(format!("{}/Go/all.zip", server.base).as_str())
+    );
+    assert!(go.etag.is_some() && go.last_modified.is_some());
+    let coder = db
+        .advisories_for("Go", "github.com/coder/coder/v2")
+        .unwrap();
+    assert!(
+        coder
+            .iter()
+            .any(|a| a.id == "GO-2024-3228" && a.source == "osv:Go")
+    );
+    drop(db);
+    let first = std::fs::read(&path).unwrap();
+    let entries = std::fs::read_dir(path.parent().unwrap()).unwrap().count();
+    assert_eq!(entries, 1, "no temporary file left beside the db");
+
+    // 2. Second update: conditional requests, every source 304, nothing written.
+    server.requests.lock().unwrap().clear();
+    let s = run(&path, &o).unwrap();
+    assert!(!s.committed);
+    assert!(
+        s.per_source
+            .iter()
+            .all(|(_, o)| *o == SourceOutcome::NotModified),
+        "{:?}",
+        s.per_source
+    );
+    let reqs = server.requests.lock().unwrap().clone();
+    assert_eq!(reqs.len(), 3);
+    assert!(
+        reqs.iter().all(|(_, inm)| inm.is_some()),
+        "If-None-Match sent: {reqs:?}"
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), first);
+
+    // 3. Failing servers: the old database stays byte-identical and readable.
+    for mode in [Mode::HalfBody, Mode::Status500, Mode::NotAZip] {
+        *server.mode.lock().unwrap() = mode;
+        let before_hits = server.hits.load(Ordering::SeqCst);
+        let e = run(&path, &o).unwrap_err();
+        assert!(server.hits.load(Ordering::SeqCst) > before_hits);
+        let UpdateError::Failed {
+            summary,
+            previous_usable,
+            ..
+        } = &e
+        else {
+            panic!("{mode:?}: {e}")
+        };
+        assert!(previous_usable);
+        assert!(!summary.committed);
+        assert!(
+            matches!(summary.per_source[0].1, SourceOutcome::Failed { .. }),
+            "{mode:?}: {summary:?}"
+        );
+        let msg = e.to_string();
+        assert!(msg.contains("unchanged and still usable"), "{msg}");
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            first,
+            "{mode:?}: db untouched"
+        );
+        let db = Database::open_read_only(&path).unwrap();
+        assert_eq!(db.status().unwrap().advisories, 4291 + 2661);
+        assert_eq!(
+            std::fs::read_dir(path.parent().unwrap()).unwrap().count(),
+            1,
+            "{mode:?}: temp file removed"
+        );
+    }
+}
+
+#[test]
+fn corrupt_db_is_rebuilt_by_update() {
+    let Some(v) = vulns() else { return };
+    let server = setup(&v);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("moat.db");
+    std::fs::write(&path, vec![0xAB; 4096]).unwrap();
+    assert!(Database::open_read_only(&path).is_err());
+    let mut o = opts(&server);
+    o.ecosystems = vec!["Go".into()];
+    o.kev_url = None;
+    let s = run(&path, &o).unwrap();
+    assert!(s.committed);
+    assert!(
+        s.rebuilt.as_deref().unwrap().contains("corrupt"),
+        "{:?}",
+        s.rebuilt
+    );
+    assert_eq!(
+        s.per_source,
+        [(
+            "osv:Go".to_string(),
+            SourceOutcome::Updated { records: 4291 }
+        )]
+    );
+    assert_eq!(
+        Database::open_read_only(&path)
+            .unwrap()
+            .status()
+            .unwrap()
+            .advisories,
+        4291
+    );
+}
+
+#[test]
+fn failure_without_a_previous_db_says_so() {
+    let Some(v) = vulns() else { return };
+    let server = setup(&v);
+    *server.mode.lock().unwrap() = Mode::HalfBody;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("moat.db");
+    let mut o = opts(&server);
+    o.kev_url = None;
+    let e = run(&path, &o).unwrap_err();
+    let UpdateError::Failed {
+        summary,
+        previous_usable,
+        ..
+    } = &e
+    else {
+        panic!("{e}")
+    };
+    assert!(!previous_usable);
+    assert_eq!(summary.per_source.len(), 2);
+    assert!(
+        matches!(&summary.per_source[1].1, SourceOutcome::Failed { reason } if reason.contains("not attempted"))
+    );
+    assert!(!path.exists());
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "temp file removed"
+    );
+}
