@@ -56,10 +56,20 @@ fn fixed(pkg: &str, eco: &str, v: &str) -> Affected {
     }
 }
 
+/// The expected record for upstream id `id`: the record id is `ALPINE-<release>-<id>` and
+/// `id` is its first alias.
 fn advisory(id: &str, aliases: &[&str], related: &[&str], affected: Vec<Affected>) -> Advisory {
+    let release = affected
+        .first()
+        .and_then(|a| a.package.ecosystem.strip_prefix("Alpine:"))
+        .unwrap_or("")
+        .to_string();
     Advisory {
-        id: id.into(),
-        aliases: aliases.iter().map(|s| s.to_string()).collect(),
+        id: format!("ALPINE-{release}-{id}"),
+        aliases: std::iter::once(id)
+            .chain(aliases.iter().copied())
+            .map(|s| s.to_string())
+            .collect(),
         related: related.iter().map(|s| s.to_string()).collect(),
         affected,
         references: vec![Reference {
@@ -254,9 +264,11 @@ fn record_counts_match_the_independent_count() {
     assert_eq!(totals, (11617, 12168, 15));
 }
 
+/// The record for `id` (the CVE or other upstream id, which is the record's first alias;
+/// record ids are `ALPINE-<release>-<id>`).
 fn find<'a>(advs: &'a [Advisory], id: &str) -> &'a Advisory {
     advs.iter()
-        .find(|a| a.id == id)
+        .find(|a| a.aliases.first().map(String::as_str) == Some(id))
         .unwrap_or_else(|| panic!("{id} missing"))
 }
 
@@ -400,7 +412,7 @@ fn vunnel_oracle_agrees() {
         for a in advs {
             for af in &a.affected {
                 let v = af.ranges[0].events[1].version().to_string();
-                ours.insert((a.id.clone(), af.package.name.clone(), v));
+                ours.insert((a.aliases[0].clone(), af.package.name.clone(), v));
             }
         }
     }

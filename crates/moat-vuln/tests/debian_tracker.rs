@@ -86,9 +86,10 @@ fn tracker_ref(id: &str) -> Vec<Reference> {
     }]
 }
 
+/// The record for `id`: a DSA/DLA by its id, a tracker CVE by its `DEBIAN-` record id.
 fn find<'a>(advs: &'a [Advisory], id: &str) -> &'a Advisory {
     advs.iter()
-        .find(|a| a.id == id)
+        .find(|a| a.id == id || a.id == format!("DEBIAN-{id}"))
         .unwrap_or_else(|| panic!("{id} missing"))
 }
 
@@ -482,7 +483,8 @@ fn vunnel_oracle_differences_are_all_listed() {
                 Some(Status::NotAffected) => "0".into(),
                 Some(_) => "-".into(),
             };
-            ours.insert((a.id.clone(), af.package.name.clone(), ns), v);
+            let cve = a.id.strip_prefix("DEBIAN-").unwrap_or(&a.id).to_string();
+            ours.insert((cve, af.package.name.clone(), ns), v);
         }
     }
     let mut theirs: BTreeMap<(String, String, String), String> = BTreeMap::new();

@@ -140,9 +140,19 @@ struct Builder {
 
 impl Builder {
     fn add(&mut self, id: &str, aliases: &[String], related: &[String], pkg: &str, fixed: &str) {
+        // Record ids are unique per release (`ALPINE-v3.10-CVE-2019-1234`, the CVE as an
+        // alias): one CVE has a record in every release file, and the database keys records
+        // by id, so a bare CVE id would let one release's record replace another's.
+        let release = self
+            .ecosystem
+            .strip_prefix("Alpine:")
+            .unwrap_or(&self.ecosystem)
+            .to_string();
+        let record_id = format!("ALPINE-{release}-{id}");
         let i = *self.index.entry(id.to_string()).or_insert_with(|| {
             self.out.advisories.push(Advisory {
-                id: id.to_string(),
+                id: record_id,
+                aliases: vec![id.to_string()],
                 source: SOURCE.to_string(),
                 references: vec![Reference {
                     kind: "ADVISORY".into(),
@@ -155,7 +165,7 @@ impl Builder {
         let package = self.package(pkg);
         let adv = &mut self.out.advisories[i];
         for a in aliases {
-            if a != id && !adv.aliases.contains(a) {
+            if a != &adv.id && !adv.aliases.contains(a) {
                 adv.aliases.push(a.clone());
             }
         }

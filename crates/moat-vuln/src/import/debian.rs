@@ -368,8 +368,11 @@ pub fn import_tracker_json(bytes: &[u8]) -> Result<DebianImport, String> {
                 continue;
             };
             let i = *index.entry(cve.clone()).or_insert_with(|| {
+                // `DEBIAN-CVE-…` (as OSV names the tracker's records), the CVE as an alias:
+                // the database keys records by id, and other feeds use the bare CVE id.
                 out.advisories.push(Advisory {
-                    id: cve.clone(),
+                    id: format!("DEBIAN-{cve}"),
+                    aliases: vec![cve.clone()],
                     references: vec![tracker_reference(cve)],
                     source: TRACKER_SOURCE.to_string(),
                     ..Advisory::default()
