@@ -52,6 +52,9 @@ impl Ctx {
 struct Stored {
     inner: Take<File>,
     hasher: Hasher,
+    /// Off for an uncompressed layer whose stored digest is its diff_id: the bytes are then
+    /// hashed once, by the diff_id hasher.
+    hashing: bool,
     count: u64,
     expected: u64,
     progress: Arc<AtomicU64>,
@@ -76,7 +79,9 @@ impl Read for Stored {
                 self.ctx.err_truncated(self.expected, self.count),
             ));
         }
-        self.hasher.update(buf.get(..n).unwrap_or_default());
+        if self.hashing {
+            self.hasher.update(buf.get(..n).unwrap_or_default());
+        }
         self.count += n as u64;
         self.progress.store(self.count, Ordering::Relaxed);
         Ok(n)
@@ -142,6 +147,8 @@ pub struct LayerReader {
     limits: Limits,
     expected_stored: Option<Digest>,
     expected_diff: Digest,
+    /// The diff_id hasher also gives the stored digest (uncompressed layers).
+    shared_hash: bool,
     progress: Arc<AtomicU64>,
     ctx: Arc<Ctx>,
 }
@@ -178,6 +185,7 @@ impl LayerReader {
         let mut stored = Stored {
             inner: blob.reader,
             hasher: Hasher::new(plan.stored.as_ref().map_or(Algo::Sha256, |d| d.algo)),
+            hashing: true,
             count: 0,
             expected: blob.size,
             progress: Arc::clone(&progress),
@@ -189,6 +197,11 @@ impl LayerReader {
         let magic = magic.get(..n).unwrap_or_default().to_vec();
         let is_gzip = magic.starts_with(&[0x1f, 0x8b]);
         let is_zstd = magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
+        // Uncompressed: the stored bytes are the tar bytes, so one hash serves both checks.
+        let shared_hash = !is_gzip
+            && !is_zstd
+            && plan.stored.as_ref().map_or(Algo::Sha256, |d| d.algo) == plan.diff_id.algo;
+        stored.hashing = !shared_hash;
         let peeked = BufReader::with_capacity(BUF_SIZE, Cursor::new(magic).chain(stored));
         let decoder = if is_gzip {
             Decoder::Gzip(Box::new(flate2::bufread::MultiGzDecoder::new(peeked)))
@@ -213,6 +226,7 @@ impl LayerReader {
             limits,
             expected_stored: plan.stored.clone(),
             expected_diff: plan.diff_id.clone(),
+            shared_hash,
             progress,
             ctx,
         })
@@ -245,9 +259,15 @@ impl LayerReader {
                 Err(e) => return Err(ImageError::from_io(e, &self.ctx.input, "reading layer")),
             }
         }
+        let diff = self.diff.finish();
+        let shared_hash = self.shared_hash;
         let stored = self.decoder.stored();
         let (stored_bytes, expected_bytes) = (stored.count, stored.expected);
-        let stored_digest = stored.hasher.finish();
+        let stored_digest = if shared_hash {
+            diff.clone()
+        } else {
+            stored.hasher.finish()
+        };
         if stored_bytes != expected_bytes {
             return Err(self.ctx.err_truncated(expected_bytes, stored_bytes));
         }
@@ -262,7 +282,6 @@ impl LayerReader {
                 actual: stored_digest.to_string(),
             });
         }
-        let diff = self.diff.finish();
         if diff != self.expected_diff {
             return Err(ImageError::DigestMismatch {
                 path: self.ctx.input.clone(),

@@ -92,8 +92,10 @@ fn read_binary<R: Read>(
     Ok(Some(analyzers::analyze(analyzers::Want::Binary, path, buf)))
 }
 
-/// Wanted files above this size are not kept for hardlinks to them.
-const KEEP_FOR_HARDLINKS: usize = 16 << 20;
+/// Wanted files are kept (for hardlinks to them later in the same layer) up to this many
+/// bytes per layer in all, so memory stays flat however many wanted files a layer holds;
+/// a hardlink to a file that was not kept is reported as a warning.
+const KEEP_FOR_HARDLINKS: usize = 8 << 20;
 
 /// Walks one layer's uncompressed tar stream.
 pub fn walk_tar<R: Read>(
@@ -110,6 +112,7 @@ pub fn walk_tar<R: Read>(
     let mut facts = LayerFacts::default();
     let mut archive = tar::Archive::new(reader);
     let mut kept: HashMap<String, Arc<Vec<u8>>> = HashMap::new();
+    let mut kept_bytes = 0usize;
     let mut buf: Vec<u8> = Vec::new();
     let entries = archive.entries().map_err(|e| io_fail(e, input, layer))?;
     for entry in entries {
@@ -217,7 +220,8 @@ pub fn walk_tar<R: Read>(
             .read_to_end(&mut buf)
             .map_err(|e| io_fail(e, input, layer))?;
         let fact = analyzers::analyze(want, &path, &buf);
-        if buf.len() <= KEEP_FOR_HARDLINKS {
+        if kept_bytes + buf.len() <= KEEP_FOR_HARDLINKS {
+            kept_bytes += buf.len();
             kept.insert(path.clone(), Arc::new(buf.clone()));
         }
         facts.changes.push((path, Change::File(Arc::new(fact))));
