@@ -9,7 +9,7 @@ use moat_report::RenderOptions;
 use moat_vuln::db::{self, Builder, Database, SourceMeta};
 use moat_vuln::matcher::{AdvisorySource, MatchOptions, MemorySource, match_inventory};
 use moat_vuln::{import, policy, update};
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -359,7 +359,11 @@ pub fn db(cmd: DbCommand) -> anyhow::Result<ExitCode> {
                     .with_context(|| format!("creating {}", parent.display()))?;
             }
             let mut b = Builder::from_existing(&path)?;
-            let mut total = 0;
+            // Every path is read before anything is written, and the records of one source
+            // from several paths are replaced together: replacing per path would keep only the
+            // last path's records of a source that two paths share.
+            let mut merged: BTreeMap<String, (Vec<String>, import::ImportBatch)> =
+                BTreeMap::new();
             for p in &paths {
                 let mut batch = import::import_path(p)?;
                 if let Some((what, why)) = batch.malformed.first() {
@@ -370,15 +374,24 @@ pub fn db(cmd: DbCommand) -> anyhow::Result<ExitCode> {
                     );
                 }
                 for (source, part) in import::split_by_source(&mut batch) {
-                    let meta = SourceMeta {
-                        url: Some(p.display().to_string()),
-                        etag: None,
-                        last_modified: None,
-                    };
-                    let n = b.replace_source(&source, &part, meta)?;
-                    println!("{}: {n} records as source {source}", p.display());
-                    total += n;
+                    println!(
+                        "{}: {} records as source {source}",
+                        p.display(),
+                        part.advisories.len() + part.kev.len()
+                    );
+                    let entry = merged.entry(source).or_default();
+                    entry.0.push(p.display().to_string());
+                    entry.1.extend(part);
                 }
+            }
+            let mut total = 0;
+            for (source, (from, part)) in merged {
+                let meta = SourceMeta {
+                    url: Some(from.join(", ")),
+                    etag: None,
+                    last_modified: None,
+                };
+                total += b.replace_source(&source, &part, meta)?;
             }
             b.commit()?;
             println!("imported {total} records into {}", path.display());

@@ -1,0 +1,1098 @@
+//! End-to-end tests of `moat db import`, `moat db status` and `moat db update`.
+//!
+//! Imports read the real published feeds in `../shared/data/vulns` (skipped outside CI when
+//! `../shared` is missing) and small records in `tests/data/scan`. `moat db update` runs
+//! against a tiny HTTP server on 127.0.0.1 started by the test, which serves OSV-style
+//! `/<ecosystem>/all.zip` archives built in the test and a KEV catalogue, answers
+//! `If-None-Match` / `If-Modified-Since` with 304, and can answer 404 or cut a body off
+//! halfway. No test reaches the internet: every command runs with `MOAT_DB_URL` pointing at
+//! a loopback address and `XDG_CACHE_HOME` in a temporary directory.
+
+mod common;
+
+use serde_json::Value;
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/scan")
+        .join(name)
+}
+
+/// `../shared/data/vulns`, or None (skipped) when `../shared` is missing outside CI.
+fn vulns() -> Option<PathBuf> {
+    let p = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/vulns"
+    ));
+    common::needed(p, "../shared/data/vulns")
+}
+
+/// The `moat` binary with an environment that cannot reach the network or the user's cache.
+fn cmd(home: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_moat"));
+    c.env_remove("MOAT_DB")
+        .env("MOAT_DB_URL", "http://127.0.0.1:9")
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .env("HOME", home)
+        .env("NO_COLOR", "1")
+        .env_remove("MOAT_DEBUG")
+        .current_dir(home);
+    c
+}
+
+fn run(c: &mut Command) -> Output {
+    c.output().expect("the moat binary runs")
+}
+fn out(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+fn code(o: &Output) -> i32 {
+    o.status.code().expect("exited, not killed")
+}
+
+fn files_with_ext(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read_dir") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == ext) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `moat db status` as (sources: name -> records, ecosystems: name -> records, whole text).
+struct Status {
+    sources: HashMap<String, u64>,
+    ecosystems: HashMap<String, u64>,
+    text: String,
+}
+
+fn status(home: &Path, db: &Path) -> Status {
+    let o = run(cmd(home).args(["db", "status", "--db"]).arg(db));
+    assert_eq!(code(&o), 0, "db status: {}", err(&o));
+    let text = out(&o);
+    let mut sources = HashMap::new();
+    let mut ecosystems = HashMap::new();
+    let mut section = "";
+    for line in text.lines() {
+        if line.starts_with("SOURCE ") {
+            section = "sources";
+            continue;
+        }
+        if line.starts_with("ECOSYSTEM ") {
+            section = "ecosystems";
+            continue;
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+        // Names may contain a space (`osv:Rocky Linux`): the count is the first number
+        // after the name, and columns are separated by two spaces.
+        let cols: Vec<&str> = line.split("  ").map(str::trim).collect();
+        match section {
+            "sources" => {
+                sources.insert(cols[0].to_string(), cols[1].parse().expect("records"));
+            }
+            "ecosystems" => {
+                ecosystems.insert(cols[0].to_string(), cols[1].parse().expect("records"));
+            }
+            _ => {}
+        }
+    }
+    Status {
+        sources,
+        ecosystems,
+        text,
+    }
+}
+
+/// A minimal zip writer (deflated entries), so that archives need no external tool.
+fn zip(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut central = Vec::new();
+    for (name, body) in entries {
+        let mut crc = flate2::Crc::new();
+        crc.update(body);
+        let mut enc =
+            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(body).unwrap();
+        let packed = enc.finish().unwrap();
+        let offset = out.len() as u32;
+        let head = |sig: u32, central: bool| {
+            let mut h = Vec::new();
+            h.extend_from_slice(&sig.to_le_bytes());
+            if central {
+                h.extend_from_slice(&20u16.to_le_bytes()); // made by
+            }
+            h.extend_from_slice(&20u16.to_le_bytes()); // needed
+            h.extend_from_slice(&0u16.to_le_bytes()); // flags
+            h.extend_from_slice(&8u16.to_le_bytes()); // deflate
+            h.extend_from_slice(&0u16.to_le_bytes()); // time
+            h.extend_from_slice(&0x21u16.to_le_bytes()); // 1980-01-01
+            h.extend_from_slice(&crc.sum().to_le_bytes());
+            h.extend_from_slice(&(packed.len() as u32).to_le_bytes());
+            h.extend_from_slice(&(body.len() as u32).to_le_bytes());
+            h.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            h.extend_from_slice(&0u16.to_le_bytes()); // extra
+            if central {
+                h.extend_from_slice(&0u16.to_le_bytes()); // comment
+                h.extend_from_slice(&0u16.to_le_bytes()); // disk
+                h.extend_from_slice(&0u16.to_le_bytes()); // internal attributes
+                h.extend_from_slice(&0u32.to_le_bytes()); // external attributes
+                h.extend_from_slice(&offset.to_le_bytes());
+            }
+            h.extend_from_slice(name.as_bytes());
+            h
+        };
+        out.extend(head(0x0403_4b50, false));
+        out.extend_from_slice(&packed);
+        central.extend(head(0x0201_4b50, true));
+    }
+    let cd_offset = out.len() as u32;
+    out.extend_from_slice(&central);
+    out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+    out.extend_from_slice(&[0, 0, 0, 0]);
+    out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+    out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+    out.extend_from_slice(&(central.len() as u32).to_le_bytes());
+    out.extend_from_slice(&cd_offset.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out
+}
+
+/// OSV JSON files as zip entries named after their ids.
+fn zip_files(files: &[PathBuf]) -> Vec<u8> {
+    let entries: Vec<(String, Vec<u8>)> = files
+        .iter()
+        .map(|f| {
+            (
+                f.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(f).unwrap(),
+            )
+        })
+        .collect();
+    zip(&entries)
+}
+
+/// The records of a JSON array file as one zip entry per record (how OSV publishes them).
+fn zip_array(file: &Path) -> Vec<u8> {
+    let v: Value = serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
+    let list = match v {
+        Value::Array(a) => a,
+        one => vec![one],
+    };
+    let entries: Vec<(String, Vec<u8>)> = list
+        .iter()
+        .map(|r| {
+            (
+                format!("{}.json", r["id"].as_str().unwrap()),
+                serde_json::to_vec_pretty(r).unwrap(),
+            )
+        })
+        .collect();
+    zip(&entries)
+}
+
+// ---------------------------------------------------------------------------------------
+// The HTTP server
+
+#[derive(Clone)]
+struct Resource {
+    body: Vec<u8>,
+    /// Sent as `ETag`; a request with this `If-None-Match` gets 304.
+    etag: Option<String>,
+    /// Sent as `Last-Modified`; a request with this `If-Modified-Since` gets 304.
+    last_modified: Option<String>,
+    /// Send the full Content-Length but only half the body, then close.
+    cut: bool,
+}
+
+impl Resource {
+    fn etag(body: Vec<u8>, tag: &str) -> Resource {
+        Resource {
+            body,
+            etag: Some(format!("\"{tag}\"")),
+            last_modified: None,
+            cut: false,
+        }
+    }
+}
+
+/// One request as the server saw it.
+#[derive(Debug, Clone)]
+struct Seen {
+    path: String,
+    if_none_match: Option<String>,
+    if_modified_since: Option<String>,
+    status: u16,
+}
+
+#[derive(Default)]
+struct State {
+    files: HashMap<String, Resource>,
+    log: Vec<Seen>,
+}
+
+struct Server {
+    port: u16,
+    state: Arc<Mutex<State>>,
+}
+
+impl Server {
+    fn start() -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        let port = listener.local_addr().unwrap().port();
+        let state = Arc::new(Mutex::new(State::default()));
+        let st = state.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let st = st.clone();
+                std::thread::spawn(move || serve(stream, &st));
+            }
+        });
+        Server { port, state }
+    }
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+    fn put(&self, path: &str, r: Resource) {
+        self.state.lock().unwrap().files.insert(path.to_string(), r);
+    }
+    fn remove(&self, path: &str) {
+        self.state.lock().unwrap().files.remove(path);
+    }
+    fn set_cut(&self, path: &str, cut: bool) {
+        self.state
+            .lock()
+            .unwrap()
+            .files
+            .get_mut(path)
+            .expect("served")
+            .cut = cut;
+    }
+    /// The requests since the last call.
+    fn take_log(&self) -> Vec<Seen> {
+        std::mem::take(&mut self.state.lock().unwrap().log)
+    }
+}
+
+fn serve(mut s: TcpStream, state: &Mutex<State>) {
+    let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(10)));
+    let mut head = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+        if head.len() > 64 << 10 {
+            return;
+        }
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let mut lines = head.split("\r\n");
+    let request = lines.next().unwrap_or_default();
+    let path = request.split(' ').nth(1).unwrap_or("/").to_string();
+    let mut headers = HashMap::new();
+    for l in lines {
+        if let Some((k, v)) = l.split_once(':') {
+            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+        }
+    }
+    let (resource, mut seen) = {
+        let st = state.lock().unwrap();
+        (
+            st.files.get(&path).cloned(),
+            Seen {
+                path: path.clone(),
+                if_none_match: headers.get("if-none-match").cloned(),
+                if_modified_since: headers.get("if-modified-since").cloned(),
+                status: 0,
+            },
+        )
+    };
+    let mut resp = Vec::new();
+    match resource {
+        None => {
+            seen.status = 404;
+            resp.extend_from_slice(
+                b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 10\r\nConnection: close\r\n\r\nnot found\n",
+            );
+        }
+        Some(r) => {
+            let mut validators = String::new();
+            if let Some(e) = &r.etag {
+                validators.push_str(&format!("ETag: {e}\r\n"));
+            }
+            if let Some(lm) = &r.last_modified {
+                validators.push_str(&format!("Last-Modified: {lm}\r\n"));
+            }
+            let fresh = (r.etag.is_some() && seen.if_none_match == r.etag)
+                || (r.etag.is_none()
+                    && r.last_modified.is_some()
+                    && seen.if_modified_since == r.last_modified);
+            if fresh {
+                seen.status = 304;
+                resp.extend_from_slice(
+                    format!("HTTP/1.1 304 Not Modified\r\n{validators}Connection: close\r\n\r\n")
+                        .as_bytes(),
+                );
+            } else {
+                seen.status = 200;
+                resp.extend_from_slice(
+                    format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\n{validators}Connection: close\r\n\r\n",
+                        r.body.len()
+                    )
+                    .as_bytes(),
+                );
+                if r.cut {
+                    resp.extend_from_slice(&r.body[..r.body.len() / 2]);
+                } else {
+                    resp.extend_from_slice(&r.body);
+                }
+            }
+        }
+    }
+    state.lock().unwrap().log.push(seen);
+    let _ = s.write_all(&resp);
+    let _ = s.flush();
+    let _ = s.shutdown(std::net::Shutdown::Both);
+}
+
+/// The URL path of an ecosystem's archive (`Rocky Linux` -> `/Rocky%20Linux/all.zip`).
+fn archive_path(eco: &str) -> String {
+    format!("/{}/all.zip", eco.replace(' ', "%20"))
+}
+
+const KEV_PATH: &str = "/kev/known_exploited_vulnerabilities.json";
+
+/// A server with every ecosystem `moat db update` asks for: Debian and PyPI from the test
+/// records, Go from `go` (OSV JSON files) when given, every other one an empty archive; KEV
+/// from the test catalogue, with only a Last-Modified validator.
+fn mirror(go: &[PathBuf]) -> Server {
+    let server = Server::start();
+    for eco in moat_vuln::update::DEFAULT_ECOSYSTEMS {
+        let body = match *eco {
+            "Debian" => zip_array(&data("debian-12.json")),
+            "PyPI" => zip_array(&data("pypi.json")),
+            "Go" => zip_files(go),
+            _ => zip(&[]),
+        };
+        server.put(
+            &archive_path(eco),
+            Resource::etag(body, &format!("{eco}-v1")),
+        );
+    }
+    server.put(
+        KEV_PATH,
+        Resource {
+            body: std::fs::read(data("kev.json")).unwrap(),
+            etag: None,
+            last_modified: Some("Mon, 25 Aug 2025 17:04:19 GMT".into()),
+            cut: false,
+        },
+    );
+    server
+}
+
+const STATUS_FILE: &str = "\
+Package: libc6
+Status: install ok installed
+Architecture: amd64
+Source: glibc
+Version: 2.36-9+deb12u2
+Description: GNU C Library: Shared libraries
+
+Package: zlib1g
+Status: install ok installed
+Architecture: amd64
+Source: zlib
+Version: 1:1.2.13.dfsg-1
+Description: compression library - runtime
+
+";
+
+/// A Debian 12 root filesystem with libc6 (source glibc) and zlib1g (source zlib) to scan.
+fn rootfs(dir: &Path) -> String {
+    let root = dir.join("rootfs");
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::create_dir_all(root.join("var/lib/dpkg")).unwrap();
+    std::fs::write(
+        root.join("etc/os-release"),
+        "ID=debian\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("var/lib/dpkg/status"), STATUS_FILE).unwrap();
+    format!("rootfs:{}", root.display())
+}
+
+/// Sorted ids of the findings of an offline scan of `target` with `db`.
+fn scan_ids(home: &Path, target: &str, db: &Path) -> Vec<String> {
+    let o = run(cmd(home)
+        .args(["scan", target, "--offline", "--format", "json", "--db"])
+        .arg(db));
+    assert_eq!(code(&o), 0, "scan: {}", err(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).expect("json");
+    let mut ids: Vec<String> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let kev = if f["kev"] == true { " (KEV)" } else { "" };
+            format!("{}{kev}", f["id"].as_str().unwrap())
+        })
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// What the rootfs gets from the test records.
+fn rootfs_findings() -> Vec<String> {
+    vec![
+        "CVE-2023-45853".into(),
+        "CVE-2023-4911 (KEV)".into(),
+        "CVE-2024-2961".into(),
+    ]
+}
+
+/// The outcome line `moat db update` prints for a source.
+fn outcome<'a>(stdout: &'a str, source: &str) -> &'a str {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{source}: ")))
+        .unwrap_or_else(|| panic!("no line for {source} in:\n{stdout}"))
+}
+
+// ---------------------------------------------------------------------------------------
+// moat db import
+
+#[test]
+fn import_directories_of_real_feeds_and_status() {
+    let Some(vulns) = vulns() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db/moat.db");
+    let go = vulns.join("go/osv");
+    let pypa = vulns.join("pypi/pypa-osv-yaml");
+    let rustsec = vulns.join("rust/advisory-db-toml-md");
+    let kev = vulns.join("kev/known_exploited_vulnerabilities.json");
+    let n_go = files_with_ext(&go, "json").len() as u64;
+    let n_pypa = files_with_ext(&pypa, "yaml").len() as u64;
+    let n_rustsec = files_with_ext(&rustsec, "md")
+        .iter()
+        .filter(|p| std::fs::read_to_string(p).is_ok_and(|t| t.trim_start().starts_with("```toml")))
+        .count() as u64;
+    let kev_doc: Value = serde_json::from_slice(&std::fs::read(&kev).unwrap()).unwrap();
+    let n_kev = kev_doc["vulnerabilities"].as_array().unwrap().len() as u64;
+    assert!(n_go > 1000 && n_pypa > 1000 && n_rustsec > 500 && n_kev > 1000);
+
+    let o = run(cmd(dir.path())
+        .args(["db", "import", "--db"])
+        .arg(&db)
+        .args([&go, &pypa, &rustsec, &kev]));
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert_eq!(err(&o), "", "the shared feeds have no malformed record");
+    let stdout = out(&o);
+    assert!(
+        stdout.contains(&format!(
+            "{}: {n_go} records as source osv:Go",
+            go.display()
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "{}: {n_pypa} records as source osv:PyPI",
+            pypa.display()
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "{}: {n_rustsec} records as source rustsec",
+            rustsec.display()
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("{}: {n_kev} records as source kev", kev.display())),
+        "{stdout}"
+    );
+    let total = n_go + n_pypa + n_rustsec + n_kev;
+    assert!(
+        stdout.contains(&format!("imported {total} records into {}", db.display())),
+        "{stdout}"
+    );
+    assert!(db.is_file(), "the parent directory is created");
+
+    let st = status(dir.path(), &db);
+    assert_eq!(st.sources.get("osv:Go"), Some(&n_go), "{}", st.text);
+    assert_eq!(st.sources.get("osv:PyPI"), Some(&n_pypa), "{}", st.text);
+    assert_eq!(st.sources.get("rustsec"), Some(&n_rustsec), "{}", st.text);
+    assert_eq!(st.sources.get("kev"), Some(&n_kev), "{}", st.text);
+    assert_eq!(st.ecosystems.get("Go"), Some(&n_go), "{}", st.text);
+    assert_eq!(st.ecosystems.get("PyPI"), Some(&n_pypa), "{}", st.text);
+    assert_eq!(
+        st.ecosystems.get("crates.io"),
+        Some(&n_rustsec),
+        "{}",
+        st.text
+    );
+    assert!(
+        st.text.contains(&format!("database: {}", db.display())),
+        "{}",
+        st.text
+    );
+    assert!(st.text.contains("schema:   1"), "{}", st.text);
+    assert!(
+        st.text
+            .contains(&format!("records:  {}", n_go + n_pypa + n_rustsec)),
+        "{}",
+        st.text
+    );
+    assert!(
+        st.text.contains(&format!("KEV:      {n_kev} entries")),
+        "{}",
+        st.text
+    );
+    // Age: built just now (0 days; 1 if the test ran across midnight UTC).
+    let built = st
+        .text
+        .lines()
+        .find(|l| l.starts_with("built:"))
+        .expect("built line");
+    assert!(
+        built.ends_with("(0 days ago)") || built.ends_with("(1 days ago)"),
+        "{built}"
+    );
+    // Each source says where it came from.
+    let go_line = st.text.lines().find(|l| l.starts_with("osv:Go  ")).unwrap();
+    assert!(go_line.ends_with(&go.display().to_string()), "{go_line}");
+}
+
+#[test]
+fn import_an_osv_all_zip() {
+    let Some(vulns) = vulns() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let go = vulns.join("go/osv");
+    let files = files_with_ext(&go, "json");
+    let zip_path = dir.path().join("all.zip");
+    // Built by the `zip` tool when there is one, else by the test's own writer.
+    let zipped = Command::new("zip")
+        .arg("-q")
+        .arg("-j")
+        .arg(&zip_path)
+        .args(&files)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !zipped {
+        std::fs::write(&zip_path, zip_files(&files)).unwrap();
+    }
+    let db = dir.path().join("moat.db");
+    let o = run(cmd(dir.path())
+        .args(["db", "import", "--db"])
+        .arg(&db)
+        .arg(&zip_path));
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert_eq!(err(&o), "");
+    let n = files.len() as u64;
+    assert!(
+        out(&o).contains(&format!("all.zip: {n} records as source osv:Go")),
+        "{}",
+        out(&o)
+    );
+    let st = status(dir.path(), &db);
+    assert_eq!(st.sources.get("osv:Go"), Some(&n));
+    assert_eq!(st.ecosystems.get("Go"), Some(&n));
+
+    // The same records as the directory.
+    let db2 = dir.path().join("dir.db");
+    let o = run(cmd(dir.path())
+        .args(["db", "import", "--db"])
+        .arg(&db2)
+        .arg(&go));
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert_eq!(status(dir.path(), &db2).ecosystems, st.ecosystems);
+}
+
+#[test]
+fn malformed_records_are_counted_and_do_not_abort() {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("feed");
+    std::fs::create_dir(&feed).unwrap();
+    std::fs::copy(data("pypi.json"), feed.join("PYSEC-2023-74.json")).unwrap();
+    std::fs::write(
+        feed.join("broken.json"),
+        "{\"id\": \"PYSEC-BROKEN\", \"affected\": [",
+    )
+    .unwrap();
+    // One good and one bad record in one array.
+    std::fs::write(
+        feed.join("pair.json"),
+        r#"[{"id": "PYSEC-TEST-1", "modified": "2024-01-01T00:00:00Z",
+             "affected": [{"package": {"ecosystem": "PyPI", "name": "example-pkg"},
+                           "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.0"}]}]}]},
+            {"id": 42}]"#,
+    )
+    .unwrap();
+    std::fs::write(feed.join("README.txt"), "not an advisory").unwrap();
+    let db = dir.path().join("moat.db");
+    let o = run(cmd(dir.path())
+        .args(["db", "import", "--db"])
+        .arg(&db)
+        .arg(&feed));
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let e = err(&o);
+    assert!(
+        e.contains(&format!(
+            "{}: 2 malformed record(s), e.g. {}",
+            feed.display(),
+            feed.join("broken.json").display()
+        )),
+        "{e}"
+    );
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(
+        out(&o).contains("2 records as source osv:PyPI"),
+        "{}",
+        out(&o)
+    );
+    let st = status(dir.path(), &db);
+    assert_eq!(st.sources.get("osv:PyPI"), Some(&2));
+
+    // Inside an all.zip too: the example names the archive and the entry.
+    let z = dir.path().join("all.zip");
+    std::fs::write(
+        &z,
+        zip(&[
+            ("bad.json".into(), b"{\"id\": ".to_vec()),
+            (
+                "PYSEC-2023-74.json".into(),
+                std::fs::read(data("pypi.json")).unwrap(),
+            ),
+        ]),
+    )
+    .unwrap();
+    let o = run(cmd(dir.path())
+        .args(["db", "import", "--db"])
+        .arg(&db)
+        .arg(&z));
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert!(
+        err(&o).contains(&format!(
+            "{}: 1 malformed record(s), e.g. {}!bad.json",
+            z.display(),
+            z.display()
+        )),
+        "{}",
+        err(&o)
+    );
+    assert_eq!(status(dir.path(), &db).sources.get("osv:PyPI"), Some(&1));
+
+    // A file that is not a zip at all is one malformed entry, not an abort.
+    let notzip = dir.path().join("garbage.zip");
+    std::fs::write(&notzip, b"this is not a zip archive").unwrap();
+    let o = run(cmd(dir.path())
+        .args(["db", "import", "--db"])
+        .arg(&db)
+        .arg(&notzip));
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert!(
+        err(&o).contains("garbage.zip: 1 malformed record(s)"),
+        "{}",
+        err(&o)
+    );
+    assert!(out(&o).contains("imported 0 records"), "{}", out(&o));
+}
+
+#[test]
+fn import_of_several_paths_keeps_every_record_of_a_shared_source() {
+    // debian-12.json and trivy-glibc.json both hold osv:Debian records.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("moat.db");
+    let o = run(cmd(dir.path())
+        .args(["db", "import", "--db"])
+        .arg(&db)
+        .arg(data("debian-12.json"))
+        .arg(data("trivy-glibc.json"))
+        .arg(data("kev.json")));
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert!(out(&o).contains("imported 7 records into"), "{}", out(&o));
+    let st = status(dir.path(), &db);
+    assert_eq!(st.sources.get("osv:Debian"), Some(&6), "{}", st.text);
+    assert_eq!(st.sources.get("kev"), Some(&1), "{}", st.text);
+    assert_eq!(st.ecosystems.get("Debian:12"), Some(&5), "{}", st.text);
+    assert_eq!(st.ecosystems.get("Debian:11"), Some(&1), "{}", st.text);
+    let target = rootfs(dir.path());
+    let mut want = rootfs_findings();
+    want.push("CVE-2010-4756".into());
+    want.sort();
+    assert_eq!(scan_ids(dir.path(), &target, &db), want);
+
+    // A later import of a source replaces that source (a refreshed feed drops records
+    // that left it), and leaves the other sources alone.
+    let o = run(cmd(dir.path())
+        .args(["db", "import", "--db"])
+        .arg(&db)
+        .arg(data("trivy-glibc.json")));
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let st = status(dir.path(), &db);
+    assert_eq!(st.sources.get("osv:Debian"), Some(&1), "{}", st.text);
+    assert_eq!(st.sources.get("kev"), Some(&1), "{}", st.text);
+}
+
+#[test]
+fn import_of_a_missing_path_fails_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("moat.db");
+    let o = run(cmd(dir.path())
+        .args(["db", "import", "--db"])
+        .arg(&db)
+        .arg(data("debian-12.json")));
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let before = std::fs::read(&db).unwrap();
+    let missing = dir.path().join("no-such-feed");
+    let o = run(cmd(dir.path())
+        .args(["db", "import", "--db"])
+        .arg(&db)
+        .arg(data("pypi.json"))
+        .arg(&missing));
+    assert_eq!(code(&o), 2, "{}", err(&o));
+    assert!(err(&o).contains("no-such-feed"), "{}", err(&o));
+    assert_eq!(std::fs::read(&db).unwrap(), before, "nothing committed");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("moat.db") && n != "moat.db")
+        .collect();
+    assert_eq!(leftovers, Vec::<String>::new(), "no temporary file left");
+    // `import` needs at least one path.
+    let o = run(cmd(dir.path()).args(["db", "import", "--db"]).arg(&db));
+    assert_eq!(code(&o), 2);
+}
+
+#[test]
+fn status_of_a_missing_or_corrupt_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("none.db");
+    let o = run(cmd(dir.path()).args(["db", "status", "--db"]).arg(&db));
+    assert_eq!(code(&o), 2, "{}", err(&o));
+    assert!(err(&o).contains(&db.display().to_string()), "{}", err(&o));
+    assert!(err(&o).contains("moat db update"), "{}", err(&o));
+    std::fs::write(&db, vec![0xA5u8; 8192]).unwrap();
+    let o = run(cmd(dir.path()).args(["db", "status", "--db"]).arg(&db));
+    assert_eq!(code(&o), 2, "{}", err(&o));
+    assert!(err(&o).contains(&db.display().to_string()), "{}", err(&o));
+    assert!(err(&o).contains("moat db update"), "{}", err(&o));
+}
+
+#[test]
+fn moat_db_env_is_the_database_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("env/moat.db");
+    let o = run(cmd(dir.path())
+        .env("MOAT_DB", &db)
+        .args(["db", "import"])
+        .arg(data("debian-12.json")));
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert!(db.is_file());
+    assert!(!dir.path().join("cache/moat/moat.db").exists());
+    let o = run(cmd(dir.path()).env("MOAT_DB", &db).args(["db", "status"]));
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert!(out(&o).contains(&format!("database: {}", db.display())));
+    // Without MOAT_DB the default is $XDG_CACHE_HOME/moat/moat.db.
+    let o = run(cmd(dir.path())
+        .args(["db", "import"])
+        .arg(data("pypi.json")));
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert!(dir.path().join("cache/moat/moat.db").is_file());
+}
+
+// ---------------------------------------------------------------------------------------
+// moat db update
+
+fn update(home: &Path, db: &Path, url: &str) -> Output {
+    run(cmd(home)
+        .args(["db", "update", "--db"])
+        .arg(db)
+        .args(["--db-url", url]))
+}
+
+#[test]
+fn update_imports_then_is_not_modified_then_takes_changes() {
+    let Some(vulns) = vulns() else { return };
+    let go_files = files_with_ext(&vulns.join("go/osv"), "json");
+    let n_go = go_files.len() as u64;
+    let server = mirror(&go_files);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("moat.db");
+    let target = rootfs(dir.path());
+
+    // First run: everything is downloaded and imported.
+    let o = update(dir.path(), &db, &server.url());
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let stdout = out(&o);
+    assert!(
+        outcome(&stdout, "osv:Go").contains(&n_go.to_string()),
+        "{stdout}"
+    );
+    assert!(outcome(&stdout, "osv:Debian").contains('5'), "{stdout}");
+    assert!(outcome(&stdout, "osv:PyPI").contains('1'), "{stdout}");
+    assert!(outcome(&stdout, "kev").contains('1'), "{stdout}");
+    let log = server.take_log();
+    let mut want: Vec<String> = moat_vuln::update::DEFAULT_ECOSYSTEMS
+        .iter()
+        .map(|e| archive_path(e))
+        .collect();
+    want.push(KEV_PATH.into());
+    let mut got: Vec<String> = log.iter().map(|s| s.path.clone()).collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want, "one request per archive and one for KEV");
+    assert!(
+        log.iter()
+            .all(|s| s.status == 200 && s.if_none_match.is_none())
+    );
+    let st = status(dir.path(), &db);
+    assert_eq!(st.sources.get("osv:Go"), Some(&n_go), "{}", st.text);
+    assert_eq!(st.sources.get("osv:Debian"), Some(&5), "{}", st.text);
+    assert_eq!(st.sources.get("osv:PyPI"), Some(&1), "{}", st.text);
+    assert_eq!(st.sources.get("kev"), Some(&1), "{}", st.text);
+    assert_eq!(st.sources.get("osv:Rocky Linux"), Some(&0), "{}", st.text);
+    assert_eq!(st.ecosystems.get("Go"), Some(&n_go), "{}", st.text);
+    assert!(
+        st.text.contains(&format!("{}/Go/all.zip", server.url())),
+        "{}",
+        st.text
+    );
+    assert_eq!(scan_ids(dir.path(), &target, &db), rootfs_findings());
+    let after_first = std::fs::read(&db).unwrap();
+
+    // Second run: every source answers 304 and the file is not rewritten.
+    let o = update(dir.path(), &db, &server.url());
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let stdout = out(&o);
+    for eco in moat_vuln::update::DEFAULT_ECOSYSTEMS {
+        assert_eq!(
+            outcome(&stdout, &format!("osv:{eco}")),
+            "NotModified",
+            "{stdout}"
+        );
+    }
+    assert_eq!(outcome(&stdout, "kev"), "NotModified", "{stdout}");
+    let log = server.take_log();
+    assert!(log.iter().all(|s| s.status == 304), "{log:?}");
+    let go = log.iter().find(|s| s.path == "/Go/all.zip").unwrap();
+    assert_eq!(go.if_none_match.as_deref(), Some("\"Go-v1\""));
+    let kev = log.iter().find(|s| s.path == KEV_PATH).unwrap();
+    assert_eq!(
+        kev.if_modified_since.as_deref(),
+        Some("Mon, 25 Aug 2025 17:04:19 GMT")
+    );
+    assert_eq!(
+        std::fs::read(&db).unwrap(),
+        after_first,
+        "nothing rewritten"
+    );
+
+    // Third run: the Go archive changed (fewer records): only it is replaced.
+    server.put(
+        "/Go/all.zip",
+        Resource::etag(zip_files(&go_files[..10]), "Go-v2"),
+    );
+    let o = update(dir.path(), &db, &server.url());
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert!(outcome(&out(&o), "osv:Go").contains("10"), "{}", out(&o));
+    assert_eq!(outcome(&out(&o), "osv:Debian"), "NotModified");
+    let st = status(dir.path(), &db);
+    assert_eq!(st.sources.get("osv:Go"), Some(&10), "{}", st.text);
+    assert_eq!(st.sources.get("osv:Debian"), Some(&5), "{}", st.text);
+    assert_eq!(scan_ids(dir.path(), &target, &db), rootfs_findings());
+}
+
+#[test]
+fn update_cut_off_halfway_keeps_the_previous_database() {
+    let server = mirror(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("moat.db");
+    let target = rootfs(dir.path());
+    let o = update(dir.path(), &db, &server.url());
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let before = std::fs::read(&db).unwrap();
+
+    // The Debian archive changes, and the server dies halfway through sending it.
+    let mut body = zip_array(&data("debian-12.json"));
+    body.extend(vec![0u8; 4096]); // enough bytes that half of them is a real cut
+    server.put(
+        "/Debian/all.zip",
+        Resource {
+            body,
+            etag: Some("\"Debian-v2\"".into()),
+            last_modified: None,
+            cut: true,
+        },
+    );
+    let o = update(dir.path(), &db, &server.url());
+    assert_ne!(code(&o), 0, "{}", out(&o));
+    assert_eq!(code(&o), 2);
+    let e = err(&o);
+    assert!(e.contains("/Debian/all.zip"), "{e}");
+    assert!(
+        e.contains("cut off") || e.contains("EOF") || e.contains("eof"),
+        "{e}"
+    );
+    assert!(
+        e.contains("previous database") && e.contains("still usable"),
+        "{e}"
+    );
+    assert!(e.contains(&db.display().to_string()), "{e}");
+    assert_eq!(
+        std::fs::read(&db).unwrap(),
+        before,
+        "the database is untouched"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("moat.db") && n != "moat.db")
+        .collect();
+    assert_eq!(leftovers, Vec::<String>::new(), "no temporary file left");
+    // A scan still works with the previous records.
+    assert_eq!(scan_ids(dir.path(), &target, &db), rootfs_findings());
+
+    // Once the server sends the whole archive, the update goes through.
+    server.set_cut("/Debian/all.zip", false);
+    let o = update(dir.path(), &db, &server.url());
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert!(outcome(&out(&o), "osv:Debian").contains('5'), "{}", out(&o));
+}
+
+#[test]
+fn update_with_a_missing_archive_fails_and_keeps_the_database() {
+    // moat asks for every ecosystem it knows; a 404 for one of them (a mirror that lacks
+    // it) fails the whole update, which writes nothing.
+    let server = mirror(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("moat.db");
+    let o = update(dir.path(), &db, &server.url());
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let before = std::fs::read(&db).unwrap();
+
+    server.remove("/Pub/all.zip");
+    server.put("/PyPI/all.zip", Resource::etag(zip(&[]), "PyPI-v2"));
+    let o = update(dir.path(), &db, &server.url());
+    assert_eq!(code(&o), 2, "{}", out(&o));
+    let e = err(&o);
+    assert!(
+        e.contains(&format!("{}/Pub/all.zip answered HTTP 404", server.url())),
+        "{e}"
+    );
+    assert!(e.contains("still usable"), "{e}");
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+    // PyPI's change was not committed either.
+    assert_eq!(status(dir.path(), &db).sources.get("osv:PyPI"), Some(&1));
+
+    // Without a previous database the message says there is none.
+    let fresh = dir.path().join("fresh.db");
+    let o = update(dir.path(), &fresh, &server.url());
+    assert_eq!(code(&o), 2, "{}", out(&o));
+    assert!(err(&o).contains("no usable database"), "{}", err(&o));
+    assert!(!fresh.exists());
+}
+
+#[test]
+fn update_rebuilds_a_corrupt_database() {
+    let server = mirror(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("moat.db");
+    let target = rootfs(dir.path());
+    std::fs::write(&db, b"garbage garbage garbage".repeat(100)).unwrap();
+    let o = run(cmd(dir.path())
+        .args(["scan", &target, "--offline", "--db"])
+        .arg(&db));
+    assert_eq!(code(&o), 2, "{}", err(&o));
+    assert!(err(&o).contains("moat db update"), "{}", err(&o));
+    let o = update(dir.path(), &db, &server.url());
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert_eq!(scan_ids(dir.path(), &target, &db), rootfs_findings());
+}
+
+#[test]
+fn update_from_environment_variables() {
+    let server = mirror(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("from-env/moat.db");
+    let o = run(cmd(dir.path())
+        .env("MOAT_DB", &db)
+        .env("MOAT_DB_URL", server.url())
+        .args(["db", "update"]));
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert!(db.is_file());
+    assert!(!server.take_log().is_empty());
+    let st = status(dir.path(), &db);
+    assert_eq!(st.sources.get("osv:Debian"), Some(&5), "{}", st.text);
+    assert_eq!(st.sources.get("kev"), Some(&1), "{}", st.text);
+    // --db-url wins over MOAT_DB_URL.
+    let o = run(cmd(dir.path())
+        .env("MOAT_DB", &db)
+        .env("MOAT_DB_URL", "http://127.0.0.1:9")
+        .args(["db", "update", "--db-url", &server.url()]));
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert_eq!(outcome(&out(&o), "osv:Debian"), "NotModified");
+}
+
+#[test]
+fn scan_without_a_database_downloads_it_first() {
+    let server = mirror(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("auto.db");
+    let target = rootfs(dir.path());
+    let o = run(cmd(dir.path())
+        .env("MOAT_DB_URL", server.url())
+        .args(["scan", &target, "--format", "json", "--db"])
+        .arg(&db));
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert!(err(&o).contains("downloading"), "{}", err(&o));
+    assert!(db.is_file());
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["findings"].as_array().unwrap().len(), 3);
+    // With --offline nothing is fetched.
+    server.take_log();
+    let other = dir.path().join("other.db");
+    let o = run(cmd(dir.path())
+        .env("MOAT_DB_URL", server.url())
+        .args(["scan", &target, "--offline", "--db"])
+        .arg(&other));
+    assert_eq!(code(&o), 2, "{}", err(&o));
+    assert!(
+        server.take_log().is_empty(),
+        "--offline never touches the network"
+    );
+    // `moat db update --offline` is refused.
+    let o = run(cmd(dir.path())
+        .env("MOAT_DB_URL", server.url())
+        .args(["db", "update", "--offline", "--db"])
+        .arg(&other));
+    assert_eq!(code(&o), 2, "{}", err(&o));
+    assert!(err(&o).contains("moat db import"), "{}", err(&o));
+    assert!(server.take_log().is_empty());
+}
