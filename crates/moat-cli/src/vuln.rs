@@ -14,6 +14,15 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// `println!` for command output: a closed pipe (`moat db status | head`) ends the output
+/// quietly instead of panicking, as [`write_out`] does for reports; other write errors are
+/// errors.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        write_out(None, format!("{}\n", format_args!($($arg)*)).as_bytes())?
+    };
+}
+
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum ScanFormat {
     Table,
@@ -374,7 +383,7 @@ pub fn db(cmd: DbCommand) -> anyhow::Result<ExitCode> {
                     );
                 }
                 for (source, part) in import::split_by_source(&mut batch) {
-                    println!(
+                    say!(
                         "{}: {} records as source {source}",
                         p.display(),
                         part.advisories.len() + part.kev.len()
@@ -394,29 +403,29 @@ pub fn db(cmd: DbCommand) -> anyhow::Result<ExitCode> {
                 total += b.replace_source(&source, &part, meta)?;
             }
             b.commit()?;
-            println!("imported {total} records into {}", path.display());
+            say!("imported {total} records into {}", path.display());
         }
         DbCommand::Update { db: d } => {
             let summary = run_update(&d, false)?;
             for (source, outcome) in &summary.per_source {
-                println!("{source}: {outcome:?}");
+                say!("{source}: {outcome:?}");
             }
         }
         DbCommand::Status { db: d } => {
             let path = d.path();
             let db = Database::open_read_only(&path)?;
             let st = db.status()?;
-            println!("database: {}", path.display());
-            println!("schema:   {}", st.schema);
+            say!("database: {}", path.display());
+            say!("schema:   {}", st.schema);
             match &st.built_at {
-                Some(b) => println!("built:    {b} ({} days ago)", age_days(b)),
-                None => println!("built:    unknown"),
+                Some(b) => say!("built:    {b} ({} days ago)", age_days(b)),
+                None => say!("built:    unknown"),
             }
-            println!("records:  {}", st.advisories);
-            println!("KEV:      {} entries", st.kev);
-            println!("\nSOURCE  RECORDS  IMPORTED  FROM");
+            say!("records:  {}", st.advisories);
+            say!("KEV:      {} entries", st.kev);
+            say!("\nSOURCE  RECORDS  IMPORTED  FROM");
             for s in &st.sources {
-                println!(
+                say!(
                     "{}  {}  {}  {}",
                     s.name,
                     s.records,
@@ -424,9 +433,9 @@ pub fn db(cmd: DbCommand) -> anyhow::Result<ExitCode> {
                     s.url.as_deref().unwrap_or("-")
                 );
             }
-            println!("\nECOSYSTEM  RECORDS");
+            say!("\nECOSYSTEM  RECORDS");
             for (eco, n) in &st.ecosystems {
-                println!("{eco}  {n}");
+                say!("{eco}  {n}");
             }
         }
     }

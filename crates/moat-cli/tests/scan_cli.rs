@@ -837,10 +837,21 @@ fn vex_not_affected_moves_the_finding_to_suppressed() {
         out(&o)
     );
 
-    // CycloneDX: the vulnerability is kept with an analysis.
-    let o = fx.scan(&["--vex", vex.to_str().unwrap(), "--format", "cyclonedx"]);
+    // CycloneDX: the vulnerability is kept with an analysis, and the document is valid.
+    let cdx = fx.path().join("vex.cdx.json");
+    let o = fx.scan(&[
+        "--vex",
+        vex.to_str().unwrap(),
+        "--format",
+        "cyclonedx",
+        "-o",
+        cdx.to_str().unwrap(),
+    ]);
     assert_eq!(code(&o), 0, "{}", err(&o));
-    let c: Value = serde_json::from_slice(&o.stdout).unwrap();
+    if let Some(tool) = validator("validate-cyclonedx") {
+        validate(&tool, &cdx);
+    }
+    let c: Value = serde_json::from_slice(&std::fs::read(&cdx).unwrap()).unwrap();
     let vulns = c["vulnerabilities"].as_array().expect("vulnerabilities");
     let z = vulns
         .iter()
@@ -1148,69 +1159,132 @@ fn scanning_moat_sboms_gives_the_same_findings() {
     }
 }
 
+/// (id, package, version, source package looked up) of an `--advisories trivy-glibc.json`
+/// scan of `target`.
+fn glibc_findings(
+    home: &Path,
+    target: &Path,
+    advisories: &Path,
+) -> Vec<(String, String, String, String)> {
+    let o = run(cmd(home)
+        .arg("scan")
+        .arg(target)
+        .args(["--format", "json", "--offline", "--advisories"])
+        .arg(advisories));
+    assert_eq!(code(&o), 0, "{}: {}", target.display(), err(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).expect("json");
+    let mut out: Vec<_> = v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            assert_eq!(f["match"][0]["ecosystem"], "Debian:12", "{f}");
+            (
+                f["id"].as_str().unwrap_or_default().to_string(),
+                f["package"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                f["package"]["version"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                f["match"][0]["package"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Runs a peer tool that writes an SBOM; panics with its stderr when it fails.
+fn peer_sbom(tool: &Path, args: &[&std::ffi::OsStr]) {
+    let o = Command::new(tool)
+        .args(args)
+        .output()
+        .expect("peer tool runs");
+    assert!(
+        o.status.success(),
+        "{}: {}",
+        tool.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
 #[test]
-fn scanning_a_trivy_cyclonedx_keeps_the_distro_context() {
+fn scanning_other_tools_sboms_keeps_the_distro_context() {
     let (Some(images), Some(peers)) = (common::images(), common::peers()) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let sbom = dir.path().join("trivy.cdx.json");
-    let o = Command::new(peers.join("trivy-offline"))
-        .arg("image")
-        .arg("--input")
-        .arg(images.join("debian-tools.docker.tar"))
-        .args([
-            "--format",
-            "cyclonedx",
-            "--cache-backend",
-            "memory",
-            "--skip-db-update",
-            "--offline-scan",
-            "-q",
-            "--output",
-        ])
-        .arg(&sbom)
-        .output()
-        .expect("trivy runs");
-    assert!(
-        o.status.success(),
-        "trivy: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let o = run(cmd(dir.path())
-        .arg("scan")
-        .arg(&sbom)
-        .args(["--format", "json", "--offline", "--advisories"])
-        .arg(data("trivy-glibc.json")));
-    assert_eq!(code(&o), 0, "{}", err(&o));
-    let v: Value = serde_json::from_slice(&o.stdout).expect("json");
-    let f = finding(&v, "findings", "CVE-2010-4756", "libc6");
-    assert_eq!(f["severity"], "LOW");
-    assert_eq!(f["status"], "affected");
-    assert_eq!(f["match"][0]["package"], "glibc");
-    assert_eq!(f["match"][0]["ecosystem"], "Debian:12");
-    // Every binary package of glibc gets it, and nothing else does.
-    for f in v["findings"].as_array().unwrap() {
-        assert_eq!(f["id"], "CVE-2010-4756");
-        assert_eq!(f["match"][0]["package"], "glibc");
+    let tar = images.join("debian-tools.docker.tar");
+    let glibc = data("trivy-glibc.json");
+    // The image itself: every binary package built from glibc, at the image's version.
+    let direct = glibc_findings(dir.path(), &tar, &glibc);
+    let pkgs: Vec<&str> = direct.iter().map(|f| f.1.as_str()).collect();
+    assert!(pkgs.contains(&"libc6"), "{direct:?}");
+    for f in &direct {
+        assert_eq!(f.0, "CVE-2010-4756");
+        assert_eq!(f.3, "glibc", "matched on the source package");
     }
-    // The same record under Debian 11 finds nothing in the Debian 12 image.
+
+    let trivy = dir.path().join("trivy.cdx.json");
+    let os = |s: &'static str| std::ffi::OsStr::new(s);
+    peer_sbom(
+        &peers.join("trivy-offline"),
+        &[
+            os("image"),
+            os("--input"),
+            tar.as_os_str(),
+            os("--format"),
+            os("cyclonedx"),
+            os("--cache-backend"),
+            os("memory"),
+            os("--skip-db-update"),
+            os("--offline-scan"),
+            os("-q"),
+            os("--output"),
+            trivy.as_os_str(),
+        ],
+    );
+    let syft_cdx = dir.path().join("syft.cdx.json");
+    let syft_spdx = dir.path().join("syft.spdx.json");
+    let src = format!("docker-archive:{}", tar.display());
+    let cdx_out = format!("cyclonedx-json={}", syft_cdx.display());
+    let spdx_out = format!("spdx-json={}", syft_spdx.display());
+    peer_sbom(
+        &peers.join("syft"),
+        &[
+            os("-q"),
+            std::ffi::OsStr::new(&src),
+            os("-o"),
+            std::ffi::OsStr::new(&cdx_out),
+            os("-o"),
+            std::ffi::OsStr::new(&spdx_out),
+        ],
+    );
+    for sbom in [&trivy, &syft_cdx, &syft_spdx] {
+        assert_eq!(
+            glibc_findings(dir.path(), sbom, &glibc),
+            direct,
+            "{}",
+            sbom.display()
+        );
+    }
+
+    // The same record under Debian 11 finds nothing in the Debian 12 image's SBOM.
     let d11 = dir.path().join("d11.json");
     std::fs::write(
         &d11,
-        std::fs::read_to_string(data("trivy-glibc.json"))
+        std::fs::read_to_string(&glibc)
             .unwrap()
             .replace("Debian:12", "Debian:11"),
     )
     .unwrap();
-    let o = run(cmd(dir.path())
-        .arg("scan")
-        .arg(&sbom)
-        .args(["--format", "json", "--offline", "--advisories"])
-        .arg(&d11));
-    assert_eq!(code(&o), 0, "{}", err(&o));
-    let v: Value = serde_json::from_slice(&o.stdout).expect("json");
-    assert_eq!(v["findings"], serde_json::json!([]));
+    assert_eq!(glibc_findings(dir.path(), &trivy, &d11), []);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1281,4 +1355,88 @@ fn db_max_age_no_warning_for_a_fresh_database() {
     }
     let o = fx.scan(&["--db-max-age", "-1"]);
     assert_eq!(code(&o), 2, "a negative age is a usage error: {}", err(&o));
+}
+
+/// Sets the database's build time with the sqlite3 tool (or Python's sqlite3); false when
+/// neither is installed.
+fn set_built_at(db: &Path, when: &str) -> bool {
+    let sql = format!("UPDATE meta SET value = '{when}' WHERE key = 'built_at';");
+    if Command::new("sqlite3")
+        .arg(db)
+        .arg(&sql)
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        return true;
+    }
+    Command::new("python3")
+        .arg("-c")
+        .arg("import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()")
+        .arg(db)
+        .arg(&sql)
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[test]
+fn db_max_age_warns_about_an_old_database() {
+    let fx = Fx::new();
+    if !set_built_at(&fx.db(), "2020-01-01T00:00:00Z") {
+        eprintln!("skipped: neither sqlite3 nor python3 can edit the database");
+        return;
+    }
+    let o = fx.scan(&["--format", "json"]);
+    assert_eq!(code(&o), 0, "a warning, not an error: {}", err(&o));
+    let e = err(&o);
+    assert!(
+        e.contains(&format!("the advisory database {} is ", fx.db().display())),
+        "{e}"
+    );
+    assert!(e.contains("days old (--db-max-age 7)"), "{e}");
+    assert!(e.contains("moat db update"), "{e}");
+    let days: u64 = e
+        .split(" is ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|d| d.parse().ok())
+        .expect("a day count");
+    assert!(days > 2000, "{e}");
+    // The findings are the same.
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(pairs(&v, "findings"), all_findings());
+    // A larger limit, or --quiet, has no warning.
+    let o = fx.scan(&["--format", "json", "--db-max-age", "100000"]);
+    assert_eq!(err(&o), "");
+    let o = fx.scan(&["--format", "json", "-q"]);
+    assert_eq!(err(&o), "");
+    // The status shows the age too.
+    let o = run(fx.cmd().args(["db", "status", "--db"]).arg(fx.db()));
+    assert!(
+        out(&o).contains(&format!("built:    2020-01-01T00:00:00Z ({days} days ago)")),
+        "{}",
+        out(&o)
+    );
+}
+
+#[test]
+#[ignore = "bug: OpenVEX `subcomponents` are ignored (moat-vuln policy.rs reads only products[].@id): a statement whose product is the image and whose subcomponent is the package's purl (the form `vexctl --subcomponents` and Trivy use) suppresses nothing, silently"]
+fn vex_statement_on_a_subcomponent_of_the_image() {
+    let fx = Fx::new();
+    let v = fx.json(&[]);
+    let digest = v["artifact"]["manifest_digest"]
+        .as_str()
+        .expect("manifest digest")
+        .replace(':', "%3A");
+    let vex = fx.write(
+        "sub.vex.json",
+        &format!(
+            r#"{{"@context": "https://openvex.dev/ns/v0.2.0", "@id": "x", "author": "t", "timestamp": "2025-01-01T00:00:00Z", "version": 1,
+                "statements": [{{"vulnerability": {{"name": "CVE-2023-45853"}},
+                  "products": [{{"@id": "pkg:oci/test@{digest}",
+                                 "subcomponents": [{{"@id": "pkg:deb/debian/zlib1g@1:1.2.13.dfsg-1"}}]}}],
+                  "status": "not_affected", "justification": "vulnerable_code_not_present"}}]}}"#
+        ),
+    );
+    let v = fx.json(&["--vex", vex.to_str().unwrap()]);
+    assert_eq!(pairs(&v, "suppressed"), [p("CVE-2023-45853", "zlib1g")]);
 }
