@@ -371,8 +371,7 @@ pub fn db(cmd: DbCommand) -> anyhow::Result<ExitCode> {
             // Every path is read before anything is written, and the records of one source
             // from several paths are replaced together: replacing per path would keep only the
             // last path's records of a source that two paths share.
-            let mut merged: BTreeMap<String, (Vec<String>, import::ImportBatch)> =
-                BTreeMap::new();
+            let mut merged: BTreeMap<String, (Vec<String>, import::ImportBatch)> = BTreeMap::new();
             for p in &paths {
                 let mut batch = import::import_path(p)?;
                 if let Some((what, why)) = batch.malformed.first() {

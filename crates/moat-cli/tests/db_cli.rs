@@ -1096,3 +1096,37 @@ fn scan_without_a_database_downloads_it_first() {
     assert!(err(&o).contains("moat db import"), "{}", err(&o));
     assert!(server.take_log().is_empty());
 }
+
+#[test]
+fn status_and_import_into_a_closed_pipe_do_not_panic() {
+    // `moat db status | head -1`: the reader is gone before moat writes.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("moat.db");
+    for args in [
+        vec![
+            "db".into(),
+            "import".into(),
+            "--db".into(),
+            db.clone().into_os_string(),
+            data("debian-12.json").into_os_string(),
+        ],
+        vec![
+            "db".into(),
+            "status".into(),
+            "--db".into(),
+            db.clone().into_os_string(),
+        ],
+    ] {
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        let o = cmd(dir.path())
+            .args(&args)
+            .stdout(writer)
+            .output()
+            .expect("moat runs");
+        assert_eq!(code(&o), 0, "{args:?}: {}", err(&o));
+        assert!(!err(&o).contains("panicked"), "{args:?}: {}", err(&o));
+    }
+    // The import went through although nobody read its output.
+    assert_eq!(status(dir.path(), &db).sources.get("osv:Debian"), Some(&5));
+}

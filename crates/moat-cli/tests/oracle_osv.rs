@@ -124,7 +124,10 @@ fn read_expected(file: &std::path::Path) -> BTreeMap<Diff, String> {
         }
         let f: Vec<&str> = line.split('\t').collect();
         assert_eq!(f.len(), 6, "six tab-separated fields: {line}");
-        assert!(f[4] == "osv" || f[4] == "moat", "side is osv or moat: {line}");
+        assert!(
+            f[4] == "osv" || f[4] == "moat",
+            "side is osv or moat: {line}"
+        );
         assert!(!f[5].trim().is_empty(), "a reason is required: {line}");
         let k = (
             f[0].to_string(),
@@ -133,7 +136,10 @@ fn read_expected(file: &std::path::Path) -> BTreeMap<Diff, String> {
             f[3].to_string(),
             f[4].to_string(),
         );
-        assert!(out.insert(k, f[5].to_string()).is_none(), "duplicate: {line}");
+        assert!(
+            out.insert(k, f[5].to_string()).is_none(),
+            "duplicate: {line}"
+        );
     }
     out
 }
@@ -184,7 +190,11 @@ fn osv_querybatch_oracle_agrees_up_to_listed_differences() {
     assert!(o.status.success(), "scan: {}", stderr(&o));
     let report: Value = serde_json::from_slice(&o.stdout).expect("scan json");
     let packages = report["packages"].as_array().expect("packages");
-    assert_eq!(packages.len(), rows.len(), "every SBOM component is a package");
+    assert_eq!(
+        packages.len(),
+        rows.len(),
+        "every SBOM component is a package"
+    );
 
     // moat's findings per purl: each finding's id set (id + aliases).
     let mut by_purl: BTreeMap<String, Vec<(String, BTreeSet<String>)>> = BTreeMap::new();
@@ -202,7 +212,10 @@ fn osv_querybatch_oracle_agrees_up_to_listed_differences() {
     }
     let known: BTreeSet<&String> = purls.values().collect();
     for p in by_purl.keys() {
-        assert!(known.contains(p), "finding for a package not in the SBOM: {p}");
+        assert!(
+            known.contains(p),
+            "finding for a package not in the SBOM: {p}"
+        );
     }
 
     let mut diffs: BTreeSet<Diff> = BTreeSet::new();
@@ -213,12 +226,24 @@ fn osv_querybatch_oracle_agrees_up_to_listed_differences() {
         let before = diffs.len();
         for id in osv_ids {
             if !moat_ids.contains(id) {
-                diffs.insert((k.0.clone(), k.1.clone(), k.2.clone(), id.clone(), "osv".into()));
+                diffs.insert((
+                    k.0.clone(),
+                    k.1.clone(),
+                    k.2.clone(),
+                    id.clone(),
+                    "osv".into(),
+                ));
             }
         }
         for (id, ids) in findings {
             if ids.is_disjoint(osv_ids) {
-                diffs.insert((k.0.clone(), k.1.clone(), k.2.clone(), id.clone(), "moat".into()));
+                diffs.insert((
+                    k.0.clone(),
+                    k.1.clone(),
+                    k.2.clone(),
+                    id.clone(),
+                    "moat".into(),
+                ));
             }
         }
         let e = agree.entry(k.0.as_str()).or_default();
@@ -228,7 +253,9 @@ fn osv_querybatch_oracle_agrees_up_to_listed_differences() {
         }
     }
     for (eco, (a, n)) in &agree {
-        eprintln!("osv querybatch oracle, {eco}: {a} of {n} (ecosystem, package, version) rows agree");
+        eprintln!(
+            "osv querybatch oracle, {eco}: {a} of {n} (ecosystem, package, version) rows agree"
+        );
     }
 
     let expected_file = PathBuf::from(concat!(

@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""Expected DSA/DLA findings for the dpkg status fixtures of older Debian releases.
+
+Usage (from the repository root):
+
+    python3 crates/moat-cli/tests/data/oracles/debian_expected.py ../shared \
+        > crates/moat-cli/tests/data/oracles/debian_expected.tsv
+
+The advisories are `crates/moat-vuln/tests/data/debian/dsa-dla-fixes.tsv` (every release line of
+the 2023 DSA and DLA lists: id, codename, release, source package, fixed version or state),
+derived from the lists by that directory's fixes.py. The comparator is Debian's own
+`dpkg --compare-versions`.
+
+For each fixture below (the fixtures of ../shared/data/fixtures/dpkg that are older Debian
+releases, with the evidence for the release), every installed package (Status `... installed`;
+status.d stanzas without a Status field count as installed; stanzas without a Version are not
+packages) is mapped to its source package (the `Source:` field, else the package itself) and
+source version (`Source: name (version)`, else the package version), and a row is emitted for
+every list entry of that release and source package whose fixed version is greater than the
+installed version, or whose state is <unfixed> or <end-of-life> (<not-affected>: never).
+
+Each fixture is evaluated as its own release (own=yes: the oracle the issue asks for) and, to
+check that entries of other releases never match, also as each other release in SWEEP (own=no).
+
+Output, tab-separated, sorted: fixture, release, own, package, installed source version,
+advisory id, fixed version or state.
+"""
+
+import os
+import subprocess
+import sys
+
+SHARED = sys.argv[1]
+HERE = os.path.dirname(os.path.abspath(__file__))
+FIXES = os.path.normpath(os.path.join(HERE, "../../../../moat-vuln/tests/data/debian/dsa-dla-fixes.tsv"))
+
+# (fixture path under ../shared/data/fixtures/dpkg, release number, evidence)
+FIXTURES = [
+    ("claircore/postgresql.status", "10", "versions +deb10u2 / +deb10u5"),
+    ("claircore/debian-only.status", "10", "debian-archive-keyring 2019.1 ships the buster keys as its newest"),
+    ("syft-status.d/var/lib/dpkg/status.d/multiple", "10", "tzdata 2020a-0+deb10u1, Provides: tzdata-buster"),
+    ("trivy-analyzer-dpkg/third-party.txtar", "10", "docker-ce 5:20.10.7~3-0~debian-buster"),
+    ("syft-status.d/var/lib/dpkg/status.d/single", "10", "apt 1.8.2 is the apt of buster"),
+    ("syft-image-dpkg/var/lib/dpkg/status", "9", "pam 1.1.8-3.6 is the pam of stretch"),
+    ("syft-image-distroless-deb/var/lib/dpkg/status.d/libsqlite3-0", "11", "sqlite3 3.34.1-3 is the sqlite3 of bullseye"),
+]
+SWEEP = ["8", "9", "10", "11", "12"]
+
+
+def status_text(path):
+    text = open(path, encoding="utf-8").read()
+    if not path.endswith(".txtar"):
+        return text
+    out, on = [], False
+    for line in text.splitlines(keepends=True):
+        if line.startswith("-- ") and line.rstrip().endswith(" --"):
+            on = line.strip() == "-- var/lib/dpkg/status --"
+            continue
+        if on:
+            out.append(line)
+    return "".join(out)
+
+
+def stanzas(text):
+    for block in text.split("\n\n"):
+        fields, last = {}, None
+        for line in block.splitlines():
+            if line.startswith((" ", "\t")) and last:
+                continue
+            if ":" in line:
+                last, value = line.split(":", 1)
+                fields[last] = value.strip()
+        if fields:
+            yield fields
+
+
+def installed(path):
+    for f in stanzas(status_text(path)):
+        if "Package" not in f or not f.get("Version"):
+            continue
+        status = f.get("Status")
+        if status is not None and status.split()[-1] != "installed":
+            continue
+        src, srcver = f["Package"], f["Version"]
+        if f.get("Source"):
+            parts = f["Source"].split()
+            src = parts[0]
+            if len(parts) > 1:
+                srcver = parts[1].strip("()")
+        yield f["Package"], src, srcver
+
+
+def dpkg_gt(a, b):
+    return subprocess.run(["dpkg", "--compare-versions", a, "gt", b]).returncode == 0
+
+
+def main():
+    fixes = []
+    for line in open(FIXES, encoding="utf-8"):
+        if line.startswith("#"):
+            continue
+        fixes.append(line.rstrip("\n").split("\t"))
+    rows = []
+    for rel_path, own_release, _ in FIXTURES:
+        path = os.path.join(SHARED, "data/fixtures/dpkg", rel_path)
+        pkgs = list(installed(path))
+        for release in SWEEP:
+            for pkg, src, ver in pkgs:
+                for adv, _codename, rel, source, fixed in fixes:
+                    if rel != release or source != src or fixed == "<not-affected>":
+                        continue
+                    if fixed in ("<unfixed>", "<end-of-life>") or (
+                        not fixed.startswith("<") and dpkg_gt(fixed, ver)
+                    ):
+                        own = "yes" if release == own_release else "no"
+                        rows.append((rel_path, release, own, pkg, ver, adv, fixed))
+    print("# generated by: python3 crates/moat-cli/tests/data/oracles/debian_expected.py ../shared")
+    print("# fixtures and releases (evidence):")
+    for rel_path, rel, why in FIXTURES:
+        print(f"#   {rel_path}\tDebian {rel}\t({why})")
+    print("# fixture\trelease\town\tpackage\tinstalled_source_version\tadvisory\tfixed_or_state")
+    for r in sorted(set(rows)):
+        print("\t".join(r))
+
+
+main()

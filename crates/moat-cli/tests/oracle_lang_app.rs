@@ -1,0 +1,246 @@
+//! Oracle: a scan of lang-app (../shared/images) with all of ../shared/data/vulns imported finds
+//! exactly the advisories those data sets hold for its language packages. The expectation,
+//! `tests/data/oracles/lang_app_expected.tsv`, is the output of `lang_app_expected.py` next to
+//! it, which reads the pins from the image and the advisories from ../shared directly and applies
+//! OSV's range rules with its own version comparators (pip's `packaging` for PyPI).
+//!
+//! lang-app is Debian 12; the 2023 DSA/DLA lists hold no bookworm entries, so its Debian
+//! packages get no finding from them.
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+fn shared_path(rel: &str) -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/")).join(rel)
+}
+
+/// `../shared` (or None after printing "skipped"; a panic under CI=true).
+fn shared_or_skip() -> Option<PathBuf> {
+    let p = shared_path("data/vulns");
+    if p.exists() {
+        return Some(p);
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{} is missing (CI=true)", p.display());
+    }
+    eprintln!("skipped: {} not found", p.display());
+    None
+}
+
+/// The advisory database of all of `../shared/data/vulns`, built once per test binary.
+fn full_db() -> &'static PathBuf {
+    static DB: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    let (_, path) = DB.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("full.db");
+        let o = moat([
+            "db".as_ref(),
+            "import".as_ref(),
+            "--db".as_ref(),
+            db.as_os_str(),
+            shared_path("data/vulns").as_os_str(),
+        ]);
+        assert!(o.status.success(), "db import: {}", stderr(&o));
+        (dir, db)
+    });
+    path
+}
+
+/// The scan report of lang-app, once per test binary.
+fn lang_app_report() -> Option<&'static Value> {
+    static REPORT: OnceLock<Option<Value>> = OnceLock::new();
+    REPORT
+        .get_or_init(|| {
+            shared_or_skip()?;
+            let out = images()?;
+            let target = format!(
+                "docker-archive:{}",
+                out.join("lang-app.docker.tar").display()
+            );
+            let db = full_db();
+            let o = moat([
+                "scan".as_ref(),
+                target.as_ref(),
+                "--db".as_ref(),
+                db.as_os_str(),
+                "--offline".as_ref(),
+                "--format".as_ref(),
+                "json".as_ref(),
+                "--quiet".as_ref(),
+            ]);
+            assert!(o.status.success(), "scan: {}", stderr(&o));
+            Some(serde_json::from_slice(&o.stdout).expect("scan json"))
+        })
+        .as_ref()
+}
+
+fn pep503(name: &str) -> String {
+    let mut out = String::new();
+    let mut sep = false;
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            sep = true;
+            continue;
+        }
+        if sep && !out.is_empty() {
+            out.push('-');
+        }
+        sep = false;
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+fn is_deb(f: &Value) -> bool {
+    f["package"]["purl"]
+        .as_str()
+        .is_some_and(|p| p.starts_with("pkg:deb/"))
+}
+
+/// (ecosystem, package, version, primary id, matched record ids).
+type Row = (String, String, String, String, String);
+
+#[test]
+fn lang_app_language_findings_equal_the_independent_derivation() {
+    let Some(report) = lang_app_report() else {
+        return;
+    };
+    let mut got: BTreeSet<Row> = BTreeSet::new();
+    for f in report["findings"].as_array().expect("findings") {
+        if is_deb(f) {
+            continue;
+        }
+        let matches = f["match"].as_array().expect("match");
+        let eco = matches[0]["ecosystem"].as_str().expect("ecosystem");
+        let mut name = f["package"]["name"].as_str().expect("name").to_string();
+        if eco == "PyPI" {
+            name = pep503(&name);
+        }
+        let recs: BTreeSet<&str> = matches
+            .iter()
+            .map(|m| m["advisory"].as_str().expect("advisory"))
+            .collect();
+        let row = (
+            eco.to_string(),
+            name,
+            f["package"]["version"]
+                .as_str()
+                .expect("version")
+                .to_string(),
+            f["id"].as_str().expect("id").to_string(),
+            recs.into_iter().collect::<Vec<_>>().join(","),
+        );
+        assert!(got.insert(row.clone()), "duplicate finding {row:?}");
+    }
+
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/oracles/lang_app_expected.tsv"
+    );
+    let text = std::fs::read_to_string(file).expect("read expectations");
+    assert!(
+        text.starts_with("# generated by: python3 "),
+        "the file names its command"
+    );
+    let expected: BTreeSet<Row> = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            assert_eq!(f.len(), 5, "{l}");
+            (
+                f[0].into(),
+                f[1].into(),
+                f[2].into(),
+                f[3].into(),
+                f[4].into(),
+            )
+        })
+        .collect();
+    assert!(expected.len() > 100, "expectations look truncated");
+
+    let mut per_eco: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in &expected {
+        *per_eco.entry(r.0.as_str()).or_default() += 1;
+    }
+    eprintln!("lang-app expected language findings per ecosystem: {per_eco:?}");
+
+    let missing: Vec<&Row> = expected.difference(&got).collect();
+    let extra: Vec<&Row> = got.difference(&expected).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "lang-app findings differ from {file}\nexpected, not found by moat: {missing:#?}\nfound by moat, not expected: {extra:#?}"
+    );
+}
+
+#[test]
+fn lang_app_debian_packages_get_no_finding_from_the_2023_dsa_dla_lists() {
+    let Some(report) = lang_app_report() else {
+        return;
+    };
+    assert_eq!(report["artifact"]["os"]["id"], "debian");
+    assert_eq!(report["artifact"]["os"]["version"], "12");
+    let debs: Vec<&Value> = report["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .filter(|p| p["type"] == "deb")
+        .collect();
+    assert_eq!(debs.len(), 125, "lang-app has 125 Debian packages");
+
+    // The lists themselves: no bookworm entry at all, while lang-app's source packages are
+    // named there for older releases (so no finding is a matter of release, not of name).
+    let lists = shared_path("data/vulns/debian/security-tracker-2023-04/data");
+    let mut text = String::new();
+    for l in ["DSA/list", "DLA/list"] {
+        text.push_str(&std::fs::read_to_string(lists.join(l)).expect("read list"));
+    }
+    assert!(
+        !text.contains("[bookworm]"),
+        "the 2023 lists hold bookworm entries"
+    );
+    let named: BTreeSet<&str> = text
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix('['))
+        .filter_map(|l| l.split_once("] - "))
+        .filter_map(|(_, rest)| rest.split_whitespace().next())
+        .collect();
+    let sources: BTreeSet<&str> = debs
+        .iter()
+        .map(|p| {
+            p["source_name"]
+                .as_str()
+                .or(p["name"].as_str())
+                .expect("name")
+        })
+        .collect();
+    let in_lists = sources.intersection(&named).count();
+    assert!(
+        in_lists >= 10,
+        "only {in_lists} of lang-app's source packages are in the lists"
+    );
+
+    let deb_findings: Vec<&Value> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| {
+            is_deb(f)
+                || f["match"].as_array().is_some_and(|m| {
+                    m.iter().any(|m| {
+                        m["source"]
+                            .as_str()
+                            .is_some_and(|s| s.starts_with("debian"))
+                    })
+                })
+        })
+        .collect();
+    assert!(
+        deb_findings.is_empty(),
+        "Debian 12 packages matched 2023 DSA/DLA entries: {deb_findings:#?}"
+    );
+}
