@@ -407,7 +407,14 @@ pub fn db(cmd: DbCommand) -> anyhow::Result<ExitCode> {
         DbCommand::Update { db: d } => {
             let summary = run_update(&d, false)?;
             for (source, outcome) in &summary.per_source {
-                say!("{source}: {outcome:?}");
+                let what = match outcome {
+                    update::SourceOutcome::Updated { records } => {
+                        format!("updated, {records} records")
+                    }
+                    update::SourceOutcome::NotModified => "not modified".to_string(),
+                    update::SourceOutcome::Failed { reason } => format!("failed: {reason}"),
+                };
+                say!("{source}: {what}");
             }
         }
         DbCommand::Status { db: d } => {

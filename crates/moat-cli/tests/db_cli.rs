@@ -893,11 +893,11 @@ fn update_imports_then_is_not_modified_then_takes_changes() {
     for eco in moat_vuln::update::DEFAULT_ECOSYSTEMS {
         assert_eq!(
             outcome(&stdout, &format!("osv:{eco}")),
-            "NotModified",
+            "not modified",
             "{stdout}"
         );
     }
-    assert_eq!(outcome(&stdout, "kev"), "NotModified", "{stdout}");
+    assert_eq!(outcome(&stdout, "kev"), "not modified", "{stdout}");
     let log = server.take_log();
     assert!(log.iter().all(|s| s.status == 304), "{log:?}");
     let go = log.iter().find(|s| s.path == "/Go/all.zip").unwrap();
@@ -921,7 +921,7 @@ fn update_imports_then_is_not_modified_then_takes_changes() {
     let o = update(dir.path(), &db, &server.url());
     assert_eq!(code(&o), 0, "{}", err(&o));
     assert!(outcome(&out(&o), "osv:Go").contains("10"), "{}", out(&o));
-    assert_eq!(outcome(&out(&o), "osv:Debian"), "NotModified");
+    assert_eq!(outcome(&out(&o), "osv:Debian"), "not modified");
     let st = status(dir.path(), &db);
     assert_eq!(st.sources.get("osv:Go"), Some(&10), "{}", st.text);
     assert_eq!(st.sources.get("osv:Debian"), Some(&5), "{}", st.text);
@@ -1057,7 +1057,7 @@ fn update_from_environment_variables() {
         .env("MOAT_DB_URL", "http://127.0.0.1:9")
         .args(["db", "update", "--db-url", &server.url()]));
     assert_eq!(code(&o), 0, "{}", err(&o));
-    assert_eq!(outcome(&out(&o), "osv:Debian"), "NotModified");
+    assert_eq!(outcome(&out(&o), "osv:Debian"), "not modified");
 }
 
 #[test]

@@ -1419,7 +1419,6 @@ fn db_max_age_warns_about_an_old_database() {
 }
 
 #[test]
-#[ignore = "bug: OpenVEX `subcomponents` are ignored (moat-vuln policy.rs reads only products[].@id): a statement whose product is the image and whose subcomponent is the package's purl (the form `vexctl --subcomponents` and Trivy use) suppresses nothing, silently"]
 fn vex_statement_on_a_subcomponent_of_the_image() {
     let fx = Fx::new();
     let v = fx.json(&[]);

@@ -234,7 +234,8 @@ pub struct Finding {
     pub kind: String,
     /// The primary id (a CVE where there is one).
     pub id: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Always present (possibly empty).
+    #[serde(default)]
     pub aliases: Vec<String>,
     pub severity: Severity,
     pub status: Status,
@@ -286,7 +287,7 @@ pub struct ScanReport {
     #[serde(flatten)]
     pub inventory: Inventory,
     pub findings: Vec<Finding>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub suppressed: Vec<Finding>,
 }
 
@@ -304,7 +305,10 @@ mod tests {
           "references":[{"type":"WEB","url":"https://example.com"}],"schema_version":"1.3.1"}"#;
         let a: Advisory = serde_json::from_str(j).unwrap();
         assert_eq!(a.affected[0].ranges[0].kind, RangeType::Semver);
-        assert_eq!(a.affected[0].ranges[0].events[1], Event::Fixed("1.2.3".into()));
+        assert_eq!(
+            a.affected[0].ranges[0].events[1],
+            Event::Fixed("1.2.3".into())
+        );
         assert_eq!(a.severity[0].kind, "CVSS_V3");
     }
 

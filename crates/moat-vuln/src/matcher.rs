@@ -292,7 +292,12 @@ fn records_for(
             .unwrap_or_else(|| pkg.version.clone());
         lookups.push((sn.to_string(), sv));
     }
-    if !lookups.iter().any(|(n, _)| n == &pkg.name) {
+    // Debian's feeds (DSA/DLA lists, the tracker, OSV's Debian records) name source
+    // packages only: a binary package is looked up by its source package alone (a binary
+    // named like some other source package must not borrow that package's advisories).
+    // Alpine and rpm feeds name binary packages too, so those are looked up both ways.
+    let source_only = pkg.kind == "deb" && !lookups.is_empty();
+    if !source_only && !lookups.iter().any(|(n, _)| n == &pkg.name) {
         lookups.push((pkg.name.clone(), pkg.version.clone()));
     }
 

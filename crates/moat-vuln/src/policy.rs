@@ -182,6 +182,10 @@ enum NameOrObject {
         #[serde(rename = "@id")]
         id: Option<String>,
         name: Option<String>,
+        /// The packages inside a product (an image) the statement is about, as
+        /// `vexctl --subcomponents` and Trivy write them.
+        #[serde(default)]
+        subcomponents: Vec<NameOrObject>,
     },
 }
 
@@ -189,13 +193,33 @@ impl NameOrObject {
     fn product_id(self) -> Option<String> {
         match self {
             NameOrObject::Name(s) => Some(s),
-            NameOrObject::Object { id, name } => id.or(name),
+            NameOrObject::Object { id, name, .. } => id.or(name),
+        }
+    }
+    /// The product's id and its subcomponents' ids: a statement about a product's
+    /// subcomponent applies to that package (the product itself, an image, is no package).
+    fn product_ids(self) -> Vec<String> {
+        match self {
+            NameOrObject::Name(s) => vec![s],
+            NameOrObject::Object {
+                id,
+                name,
+                subcomponents,
+            } => id
+                .or(name)
+                .into_iter()
+                .chain(
+                    subcomponents
+                        .into_iter()
+                        .filter_map(NameOrObject::product_id),
+                )
+                .collect(),
         }
     }
     fn vuln_name(self) -> Option<String> {
         match self {
             NameOrObject::Name(s) => Some(s),
-            NameOrObject::Object { id, name } => name.or(id),
+            NameOrObject::Object { id, name, .. } => name.or(id),
         }
     }
 }
@@ -235,7 +259,7 @@ pub fn parse_openvex(bytes: &[u8]) -> Result<Vec<VexStatement>, String> {
             products: s
                 .products
                 .into_iter()
-                .filter_map(NameOrObject::product_id)
+                .flat_map(NameOrObject::product_ids)
                 .collect(),
             status,
             justification: s.justification,
