@@ -5,34 +5,20 @@
 //! independent Python reading of the formats; the command is in each file's header). The
 //! fixtures themselves are read in place from `$MOAT_FIXTURES`, else `../shared/data` beside the repository.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use moat_lang::{LangPackage, LangParsed, npm};
+use moat_lang::npm;
+
+#[path = "support/lockfile_suite.rs"]
+mod suite;
+use suite::fixture_root;
 
 fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/npm")
 }
 
-/// The fixture root, or `None` (test skipped) when it is absent outside CI.
-fn fixture_root() -> Option<PathBuf> {
-    let root = PathBuf::from(std::env::var("MOAT_FIXTURES").unwrap_or_else(|_| {
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data").to_string()
-    }));
-    if root.is_dir() {
-        return Some(root);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "fixture root {} missing",
-        root.display()
-    );
-    println!("skipped: no fixture root {}", root.display());
-    None
-}
-
-fn parser(kind: &str) -> fn(&str, &[u8]) -> LangParsed {
+fn parser(kind: &str) -> suite::Parser {
     match kind {
         "package-lock" => npm::parse_package_lock,
         "yarn" => npm::parse_yarn_lock,
@@ -42,109 +28,14 @@ fn parser(kind: &str) -> fn(&str, &[u8]) -> LangParsed {
     }
 }
 
-fn row(p: &LangPackage) -> String {
-    let flag = if p.application {
-        "app"
-    } else if p.dev {
-        "dev"
-    } else {
-        "-"
-    };
-    format!("{}\t{}\t{}", p.name, p.version, flag)
-}
-
-struct Expected {
-    file: String,
-    source: String,
-    kind: String,
-    invalid: bool,
-    rows: Vec<String>,
-}
-
-fn expectations() -> Vec<Expected> {
-    let mut out = Vec::new();
-    let mut names: Vec<_> = std::fs::read_dir(data_dir())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| n.ends_with(".expected"))
-        .collect();
-    names.sort();
-    for name in names {
-        let text = std::fs::read_to_string(data_dir().join(&name)).unwrap();
-        let mut e = Expected {
-            file: name.clone(),
-            source: String::new(),
-            kind: String::new(),
-            invalid: false,
-            rows: Vec::new(),
-        };
-        for line in text.lines() {
-            if let Some(s) = line.strip_prefix("# source: ") {
-                e.source = s.to_string();
-            } else if let Some(s) = line.strip_prefix("# parser: ") {
-                e.kind = s.to_string();
-            } else if line == "# invalid" {
-                e.invalid = true;
-            } else if !line.starts_with('#') && !line.is_empty() {
-                e.rows.push(line.to_string());
-            }
-        }
-        assert!(
-            !e.source.is_empty() && !e.kind.is_empty(),
-            "{name}: bad header"
-        );
-        out.push(e);
-    }
-    out
-}
-
 #[test]
 fn every_fixture_matches_its_expectation() {
-    let Some(root) = fixture_root() else { return };
-    let exps = expectations();
-    assert!(exps.len() >= 200, "only {} expectation files", exps.len());
-    let mut failures = Vec::new();
-    for e in &exps {
-        let bytes = std::fs::read(root.join(&e.source)).unwrap();
-        let parsed = parser(&e.kind)(&e.source, &bytes);
-        let mut got: Vec<String> = parsed.packages.iter().map(row).collect();
-        got.sort();
-        if e.kind != "package-lock" {
-            got.dedup();
-        }
-        if got != e.rows {
-            failures.push(format!(
-                "{} ({}):\n  expected {:?}\n  got      {:?}\n  warnings {:?}",
-                e.file, e.source, e.rows, got, parsed.warnings
-            ));
-        }
-        if e.invalid {
-            assert!(
-                !parsed.warnings.is_empty() && parsed.packages.is_empty(),
-                "{}: invalid input must give a warning and no packages",
-                e.source
-            );
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    suite::every_fixture_matches(&data_dir(), parser, 200, |kind| kind != "package-lock");
 }
 
 #[test]
 fn truncated_fixtures_never_panic() {
-    let Some(root) = fixture_root() else { return };
-    for e in expectations() {
-        let bytes = std::fs::read(root.join(&e.source)).unwrap();
-        let f = parser(&e.kind);
-        let step = (bytes.len() / 61).max(1);
-        let mut cut = 0;
-        while cut < bytes.len() {
-            let _ = f(&e.source, &bytes[..cut]);
-            cut += step;
-        }
-        for cut in 0..bytes.len().min(200) {
-            let _ = f(&e.source, &bytes[..cut]);
-        }
-    }
+    suite::truncated_fixtures_never_panic(&data_dir(), parser);
 }
 
 #[test]
@@ -213,113 +104,9 @@ fn package_lock_details() {
 // osv-scanner's recorded results
 // ---------------------------------------------------------------------------------------
 
-/// `source -> count` from osv-scanner's snapshots ("Scanned <rootdir>/X file and found N package").
-fn osv_counts(root: &Path) -> BTreeMap<String, usize> {
-    let mut out = BTreeMap::new();
-    for sub in ["source", "image"] {
-        let snap = root.join(format!(
-            "oracles/osv-scanner/scan/{sub}/__snapshots__/command_test.snap"
-        ));
-        let Ok(text) = std::fs::read_to_string(&snap) else {
-            continue;
-        };
-        for line in text.lines() {
-            let Some(rest) = line.strip_prefix("Scanned <rootdir>/") else {
-                continue;
-            };
-            let Some((file, tail)) = rest.split_once(" file and found ") else {
-                continue;
-            };
-            let Some(n) = tail.split(' ').next().and_then(|n| n.parse().ok()) else {
-                continue;
-            };
-            out.insert(format!("oracles/osv-scanner/scan/{sub}/{file}"), n);
-        }
-    }
-    out
-}
-
-/// `(source, name, version)` rows of osv-scanner's vulnerability tables.
-fn osv_flagged(root: &Path) -> std::collections::BTreeSet<(String, String, String)> {
-    let mut out = std::collections::BTreeSet::new();
-    let snap = root.join("oracles/osv-scanner/scan/source/__snapshots__/command_test.snap");
-    let text = std::fs::read_to_string(snap).unwrap_or_default();
-    for line in text.lines().filter(|l| l.starts_with("| https://osv.dev/")) {
-        let cols: Vec<&str> = line.split('|').map(str::trim).collect();
-        if cols.len() == 9 && cols[7].starts_with("testdata/") {
-            out.insert((
-                format!("oracles/osv-scanner/scan/source/{}", cols[7]),
-                cols[4].to_string(),
-                cols[5].to_string(),
-            ));
-        }
-    }
-    out
-}
-
 #[test]
 fn osv_scanner_counts_or_listed_differences() {
-    let Some(root) = fixture_root() else { return };
-    let counts = osv_counts(&root);
-    let listed: BTreeMap<String, (usize, usize)> =
-        std::fs::read_to_string(data_dir().join("osv-scanner-differences.txt"))
-            .unwrap()
-            .lines()
-            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-            .map(|l| {
-                let f: Vec<&str> = l.split('\t').collect();
-                assert!(f.len() >= 4, "bad line {l:?}");
-                let n = |s: &str, p: &str| s.strip_prefix(p).unwrap().parse::<usize>().unwrap();
-                (f[0].to_string(), (n(f[1], "osv="), n(f[2], "moat=")))
-            })
-            .collect();
-    let mut compared = 0;
-    let mut problems = Vec::new();
-    for e in expectations() {
-        let Some(&osv) = counts.get(&e.source) else {
-            continue;
-        };
-        compared += 1;
-        let bytes = std::fs::read(root.join(&e.source)).unwrap();
-        let parsed = parser(&e.kind)(&e.source, &bytes);
-        let ours = parsed.packages.iter().filter(|p| !p.application).count();
-        match listed.get(&e.source) {
-            Some(&(o, m)) if o == osv && m == ours => {}
-            Some(&(o, m)) => problems.push(format!(
-                "{}: listed osv={o} moat={m}, now osv={osv} moat={ours}",
-                e.source
-            )),
-            None if osv != ours => problems.push(format!(
-                "{}: osv-scanner {osv}, moat {ours}, not listed",
-                e.source
-            )),
-            None => {}
-        }
-    }
-    for src in listed.keys() {
-        if !counts.contains_key(src) {
-            problems.push(format!("{src}: listed but osv-scanner recorded nothing"));
-        }
-    }
-    // every (name, version) osv-scanner flagged in a parsed source is one we report
-    for (src, name, version) in osv_flagged(&root) {
-        let Some(e) = expectations().into_iter().find(|e| e.source == src) else {
-            continue;
-        };
-        let bytes = std::fs::read(root.join(&e.source)).unwrap();
-        let parsed = parser(&e.kind)(&e.source, &bytes);
-        if !parsed
-            .packages
-            .iter()
-            .any(|p| p.name == name && p.version == version)
-        {
-            problems.push(format!(
-                "{src}: osv-scanner flags {name} {version}, moat lacks it"
-            ));
-        }
-    }
-    assert!(compared >= 5, "compared only {compared}");
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    suite::osv_scanner_counts_or_listed_differences(&data_dir(), parser, 5);
 }
 
 // ---------------------------------------------------------------------------------------
