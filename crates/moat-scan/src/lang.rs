@@ -29,7 +29,6 @@ struct Found {
 
 /// Whether a file states intent (lockfiles, manifests) rather than what is installed.
 fn is_declared(path: &str) -> bool {
-    let name = path.rsplit('/').next().unwrap_or(path);
     matches!(
         moat_lang::wants(path),
         Some(
@@ -52,7 +51,7 @@ fn is_declared(path: &str) -> bool {
                 | moat_lang::LangFile::MixLock
                 | moat_lang::LangFile::PubspecLock
         )
-    ) && name != "installed.json"
+    )
 }
 
 /// The name under which two spellings are the same package.
