@@ -96,7 +96,7 @@ fn tokenize(line: &str) -> (Vec<String>, Option<&str>) {
         } else {
             let start = i;
             while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
-                if line[i..].starts_with("//") && i > start {
+                if bytes[i..].starts_with(b"//") && i > start {
                     break;
                 }
                 i += 1;
@@ -390,5 +390,18 @@ mod tests {
         let p = parse_sum("go.sum", s);
         assert_eq!(p.packages.len(), 1);
         assert_eq!(p.warnings.len(), 1);
+    }
+}
+
+#[cfg(test)]
+mod fuzz_regressions {
+    /// A `// comment` right after a multi-byte character used to slice inside it
+    /// (found by the `lang_parsers` fuzz target).
+    #[test]
+    fn multibyte_before_a_comment() {
+        let _ = super::parse_mod(
+            "go.mod",
+            "module é//x\nrequire a.b/c v1.0.0 é//y\n".as_bytes(),
+        );
     }
 }
