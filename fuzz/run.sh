@@ -24,6 +24,14 @@ for t in $(cargo fuzz list); do
   dirs=("corpus/$t")
   for s in $(seeds "$t"); do [ -d "$s" ] && dirs+=("$s"); done
   echo "fuzz: $t (${SECS}s)"
-  cargo fuzz run "$t" "${dirs[@]}" -- -max_total_time="$SECS" -max_len=1048576 -rss_limit_mb=2048 2>&1 | tail -n 3
+  log=$(mktemp)
+  if ! cargo fuzz run "$t" "${dirs[@]}" -- -max_total_time="$SECS" -max_len=1048576 -rss_limit_mb=2048 > "$log" 2>&1; then
+    grep -E "panicked at|ERROR|SUMMARY|Test unit written" "$log" | head -n 20
+    tail -n 40 "$log"
+    echo "fuzz: $t failed (the input is in fuzz/artifacts/$t/)"
+    exit 1
+  fi
+  tail -n 1 "$log"
+  rm -f "$log"
 done
 echo "fuzz: all targets ran without a crash"
