@@ -30,15 +30,7 @@ fn debian_db() -> &'static PathBuf {
     static DB: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
     let (_, path) = DB.get_or_init(|| {
         let dir = tempfile::tempdir().expect("tempdir");
-        let db = dir.path().join("debian.db");
-        let o = moat([
-            "db".as_ref(),
-            "import".as_ref(),
-            "--db".as_ref(),
-            db.as_os_str(),
-            shared_path("data/vulns/debian").as_os_str(),
-        ]);
-        assert!(o.status.success(), "db import: {}", stderr(&o));
+        let db = common::build_db(dir.path(), "debian.db", &shared_path("data/vulns/debian"));
         (dir, db)
     });
     path

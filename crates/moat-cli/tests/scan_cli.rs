@@ -30,32 +30,7 @@ fn data(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// The `moat` binary with an environment that cannot reach the network or the user's cache.
-fn cmd(home: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_moat"));
-    c.env_remove("MOAT_DB")
-        .env("MOAT_DB_URL", "http://127.0.0.1:9")
-        .env("XDG_CACHE_HOME", home.join("cache"))
-        .env("HOME", home)
-        .env("NO_COLOR", "1")
-        .env_remove("MOAT_DEBUG")
-        .current_dir(home);
-    c
-}
-
-fn run(c: &mut Command) -> Output {
-    c.output().expect("the moat binary runs")
-}
-
-fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exited, not killed")
-}
+use common::{code, isolated as cmd, run, stderr as err, stdout as out};
 
 const STATUS: &str = "\
 Package: libc6

@@ -19,6 +19,43 @@ where
         .expect("the moat binary runs")
 }
 
+/// The `moat` binary with an environment that cannot reach the network or the user's cache:
+/// no `MOAT_DB`, an unroutable `MOAT_DB_URL`, `HOME` and `XDG_CACHE_HOME` under `home`, no
+/// colour, run from `home`.
+pub fn isolated(home: &Path) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_moat"));
+    c.env_remove("MOAT_DB")
+        .env("MOAT_DB_URL", "http://127.0.0.1:9")
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .env("HOME", home)
+        .env("NO_COLOR", "1")
+        .env_remove("MOAT_DEBUG")
+        .current_dir(home);
+    c
+}
+
+pub fn run(c: &mut std::process::Command) -> Output {
+    c.output().expect("the moat binary runs")
+}
+
+pub fn code(o: &Output) -> i32 {
+    o.status.code().expect("exited, not killed")
+}
+
+/// `moat db import --db DIR/NAME SRC`: an advisory database of `src`, in `dir`.
+pub fn build_db(dir: &Path, name: &str, src: &Path) -> PathBuf {
+    let db = dir.join(name);
+    let o = moat([
+        "db".as_ref(),
+        "import".as_ref(),
+        "--db".as_ref(),
+        db.as_os_str(),
+        src.as_os_str(),
+    ]);
+    assert!(o.status.success(), "db import: {}", stderr(&o));
+    db
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
