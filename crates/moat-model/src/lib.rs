@@ -218,6 +218,50 @@ pub struct OsInfo {
     pub distroless: bool,
 }
 
+/// The OSV ecosystem name of a distro release (`Debian:12`, `Alpine:v3.19`, `Rocky Linux:9`),
+/// from an os-release id and version, where OSV has one. Scanner, SBOM reader and matcher all
+/// name distro ecosystems through this one function.
+pub fn os_ecosystem(id: &str, version: Option<&str>) -> Option<String> {
+    let major_minor = |v: &str| v.split('.').take(2).collect::<Vec<_>>().join(".");
+    let major = |v: &str| v.split('.').next().unwrap_or(v).to_string();
+    let v = version.filter(|v| !v.is_empty());
+    Some(match id {
+        "debian" => format!("Debian:{}", major(v?)),
+        "ubuntu" => format!("Ubuntu:{}", v?),
+        "alpine" => format!("Alpine:v{}", major_minor(v?)),
+        "almalinux" => format!("AlmaLinux:{}", major(v?)),
+        "rocky" => format!("Rocky Linux:{}", major(v?)),
+        "rhel" => format!("Red Hat:{}", major(v?)),
+        "opensuse-leap" => format!("openSUSE:Leap {}", v?),
+        "sles" => format!("SUSE:Linux Enterprise Server {}", v?),
+        "mariner" => format!("Mariner:{}", major_minor(v?)),
+        "azurelinux" => format!("Azure Linux:{}", major_minor(v?)),
+        "wolfi" => "Wolfi".into(),
+        "chainguard" => "Chainguard".into(),
+        _ => return None,
+    })
+}
+
+/// A PyPI project name normalised as PEP 503 says: lower case, every run of `-`, `_`, `.`
+/// one `-`. The inventory's deduplication, the advisory database's index and the matcher
+/// all key PyPI names with it, so they cannot disagree.
+pub fn pep503_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut in_sep = false;
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !in_sep {
+                out.push('-');
+            }
+            in_sep = true;
+        } else {
+            out.extend(c.to_lowercase());
+            in_sep = false;
+        }
+    }
+    out
+}
+
 /// A package found in the target.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Package {

@@ -999,28 +999,6 @@ fn family_of(id: &str) -> String {
     .to_string()
 }
 
-/// The OSV ecosystem of a distro release, named as moat's scanner names it.
-fn os_ecosystem(id: &str, version: Option<&str>) -> Option<String> {
-    let major_minor = |v: &str| v.split('.').take(2).collect::<Vec<_>>().join(".");
-    let major = |v: &str| v.split('.').next().unwrap_or(v).to_string();
-    let v = version.filter(|v| !v.is_empty());
-    Some(match id {
-        "debian" => format!("Debian:{}", major(v?)),
-        "ubuntu" => format!("Ubuntu:{}", v?),
-        "alpine" => format!("Alpine:v{}", major_minor(v?)),
-        "almalinux" => format!("AlmaLinux:{}", major(v?)),
-        "rocky" => format!("Rocky Linux:{}", major(v?)),
-        "rhel" => format!("Red Hat:{}", major(v?)),
-        "opensuse-leap" => format!("openSUSE:Leap {}", v?),
-        "sles" => format!("SUSE:Linux Enterprise Server {}", v?),
-        "mariner" => format!("Mariner:{}", major_minor(v?)),
-        "azurelinux" => format!("Azure Linux:{}", major_minor(v?)),
-        "wolfi" => "Wolfi".into(),
-        "chainguard" => "Chainguard".into(),
-        _ => return None,
-    })
-}
-
 /// The OSV ecosystem of a language purl type.
 fn language_ecosystem(ty: &str) -> Option<&'static str> {
     Some(match ty {
@@ -1253,7 +1231,7 @@ fn distro_ecosystem(purl: Option<&Purl>, ctx: &Context) -> Option<String> {
             }
             (split, _) => split,
         };
-        if let Some(e) = os_ecosystem(&id, version.as_deref()) {
+        if let Some(e) = moat_model::os_ecosystem(&id, version.as_deref()) {
             return Some(e);
         }
     }
@@ -1266,7 +1244,7 @@ fn distro_ecosystem(purl: Option<&Purl>, ctx: &Context) -> Option<String> {
     if !matches {
         return None;
     }
-    os_ecosystem(&os.id, os.version.as_deref())
+    moat_model::os_ecosystem(&os.id, os.version.as_deref())
 }
 
 /// Source package (name, version) of an OS package from whichever place the tool put it.
@@ -1367,19 +1345,19 @@ mod tests {
         );
         assert_eq!(split_distro("wolfi"), ("wolfi".into(), None));
         assert_eq!(
-            os_ecosystem("debian", Some("12.15")).as_deref(),
+            moat_model::os_ecosystem("debian", Some("12.15")).as_deref(),
             Some("Debian:12")
         );
         assert_eq!(
-            os_ecosystem("alpine", Some("3.19.1")).as_deref(),
+            moat_model::os_ecosystem("alpine", Some("3.19.1")).as_deref(),
             Some("Alpine:v3.19")
         );
         assert_eq!(
-            os_ecosystem("ubuntu", Some("22.04")).as_deref(),
+            moat_model::os_ecosystem("ubuntu", Some("22.04")).as_deref(),
             Some("Ubuntu:22.04")
         );
         assert_eq!(
-            os_ecosystem("rhel", Some("9.3")).as_deref(),
+            moat_model::os_ecosystem("rhel", Some("9.3")).as_deref(),
             Some("Red Hat:9")
         );
     }

@@ -208,24 +208,7 @@ fn distro_qualifier(os: Option<&OsInfo>) -> String {
 /// The OSV ecosystem name for OS packages of this distro, where OSV has one.
 fn os_ecosystem(os: Option<&OsInfo>) -> Option<String> {
     let o = os?;
-    let v = o.version.as_deref();
-    let major_minor = |v: &str| v.split('.').take(2).collect::<Vec<_>>().join(".");
-    let major = |v: &str| v.split('.').next().unwrap_or(v).to_string();
-    Some(match o.id.as_str() {
-        "debian" => format!("Debian:{}", major(v?)),
-        "ubuntu" => format!("Ubuntu:{}", v?),
-        "alpine" => format!("Alpine:v{}", major_minor(v?)),
-        "almalinux" => format!("AlmaLinux:{}", major(v?)),
-        "rocky" => format!("Rocky Linux:{}", major(v?)),
-        "rhel" => format!("Red Hat:{}", major(v?)),
-        "opensuse-leap" => format!("openSUSE:Leap {}", v?),
-        "sles" => format!("SUSE:Linux Enterprise Server {}", v?),
-        "mariner" => format!("Mariner:{}", major_minor(v?)),
-        "azurelinux" => format!("Azure Linux:{}", major_minor(v?)),
-        "wolfi" => "Wolfi".into(),
-        "chainguard" => "Chainguard".into(),
-        _ => return None,
-    })
+    moat_model::os_ecosystem(&o.id, o.version.as_deref())
 }
 
 fn location(path: &str, layer: Option<usize>) -> Location {
