@@ -132,24 +132,6 @@ fn valid_version(v: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-' | b'+' | b'!'))
 }
 
-/// PEP 503 normalised name: lower case, runs of `-`, `_`, `.` as one `-`.
-fn normalize_name(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut sep = false;
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            sep = true;
-        } else {
-            if sep && !out.is_empty() {
-                out.push('-');
-            }
-            sep = false;
-            out.push(c.to_ascii_lowercase());
-        }
-    }
-    out
-}
-
 // ---------------------------------------------------------------------------------------------
 // METADATA / PKG-INFO
 
@@ -501,7 +483,7 @@ pub fn parse_requirements(path: &str, bytes: &[u8]) -> LangParsed {
             continue;
         }
         let Some(version) = pinned else { continue };
-        if !seen.insert((normalize_name(name), version.to_string())) {
+        if !seen.insert((moat_model::pep503_name(name), version.to_string())) {
             continue; // the same pin twice (e.g. `django==1` and `Django==1`)
         }
         let mut p = pkg(name, version);

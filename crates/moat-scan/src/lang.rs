@@ -57,22 +57,7 @@ fn is_declared(path: &str) -> bool {
 /// The name under which two spellings are the same package.
 fn normalized_name(eco: Ecosystem, name: &str) -> String {
     match eco {
-        Ecosystem::PyPI => {
-            let mut out = String::with_capacity(name.len());
-            let mut sep = false;
-            for c in name.chars() {
-                if matches!(c, '-' | '_' | '.') {
-                    sep = true;
-                } else {
-                    if sep && !out.is_empty() {
-                        out.push('-');
-                    }
-                    sep = false;
-                    out.push(c.to_ascii_lowercase());
-                }
-            }
-            out
-        }
+        Ecosystem::PyPI => moat_model::pep503_name(name),
         Ecosystem::NuGet => name.to_ascii_lowercase(),
         _ => name.to_string(),
     }

@@ -90,23 +90,11 @@ pub fn default_path() -> PathBuf {
 /// The lookup form of a package name. PyPI: PEP 503 (lowercase; runs of `-`, `_`, `.` become
 /// one `-`). Every other ecosystem: unchanged.
 pub fn normalize_name(ecosystem: &str, name: &str) -> String {
-    if ecosystem != "PyPI" {
-        return name.to_string();
+    if ecosystem == "PyPI" {
+        moat_model::pep503_name(name)
+    } else {
+        name.to_string()
     }
-    let mut out = String::with_capacity(name.len());
-    let mut in_sep = false;
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            if !in_sep {
-                out.push('-');
-            }
-            in_sep = true;
-        } else {
-            out.extend(c.to_lowercase());
-            in_sep = false;
-        }
-    }
-    out
 }
 
 /// Download metadata of one source, kept for conditional requests.

@@ -103,20 +103,7 @@ pub trait AdvisorySource {
 /// case-sensitive and kept as written.
 pub fn normalize_name(ecosystem: &str, name: &str) -> String {
     if ecosystem == "PyPI" {
-        let mut out = String::with_capacity(name.len());
-        let mut sep = false;
-        for c in name.trim().chars() {
-            if matches!(c, '-' | '_' | '.') {
-                sep = true;
-            } else {
-                if sep && !out.is_empty() {
-                    out.push('-');
-                }
-                sep = false;
-                out.extend(c.to_lowercase());
-            }
-        }
-        out
+        moat_model::pep503_name(name)
     } else {
         name.to_string()
     }
