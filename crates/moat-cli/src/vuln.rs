@@ -166,24 +166,11 @@ fn today() -> String {
     moat_report::timestamp_now().chars().take(10).collect()
 }
 
-/// Days since an RFC 3339 timestamp's date (0 when it cannot be read).
+/// Calendar days (UTC) since an RFC 3339 timestamp's date (0 when it cannot be read or is in
+/// the future).
 fn age_days(ts: &str) -> u64 {
-    fn days(date: &str) -> Option<i64> {
-        let mut it = date.get(..10)?.split('-');
-        let (y, m, d): (i64, i64, i64) = (
-            it.next()?.parse().ok()?,
-            it.next()?.parse().ok()?,
-            it.next()?.parse().ok()?,
-        );
-        // days from civil (Howard Hinnant's algorithm)
-        let y = if m <= 2 { y - 1 } else { y };
-        let era = y.div_euclid(400);
-        let yoe = y - era * 400;
-        let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        Some(era * 146097 + doe - 719468)
-    }
-    match (days(&today()), days(ts)) {
+    let day = |s: &str| moat_report::parse_timestamp(s).map(|secs| secs.div_euclid(86_400));
+    match (day(&moat_report::timestamp_now()), day(ts)) {
         (Some(a), Some(b)) if a >= b => (a - b) as u64,
         _ => 0,
     }

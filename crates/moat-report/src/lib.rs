@@ -101,6 +101,12 @@ pub fn timestamp_now() -> String {
     time::now()
 }
 
+/// Seconds since the Unix epoch of an RFC 3339 timestamp (`2026-11-29T01:02:03Z`, offsets and
+/// fractions allowed); `None` when it cannot be read.
+pub fn parse_timestamp(s: &str) -> Option<i64> {
+    time::parse_rfc3339(s)
+}
+
 /// moat's own JSON document: the serde form of the inventory, pretty-printed, with a
 /// trailing newline.
 pub fn json(inv: &Inventory) -> Vec<u8> {
