@@ -173,7 +173,7 @@ pub(crate) fn inventory_of(t: &TargetArgs) -> anyhow::Result<Inventory> {
     }
     let inv = result?;
     if !t.quiet {
-        for w in &inv.warnings {
+        for w in &inv.diagnostics {
             eprintln!("moat: warning: {w}");
         }
     }

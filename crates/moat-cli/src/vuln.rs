@@ -4,7 +4,7 @@ use crate::{TargetArgs, inventory_of, write_out};
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use moat_model::Inventory;
-use moat_model::advisory::{Finding, ScanReport, Severity, Status};
+use moat_model::{Finding, ScanReport, Severity, Status};
 use moat_report::RenderOptions;
 use moat_vuln::db::{self, Builder, Database, SourceMeta};
 use moat_vuln::matcher::{AdvisorySource, MatchOptions, MemorySource, match_inventory};

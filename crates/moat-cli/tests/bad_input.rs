@@ -143,7 +143,7 @@ fn symlink_loop_is_a_warning_not_a_failure() {
     assert!(err.contains("symlink loop"), "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert!(
-        v["warnings"]
+        v["diagnostics"]
             .as_array()
             .expect("warnings")
             .iter()
@@ -238,7 +238,7 @@ fn broken_package_databases_are_warnings() {
     let (code, out, err) = run(&[&t, "--format", "json"]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
-    let w = v["warnings"].as_array().expect("warnings");
+    let w = v["diagnostics"].as_array().expect("warnings");
     assert!(
         w.iter()
             .any(|w| w["path"] == "/var/lib/rpm/Packages" && w["layer"] == 0),

@@ -178,9 +178,9 @@ fn dpkg_packages_equal_dpkg_query_on_the_unpacked_image_in_every_format() {
                 "{target}: missing {missing:?}, extra {extra:?}"
             );
             assert!(
-                inv["warnings"].as_array().is_some_and(Vec::is_empty),
+                inv["diagnostics"].as_array().is_some_and(Vec::is_empty),
                 "{target}: warnings {}",
-                inv["warnings"]
+                inv["diagnostics"]
             );
             // Every format gives the same packages, layers and OS.
             let key = |v: &Value| {

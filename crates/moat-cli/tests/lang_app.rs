@@ -82,9 +82,9 @@ fn lang_app_inventory_equals_its_ground_truth() {
         &[],
     );
     assert!(
-        v["warnings"].as_array().expect("w").is_empty(),
+        v["diagnostics"].as_array().expect("w").is_empty(),
         "{}",
-        v["warnings"]
+        v["diagnostics"]
     );
 
     // Python: 15 pip distributions from layer 2 (index), with RECORD file lists;

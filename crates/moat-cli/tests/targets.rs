@@ -229,9 +229,9 @@ fn rpm_rootfs_in_all_three_database_formats() {
             assert!(purl.contains("arch=") || p.get("arch").is_none(), "{purl}");
         }
         assert!(
-            v["warnings"].as_array().expect("w").is_empty(),
+            v["diagnostics"].as_array().expect("w").is_empty(),
             "{}",
-            v["warnings"]
+            v["diagnostics"]
         );
     }
 }
@@ -344,7 +344,7 @@ fn hardlinks_whiteouts_and_opaque_dirs_across_layers() {
     // usr/lib/os-release is gone; etc/os-release, the hardlink to it analysed in layer 0, remains
     assert_eq!(v["artifact"]["os"]["version"], "11");
     // the rpm junk of layer 0 is reported (it was in a layer) but yields no packages
-    let w = v["warnings"].as_array().expect("warnings");
+    let w = v["diagnostics"].as_array().expect("warnings");
     assert!(
         w.iter()
             .any(|w| w["path"] == "/var/lib/rpm/Packages" && w["layer"] == 0),

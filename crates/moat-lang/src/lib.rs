@@ -39,56 +39,8 @@ pub mod php;
 pub mod python;
 pub mod ruby;
 
-/// A language ecosystem.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Ecosystem {
-    Cargo,
-    Go,
-    Npm,
-    PyPI,
-    Maven,
-    RubyGems,
-    Packagist,
-    NuGet,
-    Conan,
-    Hex,
-    Pub,
-}
-
-impl Ecosystem {
-    /// The purl type (`pkg:<type>/...`).
-    pub fn purl_type(self) -> &'static str {
-        match self {
-            Ecosystem::Cargo => "cargo",
-            Ecosystem::Go => "golang",
-            Ecosystem::Npm => "npm",
-            Ecosystem::PyPI => "pypi",
-            Ecosystem::Maven => "maven",
-            Ecosystem::RubyGems => "gem",
-            Ecosystem::Packagist => "composer",
-            Ecosystem::NuGet => "nuget",
-            Ecosystem::Conan => "conan",
-            Ecosystem::Hex => "hex",
-            Ecosystem::Pub => "pub",
-        }
-    }
-    /// The OSV ecosystem name.
-    pub fn osv_name(self) -> &'static str {
-        match self {
-            Ecosystem::Cargo => "crates.io",
-            Ecosystem::Go => "Go",
-            Ecosystem::Npm => "npm",
-            Ecosystem::PyPI => "PyPI",
-            Ecosystem::Maven => "Maven",
-            Ecosystem::RubyGems => "RubyGems",
-            Ecosystem::Packagist => "Packagist",
-            Ecosystem::NuGet => "NuGet",
-            Ecosystem::Conan => "ConanCenter",
-            Ecosystem::Hex => "Hex",
-            Ecosystem::Pub => "Pub",
-        }
-    }
-}
+/// The language ecosystems (one vocabulary, in `moat-model`).
+pub use moat_model::Ecosystem;
 
 /// A package found by a language parser.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,6 +95,15 @@ pub struct LangParsed {
 }
 
 impl LangParsed {
+    /// The warnings as typed diagnostics (no path or layer: the caller knows where the
+    /// bytes came from).
+    pub fn diagnostics(&self) -> Vec<moat_model::Diagnostic> {
+        self.warnings
+            .iter()
+            .map(|w| moat_model::Diagnostic::parse(w.clone()))
+            .collect()
+    }
+
     pub fn warning(msg: impl Into<String>) -> LangParsed {
         LangParsed {
             packages: Vec::new(),

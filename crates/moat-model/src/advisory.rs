@@ -7,10 +7,10 @@
 //! not fix, ...), [`Affected::severity`] for a distro's own rating, [`Advisory::source`] for the
 //! feed it came from.
 //!
-//! [`Finding`] is one reported problem; [`ScanReport`] is the inventory document plus
-//! findings (moat's JSON report for `moat scan`).
+//! Findings made from advisories live in [`crate::finding`]; [`Status`] and [`Severity`]
+//! are re-exported here because distro feeds state them per affected package.
 
-use crate::Inventory;
+pub use crate::finding::{Severity, Status};
 use serde::{Deserialize, Serialize};
 
 /// One advisory record (OSV schema 1.6 subset plus moat's typed extensions).
@@ -127,170 +127,6 @@ impl Event {
     }
 }
 
-/// A finding's status, in Trivy's words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Fixed,
-    Affected,
-    WillNotFix,
-    FixDeferred,
-    EndOfLife,
-    NotAffected,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Fixed => "fixed",
-            Status::Affected => "affected",
-            Status::WillNotFix => "will_not_fix",
-            Status::FixDeferred => "fix_deferred",
-            Status::EndOfLife => "end_of_life",
-            Status::NotAffected => "not_affected",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Severity {
-    Unknown,
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Unknown => "UNKNOWN",
-            Severity::Low => "LOW",
-            Severity::Medium => "MEDIUM",
-            Severity::High => "HIGH",
-            Severity::Critical => "CRITICAL",
-        }
-    }
-    /// From a CVSS base score (v3/v4 bands; v2 uses the same cut-offs here).
-    pub fn from_score(score: f64) -> Severity {
-        match score {
-            s if s >= 9.0 => Severity::Critical,
-            s if s >= 7.0 => Severity::High,
-            s if s >= 4.0 => Severity::Medium,
-            s if s > 0.0 => Severity::Low,
-            _ => Severity::Unknown,
-        }
-    }
-    /// From a feed's word (`MODERATE` is medium; Debian `unimportant` is low).
-    pub fn from_label(label: &str) -> Option<Severity> {
-        Some(match label.trim().to_ascii_lowercase().as_str() {
-            "critical" => Severity::Critical,
-            "high" | "important" => Severity::High,
-            "medium" | "moderate" => Severity::Medium,
-            "low" | "negligible" | "unimportant" => Severity::Low,
-            "unknown" | "not yet assigned" => Severity::Unknown,
-            _ => return None,
-        })
-    }
-}
-
-/// The package a finding is about.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FindingPackage {
-    /// The package's id in the inventory.
-    pub id: String,
-    pub name: String,
-    pub version: String,
-    pub purl: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub layer: Option<usize>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
-}
-
-/// How a finding matched: enough for a person to check it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MatchDetail {
-    /// The advisory record that matched (before alias collapsing).
-    pub advisory: String,
-    /// The feed (`Advisory::source`).
-    pub source: String,
-    /// The ecosystem and package name looked up (for distro packages, the source package).
-    pub ecosystem: String,
-    pub package: String,
-    /// The range or list entry that matched, e.g. `ECOSYSTEM >=0 <2.36-9+deb12u4` or
-    /// `versions contains 1.2.3`.
-    pub range: String,
-    pub installed: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fixed: Option<String>,
-}
-
-/// One reported problem.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Finding {
-    /// `vulnerability` (later `secret`, `misconfiguration`).
-    pub kind: String,
-    /// The primary id (a CVE where there is one).
-    pub id: String,
-    /// Always present (possibly empty).
-    #[serde(default)]
-    pub aliases: Vec<String>,
-    pub severity: Severity,
-    pub status: Status,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub package: Option<FindingPackage>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fixed_version: Option<String>,
-    /// CVSS vectors with their base scores.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub cvss: Vec<CvssScore>,
-    /// Listed in CISA's Known Exploited Vulnerabilities catalogue.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub kev: bool,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub references: Vec<String>,
-    /// How it matched (every record that matched, primary first).
-    #[serde(default, rename = "match", skip_serializing_if = "Vec::is_empty")]
-    pub matched: Vec<MatchDetail>,
-    /// Set when an ignore entry or a VEX statement suppressed the finding.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub suppressed: Option<Suppression>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CvssScore {
-    /// `CVSS_V2`, `CVSS_V3`, `CVSS_V4`.
-    pub version: String,
-    pub vector: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub score: Option<f64>,
-}
-
-/// Why a finding is not reported.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Suppression {
-    /// `ignore` (an ignore-file entry) or `vex`.
-    pub by: String,
-    pub reason: String,
-    /// VEX: the statement's status (`not_affected`, `fixed`) and justification.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub justification: Option<String>,
-}
-
-/// moat's JSON report of `moat scan`: the inventory document plus findings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ScanReport {
-    #[serde(flatten)]
-    pub inventory: Inventory,
-    pub findings: Vec<Finding>,
-    #[serde(default)]
-    pub suppressed: Vec<Finding>,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,12 +146,5 @@ mod tests {
             Event::Fixed("1.2.3".into())
         );
         assert_eq!(a.severity[0].kind, "CVSS_V3");
-    }
-
-    #[test]
-    fn severity_words() {
-        assert_eq!(Severity::from_label("MODERATE"), Some(Severity::Medium));
-        assert_eq!(Severity::from_score(9.8), Severity::Critical);
-        assert!(Severity::Critical > Severity::High);
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! Pure data and logic, no I/O. Every other crate of moat speaks these types:
 //! the image readers fill an [`Artifact`], the scan engine produces an
-//! [`Inventory`] (artifact + packages + relationships + warnings), and the
+//! [`Inventory`] (artifact + packages + relationships + diagnostics), and the
 //! reporters turn an [`Inventory`] into bytes (moat JSON, CycloneDX, SPDX, a
 //! table).
 //!
@@ -21,12 +21,20 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub mod advisory;
+pub mod diagnostic;
+pub mod ecosystem;
+pub mod finding;
 pub mod purl;
 pub mod version;
+pub use diagnostic::{Code, Diagnostic};
+pub use ecosystem::{Ecosystem, normalize_name, os_ecosystem, pep503_name};
+pub use finding::{
+    Detail, Finding, FindingKind, FindingLocation, ScanReport, Severity, Span, Status,
+};
 pub use purl::Purl;
 
 /// Version of moat's JSON document. Bump on any incompatible change.
-pub const SCHEMA_VERSION: &str = "1.0";
+pub const SCHEMA_VERSION: &str = "2.0";
 
 /// The whole result of an inventory: what was scanned and what is inside.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,14 +46,26 @@ pub struct Inventory {
     /// Package-to-package edges (`depends_on`) and file ownership facts.
     #[serde(default)]
     pub relationships: Vec<Relationship>,
-    #[serde(default)]
-    pub warnings: Vec<Warning>,
+    /// Problems inside the target that did not stop the scan (`warnings` in schema 1.0).
+    #[serde(default, alias = "warnings")]
+    pub diagnostics: Vec<Diagnostic>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tool {
     pub name: String,
     pub version: String,
+    /// The analyzers that read the target, with their versions: with a layer's diff-id,
+    /// the key under which a layer's results may be reused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub analyzers: Vec<AnalyzerVersion>,
+}
+
+/// An analyzer's stable id and version.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct AnalyzerVersion {
+    pub id: String,
+    pub version: u32,
 }
 
 impl Default for Tool {
@@ -53,6 +73,7 @@ impl Default for Tool {
         Tool {
             name: "moat".into(),
             version: env!("CARGO_PKG_VERSION").into(),
+            analyzers: Vec::new(),
         }
     }
 }
@@ -218,50 +239,6 @@ pub struct OsInfo {
     pub distroless: bool,
 }
 
-/// The OSV ecosystem name of a distro release (`Debian:12`, `Alpine:v3.19`, `Rocky Linux:9`),
-/// from an os-release id and version, where OSV has one. Scanner, SBOM reader and matcher all
-/// name distro ecosystems through this one function.
-pub fn os_ecosystem(id: &str, version: Option<&str>) -> Option<String> {
-    let major_minor = |v: &str| v.split('.').take(2).collect::<Vec<_>>().join(".");
-    let major = |v: &str| v.split('.').next().unwrap_or(v).to_string();
-    let v = version.filter(|v| !v.is_empty());
-    Some(match id {
-        "debian" => format!("Debian:{}", major(v?)),
-        "ubuntu" => format!("Ubuntu:{}", v?),
-        "alpine" => format!("Alpine:v{}", major_minor(v?)),
-        "almalinux" => format!("AlmaLinux:{}", major(v?)),
-        "rocky" => format!("Rocky Linux:{}", major(v?)),
-        "rhel" => format!("Red Hat:{}", major(v?)),
-        "opensuse-leap" => format!("openSUSE:Leap {}", v?),
-        "sles" => format!("SUSE:Linux Enterprise Server {}", v?),
-        "mariner" => format!("Mariner:{}", major_minor(v?)),
-        "azurelinux" => format!("Azure Linux:{}", major_minor(v?)),
-        "wolfi" => "Wolfi".into(),
-        "chainguard" => "Chainguard".into(),
-        _ => return None,
-    })
-}
-
-/// A PyPI project name normalised as PEP 503 says: lower case, every run of `-`, `_`, `.`
-/// one `-`. The inventory's deduplication, the advisory database's index and the matcher
-/// all key PyPI names with it, so they cannot disagree.
-pub fn pep503_name(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut in_sep = false;
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            if !in_sep {
-                out.push('-');
-            }
-            in_sep = true;
-        } else {
-            out.extend(c.to_lowercase());
-            in_sep = false;
-        }
-    }
-    out
-}
-
 /// A package found in the target.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Package {
@@ -333,26 +310,4 @@ pub struct Relationship {
     pub from: String,
     pub to: String,
     pub kind: RelationshipKind,
-}
-
-/// A problem inside the target that did not stop the scan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Warning {
-    pub message: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub layer: Option<usize>,
-}
-
-impl std::fmt::Display for Warning {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if let Some(l) = self.layer {
-            write!(f, "layer {l}: ")?;
-        }
-        if let Some(p) = &self.path {
-            write!(f, "{p}: ")?;
-        }
-        f.write_str(&self.message)
-    }
 }

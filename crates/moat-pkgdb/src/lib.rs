@@ -29,6 +29,17 @@ pub struct Parsed<T> {
     pub warnings: Vec<String>,
 }
 
+impl<T> Parsed<T> {
+    /// The warnings as typed diagnostics (no path or layer: the caller knows where the
+    /// bytes came from).
+    pub fn diagnostics(&self) -> Vec<moat_model::Diagnostic> {
+        self.warnings
+            .iter()
+            .map(|w| moat_model::Diagnostic::parse(w.clone()))
+            .collect()
+    }
+}
+
 /// The database as a whole cannot be read.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

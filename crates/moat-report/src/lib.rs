@@ -312,6 +312,7 @@ mod tests {
             tool: moat_model::Tool {
                 name: "moat".into(),
                 version: "0.1.0".into(),
+                analyzers: vec![],
             },
             artifact: Artifact {
                 name: "x".into(),
@@ -327,7 +328,7 @@ mod tests {
             },
             packages: vec![],
             relationships: vec![],
-            warnings: vec![],
+            diagnostics: vec![],
         };
         let a = document_uuid(&inv, "2026-11-29T01:02:03Z");
         assert_eq!(a, document_uuid(&inv, "2026-11-29T01:02:03Z"));

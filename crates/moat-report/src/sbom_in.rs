@@ -41,8 +41,8 @@
 //! message names the file and what is wrong.
 
 use moat_model::{
-    Artifact, ArtifactKind, Inventory, Layer, Location, OsInfo, Package, Platform, Purl,
-    Relationship, RelationshipKind, SCHEMA_VERSION, Tool, Warning,
+    Artifact, ArtifactKind, Code, Diagnostic, Inventory, Layer, Location, OsInfo, Package,
+    Platform, Purl, Relationship, RelationshipKind, SCHEMA_VERSION, Tool,
 };
 use serde::{Deserialize, Deserializer};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -872,7 +872,7 @@ fn finish(
     raws: Vec<Raw>,
     edges: Vec<(String, String)>,
     path: &str,
-    warnings: &mut Vec<Warning>,
+    warnings: &mut Vec<Diagnostic>,
     keep_moat_ids: bool,
 ) -> Inventory {
     if artifact.os.is_none() {
@@ -917,7 +917,7 @@ fn finish(
         artifact,
         packages,
         relationships: relationships.into_iter().collect(),
-        warnings: std::mem::take(warnings),
+        diagnostics: std::mem::take(warnings),
     }
 }
 
@@ -1036,12 +1036,19 @@ fn split_source_rpm(s: &str) -> Option<(String, String)> {
     Some((name.to_string(), format!("{version}-{release}")))
 }
 
-fn package(raw: &Raw, ctx: &Context, path: &str, warnings: &mut Vec<Warning>) -> Option<Package> {
+fn package(
+    raw: &Raw,
+    ctx: &Context,
+    path: &str,
+    warnings: &mut Vec<Diagnostic>,
+) -> Option<Package> {
     let moat = raw.is_moat();
     let purl = match raw.purl.as_deref().map(Purl::parse) {
         Some(Ok(p)) => Some(p),
         Some(Err(e)) => {
-            warnings.push(Warning {
+            warnings.push(Diagnostic {
+                code: Code::SbomComponent,
+                line: None,
                 message: format!(
                     "component {:?}: {e}; read without a purl",
                     if raw.name.is_empty() {

@@ -48,11 +48,19 @@
 
 use crate::table::{clean, pad, width};
 use crate::{Prepared, RenderOptions, to_pretty};
-use moat_model::advisory::{Finding, ScanReport, Severity};
+use moat_model::finding::VulnerabilityDetail;
+use moat_model::{Finding, ScanReport, Severity};
 use moat_model::{Inventory, Package};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
+
+/// The vulnerability detail of a finding (empty for other kinds).
+fn vd(f: &Finding) -> &VulnerabilityDetail {
+    static EMPTY: std::sync::OnceLock<VulnerabilityDetail> = std::sync::OnceLock::new();
+    f.vulnerability()
+        .unwrap_or_else(|| EMPTY.get_or_init(VulnerabilityDetail::default))
+}
 
 /// Where SARIF consumers send people who want to know what produced the results.
 const INFORMATION_URI: &str = "https://example.invalid/moat";
@@ -109,7 +117,7 @@ fn ordered(findings: &[Finding]) -> Vec<&Finding> {
 }
 
 fn pkg_key(f: &Finding) -> (&str, &str, &str) {
-    match &f.package {
+    match f.package() {
         Some(p) => (p.name.as_str(), p.version.as_str(), p.id.as_str()),
         None => ("", "", ""),
     }
@@ -117,7 +125,7 @@ fn pkg_key(f: &Finding) -> (&str, &str, &str) {
 
 /// The package of the inventory a finding is about (by id, else by name and version).
 fn inventory_package<'a>(inv: &'a Inventory, f: &Finding) -> Option<&'a Package> {
-    let fp = f.package.as_ref()?;
+    let fp = f.package()?;
     inv.packages.iter().find(|p| p.id == fp.id).or_else(|| {
         inv.packages
             .iter()
@@ -134,7 +142,8 @@ fn best_score(f: &Finding) -> Option<f64> {
         "CVSS_V2" => 1,
         _ => 0,
     };
-    f.cvss
+    vd(f)
+        .cvss
         .iter()
         .filter_map(|c| {
             c.score
@@ -333,8 +342,7 @@ fn uri_path(path: &str) -> String {
 /// The file a finding points at: the finding's path, else the package's first location,
 /// else the scanned artifact.
 fn finding_path(inv: &Inventory, f: &Finding) -> String {
-    f.package
-        .as_ref()
+    f.package()
         .and_then(|p| p.path.clone())
         .or_else(|| {
             inventory_package(inv, f)
@@ -346,7 +354,7 @@ fn finding_path(inv: &Inventory, f: &Finding) -> String {
 }
 
 fn sarif_message(f: &Finding) -> String {
-    let mut m = match &f.package {
+    let mut m = match f.package() {
         Some(p) => format!(
             "Package: {}\nInstalled Version: {}\nVulnerability {}\nSeverity: {}",
             p.name,
@@ -356,11 +364,11 @@ fn sarif_message(f: &Finding) -> String {
         ),
         None => format!("Vulnerability {}\nSeverity: {}", f.id, f.severity.as_str()),
     };
-    match &f.fixed_version {
+    match &vd(f).fixed_version {
         Some(v) => m.push_str(&format!("\nFixed Version: {v}")),
         None => m.push_str(&format!("\nFixed Version: none ({})", f.status.as_str())),
     }
-    if f.kev {
+    if vd(f).kev {
         m.push_str("\nKnown exploited (CISA KEV)");
     }
     if let Some(t) = &f.title {
@@ -402,14 +410,9 @@ fn build_sarif(r: &ScanReport) -> SarifLog {
         .iter()
         .map(|f| {
             let path = finding_path(inv, f);
-            let purl = f
-                .package
-                .as_ref()
-                .map(|p| p.purl.clone())
-                .unwrap_or_default();
+            let purl = f.package().map(|p| p.purl.clone()).unwrap_or_default();
             let logical = f
-                .package
-                .as_ref()
+                .package()
                 .filter(|p| !p.purl.is_empty())
                 .map(|p| LogicalLocation {
                     name: p.name.clone(),
@@ -457,12 +460,12 @@ fn build_sarif(r: &ScanReport) -> SarifLog {
                 properties: ResultProperties {
                     severity: f.severity.as_str(),
                     status: f.status.as_str(),
-                    package: f.package.as_ref().map(|p| p.name.clone()),
-                    installed_version: f.package.as_ref().map(|p| p.version.clone()),
-                    fixed_version: f.fixed_version.clone(),
-                    layer: f.package.as_ref().and_then(|p| p.layer),
+                    package: f.package().map(|p| p.name.clone()),
+                    installed_version: f.package().map(|p| p.version.clone()),
+                    fixed_version: vd(f).fixed_version.clone(),
+                    layer: f.package().and_then(|p| p.layer),
                     aliases: f.aliases.clone(),
-                    kev: f.kev,
+                    kev: vd(f).kev,
                 },
             }
         })
@@ -500,7 +503,7 @@ fn rule(f: &Finding) -> Rule {
     if !f.aliases.is_empty() {
         full.push_str(&format!(" (aliases: {})", f.aliases.join(", ")));
     }
-    let help_uri = f.references.first().cloned();
+    let help_uri = vd(f).references.first().cloned();
     let mut text = format!("Vulnerability {}\nSeverity: {}", f.id, f.severity.as_str());
     let mut markdown = format!(
         "**Vulnerability {}**\n\n| Severity | Aliases |\n| --- | --- |\n| {} | {} |\n",
@@ -514,10 +517,10 @@ fn rule(f: &Finding) -> Rule {
     );
     text.push_str(&format!("\n{title}"));
     markdown.push_str(&format!("\n{title}\n"));
-    if !f.references.is_empty() {
+    if !vd(f).references.is_empty() {
         text.push_str("\nReferences:");
         markdown.push_str("\n#### References\n");
-        for r in &f.references {
+        for r in &vd(f).references {
             text.push_str(&format!("\n{r}"));
             markdown.push_str(&format!("- {r}\n"));
         }
@@ -527,12 +530,12 @@ fn rule(f: &Finding) -> Rule {
         "security".to_string(),
         f.severity.as_str().to_string(),
     ];
-    if f.kev {
+    if vd(f).kev {
         tags.push("known-exploited".to_string());
     }
     Rule {
         id: f.id.clone(),
-        name: match f.package.as_ref().and_then(|p| p.purl.strip_prefix("pkg:")) {
+        name: match f.package().and_then(|p| p.purl.strip_prefix("pkg:")) {
             Some(p) if ["deb/", "apk/", "rpm/"].iter().any(|t| p.starts_with(t)) => {
                 "OsPackageVulnerability"
             }
@@ -756,7 +759,7 @@ fn build_vulnerabilities(r: &ScanReport) -> Vec<Vulnerability> {
     for f in all {
         // a finding on a package the SBOM does not list cannot be linked; leave it out
         // rather than emit a dangling reference
-        let Some(pkg_ref) = f.package.as_ref().and_then(|p| {
+        let Some(pkg_ref) = f.package().and_then(|p| {
             ref_of.get(p.id.as_str()).copied().or_else(|| {
                 inventory_package(inv, f).and_then(|q| ref_of.get(q.id.as_str()).copied())
             })
@@ -768,7 +771,7 @@ fn build_vulnerabilities(r: &ScanReport) -> Vec<Vulnerability> {
         let bom_ref = prepared.extra_ref(&want, &taken_refs);
         taken.push(bom_ref.clone());
 
-        let source_name = f
+        let source_name = vd(f)
             .matched
             .first()
             .map(|m| m.source.clone())
@@ -784,7 +787,7 @@ fn build_vulnerabilities(r: &ScanReport) -> Vec<Vulnerability> {
             method: Some("other"),
             vector: None,
         }];
-        for c in &f.cvss {
+        for c in &vd(f).cvss {
             ratings.push(Rating {
                 source: None,
                 score: c.score.filter(|s| s.is_finite()),
@@ -798,11 +801,7 @@ fn build_vulnerabilities(r: &ScanReport) -> Vec<Vulnerability> {
             });
         }
         let analysis = analysis(f);
-        let installed = f
-            .package
-            .as_ref()
-            .map(|p| p.version.clone())
-            .unwrap_or_default();
+        let installed = f.package().map(|p| p.version.clone()).unwrap_or_default();
         let status = match &analysis {
             Some(_) => "unaffected",
             None => "affected",
@@ -812,13 +811,13 @@ fn build_vulnerabilities(r: &ScanReport) -> Vec<Vulnerability> {
             name: "moat:finding:status".into(),
             value: f.status.as_str().into(),
         });
-        if f.kev {
+        if vd(f).kev {
             properties.push(Property {
                 name: "moat:finding:kev".into(),
                 value: "true".into(),
             });
         }
-        if let Some(l) = f.package.as_ref().and_then(|p| p.layer) {
+        if let Some(l) = f.package().and_then(|p| p.layer) {
             properties.push(Property {
                 name: "moat:finding:layer".into(),
                 value: l.to_string(),
@@ -845,8 +844,11 @@ fn build_vulnerabilities(r: &ScanReport) -> Vec<Vulnerability> {
                 .collect(),
             ratings,
             description: f.title.clone().filter(|t| !t.trim().is_empty()),
-            recommendation: f.fixed_version.as_ref().map(|v| format!("Upgrade to {v}")),
-            advisories: f
+            recommendation: vd(f)
+                .fixed_version
+                .as_ref()
+                .map(|v| format!("Upgrade to {v}")),
+            advisories: vd(f)
                 .references
                 .iter()
                 .filter(|u| !u.trim().is_empty())
@@ -983,7 +985,7 @@ fn render_table(r: &ScanReport, o: &RenderOptions, total_width: usize) -> String
         // group by package, packages in (name, version, id) order, findings by severity
         let mut groups: BTreeMap<(String, String, String), Vec<&Finding>> = BTreeMap::new();
         for f in ordered(&r.findings) {
-            let key = match &f.package {
+            let key = match f.package() {
                 Some(p) => (p.name.clone(), p.version.clone(), p.id.clone()),
                 None => (String::new(), String::new(), String::new()),
             };
@@ -995,7 +997,7 @@ fn render_table(r: &ScanReport, o: &RenderOptions, total_width: usize) -> String
                 clean(&f.id),
                 f.severity.as_str().to_string(),
                 f.status.as_str().to_string(),
-                clean(f.fixed_version.as_deref().unwrap_or("-")),
+                clean(vd(f).fixed_version.as_deref().unwrap_or("-")),
             ]
         };
         let mut widths = header.clone().map(|h| width(&h));
@@ -1046,7 +1048,7 @@ fn render_table(r: &ScanReport, o: &RenderOptions, total_width: usize) -> String
             out.push('\n');
             for f in findings {
                 let mut title = one_line(f.title.as_deref().unwrap_or(""));
-                if f.kev {
+                if vd(f).kev {
                     title = format!("[KEV] {title}");
                 }
                 let title = truncate(title.trim(), title_width);
@@ -1062,8 +1064,7 @@ fn render_table(r: &ScanReport, o: &RenderOptions, total_width: usize) -> String
         out.push('\n');
         for f in ordered(&r.suppressed) {
             let pkg = f
-                .package
-                .as_ref()
+                .package()
                 .map(|p| format!(" in {} {}", p.name, p.version))
                 .unwrap_or_default();
             let why = match &f.suppressed {

@@ -166,7 +166,7 @@ pub(crate) fn render(inv: &Inventory, o: &RenderOptions) -> String {
         }
     }
     out.push('\n');
-    out.push_str(&plural(inv.warnings.len(), "warning", "warnings"));
+    out.push_str(&plural(inv.diagnostics.len(), "warning", "warnings"));
     out.push('\n');
     out
 }

@@ -216,7 +216,7 @@ fn trivy_style_distro_context() {
     assert!(!inv.packages.iter().any(|p| p.name == "app/poetry.lock"));
     // the broken purl: kept by name, warned about
     assert_eq!(by_name(&inv, "broken").purl, "");
-    assert!(inv.warnings.iter().any(|w| w.message.contains("broken")));
+    assert!(inv.diagnostics.iter().any(|w| w.message.contains("broken")));
     let a = &inv.artifact;
     assert_eq!(a.name, "img.tar");
     assert_eq!(a.kind, ArtifactKind::Dir);

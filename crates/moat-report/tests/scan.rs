@@ -7,7 +7,7 @@
 #[path = "scan_fixture.rs"]
 mod fixture;
 
-use moat_model::advisory::ScanReport;
+use moat_model::ScanReport;
 use moat_report::RenderOptions;
 use serde_json::Value;
 use std::path::PathBuf;

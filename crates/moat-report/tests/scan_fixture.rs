@@ -7,6 +7,7 @@ mod common;
 
 pub use common::options;
 use moat_model::advisory::*;
+use moat_model::finding::*;
 use moat_model::{Location, Package};
 
 fn pkg(p: &Package, path: Option<&str>) -> FindingPackage {
@@ -95,7 +96,6 @@ pub fn report() -> ScanReport {
     let perl = find("deb:perl-base@5.36.0-7+deb12u1");
 
     let glibc = Finding {
-        kind: "vulnerability".into(),
         id: "CVE-2024-2961".into(),
         aliases: vec![
             "DEBIAN-CVE-2024-2961".into(),
@@ -105,43 +105,45 @@ pub fn report() -> ScanReport {
         severity: Severity::High,
         status: Status::Fixed,
         title: Some("glibc: Out of bounds write in iconv may lead to remote code execution".into()),
-        package: Some(pkg(&libc, Some("/var/lib/dpkg/status"))),
-        fixed_version: Some("2.36-9+deb12u7".into()),
-        cvss: vec![cvss(
-            "CVSS_V3",
-            "CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:H/A:H",
-            8.1,
-        )],
-        kev: false,
-        references: vec![
-            "https://security-tracker.debian.org/tracker/CVE-2024-2961".into(),
-            "https://www.openwall.com/lists/oss-security/2024/04/17/9".into(),
-        ],
-        matched: vec![
-            detail(
-                "DEBIAN-CVE-2024-2961",
-                "debian-tracker",
-                "Debian:12",
-                "glibc",
-                "ECOSYSTEM >=0 <2.36-9+deb12u7",
-                "2.36-9+deb12u4",
-                Some("2.36-9+deb12u7"),
-            ),
-            detail(
-                "DSA-5673-1",
-                "debian-dsa",
-                "Debian:12",
-                "glibc",
-                "ECOSYSTEM >=0 <2.36-9+deb12u7",
-                "2.36-9+deb12u4",
-                Some("2.36-9+deb12u7"),
-            ),
-        ],
+        location: None,
+        detail: Detail::Vulnerability(VulnerabilityDetail {
+            package: Some(pkg(&libc, Some("/var/lib/dpkg/status"))),
+            fixed_version: Some("2.36-9+deb12u7".into()),
+            cvss: vec![cvss(
+                "CVSS_V3",
+                "CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:H/A:H",
+                8.1,
+            )],
+            kev: false,
+            references: vec![
+                "https://security-tracker.debian.org/tracker/CVE-2024-2961".into(),
+                "https://www.openwall.com/lists/oss-security/2024/04/17/9".into(),
+            ],
+            matched: vec![
+                detail(
+                    "DEBIAN-CVE-2024-2961",
+                    "debian-tracker",
+                    "Debian:12",
+                    "glibc",
+                    "ECOSYSTEM >=0 <2.36-9+deb12u7",
+                    "2.36-9+deb12u4",
+                    Some("2.36-9+deb12u7"),
+                ),
+                detail(
+                    "DSA-5673-1",
+                    "debian-dsa",
+                    "Debian:12",
+                    "glibc",
+                    "ECOSYSTEM >=0 <2.36-9+deb12u7",
+                    "2.36-9+deb12u4",
+                    Some("2.36-9+deb12u7"),
+                ),
+            ],
+        }),
         suppressed: None,
     };
 
     let cpan = Finding {
-        kind: "vulnerability".into(),
         id: "CVE-2023-31484".into(),
         aliases: vec!["DEBIAN-CVE-2023-31484".into()],
         severity: Severity::Low,
@@ -150,16 +152,18 @@ pub fn report() -> ScanReport {
             "perl: CPAN.pm does not verify TLS certificates when downloading distributions over HTTPS"
                 .into(),
         ),
-        package: Some(pkg(&perl, None)),
-        fixed_version: None,
-        cvss: vec![cvss(
+        location: None,
+        detail: Detail::Vulnerability(VulnerabilityDetail {
+            package: Some(pkg(&perl, None)),
+            fixed_version: None,
+            cvss: vec![cvss(
             "CVSS_V3",
             "CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:H/A:H",
             8.1,
         )],
-        kev: false,
-        references: vec!["https://security-tracker.debian.org/tracker/CVE-2023-31484".into()],
-        matched: vec![detail(
+            kev: false,
+            references: vec!["https://security-tracker.debian.org/tracker/CVE-2023-31484".into()],
+            matched: vec![detail(
             "DEBIAN-CVE-2023-31484",
             "debian-tracker",
             "Debian:12",
@@ -168,90 +172,97 @@ pub fn report() -> ScanReport {
             "5.36.0-7+deb12u1",
             None,
         )],
+        }),
         suppressed: None,
     };
 
     let requests_leak = Finding {
-        kind: "vulnerability".into(),
         id: "CVE-2023-32681".into(),
         aliases: vec!["GHSA-j8r2-6x86-q33q".into(), "PYSEC-2023-74".into()],
         severity: Severity::Medium,
         status: Status::Fixed,
         title: Some("Unintended leak of Proxy-Authorization header in requests".into()),
-        package: Some(pkg(&requests, None)),
-        fixed_version: Some("2.31.0".into()),
-        cvss: vec![cvss(
-            "CVSS_V3",
-            "CVSS:3.1/AV:N/AC:H/PR:N/UI:R/S:C/C:H/I:N/A:N",
-            6.1,
-        )],
-        kev: false,
-        references: vec!["https://github.com/advisories/GHSA-j8r2-6x86-q33q".into()],
-        matched: vec![detail(
-            "PYSEC-2023-74",
-            "osv:PyPI",
-            "PyPI",
-            "requests",
-            "ECOSYSTEM >=2.3.0 <2.31.0",
-            "2.25.0",
-            Some("2.31.0"),
-        )],
+        location: None,
+        detail: Detail::Vulnerability(VulnerabilityDetail {
+            package: Some(pkg(&requests, None)),
+            fixed_version: Some("2.31.0".into()),
+            cvss: vec![cvss(
+                "CVSS_V3",
+                "CVSS:3.1/AV:N/AC:H/PR:N/UI:R/S:C/C:H/I:N/A:N",
+                6.1,
+            )],
+            kev: false,
+            references: vec!["https://github.com/advisories/GHSA-j8r2-6x86-q33q".into()],
+            matched: vec![detail(
+                "PYSEC-2023-74",
+                "osv:PyPI",
+                "PyPI",
+                "requests",
+                "ECOSYSTEM >=2.3.0 <2.31.0",
+                "2.25.0",
+                Some("2.31.0"),
+            )],
+        }),
         suppressed: None,
     };
 
     let rapid_reset = Finding {
-        kind: "vulnerability".into(),
         id: "CVE-2023-44487".into(),
         aliases: vec!["GHSA-qppj-fm5r-hxr3".into(), "GO-2023-2102".into()],
         severity: Severity::High,
         status: Status::Fixed,
         title: Some("HTTP/2 rapid reset can cause excessive work in net/http".into()),
-        package: Some(pkg(&xnet, None)),
-        fixed_version: Some("0.17.0".into()),
-        cvss: vec![cvss(
-            "CVSS_V3",
-            "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H",
-            7.5,
-        )],
-        kev: true,
-        references: vec!["https://pkg.go.dev/vuln/GO-2023-2102".into()],
-        matched: vec![detail(
-            "GO-2023-2102",
-            "osv:Go",
-            "Go",
-            "golang.org/x/net",
-            "SEMVER >=0 <0.17.0",
-            "v0.7.0",
-            Some("0.17.0"),
-        )],
+        location: None,
+        detail: Detail::Vulnerability(VulnerabilityDetail {
+            package: Some(pkg(&xnet, None)),
+            fixed_version: Some("0.17.0".into()),
+            cvss: vec![cvss(
+                "CVSS_V3",
+                "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H",
+                7.5,
+            )],
+            kev: true,
+            references: vec!["https://pkg.go.dev/vuln/GO-2023-2102".into()],
+            matched: vec![detail(
+                "GO-2023-2102",
+                "osv:Go",
+                "Go",
+                "golang.org/x/net",
+                "SEMVER >=0 <0.17.0",
+                "v0.7.0",
+                Some("0.17.0"),
+            )],
+        }),
         suppressed: None,
     };
 
     let regex = Finding {
-        kind: "vulnerability".into(),
         id: "CVE-2023-47038".into(),
         aliases: vec!["DEBIAN-CVE-2023-47038".into()],
         severity: Severity::High,
         status: Status::NotAffected,
         title: Some("perl: Write past buffer end via illegal user-defined Unicode property".into()),
-        package: Some(pkg(&perl, None)),
-        fixed_version: Some("5.36.0-7+deb12u2".into()),
-        cvss: vec![cvss(
-            "CVSS_V3",
-            "CVSS:3.1/AV:L/AC:H/PR:L/UI:N/S:U/C:H/I:H/A:H",
-            7.0,
-        )],
-        kev: false,
-        references: vec!["https://security-tracker.debian.org/tracker/CVE-2023-47038".into()],
-        matched: vec![detail(
-            "DEBIAN-CVE-2023-47038",
-            "debian-tracker",
-            "Debian:12",
-            "perl",
-            "ECOSYSTEM >=0 <5.36.0-7+deb12u2",
-            "5.36.0-7+deb12u1",
-            Some("5.36.0-7+deb12u2"),
-        )],
+        location: None,
+        detail: Detail::Vulnerability(VulnerabilityDetail {
+            package: Some(pkg(&perl, None)),
+            fixed_version: Some("5.36.0-7+deb12u2".into()),
+            cvss: vec![cvss(
+                "CVSS_V3",
+                "CVSS:3.1/AV:L/AC:H/PR:L/UI:N/S:U/C:H/I:H/A:H",
+                7.0,
+            )],
+            kev: false,
+            references: vec!["https://security-tracker.debian.org/tracker/CVE-2023-47038".into()],
+            matched: vec![detail(
+                "DEBIAN-CVE-2023-47038",
+                "debian-tracker",
+                "Debian:12",
+                "perl",
+                "ECOSYSTEM >=0 <5.36.0-7+deb12u2",
+                "5.36.0-7+deb12u1",
+                Some("5.36.0-7+deb12u2"),
+            )],
+        }),
         suppressed: Some(Suppression {
             by: "vex".into(),
             reason: "the image never compiles user-supplied regular expressions".into(),
@@ -281,38 +292,45 @@ pub fn empty() -> ScanReport {
 pub fn hostile() -> ScanReport {
     let inv = common::hostile();
     let odd = Finding {
-        kind: "vulnerability".into(),
         id: "X-\u{1b}[31m1".into(),
         aliases: vec![String::new(), "Y\n2".into()],
         severity: Severity::Unknown,
         status: Status::Affected,
         title: Some("a\u{1b}]0;pwned\u{7}b\r\nc\u{202E}d 日本語".repeat(20)),
-        package: Some(FindingPackage {
-            id: "x".into(),
-            name: "a\u{1b}[31m".into(),
-            version: String::new(),
-            purl: "not a purl".into(),
-            layer: Some(7),
-            path: Some("/weird path/ä?#%".into()),
+        location: None,
+        detail: Detail::Vulnerability(VulnerabilityDetail {
+            package: Some(FindingPackage {
+                id: "x".into(),
+                name: "a\u{1b}[31m".into(),
+                version: String::new(),
+                purl: "not a purl".into(),
+                layer: Some(7),
+                path: Some("/weird path/ä?#%".into()),
+            }),
+            fixed_version: None,
+            cvss: vec![CvssScore {
+                version: "CVSS_V9".into(),
+                vector: String::new(),
+                score: Some(f64::NAN),
+            }],
+            kev: false,
+            references: vec![String::new()],
+            matched: vec![],
         }),
-        fixed_version: None,
-        cvss: vec![CvssScore {
-            version: "CVSS_V9".into(),
-            vector: String::new(),
-            score: Some(f64::NAN),
-        }],
-        kev: false,
-        references: vec![String::new()],
-        matched: vec![],
         suppressed: None,
     };
     let mut no_package = odd.clone();
     no_package.id = "NO-PACKAGE".into();
-    no_package.package = None;
+    if let Some(v) = no_package.vulnerability_mut() {
+        v.package = None;
+    }
     no_package.title = None;
     let mut unknown_package = odd.clone();
     unknown_package.id = "UNLISTED".into();
-    if let Some(p) = unknown_package.package.as_mut() {
+    if let Some(p) = unknown_package
+        .vulnerability_mut()
+        .and_then(|v| v.package.as_mut())
+    {
         p.id = "nowhere".into();
         p.name = "ghost".into();
     }

@@ -43,7 +43,7 @@ fn run(validator_name: &str, files: &[PathBuf]) {
 
 fn write_all(
     ext: &str,
-    render: impl Fn(&moat_model::advisory::ScanReport, &moat_report::RenderOptions) -> Vec<u8>,
+    render: impl Fn(&moat_model::ScanReport, &moat_report::RenderOptions) -> Vec<u8>,
 ) -> (tempfile::TempDir, Vec<PathBuf>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let odd_time = moat_report::RenderOptions {

@@ -3,7 +3,9 @@
 
 use crate::analyzers::{Fact, RPM_DIRS, RPM_FILES};
 use crate::merge::{Merged, introduced_layers};
-use moat_model::{Location, OsInfo, Package, Purl, Relationship, RelationshipKind, Warning};
+use moat_model::{
+    Code, Diagnostic, Location, OsInfo, Package, Purl, Relationship, RelationshipKind,
+};
 use moat_pkgdb::{apk::ApkPackage, dpkg::DpkgPackage, rpm::RpmPackage};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -11,7 +13,7 @@ pub struct Built {
     pub os: Option<OsInfo>,
     pub packages: Vec<Package>,
     pub relationships: Vec<Relationship>,
-    pub warnings: Vec<Warning>,
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// Builds packages and relationships from the merged view.
@@ -110,34 +112,31 @@ pub(crate) struct Group {
     pub depends: Vec<Vec<String>>,
 }
 
-fn collect_fact_warnings(m: &Merged, out: &mut Vec<Warning>) {
+fn collect_fact_warnings(m: &Merged, out: &mut Vec<Diagnostic>) {
     let mut seen = HashSet::new();
     let mut paths: Vec<&String> = m.history.keys().collect();
     paths.sort();
     for path in paths {
         for (layer, fact) in &m.history[path] {
             let Some(fact) = fact else { continue };
-            let msgs: Vec<String> = match fact.as_ref() {
-                Fact::Unreadable(msg) => vec![msg.clone()],
-                Fact::Dpkg(p) => p.warnings.clone(),
-                Fact::Apk(p) => p.warnings.clone(),
-                Fact::Rpm(p) => p.warnings.clone(),
+            let diags: Vec<Diagnostic> = match fact.as_ref() {
+                Fact::Unreadable(msg) => vec![Diagnostic::parse(msg.clone())],
+                Fact::Dpkg(p) => p.diagnostics(),
+                Fact::Apk(p) => p.diagnostics(),
+                Fact::Rpm(p) => p.diagnostics(),
                 _ => vec![],
             };
-            for message in msgs {
-                if seen.insert((path.clone(), *layer, message.clone())) {
-                    out.push(Warning {
-                        message,
-                        path: Some(format!("/{path}")),
-                        layer: *layer,
-                    });
+            for d in diags {
+                let d = d.at(format!("/{path}"), *layer);
+                if seen.insert(d.clone()) {
+                    out.push(d);
                 }
             }
         }
     }
 }
 
-fn detect_os(m: &Merged, warnings: &mut Vec<Warning>) -> Option<OsInfo> {
+fn detect_os(m: &Merged, warnings: &mut Vec<Diagnostic>) -> Option<OsInfo> {
     for p in ["etc/os-release", "usr/lib/os-release"] {
         match m.file(p) {
             Ok(Some((_, f, _))) => {
@@ -146,7 +145,9 @@ fn detect_os(m: &Merged, warnings: &mut Vec<Warning>) -> Option<OsInfo> {
                 }
             }
             Ok(None) => {}
-            Err(e) => warnings.push(Warning {
+            Err(e) => warnings.push(Diagnostic {
+                code: Code::SymlinkLoop,
+                line: None,
                 message: e,
                 path: Some(format!("/{p}")),
                 layer: None,
@@ -315,7 +316,7 @@ fn names(name: &str, more: impl IntoIterator<Item = String>) -> Vec<String> {
     std::iter::once(name.to_string()).chain(more).collect()
 }
 
-fn dpkg_packages(m: &Merged, os: Option<&OsInfo>, warnings: &mut Vec<Warning>) -> Group {
+fn dpkg_packages(m: &Merged, os: Option<&OsInfo>, warnings: &mut Vec<Diagnostic>) -> Group {
     let mut g = Group::default();
     // file lists: (name, arch) -> files; distroless md5sums: name -> files
     let mut lists: HashMap<(String, Option<String>), &Vec<String>> = HashMap::new();
@@ -339,7 +340,9 @@ fn dpkg_packages(m: &Merged, os: Option<&OsInfo>, warnings: &mut Vec<Warning>) -
             }
         }
         Ok(None) => {}
-        Err(e) => warnings.push(Warning {
+        Err(e) => warnings.push(Diagnostic {
+            code: Code::SymlinkLoop,
+            line: None,
             message: e,
             path: Some("/var/lib/dpkg/status".into()),
             layer: None,
@@ -494,7 +497,7 @@ fn split_source_rpm(s: &str) -> Option<(String, String)> {
     Some((name.to_string(), format!("{version}-{release}")))
 }
 
-fn rpm_packages(m: &Merged, os: Option<&OsInfo>, warnings: &mut Vec<Warning>) -> Group {
+fn rpm_packages(m: &Merged, os: Option<&OsInfo>, warnings: &mut Vec<Diagnostic>) -> Group {
     let mut g = Group::default();
     let mut found = None;
     'outer: for dir in RPM_DIRS {
@@ -508,7 +511,9 @@ fn rpm_packages(m: &Merged, os: Option<&OsInfo>, warnings: &mut Vec<Warning>) ->
                     }
                 }
                 Ok(None) => {}
-                Err(e) => warnings.push(Warning {
+                Err(e) => warnings.push(Diagnostic {
+                    code: Code::SymlinkLoop,
+                    line: None,
                     message: e,
                     path: Some(format!("/{p}")),
                     layer: None,

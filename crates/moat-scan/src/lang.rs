@@ -15,7 +15,7 @@ use crate::analyzers::Fact;
 use crate::inventory::Group;
 use crate::merge::{Merged, introduced_layers};
 use moat_lang::{Ecosystem, LangPackage};
-use moat_model::{Location, Package, Purl, Warning};
+use moat_model::{Diagnostic, Location, Package, Purl};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// A language package with where it was found.
@@ -92,7 +92,7 @@ pub(crate) fn build(
     owners: &HashMap<&str, usize>,
     skip_dev: bool,
     os_notes: &mut Vec<(usize, String)>,
-    warnings: &mut Vec<Warning>,
+    warnings: &mut Vec<Diagnostic>,
 ) -> Vec<Group> {
     let mut found: Vec<Found> = Vec::new();
     for (path, (layer, change)) in &m.fs {
@@ -116,12 +116,8 @@ pub(crate) fn build(
                 })
             })
             .unwrap_or_default();
-        for w in &parsed.warnings {
-            warnings.push(Warning {
-                message: w.clone(),
-                path: Some(format!("/{path}")),
-                layer: *layer,
-            });
+        for d in parsed.diagnostics() {
+            warnings.push(d.at(format!("/{path}"), *layer));
         }
         let declared = is_declared(path);
         for p in &parsed.packages {

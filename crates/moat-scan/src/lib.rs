@@ -35,7 +35,7 @@ pub mod merge;
 pub mod walk;
 
 use moat_image::{ImageError, Source};
-use moat_model::{Inventory, SCHEMA_VERSION, Tool, Warning};
+use moat_model::{Diagnostic, Inventory, SCHEMA_VERSION, Tool};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -108,7 +108,7 @@ pub enum ScanError {
 /// Scans a source into an inventory.
 pub fn scan(source: &Source, opts: &ScanOptions) -> Result<Inventory, ScanError> {
     let mut merged = merge::Merged::default();
-    let mut warnings: Vec<Warning> = Vec::new();
+    let mut warnings: Vec<Diagnostic> = Vec::new();
     let artifact = match source {
         Source::Image(img) => {
             let n = img.layer_count();
@@ -159,6 +159,6 @@ pub fn scan(source: &Source, opts: &ScanOptions) -> Result<Inventory, ScanError>
         artifact,
         packages: built.packages,
         relationships: built.relationships,
-        warnings,
+        diagnostics: warnings,
     })
 }

@@ -9,7 +9,7 @@
 
 use crate::analyzers::{self, Fact};
 use crate::{ScanError, ScanOptions};
-use moat_model::Warning;
+use moat_model::{Code, Diagnostic};
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
@@ -36,7 +36,7 @@ pub enum Change {
 pub struct LayerFacts {
     /// Paths (relative, no leading `/`) and their changes, in archive order.
     pub changes: Vec<(String, Change)>,
-    pub warnings: Vec<Warning>,
+    pub warnings: Vec<Diagnostic>,
     /// Entries seen, for statistics.
     pub entries: u64,
 }
@@ -181,7 +181,9 @@ pub fn walk_tar<R: Read>(
                         let fact = analyzers::analyze(want, &path, data);
                         facts.changes.push((path, Change::File(Arc::new(fact))));
                     }
-                    None => facts.warnings.push(Warning {
+                    None => facts.warnings.push(Diagnostic {
+                        code: Code::HardlinkUnread,
+                        line: None,
                         message: format!("hardlink to {t:?}, which was not read; not analysed"),
                         path: Some(format!("/{path}")),
                         layer: Some(layer),
@@ -203,7 +205,9 @@ pub fn walk_tar<R: Read>(
                     opts.max_entry_bytes
                 )));
             }
-            facts.warnings.push(Warning {
+            facts.warnings.push(Diagnostic {
+                code: Code::TooLarge,
+                line: None,
                 message: format!(
                     "{size} bytes is over the entry limit of {}; not analysed",
                     opts.max_entry_bytes
@@ -283,7 +287,9 @@ pub fn walk_dir(root: &Path, opts: &ScanOptions) -> Result<LayerFacts, ScanError
                         source: std::io::Error::other(e.to_string()),
                     });
                 }
-                facts.warnings.push(Warning {
+                facts.warnings.push(Diagnostic {
+                    code: Code::Unreadable,
+                    line: None,
                     message: format!("cannot read: {e}"),
                     path: e.path().map(|p| p.display().to_string()),
                     layer: None,
@@ -296,7 +302,9 @@ pub fn walk_dir(root: &Path, opts: &ScanOptions) -> Result<LayerFacts, ScanError
             continue;
         };
         let Some(rel) = rel.to_str() else {
-            facts.warnings.push(Warning {
+            facts.warnings.push(Diagnostic {
+                code: Code::BadPath,
+                line: None,
                 message: "path is not UTF-8; skipped".into(),
                 path: Some(entry.path().display().to_string()),
                 layer: None,
@@ -313,7 +321,9 @@ pub fn walk_dir(root: &Path, opts: &ScanOptions) -> Result<LayerFacts, ScanError
                 Ok(t) => facts
                     .changes
                     .push((rel, Change::Symlink(t.to_string_lossy().into_owned()))),
-                Err(e) => facts.warnings.push(Warning {
+                Err(e) => facts.warnings.push(Diagnostic {
+                    code: Code::Unreadable,
+                    line: None,
                     message: format!("cannot read symlink: {e}"),
                     path: Some(format!("/{rel}")),
                     layer: None,
@@ -335,7 +345,9 @@ pub fn walk_dir(root: &Path, opts: &ScanOptions) -> Result<LayerFacts, ScanError
                 match found {
                     Ok(Some(fact)) => facts.changes.push((rel, Change::File(Arc::new(fact)))),
                     Ok(None) => {}
-                    Err(e) => facts.warnings.push(Warning {
+                    Err(e) => facts.warnings.push(Diagnostic {
+                        code: Code::Unreadable,
+                        line: None,
                         message: format!("cannot read: {e}"),
                         path: Some(format!("/{rel}")),
                         layer: None,
@@ -344,24 +356,31 @@ pub fn walk_dir(root: &Path, opts: &ScanOptions) -> Result<LayerFacts, ScanError
             }
             continue;
         };
-        let warn = |message: String| Warning {
+        let warn = |code: Code, message: String| Diagnostic {
+            code,
+            line: None,
             message,
             path: Some(format!("/{rel}")),
             layer: None,
         };
         let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
         if size > opts.max_entry_bytes {
-            facts.warnings.push(warn(format!(
-                "{size} bytes is over the entry limit of {}; not analysed",
-                opts.max_entry_bytes
-            )));
+            facts.warnings.push(warn(
+                Code::TooLarge,
+                format!(
+                    "{size} bytes is over the entry limit of {}; not analysed",
+                    opts.max_entry_bytes
+                ),
+            ));
             continue;
         }
         let mut data = Vec::with_capacity(size as usize);
         let read = std::fs::File::open(entry.path())
             .and_then(|f| f.take(opts.max_entry_bytes).read_to_end(&mut data));
         if let Err(e) = read {
-            facts.warnings.push(warn(format!("cannot read: {e}")));
+            facts
+                .warnings
+                .push(warn(Code::Unreadable, format!("cannot read: {e}")));
             continue;
         }
         let fact = analyzers::analyze(want, &rel, &data);

@@ -79,9 +79,10 @@
 //! Findings are sorted by package name, package version, severity (highest first), id.
 
 use crate::score::base_score;
-use moat_model::advisory::{
-    Advisory, Affected, CvssScore, Event, Finding, FindingPackage, MatchDetail, Range, RangeType,
-    Severity, Status,
+use moat_model::advisory::{Advisory, Affected, Event, Range, RangeType};
+use moat_model::finding::{
+    CvssScore, Detail, Finding, FindingLocation, FindingPackage, MatchDetail, Severity, Status,
+    VulnerabilityDetail,
 };
 use moat_model::version::{Scheme, compare};
 use moat_model::{Inventory, Package};
@@ -192,7 +193,7 @@ pub fn match_inventory(
         ));
     }
     findings.sort_by(|a, b| {
-        let (pa, pb) = (a.package.as_ref(), b.package.as_ref());
+        let (pa, pb) = (a.package(), b.package());
         pa.map(|p| &p.name)
             .cmp(&pb.map(|p| &p.name))
             .then_with(|| pa.map(|p| &p.version).cmp(&pb.map(|p| &p.version)))
@@ -680,26 +681,30 @@ fn build_finding(
         }
     }
     let loc = pkg.locations.first();
+    let layer = pkg.layer.or_else(|| loc.and_then(|l| l.layer));
+    let path = loc.map(|l| l.path.clone());
     Finding {
-        kind: "vulnerability".into(),
         id: primary,
         aliases,
         severity,
         status,
         title,
-        package: Some(FindingPackage {
-            id: pkg.id.clone(),
-            name: pkg.name.clone(),
-            version: pkg.version.clone(),
-            purl: pkg.purl.clone(),
-            layer: pkg.layer.or_else(|| loc.and_then(|l| l.layer)),
-            path: loc.map(|l| l.path.clone()),
+        location: path.clone().map(|p| FindingLocation::file(p, layer)),
+        detail: Detail::Vulnerability(VulnerabilityDetail {
+            package: Some(FindingPackage {
+                id: pkg.id.clone(),
+                name: pkg.name.clone(),
+                version: pkg.version.clone(),
+                purl: pkg.purl.clone(),
+                layer,
+                path,
+            }),
+            fixed_version,
+            cvss,
+            kev,
+            references,
+            matched,
         }),
-        fixed_version,
-        cvss,
-        kev,
-        references,
-        matched,
         suppressed: None,
     }
 }

@@ -29,7 +29,7 @@
 //! Severity filtering and `--ignore-unfixed` are the CLI's business, not this module's.
 
 use moat_model::Purl;
-use moat_model::advisory::{Finding, Suppression};
+use moat_model::finding::{Finding, Suppression};
 use serde::Deserialize;
 
 /// One entry of an ignore file.
@@ -365,7 +365,7 @@ fn vex_matches(s: &VexStatement, f: &Finding) -> bool {
     if s.products.is_empty() {
         return true;
     }
-    let Some(p) = &f.package else { return false };
+    let Some(p) = f.package() else { return false };
     s.products.iter().any(|want| purl_matches(want, &p.purl))
 }
 
@@ -374,7 +374,7 @@ fn ignore_matches(e: &IgnoreEntry, f: &Finding) -> bool {
         return false;
     }
     if let Some(want) = &e.package {
-        let Some(p) = &f.package else { return false };
+        let Some(p) = f.package() else { return false };
         let ok = if want.starts_with("pkg:") {
             purl_matches(want, &p.purl)
         } else {
@@ -385,7 +385,7 @@ fn ignore_matches(e: &IgnoreEntry, f: &Finding) -> bool {
         }
     }
     if let Some(prefix) = &e.path {
-        let Some(path) = f.package.as_ref().and_then(|p| p.path.as_deref()) else {
+        let Some(path) = f.path() else {
             return false;
         };
         if !path.starts_with(prefix.as_str()) {

@@ -1,10 +1,10 @@
 //! The matcher's OSV rules, one test per rule, each with a concrete advisory.
 
 use moat_model::advisory::{
-    Advisory, Affected, AffectedPackage, Event, Finding, Range, RangeType, Reference, Severity,
-    SeverityScore, Status,
+    Advisory, Affected, AffectedPackage, Event, Range, RangeType, Reference, SeverityScore,
 };
 use moat_model::{Artifact, ArtifactKind, Inventory, Location, Package, Tool};
+use moat_model::{Finding, Severity, Status};
 use moat_vuln::matcher::{AdvisorySource, MatchOptions, MemorySource, match_inventory};
 use std::collections::{BTreeMap, HashSet};
 
@@ -26,7 +26,7 @@ fn inventory(packages: Vec<Package>) -> Inventory {
         },
         packages,
         relationships: vec![],
-        warnings: vec![],
+        diagnostics: vec![],
     }
 }
 
@@ -211,7 +211,7 @@ fn last_affected_is_inclusive() {
         vec![affected("crates.io", "p", vec![r()], &[])],
     );
     let (f, _) = run(vec![a], vec![pkg("crates.io", "p", "1.2.0")]);
-    assert_eq!(f[0].fixed_version, None);
+    assert_eq!(f[0].vulnerability().unwrap().fixed_version, None);
     assert_eq!(f[0].status, Status::Affected);
 }
 
@@ -265,10 +265,13 @@ fn unsorted_events_are_sorted_first() {
     // The fixed version reported is the next one above the installed.
     let a = adv("X-1", "t", &[], vec![affected("PyPI", "p", vec![r()], &[])]);
     let (f, _) = run(vec![a], vec![pkg("PyPI", "p", "2.1")]);
-    assert_eq!(f[0].fixed_version.as_deref(), Some("2.3"));
+    assert_eq!(
+        f[0].vulnerability().unwrap().fixed_version.as_deref(),
+        Some("2.3")
+    );
     assert_eq!(f[0].status, Status::Fixed);
     assert_eq!(
-        f[0].matched[0].range,
+        f[0].vulnerability().unwrap().matched[0].range,
         "ECOSYSTEM introduced 1.0, fixed 1.2, introduced 2.0, fixed 2.3"
     );
 }
@@ -283,7 +286,10 @@ fn versions_list_matches_unparseable_strings_exactly() {
     );
     let (f, _) = run(vec![a.clone()], vec![pkg("PyPI", "p", "not a version!")]);
     assert_eq!(ids(&f), ["PYSEC-X"]);
-    assert_eq!(f[0].matched[0].range, "versions contains not a version!");
+    assert_eq!(
+        f[0].vulnerability().unwrap().matched[0].range,
+        "versions contains not a version!"
+    );
     // Exact strings: `1.0.0` is not listed even though PEP 440 says it equals `1.0`.
     let (f, _) = run(vec![a], vec![pkg("PyPI", "p", "1.0.0")]);
     assert!(f.is_empty());
@@ -323,7 +329,8 @@ fn affected_entries_are_evaluated_independently() {
     ] {
         let (f, _) = run(vec![a.clone()], vec![pkg("npm", "p", v)]);
         assert_eq!(
-            f.first().and_then(|f| f.fixed_version.as_deref()),
+            f.first()
+                .and_then(|f| f.vulnerability().unwrap().fixed_version.as_deref()),
             fixed,
             "{v}"
         );
@@ -409,10 +416,16 @@ fn go_strips_the_leading_v_and_stdlib_is_a_package() {
     );
     let (f, _) = run(vec![a.clone()], vec![pkg("Go", "stdlib", "v1.19.8")]);
     assert_eq!(ids(&f), ["CVE-2099-0001"]);
-    assert_eq!(f[0].matched[0].installed, "1.19.8");
-    assert_eq!(f[0].fixed_version.as_deref(), Some("1.19.9"));
+    assert_eq!(f[0].vulnerability().unwrap().matched[0].installed, "1.19.8");
+    assert_eq!(
+        f[0].vulnerability().unwrap().fixed_version.as_deref(),
+        Some("1.19.9")
+    );
     let (f, _) = run(vec![a.clone()], vec![pkg("Go", "stdlib", "v1.20.3")]);
-    assert_eq!(f[0].fixed_version.as_deref(), Some("1.20.4"));
+    assert_eq!(
+        f[0].vulnerability().unwrap().fixed_version.as_deref(),
+        Some("1.20.4")
+    );
     assert!(
         run(vec![a], vec![pkg("Go", "stdlib", "v1.20.4")])
             .0
@@ -517,14 +530,14 @@ fn debian_source_package_lookup() {
     );
     let (f, _) = run(vec![a], vec![p]);
     assert_eq!(f.len(), 1);
-    let m = &f[0].matched[0];
+    let m = &f[0].vulnerability().unwrap().matched[0];
     assert_eq!(m.package, "glibc");
     assert_eq!(m.ecosystem, "Debian:12");
     assert_eq!(m.installed, "2.36-9+deb12u1");
     assert_eq!(m.range, "ECOSYSTEM introduced 0, fixed 2.36-9+deb12u3");
     assert_eq!(m.fixed.as_deref(), Some("2.36-9+deb12u3"));
     assert_eq!(f[0].status, Status::Fixed);
-    let p = f[0].package.as_ref().unwrap();
+    let p = f[0].package().unwrap();
     assert_eq!(p.name, "libc6");
     assert_eq!(p.version, "2.36-9+deb12u1+b1");
     assert_eq!(p.path.as_deref(), Some("/var/lib/dpkg/status"));
@@ -590,8 +603,11 @@ fn distro_unfixed_states() {
         let (f, _) = run(vec![a], vec![p]);
         assert_eq!(f.len(), 1, "{st:?}");
         assert_eq!(f[0].status, want);
-        assert_eq!(f[0].fixed_version, None);
-        assert_eq!(f[0].matched[0].range, format!("status {}", st.as_str()));
+        assert_eq!(f[0].vulnerability().unwrap().fixed_version, None);
+        assert_eq!(
+            f[0].vulnerability().unwrap().matched[0].range,
+            format!("status {}", st.as_str())
+        );
     }
     // not_affected: no finding.
     let mut a = adv(
@@ -672,12 +688,21 @@ fn aliases_collapse_across_ghsa_pysec_and_cve() {
         c.aliases,
         ["GHSA-xxxx-yyyy-zzzz", "OSV-2021-7", "PYSEC-2021-98"]
     );
-    let recs: Vec<&str> = c.matched.iter().map(|m| m.advisory.as_str()).collect();
+    let recs: Vec<&str> = c
+        .vulnerability()
+        .unwrap()
+        .matched
+        .iter()
+        .map(|m| m.advisory.as_str())
+        .collect();
     // GHSA first by source priority, then the others by id.
     assert_eq!(recs, ["GHSA-xxxx-yyyy-zzzz", "OSV-2021-7", "PYSEC-2021-98"]);
     // The lowest fixed version above 3.2.4 among the three.
-    assert_eq!(c.fixed_version.as_deref(), Some("3.2.5"));
-    assert_eq!(c.references.len(), 3);
+    assert_eq!(
+        c.vulnerability().unwrap().fixed_version.as_deref(),
+        Some("3.2.5")
+    );
+    assert_eq!(c.vulnerability().unwrap().references.len(), 3);
 }
 
 #[test]
@@ -728,9 +753,9 @@ fn kev_flag_from_any_alias() {
     );
     let p = pkg("Maven", "org.apache.logging.log4j:log4j-core", "2.14.1");
     let (f, _) = run_kev(vec![a.clone()], vec![p.clone()], &["CVE-2021-44228"]);
-    assert!(f[0].kev);
+    assert!(f[0].vulnerability().unwrap().kev);
     let (f, _) = run_kev(vec![a], vec![p], &["CVE-2000-1"]);
-    assert!(!f[0].kev);
+    assert!(!f[0].vulnerability().unwrap().kev);
 }
 
 #[test]
@@ -751,8 +776,8 @@ fn severity_sources_in_order() {
     let p = deb("Debian:12", "libssl3", "3.0.9-1", "openssl", "3.0.9-1");
     let (f, _) = run(vec![a.clone()], vec![p.clone()]);
     assert_eq!(f[0].severity, Severity::Low);
-    assert_eq!(f[0].cvss[0].score, Some(9.8));
-    assert_eq!(f[0].cvss[0].version, "CVSS_V3");
+    assert_eq!(f[0].vulnerability().unwrap().cvss[0].score, Some(9.8));
+    assert_eq!(f[0].vulnerability().unwrap().cvss[0].version, "CVSS_V3");
     // A distro "not yet assigned" rating does not count: CVSS decides.
     a.affected[0].severity = Some("not yet assigned".into());
     let (f, _) = run(vec![a.clone()], vec![p.clone()]);
@@ -786,7 +811,7 @@ fn severity_sources_in_order() {
     g.rating = Some("MODERATE".into());
     let (f, _) = run(vec![g.clone()], vec![pkg("npm", "p", "1.0.0")]);
     assert_eq!(f[0].severity, Severity::Medium);
-    assert_eq!(f[0].cvss[0].score, None);
+    assert_eq!(f[0].vulnerability().unwrap().cvss[0].score, None);
     // Nothing: UNKNOWN.
     g.severity.clear();
     g.rating = None;
@@ -828,7 +853,7 @@ fn findings_are_sorted_and_describe_the_package() {
     let got: Vec<(String, String, &str)> = f
         .iter()
         .map(|f| {
-            let p = f.package.as_ref().unwrap();
+            let p = f.package().unwrap();
             (p.name.clone(), p.version.clone(), f.id.as_str())
         })
         .collect();
@@ -842,10 +867,10 @@ fn findings_are_sorted_and_describe_the_package() {
             ("z".into(), "1.0.0".into(), "GHSA-c"),
         ]
     );
-    assert_eq!(f[0].kind, "vulnerability");
+    assert_eq!(f[0].kind().as_str(), "vulnerability");
     assert_eq!(f[0].title.as_deref(), Some("summary of GHSA-b"));
     assert_eq!(f[0].status, Status::Affected);
-    let p = f[0].package.as_ref().unwrap();
+    let p = f[0].package().unwrap();
     assert_eq!(p.purl, "pkg:npm/a@1.0.0");
     assert_eq!(p.path.as_deref(), Some("/app/requirements.txt"));
 }
@@ -898,6 +923,8 @@ fn debian_dsa_and_tracker_records_collapse() {
     assert_eq!(ids(&f), ["CVE-2023-4911"]);
     assert_eq!(f[0].aliases, ["DSA-5514-1"]);
     let recs: Vec<(&str, &str)> = f[0]
+        .vulnerability()
+        .unwrap()
         .matched
         .iter()
         .map(|m| (m.advisory.as_str(), m.source.as_str()))

@@ -6,8 +6,9 @@
 //! Without the shared directory the tests print "skipped" and pass, except under `CI=true`
 //! where they fail.
 
-use moat_model::advisory::{Advisory, Finding, Status};
+use moat_model::advisory::Advisory;
 use moat_model::{Artifact, ArtifactKind, Inventory, Location, Package, Tool};
+use moat_model::{Finding, Status};
 use moat_vuln::matcher::{MatchOptions, MemorySource, match_inventory};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -97,7 +98,7 @@ fn scan(advs: Vec<Advisory>, pkgs: Vec<Package>) -> (Vec<Finding>, Vec<String>) 
         },
         packages: pkgs,
         relationships: vec![],
-        warnings: vec![],
+        diagnostics: vec![],
     };
     let src = MemorySource::new(advs, HashSet::new());
     match_inventory(&inv, &src, &MatchOptions::default())
@@ -128,8 +129,12 @@ fn go_stdlib_1_19_8() {
         .map(|f| {
             (
                 f.id.clone(),
-                f.matched[0].advisory.clone(),
-                f.fixed_version.clone().unwrap_or_default(),
+                f.vulnerability().unwrap().matched[0].advisory.clone(),
+                f.vulnerability()
+                    .unwrap()
+                    .fixed_version
+                    .clone()
+                    .unwrap_or_default(),
             )
         })
         .collect();
@@ -137,8 +142,13 @@ fn go_stdlib_1_19_8() {
     assert_eq!(got, want);
     // Spot checks written from the records by hand.
     let by_record = |id: &str| {
-        f.iter()
-            .find(|f| f.matched.iter().any(|m| m.advisory == id))
+        f.iter().find(|f| {
+            f.vulnerability()
+                .unwrap()
+                .matched
+                .iter()
+                .any(|m| m.advisory == id)
+        })
     };
     // GO-2023-1705: introduced 0, fixed 1.19.8 -> 1.19.8 is not affected.
     assert!(by_record("GO-2023-1705").is_none());
@@ -147,8 +157,8 @@ fn go_stdlib_1_19_8() {
     assert_eq!(x.id, "CVE-2023-24539");
     assert_eq!(x.aliases, ["GO-2023-1751"]);
     assert_eq!(x.status, Status::Fixed);
-    assert_eq!(x.matched[0].installed, "1.19.8");
-    assert_eq!(x.matched[0].package, "stdlib");
+    assert_eq!(x.vulnerability().unwrap().matched[0].installed, "1.19.8");
+    assert_eq!(x.vulnerability().unwrap().matched[0].package, "stdlib");
     // GO-2023-2102 (HTTP/2 rapid reset) also names a GHSA.
     let x = by_record("GO-2023-2102").unwrap();
     assert_eq!(x.id, "CVE-2023-39325");
@@ -170,9 +180,12 @@ fn crates_regex_1_5_4() {
     assert_eq!(f.len(), 1, "{f:#?}");
     assert_eq!(f[0].id, "CVE-2022-24713");
     assert_eq!(f[0].aliases, ["GHSA-m5pq-gvj9-9vr8", "RUSTSEC-2022-0013"]);
-    assert_eq!(f[0].fixed_version.as_deref(), Some("1.5.5"));
     assert_eq!(
-        f[0].matched[0].range,
+        f[0].vulnerability().unwrap().fixed_version.as_deref(),
+        Some("1.5.5")
+    );
+    assert_eq!(
+        f[0].vulnerability().unwrap().matched[0].range,
         "SEMVER introduced 0.0.0-0, fixed 1.5.5"
     );
     let (f, _) = scan(advs, vec![package("cargo", "crates.io", "regex", "1.5.5")]);
@@ -215,19 +228,30 @@ fn pypi_django_3_2_4_from_pypa_yaml() {
     let (f, _) = scan(advs, vec![package("pypi", "PyPI", "Django", "3.2.4")]);
     let mut got: Vec<(&str, &str)> = f
         .iter()
-        .map(|f| (f.id.as_str(), f.matched[0].advisory.as_str()))
+        .map(|f| {
+            (
+                f.id.as_str(),
+                f.vulnerability().unwrap().matched[0].advisory.as_str(),
+            )
+        })
         .collect();
     got.sort();
     let mut want = want.to_vec();
     want.sort();
     assert_eq!(got, want);
     // PYSEC-2021-98 is fixed in exactly 3.2.4 (`introduced 3.2, fixed 3.2.4`).
-    assert!(
-        !f.iter()
-            .any(|f| f.matched.iter().any(|m| m.advisory == "PYSEC-2021-98"))
-    );
+    assert!(!f.iter().any(|f| {
+        f.vulnerability()
+            .unwrap()
+            .matched
+            .iter()
+            .any(|m| m.advisory == "PYSEC-2021-98")
+    }));
     // PYSEC-2021-109 (CVE-2021-35042, QuerySet.order_by SQL injection): 3.2.x fixed in 3.2.5.
     let x = f.iter().find(|f| f.id == "CVE-2021-35042").unwrap();
-    assert_eq!(x.fixed_version.as_deref(), Some("3.2.5"));
+    assert_eq!(
+        x.vulnerability().unwrap().fixed_version.as_deref(),
+        Some("3.2.5")
+    );
     assert_eq!(x.aliases, ["GHSA-xpfp-f569-q3p2", "PYSEC-2021-109"]);
 }

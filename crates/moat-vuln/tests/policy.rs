@@ -1,6 +1,6 @@
 //! The gate: ignore-file parsing, OpenVEX parsing, and what `apply` suppresses.
 
-use moat_model::advisory::{Finding, FindingPackage, Severity, Status};
+use moat_model::finding::{Detail, Finding, FindingPackage, Severity, Status, VulnerabilityDetail};
 use moat_vuln::policy::{IgnoreEntry, VexStatement, apply, parse_ignore_file, parse_openvex};
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/policy");
@@ -11,32 +11,34 @@ fn data(name: &str) -> Vec<u8> {
 
 fn finding(id: &str, aliases: &[&str], name: &str, purl: &str, path: &str) -> Finding {
     Finding {
-        kind: "vulnerability".into(),
         id: id.into(),
         aliases: aliases.iter().map(|s| s.to_string()).collect(),
         severity: Severity::High,
         status: Status::Fixed,
         title: None,
-        package: Some(FindingPackage {
-            id: name.into(),
-            name: name.into(),
-            version: purl
-                .rsplit('@')
-                .next()
-                .unwrap_or("")
-                .split('?')
-                .next()
-                .unwrap()
-                .into(),
-            purl: purl.into(),
-            layer: Some(0),
-            path: Some(path.into()),
+        location: None,
+        detail: Detail::Vulnerability(VulnerabilityDetail {
+            package: Some(FindingPackage {
+                id: name.into(),
+                name: name.into(),
+                version: purl
+                    .rsplit('@')
+                    .next()
+                    .unwrap_or("")
+                    .split('?')
+                    .next()
+                    .unwrap()
+                    .into(),
+                purl: purl.into(),
+                layer: Some(0),
+                path: Some(path.into()),
+            }),
+            fixed_version: None,
+            cvss: vec![],
+            kev: false,
+            references: vec![],
+            matched: vec![],
         }),
-        fixed_version: None,
-        cvss: vec![],
-        kev: false,
-        references: vec![],
-        matched: vec![],
         suppressed: None,
     }
 }

@@ -61,11 +61,12 @@ pub fn inventory(artifact: Artifact, packages: Vec<Package>) -> Inventory {
         tool: Tool {
             name: "moat".into(),
             version: "0.1.0".into(),
+            analyzers: vec![],
         },
         artifact,
         packages,
         relationships: vec![],
-        warnings: vec![],
+        diagnostics: vec![],
     }
 }
 
@@ -183,11 +184,9 @@ pub fn debian() -> Inventory {
         edge("deb:perl-base@5.36.0-7+deb12u1", "deb:libc6@2.36-9+deb12u4"),
         edge("npm:left-pad@1.3.0", "npm:missing@1.0.0"),
     ];
-    inv.warnings = vec![Warning {
-        message: "unreadable package-lock.json".into(),
-        path: Some("/srv/package-lock.json".into()),
-        layer: Some(1),
-    }];
+    inv.diagnostics = vec![
+        Diagnostic::parse("unreadable package-lock.json").at("/srv/package-lock.json", Some(1)),
+    ];
     inv
 }
 

@@ -1,0 +1,199 @@
+//! One vocabulary for ecosystems: the language [`Ecosystem`] enum, its purl type and OSV
+//! name, the OSV name of a distro release ([`os_ecosystem`]), and the one rule for package
+//! names ([`normalize_name`]) that the inventory's deduplication, the advisory database's
+//! index, the matcher and VEX all apply, so they cannot disagree.
+
+/// A language ecosystem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Ecosystem {
+    Cargo,
+    Go,
+    Npm,
+    PyPI,
+    Maven,
+    RubyGems,
+    Packagist,
+    NuGet,
+    Conan,
+    Hex,
+    Pub,
+}
+
+impl Ecosystem {
+    /// Every language ecosystem, in a fixed order.
+    pub const ALL: [Ecosystem; 11] = [
+        Ecosystem::Cargo,
+        Ecosystem::Go,
+        Ecosystem::Npm,
+        Ecosystem::PyPI,
+        Ecosystem::Maven,
+        Ecosystem::RubyGems,
+        Ecosystem::Packagist,
+        Ecosystem::NuGet,
+        Ecosystem::Conan,
+        Ecosystem::Hex,
+        Ecosystem::Pub,
+    ];
+
+    /// The purl type (`pkg:<type>/...`).
+    pub fn purl_type(self) -> &'static str {
+        match self {
+            Ecosystem::Cargo => "cargo",
+            Ecosystem::Go => "golang",
+            Ecosystem::Npm => "npm",
+            Ecosystem::PyPI => "pypi",
+            Ecosystem::Maven => "maven",
+            Ecosystem::RubyGems => "gem",
+            Ecosystem::Packagist => "composer",
+            Ecosystem::NuGet => "nuget",
+            Ecosystem::Conan => "conan",
+            Ecosystem::Hex => "hex",
+            Ecosystem::Pub => "pub",
+        }
+    }
+
+    /// The OSV ecosystem name.
+    pub fn osv_name(self) -> &'static str {
+        match self {
+            Ecosystem::Cargo => "crates.io",
+            Ecosystem::Go => "Go",
+            Ecosystem::Npm => "npm",
+            Ecosystem::PyPI => "PyPI",
+            Ecosystem::Maven => "Maven",
+            Ecosystem::RubyGems => "RubyGems",
+            Ecosystem::Packagist => "Packagist",
+            Ecosystem::NuGet => "NuGet",
+            Ecosystem::Conan => "ConanCenter",
+            Ecosystem::Hex => "Hex",
+            Ecosystem::Pub => "Pub",
+        }
+    }
+
+    /// The ecosystem of a purl type (`pypi`, `golang`, ...), case-insensitive.
+    pub fn from_purl_type(ty: &str) -> Option<Ecosystem> {
+        Ecosystem::ALL
+            .into_iter()
+            .find(|e| e.purl_type().eq_ignore_ascii_case(ty))
+    }
+
+    /// The ecosystem of an OSV ecosystem name (`PyPI`, `crates.io`, ...); exact.
+    pub fn from_osv_name(name: &str) -> Option<Ecosystem> {
+        Ecosystem::ALL.into_iter().find(|e| e.osv_name() == name)
+    }
+
+    /// The key under which two spellings of a name are the same package (see
+    /// [`normalize_name`]).
+    pub fn normalize_name(self, name: &str) -> String {
+        match self {
+            Ecosystem::PyPI => pep503_name(name),
+            // NuGet ids and Composer package names are case-insensitive.
+            Ecosystem::NuGet | Ecosystem::Packagist => name.to_ascii_lowercase(),
+            // Go module paths keep their published case; Maven `group:artifact`, npm,
+            // crates, gems, hex and pub names are compared as written.
+            _ => name.to_string(),
+        }
+    }
+
+    /// The ecosystem's own form of a package name from its purl: Maven `group:artifact`, Go,
+    /// npm and Composer `namespace/name`, the name alone elsewhere.
+    pub fn name_from_purl(self, namespace: Option<&str>, name: &str) -> String {
+        match (self, namespace.filter(|n| !n.is_empty())) {
+            (Ecosystem::Maven, Some(ns)) => format!("{ns}:{name}"),
+            (Ecosystem::Go | Ecosystem::Npm | Ecosystem::Packagist, Some(ns)) => {
+                format!("{ns}/{name}")
+            }
+            _ => name.to_string(),
+        }
+    }
+}
+
+/// The lookup form of a package name in an OSV ecosystem (`PyPI`, `NuGet`, `Debian:12`, ...):
+/// PEP 503 for PyPI; lower case for NuGet and Packagist (their names are case-insensitive);
+/// unchanged for every other ecosystem, distro ecosystems included.
+pub fn normalize_name(osv_ecosystem: &str, name: &str) -> String {
+    match Ecosystem::from_osv_name(osv_ecosystem) {
+        Some(e) => e.normalize_name(name),
+        None => name.to_string(),
+    }
+}
+
+/// The OSV ecosystem name of a distro release (`Debian:12`, `Alpine:v3.19`, `Rocky Linux:9`),
+/// from an os-release id and version, where OSV has one. Scanner, SBOM reader and matcher all
+/// name distro ecosystems through this one function.
+pub fn os_ecosystem(id: &str, version: Option<&str>) -> Option<String> {
+    let major_minor = |v: &str| v.split('.').take(2).collect::<Vec<_>>().join(".");
+    let major = |v: &str| v.split('.').next().unwrap_or(v).to_string();
+    let v = version.filter(|v| !v.is_empty());
+    Some(match id {
+        "debian" => format!("Debian:{}", major(v?)),
+        "ubuntu" => format!("Ubuntu:{}", v?),
+        "alpine" => format!("Alpine:v{}", major_minor(v?)),
+        "almalinux" => format!("AlmaLinux:{}", major(v?)),
+        "rocky" => format!("Rocky Linux:{}", major(v?)),
+        "rhel" => format!("Red Hat:{}", major(v?)),
+        "opensuse-leap" => format!("openSUSE:Leap {}", v?),
+        "sles" => format!("SUSE:Linux Enterprise Server {}", v?),
+        "mariner" => format!("Mariner:{}", major_minor(v?)),
+        "azurelinux" => format!("Azure Linux:{}", major_minor(v?)),
+        "wolfi" => "Wolfi".into(),
+        "chainguard" => "Chainguard".into(),
+        _ => return None,
+    })
+}
+
+/// True for the purl types of OS packages (`deb`, `rpm`, `apk`).
+pub fn is_os_purl_type(ty: &str) -> bool {
+    matches!(ty, "deb" | "rpm" | "apk")
+}
+
+/// A PyPI project name normalised as PEP 503 says: lower case, every run of `-`, `_`, `.`
+/// one `-`.
+pub fn pep503_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut in_sep = false;
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !in_sep {
+                out.push('-');
+            }
+            in_sep = true;
+        } else {
+            out.extend(c.to_lowercase());
+            in_sep = false;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_each_ecosystem() {
+        assert_eq!(normalize_name("PyPI", "Zope.Interface"), "zope-interface");
+        assert_eq!(
+            normalize_name("NuGet", "Newtonsoft.Json"),
+            "newtonsoft.json"
+        );
+        assert_eq!(normalize_name("Packagist", "Symfony/Yaml"), "symfony/yaml");
+        assert_eq!(
+            normalize_name("Go", "github.com/BurntSushi/toml"),
+            "github.com/BurntSushi/toml"
+        );
+        assert_eq!(normalize_name("Debian:12", "Zlib"), "Zlib");
+    }
+
+    #[test]
+    fn purl_types_and_osv_names_round_trip() {
+        for e in Ecosystem::ALL {
+            assert_eq!(Ecosystem::from_purl_type(e.purl_type()), Some(e));
+            assert_eq!(Ecosystem::from_osv_name(e.osv_name()), Some(e));
+        }
+        assert_eq!(Ecosystem::from_purl_type("deb"), None);
+        assert_eq!(
+            Ecosystem::Maven.name_from_purl(Some("org.x"), "y"),
+            "org.x:y"
+        );
+    }
+}
