@@ -1414,3 +1414,88 @@ fn vex_statement_on_a_subcomponent_of_the_image() {
     let v = fx.json(&["--vex", vex.to_str().unwrap()]);
     assert_eq!(pairs(&v, "suppressed"), [p("CVE-2023-45853", "zlib1g")]);
 }
+
+#[test]
+fn sbom_prefix_names_an_sbom_whatever_its_name() {
+    let fx = Fx::new();
+    let direct = fx.json(&[]);
+    // a CycloneDX file without a .json name
+    let sbom = fx.path().join("bill-of-materials");
+    let o = run(fx
+        .cmd()
+        .args(["sbom", &fx.img(), "--format", "cyclonedx", "-o"])
+        .arg(&sbom));
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let o = run(fx
+        .cmd()
+        .arg("scan")
+        .arg(format!("sbom:{}", sbom.display()))
+        .args(["--offline", "--format", "json", "--db"])
+        .arg(fx.db()));
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(findings_of(&v), findings_of(&direct));
+    // `sbom:` with a file that is not an SBOM is an error naming the file
+    let junk = fx.write("junk.txt", "not json\n");
+    let o = run(fx
+        .cmd()
+        .arg("scan")
+        .arg(format!("sbom:{}", junk.display()))
+        .args(["--offline", "--db"])
+        .arg(fx.db()));
+    assert_eq!(code(&o), 2, "{}", err(&o));
+    assert!(err(&o).contains("junk.txt"), "{}", err(&o));
+}
+
+#[test]
+fn scanners_are_honoured_and_unknown_ones_are_usage_errors() {
+    let fx = Fx::new();
+    // explicit `vuln` is the default
+    assert_eq!(
+        findings_of(&fx.json(&["--scanners", "vuln"])),
+        findings_of(&fx.json(&[]))
+    );
+    // a scanner this build does not have yet: exit 2, said plainly, nothing on stdout
+    for s in ["secret", "misconfig", "vuln,secret"] {
+        let o = fx.scan(&["--scanners", s]);
+        assert_eq!(code(&o), 2, "{s}: {}", err(&o));
+        assert!(
+            err(&o).contains("scanner is not available"),
+            "{s}: {}",
+            err(&o)
+        );
+        assert!(o.stdout.is_empty(), "{s}");
+    }
+    let o = fx.scan(&["--scanners", "nonsense"]);
+    assert_eq!(code(&o), 2, "{}", err(&o));
+}
+
+#[test]
+fn many_warnings_end_with_a_count_per_code() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let tree = home.path().join("tree");
+    // 25 unreadable lockfiles: 20 warnings shown, then the other 5 counted
+    for i in 0..25 {
+        let d = tree.join(format!("p{i:02}"));
+        std::fs::create_dir_all(&d).expect("mkdir");
+        std::fs::write(d.join("Cargo.lock"), "[[package]\nname = ").expect("write");
+    }
+    let o = run(cmd(home.path())
+        .args(["inventory", "--format", "json"])
+        .arg(format!("dir:{}", tree.display())));
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let e = err(&o);
+    let lines: Vec<&str> = e.lines().collect();
+    assert_eq!(lines.len(), 21, "{e}");
+    assert!(
+        lines[0].starts_with("moat: warning: /p00/Cargo.lock: "),
+        "{e}"
+    );
+    assert_eq!(
+        lines[20],
+        "moat: warning: 5 more warnings (5 parse-error); the JSON report lists them all"
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["diagnostics"].as_array().map(Vec::len), Some(25));
+    assert_eq!(v["diagnostics"][0]["code"], "parse-error");
+}

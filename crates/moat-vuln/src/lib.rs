@@ -15,6 +15,5 @@
 pub mod db;
 pub mod import;
 pub mod matcher;
-pub mod policy;
 pub mod score;
 pub mod update;

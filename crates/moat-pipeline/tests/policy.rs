@@ -1,7 +1,7 @@
 //! The gate: ignore-file parsing, OpenVEX parsing, and what `apply` suppresses.
 
 use moat_model::finding::{Detail, Finding, FindingPackage, Severity, Status, VulnerabilityDetail};
-use moat_vuln::policy::{IgnoreEntry, VexStatement, apply, parse_ignore_file, parse_openvex};
+use moat_pipeline::policy::{IgnoreEntry, VexStatement, apply, parse_ignore_file, parse_openvex};
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/policy");
 
@@ -46,6 +46,7 @@ fn finding(id: &str, aliases: &[&str], name: &str, purl: &str, path: &str) -> Fi
 fn ignore(id: &str) -> IgnoreEntry {
     IgnoreEntry {
         id: id.into(),
+        kind: None,
         package: None,
         path: None,
         reason: "because".into(),
@@ -96,12 +97,14 @@ fn ignore_file_mapping_form_and_empty_file() {
 #[test]
 fn ignore_file_missing_reason_names_the_entry() {
     let y = b"- id: CVE-2020-1\n  reason: fine\n- id: CVE-2020-2\n  package: openssl\n";
-    let err = parse_ignore_file(y).unwrap_err();
+    let err = parse_ignore_file(y).unwrap_err().to_string();
     assert!(err.contains("entry 2"), "{err}");
     assert!(err.contains("CVE-2020-2"), "{err}");
     assert!(err.contains("reason"), "{err}");
     // An empty reason is no reason.
-    let err = parse_ignore_file(b"- id: CVE-2020-1\n  reason: '  '\n").unwrap_err();
+    let err = parse_ignore_file(b"- id: CVE-2020-1\n  reason: '  '\n")
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("CVE-2020-1") && err.contains("reason"),
         "{err}"
@@ -111,17 +114,19 @@ fn ignore_file_missing_reason_names_the_entry() {
 #[test]
 fn ignore_file_errors() {
     // No id.
-    let err = parse_ignore_file(b"- reason: x\n").unwrap_err();
+    let err = parse_ignore_file(b"- reason: x\n").unwrap_err().to_string();
     assert!(err.contains("entry 1") && err.contains("id"), "{err}");
     // Bad date.
-    let err =
-        parse_ignore_file(b"- id: CVE-2020-1\n  reason: x\n  expires: 31/12/2024\n").unwrap_err();
+    let err = parse_ignore_file(b"- id: CVE-2020-1\n  reason: x\n  expires: 31/12/2024\n")
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("expires") && err.contains("CVE-2020-1"),
         "{err}"
     );
-    let err =
-        parse_ignore_file(b"- id: CVE-2020-1\n  reason: x\n  expires: 2024-13-01\n").unwrap_err();
+    let err = parse_ignore_file(b"- id: CVE-2020-1\n  reason: x\n  expires: 2024-13-01\n")
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("expires"), "{err}");
     // Unknown key (a typo must not silently widen an entry).
     assert!(parse_ignore_file(b"- id: CVE-2020-1\n  reason: x\n  pakage: y\n").is_err());
@@ -142,11 +147,11 @@ fn ignore_file_yaml_limits() {
         ));
     }
     y.push_str("ignore: []\n");
-    let err = parse_ignore_file(y.as_bytes()).unwrap_err();
+    let err = parse_ignore_file(y.as_bytes()).unwrap_err().to_string();
     assert!(err.contains("budget"), "{err}");
     // Deep nesting is refused early (an ignore file is two levels deep).
     let deep = format!("{}{}", "[".repeat(40), "]".repeat(40));
-    let err = parse_ignore_file(deep.as_bytes()).unwrap_err();
+    let err = parse_ignore_file(deep.as_bytes()).unwrap_err().to_string();
     assert!(err.contains("limit") || err.contains("budget"), "{err}");
 }
 
@@ -181,16 +186,22 @@ fn openvex_errors() {
     assert!(
         parse_openvex(br#"{"statements": []}"#)
             .unwrap_err()
+            .to_string()
             .contains("@context")
     );
     assert!(parse_openvex(br#"{"@context": "https://cyclonedx.org", "statements": []}"#).is_err());
     let bad_status = br#"{"@context": "https://openvex.dev/ns/v0.2.0",
         "statements": [{"vulnerability": {"name": "CVE-1"}, "status": "maybe"}]}"#;
-    let err = parse_openvex(bad_status).unwrap_err();
+    let err = parse_openvex(bad_status).unwrap_err().to_string();
     assert!(err.contains("maybe") && err.contains("CVE-1"), "{err}");
     let no_vuln = br#"{"@context": "https://openvex.dev/ns/v0.2.0",
         "statements": [{"status": "fixed"}]}"#;
-    assert!(parse_openvex(no_vuln).unwrap_err().contains("statement 1"));
+    assert!(
+        parse_openvex(no_vuln)
+            .unwrap_err()
+            .to_string()
+            .contains("statement 1")
+    );
 }
 
 // ---------------------------------------------------------------- apply
@@ -423,4 +434,97 @@ fn vex_product_must_match_and_later_statements_win() {
             .as_deref(),
         Some("component_not_present")
     );
+}
+
+// ---------------------------------------------------------------- every kind of finding
+
+fn secret(rule: &str, path: &str) -> Finding {
+    use moat_model::finding::{FindingLocation, SecretDetail, Span};
+    let mut f = Finding::new(
+        rule,
+        Severity::Critical,
+        Detail::Secret(SecretDetail {
+            category: Some("AWS".into()),
+            redacted: "AKIA****".into(),
+            entropy: None,
+            deleted: false,
+        }),
+    );
+    f.location = Some(FindingLocation {
+        span: Some(Span::lines(3, 3)),
+        ..FindingLocation::file(path, Some(1))
+    });
+    f
+}
+
+#[test]
+fn ignore_entries_name_rule_ids_and_path_globs() {
+    let y = br#"
+- id: aws-access-key-id
+  path: "**/testdata/**"
+  reason: fixtures hold fake keys
+- id: "*"
+  kind: secret
+  path: /app/*.env
+  reason: env files are injected at deploy time
+"#;
+    let entries = parse_ignore_file(y).unwrap();
+    assert_eq!(entries[1].kind, Some(moat_model::FindingKind::Secret));
+    let findings = vec![
+        secret("aws-access-key-id", "/src/testdata/keys/a.txt"),
+        secret("aws-access-key-id", "/src/main.rs"),
+        secret("github-pat", "/app/prod.env"),
+        // `*` in a glob stays inside one directory
+        secret("github-pat", "/app/sub/prod.env"),
+        // the kind filter keeps a vulnerability with the same path visible
+        {
+            let mut v = finding("CVE-1", &[], "x", "pkg:npm/x@1", "/app/prod.env");
+            v.location = Some(moat_model::FindingLocation::file("/app/prod.env", None));
+            v
+        },
+    ];
+    let out = apply(findings, &entries, &[], "2026-01-01");
+    assert_eq!(
+        out.reported
+            .iter()
+            .map(|f| (f.id.as_str(), f.path().unwrap()))
+            .collect::<Vec<_>>(),
+        [
+            ("aws-access-key-id", "/src/main.rs"),
+            ("github-pat", "/app/sub/prod.env"),
+            ("CVE-1", "/app/prod.env"),
+        ]
+    );
+    assert_eq!(out.suppressed.len(), 2);
+    assert!(out.unused_ignores.is_empty());
+}
+
+#[test]
+fn ignore_entries_with_a_bad_kind_or_glob_are_errors() {
+    let err = parse_ignore_file(b"- id: x\n  kind: secrets\n  reason: r\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("entry 1 (x)") && err.contains("kind"), "{err}");
+    let err = parse_ignore_file(b"- id: x\n  path: \"/a/[b\"\n  reason: r\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("glob"), "{err}");
+}
+
+#[test]
+fn ignore_unfixed_applies_to_vulnerabilities_only() {
+    let gate = moat_pipeline::policy::Gate {
+        severities: vec![],
+        ignore_unfixed: true,
+    };
+    let mut unfixed = finding("CVE-2", &[], "x", "pkg:npm/x@1", "/p");
+    unfixed.status = Status::Affected;
+    assert!(!gate.keeps(&unfixed));
+    assert!(gate.keeps(&finding("CVE-3", &[], "x", "pkg:npm/x@1", "/p")));
+    assert!(gate.keeps(&secret("aws-access-key-id", "/a")));
+    let high_only = moat_pipeline::policy::Gate {
+        severities: vec![Severity::High],
+        ignore_unfixed: false,
+    };
+    assert!(!high_only.keeps(&secret("aws-access-key-id", "/a")));
 }

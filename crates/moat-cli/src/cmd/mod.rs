@@ -1,0 +1,27 @@
+//! One file per command.
+
+pub mod db;
+pub mod inventory;
+pub mod sbom;
+pub mod scan;
+
+use crate::output::print_diagnostics;
+use crate::progress::Ticker;
+use crate::settings::TargetArgs;
+use moat_model::Inventory;
+
+/// Reads the target's inventory (scanned, or from an SBOM) with a progress display on a
+/// terminal, and prints its diagnostics unless `--quiet`.
+pub fn inventory_of(t: &TargetArgs) -> anyhow::Result<Inventory> {
+    let target = t.target()?;
+    let read = t.read_settings()?;
+    let progress = t.progress();
+    let ticker = Ticker::start(progress.clone());
+    let result = moat_pipeline::inventory(&target, &read, progress);
+    ticker.stop();
+    let (inv, _) = result?;
+    if !t.quiet {
+        print_diagnostics(&inv.diagnostics);
+    }
+    Ok(inv)
+}

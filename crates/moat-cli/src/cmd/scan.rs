@@ -1,0 +1,165 @@
+//! `moat scan`: settings from the flags, [`moat_pipeline::run`], the report, the exit code.
+
+use crate::output::{print_diagnostics, write_out};
+use crate::progress::Ticker;
+use crate::settings::{DbArgs, Env, TargetArgs, timestamp};
+use anyhow::{Context, bail};
+use clap::{Args, ValueEnum};
+use moat_model::Severity;
+use moat_pipeline::policy::{self, Gate};
+use moat_pipeline::{Advisories, Scanner, Settings};
+use moat_report::RenderOptions;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum ScanFormat {
+    Table,
+    Json,
+    Sarif,
+    Cyclonedx,
+}
+
+/// The names `--scanners` takes.
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum ScannerName {
+    Vuln,
+    Secret,
+    Misconfig,
+}
+
+impl From<ScannerName> for Scanner {
+    fn from(s: ScannerName) -> Scanner {
+        match s {
+            ScannerName::Vuln => Scanner::Vuln,
+            ScannerName::Secret => Scanner::Secret,
+            ScannerName::Misconfig => Scanner::Misconfig,
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    #[command(flatten)]
+    db: DbArgs,
+    /// Scanners to run (comma-separated: vuln, secret, misconfig).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "vuln")]
+    scanners: Vec<ScannerName>,
+    /// Report only these severities (comma-separated: CRITICAL,HIGH,MEDIUM,LOW,UNKNOWN).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    severity: Vec<String>,
+    /// Leave out vulnerabilities that have no fixed version.
+    #[arg(long)]
+    ignore_unfixed: bool,
+    /// Exit with this code when any reported finding remains.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    exit_code: u8,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = ScanFormat::Table)]
+    format: ScanFormat,
+    /// Write to this file instead of stdout.
+    #[arg(long, short = 'o')]
+    output: Option<PathBuf>,
+    /// Ignore file (default: .moatignore in the working directory, if present).
+    #[arg(long, value_name = "PATH")]
+    ignorefile: Option<PathBuf>,
+    /// OpenVEX documents whose not_affected / fixed statements suppress findings.
+    #[arg(long, value_name = "FILE")]
+    vex: Vec<PathBuf>,
+    /// Warn when the database is older than this many days.
+    #[arg(long, default_value_t = 7, value_name = "DAYS")]
+    db_max_age: u64,
+    /// Match against the advisories in these files or directories instead of the database
+    /// (any format `moat db import` reads).
+    #[arg(long, value_name = "PATH")]
+    advisories: Vec<PathBuf>,
+}
+
+impl ScanArgs {
+    /// Flags, environment and defaults -> the pipeline's settings. Policy files are read
+    /// here, so a broken ignore file is a usage error before any work.
+    fn settings(&self, env: &Env) -> anyhow::Result<Settings> {
+        let severities: Vec<Severity> = self
+            .severity
+            .iter()
+            .map(|s| match Severity::from_label(s) {
+                Some(sev) if s.eq_ignore_ascii_case(sev.as_str()) => Ok(sev),
+                _ => bail!("--severity {s:?}: expected CRITICAL, HIGH, MEDIUM, LOW or UNKNOWN"),
+            })
+            .collect::<anyhow::Result<_>>()?;
+        let ignore_path = self
+            .ignorefile
+            .clone()
+            .or_else(|| Some(PathBuf::from(".moatignore")).filter(|p| p.is_file()));
+        let ignores = match &ignore_path {
+            Some(p) => {
+                let bytes = std::fs::read(p)
+                    .with_context(|| format!("reading ignore file {}", p.display()))?;
+                policy::parse_ignore_file(&bytes).with_context(|| p.display().to_string())?
+            }
+            None => Vec::new(),
+        };
+        let mut vex = Vec::new();
+        for p in &self.vex {
+            let bytes = std::fs::read(p)
+                .with_context(|| format!("reading VEX document {}", p.display()))?;
+            vex.extend(policy::parse_openvex(&bytes).with_context(|| p.display().to_string())?);
+        }
+        let mut scanners: Vec<Scanner> = self.scanners.iter().map(|&s| s.into()).collect();
+        scanners.sort();
+        scanners.dedup();
+        Ok(Settings {
+            target: self.target.target()?,
+            read: self.target.read_settings()?,
+            scanners,
+            advisories: if self.advisories.is_empty() {
+                Advisories::Database(self.db.database(env, self.db_max_age))
+            } else {
+                Advisories::Files(self.advisories.clone())
+            },
+            ignores,
+            vex,
+            gate: Gate {
+                severities,
+                ignore_unfixed: self.ignore_unfixed,
+            },
+            now: env.now(),
+        })
+    }
+}
+
+pub fn run(a: ScanArgs, env: &Env) -> anyhow::Result<ExitCode> {
+    let settings = a.settings(env)?;
+    let quiet = a.target.quiet;
+    let progress = a.target.progress();
+    let ticker = Ticker::start(progress.clone());
+    let mut notify = |msg: &str| {
+        if !quiet {
+            eprintln!("moat: {msg}");
+        }
+    };
+    let result = moat_pipeline::run(&settings, progress, &mut notify);
+    ticker.stop();
+    let outcome = result?;
+    let report = &outcome.report;
+    if !quiet {
+        print_diagnostics(&report.inventory.diagnostics);
+    }
+    let ro = RenderOptions {
+        timestamp: timestamp(settings.now),
+        color: env.color() && a.output.is_none(),
+    };
+    let bytes = match a.format {
+        ScanFormat::Table => moat_report::scan_table(report, &ro).into_bytes(),
+        ScanFormat::Json => moat_report::scan_json(report),
+        ScanFormat::Sarif => moat_report::sarif(report, &ro),
+        ScanFormat::Cyclonedx => moat_report::cyclonedx_vulns(report, &ro),
+    };
+    write_out(a.output.as_ref(), &bytes)?;
+    if a.exit_code != 0 && outcome.findings_remain() {
+        return Ok(ExitCode::from(a.exit_code));
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,200 @@
+//! Settings, resolved in one place: command-line flags, then the environment, then defaults.
+//! The libraries never read the environment; [`Env`] is read once here and everything the
+//! commands need is handed down as values.
+
+use anyhow::Context;
+use clap::Args;
+use moat_image::{Limits, OpenOptions};
+use moat_pipeline::{DatabaseSettings, ReadSettings};
+use moat_vuln::update::{self, UpdateOptions};
+use std::ffi::OsString;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+/// The environment variables moat reads, read once.
+pub struct Env {
+    /// `MOAT_DB`: the advisory database.
+    moat_db: Option<OsString>,
+    /// `MOAT_DB_URL`: a mirror of OSV's bucket layout.
+    moat_db_url: Option<String>,
+    xdg_cache_home: Option<OsString>,
+    home: Option<OsString>,
+    /// `NO_COLOR` (any value) turns colour off.
+    no_color: bool,
+    /// `SOURCE_DATE_EPOCH`: the time written into reports and used as "now".
+    source_date_epoch: Option<String>,
+}
+
+impl Env {
+    pub fn read() -> Env {
+        let nonempty = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+        Env {
+            moat_db: nonempty("MOAT_DB"),
+            moat_db_url: nonempty("MOAT_DB_URL").and_then(|v| v.into_string().ok()),
+            xdg_cache_home: nonempty("XDG_CACHE_HOME"),
+            home: nonempty("HOME"),
+            no_color: std::env::var_os("NO_COLOR").is_some(),
+            source_date_epoch: std::env::var("SOURCE_DATE_EPOCH").ok(),
+        }
+    }
+
+    /// Now, or the time `SOURCE_DATE_EPOCH` gives (whole seconds since the epoch).
+    pub fn now(&self) -> jiff::Timestamp {
+        self.source_date_epoch
+            .as_deref()
+            .and_then(|s| s.trim().parse::<i64>().ok())
+            .and_then(|secs| jiff::Timestamp::from_second(secs).ok())
+            .unwrap_or_else(jiff::Timestamp::now)
+    }
+
+    /// Colour on stdout: a terminal and no `NO_COLOR`.
+    pub fn color(&self) -> bool {
+        !self.no_color && std::io::stdout().is_terminal()
+    }
+
+    /// `$MOAT_DB`, else `$XDG_CACHE_HOME/moat/moat.db`, else `~/.cache/moat/moat.db`.
+    pub fn default_db(&self) -> PathBuf {
+        if let Some(p) = &self.moat_db {
+            return PathBuf::from(p);
+        }
+        if let Some(x) = &self.xdg_cache_home {
+            return PathBuf::from(x).join("moat").join("moat.db");
+        }
+        if let Some(h) = &self.home {
+            return PathBuf::from(h).join(".cache").join("moat").join("moat.db");
+        }
+        PathBuf::from("moat.db")
+    }
+}
+
+/// The report timestamp of `now` (`YYYY-MM-DDTHH:MM:SSZ`).
+pub fn timestamp(now: jiff::Timestamp) -> String {
+    now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// What to read and how.
+#[derive(Args)]
+pub struct TargetArgs {
+    /// What to scan: docker-archive:PATH, oci-archive:PATH, oci:DIR, rootfs:DIR, dir:DIR,
+    /// sbom:PATH, or a path whose kind is detected.
+    pub target: String,
+    /// Pick this platform from a multi-platform index (os/arch[/variant]; default: the host's).
+    #[arg(long)]
+    platform: Option<String>,
+    /// Pick this image (REPO:TAG or tag) from an archive or layout holding several.
+    #[arg(long)]
+    image: Option<String>,
+    /// No progress display and no warnings on stderr.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Largest uncompressed size of one layer, in bytes.
+    #[arg(long, value_name = "BYTES")]
+    max_layer_bytes: Option<u64>,
+    /// Largest ratio of uncompressed to stored layer bytes (checked past 64 MiB).
+    #[arg(long, value_name = "N")]
+    max_ratio: Option<u64>,
+    /// Largest single file read for analysis, in bytes.
+    #[arg(long, value_name = "BYTES")]
+    max_entry_bytes: Option<u64>,
+    /// Leave out development dependencies (as lockfiles mark them).
+    #[arg(long)]
+    skip_dev_deps: bool,
+}
+
+impl TargetArgs {
+    pub fn target(&self) -> anyhow::Result<moat_pipeline::Target> {
+        Ok(moat_pipeline::Target::parse(&self.target)?)
+    }
+
+    pub fn read_settings(&self) -> anyhow::Result<ReadSettings> {
+        let mut limits = Limits::default();
+        if let Some(v) = self.max_layer_bytes {
+            limits.max_layer_bytes = v;
+        }
+        if let Some(v) = self.max_ratio {
+            limits.max_ratio = v;
+        }
+        let platform = self
+            .platform
+            .as_deref()
+            .map(moat_image::parse_platform)
+            .transpose()?;
+        Ok(ReadSettings {
+            open: OpenOptions {
+                platform,
+                image: self.image.clone(),
+                limits,
+            },
+            max_entry_bytes: self.max_entry_bytes,
+            skip_dev: self.skip_dev_deps,
+        })
+    }
+
+    /// The engine's counters, when a progress display will draw them.
+    pub fn progress(&self) -> Option<std::sync::Arc<moat_scan::Progress>> {
+        (!self.quiet && std::io::stderr().is_terminal()).then(Default::default)
+    }
+}
+
+/// Where advisories come from.
+#[derive(Args)]
+pub struct DbArgs {
+    /// The advisory database (default: $MOAT_DB, else the user's cache directory).
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Never touch the network (a missing database is then an error).
+    #[arg(long)]
+    pub offline: bool,
+    /// Base URL of the OSV ecosystem archives (default: $MOAT_DB_URL, else OSV's bucket).
+    #[arg(long, value_name = "URL")]
+    pub db_url: Option<String>,
+}
+
+impl DbArgs {
+    pub fn path(&self, env: &Env) -> PathBuf {
+        self.db.clone().unwrap_or_else(|| env.default_db())
+    }
+
+    pub fn update_options(&self, env: &Env) -> UpdateOptions {
+        let mirror = self.db_url.clone().or_else(|| env.moat_db_url.clone());
+        // A local mirror serves KEV beside the archives; the public default has its own URL.
+        let kev_url = match &mirror {
+            Some(base) => format!(
+                "{}/kev/known_exploited_vulnerabilities.json",
+                base.trim_end_matches('/')
+            ),
+            None => update::DEFAULT_KEV_URL.to_string(),
+        };
+        UpdateOptions {
+            base_url: mirror.unwrap_or_else(|| update::DEFAULT_BASE_URL.to_string()),
+            ecosystems: update::DEFAULT_ECOSYSTEMS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            kev_url: Some(kev_url),
+            timeout: std::time::Duration::from_secs(60),
+        }
+    }
+
+    pub fn database(&self, env: &Env, max_age_days: u64) -> DatabaseSettings {
+        DatabaseSettings {
+            path: self.path(env),
+            offline: self.offline,
+            update: self.update_options(env),
+            max_age_days,
+        }
+    }
+
+    /// Creates the database's directory (for commands that write it).
+    pub fn create_dir(&self, env: &Env) -> anyhow::Result<()> {
+        if let Some(parent) = self
+            .path(env)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        Ok(())
+    }
+}

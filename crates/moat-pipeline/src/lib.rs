@@ -1,0 +1,256 @@
+//! # moat-pipeline: the scan as a library
+//!
+//! One entry point, [`run`], takes resolved [`Settings`] (target, scanners, advisories, policy,
+//! limits) and returns an [`Outcome`]: the report (inventory, findings, suppressed findings,
+//! diagnostics) plus what the policy and the advisory source have to say. The CLI parses
+//! arguments, resolves settings (flags, environment, defaults: libraries never read the
+//! environment), calls [`run`] and prints; the server will call the same function.
+//!
+//! The steps, in order:
+//!
+//! 1. the [`Target`] becomes an inventory: an image or directory is scanned by `moat-scan`
+//!    (one streaming pass per layer, the analyzers of the enabled scanners), an SBOM file is
+//!    read by `moat-report`;
+//! 2. with the vulnerability scanner on, the advisories are opened ([`Advisories`]: the
+//!    database, downloaded first when missing and allowed, or files read into memory) and
+//!    `moat-vuln` matches the packages;
+//! 3. the [`policy`]: VEX, then ignore entries, then the [`policy::Gate`] (severities,
+//!    `--ignore-unfixed`), for every kind of finding alike;
+//! 4. the report: every diagnostic of every step (`diagnostics` in the JSON document).
+//!
+//! Which findings remain decides the exit code in the CLI ([`Outcome::findings_remain`]).
+//!
+//! Rejected alternatives: the CLI doing the orchestration (the server would have to copy it);
+//! a trait object per step (there is one implementation of each, and the order never changes).
+
+pub mod advisories;
+pub mod policy;
+pub mod target;
+
+pub use advisories::{Advisories, AdvisoryInfo, DatabaseSettings};
+pub use target::Target;
+
+use moat_model::{Code, Diagnostic, Finding, Inventory, ScanReport};
+use moat_scan::{Progress, ScanOptions};
+use policy::{Gate, IgnoreEntry, VexStatement};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// The scanners `--scanners` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Scanner {
+    /// Known vulnerabilities in packages.
+    Vuln,
+    /// Secrets in files, the image config and history.
+    Secret,
+    /// Misconfigurations in Dockerfiles, manifests and the image config.
+    Misconfig,
+}
+
+impl Scanner {
+    pub const ALL: [Scanner; 3] = [Scanner::Vuln, Scanner::Secret, Scanner::Misconfig];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scanner::Vuln => "vuln",
+            Scanner::Secret => "secret",
+            Scanner::Misconfig => "misconfig",
+        }
+    }
+
+    /// Whether this build of moat has the scanner.
+    pub fn available(self) -> bool {
+        matches!(self, Scanner::Vuln)
+    }
+}
+
+/// How to read the target.
+#[derive(Debug, Clone, Default)]
+pub struct ReadSettings {
+    /// Platform, image choice and layer limits.
+    pub open: moat_image::OpenOptions,
+    /// Largest file read for analysis (default: the engine's).
+    pub max_entry_bytes: Option<u64>,
+    /// Leave out development dependencies.
+    pub skip_dev: bool,
+}
+
+/// Everything a scan needs, resolved.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub target: Target,
+    pub read: ReadSettings,
+    pub scanners: Vec<Scanner>,
+    pub advisories: Advisories,
+    pub ignores: Vec<IgnoreEntry>,
+    pub vex: Vec<VexStatement>,
+    pub gate: Gate,
+    /// Now: for ignore-entry expiry and the database's age.
+    pub now: jiff::Timestamp,
+}
+
+/// What a scan produced.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub report: ScanReport,
+    /// Ignore entries past their `expires` date.
+    pub expired_ignores: Vec<IgnoreEntry>,
+    /// Live ignore entries that suppressed nothing.
+    pub unused_ignores: Vec<IgnoreEntry>,
+    pub advisories: AdvisoryInfo,
+}
+
+impl Outcome {
+    /// Findings are left after the policy and the gate (the CLI's `--exit-code` case).
+    pub fn findings_remain(&self) -> bool {
+        !self.report.findings.is_empty()
+    }
+}
+
+/// A scan that could not run: a usage problem or a target that cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("the {} scanner is not available in this version of moat", .0.as_str())]
+    ScannerUnavailable(Scanner),
+    #[error(transparent)]
+    Image(#[from] moat_image::ImageError),
+    #[error(transparent)]
+    Scan(#[from] moat_scan::ScanError),
+    #[error("{path}: {source}")]
+    Sbom {
+        path: PathBuf,
+        source: moat_report::SbomError,
+    },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("reading advisories from {}: {source}", path.display())]
+    Advisories {
+        path: PathBuf,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error(
+        "no usable advisory database at {} ({why}): run `moat db update` or `moat db import PATH...`",
+        path.display()
+    )]
+    NoDatabase { path: PathBuf, why: String },
+    #[error(transparent)]
+    Database(Box<dyn std::error::Error + Send + Sync>),
+    #[error(transparent)]
+    Update(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// The inventory of a target (scanned, or read from an SBOM), and the findings of the
+/// content analyzers that ran.
+pub fn inventory(
+    target: &Target,
+    read: &ReadSettings,
+    progress: Option<Arc<Progress>>,
+) -> Result<(Inventory, Vec<Finding>), Error> {
+    match target {
+        Target::Sbom(path) => {
+            let bytes = std::fs::read(path).map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?;
+            let inv =
+                moat_report::read_sbom(&bytes, &path.display().to_string()).map_err(|source| {
+                    Error::Sbom {
+                        path: path.clone(),
+                        source,
+                    }
+                })?;
+            Ok((inv, Vec::new()))
+        }
+        Target::Image(spec) => {
+            let source = moat_image::open(spec, &read.open)?;
+            let mut opts = ScanOptions {
+                skip_dev: read.skip_dev,
+                progress,
+                ..ScanOptions::default()
+            };
+            if let Some(v) = read.max_entry_bytes {
+                opts.max_entry_bytes = v;
+            }
+            let inv = moat_scan::scan(&source, &opts)?;
+            Ok((inv, Vec::new()))
+        }
+    }
+}
+
+/// Runs a scan: inventory, matching, policy. `notify` hears progress messages worth showing
+/// (a database download); `progress` receives the engine's counters.
+pub fn run(
+    settings: &Settings,
+    progress: Option<Arc<Progress>>,
+    notify: &mut dyn FnMut(&str),
+) -> Result<Outcome, Error> {
+    if let Some(s) = settings.scanners.iter().find(|s| !s.available()) {
+        return Err(Error::ScannerUnavailable(*s));
+    }
+    let vuln = settings.scanners.contains(&Scanner::Vuln);
+    let mut diagnostics = Vec::new();
+    // Open the advisories before the (long) scan: a missing database fails early.
+    let source = if vuln {
+        Some(advisories::open(
+            &settings.advisories,
+            settings.now,
+            notify,
+            &mut diagnostics,
+        )?)
+    } else {
+        None
+    };
+    let (mut inventory, mut findings) = inventory(&settings.target, &settings.read, progress)?;
+    let mut info = AdvisoryInfo::default();
+    if let Some((source, i)) = source {
+        info = i;
+        let (vulns, notes) = moat_vuln::matcher::match_inventory(
+            &inventory,
+            source.as_ref(),
+            &moat_vuln::matcher::MatchOptions::default(),
+        );
+        findings.extend(vulns);
+        diagnostics.extend(
+            notes
+                .into_iter()
+                .map(|n| Diagnostic::new(Code::RangeSkipped, n)),
+        );
+    }
+    let today = settings.now.strftime("%Y-%m-%d").to_string();
+    let outcome = policy::apply(findings, &settings.ignores, &settings.vex, &today);
+    for e in &outcome.expired_ignores {
+        diagnostics.push(Diagnostic::new(
+            Code::IgnoreEntry,
+            format!(
+                "ignore entry for {} expired on {}",
+                e.id,
+                e.expires.as_deref().unwrap_or("?")
+            ),
+        ));
+    }
+    for e in &outcome.unused_ignores {
+        diagnostics.push(Diagnostic::new(
+            Code::IgnoreEntry,
+            format!("ignore entry for {} matched nothing", e.id),
+        ));
+    }
+    inventory.diagnostics.extend(diagnostics);
+    let findings = outcome
+        .reported
+        .into_iter()
+        .filter(|f| settings.gate.keeps(f))
+        .collect();
+    Ok(Outcome {
+        report: ScanReport {
+            inventory,
+            findings,
+            suppressed: outcome.suppressed,
+        },
+        expired_ignores: outcome.expired_ignores,
+        unused_ignores: outcome.unused_ignores,
+        advisories: info,
+    })
+}
