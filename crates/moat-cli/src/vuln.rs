@@ -7,7 +7,9 @@ use moat_model::Inventory;
 use moat_model::{Finding, ScanReport, Severity, Status};
 use moat_report::RenderOptions;
 use moat_vuln::db::{self, Builder, Database, SourceMeta};
-use moat_vuln::matcher::{AdvisorySource, MatchOptions, MemorySource, match_inventory};
+use moat_vuln::matcher::{
+    AdvisorySource, LookupError, MatchOptions, MemorySource, match_inventory,
+};
 use moat_vuln::{import, policy, update};
 use std::collections::{BTreeMap, HashSet};
 use std::io::IsTerminal;
@@ -152,10 +154,8 @@ impl AdvisorySource for DbSource {
         &self,
         ecosystem: &str,
         name: &str,
-    ) -> Result<Vec<moat_model::advisory::Advisory>, String> {
-        self.db
-            .advisories_for(ecosystem, name)
-            .map_err(|e| e.to_string())
+    ) -> Result<Vec<moat_model::advisory::Advisory>, LookupError> {
+        Ok(self.db.advisories_for(ecosystem, name)?)
     }
     fn is_kev(&self, id: &str) -> bool {
         self.kev.contains(id)
@@ -423,7 +423,7 @@ pub fn db(cmd: DbCommand) -> anyhow::Result<ExitCode> {
                     s.name,
                     s.records,
                     s.imported_at,
-                    s.url.as_deref().unwrap_or("-")
+                    s.meta.url.as_deref().unwrap_or("-")
                 );
             }
             say!("\nECOSYSTEM  RECORDS");
