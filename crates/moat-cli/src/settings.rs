@@ -198,3 +198,48 @@ impl DbArgs {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        let get = |k: &str| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| OsString::from(v))
+        };
+        Env {
+            moat_db: get("MOAT_DB"),
+            moat_db_url: None,
+            xdg_cache_home: get("XDG_CACHE_HOME"),
+            home: get("HOME"),
+            no_color: true,
+            source_date_epoch: get("SOURCE_DATE_EPOCH").and_then(|v| v.into_string().ok()),
+        }
+    }
+
+    #[test]
+    fn the_database_path_follows_the_environment() {
+        assert_eq!(
+            env(&[("MOAT_DB", "/x/m.db"), ("HOME", "/h")]).default_db(),
+            PathBuf::from("/x/m.db")
+        );
+        assert_eq!(
+            env(&[("XDG_CACHE_HOME", "/c"), ("HOME", "/h")]).default_db(),
+            PathBuf::from("/c/moat/moat.db")
+        );
+        assert_eq!(
+            env(&[("HOME", "/h")]).default_db(),
+            PathBuf::from("/h/.cache/moat/moat.db")
+        );
+        assert_eq!(env(&[]).default_db(), PathBuf::from("moat.db"));
+    }
+
+    #[test]
+    fn source_date_epoch_is_now() {
+        let e = env(&[("SOURCE_DATE_EPOCH", "1700000000")]);
+        assert_eq!(timestamp(e.now()), "2023-11-14T22:13:20Z");
+    }
+}

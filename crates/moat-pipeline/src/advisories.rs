@@ -42,27 +42,6 @@ pub struct AdvisoryInfo {
     pub downloaded: bool,
 }
 
-/// The database as an advisory source for the matcher.
-struct DbSource {
-    db: Database,
-    kev: HashSet<String>,
-}
-
-impl AdvisorySource for DbSource {
-    fn advisories_for(
-        &self,
-        ecosystem: &str,
-        name: &str,
-    ) -> Result<Vec<moat_model::advisory::Advisory>, String> {
-        self.db
-            .advisories_for(ecosystem, name)
-            .map_err(|e| e.to_string())
-    }
-    fn is_kev(&self, id: &str) -> bool {
-        self.kev.contains(id)
-    }
-}
-
 /// Calendar days (UTC) from an RFC 3339 time to `now` (0 when unreadable or in the future).
 pub fn age_days(then: &str, now: jiff::Timestamp) -> u64 {
     let day = |t: jiff::Timestamp| t.as_second().div_euclid(86_400);
@@ -137,8 +116,7 @@ pub(crate) fn open(
         info.age_days = Some(age);
         info.built_at = Some(built);
     }
-    let kev = db.kev_ids().map_err(|e| Error::Database(e.into()))?;
-    Ok((Box::new(DbSource { db, kev }), info))
+    Ok((Box::new(db), info))
 }
 
 /// Downloads (or refreshes) the database at `path`, creating its directory.

@@ -213,11 +213,7 @@ pub fn run(
             &moat_vuln::matcher::MatchOptions::default(),
         );
         findings.extend(vulns);
-        diagnostics.extend(
-            notes
-                .into_iter()
-                .map(|n| Diagnostic::new(Code::RangeSkipped, n)),
-        );
+        diagnostics.extend(notes);
     }
     let today = settings.now.strftime("%Y-%m-%d").to_string();
     let outcome = policy::apply(findings, &settings.ignores, &settings.vex, &today);

@@ -4,17 +4,19 @@
 //! [`Inventory`], decides with OSV's evaluation rules whether the installed version is
 //! affected, collapses records that describe the same vulnerability, and returns one
 //! [`Finding`] per (package, vulnerability) with a [`MatchDetail`] for every record that
-//! matched, plus free-text notes (ranges that could not be evaluated, failed lookups).
+//! matched, plus typed [`Diagnostic`]s for what could not be evaluated (see "Diagnostics").
 //!
 //! ## Lookup
 //!
 //! * Application packages (the project itself) are never matched.
 //! * Language packages are looked up by (`Package::ecosystem`, `Package::name`). Names are
-//!   passed as the inventory writes them; the *source* normalises them where the ecosystem
-//!   says names are case- and separator-insensitive (PyPI, PEP 503); [`normalize_name`] is
-//!   that rule, used by [`MemorySource`] and by the matcher when it compares
-//!   `affected[].package.name`. A language package without an ecosystem gets the OSV name
-//!   of its purl type (`pypi` -> `PyPI`, `cargo` -> `crates.io`, ...).
+//!   passed as the inventory writes them; the *source* brings them to the ecosystem's lookup
+//!   form with [`moat_model::normalize_name`] (PEP 503 for PyPI; lower case for NuGet and
+//!   Packagist, whose names are case-insensitive; Go module paths and Maven
+//!   `group:artifact` as published), the one rule that the database's index,
+//!   [`MemorySource`] and the matcher (when it compares `affected[].package.name`) share. A
+//!   language package without an ecosystem gets the OSV name of its purl type
+//!   ([`Ecosystem::from_purl_type`]: `pypi` -> `PyPI`, `cargo` -> `crates.io`, ...).
 //! * OS packages (`deb`, `rpm`, `apk`) are looked up by (ecosystem, `source_name`) *and*
 //!   (ecosystem, `name`), deduplicated per record (Debian advisories name source packages,
 //!   Alpine and RPM feeds mostly binary ones). A source-name match compares the
@@ -34,17 +36,17 @@
 //!
 //! * `versions[]`: the installed version matches an entry as an exact string, whether or
 //!   not it parses.
-//! * `ranges[]` of type `ECOSYSTEM` (ordered with the ecosystem's
-//!   [`Scheme`](moat_model::version::Scheme)) and `SEMVER` (always the SemVer scheme): the
-//!   events are sorted by version, `introduced: "0"` first; walking them, `introduced`
-//!   (`"0"` or `<= installed`) sets affected, `fixed` (`<= installed`) and `last_affected`
-//!   (`< installed`) clear it. `introduced: "0"` covers every version, pre-releases and Go
-//!   pseudo-versions included. When a range has `limit` events the installed version must
-//!   also be below one of them (`"*"` is no limit).
+//! * `ranges[]` of type `ECOSYSTEM` (ordered with the ecosystem's [`Scheme`]) and `SEMVER`
+//!   (always the SemVer scheme): the events are sorted by version, `introduced: "0"` first;
+//!   walking them, `introduced` (`"0"` or `<= installed`) sets affected, `fixed`
+//!   (`<= installed`) and `last_affected` (`< installed`) clear it. `introduced: "0"` covers
+//!   every version, pre-releases and Go pseudo-versions included. When a range has `limit`
+//!   events the installed version must also be below one of them (`"*"` is no limit).
 //! * `GIT` ranges cannot be evaluated against a package version: they are skipped, with a
-//!   note when the entry did not match by other means (so the note marks a match that may
+//!   diagnostic when the entry did not match by other means (so it marks a match that may
 //!   have been missed).
-//! * `ECOSYSTEM` ranges of an ecosystem moat has no ordering for are skipped with a note.
+//! * `ECOSYSTEM` ranges of an ecosystem moat has no ordering for are skipped with a
+//!   diagnostic.
 //! * Withdrawn records are ignored.
 //! * moat's distro extension [`Affected::status`]: `not_affected` -> no finding from that
 //!   entry; `affected`, `will_not_fix`, `fix_deferred`, `end_of_life` with no range or
@@ -77,36 +79,65 @@
 //! (else the first summary in the group). `references` are the unique URLs, at most 20.
 //!
 //! Findings are sorted by package name, package version, severity (highest first), id.
+//!
+//! ## Diagnostics
+//!
+//! What a reader of the report needs is which matches may be missing and why, not one line
+//! per advisory: a Go module can carry hundreds of `GIT` ranges. So like problems are counted
+//! together, one [`Diagnostic`] per (code, ecosystem, reason), naming the advisories and
+//! packages concerned (the first few, then how many more):
+//!
+//! | code | when | message (one / several) |
+//! |---|---|---|
+//! | `range-skipped` | a `GIT` range, the entry did not match otherwise | `GIT range skipped in GO-1 (Go/m): commit ranges cannot be compared to a package version` / `12 GIT ranges skipped (Go): commit ranges cannot ...: GO-1 (m), ... and 7 more` |
+//! | `range-skipped` | an `ECOSYSTEM` range without an ordering | `ECOSYSTEM range skipped in X-1 (SwiftURL/p): no version ordering for ecosystem SwiftURL` / `3 ECOSYSTEM ranges skipped (SwiftURL): no version ordering ...: X-1 (p), ...` |
+//! | `lookup-failed` | the source failed ([`LookupError`]) | `lookup of npm/a failed: <error>` / `lookup of 40 npm packages failed: <error>: a, b, ... and 35 more` |
+//! | `other` | packages without an ecosystem (an OS package of an unknown release) | `3 package(s) without an ecosystem were not matched` |
+//!
+//! The rejected alternative, one diagnostic per skipped range (what the free-text notes of
+//! earlier versions were), buried the one failed lookup among thousands of lines.
 
+use crate::db::DbError;
 use crate::score::base_score;
 use moat_model::advisory::{Advisory, Affected, Event, Range, RangeType};
+use moat_model::ecosystem::is_os_purl_type;
 use moat_model::finding::{
     CvssScore, Detail, Finding, FindingLocation, FindingPackage, MatchDetail, Severity, Status,
     VulnerabilityDetail,
 };
 use moat_model::version::{Scheme, compare};
-use moat_model::{Inventory, Package};
+use moat_model::{Code, Diagnostic, Ecosystem, Inventory, Package, normalize_name};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-/// Where advisories come from: the database, or memory for tests and SBOM-only runs.
+/// Where advisories come from: the database ([`crate::db::Database`] is one), or memory for
+/// tests and SBOM-only runs.
 pub trait AdvisorySource {
     /// Every advisory with an `affected[]` entry for (`ecosystem`, `name`). `name` is passed
-    /// as the inventory writes it; the source normalises it with [`normalize_name`].
-    /// Returning extra records is harmless: the matcher filters entries itself.
-    fn advisories_for(&self, ecosystem: &str, name: &str) -> Result<Vec<Advisory>, String>;
+    /// as the inventory writes it; the source brings it to its lookup form with
+    /// [`moat_model::normalize_name`]. Returning extra records is harmless: the matcher
+    /// filters entries itself.
+    fn advisories_for(&self, ecosystem: &str, name: &str) -> Result<Vec<Advisory>, LookupError>;
     /// Whether `id` is in CISA's Known Exploited Vulnerabilities catalogue.
     fn is_kev(&self, id: &str) -> bool;
 }
 
-/// The package-name key of an ecosystem: PyPI names are normalised as PEP 503 says
-/// (lower case, runs of `-`, `_`, `.` become one `-`); other ecosystems' names are
-/// case-sensitive and kept as written.
-pub fn normalize_name(ecosystem: &str, name: &str) -> String {
-    if ecosystem == "PyPI" {
-        moat_model::pep503_name(name)
-    } else {
-        name.to_string()
+/// Why an [`AdvisorySource`] could not answer. The matcher turns it into a `lookup-failed`
+/// diagnostic and goes on with the next package.
+#[derive(Debug, thiserror::Error)]
+pub enum LookupError {
+    /// The advisory database failed (locked, damaged, removed during the scan).
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// Any other source (a remote service, a test double).
+    #[error(transparent)]
+    Other(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl LookupError {
+    /// A failure of a source other than the database (`LookupError::other("timed out")`).
+    pub fn other(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> LookupError {
+        LookupError::Other(e.into())
     }
 }
 
@@ -149,7 +180,7 @@ impl MemorySource {
 }
 
 impl AdvisorySource for MemorySource {
-    fn advisories_for(&self, ecosystem: &str, name: &str) -> Result<Vec<Advisory>, String> {
+    fn advisories_for(&self, ecosystem: &str, name: &str) -> Result<Vec<Advisory>, LookupError> {
         let key = (ecosystem.to_string(), normalize_name(ecosystem, name));
         Ok(self
             .index
@@ -167,14 +198,15 @@ impl AdvisorySource for MemorySource {
 #[derive(Debug, Clone, Default)]
 pub struct MatchOptions {}
 
-/// Matches every package of `inv` against `src`. Returns the findings (sorted) and notes.
+/// Matches every package of `inv` against `src`. Returns the findings (sorted) and the
+/// diagnostics (see the module docs), in the order their problems were first met.
 pub fn match_inventory(
     inv: &Inventory,
     src: &dyn AdvisorySource,
     _opts: &MatchOptions,
-) -> (Vec<Finding>, Vec<String>) {
+) -> (Vec<Finding>, Vec<Diagnostic>) {
     let mut findings = Vec::new();
-    let mut notes = Notes::default();
+    let mut diags = Diagnostics::default();
     let mut no_ecosystem = 0usize;
     for pkg in &inv.packages {
         if pkg.application {
@@ -184,12 +216,14 @@ pub fn match_inventory(
             no_ecosystem += 1;
             continue;
         };
-        let records = records_for(pkg, &eco, src, &mut notes);
+        let records = records_for(pkg, &eco, src, &mut diags);
         findings.extend(collapse(pkg, &eco, records, src));
     }
+    let mut diagnostics = diags.finish();
     if no_ecosystem > 0 {
-        notes.push(format!(
-            "{no_ecosystem} package(s) without an ecosystem were not matched"
+        diagnostics.push(Diagnostic::new(
+            Code::Other,
+            format!("{no_ecosystem} package(s) without an ecosystem were not matched"),
         ));
     }
     findings.sort_by(|a, b| {
@@ -200,26 +234,118 @@ pub fn match_inventory(
             .then_with(|| b.severity.cmp(&a.severity))
             .then_with(|| a.id.cmp(&b.id))
     });
-    (findings, notes.list)
+    (findings, diagnostics)
 }
 
-/// Notes without duplicates, in first-seen order.
+/// Why a diagnostic was raised: with the ecosystem, the key under which like ones count.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Problem {
+    /// A `GIT` range (the entry did not match otherwise).
+    GitRange,
+    /// An `ECOSYSTEM` range of an ecosystem without a version ordering.
+    NoOrdering,
+    /// The source failed, with this message.
+    Lookup(String),
+}
+
+/// The advisories and packages one problem was met with, each once, in first-seen order.
 #[derive(Default)]
-struct Notes {
-    seen: HashSet<String>,
-    list: Vec<String>,
+struct Subjects {
+    seen: HashSet<(String, String)>,
+    list: Vec<(String, String)>,
 }
 
-impl Notes {
-    fn push(&mut self, s: String) {
-        if self.seen.insert(s.clone()) {
-            self.list.push(s);
+/// Diagnostics counted per (problem, ecosystem).
+#[derive(Default)]
+struct Diagnostics {
+    groups: Vec<((Problem, String), Subjects)>,
+    index: HashMap<(Problem, String), usize>,
+}
+
+/// How many advisories or packages a counted diagnostic names before "and N more".
+const EXAMPLES: usize = 5;
+
+impl Diagnostics {
+    /// Records `problem` in `eco` for package `name` (and advisory `advisory`, when the
+    /// problem is one record's: empty for lookups).
+    fn add(&mut self, problem: Problem, eco: &str, advisory: &str, name: &str) {
+        let key = (problem, eco.to_string());
+        let i = match self.index.get(&key) {
+            Some(&i) => i,
+            None => {
+                self.index.insert(key.clone(), self.groups.len());
+                self.groups.push((key, Subjects::default()));
+                self.groups.len() - 1
+            }
+        };
+        let subjects = &mut self.groups[i].1;
+        let subject = (advisory.to_string(), name.to_string());
+        if subjects.seen.insert(subject.clone()) {
+            subjects.list.push(subject);
         }
+    }
+
+    fn finish(self) -> Vec<Diagnostic> {
+        self.groups
+            .into_iter()
+            .map(|((problem, eco), subjects)| message(&problem, &eco, &subjects.list))
+            .collect()
     }
 }
 
-fn is_os_kind(kind: &str) -> bool {
-    matches!(kind, "deb" | "rpm" | "apk")
+/// One diagnostic for one problem in one ecosystem: a single line naming the advisory and
+/// package for one subject, a count with examples for several.
+fn message(problem: &Problem, eco: &str, subjects: &[(String, String)]) -> Diagnostic {
+    // The range kind, `None` for a lookup.
+    let (code, range, why) = match problem {
+        Problem::Lookup(why) => (Code::LookupFailed, None, why.clone()),
+        Problem::GitRange => (
+            Code::RangeSkipped,
+            Some("GIT"),
+            "commit ranges cannot be compared to a package version".to_string(),
+        ),
+        Problem::NoOrdering => (
+            Code::RangeSkipped,
+            Some("ECOSYSTEM"),
+            format!("no version ordering for ecosystem {eco}"),
+        ),
+    };
+    let n = subjects.len();
+    let text = match (subjects, range) {
+        ([(_, name)], None) => format!("lookup of {eco}/{name} failed: {why}"),
+        ([(id, name)], Some(kind)) => {
+            format!("{kind} range skipped in {id} ({eco}/{name}): {why}")
+        }
+        (_, None) => format!(
+            "lookup of {n} {eco} packages failed: {why}: {}",
+            examples(subjects)
+        ),
+        (_, Some(kind)) => format!(
+            "{n} {kind} ranges skipped ({eco}): {why}: {}",
+            examples(subjects)
+        ),
+    };
+    Diagnostic::new(code, text)
+}
+
+/// `GO-1 (m), GO-2 (m) and 4 more` (packages alone when there is no advisory).
+fn examples(subjects: &[(String, String)]) -> String {
+    let shown: Vec<String> = subjects
+        .iter()
+        .take(EXAMPLES)
+        .map(|(id, name)| {
+            if id.is_empty() {
+                name.clone()
+            } else {
+                format!("{id} ({name})")
+            }
+        })
+        .collect();
+    let mut list = shown.join(", ");
+    if subjects.len() > EXAMPLES {
+        list.push_str(&format!(" and {} more", subjects.len() - EXAMPLES));
+    }
+    list
 }
 
 /// The package's OSV ecosystem; for language packages without one, the purl type's.
@@ -227,20 +353,7 @@ fn package_ecosystem(pkg: &Package) -> Option<String> {
     if let Some(e) = pkg.ecosystem.as_deref().filter(|e| !e.is_empty()) {
         return Some(e.to_string());
     }
-    let eco = match pkg.kind.as_str() {
-        "pypi" => "PyPI",
-        "cargo" => "crates.io",
-        "golang" => "Go",
-        "npm" => "npm",
-        "maven" => "Maven",
-        "gem" => "RubyGems",
-        "nuget" => "NuGet",
-        "composer" => "Packagist",
-        "hex" => "Hex",
-        "pub" => "Pub",
-        _ => return None,
-    };
-    Some(eco.to_string())
+    Ecosystem::from_purl_type(&pkg.kind).map(|e| e.osv_name().to_string())
 }
 
 /// The installed version as compared for an ecosystem (Go: no leading `v`).
@@ -267,11 +380,11 @@ fn records_for(
     pkg: &Package,
     eco: &str,
     src: &dyn AdvisorySource,
-    notes: &mut Notes,
+    diags: &mut Diagnostics,
 ) -> Vec<Record> {
     // (name looked up, version compared)
     let mut lookups: Vec<(String, String)> = Vec::new();
-    if is_os_kind(&pkg.kind)
+    if is_os_purl_type(&pkg.kind)
         && let Some(sn) = pkg.source_name.as_deref().filter(|s| !s.is_empty())
     {
         let sv = pkg
@@ -297,7 +410,7 @@ fn records_for(
         let advs = match src.advisories_for(eco, name) {
             Ok(a) => a,
             Err(e) => {
-                notes.push(format!("lookup of {eco}/{name} failed: {e}"));
+                diags.add(Problem::Lookup(e.to_string()), eco, "", name);
                 continue;
             }
         };
@@ -316,7 +429,7 @@ fn records_for(
                 {
                     continue;
                 }
-                if let Some(d) = eval_affected(&adv, aff, eco, name, &installed, scheme, notes) {
+                if let Some(d) = eval_affected(&adv, aff, eco, name, &installed, scheme, diags) {
                     if d.fixed.is_none()
                         && let Some(s) = aff.status.filter(|s| *s != Status::Affected)
                     {
@@ -364,7 +477,7 @@ fn eval_affected(
     name: &str,
     installed: &str,
     scheme: Option<Scheme>,
-    notes: &mut Notes,
+    diags: &mut Diagnostics,
 ) -> Option<MatchDetail> {
     if aff.status == Some(Status::NotAffected) {
         return None;
@@ -393,10 +506,7 @@ fn eval_affected(
             continue;
         }
         let Some(s) = range_scheme(r, scheme) else {
-            notes.push(format!(
-                "ECOSYSTEM range skipped in {}: no version ordering for ecosystem {eco}",
-                adv.id
-            ));
+            diags.add(Problem::NoOrdering, eco, &adv.id, name);
             continue;
         };
         if range_affects(r, s, installed) {
@@ -404,10 +514,7 @@ fn eval_affected(
         }
     }
     if skipped_git {
-        notes.push(format!(
-            "GIT range skipped in {} ({eco}/{name}): commit ranges cannot be compared to a package version",
-            adv.id
-        ));
+        diags.add(Problem::GitRange, eco, &adv.id, name);
     }
     if aff.ranges.is_empty()
         && aff.versions.is_empty()
@@ -714,11 +821,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pep503() {
-        assert_eq!(normalize_name("PyPI", "Django"), "django");
-        assert_eq!(normalize_name("PyPI", "zope.interface"), "zope-interface");
-        assert_eq!(normalize_name("PyPI", "A__b-.c"), "a-b-c");
-        assert_eq!(normalize_name("npm", "Foo_Bar"), "Foo_Bar");
+    fn like_diagnostics_are_counted() {
+        let mut d = Diagnostics::default();
+        for i in 0..7 {
+            d.add(Problem::GitRange, "Go", &format!("GO-{i}"), "m");
+        }
+        d.add(Problem::GitRange, "Go", "GO-0", "m");
+        d.add(Problem::GitRange, "npm", "GHSA-1", "left-pad");
+        let e = Problem::Lookup("database is locked".into());
+        d.add(e.clone(), "PyPI", "", "a");
+        d.add(e, "PyPI", "", "b");
+        let out = d.finish();
+        let text: Vec<(Code, &str)> = out.iter().map(|d| (d.code, d.message.as_str())).collect();
+        assert_eq!(
+            text,
+            [
+                (
+                    Code::RangeSkipped,
+                    "7 GIT ranges skipped (Go): commit ranges cannot be compared to a package \
+                     version: GO-0 (m), GO-1 (m), GO-2 (m), GO-3 (m), GO-4 (m) and 2 more"
+                ),
+                (
+                    Code::RangeSkipped,
+                    "GIT range skipped in GHSA-1 (npm/left-pad): commit ranges cannot be \
+                     compared to a package version"
+                ),
+                (
+                    Code::LookupFailed,
+                    "lookup of 2 PyPI packages failed: database is locked: a, b"
+                ),
+            ]
+        );
     }
 
     #[test]

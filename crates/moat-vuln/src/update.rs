@@ -20,8 +20,15 @@
 //! block every update).
 //!
 //! HTTP proxies come from the usual environment variables, except for loopback hosts.
+//!
+//! Why a source failed is a [`SourceError`] (a [`FetchError`]: the HTTP side, with the URL; or
+//! a [`DecodeError`]: the body); its text is [`SourceOutcome::Failed`]'s `reason`. The
+//! `Last-Modified` validator is stored and sent back as the server wrote it, never parsed, so
+//! no date handling is needed here.
 
 use crate::db::{Builder, DbError, SourceMeta};
+use crate::import::kev::KevError;
+use crate::import::osv::ArchiveError;
 use crate::import::{ImportBatch, kev, osv};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -114,6 +121,58 @@ pub enum UpdateError {
     },
 }
 
+/// Why downloading one source failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("cannot fetch {url}: {source}")]
+    Request {
+        url: String,
+        #[source]
+        source: Box<ureq::Error>,
+    },
+    #[error("{url} answered 304 Not Modified to an unconditional request")]
+    UnexpectedNotModified { url: String },
+    #[error("{url} answered HTTP {status}")]
+    Status { url: String, status: u16 },
+    #[error("{url} is {bytes} bytes, over the limit of {MAX_DOWNLOAD_BYTES}")]
+    TooLarge { url: String, bytes: u64 },
+    #[error("{url} is larger than the limit of {MAX_DOWNLOAD_BYTES} bytes")]
+    TooLargeWhileReading { url: String },
+    #[error("download of {url} cut off: {source}")]
+    CutOff {
+        url: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("download of {url} cut off after {got} of {expected} bytes")]
+    Short {
+        url: String,
+        got: u64,
+        expected: u64,
+    },
+}
+
+/// Why a downloaded body could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
+    /// Every JSON entry of the archive was malformed: the first reason.
+    #[error("no record of the archive could be read ({first})")]
+    NoRecords { first: String },
+    #[error(transparent)]
+    Kev(#[from] KevError),
+}
+
+/// Why one source failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+}
+
 fn failed_message(path: &Path, summary: &UpdateSummary, previous_usable: bool) -> String {
     let failed: Vec<String> = summary
         .per_source
@@ -192,32 +251,37 @@ pub fn update(
             .source_meta(&source)?
             .filter(|m| m.url.as_deref() == Some(url.as_str()));
         progress(&format!("{source}: checking {url}"));
-        let outcome = match fetch(&agent, &url, stored.as_ref(), &source, progress) {
-            Err(reason) => SourceOutcome::Failed { reason },
-            Ok(Fetched::NotModified) => SourceOutcome::NotModified,
-            Ok(Fetched::Body {
-                bytes,
-                etag,
-                last_modified,
-            }) => match decode(kind, &bytes) {
-                Err(reason) => SourceOutcome::Failed { reason },
-                Ok(batch) => {
-                    if let Some((what, why)) = batch.malformed.first() {
-                        progress(&format!(
-                            "{source}: {} malformed records skipped (e.g. {what}: {why})",
-                            batch.malformed.len()
-                        ));
-                    }
-                    let meta = SourceMeta {
-                        url: Some(url.clone()),
-                        etag,
-                        last_modified,
-                    };
-                    let records = builder.replace_source(&source, &batch, meta)?;
-                    changed = true;
-                    SourceOutcome::Updated { records }
-                }
+        let fetched = fetch(&agent, &url, stored.as_ref(), &source, progress)
+            .map_err(SourceError::from)
+            .and_then(|f| match f {
+                Fetched::NotModified => Ok(None),
+                Fetched::Body {
+                    bytes,
+                    etag,
+                    last_modified,
+                } => Ok(Some((decode(kind, &bytes)?, etag, last_modified))),
+            });
+        let outcome = match fetched {
+            Err(e) => SourceOutcome::Failed {
+                reason: e.to_string(),
             },
+            Ok(None) => SourceOutcome::NotModified,
+            Ok(Some((batch, etag, last_modified))) => {
+                if let Some((what, why)) = batch.malformed.first() {
+                    progress(&format!(
+                        "{source}: {} malformed records skipped (e.g. {what}: {why})",
+                        batch.malformed.len()
+                    ));
+                }
+                let meta = SourceMeta {
+                    url: Some(url.clone()),
+                    etag,
+                    last_modified,
+                };
+                let records = builder.replace_source(&source, &batch, meta)?;
+                changed = true;
+                SourceOutcome::Updated { records }
+            }
         };
         progress(&match &outcome {
             SourceOutcome::Updated { records } => format!("{source}: {records} records"),
@@ -251,24 +315,19 @@ enum Kind {
     Kev,
 }
 
-fn decode(kind: Kind, bytes: &[u8]) -> Result<ImportBatch, String> {
+fn decode(kind: Kind, bytes: &[u8]) -> Result<ImportBatch, DecodeError> {
     match kind {
         Kind::OsvZip => {
-            let batch = osv::read_zip(bytes);
-            // A damaged archive shows as one malformed "(zip)" entry with nothing read.
-            if let Some((_, why)) = batch.malformed.iter().find(|(w, _)| w == "(zip)") {
-                return Err(why.clone());
-            }
-            if batch.advisories.is_empty() && !batch.malformed.is_empty() {
-                return Err(format!(
-                    "no record of the archive could be read ({})",
-                    batch.malformed[0].1
-                ));
+            let batch = osv::try_read_zip(bytes)?;
+            if batch.advisories.is_empty()
+                && let Some((_, why)) = batch.malformed.first()
+            {
+                return Err(DecodeError::NoRecords { first: why.clone() });
             }
             Ok(batch)
         }
-        Kind::Kev => kev::parse(bytes).map(|kev| ImportBatch {
-            kev,
+        Kind::Kev => Ok(ImportBatch {
+            kev: kev::parse(bytes)?,
             files: 1,
             ..Default::default()
         }),
@@ -322,7 +381,8 @@ fn fetch(
     stored: Option<&SourceMeta>,
     source: &str,
     progress: &mut dyn FnMut(&str),
-) -> Result<Fetched, String> {
+) -> Result<Fetched, FetchError> {
+    let url_owned = || url.to_string();
     let mut req = agent.get(url);
     if let Some(m) = stored {
         if let Some(e) = &m.etag {
@@ -332,18 +392,22 @@ fn fetch(
             req = req.header("If-Modified-Since", lm.as_str());
         }
     }
-    let resp = req.call().map_err(|e| format!("cannot fetch {url}: {e}"))?;
+    let resp = req.call().map_err(|e| FetchError::Request {
+        url: url_owned(),
+        source: Box::new(e),
+    })?;
     let status = resp.status().as_u16();
     if status == 304 {
         if stored.is_none() {
-            return Err(format!(
-                "{url} answered 304 Not Modified to an unconditional request"
-            ));
+            return Err(FetchError::UnexpectedNotModified { url: url_owned() });
         }
         return Ok(Fetched::NotModified);
     }
     if status != 200 {
-        return Err(format!("{url} answered HTTP {status}"));
+        return Err(FetchError::Status {
+            url: url_owned(),
+            status,
+        });
     }
     let header = |name: &str| {
         resp.headers()
@@ -357,9 +421,10 @@ fn fetch(
     if let Some(n) = expected
         && n > MAX_DOWNLOAD_BYTES
     {
-        return Err(format!(
-            "{url} is {n} bytes, over the limit of {MAX_DOWNLOAD_BYTES}"
-        ));
+        return Err(FetchError::TooLarge {
+            url: url_owned(),
+            bytes: n,
+        });
     }
     let mut reader = resp.into_body().into_reader();
     let mut bytes = Vec::with_capacity(expected.unwrap_or(0).min(64 << 20) as usize);
@@ -368,15 +433,16 @@ fn fetch(
     loop {
         let n = reader
             .read(&mut chunk)
-            .map_err(|e| format!("download of {url} cut off: {e}"))?;
+            .map_err(|source| FetchError::CutOff {
+                url: url_owned(),
+                source,
+            })?;
         if n == 0 {
             break;
         }
         bytes.extend_from_slice(&chunk[..n]);
         if bytes.len() as u64 > MAX_DOWNLOAD_BYTES {
-            return Err(format!(
-                "{url} is larger than the limit of {MAX_DOWNLOAD_BYTES} bytes"
-            ));
+            return Err(FetchError::TooLargeWhileReading { url: url_owned() });
         }
         if bytes.len() as u64 >= next_report {
             progress(&format!("{source}: {} MiB", bytes.len() >> 20));
@@ -386,10 +452,11 @@ fn fetch(
     if let Some(n) = expected
         && n != bytes.len() as u64
     {
-        return Err(format!(
-            "download of {url} cut off after {} of {n} bytes",
-            bytes.len()
-        ));
+        return Err(FetchError::Short {
+            url: url_owned(),
+            got: bytes.len() as u64,
+            expected: n,
+        });
     }
     Ok(Fetched::Body {
         bytes,

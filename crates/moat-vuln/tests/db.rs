@@ -1,5 +1,7 @@
 //! The advisory database: building, reading, replacing sources, errors.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use moat_model::advisory::{Advisory, Affected, AffectedPackage};
 use moat_vuln::db::{self, Builder, Database, DbError, SourceMeta};
 use moat_vuln::import::{self, ImportBatch, KevEntry};
@@ -81,6 +83,18 @@ fn build(path: &Path) {
     b.commit().unwrap();
 }
 
+/// [`build`], then the schema version set to `version`.
+fn build_with_schema(path: &Path, version: &str) {
+    build(path);
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .execute(
+            "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
+            [version],
+        )
+        .unwrap();
+}
+
 #[test]
 fn build_and_read() {
     let dir = tempfile::tempdir().unwrap();
@@ -125,7 +139,10 @@ fn build_and_read() {
         .map(|s| (s.name.as_str(), s.records))
         .collect();
     assert_eq!(names, [("kev", 2), ("osv:PyPI", 2)]);
-    assert_eq!(st.sources[1].url.as_deref(), Some("http://x/PyPI/all.zip"));
+    assert_eq!(
+        st.sources[1].meta.url.as_deref(),
+        Some("http://x/PyPI/all.zip")
+    );
 }
 
 #[test]
@@ -225,18 +242,34 @@ fn errors_name_the_file_and_the_fix() {
 
     // Another schema version.
     let old = dir.path().join("old.db");
-    build(&old);
-    rusqlite::Connection::open(&old)
-        .unwrap()
-        .execute(
-            "UPDATE meta SET value = '0' WHERE key = 'schema_version'",
-            [],
-        )
-        .unwrap();
+    build_with_schema(&old, "0");
     let e = Database::open_read_only(&old).unwrap_err();
     assert!(
-        matches!(e, DbError::Schema { ref found, want: 1, .. } if found == "0"),
+        matches!(e, DbError::Schema { ref found, want: 2, .. } if found == "0"),
         "{e:?}"
+    );
+
+    // The schema this moat wrote before NuGet and Packagist names were stored in lower case:
+    // refused with the fix, and `moat db update` (Builder::from_existing) starts afresh.
+    let v1 = dir.path().join("v1.db");
+    build_with_schema(&v1, "1");
+    let msg = Database::open_read_only(&v1).unwrap_err().to_string();
+    assert!(
+        msg.contains("v1.db has schema version 1, this moat reads version 2")
+            && msg.contains("moat db update"),
+        "{msg}"
+    );
+    let b = Builder::from_existing(&v1).unwrap();
+    assert!(
+        b.rebuilt().unwrap().contains("schema version 1"),
+        "{:?}",
+        b.rebuilt()
+    );
+    assert_eq!(b.source_names().unwrap(), Vec::<String>::new());
+    drop(b);
+    assert!(
+        Database::open_read_only(&v1).is_err(),
+        "untouched until commit"
     );
 
     // A truncated database file.
@@ -271,17 +304,6 @@ fn from_existing_rebuilds_a_corrupt_db() {
     b.commit().unwrap();
     let db = Database::open_read_only(&path).unwrap();
     assert_eq!(db.advisories_for("Go", "example.com/x").unwrap().len(), 1);
-}
-
-#[test]
-fn default_path_follows_the_environment() {
-    // Only reads the environment of this process; the variables are not changed here.
-    let p = db::default_path();
-    if let Some(m) = std::env::var_os("MOAT_DB").filter(|v| !v.is_empty()) {
-        assert_eq!(p, PathBuf::from(m));
-    } else {
-        assert!(p.ends_with("moat/moat.db"), "{}", p.display());
-    }
 }
 
 /// Imports all of `shared/data/vulns` into a fresh database, one `replace_source` per source,

@@ -5,6 +5,8 @@
 //! lists alone) must be reproduced exactly; vunnel's Debian provider snapshots are an oracle
 //! for the tracker JSON, with every difference listed in `tests/data/debian/vunnel-differences.txt`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use moat_model::advisory::{
     Advisory, Affected, AffectedPackage, Event, Range, RangeType, Reference, Status,
 };
@@ -559,7 +561,7 @@ fn malformed_lists_never_panic() {
         let r = import_list(&bytes[..cut], ListKind::Dsa);
         match r {
             Ok(r) => assert!(r.advisories.len() <= full),
-            Err(e) => assert!(e.contains("no `[DD Mon YYYY] ID"), "{e}"),
+            Err(e) => assert!(e.to_string().contains("no `[DD Mon YYYY] ID"), "{e}"),
         }
     }
     // A cut in the middle of a release line is reported.

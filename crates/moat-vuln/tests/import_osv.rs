@@ -2,6 +2,8 @@
 //!
 //! Expected counts were taken independently of moat, with the command written beside each.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use moat_model::advisory::{Event, RangeType};
 use moat_vuln::import::{self, osv};
 use std::io::Write;

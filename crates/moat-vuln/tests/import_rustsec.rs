@@ -1,6 +1,8 @@
 //! RustSec's TOML-in-Markdown importer against the real advisory-db copy, checked against
 //! RustSec's own OSV export of the same advisories (both in `shared/data/vulns/rust`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use moat_model::advisory::{Event, RangeType};
 use moat_vuln::import::{self, rustsec};
 use std::collections::{BTreeMap, BTreeSet};

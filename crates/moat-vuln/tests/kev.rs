@@ -1,5 +1,7 @@
 //! CISA KEV catalogue import.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use moat_vuln::import::{self, kev};
 use std::path::PathBuf;
 

@@ -1,11 +1,17 @@
 //! The matcher's OSV rules, one test per rule, each with a concrete advisory.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use moat_model::advisory::{
     Advisory, Affected, AffectedPackage, Event, Range, RangeType, Reference, SeverityScore,
 };
 use moat_model::{Artifact, ArtifactKind, Inventory, Location, Package, Tool};
-use moat_model::{Finding, Severity, Status};
-use moat_vuln::matcher::{AdvisorySource, MatchOptions, MemorySource, match_inventory};
+use moat_model::{Code, Diagnostic, Finding, Severity, Status};
+use moat_vuln::db::{Builder, Database, SourceMeta};
+use moat_vuln::import::ImportBatch;
+use moat_vuln::matcher::{
+    AdvisorySource, LookupError, MatchOptions, MemorySource, match_inventory,
+};
 use std::collections::{BTreeMap, HashSet};
 
 fn inventory(packages: Vec<Package>) -> Inventory {
@@ -38,6 +44,8 @@ fn purl_type(eco: &str) -> &'static str {
         "Go" => "golang",
         "crates.io" => "cargo",
         "npm" => "npm",
+        "NuGet" => "nuget",
+        "Packagist" => "composer",
         _ => "generic",
     }
 }
@@ -129,14 +137,22 @@ fn adv(id: &str, source: &str, aliases: &[&str], affected: Vec<Affected>) -> Adv
     }
 }
 
-fn run(advs: Vec<Advisory>, pkgs: Vec<Package>) -> (Vec<Finding>, Vec<String>) {
+fn run(advs: Vec<Advisory>, pkgs: Vec<Package>) -> (Vec<Finding>, Vec<Diagnostic>) {
     run_kev(advs, pkgs, &[])
 }
 
-fn run_kev(advs: Vec<Advisory>, pkgs: Vec<Package>, kev: &[&str]) -> (Vec<Finding>, Vec<String>) {
+fn run_kev(
+    advs: Vec<Advisory>,
+    pkgs: Vec<Package>,
+    kev: &[&str],
+) -> (Vec<Finding>, Vec<Diagnostic>) {
     let kev: HashSet<String> = kev.iter().map(|s| s.to_string()).collect();
     let src = MemorySource::new(advs, kev);
     match_inventory(&inventory(pkgs), &src, &MatchOptions::default())
+}
+
+fn messages(d: &[Diagnostic]) -> Vec<&str> {
+    d.iter().map(|d| d.message.as_str()).collect()
 }
 
 fn ids(f: &[Finding]) -> Vec<&str> {
@@ -388,9 +404,10 @@ fn git_ranges_are_skipped_with_a_note() {
     assert!(f.is_empty());
     assert_eq!(notes.len(), 1, "{notes:?}");
     assert!(
-        notes[0].contains("GIT range skipped in GHSA-git"),
+        notes[0].message.contains("GIT range skipped in GHSA-git"),
         "{notes:?}"
     );
+    assert_eq!(notes[0].code, Code::RangeSkipped);
 }
 
 #[test]
@@ -488,7 +505,7 @@ fn debian_release_must_match_exactly() {
     // The matcher checks the ecosystem itself, whatever a source returns.
     struct Everything(Vec<Advisory>);
     impl AdvisorySource for Everything {
-        fn advisories_for(&self, _: &str, _: &str) -> Result<Vec<Advisory>, String> {
+        fn advisories_for(&self, _: &str, _: &str) -> Result<Vec<Advisory>, LookupError> {
             Ok(self.0.clone())
         }
         fn is_kev(&self, _: &str) -> bool {
@@ -875,24 +892,31 @@ fn findings_are_sorted_and_describe_the_package() {
     assert_eq!(p.path.as_deref(), Some("/app/requirements.txt"));
 }
 
+/// A source whose every lookup fails.
+struct Failing;
+
+impl AdvisorySource for Failing {
+    fn advisories_for(&self, _: &str, _: &str) -> Result<Vec<Advisory>, LookupError> {
+        Err(LookupError::other("database is locked"))
+    }
+    fn is_kev(&self, _: &str) -> bool {
+        false
+    }
+}
+
 #[test]
 fn source_errors_become_notes() {
-    struct Failing;
-    impl AdvisorySource for Failing {
-        fn advisories_for(&self, _: &str, _: &str) -> Result<Vec<Advisory>, String> {
-            Err("database is locked".into())
-        }
-        fn is_kev(&self, _: &str) -> bool {
-            false
-        }
-    }
     let (f, notes) = match_inventory(
         &inventory(vec![pkg("npm", "a", "1.0.0")]),
         &Failing,
         &MatchOptions::default(),
     );
     assert!(f.is_empty());
-    assert_eq!(notes, ["lookup of npm/a failed: database is locked"]);
+    assert_eq!(
+        messages(&notes),
+        ["lookup of npm/a failed: database is locked"]
+    );
+    assert_eq!(notes[0].code, Code::LookupFailed);
 }
 
 #[test]
@@ -956,7 +980,9 @@ fn ecosystem_without_an_ordering_is_noted() {
     let (f, notes) = run(vec![a.clone()], vec![pkg("SwiftURL", "p", "2.0.0")]);
     assert!(f.is_empty());
     assert!(
-        notes[0].contains("no version ordering for ecosystem SwiftURL"),
+        notes[0]
+            .message
+            .contains("no version ordering for ecosystem SwiftURL"),
         "{notes:?}"
     );
     // The versions list still works.
@@ -990,7 +1016,142 @@ fn language_package_without_ecosystem_uses_its_purl_type() {
     let (f, notes) = run(vec![], vec![d]);
     assert!(f.is_empty());
     assert_eq!(
-        notes,
+        messages(&notes),
         ["1 package(s) without an ecosystem were not matched"]
     );
+}
+
+/// The findings of `pkgs` against `advs` through a real database file (built, committed and
+/// reopened read-only), as a scan sees them.
+fn run_db(advs: Vec<Advisory>, pkgs: Vec<Package>) -> (Vec<Finding>, Vec<Diagnostic>) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("moat.db");
+    let mut b = Builder::create(&path).unwrap();
+    let batch = ImportBatch {
+        advisories: advs,
+        ..Default::default()
+    };
+    b.replace_source("test", &batch, SourceMeta::default())
+        .unwrap();
+    b.commit().unwrap();
+    let db = Database::open_read_only(&path).unwrap();
+    match_inventory(&inventory(pkgs), &db, &MatchOptions::default())
+}
+
+#[test]
+fn nuget_and_packagist_names_are_case_insensitive() {
+    let semver = |fixed: &str| {
+        vec![range(
+            RangeType::Ecosystem,
+            &[("introduced", "0"), ("fixed", fixed)],
+        )]
+    };
+    let advs = vec![
+        adv(
+            "GHSA-5crp-9r3c-p9vr",
+            "osv:NuGet",
+            &[],
+            vec![affected("NuGet", "newtonsoft.json", semver("13.0.1"), &[])],
+        ),
+        adv(
+            "GHSA-pkgst",
+            "osv:Packagist",
+            &[],
+            vec![affected("Packagist", "Symfony/Yaml", semver("5.0.0"), &[])],
+        ),
+        // npm names are case-sensitive: `Left-Pad` is another package.
+        adv(
+            "GHSA-npm",
+            "osv:npm",
+            &[],
+            vec![affected("npm", "left-pad", semver("2.0.0"), &[])],
+        ),
+    ];
+    let pkgs = vec![
+        pkg("NuGet", "Newtonsoft.Json", "12.0.3"),
+        pkg("Packagist", "symfony/yaml", "4.4.0"),
+        pkg("npm", "Left-Pad", "1.0.0"),
+    ];
+    let through_memory = run(advs.clone(), pkgs.clone());
+    let through_db = run_db(advs, pkgs);
+    for (f, d) in [through_memory, through_db] {
+        assert!(d.is_empty(), "{d:?}");
+        let got: Vec<(&str, &str, Option<&str>)> = f
+            .iter()
+            .map(|f| {
+                let v = f.vulnerability().unwrap();
+                (
+                    f.id.as_str(),
+                    f.package().unwrap().name.as_str(),
+                    v.fixed_version.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("GHSA-5crp-9r3c-p9vr", "Newtonsoft.Json", Some("13.0.1")),
+                ("GHSA-pkgst", "symfony/yaml", Some("5.0.0")),
+            ]
+        );
+        // How it matched names the package as the inventory spells it.
+        let m = &f[0].vulnerability().unwrap().matched[0];
+        assert_eq!(
+            (m.ecosystem.as_str(), m.package.as_str()),
+            ("NuGet", "Newtonsoft.Json")
+        );
+    }
+}
+
+#[test]
+fn like_diagnostics_are_counted_per_ecosystem() {
+    let git = |id: &str, name: &str| {
+        adv(
+            id,
+            "ghsa",
+            &[],
+            vec![affected(
+                "PyPI",
+                name,
+                vec![range(
+                    RangeType::Git,
+                    &[("introduced", "0"), ("fixed", "abc")],
+                )],
+                &[],
+            )],
+        )
+    };
+    let (f, d) = run(
+        vec![
+            git("GHSA-g1", "p"),
+            git("GHSA-g2", "p"),
+            git("GHSA-g3", "q"),
+        ],
+        vec![pkg("PyPI", "p", "1.0"), pkg("PyPI", "q", "1.0")],
+    );
+    assert!(f.is_empty());
+    assert_eq!(
+        messages(&d),
+        [
+            "3 GIT ranges skipped (PyPI): commit ranges cannot be compared to a package version: \
+          GHSA-g1 (p), GHSA-g2 (p), GHSA-g3 (q)"
+        ]
+    );
+    assert_eq!(d[0].code, Code::RangeSkipped);
+
+    // A source that fails for every package: one diagnostic per ecosystem, not one per
+    // package.
+    let pkgs: Vec<Package> = (0..8)
+        .map(|i| pkg("npm", &format!("p{i}"), "1.0.0"))
+        .chain([pkg("PyPI", "x", "1.0")])
+        .collect();
+    let (_, d) = match_inventory(&inventory(pkgs), &Failing, &MatchOptions::default());
+    assert_eq!(
+        messages(&d),
+        [
+            "lookup of 8 npm packages failed: database is locked: p0, p1, p2, p3, p4 and 3 more",
+            "lookup of PyPI/x failed: database is locked",
+        ]
+    );
+    assert!(d.iter().all(|d| d.code == Code::LookupFailed));
 }

@@ -6,9 +6,11 @@
 //! Without the shared directory the tests print "skipped" and pass, except under `CI=true`
 //! where they fail.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use moat_model::advisory::Advisory;
 use moat_model::{Artifact, ArtifactKind, Inventory, Location, Package, Tool};
-use moat_model::{Finding, Status};
+use moat_model::{Diagnostic, Finding, Status};
 use moat_vuln::matcher::{MatchOptions, MemorySource, match_inventory};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -80,7 +82,7 @@ fn package(kind: &str, eco: &str, name: &str, version: &str) -> Package {
     }
 }
 
-fn scan(advs: Vec<Advisory>, pkgs: Vec<Package>) -> (Vec<Finding>, Vec<String>) {
+fn scan(advs: Vec<Advisory>, pkgs: Vec<Package>) -> (Vec<Finding>, Vec<Diagnostic>) {
     let inv = Inventory {
         schema_version: moat_model::SCHEMA_VERSION.into(),
         tool: Tool::default(),

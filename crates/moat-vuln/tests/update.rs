@@ -1,6 +1,8 @@
 //! `moat db update` against a local HTTP server on 127.0.0.1 serving OSV-style `all.zip`
 //! archives built from the shared Go and PyPI data. Never reaches the internet.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use moat_vuln::db::Database;
 use moat_vuln::update::{self, SourceOutcome, UpdateError, UpdateOptions};
 use std::collections::HashMap;
@@ -221,10 +223,10 @@ fn update_then_not_modified_then_failures_keep_the_old_db() {
     assert_eq!(st.advisories, 4291 + 2661);
     let go = st.sources.iter().find(|s| s.name == "osv:Go").unwrap();
     assert_eq!(
-        go.url.as_deref(),
+        go.meta.url.as_deref(),
         Some(format!("{}/Go/all.zip", server.base).as_str())
     );
-    assert!(go.etag.is_some() && go.last_modified.is_some());
+    assert!(go.meta.etag.is_some() && go.meta.last_modified.is_some());
     let coder = db
         .advisories_for("Go", "github.com/coder/coder/v2")
         .unwrap();

@@ -131,7 +131,7 @@ fn status(d: &DbArgs, env: &Env) -> anyhow::Result<()> {
             s.name,
             s.records,
             s.imported_at,
-            s.url.as_deref().unwrap_or("-")
+            s.meta.url.as_deref().unwrap_or("-")
         );
     }
     say!("\nECOSYSTEM  RECORDS");

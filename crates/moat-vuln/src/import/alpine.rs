@@ -61,13 +61,30 @@
 //! list, ...) skip that record and are reported by [`import_secdb_yaml`] /
 //! [`import_secdb_json`]; [`parse_secdb_yaml`] / [`parse_secdb_json`] return only the
 //! advisories. A document that cannot be read at all (bad YAML/JSON, a truncated file, no
-//! `distroversion`, a YAML alias bomb that exceeds the parser budget) is an `Err`.
+//! `distroversion`, a YAML alias bomb that exceeds the parser budget) is a [`SecdbError`].
 
 use moat_model::advisory::{
     Advisory, Affected, AffectedPackage, Event, Range, RangeType, Reference, Status,
 };
 use serde_json::Value;
 use std::collections::HashMap;
+
+/// A secdb document that could not be read at all.
+#[derive(Debug, thiserror::Error)]
+pub enum SecdbError {
+    #[error("alpine secdb JSON: {0}")]
+    Json(#[source] serde_json::Error),
+    #[error("alpine secdb YAML: {0}")]
+    Yaml(#[source] Box<serde_saphyr::Error>),
+    #[error("alpine secdb: the document is not a mapping")]
+    NotMapping,
+    #[error("alpine secdb: no `distroversion` (the release, e.g. v3.19)")]
+    NoRelease,
+    #[error("alpine secdb: `packages` is not a list")]
+    PackagesNotList,
+    #[error("alpine secdb: neither `packages` nor a package `name`")]
+    NoPackages,
+}
 
 /// The `source` of every advisory this module produces.
 pub const SOURCE: &str = "alpine-secdb";
@@ -81,31 +98,30 @@ pub struct SecdbImport {
 }
 
 /// Alpine secdb in YAML (v3.3-v3.11 style `packages: - pkg: {name, secfixes: {ver: [CVE..]}}`).
-pub fn parse_secdb_yaml(bytes: &[u8]) -> Result<Vec<Advisory>, String> {
+pub fn parse_secdb_yaml(bytes: &[u8]) -> Result<Vec<Advisory>, SecdbError> {
     import_secdb_yaml(bytes).map(|r| r.advisories)
 }
 
 /// Alpine secdb in the current JSON form.
-pub fn parse_secdb_json(bytes: &[u8]) -> Result<Vec<Advisory>, String> {
+pub fn parse_secdb_json(bytes: &[u8]) -> Result<Vec<Advisory>, SecdbError> {
     import_secdb_json(bytes).map(|r| r.advisories)
 }
 
 /// [`parse_secdb_yaml`] with the skipped records.
-pub fn import_secdb_yaml(bytes: &[u8]) -> Result<SecdbImport, String> {
+pub fn import_secdb_yaml(bytes: &[u8]) -> Result<SecdbImport, SecdbError> {
     let doc = yaml_value(bytes)?;
     convert(&doc)
 }
 
 /// [`parse_secdb_json`] with the skipped records.
-pub fn import_secdb_json(bytes: &[u8]) -> Result<SecdbImport, String> {
-    let doc: Value =
-        serde_json::from_slice(bytes).map_err(|e| format!("alpine secdb JSON: {e}"))?;
+pub fn import_secdb_json(bytes: &[u8]) -> Result<SecdbImport, SecdbError> {
+    let doc: Value = serde_json::from_slice(bytes).map_err(SecdbError::Json)?;
     convert(&doc)
 }
 
 /// Reads YAML into a JSON value under a strict budget: secdb files have no anchors, so a
 /// handful of aliases is plenty and an alias bomb fails fast.
-fn yaml_value(bytes: &[u8]) -> Result<Value, String> {
+fn yaml_value(bytes: &[u8]) -> Result<Value, SecdbError> {
     let mut budget = serde_saphyr::Budget::default();
     budget.max_reader_input_bytes = Some(512 * 1024 * 1024);
     budget.max_aliases = 1_000;
@@ -120,7 +136,7 @@ fn yaml_value(bytes: &[u8]) -> Result<Value, String> {
     options.alias_limits.max_total_replayed_events = 100_000;
     options.alias_limits.max_alias_expansions_per_anchor = 100;
     serde_saphyr::from_slice_with_options::<Value>(bytes, options)
-        .map_err(|e| format!("alpine secdb YAML: {e}"))
+        .map_err(|e| SecdbError::Yaml(Box::new(e)))
 }
 
 fn scalar_text(v: &Value) -> Option<String> {
@@ -208,15 +224,15 @@ impl Builder {
     }
 }
 
-fn convert(doc: &Value) -> Result<SecdbImport, String> {
+fn convert(doc: &Value) -> Result<SecdbImport, SecdbError> {
     let Value::Object(top) = doc else {
-        return Err("alpine secdb: the document is not a mapping".into());
+        return Err(SecdbError::NotMapping);
     };
     let release = top
         .get("distroversion")
         .and_then(scalar_text)
         .filter(|s| !s.is_empty())
-        .ok_or("alpine secdb: no `distroversion` (the release, e.g. v3.19)")?;
+        .ok_or(SecdbError::NoRelease)?;
     let release = if release.starts_with('v') {
         release
     } else {
@@ -241,10 +257,10 @@ fn convert(doc: &Value) -> Result<SecdbImport, String> {
         }
         // An empty repository (`packages:` with nothing after it) is valid.
         (Some(Value::Null), _) => {}
-        (Some(_), _) => return Err("alpine secdb: `packages` is not a list".into()),
+        (Some(_), _) => return Err(SecdbError::PackagesNotList),
         // vuln-list's per-package JSON: the `pkg` object with the file's metadata.
         (None, Some(_)) => package(&mut b, doc, 0),
-        (None, None) => return Err("alpine secdb: neither `packages` nor a package `name`".into()),
+        (None, None) => return Err(SecdbError::NoPackages),
     }
     Ok(b.out)
 }

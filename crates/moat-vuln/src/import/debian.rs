@@ -57,14 +57,58 @@
 //! # Errors
 //!
 //! The `parse_*` functions return the advisories; the `import_*` variants also return the
-//! skipped records with reasons. Bad lines never abort a list import (a truncated last line
-//! is reported); a list with no entry at all, or JSON that does not parse, is an `Err`.
+//! skipped records with reasons (the text of a [`RecordError`]). Bad lines never abort a list
+//! import (a truncated last line is reported); a list with no entry at all, or JSON that does
+//! not parse, is a [`DebianError`]. Dates are read with `jiff` (a date that is not in the
+//! calendar, `31 Apr 2023`, is a bad header).
 
 use moat_model::advisory::{
     Advisory, Affected, AffectedPackage, Event, Range, RangeType, Reference, Status,
 };
 use serde_json::Value;
 use std::collections::HashMap;
+
+/// A Debian file that could not be read at all.
+#[derive(Debug, thiserror::Error)]
+pub enum DebianError {
+    #[error("Debian {list} list: no `[DD Mon YYYY] ID ...` entry in {lines} non-empty lines")]
+    NoEntries { list: &'static str, lines: usize },
+    #[error("Debian tracker JSON: {0}")]
+    TrackerJson(#[source] serde_json::Error),
+    #[error("Debian tracker JSON: the document is not an object")]
+    TrackerNotObject,
+}
+
+/// Why one line of a list or one release of the tracker was skipped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    #[error("header without the closing `]` of its date")]
+    HeaderBracket,
+    #[error("bad date {0:?}")]
+    BadDate(String),
+    #[error("{id:?} is not a {prefix} id")]
+    NotAnId { id: String, prefix: &'static str },
+    #[error("release line without the closing `]`")]
+    ReleaseBracket,
+    #[error("release line without ` - ` after the release")]
+    ReleaseDash,
+    #[error("release line without a package")]
+    NoPackage,
+    #[error("release line for {0} without a version or <state>")]
+    NoVersion(String),
+    #[error("unexpected {0:?} after the version")]
+    Trailing(String),
+    #[error("unknown release {0:?} (no Debian release number)")]
+    UnknownRelease(String),
+    #[error("release entry is not an object")]
+    ReleaseNotObject,
+    #[error("release entry without `status`")]
+    NoStatus,
+    #[error("`resolved` without a `fixed_version`")]
+    ResolvedWithoutFix,
+    #[error("unknown status {0:?}")]
+    UnknownStatus(String),
+}
 
 /// Which list a DSA/DLA text file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +123,14 @@ impl ListKind {
         match self {
             ListKind::Dsa => "debian-dsa",
             ListKind::Dla => "debian-dla",
+        }
+    }
+
+    /// `DSA` / `DLA`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ListKind::Dsa => "DSA",
+            ListKind::Dla => "DLA",
         }
     }
 }
@@ -121,12 +173,12 @@ pub fn release_number(codename: &str) -> Option<&'static str> {
 }
 
 /// `data/DSA/list` or `data/DLA/list` text.
-pub fn parse_list(bytes: &[u8], kind: ListKind) -> Result<Vec<Advisory>, String> {
+pub fn parse_list(bytes: &[u8], kind: ListKind) -> Result<Vec<Advisory>, DebianError> {
     import_list(bytes, kind).map(|r| r.advisories)
 }
 
 /// The tracker's JSON (`{source package: {CVE: {releases: {...}}}}`).
-pub fn parse_tracker_json(bytes: &[u8]) -> Result<Vec<Advisory>, String> {
+pub fn parse_tracker_json(bytes: &[u8]) -> Result<Vec<Advisory>, DebianError> {
     import_tracker_json(bytes).map(|r| r.advisories)
 }
 
@@ -152,7 +204,7 @@ fn tracker_reference(id: &str) -> Reference {
 const URGENCIES: [&str; 4] = ["unimportant", "low", "medium", "high"];
 
 /// [`parse_list`] with the skipped lines.
-pub fn import_list(bytes: &[u8], kind: ListKind) -> Result<DebianImport, String> {
+pub fn import_list(bytes: &[u8], kind: ListKind) -> Result<DebianImport, DebianError> {
     let text = String::from_utf8_lossy(bytes);
     let mut out = DebianImport::default();
     if matches!(text, std::borrow::Cow::Owned(_)) {
@@ -174,7 +226,7 @@ pub fn import_list(bytes: &[u8], kind: ListKind) -> Result<DebianImport, String>
             flush_notes(&mut out, &mut notes);
             match parse_header(line, kind) {
                 Ok(adv) => out.advisories.push(adv),
-                Err(e) => out.skipped.push(record(&e)),
+                Err(e) => out.skipped.push(record(&e.to_string())),
             }
             continue;
         }
@@ -200,7 +252,7 @@ pub fn import_list(bytes: &[u8], kind: ListKind) -> Result<DebianImport, String>
         } else if body.starts_with('[') {
             match parse_release_line(body) {
                 Ok(a) => adv.affected.push(a),
-                Err(e) => out.skipped.push(record(&e)),
+                Err(e) => out.skipped.push(record(&e.to_string())),
             }
         } else {
             out.skipped.push(record("unrecognised line"));
@@ -208,13 +260,10 @@ pub fn import_list(bytes: &[u8], kind: ListKind) -> Result<DebianImport, String>
     }
     flush_notes(&mut out, &mut notes);
     if out.advisories.is_empty() && seen_lines > 0 {
-        return Err(format!(
-            "Debian {} list: no `[DD Mon YYYY] ID ...` entry in {seen_lines} non-empty lines",
-            match kind {
-                ListKind::Dsa => "DSA",
-                ListKind::Dla => "DLA",
-            }
-        ));
+        return Err(DebianError::NoEntries {
+            list: kind.name(),
+            lines: seen_lines,
+        });
     }
     Ok(out)
 }
@@ -230,26 +279,28 @@ fn flush_notes(out: &mut DebianImport, notes: &mut Vec<String>) {
 }
 
 /// `[29 Mar 2023] DSA-5380-1 xorg-server - security update`
-fn parse_header(line: &str, kind: ListKind) -> Result<Advisory, String> {
+fn parse_header(line: &str, kind: ListKind) -> Result<Advisory, RecordError> {
     let (date, rest) = line[1..]
         .split_once(']')
-        .ok_or("header without the closing `]` of its date")?;
-    let published = iso_date(date.trim()).ok_or_else(|| format!("bad date {date:?}"))?;
+        .ok_or(RecordError::HeaderBracket)?;
+    let published = iso_date(date.trim()).ok_or_else(|| RecordError::BadDate(date.into()))?;
     let rest = rest.trim();
     let (id, title) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
     let prefix = match kind {
         ListKind::Dsa => "DSA-",
         ListKind::Dla => "DLA-",
     };
-    let number = id
-        .strip_prefix(prefix)
-        .ok_or_else(|| format!("{id:?} is not a {prefix} id"))?;
+    let not_an_id = || RecordError::NotAnId {
+        id: id.to_string(),
+        prefix,
+    };
+    let number = id.strip_prefix(prefix).ok_or_else(not_an_id)?;
     if number.is_empty()
         || !number
             .split('-')
             .all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()))
     {
-        return Err(format!("{id:?} is not a {prefix} id"));
+        return Err(not_an_id());
     }
     let title = title.split_whitespace().collect::<Vec<_>>().join(" ");
     Ok(Advisory {
@@ -262,60 +313,43 @@ fn parse_header(line: &str, kind: ListKind) -> Result<Advisory, String> {
     })
 }
 
-/// `29 Mar 2023` → `2023-03-29T00:00:00Z`.
+/// `29 Mar 2023` → `2023-03-29T00:00:00Z` (a four-digit year; days that are not in the
+/// calendar are refused).
 fn iso_date(s: &str) -> Option<String> {
-    let mut it = s.split_whitespace();
-    let day: u32 = it.next()?.parse().ok()?;
-    let month = match it.next()? {
-        "Jan" => 1,
-        "Feb" => 2,
-        "Mar" => 3,
-        "Apr" => 4,
-        "May" => 5,
-        "Jun" => 6,
-        "Jul" => 7,
-        "Aug" => 8,
-        "Sep" => 9,
-        "Oct" => 10,
-        "Nov" => 11,
-        "Dec" => 12,
-        _ => return None,
+    let words: Vec<&str> = s.split_whitespace().collect();
+    let [_, _, year] = words.as_slice() else {
+        return None;
     };
-    let year = it.next()?;
-    if it.next().is_some() || year.len() != 4 || !year.bytes().all(|c| c.is_ascii_digit()) {
+    if year.len() != 4 || !year.bytes().all(|c| c.is_ascii_digit()) {
         return None;
     }
-    if !(1..=31).contains(&day) {
-        return None;
-    }
-    Some(format!("{year}-{month:02}-{day:02}T00:00:00Z"))
+    let date = jiff::civil::Date::strptime("%d %b %Y", words.join(" ")).ok()?;
+    Some(format!("{date}T00:00:00Z"))
 }
 
 /// `[bullseye] - pkg 1.2-3 (note)` / `[woody] - pkg <not-affected> (reason)`.
-fn parse_release_line(body: &str) -> Result<Affected, String> {
+fn parse_release_line(body: &str) -> Result<Affected, RecordError> {
     let (codename, rest) = body[1..]
         .split_once(']')
-        .ok_or("release line without the closing `]`")?;
+        .ok_or(RecordError::ReleaseBracket)?;
     let codename = codename.trim();
     let rest = rest.trim_start();
-    let rest = rest
-        .strip_prefix('-')
-        .ok_or("release line without ` - ` after the release")?;
+    let rest = rest.strip_prefix('-').ok_or(RecordError::ReleaseDash)?;
     // The note (in parentheses) is not part of the version.
     let (main, note) = match rest.find('(') {
         Some(i) => (&rest[..i], Some(&rest[i..])),
         None => (rest, None),
     };
     let mut words = main.split_whitespace();
-    let name = words.next().ok_or("release line without a package")?;
+    let name = words.next().ok_or(RecordError::NoPackage)?;
     let version = words
         .next()
-        .ok_or_else(|| format!("release line for {name} without a version or <state>"))?;
+        .ok_or_else(|| RecordError::NoVersion(name.to_string()))?;
     if let Some(extra) = words.next() {
-        return Err(format!("unexpected {extra:?} after the version"));
+        return Err(RecordError::Trailing(extra.to_string()));
     }
     let number = release_number(codename)
-        .ok_or_else(|| format!("unknown release {codename:?} (no Debian release number)"))?;
+        .ok_or_else(|| RecordError::UnknownRelease(codename.to_string()))?;
     let severity = note.and_then(|n| {
         n.trim_matches(|c| c == '(' || c == ')')
             .split(';')
@@ -346,11 +380,10 @@ fn parse_release_line(body: &str) -> Result<Affected, String> {
 }
 
 /// [`parse_tracker_json`] with the skipped records.
-pub fn import_tracker_json(bytes: &[u8]) -> Result<DebianImport, String> {
-    let doc: Value =
-        serde_json::from_slice(bytes).map_err(|e| format!("Debian tracker JSON: {e}"))?;
+pub fn import_tracker_json(bytes: &[u8]) -> Result<DebianImport, DebianError> {
+    let doc: Value = serde_json::from_slice(bytes).map_err(DebianError::TrackerJson)?;
     let Value::Object(packages) = doc else {
-        return Err("Debian tracker JSON: the document is not an object".into());
+        return Err(DebianError::TrackerNotObject);
     };
     let mut out = DebianImport::default();
     let mut index: HashMap<String, usize> = HashMap::new();
@@ -422,7 +455,7 @@ pub fn import_tracker_json(bytes: &[u8]) -> Result<DebianImport, String> {
                         status,
                         severity,
                     }),
-                    Err(e) => out.skipped.push((record, e)),
+                    Err(e) => out.skipped.push((record, e.to_string())),
                 }
             }
         }
@@ -432,21 +465,21 @@ pub fn import_tracker_json(bytes: &[u8]) -> Result<DebianImport, String> {
 
 type ReleaseState = (Vec<Range>, Option<Status>, Option<String>);
 
-fn tracker_release(rel: &Value) -> Result<ReleaseState, String> {
+fn tracker_release(rel: &Value) -> Result<ReleaseState, RecordError> {
     let Value::Object(rel) = rel else {
-        return Err("release entry is not an object".into());
+        return Err(RecordError::ReleaseNotObject);
     };
     let text = |k: &str| rel.get(k).and_then(Value::as_str).map(str::trim);
     let urgency = text("urgency").map(|u| u.trim_end_matches('*').trim().to_string());
     let severity = urgency
         .clone()
         .filter(|u| !u.is_empty() && u != "end-of-life");
-    let status = text("status").ok_or("release entry without `status`")?;
+    let status = text("status").ok_or(RecordError::NoStatus)?;
     let (ranges, state) = match status {
         "resolved" => match text("fixed_version") {
             Some("0") => (Vec::new(), Some(Status::NotAffected)),
             Some(v) if !v.is_empty() => (range(Some(v)), None),
-            _ => return Err("`resolved` without a `fixed_version`".into()),
+            _ => return Err(RecordError::ResolvedWithoutFix),
         },
         "open" | "undetermined" => {
             let state = if urgency.as_deref() == Some("end-of-life") {
@@ -460,7 +493,7 @@ fn tracker_release(rel: &Value) -> Result<ReleaseState, String> {
             };
             (range(None), Some(state))
         }
-        other => return Err(format!("unknown status {other:?}")),
+        other => return Err(RecordError::UnknownStatus(other.to_string())),
     };
     Ok((ranges, state, severity))
 }
@@ -476,6 +509,18 @@ mod tests {
             Some("2002-08-05T00:00:00Z")
         );
         assert_eq!(iso_date("5 Aug 02"), None);
+        assert_eq!(
+            iso_date("5  Aug 2002").as_deref(),
+            Some("2002-08-05T00:00:00Z")
+        );
+        assert_eq!(iso_date("31 Apr 2023"), None);
+        assert_eq!(iso_date("29 Feb 2023"), None);
+        assert_eq!(
+            iso_date("29 Feb 2024").as_deref(),
+            Some("2024-02-29T00:00:00Z")
+        );
+        assert_eq!(iso_date("29 Mar 2023 x"), None);
+        assert_eq!(iso_date("29 Mär 2023"), None);
         let a = parse_release_line("[sarge] - awstats 6.4-1sarge1 (bug #322591; medium)").unwrap();
         assert_eq!(a.package.ecosystem, "Debian:3.1");
         assert_eq!(a.severity.as_deref(), Some("medium"));

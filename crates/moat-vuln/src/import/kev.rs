@@ -32,16 +32,24 @@ struct Raw {
     known_ransomware_campaign_use: Option<String>,
 }
 
+/// Why a KEV catalogue was not read.
+#[derive(Debug, thiserror::Error)]
+pub enum KevError {
+    #[error("not a KEV catalogue: {0}")]
+    NotCatalogue(#[source] serde_json::Error),
+    #[error("KEV entry with an invalid cveID {cve_id:?}")]
+    InvalidCve { cve_id: String },
+}
+
 /// The catalogue's entries. Fails when the file is not a KEV catalogue or an entry has no
 /// `CVE-` id.
-pub fn parse(bytes: &[u8]) -> Result<Vec<KevEntry>, String> {
-    let cat: Catalogue =
-        serde_json::from_slice(bytes).map_err(|e| format!("not a KEV catalogue: {e}"))?;
+pub fn parse(bytes: &[u8]) -> Result<Vec<KevEntry>, KevError> {
+    let cat: Catalogue = serde_json::from_slice(bytes).map_err(KevError::NotCatalogue)?;
     cat.vulnerabilities
         .into_iter()
         .map(|r| {
             if !r.cve_id.starts_with("CVE-") {
-                return Err(format!("KEV entry with an invalid cveID {:?}", r.cve_id));
+                return Err(KevError::InvalidCve { cve_id: r.cve_id });
             }
             Ok(KevEntry {
                 cve: r.cve_id,

@@ -17,9 +17,10 @@
 //! | CISA KEV | `*.json` with `vulnerabilities` and `catalogVersion` | [`kev::parse`] | `kev` |
 //!
 //! Anything else is skipped and listed in [`ImportBatch::skipped`]. A file or record that does
-//! not parse is listed in [`ImportBatch::malformed`] with its file and the reason and never
-//! aborts the import; only an unreadable top-level path is an [`ImportError`]. A file larger
-//! than [`MAX_FILE_BYTES`] is malformed (limits on untrusted input).
+//! not parse is listed in [`ImportBatch::malformed`] with its file and the reason (the text of
+//! a [`FileError`], which wraps each format's own error) and never aborts the import; only an
+//! unreadable top-level path is an [`ImportError`]. A file larger than [`MAX_FILE_BYTES`] is
+//! malformed (limits on untrusted input).
 //!
 //! The `source` labels above are what [`crate::db::Builder::replace_source`] groups records
 //! by; [`split_by_source`] cuts one batch into per-source batches.
@@ -85,6 +86,35 @@ pub enum ImportError {
     },
 }
 
+/// Why one file (or zip entry) was not read; its text is the reason listed in
+/// [`ImportBatch::malformed`].
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("cannot read: {0}")]
+    Read(#[source] std::io::Error),
+    #[error("cannot read directory: {0}")]
+    ReadDir(#[source] std::io::Error),
+    #[error("larger than the limit of {MAX_FILE_BYTES} bytes")]
+    TooLarge,
+    #[error(transparent)]
+    Osv(#[from] osv::OsvError),
+    #[error(transparent)]
+    RustSec(#[from] rustsec::RustSecError),
+    #[error(transparent)]
+    Secdb(#[from] alpine::SecdbError),
+    #[error(transparent)]
+    Debian(#[from] debian::DebianError),
+    #[error(transparent)]
+    Kev(#[from] kev::KevError),
+}
+
+impl ImportBatch {
+    fn malformed_file(&mut self, path: &Path, e: FileError) {
+        self.malformed
+            .push((path.display().to_string(), e.to_string()));
+    }
+}
+
 /// Reads a file, a directory or an OSV `all.zip` (see the module docs).
 pub fn import_path(path: &Path) -> Result<ImportBatch, ImportError> {
     let io = |e| ImportError::Io {
@@ -97,27 +127,27 @@ pub fn import_path(path: &Path) -> Result<ImportBatch, ImportError> {
         std::fs::read_dir(path).map_err(io)?;
         walk(path, &mut batch);
     } else {
-        let bytes = read_bounded(path).map_err(io)?;
-        match bytes {
+        match read_bounded(path) {
             Ok(b) => import_bytes(path, &b, &mut batch),
-            Err(reason) => batch.malformed.push((path.display().to_string(), reason)),
+            Err(FileError::Read(e)) => return Err(io(e)),
+            Err(e) => batch.malformed_file(path, e),
         }
     }
     Ok(batch)
 }
 
-/// Reads a file unless it is larger than [`MAX_FILE_BYTES`] (inner error).
-fn read_bounded(path: &Path) -> std::io::Result<Result<Vec<u8>, String>> {
+/// Reads a file unless it is larger than [`MAX_FILE_BYTES`].
+fn read_bounded(path: &Path) -> Result<Vec<u8>, FileError> {
     use std::io::Read;
-    let f = std::fs::File::open(path)?;
+    let f = std::fs::File::open(path).map_err(FileError::Read)?;
     let mut buf = Vec::new();
-    f.take(MAX_FILE_BYTES + 1).read_to_end(&mut buf)?;
+    f.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut buf)
+        .map_err(FileError::Read)?;
     if buf.len() as u64 > MAX_FILE_BYTES {
-        return Ok(Err(format!(
-            "larger than the limit of {MAX_FILE_BYTES} bytes"
-        )));
+        return Err(FileError::TooLarge);
     }
-    Ok(Ok(buf))
+    Ok(buf)
 }
 
 /// Collects the files under `dir` in sorted order (directories that cannot be read are
@@ -126,10 +156,7 @@ fn collect(dir: &Path, files: &mut Vec<PathBuf>, batch: &mut ImportBatch) {
     let mut entries: Vec<PathBuf> = match std::fs::read_dir(dir) {
         Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
         Err(e) => {
-            batch.malformed.push((
-                dir.display().to_string(),
-                format!("cannot read directory: {e}"),
-            ));
+            batch.malformed_file(dir, FileError::ReadDir(e));
             return;
         }
     };
@@ -158,11 +185,8 @@ fn collect(dir: &Path, files: &mut Vec<PathBuf>, batch: &mut ImportBatch) {
 
 fn import_file(p: &Path, batch: &mut ImportBatch) {
     match read_bounded(p) {
-        Ok(Ok(bytes)) => import_bytes(p, &bytes, batch),
-        Ok(Err(reason)) => batch.malformed.push((p.display().to_string(), reason)),
-        Err(e) => batch
-            .malformed
-            .push((p.display().to_string(), format!("cannot read: {e}"))),
+        Ok(bytes) => import_bytes(p, &bytes, batch),
+        Err(e) => batch.malformed_file(p, e),
     }
 }
 
@@ -199,7 +223,11 @@ fn walk(dir: &Path, batch: &mut ImportBatch) {
             .collect();
         workers
             .into_iter()
-            .flat_map(|w| w.join().expect("import worker panicked"))
+            .flat_map(|w| match w.join() {
+                Ok(parts) => parts,
+                // A parser bug: carry the worker's panic on rather than lose its files.
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
             .collect()
     });
     parts.sort_by_key(|(i, _)| *i);
@@ -349,7 +377,7 @@ fn import_bytes(path: &Path, bytes: &[u8], batch: &mut ImportBatch) {
         batch.skipped.push(shown);
         return;
     };
-    let result: Result<Vec<Advisory>, String> = match format {
+    let result: Result<Vec<Advisory>, FileError> = match format {
         Format::OsvZip => {
             let mut inner = osv::read_zip(bytes);
             for m in &mut inner.malformed {
@@ -361,53 +389,40 @@ fn import_bytes(path: &Path, bytes: &[u8], batch: &mut ImportBatch) {
             batch.extend(inner);
             return;
         }
-        Format::OsvJson => match osv::parse_json(bytes) {
-            Ok(list) => Ok(list),
-            Err(whole) => match osv::parse_json_records(bytes) {
-                Ok(records) => {
-                    batch.files += 1;
-                    for r in records {
-                        match r {
-                            Ok(a) => batch.advisories.push(a),
-                            Err(e) => batch.malformed.push((shown.clone(), e)),
-                        }
-                    }
-                    return;
-                }
-                Err(_) => Err(whole),
-            },
-        },
-        Format::OsvYaml => osv::parse_yaml(bytes),
-        Format::RustSec => rustsec::parse(bytes).map(|a| vec![a]),
-        Format::AlpineYaml => {
-            alpine::parse_secdb_yaml(bytes).map(|l| with_source(l, "alpine-secdb"))
+        Format::OsvJson => {
+            batch.files += 1;
+            osv::read_json_into(bytes, &shown, batch);
+            return;
         }
-        Format::AlpineJson => {
-            alpine::parse_secdb_json(bytes).map(|l| with_source(l, "alpine-secdb"))
-        }
-        Format::DebianList(kind) => {
-            let label = match kind {
-                debian::ListKind::Dsa => "debian-dsa",
-                debian::ListKind::Dla => "debian-dla",
-            };
-            debian::parse_list(bytes, kind).map(|l| with_source(l, label))
-        }
-        Format::DebianTracker => {
-            debian::parse_tracker_json(bytes).map(|l| with_source(l, "debian-tracker"))
-        }
+        Format::OsvYaml => osv::parse_yaml(bytes).map_err(FileError::from),
+        Format::RustSec => rustsec::parse(bytes)
+            .map(|a| vec![a])
+            .map_err(FileError::from),
+        Format::AlpineYaml => alpine::parse_secdb_yaml(bytes)
+            .map(|l| with_source(l, alpine::SOURCE))
+            .map_err(FileError::from),
+        Format::AlpineJson => alpine::parse_secdb_json(bytes)
+            .map(|l| with_source(l, alpine::SOURCE))
+            .map_err(FileError::from),
+        Format::DebianList(kind) => debian::parse_list(bytes, kind)
+            .map(|l| with_source(l, kind.source()))
+            .map_err(FileError::from),
+        Format::DebianTracker => debian::parse_tracker_json(bytes)
+            .map(|l| with_source(l, debian::TRACKER_SOURCE))
+            .map_err(FileError::from),
         Format::Kev => match kev::parse(bytes) {
             Ok(k) => {
                 batch.files += 1;
                 batch.kev.extend(k);
                 return;
             }
-            Err(e) => Err(e),
+            Err(e) => Err(e.into()),
         },
     };
     batch.files += 1;
     match result {
         Ok(list) => batch.advisories.extend(list),
-        Err(e) => batch.malformed.push((shown, e)),
+        Err(e) => batch.malformed_file(path, e),
     }
 }
 

@@ -10,6 +10,9 @@
 //! most [`MAX_ENTRY_BYTES`] decompressed (checked while decompressing, not trusted from the
 //! header), at most [`MAX_ZIP_TOTAL_BYTES`] decompressed in total. Entries over a limit are
 //! counted as malformed; the rest of the archive is still read.
+//!
+//! Errors are [`OsvError`] (a file or record) and [`ArchiveError`] (a zip that cannot be read
+//! at all); their messages name the record id where there is one.
 
 use super::ImportBatch;
 use moat_model::advisory::Advisory;
@@ -33,19 +36,52 @@ pub fn source_label(adv: &Advisory) -> String {
     }
 }
 
-fn check(mut adv: Advisory) -> Result<Advisory, String> {
+/// Why an OSV file or record was not read.
+#[derive(Debug, thiserror::Error)]
+pub enum OsvError {
+    #[error("not JSON: {0}")]
+    NotJson(#[source] serde_json::Error),
+    #[error("`vulns` is not an array")]
+    VulnsNotArray,
+    #[error("not an OSV record (expected an object or an array)")]
+    NotRecord,
+    /// A record (`id`, `?` when it has none) whose fields do not have OSV's types.
+    #[error("{id}: {source}")]
+    Record {
+        id: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("record has an empty id")]
+    EmptyId,
+    #[error("{id}: affected entry without package name (ecosystem {ecosystem:?})")]
+    NoPackageName { id: String, ecosystem: String },
+    #[error("not OSV YAML: {0}")]
+    Yaml(#[source] Box<serde_saphyr::Error>),
+}
+
+/// A zip archive that cannot be read at all (single entries are counted as malformed instead).
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    #[error("not a readable zip archive: {0}")]
+    Unreadable(#[source] zip::result::ZipError),
+    #[error("{entries} entries, more than the limit of {MAX_ZIP_ENTRIES}")]
+    TooManyEntries { entries: usize },
+}
+
+fn check(mut adv: Advisory) -> Result<Advisory, OsvError> {
     if adv.id.trim().is_empty() {
-        return Err("record has an empty id".into());
+        return Err(OsvError::EmptyId);
     }
     if let Some(a) = adv
         .affected
         .iter()
         .find(|a| a.package.name.is_empty() && a.ranges.is_empty())
     {
-        return Err(format!(
-            "{}: affected entry without package name (ecosystem {:?})",
-            adv.id, a.package.ecosystem
-        ));
+        return Err(OsvError::NoPackageName {
+            id: adv.id.clone(),
+            ecosystem: a.package.ecosystem.clone(),
+        });
     }
     if adv.source.is_empty() {
         adv.source = source_label(&adv);
@@ -55,9 +91,10 @@ fn check(mut adv: Advisory) -> Result<Advisory, String> {
 
 /// One OSV JSON file, record by record: the outer error is a file that is not JSON or not
 /// OSV-shaped; inner errors are single records of an array that do not parse.
-pub(crate) fn parse_json_records(bytes: &[u8]) -> Result<Vec<Result<Advisory, String>>, String> {
-    let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
+pub(crate) fn parse_json_records(
+    bytes: &[u8],
+) -> Result<Vec<Result<Advisory, OsvError>>, OsvError> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(OsvError::NotJson)?;
     let items = match value {
         serde_json::Value::Array(items) => items,
         serde_json::Value::Object(mut map)
@@ -65,11 +102,11 @@ pub(crate) fn parse_json_records(bytes: &[u8]) -> Result<Vec<Result<Advisory, St
         {
             match map.remove("vulns") {
                 Some(serde_json::Value::Array(items)) => items,
-                _ => return Err("`vulns` is not an array".into()),
+                _ => return Err(OsvError::VulnsNotArray),
             }
         }
         v @ serde_json::Value::Object(_) => vec![v],
-        _ => return Err("not an OSV record (expected an object or an array)".into()),
+        _ => return Err(OsvError::NotRecord),
     };
     Ok(items
         .into_iter()
@@ -80,15 +117,39 @@ pub(crate) fn parse_json_records(bytes: &[u8]) -> Result<Vec<Result<Advisory, St
                 .unwrap_or("?")
                 .to_string();
             serde_json::from_value::<Advisory>(v)
-                .map_err(|e| format!("{id}: {e}"))
+                .map_err(|source| OsvError::Record { id, source })
                 .and_then(check)
         })
         .collect())
 }
 
+/// Every record of one OSV JSON file: all of them when the file parses as a whole, else the
+/// readable records of an array with the others in `malformed` under `name`. `files` is not
+/// counted here.
+pub(crate) fn read_json_into(bytes: &[u8], name: &str, batch: &mut ImportBatch) {
+    let whole = match parse_json(bytes) {
+        Ok(list) => {
+            batch.advisories.extend(list);
+            return;
+        }
+        Err(e) => e,
+    };
+    match parse_json_records(bytes) {
+        Ok(records) => {
+            for r in records {
+                match r {
+                    Ok(a) => batch.advisories.push(a),
+                    Err(e) => batch.malformed.push((name.to_string(), e.to_string())),
+                }
+            }
+        }
+        Err(_) => batch.malformed.push((name.to_string(), whole.to_string())),
+    }
+}
+
 /// One OSV record in JSON, or an array of them (or an OSV API `{"vulns": [...]}` answer).
 /// Fails on the first record that does not parse.
-pub fn parse_json(bytes: &[u8]) -> Result<Vec<Advisory>, String> {
+pub fn parse_json(bytes: &[u8]) -> Result<Vec<Advisory>, OsvError> {
     // The common case, one record, without the intermediate `Value`.
     if let Ok(adv) = serde_json::from_slice::<Advisory>(bytes) {
         return check(adv).map(|a| vec![a]);
@@ -98,7 +159,7 @@ pub fn parse_json(bytes: &[u8]) -> Result<Vec<Advisory>, String> {
 
 /// One OSV record in YAML (or a YAML list of records). serde-saphyr's default budgets bound
 /// aliases, depth and event counts.
-pub fn parse_yaml(bytes: &[u8]) -> Result<Vec<Advisory>, String> {
+pub fn parse_yaml(bytes: &[u8]) -> Result<Vec<Advisory>, OsvError> {
     #[derive(serde::Deserialize)]
     #[serde(untagged)]
     enum OneOrMany {
@@ -106,7 +167,7 @@ pub fn parse_yaml(bytes: &[u8]) -> Result<Vec<Advisory>, String> {
         Many(Vec<Advisory>),
     }
     let parsed: OneOrMany =
-        serde_saphyr::from_slice(bytes).map_err(|e| format!("not OSV YAML: {e}"))?;
+        serde_saphyr::from_slice(bytes).map_err(|e| OsvError::Yaml(Box::new(e)))?;
     let list = match parsed {
         OneOrMany::One(a) => vec![*a],
         OneOrMany::Many(v) => v,
@@ -114,28 +175,23 @@ pub fn parse_yaml(bytes: &[u8]) -> Result<Vec<Advisory>, String> {
     list.into_iter().map(check).collect()
 }
 
-/// Every `*.json` entry of an OSV `all.zip`. A damaged archive, oversized or unparsable
-/// entries are counted in `malformed` (named `<entry>`); other entries are skipped.
+/// Every `*.json` entry of an OSV `all.zip`. A damaged archive (one `malformed` entry named
+/// `(zip)`), oversized or unparsable entries are counted in `malformed` (named `<entry>`);
+/// other entries are skipped.
 pub fn read_zip(bytes: &[u8]) -> ImportBatch {
+    try_read_zip(bytes).unwrap_or_else(|e| ImportBatch {
+        malformed: vec![("(zip)".into(), e.to_string())],
+        ..ImportBatch::default()
+    })
+}
+
+/// [`read_zip`], with an archive that cannot be read at all as an error.
+pub fn try_read_zip(bytes: &[u8]) -> Result<ImportBatch, ArchiveError> {
     let mut batch = ImportBatch::default();
-    let mut zip = match zip::ZipArchive::new(std::io::Cursor::new(bytes)) {
-        Ok(z) => z,
-        Err(e) => {
-            batch
-                .malformed
-                .push(("(zip)".into(), format!("not a readable zip archive: {e}")));
-            return batch;
-        }
-    };
+    let mut zip =
+        zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(ArchiveError::Unreadable)?;
     if zip.len() > MAX_ZIP_ENTRIES {
-        batch.malformed.push((
-            "(zip)".into(),
-            format!(
-                "{} entries, more than the limit of {MAX_ZIP_ENTRIES}",
-                zip.len()
-            ),
-        ));
-        return batch;
+        return Err(ArchiveError::TooManyEntries { entries: zip.len() });
     }
     let mut total: u64 = 0;
     let mut buf = Vec::new();
@@ -196,20 +252,7 @@ pub fn read_zip(bytes: &[u8]) -> ImportBatch {
             ));
             break;
         }
-        match parse_json(&buf) {
-            Ok(list) => batch.advisories.extend(list),
-            Err(_) => match parse_json_records(&buf) {
-                Ok(list) => {
-                    for r in list {
-                        match r {
-                            Ok(a) => batch.advisories.push(a),
-                            Err(e) => batch.malformed.push((name.clone(), e)),
-                        }
-                    }
-                }
-                Err(e) => batch.malformed.push((name, e)),
-            },
-        }
+        read_json_into(&buf, &name, &mut batch);
     }
-    batch
+    Ok(batch)
 }

@@ -31,13 +31,56 @@
 //!
 //! `[affected] functions`, `os` and `arch` are not kept (the matcher works on packages).
 //! RustSec records carry no modification time: `modified` stays empty and `published` is the
-//! advisory date at noon UTC (as RustSec's export writes it).
+//! advisory date at noon UTC (as RustSec's export writes it; a date that is not a calendar
+//! date is kept as written).
+//!
+//! A file that cannot be read is a [`RustSecError`]; a requirement that cannot be read names
+//! the advisory, the requirement and a [`RequirementError`].
 
 use moat_model::advisory::{
     Advisory, Affected, AffectedPackage, Event, Range, RangeType, Reference, SeverityScore,
 };
 use serde::Deserialize;
 use std::cmp::Ordering;
+
+/// Why a RustSec advisory file was not read.
+#[derive(Debug, thiserror::Error)]
+pub enum RustSecError {
+    #[error("not UTF-8")]
+    NotUtf8,
+    #[error("does not start with a ```toml block")]
+    NoFrontMatter,
+    #[error("unterminated ```toml block")]
+    Unterminated,
+    #[error("bad TOML front matter: {0}")]
+    Toml(#[source] Box<toml::de::Error>),
+    #[error("advisory id or package is empty")]
+    Empty,
+    #[error("{id}: version requirement {requirement:?}: {reason}")]
+    Requirement {
+        id: String,
+        requirement: String,
+        #[source]
+        reason: RequirementError,
+    },
+}
+
+/// Why a Cargo version requirement was not read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequirementError {
+    #[error("not a version: {0:?}")]
+    NotVersion(String),
+    #[error("empty pre-release identifier in {0:?}")]
+    EmptyPreRelease(String),
+    #[error("bad pre-release in {0:?}")]
+    BadPreRelease(String),
+    #[error("unsupported comparator {0:?}")]
+    Comparator(String),
+    #[error("unsupported operator {0:?}")]
+    Operator(String),
+    #[error("empty requirement")]
+    Empty,
+}
 
 #[derive(Deserialize)]
 struct Front {
@@ -79,20 +122,19 @@ struct Versions {
 }
 
 /// One RustSec advisory (TOML-in-Markdown) as an OSV-shaped record with `source = "rustsec"`.
-pub fn parse(bytes: &[u8]) -> Result<Advisory, String> {
-    let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8".to_string())?;
+pub fn parse(bytes: &[u8]) -> Result<Advisory, RustSecError> {
+    let text = std::str::from_utf8(bytes).map_err(|_| RustSecError::NotUtf8)?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let body = text
         .trim_start()
         .strip_prefix("```toml")
-        .ok_or("does not start with a ```toml block")?;
-    let end = body.find("\n```").ok_or("unterminated ```toml block")?;
+        .ok_or(RustSecError::NoFrontMatter)?;
+    let end = body.find("\n```").ok_or(RustSecError::Unterminated)?;
     let (toml_text, rest) = (&body[..end], &body[end + 4..]);
-    let front: Front =
-        toml::from_str(toml_text).map_err(|e| format!("bad TOML front matter: {e}"))?;
+    let front: Front = toml::from_str(toml_text).map_err(|e| RustSecError::Toml(Box::new(e)))?;
     let m = front.advisory;
     if m.id.trim().is_empty() || m.package.trim().is_empty() {
-        return Err("advisory id or package is empty".into());
+        return Err(RustSecError::Empty);
     }
 
     // Markdown: `# Title` then the description.
@@ -114,16 +156,17 @@ pub fn parse(bytes: &[u8]) -> Result<Advisory, String> {
         .iter()
         .chain(&front.versions.unaffected)
     {
-        reqs.push(requirement(r).map_err(|e| format!("{}: version requirement {r:?}: {e}", m.id))?);
+        reqs.push(requirement(r).map_err(|reason| RustSecError::Requirement {
+            id: m.id.clone(),
+            requirement: r.clone(),
+            reason,
+        })?);
     }
     let events = affected_events(reqs);
 
-    let noon = |d: &str| {
-        if d.contains('T') {
-            d.to_string()
-        } else {
-            format!("{d}T12:00:00Z")
-        }
+    let noon = |d: &str| match d.trim().parse::<jiff::civil::Date>() {
+        Ok(date) => format!("{date}T12:00:00Z"),
+        Err(_) => d.to_string(),
     };
     let mut references = vec![
         Reference {
@@ -278,7 +321,7 @@ impl Version {
 
     /// Parses `1`, `1.2`, `1.2.3`, `1.2.3-pre.1+build`; returns the version with missing parts
     /// as zero and how many numeric parts were written.
-    pub(crate) fn parse_partial(s: &str) -> Result<(Version, usize), String> {
+    pub(crate) fn parse_partial(s: &str) -> Result<(Version, usize), RequirementError> {
         let s = s.trim();
         let s = s.split_once('+').map_or(s, |(v, _)| v);
         let (core, pre) = match s.split_once('-') {
@@ -288,10 +331,12 @@ impl Version {
         let mut nums = [0u64; 3];
         let parts: Vec<&str> = core.split('.').collect();
         if parts.is_empty() || parts.len() > 3 {
-            return Err(format!("not a version: {s:?}"));
+            return Err(RequirementError::NotVersion(s.to_string()));
         }
         for (i, p) in parts.iter().enumerate() {
-            nums[i] = p.parse().map_err(|_| format!("not a version: {s:?}"))?;
+            nums[i] = p
+                .parse()
+                .map_err(|_| RequirementError::NotVersion(s.to_string()))?;
         }
         let pre = match pre {
             None => Vec::new(),
@@ -299,11 +344,11 @@ impl Version {
                 .split('.')
                 .map(|id| {
                     if id.is_empty() {
-                        Err(format!("empty pre-release identifier in {s:?}"))
+                        Err(RequirementError::EmptyPreRelease(s.to_string()))
                     } else if id.bytes().all(|b| b.is_ascii_digit()) {
                         id.parse()
                             .map(Ident::Num)
-                            .map_err(|_| format!("bad pre-release in {s:?}"))
+                            .map_err(|_| RequirementError::BadPreRelease(s.to_string()))
                     } else {
                         Ok(Ident::Alpha(id.to_string()))
                     }
@@ -323,7 +368,7 @@ impl Version {
 
     /// Parses a full or partial version.
     #[cfg(test)]
-    pub(crate) fn parse(s: &str) -> Result<Version, String> {
+    pub(crate) fn parse(s: &str) -> Result<Version, RequirementError> {
         Self::parse_partial(s).map(|(v, _)| v)
     }
 }
@@ -332,7 +377,7 @@ impl Version {
 type Interval = (Version, Option<Version>);
 
 /// One requirement (comma-separated comparators, all of which must hold) as an interval.
-fn requirement(req: &str) -> Result<Option<Interval>, String> {
+fn requirement(req: &str) -> Result<Option<Interval>, RequirementError> {
     let mut lo = Version::min();
     let mut hi: Option<Version> = None;
     let mut any = false;
@@ -340,7 +385,7 @@ fn requirement(req: &str) -> Result<Option<Interval>, String> {
         any = true;
         let (op, ver) = match comp.find(|c: char| c.is_ascii_digit()) {
             Some(i) => (comp[..i].trim(), &comp[i..]),
-            None => return Err(format!("unsupported comparator {comp:?}")),
+            None => return Err(RequirementError::Comparator(comp.to_string())),
         };
         let (v, parts) = Version::parse_partial(ver)?;
         let (l, h) = match op {
@@ -367,7 +412,7 @@ fn requirement(req: &str) -> Result<Option<Interval>, String> {
                 };
                 (v, Some(upper.pre0()))
             }
-            _ => return Err(format!("unsupported operator {op:?}")),
+            _ => return Err(RequirementError::Operator(op.to_string())),
         };
         lo = lo.max(l);
         hi = match (hi, h) {
@@ -376,7 +421,7 @@ fn requirement(req: &str) -> Result<Option<Interval>, String> {
         };
     }
     if !any {
-        return Err("empty requirement".into());
+        return Err(RequirementError::Empty);
     }
     Ok(match &hi {
         Some(h) if *h <= lo => None,

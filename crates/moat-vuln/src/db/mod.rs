@@ -1,0 +1,244 @@
+//! The advisory database: one SQLite file (`moat.db`).
+//!
+//! Scans open it with [`Database::open_read_only`]; nothing in a scan ever writes to it. Imports
+//! and updates go through a [`Builder`], which works on a temporary file beside the target
+//! (`<target>.tmp-<pid>`) and renames it over the target in [`Builder::commit`]. A failed or
+//! interrupted import therefore never touches the database that scans read, and dropping a
+//! builder without committing removes its temporary file.
+//!
+//! | file | job |
+//! |---|---|
+//! | `mod.rs` | [`Database`] (read-only opening, lookups), [`DbError`], [`default_path`] |
+//! | [`schema`] | the tables, the `meta` marker and the version check ([`SCHEMA_VERSION`]) |
+//! | `build.rs` | [`Builder`]: the temporary file, [`Builder::replace_source`], the atomic commit |
+//! | `status.rs` | [`Database::status`]: sources, counts and age ([`DbStatus`]) |
+//!
+//! Package names are stored and looked up in the one lookup form of their ecosystem,
+//! [`moat_model::normalize_name`] (PEP 503 for PyPI, lower case for NuGet and Packagist, as
+//! written elsewhere), the same rule the matcher and [`crate::matcher::MemorySource`] apply.
+//!
+//! [`Database`] is itself an [`AdvisorySource`], so a scan hands it to the matcher as it is.
+//!
+//! The rejected alternative was one table per ecosystem or a normalised range table: matching
+//! needs the whole record anyway (ranges, versions list, severity, aliases), so storing OSV JSON
+//! and indexing only the lookup keys keeps the schema small and the import fast.
+
+use crate::matcher::{AdvisorySource, LookupError};
+use moat_model::advisory::Advisory;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+mod build;
+pub mod schema;
+mod status;
+
+pub use build::{Builder, SourceMeta};
+pub use schema::SCHEMA_VERSION;
+pub use status::{DbStatus, SourceStatus};
+
+const HINT: &str = "run `moat db update` or `moat db import`";
+
+/// Errors of the advisory database. Every message names the file and says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("advisory database {} not found: {HINT} to create it", path.display())]
+    NotFound { path: PathBuf },
+    #[error("advisory database {} is corrupt ({reason}): {HINT} to rebuild it", path.display())]
+    Corrupt { path: PathBuf, reason: String },
+    #[error(
+        "advisory database {} has schema version {found}, this moat reads version {want}: {HINT} to rebuild it",
+        path.display()
+    )]
+    Schema {
+        path: PathBuf,
+        found: String,
+        want: u32,
+    },
+    #[error("advisory database {}: {source} ({HINT} if this persists)", path.display())]
+    Sqlite {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("advisory database {}: {source} (check the path and its permissions, then {HINT})", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A read-only view of the database (what scans use).
+pub struct Database {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+fn sqlite_err(path: &Path) -> impl Fn(rusqlite::Error) -> DbError + '_ {
+    move |e| classify(path, e)
+}
+
+/// SQLite's "not a database" and "corrupt" become [`DbError::Corrupt`].
+fn classify(path: &Path, e: rusqlite::Error) -> DbError {
+    if let rusqlite::Error::SqliteFailure(f, _) = &e
+        && matches!(
+            f.code,
+            rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt
+        )
+    {
+        return DbError::Corrupt {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        };
+    }
+    DbError::Sqlite {
+        path: path.to_path_buf(),
+        source: e,
+    }
+}
+
+fn decode(path: &Path, json: &str) -> Result<Advisory, DbError> {
+    serde_json::from_str(json).map_err(|e| DbError::Corrupt {
+        path: path.to_path_buf(),
+        reason: format!("stored advisory does not parse: {e}"),
+    })
+}
+
+/// Runs a query and collects its rows, each read with `row`.
+fn rows<T, C: FromIterator<T>>(
+    conn: &Connection,
+    path: &Path,
+    sql: &str,
+    params: impl rusqlite::Params,
+    row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> Result<C, DbError> {
+    let mut st = conn.prepare_cached(sql).map_err(sqlite_err(path))?;
+    let rows = st.query_map(params, row).map_err(sqlite_err(path))?;
+    rows.collect::<Result<C, _>>().map_err(sqlite_err(path))
+}
+
+/// Runs a one-column text query and collects its rows.
+fn strings<C: FromIterator<String>>(
+    conn: &Connection,
+    path: &Path,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<C, DbError> {
+    rows(conn, path, sql, params, |r| r.get::<_, String>(0))
+}
+
+impl Database {
+    /// Opens an existing database read-only and checks that it is a moat database of
+    /// [`SCHEMA_VERSION`]. A missing file is [`DbError::NotFound`]; a file that is not SQLite, not
+    /// a moat database, or damaged is [`DbError::Corrupt`]; another schema version is
+    /// [`DbError::Schema`]. (A full `PRAGMA quick_check` is not run: it reads the whole file;
+    /// damage found later surfaces as `Corrupt` from the query.)
+    pub fn open_read_only(path: &Path) -> Result<Database, DbError> {
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_file() => {}
+            Ok(_) => {
+                return Err(DbError::Corrupt {
+                    path: path.to_path_buf(),
+                    reason: "not a regular file".into(),
+                });
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(DbError::NotFound {
+                    path: path.to_path_buf(),
+                });
+            }
+            Err(e) => {
+                return Err(DbError::Io {
+                    path: path.to_path_buf(),
+                    source: e,
+                });
+            }
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )
+        .map_err(sqlite_err(path))?;
+        schema::check_meta(&conn, path)?;
+        Ok(Database {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The file this database was opened from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Every advisory (withdrawn ones included) with an `affected` entry for this exact
+    /// ecosystem and package name (any spelling the ecosystem treats as the same name, see
+    /// [`moat_model::normalize_name`]), sorted by id.
+    pub fn advisories_for(&self, ecosystem: &str, name: &str) -> Result<Vec<Advisory>, DbError> {
+        let key = moat_model::normalize_name(ecosystem, name);
+        let jsons: Vec<String> = strings(
+            &self.conn,
+            &self.path,
+            "SELECT a.json FROM advisories a WHERE a.id IN \
+             (SELECT advisory_id FROM affected WHERE ecosystem = ?1 AND name = ?2) ORDER BY a.id",
+            params![ecosystem, key],
+        )?;
+        jsons.iter().map(|j| decode(&self.path, j)).collect()
+    }
+
+    /// One advisory by id.
+    pub fn advisory(&self, id: &str) -> Result<Option<Advisory>, DbError> {
+        let json: Option<String> = self
+            .conn
+            .prepare_cached("SELECT json FROM advisories WHERE id = ?1")
+            .and_then(|mut st| st.query_row([id], |r| r.get(0)).optional())
+            .map_err(sqlite_err(&self.path))?;
+        json.map(|j| decode(&self.path, &j)).transpose()
+    }
+
+    /// Ids of the advisories that list `alias` among their aliases, sorted.
+    pub fn ids_for_alias(&self, alias: &str) -> Result<Vec<String>, DbError> {
+        strings(
+            &self.conn,
+            &self.path,
+            "SELECT DISTINCT advisory_id FROM aliases WHERE alias = ?1 ORDER BY advisory_id",
+            [alias],
+        )
+    }
+
+    /// The CVE ids in CISA's Known Exploited Vulnerabilities catalogue.
+    pub fn kev_ids(&self) -> Result<HashSet<String>, DbError> {
+        strings(&self.conn, &self.path, "SELECT cve FROM kev", [])
+    }
+
+    /// Whether `id` is in the KEV catalogue.
+    pub fn is_kev(&self, id: &str) -> Result<bool, DbError> {
+        self.conn
+            .prepare_cached("SELECT 1 FROM kev WHERE cve = ?1")
+            .and_then(|mut st| st.exists([id]))
+            .map_err(sqlite_err(&self.path))
+    }
+}
+
+/// The database as the matcher's advisory source. A KEV lookup that fails counts as "not in
+/// KEV" (the advisory lookups of the same scan fail too, and are reported).
+impl AdvisorySource for Database {
+    fn advisories_for(&self, ecosystem: &str, name: &str) -> Result<Vec<Advisory>, LookupError> {
+        Ok(Database::advisories_for(self, ecosystem, name)?)
+    }
+
+    fn is_kev(&self, id: &str) -> bool {
+        Database::is_kev(self, id).unwrap_or(false)
+    }
+}

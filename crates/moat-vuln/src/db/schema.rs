@@ -1,0 +1,132 @@
+//! The database schema: its tables, the `meta` marker, and the version check every opening
+//! goes through.
+//!
+//! ## Schema (version [`SCHEMA_VERSION`])
+//! | table | columns | note |
+//! |---|---|---|
+//! | `meta` | key, value | `format` = `moat-advisory-db`, `schema_version`, `built_at` (RFC 3339) |
+//! | `sources` | name PK, url, etag, last_modified, imported_at, records | one row per feed label (`osv:Go`, `rustsec`, `kev`, ...) |
+//! | `advisories` | id PK, source, modified, withdrawn, json | the whole record as OSV-shaped JSON |
+//! | `affected` | ecosystem, name, advisory_id | index on (ecosystem, name); names in the lookup form of [`moat_model::normalize_name`] |
+//! | `aliases` | alias, advisory_id | index on alias |
+//! | `kev` | cve PK, source, date_added, vendor, product, name, due_date, ransomware | CISA KEV |
+//!
+//! **An advisory id present in two sources:** the later import wins.
+//! [`Builder::replace_source`](super::Builder::replace_source) replaces the whole record (and
+//! its `affected` / `aliases` rows), the record then belongs to the source imported last, and
+//! the other source's record count is recomputed.
+//!
+//! Withdrawn records are stored like any other; the matcher ignores them.
+//!
+//! ## Versions
+//! A database of another version is refused with [`DbError::Schema`] by
+//! [`Database::open_read_only`](super::Database::open_read_only) and rebuilt from scratch by
+//! `moat db update` ([`Builder::from_existing`](super::Builder::from_existing)). The version
+//! changes whenever a database written by an older moat would be read wrongly:
+//!
+//! | version | change |
+//! |---|---|
+//! | 1 | first schema |
+//! | 2 | `affected.name` of NuGet and Packagist in lower case (their names are case-insensitive); version 1 stored them as written, so a differently cased package would miss its advisories |
+
+use super::{DbError, sqlite_err};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::Path;
+
+/// The schema this build reads and writes.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The `meta.format` marker that tells a moat database from any other SQLite file.
+const FORMAT: &str = "moat-advisory-db";
+
+const SCHEMA_SQL: &str = "
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE sources(name TEXT PRIMARY KEY, url TEXT, etag TEXT, last_modified TEXT,
+                     imported_at TEXT NOT NULL, records INTEGER NOT NULL);
+CREATE TABLE advisories(id TEXT PRIMARY KEY, source TEXT NOT NULL, modified TEXT, withdrawn TEXT,
+                        json TEXT NOT NULL);
+CREATE INDEX advisories_source ON advisories(source);
+CREATE TABLE affected(ecosystem TEXT NOT NULL, name TEXT NOT NULL, advisory_id TEXT NOT NULL);
+CREATE INDEX affected_package ON affected(ecosystem, name);
+CREATE INDEX affected_advisory ON affected(advisory_id);
+CREATE TABLE aliases(alias TEXT NOT NULL, advisory_id TEXT NOT NULL);
+CREATE INDEX aliases_alias ON aliases(alias);
+CREATE INDEX aliases_advisory ON aliases(advisory_id);
+CREATE TABLE kev(cve TEXT PRIMARY KEY, source TEXT NOT NULL, date_added TEXT, vendor TEXT,
+                 product TEXT, name TEXT, due_date TEXT, ransomware TEXT);
+CREATE INDEX kev_source ON kev(source);
+";
+
+/// Creates the tables and the `meta` marker on an empty database.
+pub(super) fn create(conn: &Connection, path: &Path) -> Result<(), DbError> {
+    conn.execute_batch(SCHEMA_SQL).map_err(sqlite_err(path))?;
+    write_meta(conn, path, None)
+}
+
+/// Writes the format marker and [`SCHEMA_VERSION`] into `meta`, and `built_at` when given.
+pub(super) fn write_meta(
+    conn: &Connection,
+    path: &Path,
+    built_at: Option<&str>,
+) -> Result<(), DbError> {
+    conn.execute(
+        "INSERT OR REPLACE INTO meta(key, value) VALUES ('format', ?1), ('schema_version', ?2)",
+        params![FORMAT, SCHEMA_VERSION.to_string()],
+    )
+    .map_err(sqlite_err(path))?;
+    if let Some(t) = built_at {
+        conn.execute(
+            "INSERT OR REPLACE INTO meta(key, value) VALUES ('built_at', ?1)",
+            [t],
+        )
+        .map_err(sqlite_err(path))?;
+    }
+    Ok(())
+}
+
+/// One `meta` value.
+pub(super) fn meta_value(
+    conn: &Connection,
+    path: &Path,
+    key: &str,
+) -> Result<Option<String>, DbError> {
+    conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| {
+        r.get::<_, String>(0)
+    })
+    .optional()
+    .map_err(sqlite_err(path))
+}
+
+/// Checks the format marker and the schema version: a file without them is
+/// [`DbError::Corrupt`], another version is [`DbError::Schema`].
+pub(super) fn check_meta(conn: &Connection, path: &Path) -> Result<(), DbError> {
+    let has_meta: bool = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .map_err(sqlite_err(path))?
+        > 0;
+    let corrupt = |reason: &str| DbError::Corrupt {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    };
+    if !has_meta {
+        return Err(corrupt("not a moat database: no meta table"));
+    }
+    if meta_value(conn, path, "format")?.as_deref() != Some(FORMAT) {
+        return Err(corrupt(
+            "not a moat database: meta.format is missing or wrong",
+        ));
+    }
+    let found = meta_value(conn, path, "schema_version")?.unwrap_or_default();
+    if found != SCHEMA_VERSION.to_string() {
+        return Err(DbError::Schema {
+            path: path.to_path_buf(),
+            found,
+            want: SCHEMA_VERSION,
+        });
+    }
+    Ok(())
+}
