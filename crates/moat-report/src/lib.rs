@@ -1,18 +1,24 @@
-//! # moat-report: an [`Inventory`] in, bytes out
+//! # moat-report: an [`Inventory`] or a [`ScanReport`] in, bytes out
 //!
-//! Every reporter here is a pure function of a [`moat_model::Inventory`] and, where the
-//! format records when it was made, a [`RenderOptions`] carrying the timestamp. Nothing
-//! reads files, the network, the clock or the environment: [`timestamp_now`] is the one
-//! function that looks at the world, and the CLI calls it once and passes the result down.
-//! Same inventory + same options = the same bytes, which is what golden tests, caches and
-//! reproducible builds need.
+//! Every reporter here is a pure function of a [`moat_model::Inventory`] (or a scan
+//! report) and, where the format records when it was made, a [`RenderOptions`] carrying
+//! the timestamp. Nothing reads files, the network, the clock or the environment:
+//! [`timestamp_now`] is the one function that looks at the world, and the CLI calls it
+//! once and passes the result down. Same input + same options = the same bytes, which is
+//! what golden tests, caches and reproducible builds need.
 //!
-//! | function | output |
-//! |---|---|
-//! | [`json`] | moat's own JSON document: the serde form of [`Inventory`], pretty, `\n`-terminated |
-//! | [`cyclonedx`] | CycloneDX 1.6 JSON |
-//! | [`spdx`] | SPDX 2.3 JSON |
-//! | [`table`] | a human table: PACKAGE, VERSION, TYPE, LAYER |
+//! | function | output | module |
+//! |---|---|---|
+//! | [`json`] | moat's own JSON document: the serde form of [`Inventory`], pretty, `\n`-terminated | here |
+//! | [`cyclonedx`] | CycloneDX 1.6 JSON | `cyclonedx.rs` |
+//! | [`spdx`] | SPDX 2.3 JSON | `spdx.rs` |
+//! | [`table`] | a human table: PACKAGE, VERSION, TYPE, LAYER | `table.rs` |
+//! | [`scan_json`], [`sarif`], [`cyclonedx_vulns`], [`scan_table`] | the reports of `moat scan`, for every kind of finding | [`scan`] |
+//! | [`read_sbom`] | the other way: a CycloneDX or SPDX JSON document into an [`Inventory`] | [`sbom_in`] |
+//!
+//! Shared helpers: `term.rs` (terminal cell widths, escaping, cutting, colour, columns for
+//! both tables), `time.rs` (RFC 3339 timestamps through `jiff`), `license.rs` (SPDX licence
+//! ids and expressions).
 //!
 //! ## How the SBOMs are built
 //!
@@ -40,11 +46,13 @@
 //!
 //! Timestamps: the options' timestamp is normalised to `YYYY-MM-DDTHH:MM:SSZ`, the one
 //! form both validators accept (offsets are converted, fractions dropped); an unreadable
-//! timestamp becomes `1970-01-01T00:00:00Z` rather than an invalid document.
+//! timestamp becomes `1970-01-01T00:00:00Z` rather than an invalid document. The calendar
+//! arithmetic is `jiff`'s (the crate the advisory database and the CLI use too); `time.rs`
+//! only fixes the forms read and written.
 //!
 //! Nothing here panics on odd input: strings from the scanned image (package names,
-//! history lines) are data; the table replaces control characters so that a hostile
-//! package name cannot drive the terminal.
+//! history lines, file names, matched lines) are data; the tables replace control
+//! characters so that a hostile package or file name cannot drive the terminal.
 //!
 //! ## Rejected alternatives
 //!
@@ -52,8 +60,10 @@
 //!   the map type rather than the specification.
 //! * The `cyclonedx-bom` crate: its model is larger than what we emit and lags behind the
 //!   specification versions; the part of CycloneDX 1.6 we need is a few small structs.
-//! * A date crate for one conversion: `time.rs` walks years and months by hand.
-//! * A table crate: four columns need a width function and `format!`.
+//! * A hand-written civil-date conversion (this crate had one): a second calendar in the
+//!   workspace once other crates need dates; `jiff` with only `std` (no time-zone
+//!   database) is small and pure Rust.
+//! * A table crate: a few columns need a width function, `pad` and `format!`.
 //!
 //! ## Tests and golden files
 //!
@@ -65,10 +75,15 @@
 //! MOAT_UPDATE_GOLDEN=1 cargo test -p moat-report
 //! ```
 //!
-//! `tests/validate.rs` runs the reference validators (`$MOAT_PEERS/bin/validate-cyclonedx`
-//! and `validate-spdx`, `MOAT_PEERS` defaulting to `/var/tmp/moat-peers`) over the golden
-//! inventory, an empty one and a rootfs without digests. Without the validators it prints
-//! a skip notice, unless `CI=true`, where it fails.
+//! `tests/scan.rs` does the same for the scan reports of `tests/scan_fixture.rs`: a
+//! vulnerability-only report (`scan.*`) and one with a finding of every kind (`scan-all.*`:
+//! JSON, SARIF, CycloneDX, table plain and in colour).
+//!
+//! `tests/validate.rs` and `tests/scan_validate.rs` run the reference validators
+//! (`$MOAT_PEERS/bin/validate-cyclonedx`, `validate-spdx`, `validate-sarif`, `MOAT_PEERS`
+//! defaulting to `/var/tmp/moat-peers`) over the fixtures, an empty inventory, a rootfs
+//! without digests and hostile input. Without the validators they print a skip notice,
+//! unless `CI=true`, where they fail.
 
 mod cyclonedx;
 mod license;
@@ -76,14 +91,17 @@ pub mod sbom_in;
 pub mod scan;
 mod spdx;
 mod table;
+mod term;
 mod time;
 
+#[cfg(doc)]
+use moat_model::ScanReport;
 use moat_model::{Artifact, Inventory, Layer, Package, Purl};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 pub use sbom_in::{SbomError, read_sbom};
-pub use scan::{cyclonedx_vulns, sarif, scan_json, scan_table};
+pub use scan::{DEFAULT_WIDTH, cyclonedx_vulns, sarif, scan_json, scan_table, scan_table_width};
 
 /// Options shared by the reporters that need more than the inventory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -307,6 +325,8 @@ mod tests {
 
     #[test]
     fn uuid_is_v4_shaped_and_stable() {
+        let mut artifact = crate::sbom_in::bare_artifact("x", "/x");
+        artifact.kind = moat_model::ArtifactKind::Rootfs;
         let inv = Inventory {
             schema_version: moat_model::SCHEMA_VERSION.into(),
             tool: moat_model::Tool {
@@ -314,18 +334,7 @@ mod tests {
                 version: "0.1.0".into(),
                 analyzers: vec![],
             },
-            artifact: Artifact {
-                name: "x".into(),
-                kind: moat_model::ArtifactKind::Rootfs,
-                path: "/x".into(),
-                repo_tags: vec![],
-                manifest_digest: None,
-                config_digest: None,
-                platform: None,
-                os: None,
-                layers: vec![],
-                config: None,
-            },
+            artifact,
             packages: vec![],
             relationships: vec![],
             diagnostics: vec![],

@@ -1,156 +1,118 @@
-//! Timestamps without a date crate: seconds since the Unix epoch <-> RFC 3339 UTC.
+//! Timestamps: seconds since the Unix epoch <-> RFC 3339 UTC, through `jiff`.
 //!
-//! The conversion walks years and months one at a time. That is slower than a closed
-//! formula but obviously correct, and the range is bounded (years 0000 to 9999), so a
-//! conversion costs at most a few thousand additions.
+//! The calendar (leap years, month lengths, offsets) is jiff's; this file only decides the
+//! one form moat writes (`YYYY-MM-DDTHH:MM:SSZ`, the form both SBOM validators accept), the
+//! forms it reads, and what happens at the edges:
+//!
+//! * Writing clamps to years 0000..=9999. The instants are computed as civil date-times
+//!   in UTC rather than as [`jiff::Timestamp`]s, because a jiff timestamp stops a day short
+//!   of 9999-12-31 (it must stay convertible at every offset), and the last second RFC 3339
+//!   can write is 9999-12-31T23:59:59Z.
+//! * Reading accepts RFC 3339's `date-time` and nothing looser: the layout is checked
+//!   here (`YYYY-MM-DD`, `T`/`t`/space, `HH:MM:SS`, an optional `.fraction`, then `Z`/`z`
+//!   or `±HH:MM`), then jiff validates the fields (no 30 February, no hour 24) and does the
+//!   arithmetic. Without the layout check jiff's ISO 8601 parser would also take
+//!   `2026-11-29T01:02+0100` or a `[zone]` annotation, forms no SBOM tool writes and that
+//!   would read as something other than what they look like to a person. Fractions are
+//!   dropped (towards the past) and a leap second reads as second 59.
+//! * [`now`] is the one function that looks at the world: the `SOURCE_DATE_EPOCH`
+//!   variable (reproducible builds), else the system clock.
+//!
+//! Rejected: keeping the hand-written civil-date walk (correct, but a second calendar in the
+//! workspace once the advisory database and the CLI use jiff); jiff's `Timestamp` as the
+//! value type of [`crate::parse_timestamp`] (the CLI only compares days, and a plain `i64`
+//! keeps the public surface free of a dependency's types).
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use jiff::civil::{DateTime, Time, datetime};
+use jiff::fmt::temporal::Pieces;
+use jiff::{SignedDuration, Timestamp};
 
 /// The timestamp used when a caller hands us one we cannot read.
 pub(crate) const FALLBACK: &str = "1970-01-01T00:00:00Z";
 
-/// Seconds of 9999-12-31T23:59:59Z, the last instant RFC 3339 can write.
-const MAX_SECS: i64 = 253_402_300_799;
-/// Seconds of 0000-01-01T00:00:00Z.
-const MIN_SECS: i64 = -62_167_219_200;
+const EPOCH: DateTime = datetime(1970, 1, 1, 0, 0, 0, 0);
+/// The first and last instants RFC 3339 can write (four-digit years).
+const FIRST: DateTime = datetime(0, 1, 1, 0, 0, 0, 0);
+const LAST: DateTime = datetime(9999, 12, 31, 23, 59, 59, 0);
 
-fn is_leap(year: i64) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
-}
-
-fn year_len(year: i64) -> i64 {
-    if is_leap(year) { 366 } else { 365 }
-}
-
-fn month_len(year: i64, month: u32) -> i64 {
-    match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if is_leap(year) => 29,
-        _ => 28,
-    }
-}
-
-/// Day number (days since 1970-01-01) -> (year, month 1..=12, day 1..=31).
-fn civil_from_days(mut days: i64) -> (i64, u32, u32) {
-    let mut year = 1970;
-    while days < 0 {
-        year -= 1;
-        days += year_len(year);
-    }
-    while days >= year_len(year) {
-        days -= year_len(year);
-        year += 1;
-    }
-    let mut month = 1;
-    while month < 12 && days >= month_len(year, month) {
-        days -= month_len(year, month);
-        month += 1;
-    }
-    // `days` is now below the length of `month`, so it fits a u32.
-    (year, month, days as u32 + 1)
-}
-
-/// (year, month, day) -> days since 1970-01-01. The caller has checked the ranges.
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let mut days = 0;
-    let mut y = 1970;
-    while y < year {
-        days += year_len(y);
-        y += 1;
-    }
-    while y > year {
-        y -= 1;
-        days -= year_len(y);
-    }
-    for m in 1..month {
-        days += month_len(year, m);
-    }
-    days + i64::from(day) - 1
+/// The UTC date-time `secs` seconds after the epoch, clamped to years 0000..=9999.
+fn civil(secs: i64) -> DateTime {
+    let fallback = if secs < 0 { FIRST } else { LAST };
+    EPOCH
+        .checked_add(SignedDuration::from_secs(secs))
+        .unwrap_or(fallback)
+        .clamp(FIRST, LAST)
 }
 
 /// Formats seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ`, clamped to years 0000..=9999.
 pub(crate) fn format_utc(secs: i64) -> String {
-    let secs = secs.clamp(MIN_SECS, MAX_SECS);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, mo, d) = civil_from_days(days);
+    let t = civil(secs);
     format!(
-        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
     )
 }
 
-fn digits(b: &[u8]) -> Option<u32> {
-    if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
-        return None;
+/// True when `b` has RFC 3339's `date-time` layout (the fields are not checked here).
+fn rfc3339_layout(b: &[u8]) -> bool {
+    const DATE_TIME: &[u8; 19] = b"0000-00-00T00:00:00";
+    if b.len() < DATE_TIME.len() + 1 {
+        return false;
     }
-    b.iter().try_fold(0u32, |acc, d| {
-        acc.checked_mul(10)?.checked_add(u32::from(d - b'0'))
-    })
+    let (head, mut rest) = b.split_at(DATE_TIME.len());
+    let head_ok = head.iter().zip(DATE_TIME).all(|(c, want)| match want {
+        b'0' => c.is_ascii_digit(),
+        b'T' => matches!(c, b'T' | b't' | b' '),
+        sep => c == sep,
+    });
+    if !head_ok {
+        return false;
+    }
+    if let Some(frac) = rest.strip_prefix(b".") {
+        let n = frac.iter().take_while(|c| c.is_ascii_digit()).count();
+        if n == 0 {
+            return false;
+        }
+        rest = &frac[n..];
+    }
+    match rest {
+        [b'Z' | b'z'] => true,
+        // RFC 3339 offsets stop at 23:59 (jiff would take up to 25:59:59)
+        [b'+' | b'-', h1 @ b'0'..=b'2', h2, b':', b'0'..=b'5', m2] => {
+            h2.is_ascii_digit() && m2.is_ascii_digit() && (*h1 < b'2' || *h2 <= b'3')
+        }
+        _ => false,
+    }
 }
 
 /// Parses an RFC 3339 date-time (`2026-11-29T01:02:03Z`, `...T01:02:03.5+01:00`) into
 /// seconds since the epoch. Fractions are dropped; a leap second reads as second 59.
 pub(crate) fn parse_rfc3339(s: &str) -> Option<i64> {
-    let b = s.trim().as_bytes();
-    if b.len() < 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || !matches!(b[10], b'T' | b't' | b' ')
-        || b[13] != b':'
-        || b[16] != b':'
-    {
+    let s = s.trim();
+    if !rfc3339_layout(s.as_bytes()) {
         return None;
     }
-    let (year, month, day) = (digits(&b[0..4])?, digits(&b[5..7])?, digits(&b[8..10])?);
-    let (hour, min, sec) = (
-        digits(&b[11..13])?,
-        digits(&b[14..16])?,
-        digits(&b[17..19])?,
-    );
-    let year = i64::from(year);
-    if !(1..=12).contains(&month)
-        || day < 1
-        || i64::from(day) > month_len(year, month)
-        || hour > 23
-        || min > 59
-        || sec > 60
-    {
-        return None;
-    }
-    let mut rest = &b[19..];
-    if rest.first() == Some(&b'.') {
-        let n = rest[1..].iter().take_while(|c| c.is_ascii_digit()).count();
-        if n == 0 {
-            return None;
-        }
-        rest = &rest[1 + n..];
-    }
-    let offset = match rest {
-        [b'Z' | b'z'] => 0,
-        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
-            let (oh, om) = (digits(&[*h1, *h2])?, digits(&[*m1, *m2])?);
-            if oh > 23 || om > 59 {
-                return None;
-            }
-            let o = i64::from(oh * 3600 + om * 60);
-            if *sign == b'-' { -o } else { o }
-        }
-        _ => return None,
-    };
-    let secs = days_from_civil(year, month, day) * 86_400
-        + i64::from(hour * 3600 + min * 60 + sec.min(59))
-        - offset;
-    Some(secs)
+    let pieces = Pieces::parse(s).ok()?;
+    let time = pieces.time()?;
+    let offset = pieces.offset()?.to_numeric_offset();
+    let whole = Time::new(time.hour(), time.minute(), time.second(), 0).ok()?;
+    let local = pieces.date().to_datetime(whole);
+    let secs = local.duration_since(EPOCH).as_secs();
+    Some(secs - i64::from(offset.seconds()))
 }
 
 /// The timestamp to print: the caller's, normalised to `YYYY-MM-DDTHH:MM:SSZ` (the one
-/// form both CycloneDX and SPDX accept), or [`FALLBACK`] when it cannot be read.
+/// form both CycloneDX and SPDX accept), or [`FALLBACK`] when it cannot be read or lies
+/// outside years 0000..=9999.
 pub(crate) fn normalize(s: &str) -> String {
+    let bounds = FIRST.duration_since(EPOCH).as_secs()..=LAST.duration_since(EPOCH).as_secs();
     match parse_rfc3339(s) {
-        Some(secs) if (MIN_SECS..=MAX_SECS).contains(&secs) => format_utc(secs),
+        Some(secs) if bounds.contains(&secs) => format_utc(secs),
         _ => FALLBACK.to_string(),
     }
 }
@@ -161,14 +123,12 @@ pub(crate) fn now() -> String {
 }
 
 /// [`now`] with the value of `SOURCE_DATE_EPOCH` passed in: an integer (seconds since the
-/// epoch) wins; anything else, or nothing, means the system clock.
+/// epoch) wins; anything else, or nothing, means the system clock (the epoch if the clock
+/// is outside what jiff represents).
 fn now_with(source_date_epoch: Option<&str>) -> String {
     let from_env = source_date_epoch.and_then(|v| v.trim().parse::<i64>().ok());
     let secs = from_env.unwrap_or_else(|| {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_secs()).unwrap_or(MAX_SECS))
-            .unwrap_or(0)
+        Timestamp::try_from(std::time::SystemTime::now()).map_or(0, Timestamp::as_second)
     });
     format_utc(secs)
 }
@@ -176,6 +136,14 @@ fn now_with(source_date_epoch: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// (year, month, day) -> days since 1970-01-01, through jiff.
+    fn days_from_civil(year: i16, month: i8, day: i8) -> i64 {
+        datetime(year, month, day, 0, 0, 0, 0)
+            .duration_since(EPOCH)
+            .as_secs()
+            / 86_400
+    }
 
     #[test]
     fn known_instants() {
@@ -202,8 +170,8 @@ mod tests {
 
     #[test]
     fn round_trip_every_day_of_four_centuries() {
-        // Every day from 1900 to 2300 once, plus a time of day: civil_from_days and
-        // days_from_civil must be inverse functions.
+        // Every day from 1900 to 2300 once, plus a time of day: formatting and parsing
+        // must be inverse functions.
         let start = days_from_civil(1900, 1, 1);
         let end = days_from_civil(2300, 1, 1);
         for days in start..end {
@@ -211,6 +179,24 @@ mod tests {
             let text = format_utc(secs);
             assert_eq!(parse_rfc3339(&text), Some(secs), "{text}");
         }
+    }
+
+    #[test]
+    fn the_last_and_first_writable_seconds_read_back() {
+        assert_eq!(
+            normalize("9999-12-31T23:59:59Z"),
+            "9999-12-31T23:59:59Z",
+            "beyond jiff::Timestamp::MAX, still RFC 3339"
+        );
+        assert_eq!(normalize("0000-01-01T00:00:00Z"), "0000-01-01T00:00:00Z");
+        // an offset that pushes the instant past the last writable second
+        assert_eq!(normalize("9999-12-31T23:59:59-01:00"), FALLBACK);
+        // fractions are dropped towards the past, also before the epoch
+        assert_eq!(parse_rfc3339("1969-12-31T23:59:59.5Z"), Some(-1));
+        assert_eq!(
+            parse_rfc3339("2016-12-31T23:59:60Z"),
+            parse_rfc3339("2016-12-31T23:59:59Z")
+        );
     }
 
     #[test]
@@ -228,6 +214,7 @@ mod tests {
             parse_rfc3339("2026-11-28T23:32:03-01:30"),
             Some(1_795_914_123)
         );
+        assert_eq!(parse_rfc3339("2026-11-29 01:02:03Z"), Some(1_795_914_123));
         for bad in [
             "",
             "2026-11-29",
@@ -238,6 +225,10 @@ mod tests {
             "2026-11-29T01:02:03.Z",
             "2026-11-29T01:02:03+0100",
             "２０２６-11-29T01:02:03Z",
+            "2026-11-29T01:02Z",
+            "2026-11-29T01:02:03Z[Europe/Paris]",
+            "+02026-11-29T01:02:03Z",
+            "2026-11-29T01:02:03+24:00",
         ] {
             assert_eq!(parse_rfc3339(bad), None, "{bad:?}");
         }

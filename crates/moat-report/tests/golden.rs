@@ -3,65 +3,11 @@
 //! After an intended change of an output, regenerate and review the diff:
 //! `MOAT_UPDATE_GOLDEN=1 cargo test -p moat-report`
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
-use std::path::PathBuf;
-
-fn golden_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(name)
-}
-
-/// Compares `actual` with the golden file, or rewrites the file when MOAT_UPDATE_GOLDEN is
-/// set. A mismatch names the first differing line and shows both sides around it.
-fn check(name: &str, actual: &[u8]) {
-    let path = golden_path(name);
-    if std::env::var_os("MOAT_UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, actual).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
-        return;
-    }
-    let expected = std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "reading {}: {e}\nrun `MOAT_UPDATE_GOLDEN=1 cargo test -p moat-report` to create it",
-            path.display()
-        )
-    });
-    if expected == actual {
-        return;
-    }
-    let (exp, act) = (
-        String::from_utf8_lossy(&expected),
-        String::from_utf8_lossy(actual),
-    );
-    let (exp, act): (Vec<&str>, Vec<&str>) = (exp.lines().collect(), act.lines().collect());
-    let first = exp
-        .iter()
-        .zip(&act)
-        .position(|(e, a)| e != a)
-        .unwrap_or(exp.len().min(act.len()));
-    let from = first.saturating_sub(3);
-    let mut msg = format!(
-        "{name} differs from {} at line {} (expected {} lines, got {}).\n",
-        path.display(),
-        first + 1,
-        exp.len(),
-        act.len()
-    );
-    for (label, lines) in [("--- expected", &exp), ("+++ actual", &act)] {
-        msg.push_str(label);
-        msg.push('\n');
-        for (i, l) in lines.iter().enumerate().skip(from).take(first - from + 4) {
-            msg.push_str(&format!(
-                "{:>5}{} {l}\n",
-                i + 1,
-                if i == first { '>' } else { ' ' }
-            ));
-        }
-    }
-    msg.push_str("If the change is intended: MOAT_UPDATE_GOLDEN=1 cargo test -p moat-report, then review `git diff`.");
-    panic!("{msg}");
-}
+use common::check;
 
 #[test]
 fn golden_inventory_json() {

@@ -5,6 +5,8 @@
 //! and the four documents must agree on the (name, version) set. Missing tools or image:
 //! "skipped", or a failure when `CI=true`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use moat_model::Inventory;
 use moat_report::read_sbom;
 use std::collections::{BTreeMap, BTreeSet};

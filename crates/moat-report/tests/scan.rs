@@ -4,49 +4,15 @@
 //! After an intended change of an output, regenerate and review the diff:
 //! `MOAT_UPDATE_GOLDEN=1 cargo test -p moat-report`
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "scan_fixture.rs"]
 mod fixture;
 
+use fixture::check;
 use moat_model::ScanReport;
 use moat_report::RenderOptions;
 use serde_json::Value;
-use std::path::PathBuf;
-
-fn check(name: &str, actual: &[u8]) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(name);
-    if std::env::var_os("MOAT_UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, actual).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
-        return;
-    }
-    let expected = std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "reading {}: {e}\nrun `MOAT_UPDATE_GOLDEN=1 cargo test -p moat-report` to create it",
-            path.display()
-        )
-    });
-    if expected == actual {
-        return;
-    }
-    let (exp, act) = (
-        String::from_utf8_lossy(&expected).into_owned(),
-        String::from_utf8_lossy(actual).into_owned(),
-    );
-    let (exp, act): (Vec<&str>, Vec<&str>) = (exp.lines().collect(), act.lines().collect());
-    let first = exp
-        .iter()
-        .zip(&act)
-        .position(|(e, a)| e != a)
-        .unwrap_or(exp.len().min(act.len()));
-    panic!(
-        "{name} differs from {} at line {}:\n- {}\n+ {}\nIf intended: MOAT_UPDATE_GOLDEN=1 cargo test -p moat-report, then review `git diff`.",
-        path.display(),
-        first + 1,
-        exp.get(first).unwrap_or(&"<end>"),
-        act.get(first).unwrap_or(&"<end>"),
-    );
-}
 
 fn color() -> RenderOptions {
     RenderOptions {
@@ -290,4 +256,190 @@ fn output_does_not_depend_on_finding_order() {
         moat_report::scan_table(&r, &o),
         moat_report::scan_table(&rev, &o)
     );
+    let all = fixture::every_kind();
+    let mut rev = all.clone();
+    rev.findings.reverse();
+    rev.suppressed.reverse();
+    assert_eq!(moat_report::sarif(&all, &o), moat_report::sarif(&rev, &o));
+    assert_eq!(
+        moat_report::scan_table(&all, &o),
+        moat_report::scan_table(&rev, &o)
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// every kind of finding
+
+#[test]
+fn golden_every_kind() {
+    let r = fixture::every_kind();
+    let o = fixture::options();
+    check("scan-all.json", &moat_report::scan_json(&r));
+    check("scan-all.sarif.json", &moat_report::sarif(&r, &o));
+    check("scan-all.cdx.json", &moat_report::cyclonedx_vulns(&r, &o));
+    check(
+        "scan-all.table.txt",
+        moat_report::scan_table(&r, &o).as_bytes(),
+    );
+    check(
+        "scan-all.table-color.txt",
+        moat_report::scan_table(&r, &color()).as_bytes(),
+    );
+}
+
+#[test]
+fn every_kind_round_trips_through_json() {
+    let r = fixture::every_kind();
+    let bytes = moat_report::scan_json(&r);
+    let back: ScanReport = serde_json::from_slice(&bytes).expect("parses back");
+    assert_eq!(back, r);
+    let v = json(&bytes);
+    let kinds: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    for kind in ["vulnerability", "secret", "misconfiguration", "runtime"] {
+        assert!(kinds.contains(&kind), "no {kind} in {kinds:?}");
+    }
+    assert_eq!(v["suppressed"][0]["kind"], "secret");
+    assert_eq!(v["diagnostics"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn sarif_carries_every_kind() {
+    let r = fixture::every_kind();
+    let v = json(&moat_report::sarif(&r, &fixture::options()));
+    let run = &v["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    let results = run["results"].as_array().unwrap();
+    assert_eq!(results.len(), r.findings.len() + r.suppressed.len());
+    // vulnerabilities keep the first rule indices whatever else was scanned
+    let plain = json(&moat_report::sarif(&fixture::report(), &fixture::options()));
+    let plain_rules = plain["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap();
+    for (i, rule) in plain_rules.iter().enumerate() {
+        assert_eq!(rules[i]["id"], rule["id"]);
+    }
+    let rule = |id: &str| rules.iter().find(|r| r["id"] == id).unwrap();
+    let result = |id: &str| results.iter().find(|r| r["ruleId"] == id).unwrap();
+    let tags = |id: &str| rule(id)["properties"]["tags"].clone();
+    assert_eq!(tags("aws-access-key-id")[0], "secret");
+    assert_eq!(tags("DS002")[0], "misconfiguration");
+    assert_eq!(tags("Terminal shell in container")[0], "runtime");
+    assert_eq!(tags("CVE-2024-2961")[0], "vulnerability");
+    assert_eq!(
+        rule("aws-access-key-id")["properties"]["security-severity"],
+        "9.5"
+    );
+    assert_eq!(rule("IC001")["properties"]["security-severity"], "2.0");
+
+    let secret = &result("aws-access-key-id")["locations"][0]["physicalLocation"];
+    assert_eq!(secret["artifactLocation"]["uri"], "app/.env");
+    assert_eq!(
+        secret["region"],
+        serde_json::json!({"startLine": 3, "startColumn": 19, "endLine": 3, "endColumn": 39})
+    );
+    let docker = &result("DS002")["locations"][0]["physicalLocation"];
+    assert_eq!(
+        docker["region"],
+        serde_json::json!({"startLine": 12, "endLine": 12})
+    );
+    let k8s = &result("KSV012")["locations"][0];
+    assert_eq!(
+        k8s["logicalLocations"][0]["fullyQualifiedName"],
+        "Deployment/default/web"
+    );
+    assert_eq!(k8s["logicalLocations"][0]["kind"], "resource");
+    let config = &result("IC001")["locations"][0];
+    assert_eq!(config["logicalLocations"][0]["name"], "config.Healthcheck");
+    assert!(config["physicalLocation"].get("region").is_none());
+    let ignored = result("generic-api-key");
+    assert_eq!(ignored["suppressions"][0]["kind"], "external");
+    assert!(
+        ignored["suppressions"][0]["justification"]
+            .as_str()
+            .unwrap()
+            .starts_with("ignore: test fixture")
+    );
+    // fingerprints: stable, and apart for every result
+    let again = json(&moat_report::sarif(&r, &fixture::options()));
+    let prints = |v: &Value| -> Vec<String> {
+        v["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                r["partialFingerprints"]["moatFinding/v1"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    };
+    assert_eq!(prints(&v), prints(&again));
+    let mut unique = prints(&v);
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), results.len());
+    // the vulnerabilities' fingerprints are those of the vulnerability-only report
+    for p in prints(&plain) {
+        assert!(prints(&v).contains(&p));
+    }
+}
+
+#[test]
+fn cyclonedx_counts_what_it_cannot_carry() {
+    let r = fixture::every_kind();
+    let o = fixture::options();
+    let v = json(&moat_report::cyclonedx_vulns(&r, &o));
+    let plain = json(&moat_report::cyclonedx_vulns(&fixture::report(), &o));
+    assert_eq!(v["vulnerabilities"], plain["vulnerabilities"]);
+    assert_eq!(
+        v["properties"],
+        serde_json::json!([
+            {"name": "moat:omitted:secret", "value": "1"},
+            {"name": "moat:omitted:misconfiguration", "value": "3"},
+            {"name": "moat:omitted:runtime", "value": "1"},
+        ])
+    );
+    assert!(plain.get("properties").is_none());
+}
+
+#[test]
+fn table_has_a_section_per_kind() {
+    let t = moat_report::scan_table(&fixture::every_kind(), &fixture::options());
+    for needle in [
+        "Total: 9 (CRITICAL: 1, HIGH: 3, MEDIUM: 3, LOW: 2, UNKNOWN: 0)  Suppressed: 2 (ignored: 1, VEX: 1)",
+        "  Vulnerabilities: 4 (CRITICAL: 0, HIGH: 2, MEDIUM: 1, LOW: 1, UNKNOWN: 0)",
+        "  Secrets: 1 (",
+        "  Misconfigurations: 3 (",
+        "  Runtime alerts: 1 (",
+        "\nVulnerabilities\n",
+        "\nSecrets\n",
+        "/app/.env (layer 1, deleted in a later layer)",
+        "  RULE               SEVERITY  LINE  MATCH",
+        "AWS_ACCESS_KEY_ID=AKIA************MPLE",
+        "/app/deploy/web.yaml (layer 1)  Deployment/default/web",
+        "(image-config)  config.Healthcheck",
+        "  2026-11-29T01:05:00Z  Terminal shell in container  NOTICE",
+        "generic-api-key at /app/test/fixtures.env:4: ignore: test fixture, not a real key",
+        "\ndiagnostics: 2 parse-error, 1 too-large\n",
+    ] {
+        assert!(t.contains(needle), "no {needle:?} in\n{t}");
+    }
+    for line in t.lines() {
+        assert!(line.chars().count() <= moat_report::DEFAULT_WIDTH, "{line}");
+    }
+    // only vulnerabilities: no section titles, no per-kind lines
+    let plain = moat_report::scan_table(&fixture::report(), &fixture::options());
+    assert!(!plain.contains("\nVulnerabilities\n") && !plain.contains("  Vulnerabilities:"));
+    assert!(
+        plain.ends_with("\n\ndiagnostics: 1 parse-error\n"),
+        "{plain}"
+    );
+    let empty = moat_report::scan_table(&fixture::empty(), &fixture::options());
+    assert!(empty.ends_with("\n\nNo findings.\n"), "{empty}");
 }

@@ -1,14 +1,16 @@
 //! The scan report shared by the `scan*` tests (included with `#[path]`; as a test target
 //! of its own it has no tests).
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "common/mod.rs"]
 mod common;
 
-pub use common::options;
+#[allow(unused_imports)]
+pub use common::{check, options, validate};
 use moat_model::advisory::*;
 use moat_model::finding::*;
-use moat_model::{Location, Package};
+use moat_model::{Code, Diagnostic, Location, Package};
+use std::collections::BTreeMap;
 
 fn pkg(p: &Package, path: Option<&str>) -> FindingPackage {
     FindingPackage {
@@ -353,4 +355,157 @@ pub fn hostile() -> ScanReport {
         findings: vec![odd, no_package, unknown_package],
         suppressed: vec![ignored, vex_fixed],
     }
+}
+
+fn located(
+    path: Option<&str>,
+    layer: Option<usize>,
+    span: Option<Span>,
+) -> Option<FindingLocation> {
+    Some(FindingLocation {
+        path: path.map(str::to_string),
+        layer,
+        span,
+        ..Default::default()
+    })
+}
+
+/// The vulnerability report plus a finding of every other kind: a secret (with columns) in a
+/// file a later layer deleted, a Dockerfile misconfiguration with a span, a Kubernetes one
+/// with a resource, an image-config one with a field, a runtime alert, and a secret in a
+/// test fixture suppressed by an ignore entry; and diagnostics of two codes.
+pub fn every_kind() -> ScanReport {
+    let mut r = report();
+
+    let mut secret = Finding::new(
+        "aws-access-key-id",
+        Severity::Critical,
+        Detail::Secret(SecretDetail {
+            category: Some("AWS".into()),
+            redacted: "AWS_ACCESS_KEY_ID=AKIA************MPLE".into(),
+            entropy: Some(3.7),
+            deleted: true,
+        }),
+    );
+    secret.title = Some("AWS Access Key ID".into());
+    secret.location = located(
+        Some("/app/.env"),
+        Some(1),
+        Some(Span {
+            start_line: 3,
+            start_column: Some(19),
+            end_line: 3,
+            end_column: Some(39),
+        }),
+    );
+
+    let mut dockerfile = Finding::new(
+        "DS002",
+        Severity::High,
+        Detail::Misconfiguration(MisconfigDetail {
+            target_type: "dockerfile".into(),
+            message: "Last USER command in Dockerfile should not be 'root'".into(),
+            resolution: Some("Add 'USER <non root user name>' line to the Dockerfile".into()),
+            references: vec![
+                "https://docs.docker.com/develop/develop-images/dockerfile_best-practices/#user"
+                    .into(),
+            ],
+            cause: Some("USER root".into()),
+        }),
+    );
+    dockerfile.title = Some("Image user should not be 'root'".into());
+    dockerfile.location = located(Some("/app/Dockerfile"), Some(1), Some(Span::lines(12, 12)));
+
+    let mut k8s = Finding::new(
+        "KSV012",
+        Severity::Medium,
+        Detail::Misconfiguration(MisconfigDetail {
+            target_type: "kubernetes".into(),
+            message: "Container 'web' of Deployment 'web' should set 'securityContext.runAsNonRoot' to true".into(),
+            resolution: Some("Set 'containers[].securityContext.runAsNonRoot' to true.".into()),
+            references: vec!["https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted".into()],
+            cause: None,
+        }),
+    );
+    k8s.title = Some("Runs as root user".into());
+    k8s.location = Some(FindingLocation {
+        resource: Some("Deployment/default/web".into()),
+        ..located(
+            Some("/app/deploy/web.yaml"),
+            Some(1),
+            Some(Span::lines(20, 31)),
+        )
+        .unwrap_or_default()
+    });
+
+    let mut config = Finding::new(
+        "IC001",
+        Severity::Low,
+        Detail::Misconfiguration(MisconfigDetail {
+            target_type: "image-config".into(),
+            message: "Add a HEALTHCHECK instruction to the image".into(),
+            ..Default::default()
+        }),
+    );
+    config.title = Some("No HEALTHCHECK defined".into());
+    config.location = Some(FindingLocation {
+        field: Some("config.Healthcheck".into()),
+        ..Default::default()
+    });
+
+    let mut shell = Finding::new(
+        "Terminal shell in container",
+        Severity::Medium,
+        Detail::Runtime(RuntimeDetail {
+            source: "syscall".into(),
+            priority: "NOTICE".into(),
+            output: "A shell was spawned in a container with an attached terminal (user=root container=web shell=bash)".into(),
+            time: Some("2026-11-29T01:05:00.123456789Z".into()),
+            tags: vec!["container".into(), "shell".into(), "mitre_execution".into()],
+            fields: BTreeMap::from([
+                ("container.name".to_string(), "web".to_string()),
+                ("proc.name".to_string(), "bash".to_string()),
+            ]),
+        }),
+    );
+    shell.title = Some("A shell was used as the entrypoint/exec point into a container".into());
+
+    let mut fixture_key = Finding::new(
+        "generic-api-key",
+        Severity::Medium,
+        Detail::Secret(SecretDetail {
+            category: Some("Generic".into()),
+            redacted: "API_KEY=****************".into(),
+            entropy: None,
+            deleted: false,
+        }),
+    );
+    fixture_key.title = Some("Generic API Key".into());
+    fixture_key.location = located(
+        Some("/app/test/fixtures.env"),
+        Some(1),
+        Some(Span::lines(4, 4)),
+    );
+    fixture_key.suppressed = Some(Suppression {
+        by: "ignore".into(),
+        reason: "test fixture, not a real key".into(),
+        justification: None,
+    });
+
+    // scanner order, not output order
+    r.findings.insert(0, shell);
+    r.findings.push(config);
+    r.findings.push(secret);
+    r.findings.push(k8s);
+    r.findings.push(dockerfile);
+    r.suppressed.insert(0, fixture_key);
+    r.inventory.diagnostics.extend([
+        Diagnostic::new(
+            Code::TooLarge,
+            "8.0 MiB over the 5 MiB limit for secret scanning",
+        )
+        .at("/app/data.bin", Some(1)),
+        Diagnostic::parse("line 7: unterminated heredoc").at("/app/Dockerfile", Some(1)),
+    ]);
+    r
 }

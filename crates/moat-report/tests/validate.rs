@@ -2,43 +2,9 @@
 //! `validate-spdx` in `$MOAT_PEERS/bin`, default `/var/tmp/moat-peers`). Without them the
 //! test prints a skip notice, or fails when `CI=true`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
-
-use std::path::PathBuf;
-use std::process::Command;
-
-fn validator(name: &str) -> Option<PathBuf> {
-    let root = std::env::var_os("MOAT_PEERS")
-        .map_or_else(|| PathBuf::from("/var/tmp/moat-peers"), PathBuf::from);
-    let path = root.join("bin").join(name);
-    if path.is_file() {
-        return Some(path);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{} is missing and CI=true", path.display());
-    }
-    eprintln!("skipped: {} not found (set MOAT_PEERS)", path.display());
-    None
-}
-
-fn run(validator_name: &str, files: &[PathBuf]) {
-    let Some(bin) = validator(validator_name) else {
-        return;
-    };
-    let out = Command::new(&bin)
-        .args(files)
-        .output()
-        .unwrap_or_else(|e| panic!("running {}: {e}", bin.display()));
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success(),
-        "{validator_name} rejected a document:\n{text}"
-    );
-}
 
 #[test]
 fn sboms_validate() {
@@ -63,6 +29,6 @@ fn sboms_validate() {
         std::fs::write(&s, moat_report::spdx(inv, o)).expect("write");
         spdx.push(s);
     }
-    run("validate-cyclonedx", &cdx);
-    run("validate-spdx", &spdx);
+    common::validate("validate-cyclonedx", &cdx);
+    common::validate("validate-spdx", &spdx);
 }

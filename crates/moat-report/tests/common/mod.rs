@@ -1,8 +1,10 @@
 //! Inventories shared by the integration tests.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use moat_model::*;
 use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
 
 pub const TIMESTAMP: &str = "2026-11-29T01:02:03Z";
 
@@ -255,4 +257,96 @@ pub fn hostile() -> Inventory {
     };
     inv.relationships = vec![edge("x", "x"), edge("x", "x#2"), edge("x#2", "x")];
     inv
+}
+
+// ---------------------------------------------------------------------------------------
+// golden files and validators
+
+pub fn golden_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name)
+}
+
+/// Compares `actual` with the golden file, or rewrites the file when MOAT_UPDATE_GOLDEN is
+/// set. A mismatch names the first differing line and shows both sides around it.
+pub fn check(name: &str, actual: &[u8]) {
+    let path = golden_path(name);
+    if std::env::var_os("MOAT_UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+        return;
+    }
+    let expected = std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "reading {}: {e}\nrun `MOAT_UPDATE_GOLDEN=1 cargo test -p moat-report` to create it",
+            path.display()
+        )
+    });
+    if expected == actual {
+        return;
+    }
+    let (exp, act) = (
+        String::from_utf8_lossy(&expected),
+        String::from_utf8_lossy(actual),
+    );
+    let (exp, act): (Vec<&str>, Vec<&str>) = (exp.lines().collect(), act.lines().collect());
+    let first = exp
+        .iter()
+        .zip(&act)
+        .position(|(e, a)| e != a)
+        .unwrap_or(exp.len().min(act.len()));
+    let from = first.saturating_sub(3);
+    let mut msg = format!(
+        "{name} differs from {} at line {} (expected {} lines, got {}).\n",
+        path.display(),
+        first + 1,
+        exp.len(),
+        act.len()
+    );
+    for (label, lines) in [("--- expected", &exp), ("+++ actual", &act)] {
+        msg.push_str(label);
+        msg.push('\n');
+        for (i, l) in lines.iter().enumerate().skip(from).take(first - from + 4) {
+            msg.push_str(&format!(
+                "{:>5}{} {l}\n",
+                i + 1,
+                if i == first { '>' } else { ' ' }
+            ));
+        }
+    }
+    msg.push_str("If the change is intended: MOAT_UPDATE_GOLDEN=1 cargo test -p moat-report, then review `git diff`.");
+    panic!("{msg}");
+}
+
+/// The reference validator `name` in `$MOAT_PEERS/bin` (default `/var/tmp/moat-peers`), or
+/// `None` with a skip notice; a missing validator fails the test when `CI=true`.
+pub fn validator(name: &str) -> Option<PathBuf> {
+    let root = std::env::var_os("MOAT_PEERS")
+        .map_or_else(|| PathBuf::from("/var/tmp/moat-peers"), PathBuf::from);
+    let path = root.join("bin").join(name);
+    if path.is_file() {
+        return Some(path);
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{} is missing and CI=true", path.display());
+    }
+    eprintln!("skipped: {} not found (set MOAT_PEERS)", path.display());
+    None
+}
+
+/// Runs the validator `name` over `files`; fails the test when it rejects one.
+pub fn validate(name: &str, files: &[PathBuf]) {
+    let Some(bin) = validator(name) else {
+        return;
+    };
+    let out = Command::new(&bin)
+        .args(files)
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", bin.display()));
+    assert!(
+        out.status.success(),
+        "{name} rejected a document:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

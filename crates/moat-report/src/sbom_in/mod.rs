@@ -1,0 +1,337 @@
+//! SBOMs in: CycloneDX JSON and SPDX 2.x JSON documents (moat's own or another tool's)
+//! read back into an [`Inventory`], so that `moat scan sbom.json` can match them.
+//!
+//! [`read_sbom`] detects the format by its marker (`bomFormat` for CycloneDX, `spdxVersion`
+//! for SPDX), parses a typed subset of it (unknown fields are ignored, `null` lists are
+//! empty) and turns every component / package into a [`Package`](moat_model::Package). What matters for
+//! matching is the distro context, so that is read from every place the common tools put
+//! it:
+//!
+//! * **kind and ecosystem** from the purl: its type is the kind; OS packages (`deb`, `apk`,
+//!   `rpm`) get the ecosystem of their `distro` qualifier (`debian-12`, `debian-12.4` as
+//!   Trivy writes it, `alpine-3.19.1`, Trivy's `redhat-9.3`, ...) the way moat's scanner
+//!   names them (`Debian:12`, `Alpine:v3.19`, `Ubuntu:22.04`, `Red Hat:9`, ...), falling
+//!   back to the document's operating-system component; language packages get theirs from
+//!   the purl type (`pypi` -> `PyPI`, `cargo` -> `crates.io`, `golang` -> `Go`, ...) and the
+//!   ecosystem's own form of the name (Go `namespace/name`, Maven `group:artifact`, npm
+//!   `@scope/name`).
+//! * **source package**: the purl's `upstream` qualifier (moat, Syft; `name`, `name@version`
+//!   or an rpm's source rpm file name), Trivy's `aquasecurity:trivy:SrcName` /
+//!   `SrcVersion` / `SrcRelease` / `SrcEpoch` properties (or its SPDX `sourceInfo`), Syft's
+//!   `syft:metadata:source` / `sourceVersion` / `sourceRpm` / `originPackage`. Debian and
+//!   Alpine packages without one are their own source, as in moat's inventory.
+//! * **epoch**: a deb version keeps its `1:` prefix; Trivy leaves it out of the version and
+//!   writes an `epoch` qualifier, which is put back (`1:2.38.1-5+deb12u3`); rpm versions
+//!   become `E:V-R` the same way.
+//! * **moat's own documents** restore exactly: the `moat:package:*` properties of its
+//!   CycloneDX (type, layer, locations, source, arch, epoch, ecosystem, metadata, ...), the
+//!   `moat:artifact:*` / `moat:layer:*` / `moat:os:*` properties of the artifact and OS, and
+//!   the `comment` / `sourceInfo` moat writes into SPDX packages.
+//!
+//! The artifact is the document's subject (`metadata.component`, or the package the SPDX
+//! document DESCRIBES): its name, digests and layers where the document records them
+//! (moat's properties, Trivy's `DiffID` / `ImageID` / `RepoTag`), kind `dir` unless moat's
+//! property says otherwise (an SBOM does not say how its target was read), path the SBOM
+//! file, and the OS from the operating-system component (or, when the document has none,
+//! from the `distro` qualifier most OS packages carry). `dependencies` / `DEPENDS_ON` /
+//! `DEPENDENCY_OF` between packages become relationships.
+//!
+//! Problems with single components (a purl that does not parse) become diagnostics
+//! ([`moat_model::Code::SbomComponent`]) of the inventory; only a document that cannot be
+//! read at all is an [`SbomError`], whose message names the file and what is wrong.
+//!
+//! ## Layout
+//!
+//! | file | what |
+//! |---|---|
+//! | `mod.rs` | [`read_sbom`]: format detection and dispatch, [`SbomError`], the format-neutral package record (`Raw`) and the join of records, edges and artifact into an [`Inventory`] |
+//! | `cyclonedx.rs` | the typed CycloneDX subset; components, properties and the artifact's layers into records |
+//! | `spdx.rs` | the typed SPDX 2.x subset; packages, annotations, moat's comments into records |
+//! | `package.rs` | one record into a [`Package`](moat_model::Package): kind, name, version and epoch, ecosystem, source package, layer, locations |
+//! | `distro.rs` | distro names: `distro` qualifiers, other tools' family names, the document's OS |
+//!
+//! Ecosystem names and the language forms of package names come from
+//! [`moat_model::Ecosystem`] and [`moat_model::os_ecosystem`], the vocabulary the scanner
+//! and the matcher use, so an SBOM's packages are looked up exactly as scanned ones are.
+//!
+//! Rejected alternatives: reading each format straight into [`Package`](moat_model::Package)s (the
+//! interpretation of purls, source packages and epochs would be written twice and drift);
+//! `serde_json::Value` walking (unknown shapes would fail late and silently).
+
+mod cyclonedx;
+mod distro;
+mod package;
+mod spdx;
+
+use moat_model::{
+    Artifact, ArtifactKind, Diagnostic, Inventory, Layer, OsInfo, Relationship, RelationshipKind,
+    SCHEMA_VERSION, Tool,
+};
+use serde::{Deserialize, Deserializer};
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// Why an SBOM could not be read. Every message starts with the file's path.
+#[derive(Debug, thiserror::Error)]
+pub enum SbomError {
+    #[error("{path}: the file is empty")]
+    Empty { path: String },
+    #[error("{path}: not valid JSON: {source}")]
+    Json {
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{path}: {what} is not supported; use CycloneDX JSON or SPDX 2.x JSON")]
+    Unsupported { path: String, what: String },
+    #[error(
+        "{path}: not an SBOM moat reads: {what} (CycloneDX JSON has \"bomFormat\": \"CycloneDX\", SPDX JSON has \"spdxVersion\")"
+    )]
+    UnknownFormat { path: String, what: String },
+    #[error("{path}: malformed {format} document: {source}")]
+    Malformed {
+        path: String,
+        format: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// Reads a CycloneDX or SPDX JSON document. `path` names the file in errors, diagnostics and
+/// the artifact.
+pub fn read_sbom(bytes: &[u8], path: &str) -> Result<Inventory, SbomError> {
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .ok_or_else(|| SbomError::Empty { path: path.into() })?;
+    let head = &bytes[start..bytes.len().min(start + 512)];
+    if head.starts_with(b"<") {
+        return Err(SbomError::Unsupported {
+            path: path.into(),
+            what: "an XML document (CycloneDX XML or SPDX RDF)".into(),
+        });
+    }
+    let head_text = String::from_utf8_lossy(head);
+    if head_text.starts_with("SPDXVersion:") || head_text.starts_with("##") {
+        return Err(SbomError::Unsupported {
+            path: path.into(),
+            what: "an SPDX tag-value document".into(),
+        });
+    }
+    let probe: Probe = serde_json::from_slice(bytes).map_err(|source| SbomError::Json {
+        path: path.into(),
+        source,
+    })?;
+    let Probe::Object {
+        bom_format,
+        spdx_version,
+        context,
+    } = probe
+    else {
+        return Err(SbomError::UnknownFormat {
+            path: path.into(),
+            what: "the top level is not a JSON object".into(),
+        });
+    };
+    if let Some(fmt) = bom_format {
+        if fmt != "CycloneDX" {
+            return Err(SbomError::UnknownFormat {
+                path: path.into(),
+                what: format!("\"bomFormat\" is {fmt:?}"),
+            });
+        }
+        return cyclonedx::read(bytes, path);
+    }
+    if let Some(v) = spdx_version {
+        if !v.starts_with("SPDX-2.") {
+            return Err(SbomError::Unsupported {
+                path: path.into(),
+                what: format!("spdxVersion {v:?}"),
+            });
+        }
+        return spdx::read(bytes, path);
+    }
+    if context.is_some() {
+        return Err(SbomError::Unsupported {
+            path: path.into(),
+            what: "a JSON-LD document (SPDX 3)".into(),
+        });
+    }
+    Err(SbomError::UnknownFormat {
+        path: path.into(),
+        what: "it has neither \"bomFormat\" nor \"spdxVersion\"".into(),
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// the formats, typed (only what is read)
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Probe {
+    Object {
+        #[serde(rename = "bomFormat", default)]
+        bom_format: Option<String>,
+        #[serde(rename = "spdxVersion", default)]
+        spdx_version: Option<String>,
+        #[serde(rename = "@context", default)]
+        context: Option<serde::de::IgnoredAny>,
+    },
+    Other(serde::de::IgnoredAny),
+}
+
+/// `null` or absent -> the default.
+pub(super) fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+// ---------------------------------------------------------------------------------------
+// one format-neutral package record
+
+/// A component / package as both formats describe it, before interpretation.
+#[derive(Default)]
+pub(super) struct Raw {
+    /// bom-ref or SPDXID, for relationships.
+    pub reference: String,
+    /// Component type (CycloneDX) or primary purpose (SPDX), lower case.
+    pub role: String,
+    pub name: String,
+    pub group: Option<String>,
+    pub version: Option<String>,
+    pub purl: Option<String>,
+    pub licenses: Vec<String>,
+    /// CycloneDX properties; SPDX annotations and moat comments in the same shape.
+    pub props: Vec<(String, String)>,
+    /// SPDX `sourceInfo` (Trivy: `built package from: NAME VERSION`).
+    pub source_info: Option<String>,
+}
+
+impl Raw {
+    pub fn prop(&self, name: &str) -> Option<&str> {
+        self.props
+            .iter()
+            .find(|(k, v)| k == name && !v.is_empty())
+            .map(|(_, v)| v.as_str())
+    }
+    pub fn props<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.props
+            .iter()
+            .filter(move |(k, v)| k == name && !v.is_empty())
+            .map(|(_, v)| v.as_str())
+    }
+    pub fn is_moat(&self) -> bool {
+        self.props
+            .iter()
+            .any(|(k, _)| k.starts_with("moat:package:"))
+    }
+}
+
+/// What the whole document tells each package.
+pub(super) struct Context {
+    pub os: Option<OsInfo>,
+    pub layers: Vec<Layer>,
+}
+
+/// The artifact when the document says nothing about it: named after the document (or the
+/// file), kind `dir`, no digests or layers.
+pub(crate) fn bare_artifact(name: &str, path: &str) -> Artifact {
+    Artifact {
+        name: if name.trim().is_empty() {
+            path.to_string()
+        } else {
+            name.to_string()
+        },
+        kind: ArtifactKind::Dir,
+        path: path.to_string(),
+        repo_tags: vec![],
+        manifest_digest: None,
+        config_digest: None,
+        platform: None,
+        os: None,
+        layers: vec![],
+        config: None,
+    }
+}
+
+pub(super) fn is_digest(s: &str) -> bool {
+    s.split_once(':').is_some_and(|(algo, hex)| {
+        matches!(algo, "sha256" | "sha512")
+            && !hex.is_empty()
+            && hex.bytes().all(|b| b.is_ascii_hexdigit())
+    })
+}
+
+pub(super) fn empty_layer(index: usize) -> Layer {
+    Layer {
+        index,
+        digest: None,
+        diff_id: None,
+        media_type: None,
+        size: None,
+        created_by: None,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// interpretation, shared
+
+/// The inventory of a document: every record that is a package (ids unique, moat's own
+/// kept where `keep_moat_ids`), the edges between known records, the OS from the packages'
+/// `distro` qualifiers when the document names none.
+pub(super) fn finish(
+    mut artifact: Artifact,
+    raws: Vec<Raw>,
+    edges: Vec<(String, String)>,
+    path: &str,
+    keep_moat_ids: bool,
+) -> Inventory {
+    let mut diagnostics: Vec<Diagnostic> = Vec::new();
+    if artifact.os.is_none() {
+        artifact.os = distro::os_from_qualifiers(&raws);
+    }
+    let ctx = Context {
+        os: artifact.os.clone(),
+        layers: artifact.layers.clone(),
+    };
+    let mut used: HashSet<String> = HashSet::new();
+    let mut by_ref: HashMap<String, String> = HashMap::new();
+    let mut packages = Vec::with_capacity(raws.len());
+    for raw in &raws {
+        let Some(mut p) = package::package(raw, &ctx, path, &mut diagnostics) else {
+            continue;
+        };
+        let want = if keep_moat_ids && raw.is_moat() && !raw.reference.is_empty() {
+            raw.reference.clone()
+        } else {
+            p.id.clone()
+        };
+        p.id = crate::unique(&want, &mut used, "#");
+        if !raw.reference.is_empty() {
+            by_ref.entry(raw.reference.clone()).or_insert(p.id.clone());
+        }
+        packages.push(p);
+    }
+    let relationships: BTreeSet<Relationship> = edges
+        .into_iter()
+        .filter_map(|(from, to)| {
+            let (from, to) = (by_ref.get(&from)?, by_ref.get(&to)?);
+            (from != to).then(|| Relationship {
+                from: from.clone(),
+                to: to.clone(),
+                kind: RelationshipKind::DependsOn,
+            })
+        })
+        .collect();
+    Inventory {
+        schema_version: SCHEMA_VERSION.into(),
+        tool: Tool::default(),
+        artifact,
+        packages,
+        relationships: relationships.into_iter().collect(),
+        diagnostics,
+    }
+}
