@@ -44,7 +44,10 @@ impl Env {
             .as_deref()
             .and_then(|s| s.trim().parse::<i64>().ok())
             .and_then(|secs| jiff::Timestamp::from_second(secs).ok())
-            .unwrap_or_else(jiff::Timestamp::now)
+            .unwrap_or_else(|| {
+                jiff::Timestamp::try_from(std::time::SystemTime::now())
+                    .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+            })
     }
 
     /// Colour on stdout: a terminal and no `NO_COLOR`.
@@ -69,7 +72,7 @@ impl Env {
 
 /// The report timestamp of `now` (`YYYY-MM-DDTHH:MM:SSZ`).
 pub fn timestamp(now: jiff::Timestamp) -> String {
-    now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+    moat_report::format_timestamp(now.as_second())
 }
 
 /// What to read and how.

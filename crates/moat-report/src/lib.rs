@@ -2,9 +2,9 @@
 //!
 //! Every reporter here is a pure function of a [`moat_model::Inventory`] (or a scan
 //! report) and, where the format records when it was made, a [`RenderOptions`] carrying
-//! the timestamp. Nothing reads files, the network, the clock or the environment:
-//! [`timestamp_now`] is the one function that looks at the world, and the CLI calls it
-//! once and passes the result down. Same input + same options = the same bytes, which is
+//! the timestamp. Nothing reads files, the network, the clock or the environment: the CLI
+//! decides what "now" is and passes it down ([`format_timestamp`] writes it the one way every
+//! report does). Same input + same options = the same bytes, which is
 //! what golden tests, caches and reproducible builds need.
 //!
 //! | function | output | module |
@@ -107,16 +107,16 @@ pub use scan::{DEFAULT_WIDTH, cyclonedx_vulns, sarif, scan_json, scan_table, sca
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderOptions {
     /// When the document was made: RFC 3339 UTC, e.g. `2026-11-29T01:02:03Z` (see
-    /// [`timestamp_now`]). Other RFC 3339 forms are normalised; garbage becomes the epoch.
+    /// [`format_timestamp`]). Other RFC 3339 forms are normalised; garbage becomes the epoch.
     pub timestamp: String,
     /// ANSI colour (bold headers) in [`table`]; the SBOMs ignore it.
     pub color: bool,
 }
 
-/// The current time as `YYYY-MM-DDTHH:MM:SSZ`, or the time in `SOURCE_DATE_EPOCH` (seconds
-/// since the epoch, for reproducible builds) when that is set to an integer.
-pub fn timestamp_now() -> String {
-    time::now()
+/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (years clamped to 0000..=9999): the
+/// form every report writes. The caller says what "now" is; nothing here reads the clock.
+pub fn format_timestamp(secs: i64) -> String {
+    time::format_utc(secs)
 }
 
 /// Seconds since the Unix epoch of an RFC 3339 timestamp (`2026-11-29T01:02:03Z`, offsets and

@@ -15,17 +15,17 @@
 //!   `2026-11-29T01:02+0100` or a `[zone]` annotation, forms no SBOM tool writes and that
 //!   would read as something other than what they look like to a person. Fractions are
 //!   dropped (towards the past) and a leap second reads as second 59.
-//! * [`now`] is the one function that looks at the world: the `SOURCE_DATE_EPOCH`
-//!   variable (reproducible builds), else the system clock.
+//! * Nothing here looks at the clock or the environment: the CLI decides what "now" is
+//!   (`SOURCE_DATE_EPOCH` for reproducible builds, else the system clock) and passes it in.
 //!
 //! Rejected: keeping the hand-written civil-date walk (correct, but a second calendar in the
 //! workspace once the advisory database and the CLI use jiff); jiff's `Timestamp` as the
 //! value type of [`crate::parse_timestamp`] (the CLI only compares days, and a plain `i64`
 //! keeps the public surface free of a dependency's types).
 
+use jiff::SignedDuration;
 use jiff::civil::{DateTime, Time, datetime};
 use jiff::fmt::temporal::Pieces;
-use jiff::{SignedDuration, Timestamp};
 
 /// The timestamp used when a caller hands us one we cannot read.
 pub(crate) const FALLBACK: &str = "1970-01-01T00:00:00Z";
@@ -117,22 +117,6 @@ pub(crate) fn normalize(s: &str) -> String {
     }
 }
 
-/// See [`crate::timestamp_now`].
-pub(crate) fn now() -> String {
-    now_with(std::env::var("SOURCE_DATE_EPOCH").ok().as_deref())
-}
-
-/// [`now`] with the value of `SOURCE_DATE_EPOCH` passed in: an integer (seconds since the
-/// epoch) wins; anything else, or nothing, means the system clock (the epoch if the clock
-/// is outside what jiff represents).
-fn now_with(source_date_epoch: Option<&str>) -> String {
-    let from_env = source_date_epoch.and_then(|v| v.trim().parse::<i64>().ok());
-    let secs = from_env.unwrap_or_else(|| {
-        Timestamp::try_from(std::time::SystemTime::now()).map_or(0, Timestamp::as_second)
-    });
-    format_utc(secs)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,16 +140,6 @@ mod tests {
         assert_eq!(format_utc(-1), "1969-12-31T23:59:59Z");
         assert_eq!(format_utc(i64::MAX), "9999-12-31T23:59:59Z");
         assert_eq!(format_utc(i64::MIN), "0000-01-01T00:00:00Z");
-    }
-
-    #[test]
-    fn source_date_epoch_wins_over_the_clock() {
-        assert_eq!(now_with(Some("1795914123")), "2026-11-29T01:02:03Z");
-        assert_eq!(now_with(Some(" 0 ")), "1970-01-01T00:00:00Z");
-        for clock in [now_with(None), now_with(Some("yesterday")), now()] {
-            let secs = parse_rfc3339(&clock).expect("well-formed");
-            assert!(secs > 1_700_000_000, "{clock}");
-        }
     }
 
     #[test]
