@@ -1,5 +1,8 @@
-//! Hand-written cases from the specifications, for the schemes without a corpus (Go,
-//! Hex) and for the API around `compare` (`Scheme::for_ecosystem`, `parse_ok`).
+//! Hand-written cases from the specifications and from real version histories, for the
+//! schemes without a corpus (Go, Hex, Conan, CocoaPods), beyond the corpus (CRAN,
+//! Hackage), for the ecosystems mapped onto an existing scheme (GitHub Actions, Julia,
+//! SwiftURL, Bitnami), and for the API around `compare` (`Scheme::for_ecosystem`,
+//! `parse_ok`).
 
 use moat_model::version::{Scheme, compare, parse_ok};
 use std::cmp::Ordering::{self, Equal, Greater, Less};
@@ -191,8 +194,8 @@ fn for_ecosystem() {
         ("Packagist", Some(Scheme::Packagist)),
         ("Hex", Some(Scheme::Hex)),
         ("Pub", Some(Scheme::Pub)),
-        ("CRAN", None),
-        ("Hackage", None),
+        ("CRAN", Some(Scheme::Cran)),
+        ("Hackage", Some(Scheme::Hackage)),
         ("GIT", None),
         ("", None),
         ("pypi", None),
@@ -350,4 +353,393 @@ fn spec_examples() {
             ("1.0.0+1", Less, "1.0.0+a"),
         ],
     );
+}
+
+/// Conan 2's `Version`. Sources: the Conan documentation ("Version ranges", section
+/// "Semantic versioning": digits numerically, `2 < 11`, letters alphabetically, ordered
+/// pre-releases and builds, `1.1-alpha.1` older than `1.1`), the comparisons of Conan's
+/// own test suite (`test/unittests/model/version/test_version_comparison.py`), and
+/// ConanCenter version lists (`recipes/*/config.yml`: openssl, libjpeg, zlib, boost, the
+/// `cci.<date>` versions of untagged libraries).
+#[test]
+fn conan() {
+    check(
+        Scheme::Conan,
+        &[
+            // Numbers, any number of items, a prefix older.
+            ("1", Less, "2"),
+            ("1.3", Less, "1.22"),
+            ("1.1.1.1.3", Less, "1.1.1.1.22"),
+            ("1.0.2", Less, "1.1"),
+            ("1.2.3", Less, "1.11"),
+            ("1.2", Less, "1.2.3"),
+            ("4", Less, "4.0.0.1"),
+            // Trailing zeros do not count, in every part.
+            ("1", Equal, "1.0.0"),
+            ("1.0", Equal, "1.0.0.0"),
+            ("1.0-pre1.0", Equal, "1.0.0-pre1"),
+            ("1+b1", Equal, "1.0+b1.0"),
+            // Letters.
+            ("1.1.a", Less, "1.1.b"),
+            ("1.1.1.abc", Less, "1.1.1.abz"),
+            ("a.b.c", Less, "b.c"),
+            ("1.1", Less, "1.a"),
+            ("1.1", Less, "1.1a"),
+            ("1.1", Less, "1.1.a"),
+            ("1.1.a", Less, "1.2"),
+            // Items starting below '0' come before numbers.
+            ("1.1*", Less, "1.20"),
+            ("1.1.*", Less, "1.1.0.1"),
+            ("1.2.2", Less, "1.2.3*"),
+            // Builds are ordered (unlike SemVer), after the main version.
+            ("1.1+b1", Less, "1.1+b2"),
+            ("1.1", Less, "1.1+b2"),
+            ("1.1+b1", Less, "1.2"),
+            ("1.1+b.3", Less, "1.1+b.22"),
+            ("4.0.0+abc", Less, "4.0.0+xyz"),
+            // Pre-releases.
+            ("1.1-pre1", Less, "1.1-pre2"),
+            ("1.1-alpha.3", Less, "1.1-alpha.22"),
+            ("1.1-alpha.3+b1", Less, "1.1-alpha.3+b2"),
+            ("1.1-alpha.1", Less, "1.1"),
+            ("1.1-alpha.1", Less, "1.1.0"),
+            ("1.1", Less, "1.2-alpha1"),
+            ("1.0.0-", Less, "1.0.0-alpha1"),
+            ("1.1.9", Less, "1.2-rc1"),
+            ("1.2.1-dev", Less, "1.3-alpha"),
+            ("1.2-alpha", Less, "1.2.1-dev"),
+            ("0.0.1-3", Less, "0.0.1"),
+            ("0.0.1-3", Less, "0.0.1-3-1"),
+            ("0.0.1-3-1", Less, "0.0.1-4"),
+            ("1.1-pre.1", Less, "1.1+b.1"),
+            ("1.1-pre.1", Less, "1.1-pre.1+b.1"),
+            ("1.0.0-+2", Less, "1.0.0+1"),
+            // ConanCenter: openssl's letter releases, libjpeg, zlib, boost, cci dates.
+            ("1.1.1", Less, "1.1.1k"),
+            ("1.1.1k", Less, "1.1.1w"),
+            ("1.1.1w", Less, "1.1.2"),
+            ("1.1.1w", Less, "3.0.0"),
+            ("3.0.13", Less, "3.2.1"),
+            ("9d", Less, "9e"),
+            ("9e", Less, "10"),
+            ("1.2.13", Less, "1.3"),
+            ("1.3", Less, "1.3.1"),
+            ("1.83.0", Less, "1.84.0"),
+            ("cci.20230101", Less, "cci.20240101"),
+            ("cci.20240101", Greater, "999"),
+            // Where Conan's text comparison of `10` and `9k` cycles, the number decides.
+            ("1.1.9k", Less, "1.1.10"),
+            ("01", Equal, "1"),
+            // Huge numbers, case (Conan 2 versions are lower case; compared as written).
+            ("999999999999999999999.0", Greater, "99999999999999999999.9"),
+            ("1.0-RC1", Less, "1.0-rc1"),
+            // Every string is a version: first bytes place non-numbers.
+            ("!", Less, "0.1"),
+            ("abc", Greater, "1000"),
+            ("", Greater, "0"),
+        ],
+    );
+    assert!(parse_ok(Scheme::Conan, "1.2.3"));
+    assert!(parse_ok(Scheme::Conan, "cci.20230101"));
+    assert!(parse_ok(Scheme::Conan, "1.1.1w"));
+    assert!(parse_ok(Scheme::Conan, "1.2.3.4-pre.1+build.45.a"));
+    assert!(parse_ok(Scheme::Conan, "9e"));
+    assert!(!parse_ok(Scheme::Conan, "1.0-RC1"));
+    assert!(!parse_ok(Scheme::Conan, "-1.0"));
+    assert!(!parse_ok(Scheme::Conan, "1 0"));
+    assert!(!parse_ok(Scheme::Conan, ""));
+    assert!(!parse_ok(Scheme::Conan, "1"));
+}
+
+/// R's `package_version`. Sources: Writing R Extensions ("The DESCRIPTION file": integers
+/// separated by single `.` or `-`), `?package_version` (its example `1.2-3 < 1.2-4 <
+/// 2.1`), and CRAN archive histories (survival, MASS, Matrix, ggplot2, data.table, Rcpp).
+#[test]
+fn cran() {
+    check(
+        Scheme::Cran,
+        &[
+            ("1.2-3", Less, "1.2-4"),
+            ("1.2-4", Less, "2.1"),
+            ("1.2-3", Equal, "1.2.3"),
+            ("1.8", Less, "1.8.0"),
+            ("1.8.0", Less, "1.8.0.1"),
+            ("0.01", Equal, "0.1"),
+            ("0.9", Less, "0.75"),
+            ("0", Less, "0.1-0"),
+            (" 1.0 ", Equal, "1.0"),
+            // survival, MASS (7.3-60.0.1 is a real release), Matrix.
+            ("3.5-7", Less, "3.5-8"),
+            ("3.5-8", Less, "3.6-4"),
+            ("7.3-60", Less, "7.3-60.0.1"),
+            ("7.3-60.0.1", Less, "7.3-61"),
+            ("1.6-5", Less, "1.7-0"),
+            // ggplot2, data.table, Rcpp: numbers compare numerically.
+            ("3.4.4", Less, "3.5.0"),
+            ("1.14.10", Less, "1.15.0"),
+            ("1.14.8", Less, "1.14.10"),
+            ("1.0.9", Less, "1.0.10"),
+            ("1.99999999999999999999", Greater, "1.9999999999999999999"),
+            // Not versions: before every version, byte-wise among themselves.
+            ("1.0a", Less, "0.0"),
+            ("1..2", Less, "0"),
+            ("1.0-", Less, "0"),
+            ("", Less, "0"),
+            ("1.0a", Less, "1.0b"),
+        ],
+    );
+}
+
+/// Cabal's `Version` / `Data.Version`. Sources: the Package Versioning Policy, Cabal's
+/// `Distribution.Types.Version` (integer lists; tags parsed with a warning), Hackage
+/// histories (aeson, text, base), and the GHC versions OSV lists (`osv/ecosystems/
+/// haskell.py`: `4.08.1`, `5.00`, `6.10.2-rc1`, ... and `ghc-X.Y.Z-rcN` tags).
+#[test]
+fn hackage() {
+    check(
+        Scheme::Hackage,
+        &[
+            ("1.8", Less, "1.8.0"),
+            ("1.8.0", Less, "1.8.0.1"),
+            ("0.11.3.0", Less, "1.0"),
+            ("0.9", Less, "0.10"),
+            ("1.0.0.1", Greater, "1.0"),
+            ("2.1.2.1", Less, "2.2.0.0"),
+            ("1.2.5.0", Less, "2.0"),
+            ("4.18.0.0", Less, "4.19.0.0"),
+            ("1.99999999999999999999", Greater, "1.9999999999999999999"),
+            // GHC: old versions with leading zeros, tags for release candidates.
+            ("3.02", Less, "3.03"),
+            ("4.08", Equal, "4.8"),
+            ("4.08", Less, "4.08.1"),
+            ("4.08.2", Less, "5.00"),
+            ("6.10.2-rc1", Less, "6.10.2"),
+            ("6.10.1", Less, "6.10.2-rc1"),
+            ("9.2.1-alpha1", Less, "9.2.1-rc1"),
+            ("9.2.1-rc2", Less, "9.2.1-rc10"),
+            ("9.4.8", Less, "9.6.1"),
+            // Development snapshots are numbered X.Y.0.YYYYMMDD.
+            ("9.4.0.20220501", Less, "9.4.1"),
+            (" 9.4.8", Equal, "9.4.8"),
+            // Not versions: before every version, byte-wise among themselves.
+            ("1.x", Less, "0"),
+            ("", Less, "0"),
+            ("1.0-", Less, "0"),
+            ("1..2", Less, "0"),
+            ("1.0-rc.1", Less, "0"),
+            ("abc", Greater, "abb"),
+        ],
+    );
+    assert!(parse_ok(Scheme::Hackage, "1.2.3.4"));
+    assert!(parse_ok(Scheme::Hackage, "0"));
+    assert!(parse_ok(Scheme::Hackage, "9.2.1-rc1"));
+    assert!(!parse_ok(Scheme::Hackage, "01.2"));
+    assert!(!parse_ok(Scheme::Hackage, "1.2."));
+    assert!(!parse_ok(Scheme::Hackage, ""));
+    assert!(!parse_ok(Scheme::Hackage, " 1.0"));
+    assert!(!parse_ok(Scheme::Hackage, "1.0-rc.1"));
+    assert!(parse_ok(Scheme::Cran, "1.2-3"));
+    assert!(parse_ok(Scheme::Cran, "0.1.26.0"));
+    assert!(!parse_ok(Scheme::Cran, "1"));
+    assert!(!parse_ok(Scheme::Cran, " 1.0"));
+    assert!(!parse_ok(Scheme::Cran, "1.0a"));
+    assert!(!parse_ok(Scheme::Cran, "1.0-"));
+}
+
+/// CocoaPods' `Pod::Version`. Sources: CocoaPods Core's `spec/version_spec.rb` (basic,
+/// metadata, missing-numbers and SemVer pre-release comparisons, CocoaPods/CocoaPods#5718,
+/// semver.org §11.4.3) and pod histories on trunk (AFNetworking, Alamofire, Firebase).
+#[test]
+fn cocoapods() {
+    check(
+        Scheme::CocoaPods,
+        &[
+            ("1.0.0", Less, "2.0.0"),
+            ("1.0.0", Less, "1.0.1"),
+            ("1.0.0", Less, "1.1.0"),
+            ("1.1.0", Less, "1.1.1"),
+            ("1.9.0", Less, "1.10.0"),
+            // Metadata is ignored.
+            ("1.0.0+fff", Equal, "1.0.0"),
+            ("1.0.0+fff", Equal, "1.0.0+000"),
+            ("1.0.0-beta.1+fff", Equal, "1.0.0-beta.1+000"),
+            ("1.1.0+fff", Less, "1.1.1+fff"),
+            // Missing numbers are zeros; `==` makes these equal (`<=>` only sorts them).
+            ("1.9.0-alpha", Less, "1.9-beta"),
+            ("2.0.0-beta", Less, "2.0-rc"),
+            ("2.0.0.0.0.0.1-beta", Greater, "2.0-rc"),
+            ("1", Equal, "1.0"),
+            ("1.0", Equal, "1.0.0"),
+            ("1.0-alpha", Equal, "1.0.0-alpha"),
+            // SemVer pre-releases.
+            ("1.0.0-alpha", Less, "1.0.0-alpha.1"),
+            ("1.0.0-alpha.1", Less, "1.0.0-alpha.beta"),
+            ("1.0.0-alpha.beta", Less, "1.0.0-beta"),
+            ("1.0.0-beta", Less, "1.0.0-beta.2"),
+            ("1.0.0-beta.2", Less, "1.0.0-beta.11"),
+            ("1.0.0-beta.11", Less, "1.0.0-rc.1"),
+            ("1.0.0-rc.1", Less, "1.0.0"),
+            ("1.0-beta.8", Less, "1.0-beta.8a"),
+            ("1.0.0-beta.3rd.1", Less, "1.0.0-beta.ios17.1"),
+            ("1.0.0a1", Less, "1.0.0"),
+            // Where Pod::Version and Gem::Version part: `-` digits are numbers, zeros in
+            // the pre-release part count.
+            ("1.0.0-1", Greater, "1.0.0"),
+            ("1.0.0-1", Equal, "1.0.0.1"),
+            ("1.0.a", Less, "1.0.a.0"),
+            ("1.0.0-RC1", Less, "1.0.0-rc1"),
+            // AFNetworking, Alamofire, Firebase.
+            ("3.2.1", Less, "4.0.0"),
+            ("4.0.0", Less, "4.0.1"),
+            ("5.0.0-rc.3", Less, "5.0.0"),
+            ("5.0.0", Less, "5.10.2"),
+            ("10.29.0", Less, "11.0.0"),
+            ("999999999999999999999.0", Greater, "99999999999999999999.9"),
+            // Rejected strings: by segments, after the valid ones with equal segments.
+            ("v1.0", Less, "0.1"),
+            ("1", Less, "-1"),
+            ("-1", Less, "1.0.1"),
+            ("1.0.beta", Less, "1.0 beta"),
+            ("1.0 beta", Less, "1.0 beta "),
+        ],
+    );
+    // The same pairs under RubyGems, where the two schemes differ.
+    check(
+        Scheme::RubyGems,
+        &[
+            ("1.0.0-1", Less, "1.0.0"),
+            ("1.0.a", Equal, "1.0.a.0"),
+            ("1.0.0-alpha.beta", Less, "1.0.0-alpha.1"),
+        ],
+    );
+    assert!(parse_ok(Scheme::CocoaPods, "1.0.0-alpha+exp.sha.5114f85"));
+    assert!(parse_ok(Scheme::CocoaPods, "1.0.0a1"));
+    assert!(parse_ok(Scheme::CocoaPods, " 1.0 "));
+    assert!(parse_ok(Scheme::CocoaPods, ""));
+    assert!(parse_ok(Scheme::CocoaPods, "1+a1+b"));
+    assert!(!parse_ok(Scheme::CocoaPods, "-1"));
+    assert!(!parse_ok(Scheme::CocoaPods, "1.0.0+"));
+    assert!(!parse_ok(Scheme::CocoaPods, "1..0"));
+    assert!(!parse_ok(Scheme::CocoaPods, "v1.0"));
+    assert!(!parse_ok(Scheme::CocoaPods, "1+a+b"));
+    assert!(!parse_ok(Scheme::CocoaPods, "1.0 beta"));
+}
+
+/// Ecosystems mapped onto the SemVer scheme. Sources: actions/checkout's release tags
+/// (GitHub Actions versions are tags, mostly with a `v`), Julia's `VersionNumber`
+/// documentation and releases, SwiftPM tags (Alamofire), Bitnami's vulndb (Apache httpd).
+#[test]
+fn semver_ecosystems() {
+    for eco in ["GitHub Actions", "Julia", "SwiftURL", "Bitnami"] {
+        assert_eq!(Scheme::for_ecosystem(eco), Some(Scheme::Semver), "{eco}");
+    }
+    check(
+        Scheme::Semver,
+        &[
+            // GitHub Actions: `v` tags, major-only tags.
+            ("v3.6.0", Less, "v4.0.0"),
+            ("v4.0.0", Less, "v4.1.0"),
+            ("v4.1.0", Less, "v4.1.1"),
+            ("v4.1.1", Less, "v4.2.2"),
+            ("v4.1.0", Equal, "4.1.0"),
+            ("v4", Equal, "4.0.0"),
+            ("v4", Less, "v4.0.1"),
+            // Julia.
+            ("1.9.0-rc1", Less, "1.9.0"),
+            ("1.9.4", Less, "1.10.0-beta1"),
+            ("v1.2.3", Equal, "1.2.3"),
+            // Julia orders build metadata (1.0.0 < 1.0.0+1); SemVer, as OSV, does not.
+            ("1.0.0+1", Equal, "1.0.0"),
+            // SwiftURL, Bitnami.
+            ("5.8.0", Less, "5.10.0"),
+            ("5.9.1", Greater, "5.9.0"),
+            ("2.4.57", Less, "2.4.58"),
+        ],
+    );
+    assert!(parse_ok(Scheme::Semver, "v4.1.0"));
+    assert!(!parse_ok(Scheme::Semver, "v4"));
+}
+
+#[test]
+fn for_ecosystem_new_names() {
+    let cases = [
+        ("ConanCenter", Some(Scheme::Conan)),
+        ("CRAN", Some(Scheme::Cran)),
+        ("Bioconductor", Some(Scheme::Cran)),
+        ("Hackage", Some(Scheme::Hackage)),
+        ("GHC", Some(Scheme::Hackage)),
+        ("CocoaPods", Some(Scheme::CocoaPods)),
+        ("SwiftURL", Some(Scheme::Semver)),
+        ("Bitnami", Some(Scheme::Semver)),
+        ("GitHub Actions", Some(Scheme::Semver)),
+        ("Julia", Some(Scheme::Semver)),
+        ("VSCode", Some(Scheme::Semver)),
+        ("Docker Hardened Images", Some(Scheme::Semver)),
+        ("Photon OS:5.0", Some(Scheme::Rpm)),
+        ("openEuler:24.03-LTS", Some(Scheme::Rpm)),
+        ("Mageia:9", Some(Scheme::Rpm)),
+        ("openSUSE:Leap 15.5", Some(Scheme::Rpm)),
+        ("SUSE:Linux Enterprise Server 15 SP5", Some(Scheme::Rpm)),
+        ("Azure Linux:3", Some(Scheme::Rpm)),
+        ("Mariner:2.0", Some(Scheme::Rpm)),
+        ("MinimOS", Some(Scheme::Apk)),
+        ("Alpaquita:stream", Some(Scheme::Apk)),
+        ("BellSoft Hardened Containers:23", Some(Scheme::Apk)),
+        ("CleanStart", Some(Scheme::Apk)),
+        ("opam", Some(Scheme::Dpkg)),
+        ("Echo", Some(Scheme::Dpkg)),
+        ("Echo:PyPI", Some(Scheme::Pep440)),
+        ("Echo:Maven", Some(Scheme::Maven)),
+        ("Echo:npm", Some(Scheme::Pub)),
+        ("Root:Alpine:3.18", Some(Scheme::Apk)),
+        ("Root:Debian:12", Some(Scheme::Dpkg)),
+        ("Root:Ubuntu:22.04", Some(Scheme::Dpkg)),
+        ("Root:PyPI", Some(Scheme::Pep440)),
+        ("Root:npm", None),
+        ("Root", None),
+        ("TuxCare:Red Hat", Some(Scheme::Rpm)),
+        ("TuxCare:Alpine:v3.16", Some(Scheme::Apk)),
+        ("TuxCare:npm", Some(Scheme::Semver)),
+        ("TuxCare", None),
+        ("TuxCare:TuxCare:npm", None),
+        ("Android", None),
+        ("Linux", None),
+        ("OSS-Fuzz", None),
+        ("Kubernetes", None),
+        ("FreeBSD:ports", None),
+    ];
+    for (eco, want) in cases {
+        assert_eq!(Scheme::for_ecosystem(eco), want, "{eco:?}");
+    }
+    // Echo's `+echo.N` rebuilds of npm packages are ordered.
+    let npm = Scheme::for_ecosystem("Echo:npm").expect("Echo:npm");
+    check(
+        npm,
+        &[
+            ("1.2.3", Less, "1.2.3+echo.1"),
+            ("1.2.3+echo.1", Less, "1.2.3+echo.2"),
+            ("1.2.3+echo.2", Less, "1.2.4"),
+        ],
+    );
+    // Every ecosystem moat lists has a scheme, languages and distros.
+    for e in moat_model::Ecosystem::ALL {
+        assert!(Scheme::for_ecosystem(e.osv_name()).is_some(), "{e:?}");
+    }
+    for (id, version) in [
+        ("debian", "12"),
+        ("ubuntu", "22.04"),
+        ("alpine", "3.19.1"),
+        ("almalinux", "9.3"),
+        ("rocky", "9.3"),
+        ("rhel", "9.3"),
+        ("opensuse-leap", "15.5"),
+        ("sles", "15.5"),
+        ("mariner", "2.0"),
+        ("azurelinux", "3.0"),
+        ("wolfi", "20230201"),
+        ("chainguard", "20230214"),
+    ] {
+        let eco = moat_model::os_ecosystem(id, Some(version)).expect("a distro OSV knows");
+        assert!(Scheme::for_ecosystem(&eco).is_some(), "{eco}");
+    }
 }

@@ -11,11 +11,11 @@
 //! unparseable strings sort before every version and byte-wise among themselves. [`parse_ok`] is the
 //! `pub_semver` grammar: three numbers, optional pre-release and build.
 
-use super::all_digits;
 use super::semver::{
-    Parsed, cmp_core, cmp_identifiers, cmp_pre, identifiers_ok, split_core, split_pre_build,
+    Parsed, cmp_identifiers, cmp_precedence, identifiers_ok, split_core, split_pre_build,
     with_fallback,
 };
+use super::{all_digits, cmp_option};
 use std::cmp::Ordering;
 
 fn parse(v: &str) -> Option<Parsed<'_>> {
@@ -30,21 +30,14 @@ fn parse(v: &str) -> Option<Parsed<'_>> {
     Some(Parsed { core, pre, build })
 }
 
-fn cmp_build(a: Option<&str>, b: Option<&str>) -> Ordering {
-    match (a, b) {
-        (None, None) => Ordering::Equal,
-        (None, Some(_)) => Ordering::Less,
-        (Some(_), None) => Ordering::Greater,
-        (Some(x), Some(y)) => cmp_identifiers(x, y, str::cmp),
-    }
-}
-
 /// Compares two Pub versions.
 pub fn compare(a: &str, b: &str) -> Ordering {
     with_fallback(a, b, parse, |x, y| {
-        cmp_core(&x.core, &y.core)
-            .then_with(|| cmp_pre(x.pre, y.pre, str::cmp))
-            .then_with(|| cmp_build(x.build, y.build))
+        cmp_precedence(x, y).then_with(|| {
+            cmp_option(x.build, y.build, Ordering::Less, |p, q| {
+                cmp_identifiers(p, q, str::cmp)
+            })
+        })
     })
 }
 

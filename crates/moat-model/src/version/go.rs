@@ -14,8 +14,8 @@
 //! each other; here they are older than every valid one and ordered byte-wise among
 //! themselves, which keeps the order total and antisymmetric.
 
-use super::semver::{Parsed, cmp_core, cmp_pre, identifiers_ok, split_pre_build};
-use super::{all_digits, semver::with_fallback};
+use super::all_digits;
+use super::semver::{Parsed, cmp_precedence, identifiers_ok, split_pre_build, with_fallback};
 use std::cmp::Ordering;
 
 fn parse(v: &str) -> Option<Parsed<'_>> {
@@ -47,9 +47,7 @@ fn parse(v: &str) -> Option<Parsed<'_>> {
 
 /// Compares two Go module versions.
 pub fn compare(a: &str, b: &str) -> Ordering {
-    with_fallback(a, b, parse, |x, y| {
-        cmp_core(&x.core, &y.core).then_with(|| cmp_pre(x.pre, y.pre, str::cmp))
-    })
+    with_fallback(a, b, parse, cmp_precedence)
 }
 
 /// Whether `v` (with or without the leading `v`) is a valid Go module version.

@@ -7,7 +7,7 @@
 //! Fallback: strings that Elixir would reject sort before every valid version and
 //! byte-wise among themselves.
 
-use super::semver::{Parsed, cmp_core, cmp_pre, split_pre_build, strict_ok, with_fallback};
+use super::semver::{Parsed, cmp_precedence, split_pre_build, strict_ok, with_fallback};
 use std::cmp::Ordering;
 
 fn parse(v: &str) -> Option<Parsed<'_>> {
@@ -24,9 +24,7 @@ fn parse(v: &str) -> Option<Parsed<'_>> {
 
 /// Compares two Hex (Elixir) versions.
 pub fn compare(a: &str, b: &str) -> Ordering {
-    with_fallback(a, b, parse, |x, y| {
-        cmp_core(&x.core, &y.core).then_with(|| cmp_pre(x.pre, y.pre, str::cmp))
-    })
+    with_fallback(a, b, parse, cmp_precedence)
 }
 
 /// Whether `v` is a valid Elixir version.

@@ -114,83 +114,87 @@ fn normalize(list: &mut Vec<Item>) {
 /// list (keeps recursion bounded on hostile input such as ten thousand `-`).
 const MAX_DEPTH: usize = 64;
 
-fn open(stack: &mut Vec<Vec<Item>>) {
-    if stack.len() < MAX_DEPTH {
-        stack.push(Vec::new());
+/// The lists being parsed: the root and the path of open sub-lists below it.
+struct Lists {
+    root: Vec<Item>,
+    open: Vec<Vec<Item>>,
+}
+
+impl Lists {
+    /// Appends an item to the innermost open list.
+    fn push(&mut self, item: Item) {
+        self.open.last_mut().unwrap_or(&mut self.root).push(item);
+    }
+
+    /// Opens a sub-list (past [`MAX_DEPTH`], items stay in the current list).
+    fn open(&mut self) {
+        if self.open.len() + 1 < MAX_DEPTH {
+            self.open.push(Vec::new());
+        }
+    }
+
+    /// Closes the open lists from the innermost (normalise, then append to the parent)
+    /// and returns the normalised root.
+    fn finish(mut self) -> Vec<Item> {
+        while let Some(mut inner) = self.open.pop() {
+            normalize(&mut inner);
+            // A list left holding only a sub-list (`1-ga-1` after dropping the null `ga`)
+            // is that sub-list: `1-ga-1 = 1-1`, as the POM reference's trimming rule says.
+            if inner.len() == 1
+                && matches!(inner.first(), Some(Item::List(_)))
+                && let Some(Item::List(only)) = inner.pop()
+            {
+                inner = only;
+            }
+            self.push(Item::List(inner));
+        }
+        normalize(&mut self.root);
+        self.root
     }
 }
 
-/// Parses into nested lists. The stack holds the path of open lists; every new list is
-/// appended to its parent when it is closed (at the end), which is equivalent to
-/// `ComparableVersion`'s in-place nesting.
-fn parse(v: &str) -> Item {
+/// Parses into nested lists: every new list is appended to its parent when it is closed
+/// (at the end), which is equivalent to `ComparableVersion`'s in-place nesting.
+fn parse(v: &str) -> Vec<Item> {
     let v = v.to_lowercase();
     let chars: Vec<char> = v.chars().collect();
-    let mut stack: Vec<Vec<Item>> = vec![Vec::new()];
+    let mut lists = Lists {
+        root: Vec::new(),
+        open: Vec::new(),
+    };
     let mut is_digit = false;
     let mut start = 0usize;
-    let sub = |chars: &[char], a: usize, b: usize| chars[a..b].iter().collect::<String>();
-    for i in 0..chars.len() {
-        let c = chars[i];
-        if c == '.' {
-            let item = if i == start {
+    let sub = |a: usize, b: usize| chars[a..b].iter().collect::<String>();
+    for (i, &c) in chars.iter().enumerate() {
+        if c == '.' || c == '-' {
+            // An empty item (`1..2`, `1-`) is 0.
+            lists.push(if i == start {
                 Item::Int(String::new())
             } else {
-                parse_item(is_digit, &sub(&chars, start, i))
-            };
-            stack.last_mut().expect("non-empty stack").push(item);
+                parse_item(is_digit, &sub(start, i))
+            });
             start = i + 1;
-        } else if c == '-' {
-            let item = if i == start {
-                Item::Int(String::new())
-            } else {
-                parse_item(is_digit, &sub(&chars, start, i))
-            };
-            stack.last_mut().expect("non-empty stack").push(item);
-            start = i + 1;
-            open(&mut stack);
-        } else if c.is_ascii_digit() {
-            if !is_digit && i > start {
-                let item = str_item(&sub(&chars, start, i), true);
-                stack.last_mut().expect("non-empty stack").push(item);
-                start = i;
-                open(&mut stack);
+            if c == '-' {
+                lists.open();
             }
-            is_digit = true;
-        } else {
-            if is_digit && i > start {
-                let item = parse_item(true, &sub(&chars, start, i));
-                stack.last_mut().expect("non-empty stack").push(item);
+        } else if c.is_ascii_digit() != is_digit {
+            // A transition between digits and letters acts like `-`.
+            if i > start {
+                lists.push(if is_digit {
+                    parse_item(true, &sub(start, i))
+                } else {
+                    str_item(&sub(start, i), true)
+                });
                 start = i;
-                open(&mut stack);
+                lists.open();
             }
-            is_digit = false;
+            is_digit = c.is_ascii_digit();
         }
     }
     if chars.len() > start {
-        let item = parse_item(is_digit, &sub(&chars, start, chars.len()));
-        stack.last_mut().expect("non-empty stack").push(item);
+        lists.push(parse_item(is_digit, &sub(start, chars.len())));
     }
-    // Close the open lists from the innermost: normalise, then append to the parent.
-    while stack.len() > 1 {
-        let mut inner = stack.pop().expect("len > 1");
-        normalize(&mut inner);
-        // A list left holding only a sub-list (`1-ga-1` after dropping the null `ga`)
-        // is that sub-list: `1-ga-1 = 1-1`, as the POM reference's trimming rule says.
-        if inner.len() == 1
-            && matches!(inner.first(), Some(Item::List(_)))
-            && let Some(Item::List(only)) = inner.pop()
-        {
-            inner = only;
-        }
-        stack
-            .last_mut()
-            .expect("non-empty stack")
-            .push(Item::List(inner));
-    }
-    let mut top = stack.pop().expect("root list");
-    normalize(&mut top);
-    Item::List(top)
+    lists.finish()
 }
 
 /// Which side of "null" (the end of a version, the release) each item of a list is on.
@@ -268,10 +272,7 @@ fn cmp_list(x: &[Item], y: &[Item]) -> Ordering {
 
 /// Compares two Maven versions.
 pub fn compare(a: &str, b: &str) -> Ordering {
-    match (parse(a), parse(b)) {
-        (Item::List(x), Item::List(y)) => cmp_list(&x, &y),
-        _ => unreachable!("parse returns a list"),
-    }
+    cmp_list(&parse(a), &parse(b))
 }
 
 /// Any non-empty string without whitespace or control characters.

@@ -17,7 +17,7 @@
 //! `*` (with `pre`/`preview`/`rc` read as `c`, `dev` as `@`, `-` as `final-`), a final
 //! `*final`, trailing zero runs and a `-` before a pre-release tag dropped.
 
-use super::{cmp_digits, is_zero, split_while};
+use super::{cmp_digits, cmp_lists, cmp_option, is_zero, split_while};
 use std::cmp::Ordering;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,26 +166,6 @@ fn parse_inner(s: &str) -> Option<Borrowed<'_>> {
     })
 }
 
-/// `None` is -infinity, `Some` a number (possibly ""), for post.
-fn cmp_opt_low(a: Option<&str>, b: Option<&str>) -> Ordering {
-    match (a, b) {
-        (None, None) => Ordering::Equal,
-        (None, Some(_)) => Ordering::Less,
-        (Some(_), None) => Ordering::Greater,
-        (Some(x), Some(y)) => cmp_digits(x, y),
-    }
-}
-
-/// `None` is +infinity (dev).
-fn cmp_opt_high(a: Option<&str>, b: Option<&str>) -> Ordering {
-    match (a, b) {
-        (None, None) => Ordering::Equal,
-        (None, Some(_)) => Ordering::Greater,
-        (Some(_), None) => Ordering::Less,
-        (Some(x), Some(y)) => cmp_digits(x, y),
-    }
-}
-
 /// The pre key: -inf for a dev-only release, +inf for none, else (tag, number).
 fn pre_key(v: &Pep440) -> (i8, u8, &str) {
     match &v.pre {
@@ -195,38 +175,28 @@ fn pre_key(v: &Pep440) -> (i8, u8, &str) {
     }
 }
 
+/// Two optional numbers (a post or dev release), `none` being how a missing one compares.
+fn numbers(a: &Option<String>, b: &Option<String>, none: Ordering) -> Ordering {
+    cmp_option(a.as_deref(), b.as_deref(), none, cmp_digits)
+}
+
+/// Local labels: none is older than any; segment by segment, numbers numerically and
+/// newer than strings, strings case-insensitively, fewer segments older.
 fn cmp_local(a: &Option<Vec<String>>, b: &Option<Vec<String>>) -> Ordering {
-    match (a, b) {
-        (None, None) => Ordering::Equal,
-        (None, Some(_)) => Ordering::Less,
-        (Some(_), None) => Ordering::Greater,
-        (Some(x), Some(y)) => {
-            let n = x.len().max(y.len());
-            for i in 0..n {
-                let d = match (x.get(i), y.get(i)) {
-                    (None, None) => Ordering::Equal,
-                    (None, Some(_)) => Ordering::Less,
-                    (Some(_), None) => Ordering::Greater,
-                    (Some(p), Some(q)) => {
-                        let (pn, qn) = (
-                            p.bytes().all(|c| c.is_ascii_digit()),
-                            q.bytes().all(|c| c.is_ascii_digit()),
-                        );
-                        match (pn, qn) {
-                            (true, true) => cmp_digits(p, q),
-                            (true, false) => Ordering::Greater,
-                            (false, true) => Ordering::Less,
-                            (false, false) => p.to_ascii_lowercase().cmp(&q.to_ascii_lowercase()),
-                        }
-                    }
-                };
-                if d != Ordering::Equal {
-                    return d;
-                }
+    cmp_option(a.as_deref(), b.as_deref(), Ordering::Less, |x, y| {
+        cmp_lists(x, y, |p, q| {
+            let (pn, qn) = (
+                p.bytes().all(|c| c.is_ascii_digit()),
+                q.bytes().all(|c| c.is_ascii_digit()),
+            );
+            match (pn, qn) {
+                (true, true) => cmp_digits(p, q),
+                (true, false) => Ordering::Greater,
+                (false, true) => Ordering::Less,
+                (false, false) => p.to_ascii_lowercase().cmp(&q.to_ascii_lowercase()),
             }
-            Ordering::Equal
-        }
-    }
+        })
+    })
 }
 
 fn cmp_release(a: &[String], b: &[String]) -> Ordering {
@@ -261,8 +231,10 @@ fn cmp_valid(a: &Pep440, b: &Pep440) -> Ordering {
                 .then(x.1.cmp(&y.1))
                 .then_with(|| cmp_digits(x.2, y.2))
         })
-        .then_with(|| cmp_opt_low(a.post.as_deref(), b.post.as_deref()))
-        .then_with(|| cmp_opt_high(a.dev.as_deref(), b.dev.as_deref()))
+        // No post-release is -infinity, no dev release +infinity; a present one is a
+        // number (possibly "").
+        .then_with(|| numbers(&a.post, &b.post, Ordering::Less))
+        .then_with(|| numbers(&a.dev, &b.dev, Ordering::Greater))
         .then_with(|| cmp_local(&a.local, &b.local))
 }
 

@@ -17,7 +17,7 @@
 //! (`1.1.α = 1.1.β`). [`parse_ok`] is the stricter check: no whitespace, a non-empty
 //! version, a non-empty release when a `-` is present, and only printable ASCII.
 
-use super::{cmp_digits, split_while};
+use super::{cmp_digits, cmp_option, split_while};
 use std::cmp::Ordering;
 
 struct Evr<'a> {
@@ -58,33 +58,37 @@ pub(crate) fn rpmvercmp(a: &str, b: &str) -> Ordering {
         a = a.trim_start_matches(|c: char| !c.is_ascii() || is_sep(c as u8));
         b = b.trim_start_matches(|c: char| !c.is_ascii() || is_sep(c as u8));
         let (ca, cb) = (a.bytes().next(), b.bytes().next());
-        if ca == Some(b'~') || cb == Some(b'~') {
-            if ca != Some(b'~') {
-                return Ordering::Greater;
+        // `~` sorts before everything, the end included; `^` after the end but before
+        // everything else. Two equal marks are skipped together.
+        let mark = |c: Option<u8>| match c {
+            Some(b'~') => Some(Ordering::Less),
+            Some(b'^') => Some(Ordering::Greater),
+            _ => None,
+        };
+        match (mark(ca), mark(cb)) {
+            (Some(x), Some(y)) if x == y => {
+                a = &a[1..];
+                b = &b[1..];
+                continue;
             }
-            if cb != Some(b'~') {
-                return Ordering::Less;
+            (Some(Ordering::Less), _) => return Ordering::Less,
+            (_, Some(Ordering::Less)) => return Ordering::Greater,
+            // A `^` against the end is newer, against anything else older.
+            (Some(_), _) => {
+                return if cb.is_none() {
+                    Ordering::Greater
+                } else {
+                    Ordering::Less
+                };
             }
-            a = &a[1..];
-            b = &b[1..];
-            continue;
-        }
-        if ca == Some(b'^') || cb == Some(b'^') {
-            if ca.is_none() {
-                return Ordering::Less;
+            (_, Some(_)) => {
+                return if ca.is_none() {
+                    Ordering::Less
+                } else {
+                    Ordering::Greater
+                };
             }
-            if cb.is_none() {
-                return Ordering::Greater;
-            }
-            if ca != Some(b'^') {
-                return Ordering::Greater;
-            }
-            if cb != Some(b'^') {
-                return Ordering::Less;
-            }
-            a = &a[1..];
-            b = &b[1..];
-            continue;
+            (None, None) => {}
         }
         let (Some(ca), Some(_)) = (ca, cb) else {
             break;
@@ -130,12 +134,7 @@ pub fn compare(a: &str, b: &str) -> Ordering {
     let (ea, eb) = (split(a), split(b));
     cmp_digits(ea.epoch, eb.epoch)
         .then_with(|| rpmvercmp(ea.version, eb.version))
-        .then_with(|| match (ea.release, eb.release) {
-            (None, None) => Ordering::Equal,
-            (None, Some(_)) => Ordering::Less,
-            (Some(_), None) => Ordering::Greater,
-            (Some(ra), Some(rb)) => rpmvercmp(ra, rb),
-        })
+        .then_with(|| cmp_option(ea.release, eb.release, Ordering::Less, rpmvercmp))
 }
 
 /// A conventional RPM EVR: printable ASCII without whitespace, non-empty version, and a

@@ -13,40 +13,32 @@
 //! the valid versions with equal segments, and invalid strings with equal segments
 //! compare byte-wise.
 
-use super::{cmp_digits, is_zero};
+use super::{cmp_digits, is_zero, with_lenient_fallback};
 use std::cmp::Ordering;
 
+/// A segment: a maximal run of ASCII digits (a number, leading zeros dropped) or of
+/// ASCII letters (a string). CocoaPods' `Pod::Version` cuts versions the same way.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Seg {
+pub(crate) enum Seg {
     Num(String),
     Str(String),
 }
 
-fn valid(s: &str) -> bool {
-    let s = s.trim_matches(|c: char| c.is_ascii_whitespace());
-    if s.is_empty() {
-        return true;
+impl Seg {
+    /// Numbers numerically, strings byte-wise; a string against a number is
+    /// `str_vs_num` (RubyGems: a string is older; CocoaPods' pre-release part: newer).
+    pub(crate) fn cmp(&self, other: &Seg, str_vs_num: Ordering) -> Ordering {
+        match (self, other) {
+            (Seg::Num(p), Seg::Num(q)) => cmp_digits(p, q),
+            (Seg::Str(p), Seg::Str(q)) => p.as_str().cmp(q.as_str()),
+            (Seg::Str(_), Seg::Num(_)) => str_vs_num,
+            (Seg::Num(_), Seg::Str(_)) => str_vs_num.reverse(),
+        }
     }
-    let (release, pre) = match s.split_once('-') {
-        Some((r, p)) => (r, Some(p)),
-        None => (s, None),
-    };
-    let mut parts = release.split('.');
-    let first = parts.next().unwrap_or("");
-    if first.is_empty() || !first.bytes().all(|c| c.is_ascii_digit()) {
-        return false;
-    }
-    if !parts.all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_alphanumeric())) {
-        return false;
-    }
-    pre.is_none_or(|p| {
-        p.split('.')
-            .all(|id| !id.is_empty() && id.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-'))
-    })
 }
 
-fn segments(s: &str) -> Vec<Seg> {
-    let s = s.trim().replace('-', ".pre.");
+/// Cuts `s` into its digit and letter runs; every other byte separates.
+pub(crate) fn runs(s: &str) -> Vec<Seg> {
     let b = s.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
@@ -75,7 +67,34 @@ fn segments(s: &str) -> Vec<Seg> {
             i += 1;
         }
     }
-    canonical(out)
+    out
+}
+
+fn valid(s: &str) -> bool {
+    let s = s.trim_matches(|c: char| c.is_ascii_whitespace());
+    if s.is_empty() {
+        return true;
+    }
+    let (release, pre) = match s.split_once('-') {
+        Some((r, p)) => (r, Some(p)),
+        None => (s, None),
+    };
+    let mut parts = release.split('.');
+    let first = parts.next().unwrap_or("");
+    if first.is_empty() || !first.bytes().all(|c| c.is_ascii_digit()) {
+        return false;
+    }
+    if !parts.all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_alphanumeric())) {
+        return false;
+    }
+    pre.is_none_or(|p| {
+        p.split('.')
+            .all(|id| !id.is_empty() && id.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-'))
+    })
+}
+
+fn segments(s: &str) -> Vec<Seg> {
+    canonical(runs(&s.trim().replace('-', ".pre.")))
 }
 
 fn canonical(segs: Vec<Seg>) -> Vec<Seg> {
@@ -102,12 +121,7 @@ fn cmp_segments(a: &[Seg], b: &[Seg]) -> Ordering {
     for i in 0..n {
         let x = a.get(i).unwrap_or(&zero);
         let y = b.get(i).unwrap_or(&zero);
-        let d = match (x, y) {
-            (Seg::Num(p), Seg::Num(q)) => cmp_digits(p, q),
-            (Seg::Str(p), Seg::Str(q)) => p.as_str().cmp(q.as_str()),
-            (Seg::Str(_), Seg::Num(_)) => Ordering::Less,
-            (Seg::Num(_), Seg::Str(_)) => Ordering::Greater,
-        };
+        let d = x.cmp(y, Ordering::Less);
         if d != Ordering::Equal {
             return d;
         }
@@ -117,10 +131,7 @@ fn cmp_segments(a: &[Seg], b: &[Seg]) -> Ordering {
 
 /// Compares two RubyGems versions.
 pub fn compare(a: &str, b: &str) -> Ordering {
-    let (va, vb) = (valid(a), valid(b));
-    cmp_segments(&segments(a), &segments(b))
-        .then_with(|| va.cmp(&vb).reverse())
-        .then_with(|| if va { Ordering::Equal } else { a.cmp(b) })
+    with_lenient_fallback(a, b, valid, |x, y| cmp_segments(&segments(x), &segments(y)))
 }
 
 /// Whether `Gem::Version.correct?` would accept `v`.

@@ -14,7 +14,7 @@
 //! before every version, and such strings compare byte-wise among themselves.
 //! [`parse_ok`] is strict SemVer 2.0.0, allowing only a single leading `v` or `=`.
 
-use super::{all_digits, cmp_digits};
+use super::{all_digits, cmp_digits, cmp_option};
 use std::cmp::Ordering;
 
 /// A parsed SemVer-like version, borrowing from the input.
@@ -29,14 +29,10 @@ pub(crate) struct Parsed<'a> {
 /// Splits `core[-pre][+build]`: the build starts at the first `+`, the pre-release at
 /// the first `-` before it.
 pub(crate) fn split_pre_build(s: &str) -> (&str, Option<&str>, Option<&str>) {
-    let (rest, build) = match s.split_once('+') {
-        Some((r, b)) => (r, Some(b)),
-        None => (s, None),
-    };
-    let (core, pre) = match rest.split_once('-') {
-        Some((c, p)) => (c, Some(p)),
-        None => (rest, None),
-    };
+    let (rest, build) = s.split_once('+').map_or((s, None), |(r, b)| (r, Some(b)));
+    let (core, pre) = rest
+        .split_once('-')
+        .map_or((rest, None), |(c, p)| (c, Some(p)));
     (core, pre, build)
 }
 
@@ -112,12 +108,13 @@ pub(crate) fn cmp_pre(
     b: Option<&str>,
     alnum: fn(&str, &str) -> Ordering,
 ) -> Ordering {
-    match (a, b) {
-        (None, None) => Ordering::Equal,
-        (None, Some(_)) => Ordering::Greater,
-        (Some(_), None) => Ordering::Less,
-        (Some(x), Some(y)) => cmp_identifiers(x, y, alnum),
-    }
+    cmp_option(a, b, Ordering::Greater, |x, y| cmp_identifiers(x, y, alnum))
+}
+
+/// SemVer §11 precedence of two parsed versions: the numeric core, then the
+/// pre-release (identifiers compared case-sensitively); build metadata is ignored.
+pub(crate) fn cmp_precedence(x: &Parsed<'_>, y: &Parsed<'_>) -> Ordering {
+    cmp_core(&x.core, &y.core).then_with(|| cmp_pre(x.pre, y.pre, str::cmp))
 }
 
 /// Combines the "valid versions after invalid ones, invalid ones byte-wise" fallback.
@@ -137,9 +134,7 @@ pub(crate) fn with_fallback<'a, T>(
 
 /// Compares two npm / crates.io versions.
 pub fn compare(a: &str, b: &str) -> Ordering {
-    with_fallback(a, b, parse_loose, |x, y| {
-        cmp_core(&x.core, &y.core).then_with(|| cmp_pre(x.pre, y.pre, str::cmp))
-    })
+    with_fallback(a, b, parse_loose, cmp_precedence)
 }
 
 /// A dot-separated list of non-empty `[0-9A-Za-z-]` identifiers; with `numeric_strict`,
@@ -154,14 +149,7 @@ pub(crate) fn identifiers_ok(s: &str, numeric_strict: bool) -> bool {
 
 /// Strict SemVer 2.0.0 (`MAJOR.MINOR.PATCH`, no leading zeros, well-formed identifiers).
 pub(crate) fn strict_ok(s: &str) -> bool {
-    let (rest, build) = match s.split_once('+') {
-        Some((r, b)) => (r, Some(b)),
-        None => (s, None),
-    };
-    let (core, pre) = match rest.split_once('-') {
-        Some((c, p)) => (c, Some(p)),
-        None => (rest, None),
-    };
+    let (core, pre, build) = split_pre_build(s);
     let Some(parts) = split_core(core, 3) else {
         return false;
     };
