@@ -60,7 +60,7 @@
 //! aliases (across sources): records sharing any id form one finding.
 //!
 //! * Primary id: the CVE when the group names exactly one CVE; otherwise the id of the first
-//!   record by source priority: distro records (the matched ecosystem orders with dpkg, rpm
+//!   record by source priority: distro records (matched for an OS package: deb, rpm
 //!   or apk), then `GHSA-` records, then the others; ties by id.
 //! * `aliases`: every other id of the group, sorted.
 //! * `matched`: every record's [`MatchDetail`], the primary's record first, then by priority.
@@ -403,7 +403,8 @@ fn records_for(
     }
 
     let scheme = Scheme::for_ecosystem(eco);
-    let distro = matches!(scheme, Some(Scheme::Dpkg | Scheme::Rpm | Scheme::Apk));
+    // A distro's record: the package is an OS package (the ecosystem names its release).
+    let distro = moat_model::ecosystem::is_os_purl_type(&pkg.kind);
     let mut out: Vec<Record> = Vec::new();
     let mut index: HashMap<(String, String), usize> = HashMap::new();
     for (name, version) in &lookups {
