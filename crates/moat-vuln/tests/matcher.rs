@@ -971,23 +971,38 @@ fn ecosystem_without_an_ordering_is_noted() {
         "t",
         &[],
         vec![affected(
-            "SwiftURL",
+            "Linux",
             "p",
             vec![range(RangeType::Ecosystem, &[("introduced", "0")])],
             &["1.0.0"],
         )],
     );
-    let (f, notes) = run(vec![a.clone()], vec![pkg("SwiftURL", "p", "2.0.0")]);
+    let (f, notes) = run(vec![a.clone()], vec![pkg("Linux", "p", "2.0.0")]);
     assert!(f.is_empty());
     assert!(
         notes[0]
             .message
-            .contains("no version ordering for ecosystem SwiftURL"),
+            .contains("no version ordering for ecosystem Linux"),
         "{notes:?}"
     );
     // The versions list still works.
-    let (f, _) = run(vec![a], vec![pkg("SwiftURL", "p", "1.0.0")]);
+    let (f, _) = run(vec![a], vec![pkg("Linux", "p", "1.0.0")]);
     assert_eq!(ids(&f), ["X-1"]);
+    // SwiftURL has an ordering now (SemVer): its ECOSYSTEM ranges are evaluated.
+    let swift = adv(
+        "X-2",
+        "t",
+        &[],
+        vec![affected(
+            "SwiftURL",
+            "p",
+            vec![range(RangeType::Ecosystem, &[("introduced", "0")])],
+            &[],
+        )],
+    );
+    let (f, notes) = run(vec![swift], vec![pkg("SwiftURL", "p", "2.0.0")]);
+    assert_eq!(ids(&f), ["X-2"], "{notes:?}");
+    assert!(notes.is_empty(), "{notes:?}");
 }
 
 #[test]
