@@ -6,7 +6,7 @@ use crate::digest::Digest;
 use crate::error::ImageError;
 use crate::oci::Descriptor;
 use crate::store::{Store, check_name};
-use crate::{ImageParts, LayerIn, OpenOptions, RefMatch, ref_match};
+use crate::{ImageParts, LayerIn, OpenOptions, RefMatch, distinct, keep_best_match, ref_match};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -62,43 +62,18 @@ pub(crate) fn open(store: &Store, opts: &OpenOptions) -> Result<ImageParts, Imag
             "lists no images",
         ));
     }
-    let entry = match &opts.image {
-        Some(sel) => {
-            let best = entries
-                .iter()
-                .map(|e| e.score(sel))
-                .max()
-                .unwrap_or(RefMatch::No);
-            let available: Vec<String> = entries.iter().map(Entry::label).collect();
-            if best == RefMatch::No {
-                return Err(ImageError::NoMatchingImage {
-                    path: input,
-                    wanted: sel.clone(),
-                    available,
-                });
-            }
-            entries.retain(|e| e.score(sel) == best);
-            if entries.len() > 1 {
-                let available = entries.iter().map(Entry::label).collect();
-                return Err(ImageError::AmbiguousImage {
-                    path: input,
-                    available,
-                });
-            }
-            entries.pop()
-        }
-        None => {
-            if entries.len() > 1 {
-                let available = entries.iter().map(Entry::label).collect();
-                return Err(ImageError::AmbiguousImage {
-                    path: input,
-                    available,
-                });
-            }
-            entries.pop()
-        }
+    if let Some(sel) = &opts.image {
+        keep_best_match(&input, &mut entries, sel, |e| e.score(sel), Entry::label)?;
     }
-    .ok_or_else(|| ImageError::invalid(&input, "manifest.json", "lists no images"))?;
+    if entries.len() > 1 {
+        return Err(ImageError::AmbiguousImage {
+            path: input,
+            available: distinct(entries.iter().map(Entry::label)),
+        });
+    }
+    let entry = entries
+        .pop()
+        .ok_or_else(|| ImageError::invalid(&input, "manifest.json", "lists no images"))?;
 
     check_name(&input, &entry.config)?;
     let (config_bytes, config_resolved) = store.read_small(&entry.config, limit)?;

@@ -7,7 +7,7 @@ use crate::error::ImageError;
 use crate::store::{Blob, read_up_to};
 use std::fs::File;
 use std::io::{self, BufReader, Chain, Cursor, Read, Take};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -241,24 +241,10 @@ impl LayerReader {
     /// stored digest and the diff_id.
     pub fn finish(mut self) -> Result<LayerStats, ImageError> {
         let mut buf = vec![0u8; BUF_SIZE];
-        loop {
-            match self.read(&mut buf) {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(ImageError::from_io(e, &self.ctx.input, "reading layer")),
-            }
-        }
+        let input = self.ctx.input.clone();
+        drain(&mut self, &mut buf, &input)?;
         // The decoder is at its end; anything left of the blob is still hashed.
-        let source = self.decoder.source();
-        loop {
-            match source.read(&mut buf) {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(ImageError::from_io(e, &self.ctx.input, "reading layer")),
-            }
-        }
+        drain(self.decoder.source(), &mut buf, &input)?;
         let diff = self.diff.finish();
         let shared_hash = self.shared_hash;
         let stored = self.decoder.stored();
@@ -354,5 +340,17 @@ impl Read for LayerReader {
             }
         }
         Ok(n)
+    }
+}
+
+/// Reads `r` to its end, discarding the bytes (they are hashed on the way).
+fn drain(r: &mut impl Read, buf: &mut [u8], input: &Path) -> Result<(), ImageError> {
+    loop {
+        match r.read(buf) {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(ImageError::from_io(e, input, "reading layer")),
+        }
     }
 }

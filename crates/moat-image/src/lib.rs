@@ -203,16 +203,21 @@ impl TargetSpec {
     }
 }
 
-fn detect(path: &Path) -> Result<TargetSpec, ImageError> {
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(ImageError::NotFound {
+/// The metadata of a target path; a missing path is [`ImageError::NotFound`].
+fn metadata(path: &Path) -> Result<std::fs::Metadata, ImageError> {
+    std::fs::metadata(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            ImageError::NotFound {
                 path: path.to_path_buf(),
-            });
+            }
+        } else {
+            ImageError::io(path, "reading metadata", e)
         }
-        Err(e) => return Err(ImageError::io(path, "reading metadata", e)),
-    };
+    })
+}
+
+fn detect(path: &Path) -> Result<TargetSpec, ImageError> {
+    let meta = metadata(path)?;
     let p = path.to_path_buf();
     if meta.is_dir() {
         if path.join("oci-layout").is_file() {
@@ -336,6 +341,38 @@ pub(crate) fn ref_match(sel: &str, name: &str) -> RefMatch {
     if loose { RefMatch::Loose } else { RefMatch::No }
 }
 
+/// Narrows `cands` to those an `--image` selector matches best (by `score`), or fails with
+/// [`ImageError::NoMatchingImage`] listing every candidate's `label` when none matches.
+pub(crate) fn keep_best_match<T>(
+    input: &Path,
+    cands: &mut Vec<T>,
+    sel: &str,
+    score: impl Fn(&T) -> RefMatch,
+    label: impl Fn(&T) -> String,
+) -> Result<(), ImageError> {
+    let best = cands.iter().map(&score).max().unwrap_or(RefMatch::No);
+    if best == RefMatch::No {
+        return Err(ImageError::NoMatchingImage {
+            path: input.to_path_buf(),
+            wanted: sel.to_string(),
+            available: distinct(cands.iter().map(label)),
+        });
+    }
+    cands.retain(|c| score(c) == best);
+    Ok(())
+}
+
+/// The distinct strings of `items`, in order (for error messages listing choices).
+pub(crate) fn distinct(items: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for s in items {
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out
+}
+
 pub(crate) fn file_name(p: &Path) -> String {
     p.file_name().map_or_else(
         || p.display().to_string(),
@@ -442,15 +479,7 @@ pub(crate) struct ImageParts {
 pub fn open(spec: &TargetSpec, opts: &OpenOptions) -> Result<Source, ImageError> {
     let path = spec.path();
     let kind = spec.kind();
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(ImageError::NotFound {
-                path: path.to_path_buf(),
-            });
-        }
-        Err(e) => return Err(ImageError::io(path, "reading metadata", e)),
-    };
+    let meta = metadata(path)?;
     let store = match kind {
         ArtifactKind::Rootfs | ArtifactKind::Dir => {
             if !meta.is_dir() {

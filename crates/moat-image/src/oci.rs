@@ -5,7 +5,10 @@ use crate::config::parse_digest;
 use crate::digest::Digest;
 use crate::error::ImageError;
 use crate::store::Store;
-use crate::{ImageParts, LayerIn, OpenOptions, RefMatch, platform_matches, ref_match};
+use crate::{
+    ImageParts, LayerIn, OpenOptions, RefMatch, distinct, keep_best_match, platform_matches,
+    ref_match,
+};
 use moat_model::Platform;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -189,16 +192,6 @@ fn collect(
     Ok(())
 }
 
-fn dedup(v: Vec<String>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for s in v {
-        if !out.contains(&s) {
-            out.push(s);
-        }
-    }
-    out
-}
-
 fn select(input: &Path, leaves: Vec<Leaf>, opts: &OpenOptions) -> Result<Leaf, ImageError> {
     let mut cands = leaves;
     if let Some(sel) = &opts.image {
@@ -212,21 +205,12 @@ fn select(input: &Path, leaves: Vec<Leaf>, opts: &OpenOptions) -> Result<Leaf, I
                 .max()
                 .unwrap_or(RefMatch::No)
         };
-        let best = cands.iter().map(score).max().unwrap_or(RefMatch::No);
-        if best == RefMatch::No {
-            let available = dedup(cands.iter().map(|l| l.label()).collect());
-            return Err(ImageError::NoMatchingImage {
-                path: input.to_path_buf(),
-                wanted: sel.clone(),
-                available,
-            });
-        }
-        cands.retain(|l| score(l) == best);
+        keep_best_match(input, &mut cands, sel, score, Leaf::label)?;
     }
     // Different names are different images; platforms only choose within one image.
-    let groups = dedup(cands.iter().map(|l| l.names.join(" / ")).collect());
+    let groups = distinct(cands.iter().map(|l| l.names.join(" / ")));
     if groups.len() > 1 {
-        let available = dedup(cands.iter().map(|l| l.label()).collect());
+        let available = distinct(cands.iter().map(Leaf::label));
         return Err(ImageError::AmbiguousImage {
             path: input.to_path_buf(),
             available,
@@ -255,7 +239,7 @@ fn select(input: &Path, leaves: Vec<Leaf>, opts: &OpenOptions) -> Result<Leaf, I
         ));
     }
     if cands.iter().all(|l| l.platform.is_none()) {
-        let available = dedup(cands.iter().map(|l| l.label()).collect());
+        let available = distinct(cands.iter().map(Leaf::label));
         return Err(ImageError::AmbiguousImage {
             path: input.to_path_buf(),
             available,
@@ -269,11 +253,10 @@ fn select(input: &Path, leaves: Vec<Leaf>, opts: &OpenOptions) -> Result<Leaf, I
     }) {
         Some(pos) => Ok(cands.swap_remove(pos)),
         None => {
-            let available = dedup(
+            let available = distinct(
                 cands
                     .iter()
-                    .filter_map(|l| l.platform.as_ref().map(|p| p.to_string()))
-                    .collect(),
+                    .filter_map(|l| l.platform.as_ref().map(|p| p.to_string())),
             );
             Err(ImageError::NoMatchingPlatform {
                 path: input.to_path_buf(),

@@ -21,48 +21,39 @@
 //! path dependencies, which Cargo cannot tell apart from members in the lockfile): they are
 //! marked `application: true`.
 //!
-//! A document that is not valid TOML yields one warning and no packages; a `[[package]]`
-//! without a usable name or version is skipped with a warning.
+//! A document that is not valid TOML yields one `parse-error` diagnostic (with the line the
+//! TOML parser stopped at) and no packages; a `[[package]]` without a usable name or version
+//! is skipped with a `parse-error`. A file over 64 MiB is `too-large` and not read.
 
 use std::collections::BTreeMap;
 
-use crate::{Ecosystem, LangPackage, LangParsed};
+use moat_model::Diagnostic;
+
+use crate::{Ecosystem, LangPackage, LangParsed, read};
 
 /// Largest `Cargo.lock` accepted (real ones are well under 1 MiB).
 const MAX_LOCK_BYTES: usize = 64 << 20;
 
 /// Parses a `Cargo.lock`.
-pub fn parse_lock(path: &str, bytes: &[u8]) -> LangParsed {
-    if bytes.len() > MAX_LOCK_BYTES {
-        return LangParsed::warning(format!(
-            "{path}: Cargo.lock of {} bytes is larger than the {MAX_LOCK_BYTES} byte limit",
-            bytes.len()
-        ));
+pub fn parse_lock(_path: &str, bytes: &[u8]) -> LangParsed {
+    match read::check_size(bytes, MAX_LOCK_BYTES).and_then(|()| read::toml(bytes)) {
+        Ok(doc) => lock(&doc),
+        Err(d) => d.into(),
     }
-    let text = match std::str::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(e) => return LangParsed::warning(format!("{path}: Cargo.lock is not UTF-8: {e}")),
-    };
-    let doc: toml::Table = match toml::from_str(text) {
-        Ok(d) => d,
-        Err(e) => {
-            let msg = e.to_string();
-            let first = msg.lines().next().unwrap_or("").trim();
-            return LangParsed::warning(format!("{path}: Cargo.lock is not valid TOML: {first}"));
-        }
-    };
+}
 
+fn lock(doc: &toml::Table) -> LangParsed {
     let mut out = LangParsed::default();
     let metadata = doc.get("metadata").and_then(|m| m.as_table());
     let lock_version = match doc.get("version") {
         Some(toml::Value::Integer(v)) => v.to_string(),
         Some(other) => {
-            out.warnings.push(format!(
-                "{path}: top-level `version` is not an integer: {other}"
-            ));
+            out.warn(Diagnostic::parse(format!(
+                "top-level `version` is not an integer: {other}"
+            )));
             String::new()
         }
-        None if metadata.is_some() || all_dependencies_in_full(&doc) => "1".to_string(),
+        None if metadata.is_some() || all_dependencies_in_full(doc) => "1".to_string(),
         None => "2".to_string(),
     };
 
@@ -85,25 +76,26 @@ pub fn parse_lock(path: &str, bytes: &[u8]) -> LangParsed {
         None => return out,
         Some(toml::Value::Array(a)) => a,
         Some(_) => {
-            out.warnings
-                .push(format!("{path}: `package` is not an array of tables"));
+            out.warn(Diagnostic::parse("`package` is not an array of tables"));
             return out;
         }
     };
 
     for (i, entry) in packages.iter().enumerate() {
         let Some(table) = entry.as_table() else {
-            out.warnings
-                .push(format!("{path}: [[package]] #{} is not a table", i + 1));
+            out.warn(Diagnostic::parse(format!(
+                "[[package]] #{} is not a table",
+                i + 1
+            )));
             continue;
         };
         let name = table.get("name").and_then(|v| v.as_str());
         let version = table.get("version").and_then(|v| v.as_str());
         let (Some(name), Some(version)) = (name, version) else {
-            out.warnings.push(format!(
-                "{path}: [[package]] #{} has no string `name` and `version`; skipped",
+            out.warn(Diagnostic::parse(format!(
+                "[[package]] #{} has no string `name` and `version`; skipped",
                 i + 1
-            ));
+            )));
             continue;
         };
         let mut pkg = LangPackage::new(Ecosystem::Cargo, name, version);
@@ -223,6 +215,23 @@ source = "git+https://example.com/b#abc"
         let p = parse_lock("Cargo.lock", b"[[package]]\nname = \"x\"\nversion =\n");
         assert!(p.packages.is_empty());
         assert_eq!(p.warnings.len(), 1);
-        assert!(p.warnings[0].contains("not valid TOML"));
+        assert!(p.warnings[0].message.contains("not valid TOML"));
+    }
+
+    #[test]
+    fn not_toml_names_the_line_and_not_the_path() {
+        let p = parse_lock("app/Cargo.lock", b"# lock\nversion = 4\n[[package]\n");
+        assert!(p.packages.is_empty());
+        let d = &p.warnings[0];
+        assert_eq!(d.code, moat_model::Code::ParseError);
+        assert_eq!(d.line, Some(3));
+        assert!(d.message.starts_with("not valid TOML: "), "{}", d.message);
+        assert!(!d.message.contains("Cargo.lock"), "{}", d.message);
+        assert_eq!((&d.path, d.layer), (&None, None));
+        let big = vec![b' '; MAX_LOCK_BYTES + 1];
+        assert_eq!(
+            parse_lock("Cargo.lock", &big).warnings[0].code,
+            moat_model::Code::TooLarge
+        );
     }
 }

@@ -13,30 +13,25 @@
 //!   NuGet writes none, empty). (name, version) pairs are reported once with `depends`
 //!   unioned; `metadata["type"]` keeps the entry type (`Direct` wins over the others).
 //!
-//! Input is bounded by `serde_json`'s recursion limit; nothing here panics.
+//! Input is bounded by `serde_json`'s recursion limit; nothing here panics. A document that
+//! is not JSON is one `parse-error` with its line; an entry that cannot be read is a
+//! `parse-error` naming its key.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use moat_model::Diagnostic;
 use serde_json::Value;
 
-use crate::{Ecosystem, LangPackage, LangParsed};
-
-fn parse_json(path: &str, bytes: &[u8]) -> Result<Value, LangParsed> {
-    serde_json::from_slice::<Value>(bytes)
-        .map_err(|e| LangParsed::warning(format!("{path}: invalid JSON: {e}")))
-}
+use crate::{Ecosystem, LangPackage, LangParsed, read};
 
 /// Parses a `*.deps.json`.
-pub fn parse_deps_json(path: &str, bytes: &[u8]) -> LangParsed {
-    let doc = match parse_json(path, bytes) {
-        Ok(v) => v,
-        Err(w) => return w,
-    };
+pub fn parse_deps_json(_path: &str, bytes: &[u8]) -> LangParsed {
+    read::json_object(bytes, "deps.json").map_or_else(LangParsed::from, |doc| deps_json(&doc))
+}
+
+fn deps_json(doc: &Value) -> LangParsed {
     let Some(libraries) = doc.get("libraries").and_then(Value::as_object) else {
-        if doc.is_object() {
-            return LangParsed::default();
-        }
-        return LangParsed::warning(format!("{path}: not a deps.json object"));
+        return LangParsed::default();
     };
     let mut deps: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
     if let Some(targets) = doc.get("targets").and_then(Value::as_object) {
@@ -53,13 +48,15 @@ pub fn parse_deps_json(path: &str, bytes: &[u8]) -> LangParsed {
     for (key, lib) in libraries {
         let kind = lib.get("type").and_then(Value::as_str).unwrap_or("");
         let Some((name, version)) = key.split_once('/') else {
-            out.warnings
-                .push(format!("libraries[{key:?}]: not Name/Version"));
+            out.warn(Diagnostic::parse(format!(
+                "libraries[{key:?}]: not Name/Version"
+            )));
             continue;
         };
         if name.is_empty() || version.is_empty() {
-            out.warnings
-                .push(format!("libraries[{key:?}]: not Name/Version"));
+            out.warn(Diagnostic::parse(format!(
+                "libraries[{key:?}]: not Name/Version"
+            )));
             continue;
         }
         let (name, application) = match kind {
@@ -91,23 +88,21 @@ pub fn parse_deps_json(path: &str, bytes: &[u8]) -> LangParsed {
 }
 
 /// Parses a NuGet `packages.lock.json`.
-pub fn parse_packages_lock(path: &str, bytes: &[u8]) -> LangParsed {
-    let doc = match parse_json(path, bytes) {
-        Ok(v) => v,
-        Err(w) => return w,
+pub fn parse_packages_lock(_path: &str, bytes: &[u8]) -> LangParsed {
+    let doc = match read::json_object(bytes, "packages.lock.json") {
+        Ok(d) => d,
+        Err(d) => return d.into(),
     };
     let Some(frameworks) = doc.get("dependencies").and_then(Value::as_object) else {
-        if doc.is_object() {
-            return LangParsed::default();
-        }
-        return LangParsed::warning(format!("{path}: not a packages.lock.json object"));
+        return LangParsed::default();
     };
     let mut merged: BTreeMap<(String, String), LangPackage> = BTreeMap::new();
     let mut out = LangParsed::default();
     for (tfm, entries) in frameworks {
         let Some(entries) = entries.as_object() else {
-            out.warnings
-                .push(format!("dependencies[{tfm:?}]: not an object"));
+            out.warn(Diagnostic::parse(format!(
+                "dependencies[{tfm:?}]: not an object"
+            )));
             continue;
         };
         for (name, entry) in entries {
@@ -115,8 +110,9 @@ pub fn parse_packages_lock(path: &str, bytes: &[u8]) -> LangParsed {
             let project = kind.eq_ignore_ascii_case("project");
             let version = entry.get("resolved").and_then(Value::as_str).unwrap_or("");
             if name.is_empty() || (version.is_empty() && !project) {
-                out.warnings
-                    .push(format!("{tfm}/{name}: entry without resolved version"));
+                out.warn(Diagnostic::parse(format!(
+                    "{tfm}/{name}: entry without resolved version"
+                )));
                 continue;
             }
             let p = merged

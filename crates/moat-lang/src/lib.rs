@@ -3,10 +3,10 @@
 //! Parsers for lockfiles, installed package metadata, Java archives and compiled binaries.
 //! Like `moat-pkgdb`, every parser is a pure function over the bytes of one file (the layer
 //! walker hands them over; nothing here touches the file system) and returns
-//! [`LangParsed`]: the packages it found and warnings for what it could not read. Joins that
-//! need two files (a dist-info's METADATA and its RECORD; a Rust binary and its Cargo.lock;
-//! a language package and the OS package that owns its files) happen in `moat-scan` after
-//! the layers are merged.
+//! [`LangParsed`]: the packages it found and typed [`Diagnostic`]s for what it could not
+//! read. Joins that need two files (a dist-info's METADATA and its RECORD; a Rust binary and
+//! its Cargo.lock; a language package and the OS package that owns its files) happen in
+//! `moat-scan` after the layers are merged.
 //!
 //! [`wants`] decides from a path alone which parser a file needs (cheap, no allocation; it
 //! runs on every entry of every layer); [`parse`] dispatches. Compiled binaries cannot be
@@ -25,8 +25,32 @@
 //! | [`php`] | `composer.lock`, `vendor/composer/installed.json` |
 //! | [`dotnet`] | `*.deps.json`, `packages.lock.json` |
 //! | [`other`] | `conan.lock` v1/v2, `mix.lock`, `pubspec.lock` |
+//!
+//! A module that reads several formats is a directory with one file per format (`npm/yarn_v1.rs`,
+//! `python/uv.rs`, ...); what the formats of one ecosystem share (name rules, dependency
+//! merging) sits in its `mod.rs`, and what every parser shares (decoding text, JSON, TOML and
+//! YAML with their limits, the diagnostics for input that does not parse) in `read`.
+//!
+//! ## Diagnostics
+//!
+//! A parser never fails: what it cannot read becomes a [`Diagnostic`] in
+//! [`LangParsed::warnings`] and the rest of the file still counts. The [`Code`] says what
+//! kind of problem it is (`parse-error` for unreadable records or files, `unsupported` for
+//! what moat does not read, `too-large` for a limit hit, `bad-path` for a file whose name
+//! cannot be used); `line` is set where the format has lines and the parser knows it. The
+//! message says only what is wrong: never the file's path, which the engine adds with
+//! [`Diagnostic::at`] (it knows the layer too). Inside an archive the entry path stays in
+//! the message (`WEB-INF/lib/x.jar: not a readable zip archive`). The `path` every parser
+//! takes is used only where a package records where it lives (`files`, `dist_dir`, an
+//! archive's `nested_in`); [`wants`] chooses the parser from it.
+//!
+//! Rejected alternatives: `Result<LangParsed, Error>` per parser (a lockfile with one bad
+//! entry still has good ones, and the caller would have to merge both halves again), and
+//! messages that carry the path (the engine printed it twice).
 
 use std::collections::BTreeMap;
+
+pub use moat_model::{Code, Diagnostic};
 
 pub mod binary;
 pub mod cargo;
@@ -37,7 +61,10 @@ pub mod npm;
 pub mod other;
 pub mod php;
 pub mod python;
+mod read;
 pub mod ruby;
+
+pub use read::yaml_options;
 
 /// The language ecosystems (one vocabulary, in `moat-model`).
 pub use moat_model::Ecosystem;
@@ -90,24 +117,37 @@ impl LangPackage {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LangParsed {
     pub packages: Vec<LangPackage>,
-    /// What could not be read (one line each; the file as a whole still counts).
-    pub warnings: Vec<String>,
+    /// What could not be read (the file as a whole still counts): typed diagnostics with a
+    /// line where the format has lines, but no path or layer (see the crate docs).
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl LangParsed {
-    /// The warnings as typed diagnostics (no path or layer: the caller knows where the
-    /// bytes came from).
-    pub fn diagnostics(&self) -> Vec<moat_model::Diagnostic> {
-        self.warnings
-            .iter()
-            .map(|w| moat_model::Diagnostic::parse(w.clone()))
-            .collect()
+    /// The diagnostics (no path or layer: the caller knows where the bytes came from).
+    pub fn diagnostics(&self) -> Vec<Diagnostic> {
+        self.warnings.clone()
     }
 
-    pub fn warning(msg: impl Into<String>) -> LangParsed {
+    /// One package and nothing to report.
+    pub fn one(package: LangPackage) -> LangParsed {
+        LangParsed {
+            packages: vec![package],
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Records a diagnostic.
+    pub fn warn(&mut self, diagnostic: Diagnostic) {
+        self.warnings.push(diagnostic);
+    }
+}
+
+/// A file that could not be read at all: no packages, one diagnostic.
+impl From<Diagnostic> for LangParsed {
+    fn from(diagnostic: Diagnostic) -> LangParsed {
         LangParsed {
             packages: Vec::new(),
-            warnings: vec![msg.into()],
+            warnings: vec![diagnostic],
         }
     }
 }
@@ -144,12 +184,6 @@ pub enum LangFile {
     ConanLock,
     MixLock,
     PubspecLock,
-}
-
-fn ends_with_ci(s: &str, suffix: &str) -> bool {
-    s.len() >= suffix.len()
-        && s.is_char_boundary(s.len() - suffix.len())
-        && s[s.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
 }
 
 /// Decides from a relative path (no leading `/`) which parser wants the file.
@@ -191,9 +225,9 @@ pub fn wants(path: &str) -> Option<LangFile> {
                 LangFile::DepsJson
             } else if name.ends_with(".gemspec") && parent == "specifications" {
                 LangFile::Gemspec
-            } else if [".jar", ".war", ".ear", ".par", ".sar", ".jpi", ".hpi"]
+            } else if java::ARCHIVE_EXTENSIONS
                 .iter()
-                .any(|s| ends_with_ci(name, s))
+                .any(|e| read::ends_with_ci(name, e))
             {
                 LangFile::JavaArchive
             } else {

@@ -10,26 +10,24 @@
 //!   Composer 2 writes `{"packages": [...], "dev-package-names": [...]}` and the names listed
 //!   there are `dev: true`.
 //!
-//! Entries without a name or version are skipped with a warning. Input is bounded by
-//! `serde_json`'s recursion limit; nothing here panics.
+//! Entries without a name or version are skipped with a `parse-error`; a document that is
+//! not JSON is one `parse-error` with its line. Input is bounded by `serde_json`'s recursion
+//! limit; nothing here panics.
 
 use std::collections::HashSet;
 
+use moat_model::Diagnostic;
 use serde_json::Value;
 
-use crate::{Ecosystem, LangPackage, LangParsed};
-
-fn parse_json(path: &str, bytes: &[u8]) -> Result<Value, LangParsed> {
-    serde_json::from_slice::<Value>(bytes)
-        .map_err(|e| LangParsed::warning(format!("{path}: invalid JSON: {e}")))
-}
+use crate::{Ecosystem, LangPackage, LangParsed, read};
 
 fn entry_package(entry: &Value, dev: bool, out: &mut LangParsed, ctx: &str) {
     let name = entry.get("name").and_then(Value::as_str).unwrap_or("");
     let version = entry.get("version").and_then(Value::as_str).unwrap_or("");
     if name.is_empty() || version.is_empty() {
-        out.warnings
-            .push(format!("{ctx}: entry without name or version"));
+        out.warn(Diagnostic::parse(format!(
+            "{ctx}: entry without name or version"
+        )));
         return;
     }
     let mut p = LangPackage::new(Ecosystem::Packagist, name, version);
@@ -72,19 +70,16 @@ fn entries(list: Option<&Value>, dev: impl Fn(&Value) -> bool, out: &mut LangPar
             }
         }
         None | Some(Value::Null) => {}
-        Some(_) => out.warnings.push(format!("{ctx}: not an array")),
+        Some(_) => out.warn(Diagnostic::parse(format!("{ctx}: not an array"))),
     }
 }
 
 /// Parses `composer.lock`.
-pub fn parse_composer_lock(path: &str, bytes: &[u8]) -> LangParsed {
-    let doc = match parse_json(path, bytes) {
+pub fn parse_composer_lock(_path: &str, bytes: &[u8]) -> LangParsed {
+    let doc = match read::json_object(bytes, "composer.lock") {
         Ok(v) => v,
-        Err(w) => return w,
+        Err(d) => return d.into(),
     };
-    if !doc.is_object() {
-        return LangParsed::warning(format!("{path}: not a composer.lock object"));
-    }
     let mut out = LangParsed::default();
     entries(doc.get("packages"), |_| false, &mut out, "packages");
     entries(doc.get("packages-dev"), |_| true, &mut out, "packages-dev");
@@ -92,10 +87,10 @@ pub fn parse_composer_lock(path: &str, bytes: &[u8]) -> LangParsed {
 }
 
 /// Parses `vendor/composer/installed.json` (Composer 1 or 2).
-pub fn parse_installed_json(path: &str, bytes: &[u8]) -> LangParsed {
-    let doc = match parse_json(path, bytes) {
+pub fn parse_installed_json(_path: &str, bytes: &[u8]) -> LangParsed {
+    let doc = match read::json(bytes) {
         Ok(v) => v,
-        Err(w) => return w,
+        Err(d) => return d.into(),
     };
     let mut out = LangParsed::default();
     match &doc {
@@ -117,7 +112,7 @@ pub fn parse_installed_json(path: &str, bytes: &[u8]) -> LangParsed {
                 "packages",
             );
         }
-        _ => return LangParsed::warning(format!("{path}: not an installed.json document")),
+        _ => return Diagnostic::parse("not an installed.json document").into(),
     }
     out
 }

@@ -127,7 +127,7 @@ fn directives_and_replacements_in_detail() {
 
     let p = parse_fixture(&data, "fixtures/go/syft/corrupt/go.mod");
     assert!(
-        p.warnings.iter().any(|w| w.contains("ruire")),
+        p.warnings.iter().any(|w| w.message.contains("ruire")),
         "{:?}",
         p.warnings
     );

@@ -45,7 +45,12 @@ fn lines_of(kind: &str, parsed: &LangParsed, path: &str) -> Vec<String> {
         }
         lines.push(l);
     }
-    let joined = parsed.warnings.join("\n");
+    let joined = parsed
+        .warnings
+        .iter()
+        .map(|w| w.message.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
     if kind == "pom" {
         if joined.contains("not readable XML") || joined.contains("not <project>") {
             assert!(
@@ -58,15 +63,12 @@ fn lines_of(kind: &str, parsed: &LangParsed, path: &str) -> Vec<String> {
             lines.push("!no-root".into());
         }
         for w in &parsed.warnings {
-            if let Some((_, rest)) = w.split_once(": ")
-                && let Some((n, _)) = rest.split_once(" dependencies skipped")
-            {
+            if let Some((n, _)) = w.message.split_once(" dependencies skipped") {
                 lines.push(format!("!skipped {n}"));
             }
         }
     } else if let Some(w) = parsed.warnings.first()
-        && let Some((_, rest)) = w.split_once(": ")
-        && let Some((n, _)) = rest.split_once(" line(s) not of the form")
+        && let Some((n, _)) = w.message.split_once(" line(s) not of the form")
     {
         let n: usize = n.parse().expect("count");
         lines.extend(std::iter::repeat_n("!bad-line".to_string(), n));
@@ -168,7 +170,7 @@ fn pom_details() {
     );
     assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
     assert!(
-        r.warnings[0].contains("2 dependencies skipped"),
+        r.warnings[0].message.contains("2 dependencies skipped"),
         "{:?}",
         r.warnings
     );

@@ -34,11 +34,11 @@
 //! not listed themselves), in order.
 //!
 //! A stanza without `P:` or `V:`, or made only of malformed lines, becomes a
-//! warning (`stanza N: ...`, N from 1) and the rest of the file is still read.
-//! Warnings are capped at [`crate::dpkg::MAX_WARNINGS`] (+ one "more" line).
+//! `parse-error` diagnostic (`stanza N: ...`, N from 1) at the line the stanza starts,
+//! and the rest of the file is still read. Diagnostics are capped at
+//! [`crate::MAX_WARNINGS`] (+ one `too-large` "more" diagnostic).
 
-use crate::Parsed;
-use crate::dpkg::{MAX_WARNINGS, dedup_in_order};
+use crate::{Parsed, Warnings, dedup_in_order};
 
 /// One package from `lib/apk/db/installed`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,25 +74,24 @@ struct Builder {
     dir: String,
     lines: usize,
     bad_lines: usize,
+    /// The 1-based line of the stanza's first line.
+    start: usize,
 }
 
-/// Reads `lib/apk/db/installed`. Never fails: unreadable stanzas become warnings.
+/// Reads `lib/apk/db/installed`. Never fails: unreadable stanzas become diagnostics.
 pub fn parse_installed(bytes: &[u8]) -> Parsed<ApkPackage> {
     let text = String::from_utf8_lossy(bytes);
-    let mut out = Parsed {
-        packages: Vec::new(),
-        warnings: Vec::new(),
-    };
-    let mut dropped = 0usize;
+    let mut packages = Vec::new();
+    let mut warnings = Warnings::default();
     let mut stanza_no = 0usize;
     let mut cur = Builder::default();
-    let mut finish = |b: Builder, out: &mut Parsed<ApkPackage>, stanza_no: &mut usize| {
+    let mut finish = |b: Builder, stanza_no: &mut usize| {
         if b.lines == 0 && b.bad_lines == 0 {
             return;
         }
         *stanza_no += 1;
         let n = *stanza_no;
-        let warning = match (&b.name, &b.version) {
+        let problem = match (&b.name, &b.version) {
             _ if b.lines == 0 => Some(format!(
                 "stanza {n}: no fields ({} malformed line(s))",
                 b.bad_lines
@@ -101,15 +100,11 @@ pub fn parse_installed(bytes: &[u8]) -> Parsed<ApkPackage> {
             (Some(name), None) => Some(format!("stanza {n} ({name}): no V: (version) field")),
             _ => None,
         };
-        if let Some(w) = warning {
-            if out.warnings.len() < MAX_WARNINGS {
-                out.warnings.push(w);
-            } else {
-                dropped += 1;
-            }
+        if let Some(msg) = problem {
+            warnings.at_line(b.start, msg);
             return;
         }
-        out.packages.push(ApkPackage {
+        packages.push(ApkPackage {
             name: b.name.unwrap_or_default(),
             version: b.version.unwrap_or_default(),
             arch: b.arch,
@@ -123,11 +118,14 @@ pub fn parse_installed(bytes: &[u8]) -> Parsed<ApkPackage> {
             url: b.url,
         });
     };
-    for line in text.split('\n') {
+    for (lineno, line) in text.split('\n').enumerate() {
         let line = line.strip_suffix('\r').unwrap_or(line);
         if line.trim().is_empty() {
-            finish(std::mem::take(&mut cur), &mut out, &mut stanza_no);
+            finish(std::mem::take(&mut cur), &mut stanza_no);
             continue;
+        }
+        if cur.lines == 0 && cur.bad_lines == 0 {
+            cur.start = lineno + 1;
         }
         let mut chars = line.chars();
         let (Some(key), Some(':')) = (chars.next(), chars.next()) else {
@@ -160,15 +158,15 @@ pub fn parse_installed(bytes: &[u8]) -> Parsed<ApkPackage> {
             _ => {}
         }
     }
-    finish(cur, &mut out, &mut stanza_no);
-    for p in &mut out.packages {
+    finish(cur, &mut stanza_no);
+    for p in &mut packages {
         dedup_in_order(&mut p.depends);
         dedup_in_order(&mut p.provides);
     }
-    if dropped > 0 {
-        out.warnings.push(format!("... {dropped} more warnings"));
+    Parsed {
+        packages,
+        warnings: warnings.finish(),
     }
-    out
 }
 
 /// Appends the names of a `D:`/`p:` value to `out` (see the module docs).
@@ -195,9 +193,11 @@ mod tests {
         let p = parse_installed(db);
         assert_eq!(p.packages.len(), 2);
         assert_eq!(
-            p.warnings,
+            p.warnings.iter().map(|w| &w.message).collect::<Vec<_>>(),
             vec!["stanza 2 (noversion): no V: (version) field"]
         );
+        assert_eq!(p.warnings[0].line, Some(13));
+        assert_eq!(p.warnings[0].code, crate::Code::ParseError);
         let m = &p.packages[0];
         assert_eq!(m.checksum.as_deref(), Some("Q1abc="));
         assert_eq!(m.depends, vec!["so:libc.so", "foo", "baz"]);

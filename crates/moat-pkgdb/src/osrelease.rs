@@ -105,12 +105,8 @@ pub fn parse_os_release(bytes: &[u8]) -> Option<OsInfo> {
         (None, None, _) => id.clone(),
     };
     Some(OsInfo {
-        id,
         family,
-        version,
-        codename,
-        name,
-        distroless: false,
+        ..info(&id, version, codename, name)
     })
 }
 

@@ -19,6 +19,9 @@ fn fixtures() -> Option<PathBuf> {
 /// returns what moat makes of it (status.d files are parsed one by one, as the
 /// scanner does).
 fn run(fx: &Path, spec: &str) -> (Vec<DpkgPackage>, Vec<String>) {
+    let messages = |p: &moat_pkgdb::Parsed<DpkgPackage>| -> Vec<String> {
+        p.warnings.iter().map(|w| w.message.clone()).collect()
+    };
     let mut words = spec.split_whitespace();
     let kind = words.next().expect("kind");
     let path = words.next().expect("path");
@@ -27,7 +30,8 @@ fn run(fx: &Path, spec: &str) -> (Vec<DpkgPackage>, Vec<String>) {
     match kind {
         "status" => {
             let p = parse_status(&read(path));
-            (p.packages, p.warnings)
+            let w = messages(&p);
+            (p.packages, w)
         }
         "txtar" => {
             let bundle = read(path);
@@ -37,15 +41,16 @@ fn run(fx: &Path, spec: &str) -> (Vec<DpkgPackage>, Vec<String>) {
                 .find(|(n, _)| n == rest[0])
                 .unwrap_or_else(|| panic!("{path}: no section {}", rest[0]));
             let p = parse_status(body.as_bytes());
-            (p.packages, p.warnings)
+            let w = messages(&p);
+            (p.packages, w)
         }
         "statusd" => {
             let mut pkgs = Vec::new();
             let mut warns = Vec::new();
             for f in std::iter::once(path).chain(rest) {
                 let p = parse_status(&read(f));
+                warns.extend(messages(&p));
                 pkgs.extend(p.packages);
-                warns.extend(p.warnings);
             }
             (pkgs, warns)
         }

@@ -77,7 +77,7 @@ fn read_fixture(rel: &str, kind: DbKind) -> Option<Vec<RpmPackage>> {
     let bytes = std::fs::read(dir.join(rel)).unwrap();
     assert_eq!(rpm::detect(&bytes), Some(kind), "{rel}");
     let parsed = rpm::read(&bytes).unwrap_or_else(|e| panic!("{rel}: {e}"));
-    assert_eq!(parsed.warnings, Vec::<String>::new(), "{rel}");
+    assert_eq!(parsed.warnings, Vec::new(), "{rel}");
     assert!(parsed.packages.iter().all(|p| p.name != "gpg-pubkey"));
     Some(parsed.packages)
 }
@@ -150,7 +150,7 @@ fn rpm_sqlite_rejects_non_rpm_sqlite() {
     assert!(parsed.packages.is_empty());
     assert_eq!(parsed.warnings.len(), 1, "{:?}", parsed.warnings);
     assert!(
-        parsed.warnings[0].starts_with("hnum 1: "),
+        parsed.warnings[0].message.starts_with("hnum 1: "),
         "{:?}",
         parsed.warnings
     );

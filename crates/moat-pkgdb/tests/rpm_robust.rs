@@ -274,7 +274,7 @@ fn rpm_gpg_pubkey_is_not_a_package() {
     let bytes = conn.serialize(rusqlite::MAIN_DB).unwrap().to_vec();
     assert_eq!(rpm::detect(&bytes), Some(DbKind::Sqlite));
     let parsed = rpm::read(&bytes).unwrap();
-    assert_eq!(parsed.warnings, Vec::<String>::new());
+    assert_eq!(parsed.warnings, Vec::new());
     let names: Vec<_> = parsed.packages.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, ["bash"]);
 }

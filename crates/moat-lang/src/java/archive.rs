@@ -1,14 +1,22 @@
 //! JAR, WAR and EAR archives, read in memory, nested archives included, within limits.
+//!
+//! Diagnostics name the place inside the archive, never the archive's own path (the engine
+//! adds that): a problem with the archive handed in has no prefix (`not a readable zip
+//! archive: ...`), one inside it names the entry (`META-INF/maven/g/a/pom.properties: no
+//! version`), one inside a nested archive the chain of entries (`WEB-INF/lib/x.jar!/META-INF/
+//! MANIFEST.MF: ...`). A limit hit is `too-large`, anything unreadable `parse-error`.
 
 use std::collections::BTreeSet;
 use std::io::{Cursor, Read};
 
+use moat_model::{Code, Diagnostic};
 use zip::ZipArchive;
 
+use super::ARCHIVE_EXTENSIONS;
 use super::manifest::{
     Identity, Manifest, identify_file_name, identify_manifest, parse_properties,
 };
-use crate::{Ecosystem, LangPackage, LangParsed};
+use crate::{Ecosystem, LangPackage, LangParsed, read};
 
 /// Bounds on what one top-level archive may cost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,15 +42,20 @@ impl Default for ArchiveLimits {
     }
 }
 
-/// Extensions of the zip-based Java archives opened when nested.
-const ARCHIVE_EXTENSIONS: [&str; 7] = [".jar", ".war", ".ear", ".par", ".sar", ".jpi", ".hpi"];
-
+/// `name` ends with one of `exts` (ASCII case-insensitive) and has a stem before it.
 fn has_ext(name: &str, exts: &[&str]) -> bool {
-    exts.iter().any(|e| {
-        name.len() > e.len()
-            && name.is_char_boundary(name.len() - e.len())
-            && name[name.len() - e.len()..].eq_ignore_ascii_case(e)
-    })
+    exts.iter()
+        .any(|e| name.len() > e.len() && read::ends_with_ci(name, e))
+}
+
+/// Where inside the top-level archive: `entry` of the archive at `inner` (`""` for the
+/// archive handed in).
+fn inside(inner: &str, entry: &str) -> String {
+    if inner.is_empty() {
+        entry.to_string()
+    } else {
+        format!("{inner}!/{entry}")
+    }
 }
 
 fn base_name(path: &str) -> &str {
@@ -63,7 +76,7 @@ pub fn parse_archive_with_limits(path: &str, bytes: &[u8], limits: &ArchiveLimit
         out: LangParsed::default(),
         depth_warned: false,
     };
-    walk.visit(path, base_name(path), bytes, 0);
+    walk.visit(path, "", base_name(path), bytes, 0);
     walk.out
 }
 
@@ -78,15 +91,44 @@ struct Walk<'a> {
 }
 
 /// Why an entry was not read in full.
+#[derive(Debug, thiserror::Error)]
 enum ReadError {
-    /// Over a limit; the message says which.
-    Limit(String),
-    Zip(String),
+    #[error("declares {declared} bytes uncompressed, over the {cap}-byte limit per entry")]
+    OverEntryLimit { declared: u64, cap: u64 },
+    #[error(
+        "declares {declared} bytes uncompressed, over what is left of the {total}-byte limit per archive"
+    )]
+    OverArchiveLimit { declared: u64, total: u64 },
+    #[error("inflates past {cap} bytes although it declares {declared} (zip bomb?)")]
+    Inflates { cap: u64, declared: u64 },
+    #[error("{0}")]
+    Zip(#[from] zip::result::ZipError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl ReadError {
+    fn code(&self) -> Code {
+        match self {
+            ReadError::Zip(_) | ReadError::Io(_) => Code::ParseError,
+            _ => Code::TooLarge,
+        }
+    }
 }
 
 impl Walk<'_> {
-    fn warn(&mut self, msg: String) {
-        self.out.warnings.push(msg);
+    /// A diagnostic about `place` inside the archive (`""`: the archive handed in).
+    fn warn(&mut self, code: Code, place: &str, msg: impl std::fmt::Display) {
+        let message = if place.is_empty() {
+            msg.to_string()
+        } else {
+            format!("{place}: {msg}")
+        };
+        self.out.warn(Diagnostic::new(code, message));
+    }
+
+    fn warn_read(&mut self, place: &str, e: &ReadError) {
+        self.warn(e.code(), place, e);
     }
 
     /// Reads entry `index` whole, refusing more than `cap` uncompressed bytes (and more than
@@ -99,41 +141,40 @@ impl Walk<'_> {
     ) -> Result<Vec<u8>, ReadError> {
         let left = self.limits.max_total.saturating_sub(self.used);
         let cap_here = cap.min(left);
-        let file = zip
-            .by_index(index)
-            .map_err(|e| ReadError::Zip(e.to_string()))?;
+        let file = zip.by_index(index)?;
         let declared = file.size();
         if declared > cap {
-            return Err(ReadError::Limit(format!(
-                "declares {declared} bytes uncompressed, over the {cap}-byte limit per entry"
-            )));
+            return Err(ReadError::OverEntryLimit { declared, cap });
         }
         if declared > left {
-            return Err(ReadError::Limit(format!(
-                "declares {declared} bytes uncompressed, over what is left of the {}-byte limit per archive",
-                self.limits.max_total
-            )));
+            return Err(ReadError::OverArchiveLimit {
+                declared,
+                total: self.limits.max_total,
+            });
         }
         // The declared size may lie: count what inflates, one byte past the cap at most.
         let mut buf = Vec::with_capacity(usize::try_from(declared).unwrap_or(0).min(1 << 20));
         let result = file.take(cap_here.saturating_add(1)).read_to_end(&mut buf);
         self.used = self.used.saturating_add(buf.len() as u64);
         if buf.len() as u64 > cap_here {
-            return Err(ReadError::Limit(format!(
-                "inflates past {cap_here} bytes although it declares {declared} (zip bomb?)"
-            )));
+            return Err(ReadError::Inflates {
+                cap: cap_here,
+                declared,
+            });
         }
-        result.map_err(|e| ReadError::Zip(e.to_string()))?;
+        result?;
         Ok(buf)
     }
 
-    /// `chain` names this archive for messages and `nested_in` (`a.war!/WEB-INF/lib/b.jar`);
-    /// `file_name` is its base name; `depth` 0 is the archive handed in.
-    fn visit(&mut self, chain: &str, file_name: &str, bytes: &[u8], depth: usize) {
+    /// `chain` names this archive for `nested_in` (`a.war!/WEB-INF/lib/b.jar`), `inner` for
+    /// diagnostics (the same without the top-level path: `WEB-INF/lib/b.jar`, `""` at the
+    /// top); `file_name` is its base name; `depth` 0 is the archive handed in.
+    fn visit(&mut self, chain: &str, inner: &str, file_name: &str, bytes: &[u8], depth: usize) {
         let mut zip = match ZipArchive::new(Cursor::new(bytes)) {
             Ok(z) => z,
             Err(e) => {
-                self.warn(format!("{chain}: not a readable zip archive: {e}"));
+                let msg = format!("not a readable zip archive: {e}");
+                self.warn(Code::ParseError, inner, msg);
                 return;
             }
         };
@@ -170,8 +211,8 @@ impl Walk<'_> {
         for (i, name) in &pom_props {
             let bytes = match self.read_entry(&mut zip, *i, self.limits.max_meta_entry) {
                 Ok(b) => b,
-                Err(ReadError::Limit(m) | ReadError::Zip(m)) => {
-                    self.warn(format!("{chain}!/{name}: {m}"));
+                Err(e) => {
+                    self.warn_read(&inside(inner, name), &e);
                     continue;
                 }
             };
@@ -187,7 +228,7 @@ impl Walk<'_> {
             let group = get("groupId").unwrap_or(parts[2]);
             let artifact = get("artifactId").unwrap_or(parts[3]);
             let Some(version) = get("version") else {
-                self.warn(format!("{chain}!/{name}: no version"));
+                self.warn(Code::ParseError, &inside(inner, name), "no version");
                 continue;
             };
             let mut p = LangPackage::new(Ecosystem::Maven, format!("{group}:{artifact}"), version);
@@ -199,8 +240,8 @@ impl Walk<'_> {
             let manifest = match manifest_index {
                 Some(i) => match self.read_entry(&mut zip, i, self.limits.max_meta_entry) {
                     Ok(b) => Some(Manifest::parse(&b)),
-                    Err(ReadError::Limit(m) | ReadError::Zip(m)) => {
-                        self.warn(format!("{chain}!/META-INF/MANIFEST.MF: {m}"));
+                    Err(e) => {
+                        self.warn_read(&inside(inner, "META-INF/MANIFEST.MF"), &e);
                         None
                     }
                 },
@@ -213,9 +254,11 @@ impl Walk<'_> {
                 .or_else(|| identify_file_name(file_name).map(|i| (i, "filename")));
             match ident {
                 Some((id, how)) => found.push(identity_package(id, how)),
-                None => self.warn(format!(
-                    "{chain}: no pom.properties, manifest or file name gives a version"
-                )),
+                None => self.warn(
+                    Code::ParseError,
+                    inner,
+                    "no pom.properties, manifest or file name gives a version",
+                ),
             }
         }
         if application {
@@ -242,29 +285,36 @@ impl Walk<'_> {
         }
 
         for (i, name) in nested {
-            let inner_chain = format!("{chain}!/{name}");
+            let nested_chain = format!("{chain}!/{name}");
+            let nested_inner = inside(inner, &name);
             if depth + 1 > self.limits.max_depth {
                 if !self.depth_warned {
                     self.depth_warned = true;
-                    self.warn(format!(
-                        "{inner_chain}: archives nested deeper than {} are not opened",
+                    let msg = format!(
+                        "archives nested deeper than {} are not opened",
                         self.limits.max_depth
-                    ));
+                    );
+                    self.warn(Code::TooLarge, &nested_inner, msg);
                 }
                 continue;
             }
             if self.used >= self.limits.max_total {
-                self.warn(format!(
-                    "{chain}: stopped opening nested archives at the {}-byte limit per archive",
+                let msg = format!(
+                    "stopped opening nested archives at the {}-byte limit per archive",
                     self.limits.max_total
-                ));
+                );
+                self.warn(Code::TooLarge, inner, msg);
                 return;
             }
             match self.read_entry(&mut zip, i, self.limits.max_entry) {
-                Ok(inner) => self.visit(&inner_chain, base_name(&name), &inner, depth + 1),
-                Err(ReadError::Limit(m) | ReadError::Zip(m)) => {
-                    self.warn(format!("{inner_chain}: {m}"));
-                }
+                Ok(bytes) => self.visit(
+                    &nested_chain,
+                    &nested_inner,
+                    base_name(&name),
+                    &bytes,
+                    depth + 1,
+                ),
+                Err(e) => self.warn_read(&nested_inner, &e),
             }
         }
     }

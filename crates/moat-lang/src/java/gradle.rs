@@ -1,6 +1,8 @@
 //! `gradle.lockfile`: one `group:artifact:version=configuration,...` line per dependency.
 
-use crate::{Ecosystem, LangPackage, LangParsed};
+use moat_model::Diagnostic;
+
+use crate::{Ecosystem, LangPackage, LangParsed, read};
 
 /// A configuration only tests use: `testCompileClasspath`, `testRuntimeClasspath`,
 /// `testFixturesRuntimeClasspath`, `integrationTestRuntimeClasspath`,
@@ -11,8 +13,9 @@ fn is_test_configuration(conf: &str) -> bool {
 
 /// Parses a `gradle.lockfile` (Gradle 6+), or a per-configuration lockfile of older Gradle
 /// (lines without `=`). Comments and the `empty=` line are skipped. A dependency whose
-/// configurations are all test ones is `dev`; metadata `configurations` lists them.
-pub fn parse_gradle_lock(path: &str, bytes: &[u8]) -> LangParsed {
+/// configurations are all test ones is `dev`; metadata `configurations` lists them. Lines
+/// that are not coordinates are counted in one `parse-error` at the first of them.
+pub fn parse_gradle_lock(_path: &str, bytes: &[u8]) -> LangParsed {
     let text = String::from_utf8_lossy(bytes);
     let mut out = LangParsed::default();
     let mut bad = 0usize;
@@ -49,11 +52,13 @@ pub fn parse_gradle_lock(path: &str, bytes: &[u8]) -> LangParsed {
         }
         out.packages.push(p);
     }
-    if bad > 0 {
-        out.warnings.push(format!(
-            "{path}: {bad} line(s) not of the form group:artifact:version=configurations (first at line {})",
-            first_bad.unwrap_or(0)
-        ));
+    if let Some(first) = first_bad {
+        out.warn(
+            Diagnostic::parse(format!(
+                "{bad} line(s) not of the form group:artifact:version=configurations"
+            ))
+            .line(read::line_no(first)),
+        );
     }
     out
 }

@@ -24,14 +24,17 @@
 //!   memory within [`ArchiveLimits`]: nesting depth, bytes per entry and bytes per top-level
 //!   archive, checked against the sizes the zip declares *and* counted while inflating, since
 //!   a zip bomb's declared sizes lie. A WAR or EAR with an identity is `application: true`;
-//!   what it contains are dependencies. Unreadable input becomes warnings, never a panic.
+//!   what it contains are dependencies. Unreadable input becomes diagnostics (`too-large`
+//!   for a limit, else `parse-error`) that name the entry inside the archive, never a panic.
 //! * [`parse_gradle_lock`] reads `group:artifact:version=conf1,conf2` lines; a package used
 //!   only by test configurations is `dev`.
 //! * [`parse_pom`] reads one `pom.xml` without network access or parent resolution: the
 //!   project itself (`application: true`, group and version inherited from `<parent>` when
 //!   absent) and `<dependencies>` whose versions are literal or resolve through the same
 //!   pom's `<properties>`, `${project.*}` and `<dependencyManagement>`. Test scope is `dev`.
-//!   What cannot be resolved is skipped and counted in one warning.
+//!   What cannot be resolved is skipped and counted in one `unsupported` diagnostic (moat
+//!   does not fetch parent poms or pick from ranges); XML it cannot read is a `parse-error`
+//!   with its line.
 //!
 //! Rejected alternative: guessing identities by hashing the jar and asking Maven Central
 //! (what Trivy does) needs the network, which parsers here never touch.
@@ -45,3 +48,7 @@ pub use archive::{ArchiveLimits, parse_archive, parse_archive_with_limits};
 pub use gradle::parse_gradle_lock;
 pub use manifest::{Manifest, parse_properties};
 pub use pom::parse_pom;
+
+/// Extensions of the zip-based Java archives (opened at the top level and when nested).
+pub(crate) const ARCHIVE_EXTENSIONS: [&str; 7] =
+    [".jar", ".war", ".ear", ".par", ".sar", ".jpi", ".hpi"];

@@ -1,11 +1,17 @@
 //! `pom.xml`: the project and its direct dependencies, from this one file only.
+//!
+//! The XML is read into a small element tree within limits (size, depth, element count);
+//! what cannot be read is an [`XmlError`] and becomes one `parse-error` with the line it was
+//! met at. Dependencies whose version needs what this file does not hold (a parent pom, a
+//! range, the network) are skipped and counted in one `unsupported` diagnostic.
 
 use std::collections::BTreeMap;
 
+use moat_model::{Code, Diagnostic};
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
-use crate::{Ecosystem, LangPackage, LangParsed};
+use crate::{Ecosystem, LangPackage, LangParsed, read};
 
 /// Largest pom read.
 const MAX_BYTES: usize = 8 << 20;
@@ -43,19 +49,63 @@ fn local(name: &str) -> String {
     name.rsplit(':').next().unwrap_or(name).to_string()
 }
 
-fn parse_xml(text: &str) -> Result<El, String> {
+/// Why a pom's XML could not be read; `at` is the byte offset reached.
+#[derive(Debug, thiserror::Error)]
+enum XmlError {
+    #[error("{source}")]
+    Syntax {
+        at: u64,
+        source: quick_xml::errors::Error,
+    },
+    #[error("nesting deeper than {MAX_DEPTH} or more than {MAX_ELEMENTS} elements")]
+    TooBig { at: u64 },
+    #[error("unbalanced end tag")]
+    Unbalanced { at: u64 },
+    #[error("undefined entity &{name};")]
+    UndefinedEntity { at: u64, name: String },
+    #[error("unexpected end of document")]
+    Unterminated { at: u64 },
+    #[error("no root element")]
+    NoRoot,
+}
+
+impl XmlError {
+    /// The diagnostic, with the line of the offset reached in `text`.
+    fn diagnostic(&self, text: &str) -> Diagnostic {
+        let (code, at) = match self {
+            XmlError::TooBig { at } => (Code::TooLarge, Some(at)),
+            XmlError::Syntax { at, .. }
+            | XmlError::Unbalanced { at }
+            | XmlError::UndefinedEntity { at, .. }
+            | XmlError::Unterminated { at } => (Code::ParseError, Some(at)),
+            XmlError::NoRoot => (Code::ParseError, None),
+        };
+        let d = Diagnostic::new(code, format!("not readable XML: {self}"));
+        match at {
+            Some(&at) => {
+                let at = usize::try_from(at).unwrap_or(usize::MAX);
+                d.line(read::line_at(text.as_bytes(), at))
+            }
+            None => d,
+        }
+    }
+}
+
+fn parse_xml(text: &str) -> Result<El, XmlError> {
     let mut reader = Reader::from_str(text);
     let mut stack: Vec<El> = vec![El::default()];
     let mut count = 0usize;
     loop {
-        let ev = reader
-            .read_event()
-            .map_err(|e| format!("at byte {}: {e}", reader.buffer_position()))?;
+        let ev = reader.read_event().map_err(|source| XmlError::Syntax {
+            at: reader.error_position(),
+            source,
+        })?;
+        let at = reader.buffer_position();
         match ev {
             Event::Start(e) => {
                 count += 1;
                 if stack.len() > MAX_DEPTH || count > MAX_ELEMENTS {
-                    return Err("nesting or element count over the limit".into());
+                    return Err(XmlError::TooBig { at });
                 }
                 stack.push(El {
                     name: local(e.name().as_ref()),
@@ -65,7 +115,7 @@ fn parse_xml(text: &str) -> Result<El, String> {
             Event::Empty(e) => {
                 count += 1;
                 if count > MAX_ELEMENTS {
-                    return Err("element count over the limit".into());
+                    return Err(XmlError::TooBig { at });
                 }
                 let el = El {
                     name: local(e.name().as_ref()),
@@ -77,7 +127,7 @@ fn parse_xml(text: &str) -> Result<El, String> {
             }
             Event::End(_) => {
                 if stack.len() < 2 {
-                    return Err("unbalanced end tag".into());
+                    return Err(XmlError::Unbalanced { at });
                 }
                 let el = stack.pop().unwrap_or_default();
                 if let Some(top) = stack.last_mut() {
@@ -108,7 +158,10 @@ fn parse_xml(text: &str) -> Result<El, String> {
                     }
                 };
                 let Some(c) = resolved else {
-                    return Err(format!("undefined entity &{};", &*r));
+                    return Err(XmlError::UndefinedEntity {
+                        at,
+                        name: r.to_string(),
+                    });
                 };
                 if let Some(top) = stack.last_mut() {
                     top.text.push(c);
@@ -119,13 +172,12 @@ fn parse_xml(text: &str) -> Result<El, String> {
         }
     }
     if stack.len() != 1 {
-        return Err("unexpected end of document".into());
+        return Err(XmlError::Unterminated {
+            at: reader.buffer_position(),
+        });
     }
     let doc = stack.pop().unwrap_or_default();
-    doc.children
-        .into_iter()
-        .next()
-        .ok_or_else(|| "no root element".to_string())
+    doc.children.into_iter().next().ok_or(XmlError::NoRoot)
 }
 
 /// What `${...}` can refer to.
@@ -192,31 +244,21 @@ fn single_version(v: &str) -> Option<String> {
 }
 
 /// Parses one `pom.xml`: the project (`application: true`) and its `<dependencies>`.
-pub fn parse_pom(path: &str, bytes: &[u8]) -> LangParsed {
-    let mut out = LangParsed::default();
-    if bytes.len() > MAX_BYTES {
-        out.warnings.push(format!(
-            "{path}: {} bytes, over the {MAX_BYTES}-byte limit for a pom",
-            bytes.len()
-        ));
-        return out;
+pub fn parse_pom(_path: &str, bytes: &[u8]) -> LangParsed {
+    if let Err(d) = read::check_size(bytes, MAX_BYTES) {
+        return d.into();
     }
     let text = String::from_utf8_lossy(bytes);
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let project = match parse_xml(text) {
         Ok(p) => p,
-        Err(e) => {
-            out.warnings.push(format!("{path}: not readable XML: {e}"));
-            return out;
-        }
+        Err(e) => return e.diagnostic(text).into(),
     };
     if project.name != "project" {
-        out.warnings.push(format!(
-            "{path}: root element is <{}>, not <project>",
-            project.name
-        ));
-        return out;
+        let msg = format!("root element is <{}>, not <project>", project.name);
+        return Diagnostic::parse(msg).into();
     }
+    let mut out = LangParsed::default();
     let mut properties = BTreeMap::new();
     if let Some(props) = project.child("properties") {
         for p in &props.children {
@@ -247,8 +289,9 @@ pub fn parse_pom(path: &str, bytes: &[u8]) -> LangParsed {
             }
             out.packages.push(p);
         }
-        _ => out.warnings.push(format!(
-            "{path}: the project's own groupId:artifactId:version cannot be resolved from this file"
+        _ => out.warn(Diagnostic::new(
+            Code::Unsupported,
+            "the project's own groupId:artifactId:version cannot be resolved from this file",
         )),
     }
 
@@ -323,10 +366,13 @@ pub fn parse_pom(path: &str, bytes: &[u8]) -> LangParsed {
         out.packages.push(p);
     }
     if !skipped.is_empty() {
-        out.warnings.push(format!(
-            "{path}: {} dependencies skipped, their version needs a parent pom, a range or the network: {}",
-            skipped.len(),
-            skipped.join(", ")
+        out.warn(Diagnostic::new(
+            Code::Unsupported,
+            format!(
+                "{} dependencies skipped, their version needs a parent pom, a range or the network: {}",
+                skipped.len(),
+                skipped.join(", ")
+            ),
         ));
     }
     out

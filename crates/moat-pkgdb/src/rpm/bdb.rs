@@ -22,6 +22,27 @@
 use super::{Collector, RpmPackage};
 use crate::{Error, Parsed};
 
+/// Why a key or data item could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum ItemError {
+    #[error("overflow length {0} exceeds the file size")]
+    OverflowTooLong(usize),
+    #[error("overflow page {0} is beyond the end of the file")]
+    PageBeyondEnd(usize),
+    #[error("page {pgno} in an overflow chain has type {page_type}")]
+    NotOverflow { pgno: usize, page_type: u8 },
+    #[error("overflow page {pgno} holds {len} bytes, more than expected")]
+    PageTooFull { pgno: usize, len: usize },
+    #[error("overflow chain ends after {got} of {want} bytes")]
+    ChainShort { got: usize, want: usize },
+    #[error("overflow chain longer than the file (loop?)")]
+    ChainLoop,
+    #[error("truncated off-page item")]
+    TruncatedOffPage,
+    #[error("unsupported item kind {0} (duplicates are not used by rpm)")]
+    Kind(u8),
+}
+
 const FORMAT: &str = "rpm BerkeleyDB";
 pub(super) const HASH_MAGIC: u32 = 0x0006_1561;
 const PAGE_HEADER: usize = 26;
@@ -92,30 +113,26 @@ impl<'a> Db<'a> {
     }
 
     /// Reads the value stored in the overflow chain starting at `pgno`.
-    fn overflow(&self, mut pgno: usize, tlen: usize) -> Result<Vec<u8>, String> {
+    fn overflow(&self, mut pgno: usize, tlen: usize) -> Result<Vec<u8>, ItemError> {
         if tlen > self.bytes.len() {
-            return Err(format!("overflow length {tlen} exceeds the file size"));
+            return Err(ItemError::OverflowTooLong(tlen));
         }
         let mut out = Vec::with_capacity(tlen);
         // Each page holds at least one byte of a non-empty value, and a chain can visit
         // each page at most once: both bound the walk.
         for _ in 0..self.pages {
             let Some(page) = self.page(pgno) else {
-                return Err(format!(
-                    "overflow page {pgno} is beyond the end of the file"
-                ));
+                return Err(ItemError::PageBeyondEnd(pgno));
             };
             if page[25] != P_OVERFLOW {
-                return Err(format!(
-                    "page {pgno} in an overflow chain has type {}",
-                    page[25]
-                ));
+                return Err(ItemError::NotOverflow {
+                    pgno,
+                    page_type: page[25],
+                });
             }
             let len = self.u16_at(page, 22).unwrap_or(0) as usize;
             if len > self.page_size - PAGE_HEADER || out.len() + len > tlen {
-                return Err(format!(
-                    "overflow page {pgno} holds {len} bytes, more than expected"
-                ));
+                return Err(ItemError::PageTooFull { pgno, len });
             }
             out.extend_from_slice(&page[PAGE_HEADER..PAGE_HEADER + len]);
             let next = self.u32_at(page, 16).unwrap_or(0) as usize;
@@ -123,14 +140,14 @@ impl<'a> Db<'a> {
                 return Ok(out);
             }
             if next == 0 || len == 0 {
-                return Err(format!(
-                    "overflow chain ends after {} of {tlen} bytes",
-                    out.len()
-                ));
+                return Err(ItemError::ChainShort {
+                    got: out.len(),
+                    want: tlen,
+                });
             }
             pgno = next;
         }
-        Err("overflow chain longer than the file (loop?)".into())
+        Err(ItemError::ChainLoop)
     }
 
     /// The raw item `i` of a hash page: kind byte followed by its payload.
@@ -148,18 +165,16 @@ impl<'a> Db<'a> {
     }
 
     /// The bytes of a key or data item, following it off-page when needed.
-    fn value(&self, item: &[u8]) -> Result<Vec<u8>, String> {
+    fn value(&self, item: &[u8]) -> Result<Vec<u8>, ItemError> {
         match item[0] {
             H_KEYDATA => Ok(item[1..].to_vec()),
             H_OFFPAGE => {
                 let (Some(pgno), Some(tlen)) = (self.u32_at(item, 4), self.u32_at(item, 8)) else {
-                    return Err("truncated off-page item".into());
+                    return Err(ItemError::TruncatedOffPage);
                 };
                 self.overflow(pgno as usize, tlen as usize)
             }
-            k => Err(format!(
-                "unsupported item kind {k} (duplicates are not used by rpm)"
-            )),
+            k => Err(ItemError::Kind(k)),
         }
     }
 }
@@ -221,12 +236,10 @@ pub fn read(bytes: &[u8]) -> Result<Parsed<RpmPackage>, Error> {
     }
     let mut out = Collector::default();
     if !bytes.len().is_multiple_of(page_size) {
+        let trailing = bytes.len() % page_size;
         out.warn(
             "file",
-            format!(
-                "{} trailing bytes after the last whole page",
-                bytes.len() % page_size
-            ),
+            format!("{trailing} trailing bytes after the last whole page"),
         );
     }
     let mut seen = std::collections::BTreeSet::new();
@@ -255,7 +268,7 @@ pub fn read(bytes: &[u8]) -> Result<Parsed<RpmPackage>, Error> {
                 db.item(page, entries, 2 * pair),
                 db.item(page, entries, 2 * pair + 1),
             ) else {
-                out.warn(&id, "item offsets out of order or out of the page".into());
+                out.warn(&id, "item offsets out of order or out of the page");
                 continue;
             };
             let key = match db.value(key) {
@@ -283,7 +296,7 @@ pub fn read(bytes: &[u8]) -> Result<Parsed<RpmPackage>, Error> {
                     if let Some(n) = hnum
                         && !seen.insert(n)
                     {
-                        out.warn(&id, "duplicate header number; later copy ignored".into());
+                        out.warn(&id, "duplicate header number; later copy ignored");
                         continue;
                     }
                     out.blob_sorted(hnum.unwrap_or(u32::MAX), &id, &blob);

@@ -34,10 +34,15 @@
 //! Every length, offset and count taken from the input is checked against the bytes
 //! present before it is used or allocated, linked structures (overflow chains) are bounded
 //! by the page count, and a header's file list is bounded relative to its size. A damaged
-//! record becomes a warning; a file that is not a database at all becomes
-//! [`Error::Format`]. Nothing here panics on hostile input.
+//! record becomes a `parse-error` diagnostic naming the record (`hnum 12: ...`, `slot 3:
+//! ...`, `page 7 pair 2: ...`; there are no lines in a binary file); a file that is not a
+//! database at all becomes [`Error::Format`]. Nothing here panics on hostile input.
 
-use crate::{Error, Parsed};
+use std::fmt::Display;
+
+use moat_model::Diagnostic;
+
+use crate::{Error, Parsed, Warnings};
 
 pub mod bdb;
 mod header;
@@ -131,12 +136,12 @@ pub fn parse_header(blob: &[u8]) -> Result<RpmPackage, Error> {
     header::parse(blob)
 }
 
-/// Shared by the backends: parses blobs, turns failures into warnings, drops `gpg-pubkey`,
-/// orders by header number.
+/// Shared by the backends: parses blobs, turns failures into diagnostics, drops
+/// `gpg-pubkey`, orders by header number.
 #[derive(Default)]
 struct Collector {
     packages: Vec<(u64, RpmPackage)>,
-    warnings: Vec<String>,
+    warnings: Warnings,
 }
 
 impl Collector {
@@ -151,19 +156,23 @@ impl Collector {
         match header::parse(blob) {
             Ok(p) if p.name == "gpg-pubkey" => {}
             Ok(p) => self.packages.push((key.into(), p)),
-            Err(e) => self.warn(id, e.to_string()),
+            Err(e) => self
+                .warnings
+                .push(Diagnostic::new(e.code(), format!("{id}: {e}"))),
         }
     }
 
-    fn warn(&mut self, id: &str, what: String) {
-        self.warnings.push(format!("{id}: {what}"));
+    /// A `parse-error` about the record `id`.
+    fn warn(&mut self, id: &str, what: impl Display) {
+        self.warnings
+            .push(Diagnostic::parse(format!("{id}: {what}")));
     }
 
     fn finish(mut self) -> Parsed<RpmPackage> {
         self.packages.sort_by_key(|(k, _)| *k);
         Parsed {
             packages: self.packages.into_iter().map(|(_, p)| p).collect(),
-            warnings: self.warnings,
+            warnings: self.warnings.finish(),
         }
     }
 }

@@ -13,10 +13,34 @@
 //!
 //! Every slot's block range is checked against the file and the slot area, the blob header
 //! must name the slot's package index, the trailer must repeat the length and carry a
-//! matching checksum; a blob failing any check is skipped with a warning.
+//! matching checksum; a blob failing any check (a `BlobError`) is skipped with a
+//! `parse-error` diagnostic naming its package index.
 
 use super::{Collector, RpmPackage};
 use crate::{Error, Parsed};
+
+/// Why a slot's blob was not read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum BlobError {
+    #[error("block offset or count overflows")]
+    Overflow,
+    #[error("blocks {blkoff}+{blkcnt} lie outside the blob area")]
+    OutOfArea { blkoff: usize, blkcnt: usize },
+    #[error("no \"BlbS\" magic at block {blkoff}")]
+    NoMagic { blkoff: usize },
+    #[error("blob at block {blkoff} belongs to package index {owner}")]
+    WrongOwner { blkoff: usize, owner: u32 },
+    #[error("blob length {len} exceeds its {blkcnt} blocks")]
+    TooLong { len: usize, blkcnt: usize },
+    #[error("blob at block {blkoff}: bad trailer")]
+    BadTrailer { blkoff: usize },
+    #[error("blob at block {blkoff}: checksum {actual:08x}, trailer says {expected:08x}")]
+    Checksum {
+        blkoff: usize,
+        actual: u32,
+        expected: u32,
+    },
+}
 
 const FORMAT: &str = "rpm ndb";
 pub(super) const MAGIC: &[u8; 4] = b"RpmP";
@@ -87,7 +111,7 @@ pub fn read(bytes: &[u8]) -> Result<Parsed<RpmPackage>, Error> {
         let n = (at - SLOT_START) / SLOT;
         let id = format!("slot {n}");
         if &slot[..4] != b"Slot" {
-            out.warn(&id, "bad slot magic".into());
+            out.warn(&id, "bad slot magic");
             continue;
         }
         let (pkgidx, blkoff, blkcnt) = (
@@ -100,7 +124,7 @@ pub fn read(bytes: &[u8]) -> Result<Parsed<RpmPackage>, Error> {
         }
         let id = format!("pkgidx {pkgidx}");
         if !seen.insert(pkgidx) {
-            out.warn(&id, "second slot for the same package index ignored".into());
+            out.warn(&id, "second slot for the same package index ignored");
             continue;
         }
         match blob(bytes, slot_end, pkgidx, blkoff, blkcnt) {
@@ -117,26 +141,22 @@ fn blob(
     pkgidx: u32,
     blkoff: usize,
     blkcnt: usize,
-) -> Result<&[u8], String> {
-    let start = blkoff.checked_mul(BLOCK).ok_or("block offset overflows")?;
+) -> Result<&[u8], BlobError> {
+    let start = blkoff.checked_mul(BLOCK).ok_or(BlobError::Overflow)?;
     let end = blkcnt
         .checked_mul(BLOCK)
         .and_then(|n| n.checked_add(start))
-        .ok_or("block count overflows")?;
+        .ok_or(BlobError::Overflow)?;
     if start < slot_end || end > bytes.len() || end < start + 2 * BLOCK {
-        return Err(format!(
-            "blocks {blkoff}+{blkcnt} lie outside the blob area"
-        ));
+        return Err(BlobError::OutOfArea { blkoff, blkcnt });
     }
     let area = &bytes[start..end];
     if &area[..4] != b"BlbS" {
-        return Err(format!("no \"BlbS\" magic at block {blkoff}"));
+        return Err(BlobError::NoMagic { blkoff });
     }
     let owner = le32(area, 4).unwrap_or(0);
     if owner != pkgidx {
-        return Err(format!(
-            "blob at block {blkoff} belongs to package index {owner}"
-        ));
+        return Err(BlobError::WrongOwner { blkoff, owner });
     }
     let len = le32(area, 12).unwrap_or(0) as usize;
     let used = len
@@ -144,7 +164,7 @@ fn blob(
         .map(|n| n / BLOCK * BLOCK)
         .filter(|&n| n <= area.len());
     let Some(used) = used else {
-        return Err(format!("blob length {len} exceeds its {blkcnt} blocks"));
+        return Err(BlobError::TooLong { len, blkcnt });
     };
     let trailer = &area[used - 12..used];
     let (sum, len2) = (
@@ -152,13 +172,15 @@ fn blob(
         le32(trailer, 4).unwrap_or(0) as usize,
     );
     if &trailer[8..12] != b"BlbE" || len2 != len {
-        return Err(format!("blob at block {blkoff}: bad trailer"));
+        return Err(BlobError::BadTrailer { blkoff });
     }
     let actual = adler32(&area[..used - 12]);
     if actual != sum {
-        return Err(format!(
-            "blob at block {blkoff}: checksum {actual:08x}, trailer says {sum:08x}"
-        ));
+        return Err(BlobError::Checksum {
+            blkoff,
+            actual,
+            expected: sum,
+        });
     }
     Ok(&area[16..16 + len])
 }

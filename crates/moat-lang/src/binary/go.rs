@@ -1,11 +1,4 @@
-//! # Compiled binaries: Go build info and cargo-auditable dependency lists
-//!
-//! [`parse`] takes the whole bytes of an executable (ELF in practice; the Go part also works on
-//! any format because it can fall back to a byte scan) and looks for two kinds of embedded
-//! inventory. A binary with neither gives an empty result and no warning; malformed or hostile
-//! data gives warnings, never a panic.
-//!
-//! ## Go build info
+//! Go build info, read from the bytes of a binary (see [`super`] for the overview).
 //!
 //! The Go linker writes a 32-byte header into the `.go.buildinfo` section (in the data
 //! segment, 16-byte aligned): the 14-byte magic `"\xff Go buildinf:"`, the pointer size (4 or
@@ -44,77 +37,78 @@
 //!   `v1.21.0-beta.2`; experiment and vendor suffixes (`go1.21.0 X:boringcrypto`,
 //!   `go1.23.6-xyz`) are dropped from the version (the raw string stays in metadata
 //!   `go_version`). A development toolchain (`devel go1.23-abcdef ...`) has no release
-//!   version: no `stdlib` package is emitted for it.
+//!   version: no `stdlib` package is emitted for it (an `unsupported` diagnostic says so).
 //!
-//! ## cargo-auditable (`.dep-v0`)
-//!
-//! `cargo auditable build` stores a zlib-compressed JSON document in the ELF section
-//! `.dep-v0`: `{"packages":[{"name","version","source","kind","dependencies":[indices],
-//! "root"}]}` (`kind` is `runtime` when absent, or `build`; `source` is `crates.io`, `git`,
-//! `local`, `registry` or other). The section is decompressed with an output cap
-//! ([`MAX_AUDIT_JSON`]) and parsed with serde_json (whose recursion limit bounds nesting).
-//! Output, ecosystem [`Ecosystem::Cargo`]: one package per entry, in order; the `root` entry is
-//! `application: true`; metadata `source` and, for build-time dependencies, `kind=build`;
-//! `depends` lists the names of the entries the indices point to (out-of-range indices give
-//! a warning).
+//! A header that cannot be read is a [`BuildInfoError`]; the first one met becomes one
+//! diagnostic (`too-large` for a string over [`MAX_GO_STRING`], else `parse-error`).
 
-use std::io::Read;
-
+use moat_model::{Code, Diagnostic};
 use object::{Object, ObjectSection, ObjectSegment};
-use serde::Deserialize;
 
+use crate::read::is_local_path;
 use crate::{Ecosystem, LangPackage, LangParsed};
 
 /// The Go build info magic.
 const GO_MAGIC: &[u8; 14] = b"\xff Go buildinf:";
 /// Largest Go version or module info string accepted.
 pub const MAX_GO_STRING: usize = 16 << 20;
-/// Largest decompressed cargo-auditable JSON accepted.
-pub const MAX_AUDIT_JSON: usize = 8 << 20;
 /// Magic matches tried when there is no `.go.buildinfo` section.
 const MAX_CANDIDATES: usize = 8;
-/// Largest compressed `.dep-v0` section accepted.
-const MAX_AUDIT_SECTION: usize = 8 << 20;
 
-/// Reads the inventories embedded in an executable.
-pub fn parse(path: &str, bytes: &[u8]) -> LangParsed {
-    let mut out = LangParsed::default();
-    let elf = match object::File::parse(bytes) {
-        Ok(f) => Some(f),
-        Err(e) => {
-            if bytes.starts_with(b"\x7fELF") {
-                out.warnings.push(format!(
-                    "{path}: ELF headers unreadable ({e}); scanning raw bytes"
-                ));
-            }
-            None
-        }
-    };
+/// Why a Go build info header could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum BuildInfoError {
+    #[error("header truncated")]
+    Truncated,
+    #[error("bad varint length")]
+    BadVarint,
+    #[error("string length {len} exceeds the {available} bytes available")]
+    PastTheEnd { len: u64, available: usize },
+    #[error("string length {0} exceeds the {MAX_GO_STRING}-byte limit")]
+    OverLimit(u64),
+    #[error("pointer size {0} is neither 4 nor 8")]
+    PointerSize(usize),
+    #[error("pre-1.18 build info needs the section table, which is unreadable")]
+    NoSectionTable,
+    #[error("{len} bytes at address {addr:#x} are not in the file")]
+    NotMapped { addr: u64, len: u64 },
+    #[error("Go version is not UTF-8")]
+    VersionNotUtf8,
+}
 
-    // Go build info: the section when there is one, else every aligned magic in the file
-    // (the first one that reads wins; a string literal that happens to hold the magic is
-    // skipped that way).
-    let section = elf
-        .as_ref()
-        .and_then(|f| f.section_by_name(".go.buildinfo"));
+impl BuildInfoError {
+    fn diagnostic(&self) -> Diagnostic {
+        let code = match self {
+            BuildInfoError::OverLimit(_) => Code::TooLarge,
+            _ => Code::ParseError,
+        };
+        Diagnostic::new(code, format!("Go build info: {self}"))
+    }
+}
+
+/// Reads the Go build info of a binary into `out`: from the `.go.buildinfo` section when
+/// there is one, else from every aligned magic in the file (the first one that reads wins;
+/// a string literal that happens to hold the magic is skipped that way).
+pub(super) fn read(bytes: &[u8], elf: Option<&object::File<'_>>, out: &mut LangParsed) {
+    let section = elf.and_then(|f| f.section_by_name(".go.buildinfo"));
     let mut candidates: Vec<&[u8]> = Vec::new();
     match &section {
         Some(s) => match s.data() {
             Ok(d) if d.starts_with(GO_MAGIC) => candidates.push(d),
-            Ok(_) => out.warnings.push(format!(
-                "{path}: .go.buildinfo section does not start with the build info magic"
+            Ok(_) => out.warn(Diagnostic::parse(
+                ".go.buildinfo section does not start with the build info magic",
             )),
-            Err(e) => out
-                .warnings
-                .push(format!("{path}: .go.buildinfo section unreadable: {e}")),
+            Err(e) => out.warn(Diagnostic::parse(format!(
+                ".go.buildinfo section unreadable: {e}"
+            ))),
         },
         None => candidates.extend(scan_magic(bytes).take(MAX_CANDIDATES)),
     }
-    let mut first_error: Option<String> = None;
+    let mut first_error: Option<BuildInfoError> = None;
     for data in candidates {
-        match read_go_buildinfo(data, elf.as_ref()) {
+        match read_go_buildinfo(data, elf) {
             Ok((version, modinfo)) => {
-                go_packages(path, &version, &modinfo, &mut out);
+                go_packages(&version, &modinfo, out);
                 first_error = None;
                 break;
             }
@@ -124,21 +118,8 @@ pub fn parse(path: &str, bytes: &[u8]) -> LangParsed {
         }
     }
     if let Some(e) = first_error {
-        out.warnings.push(format!("{path}: Go build info: {e}"));
+        out.warn(e.diagnostic());
     }
-
-    // cargo-auditable.
-    if let Some(f) = &elf
-        && let Some(s) = f.section_by_name(".dep-v0")
-    {
-        match s.data() {
-            Ok(d) => audit_packages(path, d, &mut out),
-            Err(e) => out
-                .warnings
-                .push(format!("{path}: .dep-v0 section unreadable: {e}")),
-        }
-    }
-    out
 }
 
 /// The Go build info headers at 16-byte aligned offsets of the file.
@@ -166,16 +147,19 @@ fn read_uvarint(data: &[u8]) -> Option<(u64, usize)> {
 }
 
 /// Reads one varint-prefixed string; returns it and the rest of the data.
-fn read_varint_string(data: &[u8]) -> Result<(&[u8], &[u8]), String> {
-    let (len, used) = read_uvarint(data).ok_or("bad varint length")?;
+fn read_varint_string(data: &[u8]) -> Result<(&[u8], &[u8]), BuildInfoError> {
+    let (len, used) = read_uvarint(data).ok_or(BuildInfoError::BadVarint)?;
     let rest = &data[used..];
-    if len > MAX_GO_STRING as u64 || len > rest.len() as u64 {
-        return Err(format!(
-            "string length {len} exceeds the {} bytes available",
-            rest.len().min(MAX_GO_STRING)
-        ));
+    if len > MAX_GO_STRING as u64 {
+        return Err(BuildInfoError::OverLimit(len));
     }
-    let len = len as usize;
+    let len = usize::try_from(len).map_err(|_| BuildInfoError::OverLimit(len))?;
+    if len > rest.len() {
+        return Err(BuildInfoError::PastTheEnd {
+            len: len as u64,
+            available: rest.len(),
+        });
+    }
     Ok((&rest[..len], &rest[len..]))
 }
 
@@ -219,28 +203,31 @@ fn read_go_string<'a>(
     addr: u64,
     ptr_size: usize,
     big_endian: bool,
-) -> Result<&'a [u8], String> {
+) -> Result<&'a [u8], BuildInfoError> {
     let header = read_at_address(elf, addr, 2 * ptr_size as u64)
-        .ok_or_else(|| format!("string header at {addr:#x} is not in the file"))?;
-    let data_ptr = read_uint(header, ptr_size, big_endian).ok_or("short string header")?;
-    let len = read_uint(&header[ptr_size..], ptr_size, big_endian).ok_or("short string header")?;
+        .ok_or(BuildInfoError::NotMapped { addr, len: 0 })?;
+    let data_ptr = read_uint(header, ptr_size, big_endian).ok_or(BuildInfoError::Truncated)?;
+    let len =
+        read_uint(&header[ptr_size..], ptr_size, big_endian).ok_or(BuildInfoError::Truncated)?;
     if len == 0 {
         return Ok(&[]);
     }
     if len > MAX_GO_STRING as u64 {
-        return Err(format!("string length {len} exceeds the limit"));
+        return Err(BuildInfoError::OverLimit(len));
     }
-    read_at_address(elf, data_ptr, len)
-        .ok_or_else(|| format!("string data at {data_ptr:#x} (+{len}) is not in the file"))
+    read_at_address(elf, data_ptr, len).ok_or(BuildInfoError::NotMapped {
+        addr: data_ptr,
+        len,
+    })
 }
 
 /// Reads the Go version and module info strings from the 32-byte header onwards.
 fn read_go_buildinfo(
     data: &[u8],
     elf: Option<&object::File<'_>>,
-) -> Result<(String, String), String> {
+) -> Result<(String, String), BuildInfoError> {
     if data.len() < 32 {
-        return Err("header truncated".into());
+        return Err(BuildInfoError::Truncated);
     }
     let ptr_size = usize::from(data[14]);
     let flags = data[15];
@@ -251,17 +238,18 @@ fn read_go_buildinfo(
         (v.to_vec(), m.to_vec())
     } else {
         if ptr_size != 4 && ptr_size != 8 {
-            return Err(format!("pointer size {ptr_size} is neither 4 nor 8"));
+            return Err(BuildInfoError::PointerSize(ptr_size));
         }
-        let elf = elf.ok_or("pre-1.18 build info needs the section table, which is unreadable")?;
-        let vaddr = read_uint(&data[16..], ptr_size, big_endian).ok_or("header truncated")?;
-        let maddr =
-            read_uint(&data[16 + ptr_size..], ptr_size, big_endian).ok_or("header truncated")?;
+        let elf = elf.ok_or(BuildInfoError::NoSectionTable)?;
+        let vaddr =
+            read_uint(&data[16..], ptr_size, big_endian).ok_or(BuildInfoError::Truncated)?;
+        let maddr = read_uint(&data[16 + ptr_size..], ptr_size, big_endian)
+            .ok_or(BuildInfoError::Truncated)?;
         let v = read_go_string(elf, vaddr, ptr_size, big_endian)?;
         let m = read_go_string(elf, maddr, ptr_size, big_endian)?;
         (v.to_vec(), m.to_vec())
     };
-    let version = String::from_utf8(version).map_err(|_| "Go version is not UTF-8".to_string())?;
+    let version = String::from_utf8(version).map_err(|_| BuildInfoError::VersionNotUtf8)?;
     let mut modinfo = modinfo.as_slice();
     let n = modinfo.len();
     if n >= 33 && modinfo[n - 17] == b'\n' {
@@ -322,11 +310,7 @@ pub fn go_semver(go_version: &str) -> Option<String> {
     ))
 }
 
-fn is_local_path(p: &str) -> bool {
-    p.starts_with("./") || p.starts_with("../") || p.starts_with('/') || p == "." || p == ".."
-}
-
-fn go_packages(path: &str, version: &str, modinfo: &str, out: &mut LangParsed) {
+fn go_packages(version: &str, modinfo: &str, out: &mut LangParsed) {
     let mut main_path: Option<String> = None;
     let mut main: Option<LangPackage> = None;
     let mut deps: Vec<LangPackage> = Vec::new();
@@ -399,9 +383,9 @@ fn go_packages(path: &str, version: &str, modinfo: &str, out: &mut LangParsed) {
         }
     }
     if bad_lines > 0 {
-        out.warnings.push(format!(
-            "{path}: Go module info has {bad_lines} unreadable line(s)"
-        ));
+        out.warn(Diagnostic::parse(format!(
+            "Go module info has {bad_lines} unreadable line(s)"
+        )));
     }
     let mut app = match (main, &main_path) {
         (Some(m), _) => Some(m),
@@ -431,95 +415,9 @@ fn go_packages(path: &str, version: &str, modinfo: &str, out: &mut LangParsed) {
             .insert("go_version".into(), version.to_string());
         out.packages.push(std);
     } else if !version.is_empty() {
-        out.warnings.push(format!(
-            "{path}: Go toolchain version {version:?} has no release version; no stdlib package"
-        ));
-    }
-}
-
-#[derive(Deserialize)]
-struct AuditInfo {
-    packages: Vec<AuditPackage>,
-}
-
-#[derive(Deserialize)]
-struct AuditPackage {
-    name: String,
-    version: String,
-    #[serde(default)]
-    source: Option<serde_json::Value>,
-    #[serde(default)]
-    kind: Option<String>,
-    #[serde(default)]
-    dependencies: Vec<u64>,
-    #[serde(default)]
-    root: bool,
-}
-
-fn audit_packages(path: &str, compressed: &[u8], out: &mut LangParsed) {
-    if compressed.len() > MAX_AUDIT_SECTION {
-        out.warnings.push(format!(
-            "{path}: .dep-v0 section of {} bytes exceeds the limit",
-            compressed.len()
-        ));
-        return;
-    }
-    let mut json = Vec::new();
-    let reader = flate2::read::ZlibDecoder::new(compressed);
-    if let Err(e) = reader
-        .take(MAX_AUDIT_JSON as u64 + 1)
-        .read_to_end(&mut json)
-    {
-        out.warnings
-            .push(format!("{path}: .dep-v0 section does not decompress: {e}"));
-        return;
-    }
-    if json.len() > MAX_AUDIT_JSON {
-        out.warnings.push(format!(
-            "{path}: .dep-v0 decompresses to more than {MAX_AUDIT_JSON} bytes"
-        ));
-        return;
-    }
-    let info: AuditInfo = match serde_json::from_slice(&json) {
-        Ok(i) => i,
-        Err(e) => {
-            out.warnings
-                .push(format!("{path}: .dep-v0 JSON is not readable: {e}"));
-            return;
-        }
-    };
-    let names: Vec<&str> = info.packages.iter().map(|p| p.name.as_str()).collect();
-    let mut bad_indices = 0usize;
-    for p in &info.packages {
-        let mut pkg = LangPackage::new(Ecosystem::Cargo, &p.name, &p.version);
-        pkg.application = p.root;
-        match &p.source {
-            Some(serde_json::Value::String(s)) => {
-                pkg.metadata.insert("source".into(), s.clone());
-            }
-            Some(serde_json::Value::Null) | None => {}
-            Some(other) => {
-                pkg.metadata.insert("source".into(), other.to_string());
-            }
-        }
-        if p.kind.as_deref() == Some("build") {
-            pkg.metadata.insert("kind".into(), "build".into());
-        }
-        for &i in &p.dependencies {
-            match usize::try_from(i).ok().and_then(|i| names.get(i)) {
-                Some(n) => {
-                    if !pkg.depends.iter().any(|d| d == n) {
-                        pkg.depends.push(n.to_string());
-                    }
-                }
-                None => bad_indices += 1,
-            }
-        }
-        out.packages.push(pkg);
-    }
-    if bad_indices > 0 {
-        out.warnings.push(format!(
-            "{path}: .dep-v0 has {bad_indices} dependency index(es) out of range"
+        out.warn(Diagnostic::new(
+            Code::Unsupported,
+            format!("Go toolchain version {version:?} has no release version; no stdlib package"),
         ));
     }
 }
@@ -527,6 +425,7 @@ fn audit_packages(path: &str, compressed: &[u8], out: &mut LangParsed) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::binary::parse;
 
     #[test]
     fn semver_of_go_versions() {
@@ -616,6 +515,11 @@ mod tests {
         let p = parse("bin", &file);
         assert!(p.packages.is_empty());
         assert_eq!(p.warnings.len(), 1);
+        assert_eq!(p.warnings[0].code, Code::TooLarge);
+        assert_eq!(
+            p.warnings[0].message,
+            "Go build info: string length 4294967295 exceeds the 16777216-byte limit"
+        );
     }
 
     #[test]

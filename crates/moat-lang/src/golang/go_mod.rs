@@ -1,6 +1,4 @@
-//! # `go.mod` and `go.sum`
-//!
-//! ## `go.mod` ([`parse_mod`])
+//! `go.mod` ([`parse_mod`])
 //!
 //! A line-oriented file of directives, each either on one line (`require a v1`) or as a
 //! parenthesised block (`require (` ... `)`). Tokens may be Go-quoted (`"a b"`); `//` starts a
@@ -22,23 +20,14 @@
 //!   the consumer decides whether to match it).
 //! * `exclude`, `retract`, `godebug`, `tool`, `ignore`: read and ignored.
 //!
-//! An unknown directive (e.g. `ruire (`) gives a warning and its line, or block, is skipped;
-//! the rest of the file still counts. An empty file gives nothing and no warning.
+//! An unknown directive (e.g. `ruire (`) gives a `parse-error` with its line, and its line,
+//! or block, is skipped; so does a malformed directive. The rest of the file still counts.
+//! An empty file gives nothing and no diagnostic.
 //!
-//! ## `go.sum` ([`parse_sum`])
-//!
-//! A fallback for projects without a readable `go.mod`: lines `<module> <version>[/go.mod]
-//! <hash>`. One package per distinct `(module, version)`, in order of first appearance;
-//! `/go.mod`-only lines are skipped (they record a module's go.mod only, not its code, so the
-//! module was not built), versions are kept exactly as written (`+incompatible` included).
-//! Malformed lines give a warning each (at most 10, then a count).
 
+use super::{Capped, text_of};
+use crate::read::is_local_path;
 use crate::{Ecosystem, LangPackage, LangParsed};
-
-/// Largest `go.mod` / `go.sum` accepted.
-const MAX_BYTES: usize = 64 << 20;
-/// Warnings kept per file before summarising.
-const MAX_WARNINGS: usize = 10;
 
 /// Splits a go.mod line into tokens (Go-quoted and back-quoted strings are one token) and
 /// returns them with the comment text after `//`, if any.
@@ -114,55 +103,15 @@ struct Replace {
     new_version: Option<String>,
 }
 
-fn is_local_path(p: &str) -> bool {
-    p.starts_with("./") || p.starts_with("../") || p.starts_with('/') || p == "." || p == ".."
-}
-
-struct Warnings<'a> {
-    path: &'a str,
-    list: Vec<String>,
-    dropped: usize,
-}
-
-impl Warnings<'_> {
-    fn push(&mut self, msg: String) {
-        if self.list.len() < MAX_WARNINGS {
-            self.list.push(format!("{}: {msg}", self.path));
-        } else {
-            self.dropped += 1;
-        }
-    }
-    fn finish(mut self) -> Vec<String> {
-        if self.dropped > 0 {
-            self.list
-                .push(format!("{}: {} more warnings", self.path, self.dropped));
-        }
-        self.list
-    }
-}
-
-fn text_of<'a>(path: &str, bytes: &'a [u8], what: &str) -> Result<&'a str, LangParsed> {
-    if bytes.len() > MAX_BYTES {
-        return Err(LangParsed::warning(format!(
-            "{path}: {what} of {} bytes is larger than the {MAX_BYTES} byte limit",
-            bytes.len()
-        )));
-    }
-    std::str::from_utf8(bytes)
-        .map_err(|e| LangParsed::warning(format!("{path}: {what} is not UTF-8: {e}")))
-}
-
 /// Parses a `go.mod`.
-pub fn parse_mod(path: &str, bytes: &[u8]) -> LangParsed {
-    let text = match text_of(path, bytes, "go.mod") {
+pub fn parse_mod(_path: &str, bytes: &[u8]) -> LangParsed {
+    let text = match text_of(bytes) {
         Ok(t) => t,
-        Err(p) => return p,
+        Err(d) => return d.into(),
     };
-    let mut warnings = Warnings {
-        path,
-        list: Vec::new(),
-        dropped: 0,
-    };
+    let mut warnings = Capped::default();
+    // The line of the block's opening `(`.
+    let mut block_line = 0;
     let mut module: Option<String> = None;
     let mut go_version: Option<String> = None;
     let mut toolchain: Option<String> = None;
@@ -188,11 +137,12 @@ pub fn parse_mod(path: &str, bytes: &[u8]) -> LangParsed {
             None => {
                 if tokens.len() == 2 && tokens[1] == "(" {
                     block = Some(tokens[0].clone());
+                    block_line = lineno;
                     if !is_known_verb(&tokens[0]) {
-                        warnings.push(format!(
-                            "line {lineno}: unknown directive `{}`; block skipped",
-                            tokens[0]
-                        ));
+                        warnings.at(
+                            lineno,
+                            format!("unknown directive `{}`; block skipped", tokens[0]),
+                        );
                     }
                     continue;
                 }
@@ -202,19 +152,19 @@ pub fn parse_mod(path: &str, bytes: &[u8]) -> LangParsed {
         match verb.as_str() {
             "module" => match args.first() {
                 Some(m) if args.len() == 1 => module = Some(m.clone()),
-                _ => warnings.push(format!("line {lineno}: malformed `module` directive")),
+                _ => warnings.at(lineno, "malformed `module` directive".into()),
             },
             "go" => match args.first() {
                 Some(v) if args.len() == 1 => go_version = Some(v.clone()),
-                _ => warnings.push(format!("line {lineno}: malformed `go` directive")),
+                _ => warnings.at(lineno, "malformed `go` directive".into()),
             },
             "toolchain" => match args.first() {
                 Some(v) if args.len() == 1 => toolchain = Some(v.clone()),
-                _ => warnings.push(format!("line {lineno}: malformed `toolchain` directive")),
+                _ => warnings.at(lineno, "malformed `toolchain` directive".into()),
             },
             "require" => {
                 if args.len() != 2 {
-                    warnings.push(format!("line {lineno}: malformed `require` line"));
+                    warnings.at(lineno, "malformed `require` line".into());
                     continue;
                 }
                 let mut pkg = LangPackage::new(Ecosystem::Go, &args[0], &args[1]);
@@ -225,12 +175,12 @@ pub fn parse_mod(path: &str, bytes: &[u8]) -> LangParsed {
             }
             "replace" => {
                 let Some(arrow) = args.iter().position(|t| t == "=>") else {
-                    warnings.push(format!("line {lineno}: `replace` without `=>`"));
+                    warnings.at(lineno, "`replace` without `=>`".into());
                     continue;
                 };
                 let (old, new) = (&args[..arrow], &args[arrow + 1..]);
                 if old.is_empty() || old.len() > 2 || new.is_empty() || new.len() > 2 {
-                    warnings.push(format!("line {lineno}: malformed `replace` line"));
+                    warnings.at(lineno, "malformed `replace` line".into());
                     continue;
                 }
                 replaces.push(Replace {
@@ -243,13 +193,13 @@ pub fn parse_mod(path: &str, bytes: &[u8]) -> LangParsed {
             "exclude" | "retract" | "godebug" | "tool" | "ignore" => {}
             other => {
                 if block.is_none() {
-                    warnings.push(format!("line {lineno}: unknown directive `{other}`"));
+                    warnings.at(lineno, format!("unknown directive `{other}`"));
                 }
             }
         }
     }
     if block.is_some() {
-        warnings.push("unterminated `(` block".to_string());
+        warnings.at(block_line, "unterminated `(` block".into());
     }
 
     for pkg in &mut requires {
@@ -317,41 +267,6 @@ fn is_known_verb(v: &str) -> bool {
     )
 }
 
-/// Parses a `go.sum`.
-pub fn parse_sum(path: &str, bytes: &[u8]) -> LangParsed {
-    let text = match text_of(path, bytes, "go.sum") {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
-    let mut warnings = Warnings {
-        path,
-        list: Vec::new(),
-        dropped: 0,
-    };
-    let mut seen = std::collections::HashSet::new();
-    let mut out = LangParsed::default();
-    for (lineno, line) in text.lines().enumerate() {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        if fields.is_empty() {
-            continue;
-        }
-        if fields.len() != 3 {
-            warnings.push(format!("line {}: malformed go.sum line", lineno + 1));
-            continue;
-        }
-        let (module, version) = (fields[0], fields[1]);
-        if version.ends_with("/go.mod") {
-            continue;
-        }
-        if seen.insert((module, version)) {
-            out.packages
-                .push(LangPackage::new(Ecosystem::Go, module, version));
-        }
-    }
-    out.warnings = warnings.finish();
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -382,14 +297,6 @@ mod tests {
         assert_eq!(p.packages[2].metadata["local_replace"], "true");
         assert_eq!(p.packages[3].name, "c");
         assert!(p.packages[3].metadata.is_empty());
-    }
-
-    #[test]
-    fn sum_dedupes() {
-        let s = b"a v1.0.0 h1:x=\na v1.0.0/go.mod h1:y=\nb v2.0.0+incompatible/go.mod h1:z=\na v1.0.0 h1:x=\nbroken\n";
-        let p = parse_sum("go.sum", s);
-        assert_eq!(p.packages.len(), 1);
-        assert_eq!(p.warnings.len(), 1);
     }
 }
 

@@ -1,0 +1,203 @@
+//! # Reading one file's bytes: what every parser shares
+//!
+//! Decoding text (UTF-8 with or without a BOM, UTF-16 with one), JSON, TOML and YAML with
+//! their limits, and the [`Diagnostic`]s for input that does not parse. Each parser calls
+//! these instead of keeping its own copy, so a JSON error reads the same (and carries its
+//! line) whatever the format, and every YAML parser runs under the same budget.
+//!
+//! Limits: JSON through `serde_json` (recursion limit 128), YAML through `serde-saphyr` with
+//! [`yaml_options`] (event, node, depth and alias-replay budgets: no alias bombs), TOML through
+//! the `toml` crate (its own nesting limit); sizes by the caller's bytes, and packages per
+//! file by [`MAX_PACKAGES`].
+
+use moat_model::{Code, Diagnostic};
+
+/// Upper bound on packages returned from one file.
+pub const MAX_PACKAGES: usize = 100_000;
+
+/// A 1-based line number from a count, saturating.
+pub(crate) fn line_no(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// The 1-based line of byte `offset` in `text` (the last line for an offset at or past the
+/// end).
+pub(crate) fn line_at(text: &[u8], offset: usize) -> u32 {
+    let end = offset.min(text.len().saturating_sub(1));
+    line_no(text[..end].iter().filter(|&&b| b == b'\n').count() + 1)
+}
+
+/// `bytes` as UTF-8 text, a leading BOM removed.
+pub(crate) fn utf8(bytes: &[u8]) -> Result<&str, Diagnostic> {
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    std::str::from_utf8(bytes).map_err(|e| {
+        Diagnostic::parse(format!("not UTF-8: {e}")).line(line_at(bytes, e.valid_up_to()))
+    })
+}
+
+/// Text of a file that may be UTF-16 (with a BOM) or UTF-8 (BOM tolerated); invalid
+/// sequences are replaced.
+pub(crate) fn decode_lossy(bytes: &[u8]) -> String {
+    let utf16 = |rest: &[u8], from: fn([u8; 2]) -> u16| {
+        let units: Vec<u16> = rest.chunks_exact(2).map(|c| from([c[0], c[1]])).collect();
+        String::from_utf16_lossy(&units)
+    };
+    if let Some(rest) = bytes.strip_prefix(&[0xff, 0xfe]) {
+        return utf16(rest, u16::from_le_bytes);
+    }
+    if let Some(rest) = bytes.strip_prefix(&[0xfe, 0xff]) {
+        return utf16(rest, u16::from_be_bytes);
+    }
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Refuses input over `limit` bytes.
+pub(crate) fn check_size(bytes: &[u8], limit: usize) -> Result<(), Diagnostic> {
+    if bytes.len() > limit {
+        return Err(Diagnostic::new(
+            Code::TooLarge,
+            format!("{} bytes, over the {limit}-byte limit", bytes.len()),
+        ));
+    }
+    Ok(())
+}
+
+/// A JSON document.
+pub(crate) fn json(bytes: &[u8]) -> Result<serde_json::Value, Diagnostic> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        let d = Diagnostic::parse(format!("invalid JSON: {e}"));
+        if e.line() > 0 {
+            d.line(line_no(e.line()))
+        } else {
+            d
+        }
+    })
+}
+
+/// A JSON document that must be an object (`what` names the format: `not a {what} object`).
+pub(crate) fn json_object(bytes: &[u8], what: &str) -> Result<serde_json::Value, Diagnostic> {
+    let doc = json(bytes)?;
+    if doc.is_object() {
+        Ok(doc)
+    } else {
+        Err(Diagnostic::parse(format!("not a {what} object")))
+    }
+}
+
+/// A TOML document (UTF-8, BOM tolerated).
+pub(crate) fn toml(bytes: &[u8]) -> Result<toml::Table, Diagnostic> {
+    let text = utf8(bytes)?;
+    text.parse::<toml::Table>().map_err(|e| {
+        let d = Diagnostic::parse(format!("not valid TOML: {}", e.message().trim()));
+        match e.span() {
+            Some(span) => d.line(line_at(text.as_bytes(), span.start)),
+            None => d,
+        }
+    })
+}
+
+/// The options every YAML parser here uses: a bounded budget and alias-replay limits (no
+/// alias bombs); a repeated key keeps its last value (yarn berry lockfiles in the wild
+/// repeat keys).
+pub fn yaml_options() -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_events = 5_000_000;
+    budget.max_aliases = 10_000;
+    budget.max_anchors = 10_000;
+    budget.max_depth = 64;
+    budget.max_documents = 16;
+    budget.max_nodes = 5_000_000;
+    budget.max_total_scalar_bytes = 256 << 20;
+    budget.max_merge_keys = 10_000;
+    let mut opts = serde_saphyr::Options::default();
+    opts.budget = Some(budget);
+    opts.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::LastWins;
+    opts.alias_limits.max_total_replayed_events = 100_000;
+    opts.alias_limits.max_replay_stack_depth = 16;
+    opts.alias_limits.max_alias_expansions_per_anchor = 1_000;
+    opts
+}
+
+/// The diagnostic for a YAML document that does not deserialize: the first line of the
+/// error (the rest is a source snippet) and its line.
+pub(crate) fn yaml_error(e: &serde_saphyr::Error) -> Diagnostic {
+    let msg = e.to_string();
+    let first = msg.lines().next().unwrap_or("").trim();
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    let d = Diagnostic::parse(format!("invalid YAML: {first}"));
+    match e.location().map(|l| l.line()).filter(|&l| l > 0) {
+        Some(l) => d.line(u32::try_from(l).unwrap_or(u32::MAX)),
+        None => d,
+    }
+}
+
+/// The diagnostic for a file cut short at [`MAX_PACKAGES`] `what`s.
+pub(crate) fn too_many(what: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::TooLarge,
+        format!("more than {MAX_PACKAGES} {what}; the rest is not read"),
+    )
+}
+
+/// Case-insensitive (ASCII) `ends_with`.
+pub(crate) fn ends_with_ci(s: &str, suffix: &str) -> bool {
+    s.len() >= suffix.len()
+        && s.is_char_boundary(s.len() - suffix.len())
+        && s[s.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+}
+
+/// A Go module replacement that points at a directory (`./x`, `../x`, `/x`) rather than a
+/// module.
+pub(crate) fn is_local_path(p: &str) -> bool {
+    p.starts_with("./") || p.starts_with("../") || p.starts_with('/') || p == "." || p == ".."
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_errors_carry_lines_and_no_path() {
+        let d = json(b"{\n  \"a\": 1,\n  oops\n}").unwrap_err();
+        assert_eq!((d.code, d.line), (Code::ParseError, Some(3)));
+        assert!(d.message.starts_with("invalid JSON: "), "{}", d.message);
+
+        let d = toml(b"a = 1\nb = \"x\"\nc =\n").unwrap_err();
+        assert_eq!((d.code, d.line), (Code::ParseError, Some(3)));
+        assert!(d.message.starts_with("not valid TOML: "), "{}", d.message);
+
+        let d = utf8(b"ok\nok\n\xff").unwrap_err();
+        assert_eq!(d.line, Some(3));
+        assert!(d.message.starts_with("not UTF-8"), "{}", d.message);
+
+        let e = serde_saphyr::from_str_with_options::<serde_json::Value>(
+            "a: 1\nb: [\n",
+            yaml_options(),
+        )
+        .unwrap_err();
+        let d = yaml_error(&e);
+        assert!(d.message.starts_with("invalid YAML: "), "{}", d.message);
+        assert!(!d.message.contains('\n'));
+        assert!(d.line.is_some(), "{d:?}");
+    }
+
+    #[test]
+    fn limits_are_too_large() {
+        let d = check_size(b"12345", 4).unwrap_err();
+        assert_eq!(d.code, Code::TooLarge);
+        assert_eq!(d.message, "5 bytes, over the 4-byte limit");
+        assert_eq!(too_many("gems").code, Code::TooLarge);
+    }
+
+    #[test]
+    fn lines_of_offsets() {
+        assert_eq!(line_at(b"a\nb\nc", 0), 1);
+        assert_eq!(line_at(b"a\nb\nc", 2), 2);
+        assert_eq!(line_at(b"a\nb\nc", 99), 3);
+        assert_eq!(line_at(b"a\nb\n", 4), 2);
+        assert_eq!(line_at(b"", 0), 1);
+        assert_eq!(decode_lossy(b"\xff\xfea\x00b\x00"), "ab");
+        assert_eq!(decode_lossy(b"\xef\xbb\xbfx"), "x");
+    }
+}
