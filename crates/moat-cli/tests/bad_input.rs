@@ -1,5 +1,6 @@
 //! Bad input from the command line: each case gives one clear error naming the input
 //! (and layer), exit code 2, no panic; problems inside a readable target are warnings.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 use common::*;

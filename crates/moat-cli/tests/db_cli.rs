@@ -7,6 +7,7 @@
 //! `If-None-Match` / `If-Modified-Since` with 304, and can answer 404 or cut a body off
 //! halfway. No test reaches the internet: every command runs with `MOAT_DB_URL` pointing at
 //! a loopback address and `XDG_CACHE_HOME` in a temporary directory.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -5,6 +5,7 @@
 //! - every format of one image gives the same inventory;
 //! - lang-app's packages carry the layer that introduced them;
 //! - the SBOMs pass the official CycloneDX and SPDX validators.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 use common::*;

@@ -1,5 +1,6 @@
 //! lang-app's inventory equals its ground truth (../shared/images/README.md, layer by layer),
 //! with the lockfiles inside the image as the truth for resolved versions.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 use common::*;

@@ -7,6 +7,7 @@
 //! package, and every moat finding has at least one of its ids among osv.dev's. Each disagreement
 //! is listed, with its reason, in `tests/data/oracles/osv-querybatch-differences.tsv`; the test
 //! asserts that the computed differences are exactly those rows.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 use common::*;

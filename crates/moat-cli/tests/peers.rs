@@ -6,6 +6,7 @@
 //!   (`pkg:deb/debian/attr@1:2.4.47-2?arch=source`);
 //! - trivy's `distro` qualifier is the point release from /etc/debian_version
 //!   (`debian-12.15`); moat and syft use os-release's VERSION_ID (`debian-12`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 use common::*;

@@ -1,6 +1,7 @@
 //! End-to-end over the bundled example image and over rootfs and dir targets assembled
 //! from the real package-database fixtures of ../shared (apk, rpm sqlite / BerkeleyDB /
 //! NDB, distroless dpkg).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 use common::*;

@@ -1,4 +1,5 @@
 //! Opening every supported format built by the test helper; detection; selection.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

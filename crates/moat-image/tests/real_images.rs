@@ -1,4 +1,5 @@
 //! Tests over the real images built by `shared/images/build-all.sh`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use moat_image::{OpenOptions, Source, TargetSpec, open};
 use moat_model::ArtifactKind;

@@ -1,5 +1,6 @@
 //! Verification and hostile input: digests, truncation, corrupt streams, bombs, bad JSON,
 //! missing blobs, paths escaping the layout.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -3,6 +3,7 @@
 //! programs built here with `go build` and `cargo auditable build`. Oracles: `go version -m`
 //! for Go, the lockfiles for Rust. Skips (with a message) when a tool or the images are
 //! missing, unless `CI=true`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,5 +1,6 @@
 //! `binary::parse` on hand-made ELF files: the pre-1.18 pointer layout of Go build info and
 //! hostile `.dep-v0` / `.go.buildinfo` sections.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Write;
 

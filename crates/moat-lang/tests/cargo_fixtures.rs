@@ -1,5 +1,6 @@
 //! `Cargo.lock` fixtures against expectations written by `tests/data/cargo/gen.py`
 //! (Python `tomllib`, independent of the Rust parser).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 

@@ -1,5 +1,6 @@
 //! Typed diagnostics across the parsers: codes, lines, and messages that never carry the
 //! file's path (the engine adds it; before, it was printed twice).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use moat_lang::{Code, Diagnostic, LangParsed, parse, wants};
 

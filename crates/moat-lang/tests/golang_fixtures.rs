@@ -1,5 +1,6 @@
 //! `go.mod` / `go.sum` fixtures against expectations written by `tests/data/go/gen.py`
 //! (Python regular expressions, independent of the Rust parser).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 

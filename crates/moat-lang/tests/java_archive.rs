@@ -4,6 +4,7 @@
 //! External inputs (`$MOAT_SHARED_DATA`, default `../shared/data` beside the repository, and
 //! `${MOAT_IMAGES:-/var/tmp/moat-images}/out/lang-app.docker.tar`) are read-only; without them
 //! the tests that need them fail when `CI=true` and print "skipped" otherwise.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};

@@ -4,6 +4,7 @@
 //! The fixtures are read-only and live outside the repository, under `$MOAT_SHARED_DATA`
 //! (default `../shared/data` beside the repository). Without them the tests fail when `CI=true` and print
 //! "skipped" otherwise.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 

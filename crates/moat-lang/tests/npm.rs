@@ -4,6 +4,7 @@
 //! Expectations live in `tests/data/npm/*.expected`, written by `tests/data/npm/gen.py` (an
 //! independent Python reading of the formats; the command is in each file's header). The
 //! fixtures themselves are read in place from `$MOAT_FIXTURES`, else `../shared/data` beside the repository.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,5 +1,6 @@
 //! conan.lock, mix.lock and pubspec.lock parsers against every fixture (expectations from
 //! `tests/data/other/gen.py`) and truncated inputs.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "other_support.rs"]
 mod support;

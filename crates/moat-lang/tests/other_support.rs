@@ -1,6 +1,7 @@
 //! Shared helpers of the python/ruby/other parser tests (included with `#[path]`; compiled
 //! on its own it has no tests).
 #![allow(dead_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -3,6 +3,7 @@
 //! Expectations live in `tests/data/php/*.expected`, written by `tests/data/php/gen.py` (an
 //! independent Python reading of the formats; the command is in each file's header). The
 //! fixtures themselves are read in place from `$MOAT_FIXTURES`, else `../shared/data` beside the repository.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use moat_lang::{Ecosystem, php};
 use std::path::{Path, PathBuf};

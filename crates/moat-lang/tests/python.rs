@@ -1,5 +1,6 @@
 //! Python parsers against every PyPI fixture (expectations from `tests/data/python/gen.py`),
 //! truncated inputs, and the lang-app image.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "other_support.rs"]
 mod support;

@@ -1,5 +1,6 @@
 //! Ruby parsers against every gem fixture and the osv-scanner Gemfile.lock inputs
 //! (expectations from `tests/data/ruby/gen.py`), truncated inputs, and the lang-app image.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "other_support.rs"]
 mod support;

@@ -3,6 +3,7 @@
 //! Hackage), for the ecosystems mapped onto an existing scheme (GitHub Actions, Julia,
 //! SwiftURL, Bitnami), and for the API around `compare` (`Scheme::for_ecosystem`,
 //! `parse_ok`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use moat_model::version::{Scheme, compare, parse_ok};
 use std::cmp::Ordering::{self, Equal, Greater, Less};

@@ -1,4 +1,5 @@
 //! The gate: ignore-file parsing, OpenVEX parsing, and what `apply` suppresses.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use moat_model::finding::{Detail, Finding, FindingPackage, Severity, Status, VulnerabilityDetail};
 use moat_pipeline::policy::{IgnoreEntry, VexStatement, apply, parse_ignore_file, parse_openvex};

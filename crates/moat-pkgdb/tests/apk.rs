@@ -1,6 +1,7 @@
 //! apk reader against the shared fixtures and `tests/data/apk/*.expected`
 //! (derived from the raw files by `tests/data/apk/generate.sh`; apk-tools is not
 //! available on Debian to produce them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "dpkg_support.rs"]
 mod common;

@@ -1,6 +1,7 @@
 //! dpkg/opkg readers against the shared fixtures and the expectations recorded
 //! from the real `dpkg-query` in `tests/data/dpkg/*.expected` (see
 //! `tests/data/dpkg/generate.sh` for how each file was made).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "dpkg_support.rs"]
 mod common;

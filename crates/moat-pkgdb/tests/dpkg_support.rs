@@ -1,6 +1,7 @@
 //! Helpers shared by the dpkg/apk/osrelease integration tests (included with
 //! `#[path]`; as its own test target it has no tests).
 #![allow(dead_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
 

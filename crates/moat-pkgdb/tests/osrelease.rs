@@ -3,6 +3,7 @@
 //! distribution bucket of trivy's OS-package detector fixtures
 //! (`oracles/trivy-detector-ospkg/*/testdata/fixtures/*.yaml`, top-level
 //! `- bucket: <os> <version>` lines) to the OsInfo moat must produce for it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "dpkg_support.rs"]
 mod common;

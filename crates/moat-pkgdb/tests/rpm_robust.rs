@@ -1,6 +1,7 @@
 //! rpm readers on damaged and synthetic input: truncated and bit-flipped fixtures must give
 //! errors or warnings, never a panic or a runaway; plus the cases no fixture covers
 //! (gpg-pubkey exclusion, big-endian BerkeleyDB, hostile header counts).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,7 @@
 //! Shared helpers for the CLI tests: running the binary, finding ../shared data, and
 //! building small OCI images in memory.
 #![allow(dead_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use sha2::{Digest, Sha256};
 use std::io::Write;

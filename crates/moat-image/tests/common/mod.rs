@@ -1,5 +1,6 @@
 //! Test helper: builds tiny images in memory and writes them in every format moat reads.
 #![allow(dead_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};

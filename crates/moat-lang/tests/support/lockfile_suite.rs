@@ -2,6 +2,7 @@
 //! `tests/data/<eco>/*.expected` file (written by that folder's `gen.py`), truncations, and
 //! osv-scanner's recorded counts. Each test file passes its data folder and parser table.
 #![allow(dead_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use moat_lang::{LangPackage, LangParsed};
 use std::collections::BTreeMap;
