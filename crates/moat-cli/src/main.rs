@@ -171,7 +171,7 @@ pub(crate) fn inventory_of(t: &TargetArgs) -> anyhow::Result<Inventory> {
     if let Some(h) = ticker {
         let _ = h.join();
     }
-    let inv = result?;
+    let inv = result?.inventory;
     if !t.quiet {
         for w in &inv.diagnostics {
             eprintln!("moat: warning: {w}");
