@@ -98,7 +98,9 @@ impl FileFacts {
         self.tagged().map(|t| &t.fact)
     }
 
-    /// The first fact `pick` accepts.
+    /// The first fact `pick` accepts. When two analyzers give a file the same kind of
+    /// fact, the joins take the first in registry order: an analyzer added later cannot
+    /// change what an earlier one established.
     pub fn find<'a, T>(&'a self, pick: impl Fn(&'a Fact) -> Option<T>) -> Option<T> {
         self.facts().find_map(pick)
     }

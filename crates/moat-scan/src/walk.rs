@@ -137,21 +137,22 @@ impl<'a> Dispatch<'a> {
     }
 
     /// Asks every analyzer about `e`; with `sniffing` false only path interest counts.
-    /// Returns whether some analyzer said [`Interest::Yes`], and the most head bytes asked.
-    fn ask(&mut self, e: &Entry, sniffing: bool) -> (bool, usize) {
+    /// Returns whether some analyzer said [`Interest::Yes`], and, when some asked to sniff,
+    /// the most head bytes asked for (capped).
+    fn ask(&mut self, e: &Entry, sniffing: bool) -> (bool, Option<usize>) {
         self.interested.clear();
-        let (mut yes, mut head) = (false, 0);
+        let (mut yes, mut head) = (false, None::<usize>);
         for (i, a) in self.analyzers.iter().enumerate() {
             let interest = a.wants(e);
             match interest {
                 Interest::No => continue,
                 Interest::Yes => yes = true,
-                Interest::Sniff(n) if sniffing => head = head.max(n),
+                Interest::Sniff(n) if sniffing => head = Some(head.unwrap_or(0).max(n)),
                 Interest::Sniff(_) => continue,
             }
             self.interested.push((i, interest));
         }
-        (yes, head.min(MAX_SNIFF))
+        (yes, head.map(|n| n.min(MAX_SNIFF)))
     }
 
     /// Whether some analyzer wants `e` by its path alone (for hardlinks).
@@ -179,7 +180,7 @@ impl<'a> Dispatch<'a> {
         }
         let mut reader = open()?;
         self.buf.clear();
-        if head > 0 {
+        if let Some(head) = head {
             read_head(&mut reader, head, &mut self.buf)?;
             let (analyzers, got) = (self.analyzers, &self.buf);
             self.interested.retain(|&(i, interest)| match interest {
