@@ -13,13 +13,7 @@ cd "$(dirname "$0")/.."
 old=$1 new=$2
 RUNS=${RUNS:-15}
 IMAGES_DIR=${MOAT_IMAGES:-/var/tmp/moat-images}/out
-fs=${MOAT_BENCH_DIR:-/var/tmp/moat-bench}/tree
-if [ ! -f "$fs/.complete" ]; then
-  rm -rf "$fs"; mkdir -p "$fs"
-  cp -r ../shared/data/fixtures "$fs/fixtures"
-  python3 bench/gen-node-modules.py "$fs/node-app" 20000
-  touch "$fs/.complete"
-fi
+fs=$(bench/tree.sh)
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 for target in "docker-archive:$IMAGES_DIR/lang-app.docker.tar" \
               "docker-archive:$IMAGES_DIR/debian-tools.docker.tar" "dir:$fs"; do

@@ -224,15 +224,23 @@ impl Analyzer for SecondOsRelease {
     }
 }
 
-#[test]
-fn a_second_analyzer_of_the_same_file_leaves_the_inventory_alone() {
-    let (_dir, source) = open(&layers());
+/// The inventory of `source` with the registry, and with [`SecondOsRelease`] after it.
+fn with_and_without_second(
+    source: &moat_image::Source,
+) -> (moat_model::Inventory, moat_model::Inventory) {
     let opts = ScanOptions::default();
-    let plain = scan(&source, &opts).unwrap().inventory;
+    let plain = scan(source, &opts).unwrap().inventory;
     let instances = analyzers::Instances::new(analyzers::REGISTRY, &opts);
     let mut list = instances.list();
     list.push(&SecondOsRelease);
-    let more = scan_with(&source, &opts, &list).unwrap().inventory;
+    let more = scan_with(source, &opts, &list).unwrap().inventory;
+    (plain, more)
+}
+
+#[test]
+fn a_second_analyzer_of_the_same_file_leaves_the_inventory_alone() {
+    let (_dir, source) = open(&layers());
+    let (plain, more) = with_and_without_second(&source);
 
     let os = plain.artifact.os.as_ref().map(|o| o.id.as_str());
     assert_eq!(os, Some("debian"));
@@ -283,12 +291,7 @@ fn a_second_analyzer_of_os_release_leaves_real_inventories_alone() {
         &moat_image::OpenOptions::default(),
     )
     .unwrap();
-    let opts = ScanOptions::default();
-    let plain = scan(&source, &opts).unwrap().inventory;
-    let instances = analyzers::Instances::new(analyzers::REGISTRY, &opts);
-    let mut list = instances.list();
-    list.push(&SecondOsRelease);
-    let more = scan_with(&source, &opts, &list).unwrap().inventory;
+    let (plain, more) = with_and_without_second(&source);
     assert!(plain.packages.len() > 50);
     assert_eq!(plain.artifact.os.as_ref().unwrap().id, "debian");
     assert_eq!(more.tool.analyzers.last().unwrap().id, "second-os-release");
