@@ -55,13 +55,7 @@ done
 
 # Language ecosystems: a large project tree (every shared fixture plus a generated node_modules
 # tree of 20,000 packages), and lang-app's docker-archive.
-fs=${MOAT_BENCH_DIR:-/var/tmp/moat-bench}/tree
-if [ ! -f "$fs/.complete" ]; then
-  rm -rf "$fs"; mkdir -p "$fs"
-  cp -r ../shared/data/fixtures "$fs/fixtures"
-  python3 bench/gen-node-modules.py "$fs/node-app" 20000
-  touch "$fs/.complete"
-fi
+fs=$(bench/tree.sh)
 drows=()
 for case in tree lang-app; do
   case $case in

@@ -142,11 +142,35 @@ pub enum Error {
     Update(Box<dyn std::error::Error + Send + Sync>),
 }
 
-/// The inventory of a target (scanned, or read from an SBOM), and the findings of the
-/// content analyzers that ran.
+/// The inventory of a target (scanned, or read from an SBOM).
 pub fn inventory(
     target: &Target,
     read: &ReadSettings,
+    progress: Option<Arc<Progress>>,
+) -> Result<Inventory, Error> {
+    let engine = moat_scan::Scanners::only(moat_scan::Scanner::Packages);
+    read_target(target, read, engine, progress).map(|(inv, _)| inv)
+}
+
+/// The engine's analyzer groups for the scanners: packages for `vuln`, the content
+/// analyzers for `secret` and `misconfig`.
+fn engine_scanners(scanners: &[Scanner]) -> moat_scan::Scanners {
+    scanners
+        .iter()
+        .fold(moat_scan::Scanners::NONE, |set, s| {
+            set.with(match s {
+                Scanner::Vuln => moat_scan::Scanner::Packages,
+                Scanner::Secret => moat_scan::Scanner::Secret,
+                Scanner::Misconfig => moat_scan::Scanner::Misconfig,
+            })
+        })
+}
+
+/// The inventory of a target and the findings of the content analyzers that ran.
+fn read_target(
+    target: &Target,
+    read: &ReadSettings,
+    scanners: moat_scan::Scanners,
     progress: Option<Arc<Progress>>,
 ) -> Result<(Inventory, Vec<Finding>), Error> {
     match target {
@@ -169,13 +193,14 @@ pub fn inventory(
             let mut opts = ScanOptions {
                 skip_dev: read.skip_dev,
                 progress,
+                scanners,
                 ..ScanOptions::default()
             };
             if let Some(v) = read.max_entry_bytes {
                 opts.max_entry_bytes = v;
             }
-            let inv = moat_scan::scan(&source, &opts)?;
-            Ok((inv, Vec::new()))
+            let scanned = moat_scan::scan(&source, &opts)?;
+            Ok((scanned.inventory, scanned.findings))
         }
     }
 }
@@ -203,7 +228,12 @@ pub fn run(
     } else {
         None
     };
-    let (mut inventory, mut findings) = inventory(&settings.target, &settings.read, progress)?;
+    let (mut inventory, mut findings) = read_target(
+        &settings.target,
+        &settings.read,
+        engine_scanners(&settings.scanners),
+        progress,
+    )?;
     let mut info = AdvisoryInfo::default();
     if let Some((source, i)) = source {
         info = i;

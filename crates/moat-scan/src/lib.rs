@@ -1,114 +1,95 @@
 //! # moat-scan: the scan engine
 //!
-//! Turns a [`moat_image::Source`] into a [`moat_model::Inventory`] in one streaming pass
-//! per layer:
+//! Turns a [`moat_image::Source`] into a [`moat_model::Inventory`] (and the findings of
+//! content analyzers) in one streaming pass per layer:
 //!
 //! 1. every layer of an image is opened as a verified, decompressed tar stream
 //!    ([`moat_image::Image::open_layer`]); layers are walked in parallel (rayon, one layer
 //!    per worker, so at most as many layers are in flight as there are cores);
-//! 2. each entry's path is tested against the analyzers' patterns ([`analyzers::wants`]);
-//!    entries nobody wants are never buffered; a wanted file is read once and parsed into
-//!    a [`analyzers::Fact`]; symlinks, hardlinks, whiteouts and opaque directories become
-//!    [`walk::Change`]s; after the tar ends the rest of the stream is drained and the
-//!    layer's digests are checked ([`moat_image::LayerReader::finish`]);
-//! 3. the layers are merged in order ([`merge::Merged`]): whiteouts hide lower layers,
-//!    and every wanted path keeps its history;
-//! 4. the join ([`inventory::build`]) detects the OS, reads the final package databases,
-//!    joins file lists and licences, draws dependency edges and, from the history of
-//!    each database, the layer that introduced each package.
+//! 2. the analyzers are one explicit, ordered list ([`analyzers::REGISTRY`]; an
+//!    [`Analyzer`] has an id, a version, a [`Scanner`] that enables it and a [`Scope`]).
+//!    For each regular file the walker asks every active analyzer whether it wants the
+//!    file from its path, mode and size, or from its first bytes; a file somebody wants is
+//!    read once into a reused buffer and the same bytes go to every analyzer that wants it,
+//!    each returning a typed [`Fact`]. Entries nobody wants are never buffered. Symlinks,
+//!    hardlinks, whiteouts and opaque directories become changes for the merge; after the
+//!    tar ends the rest of the stream is drained and the layer's digests are checked
+//!    ([`moat_image::LayerReader::finish`]);
+//! 3. the layers are merged in order (`merge`): whiteouts hide lower layers, and every
+//!    analysed path keeps its history;
+//! 4. the joins (`join`: `os`, `lang`, `group`) detect the OS, read the final package
+//!    databases, join file lists and licences, drop language packages an OS package owns,
+//!    deduplicate, draw dependency edges and, from the history of each database, find the
+//!    layer that introduced each package;
+//! 5. findings of content analyzers come from every layer; those of files no longer in the
+//!    final view are marked deleted (`findings`).
 //!
 //! Rootfs and plain directories are walked the same way as one layer without digests.
+//! The analyzers that ran, with their versions, are listed in `Inventory.tool.analyzers`:
+//! with a layer's diff-id, the key under which a layer's facts could be reused.
 //!
-//! Problems inside the target (a damaged database, an unreadable file) are warnings in
+//! Problems inside the target (a damaged database, an unreadable file) are diagnostics in
 //! the inventory. A layer that cannot be read at all (corrupt or truncated stream, digest
 //! mismatch, a decompression bomb, an entry escaping the root) is a [`ScanError`].
 //!
 //! Rejected alternatives: extracting layers to a temporary directory (slow, disk-hungry,
 //! and unsafe with hostile paths); analyzers that open other files themselves (they would
 //! need random access to a stream; joins after the merge do that job); a per-analyzer pass
-//! over each layer (every byte would be decompressed several times).
+//! over each layer (every byte would be decompressed several times); analyzers registered
+//! at start-up by each module (the set would depend on link order and be invisible here).
 
+mod analyzer;
 pub mod analyzers;
-pub mod inventory;
-mod lang;
-pub mod merge;
-pub mod walk;
+mod error;
+mod fact;
+mod findings;
+mod join;
+mod merge;
+mod options;
+mod walk;
 
-use moat_image::{ImageError, Source};
-use moat_model::{Diagnostic, Inventory, SCHEMA_VERSION, Tool};
+pub use analyzer::{Analyzer, AnalyzerInfo, Entry, Interest, MAX_SNIFF, Scanner, Scanners};
+pub use error::ScanError;
+pub use fact::{Fact, FileFacts, Scope, Tagged};
+pub use options::{Progress, ScanOptions};
+
+use moat_image::Source;
+use moat_model::{
+    AnalyzerVersion, ArtifactKind, Diagnostic, Finding, Inventory, SCHEMA_VERSION, Tool,
+};
 use rayon::prelude::*;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
 
-/// Knobs of a scan.
-#[derive(Clone)]
-pub struct ScanOptions {
-    /// Largest file that is read into memory for analysis; bigger wanted files are
-    /// skipped with a warning (a sparse entry claiming more is an error).
-    pub max_entry_bytes: u64,
-    /// Live counters for a progress display.
-    pub progress: Option<Arc<Progress>>,
-    /// Leave out development dependencies (as lockfiles mark them).
-    pub skip_dev: bool,
+/// What a scan found.
+#[derive(Debug)]
+pub struct Scanned {
+    /// Packages, relationships, diagnostics, and the analyzers that ran.
+    pub inventory: Inventory,
+    /// Findings of content analyzers (secrets, misconfigurations), located, in layer order.
+    pub findings: Vec<Finding>,
 }
 
-impl Default for ScanOptions {
-    fn default() -> Self {
-        ScanOptions {
-            max_entry_bytes: 512 << 20,
-            skip_dev: false,
-            progress: None,
-        }
-    }
+/// Scans a source with the analyzers of [`analyzers::REGISTRY`] whose scanner is on.
+pub fn scan(source: &Source, opts: &ScanOptions) -> Result<Scanned, ScanError> {
+    let instances = analyzers::Instances::new(analyzers::REGISTRY, opts);
+    scan_with(source, opts, &instances.list())
 }
 
-/// Counters a progress display polls while a scan runs.
-#[derive(Default, Debug)]
-pub struct Progress {
-    pub layers_total: AtomicUsize,
-    pub layers_done: AtomicUsize,
-    /// Sum of the stored sizes of all layers.
-    pub bytes_total: AtomicU64,
-    readers: Mutex<Vec<Arc<AtomicU64>>>,
-}
-
-impl Progress {
-    /// Stored bytes read so far, over all layers.
-    pub fn bytes_done(&self) -> u64 {
-        match self.readers.lock() {
-            Ok(r) => r.iter().map(|c| c.load(Ordering::Relaxed)).sum(),
-            Err(_) => 0,
-        }
-    }
-    fn track(&self, counter: Arc<AtomicU64>) {
-        if let Ok(mut r) = self.readers.lock() {
-            r.push(counter);
-        }
-    }
-}
-
-/// A target that cannot be read at all.
-#[derive(Debug, thiserror::Error)]
-pub enum ScanError {
-    #[error(transparent)]
-    Image(#[from] ImageError),
-    #[error("{input}: layer {layer}: {message}")]
-    Layer {
-        input: String,
-        layer: usize,
-        message: String,
-    },
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
-}
-
-/// Scans a source into an inventory.
-pub fn scan(source: &Source, opts: &ScanOptions) -> Result<Inventory, ScanError> {
+/// Scans a source with an explicit list of analyzers (those whose scanner is off in
+/// `opts.scanners` are left out).
+pub fn scan_with(
+    source: &Source,
+    opts: &ScanOptions,
+    analyzers: &[&dyn Analyzer],
+) -> Result<Scanned, ScanError> {
+    let active: Vec<&dyn Analyzer> = analyzers
+        .iter()
+        .copied()
+        .filter(|a| opts.scanners.contains(a.info().scanner))
+        .collect();
     let mut merged = merge::Merged::default();
-    let mut warnings: Vec<Diagnostic> = Vec::new();
+    let mut diagnostics: Vec<Diagnostic> = Vec::new();
+    let mut findings = findings::Collector::default();
     let artifact = match source {
         Source::Image(img) => {
             let n = img.layer_count();
@@ -127,7 +108,7 @@ pub fn scan(source: &Source, opts: &ScanOptions) -> Result<Inventory, ScanError>
                     if let Some(p) = &opts.progress {
                         p.track(reader.progress());
                     }
-                    let facts = walk::walk_tar(&mut reader, i, &input, opts)?;
+                    let facts = walk::walk_tar(&mut reader, i, &input, opts, &active)?;
                     reader.finish()?;
                     if let Some(p) = &opts.progress {
                         p.layers_done.fetch_add(1, Ordering::Relaxed);
@@ -136,29 +117,45 @@ pub fn scan(source: &Source, opts: &ScanOptions) -> Result<Inventory, ScanError>
                 })
                 .collect();
             for (i, r) in results.into_iter().enumerate() {
-                let facts = r?;
-                warnings.extend(facts.warnings.iter().cloned());
+                let mut facts = r?;
+                diagnostics.append(&mut facts.diagnostics);
+                findings.note(Some(i), &facts);
                 merged.apply(Some(i), &facts);
             }
             img.artifact.clone()
         }
         Source::Directory { artifact, root } => {
-            let facts = walk::walk_dir(root, opts)?;
-            warnings.extend(facts.warnings.iter().cloned());
+            let mut facts = walk::walk_dir(root, opts, &active)?;
+            diagnostics.append(&mut facts.diagnostics);
+            findings.note(None, &facts);
             merged.apply(None, &facts);
             artifact.clone()
         }
     };
-    let built = inventory::build(&merged, opts.skip_dev);
-    warnings.extend(built.warnings);
+    let built = join::build(&merged, opts.skip_dev);
+    diagnostics.extend(built.diagnostics);
     let mut artifact = artifact;
     artifact.os = built.os;
-    Ok(Inventory {
-        schema_version: SCHEMA_VERSION.to_string(),
-        tool: Tool::default(),
-        artifact,
-        packages: built.packages,
-        relationships: built.relationships,
-        diagnostics: warnings,
+    let findings = findings.finish(&merged, artifact.kind == ArtifactKind::Dir);
+    let tool = Tool {
+        analyzers: active
+            .iter()
+            .map(|a| AnalyzerVersion {
+                id: a.info().id.to_string(),
+                version: a.info().version,
+            })
+            .collect(),
+        ..Tool::default()
+    };
+    Ok(Scanned {
+        inventory: Inventory {
+            schema_version: SCHEMA_VERSION.to_string(),
+            tool,
+            artifact,
+            packages: built.packages,
+            relationships: built.relationships,
+            diagnostics,
+        },
+        findings,
     })
 }

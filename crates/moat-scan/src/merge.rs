@@ -1,27 +1,45 @@
 //! The ordered merge: applies each layer's changes on top of the layers below it.
 //!
 //! Whiteouts and opaque directories of a layer apply to the lower layers only, so each
-//! layer's deletions are applied before its own files. The result is the final view of
-//! the wanted paths and symlinks, plus the history of every wanted path (which layer
-//! wrote or deleted it), from which the inventory tells which layer introduced a package.
+//! layer's deletions are applied before its own files. The result, [`Merged`], is the final
+//! view of the analysed files and symlinks, plus the history of every analysed path (which
+//! layer wrote or deleted it), from which the join tells which layer introduced a package.
+//! Each file's state holds the facts of all analyzers that read it. The joins read it
+//! through methods ([`Merged::file`] resolves symlinks, [`Merged::files_under`] lists a
+//! directory, [`Merged::history`]); its maps are private so that its representation can
+//! change (a per-layer cache, say) without touching them.
 
-use crate::analyzers::Fact;
+use crate::fact::{Fact, FileFacts};
 use crate::walk::{Change, LayerFacts};
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
 use std::sync::Arc;
 
 /// One state of a path in its history: the layer and the facts, or `None` once deleted.
-pub type HistoryEntry = (Option<usize>, Option<Arc<Fact>>);
+pub type HistoryEntry = (Option<usize>, Option<Arc<FileFacts>>);
 
-/// A file found in the final view: (layer that wrote it, its facts, its real path).
-pub type FoundFile<'a> = (Option<usize>, &'a Arc<Fact>, String);
+/// A file found in the final view.
+#[derive(Debug)]
+pub struct FoundFile<'a> {
+    pub facts: &'a FileFacts,
+    /// Its path once symlinks are resolved.
+    pub path: String,
+}
+
+/// A symlink loop met while resolving a path.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("symlink loop (at /{at})")]
+pub struct SymlinkLoop {
+    /// Where the last link followed was.
+    pub at: String,
+}
 
 #[derive(Debug, Default)]
 pub struct Merged {
-    /// Final view: wanted files and symlinks that survive all layers.
-    pub fs: BTreeMap<String, (Option<usize>, Change)>,
-    /// Every state each wanted file path went through, oldest first.
-    pub history: HashMap<String, Vec<HistoryEntry>>,
+    /// Final view: analysed files and symlinks that survive all layers.
+    fs: BTreeMap<String, (Option<usize>, Change)>,
+    /// Every state each analysed file path went through, oldest first.
+    history: HashMap<String, Vec<HistoryEntry>>,
 }
 
 /// Most symlinks followed while resolving one path (as Linux's `MAXSYMLINKS`).
@@ -47,16 +65,26 @@ impl Merged {
                     self.fs.insert(path.clone(), (layer, change.clone()));
                 }
                 Change::Symlink(_) => {
-                    if let Some((_, Change::File(_))) = self.fs.get(path) {
-                        self.history
-                            .entry(path.clone())
-                            .or_default()
-                            .push((layer, None));
-                    }
+                    self.replace(layer, path);
                     self.fs.insert(path.clone(), (layer, change.clone()));
                 }
-                _ => {}
+                Change::Shadow => self.replace(layer, path),
+                Change::Whiteout | Change::Opaque => {}
             }
+        }
+    }
+
+    /// Something other than an analysed file now stands at `path` (a symlink, a directory,
+    /// a file nobody analysed): what was there leaves the final view. The entries below a
+    /// directory stay (only an opaque marker or a whiteout hides them).
+    fn replace(&mut self, layer: Option<usize>, path: &str) {
+        if let Some((_, old)) = self.fs.remove(path)
+            && matches!(old, Change::File(_))
+        {
+            self.history
+                .entry(path.to_string())
+                .or_default()
+                .push((layer, None));
         }
     }
 
@@ -85,7 +113,7 @@ impl Merged {
 
     /// Resolves symlinks in `path` against the final view, never leaving the root.
     /// Errors on a loop (more than [`MAX_SYMLINK_HOPS`] links).
-    pub fn resolve(&self, path: &str) -> Result<String, String> {
+    pub fn resolve(&self, path: &str) -> Result<String, SymlinkLoop> {
         let mut pending: std::collections::VecDeque<String> =
             path.split('/').map(str::to_string).collect();
         let mut cur: Vec<String> = Vec::new();
@@ -104,7 +132,7 @@ impl Merged {
             if let Some((_, Change::Symlink(target))) = self.fs.get(&joined) {
                 hops += 1;
                 if hops > MAX_SYMLINK_HOPS {
-                    return Err(format!("symlink loop resolving /{path} (at /{joined})"));
+                    return Err(SymlinkLoop { at: joined });
                 }
                 cur.pop();
                 if target.starts_with('/') {
@@ -118,46 +146,76 @@ impl Merged {
         Ok(cur.join("/"))
     }
 
-    /// The facts of the file at `path` after resolving symlinks, with the layer that wrote it
-    /// and the resolved path.
-    pub fn file(&self, path: &str) -> Result<Option<FoundFile<'_>>, String> {
+    /// The facts of the file at `path` after resolving symlinks, with the resolved path.
+    pub fn file(&self, path: &str) -> Result<Option<FoundFile<'_>>, SymlinkLoop> {
         let real = self.resolve(path)?;
         Ok(match self.fs.get(&real) {
-            Some((layer, Change::File(f))) => Some((*layer, f, real)),
+            Some((_, Change::File(f))) => Some(FoundFile {
+                facts: f,
+                path: real,
+            }),
             _ => None,
         })
     }
 
-    /// Final wanted files whose path starts with `prefix`, in path order.
+    /// The file stored at exactly `path` in the final view (no symlinks followed).
+    pub fn stored(&self, path: &str) -> Option<&Arc<FileFacts>> {
+        match self.fs.get(path) {
+            Some((_, Change::File(f))) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// Final files whose path starts with `prefix`, in path order.
     pub fn files_under<'a>(
         &'a self,
         prefix: &'a str,
-    ) -> impl Iterator<Item = (&'a String, Option<usize>, &'a Arc<Fact>)> + 'a {
+    ) -> impl Iterator<Item = (&'a str, Option<usize>, &'a FileFacts)> + 'a {
         self.fs
-            .range(prefix.to_string()..)
+            .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
             .take_while(move |(k, _)| k.starts_with(prefix))
             .filter_map(|(k, (l, c))| match c {
-                Change::File(f) => Some((k, *l, f)),
+                Change::File(f) => Some((k.as_str(), *l, f.as_ref())),
                 _ => None,
             })
+    }
+
+    /// Every state the file at `path` went through, oldest first (empty when none).
+    pub fn history(&self, path: &str) -> &[HistoryEntry] {
+        self.history.get(path).map_or(&[], Vec::as_slice)
+    }
+
+    /// Every analysed path with its history, in path order.
+    pub fn histories(&self) -> Vec<(&str, &[HistoryEntry])> {
+        let mut all: Vec<(&str, &[HistoryEntry])> = self
+            .history
+            .iter()
+            .map(|(k, h)| (k.as_str(), h.as_slice()))
+            .collect();
+        all.sort_unstable_by_key(|(k, _)| *k);
+        all
     }
 }
 
 /// For the history of one database path, finds the layer that introduced each package
 /// still present at the end: the first layer of the unbroken run of states in which the
-/// package had its final version. `extract` lists (key, version) pairs of a fact.
+/// package had its final version. `extract` lists (key, version) pairs of a fact (of every
+/// fact of the file, in turn).
 pub fn introduced_layers<K, F>(history: &[HistoryEntry], extract: F) -> HashMap<K, Option<usize>>
 where
     K: std::hash::Hash + Eq + Clone,
     F: Fn(&Fact) -> Vec<(K, String)>,
 {
     let mut state: HashMap<K, (String, Option<usize>)> = HashMap::new();
-    for (layer, fact) in history {
-        let Some(fact) = fact else {
+    for (layer, facts) in history {
+        let Some(facts) = facts else {
             state.clear();
             continue;
         };
-        let now: HashMap<K, String> = extract(fact).into_iter().collect();
+        let mut now: HashMap<K, String> = HashMap::new();
+        for fact in facts.facts() {
+            now.extend(extract(fact));
+        }
         state.retain(|k, (v, _)| now.get(k) == Some(v));
         for (k, v) in now {
             state.entry(k).or_insert((v, *layer));
@@ -169,9 +227,15 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use moat_model::Diagnostic;
+
+    /// Facts holding only a note (the merge does not look inside facts).
+    fn facts(note: &str) -> Arc<FileFacts> {
+        Arc::new(FileFacts::from(Fact::Diagnostic(Diagnostic::parse(note))))
+    }
 
     fn file(n: &str) -> Change {
-        Change::File(Arc::new(Fact::Unreadable(n.into())))
+        Change::File(facts(n))
     }
 
     fn layer(changes: Vec<(&str, Change)>) -> LayerFacts {
@@ -212,6 +276,31 @@ mod tests {
     }
 
     #[test]
+    fn a_shadow_replaces_a_lower_file_or_symlink_but_not_what_lies_below() {
+        let mut m = Merged::default();
+        m.apply(
+            Some(0),
+            &layer(vec![
+                ("usr/bin/tool", file("elf")),
+                ("lib", Change::Symlink("usr/lib".into())),
+                ("opt/a", file("1")),
+            ]),
+        );
+        m.apply(
+            Some(1),
+            &layer(vec![
+                ("usr/bin/tool", Change::Shadow),
+                ("lib", Change::Shadow),
+                ("opt", Change::Shadow),
+            ]),
+        );
+        assert_eq!(m.fs.keys().collect::<Vec<_>>(), ["opt/a"]);
+        assert_eq!(m.history("usr/bin/tool").len(), 2);
+        assert!(m.history("usr/bin/tool")[1].1.is_none());
+        assert_eq!(m.resolve("lib/x").unwrap(), "lib/x");
+    }
+
+    #[test]
     fn symlinks_resolve_inside_root_with_loop_detection() {
         let mut m = Merged::default();
         m.apply(
@@ -235,25 +324,25 @@ mod tests {
             m.resolve("var/lib/rpm/rpmdb.sqlite").unwrap(),
             "usr/lib/sysimage/rpm/rpmdb.sqlite"
         );
-        assert!(m.resolve("loop/a").unwrap_err().contains("loop"));
+        assert!(
+            m.resolve("loop/a")
+                .unwrap_err()
+                .to_string()
+                .contains("loop")
+        );
         assert!(m.file("etc/os-release").unwrap().is_some());
     }
 
     #[test]
     fn introduced_layer_follows_version_changes() {
         let h: Vec<HistoryEntry> = vec![
-            (Some(0), Some(Arc::new(Fact::Unreadable("a=1 b=1".into())))),
-            (
-                Some(1),
-                Some(Arc::new(Fact::Unreadable("a=1 b=2 c=1".into()))),
-            ),
-            (
-                Some(2),
-                Some(Arc::new(Fact::Unreadable("a=1 b=2 c=1".into()))),
-            ),
+            (Some(0), Some(facts("a=1 b=1"))),
+            (Some(1), Some(facts("a=1 b=2 c=1"))),
+            (Some(2), Some(facts("a=1 b=2 c=1"))),
         ];
         let got = introduced_layers(&h, |f| match f {
-            Fact::Unreadable(s) => s
+            Fact::Diagnostic(d) => d
+                .message
                 .split(' ')
                 .filter_map(|kv| kv.split_once('='))
                 .map(|(k, v)| (k.to_string(), v.to_string()))

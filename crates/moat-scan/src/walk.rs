@@ -1,14 +1,28 @@
 //! One pass over a layer (a tar stream) or a directory tree, producing [`LayerFacts`].
 //!
-//! Every entry's path is normalised and tested against the analyzers' path patterns
-//! ([`crate::analyzers::wants`]). Entries nobody wants are skipped without being read:
-//! the tar reader discards their bytes, which still flow through the image reader's
-//! digest, so the layer digest covers every byte. A wanted entry is read once into a
-//! buffer and analysed. Symlinks, hardlinks, whiteouts and opaque directories are
-//! recorded as changes for the merge.
+//! Both walkers hand every regular file to one routine, [`Dispatch::regular`]: it asks each
+//! active analyzer whether it wants the [`Entry`] (path, mode, size), checks the entry
+//! limit, reads the first bytes if some analyzer needs them to decide ([`Interest::Sniff`]),
+//! then reads the rest of the file into the same reused buffer and gives those bytes to
+//! every analyzer that wants them: one read per file however many analyzers look at it.
+//! Entries nobody wants are never read: the tar reader discards their bytes, which still
+//! flow through the image reader's digest, so the layer digest covers every byte.
+//!
+//! What a layer does to each path becomes a [`Change`] for the merge: a file with the facts
+//! of all analyzers, a symlink, a whiteout, an opaque directory, or a shadow (something
+//! nobody analyses now stands there and hides what a lower layer had). While an analyzer
+//! of [`Scope::EveryLayer`] runs, every entry that leaves no other change leaves a shadow,
+//! so that a file a later layer replaces is known to be gone from the final view.
+//!
+//! Hardlinks: a file some analyzer wanted by its path ([`Interest::Yes`]) is kept in memory
+//! (up to [`KEEP_FOR_HARDLINKS`] bytes per layer) so that a later hardlink to it, whose path
+//! an analyzer wants, is analysed from those bytes; analyzers that only sniff do not see
+//! hardlinks.
 
-use crate::analyzers::{self, Fact};
-use crate::{ScanError, ScanOptions};
+use crate::analyzer::{Analyzer, Entry, Interest, MAX_SNIFF};
+use crate::error::ScanError;
+use crate::fact::{FileFacts, Scope, Tagged};
+use crate::options::ScanOptions;
 use moat_model::{Code, Diagnostic};
 use std::collections::HashMap;
 use std::io::Read;
@@ -18,8 +32,8 @@ use std::sync::Arc;
 /// A change that a layer makes to one path.
 #[derive(Debug, Clone)]
 pub enum Change {
-    /// A wanted regular file and what the analyzers made of it.
-    File(Arc<Fact>),
+    /// A regular file and what the analyzers made of it.
+    File(Arc<FileFacts>),
     /// A symbolic link with its target as written.
     Symlink(String),
     /// `.wh.<name>`: the path and everything below it is deleted from lower layers.
@@ -36,22 +50,33 @@ pub enum Change {
 pub struct LayerFacts {
     /// Paths (relative, no leading `/`) and their changes, in archive order.
     pub changes: Vec<(String, Change)>,
-    pub warnings: Vec<Diagnostic>,
+    pub diagnostics: Vec<Diagnostic>,
     /// Entries seen, for statistics.
     pub entries: u64,
 }
 
 /// Why an entry name is refused.
-fn normalize(raw: &[u8]) -> Result<Option<String>, String> {
-    let s = std::str::from_utf8(raw).map_err(|_| "entry name is not UTF-8".to_string())?;
+#[derive(Debug, thiserror::Error)]
+pub enum BadName {
+    #[error("entry name is not UTF-8")]
+    NotUtf8,
+    #[error("absolute entry name {0:?}")]
+    Absolute(String),
+    #[error("entry name {0:?} escapes the layer root")]
+    Escapes(String),
+}
+
+/// The relative, `/`-separated form of an entry name; `None` for the root itself.
+fn normalize(raw: &[u8]) -> Result<Option<String>, BadName> {
+    let s = std::str::from_utf8(raw).map_err(|_| BadName::NotUtf8)?;
     if s.starts_with('/') {
-        return Err(format!("absolute entry name {s:?}"));
+        return Err(BadName::Absolute(s.to_string()));
     }
     let mut out = String::with_capacity(s.len());
     for comp in s.split('/') {
         match comp {
             "" | "." => continue,
-            ".." => return Err(format!("entry name {s:?} escapes the layer root")),
+            ".." => return Err(BadName::Escapes(s.to_string())),
             c => {
                 if !out.is_empty() {
                     out.push('/');
@@ -63,33 +88,160 @@ fn normalize(raw: &[u8]) -> Result<Option<String>, String> {
     Ok(if out.is_empty() { None } else { Some(out) })
 }
 
-/// Reads an executable entry when its first bytes say it is a binary a parser reads, and
-/// parses it. `None` when it is not such a binary (only its first bytes were read) or when
-/// it is bigger than the entry limit.
-fn read_binary<R: Read>(
-    entry: &mut R,
-    path: &str,
-    opts: &ScanOptions,
-    buf: &mut Vec<u8>,
-) -> std::io::Result<Option<Fact>> {
-    let mut head = [0u8; 4];
-    let mut got = 0;
-    while got < head.len() {
-        match entry.read(&mut head[got..])? {
-            0 => return Ok(None),
-            n => got += n,
+/// A diagnostic about the file at `path` (relative).
+fn diag(code: Code, message: String, path: &str, layer: Option<usize>) -> Diagnostic {
+    Diagnostic::new(code, message).at(format!("/{path}"), layer)
+}
+
+/// What [`Dispatch::regular`] made of one file.
+pub(crate) enum Outcome {
+    /// No analyzer is interested.
+    Ignored,
+    /// Some analyzer was interested but none took the bytes in the end (a sniff said no, or
+    /// only sniffers were interested and the file is over the entry limit).
+    Declined,
+    /// An analyzer wanted the file by its path, but it is over the entry limit.
+    TooLarge,
+    /// Read once and analysed. `keep`: an analyzer wanted it by its path, so a later
+    /// hardlink's analyzers may want the same bytes ([`Dispatch::bytes`]).
+    Read { facts: FileFacts, keep: bool },
+}
+
+/// The active analyzers of a scan, asked about each entry, and the one read buffer.
+pub(crate) struct Dispatch<'a> {
+    analyzers: &'a [&'a dyn Analyzer],
+    max_entry_bytes: u64,
+    /// Some analyzer keeps facts for every layer.
+    every_layer: bool,
+    /// The analyzers interested in the current entry (index, interest).
+    interested: Vec<(usize, Interest)>,
+    buf: Vec<u8>,
+}
+
+impl<'a> Dispatch<'a> {
+    pub(crate) fn new(analyzers: &'a [&'a dyn Analyzer], max_entry_bytes: u64) -> Dispatch<'a> {
+        Dispatch {
+            analyzers,
+            max_entry_bytes,
+            every_layer: analyzers
+                .iter()
+                .any(|a| a.info().scope == Scope::EveryLayer),
+            interested: Vec::new(),
+            buf: Vec::new(),
         }
     }
-    if !moat_lang::is_binary_candidate(&head) {
-        return Ok(None);
+
+    /// Whether every entry must leave a change (see the module documentation).
+    pub(crate) fn tracks_every_path(&self) -> bool {
+        self.every_layer
     }
-    buf.clear();
-    buf.extend_from_slice(&head);
-    entry.take(opts.max_entry_bytes).read_to_end(buf)?;
-    if buf.len() as u64 >= opts.max_entry_bytes {
-        return Ok(None);
+
+    /// Asks every analyzer about `e`; with `sniffing` false only path interest counts.
+    /// Returns whether some analyzer said [`Interest::Yes`], and, when some asked to sniff,
+    /// the most head bytes asked for (capped).
+    fn ask(&mut self, e: &Entry, sniffing: bool) -> (bool, Option<usize>) {
+        self.interested.clear();
+        let (mut yes, mut head) = (false, None::<usize>);
+        for (i, a) in self.analyzers.iter().enumerate() {
+            let interest = a.wants(e);
+            match interest {
+                Interest::No => continue,
+                Interest::Yes => yes = true,
+                Interest::Sniff(n) if sniffing => head = Some(head.unwrap_or(0).max(n)),
+                Interest::Sniff(_) => continue,
+            }
+            self.interested.push((i, interest));
+        }
+        (yes, head.map(|n| n.min(MAX_SNIFF)))
     }
-    Ok(Some(analyzers::analyze(analyzers::Want::Binary, path, buf)))
+
+    /// Whether some analyzer wants `e` by its path alone (for hardlinks).
+    pub(crate) fn wanted_by_path(&mut self, e: &Entry) -> bool {
+        self.ask(e, false).0
+    }
+
+    /// Offers a regular file to the analyzers, opening it with `open` only when one wants
+    /// to see bytes, and reading it at most once.
+    pub(crate) fn regular<R: Read>(
+        &mut self,
+        e: &Entry,
+        open: impl FnOnce() -> std::io::Result<R>,
+    ) -> std::io::Result<Outcome> {
+        let (yes, head) = self.ask(e, true);
+        if self.interested.is_empty() {
+            return Ok(Outcome::Ignored);
+        }
+        if e.size > self.max_entry_bytes {
+            return Ok(if yes {
+                Outcome::TooLarge
+            } else {
+                Outcome::Declined
+            });
+        }
+        let mut reader = open()?;
+        self.buf.clear();
+        if let Some(head) = head {
+            read_head(&mut reader, head, &mut self.buf)?;
+            let (analyzers, got) = (self.analyzers, &self.buf);
+            self.interested.retain(|&(i, interest)| match interest {
+                Interest::Sniff(n) => analyzers[i].wants_head(e, &got[..n.min(got.len())]),
+                _ => true,
+            });
+            if self.interested.is_empty() {
+                return Ok(Outcome::Declined);
+            }
+        }
+        let limit = self.max_entry_bytes.saturating_sub(self.buf.len() as u64);
+        self.buf
+            .reserve((e.size as usize).saturating_sub(self.buf.len()));
+        reader.take(limit).read_to_end(&mut self.buf)?;
+        let (facts, keep) = self.analyze(e, None);
+        Ok(Outcome::Read { facts, keep })
+    }
+
+    /// Runs the interested analyzers over `data`, or over the buffer just read; says
+    /// whether an analyzer wanted the file by its path.
+    pub(crate) fn analyze(&self, e: &Entry, data: Option<&[u8]>) -> (FileFacts, bool) {
+        let data = data.unwrap_or(&self.buf);
+        let mut facts = FileFacts::default();
+        for &(i, _) in &self.interested {
+            let a = self.analyzers[i];
+            if let Some(fact) = a.analyze(e, data) {
+                facts.push(Tagged {
+                    analyzer: a.info().id,
+                    scope: a.info().scope,
+                    fact,
+                });
+            }
+        }
+        let keep = self.interested.iter().any(|(_, i)| *i == Interest::Yes);
+        (facts, keep)
+    }
+
+    /// The bytes of the file last read by [`Dispatch::regular`].
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.buf
+    }
+}
+
+/// Reads up to `n` bytes (fewer at the end of the file) onto the end of `buf`.
+fn read_head<R: Read>(r: &mut R, n: usize, buf: &mut Vec<u8>) -> std::io::Result<()> {
+    let start = buf.len();
+    buf.resize(start + n, 0);
+    let mut got = 0;
+    while got < n {
+        match r.read(&mut buf[start + got..]) {
+            Ok(0) => break,
+            Ok(k) => got += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                buf.truncate(start);
+                return Err(e);
+            }
+        }
+    }
+    buf.truncate(start + got);
+    Ok(())
 }
 
 /// Wanted files are kept (for hardlinks to them later in the same layer) up to this many
@@ -97,31 +249,51 @@ fn read_binary<R: Read>(
 /// a hardlink to a file that was not kept is reported as a warning.
 const KEEP_FOR_HARDLINKS: usize = 8 << 20;
 
+fn too_large(path: &str, layer: Option<usize>, size: u64, max: u64) -> Diagnostic {
+    diag(
+        Code::TooLarge,
+        format!("{size} bytes is over the entry limit of {max}; not analysed"),
+        path,
+        layer,
+    )
+}
+
+/// The change a file leaves after its analyzers ran.
+fn read_change(facts: FileFacts) -> Change {
+    if facts.is_empty() {
+        Change::Shadow
+    } else {
+        Change::File(Arc::new(facts))
+    }
+}
+
 /// Walks one layer's uncompressed tar stream.
-pub fn walk_tar<R: Read>(
+pub(crate) fn walk_tar<R: Read>(
     reader: R,
     layer: usize,
     input: &str,
     opts: &ScanOptions,
+    analyzers: &[&dyn Analyzer],
 ) -> Result<LayerFacts, ScanError> {
     let fail = |message: String| ScanError::Layer {
         input: input.to_string(),
         layer,
         message,
     };
+    let io_fail = |e: std::io::Error| ScanError::from_layer_io(e, input, layer);
+    let max = opts.max_entry_bytes;
     let mut facts = LayerFacts::default();
+    let mut dispatch = Dispatch::new(analyzers, max);
     let mut archive = tar::Archive::new(reader);
     let mut kept: HashMap<String, Arc<Vec<u8>>> = HashMap::new();
     let mut kept_bytes = 0usize;
-    let mut buf: Vec<u8> = Vec::new();
-    let entries = archive.entries().map_err(|e| io_fail(e, input, layer))?;
-    for entry in entries {
-        let mut entry = entry.map_err(|e| io_fail(e, input, layer))?;
+    for entry in archive.entries().map_err(io_fail)? {
+        let mut entry = entry.map_err(io_fail)?;
         facts.entries += 1;
         let path = match normalize(&entry.path_bytes()) {
             Ok(Some(p)) => p,
             Ok(None) => continue,
-            Err(m) => return Err(fail(m)),
+            Err(m) => return Err(fail(m.to_string())),
         };
         let (dir, name) = match path.rsplit_once('/') {
             Some((d, n)) => (d, n),
@@ -150,124 +322,96 @@ pub fn walk_tar<R: Read>(
                 .push((path, Change::Symlink(target.unwrap_or_default())));
             continue;
         }
-        let Some(want) = analyzers::wants(&path) else {
-            if ty.is_gnu_sparse() && entry.size() > opts.max_entry_bytes {
-                return Err(fail(format!(
-                    "sparse entry {path:?} claims {} bytes (limit {})",
-                    entry.size(),
-                    opts.max_entry_bytes
-                )));
-            }
-            let executable = entry.header().mode().is_ok_and(|m| m & 0o111 != 0);
-            if ty.is_dir() {
-                // a directory replaces whatever a lower layer had there (a symlink, say)
-                facts.changes.push((path, Change::Shadow));
-            } else if ty.is_file() && executable {
-                let binary = read_binary(&mut entry, &path, opts, &mut buf)
-                    .map_err(|e| io_fail(e, input, layer))?;
-                let change = match binary {
-                    Some(fact) => Change::File(Arc::new(fact)),
-                    None => Change::Shadow,
-                };
-                facts.changes.push((path, change));
-            }
-            continue;
-        };
-        if ty.is_hard_link() {
-            let target = entry.link_name_bytes().map(|b| normalize(&b));
-            match target {
-                Some(Ok(Some(t))) => match kept.get(&t) {
-                    Some(data) => {
-                        let fact = analyzers::analyze(want, &path, data);
-                        facts.changes.push((path, Change::File(Arc::new(fact))));
-                    }
-                    None => facts.warnings.push(Diagnostic {
-                        code: Code::HardlinkUnread,
-                        line: None,
-                        message: format!("hardlink to {t:?}, which was not read; not analysed"),
-                        path: Some(format!("/{path}")),
-                        layer: Some(layer),
-                    }),
-                },
-                Some(Err(m)) => return Err(fail(format!("hardlink {path:?}: {m}"))),
-                _ => {}
-            }
-            continue;
-        }
-        if !(ty.is_file() || ty.is_contiguous() || ty.is_gnu_sparse()) {
+        if ty.is_dir() {
+            // a directory replaces whatever a lower layer had there (a symlink, say)
+            facts.changes.push((path, Change::Shadow));
             continue;
         }
         let size = entry.size();
-        if size > opts.max_entry_bytes {
-            if ty.is_gnu_sparse() {
-                return Err(fail(format!(
-                    "sparse entry {path:?} claims {size} bytes (limit {})",
-                    opts.max_entry_bytes
-                )));
+        if ty.is_gnu_sparse() && size > max {
+            return Err(fail(format!(
+                "sparse entry {path:?} claims {size} bytes (limit {max})"
+            )));
+        }
+        let mode = entry.header().mode().unwrap_or(0);
+        let change = if ty.is_hard_link() {
+            let target = entry.link_name_bytes().map(|b| normalize(&b));
+            let data = match &target {
+                Some(Ok(Some(t))) => kept.get(t).cloned(),
+                _ => None,
+            };
+            let e = Entry::new(
+                &path,
+                mode,
+                data.as_ref().map_or(size, |d| d.len() as u64),
+                Some(layer),
+            );
+            if !dispatch.wanted_by_path(&e) {
+                None
+            } else {
+                match (target, data) {
+                    (Some(Ok(Some(_))), Some(data)) => {
+                        Some(read_change(dispatch.analyze(&e, Some(&data)).0))
+                    }
+                    (Some(Ok(Some(t))), None) => {
+                        facts.diagnostics.push(diag(
+                            Code::HardlinkUnread,
+                            format!("hardlink to {t:?}, which was not read; not analysed"),
+                            &path,
+                            Some(layer),
+                        ));
+                        None
+                    }
+                    (Some(Err(m)), _) => return Err(fail(format!("hardlink {path:?}: {m}"))),
+                    (Some(Ok(None)) | None, _) => None,
+                }
             }
-            facts.warnings.push(Diagnostic {
-                code: Code::TooLarge,
-                line: None,
-                message: format!(
-                    "{size} bytes is over the entry limit of {}; not analysed",
-                    opts.max_entry_bytes
-                ),
-                path: Some(format!("/{path}")),
-                layer: Some(layer),
-            });
-            continue;
+        } else if ty.is_file() || ty.is_contiguous() || ty.is_gnu_sparse() {
+            let e = Entry::new(&path, mode, size, Some(layer));
+            match dispatch.regular(&e, || Ok(&mut entry)).map_err(io_fail)? {
+                Outcome::Ignored => None,
+                Outcome::Declined => Some(Change::Shadow),
+                Outcome::TooLarge => {
+                    facts
+                        .diagnostics
+                        .push(too_large(&path, Some(layer), size, max));
+                    continue;
+                }
+                Outcome::Read { facts: found, keep } => {
+                    let bytes = dispatch.bytes();
+                    if keep && kept_bytes + bytes.len() <= KEEP_FOR_HARDLINKS {
+                        kept_bytes += bytes.len();
+                        kept.insert(path.clone(), Arc::new(bytes.to_vec()));
+                    }
+                    Some(read_change(found))
+                }
+            }
+        } else {
+            None
+        };
+        match change {
+            Some(c) => facts.changes.push((path, c)),
+            None if dispatch.tracks_every_path() => facts.changes.push((path, Change::Shadow)),
+            None => {}
         }
-        buf.clear();
-        buf.reserve(size as usize);
-        (&mut entry)
-            .take(opts.max_entry_bytes)
-            .read_to_end(&mut buf)
-            .map_err(|e| io_fail(e, input, layer))?;
-        let fact = analyzers::analyze(want, &path, &buf);
-        if kept_bytes + buf.len() <= KEEP_FOR_HARDLINKS {
-            kept_bytes += buf.len();
-            kept.insert(path.clone(), Arc::new(buf.clone()));
-        }
-        facts.changes.push((path, Change::File(Arc::new(fact))));
     }
     Ok(facts)
-}
-
-/// Turns an I/O error out of the tar reader into a scan error, keeping typed image errors.
-pub(crate) fn io_fail(e: std::io::Error, input: &str, layer: usize) -> ScanError {
-    if e.get_ref()
-        .is_some_and(|i| i.is::<moat_image::ImageError>())
-    {
-        if let Some(inner) = e.into_inner()
-            && let Ok(img) = inner.downcast::<moat_image::ImageError>()
-        {
-            return ScanError::Image(*img);
-        }
-        return ScanError::Layer {
-            input: input.to_string(),
-            layer,
-            message: "unreadable layer".into(),
-        };
-    }
-    let message = match e.kind() {
-        std::io::ErrorKind::UnexpectedEof => format!("truncated layer: {e}"),
-        _ => format!("corrupt layer: {e}"),
-    };
-    ScanError::Layer {
-        input: input.to_string(),
-        layer,
-        message,
-    }
 }
 
 /// Top-level directories of a root filesystem that are never walked.
 const SKIP_ROOT_DIRS: &[&str] = &["proc", "sys", "dev"];
 
 /// Walks a directory tree (a rootfs or a project directory) as a single layer.
-/// Symlinks are recorded, never followed.
-pub fn walk_dir(root: &Path, opts: &ScanOptions) -> Result<LayerFacts, ScanError> {
+/// Symlinks are recorded, never followed. Nothing lies below a single layer, so files no
+/// analyzer took leave no change.
+pub(crate) fn walk_dir(
+    root: &Path,
+    opts: &ScanOptions,
+    analyzers: &[&dyn Analyzer],
+) -> Result<LayerFacts, ScanError> {
+    use std::os::unix::fs::PermissionsExt;
     let mut facts = LayerFacts::default();
-    let mut bin_buf = Vec::new();
+    let mut dispatch = Dispatch::new(analyzers, opts.max_entry_bytes);
     let walker = walkdir::WalkDir::new(root)
         .follow_links(false)
         .sort_by_file_name()
@@ -287,13 +431,9 @@ pub fn walk_dir(root: &Path, opts: &ScanOptions) -> Result<LayerFacts, ScanError
                         source: std::io::Error::other(e.to_string()),
                     });
                 }
-                facts.warnings.push(Diagnostic {
-                    code: Code::Unreadable,
-                    line: None,
-                    message: format!("cannot read: {e}"),
-                    path: e.path().map(|p| p.display().to_string()),
-                    layer: None,
-                });
+                let mut d = Diagnostic::new(Code::Unreadable, format!("cannot read: {e}"));
+                d.path = e.path().map(|p| p.display().to_string());
+                facts.diagnostics.push(d);
                 continue;
             }
         };
@@ -302,13 +442,9 @@ pub fn walk_dir(root: &Path, opts: &ScanOptions) -> Result<LayerFacts, ScanError
             continue;
         };
         let Some(rel) = rel.to_str() else {
-            facts.warnings.push(Diagnostic {
-                code: Code::BadPath,
-                line: None,
-                message: "path is not UTF-8; skipped".into(),
-                path: Some(entry.path().display().to_string()),
-                layer: None,
-            });
+            let mut d = Diagnostic::new(Code::BadPath, "path is not UTF-8; skipped");
+            d.path = Some(entry.path().display().to_string());
+            facts.diagnostics.push(d);
             continue;
         };
         if rel.is_empty() {
@@ -321,77 +457,150 @@ pub fn walk_dir(root: &Path, opts: &ScanOptions) -> Result<LayerFacts, ScanError
                 Ok(t) => facts
                     .changes
                     .push((rel, Change::Symlink(t.to_string_lossy().into_owned()))),
-                Err(e) => facts.warnings.push(Diagnostic {
-                    code: Code::Unreadable,
-                    line: None,
-                    message: format!("cannot read symlink: {e}"),
-                    path: Some(format!("/{rel}")),
-                    layer: None,
-                }),
+                Err(e) => facts.diagnostics.push(diag(
+                    Code::Unreadable,
+                    format!("cannot read symlink: {e}"),
+                    &rel,
+                    None,
+                )),
             }
             continue;
         }
         if !ft.is_file() {
             continue;
         }
-        let Some(want) = analyzers::wants(&rel) else {
-            use std::os::unix::fs::PermissionsExt;
-            let executable = entry
-                .metadata()
-                .is_ok_and(|m| m.permissions().mode() & 0o111 != 0);
-            if executable {
-                let found = std::fs::File::open(entry.path())
-                    .and_then(|mut f| read_binary(&mut f, &rel, opts, &mut bin_buf));
-                match found {
-                    Ok(Some(fact)) => facts.changes.push((rel, Change::File(Arc::new(fact)))),
-                    Ok(None) => {}
-                    Err(e) => facts.warnings.push(Diagnostic {
-                        code: Code::Unreadable,
-                        line: None,
-                        message: format!("cannot read: {e}"),
-                        path: Some(format!("/{rel}")),
-                        layer: None,
-                    }),
-                }
+        let (mode, size) = entry
+            .metadata()
+            .map_or((0, 0), |m| (m.permissions().mode() & 0o7777, m.len()));
+        let e = Entry::new(&rel, mode, size, None);
+        match dispatch.regular(&e, || std::fs::File::open(entry.path())) {
+            Ok(Outcome::Read { facts: found, .. }) if !found.is_empty() => {
+                facts.changes.push((rel, Change::File(Arc::new(found))))
             }
-            continue;
-        };
-        let warn = |code: Code, message: String| Diagnostic {
-            code,
-            line: None,
-            message,
-            path: Some(format!("/{rel}")),
-            layer: None,
-        };
-        let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-        if size > opts.max_entry_bytes {
-            facts.warnings.push(warn(
-                Code::TooLarge,
-                format!(
-                    "{size} bytes is over the entry limit of {}; not analysed",
-                    opts.max_entry_bytes
-                ),
-            ));
-            continue;
+            Ok(Outcome::TooLarge) => {
+                facts
+                    .diagnostics
+                    .push(too_large(&rel, None, size, opts.max_entry_bytes))
+            }
+            Ok(_) => {}
+            Err(err) => facts.diagnostics.push(diag(
+                Code::Unreadable,
+                format!("cannot read: {err}"),
+                &rel,
+                None,
+            )),
         }
-        let mut data = Vec::with_capacity(size as usize);
-        let read = std::fs::File::open(entry.path())
-            .and_then(|f| f.take(opts.max_entry_bytes).read_to_end(&mut data));
-        if let Err(e) = read {
-            facts
-                .warnings
-                .push(warn(Code::Unreadable, format!("cannot read: {e}")));
-            continue;
-        }
-        let fact = analyzers::analyze(want, &rel, &data);
-        facts.changes.push((rel, Change::File(Arc::new(fact))));
     }
     Ok(facts)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::normalize;
+    use super::*;
+    use crate::analyzer::AnalyzerInfo;
+    use crate::fact::Fact;
+    use std::sync::Mutex;
+
+    /// Wants files by a path prefix, or sniffs them for a magic; records the bytes it got.
+    struct Probe {
+        prefix: &'static str,
+        magic: Option<&'static [u8]>,
+        got: Mutex<Vec<Vec<u8>>>,
+    }
+
+    impl Probe {
+        fn new(prefix: &'static str, magic: Option<&'static [u8]>) -> Probe {
+            Probe {
+                prefix,
+                magic,
+                got: Mutex::new(Vec::new()),
+            }
+        }
+    }
+
+    const PROBE: AnalyzerInfo = AnalyzerInfo::packages("probe", 1);
+
+    impl Analyzer for Probe {
+        fn info(&self) -> &AnalyzerInfo {
+            &PROBE
+        }
+        fn wants(&self, e: &Entry) -> Interest {
+            match self.magic {
+                _ if !e.path.starts_with(self.prefix) => Interest::No,
+                Some(m) => Interest::Sniff(m.len()),
+                None => Interest::Yes,
+            }
+        }
+        fn wants_head(&self, _e: &Entry, head: &[u8]) -> bool {
+            self.magic.is_some_and(|m| head == m)
+        }
+        fn analyze(&self, _e: &Entry, data: &[u8]) -> Option<Fact> {
+            self.got.lock().unwrap().push(data.to_vec());
+            None
+        }
+    }
+
+    /// A reader that counts the bytes read through it.
+    struct Counting<'a>(&'a [u8], &'a Mutex<usize>);
+
+    impl Read for Counting<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.0.read(out)?;
+            *self.1.lock().unwrap() += n;
+            Ok(n)
+        }
+    }
+
+    /// Offers `data` at `path`; returns (outcome, times opened, bytes read).
+    fn offer(d: &mut Dispatch, path: &str, data: &[u8]) -> (Outcome, usize, usize) {
+        let (opened, read) = (Mutex::new(0), Mutex::new(0));
+        let e = Entry::new(path, 0o755, data.len() as u64, Some(0));
+        let out = d
+            .regular(&e, || {
+                *opened.lock().unwrap() += 1;
+                Ok(Counting(data, &read))
+            })
+            .unwrap();
+        (
+            out,
+            opened.into_inner().unwrap(),
+            read.into_inner().unwrap(),
+        )
+    }
+
+    #[test]
+    fn a_file_is_read_once_for_every_analyzer_that_wants_it() {
+        let (path, sniff) = (Probe::new("app/", None), Probe::new("", Some(b"\x7fELF")));
+        let list: [&dyn Analyzer; 2] = [&path, &sniff];
+        let mut d = Dispatch::new(&list, 1 << 20);
+        let elf = b"\x7fELF and the rest of a binary".repeat(100);
+        let (out, opened, read) = offer(&mut d, "app/bin", &elf);
+        assert!(matches!(out, Outcome::Read { keep: true, .. }));
+        assert_eq!((opened, read), (1, elf.len()));
+        assert_eq!(*path.got.lock().unwrap(), vec![elf.clone()]);
+        assert_eq!(*sniff.got.lock().unwrap(), vec![elf.clone()]);
+
+        // a sniff that says no: only the head is read, and the file shadows a lower one
+        let (out, opened, read) = offer(&mut d, "usr/bin/script", b"#!/bin/sh\necho hi\n");
+        assert!(matches!(out, Outcome::Declined));
+        assert_eq!((opened, read), (1, 4));
+        // nobody interested: never opened
+        let only_path: [&dyn Analyzer; 1] = [&path];
+        let (out, opened, _) = offer(&mut Dispatch::new(&only_path, 1 << 20), "usr/x", b"");
+        assert!(matches!(out, Outcome::Ignored) && opened == 0);
+        assert!(!d.tracks_every_path());
+
+        // over the entry limit: a path analyzer's file is reported, a sniffer's skipped
+        let mut small = Dispatch::new(&list, 8);
+        assert!(matches!(
+            offer(&mut small, "app/big", &elf),
+            (Outcome::TooLarge, 0, 0)
+        ));
+        assert!(matches!(
+            offer(&mut small, "usr/big", &elf),
+            (Outcome::Declined, 0, 0)
+        ));
+    }
 
     #[test]
     fn entry_names() {
@@ -401,8 +610,18 @@ mod tests {
         );
         assert_eq!(normalize(b"usr//lib/").unwrap().as_deref(), Some("usr/lib"));
         assert_eq!(normalize(b"./").unwrap(), None);
-        assert!(normalize(b"../etc/passwd").unwrap_err().contains("escapes"));
+        assert!(
+            normalize(b"../etc/passwd")
+                .unwrap_err()
+                .to_string()
+                .contains("escapes")
+        );
         assert!(normalize(b"a/../../b").is_err());
-        assert!(normalize(b"/etc/passwd").unwrap_err().contains("absolute"));
+        assert!(
+            normalize(b"/etc/passwd")
+                .unwrap_err()
+                .to_string()
+                .contains("absolute")
+        );
     }
 }

@@ -19,7 +19,7 @@ pub fn inventory_of(t: &TargetArgs) -> anyhow::Result<Inventory> {
     let ticker = Ticker::start(progress.clone());
     let result = moat_pipeline::inventory(&target, &read, progress);
     ticker.stop();
-    let (inv, _) = result?;
+    let inv = result?;
     if !t.quiet {
         print_diagnostics(&inv.diagnostics);
     }

@@ -1,7 +1,8 @@
 //! The join for language packages, after the merge:
 //!
-//! 1. every surviving file's [`moat_lang::LangParsed`] is collected, with the layer that introduced each
-//!    package (from the file's history, as for OS databases);
+//! 1. every surviving file's [`moat_lang::LangParsed`] is collected, with the layer that
+//!    introduced each package (from the file's history, as for OS databases) and whether the
+//!    analyzer that read it calls it a declaration (a lockfile) or an installed copy;
 //! 2. a dist-info's `RECORD` is joined to its `METADATA` (the file list);
 //! 3. a package whose metadata file an OS package owns (Debian's `python3-yaml` ships PyYAML's
 //!    dist-info) belongs to the OS package: it is dropped here and noted on the OS package;
@@ -9,10 +10,11 @@
 //!    installed tree; a Rust binary and its Cargo.lock) becomes one package with every
 //!    location as evidence; crates of a Cargo.lock that the project's binary does not contain
 //!    are marked `in_binary=false`;
-//! 5. purls, ids and dependency edges.
+//! 5. purls, ids and dependency edges (names compared as
+//!    [`moat_model::Ecosystem::normalize_name`] says).
 
-use crate::analyzers::Fact;
-use crate::inventory::Group;
+use super::group::Group;
+use crate::fact::Fact;
 use crate::merge::{Merged, introduced_layers};
 use moat_lang::{Ecosystem, LangPackage};
 use moat_model::{Diagnostic, Location, Package, Purl};
@@ -27,42 +29,6 @@ struct Found {
     declared: bool,
 }
 
-/// Whether a file states intent (lockfiles, manifests) rather than what is installed.
-fn is_declared(path: &str) -> bool {
-    matches!(
-        moat_lang::wants(path),
-        Some(
-            moat_lang::LangFile::CargoLock
-                | moat_lang::LangFile::GoMod
-                | moat_lang::LangFile::GoSum
-                | moat_lang::LangFile::NpmLock
-                | moat_lang::LangFile::YarnLock
-                | moat_lang::LangFile::PnpmLock
-                | moat_lang::LangFile::Requirements
-                | moat_lang::LangFile::PoetryLock
-                | moat_lang::LangFile::PipfileLock
-                | moat_lang::LangFile::UvLock
-                | moat_lang::LangFile::GradleLock
-                | moat_lang::LangFile::PomXml
-                | moat_lang::LangFile::GemfileLock
-                | moat_lang::LangFile::ComposerLock
-                | moat_lang::LangFile::NugetLock
-                | moat_lang::LangFile::ConanLock
-                | moat_lang::LangFile::MixLock
-                | moat_lang::LangFile::PubspecLock
-        )
-    )
-}
-
-/// The name under which two spellings are the same package.
-fn normalized_name(eco: Ecosystem, name: &str) -> String {
-    match eco {
-        Ecosystem::PyPI => moat_model::pep503_name(name),
-        Ecosystem::NuGet => name.to_ascii_lowercase(),
-        _ => name.to_string(),
-    }
-}
-
 /// The package URL of a language package.
 pub fn purl(eco: Ecosystem, name: &str, version: &str) -> Purl {
     let ty = eco.purl_type();
@@ -74,7 +40,7 @@ pub fn purl(eco: Ecosystem, name: &str, version: &str) -> Purl {
         Ecosystem::Npm if name.starts_with('@') => split_last('/'),
         Ecosystem::Maven => split_last(':'),
         Ecosystem::Go | Ecosystem::Packagist => split_last('/'),
-        Ecosystem::PyPI => (None, normalized_name(eco, name)),
+        Ecosystem::PyPI => (None, eco.normalize_name(name)),
         _ => (None, name.to_string()),
     };
     let mut p = Purl::new(ty, &n).with_version(version);
@@ -87,51 +53,43 @@ pub fn purl(eco: Ecosystem, name: &str, version: &str) -> Purl {
 /// Collects, joins and deduplicates the language packages of the final view.
 /// `owners` maps an absolute file path to the index of the OS package that owns it;
 /// `os_notes` receives (OS package index, `pypi:PyYAML@6.0`) for the packages dropped as owned.
-pub(crate) fn build(
+pub(super) fn groups(
     m: &Merged,
     owners: &HashMap<&str, usize>,
     skip_dev: bool,
     os_notes: &mut Vec<(usize, String)>,
-    warnings: &mut Vec<Diagnostic>,
+    diagnostics: &mut Vec<Diagnostic>,
 ) -> Vec<Group> {
     let mut found: Vec<Found> = Vec::new();
-    for (path, (layer, change)) in &m.fs {
-        let crate::walk::Change::File(f) = change else {
-            continue;
-        };
-        let Fact::Lang(parsed) = f.as_ref() else {
-            continue;
-        };
-        let layers = m
-            .history
-            .get(path)
-            .map(|h| {
-                introduced_layers(h, |f| match f {
-                    Fact::Lang(p) => p
-                        .packages
-                        .iter()
-                        .map(|p| ((p.ecosystem, p.name.clone()), p.version.clone()))
-                        .collect(),
-                    _ => vec![],
-                })
-            })
-            .unwrap_or_default();
-        for d in parsed.diagnostics() {
-            warnings.push(d.at(format!("/{path}"), *layer));
-        }
-        let declared = is_declared(path);
-        for p in &parsed.packages {
-            let l = layers
-                .get(&(p.ecosystem, p.name.clone()))
-                .copied()
-                .flatten()
-                .or(*layer);
-            found.push(Found {
-                pkg: p.clone(),
-                path: format!("/{path}"),
-                layer: l,
-                declared,
+    for (path, layer, facts) in m.files_under("") {
+        for fact in facts.facts() {
+            let Fact::Lang { parsed, declared } = fact else {
+                continue;
+            };
+            let layers = introduced_layers(m.history(path), |f| match f {
+                Fact::Lang { parsed, .. } => parsed
+                    .packages
+                    .iter()
+                    .map(|p| ((p.ecosystem, p.name.clone()), p.version.clone()))
+                    .collect(),
+                _ => vec![],
             });
+            for d in parsed.diagnostics() {
+                diagnostics.push(d.at(format!("/{path}"), layer));
+            }
+            for p in &parsed.packages {
+                let l = layers
+                    .get(&(p.ecosystem, p.name.clone()))
+                    .copied()
+                    .flatten()
+                    .or(layer);
+                found.push(Found {
+                    pkg: p.clone(),
+                    path: format!("/{path}"),
+                    layer: l,
+                    declared: *declared,
+                });
+            }
         }
     }
     join_python_records(&mut found);
@@ -148,13 +106,9 @@ pub(crate) fn build(
         let g = groups.entry(eco).or_default();
         let layer = locations.iter().filter_map(|l| l.layer).min();
         let purl = purl(eco, &pkg.name, &pkg.version);
-        g.provides.push(vec![normalized_name(eco, &pkg.name)]);
-        g.depends.push(
-            pkg.depends
-                .iter()
-                .map(|d| normalized_name(eco, d))
-                .collect(),
-        );
+        g.provides.push(vec![eco.normalize_name(&pkg.name)]);
+        g.depends
+            .push(pkg.depends.iter().map(|d| eco.normalize_name(d)).collect());
         g.packages.push(Package {
             id: format!("{}:{}@{}", eco.purl_type(), pkg.name, pkg.version),
             name: pkg.name,
@@ -294,7 +248,7 @@ fn dedupe(found: Vec<Found>) -> Vec<(LangPackage, Vec<Location>, bool)> {
     for f in found {
         let key = (
             f.pkg.ecosystem,
-            normalized_name(f.pkg.ecosystem, &f.pkg.name),
+            f.pkg.ecosystem.normalize_name(&f.pkg.name),
             f.pkg.version.clone(),
         );
         let loc = Location {
@@ -417,9 +371,9 @@ mod tests {
     #[test]
     fn python_names_normalise() {
         assert_eq!(
-            normalized_name(Ecosystem::PyPI, "Foo__Bar.baz"),
+            Ecosystem::PyPI.normalize_name("Foo__Bar.baz"),
             "foo-bar-baz"
         );
-        assert_eq!(normalized_name(Ecosystem::PyPI, "MarkupSafe"), "markupsafe");
+        assert_eq!(Ecosystem::PyPI.normalize_name("MarkupSafe"), "markupsafe");
     }
 }

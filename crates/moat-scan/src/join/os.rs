@@ -1,162 +1,71 @@
-//! The join after the merge: OS detection, packages from the final databases, file
-//! ownership, licences, dependency edges, and the layer that introduced each package.
+//! The OS side of the join: which distro the image is, and its packages from the final
+//! dpkg, apk and rpm databases, each joined with its file list and licences (dpkg keeps
+//! them in other files) and with the layer that introduced it (from the database's history).
+//! A Debian image without os-release but with distroless's `status.d` is recognised from
+//! its `base-files` package.
 
-use crate::analyzers::{Fact, RPM_DIRS, RPM_FILES};
-use crate::merge::{Merged, introduced_layers};
-use moat_model::{
-    Code, Diagnostic, Location, OsInfo, Package, Purl, Relationship, RelationshipKind,
-};
+use super::group::Group;
+use crate::analyzers::apk::INSTALLED as APK_INSTALLED;
+use crate::analyzers::dpkg::{INFO_DIR, STATUS, STATUS_D};
+use crate::analyzers::os_release::PATHS as OS_RELEASE_PATHS;
+use crate::analyzers::rpm::{RPM_DIRS, RPM_FILES};
+use crate::fact::Fact;
+use crate::merge::{FoundFile, Merged, SymlinkLoop, introduced_layers};
+use moat_model::{Code, Diagnostic, Location, OsInfo, Package, Purl};
 use moat_pkgdb::{apk::ApkPackage, dpkg::DpkgPackage, rpm::RpmPackage};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-pub struct Built {
-    pub os: Option<OsInfo>,
-    pub packages: Vec<Package>,
-    pub relationships: Vec<Relationship>,
-    pub warnings: Vec<Diagnostic>,
-}
-
-/// Builds packages and relationships from the merged view.
-pub fn build(m: &Merged, skip_dev: bool) -> Built {
-    let mut warnings = Vec::new();
-    collect_fact_warnings(m, &mut warnings);
-    let mut os = detect_os(m, &mut warnings);
+/// The OS and one group per OS package manager (dpkg, apk, rpm), in that order.
+pub(super) fn groups(
+    m: &Merged,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> (Option<OsInfo>, Vec<Group>) {
+    let mut os = detect_os(m, diagnostics);
     let mut groups: Vec<Group> = Vec::new();
-    groups.push(dpkg_packages(m, os.as_ref(), &mut warnings));
+    let mut dpkg = dpkg_packages(m, os.as_ref(), diagnostics);
     if os.is_none() {
-        os = distroless_os(&groups[0]);
+        os = distroless_os(&dpkg);
         if let Some(os) = &os {
             // purls and ecosystems carry the distro: rebuild with it now known.
-            groups[0] = dpkg_packages(m, Some(os), &mut Vec::new());
+            dpkg = dpkg_packages(m, Some(os), &mut Vec::new());
         }
     }
+    groups.push(dpkg);
     groups.push(apk_packages(m, os.as_ref()));
-    groups.push(rpm_packages(m, os.as_ref(), &mut warnings));
-
-    // Language packages; those whose metadata an OS package owns stay with the OS package.
-    let mut notes: Vec<(usize, String)> = Vec::new();
-    let lang_groups = {
-        let mut owners: HashMap<&str, usize> = HashMap::new();
-        for (i, p) in groups.iter().flat_map(|g| g.packages.iter()).enumerate() {
-            for f in &p.files {
-                owners.insert(f.as_str(), i);
-            }
-        }
-        crate::lang::build(m, &owners, skip_dev, &mut notes, &mut warnings)
-    };
-    groups.extend(lang_groups);
-
-    let mut packages = Vec::new();
-    let mut relationships = Vec::new();
-    let mut used_ids: HashSet<String> = HashSet::new();
-    for g in groups {
-        let mut ids = Vec::with_capacity(g.packages.len());
-        for mut p in g.packages {
-            let mut id = p.id.clone();
-            let mut n = 2;
-            while !used_ids.insert(id.clone()) {
-                id = format!("{}#{n}", p.id);
-                n += 1;
-            }
-            p.id = id.clone();
-            ids.push(id);
-            packages.push(p);
-        }
-        // name (and provided names) -> package id, within one package manager
-        let mut by_name: HashMap<&str, &str> = HashMap::new();
-        for (i, names) in g.provides.iter().enumerate() {
-            for n in names {
-                by_name.entry(n.as_str()).or_insert(ids[i].as_str());
-            }
-        }
-        let mut edges = BTreeMap::new();
-        for (i, deps) in g.depends.iter().enumerate() {
-            for d in deps {
-                if let Some(&to) = by_name.get(d.as_str())
-                    && to != ids[i]
-                {
-                    edges.insert((ids[i].clone(), to.to_string()), ());
-                }
-            }
-        }
-        relationships.extend(edges.into_keys().map(|(from, to)| Relationship {
-            from,
-            to,
-            kind: RelationshipKind::DependsOn,
-        }));
-    }
-    let mut by_owner: BTreeMap<usize, Vec<String>> = BTreeMap::new();
-    for (i, note) in notes {
-        by_owner.entry(i).or_default().push(note);
-    }
-    for (i, notes) in by_owner {
-        if let Some(p) = packages.get_mut(i) {
-            p.metadata
-                .insert("language_packages".into(), notes.join(" "));
-        }
-    }
-    Built {
-        os,
-        packages,
-        relationships,
-        warnings,
-    }
+    groups.push(rpm_packages(m, os.as_ref(), diagnostics));
+    (os, groups)
 }
 
-/// Packages of one package manager, with the names each provides and depends on.
-#[derive(Default)]
-pub(crate) struct Group {
-    pub packages: Vec<Package>,
-    /// Per package: its own name first, then what it provides.
-    pub provides: Vec<Vec<String>>,
-    pub depends: Vec<Vec<String>>,
+/// The final file at `path`, or a `symlink-loop` diagnostic on the way there.
+fn lookup<'a>(
+    m: &'a Merged,
+    path: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<FoundFile<'a>> {
+    m.file(path).unwrap_or_else(|e: SymlinkLoop| {
+        diagnostics
+            .push(Diagnostic::new(Code::SymlinkLoop, e.to_string()).at(format!("/{path}"), None));
+        None
+    })
 }
 
-fn collect_fact_warnings(m: &Merged, out: &mut Vec<Diagnostic>) {
-    let mut seen = HashSet::new();
-    let mut paths: Vec<&String> = m.history.keys().collect();
-    paths.sort();
-    for path in paths {
-        for (layer, fact) in &m.history[path] {
-            let Some(fact) = fact else { continue };
-            let diags: Vec<Diagnostic> = match fact.as_ref() {
-                Fact::Unreadable(msg) => vec![Diagnostic::parse(msg.clone())],
-                Fact::Dpkg(p) => p.diagnostics(),
-                Fact::Apk(p) => p.diagnostics(),
-                Fact::Rpm(p) => p.diagnostics(),
-                _ => vec![],
-            };
-            for d in diags {
-                let d = d.at(format!("/{path}"), *layer);
-                if seen.insert(d.clone()) {
-                    out.push(d);
-                }
-            }
-        }
-    }
-}
-
-fn detect_os(m: &Merged, warnings: &mut Vec<Diagnostic>) -> Option<OsInfo> {
-    for p in ["etc/os-release", "usr/lib/os-release"] {
-        match m.file(p) {
-            Ok(Some((_, f, _))) => {
-                if let Fact::OsRelease(os) = f.as_ref() {
-                    return Some(os.clone());
-                }
-            }
-            Ok(None) => {}
-            Err(e) => warnings.push(Diagnostic {
-                code: Code::SymlinkLoop,
-                line: None,
-                message: e,
-                path: Some(format!("/{p}")),
-                layer: None,
-            }),
+fn detect_os(m: &Merged, diagnostics: &mut Vec<Diagnostic>) -> Option<OsInfo> {
+    for p in OS_RELEASE_PATHS {
+        if let Some(found) = lookup(m, p, diagnostics)
+            && let Some(os) = found.facts.find(|f| match f {
+                Fact::OsRelease(os) => Some(os),
+                _ => None,
+            })
+        {
+            return Some(os.clone());
         }
     }
     for p in moat_pkgdb::osrelease::MARKER_FILES {
-        if let Ok(Some((_, f, _))) = m.file(p)
-            && let Fact::OsMarker(os) = f.as_ref()
+        if let Ok(Some(found)) = m.file(p)
+            && let Some(os) = found.facts.find(|f| match f {
+                Fact::OsMarker(os) => Some(os),
+                _ => None,
+            })
         {
             return Some(os.clone());
         }
@@ -297,10 +206,7 @@ where
     K: std::hash::Hash + Eq + Clone,
     F: Fn(&Fact) -> Vec<(K, String)>,
 {
-    m.history
-        .get(path)
-        .map(|h| introduced_layers(h, extract))
-        .unwrap_or_default()
+    introduced_layers(m.history(path), extract)
 }
 
 /// Metadata from the fields that are present.
@@ -311,46 +217,55 @@ fn metadata<const N: usize>(pairs: [(&str, Option<String>); N]) -> BTreeMap<Stri
         .collect()
 }
 
+/// `KIND:NAME@VERSION`, then the architecture after `sep` where known (`deb:bash@5.2:amd64`,
+/// `rpm:bash@5.1-6.el9.x86_64`).
+fn package_id(kind: &str, name: &str, version: &str, sep: char, arch: Option<&str>) -> String {
+    match arch {
+        Some(a) => format!("{kind}:{name}@{version}{sep}{a}"),
+        None => format!("{kind}:{name}@{version}"),
+    }
+}
+
 /// Package names with their own name first.
 fn names(name: &str, more: impl IntoIterator<Item = String>) -> Vec<String> {
     std::iter::once(name.to_string()).chain(more).collect()
 }
 
-fn dpkg_packages(m: &Merged, os: Option<&OsInfo>, warnings: &mut Vec<Diagnostic>) -> Group {
+/// The dpkg database of a file's facts.
+fn dpkg_db(f: &Fact) -> Option<&Vec<DpkgPackage>> {
+    match f {
+        Fact::Dpkg(p) => Some(&p.packages),
+        _ => None,
+    }
+}
+
+fn dpkg_packages(m: &Merged, os: Option<&OsInfo>, diagnostics: &mut Vec<Diagnostic>) -> Group {
     let mut g = Group::default();
     // file lists: (name, arch) -> files; distroless md5sums: name -> files
     let mut lists: HashMap<(String, Option<String>), &Vec<String>> = HashMap::new();
-    for prefix in ["var/lib/dpkg/info/", "var/lib/dpkg/status.d/"] {
+    for prefix in [INFO_DIR, STATUS_D] {
         for (_, _, f) in m.files_under(prefix) {
-            if let Fact::DpkgFiles {
-                package,
-                arch,
-                files,
-            } = f.as_ref()
-            {
-                lists.insert((package.clone(), arch.clone()), files);
+            for fact in f.facts() {
+                if let Fact::DpkgFiles {
+                    package,
+                    arch,
+                    files,
+                } = fact
+                {
+                    lists.insert((package.clone(), arch.clone()), files);
+                }
             }
         }
     }
     let mut dbs: Vec<(String, &Vec<DpkgPackage>)> = Vec::new();
-    match m.file("var/lib/dpkg/status") {
-        Ok(Some((_, f, real))) => {
-            if let Fact::Dpkg(p) = f.as_ref() {
-                dbs.push((real, &p.packages));
-            }
-        }
-        Ok(None) => {}
-        Err(e) => warnings.push(Diagnostic {
-            code: Code::SymlinkLoop,
-            line: None,
-            message: e,
-            path: Some("/var/lib/dpkg/status".into()),
-            layer: None,
-        }),
+    if let Some(found) = lookup(m, STATUS, diagnostics)
+        && let Some(db) = found.facts.find(dpkg_db)
+    {
+        dbs.push((found.path, db));
     }
-    for (path, _, f) in m.files_under("var/lib/dpkg/status.d/") {
-        if let Fact::Dpkg(p) = f.as_ref() {
-            dbs.push((path.clone(), &p.packages));
+    for (path, _, f) in m.files_under(STATUS_D) {
+        if let Some(db) = f.find(dpkg_db) {
+            dbs.push((path.to_string(), db));
         }
     }
     let ns = os
@@ -392,20 +307,18 @@ fn dpkg_packages(m: &Merged, os: Option<&OsInfo>, warnings: &mut Vec<Diagnostic>
                 .map(|f| f.to_vec())
                 .unwrap_or_default();
             let licenses = match m.file(&format!("usr/share/doc/{}/copyright", p.name)) {
-                Ok(Some((_, f, _))) => match f.as_ref() {
-                    Fact::Copyright { licenses, .. } => licenses.clone(),
-                    _ => vec![],
-                },
+                Ok(Some(found)) => found
+                    .facts
+                    .find(|f| match f {
+                        Fact::Copyright { licenses, .. } => Some(licenses.clone()),
+                        _ => None,
+                    })
+                    .unwrap_or_default(),
                 _ => vec![],
             };
-            let arch_suffix = p
-                .arch
-                .as_deref()
-                .map(|a| format!(":{a}"))
-                .unwrap_or_default();
             let pkg = OsPkg {
                 kind: "deb",
-                id: format!("deb:{}@{}{arch_suffix}", p.name, p.version),
+                id: package_id("deb", &p.name, &p.version, ':', p.arch.as_deref()),
                 name: p.name.clone(),
                 version: p.version.clone(),
                 purl,
@@ -433,12 +346,16 @@ fn dpkg_packages(m: &Merged, os: Option<&OsInfo>, warnings: &mut Vec<Diagnostic>
 
 fn apk_packages(m: &Merged, os: Option<&OsInfo>) -> Group {
     let mut g = Group::default();
-    let Ok(Some((_, f, real))) = m.file("lib/apk/db/installed") else {
+    let Ok(Some(found)) = m.file(APK_INSTALLED) else {
         return g;
     };
-    let Fact::Apk(parsed) = f.as_ref() else {
+    let Some(parsed) = found.facts.find(|f| match f {
+        Fact::Apk(p) => Some(p),
+        _ => None,
+    }) else {
         return g;
     };
+    let real = found.path;
     let layers = layers_of(m, &real, |f| match f {
         Fact::Apk(p) => p
             .packages
@@ -497,27 +414,19 @@ fn split_source_rpm(s: &str) -> Option<(String, String)> {
     Some((name.to_string(), format!("{version}-{release}")))
 }
 
-fn rpm_packages(m: &Merged, os: Option<&OsInfo>, warnings: &mut Vec<Diagnostic>) -> Group {
+fn rpm_packages(m: &Merged, os: Option<&OsInfo>, diagnostics: &mut Vec<Diagnostic>) -> Group {
     let mut g = Group::default();
     let mut found = None;
     'outer: for dir in RPM_DIRS {
         for file in RPM_FILES {
-            let p = format!("{dir}{file}");
-            match m.file(&p) {
-                Ok(Some((_, f, real))) => {
-                    if let Fact::Rpm(parsed) = f.as_ref() {
-                        found = Some((real, parsed));
-                        break 'outer;
-                    }
-                }
-                Ok(None) => {}
-                Err(e) => warnings.push(Diagnostic {
-                    code: Code::SymlinkLoop,
-                    line: None,
-                    message: e,
-                    path: Some(format!("/{p}")),
-                    layer: None,
-                }),
+            if let Some(f) = lookup(m, &format!("{dir}{file}"), diagnostics)
+                && let Some(parsed) = f.facts.find(|f| match f {
+                    Fact::Rpm(p) => Some(p),
+                    _ => None,
+                })
+            {
+                found = Some((f.path, parsed));
+                break 'outer;
             }
         }
     }
@@ -548,14 +457,9 @@ fn rpm_packages(m: &Merged, os: Option<&OsInfo>, warnings: &mut Vec<Diagnostic>)
             purl = purl.with_qualifier("upstream", srpm);
         }
         let source = p.source_rpm.as_deref().and_then(split_source_rpm);
-        let arch_suffix = p
-            .arch
-            .as_deref()
-            .map(|a| format!(".{a}"))
-            .unwrap_or_default();
         let pkg = OsPkg {
             kind: "rpm",
-            id: format!("rpm:{}@{}{arch_suffix}", p.name, p.evr()),
+            id: package_id("rpm", &p.name, &p.evr(), '.', p.arch.as_deref()),
             name: p.name.clone(),
             version: p.evr(),
             purl,

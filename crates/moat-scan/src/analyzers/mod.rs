@@ -1,0 +1,177 @@
+//! The analyzers, one file each, and [`REGISTRY`]: the one ordered list a scan runs.
+//!
+//! Adding an analyzer is a new file here (a type implementing [`Analyzer`], with a doc
+//! block saying what it reads and why) and one line in [`REGISTRY`]; a new kind of result
+//! adds a [`crate::fact::Fact`] variant. The order of the list is the order of the facts of
+//! a file and of `tool.analyzers` in the result; it is never the order of registration at
+//! start-up, because there is none.
+//!
+//! Most analyzers need no configuration and are listed as [`Registration::Static`]. One
+//! that needs per-scan settings (the secret scanner's compiled rules and size cap) is a
+//! [`Registration::Configured`] constructor, called once per scan with the options; it
+//! may decline (`None`) when its settings leave nothing to do.
+//!
+//! The language analyzers share one implementation ([`lang::LangAnalyzer`]: the file kinds
+//! of [`moat_lang::wants`] they take, and whether those files state intent); each family's
+//! file lists its analyzers as constants.
+
+use crate::analyzer::Analyzer;
+use crate::options::ScanOptions;
+
+pub mod apk;
+pub mod binary;
+pub mod cargo;
+pub mod dotnet;
+pub mod dpkg;
+pub mod go;
+pub mod java_archive;
+pub mod java_build;
+pub mod javascript;
+pub mod lang;
+pub mod os_marker;
+pub mod os_release;
+pub mod other_lang;
+pub mod php;
+pub mod python;
+pub mod rpm;
+pub mod ruby;
+
+/// How an analyzer enters a scan.
+#[derive(Clone, Copy)]
+pub enum Registration {
+    /// Needs no configuration.
+    Static(&'static dyn Analyzer),
+    /// Built once per scan from the options; `None` leaves it out.
+    Configured(fn(&ScanOptions) -> Option<Box<dyn Analyzer>>),
+}
+
+/// Every analyzer moat runs, in order.
+pub const REGISTRY: &[Registration] = &[
+    Registration::Static(&os_release::OsRelease),
+    Registration::Static(&os_marker::OsMarker),
+    Registration::Static(&dpkg::DpkgStatus),
+    Registration::Static(&dpkg::DpkgFiles),
+    Registration::Static(&dpkg::DpkgCopyright),
+    Registration::Static(&apk::ApkInstalled),
+    Registration::Static(&rpm::RpmDb),
+    Registration::Static(&cargo::CARGO_LOCK),
+    Registration::Static(&go::GO_MOD),
+    Registration::Static(&javascript::NPM_LOCK),
+    Registration::Static(&javascript::YARN_LOCK),
+    Registration::Static(&javascript::PNPM_LOCK),
+    Registration::Static(&javascript::NODE_MODULES),
+    Registration::Static(&python::PYTHON_DIST),
+    Registration::Static(&python::PIP_REQUIREMENTS),
+    Registration::Static(&python::POETRY_LOCK),
+    Registration::Static(&python::PIPFILE_LOCK),
+    Registration::Static(&python::UV_LOCK),
+    Registration::Static(&java_archive::JAVA_ARCHIVE),
+    Registration::Static(&java_build::GRADLE_LOCK),
+    Registration::Static(&java_build::MAVEN_POM),
+    Registration::Static(&ruby::GEMFILE_LOCK),
+    Registration::Static(&ruby::GEMSPEC),
+    Registration::Static(&php::COMPOSER_LOCK),
+    Registration::Static(&php::COMPOSER_INSTALLED),
+    Registration::Static(&dotnet::DOTNET_DEPS),
+    Registration::Static(&dotnet::NUGET_LOCK),
+    Registration::Static(&other_lang::CONAN_LOCK),
+    Registration::Static(&other_lang::MIX_LOCK),
+    Registration::Static(&other_lang::PUBSPEC_LOCK),
+    Registration::Static(&binary::ElfBinary),
+];
+
+/// The analyzers of `registry` for one scan: the static ones and those the options build.
+/// Which scanners are on is decided later, by `scan_with`.
+pub struct Instances {
+    registry: &'static [Registration],
+    built: Vec<Option<Box<dyn Analyzer>>>,
+}
+
+impl Instances {
+    pub fn new(registry: &'static [Registration], opts: &ScanOptions) -> Instances {
+        let built = registry
+            .iter()
+            .map(|r| match r {
+                Registration::Static(_) => None,
+                Registration::Configured(build) => build(opts),
+            })
+            .collect();
+        Instances { registry, built }
+    }
+
+    /// The analyzers in registry order.
+    pub fn list(&self) -> Vec<&dyn Analyzer> {
+        self.registry
+            .iter()
+            .zip(&self.built)
+            .filter_map(|(r, b)| match r {
+                Registration::Static(a) => Some(*a),
+                Registration::Configured(_) => b.as_deref(),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyzer::{Entry, Interest};
+    use std::collections::HashSet;
+
+    /// The ids of the registered analyzers interested in `path` as a small file of `mode`.
+    fn wanted_by(path: &str, mode: u32) -> Vec<&'static str> {
+        let opts = ScanOptions::default();
+        let inst = Instances::new(REGISTRY, &opts);
+        let e = Entry::new(path, mode, 100, Some(0));
+        inst.list()
+            .iter()
+            .filter(|a| a.wants(&e) != Interest::No)
+            .map(|a| a.info().id)
+            .collect()
+    }
+
+    #[test]
+    fn wanted_paths() {
+        let wants = |p: &str| wanted_by(p, 0o644);
+        assert_eq!(wants("var/lib/dpkg/status"), ["dpkg-status"]);
+        assert!(wants("var/lib/dpkg/status-old").is_empty());
+        assert_eq!(wants("var/lib/dpkg/status.d/libc6"), ["dpkg-status"]);
+        assert_eq!(wants("var/lib/dpkg/status.d/libc6.md5sums"), ["dpkg-files"]);
+        assert!(wants("var/lib/dpkg/status.d/libc6.preinst").is_empty());
+        assert_eq!(wants("var/lib/dpkg/info/libc6:amd64.list"), ["dpkg-files"]);
+        assert!(wants("var/lib/dpkg/info/libc6:amd64.md5sums").is_empty());
+        assert_eq!(wants("usr/share/doc/bash/copyright"), ["dpkg-copyright"]);
+        assert!(wants("usr/share/doc/bash/examples/copyright").is_empty());
+        assert_eq!(wants("usr/lib/sysimage/rpm/rpmdb.sqlite"), ["rpm-db"]);
+        assert_eq!(wants("var/lib/rpm/Packages"), ["rpm-db"]);
+        assert!(wants("var/lib/rpm/Index.db").is_empty());
+        assert_eq!(wants("etc/os-release"), ["os-release"]);
+        assert!(wants("usr/bin/bash").is_empty());
+        // executables are sniffed for ELF; a language file is wanted by its family alone
+        assert_eq!(wanted_by("usr/bin/bash", 0o755), ["elf-binary"]);
+        assert_eq!(wants("app/yarn.lock"), ["yarn-lock"]);
+        assert_eq!(wants("x/foo.dist-info/RECORD"), ["python-dist"]);
+        assert_eq!(
+            wanted_by("app/lib/a.jar", 0o755),
+            ["java-archive", "elf-binary"]
+        );
+    }
+
+    #[test]
+    fn ids_are_unique_and_versioned() {
+        let opts = ScanOptions::default();
+        let inst = Instances::new(REGISTRY, &opts);
+        let list = inst.list();
+        assert_eq!(list.len(), REGISTRY.len());
+        let ids: HashSet<&str> = list.iter().map(|a| a.info().id).collect();
+        assert_eq!(ids.len(), list.len(), "duplicate analyzer id");
+        assert!(list.iter().all(|a| a.info().version >= 1));
+        assert!(list.iter().all(|a| {
+            !a.info().id.is_empty()
+                && a.info()
+                    .id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        }));
+    }
+}

@@ -1,0 +1,83 @@
+//! The join after the merge: from the facts of the final view to packages and edges.
+//!
+//! 1. the diagnostics inside facts (a damaged database, an unreadable marker file) are
+//!    collected once per file and layer;
+//! 2. [`os`]: the OS is detected and the OS package databases (dpkg, apk, rpm) are read,
+//!    each package joined with its file list and licences, with the layer that introduced it;
+//! 3. [`lang`]: language packages are collected, joined (a dist-info's RECORD), dropped
+//!    where an OS package owns their metadata, and deduplicated;
+//! 4. [`group`]: every package manager's packages get unique ids and their dependency edges.
+//!
+//! Dependencies point one way: this module calls `os`, `lang` and `group`; `os` and `lang`
+//! build [`group::Group`]s and know nothing of each other (what `lang` needs from the OS
+//! packages, their file ownership, is handed to it).
+
+mod group;
+mod lang;
+mod os;
+
+use crate::fact::Fact;
+use crate::merge::Merged;
+use moat_model::{Diagnostic, OsInfo, Package, Relationship};
+use std::collections::{HashMap, HashSet};
+
+/// What the join makes of the final view.
+pub struct Built {
+    pub os: Option<OsInfo>,
+    pub packages: Vec<Package>,
+    pub relationships: Vec<Relationship>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Builds packages and relationships from the merged view.
+pub fn build(m: &Merged, skip_dev: bool) -> Built {
+    let mut diagnostics = Vec::new();
+    collect_fact_diagnostics(m, &mut diagnostics);
+    let (os, mut groups) = os::groups(m, &mut diagnostics);
+
+    // Language packages; those whose metadata an OS package owns stay with the OS package.
+    let mut notes: Vec<(usize, String)> = Vec::new();
+    let lang_groups = {
+        let mut owners: HashMap<&str, usize> = HashMap::new();
+        for (i, p) in groups.iter().flat_map(|g| g.packages.iter()).enumerate() {
+            for f in &p.files {
+                owners.insert(f.as_str(), i);
+            }
+        }
+        lang::groups(m, &owners, skip_dev, &mut notes, &mut diagnostics)
+    };
+    groups.extend(lang_groups);
+    let (packages, relationships) = group::assemble(groups, notes);
+    Built {
+        os,
+        packages,
+        relationships,
+        diagnostics,
+    }
+}
+
+/// The diagnostics inside the facts of every state of every analysed file (language
+/// parsers' are collected by [`lang`], from the final view), each once.
+fn collect_fact_diagnostics(m: &Merged, out: &mut Vec<Diagnostic>) {
+    let mut seen = HashSet::new();
+    for (path, history) in m.histories() {
+        for (layer, facts) in history {
+            let Some(facts) = facts else { continue };
+            for fact in facts.facts() {
+                let diags: Vec<Diagnostic> = match fact {
+                    Fact::Diagnostic(d) => vec![d.clone()],
+                    Fact::Dpkg(p) => p.diagnostics(),
+                    Fact::Apk(p) => p.diagnostics(),
+                    Fact::Rpm(p) => p.diagnostics(),
+                    _ => vec![],
+                };
+                for d in diags {
+                    let d = d.at(format!("/{path}"), *layer);
+                    if seen.insert(d.clone()) {
+                        out.push(d);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! What a scan is asked to do ([`ScanOptions`]) and the counters it keeps for a progress
+//! display ([`Progress`]).
+
+use crate::analyzer::Scanners;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Knobs of a scan.
+#[derive(Clone)]
+pub struct ScanOptions {
+    /// Largest file that is read into memory for analysis; bigger wanted files are
+    /// skipped with a warning (a sparse entry claiming more is an error).
+    pub max_entry_bytes: u64,
+    /// Live counters for a progress display.
+    pub progress: Option<Arc<Progress>>,
+    /// Leave out development dependencies (as lockfiles mark them).
+    pub skip_dev: bool,
+    /// Which scanners run: analyzers of the others are never asked about a file.
+    /// Default: the inventory alone.
+    pub scanners: Scanners,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            max_entry_bytes: 512 << 20,
+            skip_dev: false,
+            progress: None,
+            scanners: Scanners::default(),
+        }
+    }
+}
+
+/// Counters a progress display polls while a scan runs.
+#[derive(Default, Debug)]
+pub struct Progress {
+    pub layers_total: AtomicUsize,
+    pub layers_done: AtomicUsize,
+    /// Sum of the stored sizes of all layers.
+    pub bytes_total: AtomicU64,
+    readers: Mutex<Vec<Arc<AtomicU64>>>,
+}
+
+impl Progress {
+    /// Stored bytes read so far, over all layers.
+    pub fn bytes_done(&self) -> u64 {
+        match self.readers.lock() {
+            Ok(r) => r.iter().map(|c| c.load(Ordering::Relaxed)).sum(),
+            Err(_) => 0,
+        }
+    }
+    pub(crate) fn track(&self, counter: Arc<AtomicU64>) {
+        if let Ok(mut r) = self.readers.lock() {
+            r.push(counter);
+        }
+    }
+}
