@@ -155,15 +155,13 @@ pub fn inventory(
 /// The engine's analyzer groups for the scanners: packages for `vuln`, the content
 /// analyzers for `secret` and `misconfig`.
 fn engine_scanners(scanners: &[Scanner]) -> moat_scan::Scanners {
-    scanners
-        .iter()
-        .fold(moat_scan::Scanners::NONE, |set, s| {
-            set.with(match s {
-                Scanner::Vuln => moat_scan::Scanner::Packages,
-                Scanner::Secret => moat_scan::Scanner::Secret,
-                Scanner::Misconfig => moat_scan::Scanner::Misconfig,
-            })
+    scanners.iter().fold(moat_scan::Scanners::NONE, |set, s| {
+        set.with(match s {
+            Scanner::Vuln => moat_scan::Scanner::Packages,
+            Scanner::Secret => moat_scan::Scanner::Secret,
+            Scanner::Misconfig => moat_scan::Scanner::Misconfig,
         })
+    })
 }
 
 /// The inventory of a target and the findings of the content analyzers that ran.

@@ -148,3 +148,32 @@ pub fn parse_ok(v: &str) -> bool {
         && evr.version.bytes().any(|c| c.is_ascii_alphanumeric())
         && evr.release.is_none_or(|r| !r.is_empty())
 }
+/// Splits a source rpm file name (`glibc-2.34-60.el9.src.rpm`) into its name and
+/// `version-release` (`glibc`, `2.34-60.el9`); `None` when it is not shaped like one.
+pub fn split_source_rpm(s: &str) -> Option<(String, String)> {
+    let base = s
+        .strip_suffix(".src.rpm")
+        .or_else(|| s.strip_suffix(".nosrc.rpm"))?;
+    let (rest, release) = base.rsplit_once('-')?;
+    let (name, version) = rest.rsplit_once('-')?;
+    Some((name.to_string(), format!("{version}-{release}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_rpm_names() {
+        assert_eq!(
+            split_source_rpm("glibc-2.34-60.el9.src.rpm"),
+            Some(("glibc".into(), "2.34-60.el9".into()))
+        );
+        assert_eq!(
+            split_source_rpm("python3-pip-21.3.1-1.cm2.nosrc.rpm"),
+            Some(("python3-pip".into(), "21.3.1-1.cm2".into()))
+        );
+        assert_eq!(split_source_rpm("glibc-2.34.src"), None);
+        assert_eq!(split_source_rpm("bogus"), None);
+    }
+}

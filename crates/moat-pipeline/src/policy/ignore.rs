@@ -12,9 +12,9 @@
 //! ```
 //!
 //! A missing or empty reason, a missing id, an unknown key, a malformed date, an unknown kind
-//! or a malformed glob is an error naming the entry (its position and id). Parsing runs with a
-//! small YAML budget (depth, nodes, aliases, scalar bytes) so a hostile file cannot blow up
-//! memory.
+//! or a malformed glob is an error naming the entry (its position and id). Parsing runs with
+//! moat's YAML budget (`moat_lang::yaml_options`: depth, nodes, aliases and their replay,
+//! scalar bytes), tightened for a small file, so a hostile file cannot blow up memory.
 
 use super::{MAX_BYTES, PolicyError};
 use moat_model::{Finding, FindingKind};
@@ -54,19 +54,14 @@ enum RawFile {
     Map { ignore: Option<Vec<RawEntry>> },
 }
 
-/// Limits for the YAML parser: an ignore file is small.
+/// moat's YAML budget, tightened for a small, flat file: an ignore file is two levels deep
+/// and needs no aliases to speak of.
 fn yaml_options() -> serde_saphyr::Options {
-    let mut budget = serde_saphyr::Budget::default();
-    budget.max_depth = 16;
-    budget.flow_nesting_limit = 16;
-    budget.max_nodes = 100_000;
-    budget.max_events = 400_000;
-    budget.max_aliases = 100;
-    budget.max_anchors = 100;
-    budget.max_documents = 1;
-    budget.max_total_scalar_bytes = 8 << 20;
-    let mut options = serde_saphyr::Options::default();
-    options.budget = Some(budget);
+    let mut options = moat_lang::yaml_options();
+    if let Some(b) = options.budget.as_mut() {
+        (b.max_depth, b.flow_nesting_limit) = (16, 16);
+        (b.max_aliases, b.max_anchors, b.max_documents) = (100, 100, 1);
+    }
     options
 }
 
@@ -96,8 +91,11 @@ pub fn parse_ignore_file(bytes: &[u8]) -> Result<Vec<IgnoreEntry>, PolicyError> 
     {
         return Ok(Vec::new());
     }
-    let raw: RawFile = serde_saphyr::from_str_with_options(text, yaml_options())
-        .map_err(|e| PolicyError::Yaml(e.to_string()))?;
+    let raw: RawFile = serde_saphyr::from_str_with_options(text, yaml_options()).map_err(|e| {
+        // the first line says what is wrong; the rest is a source snippet
+        let msg = e.to_string();
+        PolicyError::Yaml(msg.lines().next().unwrap_or_default().to_string())
+    })?;
     let raw = match raw {
         RawFile::List(v) => v,
         RawFile::Map { ignore } => ignore.unwrap_or_default(),

@@ -5,6 +5,7 @@
 use super::distro::distro_ecosystem;
 use super::{Context, Raw};
 use moat_model::ecosystem::is_os_purl_type;
+use moat_model::version::rpm::split_source_rpm;
 use moat_model::{Code, Diagnostic, Ecosystem, Location, Package, Purl};
 use std::collections::BTreeMap;
 
@@ -12,18 +13,6 @@ use std::collections::BTreeMap;
 /// `group:artifact`, Go, npm and Composer `namespace/name`); `None` for other purl types.
 fn language_name(p: &Purl) -> Option<String> {
     Ecosystem::from_purl_type(&p.ty).map(|e| e.name_from_purl(p.namespace.as_deref(), &p.name))
-}
-
-/// Splits `glibc-2.34-60.el9.src.rpm` into (`glibc`, `2.34-60.el9`).
-///
-/// moat-scan's rpm analyzer has the same function; one copy is to move to moat-model.
-fn split_source_rpm(s: &str) -> Option<(String, String)> {
-    let base = s
-        .strip_suffix(".src.rpm")
-        .or_else(|| s.strip_suffix(".nosrc.rpm"))?;
-    let (rest, release) = base.rsplit_once('-')?;
-    let (name, version) = rest.rsplit_once('-')?;
-    Some((name.to_string(), format!("{version}-{release}")))
 }
 
 /// The package a record describes, or `None` for records that are not packages (Trivy's
@@ -319,14 +308,5 @@ mod tests {
         }
         let deb = Purl::parse("pkg:deb/debian/libc6@2.36").unwrap();
         assert_eq!(language_name(&deb), None);
-    }
-
-    #[test]
-    fn source_rpms() {
-        assert_eq!(
-            split_source_rpm("glibc-2.34-60.el9.src.rpm"),
-            Some(("glibc".into(), "2.34-60.el9".into()))
-        );
-        assert_eq!(split_source_rpm("glibc-2.34.src"), None);
     }
 }

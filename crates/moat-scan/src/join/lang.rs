@@ -325,47 +325,59 @@ mod tests {
 
     #[test]
     fn purls_per_ecosystem() {
-        assert_eq!(
-            purl(Ecosystem::Npm, "@babel/core", "7.0.0").to_string(),
-            "pkg:npm/%40babel/core@7.0.0"
-        );
-        assert_eq!(
-            purl(Ecosystem::Npm, "lodash", "4.17.20").to_string(),
-            "pkg:npm/lodash@4.17.20"
-        );
-        assert_eq!(
-            purl(
+        for (eco, name, version, want) in [
+            (
+                Ecosystem::Npm,
+                "@babel/core",
+                "7.0.0",
+                "pkg:npm/%40babel/core@7.0.0",
+            ),
+            (
+                Ecosystem::Npm,
+                "lodash",
+                "4.17.20",
+                "pkg:npm/lodash@4.17.20",
+            ),
+            (
                 Ecosystem::Maven,
                 "org.apache.logging.log4j:log4j-core",
-                "2.19.0"
-            )
-            .to_string(),
-            "pkg:maven/org.apache.logging.log4j/log4j-core@2.19.0"
-        );
-        assert_eq!(
-            purl(Ecosystem::Go, "github.com/google/uuid", "v1.3.0").to_string(),
-            "pkg:golang/github.com/google/uuid@v1.3.0"
-        );
-        assert_eq!(
-            purl(Ecosystem::Go, "stdlib", "v1.19.8").to_string(),
-            "pkg:golang/stdlib@v1.19.8"
-        );
-        assert_eq!(
-            purl(Ecosystem::PyPI, "Jinja2", "2.11.3").to_string(),
-            "pkg:pypi/jinja2@2.11.3"
-        );
-        assert_eq!(
-            purl(Ecosystem::PyPI, "zope.interface", "5").to_string(),
-            "pkg:pypi/zope-interface@5"
-        );
-        assert_eq!(
-            purl(Ecosystem::Packagist, "symfony/yaml", "v5.0.0").to_string(),
-            "pkg:composer/symfony/yaml@v5.0.0"
-        );
-        assert_eq!(
-            purl(Ecosystem::RubyGems, "rack", "2.2.22").to_string(),
-            "pkg:gem/rack@2.2.22"
-        );
+                "2.19.0",
+                "pkg:maven/org.apache.logging.log4j/log4j-core@2.19.0",
+            ),
+            (
+                Ecosystem::Go,
+                "github.com/google/uuid",
+                "v1.3.0",
+                "pkg:golang/github.com/google/uuid@v1.3.0",
+            ),
+            (
+                Ecosystem::Go,
+                "stdlib",
+                "v1.19.8",
+                "pkg:golang/stdlib@v1.19.8",
+            ),
+            (
+                Ecosystem::PyPI,
+                "Jinja2",
+                "2.11.3",
+                "pkg:pypi/jinja2@2.11.3",
+            ),
+            (
+                Ecosystem::PyPI,
+                "zope.interface",
+                "5",
+                "pkg:pypi/zope-interface@5",
+            ),
+            (
+                Ecosystem::Packagist,
+                "symfony/yaml",
+                "v5.0.0",
+                "pkg:composer/symfony/yaml@v5.0.0",
+            ),
+            (Ecosystem::RubyGems, "rack", "2.2.22", "pkg:gem/rack@2.2.22"),
+        ] {
+            assert_eq!(purl(eco, name, version).to_string(), want);
+        }
     }
 
     #[test]

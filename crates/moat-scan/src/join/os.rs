@@ -404,16 +404,6 @@ fn apk_packages(m: &Merged, os: Option<&OsInfo>) -> Group {
     g
 }
 
-/// Splits `glibc-2.34-60.el9.src.rpm` into (`glibc`, `2.34-60.el9`).
-fn split_source_rpm(s: &str) -> Option<(String, String)> {
-    let base = s
-        .strip_suffix(".src.rpm")
-        .or_else(|| s.strip_suffix(".nosrc.rpm"))?;
-    let (rest, release) = base.rsplit_once('-')?;
-    let (name, version) = rest.rsplit_once('-')?;
-    Some((name.to_string(), format!("{version}-{release}")))
-}
-
 fn rpm_packages(m: &Merged, os: Option<&OsInfo>, diagnostics: &mut Vec<Diagnostic>) -> Group {
     let mut g = Group::default();
     let mut found = None;
@@ -456,7 +446,10 @@ fn rpm_packages(m: &Merged, os: Option<&OsInfo>, diagnostics: &mut Vec<Diagnosti
         if let Some(srpm) = &p.source_rpm {
             purl = purl.with_qualifier("upstream", srpm);
         }
-        let source = p.source_rpm.as_deref().and_then(split_source_rpm);
+        let source = p
+            .source_rpm
+            .as_deref()
+            .and_then(moat_model::version::rpm::split_source_rpm);
         let pkg = OsPkg {
             kind: "rpm",
             id: package_id("rpm", &p.name, &p.evr(), '.', p.arch.as_deref()),
@@ -480,22 +473,4 @@ fn rpm_packages(m: &Merged, os: Option<&OsInfo>, diagnostics: &mut Vec<Diagnosti
         g.push(&d, &real, layer, pkg);
     }
     g
-}
-
-#[cfg(test)]
-mod tests {
-    use super::split_source_rpm;
-
-    #[test]
-    fn source_rpm_names() {
-        assert_eq!(
-            split_source_rpm("glibc-2.34-60.el9.src.rpm"),
-            Some(("glibc".into(), "2.34-60.el9".into()))
-        );
-        assert_eq!(
-            split_source_rpm("python3-pip-21.3.1-1.cm2.src.rpm"),
-            Some(("python3-pip".into(), "21.3.1-1.cm2".into()))
-        );
-        assert_eq!(split_source_rpm("bogus"), None);
-    }
 }
