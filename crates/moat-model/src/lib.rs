@@ -138,6 +138,22 @@ pub struct Artifact {
 }
 
 impl Artifact {
+    /// An artifact with a name, a kind and a path, and nothing else known yet.
+    pub fn new(name: impl Into<String>, kind: ArtifactKind, path: impl Into<String>) -> Artifact {
+        Artifact {
+            name: name.into(),
+            kind,
+            path: path.into(),
+            repo_tags: Vec::new(),
+            manifest_digest: None,
+            config_digest: None,
+            platform: None,
+            os: None,
+            layers: Vec::new(),
+            config: None,
+        }
+    }
+
     /// The digest that identifies the image: the manifest digest, else the config digest.
     pub fn digest(&self) -> Option<&str> {
         self.manifest_digest

@@ -132,9 +132,53 @@ pub fn scan_with(
             artifact.clone()
         }
     };
+    Ok(finish(
+        merged,
+        diagnostics,
+        findings,
+        artifact,
+        &active,
+        opts,
+    ))
+}
+
+/// Reads one uncompressed tar stream as the single layer of an image, with the registry's
+/// analyzers: the whole engine (walk, merge, join) on bytes, for fuzzing and tests.
+pub fn scan_tar<R: std::io::Read>(reader: R, opts: &ScanOptions) -> Result<Scanned, ScanError> {
+    let instances = analyzers::Instances::new(analyzers::REGISTRY, opts);
+    let active: Vec<&dyn Analyzer> = instances
+        .list()
+        .into_iter()
+        .filter(|a| opts.scanners.contains(a.info().scanner))
+        .collect();
+    let mut facts = walk::walk_tar(reader, 0, "tar", opts, &active)?;
+    let mut merged = merge::Merged::default();
+    let mut findings = findings::Collector::default();
+    let diagnostics = std::mem::take(&mut facts.diagnostics);
+    findings.note(Some(0), &facts);
+    merged.apply(Some(0), &facts);
+    let artifact = moat_model::Artifact::new("tar", ArtifactKind::Rootfs, "-");
+    Ok(finish(
+        merged,
+        diagnostics,
+        findings,
+        artifact,
+        &active,
+        opts,
+    ))
+}
+
+/// The join and the result, once every layer is merged.
+fn finish(
+    merged: merge::Merged,
+    mut diagnostics: Vec<Diagnostic>,
+    findings: findings::Collector,
+    mut artifact: moat_model::Artifact,
+    active: &[&dyn Analyzer],
+    opts: &ScanOptions,
+) -> Scanned {
     let built = join::build(&merged, opts.skip_dev);
     diagnostics.extend(built.diagnostics);
-    let mut artifact = artifact;
     artifact.os = built.os;
     let findings = findings.finish(&merged, artifact.kind == ArtifactKind::Dir);
     let tool = Tool {
@@ -147,7 +191,7 @@ pub fn scan_with(
             .collect(),
         ..Tool::default()
     };
-    Ok(Scanned {
+    Scanned {
         inventory: Inventory {
             schema_version: SCHEMA_VERSION.to_string(),
             tool,
@@ -157,5 +201,5 @@ pub fn scan_with(
             diagnostics,
         },
         findings,
-    })
+    }
 }

@@ -239,22 +239,8 @@ pub(super) struct Context {
 /// The artifact when the document says nothing about it: named after the document (or the
 /// file), kind `dir`, no digests or layers.
 pub(crate) fn bare_artifact(name: &str, path: &str) -> Artifact {
-    Artifact {
-        name: if name.trim().is_empty() {
-            path.to_string()
-        } else {
-            name.to_string()
-        },
-        kind: ArtifactKind::Dir,
-        path: path.to_string(),
-        repo_tags: vec![],
-        manifest_digest: None,
-        config_digest: None,
-        platform: None,
-        os: None,
-        layers: vec![],
-        config: None,
-    }
+    let name = if name.trim().is_empty() { path } else { name };
+    Artifact::new(name, ArtifactKind::Dir, path)
 }
 
 pub(super) fn is_digest(s: &str) -> bool {
