@@ -13,7 +13,7 @@ images=("$@"); [ ${#images[@]} -gt 0 ] || images=(debian-base debian-tools lang-
 bash ../shared/images/build-all.sh >/dev/null
 bash ../shared/peers/setup.sh >/dev/null
 cargo build --release --locked -q
-MOAT=$PWD/target/release/moat
+MOAT=${CARGO_TARGET_DIR:-$PWD/target}/release/moat
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 # measure NAME CMD...: runs CMD $RUNS times, prints "median_seconds median_peak_kib"
