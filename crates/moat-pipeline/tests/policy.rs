@@ -570,9 +570,21 @@ fn vex_purls_compare_names_by_the_ecosystems_rules() {
             "pkg:nuget/Newtonsoft.Json@12.0.1",
             true,
         ),
-        ("pkg:nuget/newtonsoft.json", "pkg:nuget/Newtonsoft.Json@12.0.1", true),
-        ("pkg:composer/Symfony/Yaml@4.4.0", "pkg:composer/symfony/yaml@4.4.0", true),
-        ("pkg:pypi/Zope.Interface@5.0", "pkg:pypi/zope-interface@5.0", true),
+        (
+            "pkg:nuget/newtonsoft.json",
+            "pkg:nuget/Newtonsoft.Json@12.0.1",
+            true,
+        ),
+        (
+            "pkg:composer/Symfony/Yaml@4.4.0",
+            "pkg:composer/symfony/yaml@4.4.0",
+            true,
+        ),
+        (
+            "pkg:pypi/Zope.Interface@5.0",
+            "pkg:pypi/zope-interface@5.0",
+            true,
+        ),
         ("pkg:pypi/Django@3.2.4", "pkg:pypi/django@3.2.4", true),
         // npm, Go module paths and Maven coordinates are compared as written.
         ("pkg:npm/Left-Pad@1.0.0", "pkg:npm/left-pad@1.0.0", false),
@@ -581,10 +593,18 @@ fn vex_purls_compare_names_by_the_ecosystems_rules() {
             "pkg:golang/github.com/BurntSushi/toml@v1.0.0",
             false,
         ),
-        ("pkg:nuget/newtonsoft.json@13.0.1", "pkg:nuget/Newtonsoft.Json@12.0.1", false),
+        (
+            "pkg:nuget/newtonsoft.json@13.0.1",
+            "pkg:nuget/Newtonsoft.Json@12.0.1",
+            false,
+        ),
     ];
     for (want, have, expected) in cases {
-        assert_eq!(vex_suppresses(want, None, have), expected, "{want} vs {have}");
+        assert_eq!(
+            vex_suppresses(want, None, have),
+            expected,
+            "{want} vs {have}"
+        );
     }
 }
 
@@ -603,7 +623,11 @@ fn vex_purls_compare_versions_as_the_ecosystem_spells_them() {
             false,
         ),
         // The standard library as Syft spells it.
-        ("pkg:golang/stdlib@go1.19.8", "pkg:golang/stdlib@v1.19.8", true),
+        (
+            "pkg:golang/stdlib@go1.19.8",
+            "pkg:golang/stdlib@v1.19.8",
+            true,
+        ),
         // A deb epoch in a qualifier (Trivy) is the epoch of the version (moat).
         (
             "pkg:deb/debian/bsdutils@2.38.1-5%2Bdeb12u3?epoch=1",
@@ -621,16 +645,16 @@ fn vex_purls_compare_versions_as_the_ecosystem_spells_them() {
             true,
         ),
         // Versions the ecosystem orders as equal.
-        (
-            "pkg:maven/org.x/y@1.0",
-            "pkg:maven/org.x/y@1.0.0",
-            true,
-        ),
+        ("pkg:maven/org.x/y@1.0", "pkg:maven/org.x/y@1.0.0", true),
         ("pkg:pypi/p@1.0", "pkg:pypi/p@1.0.0", true),
         ("pkg:pypi/p@1.0", "pkg:pypi/p@1.0.1", false),
     ];
     for (want, have, expected) in cases {
-        assert_eq!(vex_suppresses(want, None, have), expected, "{want} vs {have}");
+        assert_eq!(
+            vex_suppresses(want, None, have),
+            expected,
+            "{want} vs {have}"
+        );
     }
 }
 

@@ -54,9 +54,17 @@ fn go_versions_get_the_module_spelling() {
         ("stdlib", "go1.21rc2", "pkg:golang/stdlib@1.21rc2"),
         // a purl without the `v`, and no component version
         ("", "", "pkg:golang/golang.org/x/net@0.35.0"),
-        ("github.com/google/uuid", "v1.3.0", "pkg:golang/github.com/google/uuid@v1.3.0"),
+        (
+            "github.com/google/uuid",
+            "v1.3.0",
+            "pkg:golang/github.com/google/uuid@v1.3.0",
+        ),
         // no version: kept as written (the matcher leaves it unmatched)
-        ("example.com/app", "(devel)", "pkg:golang/example.com/app@(devel)"),
+        (
+            "example.com/app",
+            "(devel)",
+            "pkg:golang/example.com/app@(devel)",
+        ),
     ]);
     assert_eq!(
         read(&doc),
@@ -130,13 +138,27 @@ fn qualifiers_are_never_part_of_a_version() {
             "2.19.0",
             "pkg:maven/org.apache.logging.log4j/log4j-api@2.19.0?classifier=javadoc",
         ),
-        ("", "", "pkg:conan/openssl@3.0.3?rrev=1d3cc9f3b2d2a1e1&prev=aa11"),
+        (
+            "",
+            "",
+            "pkg:conan/openssl@3.0.3?rrev=1d3cc9f3b2d2a1e1&prev=aa11",
+        ),
     ]);
     assert_eq!(
         read(&doc),
         [
-            row("org.apache.logging.log4j:log4j-core", "2.19.0", "Maven", None),
-            row("org.apache.logging.log4j:log4j-api", "2.19.0", "Maven", None),
+            row(
+                "org.apache.logging.log4j:log4j-core",
+                "2.19.0",
+                "Maven",
+                None
+            ),
+            row(
+                "org.apache.logging.log4j:log4j-api",
+                "2.19.0",
+                "Maven",
+                None
+            ),
             row("openssl", "3.0.3", "ConanCenter", None),
         ]
     );

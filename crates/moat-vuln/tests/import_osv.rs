@@ -339,7 +339,8 @@ fn database_specific_severity_becomes_the_rating() {
 #[test]
 fn ghsa_labels_rate_records_without_a_vector() {
     let Some(v) = vulns() else { return };
-    let file = v.join("ghsa/osv-scalibr-guidedremediation/override__zeppelin-server.vulnerabilities.json");
+    let file =
+        v.join("ghsa/osv-scalibr-guidedremediation/override__zeppelin-server.vulnerabilities.json");
     let batch = import::import_path(&file).unwrap();
     // python3: 356 records, every one with database_specific.severity; 30 without severity[]
     assert_eq!(batch.advisories.len(), 356);

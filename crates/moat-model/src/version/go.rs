@@ -144,7 +144,10 @@ mod tests {
     fn toolchain_versions_as_module_versions() {
         assert_eq!(toolchain_semver("go1.19.8").as_deref(), Some("v1.19.8"));
         assert_eq!(toolchain_semver("go1.20").as_deref(), Some("v1.20.0"));
-        assert_eq!(toolchain_semver("go1.22rc1").as_deref(), Some("v1.22.0-rc.1"));
+        assert_eq!(
+            toolchain_semver("go1.22rc1").as_deref(),
+            Some("v1.22.0-rc.1")
+        );
         assert_eq!(toolchain_semver("devel go1.23-abcdef"), None);
         assert_eq!(toolchain_semver("1.19.8"), None);
     }
