@@ -1280,6 +1280,10 @@ fn go_toolchain_spellings_of_the_standard_library() {
         ("go1.20", "1.20.0", true),
         ("go1.20rc1", "1.20.0-rc.1", true),
         ("go1.20.1", "1.20.1", false),
+        // Go's shorthand (osv.dev's queries write the standard library so)
+        ("1.19", "1.19.0", true),
+        ("v1.20", "1.20.0", true),
+        ("1.20.1", "1.20.1", false),
     ];
     for (written, compared, affected) in cases {
         let (f, d) = run(vec![a.clone()], vec![pkg("Go", "stdlib", written)]);

@@ -18,7 +18,8 @@
 //! `go1.20`, `go1.22rc1`), which the Go vulnerability database writes as a module version
 //! (`v1.19.8`, `v1.20.0`, `v1.22.0-rc.1`): [`toolchain_semver`] converts, and
 //! [`canonical`] brings any spelling other tools write (Syft's `go1.19.8`, a purl's
-//! `0.35.0` without the `v`) to the one inventories use (`v1.19.8`, `v0.35.0`).
+//! `0.35.0` without the `v`, osv.dev's `1.19`) to the one inventories use (`v1.19.8`,
+//! `v0.35.0`, `v1.19.0`).
 
 use super::all_digits;
 use super::semver::{Parsed, cmp_precedence, identifiers_ok, split_pre_build, with_fallback};
@@ -119,9 +120,10 @@ pub fn toolchain_semver(go_version: &str) -> Option<String> {
 }
 
 /// The spelling inventories use for the version of Go package `name`: a module version with
-/// its `v` (`1.3.0` -> `v1.3.0`); for the standard library and the toolchain also from the
-/// toolchain's own spelling (`go1.19.8` -> `v1.19.8`). Anything else (`(devel)`, an empty
-/// version) is returned unchanged.
+/// its `v` and all three numbers (`1.3.0` -> `v1.3.0`, `v1.19` -> `v1.19.0`, as
+/// `golang.org/x/mod/semver` reads the shorthand); for the standard library and the
+/// toolchain also from the toolchain's own spelling (`go1.19.8` -> `v1.19.8`). Anything
+/// else (`(devel)`, an empty version) is returned unchanged.
 pub fn canonical(name: &str, version: &str) -> String {
     let v = version.trim();
     if is_toolchain_package(name)
@@ -130,10 +132,24 @@ pub fn canonical(name: &str, version: &str) -> String {
     {
         return s;
     }
-    if !v.starts_with('v') && parse_ok(v) {
-        return format!("v{v}");
+    let Some(parsed) = parse(v) else {
+        return v.to_string();
+    };
+    // `golang.org/x/mod/semver`'s shorthands: `v1.19` is `v1.19.0`, `v2` is `v2.0.0`
+    // (osv.dev's queries name the standard library `1.19`).
+    let mut out = format!("v{}", parsed.core.join("."));
+    for _ in parsed.core.len()..3 {
+        out.push_str(".0");
     }
-    v.to_string()
+    if let Some(p) = parsed.pre {
+        out.push('-');
+        out.push_str(p);
+    }
+    if let Some(b) = parsed.build {
+        out.push('+');
+        out.push_str(b);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -160,6 +176,18 @@ mod tests {
         assert_eq!(canonical("toolchain", "go1.21rc2"), "v1.21.0-rc.2");
         assert_eq!(canonical("golang.org/x/net", "0.35.0"), "v0.35.0");
         assert_eq!(canonical("golang.org/x/net", "v0.35.0"), "v0.35.0");
+        // Go's shorthands are the full version.
+        assert_eq!(canonical("stdlib", "1.19"), "v1.19.0");
+        assert_eq!(canonical("stdlib", "v1.19"), "v1.19.0");
+        assert_eq!(canonical("example.com/m/v2", "v2"), "v2.0.0");
+        assert_eq!(
+            canonical("example.com/m", "0.0.0-20191109021931-daa7c04131f5"),
+            "v0.0.0-20191109021931-daa7c04131f5"
+        );
+        assert_eq!(
+            canonical("example.com/m", "v1.2.3+incompatible"),
+            "v1.2.3+incompatible"
+        );
         // `go` is no prefix of module versions; what is no version stays as written.
         assert_eq!(canonical("example.com/m", "go1.19.8"), "go1.19.8");
         assert_eq!(canonical("example.com/m", "(devel)"), "(devel)");
