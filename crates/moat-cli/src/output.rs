@@ -33,19 +33,27 @@ pub(crate) use say;
 
 /// Warnings printed one by one before the rest are only counted.
 const SHOWN: usize = 20;
+/// Notes printed one by one before the rest are only counted.
+const NOTES_SHOWN: usize = 10;
 
-/// Prints the warnings among `diags` on stderr: each distinct one once, at most [`SHOWN`],
-/// then a count per code of the rest. Notes (skipped advisory ranges) are only in the report.
+/// Prints `diags` on stderr: each distinct warning once, at most [`SHOWN`], then a count per
+/// code of the rest; then each distinct note (skipped advisory ranges, which the matcher
+/// already counts per ecosystem and reason) as `moat: note: ...`, at most [`NOTES_SHOWN`],
+/// then how many more.
 pub fn print_diagnostics(diags: &[Diagnostic]) {
-    let mut seen = HashSet::new();
-    let warnings: Vec<&Diagnostic> = diags
-        .iter()
-        .filter(|d| d.code.level() == Level::Warning)
-        .filter(|d| seen.insert(*d))
-        .collect();
     let mut err = std::io::stderr().lock();
+    let _ = write_diagnostics(&mut err, diags);
+}
+
+/// [`print_diagnostics`] into any writer.
+fn write_diagnostics(err: &mut impl Write, diags: &[Diagnostic]) -> std::io::Result<()> {
+    let mut seen = HashSet::new();
+    let (warnings, notes): (Vec<&Diagnostic>, Vec<&Diagnostic>) = diags
+        .iter()
+        .filter(|d| seen.insert(*d))
+        .partition(|d| d.code.level() == Level::Warning);
     for d in warnings.iter().take(SHOWN) {
-        let _ = writeln!(err, "moat: warning: {d}");
+        writeln!(err, "moat: warning: {d}")?;
     }
     if warnings.len() > SHOWN {
         let mut per_code: BTreeMap<Code, usize> = BTreeMap::new();
@@ -56,11 +64,54 @@ pub fn print_diagnostics(diags: &[Diagnostic]) {
             .iter()
             .map(|(code, n)| format!("{n} {code}"))
             .collect();
-        let _ = writeln!(
+        writeln!(
             err,
             "moat: warning: {} more warnings ({}); the JSON report lists them all",
             warnings.len() - SHOWN,
             counts.join(", ")
+        )?;
+    }
+    for d in notes.iter().take(NOTES_SHOWN) {
+        writeln!(err, "moat: note: {d}")?;
+    }
+    if notes.len() > NOTES_SHOWN {
+        writeln!(
+            err,
+            "moat: note: {} more notes; the JSON report lists them all",
+            notes.len() - NOTES_SHOWN
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(diags: &[Diagnostic]) -> String {
+        let mut out = Vec::new();
+        write_diagnostics(&mut out, diags).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn notes_are_printed_after_warnings_and_bounded() {
+        let warn = Diagnostic::parse("bad line");
+        let note = |i: usize| {
+            Diagnostic::new(
+                Code::RangeSkipped,
+                format!("{i} GIT ranges skipped (Go): commit ranges cannot be compared"),
+            )
+        };
+        let mut diags = vec![note(1), warn.clone(), note(1)];
+        assert_eq!(
+            text(&diags),
+            "moat: warning: bad line\n\
+             moat: note: 1 GIT ranges skipped (Go): commit ranges cannot be compared\n"
         );
+        diags.extend((2..=12).map(note));
+        let out = text(&diags);
+        assert_eq!(out.lines().count(), 1 + NOTES_SHOWN + 1, "{out}");
+        assert!(out.ends_with("moat: note: 2 more notes; the JSON report lists them all\n"));
     }
 }

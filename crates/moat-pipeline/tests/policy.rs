@@ -529,3 +529,152 @@ fn ignore_unfixed_applies_to_vulnerabilities_only() {
     };
     assert!(!high_only.keeps(&secret("aws-access-key-id", "/a")));
 }
+
+// ---------------------------------------------------------------- purls by ecosystem rules
+
+/// Whether one OpenVEX `not_affected` statement naming `product` (and, when given, a
+/// subcomponent) suppresses the finding for a package with purl `have`.
+fn vex_suppresses(product: &str, subcomponent: Option<&str>, have: &str) -> bool {
+    let product = match subcomponent {
+        Some(sub) => {
+            serde_json::json!({"@id": product, "subcomponents": [{"@id": sub}]})
+        }
+        None => serde_json::json!({"@id": product}),
+    };
+    let doc = serde_json::json!({
+        "@context": "https://openvex.dev/ns/v0.2.0",
+        "@id": "https://example.invalid/vex-1",
+        "author": "test",
+        "timestamp": "2024-01-01T00:00:00Z",
+        "version": 1,
+        "statements": [{
+            "vulnerability": {"name": "CVE-2024-0001"},
+            "products": [product],
+            "status": "not_affected",
+            "justification": "vulnerable_code_not_present",
+        }],
+    });
+    let vex = parse_openvex(&serde_json::to_vec(&doc).unwrap()).unwrap();
+    let f = finding("CVE-2024-0001", &[], "p", have, "/app");
+    let out = apply(vec![f], &[], &vex, "2024-01-01");
+    out.suppressed.len() == 1
+}
+
+#[test]
+fn vex_purls_compare_names_by_the_ecosystems_rules() {
+    // NuGet and Composer names are case-insensitive, PyPI names per PEP 503: the rule the
+    // advisory database and the matcher apply.
+    let cases = [
+        (
+            "pkg:nuget/newtonsoft.json@12.0.1",
+            "pkg:nuget/Newtonsoft.Json@12.0.1",
+            true,
+        ),
+        (
+            "pkg:nuget/newtonsoft.json",
+            "pkg:nuget/Newtonsoft.Json@12.0.1",
+            true,
+        ),
+        (
+            "pkg:composer/Symfony/Yaml@4.4.0",
+            "pkg:composer/symfony/yaml@4.4.0",
+            true,
+        ),
+        (
+            "pkg:pypi/Zope.Interface@5.0",
+            "pkg:pypi/zope-interface@5.0",
+            true,
+        ),
+        ("pkg:pypi/Django@3.2.4", "pkg:pypi/django@3.2.4", true),
+        // npm, Go module paths and Maven coordinates are compared as written.
+        ("pkg:npm/Left-Pad@1.0.0", "pkg:npm/left-pad@1.0.0", false),
+        (
+            "pkg:golang/github.com/burntsushi/toml@v1.0.0",
+            "pkg:golang/github.com/BurntSushi/toml@v1.0.0",
+            false,
+        ),
+        (
+            "pkg:nuget/newtonsoft.json@13.0.1",
+            "pkg:nuget/Newtonsoft.Json@12.0.1",
+            false,
+        ),
+    ];
+    for (want, have, expected) in cases {
+        assert_eq!(
+            vex_suppresses(want, None, have),
+            expected,
+            "{want} vs {have}"
+        );
+    }
+}
+
+#[test]
+fn vex_purls_compare_versions_as_the_ecosystem_spells_them() {
+    let cases = [
+        // Go: a purl's version without the `v` is the module version with it.
+        (
+            "pkg:golang/golang.org/x/net@0.35.0",
+            "pkg:golang/golang.org/x/net@v0.35.0",
+            true,
+        ),
+        (
+            "pkg:golang/golang.org/x/net@0.35.0",
+            "pkg:golang/golang.org/x/net@v0.36.0",
+            false,
+        ),
+        // The standard library as Syft spells it.
+        (
+            "pkg:golang/stdlib@go1.19.8",
+            "pkg:golang/stdlib@v1.19.8",
+            true,
+        ),
+        // A deb epoch in a qualifier (Trivy) is the epoch of the version (moat).
+        (
+            "pkg:deb/debian/bsdutils@2.38.1-5%2Bdeb12u3?epoch=1",
+            "pkg:deb/debian/bsdutils@1:2.38.1-5%2Bdeb12u3",
+            true,
+        ),
+        (
+            "pkg:deb/debian/bsdutils@2.38.1-5%2Bdeb12u3",
+            "pkg:deb/debian/bsdutils@1:2.38.1-5%2Bdeb12u3",
+            false,
+        ),
+        (
+            "pkg:rpm/redhat/openssl-libs@3.0.7-27.el9?epoch=1",
+            "pkg:rpm/redhat/openssl-libs@1:3.0.7-27.el9",
+            true,
+        ),
+        // Versions the ecosystem orders as equal.
+        ("pkg:maven/org.x/y@1.0", "pkg:maven/org.x/y@1.0.0", true),
+        ("pkg:pypi/p@1.0", "pkg:pypi/p@1.0.0", true),
+        ("pkg:pypi/p@1.0", "pkg:pypi/p@1.0.1", false),
+    ];
+    for (want, have, expected) in cases {
+        assert_eq!(
+            vex_suppresses(want, None, have),
+            expected,
+            "{want} vs {have}"
+        );
+    }
+}
+
+#[test]
+fn vex_subcomponents_are_normalised_too() {
+    // An image product with the package as a subcomponent (vexctl --subcomponents).
+    let image = "pkg:oci/app@sha256%3Aabcd";
+    assert!(vex_suppresses(
+        image,
+        Some("pkg:golang/golang.org/x/net@0.35.0"),
+        "pkg:golang/golang.org/x/net@v0.35.0"
+    ));
+    assert!(vex_suppresses(
+        image,
+        Some("pkg:nuget/newtonsoft.json@12.0.1"),
+        "pkg:nuget/Newtonsoft.Json@12.0.1"
+    ));
+    assert!(!vex_suppresses(
+        image,
+        Some("pkg:nuget/newtonsoft.json@12.0.2"),
+        "pkg:nuget/Newtonsoft.Json@12.0.1"
+    ));
+}

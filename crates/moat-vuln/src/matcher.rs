@@ -26,8 +26,10 @@
 //! * An `affected[]` entry applies only when its `package.ecosystem` equals the package's
 //!   ecosystem exactly (a `Debian:12` entry never matches a `Debian:11` package) and its
 //!   name is the looked-up name.
-//! * Go: a leading `v` is stripped from the installed version (vulndb writes `1.20.5`); the
-//!   toolchain is the package `stdlib`.
+//! * Go: the installed version is compared without its leading `v` (vulndb writes
+//!   `1.20.5`); the toolchain is the package `stdlib` (or `toolchain`), whose version may be
+//!   spelt as the toolchain spells it (`go1.19.8`, as Syft writes it, is `1.19.8`;
+//!   [`moat_model::version::go::canonical`]).
 //!
 //! ## Version rules (OSV schema, "Evaluation")
 //!
@@ -47,6 +49,13 @@
 //!   have been missed).
 //! * `ECOSYSTEM` ranges of an ecosystem moat has no ordering for are skipped with a
 //!   diagnostic.
+//! * An installed version that does not parse in the range's scheme
+//!   ([`moat_model::version::parse_ok`]: `(devel)`, an empty version, `not-a-version`) is
+//!   outside every `SEMVER` and `ECOSYSTEM` range, with a diagnostic for each range skipped.
+//!   Every scheme orders such strings somewhere (most before every valid version), so
+//!   evaluating them would put them inside every `introduced: "0"` range: one unparsed
+//!   version would be reported with every advisory of its package. An exact `versions[]`
+//!   entry still matches it.
 //! * Withdrawn records are ignored.
 //! * moat's distro extension [`Affected::status`]: `not_affected` -> no finding from that
 //!   entry; `affected`, `will_not_fix`, `fix_deferred`, `end_of_life` with no range or
@@ -74,9 +83,12 @@
 //! with [`Severity::from_label`], highest wins (an "unknown"/"not yet assigned" rating does
 //! not count). Otherwise (and for every language package) the highest CVSS base score of the
 //! group ([`crate::score`]) via [`Severity::from_score`]; else the highest feed rating label;
-//! else `UNKNOWN`. `cvss` lists every distinct vector with its base score. `kev` is set when
-//! any id of the group is in the KEV catalogue. `title` is the primary record's `summary`
-//! (else the first summary in the group). `references` are the unique URLs, at most 20.
+//! else `UNKNOWN` (the OSV importer keeps a record's `database_specific.severity`, GHSA's
+//! label, as its rating). `cvss` lists every distinct vector with its base score. `kev` is
+//! set when any id of the group is in the KEV catalogue. `title` is the primary record's
+//! `summary` (else the first summary in the group), else the first sentence of the first
+//! `details` (at most [`TITLE_CHARS`] characters; PyPA's records have no summary).
+//! `references` are the unique URLs, at most 20.
 //!
 //! Findings are sorted by package name, package version, severity (highest first), id.
 //!
@@ -91,6 +103,7 @@
 //! |---|---|---|
 //! | `range-skipped` | a `GIT` range, the entry did not match otherwise | `GIT range skipped in GO-1 (Go/m): commit ranges cannot be compared to a package version` / `12 GIT ranges skipped (Go): commit ranges cannot ...: GO-1 (m), ... and 7 more` |
 //! | `range-skipped` | an `ECOSYSTEM` range without an ordering | `ECOSYSTEM range skipped in X-1 (SwiftURL/p): no version ordering for ecosystem SwiftURL` / `3 ECOSYSTEM ranges skipped (SwiftURL): no version ordering ...: X-1 (p), ...` |
+//! | `range-skipped` | the installed version does not parse | `SEMVER range skipped in GO-1 (Go/m@(devel)): the installed version is not a semver version` / `4 SEMVER ranges skipped (Go): the installed version is not ...: GO-1 (m@(devel)), ...` |
 //! | `lookup-failed` | the source failed ([`LookupError`]) | `lookup of npm/a failed: <error>` / `lookup of 40 npm packages failed: <error>: a, b, ... and 35 more` |
 //! | `other` | packages without an ecosystem (an OS package of an unknown release) | `3 package(s) without an ecosystem were not matched` |
 //!
@@ -105,7 +118,7 @@ use moat_model::finding::{
     CvssScore, Detail, Finding, FindingLocation, FindingPackage, MatchDetail, Severity, Status,
     VulnerabilityDetail,
 };
-use moat_model::version::{Scheme, compare};
+use moat_model::version::{Scheme, compare, parse_ok};
 use moat_model::{Code, Diagnostic, Ecosystem, Inventory, Package, normalize_name};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -244,6 +257,8 @@ enum Problem {
     GitRange,
     /// An `ECOSYSTEM` range of an ecosystem without a version ordering.
     NoOrdering,
+    /// A range of this kind whose scheme does not parse the installed version.
+    Unparsable(RangeType, Scheme),
     /// The source failed, with this message.
     Lookup(String),
 }
@@ -309,6 +324,11 @@ fn message(problem: &Problem, eco: &str, subjects: &[(String, String)]) -> Diagn
             Some("ECOSYSTEM"),
             format!("no version ordering for ecosystem {eco}"),
         ),
+        Problem::Unparsable(kind, scheme) => (
+            Code::RangeSkipped,
+            Some(range_kind(*kind)),
+            format!("the installed version is not a {} version", scheme.as_str()),
+        ),
     };
     let n = subjects.len();
     let text = match (subjects, range) {
@@ -356,10 +376,12 @@ fn package_ecosystem(pkg: &Package) -> Option<String> {
     Ecosystem::from_purl_type(&pkg.kind).map(|e| e.osv_name().to_string())
 }
 
-/// The installed version as compared for an ecosystem (Go: no leading `v`).
-fn installed_for(eco: &str, v: &str) -> String {
+/// The installed version of package `name` as compared in an ecosystem (Go: the canonical
+/// spelling without its leading `v`).
+fn installed_for(eco: &str, name: &str, v: &str) -> String {
     if eco == "Go" {
-        v.strip_prefix('v').unwrap_or(v).to_string()
+        let c = moat_model::version::go::canonical(name, v);
+        c.strip_prefix('v').map(str::to_string).unwrap_or(c)
     } else {
         v.to_string()
     }
@@ -415,7 +437,7 @@ fn records_for(
                 continue;
             }
         };
-        let installed = installed_for(eco, version);
+        let installed = installed_for(eco, name, version);
         let key_name = normalize_name(eco, name);
         for adv in advs {
             if adv.withdrawn.is_some() {
@@ -510,6 +532,11 @@ fn eval_affected(
             diags.add(Problem::NoOrdering, eco, &adv.id, name);
             continue;
         };
+        if !parse_ok(s, installed) {
+            let subject = format!("{name}@{installed}");
+            diags.add(Problem::Unparsable(r.kind, s), eco, &adv.id, &subject);
+            continue;
+        }
         if range_affects(r, s, installed) {
             return Some(detail(range_text(r, s), next_fixed(r, s, installed)));
         }
@@ -606,11 +633,7 @@ fn next_fixed(r: &Range, s: Scheme, v: &str) -> Option<String> {
 
 /// `ECOSYSTEM introduced 0, fixed 2.36-9+deb12u4`.
 fn range_text(r: &Range, s: Scheme) -> String {
-    let kind = match r.kind {
-        RangeType::Semver => "SEMVER",
-        RangeType::Ecosystem => "ECOSYSTEM",
-        RangeType::Git => "GIT",
-    };
+    let kind = range_kind(r.kind);
     let parts: Vec<String> = sorted_events(r, s)
         .into_iter()
         .map(|e| {
@@ -624,6 +647,56 @@ fn range_text(r: &Range, s: Scheme) -> String {
         })
         .collect();
     format!("{kind} {}", parts.join(", "))
+}
+
+/// `SEMVER`, `ECOSYSTEM`, `GIT`.
+fn range_kind(kind: RangeType) -> &'static str {
+    match kind {
+        RangeType::Semver => "SEMVER",
+        RangeType::Ecosystem => "ECOSYSTEM",
+        RangeType::Git => "GIT",
+    }
+}
+
+/// The longest title made from an advisory's `details`, in characters.
+pub const TITLE_CHARS: usize = 160;
+
+/// A title from an advisory's `details`: the first sentence (to the first word ending in
+/// `.`, `!` or `?` that is no abbreviation like `e.g.`) of its first paragraph with text
+/// other than markdown headings, white space collapsed; cut at a word to [`TITLE_CHARS`]
+/// characters with `…`. `None` when there is no text.
+fn title_from_details(details: &str) -> Option<String> {
+    let words: Vec<&str> = details
+        .split("\n\n")
+        .map(|p| {
+            p.lines()
+                .filter(|l| !l.trim_start().starts_with('#'))
+                .flat_map(str::split_whitespace)
+                .collect::<Vec<&str>>()
+        })
+        .find(|w| !w.is_empty())?;
+    let mut out = String::new();
+    for w in words {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+        let abbreviation = ["e.g.", "i.e.", "etc.", "vs.", "Inc.", "Ltd."]
+            .iter()
+            .any(|a| w.eq_ignore_ascii_case(a));
+        if w.ends_with(['.', '!', '?']) && w.chars().count() > 2 && !abbreviation {
+            break;
+        }
+    }
+    if out.chars().count() > TITLE_CHARS {
+        let cut: String = out.chars().take(TITLE_CHARS - 1).collect();
+        let cut = match cut.rfind(' ') {
+            Some(i) if i > TITLE_CHARS / 2 => &cut[..i],
+            _ => cut.as_str(),
+        };
+        out = format!("{}…", cut.trim_end_matches([',', ';', ':', ' ']));
+    }
+    Some(out)
 }
 
 /// 0 distro, 1 GHSA, 2 others.
@@ -776,7 +849,14 @@ fn build_finding(
         .unwrap_or(Severity::Unknown);
 
     let kev = ids.iter().any(|i| src.is_kev(i));
-    let title = group.iter().find_map(|r| r.adv.summary.clone());
+    let title = group
+        .iter()
+        .find_map(|r| r.adv.summary.clone().filter(|s| !s.trim().is_empty()))
+        .or_else(|| {
+            group
+                .iter()
+                .find_map(|r| r.adv.details.as_deref().and_then(title_from_details))
+        });
     let mut references: Vec<String> = Vec::new();
     'refs: for r in &group {
         for rf in &r.adv.references {

@@ -281,3 +281,171 @@ fn parse_json_forms() {
     assert!(osv::parse_json(b"{\"id\": 5}").is_err());
     assert!(osv::parse_yaml(b"- id: A-1\n- id: A-2\n").unwrap().len() == 2);
 }
+
+// ---------------------------------------------------------------------------------------
+// database_specific.severity: the rating when no CVSS vector scores a record
+
+#[test]
+fn database_specific_severity_becomes_the_rating() {
+    // One record (the fast path), the `vulns` answer, an array, YAML.
+    let rec = |id: &str, sev: &str| {
+        format!(
+            r#"{{"id":"{id}","modified":"2024-01-01T00:00:00Z","summary":"s",
+              "affected":[{{"package":{{"ecosystem":"npm","name":"p"}},
+                "ranges":[{{"type":"SEMVER","events":[{{"introduced":"0"}}]}}]}}],
+              "database_specific":{{"severity":{sev},"cwe_ids":["CWE-79"]}}}}"#
+        )
+    };
+    let one = osv::parse_json(rec("GHSA-1", r#""HIGH""#).as_bytes()).unwrap();
+    assert_eq!(one[0].rating.as_deref(), Some("HIGH"));
+    let many = format!(
+        r#"{{"vulns":[{},{},{}]}}"#,
+        rec("GHSA-2", r#"" MODERATE ""#),
+        rec("GHSA-3", r#"{"score":7}"#),
+        rec("GHSA-4", r#""""#)
+    );
+    let got: Vec<Option<String>> = osv::parse_json(many.as_bytes())
+        .unwrap()
+        .into_iter()
+        .map(|a| a.rating)
+        .collect();
+    // Trimmed; a label that is not text, or empty, is none.
+    assert_eq!(got, [Some("MODERATE".into()), None, None]);
+    let array = format!("[{},{}]", rec("GHSA-5", r#""LOW""#), rec("GHSA-6", "null"));
+    let got: Vec<Option<String>> = osv::parse_json(array.as_bytes())
+        .unwrap()
+        .into_iter()
+        .map(|a| a.rating)
+        .collect();
+    assert_eq!(got, [Some("LOW".into()), None]);
+    let yaml = b"id: PYSEC-1\nmodified: 2024-01-01T00:00:00Z\naffected:\n- package:\n    ecosystem: PyPI\n    name: p\ndatabase_specific:\n  severity: CRITICAL\n";
+    assert_eq!(
+        osv::parse_yaml(yaml).unwrap()[0].rating.as_deref(),
+        Some("CRITICAL")
+    );
+    let yaml_list = b"- id: PYSEC-2\n  database_specific:\n    severity: LOW\n- id: PYSEC-3\n";
+    let got: Vec<Option<String>> = osv::parse_yaml(yaml_list)
+        .unwrap()
+        .into_iter()
+        .map(|a| a.rating)
+        .collect();
+    assert_eq!(got, [Some("LOW".into()), None]);
+    // A `database_specific` of another shape is ignored, the record kept.
+    let odd = rec("GHSA-7", "1").replace(r#"{"severity":1,"cwe_ids":["CWE-79"]}"#, "[1,2]");
+    let a = osv::parse_json(odd.as_bytes()).unwrap();
+    assert_eq!((a[0].id.as_str(), a[0].rating.as_deref()), ("GHSA-7", None));
+}
+
+#[test]
+fn ghsa_labels_rate_records_without_a_vector() {
+    let Some(v) = vulns() else { return };
+    let file =
+        v.join("ghsa/osv-scalibr-guidedremediation/override__zeppelin-server.vulnerabilities.json");
+    let batch = import::import_path(&file).unwrap();
+    // python3: 356 records, every one with database_specific.severity; 30 without severity[]
+    assert_eq!(batch.advisories.len(), 356);
+    assert!(batch.advisories.iter().all(|a| a.rating.is_some()));
+    assert_eq!(
+        batch
+            .advisories
+            .iter()
+            .filter(|a| a.severity.is_empty())
+            .count(),
+        30
+    );
+    let a = batch
+        .advisories
+        .iter()
+        .find(|a| a.id == "GHSA-qmqc-x3r4-6v39")
+        .unwrap();
+    assert!(a.severity.is_empty());
+    assert_eq!(a.rating.as_deref(), Some("HIGH"));
+
+    // Matched: HIGH from the label, where it was UNKNOWN before.
+    use moat_model::{Artifact, ArtifactKind, Inventory, Package, Severity};
+    use moat_vuln::matcher::{MatchOptions, MemorySource, match_inventory};
+    let pkg = Package {
+        id: "maven:jackson-databind@2.9.9".into(),
+        name: "com.fasterxml.jackson.core:jackson-databind".into(),
+        version: "2.9.9".into(),
+        kind: "maven".into(),
+        purl: "pkg:maven/com.fasterxml.jackson.core/jackson-databind@2.9.9".into(),
+        ecosystem: Some("Maven".into()),
+        arch: None,
+        epoch: None,
+        source_name: None,
+        source_version: None,
+        licenses: vec![],
+        layer: None,
+        locations: vec![],
+        dev: false,
+        application: false,
+        file_count: None,
+        files: vec![],
+        metadata: Default::default(),
+    };
+    let inv = Inventory {
+        schema_version: moat_model::SCHEMA_VERSION.into(),
+        tool: Default::default(),
+        artifact: Artifact::new("t", ArtifactKind::Dir, "/t"),
+        packages: vec![pkg],
+        relationships: vec![],
+        diagnostics: vec![],
+    };
+    let src = MemorySource::new(vec![a.clone()], Default::default());
+    let (f, _) = match_inventory(&inv, &src, &MatchOptions::default());
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].id, "CVE-2019-14893");
+    assert_eq!(f[0].severity, Severity::High);
+    assert_eq!(
+        f[0].title.as_deref(),
+        Some("Polymorphic deserialization of malicious object in jackson-databind")
+    );
+}
+
+#[test]
+fn pypa_records_get_a_title_from_their_details() {
+    let Some(v) = vulns() else { return };
+    let file = v.join("pypi/pypa-osv-yaml/vulns/werkzeug/PYSEC-2023-221.yaml");
+    let a = osv::parse_yaml(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(a[0].summary, None);
+    let details = a[0].details.clone().unwrap();
+    use moat_model::{Artifact, ArtifactKind, Inventory, Package};
+    use moat_vuln::matcher::{MatchOptions, MemorySource, match_inventory};
+    let version = a[0].affected[0].versions[0].clone();
+    let pkg = Package {
+        id: format!("pypi:werkzeug@{version}"),
+        name: "Werkzeug".into(),
+        version,
+        kind: "pypi".into(),
+        purl: String::new(),
+        ecosystem: Some("PyPI".into()),
+        arch: None,
+        epoch: None,
+        source_name: None,
+        source_version: None,
+        licenses: vec![],
+        layer: None,
+        locations: vec![],
+        dev: false,
+        application: false,
+        file_count: None,
+        files: vec![],
+        metadata: Default::default(),
+    };
+    let inv = Inventory {
+        schema_version: moat_model::SCHEMA_VERSION.into(),
+        tool: Default::default(),
+        artifact: Artifact::new("t", ArtifactKind::Dir, "/t"),
+        packages: vec![pkg],
+        relationships: vec![],
+        diagnostics: vec![],
+    };
+    let src = MemorySource::new(a, Default::default());
+    let (f, _) = match_inventory(&inv, &src, &MatchOptions::default());
+    assert!(details.starts_with("Werkzeug is a comprehensive WSGI web application library. "));
+    assert_eq!(
+        f[0].title.as_deref(),
+        Some("Werkzeug is a comprehensive WSGI web application library.")
+    );
+}

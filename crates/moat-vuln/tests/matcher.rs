@@ -1170,3 +1170,190 @@ fn like_diagnostics_are_counted_per_ecosystem() {
     );
     assert!(d.iter().all(|d| d.code == Code::LookupFailed));
 }
+
+// ---------------------------------------------------------------------------------------
+// Versions that do not parse, other tools' spellings, titles
+
+#[test]
+fn an_unparsable_version_is_outside_every_range_with_a_note() {
+    // Today's failure: `not-a-version` sorted before every PEP 440 version, so an
+    // `introduced: 0` range matched it.
+    let r = || {
+        range(
+            RangeType::Ecosystem,
+            &[("introduced", "0"), ("fixed", "1.2.3")],
+        )
+    };
+    let a = adv(
+        "PYSEC-U",
+        "pypa",
+        &[],
+        vec![affected("PyPI", "p", vec![r()], &[])],
+    );
+    let (f, d) = run(vec![a], vec![pkg("PyPI", "p", "not-a-version")]);
+    assert!(f.is_empty(), "{f:?}");
+    assert_eq!(
+        messages(&d),
+        [
+            "ECOSYSTEM range skipped in PYSEC-U (PyPI/p@not-a-version): the installed version \
+             is not a pep440 version"
+        ]
+    );
+    assert_eq!(d[0].code, Code::RangeSkipped);
+
+    // Go: a main module built from a checkout (`(devel)`, as Syft writes it) and an empty
+    // version (Trivy's), against SEMVER ranges: counted per ecosystem.
+    let go = |id: &str| {
+        adv(
+            id,
+            "osv:Go",
+            &[],
+            vec![affected(
+                "Go",
+                "example.com/m",
+                vec![range(
+                    RangeType::Semver,
+                    &[("introduced", "0"), ("fixed", "1.0.0")],
+                )],
+                &[],
+            )],
+        )
+    };
+    let (f, d) = run(
+        vec![go("GO-1"), go("GO-2")],
+        vec![
+            pkg("Go", "example.com/m", "(devel)"),
+            pkg("Go", "example.com/m", ""),
+        ],
+    );
+    assert!(f.is_empty(), "{f:?}");
+    assert_eq!(
+        messages(&d),
+        [
+            "4 SEMVER ranges skipped (Go): the installed version is not a semver version: \
+             GO-1 (example.com/m@(devel)), GO-2 (example.com/m@(devel)), GO-1 (example.com/m@), \
+             GO-2 (example.com/m@)"
+        ]
+    );
+
+    // A valid version is still matched, and an exact `versions` entry still matches the
+    // unparsable one.
+    assert!(hit("PyPI", r(), "1.0"));
+    let listed = adv(
+        "PYSEC-L",
+        "pypa",
+        &[],
+        vec![affected("PyPI", "p", vec![r()], &["not-a-version"])],
+    );
+    let (f, d) = run(vec![listed], vec![pkg("PyPI", "p", "not-a-version")]);
+    assert_eq!(ids(&f), ["PYSEC-L"]);
+    assert!(d.is_empty(), "{d:?}");
+}
+
+#[test]
+fn go_toolchain_spellings_of_the_standard_library() {
+    let a = adv(
+        "GO-2099-0002",
+        "osv:Go",
+        &[],
+        vec![affected(
+            "Go",
+            "stdlib",
+            vec![range(
+                RangeType::Semver,
+                &[
+                    ("introduced", "0"),
+                    ("fixed", "1.19.9"),
+                    ("introduced", "1.20.0-0"),
+                    ("fixed", "1.20.1"),
+                ],
+            )],
+            &[],
+        )],
+    );
+    // (version as written, compared as, affected)
+    let cases = [
+        ("go1.19.8", "1.19.8", true),
+        ("v1.19.8", "1.19.8", true),
+        ("1.19.8", "1.19.8", true),
+        ("go1.19.9", "1.19.9", false),
+        ("go1.20", "1.20.0", true),
+        ("go1.20rc1", "1.20.0-rc.1", true),
+        ("go1.20.1", "1.20.1", false),
+        // Go's shorthand (osv.dev's queries write the standard library so)
+        ("1.19", "1.19.0", true),
+        ("v1.20", "1.20.0", true),
+        ("1.20.1", "1.20.1", false),
+    ];
+    for (written, compared, affected) in cases {
+        let (f, d) = run(vec![a.clone()], vec![pkg("Go", "stdlib", written)]);
+        assert!(d.is_empty(), "{written}: {d:?}");
+        assert_eq!(!f.is_empty(), affected, "{written}");
+        if affected {
+            let m = &f[0].vulnerability().unwrap().matched[0];
+            assert_eq!(m.installed, compared, "{written}");
+            // The finding names the package as the inventory wrote it.
+            assert_eq!(f[0].package().unwrap().version, written);
+        }
+    }
+    // A module whose version starts with `go` is not the toolchain: no version, no match.
+    let m = adv(
+        "GO-2099-0003",
+        "osv:Go",
+        &[],
+        vec![affected(
+            "Go",
+            "example.com/m",
+            vec![range(RangeType::Semver, &[("introduced", "0")])],
+            &[],
+        )],
+    );
+    let (f, d) = run(vec![m], vec![pkg("Go", "example.com/m", "go1.19.8")]);
+    assert!(f.is_empty());
+    assert_eq!(d.len(), 1, "{d:?}");
+}
+
+#[test]
+fn title_falls_back_to_the_first_sentence_of_details() {
+    let r = || range(RangeType::Ecosystem, &[("introduced", "0")]);
+    let mut a = adv(
+        "PYSEC-T",
+        "pypa",
+        &[],
+        vec![affected("PyPI", "p", vec![r()], &[])],
+    );
+    let title = |a: &Advisory| {
+        let (f, _) = run(vec![a.clone()], vec![pkg("PyPI", "p", "1.0")]);
+        f[0].title.clone()
+    };
+    assert_eq!(title(&a).as_deref(), Some("summary of PYSEC-T"));
+    // No summary (PyPA's records): the first sentence of `details`, white space collapsed,
+    // abbreviations and version numbers not taken for its end.
+    a.summary = None;
+    a.details = Some(
+        "Django 3.1.x before 3.1.13 and 3.2.x before\n3.2.5 allows QuerySet.order_by SQL \
+         injection, e.g. via a client's input. Only apps that pass untrusted input are \
+         affected.\n\nMore."
+            .into(),
+    );
+    assert_eq!(
+        title(&a).as_deref(),
+        Some(
+            "Django 3.1.x before 3.1.13 and 3.2.x before 3.2.5 allows QuerySet.order_by SQL \
+             injection, e.g. via a client's input."
+        )
+    );
+    // An empty summary counts as none; markdown headings are no sentence.
+    a.summary = Some("  ".into());
+    a.details = Some("## Impact\n\n### Details\nThe parser crashes. Always.".into());
+    assert_eq!(title(&a).as_deref(), Some("The parser crashes."));
+    // A first sentence over 160 characters is cut at a word, with an ellipsis.
+    let long = format!("{} end.", "word ".repeat(60));
+    a.details = Some(long);
+    let t = title(&a).unwrap();
+    assert!(t.ends_with("word…"), "{t}");
+    assert!(t.chars().count() <= 160, "{}", t.chars().count());
+    // Neither: no title.
+    a.details = None;
+    assert_eq!(title(&a), None);
+}

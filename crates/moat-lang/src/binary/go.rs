@@ -261,53 +261,9 @@ fn read_go_buildinfo(
 
 /// Turns a Go toolchain version (`go1.19.8`, `go1.22rc1`) into the semver form used by the
 /// Go vulnerability database (`v1.19.8`, `v1.22.0-rc.1`); `None` for development builds.
+/// The rule is moat-model's, which the SBOM reader and the matcher share.
 pub fn go_semver(go_version: &str) -> Option<String> {
-    let v = go_version.split_whitespace().next()?.strip_prefix("go")?;
-    let digits = |s: &str| s.bytes().take_while(u8::is_ascii_digit).count();
-    let n = digits(v);
-    if n == 0 {
-        return None;
-    }
-    let major = &v[..n];
-    let rest = v[n..].strip_prefix('.')?;
-    let n = digits(rest);
-    if n == 0 {
-        return None;
-    }
-    let minor = &rest[..n];
-    let mut rest = &rest[n..];
-    let mut patch = "0";
-    if let Some(r) = rest.strip_prefix('.') {
-        let n = digits(r);
-        if n > 0 {
-            patch = &r[..n];
-            rest = &r[n..];
-        }
-    }
-    let mut pre = String::new();
-    for tag in ["rc", "beta", "alpha"] {
-        if let Some(r) = rest.strip_prefix(tag) {
-            let n = digits(r);
-            if n > 0 {
-                pre = format!("-{tag}.{}", &r[..n]);
-            }
-            break;
-        }
-    }
-    let trim = |s: &str| {
-        let t = s.trim_start_matches('0');
-        if t.is_empty() {
-            "0".to_string()
-        } else {
-            t.to_string()
-        }
-    };
-    Some(format!(
-        "v{}.{}.{}{pre}",
-        trim(major),
-        trim(minor),
-        trim(patch)
-    ))
+    moat_model::version::go::toolchain_semver(go_version)
 }
 
 fn go_packages(version: &str, modinfo: &str, out: &mut LangParsed) {

@@ -8,9 +8,9 @@
 //!   OpenVEX 0.2 documents.
 //! * [`apply`] runs VEX first, then the ignore entries:
 //!   * a VEX statement suppresses a finding when its vulnerability is the finding's id or an
-//!     alias, one of its products is the finding's package purl (compared without qualifiers
-//!     and subpath when the product has none; a statement without products applies to every
-//!     package), and its status is `not_affected` or `fixed`. The suppression keeps the
+//!     alias, one of its products (or their subcomponents) names the finding's package purl
+//!     (see "Comparing purls"; a statement without products applies to every package), and
+//!     its status is `not_affected` or `fixed`. The suppression keeps the
 //!     status and the justification (or impact statement). `affected` and
 //!     `under_investigation` statements suppress nothing. When several statements match, the
 //!     last one in the document wins (OpenVEX: later statements supersede earlier ones).
@@ -24,6 +24,22 @@
 //!     `unused_ignores`.
 //! * [`Gate`] is the severity filter (`--severity`) and `--ignore-unfixed` (vulnerabilities
 //!   only: a secret has no fixed version), applied to what [`apply`] reported.
+//!
+//! ## Comparing purls
+//!
+//! A purl in a VEX statement or an ignore entry (`want`) names a package's purl (`have`)
+//! when, after both are brought to one spelling, type, namespace and name are the same, and
+//! version, qualifiers and subpath are where `want` has them:
+//!
+//! * names by the ecosystem's rules ([`moat_model::normalize_name`], the rule the advisory
+//!   database and the matcher apply): `pkg:nuget/newtonsoft.json` names
+//!   `pkg:nuget/Newtonsoft.Json`, `pkg:pypi/Zope.Interface` names `pkg:pypi/zope-interface`;
+//! * versions as the ecosystem spells and orders them: a deb or rpm `epoch` qualifier is
+//!   part of the version (`@2.38.1-5?epoch=1` is `@1:2.38.1-5`), a Go version has its `v`
+//!   (`pkg:golang/golang.org/x/net@0.35.0` is the module version `v0.35.0`; the standard
+//!   library's `go1.19.8` is `v1.19.8`), and two versions that both parse are the same
+//!   when the ecosystem's ordering says so (Maven `1.0` is `1.0.0`);
+//! * qualifiers, other than `epoch`, compared as written.
 
 pub mod ignore;
 pub mod vex;
@@ -31,8 +47,10 @@ pub mod vex;
 pub use ignore::{IgnoreEntry, parse_ignore_file};
 pub use vex::{VexStatement, parse_openvex};
 
-use moat_model::Purl;
 use moat_model::finding::{Finding, FindingKind, Severity, Status, Suppression};
+use moat_model::version::{Scheme, compare, parse_ok};
+use moat_model::{Ecosystem, Purl};
+use std::collections::BTreeMap;
 
 /// Largest ignore file or VEX document read.
 const MAX_BYTES: usize = 16 << 20;
@@ -156,8 +174,88 @@ fn id_matches(id: &str, f: &Finding) -> bool {
     f.id.eq_ignore_ascii_case(id) || f.aliases.iter().any(|a| a.eq_ignore_ascii_case(id))
 }
 
-/// Whether the purl `want` names the purl `have`: type, namespace and name always; version,
-/// qualifiers and subpath only when `want` has them.
+/// A purl in the one spelling two purls are compared in (see "Comparing purls").
+#[derive(Debug, PartialEq, Eq)]
+struct PurlKey {
+    ty: String,
+    /// The ecosystem's lookup form of the name (namespace included).
+    name: String,
+    version: Option<String>,
+    /// Without `epoch` (folded into the version).
+    qualifiers: BTreeMap<String, String>,
+    subpath: Option<String>,
+    scheme: Option<Scheme>,
+}
+
+impl PurlKey {
+    fn new(p: Purl) -> PurlKey {
+        let ty = p.ty.to_ascii_lowercase();
+        let mut qualifiers = p.qualifiers;
+        let epoch = qualifiers.remove("epoch");
+        let eco = Ecosystem::from_purl_type(&ty);
+        let (name, scheme) = match eco {
+            Some(e) => {
+                let n = e.name_from_purl(p.namespace.as_deref(), &p.name);
+                (e.normalize_name(&n), Scheme::for_ecosystem(e.osv_name()))
+            }
+            None => {
+                let n = match &p.namespace {
+                    Some(ns) => format!("{ns}/{}", p.name),
+                    None => p.name.clone(),
+                };
+                let scheme = match ty.as_str() {
+                    "deb" => Some(Scheme::Dpkg),
+                    "rpm" => Some(Scheme::Rpm),
+                    "apk" => Some(Scheme::Apk),
+                    _ => None,
+                };
+                (n, scheme)
+            }
+        };
+        let version = p.version.map(|v| match (eco, epoch.as_deref()) {
+            (Some(Ecosystem::Go), _) => moat_model::version::go::canonical(&p.name, &v),
+            (None, Some(e))
+                if matches!(ty.as_str(), "deb" | "rpm")
+                    && !v.contains(':')
+                    && !e.is_empty()
+                    && e != "0" =>
+            {
+                format!("{e}:{v}")
+            }
+            _ => v,
+        });
+        PurlKey {
+            ty,
+            name,
+            version,
+            qualifiers,
+            subpath: p.subpath,
+            scheme,
+        }
+    }
+
+    /// Whether `self` (wanted) names `have`.
+    fn names(&self, have: &PurlKey) -> bool {
+        let version_ok = match (&self.version, &have.version) {
+            (None, _) => true,
+            (Some(w), Some(h)) => {
+                w == h
+                    || self.scheme.is_some_and(|s| {
+                        parse_ok(s, w) && parse_ok(s, h) && compare(s, w, h).is_eq()
+                    })
+            }
+            (Some(_), None) => false,
+        };
+        self.ty == have.ty
+            && self.name == have.name
+            && version_ok
+            && (self.qualifiers.is_empty() || self.qualifiers == have.qualifiers)
+            && (self.subpath.is_none() || self.subpath == have.subpath)
+    }
+}
+
+/// Whether the purl `want` names the purl `have` (see "Comparing purls"): type, namespace
+/// and name always; version, qualifiers and subpath only when `want` has them.
 fn purl_matches(want: &str, have: &str) -> bool {
     if want == have {
         return true;
@@ -165,12 +263,7 @@ fn purl_matches(want: &str, have: &str) -> bool {
     let (Ok(w), Ok(h)) = (Purl::parse(want), Purl::parse(have)) else {
         return false;
     };
-    w.ty == h.ty
-        && w.namespace == h.namespace
-        && w.name == h.name
-        && (w.version.is_none() || w.version == h.version)
-        && (w.qualifiers.is_empty() || w.qualifiers == h.qualifiers)
-        && (w.subpath.is_none() || w.subpath == h.subpath)
+    PurlKey::new(w).names(&PurlKey::new(h))
 }
 
 fn vex_matches(s: &VexStatement, f: &Finding) -> bool {

@@ -23,6 +23,10 @@
 //! * **epoch**: a deb version keeps its `1:` prefix; Trivy leaves it out of the version and
 //!   writes an `epoch` qualifier, which is put back (`1:2.38.1-5+deb12u3`); rpm versions
 //!   become `E:V-R` the same way.
+//! * **Go versions** are spelt as moat's inventory spells them
+//!   ([`moat_model::version::go::canonical`]): Syft's `go1.19.8` for the standard library
+//!   and a purl's `0.35.0` become `v1.19.8` and `v0.35.0`. Other qualifiers (Maven's
+//!   `classifier`, Conan's `rrev`) never become part of a version.
 //! * **moat's own documents** restore exactly: the `moat:package:*` properties of its
 //!   CycloneDX (type, layer, locations, source, arch, epoch, ecosystem, metadata, ...), the
 //!   `moat:artifact:*` / `moat:layer:*` / `moat:os:*` properties of the artifact and OS, and

@@ -1,6 +1,9 @@
 //! One format-neutral record into a [`Package`]: what matters for matching (kind,
 //! ecosystem, the ecosystem's form of the name, version with its epoch, source package) read
-//! from wherever moat, Trivy and Syft put it.
+//! from wherever moat, Trivy and Syft put it. Versions are brought to the spelling moat's
+//! own inventory uses: a deb or rpm epoch from the purl's `epoch` qualifier, Go versions
+//! with their `v` (Syft's `go1.19.8` for the standard library is `v1.19.8`); qualifiers
+//! (Maven's `classifier`, Conan's `rrev`) are never part of the version.
 
 use super::distro::distro_ecosystem;
 use super::{Context, Raw};
@@ -96,14 +99,22 @@ pub(super) fn package(
         .clone()
         .or_else(|| purl.as_ref().and_then(|p| p.version.clone()))
         .unwrap_or_default();
+    // (dpkg never writes an epoch of 0: `epoch=0` on a deb is no epoch; rpm headers may
+    // hold an explicit 0, which moat's inventory keeps)
     if !moat
         && matches!(ty.as_str(), "deb" | "rpm")
         && let Some(e) =
             qual("epoch").filter(|e| !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit()))
+        && !(ty == "deb" && e.bytes().all(|b| b == b'0'))
         && !version.contains(':')
         && !version.is_empty()
     {
         version = format!("{e}:{version}");
+    }
+    // other tools' spellings of a Go version: Syft names the standard library `go1.19.8`,
+    // purls may leave out the `v` (`pkg:golang/golang.org/x/net@0.35.0`)
+    if !moat && ty == "golang" {
+        version = moat_model::version::go::canonical(&name, &version);
     }
     let epoch = if let Some(e) = raw.prop("moat:package:epoch") {
         e.parse().ok()

@@ -2,9 +2,13 @@
 //! YAML (the PyPA advisory database writes OSV as YAML) and the per-ecosystem `all.zip`
 //! archives OSV publishes (a flat zip of one JSON record per entry).
 //!
-//! [`Advisory`] deserialises OSV directly, so this module only adds framing, limits and the
+//! [`Advisory`] deserialises OSV directly, so this module only adds framing, limits, the
 //! `source` label (`osv:<ecosystem>`, the ecosystem of the first `affected` entry without its
-//! release suffix: `Debian:12` gives `osv:Debian`).
+//! release suffix: `Debian:12` gives `osv:Debian`) and what OSV keeps in free-form maps:
+//! the record's `database_specific.severity` label (GitHub's advisory database writes
+//! `LOW`, `MODERATE`, `HIGH` or `CRITICAL` there) becomes [`Advisory::rating`], which the
+//! matcher uses when no CVSS vector scores the vulnerability. A `database_specific` that is
+//! not shaped like that is ignored.
 //!
 //! Limits on untrusted archives ([`read_zip`]): at most [`MAX_ZIP_ENTRIES`] entries, each at
 //! most [`MAX_ENTRY_BYTES`] decompressed (checked while decompressing, not trusted from the
@@ -16,6 +20,7 @@
 
 use super::ImportBatch;
 use moat_model::advisory::Advisory;
+use serde::Deserialize;
 use std::io::Read;
 
 /// Most entries read from one zip.
@@ -69,6 +74,55 @@ pub enum ArchiveError {
     TooManyEntries { entries: usize },
 }
 
+/// The parts of an OSV record outside [`Advisory`] that are kept.
+#[derive(Debug, Default, Deserialize)]
+struct Extras {
+    #[serde(default)]
+    database_specific: Option<DatabaseSpecific>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct DatabaseSpecific {
+    #[serde(default)]
+    severity: Option<Label>,
+}
+
+/// A severity label, or anything else (ignored).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Label {
+    Text(String),
+    #[allow(dead_code)]
+    Other(serde::de::IgnoredAny),
+}
+
+impl Extras {
+    /// The extras of a record, `None` when they are not shaped as expected.
+    fn of_json(bytes: &[u8]) -> Option<Extras> {
+        serde_json::from_slice(bytes).ok()
+    }
+
+    fn of_value(v: &serde_json::Value) -> Option<Extras> {
+        Extras::deserialize(v).ok()
+    }
+
+    /// The `database_specific.severity` label, trimmed, if it is text.
+    fn severity(&self) -> Option<String> {
+        match self.database_specific.as_ref()?.severity.as_ref()? {
+            Label::Text(t) if !t.trim().is_empty() => Some(t.trim().to_string()),
+            _ => None,
+        }
+    }
+}
+
+/// The record's rating from its extras, where it has none yet.
+fn with_extras(mut adv: Advisory, extras: Option<&Extras>) -> Advisory {
+    if adv.rating.is_none() {
+        adv.rating = extras.and_then(Extras::severity);
+    }
+    adv
+}
+
 fn check(mut adv: Advisory) -> Result<Advisory, OsvError> {
     if adv.id.trim().is_empty() {
         return Err(OsvError::EmptyId);
@@ -116,7 +170,9 @@ pub(crate) fn parse_json_records(
                 .and_then(|i| i.as_str())
                 .unwrap_or("?")
                 .to_string();
+            let extras = Extras::of_value(&v);
             serde_json::from_value::<Advisory>(v)
+                .map(|a| with_extras(a, extras.as_ref()))
                 .map_err(|source| OsvError::Record { id, source })
                 .and_then(check)
         })
@@ -152,6 +208,7 @@ pub(crate) fn read_json_into(bytes: &[u8], name: &str, batch: &mut ImportBatch) 
 pub fn parse_json(bytes: &[u8]) -> Result<Vec<Advisory>, OsvError> {
     // The common case, one record, without the intermediate `Value`.
     if let Ok(adv) = serde_json::from_slice::<Advisory>(bytes) {
+        let adv = with_extras(adv, Extras::of_json(bytes).as_ref());
         return check(adv).map(|a| vec![a]);
     }
     parse_json_records(bytes)?.into_iter().collect()
@@ -166,13 +223,29 @@ pub fn parse_yaml(bytes: &[u8]) -> Result<Vec<Advisory>, OsvError> {
         One(Box<Advisory>),
         Many(Vec<Advisory>),
     }
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum ExtrasOneOrMany {
+        // A list first: a struct also deserialises from a sequence.
+        Many(Vec<Extras>),
+        One(Extras),
+    }
     let parsed: OneOrMany =
         serde_saphyr::from_slice(bytes).map_err(|e| OsvError::Yaml(Box::new(e)))?;
     let list = match parsed {
         OneOrMany::One(a) => vec![*a],
         OneOrMany::Many(v) => v,
     };
-    list.into_iter().map(check).collect()
+    // The extras, record by record, when the document has them in the same shape.
+    let extras: Vec<Extras> = match serde_saphyr::from_slice::<ExtrasOneOrMany>(bytes) {
+        Ok(ExtrasOneOrMany::One(e)) => vec![e],
+        Ok(ExtrasOneOrMany::Many(v)) if v.len() == list.len() => v,
+        _ => Vec::new(),
+    };
+    list.into_iter()
+        .enumerate()
+        .map(|(i, a)| check(with_extras(a, extras.get(i))))
+        .collect()
 }
 
 /// Every `*.json` entry of an OSV `all.zip`. A damaged archive (one `malformed` entry named
