@@ -11,6 +11,7 @@
 //! | [`parse_poetry_lock`] | `poetry.lock` | `poetry.rs` |
 //! | [`parse_pipfile_lock`] | `Pipfile.lock` | `pipfile.rs` |
 //! | [`parse_uv_lock`] | `uv.lock` | `uv.rs` |
+//! | [`parse_pylock`] | `pylock.toml`, `pylock.<name>.toml` (PEP 751) | `pylock.rs` |
 //!
 //! Installed metadata describes one package per file (the engine joins a METADATA with its
 //! RECORD on metadata `dist_dir`); lockfiles and requirements list many. What they share
@@ -25,6 +26,7 @@
 mod metadata;
 mod pipfile;
 mod poetry;
+mod pylock;
 mod record;
 mod requirements;
 mod uv;
@@ -33,6 +35,7 @@ pub use crate::read::MAX_PACKAGES;
 pub use metadata::parse_metadata;
 pub use pipfile::parse_pipfile_lock;
 pub use poetry::parse_poetry_lock;
+pub use pylock::parse_pylock;
 pub use record::{MAX_FILES, parse_record};
 pub use requirements::parse_requirements;
 pub use uv::parse_uv_lock;
