@@ -288,7 +288,27 @@ pub(super) fn apply(
                 runtime.extend(p.depends.iter().cloned());
             }
         }
-        let reached = reach(kind.ecosystem(), &packages, &runtime, &build, &dev);
+        // A described project's own edges are its manifest's runtime dependencies (the
+        // lock lists its dev and build ones among them too).
+        let by_name: HashMap<&str, &ProjectManifest> = described
+            .iter()
+            .filter_map(|m| Some((m.name.as_deref()?, *m)))
+            .collect();
+        let own: Vec<Option<LangPackage>> = packages
+            .iter()
+            .map(|p| {
+                let m = by_name.get(p.name.as_str()).filter(|_| p.application)?;
+                let mut q = (*p).clone();
+                q.depends = m.dependencies.clone();
+                Some(q)
+            })
+            .collect();
+        let graph: Vec<&LangPackage> = packages
+            .iter()
+            .zip(&own)
+            .map(|(p, o)| o.as_ref().unwrap_or(p))
+            .collect();
+        let reached = reach(kind.ecosystem(), &graph, &runtime, &build, &dev);
         let has_root = packages.iter().any(|p| p.application);
         for (&i, r) in indices.iter().zip(reached) {
             let f = &mut found[i];
