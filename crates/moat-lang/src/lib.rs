@@ -75,7 +75,7 @@ pub mod ruby;
 pub mod swift;
 mod xml;
 
-pub use read::yaml_options;
+pub use read::{absolute_path, yaml_options};
 
 /// The language ecosystems (one vocabulary, in `moat-model`).
 pub use moat_model::Ecosystem;

@@ -162,6 +162,67 @@ pub(crate) fn json_lenient(bytes: &[u8]) -> Result<serde_json::Value, Diagnostic
     json(&out)
 }
 
+/// A JSON object of at most `limit` bytes (`what` names the format, as for
+/// [`json_object`]).
+pub(crate) fn json_object_within(
+    bytes: &[u8],
+    limit: usize,
+    what: &str,
+) -> Result<serde_json::Value, Diagnostic> {
+    check_size(bytes, limit)?;
+    json_object(bytes, what)
+}
+
+/// A YAML document of at most `limit` bytes (UTF-8, BOM tolerated) as JSON values, read
+/// under [`yaml_options`]; `None` for a blank file.
+pub(crate) fn yaml_within(
+    bytes: &[u8],
+    limit: usize,
+) -> Result<Option<serde_json::Value>, Diagnostic> {
+    check_size(bytes, limit)?;
+    let text = utf8(bytes)?;
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    serde_saphyr::from_str_with_options(text, yaml_options())
+        .map(Some)
+        .map_err(|e| yaml_error(&e))
+}
+
+/// The `unsupported` diagnostic for entries a parser left out, `None` when there are none:
+/// `"<count> <what>: <names, comma-separated>"`.
+pub(crate) fn left_out(what: &str, names: &[String]) -> Option<Diagnostic> {
+    (!names.is_empty()).then(|| {
+        Diagnostic::new(
+            Code::Unsupported,
+            format!("{} {what}: {}", names.len(), names.join(", ")),
+        )
+    })
+}
+
+/// A path with `.`, `..` and empty components resolved, made absolute (`/` for the root).
+pub fn absolute_path(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for comp in path.split('/') {
+        match comp {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    let mut out = String::with_capacity(path.len() + 1);
+    for p in parts {
+        out.push('/');
+        out.push_str(p);
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    out
+}
+
 /// A TOML document (UTF-8, BOM tolerated).
 pub(crate) fn toml(bytes: &[u8]) -> Result<toml::Table, Diagnostic> {
     let text = utf8(bytes)?;

@@ -50,16 +50,10 @@ fn pinned(spec: &str) -> Option<(Option<&str>, &str, &str, Option<&str>)> {
 
 /// Parses an `environment.yml`.
 pub fn parse_environment(path: &str, bytes: &[u8]) -> LangParsed {
-    let text = match read::check_size(bytes, MAX_BYTES).and_then(|()| read::utf8(bytes)) {
-        Ok(t) => t,
+    let doc = match read::yaml_within(bytes, MAX_BYTES) {
+        Ok(Some(d)) => d,
+        Ok(None) => return LangParsed::default(),
         Err(d) => return d.into(),
-    };
-    if text.trim().is_empty() {
-        return LangParsed::default();
-    }
-    let doc: Value = match serde_saphyr::from_str_with_options(text, crate::yaml_options()) {
-        Ok(d) => d,
-        Err(e) => return read::yaml_error(&e).into(),
     };
     let mut out = LangParsed::default();
     let Some(deps) = doc.get("dependencies").and_then(Value::as_array) else {

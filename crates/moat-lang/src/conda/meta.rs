@@ -21,9 +21,7 @@ const MAX_BYTES: usize = 64 << 20;
 
 /// Parses one `conda-meta/*.json` record.
 pub fn parse_conda_meta(path: &str, bytes: &[u8]) -> LangParsed {
-    let doc = match read::check_size(bytes, MAX_BYTES)
-        .and_then(|()| read::json_object(bytes, "conda-meta record"))
-    {
+    let doc = match read::json_object_within(bytes, MAX_BYTES, "conda-meta record") {
         Ok(d) => d,
         Err(d) => return d.into(),
     };

@@ -20,7 +20,7 @@
 
 use std::collections::BTreeMap;
 
-use moat_model::{Code, Diagnostic};
+use moat_model::Diagnostic;
 
 use crate::read::{self, MAX_PACKAGES};
 use crate::xml;
@@ -159,16 +159,10 @@ pub fn parse_central_packages(_path: &str, bytes: &[u8]) -> LangParsed {
             out.packages.push(p);
         }
     }
-    if !skipped.is_empty() {
-        out.warn(Diagnostic::new(
-            Code::Unsupported,
-            format!(
-                "{} package versions are ranges, floating or unresolved properties and were left out: {}",
-                skipped.len(),
-                skipped.join(", ")
-            ),
-        ));
-    }
+    out.warnings.extend(read::left_out(
+        "package versions are ranges, floating or unresolved properties and were left out",
+        &skipped,
+    ));
     out
 }
 

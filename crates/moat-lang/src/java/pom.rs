@@ -213,15 +213,9 @@ pub fn parse_pom(_path: &str, bytes: &[u8]) -> LangParsed {
         }
         out.packages.push(p);
     }
-    if !skipped.is_empty() {
-        out.warn(Diagnostic::new(
-            Code::Unsupported,
-            format!(
-                "{} dependencies skipped, their version needs a parent pom, a range or the network: {}",
-                skipped.len(),
-                skipped.join(", ")
-            ),
-        ));
-    }
+    out.warnings.extend(read::left_out(
+        "dependencies skipped, their version needs a parent pom, a range or the network",
+        &skipped,
+    ));
     out
 }

@@ -21,9 +21,7 @@ const MAX_BYTES: usize = 32 << 20;
 
 /// Parses a `build.sbt.lock`.
 pub fn parse_sbt_lock(_path: &str, bytes: &[u8]) -> LangParsed {
-    let doc = match read::check_size(bytes, MAX_BYTES)
-        .and_then(|()| read::json_object(bytes, "build.sbt.lock"))
-    {
+    let doc = match read::json_object_within(bytes, MAX_BYTES, "build.sbt.lock") {
         Ok(d) => d,
         Err(d) => return d.into(),
     };

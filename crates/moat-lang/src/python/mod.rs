@@ -40,6 +40,7 @@ pub use record::{MAX_FILES, parse_record};
 pub use requirements::parse_requirements;
 pub use uv::parse_uv_lock;
 
+use crate::read::absolute_path as absolute;
 use crate::{Ecosystem, LangPackage};
 
 fn pkg(name: &str, version: &str) -> LangPackage {
@@ -53,29 +54,6 @@ fn parent_dir(path: &str) -> &str {
 
 fn last_component(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
-}
-
-/// Absolute form of a relative path (`/` prefixed, `.`/`..`/empty components resolved).
-fn absolute(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for comp in path.split('/') {
-        match comp {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            c => parts.push(c),
-        }
-    }
-    let mut out = String::with_capacity(path.len() + 1);
-    for p in parts {
-        out.push('/');
-        out.push_str(p);
-    }
-    if out.is_empty() {
-        out.push('/');
-    }
-    out
 }
 
 /// PEP 508 project name: ASCII letters/digits, `.`, `_`, `-` inside, alphanumeric ends.

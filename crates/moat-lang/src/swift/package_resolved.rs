@@ -12,7 +12,6 @@
 //! diagnostic; so are registry pins (named `scope.name`, not by URL). A document that is
 //! not JSON is one `parse-error` with its line.
 
-use moat_model::{Code, Diagnostic};
 use serde_json::Value;
 
 use crate::read::{self, MAX_PACKAGES};
@@ -55,9 +54,7 @@ fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
 
 /// Parses a `Package.resolved`.
 pub fn parse_package_resolved(_path: &str, bytes: &[u8]) -> LangParsed {
-    let doc = match read::check_size(bytes, MAX_BYTES)
-        .and_then(|()| read::json_object(bytes, "Package.resolved"))
-    {
+    let doc = match read::json_object_within(bytes, MAX_BYTES, "Package.resolved") {
         Ok(d) => d,
         Err(d) => return d.into(),
     };
@@ -95,16 +92,10 @@ pub fn parse_package_resolved(_path: &str, bytes: &[u8]) -> LangParsed {
         }
         out.packages.push(p);
     }
-    if !skipped.is_empty() {
-        out.warn(Diagnostic::new(
-            Code::Unsupported,
-            format!(
-                "{} pins without a version to match (a branch, a revision, a local or registry package) left out: {}",
-                skipped.len(),
-                skipped.join(", ")
-            ),
-        ));
-    }
+    out.warnings.extend(read::left_out(
+        "pins without a version to match (a branch, a revision, a local or registry package) left out",
+        &skipped,
+    ));
     out
 }
 

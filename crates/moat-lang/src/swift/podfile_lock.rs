@@ -46,16 +46,10 @@ fn text(v: &Value) -> Option<String> {
 
 /// Parses a `Podfile.lock`.
 pub fn parse_podfile_lock(_path: &str, bytes: &[u8]) -> LangParsed {
-    let text_in = match read::check_size(bytes, MAX_BYTES).and_then(|()| read::utf8(bytes)) {
-        Ok(t) => t,
+    let doc = match read::yaml_within(bytes, MAX_BYTES) {
+        Ok(Some(d)) => d,
+        Ok(None) => return LangParsed::default(),
         Err(d) => return d.into(),
-    };
-    if text_in.trim().is_empty() {
-        return LangParsed::default();
-    }
-    let doc: Value = match serde_saphyr::from_str_with_options(text_in, crate::yaml_options()) {
-        Ok(d) => d,
-        Err(e) => return read::yaml_error(&e).into(),
     };
     let mut out = LangParsed::default();
     // (pod, version) -> index in out.packages

@@ -413,6 +413,53 @@ mod tests {
     }
 
     #[test]
+    fn purls_of_the_newer_ecosystems() {
+        let mk = |eco, name: &str, version: &str, meta: &[(&str, &str)]| {
+            let mut p = LangPackage::new(eco, name, version);
+            for (k, v) in meta {
+                p.metadata.insert(k.to_string(), v.to_string());
+            }
+            package_purl(&p).to_string()
+        };
+        assert_eq!(
+            mk(
+                Ecosystem::SwiftURL,
+                "github.com/apple/swift-nio",
+                "2.64.0",
+                &[]
+            ),
+            "pkg:swift/github.com/apple/swift-nio@2.64.0"
+        );
+        assert_eq!(
+            mk(Ecosystem::CocoaPods, "GoogleUtilities", "7.12.0", &[]),
+            "pkg:cocoapods/GoogleUtilities@7.12.0"
+        );
+        assert_eq!(
+            mk(
+                Ecosystem::Conda,
+                "numpy",
+                "2.2.1",
+                &[
+                    ("build", "py312h7e784f5_0"),
+                    ("channel", "conda-forge"),
+                    ("subdir", "linux-64"),
+                    ("build_number", "0"),
+                ]
+            ),
+            "pkg:conda/numpy@2.2.1?build=py312h7e784f5_0&channel=conda-forge&subdir=linux-64"
+        );
+        assert_eq!(
+            mk(
+                Ecosystem::Julia,
+                "CSV",
+                "0.10.14",
+                &[("uuid", "336ed68f-0bac-5ca0-87d4-7b16caf5d00b")]
+            ),
+            "pkg:julia/CSV@0.10.14?uuid=336ed68f-0bac-5ca0-87d4-7b16caf5d00b"
+        );
+    }
+
+    #[test]
     fn python_names_normalise() {
         assert_eq!(
             Ecosystem::PyPI.normalize_name("Foo__Bar.baz"),

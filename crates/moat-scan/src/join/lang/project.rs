@@ -36,7 +36,7 @@ use super::Found;
 use crate::fact::Fact;
 use crate::merge::Merged;
 use moat_lang::project::{ManifestParsed, ProjectManifest, Reach, reach};
-use moat_lang::{Ecosystem, LangPackage};
+use moat_lang::{Ecosystem, LangPackage, absolute_path};
 use moat_model::Diagnostic;
 use std::collections::{BTreeSet, HashMap};
 
@@ -79,28 +79,13 @@ impl Manifest<'_> {
         } else {
             format!("{}/{vendor}/composer", self.dir())
         };
-        Some(normalize(&joined))
+        Some(absolute_path(&joined))
     }
 }
 
 /// The directory of an absolute path (`""` for the root).
 fn parent(path: &str) -> &str {
     path.rsplit_once('/').map_or("", |(d, _)| d)
-}
-
-/// `path` with `.`, `..` and empty parts resolved, absolute, no trailing `/`.
-fn normalize(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for p in path.split('/') {
-        match p {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    parts.iter().map(|p| format!("/{p}")).collect()
 }
 
 /// Whether `path` is `dir` or below it.
@@ -359,10 +344,10 @@ mod tests {
     #[test]
     fn paths() {
         assert_eq!(
-            normalize("/srv/app/./lib/../vendor/composer"),
+            absolute_path("/srv/app/./lib/../vendor/composer"),
             "/srv/app/vendor/composer"
         );
-        assert_eq!(normalize("/a//b/"), "/a/b");
+        assert_eq!(absolute_path("/a//b/"), "/a/b");
         assert!(within("/a/b/c", "/a"));
         assert!(!within("/ab/c", "/a"));
         assert!(within("/x", ""));
