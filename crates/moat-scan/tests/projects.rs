@@ -616,3 +616,62 @@ fn a_broken_manifest_is_reported_only_beside_a_lockfile() {
     assert_eq!(marks(&inv, "npm").len(), 6);
     assert!(marks(&inv, "npm").iter().all(|m| !m.ends_with("dev")));
 }
+
+const INSTALLED_JSON_V2: &str = r#"{
+    "packages": [
+        { "name": "monolog/monolog", "version": "3.5.0", "require": { "psr/log": "^3.0" } },
+        { "name": "psr/log", "version": "3.0.0" },
+        { "name": "phpunit/phpunit", "version": "10.5.20", "require": { "sebastian/diff": "^5.0" } },
+        { "name": "sebastian/diff", "version": "5.1.1" }
+    ],
+    "dev": true,
+    "dev-package-names": ["phpunit/phpunit", "sebastian/diff"]
+}
+"#;
+
+const COMPOSER_LOCK: &str = r#"{
+    "content-hash": "3f1c2a9e0b7d4e5f6a8b9c0d1e2f3a4b",
+    "packages": [
+        { "name": "monolog/monolog", "version": "3.5.0", "require": { "psr/log": "^3.0" } },
+        { "name": "psr/log", "version": "3.0.0" }
+    ],
+    "packages-dev": [
+        { "name": "phpunit/phpunit", "version": "10.5.20", "require": { "sebastian/diff": "^5.0" } },
+        { "name": "sebastian/diff", "version": "5.1.1" }
+    ]
+}
+"#;
+
+#[test]
+fn composer_2_dev_package_names_count_beside_the_project_and_the_lock_says_itself() {
+    let plain = SHOP_COMPOSER_JSON.replace("\"vendor-dir\": \"deps\",", "");
+    let files = [
+        ("srv/shop/composer.json", plain.as_str()),
+        ("srv/shop/vendor/composer/installed.json", INSTALLED_JSON_V2),
+    ];
+    let inv = inventory(&files, false);
+    assert_eq!(
+        marks(&inv, "composer"),
+        [
+            "monolog/monolog 3.5.0",
+            "phpunit/phpunit 10.5.20 dev",
+            "psr/log 3.0.0",
+            "sebastian/diff 5.1.1 dev",
+        ]
+    );
+    // without the project's composer.json, an installed copy does not vote (as before)
+    let inv = inventory(&files[1..], false);
+    assert!(marks(&inv, "composer").iter().all(|m| !m.ends_with("dev")));
+    // composer.lock records its dev packages itself
+    let inv = inventory(
+        &[
+            ("srv/app/composer.json", plain.as_str()),
+            ("srv/app/composer.lock", COMPOSER_LOCK),
+        ],
+        true,
+    );
+    assert_eq!(
+        marks(&inv, "composer"),
+        ["monolog/monolog 3.5.0", "psr/log 3.0.0"]
+    );
+}

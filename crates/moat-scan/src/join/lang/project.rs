@@ -9,12 +9,16 @@
 //! |---|---|
 //! | `Cargo.lock` | the `Cargo.toml` in its directory and every `Cargo.toml` below it whose package is a workspace member of the lock (a source-less package of the same name) |
 //! | `yarn.lock` (v1 and berry), `package-lock.json` / `npm-shrinkwrap.json` v1 | the `package.json` in its directory; with `workspaces`, every `package.json` below it |
-//! | `composer.lock` | the `composer.json` in its directory |
+//! | `composer.lock` | the `composer.json` in its directory (its diagnostics only, see below) |
 //! | `<vendor-dir>/composer/installed.json` | the `composer.json` whose vendor directory it is (`vendor` unless `config.vendor-dir` says otherwise) |
 //!
-//! (`package-lock.json` v2 and v3, `pnpm-lock.yaml` and `bun.lock` mark development
-//! packages themselves, from the same graph; npm 7+ also installs peer dependencies, which
-//! a graph of `dependencies` alone would miss.)
+//! Lockfiles that record their development packages themselves are left as they say:
+//! `package-lock.json` v2 and v3 (npm 7+ also installs peer dependencies, which a graph of
+//! `dependencies` alone would miss), `composer.lock` (`packages-dev`; a graph of `require`
+//! alone would miss virtual packages such as `psr/log-implementation`), Composer 2's
+//! `installed.json` when it names `dev-package-names` (which then count as declared
+//! development packages: an installed copy otherwise does not vote on `dev`), and
+//! `pnpm-lock.yaml` and `bun.lock`, which are not joined at all.
 //!
 //! The lockfile's dependency graph is then followed ([`moat_lang::project::reach`]) from
 //! the members' runtime, build and development dependencies, and from every other project
@@ -234,14 +238,6 @@ pub(super) fn apply(
     for (path, kind) in locks {
         let indices = by_lock.remove(&path).unwrap_or_default();
         let packages: Vec<&LangPackage> = indices.iter().map(|&i| &found[i].pkg).collect();
-        // package-lock v2 and v3 mark dev packages themselves.
-        if kind == Lock::Npm
-            && !packages
-                .iter()
-                .any(|p| p.metadata.get("lockfile_version").is_some_and(|v| v == "1"))
-        {
-            continue;
-        }
         let members = members(kind, &path, &packages, manifests);
         for m in &members {
             if reported.insert(m.path.as_str()) {
@@ -252,7 +248,14 @@ pub(super) fn apply(
         }
         let described: Vec<&ProjectManifest> =
             members.iter().filter_map(|m| m.manifest()).collect();
-        if described.is_empty() {
+        if described.is_empty() || records_dev(kind, &packages) {
+            // Composer 2's `installed.json` names its dev packages (`dev-package-names`):
+            // the manifest beside the project confirms they are its development ones.
+            if kind == Lock::ComposerInstalled && !described.is_empty() {
+                for &i in &indices {
+                    found[i].declared |= found[i].pkg.dev;
+                }
+            }
             continue;
         }
         let named: BTreeSet<&str> = described.iter().filter_map(|m| m.name.as_deref()).collect();
@@ -325,6 +328,21 @@ pub(super) fn apply(
         }
     }
     found.extend(roots);
+}
+
+/// Whether the lockfile records its development packages itself, so that the manifest
+/// has nothing to add: `package-lock.json` v2 and v3 (`dev` flags), `composer.lock`
+/// (`packages-dev`), Composer 2's `installed.json` (`dev-package-names`, when it names
+/// any).
+fn records_dev(kind: Lock, packages: &[&LangPackage]) -> bool {
+    match kind {
+        Lock::Npm => !packages
+            .iter()
+            .any(|p| p.metadata.get("lockfile_version").is_some_and(|v| v == "1")),
+        Lock::Composer => true,
+        Lock::ComposerInstalled => packages.iter().any(|p| p.dev),
+        Lock::Cargo | Lock::Yarn => false,
+    }
 }
 
 /// The project itself from its manifest, when it has a name.
