@@ -1,4 +1,4 @@
-//! # `Cargo.lock`, versions 1 to 4
+//! # `Cargo.lock`, versions 1 to 4, and `Cargo.toml`
 //!
 //! Every lockfile version is a TOML document with an array of `[[package]]` tables, each with
 //! `name`, `version` and, for anything not in the workspace, `source`
@@ -24,6 +24,10 @@
 //! A document that is not valid TOML yields one `parse-error` diagnostic (with the line the
 //! TOML parser stopped at) and no packages; a `[[package]]` without a usable name or version
 //! is skipped with a `parse-error`. A file over 64 MiB is `too-large` and not read.
+//!
+//! The project's `Cargo.toml` is read too ([`parse_manifest`]): not for packages, but for
+//! which dependencies are `[dev-dependencies]` and `[build-dependencies]`, which a lockfile
+//! does not say (see [`crate::project`]).
 
 use std::collections::BTreeMap;
 
@@ -134,6 +138,56 @@ fn lock(doc: &toml::Table) -> LangParsed {
         out.packages.push(pkg);
     }
     out
+}
+
+/// Parses a `Cargo.toml` (the project's manifest; see [`crate::project`]): the package's
+/// name, version and licence, and the names of its dependencies by kind, those of
+/// `[target.<cfg>.*]` tables included. A dependency renamed with `package = "real"` is
+/// named `real`, as in `Cargo.lock`. A version or licence inherited from the workspace
+/// (`{ workspace = true }`) is not known here and left out.
+pub fn parse_manifest(_path: &str, bytes: &[u8]) -> crate::project::ManifestParsed {
+    let doc = match read::toml(bytes) {
+        Ok(d) => d,
+        Err(d) => return d.into(),
+    };
+    let mut m = crate::project::ProjectManifest::new(Ecosystem::Cargo);
+    if let Some(pkg) = doc.get("package").and_then(toml::Value::as_table) {
+        let text = |k: &str| pkg.get(k).and_then(toml::Value::as_str).map(str::to_string);
+        m.name = text("name");
+        m.version = text("version");
+        m.licenses.extend(text("license"));
+    }
+    m.workspace = doc.contains_key("workspace");
+    let mut tables = vec![&doc];
+    if let Some(targets) = doc.get("target").and_then(toml::Value::as_table) {
+        tables.extend(targets.values().filter_map(toml::Value::as_table));
+    }
+    for t in tables {
+        for (keys, list) in [
+            (["dependencies", "dependencies"], &mut m.dependencies),
+            (
+                ["dev-dependencies", "dev_dependencies"],
+                &mut m.dev_dependencies,
+            ),
+            (
+                ["build-dependencies", "build_dependencies"],
+                &mut m.build_dependencies,
+            ),
+        ] {
+            for key in keys {
+                let Some(deps) = t.get(key).and_then(toml::Value::as_table) else {
+                    continue;
+                };
+                list.extend(deps.iter().map(|(name, spec)| {
+                    spec.get("package")
+                        .and_then(toml::Value::as_str)
+                        .unwrap_or(name)
+                        .to_string()
+                }));
+            }
+        }
+    }
+    m.into()
 }
 
 /// True when some `dependencies` entry exists and every one is written in full

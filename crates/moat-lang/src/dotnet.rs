@@ -1,4 +1,4 @@
-//! # .NET (NuGet): `*.deps.json` and `packages.lock.json`
+//! # .NET (NuGet): `*.deps.json`, `packages.lock.json`, `packages.config`, `Directory.Packages.props`
 //!
 //! * [`parse_deps_json`]: the `libraries` map, keys `Name/Version`. `type: "package"` is a
 //!   NuGet package; `type: "runtimepack"` (a self-contained app's runtime, key
@@ -12,6 +12,9 @@
 //!   (version `resolved`), `Project` entries are applications (version `resolved` or, as
 //!   NuGet writes none, empty). (name, version) pairs are reported once with `depends`
 //!   unioned; `metadata["type"]` keeps the entry type (`Direct` wins over the others).
+//! * [`parse_packages_config`] and [`parse_central_packages`]: the XML files
+//!   (`dotnet/msbuild.rs`): classic `packages.config`, and central package management's
+//!   `Directory.Packages.props` (the versions every project below it uses).
 //!
 //! Input is bounded by `serde_json`'s recursion limit; nothing here panics. A document that
 //! is not JSON is one `parse-error` with its line; an entry that cannot be read is a
@@ -23,6 +26,10 @@ use moat_model::Diagnostic;
 use serde_json::Value;
 
 use crate::{Ecosystem, LangPackage, LangParsed, read};
+
+mod msbuild;
+
+pub use msbuild::{parse_central_packages, parse_packages_config};
 
 /// Parses a `*.deps.json`.
 pub fn parse_deps_json(_path: &str, bytes: &[u8]) -> LangParsed {

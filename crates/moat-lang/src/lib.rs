@@ -18,13 +18,20 @@
 //! | [`cargo`] | `Cargo.lock` v1-v4 |
 //! | [`golang`] | `go.mod`, `go.sum` |
 //! | [`binary`] | Go build info, cargo-auditable `.dep-v0` in ELF binaries |
-//! | [`npm`] | `package-lock.json` v1-v3, `yarn.lock` v1 and berry, `pnpm-lock.yaml` v5-v9, `node_modules/**/package.json` |
-//! | [`python`] | `*.dist-info/METADATA` + `RECORD`, `*.egg-info/PKG-INFO`, `requirements*.txt`, `poetry.lock`, `Pipfile.lock`, `uv.lock` |
-//! | [`java`] | JAR/WAR/EAR (nested), `pom.properties`, `MANIFEST.MF`, `gradle.lockfile`, `pom.xml` |
+//! | [`npm`] | `package-lock.json` v1-v3, `yarn.lock` v1 and berry, `pnpm-lock.yaml` v5-v9, `bun.lock`, `node_modules/**/package.json` |
+//! | [`python`] | `*.dist-info/METADATA` + `RECORD`, `*.egg-info/PKG-INFO`, `requirements*.txt`, `poetry.lock`, `Pipfile.lock`, `uv.lock`, `pylock.toml` |
+//! | [`java`] | JAR/WAR/EAR (nested), `pom.properties`, `MANIFEST.MF`, `gradle.lockfile`, `pom.xml`, `build.sbt.lock` |
 //! | [`ruby`] | `Gemfile.lock`, `specifications/*.gemspec` |
-//! | [`php`] | `composer.lock`, `vendor/composer/installed.json` |
-//! | [`dotnet`] | `*.deps.json`, `packages.lock.json` |
-//! | [`other`] | `conan.lock` v1/v2, `mix.lock`, `pubspec.lock` |
+//! | [`php`] | `composer.lock`, `<vendor-dir>/composer/installed.json` |
+//! | [`dotnet`] | `*.deps.json`, `packages.lock.json`, `packages.config`, `Directory.Packages.props` |
+//! | [`swift`] | CocoaPods `Podfile.lock`, SwiftPM `Package.resolved` v1-v3 |
+//! | [`conda`] | `conda-meta/*.json`, `environment.yml` |
+//! | [`other`] | `conan.lock` v1/v2, `mix.lock`, `pubspec.lock`, Julia `Manifest.toml` |
+//!
+//! Project manifests (`Cargo.toml`, a project's `package.json`, `composer.json`) list no
+//! resolved versions and are not package sources: [`project`] reads what they declare
+//! (dependency kinds, the project's name, Composer's vendor directory) for the scan's join
+//! with the lockfiles beside them ([`project::wants_manifest`], [`project::parse_manifest`]).
 //!
 //! A module that reads several formats is a directory with one file per format (`npm/yarn_v1.rs`,
 //! `python/uv.rs`, ...); what the formats of one ecosystem share (name rules, dependency
@@ -54,17 +61,21 @@ pub use moat_model::{Code, Diagnostic};
 
 pub mod binary;
 pub mod cargo;
+pub mod conda;
 pub mod dotnet;
 pub mod golang;
 pub mod java;
 pub mod npm;
 pub mod other;
 pub mod php;
+pub mod project;
 pub mod python;
 mod read;
 pub mod ruby;
+pub mod swift;
+mod xml;
 
-pub use read::yaml_options;
+pub use read::{absolute_path, yaml_options};
 
 /// The language ecosystems (one vocabulary, in `moat-model`).
 pub use moat_model::Ecosystem;
@@ -184,6 +195,24 @@ pub enum LangFile {
     ConanLock,
     MixLock,
     PubspecLock,
+    BunLock,
+    PodfileLock,
+    /// SwiftPM `Package.resolved`.
+    PackageResolved,
+    /// `pylock.toml`, `pylock.<name>.toml` (PEP 751).
+    PyLock,
+    /// sbt's `build.sbt.lock`.
+    SbtLock,
+    /// NuGet central package management: `Directory.Packages.props`.
+    NugetCentral,
+    /// NuGet `packages.config`.
+    PackagesConfig,
+    /// `conda-meta/*.json`.
+    CondaMeta,
+    /// `environment.yml` / `environment.yaml`.
+    CondaEnvironment,
+    /// Julia `Manifest.toml`, `JuliaManifest.toml`, `Manifest-v1.11.toml`.
+    JuliaManifest,
 }
 
 /// Decides from a relative path (no leading `/`) which parser wants the file.
@@ -211,11 +240,24 @@ pub fn wants(path: &str) -> Option<LangFile> {
         "pom.xml" => LangFile::PomXml,
         "Gemfile.lock" | "gems.locked" => LangFile::GemfileLock,
         "composer.lock" => LangFile::ComposerLock,
-        "installed.json" if dir.ends_with("vendor/composer") => LangFile::ComposerInstalled,
+        // Under any vendor directory (`config.vendor-dir`); the join keeps only those
+        // under `vendor/` or the vendor directory a `composer.json` names.
+        "installed.json" if parent == "composer" && dir.contains('/') => {
+            LangFile::ComposerInstalled
+        }
         "packages.lock.json" => LangFile::NugetLock,
         "conan.lock" => LangFile::ConanLock,
         "mix.lock" => LangFile::MixLock,
         "pubspec.lock" => LangFile::PubspecLock,
+        "bun.lock" => LangFile::BunLock,
+        "Podfile.lock" => LangFile::PodfileLock,
+        "Package.resolved" => LangFile::PackageResolved,
+        "pylock.toml" => LangFile::PyLock,
+        "build.sbt.lock" => LangFile::SbtLock,
+        "Directory.Packages.props" => LangFile::NugetCentral,
+        "packages.config" => LangFile::PackagesConfig,
+        "environment.yml" | "environment.yaml" => LangFile::CondaEnvironment,
+        "Manifest.toml" | "JuliaManifest.toml" => LangFile::JuliaManifest,
         _ => {
             if name.ends_with(".egg-info") && !name.starts_with('.') {
                 LangFile::PyMetadata
@@ -225,6 +267,14 @@ pub fn wants(path: &str) -> Option<LangFile> {
                 LangFile::DepsJson
             } else if name.ends_with(".gemspec") && parent == "specifications" {
                 LangFile::Gemspec
+            } else if parent == "conda-meta" && name.ends_with(".json") {
+                LangFile::CondaMeta
+            } else if name.starts_with("pylock.") && name.ends_with(".toml") {
+                LangFile::PyLock
+            } else if (name.starts_with("Manifest-v") || name.starts_with("JuliaManifest-v"))
+                && name.ends_with(".toml")
+            {
+                LangFile::JuliaManifest
             } else if java::ARCHIVE_EXTENSIONS
                 .iter()
                 .any(|e| read::ends_with_ci(name, e))
@@ -265,6 +315,16 @@ pub fn parse(kind: LangFile, path: &str, bytes: &[u8]) -> LangParsed {
         LangFile::ConanLock => other::parse_conan_lock(path, bytes),
         LangFile::MixLock => other::parse_mix_lock(path, bytes),
         LangFile::PubspecLock => other::parse_pubspec_lock(path, bytes),
+        LangFile::BunLock => npm::parse_bun_lock(path, bytes),
+        LangFile::PodfileLock => swift::parse_podfile_lock(path, bytes),
+        LangFile::PackageResolved => swift::parse_package_resolved(path, bytes),
+        LangFile::PyLock => python::parse_pylock(path, bytes),
+        LangFile::SbtLock => java::parse_sbt_lock(path, bytes),
+        LangFile::NugetCentral => dotnet::parse_central_packages(path, bytes),
+        LangFile::PackagesConfig => dotnet::parse_packages_config(path, bytes),
+        LangFile::CondaMeta => conda::parse_conda_meta(path, bytes),
+        LangFile::CondaEnvironment => conda::parse_environment(path, bytes),
+        LangFile::JuliaManifest => other::parse_julia_manifest(path, bytes),
     }
 }
 
@@ -310,5 +370,39 @@ mod tests {
         );
         assert_eq!(wants("app/bin/App.deps.json"), Some(LangFile::DepsJson));
         assert_eq!(wants("usr/bin/bash"), None);
+    }
+
+    #[test]
+    fn wanted_paths_of_newer_formats() {
+        for (path, kind) in [
+            ("app/bun.lock", LangFile::BunLock),
+            ("ios/Podfile.lock", LangFile::PodfileLock),
+            (
+                "App.xcworkspace/xcshareddata/swiftpm/Package.resolved",
+                LangFile::PackageResolved,
+            ),
+            ("srv/pylock.toml", LangFile::PyLock),
+            ("srv/pylock.dev.toml", LangFile::PyLock),
+            ("svc/build.sbt.lock", LangFile::SbtLock),
+            ("src/Directory.Packages.props", LangFile::NugetCentral),
+            ("src/Legacy/packages.config", LangFile::PackagesConfig),
+            (
+                "opt/conda/conda-meta/numpy-1.26.4-py312h8753938_0.json",
+                LangFile::CondaMeta,
+            ),
+            ("work/environment.yml", LangFile::CondaEnvironment),
+            ("jl/Manifest.toml", LangFile::JuliaManifest),
+            ("jl/Manifest-v1.11.toml", LangFile::JuliaManifest),
+            (
+                "srv/lib/deps/composer/installed.json",
+                LangFile::ComposerInstalled,
+            ),
+        ] {
+            assert_eq!(wants(path), Some(kind), "{path}");
+        }
+        assert_eq!(wants("opt/conda/conda-meta/history"), None);
+        assert_eq!(wants("opt/conda/pkgs/x/info/index.json"), None);
+        assert_eq!(wants("composer/installed.json"), None);
+        assert_eq!(wants("app/bun.lockb"), None);
     }
 }

@@ -85,6 +85,144 @@ pub(crate) fn json_object(bytes: &[u8], what: &str) -> Result<serde_json::Value,
     }
 }
 
+/// A JSON document that may have trailing commas and `//` or `/* */` comments (JSONC, as
+/// `bun.lock` is written): those are blanked out (newlines kept, so error lines stay
+/// right) and the rest is read as [`json`].
+pub(crate) fn json_lenient(bytes: &[u8]) -> Result<serde_json::Value, Diagnostic> {
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    let mut out = bytes.to_vec();
+    let blank = |out: &mut [u8], from: usize, to: usize| {
+        for b in &mut out[from..to] {
+            if *b != b'\n' {
+                *b = b' ';
+            }
+        }
+    };
+    // Where the next significant byte after `i` is, skipping whitespace and comments.
+    let next_significant = |mut i: usize| -> Option<u8> {
+        while i < bytes.len() {
+            match bytes[i] {
+                b' ' | b'\t' | b'\r' | b'\n' => i += 1,
+                b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                    while i < bytes.len() && bytes[i] != b'\n' {
+                        i += 1;
+                    }
+                }
+                b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                    i += 2;
+                    while i < bytes.len() && !(bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/'))
+                    {
+                        i += 1;
+                    }
+                    i += 2;
+                }
+                b => return Some(b),
+            }
+        }
+        None
+    };
+    let mut i = 0;
+    let mut in_string = false;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if in_string {
+            match b {
+                b'\\' => i += 1,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                let end = bytes[i..]
+                    .iter()
+                    .position(|&c| c == b'\n')
+                    .map_or(bytes.len(), |n| i + n);
+                blank(&mut out, i, end);
+                i = end;
+                continue;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                let end = bytes[i + 2..]
+                    .windows(2)
+                    .position(|w| w == b"*/")
+                    .map_or(bytes.len(), |n| i + 2 + n + 2);
+                blank(&mut out, i, end);
+                i = end;
+                continue;
+            }
+            b',' if matches!(next_significant(i + 1), Some(b'}' | b']')) => out[i] = b' ',
+            _ => {}
+        }
+        i += 1;
+    }
+    json(&out)
+}
+
+/// A JSON object of at most `limit` bytes (`what` names the format, as for
+/// [`json_object`]).
+pub(crate) fn json_object_within(
+    bytes: &[u8],
+    limit: usize,
+    what: &str,
+) -> Result<serde_json::Value, Diagnostic> {
+    check_size(bytes, limit)?;
+    json_object(bytes, what)
+}
+
+/// A YAML document of at most `limit` bytes (UTF-8, BOM tolerated) as JSON values, read
+/// under [`yaml_options`]; `None` for a blank file.
+pub(crate) fn yaml_within(
+    bytes: &[u8],
+    limit: usize,
+) -> Result<Option<serde_json::Value>, Diagnostic> {
+    check_size(bytes, limit)?;
+    let text = utf8(bytes)?;
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    serde_saphyr::from_str_with_options(text, yaml_options())
+        .map(Some)
+        .map_err(|e| yaml_error(&e))
+}
+
+/// The `unsupported` diagnostic for entries a parser left out, `None` when there are none:
+/// `"<count> <what>: <names, comma-separated>"`.
+pub(crate) fn left_out(what: &str, names: &[String]) -> Option<Diagnostic> {
+    (!names.is_empty()).then(|| {
+        Diagnostic::new(
+            Code::Unsupported,
+            format!("{} {what}: {}", names.len(), names.join(", ")),
+        )
+    })
+}
+
+/// A path with `.`, `..` and empty components resolved, made absolute (`/` for the root).
+pub fn absolute_path(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for comp in path.split('/') {
+        match comp {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    let mut out = String::with_capacity(path.len() + 1);
+    for p in parts {
+        out.push('/');
+        out.push_str(p);
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    out
+}
+
 /// A TOML document (UTF-8, BOM tolerated).
 pub(crate) fn toml(bytes: &[u8]) -> Result<toml::Table, Diagnostic> {
     let text = utf8(bytes)?;
@@ -180,6 +318,19 @@ mod tests {
         assert!(d.message.starts_with("invalid YAML: "), "{}", d.message);
         assert!(!d.message.contains('\n'));
         assert!(d.line.is_some(), "{d:?}");
+    }
+
+    #[test]
+    fn lenient_json_drops_trailing_commas_and_comments() {
+        let v = json_lenient(
+            b"{\n  // a comment, with a comma\n  \"a\": [1, 2,],\n  \"b\": \"x,}\", /* c */\n}\n",
+        )
+        .unwrap();
+        assert_eq!(v["a"], serde_json::json!([1, 2]));
+        assert_eq!(v["b"], "x,}");
+        let d = json_lenient(b"{\n,\n\"a\": 1,\n oops\n}").unwrap_err();
+        assert_eq!(d.line, Some(2));
+        assert!(json_lenient(b"[1, /* unterminated").is_err());
     }
 
     #[test]

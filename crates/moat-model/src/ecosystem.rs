@@ -2,6 +2,12 @@
 //! name, the OSV name of a distro release ([`os_ecosystem`]), and the one rule for package
 //! names ([`normalize_name`]) that the inventory's deduplication, the advisory database's
 //! index, the matcher and VEX all apply, so they cannot disagree.
+//!
+//! Two ecosystems have no OSV name, as OSV has no such ecosystem: CocoaPods and Conda.
+//! moat names them `CocoaPods` and `Conda` (the spelling of their own tools), orders their
+//! versions with their package managers' rules (`Pod::Version`, conda's `VersionOrder`),
+//! and matches them only against advisories imported under those names; no public OSV
+//! source publishes any today, so in practice both are inventory only.
 
 /// A language ecosystem.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -17,11 +23,18 @@ pub enum Ecosystem {
     Conan,
     Hex,
     Pub,
+    /// CocoaPods pods (`Podfile.lock`); not an OSV ecosystem.
+    CocoaPods,
+    /// Swift packages by repository URL (`Package.resolved`): OSV's `SwiftURL`.
+    SwiftURL,
+    Julia,
+    /// Conda packages (`conda-meta`, `environment.yml`); not an OSV ecosystem.
+    Conda,
 }
 
 impl Ecosystem {
     /// Every language ecosystem, in a fixed order.
-    pub const ALL: [Ecosystem; 11] = [
+    pub const ALL: [Ecosystem; 15] = [
         Ecosystem::Cargo,
         Ecosystem::Go,
         Ecosystem::Npm,
@@ -33,6 +46,10 @@ impl Ecosystem {
         Ecosystem::Conan,
         Ecosystem::Hex,
         Ecosystem::Pub,
+        Ecosystem::CocoaPods,
+        Ecosystem::SwiftURL,
+        Ecosystem::Julia,
+        Ecosystem::Conda,
     ];
 
     /// The purl type (`pkg:<type>/...`).
@@ -49,10 +66,15 @@ impl Ecosystem {
             Ecosystem::Conan => "conan",
             Ecosystem::Hex => "hex",
             Ecosystem::Pub => "pub",
+            Ecosystem::CocoaPods => "cocoapods",
+            Ecosystem::SwiftURL => "swift",
+            Ecosystem::Julia => "julia",
+            Ecosystem::Conda => "conda",
         }
     }
 
-    /// The OSV ecosystem name.
+    /// The OSV ecosystem name (for CocoaPods and Conda, which OSV does not have, the name
+    /// moat gives them; see the module documentation).
     pub fn osv_name(self) -> &'static str {
         match self {
             Ecosystem::Cargo => "crates.io",
@@ -66,6 +88,10 @@ impl Ecosystem {
             Ecosystem::Conan => "ConanCenter",
             Ecosystem::Hex => "Hex",
             Ecosystem::Pub => "Pub",
+            Ecosystem::CocoaPods => "CocoaPods",
+            Ecosystem::SwiftURL => "SwiftURL",
+            Ecosystem::Julia => "Julia",
+            Ecosystem::Conda => "Conda",
         }
     }
 
@@ -86,20 +112,24 @@ impl Ecosystem {
     pub fn normalize_name(self, name: &str) -> String {
         match self {
             Ecosystem::PyPI => pep503_name(name),
-            // NuGet ids and Composer package names are case-insensitive.
-            Ecosystem::NuGet | Ecosystem::Packagist => name.to_ascii_lowercase(),
-            // Go module paths keep their published case; Maven `group:artifact`, npm,
-            // crates, gems, hex and pub names are compared as written.
+            // NuGet ids, Composer and conda package names are case-insensitive.
+            Ecosystem::NuGet | Ecosystem::Packagist | Ecosystem::Conda => name.to_ascii_lowercase(),
+            // Go module paths and Swift repository URLs keep their published case; Maven
+            // `group:artifact`, npm, crates, gems, hex, pub, pods and Julia names are
+            // compared as written.
             _ => name.to_string(),
         }
     }
 
     /// The ecosystem's own form of a package name from its purl: Maven `group:artifact`, Go,
-    /// npm and Composer `namespace/name`, the name alone elsewhere.
+    /// npm, Composer and Swift `namespace/name`, the name alone elsewhere.
     pub fn name_from_purl(self, namespace: Option<&str>, name: &str) -> String {
         match (self, namespace.filter(|n| !n.is_empty())) {
             (Ecosystem::Maven, Some(ns)) => format!("{ns}:{name}"),
-            (Ecosystem::Go | Ecosystem::Npm | Ecosystem::Packagist, Some(ns)) => {
+            (
+                Ecosystem::Go | Ecosystem::Npm | Ecosystem::Packagist | Ecosystem::SwiftURL,
+                Some(ns),
+            ) => {
                 format!("{ns}/{name}")
             }
             _ => name.to_string(),
@@ -195,5 +225,29 @@ mod tests {
             Ecosystem::Maven.name_from_purl(Some("org.x"), "y"),
             "org.x:y"
         );
+    }
+
+    #[test]
+    fn ecosystems_outside_osv_have_names_and_orderings() {
+        assert_eq!(
+            Ecosystem::from_purl_type("swift"),
+            Some(Ecosystem::SwiftURL)
+        );
+        assert_eq!(
+            Ecosystem::SwiftURL.name_from_purl(Some("github.com/apple"), "swift-nio"),
+            "github.com/apple/swift-nio"
+        );
+        assert_eq!(Ecosystem::Conda.normalize_name("NumPy"), "numpy");
+        for e in [
+            Ecosystem::CocoaPods,
+            Ecosystem::SwiftURL,
+            Ecosystem::Julia,
+            Ecosystem::Conda,
+        ] {
+            assert!(
+                crate::version::Scheme::for_ecosystem(e.osv_name()).is_some(),
+                "{e:?}"
+            );
+        }
     }
 }

@@ -80,6 +80,10 @@ fn tokens(scheme: Scheme) -> &'static [&'static str] {
         Scheme::CocoaPods => &[
             "1", "0", "00", "10", ".", ".", "-", "+", "a", "b", "beta", "rc", "A", " ", "_", "x",
         ],
+        Scheme::Conda => &[
+            "1", "0", "00", "10", ".", ".", "_", "-", "+", "!", "a", "b", "rc", "dev", "post", "*",
+            "A",
+        ],
     }
 }
 

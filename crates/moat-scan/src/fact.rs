@@ -54,6 +54,9 @@ pub enum Fact {
         /// is for development), not from what is installed.
         declared: bool,
     },
+    /// A project manifest (`Cargo.toml`, a project's `package.json`, `composer.json`): no
+    /// packages of its own, what the join needs to read the lockfiles beside it.
+    Manifest(Box<moat_lang::project::ManifestParsed>),
     /// Findings of a content analyzer; the engine fills in their file and layer.
     Findings(Vec<Finding>),
     /// The file was wanted but nothing could be read from it.

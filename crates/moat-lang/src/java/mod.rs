@@ -1,6 +1,6 @@
-//! # Java: archives, `gradle.lockfile`, `pom.xml`
+//! # Java: archives, `gradle.lockfile`, `pom.xml`, `build.sbt.lock`
 //!
-//! Three parsers, each a pure function over the bytes of one file, all reporting
+//! Four parsers, each a pure function over the bytes of one file, all reporting
 //! [`Ecosystem::Maven`](crate::Ecosystem::Maven) packages named `group:artifact`.
 //!
 //! * [`parse_archive`] reads a JAR, WAR or EAR (and the other zip-based Java archives that
@@ -31,10 +31,13 @@
 //! * [`parse_pom`] reads one `pom.xml` without network access or parent resolution: the
 //!   project itself (`application: true`, group and version inherited from `<parent>` when
 //!   absent) and `<dependencies>` whose versions are literal or resolve through the same
-//!   pom's `<properties>`, `${project.*}` and `<dependencyManagement>`. Test scope is `dev`.
+//!   pom's `<properties>`, `${project.*}` and `<dependencyManagement>`. `test` and
+//!   `provided` scopes are `dev` (not runtime dependencies); `optional` is recorded.
 //!   What cannot be resolved is skipped and counted in one `unsupported` diagnostic (moat
 //!   does not fetch parent poms or pick from ranges); XML it cannot read is a `parse-error`
 //!   with its line.
+//! * [`parse_sbt_lock`] reads sbt's `build.sbt.lock` (the sbt-dependency-lock plugin): each
+//!   dependency with its configurations; one only tests (or `provided`) use is `dev`.
 //!
 //! Rejected alternative: guessing identities by hashing the jar and asking Maven Central
 //! (what Trivy does) needs the network, which parsers here never touch.
@@ -43,11 +46,13 @@ mod archive;
 mod gradle;
 mod manifest;
 mod pom;
+mod sbt_lock;
 
 pub use archive::{ArchiveLimits, parse_archive, parse_archive_with_limits};
 pub use gradle::parse_gradle_lock;
 pub use manifest::{Manifest, parse_properties};
 pub use pom::parse_pom;
+pub use sbt_lock::parse_sbt_lock;
 
 /// Extensions of the zip-based Java archives (opened at the top level and when nested).
 pub(crate) const ARCHIVE_EXTENSIONS: [&str; 7] =

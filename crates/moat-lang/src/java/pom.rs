@@ -1,184 +1,26 @@
 //! `pom.xml`: the project and its direct dependencies, from this one file only.
 //!
-//! The XML is read into a small element tree within limits (size, depth, element count);
-//! what cannot be read is an [`XmlError`] and becomes one `parse-error` with the line it was
-//! met at. Dependencies whose version needs what this file does not hold (a parent pom, a
+//! The XML is read into a small element tree within limits (size, depth, element count:
+//! `crate::xml`); what cannot be read becomes one `parse-error` with the line it was met
+//! at. Dependencies whose version needs what this file does not hold (a parent pom, a
 //! range, the network) are skipped and counted in one `unsupported` diagnostic.
+//!
+//! The project is `application: true`. A dependency's `scope` (its own, else the one
+//! `dependencyManagement` gives) goes to `metadata["scope"]`; `test` and `provided` are not
+//! runtime dependencies (the tests need them; the runtime supplies them) and are marked
+//! `dev: true`. `<optional>true</optional>` gives `metadata["optional"] = "true"`.
 
 use std::collections::BTreeMap;
 
 use moat_model::{Code, Diagnostic};
-use quick_xml::Reader;
-use quick_xml::events::Event;
 
+use crate::xml::{self, El};
 use crate::{Ecosystem, LangPackage, LangParsed, read};
 
 /// Largest pom read.
 const MAX_BYTES: usize = 8 << 20;
-/// Deepest element nesting accepted.
-const MAX_DEPTH: usize = 64;
-/// Most elements accepted.
-const MAX_ELEMENTS: usize = 200_000;
 /// Most `${...}` substitution rounds for one value (properties naming properties).
 const MAX_EXPANSIONS: usize = 16;
-
-/// A parsed element: local name (namespace prefix dropped), its own text, its children.
-#[derive(Debug, Default)]
-struct El {
-    name: String,
-    text: String,
-    children: Vec<El>,
-}
-
-impl El {
-    fn child(&self, name: &str) -> Option<&El> {
-        self.children.iter().find(|c| c.name == name)
-    }
-    fn children<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a El> + 'a {
-        self.children.iter().filter(move |c| c.name == name)
-    }
-    /// The trimmed text of child `name`; `None` when absent or empty.
-    fn text_of(&self, name: &str) -> Option<&str> {
-        self.child(name)
-            .map(|c| c.text.trim())
-            .filter(|t| !t.is_empty())
-    }
-}
-
-fn local(name: &str) -> String {
-    name.rsplit(':').next().unwrap_or(name).to_string()
-}
-
-/// Why a pom's XML could not be read; `at` is the byte offset reached.
-#[derive(Debug, thiserror::Error)]
-enum XmlError {
-    #[error("{source}")]
-    Syntax {
-        at: u64,
-        source: quick_xml::errors::Error,
-    },
-    #[error("nesting deeper than {MAX_DEPTH} or more than {MAX_ELEMENTS} elements")]
-    TooBig { at: u64 },
-    #[error("unbalanced end tag")]
-    Unbalanced { at: u64 },
-    #[error("undefined entity &{name};")]
-    UndefinedEntity { at: u64, name: String },
-    #[error("unexpected end of document")]
-    Unterminated { at: u64 },
-    #[error("no root element")]
-    NoRoot,
-}
-
-impl XmlError {
-    /// The diagnostic, with the line of the offset reached in `text`.
-    fn diagnostic(&self, text: &str) -> Diagnostic {
-        let (code, at) = match self {
-            XmlError::TooBig { at } => (Code::TooLarge, Some(at)),
-            XmlError::Syntax { at, .. }
-            | XmlError::Unbalanced { at }
-            | XmlError::UndefinedEntity { at, .. }
-            | XmlError::Unterminated { at } => (Code::ParseError, Some(at)),
-            XmlError::NoRoot => (Code::ParseError, None),
-        };
-        let d = Diagnostic::new(code, format!("not readable XML: {self}"));
-        match at {
-            Some(&at) => {
-                let at = usize::try_from(at).unwrap_or(usize::MAX);
-                d.line(read::line_at(text.as_bytes(), at))
-            }
-            None => d,
-        }
-    }
-}
-
-fn parse_xml(text: &str) -> Result<El, XmlError> {
-    let mut reader = Reader::from_str(text);
-    let mut stack: Vec<El> = vec![El::default()];
-    let mut count = 0usize;
-    loop {
-        let ev = reader.read_event().map_err(|source| XmlError::Syntax {
-            at: reader.error_position(),
-            source,
-        })?;
-        let at = reader.buffer_position();
-        match ev {
-            Event::Start(e) => {
-                count += 1;
-                if stack.len() > MAX_DEPTH || count > MAX_ELEMENTS {
-                    return Err(XmlError::TooBig { at });
-                }
-                stack.push(El {
-                    name: local(e.name().as_ref()),
-                    ..El::default()
-                });
-            }
-            Event::Empty(e) => {
-                count += 1;
-                if count > MAX_ELEMENTS {
-                    return Err(XmlError::TooBig { at });
-                }
-                let el = El {
-                    name: local(e.name().as_ref()),
-                    ..El::default()
-                };
-                if let Some(top) = stack.last_mut() {
-                    top.children.push(el);
-                }
-            }
-            Event::End(_) => {
-                if stack.len() < 2 {
-                    return Err(XmlError::Unbalanced { at });
-                }
-                let el = stack.pop().unwrap_or_default();
-                if let Some(top) = stack.last_mut() {
-                    top.children.push(el);
-                }
-            }
-            Event::Text(t) => {
-                if let Some(top) = stack.last_mut() {
-                    top.text.push_str(&t.xml10_content());
-                }
-            }
-            Event::CData(t) => {
-                if let Some(top) = stack.last_mut() {
-                    top.text.push_str(&t.xml10_content());
-                }
-            }
-            Event::GeneralRef(r) => {
-                let resolved = if r.is_char_ref() {
-                    r.resolve_char_ref().ok().flatten()
-                } else {
-                    match &*r {
-                        "lt" => Some('<'),
-                        "gt" => Some('>'),
-                        "amp" => Some('&'),
-                        "apos" => Some('\''),
-                        "quot" => Some('"'),
-                        _ => None,
-                    }
-                };
-                let Some(c) = resolved else {
-                    return Err(XmlError::UndefinedEntity {
-                        at,
-                        name: r.to_string(),
-                    });
-                };
-                if let Some(top) = stack.last_mut() {
-                    top.text.push(c);
-                }
-            }
-            Event::Eof => break,
-            _ => {}
-        }
-    }
-    if stack.len() != 1 {
-        return Err(XmlError::Unterminated {
-            at: reader.buffer_position(),
-        });
-    }
-    let doc = stack.pop().unwrap_or_default();
-    doc.children.into_iter().next().ok_or(XmlError::NoRoot)
-}
 
 /// What `${...}` can refer to.
 struct Scope<'a> {
@@ -250,7 +92,7 @@ pub fn parse_pom(_path: &str, bytes: &[u8]) -> LangParsed {
     }
     let text = String::from_utf8_lossy(bytes);
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    let project = match parse_xml(text) {
+    let project = match xml::parse(text) {
         Ok(p) => p,
         Err(e) => return e.diagnostic(text).into(),
     };
@@ -357,23 +199,23 @@ pub fn parse_pom(_path: &str, bytes: &[u8]) -> LangParsed {
         seen.push((name.clone(), version.clone()));
         let mut p = LangPackage::new(Ecosystem::Maven, name, version);
         if let Some(s) = dep_scope.as_deref().and_then(|s| scope.resolve(s)) {
-            p.dev = s == "test";
+            // `test` is for the tests alone; `provided` is supplied by the runtime (a
+            // servlet container, the JDK), not shipped with the project.
+            p.dev = matches!(s.as_str(), "test" | "provided");
             p.metadata.insert("scope".into(), s);
         }
-        if d.text_of("optional") == Some("true") {
+        if d.text_of("optional")
+            .and_then(|o| scope.resolve(o))
+            .as_deref()
+            == Some("true")
+        {
             p.metadata.insert("optional".into(), "true".into());
         }
         out.packages.push(p);
     }
-    if !skipped.is_empty() {
-        out.warn(Diagnostic::new(
-            Code::Unsupported,
-            format!(
-                "{} dependencies skipped, their version needs a parent pom, a range or the network: {}",
-                skipped.len(),
-                skipped.join(", ")
-            ),
-        ));
-    }
+    out.warnings.extend(read::left_out(
+        "dependencies skipped, their version needs a parent pom, a range or the network",
+        &skipped,
+    ));
     out
 }

@@ -1,6 +1,6 @@
 //! # npm ecosystem: lockfiles and installed `package.json`
 //!
-//! Four parsers, each a pure function over one file's bytes, one file per format:
+//! Six parsers, each a pure function over one file's bytes, one file per format:
 //!
 //! | parser | file | module |
 //! |---|---|---|
@@ -8,6 +8,8 @@
 //! | [`parse_yarn_lock`] | `yarn.lock`: v1 (own syntax) or berry (YAML) | `yarn.rs`, `yarn_v1.rs`, `yarn_berry.rs` |
 //! | [`parse_pnpm_lock`] | `pnpm-lock.yaml` v5-v9 | `pnpm.rs` |
 //! | [`parse_installed_package_json`] | `node_modules/**/package.json` | `installed.rs` |
+//! | [`parse_bun_lock`] | `bun.lock` (bun 1.2+ text lockfile, JSON with trailing commas) | `bun.rs` |
+//! | [`parse_project_package_json`] | a project's own `package.json`, read as a manifest ([`crate::project`]) | `project.rs` |
 //!
 //! What they share lives here: npm's name rules (`@scope/name@range`, `npm:real@range`
 //! aliases), dependency and licence fields of JSON entries, and the merge of packages that
@@ -18,16 +20,20 @@
 //! panics on malformed input; what cannot be read becomes a `parse-error` diagnostic (with
 //! its line in `yarn.lock` v1 and wherever the JSON or YAML parser reports one).
 
+mod bun;
 mod installed;
 mod package_lock;
 mod pnpm;
+mod project;
 mod yarn;
 mod yarn_berry;
 mod yarn_v1;
 
+pub use bun::parse_bun_lock;
 pub use installed::parse_installed_package_json;
 pub use package_lock::parse_package_lock;
 pub use pnpm::parse_pnpm_lock;
+pub use project::parse_project_package_json;
 pub use yarn::parse_yarn_lock;
 
 use std::collections::{BTreeSet, HashMap};

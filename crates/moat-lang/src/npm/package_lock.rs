@@ -1,6 +1,8 @@
 //! [`parse_package_lock`]: `package-lock.json` / `npm-shrinkwrap.json`.
 //!
-//! * v1 (`lockfileVersion: 1`): the nested `dependencies` tree. An aliased entry has a
+//! * v1 (`lockfileVersion: 1`): the nested `dependencies` tree, every package with
+//!   `metadata["lockfile_version"] = "1"` (npm 6 wrote no `dev` flag into some of them; the
+//!   scan's join then takes dev dependencies from the `package.json` beside the lock). An aliased entry has a
 //!   version `npm:real-name@1.2.3`; it is reported under the real name with the alias in
 //!   `metadata["alias"]`. `requires` names become `depends`.
 //! * v2 / v3: the `packages` map keyed by install path (`node_modules/a/node_modules/b`).
@@ -45,6 +47,9 @@ fn lock(doc: &Value) -> LangParsed {
         }
         if let Some(deps) = doc.get("dependencies").and_then(Value::as_object) {
             lock_v1(deps, "", &mut out);
+        }
+        for p in &mut out.packages {
+            p.metadata.insert("lockfile_version".into(), "1".into());
         }
     }
     out

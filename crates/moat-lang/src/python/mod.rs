@@ -11,6 +11,7 @@
 //! | [`parse_poetry_lock`] | `poetry.lock` | `poetry.rs` |
 //! | [`parse_pipfile_lock`] | `Pipfile.lock` | `pipfile.rs` |
 //! | [`parse_uv_lock`] | `uv.lock` | `uv.rs` |
+//! | [`parse_pylock`] | `pylock.toml`, `pylock.<name>.toml` (PEP 751) | `pylock.rs` |
 //!
 //! Installed metadata describes one package per file (the engine joins a METADATA with its
 //! RECORD on metadata `dist_dir`); lockfiles and requirements list many. What they share
@@ -25,6 +26,7 @@
 mod metadata;
 mod pipfile;
 mod poetry;
+mod pylock;
 mod record;
 mod requirements;
 mod uv;
@@ -33,10 +35,12 @@ pub use crate::read::MAX_PACKAGES;
 pub use metadata::parse_metadata;
 pub use pipfile::parse_pipfile_lock;
 pub use poetry::parse_poetry_lock;
+pub use pylock::parse_pylock;
 pub use record::{MAX_FILES, parse_record};
 pub use requirements::parse_requirements;
 pub use uv::parse_uv_lock;
 
+use crate::read::absolute_path as absolute;
 use crate::{Ecosystem, LangPackage};
 
 fn pkg(name: &str, version: &str) -> LangPackage {
@@ -50,29 +54,6 @@ fn parent_dir(path: &str) -> &str {
 
 fn last_component(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
-}
-
-/// Absolute form of a relative path (`/` prefixed, `.`/`..`/empty components resolved).
-fn absolute(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for comp in path.split('/') {
-        match comp {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            c => parts.push(c),
-        }
-    }
-    let mut out = String::with_capacity(path.len() + 1);
-    for p in parts {
-        out.push('/');
-        out.push_str(p);
-    }
-    if out.is_empty() {
-        out.push('/');
-    }
-    out
 }
 
 /// PEP 508 project name: ASCII letters/digits, `.`, `_`, `-` inside, alphanumeric ends.

@@ -28,6 +28,7 @@
 //! | [`Scheme::Cran`] | CRAN, Bioconductor | R's `package_version`: integers separated by `.` or `-`, a prefix is older ([`cran`]) |
 //! | [`Scheme::Hackage`] | Hackage, GHC | Cabal's `Version` (`Data.Version` branches): integer lists, a prefix is older; `-tags` before the untagged version ([`hackage`]) |
 //! | [`Scheme::CocoaPods`] | CocoaPods | `Pod::Version`: `Gem::Version` segments with SemVer pre-releases, metadata ignored ([`cocoapods`]) |
+//! | [`Scheme::Conda`] | Conda (moat's name; OSV has no Conda ecosystem) | conda's `VersionOrder`: epoch, `.`/`_` components of number and string runs, `dev` first and `post` last ([`conda`]) |
 //!
 //! A few OSV ecosystems carry a sub-ecosystem after the `:` and are ordered by it:
 //! `Echo` is Debian-based (dpkg) but `Echo:PyPI`, `Echo:Maven` and `Echo:npm` are PEP 440,
@@ -57,7 +58,7 @@
 //!   every byte string (a non-numeric epoch is read as part of the version);
 //! * apk parses the longest valid prefix and places the unparsed remainder just below the
 //!   same version without it;
-//! * SemVer, Go, Hex, NuGet, Pub, CRAN and Hackage: unparseable strings sort before every
+//! * SemVer, Go, Hex, NuGet, Pub, CRAN, Hackage and Conda: unparseable strings sort before every
 //!   valid version and among themselves byte-wise (this is Go's rule, made total);
 //! * PEP 440: the `packaging` legacy rule (`LegacyVersion`), which sorts every
 //!   non-PEP 440 string before every PEP 440 version;
@@ -101,7 +102,7 @@
 //! documentation, `Gem::Version`, `golang.org/x/mod/semver`, NuGet's versioning
 //! documentation, PHP's `version_compare`, Elixir's `Version`, Dart's `pub_semver`,
 //! Conan's version model documentation, R's `package_version`, Cabal's `Version` and the
-//! PVP, CocoaPods' `Pod::Version`) and checked against the osv-scalibr ordering corpora
+//! PVP, CocoaPods' `Pod::Version`, conda's `VersionOrder`) and checked against the osv-scalibr ordering corpora
 //! in `tests/version_corpus.rs`.
 
 use std::cmp::Ordering;
@@ -109,6 +110,7 @@ use std::cmp::Ordering;
 pub mod apk;
 pub mod cocoapods;
 pub mod conan;
+pub mod conda;
 pub mod cran;
 pub mod dart_pub;
 pub mod dpkg;
@@ -147,11 +149,13 @@ pub enum Scheme {
     /// Hackage and GHC.
     Hackage,
     CocoaPods,
+    /// Conda packages (not an OSV ecosystem: the name moat gives them, `Conda`).
+    Conda,
 }
 
 impl Scheme {
     /// Every scheme, in declaration order.
-    pub const ALL: [Scheme; 16] = [
+    pub const ALL: [Scheme; 17] = [
         Scheme::Dpkg,
         Scheme::Rpm,
         Scheme::Apk,
@@ -168,6 +172,7 @@ impl Scheme {
         Scheme::Cran,
         Scheme::Hackage,
         Scheme::CocoaPods,
+        Scheme::Conda,
     ];
 
     /// The scheme of an OSV ecosystem name (`Debian:12`, `Alpine:v3.19`, `PyPI`,
@@ -212,6 +217,7 @@ impl Scheme {
             "CRAN" | "Bioconductor" => Scheme::Cran,
             "Hackage" | "GHC" => Scheme::Hackage,
             "CocoaPods" => Scheme::CocoaPods,
+            "Conda" => Scheme::Conda,
             "Echo" => match sub.to_ascii_lowercase().as_str() {
                 "pypi" => Scheme::Pep440,
                 "maven" => Scheme::Maven,
@@ -259,6 +265,7 @@ impl Scheme {
             Scheme::Cran => "cran",
             Scheme::Hackage => "hackage",
             Scheme::CocoaPods => "cocoapods",
+            Scheme::Conda => "conda",
         }
     }
 }
@@ -283,6 +290,7 @@ pub fn compare(scheme: Scheme, a: &str, b: &str) -> Ordering {
         Scheme::Cran => cran::compare(a, b),
         Scheme::Hackage => hackage::compare(a, b),
         Scheme::CocoaPods => cocoapods::compare(a, b),
+        Scheme::Conda => conda::compare(a, b),
     }
 }
 
@@ -305,6 +313,7 @@ pub fn parse_ok(scheme: Scheme, v: &str) -> bool {
         Scheme::Cran => cran::parse_ok(v),
         Scheme::Hackage => hackage::parse_ok(v),
         Scheme::CocoaPods => cocoapods::parse_ok(v),
+        Scheme::Conda => conda::parse_ok(v),
     }
 }
 

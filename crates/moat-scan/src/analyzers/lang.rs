@@ -6,10 +6,15 @@
 //! kinds, and whether the files state intent (lockfiles and manifests, whose dev markers
 //! count) or record what is installed. So each family's file declares constants of
 //! [`LangAnalyzer`] instead of repeating an `impl`.
+//!
+//! Project manifests ([`moat_lang::project`]: `Cargo.toml`, a project's `package.json`,
+//! `composer.json`) are read the same way by a [`ManifestAnalyzer`] of one
+//! [`ManifestFile`] kind; their fact is a [`Fact::Manifest`] for the join, not packages.
 
 use crate::analyzer::{Analyzer, AnalyzerInfo, Entry, Interest};
 use crate::fact::Fact;
 use moat_lang::LangFile;
+use moat_lang::project::{self, ManifestFile};
 
 /// An analyzer of some language file kinds.
 pub struct LangAnalyzer {
@@ -69,5 +74,34 @@ impl Analyzer for LangAnalyzer {
             parsed: moat_lang::parse(kind, e.path, data),
             declared: self.declared,
         })
+    }
+}
+
+/// An analyzer of one kind of project manifest.
+pub struct ManifestAnalyzer {
+    info: AnalyzerInfo,
+    kind: ManifestFile,
+}
+
+impl ManifestAnalyzer {
+    pub const fn new(id: &'static str, version: u32, kind: ManifestFile) -> Self {
+        ManifestAnalyzer {
+            info: AnalyzerInfo::packages(id, version),
+            kind,
+        }
+    }
+}
+
+impl Analyzer for ManifestAnalyzer {
+    fn info(&self) -> &AnalyzerInfo {
+        &self.info
+    }
+    fn wants(&self, e: &Entry) -> Interest {
+        Interest::from(project::wants_manifest(e.path) == Some(self.kind))
+    }
+    fn analyze(&self, e: &Entry, data: &[u8]) -> Option<Fact> {
+        Some(Fact::Manifest(Box::new(project::parse_manifest(
+            self.kind, e.path, data,
+        ))))
     }
 }

@@ -13,14 +13,17 @@
 //!
 //! The language analyzers share one implementation ([`lang::LangAnalyzer`]: the file kinds
 //! of [`moat_lang::wants`] they take, and whether those files state intent); each family's
-//! file lists its analyzers as constants.
+//! file lists its analyzers as constants. So do the project manifests
+//! ([`lang::ManifestAnalyzer`]: `cargo-toml`, `package-json`, `composer-json`).
 
 use crate::analyzer::Analyzer;
 use crate::options::ScanOptions;
 
 pub mod apk;
+pub mod apple;
 pub mod binary;
 pub mod cargo;
+pub mod conda;
 pub mod dotnet;
 pub mod dpkg;
 pub mod go;
@@ -55,28 +58,41 @@ pub const REGISTRY: &[Registration] = &[
     Registration::Static(&apk::ApkInstalled),
     Registration::Static(&rpm::RpmDb),
     Registration::Static(&cargo::CARGO_LOCK),
+    Registration::Static(&cargo::CARGO_TOML),
     Registration::Static(&go::GO_MOD),
     Registration::Static(&javascript::NPM_LOCK),
     Registration::Static(&javascript::YARN_LOCK),
     Registration::Static(&javascript::PNPM_LOCK),
+    Registration::Static(&javascript::BUN_LOCK),
     Registration::Static(&javascript::NODE_MODULES),
+    Registration::Static(&javascript::PACKAGE_JSON),
     Registration::Static(&python::PYTHON_DIST),
     Registration::Static(&python::PIP_REQUIREMENTS),
     Registration::Static(&python::POETRY_LOCK),
     Registration::Static(&python::PIPFILE_LOCK),
     Registration::Static(&python::UV_LOCK),
+    Registration::Static(&python::PYLOCK),
     Registration::Static(&java_archive::JAVA_ARCHIVE),
     Registration::Static(&java_build::GRADLE_LOCK),
     Registration::Static(&java_build::MAVEN_POM),
+    Registration::Static(&java_build::SBT_LOCK),
     Registration::Static(&ruby::GEMFILE_LOCK),
     Registration::Static(&ruby::GEMSPEC),
     Registration::Static(&php::COMPOSER_LOCK),
     Registration::Static(&php::COMPOSER_INSTALLED),
+    Registration::Static(&php::COMPOSER_JSON),
     Registration::Static(&dotnet::DOTNET_DEPS),
     Registration::Static(&dotnet::NUGET_LOCK),
+    Registration::Static(&dotnet::NUGET_CENTRAL),
+    Registration::Static(&dotnet::PACKAGES_CONFIG),
+    Registration::Static(&apple::PODFILE_LOCK),
+    Registration::Static(&apple::SWIFT_RESOLVED),
+    Registration::Static(&conda::CONDA_META),
+    Registration::Static(&conda::CONDA_ENVIRONMENT),
     Registration::Static(&other_lang::CONAN_LOCK),
     Registration::Static(&other_lang::MIX_LOCK),
     Registration::Static(&other_lang::PUBSPEC_LOCK),
+    Registration::Static(&other_lang::JULIA_MANIFEST),
     Registration::Static(&binary::ElfBinary),
 ];
 

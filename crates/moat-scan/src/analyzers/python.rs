@@ -5,7 +5,7 @@
 //!   owns those files claims the Python package) and `*.egg-info` (`PKG-INFO` or a single
 //!   file);
 //! - the declarations: `pip-requirements` (`requirements*.txt`, pinned lines only),
-//!   `poetry-lock`, `pipfile-lock`, `uv-lock`.
+//!   `poetry-lock`, `pipfile-lock`, `uv-lock`, `pylock` (PEP 751 `pylock.toml`).
 
 use super::lang::LangAnalyzer;
 use moat_lang::LangFile;
@@ -22,3 +22,4 @@ pub const POETRY_LOCK: LangAnalyzer =
 pub const PIPFILE_LOCK: LangAnalyzer =
     LangAnalyzer::declared("pipfile-lock", 1, &[LangFile::PipfileLock]);
 pub const UV_LOCK: LangAnalyzer = LangAnalyzer::declared("uv-lock", 1, &[LangFile::UvLock]);
+pub const PYLOCK: LangAnalyzer = LangAnalyzer::declared("pylock", 1, &[LangFile::PyLock]);

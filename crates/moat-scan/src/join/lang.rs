@@ -12,6 +12,15 @@
 //!    are marked `in_binary=false`;
 //! 5. purls, ids and dependency edges (names compared as
 //!    [`moat_model::Ecosystem::normalize_name`] says).
+//!
+//! Before the joins of step 2, the files of one project are read together (`project`, `go`):
+//! a project manifest ([`Fact::Manifest`]) marks the dev dependencies of the lockfiles beside
+//! it and what only they pull in, names the project beside a `yarn.lock`, and locates
+//! Composer's `installed.json` under a custom vendor directory; a `go.mod` decides what the
+//! `go.sum` beside it adds.
+
+mod go;
+mod project;
 
 use super::group::Group;
 use crate::fact::Fact;
@@ -39,13 +48,30 @@ pub fn purl(eco: Ecosystem, name: &str, version: &str) -> Purl {
     let (ns, n) = match eco {
         Ecosystem::Npm if name.starts_with('@') => split_last('/'),
         Ecosystem::Maven => split_last(':'),
-        Ecosystem::Go | Ecosystem::Packagist => split_last('/'),
+        Ecosystem::Go | Ecosystem::Packagist | Ecosystem::SwiftURL => split_last('/'),
         Ecosystem::PyPI => (None, eco.normalize_name(name)),
         _ => (None, name.to_string()),
     };
     let mut p = Purl::new(ty, &n).with_version(version);
     if let Some(ns) = ns {
         p = p.with_namespace(ns);
+    }
+    p
+}
+
+/// The purl of a package, with the qualifiers its type defines where the metadata has them
+/// (conda's `build`, `channel`, `subdir`; Julia's `uuid`).
+fn package_purl(pkg: &LangPackage) -> Purl {
+    let mut p = purl(pkg.ecosystem, &pkg.name, &pkg.version);
+    let qualifiers: &[&str] = match pkg.ecosystem {
+        Ecosystem::Conda => &["build", "channel", "subdir"],
+        Ecosystem::Julia => &["uuid"],
+        _ => &[],
+    };
+    for q in qualifiers {
+        if let Some(v) = pkg.metadata.get(*q).filter(|v| !v.is_empty()) {
+            p = p.with_qualifier(q, v.clone());
+        }
     }
     p
 }
@@ -60,8 +86,12 @@ pub(super) fn groups(
     os_notes: &mut Vec<(usize, String)>,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Vec<Group> {
+    let manifests = project::manifests(m);
     let mut found: Vec<Found> = Vec::new();
     for (path, layer, facts) in m.files_under("") {
+        if !project::composer_installed_kept(path, &manifests) {
+            continue;
+        }
         for fact in facts.facts() {
             let Fact::Lang { parsed, declared } = fact else {
                 continue;
@@ -92,6 +122,8 @@ pub(super) fn groups(
             }
         }
     }
+    project::apply(&mut found, &manifests, diagnostics);
+    go::apply_go_sum(&mut found);
     join_python_records(&mut found);
     drop_os_owned(&mut found, owners, os_notes);
     mark_crates_not_in_binary(&mut found);
@@ -105,7 +137,7 @@ pub(super) fn groups(
         let eco = pkg.ecosystem;
         let g = groups.entry(eco).or_default();
         let layer = locations.iter().filter_map(|l| l.layer).min();
-        let purl = purl(eco, &pkg.name, &pkg.version);
+        let purl = package_purl(&pkg);
         g.provides.push(vec![eco.normalize_name(&pkg.name)]);
         g.depends
             .push(pkg.depends.iter().map(|d| eco.normalize_name(d)).collect());
@@ -378,6 +410,53 @@ mod tests {
         ] {
             assert_eq!(purl(eco, name, version).to_string(), want);
         }
+    }
+
+    #[test]
+    fn purls_of_the_newer_ecosystems() {
+        let mk = |eco, name: &str, version: &str, meta: &[(&str, &str)]| {
+            let mut p = LangPackage::new(eco, name, version);
+            for (k, v) in meta {
+                p.metadata.insert(k.to_string(), v.to_string());
+            }
+            package_purl(&p).to_string()
+        };
+        assert_eq!(
+            mk(
+                Ecosystem::SwiftURL,
+                "github.com/apple/swift-nio",
+                "2.64.0",
+                &[]
+            ),
+            "pkg:swift/github.com/apple/swift-nio@2.64.0"
+        );
+        assert_eq!(
+            mk(Ecosystem::CocoaPods, "GoogleUtilities", "7.12.0", &[]),
+            "pkg:cocoapods/GoogleUtilities@7.12.0"
+        );
+        assert_eq!(
+            mk(
+                Ecosystem::Conda,
+                "numpy",
+                "2.2.1",
+                &[
+                    ("build", "py312h7e784f5_0"),
+                    ("channel", "conda-forge"),
+                    ("subdir", "linux-64"),
+                    ("build_number", "0"),
+                ]
+            ),
+            "pkg:conda/numpy@2.2.1?build=py312h7e784f5_0&channel=conda-forge&subdir=linux-64"
+        );
+        assert_eq!(
+            mk(
+                Ecosystem::Julia,
+                "CSV",
+                "0.10.14",
+                &[("uuid", "336ed68f-0bac-5ca0-87d4-7b16caf5d00b")]
+            ),
+            "pkg:julia/CSV@0.10.14?uuid=336ed68f-0bac-5ca0-87d4-7b16caf5d00b"
+        );
     }
 
     #[test]

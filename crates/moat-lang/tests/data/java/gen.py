@@ -24,7 +24,7 @@ artifactId and version resolve; a missing version or scope comes from the same p
 <dependencyManagement> (first entry per group:artifact). `${x}` resolves, repeatedly (at most
 16 rounds), through project.version / project.groupId / project.artifactId /
 project.parent.{version,groupId,artifactId} (also spelled pom.*), then <properties>. A version
-`[1.2]` means 1.2; other ranges are skipped. Scope `test` is `dev`. Duplicate
+`[1.2]` means 1.2; other ranges are skipped. Scopes `test` and `provided` are `dev`. Duplicate
 (name, version) pairs are reported once.
 gradle: `group:artifact:version[:classifier]=conf,...`; `#` comments, blank lines and `empty=`
 are skipped; `dev` when every configuration starts with `test` or contains `Test`.
@@ -182,7 +182,7 @@ def expect_pom(path):
         if (name, ver) in seen:
             continue
         seen.add((name, ver))
-        lines.append(f"{name} {ver}" + (" dev" if scope == "test" else ""))
+        lines.append(f"{name} {ver}" + (" dev" if scope in ("test", "provided") else ""))
     if skipped:
         lines.append(f"!skipped {skipped}")
     return sorted(lines)
