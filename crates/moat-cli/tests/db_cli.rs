@@ -68,6 +68,10 @@ fn status(home: &Path, db: &Path) -> Status {
     let mut ecosystems = HashMap::new();
     let mut section = "";
     for line in text.lines() {
+        if line.trim().is_empty() {
+            section = "";
+            continue;
+        }
         if line.starts_with("SOURCE ") {
             section = "sources";
             continue;
@@ -76,12 +80,13 @@ fn status(home: &Path, db: &Path) -> Status {
             section = "ecosystems";
             continue;
         }
-        if line.trim().is_empty() {
-            continue;
-        }
-        // Names may contain a space (`osv:Rocky Linux`): the count is the first number
-        // after the name, and columns are separated by two spaces.
-        let cols: Vec<&str> = line.split("  ").map(str::trim).collect();
+        // Columns are aligned: separated by two spaces or more (names may contain one
+        // space: `osv:Rocky Linux`).
+        let cols: Vec<&str> = line
+            .split("  ")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect();
         match section {
             "sources" => {
                 sources.insert(cols[0].to_string(), cols[1].parse().expect("records"));
@@ -537,7 +542,7 @@ fn import_directories_of_real_feeds_and_status() {
         "{}",
         st.text
     );
-    assert!(st.text.contains("schema:   2"), "{}", st.text);
+    assert!(st.text.contains("schema:   3"), "{}", st.text);
     assert!(
         st.text
             .contains(&format!("records:  {}", n_go + n_pypa + n_rustsec)),
@@ -681,7 +686,8 @@ fn malformed_records_are_counted_and_do_not_abort() {
         "{}",
         err(&o)
     );
-    assert_eq!(status(dir.path(), &db).sources.get("osv:PyPI"), Some(&1));
+    // Keyed by id: PYSEC-2023-74 is replaced, PYSEC-TEST-1 from the first import stays.
+    assert_eq!(status(dir.path(), &db).sources.get("osv:PyPI"), Some(&2));
 
     // A file that is not a zip at all is one malformed entry, not an abort.
     let notzip = dir.path().join("garbage.zip");
@@ -723,10 +729,20 @@ fn import_of_several_paths_keeps_every_record_of_a_shared_source() {
     want.sort();
     assert_eq!(scan_ids(dir.path(), &target, &db), want);
 
-    // A later import of a source replaces that source (a refreshed feed drops records
-    // that left it), and leaves the other sources alone.
+    // A later import adds or replaces records by id and leaves the source's others alone.
     let o = run(cmd(dir.path())
         .args(["db", "import", "--db"])
+        .arg(&db)
+        .arg(data("trivy-glibc.json")));
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let st = status(dir.path(), &db);
+    assert_eq!(st.sources.get("osv:Debian"), Some(&6), "{}", st.text);
+    assert_eq!(st.sources.get("kev"), Some(&1), "{}", st.text);
+
+    // With --replace-source, the import replaces that source (a refreshed feed drops
+    // records that left it), and leaves the other sources alone.
+    let o = run(cmd(dir.path())
+        .args(["db", "import", "--replace-source", "--db"])
         .arg(&db)
         .arg(data("trivy-glibc.json")));
     assert_eq!(code(&o), 0, "{}", err(&o));
@@ -927,9 +943,9 @@ fn update_cut_off_halfway_keeps_the_previous_database() {
             cut: true,
         },
     );
+    // One source failing is a warning: the update goes through, Debian keeps its records.
     let o = update(dir.path(), &db, &server.url());
-    assert_ne!(code(&o), 0, "{}", out(&o));
-    assert_eq!(code(&o), 2);
+    assert_eq!(code(&o), 0, "{}", err(&o));
     let e = err(&o);
     assert!(e.contains("/Debian/all.zip"), "{e}");
     assert!(
@@ -937,14 +953,18 @@ fn update_cut_off_halfway_keeps_the_previous_database() {
         "{e}"
     );
     assert!(
-        e.contains("previous database") && e.contains("still usable"),
+        e.contains("moat: warning: osv:Debian was not updated")
+            && e.contains("its 5 previous records are kept"),
         "{e}"
     );
-    assert!(e.contains(&db.display().to_string()), "{e}");
+    assert_eq!(
+        outcome(&out(&o), "osv:Debian"),
+        "failed, kept 5 previous records"
+    );
     assert_eq!(
         std::fs::read(&db).unwrap(),
         before,
-        "the database is untouched"
+        "nothing else changed: the database is untouched"
     );
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -964,36 +984,56 @@ fn update_cut_off_halfway_keeps_the_previous_database() {
 }
 
 #[test]
-fn update_with_a_missing_archive_fails_and_keeps_the_database() {
+fn update_with_a_missing_archive_warns_and_keeps_that_source() {
     // moat asks for every ecosystem it knows; a 404 for one of them (a mirror that lacks
-    // it) fails the whole update, which writes nothing.
+    // it) is a warning: that source keeps its records, the others are updated.
     let server = mirror(&[]);
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("moat.db");
     let o = update(dir.path(), &db, &server.url());
     assert_eq!(code(&o), 0, "{}", err(&o));
-    let before = std::fs::read(&db).unwrap();
 
-    server.remove("/Pub/all.zip");
+    server.remove("/Debian/all.zip");
     server.put("/PyPI/all.zip", Resource::etag(zip(&[]), "PyPI-v2"));
     let o = update(dir.path(), &db, &server.url());
-    assert_eq!(code(&o), 2, "{}", out(&o));
+    assert_eq!(code(&o), 0, "{}", err(&o));
     let e = err(&o);
     assert!(
-        e.contains(&format!("{}/Pub/all.zip answered HTTP 404", server.url())),
+        e.contains(&format!(
+            "{}/Debian/all.zip answered HTTP 404",
+            server.url()
+        )),
         "{e}"
     );
-    assert!(e.contains("still usable"), "{e}");
-    assert_eq!(std::fs::read(&db).unwrap(), before);
-    // PyPI's change was not committed either.
-    assert_eq!(status(dir.path(), &db).sources.get("osv:PyPI"), Some(&1));
+    assert!(e.contains("its 5 previous records are kept"), "{e}");
+    assert_eq!(outcome(&out(&o), "osv:PyPI"), "updated, 0 records");
+    let st = status(dir.path(), &db);
+    assert_eq!(st.sources.get("osv:PyPI"), Some(&0), "{}", st.text);
+    assert_eq!(st.sources.get("osv:Debian"), Some(&5), "{}", st.text);
+    // The scan still finds the Debian vulnerabilities.
+    assert_eq!(
+        scan_ids(dir.path(), &rootfs(dir.path()), &db),
+        rootfs_findings()
+    );
 
-    // Without a previous database the message says there is none.
+    // Without a previous database the others make a new one.
     let fresh = dir.path().join("fresh.db");
     let o = update(dir.path(), &fresh, &server.url());
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert!(
+        err(&o).contains("its 0 previous records are kept"),
+        "{}",
+        err(&o)
+    );
+    assert_eq!(status(dir.path(), &fresh).sources.get("osv:Debian"), None);
+
+    // Every source failing is an error that writes nothing.
+    let dead = dir.path().join("dead.db");
+    let o = update(dir.path(), &dead, "http://127.0.0.1:9");
     assert_eq!(code(&o), 2, "{}", out(&o));
+    assert!(err(&o).contains("every source failed"), "{}", err(&o));
     assert!(err(&o).contains("no usable database"), "{}", err(&o));
-    assert!(!fresh.exists());
+    assert!(!dead.exists());
 }
 
 #[test]

@@ -72,6 +72,60 @@ impl ImportBatch {
 pub mod alpine;
 pub mod debian;
 
+/// One thing an importer read, as [`stream_path`] hands it over.
+#[derive(Debug)]
+pub enum Item {
+    Advisory(Advisory),
+    Kev(KevEntry),
+    /// A file or record that could not be read: (file or record, reason).
+    Malformed(String, String),
+    /// A file in no recognised format.
+    Skipped(String),
+    /// A file (or zip entry) in a recognised format was read.
+    File,
+}
+
+/// What a sink returns to stop [`stream_path`] early (its caller knows why).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stop;
+
+/// Where [`stream_path`] hands each [`Item`].
+pub type Sink<'a> = dyn FnMut(Item) -> Result<(), Stop> + 'a;
+
+impl ImportBatch {
+    /// Hands everything in the batch to `sink`, in the batch's order (advisories, KEV entries,
+    /// then what could not be read).
+    pub fn drain_into(self, sink: &mut Sink<'_>) -> Result<(), Stop> {
+        for _ in 0..self.files {
+            sink(Item::File)?;
+        }
+        for a in self.advisories {
+            sink(Item::Advisory(a))?;
+        }
+        for k in self.kev {
+            sink(Item::Kev(k))?;
+        }
+        for (what, why) in self.malformed {
+            sink(Item::Malformed(what, why))?;
+        }
+        for s in self.skipped {
+            sink(Item::Skipped(s))?;
+        }
+        Ok(())
+    }
+
+    /// Adds one item.
+    pub fn push(&mut self, item: Item) {
+        match item {
+            Item::Advisory(a) => self.advisories.push(a),
+            Item::Kev(k) => self.kev.push(k),
+            Item::Malformed(what, why) => self.malformed.push((what, why)),
+            Item::Skipped(s) => self.skipped.push(s),
+            Item::File => self.files += 1,
+        }
+    }
+}
+
 /// Largest single file read.
 pub const MAX_FILE_BYTES: u64 = 512 << 20;
 
@@ -84,6 +138,9 @@ pub enum ImportError {
         #[source]
         source: std::io::Error,
     },
+    /// The sink of [`stream_path`] stopped the import.
+    #[error("import of {} stopped", path.display())]
+    Stopped { path: PathBuf },
 }
 
 /// Why one file (or zip entry) was not read; its text is the reason listed in
@@ -115,25 +172,117 @@ impl ImportBatch {
     }
 }
 
-/// Reads a file, a directory or an OSV `all.zip` (see the module docs).
+/// Reads a file, a directory or an OSV `all.zip` (see the module docs) into memory.
 pub fn import_path(path: &Path) -> Result<ImportBatch, ImportError> {
+    let mut batch = ImportBatch::default();
+    stream_path(path, &mut |item| {
+        batch.push(item);
+        Ok(())
+    })?;
+    Ok(batch)
+}
+
+/// Reads a file, a directory or an OSV `all.zip` (see the module docs) and hands every
+/// record to `sink` as it is read, in the order [`import_path`] lists them: memory stays
+/// flat however many records there are (an `all.zip` is read entry by entry from the file,
+/// a directory in sorted chunks of files parsed on all cores).
+pub fn stream_path(path: &Path, sink: &mut Sink<'_>) -> Result<(), ImportError> {
     let io = |e| ImportError::Io {
         path: path.to_path_buf(),
         source: e,
     };
+    let stopped = |_: Stop| ImportError::Stopped {
+        path: path.to_path_buf(),
+    };
     let meta = std::fs::metadata(path).map_err(io)?;
-    let mut batch = ImportBatch::default();
     if meta.is_dir() {
         std::fs::read_dir(path).map_err(io)?;
-        walk(path, &mut batch);
-    } else {
-        match read_bounded(path) {
-            Ok(b) => import_bytes(path, &b, &mut batch),
-            Err(FileError::Read(e)) => return Err(io(e)),
-            Err(e) => batch.malformed_file(path, e),
-        }
+        return walk(path, sink).map_err(stopped);
     }
-    Ok(batch)
+    if is_zip(path) {
+        return match std::fs::File::open(path) {
+            Ok(f) => stream_zip(path, f, sink).map_err(stopped),
+            Err(e) => Err(io(e)),
+        };
+    }
+    let mut batch = ImportBatch::default();
+    match read_bounded(path) {
+        Ok(b) => import_bytes(path, &b, &mut batch),
+        Err(FileError::Read(e)) => return Err(io(e)),
+        Err(e) => batch.malformed_file(path, e),
+    }
+    batch.drain_into(sink).map_err(stopped)
+}
+
+/// [`stream_path`] on a thread of its own, handing `consume` the items in batches of up to
+/// `batch` (reading and parsing overlap with what `consume` does, the database writes).
+/// When `consume` stops, reading stops too.
+pub fn stream_path_batched(
+    path: &Path,
+    batch: usize,
+    consume: &mut dyn FnMut(Vec<Item>) -> Result<(), Stop>,
+) -> Result<(), ImportError> {
+    let batch = batch.max(1);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Item>>(4);
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(move || {
+            let mut buf = Vec::with_capacity(batch);
+            let r = stream_path(path, &mut |item| {
+                buf.push(item);
+                if buf.len() >= batch {
+                    let full = std::mem::replace(&mut buf, Vec::with_capacity(batch));
+                    tx.send(full).map_err(|_| Stop)?;
+                }
+                Ok(())
+            });
+            if r.is_ok() && !buf.is_empty() {
+                // A closed channel means the consumer stopped: reported below.
+                let _ = tx.send(buf);
+            }
+            r
+        });
+        let mut stopped = false;
+        for items in rx.iter() {
+            if consume(items).is_err() {
+                stopped = true;
+                break;
+            }
+        }
+        drop(rx);
+        let read = match reader.join() {
+            Ok(r) => r,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        match read {
+            Err(ImportError::Stopped { .. }) | Ok(()) if stopped => Err(ImportError::Stopped {
+                path: path.to_path_buf(),
+            }),
+            r => r,
+        }
+    })
+}
+
+fn is_zip(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
+}
+
+/// An OSV `all.zip` read entry by entry from `file`; malformed entries are named
+/// `<path>!<entry>`, a damaged archive is one malformed `<path>`.
+fn stream_zip(path: &Path, file: std::fs::File, sink: &mut Sink<'_>) -> Result<(), Stop> {
+    let shown = path.display().to_string();
+    let read = osv::stream_zip(std::io::BufReader::new(file), &mut |item| {
+        sink(match item {
+            Item::Malformed(what, why) => Item::Malformed(format!("{shown}!{what}"), why),
+            Item::Skipped(s) => Item::Skipped(format!("{shown}!{s}")),
+            other => other,
+        })
+    });
+    match read {
+        Ok(r) => r,
+        Err(e) => sink(Item::Malformed(format!("{shown}!(zip)"), e.to_string())),
+    }
 }
 
 /// Reads a file unless it is larger than [`MAX_FILE_BYTES`].
@@ -190,19 +339,58 @@ fn import_file(p: &Path, batch: &mut ImportBatch) {
     }
 }
 
-/// Reads every file under `dir`, parsing on all cores; the result is in the sorted file
-/// order whatever the thread count.
-fn walk(dir: &Path, batch: &mut ImportBatch) {
+/// Files parsed together before their records are handed on: bounds memory to a chunk.
+const CHUNK: usize = 256;
+
+/// Reads every file under `dir`, parsing each chunk of files on all cores; records are
+/// handed on in the sorted file order whatever the thread count. Zip archives are streamed.
+fn walk(dir: &Path, sink: &mut Sink<'_>) -> Result<(), Stop> {
     let mut files = Vec::new();
-    collect(dir, &mut files, batch);
+    let mut listing = ImportBatch::default();
+    collect(dir, &mut files, &mut listing);
+    listing.drain_into(sink)?;
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(16);
-    if threads < 2 || files.len() < 64 {
-        for f in &files {
-            import_file(f, batch);
+    let mut rest = files.as_slice();
+    while !rest.is_empty() {
+        // Zip archives one at a time, streamed; other files in chunks.
+        if is_zip(&rest[0]) {
+            match std::fs::File::open(&rest[0]) {
+                Ok(f) => stream_zip(&rest[0], f, sink)?,
+                Err(e) => sink(Item::Malformed(
+                    rest[0].display().to_string(),
+                    FileError::Read(e).to_string(),
+                ))?,
+            }
+            rest = &rest[1..];
+            continue;
         }
-        return;
+        let n = rest
+            .iter()
+            .take(CHUNK)
+            .position(|p| is_zip(p))
+            .unwrap_or(rest.len().min(CHUNK));
+        let (chunk, tail) = rest.split_at(n);
+        rest = tail;
+        for b in parse_chunk(chunk, threads) {
+            b.drain_into(sink)?;
+        }
+    }
+    Ok(())
+}
+
+/// One batch per file of `chunk`, in order, parsed on up to `threads` threads.
+fn parse_chunk(chunk: &[PathBuf], threads: usize) -> Vec<ImportBatch> {
+    if threads < 2 || chunk.len() < 16 {
+        return chunk
+            .iter()
+            .map(|f| {
+                let mut b = ImportBatch::default();
+                import_file(f, &mut b);
+                b
+            })
+            .collect();
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mut parts: Vec<(usize, ImportBatch)> = std::thread::scope(|scope| {
@@ -212,7 +400,7 @@ fn walk(dir: &Path, batch: &mut ImportBatch) {
                     let mut out = Vec::new();
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(f) = files.get(i) else { break };
+                        let Some(f) = chunk.get(i) else { break };
                         let mut b = ImportBatch::default();
                         import_file(f, &mut b);
                         out.push((i, b));
@@ -231,9 +419,7 @@ fn walk(dir: &Path, batch: &mut ImportBatch) {
             .collect()
     });
     parts.sort_by_key(|(i, _)| *i);
-    for (_, b) in parts {
-        batch.extend(b);
-    }
+    parts.into_iter().map(|(_, b)| b).collect()
 }
 
 /// The formats [`import_path`] recognises.
