@@ -105,16 +105,23 @@ fn status(home: &Path, db: &Path) -> Status {
 }
 
 /// A minimal zip writer (deflated entries), so that archives need no external tool.
+/// Entries named `*.bin` are stored, not deflated.
 fn zip(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut central = Vec::new();
     for (name, body) in entries {
         let mut crc = flate2::Crc::new();
         crc.update(body);
-        let mut enc =
-            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
-        enc.write_all(body).unwrap();
-        let packed = enc.finish().unwrap();
+        let stored = name.ends_with(".bin");
+        let packed = if stored {
+            body.clone()
+        } else {
+            let mut enc =
+                flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+            enc.write_all(body).unwrap();
+            enc.finish().unwrap()
+        };
+        let method: u16 = if stored { 0 } else { 8 };
         let offset = out.len() as u32;
         let head = |sig: u32, central: bool| {
             let mut h = Vec::new();
@@ -124,7 +131,7 @@ fn zip(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
             }
             h.extend_from_slice(&20u16.to_le_bytes()); // needed
             h.extend_from_slice(&0u16.to_le_bytes()); // flags
-            h.extend_from_slice(&8u16.to_le_bytes()); // deflate
+            h.extend_from_slice(&method.to_le_bytes()); // stored or deflate
             h.extend_from_slice(&0u16.to_le_bytes()); // time
             h.extend_from_slice(&0x21u16.to_le_bytes()); // 1980-01-01
             h.extend_from_slice(&crc.sum().to_le_bytes());
@@ -1146,4 +1153,285 @@ fn status_and_import_into_a_closed_pipe_do_not_panic() {
     }
     // The import went through although nobody read its output.
     assert_eq!(status(dir.path(), &db).sources.get("osv:Debian"), Some(&5));
+}
+
+#[test]
+fn update_ecosystems_picks_the_sources() {
+    let server = mirror(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("moat.db");
+    let o = run(cmd(dir.path())
+        .args(["db", "update", "--ecosystems", "Debian, PyPI", "--db"])
+        .arg(&db)
+        .args(["--db-url", &server.url()]));
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let mut got: Vec<String> = server.take_log().into_iter().map(|s| s.path).collect();
+    got.sort();
+    assert_eq!(got, ["/Debian/all.zip", "/PyPI/all.zip", KEV_PATH]);
+    let stdout = out(&o);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "osv:Debian: updated, 5 records",
+            "osv:PyPI: updated, 1 records",
+            "kev: updated, 1 records"
+        ]
+    );
+    // A name moat does not know is asked of the mirror like any OSV ecosystem: a 404 there
+    // is a warning.
+    let o = run(cmd(dir.path())
+        .args(["db", "update", "--ecosystems", "NoSuchEcosystem", "--db"])
+        .arg(&db)
+        .args(["--db-url", &server.url()]));
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert!(
+        err(&o).contains("NoSuchEcosystem/all.zip answered HTTP 404"),
+        "{}",
+        err(&o)
+    );
+    // An empty list is a usage error.
+    let o = run(cmd(dir.path())
+        .args(["db", "update", "--ecosystems", " ", "--db"])
+        .arg(&db)
+        .args(["--db-url", &server.url()]));
+    assert_eq!(code(&o), 2, "{}", err(&o));
+}
+
+/// A body much larger than the memory moat may use: the download goes to a file and the
+/// archive is read entry by entry. Runs moat with its data segment limited (`ulimit -d`),
+/// which a download held in memory would exceed.
+#[test]
+fn update_streams_a_download_larger_than_its_memory() {
+    const LIMIT_KIB: u64 = 64 * 1024;
+    let server = mirror(&[]);
+    // 160 MiB of incompressible bytes, stored, before the records.
+    let mut padding = vec![0u8; 160 << 20];
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for chunk in padding.chunks_mut(8) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
+    }
+    let v: Value = serde_json::from_slice(&std::fs::read(data("debian-12.json")).unwrap()).unwrap();
+    let mut entries = vec![("padding.bin".to_string(), padding)];
+    for r in v.as_array().unwrap() {
+        entries.push((
+            format!("{}.json", r["id"].as_str().unwrap()),
+            serde_json::to_vec(r).unwrap(),
+        ));
+    }
+    let body = zip(&entries);
+    assert!(body.len() as u64 > 2 * LIMIT_KIB * 1024);
+    server.put("/Debian/all.zip", Resource::etag(body, "big"));
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("moat.db");
+    let limited = || {
+        let mut sh = std::process::Command::new("sh");
+        sh.arg("-c")
+            .arg(format!(
+                "ulimit -d {LIMIT_KIB} && exec \"$MOAT_BIN\" db update --ecosystems Debian --db \"$1\" --db-url \"$2\""
+            ))
+            .arg("sh")
+            .arg(&db)
+            .arg(server.url())
+            .env_remove("MOAT_DB")
+            .env("MOAT_BIN", env!("CARGO_BIN_EXE_moat"))
+            .env("XDG_CACHE_HOME", dir.path().join("cache"))
+            .env("HOME", dir.path())
+            .current_dir(dir.path());
+        sh
+    };
+    let o = run(&mut limited());
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert!(
+        out(&o).contains("osv:Debian: updated, 5 records"),
+        "{}",
+        out(&o)
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("moat.db") && n != "moat.db")
+        .collect();
+    assert_eq!(
+        leftovers,
+        Vec::<String>::new(),
+        "the download file is removed"
+    );
+    // The limit is real: a program that holds the body in memory fails under it.
+    let o = run(std::process::Command::new("sh").arg("-c").arg(format!(
+        "ulimit -d {LIMIT_KIB} && exec python3 -c 'b = bytearray({}); print(len(b))'",
+        2 * LIMIT_KIB * 1024
+    )));
+    if o.status.code().is_some_and(|c| c != 127) {
+        assert_ne!(code(&o), 0, "ulimit -d limits memory: {}", out(&o));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// What a scan says about the target's OS release
+
+/// An Ubuntu root filesystem of `version` with wayland's client library.
+fn ubuntu_rootfs(dir: &Path, version: &str, wayland: &str) -> String {
+    let root = dir.join(format!("ubuntu-{version}"));
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::create_dir_all(root.join("var/lib/dpkg")).unwrap();
+    std::fs::write(
+        root.join("etc/os-release"),
+        format!("NAME=\"Ubuntu\"\nID=ubuntu\nID_LIKE=debian\nVERSION_ID=\"{version}\"\nPRETTY_NAME=\"Ubuntu {version}\"\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("var/lib/dpkg/status"),
+        format!(
+            "Package: libwayland-client0\nStatus: install ok installed\nArchitecture: amd64\n\
+             Source: wayland\nVersion: {wayland}\nDescription: wayland compositor infrastructure\n\n"
+        ),
+    )
+    .unwrap();
+    format!("rootfs:{}", root.display())
+}
+
+/// `moat scan --format json` of `target`: (findings as id/fixed-version pairs, diagnostics as
+/// code/message pairs, stderr).
+fn scan_report(
+    home: &Path,
+    target: &str,
+    db: &Path,
+    epoch: &str,
+) -> (Vec<(String, String)>, Vec<(String, String)>, String) {
+    let o = run(cmd(home)
+        .env("SOURCE_DATE_EPOCH", epoch)
+        .args(["scan", target, "--offline", "--format", "json", "--db"])
+        .arg(db));
+    assert_eq!(code(&o), 0, "scan: {}", err(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).expect("json");
+    let findings = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["id"].as_str().unwrap().to_string(),
+                f["fixed_version"].as_str().unwrap_or("-").to_string(),
+            )
+        })
+        .collect();
+    let diags = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap().to_string(),
+                d["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    (findings, diags, err(&o))
+}
+
+/// 2026-12-01T00:00:00Z.
+const DEC_2026: &str = "1796083200";
+/// 2023-01-01T00:00:00Z.
+const JAN_2023: &str = "1672531200";
+
+#[test]
+fn a_release_without_advisories_is_reported() {
+    let Some(vulns) = vulns() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("moat.db");
+    let o = run(cmd(dir.path())
+        .args(["db", "import", "--db"])
+        .arg(&db)
+        .arg(data("debian-12.json")));
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let jammy = ubuntu_rootfs(dir.path(), "22.04", "1.20.0-1");
+
+    // Only Debian advisories: the Ubuntu packages cannot be checked, and the report says so.
+    let (findings, diags, stderr) = scan_report(dir.path(), &jammy, &db, DEC_2026);
+    assert_eq!(findings, []);
+    let want = "no advisories for ubuntu 22.04 in the database: OS packages were not checked \
+                (1 packages of Ubuntu:22.04; `moat db update` downloads the advisories of every \
+                distro moat knows)";
+    assert_eq!(diags, [("no-advisories".to_string(), want.to_string())]);
+    assert!(
+        stderr.contains(&format!("moat: warning: {want}")),
+        "{stderr}"
+    );
+    // The table counts it.
+    let o = run(cmd(dir.path())
+        .env("SOURCE_DATE_EPOCH", DEC_2026)
+        .args(["scan", &jammy, "--offline", "--db"])
+        .arg(&db));
+    assert!(
+        out(&o).contains("diagnostics: 1 no-advisories"),
+        "{}",
+        out(&o)
+    );
+
+    // With Ubuntu's OSV records (stream `Ubuntu:22.04:LTS`) the package is matched.
+    let o = run(cmd(dir.path())
+        .args(["db", "import", "--db"])
+        .arg(&db)
+        .arg(vulns.join("distro-samples/osv/ubuntu")));
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let (findings, diags, _) = scan_report(dir.path(), &jammy, &db, DEC_2026);
+    assert_eq!(
+        findings,
+        [("CVE-2021-3782".to_string(), "1.20.0-1ubuntu0.1".to_string())]
+    );
+    assert_eq!(diags, []);
+
+    // A release the data does not cover says which ones it does.
+    let precise = ubuntu_rootfs(dir.path(), "12.04", "1.0.0-1");
+    let (_, diags, _) = scan_report(dir.path(), &precise, &db, JAN_2023);
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert_eq!(diags[0].0, "no-advisories");
+    assert!(
+        diags[0].1.starts_with(
+            "no advisories for ubuntu 12.04 in the database: OS packages were not checked \
+             (1 packages; the advisories of Ubuntu cover 14.04, 16.04, 18.04, 20.04, 22.04"
+        ),
+        "{diags:?}"
+    );
+
+    // Ubuntu Pro (ESM) fixes apply to the release too: 16.04's wayland is fixed in +esm1.
+    let xenial = ubuntu_rootfs(dir.path(), "16.04", "1.12.0-1~ubuntu16.04.3");
+    let (findings, _, _) = scan_report(dir.path(), &xenial, &db, JAN_2023);
+    assert_eq!(
+        findings,
+        [(
+            "CVE-2021-3782".to_string(),
+            "1.12.0-1~ubuntu16.04.3+esm1".to_string()
+        )]
+    );
+}
+
+#[test]
+fn an_end_of_life_release_is_reported() {
+    let Some(vulns) = vulns() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("moat.db");
+    let o = run(cmd(dir.path())
+        .args(["db", "import", "--db"])
+        .arg(&db)
+        .arg(vulns.join("distro-samples/osv/ubuntu")));
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let bionic = ubuntu_rootfs(dir.path(), "18.04", "1.16.0-1ubuntu1.1~18.04.4");
+    let (findings, diags, stderr) = scan_report(dir.path(), &bionic, &db, DEC_2026);
+    assert_eq!(findings, [], "fixed version installed");
+    let want = "ubuntu 18.04 is end-of-life: its standard support ended on 2023-05-31 \
+                (fixes continue through Ubuntu Pro only)";
+    assert_eq!(diags, [("end-of-life".to_string(), want.to_string())]);
+    assert!(
+        stderr.contains(&format!("moat: warning: {want}")),
+        "{stderr}"
+    );
+    // Before that date it is not.
+    let (_, diags, _) = scan_report(dir.path(), &bionic, &db, JAN_2023);
+    assert_eq!(diags, []);
 }

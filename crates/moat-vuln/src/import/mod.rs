@@ -92,14 +92,29 @@ pub struct Stop;
 /// Where [`stream_path`] hands each [`Item`].
 pub type Sink<'a> = dyn FnMut(Item) -> Result<(), Stop> + 'a;
 
+/// A record derived from exactly one upstream vulnerability (`UBUNTU-CVE-2021-3782` from
+/// `CVE-2021-3782`, a Red Hat or Ubuntu notice fixing one CVE) describes that vulnerability:
+/// its `upstream` id is made an alias too, so the matcher groups the distro's record with
+/// the others of the same vulnerability and names the finding by its CVE. A record with
+/// several upstream ids (a notice fixing several) is left alone.
+pub fn upstream_alias(a: &mut Advisory) {
+    if let [one] = a.upstream.as_slice()
+        && one != &a.id
+        && !a.aliases.contains(one)
+    {
+        a.aliases.push(one.clone());
+    }
+}
+
 impl ImportBatch {
     /// Hands everything in the batch to `sink`, in the batch's order (advisories, KEV entries,
-    /// then what could not be read).
+    /// then what could not be read); advisories get [`upstream_alias`].
     pub fn drain_into(self, sink: &mut Sink<'_>) -> Result<(), Stop> {
         for _ in 0..self.files {
             sink(Item::File)?;
         }
-        for a in self.advisories {
+        for mut a in self.advisories {
+            upstream_alias(&mut a);
             sink(Item::Advisory(a))?;
         }
         for k in self.kev {
