@@ -373,22 +373,42 @@ fn archive_path(eco: &str) -> String {
 
 const KEV_PATH: &str = "/kev/known_exploited_vulnerabilities.json";
 
-/// A server with every ecosystem `moat db update` asks for: Debian and PyPI from the test
-/// records, Go from `go` (OSV JSON files) when given, every other one an empty archive; KEV
-/// from the test catalogue, with only a Last-Modified validator.
+/// The URL paths `moat db update` asks a mirror at `base` for, by default, with each one's
+/// source label and format.
+fn default_paths(base: &str) -> Vec<(String, String, moat_vuln::update::Format)> {
+    moat_vuln::update::UpdateOptions {
+        base_url: base.to_string(),
+        kev_url: Some(format!("{base}{KEV_PATH}")),
+        ..Default::default()
+    }
+    .sources()
+    .into_iter()
+    .map(|s| (s.url[base.len()..].to_string(), s.label, s.format))
+    .collect()
+}
+
+/// A server with every source `moat db update` asks for: Debian and PyPI from the test
+/// records, Go from `go` (OSV JSON files) when given, every other ecosystem an empty
+/// archive, the vendor feeds empty documents; KEV from the test catalogue, with only a
+/// Last-Modified validator.
 fn mirror(go: &[PathBuf]) -> Server {
+    use moat_vuln::update::Format;
     let server = Server::start();
-    for eco in moat_vuln::update::DEFAULT_ECOSYSTEMS {
-        let body = match *eco {
-            "Debian" => zip_array(&data("debian-12.json")),
-            "PyPI" => zip_array(&data("pypi.json")),
-            "Go" => zip_files(go),
-            _ => zip(&[]),
+    for (path, label, format) in default_paths(&server.url()) {
+        let body = match (label.as_str(), format) {
+            ("osv:Debian", _) => zip_array(&data("debian-12.json")),
+            ("osv:PyPI", _) => zip_array(&data("pypi.json")),
+            ("osv:Go", _) => zip_files(go),
+            (_, Format::OsvZip) => zip(&[]),
+            (_, Format::Updateinfo) => b"<?xml version=\"1.0\"?><updates></updates>".to_vec(),
+            (_, Format::Oval) => {
+                b"<oval_definitions xmlns=\"http://oval.mitre.org/XMLSchema/oval-definitions-5\"><!-- oval:com.oracle.elsa --><definitions/></oval_definitions>".to_vec()
+            }
+            (_, Format::Kev) => continue,
+            (_, Format::MirrorList) => unreachable!("a mirror serves the feeds themselves"),
         };
-        server.put(
-            &archive_path(eco),
-            Resource::etag(body, &format!("{eco}-v1")),
-        );
+        let tag = format!("{}-v1", label.strip_prefix("osv:").unwrap_or(&label));
+        server.put(&path, Resource::etag(body, &tag));
     }
     server.put(
         KEV_PATH,
@@ -858,15 +878,17 @@ fn update_imports_then_is_not_modified_then_takes_changes() {
     assert!(outcome(&stdout, "osv:PyPI").contains('1'), "{stdout}");
     assert!(outcome(&stdout, "kev").contains('1'), "{stdout}");
     let log = server.take_log();
-    let mut want: Vec<String> = moat_vuln::update::DEFAULT_ECOSYSTEMS
-        .iter()
-        .map(|e| archive_path(e))
+    let mut want: Vec<String> = default_paths(&server.url())
+        .into_iter()
+        .map(|(p, _, _)| p)
         .collect();
-    want.push(KEV_PATH.into());
     let mut got: Vec<String> = log.iter().map(|s| s.path.clone()).collect();
     got.sort();
     want.sort();
-    assert_eq!(got, want, "one request per archive and one for KEV");
+    assert_eq!(got, want, "one request per source");
+    assert!(want.contains(&archive_path("Ubuntu")) && want.contains(&archive_path("Red Hat")));
+    assert!(want.contains(&"/amazon/2023/updateinfo.xml.gz".to_string()));
+    assert!(want.contains(&"/oracle/com.oracle.elsa-all.xml.bz2".to_string()));
     assert!(
         log.iter()
             .all(|s| s.status == 200 && s.if_none_match.is_none())
@@ -890,14 +912,9 @@ fn update_imports_then_is_not_modified_then_takes_changes() {
     let o = update(dir.path(), &db, &server.url());
     assert_eq!(code(&o), 0, "{}", err(&o));
     let stdout = out(&o);
-    for eco in moat_vuln::update::DEFAULT_ECOSYSTEMS {
-        assert_eq!(
-            outcome(&stdout, &format!("osv:{eco}")),
-            "not modified",
-            "{stdout}"
-        );
+    for (_, label, _) in default_paths(&server.url()) {
+        assert_eq!(outcome(&stdout, &label), "not modified", "{stdout}");
     }
-    assert_eq!(outcome(&stdout, "kev"), "not modified", "{stdout}");
     let log = server.take_log();
     assert!(log.iter().all(|s| s.status == 304), "{log:?}");
     let go = log.iter().find(|s| s.path == "/Go/all.zip").unwrap();

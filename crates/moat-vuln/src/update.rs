@@ -90,7 +90,26 @@ pub const DEFAULT_ECOSYSTEMS: &[&str] = &[
     "Chainguard",
     "Photon OS",
     "Mageia",
+    "Amazon Linux",
+    "Oracle Linux",
 ];
+/// The Amazon Linux lines `Amazon Linux` names: 1 (the 2018.03 AMI), 2, 2023.
+pub const AMAZON_LINES: &[&str] = &["1", "2", "2023"];
+/// Oracle's ELSA OVAL, every release in one file.
+pub const ORACLE_OVAL_URL: &str =
+    "https://linux.oracle.com/security/oval/com.oracle.elsa-all.xml.bz2";
+
+/// The `mirror.list` of an Amazon Linux line's core repository (its first URL is the
+/// repository; `repodata/repomd.xml` there names the `updateinfo`).
+pub fn amazon_mirror_list(line: &str) -> Option<&'static str> {
+    Some(match line {
+        "1" => "http://repo.us-west-2.amazonaws.com/2018.03/updates/x86_64/mirror.list",
+        "2" => "https://cdn.amazonlinux.com/2/core/latest/x86_64/mirror.list",
+        "2022" => "https://cdn.amazonlinux.com/al2022/core/mirrors/latest/x86_64/mirror.list",
+        "2023" => "https://cdn.amazonlinux.com/al2023/core/mirrors/latest/x86_64/mirror.list",
+        _ => return None,
+    })
+}
 /// Largest download accepted for one source.
 pub const MAX_DOWNLOAD_BYTES: u64 = 2 << 30;
 
@@ -126,6 +145,13 @@ pub enum Format {
     OsvZip,
     /// CISA's KEV catalogue.
     Kev,
+    /// An `updateinfo.xml` (plain or compressed) at the URL.
+    Updateinfo,
+    /// A yum repository's `mirror.list`: its first URL is the repository, whose
+    /// `repodata/repomd.xml` names the `updateinfo.xml` to download.
+    MirrorList,
+    /// An OVAL document (plain or compressed).
+    Oval,
 }
 
 /// One feed to download.
@@ -142,18 +168,53 @@ impl UpdateOptions {
     pub fn sources(&self) -> Vec<Source> {
         let base = self.base_url.trim_end_matches('/');
         let mut out: Vec<Source> = Vec::new();
+        let mirror = base != DEFAULT_BASE_URL.trim_end_matches('/');
         for name in &self.ecosystems {
             let name = name.trim();
             if name.is_empty() {
                 continue;
             }
-            let s = Source {
-                label: format!("osv:{name}"),
-                url: format!("{base}/{}/all.zip", encode_segment(name)),
-                format: Format::OsvZip,
+            let mut add = |s: Source| {
+                if !out.iter().any(|o| o.label == s.label) {
+                    out.push(s);
+                }
             };
-            if !out.iter().any(|o| o.label == s.label) {
-                out.push(s);
+            let amazon = |line: &str| {
+                if mirror {
+                    Source {
+                        label: format!("alas:{line}"),
+                        url: format!("{base}/amazon/{line}/updateinfo.xml.gz"),
+                        format: Format::Updateinfo,
+                    }
+                } else {
+                    Source {
+                        label: format!("alas:{line}"),
+                        url: amazon_mirror_list(line).unwrap_or_default().to_string(),
+                        format: Format::MirrorList,
+                    }
+                }
+            };
+            match name {
+                "Amazon Linux" => AMAZON_LINES.iter().for_each(|l| add(amazon(l))),
+                n if n.starts_with("Amazon Linux:")
+                    && amazon_mirror_list(&n["Amazon Linux:".len()..]).is_some() =>
+                {
+                    add(amazon(&n["Amazon Linux:".len()..]))
+                }
+                "Oracle Linux" => add(Source {
+                    label: crate::import::oval::SOURCE.to_string(),
+                    url: if mirror {
+                        format!("{base}/oracle/com.oracle.elsa-all.xml.bz2")
+                    } else {
+                        ORACLE_OVAL_URL.to_string()
+                    },
+                    format: Format::Oval,
+                }),
+                _ => add(Source {
+                    label: format!("osv:{name}"),
+                    url: format!("{base}/{}/all.zip", encode_segment(name)),
+                    format: Format::OsvZip,
+                }),
             }
         }
         if let Some(k) = &self.kev_url {
@@ -246,6 +307,12 @@ pub enum FetchError {
         got: u64,
         expected: u64,
     },
+    /// A `mirror.list` without a repository URL.
+    #[error("{url} names no repository")]
+    NoRepository { url: String },
+    /// A `repomd.xml` without `updateinfo` data.
+    #[error("{url} has no updateinfo")]
+    NoUpdateinfo { url: String },
     /// The temporary download file could not be written or read.
     #[error("download of {url}: {} : {source}", path.display())]
     File {
@@ -319,7 +386,16 @@ pub fn update(
     opts: &UpdateOptions,
     progress: &mut dyn FnMut(&str),
 ) -> Result<UpdateSummary, UpdateError> {
-    let sources = opts.sources();
+    update_sources(db_path, &opts.sources(), opts.timeout, progress)
+}
+
+/// [`update`] with the sources given (each read as its [`Format`] says).
+pub fn update_sources(
+    db_path: &Path,
+    sources: &[Source],
+    timeout: Duration,
+    progress: &mut dyn FnMut(&str),
+) -> Result<UpdateSummary, UpdateError> {
     if sources.is_empty() {
         return Err(UpdateError::NothingSelected);
     }
@@ -331,7 +407,7 @@ pub fn update(
     {
         progress(&format!("rebuilding the database from scratch: {why}"));
     }
-    let agent = agent_for(&sources, opts.timeout);
+    let agent = agent_for(sources, timeout);
     let download = Download::beside(db_path);
 
     let mut summary = UpdateSummary {
@@ -340,10 +416,8 @@ pub fn update(
         rebuilt,
     };
     let mut changed = summary.rebuilt.is_some();
-    for src in &sources {
-        let stored = builder
-            .source_meta(&src.label)?
-            .filter(|m| m.url.as_deref() == Some(src.url.as_str()));
+    for src in sources {
+        let stored = builder.source_meta(&src.label)?;
         progress(&format!("{}: checking {}", src.label, src.url));
         let outcome = match update_source(&mut builder, &agent, src, stored, &download, progress) {
             Ok(Some(records)) => {
@@ -398,6 +472,18 @@ fn update_source(
     download: &Download,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Option<usize>, SourceError> {
+    let resolved;
+    let src = if src.format == Format::MirrorList {
+        resolved = Source {
+            url: updateinfo_url(agent, &src.url)?,
+            format: Format::Updateinfo,
+            label: src.label.clone(),
+        };
+        &resolved
+    } else {
+        src
+    };
+    let stored = stored.filter(|m| m.url.as_deref() == Some(src.url.as_str()));
     let Some((etag, last_modified)) = fetch(agent, src, stored.as_ref(), download, progress)?
     else {
         return Ok(None);
@@ -439,6 +525,23 @@ fn decode(
             let f = std::fs::File::open(file).map_err(read_err)?;
             let mut sink = RecordSink::new(&src.label, w);
             let r = osv::stream_zip(std::io::BufReader::new(f), &mut |i| sink.take(i))?;
+            sink.finish(r)
+        }
+        Format::Updateinfo | Format::MirrorList | Format::Oval => {
+            let f = std::fs::File::open(file).map_err(read_err)?;
+            let mut sink = RecordSink::new(&src.label, w);
+            let whole = file.display().to_string();
+            // A feed that is not one (an HTML error page) or breaks off is damaged as a whole.
+            let r = crate::import::stream_xml_file(file, f, &mut |i| match i {
+                Item::Skipped(_) => sink.take(Item::Malformed(
+                    "(zip)".into(),
+                    "not an updateinfo.xml or OVAL document".into(),
+                )),
+                Item::Malformed(what, why) if what == whole => {
+                    sink.take(Item::Malformed("(zip)".into(), why))
+                }
+                other => sink.take(other),
+            });
             sink.finish(r)
         }
         Format::Kev => {
@@ -510,8 +613,9 @@ impl<'w, 'a> RecordSink<'w, 'a> {
                 self.records += 1;
                 self.w.kev(self.label, &k)
             }
-            // A feed damaged as a whole (an archive cut off or corrupt part-way) must not
-            // replace the source's records with the part before the damage.
+            // A feed damaged as a whole (an archive cut off or corrupt part-way, a document
+            // that is no feed) must not replace the source's records with the part before
+            // the damage.
             Item::Malformed(what, why) if what == "(zip)" => {
                 self.damaged = Some(why);
                 return Err(Stop);
@@ -548,6 +652,68 @@ impl<'w, 'a> RecordSink<'w, 'a> {
             None => Ok(None),
         }
     }
+}
+
+/// Most bytes of a `mirror.list` or `repomd.xml` read.
+const MAX_INDEX_BYTES: u64 = 4 << 20;
+
+/// A small text resource (a `mirror.list`, a `repomd.xml`) read whole.
+fn get_small(agent: &ureq::Agent, url: &str) -> Result<String, FetchError> {
+    let resp = agent.get(url).call().map_err(|e| FetchError::Request {
+        url: url.to_string(),
+        source: Box::new(e),
+    })?;
+    let status = resp.status().as_u16();
+    if status != 200 {
+        return Err(FetchError::Status {
+            url: url.to_string(),
+            status,
+        });
+    }
+    let mut body = String::new();
+    resp.into_body()
+        .into_reader()
+        .take(MAX_INDEX_BYTES)
+        .read_to_string(&mut body)
+        .map_err(|source| FetchError::CutOff {
+            url: url.to_string(),
+            source,
+        })?;
+    Ok(body)
+}
+
+/// The `updateinfo` URL of the repository a `mirror.list` names: its first URL, then the
+/// `<data type="updateinfo"><location href>` of the repository's `repodata/repomd.xml`.
+fn updateinfo_url(agent: &ureq::Agent, mirror_list: &str) -> Result<String, FetchError> {
+    let list = get_small(agent, mirror_list)?;
+    let repo = list
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("http://") || l.starts_with("https://"))
+        .ok_or_else(|| FetchError::NoRepository {
+            url: mirror_list.to_string(),
+        })?
+        .trim_end_matches('/')
+        .to_string();
+    let repomd_url = format!("{repo}/repodata/repomd.xml");
+    let repomd = get_small(agent, &repomd_url)?;
+    let href = updateinfo_href(&repomd).ok_or(FetchError::NoUpdateinfo { url: repomd_url })?;
+    Ok(format!("{repo}/{}", href.trim_start_matches('/')))
+}
+
+/// The `location href` of the `updateinfo` data in a `repomd.xml`.
+pub fn updateinfo_href(repomd: &str) -> Option<String> {
+    let mut found = None;
+    let _ = crate::import::xml::for_each_record(repomd.as_bytes(), "data", &mut |d| {
+        if d.attr("type") == Some("updateinfo")
+            && let Some(h) = d.child("location").and_then(|l| l.attr("href"))
+        {
+            found = Some(h.to_string());
+            return Err(Stop);
+        }
+        Ok(())
+    });
+    found
 }
 
 /// Percent-encodes one path segment (`Rocky Linux` → `Rocky%20Linux`).

@@ -501,3 +501,134 @@ fn ecosystems_pick_sources_and_names_are_encoded() {
     assert!(matches!(run(&path, &o), Err(UpdateError::NothingSelected)));
     assert_eq!(server.requests.lock().unwrap().len(), 1);
 }
+
+/// The vendor feeds: Amazon Linux `updateinfo.xml.gz` and Oracle's OVAL `.xml.bz2` from a
+/// mirror, and Amazon's public layout (a `mirror.list` naming the repository, whose
+/// `repodata/repomd.xml` names the `updateinfo`), all served locally.
+#[test]
+fn vendor_feeds_from_a_mirror_and_from_a_repository() {
+    let Some(v) = vulns() else { return };
+    let samples = v.join("distro-samples");
+    let mut files = HashMap::new();
+    files.insert(
+        "/amazon/2/updateinfo.xml.gz".to_string(),
+        std::fs::read(samples.join("alas/updateinfo_2_items.xml.gz")).unwrap(),
+    );
+    files.insert(
+        "/amazon/2023/updateinfo.xml.gz".to_string(),
+        std::fs::read(samples.join("alas/updateinfo_AL2023.xml.gz")).unwrap(),
+    );
+    // Amazon Linux 1 is missing from this mirror: a warning, the others go on.
+    files.insert(
+        "/oracle/com.oracle.elsa-all.xml.bz2".to_string(),
+        std::fs::read(samples.join("oval-oracle/all-positive-data.xml.bz2")).unwrap(),
+    );
+    let server = serve(files);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("moat.db");
+    let o = UpdateOptions {
+        base_url: server.base.clone(),
+        ecosystems: vec!["Amazon Linux".into(), "Oracle Linux".into()],
+        kev_url: None,
+        timeout: Duration::from_secs(20),
+    };
+    let s = run(&path, &o).unwrap();
+    assert_eq!(
+        s.per_source
+            .iter()
+            .map(|(l, o)| (l.as_str(), o.clone()))
+            .collect::<Vec<_>>(),
+        [
+            (
+                "alas:1",
+                SourceOutcome::Failed {
+                    reason: format!(
+                        "{}/amazon/1/updateinfo.xml.gz answered HTTP 404",
+                        server.base
+                    ),
+                    kept: 0
+                }
+            ),
+            ("alas:2", SourceOutcome::Updated { records: 2 }),
+            ("alas:2023", SourceOutcome::Updated { records: 1 }),
+            ("oracle-oval", SourceOutcome::Updated { records: 14 }),
+        ]
+    );
+    let db = Database::open_read_only(&path).unwrap();
+    let kvm = db.advisories_for("Amazon Linux:2", "qemu-kvm").unwrap();
+    assert_eq!(kvm[0].id, "ALAS2-2018-942");
+    assert_eq!(kvm[0].source, "alas:2");
+    let covered = db.covered_ecosystems().unwrap();
+    for eco in [
+        "Amazon Linux:2",
+        "Amazon Linux:2023",
+        "Oracle Linux:5",
+        "Oracle Linux:6",
+        "Oracle Linux:7",
+    ] {
+        assert!(covered.contains(eco), "{eco}: {covered:?}");
+    }
+    drop(db);
+
+    // An HTML error page served as the feed is a damaged feed: Oracle keeps its records.
+    let html = b"<html><body>Service unavailable</body></html>".to_vec();
+    server.replace("/oracle/com.oracle.elsa-all.xml.bz2", html);
+    let s = run(&path, &o).unwrap();
+    assert!(
+        matches!(
+            &s.per_source[3].1,
+            SourceOutcome::Failed { reason, kept: 14 } if reason.contains("not an updateinfo.xml or OVAL")
+        ),
+        "{:?}",
+        s.per_source[3]
+    );
+
+    // Amazon's public layout, through its mirror.list.
+    let mut files = HashMap::new();
+    files.insert("/repo/repodata/repomd.xml".to_string(), br#"<?xml version="1.0"?>
+<repomd xmlns="http://linux.duke.edu/metadata/repo"><revision>1</revision>
+<data type="primary"><location href="repodata/primary.xml.gz"/></data>
+<data type="updateinfo"><checksum type="sha256">x</checksum><location href="repodata/0a1b-updateinfo.xml.gz"/></data>
+</repomd>"#.to_vec());
+    files.insert(
+        "/repo/repodata/0a1b-updateinfo.xml.gz".to_string(),
+        std::fs::read(samples.join("alas/updateinfo_AL2023.xml.gz")).unwrap(),
+    );
+    let repo_server = serve(files);
+    repo_server.replace(
+        "/mirror.list",
+        format!("{}/repo\n", repo_server.base).into_bytes(),
+    );
+    let fresh = dir.path().join("fresh.db");
+    let src = update::Source {
+        label: "alas:2023".into(),
+        url: format!("{}/mirror.list", repo_server.base),
+        format: update::Format::MirrorList,
+    };
+    let mut log = Vec::new();
+    let s = update::update_sources(&fresh, &[src], Duration::from_secs(20), &mut |m| {
+        log.push(m.to_string())
+    })
+    .unwrap();
+    assert_eq!(
+        s.per_source,
+        [(
+            "alas:2023".to_string(),
+            SourceOutcome::Updated { records: 1 }
+        )],
+        "{log:?}"
+    );
+    let db = Database::open_read_only(&fresh).unwrap();
+    let st = db.status().unwrap();
+    assert_eq!(
+        st.sources[0].meta.url.as_deref(),
+        Some(format!("{}/repo/repodata/0a1b-updateinfo.xml.gz", repo_server.base).as_str())
+    );
+    assert_eq!(
+        update::updateinfo_href(
+            r#"<repomd><data type="updateinfo"><location href="a/b.xml.gz"/></data></repomd>"#
+        )
+        .as_deref(),
+        Some("a/b.xml.gz")
+    );
+}

@@ -15,8 +15,13 @@
 //! | Debian DSA/DLA list | a file named `list` in a `DSA` or `DLA` directory | [`debian::parse_list`] | `debian-dsa` / `debian-dla` |
 //! | Debian tracker JSON | `*.json` of `{package: {CVE: {releases}}}` | [`debian::parse_tracker_json`] | `debian-tracker` |
 //! | CISA KEV | `*.json` with `vulnerabilities` and `catalogVersion` | [`kev::parse`] | `kev` |
+//! | Red Hat CSAF VEX / advisory | `*.json` with `document` and `product_tree` or `vulnerabilities` | [`csaf::parse`] | `redhat-csaf` |
+//! | Amazon Linux `updateinfo.xml` | `*.xml`, `*.xml.gz`, `*.xml.bz2` whose start has `<updates` | [`alas::stream`] | `alas:<line>` |
+//! | Oracle ELSA OVAL | `*.xml`, `*.xml.gz`, `*.xml.bz2` whose start has `oval_definitions` and Oracle's ids | [`oval::stream`] | `oracle-oval` |
 //!
-//! Anything else is skipped and listed in [`ImportBatch::skipped`]. A file or record that does
+//! Zip archives and XML feeds are read as streams ([`stream_path`]): record by record, gzip
+//! and bzip2 decompressed on the fly, never whole in memory. Anything else is skipped and
+//! listed in [`ImportBatch::skipped`]. A file or record that does
 //! not parse is listed in [`ImportBatch::malformed`] with its file and the reason (the text of
 //! a [`FileError`], which wraps each format's own error) and never aborts the import; only an
 //! unreadable top-level path is an [`ImportError`]. A file larger than [`MAX_FILE_BYTES`] is
@@ -29,9 +34,13 @@ use moat_model::advisory::Advisory;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub mod alas;
+pub mod csaf;
 pub mod kev;
 pub mod osv;
+pub mod oval;
 pub mod rustsec;
+pub mod xml;
 
 /// A KEV catalogue entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,6 +187,8 @@ pub enum FileError {
     Debian(#[from] debian::DebianError),
     #[error(transparent)]
     Kev(#[from] kev::KevError),
+    #[error(transparent)]
+    Csaf(#[from] csaf::CsafError),
 }
 
 impl ImportBatch {
@@ -217,6 +228,12 @@ pub fn stream_path(path: &Path, sink: &mut Sink<'_>) -> Result<(), ImportError> 
     if is_zip(path) {
         return match std::fs::File::open(path) {
             Ok(f) => stream_zip(path, f, sink).map_err(stopped),
+            Err(e) => Err(io(e)),
+        };
+    }
+    if is_xml(path) {
+        return match std::fs::File::open(path) {
+            Ok(f) => stream_xml(path, f, sink).map_err(stopped),
             Err(e) => Err(io(e)),
         };
     }
@@ -281,6 +298,80 @@ fn is_zip(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
+}
+
+/// `*.xml`, `*.xml.gz`, `*.xml.bz2`: read as a stream (yum updateinfo, OVAL).
+fn is_xml(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    name.ends_with(".xml") || name.ends_with(".xml.gz") || name.ends_with(".xml.bz2")
+}
+
+/// Files read as a stream rather than whole.
+fn is_streamed(path: &Path) -> bool {
+    is_zip(path) || is_xml(path)
+}
+
+/// How much of an XML feed is looked at to tell its kind.
+const SNIFF: usize = 64 << 10;
+
+/// The XML feeds [`stream_xml`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum XmlFeed {
+    /// yum `updateinfo.xml` (Amazon Linux).
+    Updateinfo,
+    /// Oracle's ELSA OVAL.
+    OracleOval,
+}
+
+/// An XML feed (`updateinfo.xml`, Oracle OVAL; plain, gzip or bzip2: the magic bytes
+/// decide) read record by record from `file` (named `path` in messages), whatever its name.
+pub fn stream_xml_file(path: &Path, file: std::fs::File, sink: &mut Sink<'_>) -> Result<(), Stop> {
+    stream_xml(path, file, sink)
+}
+
+/// An XML feed (plain, gzip or bzip2: the magic bytes decide) read record by record.
+fn stream_xml(path: &Path, file: std::fs::File, sink: &mut Sink<'_>) -> Result<(), Stop> {
+    use std::io::{BufRead, BufReader, Read};
+    let shown = path.display().to_string();
+    let malformed = |sink: &mut Sink<'_>, why: String| sink(Item::Malformed(shown.clone(), why));
+    let mut raw = BufReader::new(file);
+    let magic = match raw.fill_buf() {
+        Ok(b) => b.get(..3).map(<[u8]>::to_vec).unwrap_or_default(),
+        Err(e) => return malformed(sink, FileError::Read(e).to_string()),
+    };
+    let mut reader: Box<dyn BufRead> = if magic.starts_with(&[0x1f, 0x8b]) {
+        Box::new(BufReader::new(flate2::bufread::MultiGzDecoder::new(raw)))
+    } else if magic.starts_with(b"BZh") {
+        Box::new(BufReader::new(bzip2::bufread::MultiBzDecoder::new(raw)))
+    } else {
+        Box::new(raw)
+    };
+    let mut head = Vec::with_capacity(SNIFF);
+    if let Err(e) = (&mut reader).take(SNIFF as u64).read_to_end(&mut head) {
+        return malformed(sink, FileError::Read(e).to_string());
+    }
+    let text = String::from_utf8_lossy(&head);
+    let feed = if text.contains("<updates") {
+        XmlFeed::Updateinfo
+    } else if text.contains("oval_definitions") && text.contains("oracle") {
+        XmlFeed::OracleOval
+    } else {
+        return sink(Item::Skipped(shown));
+    };
+    let rest = std::io::Cursor::new(head).chain(reader);
+    let rest = BufReader::new(rest);
+    let read = match feed {
+        XmlFeed::Updateinfo => alas::stream(rest, sink).map_err(|e| e.to_string()),
+        XmlFeed::OracleOval => oval::stream(rest, sink).map_err(|e| e.to_string()),
+    };
+    match read {
+        Ok(r) => r,
+        Err(why) => malformed(sink, why),
+    }
 }
 
 /// An OSV `all.zip` read entry by entry from `file`; malformed entries are named
@@ -369,10 +460,11 @@ fn walk(dir: &Path, sink: &mut Sink<'_>) -> Result<(), Stop> {
         .min(16);
     let mut rest = files.as_slice();
     while !rest.is_empty() {
-        // Zip archives one at a time, streamed; other files in chunks.
-        if is_zip(&rest[0]) {
+        // Zip archives and XML feeds one at a time, streamed; other files in chunks.
+        if is_streamed(&rest[0]) {
             match std::fs::File::open(&rest[0]) {
-                Ok(f) => stream_zip(&rest[0], f, sink)?,
+                Ok(f) if is_zip(&rest[0]) => stream_zip(&rest[0], f, sink)?,
+                Ok(f) => stream_xml(&rest[0], f, sink)?,
                 Err(e) => sink(Item::Malformed(
                     rest[0].display().to_string(),
                     FileError::Read(e).to_string(),
@@ -384,7 +476,7 @@ fn walk(dir: &Path, sink: &mut Sink<'_>) -> Result<(), Stop> {
         let n = rest
             .iter()
             .take(CHUNK)
-            .position(|p| is_zip(p))
+            .position(|p| is_streamed(p))
             .unwrap_or(rest.len().min(CHUNK));
         let (chunk, tail) = rest.split_at(n);
         rest = tail;
@@ -449,6 +541,7 @@ enum Format {
     DebianList(debian::ListKind),
     DebianTracker,
     Kev,
+    Csaf,
 }
 
 /// Which top-level keys a JSON object has (values are skipped, not built).
@@ -463,6 +556,8 @@ struct Probe {
     catalog_version: Option<serde::de::IgnoredAny>,
     packages: Option<serde::de::IgnoredAny>,
     secfixes: Option<serde::de::IgnoredAny>,
+    document: Option<serde::de::IgnoredAny>,
+    product_tree: Option<serde::de::IgnoredAny>,
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
@@ -541,6 +636,10 @@ fn detect(path: &Path, bytes: &[u8]) -> Option<Format> {
             };
             if p.vulnerabilities.is_some() && p.catalog_version.is_some() {
                 Some(Format::Kev)
+            } else if p.document.is_some()
+                && (p.product_tree.is_some() || p.vulnerabilities.is_some())
+            {
+                Some(Format::Csaf)
             } else if p.secfixes.is_some()
                 || (p.packages.is_some() && contains(bytes, b"\"secfixes\""))
             {
@@ -611,6 +710,7 @@ fn import_bytes(path: &Path, bytes: &[u8], batch: &mut ImportBatch) {
         Format::DebianTracker => debian::parse_tracker_json(bytes)
             .map(|l| with_source(l, debian::TRACKER_SOURCE))
             .map_err(FileError::from),
+        Format::Csaf => csaf::parse(bytes).map_err(FileError::from),
         Format::Kev => match kev::parse(bytes) {
             Ok(k) => {
                 batch.files += 1;

@@ -82,12 +82,8 @@ impl El {
     }
 }
 
-fn local(name: &[u8]) -> String {
-    let n = match name.iter().rposition(|&b| b == b':') {
-        Some(i) => &name[i + 1..],
-        None => name,
-    };
-    String::from_utf8_lossy(n).into_owned()
+fn local(name: &str) -> String {
+    name.rsplit(':').next().unwrap_or(name).to_string()
 }
 
 fn element(e: &BytesStart<'_>) -> El {
@@ -96,9 +92,9 @@ fn element(e: &BytesStart<'_>) -> El {
         .flatten()
         .map(|a| {
             let v = a
-                .unescape_value()
+                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
                 .map(|v| v.into_owned())
-                .unwrap_or_else(|_| String::from_utf8_lossy(&a.value).into_owned());
+                .unwrap_or_else(|_| a.value.to_string());
             (local(a.key.as_ref()), v)
         })
         .collect();
