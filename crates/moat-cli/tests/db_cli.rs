@@ -1452,3 +1452,129 @@ fn an_end_of_life_release_is_reported() {
     let (_, diags, _) = scan_report(dir.path(), &bionic, &db, JAN_2023);
     assert_eq!(diags, []);
 }
+
+/// Amazon Linux, Oracle Linux and Red Hat feeds imported, then an SBOM of packages of the
+/// three matched against them; `moat db status` lists what the database covers.
+#[test]
+fn vendor_feeds_import_match_and_status() {
+    let Some(vulns) = vulns() else { return };
+    let samples = vulns.join("distro-samples");
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("moat.db");
+    let alas = samples.join("alas/updateinfo_2_items.xml.gz");
+    let oval = samples.join("oval-oracle/vunnel-mock_per_arch_data.xml");
+    let vex = vulns.join("redhat/csaf-vex-samples/cve-2023-38545.json");
+    let o = run(cmd(dir.path())
+        .args(["db", "import", "--db"])
+        .arg(&db)
+        .args([&alas, &oval, &vex]));
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert_eq!(err(&o), "");
+    let stdout = out(&o);
+    for line in [
+        format!("{}: 2 records as source alas:2", alas.display()),
+        format!("{}: 3 records as source oracle-oval", oval.display()),
+        format!("{}: 1 records as source redhat-csaf", vex.display()),
+        format!("imported 6 records into {}", db.display()),
+    ] {
+        assert!(stdout.contains(&line), "{line}\n{stdout}");
+    }
+
+    let sbom = dir.path().join("bom.json");
+    std::fs::write(
+        &sbom,
+        r#"{"bomFormat":"CycloneDX","specVersion":"1.5","components":[
+          {"type":"library","name":"qemu-kvm","version":"1.5.3-141.amzn2",
+           "purl":"pkg:rpm/amazon/qemu-kvm@1.5.3-141.amzn2?arch=x86_64&epoch=10&distro=amazon-2"},
+          {"type":"library","name":"rsyslog","version":"8.24.0-57.0.2.el7_9.3",
+           "purl":"pkg:rpm/oracle/rsyslog@8.24.0-57.0.2.el7_9.3?arch=aarch64&distro=ol-7.9"},
+          {"type":"library","name":"rsyslog-crypto","version":"8.24.0-57.0.2.el7_9.3",
+           "purl":"pkg:rpm/oracle/rsyslog-crypto@8.24.0-57.0.2.el7_9.3?arch=x86_64&distro=ol-7.9"},
+          {"type":"library","name":"curl","version":"7.76.1-23.el9",
+           "purl":"pkg:rpm/redhat/curl@7.76.1-23.el9?arch=x86_64&distro=rhel-9.2"}
+        ]}"#,
+    )
+    .unwrap();
+    let o = run(cmd(dir.path())
+        .env("SOURCE_DATE_EPOCH", JAN_2023)
+        .args([
+            "scan",
+            &format!("sbom:{}", sbom.display()),
+            "--offline",
+            "--format",
+            "json",
+            "--db",
+        ])
+        .arg(&db));
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut got: Vec<(String, String, String)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["package"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                f["id"].as_str().unwrap().to_string(),
+                f["fixed_version"].as_str().unwrap_or("-").to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            (
+                "curl".to_string(),
+                "CVE-2023-38545".to_string(),
+                "0:7.76.1-23.el9_2.4".to_string()
+            ),
+            (
+                "qemu-kvm".to_string(),
+                "CVE-2017-5715".to_string(),
+                "10:1.5.3-141.amzn2.5.3".to_string()
+            ),
+            (
+                "rsyslog".to_string(),
+                "CVE-2022-24903".to_string(),
+                "0:8.24.0-57.0.4.el7_9.3".to_string()
+            ),
+        ],
+        "rsyslog-crypto on x86_64 is past its architecture's fix (57.0.1)"
+    );
+
+    // Status: aligned columns and what is covered.
+    let st = status(dir.path(), &db);
+    assert_eq!(st.sources.get("alas:2"), Some(&2), "{}", st.text);
+    assert_eq!(st.sources.get("oracle-oval"), Some(&3), "{}", st.text);
+    assert_eq!(st.sources.get("redhat-csaf"), Some(&1), "{}", st.text);
+    assert_eq!(st.ecosystems.get("Amazon Linux:2"), Some(&2), "{}", st.text);
+    assert_eq!(st.ecosystems.get("Red Hat:9"), Some(&1), "{}", st.text);
+    let lines: Vec<&str> = st.text.lines().collect();
+    let header = lines.iter().position(|l| l.starts_with("SOURCE ")).unwrap();
+    let col = |l: &str, name: &str| l.find(name);
+    let rec = col(lines[header], "RECORDS").unwrap();
+    for l in &lines[header + 1..header + 4] {
+        // Every count starts under its header.
+        assert!(
+            l[rec..].starts_with(|c: char| c.is_ascii_digit()),
+            "not aligned: {l:?}\n{}",
+            st.text
+        );
+        assert!(l.contains(" days "), "age of each source: {l}");
+    }
+    let distro = lines
+        .iter()
+        .position(|l| l.starts_with("DISTRO "))
+        .expect("a DISTRO section");
+    let distros = lines[distro + 1..].join("\n");
+    assert!(distros.contains("Amazon Linux  2 (2)"), "{distros}");
+    assert!(
+        distros.contains("Oracle Linux  10 (1), 7 (2), 8 (1)"),
+        "{distros}"
+    );
+    assert!(distros.contains("Red Hat       9 (1), "), "{distros}");
+}
