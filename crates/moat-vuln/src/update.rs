@@ -772,6 +772,9 @@ impl Drop for Download {
     }
 }
 
+/// The validators of a response: (`ETag`, `Last-Modified`).
+type Validators = (Option<String>, Option<String>);
+
 /// Downloads `src` into the download file: `None` when not modified, else the validators.
 fn fetch(
     agent: &ureq::Agent,
@@ -779,7 +782,7 @@ fn fetch(
     stored: Option<&SourceMeta>,
     download: &Download,
     progress: &mut dyn FnMut(&str),
-) -> Result<Option<(Option<String>, Option<String>)>, FetchError> {
+) -> Result<Option<Validators>, FetchError> {
     let url = src.url.as_str();
     let url_owned = || url.to_string();
     let mut req = agent.get(url);

@@ -144,10 +144,10 @@ pub fn for_each_record<R: BufRead>(
             }
             Event::Empty(e) => {
                 if stack.is_empty() {
-                    if local(e.name().as_ref()) == record {
-                        if let Err(stop) = f(element(&e)) {
-                            return Ok(Err(stop));
-                        }
+                    if local(e.name().as_ref()) == record
+                        && let Err(stop) = f(element(&e))
+                    {
+                        return Ok(Err(stop));
                     }
                     continue;
                 }
