@@ -1312,14 +1312,12 @@ fn ubuntu_rootfs(dir: &Path, version: &str, wayland: &str) -> String {
     format!("rootfs:{}", root.display())
 }
 
+/// Pairs of strings: (id, fixed version) of findings, (code, message) of diagnostics.
+type Pairs = Vec<(String, String)>;
+
 /// `moat scan --format json` of `target`: (findings as id/fixed-version pairs, diagnostics as
 /// code/message pairs, stderr).
-fn scan_report(
-    home: &Path,
-    target: &str,
-    db: &Path,
-    epoch: &str,
-) -> (Vec<(String, String)>, Vec<(String, String)>, String) {
+fn scan_report(home: &Path, target: &str, db: &Path, epoch: &str) -> (Pairs, Pairs, String) {
     let o = run(cmd(home)
         .env("SOURCE_DATE_EPOCH", epoch)
         .args(["scan", target, "--offline", "--format", "json", "--db"])

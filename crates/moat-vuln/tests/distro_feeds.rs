@@ -70,10 +70,6 @@ fn vunnel(rel: &str) -> BTreeSet<(String, String)> {
         .collect()
 }
 
-fn without_zero_epoch(v: &str) -> String {
-    v.strip_prefix("0:").unwrap_or(v).to_string()
-}
-
 #[test]
 fn amazon_updateinfo() {
     let Some(s) = samples() else { return };
