@@ -10,7 +10,7 @@ with its id and its package names renamed (`GO-2024-3228` -> `GO-2024-3228-M007`
 records go into one OSV `all.zip` per ecosystem, laid out like OSV's bucket
 (`OUT_DIR/<ecosystem>/all.zip`), beside the shared KEV catalogue
 (`OUT_DIR/kev/known_exploited_vulnerabilities.json`), the Amazon Linux `updateinfo.xml`
-samples (`OUT_DIR/amazon/<line>/updateinfo.xml.gz`) and the Oracle OVAL sample
+samples of lines 2 and 2023 (`OUT_DIR/amazon/<line>/updateinfo.xml.gz`) and the Oracle OVAL sample
 (`OUT_DIR/oracle/com.oracle.elsa-all.xml.bz2`): the layout `moat db update --db-url` reads.
 
 Prints one line per ecosystem (`<ecosystem> <records>`) and the total.
@@ -106,7 +106,7 @@ def main():
         os.path.join(out, "kev/known_exploited_vulnerabilities.json"),
     )
     alas = os.path.join(vulns, "distro-samples/alas")
-    for line, f in [("2", "updateinfo_2_items.xml.gz"), ("2023", "updateinfo_AL2023.xml.gz"), ("1", "updateinfo_1_item.xml.gz")]:
+    for line, f in [("2", "updateinfo_2_items.xml.gz"), ("2023", "updateinfo_AL2023.xml.gz")]:
         os.makedirs(os.path.join(out, "amazon", line))
         shutil.copy(os.path.join(alas, f), os.path.join(out, "amazon", line, "updateinfo.xml.gz"))
     os.makedirs(os.path.join(out, "oracle"))

@@ -66,7 +66,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 python3 -m http.server "$port" --bind 127.0.0.1 --directory "$m" > /dev/null 2>&1 & server=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/kev/known_exploited_vulnerabilities.json" -o /dev/null && break; sleep 0.1; done
 ecos=$(cd "$m" && ls -d */all.zip | sed 's#/all.zip##' | paste -sd, -)
-ecos="$ecos,Amazon Linux,Oracle Linux"
+ecos="$ecos,Amazon Linux:2,Amazon Linux:2023,Oracle Linux"
 : > "$tmp/m"
 for ((i = 0; i < RUNS; i++)); do
   rm -f "$tmp/update.db"
