@@ -68,6 +68,10 @@ fn status(home: &Path, db: &Path) -> Status {
     let mut ecosystems = HashMap::new();
     let mut section = "";
     for line in text.lines() {
+        if line.trim().is_empty() {
+            section = "";
+            continue;
+        }
         if line.starts_with("SOURCE ") {
             section = "sources";
             continue;
@@ -76,12 +80,13 @@ fn status(home: &Path, db: &Path) -> Status {
             section = "ecosystems";
             continue;
         }
-        if line.trim().is_empty() {
-            continue;
-        }
-        // Names may contain a space (`osv:Rocky Linux`): the count is the first number
-        // after the name, and columns are separated by two spaces.
-        let cols: Vec<&str> = line.split("  ").map(str::trim).collect();
+        // Columns are aligned: separated by two spaces or more (names may contain one
+        // space: `osv:Rocky Linux`).
+        let cols: Vec<&str> = line
+            .split("  ")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect();
         match section {
             "sources" => {
                 sources.insert(cols[0].to_string(), cols[1].parse().expect("records"));
@@ -100,16 +105,23 @@ fn status(home: &Path, db: &Path) -> Status {
 }
 
 /// A minimal zip writer (deflated entries), so that archives need no external tool.
+/// Entries named `*.bin` are stored, not deflated.
 fn zip(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut central = Vec::new();
     for (name, body) in entries {
         let mut crc = flate2::Crc::new();
         crc.update(body);
-        let mut enc =
-            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
-        enc.write_all(body).unwrap();
-        let packed = enc.finish().unwrap();
+        let stored = name.ends_with(".bin");
+        let packed = if stored {
+            body.clone()
+        } else {
+            let mut enc =
+                flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+            enc.write_all(body).unwrap();
+            enc.finish().unwrap()
+        };
+        let method: u16 = if stored { 0 } else { 8 };
         let offset = out.len() as u32;
         let head = |sig: u32, central: bool| {
             let mut h = Vec::new();
@@ -119,7 +131,7 @@ fn zip(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
             }
             h.extend_from_slice(&20u16.to_le_bytes()); // needed
             h.extend_from_slice(&0u16.to_le_bytes()); // flags
-            h.extend_from_slice(&8u16.to_le_bytes()); // deflate
+            h.extend_from_slice(&method.to_le_bytes()); // stored or deflate
             h.extend_from_slice(&0u16.to_le_bytes()); // time
             h.extend_from_slice(&0x21u16.to_le_bytes()); // 1980-01-01
             h.extend_from_slice(&crc.sum().to_le_bytes());
@@ -361,22 +373,42 @@ fn archive_path(eco: &str) -> String {
 
 const KEV_PATH: &str = "/kev/known_exploited_vulnerabilities.json";
 
-/// A server with every ecosystem `moat db update` asks for: Debian and PyPI from the test
-/// records, Go from `go` (OSV JSON files) when given, every other one an empty archive; KEV
-/// from the test catalogue, with only a Last-Modified validator.
+/// The URL paths `moat db update` asks a mirror at `base` for, by default, with each one's
+/// source label and format.
+fn default_paths(base: &str) -> Vec<(String, String, moat_vuln::update::Format)> {
+    moat_vuln::update::UpdateOptions {
+        base_url: base.to_string(),
+        kev_url: Some(format!("{base}{KEV_PATH}")),
+        ..Default::default()
+    }
+    .sources()
+    .into_iter()
+    .map(|s| (s.url[base.len()..].to_string(), s.label, s.format))
+    .collect()
+}
+
+/// A server with every source `moat db update` asks for: Debian and PyPI from the test
+/// records, Go from `go` (OSV JSON files) when given, every other ecosystem an empty
+/// archive, the vendor feeds empty documents; KEV from the test catalogue, with only a
+/// Last-Modified validator.
 fn mirror(go: &[PathBuf]) -> Server {
+    use moat_vuln::update::Format;
     let server = Server::start();
-    for eco in moat_vuln::update::DEFAULT_ECOSYSTEMS {
-        let body = match *eco {
-            "Debian" => zip_array(&data("debian-12.json")),
-            "PyPI" => zip_array(&data("pypi.json")),
-            "Go" => zip_files(go),
-            _ => zip(&[]),
+    for (path, label, format) in default_paths(&server.url()) {
+        let body = match (label.as_str(), format) {
+            ("osv:Debian", _) => zip_array(&data("debian-12.json")),
+            ("osv:PyPI", _) => zip_array(&data("pypi.json")),
+            ("osv:Go", _) => zip_files(go),
+            (_, Format::OsvZip) => zip(&[]),
+            (_, Format::Updateinfo) => b"<?xml version=\"1.0\"?><updates></updates>".to_vec(),
+            (_, Format::Oval) => {
+                b"<oval_definitions xmlns=\"http://oval.mitre.org/XMLSchema/oval-definitions-5\"><!-- oval:com.oracle.elsa --><definitions/></oval_definitions>".to_vec()
+            }
+            (_, Format::Kev) => continue,
+            (_, Format::MirrorList) => unreachable!("a mirror serves the feeds themselves"),
         };
-        server.put(
-            &archive_path(eco),
-            Resource::etag(body, &format!("{eco}-v1")),
-        );
+        let tag = format!("{}-v1", label.strip_prefix("osv:").unwrap_or(&label));
+        server.put(&path, Resource::etag(body, &tag));
     }
     server.put(
         KEV_PATH,
@@ -537,7 +569,7 @@ fn import_directories_of_real_feeds_and_status() {
         "{}",
         st.text
     );
-    assert!(st.text.contains("schema:   2"), "{}", st.text);
+    assert!(st.text.contains("schema:   3"), "{}", st.text);
     assert!(
         st.text
             .contains(&format!("records:  {}", n_go + n_pypa + n_rustsec)),
@@ -681,7 +713,8 @@ fn malformed_records_are_counted_and_do_not_abort() {
         "{}",
         err(&o)
     );
-    assert_eq!(status(dir.path(), &db).sources.get("osv:PyPI"), Some(&1));
+    // Keyed by id: PYSEC-2023-74 is replaced, PYSEC-TEST-1 from the first import stays.
+    assert_eq!(status(dir.path(), &db).sources.get("osv:PyPI"), Some(&2));
 
     // A file that is not a zip at all is one malformed entry, not an abort.
     let notzip = dir.path().join("garbage.zip");
@@ -723,10 +756,20 @@ fn import_of_several_paths_keeps_every_record_of_a_shared_source() {
     want.sort();
     assert_eq!(scan_ids(dir.path(), &target, &db), want);
 
-    // A later import of a source replaces that source (a refreshed feed drops records
-    // that left it), and leaves the other sources alone.
+    // A later import adds or replaces records by id and leaves the source's others alone.
     let o = run(cmd(dir.path())
         .args(["db", "import", "--db"])
+        .arg(&db)
+        .arg(data("trivy-glibc.json")));
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let st = status(dir.path(), &db);
+    assert_eq!(st.sources.get("osv:Debian"), Some(&6), "{}", st.text);
+    assert_eq!(st.sources.get("kev"), Some(&1), "{}", st.text);
+
+    // With --replace-source, the import replaces that source (a refreshed feed drops
+    // records that left it), and leaves the other sources alone.
+    let o = run(cmd(dir.path())
+        .args(["db", "import", "--replace-source", "--db"])
         .arg(&db)
         .arg(data("trivy-glibc.json")));
     assert_eq!(code(&o), 0, "{}", err(&o));
@@ -835,15 +878,17 @@ fn update_imports_then_is_not_modified_then_takes_changes() {
     assert!(outcome(&stdout, "osv:PyPI").contains('1'), "{stdout}");
     assert!(outcome(&stdout, "kev").contains('1'), "{stdout}");
     let log = server.take_log();
-    let mut want: Vec<String> = moat_vuln::update::DEFAULT_ECOSYSTEMS
-        .iter()
-        .map(|e| archive_path(e))
+    let mut want: Vec<String> = default_paths(&server.url())
+        .into_iter()
+        .map(|(p, _, _)| p)
         .collect();
-    want.push(KEV_PATH.into());
     let mut got: Vec<String> = log.iter().map(|s| s.path.clone()).collect();
     got.sort();
     want.sort();
-    assert_eq!(got, want, "one request per archive and one for KEV");
+    assert_eq!(got, want, "one request per source");
+    assert!(want.contains(&archive_path("Ubuntu")) && want.contains(&archive_path("Red Hat")));
+    assert!(want.contains(&"/amazon/2023/updateinfo.xml.gz".to_string()));
+    assert!(want.contains(&"/oracle/com.oracle.elsa-all.xml.bz2".to_string()));
     assert!(
         log.iter()
             .all(|s| s.status == 200 && s.if_none_match.is_none())
@@ -867,14 +912,9 @@ fn update_imports_then_is_not_modified_then_takes_changes() {
     let o = update(dir.path(), &db, &server.url());
     assert_eq!(code(&o), 0, "{}", err(&o));
     let stdout = out(&o);
-    for eco in moat_vuln::update::DEFAULT_ECOSYSTEMS {
-        assert_eq!(
-            outcome(&stdout, &format!("osv:{eco}")),
-            "not modified",
-            "{stdout}"
-        );
+    for (_, label, _) in default_paths(&server.url()) {
+        assert_eq!(outcome(&stdout, &label), "not modified", "{stdout}");
     }
-    assert_eq!(outcome(&stdout, "kev"), "not modified", "{stdout}");
     let log = server.take_log();
     assert!(log.iter().all(|s| s.status == 304), "{log:?}");
     let go = log.iter().find(|s| s.path == "/Go/all.zip").unwrap();
@@ -927,9 +967,9 @@ fn update_cut_off_halfway_keeps_the_previous_database() {
             cut: true,
         },
     );
+    // One source failing is a warning: the update goes through, Debian keeps its records.
     let o = update(dir.path(), &db, &server.url());
-    assert_ne!(code(&o), 0, "{}", out(&o));
-    assert_eq!(code(&o), 2);
+    assert_eq!(code(&o), 0, "{}", err(&o));
     let e = err(&o);
     assert!(e.contains("/Debian/all.zip"), "{e}");
     assert!(
@@ -937,14 +977,18 @@ fn update_cut_off_halfway_keeps_the_previous_database() {
         "{e}"
     );
     assert!(
-        e.contains("previous database") && e.contains("still usable"),
+        e.contains("moat: warning: osv:Debian was not updated")
+            && e.contains("its 5 previous records are kept"),
         "{e}"
     );
-    assert!(e.contains(&db.display().to_string()), "{e}");
+    assert_eq!(
+        outcome(&out(&o), "osv:Debian"),
+        "failed, kept 5 previous records"
+    );
     assert_eq!(
         std::fs::read(&db).unwrap(),
         before,
-        "the database is untouched"
+        "nothing else changed: the database is untouched"
     );
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -964,36 +1008,56 @@ fn update_cut_off_halfway_keeps_the_previous_database() {
 }
 
 #[test]
-fn update_with_a_missing_archive_fails_and_keeps_the_database() {
+fn update_with_a_missing_archive_warns_and_keeps_that_source() {
     // moat asks for every ecosystem it knows; a 404 for one of them (a mirror that lacks
-    // it) fails the whole update, which writes nothing.
+    // it) is a warning: that source keeps its records, the others are updated.
     let server = mirror(&[]);
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("moat.db");
     let o = update(dir.path(), &db, &server.url());
     assert_eq!(code(&o), 0, "{}", err(&o));
-    let before = std::fs::read(&db).unwrap();
 
-    server.remove("/Pub/all.zip");
+    server.remove("/Debian/all.zip");
     server.put("/PyPI/all.zip", Resource::etag(zip(&[]), "PyPI-v2"));
     let o = update(dir.path(), &db, &server.url());
-    assert_eq!(code(&o), 2, "{}", out(&o));
+    assert_eq!(code(&o), 0, "{}", err(&o));
     let e = err(&o);
     assert!(
-        e.contains(&format!("{}/Pub/all.zip answered HTTP 404", server.url())),
+        e.contains(&format!(
+            "{}/Debian/all.zip answered HTTP 404",
+            server.url()
+        )),
         "{e}"
     );
-    assert!(e.contains("still usable"), "{e}");
-    assert_eq!(std::fs::read(&db).unwrap(), before);
-    // PyPI's change was not committed either.
-    assert_eq!(status(dir.path(), &db).sources.get("osv:PyPI"), Some(&1));
+    assert!(e.contains("its 5 previous records are kept"), "{e}");
+    assert_eq!(outcome(&out(&o), "osv:PyPI"), "updated, 0 records");
+    let st = status(dir.path(), &db);
+    assert_eq!(st.sources.get("osv:PyPI"), Some(&0), "{}", st.text);
+    assert_eq!(st.sources.get("osv:Debian"), Some(&5), "{}", st.text);
+    // The scan still finds the Debian vulnerabilities.
+    assert_eq!(
+        scan_ids(dir.path(), &rootfs(dir.path()), &db),
+        rootfs_findings()
+    );
 
-    // Without a previous database the message says there is none.
+    // Without a previous database the others make a new one.
     let fresh = dir.path().join("fresh.db");
     let o = update(dir.path(), &fresh, &server.url());
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert!(
+        err(&o).contains("its 0 previous records are kept"),
+        "{}",
+        err(&o)
+    );
+    assert_eq!(status(dir.path(), &fresh).sources.get("osv:Debian"), None);
+
+    // Every source failing is an error that writes nothing.
+    let dead = dir.path().join("dead.db");
+    let o = update(dir.path(), &dead, "http://127.0.0.1:9");
     assert_eq!(code(&o), 2, "{}", out(&o));
+    assert!(err(&o).contains("every source failed"), "{}", err(&o));
     assert!(err(&o).contains("no usable database"), "{}", err(&o));
-    assert!(!fresh.exists());
+    assert!(!dead.exists());
 }
 
 #[test]
@@ -1106,4 +1170,409 @@ fn status_and_import_into_a_closed_pipe_do_not_panic() {
     }
     // The import went through although nobody read its output.
     assert_eq!(status(dir.path(), &db).sources.get("osv:Debian"), Some(&5));
+}
+
+#[test]
+fn update_ecosystems_picks_the_sources() {
+    let server = mirror(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("moat.db");
+    let o = run(cmd(dir.path())
+        .args(["db", "update", "--ecosystems", "Debian, PyPI", "--db"])
+        .arg(&db)
+        .args(["--db-url", &server.url()]));
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let mut got: Vec<String> = server.take_log().into_iter().map(|s| s.path).collect();
+    got.sort();
+    assert_eq!(got, ["/Debian/all.zip", "/PyPI/all.zip", KEV_PATH]);
+    let stdout = out(&o);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "osv:Debian: updated, 5 records",
+            "osv:PyPI: updated, 1 records",
+            "kev: updated, 1 records"
+        ]
+    );
+    // A name moat does not know is asked of the mirror like any OSV ecosystem: a 404 there
+    // is a warning.
+    let o = run(cmd(dir.path())
+        .args(["db", "update", "--ecosystems", "NoSuchEcosystem", "--db"])
+        .arg(&db)
+        .args(["--db-url", &server.url()]));
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert!(
+        err(&o).contains("NoSuchEcosystem/all.zip answered HTTP 404"),
+        "{}",
+        err(&o)
+    );
+    // An empty list is a usage error.
+    let o = run(cmd(dir.path())
+        .args(["db", "update", "--ecosystems", " ", "--db"])
+        .arg(&db)
+        .args(["--db-url", &server.url()]));
+    assert_eq!(code(&o), 2, "{}", err(&o));
+}
+
+/// A body much larger than the memory moat may use: the download goes to a file and the
+/// archive is read entry by entry. Runs moat with its data segment limited (`ulimit -d`),
+/// which a download held in memory would exceed.
+#[test]
+fn update_streams_a_download_larger_than_its_memory() {
+    const LIMIT_KIB: u64 = 64 * 1024;
+    let server = mirror(&[]);
+    // 160 MiB of incompressible bytes, stored, before the records.
+    let mut padding = vec![0u8; 160 << 20];
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for chunk in padding.chunks_mut(8) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
+    }
+    let v: Value = serde_json::from_slice(&std::fs::read(data("debian-12.json")).unwrap()).unwrap();
+    let mut entries = vec![("padding.bin".to_string(), padding)];
+    for r in v.as_array().unwrap() {
+        entries.push((
+            format!("{}.json", r["id"].as_str().unwrap()),
+            serde_json::to_vec(r).unwrap(),
+        ));
+    }
+    let body = zip(&entries);
+    assert!(body.len() as u64 > 2 * LIMIT_KIB * 1024);
+    server.put("/Debian/all.zip", Resource::etag(body, "big"));
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("moat.db");
+    let limited = || {
+        let mut sh = std::process::Command::new("sh");
+        sh.arg("-c")
+            .arg(format!(
+                "ulimit -d {LIMIT_KIB} && exec \"$MOAT_BIN\" db update --ecosystems Debian --db \"$1\" --db-url \"$2\""
+            ))
+            .arg("sh")
+            .arg(&db)
+            .arg(server.url())
+            .env_remove("MOAT_DB")
+            .env("MOAT_BIN", env!("CARGO_BIN_EXE_moat"))
+            .env("XDG_CACHE_HOME", dir.path().join("cache"))
+            .env("HOME", dir.path())
+            .current_dir(dir.path());
+        sh
+    };
+    let o = run(&mut limited());
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert!(
+        out(&o).contains("osv:Debian: updated, 5 records"),
+        "{}",
+        out(&o)
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("moat.db") && n != "moat.db")
+        .collect();
+    assert_eq!(
+        leftovers,
+        Vec::<String>::new(),
+        "the download file is removed"
+    );
+    // The limit is real: a program that holds the body in memory fails under it.
+    let o = run(std::process::Command::new("sh").arg("-c").arg(format!(
+        "ulimit -d {LIMIT_KIB} && exec python3 -c 'b = bytearray({}); print(len(b))'",
+        2 * LIMIT_KIB * 1024
+    )));
+    if o.status.code().is_some_and(|c| c != 127) {
+        assert_ne!(code(&o), 0, "ulimit -d limits memory: {}", out(&o));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// What a scan says about the target's OS release
+
+/// An Ubuntu root filesystem of `version` with wayland's client library.
+fn ubuntu_rootfs(dir: &Path, version: &str, wayland: &str) -> String {
+    let root = dir.join(format!("ubuntu-{version}"));
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::create_dir_all(root.join("var/lib/dpkg")).unwrap();
+    std::fs::write(
+        root.join("etc/os-release"),
+        format!("NAME=\"Ubuntu\"\nID=ubuntu\nID_LIKE=debian\nVERSION_ID=\"{version}\"\nPRETTY_NAME=\"Ubuntu {version}\"\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("var/lib/dpkg/status"),
+        format!(
+            "Package: libwayland-client0\nStatus: install ok installed\nArchitecture: amd64\n\
+             Source: wayland\nVersion: {wayland}\nDescription: wayland compositor infrastructure\n\n"
+        ),
+    )
+    .unwrap();
+    format!("rootfs:{}", root.display())
+}
+
+/// Pairs of strings: (id, fixed version) of findings, (code, message) of diagnostics.
+type Pairs = Vec<(String, String)>;
+
+/// `moat scan --format json` of `target`: (findings as id/fixed-version pairs, diagnostics as
+/// code/message pairs, stderr).
+fn scan_report(home: &Path, target: &str, db: &Path, epoch: &str) -> (Pairs, Pairs, String) {
+    let o = run(cmd(home)
+        .env("SOURCE_DATE_EPOCH", epoch)
+        .args(["scan", target, "--offline", "--format", "json", "--db"])
+        .arg(db));
+    assert_eq!(code(&o), 0, "scan: {}", err(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).expect("json");
+    let findings = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["id"].as_str().unwrap().to_string(),
+                f["fixed_version"].as_str().unwrap_or("-").to_string(),
+            )
+        })
+        .collect();
+    let diags = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap().to_string(),
+                d["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    (findings, diags, err(&o))
+}
+
+/// 2026-12-01T00:00:00Z.
+const DEC_2026: &str = "1796083200";
+/// 2023-01-01T00:00:00Z.
+const JAN_2023: &str = "1672531200";
+
+#[test]
+fn a_release_without_advisories_is_reported() {
+    let Some(vulns) = vulns() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("moat.db");
+    let o = run(cmd(dir.path())
+        .args(["db", "import", "--db"])
+        .arg(&db)
+        .arg(data("debian-12.json")));
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let jammy = ubuntu_rootfs(dir.path(), "22.04", "1.20.0-1");
+
+    // Only Debian advisories: the Ubuntu packages cannot be checked, and the report says so.
+    let (findings, diags, stderr) = scan_report(dir.path(), &jammy, &db, DEC_2026);
+    assert_eq!(findings, []);
+    let want = "no advisories for ubuntu 22.04 in the database: OS packages were not checked \
+                (1 packages of Ubuntu:22.04; `moat db update` downloads the advisories of every \
+                distro moat knows)";
+    assert_eq!(diags, [("no-advisories".to_string(), want.to_string())]);
+    assert!(
+        stderr.contains(&format!("moat: warning: {want}")),
+        "{stderr}"
+    );
+    // The table counts it.
+    let o = run(cmd(dir.path())
+        .env("SOURCE_DATE_EPOCH", DEC_2026)
+        .args(["scan", &jammy, "--offline", "--db"])
+        .arg(&db));
+    assert!(
+        out(&o).contains("diagnostics: 1 no-advisories"),
+        "{}",
+        out(&o)
+    );
+
+    // With Ubuntu's OSV records (stream `Ubuntu:22.04:LTS`) the package is matched.
+    let o = run(cmd(dir.path())
+        .args(["db", "import", "--db"])
+        .arg(&db)
+        .arg(vulns.join("distro-samples/osv/ubuntu")));
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let (findings, diags, _) = scan_report(dir.path(), &jammy, &db, DEC_2026);
+    assert_eq!(
+        findings,
+        [("CVE-2021-3782".to_string(), "1.20.0-1ubuntu0.1".to_string())]
+    );
+    assert_eq!(diags, []);
+
+    // A release the data does not cover says which ones it does.
+    let precise = ubuntu_rootfs(dir.path(), "12.04", "1.0.0-1");
+    let (_, diags, _) = scan_report(dir.path(), &precise, &db, JAN_2023);
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert_eq!(diags[0].0, "no-advisories");
+    assert!(
+        diags[0].1.starts_with(
+            "no advisories for ubuntu 12.04 in the database: OS packages were not checked \
+             (1 packages; the advisories of Ubuntu cover 14.04, 16.04, 18.04, 20.04, 22.04"
+        ),
+        "{diags:?}"
+    );
+
+    // Ubuntu Pro (ESM) fixes apply to the release too: 16.04's wayland is fixed in +esm1.
+    let xenial = ubuntu_rootfs(dir.path(), "16.04", "1.12.0-1~ubuntu16.04.3");
+    let (findings, _, _) = scan_report(dir.path(), &xenial, &db, JAN_2023);
+    assert_eq!(
+        findings,
+        [(
+            "CVE-2021-3782".to_string(),
+            "1.12.0-1~ubuntu16.04.3+esm1".to_string()
+        )]
+    );
+}
+
+#[test]
+fn an_end_of_life_release_is_reported() {
+    let Some(vulns) = vulns() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("moat.db");
+    let o = run(cmd(dir.path())
+        .args(["db", "import", "--db"])
+        .arg(&db)
+        .arg(vulns.join("distro-samples/osv/ubuntu")));
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let bionic = ubuntu_rootfs(dir.path(), "18.04", "1.16.0-1ubuntu1.1~18.04.4");
+    let (findings, diags, stderr) = scan_report(dir.path(), &bionic, &db, DEC_2026);
+    assert_eq!(findings, [], "fixed version installed");
+    let want = "ubuntu 18.04 is end-of-life: its standard support ended on 2023-05-31 \
+                (fixes continue through Ubuntu Pro only)";
+    assert_eq!(diags, [("end-of-life".to_string(), want.to_string())]);
+    assert!(
+        stderr.contains(&format!("moat: warning: {want}")),
+        "{stderr}"
+    );
+    // Before that date it is not.
+    let (_, diags, _) = scan_report(dir.path(), &bionic, &db, JAN_2023);
+    assert_eq!(diags, []);
+}
+
+/// Amazon Linux, Oracle Linux and Red Hat feeds imported, then an SBOM of packages of the
+/// three matched against them; `moat db status` lists what the database covers.
+#[test]
+fn vendor_feeds_import_match_and_status() {
+    let Some(vulns) = vulns() else { return };
+    let samples = vulns.join("distro-samples");
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("moat.db");
+    let alas = samples.join("alas/updateinfo_2_items.xml.gz");
+    let oval = samples.join("oval-oracle/vunnel-mock_per_arch_data.xml");
+    let vex = vulns.join("redhat/csaf-vex-samples/cve-2023-38545.json");
+    let o = run(cmd(dir.path())
+        .args(["db", "import", "--db"])
+        .arg(&db)
+        .args([&alas, &oval, &vex]));
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert_eq!(err(&o), "");
+    let stdout = out(&o);
+    for line in [
+        format!("{}: 2 records as source alas:2", alas.display()),
+        format!("{}: 3 records as source oracle-oval", oval.display()),
+        format!("{}: 1 records as source redhat-csaf", vex.display()),
+        format!("imported 6 records into {}", db.display()),
+    ] {
+        assert!(stdout.contains(&line), "{line}\n{stdout}");
+    }
+
+    let sbom = dir.path().join("bom.json");
+    std::fs::write(
+        &sbom,
+        r#"{"bomFormat":"CycloneDX","specVersion":"1.5","components":[
+          {"type":"library","name":"qemu-kvm","version":"1.5.3-141.amzn2",
+           "purl":"pkg:rpm/amazon/qemu-kvm@1.5.3-141.amzn2?arch=x86_64&epoch=10&distro=amazon-2"},
+          {"type":"library","name":"rsyslog","version":"8.24.0-57.0.2.el7_9.3",
+           "purl":"pkg:rpm/oracle/rsyslog@8.24.0-57.0.2.el7_9.3?arch=aarch64&distro=ol-7.9"},
+          {"type":"library","name":"rsyslog-crypto","version":"8.24.0-57.0.2.el7_9.3",
+           "purl":"pkg:rpm/oracle/rsyslog-crypto@8.24.0-57.0.2.el7_9.3?arch=x86_64&distro=ol-7.9"},
+          {"type":"library","name":"curl","version":"7.76.1-23.el9",
+           "purl":"pkg:rpm/redhat/curl@7.76.1-23.el9?arch=x86_64&distro=rhel-9.2"}
+        ]}"#,
+    )
+    .unwrap();
+    let o = run(cmd(dir.path())
+        .env("SOURCE_DATE_EPOCH", JAN_2023)
+        .args([
+            "scan",
+            &format!("sbom:{}", sbom.display()),
+            "--offline",
+            "--format",
+            "json",
+            "--db",
+        ])
+        .arg(&db));
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut got: Vec<(String, String, String)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["package"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                f["id"].as_str().unwrap().to_string(),
+                f["fixed_version"].as_str().unwrap_or("-").to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            (
+                "curl".to_string(),
+                "CVE-2023-38545".to_string(),
+                "0:7.76.1-23.el9_2.4".to_string()
+            ),
+            (
+                "qemu-kvm".to_string(),
+                "CVE-2017-5715".to_string(),
+                "10:1.5.3-141.amzn2.5.3".to_string()
+            ),
+            (
+                "rsyslog".to_string(),
+                "CVE-2022-24903".to_string(),
+                "0:8.24.0-57.0.4.el7_9.3".to_string()
+            ),
+        ],
+        "rsyslog-crypto on x86_64 is past its architecture's fix (57.0.1)"
+    );
+
+    // Status: aligned columns and what is covered.
+    let st = status(dir.path(), &db);
+    assert_eq!(st.sources.get("alas:2"), Some(&2), "{}", st.text);
+    assert_eq!(st.sources.get("oracle-oval"), Some(&3), "{}", st.text);
+    assert_eq!(st.sources.get("redhat-csaf"), Some(&1), "{}", st.text);
+    assert_eq!(st.ecosystems.get("Amazon Linux:2"), Some(&2), "{}", st.text);
+    assert_eq!(st.ecosystems.get("Red Hat:9"), Some(&1), "{}", st.text);
+    let lines: Vec<&str> = st.text.lines().collect();
+    let header = lines.iter().position(|l| l.starts_with("SOURCE ")).unwrap();
+    let col = |l: &str, name: &str| l.find(name);
+    let rec = col(lines[header], "RECORDS").unwrap();
+    for l in &lines[header + 1..header + 4] {
+        // Every count starts under its header.
+        assert!(
+            l[rec..].starts_with(|c: char| c.is_ascii_digit()),
+            "not aligned: {l:?}\n{}",
+            st.text
+        );
+        assert!(l.contains(" days "), "age of each source: {l}");
+    }
+    let distro = lines
+        .iter()
+        .position(|l| l.starts_with("DISTRO "))
+        .expect("a DISTRO section");
+    let distros = lines[distro + 1..].join("\n");
+    assert!(distros.contains("Amazon Linux  2 (2)"), "{distros}");
+    assert!(
+        distros.contains("Oracle Linux  10 (1), 7 (1), 8 (1)"),
+        "{distros}"
+    );
+    assert!(distros.contains("Red Hat       9 (1), "), "{distros}");
 }

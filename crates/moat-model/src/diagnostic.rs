@@ -40,6 +40,11 @@ pub enum Code {
     StaleDatabase,
     /// An ignore-file entry that expired or matched nothing.
     IgnoreEntry,
+    /// The advisories hold nothing for the target's OS release: its OS packages were not
+    /// checked.
+    NoAdvisories,
+    /// The target's OS release is past its end of life: no more security fixes are published.
+    EndOfLife,
     /// Anything else worth a warning.
     #[default]
     Other,
@@ -60,6 +65,8 @@ impl Code {
             Code::LookupFailed => "lookup-failed",
             Code::StaleDatabase => "stale-database",
             Code::IgnoreEntry => "ignore-entry",
+            Code::NoAdvisories => "no-advisories",
+            Code::EndOfLife => "end-of-life",
             Code::Other => "other",
         }
     }

@@ -147,9 +147,19 @@ pub fn normalize_name(osv_ecosystem: &str, name: &str) -> String {
     }
 }
 
-/// The OSV ecosystem name of a distro release (`Debian:12`, `Alpine:v3.19`, `Rocky Linux:9`),
-/// from an os-release id and version, where OSV has one. Scanner, SBOM reader and matcher all
-/// name distro ecosystems through this one function.
+/// The ecosystem name of a distro release, from an os-release id and version: OSV's name
+/// where OSV publishes the distro's data (`Debian:12`, `Alpine:v3.19`, `Rocky Linux:9`,
+/// `SUSE:Linux Enterprise Server 15 SP5`, `Azure Linux:3`), else the name moat's own
+/// importers write (`Amazon Linux:2023`, `Oracle Linux:9`). Scanner, SBOM reader and matcher
+/// all name distro ecosystems through this one function.
+///
+/// A release names the distro's main stream only: `Ubuntu:22.04` (OSV's records say
+/// `Ubuntu:22.04:LTS` and `Ubuntu:Pro:22.04:LTS`), `Red Hat:9` (OSV's say
+/// `Red Hat:enterprise_linux:9::appstream`, ...); `moat_vuln::distro` maps the feeds'
+/// stream names onto these. CentOS is matched with Red Hat's data of the same major release
+/// (its packages are rebuilds of RHEL's); CBL-Mariner 1 and 2 are `Azure Linux:1` and
+/// `Azure Linux:2` (the name OSV files them under). `None` for a distro without an
+/// advisory source (Fedora, ...).
 pub fn os_ecosystem(id: &str, version: Option<&str>) -> Option<String> {
     let major_minor = |v: &str| v.split('.').take(2).collect::<Vec<_>>().join(".");
     let major = |v: &str| v.split('.').next().unwrap_or(v).to_string();
@@ -160,15 +170,39 @@ pub fn os_ecosystem(id: &str, version: Option<&str>) -> Option<String> {
         "alpine" => format!("Alpine:v{}", major_minor(v?)),
         "almalinux" => format!("AlmaLinux:{}", major(v?)),
         "rocky" => format!("Rocky Linux:{}", major(v?)),
-        "rhel" => format!("Red Hat:{}", major(v?)),
+        "rhel" | "centos" => format!("Red Hat:{}", major(v?)),
+        "ol" => format!("Oracle Linux:{}", major(v?)),
+        "amzn" => format!("Amazon Linux:{}", amazon_line(v?)),
         "opensuse-leap" => format!("openSUSE:Leap {}", v?),
-        "sles" => format!("SUSE:Linux Enterprise Server {}", v?),
-        "mariner" => format!("Mariner:{}", major_minor(v?)),
-        "azurelinux" => format!("Azure Linux:{}", major_minor(v?)),
+        "opensuse-tumbleweed" => "openSUSE:Tumbleweed".into(),
+        "sles" => format!("SUSE:Linux Enterprise Server {}", suse_release(v?)),
+        "sle-micro" => format!("SUSE:Linux Enterprise Micro {}", v?),
+        "mariner" | "azurelinux" => format!("Azure Linux:{}", major(v?)),
+        "photon" => format!("Photon OS:{}", major_minor(v?)),
+        "mageia" => format!("Mageia:{}", major(v?)),
         "wolfi" => "Wolfi".into(),
         "chainguard" => "Chainguard".into(),
         _ => return None,
     })
+}
+
+/// Amazon Linux's line from its `VERSION_ID`: `2`, `2022`, `2023`; Amazon Linux 1 (the AMI
+/// releases `2018.03`, `2017.09`, ...) is `1`.
+fn amazon_line(v: &str) -> String {
+    if v.contains('.') && v.starts_with("20") {
+        "1".into()
+    } else {
+        v.split('.').next().unwrap_or(v).to_string()
+    }
+}
+
+/// A SUSE release as its product name writes it: `15.5` -> `15 SP5`, `15` -> `15`.
+fn suse_release(v: &str) -> String {
+    match v.split_once('.') {
+        Some((major, sp)) if sp != "0" && !sp.is_empty() => format!("{major} SP{sp}"),
+        Some((major, _)) => major.to_string(),
+        None => v.to_string(),
+    }
 }
 
 /// True for the purl types of OS packages (`deb`, `rpm`, `apk`).
@@ -212,6 +246,36 @@ mod tests {
             "github.com/BurntSushi/toml"
         );
         assert_eq!(normalize_name("Debian:12", "Zlib"), "Zlib");
+    }
+
+    #[test]
+    fn distro_releases() {
+        let e = |id, v| os_ecosystem(id, Some(v));
+        assert_eq!(e("ubuntu", "22.04").as_deref(), Some("Ubuntu:22.04"));
+        assert_eq!(e("rhel", "9.3").as_deref(), Some("Red Hat:9"));
+        assert_eq!(e("centos", "7").as_deref(), Some("Red Hat:7"));
+        assert_eq!(e("ol", "8.9").as_deref(), Some("Oracle Linux:8"));
+        assert_eq!(e("amzn", "2").as_deref(), Some("Amazon Linux:2"));
+        assert_eq!(e("amzn", "2023").as_deref(), Some("Amazon Linux:2023"));
+        assert_eq!(e("amzn", "2018.03").as_deref(), Some("Amazon Linux:1"));
+        assert_eq!(
+            e("sles", "15.5").as_deref(),
+            Some("SUSE:Linux Enterprise Server 15 SP5")
+        );
+        assert_eq!(
+            e("sles", "15").as_deref(),
+            Some("SUSE:Linux Enterprise Server 15")
+        );
+        assert_eq!(
+            e("opensuse-leap", "15.5").as_deref(),
+            Some("openSUSE:Leap 15.5")
+        );
+        assert_eq!(e("mariner", "2.0").as_deref(), Some("Azure Linux:2"));
+        assert_eq!(e("azurelinux", "3.0").as_deref(), Some("Azure Linux:3"));
+        assert_eq!(e("photon", "5.0").as_deref(), Some("Photon OS:5.0"));
+        assert_eq!(e("wolfi", "20230201").as_deref(), Some("Wolfi"));
+        assert_eq!(e("fedora", "39"), None);
+        assert_eq!(os_ecosystem("ubuntu", None), None);
     }
 
     #[test]

@@ -1,12 +1,20 @@
 //! Where the matcher's advisories come from: the database (opened read-only, downloaded first
-//! when it is missing and the network is allowed), or advisory files read into memory.
+//! when it is missing and the network is allowed), or advisory files read into memory; and
+//! what they say about the target's OS ([`os_diagnostics`]):
+//!
+//! | code | when | message |
+//! |---|---|---|
+//! | `no-advisories` | the target has OS packages of a release the advisories hold nothing for (or of a distro moat has no advisory source for) | `no advisories for ubuntu 22.04 in the database: OS packages were not checked (120 packages; ...)` |
+//! | `end-of-life` | the target's release is past its end of life ([`moat_vuln::distro::end_of_life`]) | `ubuntu 18.04 is end-of-life: its standard support ended on 2023-05-31 (fixes continue through Ubuntu Pro only)` |
+//!
+//! Both are warnings: printed on stderr by the CLI and listed in the report's diagnostics.
 
 use crate::Error;
-use moat_model::{Code, Diagnostic};
+use moat_model::{Code, Diagnostic, Inventory};
 use moat_vuln::db::Database;
 use moat_vuln::matcher::{AdvisorySource, MemorySource};
-use moat_vuln::{import, update};
-use std::collections::HashSet;
+use moat_vuln::{distro, import, update};
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Which advisories a scan matches against.
@@ -51,13 +59,24 @@ pub fn age_days(then: &str, now: jiff::Timestamp) -> u64 {
     }
 }
 
+/// Opened advisories: the matcher's source, what the report says about it, and what it
+/// covers.
+pub(crate) struct Opened {
+    pub source: Box<dyn AdvisorySource>,
+    pub info: AdvisoryInfo,
+    /// Every ecosystem with at least one advisory (distro ones as releases: `Ubuntu:22.04`).
+    pub covered: HashSet<String>,
+    /// `the database` or `the advisory files`, for messages.
+    pub what: &'static str,
+}
+
 /// Opens the advisories; `notify` hears about a download before it starts.
 pub(crate) fn open(
     a: &Advisories,
     now: jiff::Timestamp,
     notify: &mut dyn FnMut(&str),
     diagnostics: &mut Vec<Diagnostic>,
-) -> Result<(Box<dyn AdvisorySource>, AdvisoryInfo), Error> {
+) -> Result<Opened, Error> {
     let d = match a {
         Advisories::Files(paths) => {
             let mut advs = Vec::new();
@@ -70,10 +89,17 @@ pub(crate) fn open(
                 advs.extend(batch.advisories);
                 kev.extend(batch.kev.into_iter().map(|k| k.cve));
             }
-            return Ok((
-                Box::new(MemorySource::new(advs, kev)),
-                AdvisoryInfo::default(),
-            ));
+            let covered = advs
+                .iter()
+                .flat_map(|a| &a.affected)
+                .map(|f| distro::release_key(&f.package.ecosystem).into_owned())
+                .collect();
+            return Ok(Opened {
+                source: Box::new(MemorySource::new(advs, kev)),
+                info: AdvisoryInfo::default(),
+                covered,
+                what: "the advisory files",
+            });
         }
         Advisories::Database(d) => d,
     };
@@ -99,6 +125,9 @@ pub(crate) fn open(
         info.downloaded = true;
     }
     let db = Database::open_read_only(&d.path).map_err(|e| Error::Database(e.into()))?;
+    let covered = db
+        .covered_ecosystems()
+        .map_err(|e| Error::Database(e.into()))?;
     if let Ok(st) = db.status()
         && let Some(built) = st.built_at
     {
@@ -116,7 +145,95 @@ pub(crate) fn open(
         info.age_days = Some(age);
         info.built_at = Some(built);
     }
-    Ok((Box::new(db), info))
+    Ok(Opened {
+        source: Box::new(db),
+        info,
+        covered,
+        what: "the database",
+    })
+}
+
+/// What the advisories say about the target's OS (see the module docs): a `no-advisories`
+/// warning per OS release whose packages cannot be checked, an `end-of-life` warning for a
+/// release past its end of life on `now`'s date.
+pub(crate) fn os_diagnostics(
+    inv: &Inventory,
+    opened: &Opened,
+    now: jiff::Timestamp,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let os = inv.artifact.os.as_ref();
+    let label = |eco: Option<&str>| match os {
+        Some(o) => match &o.version {
+            Some(v) => format!("{} {v}", o.id),
+            None => o.id.clone(),
+        },
+        None => eco.unwrap_or("the OS").to_string(),
+    };
+    // OS packages per ecosystem (`None`: a release without an advisory source).
+    let mut per_eco: BTreeMap<Option<&str>, usize> = BTreeMap::new();
+    for p in inv
+        .packages
+        .iter()
+        .filter(|p| !p.application && moat_model::ecosystem::is_os_purl_type(&p.kind))
+    {
+        *per_eco
+            .entry(p.ecosystem.as_deref().filter(|e| !e.is_empty()))
+            .or_default() += 1;
+    }
+    for (eco, n) in per_eco {
+        let why = match eco {
+            Some(e) if opened.covered.contains(e) => continue,
+            Some(e) => {
+                let distro = distro::split_release(e).map(|(d, _)| d);
+                let mut others: Vec<&str> = opened
+                    .covered
+                    .iter()
+                    .filter_map(|c| distro::split_release(c))
+                    .filter(|(d, _)| Some(*d) == distro)
+                    .map(|(_, r)| r)
+                    .collect();
+                others.sort_unstable();
+                if others.is_empty() {
+                    format!(
+                        "{n} packages of {e}; `moat db update` downloads the advisories of every distro moat knows"
+                    )
+                } else {
+                    format!(
+                        "{n} packages; the advisories of {} cover {} only",
+                        distro.unwrap_or(e),
+                        others.join(", ")
+                    )
+                }
+            }
+            None => format!("{n} packages; moat has no advisory source for this distro"),
+        };
+        out.push(Diagnostic::new(
+            Code::NoAdvisories,
+            format!(
+                "no advisories for {} in {}: OS packages were not checked ({why})",
+                label(eco),
+                opened.what
+            ),
+        ));
+    }
+    if let Some(o) = os
+        && let Some(v) = o.version.as_deref()
+        && let Some(eol) = distro::end_of_life(&o.id, v)
+        && eol.date <= now.strftime("%Y-%m-%d").to_string().as_str()
+    {
+        let note = eol.note.map(|n| format!(" ({n})")).unwrap_or_default();
+        out.push(Diagnostic::new(
+            Code::EndOfLife,
+            format!(
+                "{} is end-of-life: its {} ended on {}{note}",
+                label(None),
+                eol.what,
+                eol.date
+            ),
+        ));
+    }
+    out
 }
 
 /// Downloads (or refreshes) the database at `path`, creating its directory.

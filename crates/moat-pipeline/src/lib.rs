@@ -13,7 +13,8 @@
 //!    read by `moat-report`;
 //! 2. with the vulnerability scanner on, the advisories are opened ([`Advisories`]: the
 //!    database, downloaded first when missing and allowed, or files read into memory) and
-//!    `moat-vuln` matches the packages;
+//!    `moat-vuln` matches the packages; a release the advisories hold nothing for, and an
+//!    end-of-life release, are warnings ([`advisories::os_diagnostics`]);
 //! 3. the [`policy`]: VEX, then ignore entries, then the [`policy::Gate`] (severities,
 //!    `--ignore-unfixed`), for every kind of finding alike;
 //! 4. the report: every diagnostic of every step (`diagnostics` in the JSON document).
@@ -233,15 +234,20 @@ pub fn run(
         progress,
     )?;
     let mut info = AdvisoryInfo::default();
-    if let Some((source, i)) = source {
-        info = i;
+    if let Some(opened) = source {
         let (vulns, notes) = moat_vuln::matcher::match_inventory(
             &inventory,
-            source.as_ref(),
+            opened.source.as_ref(),
             &moat_vuln::matcher::MatchOptions::default(),
         );
         findings.extend(vulns);
         diagnostics.extend(notes);
+        diagnostics.extend(advisories::os_diagnostics(
+            &inventory,
+            &opened,
+            settings.now,
+        ));
+        info = opened.info;
     }
     let today = settings.now.strftime("%Y-%m-%d").to_string();
     let outcome = policy::apply(findings, &settings.ignores, &settings.vex, &today);

@@ -23,9 +23,11 @@
 //!   `source_version` when the inventory has one. Their ecosystem carries the release
 //!   (`Debian:12`), so only the distro's own records are ever consulted: upstream ranges
 //!   cannot override a distro's backported fix.
-//! * An `affected[]` entry applies only when its `package.ecosystem` equals the package's
-//!   ecosystem exactly (a `Debian:12` entry never matches a `Debian:11` package) and its
-//!   name is the looked-up name.
+//! * An `affected[]` entry applies only when its `package.ecosystem` names the package's
+//!   ecosystem (a `Debian:12` entry never matches a `Debian:11` package; distro streams such
+//!   as `Ubuntu:Pro:22.04:LTS` name their release, and distro rules on modules,
+//!   architectures and Ksplice builds apply: [`crate::distro::applies`]) and its name is the
+//!   looked-up name.
 //! * Go: the installed version is compared without its leading `v` (vulndb writes
 //!   `1.20.5`); the toolchain is the package `stdlib` (or `toolchain`), whose version may be
 //!   spelt as the toolchain spells it (`go1.19.8`, as Syft writes it, is `1.19.8`;
@@ -167,7 +169,7 @@ impl MemorySource {
         let mut index: HashMap<(String, String), Vec<usize>> = HashMap::new();
         for (i, a) in advs.iter().enumerate() {
             for aff in &a.affected {
-                let eco = aff.package.ecosystem.clone();
+                let eco = crate::distro::release_key(&aff.package.ecosystem).into_owned();
                 let key = (eco.clone(), normalize_name(&eco, &aff.package.name));
                 let v = index.entry(key).or_default();
                 if v.last() != Some(&i) {
@@ -447,7 +449,7 @@ fn records_for(
             let mut state = None;
             let mut entry_rating = None;
             for aff in &adv.affected {
-                if aff.package.ecosystem != eco
+                if !crate::distro::applies(aff, pkg, eco)
                     || normalize_name(eco, &aff.package.name) != key_name
                 {
                     continue;

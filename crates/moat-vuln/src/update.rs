@@ -1,36 +1,60 @@
-//! `moat db update`: downloads the OSV ecosystem archives (`{base}/{ecosystem}/all.zip`, the
-//! layout of OSV's public bucket) and CISA's KEV catalogue, and rebuilds the database from the
-//! ones that changed.
+//! `moat db update`: downloads the advisory feeds of every ecosystem and distro moat knows
+//! (OSV's per-ecosystem archives, the vendors' own feeds where OSV has no data, CISA's KEV
+//! catalogue) and rebuilds the database from the ones that changed.
+//!
+//! ## Sources
+//!
+//! [`UpdateOptions::ecosystems`] names what to download ([`DEFAULT_ECOSYSTEMS`] by default;
+//! `moat db update --ecosystems` picks); [`UpdateOptions::sources`] turns the names into
+//! [`Source`]s, each stored under its own label:
+//!
+//! | name | source label | feed | public URL | mirror path (`--db-url BASE`) |
+//! |---|---|---|---|---|
+//! | an OSV ecosystem (`Go`, `Ubuntu`, `Red Hat`, ...) | `osv:<name>` | OSV `all.zip` | `https://osv-vulnerabilities.storage.googleapis.com/<name>/all.zip` | `BASE/<name>/all.zip` |
+//! | `Amazon Linux` (or `Amazon Linux:1`, `:2`, `:2023`) | `alas:<line>` | the `updateinfo.xml` of the line's core repository ([`crate::import::alas`]) | the repository's `mirror.list`, then `repodata/repomd.xml`, then its `updateinfo` | `BASE/amazon/<line>/updateinfo.xml.gz` |
+//! | `Oracle Linux` | `oracle-oval` | Oracle's ELSA OVAL ([`crate::import::oval`]) | `https://linux.oracle.com/security/oval/com.oracle.elsa-all.xml.bz2` | `BASE/oracle/com.oracle.elsa-all.xml.bz2` |
+//! | (always, unless [`UpdateOptions::kev_url`] is `None`) | `kev` | CISA KEV | [`DEFAULT_KEV_URL`] | `BASE/kev/known_exploited_vulnerabilities.json` |
+//!
+//! ## Behaviour
 //!
 //! * **Conditional requests.** Each source's `ETag` and `Last-Modified` are stored in the
 //!   database ([`SourceMeta`]); the next update sends `If-None-Match` / `If-Modified-Since` and a
 //!   `304 Not Modified` keeps the stored records of that source. Stored validators are only used
 //!   when the stored URL is the URL being fetched.
+//! * **Streaming.** A download goes to a temporary file beside the database
+//!   (`<db>.download-<pid>`), never into memory, and is read from there record by record into
+//!   a [`Writer`] (an OSV archive entry by entry, XML feeds element by element): memory does
+//!   not grow with the size of a feed. The file is removed afterwards, whatever happened.
+//! * **One source failing is a warning.** A source that fails (a non-200/304 status, a
+//!   connection error, a body cut off mid-way, a download over [`MAX_DOWNLOAD_BYTES`], an
+//!   archive that is not a zip) keeps its previous records: its writes are rolled back and
+//!   the update goes on with the next source ([`SourceOutcome::Failed`] with the records
+//!   kept). Only when *every* source failed does the update fail ([`UpdateError::Failed`]),
+//!   writing nothing.
 //! * **Atomicity.** Everything is written into a [`Builder`] (a copy of the current database on
-//!   a temporary file). When any source fails (a non-200/304 status, a connection error, a body
-//!   cut off mid-way, a download over [`MAX_DOWNLOAD_BYTES`], an archive that is not a zip) the
-//!   update stops, nothing is committed and [`UpdateError::Failed`] says that the previous
-//!   database is unchanged and usable. When every source answered `304`, nothing is written
-//!   either (the file stays byte-identical; [`UpdateSummary::committed`] is false).
+//!   a temporary file) and renamed into place once at the end, so scans never see a half
+//!   update. When no source changed (every one answered `304` or failed), nothing is written
+//!   (the file stays byte-identical; [`UpdateSummary::committed`] is false).
 //! * **Repair.** A missing, corrupt or older-schema database is rebuilt from scratch (every
 //!   source downloaded unconditionally); [`UpdateSummary::rebuilt`] says why.
 //!
-//! Single records inside an archive that do not parse are skipped and reported through
+//! Single records inside a feed that do not parse are skipped and reported through
 //! `progress`; they do not fail the source (OSV archives are large and one bad record should not
 //! block every update).
 //!
-//! HTTP proxies come from the usual environment variables, except for loopback hosts.
+//! HTTP proxies come from the usual environment variables, except when every URL is on a
+//! loopback host.
 //!
 //! Why a source failed is a [`SourceError`] (a [`FetchError`]: the HTTP side, with the URL; or
 //! a [`DecodeError`]: the body); its text is [`SourceOutcome::Failed`]'s `reason`. The
 //! `Last-Modified` validator is stored and sent back as the server wrote it, never parsed, so
 //! no date handling is needed here.
 
-use crate::db::{Builder, DbError, SourceMeta};
+use crate::db::{Builder, DbError, Mode, SourceMeta, Writer};
 use crate::import::kev::KevError;
 use crate::import::osv::ArchiveError;
-use crate::import::{ImportBatch, kev, osv};
-use std::io::Read;
+use crate::import::{Item, Stop, kev, osv};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -39,7 +63,9 @@ pub const DEFAULT_BASE_URL: &str = "https://osv-vulnerabilities.storage.googleap
 /// CISA's KEV catalogue feed.
 pub const DEFAULT_KEV_URL: &str =
     "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json";
-/// The OSV ecosystems `moat db update` downloads by default.
+/// The ecosystems `moat db update` downloads by default: the language ecosystems moat
+/// scans, and every distro moat detects (OSV's data where OSV publishes the distro's,
+/// the vendor's feed elsewhere).
 pub const DEFAULT_ECOSYSTEMS: &[&str] = &[
     "Go",
     "crates.io",
@@ -52,18 +78,48 @@ pub const DEFAULT_ECOSYSTEMS: &[&str] = &[
     "Hex",
     "Pub",
     "Debian",
+    "Ubuntu",
     "Alpine",
+    "Red Hat",
     "AlmaLinux",
     "Rocky Linux",
+    "SUSE",
+    "openSUSE",
+    "Azure Linux",
+    "Wolfi",
+    "Chainguard",
+    "Photon OS",
+    "Mageia",
+    "Amazon Linux",
+    "Oracle Linux",
 ];
+/// The Amazon Linux lines `Amazon Linux` names: 1 (the 2018.03 AMI), 2, 2023.
+pub const AMAZON_LINES: &[&str] = &["1", "2", "2023"];
+/// Oracle's ELSA OVAL, every release in one file.
+pub const ORACLE_OVAL_URL: &str =
+    "https://linux.oracle.com/security/oval/com.oracle.elsa-all.xml.bz2";
+
+/// The `mirror.list` of an Amazon Linux line's core repository (its first URL is the
+/// repository; `repodata/repomd.xml` there names the `updateinfo`).
+pub fn amazon_mirror_list(line: &str) -> Option<&'static str> {
+    Some(match line {
+        "1" => "http://repo.us-west-2.amazonaws.com/2018.03/updates/x86_64/mirror.list",
+        "2" => "https://cdn.amazonlinux.com/2/core/latest/x86_64/mirror.list",
+        "2022" => "https://cdn.amazonlinux.com/al2022/core/mirrors/latest/x86_64/mirror.list",
+        "2023" => "https://cdn.amazonlinux.com/al2023/core/mirrors/latest/x86_64/mirror.list",
+        _ => return None,
+    })
+}
 /// Largest download accepted for one source.
 pub const MAX_DOWNLOAD_BYTES: u64 = 2 << 30;
 
 /// What to download.
 #[derive(Debug, Clone)]
 pub struct UpdateOptions {
-    /// OSV bucket layout: `{base}/{ecosystem}/all.zip`.
+    /// OSV bucket layout: `{base}/{ecosystem}/all.zip`; a mirror (anything but
+    /// [`DEFAULT_BASE_URL`]) serves the vendor feeds too (see the module docs).
     pub base_url: String,
+    /// What to download, by name (see the module docs).
     pub ecosystems: Vec<String>,
     /// None: no KEV download.
     pub kev_url: Option<String>,
@@ -82,18 +138,105 @@ impl Default for UpdateOptions {
     }
 }
 
+/// How a source's body is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// An OSV `all.zip`.
+    OsvZip,
+    /// CISA's KEV catalogue.
+    Kev,
+    /// An `updateinfo.xml` (plain or compressed) at the URL.
+    Updateinfo,
+    /// A yum repository's `mirror.list`: its first URL is the repository, whose
+    /// `repodata/repomd.xml` names the `updateinfo.xml` to download.
+    MirrorList,
+    /// An OVAL document (plain or compressed).
+    Oval,
+}
+
+/// One feed to download.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    /// The label its records are stored under (`osv:Go`, `kev`, ...).
+    pub label: String,
+    pub url: String,
+    pub format: Format,
+}
+
+impl UpdateOptions {
+    /// The sources [`UpdateOptions::ecosystems`] names, in that order (each once), then KEV.
+    pub fn sources(&self) -> Vec<Source> {
+        let base = self.base_url.trim_end_matches('/');
+        let mut out: Vec<Source> = Vec::new();
+        let mirror = base != DEFAULT_BASE_URL.trim_end_matches('/');
+        for name in &self.ecosystems {
+            let name = name.trim();
+            if name.is_empty() {
+                continue;
+            }
+            let mut add = |s: Source| {
+                if !out.iter().any(|o| o.label == s.label) {
+                    out.push(s);
+                }
+            };
+            let amazon = |line: &str| {
+                if mirror {
+                    Source {
+                        label: format!("alas:{line}"),
+                        url: format!("{base}/amazon/{line}/updateinfo.xml.gz"),
+                        format: Format::Updateinfo,
+                    }
+                } else {
+                    Source {
+                        label: format!("alas:{line}"),
+                        url: amazon_mirror_list(line).unwrap_or_default().to_string(),
+                        format: Format::MirrorList,
+                    }
+                }
+            };
+            match name {
+                "Amazon Linux" => AMAZON_LINES.iter().for_each(|l| add(amazon(l))),
+                n if n.starts_with("Amazon Linux:")
+                    && amazon_mirror_list(&n["Amazon Linux:".len()..]).is_some() =>
+                {
+                    add(amazon(&n["Amazon Linux:".len()..]))
+                }
+                "Oracle Linux" => add(Source {
+                    label: crate::import::oval::SOURCE.to_string(),
+                    url: if mirror {
+                        format!("{base}/oracle/com.oracle.elsa-all.xml.bz2")
+                    } else {
+                        ORACLE_OVAL_URL.to_string()
+                    },
+                    format: Format::Oval,
+                }),
+                _ => add(Source {
+                    label: format!("osv:{name}"),
+                    url: format!("{base}/{}/all.zip", encode_segment(name)),
+                    format: Format::OsvZip,
+                }),
+            }
+        }
+        if let Some(k) = &self.kev_url {
+            out.push(Source {
+                label: "kev".into(),
+                url: k.clone(),
+                format: Format::Kev,
+            });
+        }
+        out
+    }
+}
+
 /// What happened to one source.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SourceOutcome {
     /// Downloaded and imported: the records the source now holds.
-    Updated {
-        records: usize,
-    },
+    Updated { records: usize },
     /// `304 Not Modified`: the stored records are kept.
     NotModified,
-    Failed {
-        reason: String,
-    },
+    /// The source could not be updated: why, and how many records it keeps from before.
+    Failed { reason: String, kept: u64 },
 }
 
 /// The result of an update.
@@ -101,10 +244,20 @@ pub enum SourceOutcome {
 pub struct UpdateSummary {
     /// Source label (`osv:Go`, `kev`) and outcome, in download order.
     pub per_source: Vec<(String, SourceOutcome)>,
-    /// Whether a new database was written (false when every source was not modified).
+    /// Whether a new database was written (false when no source changed).
     pub committed: bool,
     /// Set when the previous database could not be used and was rebuilt from scratch: why.
     pub rebuilt: Option<String>,
+}
+
+impl UpdateSummary {
+    /// The sources that failed, with why.
+    pub fn failures(&self) -> impl Iterator<Item = (&str, &str, u64)> {
+        self.per_source.iter().filter_map(|(s, o)| match o {
+            SourceOutcome::Failed { reason, kept } => Some((s.as_str(), reason.as_str(), *kept)),
+            _ => None,
+        })
+    }
 }
 
 /// An update that wrote nothing.
@@ -112,6 +265,7 @@ pub struct UpdateSummary {
 pub enum UpdateError {
     #[error(transparent)]
     Db(#[from] DbError),
+    /// Every source failed.
     #[error("{}", failed_message(path, summary, *previous_usable))]
     Failed {
         path: PathBuf,
@@ -119,6 +273,9 @@ pub enum UpdateError {
         /// Whether a usable database is still at `path`.
         previous_usable: bool,
     },
+    /// Nothing to download (no ecosystem and no KEV).
+    #[error("nothing to update: no ecosystem selected")]
+    NothingSelected,
 }
 
 /// Why downloading one source failed.
@@ -150,6 +307,20 @@ pub enum FetchError {
         got: u64,
         expected: u64,
     },
+    /// A `mirror.list` without a repository URL.
+    #[error("{url} names no repository")]
+    NoRepository { url: String },
+    /// A `repomd.xml` without `updateinfo` data.
+    #[error("{url} has no updateinfo")]
+    NoUpdateinfo { url: String },
+    /// The temporary download file could not be written or read.
+    #[error("download of {url}: {} : {source}", path.display())]
+    File {
+        url: String,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Why a downloaded body could not be used.
@@ -157,11 +328,25 @@ pub enum FetchError {
 pub enum DecodeError {
     #[error(transparent)]
     Archive(#[from] ArchiveError),
-    /// Every JSON entry of the archive was malformed: the first reason.
-    #[error("no record of the archive could be read ({first})")]
+    /// The feed is damaged part-way (an archive cut off or corrupt).
+    #[error("damaged feed: {why}")]
+    Damaged { why: String },
+    /// Every record of the feed was malformed: the first reason.
+    #[error("no record of the feed could be read ({first})")]
     NoRecords { first: String },
     #[error(transparent)]
     Kev(#[from] KevError),
+    #[error("cannot read the downloaded file {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The feed is larger than the limit of a single file read into memory.
+    #[error("the downloaded file {} is larger than {} bytes", path.display(), crate::import::MAX_FILE_BYTES)]
+    TooLarge { path: PathBuf },
+    #[error(transparent)]
+    Db(#[from] DbError),
 }
 
 /// Why one source failed.
@@ -175,12 +360,8 @@ pub enum SourceError {
 
 fn failed_message(path: &Path, summary: &UpdateSummary, previous_usable: bool) -> String {
     let failed: Vec<String> = summary
-        .per_source
-        .iter()
-        .filter_map(|(s, o)| match o {
-            SourceOutcome::Failed { reason } => Some(format!("{s}: {reason}")),
-            _ => None,
-        })
+        .failures()
+        .map(|(s, reason, _)| format!("{s}: {reason}"))
         .collect();
     let state = if previous_usable {
         format!(
@@ -193,7 +374,10 @@ fn failed_message(path: &Path, summary: &UpdateSummary, previous_usable: bool) -
             path.display()
         )
     };
-    format!("database update failed ({}); {state}", failed.join("; "))
+    format!(
+        "database update failed, every source failed ({}); {state}",
+        failed.join("; ")
+    )
 }
 
 /// Downloads what changed and rebuilds the database at `db_path` atomically.
@@ -202,6 +386,19 @@ pub fn update(
     opts: &UpdateOptions,
     progress: &mut dyn FnMut(&str),
 ) -> Result<UpdateSummary, UpdateError> {
+    update_sources(db_path, &opts.sources(), opts.timeout, progress)
+}
+
+/// [`update`] with the sources given (each read as its [`Format`] says).
+pub fn update_sources(
+    db_path: &Path,
+    sources: &[Source],
+    timeout: Duration,
+    progress: &mut dyn FnMut(&str),
+) -> Result<UpdateSummary, UpdateError> {
+    if sources.is_empty() {
+        return Err(UpdateError::NothingSelected);
+    }
     let mut builder = Builder::from_existing(db_path)?;
     let rebuilt = builder.rebuilt().map(str::to_string);
     let previous_usable = rebuilt.is_none() && db_path.exists();
@@ -210,25 +407,8 @@ pub fn update(
     {
         progress(&format!("rebuilding the database from scratch: {why}"));
     }
-    let agent = agent_for(opts);
-    let mut jobs: Vec<(String, String, Kind)> = opts
-        .ecosystems
-        .iter()
-        .map(|e| {
-            (
-                format!("osv:{e}"),
-                format!(
-                    "{}/{}/all.zip",
-                    opts.base_url.trim_end_matches('/'),
-                    encode_segment(e)
-                ),
-                Kind::OsvZip,
-            )
-        })
-        .collect();
-    if let Some(k) = &opts.kev_url {
-        jobs.push(("kev".to_string(), k.clone(), Kind::Kev));
-    }
+    let agent = agent_for(sources, timeout);
+    let download = Download::beside(db_path);
 
     let mut summary = UpdateSummary {
         per_source: Vec::new(),
@@ -236,62 +416,35 @@ pub fn update(
         rebuilt,
     };
     let mut changed = summary.rebuilt.is_some();
-    let mut failed = false;
-    for (source, url, kind) in jobs {
-        if failed {
-            summary.per_source.push((
-                source,
-                SourceOutcome::Failed {
-                    reason: "not attempted after an earlier failure".into(),
-                },
-            ));
-            continue;
-        }
-        let stored = builder
-            .source_meta(&source)?
-            .filter(|m| m.url.as_deref() == Some(url.as_str()));
-        progress(&format!("{source}: checking {url}"));
-        let fetched = fetch(&agent, &url, stored.as_ref(), &source, progress)
-            .map_err(SourceError::from)
-            .and_then(|f| match f {
-                Fetched::NotModified => Ok(None),
-                Fetched::Body {
-                    bytes,
-                    etag,
-                    last_modified,
-                } => Ok(Some((decode(kind, &bytes)?, etag, last_modified))),
-            });
-        let outcome = match fetched {
-            Err(e) => SourceOutcome::Failed {
-                reason: e.to_string(),
-            },
-            Ok(None) => SourceOutcome::NotModified,
-            Ok(Some((batch, etag, last_modified))) => {
-                if let Some((what, why)) = batch.malformed.first() {
-                    progress(&format!(
-                        "{source}: {} malformed records skipped (e.g. {what}: {why})",
-                        batch.malformed.len()
-                    ));
-                }
-                let meta = SourceMeta {
-                    url: Some(url.clone()),
-                    etag,
-                    last_modified,
-                };
-                let records = builder.replace_source(&source, &batch, meta)?;
+    for src in sources {
+        let stored = builder.source_meta(&src.label)?;
+        progress(&format!("{}: checking {}", src.label, src.url));
+        let outcome = match update_source(&mut builder, &agent, src, stored, &download, progress) {
+            Ok(Some(records)) => {
                 changed = true;
                 SourceOutcome::Updated { records }
             }
+            Ok(None) => SourceOutcome::NotModified,
+            Err(e) => SourceOutcome::Failed {
+                reason: e.to_string(),
+                kept: builder.source_records(&src.label)?,
+            },
         };
         progress(&match &outcome {
-            SourceOutcome::Updated { records } => format!("{source}: {records} records"),
-            SourceOutcome::NotModified => format!("{source}: not modified"),
-            SourceOutcome::Failed { reason } => format!("{source}: failed: {reason}"),
+            SourceOutcome::Updated { records } => format!("{}: {records} records", src.label),
+            SourceOutcome::NotModified => format!("{}: not modified", src.label),
+            SourceOutcome::Failed { reason, kept } => format!(
+                "{}: failed, keeping its {kept} previous records: {reason}",
+                src.label
+            ),
         });
-        failed |= matches!(outcome, SourceOutcome::Failed { .. });
-        summary.per_source.push((source, outcome));
+        summary.per_source.push((src.label.clone(), outcome));
     }
-    if failed {
+    let all_failed = summary
+        .per_source
+        .iter()
+        .all(|(_, o)| matches!(o, SourceOutcome::Failed { .. }));
+    if all_failed {
         drop(builder);
         return Err(UpdateError::Failed {
             path: db_path.to_path_buf(),
@@ -309,29 +462,258 @@ pub fn update(
     Ok(summary)
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Kind {
-    OsvZip,
-    Kev,
+/// Downloads one source and writes its records in one transaction: `Some(records)` when it
+/// was imported, `None` when not modified. On an error nothing of the source changed.
+fn update_source(
+    builder: &mut Builder,
+    agent: &ureq::Agent,
+    src: &Source,
+    stored: Option<SourceMeta>,
+    download: &Download,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Option<usize>, SourceError> {
+    let resolved;
+    let src = if src.format == Format::MirrorList {
+        resolved = Source {
+            url: updateinfo_url(agent, &src.url)?,
+            format: Format::Updateinfo,
+            label: src.label.clone(),
+        };
+        &resolved
+    } else {
+        src
+    };
+    let stored = stored.filter(|m| m.url.as_deref() == Some(src.url.as_str()));
+    let Some((etag, last_modified)) = fetch(agent, src, stored.as_ref(), download, progress)?
+    else {
+        return Ok(None);
+    };
+    let mut w = builder.writer(Mode::Replace).map_err(DecodeError::from)?;
+    w.touch(&src.label).map_err(DecodeError::from)?;
+    let malformed = decode(src, &download.path, &mut w)?;
+    if let Some((n, what, why)) = &malformed {
+        progress(&format!(
+            "{}: {n} malformed records skipped (e.g. {what}: {why})",
+            src.label
+        ));
+    }
+    w.set_meta(
+        &src.label,
+        SourceMeta {
+            url: Some(src.url.clone()),
+            etag,
+            last_modified,
+        },
+    );
+    let counts = w.finish().map_err(DecodeError::from)?;
+    Ok(Some(counts.get(&src.label).copied().unwrap_or(0)))
 }
 
-fn decode(kind: Kind, bytes: &[u8]) -> Result<ImportBatch, DecodeError> {
-    match kind {
-        Kind::OsvZip => {
-            let batch = osv::try_read_zip(bytes)?;
-            if batch.advisories.is_empty()
-                && let Some((_, why)) = batch.malformed.first()
-            {
-                return Err(DecodeError::NoRecords { first: why.clone() });
-            }
-            Ok(batch)
+/// Reads the downloaded body into the writer; `Some((count, first, why))` when records were
+/// malformed.
+fn decode(
+    src: &Source,
+    file: &Path,
+    w: &mut Writer<'_>,
+) -> Result<Option<(usize, String, String)>, DecodeError> {
+    let read_err = |source| DecodeError::Read {
+        path: file.to_path_buf(),
+        source,
+    };
+    match src.format {
+        Format::OsvZip => {
+            let f = std::fs::File::open(file).map_err(read_err)?;
+            let mut sink = RecordSink::new(&src.label, w);
+            let r = osv::stream_zip(std::io::BufReader::new(f), &mut |i| sink.take(i))?;
+            sink.finish(r)
         }
-        Kind::Kev => Ok(ImportBatch {
-            kev: kev::parse(bytes)?,
-            files: 1,
-            ..Default::default()
-        }),
+        Format::Updateinfo | Format::MirrorList | Format::Oval => {
+            let f = std::fs::File::open(file).map_err(read_err)?;
+            let mut sink = RecordSink::new(&src.label, w);
+            let whole = file.display().to_string();
+            // A feed that is not one (an HTML error page) or breaks off is damaged as a whole.
+            let r = crate::import::stream_xml_file(file, f, &mut |i| match i {
+                Item::Skipped(_) => sink.take(Item::Malformed(
+                    "(zip)".into(),
+                    "not an updateinfo.xml or OVAL document".into(),
+                )),
+                Item::Malformed(what, why) if what == whole => {
+                    sink.take(Item::Malformed("(zip)".into(), why))
+                }
+                other => sink.take(other),
+            });
+            sink.finish(r)
+        }
+        Format::Kev => {
+            let bytes = read_bounded(file)?;
+            let mut sink = RecordSink::new(&src.label, w);
+            let mut r = Ok(());
+            for k in kev::parse(&bytes)? {
+                r = sink.take(Item::Kev(k));
+                if r.is_err() {
+                    break;
+                }
+            }
+            sink.records += 1; // a catalogue that parsed is never "no records"
+            sink.finish(r)
+        }
     }
+}
+
+/// A downloaded file read whole (small feeds: KEV), within [`crate::import::MAX_FILE_BYTES`].
+fn read_bounded(file: &Path) -> Result<Vec<u8>, DecodeError> {
+    let read_err = |source| DecodeError::Read {
+        path: file.to_path_buf(),
+        source,
+    };
+    let f = std::fs::File::open(file).map_err(read_err)?;
+    let mut buf = Vec::new();
+    f.take(crate::import::MAX_FILE_BYTES + 1)
+        .read_to_end(&mut buf)
+        .map_err(read_err)?;
+    if buf.len() as u64 > crate::import::MAX_FILE_BYTES {
+        return Err(DecodeError::TooLarge {
+            path: file.to_path_buf(),
+        });
+    }
+    Ok(buf)
+}
+
+/// Streams items into a [`Writer`] under one source label, counting what was malformed.
+struct RecordSink<'w, 'a> {
+    label: &'w str,
+    w: &'w mut Writer<'a>,
+    records: usize,
+    malformed: usize,
+    first: Option<(String, String)>,
+    error: Option<DbError>,
+    damaged: Option<String>,
+}
+
+impl<'w, 'a> RecordSink<'w, 'a> {
+    fn new(label: &'w str, w: &'w mut Writer<'a>) -> Self {
+        RecordSink {
+            label,
+            w,
+            records: 0,
+            malformed: 0,
+            first: None,
+            error: None,
+            damaged: None,
+        }
+    }
+
+    fn take(&mut self, item: Item) -> Result<(), Stop> {
+        let r = match item {
+            Item::Advisory(a) => {
+                self.records += 1;
+                self.w.advisory(self.label, &a)
+            }
+            Item::Kev(k) => {
+                self.records += 1;
+                self.w.kev(self.label, &k)
+            }
+            // A feed damaged as a whole (an archive cut off or corrupt part-way, a document
+            // that is no feed) must not replace the source's records with the part before
+            // the damage.
+            Item::Malformed(what, why) if what == "(zip)" => {
+                self.damaged = Some(why);
+                return Err(Stop);
+            }
+            Item::Malformed(what, why) => {
+                self.malformed += 1;
+                self.first.get_or_insert((what, why));
+                Ok(())
+            }
+            Item::Skipped(_) | Item::File => Ok(()),
+        };
+        r.map_err(|e| {
+            self.error = Some(e);
+            Stop
+        })
+    }
+
+    /// The database error that stopped the read, else "no records" when everything was
+    /// malformed, else the malformed count.
+    fn finish(
+        self,
+        read: Result<(), Stop>,
+    ) -> Result<Option<(usize, String, String)>, DecodeError> {
+        if let Some(e) = self.error {
+            return Err(e.into());
+        }
+        if let Some(why) = self.damaged {
+            return Err(DecodeError::Damaged { why });
+        }
+        let _ = read;
+        match self.first {
+            Some((_, why)) if self.records == 0 => Err(DecodeError::NoRecords { first: why }),
+            Some((what, why)) => Ok(Some((self.malformed, what, why))),
+            None => Ok(None),
+        }
+    }
+}
+
+/// Most bytes of a `mirror.list` or `repomd.xml` read.
+const MAX_INDEX_BYTES: u64 = 4 << 20;
+
+/// A small text resource (a `mirror.list`, a `repomd.xml`) read whole.
+fn get_small(agent: &ureq::Agent, url: &str) -> Result<String, FetchError> {
+    let resp = agent.get(url).call().map_err(|e| FetchError::Request {
+        url: url.to_string(),
+        source: Box::new(e),
+    })?;
+    let status = resp.status().as_u16();
+    if status != 200 {
+        return Err(FetchError::Status {
+            url: url.to_string(),
+            status,
+        });
+    }
+    let mut body = String::new();
+    resp.into_body()
+        .into_reader()
+        .take(MAX_INDEX_BYTES)
+        .read_to_string(&mut body)
+        .map_err(|source| FetchError::CutOff {
+            url: url.to_string(),
+            source,
+        })?;
+    Ok(body)
+}
+
+/// The `updateinfo` URL of the repository a `mirror.list` names: its first URL, then the
+/// `<data type="updateinfo"><location href>` of the repository's `repodata/repomd.xml`.
+fn updateinfo_url(agent: &ureq::Agent, mirror_list: &str) -> Result<String, FetchError> {
+    let list = get_small(agent, mirror_list)?;
+    let repo = list
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("http://") || l.starts_with("https://"))
+        .ok_or_else(|| FetchError::NoRepository {
+            url: mirror_list.to_string(),
+        })?
+        .trim_end_matches('/')
+        .to_string();
+    let repomd_url = format!("{repo}/repodata/repomd.xml");
+    let repomd = get_small(agent, &repomd_url)?;
+    let href = updateinfo_href(&repomd).ok_or(FetchError::NoUpdateinfo { url: repomd_url })?;
+    Ok(format!("{repo}/{}", href.trim_start_matches('/')))
+}
+
+/// The `location href` of the `updateinfo` data in a `repomd.xml`.
+pub fn updateinfo_href(repomd: &str) -> Option<String> {
+    let mut found = None;
+    let _ = crate::import::xml::for_each_record(repomd.as_bytes(), "data", &mut |d| {
+        if d.attr("type") == Some("updateinfo")
+            && let Some(h) = d.child("location").and_then(|l| l.attr("href"))
+        {
+            found = Some(h.to_string());
+            return Err(Stop);
+        }
+        Ok(())
+    });
+    found
 }
 
 /// Percent-encodes one path segment (`Rocky Linux` → `Rocky%20Linux`).
@@ -353,35 +735,55 @@ fn is_loopback(url: &str) -> bool {
     host == "localhost" || host.starts_with("127.") || rest.starts_with("[::1]")
 }
 
-fn agent_for(opts: &UpdateOptions) -> ureq::Agent {
+fn agent_for(sources: &[Source], timeout: Duration) -> ureq::Agent {
     let mut cfg = ureq::Agent::config_builder()
         .http_status_as_error(false)
-        .timeout_connect(Some(opts.timeout))
-        .timeout_recv_response(Some(opts.timeout))
-        .timeout_per_read(Some(opts.timeout))
+        .timeout_connect(Some(timeout))
+        .timeout_recv_response(Some(timeout))
+        .timeout_per_read(Some(timeout))
         .user_agent(concat!("moat/", env!("CARGO_PKG_VERSION")));
-    if is_loopback(&opts.base_url) && opts.kev_url.as_deref().is_none_or(is_loopback) {
+    if sources.iter().all(|s| is_loopback(&s.url)) {
         cfg = cfg.proxy(None);
     }
     cfg.build().into()
 }
 
-enum Fetched {
-    NotModified,
-    Body {
-        bytes: Vec<u8>,
-        etag: Option<String>,
-        last_modified: Option<String>,
-    },
+/// The temporary file downloads go to (`<db>.download-<pid>`), removed when dropped.
+struct Download {
+    path: PathBuf,
 }
 
+impl Download {
+    fn beside(db: &Path) -> Download {
+        let mut name = db
+            .file_name()
+            .map(|n| n.to_os_string())
+            .unwrap_or_else(|| "moat.db".into());
+        name.push(format!(".download-{}", std::process::id()));
+        Download {
+            path: db.with_file_name(name),
+        }
+    }
+}
+
+impl Drop for Download {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// The validators of a response: (`ETag`, `Last-Modified`).
+type Validators = (Option<String>, Option<String>);
+
+/// Downloads `src` into the download file: `None` when not modified, else the validators.
 fn fetch(
     agent: &ureq::Agent,
-    url: &str,
+    src: &Source,
     stored: Option<&SourceMeta>,
-    source: &str,
+    download: &Download,
     progress: &mut dyn FnMut(&str),
-) -> Result<Fetched, FetchError> {
+) -> Result<Option<Validators>, FetchError> {
+    let url = src.url.as_str();
     let url_owned = || url.to_string();
     let mut req = agent.get(url);
     if let Some(m) = stored {
@@ -401,7 +803,7 @@ fn fetch(
         if stored.is_none() {
             return Err(FetchError::UnexpectedNotModified { url: url_owned() });
         }
-        return Ok(Fetched::NotModified);
+        return Ok(None);
     }
     if status != 200 {
         return Err(FetchError::Status {
@@ -426,9 +828,18 @@ fn fetch(
             bytes: n,
         });
     }
+    let file_err = |source| FetchError::File {
+        url: url_owned(),
+        path: download.path.clone(),
+        source,
+    };
+    let mut out = std::io::BufWriter::with_capacity(
+        1 << 20,
+        std::fs::File::create(&download.path).map_err(file_err)?,
+    );
     let mut reader = resp.into_body().into_reader();
-    let mut bytes = Vec::with_capacity(expected.unwrap_or(0).min(64 << 20) as usize);
     let mut chunk = vec![0u8; 256 << 10];
+    let mut got: u64 = 0;
     let mut next_report: u64 = 16 << 20;
     loop {
         let n = reader
@@ -440,29 +851,28 @@ fn fetch(
         if n == 0 {
             break;
         }
-        bytes.extend_from_slice(&chunk[..n]);
-        if bytes.len() as u64 > MAX_DOWNLOAD_BYTES {
+        got += n as u64;
+        if got > MAX_DOWNLOAD_BYTES {
             return Err(FetchError::TooLargeWhileReading { url: url_owned() });
         }
-        if bytes.len() as u64 >= next_report {
-            progress(&format!("{source}: {} MiB", bytes.len() >> 20));
+        out.write_all(&chunk[..n]).map_err(file_err)?;
+        if got >= next_report {
+            progress(&format!("{}: {} MiB", src.label, got >> 20));
             next_report += 16 << 20;
         }
     }
+    out.flush().map_err(file_err)?;
+    drop(out);
     if let Some(n) = expected
-        && n != bytes.len() as u64
+        && n != got
     {
         return Err(FetchError::Short {
             url: url_owned(),
-            got: bytes.len() as u64,
+            got,
             expected: n,
         });
     }
-    Ok(Fetched::Body {
-        bytes,
-        etag,
-        last_modified,
-    })
+    Ok(Some((etag, last_modified)))
 }
 
 #[cfg(test)]
@@ -476,5 +886,28 @@ mod tests {
         assert!(is_loopback("http://127.0.0.1:8080/x"));
         assert!(is_loopback("http://localhost/x"));
         assert!(!is_loopback(DEFAULT_BASE_URL));
+    }
+
+    #[test]
+    fn names_become_sources() {
+        let o = UpdateOptions {
+            base_url: "http://127.0.0.1:1/".into(),
+            ecosystems: vec!["Go".into(), "Rocky Linux".into(), "Go".into(), " ".into()],
+            kev_url: None,
+            timeout: Duration::from_secs(1),
+        };
+        let s = o.sources();
+        assert_eq!(
+            s.iter()
+                .map(|s| (s.label.as_str(), s.url.as_str()))
+                .collect::<Vec<_>>(),
+            [
+                ("osv:Go", "http://127.0.0.1:1/Go/all.zip"),
+                (
+                    "osv:Rocky Linux",
+                    "http://127.0.0.1:1/Rocky%20Linux/all.zip"
+                ),
+            ]
+        );
     }
 }

@@ -1,5 +1,9 @@
 //! `moat db update` against a local HTTP server on 127.0.0.1 serving OSV-style `all.zip`
 //! archives built from the shared Go and PyPI data. Never reaches the internet.
+//!
+//! A source that fails (a body cut off, HTTP 500, 404, a body that is not a zip) is a
+//! warning that keeps that source's records; only an update where every source fails is an
+//! error that writes nothing.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -45,19 +49,40 @@ type Request = (String, Option<String>);
 
 struct Server {
     base: String,
+    files: Files,
+    /// The mode of every path without one of its own.
     mode: Arc<Mutex<Mode>>,
+    /// Modes of single paths.
+    modes: Arc<Mutex<HashMap<String, Mode>>>,
     requests: Arc<Mutex<Vec<Request>>>,
     hits: Arc<AtomicUsize>,
 }
 
 /// A tiny HTTP/1.1 server: one thread, one request per connection, `ETag` = `"<len>-<path>"`.
+/// Served bodies with a version (bumped by [`Server::replace`]) that goes into the ETag.
+type Files = Arc<Mutex<HashMap<String, (Vec<u8>, u32)>>>;
+
+impl Server {
+    /// A new body for `path`, with a new ETag.
+    fn replace(&self, path: &str, body: Vec<u8>) {
+        let mut f = self.files.lock().unwrap();
+        let version = f.get(path).map_or(0, |(_, v)| v + 1);
+        f.insert(path.to_string(), (body, version));
+    }
+}
+
 fn serve(files: HashMap<String, Vec<u8>>) -> Server {
+    let files: Files = Arc::new(Mutex::new(
+        files.into_iter().map(|(k, v)| (k, (v, 0))).collect(),
+    ));
+    let served = files.clone();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let mode = Arc::new(Mutex::new(Mode::Normal));
+    let modes: Arc<Mutex<HashMap<String, Mode>>> = Arc::new(Mutex::new(HashMap::new()));
     let requests = Arc::new(Mutex::new(Vec::new()));
     let hits = Arc::new(AtomicUsize::new(0));
-    let (m, r, h) = (mode.clone(), requests.clone(), hits.clone());
+    let (m, ms, r, h) = (mode.clone(), modes.clone(), requests.clone(), hits.clone());
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
@@ -81,14 +106,19 @@ fn serve(files: HashMap<String, Vec<u8>>) -> Server {
                 }
             }
             r.lock().unwrap().push((path.clone(), inm.clone()));
-            let mode = *m.lock().unwrap();
-            let Some(body) = files.get(&path) else {
+            let mode = ms
+                .lock()
+                .unwrap()
+                .get(&path)
+                .copied()
+                .unwrap_or(*m.lock().unwrap());
+            let Some((body, version)) = served.lock().unwrap().get(&path).cloned() else {
                 let _ = stream.write_all(
                     b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
                 );
                 continue;
             };
-            let etag = format!("\"{}-{}\"", body.len(), path.len());
+            let etag = format!("\"{}-{}-{version}\"", body.len(), path.len());
             let resp: Vec<u8> = match mode {
                 Mode::Status500 => b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec(),
                 Mode::Normal if inm.as_deref() == Some(etag.as_str()) => {
@@ -119,7 +149,9 @@ fn serve(files: HashMap<String, Vec<u8>>) -> Server {
     });
     Server {
         base,
+        files,
         mode,
+        modes,
         requests,
         hits,
     }
@@ -259,41 +291,87 @@ fn update_then_not_modified_then_failures_keep_the_old_db() {
     );
     assert_eq!(std::fs::read(&path).unwrap(), first);
 
-    // 3. Failing servers: the old database stays byte-identical and readable.
+    // 3. One source failing (the others not modified): a warning, that source keeps its
+    //    records, and as nothing changed the file is not rewritten.
     for mode in [Mode::HalfBody, Mode::Status500, Mode::NotAZip] {
-        *server.mode.lock().unwrap() = mode;
+        server
+            .modes
+            .lock()
+            .unwrap()
+            .insert("/Go/all.zip".into(), mode);
         let before_hits = server.hits.load(Ordering::SeqCst);
-        let e = run(&path, &o).unwrap_err();
-        assert!(server.hits.load(Ordering::SeqCst) > before_hits);
-        let UpdateError::Failed {
-            summary,
-            previous_usable,
-            ..
-        } = &e
-        else {
-            panic!("{mode:?}: {e}")
-        };
-        assert!(previous_usable);
-        assert!(!summary.committed);
-        assert!(
-            matches!(summary.per_source[0].1, SourceOutcome::Failed { .. }),
-            "{mode:?}: {summary:?}"
-        );
-        let msg = e.to_string();
-        assert!(msg.contains("unchanged and still usable"), "{msg}");
+        let s = run(&path, &o).unwrap();
+        assert_eq!(server.hits.load(Ordering::SeqCst), before_hits + 3);
+        assert!(!s.committed, "{mode:?}");
+        match &s.per_source[0] {
+            (label, SourceOutcome::Failed { reason, kept }) => {
+                assert_eq!(label, "osv:Go");
+                assert_eq!(*kept, 4291, "{mode:?}: {reason}");
+                assert!(
+                    reason.contains("/Go/all.zip") || mode == Mode::NotAZip,
+                    "{reason}"
+                );
+            }
+            other => panic!("{mode:?}: {other:?}"),
+        }
+        assert_eq!(s.per_source[1].1, SourceOutcome::NotModified);
+        assert_eq!(s.failures().count(), 1);
         assert_eq!(
             std::fs::read(&path).unwrap(),
             first,
             "{mode:?}: db untouched"
         );
-        let db = Database::open_read_only(&path).unwrap();
-        assert_eq!(db.status().unwrap().advisories, 4291 + 2661);
         assert_eq!(
             std::fs::read_dir(path.parent().unwrap()).unwrap().count(),
             1,
-            "{mode:?}: temp file removed"
+            "{mode:?}: temporary and download files removed"
         );
     }
+
+    // 4. One source failing while another changed: the change is committed, the failing
+    //    source keeps its previous records.
+    server
+        .modes
+        .lock()
+        .unwrap()
+        .insert("/Go/all.zip".into(), Mode::HalfBody);
+    server.replace("/PyPI/all.zip", zip_dir(&v.join("pypi"), "yaml"));
+    let s = run(&path, &o).unwrap();
+    assert!(s.committed);
+    assert!(matches!(
+        s.per_source[0].1,
+        SourceOutcome::Failed { kept: 4291, .. }
+    ));
+    assert_eq!(s.per_source[1].1, SourceOutcome::Updated { records: 2661 });
+    let db = Database::open_read_only(&path).unwrap();
+    assert_eq!(db.status().unwrap().advisories, 4291 + 2661);
+    assert!(
+        db.advisories_for("Go", "github.com/coder/coder/v2")
+            .unwrap()
+            .iter()
+            .any(|a| a.id == "GO-2024-3228"),
+        "Go's records are still there"
+    );
+    drop(db);
+
+    // 5. Every source failing: an error, nothing written.
+    server.modes.lock().unwrap().clear();
+    *server.mode.lock().unwrap() = Mode::Status500;
+    let before = std::fs::read(&path).unwrap();
+    let e = run(&path, &o).unwrap_err();
+    let UpdateError::Failed {
+        summary,
+        previous_usable,
+        ..
+    } = &e
+    else {
+        panic!("{e}")
+    };
+    assert!(previous_usable);
+    assert_eq!(summary.failures().count(), 3);
+    let msg = e.to_string();
+    assert!(msg.contains("unchanged and still usable"), "{msg}");
+    assert_eq!(std::fs::read(&path).unwrap(), before);
 }
 
 #[test]
@@ -351,13 +429,206 @@ fn failure_without_a_previous_db_says_so() {
     };
     assert!(!previous_usable);
     assert_eq!(summary.per_source.len(), 2);
+    // Every source is tried.
     assert!(
-        matches!(&summary.per_source[1].1, SourceOutcome::Failed { reason } if reason.contains("not attempted"))
+        summary
+            .per_source
+            .iter()
+            .all(|(_, o)| matches!(o, SourceOutcome::Failed { reason, kept: 0 } if reason.contains("cut off")))
     );
+    assert!(e.to_string().contains("no usable database"), "{e}");
     assert!(!path.exists());
     assert_eq!(
         std::fs::read_dir(dir.path()).unwrap().count(),
         0,
         "temp file removed"
+    );
+
+    // One source failing on a fresh database: the others make the database.
+    *server.mode.lock().unwrap() = Mode::Normal;
+    server
+        .modes
+        .lock()
+        .unwrap()
+        .insert("/PyPI/all.zip".into(), Mode::NotAZip);
+    let s = run(&path, &o).unwrap();
+    assert!(s.committed);
+    assert_eq!(
+        s.per_source[0],
+        (
+            "osv:Go".to_string(),
+            SourceOutcome::Updated { records: 4291 }
+        )
+    );
+    assert!(matches!(
+        &s.per_source[1].1,
+        SourceOutcome::Failed { reason, kept: 0 } if reason.contains("zip")
+    ));
+    assert_eq!(
+        Database::open_read_only(&path)
+            .unwrap()
+            .status()
+            .unwrap()
+            .advisories,
+        4291
+    );
+}
+
+#[test]
+fn ecosystems_pick_sources_and_names_are_encoded() {
+    let Some(v) = vulns() else { return };
+    let server = setup(&v);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("moat.db");
+    let mut o = opts(&server);
+    o.ecosystems = vec!["PyPI".into()];
+    o.kev_url = None;
+    let s = run(&path, &o).unwrap();
+    assert_eq!(
+        s.per_source,
+        [(
+            "osv:PyPI".to_string(),
+            SourceOutcome::Updated { records: 2661 }
+        )]
+    );
+    let reqs = server.requests.lock().unwrap().clone();
+    assert_eq!(
+        reqs.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
+        ["/PyPI/all.zip"]
+    );
+    // Nothing selected at all is refused before any request.
+    o.ecosystems.clear();
+    assert!(matches!(run(&path, &o), Err(UpdateError::NothingSelected)));
+    assert_eq!(server.requests.lock().unwrap().len(), 1);
+}
+
+/// The vendor feeds: Amazon Linux `updateinfo.xml.gz` and Oracle's OVAL `.xml.bz2` from a
+/// mirror, and Amazon's public layout (a `mirror.list` naming the repository, whose
+/// `repodata/repomd.xml` names the `updateinfo`), all served locally.
+#[test]
+fn vendor_feeds_from_a_mirror_and_from_a_repository() {
+    let Some(v) = vulns() else { return };
+    let samples = v.join("distro-samples");
+    let mut files = HashMap::new();
+    files.insert(
+        "/amazon/2/updateinfo.xml.gz".to_string(),
+        std::fs::read(samples.join("alas/updateinfo_2_items.xml.gz")).unwrap(),
+    );
+    files.insert(
+        "/amazon/2023/updateinfo.xml.gz".to_string(),
+        std::fs::read(samples.join("alas/updateinfo_AL2023.xml.gz")).unwrap(),
+    );
+    // Amazon Linux 1 is missing from this mirror: a warning, the others go on.
+    files.insert(
+        "/oracle/com.oracle.elsa-all.xml.bz2".to_string(),
+        std::fs::read(samples.join("oval-oracle/all-positive-data.xml.bz2")).unwrap(),
+    );
+    let server = serve(files);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("moat.db");
+    let o = UpdateOptions {
+        base_url: server.base.clone(),
+        ecosystems: vec!["Amazon Linux".into(), "Oracle Linux".into()],
+        kev_url: None,
+        timeout: Duration::from_secs(20),
+    };
+    let s = run(&path, &o).unwrap();
+    assert_eq!(
+        s.per_source
+            .iter()
+            .map(|(l, o)| (l.as_str(), o.clone()))
+            .collect::<Vec<_>>(),
+        [
+            (
+                "alas:1",
+                SourceOutcome::Failed {
+                    reason: format!(
+                        "{}/amazon/1/updateinfo.xml.gz answered HTTP 404",
+                        server.base
+                    ),
+                    kept: 0
+                }
+            ),
+            ("alas:2", SourceOutcome::Updated { records: 2 }),
+            ("alas:2023", SourceOutcome::Updated { records: 1 }),
+            ("oracle-oval", SourceOutcome::Updated { records: 14 }),
+        ]
+    );
+    let db = Database::open_read_only(&path).unwrap();
+    let kvm = db.advisories_for("Amazon Linux:2", "qemu-kvm").unwrap();
+    assert_eq!(kvm[0].id, "ALAS2-2018-942");
+    assert_eq!(kvm[0].source, "alas:2");
+    let covered = db.covered_ecosystems().unwrap();
+    for eco in [
+        "Amazon Linux:2",
+        "Amazon Linux:2023",
+        "Oracle Linux:5",
+        "Oracle Linux:6",
+        "Oracle Linux:7",
+    ] {
+        assert!(covered.contains(eco), "{eco}: {covered:?}");
+    }
+    drop(db);
+
+    // An HTML error page served as the feed is a damaged feed: Oracle keeps its records.
+    let html = b"<html><body>Service unavailable</body></html>".to_vec();
+    server.replace("/oracle/com.oracle.elsa-all.xml.bz2", html);
+    let s = run(&path, &o).unwrap();
+    assert!(
+        matches!(
+            &s.per_source[3].1,
+            SourceOutcome::Failed { reason, kept: 14 } if reason.contains("not an updateinfo.xml or OVAL")
+        ),
+        "{:?}",
+        s.per_source[3]
+    );
+
+    // Amazon's public layout, through its mirror.list.
+    let mut files = HashMap::new();
+    files.insert("/repo/repodata/repomd.xml".to_string(), br#"<?xml version="1.0"?>
+<repomd xmlns="http://linux.duke.edu/metadata/repo"><revision>1</revision>
+<data type="primary"><location href="repodata/primary.xml.gz"/></data>
+<data type="updateinfo"><checksum type="sha256">x</checksum><location href="repodata/0a1b-updateinfo.xml.gz"/></data>
+</repomd>"#.to_vec());
+    files.insert(
+        "/repo/repodata/0a1b-updateinfo.xml.gz".to_string(),
+        std::fs::read(samples.join("alas/updateinfo_AL2023.xml.gz")).unwrap(),
+    );
+    let repo_server = serve(files);
+    repo_server.replace(
+        "/mirror.list",
+        format!("{}/repo\n", repo_server.base).into_bytes(),
+    );
+    let fresh = dir.path().join("fresh.db");
+    let src = update::Source {
+        label: "alas:2023".into(),
+        url: format!("{}/mirror.list", repo_server.base),
+        format: update::Format::MirrorList,
+    };
+    let mut log = Vec::new();
+    let s = update::update_sources(&fresh, &[src], Duration::from_secs(20), &mut |m| {
+        log.push(m.to_string())
+    })
+    .unwrap();
+    assert_eq!(
+        s.per_source,
+        [(
+            "alas:2023".to_string(),
+            SourceOutcome::Updated { records: 1 }
+        )],
+        "{log:?}"
+    );
+    let db = Database::open_read_only(&fresh).unwrap();
+    let st = db.status().unwrap();
+    assert_eq!(
+        st.sources[0].meta.url.as_deref(),
+        Some(format!("{}/repo/repodata/0a1b-updateinfo.xml.gz", repo_server.base).as_str())
+    );
+    assert_eq!(
+        update::updateinfo_href(
+            r#"<repomd><data type="updateinfo"><location href="a/b.xml.gz"/></data></repomd>"#
+        )
+        .as_deref(),
+        Some("a/b.xml.gz")
     );
 }

@@ -4,27 +4,37 @@ use crate::output::say;
 use crate::settings::{DbArgs, Env};
 use anyhow::bail;
 use clap::Subcommand;
-use moat_vuln::db::{Builder, Database, SourceMeta};
-use moat_vuln::{import, update};
+use moat_vuln::db::{Builder, Database, DbError, Mode, SourceMeta};
+use moat_vuln::import::{self, Item, Stop};
+use moat_vuln::update;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
 #[derive(Subcommand)]
 pub enum DbCommand {
-    /// Import advisories from files, directories or OSV all.zip archives.
+    /// Import advisories from files, directories or OSV all.zip archives. Records are added or
+    /// replaced by id; the other records of their source stay.
     Import {
         #[command(flatten)]
         db: DbArgs,
+        /// Replace every source the import reads records of: its stored records that the
+        /// import does not have are dropped.
+        #[arg(long)]
+        replace_source: bool,
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
-    /// Download the OSV ecosystem archives and KEV that changed.
+    /// Download the advisories of every ecosystem and distro moat knows (and KEV) that changed.
     Update {
         #[command(flatten)]
         db: DbArgs,
+        /// Download only these (comma-separated OSV ecosystem names such as `Go,Ubuntu,Red
+        /// Hat`; `Amazon Linux`, `Oracle Linux`); default: every one moat knows.
+        #[arg(long, value_delimiter = ',', value_name = "LIST")]
+        ecosystems: Vec<String>,
     },
-    /// Print sources, record counts and age.
+    /// Print sources, record counts, coverage and age.
     Status {
         #[command(flatten)]
         db: DbArgs,
@@ -33,110 +43,281 @@ pub enum DbCommand {
 
 pub fn run(cmd: DbCommand, env: &Env) -> anyhow::Result<()> {
     match cmd {
-        DbCommand::Import { db: d, paths } => import(&d, &paths, env),
-        DbCommand::Update { db: d } => {
-            if d.offline {
-                bail!(
-                    "--offline is set: `moat db update` needs the network (use `moat db import` for air-gapped use)"
-                );
-            }
-            let show = std::io::stderr().is_terminal();
-            let mut progress = |msg: &str| {
-                if show {
-                    eprintln!("moat: {msg}");
-                }
-            };
-            let summary = moat_pipeline::advisories::download(
-                &d.path(env),
-                &d.update_options(env),
-                &mut progress,
-            )?;
-            for (source, outcome) in &summary.per_source {
-                let what = match outcome {
-                    update::SourceOutcome::Updated { records } => {
-                        format!("updated, {records} records")
-                    }
-                    update::SourceOutcome::NotModified => "not modified".to_string(),
-                    update::SourceOutcome::Failed { reason } => format!("failed: {reason}"),
-                };
-                say!("{source}: {what}");
-            }
-            Ok(())
-        }
+        DbCommand::Import {
+            db: d,
+            replace_source,
+            paths,
+        } => import(&d, &paths, replace_source, env),
+        DbCommand::Update { db: d, ecosystems } => update(&d, &ecosystems, env),
         DbCommand::Status { db: d } => status(&d, env),
     }
 }
 
-fn import(d: &DbArgs, paths: &[PathBuf], env: &Env) -> anyhow::Result<()> {
+fn update(d: &DbArgs, ecosystems: &[String], env: &Env) -> anyhow::Result<()> {
+    if d.offline {
+        bail!(
+            "--offline is set: `moat db update` needs the network (use `moat db import` for air-gapped use)"
+        );
+    }
+    let mut opts = d.update_options(env);
+    let picked: Vec<String> = ecosystems
+        .iter()
+        .map(|e| e.trim().to_string())
+        .filter(|e| !e.is_empty())
+        .collect();
+    if !ecosystems.is_empty() {
+        if picked.is_empty() {
+            bail!("--ecosystems: no ecosystem named");
+        }
+        opts.ecosystems = picked;
+    }
+    let show = std::io::stderr().is_terminal();
+    let mut progress = |msg: &str| {
+        if show {
+            eprintln!("moat: {msg}");
+        }
+    };
+    let summary = moat_pipeline::advisories::download(&d.path(env), &opts, &mut progress)?;
+    for (source, outcome) in &summary.per_source {
+        let what = match outcome {
+            update::SourceOutcome::Updated { records } => {
+                format!("updated, {records} records")
+            }
+            update::SourceOutcome::NotModified => "not modified".to_string(),
+            update::SourceOutcome::Failed { kept, .. } => {
+                format!("failed, kept {kept} previous records")
+            }
+        };
+        say!("{source}: {what}");
+    }
+    for (source, reason, kept) in summary.failures() {
+        eprintln!(
+            "moat: warning: {source} was not updated ({reason}); its {kept} previous records are kept"
+        );
+    }
+    Ok(())
+}
+
+/// How many records each source got from one path.
+type PerSource = BTreeMap<String, usize>;
+
+fn import(d: &DbArgs, paths: &[PathBuf], replace: bool, env: &Env) -> anyhow::Result<()> {
     let path = d.path(env);
+    // Every path is checked before anything is written: a missing one writes nothing.
+    for p in paths {
+        if let Err(source) = std::fs::metadata(p) {
+            return Err(import::ImportError::Io {
+                path: p.clone(),
+                source,
+            }
+            .into());
+        }
+    }
     d.create_dir(env)?;
     let mut b = Builder::from_existing(&path)?;
-    // Every path is read before anything is written, and the records of one source from
-    // several paths are replaced together: replacing per path would keep only the last
-    // path's records of a source that two paths share.
-    let mut merged: BTreeMap<String, (Vec<String>, import::ImportBatch)> = BTreeMap::new();
+    // One transaction for every path: the records of one source from several paths are
+    // written together (with --replace-source, a source shared by two paths keeps both
+    // paths' records).
+    let mut w = b.writer(if replace { Mode::Replace } else { Mode::Merge })?;
+    let mut from: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut total = 0usize;
     for p in paths {
-        let mut batch = import::import_path(p)?;
-        if let Some((what, why)) = batch.malformed.first() {
+        let mut per_source = PerSource::new();
+        let mut malformed: Vec<(String, String)> = Vec::new();
+        let mut malformed_count = 0usize;
+        let mut failed: Option<DbError> = None;
+        let read = import::stream_path_batched(p, 1024, &mut |items| {
+            for item in items {
+                let r = match item {
+                    Item::Advisory(a) => {
+                        let source = if a.source.is_empty() {
+                            "import".to_string()
+                        } else {
+                            a.source.clone()
+                        };
+                        let r = w.advisory(&source, &a);
+                        *per_source.entry(source).or_default() += 1;
+                        r
+                    }
+                    Item::Kev(k) => {
+                        *per_source.entry("kev".into()).or_default() += 1;
+                        w.kev("kev", &k)
+                    }
+                    Item::Malformed(what, why) => {
+                        malformed_count += 1;
+                        if malformed.is_empty() {
+                            malformed.push((what, why));
+                        }
+                        Ok(())
+                    }
+                    Item::Skipped(_) | Item::File => Ok(()),
+                };
+                if let Err(e) = r {
+                    failed = Some(e);
+                    return Err(Stop);
+                }
+            }
+            Ok(())
+        });
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
+        read?;
+        if let Some((what, why)) = malformed.first() {
             eprintln!(
-                "moat: warning: {}: {} malformed record(s), e.g. {what}: {why}",
-                p.display(),
-                batch.malformed.len()
+                "moat: warning: {}: {malformed_count} malformed record(s), e.g. {what}: {why}",
+                p.display()
             );
         }
-        for (source, part) in import::split_by_source(&mut batch) {
-            say!(
-                "{}: {} records as source {source}",
-                p.display(),
-                part.advisories.len() + part.kev.len()
-            );
-            let entry = merged.entry(source).or_default();
-            entry.0.push(p.display().to_string());
-            entry.1.extend(part);
+        for (source, n) in per_source {
+            say!("{}: {n} records as source {source}", p.display());
+            total += n;
+            from.entry(source)
+                .or_default()
+                .push(p.display().to_string());
         }
     }
-    let mut total = 0;
-    for (source, (from, part)) in merged {
-        let meta = SourceMeta {
-            url: Some(from.join(", ")),
-            etag: None,
-            last_modified: None,
-        };
-        total += b.replace_source(&source, &part, meta)?;
+    for (source, paths) in from {
+        w.set_meta(
+            &source,
+            SourceMeta {
+                url: Some(paths.join(", ")),
+                etag: None,
+                last_modified: None,
+            },
+        );
     }
+    w.finish()?;
     b.commit()?;
     say!("imported {total} records into {}", path.display());
     Ok(())
+}
+
+/// Lines of columns, each padded to its widest cell (two spaces between columns, the last
+/// one not padded).
+fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            if let Some(w) = widths.get_mut(i) {
+                *w = (*w).max(c.chars().count());
+            }
+        }
+    }
+    let line = |cells: &mut dyn Iterator<Item = &str>| {
+        let cells: Vec<&str> = cells.collect();
+        let mut s = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(c);
+            } else {
+                s.push_str(&format!("{c:<w$}  ", w = widths[i]));
+            }
+        }
+        s.trim_end().to_string()
+    };
+    let mut out = line(&mut header.iter().copied());
+    for r in rows {
+        out.push('\n');
+        out.push_str(&line(&mut r.iter().map(String::as_str)));
+    }
+    out
 }
 
 fn status(d: &DbArgs, env: &Env) -> anyhow::Result<()> {
     let path = d.path(env);
     let db = Database::open_read_only(&path)?;
     let st = db.status()?;
+    let now = env.now();
+    let age = |t: &str| moat_pipeline::advisories::age_days(t, now);
     say!("database: {}", path.display());
     say!("schema:   {}", st.schema);
     match &st.built_at {
-        Some(b) => say!(
-            "built:    {b} ({} days ago)",
-            moat_pipeline::advisories::age_days(b, env.now())
-        ),
+        Some(b) => say!("built:    {b} ({} days ago)", age(b)),
         None => say!("built:    unknown"),
     }
     say!("records:  {}", st.advisories);
     say!("KEV:      {} entries", st.kev);
-    say!("\nSOURCE  RECORDS  IMPORTED  FROM");
-    for s in &st.sources {
-        say!(
-            "{}  {}  {}  {}",
-            s.name,
-            s.records,
-            s.imported_at,
-            s.meta.url.as_deref().unwrap_or("-")
-        );
+
+    let rows: Vec<Vec<String>> = st
+        .sources
+        .iter()
+        .map(|s| {
+            vec![
+                s.name.clone(),
+                s.records.to_string(),
+                s.imported_at.clone(),
+                format!("{} days", age(&s.imported_at)),
+                s.meta.url.clone().unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    say!(
+        "\n{}",
+        table(&["SOURCE", "RECORDS", "IMPORTED", "AGE", "FROM"], &rows)
+    );
+
+    let mut sources_of: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for c in &st.coverage {
+        sources_of
+            .entry(c.ecosystem.as_str())
+            .or_default()
+            .push(c.source.as_str());
     }
-    say!("\nECOSYSTEM  RECORDS");
+    let rows: Vec<Vec<String>> = st
+        .ecosystems
+        .iter()
+        .map(|(eco, n)| {
+            vec![
+                eco.clone(),
+                n.to_string(),
+                sources_of
+                    .get(eco.as_str())
+                    .map(|s| s.join(", "))
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect();
+    say!("\n{}", table(&["ECOSYSTEM", "RECORDS", "SOURCES"], &rows));
+
+    // Distro coverage: the releases each distro has advisories for.
+    let mut distros: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for (eco, n) in &st.ecosystems {
-        say!("{eco}  {n}");
+        if let Some((distro, release)) = moat_vuln::distro::split_release(eco) {
+            distros
+                .entry(distro)
+                .or_default()
+                .push(format!("{release} ({n})"));
+        }
+    }
+    if !distros.is_empty() {
+        let rows: Vec<Vec<String>> = distros
+            .into_iter()
+            .map(|(d, releases)| vec![d.to_string(), releases.join(", ")])
+            .collect();
+        say!("\n{}", table(&["DISTRO", "RELEASES (RECORDS)"], &rows));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::table;
+
+    #[test]
+    fn columns_are_aligned() {
+        let t = table(
+            &["SOURCE", "RECORDS", "FROM"],
+            &[
+                vec!["osv:Rocky Linux".into(), "0".into(), "http://x".into()],
+                vec!["kev".into(), "1404".into(), "-".into()],
+            ],
+        );
+        assert_eq!(
+            t,
+            "SOURCE           RECORDS  FROM\n\
+             osv:Rocky Linux  0        http://x\n\
+             kev              1404     -"
+        );
+    }
 }

@@ -196,7 +196,7 @@ impl Scheme {
             | "BellSoft Hardened Containers"
             | "CleanStart" => Scheme::Apk,
             "Red Hat" | "AlmaLinux" | "Rocky Linux" | "Mariner" | "Azure Linux" | "Photon OS"
-            | "openEuler" | "Mageia" => Scheme::Rpm,
+            | "openEuler" | "Mageia" | "Amazon Linux" | "Oracle Linux" => Scheme::Rpm,
             "npm"
             | "crates.io"
             | "SwiftURL"

@@ -12,9 +12,10 @@
 //! `jiff`.
 
 use super::{Database, DbError, schema, sqlite_err, strings};
-use crate::import::ImportBatch;
+use crate::import::{ImportBatch, KevEntry};
+use moat_model::advisory::Advisory;
 use rusqlite::{Connection, OptionalExtension, params};
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Download metadata of one source, kept for conditional requests.
@@ -85,9 +86,10 @@ fn remove_quietly(tmp: &Path) {
 fn open_writable(tmp: &Path) -> Result<Connection, DbError> {
     let conn = Connection::open(tmp).map_err(sqlite_err(tmp))?;
     // The temporary file is renamed into place only after an explicit fsync in `commit`, so
-    // SQLite's own syncing buys nothing here; the in-memory journal keeps ROLLBACK working.
+    // SQLite's own syncing buys nothing here. The rollback journal is a file beside it (not
+    // memory): replacing a large source journals its old pages, which must not grow memory.
     conn.execute_batch(
-        "PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF; PRAGMA cache_size = -65536;",
+        "PRAGMA journal_mode = TRUNCATE; PRAGMA synchronous = OFF; PRAGMA cache_size = -65536;",
     )
     .map_err(sqlite_err(tmp))?;
     Ok(conn)
@@ -196,120 +198,54 @@ impl Builder {
         batch: &ImportBatch,
         meta: SourceMeta,
     ) -> Result<usize, DbError> {
-        let tmp = self.tmp.path.clone();
-        let e = sqlite_err(&tmp);
-        let now = now_rfc3339();
-        let tx = self.conn.transaction().map_err(&e)?;
-        tx.execute(
-            "DELETE FROM affected WHERE advisory_id IN (SELECT id FROM advisories WHERE source = ?1)",
-            [source],
-        )
-        .map_err(&e)?;
-        tx.execute(
-            "DELETE FROM aliases WHERE advisory_id IN (SELECT id FROM advisories WHERE source = ?1)",
-            [source],
-        )
-        .map_err(&e)?;
-        tx.execute("DELETE FROM advisories WHERE source = ?1", [source])
-            .map_err(&e)?;
-        tx.execute("DELETE FROM kev WHERE source = ?1", [source])
-            .map_err(&e)?;
-        {
-            let prepare = |sql: &str| tx.prepare_cached(sql).map_err(&e);
-            let mut exists = prepare("SELECT 1 FROM advisories WHERE id = ?1")?;
-            let mut del_aff = prepare("DELETE FROM affected WHERE advisory_id = ?1")?;
-            let mut del_ali = prepare("DELETE FROM aliases WHERE advisory_id = ?1")?;
-            let mut ins_adv = prepare(
-                "INSERT OR REPLACE INTO advisories(id, source, modified, withdrawn, json) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?;
-            let mut ins_aff =
-                prepare("INSERT INTO affected(ecosystem, name, advisory_id) VALUES (?1, ?2, ?3)")?;
-            let mut ins_ali = prepare("INSERT INTO aliases(alias, advisory_id) VALUES (?1, ?2)")?;
-            let mut ins_kev = prepare(
-                "INSERT OR REPLACE INTO kev(cve, source, date_added, vendor, product, name, \
-                 due_date, ransomware) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?;
-            let mut seen_pkg: HashSet<(&str, String)> = HashSet::new();
-            let mut seen_alias: HashSet<&str> = HashSet::new();
-            for adv in &batch.advisories {
-                let json = if adv.source == source {
-                    serde_json::to_string(adv)
-                } else {
-                    let mut a = adv.clone();
-                    a.source = source.to_string();
-                    serde_json::to_string(&a)
-                }
-                .map_err(|err| DbError::Corrupt {
-                    path: tmp.clone(),
-                    reason: format!("{}: {err}", adv.id),
-                })?;
-                if exists.exists([&adv.id]).map_err(&e)? {
-                    del_aff.execute([&adv.id]).map_err(&e)?;
-                    del_ali.execute([&adv.id]).map_err(&e)?;
-                }
-                ins_adv
-                    .execute(params![adv.id, source, adv.modified, adv.withdrawn, json])
-                    .map_err(&e)?;
-                seen_pkg.clear();
-                for aff in &adv.affected {
-                    let eco = aff.package.ecosystem.as_str();
-                    let name = moat_model::normalize_name(eco, &aff.package.name);
-                    if seen_pkg.insert((eco, name.clone())) {
-                        ins_aff.execute(params![eco, name, adv.id]).map_err(&e)?;
-                    }
-                }
-                seen_alias.clear();
-                for alias in &adv.aliases {
-                    if alias != &adv.id && seen_alias.insert(alias) {
-                        ins_ali.execute(params![alias, adv.id]).map_err(&e)?;
-                    }
-                }
-            }
-            for k in &batch.kev {
-                ins_kev
-                    .execute(params![
-                        k.cve,
-                        source,
-                        k.date_added,
-                        k.vendor,
-                        k.product,
-                        k.name,
-                        k.due_date,
-                        k.ransomware
-                    ])
-                    .map_err(&e)?;
-            }
+        self.write_source(source, batch, meta, Mode::Replace)
+    }
+
+    /// Adds or replaces the records of `batch` in `source`, keyed by record id (KEV entries
+    /// by CVE): the source's other records stay. Otherwise as [`Builder::replace_source`].
+    pub fn merge_source(
+        &mut self,
+        source: &str,
+        batch: &ImportBatch,
+        meta: SourceMeta,
+    ) -> Result<usize, DbError> {
+        self.write_source(source, batch, meta, Mode::Merge)
+    }
+
+    fn write_source(
+        &mut self,
+        source: &str,
+        batch: &ImportBatch,
+        meta: SourceMeta,
+        mode: Mode,
+    ) -> Result<usize, DbError> {
+        let mut w = self.writer(mode)?;
+        w.touch(source)?;
+        for adv in &batch.advisories {
+            w.advisory(source, adv)?;
         }
-        let records: i64 = tx
-            .query_row(
-                "SELECT (SELECT count(*) FROM advisories WHERE source = ?1) + (SELECT count(*) FROM kev WHERE source = ?1)",
-                [source],
-                |r| r.get(0),
-            )
-            .map_err(&e)?;
-        tx.execute(
-            "INSERT OR REPLACE INTO sources(name, url, etag, last_modified, imported_at, records) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                source,
-                meta.url,
-                meta.etag,
-                meta.last_modified,
-                now,
-                records
-            ],
-        )
-        .map_err(&e)?;
-        // Records taken over from other sources change their counts.
-        tx.execute(
-            "UPDATE sources SET records = (SELECT count(*) FROM advisories WHERE source = sources.name) \
-             + (SELECT count(*) FROM kev WHERE source = sources.name) WHERE name <> ?1",
-            [source],
-        )
-        .map_err(&e)?;
-        tx.commit().map_err(&e)?;
-        Ok(records as usize)
+        for k in &batch.kev {
+            w.kev(source, k)?;
+        }
+        w.set_meta(source, meta);
+        let counts = w.finish()?;
+        Ok(counts.get(source).copied().unwrap_or(0))
+    }
+
+    /// A [`Writer`]: one transaction that records are streamed into (see its docs). Dropping
+    /// it without [`Writer::finish`] rolls everything it wrote back.
+    pub fn writer(&mut self, mode: Mode) -> Result<Writer<'_>, DbError> {
+        let tmp = self.tmp.path.clone();
+        let tx = self.conn.transaction().map_err(sqlite_err(&tmp))?;
+        Ok(Writer {
+            tx,
+            tmp,
+            mode,
+            touched: BTreeMap::new(),
+            seen_pkg: HashSet::new(),
+            seen_alias: HashSet::new(),
+            json: Vec::with_capacity(4096),
+        })
     }
 
     /// The stored download metadata of a source (None when the source was never imported).
@@ -330,6 +266,19 @@ impl Builder {
             .map_err(sqlite_err(&self.tmp.path))
     }
 
+    /// The records `source` holds now (advisories plus KEV entries; 0 when never imported).
+    pub fn source_records(&self, source: &str) -> Result<u64, DbError> {
+        self.conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM advisories WHERE source = ?1) \
+                 + (SELECT count(*) FROM kev WHERE source = ?1)",
+                [source],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .map_err(sqlite_err(&self.tmp.path))
+    }
+
     /// Names of the sources stored so far.
     pub fn source_names(&self) -> Result<Vec<String>, DbError> {
         strings(
@@ -347,6 +296,7 @@ impl Builder {
             conn, tmp, target, ..
         } = self;
         let path = tmp.path.clone();
+        schema::write_coverage(&conn, &path)?;
         schema::write_meta(&conn, &path, Some(&now_rfc3339()))?;
         conn.execute_batch("PRAGMA journal_mode = DELETE; PRAGMA optimize;")
             .map_err(sqlite_err(&path))?;
@@ -363,6 +313,211 @@ impl Builder {
             }
         }
         Ok(())
+    }
+}
+
+/// How a [`Writer`] treats the records a source already holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The first time a source is written to (or [`Writer::touch`]ed), its stored records are
+    /// dropped: the source becomes exactly what is written (`moat db update`, `moat db import
+    /// --replace-source`).
+    Replace,
+    /// Records are added or replaced by id (KEV entries by CVE); the source's other records
+    /// stay (`moat db import`).
+    Merge,
+}
+
+/// Records streamed into the database in one transaction: [`Writer::advisory`] and
+/// [`Writer::kev`] one at a time (memory stays flat however many there are),
+/// [`Writer::finish`] updates `sources` and commits. Dropped unfinished, everything it wrote
+/// is rolled back (the transaction's journal is a file beside the temporary database, so a
+/// large replacement does not grow memory either).
+///
+/// An id already stored replaces the stored record with its `affected` and `aliases` rows,
+/// whichever source held it: the later write wins, and that source's count is recomputed.
+pub struct Writer<'a> {
+    tx: rusqlite::Transaction<'a>,
+    tmp: PathBuf,
+    mode: Mode,
+    /// Sources written to, with the metadata to store for them.
+    touched: BTreeMap<String, Option<SourceMeta>>,
+    seen_pkg: HashSet<(String, String)>,
+    seen_alias: HashSet<String>,
+    json: Vec<u8>,
+}
+
+impl std::fmt::Debug for Writer<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer")
+            .field("tmp", &self.tmp)
+            .field("mode", &self.mode)
+            .finish()
+    }
+}
+
+impl Writer<'_> {
+    /// Marks `source` as written by this transaction (in [`Mode::Replace`], drops its stored
+    /// records the first time). Writing records does this too; call it for a source that may
+    /// turn out empty.
+    pub fn touch(&mut self, source: &str) -> Result<(), DbError> {
+        if self.touched.contains_key(source) {
+            return Ok(());
+        }
+        self.touched.insert(source.to_string(), None);
+        if self.mode == Mode::Replace {
+            let e = sqlite_err(&self.tmp);
+            for sql in [
+                "DELETE FROM affected WHERE advisory_id IN (SELECT id FROM advisories WHERE source = ?1)",
+                "DELETE FROM aliases WHERE advisory_id IN (SELECT id FROM advisories WHERE source = ?1)",
+                "DELETE FROM advisories WHERE source = ?1",
+                "DELETE FROM kev WHERE source = ?1",
+            ] {
+                self.tx.execute(sql, [source]).map_err(&e)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The download metadata stored for `source` at [`Writer::finish`] (none: no URL).
+    pub fn set_meta(&mut self, source: &str, meta: SourceMeta) {
+        self.touched.insert(source.to_string(), Some(meta));
+    }
+
+    /// Adds or replaces one advisory (by id) in `source`. Package names are stored in the
+    /// lookup form of [`moat_model::normalize_name`], ecosystems as the release their entries
+    /// apply to ([`crate::distro::release_key`]).
+    pub fn advisory(&mut self, source: &str, adv: &Advisory) -> Result<(), DbError> {
+        self.touch(source)?;
+        let e = sqlite_err(&self.tmp);
+        self.json.clear();
+        let written = if adv.source == source {
+            serde_json::to_writer(&mut self.json, adv)
+        } else {
+            let mut a = adv.clone();
+            a.source = source.to_string();
+            serde_json::to_writer(&mut self.json, &a)
+        };
+        written.map_err(|err| DbError::Corrupt {
+            path: self.tmp.clone(),
+            reason: format!("{}: {err}", adv.id),
+        })?;
+        let json = std::str::from_utf8(&self.json).map_err(|err| DbError::Corrupt {
+            path: self.tmp.clone(),
+            reason: format!("{}: {err}", adv.id),
+        })?;
+        let tx = &self.tx;
+        let replaced = tx
+            .prepare_cached("SELECT 1 FROM advisories WHERE id = ?1")
+            .and_then(|mut st| st.exists([&adv.id]))
+            .map_err(&e)?;
+        if replaced {
+            for sql in [
+                "DELETE FROM affected WHERE advisory_id = ?1",
+                "DELETE FROM aliases WHERE advisory_id = ?1",
+            ] {
+                tx.prepare_cached(sql)
+                    .and_then(|mut st| st.execute([&adv.id]))
+                    .map_err(&e)?;
+            }
+        }
+        tx.prepare_cached(
+            "INSERT OR REPLACE INTO advisories(id, source, modified, withdrawn, json) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .and_then(|mut st| st.execute(params![adv.id, source, adv.modified, adv.withdrawn, json]))
+        .map_err(&e)?;
+        {
+            let mut ins_aff = tx
+                .prepare_cached(
+                    "INSERT INTO affected(ecosystem, name, advisory_id) VALUES (?1, ?2, ?3)",
+                )
+                .map_err(&e)?;
+            self.seen_pkg.clear();
+            for aff in &adv.affected {
+                let eco = crate::distro::release_key(&aff.package.ecosystem);
+                let name = moat_model::normalize_name(&eco, &aff.package.name);
+                if self.seen_pkg.insert((eco.to_string(), name.clone())) {
+                    ins_aff
+                        .execute(params![eco.as_ref(), name, adv.id])
+                        .map_err(&e)?;
+                }
+            }
+        }
+        let mut ins_ali = tx
+            .prepare_cached("INSERT INTO aliases(alias, advisory_id) VALUES (?1, ?2)")
+            .map_err(&e)?;
+        self.seen_alias.clear();
+        for alias in &adv.aliases {
+            if alias != &adv.id && self.seen_alias.insert(alias.clone()) {
+                ins_ali.execute(params![alias, adv.id]).map_err(&e)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds or replaces one KEV entry (by CVE) in `source`.
+    pub fn kev(&mut self, source: &str, k: &KevEntry) -> Result<(), DbError> {
+        self.touch(source)?;
+        self.tx
+            .prepare_cached(
+                "INSERT OR REPLACE INTO kev(cve, source, date_added, vendor, product, name, \
+                 due_date, ransomware) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    k.cve,
+                    source,
+                    k.date_added,
+                    k.vendor,
+                    k.product,
+                    k.name,
+                    k.due_date,
+                    k.ransomware
+                ])
+            })
+            .map_err(sqlite_err(&self.tmp))?;
+        Ok(())
+    }
+
+    /// Writes a `sources` row for every source written to (metadata and time), recounts
+    /// every source's records (records taken over from other sources change their counts) and
+    /// commits. Returns the records each written source now holds (advisories plus KEV
+    /// entries).
+    pub fn finish(self) -> Result<BTreeMap<String, usize>, DbError> {
+        let Writer {
+            tx, tmp, touched, ..
+        } = self;
+        let e = sqlite_err(&tmp);
+        let now = now_rfc3339();
+        for (source, meta) in &touched {
+            let meta = meta.clone().unwrap_or_default();
+            tx.execute(
+                "INSERT OR REPLACE INTO sources(name, url, etag, last_modified, imported_at, records) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, 0)",
+                params![source, meta.url, meta.etag, meta.last_modified, now],
+            )
+            .map_err(&e)?;
+        }
+        tx.execute_batch(
+            "UPDATE sources SET records = \
+               coalesce((SELECT n FROM (SELECT source, count(*) AS n FROM advisories GROUP BY source) WHERE source = sources.name), 0) \
+             + coalesce((SELECT n FROM (SELECT source, count(*) AS n FROM kev GROUP BY source) WHERE source = sources.name), 0)",
+        )
+        .map_err(&e)?;
+        let mut counts = BTreeMap::new();
+        for source in touched.keys() {
+            let n: i64 = tx
+                .query_row(
+                    "SELECT records FROM sources WHERE name = ?1",
+                    [source],
+                    |r| r.get(0),
+                )
+                .map_err(&e)?;
+            counts.insert(source.clone(), n as usize);
+        }
+        tx.commit().map_err(&e)?;
+        Ok(counts)
     }
 }
 

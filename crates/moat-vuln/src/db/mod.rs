@@ -34,8 +34,9 @@ pub mod schema;
 mod status;
 
 pub use build::{Builder, SourceMeta};
+pub use build::{Mode, Writer};
 pub use schema::SCHEMA_VERSION;
-pub use status::{DbStatus, SourceStatus};
+pub use status::{Coverage, DbStatus, SourceStatus};
 
 const HINT: &str = "run `moat db update` or `moat db import`";
 

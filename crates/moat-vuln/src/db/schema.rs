@@ -7,13 +7,14 @@
 //! | `meta` | key, value | `format` = `moat-advisory-db`, `schema_version`, `built_at` (RFC 3339) |
 //! | `sources` | name PK, url, etag, last_modified, imported_at, records | one row per feed label (`osv:Go`, `rustsec`, `kev`, ...) |
 //! | `advisories` | id PK, source, modified, withdrawn, json | the whole record as OSV-shaped JSON |
-//! | `affected` | ecosystem, name, advisory_id | index on (ecosystem, name); names in the lookup form of [`moat_model::normalize_name`] |
+//! | `affected` | ecosystem, name, advisory_id | index on (ecosystem, name); ecosystems as the release the entry applies to ([`crate::distro::release_key`]: `Ubuntu:22.04` for OSV's `Ubuntu:22.04:LTS` and `Ubuntu:Pro:22.04:LTS`), names in the lookup form of [`moat_model::normalize_name`] |
+//! | `coverage` | ecosystem, source, advisories | what the database covers: distinct advisories per (ecosystem as in `affected`, source); rebuilt at every commit, read by scans (is the target's release covered?) and `moat db status` |
 //! | `aliases` | alias, advisory_id | index on alias |
 //! | `kev` | cve PK, source, date_added, vendor, product, name, due_date, ransomware | CISA KEV |
 //!
 //! **An advisory id present in two sources:** the later import wins.
-//! [`Builder::replace_source`](super::Builder::replace_source) replaces the whole record (and
-//! its `affected` / `aliases` rows), the record then belongs to the source imported last, and
+//! [`Writer::advisory`](super::Writer::advisory) replaces the whole record (and its
+//! `affected` / `aliases` rows), the record then belongs to the source imported last, and
 //! the other source's record count is recomputed.
 //!
 //! Withdrawn records are stored like any other; the matcher ignores them.
@@ -28,13 +29,14 @@
 //! |---|---|
 //! | 1 | first schema |
 //! | 2 | `affected.name` of NuGet and Packagist in lower case (their names are case-insensitive); version 1 stored them as written, so a differently cased package would miss its advisories |
+//! | 3 | `affected.ecosystem` is the release an entry applies to (distro streams mapped, see [`crate::distro`]); version 2 stored OSV's stream names, which no scanned package carries; the `coverage` table |
 
 use super::{DbError, sqlite_err};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
 
 /// The schema this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The `meta.format` marker that tells a moat database from any other SQLite file.
 const FORMAT: &str = "moat-advisory-db";
@@ -55,7 +57,21 @@ CREATE INDEX aliases_advisory ON aliases(advisory_id);
 CREATE TABLE kev(cve TEXT PRIMARY KEY, source TEXT NOT NULL, date_added TEXT, vendor TEXT,
                  product TEXT, name TEXT, due_date TEXT, ransomware TEXT);
 CREATE INDEX kev_source ON kev(source);
+CREATE TABLE coverage(ecosystem TEXT NOT NULL, source TEXT NOT NULL, advisories INTEGER NOT NULL,
+                      PRIMARY KEY(ecosystem, source));
 ";
+
+/// Recomputes `coverage` from `affected` (at every commit).
+pub(super) fn write_coverage(conn: &Connection, path: &Path) -> Result<(), DbError> {
+    conn.execute_batch(
+        "DELETE FROM coverage;
+         INSERT INTO coverage(ecosystem, source, advisories)
+           SELECT f.ecosystem, a.source, count(DISTINCT a.id)
+           FROM affected f JOIN advisories a ON a.id = f.advisory_id
+           GROUP BY f.ecosystem, a.source;",
+    )
+    .map_err(sqlite_err(path))
+}
 
 /// Creates the tables and the `meta` marker on an empty database.
 pub(super) fn create(conn: &Connection, path: &Path) -> Result<(), DbError> {

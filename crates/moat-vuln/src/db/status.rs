@@ -1,8 +1,11 @@
 //! What `moat db status` shows: the sources with their download metadata, record counts per
-//! source and per ecosystem, and when the database was built.
+//! source and per ecosystem, what the database covers (ecosystem and release per source),
+//! and when the database was built. [`Database::covered_ecosystems`] is what a scan asks:
+//! which releases have any advisory at all.
 
 use super::build::SourceMeta;
-use super::{Database, DbError, SCHEMA_VERSION, rows, schema, sqlite_err};
+use super::{Database, DbError, SCHEMA_VERSION, rows, schema, sqlite_err, strings};
+use std::collections::HashSet;
 use std::path::PathBuf;
 
 /// One row of `sources`.
@@ -16,6 +19,14 @@ pub struct SourceStatus {
     pub meta: SourceMeta,
 }
 
+/// Advisories of one source for one ecosystem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Coverage {
+    pub ecosystem: String,
+    pub source: String,
+    pub advisories: u64,
+}
+
 /// What `moat db status` shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DbStatus {
@@ -25,8 +36,10 @@ pub struct DbStatus {
     pub built_at: Option<String>,
     pub sources: Vec<SourceStatus>,
     /// Advisories per ecosystem (an advisory naming two ecosystems counts in both), sorted by
-    /// ecosystem.
+    /// ecosystem. Distro ecosystems are releases (`Ubuntu:22.04`, see [`crate::distro`]).
     pub ecosystems: Vec<(String, u64)>,
+    /// Advisories per (ecosystem, source), sorted by ecosystem then source.
+    pub coverage: Vec<Coverage>,
     /// All advisory records.
     pub advisories: u64,
     /// KEV entries.
@@ -56,13 +69,26 @@ impl Database {
                 })
             },
         )?;
-        let ecosystems = rows(
+        let coverage: Vec<Coverage> = rows(
             &self.conn,
             &self.path,
-            "SELECT ecosystem, count(DISTINCT advisory_id) FROM affected GROUP BY ecosystem ORDER BY ecosystem",
+            "SELECT ecosystem, source, advisories FROM coverage ORDER BY ecosystem, source",
             [],
-            |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)),
+            |r| {
+                Ok(Coverage {
+                    ecosystem: r.get(0)?,
+                    source: r.get(1)?,
+                    advisories: r.get::<_, i64>(2)? as u64,
+                })
+            },
         )?;
+        let mut ecosystems: Vec<(String, u64)> = Vec::new();
+        for c in &coverage {
+            match ecosystems.last_mut() {
+                Some((e, n)) if *e == c.ecosystem => *n += c.advisories,
+                _ => ecosystems.push((c.ecosystem.clone(), c.advisories)),
+            }
+        }
         let count = |sql: &str| -> Result<u64, DbError> {
             self.conn
                 .query_row(sql, [], |r| r.get::<_, i64>(0))
@@ -75,8 +101,21 @@ impl Database {
             built_at,
             sources,
             ecosystems,
+            coverage,
             advisories: count("SELECT count(*) FROM advisories")?,
             kev: count("SELECT count(*) FROM kev")?,
         })
+    }
+}
+
+impl Database {
+    /// Every ecosystem (distro ecosystems as releases) with at least one advisory.
+    pub fn covered_ecosystems(&self) -> Result<HashSet<String>, DbError> {
+        strings(
+            &self.conn,
+            &self.path,
+            "SELECT DISTINCT ecosystem FROM coverage",
+            [],
+        )
     }
 }

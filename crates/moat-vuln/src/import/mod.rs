@@ -15,8 +15,13 @@
 //! | Debian DSA/DLA list | a file named `list` in a `DSA` or `DLA` directory | [`debian::parse_list`] | `debian-dsa` / `debian-dla` |
 //! | Debian tracker JSON | `*.json` of `{package: {CVE: {releases}}}` | [`debian::parse_tracker_json`] | `debian-tracker` |
 //! | CISA KEV | `*.json` with `vulnerabilities` and `catalogVersion` | [`kev::parse`] | `kev` |
+//! | Red Hat CSAF VEX / advisory | `*.json` with `document` and `product_tree` or `vulnerabilities` | [`csaf::parse`] | `redhat-csaf` |
+//! | Amazon Linux `updateinfo.xml` | `*.xml`, `*.xml.gz`, `*.xml.bz2` whose start has `<updates` | [`alas::stream`] | `alas:<line>` |
+//! | Oracle ELSA OVAL | `*.xml`, `*.xml.gz`, `*.xml.bz2` whose start has `oval_definitions` and Oracle's ids | [`oval::stream`] | `oracle-oval` |
 //!
-//! Anything else is skipped and listed in [`ImportBatch::skipped`]. A file or record that does
+//! Zip archives and XML feeds are read as streams ([`stream_path`]): record by record, gzip
+//! and bzip2 decompressed on the fly, never whole in memory. Anything else is skipped and
+//! listed in [`ImportBatch::skipped`]. A file or record that does
 //! not parse is listed in [`ImportBatch::malformed`] with its file and the reason (the text of
 //! a [`FileError`], which wraps each format's own error) and never aborts the import; only an
 //! unreadable top-level path is an [`ImportError`]. A file larger than [`MAX_FILE_BYTES`] is
@@ -29,9 +34,13 @@ use moat_model::advisory::Advisory;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub mod alas;
+pub mod csaf;
 pub mod kev;
 pub mod osv;
+pub mod oval;
 pub mod rustsec;
+pub mod xml;
 
 /// A KEV catalogue entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +81,75 @@ impl ImportBatch {
 pub mod alpine;
 pub mod debian;
 
+/// One thing an importer read, as [`stream_path`] hands it over.
+#[derive(Debug)]
+pub enum Item {
+    Advisory(Advisory),
+    Kev(KevEntry),
+    /// A file or record that could not be read: (file or record, reason).
+    Malformed(String, String),
+    /// A file in no recognised format.
+    Skipped(String),
+    /// A file (or zip entry) in a recognised format was read.
+    File,
+}
+
+/// What a sink returns to stop [`stream_path`] early (its caller knows why).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stop;
+
+/// Where [`stream_path`] hands each [`Item`].
+pub type Sink<'a> = dyn FnMut(Item) -> Result<(), Stop> + 'a;
+
+/// A record derived from exactly one upstream vulnerability (`UBUNTU-CVE-2021-3782` from
+/// `CVE-2021-3782`, a Red Hat or Ubuntu notice fixing one CVE) describes that vulnerability:
+/// its `upstream` id is made an alias too, so the matcher groups the distro's record with
+/// the others of the same vulnerability and names the finding by its CVE. A record with
+/// several upstream ids (a notice fixing several) is left alone.
+pub fn upstream_alias(a: &mut Advisory) {
+    if let [one] = a.upstream.as_slice()
+        && one != &a.id
+        && !a.aliases.contains(one)
+    {
+        a.aliases.push(one.clone());
+    }
+}
+
+impl ImportBatch {
+    /// Hands everything in the batch to `sink`, in the batch's order (advisories, KEV entries,
+    /// then what could not be read); advisories get [`upstream_alias`].
+    pub fn drain_into(self, sink: &mut Sink<'_>) -> Result<(), Stop> {
+        for _ in 0..self.files {
+            sink(Item::File)?;
+        }
+        for mut a in self.advisories {
+            upstream_alias(&mut a);
+            sink(Item::Advisory(a))?;
+        }
+        for k in self.kev {
+            sink(Item::Kev(k))?;
+        }
+        for (what, why) in self.malformed {
+            sink(Item::Malformed(what, why))?;
+        }
+        for s in self.skipped {
+            sink(Item::Skipped(s))?;
+        }
+        Ok(())
+    }
+
+    /// Adds one item.
+    pub fn push(&mut self, item: Item) {
+        match item {
+            Item::Advisory(a) => self.advisories.push(a),
+            Item::Kev(k) => self.kev.push(k),
+            Item::Malformed(what, why) => self.malformed.push((what, why)),
+            Item::Skipped(s) => self.skipped.push(s),
+            Item::File => self.files += 1,
+        }
+    }
+}
+
 /// Largest single file read.
 pub const MAX_FILE_BYTES: u64 = 512 << 20;
 
@@ -84,6 +162,9 @@ pub enum ImportError {
         #[source]
         source: std::io::Error,
     },
+    /// The sink of [`stream_path`] stopped the import.
+    #[error("import of {} stopped", path.display())]
+    Stopped { path: PathBuf },
 }
 
 /// Why one file (or zip entry) was not read; its text is the reason listed in
@@ -106,6 +187,8 @@ pub enum FileError {
     Debian(#[from] debian::DebianError),
     #[error(transparent)]
     Kev(#[from] kev::KevError),
+    #[error(transparent)]
+    Csaf(#[from] csaf::CsafError),
 }
 
 impl ImportBatch {
@@ -115,25 +198,197 @@ impl ImportBatch {
     }
 }
 
-/// Reads a file, a directory or an OSV `all.zip` (see the module docs).
+/// Reads a file, a directory or an OSV `all.zip` (see the module docs) into memory.
 pub fn import_path(path: &Path) -> Result<ImportBatch, ImportError> {
+    let mut batch = ImportBatch::default();
+    stream_path(path, &mut |item| {
+        batch.push(item);
+        Ok(())
+    })?;
+    Ok(batch)
+}
+
+/// Reads a file, a directory or an OSV `all.zip` (see the module docs) and hands every
+/// record to `sink` as it is read, in the order [`import_path`] lists them: memory stays
+/// flat however many records there are (an `all.zip` is read entry by entry from the file,
+/// a directory in sorted chunks of files parsed on all cores).
+pub fn stream_path(path: &Path, sink: &mut Sink<'_>) -> Result<(), ImportError> {
     let io = |e| ImportError::Io {
         path: path.to_path_buf(),
         source: e,
     };
+    let stopped = |_: Stop| ImportError::Stopped {
+        path: path.to_path_buf(),
+    };
     let meta = std::fs::metadata(path).map_err(io)?;
-    let mut batch = ImportBatch::default();
     if meta.is_dir() {
         std::fs::read_dir(path).map_err(io)?;
-        walk(path, &mut batch);
-    } else {
-        match read_bounded(path) {
-            Ok(b) => import_bytes(path, &b, &mut batch),
-            Err(FileError::Read(e)) => return Err(io(e)),
-            Err(e) => batch.malformed_file(path, e),
-        }
+        return walk(path, sink).map_err(stopped);
     }
-    Ok(batch)
+    if is_zip(path) {
+        return match std::fs::File::open(path) {
+            Ok(f) => stream_zip(path, f, sink).map_err(stopped),
+            Err(e) => Err(io(e)),
+        };
+    }
+    if is_xml(path) {
+        return match std::fs::File::open(path) {
+            Ok(f) => stream_xml(path, f, sink).map_err(stopped),
+            Err(e) => Err(io(e)),
+        };
+    }
+    let mut batch = ImportBatch::default();
+    match read_bounded(path) {
+        Ok(b) => import_bytes(path, &b, &mut batch),
+        Err(FileError::Read(e)) => return Err(io(e)),
+        Err(e) => batch.malformed_file(path, e),
+    }
+    batch.drain_into(sink).map_err(stopped)
+}
+
+/// [`stream_path`] on a thread of its own, handing `consume` the items in batches of up to
+/// `batch` (reading and parsing overlap with what `consume` does, the database writes).
+/// When `consume` stops, reading stops too.
+pub fn stream_path_batched(
+    path: &Path,
+    batch: usize,
+    consume: &mut dyn FnMut(Vec<Item>) -> Result<(), Stop>,
+) -> Result<(), ImportError> {
+    let batch = batch.max(1);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Item>>(4);
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(move || {
+            let mut buf = Vec::with_capacity(batch);
+            let r = stream_path(path, &mut |item| {
+                buf.push(item);
+                if buf.len() >= batch {
+                    let full = std::mem::replace(&mut buf, Vec::with_capacity(batch));
+                    tx.send(full).map_err(|_| Stop)?;
+                }
+                Ok(())
+            });
+            if r.is_ok() && !buf.is_empty() {
+                // A closed channel means the consumer stopped: reported below.
+                let _ = tx.send(buf);
+            }
+            r
+        });
+        let mut stopped = false;
+        for items in rx.iter() {
+            if consume(items).is_err() {
+                stopped = true;
+                break;
+            }
+        }
+        drop(rx);
+        let read = match reader.join() {
+            Ok(r) => r,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        match read {
+            Err(ImportError::Stopped { .. }) | Ok(()) if stopped => Err(ImportError::Stopped {
+                path: path.to_path_buf(),
+            }),
+            r => r,
+        }
+    })
+}
+
+fn is_zip(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
+}
+
+/// `*.xml`, `*.xml.gz`, `*.xml.bz2`: read as a stream (yum updateinfo, OVAL).
+fn is_xml(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    name.ends_with(".xml") || name.ends_with(".xml.gz") || name.ends_with(".xml.bz2")
+}
+
+/// Files read as a stream rather than whole.
+fn is_streamed(path: &Path) -> bool {
+    is_zip(path) || is_xml(path)
+}
+
+/// How much of an XML feed is looked at to tell its kind.
+const SNIFF: usize = 64 << 10;
+
+/// The XML feeds [`stream_xml`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum XmlFeed {
+    /// yum `updateinfo.xml` (Amazon Linux).
+    Updateinfo,
+    /// Oracle's ELSA OVAL.
+    OracleOval,
+}
+
+/// An XML feed (`updateinfo.xml`, Oracle OVAL; plain, gzip or bzip2: the magic bytes
+/// decide) read record by record from `file` (named `path` in messages), whatever its name.
+pub fn stream_xml_file(path: &Path, file: std::fs::File, sink: &mut Sink<'_>) -> Result<(), Stop> {
+    stream_xml(path, file, sink)
+}
+
+/// An XML feed (plain, gzip or bzip2: the magic bytes decide) read record by record.
+fn stream_xml(path: &Path, file: std::fs::File, sink: &mut Sink<'_>) -> Result<(), Stop> {
+    use std::io::{BufRead, BufReader, Read};
+    let shown = path.display().to_string();
+    let malformed = |sink: &mut Sink<'_>, why: String| sink(Item::Malformed(shown.clone(), why));
+    let mut raw = BufReader::new(file);
+    let magic = match raw.fill_buf() {
+        Ok(b) => b.get(..3).map(<[u8]>::to_vec).unwrap_or_default(),
+        Err(e) => return malformed(sink, FileError::Read(e).to_string()),
+    };
+    let mut reader: Box<dyn BufRead> = if magic.starts_with(&[0x1f, 0x8b]) {
+        Box::new(BufReader::new(flate2::bufread::MultiGzDecoder::new(raw)))
+    } else if magic.starts_with(b"BZh") {
+        Box::new(BufReader::new(bzip2::bufread::MultiBzDecoder::new(raw)))
+    } else {
+        Box::new(raw)
+    };
+    let mut head = Vec::with_capacity(SNIFF);
+    if let Err(e) = (&mut reader).take(SNIFF as u64).read_to_end(&mut head) {
+        return malformed(sink, FileError::Read(e).to_string());
+    }
+    let text = String::from_utf8_lossy(&head);
+    let feed = if text.contains("<updates") {
+        XmlFeed::Updateinfo
+    } else if text.contains("oval_definitions") && text.contains("oracle") {
+        XmlFeed::OracleOval
+    } else {
+        return sink(Item::Skipped(shown));
+    };
+    let rest = std::io::Cursor::new(head).chain(reader);
+    let rest = BufReader::new(rest);
+    let read = match feed {
+        XmlFeed::Updateinfo => alas::stream(rest, sink).map_err(|e| e.to_string()),
+        XmlFeed::OracleOval => oval::stream(rest, sink).map_err(|e| e.to_string()),
+    };
+    match read {
+        Ok(r) => r,
+        Err(why) => malformed(sink, why),
+    }
+}
+
+/// An OSV `all.zip` read entry by entry from `file`; malformed entries are named
+/// `<path>!<entry>`, a damaged archive is one malformed `<path>`.
+fn stream_zip(path: &Path, file: std::fs::File, sink: &mut Sink<'_>) -> Result<(), Stop> {
+    let shown = path.display().to_string();
+    let read = osv::stream_zip(std::io::BufReader::new(file), &mut |item| {
+        sink(match item {
+            Item::Malformed(what, why) => Item::Malformed(format!("{shown}!{what}"), why),
+            Item::Skipped(s) => Item::Skipped(format!("{shown}!{s}")),
+            other => other,
+        })
+    });
+    match read {
+        Ok(r) => r,
+        Err(e) => sink(Item::Malformed(format!("{shown}!(zip)"), e.to_string())),
+    }
 }
 
 /// Reads a file unless it is larger than [`MAX_FILE_BYTES`].
@@ -190,19 +445,59 @@ fn import_file(p: &Path, batch: &mut ImportBatch) {
     }
 }
 
-/// Reads every file under `dir`, parsing on all cores; the result is in the sorted file
-/// order whatever the thread count.
-fn walk(dir: &Path, batch: &mut ImportBatch) {
+/// Files parsed together before their records are handed on: bounds memory to a chunk.
+const CHUNK: usize = 256;
+
+/// Reads every file under `dir`, parsing each chunk of files on all cores; records are
+/// handed on in the sorted file order whatever the thread count. Zip archives are streamed.
+fn walk(dir: &Path, sink: &mut Sink<'_>) -> Result<(), Stop> {
     let mut files = Vec::new();
-    collect(dir, &mut files, batch);
+    let mut listing = ImportBatch::default();
+    collect(dir, &mut files, &mut listing);
+    listing.drain_into(sink)?;
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(16);
-    if threads < 2 || files.len() < 64 {
-        for f in &files {
-            import_file(f, batch);
+    let mut rest = files.as_slice();
+    while !rest.is_empty() {
+        // Zip archives and XML feeds one at a time, streamed; other files in chunks.
+        if is_streamed(&rest[0]) {
+            match std::fs::File::open(&rest[0]) {
+                Ok(f) if is_zip(&rest[0]) => stream_zip(&rest[0], f, sink)?,
+                Ok(f) => stream_xml(&rest[0], f, sink)?,
+                Err(e) => sink(Item::Malformed(
+                    rest[0].display().to_string(),
+                    FileError::Read(e).to_string(),
+                ))?,
+            }
+            rest = &rest[1..];
+            continue;
         }
-        return;
+        let n = rest
+            .iter()
+            .take(CHUNK)
+            .position(|p| is_streamed(p))
+            .unwrap_or(rest.len().min(CHUNK));
+        let (chunk, tail) = rest.split_at(n);
+        rest = tail;
+        for b in parse_chunk(chunk, threads) {
+            b.drain_into(sink)?;
+        }
+    }
+    Ok(())
+}
+
+/// One batch per file of `chunk`, in order, parsed on up to `threads` threads.
+fn parse_chunk(chunk: &[PathBuf], threads: usize) -> Vec<ImportBatch> {
+    if threads < 2 || chunk.len() < 16 {
+        return chunk
+            .iter()
+            .map(|f| {
+                let mut b = ImportBatch::default();
+                import_file(f, &mut b);
+                b
+            })
+            .collect();
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mut parts: Vec<(usize, ImportBatch)> = std::thread::scope(|scope| {
@@ -212,7 +507,7 @@ fn walk(dir: &Path, batch: &mut ImportBatch) {
                     let mut out = Vec::new();
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(f) = files.get(i) else { break };
+                        let Some(f) = chunk.get(i) else { break };
                         let mut b = ImportBatch::default();
                         import_file(f, &mut b);
                         out.push((i, b));
@@ -231,9 +526,7 @@ fn walk(dir: &Path, batch: &mut ImportBatch) {
             .collect()
     });
     parts.sort_by_key(|(i, _)| *i);
-    for (_, b) in parts {
-        batch.extend(b);
-    }
+    parts.into_iter().map(|(_, b)| b).collect()
 }
 
 /// The formats [`import_path`] recognises.
@@ -248,6 +541,7 @@ enum Format {
     DebianList(debian::ListKind),
     DebianTracker,
     Kev,
+    Csaf,
 }
 
 /// Which top-level keys a JSON object has (values are skipped, not built).
@@ -262,6 +556,8 @@ struct Probe {
     catalog_version: Option<serde::de::IgnoredAny>,
     packages: Option<serde::de::IgnoredAny>,
     secfixes: Option<serde::de::IgnoredAny>,
+    document: Option<serde::de::IgnoredAny>,
+    product_tree: Option<serde::de::IgnoredAny>,
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
@@ -340,6 +636,10 @@ fn detect(path: &Path, bytes: &[u8]) -> Option<Format> {
             };
             if p.vulnerabilities.is_some() && p.catalog_version.is_some() {
                 Some(Format::Kev)
+            } else if p.document.is_some()
+                && (p.product_tree.is_some() || p.vulnerabilities.is_some())
+            {
+                Some(Format::Csaf)
             } else if p.secfixes.is_some()
                 || (p.packages.is_some() && contains(bytes, b"\"secfixes\""))
             {
@@ -410,6 +710,7 @@ fn import_bytes(path: &Path, bytes: &[u8], batch: &mut ImportBatch) {
         Format::DebianTracker => debian::parse_tracker_json(bytes)
             .map(|l| with_source(l, debian::TRACKER_SOURCE))
             .map_err(FileError::from),
+        Format::Csaf => csaf::parse(bytes).map_err(FileError::from),
         Format::Kev => match kev::parse(bytes) {
             Ok(k) => {
                 batch.files += 1;

@@ -18,10 +18,10 @@
 //! Errors are [`OsvError`] (a file or record) and [`ArchiveError`] (a zip that cannot be read
 //! at all); their messages name the record id where there is one.
 
-use super::ImportBatch;
+use super::{ImportBatch, Item, Sink, Stop};
 use moat_model::advisory::Advisory;
 use serde::Deserialize;
-use std::io::Read;
+use std::io::{Read, Seek};
 
 /// Most entries read from one zip.
 pub const MAX_ZIP_ENTRIES: usize = 2_000_000;
@@ -261,71 +261,157 @@ pub fn read_zip(bytes: &[u8]) -> ImportBatch {
 /// [`read_zip`], with an archive that cannot be read at all as an error.
 pub fn try_read_zip(bytes: &[u8]) -> Result<ImportBatch, ArchiveError> {
     let mut batch = ImportBatch::default();
-    let mut zip =
-        zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(ArchiveError::Unreadable)?;
+    // The sink never stops.
+    let _ = stream_zip(std::io::Cursor::new(bytes), &mut |item| {
+        batch.push(item);
+        Ok(())
+    })?;
+    Ok(batch)
+}
+
+/// Every `*.json` entry of an OSV `all.zip`, handed to `sink` entry by entry as it is read
+/// (a [`Item::File`] per JSON entry, then its records or why it is malformed). The archive
+/// is read front to back through its local headers, so memory does not grow with the
+/// number of entries; an archive whose entries keep their sizes after the data (streamed
+/// zips) is read through its central directory instead, from the entry the front-to-back
+/// pass stopped at. An archive that cannot be read at all is an [`ArchiveError`]; one
+/// damaged part-way is a malformed `(zip)` record after the entries before it. The inner
+/// result says whether the sink stopped the read.
+pub fn stream_zip<R: Read + Seek>(
+    mut reader: R,
+    sink: &mut Sink<'_>,
+) -> Result<Result<(), Stop>, ArchiveError> {
+    let mut state = ZipState::default();
+    loop {
+        let entry = match zip::read::read_zipfile_from_stream(&mut reader) {
+            Ok(Some(e)) => e,
+            Ok(None) => return Ok(Ok(())),
+            Err(zip::result::ZipError::UnsupportedArchive(_)) => break,
+            Err(e) if state.entries == 0 => return Err(ArchiveError::Unreadable(e)),
+            Err(e) => {
+                return Ok(sink(Item::Malformed("(zip)".into(), e.to_string())));
+            }
+        };
+        state.entries += 1;
+        if state.entries > MAX_ZIP_ENTRIES {
+            return Err(ArchiveError::TooManyEntries {
+                entries: state.entries,
+            });
+        }
+        let i = state.entries - 1;
+        match state.entry(i, entry, sink) {
+            Err(stop) => return Ok(Err(stop)),
+            Ok(false) => return Ok(Ok(())),
+            Ok(true) => {}
+        }
+    }
+    // Sizes after the data: the central directory says where each entry ends.
+    reader
+        .seek(std::io::SeekFrom::Start(0))
+        .map_err(|e| ArchiveError::Unreadable(e.into()))?;
+    let mut zip = zip::ZipArchive::new(reader).map_err(ArchiveError::Unreadable)?;
     if zip.len() > MAX_ZIP_ENTRIES {
         return Err(ArchiveError::TooManyEntries { entries: zip.len() });
     }
-    let mut total: u64 = 0;
-    let mut buf = Vec::new();
-    for i in 0..zip.len() {
-        let mut entry = match zip.by_index(i) {
+    for i in state.entries..zip.len() {
+        let entry = match zip.by_index(i) {
             Ok(e) => e,
             Err(e) => {
-                batch
-                    .malformed
-                    .push((format!("(zip entry {i})"), e.to_string()));
+                if let Err(stop) = sink(Item::Malformed(format!("(zip entry {i})"), e.to_string()))
+                {
+                    return Ok(Err(stop));
+                }
                 continue;
             }
         };
+        match state.entry(i, entry, sink) {
+            Err(stop) => return Ok(Err(stop)),
+            Ok(false) => break,
+            Ok(true) => {}
+        }
+    }
+    Ok(Ok(()))
+}
+
+/// What [`stream_zip`] has read so far.
+#[derive(Default)]
+struct ZipState {
+    entries: usize,
+    total: u64,
+    buf: Vec<u8>,
+}
+
+impl ZipState {
+    /// Reads one entry (`i`: its index) and hands on what it holds; `Ok(false)` when the
+    /// rest of the archive cannot be read (cut off, or past the total limit).
+    fn entry<R: Read>(
+        &mut self,
+        i: usize,
+        mut entry: zip::read::ZipFile<'_, R>,
+        sink: &mut Sink<'_>,
+    ) -> Result<bool, Stop> {
         let name = entry
             .name()
             .map(|n| n.into_owned())
             .unwrap_or_else(|_| format!("(zip entry {i})"));
         if entry.is_dir() {
-            continue;
+            return Ok(true);
         }
         if !name.ends_with(".json") {
-            batch.skipped.push(name);
-            continue;
+            sink(Item::Skipped(name))?;
+            return Ok(true);
         }
         if entry.size() > MAX_ENTRY_BYTES {
-            batch.malformed.push((
+            sink(Item::Malformed(
                 name,
                 format!(
                     "entry of {} bytes, over the limit of {MAX_ENTRY_BYTES}",
                     entry.size()
                 ),
-            ));
-            continue;
+            ))?;
+            return Ok(true);
         }
-        buf.clear();
-        let read = (&mut entry).take(MAX_ENTRY_BYTES + 1).read_to_end(&mut buf);
-        batch.files += 1;
+        self.buf.clear();
+        let read = (&mut entry)
+            .take(MAX_ENTRY_BYTES + 1)
+            .read_to_end(&mut self.buf);
         match read {
+            // The archive ends inside the entry: one damaged archive, not a bad record.
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                sink(Item::Malformed(
+                    "(zip)".into(),
+                    format!("archive cut off in {name}: {e}"),
+                ))?;
+                return Ok(false);
+            }
             Err(e) => {
-                batch
-                    .malformed
-                    .push((name, format!("cannot decompress: {e}")));
-                continue;
+                sink(Item::File)?;
+                sink(Item::Malformed(name, format!("cannot decompress: {e}")))?;
+                return Ok(true);
             }
             Ok(n) if n as u64 > MAX_ENTRY_BYTES => {
-                batch.malformed.push((
+                sink(Item::File)?;
+                sink(Item::Malformed(
                     name,
                     format!("entry decompresses past the limit of {MAX_ENTRY_BYTES} bytes"),
-                ));
-                continue;
+                ))?;
+                return Ok(true);
             }
-            Ok(n) => total += n as u64,
+            Ok(n) => self.total += n as u64,
         }
-        if total > MAX_ZIP_TOTAL_BYTES {
-            batch.malformed.push((
+        sink(Item::File)?;
+        if self.total > MAX_ZIP_TOTAL_BYTES {
+            sink(Item::Malformed(
                 name,
-                format!("archive decompresses past the limit of {MAX_ZIP_TOTAL_BYTES} bytes; rest not read"),
-            ));
-            break;
+                format!(
+                    "archive decompresses past the limit of {MAX_ZIP_TOTAL_BYTES} bytes; rest not read"
+                ),
+            ))?;
+            return Ok(false);
         }
-        read_json_into(&buf, &name, &mut batch);
+        let mut one = ImportBatch::default();
+        read_json_into(&self.buf, &name, &mut one);
+        one.drain_into(sink)?;
+        Ok(true)
     }
-    Ok(batch)
 }
