@@ -60,8 +60,12 @@ impl Scanner {
 
     /// Whether this build of moat has the scanner.
     pub fn available(self) -> bool {
-        matches!(self, Scanner::Vuln)
+        matches!(self, Scanner::Vuln | Scanner::Secret)
     }
+
+    /// The scanners that run when none are named: vulnerabilities and secrets, as users of
+    /// other scanners expect (for an SBOM target the secret scanner has nothing to read).
+    pub const DEFAULT: [Scanner; 2] = [Scanner::Vuln, Scanner::Secret];
 }
 
 /// How to read the target.
@@ -73,6 +77,9 @@ pub struct ReadSettings {
     pub max_entry_bytes: Option<u64>,
     /// Leave out development dependencies.
     pub skip_dev: bool,
+    /// The secret scanner's rules (built-in or from `moat-secrets.toml`), size cap per
+    /// file, binaries, and whether secrets are shown.
+    pub secrets: moat_secrets::Settings,
 }
 
 /// Everything a scan needs, resolved.
@@ -192,6 +199,7 @@ fn read_target(
                 skip_dev: read.skip_dev,
                 progress,
                 scanners,
+                secrets: read.secrets.clone(),
                 ..ScanOptions::default()
             };
             if let Some(v) = read.max_entry_bytes {

@@ -35,6 +35,7 @@ pub mod php;
 pub mod python;
 pub mod rpm;
 pub mod ruby;
+pub mod secret;
 
 /// How an analyzer enters a scan.
 #[derive(Clone, Copy)]
@@ -78,6 +79,7 @@ pub const REGISTRY: &[Registration] = &[
     Registration::Static(&other_lang::MIX_LOCK),
     Registration::Static(&other_lang::PUBSPEC_LOCK),
     Registration::Static(&binary::ElfBinary),
+    Registration::Configured(secret::build),
 ];
 
 /// The analyzers of `registry` for one scan: the static ones and those the options build.
