@@ -502,7 +502,7 @@ fn secrets_say_where_they_are_and_what_removed_them() {
             .unwrap()
             .contains("Removed in layer 2: gone from the final file system, still in the image")
     );
-    assert_eq!(removed["properties"]["deleted_in_layer"], 2);
+    assert_eq!(removed["properties"]["deletedInLayer"], 2);
     let in_config = results
         .iter()
         .filter(|x| x["locations"][0]["logicalLocations"][0]["kind"] == "property")

@@ -352,8 +352,11 @@ impl Rules {
             return Vec::new();
         }
         let mut hits = self.scan_text(path, bytes);
-        if hits.len() < MAX_HITS {
-            for (line, text) in crate::kube::secret_data(bytes) {
+        let data = crate::kube::secret_data(bytes);
+        if !data.is_empty() {
+            // the decoded values stand for their base64 lines
+            hits.retain(|h| !data.iter().any(|(line, _)| *line == h.span.start_line));
+            for (line, text) in data {
                 for mut h in self.scan_text(path, &text) {
                     h.span = Span::lines(line, line);
                     h.note = Some(match h.note {
@@ -366,6 +369,18 @@ impl Rules {
             hits.truncate(MAX_HITS);
         }
         hits
+    }
+
+    /// `text` with every secret the rules find in it replaced by its redacted form (for
+    /// echoing scanned values, such as the image config, in a report).
+    pub fn redact_text(&self, field: &str, text: &str) -> String {
+        let mut out = text.to_string();
+        for h in self.scan(field, text.as_bytes()) {
+            if h.secret.len() < MAX_SECRET_BYTES && !h.secret.is_empty() {
+                out = out.replace(&h.secret, &redact(&h.secret));
+            }
+        }
+        out
     }
 
     /// Which rules the keywords in `bytes` wake, in rule order.
@@ -706,6 +721,30 @@ mod tests {
             ids(&everywhere, "usr/lib/python3.11/urllib/request.py"),
             ["generic-password", "github-pat"]
         );
+    }
+
+    #[test]
+    fn kubernetes_secret_data_is_reported_decoded_only() {
+        let yaml = b"kind: Secret\ndata:\n  token: Z2hwX0pDNlJRdUZsQm5Eb210UWhBMTRWcW5QYTVsd09vME9wR2NTRA==\n";
+        let r = Rules::builtin().unwrap();
+        let hits = r.scan("k8s/s.yaml", yaml);
+        assert_eq!(hits.len(), 1, "{hits:?}");
+        assert_eq!(hits[0].rule.id, "github-pat");
+        assert_eq!(hits[0].span, Span::lines(3, 3));
+        assert_eq!(hits[0].note.as_deref(), Some("base64 in a Kubernetes Secret"));
+    }
+
+    #[test]
+    fn text_is_redacted() {
+        let r = Rules::builtin().unwrap();
+        assert_eq!(
+            r.redact_text(
+                "config:history/4",
+                "ENV A=1 GITHUB_TOKEN=ghp_JC6RQuFlBnDomtQhA14VqnPa5lwOo0OpGcSD B=2"
+            ),
+            "ENV A=1 GITHUB_TOKEN=ghp_***(40) B=2"
+        );
+        assert_eq!(r.redact_text("x", "PATH=/usr/bin"), "PATH=/usr/bin");
     }
 
     #[test]
