@@ -90,21 +90,75 @@ fn formats(out: &Path, image: &str) -> Vec<String> {
 /// of them as `ENV`, which history entry 4 records).
 fn planted() -> BTreeSet<Found> {
     set(&[
-        ("aws-access-key-id", "/root/.aws/credentials", Some(2), Some(1), Some(2)),
-        ("aws-secret-access-key", "/root/.aws/credentials", Some(3), Some(1), Some(2)),
-        ("pkcs8-private-key", "/app/deploy/id_rsa", Some(1), Some(1), Some(2)),
-        ("pkcs8-private-key", "/app/deploy/signing_ed25519.pem", Some(1), Some(1), None),
+        (
+            "aws-access-key-id",
+            "/root/.aws/credentials",
+            Some(2),
+            Some(1),
+            Some(2),
+        ),
+        (
+            "aws-secret-access-key",
+            "/root/.aws/credentials",
+            Some(3),
+            Some(1),
+            Some(2),
+        ),
+        (
+            "pkcs8-private-key",
+            "/app/deploy/id_rsa",
+            Some(1),
+            Some(1),
+            Some(2),
+        ),
+        (
+            "pkcs8-private-key",
+            "/app/deploy/signing_ed25519.pem",
+            Some(1),
+            Some(1),
+            None,
+        ),
         ("github-pat", "/app/.env", Some(2), Some(1), None),
         ("stripe-secret-key", "/app/.env", Some(3), Some(1), None),
         ("gitlab-pat", "/app/.env", Some(4), Some(1), None),
         // the plain `DB_PASSWORD=` line
         ("generic-password", "/app/.env", Some(5), Some(1), None),
-        ("slack-bot-token", "/app/config/settings.py", Some(2), Some(1), None),
-        ("aws-access-key-id", "/app/config/settings.py", Some(3), Some(1), None),
-        ("aws-secret-access-key", "/app/config/settings.py", Some(4), Some(1), None),
-        ("aws-secret-access-key", "config:env/AWS_SECRET_ACCESS_KEY", None, None, None),
+        (
+            "slack-bot-token",
+            "/app/config/settings.py",
+            Some(2),
+            Some(1),
+            None,
+        ),
+        (
+            "aws-access-key-id",
+            "/app/config/settings.py",
+            Some(3),
+            Some(1),
+            None,
+        ),
+        (
+            "aws-secret-access-key",
+            "/app/config/settings.py",
+            Some(4),
+            Some(1),
+            None,
+        ),
+        (
+            "aws-secret-access-key",
+            "config:env/AWS_SECRET_ACCESS_KEY",
+            None,
+            None,
+            None,
+        ),
         ("github-pat", "config:env/GITHUB_TOKEN", None, None, None),
-        ("aws-secret-access-key", "config:history/4", None, None, None),
+        (
+            "aws-secret-access-key",
+            "config:history/4",
+            None,
+            None,
+            None,
+        ),
         ("github-pat", "config:history/4", None, None, None),
     ])
 }
@@ -139,7 +193,11 @@ fn secrets_leak_in_every_format_gives_exactly_the_planted_secrets() {
         assert_eq!(found(&v), planted(), "{target}");
         // every ground-truth value, and the plain password, is a finding's value
         let got = values(&v);
-        for want in truth.iter().map(String::as_str).chain(["Sup3rS3cretPassw0rd!"]) {
+        for want in truth
+            .iter()
+            .map(String::as_str)
+            .chain(["Sup3rS3cretPassw0rd!"])
+        {
             assert!(got.contains(want), "{target}: {want} not found");
         }
         // the deleted RSA key is named as what it is
@@ -150,7 +208,10 @@ fn secrets_leak_in_every_format_gives_exactly_the_planted_secrets() {
             .filter_map(|f| f["title"].as_str())
             .collect();
         assert!(titles.contains("Private key (PKCS#8) (RSA)"), "{titles:?}");
-        assert!(titles.contains("Private key (PKCS#8) (Ed25519)"), "{titles:?}");
+        assert!(
+            titles.contains("Private key (PKCS#8) (Ed25519)"),
+            "{titles:?}"
+        );
     }
 }
 
@@ -164,7 +225,11 @@ fn secrets_are_redacted_in_every_format_unless_shown() {
         let o = scan(home.path(), &[&target, "--format", format]);
         assert_eq!(code(&o), 0, "{format}: {}", stderr(&o));
         let text = stdout(&o);
-        for secret in truth.iter().map(String::as_str).chain(["Sup3rS3cretPassw0rd!"]) {
+        for secret in truth
+            .iter()
+            .map(String::as_str)
+            .chain(["Sup3rS3cretPassw0rd!"])
+        {
             assert!(!text.contains(secret), "{format} shows {secret}");
         }
         assert!(text.contains("ghp_***(40)"), "{format}");
@@ -180,7 +245,11 @@ fn secrets_are_redacted_in_every_format_unless_shown() {
         assert!(table.contains(needle), "no {needle:?} in\n{table}");
     }
     let sarif: Value = serde_json::from_slice(
-        &scan(home.path(), &[&target, "--format", "sarif", "--show-secrets"]).stdout,
+        &scan(
+            home.path(),
+            &[&target, "--format", "sarif", "--show-secrets"],
+        )
+        .stdout,
     )
     .unwrap();
     let results = sarif["runs"][0]["results"].as_array().unwrap();
@@ -288,9 +357,21 @@ fn what_a_directory_scan_reads() {
             // base64 in a Kubernetes Secret, reported on the manifest's line
             ("generic-password", "k8s/secret.yaml", Some(7), None, None),
             ("github-pat", "k8s/secret.yaml", Some(8), None, None),
-            ("kubernetes-env-secret", "k8s/deploy.yaml", Some(10), None, None),
+            (
+                "kubernetes-env-secret",
+                "k8s/deploy.yaml",
+                Some(10),
+                None,
+                None
+            ),
             ("generic-password", "Dockerfile", Some(2), None, None),
-            ("cli-password-argument", "root/.bash_history", Some(2), None, None),
+            (
+                "cli-password-argument",
+                "root/.bash_history",
+                Some(2),
+                None,
+                None
+            ),
         ])
     );
     let titles: Vec<&str> = v["findings"]
@@ -306,7 +387,12 @@ fn what_a_directory_scan_reads() {
     // binaries on request; the size cap
     let v = scan_json(
         home.path(),
-        &[&target, "--secret-scan-binaries", "--secret-max-file-size", "1MiB"],
+        &[
+            &target,
+            "--secret-scan-binaries",
+            "--secret-max-file-size",
+            "1MiB",
+        ],
     );
     let got = found(&v);
     assert!(got.contains(&("gitlab-pat".into(), "app/tool".into(), Some(1), None, None)));
@@ -329,7 +415,15 @@ fn the_policy_applies_to_secrets() {
     // the severity gate and the exit code
     let o = scan(
         home.path(),
-        &[&target, "--severity", "CRITICAL", "--exit-code", "3", "--format", "json"],
+        &[
+            &target,
+            "--severity",
+            "CRITICAL",
+            "--exit-code",
+            "3",
+            "--format",
+            "json",
+        ],
     );
     assert_eq!(code(&o), 3, "{}", stderr(&o));
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -351,7 +445,13 @@ fn the_policy_applies_to_secrets() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| format!("{} {}", f["id"].as_str().unwrap(), f["location"]["path"].as_str().unwrap()))
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["id"].as_str().unwrap(),
+                f["location"]["path"].as_str().unwrap()
+            )
+        })
         .collect();
     assert_eq!(
         suppressed,
@@ -386,10 +486,7 @@ fn configurations_allow_and_add_rules() {
     );
     let target = format!("dir:{}", root.display());
     let rules = |v: &Value| -> BTreeSet<(String, String)> {
-        found(v)
-            .into_iter()
-            .map(|(r, p, _, _, _)| (r, p))
-            .collect()
+        found(v).into_iter().map(|(r, p, _, _, _)| (r, p)).collect()
     };
     let pair = |r: &str, p: &str| (r.to_string(), p.to_string());
     // without a configuration
@@ -420,7 +517,14 @@ fn configurations_allow_and_add_rules() {
         "title = \"gitleaks\"\n[extend]\nuseDefault = true\n[allowlist]\npaths = ['''(^|/)test/''']\n[[rules]]\nid = \"acme\"\ndescription = \"ACME key\"\nregex = '''ACME_API_KEY=(acme_[a-z0-9]{20})'''\nsecretGroup = 1\nkeywords = [\"acme\"]\n",
     );
     let o = run(isolated(home.path())
-        .args(["scan", "--scanners", "secret", "--format", "json", "--secret-config"])
+        .args([
+            "scan",
+            "--scanners",
+            "secret",
+            "--format",
+            "json",
+            "--secret-config",
+        ])
         .arg(&leaks)
         .arg(&target));
     assert_eq!(code(&o), 0, "{}", stderr(&o));
@@ -432,7 +536,11 @@ fn configurations_allow_and_add_rules() {
         BTreeSet::from([pair("github-pat", "app/.env"), pair("acme", "app/.env")])
     );
     // a broken configuration is a usage error naming the file
-    let bad = write(home.path(), "bad.toml", "[[rules]]\nid = \"x\"\nregex = '('\n");
+    let bad = write(
+        home.path(),
+        "bad.toml",
+        "[[rules]]\nid = \"x\"\nregex = '('\n",
+    );
     let o = run(isolated(home.path())
         .args(["scan", "--scanners", "secret", "--secret-config"])
         .arg(&bad)

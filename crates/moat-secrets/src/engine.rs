@@ -621,12 +621,15 @@ mod tests {
         Rules::new(&Config::parse(toml.as_bytes()).unwrap()).unwrap()
     }
 
+    /// (rule, line, start column, end column, redacted)
+    type Located<'a> = (&'a str, u32, Option<u32>, Option<u32>, &'a str);
+
     #[test]
     fn hits_are_located_and_redacted() {
         let r = Rules::builtin().unwrap();
         let text = "# FAKE\nGITHUB_TOKEN=ghp_JC6RQuFlBnDomtQhA14VqnPa5lwOo0OpGcSD\nDB_PASSWORD=Sup3rS3cretPassw0rd!\n";
         let hits = r.scan("/app/.env", text.as_bytes());
-        let got: Vec<(&str, u32, Option<u32>, Option<u32>, &str)> = hits
+        let got: Vec<Located> = hits
             .iter()
             .map(|h| {
                 (
@@ -731,7 +734,10 @@ mod tests {
         assert_eq!(hits.len(), 1, "{hits:?}");
         assert_eq!(hits[0].rule.id, "github-pat");
         assert_eq!(hits[0].span, Span::lines(3, 3));
-        assert_eq!(hits[0].note.as_deref(), Some("base64 in a Kubernetes Secret"));
+        assert_eq!(
+            hits[0].note.as_deref(),
+            Some("base64 in a Kubernetes Secret")
+        );
     }
 
     #[test]
