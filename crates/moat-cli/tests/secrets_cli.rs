@@ -43,7 +43,10 @@ fn found(v: &Value) -> BTreeSet<Found> {
         .collect()
 }
 
-fn set(items: &[(&str, &str, Option<u64>, Option<u64>, Option<u64>)]) -> BTreeSet<Found> {
+/// [`Found`] as written in the tests.
+type Want<'a> = (&'a str, &'a str, Option<u64>, Option<u64>, Option<u64>);
+
+fn set(items: &[Want]) -> BTreeSet<Found> {
     items
         .iter()
         .map(|(r, p, l, layer, d)| (r.to_string(), p.to_string(), *l, *layer, *d))

@@ -111,15 +111,18 @@ fn parse_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("{s:?}: too large"))
 }
 
+/// The file a flag names, else `name` in the working directory when it is there.
+fn given_or_local(flag: &Option<PathBuf>, name: &str) -> Option<PathBuf> {
+    flag.clone()
+        .or_else(|| Some(PathBuf::from(name)).filter(|p| p.is_file()))
+}
+
 /// The secret scanner's settings: the rules of `--secret-config` (else `moat-secrets.toml`
 /// in the working directory, else the built-in ones), compiled now so that a broken file
 /// is a usage error before any work; what the file holds that moat does not use is said
 /// on stderr.
 fn secret_settings(a: &ScanArgs, quiet: bool) -> anyhow::Result<moat_secrets::Settings> {
-    let path = a
-        .secret_config
-        .clone()
-        .or_else(|| Some(PathBuf::from("moat-secrets.toml")).filter(|p| p.is_file()));
+    let path = given_or_local(&a.secret_config, "moat-secrets.toml");
     let rules = match &path {
         Some(p) => {
             let bytes = std::fs::read(p)
@@ -157,10 +160,7 @@ impl ScanArgs {
                 _ => bail!("--severity {s:?}: expected CRITICAL, HIGH, MEDIUM, LOW or UNKNOWN"),
             })
             .collect::<anyhow::Result<_>>()?;
-        let ignore_path = self
-            .ignorefile
-            .clone()
-            .or_else(|| Some(PathBuf::from(".moatignore")).filter(|p| p.is_file()));
+        let ignore_path = given_or_local(&self.ignorefile, ".moatignore");
         let ignores = match &ignore_path {
             Some(p) => {
                 let bytes = std::fs::read(p)

@@ -37,19 +37,24 @@ fn pem_body(matched: &[u8]) -> (&[u8], bool) {
     (&rest[..end], encrypted)
 }
 
+/// DER: the length of the element at the start of `der` and where its content starts
+/// (short and one- or two-byte long forms; longer ones are not in the keys looked at).
+fn der_head(der: &[u8]) -> Option<(usize, usize)> {
+    match *der.get(1)? {
+        n if n < 0x80 => Some((usize::from(n), 2)),
+        0x81 => Some((usize::from(*der.get(2)?), 3)),
+        0x82 => Some((
+            usize::from(*der.get(2)?) << 8 | usize::from(*der.get(3)?),
+            4,
+        )),
+        _ => None,
+    }
+}
+
 /// DER: the tag and the content of the element at the start of `der`.
 fn der_element(der: &[u8]) -> Option<(u8, &[u8])> {
     let tag = *der.first()?;
-    let first = *der.get(1)?;
-    let (len, at) = match first {
-        n if n < 0x80 => (usize::from(n), 2),
-        0x81 => (usize::from(*der.get(2)?), 3),
-        0x82 => (
-            usize::from(*der.get(2)?) << 8 | usize::from(*der.get(3)?),
-            4,
-        ),
-        _ => return None,
-    };
+    let (len, at) = der_head(der)?;
     // the head decoded is cut short: the content may run past it
     let end = (at + len).min(der.len());
     Some((tag, der.get(at..end)?))
@@ -57,16 +62,7 @@ fn der_element(der: &[u8]) -> Option<(u8, &[u8])> {
 
 /// The element after the one at the start of `der`.
 fn der_skip(der: &[u8]) -> Option<&[u8]> {
-    let first = *der.get(1)?;
-    let (len, at) = match first {
-        n if n < 0x80 => (usize::from(n), 2),
-        0x81 => (usize::from(*der.get(2)?), 3),
-        0x82 => (
-            usize::from(*der.get(2)?) << 8 | usize::from(*der.get(3)?),
-            4,
-        ),
-        _ => return None,
-    };
+    let (len, at) = der_head(der)?;
     der.get(at + len..)
 }
 
