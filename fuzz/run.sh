@@ -16,6 +16,7 @@ seeds() { # target -> seed directories that exist
     rpm_header) echo "$SHARED/data/fixtures/rpm/claircore" ;;
     vuln_importers) echo "$SHARED/data/vulns/kev $SHARED/data/vulns/alpine/vuln-list-sample $SHARED/data/vulns/osv-distro-samples" ;;
     lang_parsers) echo "$SHARED/data/fixtures/npm $SHARED/data/fixtures/cargo $SHARED/data/fixtures/pypi $SHARED/data/fixtures/maven" ;;
+    secret_rules) echo "${MOAT_IMAGES:-/var/tmp/moat-images}/fixtures/secrets-dir $SHARED/corpus/k8s-manifests" ;;
     *) echo "" ;;
   esac
 }

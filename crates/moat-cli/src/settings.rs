@@ -130,6 +130,7 @@ impl TargetArgs {
             },
             max_entry_bytes: self.max_entry_bytes,
             skip_dev: self.skip_dev_deps,
+            secrets: Default::default(),
         })
     }
 

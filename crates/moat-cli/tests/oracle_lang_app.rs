@@ -61,6 +61,8 @@ fn lang_app_report() -> Option<&'static Value> {
                 "--db".as_ref(),
                 db.as_os_str(),
                 "--offline".as_ref(),
+                "--scanners".as_ref(),
+                "vuln".as_ref(),
                 "--format".as_ref(),
                 "json".as_ref(),
                 "--quiet".as_ref(),

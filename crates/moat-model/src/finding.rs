@@ -253,19 +253,35 @@ pub struct VulnerabilityDetail {
 }
 
 /// A secret: which rule matched which bytes.
+///
+/// Where it is sits in the finding's location: a file's `path`, `layer` and `span`, or, for
+/// the image config, a `field` (`config:env/NAME`, `config:label/NAME`, `config:entrypoint`,
+/// `config:cmd`, `config:history/N`) and nothing else.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SecretDetail {
+    /// The rule that matched (the finding's id, repeated so that every kind of finding
+    /// from a rule says `rule`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub rule: String,
     /// The rule's category (`AWS`, `GitHub`, `PrivateKey`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
-    /// The matched text with the secret itself masked.
+    /// The secret redacted, after the text before it on its line inside the match:
+    /// `ghp_***(40)`, `DB_PASSWORD=Sup3***(20)` (the first characters, `***`, the length).
     pub redacted: String,
-    /// Shannon entropy of the secret, where the rule checks it.
+    /// The secret itself; only when asked for (`--show-secrets`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Shannon entropy of the secret in bits per byte.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entropy: Option<f64>,
     /// The file is not in the final image (a later layer deleted or replaced it).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub deleted: bool,
+    /// The layer that deleted or replaced the file: the secret is gone from the final file
+    /// system but still in the image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_in_layer: Option<usize>,
 }
 
 /// A misconfiguration: which check failed, and why.
@@ -520,10 +536,13 @@ mod tests {
             "aws-access-key-id",
             Severity::Critical,
             Detail::Secret(SecretDetail {
+                rule: "aws-access-key-id".into(),
                 category: Some("AWS".into()),
-                redacted: "AKIA************MPLE".into(),
+                redacted: "AKIA***(20)".into(),
+                value: None,
                 entropy: None,
                 deleted: true,
+                deleted_in_layer: Some(3),
             }),
         );
         secret.location = Some(FindingLocation {

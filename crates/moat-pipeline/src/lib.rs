@@ -9,8 +9,9 @@
 //! The steps, in order:
 //!
 //! 1. the [`Target`] becomes an inventory: an image or directory is scanned by `moat-scan`
-//!    (one streaming pass per layer, the analyzers of the enabled scanners), an SBOM file is
-//!    read by `moat-report`;
+//!    (one streaming pass per layer, the analyzers of the enabled scanners; with `secret`
+//!    on, the secret analyzer reads every text file of every layer and the image config,
+//!    whose echo in the report is then redacted), an SBOM file is read by `moat-report`;
 //! 2. with the vulnerability scanner on, the advisories are opened ([`Advisories`]: the
 //!    database, downloaded first when missing and allowed, or files read into memory) and
 //!    `moat-vuln` matches the packages; a release the advisories hold nothing for, and an
@@ -61,8 +62,12 @@ impl Scanner {
 
     /// Whether this build of moat has the scanner.
     pub fn available(self) -> bool {
-        matches!(self, Scanner::Vuln)
+        matches!(self, Scanner::Vuln | Scanner::Secret)
     }
+
+    /// The scanners that run when none are named: vulnerabilities and secrets, as users of
+    /// other scanners expect (for an SBOM target the secret scanner has nothing to read).
+    pub const DEFAULT: [Scanner; 2] = [Scanner::Vuln, Scanner::Secret];
 }
 
 /// How to read the target.
@@ -74,6 +79,9 @@ pub struct ReadSettings {
     pub max_entry_bytes: Option<u64>,
     /// Leave out development dependencies.
     pub skip_dev: bool,
+    /// The secret scanner's rules (built-in or from `moat-secrets.toml`), size cap per
+    /// file, binaries, and whether secrets are shown.
+    pub secrets: moat_secrets::Settings,
 }
 
 /// Everything a scan needs, resolved.
@@ -193,13 +201,60 @@ fn read_target(
                 skip_dev: read.skip_dev,
                 progress,
                 scanners,
+                secrets: read.secrets.clone(),
                 ..ScanOptions::default()
             };
             if let Some(v) = read.max_entry_bytes {
                 opts.max_entry_bytes = v;
             }
-            let scanned = moat_scan::scan(&source, &opts)?;
+            let mut scanned = moat_scan::scan(&source, &opts)?;
+            if scanners.contains(moat_scan::Scanner::Secret) && !read.secrets.show_secrets {
+                redact_config(&mut scanned.inventory.artifact, &read.secrets);
+            }
             Ok((scanned.inventory, scanned.findings))
+        }
+    }
+}
+
+/// The image config is echoed in the report (`artifact.config`, each layer's
+/// `created_by`): with the secret scanner on, the secrets it holds are redacted there as
+/// they are in the findings, unless secrets are to be shown.
+fn redact_config(artifact: &mut moat_model::Artifact, secrets: &moat_secrets::Settings) {
+    let Some(rules) = secrets.rules() else {
+        return;
+    };
+    if let Some(config) = &mut artifact.config {
+        for env in &mut config.env {
+            let name = env.split_once('=').map_or("", |(n, _)| n).to_string();
+            *env = rules.redact_text(&format!("config:env/{name}"), env);
+        }
+        for (name, value) in &mut config.labels {
+            let line = format!("{name}={value}");
+            let redacted = rules.redact_text(&format!("config:label/{name}"), &line);
+            if redacted != line {
+                *value = redacted
+                    .strip_prefix(&format!("{name}="))
+                    .unwrap_or(&redacted)
+                    .to_string();
+            }
+        }
+        for (field, list) in [
+            ("config:entrypoint", &mut config.entrypoint),
+            ("config:cmd", &mut config.cmd),
+        ] {
+            for arg in list.iter_mut() {
+                *arg = rules.redact_text(field, arg);
+            }
+        }
+        for (i, h) in config.history.iter_mut().enumerate() {
+            if let Some(c) = &mut h.created_by {
+                *c = rules.redact_text(&format!("config:history/{i}"), c);
+            }
+        }
+    }
+    for layer in &mut artifact.layers {
+        if let Some(c) = &mut layer.created_by {
+            *c = rules.redact_text("config:history", c);
         }
     }
 }

@@ -449,6 +449,7 @@ fn secret(rule: &str, path: &str) -> Finding {
             redacted: "AKIA****".into(),
             entropy: None,
             deleted: false,
+            ..Default::default()
         }),
     );
     f.location = Some(FindingLocation {

@@ -443,3 +443,69 @@ fn table_has_a_section_per_kind() {
     let empty = moat_report::scan_table(&fixture::empty(), &fixture::options());
     assert!(empty.ends_with("\n\nNo findings.\n"), "{empty}");
 }
+
+// ---------------------------------------------------------------------------------------
+// secrets: removed files, the image config, shown values
+
+#[test]
+fn golden_secrets() {
+    let r = fixture::secrets();
+    let o = fixture::options();
+    check("scan-secrets.json", &moat_report::scan_json(&r));
+    check("scan-secrets.sarif.json", &moat_report::sarif(&r, &o));
+    check(
+        "scan-secrets.table.txt",
+        moat_report::scan_table(&r, &o).as_bytes(),
+    );
+}
+
+#[test]
+fn secrets_say_where_they_are_and_what_removed_them() {
+    let r = fixture::secrets();
+    let o = fixture::options();
+    let t = moat_report::scan_table(&r, &o);
+    for needle in [
+        "/app/deploy/id_rsa (layer 1, removed in layer 2, still in the image)",
+        "config:env/GITHUB_TOKEN\n",
+        "config:history/4\n",
+        // the value, shown because the finding carries it
+        "ghp_FAKEfakeFAKEfakeFAKEfakeFAKEfake0000",
+    ] {
+        assert!(t.contains(needle), "no {needle:?} in\n{t}");
+    }
+    let v = json(&moat_report::scan_json(&r));
+    let key = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "pkcs8-private-key")
+        .unwrap();
+    assert_eq!(key["rule"], "pkcs8-private-key");
+    assert_eq!(key["deleted_in_layer"], 2);
+    assert_eq!(key["location"]["layer"], 1);
+    let env = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["location"]["field"] == "config:env/GITHUB_TOKEN")
+        .unwrap();
+    assert!(env["location"].get("path").is_none() && env.get("value").is_none());
+    let sarif = json(&moat_report::sarif(&r, &o));
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let removed = results
+        .iter()
+        .find(|x| x["ruleId"] == "pkcs8-private-key")
+        .unwrap();
+    assert!(
+        removed["message"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Removed in layer 2: gone from the final file system, still in the image")
+    );
+    assert_eq!(removed["properties"]["deletedInLayer"], 2);
+    let in_config = results
+        .iter()
+        .filter(|x| x["locations"][0]["logicalLocations"][0]["kind"] == "property")
+        .count();
+    assert_eq!(in_config, 2);
+}

@@ -381,10 +381,13 @@ pub fn every_kind() -> ScanReport {
         "aws-access-key-id",
         Severity::Critical,
         Detail::Secret(SecretDetail {
+            rule: "aws-access-key-id".into(),
             category: Some("AWS".into()),
             redacted: "AWS_ACCESS_KEY_ID=AKIA************MPLE".into(),
+            value: None,
             entropy: Some(3.7),
             deleted: true,
+            deleted_in_layer: None,
         }),
     );
     secret.title = Some("AWS Access Key ID".into());
@@ -474,10 +477,13 @@ pub fn every_kind() -> ScanReport {
         "generic-api-key",
         Severity::Medium,
         Detail::Secret(SecretDetail {
+            rule: "generic-api-key".into(),
             category: Some("Generic".into()),
             redacted: "API_KEY=****************".into(),
+            value: None,
             entropy: None,
             deleted: false,
+            deleted_in_layer: None,
         }),
     );
     fixture_key.title = Some("Generic API Key".into());
@@ -507,5 +513,94 @@ pub fn every_kind() -> ScanReport {
         .at("/app/data.bin", Some(1)),
         Diagnostic::parse("line 7: unterminated heredoc").at("/app/Dockerfile", Some(1)),
     ]);
+    r
+}
+
+/// A secret finding as the secret scanner makes one.
+fn secret_finding(
+    rule: &str,
+    title: &str,
+    severity: Severity,
+    redacted: &str,
+    location: FindingLocation,
+) -> Finding {
+    let mut f = Finding::new(
+        rule,
+        severity,
+        Detail::Secret(SecretDetail {
+            rule: rule.into(),
+            category: Some("test".into()),
+            redacted: redacted.into(),
+            value: None,
+            entropy: Some(4.2),
+            deleted: false,
+            deleted_in_layer: None,
+        }),
+    );
+    f.title = Some(title.into());
+    f.location = Some(location);
+    f
+}
+
+/// The fixture inventory with secrets only: a key in a file that layer 2 removed, a token
+/// in a file still there (shown with `--show-secrets`), and the same token in the image
+/// config's environment and history.
+pub fn secrets() -> ScanReport {
+    let mut r = empty();
+    let mut removed = secret_finding(
+        "pkcs8-private-key",
+        "Private key (PKCS#8) (RSA)",
+        Severity::High,
+        "-----BEGIN PRIVATE KEY-----***(1704)",
+        FindingLocation {
+            span: Some(Span {
+                start_line: 1,
+                start_column: Some(1),
+                end_line: 28,
+                end_column: Some(26),
+            }),
+            ..FindingLocation::file("/app/deploy/id_rsa", Some(1))
+        },
+    );
+    if let Detail::Secret(s) = &mut removed.detail {
+        s.deleted = true;
+        s.deleted_in_layer = Some(2);
+    }
+    let mut shown = secret_finding(
+        "github-pat",
+        "GitHub personal access token (classic)",
+        Severity::Critical,
+        "ghp_***(40)",
+        FindingLocation {
+            span: Some(Span {
+                start_line: 2,
+                start_column: Some(14),
+                end_line: 2,
+                end_column: Some(54),
+            }),
+            ..FindingLocation::file("/app/.env", Some(1))
+        },
+    );
+    if let Detail::Secret(s) = &mut shown.detail {
+        s.value = Some("ghp_FAKEfakeFAKEfakeFAKEfakeFAKEfake0000".into());
+    }
+    let config = |field: &str| {
+        secret_finding(
+            "github-pat",
+            "GitHub personal access token (classic)",
+            Severity::Critical,
+            "ghp_***(40)",
+            FindingLocation {
+                field: Some(field.into()),
+                ..Default::default()
+            },
+        )
+    };
+    r.findings = vec![
+        config("config:history/4"),
+        removed,
+        shown,
+        config("config:env/GITHUB_TOKEN"),
+    ];
     r
 }

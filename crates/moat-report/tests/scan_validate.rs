@@ -23,6 +23,7 @@ fn write_all(
         ("empty", fixture::empty(), fixture::options()),
         ("hostile", fixture::hostile(), odd_time),
         ("every-kind", fixture::every_kind(), fixture::options()),
+        ("secrets", fixture::secrets(), fixture::options()),
     ];
     let mut files = Vec::new();
     for (name, r, o) in &cases {

@@ -182,4 +182,12 @@ pub trait Analyzer: Send + Sync {
 
     /// What the bytes of the file say; `None` when nothing worth keeping.
     fn analyze(&self, entry: &Entry, data: &[u8]) -> Option<Fact>;
+
+    /// Findings about an image's config (environment, labels, entrypoint, history), for
+    /// analyzers that look at it (secrets; misconfiguration checks next). Called once per
+    /// image scan after the layers, never for directories. Findings say where they are in
+    /// their location's `field`.
+    fn analyze_config(&self, _config: &moat_model::ImageConfig) -> Vec<moat_model::Finding> {
+        Vec::new()
+    }
 }

@@ -180,7 +180,7 @@ fn finish(
     let built = join::build(&merged, opts.skip_dev);
     diagnostics.extend(built.diagnostics);
     artifact.os = built.os;
-    let findings = findings.finish(&merged, artifact.kind == ArtifactKind::Dir);
+    let findings = findings.finish(&merged, &artifact, active);
     let tool = Tool {
         analyzers: active
             .iter()

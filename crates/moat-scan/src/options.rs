@@ -18,6 +18,8 @@ pub struct ScanOptions {
     /// Which scanners run: analyzers of the others are never asked about a file.
     /// Default: the inventory alone.
     pub scanners: Scanners,
+    /// The secret scanner's rules, size cap and output (used when it runs).
+    pub secrets: moat_secrets::Settings,
 }
 
 impl Default for ScanOptions {
@@ -27,6 +29,7 @@ impl Default for ScanOptions {
             skip_dev: false,
             progress: None,
             scanners: Scanners::default(),
+            secrets: moat_secrets::Settings::default(),
         }
     }
 }

@@ -45,8 +45,23 @@ pub struct ScanArgs {
     #[command(flatten)]
     db: DbArgs,
     /// Scanners to run (comma-separated: vuln, secret, misconfig).
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "vuln")]
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "vuln,secret")]
     scanners: Vec<ScannerName>,
+    /// Secret rules and allowlists (moat's or gitleaks' TOML; default: moat-secrets.toml in
+    /// the working directory, if present).
+    #[arg(long, value_name = "FILE")]
+    secret_config: Option<PathBuf>,
+    /// Largest file the secret scanner reads (bytes, or with a KiB/MiB/GiB suffix).
+    #[arg(long, value_name = "SIZE", default_value = "10MiB", value_parser = parse_size)]
+    secret_max_file_size: u64,
+    /// Scan binary files for secrets too (by default files with a NUL byte in their first
+    /// 8 KiB are skipped).
+    #[arg(long)]
+    secret_scan_binaries: bool,
+    /// Put the secrets themselves into the report (`value` in JSON), not only their
+    /// redacted form.
+    #[arg(long)]
+    show_secrets: bool,
     /// Report only these severities (comma-separated: CRITICAL,HIGH,MEDIUM,LOW,UNKNOWN).
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     severity: Vec<String>,
@@ -77,6 +92,62 @@ pub struct ScanArgs {
     advisories: Vec<PathBuf>,
 }
 
+/// `10485760`, `10MiB`, `512KiB`, `1GiB` (also `K`, `M`, `G`, `KB`, `MB`, `GB`: powers of 1024).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{s:?}: expected a size such as 10MiB or 1048576"))?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        u => return Err(format!("{s:?}: unknown unit {u:?} (KiB, MiB or GiB)")),
+    };
+    n.checked_mul(1 << shift)
+        .ok_or_else(|| format!("{s:?}: too large"))
+}
+
+/// The file a flag names, else `name` in the working directory when it is there.
+fn given_or_local(flag: &Option<PathBuf>, name: &str) -> Option<PathBuf> {
+    flag.clone()
+        .or_else(|| Some(PathBuf::from(name)).filter(|p| p.is_file()))
+}
+
+/// The secret scanner's settings: the rules of `--secret-config` (else `moat-secrets.toml`
+/// in the working directory, else the built-in ones), compiled now so that a broken file
+/// is a usage error before any work; what the file holds that moat does not use is said
+/// on stderr.
+fn secret_settings(a: &ScanArgs, quiet: bool) -> anyhow::Result<moat_secrets::Settings> {
+    let path = given_or_local(&a.secret_config, "moat-secrets.toml");
+    let rules = match &path {
+        Some(p) => {
+            let bytes = std::fs::read(p)
+                .with_context(|| format!("reading secret configuration {}", p.display()))?;
+            let config =
+                moat_secrets::Config::parse(&bytes).with_context(|| p.display().to_string())?;
+            if !quiet {
+                for w in &config.warnings {
+                    eprintln!("moat: {}: {w}", p.display());
+                }
+            }
+            let rules =
+                moat_secrets::Rules::new(&config).with_context(|| p.display().to_string())?;
+            Some(std::sync::Arc::new(rules))
+        }
+        None => None,
+    };
+    Ok(moat_secrets::Settings {
+        rules,
+        max_file_size: a.secret_max_file_size,
+        scan_binaries: a.secret_scan_binaries,
+        show_secrets: a.show_secrets,
+    })
+}
+
 impl ScanArgs {
     /// Flags, environment and defaults -> the pipeline's settings. Policy files are read
     /// here, so a broken ignore file is a usage error before any work.
@@ -89,10 +160,7 @@ impl ScanArgs {
                 _ => bail!("--severity {s:?}: expected CRITICAL, HIGH, MEDIUM, LOW or UNKNOWN"),
             })
             .collect::<anyhow::Result<_>>()?;
-        let ignore_path = self
-            .ignorefile
-            .clone()
-            .or_else(|| Some(PathBuf::from(".moatignore")).filter(|p| p.is_file()));
+        let ignore_path = given_or_local(&self.ignorefile, ".moatignore");
         let ignores = match &ignore_path {
             Some(p) => {
                 let bytes = std::fs::read(p)
@@ -110,9 +178,13 @@ impl ScanArgs {
         let mut scanners: Vec<Scanner> = self.scanners.iter().map(|&s| s.into()).collect();
         scanners.sort();
         scanners.dedup();
+        let mut read = self.target.read_settings()?;
+        if scanners.contains(&Scanner::Secret) {
+            read.secrets = secret_settings(self, self.target.quiet)?;
+        }
         Ok(Settings {
             target: self.target.target()?,
-            read: self.target.read_settings()?,
+            read,
             scanners,
             advisories: if self.advisories.is_empty() {
                 Advisories::Database(self.db.database(env, self.db_max_age))

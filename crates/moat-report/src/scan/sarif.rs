@@ -196,6 +196,11 @@ struct ResultProperties {
     redacted: Option<String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     deleted: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deleted_in_layer: Option<usize>,
+    /// The secret itself, only with `--show-secrets`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<String>,
     /// Misconfigurations: what was checked.
     #[serde(skip_serializing_if = "Option::is_none")]
     target_type: Option<String>,
@@ -225,6 +230,8 @@ impl ResultProperties {
             category: None,
             redacted: None,
             deleted: false,
+            deleted_in_layer: None,
+            value: None,
             target_type: None,
             priority: None,
             time: None,
@@ -236,6 +243,8 @@ impl ResultProperties {
                 p.category = s.category.clone();
                 p.redacted = Some(s.redacted.clone());
                 p.deleted = s.deleted;
+                p.deleted_in_layer = s.deleted_in_layer;
+                p.value = s.value.clone();
             }
             Detail::Misconfiguration(m) => p.target_type = Some(m.target_type.clone()),
             Detail::Runtime(rt) => {
@@ -362,11 +371,18 @@ fn message(f: &Finding) -> String {
             lines.push(head);
             lines.push(sev);
             lines.push(format!("Match: {}", s.redacted));
-            if s.deleted {
+            if let Some(n) = s.deleted_in_layer {
+                lines.push(format!(
+                    "Removed in layer {n}: gone from the final file system, still in the image"
+                ));
+            } else if s.deleted {
                 lines.push(
                     "Deleted in a later layer: gone from the final file system, still in the image"
                         .into(),
                 );
+            }
+            if let Some(l) = &f.location {
+                lines.extend(l.field.iter().map(|x| format!("Field: {x}")));
             }
         }
         Detail::Misconfiguration(m) => {

@@ -13,8 +13,8 @@
 //!
 //! Secrets
 //!
-//! /app/.env (layer 2, deleted in a later layer)     <- one block per file
-//!   RULE  SEVERITY  LINE  MATCH (redacted)
+//! /app/.env (layer 1, removed in layer 2, still in the image)   <- one block per file
+//!   RULE  SEVERITY  LINE  MATCH (redacted)                       (or image-config field)
 //!
 //! Misconfigurations
 //!
@@ -264,15 +264,26 @@ fn located_row(f: &Finding, text: &str) -> Row {
     }
 }
 
-/// `path (layer 2, deleted in a later layer)`: the parts that are known.
-fn file_label(loc: Option<&FindingLocation>, deleted: bool) -> String {
+/// How a file left the final view: not at all, by an unknown later layer, by layer N.
+#[derive(Clone, Copy)]
+enum Removed {
+    No,
+    Later,
+    In(usize),
+}
+
+/// `path (layer 2, deleted in a later layer)` or `path (layer 1, removed in layer 2, still
+/// in the image)`: the parts that are known.
+fn file_label(loc: Option<&FindingLocation>, removed: Removed) -> String {
     let path = loc.and_then(|l| l.path.as_deref()).map(one_line);
     let mut notes = Vec::new();
     if let Some(l) = loc.and_then(|l| l.layer) {
         notes.push(format!("layer {l}"));
     }
-    if deleted {
-        notes.push("deleted in a later layer".to_string());
+    match removed {
+        Removed::No => {}
+        Removed::Later => notes.push("deleted in a later layer".to_string()),
+        Removed::In(n) => notes.push(format!("removed in layer {n}, still in the image")),
     }
     let mut label = path.unwrap_or_default();
     if !notes.is_empty() {
@@ -349,8 +360,22 @@ fn secrets(list: &[&Finding]) -> Section {
         let Detail::Secret(s) = &f.detail else {
             continue;
         };
-        let label = file_label(f.location.as_ref(), s.deleted);
-        rows.push((or_no_file(label), located_row(f, &s.redacted)));
+        let removed = match (s.deleted_in_layer, s.deleted) {
+            (Some(n), _) => Removed::In(n),
+            (None, true) => Removed::Later,
+            (None, false) => Removed::No,
+        };
+        let loc = f.location.as_ref();
+        // a finding in the image config is labelled by its field (`config:env/NAME`)
+        let label = match (
+            loc.and_then(|l| l.path.as_ref()),
+            loc.and_then(|l| l.field.as_ref()),
+        ) {
+            (None, Some(field)) => one_line(field),
+            _ => file_label(loc, removed),
+        };
+        let shown = s.value.as_deref().unwrap_or(&s.redacted);
+        rows.push((or_no_file(label), located_row(f, shown)));
     }
     Section {
         header: &["RULE", "SEVERITY", "LINE", "MATCH"],
@@ -362,7 +387,7 @@ fn secrets(list: &[&Finding]) -> Section {
 /// what was checked instead of the file.
 fn misconfig_label(loc: Option<&FindingLocation>, target_type: &str) -> String {
     let mut parts = match loc.and_then(|l| l.path.as_ref()) {
-        Some(_) => vec![file_label(loc, false)],
+        Some(_) => vec![file_label(loc, Removed::No)],
         None => vec![format!("({})", one_line(target_type))],
     };
     let extras = [

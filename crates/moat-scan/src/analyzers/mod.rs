@@ -38,6 +38,7 @@ pub mod php;
 pub mod python;
 pub mod rpm;
 pub mod ruby;
+pub mod secret;
 
 /// How an analyzer enters a scan.
 #[derive(Clone, Copy)]
@@ -94,6 +95,7 @@ pub const REGISTRY: &[Registration] = &[
     Registration::Static(&other_lang::PUBSPEC_LOCK),
     Registration::Static(&other_lang::JULIA_MANIFEST),
     Registration::Static(&binary::ElfBinary),
+    Registration::Configured(secret::build),
 ];
 
 /// The analyzers of `registry` for one scan: the static ones and those the options build.
