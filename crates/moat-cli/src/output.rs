@@ -31,6 +31,12 @@ macro_rules! say {
 }
 pub(crate) use say;
 
+/// Text from a target made safe for a terminal: control characters shown as `\x1b`
+/// (see [`moat_report::escape_terminal`]). Everything written to stderr goes through it.
+pub fn escape(s: &str) -> std::borrow::Cow<'_, str> {
+    moat_report::escape_terminal(s)
+}
+
 /// Warnings printed one by one before the rest are only counted.
 const SHOWN: usize = 20;
 
@@ -45,7 +51,7 @@ pub fn print_diagnostics(diags: &[Diagnostic]) {
         .collect();
     let mut err = std::io::stderr().lock();
     for d in warnings.iter().take(SHOWN) {
-        let _ = writeln!(err, "moat: warning: {d}");
+        let _ = writeln!(err, "moat: warning: {}", escape(&d.to_string()));
     }
     if warnings.len() > SHOWN {
         let mut per_code: BTreeMap<Code, usize> = BTreeMap::new();

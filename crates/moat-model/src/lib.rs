@@ -24,6 +24,7 @@ pub mod advisory;
 pub mod diagnostic;
 pub mod ecosystem;
 pub mod finding;
+pub mod limits;
 pub mod purl;
 pub mod version;
 pub use diagnostic::{Code, Diagnostic};

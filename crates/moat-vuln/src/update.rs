@@ -318,7 +318,8 @@ enum Kind {
 fn decode(kind: Kind, bytes: &[u8]) -> Result<ImportBatch, DecodeError> {
     match kind {
         Kind::OsvZip => {
-            let batch = osv::try_read_zip(bytes)?;
+            let mut batch = osv::try_read_zip(bytes)?;
+            batch.apply_limits();
             if batch.advisories.is_empty()
                 && let Some((_, why)) = batch.malformed.first()
             {
@@ -326,11 +327,15 @@ fn decode(kind: Kind, bytes: &[u8]) -> Result<ImportBatch, DecodeError> {
             }
             Ok(batch)
         }
-        Kind::Kev => Ok(ImportBatch {
-            kev: kev::parse(bytes)?,
-            files: 1,
-            ..Default::default()
-        }),
+        Kind::Kev => {
+            let mut batch = ImportBatch {
+                kev: kev::parse(bytes)?,
+                files: 1,
+                ..Default::default()
+            };
+            batch.apply_limits();
+            Ok(batch)
+        }
     }
 }
 

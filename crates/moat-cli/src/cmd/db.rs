@@ -69,6 +69,11 @@ pub fn run(cmd: DbCommand, env: &Env) -> anyhow::Result<()> {
 
 fn import(d: &DbArgs, paths: &[PathBuf], env: &Env) -> anyhow::Result<()> {
     let path = d.path(env);
+    // A FIFO, socket or device would block the import for ever: refused before anything.
+    crate::settings::refuse_special(&path, "advisory database")?;
+    for p in paths {
+        crate::settings::refuse_special(p, "import path")?;
+    }
     d.create_dir(env)?;
     let mut b = Builder::from_existing(&path)?;
     // Every path is read before anything is written, and the records of one source from
@@ -78,10 +83,15 @@ fn import(d: &DbArgs, paths: &[PathBuf], env: &Env) -> anyhow::Result<()> {
     for p in paths {
         let mut batch = import::import_path(p)?;
         if let Some((what, why)) = batch.malformed.first() {
+            let example = format!("{what}: {why}");
             eprintln!(
-                "moat: warning: {}: {} malformed record(s), e.g. {what}: {why}",
+                "moat: warning: {}: {} malformed record(s), e.g. {}",
                 p.display(),
-                batch.malformed.len()
+                batch.malformed.len(),
+                crate::output::escape(&moat_model::limits::truncated(
+                    &example,
+                    moat_model::limits::MAX_MESSAGE
+                ))
             );
         }
         for (source, part) in import::split_by_source(&mut batch) {
@@ -111,6 +121,7 @@ fn import(d: &DbArgs, paths: &[PathBuf], env: &Env) -> anyhow::Result<()> {
 
 fn status(d: &DbArgs, env: &Env) -> anyhow::Result<()> {
     let path = d.path(env);
+    crate::settings::refuse_special(&path, "advisory database")?;
     let db = Database::open_read_only(&path)?;
     let st = db.status()?;
     say!("database: {}", path.display());
@@ -125,18 +136,20 @@ fn status(d: &DbArgs, env: &Env) -> anyhow::Result<()> {
     say!("records:  {}", st.advisories);
     say!("KEV:      {} entries", st.kev);
     say!("\nSOURCE  RECORDS  IMPORTED  FROM");
+    // A database from elsewhere (`--db`) could hold anything in these columns.
+    use crate::output::escape;
     for s in &st.sources {
         say!(
             "{}  {}  {}  {}",
-            s.name,
+            escape(&s.name),
             s.records,
-            s.imported_at,
-            s.meta.url.as_deref().unwrap_or("-")
+            escape(&s.imported_at),
+            escape(s.meta.url.as_deref().unwrap_or("-"))
         );
     }
     say!("\nECOSYSTEM  RECORDS");
     for (eco, n) in &st.ecosystems {
-        say!("{eco}  {n}");
+        say!("{}  {n}", escape(eco));
     }
     Ok(())
 }

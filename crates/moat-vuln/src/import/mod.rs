@@ -109,6 +109,35 @@ pub enum FileError {
 }
 
 impl ImportBatch {
+    /// Applies the value caps of [`moat_model::limits`] to every record, the one place
+    /// records are normalised before they are stored: over-long text is cut, a record that
+    /// cannot be cut (an over-long id, name or version) moves to [`ImportBatch::malformed`].
+    pub fn apply_limits(&mut self) {
+        use moat_model::limits::{self, truncate, truncate_opt, truncated};
+        let mut rejected = Vec::new();
+        self.advisories.retain_mut(|a| match limits::advisory(a) {
+            Ok(()) => true,
+            Err(why) => {
+                rejected.push((truncated(&a.id, limits::MAX_ID).into_owned(), why));
+                false
+            }
+        });
+        self.malformed.extend(rejected);
+        self.kev.retain(|k| k.cve.len() <= limits::MAX_ID);
+        for k in &mut self.kev {
+            for f in [
+                &mut k.date_added,
+                &mut k.vendor,
+                &mut k.product,
+                &mut k.name,
+            ] {
+                truncate(f, limits::MAX_FIELD);
+            }
+            truncate_opt(&mut k.due_date, limits::MAX_FIELD);
+            truncate_opt(&mut k.ransomware, limits::MAX_FIELD);
+        }
+    }
+
     fn malformed_file(&mut self, path: &Path, e: FileError) {
         self.malformed
             .push((path.display().to_string(), e.to_string()));
@@ -133,6 +162,7 @@ pub fn import_path(path: &Path) -> Result<ImportBatch, ImportError> {
             Err(e) => batch.malformed_file(path, e),
         }
     }
+    batch.apply_limits();
     Ok(batch)
 }
 
