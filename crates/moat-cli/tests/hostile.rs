@@ -261,18 +261,19 @@ mod moat_model_limits {
 #[test]
 fn hostile_rpmdb_sqlite_is_bounded_and_named() {
     let d = tempfile::tempdir().unwrap();
-    let conn = rusqlite::Connection::open_in_memory().unwrap();
+    // A plain table of 6,000 rows whose schema text is then rewritten (as an attacker
+    // would) to make `blob` a generated column building gigabytes per row.
+    let mut conn = rusqlite::Connection::open_in_memory().unwrap();
     conn.execute_batch(
-        "CREATE TABLE Packages(hnum INTEGER PRIMARY KEY, seed BLOB, \
-         blob BLOB GENERATED ALWAYS AS (zeroblob(1000000000) || hex(zeroblob(900000000))) VIRTUAL); \
-         INSERT INTO Packages(hnum, seed) SELECT value, x'00' FROM generate_series(1, 6000);",
+        "CREATE TABLE Packages(hnum INTEGER PRIMARY KEY, seed BLOB); \
+         WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 6000) \
+         INSERT INTO Packages(hnum, seed) SELECT n, x'00' FROM c; \
+         PRAGMA writable_schema = ON; \
+         UPDATE sqlite_master SET sql = 'CREATE TABLE Packages(hnum INTEGER PRIMARY KEY, \
+         seed BLOB, blob BLOB GENERATED ALWAYS AS (zeroblob(1000000000) || \
+         hex(zeroblob(400000000))) VIRTUAL)' WHERE name = 'Packages'; \
+         PRAGMA writable_schema = OFF;",
     )
-    .or_else(|_| {
-        conn.execute_batch(
-            "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 6000) \
-             INSERT INTO Packages(hnum, seed) SELECT n, x'00' FROM c",
-        )
-    })
     .unwrap();
     let db = conn.serialize(rusqlite::MAIN_DB).unwrap().to_vec();
     let entries = vec![

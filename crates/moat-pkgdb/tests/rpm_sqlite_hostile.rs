@@ -31,12 +31,32 @@ fn header(name: &str) -> Vec<u8> {
 
 /// Runs `schema`, inserts `bash` and `zlib` with `insert` (`?1` hnum, `?2` blob), serializes.
 fn db(schema: &str, insert: &str) -> Vec<u8> {
-    let conn = Connection::open_in_memory().unwrap();
+    let mut conn = Connection::open_in_memory().unwrap();
     conn.execute_batch(schema).unwrap();
     for (n, name) in [(1, "bash"), (2, "zlib")] {
         conn.execute(insert, rusqlite::params![n, header(name)])
             .unwrap();
     }
+    conn.serialize(rusqlite::MAIN_DB).unwrap().to_vec()
+}
+
+/// As an attacker writes it: a plain table filled with `insert`, then its schema text
+/// replaced by `table_sql` (generated VIRTUAL columns take no room in a row, so the rows
+/// stay readable), without SQLite ever evaluating the new columns here.
+fn rewritten(plain: &str, insert: &str, table_sql: &str) -> Vec<u8> {
+    let mut conn = Connection::open_in_memory().unwrap();
+    conn.execute_batch(plain).unwrap();
+    for (n, name) in [(1, "bash"), (2, "zlib")] {
+        conn.execute(insert, rusqlite::params![n, header(name)])
+            .unwrap();
+    }
+    conn.execute_batch("PRAGMA writable_schema = ON").unwrap();
+    conn.execute(
+        "UPDATE sqlite_master SET sql = ?1 WHERE type = 'table' AND name = 'Packages'",
+        [table_sql],
+    )
+    .unwrap();
+    conn.execute_batch("PRAGMA writable_schema = OFF").unwrap();
     conn.serialize(rusqlite::MAIN_DB).unwrap().to_vec()
 }
 
@@ -56,10 +76,11 @@ fn names(p: &moat_pkgdb::Parsed<rpm::RpmPackage>) -> Vec<&str> {
 
 #[test]
 fn sqlite_generated_blob_column_is_refused_not_evaluated() {
-    let bytes = db(
-        "CREATE TABLE Packages(hnum INTEGER PRIMARY KEY, seed BLOB, \
-         blob BLOB GENERATED ALWAYS AS (zeroblob(1000000000) || hex(zeroblob(1000000000))) VIRTUAL)",
+    let bytes = rewritten(
+        "CREATE TABLE Packages(hnum INTEGER PRIMARY KEY, seed BLOB)",
         "INSERT INTO Packages(hnum, seed) VALUES (?1, ?2)",
+        "CREATE TABLE Packages(hnum INTEGER PRIMARY KEY, seed BLOB, \
+         blob BLOB GENERATED ALWAYS AS (zeroblob(1000000000) || hex(zeroblob(400000000))) VIRTUAL)",
     );
     match read(&bytes) {
         Err(Error::Corrupt { reason, .. }) => {
@@ -71,10 +92,11 @@ fn sqlite_generated_blob_column_is_refused_not_evaluated() {
 
 #[test]
 fn sqlite_other_generated_column_is_a_warning_and_not_evaluated() {
-    let bytes = db(
-        "CREATE TABLE Packages(hnum INTEGER PRIMARY KEY, blob BLOB NOT NULL, \
-         junk TEXT GENERATED ALWAYS AS (printf('%.*c', 1000000000, 'x') || hex(zeroblob(900000000))) VIRTUAL)",
+    let bytes = rewritten(
+        "CREATE TABLE Packages(hnum INTEGER PRIMARY KEY, blob BLOB NOT NULL)",
         PLAIN,
+        "CREATE TABLE Packages(hnum INTEGER PRIMARY KEY, blob BLOB NOT NULL, \
+         junk TEXT GENERATED ALWAYS AS (printf('%.*c', 1000000000, 'x') || hex(zeroblob(400000000))) VIRTUAL)",
     );
     let p = read(&bytes).unwrap();
     assert_eq!(names(&p), ["bash", "zlib"]);
@@ -119,7 +141,7 @@ fn sqlite_view_named_like_the_table_is_not_a_table() {
 
 #[test]
 fn sqlite_huge_blob_is_skipped_with_a_warning() {
-    let conn = Connection::open_in_memory().unwrap();
+    let mut conn = Connection::open_in_memory().unwrap();
     conn.execute_batch("CREATE TABLE Packages(hnum INTEGER PRIMARY KEY, blob BLOB NOT NULL)")
         .unwrap();
     conn.execute(PLAIN, rusqlite::params![1, header("bash")])
@@ -144,7 +166,7 @@ fn sqlite_huge_blob_is_skipped_with_a_warning() {
 #[test]
 fn sqlite_virtual_table_is_refused() {
     let bytes = {
-        let conn = Connection::open_in_memory().unwrap();
+        let mut conn = Connection::open_in_memory().unwrap();
         let made = ["fts5", "fts4", "rtree"].iter().any(|m| {
             conn.execute_batch(&format!(
                 "CREATE VIRTUAL TABLE Packages USING {m}(hnum, blob, c)"
