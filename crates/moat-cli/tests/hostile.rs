@@ -247,6 +247,56 @@ fn ten_megabyte_names_and_versions_are_cut_or_dropped() {
         msgs.iter()
             .all(|m| m.len() <= moat_model_limits::MAX_MESSAGE)
     );
+
+    // The same caps for an SBOM read as a target.
+    let sbom = d.path().join("big.cdx.json");
+    let long_name = "n".repeat(2000);
+    let doc = serde_json::json!({
+        "bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1,
+        "components": [
+            {"type": "library", "name": "left-pad", "version": huge, "purl": "pkg:npm/left-pad@1"},
+            {"type": "library", "name": long_name, "version": "1", "purl": "pkg:npm/x@1"},
+        ]
+    });
+    std::fs::write(&sbom, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let r = moat(
+        d.path(),
+        &[
+            "inventory".to_string(),
+            "--format".into(),
+            "json".into(),
+            format!("sbom:{}", sbom.display()),
+        ],
+    );
+    assert_eq!(
+        r.code,
+        0,
+        "{}",
+        r.stderr.chars().take(4000).collect::<String>()
+    );
+    assert!(
+        r.stdout.len() < 1 << 20,
+        "report of {} bytes",
+        r.stdout.len()
+    );
+    let inv = json(&r);
+    let pkgs = inv["packages"].as_array().unwrap();
+    assert_eq!(
+        pkgs.len(),
+        1,
+        "{}",
+        r.stdout.chars().take(2000).collect::<String>()
+    );
+    assert_eq!(pkgs[0]["name"], "left-pad");
+    assert_eq!(
+        pkgs[0]["version"].as_str().unwrap().len(),
+        moat_model_limits::MAX_VERSION
+    );
+    let msgs = messages(&inv);
+    assert!(
+        msgs.iter().any(|m| m.ends_with("package name of 2000 bytes is over the 1024-byte limit: dropped")),
+        "{msgs:?}"
+    );
 }
 
 /// The caps of `moat_model::limits`, as the report shows them.
