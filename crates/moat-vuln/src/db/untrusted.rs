@@ -29,17 +29,14 @@ pub(super) fn harden(conn: &Connection, path: &Path) -> Result<(), DbError> {
     ] {
         conn.set_db_config(config, on).map_err(&e)?;
     }
-    for (limit, value) in [
-        (Limit::SQLITE_LIMIT_LENGTH, MAX_VALUE),
-        (Limit::SQLITE_LIMIT_SQL_LENGTH, 100_000),
-        (Limit::SQLITE_LIMIT_EXPR_DEPTH, 100),
-        (Limit::SQLITE_LIMIT_COMPOUND_SELECT, 5),
-        (Limit::SQLITE_LIMIT_ATTACHED, 0),
-        (Limit::SQLITE_LIMIT_TRIGGER_DEPTH, 1),
-        (Limit::SQLITE_LIMIT_WORKER_THREADS, 0),
-    ] {
-        conn.set_limit(limit, value).map_err(&e)?;
-    }
+    let limit = |which: Limit, value: i32| conn.set_limit(which, value).map_err(&e);
+    limit(Limit::SQLITE_LIMIT_LENGTH, MAX_VALUE)?;
+    limit(Limit::SQLITE_LIMIT_SQL_LENGTH, 100_000)?;
+    limit(Limit::SQLITE_LIMIT_EXPR_DEPTH, 100)?;
+    limit(Limit::SQLITE_LIMIT_COMPOUND_SELECT, 5)?;
+    limit(Limit::SQLITE_LIMIT_ATTACHED, 0)?;
+    limit(Limit::SQLITE_LIMIT_TRIGGER_DEPTH, 1)?;
+    limit(Limit::SQLITE_LIMIT_WORKER_THREADS, 0)?;
     Ok(())
 }
 
