@@ -51,7 +51,8 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("moat: error: {e:#}");
+            // An error's causes can quote the target (a file name, a package name).
+            eprintln!("moat: error: {}", output::escape(&format!("{e:#}")));
             ExitCode::from(2)
         }
     }

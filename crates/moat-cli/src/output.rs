@@ -31,6 +31,12 @@ macro_rules! say {
 }
 pub(crate) use say;
 
+/// Text from a target made safe for a terminal: control characters shown as `\x1b`
+/// (see [`moat_report::escape_terminal`]). Everything written to stderr goes through it.
+pub fn escape(s: &str) -> std::borrow::Cow<'_, str> {
+    moat_report::escape_terminal(s)
+}
+
 /// Warnings printed one by one before the rest are only counted.
 const SHOWN: usize = 20;
 /// Notes printed one by one before the rest are only counted.
@@ -53,7 +59,7 @@ fn write_diagnostics(err: &mut impl Write, diags: &[Diagnostic]) -> std::io::Res
         .filter(|d| seen.insert(*d))
         .partition(|d| d.code.level() == Level::Warning);
     for d in warnings.iter().take(SHOWN) {
-        writeln!(err, "moat: warning: {d}")?;
+        writeln!(err, "moat: warning: {}", escape(&d.to_string()))?;
     }
     if warnings.len() > SHOWN {
         let mut per_code: BTreeMap<Code, usize> = BTreeMap::new();
@@ -72,7 +78,7 @@ fn write_diagnostics(err: &mut impl Write, diags: &[Diagnostic]) -> std::io::Res
         )?;
     }
     for d in notes.iter().take(NOTES_SHOWN) {
-        writeln!(err, "moat: note: {d}")?;
+        writeln!(err, "moat: note: {}", escape(&d.to_string()))?;
     }
     if notes.len() > NOTES_SHOWN {
         writeln!(

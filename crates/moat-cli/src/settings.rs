@@ -9,7 +9,8 @@ use moat_pipeline::{DatabaseSettings, ReadSettings};
 use moat_vuln::update::{self, UpdateOptions};
 use std::ffi::OsString;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// The environment variables moat reads, read once.
 pub struct Env {
@@ -102,11 +103,109 @@ pub struct TargetArgs {
     /// Leave out development dependencies (as lockfiles mark them).
     #[arg(long)]
     skip_dev_deps: bool,
+    /// Stop with an error (exit 2) when the whole command takes longer than this
+    /// (`30s`, `5m`, `1h30m`; `0` for no limit).
+    #[arg(long, value_name = "DURATION", default_value = DEFAULT_TIMEOUT, value_parser = parse_duration)]
+    timeout: Duration,
+}
+
+/// The default of `--timeout`: generous (moat reads a multi-GiB image in a few minutes on
+/// one core) yet bounded, so that no crafted input stalls a CI job for ever.
+pub const DEFAULT_TIMEOUT: &str = "30m";
+
+/// A duration as Go and Trivy write it: one or more `<number><unit>` with the units `h`,
+/// `m`, `s`, `ms` (`1h30m`, `90s`, `500ms`), or `0`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let bad = || format!("{s:?}: expected a duration such as 30s, 5m or 1h30m (0 for none)");
+    if s == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = s;
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+        let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let per = match &rest[..unit_len] {
+            "h" => Duration::from_secs(3600),
+            "m" => Duration::from_secs(60),
+            "s" => Duration::from_secs(1),
+            "ms" => Duration::from_millis(1),
+            _ => return Err(bad()),
+        };
+        rest = &rest[unit_len..];
+        let part = u32::try_from(n)
+            .ok()
+            .and_then(|n| per.checked_mul(n))
+            .ok_or_else(bad)?;
+        total = total.checked_add(part).ok_or_else(bad)?;
+    }
+    Ok(total)
+}
+
+/// Refuses a path that exists and is neither a regular file nor a directory (a FIFO, a
+/// socket, a device): reading one would block for ever or never end. Missing paths pass
+/// (the command reports them in its own words).
+pub fn refuse_special(path: &Path, what: &str) -> anyhow::Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Ok(());
+    };
+    let t = meta.file_type();
+    let kind = if t.is_file() || t.is_dir() {
+        return Ok(());
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_block_device() || t.is_char_device() {
+        "a device"
+    } else {
+        "not a regular file"
+    };
+    anyhow::bail!(
+        "{what} {} is {kind}: only regular files and directories are read",
+        crate::output::escape(&path.display().to_string())
+    )
 }
 
 impl TargetArgs {
     pub fn target(&self) -> anyhow::Result<moat_pipeline::Target> {
+        let path = [
+            "sbom:",
+            "docker-archive:",
+            "oci-archive:",
+            "oci:",
+            "rootfs:",
+            "dir:",
+        ]
+        .iter()
+        .find_map(|p| self.target.strip_prefix(p))
+        .unwrap_or(&self.target);
+        refuse_special(Path::new(path), "target")?;
         Ok(moat_pipeline::Target::parse(&self.target)?)
+    }
+
+    /// Starts the `--timeout` watchdog: past the deadline it prints an error and ends the
+    /// process with exit code 2, whatever the command is doing.
+    pub fn start_watchdog(&self) {
+        let limit = self.timeout;
+        if limit.is_zero() {
+            return;
+        }
+        std::thread::spawn(move || {
+            std::thread::sleep(limit);
+            eprintln!(
+                "moat: error: timed out: the command did not finish within {limit:?} (--timeout; 0 for no limit)"
+            );
+            std::process::exit(2);
+        });
     }
 
     pub fn read_settings(&self) -> anyhow::Result<ReadSettings> {
@@ -239,6 +338,22 @@ mod tests {
             PathBuf::from("/h/.cache/moat/moat.db")
         );
         assert_eq!(env(&[]).default_db(), PathBuf::from("moat.db"));
+    }
+
+    #[test]
+    fn durations_as_trivy_writes_them() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert_eq!(
+            parse_duration(DEFAULT_TIMEOUT),
+            Ok(Duration::from_secs(1800))
+        );
+        for bad in ["", "5", "m", "5x", "1.5h", "-1s", "99999999999h"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -112,11 +112,14 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A diagnostic about no file in particular (a parser's own finding, before the engine
-    /// says where the bytes came from).
+    /// says where the bytes came from). A message over [`crate::limits::MAX_MESSAGE`] bytes
+    /// (one quoting a 100 MB line, say) is cut with a marker.
     pub fn new(code: Code, message: impl Into<String>) -> Diagnostic {
+        let mut message = message.into();
+        crate::limits::truncate(&mut message, crate::limits::MAX_MESSAGE);
         Diagnostic {
             code,
-            message: message.into(),
+            message,
             path: None,
             layer: None,
             line: None,
@@ -128,10 +131,13 @@ impl Diagnostic {
         Diagnostic::new(Code::ParseError, message)
     }
 
-    /// Sets the file and layer (keeping a path the diagnostic already has).
+    /// Sets the file and layer (keeping a path the diagnostic already has); a path over
+    /// [`crate::limits::MAX_PATH`] bytes is cut with a marker.
     pub fn at(mut self, path: impl Into<String>, layer: Option<usize>) -> Diagnostic {
         if self.path.is_none() {
-            self.path = Some(path.into());
+            let mut path = path.into();
+            crate::limits::truncate(&mut path, crate::limits::MAX_PATH);
+            self.path = Some(path);
         }
         if self.layer.is_none() {
             self.layer = layer;
@@ -181,6 +187,22 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&d).unwrap(),
             r#"{"code":"parse-error","message":"stanza 3: no Version field","path":"/var/lib/dpkg/status","layer":2,"line":14}"#
+        );
+    }
+
+    #[test]
+    fn oversized_message_and_path_are_cut() {
+        let line = "x".repeat(100 << 20);
+        let d = Diagnostic::parse(format!("bad line: {line}")).at(format!("/{line}"), None);
+        assert_eq!(d.message.len(), crate::limits::MAX_MESSAGE);
+        assert!(
+            d.message.ends_with("...[truncated, 104857610 bytes]"),
+            "{}",
+            &d.message[4000..]
+        );
+        assert_eq!(
+            d.path.as_ref().map(String::len),
+            Some(crate::limits::MAX_PATH)
         );
     }
 }

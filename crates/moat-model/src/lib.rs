@@ -11,6 +11,9 @@
 //! [`SCHEMA_VERSION`] and documented in `docs/json-format.md`; a change of a
 //! field name or meaning bumps the version.
 //!
+//! Values from the outside have maximum lengths, kept in one place ([`limits`]: the caps and
+//! the one truncation helper, applied by the engine, the importer and [`Diagnostic::new`]).
+//!
 //! Rejected alternatives: `serde_json::Value`-typed metadata (the Syft lesson:
 //! untyped metadata spreads through every consumer), and one struct per package
 //! manager (the reporters would need to know every ecosystem). A package is a
@@ -24,6 +27,7 @@ pub mod advisory;
 pub mod diagnostic;
 pub mod ecosystem;
 pub mod finding;
+pub mod limits;
 pub mod purl;
 pub mod version;
 pub use diagnostic::{Code, Diagnostic};

@@ -186,13 +186,15 @@ fn read_target(
                 path: path.clone(),
                 source,
             })?;
-            let inv =
+            let mut inv =
                 moat_report::read_sbom(&bytes, &path.display().to_string()).map_err(|source| {
                     Error::Sbom {
                         path: path.clone(),
                         source,
                     }
                 })?;
+            // The value caps the scan engine applies to what it finds, for an SBOM's packages.
+            moat_model::limits::inventory(&mut inv);
             Ok((inv, Vec::new()))
         }
         Target::Image(spec) => {

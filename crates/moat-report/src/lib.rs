@@ -102,6 +102,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 pub use sbom_in::{SbomError, read_sbom};
 pub use scan::{DEFAULT_WIDTH, cyclonedx_vulns, sarif, scan_json, scan_table, scan_table_width};
+pub use term::escape as escape_terminal;
 
 /// Options shared by the reporters that need more than the inventory.
 #[derive(Debug, Clone, PartialEq, Eq)]

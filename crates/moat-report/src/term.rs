@@ -82,6 +82,29 @@ pub(crate) fn clean(s: &str) -> String {
         .collect()
 }
 
+/// Text from a target for a terminal line (a warning, an error): every control character
+/// (C0, DEL, C1; newlines and tabs too) is written as `\x1b`, and every bidirectional
+/// embedding, override or isolate as `\u{202e}`, so the text is shown, never obeyed.
+/// Borrows `s` when there is nothing to escape. Unlike [`clean`] (for table cells, where
+/// width matters) the escape keeps which character it was.
+pub fn escape(s: &str) -> std::borrow::Cow<'_, str> {
+    let bad = |c: char| c.is_control() || matches!(c as u32, 0x202A..=0x202E | 0x2066..=0x2069);
+    if !s.chars().any(bad) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        if !bad(c) {
+            out.push(c);
+        } else if (c as u32) < 0x100 {
+            out.push_str(&format!("\\x{:02x}", c as u32));
+        } else {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// `s` followed by spaces up to `to` cells.
 pub(crate) fn pad(s: &str, to: usize) -> String {
     let mut out = s.to_string();
@@ -216,6 +239,18 @@ impl Columns {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escape_shows_control_characters() {
+        assert_eq!(
+            escape("a\u{1b}]0;pwned\u{7}\u{1b}[2J\0b\n\u{9b}\u{202e}c"),
+            "a\\x1b]0;pwned\\x07\\x1b[2J\\x00b\\x0a\\x9b\\u{202e}c"
+        );
+        assert!(matches!(
+            escape("plain é 漢"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
 
     #[test]
     fn widths() {

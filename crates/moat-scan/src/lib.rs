@@ -20,7 +20,9 @@
 //! 4. the joins (`join`: `os`, `lang`, `group`) detect the OS, read the final package
 //!    databases, join file lists and licences, drop language packages an OS package owns,
 //!    deduplicate, draw dependency edges and, from the history of each database, find the
-//!    layer that introduced each package;
+//!    layer that introduced each package; the value caps of `moat_model::limits` are applied
+//!    there, once for every analyzer (no package without a name, none with a name over the
+//!    cap, over-long versions and fields cut with a marker);
 //! 5. findings of content analyzers come from every layer; those of files no longer in the
 //!    final view are marked deleted (`findings`).
 //!

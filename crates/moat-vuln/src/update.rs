@@ -604,7 +604,7 @@ impl<'w, 'a> RecordSink<'w, 'a> {
     }
 
     fn take(&mut self, item: Item) -> Result<(), Stop> {
-        let r = match item {
+        let r = match crate::import::limited(item) {
             Item::Advisory(a) => {
                 self.records += 1;
                 self.w.advisory(self.label, &a)

@@ -103,8 +103,11 @@ type PerSource = BTreeMap<String, usize>;
 
 fn import(d: &DbArgs, paths: &[PathBuf], replace: bool, env: &Env) -> anyhow::Result<()> {
     let path = d.path(env);
+    // A FIFO, socket or device would block the import for ever: refused before anything.
+    crate::settings::refuse_special(&path, "advisory database")?;
     // Every path is checked before anything is written: a missing one writes nothing.
     for p in paths {
+        crate::settings::refuse_special(p, "import path")?;
         if let Err(source) = std::fs::metadata(p) {
             return Err(import::ImportError::Io {
                 path: p.clone(),
@@ -164,9 +167,14 @@ fn import(d: &DbArgs, paths: &[PathBuf], replace: bool, env: &Env) -> anyhow::Re
         }
         read?;
         if let Some((what, why)) = malformed.first() {
+            let example = format!("{what}: {why}");
             eprintln!(
-                "moat: warning: {}: {malformed_count} malformed record(s), e.g. {what}: {why}",
-                p.display()
+                "moat: warning: {}: {malformed_count} malformed record(s), e.g. {}",
+                p.display(),
+                crate::output::escape(&moat_model::limits::truncated(
+                    &example,
+                    moat_model::limits::MAX_MESSAGE
+                ))
             );
         }
         for (source, n) in per_source {
@@ -226,6 +234,7 @@ fn table(header: &[&str], rows: &[Vec<String>]) -> String {
 
 fn status(d: &DbArgs, env: &Env) -> anyhow::Result<()> {
     let path = d.path(env);
+    crate::settings::refuse_special(&path, "advisory database")?;
     let db = Database::open_read_only(&path)?;
     let st = db.status()?;
     let now = env.now();
@@ -238,17 +247,19 @@ fn status(d: &DbArgs, env: &Env) -> anyhow::Result<()> {
     }
     say!("records:  {}", st.advisories);
     say!("KEV:      {} entries", st.kev);
+    // A database from elsewhere (`--db`) could hold anything in these columns.
+    use crate::output::escape;
 
     let rows: Vec<Vec<String>> = st
         .sources
         .iter()
         .map(|s| {
             vec![
-                s.name.clone(),
+                escape(&s.name).into_owned(),
                 s.records.to_string(),
-                s.imported_at.clone(),
+                escape(&s.imported_at).into_owned(),
                 format!("{} days", age(&s.imported_at)),
-                s.meta.url.clone().unwrap_or_else(|| "-".into()),
+                escape(s.meta.url.as_deref().unwrap_or("-")).into_owned(),
             ]
         })
         .collect();
@@ -269,7 +280,7 @@ fn status(d: &DbArgs, env: &Env) -> anyhow::Result<()> {
         .iter()
         .map(|(eco, n)| {
             vec![
-                eco.clone(),
+                escape(eco).into_owned(),
                 n.to_string(),
                 sources_of
                     .get(eco.as_str())
@@ -293,7 +304,12 @@ fn status(d: &DbArgs, env: &Env) -> anyhow::Result<()> {
     if !distros.is_empty() {
         let rows: Vec<Vec<String>> = distros
             .into_iter()
-            .map(|(d, releases)| vec![d.to_string(), releases.join(", ")])
+            .map(|(d, releases)| {
+                vec![
+                    escape(d).into_owned(),
+                    escape(&releases.join(", ")).into_owned(),
+                ]
+            })
             .collect();
         say!("\n{}", table(&["DISTRO", "RELEASES (RECORDS)"], &rows));
     }

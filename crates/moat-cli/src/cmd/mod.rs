@@ -13,6 +13,7 @@ use moat_model::Inventory;
 /// Reads the target's inventory (scanned, or from an SBOM) with a progress display on a
 /// terminal, and prints its diagnostics unless `--quiet`.
 pub fn inventory_of(t: &TargetArgs) -> anyhow::Result<Inventory> {
+    t.start_watchdog();
     let target = t.target()?;
     let read = t.read_settings()?;
     let progress = t.progress();

@@ -68,8 +68,8 @@ pub struct ScanArgs {
     /// Leave out vulnerabilities that have no fixed version.
     #[arg(long)]
     ignore_unfixed: bool,
-    /// Exit with this code when any reported finding remains.
-    #[arg(long, default_value_t = 0, value_name = "N")]
+    /// Exit with this code when any reported finding remains (not 2: that means an error).
+    #[arg(long, default_value_t = 0, value_name = "N", value_parser = parse_exit_code)]
     exit_code: u8,
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = ScanFormat::Table)]
@@ -125,6 +125,7 @@ fn secret_settings(a: &ScanArgs, quiet: bool) -> anyhow::Result<moat_secrets::Se
     let path = given_or_local(&a.secret_config, "moat-secrets.toml");
     let rules = match &path {
         Some(p) => {
+            crate::settings::refuse_special(p, "secret configuration")?;
             let bytes = std::fs::read(p)
                 .with_context(|| format!("reading secret configuration {}", p.display()))?;
             let config =
@@ -148,6 +149,20 @@ fn secret_settings(a: &ScanArgs, quiet: bool) -> anyhow::Result<moat_secrets::Se
     })
 }
 
+/// `--exit-code`: 0-255 except 2, which moat uses for errors; CI could not tell "findings"
+/// from "the scan failed".
+fn parse_exit_code(s: &str) -> Result<u8, String> {
+    match s.parse::<u8>() {
+        Ok(2) => Err(
+            "2 is the exit code of errors (an unreadable target, a usage error), so findings \
+             could not be told from failures: use another code, e.g. 1"
+                .into(),
+        ),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("{s:?}: {e} (expected 0-255, not 2)")),
+    }
+}
+
 impl ScanArgs {
     /// Flags, environment and defaults -> the pipeline's settings. Policy files are read
     /// here, so a broken ignore file is a usage error before any work.
@@ -163,6 +178,7 @@ impl ScanArgs {
         let ignore_path = given_or_local(&self.ignorefile, ".moatignore");
         let ignores = match &ignore_path {
             Some(p) => {
+                crate::settings::refuse_special(p, "ignore file")?;
                 let bytes = std::fs::read(p)
                     .with_context(|| format!("reading ignore file {}", p.display()))?;
                 policy::parse_ignore_file(&bytes).with_context(|| p.display().to_string())?
@@ -171,10 +187,15 @@ impl ScanArgs {
         };
         let mut vex = Vec::new();
         for p in &self.vex {
+            crate::settings::refuse_special(p, "VEX document")?;
             let bytes = std::fs::read(p)
                 .with_context(|| format!("reading VEX document {}", p.display()))?;
             vex.extend(policy::parse_openvex(&bytes).with_context(|| p.display().to_string())?);
         }
+        for p in &self.advisories {
+            crate::settings::refuse_special(p, "advisories")?;
+        }
+        crate::settings::refuse_special(&self.db.path(env), "advisory database")?;
         let mut scanners: Vec<Scanner> = self.scanners.iter().map(|&s| s.into()).collect();
         scanners.sort();
         scanners.dedup();
@@ -203,13 +224,14 @@ impl ScanArgs {
 }
 
 pub fn run(a: ScanArgs, env: &Env) -> anyhow::Result<ExitCode> {
+    a.target.start_watchdog();
     let settings = a.settings(env)?;
     let quiet = a.target.quiet;
     let progress = a.target.progress();
     let ticker = Ticker::start(progress.clone());
     let mut notify = |msg: &str| {
         if !quiet {
-            eprintln!("moat: {msg}");
+            eprintln!("moat: {}", crate::output::escape(msg));
         }
     };
     let result = moat_pipeline::run(&settings, progress, &mut notify);

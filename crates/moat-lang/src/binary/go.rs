@@ -280,8 +280,11 @@ fn go_packages(version: &str, modinfo: &str, out: &mut LangParsed) {
         }
         let fields: Vec<&str> = line.split('\t').collect();
         match fields[0] {
-            "path" if fields.len() >= 2 => main_path = Some(fields[1].to_string()),
-            "mod" | "dep" if fields.len() >= 3 => {
+            // An empty module path is an unreadable line, never a nameless package.
+            "path" if fields.len() >= 2 && !fields[1].is_empty() => {
+                main_path = Some(fields[1].to_string())
+            }
+            "mod" | "dep" if fields.len() >= 3 && !fields[1].is_empty() => {
                 let mut pkg = LangPackage::new(Ecosystem::Go, fields[1], fields[2]);
                 if let Some(sum) = fields.get(3).filter(|s| !s.is_empty()) {
                     pkg.metadata.insert("sum".into(), sum.to_string());
@@ -295,7 +298,7 @@ fn go_packages(version: &str, modinfo: &str, out: &mut LangParsed) {
                     last = Some(Some(deps.len() - 1));
                 }
             }
-            "=>" if fields.len() >= 2 => {
+            "=>" if fields.len() >= 2 && !fields[1].is_empty() => {
                 let target = match last.take() {
                     Some(None) => main.as_mut(),
                     Some(Some(i)) => deps.get_mut(i),
@@ -458,6 +461,21 @@ mod tests {
         assert_eq!(p.packages[1].metadata["original_name"], "a");
         assert_eq!(p.packages[1].metadata["sum"], "h1:y=");
         assert_eq!(p.packages[2].metadata["local_replace"], "true");
+    }
+
+    #[test]
+    fn nameless_module_lines_are_unreadable_not_packages() {
+        let info = format!(
+            "{}path\t\nmod\t\tv1.0.0\t\ndep\t\tv1.0.0\th1:x=\ndep\ta\tv1.0.0\th1:x=\n=>\t\tv2.0.0\t\n{}",
+            "0123456789abcdef", "0123456789abcdef"
+        );
+        let mut file = vec![0u8; 64];
+        file.extend(inline_buildinfo("go1.22.0", &info));
+        let p = parse("bin", &file);
+        let names: Vec<_> = p.packages.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["a", "stdlib"]);
+        let msgs: Vec<_> = p.warnings.iter().map(|w| w.message.as_str()).collect();
+        assert_eq!(msgs, ["Go module info has 4 unreadable line(s)"]);
     }
 
     #[test]

@@ -22,7 +22,9 @@
 //! * sqlite: the bytes are deserialized into an in-memory, read-only connection, so any
 //!   transactions still sitting in a `-wal` file are not seen (rpm checkpoints on close, so
 //!   a cleanly written image has an empty WAL). [`sqlite::read_path`] opens the file
-//!   `immutable=1`, with the same effect.
+//!   `immutable=1`, with the same effect. The file is the image author's, and a schema is
+//!   code: every connection is hardened first ([`sqlite::harden`]: defensive mode, no trusted
+//!   schema, lowered limits, a step budget) and the schema is checked before any row is read.
 //! * BerkeleyDB: hash databases only (rpm never wrote its `Packages` as a btree), both byte
 //!   orders, no encryption or page checksums; pages are scanned linearly instead of through
 //!   the bucket table (see [`bdb`]). A hot (uncheckpointed) BerkeleyDB environment's log is

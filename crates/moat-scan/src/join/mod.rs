@@ -6,7 +6,9 @@
 //!    each package joined with its file list and licences, with the layer that introduced it;
 //! 3. [`lang`]: language packages are collected, joined (a dist-info's RECORD), dropped
 //!    where an OS package owns their metadata, and deduplicated;
-//! 4. [`group`]: every package manager's packages get unique ids and their dependency edges.
+//! 4. [`limits`]: packages without a name or with an over-long one are dropped, other
+//!    over-long fields cut (the value caps of `moat_model::limits`, applied here only);
+//! 5. [`group`]: every package manager's packages get unique ids and their dependency edges.
 //!
 //! Dependencies point one way: this module calls `os`, `lang` and `group`; `os` and `lang`
 //! build [`group::Group`]s and know nothing of each other (what `lang` needs from the OS
@@ -14,6 +16,7 @@
 
 mod group;
 mod lang;
+mod limits;
 mod os;
 
 use crate::fact::Fact;
@@ -47,6 +50,7 @@ pub fn build(m: &Merged, skip_dev: bool) -> Built {
         lang::groups(m, &owners, skip_dev, &mut notes, &mut diagnostics)
     };
     groups.extend(lang_groups);
+    limits::apply(&mut groups, &mut notes, &mut diagnostics);
     let (packages, relationships) = group::assemble(groups, notes);
     Built {
         os,

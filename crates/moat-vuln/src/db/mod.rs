@@ -1,6 +1,9 @@
 //! The advisory database: one SQLite file (`moat.db`).
 //!
-//! Scans open it with [`Database::open_read_only`]; nothing in a scan ever writes to it. Imports
+//! Scans open it with [`Database::open_read_only`]; nothing in a scan ever writes to it. The
+//! file may come from elsewhere (`--db`), so the read-only open is hardened first
+//! (`untrusted.rs`: defensive mode, no trusted schema, lowered limits, and a schema holding
+//! anything but plain tables and indexes is refused). Imports
 //! and updates go through a [`Builder`], which works on a temporary file beside the target
 //! (`<target>.tmp-<pid>`) and renames it over the target in [`Builder::commit`]. A failed or
 //! interrupted import therefore never touches the database that scans read, and dropping a
@@ -12,6 +15,7 @@
 //! | [`schema`] | the tables, the `meta` marker and the version check ([`SCHEMA_VERSION`]) |
 //! | `build.rs` | [`Builder`]: the temporary file, [`Builder::replace_source`], the atomic commit |
 //! | `status.rs` | [`Database::status`]: sources, counts and age ([`DbStatus`]) |
+//! | `untrusted.rs` | hardening of the read-only open: limits, no schema code |
 //!
 //! Package names are stored and looked up in the one lookup form of their ecosystem,
 //! [`moat_model::normalize_name`] (PEP 503 for PyPI, lower case for NuGet and Packagist, as
@@ -32,6 +36,7 @@ use std::path::{Path, PathBuf};
 mod build;
 pub mod schema;
 mod status;
+mod untrusted;
 
 pub use build::{Builder, SourceMeta};
 pub use build::{Mode, Writer};
@@ -171,6 +176,8 @@ impl Database {
                 | OpenFlags::SQLITE_OPEN_URI,
         )
         .map_err(sqlite_err(path))?;
+        untrusted::harden(&conn, path)?;
+        untrusted::check_schema(&conn, path)?;
         schema::check_meta(&conn, path)?;
         Ok(Database {
             conn,

@@ -198,6 +198,43 @@ impl ImportBatch {
     }
 }
 
+/// One item within moat's value caps ([`moat_model::limits`]): an advisory's long text and
+/// a KEV entry's fields are cut; an advisory or KEV entry that cannot be cut without changing
+/// what it says (an over-long id, package name or version) becomes [`Item::Malformed`].
+pub fn limited(item: Item) -> Item {
+    use moat_model::limits::{self, truncate, truncate_opt, truncated};
+    match item {
+        Item::Advisory(mut a) => match limits::advisory(&mut a) {
+            Ok(()) => Item::Advisory(a),
+            Err(why) => Item::Malformed(truncated(&a.id, limits::MAX_ID).into_owned(), why),
+        },
+        Item::Kev(mut k) => {
+            if k.cve.len() > limits::MAX_ID {
+                return Item::Malformed(
+                    truncated(&k.cve, limits::MAX_ID).into_owned(),
+                    format!(
+                        "KEV id of {} bytes (the limit is {})",
+                        k.cve.len(),
+                        limits::MAX_ID
+                    ),
+                );
+            }
+            for f in [
+                &mut k.date_added,
+                &mut k.vendor,
+                &mut k.product,
+                &mut k.name,
+            ] {
+                truncate(f, limits::MAX_FIELD);
+            }
+            truncate_opt(&mut k.due_date, limits::MAX_FIELD);
+            truncate_opt(&mut k.ransomware, limits::MAX_FIELD);
+            Item::Kev(k)
+        }
+        other => other,
+    }
+}
+
 /// Reads a file, a directory or an OSV `all.zip` (see the module docs) into memory.
 pub fn import_path(path: &Path) -> Result<ImportBatch, ImportError> {
     let mut batch = ImportBatch::default();
@@ -213,6 +250,7 @@ pub fn import_path(path: &Path) -> Result<ImportBatch, ImportError> {
 /// flat however many records there are (an `all.zip` is read entry by entry from the file,
 /// a directory in sorted chunks of files parsed on all cores).
 pub fn stream_path(path: &Path, sink: &mut Sink<'_>) -> Result<(), ImportError> {
+    let sink = &mut |item| sink(limited(item));
     let io = |e| ImportError::Io {
         path: path.to_path_buf(),
         source: e,

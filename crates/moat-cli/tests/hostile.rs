@@ -1,0 +1,722 @@
+//! The hostile-input suite: every input is generated here at test time, and the `moat` binary
+//! runs on each under a memory limit (`ulimit -v`, through `sh`) and a wall-clock limit (the
+//! child is killed past it). Each case asserts the exit code and the message: bounded, clear
+//! outcomes, never a hang, a crash or a raw escape sequence on the user's terminal.
+//!
+//! Cases: control characters in package and file names; 10 MB names and versions; a
+//! hostile `rpmdb.sqlite`; FIFOs as import paths and targets; `--exit-code 2`; `--timeout`;
+//! and the inputs moat already handled before this suite (truncated gzip, decompression
+//! bomb, path traversal, digest mismatch, a size lie, an index loop, deep JSON in an SBOM and
+//! a package-lock.json, a YAML alias bomb, a zip bomb and deeply nested jars, a symlink loop,
+//! a hardlink to nowhere).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{E, TestLayer, debian_layer, sha256, write_oci};
+use std::ffi::OsStr;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Address-space limit of every run (KiB for `ulimit -v`): 1 GiB.
+const MEMORY_KIB: u64 = 1 << 20;
+/// Wall-clock limit of every run.
+const WALL: Duration = Duration::from_secs(30);
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `moat args...` isolated (no network, no user cache) under the memory and time limits.
+fn moat<S: AsRef<OsStr>>(home: &Path, args: &[S]) -> Run {
+    let mut c = Command::new("sh");
+    c.arg("-c")
+        .arg(format!("ulimit -v {MEMORY_KIB} && exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_moat"))
+        .args(args)
+        .env_remove("MOAT_DB")
+        .env("MOAT_DB_URL", "http://127.0.0.1:9")
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .env("HOME", home)
+        .env("NO_COLOR", "1")
+        .current_dir(home)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().expect("sh runs");
+    // Drain the pipes on threads so a chatty child cannot block on a full pipe.
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let t_out = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut out, &mut b).ok();
+        b
+    });
+    let t_err = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut err, &mut b).ok();
+        b
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > WALL {
+            child.kill().ok();
+            child.wait().ok();
+            panic!(
+                "moat {:?} ran past {WALL:?}",
+                args.iter()
+                    .map(|a| a.as_ref().to_os_string())
+                    .collect::<Vec<_>>()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let stdout = String::from_utf8_lossy(&t_out.join().unwrap()).into_owned();
+    let stderr = String::from_utf8_lossy(&t_err.join().unwrap()).into_owned();
+    let code = status
+        .code()
+        .unwrap_or_else(|| panic!("killed by a signal: {stderr}"));
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    Run {
+        code,
+        stdout,
+        stderr,
+    }
+}
+
+/// No byte that could drive a terminal: control characters other than newline.
+fn assert_terminal_safe(what: &str, s: &str) {
+    if let Some(c) = s.chars().find(|&c| c.is_control() && c != '\n') {
+        panic!("{what} holds a raw {c:?}: {s}");
+    }
+}
+
+fn oci(dir: &Path, name: &str, layers: &[TestLayer]) -> String {
+    let d = dir.join(name);
+    write_oci(&d, layers);
+    format!("oci:{}", d.display())
+}
+
+fn layer(entries: Vec<E>) -> TestLayer {
+    TestLayer::gz(&entries, "hostile")
+}
+
+/// A layer gzipped at the fastest level (for big, incompressible entries).
+fn fast_layer(entries: Vec<E>) -> TestLayer {
+    let t = common::tar(&entries);
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(&t).unwrap();
+    TestLayer {
+        blob: e.finish().unwrap(),
+        tar: t,
+        created_by: "hostile",
+    }
+}
+
+/// A tar entry with an owned name (the common `E` takes `&'static str`).
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+fn json(r: &Run) -> serde_json::Value {
+    serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {}", r.stderr))
+}
+
+fn messages(inv: &serde_json::Value) -> Vec<String> {
+    inv["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["message"].as_str().unwrap().to_string())
+        .collect()
+}
+
+// ---- output an attacker controls ------------------------------------------------------
+
+#[test]
+fn control_characters_in_names_are_escaped_on_stderr_and_in_the_table() {
+    let d = tempfile::tempdir().unwrap();
+    let evil = "evil\u{1b}]0;pwned\u{7}\u{1b}[2J\u{0}x";
+    let mut status = common::status(&[("bash", "5.2-1")]);
+    status.extend(
+        format!("Package: {evil}\nStatus: install ok installed\nVersion: 1\u{1b}[31m\n\n")
+            .into_bytes(),
+    );
+    let entries = vec![
+        E::File(
+            "usr/lib/os-release",
+            b"ID=debian\nVERSION_ID=\"12\"\nPRETTY_NAME=\"Debian\"\n".to_vec(),
+        ),
+        E::File("var/lib/dpkg/status", status),
+        // A broken lockfile in a directory whose name clears the screen.
+        E::File(
+            "app/\u{1b}[2J\u{7}/package-lock.json",
+            b"{ not json".to_vec(),
+        ),
+    ];
+    let t = oci(d.path(), "img", &[layer(entries)]);
+    let r = moat(d.path(), &["inventory", t.as_str()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_terminal_safe("stdout", &r.stdout);
+    assert_terminal_safe("stderr", &r.stderr);
+    assert!(
+        r.stderr.contains("/app/\\x1b[2J\\x07/package-lock.json"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.contains("bash"), "{}", r.stdout);
+    // The JSON keeps the name as it is (escaped by JSON itself).
+    let r = moat(
+        d.path(),
+        &["inventory", "--format", "json", "-q", t.as_str()],
+    );
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.contains("\\u001b"), "{}", r.stdout);
+}
+
+#[test]
+fn ten_megabyte_names_and_versions_are_cut_or_dropped() {
+    let d = tempfile::tempdir().unwrap();
+    let huge = "a".repeat(10 << 20);
+    let status = format!(
+        "Package: bash\nStatus: install ok installed\nVersion: 5.{huge}\n\n\
+         Package: x{huge}\nStatus: install ok installed\nVersion: 1\n\n\
+         Package: zlib1g\nStatus: install ok installed\nVersion: 1.3\n\n"
+    );
+    let entries = vec![
+        E::File(
+            "usr/lib/os-release",
+            b"ID=debian\nVERSION_ID=\"12\"\nPRETTY_NAME=\"Debian\"\n".to_vec(),
+        ),
+        E::File("var/lib/dpkg/status", status.into_bytes()),
+        E::File(
+            "app/requirements.txt",
+            format!("requests==2.31.0\n{huge} @@ !!\n").into_bytes(),
+        ),
+    ];
+    let t = oci(d.path(), "img", &[layer(entries)]);
+    let r = moat(d.path(), &["inventory", "--format", "json", t.as_str()]);
+    assert_eq!(
+        r.code,
+        0,
+        "{}",
+        r.stderr.chars().take(4000).collect::<String>()
+    );
+    assert!(
+        r.stdout.len() < 1 << 20,
+        "report of {} bytes",
+        r.stdout.len()
+    );
+    assert!(
+        r.stderr.len() < 64 << 10,
+        "stderr of {} bytes",
+        r.stderr.len()
+    );
+    let inv = json(&r);
+    let pkgs: Vec<(&str, &str)> = inv["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap(), p["version"].as_str().unwrap()))
+        .collect();
+    let bash = pkgs.iter().find(|p| p.0 == "bash").expect("bash kept");
+    assert_eq!(bash.1.len(), moat_model_limits::MAX_VERSION);
+    assert!(
+        bash.1.ends_with("...[truncated, 10485762 bytes]"),
+        "{}",
+        &bash.1[400..]
+    );
+    assert!(pkgs.iter().any(|p| p.0 == "zlib1g"));
+    assert!(
+        pkgs.iter()
+            .all(|p| p.0.len() <= moat_model_limits::MAX_NAME)
+    );
+    let msgs = messages(&inv);
+    assert!(
+        msgs.iter().any(|m| m == "deb package name of 10485761 bytes is over the 1024-byte limit: dropped"),
+        "{msgs:?}"
+    );
+    assert!(
+        msgs.iter()
+            .all(|m| m.len() <= moat_model_limits::MAX_MESSAGE)
+    );
+
+    // The same caps for an SBOM read as a target.
+    let sbom = d.path().join("big.cdx.json");
+    let long_name = "n".repeat(2000);
+    let doc = serde_json::json!({
+        "bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1,
+        "components": [
+            {"type": "library", "name": "left-pad", "version": huge, "purl": "pkg:npm/left-pad@1"},
+            {"type": "library", "name": long_name, "version": "1", "purl": "pkg:npm/x@1"},
+        ]
+    });
+    std::fs::write(&sbom, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let r = moat(
+        d.path(),
+        &[
+            "inventory".to_string(),
+            "--format".into(),
+            "json".into(),
+            format!("sbom:{}", sbom.display()),
+        ],
+    );
+    assert_eq!(
+        r.code,
+        0,
+        "{}",
+        r.stderr.chars().take(4000).collect::<String>()
+    );
+    assert!(
+        r.stdout.len() < 1 << 20,
+        "report of {} bytes",
+        r.stdout.len()
+    );
+    let inv = json(&r);
+    let pkgs = inv["packages"].as_array().unwrap();
+    assert_eq!(
+        pkgs.len(),
+        1,
+        "{}",
+        r.stdout.chars().take(2000).collect::<String>()
+    );
+    assert_eq!(pkgs[0]["name"], "left-pad");
+    assert_eq!(
+        pkgs[0]["version"].as_str().unwrap().len(),
+        moat_model_limits::MAX_VERSION
+    );
+    let msgs = messages(&inv);
+    assert!(
+        msgs.iter().any(|m| m.ends_with("package name of 2000 bytes is over the 1024-byte limit: dropped")),
+        "{msgs:?}"
+    );
+}
+
+/// The caps of `moat_model::limits`, as the report shows them.
+mod moat_model_limits {
+    pub const MAX_NAME: usize = 1024;
+    pub const MAX_VERSION: usize = 512;
+    pub const MAX_MESSAGE: usize = 4096;
+}
+
+// ---- untrusted SQLite ------------------------------------------------------------------
+
+#[test]
+fn hostile_rpmdb_sqlite_is_bounded_and_named() {
+    let d = tempfile::tempdir().unwrap();
+    // A plain table of 6,000 rows whose schema text is then rewritten (as an attacker
+    // would) to make `blob` a generated column building gigabytes per row.
+    let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+    conn.execute_batch(
+        "CREATE TABLE Packages(hnum INTEGER PRIMARY KEY, seed BLOB); \
+         WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 6000) \
+         INSERT INTO Packages(hnum, seed) SELECT n, x'00' FROM c; \
+         PRAGMA writable_schema = ON; \
+         UPDATE sqlite_master SET sql = 'CREATE TABLE Packages(hnum INTEGER PRIMARY KEY, \
+         seed BLOB, blob BLOB GENERATED ALWAYS AS (zeroblob(1000000000) || \
+         hex(zeroblob(400000000))) VIRTUAL)' WHERE name = 'Packages'; \
+         PRAGMA writable_schema = OFF;",
+    )
+    .unwrap();
+    let db = conn.serialize(rusqlite::MAIN_DB).unwrap().to_vec();
+    let entries = vec![
+        E::File(
+            "etc/os-release",
+            b"ID=fedora\nVERSION_ID=40\nPRETTY_NAME=\"Fedora 40\"\n".to_vec(),
+        ),
+        E::File("usr/lib/sysimage/rpm/rpmdb.sqlite", db),
+    ];
+    let t = oci(d.path(), "img", &[layer(entries)]);
+    let start = Instant::now();
+    let r = moat(d.path(), &["inventory", t.as_str()]);
+    assert!(start.elapsed() < Duration::from_secs(20));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("Packages.blob is a generated or hidden column: not evaluated"),
+        "{}",
+        r.stderr
+    );
+}
+
+// ---- refusals at the CLI ---------------------------------------------------------------
+
+fn mkfifo(p: &Path) {
+    let ok = Command::new("mkfifo").arg(p).status().unwrap().success();
+    assert!(ok, "mkfifo {}", p.display());
+}
+
+#[test]
+fn fifos_are_refused_not_read() {
+    let d = tempfile::tempdir().unwrap();
+    let fifo = d.path().join("feed.json");
+    mkfifo(&fifo);
+    let db = d.path().join("m.db");
+    let r = moat(
+        d.path(),
+        &[
+            "db".as_ref(),
+            "import".as_ref(),
+            "--db".as_ref(),
+            db.as_os_str(),
+            fifo.as_os_str(),
+        ],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(
+        r.stderr.trim(),
+        format!(
+            "moat: error: import path {} is a FIFO: only regular files and directories are read",
+            fifo.display()
+        )
+    );
+    for args in [
+        vec!["inventory".to_string(), fifo.display().to_string()],
+        vec!["sbom".to_string(), format!("sbom:{}", fifo.display())],
+        vec![
+            "inventory".to_string(),
+            format!("docker-archive:{}", fifo.display()),
+        ],
+    ] {
+        let r = moat(d.path(), &args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains("is a FIFO"), "{args:?}: {}", r.stderr);
+    }
+    // `--db` itself a FIFO.
+    let dbfifo = d.path().join("fifo.db");
+    mkfifo(&dbfifo);
+    let src = d.path().join("empty");
+    std::fs::create_dir(&src).unwrap();
+    let r = moat(
+        d.path(),
+        &[
+            "db".as_ref(),
+            "import".as_ref(),
+            "--db".as_ref(),
+            dbfifo.as_os_str(),
+            src.as_os_str(),
+        ],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("advisory database"), "{}", r.stderr);
+    assert!(r.stderr.contains("is a FIFO"), "{}", r.stderr);
+}
+
+fn small_image(dir: &Path) -> String {
+    oci(
+        dir,
+        "small",
+        &[layer(debian_layer(&[("bash", "5.2-1")], vec![]))],
+    )
+}
+
+#[test]
+fn exit_code_2_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let t = small_image(d.path());
+    let r = moat(
+        d.path(),
+        &["scan", "--exit-code", "2", "--offline", t.as_str()],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("2 is the exit code of errors"),
+        "{}",
+        r.stderr
+    );
+    let r = moat(d.path(), &["scan", "--exit-code", "300", t.as_str()]);
+    assert_eq!(r.code, 2);
+}
+
+#[test]
+fn timeout_stops_the_command_with_exit_2() {
+    let d = tempfile::tempdir().unwrap();
+    // 16 MiB that no analyzer wants: still decompressed and hashed, well over 1 ms.
+    let mut noise = Vec::with_capacity(16 << 20);
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    while noise.len() < 16 << 20 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        noise.extend_from_slice(&x.to_le_bytes());
+    }
+    let t = oci(
+        d.path(),
+        "big",
+        &[fast_layer(debian_layer(
+            &[("bash", "5.2-1")],
+            vec![E::File("noise", noise)],
+        ))],
+    );
+    let r = moat(d.path(), &["inventory", "--timeout", "1ms", t.as_str()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.starts_with("moat: error: timed out"),
+        "{}",
+        r.stderr
+    );
+    let r = moat(d.path(), &["inventory", "--timeout", "soon", t.as_str()]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("expected a duration"), "{}", r.stderr);
+    let r = moat(
+        d.path(),
+        &["inventory", "--timeout", "5m", "-q", t.as_str()],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+// ---- what moat already handled ---------------------------------------------------------
+
+/// The only blob file of the layout holding `bytes`.
+fn blob(dir: &Path, bytes: &[u8]) -> PathBuf {
+    dir.join("blobs/sha256").join(&sha256(bytes)[7..])
+}
+
+#[test]
+fn broken_layers_are_errors_naming_the_layer() {
+    let d = tempfile::tempdir().unwrap();
+    // Truncated gzip.
+    let l = layer(debian_layer(&[("bash", "5.2-1")], vec![]));
+    let t = oci(d.path(), "trunc", std::slice::from_ref(&l));
+    let p = blob(&d.path().join("trunc"), &l.blob);
+    std::fs::write(&p, &l.blob[..l.blob.len() / 2]).unwrap();
+    let r = moat(d.path(), &["inventory", t.as_str()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("layer"), "{}", r.stderr);
+
+    // Digest mismatch: same size, one byte changed.
+    let l = layer(debian_layer(&[("bash", "5.2-1")], vec![]));
+    let t = oci(d.path(), "digest", std::slice::from_ref(&l));
+    let p = blob(&d.path().join("digest"), &l.blob);
+    let mut b = l.blob.clone();
+    let n = b.len();
+    b[n - 9] ^= 0xff;
+    std::fs::write(&p, &b).unwrap();
+    let r = moat(d.path(), &["inventory", t.as_str()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.starts_with("moat: error:"), "{}", r.stderr);
+
+    // Size lie: the blob is longer than its descriptor says.
+    let l = layer(debian_layer(&[("bash", "5.2-1")], vec![]));
+    let t = oci(d.path(), "size", std::slice::from_ref(&l));
+    let p = blob(&d.path().join("size"), &l.blob);
+    let mut b = l.blob.clone();
+    b.extend_from_slice(&[0u8; 4096]);
+    std::fs::write(&p, &b).unwrap();
+    let r = moat(d.path(), &["inventory", t.as_str()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+
+    // Decompression bomb: 256 MiB of zeros in a few hundred KiB, over the ratio.
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    {
+        let mut tarb = tar::Builder::new(&mut enc);
+        let mut h = tar::Header::new_gnu();
+        h.set_size(256 << 20);
+        h.set_mode(0o644);
+        h.set_cksum();
+        tarb.append_data(
+            &mut h,
+            "zeros",
+            std::io::Read::take(std::io::repeat(0), 256 << 20),
+        )
+        .unwrap();
+        tarb.finish().unwrap();
+    }
+    let bomb_blob = enc.finish().unwrap();
+    let bomb = TestLayer {
+        blob: bomb_blob,
+        tar: Vec::new(),
+        created_by: "bomb",
+    };
+    let t = oci(d.path(), "bomb", &[bomb]);
+    let r = moat(d.path(), &["inventory", t.as_str()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("ratio") || r.stderr.contains("limit"),
+        "{}",
+        r.stderr
+    );
+
+    // Path traversal.
+    let t = oci(
+        d.path(),
+        "traversal",
+        &[layer(vec![E::RawFile("../../etc/evil", b"x".to_vec())])],
+    );
+    // (An error today; clamping it under the root as Docker does would be fine too.)
+    let r = moat(d.path(), &["inventory", t.as_str()]);
+    assert!(r.code == 0 || r.code == 2, "{}", r.stderr);
+    if r.code == 2 {
+        assert!(r.stderr.contains("../../etc/evil"), "{}", r.stderr);
+    }
+}
+
+#[test]
+fn index_loop_is_cut_at_the_depth_limit() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("loop");
+    write_oci(&dir, &[layer(debian_layer(&[("bash", "5.2-1")], vec![]))]);
+    // Wrap the index in 20 more indexes, each pointing at the one below.
+    let blobs = dir.join("blobs/sha256");
+    let mut inner = std::fs::read(dir.join("index.json")).unwrap();
+    for _ in 0..20 {
+        let digest = sha256(&inner);
+        std::fs::write(blobs.join(&digest[7..]), &inner).unwrap();
+        inner = serde_json::to_vec(&serde_json::json!({"schemaVersion": 2, "manifests": [{
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "digest": digest, "size": inner.len()}]}))
+        .unwrap();
+    }
+    std::fs::write(dir.join("index.json"), &inner).unwrap();
+    let r = moat(d.path(), &["inventory", &format!("oci:{}", dir.display())]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("image indexes nested deeper than 8 levels"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn deep_json_and_yaml_alias_bombs_are_warnings() {
+    let d = tempfile::tempdir().unwrap();
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let deep_lock = format!(
+        "{{\"name\":\"x\",\"lockfileVersion\":3,\"packages\":{}}}",
+        deep
+    );
+    let mut alias =
+        String::from("lockfileVersion: '9.0'\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..30 {
+        let p = i - 1;
+        alias.push_str(&format!(
+            "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
+    }
+    alias.push_str("packages:\n  /x@1.0.0: *a29\n");
+    let entries = vec![
+        E::File("app/package-lock.json", deep_lock.into_bytes()),
+        E::File("web/pnpm-lock.yaml", alias.into_bytes()),
+    ];
+    let t = oci(d.path(), "img", &[layer(entries)]);
+    let r = moat(d.path(), &["inventory", "--format", "json", t.as_str()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let inv = json(&r);
+    let diags = inv["diagnostics"].as_array().unwrap();
+    let at = |p: &str| diags.iter().any(|d| d["path"].as_str() == Some(p));
+    assert!(at("/app/package-lock.json"), "{diags:?}");
+    assert!(at("/web/pnpm-lock.yaml"), "{diags:?}");
+
+    // An SBOM nested 100,000 deep: an error naming the file, exit 2.
+    let sbom = d.path().join("deep.cdx.json");
+    std::fs::write(
+        &sbom,
+        format!("{{\"bomFormat\":\"CycloneDX\",\"specVersion\":\"1.5\",\"components\":{deep}}}"),
+    )
+    .unwrap();
+    let r = moat(
+        d.path(),
+        &["inventory".to_string(), format!("sbom:{}", sbom.display())],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("deep.cdx.json"), "{}", r.stderr);
+}
+
+/// A zip (jar) with `entries` (name, bytes), deflated.
+fn jar(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, data) in entries {
+        z.start_file(*name, opts).unwrap();
+        z.write_all(data).unwrap();
+    }
+    z.finish().unwrap().into_inner()
+}
+
+#[test]
+fn jar_bombs_and_deep_nesting_are_bounded() {
+    let d = tempfile::tempdir().unwrap();
+    let pom = |a: &str| format!("groupId=org.example\nartifactId={a}\nversion=1.0\n").into_bytes();
+    // A manifest of 300 MiB of zeros (a few hundred KiB deflated).
+    let bomb = jar(&[
+        ("META-INF/MANIFEST.MF", vec![0u8; 300 << 20]),
+        (
+            "META-INF/maven/org.example/bomb/pom.properties",
+            pom("bomb"),
+        ),
+    ]);
+    // Jars nested twelve deep.
+    let mut nested = jar(&[("META-INF/maven/org.example/n12/pom.properties", pom("n12"))]);
+    for i in (0..12).rev() {
+        nested = jar(&[
+            (
+                leak(format!("META-INF/maven/org.example/n{i}/pom.properties")),
+                pom(&format!("n{i}")),
+            ),
+            (leak(format!("lib/n{}.jar", i + 1)), nested),
+        ]);
+    }
+    let entries = vec![
+        E::File("app/bomb.jar", bomb),
+        E::File("app/nested.jar", nested),
+    ];
+    let t = oci(d.path(), "img", &[layer(entries)]);
+    let r = moat(d.path(), &["inventory", "--format", "json", t.as_str()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let inv = json(&r);
+    let names: Vec<&str> = inv["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(names.iter().any(|n| n.ends_with("n0")), "{names:?}");
+    assert!(!names.iter().any(|n| n.ends_with("n12")), "{names:?}");
+}
+
+#[test]
+fn symlink_loops_and_dangling_hardlinks_are_warnings() {
+    let d = tempfile::tempdir().unwrap();
+    let entries = debian_layer(
+        &[("bash", "5.2-1")],
+        vec![
+            E::Symlink("app/a", "b"),
+            E::Symlink("app/b", "a"),
+            E::Symlink("app/package-lock.json", "a"),
+            E::Hardlink("app/requirements.txt", "nowhere/at/all"),
+        ],
+    );
+    let t = oci(d.path(), "img", &[layer(entries)]);
+    let r = moat(d.path(), &["inventory", "--format", "json", t.as_str()]);
+    assert!(r.code == 0 || r.code == 2, "{}", r.stderr);
+    if r.code == 0 {
+        let inv = json(&r);
+        assert!(
+            inv["packages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["name"] == "bash")
+        );
+    } else {
+        assert!(r.stderr.contains("nowhere"), "{}", r.stderr);
+    }
+}
+
+#[test]
+fn a_plain_image_still_scans_under_the_limits() {
+    let d = tempfile::tempdir().unwrap();
+    let t = small_image(d.path());
+    let r = moat(d.path(), &["inventory", t.as_str()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("bash"));
+}

@@ -1,0 +1,120 @@
+//! The one place where the value caps of [`moat_model::limits`] meet packages: every
+//! package of every group passes here before ids are made unique ([`group::assemble`]), so
+//! no parser has to repeat the checks.
+//!
+//! * a package without a name (a malformed Go build-info line, a lockfile entry with an
+//!   empty key) is never emitted: dropped with a `parse-error` diagnostic;
+//! * a name over [`limits::MAX_NAME`] is dropped with a `too-large` diagnostic (cutting it
+//!   would make another package's name);
+//! * a version, id, purl or other field over its cap is cut with a marker, with one
+//!   `too-large` diagnostic per package.
+//!
+//! [`group::assemble`]: super::group::assemble
+
+use super::group::Group;
+use moat_model::{Diagnostic, limits};
+
+/// Applies the caps to every group; `notes` (indices into all groups' packages, in order)
+/// are renumbered for the packages that are dropped.
+pub(crate) fn apply(
+    groups: &mut [Group],
+    notes: &mut Vec<(usize, String)>,
+    out: &mut Vec<Diagnostic>,
+) {
+    // old flat index -> new flat index (None: dropped)
+    let mut renumber: Vec<Option<usize>> = Vec::new();
+    let mut kept_total = 0usize;
+    for g in groups.iter_mut() {
+        let packages = std::mem::take(&mut g.packages);
+        let provides = std::mem::take(&mut g.provides);
+        let depends = std::mem::take(&mut g.depends);
+        let mut provides = provides.into_iter();
+        let mut depends = depends.into_iter();
+        for mut p in packages {
+            let prov = provides.next();
+            let dep = depends.next();
+            match limits::package(&mut p) {
+                Err(d) => {
+                    out.push(d);
+                    renumber.push(None);
+                    continue;
+                }
+                Ok(cut) => out.extend(cut),
+            }
+            g.packages.push(p);
+            g.provides.extend(prov);
+            g.depends.extend(dep);
+            renumber.push(Some(kept_total));
+            kept_total += 1;
+        }
+    }
+    notes.retain_mut(|(i, _)| match renumber.get(*i).copied().flatten() {
+        Some(new) => {
+            *i = new;
+            true
+        }
+        None => false,
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use moat_model::Package;
+
+    fn pkg(name: &str, version: &str) -> Package {
+        let mut p: Package = serde_json::from_str(&format!(
+            r#"{{"id":"npm:{name}@{version}","name":"{name}","version":"{version}","type":"npm","purl":"pkg:npm/{name}@{version}"}}"#
+        ))
+        .unwrap();
+        p.locations.push(moat_model::Location {
+            path: "/app/package-lock.json".into(),
+            layer: Some(1),
+        });
+        p
+    }
+
+    #[test]
+    fn drops_nameless_and_oversized_names_cuts_versions_renumbers_notes() {
+        let long_name = "n".repeat(limits::MAX_NAME + 1);
+        let long_version = "1".repeat(10 << 20);
+        let mut groups = vec![
+            Group {
+                packages: vec![pkg("", "1"), pkg("a", "1")],
+                provides: vec![vec![String::new()], vec!["a".into()]],
+                depends: vec![vec![], vec![]],
+            },
+            Group {
+                packages: vec![pkg(&long_name, "1"), pkg("b", &long_version)],
+                ..Group::default()
+            },
+        ];
+        let mut notes = vec![
+            (0, "x".to_string()),
+            (1, "y".to_string()),
+            (3, "z".to_string()),
+        ];
+        let mut out = Vec::new();
+        apply(&mut groups, &mut notes, &mut out);
+        assert_eq!(notes, [(0, "y".to_string()), (1, "z".to_string())]);
+        let names: Vec<&str> = groups
+            .iter()
+            .flat_map(|g| g.packages.iter().map(|p| p.name.as_str()))
+            .collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(groups[0].provides, [vec!["a".to_string()]]);
+        let b = &groups[1].packages[0];
+        assert_eq!(b.version.len(), limits::MAX_VERSION);
+        assert!(b.version.ends_with("...[truncated, 10485760 bytes]"));
+        assert!(b.purl.len() <= limits::MAX_PURL);
+        let msgs: Vec<String> = out.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            msgs,
+            [
+                "layer 1: /app/package-lock.json: npm package without a name: dropped",
+                "layer 1: /app/package-lock.json: npm package name of 1025 bytes is over the 1024-byte limit: dropped",
+                "layer 1: /app/package-lock.json: package b: over-long fields cut (with a marker)",
+            ]
+        );
+    }
+}
