@@ -67,6 +67,13 @@ pub enum ImageError {
     #[error("{path}: missing blob {name}")]
     MissingBlob { path: PathBuf, name: String },
 
+    #[error("{path}: {name} is {kind}, not a file")]
+    NotAFile {
+        path: PathBuf,
+        name: String,
+        kind: &'static str,
+    },
+
     #[error("{path}: {subject}: unsupported digest {digest:?} (supported: sha256, sha512)")]
     UnsupportedDigest {
         path: PathBuf,

@@ -108,7 +108,8 @@ pub fn scan_with(
                     if let Some(p) = &opts.progress {
                         p.track(reader.progress());
                     }
-                    let facts = walk::walk_tar(&mut reader, i, &input, opts, &active)?;
+                    let hint = reader.unknown_compression();
+                    let facts = walk::walk_tar(&mut reader, i, &input, hint, opts, &active)?;
                     reader.finish()?;
                     if let Some(p) = &opts.progress {
                         p.layers_done.fetch_add(1, Ordering::Relaxed);
@@ -151,7 +152,7 @@ pub fn scan_tar<R: std::io::Read>(reader: R, opts: &ScanOptions) -> Result<Scann
         .into_iter()
         .filter(|a| opts.scanners.contains(a.info().scanner))
         .collect();
-    let mut facts = walk::walk_tar(reader, 0, "tar", opts, &active)?;
+    let mut facts = walk::walk_tar(reader, 0, "tar", None, opts, &active)?;
     let mut merged = merge::Merged::default();
     let mut findings = findings::Collector::default();
     let diagnostics = std::mem::take(&mut facts.diagnostics);
