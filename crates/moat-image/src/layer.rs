@@ -70,7 +70,7 @@ impl Read for Stored {
                 return Err(io::Error::other(ImageError::Io {
                     path: self.ctx.input.clone(),
                     what: format!("reading layer {} ({})", self.ctx.index, self.ctx.label),
-                    source: e,
+                    cause: e,
                 }));
             }
         };
@@ -208,13 +208,13 @@ impl LayerReader {
         let decoder = if is_gzip {
             Decoder::Gzip(Box::new(flate2::bufread::MultiGzDecoder::new(peeked)))
         } else if is_zstd {
-            let d = zstd::stream::read::Decoder::with_buffer(peeked).map_err(|source| {
+            let d = zstd::stream::read::Decoder::with_buffer(peeked).map_err(|cause| {
                 ImageError::Decompress {
                     path: ctx.input.clone(),
                     layer: ctx.index,
                     digest: ctx.label.clone(),
                     compression: "zstd",
-                    source,
+                    cause,
                 }
             })?;
             Decoder::Zstd(d)
@@ -307,14 +307,14 @@ impl LayerReader {
             Decoder::Plain(_) => io::Error::other(ImageError::Io {
                 path: ctx.input.clone(),
                 what: format!("reading layer {} ({})", ctx.index, ctx.label),
-                source: e,
+                cause: e,
             }),
             d => io::Error::other(ImageError::Decompress {
                 path: ctx.input.clone(),
                 layer: ctx.index,
                 digest: ctx.label.clone(),
                 compression: d.name(),
-                source: e,
+                cause: e,
             }),
         }
     }

@@ -1,7 +1,11 @@
 //! The ordered merge: applies each layer's changes on top of the layers below it.
 //!
 //! Whiteouts and opaque directories of a layer apply to the lower layers only, so each
-//! layer's deletions are applied before its own files. The result, [`Merged`], is the final
+//! layer's deletions are applied before its own files. The other changes apply in archive
+//! order, as an unpacker writes them: a file, symlink or shadow (anything that is not a
+//! directory) replaces what stood at its path and hides everything below it, in lower
+//! layers and earlier in the same layer (Docker removes the tree; overlayfs hides it); a
+//! directory replaces a file or symlink at its path and keeps what lies below. The result, [`Merged`], is the final
 //! view of the analysed files and symlinks, plus the history of every analysed path (which
 //! layer wrote or deleted it), from which the join tells which layer introduced a package.
 //! Each file's state holds the facts of all analyzers that read it. The joins read it

@@ -8,11 +8,19 @@
 //! Entries nobody wants are never read: the tar reader discards their bytes, which still
 //! flow through the image reader's digest, so the layer digest covers every byte.
 //!
+//! Layers are read with [`moat_image::tarstream::TarReader`]: a sparse file is offered with
+//! its expanded size and read as the file it extracts to; the entry limit applies to what
+//! is read, so a huge sparse file nobody wants costs nothing. An entry the reader cannot
+//! read (an unknown sparse format, an unusable map, an unknown type) is a warning naming it.
+//! Names are resolved as Docker resolves them ([`normalize`]); a name or a hardlink target
+//! leaving the root fails the layer, as it fails `docker load`.
+//!
 //! What a layer does to each path becomes a [`Change`] for the merge: a file with the facts
-//! of all analyzers, a symlink, a whiteout, an opaque directory, or a shadow (something
-//! nobody analyses now stands there and hides what a lower layer had). While an analyzer
-//! of [`Scope::EveryLayer`] runs, every entry that leaves no other change leaves a shadow,
-//! so that a file a later layer replaces is known to be gone from the final view.
+//! of all analyzers, a symlink, a directory, a whiteout, an opaque directory, or a shadow
+//! (something that is no directory and that nobody analyses now stands there and hides
+//! what was there and below). Every entry leaves a change: a file no analyzer wants still
+//! replaces a lower layer's analysed file or directory (analyzers' interest may hang on the
+//! mode or the size), and a secret in a file a later layer replaced is known to be deleted.
 //!
 //! Hardlinks: a file some analyzer wanted by its path ([`Interest::Yes`]) is kept in memory
 //! (up to [`KEEP_FOR_HARDLINKS`] bytes per layer) so that a later hardlink to it, whose path
@@ -21,7 +29,7 @@
 
 use crate::analyzer::{Analyzer, Entry, Interest, MAX_SNIFF};
 use crate::error::ScanError;
-use crate::fact::{FileFacts, Scope, Tagged};
+use crate::fact::{FileFacts, Tagged};
 use crate::options::ScanOptions;
 use moat_image::tarstream::{EntryKind, TarError, TarReader};
 use moat_model::{Code, Diagnostic};
@@ -119,8 +127,6 @@ pub(crate) enum Outcome {
 pub(crate) struct Dispatch<'a> {
     analyzers: &'a [&'a dyn Analyzer],
     max_entry_bytes: u64,
-    /// Some analyzer keeps facts for every layer.
-    every_layer: bool,
     /// The analyzers interested in the current entry (index, interest).
     interested: Vec<(usize, Interest)>,
     buf: Vec<u8>,
@@ -131,17 +137,9 @@ impl<'a> Dispatch<'a> {
         Dispatch {
             analyzers,
             max_entry_bytes,
-            every_layer: analyzers
-                .iter()
-                .any(|a| a.info().scope == Scope::EveryLayer),
             interested: Vec::new(),
             buf: Vec::new(),
         }
-    }
-
-    /// Whether every entry must leave a change (see the module documentation).
-    pub(crate) fn tracks_every_path(&self) -> bool {
-        self.every_layer
     }
 
     /// Asks every analyzer about `e`; with `sniffing` false only path interest counts.
@@ -345,12 +343,18 @@ pub(crate) fn walk_tar<R: Read>(
             // a directory replaces a lower layer's file or symlink there, not what is below
             EntryKind::Dir => Some(Change::Dir),
             EntryKind::HardLink => {
+                // Docker refuses a hardlink whose target leaves the root: so does moat
                 let target = match normalize(h.link()) {
                     Ok(Some(t)) => t,
                     Ok(None) => {
                         return Err(fail(format!("hardlink {path:?} to the layer root")));
                     }
-                    Err(m) => return Err(fail(format!("hardlink {path:?}: {m}"))),
+                    Err(_) => {
+                        return Err(fail(format!(
+                            "hardlink {path:?} to {:?} escapes the layer root",
+                            String::from_utf8_lossy(h.link())
+                        )));
+                    }
                 };
                 let data = kept.get(&target).cloned();
                 let e = Entry::new(
@@ -418,11 +422,8 @@ pub(crate) fn walk_tar<R: Read>(
                 continue;
             }
         };
-        match change {
-            Some(c) => facts.changes.push((path, c)),
-            None if dispatch.tracks_every_path() => facts.changes.push((path, Change::Shadow)),
-            None => {}
-        }
+        // what nobody analyses still hides what stood at its path, and below it
+        facts.changes.push((path, change.unwrap_or(Change::Shadow)));
     }
     Ok(facts)
 }
@@ -455,9 +456,12 @@ pub(crate) fn walk_dir(
             Ok(e) => e,
             Err(e) => {
                 if e.depth() == 0 {
+                    let text = e.to_string();
                     return Err(ScanError::Io {
                         path: root.display().to_string(),
-                        source: std::io::Error::other(e.to_string()),
+                        cause: e
+                            .into_io_error()
+                            .unwrap_or_else(|| std::io::Error::other(text)),
                     });
                 }
                 let mut d = Diagnostic::new(Code::Unreadable, format!("cannot read: {e}"));
@@ -620,7 +624,6 @@ mod tests {
         let only_path: [&dyn Analyzer; 1] = [&path];
         let (out, opened, _) = offer(&mut Dispatch::new(&only_path, 1 << 20), "usr/x", b"");
         assert!(matches!(out, Outcome::Ignored) && opened == 0);
-        assert!(!d.tracks_every_path());
 
         // over the entry limit: a path analyzer's file is reported, a sniffer's skipped
         let mut small = Dispatch::new(&list, 8);
