@@ -1,6 +1,8 @@
-//! An image archive (docker-archive or oci-archive, detected), opened and every layer read.
+//! An image archive (docker-archive or oci-archive, detected), opened and every layer read
+//! as a tar stream (entries and their content, bounded), then drained and verified.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
+use moat_image::tarstream::TarReader;
 use std::io::Read;
 
 fuzz_target!(|data: &[u8]| {
@@ -16,7 +18,11 @@ fuzz_target!(|data: &[u8]| {
     let Ok(moat_image::Source::Image(img)) = moat_image::open(&spec, &opts) else { return };
     for i in 0..img.layer_count() {
         if let Ok(mut r) = img.open_layer(i) {
-            let _ = std::io::copy(&mut (&mut r).take(1 << 22), &mut std::io::sink());
+            let mut tar = TarReader::new(&mut r);
+            while let Ok(Some(_)) = tar.next_entry() {
+                let _ = std::io::copy(&mut tar.data().take(1 << 20), &mut std::io::sink());
+            }
+            drop(tar);
             let _ = r.finish();
         }
     }

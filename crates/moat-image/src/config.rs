@@ -53,10 +53,10 @@ pub(crate) struct Config {
 
 impl Config {
     pub(crate) fn parse(input: &Path, file: &str, bytes: &[u8]) -> Result<Config, ImageError> {
-        let raw: Raw = serde_json::from_slice(bytes).map_err(|source| ImageError::InvalidJson {
+        let raw: Raw = serde_json::from_slice(bytes).map_err(|cause| ImageError::InvalidJson {
             path: input.to_path_buf(),
             file: file.to_string(),
-            source,
+            cause,
         })?;
         let rootfs = raw
             .rootfs

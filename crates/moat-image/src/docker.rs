@@ -50,10 +50,10 @@ pub(crate) fn open(store: &Store, opts: &OpenOptions) -> Result<ImageParts, Imag
     let limit = opts.limits.max_json_bytes;
     let (bytes, _) = store.read_small("manifest.json", limit)?;
     let mut entries: Vec<Entry> =
-        serde_json::from_slice(&bytes).map_err(|source| ImageError::InvalidJson {
+        serde_json::from_slice(&bytes).map_err(|cause| ImageError::InvalidJson {
             path: input.clone(),
             file: "manifest.json".into(),
-            source,
+            cause,
         })?;
     if entries.is_empty() {
         return Err(ImageError::invalid(

@@ -15,11 +15,13 @@ pub enum ImageError {
     #[error("{path}: no such file or directory")]
     NotFound { path: PathBuf },
 
-    #[error("{path}: {what}: {source}")]
+    #[error("{path}: {what}: {cause}")]
     Io {
         path: PathBuf,
         what: String,
-        source: io::Error,
+        /// Part of the message, so not the error's `source()`: printing the chain would say
+        /// it twice.
+        cause: io::Error,
     },
 
     #[error("{path}: not a recognised target: {reason}")]
@@ -39,11 +41,11 @@ pub enum ImageError {
         compression: &'static str,
     },
 
-    #[error("{path}: {file}: invalid JSON: {source}")]
+    #[error("{path}: {file}: invalid JSON: {cause}")]
     InvalidJson {
         path: PathBuf,
         file: String,
-        source: serde_json::Error,
+        cause: serde_json::Error,
     },
 
     #[error("{path}: {file}: {size} bytes exceeds the limit of {limit} bytes for JSON documents")]
@@ -66,6 +68,13 @@ pub enum ImageError {
 
     #[error("{path}: missing blob {name}")]
     MissingBlob { path: PathBuf, name: String },
+
+    #[error("{path}: {name} is {kind}, not a file")]
+    NotAFile {
+        path: PathBuf,
+        name: String,
+        kind: &'static str,
+    },
 
     #[error("{path}: {subject}: unsupported digest {digest:?} (supported: sha256, sha512)")]
     UnsupportedDigest {
@@ -104,13 +113,13 @@ pub enum ImageError {
         actual: u64,
     },
 
-    #[error("{path}: layer {layer} ({digest}): corrupt {compression} stream: {source}")]
+    #[error("{path}: layer {layer} ({digest}): corrupt {compression} stream: {cause}")]
     Decompress {
         path: PathBuf,
         layer: usize,
         digest: String,
         compression: &'static str,
-        source: io::Error,
+        cause: io::Error,
     },
 
     #[error("{path}: layer {layer} ({digest}): {what}")]
@@ -179,7 +188,7 @@ impl ImageError {
                         return ImageError::Io {
                             path: path.to_path_buf(),
                             what: what.to_string(),
-                            source: io::Error::other(other),
+                            cause: io::Error::other(other),
                         };
                     }
                 }
@@ -188,21 +197,21 @@ impl ImageError {
             return ImageError::Io {
                 path: path.to_path_buf(),
                 what: what.to_string(),
-                source: io::Error::other("lost error"),
+                cause: io::Error::other("lost error"),
             };
         }
         ImageError::Io {
             path: path.to_path_buf(),
             what: what.to_string(),
-            source: e,
+            cause: e,
         }
     }
 
-    pub(crate) fn io(path: &std::path::Path, what: impl Into<String>, source: io::Error) -> Self {
+    pub(crate) fn io(path: &std::path::Path, what: impl Into<String>, cause: io::Error) -> Self {
         ImageError::Io {
             path: path.to_path_buf(),
             what: what.into(),
-            source,
+            cause,
         }
     }
 

@@ -70,7 +70,7 @@ impl Read for Stored {
                 return Err(io::Error::other(ImageError::Io {
                     path: self.ctx.input.clone(),
                     what: format!("reading layer {} ({})", self.ctx.index, self.ctx.label),
-                    source: e,
+                    cause: e,
                 }));
             }
         };
@@ -137,7 +137,7 @@ pub struct LayerStats {
 
 /// A stream of one layer's uncompressed tar bytes, hashed and checked as it goes.
 ///
-/// Read it (e.g. with `tar::Archive::new(&mut reader)`), then call
+/// Read it (e.g. with [`crate::tarstream::TarReader::new`]`(&mut reader)`), then call
 /// [`LayerReader::finish`], which reads whatever is left and verifies both digests.
 /// Errors from `read` are `io::Error::other(ImageError)`; see [`ImageError::from_io`].
 pub struct LayerReader {
@@ -151,6 +151,7 @@ pub struct LayerReader {
     shared_hash: bool,
     progress: Arc<AtomicU64>,
     ctx: Arc<Ctx>,
+    unknown_compression: Option<&'static str>,
 }
 
 impl std::fmt::Debug for LayerReader {
@@ -197,6 +198,7 @@ impl LayerReader {
         let magic = magic.get(..n).unwrap_or_default().to_vec();
         let is_gzip = magic.starts_with(&[0x1f, 0x8b]);
         let is_zstd = magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
+        let unknown_compression = other_compression(&magic);
         // Uncompressed: the stored bytes are the tar bytes, so one hash serves both checks.
         let shared_hash = !is_gzip
             && !is_zstd
@@ -206,13 +208,13 @@ impl LayerReader {
         let decoder = if is_gzip {
             Decoder::Gzip(Box::new(flate2::bufread::MultiGzDecoder::new(peeked)))
         } else if is_zstd {
-            let d = zstd::stream::read::Decoder::with_buffer(peeked).map_err(|source| {
+            let d = zstd::stream::read::Decoder::with_buffer(peeked).map_err(|cause| {
                 ImageError::Decompress {
                     path: ctx.input.clone(),
                     layer: ctx.index,
                     digest: ctx.label.clone(),
                     compression: "zstd",
-                    source,
+                    cause,
                 }
             })?;
             Decoder::Zstd(d)
@@ -229,7 +231,15 @@ impl LayerReader {
             shared_hash,
             progress,
             ctx,
+            unknown_compression,
         })
+    }
+
+    /// The compression the layer's first bytes suggest when it is one moat does not read
+    /// (`xz`, `bzip2`, `lz4`, `lzma`): a hint for the message when the stream turns out not
+    /// to be a tar archive. (Only a hint: a tar entry's name may start with the same bytes.)
+    pub fn unknown_compression(&self) -> Option<&'static str> {
+        self.unknown_compression
     }
 
     /// Stored (compressed) bytes consumed so far, shared for a progress bar.
@@ -297,14 +307,14 @@ impl LayerReader {
             Decoder::Plain(_) => io::Error::other(ImageError::Io {
                 path: ctx.input.clone(),
                 what: format!("reading layer {} ({})", ctx.index, ctx.label),
-                source: e,
+                cause: e,
             }),
             d => io::Error::other(ImageError::Decompress {
                 path: ctx.input.clone(),
                 layer: ctx.index,
                 digest: ctx.label.clone(),
                 compression: d.name(),
-                source: e,
+                cause: e,
             }),
         }
     }
@@ -341,6 +351,20 @@ impl Read for LayerReader {
         }
         Ok(n)
     }
+}
+
+/// A compression moat does not read, known by its magic bytes.
+fn other_compression(magic: &[u8]) -> Option<&'static str> {
+    const KNOWN: [(&[u8], &str); 4] = [
+        (&[0xfd, b'7', b'z', b'X'], "xz"),
+        (b"BZh", "bzip2"),
+        (&[0x04, 0x22, 0x4d, 0x18], "lz4"),
+        (&[0x5d, 0x00, 0x00], "lzma"),
+    ];
+    KNOWN
+        .iter()
+        .find(|(m, _)| magic.starts_with(m))
+        .map(|&(_, name)| name)
 }
 
 /// Reads `r` to its end, discarding the bytes (they are hashed on the way).

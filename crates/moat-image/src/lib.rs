@@ -14,8 +14,9 @@
 //!     Source::Image(img) => {
 //!         for i in 0..img.layer_count() {
 //!             let mut layer = img.open_layer(i)?;        // uncompressed tar bytes
-//!             let mut tar = tar::Archive::new(&mut layer);
-//!             for entry in tar.entries()? { let _ = entry?; }
+//!             let mut tar = moat_image::tarstream::TarReader::new(&mut layer);
+//!             while let Some(entry) = tar.next_entry()? { let _ = entry.path(); }
+//!             drop(tar);
 //!             let stats = layer.finish()?;               // drains, verifies digests
 //!             println!("{} bytes", stats.uncompressed_bytes);
 //!         }
@@ -37,15 +38,22 @@
 //!   magic bytes, never by media type) -> sha256 of the uncompressed bytes plus size and
 //!   ratio limits -> caller. Every byte is read once and hashed on the way;
 //!   [`LayerReader::finish`] drains the rest and compares both digests with the manifest
-//!   and the config's `rootfs.diff_ids`.
+//!   and the config's `rootfs.diff_ids`. The magic of a compression moat does not read
+//!   (xz, bzip2, lz4) is kept as a hint ([`LayerReader::unknown_compression`]) for the
+//!   message when the stream turns out to be no tar.
 //! * [`ImageError`]: one enum; every message names the input and, where relevant, the
 //!   layer index and digest. Errors raised inside `Read::read` travel as
 //!   `io::Error::other(ImageError)` and come back with [`ImageError::from_io`].
 //!
+//! * [`tarstream::TarReader`]: the streaming tar reader for layers and archives, bounded
+//!   in memory whatever the input (see its module documentation); `moat-scan` walks layers
+//!   with it.
+//!
 //! Archives (`docker save` tars, OCI archives) are indexed once by their tar headers
-//! (`entries_with_seek`, seeking over the data); a blob is then a `File` + seek +
-//! `take(size)`. Symlinks and hardlinks *inside* the outer tar (skopeo writes
-//! `<id>/layer.tar -> ../<diffID>.tar`) are resolved in the index.
+//! ([`tarstream::TarReader::seekable`], seeking over the data); a blob is then a `File` +
+//! seek + `take(size)`. Symlinks and hardlinks *inside* the outer tar (skopeo writes
+//! `<id>/layer.tar -> ../<diffID>.tar`) are resolved in the index; a directory or FIFO
+//! where a blob should be is named as such, not as missing.
 //!
 //! Manifests, indexes and configs are read whole (bounded by
 //! [`Limits::max_json_bytes`]) and hashed as stored, before parsing.
@@ -72,9 +80,11 @@
 //!   and tools mislabel layers; magic bytes are authoritative.
 //! * **Verifying after the scan with a second read**: doubles I/O; hashing inside the
 //!   stream the scanner already consumes is free by comparison (SHA-NI).
-//! * **Our own outer-tar header parser**: the `tar` crate's seeking entry iterator gives
-//!   data offsets directly; its one weakness (extension records are read whole) is bounded
-//!   by a read budget on the header pass.
+//! * **The `tar` crate** (used before): it reads PAX records and GNU long names whole into
+//!   memory (a 3 GB `path=` record took 3 GB), does not read the PAX sparse formats (a
+//!   dpkg database stored as one was invisible), and reports damage in terms of its own
+//!   parsing (`numeric field did not have utf-8 text`). A tar reader is small; this one
+//!   reads every form the runtimes accept with every record capped.
 //! * **An async API**: local files gain nothing from it; the scan engine is synchronous and
 //!   parallel. A registry source can fill the same [`LayerReader`] chain later.
 
@@ -85,6 +95,7 @@ mod error;
 mod layer;
 mod oci;
 mod store;
+pub mod tarstream;
 
 pub use error::ImageError;
 pub use layer::{LayerReader, LayerStats};

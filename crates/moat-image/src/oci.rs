@@ -125,10 +125,10 @@ fn parse_json<T: serde::de::DeserializeOwned>(
     file: &str,
     bytes: &[u8],
 ) -> Result<T, ImageError> {
-    serde_json::from_slice(bytes).map_err(|source| ImageError::InvalidJson {
+    serde_json::from_slice(bytes).map_err(|cause| ImageError::InvalidJson {
         path: input.to_path_buf(),
         file: file.to_string(),
-        source,
+        cause,
     })
 }
 

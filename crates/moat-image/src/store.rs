@@ -3,6 +3,7 @@
 //! fresh `File` + seek + `take(size)`; nothing is copied out.
 
 use crate::error::ImageError;
+use crate::tarstream::{EntryKind, TarError, TarReader};
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -11,40 +12,10 @@ use std::path::{Component, Path, PathBuf};
 /// How deep symlink chains inside an outer tar are followed.
 const MAX_LINK_DEPTH: usize = 8;
 
-/// Bytes the header pass over an outer tar may *read* (headers, PAX records, GNU long
-/// names; blob data is seeked over). The tar crate reads extension records whole into
-/// memory, so this bounds memory too. 64 MiB is 130k plain headers, far more than any
-/// image archive has.
-const MAX_INDEX_READ: u64 = 64 << 20;
-
-/// A `Read + Seek` that fails once more than its budget has been read (seeks are free).
-struct Budget<R> {
-    inner: R,
-    left: u64,
-}
-
-impl<R: Read> Read for Budget<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.left == 0 && !buf.is_empty() {
-            return Err(io::Error::other(format!(
-                "tar headers and extension records exceed {} MiB",
-                MAX_INDEX_READ >> 20
-            )));
-        }
-        let max = usize::try_from(self.left)
-            .unwrap_or(usize::MAX)
-            .min(buf.len());
-        let n = self.inner.read(buf.get_mut(..max).unwrap_or_default())?;
-        self.left = self.left.saturating_sub(n as u64);
-        Ok(n)
-    }
-}
-
-impl<R: Seek> Seek for Budget<R> {
-    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        self.inner.seek(pos)
-    }
-}
+/// Bytes of names the index of an outer tar may hold in all. The reader caps each header
+/// record (1 MiB); this caps their sum, so memory stays flat however many entries a hostile
+/// archive has. 64 MiB is hundreds of thousands of names, far more than any image archive.
+const MAX_INDEX_NAMES: usize = 64 << 20;
 
 #[derive(Debug, Clone)]
 enum TarEntry {
@@ -55,6 +26,10 @@ enum TarEntry {
     /// A symlink or hardlink, already resolved to an archive-root-relative name.
     Link {
         target: String,
+    },
+    /// Something that is not a file (a directory, a FIFO, a device, a sparse file).
+    Other {
+        kind: &'static str,
     },
 }
 
@@ -90,54 +65,71 @@ impl TarIndex {
             .len();
         file.seek(SeekFrom::Start(0))
             .map_err(|e| ImageError::io(path, "seeking", e))?;
-        let not_tar = |e: io::Error| ImageError::UnknownTarget {
+        let not_tar = |e: TarError| ImageError::UnknownTarget {
             path: path.to_path_buf(),
             reason: format!("not a readable tar archive ({e})"),
         };
-        let mut archive = tar::Archive::new(Budget {
-            inner: file,
-            left: MAX_INDEX_READ,
-        });
+        let mut tar = TarReader::seekable(file);
         let mut index = TarIndex::default();
-        for entry in archive.entries_with_seek().map_err(not_tar)? {
-            let entry = entry.map_err(not_tar)?;
-            let Some(name) = normalise(&String::from_utf8_lossy(&entry.path_bytes())) else {
+        let mut names = 0usize;
+        while let Some(h) = tar.next_entry().map_err(not_tar)? {
+            let Some(name) = normalise(&String::from_utf8_lossy(h.path())) else {
                 continue; // names escaping the archive root are never blobs we look up
             };
-            let kind = entry.header().entry_type();
-            let value = if kind.is_file() || kind.is_contiguous() {
-                let offset = entry.raw_file_position();
-                let size = entry.size();
-                if offset.saturating_add(size) > len {
-                    return Err(ImageError::Invalid {
-                        path: path.to_path_buf(),
-                        file: name,
-                        reason: format!(
-                            "archive truncated: entry needs {size} bytes at offset {offset}, the file has {len}"
-                        ),
-                    });
-                }
-                TarEntry::File { offset, size }
-            } else if kind.is_symlink() || kind.is_hard_link() {
-                let Some(link) = entry.link_name_bytes() else {
-                    continue;
-                };
-                let link = String::from_utf8_lossy(&link).into_owned();
-                let target = if kind.is_symlink() && !link.starts_with('/') {
-                    match name.rsplit_once('/') {
-                        Some((dir, _)) => format!("{dir}/{link}"),
-                        None => link,
+            let value = match h.kind() {
+                EntryKind::File if h.is_sparse() => TarEntry::Other {
+                    kind: "a sparse file",
+                },
+                EntryKind::File => {
+                    let offset = h.data_offset();
+                    let size = h.stored_size();
+                    if offset.saturating_add(size) > len {
+                        return Err(ImageError::Invalid {
+                            path: path.to_path_buf(),
+                            file: name,
+                            reason: format!(
+                                "archive truncated: entry needs {size} bytes at offset {offset}, the file has {len}"
+                            ),
+                        });
                     }
-                } else {
-                    link
-                };
-                match normalise(&target) {
-                    Some(target) => TarEntry::Link { target },
-                    None => continue,
+                    TarEntry::File { offset, size }
                 }
-            } else {
-                continue;
+                kind @ (EntryKind::Symlink | EntryKind::HardLink) => {
+                    let link = String::from_utf8_lossy(h.link()).into_owned();
+                    let target = if kind == EntryKind::Symlink && !link.starts_with('/') {
+                        match name.rsplit_once('/') {
+                            Some((dir, _)) => format!("{dir}/{link}"),
+                            None => link,
+                        }
+                    } else {
+                        link
+                    };
+                    match normalise(&target) {
+                        Some(target) => TarEntry::Link { target },
+                        None => continue,
+                    }
+                }
+                EntryKind::Dir => TarEntry::Other {
+                    kind: "a directory",
+                },
+                EntryKind::Fifo => TarEntry::Other { kind: "a FIFO" },
+                EntryKind::CharDevice | EntryKind::BlockDevice => {
+                    TarEntry::Other { kind: "a device" }
+                }
+                EntryKind::Other(_) => TarEntry::Other {
+                    kind: "a special file",
+                },
             };
+            names += name.len();
+            if names > MAX_INDEX_NAMES {
+                return Err(ImageError::UnknownTarget {
+                    path: path.to_path_buf(),
+                    reason: format!(
+                        "the archive's entry names exceed {} MiB",
+                        MAX_INDEX_NAMES >> 20
+                    ),
+                });
+            }
             // A later entry of the same name replaces an earlier one, as on extraction.
             index.entries.insert(name, value);
         }
@@ -148,13 +140,31 @@ impl TarIndex {
         normalise(name).is_some_and(|n| self.entries.contains_key(&n))
     }
 
-    /// Follow links to a regular file: (resolved name, offset, size).
-    fn resolve(&self, name: &str) -> Option<(String, u64, u64)> {
+    /// The blob stored under `name` (links followed): (resolved name, offset, size).
+    fn blob(&self, input: &Path, name: &str) -> Result<(String, u64, u64), ImageError> {
+        match self.resolve(name) {
+            Some(Ok(found)) => Ok(found),
+            Some(Err(kind)) => Err(ImageError::NotAFile {
+                path: input.to_path_buf(),
+                name: name.to_string(),
+                kind,
+            }),
+            None => Err(ImageError::MissingBlob {
+                path: input.to_path_buf(),
+                name: name.to_string(),
+            }),
+        }
+    }
+
+    /// Follow links to a regular file: (resolved name, offset, size); `Err` with what
+    /// stands there when that is no file.
+    fn resolve(&self, name: &str) -> Option<Result<(String, u64, u64), &'static str>> {
         let mut cur = normalise(name)?;
         for _ in 0..=MAX_LINK_DEPTH {
             match self.entries.get(&cur)? {
-                TarEntry::File { offset, size } => return Some((cur, *offset, *size)),
+                TarEntry::File { offset, size } => return Some(Ok((cur, *offset, *size))),
                 TarEntry::Link { target } => cur = target.clone(),
+                TarEntry::Other { kind } => return Some(Err(kind)),
             }
         }
         None
@@ -269,7 +279,24 @@ impl Store {
                     Err(e) => return Err(ImageError::io(input, format!("reading {name}"), e)),
                 };
                 if !meta.is_file() {
-                    return Err(missing());
+                    let ft = meta.file_type();
+                    use std::os::unix::fs::FileTypeExt;
+                    let kind = if ft.is_dir() {
+                        "a directory"
+                    } else if ft.is_fifo() {
+                        "a FIFO"
+                    } else if ft.is_socket() {
+                        "a socket"
+                    } else if ft.is_block_device() || ft.is_char_device() {
+                        "a device"
+                    } else {
+                        "no regular file"
+                    };
+                    return Err(ImageError::NotAFile {
+                        path: input.to_path_buf(),
+                        name: name.to_string(),
+                        kind,
+                    });
                 }
                 // A symlink inside the layout must not lead outside it.
                 if std::fs::symlink_metadata(&full).is_ok_and(|m| m.file_type().is_symlink()) {
@@ -287,7 +314,7 @@ impl Store {
                 Ok((name.to_string(), meta.len()))
             }
             Store::Tar { index, .. } => {
-                let (resolved, _, size) = index.resolve(name).ok_or_else(missing)?;
+                let (resolved, _, size) = index.blob(input, name)?;
                 Ok((resolved, size))
             }
         }
@@ -319,11 +346,7 @@ impl Store {
                 })
             }
             Store::Tar { path, index } => {
-                let (resolved, offset, size) =
-                    index.resolve(name).ok_or_else(|| ImageError::MissingBlob {
-                        path: input.to_path_buf(),
-                        name: name.to_string(),
-                    })?;
+                let (resolved, offset, size) = index.blob(input, name)?;
                 let mut file = File::open(path).map_err(|e| open_err(path, e))?;
                 file.seek(SeekFrom::Start(offset))
                     .map_err(|e| ImageError::io(path, format!("seeking to {name}"), e))?;

@@ -13,10 +13,12 @@ pub enum ScanError {
         layer: usize,
         message: String,
     },
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         path: String,
-        source: std::io::Error,
+        /// Part of the message, so not the error's `source()`: printing the chain would say
+        /// it twice.
+        cause: std::io::Error,
     },
 }
 

@@ -4,19 +4,23 @@
 //! content analyzers) in one streaming pass per layer:
 //!
 //! 1. every layer of an image is opened as a verified, decompressed tar stream
-//!    ([`moat_image::Image::open_layer`]); layers are walked in parallel (rayon, one layer
-//!    per worker, so at most as many layers are in flight as there are cores);
+//!    ([`moat_image::Image::open_layer`]) and read with [`moat_image::tarstream`] (every
+//!    entry form the runtimes accept, sparse files as the file they extract to, header
+//!    records capped); layers are walked in parallel (rayon, one layer per worker, so at
+//!    most as many layers are in flight as there are cores);
 //! 2. the analyzers are one explicit, ordered list ([`analyzers::REGISTRY`]; an
 //!    [`Analyzer`] has an id, a version, a [`Scanner`] that enables it and a [`Scope`]).
 //!    For each regular file the walker asks every active analyzer whether it wants the
 //!    file from its path, mode and size, or from its first bytes; a file somebody wants is
 //!    read once into a reused buffer and the same bytes go to every analyzer that wants it,
-//!    each returning a typed [`Fact`]. Entries nobody wants are never buffered. Symlinks,
-//!    hardlinks, whiteouts and opaque directories become changes for the merge; after the
+//!    each returning a typed [`Fact`]. Entries nobody wants are never buffered. Names are
+//!    resolved as the runtime resolves them (an absolute name lands under the root, `..`
+//!    inside the root is the parent). Symlinks, hardlinks, directories, whiteouts and
+//!    opaque directories become changes for the merge; after the
 //!    tar ends the rest of the stream is drained and the layer's digests are checked
 //!    ([`moat_image::LayerReader::finish`]);
-//! 3. the layers are merged in order (`merge`): whiteouts hide lower layers, and every
-//!    analysed path keeps its history;
+//! 3. the layers are merged in order (`merge`): whiteouts hide lower layers, what is not a
+//!    directory hides everything below its path, and every analysed path keeps its history;
 //! 4. the joins (`join`: `os`, `lang`, `group`) detect the OS, read the final package
 //!    databases, join file lists and licences, drop language packages an OS package owns,
 //!    deduplicate, draw dependency edges and, from the history of each database, find the
@@ -31,8 +35,10 @@
 //! with a layer's diff-id, the key under which a layer's facts could be reused.
 //!
 //! Problems inside the target (a damaged database, an unreadable file) are diagnostics in
-//! the inventory. A layer that cannot be read at all (corrupt or truncated stream, digest
-//! mismatch, a decompression bomb, an entry escaping the root) is a [`ScanError`].
+//! the inventory, and so is an entry moat cannot read (an unknown sparse format). A layer
+//! that cannot be read at all (corrupt or truncated stream, a compression moat does not
+//! read, digest mismatch, a decompression bomb, a header record over its cap, a name or a
+//! hardlink escaping the root) is a [`ScanError`].
 //!
 //! Rejected alternatives: extracting layers to a temporary directory (slow, disk-hungry,
 //! and unsafe with hostile paths); analyzers that open other files themselves (they would
@@ -110,7 +116,8 @@ pub fn scan_with(
                     if let Some(p) = &opts.progress {
                         p.track(reader.progress());
                     }
-                    let facts = walk::walk_tar(&mut reader, i, &input, opts, &active)?;
+                    let hint = reader.unknown_compression();
+                    let facts = walk::walk_tar(&mut reader, i, &input, hint, opts, &active)?;
                     reader.finish()?;
                     if let Some(p) = &opts.progress {
                         p.layers_done.fetch_add(1, Ordering::Relaxed);
@@ -153,7 +160,7 @@ pub fn scan_tar<R: std::io::Read>(reader: R, opts: &ScanOptions) -> Result<Scann
         .into_iter()
         .filter(|a| opts.scanners.contains(a.info().scanner))
         .collect();
-    let mut facts = walk::walk_tar(reader, 0, "tar", opts, &active)?;
+    let mut facts = walk::walk_tar(reader, 0, "tar", None, opts, &active)?;
     let mut merged = merge::Merged::default();
     let mut findings = findings::Collector::default();
     let diagnostics = std::mem::take(&mut facts.diagnostics);

@@ -1,7 +1,11 @@
 //! The ordered merge: applies each layer's changes on top of the layers below it.
 //!
 //! Whiteouts and opaque directories of a layer apply to the lower layers only, so each
-//! layer's deletions are applied before its own files. The result, [`Merged`], is the final
+//! layer's deletions are applied before its own files. The other changes apply in archive
+//! order, as an unpacker writes them: a file, symlink or shadow (anything that is not a
+//! directory) replaces what stood at its path and hides everything below it, in lower
+//! layers and earlier in the same layer (Docker removes the tree; overlayfs hides it); a
+//! directory replaces a file or symlink at its path and keeps what lies below. The result, [`Merged`], is the final
 //! view of the analysed files and symlinks, plus the history of every analysed path (which
 //! layer wrote or deleted it), from which the join tells which layer introduced a package.
 //! Each file's state holds the facts of all analyzers that read it. The joins read it
@@ -58,6 +62,7 @@ impl Merged {
         for (path, change) in &facts.changes {
             match change {
                 Change::File(f) => {
+                    self.delete(layer, path, false);
                     self.history
                         .entry(path.clone())
                         .or_default()
@@ -65,18 +70,19 @@ impl Merged {
                     self.fs.insert(path.clone(), (layer, change.clone()));
                 }
                 Change::Symlink(_) => {
-                    self.replace(layer, path);
+                    self.delete(layer, path, true);
                     self.fs.insert(path.clone(), (layer, change.clone()));
                 }
-                Change::Shadow => self.replace(layer, path),
+                Change::Shadow => self.delete(layer, path, true),
+                Change::Dir => self.replace(layer, path),
                 Change::Whiteout | Change::Opaque => {}
             }
         }
     }
 
-    /// Something other than an analysed file now stands at `path` (a symlink, a directory,
-    /// a file nobody analysed): what was there leaves the final view. The entries below a
-    /// directory stay (only an opaque marker or a whiteout hides them).
+    /// A directory now stands at `path`: a file or symlink that was there leaves the final
+    /// view; the entries below a directory stay (only an opaque marker or a whiteout hides
+    /// them).
     fn replace(&mut self, layer: Option<usize>, path: &str) {
         if let Some((_, old)) = self.fs.remove(path)
             && matches!(old, Change::File(_))
@@ -88,21 +94,25 @@ impl Merged {
         }
     }
 
-    /// Removes `path` (when `itself`) and everything below it.
+    /// Removes `path` (when `itself`) and everything below it. Something that is not a
+    /// directory hides all that was below its path, as a whiteout does.
     fn delete(&mut self, layer: Option<usize>, path: &str, itself: bool) {
-        let prefix = if path.is_empty() {
-            String::new()
-        } else {
-            format!("{path}/")
-        };
-        let mut gone: Vec<String> = self
-            .fs
-            .range(prefix.clone()..)
-            .take_while(|(k, _)| k.starts_with(&prefix))
-            .map(|(k, _)| k.clone())
-            .collect();
+        let mut gone: Vec<String> = Vec::new();
         if itself && self.fs.contains_key(path) {
             gone.push(path.to_string());
+        }
+        if path.is_empty() {
+            gone.extend(self.fs.keys().cloned());
+        } else {
+            // keys below `path` start with `path/`; `/` sorts right after `.`, `-` and the
+            // like, so the range starts at `path/` and ends at the first key without it
+            let below = self
+                .fs
+                .range::<str, _>((Bound::Excluded(path), Bound::Unbounded))
+                .take_while(|(k, _)| k.starts_with(path))
+                .filter(|(k, _)| k.as_bytes().get(path.len()) == Some(&b'/'))
+                .map(|(k, _)| k.clone());
+            gone.extend(below);
         }
         for k in gone {
             if let Some((_, Change::File(_))) = self.fs.remove(&k) {
@@ -183,6 +193,12 @@ impl Merged {
     /// Every state the file at `path` went through, oldest first (empty when none).
     pub fn history(&self, path: &str) -> &[HistoryEntry] {
         self.history.get(path).map_or(&[], Vec::as_slice)
+    }
+
+    /// The final view: every analysed file and symlink, in path order.
+    #[cfg(test)]
+    pub(crate) fn view(&self) -> impl Iterator<Item = (&str, &Change)> {
+        self.fs.iter().map(|(k, (_, c))| (k.as_str(), c))
     }
 
     /// Every analysed path with its history, in path order.
@@ -290,14 +306,58 @@ mod tests {
             Some(1),
             &layer(vec![
                 ("usr/bin/tool", Change::Shadow),
-                ("lib", Change::Shadow),
-                ("opt", Change::Shadow),
+                ("lib", Change::Dir),
+                ("opt", Change::Dir),
             ]),
         );
         assert_eq!(m.fs.keys().collect::<Vec<_>>(), ["opt/a"]);
         assert_eq!(m.history("usr/bin/tool").len(), 2);
         assert!(m.history("usr/bin/tool")[1].1.is_none());
         assert_eq!(m.resolve("lib/x").unwrap(), "lib/x");
+    }
+
+    #[test]
+    fn what_is_no_directory_hides_all_below_its_path() {
+        let mut m = Merged::default();
+        m.apply(
+            Some(0),
+            &layer(vec![
+                ("a/x", file("1")),
+                ("a/y/z", file("1")),
+                ("a-sibling", file("1")),
+                ("b/x", file("1")),
+                ("c/x", file("1")),
+                ("d", file("1")),
+            ]),
+        );
+        m.apply(
+            Some(1),
+            &layer(vec![
+                // a file, a symlink and something nobody reads, each over a directory
+                ("a", file("2")),
+                ("b", Change::Symlink("elsewhere".into())),
+                ("c", Change::Shadow),
+                // a file replaced by a directory, then by a file below it, in one layer
+                ("d", Change::Dir),
+                ("d/new", file("2")),
+            ]),
+        );
+        assert_eq!(
+            m.fs.keys().collect::<Vec<_>>(),
+            ["a", "a-sibling", "b", "d/new"]
+        );
+        assert!(m.history("a/y/z")[1].1.is_none());
+        assert_eq!(m.history("a/y/z")[1].0, Some(1));
+        // in one layer: a file, then a directory at its path
+        let mut m = Merged::default();
+        m.apply(
+            Some(0),
+            &layer(vec![
+                ("var/lib/dpkg/status", file("88 packages")),
+                ("var/lib/dpkg/status", Change::Dir),
+            ]),
+        );
+        assert!(m.file("var/lib/dpkg/status").unwrap().is_none());
     }
 
     #[test]

@@ -8,11 +8,19 @@
 //! Entries nobody wants are never read: the tar reader discards their bytes, which still
 //! flow through the image reader's digest, so the layer digest covers every byte.
 //!
+//! Layers are read with [`moat_image::tarstream::TarReader`]: a sparse file is offered with
+//! its expanded size and read as the file it extracts to; the entry limit applies to what
+//! is read, so a huge sparse file nobody wants costs nothing. An entry the reader cannot
+//! read (an unknown sparse format, an unusable map, an unknown type) is a warning naming it.
+//! Names are resolved as Docker resolves them ([`normalize`]); a name or a hardlink target
+//! leaving the root fails the layer, as it fails `docker load`.
+//!
 //! What a layer does to each path becomes a [`Change`] for the merge: a file with the facts
-//! of all analyzers, a symlink, a whiteout, an opaque directory, or a shadow (something
-//! nobody analyses now stands there and hides what a lower layer had). While an analyzer
-//! of [`Scope::EveryLayer`] runs, every entry that leaves no other change leaves a shadow,
-//! so that a file a later layer replaces is known to be gone from the final view.
+//! of all analyzers, a symlink, a directory, a whiteout, an opaque directory, or a shadow
+//! (something that is no directory and that nobody analyses now stands there and hides
+//! what was there and below). Every entry leaves a change: a file no analyzer wants still
+//! replaces a lower layer's analysed file or directory (analyzers' interest may hang on the
+//! mode or the size), and a secret in a file a later layer replaced is known to be deleted.
 //!
 //! Hardlinks: a file some analyzer wanted by its path ([`Interest::Yes`]) is kept in memory
 //! (up to [`KEEP_FOR_HARDLINKS`] bytes per layer) so that a later hardlink to it, whose path
@@ -21,8 +29,9 @@
 
 use crate::analyzer::{Analyzer, Entry, Interest, MAX_SNIFF};
 use crate::error::ScanError;
-use crate::fact::{FileFacts, Scope, Tagged};
+use crate::fact::{FileFacts, Tagged};
 use crate::options::ScanOptions;
+use moat_image::tarstream::{EntryKind, TarError, TarReader};
 use moat_model::{Code, Diagnostic};
 use std::collections::HashMap;
 use std::io::Read;
@@ -40,8 +49,12 @@ pub enum Change {
     Whiteout,
     /// `.wh..wh..opq`: the directory's contents from lower layers are hidden.
     Opaque,
-    /// Something nobody analyses (a directory, an executable that is no binary moat reads)
-    /// now stands at this path: it hides a lower layer's file or symlink there.
+    /// A directory: it replaces a file or symlink that stood at this path, and keeps what
+    /// lies below it.
+    Dir,
+    /// Something that is not a directory and that nobody analyses (an executable that is no
+    /// binary moat reads, a device, a file over the entry limit) now stands at this path: it
+    /// hides what stood there and everything below it.
     Shadow,
 }
 
@@ -58,25 +71,28 @@ pub struct LayerFacts {
 /// Why an entry name is refused.
 #[derive(Debug, thiserror::Error)]
 pub enum BadName {
-    #[error("entry name is not UTF-8")]
-    NotUtf8,
-    #[error("absolute entry name {0:?}")]
-    Absolute(String),
     #[error("entry name {0:?} escapes the layer root")]
     Escapes(String),
 }
 
-/// The relative, `/`-separated form of an entry name; `None` for the root itself.
+/// The relative, `/`-separated form of an entry name as the runtime resolves it; `None` for
+/// the root itself. `.` and empty parts go, `..` removes the part before it; an absolute
+/// name lands under the root, where `..` stops (Docker joins names to the root and cleans
+/// them); a relative name climbing above the root is refused (Docker refuses the layer).
+/// Names need not be UTF-8: other bytes show as U+FFFD.
 fn normalize(raw: &[u8]) -> Result<Option<String>, BadName> {
-    let s = std::str::from_utf8(raw).map_err(|_| BadName::NotUtf8)?;
-    if s.starts_with('/') {
-        return Err(BadName::Absolute(s.to_string()));
-    }
+    let s = String::from_utf8_lossy(raw);
+    let absolute = s.starts_with('/');
     let mut out = String::with_capacity(s.len());
     for comp in s.split('/') {
         match comp {
-            "" | "." => continue,
-            ".." => return Err(BadName::Escapes(s.to_string())),
+            "" | "." => {}
+            ".." => match out.rfind('/') {
+                Some(i) => out.truncate(i),
+                None if !out.is_empty() => out.clear(),
+                None if absolute => {}
+                None => return Err(BadName::Escapes(s.into_owned())),
+            },
             c => {
                 if !out.is_empty() {
                     out.push('/');
@@ -111,8 +127,6 @@ pub(crate) enum Outcome {
 pub(crate) struct Dispatch<'a> {
     analyzers: &'a [&'a dyn Analyzer],
     max_entry_bytes: u64,
-    /// Some analyzer keeps facts for every layer.
-    every_layer: bool,
     /// The analyzers interested in the current entry (index, interest).
     interested: Vec<(usize, Interest)>,
     buf: Vec<u8>,
@@ -123,17 +137,9 @@ impl<'a> Dispatch<'a> {
         Dispatch {
             analyzers,
             max_entry_bytes,
-            every_layer: analyzers
-                .iter()
-                .any(|a| a.info().scope == Scope::EveryLayer),
             interested: Vec::new(),
             buf: Vec::new(),
         }
-    }
-
-    /// Whether every entry must leave a change (see the module documentation).
-    pub(crate) fn tracks_every_path(&self) -> bool {
-        self.every_layer
     }
 
     /// Asks every analyzer about `e`; with `sniffing` false only path interest counts.
@@ -267,11 +273,14 @@ fn read_change(facts: FileFacts) -> Change {
     }
 }
 
-/// Walks one layer's uncompressed tar stream.
+/// Walks one layer's uncompressed tar stream. `compression`: what the layer's first bytes
+/// suggest when they are no compression moat reads, for the message if they are no tar
+/// either.
 pub(crate) fn walk_tar<R: Read>(
     reader: R,
     layer: usize,
     input: &str,
+    compression: Option<&str>,
     opts: &ScanOptions,
     analyzers: &[&dyn Analyzer],
 ) -> Result<LayerFacts, ScanError> {
@@ -281,16 +290,30 @@ pub(crate) fn walk_tar<R: Read>(
         message,
     };
     let io_fail = |e: std::io::Error| ScanError::from_layer_io(e, input, layer);
+    let tar_fail = |e: TarError| match e {
+        TarError::Io(e) => io_fail(e),
+        // garbage from the first byte: a compression moat does not read, or none at all
+        e @ (TarError::Corrupt { offset: 0, .. } | TarError::Truncated { offset: 0..512, .. }) => {
+            fail(match compression {
+                Some(c) => format!(
+                    "unsupported or corrupt layer compression: {c} (moat reads gzip, zstd and uncompressed layers)"
+                ),
+                None => format!(
+                    "unsupported or corrupt layer compression: neither gzip, zstd nor a tar archive ({e})"
+                ),
+            })
+        }
+        e => fail(e.to_string()),
+    };
     let max = opts.max_entry_bytes;
     let mut facts = LayerFacts::default();
     let mut dispatch = Dispatch::new(analyzers, max);
-    let mut archive = tar::Archive::new(reader);
+    let mut tar = TarReader::new(reader);
     let mut kept: HashMap<String, Arc<Vec<u8>>> = HashMap::new();
     let mut kept_bytes = 0usize;
-    for entry in archive.entries().map_err(io_fail)? {
-        let mut entry = entry.map_err(io_fail)?;
+    while let Some(h) = tar.next_entry().map_err(tar_fail)? {
         facts.entries += 1;
-        let path = match normalize(&entry.path_bytes()) {
+        let path = match normalize(h.path()) {
             Ok(Some(p)) => p,
             Ok(None) => continue,
             Err(m) => return Err(fail(m.to_string())),
@@ -312,88 +335,95 @@ pub(crate) fn walk_tar<R: Read>(
             }
             continue;
         }
-        let ty = entry.header().entry_type();
-        if ty.is_symlink() {
-            let target = entry
-                .link_name_bytes()
-                .map(|b| String::from_utf8_lossy(&b).into_owned());
-            facts
-                .changes
-                .push((path, Change::Symlink(target.unwrap_or_default())));
-            continue;
-        }
-        if ty.is_dir() {
-            // a directory replaces whatever a lower layer had there (a symlink, say)
-            facts.changes.push((path, Change::Shadow));
-            continue;
-        }
-        let size = entry.size();
-        if ty.is_gnu_sparse() && size > max {
-            return Err(fail(format!(
-                "sparse entry {path:?} claims {size} bytes (limit {max})"
-            )));
-        }
-        let mode = entry.header().mode().unwrap_or(0);
-        let change = if ty.is_hard_link() {
-            let target = entry.link_name_bytes().map(|b| normalize(&b));
-            let data = match &target {
-                Some(Ok(Some(t))) => kept.get(t).cloned(),
-                _ => None,
-            };
-            let e = Entry::new(
-                &path,
-                mode,
-                data.as_ref().map_or(size, |d| d.len() as u64),
-                Some(layer),
-            );
-            if !dispatch.wanted_by_path(&e) {
-                None
-            } else {
-                match (target, data) {
-                    (Some(Ok(Some(_))), Some(data)) => {
-                        Some(read_change(dispatch.analyze(&e, Some(&data)).0))
+        let (kind, mode, size) = (h.kind(), h.mode(), h.size());
+        let change = match kind {
+            EntryKind::Symlink => Some(Change::Symlink(
+                String::from_utf8_lossy(h.link()).into_owned(),
+            )),
+            // a directory replaces a lower layer's file or symlink there, not what is below
+            EntryKind::Dir => Some(Change::Dir),
+            EntryKind::HardLink => {
+                // Docker refuses a hardlink whose target leaves the root: so does moat
+                let target = match normalize(h.link()) {
+                    Ok(Some(t)) => t,
+                    Ok(None) => {
+                        return Err(fail(format!("hardlink {path:?} to the layer root")));
                     }
-                    (Some(Ok(Some(t))), None) => {
+                    Err(_) => {
+                        return Err(fail(format!(
+                            "hardlink {path:?} to {:?} escapes the layer root",
+                            String::from_utf8_lossy(h.link())
+                        )));
+                    }
+                };
+                let data = kept.get(&target).cloned();
+                let e = Entry::new(
+                    &path,
+                    mode,
+                    data.as_ref().map_or(0, |d| d.len() as u64),
+                    Some(layer),
+                );
+                match data {
+                    _ if !dispatch.wanted_by_path(&e) => None,
+                    Some(data) => Some(read_change(dispatch.analyze(&e, Some(&data)).0)),
+                    None => {
                         facts.diagnostics.push(diag(
                             Code::HardlinkUnread,
-                            format!("hardlink to {t:?}, which was not read; not analysed"),
+                            format!("hardlink to {target:?}, which was not read; not analysed"),
                             &path,
                             Some(layer),
                         ));
                         None
                     }
-                    (Some(Err(m)), _) => return Err(fail(format!("hardlink {path:?}: {m}"))),
-                    (Some(Ok(None)) | None, _) => None,
                 }
             }
-        } else if ty.is_file() || ty.is_contiguous() || ty.is_gnu_sparse() {
-            let e = Entry::new(&path, mode, size, Some(layer));
-            match dispatch.regular(&e, || Ok(&mut entry)).map_err(io_fail)? {
-                Outcome::Ignored => None,
-                Outcome::Declined => Some(Change::Shadow),
-                Outcome::TooLarge => {
-                    facts
-                        .diagnostics
-                        .push(too_large(&path, Some(layer), size, max));
+            EntryKind::File => {
+                if let Some(why) = h.unreadable() {
+                    facts.diagnostics.push(diag(
+                        Code::Unsupported,
+                        format!("sparse file not read: {why}"),
+                        &path,
+                        Some(layer),
+                    ));
+                    facts.changes.push((path, Change::Shadow));
                     continue;
                 }
-                Outcome::Read { facts: found, keep } => {
-                    let bytes = dispatch.bytes();
-                    if keep && kept_bytes + bytes.len() <= KEEP_FOR_HARDLINKS {
-                        kept_bytes += bytes.len();
-                        kept.insert(path.clone(), Arc::new(bytes.to_vec()));
+                let e = Entry::new(&path, mode, size, Some(layer));
+                match dispatch.regular(&e, || Ok(tar.data())).map_err(io_fail)? {
+                    Outcome::Ignored => None,
+                    Outcome::Declined => Some(Change::Shadow),
+                    Outcome::TooLarge => {
+                        facts
+                            .diagnostics
+                            .push(too_large(&path, Some(layer), size, max));
+                        Some(Change::Shadow)
                     }
-                    Some(read_change(found))
+                    Outcome::Read { facts: found, keep } => {
+                        let bytes = dispatch.bytes();
+                        if keep && kept_bytes + bytes.len() <= KEEP_FOR_HARDLINKS {
+                            kept_bytes += bytes.len();
+                            kept.insert(path.clone(), Arc::new(bytes.to_vec()));
+                        }
+                        Some(read_change(found))
+                    }
                 }
             }
-        } else {
-            None
+            EntryKind::CharDevice | EntryKind::BlockDevice | EntryKind::Fifo => None,
+            EntryKind::Other(t) => {
+                facts.diagnostics.push(diag(
+                    Code::Unsupported,
+                    format!(
+                        "tar entry of type {:?} is not one moat reads; skipped",
+                        char::from(t)
+                    ),
+                    &path,
+                    Some(layer),
+                ));
+                continue;
+            }
         };
-        match change {
-            Some(c) => facts.changes.push((path, c)),
-            None if dispatch.tracks_every_path() => facts.changes.push((path, Change::Shadow)),
-            None => {}
-        }
+        // what nobody analyses still hides what stood at its path, and below it
+        facts.changes.push((path, change.unwrap_or(Change::Shadow)));
     }
     Ok(facts)
 }
@@ -426,9 +456,12 @@ pub(crate) fn walk_dir(
             Ok(e) => e,
             Err(e) => {
                 if e.depth() == 0 {
+                    let text = e.to_string();
                     return Err(ScanError::Io {
                         path: root.display().to_string(),
-                        source: std::io::Error::other(e.to_string()),
+                        cause: e
+                            .into_io_error()
+                            .unwrap_or_else(|| std::io::Error::other(text)),
                     });
                 }
                 let mut d = Diagnostic::new(Code::Unreadable, format!("cannot read: {e}"));
@@ -493,6 +526,9 @@ pub(crate) fn walk_dir(
     }
     Ok(facts)
 }
+
+#[cfg(test)]
+mod tar_forms;
 
 #[cfg(test)]
 mod tests {
@@ -588,7 +624,6 @@ mod tests {
         let only_path: [&dyn Analyzer; 1] = [&path];
         let (out, opened, _) = offer(&mut Dispatch::new(&only_path, 1 << 20), "usr/x", b"");
         assert!(matches!(out, Outcome::Ignored) && opened == 0);
-        assert!(!d.tracks_every_path());
 
         // over the entry limit: a path analyzer's file is reported, a sniffer's skipped
         let mut small = Dispatch::new(&list, 8);
@@ -617,11 +652,20 @@ mod tests {
                 .contains("escapes")
         );
         assert!(normalize(b"a/../../b").is_err());
-        assert!(
-            normalize(b"/etc/passwd")
-                .unwrap_err()
-                .to_string()
-                .contains("absolute")
+        // as the runtime resolves them: absolute names land under the root, `..` inside
+        // the root is the parent, and stops at the root of an absolute name
+        let n = |raw: &[u8]| normalize(raw).unwrap();
+        assert_eq!(n(b"/etc/passwd").as_deref(), Some("etc/passwd"));
+        assert_eq!(
+            n(b"var/lib/x/../dpkg/status").as_deref(),
+            Some("var/lib/dpkg/status")
+        );
+        assert_eq!(n(b"/../../etc/shadow").as_deref(), Some("etc/shadow"));
+        assert_eq!(n(b"a/..").as_deref(), None);
+        // other bytes than UTF-8 are kept as U+FFFD
+        assert_eq!(
+            n(b"usr/share/caf\xe9").as_deref(),
+            Some("usr/share/caf\u{fffd}")
         );
     }
 }
