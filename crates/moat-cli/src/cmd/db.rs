@@ -4,7 +4,7 @@ use crate::output::say;
 use crate::settings::{DbArgs, Env};
 use anyhow::bail;
 use clap::Subcommand;
-use moat_vuln::db::{Builder, Database, DbError, Mode, SourceMeta};
+use moat_vuln::db::{Builder, Database, DbError, Mode, Prepared, SourceMeta};
 use moat_vuln::import::{self, Item, Stop};
 use moat_vuln::update;
 use std::collections::BTreeMap;
@@ -98,6 +98,12 @@ fn update(d: &DbArgs, ecosystems: &[String], env: &Env) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// An item of the import, its advisory made ready on the reading thread.
+enum Ready {
+    Advisory(Prepared),
+    Other(Item),
+}
+
 /// How many records each source got from one path.
 type PerSource = BTreeMap<String, usize>;
 
@@ -129,8 +135,37 @@ fn import(d: &DbArgs, paths: &[PathBuf], replace: bool, env: &Env) -> anyhow::Re
         let mut malformed: Vec<(String, String)> = Vec::new();
         let mut malformed_count = 0usize;
         let mut failed: Option<DbError> = None;
-        let read = import::stream_path_batched(p, 1024, &mut |items| {
+        // Records are serialised and keyed on the reading thread; this one only writes.
+        let prepare = |item: Item| match item {
+            Item::Advisory(a) => {
+                let source = if a.source.is_empty() {
+                    "import"
+                } else {
+                    a.source.as_str()
+                };
+                Ready::Advisory(Prepared::new(source, &a))
+            }
+            other => Ready::Other(other),
+        };
+        let read = import::stream_path_mapped(p, 1024, &prepare, &mut |items| {
             for item in items {
+                let item = match item {
+                    Ready::Advisory(a) => {
+                        let r = w.prepared(&a);
+                        match per_source.get_mut(a.source()) {
+                            Some(n) => *n += 1,
+                            None => {
+                                per_source.insert(a.source().to_string(), 1);
+                            }
+                        }
+                        if let Err(e) = r {
+                            failed = Some(e);
+                            return Err(Stop);
+                        }
+                        continue;
+                    }
+                    Ready::Other(item) => item,
+                };
                 let r = match item {
                     Item::Advisory(a) => {
                         let source = if a.source.is_empty() {

@@ -8,6 +8,16 @@
 //! committing, so an error anywhere (or a panic) leaves no file behind and the target
 //! untouched.
 //!
+//! A new database is bulk-loaded without its secondary indexes: they are built at commit, one
+//! sort each instead of a B-tree insert per row (the import's main cost besides JSON). Until
+//! then the builder knows every source it wrote, so replacing a source it never wrote deletes
+//! nothing; the first write that has to delete (an id written twice, a source replaced twice)
+//! builds the indexes first, so deletes never scan.
+//!
+//! The per-record work that needs no connection (serialising the record, computing its
+//! lookup keys) is [`Prepared::new`], which callers can run on another thread than the one
+//! writing ([`Writer::prepared`]).
+//!
 //! Times are written as RFC 3339 UTC with whole seconds (`2026-01-02T03:04:05Z`), through
 //! `jiff`.
 
@@ -15,7 +25,7 @@ use super::{Database, DbError, schema, sqlite_err, strings};
 use crate::import::{ImportBatch, KevEntry};
 use moat_model::advisory::Advisory;
 use rusqlite::{Connection, OptionalExtension, params};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Download metadata of one source, kept for conditional requests.
@@ -33,6 +43,37 @@ pub struct Builder {
     tmp: TmpFile,
     target: PathBuf,
     rebuilt: Option<String>,
+    /// While the secondary indexes are not built (a new database). `None` once they are.
+    deferred: Option<Deferred>,
+}
+
+/// What a builder of a new database knows while its secondary indexes are deferred: no
+/// record was replaced or deleted yet, so every write was a plain insert.
+#[derive(Debug, Default)]
+struct Deferred {
+    /// The sources written so far.
+    written: HashSet<String>,
+    /// The `coverage` table counted as records were written: source -> ecosystem ->
+    /// advisories (`None` past [`MAX_COVERAGE_KEYS`]: computed by SQL at commit instead).
+    coverage: Option<Coverage>,
+}
+
+/// Source -> ecosystem (release key) -> distinct advisories.
+type Coverage = HashMap<String, HashMap<String, i64>>;
+
+/// Most (source, ecosystem) pairs counted while writing.
+const MAX_COVERAGE_KEYS: usize = 65_536;
+
+/// Adds `from` to `into`; false when the result would have more than [`MAX_COVERAGE_KEYS`]
+/// pairs.
+fn add_coverage(into: &mut Coverage, from: Coverage) -> bool {
+    for (source, ecos) in from {
+        let to = into.entry(source).or_default();
+        for (eco, n) in ecos {
+            *to.entry(eco).or_default() += n;
+        }
+    }
+    into.values().map(HashMap::len).sum::<usize>() <= MAX_COVERAGE_KEYS
 }
 
 impl std::fmt::Debug for Builder {
@@ -122,12 +163,16 @@ impl Builder {
         }
         let tmp = TmpFile::beside(target);
         let conn = open_writable(&tmp.path)?;
-        schema::create(&conn, &tmp.path)?;
+        schema::create_tables(&conn, &tmp.path)?;
         Ok(Builder {
             conn,
             tmp,
             target: target.to_path_buf(),
             rebuilt: None,
+            deferred: Some(Deferred {
+                written: HashSet::new(),
+                coverage: Some(Coverage::new()),
+            }),
         })
     }
 
@@ -172,6 +217,7 @@ impl Builder {
             tmp,
             target: target.to_path_buf(),
             rebuilt: None,
+            deferred: None,
         })
     }
 
@@ -242,9 +288,9 @@ impl Builder {
             tmp,
             mode,
             touched: BTreeMap::new(),
-            seen_pkg: HashSet::new(),
-            seen_alias: HashSet::new(),
-            json: Vec::with_capacity(4096),
+            deferred: &mut self.deferred,
+            coverage: Coverage::new(),
+            coverage_keys: 0,
         })
     }
 
@@ -293,10 +339,26 @@ impl Builder {
     /// renames it over the target (atomic on one filesystem), then fsyncs the directory.
     pub fn commit(self) -> Result<(), DbError> {
         let Builder {
-            conn, tmp, target, ..
+            conn,
+            tmp,
+            target,
+            deferred,
+            ..
         } = self;
         let path = tmp.path.clone();
-        schema::write_coverage(&conn, &path)?;
+        // Always (not only when deferred): a writer that built them and was rolled back
+        // took them with it.
+        schema::create_indexes(&conn, &path)?;
+        match deferred.and_then(|d| d.coverage) {
+            Some(counted) => {
+                let rows = counted.iter().flat_map(|(source, ecos)| {
+                    ecos.iter()
+                        .map(move |(eco, n)| (eco.as_str(), source.as_str(), *n))
+                });
+                schema::write_coverage_rows(&conn, &path, rows)?;
+            }
+            None => schema::write_coverage(&conn, &path)?,
+        }
         schema::write_meta(&conn, &path, Some(&now_rfc3339()))?;
         conn.execute_batch("PRAGMA journal_mode = DELETE; PRAGMA optimize;")
             .map_err(sqlite_err(&path))?;
@@ -313,6 +375,80 @@ impl Builder {
             }
         }
         Ok(())
+    }
+}
+
+/// One advisory made ready for [`Writer::prepared`]: its stored JSON and its lookup keys,
+/// computed without the database (so on any thread).
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    id: String,
+    source: String,
+    modified: Option<String>,
+    withdrawn: Option<String>,
+    /// The record as stored (its `source` set), or why it could not be serialised.
+    json: Result<String, String>,
+    /// Distinct (release key, lookup name) pairs of its `affected` entries, in order.
+    packages: Vec<(String, String)>,
+    /// Distinct aliases other than the id, in order.
+    aliases: Vec<String>,
+    /// Where in `packages` each distinct ecosystem first occurs.
+    ecosystems: Vec<usize>,
+}
+
+impl Prepared {
+    /// The source the record is stored in.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// `adv` as it is stored in `source`: package names in the lookup form of
+    /// [`moat_model::normalize_name`], ecosystems as the release their entries apply to
+    /// ([`crate::distro::release_key`]).
+    pub fn new(source: &str, adv: &Advisory) -> Prepared {
+        let written = if adv.source == source {
+            serde_json::to_string(adv)
+        } else {
+            let mut a = adv.clone();
+            a.source = source.to_string();
+            serde_json::to_string(&a)
+        };
+        let mut seen = HashSet::new();
+        let packages: Vec<(String, String)> = adv
+            .affected
+            .iter()
+            .map(|aff| {
+                let eco = crate::distro::release_key(&aff.package.ecosystem);
+                let name = moat_model::normalize_name(&eco, &aff.package.name);
+                (eco.into_owned(), name)
+            })
+            .filter(|key| seen.insert(key.clone()))
+            .collect();
+        let mut seen = HashSet::new();
+        let aliases: Vec<String> = adv
+            .aliases
+            .iter()
+            .filter(|alias| *alias != &adv.id && seen.insert(alias.as_str()))
+            .cloned()
+            .collect();
+        let mut seen = HashSet::new();
+        let ecosystems = (0..packages.len())
+            .filter(|&i| {
+                packages
+                    .get(i)
+                    .is_some_and(|(eco, _)| seen.insert(eco.as_str()))
+            })
+            .collect();
+        Prepared {
+            ecosystems,
+            id: adv.id.clone(),
+            source: source.to_string(),
+            modified: adv.modified.clone(),
+            withdrawn: adv.withdrawn.clone(),
+            json: written.map_err(|err| format!("{}: {err}", adv.id)),
+            packages,
+            aliases,
+        }
     }
 }
 
@@ -342,9 +478,11 @@ pub struct Writer<'a> {
     mode: Mode,
     /// Sources written to, with the metadata to store for them.
     touched: BTreeMap<String, Option<SourceMeta>>,
-    seen_pkg: HashSet<(String, String)>,
-    seen_alias: HashSet<String>,
-    json: Vec<u8>,
+    /// The builder's, while the secondary indexes are deferred.
+    deferred: &'a mut Option<Deferred>,
+    /// Coverage counted by this transaction (added to the builder's when it commits).
+    coverage: Coverage,
+    coverage_keys: usize,
 }
 
 impl std::fmt::Debug for Writer<'_> {
@@ -365,7 +503,13 @@ impl Writer<'_> {
             return Ok(());
         }
         self.touched.insert(source.to_string(), None);
-        if self.mode == Mode::Replace {
+        // A source never written to this new database has nothing to drop.
+        let unwritten = self
+            .deferred
+            .as_mut()
+            .is_some_and(|d| d.written.insert(source.to_string()));
+        if self.mode == Mode::Replace && !unwritten {
+            self.index()?;
             let e = sqlite_err(&self.tmp);
             for sql in [
                 "DELETE FROM affected WHERE advisory_id IN (SELECT id FROM advisories WHERE source = ?1)",
@@ -384,73 +528,99 @@ impl Writer<'_> {
         self.touched.insert(source.to_string(), Some(meta));
     }
 
+    /// Builds the deferred secondary indexes (before a delete, which would scan without
+    /// them).
+    fn index(&mut self) -> Result<(), DbError> {
+        if self.deferred.take().is_some() {
+            schema::create_indexes(&self.tx, &self.tmp)?;
+        }
+        Ok(())
+    }
+
     /// Adds or replaces one advisory (by id) in `source`. Package names are stored in the
     /// lookup form of [`moat_model::normalize_name`], ecosystems as the release their entries
-    /// apply to ([`crate::distro::release_key`]).
+    /// apply to ([`crate::distro::release_key`]). The same as [`Writer::prepared`] with
+    /// [`Prepared::new`].
     pub fn advisory(&mut self, source: &str, adv: &Advisory) -> Result<(), DbError> {
-        self.touch(source)?;
-        let e = sqlite_err(&self.tmp);
-        self.json.clear();
-        let written = if adv.source == source {
-            serde_json::to_writer(&mut self.json, adv)
-        } else {
-            let mut a = adv.clone();
-            a.source = source.to_string();
-            serde_json::to_writer(&mut self.json, &a)
+        let p = Prepared::new(source, adv);
+        self.prepared(&p)
+    }
+
+    /// Adds or replaces one advisory made ready by [`Prepared::new`] (possibly on another
+    /// thread).
+    pub fn prepared(&mut self, p: &Prepared) -> Result<(), DbError> {
+        let json = match &p.json {
+            Ok(json) => json,
+            Err(reason) => {
+                return Err(DbError::Corrupt {
+                    path: self.tmp.clone(),
+                    reason: reason.clone(),
+                });
+            }
         };
-        written.map_err(|err| DbError::Corrupt {
-            path: self.tmp.clone(),
-            reason: format!("{}: {err}", adv.id),
-        })?;
-        let json = std::str::from_utf8(&self.json).map_err(|err| DbError::Corrupt {
-            path: self.tmp.clone(),
-            reason: format!("{}: {err}", adv.id),
-        })?;
-        let tx = &self.tx;
-        let replaced = tx
+        self.touch(&p.source)?;
+        let replaced = self
+            .tx
             .prepare_cached("SELECT 1 FROM advisories WHERE id = ?1")
-            .and_then(|mut st| st.exists([&adv.id]))
-            .map_err(&e)?;
+            .and_then(|mut st| st.exists([&p.id]))
+            .map_err(sqlite_err(&self.tmp))?;
+        if replaced {
+            self.index()?;
+        }
+        let e = sqlite_err(&self.tmp);
         if replaced {
             for sql in [
                 "DELETE FROM affected WHERE advisory_id = ?1",
                 "DELETE FROM aliases WHERE advisory_id = ?1",
             ] {
-                tx.prepare_cached(sql)
-                    .and_then(|mut st| st.execute([&adv.id]))
+                self.tx
+                    .prepare_cached(sql)
+                    .and_then(|mut st| st.execute([&p.id]))
                     .map_err(&e)?;
             }
         }
+        let tx = &self.tx;
         tx.prepare_cached(
             "INSERT OR REPLACE INTO advisories(id, source, modified, withdrawn, json) \
              VALUES (?1, ?2, ?3, ?4, ?5)",
         )
-        .and_then(|mut st| st.execute(params![adv.id, source, adv.modified, adv.withdrawn, json]))
+        .and_then(|mut st| st.execute(params![p.id, p.source, p.modified, p.withdrawn, json]))
         .map_err(&e)?;
-        {
+        if !p.packages.is_empty() {
             let mut ins_aff = tx
                 .prepare_cached(
                     "INSERT INTO affected(ecosystem, name, advisory_id) VALUES (?1, ?2, ?3)",
                 )
                 .map_err(&e)?;
-            self.seen_pkg.clear();
-            for aff in &adv.affected {
-                let eco = crate::distro::release_key(&aff.package.ecosystem);
-                let name = moat_model::normalize_name(&eco, &aff.package.name);
-                if self.seen_pkg.insert((eco.to_string(), name.clone())) {
-                    ins_aff
-                        .execute(params![eco.as_ref(), name, adv.id])
-                        .map_err(&e)?;
-                }
+            for (eco, name) in &p.packages {
+                ins_aff.execute(params![eco, name, p.id]).map_err(&e)?;
             }
         }
-        let mut ins_ali = tx
-            .prepare_cached("INSERT INTO aliases(alias, advisory_id) VALUES (?1, ?2)")
-            .map_err(&e)?;
-        self.seen_alias.clear();
-        for alias in &adv.aliases {
-            if alias != &adv.id && self.seen_alias.insert(alias.clone()) {
-                ins_ali.execute(params![alias, adv.id]).map_err(&e)?;
+        if !p.aliases.is_empty() {
+            let mut ins_ali = tx
+                .prepare_cached("INSERT INTO aliases(alias, advisory_id) VALUES (?1, ?2)")
+                .map_err(&e)?;
+            for alias in &p.aliases {
+                ins_ali.execute(params![alias, p.id]).map_err(&e)?;
+            }
+        }
+        if self.deferred.is_some() && self.coverage_keys <= MAX_COVERAGE_KEYS {
+            if !self.coverage.contains_key(&p.source) {
+                self.coverage.insert(p.source.clone(), HashMap::new());
+            }
+            let Some(ecos) = self.coverage.get_mut(&p.source) else {
+                return Ok(());
+            };
+            for &i in &p.ecosystems {
+                if let Some((eco, _)) = p.packages.get(i) {
+                    match ecos.get_mut(eco.as_str()) {
+                        Some(n) => *n += 1,
+                        None => {
+                            ecos.insert(eco.clone(), 1);
+                            self.coverage_keys += 1;
+                        }
+                    }
+                }
             }
         }
         Ok(())
@@ -486,7 +656,13 @@ impl Writer<'_> {
     /// entries).
     pub fn finish(self) -> Result<BTreeMap<String, usize>, DbError> {
         let Writer {
-            tx, tmp, touched, ..
+            tx,
+            tmp,
+            touched,
+            deferred,
+            coverage,
+            coverage_keys,
+            ..
         } = self;
         let e = sqlite_err(&tmp);
         let now = now_rfc3339();
@@ -517,6 +693,14 @@ impl Writer<'_> {
             counts.insert(source.clone(), n as usize);
         }
         tx.commit().map_err(&e)?;
+        if let Some(d) = deferred {
+            d.coverage = match d.coverage.take() {
+                Some(mut all) if coverage_keys <= MAX_COVERAGE_KEYS => {
+                    add_coverage(&mut all, coverage).then_some(all)
+                }
+                _ => None,
+            };
+        }
         Ok(counts)
     }
 }

@@ -39,7 +39,7 @@ mod status;
 mod untrusted;
 
 pub use build::{Builder, SourceMeta};
-pub use build::{Mode, Writer};
+pub use build::{Mode, Prepared, Writer};
 pub use schema::SCHEMA_VERSION;
 pub use status::{Coverage, DbStatus, SourceStatus};
 

@@ -7,9 +7,9 @@
 //! | `meta` | key, value | `format` = `moat-advisory-db`, `schema_version`, `built_at` (RFC 3339) |
 //! | `sources` | name PK, url, etag, last_modified, imported_at, records | one row per feed label (`osv:Go`, `rustsec`, `kev`, ...) |
 //! | `advisories` | id PK, source, modified, withdrawn, json | the whole record as OSV-shaped JSON |
-//! | `affected` | ecosystem, name, advisory_id | index on (ecosystem, name); ecosystems as the release the entry applies to ([`crate::distro::release_key`]: `Ubuntu:22.04` for OSV's `Ubuntu:22.04:LTS` and `Ubuntu:Pro:22.04:LTS`), names in the lookup form of [`moat_model::normalize_name`] |
+//! | `affected` | ecosystem, name, advisory_id | indexes on (ecosystem, name) and advisory_id; ecosystems as the release the entry applies to ([`crate::distro::release_key`]: `Ubuntu:22.04` for OSV's `Ubuntu:22.04:LTS` and `Ubuntu:Pro:22.04:LTS`), names in the lookup form of [`moat_model::normalize_name`] |
 //! | `coverage` | ecosystem, source, advisories | what the database covers: distinct advisories per (ecosystem as in `affected`, source); rebuilt at every commit, read by scans (is the target's release covered?) and `moat db status` |
-//! | `aliases` | alias, advisory_id | index on alias |
+//! | `aliases` | alias, advisory_id | indexes on alias and advisory_id |
 //! | `kev` | cve PK, source, date_added, vendor, product, name, due_date, ransomware | CISA KEV |
 //!
 //! **An advisory id present in two sources:** the later import wins.
@@ -41,27 +41,57 @@ pub const SCHEMA_VERSION: u32 = 3;
 /// The `meta.format` marker that tells a moat database from any other SQLite file.
 const FORMAT: &str = "moat-advisory-db";
 
-const SCHEMA_SQL: &str = "
+/// The tables (with their primary keys).
+const TABLES_SQL: &str = "
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE sources(name TEXT PRIMARY KEY, url TEXT, etag TEXT, last_modified TEXT,
                      imported_at TEXT NOT NULL, records INTEGER NOT NULL);
 CREATE TABLE advisories(id TEXT PRIMARY KEY, source TEXT NOT NULL, modified TEXT, withdrawn TEXT,
                         json TEXT NOT NULL);
-CREATE INDEX advisories_source ON advisories(source);
 CREATE TABLE affected(ecosystem TEXT NOT NULL, name TEXT NOT NULL, advisory_id TEXT NOT NULL);
-CREATE INDEX affected_package ON affected(ecosystem, name);
-CREATE INDEX affected_advisory ON affected(advisory_id);
 CREATE TABLE aliases(alias TEXT NOT NULL, advisory_id TEXT NOT NULL);
-CREATE INDEX aliases_alias ON aliases(alias);
-CREATE INDEX aliases_advisory ON aliases(advisory_id);
 CREATE TABLE kev(cve TEXT PRIMARY KEY, source TEXT NOT NULL, date_added TEXT, vendor TEXT,
                  product TEXT, name TEXT, due_date TEXT, ransomware TEXT);
-CREATE INDEX kev_source ON kev(source);
 CREATE TABLE coverage(ecosystem TEXT NOT NULL, source TEXT NOT NULL, advisories INTEGER NOT NULL,
                       PRIMARY KEY(ecosystem, source));
 ";
 
-/// Recomputes `coverage` from `affected` (at every commit).
+/// The secondary indexes. A new database is bulk-loaded without them and gets them at
+/// commit (one sort each instead of a B-tree insert per row), see [`super::Builder`].
+const INDEXES_SQL: &str = "
+CREATE INDEX IF NOT EXISTS advisories_source ON advisories(source);
+CREATE INDEX IF NOT EXISTS affected_package ON affected(ecosystem, name);
+CREATE INDEX IF NOT EXISTS affected_advisory ON affected(advisory_id);
+CREATE INDEX IF NOT EXISTS aliases_alias ON aliases(alias);
+CREATE INDEX IF NOT EXISTS aliases_advisory ON aliases(advisory_id);
+CREATE INDEX IF NOT EXISTS kev_source ON kev(source);
+";
+
+/// Creates the secondary indexes that do not exist yet.
+pub(super) fn create_indexes(conn: &Connection, path: &Path) -> Result<(), DbError> {
+    conn.execute_batch(INDEXES_SQL).map_err(sqlite_err(path))
+}
+
+/// Replaces `coverage` by `rows` of (ecosystem, source, advisories): what
+/// [`write_coverage`] computes, counted while a new database was written.
+pub(super) fn write_coverage_rows<'a>(
+    conn: &Connection,
+    path: &Path,
+    rows: impl Iterator<Item = (&'a str, &'a str, i64)>,
+) -> Result<(), DbError> {
+    let e = sqlite_err(path);
+    conn.execute("DELETE FROM coverage", []).map_err(&e)?;
+    let mut st = conn
+        .prepare("INSERT INTO coverage(ecosystem, source, advisories) VALUES (?1, ?2, ?3)")
+        .map_err(&e)?;
+    for (eco, source, n) in rows {
+        st.execute(params![eco, source, n]).map_err(&e)?;
+    }
+    Ok(())
+}
+
+/// Recomputes `coverage` from `affected` (at every commit, unless it was counted while
+/// writing: [`write_coverage_rows`]).
 pub(super) fn write_coverage(conn: &Connection, path: &Path) -> Result<(), DbError> {
     conn.execute_batch(
         "DELETE FROM coverage;
@@ -73,9 +103,10 @@ pub(super) fn write_coverage(conn: &Connection, path: &Path) -> Result<(), DbErr
     .map_err(sqlite_err(path))
 }
 
-/// Creates the tables and the `meta` marker on an empty database.
-pub(super) fn create(conn: &Connection, path: &Path) -> Result<(), DbError> {
-    conn.execute_batch(SCHEMA_SQL).map_err(sqlite_err(path))?;
+/// Creates the tables (without the secondary indexes: [`create_indexes`]) and the `meta`
+/// marker on an empty database.
+pub(super) fn create_tables(conn: &Connection, path: &Path) -> Result<(), DbError> {
+    conn.execute_batch(TABLES_SQL).map_err(sqlite_err(path))?;
     write_meta(conn, path, None)
 }
 

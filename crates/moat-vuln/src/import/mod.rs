@@ -292,9 +292,32 @@ pub fn stream_path_batched(
     batch: usize,
     consume: &mut dyn FnMut(Vec<Item>) -> Result<(), Stop>,
 ) -> Result<(), ImportError> {
+    stream_path_mapped(path, batch, &|item| item, consume)
+}
+
+/// [`stream_path_batched`], with `map` applied to every item on a thread between the reading
+/// one and the caller's (work that needs no state of the consumer, such as serialising a
+/// record, overlaps with reading and with the consumer's).
+pub fn stream_path_mapped<T: Send>(
+    path: &Path,
+    batch: usize,
+    map: &(dyn Fn(Item) -> T + Sync),
+    consume: &mut dyn FnMut(Vec<T>) -> Result<(), Stop>,
+) -> Result<(), ImportError> {
     let batch = batch.max(1);
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Item>>(4);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<T>>(4);
+    let (raw_tx, raw_rx) = std::sync::mpsc::sync_channel::<Vec<Item>>(4);
     std::thread::scope(|scope| {
+        // Reading (decompressing, parsing), mapping and consuming: three stages, each on its
+        // own thread. A stage that stops drops its receiver, which stops the one before.
+        scope.spawn(move || {
+            for items in raw_rx.iter() {
+                if tx.send(items.into_iter().map(map).collect()).is_err() {
+                    break;
+                }
+            }
+        });
+        let tx = raw_tx;
         let reader = scope.spawn(move || {
             let mut buf = Vec::with_capacity(batch);
             let r = stream_path(path, &mut |item| {
@@ -599,7 +622,11 @@ struct Probe {
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
+    let Some(&first) = needle.first() else {
+        return true;
+    };
+    hay.windows(needle.len())
+        .any(|w| w.first() == Some(&first) && w == needle)
 }
 
 fn has_line_starting(bytes: &[u8], prefix: &[u8]) -> bool {

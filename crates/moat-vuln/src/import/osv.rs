@@ -97,8 +97,13 @@ enum Label {
 }
 
 impl Extras {
-    /// The extras of a record, `None` when they are not shaped as expected.
+    /// The extras of a record, `None` when they are not shaped as expected (or there are
+    /// none: a record without the text `database_specific` is not parsed a second time).
     fn of_json(bytes: &[u8]) -> Option<Extras> {
+        // A key written with escapes (`\u0064atabase_specific`) is looked at too.
+        if !super::contains(bytes, b"database_specific") && !super::contains(bytes, b"\\u") {
+            return None;
+        }
         serde_json::from_slice(bytes).ok()
     }
 
