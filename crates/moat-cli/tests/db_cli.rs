@@ -1370,7 +1370,7 @@ fn a_release_without_advisories_is_reported() {
     let (findings, diags, stderr) = scan_report(dir.path(), &jammy, &db, DEC_2026);
     assert_eq!(findings, []);
     let want = "no advisories for ubuntu 22.04 in the database: OS packages were not checked \
-                (1 packages of Ubuntu:22.04; `moat db update` downloads the advisories of every \
+                (1 package of Ubuntu:22.04; `moat db update` downloads the advisories of every \
                 distro moat knows)";
     assert_eq!(diags, [("no-advisories".to_string(), want.to_string())]);
     assert!(
@@ -1409,7 +1409,7 @@ fn a_release_without_advisories_is_reported() {
     assert!(
         diags[0].1.starts_with(
             "no advisories for ubuntu 12.04 in the database: OS packages were not checked \
-             (1 packages; the advisories of Ubuntu cover 14.04, 16.04, 18.04, 20.04, 22.04"
+             (1 package; the advisories of Ubuntu cover 14.04, 16.04, 18.04, 20.04, 22.04"
         ),
         "{diags:?}"
     );

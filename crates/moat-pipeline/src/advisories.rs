@@ -182,6 +182,11 @@ pub(crate) fn os_diagnostics(
             .or_default() += 1;
     }
     for (eco, n) in per_eco {
+        let count = if n == 1 {
+            "1 package".to_string()
+        } else {
+            format!("{n} packages")
+        };
         let why = match eco {
             Some(e) if opened.covered.contains(e) => continue,
             Some(e) => {
@@ -196,17 +201,17 @@ pub(crate) fn os_diagnostics(
                 others.sort_unstable();
                 if others.is_empty() {
                     format!(
-                        "{n} packages of {e}; `moat db update` downloads the advisories of every distro moat knows"
+                        "{count} of {e}; `moat db update` downloads the advisories of every distro moat knows"
                     )
                 } else {
                     format!(
-                        "{n} packages; the advisories of {} cover {} only",
+                        "{count}; the advisories of {} cover {} only",
                         distro.unwrap_or(e),
                         others.join(", ")
                     )
                 }
             }
-            None => format!("{n} packages; moat has no advisory source for this distro"),
+            None => format!("{count}; moat has no advisory source for this distro"),
         };
         out.push(Diagnostic::new(
             Code::NoAdvisories,
