@@ -72,14 +72,15 @@ pub(crate) fn width(s: &str) -> usize {
     s.chars().map(char_width).sum()
 }
 
+/// A character a terminal would obey rather than show: a control character (C0, DEL, C1;
+/// newlines and tabs too) or a bidirectional embedding, override or isolate.
+fn obeyed(c: char) -> bool {
+    c.is_control() || matches!(c as u32, 0x202A..=0x202E | 0x2066..=0x2069)
+}
+
 /// Replaces control characters and bidi embedding/override/isolate characters with `?`.
 pub(crate) fn clean(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            let bidi = matches!(c as u32, 0x202A..=0x202E | 0x2066..=0x2069);
-            if c.is_control() || bidi { '?' } else { c }
-        })
-        .collect()
+    s.chars().map(|c| if obeyed(c) { '?' } else { c }).collect()
 }
 
 /// Text from a target for a terminal line (a warning, an error): every control character
@@ -88,13 +89,12 @@ pub(crate) fn clean(s: &str) -> String {
 /// Borrows `s` when there is nothing to escape. Unlike [`clean`] (for table cells, where
 /// width matters) the escape keeps which character it was.
 pub fn escape(s: &str) -> std::borrow::Cow<'_, str> {
-    let bad = |c: char| c.is_control() || matches!(c as u32, 0x202A..=0x202E | 0x2066..=0x2069);
-    if !s.chars().any(bad) {
+    if !s.chars().any(obeyed) {
         return std::borrow::Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 16);
     for c in s.chars() {
-        if !bad(c) {
+        if !obeyed(c) {
             out.push(c);
         } else if (c as u32) < 0x100 {
             out.push_str(&format!("\\x{:02x}", c as u32));
