@@ -1,5 +1,6 @@
-//! Amazon Linux Security Advisories (ALAS) from a repository's `updateinfo.xml` (optionally
-//! gzip-compressed, as `repodata/` serves it).
+//! Amazon Linux Security Advisories (ALAS) from a repository's `updateinfo.xml` (`repodata/`
+//! serves it gzip-compressed: the importer's XML feed reader decompresses it, by its magic
+//! bytes, before it reaches [`stream`]).
 //!
 //! ## Format
 //! The yum/dnf `updateinfo.xml` of createrepo (no formal schema; see createrepo_c's
@@ -41,8 +42,6 @@ use std::io::BufRead;
 pub enum AlasError {
     #[error(transparent)]
     Xml(#[from] XmlError),
-    #[error("gzip: {0}")]
-    Gzip(#[source] std::io::Error),
 }
 
 /// The Amazon Linux line of an ALAS id, or `None` for an Extras topic.
@@ -206,29 +205,16 @@ pub(crate) fn entries(
     }
 }
 
-/// Every security update of an `updateinfo.xml` (plain or gzip-compressed: the gzip magic
-/// decides), handed to `sink` as it is read. The inner result says whether the sink stopped.
-pub fn stream<R: BufRead>(
-    mut reader: R,
-    sink: &mut Sink<'_>,
-) -> Result<Result<(), Stop>, AlasError> {
-    let gz = reader
-        .fill_buf()
-        .map_err(AlasError::Gzip)?
-        .starts_with(&[0x1f, 0x8b]);
-    let mut on_update = |u: El| -> Result<(), Stop> {
+/// Every security update of an `updateinfo.xml`, handed to `sink` as it is read. The inner
+/// result says whether the sink stopped.
+pub fn stream<R: BufRead>(reader: R, sink: &mut Sink<'_>) -> Result<Result<(), Stop>, AlasError> {
+    Ok(for_each_record(reader, "update", &mut |u| {
         sink(Item::File)?;
         match advisory(&u) {
             Some(a) => sink(Item::Advisory(a)),
             None => Ok(()),
         }
-    };
-    if gz {
-        let dec = std::io::BufReader::new(flate2::bufread::MultiGzDecoder::new(reader));
-        Ok(for_each_record(dec, "update", &mut on_update)?)
-    } else {
-        Ok(for_each_record(reader, "update", &mut on_update)?)
-    }
+    })?)
 }
 
 /// Every security update of an `updateinfo.xml` in memory.
