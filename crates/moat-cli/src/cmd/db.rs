@@ -98,10 +98,12 @@ fn update(d: &DbArgs, ecosystems: &[String], env: &Env) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// An item of the import, its advisory made ready on the reading thread.
+/// An item of the import as the writing thread takes it: advisories made ready (serialised
+/// and keyed) on the reading thread, files and skips already dropped there.
 enum Ready {
     Advisory(Prepared),
-    Other(Item),
+    Kev(import::KevEntry),
+    Malformed(String, String),
 }
 
 /// How many records each source got from one path.
@@ -143,52 +145,35 @@ fn import(d: &DbArgs, paths: &[PathBuf], replace: bool, env: &Env) -> anyhow::Re
                 } else {
                     a.source.as_str()
                 };
-                Ready::Advisory(Prepared::new(source, &a))
+                Some(Ready::Advisory(Prepared::new(source, &a)))
             }
-            other => Ready::Other(other),
+            Item::Kev(k) => Some(Ready::Kev(k)),
+            Item::Malformed(what, why) => Some(Ready::Malformed(what, why)),
+            Item::Skipped(_) | Item::File => None,
         };
         let read = import::stream_path_mapped(p, 1024, &prepare, &mut |items| {
-            for item in items {
-                let item = match item {
+            for item in items.into_iter().flatten() {
+                let r = match item {
                     Ready::Advisory(a) => {
-                        let r = w.prepared(&a);
                         match per_source.get_mut(a.source()) {
                             Some(n) => *n += 1,
                             None => {
                                 per_source.insert(a.source().to_string(), 1);
                             }
                         }
-                        if let Err(e) = r {
-                            failed = Some(e);
-                            return Err(Stop);
-                        }
-                        continue;
+                        w.prepared(&a)
                     }
-                    Ready::Other(item) => item,
-                };
-                let r = match item {
-                    Item::Advisory(a) => {
-                        let source = if a.source.is_empty() {
-                            "import".to_string()
-                        } else {
-                            a.source.clone()
-                        };
-                        let r = w.advisory(&source, &a);
-                        *per_source.entry(source).or_default() += 1;
-                        r
-                    }
-                    Item::Kev(k) => {
+                    Ready::Kev(k) => {
                         *per_source.entry("kev".into()).or_default() += 1;
                         w.kev("kev", &k)
                     }
-                    Item::Malformed(what, why) => {
+                    Ready::Malformed(what, why) => {
                         malformed_count += 1;
                         if malformed.is_empty() {
                             malformed.push((what, why));
                         }
                         Ok(())
                     }
-                    Item::Skipped(_) | Item::File => Ok(()),
                 };
                 if let Err(e) = r {
                     failed = Some(e);
