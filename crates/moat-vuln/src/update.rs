@@ -562,21 +562,14 @@ fn decode(
 
 /// A downloaded file read whole (small feeds: KEV), within [`crate::import::MAX_FILE_BYTES`].
 fn read_bounded(file: &Path) -> Result<Vec<u8>, DecodeError> {
-    let read_err = |source| DecodeError::Read {
-        path: file.to_path_buf(),
-        source,
-    };
-    let f = std::fs::File::open(file).map_err(read_err)?;
-    let mut buf = Vec::new();
-    f.take(crate::import::MAX_FILE_BYTES + 1)
-        .read_to_end(&mut buf)
-        .map_err(read_err)?;
-    if buf.len() as u64 > crate::import::MAX_FILE_BYTES {
-        return Err(DecodeError::TooLarge {
+    crate::import::read_capped(file)
+        .map_err(|source| DecodeError::Read {
             path: file.to_path_buf(),
-        });
-    }
-    Ok(buf)
+            source,
+        })?
+        .ok_or_else(|| DecodeError::TooLarge {
+            path: file.to_path_buf(),
+        })
 }
 
 /// Streams items into a [`Writer`] under one source label, counting what was malformed.

@@ -454,16 +454,20 @@ fn stream_zip(path: &Path, file: std::fs::File, sink: &mut Sink<'_>) -> Result<(
 
 /// Reads a file unless it is larger than [`MAX_FILE_BYTES`].
 fn read_bounded(path: &Path) -> Result<Vec<u8>, FileError> {
+    read_capped(path)
+        .map_err(FileError::Read)?
+        .ok_or(FileError::TooLarge)
+}
+
+/// A whole file, or `None` when it is larger than [`MAX_FILE_BYTES`] (never read past it):
+/// the one bounded whole-file read of the importers and the updater.
+pub(crate) fn read_capped(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
     use std::io::Read;
-    let f = std::fs::File::open(path).map_err(FileError::Read)?;
     let mut buf = Vec::new();
-    f.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut buf)
-        .map_err(FileError::Read)?;
-    if buf.len() as u64 > MAX_FILE_BYTES {
-        return Err(FileError::TooLarge);
-    }
-    Ok(buf)
+    std::fs::File::open(path)?
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut buf)?;
+    Ok((buf.len() as u64 <= MAX_FILE_BYTES).then_some(buf))
 }
 
 /// Collects the files under `dir` in sorted order (directories that cannot be read are
