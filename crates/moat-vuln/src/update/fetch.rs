@@ -339,7 +339,7 @@ impl Http {
 
     /// Downloads `url` into `download`: `None` when not modified (`stored`'s validators
     /// answered with 304), else the response's validators.
-    pub fn to_file(
+    pub fn download(
         &mut self,
         label: &str,
         url: &str,

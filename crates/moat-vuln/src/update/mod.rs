@@ -749,7 +749,7 @@ fn update_from(
     };
     let stored = stored.filter(|m| m.url.as_deref() == Some(src.url.as_str()));
     let Some((etag, last_modified)) =
-        http.to_file(&src.label, &src.url, stored, download, progress)?
+        http.download(&src.label, &src.url, stored, download, progress)?
     else {
         return Ok(None);
     };
