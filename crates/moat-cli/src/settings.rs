@@ -16,7 +16,7 @@ use std::time::Duration;
 pub struct Env {
     /// `MOAT_DB`: the advisory database.
     moat_db: Option<OsString>,
-    /// `MOAT_DB_URL`: a mirror of OSV's bucket layout.
+    /// `MOAT_DB_URL`: mirrors of OSV's bucket layout, comma-separated, tried in order.
     moat_db_url: Option<String>,
     xdg_cache_home: Option<OsString>,
     home: Option<OsString>,
@@ -248,9 +248,36 @@ pub struct DbArgs {
     /// Never touch the network (a missing database is then an error).
     #[arg(long)]
     pub offline: bool,
-    /// Base URL of the OSV ecosystem archives (default: $MOAT_DB_URL, else OSV's bucket).
+    /// Base URL of the OSV ecosystem archives (default: $MOAT_DB_URL, a comma-separated
+    /// list, else OSV's bucket). Given more than once: mirrors, tried in order for each
+    /// source.
     #[arg(long, value_name = "URL")]
-    pub db_url: Option<String>,
+    pub db_url: Vec<String>,
+    /// The time limit of a whole database download (`30s`, `5m`; `0` for none): past it the
+    /// sources not yet downloaded keep their records.
+    #[arg(long, value_name = "DURATION", default_value = DEFAULT_DB_TIMEOUT, value_parser = parse_duration)]
+    pub db_timeout: Duration,
+}
+
+/// The default of `--db-timeout`.
+pub const DEFAULT_DB_TIMEOUT: &str = "5m";
+
+/// The mirrors `--db-url` (every one given) or else `MOAT_DB_URL` (a comma-separated list)
+/// name, in order, each once.
+fn mirror_list(flags: &[String], env: Option<&str>) -> Vec<String> {
+    let from: Vec<&str> = if flags.is_empty() {
+        env.map(|v| v.split(',').collect()).unwrap_or_default()
+    } else {
+        flags.iter().flat_map(|f| f.split(',')).collect()
+    };
+    let mut out: Vec<String> = Vec::new();
+    for u in from {
+        let u = u.trim().trim_end_matches('/');
+        if !u.is_empty() && !out.iter().any(|o| o == u) {
+            out.push(u.to_string());
+        }
+    }
+    out
 }
 
 impl DbArgs {
@@ -259,23 +286,29 @@ impl DbArgs {
     }
 
     pub fn update_options(&self, env: &Env) -> UpdateOptions {
-        let mirror = self.db_url.clone().or_else(|| env.moat_db_url.clone());
-        // A local mirror serves KEV beside the archives; the public default has its own URL.
-        let kev_url = match &mirror {
-            Some(base) => format!(
-                "{}/kev/known_exploited_vulnerabilities.json",
-                base.trim_end_matches('/')
-            ),
+        let mut mirrors = mirror_list(&self.db_url, env.moat_db_url.as_deref()).into_iter();
+        let first = mirrors.next();
+        // A mirror serves KEV beside the archives; the public default has its own URL.
+        let kev_url = match &first {
+            Some(base) => format!("{base}/kev/known_exploited_vulnerabilities.json"),
             None => update::DEFAULT_KEV_URL.to_string(),
         };
         UpdateOptions {
-            base_url: mirror.unwrap_or_else(|| update::DEFAULT_BASE_URL.to_string()),
+            base_url: first.unwrap_or_else(|| update::DEFAULT_BASE_URL.to_string()),
+            mirrors: mirrors.collect(),
             ecosystems: update::DEFAULT_ECOSYSTEMS
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),
             kev_url: Some(kev_url),
             timeout: std::time::Duration::from_secs(60),
+            // `0`: no limit (a century is none in practice).
+            budget: if self.db_timeout.is_zero() {
+                Duration::from_secs(100 * 365 * 86_400)
+            } else {
+                self.db_timeout
+            },
+            ..UpdateOptions::default()
         }
     }
 
@@ -354,6 +387,23 @@ mod tests {
         for bad in ["", "5", "m", "5x", "1.5h", "-1s", "99999999999h"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn mirrors_from_flags_or_the_environment() {
+        assert_eq!(
+            mirror_list(&[], Some("http://a/, http://b,,http://a")),
+            ["http://a", "http://b"]
+        );
+        assert_eq!(
+            mirror_list(&["http://c".into(), "http://d/".into()], Some("http://a")),
+            ["http://c", "http://d"]
+        );
+        assert!(mirror_list(&[], None).is_empty());
+        assert_eq!(
+            parse_duration(DEFAULT_DB_TIMEOUT),
+            Ok(Duration::from_secs(300))
+        );
     }
 
     #[test]

@@ -1,6 +1,28 @@
-//! Where the matcher's advisories come from: the database (opened read-only, downloaded first
-//! when it is missing and the network is allowed), or advisory files read into memory; and
-//! what they say about the target's OS ([`os_diagnostics`]):
+//! Where the matcher's advisories come from: the database (opened read-only), or advisory
+//! files read into memory; and what they say about the target's OS ([`os_diagnostics`]).
+//!
+//! ## Downloading what the target needs
+//!
+//! The database is opened after the target's inventory is read, so that only the sources the
+//! inventory needs are downloaded ([`update::needed_names`]): the distro of its OS packages
+//! (Alpine, Debian, ...; Amazon Linux by line), the language ecosystems of its other
+//! packages, and KEV. A scan with no database downloads those (an Alpine image with npm
+//! packages gets Alpine, npm and KEV, not Ubuntu or Maven); a later scan whose target needs a
+//! source the database lacks downloads just that one into it. The sources present are not
+//! refreshed by scans: `moat db update` does that. `--offline` never downloads, and neither
+//! does a scan with a database made only of local imports (`moat db import`: the user chose
+//! its contents).
+//!
+//! When the download fails (every mirror, after the retries), a scan that has a usable
+//! database goes on with it and warns (`database-update`); a scan without one fails
+//! ([`crate::Error::NoDatabase`]).
+//!
+//! [`AdvisoryInfo::sources`] lists the sources the scan used (those holding advisories for
+//! the inventory's ecosystems, those it needed, and KEV) with their import time, age and
+//! record count, so an answer is never silently stale.
+//!
+//! ## Diagnostics
+//!
 //!
 //! | code | when | message |
 //! |---|---|---|
@@ -14,7 +36,7 @@ use moat_model::{Code, Diagnostic, Inventory};
 use moat_vuln::db::Database;
 use moat_vuln::matcher::{AdvisorySource, MemorySource};
 use moat_vuln::{distro, import, update};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Which advisories a scan matches against.
@@ -37,6 +59,18 @@ pub struct DatabaseSettings {
     pub max_age_days: u64,
 }
 
+/// One source of the database a scan used.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SourceInfo {
+    /// `osv:Debian`, `alas:2`, `kev`, ...
+    pub name: String,
+    /// When its records were last written (RFC 3339).
+    pub imported_at: String,
+    /// Whole days since then.
+    pub age_days: u64,
+    pub records: u64,
+}
+
 /// What the report says about the advisories it used.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AdvisoryInfo {
@@ -46,8 +80,92 @@ pub struct AdvisoryInfo {
     pub built_at: Option<String>,
     /// Whole days since then.
     pub age_days: Option<u64>,
-    /// The database was missing and downloaded by this run.
+    /// This run downloaded sources (the database was missing, or lacked sources the
+    /// target needs).
     pub downloaded: bool,
+    /// The sources used, by name.
+    pub sources: Vec<SourceInfo>,
+}
+
+impl AdvisoryInfo {
+    /// The report's `advisories` object (`None` without a database): the database, its
+    /// build time and age, whether this run downloaded, and the sources used.
+    pub fn to_json(&self) -> Option<serde_json::Value> {
+        let db = self.database.as_ref()?;
+        let mut o = serde_json::Map::new();
+        o.insert("database".into(), db.display().to_string().into());
+        if let Some(b) = &self.built_at {
+            o.insert("built_at".into(), b.clone().into());
+        }
+        if let Some(a) = self.age_days {
+            o.insert("age_days".into(), a.into());
+        }
+        if self.downloaded {
+            o.insert("downloaded".into(), true.into());
+        }
+        o.insert(
+            "sources".into(),
+            serde_json::to_value(&self.sources).unwrap_or_default(),
+        );
+        Some(serde_json::Value::Object(o))
+    }
+
+    /// A JSON report (a pretty-printed object) with the `advisories` object as its last
+    /// member; unchanged without a database.
+    pub fn add_to_json(&self, mut doc: Vec<u8>) -> Vec<u8> {
+        let Some(v) = self.to_json() else {
+            return doc;
+        };
+        let Some(end) = doc.iter().rposition(|b| *b == b'}') else {
+            return doc;
+        };
+        let Ok(pretty) = serde_json::to_string_pretty(&v) else {
+            return doc;
+        };
+        let body = doc[..end].trim_ascii_end().to_vec();
+        let tail = doc.split_off(end);
+        let empty = body.ends_with(b"{");
+        let mut out = body;
+        out.extend_from_slice(if empty { b"\n" } else { b",\n" });
+        out.extend_from_slice(b"  \"advisories\": ");
+        out.extend_from_slice(pretty.replace('\n', "\n  ").as_bytes());
+        out.push(b'\n');
+        out.extend_from_slice(&tail);
+        out
+    }
+
+    /// The table's footer line: the sources used and their ages (`None` without a
+    /// database).
+    pub fn footer(&self) -> Option<String> {
+        let db = self.database.as_ref()?;
+        let sources: Vec<String> = self
+            .sources
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} ({} {}, {} records)",
+                    s.name,
+                    s.age_days,
+                    if s.age_days == 1 { "day" } else { "days" },
+                    s.records
+                )
+            })
+            .collect();
+        Some(format!(
+            "Advisories: {}{}: {}\n",
+            db.display(),
+            if self.downloaded {
+                " (downloaded by this scan)"
+            } else {
+                ""
+            },
+            if sources.is_empty() {
+                "no source covers this target".to_string()
+            } else {
+                sources.join(", ")
+            }
+        ))
+    }
 }
 
 /// Calendar days (UTC) from an RFC 3339 time to `now` (0 when unreadable or in the future).
@@ -70,9 +188,26 @@ pub(crate) struct Opened {
     pub what: &'static str,
 }
 
-/// Opens the advisories; `notify` hears about a download before it starts.
+/// Refuses, before the (long) read of the target, what cannot work whatever the target
+/// needs: `--offline` without a database.
+pub(crate) fn precheck(a: &Advisories) -> Result<(), Error> {
+    if let Advisories::Database(d) = a
+        && d.offline
+        && !d.path.exists()
+    {
+        return Err(Error::NoDatabase {
+            path: d.path.clone(),
+            why: "--offline is set".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Opens the advisories for `inventory`, downloading the sources it needs that the
+/// database lacks (see the module docs); `notify` hears about a download before it starts.
 pub(crate) fn open(
     a: &Advisories,
+    inventory: &Inventory,
     now: jiff::Timestamp,
     notify: &mut dyn FnMut(&str),
     diagnostics: &mut Vec<Diagnostic>,
@@ -103,47 +238,44 @@ pub(crate) fn open(
         }
         Advisories::Database(d) => d,
     };
+    precheck(a)?;
     let mut info = AdvisoryInfo {
         database: Some(d.path.clone()),
         ..AdvisoryInfo::default()
     };
-    if !d.path.exists() {
-        if d.offline {
-            return Err(Error::NoDatabase {
-                path: d.path.clone(),
-                why: "--offline is set".into(),
-            });
-        }
-        notify(&format!(
-            "no advisory database at {}; downloading it",
-            d.path.display()
-        ));
-        download(&d.path, &d.update, notify).map_err(|e| Error::NoDatabase {
-            path: d.path.clone(),
-            why: e.to_string(),
-        })?;
-        info.downloaded = true;
+    let ecosystems: BTreeSet<String> = inventory
+        .packages
+        .iter()
+        .filter(|p| !p.application)
+        .filter_map(|p| p.ecosystem.as_deref())
+        .filter(|e| !e.is_empty())
+        .map(|e| distro::release_key(e).into_owned())
+        .collect();
+    let needed = update::needed_names(ecosystems.iter().map(String::as_str));
+    if !d.offline {
+        fetch_missing(d, &needed, &mut info, notify, diagnostics)?;
     }
     let db = Database::open_read_only(&d.path).map_err(|e| Error::Database(e.into()))?;
     let covered = db
         .covered_ecosystems()
         .map_err(|e| Error::Database(e.into()))?;
-    if let Ok(st) = db.status()
-        && let Some(built) = st.built_at
-    {
-        let age = age_days(&built, now);
-        if age > d.max_age_days {
-            diagnostics.push(Diagnostic::new(
-                Code::StaleDatabase,
-                format!(
-                    "the advisory database {} is {age} days old (--db-max-age {}): run `moat db update`",
-                    d.path.display(),
-                    d.max_age_days
-                ),
-            ));
+    if let Ok(st) = db.status() {
+        info.sources = used_sources(&st, &ecosystems, &needed, &d.update, now);
+        if let Some(built) = st.built_at {
+            let age = age_days(&built, now);
+            if age > d.max_age_days {
+                diagnostics.push(Diagnostic::new(
+                    Code::StaleDatabase,
+                    format!(
+                        "the advisory database {} is {age} days old (--db-max-age {}): run `moat db update`",
+                        d.path.display(),
+                        d.max_age_days
+                    ),
+                ));
+            }
+            info.age_days = Some(age);
+            info.built_at = Some(built);
         }
-        info.age_days = Some(age);
-        info.built_at = Some(built);
     }
     Ok(Opened {
         source: Box::new(db),
@@ -151,6 +283,137 @@ pub(crate) fn open(
         covered,
         what: "the database",
     })
+}
+
+/// Downloads the sources `needed` names (and KEV) that the database lacks: all of them when
+/// there is no database, none into a database of local imports only. A failed download is
+/// a warning when a usable database remains, else [`Error::NoDatabase`].
+fn fetch_missing(
+    d: &DatabaseSettings,
+    needed: &[String],
+    info: &mut AdvisoryInfo,
+    notify: &mut dyn FnMut(&str),
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Result<(), Error> {
+    let status = if d.path.exists() {
+        let st = Database::open_read_only(&d.path)
+            .and_then(|db| db.status())
+            .map_err(|e| Error::Database(e.into()))?;
+        // Made by `moat db import` only: its contents are the user's choice.
+        if !st.sources.iter().any(|s| s.meta.url.is_some()) {
+            return Ok(());
+        }
+        Some(st)
+    } else {
+        None
+    };
+    let present = |label: &str| {
+        status
+            .as_ref()
+            .is_some_and(|st| st.sources.iter().any(|s| s.name == label))
+    };
+    let missing: Vec<String> = needed
+        .iter()
+        .filter(|name| {
+            let one = update::UpdateOptions {
+                ecosystems: vec![(*name).clone()],
+                kev_url: None,
+                ..d.update.clone()
+            };
+            one.sources().iter().any(|s| !present(&s.label))
+        })
+        .cloned()
+        .collect();
+    let kev_missing = d.update.kev_url.is_some() && !present("kev");
+    if missing.is_empty() && !(kev_missing && status.is_none()) {
+        return Ok(());
+    }
+    let opts = update::UpdateOptions {
+        ecosystems: missing,
+        kev_url: if kev_missing {
+            d.update.kev_url.clone()
+        } else {
+            None
+        },
+        ..d.update.clone()
+    };
+    let labels: Vec<String> = opts.sources().into_iter().map(|s| s.label).collect();
+    match &status {
+        None => notify(&format!(
+            "no advisory database at {}; downloading the advisories this target needs ({})",
+            d.path.display(),
+            labels.join(", ")
+        )),
+        Some(_) => notify(&format!(
+            "the advisory database {} lacks advisories this target needs; downloading {}",
+            d.path.display(),
+            labels.join(", ")
+        )),
+    }
+    match download(&d.path, &opts, notify) {
+        Ok(summary) => {
+            info.downloaded = summary.committed;
+            for (source, reason, kept) in summary.failures() {
+                diagnostics.push(Diagnostic::new(
+                    Code::DatabaseUpdate,
+                    format!("{source} could not be downloaded ({reason}); {kept} records kept"),
+                ));
+            }
+            Ok(())
+        }
+        Err(e) if status.is_some() => {
+            diagnostics.push(Diagnostic::new(
+                Code::DatabaseUpdate,
+                format!(
+                    "downloading {} failed; the scan used the database {} as it was: {e}",
+                    labels.join(", "),
+                    d.path.display()
+                ),
+            ));
+            Ok(())
+        }
+        Err(e) => Err(Error::NoDatabase {
+            path: d.path.clone(),
+            why: e.to_string(),
+        }),
+    }
+}
+
+/// The sources a scan of packages of `ecosystems` used: those holding advisories for
+/// them, those the target `needed`, and KEV; each with its age on `now`.
+fn used_sources(
+    st: &moat_vuln::db::DbStatus,
+    ecosystems: &BTreeSet<String>,
+    needed: &[String],
+    update_opts: &update::UpdateOptions,
+    now: jiff::Timestamp,
+) -> Vec<SourceInfo> {
+    let needed_labels: HashSet<String> = update::UpdateOptions {
+        ecosystems: needed.to_vec(),
+        ..update_opts.clone()
+    }
+    .sources()
+    .into_iter()
+    .map(|s| s.label)
+    .collect();
+    let covering: HashSet<&str> = st
+        .coverage
+        .iter()
+        .filter(|c| ecosystems.contains(&c.ecosystem))
+        .map(|c| c.source.as_str())
+        .collect();
+    st.sources
+        .iter()
+        .filter(|s| {
+            s.name == "kev" || needed_labels.contains(&s.name) || covering.contains(s.name.as_str())
+        })
+        .map(|s| SourceInfo {
+            name: s.name.clone(),
+            imported_at: s.imported_at.clone(),
+            age_days: age_days(&s.imported_at, now),
+            records: s.records,
+        })
+        .collect()
 }
 
 /// What the advisories say about the target's OS (see the module docs): a `no-advisories`
@@ -258,7 +521,48 @@ pub fn download(
 
 #[cfg(test)]
 mod tests {
-    use super::age_days;
+    use super::{AdvisoryInfo, SourceInfo, age_days};
+
+    #[test]
+    fn the_report_says_which_sources_and_ages() {
+        let info = AdvisoryInfo {
+            database: Some("/c/moat.db".into()),
+            built_at: Some("2026-12-01T00:00:00Z".into()),
+            age_days: Some(1),
+            downloaded: true,
+            sources: vec![
+                SourceInfo {
+                    name: "osv:Alpine".into(),
+                    imported_at: "2026-12-01T00:00:00Z".into(),
+                    age_days: 1,
+                    records: 3,
+                },
+                SourceInfo {
+                    name: "kev".into(),
+                    imported_at: "2026-11-20T00:00:00Z".into(),
+                    age_days: 12,
+                    records: 1,
+                },
+            ],
+        };
+        assert_eq!(
+            info.footer().unwrap(),
+            "Advisories: /c/moat.db (downloaded by this scan): osv:Alpine (1 day, 3 records), kev (12 days, 1 records)\n"
+        );
+        let doc = info.add_to_json(b"{\n  \"findings\": []\n}\n".to_vec());
+        let v: serde_json::Value = serde_json::from_slice(&doc).unwrap();
+        assert_eq!(v["findings"], serde_json::json!([]));
+        assert_eq!(v["advisories"]["sources"][1]["name"], "kev");
+        assert_eq!(v["advisories"]["sources"][1]["age_days"], 12);
+        assert_eq!(v["advisories"]["downloaded"], true);
+        assert!(doc.ends_with(b"}\n"));
+        let v: serde_json::Value =
+            serde_json::from_slice(&info.add_to_json(b"{}".to_vec())).unwrap();
+        assert_eq!(v["advisories"]["age_days"], 1);
+        let none = AdvisoryInfo::default();
+        assert_eq!(none.add_to_json(b"{}".to_vec()), b"{}");
+        assert_eq!(none.footer(), None);
+    }
 
     #[test]
     fn ages_in_whole_days() {

@@ -13,7 +13,8 @@
 //!    on, the secret analyzer reads every text file of every layer and the image config,
 //!    whose echo in the report is then redacted), an SBOM file is read by `moat-report`;
 //! 2. with the vulnerability scanner on, the advisories are opened ([`Advisories`]: the
-//!    database, downloaded first when missing and allowed, or files read into memory) and
+//!    database, with the sources the inventory needs downloaded first when it lacks them and
+//!    the network is allowed, or files read into memory) and
 //!    `moat-vuln` matches the packages; a release the advisories hold nothing for, and an
 //!    end-of-life release, are warnings ([`advisories::os_diagnostics`]);
 //! 3. the [`policy`]: VEX, then ignore entries, then the [`policy::Gate`] (severities,
@@ -29,7 +30,7 @@ pub mod advisories;
 pub mod policy;
 pub mod target;
 
-pub use advisories::{Advisories, AdvisoryInfo, DatabaseSettings};
+pub use advisories::{Advisories, AdvisoryInfo, DatabaseSettings, SourceInfo};
 pub use target::Target;
 
 use moat_model::{Code, Diagnostic, Finding, Inventory, ScanReport};
@@ -273,10 +274,22 @@ pub fn run(
     }
     let vuln = settings.scanners.contains(&Scanner::Vuln);
     let mut diagnostics = Vec::new();
-    // Open the advisories before the (long) scan: a missing database fails early.
+    // What cannot work whatever the target needs (--offline without a database) fails
+    // before the (long) scan; the advisories are opened after it, so that only the sources
+    // the inventory needs are downloaded.
+    if vuln {
+        advisories::precheck(&settings.advisories)?;
+    }
+    let (mut inventory, mut findings) = read_target(
+        &settings.target,
+        &settings.read,
+        engine_scanners(&settings.scanners),
+        progress,
+    )?;
     let source = if vuln {
         Some(advisories::open(
             &settings.advisories,
+            &inventory,
             settings.now,
             notify,
             &mut diagnostics,
@@ -284,12 +297,6 @@ pub fn run(
     } else {
         None
     };
-    let (mut inventory, mut findings) = read_target(
-        &settings.target,
-        &settings.read,
-        engine_scanners(&settings.scanners),
-        progress,
-    )?;
     let mut info = AdvisoryInfo::default();
     if let Some(opened) = source {
         let (vulns, notes) = moat_vuln::matcher::match_inventory(

@@ -5,7 +5,7 @@
 //! | [`import`] | real published feeds -> [`moat_model::advisory::Advisory`] records (pure, bytes in; streamed record by record for large feeds) |
 //! | [`distro`] | distro releases and streams (which feed ecosystem a scanned release reads), per-distro entry rules (modules, architectures, Ksplice), end-of-life dates |
 //! | [`db`] | the embedded SQLite database (`moat.db`): schema, read-only opening, atomic rebuilds, status |
-//! | [`update`] | downloads OSV ecosystem archives, vendor feeds and KEV over HTTP (ETag / Last-Modified), streamed to disk; a failing source keeps its records |
+//! | [`update`] | downloads OSV ecosystem archives, vendor feeds and KEV over HTTP (ETag / Last-Modified), streamed to disk, from mirrors in order with retries and a time budget; OSV sources incrementally from `modified_id.csv`; a failing source keeps its records |
 //! | [`matcher`] | packages x advisories -> findings, each saying how it matched, and typed diagnostics for what could not be evaluated |
 //! | [`cvss`](mod@crate::score) | CVSS v2 / v3.x / v4 base scores |
 //!

@@ -214,6 +214,9 @@ fn opts(s: &Server) -> UpdateOptions {
         ecosystems: vec!["Go".into(), "PyPI".into()],
         kev_url: Some(format!("{}/kev.json", s.base)),
         timeout: Duration::from_secs(20),
+        // One request per source: the failure cases below count them.
+        retry: update::Retry::NONE,
+        ..Default::default()
     }
 }
 
@@ -531,6 +534,7 @@ fn vendor_feeds_from_a_mirror_and_from_a_repository() {
         ecosystems: vec!["Amazon Linux".into(), "Oracle Linux".into()],
         kev_url: None,
         timeout: Duration::from_secs(20),
+        ..Default::default()
     };
     let s = run(&path, &o).unwrap();
     assert_eq!(
@@ -604,6 +608,7 @@ fn vendor_feeds_from_a_mirror_and_from_a_repository() {
         label: "alas:2023".into(),
         url: format!("{}/mirror.list", repo_server.base),
         format: update::Format::MirrorList,
+        alternates: Vec::new(),
     };
     let mut log = Vec::new();
     let s = update::update_sources(&fresh, &[src], Duration::from_secs(20), &mut |m| {

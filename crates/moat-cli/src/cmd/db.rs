@@ -25,14 +25,18 @@ pub enum DbCommand {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
-    /// Download the advisories of every ecosystem and distro moat knows (and KEV) that changed.
+    /// Refresh the advisories the database holds (and KEV) where they changed; a missing
+    /// database gets every ecosystem and distro moat knows.
     Update {
         #[command(flatten)]
         db: DbArgs,
         /// Download only these (comma-separated OSV ecosystem names such as `Go,Ubuntu,Red
-        /// Hat`; `Amazon Linux`, `Oracle Linux`); default: every one moat knows.
+        /// Hat`; `Amazon Linux`, `Oracle Linux`); default: the sources the database holds.
         #[arg(long, value_delimiter = ',', value_name = "LIST")]
         ecosystems: Vec<String>,
+        /// Download every ecosystem and distro moat knows, not only those the database holds.
+        #[arg(long, conflicts_with = "ecosystems")]
+        all: bool,
     },
     /// Print sources, record counts, coverage and age.
     Status {
@@ -48,12 +52,30 @@ pub fn run(cmd: DbCommand, env: &Env) -> anyhow::Result<()> {
             replace_source,
             paths,
         } => import(&d, &paths, replace_source, env),
-        DbCommand::Update { db: d, ecosystems } => update(&d, &ecosystems, env),
+        DbCommand::Update {
+            db: d,
+            ecosystems,
+            all,
+        } => update(&d, &ecosystems, all, env),
         DbCommand::Status { db: d } => status(&d, env),
     }
 }
 
-fn update(d: &DbArgs, ecosystems: &[String], env: &Env) -> anyhow::Result<()> {
+/// The names of the downloaded sources a database holds (none when it is missing, unusable
+/// or made by local imports only).
+fn present_names(path: &std::path::Path) -> Vec<String> {
+    let Ok(st) = Database::open_read_only(path).and_then(|db| db.status()) else {
+        return Vec::new();
+    };
+    update::names_of_sources(
+        st.sources
+            .iter()
+            .filter(|s| s.meta.url.is_some())
+            .map(|s| s.name.as_str()),
+    )
+}
+
+fn update(d: &DbArgs, ecosystems: &[String], all: bool, env: &Env) -> anyhow::Result<()> {
     if d.offline {
         bail!(
             "--offline is set: `moat db update` needs the network (use `moat db import` for air-gapped use)"
@@ -70,6 +92,12 @@ fn update(d: &DbArgs, ecosystems: &[String], env: &Env) -> anyhow::Result<()> {
             bail!("--ecosystems: no ecosystem named");
         }
         opts.ecosystems = picked;
+    } else if !all {
+        // What the database holds; a new database gets everything.
+        let present = present_names(&d.path(env));
+        if !present.is_empty() {
+            opts.ecosystems = present;
+        }
     }
     let show = std::io::stderr().is_terminal();
     let mut progress = |msg: &str| {

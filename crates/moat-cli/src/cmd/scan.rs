@@ -245,9 +245,14 @@ pub fn run(a: ScanArgs, env: &Env) -> anyhow::Result<ExitCode> {
         timestamp: timestamp(settings.now),
         color: env.color() && a.output.is_none(),
     };
+    let info = &outcome.advisories;
     let bytes = match a.format {
-        ScanFormat::Table => moat_report::scan_table(report, &ro).into_bytes(),
-        ScanFormat::Json => moat_report::scan_json(report),
+        ScanFormat::Table => {
+            let mut t = moat_report::scan_table(report, &ro);
+            t.push_str(&info.footer().unwrap_or_default());
+            t.into_bytes()
+        }
+        ScanFormat::Json => info.add_to_json(moat_report::scan_json(report)),
         ScanFormat::Sarif => moat_report::sarif(report, &ro),
         ScanFormat::Cyclonedx => moat_report::cyclonedx_vulns(report, &ro),
     };

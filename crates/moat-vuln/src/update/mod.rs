@@ -1,6 +1,6 @@
-//! `moat db update`: downloads the advisory feeds of every ecosystem and distro moat knows
-//! (OSV's per-ecosystem archives, the vendors' own feeds where OSV has no data, CISA's KEV
-//! catalogue) and rebuilds the database from the ones that changed.
+//! `moat db update` and a scan's downloads: fetches advisory feeds (OSV's per-ecosystem
+//! archives, the vendors' own feeds where OSV has no data, CISA's KEV catalogue) and
+//! rebuilds the database from the ones that changed.
 //!
 //! ## Sources
 //!
@@ -15,8 +15,27 @@
 //! | `Oracle Linux` | `oracle-oval` | Oracle's ELSA OVAL ([`crate::import::oval`]) | `https://linux.oracle.com/security/oval/com.oracle.elsa-all.xml.bz2` | `BASE/oracle/com.oracle.elsa-all.xml.bz2` |
 //! | (always, unless [`UpdateOptions::kev_url`] is `None`) | `kev` | CISA KEV | [`DEFAULT_KEV_URL`] | `BASE/kev/known_exploited_vulnerabilities.json` |
 //!
+//! What a scan needs is a subset: [`needed_names`] maps the ecosystems of an inventory's
+//! packages to the names above, and `moat db update` refreshes the sources a database holds
+//! ([`names_of_sources`]).
+//!
 //! ## Behaviour
 //!
+//! * **Mirrors.** [`UpdateOptions::mirrors`] are further bases of the same layout: a source
+//!   whose URL fails (after its retries), or whose body turns out damaged, is tried at the
+//!   same path on the next mirror ([`Source::alternates`]); the failure reason lists every
+//!   URL's.
+//! * **Retries and a time budget** (`fetch.rs`). `429`, `5xx`, connection errors and bodies
+//!   cut off are retried ([`Retry`]: exponential backoff with jitter, a server's
+//!   `Retry-After` in seconds or as an HTTP date honoured up to [`Retry::max_delay`]); other
+//!   statuses (a `404`) are final. The whole update has a time limit
+//!   ([`UpdateOptions::budget`], [`DEFAULT_BUDGET`]): each request may use what is left of
+//!   it, and past it the remaining sources fail and keep their records. A host that could
+//!   not be reached through every attempt is skipped for the rest of the update.
+//! * **Incremental OSV updates** ([`incremental`]). An OSV source downloaded before from the
+//!   same URL, at most 30 days ago, is brought up to date from the ecosystem's
+//!   `modified_id.csv` and the records changed since, instead of the whole archive; the
+//!   archive is the fallback.
 //! * **Conditional requests.** Each source's `ETag` and `Last-Modified` are stored in the
 //!   database ([`SourceMeta`]); the next update sends `If-None-Match` / `If-Modified-Since` and a
 //!   `304 Not Modified` keeps the stored records of that source. Stored validators are only used
@@ -50,11 +69,16 @@
 //! `Last-Modified` validator is stored and sent back as the server wrote it, never parsed, so
 //! no date handling is needed here.
 
+mod fetch;
+pub mod incremental;
+
+pub use fetch::{Retry, retry_after};
+
 use crate::db::{Builder, DbError, Mode, SourceMeta, Writer};
 use crate::import::kev::KevError;
 use crate::import::osv::ArchiveError;
 use crate::import::{Item, Stop, kev, osv};
-use std::io::{Read, Write};
+use fetch::{Download, Http};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -113,27 +137,44 @@ pub fn amazon_mirror_list(line: &str) -> Option<&'static str> {
 /// Largest download accepted for one source.
 pub const MAX_DOWNLOAD_BYTES: u64 = 2 << 30;
 
+/// The default time limit of a whole update ([`UpdateOptions::budget`]).
+pub const DEFAULT_BUDGET: Duration = Duration::from_secs(300);
+
 /// What to download.
 #[derive(Debug, Clone)]
 pub struct UpdateOptions {
     /// OSV bucket layout: `{base}/{ecosystem}/all.zip`; a mirror (anything but
     /// [`DEFAULT_BASE_URL`]) serves the vendor feeds too (see the module docs).
     pub base_url: String,
+    /// Further bases of the same layout, tried in order for a source that
+    /// [`UpdateOptions::base_url`] could not give.
+    pub mirrors: Vec<String>,
     /// What to download, by name (see the module docs).
     pub ecosystems: Vec<String>,
     /// None: no KEV download.
     pub kev_url: Option<String>,
     /// Connect timeout and the longest wait for any single read (not for the whole download).
     pub timeout: std::time::Duration,
+    /// The whole update's time limit: past it, the sources not yet updated fail (and keep
+    /// their records).
+    pub budget: Duration,
+    /// How failed requests are retried.
+    pub retry: Retry,
+    /// OSV sources are updated from `modified_id.csv` when they can be ([`incremental`]).
+    pub incremental: bool,
 }
 
 impl Default for UpdateOptions {
     fn default() -> Self {
         UpdateOptions {
             base_url: DEFAULT_BASE_URL.to_string(),
+            mirrors: Vec::new(),
             ecosystems: DEFAULT_ECOSYSTEMS.iter().map(|s| s.to_string()).collect(),
             kev_url: Some(DEFAULT_KEV_URL.to_string()),
             timeout: Duration::from_secs(60),
+            budget: DEFAULT_BUDGET,
+            retry: Retry::default(),
+            incremental: true,
         }
     }
 }
@@ -161,71 +202,161 @@ pub struct Source {
     pub label: String,
     pub url: String,
     pub format: Format,
+    /// Mirrors of the feed, tried in order when `url` fails: (URL, format).
+    pub alternates: Vec<(String, Format)>,
 }
 
 impl UpdateOptions {
-    /// The sources [`UpdateOptions::ecosystems`] names, in that order (each once), then KEV.
+    /// The sources [`UpdateOptions::ecosystems`] names, in that order (each once), then KEV;
+    /// each with its URLs on [`UpdateOptions::mirrors`] as alternates.
     pub fn sources(&self) -> Vec<Source> {
         let base = self.base_url.trim_end_matches('/');
         let mut out: Vec<Source> = Vec::new();
-        let mirror = base != DEFAULT_BASE_URL.trim_end_matches('/');
         for name in &self.ecosystems {
             let name = name.trim();
             if name.is_empty() {
                 continue;
             }
-            let mut add = |s: Source| {
-                if !out.iter().any(|o| o.label == s.label) {
-                    out.push(s);
+            for mut s in sources_at(base, name) {
+                if out.iter().any(|o| o.label == s.label) {
+                    continue;
                 }
-            };
-            let amazon = |line: &str| {
-                if mirror {
-                    Source {
-                        label: format!("alas:{line}"),
-                        url: format!("{base}/amazon/{line}/updateinfo.xml.gz"),
-                        format: Format::Updateinfo,
-                    }
-                } else {
-                    Source {
-                        label: format!("alas:{line}"),
-                        url: amazon_mirror_list(line).unwrap_or_default().to_string(),
-                        format: Format::MirrorList,
+                for m in &self.mirrors {
+                    let m = m.trim_end_matches('/');
+                    if let Some(alt) = sources_at(m, name).into_iter().find(|a| a.label == s.label)
+                        && alt.url != s.url
+                        && !s.alternates.iter().any(|(u, _)| *u == alt.url)
+                    {
+                        s.alternates.push((alt.url, alt.format));
                     }
                 }
-            };
-            match name {
-                "Amazon Linux" => AMAZON_LINES.iter().for_each(|l| add(amazon(l))),
-                n if n.starts_with("Amazon Linux:")
-                    && amazon_mirror_list(&n["Amazon Linux:".len()..]).is_some() =>
-                {
-                    add(amazon(&n["Amazon Linux:".len()..]))
-                }
-                "Oracle Linux" => add(Source {
-                    label: crate::import::oval::SOURCE.to_string(),
-                    url: if mirror {
-                        format!("{base}/oracle/com.oracle.elsa-all.xml.bz2")
-                    } else {
-                        ORACLE_OVAL_URL.to_string()
-                    },
-                    format: Format::Oval,
-                }),
-                _ => add(Source {
-                    label: format!("osv:{name}"),
-                    url: format!("{base}/{}/all.zip", encode_segment(name)),
-                    format: Format::OsvZip,
-                }),
+                out.push(s);
             }
         }
         if let Some(k) = &self.kev_url {
+            // A KEV URL under the base is on every mirror at the same path.
+            let alternates = match k.strip_prefix(base) {
+                Some(path) if !self.mirrors.is_empty() => self
+                    .mirrors
+                    .iter()
+                    .map(|m| (format!("{}{path}", m.trim_end_matches('/')), Format::Kev))
+                    .filter(|(u, _)| u != k)
+                    .collect(),
+                _ => Vec::new(),
+            };
             out.push(Source {
                 label: "kev".into(),
                 url: k.clone(),
                 format: Format::Kev,
+                alternates,
             });
         }
         out
     }
+}
+
+/// The sources one name stands for, on the bucket or mirror at `base`.
+fn sources_at(base: &str, name: &str) -> Vec<Source> {
+    let mirror = base != DEFAULT_BASE_URL.trim_end_matches('/');
+    let amazon = |line: &str| {
+        if mirror {
+            Source {
+                label: format!("alas:{line}"),
+                url: format!("{base}/amazon/{line}/updateinfo.xml.gz"),
+                format: Format::Updateinfo,
+                alternates: Vec::new(),
+            }
+        } else {
+            Source {
+                label: format!("alas:{line}"),
+                url: amazon_mirror_list(line).unwrap_or_default().to_string(),
+                format: Format::MirrorList,
+                alternates: Vec::new(),
+            }
+        }
+    };
+    match name {
+        "Amazon Linux" => AMAZON_LINES.iter().map(|l| amazon(l)).collect(),
+        n if n.starts_with("Amazon Linux:")
+            && amazon_mirror_list(&n["Amazon Linux:".len()..]).is_some() =>
+        {
+            vec![amazon(&n["Amazon Linux:".len()..])]
+        }
+        "Oracle Linux" => vec![Source {
+            label: crate::import::oval::SOURCE.to_string(),
+            url: if mirror {
+                format!("{base}/oracle/com.oracle.elsa-all.xml.bz2")
+            } else {
+                ORACLE_OVAL_URL.to_string()
+            },
+            format: Format::Oval,
+            alternates: Vec::new(),
+        }],
+        _ => vec![Source {
+            label: format!("osv:{name}"),
+            url: format!("{base}/{}/all.zip", encode_segment(name)),
+            format: Format::OsvZip,
+            alternates: Vec::new(),
+        }],
+    }
+}
+
+/// The names ([`UpdateOptions::ecosystems`]) that download the sources with these labels
+/// (`osv:Go` -> `Go`, `alas:2` -> `Amazon Linux:2`, `oracle-oval` -> `Oracle Linux`), each
+/// once; KEV and labels of local imports are left out.
+pub fn names_of_sources<'a>(labels: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for l in labels {
+        let name = if let Some(eco) = l.strip_prefix("osv:") {
+            eco.to_string()
+        } else if let Some(line) = l.strip_prefix("alas:") {
+            format!("Amazon Linux:{line}")
+        } else if l == crate::import::oval::SOURCE {
+            "Oracle Linux".to_string()
+        } else {
+            continue;
+        };
+        if !name.is_empty() && !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    in_default_order(&mut out);
+    out
+}
+
+/// Sorts names as [`DEFAULT_ECOSYSTEMS`] lists them (others last, by name).
+fn in_default_order(names: &mut [String]) {
+    let rank = |n: &String| {
+        let base = n.split(':').next().unwrap_or_default();
+        DEFAULT_ECOSYSTEMS
+            .iter()
+            .position(|d| *d == base)
+            .unwrap_or(usize::MAX)
+    };
+    names.sort_by_cached_key(|n| (rank(n), n.clone()));
+}
+
+/// The names ([`UpdateOptions::ecosystems`]) whose sources hold advisories for packages of
+/// these ecosystems (as packages carry them: `Debian:12`, `npm`, `Amazon Linux:2`), in
+/// [`DEFAULT_ECOSYSTEMS`] order, each once: the distro of a release (Amazon Linux by line),
+/// a language ecosystem itself; ecosystems moat has no source for are left out.
+pub fn needed_names<'a>(ecosystems: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut wanted: Vec<String> = Vec::new();
+    for e in ecosystems {
+        let name = match crate::distro::split_release(e) {
+            Some(("Amazon Linux", line)) if amazon_mirror_list(line).is_some() => {
+                format!("Amazon Linux:{line}")
+            }
+            Some((distro, _)) => distro.to_string(),
+            None => e.to_string(),
+        };
+        let base = name.split(':').next().unwrap_or_default();
+        if DEFAULT_ECOSYSTEMS.contains(&base) && !wanted.contains(&name) {
+            wanted.push(name);
+        }
+    }
+    in_default_order(&mut wanted);
+    wanted
 }
 
 /// What happened to one source.
@@ -248,6 +379,8 @@ pub struct UpdateSummary {
     pub committed: bool,
     /// Set when the previous database could not be used and was rebuilt from scratch: why.
     pub rebuilt: Option<String>,
+    /// Body bytes downloaded (every attempt of every source).
+    pub bytes: u64,
 }
 
 impl UpdateSummary {
@@ -307,6 +440,17 @@ pub enum FetchError {
         got: u64,
         expected: u64,
     },
+    /// The update's time budget ran out before this URL could be fetched.
+    #[error("the time budget of {}s for the update ran out before {url} was fetched{last}", budget.as_secs())]
+    OutOfTime {
+        url: String,
+        budget: Duration,
+        /// ` (last: <error>)` when an attempt had failed.
+        last: String,
+    },
+    /// The URL's host could not be reached earlier in this update.
+    #[error("{url} not tried: its host could not be reached earlier ({why})")]
+    HostDown { url: String, why: String },
     /// A `mirror.list` without a repository URL.
     #[error("{url} names no repository")]
     NoRepository { url: String },
@@ -386,14 +530,57 @@ pub fn update(
     opts: &UpdateOptions,
     progress: &mut dyn FnMut(&str),
 ) -> Result<UpdateSummary, UpdateError> {
-    update_sources(db_path, &opts.sources(), opts.timeout, progress)
+    update_sources_with(db_path, &opts.sources(), &opts.fetching(), progress)
 }
 
-/// [`update`] with the sources given (each read as its [`Format`] says).
+/// How sources are fetched: the HTTP limits and whether OSV sources may be updated
+/// incrementally.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fetching {
+    /// Connect timeout and the longest wait for any single read.
+    pub timeout: Duration,
+    /// The whole update's time limit.
+    pub budget: Duration,
+    pub retry: Retry,
+    /// OSV sources fetch `modified_id.csv` and the records changed since the last update
+    /// instead of the whole archive ([`incremental`]).
+    pub incremental: bool,
+}
+
+impl UpdateOptions {
+    /// The fetching part of the options.
+    pub fn fetching(&self) -> Fetching {
+        Fetching {
+            timeout: self.timeout,
+            budget: self.budget,
+            retry: self.retry,
+            incremental: self.incremental,
+        }
+    }
+}
+
+/// [`update`] with the sources given (each read as its [`Format`] says), default retries
+/// and budget, whole downloads only.
 pub fn update_sources(
     db_path: &Path,
     sources: &[Source],
     timeout: Duration,
+    progress: &mut dyn FnMut(&str),
+) -> Result<UpdateSummary, UpdateError> {
+    let d = UpdateOptions::default();
+    let fetching = Fetching {
+        timeout,
+        incremental: false,
+        ..d.fetching()
+    };
+    update_sources_with(db_path, sources, &fetching, progress)
+}
+
+/// [`update`] with the sources given, fetched as `fetching` says.
+pub fn update_sources_with(
+    db_path: &Path,
+    sources: &[Source],
+    fetching: &Fetching,
     progress: &mut dyn FnMut(&str),
 ) -> Result<UpdateSummary, UpdateError> {
     if sources.is_empty() {
@@ -407,26 +594,41 @@ pub fn update_sources(
     {
         progress(&format!("rebuilding the database from scratch: {why}"));
     }
-    let agent = agent_for(sources, timeout);
+    let urls: Vec<&str> = sources
+        .iter()
+        .flat_map(|s| {
+            std::iter::once(s.url.as_str()).chain(s.alternates.iter().map(|a| a.0.as_str()))
+        })
+        .collect();
+    let mut http = Http::new(&urls, fetching.timeout, fetching.budget, fetching.retry);
     let download = Download::beside(db_path);
 
     let mut summary = UpdateSummary {
         per_source: Vec::new(),
         committed: false,
         rebuilt,
+        bytes: 0,
     };
     let mut changed = summary.rebuilt.is_some();
     for src in sources {
         let stored = builder.source_meta(&src.label)?;
         progress(&format!("{}: checking {}", src.label, src.url));
-        let outcome = match update_source(&mut builder, &agent, src, stored, &download, progress) {
+        let outcome = match update_source(
+            &mut builder,
+            &mut http,
+            src,
+            stored,
+            &download,
+            fetching.incremental,
+            progress,
+        ) {
             Ok(Some(records)) => {
                 changed = true;
                 SourceOutcome::Updated { records }
             }
             Ok(None) => SourceOutcome::NotModified,
-            Err(e) => SourceOutcome::Failed {
-                reason: e.to_string(),
+            Err(reason) => SourceOutcome::Failed {
+                reason,
                 kept: builder.source_records(&src.label)?,
             },
         };
@@ -440,6 +642,7 @@ pub fn update_sources(
         });
         summary.per_source.push((src.label.clone(), outcome));
     }
+    summary.bytes = http.bytes;
     let all_failed = summary
         .per_source
         .iter()
@@ -462,51 +665,124 @@ pub fn update_sources(
     Ok(summary)
 }
 
-/// Downloads one source and writes its records in one transaction: `Some(records)` when it
-/// was imported, `None` when not modified. On an error nothing of the source changed.
+/// Updates one source from its first URL that works (then its alternates, in order):
+/// `Some(records)` when it was imported, `None` when not modified, else every URL's
+/// failure. On an error nothing of the source changed.
 fn update_source(
     builder: &mut Builder,
-    agent: &ureq::Agent,
+    http: &mut Http,
     src: &Source,
     stored: Option<SourceMeta>,
+    download: &Download,
+    incremental: bool,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Option<usize>, String> {
+    let mut reasons: Vec<String> = Vec::new();
+    let candidates = std::iter::once((src.url.as_str(), src.format))
+        .chain(src.alternates.iter().map(|(u, f)| (u.as_str(), *f)));
+    for (i, (url, format)) in candidates.enumerate() {
+        if i > 0 {
+            progress(&format!("{}: trying mirror {url}", src.label));
+        }
+        let one = Source {
+            label: src.label.clone(),
+            url: url.to_string(),
+            format,
+            alternates: Vec::new(),
+        };
+        if incremental && format == Format::OsvZip {
+            match incremental::update(builder, http, &one, stored.as_ref(), progress) {
+                Ok(incremental::Outcome::Updated(n)) => return Ok(Some(n)),
+                Ok(incremental::Outcome::Unchanged) => return Ok(None),
+                Ok(incremental::Outcome::Whole(why)) => {
+                    if let Some(why) = why {
+                        progress(&format!(
+                            "{}: downloading the whole archive: {why}",
+                            src.label
+                        ));
+                    }
+                }
+                Err(e) => {
+                    progress(&format!(
+                        "{}: incremental update failed ({e}); downloading the whole archive",
+                        src.label
+                    ));
+                }
+            }
+        }
+        match update_from(builder, http, &one, stored.as_ref(), download, progress) {
+            Ok(r) => return Ok(r),
+            Err(e) => {
+                if src.alternates.len() > i {
+                    progress(&format!("{}: {e}", src.label));
+                }
+                reasons.push(e.to_string());
+            }
+        }
+        if http.left().is_none() {
+            break;
+        }
+    }
+    Err(reasons.join("; "))
+}
+
+/// Downloads one source from one URL and writes its records in one transaction.
+fn update_from(
+    builder: &mut Builder,
+    http: &mut Http,
+    src: &Source,
+    stored: Option<&SourceMeta>,
     download: &Download,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Option<usize>, SourceError> {
     let resolved;
     let src = if src.format == Format::MirrorList {
         resolved = Source {
-            url: updateinfo_url(agent, &src.url)?,
+            url: updateinfo_url(http, &src.url, progress)?,
             format: Format::Updateinfo,
             label: src.label.clone(),
+            alternates: Vec::new(),
         };
         &resolved
     } else {
         src
     };
     let stored = stored.filter(|m| m.url.as_deref() == Some(src.url.as_str()));
-    let Some((etag, last_modified)) = fetch(agent, src, stored.as_ref(), download, progress)?
+    let Some((etag, last_modified)) =
+        http.download(&src.label, &src.url, stored, download, progress)?
     else {
         return Ok(None);
     };
     let mut w = builder.writer(Mode::Replace).map_err(DecodeError::from)?;
     w.touch(&src.label).map_err(DecodeError::from)?;
     let malformed = decode(src, &download.path, &mut w)?;
+    let meta = SourceMeta {
+        url: Some(src.url.clone()),
+        etag,
+        last_modified,
+    };
+    Ok(Some(finish_source(
+        w, &src.label, meta, malformed, progress,
+    )?))
+}
+
+/// Reports the malformed records of a source's download, stores its metadata and commits:
+/// the records the source now holds.
+fn finish_source(
+    mut w: Writer<'_>,
+    label: &str,
+    meta: SourceMeta,
+    malformed: Option<(usize, String, String)>,
+    progress: &mut dyn FnMut(&str),
+) -> Result<usize, DecodeError> {
     if let Some((n, what, why)) = &malformed {
         progress(&format!(
-            "{}: {n} malformed records skipped (e.g. {what}: {why})",
-            src.label
+            "{label}: {n} malformed records skipped (e.g. {what}: {why})"
         ));
     }
-    w.set_meta(
-        &src.label,
-        SourceMeta {
-            url: Some(src.url.clone()),
-            etag,
-            last_modified,
-        },
-    );
-    let counts = w.finish().map_err(DecodeError::from)?;
-    Ok(Some(counts.get(&src.label).copied().unwrap_or(0)))
+    w.set_meta(label, meta);
+    let counts = w.finish()?;
+    Ok(counts.get(label).copied().unwrap_or(0))
 }
 
 /// Reads the downloaded body into the writer; `Some((count, first, why))` when records were
@@ -651,34 +927,28 @@ impl<'w, 'a> RecordSink<'w, 'a> {
 const MAX_INDEX_BYTES: u64 = 4 << 20;
 
 /// A small text resource (a `mirror.list`, a `repomd.xml`) read whole.
-fn get_small(agent: &ureq::Agent, url: &str) -> Result<String, FetchError> {
-    let resp = agent.get(url).call().map_err(|e| FetchError::Request {
-        url: url.to_string(),
-        source: Box::new(e),
-    })?;
-    let status = resp.status().as_u16();
-    if status != 200 {
-        return Err(FetchError::Status {
+fn get_small(
+    http: &mut Http,
+    url: &str,
+    progress: &mut dyn FnMut(&str),
+) -> Result<String, FetchError> {
+    match http.small(url, MAX_INDEX_BYTES, progress)? {
+        Some(body) => Ok(String::from_utf8_lossy(&body).into_owned()),
+        None => Err(FetchError::Status {
             url: url.to_string(),
-            status,
-        });
+            status: 404,
+        }),
     }
-    let mut body = String::new();
-    resp.into_body()
-        .into_reader()
-        .take(MAX_INDEX_BYTES)
-        .read_to_string(&mut body)
-        .map_err(|source| FetchError::CutOff {
-            url: url.to_string(),
-            source,
-        })?;
-    Ok(body)
 }
 
 /// The `updateinfo` URL of the repository a `mirror.list` names: its first URL, then the
 /// `<data type="updateinfo"><location href>` of the repository's `repodata/repomd.xml`.
-fn updateinfo_url(agent: &ureq::Agent, mirror_list: &str) -> Result<String, FetchError> {
-    let list = get_small(agent, mirror_list)?;
+fn updateinfo_url(
+    http: &mut Http,
+    mirror_list: &str,
+    progress: &mut dyn FnMut(&str),
+) -> Result<String, FetchError> {
+    let list = get_small(http, mirror_list, progress)?;
     let repo = list
         .lines()
         .map(str::trim)
@@ -689,7 +959,7 @@ fn updateinfo_url(agent: &ureq::Agent, mirror_list: &str) -> Result<String, Fetc
         .trim_end_matches('/')
         .to_string();
     let repomd_url = format!("{repo}/repodata/repomd.xml");
-    let repomd = get_small(agent, &repomd_url)?;
+    let repomd = get_small(http, &repomd_url, progress)?;
     let href = updateinfo_href(&repomd).ok_or(FetchError::NoUpdateinfo { url: repomd_url })?;
     Ok(format!("{repo}/{}", href.trim_start_matches('/')))
 }
@@ -722,152 +992,6 @@ fn encode_segment(s: &str) -> String {
     out
 }
 
-fn is_loopback(url: &str) -> bool {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let host = rest.split(['/', ':']).next().unwrap_or_default();
-    host == "localhost" || host.starts_with("127.") || rest.starts_with("[::1]")
-}
-
-fn agent_for(sources: &[Source], timeout: Duration) -> ureq::Agent {
-    let mut cfg = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_connect(Some(timeout))
-        .timeout_recv_response(Some(timeout))
-        .timeout_per_read(Some(timeout))
-        .user_agent(concat!("moat/", env!("CARGO_PKG_VERSION")));
-    if sources.iter().all(|s| is_loopback(&s.url)) {
-        cfg = cfg.proxy(None);
-    }
-    cfg.build().into()
-}
-
-/// The temporary file downloads go to (`<db>.download-<pid>`), removed when dropped.
-struct Download {
-    path: PathBuf,
-}
-
-impl Download {
-    fn beside(db: &Path) -> Download {
-        let mut name = db
-            .file_name()
-            .map(|n| n.to_os_string())
-            .unwrap_or_else(|| "moat.db".into());
-        name.push(format!(".download-{}", std::process::id()));
-        Download {
-            path: db.with_file_name(name),
-        }
-    }
-}
-
-impl Drop for Download {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-/// The validators of a response: (`ETag`, `Last-Modified`).
-type Validators = (Option<String>, Option<String>);
-
-/// Downloads `src` into the download file: `None` when not modified, else the validators.
-fn fetch(
-    agent: &ureq::Agent,
-    src: &Source,
-    stored: Option<&SourceMeta>,
-    download: &Download,
-    progress: &mut dyn FnMut(&str),
-) -> Result<Option<Validators>, FetchError> {
-    let url = src.url.as_str();
-    let url_owned = || url.to_string();
-    let mut req = agent.get(url);
-    if let Some(m) = stored {
-        if let Some(e) = &m.etag {
-            req = req.header("If-None-Match", e.as_str());
-        }
-        if let Some(lm) = &m.last_modified {
-            req = req.header("If-Modified-Since", lm.as_str());
-        }
-    }
-    let resp = req.call().map_err(|e| FetchError::Request {
-        url: url_owned(),
-        source: Box::new(e),
-    })?;
-    let status = resp.status().as_u16();
-    if status == 304 {
-        if stored.is_none() {
-            return Err(FetchError::UnexpectedNotModified { url: url_owned() });
-        }
-        return Ok(None);
-    }
-    if status != 200 {
-        return Err(FetchError::Status {
-            url: url_owned(),
-            status,
-        });
-    }
-    let header = |name: &str| {
-        resp.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    let etag = header("etag");
-    let last_modified = header("last-modified");
-    let expected: Option<u64> = header("content-length").and_then(|v| v.parse().ok());
-    if let Some(n) = expected
-        && n > MAX_DOWNLOAD_BYTES
-    {
-        return Err(FetchError::TooLarge {
-            url: url_owned(),
-            bytes: n,
-        });
-    }
-    let file_err = |source| FetchError::File {
-        url: url_owned(),
-        path: download.path.clone(),
-        source,
-    };
-    let mut out = std::io::BufWriter::with_capacity(
-        1 << 20,
-        std::fs::File::create(&download.path).map_err(file_err)?,
-    );
-    let mut reader = resp.into_body().into_reader();
-    let mut chunk = vec![0u8; 256 << 10];
-    let mut got: u64 = 0;
-    let mut next_report: u64 = 16 << 20;
-    loop {
-        let n = reader
-            .read(&mut chunk)
-            .map_err(|source| FetchError::CutOff {
-                url: url_owned(),
-                source,
-            })?;
-        if n == 0 {
-            break;
-        }
-        got += n as u64;
-        if got > MAX_DOWNLOAD_BYTES {
-            return Err(FetchError::TooLargeWhileReading { url: url_owned() });
-        }
-        out.write_all(&chunk[..n]).map_err(file_err)?;
-        if got >= next_report {
-            progress(&format!("{}: {} MiB", src.label, got >> 20));
-            next_report += 16 << 20;
-        }
-    }
-    out.flush().map_err(file_err)?;
-    drop(out);
-    if let Some(n) = expected
-        && n != got
-    {
-        return Err(FetchError::Short {
-            url: url_owned(),
-            got,
-            expected: n,
-        });
-    }
-    Ok(Some((etag, last_modified)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -876,9 +1000,6 @@ mod tests {
     fn segments_and_hosts() {
         assert_eq!(encode_segment("Rocky Linux"), "Rocky%20Linux");
         assert_eq!(encode_segment("crates.io"), "crates.io");
-        assert!(is_loopback("http://127.0.0.1:8080/x"));
-        assert!(is_loopback("http://localhost/x"));
-        assert!(!is_loopback(DEFAULT_BASE_URL));
     }
 
     #[test]
@@ -888,6 +1009,7 @@ mod tests {
             ecosystems: vec!["Go".into(), "Rocky Linux".into(), "Go".into(), " ".into()],
             kev_url: None,
             timeout: Duration::from_secs(1),
+            ..Default::default()
         };
         let s = o.sources();
         assert_eq!(
@@ -901,6 +1023,72 @@ mod tests {
                     "http://127.0.0.1:1/Rocky%20Linux/all.zip"
                 ),
             ]
+        );
+    }
+
+    #[test]
+    fn mirrors_are_alternates() {
+        let o = UpdateOptions {
+            base_url: "http://a/".into(),
+            mirrors: vec!["http://b".into(), "http://a".into()],
+            ecosystems: vec!["Go".into(), "Amazon Linux:2".into()],
+            kev_url: Some("http://a/kev/k.json".into()),
+            ..Default::default()
+        };
+        let s = o.sources();
+        assert_eq!(
+            s.iter()
+                .map(|s| (s.label.as_str(), s.url.as_str(), s.alternates.clone()))
+                .collect::<Vec<_>>(),
+            [
+                (
+                    "osv:Go",
+                    "http://a/Go/all.zip",
+                    vec![("http://b/Go/all.zip".to_string(), Format::OsvZip)]
+                ),
+                (
+                    "alas:2",
+                    "http://a/amazon/2/updateinfo.xml.gz",
+                    vec![(
+                        "http://b/amazon/2/updateinfo.xml.gz".to_string(),
+                        Format::Updateinfo
+                    )]
+                ),
+                (
+                    "kev",
+                    "http://a/kev/k.json",
+                    vec![("http://b/kev/k.json".to_string(), Format::Kev)]
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn what_packages_need() {
+        assert_eq!(
+            needed_names([
+                "npm",
+                "Alpine:v3.20",
+                "Amazon Linux:2",
+                "Debian:12",
+                "npm",
+                "Debian:11",
+                "CocoaPods",
+                "Oracle Linux:9",
+                "",
+            ]),
+            ["npm", "Debian", "Alpine", "Amazon Linux:2", "Oracle Linux"]
+        );
+        assert_eq!(
+            names_of_sources([
+                "osv:Go",
+                "alas:2",
+                "oracle-oval",
+                "kev",
+                "debian-tracker",
+                "osv:Go"
+            ]),
+            ["Go", "Amazon Linux:2", "Oracle Linux"]
         );
     }
 }
