@@ -45,6 +45,8 @@ pub enum Code {
     NoAdvisories,
     /// The target's OS release is past its end of life: no more security fixes are published.
     EndOfLife,
+    /// An analyzer took longer than the per-file budget (`--analyzer-timeout`) on one file.
+    SlowFile,
     /// Anything else worth a warning.
     #[default]
     Other,
@@ -67,6 +69,7 @@ impl Code {
             Code::IgnoreEntry => "ignore-entry",
             Code::NoAdvisories => "no-advisories",
             Code::EndOfLife => "end-of-life",
+            Code::SlowFile => "slow-file",
             Code::Other => "other",
         }
     }
