@@ -764,8 +764,14 @@ fn db_import_refuses_files_that_are_not_moat_databases() {
         .execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (42);")
         .unwrap();
     let other_bytes = std::fs::read(&other).unwrap();
-    for (file, why) in [(&text, "not an SQLite database"), (&other, "no meta table")] {
-        for cmd in ["import", "update"] {
+    // `update` replaces only what is no SQLite database at all (that is how it has always
+    // repaired a corrupt database: it downloads everything again); another program's SQLite
+    // database it refuses too.
+    for (file, why, cmds) in [
+        (&text, "not an SQLite database", &["import"][..]),
+        (&other, "no meta table", &["import", "update"][..]),
+    ] {
+        for &cmd in cmds {
             let mut args = vec!["db", cmd, "--db", file.to_str().unwrap()];
             if cmd == "import" {
                 args.push(src);

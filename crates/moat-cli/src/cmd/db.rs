@@ -65,8 +65,10 @@ enum Writer {
 }
 
 /// Takes the writer's lock of the database at `path` (saying that it waits), then checks what
-/// is there: a file that is not a moat database is refused without `--force`; a damaged or
-/// other-schema one is rebuilt by `update` (saying so) and by `import` only with `--force`.
+/// is there: another program's SQLite database is refused without `--force`; a damaged or
+/// other-schema moat database, or a file that is no SQLite database at all, is rebuilt by
+/// `update` (saying so: it downloads everything again, and that is how it has always
+/// repaired a corrupt database) and by `import` only with `--force`.
 fn lock_and_check(
     path: &std::path::Path,
     w: &WriteArgs,
@@ -86,6 +88,9 @@ fn lock_and_check(
     )?;
     match file::inspect(path)? {
         file::Target::Missing | file::Target::Moat => {}
+        file::Target::Unknown(why) if who == Writer::Import && !w.force => bail!(
+            "{shown} is not a moat advisory database ({why}): refusing to replace it (choose another --db, or pass --force to overwrite it)"
+        ),
         file::Target::Foreign(why) if !w.force => bail!(
             "{shown} is not a moat advisory database ({why}): refusing to replace it (choose another --db, or pass --force to overwrite it)"
         ),
@@ -96,6 +101,9 @@ fn lock_and_check(
             "{}; `moat db import` does not rebuild it (its records would be lost): run `moat db update`, or pass --force to start it afresh",
             crate::output::escape(&why)
         ),
+        file::Target::Unknown(why) => {
+            eprintln!("moat: warning: replacing {shown}, which is not a moat database ({why})");
+        }
         file::Target::Damaged(why) => {
             eprintln!(
                 "moat: warning: rebuilding {shown} from scratch: {}",

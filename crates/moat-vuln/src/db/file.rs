@@ -18,10 +18,12 @@
 //!   which takes it too, without locking itself out. Readers (scans) take no lock: they read
 //!   whichever complete file the last rename put in place.
 //! * **What may be overwritten.** [`inspect`] tells a moat database ([`Target::Moat`]) from a
-//!   damaged or other-schema one ([`Target::Damaged`]) and from a file that is not a moat
-//!   database at all ([`Target::Foreign`]: no SQLite header, no `meta.format` marker, or a
-//!   schema moat never writes). The CLI refuses to replace a foreign file without `--force`,
-//!   and lets only `moat db update` (which downloads everything again) rebuild a damaged one.
+//!   damaged or other-schema one ([`Target::Damaged`]), from another program's SQLite
+//!   database ([`Target::Foreign`]: no `meta.format` marker, or a schema moat never writes)
+//!   and from a file that is no SQLite database at all ([`Target::Unknown`]: a text file, or
+//!   a moat database damaged past its header). `moat db import` replaces none but a moat
+//!   database without `--force`; `moat db update` (which downloads everything again)
+//!   rebuilds a damaged or unknown file, saying so, and refuses a foreign one.
 //! * **Stale temporaries.** A killed writer leaves `<target>.tmp-<pid>` (and its `-journal`)
 //!   or `<target>.download-<pid>`. The next writer, holding the lock, removes those whose
 //!   process is gone (no `/proc/<pid>`) or that are older than [`STALE_AFTER`] (a pid reused
@@ -221,8 +223,11 @@ pub enum Target {
     Moat,
     /// A moat database that is damaged or of another schema version: why.
     Damaged(String),
-    /// Not a moat database (another program's file): why.
+    /// An SQLite database that is not moat's (another program's, or one holding schema code
+    /// moat never writes): why.
     Foreign(String),
+    /// Not an SQLite file at all: a text file, or a moat database damaged past its header.
+    Unknown(String),
 }
 
 /// The first bytes of every SQLite 3 database.
@@ -238,7 +243,7 @@ pub fn inspect(path: &Path) -> Result<Target, DbError> {
         Err(source) => return Err(DbError::Io { path, source }),
     };
     if !meta.is_file() {
-        return Ok(Target::Foreign("not a regular file".into()));
+        return Ok(Target::Unknown("not a regular file".into()));
     }
     if meta.len() == 0 {
         return Ok(Target::Missing);
@@ -251,7 +256,7 @@ pub fn inspect(path: &Path) -> Result<Target, DbError> {
             source,
         })?;
     if n < head.len() || &head != SQLITE_MAGIC {
-        return Ok(Target::Foreign("not an SQLite database".into()));
+        return Ok(Target::Unknown("not an SQLite database".into()));
     }
     Ok(match super::Database::open_read_only(&path) {
         Ok(_) => Target::Moat,
