@@ -107,6 +107,10 @@ pub struct TargetArgs {
     /// (`30s`, `5m`, `1h30m`; `0` for no limit).
     #[arg(long, value_name = "DURATION", default_value = DEFAULT_TIMEOUT, value_parser = parse_duration)]
     timeout: Duration,
+    /// Warn (`slow-file`) about a file one analyzer spends longer than this on (`0` for no
+    /// budget).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    analyzer_timeout: Duration,
 }
 
 /// The default of `--timeout`: generous (moat reads a multi-GiB image in a few minutes on
@@ -229,6 +233,7 @@ impl TargetArgs {
             },
             max_entry_bytes: self.max_entry_bytes,
             skip_dev: self.skip_dev_deps,
+            analyzer_timeout: Some(self.analyzer_timeout),
             secrets: Default::default(),
         })
     }

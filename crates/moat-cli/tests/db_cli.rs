@@ -716,20 +716,23 @@ fn malformed_records_are_counted_and_do_not_abort() {
     // Keyed by id: PYSEC-2023-74 is replaced, PYSEC-TEST-1 from the first import stays.
     assert_eq!(status(dir.path(), &db).sources.get("osv:PyPI"), Some(&2));
 
-    // A file that is not a zip at all is one malformed entry, not an abort.
+    // A file that is not a zip at all holds nothing moat recognises: an error (exit 2, issue
+    // 9) that says what it found and leaves the database as it was, not `imported 0 records`.
     let notzip = dir.path().join("garbage.zip");
     std::fs::write(&notzip, b"this is not a zip archive").unwrap();
     let o = run(cmd(dir.path())
         .args(["db", "import", "--db"])
         .arg(&db)
         .arg(&notzip));
-    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert_eq!(code(&o), 2, "{}", err(&o));
     assert!(
-        err(&o).contains("garbage.zip: 1 malformed record(s)"),
+        err(&o).contains("garbage.zip: nothing to import: 1 unreadable")
+            && err(&o).contains("not a readable zip archive"),
         "{}",
         err(&o)
     );
-    assert!(out(&o).contains("imported 0 records"), "{}", out(&o));
+    assert!(!out(&o).contains("imported 0 records"), "{}", out(&o));
+    assert_eq!(status(dir.path(), &db).sources.get("osv:PyPI"), Some(&2));
 }
 
 #[test]

@@ -716,3 +716,330 @@ fn a_plain_image_still_scans_under_the_limits() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("bash"));
 }
+
+// ---- the advisory database as a file others can touch ----
+
+/// A directory of `n` OSV records `<prefix>-<i>` for PyPI package `<prefix>-pkg`.
+fn osv_dir(dir: &Path, prefix: &str, n: usize) -> PathBuf {
+    let d = dir.join(format!("osv-{prefix}"));
+    std::fs::create_dir_all(&d).unwrap();
+    for i in 0..n {
+        let rec = serde_json::json!({
+            "id": format!("{prefix}-{i}"),
+            "modified": "2024-01-01T00:00:00Z",
+            "affected": [{
+                "package": {"ecosystem": "PyPI", "name": format!("{prefix}-pkg")},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.0"}]}]
+            }]
+        });
+        std::fs::write(d.join(format!("{prefix}-{i}.json")), rec.to_string()).unwrap();
+    }
+    d
+}
+
+/// The `records:` line of `moat db status`.
+fn db_records(home: &Path, db: &Path) -> u64 {
+    let r = moat(home, &["db", "status", "--db", db.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("records:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn db_import_refuses_files_that_are_not_moat_databases() {
+    let d = tempfile::tempdir().unwrap();
+    let src = osv_dir(d.path(), "A", 2);
+    let src = src.to_str().unwrap();
+    // A text file and another program's SQLite database are kept, byte for byte.
+    let text = d.path().join("notes.txt");
+    std::fs::write(&text, b"my notes\n").unwrap();
+    let other = d.path().join("other.sqlite");
+    rusqlite::Connection::open(&other)
+        .unwrap()
+        .execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (42);")
+        .unwrap();
+    let other_bytes = std::fs::read(&other).unwrap();
+    // `update` replaces only what is no SQLite database at all (that is how it has always
+    // repaired a corrupt database: it downloads everything again); another program's SQLite
+    // database it refuses too.
+    for (file, why, cmds) in [
+        (&text, "not an SQLite database", &["import"][..]),
+        (&other, "no meta table", &["import", "update"][..]),
+    ] {
+        for &cmd in cmds {
+            let mut args = vec!["db", cmd, "--db", file.to_str().unwrap()];
+            if cmd == "import" {
+                args.push(src);
+            }
+            let r = moat(d.path(), &args);
+            assert_eq!(r.code, 2, "{cmd} {file:?}: {}", r.stderr);
+            assert!(
+                r.stderr.contains("is not a moat advisory database")
+                    && r.stderr.contains(why)
+                    && r.stderr.contains("--force"),
+                "{}",
+                r.stderr
+            );
+        }
+    }
+    assert_eq!(std::fs::read(&text).unwrap(), b"my notes\n");
+    assert_eq!(std::fs::read(&other).unwrap(), other_bytes);
+    // With --force the file is replaced by a database.
+    let r = moat(
+        d.path(),
+        &[
+            "db",
+            "import",
+            "--force",
+            "--db",
+            text.to_str().unwrap(),
+            src,
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("replacing"), "{}", r.stderr);
+    assert_eq!(db_records(d.path(), &text), 2);
+}
+
+#[test]
+fn db_import_through_a_symlink_keeps_the_link() {
+    let d = tempfile::tempdir().unwrap();
+    let real_dir = d.path().join("real");
+    std::fs::create_dir(&real_dir).unwrap();
+    let real = real_dir.join("moat.db");
+    let link = d.path().join("link.db");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    for (prefix, n) in [("A", 3), ("B", 2)] {
+        let src = osv_dir(d.path(), prefix, n);
+        let r = moat(
+            d.path(),
+            &[
+                "db",
+                "import",
+                "--db",
+                link.to_str().unwrap(),
+                src.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(real.is_file());
+    assert_eq!(db_records(d.path(), &real), 5);
+    // Nothing is left beside the target or the link: no temporary, no lock file.
+    assert!(!real_dir.join("moat.db.lock").exists());
+    let leftovers: Vec<_> = std::fs::read_dir(&real_dir)
+        .unwrap()
+        .chain(std::fs::read_dir(d.path()).unwrap())
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp-") || n.ends_with(".lock"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn concurrent_imports_both_keep_their_records() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("moat.db");
+    let a = osv_dir(d.path(), "A", 1500);
+    let b = osv_dir(d.path(), "B", 1500);
+    let home = d.path().to_path_buf();
+    let runs: Vec<_> = [a, b]
+        .into_iter()
+        .map(|src| {
+            let (home, db) = (home.clone(), db.clone());
+            std::thread::spawn(move || {
+                moat(
+                    &home,
+                    &[
+                        "db",
+                        "import",
+                        "--db",
+                        db.to_str().unwrap(),
+                        src.to_str().unwrap(),
+                    ],
+                )
+            })
+        })
+        .collect();
+    for r in runs {
+        let r = r.join().unwrap();
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(r.stdout.contains("imported 1500 records"), "{}", r.stdout);
+    }
+    assert_eq!(db_records(d.path(), &db), 3000);
+}
+
+#[test]
+fn a_second_writer_waits_for_the_lock_then_fails_clearly() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("moat.db");
+    let src = osv_dir(d.path(), "A", 1);
+    let held = std::fs::File::create(d.path().join("moat.db.lock")).unwrap();
+    held.lock().unwrap();
+    let t = Instant::now();
+    let r = moat(
+        d.path(),
+        &[
+            "db",
+            "import",
+            "--lock-timeout",
+            "1",
+            "--db",
+            db.to_str().unwrap(),
+            src.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(t.elapsed() >= Duration::from_secs(1));
+    assert!(
+        r.stderr
+            .contains("waiting up to 1 s for another import or update")
+            && r.stderr.contains("held by another import or update"),
+        "{}",
+        r.stderr
+    );
+    assert!(!db.exists());
+    held.unlock().unwrap();
+    let r = moat(
+        d.path(),
+        &[
+            "db",
+            "import",
+            "--db",
+            db.to_str().unwrap(),
+            src.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+#[test]
+fn stale_temporaries_of_killed_writers_are_removed() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("moat.db");
+    let src = osv_dir(d.path(), "A", 1);
+    // A pid above Linux's maximum (2^22) is never alive.
+    let stale = d.path().join("moat.db.tmp-99999999");
+    std::fs::write(&stale, vec![0u8; 4096]).unwrap();
+    let r = moat(
+        d.path(),
+        &[
+            "db",
+            "import",
+            "--db",
+            db.to_str().unwrap(),
+            src.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!stale.exists());
+}
+
+#[test]
+fn a_damaged_database_is_not_wiped_by_import_without_force() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("moat.db");
+    let a = osv_dir(d.path(), "A", 2);
+    let b = osv_dir(d.path(), "B", 1);
+    let r = moat(
+        d.path(),
+        &[
+            "db",
+            "import",
+            "--db",
+            db.to_str().unwrap(),
+            a.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // A newer schema version.
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+        .unwrap();
+    let before = std::fs::read(&db).unwrap();
+    let r = moat(
+        d.path(),
+        &[
+            "db",
+            "import",
+            "--db",
+            db.to_str().unwrap(),
+            b.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("schema version 99")
+            && r.stderr.contains("does not rebuild it")
+            && r.stderr.contains("--force"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+    let r = moat(
+        d.path(),
+        &[
+            "db",
+            "import",
+            "--force",
+            "--db",
+            db.to_str().unwrap(),
+            b.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("rebuilding"), "{}", r.stderr);
+    assert_eq!(db_records(d.path(), &db), 1);
+}
+
+#[test]
+fn an_import_of_nothing_recognisable_exits_2() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("moat.db");
+    let empty = d.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let zip = d.path().join("all.zip");
+    std::fs::write(&zip, b"PK\x03\x04 this is no zip archive").unwrap();
+    let docker = d.path().join("image.tar");
+    std::fs::write(
+        &docker,
+        common::tar(&[E::File("manifest.json", b"[]".to_vec())]),
+    )
+    .unwrap();
+    for (p, what) in [
+        (&empty, "no files"),
+        (&zip, "unreadable"),
+        (&docker, "no advisory format"),
+    ] {
+        let r = moat(
+            d.path(),
+            &[
+                "db",
+                "import",
+                "--db",
+                db.to_str().unwrap(),
+                p.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(r.code, 2, "{p:?}: {} {}", r.stdout, r.stderr);
+        assert!(
+            r.stderr.contains("nothing to import") && r.stderr.contains(what),
+            "{p:?}: {}",
+            r.stderr
+        );
+        assert!(!r.stdout.contains("imported 0 records"));
+    }
+    assert!(!db.exists());
+}

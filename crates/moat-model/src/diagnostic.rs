@@ -47,6 +47,8 @@ pub enum Code {
     EndOfLife,
     /// Downloading advisories failed (every mirror): the scan used the database as it was.
     DatabaseUpdate,
+    /// An analyzer took longer than the per-file budget (`--analyzer-timeout`) on one file.
+    SlowFile,
     /// Anything else worth a warning.
     #[default]
     Other,
@@ -70,6 +72,7 @@ impl Code {
             Code::NoAdvisories => "no-advisories",
             Code::EndOfLife => "end-of-life",
             Code::DatabaseUpdate => "database-update",
+            Code::SlowFile => "slow-file",
             Code::Other => "other",
         }
     }

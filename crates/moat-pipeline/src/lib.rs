@@ -80,6 +80,9 @@ pub struct ReadSettings {
     pub max_entry_bytes: Option<u64>,
     /// Leave out development dependencies.
     pub skip_dev: bool,
+    /// The time one analyzer may spend on one file before a `slow-file` warning (default: the
+    /// engine's, [`moat_scan::DEFAULT_ANALYZER_TIMEOUT`]; zero: no budget).
+    pub analyzer_timeout: Option<std::time::Duration>,
     /// The secret scanner's rules (built-in or from `moat-secrets.toml`), size cap per
     /// file, binaries, and whether secrets are shown.
     pub secrets: moat_secrets::Settings,
@@ -209,6 +212,9 @@ fn read_target(
             };
             if let Some(v) = read.max_entry_bytes {
                 opts.max_entry_bytes = v;
+            }
+            if let Some(t) = read.analyzer_timeout {
+                opts.analyzer_timeout = (!t.is_zero()).then_some(t);
             }
             let mut scanned = moat_scan::scan(&source, &opts)?;
             if scanners.contains(moat_scan::Scanner::Secret) && !read.secrets.show_secrets {

@@ -59,7 +59,7 @@ mod walk;
 pub use analyzer::{Analyzer, AnalyzerInfo, Entry, Interest, MAX_SNIFF, Scanner, Scanners};
 pub use error::ScanError;
 pub use fact::{Fact, FileFacts, Scope, Tagged};
-pub use options::{Progress, ScanOptions};
+pub use options::{DEFAULT_ANALYZER_TIMEOUT, Progress, ScanOptions};
 
 use moat_image::Source;
 use moat_model::{

@@ -20,7 +20,14 @@ pub struct ScanOptions {
     pub scanners: Scanners,
     /// The secret scanner's rules, size cap and output (used when it runs).
     pub secrets: moat_secrets::Settings,
+    /// The time one analyzer may spend on one file before the file is reported as a
+    /// `slow-file` warning naming it and the analyzer (`None`: no budget). The analysis is
+    /// measured, not preempted: the command's `--timeout` bounds a file that never ends.
+    pub analyzer_timeout: Option<std::time::Duration>,
 }
+
+/// The default of [`ScanOptions::analyzer_timeout`].
+pub const DEFAULT_ANALYZER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl Default for ScanOptions {
     fn default() -> Self {
@@ -30,6 +37,7 @@ impl Default for ScanOptions {
             progress: None,
             scanners: Scanners::default(),
             secrets: moat_secrets::Settings::default(),
+            analyzer_timeout: Some(DEFAULT_ANALYZER_TIMEOUT),
         }
     }
 }

@@ -13,7 +13,15 @@
 //! is read, so a huge sparse file nobody wants costs nothing. An entry the reader cannot
 //! read (an unknown sparse format, an unusable map, an unknown type) is a warning naming it.
 //! Names are resolved as Docker resolves them ([`normalize`]); a name or a hardlink target
-//! leaving the root fails the layer, as it fails `docker load`.
+//! leaving the root fails the layer, as it fails `docker load`. A name that is not UTF-8 keeps
+//! its other bytes visible and distinct ([`name_text`]), so two names differing only in them
+//! never collide (one hiding the other, or a whiteout deleting the wrong one).
+//!
+//! Each analyzer call is timed against [`ScanOptions::analyzer_timeout`]: over it, the file
+//! gets a `slow-file` warning naming the analyzer. Analyzers borrow per-scan state and run
+//! on the walking thread, so a call is measured, not preempted; the command's `--timeout`
+//! bounds a file that never ends. (Preempting would need analyzers the walker could hand to
+//! a thread it may abandon: `'static` or shared ones, a change to `scan_with`.)
 //!
 //! What a layer does to each path becomes a [`Change`] for the merge: a file with the facts
 //! of all analyzers, a symlink, a directory, a whiteout, an opaque directory, or a shadow
@@ -79,9 +87,9 @@ pub enum BadName {
 /// the root itself. `.` and empty parts go, `..` removes the part before it; an absolute
 /// name lands under the root, where `..` stops (Docker joins names to the root and cleans
 /// them); a relative name climbing above the root is refused (Docker refuses the layer).
-/// Names need not be UTF-8: other bytes show as U+FFFD.
+/// Names need not be UTF-8: see [`name_text`] for how other bytes show.
 fn normalize(raw: &[u8]) -> Result<Option<String>, BadName> {
-    let s = String::from_utf8_lossy(raw);
+    let s = name_text(raw);
     let absolute = s.starts_with('/');
     let mut out = String::with_capacity(s.len());
     for comp in s.split('/') {
@@ -102,6 +110,34 @@ fn normalize(raw: &[u8]) -> Result<Option<String>, BadName> {
         }
     }
     Ok(if out.is_empty() { None } else { Some(out) })
+}
+
+/// A name's bytes as text, distinctly: valid UTF-8 as it is, each byte that is not part of
+/// valid UTF-8 as U+FFFD and its two hex digits (`caf\xe9` is `caf\u{fffd}e9`), and a
+/// U+FFFD the name itself holds doubled. Two names that differ only in their other bytes
+/// therefore stay two paths (a whiteout of one never deletes the other), and the text still
+/// reads as the lossy form with the bytes shown.
+fn name_text(raw: &[u8]) -> std::borrow::Cow<'_, str> {
+    const MARK: char = '\u{fffd}';
+    if let Ok(s) = std::str::from_utf8(raw)
+        && !s.contains(MARK)
+    {
+        return s.into();
+    }
+    let mut out = String::with_capacity(raw.len() + 8);
+    for chunk in raw.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            out.push(c);
+            if c == MARK {
+                out.push(MARK);
+            }
+        }
+        for b in chunk.invalid() {
+            out.push(MARK);
+            out.push_str(&format!("{b:02x}"));
+        }
+    }
+    out.into()
 }
 
 /// A diagnostic about the file at `path` (relative).
@@ -127,6 +163,8 @@ pub(crate) enum Outcome {
 pub(crate) struct Dispatch<'a> {
     analyzers: &'a [&'a dyn Analyzer],
     max_entry_bytes: u64,
+    /// [`ScanOptions::analyzer_timeout`].
+    timeout: Option<std::time::Duration>,
     /// The analyzers interested in the current entry (index, interest).
     interested: Vec<(usize, Interest)>,
     buf: Vec<u8>,
@@ -137,9 +175,16 @@ impl<'a> Dispatch<'a> {
         Dispatch {
             analyzers,
             max_entry_bytes,
+            timeout: None,
             interested: Vec::new(),
             buf: Vec::new(),
         }
+    }
+
+    /// With a per-file time budget for each analyzer ([`ScanOptions::analyzer_timeout`]).
+    pub(crate) fn with_timeout(mut self, timeout: Option<std::time::Duration>) -> Dispatch<'a> {
+        self.timeout = timeout;
+        self
     }
 
     /// Asks every analyzer about `e`; with `sniffing` false only path interest counts.
@@ -206,13 +251,34 @@ impl<'a> Dispatch<'a> {
     }
 
     /// Runs the interested analyzers over `data`, or over the buffer just read; says
-    /// whether an analyzer wanted the file by its path.
+    /// whether an analyzer wanted the file by its path. An analyzer that took longer than
+    /// the time budget adds a [`Code::SlowFile`] warning to the file's facts (its result is
+    /// kept: the call is measured, not preempted).
     pub(crate) fn analyze(&self, e: &Entry, data: Option<&[u8]>) -> (FileFacts, bool) {
         let data = data.unwrap_or(&self.buf);
         let mut facts = FileFacts::default();
         for &(i, _) in &self.interested {
             let a = self.analyzers[i];
-            if let Some(fact) = a.analyze(e, data) {
+            let start = self.timeout.map(|_| std::time::Instant::now());
+            let fact = a.analyze(e, data);
+            if let (Some(budget), Some(start)) = (self.timeout, start)
+                && start.elapsed() > budget
+            {
+                facts.push(Tagged {
+                    analyzer: a.info().id,
+                    scope: a.info().scope,
+                    fact: crate::fact::Fact::Diagnostic(Diagnostic::new(
+                        Code::SlowFile,
+                        format!(
+                            "analyzer {} took {:.1} s on this file, over the per-file budget of {:.1} s (--analyzer-timeout)",
+                            a.info().id,
+                            start.elapsed().as_secs_f64(),
+                            budget.as_secs_f64()
+                        ),
+                    )),
+                });
+            }
+            if let Some(fact) = fact {
                 facts.push(Tagged {
                     analyzer: a.info().id,
                     scope: a.info().scope,
@@ -307,7 +373,7 @@ pub(crate) fn walk_tar<R: Read>(
     };
     let max = opts.max_entry_bytes;
     let mut facts = LayerFacts::default();
-    let mut dispatch = Dispatch::new(analyzers, max);
+    let mut dispatch = Dispatch::new(analyzers, max).with_timeout(opts.analyzer_timeout);
     let mut tar = TarReader::new(reader);
     let mut kept: HashMap<String, Arc<Vec<u8>>> = HashMap::new();
     let mut kept_bytes = 0usize;
@@ -337,9 +403,7 @@ pub(crate) fn walk_tar<R: Read>(
         }
         let (kind, mode, size) = (h.kind(), h.mode(), h.size());
         let change = match kind {
-            EntryKind::Symlink => Some(Change::Symlink(
-                String::from_utf8_lossy(h.link()).into_owned(),
-            )),
+            EntryKind::Symlink => Some(Change::Symlink(name_text(h.link()).into_owned())),
             // a directory replaces a lower layer's file or symlink there, not what is below
             EntryKind::Dir => Some(Change::Dir),
             EntryKind::HardLink => {
@@ -352,7 +416,7 @@ pub(crate) fn walk_tar<R: Read>(
                     Err(_) => {
                         return Err(fail(format!(
                             "hardlink {path:?} to {:?} escapes the layer root",
-                            String::from_utf8_lossy(h.link())
+                            name_text(h.link())
                         )));
                     }
                 };
@@ -441,7 +505,8 @@ pub(crate) fn walk_dir(
 ) -> Result<LayerFacts, ScanError> {
     use std::os::unix::fs::PermissionsExt;
     let mut facts = LayerFacts::default();
-    let mut dispatch = Dispatch::new(analyzers, opts.max_entry_bytes);
+    let mut dispatch =
+        Dispatch::new(analyzers, opts.max_entry_bytes).with_timeout(opts.analyzer_timeout);
     let walker = walkdir::WalkDir::new(root)
         .follow_links(false)
         .sort_by_file_name()
@@ -662,10 +727,148 @@ mod tests {
         );
         assert_eq!(n(b"/../../etc/shadow").as_deref(), Some("etc/shadow"));
         assert_eq!(n(b"a/..").as_deref(), None);
-        // other bytes than UTF-8 are kept as U+FFFD
+        // other bytes than UTF-8 show as U+FFFD with their hex digits, so that two names
+        // differing only in them stay distinct; a U+FFFD of the name is doubled
         assert_eq!(
             n(b"usr/share/caf\xe9").as_deref(),
-            Some("usr/share/caf\u{fffd}")
+            Some("usr/share/caf\u{fffd}e9")
         );
+        assert_ne!(n(b"caf\xe9"), n(b"caf\xe8"));
+        assert_eq!(
+            n("caf\u{fffd}e9".as_bytes()).as_deref(),
+            Some("caf\u{fffd}\u{fffd}e9")
+        );
+        assert_ne!(n(b"caf\xe9"), n("caf\u{fffd}e9".as_bytes()));
+    }
+
+    /// Names every file it gets (its fact carries the path); sleeps `delay` on each.
+    struct Namer {
+        delay: std::time::Duration,
+    }
+
+    const NAMER: AnalyzerInfo = AnalyzerInfo::packages("namer", 1);
+
+    impl Analyzer for Namer {
+        fn info(&self) -> &AnalyzerInfo {
+            &NAMER
+        }
+        fn wants(&self, _e: &Entry) -> Interest {
+            Interest::Yes
+        }
+        fn analyze(&self, e: &Entry, _data: &[u8]) -> Option<Fact> {
+            std::thread::sleep(self.delay);
+            Some(Fact::Diagnostic(Diagnostic::parse(e.path.to_string())))
+        }
+    }
+
+    /// A tar of (raw name, content) regular files.
+    fn raw_tar(entries: &[(&[u8], &[u8])]) -> Vec<u8> {
+        use std::os::unix::ffi::OsStrExt;
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, data) in entries {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_entry_type(tar::EntryType::Regular);
+            b.append_data(&mut h, std::ffi::OsStr::from_bytes(name), *data)
+                .unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    /// The paths of the final view and the messages of their facts.
+    fn final_view(
+        layers: &[Vec<u8>],
+        opts: &ScanOptions,
+        a: &dyn Analyzer,
+    ) -> Vec<(String, Vec<String>)> {
+        let list: [&dyn Analyzer; 1] = [a];
+        let mut m = crate::merge::Merged::default();
+        for (i, l) in layers.iter().enumerate() {
+            let facts = walk_tar(&l[..], i, "test", None, opts, &list).unwrap();
+            m.apply(Some(i), &facts);
+        }
+        m.view()
+            .map(|(p, c)| {
+                let msgs = match c {
+                    Change::File(f) => f
+                        .facts()
+                        .map(|f| match f {
+                            Fact::Diagnostic(d) => format!("{}: {}", d.code, d.message),
+                            _ => "?".into(),
+                        })
+                        .collect(),
+                    _ => vec![],
+                };
+                (p.to_string(), msgs)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn names_differing_only_in_invalid_bytes_stay_apart() {
+        let namer = Namer {
+            delay: std::time::Duration::ZERO,
+        };
+        let opts = ScanOptions::default();
+        let base = raw_tar(&[(b"caf\xe9", b"one"), (b"caf\xe8", b"two")]);
+        let view = final_view(std::slice::from_ref(&base), &opts, &namer);
+        assert_eq!(
+            view,
+            vec![
+                (
+                    "caf\u{fffd}e8".to_string(),
+                    vec!["parse-error: caf\u{fffd}e8".to_string()]
+                ),
+                (
+                    "caf\u{fffd}e9".to_string(),
+                    vec!["parse-error: caf\u{fffd}e9".to_string()]
+                ),
+            ]
+        );
+        // a whiteout of one deletes that one only
+        let wh = raw_tar(&[(b".wh.caf\xe8", b"")]);
+        let view = final_view(&[base, wh], &opts, &namer);
+        assert_eq!(
+            view,
+            vec![(
+                "caf\u{fffd}e9".to_string(),
+                vec!["parse-error: caf\u{fffd}e9".to_string()]
+            )]
+        );
+    }
+
+    #[test]
+    fn a_file_over_the_analyzer_time_budget_is_a_warning_naming_it() {
+        let slow = Namer {
+            delay: std::time::Duration::from_millis(60),
+        };
+        let layer = raw_tar(&[(b"app/slow.lock", b"x")]);
+        let opts = ScanOptions {
+            analyzer_timeout: Some(std::time::Duration::from_millis(10)),
+            ..ScanOptions::default()
+        };
+        let view = final_view(std::slice::from_ref(&layer), &opts, &slow);
+        let [(path, msgs)] = view.as_slice() else {
+            panic!("{view:?}")
+        };
+        assert_eq!(path, "app/slow.lock");
+        assert_eq!(msgs.len(), 2, "{msgs:?}");
+        assert!(
+            msgs[0].starts_with("slow-file: analyzer namer took 0.")
+                && msgs[0].ends_with("over the per-file budget of 0.0 s (--analyzer-timeout)"),
+            "{msgs:?}"
+        );
+        // the analyzer's result is kept
+        assert_eq!(msgs[1], "parse-error: app/slow.lock");
+        // within the budget (or with none): no warning
+        for timeout in [Some(std::time::Duration::from_secs(30)), None] {
+            let opts = ScanOptions {
+                analyzer_timeout: timeout,
+                ..ScanOptions::default()
+            };
+            let view = final_view(std::slice::from_ref(&layer), &opts, &slow);
+            assert_eq!(view[0].1, vec!["parse-error: app/slow.lock".to_string()]);
+        }
     }
 }

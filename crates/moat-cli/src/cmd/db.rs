@@ -4,7 +4,7 @@ use crate::output::say;
 use crate::settings::{DbArgs, Env};
 use anyhow::bail;
 use clap::Subcommand;
-use moat_vuln::db::{Builder, Database, DbError, Mode, Prepared, SourceMeta};
+use moat_vuln::db::{Builder, Database, DbError, Mode, Prepared, SourceMeta, file};
 use moat_vuln::import::{self, Item, Stop};
 use moat_vuln::update;
 use std::collections::BTreeMap;
@@ -22,6 +22,8 @@ pub enum DbCommand {
         /// import does not have are dropped.
         #[arg(long)]
         replace_source: bool,
+        #[command(flatten)]
+        write: WriteArgs,
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
@@ -37,6 +39,8 @@ pub enum DbCommand {
         /// Download every ecosystem and distro moat knows, not only those the database holds.
         #[arg(long, conflicts_with = "ecosystems")]
         all: bool,
+        #[command(flatten)]
+        write: WriteArgs,
     },
     /// Print sources, record counts, coverage and age.
     Status {
@@ -45,18 +49,89 @@ pub enum DbCommand {
     },
 }
 
+/// How a writer treats the file at `--db` and another writer.
+#[derive(clap::Args)]
+pub struct WriteArgs {
+    /// Replace the file at --db even if it is not a moat database (another program's file),
+    /// and let `import` rebuild a damaged or other-schema database.
+    #[arg(long)]
+    force: bool,
+    /// Seconds to wait for another import or update of the same database to finish.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    lock_timeout: u64,
+}
+
+/// What `--db` may do to the file it names.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Writer {
+    Import,
+    Update,
+}
+
+/// Takes the writer's lock of the database at `path` (saying that it waits), then checks what
+/// is there: another program's SQLite database is refused without `--force`; a damaged or
+/// other-schema moat database, or a file that is no SQLite database at all, is rebuilt by
+/// `update` (saying so: it downloads everything again, and that is how it has always
+/// repaired a corrupt database) and by `import` only with `--force`.
+fn lock_and_check(
+    path: &std::path::Path,
+    w: &WriteArgs,
+    who: Writer,
+) -> anyhow::Result<file::WriteLock> {
+    let shown = crate::output::escape(&path.display().to_string()).into_owned();
+    let lock = file::WriteLock::acquire(
+        path,
+        std::time::Duration::from_secs(w.lock_timeout),
+        &mut |lock| {
+            eprintln!(
+                "moat: waiting up to {} s for another import or update of {shown} to finish (lock {})",
+                w.lock_timeout,
+                crate::output::escape(&lock.display().to_string())
+            );
+        },
+    )?;
+    match file::inspect(path)? {
+        file::Target::Missing | file::Target::Moat => {}
+        file::Target::Unknown(why) if who == Writer::Import && !w.force => bail!(
+            "{shown} is not a moat advisory database ({why}): refusing to replace it (choose another --db, or pass --force to overwrite it)"
+        ),
+        file::Target::Foreign(why) if !w.force => bail!(
+            "{shown} is not a moat advisory database ({why}): refusing to replace it (choose another --db, or pass --force to overwrite it)"
+        ),
+        file::Target::Foreign(why) => {
+            eprintln!("moat: warning: replacing {shown}, which is not a moat database ({why})");
+        }
+        file::Target::Damaged(why) if who == Writer::Import && !w.force => bail!(
+            "{}; `moat db import` does not rebuild it (its records would be lost): run `moat db update`, or pass --force to start it afresh",
+            crate::output::escape(&why)
+        ),
+        file::Target::Unknown(why) => {
+            eprintln!("moat: warning: replacing {shown}, which is not a moat database ({why})");
+        }
+        file::Target::Damaged(why) => {
+            eprintln!(
+                "moat: warning: rebuilding {shown} from scratch: {}",
+                crate::output::escape(&why)
+            );
+        }
+    }
+    Ok(lock)
+}
+
 pub fn run(cmd: DbCommand, env: &Env) -> anyhow::Result<()> {
     match cmd {
         DbCommand::Import {
             db: d,
             replace_source,
+            write,
             paths,
-        } => import(&d, &paths, replace_source, env),
+        } => import(&d, &paths, replace_source, &write, env),
         DbCommand::Update {
             db: d,
             ecosystems,
             all,
-        } => update(&d, &ecosystems, all, env),
+            write,
+        } => update(&d, &ecosystems, all, &write, env),
         DbCommand::Status { db: d } => status(&d, env),
     }
 }
@@ -75,7 +150,13 @@ fn present_names(path: &std::path::Path) -> Vec<String> {
     )
 }
 
-fn update(d: &DbArgs, ecosystems: &[String], all: bool, env: &Env) -> anyhow::Result<()> {
+fn update(
+    d: &DbArgs,
+    ecosystems: &[String],
+    all: bool,
+    w: &WriteArgs,
+    env: &Env,
+) -> anyhow::Result<()> {
     if d.offline {
         bail!(
             "--offline is set: `moat db update` needs the network (use `moat db import` for air-gapped use)"
@@ -105,7 +186,10 @@ fn update(d: &DbArgs, ecosystems: &[String], all: bool, env: &Env) -> anyhow::Re
             eprintln!("moat: {msg}");
         }
     };
-    let summary = moat_pipeline::advisories::download(&d.path(env), &opts, &mut progress)?;
+    let path = d.path(env);
+    crate::settings::refuse_special(&path, "advisory database")?;
+    let _lock = lock_and_check(&path, w, Writer::Update)?;
+    let summary = moat_pipeline::advisories::download(&path, &opts, &mut progress)?;
     for (source, outcome) in &summary.per_source {
         let what = match outcome {
             update::SourceOutcome::Updated { records } => {
@@ -132,12 +216,22 @@ enum Ready {
     Advisory(Prepared),
     Kev(import::KevEntry),
     Malformed(String, String),
+    /// A file in a recognised format was read.
+    File,
+    /// A file in no recognised format.
+    Skipped(String),
 }
 
 /// How many records each source got from one path.
 type PerSource = BTreeMap<String, usize>;
 
-fn import(d: &DbArgs, paths: &[PathBuf], replace: bool, env: &Env) -> anyhow::Result<()> {
+fn import(
+    d: &DbArgs,
+    paths: &[PathBuf],
+    replace: bool,
+    w: &WriteArgs,
+    env: &Env,
+) -> anyhow::Result<()> {
     let path = d.path(env);
     // A FIFO, socket or device would block the import for ever: refused before anything.
     crate::settings::refuse_special(&path, "advisory database")?;
@@ -153,6 +247,7 @@ fn import(d: &DbArgs, paths: &[PathBuf], replace: bool, env: &Env) -> anyhow::Re
         }
     }
     d.create_dir(env)?;
+    let _lock = lock_and_check(&path, w, Writer::Import)?;
     let mut b = Builder::from_existing(&path)?;
     // One transaction for every path: the records of one source from several paths are
     // written together (with --replace-source, a source shared by two paths keeps both
@@ -164,6 +259,9 @@ fn import(d: &DbArgs, paths: &[PathBuf], replace: bool, env: &Env) -> anyhow::Re
         let mut per_source = PerSource::new();
         let mut malformed: Vec<(String, String)> = Vec::new();
         let mut malformed_count = 0usize;
+        let mut files = 0usize;
+        let mut skipped: Vec<String> = Vec::new();
+        let mut skipped_count = 0usize;
         let mut failed: Option<DbError> = None;
         // Records are serialised and keyed on the reading thread; this one only writes.
         let prepare = |item: Item| match item {
@@ -177,7 +275,8 @@ fn import(d: &DbArgs, paths: &[PathBuf], replace: bool, env: &Env) -> anyhow::Re
             }
             Item::Kev(k) => Some(Ready::Kev(k)),
             Item::Malformed(what, why) => Some(Ready::Malformed(what, why)),
-            Item::Skipped(_) | Item::File => None,
+            Item::Skipped(what) => Some(Ready::Skipped(what)),
+            Item::File => Some(Ready::File),
         };
         let read = import::stream_path_mapped(p, 1024, &prepare, &mut |items| {
             for item in items.into_iter().flatten() {
@@ -202,6 +301,17 @@ fn import(d: &DbArgs, paths: &[PathBuf], replace: bool, env: &Env) -> anyhow::Re
                         }
                         Ok(())
                     }
+                    Ready::File => {
+                        files += 1;
+                        Ok(())
+                    }
+                    Ready::Skipped(what) => {
+                        skipped_count += 1;
+                        if skipped.len() < 3 {
+                            skipped.push(what);
+                        }
+                        Ok(())
+                    }
                 };
                 if let Err(e) = r {
                     failed = Some(e);
@@ -214,6 +324,27 @@ fn import(d: &DbArgs, paths: &[PathBuf], replace: bool, env: &Env) -> anyhow::Re
             return Err(e.into());
         }
         read?;
+        if files == 0 && per_source.is_empty() {
+            // Nothing in a format moat reads: an error, not `imported 0 records`.
+            let mut found = Vec::new();
+            if skipped_count > 0 {
+                found.push(format!(
+                    "{skipped_count} file(s) in no advisory format moat reads, e.g. {}",
+                    skipped.join(", ")
+                ));
+            }
+            if let Some((what, why)) = malformed.first() {
+                found.push(format!("{malformed_count} unreadable, e.g. {what}: {why}"));
+            }
+            if found.is_empty() {
+                found.push("no files".into());
+            }
+            bail!(
+                "{}: nothing to import: {} (expected OSV JSON, an OSV all.zip, OVAL XML, ALAS or KEV files); the database is unchanged",
+                p.display(),
+                moat_model::limits::truncated(&found.join("; "), moat_model::limits::MAX_MESSAGE)
+            );
+        }
         if let Some((what, why)) = malformed.first() {
             let example = format!("{what}: {why}");
             eprintln!(

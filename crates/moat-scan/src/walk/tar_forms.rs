@@ -57,7 +57,8 @@ fn moat_view(layer: &[u8]) -> (View, Vec<Diagnostic>) {
     (view, facts.diagnostics)
 }
 
-/// The files and symlinks `tar -x` makes of `layer` (names shown lossily, as moat does).
+/// The files and symlinks `tar -x` makes of `layer` (names shown as moat shows them,
+/// [`name_text`]).
 fn gnu_view(layer: &[u8]) -> View {
     let d = tempfile::tempdir().unwrap();
     let (archive, out) = (d.path().join("layer.tar"), d.path().join("out"));
@@ -80,11 +81,11 @@ fn gnu_view(layer: &[u8]) -> View {
     for e in walkdir::WalkDir::new(&out).min_depth(1) {
         let e = e.unwrap();
         let rel = e.path().strip_prefix(&out).unwrap();
-        let rel = String::from_utf8_lossy(rel.as_os_str().as_bytes()).into_owned();
+        let rel = name_text(rel.as_os_str().as_bytes()).into_owned();
         let ft = e.file_type();
         if ft.is_symlink() {
             let t = std::fs::read_link(e.path()).unwrap();
-            let t = String::from_utf8_lossy(t.as_os_str().as_bytes()).into_owned();
+            let t = name_text(t.as_os_str().as_bytes()).into_owned();
             view.insert(rel, format!("symlink {t}"));
         } else if ft.is_file() {
             let data = std::fs::read(e.path()).unwrap();

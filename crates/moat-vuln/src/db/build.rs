@@ -6,7 +6,9 @@
 //! transaction; [`Builder::commit`] writes `meta`, fsyncs and renames the file over the target.
 //! The temporary file is owned by a guard that removes it when the builder is dropped without
 //! committing, so an error anywhere (or a panic) leaves no file behind and the target
-//! untouched.
+//! untouched. A builder holds the writer's lock ([`super::file::WriteLock`]) from before it
+//! reads the target until it is committed or dropped, writes beside the file a symlinked
+//! target names, and first removes the temporaries killed writers left ([`super::file`]).
 //!
 //! A new database is bulk-loaded without its secondary indexes: they are built at commit, one
 //! sort each instead of a B-tree insert per row (the import's main cost besides JSON). Until
@@ -21,6 +23,7 @@
 //! Times are written as RFC 3339 UTC with whole seconds (`2026-01-02T03:04:05Z`), through
 //! `jiff`.
 
+use super::file::{self, WriteLock};
 use super::{Database, DbError, schema, sqlite_err, strings};
 use crate::import::{ImportBatch, KevEntry};
 use moat_model::advisory::Advisory;
@@ -41,6 +44,9 @@ pub struct Builder {
     // Declared before `tmp`: the connection is closed before the file is removed.
     conn: Connection,
     tmp: TmpFile,
+    /// Declared after `tmp`: released once the file is renamed or removed.
+    lock: WriteLock,
+    /// The database file (a symlinked path resolved: the link stays a link).
     target: PathBuf,
     rebuilt: Option<String>,
     /// While the secondary indexes are not built (a new database). `None` once they are.
@@ -158,6 +164,20 @@ fn now_rfc3339() -> String {
 impl Builder {
     /// A new, empty database at `<target>.tmp-<pid>` (the target's directory is created).
     pub fn create(target: &Path) -> Result<Builder, DbError> {
+        let (target, lock) = Self::locked(target)?;
+        Self::create_locked(&target, lock)
+    }
+
+    /// The resolved target, locked (waiting up to [`file::DEFAULT_LOCK_TIMEOUT`]; a caller
+    /// that took the lock itself is not blocked), with stale temporaries removed.
+    fn locked(target: &Path) -> Result<(PathBuf, WriteLock), DbError> {
+        let target = file::resolve(target)?;
+        let lock = WriteLock::acquire(&target, file::DEFAULT_LOCK_TIMEOUT, &mut |_| {})?;
+        file::remove_stale(&target);
+        Ok((target, lock))
+    }
+
+    fn create_locked(target: &Path, lock: WriteLock) -> Result<Builder, DbError> {
         if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(io_err(dir))?;
         }
@@ -167,6 +187,7 @@ impl Builder {
         Ok(Builder {
             conn,
             tmp,
+            lock,
             target: target.to_path_buf(),
             rebuilt: None,
             deferred: Some(Deferred {
@@ -180,25 +201,37 @@ impl Builder {
     /// corrupt or of another schema, starts empty instead (that is how `moat db update` rebuilds
     /// a broken or older database); [`Builder::rebuilt`] then says why.
     pub fn from_existing(target: &Path) -> Result<Builder, DbError> {
+        let (target, lock) = Self::locked(target)?;
+        let target = target.as_path();
         let reason = match Database::open_read_only(target) {
             Ok(db) => {
                 drop(db);
                 match Self::copy_of(target) {
-                    Ok(b) => return Ok(b),
+                    Ok((conn, tmp)) => {
+                        return Ok(Builder {
+                            conn,
+                            tmp,
+                            lock,
+                            target: target.to_path_buf(),
+                            rebuilt: None,
+                            deferred: None,
+                        });
+                    }
                     Err(e) => e.to_string(),
                 }
             }
             Err(DbError::NotFound { .. }) => {
-                return Self::create(target);
+                return Self::create_locked(target, lock);
             }
             Err(e) => e.to_string(),
         };
-        let mut b = Self::create(target)?;
+        let mut b = Self::create_locked(target, lock)?;
         b.rebuilt = Some(reason);
         Ok(b)
     }
 
-    fn copy_of(target: &Path) -> Result<Builder, DbError> {
+    /// A checked copy of `target` at the temporary path, opened.
+    fn copy_of(target: &Path) -> Result<(Connection, TmpFile), DbError> {
         let tmp = TmpFile::beside(target);
         std::fs::copy(target, &tmp.path).map_err(io_err(&tmp.path))?;
         let conn = open_writable(&tmp.path)?;
@@ -212,13 +245,7 @@ impl Builder {
                 reason: ok,
             });
         }
-        Ok(Builder {
-            conn,
-            tmp,
-            target: target.to_path_buf(),
-            rebuilt: None,
-            deferred: None,
-        })
+        Ok((conn, tmp))
     }
 
     /// Set when [`Builder::from_existing`] could not use the existing database and started
@@ -343,6 +370,7 @@ impl Builder {
             tmp,
             target,
             deferred,
+            lock,
             ..
         } = self;
         let path = tmp.path.clone();
@@ -374,6 +402,7 @@ impl Builder {
                 let _ = d.sync_all();
             }
         }
+        drop(lock);
         Ok(())
     }
 }

@@ -16,6 +16,7 @@
 //! | `build.rs` | [`Builder`]: the temporary file, [`Builder::replace_source`], the atomic commit |
 //! | `status.rs` | [`Database::status`]: sources, counts and age ([`DbStatus`]) |
 //! | `untrusted.rs` | hardening of the read-only open: limits, no schema code |
+//! | [`file`] | the writer's lock, symlinked paths, what may be overwritten, stale temporaries |
 //!
 //! Package names are stored and looked up in the one lookup form of their ecosystem,
 //! [`moat_model::normalize_name`] (PEP 503 for PyPI, lower case for NuGet and Packagist, as
@@ -34,6 +35,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 mod build;
+pub mod file;
 pub mod schema;
 mod status;
 mod untrusted;
@@ -67,6 +69,11 @@ pub enum DbError {
         #[source]
         source: rusqlite::Error,
     },
+    #[error(
+        "advisory database lock {} is held by another import or update (waited {waited} s): try again when it has finished, or raise --lock-timeout",
+        path.display()
+    )]
+    Locked { path: PathBuf, waited: u64 },
     #[error("advisory database {}: {source} (check the path and its permissions, then {HINT})", path.display())]
     Io {
         path: PathBuf,
@@ -79,6 +86,8 @@ pub enum DbError {
 pub struct Database {
     conn: Connection,
     path: PathBuf,
+    /// The VM-step budget of the next query (reset before each lookup).
+    steps: untrusted::Steps,
 }
 
 impl std::fmt::Debug for Database {
@@ -104,6 +113,14 @@ fn classify(path: &Path, e: rusqlite::Error) -> DbError {
         return DbError::Corrupt {
             path: path.to_path_buf(),
             reason: e.to_string(),
+        };
+    }
+    if let rusqlite::Error::SqliteFailure(f, _) = &e
+        && f.code == rusqlite::ErrorCode::OperationInterrupted
+    {
+        return DbError::Corrupt {
+            path: path.to_path_buf(),
+            reason: untrusted::OVER_BUDGET.into(),
         };
     }
     DbError::Sqlite {
@@ -149,8 +166,8 @@ impl Database {
     /// [`DbError::Schema`]. (A full `PRAGMA quick_check` is not run: it reads the whole file;
     /// damage found later surfaces as `Corrupt` from the query.)
     pub fn open_read_only(path: &Path) -> Result<Database, DbError> {
-        match std::fs::metadata(path) {
-            Ok(m) if m.is_file() => {}
+        let len = match std::fs::metadata(path) {
+            Ok(m) if m.is_file() => m.len(),
             Ok(_) => {
                 return Err(DbError::Corrupt {
                     path: path.to_path_buf(),
@@ -168,20 +185,21 @@ impl Database {
                     source: e,
                 });
             }
-        }
-        let conn = Connection::open_with_flags(
+        };
+        let mut conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_ONLY
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX
                 | OpenFlags::SQLITE_OPEN_URI,
         )
         .map_err(sqlite_err(path))?;
-        untrusted::harden(&conn, path)?;
+        let steps = untrusted::harden(&mut conn, path, len)?;
         untrusted::check_schema(&conn, path)?;
         schema::check_meta(&conn, path)?;
         Ok(Database {
             conn,
             path: path.to_path_buf(),
+            steps,
         })
     }
 
@@ -194,6 +212,7 @@ impl Database {
     /// ecosystem and package name (any spelling the ecosystem treats as the same name, see
     /// [`moat_model::normalize_name`]), sorted by id.
     pub fn advisories_for(&self, ecosystem: &str, name: &str) -> Result<Vec<Advisory>, DbError> {
+        self.steps.reset(untrusted::LOOKUP_STEPS);
         let key = moat_model::normalize_name(ecosystem, name);
         let jsons: Vec<String> = strings(
             &self.conn,
@@ -207,6 +226,7 @@ impl Database {
 
     /// One advisory by id.
     pub fn advisory(&self, id: &str) -> Result<Option<Advisory>, DbError> {
+        self.steps.reset(untrusted::LOOKUP_STEPS);
         let json: Option<String> = self
             .conn
             .prepare_cached("SELECT json FROM advisories WHERE id = ?1")
@@ -217,6 +237,7 @@ impl Database {
 
     /// Ids of the advisories that list `alias` among their aliases, sorted.
     pub fn ids_for_alias(&self, alias: &str) -> Result<Vec<String>, DbError> {
+        self.steps.reset(untrusted::LOOKUP_STEPS);
         strings(
             &self.conn,
             &self.path,
@@ -227,11 +248,13 @@ impl Database {
 
     /// The CVE ids in CISA's Known Exploited Vulnerabilities catalogue.
     pub fn kev_ids(&self) -> Result<HashSet<String>, DbError> {
+        self.steps.reset(untrusted::LOOKUP_STEPS);
         strings(&self.conn, &self.path, "SELECT cve FROM kev", [])
     }
 
     /// Whether `id` is in the KEV catalogue.
     pub fn is_kev(&self, id: &str) -> Result<bool, DbError> {
+        self.steps.reset(untrusted::LOOKUP_STEPS);
         self.conn
             .prepare_cached("SELECT 1 FROM kev WHERE cve = ?1")
             .and_then(|mut st| st.exists([id]))
