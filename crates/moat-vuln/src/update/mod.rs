@@ -601,7 +601,8 @@ pub fn update_sources_with(
         })
         .collect();
     let mut http = Http::new(&urls, fetching.timeout, fetching.budget, fetching.retry);
-    let download = Download::beside(db_path);
+    // Beside the file a symlinked database path leads to, as the builder's temporary is.
+    let download = Download::beside(&crate::db::file::resolve(db_path)?);
 
     let mut summary = UpdateSummary {
         per_source: Vec::new(),
