@@ -392,7 +392,7 @@ impl LangFile {
 /// The `too-large` diagnostic for a file of `len` bytes over a `budget` (`what` names the
 /// format): the file is not read.
 pub fn over_budget(what: &str, len: u64, budget: u64) -> Diagnostic {
-    let budget = if budget % (MIB as u64) == 0 {
+    let budget = if budget.is_multiple_of(MIB as u64) {
         format!("{} MiB", budget / MIB as u64)
     } else {
         format!("{budget} bytes")

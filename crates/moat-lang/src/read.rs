@@ -67,14 +67,7 @@ pub(crate) fn check_size(bytes: &[u8], limit: usize) -> Result<(), Diagnostic> {
 
 /// A JSON document.
 pub(crate) fn json(bytes: &[u8]) -> Result<serde_json::Value, Diagnostic> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        let d = Diagnostic::parse(format!("invalid JSON: {e}"));
-        if e.line() > 0 {
-            d.line(line_no(e.line()))
-        } else {
-            d
-        }
-    })
+    json_as(bytes)
 }
 
 /// A JSON document read straight into `T` (no `serde_json::Value` tree: memory is what `T`
