@@ -1043,3 +1043,162 @@ fn an_import_of_nothing_recognisable_exits_2() {
     }
     assert!(!db.exists());
 }
+
+// ---- per-format size budgets and streaming parsers (issue 9, memory) -------------------
+
+/// A `package-lock.json` v3 of `n` entries (about 200 bytes each).
+fn package_lock(n: usize) -> String {
+    let mut s = String::from(
+        "{\"name\":\"app\",\"version\":\"1.0.0\",\"lockfileVersion\":3,\"packages\":{\"\":{\"name\":\"app\",\"version\":\"1.0.0\"}",
+    );
+    for i in 0..n {
+        s.push_str(&format!(
+            ",\"node_modules/p{i:07}\":{{\"version\":\"1.{}.0\",\"resolved\":\"https://registry.npmjs.org/p{i:07}/-/p{i:07}-1.0.0.tgz\",\"integrity\":\"sha512-{i:064}\",\"license\":\"MIT\"}}",
+            i % 10
+        ));
+    }
+    s.push_str("}}");
+    s
+}
+
+#[test]
+fn over_budget_lockfiles_are_skipped_and_the_rest_is_scanned() {
+    let d = tempfile::tempdir().unwrap();
+    let t = d.path().join("t");
+    let put = |rel: &str, bytes: &[u8]| {
+        let p = t.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    };
+    // Valid documents padded past their budgets (64 MiB, 16 MiB, 32 MiB).
+    let mut big_lock = package_lock(10).into_bytes();
+    big_lock.resize((64 << 20) + 1, b' ');
+    put("big/package-lock.json", &big_lock);
+    drop(big_lock);
+    let mut gradle = b"org.slf4j:slf4j-api:2.0.9=runtimeClasspath\n".to_vec();
+    gradle.resize((16 << 20) + 1, b'\n');
+    put("java/gradle.lockfile", &gradle);
+    let mut yarn = b"# yarn lockfile v1\n\n".to_vec();
+    yarn.resize((32 << 20) + 1, b'\n');
+    put("y/yarn.lock", &yarn);
+    // Within budget: read.
+    put("small/package-lock.json", package_lock(3).as_bytes());
+    put(
+        "java2/gradle.lockfile",
+        b"com.google.guava:guava:32.1.2-jre=compileClasspath\n",
+    );
+    let target = format!("dir:{}", t.display());
+    let r = moat(
+        d.path(),
+        &["inventory", "--format", "json", target.as_str()],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let inv = json(&r);
+    let diag = |path: &str| {
+        inv["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["path"].as_str() == Some(path))
+            .map(|d| {
+                (
+                    d["code"].clone(),
+                    d["message"].as_str().unwrap().to_string(),
+                )
+            })
+    };
+    assert_eq!(
+        diag("/big/package-lock.json"),
+        Some((
+            "too-large".into(),
+            "67108865 bytes is over the package-lock.json budget of 64 MiB; skipped".into()
+        )),
+        "{:?}",
+        inv["diagnostics"]
+    );
+    assert_eq!(
+        diag("/java/gradle.lockfile").map(|d| d.1),
+        Some("16777217 bytes is over the gradle.lockfile budget of 16 MiB; skipped".into())
+    );
+    assert_eq!(
+        diag("/y/yarn.lock").map(|d| d.1),
+        Some("33554433 bytes is over the yarn.lock budget of 32 MiB; skipped".into())
+    );
+    let names: Vec<&str> = inv["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    // Nothing of the skipped files, everything of the others.
+    assert!(!names.contains(&"slf4j-api") && !names.contains(&"org.slf4j:slf4j-api"));
+    assert!(!names.contains(&"p0000009"), "{names:?}");
+    for n in ["app", "p0000000", "p0000001", "p0000002"] {
+        assert!(names.contains(&n), "{n} in {names:?}");
+    }
+    assert!(names.iter().any(|n| n.ends_with("guava")), "{names:?}");
+    // On the terminal: the warning names the file and the budget.
+    let r = moat(d.path(), &["inventory", target.as_str()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("/big/package-lock.json") && r.stderr.contains("budget of 64 MiB"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_large_lockfile_within_budget_is_read_streaming_and_capped() {
+    // 150,000 entries (about 30 MiB): read under the suite's memory limit; the first
+    // 100,000 by key are kept, with a warning for the rest.
+    let d = tempfile::tempdir().unwrap();
+    let t = d.path().join("t/app");
+    std::fs::create_dir_all(&t).unwrap();
+    std::fs::write(t.join("package-lock.json"), package_lock(150_000)).unwrap();
+    let mut gradle = String::new();
+    for i in 0..150_000 {
+        gradle.push_str(&format!("org.example:lib{i:06}:1.0.{i}=runtimeClasspath\n"));
+    }
+    let g = d.path().join("t/java");
+    std::fs::create_dir_all(&g).unwrap();
+    std::fs::write(g.join("gradle.lockfile"), gradle).unwrap();
+    let target = format!("dir:{}", d.path().join("t").display());
+    let r = moat(
+        d.path(),
+        &["inventory", "--format", "json", target.as_str()],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let inv = json(&r);
+    let packages = inv["packages"].as_array().unwrap();
+    let npm = packages.iter().filter(|p| p["type"] == "npm").count();
+    let maven = packages.iter().filter(|p| p["type"] == "maven").count();
+    assert_eq!((npm, maven), (100_000, 100_000));
+    let msgs = messages(&inv);
+    assert!(
+        msgs.contains(&"more than 100000 packages; the rest is not read".to_string()),
+        "{msgs:?}"
+    );
+    assert!(
+        msgs.contains(&"more than 100000 dependencies; the rest is not read".to_string()),
+        "{msgs:?}"
+    );
+}
+
+#[test]
+fn an_sbom_over_its_budget_is_an_error_naming_the_budget() {
+    let d = tempfile::tempdir().unwrap();
+    let sbom = d.path().join("huge.cdx.json");
+    let mut doc = br#"{"bomFormat":"CycloneDX","specVersion":"1.5","components":[]}"#.to_vec();
+    doc.resize((256 << 20) + 1, b' ');
+    std::fs::write(&sbom, doc).unwrap();
+    let r = moat(
+        d.path(),
+        &["inventory".to_string(), format!("sbom:{}", sbom.display())],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("huge.cdx.json") && r.stderr.contains("SBOM budget of 256 MiB"),
+        "{}",
+        r.stderr
+    );
+}

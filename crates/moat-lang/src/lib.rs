@@ -38,6 +38,17 @@
 //! merging) sits in its `mod.rs`, and what every parser shares (decoding text, JSON, TOML and
 //! YAML with their limits, the diagnostics for input that does not parse) in `read`.
 //!
+//! ## Budgets
+//!
+//! Every format has a size [`budget`] far above its largest real file (real lockfiles are a
+//! few MiB: `package-lock.json` 64 MiB, `yarn.lock` 32 MiB, `gradle.lockfile` 16 MiB, ...).
+//! [`parse`] skips a file over it with one `too-large` diagnostic naming the format and the
+//! budget; the scan's entry limit stays the outer cap. Within the budget, memory follows
+//! what is kept, not the file: the largest formats are read streaming (`package-lock.json`
+//! into small typed records, never a `serde_json::Value` tree; `gradle.lockfile` line by
+//! line), and at most 100,000 packages are kept per file (one `too-large` diagnostic says
+//! the rest was not read).
+//!
 //! ## Diagnostics
 //!
 //! A parser never fails: what it cannot read becomes a [`Diagnostic`] in
@@ -287,8 +298,118 @@ pub fn wants(path: &str) -> Option<LangFile> {
     })
 }
 
-/// Runs the parser for `kind` over the bytes of `path` (relative, no leading `/`).
+const MIB: usize = 1 << 20;
+
+/// The most bytes [`parse`] reads of one file of `kind`: far above the largest real file of
+/// the format (real lockfiles are a few MiB), so that only a crafted or broken file is over
+/// it. A file over its budget is skipped with one `too-large` diagnostic naming the budget;
+/// the rest of the scan goes on. Java archives and binaries have none of their own (their
+/// readers bound each entry and section; the scan's entry limit bounds the file).
+pub const fn budget(kind: LangFile) -> usize {
+    match kind {
+        LangFile::JavaArchive => usize::MAX,
+        LangFile::NpmLock
+        | LangFile::CargoLock
+        | LangFile::PnpmLock
+        | LangFile::GoMod
+        | LangFile::GoSum
+        | LangFile::CondaMeta => 64 * MIB,
+        LangFile::YarnLock
+        | LangFile::PoetryLock
+        | LangFile::UvLock
+        | LangFile::PyLock
+        | LangFile::ComposerLock
+        | LangFile::ComposerInstalled
+        | LangFile::DepsJson
+        | LangFile::BunLock
+        | LangFile::SbtLock => 32 * MIB,
+        LangFile::GradleLock
+        | LangFile::PyRecord
+        | LangFile::PipfileLock
+        | LangFile::NugetLock
+        | LangFile::ConanLock
+        | LangFile::JuliaManifest => 16 * MIB,
+        LangFile::NodePackageJson
+        | LangFile::PyMetadata
+        | LangFile::Requirements
+        | LangFile::PomXml
+        | LangFile::GemfileLock
+        | LangFile::MixLock
+        | LangFile::PubspecLock
+        | LangFile::PodfileLock
+        | LangFile::PackageResolved
+        | LangFile::NugetCentral
+        | LangFile::PackagesConfig
+        | LangFile::CondaEnvironment => 8 * MIB,
+        LangFile::Gemspec => 4 * MIB,
+    }
+}
+
+impl LangFile {
+    /// The format's name in messages: its usual file name (`package-lock.json`), or what
+    /// it is where names vary (`Java archive`, `Python METADATA`).
+    pub const fn label(self) -> &'static str {
+        match self {
+            LangFile::CargoLock => "Cargo.lock",
+            LangFile::GoMod => "go.mod",
+            LangFile::GoSum => "go.sum",
+            LangFile::NpmLock => "package-lock.json",
+            LangFile::YarnLock => "yarn.lock",
+            LangFile::PnpmLock => "pnpm-lock.yaml",
+            LangFile::NodePackageJson => "installed package.json",
+            LangFile::PyMetadata => "Python METADATA",
+            LangFile::PyRecord => "Python RECORD",
+            LangFile::Requirements => "requirements.txt",
+            LangFile::PoetryLock => "poetry.lock",
+            LangFile::PipfileLock => "Pipfile.lock",
+            LangFile::UvLock => "uv.lock",
+            LangFile::JavaArchive => "Java archive",
+            LangFile::GradleLock => "gradle.lockfile",
+            LangFile::PomXml => "pom.xml",
+            LangFile::GemfileLock => "Gemfile.lock",
+            LangFile::Gemspec => "gemspec",
+            LangFile::ComposerLock => "composer.lock",
+            LangFile::ComposerInstalled => "composer installed.json",
+            LangFile::DepsJson => ".deps.json",
+            LangFile::NugetLock => "packages.lock.json",
+            LangFile::ConanLock => "conan.lock",
+            LangFile::MixLock => "mix.lock",
+            LangFile::PubspecLock => "pubspec.lock",
+            LangFile::BunLock => "bun.lock",
+            LangFile::PodfileLock => "Podfile.lock",
+            LangFile::PackageResolved => "Package.resolved",
+            LangFile::PyLock => "pylock.toml",
+            LangFile::SbtLock => "build.sbt.lock",
+            LangFile::NugetCentral => "Directory.Packages.props",
+            LangFile::PackagesConfig => "packages.config",
+            LangFile::CondaMeta => "conda-meta record",
+            LangFile::CondaEnvironment => "environment.yml",
+            LangFile::JuliaManifest => "Julia Manifest.toml",
+        }
+    }
+}
+
+/// The `too-large` diagnostic for a file of `len` bytes over a `budget` (`what` names the
+/// format): the file is not read.
+pub fn over_budget(what: &str, len: u64, budget: u64) -> Diagnostic {
+    let budget = if budget.is_multiple_of(MIB as u64) {
+        format!("{} MiB", budget / MIB as u64)
+    } else {
+        format!("{budget} bytes")
+    };
+    Diagnostic::new(
+        Code::TooLarge,
+        format!("{len} bytes is over the {what} budget of {budget}; skipped"),
+    )
+}
+
+/// Runs the parser for `kind` over the bytes of `path` (relative, no leading `/`). A file
+/// over its format's [`budget`] is not parsed: one `too-large` diagnostic, no packages.
 pub fn parse(kind: LangFile, path: &str, bytes: &[u8]) -> LangParsed {
+    let max = budget(kind);
+    if bytes.len() > max {
+        return over_budget(kind.label(), bytes.len() as u64, max as u64).into();
+    }
     match kind {
         LangFile::CargoLock => cargo::parse_lock(path, bytes),
         LangFile::GoMod => golang::parse_mod(path, bytes),
@@ -370,6 +491,31 @@ mod tests {
         );
         assert_eq!(wants("app/bin/App.deps.json"), Some(LangFile::DepsJson));
         assert_eq!(wants("usr/bin/bash"), None);
+    }
+
+    #[test]
+    fn files_over_their_budget_are_skipped_with_one_diagnostic() {
+        let big = vec![b' '; budget(LangFile::GradleLock) + 1];
+        let r = parse(LangFile::GradleLock, "x/gradle.lockfile", &big);
+        assert!(r.packages.is_empty());
+        assert_eq!(r.warnings.len(), 1);
+        assert_eq!(r.warnings[0].code, Code::TooLarge);
+        assert_eq!(
+            r.warnings[0].message,
+            "16777217 bytes is over the gradle.lockfile budget of 16 MiB; skipped"
+        );
+        let ok = parse(
+            LangFile::GradleLock,
+            "x/gradle.lockfile",
+            &big[..budget(LangFile::GradleLock)],
+        );
+        assert!(ok.warnings.is_empty() && ok.packages.is_empty());
+        assert_eq!(
+            over_budget("SBOM", 10, 1000).message,
+            "10 bytes is over the SBOM budget of 1000 bytes; skipped"
+        );
+        assert_eq!(budget(LangFile::NpmLock), 64 << 20);
+        assert_eq!(budget(LangFile::JavaArchive), usize::MAX);
     }
 
     #[test]

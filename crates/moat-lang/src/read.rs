@@ -7,8 +7,10 @@
 //!
 //! Limits: JSON through `serde_json` (recursion limit 128), YAML through `serde-saphyr` with
 //! [`yaml_options`] (event, node, depth and alias-replay budgets: no alias bombs), TOML through
-//! the `toml` crate (its own nesting limit); sizes by the caller's bytes, and packages per
-//! file by [`MAX_PACKAGES`].
+//! the `toml` crate (its own nesting limit); sizes by each format's [`crate::budget`] (and
+//! the inner limits some parsers keep), and packages per file by [`MAX_PACKAGES`]. JSON that
+//! can be large is read straight into typed records ([`json_as`]) whose fields tolerate any
+//! value as a `serde_json::Value` lookup would ([`lenient`]).
 
 use moat_model::{Code, Diagnostic};
 
@@ -65,6 +67,12 @@ pub(crate) fn check_size(bytes: &[u8], limit: usize) -> Result<(), Diagnostic> {
 
 /// A JSON document.
 pub(crate) fn json(bytes: &[u8]) -> Result<serde_json::Value, Diagnostic> {
+    json_as(bytes)
+}
+
+/// A JSON document read straight into `T` (no `serde_json::Value` tree: memory is what `T`
+/// keeps), with the same diagnostics as [`json`].
+pub(crate) fn json_as<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Diagnostic> {
     serde_json::from_slice(bytes).map_err(|e| {
         let d = Diagnostic::parse(format!("invalid JSON: {e}"));
         if e.line() > 0 {
@@ -73,6 +81,177 @@ pub(crate) fn json(bytes: &[u8]) -> Result<serde_json::Value, Diagnostic> {
             d
         }
     })
+}
+
+/// Streaming JSON that tolerates any value where a parser expects one shape, as reading a
+/// `serde_json::Value` and asking it would: a value of another type is read and dropped.
+pub(crate) mod lenient {
+    use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+    use std::collections::BTreeMap;
+    use std::fmt;
+
+    /// An object read as `T`, a string, or anything else (dropped).
+    #[derive(Debug, Default)]
+    pub(crate) enum Lenient<T> {
+        Object(T),
+        String(String),
+        #[default]
+        Other,
+    }
+
+    impl<T> Lenient<T> {
+        pub(crate) fn str(&self) -> Option<&str> {
+            match self {
+                Lenient::String(s) => Some(s),
+                _ => None,
+            }
+        }
+        pub(crate) fn object(&self) -> Option<&T> {
+            match self {
+                Lenient::Object(t) => Some(t),
+                _ => None,
+            }
+        }
+    }
+
+    /// A JSON string, or nothing.
+    pub(crate) type Str = Lenient<IgnoredAny>;
+
+    /// The visits of values a lenient type does not keep: scalars give the default, arrays
+    /// and objects are read through and dropped. Named: `bool`, `num` (integers and
+    /// floats), `null`, `seq`, `str`, `map`.
+    macro_rules! drop_others {
+        ($($kind:ident),*) => { $(drop_others!(@ $kind);)* };
+        (@ bool) => {
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Default::default())
+            }
+        };
+        (@ num) => {
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Default::default())
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Default::default())
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Default::default())
+            }
+        };
+        (@ null) => {
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Default::default())
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Default::default())
+            }
+        };
+        (@ seq) => {
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Default::default())
+            }
+        };
+        (@ str) => {
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(Default::default())
+            }
+        };
+        (@ map) => {
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Default::default())
+            }
+        };
+    }
+
+    impl<'de, T: Deserialize<'de>> Deserialize<'de> for Lenient<T> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V<T>(std::marker::PhantomData<T>);
+            impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+                type Value = Lenient<T>;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("any JSON value")
+                }
+                fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                    Ok(Lenient::String(v.to_string()))
+                }
+                fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                    Ok(Lenient::String(v))
+                }
+                fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                    T::deserialize(de::value::MapAccessDeserializer::new(map)).map(Lenient::Object)
+                }
+                drop_others!(bool, num, null, seq);
+            }
+            d.deserialize_any(V(std::marker::PhantomData))
+        }
+    }
+
+    /// A JSON boolean; `false` for any other value.
+    #[derive(Debug, Default, Clone, Copy)]
+    pub(crate) struct Flag(pub(crate) bool);
+
+    impl<'de> Deserialize<'de> for Flag {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = Flag;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("any JSON value")
+                }
+                fn visit_bool<E: de::Error>(self, v: bool) -> Result<Flag, E> {
+                    Ok(Flag(v))
+                }
+                drop_others!(num, null, seq, str, map);
+            }
+            d.deserialize_any(V)
+        }
+    }
+
+    /// An object's entries by key (sorted, a repeated key keeps its last value, as in a
+    /// `serde_json::Map`), at most `super::MAX_PACKAGES` of them: the keys past it are read
+    /// and dropped, and `dropped` says so.
+    #[derive(Debug)]
+    pub(crate) struct Capped<V> {
+        pub(crate) map: BTreeMap<String, V>,
+        pub(crate) dropped: bool,
+    }
+
+    impl<V> Default for Capped<V> {
+        fn default() -> Self {
+            Capped {
+                map: BTreeMap::new(),
+                dropped: false,
+            }
+        }
+    }
+
+    impl<'de, V: Deserialize<'de>> Deserialize<'de> for Capped<V> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct Vis<V>(std::marker::PhantomData<V>);
+            impl<'de, V: Deserialize<'de>> Visitor<'de> for Vis<V> {
+                type Value = Capped<V>;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("a JSON object")
+                }
+                fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+                    let mut out = Capped::default();
+                    while let Some(key) = m.next_key::<String>()? {
+                        if out.map.len() < super::MAX_PACKAGES || out.map.contains_key(&key) {
+                            let v = m.next_value::<V>()?;
+                            out.map.insert(key, v);
+                        } else {
+                            m.next_value::<IgnoredAny>()?;
+                            out.dropped = true;
+                        }
+                    }
+                    Ok(out)
+                }
+            }
+            d.deserialize_map(Vis(std::marker::PhantomData))
+        }
+    }
 }
 
 /// A JSON document that must be an object (`what` names the format: `not a {what} object`).

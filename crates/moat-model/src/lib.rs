@@ -18,7 +18,8 @@
 //! untyped metadata spreads through every consumer), and one struct per package
 //! manager (the reporters would need to know every ecosystem). A package is a
 //! single struct with optional, documented fields; ecosystem-specific extras go
-//! into [`Package::metadata`] as ordered string pairs.
+//! into [`Package::metadata`] as ordered string pairs ([`Metadata`]: a sorted vector, not a
+//! `BTreeMap`, whose first entry alone would cost a package about 550 bytes).
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -28,6 +29,7 @@ pub mod diagnostic;
 pub mod ecosystem;
 pub mod finding;
 pub mod limits;
+pub mod metadata;
 pub mod purl;
 pub mod version;
 pub use diagnostic::{Code, Diagnostic};
@@ -35,6 +37,7 @@ pub use ecosystem::{Ecosystem, normalize_name, os_ecosystem, pep503_name};
 pub use finding::{
     Detail, Finding, FindingKind, FindingLocation, ScanReport, Severity, Span, Status,
 };
+pub use metadata::Metadata;
 pub use purl::Purl;
 
 /// Version of moat's JSON document. Bump on any incompatible change.
@@ -305,9 +308,9 @@ pub struct Package {
     /// only the ownership join needs it.
     #[serde(skip)]
     pub files: Vec<String>,
-    /// Ecosystem-specific extras (maintainer, installed size, ...).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub metadata: BTreeMap<String, String>,
+    /// Ecosystem-specific extras (maintainer, installed size, ...), in key order.
+    #[serde(default, skip_serializing_if = "Metadata::is_empty")]
+    pub metadata: Metadata,
 }
 
 /// A place in the target. `path` is absolute inside the image (`/var/lib/dpkg/status`).

@@ -186,10 +186,20 @@ fn read_target(
 ) -> Result<(Inventory, Vec<Finding>), Error> {
     match target {
         Target::Sbom(path) => {
-            let bytes = std::fs::read(path).map_err(|source| Error::Io {
-                path: path.clone(),
-                source,
-            })?;
+            // One byte over the SBOM budget is enough for the reader to refuse it.
+            let mut bytes = Vec::new();
+            std::fs::File::open(path)
+                .and_then(|f| {
+                    use std::io::Read;
+                    let max = moat_report::MAX_SBOM_BYTES as u64 + 1;
+                    let len = f.metadata().map_or(0, |m| m.len()).min(max);
+                    bytes.reserve_exact(usize::try_from(len).unwrap_or(0));
+                    f.take(max).read_to_end(&mut bytes)
+                })
+                .map_err(|source| Error::Io {
+                    path: path.clone(),
+                    source,
+                })?;
             let mut inv =
                 moat_report::read_sbom(&bytes, &path.display().to_string()).map_err(|source| {
                     Error::Sbom {

@@ -163,6 +163,8 @@ pub fn parse_installed(bytes: &[u8]) -> Parsed<ApkPackage> {
         dedup_in_order(&mut p.depends);
         dedup_in_order(&mut p.provides);
     }
+    // Kept for the whole scan: no spare capacity.
+    packages.shrink_to_fit();
     Parsed {
         packages,
         warnings: warnings.finish(),

@@ -100,7 +100,7 @@ use moat_model::{Artifact, Inventory, Layer, Package, Purl};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-pub use sbom_in::{SbomError, read_sbom};
+pub use sbom_in::{MAX_SBOM_BYTES, SbomError, read_sbom};
 pub use scan::{DEFAULT_WIDTH, cyclonedx_vulns, sarif, scan_json, scan_table, scan_table_width};
 pub use term::escape as escape_terminal;
 

@@ -217,18 +217,24 @@ impl Merged {
 /// still present at the end: the first layer of the unbroken run of states in which the
 /// package had its final version. `extract` lists (key, version) pairs of a fact (of every
 /// fact of the file, in turn).
-pub fn introduced_layers<K, F>(history: &[HistoryEntry], extract: F) -> HashMap<K, Option<usize>>
+/// Keys and versions may borrow from the facts (a database of a million packages is not
+/// copied for this).
+pub fn introduced_layers<'a, K, V, F>(
+    history: &'a [HistoryEntry],
+    extract: F,
+) -> HashMap<K, Option<usize>>
 where
     K: std::hash::Hash + Eq + Clone,
-    F: Fn(&Fact) -> Vec<(K, String)>,
+    V: PartialEq,
+    F: Fn(&'a Fact) -> Vec<(K, V)>,
 {
-    let mut state: HashMap<K, (String, Option<usize>)> = HashMap::new();
+    let mut state: HashMap<K, (V, Option<usize>)> = HashMap::new();
     for (layer, facts) in history {
         let Some(facts) = facts else {
             state.clear();
             continue;
         };
-        let mut now: HashMap<K, String> = HashMap::new();
+        let mut now: HashMap<K, V> = HashMap::new();
         for fact in facts.facts() {
             now.extend(extract(fact));
         }

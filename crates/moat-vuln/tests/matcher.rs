@@ -12,7 +12,7 @@ use moat_vuln::import::ImportBatch;
 use moat_vuln::matcher::{
     AdvisorySource, LookupError, MatchOptions, MemorySource, match_inventory,
 };
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 fn inventory(packages: Vec<Package>) -> Inventory {
     Inventory {
@@ -73,7 +73,7 @@ fn pkg(eco: &str, name: &str, version: &str) -> Package {
         application: false,
         file_count: None,
         files: vec![],
-        metadata: BTreeMap::new(),
+        metadata: Default::default(),
     }
 }
 

@@ -12,7 +12,7 @@ use moat_model::advisory::Advisory;
 use moat_model::{Artifact, ArtifactKind, Inventory, Location, Package, Tool};
 use moat_model::{Diagnostic, Finding, Status};
 use moat_vuln::matcher::{MatchOptions, MemorySource, match_inventory};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/vulns");
@@ -78,7 +78,7 @@ fn package(kind: &str, eco: &str, name: &str, version: &str) -> Package {
         application: false,
         file_count: None,
         files: vec![],
-        metadata: BTreeMap::new(),
+        metadata: Default::default(),
     }
 }
 

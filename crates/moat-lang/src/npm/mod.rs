@@ -67,10 +67,6 @@ fn value_str(v: Option<&Value>) -> Option<&str> {
     v.and_then(Value::as_str)
 }
 
-fn flag(v: &Value, key: &str) -> bool {
-    v.get(key).and_then(Value::as_bool).unwrap_or(false)
-}
-
 fn dep_names(entry: &Value, keys: &[&str]) -> Vec<String> {
     let mut out = BTreeSet::new();
     for key in keys {
@@ -86,6 +82,11 @@ fn dep_names(entry: &Value, keys: &[&str]) -> Vec<String> {
 
 /// `license` as a string or `{type}`, or legacy `licenses: [..]`.
 fn licenses_of(entry: &Value) -> Vec<String> {
+    licenses_from(entry.get("license"), entry.get("licenses"))
+}
+
+/// [`licenses_of`] from the two fields.
+fn licenses_from(license: Option<&Value>, licenses: Option<&Value>) -> Vec<String> {
     fn one(v: &Value) -> Option<String> {
         match v {
             Value::String(s) if !s.is_empty() => Some(s.clone()),
@@ -98,13 +99,13 @@ fn licenses_of(entry: &Value) -> Vec<String> {
         }
     }
     let mut out = Vec::new();
-    if let Some(l) = entry.get("license") {
+    if let Some(l) = license {
         match l {
             Value::Array(items) => out.extend(items.iter().filter_map(one)),
             other => out.extend(one(other)),
         }
     }
-    if let Some(Value::Array(items)) = entry.get("licenses") {
+    if let Some(Value::Array(items)) = licenses {
         out.extend(items.iter().filter_map(one));
     }
     out.dedup();

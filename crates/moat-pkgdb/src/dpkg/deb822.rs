@@ -42,14 +42,23 @@ impl Stanza<'_> {
 
 /// Splits deb822 text into paragraphs. Paragraphs with neither fields nor
 /// malformed lines (comments only) are dropped.
+#[cfg(test)]
 pub(crate) fn stanzas(text: &str) -> Vec<Stanza<'_>> {
     let mut out = Vec::new();
+    each_stanza(text, |s| out.push(s));
+    out
+}
+
+/// Hands each paragraph of deb822 text to `f`, in order, one at a time (a database of a
+/// million paragraphs is never held as paragraphs at once). Paragraphs with neither fields
+/// nor malformed lines (comments only) are dropped.
+pub(crate) fn each_stanza<'a>(text: &'a str, mut f: impl FnMut(Stanza<'a>)) {
     let mut cur = Stanza::empty();
     for (n, line) in text.split('\n').enumerate() {
         let line = line.strip_suffix('\r').unwrap_or(line);
         if line.trim().is_empty() {
             if !cur.is_empty() {
-                out.push(std::mem::replace(&mut cur, Stanza::empty()));
+                f(std::mem::replace(&mut cur, Stanza::empty()));
             }
             continue;
         }
@@ -77,9 +86,8 @@ pub(crate) fn stanzas(text: &str) -> Vec<Stanza<'_>> {
         }
     }
     if !cur.is_empty() {
-        out.push(cur);
+        f(cur);
     }
-    out
 }
 
 #[cfg(test)]

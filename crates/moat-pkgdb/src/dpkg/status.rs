@@ -26,7 +26,7 @@
 //! [`DpkgPackage::provides`] is the same for `Provides`.
 //!
 
-use super::deb822::{Stanza, stanzas};
+use super::deb822::{Stanza, each_stanza};
 use crate::{Parsed, Warnings, dedup_in_order};
 
 /// One installed package from a dpkg/opkg status file.
@@ -60,19 +60,20 @@ pub fn parse_status(bytes: &[u8]) -> Parsed<DpkgPackage> {
     let text = String::from_utf8_lossy(bytes);
     let mut packages = Vec::new();
     let mut warn = Warnings::default();
-    for (idx, stanza) in stanzas(&text).into_iter().enumerate() {
-        let n = idx + 1;
+    let mut n = 0usize;
+    each_stanza(&text, |stanza| {
+        n += 1;
         if stanza.fields.is_empty() {
             let msg = format!(
                 "stanza {n}: no fields ({} malformed line(s))",
                 stanza.bad_lines
             );
             warn.at_line(stanza.line, msg);
-            continue;
+            return;
         }
         let status = stanza.get("Status");
         if status.is_some_and(|s| !is_installed(s)) {
-            continue;
+            return;
         }
         let name = stanza.get("Package").unwrap_or("").trim();
         let version = stanza.get("Version").unwrap_or("").trim();
@@ -84,10 +85,12 @@ pub fn parse_status(bytes: &[u8]) -> Parsed<DpkgPackage> {
             format!("stanza {n} ({name}): invalid version {version:?}: {why}")
         } else {
             packages.push(package(&stanza, name, version));
-            continue;
+            return;
         };
         warn.at_line(stanza.line, problem);
-    }
+    });
+    // Kept for the whole scan: no spare capacity.
+    packages.shrink_to_fit();
     Parsed {
         packages,
         warnings: warn.finish(),

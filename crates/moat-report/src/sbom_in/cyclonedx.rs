@@ -131,7 +131,7 @@ fn from_cyclonedx(bom: CdxBom, path: &str) -> Inventory {
         None => (bare_artifact(path, path), None),
     };
 
-    let mut raws = Vec::new();
+    let mut raws = Vec::with_capacity(components.len());
     for c in components {
         if c.kind == "operating-system" {
             if artifact.os.is_none() {
@@ -154,9 +154,11 @@ fn from_cyclonedx(bom: CdxBom, path: &str) -> Inventory {
             })
             .filter(|l| !l.trim().is_empty())
             .collect();
+        let mut role = c.kind;
+        role.make_ascii_lowercase();
         raws.push(Raw {
             reference: c.bom_ref.unwrap_or_default(),
-            role: c.kind.to_ascii_lowercase(),
+            role,
             name: c.name,
             group: c.group.filter(|g| !g.is_empty()),
             version: c.version.filter(|v| !v.is_empty()),
@@ -167,15 +169,17 @@ fn from_cyclonedx(bom: CdxBom, path: &str) -> Inventory {
         });
     }
 
-    let edges: Vec<(String, String)> = bom
-        .dependencies
-        .into_iter()
-        .filter(|d| Some(&d.reference) != root_ref.as_ref())
-        .flat_map(|d| {
-            let from = d.reference;
-            d.depends_on.into_iter().map(move |to| (from.clone(), to))
-        })
-        .collect();
+    let mut edges: Vec<(String, String)> =
+        Vec::with_capacity(bom.dependencies.iter().map(|d| d.depends_on.len()).sum());
+    edges.extend(
+        bom.dependencies
+            .into_iter()
+            .filter(|d| Some(&d.reference) != root_ref.as_ref())
+            .flat_map(|d| {
+                let from = d.reference;
+                d.depends_on.into_iter().map(move |to| (from.clone(), to))
+            }),
+    );
     finish(artifact, raws, edges, path, true)
 }
 

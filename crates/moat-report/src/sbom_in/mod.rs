@@ -91,6 +91,11 @@ pub enum SbomError {
         "{path}: not an SBOM moat reads: {what} (CycloneDX JSON has \"bomFormat\": \"CycloneDX\", SPDX JSON has \"spdxVersion\")"
     )]
     UnknownFormat { path: String, what: String },
+    #[error(
+        "{path}: larger than the SBOM budget of {} MiB; not read",
+        MAX_SBOM_BYTES >> 20
+    )]
+    TooLarge { path: String },
     #[error("{path}: malformed {format} document: {source}")]
     Malformed {
         path: String,
@@ -99,6 +104,11 @@ pub enum SbomError {
         source: serde_json::Error,
     },
 }
+
+/// The largest SBOM document read (bytes): well above real ones (a 10,000-component
+/// CycloneDX document is about 10 MiB). A larger one is [`SbomError::TooLarge`]: the SBOM is
+/// the whole target, so it is an error, never an empty inventory that would pass a gate.
+pub const MAX_SBOM_BYTES: usize = 256 << 20;
 
 /// Reads a CycloneDX or SPDX JSON document. `path` names the file in errors, diagnostics and
 /// the artifact.
@@ -122,21 +132,35 @@ pub fn read_sbom(bytes: &[u8], path: &str) -> Result<Inventory, SbomError> {
             what: "an SPDX tag-value document".into(),
         });
     }
-    let probe: Probe = serde_json::from_slice(bytes).map_err(|source| SbomError::Json {
-        path: path.into(),
-        source,
-    })?;
-    let Probe::Object {
-        bom_format,
-        spdx_version,
-        context,
-    } = probe
-    else {
+    if bytes.len() > MAX_SBOM_BYTES {
+        return Err(SbomError::TooLarge { path: path.into() });
+    }
+    // Only an object is an SBOM; anything else is still parsed through, for the JSON error.
+    if head[0] != b'{' {
+        serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(|source| {
+            SbomError::Json {
+                path: path.into(),
+                source,
+            }
+        })?;
         return Err(SbomError::UnknownFormat {
             path: path.into(),
             what: "the top level is not a JSON object".into(),
         });
+    }
+    // A struct, not an untagged enum: serde buffers the whole document for the latter.
+    let probe: Probe = serde_json::from_slice(bytes).map_err(|source| SbomError::Json {
+        path: path.into(),
+        source,
+    })?;
+    let marker = |v: Option<serde_json::Value>| {
+        v.filter(|v| !v.is_null()).map(|v| match v {
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        })
     };
+    let (bom_format, spdx_version) = (marker(probe.bom_format), marker(probe.spdx_version));
+    let context = probe.context;
     if let Some(fmt) = bom_format {
         if fmt != "CycloneDX" {
             return Err(SbomError::UnknownFormat {
@@ -170,18 +194,15 @@ pub fn read_sbom(bytes: &[u8], path: &str) -> Result<Inventory, SbomError> {
 // ---------------------------------------------------------------------------------------
 // the formats, typed (only what is read)
 
+/// The format markers of a document (every other field is read through, not kept).
 #[derive(Deserialize)]
-#[serde(untagged)]
-enum Probe {
-    Object {
-        #[serde(rename = "bomFormat", default)]
-        bom_format: Option<String>,
-        #[serde(rename = "spdxVersion", default)]
-        spdx_version: Option<String>,
-        #[serde(rename = "@context", default)]
-        context: Option<serde::de::IgnoredAny>,
-    },
-    Other(serde::de::IgnoredAny),
+struct Probe {
+    #[serde(rename = "bomFormat", default)]
+    bom_format: Option<serde_json::Value>,
+    #[serde(rename = "spdxVersion", default)]
+    spdx_version: Option<serde_json::Value>,
+    #[serde(rename = "@context", default)]
+    context: Option<serde::de::IgnoredAny>,
 }
 
 /// `null` or absent -> the default.
@@ -288,7 +309,8 @@ pub(super) fn finish(
         layers: artifact.layers.clone(),
     };
     let mut used: HashSet<String> = HashSet::new();
-    let mut by_ref: HashMap<String, String> = HashMap::new();
+    // reference -> index of its package (borrowed: no copy of every reference and id)
+    let mut by_ref: HashMap<&str, usize> = HashMap::new();
     let mut packages = Vec::with_capacity(raws.len());
     for raw in &raws {
         let Some(mut p) = package::package(raw, &ctx, path, &mut diagnostics) else {
@@ -301,21 +323,24 @@ pub(super) fn finish(
         };
         p.id = crate::unique(&want, &mut used, "#");
         if !raw.reference.is_empty() {
-            by_ref.entry(raw.reference.clone()).or_insert(p.id.clone());
+            by_ref
+                .entry(raw.reference.as_str())
+                .or_insert(packages.len());
         }
         packages.push(p);
     }
     let relationships: BTreeSet<Relationship> = edges
         .into_iter()
         .filter_map(|(from, to)| {
-            let (from, to) = (by_ref.get(&from)?, by_ref.get(&to)?);
+            let (&from, &to) = (by_ref.get(from.as_str())?, by_ref.get(to.as_str())?);
             (from != to).then(|| Relationship {
-                from: from.clone(),
-                to: to.clone(),
+                from: packages[from].id.clone(),
+                to: packages[to].id.clone(),
                 kind: RelationshipKind::DependsOn,
             })
         })
         .collect();
+    drop(by_ref);
     Inventory {
         schema_version: SCHEMA_VERSION.into(),
         tool: Tool::default(),

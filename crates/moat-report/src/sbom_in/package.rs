@@ -10,7 +10,6 @@ use super::{Context, Raw};
 use moat_model::ecosystem::is_os_purl_type;
 use moat_model::version::rpm::split_source_rpm;
 use moat_model::{Code, Diagnostic, Ecosystem, Location, Package, Purl};
-use std::collections::BTreeMap;
 
 /// The ecosystem's own form of a language package's name from its purl (Maven
 /// `group:artifact`, Go, npm and Composer `namespace/name`); `None` for other purl types.
@@ -183,7 +182,7 @@ pub(super) fn package(
         }
     }
 
-    let metadata: BTreeMap<String, String> = raw
+    let metadata: moat_model::Metadata = raw
         .props
         .iter()
         .filter_map(|(k, v)| {

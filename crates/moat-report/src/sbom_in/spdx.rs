@@ -156,7 +156,7 @@ fn from_spdx(doc: SpdxDoc, path: &str) -> Inventory {
 
     let mut artifact: Option<Artifact> = None;
     let mut os: Option<OsInfo> = None;
-    let mut raws = Vec::new();
+    let mut raws = Vec::with_capacity(doc.packages.len());
     for p in doc.packages {
         let purpose = p
             .primary_package_purpose

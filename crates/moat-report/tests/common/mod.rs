@@ -2,7 +2,6 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use moat_model::*;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -38,7 +37,7 @@ pub fn package(id: &str, name: &str, version: &str, kind: &str, purl: &str) -> P
         application: false,
         file_count: None,
         files: vec![],
-        metadata: BTreeMap::new(),
+        metadata: Default::default(),
     }
 }
 

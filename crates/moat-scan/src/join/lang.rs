@@ -85,7 +85,7 @@ pub(super) fn groups(
     skip_dev: bool,
     os_notes: &mut Vec<(usize, String)>,
     diagnostics: &mut Vec<Diagnostic>,
-) -> Vec<Group> {
+) -> Vec<Group<'static>> {
     let manifests = project::manifests(m);
     let mut found: Vec<Found> = Vec::new();
     for (path, layer, facts) in m.files_under("") {
@@ -129,7 +129,7 @@ pub(super) fn groups(
     mark_crates_not_in_binary(&mut found);
     let merged = dedupe(found);
 
-    let mut groups: BTreeMap<Ecosystem, Group> = BTreeMap::new();
+    let mut groups: BTreeMap<Ecosystem, Group<'static>> = BTreeMap::new();
     for (pkg, locations, dev) in merged {
         if skip_dev && dev {
             continue;
@@ -138,9 +138,13 @@ pub(super) fn groups(
         let g = groups.entry(eco).or_default();
         let layer = locations.iter().filter_map(|l| l.layer).min();
         let purl = package_purl(&pkg);
-        g.provides.push(vec![eco.normalize_name(&pkg.name)]);
-        g.depends
-            .push(pkg.depends.iter().map(|d| eco.normalize_name(d)).collect());
+        g.provides.push(vec![eco.normalize_name(&pkg.name).into()]);
+        g.depends.push(
+            pkg.depends
+                .iter()
+                .map(|d| eco.normalize_name(d).into())
+                .collect(),
+        );
         g.packages.push(Package {
             id: format!("{}:{}@{}", eco.purl_type(), pkg.name, pkg.version),
             name: pkg.name,
@@ -159,7 +163,7 @@ pub(super) fn groups(
             application: pkg.application,
             file_count: (!pkg.files.is_empty()).then_some(pkg.files.len()),
             files: pkg.files,
-            metadata: pkg.metadata,
+            metadata: pkg.metadata.into(),
         });
     }
     groups.into_values().collect()

@@ -17,36 +17,43 @@ use moat_model::{Diagnostic, limits};
 /// Applies the caps to every group; `notes` (indices into all groups' packages, in order)
 /// are renumbered for the packages that are dropped.
 pub(crate) fn apply(
-    groups: &mut [Group],
+    groups: &mut [Group<'_>],
     notes: &mut Vec<(usize, String)>,
     out: &mut Vec<Diagnostic>,
 ) {
     // old flat index -> new flat index (None: dropped)
     let mut renumber: Vec<Option<usize>> = Vec::new();
     let mut kept_total = 0usize;
+    // In place: a scan's packages are its largest data, never copied to a second vector.
     for g in groups.iter_mut() {
-        let packages = std::mem::take(&mut g.packages);
-        let provides = std::mem::take(&mut g.provides);
-        let depends = std::mem::take(&mut g.depends);
-        let mut provides = provides.into_iter();
-        let mut depends = depends.into_iter();
-        for mut p in packages {
-            let prov = provides.next();
-            let dep = depends.next();
-            match limits::package(&mut p) {
+        let mut keep = Vec::with_capacity(g.packages.len());
+        for p in &mut g.packages {
+            match limits::package(p) {
                 Err(d) => {
                     out.push(d);
                     renumber.push(None);
-                    continue;
+                    keep.push(false);
                 }
-                Ok(cut) => out.extend(cut),
+                Ok(cut) => {
+                    out.extend(cut);
+                    renumber.push(Some(kept_total));
+                    kept_total += 1;
+                    keep.push(true);
+                }
             }
-            g.packages.push(p);
-            g.provides.extend(prov);
-            g.depends.extend(dep);
-            renumber.push(Some(kept_total));
-            kept_total += 1;
         }
+        if keep.iter().all(|&k| k) {
+            continue;
+        }
+        let kept = |i: &mut usize| {
+            let k = keep.get(*i).copied().unwrap_or(true);
+            *i += 1;
+            k
+        };
+        let (mut a, mut b, mut c) = (0, 0, 0);
+        g.packages.retain(|_| kept(&mut a));
+        g.provides.retain(|_| kept(&mut b));
+        g.depends.retain(|_| kept(&mut c));
     }
     notes.retain_mut(|(i, _)| match renumber.get(*i).copied().flatten() {
         Some(new) => {
@@ -81,7 +88,7 @@ mod tests {
         let mut groups = vec![
             Group {
                 packages: vec![pkg("", "1"), pkg("a", "1")],
-                provides: vec![vec![String::new()], vec!["a".into()]],
+                provides: vec![vec!["".into()], vec!["a".into()]],
                 depends: vec![vec![], vec![]],
             },
             Group {
@@ -102,7 +109,7 @@ mod tests {
             .flat_map(|g| g.packages.iter().map(|p| p.name.as_str()))
             .collect();
         assert_eq!(names, ["a", "b"]);
-        assert_eq!(groups[0].provides, [vec!["a".to_string()]]);
+        assert_eq!(groups[0].provides, [vec![std::borrow::Cow::from("a")]]);
         let b = &groups[1].packages[0];
         assert_eq!(b.version.len(), limits::MAX_VERSION);
         assert!(b.version.ends_with("...[truncated, 10485760 bytes]"));

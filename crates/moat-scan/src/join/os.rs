@@ -11,15 +11,16 @@ use crate::analyzers::os_release::PATHS as OS_RELEASE_PATHS;
 use crate::analyzers::rpm::{RPM_DIRS, RPM_FILES};
 use crate::fact::Fact;
 use crate::merge::{FoundFile, Merged, SymlinkLoop, introduced_layers};
-use moat_model::{Code, Diagnostic, Location, OsInfo, Package, Purl};
+use moat_model::{Code, Diagnostic, Location, Metadata, OsInfo, Package, Purl};
 use moat_pkgdb::{apk::ApkPackage, dpkg::DpkgPackage, rpm::RpmPackage};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 
 /// The OS and one group per OS package manager (dpkg, apk, rpm), in that order.
-pub(super) fn groups(
-    m: &Merged,
+pub(super) fn groups<'a>(
+    m: &'a Merged,
     diagnostics: &mut Vec<Diagnostic>,
-) -> (Option<OsInfo>, Vec<Group>) {
+) -> (Option<OsInfo>, Vec<Group<'a>>) {
     let mut os = detect_os(m, diagnostics);
     let mut groups: Vec<Group> = Vec::new();
     let mut dpkg = dpkg_packages(m, os.as_ref(), diagnostics);
@@ -75,7 +76,7 @@ fn detect_os(m: &Merged, diagnostics: &mut Vec<Diagnostic>) -> Option<OsInfo> {
 
 /// A Debian image without os-release but with `status.d` is distroless: the release
 /// comes from base-files' version (`12.4+deb12u5` is Debian 12).
-fn distroless_os(dpkg: &Group) -> Option<OsInfo> {
+fn distroless_os(dpkg: &Group<'_>) -> Option<OsInfo> {
     if dpkg.packages.is_empty()
         || !dpkg
             .packages
@@ -155,7 +156,7 @@ impl Distro {
 }
 
 /// The parts of an OS package that differ between package managers.
-struct OsPkg {
+struct OsPkg<'a> {
     kind: &'static str,
     id: String,
     name: String,
@@ -167,14 +168,14 @@ struct OsPkg {
     source_version: Option<String>,
     licenses: Vec<String>,
     files: Vec<String>,
-    metadata: BTreeMap<String, String>,
+    metadata: Metadata,
     /// Names the package answers to: its own, then what it provides.
-    provides: Vec<String>,
-    depends: Vec<String>,
+    provides: Vec<Cow<'a, str>>,
+    depends: Vec<Cow<'a, str>>,
 }
 
-impl Group {
-    fn push(&mut self, d: &Distro, db_path: &str, layer: Option<usize>, p: OsPkg) {
+impl<'a> Group<'a> {
+    fn push(&mut self, d: &Distro, db_path: &str, layer: Option<usize>, p: OsPkg<'a>) {
         self.provides.push(p.provides);
         self.depends.push(p.depends);
         self.packages.push(Package {
@@ -201,16 +202,17 @@ impl Group {
 }
 
 /// Layer that introduced each package of the database at `path` (see [`introduced_layers`]).
-fn layers_of<K, F>(m: &Merged, path: &str, extract: F) -> HashMap<K, Option<usize>>
+fn layers_of<'a, K, V, F>(m: &'a Merged, path: &str, extract: F) -> HashMap<K, Option<usize>>
 where
     K: std::hash::Hash + Eq + Clone,
-    F: Fn(&Fact) -> Vec<(K, String)>,
+    V: PartialEq,
+    F: Fn(&'a Fact) -> Vec<(K, V)>,
 {
     introduced_layers(m.history(path), extract)
 }
 
 /// Metadata from the fields that are present.
-fn metadata<const N: usize>(pairs: [(&str, Option<String>); N]) -> BTreeMap<String, String> {
+fn metadata<const N: usize>(pairs: [(&str, Option<String>); N]) -> Metadata {
     pairs
         .into_iter()
         .filter_map(|(k, v)| Some((k.to_string(), v?)))
@@ -227,8 +229,16 @@ fn package_id(kind: &str, name: &str, version: &str, sep: char, arch: Option<&st
 }
 
 /// Package names with their own name first.
-fn names(name: &str, more: impl IntoIterator<Item = String>) -> Vec<String> {
-    std::iter::once(name.to_string()).chain(more).collect()
+fn names<'a>(name: &'a str, more: impl IntoIterator<Item = &'a str>) -> Vec<Cow<'a, str>> {
+    std::iter::once(name)
+        .chain(more)
+        .map(Cow::Borrowed)
+        .collect()
+}
+
+/// Names as they are written in the database.
+fn borrowed(names: &[String]) -> Vec<Cow<'_, str>> {
+    names.iter().map(|n| Cow::Borrowed(n.as_str())).collect()
 }
 
 /// The dpkg database of a file's facts.
@@ -239,7 +249,11 @@ fn dpkg_db(f: &Fact) -> Option<&Vec<DpkgPackage>> {
     }
 }
 
-fn dpkg_packages(m: &Merged, os: Option<&OsInfo>, diagnostics: &mut Vec<Diagnostic>) -> Group {
+fn dpkg_packages<'a>(
+    m: &'a Merged,
+    os: Option<&OsInfo>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Group<'a> {
     let mut g = Group::default();
     // file lists: (name, arch) -> files; distroless md5sums: name -> files
     let mut lists: HashMap<(String, Option<String>), &Vec<String>> = HashMap::new();
@@ -279,16 +293,16 @@ fn dpkg_packages(m: &Merged, os: Option<&OsInfo>, diagnostics: &mut Vec<Diagnost
             Fact::Dpkg(p) => p
                 .packages
                 .iter()
-                .map(|p| ((p.name.clone(), p.arch.clone()), p.version.clone()))
+                .map(|p| ((p.name.as_str(), p.arch.as_deref()), p.version.as_str()))
                 .collect(),
             _ => vec![],
         });
         for p in pkgs {
-            if !seen.insert((p.name.clone(), p.version.clone(), p.arch.clone())) {
+            if !seen.insert((p.name.as_str(), p.version.as_str(), p.arch.as_deref())) {
                 continue;
             }
             let layer = layers
-                .get(&(p.name.clone(), p.arch.clone()))
+                .get(&(p.name.as_str(), p.arch.as_deref()))
                 .copied()
                 .flatten();
             let mut purl = d.purl("deb", &p.name, &p.version, p.arch.as_deref());
@@ -335,8 +349,8 @@ fn dpkg_packages(m: &Merged, os: Option<&OsInfo>, diagnostics: &mut Vec<Diagnost
                         p.installed_size.map(|s| s.to_string()),
                     ),
                 ]),
-                provides: names(&p.name, p.provides.iter().cloned()),
-                depends: p.depends.clone(),
+                provides: names(&p.name, p.provides.iter().map(String::as_str)),
+                depends: borrowed(&p.depends),
             };
             g.push(&d, &path, layer, pkg);
         }
@@ -344,7 +358,7 @@ fn dpkg_packages(m: &Merged, os: Option<&OsInfo>, diagnostics: &mut Vec<Diagnost
     g
 }
 
-fn apk_packages(m: &Merged, os: Option<&OsInfo>) -> Group {
+fn apk_packages<'a>(m: &'a Merged, os: Option<&OsInfo>) -> Group<'a> {
     let mut g = Group::default();
     let Ok(Some(found)) = m.file(APK_INSTALLED) else {
         return g;
@@ -360,26 +374,24 @@ fn apk_packages(m: &Merged, os: Option<&OsInfo>) -> Group {
         Fact::Apk(p) => p
             .packages
             .iter()
-            .map(|p| (p.name.clone(), p.version.clone()))
+            .map(|p| (p.name.as_str(), p.version.as_str()))
             .collect(),
         _ => vec![],
     });
     let d = Distro::new(os, os.map(|o| o.id.as_str()).unwrap_or("alpine"));
     for p in &parsed.packages {
         let p: &ApkPackage = p;
-        let layer = layers.get(&p.name).copied().flatten();
+        let layer = layers.get(p.name.as_str()).copied().flatten();
         let mut purl = d.purl("apk", &p.name, &p.version, p.arch.as_deref());
         if let Some(o) = &p.origin
             && o != &p.name
         {
             purl = purl.with_qualifier("upstream", o);
         }
-        let provided = p.provides.iter().map(|x| {
-            x.split(['=', '<', '>', '~'])
-                .next()
-                .unwrap_or(x)
-                .to_string()
-        });
+        let provided = p
+            .provides
+            .iter()
+            .map(|x| x.split(['=', '<', '>', '~']).next().unwrap_or(x));
         let pkg = OsPkg {
             kind: "apk",
             id: format!("apk:{}@{}", p.name, p.version),
@@ -397,14 +409,18 @@ fn apk_packages(m: &Merged, os: Option<&OsInfo>) -> Group {
                 ("checksum", p.checksum.clone()),
             ]),
             provides: names(&p.name, provided),
-            depends: p.depends.clone(),
+            depends: borrowed(&p.depends),
         };
         g.push(&d, &real, layer, pkg);
     }
     g
 }
 
-fn rpm_packages(m: &Merged, os: Option<&OsInfo>, diagnostics: &mut Vec<Diagnostic>) -> Group {
+fn rpm_packages<'a>(
+    m: &'a Merged,
+    os: Option<&OsInfo>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Group<'a> {
     let mut g = Group::default();
     let mut found = None;
     'outer: for dir in RPM_DIRS {
@@ -467,8 +483,11 @@ fn rpm_packages(m: &Merged, os: Option<&OsInfo>, diagnostics: &mut Vec<Diagnosti
                 ("modularity_label", p.modularity_label.clone()),
             ]),
             // rpm requires name capabilities and files as well as packages
-            provides: names(&p.name, p.provides.iter().chain(&p.files).cloned()),
-            depends: p.requires.clone(),
+            provides: names(
+                &p.name,
+                p.provides.iter().chain(&p.files).map(String::as_str),
+            ),
+            depends: borrowed(&p.requires),
         };
         g.push(&d, &real, layer, pkg);
     }

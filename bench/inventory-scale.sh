@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The inventory at its design bound: a dpkg `status` and an apk `installed` of N records each
+# (default 1,000,000; bench/gen-inventory.py), each scanned as a directory target, and a
+# CycloneDX SBOM of N components read as the target, with `moat scan --scanners vuln
+# --advisories ONE-RECORD.json` (the whole inventory is built and matched; the report, with
+# no findings, is small, so the peak is the inventory's). Prints BENCHMARKS.md rows: wall
+# time, peak RSS, and peak RSS per package (the peak of the whole run divided by N), for a
+# tenth of N and for N.
+#   bench/inventory-scale.sh
+#   N=200000 RUNS=1 MOAT=/path/to/old/moat bench/inventory-scale.sh
+# The generated trees live under $MOAT_BENCH_DIR (default /var/tmp/moat-bench).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${N:-1000000}
+RUNS=${RUNS:-3}
+base=${MOAT_BENCH_DIR:-/var/tmp/moat-bench}/inventory
+if [ -z "${MOAT:-}" ]; then
+  cargo build --release --locked -q -p moat-cli
+  MOAT=${CARGO_TARGET_DIR:-$PWD/target}/release/moat
+fi
+
+# tree KIND N: the directory of a generated database (built once).
+tree() {
+  if [ ! -f "$base/.complete-$2" ]; then
+    mkdir -p "$base"
+    python3 bench/gen-inventory.py "$base" "$2"
+    touch "$base/.complete-$2"
+  fi
+  echo "$base/$1-$2"
+}
+
+adv=$base/one-advisory.json
+mkdir -p "$base"
+echo '{"id":"GHSA-xxxx-yyyy-zzzz","modified":"2024-01-01T00:00:00Z","affected":[{"package":{"ecosystem":"PyPI","name":"nothing-here"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"1.0"}]}]}]}' > "$adv"
+
+# run KIND N: median "seconds kib" of RUNS runs.
+run() {
+  local target rows
+  if [ "$1" = sbom ]; then
+    tree dpkg "$2" > /dev/null
+    target=sbom:$base/sbom-$2.cdx.json
+  else
+    target=dir:$(tree "$1" "$2")
+  fi
+  rows=$(mktemp)
+  for _ in $(seq "$RUNS"); do
+    /usr/bin/time -f '%e %M' -o "$rows.t" "$MOAT" scan --scanners vuln --advisories "$adv" -q \
+      "$target" > /dev/null
+    cat "$rows.t" >> "$rows"
+  done
+  python3 - "$rows" <<'PY'
+import sys, statistics
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+print(statistics.median(float(r[0]) for r in rows), int(statistics.median(int(r[1]) for r in rows)))
+PY
+  rm -f "$rows" "$rows.t"
+}
+
+echo "| input | packages | file size | moat | peak RSS per package |"
+echo "|---|---|---|---|---|"
+for kind in dpkg apk sbom; do
+  for n in $((N / 10)) "$N"; do
+    dir=$(tree dpkg "$n"); dir=${dir%/dpkg-$n}
+    case $kind in
+      dpkg) db=$dir/dpkg-$n/var/lib/dpkg/status ;;
+      apk) db=$dir/apk-$n/lib/apk/db/installed ;;
+      sbom) db=$dir/sbom-$n.cdx.json ;;
+    esac
+    size=$(du -m "$db" | cut -f1)
+    read -r secs kib < <(run "$kind" "$n")
+    printf '| %s | %s | %s MiB | %.2f s / %d MiB | %d bytes |\n' \
+      "$kind" "$n" "$size" "$secs" $((kib / 1024)) $((kib * 1024 / n))
+  done
+done
