@@ -22,6 +22,8 @@ const PLACEHOLDERS: &[&str] = &[
     "12345678",
     "abcdefgh",
     "01234567",
+    // Telegram's Bot API documentation token
+    "abc-def1234ghikl-zyx57w2v1u123ew11",
 ];
 
 /// Words that, besides [`PLACEHOLDERS`], mark a generic value as a test or sample value.
@@ -45,6 +47,7 @@ const GENERIC_PLACEHOLDERS: &[&str] = &[
     "null",
     "undefined",
     "default",
+    "sandbox",
 ];
 
 /// Whether a secret is a placeholder: a documentation example (`AKIAIOSFODNN7EXAMPLE`), a
@@ -70,8 +73,10 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     false
 }
 
+/// Whether `needle` occurs in `haystack` (SIMD substring search: the Kubernetes test runs
+/// on every file).
 pub(crate) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
+    memchr::memmem::find(haystack, needle).is_some()
 }
 
 /// The lowercase words of a variable name: split at `_`, `-`, `.`, spaces and camel-case
@@ -283,6 +288,10 @@ pub fn is_literal_secret(value: &[u8]) -> bool {
     if contains(value, b"://") || contains(value, b"${") || contains(value, b"%s") {
         return false;
     }
+    // publishable keys, public by design (Stripe `pk_live_`, Mapbox `pk.eyJ`)
+    if value.starts_with(b"pk_") || value.starts_with(b"pk.") {
+        return false;
+    }
     // identifiers, dotted names and words: letters with `_`, `-`, `.` and nothing else
     if value
         .iter()
@@ -412,6 +421,10 @@ mod tests {
             b"test1234!",
             b"short",
             b"aaaaaaaaaaaa",
+            b"pk_live_51HxQ2kLmZ9vR4tYw8",
+            b"pk.eyJ1IjoiYndXwLFnY8h6KZTBo96",
+            b"sandbox_n5WtfXMSd-Nq3SlE5lLtbaZD",
+            b"123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11",
         ] {
             assert!(!is_literal_secret(v), "{}", String::from_utf8_lossy(v));
         }
