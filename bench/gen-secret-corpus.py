@@ -519,6 +519,13 @@ def score(out_dir, reports):
         r = ", ".join(f"{k} {v}" for k, v in sorted(rules.items(), key=lambda x: -x[1])[:4])
         print(f"| {tool} | {100 * f / n:.1f}% | {f}/{n} | {fp} | {k} | {r} |")
     print()
+    print("| tool | rules with every planted secret found | rules partly missed | rules wholly missed |")
+    print("|---|---|---|---|")
+    for tool, missed in misses.items():
+        whole = sum(1 for r, n in per_rule.items() if missed.get(r, 0) == n)
+        part = sum(1 for r, n in per_rule.items() if 0 < missed.get(r, 0) < n)
+        print(f"| {tool} | {len(per_rule) - whole - part} of {len(per_rule)} | {part} | {whole} |")
+    print()
     print("| moat rule | planted | " + " | ".join(f"{t} missed" for t in misses) + " |")
     print("|---|---|" + "---|" * len(misses))
     for rule in sorted(per_rule):

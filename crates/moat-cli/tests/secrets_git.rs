@@ -2,7 +2,8 @@
 //! temporary directory (fixed authors and dates, no user or system configuration):
 //! - a secret added then removed in a later commit is found with the commit that added
 //!   it, its author and date, and its path;
-//! - the same blob in several commits and paths is reported once;
+//! - the same blob in several commits and paths is reported once, and so is the same
+//!   secret in later versions of a file;
 //! - `--since REV` reads only the commits after REV;
 //! - a bare repository, branches and tags;
 //! - a missing path, a directory that is not a repository, a bad `--since`: exit 2.
@@ -189,6 +190,13 @@ fn one_blob_in_many_commits_and_paths_is_reported_once() {
         &repo,
         4,
         &[("b/creds.ini", &format!("# keys\n{text}"))],
+        &[],
+    );
+    // A later version of a file that keeps the secret is not reported again.
+    commit(
+        &repo,
+        5,
+        &[("a/creds.ini", &format!("{text}region = eu\n"))],
         &[],
     );
 

@@ -20,7 +20,9 @@
 //!    costs the trees on the paths it changed.
 //! 4. Each new blob: the path allowlist, then the size cap (from the object header, before
 //!    reading the blob), the binary sniff (unless binaries are scanned), then the rules;
-//!    findings keep the order of the walk. One thread: gix built without its `parallel`
+//!    findings keep the order of the walk. A secret already reported at the same path (a
+//!    later version of the file that kept the line) is not reported again: each secret is
+//!    reported once per path, with the oldest commit that holds it there. One thread: gix built without its `parallel`
 //!    feature (fewer crates to build) has a repository handle that cannot cross threads,
 //!    and inflating objects, not the rules, is most of the cost.
 //!
@@ -40,6 +42,7 @@ use gix::ObjectId;
 use gix::bstr::ByteSlice;
 use moat_model::{Code, Detail, Diagnostic, Finding, FindingLocation};
 use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
 /// Most commits read; the newest are kept.
@@ -158,7 +161,8 @@ pub fn scan(path: &Path, opts: &Options) -> Result<History, GitError> {
         full: false,
         pending: Vec::new(),
     };
-    let scanner = BlobScanner {
+    let mut scanner = BlobScanner {
+        reported: HashSet::new(),
         repo: &repo,
         rules: &rules,
         settings: &opts.secrets,
@@ -379,18 +383,21 @@ struct BlobScanner<'a> {
     repo: &'a gix::Repository,
     rules: &'a moat_secrets::Rules,
     settings: &'a moat_secrets::Settings,
+    /// The findings reported so far, by rule, path and secret (hashed).
+    reported: HashSet<u64>,
 }
 
 /// What one blob gave.
 #[derive(Default)]
 struct Scanned {
-    findings: Vec<Finding>,
+    /// Each with its key: the rule, the path and the secret, hashed.
+    findings: Vec<(u64, Finding)>,
     diagnostic: Option<Diagnostic>,
     bytes: Option<u64>,
 }
 
 impl BlobScanner<'_> {
-    fn batch(&self, pending: &mut Vec<Pending>, origins: &[Origin], out: &mut History) {
+    fn batch(&mut self, pending: &mut Vec<Pending>, origins: &[Origin], out: &mut History) {
         for p in pending.drain(..) {
             let r = self.one(&p);
             if let Some(n) = r.bytes {
@@ -399,7 +406,11 @@ impl BlobScanner<'_> {
             }
             out.diagnostics.extend(r.diagnostic);
             let origin = origins.get(p.origin);
-            for mut f in r.findings {
+            for (key, mut f) in r.findings {
+                // the same secret at the same path in a later version of the file
+                if !self.reported.insert(key) {
+                    continue;
+                }
                 if let (Detail::Secret(d), Some(o)) = (&mut f.detail, origin) {
                     d.commit = Some(o.commit.clone());
                     d.author.clone_from(&o.author);
@@ -444,13 +455,15 @@ impl BlobScanner<'_> {
         }
         out.bytes = Some(data.len() as u64);
         for hit in self.rules.scan(&p.path, data) {
+            let mut key = std::hash::DefaultHasher::new();
+            (&hit.rule.id, &p.path, &hit.secret).hash(&mut key);
             let mut f = hit.finding(self.settings.show_secrets);
             if let Some(loc) = &mut f.location {
                 loc.path = Some(p.path.clone());
             } else {
                 f.location = Some(FindingLocation::file(p.path.clone(), None));
             }
-            out.findings.push(f);
+            out.findings.push((key.finish(), f));
         }
         out
     }

@@ -749,6 +749,8 @@ mod tests {
             "usr/lib/python3.11/urllib/request.py",
             "app/node/node_modules/axios/README.md",
             "src/tests/conftest.py",
+            "web/package-lock.json",
+            "go.sum",
         ] {
             assert_eq!(ids(&r, path), ["github-pat"], "{path}");
         }
