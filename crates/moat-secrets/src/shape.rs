@@ -306,7 +306,7 @@ pub fn is_literal_secret(value: &[u8]) -> bool {
     {
         return false;
     }
-    if is_uuid(value) {
+    if is_uuid(value) || is_version(value) {
         return false;
     }
     let classes = [
@@ -320,6 +320,18 @@ pub fn is_literal_secret(value: &[u8]) -> bool {
     .count();
     let min_entropy = (0.75 * (n as f64).log2()).min(3.2);
     classes >= 2 && entropy(value) >= min_entropy
+}
+
+/// A package version: digits, a dot, digits, then only version characters
+/// (`1.5.0-1+b1`, `0.0~git20200101.abc123-2`, `14.0.1_beta`).
+fn is_version(v: &[u8]) -> bool {
+    let major = v.iter().take_while(|b| b.is_ascii_digit()).count();
+    major > 0
+        && v.get(major) == Some(&b'.')
+        && v.get(major + 1).is_some_and(u8::is_ascii_digit)
+        && v.iter().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'+' | b'~' | b':' | b'-' | b'_')
+        })
 }
 
 /// `8-4-4-4-12` hex digits.
@@ -425,6 +437,8 @@ mod tests {
             b"pk.eyJ1IjoiYndXwLFnY8h6KZTBo96",
             b"sandbox_n5WtfXMSd-Nq3SlE5lLtbaZD",
             b"123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11",
+            b"1.5.0-1+b1",
+            b"0.0~git20200101.abc123f-2",
         ] {
             assert!(!is_literal_secret(v), "{}", String::from_utf8_lossy(v));
         }
