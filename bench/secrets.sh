@@ -4,9 +4,12 @@
 # against trivy and betterleaks (the fastest secret scanner among the peers) on the language
 # benchmark tree (bench/tree.sh). Median of RUNS cold runs, wall time / peak RSS; prints
 # BENCHMARKS.md rows with moat/peer ratios (time / memory; below 1: moat faster or smaller).
+# Then the generated corpus (bench/gen-secret-corpus.py, seeded): every peer (trivy,
+# betterleaks, kingfisher --no-validate, trufflehog3, detect-secrets) scored against the
+# ground truth (recall, false positives, misses per rule), and timed on the corpus and on
+# the tree: wall, CPU (user + system: the fair number when the machine is shared), MB/s.
 #   bench/secrets.sh
-#   RUNS=5 IMAGES="secrets-leak" NOTREE=1 bench/secrets.sh
-# kingfisher is left out: it verifies what it finds over the network by default.
+#   RUNS=5 IMAGES="secrets-leak" NOTREE=1 NOCORPUS=1 bench/secrets.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 IMAGES_DIR=${MOAT_IMAGES:-/var/tmp/moat-images}/out
@@ -19,19 +22,22 @@ MOAT=${CARGO_TARGET_DIR:-$PWD/target}/release/moat
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 export HOME=$tmp/home; mkdir -p "$HOME"
 
-# measure CMD...: runs CMD $RUNS times (exit 0 or 1: findings), prints "median_s median_kib"
+# measure CMD...: runs CMD $RUNS times (exit 0 or 1: findings; kingfisher says 200),
+# prints "median_s median_kib median_cpu_s"
 measure() {
   local i
   : > "$tmp/m"
   for ((i = 0; i < RUNS; i++)); do
-    /usr/bin/time -f '%e %M' -o "$tmp/t" "$@" > /dev/null 2> "$tmp/err" || [ $? -le 1 ] ||
+    /usr/bin/time -f '%e %M %U %S' -o "$tmp/t" "$@" > /dev/null 2> "$tmp/err" ||
+      [ $? -le 1 ] || [ $? -eq 200 ] ||
       { echo "failed: $*" >&2; cat "$tmp/err" >&2; return 1; }
     tail -n 1 "$tmp/t" >> "$tmp/m"
   done
   python3 - "$tmp/m" <<'PY'
 import sys, statistics
 rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
-print(statistics.median(float(r[0]) for r in rows), int(statistics.median(int(r[1]) for r in rows)))
+print(statistics.median(float(r[0]) for r in rows), int(statistics.median(int(r[1]) for r in rows)),
+      statistics.median(float(r[2]) + float(r[3]) for r in rows))
 PY
 }
 # row LABEL MOAT_S MOAT_KIB PEER_S PEER_KIB [PEER2_S PEER2_KIB]
@@ -57,8 +63,8 @@ echo "|---|---|---|---|---|---|"
 for img in ${IMAGES:-debian-base debian-tools lang-app secrets-leak}; do
   for fmt in docker-archive oci; do
     case $fmt in docker-archive) in=$IMAGES_DIR/$img.docker.tar ;; oci) in=$IMAGES_DIR/$img.oci ;; esac
-    read -r mt mm < <(measure "$MOAT" scan "$fmt:$in" --scanners secret --format json --quiet)
-    read -r tt tm < <(measure "$PEERS/trivy-offline" image --input "$in" --scanners secret --format json \
+    read -r mt mm _ < <(measure "$MOAT" scan "$fmt:$in" --scanners secret --format json --quiet)
+    read -r tt tm _ < <(measure "$PEERS/trivy-offline" image --input "$in" --scanners secret --format json \
       --cache-backend memory --skip-db-update --offline-scan -q)
     row "$img ($fmt)" "$mt" "$mm" "$tt" "$tm"
   done
@@ -66,9 +72,63 @@ done
 if [ -z "${NOTREE:-}" ]; then
   fs=$(bench/tree.sh)
   n=$(find "$fs" -type f | wc -l)
-  read -r mt mm < <(measure "$MOAT" scan "dir:$fs" --scanners secret --format json --quiet)
-  read -r tt tm < <(measure "$PEERS/trivy-offline" fs --scanners secret --format json \
+  read -r mt mm _ < <(measure "$MOAT" scan "dir:$fs" --scanners secret --format json --quiet)
+  read -r tt tm _ < <(measure "$PEERS/trivy-offline" fs --scanners secret --format json \
     --cache-backend memory --skip-db-update --offline-scan -q "$fs")
-  read -r bt bm < <(measure "$PEERS/betterleaks" --no-banner -l error --max-archive-depth 0 -o - "$fs")
+  read -r bt bm _ < <(measure "$PEERS/betterleaks" --no-banner -l error --max-archive-depth 0 -o - "$fs")
   row "the bench tree ($n files)" "$mt" "$mm" "$tt" "$tm" "$bt" "$bm"
+fi
+
+# The generated corpus: scores, then speed on the corpus and the tree, every peer.
+if [ -z "${NOCORPUS:-}" ]; then
+  corpus=${MOAT_BENCH_DIR:-/var/tmp/moat-bench}/secret-corpus
+  if [ ! -f "$corpus/.complete" ]; then
+    rm -rf "$corpus"
+    python3 bench/gen-secret-corpus.py "$corpus" --seed 7 --files 3000 >&2
+    touch "$corpus/.complete"
+  fi
+  rep=$tmp/reports; mkdir -p "$rep"
+  # each tool's command line over DIR, writing its JSON to stdout (or to FILE, $2)
+  run_tool() {
+    local tool=$1 dir=$2 out=$3
+    case $tool in
+      moat) "$MOAT" scan "dir:$dir" --scanners secret --format json --quiet -o "$out" ;;
+      trivy) "$PEERS/trivy-offline" fs --scanners secret --format json --cache-backend memory \
+               --skip-db-update --offline-scan -q -o "$out" "$dir" ;;
+      betterleaks) "$PEERS/betterleaks" --no-banner -l error --max-archive-depth 0 -o "$out" "$dir" ;;
+      kingfisher) "$PEERS/kingfisher" scan "$dir" --no-validate --format json > "$out" 2>/dev/null ;;
+      trufflehog3) "$PEERS/trufflehog3" --no-history -f JSON -z -o "$out" "$dir" 2>/dev/null ;;
+      detect-secrets) (cd "$dir" && "$PEERS/detect-secrets" scan --all-files .) > "$out" 2>/dev/null ;;
+    esac
+  }
+  export -f run_tool; export MOAT PEERS
+  tools="moat trivy betterleaks kingfisher trufflehog3 detect-secrets"
+  args=()
+  for t in $tools; do
+    run_tool "$t" "$corpus/tree" "$rep/$t.json" || [ $? -le 1 ] || [ $? -eq 200 ] ||
+      { echo "failed: $t" >&2; continue; }
+    args+=("$t=$rep/$t.json")
+  done
+  echo
+  python3 bench/gen-secret-corpus.py score "$corpus" "${args[@]}"
+  echo
+  fs=${fs:-$(bench/tree.sh)}
+  cmb=$(du -sm "$corpus/tree" | cut -f1); tmb=$(du -sm "$fs" | cut -f1)
+  echo "| tool | corpus ($cmb MB): wall / CPU / peak RSS / MB/s | tree ($tmb MB): wall / CPU / peak RSS / MB/s |"
+  echo "|---|---|---|"
+  for t in $tools; do
+    cells=""
+    for d in "$corpus/tree:$cmb" "$fs:$tmb"; do
+      dir=${d%:*}; mb=${d##*:}
+      if [ "$t" = detect-secrets ] && [ "$dir" = "$fs" ] && [ -z "${SLOW:-}" ]; then
+        cells+=" (not run: minutes; SLOW=1) |"; continue
+      fi
+      read -r w m c < <(measure bash -c 'run_tool "$0" "$1" "$2"' "$t" "$dir" "$tmp/out.json") ||
+        { cells+=" failed |"; continue; }
+      cells+=$(python3 -c "import sys; w,m,c,mb=map(float,sys.argv[1:]); print(f' {w:.2f} s / {c:.2f} s / {m/1024:.0f} MiB / {mb/w:.0f} |', end='')" "$w" "$m" "$c" "$mb")
+    done
+    echo "| $t |$cells"
+  done
+  echo
+  echo "load: $(uptime)"
 fi

@@ -189,7 +189,8 @@ impl TargetSpec {
             ArtifactKind::OciArchive => TargetSpec::OciArchive(path),
             ArtifactKind::Oci => TargetSpec::Oci(path),
             ArtifactKind::Rootfs => TargetSpec::Rootfs(path),
-            ArtifactKind::Dir => TargetSpec::Dir(path),
+            // `git:` is not an image target (moat-pipeline reads it); never built here.
+            ArtifactKind::Dir | ArtifactKind::Git => TargetSpec::Dir(path),
         }
     }
 
@@ -492,7 +493,7 @@ pub fn open(spec: &TargetSpec, opts: &OpenOptions) -> Result<Source, ImageError>
     let kind = spec.kind();
     let meta = metadata(path)?;
     let store = match kind {
-        ArtifactKind::Rootfs | ArtifactKind::Dir => {
+        ArtifactKind::Rootfs | ArtifactKind::Dir | ArtifactKind::Git => {
             if !meta.is_dir() {
                 return Err(ImageError::UnknownTarget {
                     path: path.to_path_buf(),

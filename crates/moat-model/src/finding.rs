@@ -282,6 +282,16 @@ pub struct SecretDetail {
     /// system but still in the image.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted_in_layer: Option<usize>,
+    /// In a git repository's history (`git:PATH`): the oldest commit holding the secret's
+    /// blob (full hex id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// That commit's author, `Name <email>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    /// That commit's author date, RFC 3339 in UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
 }
 
 /// A misconfiguration: which check failed, and why.
@@ -543,6 +553,7 @@ mod tests {
                 entropy: None,
                 deleted: true,
                 deleted_in_layer: Some(3),
+                ..Default::default()
             }),
         );
         secret.location = Some(FindingLocation {

@@ -97,6 +97,8 @@ pub enum ArtifactKind {
     Rootfs,
     /// A project directory.
     Dir,
+    /// A git repository's history (`git:PATH`).
+    Git,
 }
 
 impl ArtifactKind {
@@ -107,6 +109,7 @@ impl ArtifactKind {
             ArtifactKind::Oci => "oci",
             ArtifactKind::Rootfs => "rootfs",
             ArtifactKind::Dir => "dir",
+            ArtifactKind::Git => "git",
         }
     }
     /// True for the kinds that are container images with layers and a config.

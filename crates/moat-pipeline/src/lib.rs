@@ -11,7 +11,9 @@
 //! 1. the [`Target`] becomes an inventory: an image or directory is scanned by `moat-scan`
 //!    (one streaming pass per layer, the analyzers of the enabled scanners; with `secret`
 //!    on, the secret analyzer reads every text file of every layer and the image config,
-//!    whose echo in the report is then redacted), an SBOM file is read by `moat-report`;
+//!    whose echo in the report is then redacted), an SBOM file is read by `moat-report`,
+//!    a git repository's history (`git:PATH`) is read by `moat-git` for secrets only (it
+//!    has no packages: the vulnerability scanner is skipped with a note);
 //! 2. with the vulnerability scanner on, the advisories are opened ([`Advisories`]: the
 //!    database, with the sources the inventory needs downloaded first when it lacks them and
 //!    the network is allowed, or files read into memory) and
@@ -31,7 +33,7 @@ pub mod policy;
 pub mod target;
 
 pub use advisories::{Advisories, AdvisoryInfo, DatabaseSettings, SourceInfo};
-pub use target::Target;
+pub use target::{GitTarget, Target};
 
 use moat_model::{Code, Diagnostic, Finding, Inventory, ScanReport};
 use moat_scan::{Progress, ScanOptions};
@@ -129,6 +131,13 @@ pub enum Error {
     Image(#[from] moat_image::ImageError),
     #[error(transparent)]
     Scan(#[from] moat_scan::ScanError),
+    #[error(transparent)]
+    Git(#[from] moat_git::GitError),
+    #[error(
+        "{}: a git repository has no package inventory; scan its history for secrets with `moat scan --scanners secret git:PATH`",
+        .0.display()
+    )]
+    GitInventory(PathBuf),
     #[error("{path}: {source}")]
     Sbom {
         path: PathBuf,
@@ -211,6 +220,30 @@ fn read_target(
             moat_model::limits::inventory(&mut inv);
             Ok((inv, Vec::new()))
         }
+        Target::Git(git) => {
+            if !scanners.contains(moat_scan::Scanner::Secret) {
+                return Err(Error::GitInventory(git.path.clone()));
+            }
+            let history = moat_git::scan(
+                &git.path,
+                &moat_git::Options {
+                    since: git.since.clone(),
+                    secrets: read.secrets.clone(),
+                },
+            )?;
+            let path = git.path.display().to_string();
+            let artifact =
+                moat_model::Artifact::new(path.clone(), moat_model::ArtifactKind::Git, path);
+            let inv = Inventory {
+                schema_version: moat_model::SCHEMA_VERSION.to_string(),
+                tool: moat_model::Tool::default(),
+                artifact,
+                packages: Vec::new(),
+                relationships: Vec::new(),
+                diagnostics: history.diagnostics,
+            };
+            Ok((inv, history.findings))
+        }
         Target::Image(spec) => {
             let source = moat_image::open(spec, &read.open)?;
             let mut opts = ScanOptions {
@@ -288,8 +321,15 @@ pub fn run(
     if let Some(s) = settings.scanners.iter().find(|s| !s.available()) {
         return Err(Error::ScannerUnavailable(*s));
     }
-    let vuln = settings.scanners.contains(&Scanner::Vuln);
+    let git = matches!(settings.target, Target::Git(_));
+    let vuln = settings.scanners.contains(&Scanner::Vuln) && !git;
     let mut diagnostics = Vec::new();
+    if git && settings.scanners.contains(&Scanner::Vuln) {
+        diagnostics.push(Diagnostic::new(
+            Code::Other,
+            "a git history has no packages: the vuln scanner was skipped",
+        ));
+    }
     // What cannot work whatever the target needs (--offline without a database) fails
     // before the (long) scan; the advisories are opened after it, so that only the sources
     // the inventory needs are downloaded.

@@ -1,5 +1,8 @@
 //! What a scan reads: an image or directory (through `moat-image`), or an SBOM file.
 //!
+//! `git:PATH` names a git repository (a work tree, its `.git`, or a bare repository) whose
+//! history the secret scanner reads (`moat-git`); `--since REV` is kept with it.
+//!
 //! `sbom:PATH` names an SBOM (CycloneDX or SPDX JSON, moat's or another tool's); the five
 //! image and directory prefixes are `moat-image`'s. A bare path that is a JSON file (its first
 //! non-blank byte is `{`) is an SBOM too, so `moat scan sbom.cdx.json` keeps working; any other
@@ -16,6 +19,16 @@ pub enum Target {
     Image(TargetSpec),
     /// An SBOM file to read instead of scanning.
     Sbom(PathBuf),
+    /// A git repository's history.
+    Git(GitTarget),
+}
+
+/// `git:PATH`, and the first commit not to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitTarget {
+    pub path: PathBuf,
+    /// Only commits after this revision (`--since`).
+    pub since: Option<String>,
 }
 
 impl Target {
@@ -29,6 +42,18 @@ impl Target {
                 });
             }
             return Ok(Target::Sbom(PathBuf::from(rest)));
+        }
+        if let Some(rest) = s.strip_prefix("git:") {
+            if rest.is_empty() {
+                return Err(moat_image::ImageError::InvalidSpec {
+                    spec: s.to_string(),
+                    reason: "empty path".into(),
+                });
+            }
+            return Ok(Target::Git(GitTarget {
+                path: PathBuf::from(rest),
+                since: None,
+            }));
         }
         let path = Path::new(s);
         if !has_image_prefix(s) && looks_like_json(path) {

@@ -137,7 +137,7 @@ pub(crate) fn build(inv: &Inventory, o: &RenderOptions) -> Bom {
     let mut root = Component::new(
         match art.kind {
             ArtifactKind::Rootfs => "file",
-            ArtifactKind::Dir => "application",
+            ArtifactKind::Dir | ArtifactKind::Git => "application",
             _ => "container",
         },
         non_empty(&art.name, "unknown"),

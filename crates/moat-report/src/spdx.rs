@@ -159,7 +159,7 @@ pub(crate) fn build(inv: &Inventory, o: &RenderOptions) -> Document {
 
     let purpose = match art.kind {
         ArtifactKind::Rootfs => "FILE",
-        ArtifactKind::Dir => "APPLICATION",
+        ArtifactKind::Dir | ArtifactKind::Git => "APPLICATION",
         _ => "CONTAINER",
     };
     let mut image = SpdxPackage::new(name.clone(), ARTIFACT_ID.to_string(), purpose);

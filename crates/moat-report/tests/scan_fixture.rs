@@ -388,6 +388,7 @@ pub fn every_kind() -> ScanReport {
             entropy: Some(3.7),
             deleted: true,
             deleted_in_layer: None,
+            ..Default::default()
         }),
     );
     secret.title = Some("AWS Access Key ID".into());
@@ -484,6 +485,7 @@ pub fn every_kind() -> ScanReport {
             entropy: None,
             deleted: false,
             deleted_in_layer: None,
+            ..Default::default()
         }),
     );
     fixture_key.title = Some("Generic API Key".into());
@@ -535,6 +537,7 @@ fn secret_finding(
             entropy: Some(4.2),
             deleted: false,
             deleted_in_layer: None,
+            ..Default::default()
         }),
     );
     f.title = Some(title.into());

@@ -10,8 +10,8 @@ use globset::{Glob, GlobMatcher, GlobSet, GlobSetBuilder};
 use regex::bytes::Regex;
 
 /// Where the generic rules do not look by default (`default-allowlist = false` turns this
-/// off): third-party package trees and documentation, whose examples and tests are full of
-/// `password = "..."` lines that are nobody's secret. Specific rules (a `ghp_` token, a
+/// off): third-party package trees, documentation and lockfiles, whose examples, tests and
+/// hashes are full of `password = "..."`-like lines that are nobody's secret. Specific rules (a `ghp_` token, a
 /// private key) still run there.
 pub const GENERIC_SKIP: &[&str] = &[
     "**/node_modules/**",
@@ -39,6 +39,17 @@ pub const GENERIC_SKIP: &[&str] = &[
     "**/*.md",
     "**/*.rst",
     "**/*.adoc",
+    // lockfiles: package names, versions and integrity hashes, written by tools
+    "**/package-lock.json",
+    "**/npm-shrinkwrap.json",
+    "**/yarn.lock",
+    "**/pnpm-lock.yaml",
+    "**/Cargo.lock",
+    "**/go.sum",
+    "**/poetry.lock",
+    "**/Pipfile.lock",
+    "**/composer.lock",
+    "**/Gemfile.lock",
 ];
 
 /// [`GENERIC_SKIP`] compiled.

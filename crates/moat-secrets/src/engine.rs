@@ -21,7 +21,7 @@ use crate::config::{AllowSpec, Config, ConfigError, CustomRule};
 use crate::redact::{entropy, redact};
 use crate::rule::{Candidate, Check, Rule, Verdict};
 use crate::shape::is_placeholder;
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use moat_model::{Severity, Span};
 use regex::bytes::{Regex, RegexBuilder};
 use std::sync::{Arc, OnceLock};
@@ -77,6 +77,36 @@ pub struct Hit<'r> {
     /// `ghp_***(40)`, or for a secret assigned to a variable `DB_PASSWORD=Sup3***(20)`.
     pub redacted: String,
     pub entropy: f64,
+}
+
+impl Hit<'_> {
+    /// The report's finding for this hit: the rule, the severity, the title (with the
+    /// check's note), the redacted secret (the secret itself when `show_secret`), and the
+    /// span as the location. The caller adds the rest of the location (path, layer, or the
+    /// image config's field) and, for a git history, the commit.
+    pub fn finding(&self, show_secret: bool) -> moat_model::Finding {
+        let mut f = moat_model::Finding::new(
+            self.rule.id.clone(),
+            self.severity,
+            moat_model::Detail::Secret(moat_model::finding::SecretDetail {
+                rule: self.rule.id.clone(),
+                category: Some(self.rule.category.clone()),
+                redacted: self.redacted.clone(),
+                value: show_secret.then(|| self.secret.clone()),
+                entropy: Some(self.entropy),
+                ..Default::default()
+            }),
+        );
+        f.title = Some(match &self.note {
+            Some(n) => format!("{} ({n})", self.rule.title),
+            None => self.rule.title.clone(),
+        });
+        f.location = Some(moat_model::FindingLocation {
+            span: Some(self.span),
+            ..Default::default()
+        });
+        f
+    }
 }
 
 /// A rule set, compiled once and shared by every scan (it is `Send + Sync`).
@@ -299,6 +329,9 @@ impl Rules {
                 AhoCorasickBuilder::new()
                     .ascii_case_insensitive(true)
                     .match_kind(MatchKind::Standard)
+                    // a full DFA: one table lookup per byte on the overlapping search that
+                    // every file goes through (a few hundred KiB, built once)
+                    .kind(Some(AhoCorasickKind::DFA))
                     .build(&patterns)
                     .map_err(|e| ConfigError::Rule {
                         rule: "(keywords)".into(),
@@ -716,6 +749,8 @@ mod tests {
             "usr/lib/python3.11/urllib/request.py",
             "app/node/node_modules/axios/README.md",
             "src/tests/conftest.py",
+            "web/package-lock.json",
+            "go.sum",
         ] {
             assert_eq!(ids(&r, path), ["github-pat"], "{path}");
         }

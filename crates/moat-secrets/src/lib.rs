@@ -3,8 +3,9 @@
 //! Pure functions over bytes, no I/O: given a file's path and contents, [`Rules::scan`]
 //! returns the secrets in it as [`Hit`]s (the rule, the line and column span, the secret,
 //! its redacted form, its entropy). The scan engine calls it for every file of every layer
-//! (`moat-scan`'s secret analyzer) and for the image config's values; nothing here knows
-//! about images.
+//! (`moat-scan`'s secret analyzer), for the image config's values, and for every blob of a
+//! git history (`moat-git`); nothing here knows about images or repositories.
+//! [`Hit::finding`] makes the report's finding of a hit for all of them.
 //!
 //! ## Main types
 //! * [`Rule`]: a built-in rule as written, with its documentation in the shape

@@ -22,6 +22,8 @@ const PLACEHOLDERS: &[&str] = &[
     "12345678",
     "abcdefgh",
     "01234567",
+    // Telegram's Bot API documentation token
+    "abc-def1234ghikl-zyx57w2v1u123ew11",
 ];
 
 /// Words that, besides [`PLACEHOLDERS`], mark a generic value as a test or sample value.
@@ -45,6 +47,7 @@ const GENERIC_PLACEHOLDERS: &[&str] = &[
     "null",
     "undefined",
     "default",
+    "sandbox",
 ];
 
 /// Whether a secret is a placeholder: a documentation example (`AKIAIOSFODNN7EXAMPLE`), a
@@ -70,8 +73,10 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     false
 }
 
+/// Whether `needle` occurs in `haystack` (SIMD substring search: the Kubernetes test runs
+/// on every file).
 pub(crate) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
+    memchr::memmem::find(haystack, needle).is_some()
 }
 
 /// The lowercase words of a variable name: split at `_`, `-`, `.`, spaces and camel-case
@@ -283,6 +288,10 @@ pub fn is_literal_secret(value: &[u8]) -> bool {
     if contains(value, b"://") || contains(value, b"${") || contains(value, b"%s") {
         return false;
     }
+    // publishable keys, public by design (Stripe `pk_live_`, Mapbox `pk.eyJ`)
+    if value.starts_with(b"pk_") || value.starts_with(b"pk.") {
+        return false;
+    }
     // identifiers, dotted names and words: letters with `_`, `-`, `.` and nothing else
     if value
         .iter()
@@ -297,7 +306,7 @@ pub fn is_literal_secret(value: &[u8]) -> bool {
     {
         return false;
     }
-    if is_uuid(value) {
+    if is_uuid(value) || is_version(value) {
         return false;
     }
     let classes = [
@@ -311,6 +320,18 @@ pub fn is_literal_secret(value: &[u8]) -> bool {
     .count();
     let min_entropy = (0.75 * (n as f64).log2()).min(3.2);
     classes >= 2 && entropy(value) >= min_entropy
+}
+
+/// A package version: digits, a dot, digits, then only version characters
+/// (`1.5.0-1+b1`, `0.0~git20200101.abc123-2`, `14.0.1_beta`).
+fn is_version(v: &[u8]) -> bool {
+    let major = v.iter().take_while(|b| b.is_ascii_digit()).count();
+    major > 0
+        && v.get(major) == Some(&b'.')
+        && v.get(major + 1).is_some_and(u8::is_ascii_digit)
+        && v.iter().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'+' | b'~' | b':' | b'-' | b'_')
+        })
 }
 
 /// `8-4-4-4-12` hex digits.
@@ -412,6 +433,12 @@ mod tests {
             b"test1234!",
             b"short",
             b"aaaaaaaaaaaa",
+            b"pk_live_51HxQ2kLmZ9vR4tYw8",
+            b"pk.eyJ1IjoiYndXwLFnY8h6KZTBo96",
+            b"sandbox_n5WtfXMSd-Nq3SlE5lLtbaZD",
+            b"123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11",
+            b"1.5.0-1+b1",
+            b"0.0~git20200101.abc123f-2",
         ] {
             assert!(!is_literal_secret(v), "{}", String::from_utf8_lossy(v));
         }

@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use moat_model::Severity;
 use moat_pipeline::policy::{self, Gate};
-use moat_pipeline::{Advisories, Scanner, Settings};
+use moat_pipeline::{Advisories, Scanner, Settings, Target};
 use moat_report::RenderOptions;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,9 +44,14 @@ pub struct ScanArgs {
     target: TargetArgs,
     #[command(flatten)]
     db: DbArgs,
-    /// Scanners to run (comma-separated: vuln, secret, misconfig).
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "vuln,secret")]
+    /// Scanners to run (comma-separated: vuln, secret, misconfig) [default: vuln,secret;
+    /// secret for a git: target].
+    #[arg(long, value_enum, value_delimiter = ',')]
     scanners: Vec<ScannerName>,
+    /// With a git:PATH target: only the commits after this revision (a commit id, branch,
+    /// tag or reference name).
+    #[arg(long, value_name = "REV")]
+    since: Option<String>,
     /// Secret rules and allowlists (moat's or gitleaks' TOML; default: moat-secrets.toml in
     /// the working directory, if present).
     #[arg(long, value_name = "FILE")]
@@ -196,7 +201,23 @@ impl ScanArgs {
             crate::settings::refuse_special(p, "advisories")?;
         }
         crate::settings::refuse_special(&self.db.path(env), "advisory database")?;
+        let mut target = self.target.target()?;
         let mut scanners: Vec<Scanner> = self.scanners.iter().map(|&s| s.into()).collect();
+        match &mut target {
+            Target::Git(git) => {
+                git.since.clone_from(&self.since);
+                if scanners.is_empty() {
+                    scanners.push(Scanner::Secret);
+                }
+            }
+            _ if self.since.is_some() => {
+                bail!("--since applies to a git:PATH target only")
+            }
+            _ => {}
+        }
+        if scanners.is_empty() {
+            scanners.extend(Scanner::DEFAULT);
+        }
         scanners.sort();
         scanners.dedup();
         let mut read = self.target.read_settings()?;
@@ -204,7 +225,7 @@ impl ScanArgs {
             read.secrets = secret_settings(self, self.target.quiet)?;
         }
         Ok(Settings {
-            target: self.target.target()?,
+            target,
             read,
             scanners,
             advisories: if self.advisories.is_empty() {

@@ -20,8 +20,7 @@
 use crate::analyzer::{Analyzer, AnalyzerInfo, Entry, Interest, Scanner};
 use crate::fact::{Fact, Scope};
 use crate::options::ScanOptions;
-use moat_model::finding::SecretDetail;
-use moat_model::{Detail, Finding, FindingLocation, ImageConfig};
+use moat_model::{Finding, FindingLocation, ImageConfig};
 use moat_secrets::{Hit, Rules, Settings};
 use std::sync::Arc;
 
@@ -50,33 +49,13 @@ pub fn build(opts: &ScanOptions) -> Option<Box<dyn Analyzer>> {
 impl SecretAnalyzer {
     /// A finding for one hit; `field` for a hit in the image config.
     fn finding(&self, hit: &Hit, field: Option<String>) -> Finding {
-        let mut f = Finding::new(
-            hit.rule.id.clone(),
-            hit.severity,
-            Detail::Secret(SecretDetail {
-                rule: hit.rule.id.clone(),
-                category: Some(hit.rule.category.clone()),
-                redacted: hit.redacted.clone(),
-                value: self.settings.show_secrets.then(|| hit.secret.clone()),
-                entropy: Some(hit.entropy),
-                deleted: false,
-                deleted_in_layer: None,
-            }),
-        );
-        f.title = Some(match &hit.note {
-            Some(n) => format!("{} ({n})", hit.rule.title),
-            None => hit.rule.title.clone(),
-        });
-        f.location = Some(match field {
-            Some(field) => FindingLocation {
+        let mut f = hit.finding(self.settings.show_secrets);
+        if let Some(field) = field {
+            f.location = Some(FindingLocation {
                 field: Some(field),
                 ..Default::default()
-            },
-            None => FindingLocation {
-                span: Some(hit.span),
-                ..Default::default()
-            },
-        });
+            });
+        }
         f
     }
 }
@@ -151,7 +130,7 @@ impl Analyzer for SecretAnalyzer {
 mod tests {
     use super::*;
     use crate::analyzer::Scanners;
-    use moat_model::HistoryEntry;
+    use moat_model::{Detail, HistoryEntry};
 
     fn analyzer(show: bool) -> Box<dyn Analyzer> {
         let opts = ScanOptions {

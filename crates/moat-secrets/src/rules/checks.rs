@@ -209,6 +209,15 @@ pub fn jwt(c: &Candidate) -> Verdict {
     Verdict::KEEP
 }
 
+/// Bearer tokens: a JWT among them must pass the JWT check (the jwt.io sample is a
+/// documentation value whichever header carries it).
+pub fn bearer(c: &Candidate) -> Verdict {
+    if c.secret.starts_with(b"eyJ") && jwt(c) == Verdict::Reject {
+        return Verdict::Reject;
+    }
+    Verdict::KEEP
+}
+
 /// Passwords that stand for "a password goes here".
 fn placeholder_password(p: &[u8]) -> bool {
     const WORDS: &[&[u8]] = &[

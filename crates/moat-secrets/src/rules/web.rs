@@ -119,7 +119,7 @@ pub const RULES: &[Rule] = &[
         regex: r#"(?i)\bAuthorization["']?\s*[:=]\s*["']?Bearer\s+(?P<secret>[A-Za-z0-9_\-.=+/~]{20,})"#,
         entropy: 3.5,
         generic: false,
-        check: None,
+        check: Some(checks::bearer),
         what: "Finds long random tokens in HTTP `Authorization: Bearer` headers (scripts, shell history, saved requests).",
         why: WHY_WEB,
         fix: FIX_WEB,
@@ -127,6 +127,7 @@ pub const RULES: &[Rule] = &[
         near_misses: &[
             "curl -H \"Authorization: Bearer $TOKEN\" https://api.example.com/",
             "Authorization: Bearer YOUR_ACCESS_TOKEN_HERE",
+            "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
         ],
     },
 ];
