@@ -626,6 +626,33 @@ fn deep_json_and_yaml_alias_bombs_are_warnings() {
     );
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("deep.cdx.json"), "{}", r.stderr);
+
+    // A file that is no JSON at all: named once, its cause said once (no `X: X`).
+    let bad = d.path().join("notjson.cdx.json");
+    std::fs::write(&bad, "this is not json").unwrap();
+    let r = moat(
+        d.path(),
+        &["inventory".to_string(), format!("sbom:{}", bad.display())],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(
+        r.stderr.matches("notjson.cdx.json").count(),
+        1,
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        r.stderr.matches("not valid JSON").count(),
+        1,
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        r.stderr.matches("line 1 column 2").count(),
+        1,
+        "{}",
+        r.stderr
+    );
 }
 
 /// A zip (jar) with `entries` (name, bytes), deflated.

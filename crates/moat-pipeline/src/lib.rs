@@ -138,11 +138,9 @@ pub enum Error {
         .0.display()
     )]
     GitInventory(PathBuf),
-    #[error("{path}: {source}")]
-    Sbom {
-        path: PathBuf,
-        source: moat_report::SbomError,
-    },
+    /// Its message starts with the file's path already.
+    #[error(transparent)]
+    Sbom(moat_report::SbomError),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -210,12 +208,7 @@ fn read_target(
                     source,
                 })?;
             let mut inv =
-                moat_report::read_sbom(&bytes, &path.display().to_string()).map_err(|source| {
-                    Error::Sbom {
-                        path: path.clone(),
-                        source,
-                    }
-                })?;
+                moat_report::read_sbom(&bytes, &path.display().to_string()).map_err(Error::Sbom)?;
             // The value caps the scan engine applies to what it finds, for an SBOM's packages.
             moat_model::limits::inventory(&mut inv);
             Ok((inv, Vec::new()))

@@ -59,6 +59,9 @@ struct Doc {
     packages: Option<Capped<Lenient<V2Entry>>>,
     /// The v1 `dependencies` tree, when it is an object and no `packages` came before it.
     dependencies: Option<Capped<Lenient<V1Entry>>>,
+    /// Which of `packages` and `dependencies` held something other than an object (a
+    /// malformed or crafted file: warned about, never silently read as empty).
+    not_objects: Vec<&'static str>,
 }
 
 impl<'de> Deserialize<'de> for Doc {
@@ -78,7 +81,10 @@ impl<'de> Deserialize<'de> for Doc {
                         "packages" => {
                             doc.packages = match m.next_value()? {
                                 Lenient::Object(map) => Some(map),
-                                _ => None,
+                                _ => {
+                                    doc.not_objects.push("packages");
+                                    None
+                                }
                             };
                         }
                         // v2 keeps the v1 tree for old npm: not needed once `packages` is in.
@@ -88,7 +94,10 @@ impl<'de> Deserialize<'de> for Doc {
                         "dependencies" => {
                             doc.dependencies = match m.next_value()? {
                                 Lenient::Object(map) => Some(map),
-                                _ => None,
+                                _ => {
+                                    doc.not_objects.push("dependencies");
+                                    None
+                                }
                             };
                         }
                         _ => {
@@ -147,6 +156,11 @@ fn dep_names<'a>(maps: impl IntoIterator<Item = &'a DepMap>) -> Vec<String> {
 
 fn lock(doc: Doc) -> LangParsed {
     let mut out = LangParsed::default();
+    for key in &doc.not_objects {
+        out.warn(Diagnostic::parse(format!(
+            "`{key}` is not an object: nothing read from it"
+        )));
+    }
     if let Some(packages) = &doc.packages {
         lock_v2(&doc, packages, &mut out);
         if packages.dropped {
@@ -290,6 +304,29 @@ mod tests {
             .iter()
             .map(|p| (p.name.as_str(), p.version.as_str()))
             .collect()
+    }
+
+    #[test]
+    fn packages_that_are_not_an_object_are_a_warning() {
+        // A 10,000-deep array where the map belongs: skipped in bounded memory, and said.
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        let doc = format!(r#"{{"name":"x","lockfileVersion":3,"packages":{deep}}}"#);
+        let r = parse_package_lock("package-lock.json", doc.as_bytes());
+        assert!(r.packages.is_empty());
+        assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+        assert_eq!(
+            r.warnings[0].message,
+            "`packages` is not an object: nothing read from it"
+        );
+        let r = parse_package_lock(
+            "package-lock.json",
+            br#"{"name":"x","version":"1","dependencies":"nope"}"#,
+        );
+        assert_eq!(names(&r), [("x", "1")]);
+        assert_eq!(
+            r.warnings[0].message,
+            "`dependencies` is not an object: nothing read from it"
+        );
     }
 
     #[test]

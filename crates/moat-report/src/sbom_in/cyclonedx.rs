@@ -15,10 +15,10 @@ use std::collections::BTreeMap;
 
 /// Parses a document whose `bomFormat` is `CycloneDX`.
 pub(super) fn read(bytes: &[u8], path: &str) -> Result<Inventory, SbomError> {
-    let bom: CdxBom = serde_json::from_slice(bytes).map_err(|source| SbomError::Malformed {
+    let bom: CdxBom = serde_json::from_slice(bytes).map_err(|cause| SbomError::Malformed {
         path: path.into(),
         format: "CycloneDX",
-        source,
+        cause,
     })?;
     if let Some(v) = &bom.spec_version
         && !v.starts_with("1.")

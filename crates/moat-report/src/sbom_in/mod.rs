@@ -79,11 +79,12 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 pub enum SbomError {
     #[error("{path}: the file is empty")]
     Empty { path: String },
-    #[error("{path}: not valid JSON: {source}")]
+    // The cause is part of the message and deliberately not a `source()`: error chains
+    // printed in full (`{:#}`) would say it twice.
+    #[error("{path}: not valid JSON: {cause}")]
     Json {
         path: String,
-        #[source]
-        source: serde_json::Error,
+        cause: serde_json::Error,
     },
     #[error("{path}: {what} is not supported; use CycloneDX JSON or SPDX 2.x JSON")]
     Unsupported { path: String, what: String },
@@ -96,12 +97,11 @@ pub enum SbomError {
         MAX_SBOM_BYTES >> 20
     )]
     TooLarge { path: String },
-    #[error("{path}: malformed {format} document: {source}")]
+    #[error("{path}: malformed {format} document: {cause}")]
     Malformed {
         path: String,
         format: &'static str,
-        #[source]
-        source: serde_json::Error,
+        cause: serde_json::Error,
     },
 }
 
@@ -137,10 +137,10 @@ pub fn read_sbom(bytes: &[u8], path: &str) -> Result<Inventory, SbomError> {
     }
     // Only an object is an SBOM; anything else is still parsed through, for the JSON error.
     if head[0] != b'{' {
-        serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(|source| {
+        serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(|cause| {
             SbomError::Json {
                 path: path.into(),
-                source,
+                cause,
             }
         })?;
         return Err(SbomError::UnknownFormat {
@@ -149,9 +149,9 @@ pub fn read_sbom(bytes: &[u8], path: &str) -> Result<Inventory, SbomError> {
         });
     }
     // A struct, not an untagged enum: serde buffers the whole document for the latter.
-    let probe: Probe = serde_json::from_slice(bytes).map_err(|source| SbomError::Json {
+    let probe: Probe = serde_json::from_slice(bytes).map_err(|cause| SbomError::Json {
         path: path.into(),
-        source,
+        cause,
     })?;
     let marker = |v: Option<serde_json::Value>| {
         v.filter(|v| !v.is_null()).map(|v| match v {

@@ -15,10 +15,10 @@ use std::collections::{HashMap, HashSet};
 
 /// Parses a document with an `SPDX-2.x` `spdxVersion`.
 pub(super) fn read(bytes: &[u8], path: &str) -> Result<Inventory, SbomError> {
-    let doc: SpdxDoc = serde_json::from_slice(bytes).map_err(|source| SbomError::Malformed {
+    let doc: SpdxDoc = serde_json::from_slice(bytes).map_err(|cause| SbomError::Malformed {
         path: path.into(),
         format: "SPDX",
-        source,
+        cause,
     })?;
     Ok(from_spdx(doc, path))
 }
