@@ -93,6 +93,19 @@ pub(super) enum Failure {
     Final(FetchError),
 }
 
+/// A body that broke off while `url` was read: worth another try.
+fn cut_off(url: &str) -> impl Fn(std::io::Error) -> Failure + '_ {
+    move |source| {
+        Failure::Again(
+            FetchError::CutOff {
+                url: url.to_string(),
+                source,
+            },
+            None,
+        )
+    }
+}
+
 /// The validators of a response: (`ETag`, `Last-Modified`).
 pub(super) type Validators = (Option<String>, Option<String>);
 
@@ -285,15 +298,7 @@ impl Http {
                 .into_reader()
                 .take(max)
                 .read_to_end(&mut body)
-                .map_err(|source| {
-                    Failure::Again(
-                        FetchError::CutOff {
-                            url: url.to_string(),
-                            source,
-                        },
-                        None,
-                    )
-                })?;
+                .map_err(cut_off(url))?;
             http.bytes += body.len() as u64;
             Ok(Some(body))
         })
@@ -320,15 +325,7 @@ impl Http {
             let mut buf = String::new();
             loop {
                 buf.clear();
-                let n = reader.read_line(&mut buf).map_err(|source| {
-                    Failure::Again(
-                        FetchError::CutOff {
-                            url: url.to_string(),
-                            source,
-                        },
-                        None,
-                    )
-                })?;
+                let n = reader.read_line(&mut buf).map_err(cut_off(url))?;
                 http.bytes += n as u64;
                 if n == 0 || !line(buf.trim_end_matches(['\r', '\n'])) {
                     return Ok(true);
