@@ -20,6 +20,10 @@ mod settings;
 #[derive(Parser)]
 #[command(name = "moat", version, about = "Container security: inventory, SBOM, vulnerabilities", long_about = None)]
 struct Cli {
+    /// The configuration file (default: $MOAT_CONFIG, else ~/.config/moat/config.toml when it
+    /// exists).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -41,13 +45,12 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let env = settings::Env::read();
-    let result = match cli.command {
+    let result = settings::Env::read(cli.config.as_deref()).and_then(|env| match cli.command {
         Command::Scan(a) => cmd::scan::run(*a, &env),
         Command::Db { command } => cmd::db::run(command, &env).map(|()| ExitCode::SUCCESS),
         Command::Sbom(a) => cmd::sbom::run(a, &env).map(|()| ExitCode::SUCCESS),
         Command::Inventory(a) => cmd::inventory::run(a, &env).map(|()| ExitCode::SUCCESS),
-    };
+    });
     match result {
         Ok(code) => code,
         Err(e) => {

@@ -1,6 +1,7 @@
-//! Settings, resolved in one place: command-line flags, then the environment, then defaults.
-//! The libraries never read the environment; [`Env`] is read once here and everything the
-//! commands need is handed down as values.
+//! Settings, resolved in one place: command-line flags, then the environment, then the
+//! configuration file ([`Config`]), then defaults. The libraries never read the environment;
+//! [`Env`] (with the configuration file) is read once here and everything the commands need
+//! is handed down as values.
 
 use anyhow::Context;
 use clap::Args;
@@ -12,7 +13,84 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// The environment variables moat reads, read once.
+/// The configuration file: `--config FILE`, else `$MOAT_CONFIG`, else
+/// `$XDG_CONFIG_HOME/moat/config.toml` (`~/.config/moat/config.toml`) when it exists.
+/// Flags and environment variables win over it. Only the user's own configuration is read,
+/// never one from the working directory: a repository under scan must not be able to point
+/// moat at another advisory mirror.
+///
+/// ```toml
+/// [db]
+/// path = "/var/cache/moat/moat.db"   # --db, $MOAT_DB (relative: to this file's directory)
+/// mirrors = ["https://osv-mirror.internal", "https://osv-vulnerabilities.storage.googleapis.com"]
+/// timeout = "5m"                     # --db-timeout
+/// refresh-after = "24h"              # --db-refresh-after ("0": scans never refresh)
+/// max-age = 7                        # --db-max-age (days)
+/// ```
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Config {
+    #[serde(default)]
+    db: DbConfig,
+}
+
+/// The `[db]` table of [`Config`].
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct DbConfig {
+    path: Option<PathBuf>,
+    mirrors: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "duration")]
+    timeout: Option<Duration>,
+    #[serde(default, deserialize_with = "duration")]
+    refresh_after: Option<Duration>,
+    max_age: Option<u64>,
+}
+
+fn duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let s = <String as serde::Deserialize>::deserialize(d)?;
+    parse_duration(&s)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
+}
+
+/// The largest configuration file read (it is a few lines).
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+impl Config {
+    /// Reads `path`; relative paths inside it are made relative to its directory.
+    pub fn load(path: &Path) -> anyhow::Result<Config> {
+        use std::io::Read;
+        refuse_special(path, "configuration file")?;
+        let file = std::fs::File::open(path)
+            .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
+        let mut text = String::new();
+        file.take(MAX_CONFIG_BYTES + 1)
+            .read_to_string(&mut text)
+            .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
+        if text.len() as u64 > MAX_CONFIG_BYTES {
+            anyhow::bail!(
+                "the configuration file {} is larger than {MAX_CONFIG_BYTES} bytes",
+                path.display()
+            );
+        }
+        let mut c: Config = toml::from_str(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "the configuration file {} is not valid: {}",
+                path.display(),
+                e.to_string().trim_end()
+            )
+        })?;
+        if let (Some(p), Some(dir)) = (&mut c.db.path, path.parent())
+            && p.is_relative()
+        {
+            *p = dir.join(&*p);
+        }
+        Ok(c)
+    }
+}
+
+/// The environment variables moat reads, read once, and the configuration file.
 pub struct Env {
     /// `MOAT_DB`: the advisory database.
     moat_db: Option<OsString>,
@@ -24,19 +102,38 @@ pub struct Env {
     no_color: bool,
     /// `SOURCE_DATE_EPOCH`: the time written into reports and used as "now".
     source_date_epoch: Option<String>,
+    config: Config,
 }
 
 impl Env {
-    pub fn read() -> Env {
+    /// Reads the environment and the configuration file (`--config FILE` when given).
+    pub fn read(config_flag: Option<&Path>) -> anyhow::Result<Env> {
         let nonempty = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
-        Env {
+        let home = nonempty("HOME");
+        let config = match config_flag
+            .map(Path::to_path_buf)
+            .or_else(|| nonempty("MOAT_CONFIG").map(PathBuf::from))
+        {
+            Some(p) => Config::load(&p)?,
+            None => {
+                let dir = nonempty("XDG_CONFIG_HOME")
+                    .map(PathBuf::from)
+                    .or_else(|| home.as_ref().map(|h| PathBuf::from(h).join(".config")));
+                match dir.map(|d| d.join("moat").join("config.toml")) {
+                    Some(p) if p.exists() => Config::load(&p)?,
+                    _ => Config::default(),
+                }
+            }
+        };
+        Ok(Env {
             moat_db: nonempty("MOAT_DB"),
             moat_db_url: nonempty("MOAT_DB_URL").and_then(|v| v.into_string().ok()),
             xdg_cache_home: nonempty("XDG_CACHE_HOME"),
-            home: nonempty("HOME"),
+            home,
             no_color: std::env::var_os("NO_COLOR").is_some(),
             source_date_epoch: std::env::var("SOURCE_DATE_EPOCH").ok(),
-        }
+            config,
+        })
     }
 
     /// Now, or the time `SOURCE_DATE_EPOCH` gives (whole seconds since the epoch).
@@ -56,10 +153,14 @@ impl Env {
         !self.no_color && std::io::stdout().is_terminal()
     }
 
-    /// `$MOAT_DB`, else `$XDG_CACHE_HOME/moat/moat.db`, else `~/.cache/moat/moat.db`.
+    /// `$MOAT_DB`, else the configuration's `db.path`, else `$XDG_CACHE_HOME/moat/moat.db`,
+    /// else `~/.cache/moat/moat.db`.
     pub fn default_db(&self) -> PathBuf {
         if let Some(p) = &self.moat_db {
             return PathBuf::from(p);
+        }
+        if let Some(p) = &self.config.db.path {
+            return p.clone();
         }
         if let Some(x) = &self.xdg_cache_home {
             return PathBuf::from(x).join("moat").join("moat.db");
@@ -188,6 +289,7 @@ impl TargetArgs {
             "oci:",
             "rootfs:",
             "dir:",
+            "git:",
         ]
         .iter()
         .find_map(|p| self.target.strip_prefix(p))
@@ -259,21 +361,28 @@ pub struct DbArgs {
     #[arg(long, value_name = "URL")]
     pub db_url: Vec<String>,
     /// The time limit of a whole database download (`30s`, `5m`; `0` for none): past it the
-    /// sources not yet downloaded keep their records.
-    #[arg(long, value_name = "DURATION", default_value = DEFAULT_DB_TIMEOUT, value_parser = parse_duration)]
-    pub db_timeout: Duration,
+    /// sources not yet downloaded keep their records [default: 5m, or the configuration's
+    /// `db.timeout`].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub db_timeout: Option<Duration>,
 }
 
-/// The default of `--db-timeout`.
-pub const DEFAULT_DB_TIMEOUT: &str = "5m";
+/// The default of `--db-refresh-after`: a day.
+pub const DEFAULT_DB_REFRESH: Duration = Duration::from_secs(86_400);
 
-/// The mirrors `--db-url` (every one given) or else `MOAT_DB_URL` (a comma-separated list)
-/// name, in order, each once.
-fn mirror_list(flags: &[String], env: Option<&str>) -> Vec<String> {
-    let from: Vec<&str> = if flags.is_empty() {
-        env.map(|v| v.split(',').collect()).unwrap_or_default()
-    } else {
+/// The mirrors `--db-url` (every one given), else `MOAT_DB_URL` (a comma-separated list),
+/// else the configuration's `db.mirrors` name, in order, each once.
+fn mirror_list(flags: &[String], env: Option<&str>, config: Option<&[String]>) -> Vec<String> {
+    let from: Vec<&str> = if !flags.is_empty() {
         flags.iter().flat_map(|f| f.split(',')).collect()
+    } else if let Some(v) = env {
+        v.split(',').collect()
+    } else {
+        config
+            .unwrap_or_default()
+            .iter()
+            .map(String::as_str)
+            .collect()
     };
     let mut out: Vec<String> = Vec::new();
     for u in from {
@@ -291,7 +400,12 @@ impl DbArgs {
     }
 
     pub fn update_options(&self, env: &Env) -> UpdateOptions {
-        let mut mirrors = mirror_list(&self.db_url, env.moat_db_url.as_deref()).into_iter();
+        let mut mirrors = mirror_list(
+            &self.db_url,
+            env.moat_db_url.as_deref(),
+            env.config.db.mirrors.as_deref(),
+        )
+        .into_iter();
         let first = mirrors.next();
         // A mirror serves KEV beside the archives; the public default has its own URL.
         let kev_url = match &first {
@@ -308,21 +422,34 @@ impl DbArgs {
             kev_url: Some(kev_url),
             timeout: std::time::Duration::from_secs(60),
             // `0`: no limit (a century is none in practice).
-            budget: if self.db_timeout.is_zero() {
-                Duration::from_secs(100 * 365 * 86_400)
-            } else {
-                self.db_timeout
+            budget: match self.db_timeout.or(env.config.db.timeout) {
+                Some(t) if t.is_zero() => Duration::from_secs(100 * 365 * 86_400),
+                Some(t) => t,
+                None => update::DEFAULT_BUDGET,
             },
             ..UpdateOptions::default()
         }
     }
 
-    pub fn database(&self, env: &Env, max_age_days: u64) -> DatabaseSettings {
+    /// What a scan does with the database: `max_age_days` (`--db-max-age`) and
+    /// `refresh_after` (`--db-refresh-after`) when given, else the configuration's, else the
+    /// defaults (7 days, a day); `skip_update` (`--skip-db-update`): never refresh.
+    pub fn database(
+        &self,
+        env: &Env,
+        max_age_days: Option<u64>,
+        refresh_after: Option<Duration>,
+        skip_update: bool,
+    ) -> DatabaseSettings {
+        let refresh = refresh_after
+            .or(env.config.db.refresh_after)
+            .unwrap_or(DEFAULT_DB_REFRESH);
         DatabaseSettings {
             path: self.path(env),
             offline: self.offline,
             update: self.update_options(env),
-            max_age_days,
+            max_age_days: max_age_days.or(env.config.db.max_age).unwrap_or(7),
+            refresh_after: (!skip_update && !refresh.is_zero()).then_some(refresh),
         }
     }
 
@@ -358,6 +485,7 @@ mod tests {
             home: get("HOME"),
             no_color: true,
             source_date_epoch: get("SOURCE_DATE_EPOCH").and_then(|v| v.into_string().ok()),
+            config: Config::default(),
         }
     }
 
@@ -396,18 +524,89 @@ mod tests {
 
     #[test]
     fn mirrors_from_flags_or_the_environment() {
+        let config = ["http://e".to_string(), "http://f/".to_string()];
         assert_eq!(
-            mirror_list(&[], Some("http://a/, http://b,,http://a")),
+            mirror_list(&[], Some("http://a/, http://b,,http://a"), Some(&config)),
             ["http://a", "http://b"]
         );
         assert_eq!(
-            mirror_list(&["http://c".into(), "http://d/".into()], Some("http://a")),
+            mirror_list(
+                &["http://c".into(), "http://d/".into()],
+                Some("http://a"),
+                Some(&config)
+            ),
             ["http://c", "http://d"]
         );
-        assert!(mirror_list(&[], None).is_empty());
         assert_eq!(
-            parse_duration(DEFAULT_DB_TIMEOUT),
-            Ok(Duration::from_secs(300))
+            mirror_list(&[], None, Some(&config)),
+            ["http://e", "http://f"]
+        );
+        assert!(mirror_list(&[], None, None).is_empty());
+        assert_eq!(update::DEFAULT_BUDGET, Duration::from_secs(300));
+    }
+
+    #[test]
+    fn the_configuration_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("config.toml");
+        std::fs::write(
+            &p,
+            "[db]\npath = \"cache/m.db\"\nmirrors = [\"http://m1\", \"http://m2\"]\ntimeout = \"90s\"\nrefresh-after = \"6h\"\nmax-age = 3\n",
+        )
+        .unwrap();
+        let c = Config::load(&p).unwrap();
+        let mut e = env(&[("HOME", "/h")]);
+        e.config = c;
+        assert_eq!(e.default_db(), dir.path().join("cache/m.db"));
+        let db = DbArgs {
+            db: None,
+            offline: false,
+            db_url: Vec::new(),
+            db_timeout: None,
+        };
+        let o = db.update_options(&e);
+        assert_eq!(o.base_url, "http://m1");
+        assert_eq!(o.mirrors, ["http://m2"]);
+        assert_eq!(o.budget, Duration::from_secs(90));
+        let s = db.database(&e, None, None, false);
+        assert_eq!(s.max_age_days, 3);
+        assert_eq!(s.refresh_after, Some(Duration::from_secs(6 * 3600)));
+        // Flags win; `0` and --skip-db-update never refresh.
+        let s = db.database(&e, Some(9), Some(Duration::from_secs(60)), false);
+        assert_eq!(
+            (s.max_age_days, s.refresh_after),
+            (9, Some(Duration::from_secs(60)))
+        );
+        assert_eq!(
+            db.database(&e, None, Some(Duration::ZERO), false)
+                .refresh_after,
+            None
+        );
+        assert_eq!(db.database(&e, None, None, true).refresh_after, None);
+        // Defaults without a file.
+        let s = db.database(&env(&[]), None, None, false);
+        assert_eq!(
+            (s.max_age_days, s.refresh_after),
+            (7, Some(Duration::from_secs(86_400)))
+        );
+
+        // Unknown keys and bad values name the file.
+        for (text, what) in [
+            ("[db]\nmirror = [\"http://x\"]\n", "unknown field `mirror`"),
+            ("[db]\ntimeout = \"5 minutes\"\n", "expected a duration"),
+            ("[db\n", "not valid"),
+        ] {
+            std::fs::write(&p, text).unwrap();
+            let e = format!("{:#}", Config::load(&p).unwrap_err());
+            assert!(e.contains(&p.display().to_string()), "{e}");
+            assert!(e.contains(what), "{text}: {e}");
+        }
+        assert!(
+            format!(
+                "{:#}",
+                Config::load(&dir.path().join("none.toml")).unwrap_err()
+            )
+            .contains("cannot read the configuration file")
         );
     }
 

@@ -2,8 +2,10 @@
 //! downloads only the sources its target needs, a later scan adds what a new target needs,
 //! the report says which sources (and how old) it used, mirrors are tried in order, `429`
 //! with `Retry-After` is waited for, and when every mirror fails a scan with a usable
-//! database warns and goes on while one without fails (exit 2). Synthetic records; never
-//! the internet.
+//! database warns and goes on while one without fails (exit 2); a scan refreshes the
+//! sources it needs once they are older than `--db-refresh-after` (or the configuration
+//! file's `db.refresh-after`), from the configuration file's mirrors when no flag or
+//! variable names one. Synthetic records; never the internet.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -485,4 +487,148 @@ fn mirrors_in_order_and_retry_after() {
         .args(["scan", &a, "--format", "json", "--db"])
         .arg(&db2));
     assert_eq!(ids(&json(&o)), ["CVE-2025-0001", "CVE-2025-0002"]);
+}
+
+/// SOURCE_DATE_EPOCH for `hours` from now: the scan's idea of "now".
+fn later(hours: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    (now + hours * 3600).to_string()
+}
+
+#[test]
+fn scans_refresh_the_sources_they_need_once_a_day() {
+    let m = full_mirror();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("moat.db");
+    let a = alpine(dir.path());
+    json(&scan(dir.path(), &db, &a, &[&m.base], &[]));
+    assert_eq!(m.paths(), ["/Alpine/all.zip", KEV_PATH, "/npm/all.zip"]);
+    let d = debian(dir.path());
+    json(&scan(dir.path(), &db, &d, &[&m.base], &[]));
+    assert_eq!(m.paths(), ["/Debian/all.zip"]);
+
+    let scan_at = |hours: i64, urls: &[&str], extra: &[&str]| {
+        let mut c = isolated(dir.path());
+        c.env("SOURCE_DATE_EPOCH", later(hours));
+        c.args(["scan", &a, "--format", "json", "--db"]).arg(&db);
+        for u in urls {
+            c.args(["--db-url", u]);
+        }
+        c.args(extra);
+        run(&mut c)
+    };
+    // Twelve hours later: fresh enough.
+    json(&scan_at(12, &[&m.base], &[]));
+    assert_eq!(m.paths(), Vec::<String>::new());
+    // Two days later: the Alpine target's sources (Alpine, npm, KEV) are refreshed, Debian's
+    // is not: this target does not need it.
+    let o = scan_at(48, &[&m.base], &[]);
+    let v = json(&o);
+    let asked: Vec<String> = m
+        .paths()
+        .into_iter()
+        .filter(|p| !p.ends_with("modified_id.csv"))
+        .collect();
+    assert_eq!(
+        asked,
+        ["/Alpine/all.zip", KEV_PATH, "/npm/all.zip"],
+        "{}",
+        err(&o)
+    );
+    let e = err(&o);
+    let line = e
+        .lines()
+        .find(|l| l.contains("refreshing"))
+        .unwrap_or_else(|| panic!("{e}"));
+    for label in ["kev", "osv:Alpine", "osv:npm", "(older than 24h)"] {
+        assert!(line.contains(label), "{line}");
+    }
+    assert!(!line.contains("Debian"), "{line}");
+    assert_eq!(v["advisories"]["downloaded"], true);
+    assert_eq!(ids(&v), ["CVE-2025-0001", "CVE-2025-0002"]);
+
+    // Refreshed now; the Debian source still carries its old time. `--skip-db-update`,
+    // `--db-refresh-after 0` and a longer limit leave it; --offline too.
+    let dd = |hours: i64, extra: &[&str]| {
+        let mut c = isolated(dir.path());
+        c.env("SOURCE_DATE_EPOCH", later(hours));
+        c.args(["scan", &d, "--format", "json", "--db"])
+            .arg(&db)
+            .args(["--db-url", &m.base]);
+        c.args(extra);
+        run(&mut c)
+    };
+    for extra in [
+        &["--skip-db-update"][..],
+        &["--db-refresh-after", "0"],
+        &["--db-refresh-after", "72h"],
+        &["--offline"],
+    ] {
+        let o = dd(48, extra);
+        assert_eq!(ids(&json(&o)), ["CVE-2025-0003"], "{extra:?}");
+        assert_eq!(m.paths(), Vec::<String>::new(), "{extra:?}");
+    }
+
+    // Every mirror down: the scan warns and uses the records it has (exit 0).
+    let dead = "http://127.0.0.1:9";
+    let o = scan_at(96, &[dead], &["--db-timeout", "20s"]);
+    let v = json(&o);
+    assert!(
+        err(&o).contains("failed; the scan used the database"),
+        "{}",
+        err(&o)
+    );
+    assert_eq!(ids(&v), ["CVE-2025-0001", "CVE-2025-0002"]);
+}
+
+#[test]
+fn the_configuration_file_names_the_mirrors_and_the_refresh_age() {
+    let m = full_mirror();
+    let dir = tempfile::tempdir().unwrap();
+    let a = alpine(dir.path());
+    let conf_dir = dir.path().join("config/moat");
+    std::fs::create_dir_all(&conf_dir).unwrap();
+    std::fs::write(
+        conf_dir.join("config.toml"),
+        format!(
+            "[db]\npath = \"dbs/moat.db\"\nmirrors = [\"http://127.0.0.1:9\", \"{}\"]\ntimeout = \"30s\"\nrefresh-after = \"1h\"\n",
+            m.base
+        ),
+    )
+    .unwrap();
+    let db = conf_dir.join("dbs/moat.db");
+    let go = |hours: i64| {
+        let mut c = isolated(dir.path());
+        c.env_remove("MOAT_DB_URL")
+            .env("SOURCE_DATE_EPOCH", later(hours))
+            .args(["scan", &a, "--format", "json"]);
+        run(&mut c)
+    };
+    // The first mirror is dead, the second serves: the database goes where the file says.
+    let o = go(0);
+    let v = json(&o);
+    assert_eq!(m.paths(), ["/Alpine/all.zip", KEV_PATH, "/npm/all.zip"]);
+    assert_eq!(v["advisories"]["database"], db.display().to_string());
+    assert_eq!(ids(&v), ["CVE-2025-0001", "CVE-2025-0002"]);
+    // Two hours later: older than the file's hour.
+    json(&go(2));
+    let asked: Vec<String> = m
+        .paths()
+        .into_iter()
+        .filter(|p| !p.ends_with("modified_id.csv"))
+        .collect();
+    assert_eq!(asked, ["/Alpine/all.zip", KEV_PATH, "/npm/all.zip"]);
+
+    // --config names another file; a broken one is a usage error naming it (exit 2).
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[db]\nmirror = \"x\"\n").unwrap();
+    let o = run(isolated(dir.path())
+        .args(["scan", &a, "--config"])
+        .arg(&bad));
+    assert_eq!(code(&o), 2, "{}", err(&o));
+    assert!(err(&o).contains(&bad.display().to_string()), "{}", err(&o));
+    assert!(err(&o).contains("unknown field `mirror`"), "{}", err(&o));
 }

@@ -8,10 +8,13 @@
 //! (Alpine, Debian, ...; Amazon Linux by line), the language ecosystems of its other
 //! packages, and KEV. A scan with no database downloads those (an Alpine image with npm
 //! packages gets Alpine, npm and KEV, not Ubuntu or Maven); a later scan whose target needs a
-//! source the database lacks downloads just that one into it. The sources present are not
-//! refreshed by scans: `moat db update` does that. `--offline` never downloads, and neither
-//! does a scan with a database made only of local imports (`moat db import`: the user chose
-//! its contents).
+//! source the database lacks downloads just that one into it. A source the target needs that
+//! is older than [`DatabaseSettings::refresh_after`] (a day by default, as Trivy's and Grype's
+//! databases are refreshed) is refreshed by the scan too, incrementally where the feed allows
+//! (OSV's `modified_id.csv`), so an answer is never days behind the feeds without the user
+//! choosing it; `moat db update` refreshes every source the database holds. `--offline`
+//! never downloads, and neither does a scan with a database made only of local imports
+//! (`moat db import`: the user chose its contents).
 //!
 //! When the download fails (every mirror, after the retries), a scan that has a usable
 //! database goes on with it and warns (`database-update`); a scan without one fails
@@ -45,7 +48,7 @@ pub enum Advisories {
     /// Files or directories in any format `moat db import` reads, read into memory.
     Files(Vec<PathBuf>),
     /// The advisory database.
-    Database(DatabaseSettings),
+    Database(Box<DatabaseSettings>),
 }
 
 #[derive(Debug, Clone)]
@@ -57,6 +60,10 @@ pub struct DatabaseSettings {
     pub update: update::UpdateOptions,
     /// Older than this many days: a `stale-database` diagnostic.
     pub max_age_days: u64,
+    /// A downloaded source the target needs that was imported longer ago than this is
+    /// refreshed before the scan matches (`None`: never; present sources are then only
+    /// refreshed by `moat db update`).
+    pub refresh_after: Option<std::time::Duration>,
 }
 
 /// One source of the database a scan used.
@@ -253,7 +260,7 @@ pub(crate) fn open(
         .collect();
     let needed = update::needed_names(ecosystems.iter().map(String::as_str));
     if !d.offline {
-        fetch_missing(d, &needed, &mut info, notify, diagnostics)?;
+        fetch_needed(d, &needed, now, &mut info, notify, diagnostics)?;
     }
     let db = Database::open_read_only(&d.path).map_err(|e| Error::Database(e.into()))?;
     let covered = db
@@ -285,12 +292,14 @@ pub(crate) fn open(
     })
 }
 
-/// Downloads the sources `needed` names (and KEV) that the database lacks: all of them when
-/// there is no database, none into a database of local imports only. A failed download is
-/// a warning when a usable database remains, else [`Error::NoDatabase`].
-fn fetch_missing(
+/// Downloads the sources `needed` names (and KEV) that the database lacks, and refreshes
+/// those it holds that are older than [`DatabaseSettings::refresh_after`]: all of them when
+/// there is no database, none in a database of local imports only. A failed download is a
+/// warning when a usable database remains, else [`Error::NoDatabase`].
+fn fetch_needed(
     d: &DatabaseSettings,
     needed: &[String],
+    now: jiff::Timestamp,
     info: &mut AdvisoryInfo,
     notify: &mut dyn FnMut(&str),
     diagnostics: &mut Vec<Diagnostic>,
@@ -307,11 +316,26 @@ fn fetch_missing(
     } else {
         None
     };
-    let present = |label: &str| {
+    let stored = |label: &str| {
         status
             .as_ref()
-            .is_some_and(|st| st.sources.iter().any(|s| s.name == label))
+            .and_then(|st| st.sources.iter().find(|s| s.name == label))
     };
+    // Missing, or downloaded (not imported by hand) longer ago than the refresh age.
+    let wanted = |label: &str| match stored(label) {
+        None => true,
+        Some(s) => {
+            s.meta.url.is_some()
+                && d.refresh_after
+                    .is_some_and(|limit| older_than(&s.imported_at, now, limit))
+        }
+    };
+    let stale: Vec<String> = status
+        .iter()
+        .flat_map(|st| &st.sources)
+        .filter(|s| stored(&s.name).is_some() && wanted(&s.name))
+        .map(|s| s.name.clone())
+        .collect();
     let missing: Vec<String> = needed
         .iter()
         .filter(|name| {
@@ -320,17 +344,22 @@ fn fetch_missing(
                 kev_url: None,
                 ..d.update.clone()
             };
-            one.sources().iter().any(|s| !present(&s.label))
+            one.sources().iter().any(|s| wanted(&s.label))
         })
         .cloned()
         .collect();
-    let kev_missing = d.update.kev_url.is_some() && !present("kev");
-    if missing.is_empty() && !(kev_missing && status.is_none()) {
+    let kev_wanted = d.update.kev_url.is_some()
+        && if stored("kev").is_some() {
+            wanted("kev")
+        } else {
+            status.is_none()
+        };
+    if missing.is_empty() && !kev_wanted {
         return Ok(());
     }
     let opts = update::UpdateOptions {
         ecosystems: missing,
-        kev_url: if kev_missing {
+        kev_url: if kev_wanted {
             d.update.kev_url.clone()
         } else {
             None
@@ -344,11 +373,30 @@ fn fetch_missing(
             d.path.display(),
             labels.join(", ")
         )),
-        Some(_) => notify(&format!(
-            "the advisory database {} lacks advisories this target needs; downloading {}",
-            d.path.display(),
-            labels.join(", ")
-        )),
+        Some(_) => {
+            let (old, new): (Vec<&String>, Vec<&String>) =
+                labels.iter().partition(|l| stale.contains(l));
+            let list = |v: &[&String]| v.iter().map(|l| l.as_str()).collect::<Vec<_>>().join(", ");
+            let mut parts = Vec::new();
+            if !new.is_empty() {
+                parts.push(format!(
+                    "downloading {}, which this target needs",
+                    list(&new)
+                ));
+            }
+            if !old.is_empty() {
+                parts.push(format!(
+                    "refreshing {} (older than {})",
+                    list(&old),
+                    d.refresh_after.map(human).unwrap_or_default()
+                ));
+            }
+            notify(&format!(
+                "the advisory database {}: {}",
+                d.path.display(),
+                parts.join("; ")
+            ))
+        }
     }
     match download(&d.path, &opts, notify) {
         Ok(summary) => {
@@ -376,6 +424,30 @@ fn fetch_missing(
             path: d.path.clone(),
             why: e.to_string(),
         }),
+    }
+}
+
+/// Whether the RFC 3339 time `then` is more than `limit` before `now` (an unreadable time is
+/// old).
+fn older_than(then: &str, now: jiff::Timestamp, limit: std::time::Duration) -> bool {
+    match then.parse::<jiff::Timestamp>() {
+        Ok(t) => {
+            let age = now.as_second().saturating_sub(t.as_second());
+            age > 0 && age.unsigned_abs() > limit.as_secs()
+        }
+        Err(_) => true,
+    }
+}
+
+/// `24h`, `90m`, `45s`: a duration as the flags take it.
+fn human(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    if s > 0 && s.is_multiple_of(3600) {
+        format!("{}h", s / 3600)
+    } else if s > 0 && s.is_multiple_of(60) {
+        format!("{}m", s / 60)
+    } else {
+        format!("{s}s")
     }
 }
 

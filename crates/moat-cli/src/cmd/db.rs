@@ -182,7 +182,8 @@ fn update(
     }
     let show = std::io::stderr().is_terminal();
     let mut progress = |msg: &str| {
-        if show {
+        // A rebuild was announced by `lock_and_check` already (a warning, terminal or not).
+        if show && !msg.starts_with("rebuilding the database from scratch") {
             eprintln!("moat: {msg}");
         }
     };

@@ -88,9 +88,19 @@ pub struct ScanArgs {
     /// OpenVEX documents whose not_affected / fixed statements suppress findings.
     #[arg(long, value_name = "FILE")]
     vex: Vec<PathBuf>,
-    /// Warn when the database is older than this many days.
-    #[arg(long, default_value_t = 7, value_name = "DAYS")]
-    db_max_age: u64,
+    /// Warn when the database is older than this many days [default: 7, or the
+    /// configuration's `db.max-age`].
+    #[arg(long, value_name = "DAYS")]
+    db_max_age: Option<u64>,
+    /// Refresh a downloaded source the target needs when it is older than this (`12h`,
+    /// `3d` is `72h`; `0`: scans never refresh, `moat db update` does) [default: 24h, or the
+    /// configuration's `db.refresh-after`].
+    #[arg(long, value_name = "DURATION", value_parser = crate::settings::parse_duration)]
+    db_refresh_after: Option<std::time::Duration>,
+    /// Use the database as it is: download only sources it lacks, refresh none (as Trivy's
+    /// flag of the same name; `--offline` downloads nothing at all).
+    #[arg(long)]
+    skip_db_update: bool,
     /// Match against the advisories in these files or directories instead of the database
     /// (any format `moat db import` reads).
     #[arg(long, value_name = "PATH")]
@@ -229,7 +239,12 @@ impl ScanArgs {
             read,
             scanners,
             advisories: if self.advisories.is_empty() {
-                Advisories::Database(self.db.database(env, self.db_max_age))
+                Advisories::Database(Box::new(self.db.database(
+                    env,
+                    self.db_max_age,
+                    self.db_refresh_after,
+                    self.skip_db_update,
+                )))
             } else {
                 Advisories::Files(self.advisories.clone())
             },

@@ -28,6 +28,9 @@ pub fn isolated(home: &Path) -> std::process::Command {
     c.env_remove("MOAT_DB")
         .env("MOAT_DB_URL", "http://127.0.0.1:9")
         .env("XDG_CACHE_HOME", home.join("cache"))
+        // Never the developer's own configuration file.
+        .env_remove("MOAT_CONFIG")
+        .env("XDG_CONFIG_HOME", home.join("config"))
         .env("HOME", home)
         .env("NO_COLOR", "1")
         .env_remove("MOAT_DEBUG")
