@@ -2,14 +2,17 @@
 # The secret scanner side by side with the peers: `moat scan --scanners secret` against
 # `trivy image|fs --scanners secret` on each shared image (docker-archive and OCI layout), and
 # against trivy and betterleaks (the fastest secret scanner among the peers) on the language
-# benchmark tree (bench/tree.sh). Median of RUNS cold runs, wall time / peak RSS; prints
-# BENCHMARKS.md rows with moat/peer ratios (time / memory; below 1: moat faster or smaller).
+# benchmark tree (bench/tree.sh). Median of RUNS cold runs, wall time / CPU time (user +
+# system) / peak RSS; prints BENCHMARKS.md rows with moat/peer ratios (wall / CPU / memory;
+# below 1: moat faster or smaller), and the load average (the machine may be shared).
 # Then the generated corpus (bench/gen-secret-corpus.py, seeded): every peer (trivy,
 # betterleaks, kingfisher --no-validate, trufflehog3, detect-secrets) scored against the
 # ground truth (recall, false positives, misses per rule), and timed on the corpus and on
 # the tree: wall, CPU (user + system: the fair number when the machine is shared), MB/s.
 #   bench/secrets.sh
 #   RUNS=5 IMAGES="secrets-leak" NOTREE=1 NOCORPUS=1 bench/secrets.sh
+#   MOAT=/path/to/moat NOBUILD=1 bench/secrets.sh     (another binary, e.g. main's)
+#   IMAGES= NOTREE=1 TOOLS="moat betterleaks kingfisher" bench/secrets.sh   (some peers only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 IMAGES_DIR=${MOAT_IMAGES:-/var/tmp/moat-images}/out
@@ -17,20 +20,21 @@ PEERS=${MOAT_PEERS:-/var/tmp/moat-peers}/bin
 RUNS=${RUNS:-3}
 bash ../shared/images/build-all.sh >/dev/null
 bash ../shared/peers/setup.sh >/dev/null
-cargo build --release --locked -q
-MOAT=${CARGO_TARGET_DIR:-$PWD/target}/release/moat
+[ -n "${NOBUILD:-}" ] || cargo build --release --locked -q
+MOAT=${MOAT:-${CARGO_TARGET_DIR:-$PWD/target}/release/moat}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 export HOME=$tmp/home; mkdir -p "$HOME"
 
+ok_status() { [ "$1" -le 1 ] || [ "$1" -eq 200 ]; }
 # measure CMD...: runs CMD $RUNS times (exit 0 or 1: findings; kingfisher says 200),
 # prints "median_s median_kib median_cpu_s"
 measure() {
   local i
   : > "$tmp/m"
   for ((i = 0; i < RUNS; i++)); do
-    /usr/bin/time -f '%e %M %U %S' -o "$tmp/t" "$@" > /dev/null 2> "$tmp/err" ||
-      [ $? -le 1 ] || [ $? -eq 200 ] ||
-      { echo "failed: $*" >&2; cat "$tmp/err" >&2; return 1; }
+    # exit 0, or 1 for findings (kingfisher: 200); `$?` is read once, since a `[` resets it
+    /usr/bin/time -f '%e %M %U %S' -o "$tmp/t" "$@" > /dev/null 2> "$tmp/err" || ok_status $? ||
+      { echo "failed: $*" >&2; tail -n 5 "$tmp/err" >&2; return 1; }
     tail -n 1 "$tmp/t" >> "$tmp/m"
   done
   python3 - "$tmp/m" <<'PY'
@@ -40,43 +44,42 @@ print(statistics.median(float(r[0]) for r in rows), int(statistics.median(int(r[
       statistics.median(float(r[2]) + float(r[3]) for r in rows))
 PY
 }
-# row LABEL MOAT_S MOAT_KIB PEER_S PEER_KIB [PEER2_S PEER2_KIB]
+# row LABEL MOAT_S MOAT_KIB MOAT_CPU PEER_S PEER_KIB PEER_CPU [PEER2_S PEER2_KIB PEER2_CPU]
 row() {
   python3 - "$@" <<'PY'
 import sys
 lab, *v = sys.argv[1:]
 v = [float(x) for x in v]
-cell = lambda t, m: f"{t:.3f} s / {m/1024:.0f} MiB"
-s = f"| {lab} | {cell(v[0], v[1])} | {cell(v[2], v[3])} |"
-s += f" {cell(v[4], v[5])} |" if len(v) > 4 else " |"
-s += f" {v[0]/v[2]:.2f} / {v[1]/v[3]:.2f} |"
-if len(v) > 4:
-    s += f" {v[0]/v[4]:.2f} / {v[1]/v[5]:.2f} |"
-else:
-    s += " |"
+cell = lambda t, m, c: f"{t:.2f} s / {c:.2f} s / {m/1024:.0f} MiB"
+ratio = lambda a, b: f" {a[0]/b[0]:.2f} / {a[2]/max(b[2], 0.005):.2f} / {a[1]/b[1]:.2f} |"
+moat, peer, peer2 = v[0:3], v[3:6], v[6:9]
+s = f"| {lab} | {cell(*moat)} | {cell(*peer)} |"
+s += f" {cell(*peer2)} |" if peer2 else " |"
+s += ratio(moat, peer)
+s += ratio(moat, peer2) if peer2 else " |"
 print(s)
 PY
 }
 
-echo "| input | moat | trivy | betterleaks | moat/trivy | moat/betterleaks |"
+echo "| input (wall / CPU / peak RSS) | moat | trivy | betterleaks | moat/trivy | moat/betterleaks |"
 echo "|---|---|---|---|---|---|"
-for img in ${IMAGES:-debian-base debian-tools lang-app secrets-leak}; do
+for img in ${IMAGES-debian-base debian-tools lang-app secrets-leak}; do
   for fmt in docker-archive oci; do
     case $fmt in docker-archive) in=$IMAGES_DIR/$img.docker.tar ;; oci) in=$IMAGES_DIR/$img.oci ;; esac
-    read -r mt mm _ < <(measure "$MOAT" scan "$fmt:$in" --scanners secret --format json --quiet)
-    read -r tt tm _ < <(measure "$PEERS/trivy-offline" image --input "$in" --scanners secret --format json \
+    read -r mt mm mc < <(measure "$MOAT" scan "$fmt:$in" --scanners secret --format json --quiet)
+    read -r tt tm tc < <(measure "$PEERS/trivy-offline" image --input "$in" --scanners secret --format json \
       --cache-backend memory --skip-db-update --offline-scan -q)
-    row "$img ($fmt)" "$mt" "$mm" "$tt" "$tm"
+    row "$img ($fmt)" "$mt" "$mm" "$mc" "$tt" "$tm" "$tc"
   done
 done
 if [ -z "${NOTREE:-}" ]; then
   fs=$(bench/tree.sh)
   n=$(find "$fs" -type f | wc -l)
-  read -r mt mm _ < <(measure "$MOAT" scan "dir:$fs" --scanners secret --format json --quiet)
-  read -r tt tm _ < <(measure "$PEERS/trivy-offline" fs --scanners secret --format json \
+  read -r mt mm mc < <(measure "$MOAT" scan "dir:$fs" --scanners secret --format json --quiet)
+  read -r tt tm tc < <(measure "$PEERS/trivy-offline" fs --scanners secret --format json \
     --cache-backend memory --skip-db-update --offline-scan -q "$fs")
-  read -r bt bm _ < <(measure "$PEERS/betterleaks" --no-banner -l error --max-archive-depth 0 -o - "$fs")
-  row "the bench tree ($n files)" "$mt" "$mm" "$tt" "$tm" "$bt" "$bm"
+  read -r bt bm bc < <(measure "$PEERS/betterleaks" --no-banner -l error --max-archive-depth 0 -o - "$fs")
+  row "the bench tree ($n files)" "$mt" "$mm" "$mc" "$tt" "$tm" "$tc" "$bt" "$bm" "$bc"
 fi
 
 # The generated corpus: scores, then speed on the corpus and the tree, every peer.
@@ -95,17 +98,17 @@ if [ -z "${NOCORPUS:-}" ]; then
       moat) "$MOAT" scan "dir:$dir" --scanners secret --format json --quiet -o "$out" ;;
       trivy) "$PEERS/trivy-offline" fs --scanners secret --format json --cache-backend memory \
                --skip-db-update --offline-scan -q -o "$out" "$dir" ;;
-      betterleaks) "$PEERS/betterleaks" --no-banner -l error --max-archive-depth 0 -o "$out" "$dir" ;;
+      betterleaks) "$PEERS/betterleaks" --no-banner -l error --max-archive-depth 0 -o "$out" "$dir" > /dev/null ;;
       kingfisher) "$PEERS/kingfisher" scan "$dir" --no-validate --format json > "$out" 2>/dev/null ;;
       trufflehog3) "$PEERS/trufflehog3" --no-history -f JSON -z -o "$out" "$dir" 2>/dev/null ;;
       detect-secrets) (cd "$dir" && "$PEERS/detect-secrets" scan --all-files .) > "$out" 2>/dev/null ;;
     esac
   }
-  export -f run_tool; export MOAT PEERS
-  tools="moat trivy betterleaks kingfisher trufflehog3 detect-secrets"
+  export -f run_tool ok_status; export MOAT PEERS
+  tools=${TOOLS:-moat trivy betterleaks kingfisher trufflehog3 detect-secrets}
   args=()
   for t in $tools; do
-    run_tool "$t" "$corpus/tree" "$rep/$t.json" || [ $? -le 1 ] || [ $? -eq 200 ] ||
+    run_tool "$t" "$corpus/tree" "$rep/$t.json" || ok_status $? ||
       { echo "failed: $t" >&2; continue; }
     args+=("$t=$rep/$t.json")
   done

@@ -208,8 +208,8 @@ pub struct TargetArgs {
     /// (`30s`, `5m`, `1h30m`; `0` for no limit).
     #[arg(long, value_name = "DURATION", default_value = DEFAULT_TIMEOUT, value_parser = parse_duration)]
     timeout: Duration,
-    /// Warn (`slow-file`) about a file one analyzer spends longer than this on (`0` for no
-    /// budget).
+    /// Abandon one analyzer's work on one file after this long (`0` for no budget): the
+    /// file gets a `slow-file` warning naming it and the analyzer, and the scan goes on.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     analyzer_timeout: Duration,
 }

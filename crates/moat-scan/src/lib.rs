@@ -12,8 +12,12 @@
 //!    [`Analyzer`] has an id, a version, a [`Scanner`] that enables it and a [`Scope`]).
 //!    For each regular file the walker asks every active analyzer whether it wants the
 //!    file from its path, mode and size, or from its first bytes; a file somebody wants is
-//!    read once into a reused buffer and the same bytes go to every analyzer that wants it,
-//!    each returning a typed [`Fact`]. Entries nobody wants are never buffered. Names are
+//!    read once and the same bytes go to every analyzer that wants it, each returning a
+//!    typed [`Fact`]. The analyzers run on the scan's few analysis threads, fed by the
+//!    walkers with at most 64 MiB read ahead per layer and put back in order; a call over
+//!    [`ScanOptions::analyzer_timeout`] is abandoned (a `slow-file` warning, the scan goes
+//!    on). A directory target is listed and read by those threads too. Entries nobody wants
+//!    are never buffered. Names are
 //!    resolved as the runtime resolves them (an absolute name lands under the root, `..`
 //!    inside the root is the parent). Symlinks, hardlinks, directories, whiteouts and
 //!    opaque directories become changes for the merge; after the
@@ -30,7 +34,8 @@
 //! 5. findings of content analyzers come from every layer; those of files no longer in the
 //!    final view are marked deleted (`findings`).
 //!
-//! Rootfs and plain directories are walked the same way as one layer without digests.
+//! Rootfs and plain directories are walked as one layer without digests, in parallel, and
+//! sorted back into the order of a depth-first walk by name.
 //! The analyzers that ran, with their versions, are listed in `Inventory.tool.analyzers`:
 //! with a layer's diff-id, the key under which a layer's facts could be reused.
 //!
@@ -66,6 +71,7 @@ use moat_model::{
     AnalyzerVersion, ArtifactKind, Diagnostic, Finding, Inventory, SCHEMA_VERSION, Tool,
 };
 use rayon::prelude::*;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 /// What a scan found.
@@ -84,17 +90,15 @@ pub fn scan(source: &Source, opts: &ScanOptions) -> Result<Scanned, ScanError> {
 }
 
 /// Scans a source with an explicit list of analyzers (those whose scanner is off in
-/// `opts.scanners` are left out).
+/// `opts.scanners` are left out). They are shared with the scan's analysis threads, and
+/// one stuck past `opts.analyzer_timeout` on a file is abandoned there, its thread left
+/// running: hence `Arc`, not a borrow.
 pub fn scan_with(
     source: &Source,
     opts: &ScanOptions,
-    analyzers: &[&dyn Analyzer],
+    analyzers: &[Arc<dyn Analyzer>],
 ) -> Result<Scanned, ScanError> {
-    let active: Vec<&dyn Analyzer> = analyzers
-        .iter()
-        .copied()
-        .filter(|a| opts.scanners.contains(a.info().scanner))
-        .collect();
+    let pool = pool_of(analyzers, opts);
     let mut merged = merge::Merged::default();
     let mut diagnostics: Vec<Diagnostic> = Vec::new();
     let mut findings = findings::Collector::default();
@@ -117,7 +121,7 @@ pub fn scan_with(
                         p.track(reader.progress());
                     }
                     let hint = reader.unknown_compression();
-                    let facts = walk::walk_tar(&mut reader, i, &input, hint, opts, &active)?;
+                    let facts = walk::walk_tar(&mut reader, i, &input, hint, &pool)?;
                     reader.finish()?;
                     if let Some(p) = &opts.progress {
                         p.layers_done.fetch_add(1, Ordering::Relaxed);
@@ -134,7 +138,7 @@ pub fn scan_with(
             img.artifact.clone()
         }
         Source::Directory { artifact, root } => {
-            let mut facts = walk::walk_dir(root, opts, &active)?;
+            let mut facts = walk::walk_dir(root, &pool)?;
             diagnostics.append(&mut facts.diagnostics);
             findings.note(None, &facts);
             merged.apply(None, &facts);
@@ -146,21 +150,27 @@ pub fn scan_with(
         diagnostics,
         findings,
         artifact,
-        &active,
+        pool.analyzers(),
         opts,
     ))
+}
+
+/// The analysis threads for the analyzers of `analyzers` whose scanner is on.
+fn pool_of(analyzers: &[Arc<dyn Analyzer>], opts: &ScanOptions) -> walk::Pool {
+    let active = analyzers
+        .iter()
+        .filter(|a| opts.scanners.contains(a.info().scanner))
+        .cloned()
+        .collect();
+    walk::Pool::new(active, opts.analyzer_timeout, opts.max_entry_bytes)
 }
 
 /// Reads one uncompressed tar stream as the single layer of an image, with the registry's
 /// analyzers: the whole engine (walk, merge, join) on bytes, for fuzzing and tests.
 pub fn scan_tar<R: std::io::Read>(reader: R, opts: &ScanOptions) -> Result<Scanned, ScanError> {
     let instances = analyzers::Instances::new(analyzers::REGISTRY, opts);
-    let active: Vec<&dyn Analyzer> = instances
-        .list()
-        .into_iter()
-        .filter(|a| opts.scanners.contains(a.info().scanner))
-        .collect();
-    let mut facts = walk::walk_tar(reader, 0, "tar", None, opts, &active)?;
+    let pool = pool_of(&instances.list(), opts);
+    let mut facts = walk::walk_tar(reader, 0, "tar", None, &pool)?;
     let mut merged = merge::Merged::default();
     let mut findings = findings::Collector::default();
     let diagnostics = std::mem::take(&mut facts.diagnostics);
@@ -172,7 +182,7 @@ pub fn scan_tar<R: std::io::Read>(reader: R, opts: &ScanOptions) -> Result<Scann
         diagnostics,
         findings,
         artifact,
-        &active,
+        pool.analyzers(),
         opts,
     ))
 }
@@ -183,13 +193,14 @@ fn finish(
     mut diagnostics: Vec<Diagnostic>,
     findings: findings::Collector,
     mut artifact: moat_model::Artifact,
-    active: &[&dyn Analyzer],
+    active: &[Arc<dyn Analyzer>],
     opts: &ScanOptions,
 ) -> Scanned {
+    let active: Vec<&dyn Analyzer> = active.iter().map(|a| a.as_ref()).collect();
     let built = join::build(&merged, opts.skip_dev);
     diagnostics.extend(built.diagnostics);
     artifact.os = built.os;
-    let findings = findings.finish(&merged, &artifact, active);
+    let findings = findings.finish(&merged, &artifact, &active);
     let tool = Tool {
         analyzers: active
             .iter()

@@ -20,9 +20,9 @@ pub struct ScanOptions {
     pub scanners: Scanners,
     /// The secret scanner's rules, size cap and output (used when it runs).
     pub secrets: moat_secrets::Settings,
-    /// The time one analyzer may spend on one file before the file is reported as a
-    /// `slow-file` warning naming it and the analyzer (`None`: no budget). The analysis is
-    /// measured, not preempted: the command's `--timeout` bounds a file that never ends.
+    /// The time one analyzer may spend on one file (`None`: no budget). Past it the call
+    /// is abandoned (its thread left running, see `walk/pool.rs`): the file gets a
+    /// `slow-file` warning naming it and the analyzer, and the scan goes on.
     pub analyzer_timeout: Option<std::time::Duration>,
 }
 

@@ -1,9 +1,9 @@
 //! One pass over a layer (a tar stream) or a directory tree, producing [`LayerFacts`].
 //!
-//! Both walkers hand every regular file to one routine, [`Dispatch::regular`]: it asks each
-//! active analyzer whether it wants the [`Entry`] (path, mode, size), checks the entry
-//! limit, reads the first bytes if some analyzer needs them to decide ([`Interest::Sniff`]),
-//! then reads the rest of the file into the same reused buffer and gives those bytes to
+//! Both walkers ask each active analyzer whether it wants a regular file's [`Entry`] (path,
+//! mode, size) and check the entry limit ([`Dispatch::wanted`]); the file is then read
+//! ([`Dispatch::regular`] for a layer, the worker for a directory), the first bytes first
+//! if some analyzer needs them to decide ([`Interest::Sniff`]), and the same bytes go to
 //! every analyzer that wants them: one read per file however many analyzers look at it.
 //! Entries nobody wants are never read: the tar reader discards their bytes, which still
 //! flow through the image reader's digest, so the layer digest covers every byte.
@@ -17,11 +17,13 @@
 //! its other bytes visible and distinct ([`name_text`]), so two names differing only in them
 //! never collide (one hiding the other, or a whiteout deleting the wrong one).
 //!
-//! Each analyzer call is timed against [`ScanOptions::analyzer_timeout`]: over it, the file
-//! gets a `slow-file` warning naming the analyzer. Analyzers borrow per-scan state and run
-//! on the walking thread, so a call is measured, not preempted; the command's `--timeout`
-//! bounds a file that never ends. (Preempting would need analyzers the walker could hand to
-//! a thread it may abandon: `'static` or shared ones, a change to `scan_with`.)
+//! The walker only decides and reads; the analyzers run on the scan's [`Pool`] of threads
+//! (`pool`): a layer's walker hands each wanted file's bytes over, a directory target's
+//! walker hands over paths and directories, which the workers list, open and read in
+//! parallel. Results come back in the walker's order (a directory target's are sorted into
+//! the order of a depth-first walk by name), so the facts are the same on every run. Each
+//! analyzer call is held to `ScanOptions::analyzer_timeout`: past it, the call is
+//! abandoned, and the file gets a `slow-file` warning naming the analyzer (see `pool`).
 //!
 //! What a layer does to each path becomes a [`Change`] for the merge: a file with the facts
 //! of all analyzers, a symlink, a directory, a whiteout, an opaque directory, or a shadow
@@ -35,12 +37,16 @@
 //! an analyzer wants, is analysed from those bytes; analyzers that only sniff do not see
 //! hardlinks.
 
-use crate::analyzer::{Analyzer, Entry, Interest, MAX_SNIFF};
+mod pool;
+
+pub(crate) use pool::{Pool, Shared};
+
+use crate::analyzer::{Entry, Interest};
 use crate::error::ScanError;
-use crate::fact::{FileFacts, Tagged};
-use crate::options::ScanOptions;
+use crate::fact::FileFacts;
 use moat_image::tarstream::{EntryKind, TarError, TarReader};
 use moat_model::{Code, Diagnostic};
+use pool::{Data, Feed, ListedKind, Made};
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
@@ -145,6 +151,18 @@ fn diag(code: Code, message: String, path: &str, layer: Option<usize>) -> Diagno
     Diagnostic::new(code, message).at(format!("/{path}"), layer)
 }
 
+/// What [`Dispatch::wanted`] says of one file.
+pub(crate) enum Wanted {
+    /// No analyzer is interested.
+    Ignored,
+    /// Only sniffers were interested, and the file is over the entry limit.
+    Declined,
+    /// An analyzer wanted the file by its path, but it is over the entry limit.
+    TooLarge,
+    /// These analyzers (index, interest) want to see its bytes.
+    Open(Vec<(usize, Interest)>),
+}
+
 /// What [`Dispatch::regular`] made of one file.
 pub(crate) enum Outcome {
     /// No analyzer is interested.
@@ -154,166 +172,104 @@ pub(crate) enum Outcome {
     Declined,
     /// An analyzer wanted the file by its path, but it is over the entry limit.
     TooLarge,
-    /// Read once and analysed. `keep`: an analyzer wanted it by its path, so a later
-    /// hardlink's analyzers may want the same bytes ([`Dispatch::bytes`]).
-    Read { facts: FileFacts, keep: bool },
+    /// Read once, for the analyzers left `interested` (index, interest). `keep`: an
+    /// analyzer wanted it by its path, so a later hardlink's analyzers may want the same
+    /// bytes.
+    Read {
+        data: Vec<u8>,
+        interested: Vec<(usize, Interest)>,
+        keep: bool,
+    },
 }
 
-/// The active analyzers of a scan, asked about each entry, and the one read buffer.
+/// The active analyzers of a scan, asked about each entry on the walking thread.
 pub(crate) struct Dispatch<'a> {
-    analyzers: &'a [&'a dyn Analyzer],
+    analyzers: &'a [Shared],
     max_entry_bytes: u64,
-    /// [`ScanOptions::analyzer_timeout`].
-    timeout: Option<std::time::Duration>,
     /// The analyzers interested in the current entry (index, interest).
     interested: Vec<(usize, Interest)>,
-    buf: Vec<u8>,
 }
 
 impl<'a> Dispatch<'a> {
-    pub(crate) fn new(analyzers: &'a [&'a dyn Analyzer], max_entry_bytes: u64) -> Dispatch<'a> {
+    pub(crate) fn new(analyzers: &'a [Shared], max_entry_bytes: u64) -> Dispatch<'a> {
         Dispatch {
             analyzers,
             max_entry_bytes,
-            timeout: None,
             interested: Vec::new(),
-            buf: Vec::new(),
         }
     }
 
-    /// With a per-file time budget for each analyzer ([`ScanOptions::analyzer_timeout`]).
-    pub(crate) fn with_timeout(mut self, timeout: Option<std::time::Duration>) -> Dispatch<'a> {
-        self.timeout = timeout;
-        self
-    }
-
     /// Asks every analyzer about `e`; with `sniffing` false only path interest counts.
-    /// Returns whether some analyzer said [`Interest::Yes`], and, when some asked to sniff,
-    /// the most head bytes asked for (capped).
-    fn ask(&mut self, e: &Entry, sniffing: bool) -> (bool, Option<usize>) {
+    /// Returns whether some analyzer said [`Interest::Yes`].
+    fn ask(&mut self, e: &Entry, sniffing: bool) -> bool {
         self.interested.clear();
-        let (mut yes, mut head) = (false, None::<usize>);
+        let mut yes = false;
         for (i, a) in self.analyzers.iter().enumerate() {
             let interest = a.wants(e);
             match interest {
                 Interest::No => continue,
                 Interest::Yes => yes = true,
-                Interest::Sniff(n) if sniffing => head = Some(head.unwrap_or(0).max(n)),
+                Interest::Sniff(_) if sniffing => {}
                 Interest::Sniff(_) => continue,
             }
             self.interested.push((i, interest));
         }
-        (yes, head.map(|n| n.min(MAX_SNIFF)))
+        yes
     }
 
-    /// Whether some analyzer wants `e` by its path alone (for hardlinks).
-    pub(crate) fn wanted_by_path(&mut self, e: &Entry) -> bool {
-        self.ask(e, false).0
+    /// The analyzers that want `e` by its path alone (for hardlinks); `None` when none.
+    pub(crate) fn wanted_by_path(&mut self, e: &Entry) -> Option<Vec<(usize, Interest)>> {
+        self.ask(e, false).then(|| self.interested.clone())
+    }
+
+    /// Whether some analyzer wants to see the bytes of the regular file `e`.
+    pub(crate) fn wanted(&mut self, e: &Entry) -> Wanted {
+        let yes = self.ask(e, true);
+        if self.interested.is_empty() {
+            Wanted::Ignored
+        } else if e.size > self.max_entry_bytes {
+            if yes {
+                Wanted::TooLarge
+            } else {
+                Wanted::Declined
+            }
+        } else {
+            Wanted::Open(self.interested.clone())
+        }
     }
 
     /// Offers a regular file to the analyzers, opening it with `open` only when one wants
-    /// to see bytes, and reading it at most once.
+    /// to see bytes, and reading it at most once (the head first when some sniff).
     pub(crate) fn regular<R: Read>(
         &mut self,
         e: &Entry,
         open: impl FnOnce() -> std::io::Result<R>,
     ) -> std::io::Result<Outcome> {
-        let (yes, head) = self.ask(e, true);
-        if self.interested.is_empty() {
-            return Ok(Outcome::Ignored);
+        let mut interested = match self.wanted(e) {
+            Wanted::Ignored => return Ok(Outcome::Ignored),
+            Wanted::Declined => return Ok(Outcome::Declined),
+            Wanted::TooLarge => return Ok(Outcome::TooLarge),
+            Wanted::Open(i) => i,
+        };
+        let mut data = Vec::new();
+        let reader = open()?;
+        if !pool::read_file(
+            reader,
+            e,
+            self.analyzers,
+            &mut interested,
+            self.max_entry_bytes,
+            &mut data,
+        )? {
+            return Ok(Outcome::Declined);
         }
-        if e.size > self.max_entry_bytes {
-            return Ok(if yes {
-                Outcome::TooLarge
-            } else {
-                Outcome::Declined
-            });
-        }
-        let mut reader = open()?;
-        self.buf.clear();
-        if let Some(head) = head {
-            read_head(&mut reader, head, &mut self.buf)?;
-            let (analyzers, got) = (self.analyzers, &self.buf);
-            self.interested.retain(|&(i, interest)| match interest {
-                Interest::Sniff(n) => analyzers[i].wants_head(e, &got[..n.min(got.len())]),
-                _ => true,
-            });
-            if self.interested.is_empty() {
-                return Ok(Outcome::Declined);
-            }
-        }
-        let limit = self.max_entry_bytes.saturating_sub(self.buf.len() as u64);
-        self.buf
-            .reserve((e.size as usize).saturating_sub(self.buf.len()));
-        reader.take(limit).read_to_end(&mut self.buf)?;
-        let (facts, keep) = self.analyze(e, None);
-        Ok(Outcome::Read { facts, keep })
+        let keep = interested.iter().any(|(_, i)| *i == Interest::Yes);
+        Ok(Outcome::Read {
+            data,
+            interested,
+            keep,
+        })
     }
-
-    /// Runs the interested analyzers over `data`, or over the buffer just read; says
-    /// whether an analyzer wanted the file by its path. An analyzer that took longer than
-    /// the time budget adds a [`Code::SlowFile`] warning to the file's facts (its result is
-    /// kept: the call is measured, not preempted).
-    pub(crate) fn analyze(&self, e: &Entry, data: Option<&[u8]>) -> (FileFacts, bool) {
-        let data = data.unwrap_or(&self.buf);
-        let mut facts = FileFacts::default();
-        for &(i, _) in &self.interested {
-            let a = self.analyzers[i];
-            let start = self.timeout.map(|_| std::time::Instant::now());
-            let fact = a.analyze(e, data);
-            if let (Some(budget), Some(start)) = (self.timeout, start)
-                && start.elapsed() > budget
-            {
-                facts.push(Tagged {
-                    analyzer: a.info().id,
-                    scope: a.info().scope,
-                    fact: crate::fact::Fact::Diagnostic(Diagnostic::new(
-                        Code::SlowFile,
-                        format!(
-                            "analyzer {} took {:.1} s on this file, over the per-file budget of {:.1} s (--analyzer-timeout)",
-                            a.info().id,
-                            start.elapsed().as_secs_f64(),
-                            budget.as_secs_f64()
-                        ),
-                    )),
-                });
-            }
-            if let Some(fact) = fact {
-                facts.push(Tagged {
-                    analyzer: a.info().id,
-                    scope: a.info().scope,
-                    fact,
-                });
-            }
-        }
-        let keep = self.interested.iter().any(|(_, i)| *i == Interest::Yes);
-        (facts, keep)
-    }
-
-    /// The bytes of the file last read by [`Dispatch::regular`].
-    pub(crate) fn bytes(&self) -> &[u8] {
-        &self.buf
-    }
-}
-
-/// Reads up to `n` bytes (fewer at the end of the file) onto the end of `buf`.
-fn read_head<R: Read>(r: &mut R, n: usize, buf: &mut Vec<u8>) -> std::io::Result<()> {
-    let start = buf.len();
-    buf.resize(start + n, 0);
-    let mut got = 0;
-    while got < n {
-        match r.read(&mut buf[start + got..]) {
-            Ok(0) => break,
-            Ok(k) => got += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                buf.truncate(start);
-                return Err(e);
-            }
-        }
-    }
-    buf.truncate(start + got);
-    Ok(())
 }
 
 /// Wanted files are kept (for hardlinks to them later in the same layer) up to this many
@@ -330,15 +286,6 @@ fn too_large(path: &str, layer: Option<usize>, size: u64, max: u64) -> Diagnosti
     )
 }
 
-/// The change a file leaves after its analyzers ran.
-fn read_change(facts: FileFacts) -> Change {
-    if facts.is_empty() {
-        Change::Shadow
-    } else {
-        Change::File(Arc::new(facts))
-    }
-}
-
 /// Walks one layer's uncompressed tar stream. `compression`: what the layer's first bytes
 /// suggest when they are no compression moat reads, for the message if they are no tar
 /// either.
@@ -347,8 +294,7 @@ pub(crate) fn walk_tar<R: Read>(
     layer: usize,
     input: &str,
     compression: Option<&str>,
-    opts: &ScanOptions,
-    analyzers: &[&dyn Analyzer],
+    pool: &Pool,
 ) -> Result<LayerFacts, ScanError> {
     let fail = |message: String| ScanError::Layer {
         input: input.to_string(),
@@ -371,14 +317,15 @@ pub(crate) fn walk_tar<R: Read>(
         }
         e => fail(e.to_string()),
     };
-    let max = opts.max_entry_bytes;
-    let mut facts = LayerFacts::default();
-    let mut dispatch = Dispatch::new(analyzers, max).with_timeout(opts.analyzer_timeout);
+    let max = pool.max_entry_bytes();
+    let mut entries = 0;
+    let mut feed = Feed::new(pool);
+    let mut dispatch = Dispatch::new(pool.analyzers(), max);
     let mut tar = TarReader::new(reader);
     let mut kept: HashMap<String, Arc<Vec<u8>>> = HashMap::new();
     let mut kept_bytes = 0usize;
     while let Some(h) = tar.next_entry().map_err(tar_fail)? {
-        facts.entries += 1;
+        entries += 1;
         let path = match normalize(h.path()) {
             Ok(Some(p)) => p,
             Ok(None) => continue,
@@ -390,14 +337,14 @@ pub(crate) fn walk_tar<R: Read>(
         };
         if let Some(hidden) = name.strip_prefix(".wh.") {
             if hidden == ".wh..opq" {
-                facts.changes.push((dir.to_string(), Change::Opaque));
+                feed.push(Made::Change(dir.to_string(), Change::Opaque));
             } else if !hidden.is_empty() {
                 let target = if dir.is_empty() {
                     hidden.to_string()
                 } else {
                     format!("{dir}/{hidden}")
                 };
-                facts.changes.push((target, Change::Whiteout));
+                feed.push(Made::Change(target, Change::Whiteout));
             }
             continue;
         }
@@ -427,29 +374,34 @@ pub(crate) fn walk_tar<R: Read>(
                     data.as_ref().map_or(0, |d| d.len() as u64),
                     Some(layer),
                 );
-                match data {
-                    _ if !dispatch.wanted_by_path(&e) => None,
-                    Some(data) => Some(read_change(dispatch.analyze(&e, Some(&data)).0)),
-                    None => {
-                        facts.diagnostics.push(diag(
+                match (dispatch.wanted_by_path(&e), data) {
+                    (None, _) => None,
+                    (Some(interested), Some(data)) => {
+                        let size = e.size;
+                        let data = Data::Bytes(data);
+                        feed.analyze(path, mode, size, Some(layer), interested, data, true);
+                        continue;
+                    }
+                    (Some(_), None) => {
+                        feed.push(Made::Diagnostic(diag(
                             Code::HardlinkUnread,
                             format!("hardlink to {target:?}, which was not read; not analysed"),
                             &path,
                             Some(layer),
-                        ));
+                        )));
                         None
                     }
                 }
             }
             EntryKind::File => {
                 if let Some(why) = h.unreadable() {
-                    facts.diagnostics.push(diag(
+                    feed.push(Made::Diagnostic(diag(
                         Code::Unsupported,
                         format!("sparse file not read: {why}"),
                         &path,
                         Some(layer),
-                    ));
-                    facts.changes.push((path, Change::Shadow));
+                    )));
+                    feed.push(Made::Change(path, Change::Shadow));
                     continue;
                 }
                 let e = Entry::new(&path, mode, size, Some(layer));
@@ -457,24 +409,28 @@ pub(crate) fn walk_tar<R: Read>(
                     Outcome::Ignored => None,
                     Outcome::Declined => Some(Change::Shadow),
                     Outcome::TooLarge => {
-                        facts
-                            .diagnostics
-                            .push(too_large(&path, Some(layer), size, max));
+                        feed.push(Made::Diagnostic(too_large(&path, Some(layer), size, max)));
                         Some(Change::Shadow)
                     }
-                    Outcome::Read { facts: found, keep } => {
-                        let bytes = dispatch.bytes();
-                        if keep && kept_bytes + bytes.len() <= KEEP_FOR_HARDLINKS {
-                            kept_bytes += bytes.len();
-                            kept.insert(path.clone(), Arc::new(bytes.to_vec()));
+                    Outcome::Read {
+                        data,
+                        interested,
+                        keep,
+                    } => {
+                        let data = Arc::new(data);
+                        if keep && kept_bytes + data.len() <= KEEP_FOR_HARDLINKS {
+                            kept_bytes += data.len();
+                            kept.insert(path.clone(), Arc::clone(&data));
                         }
-                        Some(read_change(found))
+                        let data = Data::Bytes(data);
+                        feed.analyze(path, mode, size, Some(layer), interested, data, true);
+                        continue;
                     }
                 }
             }
             EntryKind::CharDevice | EntryKind::BlockDevice | EntryKind::Fifo => None,
             EntryKind::Other(t) => {
-                facts.diagnostics.push(diag(
+                feed.push(Made::Diagnostic(diag(
                     Code::Unsupported,
                     format!(
                         "tar entry of type {:?} is not one moat reads; skipped",
@@ -482,114 +438,140 @@ pub(crate) fn walk_tar<R: Read>(
                     ),
                     &path,
                     Some(layer),
-                ));
+                )));
                 continue;
             }
         };
         // what nobody analyses still hides what stood at its path, and below it
-        facts.changes.push((path, change.unwrap_or(Change::Shadow)));
+        feed.push(Made::Change(path, change.unwrap_or(Change::Shadow)));
     }
+    let mut facts = LayerFacts::from_made(feed.finish());
+    facts.entries = entries;
     Ok(facts)
 }
 
 /// Top-level directories of a root filesystem that are never walked.
 const SKIP_ROOT_DIRS: &[&str] = &["proc", "sys", "dev"];
 
-/// Walks a directory tree (a rootfs or a project directory) as a single layer.
+/// Walks a directory tree (a rootfs or a project directory) as a single layer, the
+/// pool's workers listing directories and reading files in parallel; the result is sorted
+/// into the order of a depth-first walk by file name, so it is the same on every run.
 /// Symlinks are recorded, never followed. Nothing lies below a single layer, so files no
 /// analyzer took leave no change.
-pub(crate) fn walk_dir(
-    root: &Path,
-    opts: &ScanOptions,
-    analyzers: &[&dyn Analyzer],
-) -> Result<LayerFacts, ScanError> {
-    use std::os::unix::fs::PermissionsExt;
-    let mut facts = LayerFacts::default();
-    let mut dispatch =
-        Dispatch::new(analyzers, opts.max_entry_bytes).with_timeout(opts.analyzer_timeout);
-    let walker = walkdir::WalkDir::new(root)
-        .follow_links(false)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|e| {
-            !(e.depth() == 1
-                && e.file_type().is_dir()
-                && SKIP_ROOT_DIRS.iter().any(|d| e.file_name() == *d))
-        });
-    for entry in walker {
-        let entry = match entry {
-            Ok(e) => e,
+pub(crate) fn walk_dir(root: &Path, pool: &Pool) -> Result<LayerFacts, ScanError> {
+    use std::os::unix::ffi::OsStrExt;
+    let max = pool.max_entry_bytes();
+    let mut dispatch = Dispatch::new(pool.analyzers(), max);
+    let mut feed = Feed::new(pool);
+    // the relative path of each item the feed holds, for the final order
+    let mut keys: Vec<Vec<u8>> = Vec::new();
+    let mut entries = 1; // the root
+    feed.list(root.to_path_buf(), Vec::new(), 0);
+    while let Some(listing) = feed.next_listing() {
+        let listed = match listing.result {
+            Ok(l) => l,
+            Err(cause) if listing.depth == 0 => {
+                return Err(ScanError::Io {
+                    path: root.display().to_string(),
+                    cause,
+                });
+            }
             Err(e) => {
-                if e.depth() == 0 {
-                    let text = e.to_string();
-                    return Err(ScanError::Io {
-                        path: root.display().to_string(),
-                        cause: e
-                            .into_io_error()
-                            .unwrap_or_else(|| std::io::Error::other(text)),
-                    });
-                }
-                let mut d = Diagnostic::new(Code::Unreadable, format!("cannot read: {e}"));
-                d.path = e.path().map(|p| p.display().to_string());
-                facts.diagnostics.push(d);
+                entries += 1;
+                feed.push(Made::Diagnostic(unreadable_dir(&listing.dir, &e)));
+                keys.push(listing.rel);
                 continue;
             }
         };
-        facts.entries += 1;
-        let Ok(rel) = entry.path().strip_prefix(root) else {
-            continue;
-        };
-        let Some(rel) = rel.to_str() else {
-            let mut d = Diagnostic::new(Code::BadPath, "path is not UTF-8; skipped");
-            d.path = Some(entry.path().display().to_string());
-            facts.diagnostics.push(d);
-            continue;
-        };
-        if rel.is_empty() {
-            continue;
-        }
-        let rel = rel.replace(std::path::MAIN_SEPARATOR, "/");
-        let ft = entry.file_type();
-        if ft.is_symlink() {
-            match std::fs::read_link(entry.path()) {
-                Ok(t) => facts
-                    .changes
-                    .push((rel, Change::Symlink(t.to_string_lossy().into_owned()))),
-                Err(e) => facts.diagnostics.push(diag(
+        let depth = listing.depth + 1;
+        for l in listed {
+            if depth == 1
+                && matches!(l.kind, ListedKind::Dir)
+                && SKIP_ROOT_DIRS.iter().any(|d| l.name == *d)
+            {
+                continue;
+            }
+            entries += 1;
+            let full = listing.dir.join(&l.name);
+            let mut key = listing.rel.clone();
+            if !key.is_empty() {
+                key.push(b'/');
+            }
+            key.extend_from_slice(l.name.as_bytes());
+            if matches!(l.kind, ListedKind::Dir) {
+                feed.list(full.clone(), key.clone(), depth);
+            }
+            let Ok(rel) = String::from_utf8(key.clone()) else {
+                let mut d = Diagnostic::new(Code::BadPath, "path is not UTF-8; skipped");
+                d.path = Some(full.display().to_string());
+                feed.push(Made::Diagnostic(d));
+                keys.push(key);
+                continue;
+            };
+            match l.kind {
+                ListedKind::Dir | ListedKind::Other => continue,
+                ListedKind::Error(e) => feed.push(Made::Diagnostic(unreadable_dir(&full, &e))),
+                ListedKind::Symlink(Ok(t)) => feed.push(Made::Change(
+                    rel,
+                    Change::Symlink(t.to_string_lossy().into_owned()),
+                )),
+                ListedKind::Symlink(Err(e)) => feed.push(Made::Diagnostic(diag(
                     Code::Unreadable,
                     format!("cannot read symlink: {e}"),
                     &rel,
                     None,
-                )),
+                ))),
+                ListedKind::File { mode, size } => {
+                    match dispatch.wanted(&Entry::new(&rel, mode, size, None)) {
+                        Wanted::Ignored | Wanted::Declined => continue,
+                        Wanted::TooLarge => {
+                            feed.push(Made::Diagnostic(too_large(&rel, None, size, max)))
+                        }
+                        Wanted::Open(interested) => {
+                            let data = Data::File(full);
+                            feed.analyze(rel, mode, size, None, interested, data, false);
+                        }
+                    }
+                }
             }
-            continue;
-        }
-        if !ft.is_file() {
-            continue;
-        }
-        let (mode, size) = entry
-            .metadata()
-            .map_or((0, 0), |m| (m.permissions().mode() & 0o7777, m.len()));
-        let e = Entry::new(&rel, mode, size, None);
-        match dispatch.regular(&e, || std::fs::File::open(entry.path())) {
-            Ok(Outcome::Read { facts: found, .. }) if !found.is_empty() => {
-                facts.changes.push((rel, Change::File(Arc::new(found))))
-            }
-            Ok(Outcome::TooLarge) => {
-                facts
-                    .diagnostics
-                    .push(too_large(&rel, None, size, opts.max_entry_bytes))
-            }
-            Ok(_) => {}
-            Err(err) => facts.diagnostics.push(diag(
-                Code::Unreadable,
-                format!("cannot read: {err}"),
-                &rel,
-                None,
-            )),
+            keys.push(key);
         }
     }
+    let made = feed.finish();
+    let mut order: Vec<(Vec<u8>, Made)> = keys.into_iter().zip(made).collect();
+    // a depth-first walk visiting names in byte order: the paths' parts compared in turn
+    order.sort_by(|(a, _), (b, _)| a.split(|&c| c == b'/').cmp(b.split(|&c| c == b'/')));
+    let mut facts = LayerFacts::from_made(order.into_iter().map(|(_, m)| m).collect());
+    facts.entries = entries;
     Ok(facts)
+}
+
+/// A directory (or an entry of one) that cannot be read, as a walk reports it.
+fn unreadable_dir(path: &Path, e: &std::io::Error) -> Diagnostic {
+    let mut d = Diagnostic::new(
+        Code::Unreadable,
+        format!(
+            "cannot read: IO error for operation on {}: {e}",
+            path.display()
+        ),
+    );
+    d.path = Some(path.display().to_string());
+    d
+}
+
+impl LayerFacts {
+    /// Changes and diagnostics, each in the order made.
+    fn from_made(made: Vec<Made>) -> LayerFacts {
+        let mut facts = LayerFacts::default();
+        for m in made {
+            match m {
+                Made::Change(p, c) => facts.changes.push((p, c)),
+                Made::Diagnostic(d) => facts.diagnostics.push(d),
+                Made::Nothing => {}
+            }
+        }
+        facts
+    }
 }
 
 #[cfg(test)]
@@ -598,8 +580,9 @@ mod tar_forms;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyzer::AnalyzerInfo;
+    use crate::analyzer::{Analyzer, AnalyzerInfo};
     use crate::fact::Fact;
+    use crate::options::ScanOptions;
     use std::sync::Mutex;
 
     /// Wants files by a path prefix, or sniffs them for a magic; records the bytes it got.
@@ -652,7 +635,8 @@ mod tests {
         }
     }
 
-    /// Offers `data` at `path`; returns (outcome, times opened, bytes read).
+    /// Offers `data` at `path`, and what was read to the analyzers left interested;
+    /// returns (outcome, times opened, bytes read).
     fn offer(d: &mut Dispatch, path: &str, data: &[u8]) -> (Outcome, usize, usize) {
         let (opened, read) = (Mutex::new(0), Mutex::new(0));
         let e = Entry::new(path, 0o755, data.len() as u64, Some(0));
@@ -662,6 +646,14 @@ mod tests {
                 Ok(Counting(data, &read))
             })
             .unwrap();
+        if let Outcome::Read {
+            data, interested, ..
+        } = &out
+        {
+            for &(i, _) in interested {
+                d.analyzers[i].analyze(&e, data);
+            }
+        }
         (
             out,
             opened.into_inner().unwrap(),
@@ -671,8 +663,11 @@ mod tests {
 
     #[test]
     fn a_file_is_read_once_for_every_analyzer_that_wants_it() {
-        let (path, sniff) = (Probe::new("app/", None), Probe::new("", Some(b"\x7fELF")));
-        let list: [&dyn Analyzer; 2] = [&path, &sniff];
+        let (path, sniff) = (
+            Arc::new(Probe::new("app/", None)),
+            Arc::new(Probe::new("", Some(b"\x7fELF"))),
+        );
+        let list: [Shared; 2] = [path.clone(), sniff.clone()];
         let mut d = Dispatch::new(&list, 1 << 20);
         let elf = b"\x7fELF and the rest of a binary".repeat(100);
         let (out, opened, read) = offer(&mut d, "app/bin", &elf);
@@ -686,7 +681,7 @@ mod tests {
         assert!(matches!(out, Outcome::Declined));
         assert_eq!((opened, read), (1, 4));
         // nobody interested: never opened
-        let only_path: [&dyn Analyzer; 1] = [&path];
+        let only_path: [Shared; 1] = [path.clone()];
         let (out, opened, _) = offer(&mut Dispatch::new(&only_path, 1 << 20), "usr/x", b"");
         assert!(matches!(out, Outcome::Ignored) && opened == 0);
 
@@ -777,15 +772,15 @@ mod tests {
     }
 
     /// The paths of the final view and the messages of their facts.
-    fn final_view(
-        layers: &[Vec<u8>],
-        opts: &ScanOptions,
-        a: &dyn Analyzer,
-    ) -> Vec<(String, Vec<String>)> {
-        let list: [&dyn Analyzer; 1] = [a];
+    fn final_view(layers: &[Vec<u8>], opts: &ScanOptions, a: Shared) -> Vec<(String, Vec<String>)> {
+        let pool = Pool::new(vec![a], opts.analyzer_timeout, opts.max_entry_bytes);
+        final_view_with(layers, &pool)
+    }
+
+    fn final_view_with(layers: &[Vec<u8>], pool: &Pool) -> Vec<(String, Vec<String>)> {
         let mut m = crate::merge::Merged::default();
         for (i, l) in layers.iter().enumerate() {
-            let facts = walk_tar(&l[..], i, "test", None, opts, &list).unwrap();
+            let facts = walk_tar(&l[..], i, "test", None, pool).unwrap();
             m.apply(Some(i), &facts);
         }
         m.view()
@@ -807,12 +802,12 @@ mod tests {
 
     #[test]
     fn names_differing_only_in_invalid_bytes_stay_apart() {
-        let namer = Namer {
+        let namer: Shared = Arc::new(Namer {
             delay: std::time::Duration::ZERO,
-        };
+        });
         let opts = ScanOptions::default();
         let base = raw_tar(&[(b"caf\xe9", b"one"), (b"caf\xe8", b"two")]);
-        let view = final_view(std::slice::from_ref(&base), &opts, &namer);
+        let view = final_view(std::slice::from_ref(&base), &opts, namer.clone());
         assert_eq!(
             view,
             vec![
@@ -828,7 +823,7 @@ mod tests {
         );
         // a whiteout of one deletes that one only
         let wh = raw_tar(&[(b".wh.caf\xe8", b"")]);
-        let view = final_view(&[base, wh], &opts, &namer);
+        let view = final_view(&[base, wh], &opts, namer);
         assert_eq!(
             view,
             vec![(
@@ -838,37 +833,116 @@ mod tests {
         );
     }
 
+    /// Names every file it gets, but never returns from those whose path holds `stuck`.
+    struct Stuck;
+
+    impl Analyzer for Stuck {
+        fn info(&self) -> &AnalyzerInfo {
+            &NAMER
+        }
+        fn wants(&self, _e: &Entry) -> Interest {
+            Interest::Yes
+        }
+        fn analyze(&self, e: &Entry, _data: &[u8]) -> Option<Fact> {
+            while e.path.contains("stuck") {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Some(Fact::Diagnostic(Diagnostic::parse(e.path.to_string())))
+        }
+    }
+
+    fn timed(workers: usize, max_replaced: usize, count: &'static AtomicUsize) -> Pool {
+        let a: Shared = Arc::new(Stuck);
+        let budget = Some(std::time::Duration::from_millis(40));
+        pool::test_pool(vec![a], budget, workers, count, max_replaced)
+    }
+
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    const ABANDONED: &str = "slow-file: analyzer namer was abandoned on this file after the per-file budget of 0.0 s (--analyzer-timeout); the scan went on without its result";
+
     #[test]
-    fn a_file_over_the_analyzer_time_budget_is_a_warning_naming_it() {
-        let slow = Namer {
-            delay: std::time::Duration::from_millis(60),
-        };
-        let layer = raw_tar(&[(b"app/slow.lock", b"x")]);
-        let opts = ScanOptions {
-            analyzer_timeout: Some(std::time::Duration::from_millis(10)),
-            ..ScanOptions::default()
-        };
-        let view = final_view(std::slice::from_ref(&layer), &opts, &slow);
-        let [(path, msgs)] = view.as_slice() else {
-            panic!("{view:?}")
-        };
-        assert_eq!(path, "app/slow.lock");
-        assert_eq!(msgs.len(), 2, "{msgs:?}");
-        assert!(
-            msgs[0].starts_with("slow-file: analyzer namer took 0.")
-                && msgs[0].ends_with("over the per-file budget of 0.0 s (--analyzer-timeout)"),
-            "{msgs:?}"
+    fn a_file_over_the_analyzer_time_budget_is_abandoned_with_a_warning_naming_it() {
+        static COUNT: AtomicUsize = AtomicUsize::new(0);
+        let pool = timed(2, 4, &COUNT);
+        let layer = raw_tar(&[
+            (b"app/a.lock", b"x"),
+            (b"app/stuck.lock", b"x"),
+            (b"app/z.lock", b"x"),
+        ]);
+        let start = std::time::Instant::now();
+        let view = final_view_with(std::slice::from_ref(&layer), &pool);
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
+        let msgs = |p: &str| vec![p.to_string()];
+        assert_eq!(
+            view,
+            vec![
+                ("app/a.lock".into(), msgs("parse-error: app/a.lock")),
+                ("app/stuck.lock".into(), msgs(ABANDONED)),
+                ("app/z.lock".into(), msgs("parse-error: app/z.lock")),
+            ]
         );
-        // the analyzer's result is kept
-        assert_eq!(msgs[1], "parse-error: app/slow.lock");
+        // one thread abandoned, and replaced: the pool still works
+        assert_eq!(COUNT.load(Ordering::SeqCst), 1);
+        let again = raw_tar(&[(b"app/b.lock", b"x")]);
+        let view = final_view_with(std::slice::from_ref(&again), &pool);
+        assert_eq!(
+            view,
+            vec![("app/b.lock".into(), msgs("parse-error: app/b.lock"))]
+        );
         // within the budget (or with none): no warning
         for timeout in [Some(std::time::Duration::from_secs(30)), None] {
             let opts = ScanOptions {
                 analyzer_timeout: timeout,
                 ..ScanOptions::default()
             };
-            let view = final_view(std::slice::from_ref(&layer), &opts, &slow);
-            assert_eq!(view[0].1, vec!["parse-error: app/slow.lock".to_string()]);
+            let slow = Arc::new(Namer {
+                delay: std::time::Duration::from_millis(60),
+            });
+            let view = final_view(std::slice::from_ref(&again), &opts, slow);
+            assert_eq!(
+                view,
+                vec![("app/b.lock".into(), msgs("parse-error: app/b.lock"))]
+            );
         }
+    }
+
+    #[test]
+    fn abandoned_threads_are_bounded_and_the_scan_still_ends() {
+        // one worker, one replacement allowed: the first stuck file costs the worker (and
+        // is replaced), the second the replacement; the analyzer is then left out, and
+        // the files still waiting are answered with a warning each
+        static COUNT: AtomicUsize = AtomicUsize::new(0);
+        let pool = timed(1, 1, &COUNT);
+        let layer = raw_tar(&[
+            (b"app/stuck-1", b"x"),
+            (b"app/a", b"x"),
+            (b"app/stuck-2", b"x"),
+            (b"app/b", b"x"),
+        ]);
+        let start = std::time::Instant::now();
+        let view = final_view_with(std::slice::from_ref(&layer), &pool);
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
+        assert_eq!(COUNT.load(Ordering::SeqCst), 1);
+        let msgs = |p: &str| vec![p.to_string()];
+        assert_eq!(
+            view,
+            vec![
+                ("app/a".into(), msgs("parse-error: app/a")),
+                (
+                    "app/b".into(),
+                    msgs(
+                        "slow-file: not analysed by namer: every analysis thread was abandoned on an earlier file (--analyzer-timeout)"
+                    )
+                ),
+                ("app/stuck-1".into(), msgs(ABANDONED)),
+                (
+                    "app/stuck-2".into(),
+                    msgs(&format!(
+                        "{ABANDONED}, and without it on the rest of the scan's files (1 analysis threads were abandoned already)"
+                    ))
+                ),
+            ]
+        );
     }
 }

@@ -13,7 +13,7 @@ use moat_scan::{
     analyzers, scan, scan_with,
 };
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// (layer, path) -> (times seen, address and length of the bytes last seen)
 type Seen = BTreeMap<(Option<usize>, String), (usize, usize, usize)>;
@@ -117,7 +117,7 @@ fn layers() -> Vec<Vec<E>> {
     ]
 }
 
-fn run(analyzers: &[&dyn Analyzer], opts: &ScanOptions) -> Scanned {
+fn run(analyzers: &[Arc<dyn Analyzer>], opts: &ScanOptions) -> Scanned {
     let (_dir, source) = open(&layers());
     scan_with(&source, opts, analyzers).unwrap()
 }
@@ -136,8 +136,9 @@ fn located(findings: &[Finding]) -> Vec<(String, Option<usize>, bool)> {
 
 #[test]
 fn a_content_analyzer_sees_every_file_once_per_layer_deleted_ones_included() {
-    let toy = Toy::new("toy-counter", 100);
-    let scanned = run(&[&toy], &secrets());
+    let toy = Arc::new(Toy::new("toy-counter", 100));
+    let shared: Arc<dyn Analyzer> = toy.clone();
+    let scanned = run(std::slice::from_ref(&shared), &secrets());
     let l = |i: usize, p: &str| (Some(i), p.to_string(), 1);
     assert_eq!(
         toy.counts(),
@@ -182,8 +183,11 @@ fn a_content_analyzer_sees_every_file_once_per_layer_deleted_ones_included() {
 
 #[test]
 fn analyzers_wanting_the_same_file_share_one_read() {
-    let (a, b) = (Toy::new("toy-a", 1 << 20), Toy::new("toy-b", 1 << 20));
-    run(&[&a, &b], &secrets());
+    let (a, b) = (
+        Arc::new(Toy::new("toy-a", 1 << 20)),
+        Arc::new(Toy::new("toy-b", 1 << 20)),
+    );
+    run(&[a.clone(), b.clone()], &secrets());
     let (sa, sb) = (a.seen(), b.seen());
     assert_eq!(sa.len(), 13);
     assert_eq!(sa.keys().collect::<Vec<_>>(), sb.keys().collect::<Vec<_>>());
@@ -197,8 +201,9 @@ fn analyzers_wanting_the_same_file_share_one_read() {
 
 #[test]
 fn analyzers_of_scanners_that_are_off_never_run() {
-    let toy = Toy::new("toy-counter", 100);
-    let scanned = run(&[&toy], &ScanOptions::default());
+    let toy = Arc::new(Toy::new("toy-counter", 100));
+    let shared: Arc<dyn Analyzer> = toy.clone();
+    let scanned = run(std::slice::from_ref(&shared), &ScanOptions::default());
     assert!(toy.counts().is_empty());
     assert!(scanned.findings.is_empty());
     assert!(scanned.inventory.tool.analyzers.is_empty());
@@ -232,7 +237,7 @@ fn with_and_without_second(
     let plain = scan(source, &opts).unwrap().inventory;
     let instances = analyzers::Instances::new(analyzers::REGISTRY, &opts);
     let mut list = instances.list();
-    list.push(&SecondOsRelease);
+    list.push(Arc::new(SecondOsRelease));
     let more = scan_with(source, &opts, &list).unwrap().inventory;
     (plain, more)
 }
@@ -329,8 +334,9 @@ fn a_directory_target_gives_relative_finding_paths() {
         &moat_image::OpenOptions::default(),
     )
     .unwrap();
-    let toy = Toy::new("toy-counter", 100);
-    let scanned = scan_with(&source, &secrets(), &[&toy]).unwrap();
+    let toy = Arc::new(Toy::new("toy-counter", 100));
+    let shared: Arc<dyn Analyzer> = toy.clone();
+    let scanned = scan_with(&source, &secrets(), std::slice::from_ref(&shared)).unwrap();
     assert_eq!(
         toy.counts(),
         [(None, "README".into(), 1), (None, "app/.env".into(), 1)]
@@ -360,4 +366,94 @@ fn files_over_the_entry_limit() {
         ["layer 0: /var/lib/dpkg/status: 97 bytes is over the entry limit of 16; not analysed"]
     );
     assert_eq!(inv.diagnostics[0].code, moat_model::Code::TooLarge);
+}
+
+/// The toy, never returning from the files whose path holds `kept`.
+struct Stuck(Toy);
+
+impl Analyzer for Stuck {
+    fn info(&self) -> &AnalyzerInfo {
+        self.0.info()
+    }
+    fn wants(&self, e: &Entry) -> Interest {
+        self.0.wants(e)
+    }
+    fn analyze(&self, e: &Entry, data: &[u8]) -> Option<Fact> {
+        while e.path.contains("kept") {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        self.0.analyze(e, data)
+    }
+}
+
+/// The slow-file warnings of a scan: (path, message).
+fn slow_files(scanned: &Scanned) -> Vec<(String, String)> {
+    scanned
+        .inventory
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == moat_model::Code::SlowFile)
+        .map(|d| (d.path.clone().unwrap_or_default(), d.message.clone()))
+        .collect()
+}
+
+#[test]
+fn a_stuck_analyzer_is_abandoned_and_the_scan_goes_on() {
+    let opts = ScanOptions {
+        analyzer_timeout: Some(std::time::Duration::from_millis(300)),
+        ..secrets()
+    };
+    let abandoned = "analyzer toy-counter was abandoned on this file after the per-file budget of 0.3 s (--analyzer-timeout); the scan went on without its result";
+    // an image: every other file's findings, and the warning naming the file
+    let start = std::time::Instant::now();
+    let scanned = run(&[Arc::new(Stuck(Toy::new("toy-counter", 100)))], &opts);
+    assert!(start.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(
+        located(&scanned.findings),
+        vec![
+            ("/app/gone.env".to_string(), Some(0), true),
+            ("/app/replaced.env".to_string(), Some(0), true),
+            ("/app/big.env".to_string(), Some(0), true),
+            ("/cache/x".to_string(), Some(0), true),
+            ("/app/new.env".to_string(), Some(2), false),
+            ("/app/link.env".to_string(), Some(2), false),
+        ]
+    );
+    assert_eq!(
+        slow_files(&scanned),
+        [("/app/kept.env".to_string(), abandoned.to_string())]
+    );
+    // a directory
+    let dir = tempfile::tempdir().unwrap();
+    for (p, text) in [
+        ("a.env", "SECRET=1"),
+        ("kept.env", "SECRET=2"),
+        ("z.env", "SECRET=3"),
+    ] {
+        std::fs::write(dir.path().join(p), text).unwrap();
+    }
+    let source = moat_image::open(
+        &moat_image::TargetSpec::Dir(dir.path().to_path_buf()),
+        &moat_image::OpenOptions::default(),
+    )
+    .unwrap();
+    let start = std::time::Instant::now();
+    let scanned = scan_with(
+        &source,
+        &opts,
+        &[Arc::new(Stuck(Toy::new("toy-counter", 100)))],
+    )
+    .unwrap();
+    assert!(start.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(
+        located(&scanned.findings),
+        [
+            ("a.env".to_string(), None, false),
+            ("z.env".to_string(), None, false)
+        ]
+    );
+    assert_eq!(
+        slow_files(&scanned),
+        [("/kept.env".to_string(), abandoned.to_string())]
+    );
 }

@@ -18,6 +18,7 @@
 
 use crate::analyzer::Analyzer;
 use crate::options::ScanOptions;
+use std::sync::Arc;
 
 pub mod apk;
 pub mod apple;
@@ -102,7 +103,7 @@ pub const REGISTRY: &[Registration] = &[
 /// Which scanners are on is decided later, by `scan_with`.
 pub struct Instances {
     registry: &'static [Registration],
-    built: Vec<Option<Box<dyn Analyzer>>>,
+    built: Vec<Option<Arc<dyn Analyzer>>>,
 }
 
 impl Instances {
@@ -111,22 +112,43 @@ impl Instances {
             .iter()
             .map(|r| match r {
                 Registration::Static(_) => None,
-                Registration::Configured(build) => build(opts),
+                Registration::Configured(build) => build(opts).map(Arc::from),
             })
             .collect();
         Instances { registry, built }
     }
 
-    /// The analyzers in registry order.
-    pub fn list(&self) -> Vec<&dyn Analyzer> {
+    /// The analyzers in registry order, shareable with the scan's threads.
+    pub fn list(&self) -> Vec<Arc<dyn Analyzer>> {
         self.registry
             .iter()
             .zip(&self.built)
             .filter_map(|(r, b)| match r {
-                Registration::Static(a) => Some(*a),
-                Registration::Configured(_) => b.as_deref(),
+                Registration::Static(a) => Some(Arc::new(Static(*a)) as Arc<dyn Analyzer>),
+                Registration::Configured(_) => b.clone(),
             })
             .collect()
+    }
+}
+
+/// A registry analyzer, shared as the configured ones are.
+struct Static(&'static dyn Analyzer);
+
+impl Analyzer for Static {
+    fn info(&self) -> &crate::analyzer::AnalyzerInfo {
+        self.0.info()
+    }
+    fn wants(&self, entry: &crate::analyzer::Entry) -> crate::analyzer::Interest {
+        self.0.wants(entry)
+    }
+    fn wants_head(&self, entry: &crate::analyzer::Entry, head: &[u8]) -> bool {
+        self.0.wants_head(entry, head)
+    }
+    fn analyze(&self, entry: &crate::analyzer::Entry, data: &[u8]) -> Option<crate::fact::Fact> {
+        self.0.analyze(entry, data)
+    }
+    fn analyze_config(&self, config: &moat_model::ImageConfig) -> Vec<moat_model::Finding> {
+        self.0.analyze_config(config)
     }
 }
 

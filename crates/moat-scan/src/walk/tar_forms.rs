@@ -4,7 +4,7 @@
 //! were given are compared with `tar -x` into a temporary directory.
 
 use super::*;
-use crate::analyzer::AnalyzerInfo;
+use crate::analyzer::{Analyzer, AnalyzerInfo};
 use crate::fact::Fact;
 use crate::merge::Merged;
 use sha2::{Digest, Sha256};
@@ -36,8 +36,13 @@ type View = BTreeMap<String, String>;
 
 /// The files and symlinks moat sees in `layer`, and its diagnostics.
 fn moat_view(layer: &[u8]) -> (View, Vec<Diagnostic>) {
-    let list: [&dyn Analyzer; 1] = [&Hasher];
-    let facts = walk_tar(layer, 0, "test", None, &ScanOptions::default(), &list).unwrap();
+    let opts = crate::options::ScanOptions::default();
+    let pool = Pool::new(
+        vec![Arc::new(Hasher)],
+        opts.analyzer_timeout,
+        opts.max_entry_bytes,
+    );
+    let facts = walk_tar(layer, 0, "test", None, &pool).unwrap();
     let mut m = Merged::default();
     m.apply(Some(0), &facts);
     let view = m

@@ -1,0 +1,820 @@
+//! The analysis threads of a scan, and the time budget they are held to.
+//!
+//! A scan starts one [`Pool`]: a few worker threads (the machine's parallelism, at least
+//! 2, at most [`MAX_WORKERS`]) fed over one queue by the walkers of its layers. A walker
+//! keeps reading its stream in order (a tar stream is sequential) and hands each wanted
+//! file to the pool as a [`Job`]: the bytes it read, or for a directory target the file's
+//! path, which the worker opens, sniffs and reads itself. A directory target's directories
+//! are listed by the same workers ([`Task::List`]). Each walker owns a [`Feed`]: it numbers
+//! what it hands over, keeps at most [`MAX_IN_FLIGHT_BYTES`] of read bytes and
+//! [`MAX_IN_FLIGHT_JOBS`] jobs in flight (so memory stays bounded however fast it reads),
+//! and puts the results back in its own order, so the facts are the same, in the same
+//! order, as a walk on one thread would give.
+//!
+//! The per-file budget ([`crate::ScanOptions::analyzer_timeout`]): every analyzer call runs
+//! in a worker's [`Slot`] with its start time. While a walker waits for results it looks at
+//! the slots (the watchdog): a call over the budget is abandoned. Rust cannot stop a
+//! thread, so the worker is detached (it exits if the call ever returns), the file is
+//! handed to the pool again without that analyzer, whose place in the file's facts is a
+//! `slow-file` warning saying it was abandoned, and a new worker takes the old one's place.
+//! At most [`MAX_ABANDONED`] workers are replaced in one process: after that, an analyzer
+//! that overruns is abandoned on that file and left out of every later file of the scan
+//! (each gets a warning), and no thread is started. If no worker is left at all, the
+//! walkers list directories themselves and the files still waiting get a warning each: the
+//! scan always ends, and what it could not analyse is said file by file.
+//!
+//! Rejected alternatives: analysing on the walking thread (one core per layer; a stuck
+//! analyzer stalls the scan, since the call cannot be preempted); a thread per analyzer
+//! call (thousands of spawns for a tree of small files); rayon for the analyses (its
+//! threads cannot be abandoned: a stuck call would hang the scope that waits for it).
+
+use crate::analyzer::{Analyzer, Entry, Interest, MAX_SNIFF};
+use crate::fact::{Fact, FileFacts, Tagged};
+use moat_model::{Code, Diagnostic};
+use std::ffi::OsString;
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, mpsc};
+use std::time::{Duration, Instant};
+
+/// Workers of one scan at most (and at least 2).
+pub const MAX_WORKERS: usize = 8;
+/// Workers replaced after an abandoned analyzer call, in one process.
+pub const MAX_ABANDONED: usize = 4;
+/// Bytes one walker may have read and handed over but not yet seen analysed (one file
+/// larger than this goes alone).
+pub const MAX_IN_FLIGHT_BYTES: usize = 64 << 20;
+/// Jobs one walker may have handed over and not yet seen analysed.
+pub const MAX_IN_FLIGHT_JOBS: usize = 4096;
+
+/// The workers replaced so far in this process.
+static ABANDONED: AtomicUsize = AtomicUsize::new(0);
+
+/// An analyzer as the workers share it.
+pub type Shared = Arc<dyn Analyzer>;
+
+/// Where a job's bytes are.
+#[derive(Clone)]
+pub(crate) enum Data {
+    /// Read by the walker.
+    Bytes(Arc<Vec<u8>>),
+    /// A file of a directory target: the worker opens and reads it.
+    File(PathBuf),
+}
+
+/// One file for the analyzers that want it.
+#[derive(Clone)]
+pub(crate) struct Job {
+    /// The walker's number for it.
+    seq: usize,
+    path: String,
+    mode: u32,
+    size: u64,
+    layer: Option<usize>,
+    /// The interested analyzers (index into the pool's list), in registry order.
+    interested: Vec<(usize, Interest)>,
+    data: Data,
+    /// Analyzers abandoned on this file, with the warning that takes their place.
+    skipped: Vec<(usize, String)>,
+    /// Bytes it counts against the walker's budget.
+    cost: usize,
+    reply: mpsc::Sender<Reply>,
+}
+
+/// A directory for a worker to list.
+pub(crate) struct List {
+    /// Its path on disk.
+    pub dir: PathBuf,
+    /// Its path relative to the root, `/`-separated bytes (empty for the root).
+    pub rel: Vec<u8>,
+    pub depth: usize,
+    reply: mpsc::Sender<Reply>,
+}
+
+/// What a directory holds, as a worker listed it.
+pub(crate) struct Listing {
+    pub dir: PathBuf,
+    pub rel: Vec<u8>,
+    pub depth: usize,
+    pub result: std::io::Result<Vec<Listed>>,
+}
+
+/// One entry of a [`Listing`].
+pub(crate) struct Listed {
+    pub name: OsString,
+    pub kind: ListedKind,
+}
+
+pub(crate) enum ListedKind {
+    Dir,
+    /// A regular file: permission bits and size (0 and 0 when they cannot be read).
+    File {
+        mode: u32,
+        size: u64,
+    },
+    Symlink(std::io::Result<PathBuf>),
+    /// A device, FIFO or socket.
+    Other,
+    /// The entry's type could not be read.
+    Error(std::io::Error),
+}
+
+enum Task {
+    Analyze(Job),
+    List(List),
+}
+
+/// What a worker made of a file.
+pub(crate) enum Analysis {
+    Read(FileFacts),
+    /// Only sniffers were interested, and their sniffs said no.
+    Declined,
+}
+
+enum Reply {
+    Analyzed {
+        seq: usize,
+        cost: usize,
+        result: std::io::Result<Analysis>,
+    },
+    Listed(Listing),
+}
+
+/// The analyzer call a worker is in.
+struct Running {
+    job: Arc<Job>,
+    analyzer: usize,
+    started: Instant,
+}
+
+/// A worker's state as the watchdog sees it.
+#[derive(Default)]
+struct Slot {
+    running: Mutex<Option<Running>>,
+    abandoned: AtomicBool,
+}
+
+impl Slot {
+    fn enter(&self, job: &Arc<Job>, analyzer: usize) {
+        *lock(&self.running) = Some(Running {
+            job: Arc::clone(job),
+            analyzer,
+            started: Instant::now(),
+        });
+    }
+
+    /// Leaves the call; false when the watchdog abandoned it meanwhile.
+    fn leave(&self) -> bool {
+        let mut running = lock(&self.running);
+        if self.abandoned.load(Ordering::SeqCst) {
+            return false;
+        }
+        *running = None;
+        true
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// What the workers share.
+struct Inner {
+    analyzers: Vec<Shared>,
+    /// Analyzers left out of the rest of the scan.
+    disabled: Vec<AtomicBool>,
+    tasks: Mutex<mpsc::Receiver<Task>>,
+    /// The live (not abandoned) workers.
+    slots: Mutex<Vec<Arc<Slot>>>,
+    timeout: Option<Duration>,
+    max_entry_bytes: u64,
+    /// Workers replaced so far, and how many may be.
+    replaced: &'static AtomicUsize,
+    max_replaced: usize,
+}
+
+/// The analysis threads of one scan.
+pub(crate) struct Pool {
+    tasks: mpsc::Sender<Task>,
+    inner: Arc<Inner>,
+}
+
+impl Pool {
+    /// A pool for `analyzers` with the machine's parallelism.
+    pub(crate) fn new(
+        analyzers: Vec<Shared>,
+        timeout: Option<Duration>,
+        max_entry_bytes: u64,
+    ) -> Pool {
+        let workers = std::thread::available_parallelism()
+            .map_or(2, usize::from)
+            .clamp(2, MAX_WORKERS);
+        Pool::with(
+            analyzers,
+            timeout,
+            max_entry_bytes,
+            workers,
+            &ABANDONED,
+            MAX_ABANDONED,
+        )
+    }
+
+    fn with(
+        analyzers: Vec<Shared>,
+        timeout: Option<Duration>,
+        max_entry_bytes: u64,
+        workers: usize,
+        replaced: &'static AtomicUsize,
+        max_replaced: usize,
+    ) -> Pool {
+        let (tx, rx) = mpsc::channel();
+        let inner = Arc::new(Inner {
+            disabled: analyzers.iter().map(|_| AtomicBool::new(false)).collect(),
+            analyzers,
+            tasks: Mutex::new(rx),
+            slots: Mutex::new(Vec::new()),
+            timeout,
+            max_entry_bytes,
+            replaced,
+            max_replaced,
+        });
+        let pool = Pool { tasks: tx, inner };
+        {
+            let mut slots = lock(&pool.inner.slots);
+            for _ in 0..workers {
+                pool.spawn(&mut slots);
+            }
+        }
+        pool
+    }
+
+    pub(crate) fn analyzers(&self) -> &[Shared] {
+        &self.inner.analyzers
+    }
+
+    pub(crate) fn max_entry_bytes(&self) -> u64 {
+        self.inner.max_entry_bytes
+    }
+
+    /// Starts a worker (none when the system refuses a thread).
+    fn spawn(&self, slots: &mut Vec<Arc<Slot>>) {
+        let slot = Arc::new(Slot::default());
+        let (inner, mine) = (Arc::clone(&self.inner), Arc::clone(&slot));
+        let started = std::thread::Builder::new()
+            .name("moat-analyze".into())
+            .spawn(move || work(&inner, &mine));
+        if started.is_ok() {
+            slots.push(slot);
+        }
+    }
+
+    fn send(&self, task: Task) {
+        // the receiver lives in `inner`, which this pool holds: sending cannot fail
+        let _ = self.tasks.send(task);
+    }
+
+    /// The watchdog: abandons every analyzer call over the budget.
+    fn watch(&self) {
+        let Some(budget) = self.inner.timeout else {
+            return;
+        };
+        let mut slots = lock(&self.inner.slots);
+        let mut i = 0;
+        while i < slots.len() {
+            let over = {
+                let mut running = lock(&slots[i].running);
+                match &*running {
+                    Some(r) if r.started.elapsed() > budget => {
+                        slots[i].abandoned.store(true, Ordering::SeqCst);
+                        running.take()
+                    }
+                    _ => None,
+                }
+            };
+            match over {
+                Some(run) => {
+                    slots.swap_remove(i);
+                    self.abandon(run, budget, &mut slots);
+                }
+                None => i += 1,
+            }
+        }
+    }
+
+    /// Hands the file of an abandoned call to the pool again without that analyzer, and
+    /// replaces the worker while the process may.
+    fn abandon(&self, run: Running, budget: Duration, slots: &mut Vec<Arc<Slot>>) {
+        let inner = &self.inner;
+        let id = inner.analyzers[run.analyzer].info().id;
+        let replace = inner
+            .replaced
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < inner.max_replaced).then_some(n + 1)
+            })
+            .is_ok();
+        let mut message = format!(
+            "analyzer {id} was abandoned on this file after the per-file budget of {:.1} s (--analyzer-timeout); the scan went on without its result",
+            budget.as_secs_f64()
+        );
+        if !replace {
+            inner.disabled[run.analyzer].store(true, Ordering::SeqCst);
+            message.push_str(&format!(
+                ", and without it on the rest of the scan's files ({} analysis threads were abandoned already)",
+                inner.max_replaced
+            ));
+        }
+        let mut job = (*run.job).clone();
+        job.skipped.push((run.analyzer, message));
+        self.send(Task::Analyze(job));
+        if replace {
+            self.spawn(slots);
+        }
+    }
+
+    /// With no worker left, does their work in a way that cannot stall: lists the
+    /// directories waiting, and answers every file waiting with a warning per analyzer.
+    fn rescue(&self) {
+        if !lock(&self.inner.slots).is_empty() {
+            return;
+        }
+        let Ok(tasks) = self.inner.tasks.try_lock() else {
+            return;
+        };
+        while let Ok(task) = tasks.try_recv() {
+            match task {
+                Task::List(list) => {
+                    let listing = list_dir(&list);
+                    let _ = list.reply.send(Reply::Listed(listing));
+                }
+                Task::Analyze(job) => {
+                    let mut facts = FileFacts::default();
+                    for &(i, _) in &job.interested {
+                        let a = &self.inner.analyzers[i];
+                        let message = match job.skipped.iter().find(|(k, _)| *k == i) {
+                            Some((_, m)) => m.clone(),
+                            None => format!(
+                                "not analysed by {}: every analysis thread was abandoned on an earlier file (--analyzer-timeout)",
+                                a.info().id
+                            ),
+                        };
+                        facts.push(warning(a.as_ref(), message));
+                    }
+                    let _ = job.reply.send(Reply::Analyzed {
+                        seq: job.seq,
+                        cost: job.cost,
+                        result: Ok(Analysis::Read(facts)),
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// A `slow-file` warning in the place of `a`'s fact.
+fn warning(a: &dyn Analyzer, message: String) -> Tagged {
+    Tagged {
+        analyzer: a.info().id,
+        scope: a.info().scope,
+        fact: Fact::Diagnostic(Diagnostic::new(Code::SlowFile, message)),
+    }
+}
+
+/// A worker: takes tasks until the pool is gone or its call is abandoned.
+fn work(inner: &Inner, slot: &Slot) {
+    let mut buf = Vec::new();
+    loop {
+        let task = lock(&inner.tasks).recv();
+        let Ok(task) = task else {
+            return;
+        };
+        match task {
+            Task::List(list) => {
+                let listing = list_dir(&list);
+                let _ = list.reply.send(Reply::Listed(listing));
+            }
+            Task::Analyze(job) => {
+                let job = Arc::new(job);
+                let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    analyze(inner, slot, &job, &mut buf)
+                }));
+                let result = match done {
+                    Ok(Some(result)) => result,
+                    // abandoned: the watchdog handed the file over again
+                    Ok(None) => return,
+                    Err(_) => {
+                        if !slot.leave() {
+                            return;
+                        }
+                        buf = Vec::new();
+                        Err(std::io::Error::other("an analyzer failed (panicked) on it"))
+                    }
+                };
+                if buf.capacity() > MAX_IN_FLIGHT_BYTES {
+                    buf = Vec::new();
+                }
+                let _ = job.reply.send(Reply::Analyzed {
+                    seq: job.seq,
+                    cost: job.cost,
+                    result,
+                });
+            }
+        }
+    }
+}
+
+/// Runs a job; `None` when its call was abandoned.
+fn analyze(
+    inner: &Inner,
+    slot: &Slot,
+    job: &Arc<Job>,
+    buf: &mut Vec<u8>,
+) -> Option<std::io::Result<Analysis>> {
+    let e = Entry::new(&job.path, job.mode, job.size, job.layer);
+    let mut interested = job.interested.clone();
+    let data: &[u8] = match &job.data {
+        Data::Bytes(b) => b.as_slice(),
+        Data::File(path) => {
+            let opened = std::fs::File::open(path).and_then(|f| {
+                read_file(
+                    f,
+                    &e,
+                    &inner.analyzers,
+                    &mut interested,
+                    inner.max_entry_bytes,
+                    buf,
+                )
+            });
+            match opened {
+                Ok(true) => buf.as_slice(),
+                Ok(false) => return Some(Ok(Analysis::Declined)),
+                Err(err) => return Some(Err(err)),
+            }
+        }
+    };
+    let mut facts = FileFacts::default();
+    for &(i, _) in &interested {
+        let a = inner.analyzers[i].as_ref();
+        if let Some((_, message)) = job.skipped.iter().find(|(k, _)| *k == i) {
+            facts.push(warning(a, message.clone()));
+            continue;
+        }
+        if inner.disabled[i].load(Ordering::SeqCst) {
+            facts.push(warning(
+                a,
+                format!(
+                    "not analysed by {}: the analyzer was abandoned on an earlier file and moat abandons at most {} analysis threads (--analyzer-timeout)",
+                    a.info().id,
+                    inner.max_replaced
+                ),
+            ));
+            continue;
+        }
+        slot.enter(job, i);
+        let start = Instant::now();
+        let fact = a.analyze(&e, data);
+        if !slot.leave() {
+            return None;
+        }
+        // over the budget, but done before the watchdog looked: the result is kept
+        if let Some(budget) = inner.timeout
+            && start.elapsed() > budget
+        {
+            facts.push(warning(
+                a,
+                format!(
+                    "analyzer {} took {:.1} s on this file, over the per-file budget of {:.1} s (--analyzer-timeout)",
+                    a.info().id,
+                    start.elapsed().as_secs_f64(),
+                    budget.as_secs_f64()
+                ),
+            ));
+        }
+        if let Some(fact) = fact {
+            facts.push(Tagged {
+                analyzer: a.info().id,
+                scope: a.info().scope,
+                fact,
+            });
+        }
+    }
+    Some(Ok(Analysis::Read(facts)))
+}
+
+/// Reads a file for the `interested` analyzers into `buf` (cleared first): the head
+/// first when some sniff, dropping the sniffers that decline; the rest up to `max`
+/// bytes. False when nobody is left interested.
+pub(crate) fn read_file<R: Read>(
+    mut reader: R,
+    e: &Entry,
+    analyzers: &[Shared],
+    interested: &mut Vec<(usize, Interest)>,
+    max: u64,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<bool> {
+    buf.clear();
+    let head = interested
+        .iter()
+        .filter_map(|(_, i)| match i {
+            Interest::Sniff(n) => Some(*n),
+            _ => None,
+        })
+        .max()
+        .map(|n| n.min(MAX_SNIFF));
+    if let Some(head) = head {
+        read_head(&mut reader, head, buf)?;
+        let got = &*buf;
+        interested.retain(|&(i, interest)| match interest {
+            Interest::Sniff(n) => analyzers[i].wants_head(e, &got[..n.min(got.len())]),
+            _ => true,
+        });
+        if interested.is_empty() {
+            return Ok(false);
+        }
+    }
+    let limit = max.saturating_sub(buf.len() as u64);
+    buf.reserve((e.size.min(max) as usize).saturating_sub(buf.len()));
+    reader.take(limit).read_to_end(buf)?;
+    Ok(true)
+}
+
+/// Reads up to `n` bytes (fewer at the end of the file) onto the end of `buf`.
+fn read_head<R: Read>(r: &mut R, n: usize, buf: &mut Vec<u8>) -> std::io::Result<()> {
+    let start = buf.len();
+    buf.resize(start + n, 0);
+    let mut got = 0;
+    while got < n {
+        match r.read(&mut buf[start + got..]) {
+            Ok(0) => break,
+            Ok(k) => got += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                buf.truncate(start);
+                return Err(e);
+            }
+        }
+    }
+    buf.truncate(start + got);
+    Ok(())
+}
+
+/// Lists a directory: every entry's type, a regular file's mode and size, a symlink's
+/// target (nothing is followed).
+fn list_dir(list: &List) -> Listing {
+    use std::os::unix::fs::PermissionsExt;
+    let result = std::fs::read_dir(&list.dir).and_then(|entries| {
+        let mut out = Vec::new();
+        for entry in entries {
+            let entry = entry?;
+            let kind = match entry.file_type() {
+                Err(e) => ListedKind::Error(e),
+                Ok(ft) if ft.is_dir() => ListedKind::Dir,
+                Ok(ft) if ft.is_file() => {
+                    let (mode, size) = entry
+                        .metadata()
+                        .map_or((0, 0), |m| (m.permissions().mode() & 0o7777, m.len()));
+                    ListedKind::File { mode, size }
+                }
+                Ok(ft) if ft.is_symlink() => ListedKind::Symlink(std::fs::read_link(entry.path())),
+                Ok(_) => ListedKind::Other,
+            };
+            out.push(Listed {
+                name: entry.file_name(),
+                kind,
+            });
+        }
+        Ok(out)
+    });
+    Listing {
+        dir: list.dir.clone(),
+        rel: list.rel.clone(),
+        depth: list.depth,
+        result,
+    }
+}
+
+/// What a walker handed over, in its order, as results come back.
+pub(crate) enum Item<C> {
+    /// Known when it was pushed, or resolved since.
+    Done(C),
+    /// A job whose result has not come back: `path`, and whether a file no analyzer
+    /// took still leaves a change (a layer) or none (a directory target).
+    Waiting {
+        path: String,
+        shadows: bool,
+        layer: Option<usize>,
+    },
+}
+
+/// What one walker made, in order: changes and diagnostics.
+pub(crate) enum Made {
+    Change(String, crate::walk::Change),
+    Diagnostic(Diagnostic),
+    Nothing,
+}
+
+/// One walker's side of the pool: numbers its jobs, bounds what is in flight, and puts
+/// results back in its order.
+pub(crate) struct Feed<'p> {
+    pool: &'p Pool,
+    tx: mpsc::Sender<Reply>,
+    rx: mpsc::Receiver<Reply>,
+    /// Everything the walker made, in its order.
+    pub items: Vec<Item<Made>>,
+    pending: usize,
+    in_flight: usize,
+    /// Directory listings received, for the walker to take.
+    listings: Vec<Listing>,
+    lists_pending: usize,
+    watched: Instant,
+}
+
+/// How long a waiting walker sleeps between looks at the workers.
+fn tick(timeout: Option<Duration>) -> Duration {
+    timeout.map_or(Duration::from_millis(250), |t| {
+        (t / 4).clamp(Duration::from_millis(2), Duration::from_millis(250))
+    })
+}
+
+impl<'p> Feed<'p> {
+    pub(crate) fn new(pool: &'p Pool) -> Feed<'p> {
+        let (tx, rx) = mpsc::channel();
+        Feed {
+            pool,
+            tx,
+            rx,
+            items: Vec::new(),
+            pending: 0,
+            in_flight: 0,
+            listings: Vec::new(),
+            lists_pending: 0,
+            watched: Instant::now(),
+        }
+    }
+
+    pub(crate) fn push(&mut self, made: Made) {
+        self.items.push(Item::Done(made));
+    }
+
+    /// Hands a file to the pool; `interested` as the walker's sniff left it. Waits while
+    /// too much is in flight.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn analyze(
+        &mut self,
+        path: String,
+        mode: u32,
+        size: u64,
+        layer: Option<usize>,
+        interested: Vec<(usize, Interest)>,
+        data: Data,
+        shadows: bool,
+    ) {
+        let cost = match &data {
+            Data::Bytes(b) => b.len(),
+            Data::File(_) => 0,
+        };
+        self.take_ready();
+        while self.pending > 0
+            && (self.pending >= MAX_IN_FLIGHT_JOBS || self.in_flight + cost > MAX_IN_FLIGHT_BYTES)
+        {
+            self.wait();
+        }
+        let seq = self.items.len();
+        self.items.push(Item::Waiting {
+            path: path.clone(),
+            shadows,
+            layer,
+        });
+        self.pending += 1;
+        self.in_flight += cost;
+        self.pool.send(Task::Analyze(Job {
+            seq,
+            path,
+            mode,
+            size,
+            layer,
+            interested,
+            data,
+            skipped: Vec::new(),
+            cost,
+            reply: self.tx.clone(),
+        }));
+    }
+
+    /// Asks the pool to list a directory ([`Feed::next_listing`] returns it).
+    pub(crate) fn list(&mut self, dir: PathBuf, rel: Vec<u8>, depth: usize) {
+        self.lists_pending += 1;
+        self.pool.send(Task::List(List {
+            dir,
+            rel,
+            depth,
+            reply: self.tx.clone(),
+        }));
+    }
+
+    /// The next directory listing, while some are asked for.
+    pub(crate) fn next_listing(&mut self) -> Option<Listing> {
+        loop {
+            if let Some(l) = self.listings.pop() {
+                return Some(l);
+            }
+            if self.lists_pending == 0 {
+                return None;
+            }
+            self.wait();
+        }
+    }
+
+    /// Every result, in the walker's order.
+    pub(crate) fn finish(mut self) -> Vec<Made> {
+        while self.pending > 0 || self.lists_pending > 0 {
+            self.wait();
+        }
+        self.items
+            .into_iter()
+            .map(|i| match i {
+                Item::Done(m) => m,
+                // every job answered
+                Item::Waiting { .. } => Made::Nothing,
+            })
+            .collect()
+    }
+
+    fn take_ready(&mut self) {
+        while let Ok(reply) = self.rx.try_recv() {
+            self.take(reply);
+        }
+    }
+
+    /// Waits for one result, looking at the workers meanwhile.
+    fn wait(&mut self) {
+        let tick = tick(self.pool.inner.timeout);
+        loop {
+            if self.watched.elapsed() >= tick {
+                self.pool.watch();
+                self.pool.rescue();
+                self.watched = Instant::now();
+            }
+            // the feed holds a sender: never disconnected, only timed out
+            if let Ok(reply) = self.rx.recv_timeout(tick) {
+                self.take(reply);
+                return;
+            }
+        }
+    }
+
+    fn take(&mut self, reply: Reply) {
+        match reply {
+            Reply::Listed(l) => {
+                self.lists_pending -= 1;
+                self.listings.push(l);
+            }
+            Reply::Analyzed { seq, cost, result } => {
+                self.pending -= 1;
+                self.in_flight -= cost;
+                let Some(item) = self.items.get_mut(seq) else {
+                    return;
+                };
+                let Item::Waiting {
+                    path,
+                    shadows,
+                    layer,
+                } = item
+                else {
+                    return;
+                };
+                let (path, shadows, layer) = (std::mem::take(path), *shadows, *layer);
+                use crate::walk::Change;
+                *item = Item::Done(match result {
+                    Ok(Analysis::Read(facts)) if !facts.is_empty() => {
+                        Made::Change(path, Change::File(Arc::new(facts)))
+                    }
+                    Ok(_) if shadows => Made::Change(path, Change::Shadow),
+                    Ok(_) => Made::Nothing,
+                    Err(err) => Made::Diagnostic(
+                        Diagnostic::new(Code::Unreadable, format!("cannot read: {err}"))
+                            .at(format!("/{path}"), layer),
+                    ),
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) fn test_pool(
+    analyzers: Vec<Shared>,
+    timeout: Option<Duration>,
+    workers: usize,
+    replaced: &'static AtomicUsize,
+    max_replaced: usize,
+) -> Pool {
+    Pool::with(
+        analyzers,
+        timeout,
+        512 << 20,
+        workers,
+        replaced,
+        max_replaced,
+    )
+}
