@@ -31,6 +31,7 @@ pub mod java_archive;
 pub mod java_build;
 pub mod javascript;
 pub mod lang;
+pub mod misconfig;
 pub mod os_marker;
 pub mod os_release;
 pub mod other_lang;
@@ -96,6 +97,7 @@ pub const REGISTRY: &[Registration] = &[
     Registration::Static(&other_lang::JULIA_MANIFEST),
     Registration::Static(&binary::ElfBinary),
     Registration::Configured(secret::build),
+    Registration::Static(&misconfig::Misconfig),
 ];
 
 /// The analyzers of `registry` for one scan: the static ones and those the options build.
