@@ -823,3 +823,142 @@ pub(crate) fn expand(
     *budget = budget.saturating_sub(out.len());
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Dockerfile {
+        parse(s.as_bytes()).unwrap()
+    }
+
+    fn err_line(s: &str) -> Option<u32> {
+        parse(s.as_bytes()).unwrap_err().line()
+    }
+
+    #[test]
+    fn directives_escape_and_continuations() {
+        let df = p(
+            "# syntax=docker/dockerfile:1\n# escape=`\n\nFROM a:1\nRUN echo a `\n# a comment inside\n\n  && echo b\nCOPY c:\\x d\\\n",
+        );
+        assert_eq!(df.escape, '`');
+        assert_eq!(
+            df.directives[0],
+            ("syntax".into(), "docker/dockerfile:1".into(), 1)
+        );
+        let run = &df.instructions[1];
+        assert_eq!((run.line, run.end_line), (5, 8));
+        assert_eq!(run.args, "echo a   && echo b");
+        // With ` as the escape, a trailing backslash is an ordinary character.
+        assert_eq!(df.instructions[2].args, "c:\\x d\\");
+        // A directive after a comment is a comment.
+        let df = p("# hello\n# escape=`\nFROM a:1\n");
+        assert_eq!(df.escape, '\\');
+        assert!(df.directives.is_empty());
+        assert_eq!(err_line("# escape=x\nFROM a\n"), Some(1));
+    }
+
+    #[test]
+    fn heredocs_several_per_line_chomped_and_quoted() {
+        let src = "FROM a:1\nRUN <<EOF1 cat >/x && <<-\"EOF2\" sh\nline one\nEOF1\n\techo $HOME\n\tEOF2\nCOPY <<'CONF' /etc/c\nk=v\nCONF\nRUN echo after\n";
+        let df = p(src);
+        let run = &df.instructions[1];
+        assert_eq!(run.heredocs.len(), 2);
+        assert_eq!(
+            (
+                run.heredocs[0].name.as_str(),
+                run.heredocs[0].content.as_str()
+            ),
+            ("EOF1", "line one\n")
+        );
+        assert!(run.heredocs[0].expand && !run.heredocs[0].chomp);
+        assert_eq!(run.heredocs[1].content, "echo $HOME\n");
+        assert!(!run.heredocs[1].expand && run.heredocs[1].chomp);
+        assert_eq!((run.line, run.end_line), (2, 6));
+        assert_eq!(df.instructions[2].heredocs[0].content, "k=v\n");
+        assert_eq!(df.instructions[3].line, 10);
+        // Not heredocs: a here-string, a quoted <<.
+        assert!(
+            p("FROM a\nRUN cat <<<x && echo '<<EOF'\n").instructions[1]
+                .heredocs
+                .is_empty()
+        );
+        assert_eq!(err_line("FROM a\nRUN <<EOF\nno end\n"), Some(2));
+    }
+
+    #[test]
+    fn json_and_shell_forms_flags_and_onbuild() {
+        let df = p(
+            "FROM --platform=$BUILDPLATFORM a:1 AS b\nCMD [\"a\", \"b c\"]\nENTRYPOINT [\"a\" oops]\nCOPY --from=b --chown=1:1 --chmod=755 x /y\nRUN --mount=type=cache,target=/root/.cache pip install x\nONBUILD RUN make\n",
+        );
+        let [from, cmd, ep, copy, run, onb] = &df.instructions[..] else {
+            panic!()
+        };
+        assert_eq!(
+            from.flag("platform").unwrap().value.as_deref(),
+            Some("$BUILDPLATFORM")
+        );
+        assert_eq!(
+            cmd.json.as_deref(),
+            Some(&["a".to_string(), "b c".to_string()][..])
+        );
+        assert_eq!(ep.json, None, "invalid JSON falls back to the shell form");
+        assert_eq!(copy.flags.len(), 3);
+        assert_eq!(copy.flag("from").unwrap().value.as_deref(), Some("b"));
+        assert_eq!(copy.args, "x /y");
+        assert_eq!(run.commands[0].words, ["pip", "install", "x"]);
+        assert!(onb.onbuild && onb.keyword == "RUN");
+        assert_eq!(err_line("FROM a\nONBUILD ONBUILD RUN x\n"), Some(2));
+        assert_eq!(p("FROM a\n  run x\n").instructions[1].column, 3);
+    }
+
+    #[test]
+    fn stages_and_arg_scoping() {
+        let src = "ARG BASE=debian\nARG TAG=12\nARG USERNAME=app\nFROM ${BASE}:${TAG} AS Build\nUSER $USERNAME\nARG USERNAME\nENV HOME=/home/$USERNAME\nWORKDIR ${HOME}/src\nFROM build\nUSER ${USERNAME:-nobody}\nEXPOSE ${PORT:-8080}\n";
+        let df = p(src);
+        assert_eq!(df.stages.len(), 2);
+        assert_eq!(df.stages[0].image_expanded, "debian:12");
+        assert_eq!(df.stages[0].name.as_deref(), Some("build"));
+        assert_eq!(df.stage_by_ref("BUILD"), Some(0));
+        assert_eq!(df.stage_by_ref("1"), Some(1));
+        let expanded: Vec<&str> = df
+            .instructions
+            .iter()
+            .map(|i| i.expanded.as_str())
+            .collect();
+        // A global ARG is not visible in a stage until re-declared there.
+        assert_eq!(expanded[4], "");
+        assert_eq!(expanded[7], "/home/app/src");
+        // Each stage starts afresh.
+        assert_eq!(expanded[9], "nobody");
+        assert_eq!(expanded[10], "8080");
+        assert_eq!(df.instructions[9].stage, Some(1));
+    }
+
+    #[test]
+    fn located_errors_and_bounds() {
+        assert_eq!(err_line("RUN x\nFROM a\n"), Some(1));
+        assert_eq!(err_line("# just a comment\n"), Some(1));
+        assert_eq!(err_line("FROM a b c d\n"), Some(1));
+        assert!(matches!(
+            parse(&vec![b'#'; MAX_FILE_BYTES + 1]),
+            Err(ParseError::TooLarge(_))
+        ));
+        let many = format!("FROM a\n{}", "RUN x\n".repeat(MAX_INSTRUCTIONS));
+        assert!(matches!(
+            parse(many.as_bytes()),
+            Err(ParseError::TooManyInstructions { .. })
+        ));
+        // An ARG expanded over and over stays within the budget (left as written).
+        let bomb = format!(
+            "ARG A={}\nFROM a\nARG A\n{}",
+            "x".repeat(60_000),
+            "USER $A$A$A$A$A$A$A$A$A$A\n".repeat(2_000)
+        );
+        let df = p(&bomb);
+        let total: usize = df.instructions.iter().map(|i| i.expanded.len()).sum();
+        assert!(total < MAX_EXPANDED_BYTES + 2_000 * 40, "{total}");
+        // A continuation at the end of the file ends the instruction.
+        assert_eq!(p("FROM a\nRUN x \\").instructions[1].args, "x");
+    }
+}

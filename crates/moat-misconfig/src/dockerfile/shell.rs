@@ -65,29 +65,21 @@ fn split(script: &str, out: &mut Vec<Command>, open_sh_c: bool) {
     let mut piped_next = false;
     let finish = |cur: &mut Command, out: &mut Vec<Command>, piped: bool| {
         let mut c = std::mem::take(cur);
-        // Drop leading assignments (`A=b cmd`) and a path before the program.
+        // Drop leading shell keywords (`then`, `do`, `!`) and assignments (`A=b cmd`), in
+        // any order (`then A=b cmd`), and a path before the program.
         let skip = c
-            .words
-            .iter()
-            .take_while(|w| {
-                w.split_once('=').is_some_and(|(k, _)| {
-                    !k.is_empty() && k.chars().all(|x| x.is_ascii_alphanumeric() || x == '_')
-                })
-            })
-            .count();
-        c.words.drain(..skip);
-        // Shell keywords before a command: `then apt-get ...`, `do make`, `! grep`.
-        let kw = c
             .words
             .iter()
             .take_while(|w| {
                 matches!(
                     w.as_str(),
                     "if" | "then" | "else" | "elif" | "do" | "while" | "until" | "!" | "time"
-                )
+                ) || w.split_once('=').is_some_and(|(k, _)| {
+                    !k.is_empty() && k.chars().all(|x| x.is_ascii_alphanumeric() || x == '_')
+                })
             })
             .count();
-        c.words.drain(..kw);
+        c.words.drain(..skip);
         if let Some(p) = c.words.first_mut()
             && let Some((_, base)) = p.rsplit_once('/')
             && !base.is_empty()
@@ -265,7 +257,7 @@ mod tests {
     #[test]
     fn keywords_are_not_programs() {
         assert_eq!(
-            progs("if [ -n \"$A\" ]; then apt-get install -y x; fi"),
+            progs("if [ -n \"$A\" ]; then A=1 apt-get install -y x; fi"),
             vec![
                 ("[ -n $A ]".to_string(), false),
                 ("apt-get install -y x".to_string(), false),

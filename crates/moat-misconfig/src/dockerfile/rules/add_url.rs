@@ -1,8 +1,7 @@
 //! MOAT-DF-007: ADD fetches a URL with nothing to verify it.
 //!
-//! **What**: ADD of an `http(s)://` or git source without `--checksum` (git: without a
-//! pinned commit is not judged; the source must carry `--checksum` or be a `.git` URL
-//! with `#<commit>`).
+//! **What**: ADD of an `http(s)://` or git source without `--checksum` (a git URL that
+//! pins a commit, `...repo.git#<40-hex commit>`, is fine).
 //! **Why**: the build trusts whatever the server returns; the layer cannot be reproduced.
 //! **Example**: `ADD https://example.com/tool.tgz /opt/`.
 //! **Fix**: `ADD --checksum=sha256:... https://...`, or `RUN curl -fsSLo f URL && echo

@@ -1,8 +1,9 @@
 //! MOAT-DF-012: apt lists left in the image.
 //!
 //! **What**: a RUN of the shipped stages downloads the package lists (`apt-get update`,
-//! `apt update`) but does not remove `/var/lib/apt/lists` in the same RUN (a cache mount on
-//! `/var/lib/apt` is fine). An install without an update adds no lists.
+//! `apt update`) but does not remove `/var/lib/apt/lists` in the same RUN (`rm -rf
+//! /var/lib/apt/lists/*`, apt 3's `apt-get dist-clean`, or a cache mount on `/var/lib/apt`).
+//! An install without an update adds no lists.
 //! **Why**: the package lists (tens of MB) stay in the layer; removing them in a later RUN
 //! does not shrink the image.
 //! **Example**: `RUN apt-get update && apt-get install -y curl`.
@@ -28,6 +29,9 @@ fn check(df: &Dockerfile, out: &mut Vec<Hit>) {
         }
         if cmds.iter().any(|c| is(c, &["apt-get", "apt"], &["update"]))
             && !removes(cmds, &["/var/lib/apt/lists"])
+            && !cmds
+                .iter()
+                .any(|c| is(c, &["apt-get", "apt"], &["dist-clean"]))
             && !cache_mount(ins, &["/var/lib/apt"])
         {
             out.push(hit(df, ins, "apt lists stay in the layer"));
@@ -53,7 +57,7 @@ mod tests {
 
     #[test]
     fn removed_cached_or_in_a_builder_is_fine() {
-        let src = "FROM a:1 AS b\nRUN apt-get update\nFROM c:1\nRUN apt-get update && apt-get install -y y && rm -rf /var/lib/apt/lists/*\nRUN --mount=type=cache,target=/var/lib/apt apt-get update\nRUN apt-get install -y z\n";
+        let src = "FROM a:1 AS b\nRUN apt-get update\nFROM c:1\nRUN apt-get update && apt-get install -y y && rm -rf /var/lib/apt/lists/*\nRUN apt-get update; apt-get install -y w; apt-get dist-clean\nRUN --mount=type=cache,target=/var/lib/apt apt-get update\nRUN apt-get install -y z\n";
         assert!(lines(&RULE, src).is_empty());
     }
 }
