@@ -2,7 +2,8 @@
 //! `$(...)` and backquotes kept inside their word), and the operators between commands
 //! (`&&`, `||`, `;`, `|`, `&`, newlines, parentheses and braces as separators). Leading
 //! `VAR=value` assignments and shell keywords (`then`, `do`, `!`) are dropped, and a program named by path (`/usr/bin/apt-get`) is
-//! known by its file name. Nothing is expanded or run; `sh -c '...'` bodies are parsed as
+//! known by its file name. `sudo CMD` is followed by CMD as a command of its own. Nothing is
+//! expanded or run; `sh -c '...'` bodies are parsed as
 //! commands too (one level: a body's own `sh -c` is not opened again).
 
 /// A simple command.
@@ -87,8 +88,25 @@ fn split(script: &str, out: &mut Vec<Command>, open_sh_c: bool) {
             *p = base.to_string();
         }
         c.piped = piped;
-        if !c.words.is_empty() && out.len() < MAX_COMMANDS {
-            out.push(c);
+        // `sudo [-u user] cmd ...`: the command sudo runs follows, as a command of its own.
+        let inner = (c.program() == "sudo").then(|| {
+            let mut k = 1;
+            while let Some(w) = c.words.get(k).filter(|w| w.starts_with('-')) {
+                k += if matches!(w.as_str(), "-u" | "-g" | "-C" | "-h" | "-p") {
+                    2
+                } else {
+                    1
+                };
+            }
+            Command {
+                words: c.words.get(k..).unwrap_or(&[]).to_vec(),
+                piped,
+            }
+        });
+        for c in std::iter::once(c).chain(inner) {
+            if !c.words.is_empty() && out.len() < MAX_COMMANDS {
+                out.push(c);
+            }
         }
     };
     let mut this_piped = false;
@@ -262,6 +280,17 @@ mod tests {
                 ("[ -n $A ]".to_string(), false),
                 ("apt-get install -y x".to_string(), false),
                 ("fi".to_string(), false),
+            ]
+        );
+    }
+
+    #[test]
+    fn sudo_runs_a_command_of_its_own() {
+        assert_eq!(
+            progs("sudo -u root apt-get install x"),
+            vec![
+                ("sudo -u root apt-get install x".to_string(), false),
+                ("apt-get install x".to_string(), false),
             ]
         );
     }
