@@ -8,7 +8,7 @@
 # The schedule CI can afford: FUZZ_SECONDS (default 60) for each target whose parser's code
 # changed in the commit under test (HEAD against its first parent; every target when that
 # cannot be told, e.g. in a shallow clone), FUZZ_SECONDS_OTHER (default 10) for the rest:
-# about 14 x 10 s plus a minute per changed parser, besides the build.
+# about 15 x 10 s plus a minute per changed parser, besides the build.
 # cargo-fuzz needs nightly features; on the stable toolchain RUSTC_BOOTSTRAP=1 enables them.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -27,6 +27,7 @@ sources() {
     versions) echo crates/moat-model/src/version ;;
     vuln_importers) echo crates/moat-vuln/src/import ;;
     secret_rules) echo crates/moat-secrets ;;
+    dockerfile) echo crates/moat-misconfig ;;
     *) echo crates ;;
   esac
 }
@@ -49,6 +50,7 @@ seeds() { # target -> seed directories that exist
     vuln_importers) echo "$SHARED/data/vulns/kev $SHARED/data/vulns/alpine/vuln-list-sample $SHARED/data/vulns/osv-distro-samples" ;;
     lang_parsers) echo "$SHARED/data/fixtures/npm $SHARED/data/fixtures/cargo $SHARED/data/fixtures/pypi $SHARED/data/fixtures/maven" ;;
     secret_rules) echo "${MOAT_IMAGES:-/var/tmp/moat-images}/fixtures/secrets-dir $SHARED/corpus/k8s-manifests" ;;
+    dockerfile) echo "$SHARED/corpus/dockerfiles" ;;
     *) echo "" ;;
   esac
 }

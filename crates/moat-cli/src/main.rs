@@ -41,6 +41,8 @@ enum Command {
     Sbom(cmd::sbom::SbomArgs),
     /// List the packages in a target.
     Inventory(cmd::inventory::InventoryArgs),
+    /// Check configuration files (Dockerfiles) for misconfigurations.
+    Config(cmd::config::ConfigArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +52,7 @@ fn main() -> ExitCode {
         Command::Db { command } => cmd::db::run(command, &env).map(|()| ExitCode::SUCCESS),
         Command::Sbom(a) => cmd::sbom::run(a, &env).map(|()| ExitCode::SUCCESS),
         Command::Inventory(a) => cmd::inventory::run(a, &env).map(|()| ExitCode::SUCCESS),
+        Command::Config(a) => cmd::config::run(a, &env),
     });
     match result {
         Ok(code) => code,

@@ -295,8 +295,16 @@ pub struct SecretDetail {
 }
 
 /// A misconfiguration: which check failed, and why.
+///
+/// Where it is sits in the finding's location: the file's `path`, the offending lines'
+/// `span`, and a `resource` inside the file (a Dockerfile's build stage `stage:NAME`, a
+/// manifest's `Deployment/ns/name`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MisconfigDetail {
+    /// The check that failed (the finding's id, repeated so that every kind of finding
+    /// from a rule says `rule`): moat's stable id, `MOAT-DF-001`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub rule: String,
     /// What was checked: `dockerfile`, `kubernetes`, `compose`, `image-config`, `rego`.
     pub target_type: String,
     /// What is wrong at this location.

@@ -25,10 +25,14 @@
 //!
 //! Which findings remain decides the exit code in the CLI ([`Outcome::findings_remain`]).
 //!
+//! [`config::run`] is `moat config`: the misconfiguration checks on files and directories
+//! named directly (no image, no inventory), through the same policy and report.
+//!
 //! Rejected alternatives: the CLI doing the orchestration (the server would have to copy it);
 //! a trait object per step (there is one implementation of each, and the order never changes).
 
 pub mod advisories;
+pub mod config;
 pub mod policy;
 pub mod target;
 
@@ -65,7 +69,7 @@ impl Scanner {
 
     /// Whether this build of moat has the scanner.
     pub fn available(self) -> bool {
-        matches!(self, Scanner::Vuln | Scanner::Secret)
+        matches!(self, Scanner::Vuln | Scanner::Secret | Scanner::Misconfig)
     }
 
     /// The scanners that run when none are named: vulnerabilities and secrets, as users of
@@ -362,8 +366,39 @@ pub fn run(
         ));
         info = opened.info;
     }
-    let today = settings.now.strftime("%Y-%m-%d").to_string();
-    let outcome = policy::apply(findings, &settings.ignores, &settings.vex, &today);
+    inventory.diagnostics.extend(diagnostics);
+    Ok(finish(
+        inventory,
+        findings,
+        &Policy {
+            ignores: &settings.ignores,
+            vex: &settings.vex,
+            gate: &settings.gate,
+            now: settings.now,
+        },
+        info,
+    ))
+}
+
+/// The policy a report goes through.
+pub(crate) struct Policy<'a> {
+    pub ignores: &'a [IgnoreEntry],
+    pub vex: &'a [VexStatement],
+    pub gate: &'a Gate,
+    pub now: jiff::Timestamp,
+}
+
+/// VEX, ignore entries and the gate over `findings`; their notes join the inventory's
+/// diagnostics.
+pub(crate) fn finish(
+    mut inventory: Inventory,
+    findings: Vec<Finding>,
+    p: &Policy,
+    info: AdvisoryInfo,
+) -> Outcome {
+    let today = p.now.strftime("%Y-%m-%d").to_string();
+    let outcome = policy::apply(findings, p.ignores, p.vex, &today);
+    let mut diagnostics = Vec::new();
     for e in &outcome.expired_ignores {
         diagnostics.push(Diagnostic::new(
             Code::IgnoreEntry,
@@ -384,9 +419,9 @@ pub fn run(
     let findings = outcome
         .reported
         .into_iter()
-        .filter(|f| settings.gate.keeps(f))
+        .filter(|f| p.gate.keeps(f))
         .collect();
-    Ok(Outcome {
+    Outcome {
         report: ScanReport {
             inventory,
             findings,
@@ -395,5 +430,5 @@ pub fn run(
         expired_ignores: outcome.expired_ignores,
         unused_ignores: outcome.unused_ignores,
         advisories: info,
-    })
+    }
 }

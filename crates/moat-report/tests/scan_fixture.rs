@@ -407,6 +407,7 @@ pub fn every_kind() -> ScanReport {
         "DS002",
         Severity::High,
         Detail::Misconfiguration(MisconfigDetail {
+            rule: String::new(),
             target_type: "dockerfile".into(),
             message: "Last USER command in Dockerfile should not be 'root'".into(),
             resolution: Some("Add 'USER <non root user name>' line to the Dockerfile".into()),
@@ -424,6 +425,7 @@ pub fn every_kind() -> ScanReport {
         "KSV012",
         Severity::Medium,
         Detail::Misconfiguration(MisconfigDetail {
+            rule: String::new(),
             target_type: "kubernetes".into(),
             message: "Container 'web' of Deployment 'web' should set 'securityContext.runAsNonRoot' to true".into(),
             resolution: Some("Set 'containers[].securityContext.runAsNonRoot' to true.".into()),

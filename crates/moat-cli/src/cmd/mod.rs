@@ -1,5 +1,6 @@
 //! One file per command.
 
+pub mod config;
 pub mod db;
 pub mod inventory;
 pub mod sbom;

@@ -166,7 +166,7 @@ fn secret_settings(a: &ScanArgs, quiet: bool) -> anyhow::Result<moat_secrets::Se
 
 /// `--exit-code`: 0-255 except 2, which moat uses for errors; CI could not tell "findings"
 /// from "the scan failed".
-fn parse_exit_code(s: &str) -> Result<u8, String> {
+pub(crate) fn parse_exit_code(s: &str) -> Result<u8, String> {
     match s.parse::<u8>() {
         Ok(2) => Err(
             "2 is the exit code of errors (an unreadable target, a usage error), so findings \
@@ -178,35 +178,49 @@ fn parse_exit_code(s: &str) -> Result<u8, String> {
     }
 }
 
+/// `--severity` words -> severities.
+pub(crate) fn severities(words: &[String]) -> anyhow::Result<Vec<Severity>> {
+    words
+        .iter()
+        .map(|s| match Severity::from_label(s) {
+            Some(sev) if s.eq_ignore_ascii_case(sev.as_str()) => Ok(sev),
+            _ => bail!("--severity {s:?}: expected CRITICAL, HIGH, MEDIUM, LOW or UNKNOWN"),
+        })
+        .collect()
+}
+
+/// The ignore file of `--ignorefile` (else `.moatignore` in the working directory), parsed.
+pub(crate) fn read_ignores(flag: &Option<PathBuf>) -> anyhow::Result<Vec<policy::IgnoreEntry>> {
+    Ok(match &given_or_local(flag, ".moatignore") {
+        Some(p) => {
+            crate::settings::refuse_special(p, "ignore file")?;
+            let bytes =
+                std::fs::read(p).with_context(|| format!("reading ignore file {}", p.display()))?;
+            policy::parse_ignore_file(&bytes).with_context(|| p.display().to_string())?
+        }
+        None => Vec::new(),
+    })
+}
+
+/// The statements of the `--vex` documents.
+pub(crate) fn read_vex(paths: &[PathBuf]) -> anyhow::Result<Vec<policy::VexStatement>> {
+    let mut vex = Vec::new();
+    for p in paths {
+        crate::settings::refuse_special(p, "VEX document")?;
+        let bytes =
+            std::fs::read(p).with_context(|| format!("reading VEX document {}", p.display()))?;
+        vex.extend(policy::parse_openvex(&bytes).with_context(|| p.display().to_string())?);
+    }
+    Ok(vex)
+}
+
 impl ScanArgs {
     /// Flags, environment and defaults -> the pipeline's settings. Policy files are read
     /// here, so a broken ignore file is a usage error before any work.
     fn settings(&self, env: &Env) -> anyhow::Result<Settings> {
-        let severities: Vec<Severity> = self
-            .severity
-            .iter()
-            .map(|s| match Severity::from_label(s) {
-                Some(sev) if s.eq_ignore_ascii_case(sev.as_str()) => Ok(sev),
-                _ => bail!("--severity {s:?}: expected CRITICAL, HIGH, MEDIUM, LOW or UNKNOWN"),
-            })
-            .collect::<anyhow::Result<_>>()?;
-        let ignore_path = given_or_local(&self.ignorefile, ".moatignore");
-        let ignores = match &ignore_path {
-            Some(p) => {
-                crate::settings::refuse_special(p, "ignore file")?;
-                let bytes = std::fs::read(p)
-                    .with_context(|| format!("reading ignore file {}", p.display()))?;
-                policy::parse_ignore_file(&bytes).with_context(|| p.display().to_string())?
-            }
-            None => Vec::new(),
-        };
-        let mut vex = Vec::new();
-        for p in &self.vex {
-            crate::settings::refuse_special(p, "VEX document")?;
-            let bytes = std::fs::read(p)
-                .with_context(|| format!("reading VEX document {}", p.display()))?;
-            vex.extend(policy::parse_openvex(&bytes).with_context(|| p.display().to_string())?);
-        }
+        let severities = severities(&self.severity)?;
+        let ignores = read_ignores(&self.ignorefile)?;
+        let vex = read_vex(&self.vex)?;
         for p in &self.advisories {
             crate::settings::refuse_special(p, "advisories")?;
         }

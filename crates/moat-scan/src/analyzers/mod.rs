@@ -32,6 +32,7 @@ pub mod java_archive;
 pub mod java_build;
 pub mod javascript;
 pub mod lang;
+pub mod misconfig;
 pub mod os_marker;
 pub mod os_release;
 pub mod other_lang;
@@ -97,6 +98,7 @@ pub const REGISTRY: &[Registration] = &[
     Registration::Static(&other_lang::JULIA_MANIFEST),
     Registration::Static(&binary::ElfBinary),
     Registration::Configured(secret::build),
+    Registration::Static(&misconfig::Misconfig),
 ];
 
 /// The analyzers of `registry` for one scan: the static ones and those the options build.

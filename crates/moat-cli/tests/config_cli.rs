@@ -1,0 +1,201 @@
+//! `moat config` and `moat scan --scanners misconfig` end to end: the Dockerfiles of a
+//! directory, every output format (SARIF checked by the validator of ../shared/peers), the
+//! policy (ignore file naming a peer's id, severity gate, exit code), a broken Dockerfile's
+//! located diagnostic, and the same findings from a `dir:` scan.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::path::Path;
+
+const APP: &str = "\
+# syntax=docker/dockerfile:1
+FROM golang:1.22 AS build
+WORKDIR /src
+RUN go build -o /app .
+
+FROM debian:12
+RUN apt-get update && apt-get install -y --no-install-recommends \\
+      ca-certificates=20230311 \\
+ && rm -rf /var/lib/apt/lists/*
+COPY --from=build /app /app
+USER root
+HEALTHCHECK CMD [\"/app\", \"-health\"]
+ENTRYPOINT [\"/app\"]
+";
+
+fn tree(root: &Path) {
+    std::fs::create_dir_all(root.join("svc/api")).unwrap();
+    std::fs::write(root.join("svc/api/Dockerfile"), APP).unwrap();
+    std::fs::write(
+        root.join("svc/worker.Dockerfile"),
+        "FROM alpine\nMAINTAINER x\nUSER 1000\nHEALTHCHECK NONE\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("svc/broken.Dockerfile"), "RUN echo no from\n").unwrap();
+    std::fs::write(root.join("README.md"), "FROM alpine\n").unwrap();
+}
+
+/// (id, file name, first line) of every finding.
+fn found(v: &Value) -> Vec<(String, String, u64)> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let p = f["location"]["path"].as_str().unwrap();
+            (
+                f["id"].as_str().unwrap().to_string(),
+                p.rsplit('/').next().unwrap().to_string(),
+                f["location"]["span"]["start_line"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn expected() -> Vec<(String, String, u64)> {
+    [
+        ("MOAT-DF-001", "Dockerfile", 11),
+        ("MOAT-DF-003", "worker.Dockerfile", 1),
+        ("MOAT-DF-032", "worker.Dockerfile", 2),
+    ]
+    .iter()
+    .map(|(a, b, c)| (a.to_string(), b.to_string(), *c))
+    .collect()
+}
+
+#[test]
+fn config_reports_dockerfile_findings_as_json() {
+    let home = tempfile::tempdir().unwrap();
+    tree(home.path());
+    let o = run(isolated(home.path()).args(["config", "svc", "-f", "json"]));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(found(&v), expected());
+    let f = &v["findings"][0];
+    assert_eq!(f["kind"], "misconfiguration");
+    assert_eq!(f["rule"], "MOAT-DF-001");
+    assert_eq!(f["severity"], "HIGH");
+    assert_eq!(f["target_type"], "dockerfile");
+    assert_eq!(f["location"]["resource"], "stage:1");
+    assert_eq!(f["cause"], "USER root");
+    assert_eq!(
+        f["aliases"],
+        serde_json::json!(["DL3002", "DS002", "DS-0002", "AVD-DS-0002", "CKV_DOCKER_8"])
+    );
+    // The broken file is a located diagnostic, in the document and on stderr.
+    let d = v["diagnostics"].as_array().unwrap();
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0]["code"], "parse-error");
+    assert_eq!(d[0]["line"], 1);
+    assert!(
+        d[0]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("broken.Dockerfile")
+    );
+    assert!(stderr(&o).contains("broken.Dockerfile"), "{}", stderr(&o));
+}
+
+#[test]
+fn config_policy_gate_and_exit_code() {
+    let home = tempfile::tempdir().unwrap();
+    tree(home.path());
+    std::fs::write(
+        home.path().join(".moatignore"),
+        "- id: DL4000\n  reason: legacy file\n",
+    )
+    .unwrap();
+    let o = run(isolated(home.path()).args([
+        "config",
+        "svc",
+        "-f",
+        "json",
+        "--severity",
+        "HIGH",
+        "--exit-code",
+        "3",
+        "-q",
+    ]));
+    assert_eq!(code(&o), 3, "{}", stderr(&o));
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(found(&v), expected()[..1].to_vec());
+    assert_eq!(v["suppressed"][0]["id"], "MOAT-DF-032");
+    // Nothing left: exit 0 even with --exit-code.
+    let o = run(isolated(home.path()).args([
+        "config",
+        "svc/worker.Dockerfile",
+        "--severity",
+        "CRITICAL",
+        "--exit-code",
+        "3",
+    ]));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+}
+
+#[test]
+fn config_table_and_sarif() {
+    let home = tempfile::tempdir().unwrap();
+    tree(home.path());
+    let o = run(isolated(home.path()).args(["config", "svc"]));
+    assert_eq!(code(&o), 0);
+    let t = stdout(&o);
+    assert!(t.contains("svc/api/Dockerfile  stage:1"), "{t}");
+    assert!(
+        t.contains("MOAT-DF-001  HIGH      11    the image runs as \"root\""),
+        "{t}"
+    );
+    let sarif = home.path().join("out.sarif");
+    let o = run(isolated(home.path()).args([
+        "config",
+        "svc",
+        "-f",
+        "sarif",
+        "-o",
+        sarif.to_str().unwrap(),
+    ]));
+    assert_eq!(code(&o), 0);
+    let s: Value = serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
+    let results = s["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3);
+    assert_eq!(results[0]["ruleId"], "MOAT-DF-001");
+    if let Some(bin) = peers() {
+        let o = std::process::Command::new(bin.join("validate-sarif"))
+            .arg(&sarif)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
+
+#[test]
+fn a_missing_path_is_an_error() {
+    let home = tempfile::tempdir().unwrap();
+    let o = run(isolated(home.path()).args(["config", "nope"]));
+    assert_eq!(code(&o), 2);
+}
+
+#[test]
+fn scan_with_misconfig_checks_dockerfiles_in_a_directory() {
+    let home = tempfile::tempdir().unwrap();
+    tree(home.path());
+    let o = run(isolated(home.path()).args([
+        "scan",
+        "--scanners",
+        "misconfig",
+        "dir:svc",
+        "-f",
+        "json",
+    ]));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(found(&v), expected());
+    assert_eq!(v["findings"][0]["location"]["path"], "api/Dockerfile");
+}
