@@ -46,7 +46,7 @@ use crate::error::ScanError;
 use crate::fact::FileFacts;
 use moat_image::tarstream::{EntryKind, TarError, TarReader};
 use moat_model::{Code, Diagnostic};
-use pool::{Data, Feed, ListedKind, Made};
+use pool::{Data, Feed, ListedKind, Made, Offer};
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
@@ -377,9 +377,7 @@ pub(crate) fn walk_tar<R: Read>(
                 match (dispatch.wanted_by_path(&e), data) {
                     (None, _) => None,
                     (Some(interested), Some(data)) => {
-                        let size = e.size;
-                        let data = Data::Bytes(data);
-                        feed.analyze(path, mode, size, Some(layer), interested, data, true);
+                        offer_bytes(&mut feed, &e, interested, data);
                         continue;
                     }
                     (Some(_), None) => {
@@ -422,8 +420,7 @@ pub(crate) fn walk_tar<R: Read>(
                             kept_bytes += data.len();
                             kept.insert(path.clone(), Arc::clone(&data));
                         }
-                        let data = Data::Bytes(data);
-                        feed.analyze(path, mode, size, Some(layer), interested, data, true);
+                        offer_bytes(&mut feed, &e, interested, data);
                         continue;
                     }
                 }
@@ -448,6 +445,20 @@ pub(crate) fn walk_tar<R: Read>(
     let mut facts = LayerFacts::from_made(feed.finish());
     facts.entries = entries;
     Ok(facts)
+}
+
+/// Hands a layer's file, read (or kept for hardlinks) by the walker, to the pool for the
+/// `interested` analyzers; a file none of them takes still shadows what lay below.
+fn offer_bytes(feed: &mut Feed, e: &Entry, interested: Vec<(usize, Interest)>, data: Arc<Vec<u8>>) {
+    let file = Offer {
+        path: e.path.to_string(),
+        mode: e.mode,
+        size: e.size,
+        layer: e.layer,
+        interested,
+        data: Data::Bytes(data),
+    };
+    feed.analyze(file, true);
 }
 
 /// Top-level directories of a root filesystem that are never walked.
@@ -528,8 +539,16 @@ pub(crate) fn walk_dir(root: &Path, pool: &Pool) -> Result<LayerFacts, ScanError
                             feed.push(Made::Diagnostic(too_large(&rel, None, size, max)))
                         }
                         Wanted::Open(interested) => {
-                            let data = Data::File(full);
-                            feed.analyze(rel, mode, size, None, interested, data, false);
+                            let (path, data) = (rel, Data::File(full));
+                            let file = Offer {
+                                path,
+                                mode,
+                                size,
+                                layer: None,
+                                interested,
+                                data,
+                            };
+                            feed.analyze(file, false);
                         }
                     }
                 }

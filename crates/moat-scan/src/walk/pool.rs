@@ -63,18 +63,25 @@ pub(crate) enum Data {
     File(PathBuf),
 }
 
+/// A file as a walker offers it to the pool.
+#[derive(Clone)]
+pub(crate) struct Offer {
+    pub path: String,
+    pub mode: u32,
+    pub size: u64,
+    pub layer: Option<usize>,
+    /// The interested analyzers (index into the pool's list), in registry order, as the
+    /// walker's sniff left them.
+    pub interested: Vec<(usize, Interest)>,
+    pub data: Data,
+}
+
 /// One file for the analyzers that want it.
 #[derive(Clone)]
 pub(crate) struct Job {
     /// The walker's number for it.
     seq: usize,
-    path: String,
-    mode: u32,
-    size: u64,
-    layer: Option<usize>,
-    /// The interested analyzers (index into the pool's list), in registry order.
-    interested: Vec<(usize, Interest)>,
-    data: Data,
+    file: Offer,
     /// Analyzers abandoned on this file, with the warning that takes their place.
     skipped: Vec<(usize, String)>,
     /// Bytes it counts against the walker's budget.
@@ -349,7 +356,7 @@ impl Pool {
                 }
                 Task::Analyze(job) => {
                     let mut facts = FileFacts::default();
-                    for &(i, _) in &job.interested {
+                    for &(i, _) in &job.file.interested {
                         let a = &self.inner.analyzers[i];
                         let message = match job.skipped.iter().find(|(k, _)| *k == i) {
                             Some((_, m)) => m.clone(),
@@ -430,9 +437,10 @@ fn analyze(
     job: &Arc<Job>,
     buf: &mut Vec<u8>,
 ) -> Option<std::io::Result<Analysis>> {
-    let e = Entry::new(&job.path, job.mode, job.size, job.layer);
-    let mut interested = job.interested.clone();
-    let data: &[u8] = match &job.data {
+    let file = &job.file;
+    let e = Entry::new(&file.path, file.mode, file.size, file.layer);
+    let mut interested = file.interested.clone();
+    let data: &[u8] = match &file.data {
         Data::Bytes(b) => b.as_slice(),
         Data::File(path) => {
             let opened = std::fs::File::open(path).and_then(|f| {
@@ -656,20 +664,10 @@ impl<'p> Feed<'p> {
         self.items.push(Item::Done(made));
     }
 
-    /// Hands a file to the pool; `interested` as the walker's sniff left it. Waits while
-    /// too much is in flight.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn analyze(
-        &mut self,
-        path: String,
-        mode: u32,
-        size: u64,
-        layer: Option<usize>,
-        interested: Vec<(usize, Interest)>,
-        data: Data,
-        shadows: bool,
-    ) {
-        let cost = match &data {
+    /// Hands a file to the pool; `shadows`: a file no analyzer took still leaves a change.
+    /// Waits while too much is in flight.
+    pub(crate) fn analyze(&mut self, file: Offer, shadows: bool) {
+        let cost = match &file.data {
             Data::Bytes(b) => b.len(),
             Data::File(_) => 0,
         };
@@ -681,20 +679,15 @@ impl<'p> Feed<'p> {
         }
         let seq = self.items.len();
         self.items.push(Item::Waiting {
-            path: path.clone(),
+            path: file.path.clone(),
             shadows,
-            layer,
+            layer: file.layer,
         });
         self.pending += 1;
         self.in_flight += cost;
         self.pool.send(Task::Analyze(Job {
             seq,
-            path,
-            mode,
-            size,
-            layer,
-            interested,
-            data,
+            file,
             skipped: Vec::new(),
             cost,
             reply: self.tx.clone(),
