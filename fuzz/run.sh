@@ -28,6 +28,7 @@ sources() {
     vuln_importers) echo crates/moat-vuln/src/import ;;
     secret_rules) echo crates/moat-secrets ;;
     dockerfile) echo crates/moat-misconfig ;;
+    k8s_compose) echo "crates/moat-misconfig/src/k8s crates/moat-misconfig/src/compose.rs" ;;
     *) echo crates ;;
   esac
 }
@@ -51,6 +52,7 @@ seeds() { # target -> seed directories that exist
     lang_parsers) echo "$SHARED/data/fixtures/npm $SHARED/data/fixtures/cargo $SHARED/data/fixtures/pypi $SHARED/data/fixtures/maven" ;;
     secret_rules) echo "${MOAT_IMAGES:-/var/tmp/moat-images}/fixtures/secrets-dir $SHARED/corpus/k8s-manifests" ;;
     dockerfile) echo "$SHARED/corpus/dockerfiles" ;;
+    k8s_compose) echo "$SHARED/corpus/k8s-manifests/kubernetes-examples $SHARED/corpus/k8s-manifests/microservices-demo" ;;
     *) echo "" ;;
   esac
 }

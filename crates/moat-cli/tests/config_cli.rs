@@ -199,3 +199,122 @@ fn scan_with_misconfig_checks_dockerfiles_in_a_directory() {
     assert_eq!(found(&v), expected());
     assert_eq!(v["findings"][0]["location"]["path"], "api/Dockerfile");
 }
+
+const MANIFESTS: &str = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+spec:
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      hostNetwork: true
+      containers:
+      - name: web
+        image: nginx:1.27
+        securityContext:
+          privileged: true
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec: {type: LoadBalancer}
+";
+
+const COMPOSE: &str = "\
+services:
+  app:
+    image: app:1
+    ports: [\"8080:80\"]
+    volumes: [\"/var/run/docker.sock:/var/run/docker.sock\"]
+";
+
+#[test]
+fn config_checks_kubernetes_manifests_and_compose_files() {
+    let home = tempfile::tempdir().unwrap();
+    let root = home.path().join("deploy");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("web.yaml"), MANIFESTS).unwrap();
+    std::fs::write(root.join("compose.yaml"), COMPOSE).unwrap();
+    // YAML that is no manifest is passed over in a directory.
+    std::fs::write(root.join("ci.yml"), "on: push\njobs: {}\n").unwrap();
+    let o = run(isolated(home.path()).args(["config", "deploy", "-f", "json"]));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let ids: Vec<(String, String)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["id"].as_str().unwrap().to_string(),
+                f["location"]["resource"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    for want in [
+        ("MOAT-DC-003", "service:app"),
+        ("MOAT-DC-006", "service:app"),
+        ("MOAT-K8S-003", "Deployment/shop/web"),
+        ("MOAT-K8S-007", "Deployment/shop/web"),
+        ("MOAT-K8S-050", "Service/shop/web"),
+        ("MOAT-K8S-060", "Deployment/shop/web"),
+    ] {
+        assert!(
+            ids.contains(&(want.0.to_string(), want.1.to_string())),
+            "{want:?} not in {ids:?}"
+        );
+    }
+    assert!(!ids.iter().any(|(_, r)| r.contains("ci")), "{ids:?}");
+    let privileged = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "MOAT-K8S-007")
+        .unwrap();
+    assert_eq!(privileged["tags"][0], "pss");
+    assert_eq!(privileged["location"]["span"]["start_line"], 1);
+    assert!(
+        privileged["aliases"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("CKV_K8S_16"))
+    );
+
+    // --pss: only the Pod Security Standards, at that level and version.
+    let o = run(isolated(home.path()).args([
+        "config",
+        "deploy",
+        "-f",
+        "json",
+        "--pss",
+        "baseline",
+        "--pss-version",
+        "1.30",
+    ]));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let got: Vec<(&str, &str)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["id"].as_str().unwrap(), f["tags"][2].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("MOAT-K8S-003", "hostNamespaces"),
+            ("MOAT-K8S-007", "privileged")
+        ]
+    );
+    let o = run(isolated(home.path()).args(["config", "deploy", "--pss", "strict"]));
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("expected baseline or restricted"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -12,8 +12,14 @@
 //!   with the escape character, heredocs, JSON and shell forms, flags, multi-stage builds,
 //!   ARG scoping, ONBUILD; every instruction with its line and column) and the rules over its
 //!   result, one file per rule under `dockerfile/rules/`.
-//! * later parts plug in beside it: `k8s/` (manifests, the Pod Security Standards), `compose/`,
-//!   `image_config` (the image's own config) and `rego/` (users' policies).
+//! * [`k8s`]: Kubernetes manifests (multi-document YAML and JSON split at their `---`
+//!   lines, `List` kinds, every workload reduced to its pod spec), the Pod Security
+//!   Standards ([`k8s::pss`], evaluated as the Kubernetes reference implementation does and
+//!   checked against its 4,537 fixtures) and the checks beyond them ([`k8s::rules`]:
+//!   resources, images, probes, RBAC, Services, network isolation across files).
+//! * [`compose`]: Docker Compose files, one rule per risk of a service.
+//! * later parts plug in beside them: `image_config` (the image's own config) and `rego/`
+//!   (users' policies).
 //!
 //! ## Rules
 //! A [`Rule`] is data: moat's stable id (`MOAT-DF-001`, ...; never reused), a title, a
@@ -35,7 +41,10 @@
 //! the parsed shell commands of RUN, which Rego input would have to carry anyway); one big
 //! match over instruction kinds (a rule per file keeps the documentation beside the code).
 
+pub mod compose;
 pub mod dockerfile;
+pub mod k8s;
 mod rule;
 
+pub use dockerfile::Checked;
 pub use rule::{Hit, Rule};

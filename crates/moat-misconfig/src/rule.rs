@@ -42,6 +42,7 @@ impl<T: ?Sized> Rule<T> {
                 resolution: Some(self.resolution.to_string()),
                 references: Vec::new(),
                 cause: hit.cause,
+                tags: Vec::new(),
             }),
         );
         f.aliases = self.aliases.iter().map(|s| s.to_string()).collect();

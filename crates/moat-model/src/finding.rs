@@ -316,6 +316,10 @@ pub struct MisconfigDetail {
     /// The offending lines, as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
+    /// Labels for filtering: `pss`, the level and the control id of a Pod Security Standards
+    /// finding.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
 }
 
 /// An alert of the runtime rule engine.

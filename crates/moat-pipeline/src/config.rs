@@ -1,19 +1,26 @@
 //! `moat config PATH...`: misconfiguration checks on files and directories as they are on
 //! disk, without an image or an inventory.
 //!
-//! Each path is a file (checked as a Dockerfile whatever its name: the user named it) or a
-//! directory, walked recursively (symlinks not followed, `.git` skipped) for files whose
-//! name is a Dockerfile's ([`moat_misconfig::dockerfile::is_dockerfile_name`]), in sorted
-//! order. Findings name the file as it was reached from the path given. The report is the
-//! scan report's shape (an inventory of kind `dir` without packages, the findings, the
-//! suppressed findings) and goes through the same policy: VEX, ignore entries, the gate.
+//! Each path is a file or a directory, walked recursively (symlinks not followed, `.git`
+//! skipped) in sorted order. What a file is comes from its name ([`kind_of`]): a Dockerfile's
+//! name ([`moat_misconfig::dockerfile::is_dockerfile_name`]), a Compose file's
+//! ([`moat_misconfig::compose::is_compose_file`]), or `*.yaml`/`*.yml`/`*.json`, which is a
+//! Kubernetes manifest when its documents have `apiVersion` and `kind`
+//! ([`moat_misconfig::k8s::looks_like_manifest`]; other YAML and JSON is passed over). A file
+//! named on the command line whose name says nothing is checked as a Dockerfile (the user
+//! named it). The manifests of one run are checked together, so that a NetworkPolicy in one
+//! file covers the workloads of another; `--pss` ([`ConfigSettings::k8s`]) runs only the Pod
+//! Security Standards on them. Findings name the file as it was reached from the path given.
+//! The report is the scan report's shape (an inventory of kind `dir` without packages, the
+//! findings, the suppressed findings) and goes through the same policy: VEX, ignore entries,
+//! the gate.
 //!
-//! Bounds: files over the parser's cap are a `too-large` diagnostic; at most
+//! Bounds: files over their parser's cap are a `too-large` diagnostic; at most
 //! [`MAX_FILES`] files are checked (a note says when more were found).
 
 use crate::policy::{Gate, IgnoreEntry, VexStatement};
 use crate::{AdvisoryInfo, Error, Outcome, Policy, finish};
-use moat_misconfig::dockerfile;
+use moat_misconfig::{compose, dockerfile, k8s};
 use moat_model::{Artifact, ArtifactKind, Code, Diagnostic, Inventory};
 use std::path::{Path, PathBuf};
 
@@ -28,6 +35,32 @@ pub struct ConfigSettings {
     pub vex: Vec<VexStatement>,
     pub gate: Gate,
     pub now: jiff::Timestamp,
+    /// Which checks manifests get: all of them (the default), or only the Pod Security
+    /// Standards at one level and version (then Dockerfiles and Compose files are not checked).
+    pub k8s: k8s::Checks,
+}
+
+/// What a file is, by its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Dockerfile,
+    Compose,
+    /// YAML or JSON: a Kubernetes manifest if its content says so.
+    Manifest,
+}
+
+/// What the file name says the file is (`None`: nothing moat checks).
+pub fn kind_of(name: &str) -> Option<Kind> {
+    let lower = name.to_ascii_lowercase();
+    if dockerfile::is_dockerfile_name(name) {
+        Some(Kind::Dockerfile)
+    } else if compose::is_compose_file(name) {
+        Some(Kind::Compose)
+    } else if lower.ends_with(".yaml") || lower.ends_with(".yml") || lower.ends_with(".json") {
+        Some(Kind::Manifest)
+    } else {
+        None
+    }
 }
 
 /// The files to check under `paths`, and notes about what was skipped.
@@ -51,10 +84,7 @@ pub fn discover(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<Diagnostic>), Er
         for e in walk {
             match e {
                 Ok(e) => {
-                    if e.file_type().is_file()
-                        && e.file_name()
-                            .to_str()
-                            .is_some_and(dockerfile::is_dockerfile_name)
+                    if e.file_type().is_file() && e.file_name().to_str().and_then(kind_of).is_some()
                     {
                         files.push(e.into_path());
                     }
@@ -79,46 +109,80 @@ pub fn discover(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<Diagnostic>), Er
     Ok((files, notes))
 }
 
-/// Checks one file: its findings and diagnostics.
-fn check_file(path: &Path) -> dockerfile::Checked {
+/// The bytes of a file of at most `limit` bytes, or the diagnostic saying why not.
+fn read_file(path: &Path, limit: usize, what: &str) -> Result<Vec<u8>, Diagnostic> {
     let name = path.display().to_string();
-    let too_large = |size: u64| dockerfile::Checked {
-        diagnostics: vec![
-            Diagnostic::new(
-                Code::TooLarge,
-                format!(
-                    "{size} bytes, over the {}-byte limit of a Dockerfile",
-                    dockerfile::parse::MAX_FILE_BYTES
-                ),
-            )
-            .at(name.clone(), None),
-        ],
-        ..Default::default()
-    };
-    let unreadable = |e: std::io::Error| dockerfile::Checked {
-        diagnostics: vec![Diagnostic::new(Code::Unreadable, e.to_string()).at(name.clone(), None)],
-        ..Default::default()
-    };
+    let unreadable =
+        |e: std::io::Error| Diagnostic::new(Code::Unreadable, e.to_string()).at(name.clone(), None);
     match std::fs::metadata(path) {
-        Ok(m) if m.len() > dockerfile::parse::MAX_FILE_BYTES as u64 => return too_large(m.len()),
+        Ok(m) if m.len() > limit as u64 => {
+            return Err(Diagnostic::new(
+                Code::TooLarge,
+                format!("{} bytes, over the {limit}-byte limit of {what}", m.len()),
+            )
+            .at(name.clone(), None));
+        }
         Ok(_) => {}
-        Err(e) => return unreadable(e),
+        Err(e) => return Err(unreadable(e)),
     }
-    match std::fs::read(path) {
+    std::fs::read(path).map_err(unreadable)
+}
+
+/// Checks one Dockerfile or Compose file: its findings and diagnostics.
+fn check_file(path: &Path, kind: Kind) -> dockerfile::Checked {
+    let name = path.display().to_string();
+    let (limit, what) = match kind {
+        Kind::Compose => (compose::MAX_FILE_BYTES, "a Compose file"),
+        _ => (dockerfile::parse::MAX_FILE_BYTES, "a Dockerfile"),
+    };
+    match read_file(path, limit, what) {
+        Ok(bytes) if kind == Kind::Compose => compose::check(&name, &bytes),
         Ok(bytes) => dockerfile::check(&name, &bytes),
-        Err(e) => unreadable(e),
+        Err(d) => dockerfile::Checked {
+            diagnostics: vec![d],
+            ..Default::default()
+        },
     }
 }
 
 /// Runs the checks and the policy.
 pub fn run(settings: &ConfigSettings) -> Result<Outcome, Error> {
     let (files, mut diagnostics) = discover(&settings.paths)?;
+    let named: Vec<&Path> = settings.paths.iter().map(PathBuf::as_path).collect();
+    let only_pss = matches!(settings.k8s, k8s::Checks::Pss(..));
     let mut findings = Vec::new();
+    let mut manifests = Vec::new();
     for f in &files {
-        let c = check_file(f);
-        findings.extend(c.findings);
-        diagnostics.extend(c.diagnostics);
+        let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        // A file named on the command line whose name says nothing is a Dockerfile.
+        let kind =
+            kind_of(name).or_else(|| named.contains(&f.as_path()).then_some(Kind::Dockerfile));
+        match kind {
+            Some(Kind::Manifest) => match read_file(f, k8s::MAX_FILE_BYTES, "a manifest") {
+                Ok(bytes) if k8s::looks_like_manifest(&bytes) => {
+                    manifests.push((f.display().to_string(), bytes));
+                }
+                Ok(_) if named.contains(&f.as_path()) => diagnostics.push(
+                    Diagnostic::new(
+                        Code::Unsupported,
+                        "not a Kubernetes manifest (no document with apiVersion and kind): not checked".to_string(),
+                    )
+                    .at(f.display().to_string(), None),
+                ),
+                Ok(_) => {}
+                Err(d) => diagnostics.push(d),
+            },
+            Some(k) if !only_pss => {
+                let c = check_file(f, k);
+                findings.extend(c.findings);
+                diagnostics.extend(c.diagnostics);
+            }
+            _ => {}
+        }
     }
+    let c = k8s::check(&manifests, settings.k8s);
+    findings.extend(c.findings);
+    diagnostics.extend(c.diagnostics);
     let name = settings
         .paths
         .iter()
@@ -157,6 +221,7 @@ mod tests {
             vex: Vec::new(),
             gate: Gate::default(),
             now: jiff::Timestamp::UNIX_EPOCH,
+            k8s: Default::default(),
         }
     }
 

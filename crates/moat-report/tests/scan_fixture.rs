@@ -416,6 +416,7 @@ pub fn every_kind() -> ScanReport {
                     .into(),
             ],
             cause: Some("USER root".into()),
+            tags: Vec::new(),
         }),
     );
     dockerfile.title = Some("Image user should not be 'root'".into());
@@ -431,6 +432,7 @@ pub fn every_kind() -> ScanReport {
             resolution: Some("Set 'containers[].securityContext.runAsNonRoot' to true.".into()),
             references: vec!["https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted".into()],
             cause: None,
+            tags: Vec::new(),
         }),
     );
     k8s.title = Some("Runs as root user".into());

@@ -7,6 +7,8 @@ use super::scan::{parse_exit_code, read_ignores, read_vex, severities};
 use crate::output::{print_diagnostics, write_out};
 use crate::settings::{Env, timestamp};
 use clap::{Args, ValueEnum};
+use moat_misconfig::k8s::Checks;
+use moat_misconfig::k8s::pss::{Level, Version};
 use moat_pipeline::config::ConfigSettings;
 use moat_pipeline::policy::Gate;
 use moat_report::RenderOptions;
@@ -22,8 +24,10 @@ enum ConfigFormat {
 
 #[derive(Args)]
 pub struct ConfigArgs {
-    /// Files (checked as Dockerfiles whatever their name) or directories (searched
-    /// recursively for Dockerfile, Containerfile, Dockerfile.*, *.Dockerfile).
+    /// Files or directories (searched recursively for Dockerfile, Containerfile,
+    /// Dockerfile.*, *.Dockerfile, compose.yaml / docker-compose.yml, and Kubernetes
+    /// manifests in *.yaml, *.yml, *.json); a named file whose name says nothing is checked
+    /// as a Dockerfile.
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
     /// Report only these severities (comma-separated: CRITICAL,HIGH,MEDIUM,LOW,UNKNOWN).
@@ -48,6 +52,22 @@ pub struct ConfigArgs {
     /// No diagnostics on stderr.
     #[arg(long, short = 'q')]
     quiet: bool,
+    /// Run only the Pod Security Standards on Kubernetes manifests, at this level
+    /// (baseline or restricted); Dockerfiles and Compose files are then not checked.
+    #[arg(long, value_name = "LEVEL", value_parser = parse_pss_level)]
+    pss: Option<Level>,
+    /// The Kubernetes version whose Pod Security Standards `--pss` applies (`1.N`;
+    /// default: the latest, 1.37).
+    #[arg(long, value_name = "1.N", requires = "pss", value_parser = parse_pss_version)]
+    pss_version: Option<Version>,
+}
+
+fn parse_pss_level(s: &str) -> Result<Level, String> {
+    Level::parse(s).ok_or_else(|| format!("{s:?}: expected baseline or restricted"))
+}
+
+fn parse_pss_version(s: &str) -> Result<Version, String> {
+    Version::parse(s).ok_or_else(|| format!("{s:?}: expected a Kubernetes version such as 1.30"))
 }
 
 pub fn run(a: ConfigArgs, env: &Env) -> anyhow::Result<ExitCode> {
@@ -60,6 +80,13 @@ pub fn run(a: ConfigArgs, env: &Env) -> anyhow::Result<ExitCode> {
             ignore_unfixed: false,
         },
         now: env.now(),
+        k8s: match a.pss {
+            Some(level) => Checks::Pss(
+                level,
+                a.pss_version.unwrap_or(moat_misconfig::k8s::pss::LATEST),
+            ),
+            None => Checks::All,
+        },
     };
     let outcome = moat_pipeline::config::run(&settings)?;
     let report = &outcome.report;
