@@ -18,13 +18,15 @@
 //!
 //! The per-record work that needs no connection (serialising the record, computing its
 //! lookup keys) is [`Prepared::new`], which callers can run on another thread than the one
-//! writing ([`Writer::prepared`]).
+//! writing ([`Writer::prepared`]). The writer compresses each record against its source's
+//! dictionary (trained on the source's first records, `codec.rs`), interns its package keys
+//! and links them by rowid (the layout is in [`schema`]).
 //!
 //! Times are written as RFC 3339 UTC with whole seconds (`2026-01-02T03:04:05Z`), through
 //! `jiff`.
 
 use super::file::{self, WriteLock};
-use super::{Database, DbError, schema, sqlite_err, strings};
+use super::{Database, DbError, codec, schema, sqlite_err, strings};
 use crate::import::{ImportBatch, KevEntry};
 use moat_model::advisory::Advisory;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -318,6 +320,13 @@ impl Builder {
             deferred: &mut self.deferred,
             coverage: Coverage::new(),
             coverage_keys: 0,
+            pending: Vec::new(),
+            pending_bytes: 0,
+            codecs: HashMap::new(),
+            fresh: HashSet::new(),
+            packages: HashMap::new(),
+            next_package: None,
+            deleted: false,
         })
     }
 
@@ -501,6 +510,12 @@ pub enum Mode {
 ///
 /// An id already stored replaces the stored record with its `affected` and `aliases` rows,
 /// whichever source held it: the later write wins, and that source's count is recomputed.
+///
+/// Records are stored zstd-compressed against a dictionary of their source (see
+/// `codec.rs`): the first records of a source without one (or of a source this writer
+/// replaces) are held back until there are enough to train it, then written in their order;
+/// records of another source (or [`Writer::finish`]) write the held-back ones first, so the
+/// order of writes, and so which of two records with one id wins, is the order of calls.
 pub struct Writer<'a> {
     tx: rusqlite::Transaction<'a>,
     tmp: PathBuf,
@@ -512,7 +527,30 @@ pub struct Writer<'a> {
     /// Coverage counted by this transaction (added to the builder's when it commits).
     coverage: Coverage,
     coverage_keys: usize,
+    /// Records of one source held back to train its dictionary, and their JSON bytes.
+    pending: Vec<Prepared>,
+    pending_bytes: usize,
+    /// The compressor of each source written to so far.
+    codecs: HashMap<String, Codec>,
+    /// Sources whose stored records this writer dropped: they get a new dictionary.
+    fresh: HashSet<String>,
+    /// Package ids by (ecosystem, name), at most [`MAX_PACKAGE_CACHE`] (then cleared).
+    packages: HashMap<(String, String), i64>,
+    /// The next new package id (read from the table when first needed).
+    next_package: Option<i64>,
+    /// Whether records were deleted or replaced (unused dictionaries and packages are
+    /// dropped at finish).
+    deleted: bool,
 }
+
+/// The compressor of one source and the id of its dictionary (`None`: no dictionary).
+struct Codec {
+    dict: Option<i64>,
+    zstd: zstd::bulk::Compressor<'static>,
+}
+
+/// Most package ids kept in a writer's cache.
+const MAX_PACKAGE_CACHE: usize = 200_000;
 
 impl std::fmt::Debug for Writer<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -539,10 +577,21 @@ impl Writer<'_> {
             .is_some_and(|d| d.written.insert(source.to_string()));
         if self.mode == Mode::Replace && !unwritten {
             self.index()?;
+            self.deleted = true;
+            self.fresh.insert(source.to_string());
             let e = sqlite_err(&self.tmp);
+            let stored: Vec<(i64, Vec<u8>)> = super::rows(
+                &self.tx,
+                &self.tmp,
+                "SELECT rowid, packages FROM advisories WHERE source = ?1",
+                [source],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            for (rowid, packages) in stored {
+                self.unlink_packages(rowid, &packages)?;
+            }
             for sql in [
-                "DELETE FROM affected WHERE advisory_id IN (SELECT id FROM advisories WHERE source = ?1)",
-                "DELETE FROM aliases WHERE advisory_id IN (SELECT id FROM advisories WHERE source = ?1)",
+                "DELETE FROM aliases WHERE advisory IN (SELECT rowid FROM advisories WHERE source = ?1)",
                 "DELETE FROM advisories WHERE source = ?1",
                 "DELETE FROM kev WHERE source = ?1",
             ] {
@@ -578,59 +627,247 @@ impl Writer<'_> {
     /// Adds or replaces one advisory made ready by [`Prepared::new`] (possibly on another
     /// thread).
     pub fn prepared(&mut self, p: &Prepared) -> Result<(), DbError> {
-        let json = match &p.json {
-            Ok(json) => json,
-            Err(reason) => {
+        if let Err(reason) = &p.json {
+            return Err(DbError::Corrupt {
+                path: self.tmp.clone(),
+                reason: reason.clone(),
+            });
+        }
+        if self.pending.first().is_some_and(|q| q.source != p.source) {
+            self.flush()?;
+        }
+        self.touch(&p.source)?;
+        if !self.codecs.contains_key(&p.source) && !self.fresh.contains(&p.source) {
+            // A source with a dictionary already (merged into): use it.
+            if let Some((id, dict)) = self.stored_dict(&p.source)? {
+                self.set_codec(&p.source, Some(id), Some(&dict))?;
+            }
+        }
+        if self.codecs.contains_key(&p.source) {
+            return self.write(p);
+        }
+        self.pending_bytes += p.json.as_ref().map_or(0, String::len);
+        self.pending.push(p.clone());
+        if self.pending.len() >= codec::TRAIN_RECORDS || self.pending_bytes >= codec::TRAIN_BYTES {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// The newest stored dictionary of `source`.
+    fn stored_dict(&self, source: &str) -> Result<Option<(i64, Vec<u8>)>, DbError> {
+        self.tx
+            .prepare_cached("SELECT id, dict FROM dicts WHERE source = ?1 ORDER BY id DESC LIMIT 1")
+            .and_then(|mut st| {
+                st.query_row([source], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()
+            })
+            .map_err(sqlite_err(&self.tmp))
+    }
+
+    fn set_codec(
+        &mut self,
+        source: &str,
+        dict: Option<i64>,
+        bytes: Option<&[u8]>,
+    ) -> Result<(), DbError> {
+        let zstd = codec::compressor(bytes).map_err(|e| DbError::Corrupt {
+            path: self.tmp.clone(),
+            reason: format!("zstd dictionary of {source}: {e}"),
+        })?;
+        self.codecs.insert(source.to_string(), Codec { dict, zstd });
+        Ok(())
+    }
+
+    /// Trains the dictionary of the held-back records' source (when there are enough of
+    /// them) and writes them.
+    fn flush(&mut self) -> Result<(), DbError> {
+        let pending = std::mem::take(&mut self.pending);
+        self.pending_bytes = 0;
+        let Some(first) = pending.first() else {
+            return Ok(());
+        };
+        let source = first.source.clone();
+        if !self.codecs.contains_key(&source) {
+            let samples: Vec<&[u8]> = pending
+                .iter()
+                .filter_map(|p| p.json.as_ref().ok().map(|j| j.as_bytes()))
+                .collect();
+            match codec::train(&samples) {
+                Some(dict) => {
+                    self.tx
+                        .execute(
+                            "INSERT INTO dicts(source, dict) VALUES (?1, ?2)",
+                            params![source, dict],
+                        )
+                        .map_err(sqlite_err(&self.tmp))?;
+                    let id = self.tx.last_insert_rowid();
+                    self.set_codec(&source, Some(id), Some(&dict))?;
+                }
+                None => self.set_codec(&source, None, None)?,
+            }
+        }
+        for p in &pending {
+            self.write(p)?;
+        }
+        Ok(())
+    }
+
+    /// The id of a package key, inserted when new.
+    fn package(&mut self, eco: &str, name: &str) -> Result<i64, DbError> {
+        let key = (eco.to_string(), name.to_string());
+        if let Some(&id) = self.packages.get(&key) {
+            return Ok(id);
+        }
+        let e = sqlite_err(&self.tmp);
+        let stored: Option<i64> = self
+            .tx
+            .prepare_cached("SELECT id FROM packages WHERE ecosystem = ?1 AND name = ?2")
+            .and_then(|mut st| st.query_row([eco, name], |r| r.get(0)).optional())
+            .map_err(&e)?;
+        let id = match stored {
+            Some(id) => id,
+            None => {
+                let id = match self.next_package {
+                    Some(n) => n,
+                    None => self
+                        .tx
+                        .query_row("SELECT coalesce(max(id), 0) + 1 FROM packages", [], |r| {
+                            r.get(0)
+                        })
+                        .map_err(&e)?,
+                };
+                self.next_package = Some(id + 1);
+                self.tx
+                    .prepare_cached("INSERT INTO packages(ecosystem, name, id) VALUES (?1, ?2, ?3)")
+                    .and_then(|mut st| st.execute(params![eco, name, id]))
+                    .map_err(&e)?;
+                id
+            }
+        };
+        if self.packages.len() >= MAX_PACKAGE_CACHE {
+            self.packages.clear();
+        }
+        self.packages.insert(key, id);
+        Ok(id)
+    }
+
+    /// Deletes the `affected` rows of the record `rowid`, whose package ids are `packages`
+    /// (its `advisories.packages`).
+    fn unlink_packages(&self, rowid: i64, packages: &[u8]) -> Result<(), DbError> {
+        let Some(ids) = codec::decode_ids(packages) else {
+            return Err(DbError::Corrupt {
+                path: self.tmp.clone(),
+                reason: format!("record {rowid}: package list does not decode"),
+            });
+        };
+        let mut st = self
+            .tx
+            .prepare_cached("DELETE FROM affected WHERE package = ?1 AND advisory = ?2")
+            .map_err(sqlite_err(&self.tmp))?;
+        for id in ids {
+            st.execute([id, rowid]).map_err(sqlite_err(&self.tmp))?;
+        }
+        Ok(())
+    }
+
+    /// Writes one record with its source's compressor (set by now).
+    fn write(&mut self, p: &Prepared) -> Result<(), DbError> {
+        let tmp = self.tmp.clone();
+        let e = sqlite_err(&tmp);
+        let json = p.json.as_deref().unwrap_or_default();
+        let (dict, record) = match self.codecs.get_mut(&p.source) {
+            Some(c) => (
+                c.dict,
+                c.zstd
+                    .compress(json.as_bytes())
+                    .map_err(|err| DbError::Corrupt {
+                        path: self.tmp.clone(),
+                        reason: format!("{}: cannot compress: {err}", p.id),
+                    })?,
+            ),
+            None => {
                 return Err(DbError::Corrupt {
                     path: self.tmp.clone(),
-                    reason: reason.clone(),
+                    reason: format!("{}: no compressor for {}", p.id, p.source),
                 });
             }
         };
-        self.touch(&p.source)?;
-        let replaced = self
+        let mut ids = Vec::with_capacity(p.packages.len());
+        for (eco, name) in &p.packages {
+            ids.push(self.package(eco, name)?);
+        }
+        let packages = codec::encode_ids(&ids);
+        let stored: Option<(i64, Vec<u8>)> = self
             .tx
-            .prepare_cached("SELECT 1 FROM advisories WHERE id = ?1")
-            .and_then(|mut st| st.exists([&p.id]))
-            .map_err(sqlite_err(&self.tmp))?;
-        if replaced {
-            self.index()?;
-        }
-        let e = sqlite_err(&self.tmp);
-        if replaced {
-            for sql in [
-                "DELETE FROM affected WHERE advisory_id = ?1",
-                "DELETE FROM aliases WHERE advisory_id = ?1",
-            ] {
+            .prepare_cached("SELECT rowid, packages FROM advisories WHERE id = ?1")
+            .and_then(|mut st| {
+                st.query_row([&p.id], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()
+            })
+            .map_err(&e)?;
+        let rowid = match stored {
+            Some((rowid, old)) => {
+                self.index()?;
+                self.deleted = true;
+                self.unlink_packages(rowid, &old)?;
                 self.tx
-                    .prepare_cached(sql)
-                    .and_then(|mut st| st.execute([&p.id]))
+                    .prepare_cached("DELETE FROM aliases WHERE advisory = ?1")
+                    .and_then(|mut st| st.execute([rowid]))
                     .map_err(&e)?;
+                self.tx
+                    .prepare_cached(
+                        "UPDATE advisories SET source = ?2, modified = ?3, withdrawn = ?4, \
+                         packages = ?5, dict = ?6, record = ?7 WHERE rowid = ?1",
+                    )
+                    .and_then(|mut st| {
+                        st.execute(params![
+                            rowid,
+                            p.source,
+                            p.modified,
+                            p.withdrawn,
+                            packages,
+                            dict,
+                            record
+                        ])
+                    })
+                    .map_err(&e)?;
+                rowid
             }
-        }
-        let tx = &self.tx;
-        tx.prepare_cached(
-            "INSERT OR REPLACE INTO advisories(id, source, modified, withdrawn, json) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-        )
-        .and_then(|mut st| st.execute(params![p.id, p.source, p.modified, p.withdrawn, json]))
-        .map_err(&e)?;
-        if !p.packages.is_empty() {
-            let mut ins_aff = tx
-                .prepare_cached(
-                    "INSERT INTO affected(ecosystem, name, advisory_id) VALUES (?1, ?2, ?3)",
-                )
+            None => {
+                self.tx
+                    .prepare_cached(
+                        "INSERT INTO advisories(id, source, modified, withdrawn, packages, dict, \
+                         record) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    )
+                    .and_then(|mut st| {
+                        st.execute(params![
+                            p.id,
+                            p.source,
+                            p.modified,
+                            p.withdrawn,
+                            packages,
+                            dict,
+                            record
+                        ])
+                    })
+                    .map_err(&e)?;
+                self.tx.last_insert_rowid()
+            }
+        };
+        for package in ids {
+            self.tx
+                .prepare_cached("INSERT OR IGNORE INTO affected(package, advisory) VALUES (?1, ?2)")
+                .and_then(|mut st| st.execute([package, rowid]))
                 .map_err(&e)?;
-            for (eco, name) in &p.packages {
-                ins_aff.execute(params![eco, name, p.id]).map_err(&e)?;
-            }
         }
         if !p.aliases.is_empty() {
-            let mut ins_ali = tx
-                .prepare_cached("INSERT INTO aliases(alias, advisory_id) VALUES (?1, ?2)")
+            let mut ins_ali = self
+                .tx
+                .prepare_cached("INSERT OR IGNORE INTO aliases(alias, advisory) VALUES (?1, ?2)")
                 .map_err(&e)?;
             for alias in &p.aliases {
-                ins_ali.execute(params![alias, p.id]).map_err(&e)?;
+                ins_ali.execute(params![alias, rowid]).map_err(&e)?;
             }
         }
         if self.deferred.is_some() && self.coverage_keys <= MAX_COVERAGE_KEYS {
@@ -683,7 +920,18 @@ impl Writer<'_> {
     /// every source's records (records taken over from other sources change their counts) and
     /// commits. Returns the records each written source now holds (advisories plus KEV
     /// entries).
-    pub fn finish(self) -> Result<BTreeMap<String, usize>, DbError> {
+    pub fn finish(mut self) -> Result<BTreeMap<String, usize>, DbError> {
+        self.flush()?;
+        if self.deleted {
+            self.tx
+                .execute_batch(
+                    "DELETE FROM dicts WHERE id NOT IN \
+                       (SELECT DISTINCT dict FROM advisories WHERE dict IS NOT NULL);
+                     DELETE FROM packages WHERE NOT EXISTS \
+                       (SELECT 1 FROM affected WHERE package = packages.id);",
+                )
+                .map_err(sqlite_err(&self.tmp))?;
+        }
         let Writer {
             tx,
             tmp,

@@ -14,6 +14,7 @@
 //! | `mod.rs` | [`Database`] (read-only opening, lookups), [`DbError`], [`default_path`] |
 //! | [`schema`] | the tables, the `meta` marker and the version check ([`SCHEMA_VERSION`]) |
 //! | `build.rs` | [`Builder`]: the temporary file, [`Builder::replace_source`], the atomic commit |
+//! | `codec.rs` | how records are stored: zstd against per-source trained dictionaries |
 //! | `status.rs` | [`Database::status`]: sources, counts and age ([`DbStatus`]) |
 //! | `untrusted.rs` | hardening of the read-only open: limits, no schema code |
 //! | [`file`] | the writer's lock, symlinked paths, what may be overwritten, stale temporaries |
@@ -26,7 +27,9 @@
 //!
 //! The rejected alternative was one table per ecosystem or a normalised range table: matching
 //! needs the whole record anyway (ranges, versions list, severity, aliases), so storing OSV JSON
-//! and indexing only the lookup keys keeps the schema small and the import fast.
+//! (compressed, see [`schema`] and `codec.rs`) and indexing only the lookup keys keeps the
+//! schema small and the import fast. A lookup decompresses only the records it returns
+//! (typically a handful per package), which costs a few microseconds each.
 
 use crate::matcher::{AdvisorySource, LookupError};
 use moat_model::advisory::Advisory;
@@ -36,6 +39,7 @@ use std::path::{Path, PathBuf};
 
 mod build;
 pub mod file;
+mod codec;
 pub mod schema;
 mod status;
 mod untrusted;
@@ -88,6 +92,8 @@ pub struct Database {
     path: PathBuf,
     /// The VM-step budget of the next query (reset before each lookup).
     steps: untrusted::Steps,
+    /// Decompressors by dictionary, made on first use.
+    codecs: std::sync::Mutex<codec::Decompressors>,
 }
 
 impl std::fmt::Debug for Database {
@@ -127,13 +133,6 @@ fn classify(path: &Path, e: rusqlite::Error) -> DbError {
         path: path.to_path_buf(),
         source: e,
     }
-}
-
-fn decode(path: &Path, json: &str) -> Result<Advisory, DbError> {
-    serde_json::from_str(json).map_err(|e| DbError::Corrupt {
-        path: path.to_path_buf(),
-        reason: format!("stored advisory does not parse: {e}"),
-    })
 }
 
 /// Runs a query and collects its rows, each read with `row`.
@@ -200,6 +199,7 @@ impl Database {
             conn,
             path: path.to_path_buf(),
             steps,
+            codecs: std::sync::Mutex::new(codec::Decompressors::default()),
         })
     }
 
@@ -214,25 +214,58 @@ impl Database {
     pub fn advisories_for(&self, ecosystem: &str, name: &str) -> Result<Vec<Advisory>, DbError> {
         self.steps.reset(untrusted::LOOKUP_STEPS);
         let key = moat_model::normalize_name(ecosystem, name);
-        let jsons: Vec<String> = strings(
+        let stored: Vec<(Option<i64>, Vec<u8>)> = rows(
             &self.conn,
             &self.path,
-            "SELECT a.json FROM advisories a WHERE a.id IN \
-             (SELECT advisory_id FROM affected WHERE ecosystem = ?1 AND name = ?2) ORDER BY a.id",
+            "SELECT a.dict, a.record FROM packages p JOIN affected f ON f.package = p.id \
+             JOIN advisories a ON a.rowid = f.advisory \
+             WHERE p.ecosystem = ?1 AND p.name = ?2 ORDER BY a.id",
             params![ecosystem, key],
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        jsons.iter().map(|j| decode(&self.path, j)).collect()
+        stored
+            .iter()
+            .map(|(dict, data)| self.decode_record(*dict, data))
+            .collect()
+    }
+
+    /// A stored record: decompressed and parsed.
+    fn decode_record(&self, dict: Option<i64>, data: &[u8]) -> Result<Advisory, DbError> {
+        let mut codecs = self.codecs.lock().map_err(|_| DbError::Corrupt {
+            path: self.path.clone(),
+            reason: "decompressor poisoned".into(),
+        })?;
+        let json = codecs.decompress(&self.path, dict, data, |id| {
+            self.conn
+                .prepare_cached("SELECT dict FROM dicts WHERE id = ?1")
+                .and_then(|mut st| st.query_row([id], |r| r.get::<_, Vec<u8>>(0)).optional())
+                .map_err(sqlite_err(&self.path))?
+                .ok_or_else(|| DbError::Corrupt {
+                    path: self.path.clone(),
+                    reason: format!("dictionary {id} is missing"),
+                })
+        })?;
+        drop(codecs);
+        serde_json::from_slice(&json).map_err(|e| DbError::Corrupt {
+            path: self.path.clone(),
+            reason: format!("stored advisory does not parse: {e}"),
+        })
     }
 
     /// One advisory by id.
     pub fn advisory(&self, id: &str) -> Result<Option<Advisory>, DbError> {
         self.steps.reset(untrusted::LOOKUP_STEPS);
-        let json: Option<String> = self
+        let stored: Option<(Option<i64>, Vec<u8>)> = self
             .conn
-            .prepare_cached("SELECT json FROM advisories WHERE id = ?1")
-            .and_then(|mut st| st.query_row([id], |r| r.get(0)).optional())
+            .prepare_cached("SELECT dict, record FROM advisories WHERE id = ?1")
+            .and_then(|mut st| {
+                st.query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()
+            })
             .map_err(sqlite_err(&self.path))?;
-        json.map(|j| decode(&self.path, &j)).transpose()
+        stored
+            .map(|(dict, data)| self.decode_record(dict, &data))
+            .transpose()
     }
 
     /// Ids of the advisories that list `alias` among their aliases, sorted.
@@ -241,7 +274,8 @@ impl Database {
         strings(
             &self.conn,
             &self.path,
-            "SELECT DISTINCT advisory_id FROM aliases WHERE alias = ?1 ORDER BY advisory_id",
+            "SELECT DISTINCT a.id FROM aliases l JOIN advisories a ON a.rowid = l.advisory \
+             WHERE l.alias = ?1 ORDER BY a.id",
             [alias],
         )
     }
