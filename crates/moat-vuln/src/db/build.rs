@@ -806,7 +806,8 @@ impl Writer<'_> {
                     .optional()
             })
             .map_err(&e)?;
-        let rowid = match stored {
+        // A replaced record keeps its rowid (the row is rewritten in place).
+        let keep: Option<i64> = match stored {
             Some((rowid, old)) => {
                 self.index()?;
                 self.deleted = true;
@@ -815,46 +816,29 @@ impl Writer<'_> {
                     .prepare_cached("DELETE FROM aliases WHERE advisory = ?1")
                     .and_then(|mut st| st.execute([rowid]))
                     .map_err(&e)?;
-                self.tx
-                    .prepare_cached(
-                        "UPDATE advisories SET source = ?2, modified = ?3, withdrawn = ?4, \
-                         packages = ?5, dict = ?6, record = ?7 WHERE rowid = ?1",
-                    )
-                    .and_then(|mut st| {
-                        st.execute(params![
-                            rowid,
-                            p.source,
-                            p.modified,
-                            p.withdrawn,
-                            packages,
-                            dict,
-                            record
-                        ])
-                    })
-                    .map_err(&e)?;
-                rowid
+                Some(rowid)
             }
-            None => {
-                self.tx
-                    .prepare_cached(
-                        "INSERT INTO advisories(id, source, modified, withdrawn, packages, dict, \
-                         record) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    )
-                    .and_then(|mut st| {
-                        st.execute(params![
-                            p.id,
-                            p.source,
-                            p.modified,
-                            p.withdrawn,
-                            packages,
-                            dict,
-                            record
-                        ])
-                    })
-                    .map_err(&e)?;
-                self.tx.last_insert_rowid()
-            }
+            None => None,
         };
+        self.tx
+            .prepare_cached(
+                "INSERT OR REPLACE INTO advisories(rowid, id, source, modified, withdrawn, \
+                 packages, dict, record) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    keep,
+                    p.id,
+                    p.source,
+                    p.modified,
+                    p.withdrawn,
+                    packages,
+                    dict,
+                    record
+                ])
+            })
+            .map_err(&e)?;
+        let rowid = self.tx.last_insert_rowid();
         for package in ids {
             self.tx
                 .prepare_cached("INSERT OR IGNORE INTO affected(package, advisory) VALUES (?1, ?2)")
