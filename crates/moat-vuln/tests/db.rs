@@ -245,7 +245,7 @@ fn errors_name_the_file_and_the_fix() {
     build_with_schema(&old, "0");
     let e = Database::open_read_only(&old).unwrap_err();
     assert!(
-        matches!(e, DbError::Schema { ref found, want: 3, .. } if found == "0"),
+        matches!(e, DbError::Schema { ref found, want: 4, .. } if found == "0"),
         "{e:?}"
     );
 
