@@ -18,9 +18,12 @@
 //!
 //! The per-record work that needs no connection (serialising the record, computing its
 //! lookup keys) is [`Prepared::new`], which callers can run on another thread than the one
-//! writing ([`Writer::prepared`]). The writer compresses each record against its source's
-//! dictionary (trained on the source's first records, `codec.rs`), interns its package keys
-//! and links them by rowid (the layout is in [`schema`]).
+//! writing ([`Writer::prepared`]). The writer packs records into blocks of their source,
+//! compressed against the source's dictionary (trained on the source's first records,
+//! `codec.rs`), interns package keys and links them by rowid (the layout is in [`schema`]).
+//! A new id costs one insert (an id already stored fails its UNIQUE constraint and is then
+//! replaced in place); on a new database the package cache is complete, so a key it lacks
+//! is inserted without a lookup.
 //!
 //! Times are written as RFC 3339 UTC with whole seconds (`2026-01-02T03:04:05Z`), through
 //! `jiff`.
@@ -325,7 +328,11 @@ impl Builder {
             codecs: HashMap::new(),
             fresh: HashSet::new(),
             packages: HashMap::new(),
+            key: String::new(),
             next_package: None,
+            packages_complete: false,
+            blocks: HashMap::new(),
+            next_block: None,
             deleted: false,
         })
     }
@@ -422,8 +429,6 @@ impl Builder {
 pub struct Prepared {
     id: String,
     source: String,
-    modified: Option<String>,
-    withdrawn: Option<String>,
     /// The record as stored (its `source` set), or why it could not be serialised.
     json: Result<String, String>,
     /// Distinct (release key, lookup name) pairs of its `affected` entries, in order.
@@ -481,8 +486,6 @@ impl Prepared {
             ecosystems,
             id: adv.id.clone(),
             source: source.to_string(),
-            modified: adv.modified.clone(),
-            withdrawn: adv.withdrawn.clone(),
             json: written.map_err(|err| format!("{}: {err}", adv.id)),
             packages,
             aliases,
@@ -534,10 +537,19 @@ pub struct Writer<'a> {
     codecs: HashMap<String, Codec>,
     /// Sources whose stored records this writer dropped: they get a new dictionary.
     fresh: HashSet<String>,
-    /// Package ids by (ecosystem, name), at most [`MAX_PACKAGE_CACHE`] (then cleared).
-    packages: HashMap<(String, String), i64>,
+    /// Package ids by `ecosystem NUL name`, at most [`MAX_PACKAGE_CACHE`] (then cleared).
+    packages: HashMap<String, i64>,
+    /// The key of the package looked up last (one buffer, not two strings a lookup).
+    key: String,
     /// The next new package id (read from the table when first needed).
     next_package: Option<i64>,
+    /// Whether `packages` holds only keys in the cache (the table was empty when first
+    /// read and the cache was never cleared): a key missing from the cache is new.
+    packages_complete: bool,
+    /// The block being filled for each source, with the id it will be stored under.
+    blocks: HashMap<String, (i64, codec::BlockBuf)>,
+    /// The next new block id (read from the table when first needed).
+    next_block: Option<i64>,
     /// Whether records were deleted or replaced (unused dictionaries and packages are
     /// dropped at finish).
     deleted: bool,
@@ -551,6 +563,9 @@ struct Codec {
 
 /// Most package ids kept in a writer's cache.
 const MAX_PACKAGE_CACHE: usize = 200_000;
+
+/// Most blocks a writer fills at once (one per source; past this they are all sealed).
+const MAX_OPEN_BLOCKS: usize = 64;
 
 impl std::fmt::Debug for Writer<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -715,28 +730,36 @@ impl Writer<'_> {
 
     /// The id of a package key, inserted when new.
     fn package(&mut self, eco: &str, name: &str) -> Result<i64, DbError> {
-        let key = (eco.to_string(), name.to_string());
-        if let Some(&id) = self.packages.get(&key) {
+        self.key.clear();
+        self.key.push_str(eco);
+        self.key.push('\0');
+        self.key.push_str(name);
+        if let Some(&id) = self.packages.get(self.key.as_str()) {
             return Ok(id);
         }
         let e = sqlite_err(&self.tmp);
-        let stored: Option<i64> = self
-            .tx
-            .prepare_cached("SELECT id FROM packages WHERE ecosystem = ?1 AND name = ?2")
-            .and_then(|mut st| st.query_row([eco, name], |r| r.get(0)).optional())
-            .map_err(&e)?;
+        if self.next_package.is_none() {
+            let next: i64 = self
+                .tx
+                .query_row("SELECT coalesce(max(id), 0) + 1 FROM packages", [], |r| {
+                    r.get(0)
+                })
+                .map_err(&e)?;
+            self.next_package = Some(next);
+            self.packages_complete = next == 1;
+        }
+        let stored: Option<i64> = if self.packages_complete {
+            None
+        } else {
+            self.tx
+                .prepare_cached("SELECT id FROM packages WHERE ecosystem = ?1 AND name = ?2")
+                .and_then(|mut st| st.query_row([eco, name], |r| r.get(0)).optional())
+                .map_err(&e)?
+        };
         let id = match stored {
             Some(id) => id,
             None => {
-                let id = match self.next_package {
-                    Some(n) => n,
-                    None => self
-                        .tx
-                        .query_row("SELECT coalesce(max(id), 0) + 1 FROM packages", [], |r| {
-                            r.get(0)
-                        })
-                        .map_err(&e)?,
-                };
+                let id = self.next_package.unwrap_or(1);
                 self.next_package = Some(id + 1);
                 self.tx
                     .prepare_cached("INSERT INTO packages(ecosystem, name, id) VALUES (?1, ?2, ?3)")
@@ -747,8 +770,9 @@ impl Writer<'_> {
         };
         if self.packages.len() >= MAX_PACKAGE_CACHE {
             self.packages.clear();
+            self.packages_complete = false;
         }
-        self.packages.insert(key, id);
+        self.packages.insert(self.key.clone(), id);
         Ok(id)
     }
 
@@ -771,44 +795,109 @@ impl Writer<'_> {
         Ok(())
     }
 
-    /// Writes one record with its source's compressor (set by now).
+    /// Appends a record to the open block of `source` (a new one when there is none);
+    /// returns (block id, slot). A full block is sealed.
+    fn place(&mut self, source: &str, json: &[u8]) -> Result<(i64, usize), DbError> {
+        if !self.blocks.contains_key(source) {
+            if self.blocks.len() >= MAX_OPEN_BLOCKS {
+                self.seal_all()?;
+            }
+            let id = match self.next_block {
+                Some(n) => n,
+                None => self
+                    .tx
+                    .query_row("SELECT coalesce(max(id), 0) + 1 FROM blocks", [], |r| {
+                        r.get(0)
+                    })
+                    .map_err(sqlite_err(&self.tmp))?,
+            };
+            self.next_block = Some(id + 1);
+            self.blocks
+                .insert(source.to_string(), (id, codec::BlockBuf::default()));
+        }
+        let Some((id, buf)) = self.blocks.get_mut(source) else {
+            return Err(DbError::Corrupt {
+                path: self.tmp.clone(),
+                reason: format!("no open block for {source}"),
+            });
+        };
+        let placed = (*id, buf.push(json));
+        if buf.is_full() {
+            self.seal(source)?;
+        }
+        Ok(placed)
+    }
+
+    /// Compresses the open block of `source` with its source's compressor and stores it.
+    fn seal(&mut self, source: &str) -> Result<(), DbError> {
+        let Some((id, buf)) = self.blocks.remove(source) else {
+            return Ok(());
+        };
+        let corrupt = |reason: String| DbError::Corrupt {
+            path: self.tmp.clone(),
+            reason,
+        };
+        let Some(c) = self.codecs.get_mut(source) else {
+            return Err(corrupt(format!("no compressor for {source}")));
+        };
+        let data = c
+            .zstd
+            .compress(&buf.encode())
+            .map_err(|err| corrupt(format!("{source}: cannot compress block {id}: {err}")))?;
+        self.tx
+            .prepare_cached("INSERT INTO blocks(id, dict, data) VALUES (?1, ?2, ?3)")
+            .and_then(|mut st| st.execute(params![id, c.dict, data]))
+            .map_err(sqlite_err(&self.tmp))?;
+        Ok(())
+    }
+
+    /// Seals every open block.
+    fn seal_all(&mut self) -> Result<(), DbError> {
+        let sources: Vec<String> = self.blocks.keys().cloned().collect();
+        for source in sources {
+            self.seal(&source)?;
+        }
+        Ok(())
+    }
+
+    /// Writes one record into the open block of its source (whose compressor is set by now).
     fn write(&mut self, p: &Prepared) -> Result<(), DbError> {
         let tmp = self.tmp.clone();
         let e = sqlite_err(&tmp);
         let json = p.json.as_deref().unwrap_or_default();
-        let (dict, record) = match self.codecs.get_mut(&p.source) {
-            Some(c) => (
-                c.dict,
-                c.zstd
-                    .compress(json.as_bytes())
-                    .map_err(|err| DbError::Corrupt {
-                        path: self.tmp.clone(),
-                        reason: format!("{}: cannot compress: {err}", p.id),
-                    })?,
-            ),
-            None => {
-                return Err(DbError::Corrupt {
-                    path: self.tmp.clone(),
-                    reason: format!("{}: no compressor for {}", p.id, p.source),
-                });
-            }
-        };
+        if !self.codecs.contains_key(&p.source) {
+            return Err(DbError::Corrupt {
+                path: self.tmp.clone(),
+                reason: format!("{}: no compressor for {}", p.id, p.source),
+            });
+        }
         let mut ids = Vec::with_capacity(p.packages.len());
         for (eco, name) in &p.packages {
             ids.push(self.package(eco, name)?);
         }
         let packages = codec::encode_ids(&ids);
-        let stored: Option<(i64, Vec<u8>)> = self
+        let (block, slot) = self.place(&p.source, json.as_bytes())?;
+        let slot = slot as i64;
+        // A new id (the common case) is one insert; an id already stored fails its UNIQUE
+        // constraint and is replaced in place, keeping its rowid (its old bytes stay in
+        // their block until every record of the block is gone).
+        let inserted = self
             .tx
-            .prepare_cached("SELECT rowid, packages FROM advisories WHERE id = ?1")
-            .and_then(|mut st| {
-                st.query_row([&p.id], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .optional()
-            })
-            .map_err(&e)?;
-        // A replaced record keeps its rowid (the row is rewritten in place).
-        let keep: Option<i64> = match stored {
-            Some((rowid, old)) => {
+            .prepare_cached(
+                "INSERT INTO advisories(id, source, packages, block, slot) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .and_then(|mut st| st.execute(params![p.id, p.source, packages, block, slot]));
+        let rowid = match inserted {
+            Ok(_) => self.tx.last_insert_rowid(),
+            Err(rusqlite::Error::SqliteFailure(f, _))
+                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                let (rowid, old): (i64, Vec<u8>) = self
+                    .tx
+                    .prepare_cached("SELECT rowid, packages FROM advisories WHERE id = ?1")
+                    .and_then(|mut st| st.query_row([&p.id], |r| Ok((r.get(0)?, r.get(1)?))))
+                    .map_err(&e)?;
                 self.index()?;
                 self.deleted = true;
                 self.unlink_packages(rowid, &old)?;
@@ -816,34 +905,25 @@ impl Writer<'_> {
                     .prepare_cached("DELETE FROM aliases WHERE advisory = ?1")
                     .and_then(|mut st| st.execute([rowid]))
                     .map_err(&e)?;
-                Some(rowid)
+                self.tx
+                    .prepare_cached(
+                        "UPDATE advisories SET source = ?2, packages = ?3, block = ?4, \
+                         slot = ?5 WHERE rowid = ?1",
+                    )
+                    .and_then(|mut st| st.execute(params![rowid, p.source, packages, block, slot]))
+                    .map_err(&e)?;
+                rowid
             }
-            None => None,
+            Err(err) => return Err(e(err)),
         };
-        self.tx
-            .prepare_cached(
-                "INSERT OR REPLACE INTO advisories(rowid, id, source, modified, withdrawn, \
-                 packages, dict, record) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )
-            .and_then(|mut st| {
-                st.execute(params![
-                    keep,
-                    p.id,
-                    p.source,
-                    p.modified,
-                    p.withdrawn,
-                    packages,
-                    dict,
-                    record
-                ])
-            })
-            .map_err(&e)?;
-        let rowid = self.tx.last_insert_rowid();
-        for package in ids {
-            self.tx
+        {
+            let mut ins = self
+                .tx
                 .prepare_cached("INSERT OR IGNORE INTO affected(package, advisory) VALUES (?1, ?2)")
-                .and_then(|mut st| st.execute([package, rowid]))
                 .map_err(&e)?;
+            for package in ids {
+                ins.execute([package, rowid]).map_err(&e)?;
+            }
         }
         if !p.aliases.is_empty() {
             let mut ins_ali = self
@@ -906,11 +986,13 @@ impl Writer<'_> {
     /// entries).
     pub fn finish(mut self) -> Result<BTreeMap<String, usize>, DbError> {
         self.flush()?;
+        self.seal_all()?;
         if self.deleted {
             self.tx
                 .execute_batch(
-                    "DELETE FROM dicts WHERE id NOT IN \
-                       (SELECT DISTINCT dict FROM advisories WHERE dict IS NOT NULL);
+                    "DELETE FROM blocks WHERE id NOT IN (SELECT block FROM advisories);
+                     DELETE FROM dicts WHERE id NOT IN \
+                       (SELECT DISTINCT dict FROM blocks WHERE dict IS NOT NULL);
                      DELETE FROM packages WHERE NOT EXISTS \
                        (SELECT 1 FROM affected WHERE package = packages.id);",
                 )

@@ -14,7 +14,7 @@
 //! | `mod.rs` | [`Database`] (read-only opening, lookups), [`DbError`], [`default_path`] |
 //! | [`schema`] | the tables, the `meta` marker and the version check ([`SCHEMA_VERSION`]) |
 //! | `build.rs` | [`Builder`]: the temporary file, [`Builder::replace_source`], the atomic commit |
-//! | `codec.rs` | how records are stored: zstd against per-source trained dictionaries |
+//! | `codec.rs` | how records are stored: zstd blocks against per-source trained dictionaries |
 //! | `status.rs` | [`Database::status`]: sources, counts and age ([`DbStatus`]) |
 //! | `untrusted.rs` | hardening of the read-only open: limits, no schema code |
 //! | [`file`] | the writer's lock, symlinked paths, what may be overwritten, stale temporaries |
@@ -27,9 +27,10 @@
 //!
 //! The rejected alternative was one table per ecosystem or a normalised range table: matching
 //! needs the whole record anyway (ranges, versions list, severity, aliases), so storing OSV JSON
-//! (compressed, see [`schema`] and `codec.rs`) and indexing only the lookup keys keeps the
-//! schema small and the import fast. A lookup decompresses only the records it returns
-//! (typically a handful per package), which costs a few microseconds each.
+//! (compressed in blocks of records, see [`schema`] and `codec.rs`) and indexing only the
+//! lookup keys keeps the schema small and the import fast. A lookup decompresses only the
+//! blocks of the records it returns (a block is at most 64 KiB of JSON, a few tens of
+//! microseconds; the blocks decoded last are kept).
 
 use crate::matcher::{AdvisorySource, LookupError};
 use moat_model::advisory::Advisory;
@@ -38,8 +39,8 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 mod build;
-pub mod file;
 mod codec;
+pub mod file;
 pub mod schema;
 mod status;
 mod untrusted;
@@ -92,7 +93,7 @@ pub struct Database {
     path: PathBuf,
     /// The VM-step budget of the next query (reset before each lookup).
     steps: untrusted::Steps,
-    /// Decompressors by dictionary, made on first use.
+    /// Decompressors by dictionary, made on first use, and the blocks decoded last.
     codecs: std::sync::Mutex<codec::Decompressors>,
 }
 
@@ -214,10 +215,10 @@ impl Database {
     pub fn advisories_for(&self, ecosystem: &str, name: &str) -> Result<Vec<Advisory>, DbError> {
         self.steps.reset(untrusted::LOOKUP_STEPS);
         let key = moat_model::normalize_name(ecosystem, name);
-        let stored: Vec<(Option<i64>, Vec<u8>)> = rows(
+        let stored: Vec<(i64, i64)> = rows(
             &self.conn,
             &self.path,
-            "SELECT a.dict, a.record FROM packages p JOIN affected f ON f.package = p.id \
+            "SELECT a.block, a.slot FROM packages p JOIN affected f ON f.package = p.id \
              JOIN advisories a ON a.rowid = f.advisory \
              WHERE p.ecosystem = ?1 AND p.name = ?2 ORDER BY a.id",
             params![ecosystem, key],
@@ -225,46 +226,60 @@ impl Database {
         )?;
         stored
             .iter()
-            .map(|(dict, data)| self.decode_record(*dict, data))
+            .map(|&(block, slot)| self.decode_record(block, slot))
             .collect()
     }
 
-    /// A stored record: decompressed and parsed.
-    fn decode_record(&self, dict: Option<i64>, data: &[u8]) -> Result<Advisory, DbError> {
-        let mut codecs = self.codecs.lock().map_err(|_| DbError::Corrupt {
+    /// The record in `slot` of block `block`: its block decompressed (or taken from the
+    /// cache of the blocks decoded last) and the record parsed.
+    fn decode_record(&self, block: i64, slot: i64) -> Result<Advisory, DbError> {
+        let corrupt = |reason: String| DbError::Corrupt {
             path: self.path.clone(),
-            reason: "decompressor poisoned".into(),
-        })?;
-        let json = codecs.decompress(&self.path, dict, data, |id| {
-            self.conn
-                .prepare_cached("SELECT dict FROM dicts WHERE id = ?1")
-                .and_then(|mut st| st.query_row([id], |r| r.get::<_, Vec<u8>>(0)).optional())
-                .map_err(sqlite_err(&self.path))?
-                .ok_or_else(|| DbError::Corrupt {
-                    path: self.path.clone(),
-                    reason: format!("dictionary {id} is missing"),
+            reason,
+        };
+        let mut codecs = self
+            .codecs
+            .lock()
+            .map_err(|_| corrupt("decompressor poisoned".into()))?;
+        if codecs.cached(block).is_none() {
+            let (dict, data): (Option<i64>, Vec<u8>) = self
+                .conn
+                .prepare_cached("SELECT dict, data FROM blocks WHERE id = ?1")
+                .and_then(|mut st| {
+                    st.query_row([block], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .optional()
                 })
-        })?;
-        drop(codecs);
-        serde_json::from_slice(&json).map_err(|e| DbError::Corrupt {
-            path: self.path.clone(),
-            reason: format!("stored advisory does not parse: {e}"),
-        })
+                .map_err(sqlite_err(&self.path))?
+                .ok_or_else(|| corrupt(format!("block {block} is missing")))?;
+            codecs.decode(&self.path, block, dict, &data, |id| {
+                self.conn
+                    .prepare_cached("SELECT dict FROM dicts WHERE id = ?1")
+                    .and_then(|mut st| st.query_row([id], |r| r.get::<_, Vec<u8>>(0)).optional())
+                    .map_err(sqlite_err(&self.path))?
+                    .ok_or_else(|| corrupt(format!("dictionary {id} is missing")))
+            })?;
+        }
+        let json = codecs
+            .cached(block)
+            .and_then(|b| codec::slot(b, usize::try_from(slot).ok()?))
+            .ok_or_else(|| corrupt(format!("block {block} has no record {slot}")))?;
+        serde_json::from_slice(json)
+            .map_err(|e| corrupt(format!("stored advisory does not parse: {e}")))
     }
 
     /// One advisory by id.
     pub fn advisory(&self, id: &str) -> Result<Option<Advisory>, DbError> {
         self.steps.reset(untrusted::LOOKUP_STEPS);
-        let stored: Option<(Option<i64>, Vec<u8>)> = self
+        let stored: Option<(i64, i64)> = self
             .conn
-            .prepare_cached("SELECT dict, record FROM advisories WHERE id = ?1")
+            .prepare_cached("SELECT block, slot FROM advisories WHERE id = ?1")
             .and_then(|mut st| {
                 st.query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
                     .optional()
             })
             .map_err(sqlite_err(&self.path))?;
         stored
-            .map(|(dict, data)| self.decode_record(dict, &data))
+            .map(|(block, slot)| self.decode_record(block, slot))
             .transpose()
     }
 

@@ -6,7 +6,8 @@
 //! |---|---|---|
 //! | `meta` | key, value | `format` = `moat-advisory-db`, `schema_version`, `built_at` (RFC 3339) |
 //! | `sources` | name PK, url, etag, last_modified, imported_at, records | one row per feed label (`osv:Go`, `rustsec`, `kev`, ...) |
-//! | `advisories` | rowid, id UNIQUE, source, modified, withdrawn, packages, dict, record | one row per record: `record` is the whole record as OSV-shaped JSON, zstd-compressed with the dictionary `dict` (NULL: none); `packages` the ids of its `affected` rows (varints), what replacing it deletes |
+//! | `advisories` | rowid, id UNIQUE, source, packages, block, slot | one row per record: the record itself, OSV-shaped JSON, is record `slot` of block `block`; `packages` the ids of its `affected` rows (varints), what replacing it deletes |
+//! | `blocks` | id, dict, data | up to 32 records (64 KiB) of one source, one zstd frame compressed with the dictionary `dict` (NULL: none); decoded: the record count and lengths (varints), then the records |
 //! | `dicts` | id, source, dict | zstd dictionaries, trained at import on the first records of a source (see [`super::Writer`]) |
 //! | `packages` | ecosystem, name, id; PK (ecosystem, name) WITHOUT ROWID | every package key once: ecosystems as the release the entry applies to ([`crate::distro::release_key`]: `Ubuntu:22.04` for OSV's `Ubuntu:22.04:LTS` and `Ubuntu:Pro:22.04:LTS`), names in the lookup form of [`moat_model::normalize_name`] |
 //! | `affected` | package, advisory; PK (package, advisory) WITHOUT ROWID | which records affect which package (rowids) |
@@ -15,12 +16,17 @@
 //! | `kev` | cve PK, source, date_added, vendor, product, name, due_date, ransomware | CISA KEV |
 //!
 //! Why this shape (schema 4; schema 3 stored plain JSON and repeated every key as text in
-//! indexed tables, about 3.6 kB per record): lookups go package key -> rowids -> compressed
-//! records, every key and id is stored once, the link tables are pairs of integers, and the
-//! record text, most of the bytes, is compressed against a dictionary trained on its own
-//! source (OSV records of one feed share most of their text: field names, URLs, boilerplate),
-//! which per-record compression alone cannot exploit (2 kB of JSON compresses to ~0.9 kB
-//! alone, to a few hundred bytes against a dictionary).
+//! indexed tables, about 3.8 kB per record on the bench's mirror set): lookups go package
+//! key -> rowids -> blocks, every key and id is stored once, the link tables are pairs of
+//! integers, and the record text, most of the bytes, is compressed in blocks of records of
+//! one source against a dictionary trained on that source (OSV records of one feed share
+//! most of their text: field names, URLs, boilerplate), see `codec.rs`. Columns nothing
+//! reads are not stored (`modified` and `withdrawn` are in the record). Rejected: a
+//! normalised range table (matching needs the whole record anyway: ranges, versions,
+//! severity, aliases), one compressed frame per record (the first cut: ~670 B a record on
+//! the mirror set, a compression call per record), the long text (details, references)
+//! in a separate compressed column (the matcher needs everything else, and the text is
+//! most of what compresses well in blocks).
 //!
 //! **An advisory id present in two sources:** the later import wins.
 //! [`Writer::advisory`](super::Writer::advisory) replaces the whole record (and its
@@ -40,7 +46,7 @@
 //! | 1 | first schema |
 //! | 2 | `affected.name` of NuGet and Packagist in lower case (their names are case-insensitive); version 1 stored them as written, so a differently cased package would miss its advisories |
 //! | 3 | `affected.ecosystem` is the release an entry applies to (distro streams mapped, see [`crate::distro`]); version 2 stored OSV's stream names, which no scanned package carries; the `coverage` table |
-//! | 4 | the compact layout: records zstd-compressed against per-source dictionaries (`dicts`), package keys interned (`packages`), `affected` and `aliases` pointing to rowids |
+//! | 4 | the compact layout: records in zstd blocks (`blocks`) compressed against per-source dictionaries (`dicts`), package keys interned (`packages`), `affected` and `aliases` pointing to rowids |
 
 use super::{DbError, sqlite_err};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -59,8 +65,8 @@ CREATE TABLE sources(name TEXT PRIMARY KEY, url TEXT, etag TEXT, last_modified T
                      imported_at TEXT NOT NULL, records INTEGER NOT NULL);
 CREATE TABLE dicts(id INTEGER PRIMARY KEY, source TEXT NOT NULL, dict BLOB NOT NULL);
 CREATE TABLE advisories(rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, source TEXT NOT NULL,
-                        modified TEXT, withdrawn TEXT, packages BLOB NOT NULL, dict INTEGER,
-                        record BLOB NOT NULL);
+                        packages BLOB NOT NULL, block INTEGER NOT NULL, slot INTEGER NOT NULL);
+CREATE TABLE blocks(id INTEGER PRIMARY KEY, dict INTEGER, data BLOB NOT NULL);
 CREATE TABLE packages(ecosystem TEXT NOT NULL, name TEXT NOT NULL, id INTEGER NOT NULL,
                       PRIMARY KEY(ecosystem, name)) WITHOUT ROWID;
 CREATE TABLE affected(package INTEGER NOT NULL, advisory INTEGER NOT NULL,
