@@ -3,7 +3,7 @@
 # 500,000: every OSV record of ../shared/data/vulns replicated with renamed ids and package
 # names, one OSV all.zip per ecosystem, by bench/gen-advisory-mirror.py) with `moat db import`,
 # then runs a full `moat db update` against the same files served by a local HTTP server
-# (python3 -m http.server on 127.0.0.1). Prints BENCHMARKS.md rows: wall time, peak RSS,
+# (python3 -m http.server on 127.0.0.1). Prints BENCHMARKS.md rows: wall time, CPU time, peak RSS,
 # records per second, the database's size on disk; and the import of a fifth of the set, to
 # show that memory does not grow with the number of records.
 #   bench/vuln-scale.sh
@@ -31,33 +31,35 @@ mirror() {
   echo "$m"
 }
 
-# median FILE: "median_seconds median_peak_kib" of the "seconds kib" lines in FILE.
+# median FILE: "median_seconds median_peak_kib median_cpu_seconds" of the "seconds kib user
+# system" lines in FILE (the CPU time tells the work apart from the machine's load).
 median() {
   python3 - "$1" <<'PY'
 import sys, statistics
 rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
-print(statistics.median(float(r[0]) for r in rows), int(statistics.median(int(r[1]) for r in rows)))
+print(statistics.median(float(r[0]) for r in rows), int(statistics.median(int(r[1]) for r in rows)),
+      statistics.median(float(r[2]) + float(r[3]) for r in rows))
 PY
 }
 
 # import N: imports every all.zip of mirror N into a new database, $RUNS times; prints
-# "seconds kib records db_bytes".
+# "seconds kib cpu_seconds records db_bytes".
 import_run() {
   local m; m=$(mirror "$1")
   local zips=("$m"/*/all.zip) i
   : > "$tmp/m"
   for ((i = 0; i < RUNS; i++)); do
     rm -f "$tmp/import.db"
-    /usr/bin/time -f '%e %M' -o "$tmp/t" "$MOAT" db import --db "$tmp/import.db" "${zips[@]}" > "$tmp/out"
+    /usr/bin/time -f '%e %M %U %S' -o "$tmp/t" "$MOAT" db import --db "$tmp/import.db" "${zips[@]}" > "$tmp/out"
     cat "$tmp/t" >> "$tmp/m"
   done
   local n; n=$(sed -n 's/^imported \([0-9]*\) records.*/\1/p' "$tmp/out")
   echo "$(median "$tmp/m") $n $(stat -c %s "$tmp/import.db")"
 }
 
-read -r it im in isz < <(import_run "$RECORDS")
+read -r it im ic in isz < <(import_run "$RECORDS")
 small=$((RECORDS / 5))
-read -r st sm sn _ < <(import_run "$small")
+read -r st sm sc sn _ < <(import_run "$small")
 
 # A full update from a local mirror: every source the mirror has (OSV archives, the Amazon
 # Linux updateinfo files, Oracle's OVAL, KEV), into a new database each run.
@@ -70,22 +72,22 @@ ecos="$ecos,Amazon Linux:2,Amazon Linux:2023,Oracle Linux"
 : > "$tmp/m"
 for ((i = 0; i < RUNS; i++)); do
   rm -f "$tmp/update.db"
-  /usr/bin/time -f '%e %M' -o "$tmp/t" "$MOAT" db update --db "$tmp/update.db" \
+  /usr/bin/time -f '%e %M %U %S' -o "$tmp/t" "$MOAT" db update --db "$tmp/update.db" \
     --db-url "http://127.0.0.1:$port" --ecosystems "$ecos" > "$tmp/out"
   cat "$tmp/t" >> "$tmp/m"
 done
-read -r ut um < <(median "$tmp/m")
+read -r ut um uc < <(median "$tmp/m")
 un=$("$MOAT" db status --db "$tmp/update.db" | sed -n 's/^records: *\([0-9]*\).*/\1/p')
 usz=$(stat -c %s "$tmp/update.db")
 nsrc=$(grep -c ': updated' "$tmp/out" || true)
 
-python3 - "$it" "$im" "$in" "$isz" "$st" "$sm" "$sn" "$ut" "$um" "$un" "$usz" "$nsrc" <<'PY'
+python3 - "$it" "$im" "$ic" "$in" "$isz" "$st" "$sm" "$sc" "$sn" "$ut" "$um" "$uc" "$un" "$usz" "$nsrc" <<'PY'
 import sys
-it, im, n, isz, st, sm, sn, ut, um, un, usz, nsrc = sys.argv[1:]
-it, st, ut = float(it), float(st), float(ut)
+it, im, ic, n, isz, st, sm, sc, sn, ut, um, uc, un, usz, nsrc = sys.argv[1:]
+it, ic, st, sc, ut, uc = map(float, (it, ic, st, sc, ut, uc))
 im, n, isz, sm, sn, um, un, usz = map(int, (im, n, isz, sm, sn, um, un, usz))
 mib = lambda k: f"{k/1024:.0f} MiB"
-print(f"| import a mirror-sized set ({n:,} records, {n//1000}k) | {it:.2f} s / {mib(im)} | {n/it:,.0f} records/s | {isz/2**20:.0f} MiB |")
-print(f"| import a fifth of it ({sn:,} records) | {st:.2f} s / {mib(sm)} | {sn/st:,.0f} records/s | |")
-print(f"| `moat db update` from a local mirror ({nsrc} sources, {un:,} records) | {ut:.2f} s / {mib(um)} | {un/ut:,.0f} records/s | {usz/2**20:.0f} MiB |")
+print(f"| import a mirror-sized set ({n:,} records, {n//1000}k) | {it:.2f} s / {ic:.2f} s / {mib(im)} | {n/it:,.0f} records/s | {isz/2**20:.0f} MiB ({isz/n:,.0f} B/record) |")
+print(f"| import a fifth of it ({sn:,} records) | {st:.2f} s / {sc:.2f} s / {mib(sm)} | {sn/st:,.0f} records/s | |")
+print(f"| `moat db update` from a local mirror ({nsrc} sources, {un:,} records) | {ut:.2f} s / {uc:.2f} s / {mib(um)} | {un/ut:,.0f} records/s | {usz/2**20:.0f} MiB ({usz/un:,.0f} B/record) |")
 PY

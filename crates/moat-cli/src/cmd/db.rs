@@ -279,7 +279,7 @@ fn import(
             Item::Skipped(what) => Some(Ready::Skipped(what)),
             Item::File => Some(Ready::File),
         };
-        let read = import::stream_path_mapped(p, 1024, &prepare, &mut |items| {
+        let read = import::stream_path_mapped(p, 256, &prepare, &mut |items| {
             for item in items.into_iter().flatten() {
                 let r = match item {
                     Ready::Advisory(a) => {

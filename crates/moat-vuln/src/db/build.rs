@@ -18,13 +18,18 @@
 //!
 //! The per-record work that needs no connection (serialising the record, computing its
 //! lookup keys) is [`Prepared::new`], which callers can run on another thread than the one
-//! writing ([`Writer::prepared`]).
+//! writing ([`Writer::prepared`]). The writer packs records into blocks of their source,
+//! compressed against the source's dictionary (trained on the source's first records,
+//! `codec.rs`), interns package keys and links them by rowid (the layout is in [`schema`]).
+//! A new id costs one insert (an id already stored fails its UNIQUE constraint and is then
+//! replaced in place); on a new database the package cache is complete, so a key it lacks
+//! is inserted without a lookup.
 //!
 //! Times are written as RFC 3339 UTC with whole seconds (`2026-01-02T03:04:05Z`), through
 //! `jiff`.
 
 use super::file::{self, WriteLock};
-use super::{Database, DbError, schema, sqlite_err, strings};
+use super::{Database, DbError, codec, schema, sqlite_err, strings};
 use crate::import::{ImportBatch, KevEntry};
 use moat_model::advisory::Advisory;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -318,6 +323,17 @@ impl Builder {
             deferred: &mut self.deferred,
             coverage: Coverage::new(),
             coverage_keys: 0,
+            pending: Vec::new(),
+            pending_bytes: 0,
+            codecs: HashMap::new(),
+            fresh: HashSet::new(),
+            packages: HashMap::new(),
+            key: String::new(),
+            next_package: None,
+            packages_complete: false,
+            blocks: HashMap::new(),
+            next_block: None,
+            deleted: false,
         })
     }
 
@@ -413,8 +429,6 @@ impl Builder {
 pub struct Prepared {
     id: String,
     source: String,
-    modified: Option<String>,
-    withdrawn: Option<String>,
     /// The record as stored (its `source` set), or why it could not be serialised.
     json: Result<String, String>,
     /// Distinct (release key, lookup name) pairs of its `affected` entries, in order.
@@ -472,8 +486,6 @@ impl Prepared {
             ecosystems,
             id: adv.id.clone(),
             source: source.to_string(),
-            modified: adv.modified.clone(),
-            withdrawn: adv.withdrawn.clone(),
             json: written.map_err(|err| format!("{}: {err}", adv.id)),
             packages,
             aliases,
@@ -501,6 +513,12 @@ pub enum Mode {
 ///
 /// An id already stored replaces the stored record with its `affected` and `aliases` rows,
 /// whichever source held it: the later write wins, and that source's count is recomputed.
+///
+/// Records are stored zstd-compressed against a dictionary of their source (see
+/// `codec.rs`): the first records of a source without one (or of a source this writer
+/// replaces) are held back until there are enough to train it, then written in their order;
+/// records of another source (or [`Writer::finish`]) write the held-back ones first, so the
+/// order of writes, and so which of two records with one id wins, is the order of calls.
 pub struct Writer<'a> {
     tx: rusqlite::Transaction<'a>,
     tmp: PathBuf,
@@ -512,7 +530,42 @@ pub struct Writer<'a> {
     /// Coverage counted by this transaction (added to the builder's when it commits).
     coverage: Coverage,
     coverage_keys: usize,
+    /// Records of one source held back to train its dictionary, and their JSON bytes.
+    pending: Vec<Prepared>,
+    pending_bytes: usize,
+    /// The compressor of each source written to so far.
+    codecs: HashMap<String, Codec>,
+    /// Sources whose stored records this writer dropped: they get a new dictionary.
+    fresh: HashSet<String>,
+    /// Package ids by `ecosystem NUL name`, at most [`MAX_PACKAGE_CACHE`] (then cleared).
+    packages: HashMap<String, i64>,
+    /// The key of the package looked up last (one buffer, not two strings a lookup).
+    key: String,
+    /// The next new package id (read from the table when first needed).
+    next_package: Option<i64>,
+    /// Whether `packages` holds only keys in the cache (the table was empty when first
+    /// read and the cache was never cleared): a key missing from the cache is new.
+    packages_complete: bool,
+    /// The block being filled for each source, with the id it will be stored under.
+    blocks: HashMap<String, (i64, codec::BlockBuf)>,
+    /// The next new block id (read from the table when first needed).
+    next_block: Option<i64>,
+    /// Whether records were deleted or replaced (unused dictionaries and packages are
+    /// dropped at finish).
+    deleted: bool,
 }
+
+/// The compressor of one source and the id of its dictionary (`None`: no dictionary).
+struct Codec {
+    dict: Option<i64>,
+    zstd: zstd::bulk::Compressor<'static>,
+}
+
+/// Most package ids kept in a writer's cache.
+const MAX_PACKAGE_CACHE: usize = 200_000;
+
+/// Most blocks a writer fills at once (one per source; past this they are all sealed).
+const MAX_OPEN_BLOCKS: usize = 64;
 
 impl std::fmt::Debug for Writer<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -539,10 +592,21 @@ impl Writer<'_> {
             .is_some_and(|d| d.written.insert(source.to_string()));
         if self.mode == Mode::Replace && !unwritten {
             self.index()?;
+            self.deleted = true;
+            self.fresh.insert(source.to_string());
             let e = sqlite_err(&self.tmp);
+            let stored: Vec<(i64, Vec<u8>)> = super::rows(
+                &self.tx,
+                &self.tmp,
+                "SELECT rowid, packages FROM advisories WHERE source = ?1",
+                [source],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            for (rowid, packages) in stored {
+                self.unlink_packages(rowid, &packages)?;
+            }
             for sql in [
-                "DELETE FROM affected WHERE advisory_id IN (SELECT id FROM advisories WHERE source = ?1)",
-                "DELETE FROM aliases WHERE advisory_id IN (SELECT id FROM advisories WHERE source = ?1)",
+                "DELETE FROM aliases WHERE advisory IN (SELECT rowid FROM advisories WHERE source = ?1)",
                 "DELETE FROM advisories WHERE source = ?1",
                 "DELETE FROM kev WHERE source = ?1",
             ] {
@@ -578,59 +642,296 @@ impl Writer<'_> {
     /// Adds or replaces one advisory made ready by [`Prepared::new`] (possibly on another
     /// thread).
     pub fn prepared(&mut self, p: &Prepared) -> Result<(), DbError> {
-        let json = match &p.json {
-            Ok(json) => json,
-            Err(reason) => {
-                return Err(DbError::Corrupt {
-                    path: self.tmp.clone(),
-                    reason: reason.clone(),
-                });
-            }
-        };
+        if let Err(reason) = &p.json {
+            return Err(DbError::Corrupt {
+                path: self.tmp.clone(),
+                reason: reason.clone(),
+            });
+        }
+        if self.pending.first().is_some_and(|q| q.source != p.source) {
+            self.flush()?;
+        }
         self.touch(&p.source)?;
-        let replaced = self
-            .tx
-            .prepare_cached("SELECT 1 FROM advisories WHERE id = ?1")
-            .and_then(|mut st| st.exists([&p.id]))
-            .map_err(sqlite_err(&self.tmp))?;
-        if replaced {
-            self.index()?;
+        if !self.codecs.contains_key(&p.source) && !self.fresh.contains(&p.source) {
+            // A source with a dictionary already (merged into): use it.
+            if let Some((id, dict)) = self.stored_dict(&p.source)? {
+                self.set_codec(&p.source, Some(id), Some(&dict))?;
+            }
+        }
+        if self.codecs.contains_key(&p.source) {
+            return self.write(p);
+        }
+        self.pending_bytes += p.json.as_ref().map_or(0, String::len);
+        self.pending.push(p.clone());
+        if self.pending.len() >= codec::TRAIN_RECORDS || self.pending_bytes >= codec::TRAIN_BYTES {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// The newest stored dictionary of `source`.
+    fn stored_dict(&self, source: &str) -> Result<Option<(i64, Vec<u8>)>, DbError> {
+        self.tx
+            .prepare_cached("SELECT id, dict FROM dicts WHERE source = ?1 ORDER BY id DESC LIMIT 1")
+            .and_then(|mut st| {
+                st.query_row([source], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()
+            })
+            .map_err(sqlite_err(&self.tmp))
+    }
+
+    fn set_codec(
+        &mut self,
+        source: &str,
+        dict: Option<i64>,
+        bytes: Option<&[u8]>,
+    ) -> Result<(), DbError> {
+        let zstd = codec::compressor(bytes).map_err(|e| DbError::Corrupt {
+            path: self.tmp.clone(),
+            reason: format!("zstd dictionary of {source}: {e}"),
+        })?;
+        self.codecs.insert(source.to_string(), Codec { dict, zstd });
+        Ok(())
+    }
+
+    /// Trains the dictionary of the held-back records' source (when there are enough of
+    /// them) and writes them.
+    fn flush(&mut self) -> Result<(), DbError> {
+        let pending = std::mem::take(&mut self.pending);
+        self.pending_bytes = 0;
+        let Some(first) = pending.first() else {
+            return Ok(());
+        };
+        let source = first.source.clone();
+        if !self.codecs.contains_key(&source) {
+            let samples: Vec<&[u8]> = pending
+                .iter()
+                .filter_map(|p| p.json.as_ref().ok().map(|j| j.as_bytes()))
+                .collect();
+            match codec::train(&samples) {
+                Some(dict) => {
+                    self.tx
+                        .execute(
+                            "INSERT INTO dicts(source, dict) VALUES (?1, ?2)",
+                            params![source, dict],
+                        )
+                        .map_err(sqlite_err(&self.tmp))?;
+                    let id = self.tx.last_insert_rowid();
+                    self.set_codec(&source, Some(id), Some(&dict))?;
+                }
+                None => self.set_codec(&source, None, None)?,
+            }
+        }
+        for p in &pending {
+            self.write(p)?;
+        }
+        Ok(())
+    }
+
+    /// The id of a package key, inserted when new.
+    fn package(&mut self, eco: &str, name: &str) -> Result<i64, DbError> {
+        self.key.clear();
+        self.key.push_str(eco);
+        self.key.push('\0');
+        self.key.push_str(name);
+        if let Some(&id) = self.packages.get(self.key.as_str()) {
+            return Ok(id);
         }
         let e = sqlite_err(&self.tmp);
-        if replaced {
-            for sql in [
-                "DELETE FROM affected WHERE advisory_id = ?1",
-                "DELETE FROM aliases WHERE advisory_id = ?1",
-            ] {
-                self.tx
-                    .prepare_cached(sql)
-                    .and_then(|mut st| st.execute([&p.id]))
-                    .map_err(&e)?;
-            }
-        }
-        let tx = &self.tx;
-        tx.prepare_cached(
-            "INSERT OR REPLACE INTO advisories(id, source, modified, withdrawn, json) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-        )
-        .and_then(|mut st| st.execute(params![p.id, p.source, p.modified, p.withdrawn, json]))
-        .map_err(&e)?;
-        if !p.packages.is_empty() {
-            let mut ins_aff = tx
-                .prepare_cached(
-                    "INSERT INTO affected(ecosystem, name, advisory_id) VALUES (?1, ?2, ?3)",
-                )
+        if self.next_package.is_none() {
+            let next: i64 = self
+                .tx
+                .query_row("SELECT coalesce(max(id), 0) + 1 FROM packages", [], |r| {
+                    r.get(0)
+                })
                 .map_err(&e)?;
-            for (eco, name) in &p.packages {
-                ins_aff.execute(params![eco, name, p.id]).map_err(&e)?;
+            self.next_package = Some(next);
+            self.packages_complete = next == 1;
+        }
+        let stored: Option<i64> = if self.packages_complete {
+            None
+        } else {
+            self.tx
+                .prepare_cached("SELECT id FROM packages WHERE ecosystem = ?1 AND name = ?2")
+                .and_then(|mut st| st.query_row([eco, name], |r| r.get(0)).optional())
+                .map_err(&e)?
+        };
+        let id = match stored {
+            Some(id) => id,
+            None => {
+                let id = self.next_package.unwrap_or(1);
+                self.next_package = Some(id + 1);
+                self.tx
+                    .prepare_cached("INSERT INTO packages(ecosystem, name, id) VALUES (?1, ?2, ?3)")
+                    .and_then(|mut st| st.execute(params![eco, name, id]))
+                    .map_err(&e)?;
+                id
+            }
+        };
+        if self.packages.len() >= MAX_PACKAGE_CACHE {
+            self.packages.clear();
+            self.packages_complete = false;
+        }
+        self.packages.insert(self.key.clone(), id);
+        Ok(id)
+    }
+
+    /// Deletes the `affected` rows of the record `rowid`, whose package ids are `packages`
+    /// (its `advisories.packages`).
+    fn unlink_packages(&self, rowid: i64, packages: &[u8]) -> Result<(), DbError> {
+        let Some(ids) = codec::decode_ids(packages) else {
+            return Err(DbError::Corrupt {
+                path: self.tmp.clone(),
+                reason: format!("record {rowid}: package list does not decode"),
+            });
+        };
+        let mut st = self
+            .tx
+            .prepare_cached("DELETE FROM affected WHERE package = ?1 AND advisory = ?2")
+            .map_err(sqlite_err(&self.tmp))?;
+        for id in ids {
+            st.execute([id, rowid]).map_err(sqlite_err(&self.tmp))?;
+        }
+        Ok(())
+    }
+
+    /// Appends a record to the open block of `source` (a new one when there is none);
+    /// returns (block id, slot). A full block is sealed.
+    fn place(&mut self, source: &str, json: &[u8]) -> Result<(i64, usize), DbError> {
+        if !self.blocks.contains_key(source) {
+            if self.blocks.len() >= MAX_OPEN_BLOCKS {
+                self.seal_all()?;
+            }
+            let id = match self.next_block {
+                Some(n) => n,
+                None => self
+                    .tx
+                    .query_row("SELECT coalesce(max(id), 0) + 1 FROM blocks", [], |r| {
+                        r.get(0)
+                    })
+                    .map_err(sqlite_err(&self.tmp))?,
+            };
+            self.next_block = Some(id + 1);
+            self.blocks
+                .insert(source.to_string(), (id, codec::BlockBuf::default()));
+        }
+        let Some((id, buf)) = self.blocks.get_mut(source) else {
+            return Err(DbError::Corrupt {
+                path: self.tmp.clone(),
+                reason: format!("no open block for {source}"),
+            });
+        };
+        let placed = (*id, buf.push(json));
+        if buf.is_full() {
+            self.seal(source)?;
+        }
+        Ok(placed)
+    }
+
+    /// Compresses the open block of `source` with its source's compressor and stores it.
+    fn seal(&mut self, source: &str) -> Result<(), DbError> {
+        let Some((id, buf)) = self.blocks.remove(source) else {
+            return Ok(());
+        };
+        let corrupt = |reason: String| DbError::Corrupt {
+            path: self.tmp.clone(),
+            reason,
+        };
+        let Some(c) = self.codecs.get_mut(source) else {
+            return Err(corrupt(format!("no compressor for {source}")));
+        };
+        let data = c
+            .zstd
+            .compress(&buf.encode())
+            .map_err(|err| corrupt(format!("{source}: cannot compress block {id}: {err}")))?;
+        self.tx
+            .prepare_cached("INSERT INTO blocks(id, dict, data) VALUES (?1, ?2, ?3)")
+            .and_then(|mut st| st.execute(params![id, c.dict, data]))
+            .map_err(sqlite_err(&self.tmp))?;
+        Ok(())
+    }
+
+    /// Seals every open block.
+    fn seal_all(&mut self) -> Result<(), DbError> {
+        let sources: Vec<String> = self.blocks.keys().cloned().collect();
+        for source in sources {
+            self.seal(&source)?;
+        }
+        Ok(())
+    }
+
+    /// Writes one record into the open block of its source (whose compressor is set by now).
+    fn write(&mut self, p: &Prepared) -> Result<(), DbError> {
+        let tmp = self.tmp.clone();
+        let e = sqlite_err(&tmp);
+        let json = p.json.as_deref().unwrap_or_default();
+        if !self.codecs.contains_key(&p.source) {
+            return Err(DbError::Corrupt {
+                path: self.tmp.clone(),
+                reason: format!("{}: no compressor for {}", p.id, p.source),
+            });
+        }
+        let mut ids = Vec::with_capacity(p.packages.len());
+        for (eco, name) in &p.packages {
+            ids.push(self.package(eco, name)?);
+        }
+        let packages = codec::encode_ids(&ids);
+        let (block, slot) = self.place(&p.source, json.as_bytes())?;
+        let slot = slot as i64;
+        // A new id (the common case) is one insert; an id already stored fails its UNIQUE
+        // constraint and is replaced in place, keeping its rowid (its old bytes stay in
+        // their block until every record of the block is gone).
+        let inserted = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO advisories(id, source, packages, block, slot) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .and_then(|mut st| st.execute(params![p.id, p.source, packages, block, slot]));
+        let rowid = match inserted {
+            Ok(_) => self.tx.last_insert_rowid(),
+            Err(rusqlite::Error::SqliteFailure(f, _))
+                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                let (rowid, old): (i64, Vec<u8>) = self
+                    .tx
+                    .prepare_cached("SELECT rowid, packages FROM advisories WHERE id = ?1")
+                    .and_then(|mut st| st.query_row([&p.id], |r| Ok((r.get(0)?, r.get(1)?))))
+                    .map_err(&e)?;
+                self.index()?;
+                self.deleted = true;
+                self.unlink_packages(rowid, &old)?;
+                self.tx
+                    .prepare_cached("DELETE FROM aliases WHERE advisory = ?1")
+                    .and_then(|mut st| st.execute([rowid]))
+                    .map_err(&e)?;
+                self.tx
+                    .prepare_cached(
+                        "UPDATE advisories SET source = ?2, packages = ?3, block = ?4, \
+                         slot = ?5 WHERE rowid = ?1",
+                    )
+                    .and_then(|mut st| st.execute(params![rowid, p.source, packages, block, slot]))
+                    .map_err(&e)?;
+                rowid
+            }
+            Err(err) => return Err(e(err)),
+        };
+        {
+            let mut ins = self
+                .tx
+                .prepare_cached("INSERT OR IGNORE INTO affected(package, advisory) VALUES (?1, ?2)")
+                .map_err(&e)?;
+            for package in ids {
+                ins.execute([package, rowid]).map_err(&e)?;
             }
         }
         if !p.aliases.is_empty() {
-            let mut ins_ali = tx
-                .prepare_cached("INSERT INTO aliases(alias, advisory_id) VALUES (?1, ?2)")
+            let mut ins_ali = self
+                .tx
+                .prepare_cached("INSERT OR IGNORE INTO aliases(alias, advisory) VALUES (?1, ?2)")
                 .map_err(&e)?;
             for alias in &p.aliases {
-                ins_ali.execute(params![alias, p.id]).map_err(&e)?;
+                ins_ali.execute(params![alias, rowid]).map_err(&e)?;
             }
         }
         if self.deferred.is_some() && self.coverage_keys <= MAX_COVERAGE_KEYS {
@@ -683,7 +984,20 @@ impl Writer<'_> {
     /// every source's records (records taken over from other sources change their counts) and
     /// commits. Returns the records each written source now holds (advisories plus KEV
     /// entries).
-    pub fn finish(self) -> Result<BTreeMap<String, usize>, DbError> {
+    pub fn finish(mut self) -> Result<BTreeMap<String, usize>, DbError> {
+        self.flush()?;
+        self.seal_all()?;
+        if self.deleted {
+            self.tx
+                .execute_batch(
+                    "DELETE FROM blocks WHERE id NOT IN (SELECT block FROM advisories);
+                     DELETE FROM dicts WHERE id NOT IN \
+                       (SELECT DISTINCT dict FROM blocks WHERE dict IS NOT NULL);
+                     DELETE FROM packages WHERE NOT EXISTS \
+                       (SELECT 1 FROM affected WHERE package = packages.id);",
+                )
+                .map_err(sqlite_err(&self.tmp))?;
+        }
         let Writer {
             tx,
             tmp,

@@ -14,6 +14,7 @@
 //! | `mod.rs` | [`Database`] (read-only opening, lookups), [`DbError`], [`default_path`] |
 //! | [`schema`] | the tables, the `meta` marker and the version check ([`SCHEMA_VERSION`]) |
 //! | `build.rs` | [`Builder`]: the temporary file, [`Builder::replace_source`], the atomic commit |
+//! | `codec.rs` | how records are stored: zstd blocks against per-source trained dictionaries |
 //! | `status.rs` | [`Database::status`]: sources, counts and age ([`DbStatus`]) |
 //! | `untrusted.rs` | hardening of the read-only open: limits, no schema code |
 //! | [`file`] | the writer's lock, symlinked paths, what may be overwritten, stale temporaries |
@@ -26,7 +27,10 @@
 //!
 //! The rejected alternative was one table per ecosystem or a normalised range table: matching
 //! needs the whole record anyway (ranges, versions list, severity, aliases), so storing OSV JSON
-//! and indexing only the lookup keys keeps the schema small and the import fast.
+//! (compressed in blocks of records, see [`schema`] and `codec.rs`) and indexing only the
+//! lookup keys keeps the schema small and the import fast. A lookup decompresses only the
+//! blocks of the records it returns (a block is at most 64 KiB of JSON, a few tens of
+//! microseconds; the blocks decoded last are kept).
 
 use crate::matcher::{AdvisorySource, LookupError};
 use moat_model::advisory::Advisory;
@@ -35,6 +39,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 mod build;
+mod codec;
 pub mod file;
 pub mod schema;
 mod status;
@@ -88,6 +93,8 @@ pub struct Database {
     path: PathBuf,
     /// The VM-step budget of the next query (reset before each lookup).
     steps: untrusted::Steps,
+    /// Decompressors by dictionary, made on first use, and the blocks decoded last.
+    codecs: std::sync::Mutex<codec::Decompressors>,
 }
 
 impl std::fmt::Debug for Database {
@@ -127,13 +134,6 @@ fn classify(path: &Path, e: rusqlite::Error) -> DbError {
         path: path.to_path_buf(),
         source: e,
     }
-}
-
-fn decode(path: &Path, json: &str) -> Result<Advisory, DbError> {
-    serde_json::from_str(json).map_err(|e| DbError::Corrupt {
-        path: path.to_path_buf(),
-        reason: format!("stored advisory does not parse: {e}"),
-    })
 }
 
 /// Runs a query and collects its rows, each read with `row`.
@@ -200,6 +200,7 @@ impl Database {
             conn,
             path: path.to_path_buf(),
             steps,
+            codecs: std::sync::Mutex::new(codec::Decompressors::default()),
         })
     }
 
@@ -214,25 +215,72 @@ impl Database {
     pub fn advisories_for(&self, ecosystem: &str, name: &str) -> Result<Vec<Advisory>, DbError> {
         self.steps.reset(untrusted::LOOKUP_STEPS);
         let key = moat_model::normalize_name(ecosystem, name);
-        let jsons: Vec<String> = strings(
+        let stored: Vec<(i64, i64)> = rows(
             &self.conn,
             &self.path,
-            "SELECT a.json FROM advisories a WHERE a.id IN \
-             (SELECT advisory_id FROM affected WHERE ecosystem = ?1 AND name = ?2) ORDER BY a.id",
+            "SELECT a.block, a.slot FROM packages p JOIN affected f ON f.package = p.id \
+             JOIN advisories a ON a.rowid = f.advisory \
+             WHERE p.ecosystem = ?1 AND p.name = ?2 ORDER BY a.id",
             params![ecosystem, key],
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        jsons.iter().map(|j| decode(&self.path, j)).collect()
+        stored
+            .iter()
+            .map(|&(block, slot)| self.decode_record(block, slot))
+            .collect()
+    }
+
+    /// The record in `slot` of block `block`: its block decompressed (or taken from the
+    /// cache of the blocks decoded last) and the record parsed.
+    fn decode_record(&self, block: i64, slot: i64) -> Result<Advisory, DbError> {
+        let corrupt = |reason: String| DbError::Corrupt {
+            path: self.path.clone(),
+            reason,
+        };
+        let mut codecs = self
+            .codecs
+            .lock()
+            .map_err(|_| corrupt("decompressor poisoned".into()))?;
+        if codecs.cached(block).is_none() {
+            let (dict, data): (Option<i64>, Vec<u8>) = self
+                .conn
+                .prepare_cached("SELECT dict, data FROM blocks WHERE id = ?1")
+                .and_then(|mut st| {
+                    st.query_row([block], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .optional()
+                })
+                .map_err(sqlite_err(&self.path))?
+                .ok_or_else(|| corrupt(format!("block {block} is missing")))?;
+            codecs.decode(&self.path, block, dict, &data, |id| {
+                self.conn
+                    .prepare_cached("SELECT dict FROM dicts WHERE id = ?1")
+                    .and_then(|mut st| st.query_row([id], |r| r.get::<_, Vec<u8>>(0)).optional())
+                    .map_err(sqlite_err(&self.path))?
+                    .ok_or_else(|| corrupt(format!("dictionary {id} is missing")))
+            })?;
+        }
+        let json = codecs
+            .cached(block)
+            .and_then(|b| codec::slot(b, usize::try_from(slot).ok()?))
+            .ok_or_else(|| corrupt(format!("block {block} has no record {slot}")))?;
+        serde_json::from_slice(json)
+            .map_err(|e| corrupt(format!("stored advisory does not parse: {e}")))
     }
 
     /// One advisory by id.
     pub fn advisory(&self, id: &str) -> Result<Option<Advisory>, DbError> {
         self.steps.reset(untrusted::LOOKUP_STEPS);
-        let json: Option<String> = self
+        let stored: Option<(i64, i64)> = self
             .conn
-            .prepare_cached("SELECT json FROM advisories WHERE id = ?1")
-            .and_then(|mut st| st.query_row([id], |r| r.get(0)).optional())
+            .prepare_cached("SELECT block, slot FROM advisories WHERE id = ?1")
+            .and_then(|mut st| {
+                st.query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()
+            })
             .map_err(sqlite_err(&self.path))?;
-        json.map(|j| decode(&self.path, &j)).transpose()
+        stored
+            .map(|(block, slot)| self.decode_record(block, slot))
+            .transpose()
     }
 
     /// Ids of the advisories that list `alias` among their aliases, sorted.
@@ -241,7 +289,8 @@ impl Database {
         strings(
             &self.conn,
             &self.path,
-            "SELECT DISTINCT advisory_id FROM aliases WHERE alias = ?1 ORDER BY advisory_id",
+            "SELECT DISTINCT a.id FROM aliases l JOIN advisories a ON a.rowid = l.advisory \
+             WHERE l.alias = ?1 ORDER BY a.id",
             [alias],
         )
     }

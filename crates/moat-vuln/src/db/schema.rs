@@ -6,11 +6,27 @@
 //! |---|---|---|
 //! | `meta` | key, value | `format` = `moat-advisory-db`, `schema_version`, `built_at` (RFC 3339) |
 //! | `sources` | name PK, url, etag, last_modified, imported_at, records | one row per feed label (`osv:Go`, `rustsec`, `kev`, ...) |
-//! | `advisories` | id PK, source, modified, withdrawn, json | the whole record as OSV-shaped JSON |
-//! | `affected` | ecosystem, name, advisory_id | indexes on (ecosystem, name) and advisory_id; ecosystems as the release the entry applies to ([`crate::distro::release_key`]: `Ubuntu:22.04` for OSV's `Ubuntu:22.04:LTS` and `Ubuntu:Pro:22.04:LTS`), names in the lookup form of [`moat_model::normalize_name`] |
-//! | `coverage` | ecosystem, source, advisories | what the database covers: distinct advisories per (ecosystem as in `affected`, source); rebuilt at every commit, read by scans (is the target's release covered?) and `moat db status` |
-//! | `aliases` | alias, advisory_id | indexes on alias and advisory_id |
+//! | `advisories` | rowid, id UNIQUE, source, packages, block, slot | one row per record: the record itself, OSV-shaped JSON, is record `slot` of block `block`; `packages` the ids of its `affected` rows (varints), what replacing it deletes |
+//! | `blocks` | id, dict, data | up to 32 records (64 KiB) of one source, one zstd frame compressed with the dictionary `dict` (NULL: none); decoded: the record count and lengths (varints), then the records |
+//! | `dicts` | id, source, dict | zstd dictionaries, trained at import on the first records of a source (see [`super::Writer`]) |
+//! | `packages` | ecosystem, name, id; PK (ecosystem, name) WITHOUT ROWID | every package key once: ecosystems as the release the entry applies to ([`crate::distro::release_key`]: `Ubuntu:22.04` for OSV's `Ubuntu:22.04:LTS` and `Ubuntu:Pro:22.04:LTS`), names in the lookup form of [`moat_model::normalize_name`] |
+//! | `affected` | package, advisory; PK (package, advisory) WITHOUT ROWID | which records affect which package (rowids) |
+//! | `coverage` | ecosystem, source, advisories | what the database covers: distinct advisories per (ecosystem as in `packages`, source); rebuilt at every commit, read by scans (is the target's release covered?) and `moat db status` |
+//! | `aliases` | alias, advisory; PK (alias, advisory) WITHOUT ROWID | the aliases of each record (other than its id); index on advisory |
 //! | `kev` | cve PK, source, date_added, vendor, product, name, due_date, ransomware | CISA KEV |
+//!
+//! Why this shape (schema 4; schema 3 stored plain JSON and repeated every key as text in
+//! indexed tables, about 3.8 kB per record on the bench's mirror set): lookups go package
+//! key -> rowids -> blocks, every key and id is stored once, the link tables are pairs of
+//! integers, and the record text, most of the bytes, is compressed in blocks of records of
+//! one source against a dictionary trained on that source (OSV records of one feed share
+//! most of their text: field names, URLs, boilerplate), see `codec.rs`. Columns nothing
+//! reads are not stored (`modified` and `withdrawn` are in the record). Rejected: a
+//! normalised range table (matching needs the whole record anyway: ranges, versions,
+//! severity, aliases), one compressed frame per record (the first cut: ~670 B a record on
+//! the mirror set, a compression call per record), the long text (details, references)
+//! in a separate compressed column (the matcher needs everything else, and the text is
+//! most of what compresses well in blocks).
 //!
 //! **An advisory id present in two sources:** the later import wins.
 //! [`Writer::advisory`](super::Writer::advisory) replaces the whole record (and its
@@ -30,13 +46,14 @@
 //! | 1 | first schema |
 //! | 2 | `affected.name` of NuGet and Packagist in lower case (their names are case-insensitive); version 1 stored them as written, so a differently cased package would miss its advisories |
 //! | 3 | `affected.ecosystem` is the release an entry applies to (distro streams mapped, see [`crate::distro`]); version 2 stored OSV's stream names, which no scanned package carries; the `coverage` table |
+//! | 4 | the compact layout: records in zstd blocks (`blocks`) compressed against per-source dictionaries (`dicts`), package keys interned (`packages`), `affected` and `aliases` pointing to rowids |
 
 use super::{DbError, sqlite_err};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
 
 /// The schema this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// The `meta.format` marker that tells a moat database from any other SQLite file.
 const FORMAT: &str = "moat-advisory-db";
@@ -46,24 +63,27 @@ const TABLES_SQL: &str = "
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE sources(name TEXT PRIMARY KEY, url TEXT, etag TEXT, last_modified TEXT,
                      imported_at TEXT NOT NULL, records INTEGER NOT NULL);
-CREATE TABLE advisories(id TEXT PRIMARY KEY, source TEXT NOT NULL, modified TEXT, withdrawn TEXT,
-                        json TEXT NOT NULL);
-CREATE TABLE affected(ecosystem TEXT NOT NULL, name TEXT NOT NULL, advisory_id TEXT NOT NULL);
-CREATE TABLE aliases(alias TEXT NOT NULL, advisory_id TEXT NOT NULL);
+CREATE TABLE dicts(id INTEGER PRIMARY KEY, source TEXT NOT NULL, dict BLOB NOT NULL);
+CREATE TABLE advisories(rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, source TEXT NOT NULL,
+                        packages BLOB NOT NULL, block INTEGER NOT NULL, slot INTEGER NOT NULL);
+CREATE TABLE blocks(id INTEGER PRIMARY KEY, dict INTEGER, data BLOB NOT NULL);
+CREATE TABLE packages(ecosystem TEXT NOT NULL, name TEXT NOT NULL, id INTEGER NOT NULL,
+                      PRIMARY KEY(ecosystem, name)) WITHOUT ROWID;
+CREATE TABLE affected(package INTEGER NOT NULL, advisory INTEGER NOT NULL,
+                      PRIMARY KEY(package, advisory)) WITHOUT ROWID;
+CREATE TABLE aliases(alias TEXT NOT NULL, advisory INTEGER NOT NULL,
+                     PRIMARY KEY(alias, advisory)) WITHOUT ROWID;
 CREATE TABLE kev(cve TEXT PRIMARY KEY, source TEXT NOT NULL, date_added TEXT, vendor TEXT,
                  product TEXT, name TEXT, due_date TEXT, ransomware TEXT);
 CREATE TABLE coverage(ecosystem TEXT NOT NULL, source TEXT NOT NULL, advisories INTEGER NOT NULL,
                       PRIMARY KEY(ecosystem, source));
 ";
 
-/// The secondary indexes. A new database is bulk-loaded without them and gets them at
-/// commit (one sort each instead of a B-tree insert per row), see [`super::Builder`].
+/// The secondary indexes (what deletes need). A new database is bulk-loaded without them
+/// and gets them at commit (one sort each instead of a B-tree insert per row), see
+/// [`super::Builder`].
 const INDEXES_SQL: &str = "
-CREATE INDEX IF NOT EXISTS advisories_source ON advisories(source);
-CREATE INDEX IF NOT EXISTS affected_package ON affected(ecosystem, name);
-CREATE INDEX IF NOT EXISTS affected_advisory ON affected(advisory_id);
-CREATE INDEX IF NOT EXISTS aliases_alias ON aliases(alias);
-CREATE INDEX IF NOT EXISTS aliases_advisory ON aliases(advisory_id);
+CREATE INDEX IF NOT EXISTS aliases_advisory ON aliases(advisory);
 CREATE INDEX IF NOT EXISTS kev_source ON kev(source);
 ";
 
@@ -96,9 +116,10 @@ pub(super) fn write_coverage(conn: &Connection, path: &Path) -> Result<(), DbErr
     conn.execute_batch(
         "DELETE FROM coverage;
          INSERT INTO coverage(ecosystem, source, advisories)
-           SELECT f.ecosystem, a.source, count(DISTINCT a.id)
-           FROM affected f JOIN advisories a ON a.id = f.advisory_id
-           GROUP BY f.ecosystem, a.source;",
+           SELECT p.ecosystem, a.source, count(DISTINCT a.rowid)
+           FROM affected f JOIN packages p ON p.id = f.package
+             JOIN advisories a ON a.rowid = f.advisory
+           GROUP BY p.ecosystem, a.source;",
     )
     .map_err(sqlite_err(path))
 }

@@ -171,9 +171,11 @@ mod tests {
             for i in indexes {
                 conn.execute_batch(&format!("DROP INDEX \"{i}\"")).unwrap();
             }
+            // Schema 4's `aliases` is keyed by alias (WITHOUT ROWID): made a plain table.
             conn.execute_batch(
-                "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 3000000) \
-                 INSERT INTO aliases(alias, advisory_id) SELECT 'CVE-1', 'A-' || n FROM c;",
+                "DROP TABLE aliases; CREATE TABLE aliases(alias TEXT NOT NULL, advisory INTEGER NOT NULL);
+                 WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 3000000) \
+                 INSERT INTO aliases(alias, advisory) SELECT 'CVE-1', n FROM c;",
             )
             .unwrap();
         }

@@ -100,8 +100,14 @@ impl Extras {
     /// The extras of a record, `None` when they are not shaped as expected (or there are
     /// none: a record without the text `database_specific` is not parsed a second time).
     fn of_json(bytes: &[u8]) -> Option<Extras> {
-        // A key written with escapes (`\u0064atabase_specific`) is looked at too.
-        if !super::contains(bytes, b"database_specific") && !super::contains(bytes, b"\\u") {
+        // A key written with escapes (`\u0064atabase_specific`) is looked at too; without
+        // escapes, a record with no `"severity"` key anywhere has no label to read (most
+        // records: Go's, AlmaLinux's), and is not parsed twice.
+        let plain = !super::contains(bytes, b"\\u");
+        if plain
+            && !(super::contains(bytes, b"database_specific")
+                && super::contains(bytes, b"\"severity\""))
+        {
             return None;
         }
         serde_json::from_slice(bytes).ok()
@@ -288,6 +294,13 @@ pub fn stream_zip<R: Read + Seek>(
 ) -> Result<Result<(), Stop>, ArchiveError> {
     let mut state = ZipState::default();
     loop {
+        match state.plain_entry(&mut reader, sink) {
+            Plain::Read(Err(stop)) => return Ok(Err(stop)),
+            Plain::Read(Ok(false)) => return Ok(Ok(())),
+            Plain::Read(Ok(true)) => continue,
+            // The zip crate reads the entry (or says where the entries end).
+            Plain::Other => {}
+        }
         let entry = match zip::read::read_zipfile_from_stream(&mut reader) {
             Ok(Some(e)) => e,
             Ok(None) => return Ok(Ok(())),
@@ -344,9 +357,142 @@ struct ZipState {
     entries: usize,
     total: u64,
     buf: Vec<u8>,
+    /// The compressed bytes of the entry read last ([`ZipState::plain_entry`]).
+    packed: Vec<u8>,
+    /// One inflater for every entry (reset between them).
+    inflate: Option<flate2::Decompress>,
 }
 
+/// What [`ZipState::plain_entry`] did.
+enum Plain {
+    /// It read the entry: as [`ZipState::entry`].
+    Read(Result<bool, Stop>),
+    /// Not a plain entry (the central directory, a data descriptor, Zip64, another method,
+    /// encryption, a size over a limit, damage): the reader is back where it was.
+    Other,
+}
+
+/// The local file header's signature and fixed length.
+const LOCAL_HEADER: [u8; 4] = *b"PK\x03\x04";
+const LOCAL_HEADER_LEN: usize = 30;
+
 impl ZipState {
+    /// Reads the next entry directly when it is a plain one (a stored or deflated entry whose
+    /// sizes and CRC are in its local header, within the limits), inflating with one
+    /// reused inflater: the zip crate sets up a decoder and its buffers for each entry, which
+    /// costs more than inflating a 2 kB record. Anything else is left to the zip crate
+    /// ([`Plain::Other`]), which reads it or reports it as before.
+    fn plain_entry<R: Read + Seek>(&mut self, reader: &mut R, sink: &mut Sink<'_>) -> Plain {
+        let Ok(start) = reader.stream_position() else {
+            return Plain::Other;
+        };
+        // Past the entry limit, the zip crate's pass reports it.
+        if self.entries < MAX_ZIP_ENTRIES
+            && let Some(name) = self.read_plain(reader)
+        {
+            self.entries += 1;
+            return Plain::Read(self.after_read(name, sink));
+        }
+        // Should the seek fail, the zip crate's read fails and reports the archive.
+        let _ = reader.seek(std::io::SeekFrom::Start(start));
+        Plain::Other
+    }
+
+    /// The name of the plain entry at the reader, its data in `buf` (`None` when it is not
+    /// plain: see [`ZipState::plain_entry`]); a directory or a name not ending in `.json`
+    /// leaves `buf` empty.
+    fn read_plain<R: Read>(&mut self, reader: &mut R) -> Option<String> {
+        let mut h = [0u8; LOCAL_HEADER_LEN];
+        reader.read_exact(&mut h).ok()?;
+        let u16_at = |i: usize| Some(u16::from_le_bytes([*h.get(i)?, *h.get(i + 1)?]));
+        let u32_at = |i: usize| {
+            Some(u32::from_le_bytes([
+                *h.get(i)?,
+                *h.get(i + 1)?,
+                *h.get(i + 2)?,
+                *h.get(i + 3)?,
+            ]))
+        };
+        if !h.starts_with(&LOCAL_HEADER) {
+            return None;
+        }
+        let flags = u16_at(6)?;
+        let method = u16_at(8)?;
+        let crc = u32_at(14)?;
+        let packed = u32_at(18)?;
+        let size = u32_at(22)?;
+        let name_len = usize::from(u16_at(26)?);
+        let extra_len = usize::from(u16_at(28)?);
+        // Encrypted, sizes after the data, Zip64 sizes, a method other than stored or
+        // deflated, or over the entry limit.
+        if flags & 0x0009 != 0
+            || packed == u32::MAX
+            || size == u32::MAX
+            || !(method == 0 || method == 8)
+            || u64::from(size) > MAX_ENTRY_BYTES
+            || u64::from(packed) > MAX_ENTRY_BYTES
+        {
+            return None;
+        }
+        let mut name = vec![0u8; name_len];
+        reader.read_exact(&mut name).ok()?;
+        // ASCII or flagged UTF-8 (CP437 names are left to the zip crate).
+        if !name.is_ascii() && flags & 0x0800 == 0 {
+            return None;
+        }
+        let name = String::from_utf8(name).ok()?;
+        std::io::copy(
+            &mut reader.by_ref().take(extra_len as u64),
+            &mut std::io::sink(),
+        )
+        .ok()?;
+        self.packed.clear();
+        let got = reader
+            .by_ref()
+            .take(u64::from(packed))
+            .read_to_end(&mut self.packed)
+            .ok()?;
+        if got as u64 != u64::from(packed) {
+            return None;
+        }
+        self.buf.clear();
+        if name.ends_with('/') || !name.ends_with(".json") {
+            return Some(name);
+        }
+        let size = size as usize;
+        if method == 0 {
+            self.buf.extend_from_slice(&self.packed);
+        } else {
+            self.buf.reserve(size);
+            let d = self
+                .inflate
+                .get_or_insert_with(|| flate2::Decompress::new(false));
+            d.reset(false);
+            let status = d
+                .decompress_vec(&self.packed, &mut self.buf, flate2::FlushDecompress::Finish)
+                .ok()?;
+            if status != flate2::Status::StreamEnd {
+                return None;
+            }
+        }
+        let mut sum = flate2::Crc::new();
+        sum.update(&self.buf);
+        (self.buf.len() == size && sum.sum() == crc).then_some(name)
+    }
+
+    /// What [`ZipState::entry`] does with an entry read whole into `buf`.
+    fn after_read(&mut self, name: String, sink: &mut Sink<'_>) -> Result<bool, Stop> {
+        if name.ends_with('/') {
+            return Ok(true);
+        }
+        if !name.ends_with(".json") {
+            sink(Item::Skipped(name))?;
+            return Ok(true);
+        }
+        self.total += self.buf.len() as u64;
+        self.parse(name, sink)
+    }
+
     /// Reads one entry (`i`: its index) and hands on what it holds; `Ok(false)` when the
     /// rest of the archive cannot be read (cut off, or past the total limit).
     fn entry<R: Read>(
@@ -404,6 +550,12 @@ impl ZipState {
             }
             Ok(n) => self.total += n as u64,
         }
+        self.parse(name, sink)
+    }
+
+    /// Hands on the records of the entry `name` read into `buf` (its bytes already counted
+    /// in `total`); `Ok(false)` when the archive is past its total limit.
+    fn parse(&mut self, name: String, sink: &mut Sink<'_>) -> Result<bool, Stop> {
         sink(Item::File)?;
         if self.total > MAX_ZIP_TOTAL_BYTES {
             sink(Item::Malformed(
