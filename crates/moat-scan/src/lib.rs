@@ -179,14 +179,14 @@ pub fn scan_tar<R: std::io::Read>(reader: R, opts: &ScanOptions) -> Result<Scann
 
 /// The join and the result, once every layer is merged.
 fn finish(
-    merged: merge::Merged,
+    mut merged: merge::Merged,
     mut diagnostics: Vec<Diagnostic>,
     findings: findings::Collector,
     mut artifact: moat_model::Artifact,
     active: &[&dyn Analyzer],
     opts: &ScanOptions,
 ) -> Scanned {
-    let built = join::build(&merged, opts.skip_dev);
+    let built = join::build(&mut merged, opts.skip_dev);
     diagnostics.extend(built.diagnostics);
     artifact.os = built.os;
     let findings = findings.finish(&merged, &artifact, active);
