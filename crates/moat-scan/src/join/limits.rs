@@ -69,7 +69,7 @@ mod tests {
     use crate::join::group::Names;
     use moat_model::Package;
 
-    fn names(per_package: &[&[&str]]) -> Names {
+    fn name_lists(per_package: &[&[&str]]) -> Names {
         let mut n = Names::default();
         for names in per_package {
             n.push(names.iter().map(|&s| s.into()));
@@ -96,8 +96,8 @@ mod tests {
         let mut groups = vec![
             Group {
                 packages: vec![pkg("", "1"), pkg("a", "1")],
-                provides: names(&[&[""], &["a"]]),
-                depends: names(&[&[], &[]]),
+                provides: name_lists(&[&[""], &["a"]]),
+                depends: name_lists(&[&[], &[]]),
             },
             Group {
                 packages: vec![pkg(&long_name, "1"), pkg("b", &long_version)],
@@ -117,7 +117,7 @@ mod tests {
             .flat_map(|g| g.packages.iter().map(|p| p.name.as_str()))
             .collect();
         assert_eq!(names, ["a", "b"]);
-        assert_eq!(groups[0].provides, names(&[&["a"]]));
+        assert_eq!(groups[0].provides, name_lists(&[&["a"]]));
         let b = &groups[1].packages[0];
         assert_eq!(b.version.len(), limits::MAX_VERSION);
         assert!(b.version.ends_with("...[truncated, 10485760 bytes]"));
