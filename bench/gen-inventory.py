@@ -2,11 +2,14 @@
 """Writes directory targets holding one OS package database of N records each, for
 bench/inventory-scale.sh: OUT/dpkg-N (etc/os-release of Debian 12, var/lib/dpkg/status) and
 OUT/apk-N (etc/os-release of Alpine 3.19, lib/apk/db/installed with one owned file per
-package), and OUT/sbom-N.cdx.json / OUT/sbom-N.spdx.json (N npm components with purls,
-licences and one dependency each). Records look like real ones (maintainer, source package,
-depends, sizes), with unique names.
+package), OUT/sbom-N.cdx.json / OUT/sbom-N.spdx.json (N npm components with purls,
+licences and one dependency each), and OUT/npm-N/package-lock.json (a lockfile v3 of
+min(N, 100,000) entries, the most moat keeps of one lockfile, with integrity, licence and one
+dependency each). Records look like real ones (maintainer, source package, depends, sizes),
+with unique names.
     gen-inventory.py OUT N
 """
+import json
 import os
 import sys
 
@@ -83,3 +86,18 @@ with open(os.path.join(out, f"sbom-{n}.spdx.json"), "w") as f:
                 f'{{"spdxElementId":"SPDXRef-p{i}","relationshipType":"DEPENDS_ON",'
                 f'"relatedSpdxElement":"SPDXRef-p{(i * 7) % n}"}}')
     f.write(']}')
+
+# A package-lock.json v3 of min(N, 100,000) entries (moat keeps at most 100,000 per file).
+m = min(n, 100000)
+packages = {"": {"name": "app", "version": "1.0.0"}}
+for i in range(m):
+    packages[f"node_modules/p{i:07d}"] = {
+        "version": f"1.{i % 10}.0",
+        "resolved": f"https://registry.npmjs.org/p{i:07d}/-/p{i:07d}-1.{i % 10}.0.tgz",
+        "integrity": "sha512-" + "A" * 86 + "==",
+        "license": "MIT",
+        "dependencies": {f"p{(i * 7) % m:07d}": "^1.0.0"},
+    }
+write(os.path.join(out, f"npm-{n}", "package-lock.json"),
+      json.dumps({"name": "app", "version": "1.0.0", "lockfileVersion": 3, "requires": True,
+                  "packages": packages}))

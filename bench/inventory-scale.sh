@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The inventory at its design bound: a dpkg `status` and an apk `installed` of N records each
-# (default 1,000,000; bench/gen-inventory.py), each scanned as a directory target, and a
-# CycloneDX SBOM of N components read as the target, with `moat scan --scanners vuln
+# (default 1,000,000; bench/gen-inventory.py), each scanned as a directory target, a
+# CycloneDX SBOM of N components read as the target, and a package-lock.json of
+# min(N, 100,000) entries (as a directory target), with `moat scan --scanners vuln
 # --advisories ONE-RECORD.json` (the whole inventory is built and matched; the report, with
 # no findings, is small, so the peak is the inventory's). Prints BENCHMARKS.md rows: wall
 # time, peak RSS, and peak RSS per package (the peak of the whole run divided by N), for a
-# tenth of N and for N.
+# tenth of N and for N (the lockfile's packages counted for the last column).
 #   bench/inventory-scale.sh
 #   N=200000 RUNS=1 MOAT=/path/to/old/moat bench/inventory-scale.sh
 # The generated trees live under $MOAT_BENCH_DIR (default /var/tmp/moat-bench).
@@ -21,7 +22,7 @@ fi
 
 # tree KIND N: the directory of a generated database (built once).
 tree() {
-  if [ ! -f "$base/.complete-$2" ]; then
+  if [ ! -f "$base/.complete-$2" ] || [ ! -f "$base/npm-$2/package-lock.json" ]; then
     mkdir -p "$base"
     python3 bench/gen-inventory.py "$base" "$2"
     touch "$base/.complete-$2"
@@ -58,17 +59,19 @@ PY
 
 echo "| input | packages | file size | moat | peak RSS per package |"
 echo "|---|---|---|---|---|"
-for kind in dpkg apk sbom; do
+for kind in dpkg apk sbom npm; do
   for n in $((N / 10)) "$N"; do
     dir=$(tree dpkg "$n"); dir=${dir%/dpkg-$n}
+    count=$n
     case $kind in
       dpkg) db=$dir/dpkg-$n/var/lib/dpkg/status ;;
       apk) db=$dir/apk-$n/lib/apk/db/installed ;;
       sbom) db=$dir/sbom-$n.cdx.json ;;
+      npm) db=$dir/npm-$n/package-lock.json; count=$((n < 100000 ? n : 100000)) ;;
     esac
     size=$(du -m "$db" | cut -f1)
     read -r secs kib < <(run "$kind" "$n")
     printf '| %s | %s | %s MiB | %.2f s / %d MiB | %d bytes |\n' \
-      "$kind" "$n" "$size" "$secs" $((kib / 1024)) $((kib * 1024 / n))
+      "$kind" "$count" "$size" "$secs" $((kib / 1024)) $((kib * 1024 / count))
   done
 done

@@ -106,7 +106,7 @@ fn lock(doc: &toml::Table) -> LangParsed {
         let source = table.get("source").and_then(|v| v.as_str());
         match source {
             Some(s) => {
-                pkg.metadata.insert("source".into(), s.to_string());
+                pkg.metadata.insert("source".into(), s.to_string().into());
             }
             None => pkg.application = true,
         }
@@ -120,11 +120,11 @@ fn lock(doc: &toml::Table) -> LangParsed {
                     .cloned()
             });
         if let Some(c) = checksum {
-            pkg.metadata.insert("checksum".into(), c);
+            pkg.metadata.insert("checksum".into(), c.into());
         }
         if !lock_version.is_empty() {
             pkg.metadata
-                .insert("lockfile_version".into(), lock_version.clone());
+                .insert("lockfile_version".into(), lock_version.clone().into());
         }
         if let Some(deps) = table.get("dependencies").and_then(|v| v.as_array()) {
             for dep in deps.iter().filter_map(|d| d.as_str()) {

@@ -41,7 +41,7 @@ fn entry_package(entry: &Value, dev: bool, out: &mut LangParsed, ctx: &str) {
     p.depends = required_names(entry.get("require"));
     if let Some(n) = entry.get("version_normalized").and_then(Value::as_str) {
         p.metadata
-            .insert("version_normalized".into(), n.to_string());
+            .insert("version_normalized".into(), n.to_string().into());
     }
     let reference = entry
         .get("source")
@@ -49,7 +49,7 @@ fn entry_package(entry: &Value, dev: bool, out: &mut LangParsed, ctx: &str) {
         .or_else(|| entry.get("dist").and_then(|d| d.get("reference")))
         .and_then(Value::as_str);
     if let Some(r) = reference.filter(|r| !r.is_empty()) {
-        p.metadata.insert("reference".into(), r.to_string());
+        p.metadata.insert("reference".into(), r.to_string().into());
     }
     out.packages.push(p);
 }

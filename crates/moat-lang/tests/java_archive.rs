@@ -44,7 +44,7 @@ fn find<'a>(r: &'a LangParsed, name: &str) -> &'a LangPackage {
 }
 
 fn meta<'a>(p: &'a LangPackage, key: &str) -> Option<&'a str> {
-    p.metadata.get(key).map(String::as_str)
+    p.metadata.get(key).map(|v| v.as_str())
 }
 
 fn skip_or_fail(what: &Path) {

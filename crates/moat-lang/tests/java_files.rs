@@ -166,7 +166,7 @@ fn pom_details() {
         ]
     );
     assert_eq!(
-        r.packages[1].metadata.get("optional").map(String::as_str),
+        r.packages[1].metadata.get("optional").map(|v| v.as_str()),
         Some("true")
     );
     assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);

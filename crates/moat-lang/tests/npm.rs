@@ -97,7 +97,7 @@ fn package_lock_details() {
     assert!(
         r.packages
             .iter()
-            .any(|p| p.metadata.get("optional").map(String::as_str) == Some("true"))
+            .any(|p| p.metadata.get("optional").map(|v| v.as_str()) == Some("true"))
     );
 }
 

@@ -20,6 +20,16 @@
 //! single struct with optional, documented fields; ecosystem-specific extras go
 //! into [`Package::metadata`] as ordered string pairs ([`Metadata`]: a sorted vector, not a
 //! `BTreeMap`, whose first entry alone would cost a package about 550 bytes).
+//!
+//! A package's strings are shared ([`Str`], an `Arc<str>` that reads, compares, hashes and
+//! serialises as the text): an inventory of a million packages repeats its kind, ecosystem,
+//! architecture, database path, maintainer and licences in every package, and the package
+//! databases' parsers and the scan engine intern them ([`Interner`]) so that each distinct
+//! value is stored once, and a package built from a database fact shares the fact's name
+//! and version instead of copying them. Ids are shared too, with the relationships that
+//! name them. Rejected: `&'static str` for the vocabulary fields (the SBOM reader takes
+//! any kind and ecosystem a document writes), and `String`s (one allocation per field per
+//! package: about 900 bytes of a package, before).
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -31,6 +41,7 @@ pub mod finding;
 pub mod limits;
 pub mod metadata;
 pub mod purl;
+pub mod shared;
 pub mod version;
 pub use diagnostic::{Code, Diagnostic};
 pub use ecosystem::{Ecosystem, normalize_name, os_ecosystem, pep503_name};
@@ -39,6 +50,7 @@ pub use finding::{
 };
 pub use metadata::Metadata;
 pub use purl::Purl;
+pub use shared::{Interner, Str};
 
 /// Version of moat's JSON document. Bump on any incompatible change.
 pub const SCHEMA_VERSION: &str = "2.0";
@@ -265,32 +277,32 @@ pub struct OsInfo {
     pub distroless: bool,
 }
 
-/// A package found in the target.
+/// A package found in the target. Its strings are [`Str`]s (shared; see the crate docs).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Package {
     /// Unique within the document; used as the SBOM `bom-ref` / SPDX id seed.
-    pub id: String,
-    pub name: String,
+    pub id: Str,
+    pub name: Str,
     /// The version as the package manager writes it: dpkg `[epoch:]upstream[-revision]`,
     /// rpm `[epoch:]version-release`, apk `version-rN`.
-    pub version: String,
+    pub version: Str,
     /// The purl type: `deb`, `apk`, `rpm`, `pypi`, `npm`, `cargo`, `golang`, `maven`, ...
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: Str,
     pub purl: String,
     /// The OSV ecosystem name (`Debian:12`, `Alpine:v3.19`, `PyPI`, `crates.io`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ecosystem: Option<String>,
+    pub ecosystem: Option<Str>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub arch: Option<String>,
+    pub arch: Option<Str>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub epoch: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source_name: Option<String>,
+    pub source_name: Option<Str>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source_version: Option<String>,
+    pub source_version: Option<Str>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub licenses: Vec<String>,
+    pub licenses: Vec<Str>,
     /// Index of the layer that introduced the package.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub layer: Option<usize>,
@@ -308,7 +320,8 @@ pub struct Package {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_count: Option<usize>,
     /// Files owned by the package (absolute paths). Not serialised: it can be large and
-    /// only the ownership join needs it.
+    /// only the ownership join needs it, which reads the databases' lists directly; the scan
+    /// engine leaves it empty (its count is [`Package::file_count`]).
     #[serde(skip)]
     pub files: Vec<String>,
     /// Ecosystem-specific extras (maintainer, installed size, ...), in key order.
@@ -319,7 +332,7 @@ pub struct Package {
 /// A place in the target. `path` is absolute inside the image (`/var/lib/dpkg/status`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Location {
-    pub path: String,
+    pub path: Str,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub layer: Option<usize>,
 }
@@ -333,7 +346,7 @@ pub enum RelationshipKind {
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Relationship {
-    pub from: String,
-    pub to: String,
+    pub from: Str,
+    pub to: Str,
     pub kind: RelationshipKind,
 }

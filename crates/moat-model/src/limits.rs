@@ -50,6 +50,20 @@ pub fn truncate(s: &mut String, max: usize) -> bool {
     true
 }
 
+/// [`truncate`] of a shared string: replaces it with a cut copy when it is over `max`.
+pub fn truncate_shared(s: &mut crate::Str, max: usize) -> bool {
+    if s.len() <= max {
+        return false;
+    }
+    *s = truncated(s, max).into();
+    true
+}
+
+/// [`truncate_shared`] of an optional value.
+pub fn truncate_shared_opt(s: &mut Option<crate::Str>, max: usize) -> bool {
+    s.as_mut().is_some_and(|s| truncate_shared(s, max))
+}
+
 /// [`truncate`] on a copy: borrows `s` when it is within `max`.
 pub fn truncated(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
     if s.len() <= max {
@@ -168,26 +182,26 @@ pub fn package(p: &mut crate::Package) -> Result<Option<crate::Diagnostic>, crat
         );
         return Err(located(d, p));
     }
-    let mut any = truncate(&mut p.version, MAX_VERSION);
-    any |= truncate(&mut p.id, MAX_PURL);
+    let mut any = truncate_shared(&mut p.version, MAX_VERSION);
+    any |= truncate_shared(&mut p.id, MAX_PURL);
     any |= truncate(&mut p.purl, MAX_PURL);
-    any |= truncate(&mut p.kind, MAX_FIELD);
+    any |= truncate_shared(&mut p.kind, MAX_FIELD);
     for f in [
         &mut p.ecosystem,
         &mut p.arch,
         &mut p.source_name,
         &mut p.source_version,
     ] {
-        any |= truncate_opt(f, MAX_FIELD);
+        any |= truncate_shared_opt(f, MAX_FIELD);
     }
     for l in &mut p.licenses {
-        any |= truncate(l, MAX_FIELD);
+        any |= truncate_shared(l, MAX_FIELD);
     }
     for l in &mut p.locations {
-        any |= truncate(&mut l.path, MAX_PATH);
+        any |= truncate_shared(&mut l.path, MAX_PATH);
     }
     for v in p.metadata.values_mut() {
-        any |= truncate(v, MAX_FIELD);
+        any |= truncate_shared(v, MAX_FIELD);
     }
     if !any {
         return Ok(None);

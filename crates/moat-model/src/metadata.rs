@@ -8,14 +8,21 @@
 //! an inventory of a million. Here a package pays for the pairs it has.
 //!
 //! Lookups are binary searches, inserts shift the pairs after the key: both are cheap for
-//! the few keys a package has.
+//! the few keys a package has. Keys and values are shared strings ([`Str`]): in a database
+//! of a million packages the keys, and values such as the maintainer, are the same in most
+//! packages, and a parser that interns them pays for each distinct one once (a values'
+//! `String`s were the next largest cost of a package). Values are replaced, not edited in
+//! place (`get_mut`, `values_mut` and `entry` give a `&mut Str`).
 
+use crate::shared::Str;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 
-/// Ordered `key -> value` extras of a package (see the module docs).
+/// Ordered `key -> value` extras of a package (see the module docs). Keys and values are
+/// [`Str`]s: the same key (and often the same value, a maintainer, a licence) repeats in
+/// every package of a database, and a parser that interns them makes them shared.
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
-pub struct Metadata(Vec<(String, String)>);
+pub struct Metadata(Vec<(Str, Str)>);
 
 impl Metadata {
     pub fn new() -> Metadata {
@@ -27,7 +34,7 @@ impl Metadata {
     }
 
     /// Sets `key` to `value`; returns the value it replaced.
-    pub fn insert(&mut self, key: String, value: String) -> Option<String> {
+    pub fn insert(&mut self, key: Str, value: Str) -> Option<Str> {
         match self.find(&key) {
             Ok(i) => Some(std::mem::replace(&mut self.0[i].1, value)),
             Err(i) => {
@@ -37,11 +44,12 @@ impl Metadata {
         }
     }
 
-    pub fn get(&self, key: &str) -> Option<&String> {
+    pub fn get(&self, key: &str) -> Option<&Str> {
         self.find(key).ok().map(|i| &self.0[i].1)
     }
 
-    pub fn get_mut(&mut self, key: &str) -> Option<&mut String> {
+    /// The value of `key`, to be replaced in place.
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Str> {
         self.find(key).ok().map(|i| &mut self.0[i].1)
     }
 
@@ -50,12 +58,12 @@ impl Metadata {
     }
 
     /// Removes `key`; returns its value.
-    pub fn remove(&mut self, key: &str) -> Option<String> {
+    pub fn remove(&mut self, key: &str) -> Option<Str> {
         self.find(key).ok().map(|i| self.0.remove(i).1)
     }
 
     /// The value of `key`, to be set with [`Entry::or_insert`] when absent.
-    pub fn entry(&mut self, key: String) -> Entry<'_> {
+    pub fn entry(&mut self, key: Str) -> Entry<'_> {
         Entry { map: self, key }
     }
 
@@ -72,15 +80,16 @@ impl Metadata {
         self.0.iter().map(pair_ref)
     }
 
-    pub fn keys(&self) -> impl Iterator<Item = &String> {
+    pub fn keys(&self) -> impl Iterator<Item = &Str> {
         self.0.iter().map(|(k, _)| k)
     }
 
-    pub fn values(&self) -> impl Iterator<Item = &String> {
+    pub fn values(&self) -> impl Iterator<Item = &Str> {
         self.0.iter().map(|(_, v)| v)
     }
 
-    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut String> {
+    /// The values, to be replaced in place.
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut Str> {
         self.0.iter_mut().map(|(_, v)| v)
     }
 
@@ -93,12 +102,12 @@ impl Metadata {
 /// A key of [`Metadata::entry`].
 pub struct Entry<'a> {
     map: &'a mut Metadata,
-    key: String,
+    key: Str,
 }
 
 impl<'a> Entry<'a> {
     /// The value, set to `value` first when the key is absent.
-    pub fn or_insert(self, value: String) -> &'a mut String {
+    pub fn or_insert(self, value: Str) -> &'a mut Str {
         let i = match self.map.find(&self.key) {
             Ok(i) => i,
             Err(i) => {
@@ -110,23 +119,21 @@ impl<'a> Entry<'a> {
     }
 
     /// The value, set to the empty string first when the key is absent.
-    pub fn or_default(self) -> &'a mut String {
-        self.or_insert(String::new())
+    pub fn or_default(self) -> &'a mut Str {
+        self.or_insert(Str::default())
     }
 }
 
-fn pair_ref((k, v): &(String, String)) -> (&String, &String) {
+fn pair_ref((k, v): &(Str, Str)) -> (&Str, &Str) {
     (k, v)
 }
 
 /// The iterator of [`Metadata::iter`].
-pub type Iter<'a> = std::iter::Map<
-    std::slice::Iter<'a, (String, String)>,
-    fn(&(String, String)) -> (&String, &String),
->;
+pub type Iter<'a> =
+    std::iter::Map<std::slice::Iter<'a, (Str, Str)>, fn(&(Str, Str)) -> (&Str, &Str)>;
 
 impl<'a> IntoIterator for &'a Metadata {
-    type Item = (&'a String, &'a String);
+    type Item = (&'a Str, &'a Str);
     type IntoIter = Iter<'a>;
     fn into_iter(self) -> Iter<'a> {
         self.iter()
@@ -134,16 +141,16 @@ impl<'a> IntoIterator for &'a Metadata {
 }
 
 impl IntoIterator for Metadata {
-    type Item = (String, String);
-    type IntoIter = std::vec::IntoIter<(String, String)>;
+    type Item = (Str, Str);
+    type IntoIter = std::vec::IntoIter<(Str, Str)>;
     fn into_iter(self) -> Self::IntoIter {
         self.0.into_iter()
     }
 }
 
-impl FromIterator<(String, String)> for Metadata {
+impl<K: Into<Str>, V: Into<Str>> FromIterator<(K, V)> for Metadata {
     /// A repeated key keeps its last value, as in a `BTreeMap`.
-    fn from_iter<I: IntoIterator<Item = (String, String)>>(iter: I) -> Metadata {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Metadata {
         let mut m = Metadata::new();
         m.extend(iter);
         m.0.shrink_to_fit();
@@ -151,10 +158,10 @@ impl FromIterator<(String, String)> for Metadata {
     }
 }
 
-impl Extend<(String, String)> for Metadata {
-    fn extend<I: IntoIterator<Item = (String, String)>>(&mut self, iter: I) {
+impl<K: Into<Str>, V: Into<Str>> Extend<(K, V)> for Metadata {
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
         for (k, v) in iter {
-            self.insert(k, v);
+            self.insert(k.into(), v.into());
         }
     }
 }
@@ -162,20 +169,24 @@ impl Extend<(String, String)> for Metadata {
 impl From<BTreeMap<String, String>> for Metadata {
     fn from(map: BTreeMap<String, String>) -> Metadata {
         // Already sorted and unique.
-        Metadata(map.into_iter().collect())
+        Metadata(
+            map.into_iter()
+                .map(|(k, v)| (Str::from(k), Str::from(v)))
+                .collect(),
+        )
     }
 }
 
-impl<const N: usize> From<[(String, String); N]> for Metadata {
-    fn from(pairs: [(String, String); N]) -> Metadata {
+impl<K: Into<Str>, V: Into<Str>, const N: usize> From<[(K, V); N]> for Metadata {
+    fn from(pairs: [(K, V); N]) -> Metadata {
         pairs.into_iter().collect()
     }
 }
 
 impl std::ops::Index<&str> for Metadata {
-    type Output = String;
+    type Output = Str;
     /// The value of `key`; panics when it is absent, as a `BTreeMap` does.
-    fn index(&self, key: &str) -> &String {
+    fn index(&self, key: &str) -> &Str {
         match self.get(key) {
             Some(v) => v,
             None => panic!("no metadata key {key:?}"),
@@ -217,12 +228,12 @@ mod tests {
         assert_eq!(m["b"], "two");
         assert_eq!(m.get("z"), None);
         assert!(m.contains_key("c"));
-        assert_eq!(m.entry("a".into()).or_insert("x".into()), "1");
-        m.entry("d".into()).or_insert("4".into()).push('!');
+        assert_eq!(*m.entry("a".into()).or_insert("x".into()), "1");
+        *m.entry("d".into()).or_insert("4".into()) = "4!".into();
         assert_eq!(m.remove("c"), Some("3".into()));
         assert_eq!(m.len(), 3);
         for v in m.values_mut() {
-            v.push('.');
+            *v = format!("{v}.").into();
         }
         let json = serde_json::to_string(&m).unwrap();
         assert_eq!(json, r#"{"a":"1.","b":"two.","d":"4!."}"#);
@@ -232,8 +243,10 @@ mod tests {
         let map: BTreeMap<String, String> = [("y".to_string(), "1".to_string())].into();
         let from: Metadata = map.clone().into();
         assert_eq!(
-            from.iter().collect::<Vec<_>>(),
-            map.iter().collect::<Vec<_>>()
+            from.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<BTreeMap<_, _>>(),
+            map
         );
         let collected: Metadata = [("k", "1"), ("j", "2"), ("k", "3")]
             .into_iter()
@@ -242,8 +255,8 @@ mod tests {
         assert_eq!(
             collected.into_iter().collect::<Vec<_>>(),
             [
-                ("j".to_string(), "2".to_string()),
-                ("k".to_string(), "3".to_string())
+                (Str::from("j"), Str::from("2")),
+                (Str::from("k"), Str::from("3"))
             ]
         );
     }

@@ -39,38 +39,41 @@
 //! [`crate::MAX_WARNINGS`] (+ one `too-large` "more" diagnostic).
 
 use crate::{Parsed, Warnings, dedup_in_order};
+use moat_model::{Interner, Str};
 
-/// One package from `lib/apk/db/installed`.
+/// One package from `lib/apk/db/installed`. Its strings other than file paths are shared
+/// ([`Str`]): one parse interns them, so the architecture, licence, maintainer and origin
+/// repeated across packages are stored once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApkPackage {
-    pub name: String,
-    pub version: String,
-    pub arch: Option<String>,
-    pub origin: Option<String>,
-    pub license: Option<String>,
-    pub maintainer: Option<String>,
+    pub name: Str,
+    pub version: Str,
+    pub arch: Option<Str>,
+    pub origin: Option<Str>,
+    pub license: Option<Str>,
+    pub maintainer: Option<Str>,
     /// See the module docs: package names and `so:`/`cmd:`/`pc:` entries.
-    pub depends: Vec<String>,
-    pub provides: Vec<String>,
+    pub depends: Vec<Str>,
+    pub provides: Vec<Str>,
     /// Absolute paths from `F:`/`R:` lines.
     pub files: Vec<String>,
-    pub checksum: Option<String>,
-    pub url: Option<String>,
+    pub checksum: Option<Str>,
+    pub url: Option<Str>,
 }
 
 #[derive(Default)]
 struct Builder {
-    name: Option<String>,
-    version: Option<String>,
-    arch: Option<String>,
-    origin: Option<String>,
-    license: Option<String>,
-    maintainer: Option<String>,
-    depends: Vec<String>,
-    provides: Vec<String>,
+    name: Option<Str>,
+    version: Option<Str>,
+    arch: Option<Str>,
+    origin: Option<Str>,
+    license: Option<Str>,
+    maintainer: Option<Str>,
+    depends: Vec<Str>,
+    provides: Vec<Str>,
     files: Vec<String>,
-    checksum: Option<String>,
-    url: Option<String>,
+    checksum: Option<Str>,
+    url: Option<Str>,
     dir: String,
     lines: usize,
     bad_lines: usize,
@@ -85,6 +88,7 @@ pub fn parse_installed(bytes: &[u8]) -> Parsed<ApkPackage> {
     let mut warnings = Warnings::default();
     let mut stanza_no = 0usize;
     let mut cur = Builder::default();
+    let mut strings = Interner::new();
     let mut finish = |b: Builder, stanza_no: &mut usize| {
         if b.lines == 0 && b.bad_lines == 0 {
             return;
@@ -134,7 +138,9 @@ pub fn parse_installed(bytes: &[u8]) -> Parsed<ApkPackage> {
         };
         let value = chars.as_str().trim();
         cur.lines += 1;
-        let opt = || (!value.is_empty()).then(|| value.to_string());
+        let mut opt = || (!value.is_empty()).then(|| strings.get(value));
+        // values of their own (no other package repeats them): not interned
+        let unique = || (!value.is_empty()).then(|| Str::from(value));
         match key {
             'P' => cur.name = opt(),
             'V' => cur.version = opt(),
@@ -142,10 +148,10 @@ pub fn parse_installed(bytes: &[u8]) -> Parsed<ApkPackage> {
             'o' => cur.origin = opt(),
             'L' => cur.license = opt(),
             'm' => cur.maintainer = opt(),
-            'C' => cur.checksum = opt(),
-            'U' => cur.url = opt(),
-            'D' => dependency_names(value, &mut cur.depends),
-            'p' => dependency_names(value, &mut cur.provides),
+            'C' => cur.checksum = unique(),
+            'U' => cur.url = unique(),
+            'D' => dependency_names(value, &mut cur.depends, &mut strings),
+            'p' => dependency_names(value, &mut cur.provides, &mut strings),
             'F' => cur.dir = value.trim_matches('/').to_string(),
             'R' if !value.is_empty() => {
                 let file = value.trim_start_matches('/');
@@ -172,7 +178,7 @@ pub fn parse_installed(bytes: &[u8]) -> Parsed<ApkPackage> {
 }
 
 /// Appends the names of a `D:`/`p:` value to `out` (see the module docs).
-fn dependency_names(value: &str, out: &mut Vec<String>) {
+fn dependency_names(value: &str, out: &mut Vec<Str>, strings: &mut Interner) {
     for entry in value.split_whitespace() {
         if entry.starts_with('!') {
             continue;
@@ -180,7 +186,7 @@ fn dependency_names(value: &str, out: &mut Vec<String>) {
         let end = entry.find(['=', '<', '>', '~', '@']).unwrap_or(entry.len());
         let name = &entry[..end];
         if !name.is_empty() {
-            out.push(name.to_string());
+            out.push(strings.get(name));
         }
     }
 }

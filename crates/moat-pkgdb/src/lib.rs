@@ -88,7 +88,7 @@ impl Warnings {
 }
 
 /// Removes repeated entries, keeping the first of each (linear time).
-pub(crate) fn dedup_in_order(v: &mut Vec<String>) {
+pub(crate) fn dedup_in_order<T: std::hash::Hash + Eq + Clone>(v: &mut Vec<T>) {
     let mut seen = std::collections::HashSet::with_capacity(v.len());
     v.retain(|s| seen.insert(s.clone()));
 }

@@ -254,7 +254,7 @@ fn package_component(inv: &Inventory, p: &Package, bom_ref: &str) -> Component {
         non_empty(&p.name, "unknown"),
     );
     c.bom_ref = Some(bom_ref.to_string());
-    c.version = Some(p.version.clone()).filter(|v| !v.is_empty());
+    c.version = Some(p.version.to_string()).filter(|v| !v.is_empty());
     c.purl = valid_purl(p);
     c.licenses = licenses(&p.licenses);
     let mut props = Props::default();
@@ -289,9 +289,9 @@ fn package_component(inv: &Inventory, p: &Package, bom_ref: &str) -> Component {
 /// expression every licence is its own object (`id` or `name`); with one, a single
 /// licence string stays as it is and several are joined with AND into one expression,
 /// free-text names becoming `LicenseRef-`s.
-fn licenses(raw: &[String]) -> Vec<LicenseChoice> {
+fn licenses<S: AsRef<str>>(raw: &[S]) -> Vec<LicenseChoice> {
     let mut lics: Vec<Lic> = Vec::new();
-    for l in raw.iter().filter_map(|s| classify(s)) {
+    for l in raw.iter().filter_map(|s| classify(s.as_ref())) {
         if !lics.contains(&l) {
             lics.push(l);
         }

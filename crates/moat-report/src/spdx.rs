@@ -261,7 +261,7 @@ fn package(inv: &Inventory, p: &Package, spdx_id: String, refs: &mut LicenseRefs
     let name = if p.name.trim().is_empty() {
         "unknown".to_string()
     } else {
-        p.name.clone()
+        p.name.to_string()
     };
     let mut s = SpdxPackage::new(
         name,
@@ -272,7 +272,7 @@ fn package(inv: &Inventory, p: &Package, spdx_id: String, refs: &mut LicenseRefs
             "LIBRARY"
         },
     );
-    s.version_info = Some(p.version.clone()).filter(|v| !v.is_empty());
+    s.version_info = Some(p.version.to_string()).filter(|v| !v.is_empty());
     s.license_declared = declared(&p.licenses, refs);
     s.source_info = source_info(inv, p);
     s.external_refs = valid_purl(p).map(purl_ref).into_iter().collect();
@@ -298,8 +298,8 @@ fn package(inv: &Inventory, p: &Package, spdx_id: String, refs: &mut LicenseRefs
 
 /// The AND of every licence string: ids and expressions as they are, names as
 /// `LicenseRef-`s registered in `refs`; NOASSERTION when there is none.
-fn declared(raw: &[String], refs: &mut LicenseRefs) -> String {
-    let lics: Vec<Lic> = raw.iter().filter_map(|s| classify(s)).collect();
+fn declared<S: AsRef<str>>(raw: &[S], refs: &mut LicenseRefs) -> String {
+    let lics: Vec<Lic> = raw.iter().filter_map(|s| classify(s.as_ref())).collect();
     let multiple = lics.len() > 1;
     let mut parts: Vec<String> = Vec::new();
     for l in lics {

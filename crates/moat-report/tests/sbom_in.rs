@@ -24,12 +24,12 @@ fn keys(inv: &Inventory) -> Vec<Key> {
         .iter()
         .map(|p| {
             (
-                p.name.clone(),
-                p.version.clone(),
+                p.name.to_string(),
+                p.version.to_string(),
                 p.purl.clone(),
-                p.ecosystem.clone(),
-                p.source_name.clone(),
-                p.source_version.clone(),
+                p.ecosystem.as_deref().map(str::to_string),
+                p.source_name.as_deref().map(str::to_string),
+                p.source_version.as_deref().map(str::to_string),
             )
         })
         .collect();

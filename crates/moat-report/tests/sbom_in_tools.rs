@@ -95,7 +95,7 @@ fn debs(inv: &Inventory) -> BTreeSet<(String, String)> {
     inv.packages
         .iter()
         .filter(|p| p.kind == "deb")
-        .map(|p| (p.name.clone(), p.version.clone()))
+        .map(|p| (p.name.to_string(), p.version.to_string()))
         .collect()
 }
 
@@ -171,8 +171,8 @@ fn other_tools_sboms_keep_the_distro_context() {
                     (
                         format!("{} {}", p.name, p.version),
                         (
-                            p.source_name.clone().unwrap_or_default(),
-                            p.source_version.clone().unwrap_or_default(),
+                            p.source_name.as_deref().unwrap_or_default().to_string(),
+                            p.source_version.as_deref().unwrap_or_default().to_string(),
                         ),
                     )
                 })

@@ -31,7 +31,14 @@ fn read(doc: &[u8]) -> Vec<(String, String, Option<String>, Option<u64>)> {
     assert!(inv.diagnostics.is_empty(), "{:?}", inv.diagnostics);
     inv.packages
         .into_iter()
-        .map(|p| (p.name, p.version, p.ecosystem, p.epoch.map(u64::from)))
+        .map(|p| {
+            (
+                p.name.into(),
+                p.version.into(),
+                p.ecosystem.map(String::from),
+                p.epoch.map(u64::from),
+            )
+        })
         .collect()
 }
 

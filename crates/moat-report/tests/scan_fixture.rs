@@ -14,9 +14,9 @@ use std::collections::BTreeMap;
 
 fn pkg(p: &Package, path: Option<&str>) -> FindingPackage {
     FindingPackage {
-        id: p.id.clone(),
-        name: p.name.clone(),
-        version: p.version.clone(),
+        id: p.id.to_string(),
+        name: p.name.to_string(),
+        version: p.version.to_string(),
         purl: p.purl.clone(),
         layer: p.layer,
         path: path.map(str::to_string),

@@ -101,6 +101,14 @@ impl FileFacts {
         self.tagged().map(|t| &t.fact)
     }
 
+    /// The facts, to be emptied once used up (see `Merged::release_databases`).
+    pub fn facts_mut(&mut self) -> impl Iterator<Item = &mut Fact> {
+        self.first
+            .iter_mut()
+            .chain(&mut self.more)
+            .map(|t| &mut t.fact)
+    }
+
     /// The first fact `pick` accepts. When two analyzers give a file the same kind of
     /// fact, the joins take the first in registry order: an analyzer added later cannot
     /// change what an earlier one established.

@@ -189,7 +189,7 @@ pub fn scan_tar<R: std::io::Read>(reader: R, opts: &ScanOptions) -> Result<Scann
 
 /// The join and the result, once every layer is merged.
 fn finish(
-    merged: merge::Merged,
+    mut merged: merge::Merged,
     mut diagnostics: Vec<Diagnostic>,
     findings: findings::Collector,
     mut artifact: moat_model::Artifact,
@@ -197,7 +197,7 @@ fn finish(
     opts: &ScanOptions,
 ) -> Scanned {
     let active: Vec<&dyn Analyzer> = active.iter().map(|a| a.as_ref()).collect();
-    let built = join::build(&merged, opts.skip_dev);
+    let built = join::build(&mut merged, opts.skip_dev);
     diagnostics.extend(built.diagnostics);
     artifact.os = built.os;
     let findings = findings.finish(&merged, &artifact, &active);

@@ -201,6 +201,37 @@ impl Merged {
         self.fs.iter().map(|(k, (_, c))| (k.as_str(), c))
     }
 
+    /// Empties, with `strip`, what the join has used up (the package lists of the OS
+    /// databases), in every state of every file, in place: a database's memory goes as soon
+    /// as its packages are built, not with the view. The view and the history hold the same
+    /// `Arc` of a file's facts; facts shared beyond them (the findings collector keeps the
+    /// files with findings) are left as they are.
+    pub fn release_databases(&mut self, strip: impl Fn(&mut Fact)) {
+        for (path, states) in &mut self.history {
+            let mut in_view = match self.fs.get_mut(path.as_str()) {
+                Some((_, Change::File(f))) => Some(f),
+                _ => None,
+            };
+            for (_, state) in states.iter_mut() {
+                let Some(facts) = state else { continue };
+                // drop the view's clone for a moment, so that this one is unique
+                let lent = match in_view.as_deref_mut() {
+                    Some(v) if Arc::ptr_eq(v, facts) => {
+                        *v = Arc::default();
+                        true
+                    }
+                    _ => false,
+                };
+                if let Some(unique) = Arc::get_mut(facts) {
+                    unique.facts_mut().for_each(&strip);
+                }
+                if lent && let Some(v) = in_view.as_deref_mut() {
+                    *v = facts.clone();
+                }
+            }
+        }
+    }
+
     /// Every analysed path with its history, in path order.
     pub fn histories(&self) -> Vec<(&str, &[HistoryEntry])> {
         let mut all: Vec<(&str, &[HistoryEntry])> = self
@@ -213,25 +244,56 @@ impl Merged {
     }
 }
 
+/// The layer that introduced each package of a database (see [`introduced_layers`]).
+#[derive(Debug)]
+pub enum Introduced<K> {
+    /// The database has one state since it last appeared: every package it holds came
+    /// with that layer (no map: a database of a million packages needs none).
+    All(Option<usize>),
+    /// Per package key.
+    Each(HashMap<K, Option<usize>>),
+}
+
+impl<K: std::hash::Hash + Eq> Introduced<K> {
+    /// The layer of the package `key` of the final state (None when unknown).
+    pub fn get<Q>(&self, key: &Q) -> Option<usize>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
+        match self {
+            Introduced::All(layer) => *layer,
+            Introduced::Each(map) => map.get(key).copied().flatten(),
+        }
+    }
+}
+
 /// For the history of one database path, finds the layer that introduced each package
 /// still present at the end: the first layer of the unbroken run of states in which the
 /// package had its final version. `extract` lists (key, version) pairs of a fact (of every
-/// fact of the file, in turn).
+/// fact of the file, in turn). Only keys of the final state may be asked for.
 /// Keys and versions may borrow from the facts (a database of a million packages is not
-/// copied for this).
-pub fn introduced_layers<'a, K, V, F>(
-    history: &'a [HistoryEntry],
-    extract: F,
-) -> HashMap<K, Option<usize>>
+/// copied for this), and a database written once since it last appeared (the common case,
+/// and every `dir:` target) needs no map at all.
+pub fn introduced_layers<'a, K, V, F>(history: &'a [HistoryEntry], extract: F) -> Introduced<K>
 where
     K: std::hash::Hash + Eq + Clone,
     V: PartialEq,
     F: Fn(&'a Fact) -> Vec<(K, V)>,
 {
+    let since = history
+        .iter()
+        .rposition(|(_, f)| f.is_none())
+        .map_or(0, |i| i + 1);
+    let run = &history[since..];
+    match run {
+        [] => return Introduced::All(None),
+        [(layer, _)] => return Introduced::All(*layer),
+        _ => {}
+    }
     let mut state: HashMap<K, (V, Option<usize>)> = HashMap::new();
-    for (layer, facts) in history {
+    for (layer, facts) in run {
         let Some(facts) = facts else {
-            state.clear();
             continue;
         };
         let mut now: HashMap<K, V> = HashMap::new();
@@ -243,7 +305,7 @@ where
             state.entry(k).or_insert((v, *layer));
         }
     }
-    state.into_iter().map(|(k, (_, l))| (k, l)).collect()
+    Introduced::Each(state.into_iter().map(|(k, (_, l))| (k, l)).collect())
 }
 
 #[cfg(test)]
@@ -415,8 +477,17 @@ mod tests {
                 .collect(),
             _ => vec![],
         });
-        assert_eq!(got["a"], Some(0));
-        assert_eq!(got["b"], Some(1));
-        assert_eq!(got["c"], Some(1));
+        assert_eq!(got.get("a"), Some(0));
+        assert_eq!(got.get("b"), Some(1));
+        assert_eq!(got.get("c"), Some(1));
+        // written once since it last appeared: no map
+        let h: Vec<HistoryEntry> = vec![
+            (Some(0), Some(facts("a=1"))),
+            (Some(1), None),
+            (Some(2), Some(facts("a=1"))),
+        ];
+        let got = introduced_layers(&h, |_| Vec::<(String, String)>::new());
+        assert!(matches!(got, Introduced::All(Some(2))));
+        assert_eq!(got.get("a"), Some(2));
     }
 }

@@ -142,7 +142,7 @@ pub fn applies(entry: &Affected, pkg: &Package, package_ecosystem: &str) -> bool
         })
         .collect();
     // Modules.
-    let label = pkg.metadata.get("modularity_label").map(String::as_str);
+    let label = pkg.metadata.get("modularity_label").map(|l| l.as_str());
     let pkg_modular = label.is_some_and(|l| !l.is_empty()) || is_module_build(&pkg.version);
     let entry_stream = qualifier("rpmmod").filter(|s| !s.is_empty());
     let entry_modular = entry_stream.is_some() || fixed.iter().any(|f| is_module_build(f));
@@ -329,7 +329,7 @@ mod tests {
 
     fn rpm(version: &str, arch: &str, label: Option<&str>) -> Package {
         let mut p = Package {
-            id: String::new(),
+            id: Default::default(),
             name: "p".into(),
             version: version.into(),
             kind: "rpm".into(),

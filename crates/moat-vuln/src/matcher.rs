@@ -415,7 +415,7 @@ fn records_for(
             .source_version
             .clone()
             .unwrap_or_else(|| pkg.version.clone());
-        lookups.push((sn.to_string(), sv));
+        lookups.push((sn.to_string(), sv.to_string()));
     }
     // Debian's feeds (DSA/DLA lists, the tracker, OSV's Debian records) name source
     // packages only: a binary package is looked up by its source package alone (a binary
@@ -423,7 +423,7 @@ fn records_for(
     // Alpine and rpm feeds name binary packages too, so those are looked up both ways.
     let source_only = pkg.kind == "deb" && !lookups.is_empty();
     if !source_only && !lookups.iter().any(|(n, _)| n == &pkg.name) {
-        lookups.push((pkg.name.clone(), pkg.version.clone()));
+        lookups.push((pkg.name.to_string(), pkg.version.to_string()));
     }
 
     let scheme = Scheme::for_ecosystem(eco);
@@ -872,7 +872,7 @@ fn build_finding(
     }
     let loc = pkg.locations.first();
     let layer = pkg.layer.or_else(|| loc.and_then(|l| l.layer));
-    let path = loc.map(|l| l.path.clone());
+    let path = loc.map(|l| l.path.to_string());
     Finding {
         id: primary,
         aliases,
@@ -882,9 +882,9 @@ fn build_finding(
         location: path.clone().map(|p| FindingLocation::file(p, layer)),
         detail: Detail::Vulnerability(VulnerabilityDetail {
             package: Some(FindingPackage {
-                id: pkg.id.clone(),
-                name: pkg.name.clone(),
-                version: pkg.version.clone(),
+                id: pkg.id.to_string(),
+                name: pkg.name.to_string(),
+                version: pkg.version.to_string(),
                 purl: pkg.purl.clone(),
                 layer,
                 path,

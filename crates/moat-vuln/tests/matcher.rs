@@ -53,7 +53,7 @@ fn purl_type(eco: &str) -> &'static str {
 fn pkg(eco: &str, name: &str, version: &str) -> Package {
     let kind = purl_type(eco);
     Package {
-        id: format!("{kind}:{name}@{version}"),
+        id: format!("{kind}:{name}@{version}").into(),
         name: name.into(),
         version: version.into(),
         kind: kind.into(),

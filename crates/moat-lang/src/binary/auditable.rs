@@ -100,11 +100,12 @@ fn audit_packages(compressed: &[u8], out: &mut LangParsed) {
         pkg.application = p.root;
         match &p.source {
             Some(serde_json::Value::String(s)) => {
-                pkg.metadata.insert("source".into(), s.clone());
+                pkg.metadata.insert("source".into(), s.clone().into());
             }
             Some(serde_json::Value::Null) | None => {}
             Some(other) => {
-                pkg.metadata.insert("source".into(), other.to_string());
+                pkg.metadata
+                    .insert("source".into(), other.to_string().into());
             }
         }
         if p.kind.as_deref() == Some("build") {

@@ -287,7 +287,7 @@ fn go_packages(version: &str, modinfo: &str, out: &mut LangParsed) {
             "mod" | "dep" if fields.len() >= 3 && !fields[1].is_empty() => {
                 let mut pkg = LangPackage::new(Ecosystem::Go, fields[1], fields[2]);
                 if let Some(sum) = fields.get(3).filter(|s| !s.is_empty()) {
-                    pkg.metadata.insert("sum".into(), sum.to_string());
+                    pkg.metadata.insert("sum".into(), sum.to_string().into());
                 }
                 if fields[0] == "mod" {
                     pkg.application = true;
@@ -312,20 +312,24 @@ fn go_packages(version: &str, modinfo: &str, out: &mut LangParsed) {
                 let new_version = fields.get(2).copied().unwrap_or("");
                 if new_version.is_empty() || is_local_path(new_path) {
                     pkg.metadata
-                        .insert("replaced_by".into(), new_path.to_string());
+                        .insert("replaced_by".into(), new_path.to_string().into());
                     pkg.metadata.insert("local_replace".into(), "true".into());
                 } else {
                     pkg.metadata
-                        .insert("original_name".into(), std::mem::take(&mut pkg.name));
-                    pkg.metadata
-                        .insert("original_version".into(), std::mem::take(&mut pkg.version));
-                    pkg.metadata
-                        .insert("replaced_by".into(), format!("{new_path} {new_version}"));
+                        .insert("original_name".into(), std::mem::take(&mut pkg.name).into());
+                    pkg.metadata.insert(
+                        "original_version".into(),
+                        std::mem::take(&mut pkg.version).into(),
+                    );
+                    pkg.metadata.insert(
+                        "replaced_by".into(),
+                        format!("{new_path} {new_version}").into(),
+                    );
                     pkg.name = new_path.to_string();
                     pkg.version = new_version.to_string();
                     match fields.get(3).filter(|s| !s.is_empty()) {
                         Some(sum) => {
-                            pkg.metadata.insert("sum".into(), sum.to_string());
+                            pkg.metadata.insert("sum".into(), sum.to_string().into());
                         }
                         None => {
                             pkg.metadata.remove("sum");
@@ -357,13 +361,14 @@ fn go_packages(version: &str, modinfo: &str, out: &mut LangParsed) {
     };
     if let Some(a) = &mut app {
         if !version.is_empty() {
-            a.metadata.insert("go_version".into(), version.to_string());
+            a.metadata
+                .insert("go_version".into(), version.to_string().into());
         }
         if let Some(p) = &main_path {
-            a.metadata.insert("main_path".into(), p.clone());
+            a.metadata.insert("main_path".into(), p.clone().into());
         }
         for (k, v) in builds {
-            a.metadata.insert(format!("build:{k}"), v);
+            a.metadata.insert(format!("build:{k}").into(), v.into());
         }
     }
     out.packages.extend(app);
@@ -371,7 +376,7 @@ fn go_packages(version: &str, modinfo: &str, out: &mut LangParsed) {
     if let Some(v) = go_semver(version) {
         let mut std = LangPackage::new(Ecosystem::Go, "stdlib", v);
         std.metadata
-            .insert("go_version".into(), version.to_string());
+            .insert("go_version".into(), version.to_string().into());
         out.packages.push(std);
     } else if !version.is_empty() {
         out.warn(Diagnostic::new(

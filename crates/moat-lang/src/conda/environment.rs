@@ -70,11 +70,11 @@ pub fn parse_environment(path: &str, bytes: &[u8]) -> LangParsed {
                 if let Some((channel, name, version, build)) = pinned(spec) {
                     let mut p: LangPackage = pkg(name, version);
                     if let Some(b) = build.filter(|b| !b.is_empty()) {
-                        p.metadata.insert("build".into(), b.to_string());
+                        p.metadata.insert("build".into(), b.to_string().into());
                     }
                     if let Some(c) = channel.filter(|c| !c.is_empty()) {
                         p.metadata
-                            .insert("channel".into(), super::channel_name(c, None));
+                            .insert("channel".into(), super::channel_name(c, None).into());
                     }
                     out.packages.push(p);
                 }

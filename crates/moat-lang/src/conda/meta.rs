@@ -37,16 +37,18 @@ pub fn parse_conda_meta(path: &str, bytes: &[u8]) -> LangParsed {
     let mut p = pkg(name, version);
     let subdir = text("subdir");
     if let Some(b) = text("build") {
-        p.metadata.insert("build".into(), b.to_string());
+        p.metadata.insert("build".into(), b.to_string().into());
     }
     if let Some(n) = doc.get("build_number").and_then(Value::as_u64) {
-        p.metadata.insert("build_number".into(), n.to_string());
+        p.metadata
+            .insert("build_number".into(), n.to_string().into());
     }
     if let Some(s) = subdir {
-        p.metadata.insert("subdir".into(), s.to_string());
+        p.metadata.insert("subdir".into(), s.to_string().into());
     }
     if let Some(c) = text("channel") {
-        p.metadata.insert("channel".into(), channel_name(c, subdir));
+        p.metadata
+            .insert("channel".into(), channel_name(c, subdir).into());
     }
     p.licenses.extend(text("license").map(str::to_string));
     if let Some(deps) = doc.get("depends").and_then(Value::as_array) {

@@ -63,7 +63,7 @@ pub fn parse_packages_config(_path: &str, bytes: &[u8]) -> LangParsed {
             ("allowedVersions", "allowed_versions"),
         ] {
             if let Some(v) = el.attr(attr) {
-                p.metadata.insert(key.into(), v.to_string());
+                p.metadata.insert(key.into(), v.to_string().into());
             }
         }
         out.packages.push(p);
@@ -154,7 +154,7 @@ pub fn parse_central_packages(_path: &str, bytes: &[u8]) -> LangParsed {
                 .collect::<Vec<_>>()
                 .join(" and ");
             if !condition.is_empty() {
-                p.metadata.insert("condition".into(), condition);
+                p.metadata.insert("condition".into(), condition.into());
             }
             out.packages.push(p);
         }

@@ -218,17 +218,19 @@ pub fn parse_mod(_path: &str, bytes: &[u8]) -> LangParsed {
         match &rep.new_version {
             Some(v) if !is_local_path(&rep.new_path) => {
                 pkg.metadata
-                    .insert("original_name".into(), std::mem::take(&mut pkg.name));
+                    .insert("original_name".into(), std::mem::take(&mut pkg.name).into());
+                pkg.metadata.insert(
+                    "original_version".into(),
+                    std::mem::take(&mut pkg.version).into(),
+                );
                 pkg.metadata
-                    .insert("original_version".into(), std::mem::take(&mut pkg.version));
-                pkg.metadata
-                    .insert("replaced_by".into(), format!("{} {v}", rep.new_path));
+                    .insert("replaced_by".into(), format!("{} {v}", rep.new_path).into());
                 pkg.name = rep.new_path.clone();
                 pkg.version = v.clone();
             }
             _ => {
                 pkg.metadata
-                    .insert("replaced_by".into(), rep.new_path.clone());
+                    .insert("replaced_by".into(), rep.new_path.clone().into());
                 pkg.metadata.insert("local_replace".into(), "true".into());
             }
         }
@@ -239,10 +241,10 @@ pub fn parse_mod(_path: &str, bytes: &[u8]) -> LangParsed {
         let mut app = LangPackage::new(Ecosystem::Go, m, "");
         app.application = true;
         if let Some(g) = go_version {
-            app.metadata.insert("go_version".into(), g);
+            app.metadata.insert("go_version".into(), g.into());
         }
         if let Some(t) = toolchain {
-            app.metadata.insert("toolchain".into(), t);
+            app.metadata.insert("toolchain".into(), t.into());
         }
         out.packages.push(app);
     }

@@ -277,9 +277,11 @@ impl Walk<'_> {
             if !seen.insert((p.name.clone(), p.version.clone())) {
                 continue;
             }
-            p.metadata.insert("archive".into(), self.top.to_string());
+            p.metadata
+                .insert("archive".into(), self.top.to_string().into());
             if depth > 0 {
-                p.metadata.insert("nested_in".into(), chain.to_string());
+                p.metadata
+                    .insert("nested_in".into(), chain.to_string().into());
             }
             self.out.packages.push(p);
         }

@@ -54,7 +54,8 @@ pub fn parse_gradle_lock(_path: &str, bytes: &[u8]) -> LangParsed {
                 .filter(|c| !c.is_empty())
                 .collect();
             p.dev = !list.is_empty() && list.iter().all(|c| is_test_configuration(c));
-            p.metadata.insert("configurations".into(), list.join(","));
+            p.metadata
+                .insert("configurations".into(), list.join(",").into());
         }
         if out.packages.len() == MAX_PACKAGES {
             out.warn(read::too_many("dependencies"));

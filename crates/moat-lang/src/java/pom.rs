@@ -202,7 +202,7 @@ pub fn parse_pom(_path: &str, bytes: &[u8]) -> LangParsed {
             // `test` is for the tests alone; `provided` is supplied by the runtime (a
             // servlet container, the JDK), not shipped with the project.
             p.dev = matches!(s.as_str(), "test" | "provided");
-            p.metadata.insert("scope".into(), s);
+            p.metadata.insert("scope".into(), s.into());
         }
         if d.text_of("optional")
             .and_then(|o| scope.resolve(o))

@@ -58,7 +58,8 @@ pub fn parse_sbt_lock(_path: &str, bytes: &[u8]) -> LangParsed {
             p.dev = !confs
                 .iter()
                 .any(|c| matches!(*c, "compile" | "runtime" | "optional"));
-            p.metadata.insert("configurations".into(), confs.join(","));
+            p.metadata
+                .insert("configurations".into(), confs.join(",").into());
         }
         let sha1 = d
             .get("artifacts")
@@ -68,7 +69,7 @@ pub fn parse_sbt_lock(_path: &str, bytes: &[u8]) -> LangParsed {
             .and_then(Value::as_str)
             .and_then(|h| h.strip_prefix("sha1:"));
         if let Some(h) = sha1 {
-            p.metadata.insert("sha1".into(), h.to_string());
+            p.metadata.insert("sha1".into(), h.to_string().into());
         }
         out.packages.push(p);
     }

@@ -57,7 +57,7 @@ pub fn parse_bun_lock(_path: &str, bytes: &[u8]) -> LangParsed {
             p.application = true;
             p.depends = dep_names(w, &RUNTIME);
             if !dir.is_empty() {
-                p.metadata.insert("workspace".into(), dir.clone());
+                p.metadata.insert("workspace".into(), dir.clone().into());
             }
             out.packages.push(p);
         }
@@ -87,7 +87,7 @@ pub fn parse_bun_lock(_path: &str, bytes: &[u8]) -> LangParsed {
             }
             let mut p = pkg(name, version);
             if key != name {
-                p.metadata.insert("path".into(), key.clone());
+                p.metadata.insert("path".into(), key.clone().into());
             }
             if let Some(info) = entry
                 .as_array()

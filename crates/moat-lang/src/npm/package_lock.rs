@@ -230,12 +230,13 @@ fn lock_v2(doc: &Doc, packages: &Capped<Lenient<V2Entry>>, out: &mut LangParsed)
         }
         let mut p = pkg(name, version);
         if !workspace && name != path_name {
-            p.metadata.insert("alias".into(), path_name.to_string());
+            p.metadata
+                .insert("alias".into(), path_name.to_string().into());
         }
         if workspace {
             p.metadata.insert("workspace".into(), "true".into());
         }
-        p.metadata.insert("path".into(), key.clone());
+        p.metadata.insert("path".into(), key.clone().into());
         let dev_optional = entry.dev_optional.0;
         p.dev = entry.dev.0 || dev_optional;
         if entry.optional.0 || dev_optional {
@@ -280,9 +281,10 @@ fn lock_v1(
         };
         let mut p: LangPackage = pkg(name, version);
         if let Some(a) = alias {
-            p.metadata.insert("alias".into(), a.to_string());
+            p.metadata.insert("alias".into(), a.to_string().into());
         }
-        p.metadata.insert("path".into(), install_path.clone());
+        p.metadata
+            .insert("path".into(), install_path.clone().into());
         p.dev = entry.dev.0;
         if entry.optional.0 {
             p.metadata.insert("optional".into(), "true".into());
@@ -355,7 +357,7 @@ mod tests {
         assert_eq!(b.depends, ["a", "real", "x"]);
         let d = &r.packages[2];
         assert!(d.dev);
-        assert_eq!(d.metadata.get("optional").map(String::as_str), Some("true"));
+        assert_eq!(d.metadata.get("optional").map(|v| v.as_str()), Some("true"));
         assert_eq!(r.warnings.len(), 1);
         assert_eq!(
             r.warnings[0].message,

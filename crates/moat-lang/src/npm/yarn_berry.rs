@@ -58,7 +58,7 @@ pub(super) fn parse(text: &str) -> LangParsed {
         let mut p = pkg(&name, &version);
         p.application = application;
         if let Some(a) = alias.filter(|a| *a != name) {
-            p.metadata.insert("alias".into(), a);
+            p.metadata.insert("alias".into(), a.into());
         }
         let mut deps = BTreeSet::new();
         for map in [&entry.dependencies, &entry.optional_dependencies]

@@ -89,7 +89,7 @@ pub(super) fn parse(text: &str) -> LangParsed {
         };
         let mut p = pkg(&name, &version);
         if let Some(a) = alias {
-            p.metadata.insert("alias".into(), a);
+            p.metadata.insert("alias".into(), a.into());
         }
         p.depends = e.depends;
         p.depends.sort();

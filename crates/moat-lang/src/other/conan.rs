@@ -66,7 +66,7 @@ fn conan_package(r: ConanRef) -> LangPackage {
         ("revision", r.revision),
     ] {
         if let Some(v) = v.filter(|v| !v.is_empty()) {
-            p.metadata.insert(k.into(), v);
+            p.metadata.insert(k.into(), v.into());
         }
     }
     p

@@ -62,7 +62,7 @@ pub fn parse_julia_manifest(_path: &str, bytes: &[u8]) -> LangParsed {
                 ("repo-url", "repo_url"),
             ] {
                 if let Some(v) = text(key) {
-                    p.metadata.insert(meta.into(), v.to_string());
+                    p.metadata.insert(meta.into(), v.to_string().into());
                 }
             }
             match t.get("deps") {

@@ -267,7 +267,7 @@ pub fn parse_mix_lock(_path: &str, bytes: &[u8]) -> LangParsed {
                 };
                 let mut p = LangPackage::new(Ecosystem::Hex, name, version);
                 if name != app {
-                    p.metadata.insert("app".into(), app.to_string());
+                    p.metadata.insert("app".into(), app.to_string().into());
                 }
                 if let Some(Term::List(deps)) = t.get(5) {
                     for d in deps {
@@ -283,7 +283,7 @@ pub fn parse_mix_lock(_path: &str, bytes: &[u8]) -> LangParsed {
                     }
                 }
                 if let Some(repo) = t.get(6).and_then(term_text) {
-                    p.metadata.insert("repo".into(), repo.to_string());
+                    p.metadata.insert("repo".into(), repo.to_string().into());
                 }
                 out.packages.push(p);
             }
@@ -295,10 +295,10 @@ pub fn parse_mix_lock(_path: &str, bytes: &[u8]) -> LangParsed {
                 let mut p = LangPackage::new(Ecosystem::Hex, app, version);
                 p.metadata.insert("source".into(), "git".into());
                 if let Some(url) = t.get(1).and_then(term_text) {
-                    p.metadata.insert("url".into(), url.to_string());
+                    p.metadata.insert("url".into(), url.to_string().into());
                 }
                 if let Some(c) = t.get(2).and_then(term_text) {
-                    p.metadata.insert("commit".into(), c.to_string());
+                    p.metadata.insert("commit".into(), c.to_string().into());
                 }
                 out.packages.push(p);
             }

@@ -53,17 +53,17 @@ pub fn parse_pubspec_lock(_path: &str, bytes: &[u8]) -> LangParsed {
         let dependency = info.get("dependency").and_then(scalar_text);
         p.dev = dependency.as_deref() == Some("direct dev");
         if let Some(d) = dependency {
-            p.metadata.insert("dependency".into(), d);
+            p.metadata.insert("dependency".into(), d.into());
         }
         if let Some(s) = info.get("source").and_then(scalar_text) {
-            p.metadata.insert("source".into(), s);
+            p.metadata.insert("source".into(), s.into());
         }
         if let Some(desc) = info.get("description") {
             if let Some(u) = desc.get("url").and_then(scalar_text) {
-                p.metadata.insert("url".into(), u);
+                p.metadata.insert("url".into(), u.into());
             }
             if let Some(r) = desc.get("resolved-ref").and_then(scalar_text) {
-                p.metadata.insert("resolved_ref".into(), r);
+                p.metadata.insert("resolved_ref".into(), r.into());
             }
         }
         out.packages.push(p);

@@ -105,7 +105,7 @@ pub fn parse_metadata(path: &str, bytes: &[u8]) -> LangParsed {
     }
     let dir = parent_dir(path);
     if read::ends_with_ci(last_component(dir), ".dist-info") {
-        p.metadata.insert("dist_dir".into(), absolute(dir));
+        p.metadata.insert("dist_dir".into(), absolute(dir).into());
     }
     LangParsed::one(p)
 }

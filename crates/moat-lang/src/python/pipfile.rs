@@ -40,7 +40,7 @@ pub fn parse_pipfile_lock(_path: &str, bytes: &[u8]) -> LangParsed {
             let mut p = pkg(name, v);
             p.dev = dev;
             if let Some(m) = info.get("markers").and_then(|m| m.as_str()) {
-                p.metadata.insert("marker".into(), m.to_string());
+                p.metadata.insert("marker".into(), m.to_string().into());
             }
             out.packages.push(p);
         }

@@ -41,10 +41,11 @@ fn poetry(doc: &toml::Table) -> LangParsed {
         }
         if let Some(src) = t.get("source").and_then(|s| s.as_table()) {
             if let Some(ty) = toml_str(src, "type") {
-                p.metadata.insert("source".into(), ty.to_string());
+                p.metadata.insert("source".into(), ty.to_string().into());
             }
             if let Some(url) = toml_str(src, "url") {
-                p.metadata.insert("source_url".into(), url.to_string());
+                p.metadata
+                    .insert("source_url".into(), url.to_string().into());
             }
         }
         out.packages.push(p);

@@ -96,12 +96,13 @@ fn pylock(doc: &toml::Table) -> LangParsed {
             }
         }
         if let Some(index) = toml_str(t, "index") {
-            p.metadata.insert("index".into(), index.to_string());
+            p.metadata.insert("index".into(), index.to_string().into());
         }
         if let Some(marker) = toml_str(t, "marker") {
             p.dev = group_only_marker(marker)
                 .is_some_and(|gs| gs.iter().all(|g| !default_groups.contains(&g.as_str())));
-            p.metadata.insert("marker".into(), marker.to_string());
+            p.metadata
+                .insert("marker".into(), marker.to_string().into());
         }
         out.packages.push(p);
     }

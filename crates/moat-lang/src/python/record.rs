@@ -117,6 +117,7 @@ pub fn parse_record(path: &str, bytes: &[u8]) -> LangParsed {
         p.metadata.insert("layout".into(), "pip-target".into());
     }
     p.metadata.insert("record_only".into(), "true".into());
-    p.metadata.insert("dist_dir".into(), absolute(dist_dir));
+    p.metadata
+        .insert("dist_dir".into(), absolute(dist_dir).into());
     LangParsed::one(p)
 }

@@ -173,13 +173,13 @@ pub fn parse_requirements(_path: &str, bytes: &[u8]) -> LangParsed {
         }
         let mut p = pkg(name, version);
         if let Some(m) = marker.filter(|m| !m.is_empty()) {
-            p.metadata.insert("marker".into(), m.to_string());
+            p.metadata.insert("marker".into(), m.to_string().into());
         }
         if !extras.is_empty() {
-            p.metadata.insert("extras".into(), extras);
+            p.metadata.insert("extras".into(), extras.into());
         }
         if !hashes.is_empty() {
-            p.metadata.insert("hashes".into(), hashes.join(","));
+            p.metadata.insert("hashes".into(), hashes.join(",").into());
         }
         out.packages.push(p);
     }

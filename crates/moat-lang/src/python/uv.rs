@@ -108,9 +108,9 @@ fn uv(doc: &toml::Table) -> LangParsed {
         if let Some(src) = t.get("source").and_then(|s| s.as_table())
             && let Some((k, v)) = src.iter().next()
         {
-            p.metadata.insert("source".into(), k.clone());
+            p.metadata.insert("source".into(), k.clone().into());
             if let Some(v) = v.as_str() {
-                p.metadata.insert("source_url".into(), v.to_string());
+                p.metadata.insert("source_url".into(), v.to_string().into());
             }
         }
         out.packages.push(p);

@@ -101,10 +101,11 @@ pub fn parse_gemfile_lock(_path: &str, bytes: &[u8]) -> LangParsed {
                         .entry("platform".into())
                         .or_default();
                     if !e.split(',').any(|x| x == plat) {
-                        if !e.is_empty() {
-                            e.push(',');
-                        }
-                        e.push_str(plat);
+                        *e = if e.is_empty() {
+                            plat.into()
+                        } else {
+                            format!("{e},{plat}").into()
+                        };
                     }
                 }
                 current = Some(i);
@@ -120,10 +121,10 @@ pub fn parse_gemfile_lock(_path: &str, bytes: &[u8]) -> LangParsed {
                 p.metadata.insert("platform".into(), plat.into());
             }
             if let Some(r) = &remote {
-                p.metadata.insert("remote".into(), r.clone());
+                p.metadata.insert("remote".into(), r.clone().into());
             }
             if let Some(r) = &revision {
-                p.metadata.insert("revision".into(), r.clone());
+                p.metadata.insert("revision".into(), r.clone().into());
             }
             out.packages.push(p);
             current = Some(out.packages.len() - 1);

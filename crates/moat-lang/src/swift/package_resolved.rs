@@ -84,11 +84,11 @@ pub fn parse_package_resolved(_path: &str, bytes: &[u8]) -> LangParsed {
         };
         let mut p = LangPackage::new(Ecosystem::SwiftURL, swift_url_name(url), version);
         if let Some(r) = text(state, "revision") {
-            p.metadata.insert("revision".into(), r.to_string());
+            p.metadata.insert("revision".into(), r.to_string().into());
         }
         if format > 0 {
             p.metadata
-                .insert("lockfile_version".into(), format.to_string());
+                .insert("lockfile_version".into(), format.to_string().into());
         }
         out.packages.push(p);
     }

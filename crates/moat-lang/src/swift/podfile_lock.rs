@@ -96,10 +96,11 @@ pub fn parse_podfile_lock(_path: &str, bytes: &[u8]) -> LangParsed {
         if let Some((_, sub)) = name.split_once('/') {
             let subs = p.metadata.entry("subspecs".into()).or_default();
             if !subs.split(',').any(|s| s == sub) {
-                if !subs.is_empty() {
-                    subs.push(',');
-                }
-                subs.push_str(sub);
+                *subs = if subs.is_empty() {
+                    sub.into()
+                } else {
+                    format!("{subs},{sub}").into()
+                };
             }
         }
         for d in deps {
@@ -114,7 +115,7 @@ pub fn parse_podfile_lock(_path: &str, bytes: &[u8]) -> LangParsed {
     for p in &mut out.packages {
         p.depends.sort();
         if let Some(sum) = checksums.and_then(|c| c.get(&p.name)).and_then(text) {
-            p.metadata.insert("checksum".into(), sum);
+            p.metadata.insert("checksum".into(), sum.into());
         }
         if let Some(src) = external
             .and_then(|e| e.get(&p.name))
@@ -125,7 +126,7 @@ pub fn parse_podfile_lock(_path: &str, bytes: &[u8]) -> LangParsed {
                 .filter_map(|(k, v)| Some(format!("{} {}", k.trim_start_matches(':'), text(v)?)))
                 .collect();
             if !desc.is_empty() {
-                p.metadata.insert("source".into(), desc.join(" "));
+                p.metadata.insert("source".into(), desc.join(" ").into());
             }
         }
     }

@@ -32,11 +32,8 @@ impl Stanza<'_> {
     }
 
     /// The trimmed value of a field, `None` when absent or empty.
-    pub(crate) fn get_nonempty(&self, name: &str) -> Option<String> {
-        self.get(name)
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
+    pub(crate) fn get_nonempty(&self, name: &str) -> Option<&str> {
+        self.get(name).map(str::trim).filter(|v| !v.is_empty())
     }
 }
 

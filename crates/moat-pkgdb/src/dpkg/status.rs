@@ -28,30 +28,34 @@
 
 use super::deb822::{Stanza, each_stanza};
 use crate::{Parsed, Warnings, dedup_in_order};
+use moat_model::{Interner, Str};
 
-/// One installed package from a dpkg/opkg status file.
+/// One installed package from a dpkg/opkg status file. Its strings are shared ([`Str`]):
+/// one parse interns every value, so the architecture, status, maintainer and source of a
+/// thousand packages are stored once, and a dependency's name is the same allocation as
+/// the name of the package it names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DpkgPackage {
-    pub name: String,
-    pub version: String,
+    pub name: Str,
+    pub version: Str,
     /// `Architecture` (`amd64`, `all`, opkg `x86_64`, ...).
-    pub arch: Option<String>,
+    pub arch: Option<Str>,
     /// Name from `Source:`; None when the field is absent.
-    pub source_name: Option<String>,
+    pub source_name: Option<Str>,
     /// Version in `Source: name (version)`, else the package version when a
     /// `Source:` field is present; None when the field is absent.
-    pub source_version: Option<String>,
+    pub source_version: Option<Str>,
     /// The `Status` field as written; None in distroless `status.d` stanzas.
-    pub status: Option<String>,
+    pub status: Option<Str>,
     /// Package names from `Pre-Depends` + `Depends` (see the module docs).
-    pub depends: Vec<String>,
+    pub depends: Vec<Str>,
     /// Package names from `Provides`, version constraints stripped.
-    pub provides: Vec<String>,
-    pub maintainer: Option<String>,
+    pub provides: Vec<Str>,
+    pub maintainer: Option<Str>,
     /// `Installed-Size` in KiB (a `KB`/`MB` unit suffix is understood); None when
     /// absent or unreadable.
     pub installed_size: Option<u64>,
-    pub homepage: Option<String>,
+    pub homepage: Option<Str>,
 }
 
 /// Reads a dpkg `status` file, one `status.d/*` file, or an opkg status file.
@@ -61,6 +65,7 @@ pub fn parse_status(bytes: &[u8]) -> Parsed<DpkgPackage> {
     let mut packages = Vec::new();
     let mut warn = Warnings::default();
     let mut n = 0usize;
+    let mut strings = Interner::new();
     each_stanza(&text, |stanza| {
         n += 1;
         if stanza.fields.is_empty() {
@@ -84,7 +89,7 @@ pub fn parse_status(bytes: &[u8]) -> Parsed<DpkgPackage> {
         } else if let Err(why) = check_version(version) {
             format!("stanza {n} ({name}): invalid version {version:?}: {why}")
         } else {
-            packages.push(package(&stanza, name, version));
+            packages.push(package(&stanza, name, version, &mut strings));
             return;
         };
         warn.at_line(stanza.line, problem);
@@ -98,41 +103,38 @@ pub fn parse_status(bytes: &[u8]) -> Parsed<DpkgPackage> {
 }
 
 /// The package of an installed stanza with a valid name and version.
-fn package(stanza: &Stanza<'_>, name: &str, version: &str) -> DpkgPackage {
+fn package(stanza: &Stanza<'_>, name: &str, version: &str, s: &mut Interner) -> DpkgPackage {
     let (source_name, source_version) = match stanza.get("Source").map(str::trim) {
         None | Some("") => (None, None),
         Some(src) => {
             let (sname, sver) = split_source(src);
-            (
-                Some(sname.to_string()),
-                Some(sver.unwrap_or(version).to_string()),
-            )
+            (Some(s.get(sname)), Some(s.get(sver.unwrap_or(version))))
         }
     };
     let mut depends = Vec::new();
     for field in ["Pre-Depends", "Depends"] {
         if let Some(v) = stanza.get(field) {
-            relation_names(v, &mut depends);
+            relation_names(v, &mut depends, s);
         }
     }
     let mut provides = Vec::new();
     if let Some(v) = stanza.get("Provides") {
-        relation_names(v, &mut provides);
+        relation_names(v, &mut provides, s);
     }
     dedup_in_order(&mut depends);
     dedup_in_order(&mut provides);
     DpkgPackage {
-        name: name.to_string(),
-        version: version.to_string(),
-        arch: stanza.get_nonempty("Architecture"),
+        arch: s.opt(stanza.get_nonempty("Architecture")),
+        maintainer: s.opt(stanza.get_nonempty("Maintainer")),
+        homepage: s.opt(stanza.get_nonempty("Homepage")),
+        name: s.get(name),
+        version: s.get(version),
         source_name,
         source_version,
-        status: stanza.get("Status").map(str::to_string),
+        status: s.opt(stanza.get("Status")),
         depends,
         provides,
-        maintainer: stanza.get_nonempty("Maintainer"),
         installed_size: stanza.get("Installed-Size").and_then(parse_size),
-        homepage: stanza.get_nonempty("Homepage"),
     }
 }
 
@@ -206,7 +208,7 @@ fn split_source(src: &str) -> (&str, Option<&str>) {
 }
 
 /// Appends the package names of a relationship field (`a (>= 1) | b:any, c`) to `out`.
-fn relation_names(field: &str, out: &mut Vec<String>) {
+fn relation_names(field: &str, out: &mut Vec<Str>, s: &mut Interner) {
     for group in field.split(',') {
         for alt in group.split('|') {
             let alt = alt.trim();
@@ -215,7 +217,7 @@ fn relation_names(field: &str, out: &mut Vec<String>) {
                 .unwrap_or(alt.len());
             let name = &alt[..end];
             if !name.is_empty() {
-                out.push(name.to_string());
+                out.push(s.get(name));
             }
         }
     }

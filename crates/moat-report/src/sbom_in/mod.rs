@@ -259,6 +259,8 @@ impl Raw {
 pub(super) struct Context {
     pub os: Option<OsInfo>,
     pub layers: Vec<Layer>,
+    /// The strings the packages of a document repeat (kind, ecosystem, licences), shared.
+    pub strings: moat_model::Interner,
 }
 
 /// The artifact when the document says nothing about it: named after the document (or the
@@ -304,24 +306,25 @@ pub(super) fn finish(
     if artifact.os.is_none() {
         artifact.os = distro::os_from_qualifiers(&raws);
     }
-    let ctx = Context {
+    let mut ctx = Context {
         os: artifact.os.clone(),
         layers: artifact.layers.clone(),
+        strings: moat_model::Interner::new(),
     };
     let mut used: HashSet<String> = HashSet::new();
     // reference -> index of its package (borrowed: no copy of every reference and id)
     let mut by_ref: HashMap<&str, usize> = HashMap::new();
     let mut packages = Vec::with_capacity(raws.len());
     for raw in &raws {
-        let Some(mut p) = package::package(raw, &ctx, path, &mut diagnostics) else {
+        let Some(mut p) = package::package(raw, &mut ctx, path, &mut diagnostics) else {
             continue;
         };
         let want = if keep_moat_ids && raw.is_moat() && !raw.reference.is_empty() {
             raw.reference.clone()
         } else {
-            p.id.clone()
+            p.id.to_string()
         };
-        p.id = crate::unique(&want, &mut used, "#");
+        p.id = crate::unique(&want, &mut used, "#").into();
         if !raw.reference.is_empty() {
             by_ref
                 .entry(raw.reference.as_str())

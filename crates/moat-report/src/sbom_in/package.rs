@@ -9,7 +9,7 @@ use super::distro::distro_ecosystem;
 use super::{Context, Raw};
 use moat_model::ecosystem::is_os_purl_type;
 use moat_model::version::rpm::split_source_rpm;
-use moat_model::{Code, Diagnostic, Ecosystem, Location, Package, Purl};
+use moat_model::{Code, Diagnostic, Ecosystem, Location, Package, Purl, Str};
 
 /// The ecosystem's own form of a language package's name from its purl (Maven
 /// `group:artifact`, Go, npm and Composer `namespace/name`); `None` for other purl types.
@@ -22,7 +22,7 @@ fn language_name(p: &Purl) -> Option<String> {
 /// and the package is read without one.
 pub(super) fn package(
     raw: &Raw,
-    ctx: &Context,
+    ctx: &mut Context,
     path: &str,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<Package> {
@@ -165,7 +165,7 @@ pub(super) fn package(
     let mut push_loc = |p: &str| {
         if !p.is_empty() && !locations.iter().any(|l| l.path == p) {
             locations.push(Location {
-                path: p.to_string(),
+                path: p.into(),
                 layer,
             });
         }
@@ -201,17 +201,17 @@ pub(super) fn package(
     };
 
     Some(Package {
-        id,
-        name,
-        version,
-        kind,
+        id: id.into(),
+        name: name.into(),
+        version: version.into(),
+        kind: ctx.strings.get(&kind),
         purl: purl.map(|p| p.to_string()).unwrap_or_default(),
-        ecosystem,
-        arch,
+        ecosystem: ctx.strings.opt(ecosystem.as_deref()),
+        arch: ctx.strings.opt(arch.as_deref()),
         epoch,
-        source_name,
-        source_version,
-        licenses: raw.licenses.clone(),
+        source_name: source_name.map(Str::from),
+        source_version: source_version.map(Str::from),
+        licenses: raw.licenses.iter().map(|l| ctx.strings.get(l)).collect(),
         layer,
         locations,
         dev: moat && raw.prop("moat:package:dev") == Some("true"),

@@ -317,7 +317,7 @@ fn finding_path(inv: &Inventory, f: &Finding) -> (String, bool) {
         .or_else(|| {
             inventory_package(inv, f)
                 .and_then(|p| p.locations.first())
-                .map(|l| l.path.clone())
+                .map(|l| l.path.to_string())
         })
         .filter(|p| !p.trim().is_empty())
         .unwrap_or_else(|| inv.artifact.path.clone());

@@ -2,41 +2,91 @@
 //! on, and [`assemble`], which gives all packages unique ids and draws the dependency edges
 //! within each group.
 
-use moat_model::{Package, Relationship, RelationshipKind};
-use std::borrow::Cow;
+use moat_model::{Package, Relationship, RelationshipKind, Str};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Packages of one package manager, with the names each provides and depends on. The
-/// names borrow from the facts where they are there as written (OS databases), so a
-/// database of a million packages is not copied for its edges.
+/// names are shared strings (an OS database's own: a database of a million packages is
+/// not copied for its edges), kept flat (one vector per group, not one per package), and
+/// the group borrows nothing: the facts it was built from can go before the ids and edges
+/// are made.
 #[derive(Default)]
-pub(crate) struct Group<'a> {
+pub(crate) struct Group {
     pub packages: Vec<Package>,
     /// Per package: its own name first, then what it provides.
-    pub provides: Vec<Vec<Cow<'a, str>>>,
-    pub depends: Vec<Vec<Cow<'a, str>>>,
+    pub provides: Names,
+    pub depends: Names,
+}
+
+/// Names per package, flat: package `i`'s are `names[ends[i - 1]..ends[i]]`.
+#[derive(Default, Debug, PartialEq)]
+pub(crate) struct Names {
+    names: Vec<Str>,
+    ends: Vec<usize>,
+}
+
+impl Names {
+    /// Adds the names of the next package.
+    pub fn push(&mut self, names: impl IntoIterator<Item = Str>) {
+        self.names.extend(names);
+        self.ends.push(self.names.len());
+    }
+
+    /// Room for `packages` more packages with `names` names in all (the vectors of a
+    /// million packages grown by doubling would hold up to twice that).
+    pub fn reserve(&mut self, packages: usize, names: usize) {
+        self.ends.reserve_exact(packages);
+        self.names.reserve_exact(names);
+    }
+
+    /// The names of package `i` (none past the end).
+    pub fn get(&self, i: usize) -> &[Str] {
+        let start = match i.checked_sub(1) {
+            Some(p) => self.ends.get(p).copied().unwrap_or(self.names.len()),
+            None => 0,
+        };
+        let end = self.ends.get(i).copied().unwrap_or(start);
+        self.names.get(start..end).unwrap_or_default()
+    }
+
+    /// Per package, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &[Str]> {
+        (0..self.ends.len()).map(|i| self.get(i))
+    }
+
+    /// Keeps the packages `keep` says (missing entries are kept).
+    pub fn retain(&mut self, keep: &[bool]) {
+        let mut out = Names::default();
+        for (i, names) in self.iter().enumerate() {
+            if keep.get(i).copied().unwrap_or(true) {
+                out.push(names.iter().cloned());
+            }
+        }
+        *self = out;
+    }
 }
 
 /// All groups' packages, in order, with unique ids (`#2`, `#3` for repeats), and the
 /// `depends_on` edges each group's names resolve to. `notes` are (package index, note)
 /// pairs recorded as the package's `language_packages` metadata.
 pub(crate) fn assemble(
-    groups: Vec<Group<'_>>,
+    groups: Vec<Group>,
     notes: Vec<(usize, String)>,
 ) -> (Vec<Package>, Vec<Relationship>) {
     let mut packages: Vec<Package> = Vec::new();
     let mut relationships = Vec::new();
-    let mut used_ids: HashSet<String> = HashSet::new();
+    // ids are shared strings: the set and the edges hold the packages' own
+    let mut used_ids: HashSet<Str> = HashSet::new();
     for mut g in groups {
         for p in &mut g.packages {
             if used_ids.contains(&p.id) {
                 let mut n = 2;
                 let mut id = format!("{}#{n}", p.id);
-                while used_ids.contains(&id) {
+                while used_ids.contains(id.as_str()) {
                     n += 1;
                     id = format!("{}#{n}", p.id);
                 }
-                p.id = id;
+                p.id = id.into();
             }
             used_ids.insert(p.id.clone());
         }
@@ -47,18 +97,18 @@ pub(crate) fn assemble(
         } else {
             packages.append(&mut g.packages);
         }
-        let id = |i: usize| packages[base + i].id.as_str();
+        let id = |i: usize| &packages[base + i].id;
         // name (and provided names) -> package index, within one package manager
         let mut by_name: HashMap<&str, usize> = HashMap::new();
         for (i, names) in g.provides.iter().enumerate() {
             for n in names {
-                by_name.entry(&**n).or_insert(i);
+                by_name.entry(n.as_str()).or_insert(i);
             }
         }
         let mut edges: Vec<(usize, usize)> = Vec::new();
         for (i, deps) in g.depends.iter().enumerate() {
             for d in deps {
-                if let Some(&to) = by_name.get(&**d)
+                if let Some(&to) = by_name.get(d.as_str())
                     && id(to) != id(i)
                 {
                     edges.push((i, to));
@@ -68,8 +118,8 @@ pub(crate) fn assemble(
         edges.sort_unstable_by(|a, b| (id(a.0), id(a.1)).cmp(&(id(b.0), id(b.1))));
         edges.dedup_by(|a, b| (id(a.0), id(a.1)) == (id(b.0), id(b.1)));
         relationships.extend(edges.into_iter().map(|(from, to)| Relationship {
-            from: id(from).to_string(),
-            to: id(to).to_string(),
+            from: id(from).clone(),
+            to: id(to).clone(),
             kind: RelationshipKind::DependsOn,
         }));
     }
@@ -80,7 +130,7 @@ pub(crate) fn assemble(
     for (i, notes) in by_owner {
         if let Some(p) = packages.get_mut(i) {
             p.metadata
-                .insert("language_packages".into(), notes.join(" "));
+                .insert("language_packages".into(), notes.join(" ").into());
         }
     }
     (packages, relationships)

@@ -26,13 +26,14 @@ use super::group::Group;
 use crate::fact::Fact;
 use crate::merge::{Merged, introduced_layers};
 use moat_lang::{Ecosystem, LangPackage};
-use moat_model::{Diagnostic, Location, Package, Purl};
+use moat_model::{Diagnostic, Interner, Location, Package, Purl, Str};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// A language package with where it was found.
 struct Found {
     pkg: LangPackage,
-    path: String,
+    /// Shared by the packages of one file.
+    path: Str,
     layer: Option<usize>,
     /// From a lockfile or manifest (it may say dev), not an installed copy or a binary.
     declared: bool,
@@ -85,7 +86,7 @@ pub(super) fn groups(
     skip_dev: bool,
     os_notes: &mut Vec<(usize, String)>,
     diagnostics: &mut Vec<Diagnostic>,
-) -> Vec<Group<'static>> {
+) -> Vec<Group> {
     let manifests = project::manifests(m);
     let mut found: Vec<Found> = Vec::new();
     for (path, layer, facts) in m.files_under("") {
@@ -100,22 +101,19 @@ pub(super) fn groups(
                 Fact::Lang { parsed, .. } => parsed
                     .packages
                     .iter()
-                    .map(|p| ((p.ecosystem, p.name.clone()), p.version.clone()))
+                    .map(|p| ((p.ecosystem, p.name.as_str()), p.version.as_str()))
                     .collect(),
                 _ => vec![],
             });
+            let file: Str = format!("/{path}").into();
             for d in parsed.diagnostics() {
                 diagnostics.push(d.at(format!("/{path}"), layer));
             }
             for p in &parsed.packages {
-                let l = layers
-                    .get(&(p.ecosystem, p.name.clone()))
-                    .copied()
-                    .flatten()
-                    .or(layer);
+                let l = layers.get(&(p.ecosystem, p.name.as_str())).or(layer);
                 found.push(Found {
                     pkg: p.clone(),
-                    path: format!("/{path}"),
+                    path: file.clone(),
                     layer: l,
                     declared: *declared,
                 });
@@ -129,7 +127,9 @@ pub(super) fn groups(
     mark_crates_not_in_binary(&mut found);
     let merged = dedupe(found);
 
-    let mut groups: BTreeMap<Ecosystem, Group<'static>> = BTreeMap::new();
+    let mut groups: BTreeMap<Ecosystem, Group> = BTreeMap::new();
+    // the strings every package of an ecosystem repeats, shared
+    let mut s = Interner::new();
     for (pkg, locations, dev) in merged {
         if skip_dev && dev {
             continue;
@@ -138,31 +138,28 @@ pub(super) fn groups(
         let g = groups.entry(eco).or_default();
         let layer = locations.iter().filter_map(|l| l.layer).min();
         let purl = package_purl(&pkg);
-        g.provides.push(vec![eco.normalize_name(&pkg.name).into()]);
-        g.depends.push(
-            pkg.depends
-                .iter()
-                .map(|d| eco.normalize_name(d).into())
-                .collect(),
-        );
+        g.provides.push([Str::from(eco.normalize_name(&pkg.name))]);
+        g.depends
+            .push(pkg.depends.iter().map(|d| Str::from(eco.normalize_name(d))));
         g.packages.push(Package {
-            id: format!("{}:{}@{}", eco.purl_type(), pkg.name, pkg.version),
-            name: pkg.name,
-            version: pkg.version,
-            kind: eco.purl_type().to_string(),
+            id: format!("{}:{}@{}", eco.purl_type(), pkg.name, pkg.version).into(),
+            name: pkg.name.into(),
+            version: pkg.version.into(),
+            kind: s.get(eco.purl_type()),
             purl: purl.to_string(),
-            ecosystem: Some(eco.osv_name().to_string()),
+            ecosystem: Some(s.get(eco.osv_name())),
             arch: None,
             epoch: None,
             source_name: None,
             source_version: None,
-            licenses: pkg.licenses,
+            licenses: pkg.licenses.iter().map(|l| s.get(l)).collect(),
             layer,
             locations,
             dev,
             application: pkg.application,
             file_count: (!pkg.files.is_empty()).then_some(pkg.files.len()),
-            files: pkg.files,
+            // only the ownership join reads files, and OS packages' only
+            files: Vec::new(),
             metadata: pkg.metadata.into(),
         });
     }
@@ -173,8 +170,8 @@ pub(super) fn groups(
 /// entries go away (or stay, as the package, when there is no METADATA).
 fn join_python_records(found: &mut Vec<Found>) {
     let dist = |f: &Found| f.pkg.metadata.get("dist_dir").cloned();
-    let mut records: HashMap<String, Vec<String>> = HashMap::new();
-    let mut with_metadata: HashSet<String> = HashSet::new();
+    let mut records: HashMap<Str, Vec<String>> = HashMap::new();
+    let mut with_metadata: HashSet<Str> = HashSet::new();
     for f in found.iter() {
         let Some(d) = dist(f) else { continue };
         if f.pkg
@@ -251,7 +248,7 @@ fn mark_crates_not_in_binary(found: &mut [Found]) {
             roots.insert((f.pkg.name.clone(), f.pkg.version.clone()), f.path.as_str());
         }
     }
-    let mut lock_to_binary: HashMap<String, HashSet<(String, String)>> = HashMap::new();
+    let mut lock_to_binary: HashMap<Str, HashSet<(String, String)>> = HashMap::new();
     for f in found.iter() {
         if is_lock(f)
             && f.pkg.application
@@ -421,7 +418,7 @@ mod tests {
         let mk = |eco, name: &str, version: &str, meta: &[(&str, &str)]| {
             let mut p = LangPackage::new(eco, name, version);
             for (k, v) in meta {
-                p.metadata.insert(k.to_string(), v.to_string());
+                p.metadata.insert((*k).into(), (*v).into());
             }
             package_purl(&p).to_string()
         };

@@ -17,7 +17,7 @@ use moat_model::{Diagnostic, limits};
 /// Applies the caps to every group; `notes` (indices into all groups' packages, in order)
 /// are renumbered for the packages that are dropped.
 pub(crate) fn apply(
-    groups: &mut [Group<'_>],
+    groups: &mut [Group],
     notes: &mut Vec<(usize, String)>,
     out: &mut Vec<Diagnostic>,
 ) {
@@ -45,15 +45,14 @@ pub(crate) fn apply(
         if keep.iter().all(|&k| k) {
             continue;
         }
-        let kept = |i: &mut usize| {
-            let k = keep.get(*i).copied().unwrap_or(true);
-            *i += 1;
+        let mut i = 0;
+        g.packages.retain(|_| {
+            let k = keep.get(i).copied().unwrap_or(true);
+            i += 1;
             k
-        };
-        let (mut a, mut b, mut c) = (0, 0, 0);
-        g.packages.retain(|_| kept(&mut a));
-        g.provides.retain(|_| kept(&mut b));
-        g.depends.retain(|_| kept(&mut c));
+        });
+        g.provides.retain(&keep);
+        g.depends.retain(&keep);
     }
     notes.retain_mut(|(i, _)| match renumber.get(*i).copied().flatten() {
         Some(new) => {
@@ -67,7 +66,16 @@ pub(crate) fn apply(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::join::group::Names;
     use moat_model::Package;
+
+    fn name_lists(per_package: &[&[&str]]) -> Names {
+        let mut n = Names::default();
+        for names in per_package {
+            n.push(names.iter().map(|&s| s.into()));
+        }
+        n
+    }
 
     fn pkg(name: &str, version: &str) -> Package {
         let mut p: Package = serde_json::from_str(&format!(
@@ -88,8 +96,8 @@ mod tests {
         let mut groups = vec![
             Group {
                 packages: vec![pkg("", "1"), pkg("a", "1")],
-                provides: vec![vec!["".into()], vec!["a".into()]],
-                depends: vec![vec![], vec![]],
+                provides: name_lists(&[&[""], &["a"]]),
+                depends: name_lists(&[&[], &[]]),
             },
             Group {
                 packages: vec![pkg(&long_name, "1"), pkg("b", &long_version)],
@@ -109,7 +117,7 @@ mod tests {
             .flat_map(|g| g.packages.iter().map(|p| p.name.as_str()))
             .collect();
         assert_eq!(names, ["a", "b"]);
-        assert_eq!(groups[0].provides, [vec![std::borrow::Cow::from("a")]]);
+        assert_eq!(groups[0].provides, name_lists(&[&["a"]]));
         let b = &groups[1].packages[0];
         assert_eq!(b.version.len(), limits::MAX_VERSION);
         assert!(b.version.ends_with("...[truncated, 10485760 bytes]"));

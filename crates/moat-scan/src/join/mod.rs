@@ -5,7 +5,9 @@
 //! 2. [`os`]: the OS is detected and the OS package databases (dpkg, apk, rpm) are read,
 //!    each package joined with its file list and licences, with the layer that introduced it;
 //! 3. [`lang`]: language packages are collected, joined (a dist-info's RECORD), dropped
-//!    where an OS package owns their metadata, and deduplicated;
+//!    where an OS package owns their metadata, and deduplicated; then the OS databases'
+//!    package lists leave the merged view (their packages share their strings, and nothing
+//!    after this reads them);
 //! 4. [`limits`]: packages without a name or with an over-long one are dropped, other
 //!    over-long fields cut (the value caps of `moat_model::limits`, applied here only);
 //! 5. [`group`]: every package manager's packages get unique ids and their dependency edges.
@@ -32,24 +34,34 @@ pub struct Built {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// Builds packages and relationships from the merged view.
-pub fn build(m: &Merged, skip_dev: bool) -> Built {
+/// Builds packages and relationships from the merged view. The OS databases' package lists
+/// leave the view once their packages are built ([`Merged::release_databases`]): a database
+/// of a million packages is not kept beside its packages while ids and edges are made.
+pub fn build(m: &mut Merged, skip_dev: bool) -> Built {
     let mut diagnostics = Vec::new();
     collect_fact_diagnostics(m, &mut diagnostics);
-    let (os, mut groups) = os::groups(m, &mut diagnostics);
+    let (os, os_groups) = os::groups(m, &mut diagnostics);
 
     // Language packages; those whose metadata an OS package owns stay with the OS package.
     let mut notes: Vec<(usize, String)> = Vec::new();
     let lang_groups = {
         let mut owners: HashMap<&str, usize> = HashMap::new();
-        for (i, p) in groups.iter().flat_map(|g| g.packages.iter()).enumerate() {
-            for f in &p.files {
+        let files = os_groups.iter().flat_map(|g| g.files.iter());
+        for (i, files) in files.enumerate() {
+            for f in *files {
                 owners.insert(f.as_str(), i);
             }
         }
         lang::groups(m, &owners, skip_dev, &mut notes, &mut diagnostics)
     };
+    let mut groups: Vec<group::Group> = os_groups.into_iter().map(|g| g.group).collect();
     groups.extend(lang_groups);
+    m.release_databases(|f| match f {
+        Fact::Dpkg(p) => p.packages = Vec::new(),
+        Fact::Apk(p) => p.packages = Vec::new(),
+        Fact::Rpm(p) => p.packages = Vec::new(),
+        _ => {}
+    });
     limits::apply(&mut groups, &mut notes, &mut diagnostics);
     let (packages, relationships) = group::assemble(groups, notes);
     Built {

@@ -10,30 +10,40 @@ use crate::analyzers::dpkg::{INFO_DIR, STATUS, STATUS_D};
 use crate::analyzers::os_release::PATHS as OS_RELEASE_PATHS;
 use crate::analyzers::rpm::{RPM_DIRS, RPM_FILES};
 use crate::fact::Fact;
-use crate::merge::{FoundFile, Merged, SymlinkLoop, introduced_layers};
-use moat_model::{Code, Diagnostic, Location, Metadata, OsInfo, Package, Purl};
+use crate::merge::{FoundFile, Introduced, Merged, SymlinkLoop, introduced_layers};
+use moat_model::{Code, Diagnostic, Interner, Location, Metadata, OsInfo, Package, Purl, Str};
 use moat_pkgdb::{apk::ApkPackage, dpkg::DpkgPackage, rpm::RpmPackage};
-use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
+
+/// The packages of one OS package manager, with the files each owns (borrowed from the
+/// facts: only the ownership join reads them, and packages keep no copies).
+#[derive(Default)]
+pub(super) struct OsGroup<'a> {
+    pub group: Group,
+    pub files: Vec<&'a [String]>,
+}
 
 /// The OS and one group per OS package manager (dpkg, apk, rpm), in that order.
 pub(super) fn groups<'a>(
     m: &'a Merged,
     diagnostics: &mut Vec<Diagnostic>,
-) -> (Option<OsInfo>, Vec<Group<'a>>) {
+) -> (Option<OsInfo>, Vec<OsGroup<'a>>) {
     let mut os = detect_os(m, diagnostics);
-    let mut groups: Vec<Group> = Vec::new();
-    let mut dpkg = dpkg_packages(m, os.as_ref(), diagnostics);
+    let mut groups: Vec<OsGroup> = Vec::new();
+    // one interner for the strings all packages of the scan repeat (kind, ecosystem,
+    // database path, metadata keys and values): the packages share them
+    let mut s = Interner::new();
+    let mut dpkg = dpkg_packages(m, os.as_ref(), &mut s, diagnostics);
     if os.is_none() {
         os = distroless_os(&dpkg);
         if let Some(os) = &os {
             // purls and ecosystems carry the distro: rebuild with it now known.
-            dpkg = dpkg_packages(m, Some(os), &mut Vec::new());
+            dpkg = dpkg_packages(m, Some(os), &mut s, &mut Vec::new());
         }
     }
     groups.push(dpkg);
-    groups.push(apk_packages(m, os.as_ref()));
-    groups.push(rpm_packages(m, os.as_ref(), diagnostics));
+    groups.push(apk_packages(m, os.as_ref(), &mut s));
+    groups.push(rpm_packages(m, os.as_ref(), &mut s, diagnostics));
     (os, groups)
 }
 
@@ -76,7 +86,8 @@ fn detect_os(m: &Merged, diagnostics: &mut Vec<Diagnostic>) -> Option<OsInfo> {
 
 /// A Debian image without os-release but with `status.d` is distroless: the release
 /// comes from base-files' version (`12.4+deb12u5` is Debian 12).
-fn distroless_os(dpkg: &Group<'_>) -> Option<OsInfo> {
+fn distroless_os(dpkg: &OsGroup<'_>) -> Option<OsInfo> {
+    let dpkg = &dpkg.group;
     if dpkg.packages.is_empty()
         || !dpkg
             .packages
@@ -122,26 +133,19 @@ fn os_ecosystem(os: Option<&OsInfo>) -> Option<String> {
     moat_model::os_ecosystem(&o.id, o.version.as_deref())
 }
 
-fn location(path: &str, layer: Option<usize>) -> Location {
-    Location {
-        path: format!("/{path}"),
-        layer,
-    }
-}
-
 /// What every OS package of one image shares: purl namespace, `distro` qualifier, ecosystem.
 struct Distro {
     ns: String,
     distro: String,
-    eco: Option<String>,
+    eco: Option<Str>,
 }
 
 impl Distro {
-    fn new(os: Option<&OsInfo>, ns: &str) -> Distro {
+    fn new(os: Option<&OsInfo>, ns: &str, s: &mut Interner) -> Distro {
         Distro {
             ns: ns.to_string(),
             distro: distro_qualifier(os),
-            eco: os_ecosystem(os),
+            eco: os_ecosystem(os).map(|e| s.get(&e)),
         }
     }
 
@@ -155,34 +159,60 @@ impl Distro {
     }
 }
 
-/// The parts of an OS package that differ between package managers.
+/// The parts of an OS package that differ between package managers. Its strings are the
+/// database facts' own (shared, not copied) or interned.
 struct OsPkg<'a> {
-    kind: &'static str,
     id: String,
-    name: String,
-    version: String,
+    name: Str,
+    version: Str,
     purl: Purl,
-    arch: Option<String>,
+    arch: Option<Str>,
     epoch: Option<u32>,
-    source_name: Option<String>,
-    source_version: Option<String>,
-    licenses: Vec<String>,
-    files: Vec<String>,
+    source_name: Option<Str>,
+    source_version: Option<Str>,
+    licenses: Vec<Str>,
+    /// Borrowed from the facts: only the ownership join reads them.
+    files: &'a [String],
     metadata: Metadata,
     /// Names the package answers to: its own, then what it provides.
-    provides: Vec<Cow<'a, str>>,
-    depends: Vec<Cow<'a, str>>,
+    provides: Vec<Str>,
+    depends: Vec<Str>,
 }
 
-impl<'a> Group<'a> {
-    fn push(&mut self, d: &Distro, db_path: &str, layer: Option<usize>, p: OsPkg<'a>) {
-        self.provides.push(p.provides);
-        self.depends.push(p.depends);
-        self.packages.push(Package {
-            id: p.id,
+/// Where the packages of one database were found: its kind and path, shared by them all.
+struct Db {
+    kind: Str,
+    path: Str,
+}
+
+impl Db {
+    fn new(kind: &str, path: &str, s: &mut Interner) -> Db {
+        Db {
+            kind: s.get(kind),
+            path: s.get(&format!("/{path}")),
+        }
+    }
+}
+
+impl<'a> OsGroup<'a> {
+    /// Room for `n` more packages providing `provides` and depending on `depends` names
+    /// in all (exact sizes: a million packages grown by doubling waste up to half).
+    fn reserve(&mut self, n: usize, provides: usize, depends: usize) {
+        self.group.packages.reserve_exact(n);
+        self.files.reserve_exact(n);
+        self.group.provides.reserve(n, provides);
+        self.group.depends.reserve(n, depends);
+    }
+
+    fn push(&mut self, d: &Distro, db: &Db, layer: Option<usize>, p: OsPkg<'a>) {
+        self.group.provides.push(p.provides);
+        self.group.depends.push(p.depends);
+        self.files.push(p.files);
+        self.group.packages.push(Package {
+            id: p.id.into(),
             name: p.name,
             version: p.version,
-            kind: p.kind.into(),
+            kind: db.kind.clone(),
             purl: p.purl.to_string(),
             ecosystem: d.eco.clone(),
             arch: p.arch,
@@ -191,18 +221,21 @@ impl<'a> Group<'a> {
             source_version: p.source_version,
             licenses: p.licenses,
             layer,
-            locations: vec![location(db_path, layer)],
+            locations: vec![Location {
+                path: db.path.clone(),
+                layer,
+            }],
             dev: false,
             application: false,
             file_count: (!p.files.is_empty()).then_some(p.files.len()),
-            files: p.files,
+            files: Vec::new(),
             metadata: p.metadata,
         });
     }
 }
 
 /// Layer that introduced each package of the database at `path` (see [`introduced_layers`]).
-fn layers_of<'a, K, V, F>(m: &'a Merged, path: &str, extract: F) -> HashMap<K, Option<usize>>
+fn layers_of<'a, K, V, F>(m: &'a Merged, path: &str, extract: F) -> Introduced<K>
 where
     K: std::hash::Hash + Eq + Clone,
     V: PartialEq,
@@ -211,11 +244,11 @@ where
     introduced_layers(m.history(path), extract)
 }
 
-/// Metadata from the fields that are present.
-fn metadata<const N: usize>(pairs: [(&str, Option<String>); N]) -> Metadata {
+/// Metadata from the fields that are present, keys interned.
+fn metadata<const N: usize>(s: &mut Interner, pairs: [(&str, Option<Str>); N]) -> Metadata {
     pairs
         .into_iter()
-        .filter_map(|(k, v)| Some((k.to_string(), v?)))
+        .filter_map(|(k, v)| Some((s.get(k), v?)))
         .collect()
 }
 
@@ -229,16 +262,32 @@ fn package_id(kind: &str, name: &str, version: &str, sep: char, arch: Option<&st
 }
 
 /// Package names with their own name first.
-fn names<'a>(name: &'a str, more: impl IntoIterator<Item = &'a str>) -> Vec<Cow<'a, str>> {
-    std::iter::once(name)
-        .chain(more)
-        .map(Cow::Borrowed)
-        .collect()
+fn names(name: &Str, more: impl IntoIterator<Item = Str>) -> Vec<Str> {
+    std::iter::once(name.clone()).chain(more).collect()
 }
 
-/// Names as they are written in the database.
-fn borrowed(names: &[String]) -> Vec<Cow<'_, str>> {
-    names.iter().map(|n| Cow::Borrowed(n.as_str())).collect()
+/// A package of a database by its name, version and architecture (the dedup key), hashed
+/// and compared through the fact it points to: 8 bytes per package, not 48.
+struct Nva<'a>(&'a DpkgPackage);
+
+impl Nva<'_> {
+    fn key(&self) -> (&str, &str, Option<&str>) {
+        (&self.0.name, &self.0.version, self.0.arch.as_deref())
+    }
+}
+
+impl PartialEq for Nva<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl Eq for Nva<'_> {}
+
+impl std::hash::Hash for Nva<'_> {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.key().hash(h);
+    }
 }
 
 /// The dpkg database of a file's facts.
@@ -252,11 +301,12 @@ fn dpkg_db(f: &Fact) -> Option<&Vec<DpkgPackage>> {
 fn dpkg_packages<'a>(
     m: &'a Merged,
     os: Option<&OsInfo>,
+    s: &mut Interner,
     diagnostics: &mut Vec<Diagnostic>,
-) -> Group<'a> {
-    let mut g = Group::default();
+) -> OsGroup<'a> {
+    let mut g = OsGroup::default();
     // file lists: (name, arch) -> files; distroless md5sums: name -> files
-    let mut lists: HashMap<(String, Option<String>), &Vec<String>> = HashMap::new();
+    let mut lists: HashMap<(&str, Option<&str>), &Vec<String>> = HashMap::new();
     for prefix in [INFO_DIR, STATUS_D] {
         for (_, _, f) in m.files_under(prefix) {
             for fact in f.facts() {
@@ -266,7 +316,7 @@ fn dpkg_packages<'a>(
                     files,
                 } = fact
                 {
-                    lists.insert((package.clone(), arch.clone()), files);
+                    lists.insert((package.as_str(), arch.as_deref()), files);
                 }
             }
         }
@@ -286,52 +336,58 @@ fn dpkg_packages<'a>(
         .filter(|o| o.family == "debian")
         .map(|o| o.id.as_str())
         .unwrap_or("debian");
-    let d = Distro::new(os, ns);
+    let d = Distro::new(os, ns, s);
     let mut seen = HashSet::new();
     for (path, pkgs) in dbs {
+        let db = Db::new("deb", &path, s);
+        let provides = pkgs.iter().map(|p| 1 + p.provides.len()).sum();
+        g.reserve(
+            pkgs.len(),
+            provides,
+            pkgs.iter().map(|p| p.depends.len()).sum(),
+        );
         let layers = layers_of(m, &path, |f| match f {
             Fact::Dpkg(p) => p
                 .packages
                 .iter()
-                .map(|p| ((p.name.as_str(), p.arch.as_deref()), p.version.as_str()))
+                .map(|p| ((&*p.name, p.arch.as_deref()), &*p.version))
                 .collect(),
             _ => vec![],
         });
         for p in pkgs {
-            if !seen.insert((p.name.as_str(), p.version.as_str(), p.arch.as_deref())) {
+            if !seen.insert(Nva(p)) {
                 continue;
             }
-            let layer = layers
-                .get(&(p.name.as_str(), p.arch.as_deref()))
-                .copied()
-                .flatten();
+            let layer = layers.get(&(&*p.name, p.arch.as_deref()));
             let mut purl = d.purl("deb", &p.name, &p.version, p.arch.as_deref());
             if let Some(src) = &p.source_name
                 && src != &p.name
             {
                 let up = match &p.source_version {
                     Some(sv) if sv != &p.version => format!("{src}@{sv}"),
-                    _ => src.clone(),
+                    _ => src.to_string(),
                 };
                 purl = purl.with_qualifier("upstream", up);
             }
-            let files: Vec<String> = lists
-                .get(&(p.name.clone(), p.arch.clone()))
-                .or_else(|| lists.get(&(p.name.clone(), None)))
-                .map(|f| f.to_vec())
-                .unwrap_or_default();
+            let files: &[String] = lists
+                .get(&(&*p.name, p.arch.as_deref()))
+                .or_else(|| lists.get(&(&*p.name, None)))
+                .map_or(&[], |f| f.as_slice());
             let licenses = match m.file(&format!("usr/share/doc/{}/copyright", p.name)) {
                 Ok(Some(found)) => found
                     .facts
                     .find(|f| match f {
-                        Fact::Copyright { licenses, .. } => Some(licenses.clone()),
+                        Fact::Copyright { licenses, .. } => Some(licenses.as_slice()),
                         _ => None,
                     })
-                    .unwrap_or_default(),
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|l| s.get(l))
+                    .collect(),
                 _ => vec![],
             };
+            let size = p.installed_size.map(|n| s.get(&n.to_string()));
             let pkg = OsPkg {
-                kind: "deb",
                 id: package_id("deb", &p.name, &p.version, ':', p.arch.as_deref()),
                 name: p.name.clone(),
                 version: p.version.clone(),
@@ -342,24 +398,24 @@ fn dpkg_packages<'a>(
                 source_version: p.source_version.clone().or_else(|| Some(p.version.clone())),
                 licenses,
                 files,
-                metadata: metadata([
-                    ("maintainer", p.maintainer.clone()),
-                    (
-                        "installed_size_kib",
-                        p.installed_size.map(|s| s.to_string()),
-                    ),
-                ]),
-                provides: names(&p.name, p.provides.iter().map(String::as_str)),
-                depends: borrowed(&p.depends),
+                metadata: metadata(
+                    s,
+                    [
+                        ("maintainer", p.maintainer.clone()),
+                        ("installed_size_kib", size),
+                    ],
+                ),
+                provides: names(&p.name, p.provides.iter().cloned()),
+                depends: p.depends.clone(),
             };
-            g.push(&d, &path, layer, pkg);
+            g.push(&d, &db, layer, pkg);
         }
     }
     g
 }
 
-fn apk_packages<'a>(m: &'a Merged, os: Option<&OsInfo>) -> Group<'a> {
-    let mut g = Group::default();
+fn apk_packages<'a>(m: &'a Merged, os: Option<&OsInfo>, s: &mut Interner) -> OsGroup<'a> {
+    let mut g = OsGroup::default();
     let Ok(Some(found)) = m.file(APK_INSTALLED) else {
         return g;
     };
@@ -371,17 +427,21 @@ fn apk_packages<'a>(m: &'a Merged, os: Option<&OsInfo>) -> Group<'a> {
     };
     let real = found.path;
     let layers = layers_of(m, &real, |f| match f {
-        Fact::Apk(p) => p
-            .packages
-            .iter()
-            .map(|p| (p.name.as_str(), p.version.as_str()))
-            .collect(),
+        Fact::Apk(p) => p.packages.iter().map(|p| (&*p.name, &*p.version)).collect(),
         _ => vec![],
     });
-    let d = Distro::new(os, os.map(|o| o.id.as_str()).unwrap_or("alpine"));
+    let d = Distro::new(os, os.map(|o| o.id.as_str()).unwrap_or("alpine"), s);
+    let db = Db::new("apk", &real, s);
+    let all = &parsed.packages;
+    let provides = all.iter().map(|p| 1 + p.provides.len()).sum();
+    g.reserve(
+        all.len(),
+        provides,
+        all.iter().map(|p| p.depends.len()).sum(),
+    );
     for p in &parsed.packages {
         let p: &ApkPackage = p;
-        let layer = layers.get(p.name.as_str()).copied().flatten();
+        let layer = layers.get(&*p.name);
         let mut purl = d.purl("apk", &p.name, &p.version, p.arch.as_deref());
         if let Some(o) = &p.origin
             && o != &p.name
@@ -391,9 +451,12 @@ fn apk_packages<'a>(m: &'a Merged, os: Option<&OsInfo>) -> Group<'a> {
         let provided = p
             .provides
             .iter()
-            .map(|x| x.split(['=', '<', '>', '~']).next().unwrap_or(x));
+            .map(|x| match x.split(['=', '<', '>', '~']).next() {
+                Some(n) if n.len() < x.len() => s.get(n),
+                _ => x.clone(),
+            });
+        let provided: Vec<Str> = provided.collect();
         let pkg = OsPkg {
-            kind: "apk",
             id: format!("apk:{}@{}", p.name, p.version),
             name: p.name.clone(),
             version: p.version.clone(),
@@ -403,15 +466,18 @@ fn apk_packages<'a>(m: &'a Merged, os: Option<&OsInfo>) -> Group<'a> {
             source_name: p.origin.clone().or_else(|| Some(p.name.clone())),
             source_version: Some(p.version.clone()),
             licenses: p.license.iter().cloned().collect(),
-            files: p.files.clone(),
-            metadata: metadata([
-                ("maintainer", p.maintainer.clone()),
-                ("checksum", p.checksum.clone()),
-            ]),
+            files: &p.files,
+            metadata: metadata(
+                s,
+                [
+                    ("maintainer", p.maintainer.clone()),
+                    ("checksum", p.checksum.clone()),
+                ],
+            ),
             provides: names(&p.name, provided),
-            depends: borrowed(&p.depends),
+            depends: p.depends.clone(),
         };
-        g.push(&d, &real, layer, pkg);
+        g.push(&d, &db, layer, pkg);
     }
     g
 }
@@ -419,9 +485,10 @@ fn apk_packages<'a>(m: &'a Merged, os: Option<&OsInfo>) -> Group<'a> {
 fn rpm_packages<'a>(
     m: &'a Merged,
     os: Option<&OsInfo>,
+    s: &mut Interner,
     diagnostics: &mut Vec<Diagnostic>,
-) -> Group<'a> {
-    let mut g = Group::default();
+) -> OsGroup<'a> {
+    let mut g = OsGroup::default();
     let mut found = None;
     'outer: for dir in RPM_DIRS {
         for file in RPM_FILES {
@@ -443,17 +510,15 @@ fn rpm_packages<'a>(
         Fact::Rpm(p) => p
             .packages
             .iter()
-            .map(|p| ((p.name.clone(), p.arch.clone()), p.evr()))
+            .map(|p| ((p.name.as_str(), p.arch.as_deref()), p.evr()))
             .collect(),
         _ => vec![],
     });
-    let d = Distro::new(os, os.map(|o| o.id.as_str()).unwrap_or("redhat"));
+    let d = Distro::new(os, os.map(|o| o.id.as_str()).unwrap_or("redhat"), s);
+    let db = Db::new("rpm", &real, s);
     for p in &parsed.packages {
         let p: &RpmPackage = p;
-        let layer = layers
-            .get(&(p.name.clone(), p.arch.clone()))
-            .copied()
-            .flatten();
+        let layer = layers.get(&(p.name.as_str(), p.arch.as_deref()));
         let version_release = format!("{}-{}", p.version, p.release);
         let mut purl = d.purl("rpm", &p.name, &version_release, p.arch.as_deref());
         if let Some(e) = p.epoch {
@@ -466,30 +531,29 @@ fn rpm_packages<'a>(
             .source_rpm
             .as_deref()
             .and_then(moat_model::version::rpm::split_source_rpm);
+        let vendor = s.opt(p.vendor.as_deref());
+        let label = s.opt(p.modularity_label.as_deref());
         let pkg = OsPkg {
-            kind: "rpm",
             id: package_id("rpm", &p.name, &p.evr(), '.', p.arch.as_deref()),
-            name: p.name.clone(),
-            version: p.evr(),
+            name: p.name.as_str().into(),
+            version: p.evr().into(),
             purl,
-            arch: p.arch.clone(),
+            arch: s.opt(p.arch.as_deref()),
             epoch: p.epoch,
-            source_name: source.as_ref().map(|s| s.0.clone()),
-            source_version: source.map(|s| s.1),
-            licenses: p.license.iter().cloned().collect(),
-            files: p.files.clone(),
-            metadata: metadata([
-                ("vendor", p.vendor.clone()),
-                ("modularity_label", p.modularity_label.clone()),
-            ]),
+            source_name: source.as_ref().map(|(n, _)| s.get(n)),
+            source_version: source.as_ref().map(|(_, v)| s.get(v)),
+            licenses: p.license.iter().map(|l| s.get(l)).collect(),
+            files: &p.files,
+            metadata: metadata(s, [("vendor", vendor), ("modularity_label", label)]),
             // rpm requires name capabilities and files as well as packages
-            provides: names(
-                &p.name,
-                p.provides.iter().chain(&p.files).map(String::as_str),
-            ),
-            depends: borrowed(&p.requires),
+            provides: std::iter::once(&p.name)
+                .chain(&p.provides)
+                .chain(&p.files)
+                .map(|n| s.get(n))
+                .collect(),
+            depends: p.requires.iter().map(|n| s.get(n)).collect(),
         };
-        g.push(&d, &real, layer, pkg);
+        g.push(&d, &db, layer, pkg);
     }
     g
 }

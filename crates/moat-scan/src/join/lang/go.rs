@@ -45,7 +45,7 @@ pub(super) fn apply_go_sum(found: &mut Vec<Found>) {
         } else {
             entry.1.insert(f.pkg.name.clone());
             if let Some(n) = f.pkg.metadata.get("original_name") {
-                entry.1.insert(n.clone());
+                entry.1.insert(n.to_string());
             }
         }
     }

@@ -41,7 +41,7 @@ use crate::fact::Fact;
 use crate::merge::Merged;
 use moat_lang::project::{ManifestParsed, ProjectManifest, Reach, reach};
 use moat_lang::{Ecosystem, LangPackage, absolute_path};
-use moat_model::Diagnostic;
+use moat_model::{Diagnostic, Str};
 use std::collections::{BTreeSet, HashMap};
 
 /// A manifest of the final view.
@@ -216,8 +216,8 @@ pub(super) fn apply(
         return;
     }
     // lockfile path -> indices of its packages in `found`
-    let mut locks: Vec<(String, Lock)> = Vec::new();
-    let mut by_lock: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut locks: Vec<(Str, Lock)> = Vec::new();
+    let mut by_lock: HashMap<Str, Vec<usize>> = HashMap::new();
     for (i, f) in found.iter().enumerate() {
         let Some(kind) = lock_kind(&f.path) else {
             continue;
@@ -321,7 +321,7 @@ pub(super) fn apply(
         {
             roots.push(Found {
                 pkg: root,
-                path: m.path.clone(),
+                path: m.path.as_str().into(),
                 layer: m.layer,
                 declared: true,
             });
