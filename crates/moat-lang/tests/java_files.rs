@@ -223,7 +223,7 @@ fn gradle_details() {
         r.packages[0]
             .metadata
             .get("configurations")
-            .map(String::as_str),
+            .map(|v| v.as_str()),
         Some("compileClasspath,testRuntimeClasspath")
     );
     assert_eq!(r.warnings.len(), 1);
