@@ -234,7 +234,8 @@ mod tests {
         assert_eq!(a.as_str(), "deb");
         assert_eq!(a.len(), 3);
         assert_eq!(format!("{a} {a:?}"), "deb \"deb\"");
-        assert!(Str::from("a") < Str::from("b"));
+        let (x, y) = (Str::from("a"), Str::from("b"));
+        assert!(x < y, "ordered like str");
         assert_eq!(Str::default(), "");
         let mut m = std::collections::HashMap::new();
         m.insert(a.clone(), 1);

@@ -414,9 +414,9 @@ fn pypa_records_get_a_title_from_their_details() {
     use moat_vuln::matcher::{MatchOptions, MemorySource, match_inventory};
     let version = a[0].affected[0].versions[0].clone();
     let pkg = Package {
-        id: format!("pypi:werkzeug@{version}"),
+        id: format!("pypi:werkzeug@{version}").into(),
         name: "Werkzeug".into(),
-        version,
+        version: version.into(),
         kind: "pypi".into(),
         purl: String::new(),
         ecosystem: Some("PyPI".into()),

@@ -58,7 +58,7 @@ fn load(dir: &Path, needle: &str) -> Vec<Advisory> {
 
 fn package(kind: &str, eco: &str, name: &str, version: &str) -> Package {
     Package {
-        id: format!("{kind}:{name}@{version}"),
+        id: format!("{kind}:{name}@{version}").into(),
         name: name.into(),
         version: version.into(),
         kind: kind.into(),

@@ -70,7 +70,7 @@ fn package_purl(pkg: &LangPackage) -> Purl {
         _ => &[],
     };
     for q in qualifiers {
-        if let Some(v) = pkg.metadata.get(*q).filter(|v| !v.is_empty()) {
+        if let Some(v) = pkg.metadata.get(q).filter(|v| !v.is_empty()) {
             p = p.with_qualifier(q, v.clone());
         }
     }
@@ -160,7 +160,7 @@ pub(super) fn groups(
             file_count: (!pkg.files.is_empty()).then_some(pkg.files.len()),
             // only the ownership join reads files, and OS packages' only
             files: Vec::new(),
-            metadata: pkg.metadata.into(),
+            metadata: pkg.metadata,
         });
     }
     groups.into_values().collect()
