@@ -279,27 +279,11 @@ fn all_interfaces(c: &Compose, out: &mut Vec<Hit>) {
     }
 }
 
-const SECRET_NAME_PARTS: &[&str] = &[
-    "password",
-    "passwd",
-    "secret",
-    "token",
-    "apikey",
-    "api_key",
-    "private_key",
-    "credential",
-];
-
 fn env_secrets(c: &Compose, out: &mut Vec<Hit>) {
     for s in &c.services {
         let mut names = Vec::new();
         let mut check = |k: &str, v: &str| {
-            let lk = k.to_ascii_lowercase();
-            if SECRET_NAME_PARTS.iter().any(|p| lk.contains(p))
-                && !v.is_empty()
-                && !v.starts_with('$')
-                && !lk.ends_with("_file")
-            {
+            if crate::k8s::rules::secret_like_name(k) && !v.is_empty() && !v.starts_with('$') {
                 names.push(k.to_string());
             }
         };

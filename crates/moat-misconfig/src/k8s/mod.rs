@@ -219,24 +219,14 @@ fn push_object(v: Value, line: u32, out: &mut Vec<Resource>, diags: &mut Vec<Dia
     });
 }
 
-/// The YAML limits: a bounded budget and alias-replay limits.
+/// The YAML limits of every YAML reader in moat ([`moat_lang::yaml_options`]: a bounded
+/// budget, alias-replay limits), one document per call (manifests are split at their `---`
+/// lines first).
 pub(crate) fn yaml_options() -> serde_saphyr::Options {
-    let mut budget = serde_saphyr::Budget::default();
-    budget.max_events = 2_000_000;
-    budget.max_aliases = 10_000;
-    budget.max_anchors = 10_000;
-    budget.max_depth = 64;
-    budget.max_documents = 1;
-    // One document per call: manifests are split at their `---` lines first.
-    budget.max_nodes = 2_000_000;
-    budget.max_total_scalar_bytes = 64 << 20;
-    budget.max_merge_keys = 10_000;
-    let mut opts = serde_saphyr::Options::default();
-    opts.budget = Some(budget);
-    opts.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::LastWins;
-    opts.alias_limits.max_total_replayed_events = 100_000;
-    opts.alias_limits.max_replay_stack_depth = 16;
-    opts.alias_limits.max_alias_expansions_per_anchor = 1_000;
+    let mut opts = moat_lang::yaml_options();
+    if let Some(b) = opts.budget.as_mut() {
+        b.max_documents = 1;
+    }
     opts
 }
 

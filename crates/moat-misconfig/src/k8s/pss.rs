@@ -348,7 +348,8 @@ fn set(v: &Value) -> Option<&Value> {
     (!v.is_null()).then_some(v)
 }
 
-fn field<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
+/// The value at `path` below `v`; `None` when a step is missing or null.
+pub(crate) fn field<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
     let mut cur = v;
     for p in path {
         cur = set(cur.get(*p)?)?;

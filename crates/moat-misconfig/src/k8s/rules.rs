@@ -9,6 +9,7 @@
 //! fixtures are the oracle for the rules it shares (`checkov_agreement` test, ACCURACY.md).
 
 use super::Resource;
+use super::pss::field as get;
 use crate::rule::{Hit, Rule};
 use moat_model::Severity;
 use serde_json::Value;
@@ -42,17 +43,6 @@ fn name(c: &Value) -> &str {
     c.get("name").and_then(Value::as_str).unwrap_or("")
 }
 
-fn get<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
-    let mut cur = v;
-    for p in path {
-        cur = cur.get(*p)?;
-        if cur.is_null() {
-            return None;
-        }
-    }
-    Some(cur)
-}
-
 fn hit(r: &Resource, message: String) -> Hit {
     Hit {
         start_line: r.line,
@@ -61,6 +51,25 @@ fn hit(r: &Resource, message: String) -> Hit {
         cause: None,
         resource: Some(r.reference()),
     }
+}
+
+/// The hit of a workload whose containers `names` (quoted) do something: `None` for none.
+fn container_hit(r: &Resource, names: &[String], what: &str) -> Option<Hit> {
+    (!names.is_empty()).then(|| {
+        hit(
+            r,
+            format!(
+                "{}: {} {} {what}",
+                r.reference(),
+                if names.len() == 1 {
+                    "container"
+                } else {
+                    "containers"
+                },
+                names.join(", ")
+            ),
+        )
+    })
 }
 
 /// One hit per workload whose containers `bad` picks, naming them.
@@ -75,21 +84,7 @@ fn per_container(
             .filter(|c| bad(spec, c))
             .map(|c| format!("{:?}", name(c)))
             .collect();
-        if !names.is_empty() {
-            out.push(hit(
-                r,
-                format!(
-                    "{}: {} {} {what}",
-                    r.reference(),
-                    if names.len() == 1 {
-                        "container"
-                    } else {
-                        "containers"
-                    },
-                    names.join(", ")
-                ),
-            ));
-        }
+        out.extend(container_hit(r, &names, what));
     }
 }
 
@@ -189,16 +184,22 @@ fn env_from_secret(m: &Manifests, out: &mut Vec<Hit>) {
     );
 }
 
-const SECRET_NAME_PARTS: &[&str] = &[
-    "password",
-    "passwd",
-    "secret",
-    "token",
-    "apikey",
-    "api_key",
-    "private_key",
-    "credential",
-];
+/// Whether an environment variable's name says it holds a secret (`DB_PASSWORD`,
+/// `API_TOKEN`; not `PASSWORD_FILE`, which names a file holding one).
+pub(crate) fn secret_like_name(name: &str) -> bool {
+    const PARTS: &[&str] = &[
+        "password",
+        "passwd",
+        "secret",
+        "token",
+        "apikey",
+        "api_key",
+        "private_key",
+        "credential",
+    ];
+    let lower = name.to_ascii_lowercase();
+    PARTS.iter().any(|p| lower.contains(p)) && !lower.ends_with("_file")
+}
 
 fn env_literal_secret(m: &Manifests, out: &mut Vec<Hit>) {
     per_container(
@@ -212,15 +213,9 @@ fn env_literal_secret(m: &Manifests, out: &mut Vec<Hit>) {
                 .unwrap_or_default()
                 .iter()
                 .any(|e| {
-                    let n = e
-                        .get("name")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_ascii_lowercase();
+                    let n = e.get("name").and_then(Value::as_str).unwrap_or("");
                     let v = e.get("value").and_then(Value::as_str).unwrap_or("");
-                    SECRET_NAME_PARTS.iter().any(|p| n.contains(p))
-                        && !v.is_empty()
-                        && !v.starts_with("$(")
+                    secret_like_name(n) && !v.is_empty() && !v.starts_with("$(")
                 })
         },
     );
@@ -330,21 +325,7 @@ fn probe(m: &Manifests, out: &mut Vec<Hit>, probe: &str, what: &str) {
             .filter(|c| get(c, &[probe]).is_none())
             .map(|c| format!("{:?}", name(c)))
             .collect();
-        if !names.is_empty() {
-            out.push(hit(
-                r,
-                format!(
-                    "{}: {} {} {what}",
-                    r.reference(),
-                    if names.len() == 1 {
-                        "container"
-                    } else {
-                        "containers"
-                    },
-                    names.join(", ")
-                ),
-            ));
-        }
+        out.extend(container_hit(r, &names, what));
     }
 }
 
