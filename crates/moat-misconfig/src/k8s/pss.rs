@@ -348,6 +348,14 @@ fn set(v: &Value) -> Option<&Value> {
     (!v.is_null()).then_some(v)
 }
 
+/// The array `v[key]` (empty when missing, null or not an array).
+pub(crate) fn array<'a>(v: &'a Value, key: &str) -> &'a [Value] {
+    v.get(key)
+        .and_then(Value::as_array)
+        .map(|a| a.as_slice())
+        .unwrap_or_default()
+}
+
 /// The value at `path` below `v`; `None` when a step is missing or null.
 pub(crate) fn field<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
     let mut cur = v;
@@ -370,12 +378,7 @@ impl<'a> Pod<'a> {
         let spec = self.spec;
         ["initContainers", "containers", "ephemeralContainers"]
             .into_iter()
-            .flat_map(move |k| {
-                spec.get(k)
-                    .and_then(Value::as_array)
-                    .map(|a| a.as_slice())
-                    .unwrap_or_default()
-            })
+            .flat_map(move |k| array(spec, k))
             .map(Container)
     }
     fn pod_sc(&self, f: &str) -> Option<&'a Value> {

@@ -9,7 +9,7 @@
 //! fixtures are the oracle for the rules it shares (`checkov_agreement` test, ACCURACY.md).
 
 use super::Resource;
-use super::pss::field as get;
+use super::pss::{array, field as get};
 use crate::rule::{Hit, Rule};
 use moat_model::Severity;
 use serde_json::Value;
@@ -31,12 +31,7 @@ impl Manifests {
 fn containers(spec: &Value) -> impl Iterator<Item = &Value> {
     ["initContainers", "containers"]
         .into_iter()
-        .flat_map(move |k| {
-            spec.get(k)
-                .and_then(Value::as_array)
-                .map(|a| a.as_slice())
-                .unwrap_or_default()
-        })
+        .flat_map(move |k| array(spec, k))
 }
 
 fn name(c: &Value) -> &str {
