@@ -7,24 +7,9 @@
 //! resources of the case, that number against moat's number of findings. The disagreements
 //! are listed here, asserted exactly, and explained in ACCURACY.md.
 
+mod common;
+use common::*;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-
-fn shared_path(rel: &str) -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/")).join(rel)
-}
-
-fn shared_or_skip(rel: &str) -> Option<PathBuf> {
-    let p = shared_path(rel);
-    if p.exists() {
-        return Some(p);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{} is missing (CI=true)", p.display());
-    }
-    eprintln!("skipped: {} not found", p.display());
-    None
-}
 
 /// checkov id -> the moat rules that correspond.
 const MAP: &[(&str, &[&str])] = &[

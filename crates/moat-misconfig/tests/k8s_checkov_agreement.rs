@@ -3,22 +3,12 @@
 //! against moat's verdicts on the same files.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+use common::*;
 use moat_misconfig::k8s::rules::{Manifests, RULES};
 use moat_misconfig::k8s::{PSS_RULES, load, pss};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-
-fn shared_or_skip(rel: &str) -> Option<PathBuf> {
-    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/")).join(rel);
-    if p.exists() {
-        return Some(p);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{} is missing (CI=true)", p.display());
-    }
-    eprintln!("skipped: {} is missing", p.display());
-    None
-}
+use std::path::Path;
 
 const EXPECTED: &[&str] = &[
     "CKV_K8S_20 AllowProvilegeEscalation: checkov 3/4 moat 3/4 AGREE",

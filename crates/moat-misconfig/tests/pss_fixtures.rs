@@ -3,20 +3,9 @@
 //! failing fixture fails (at least) the control its name starts with.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+use common::*;
 use moat_misconfig::k8s::pss::{Level, Version, controls, evaluate};
-use std::path::PathBuf;
-
-fn shared_or_skip(rel: &str) -> Option<PathBuf> {
-    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/")).join(rel);
-    if p.exists() {
-        return Some(p);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{} is missing (CI=true)", p.display());
-    }
-    eprintln!("skipped: {} is missing", p.display());
-    None
-}
 
 #[test]
 fn pss_fixtures() {
