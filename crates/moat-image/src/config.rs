@@ -28,6 +28,13 @@ struct RawRun {
     working_dir: Option<String>,
     exposed_ports: Option<BTreeMap<String, serde::de::IgnoredAny>>,
     labels: Option<BTreeMap<String, Option<String>>>,
+    healthcheck: Option<RawHealthcheck>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RawHealthcheck {
+    test: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -93,6 +100,7 @@ impl Config {
                 .exposed_ports
                 .map(|m| m.into_keys().collect())
                 .unwrap_or_default();
+            image.healthcheck = run.healthcheck.map(|h| h.test.unwrap_or_default());
             image.labels = run
                 .labels
                 .map(|m| {

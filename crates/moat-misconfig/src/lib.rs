@@ -18,8 +18,10 @@
 //!   checked against its 4,537 fixtures) and the checks beyond them ([`k8s::rules`]:
 //!   resources, images, probes, RBAC, Services, network isolation across files).
 //! * [`compose`]: Docker Compose files, one rule per risk of a service.
-//! * later parts plug in beside them: `image_config` (the image's own config) and `rego/`
-//!   (users' policies).
+//! * [`image`]: the image itself, whatever built it: its run config (user, health check,
+//!   exposed ports) and the modes of the files its layers leave (setuid/setgid,
+//!   world-writable files in system directories).
+//! * later parts plug in beside them: `rego/` (users' policies).
 //!
 //! ## Rules
 //! A [`Rule`] is data: moat's stable id (`MOAT-DF-001`, ...; never reused), a title, a
@@ -43,6 +45,7 @@
 
 pub mod compose;
 pub mod dockerfile;
+pub mod image;
 pub mod k8s;
 mod rule;
 

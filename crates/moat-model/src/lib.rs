@@ -219,6 +219,10 @@ pub struct ImageConfig {
     pub working_dir: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exposed_ports: Vec<String>,
+    /// The health check's command (`Healthcheck.Test`: `["CMD-SHELL", "curl -f ..."]`;
+    /// `["NONE"]` turns an inherited one off); `None` when the config defines none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healthcheck: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
     /// Every history entry, empty layers included, in order.

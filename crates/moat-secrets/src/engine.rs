@@ -44,12 +44,22 @@ pub struct RuleInfo {
     pub severity: Severity,
 }
 
-struct Compiled {
-    info: RuleInfo,
+/// A rule's regex with the capture groups it names.
+struct Matcher {
     regex: Regex,
     /// Capture groups holding the secret, in order of preference; empty: the whole match.
     secret_groups: Vec<usize>,
     key_groups: Vec<usize>,
+}
+
+struct Compiled {
+    info: RuleInfo,
+    /// A built-in rule's pattern is compiled the first time a file's keywords wake the rule
+    /// (a scan wakes few of the rules: compiling all of them up front was most of the time
+    /// of a small image's scan); the crate's tests compile every built-in pattern. A custom
+    /// rule's is compiled when the configuration is read, so that its errors are reported.
+    pattern: &'static str,
+    matcher: OnceLock<Option<Matcher>>,
     entropy: f64,
     generic: bool,
     check: Check,
@@ -149,27 +159,36 @@ fn named_groups(regex: &Regex, prefix: &str) -> Vec<usize> {
 }
 
 impl Compiled {
-    fn builtin(r: &Rule) -> Result<Compiled, ConfigError> {
-        let regex = build_regex(r.regex).map_err(|e| ConfigError::Rule {
-            rule: r.id.to_string(),
-            message: e.to_string(),
-        })?;
-        Ok(Compiled {
+    fn builtin(r: &'static Rule) -> Compiled {
+        Compiled {
             info: RuleInfo {
                 id: r.id.to_string(),
                 title: r.title.to_string(),
                 category: r.category.to_string(),
                 severity: r.severity,
             },
-            secret_groups: named_groups(&regex, "secret"),
-            key_groups: named_groups(&regex, "key"),
-            regex,
+            pattern: r.regex,
+            matcher: OnceLock::new(),
             entropy: r.entropy,
             generic: r.generic,
             check: r.check,
             path: None,
             allow: Vec::new(),
-        })
+        }
+    }
+
+    /// The rule's compiled regex; `None` for a built-in pattern that does not compile,
+    /// which the crate's tests rule out.
+    fn matcher(&self) -> Option<&Matcher> {
+        self.matcher
+            .get_or_init(|| {
+                build_regex(self.pattern).ok().map(|regex| Matcher {
+                    secret_groups: named_groups(&regex, "secret"),
+                    key_groups: named_groups(&regex, "key"),
+                    regex,
+                })
+            })
+            .as_ref()
     }
 
     fn custom(r: &CustomRule) -> Result<Compiled, ConfigError> {
@@ -208,9 +227,12 @@ impl Compiled {
                 category: r.category.clone().unwrap_or_else(|| "Custom".into()),
                 severity,
             },
-            key_groups: named_groups(&regex, "key"),
-            secret_groups,
-            regex,
+            pattern: "",
+            matcher: OnceLock::from(Some(Matcher {
+                key_groups: named_groups(&regex, "key"),
+                secret_groups,
+                regex,
+            })),
             entropy: r.entropy.unwrap_or(0.0),
             generic: false,
             check: None,
@@ -293,7 +315,7 @@ impl Rules {
         };
         if config.builtin {
             for r in crate::rules::builtin().filter(|r| !off(r.id)) {
-                rules.push(Compiled::builtin(r)?);
+                rules.push(Compiled::builtin(r));
                 keywords.push(r.keywords.iter().map(|k| k.to_string()).collect());
             }
         }
@@ -363,6 +385,16 @@ impl Rules {
             allow,
             generic_skip,
         })
+    }
+
+    /// Compiles every rule's regex now (a built-in one is otherwise compiled on first use)
+    /// and returns the ids of those that do not compile.
+    pub fn compile_all(&self) -> Vec<&str> {
+        self.rules
+            .iter()
+            .filter(|r| r.matcher().is_none())
+            .map(|r| r.info.id.as_str())
+            .collect()
     }
 
     /// The rules, in the order they run.
@@ -446,12 +478,13 @@ impl Rules {
 
     fn candidates(&self, ri: usize, bytes: &[u8], out: &mut Vec<Found>) {
         let rule = &self.rules[ri];
-        for caps in rule.regex.captures_iter(bytes).take(MAX_CANDIDATES) {
+        let Some(m) = rule.matcher() else { return };
+        for caps in m.regex.captures_iter(bytes).take(MAX_CANDIDATES) {
             let Some(whole) = caps.get(0) else { continue };
-            let secret = if rule.secret_groups.is_empty() {
+            let secret = if m.secret_groups.is_empty() {
                 Some(whole)
             } else {
-                rule.secret_groups.iter().find_map(|&g| caps.get(g))
+                m.secret_groups.iter().find_map(|&g| caps.get(g))
             };
             let Some(secret) = secret else { continue };
             let s = secret.as_bytes();
@@ -461,7 +494,7 @@ impl Rules {
             if rule.entropy > 0.0 && entropy(s) < rule.entropy {
                 continue;
             }
-            let key = rule.key_groups.iter().find_map(|&g| caps.get(g));
+            let key = m.key_groups.iter().find_map(|&g| caps.get(g));
             let verdict = match rule.check {
                 Some(check) => check(&Candidate {
                     matched: whole.as_bytes(),

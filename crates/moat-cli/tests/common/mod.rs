@@ -124,6 +124,8 @@ pub enum E {
     Hardlink(&'static str, &'static str),
     /// A raw header name, written without checks (for `../` and absolute names).
     RawFile(&'static str, Vec<u8>),
+    /// A regular file with these permission bits (`0o4755`).
+    FileMode(&'static str, u32, Vec<u8>),
 }
 
 /// Builds an uncompressed tar from entries.
@@ -158,6 +160,12 @@ pub fn tar(entries: &[E]) -> Vec<u8> {
                 h.set_mode(0o644);
                 h.set_size(0);
                 b.append_link(&mut h, p, t).expect("tar hardlink");
+            }
+            E::FileMode(p, mode, data) => {
+                h.set_entry_type(tar::EntryType::Regular);
+                h.set_mode(*mode);
+                h.set_size(data.len() as u64);
+                b.append_data(&mut h, p, data.as_slice()).expect("tar file");
             }
             E::RawFile(p, data) => {
                 h.set_entry_type(tar::EntryType::Regular);
@@ -199,6 +207,11 @@ impl TestLayer {
 
 /// Writes an OCI image layout with one linux/amd64 image to `dir`.
 pub fn write_oci(dir: &Path, layers: &[TestLayer]) {
+    write_oci_config(dir, layers, serde_json::Value::Null);
+}
+
+/// [`write_oci`] with the image config's run config (`{"User": "app", ...}`; `null` for none).
+pub fn write_oci_config(dir: &Path, layers: &[TestLayer], run: serde_json::Value) {
     let blobs = dir.join("blobs/sha256");
     std::fs::create_dir_all(&blobs).expect("mkdir");
     let put = |b: &[u8]| {
@@ -211,11 +224,14 @@ pub fn write_oci(dir: &Path, layers: &[TestLayer]) {
         .iter()
         .map(|l| serde_json::json!({"created_by": l.created_by}))
         .collect();
-    let config = serde_json::json!({
+    let mut config = serde_json::json!({
         "architecture": "amd64", "os": "linux",
         "rootfs": {"type": "layers", "diff_ids": diff_ids},
         "history": history,
     });
+    if !run.is_null() {
+        config["config"] = run;
+    }
     let cfg = serde_json::to_vec(&config).expect("json");
     let ldesc: Vec<serde_json::Value> = layers
         .iter()

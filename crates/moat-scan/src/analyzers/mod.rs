@@ -28,6 +28,7 @@ pub mod conda;
 pub mod dotnet;
 pub mod dpkg;
 pub mod go;
+pub mod image_config;
 pub mod java_archive;
 pub mod java_build;
 pub mod javascript;
@@ -99,6 +100,7 @@ pub const REGISTRY: &[Registration] = &[
     Registration::Static(&binary::ElfBinary),
     Registration::Configured(secret::build),
     Registration::Static(&misconfig::Misconfig),
+    Registration::Static(&image_config::ImageChecks),
 ];
 
 /// The analyzers of `registry` for one scan: the static ones and those the options build.

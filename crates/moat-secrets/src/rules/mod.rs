@@ -92,6 +92,14 @@ mod tests {
         }
     }
 
+    /// Built-in patterns are compiled on first use: every one of them must compile.
+    #[test]
+    fn every_builtin_pattern_compiles() {
+        let rules = Rules::builtin().unwrap();
+        assert_eq!(rules.compile_all(), Vec::<&str>::new());
+        assert_eq!(rules.infos().count(), builtin().count());
+    }
+
     /// Every rule's example is reported by that rule, and none of its near misses is.
     #[test]
     fn every_rule_finds_its_example_and_none_of_its_near_misses() {
