@@ -598,6 +598,29 @@ mod tar_forms;
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_listed_file_replaced_by_a_fifo_or_a_symlink_is_refused_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("file");
+        std::fs::write(&file, b"data").unwrap();
+        assert!(pool::open_regular(&file).is_ok());
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink("/etc/passwd", &link).unwrap();
+        assert!(pool::open_regular(&link).is_err());
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        // no writer: a blocking open would wait forever
+        let err = pool::open_regular(&fifo).unwrap_err();
+        assert!(
+            err.to_string().contains("no longer a regular file"),
+            "{err}"
+        );
+    }
+
     use super::*;
     use crate::analyzer::{Analyzer, AnalyzerInfo};
     use crate::fact::Fact;

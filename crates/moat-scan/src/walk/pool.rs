@@ -443,7 +443,7 @@ fn analyze(
     let data: &[u8] = match &file.data {
         Data::Bytes(b) => b.as_slice(),
         Data::File(path) => {
-            let opened = std::fs::File::open(path).and_then(|f| {
+            let opened = open_regular(path).and_then(|f| {
                 read_file(
                     f,
                     &e,
@@ -507,6 +507,24 @@ fn analyze(
         }
     }
     Some(Ok(Analysis::Read(facts)))
+}
+
+/// Opens a file the listing saw as a regular file, refusing what replaced it since: a
+/// symlink (`O_NOFOLLOW`: it could point out of the target) or a FIFO, socket or device
+/// (opened non-blocking, so a FIFO with no writer cannot stall a worker, then refused).
+pub(crate) fn open_regular(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
+        .open(path)?;
+    if f.metadata()?.is_file() {
+        Ok(f)
+    } else {
+        Err(std::io::Error::other(
+            "no longer a regular file (replaced since the directory was listed); not read",
+        ))
+    }
 }
 
 /// Reads a file for the `interested` analyzers into `buf` (cleared first): the head
