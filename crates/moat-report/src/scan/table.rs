@@ -42,7 +42,9 @@ use super::{inventory_package, ordered, vd, why_suppressed};
 use crate::RenderOptions;
 use crate::table::{artifact_name, os_name};
 use crate::term::{Columns, Paint, clean, one_line, truncate};
-use moat_model::{Code, Detail, Finding, FindingKind, FindingLocation, ScanReport, Severity, Span};
+use moat_model::{
+    ArtifactKind, Code, Detail, Finding, FindingKind, FindingLocation, ScanReport, Severity, Span,
+};
 use std::collections::BTreeMap;
 
 /// Total width of [`super::scan_table`] in terminal cells.
@@ -89,11 +91,12 @@ pub(super) fn render(r: &ScanReport, o: &RenderOptions, total_width: usize) -> S
     let inv = &r.inventory;
     let paint = Paint { color: o.color };
     let mut out = String::new();
-    out.push_str(&paint.bold(&clean(&format!(
-        "{}  OS: {}",
-        artifact_name(inv),
-        os_name(inv)
-    ))));
+    // a project directory or a repository has no OS to speak of unless one was found
+    let os = match (inv.artifact.kind, inv.artifact.os.is_some()) {
+        (ArtifactKind::Dir | ArtifactKind::Git, false) => String::new(),
+        _ => format!("  OS: {}", os_name(inv)),
+    };
+    out.push_str(&paint.bold(&clean(&format!("{}{os}", artifact_name(inv)))));
     out.push('\n');
 
     let findings = ordered(&r.findings);
