@@ -1227,14 +1227,12 @@ impl Writer<'_> {
             return Ok(buf.get(slot).map(<[u8]>::to_vec));
         }
         if self.decoders.cached(block).is_none() {
-            let stored: Option<(Option<i64>, Vec<u8>)> = self
-                .tx
-                .prepare_cached("SELECT dict, data FROM blocks WHERE id = ?1")
-                .and_then(|mut st| {
-                    st.query_row([block], |r| Ok((r.get(0)?, r.get(1)?)))
-                        .optional()
-                })
-                .map_err(sqlite_err(&self.tmp))?;
+            let stored: Option<(Option<i64>, Vec<u8>)> = super::pair(
+                &self.tx,
+                &self.tmp,
+                "SELECT dict, data FROM blocks WHERE id = ?1",
+                block,
+            )?;
             let Some((dict, data)) = stored else {
                 return Ok(None);
             };
