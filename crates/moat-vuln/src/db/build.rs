@@ -25,11 +25,26 @@
 //! replaced in place); on a new database the package cache is complete, so a key it lacks
 //! is inserted without a lookup.
 //!
+//! **Compaction.** A record replaced in place leaves its old bytes in its block. The writer
+//! remembers the blocks it thinned so, and [`Writer::finish`] rewrites those left with fewer
+//! live records than half their slots (`blocks.records`): the live records are packed into
+//! new blocks of their source and the old block is dropped. Every block a writer touched is
+//! therefore at least half live when it commits, so the dead bytes stay below the live ones
+//! however many incremental updates replace the same records (the test
+//! `updates_replacing_records_do_not_grow_the_file`). Finding the live records of those
+//! blocks costs one pass over `advisories` (no index on `block`: it would cost every record
+//! bytes on disk for the benefit of updates only).
+//!
+//! **Memory** does not grow with the number of records: SQLite's page cache is fixed
+//! ([`WRITER_CACHE_KIB`]), the package-key cache is capped ([`MAX_PACKAGE_CACHE`]), at most
+//! [`MAX_COMPRESSORS`] zstd contexts are alive, blocks are sealed at [`MAX_OPEN_BLOCKS`], and
+//! the importer hands records over in bounded batches.
+//!
 //! Times are written as RFC 3339 UTC with whole seconds (`2026-01-02T03:04:05Z`), through
 //! `jiff`.
 
 use super::file::{self, WriteLock};
-use super::{Database, DbError, codec, schema, sqlite_err, strings};
+use super::{Database, DbError, classify, codec, schema, sqlite_err, strings};
 use crate::import::{ImportBatch, KevEntry};
 use moat_model::advisory::Advisory;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -135,14 +150,21 @@ fn remove_quietly(tmp: &Path) {
     let _ = std::fs::remove_file(PathBuf::from(j));
 }
 
+/// The writer's SQLite page cache, in KiB.
+const WRITER_CACHE_KIB: u32 = 8192;
+
 fn open_writable(tmp: &Path) -> Result<Connection, DbError> {
     let conn = Connection::open(tmp).map_err(sqlite_err(tmp))?;
     // The temporary file is renamed into place only after an explicit fsync in `commit`, so
     // SQLite's own syncing buys nothing here. The rollback journal is a file beside it (not
     // memory): replacing a large source journals its old pages, which must not grow memory.
-    conn.execute_batch(
-        "PRAGMA journal_mode = TRUNCATE; PRAGMA synchronous = OFF; PRAGMA cache_size = -65536;",
-    )
+    //
+    // The page cache is small and fixed ([`WRITER_CACHE_KIB`]): the writer's memory must not
+    // grow with the file (a bigger cache bought little: the import's inserts go mostly to
+    // the ends of the tables).
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode = TRUNCATE; PRAGMA synchronous = OFF; PRAGMA cache_size = -{WRITER_CACHE_KIB};"
+    ))
     .map_err(sqlite_err(tmp))?;
     Ok(conn)
 }
@@ -326,6 +348,9 @@ impl Builder {
             pending: Vec::new(),
             pending_bytes: 0,
             codecs: HashMap::new(),
+            decoders: codec::Decompressors::default(),
+            thinned: HashSet::new(),
+            thinned_all: false,
             fresh: HashSet::new(),
             packages: HashMap::new(),
             key: String::new(),
@@ -450,14 +475,13 @@ impl Prepared {
     /// ([`crate::distro::release_key`]).
     pub fn new(source: &str, adv: &Advisory) -> Prepared {
         let written = if adv.source == source {
-            serde_json::to_string(adv)
+            to_json(adv)
         } else {
             let mut a = adv.clone();
             a.source = source.to_string();
-            serde_json::to_string(&a)
+            to_json(&a)
         };
-        let mut seen = HashSet::new();
-        let packages: Vec<(String, String)> = adv
+        let keys: Vec<(String, String)> = adv
             .affected
             .iter()
             .map(|aff| {
@@ -465,7 +489,16 @@ impl Prepared {
                 let name = moat_model::normalize_name(&eco, &aff.package.name);
                 (eco.into_owned(), name)
             })
-            .filter(|key| seen.insert(key.clone()))
+            .collect();
+        // First occurrences kept, without copying the keys.
+        let first: Vec<bool> = {
+            let mut seen = HashSet::with_capacity(keys.len());
+            keys.iter().map(|k| seen.insert(k)).collect()
+        };
+        let packages: Vec<(String, String)> = keys
+            .into_iter()
+            .zip(first)
+            .filter_map(|(k, first)| first.then_some(k))
             .collect();
         let mut seen = HashSet::new();
         let aliases: Vec<String> = adv
@@ -491,6 +524,14 @@ impl Prepared {
             aliases,
         }
     }
+}
+
+/// `adv` as stored: compact JSON, written into a buffer sized for a typical record.
+fn to_json(adv: &Advisory) -> serde_json::Result<String> {
+    let mut out = Vec::with_capacity(4096);
+    serde_json::to_writer(&mut out, adv)?;
+    // serde_json writes UTF-8 only.
+    String::from_utf8(out).map_err(|e| serde::ser::Error::custom(e.to_string()))
 }
 
 /// How a [`Writer`] treats the records a source already holds.
@@ -535,6 +576,13 @@ pub struct Writer<'a> {
     pending_bytes: usize,
     /// The compressor of each source written to so far.
     codecs: HashMap<String, Codec>,
+    /// Decompressors for stored blocks (a replaced record's aliases, compaction).
+    decoders: codec::Decompressors,
+    /// Blocks that lost records to this writer (replaced in place): compacted at finish when
+    /// under half of their records are live. At most [`MAX_THINNED`], then `thinned_all`.
+    thinned: HashSet<i64>,
+    /// More blocks thinned than `thinned` holds: every block is looked at.
+    thinned_all: bool,
     /// Sources whose stored records this writer dropped: they get a new dictionary.
     fresh: HashSet<String>,
     /// Package ids by `ecosystem NUL name`, at most [`MAX_PACKAGE_CACHE`] (then cleared).
@@ -555,14 +603,24 @@ pub struct Writer<'a> {
     deleted: bool,
 }
 
-/// The compressor of one source and the id of its dictionary (`None`: no dictionary).
+/// The compressor of one source and the id of its dictionary (`None`: no dictionary). The
+/// compressor (a zstd context with the dictionary loaded, a few MiB) is made when the
+/// source's next block is sealed and dropped when more than [`MAX_COMPRESSORS`] are alive.
 struct Codec {
     dict: Option<i64>,
-    zstd: zstd::bulk::Compressor<'static>,
+    zstd: Option<codec::Packer>,
 }
 
-/// Most package ids kept in a writer's cache.
-const MAX_PACKAGE_CACHE: usize = 200_000;
+/// Most compressors a writer keeps alive at once (an import writes one source after the
+/// other; a context with a 64 KiB dictionary loaded holds a few MiB).
+const MAX_COMPRESSORS: usize = 2;
+
+/// Most package ids kept in a writer's cache (~3 MiB; past it the cache starts again and a
+/// key it lacks is looked up).
+const MAX_PACKAGE_CACHE: usize = 32_768;
+
+/// Most thinned blocks remembered one by one.
+const MAX_THINNED: usize = 1 << 20;
 
 /// Most blocks a writer fills at once (one per source; past this they are all sealed).
 const MAX_OPEN_BLOCKS: usize = 64;
@@ -686,12 +744,45 @@ impl Writer<'_> {
         dict: Option<i64>,
         bytes: Option<&[u8]>,
     ) -> Result<(), DbError> {
-        let zstd = codec::compressor(bytes).map_err(|e| DbError::Corrupt {
+        let zstd = codec::Packer::new(bytes).map_err(|e| DbError::Corrupt {
             path: self.tmp.clone(),
             reason: format!("zstd dictionary of {source}: {e}"),
         })?;
-        self.codecs.insert(source.to_string(), Codec { dict, zstd });
+        self.codecs.insert(
+            source.to_string(),
+            Codec {
+                dict,
+                zstd: Some(zstd),
+            },
+        );
+        self.retire_compressors(source);
         Ok(())
+    }
+
+    /// Drops the compressors of sources other than `keep` while more than
+    /// [`MAX_COMPRESSORS`] are alive (they are made again from their dictionary if needed).
+    fn retire_compressors(&mut self, keep: &str) {
+        let mut alive = self.codecs.values().filter(|c| c.zstd.is_some()).count();
+        for (source, c) in self.codecs.iter_mut() {
+            if alive <= MAX_COMPRESSORS {
+                break;
+            }
+            if source != keep && c.zstd.is_some() && !self.blocks.contains_key(source) {
+                c.zstd = None;
+                alive -= 1;
+            }
+        }
+    }
+
+    /// The stored dictionary `id`.
+    fn dict_bytes(tx: &rusqlite::Transaction<'_>, tmp: &Path, id: i64) -> Result<Vec<u8>, DbError> {
+        tx.prepare_cached("SELECT dict FROM dicts WHERE id = ?1")
+            .and_then(|mut st| st.query_row([id], |r| r.get::<_, Vec<u8>>(0)).optional())
+            .map_err(sqlite_err(tmp))?
+            .ok_or_else(|| DbError::Corrupt {
+                path: tmp.to_path_buf(),
+                reason: format!("dictionary {id} is missing"),
+            })
     }
 
     /// Trains the dictionary of the held-back records' source (when there are enough of
@@ -813,7 +904,7 @@ impl Writer<'_> {
             };
             self.next_block = Some(id + 1);
             self.blocks
-                .insert(source.to_string(), (id, codec::BlockBuf::default()));
+                .insert(source.to_string(), (id, codec::BlockBuf::new()));
         }
         let Some((id, buf)) = self.blocks.get_mut(source) else {
             return Err(DbError::Corrupt {
@@ -840,14 +931,28 @@ impl Writer<'_> {
         let Some(c) = self.codecs.get_mut(source) else {
             return Err(corrupt(format!("no compressor for {source}")));
         };
-        let data = c
-            .zstd
+        let zstd = match &mut c.zstd {
+            Some(z) => z,
+            None => {
+                let bytes = match c.dict {
+                    Some(d) => Some(Self::dict_bytes(&self.tx, &self.tmp, d)?),
+                    None => None,
+                };
+                c.zstd.insert(
+                    codec::Packer::new(bytes.as_deref())
+                        .map_err(|e| corrupt(format!("zstd dictionary of {source}: {e}")))?,
+                )
+            }
+        };
+        let data = zstd
             .compress(&buf.encode())
             .map_err(|err| corrupt(format!("{source}: cannot compress block {id}: {err}")))?;
+        let dict = c.dict;
         self.tx
-            .prepare_cached("INSERT INTO blocks(id, dict, data) VALUES (?1, ?2, ?3)")
-            .and_then(|mut st| st.execute(params![id, c.dict, data]))
+            .prepare_cached("INSERT INTO blocks(id, dict, records, data) VALUES (?1, ?2, ?3, ?4)")
+            .and_then(|mut st| st.execute(params![id, dict, buf.len() as i64, data]))
             .map_err(sqlite_err(&self.tmp))?;
+        self.retire_compressors(source);
         Ok(())
     }
 
@@ -862,8 +967,6 @@ impl Writer<'_> {
 
     /// Writes one record into the open block of its source (whose compressor is set by now).
     fn write(&mut self, p: &Prepared) -> Result<(), DbError> {
-        let tmp = self.tmp.clone();
-        let e = sqlite_err(&tmp);
         let json = p.json.as_deref().unwrap_or_default();
         if !self.codecs.contains_key(&p.source) {
             return Err(DbError::Corrupt {
@@ -880,7 +983,7 @@ impl Writer<'_> {
         let slot = slot as i64;
         // A new id (the common case) is one insert; an id already stored fails its UNIQUE
         // constraint and is replaced in place, keeping its rowid (its old bytes stay in
-        // their block until every record of the block is gone).
+        // their block, which is compacted at finish when under half of it is live).
         let inserted = self
             .tx
             .prepare_cached(
@@ -893,45 +996,27 @@ impl Writer<'_> {
             Err(rusqlite::Error::SqliteFailure(f, _))
                 if f.code == rusqlite::ErrorCode::ConstraintViolation =>
             {
-                let (rowid, old): (i64, Vec<u8>) = self
-                    .tx
-                    .prepare_cached("SELECT rowid, packages FROM advisories WHERE id = ?1")
-                    .and_then(|mut st| st.query_row([&p.id], |r| Ok((r.get(0)?, r.get(1)?))))
-                    .map_err(&e)?;
-                self.index()?;
-                self.deleted = true;
-                self.unlink_packages(rowid, &old)?;
-                self.tx
-                    .prepare_cached("DELETE FROM aliases WHERE advisory = ?1")
-                    .and_then(|mut st| st.execute([rowid]))
-                    .map_err(&e)?;
-                self.tx
-                    .prepare_cached(
-                        "UPDATE advisories SET source = ?2, packages = ?3, block = ?4, \
-                         slot = ?5 WHERE rowid = ?1",
-                    )
-                    .and_then(|mut st| st.execute(params![rowid, p.source, packages, block, slot]))
-                    .map_err(&e)?;
-                rowid
+                self.replace_in_place(p, &packages, block, slot)?
             }
-            Err(err) => return Err(e(err)),
+            Err(err) => return Err(classify(&self.tmp, err)),
         };
+        let e = |err| classify(&self.tmp, err);
         {
             let mut ins = self
                 .tx
                 .prepare_cached("INSERT OR IGNORE INTO affected(package, advisory) VALUES (?1, ?2)")
-                .map_err(&e)?;
+                .map_err(e)?;
             for package in ids {
-                ins.execute([package, rowid]).map_err(&e)?;
+                ins.execute([package, rowid]).map_err(e)?;
             }
         }
         if !p.aliases.is_empty() {
             let mut ins_ali = self
                 .tx
                 .prepare_cached("INSERT OR IGNORE INTO aliases(alias, advisory) VALUES (?1, ?2)")
-                .map_err(&e)?;
+                .map_err(e)?;
             for alias in &p.aliases {
-                ins_ali.execute(params![alias, rowid]).map_err(&e)?;
+                ins_ali.execute(params![alias, rowid]).map_err(e)?;
             }
         }
         if self.deferred.is_some() && self.coverage_keys <= MAX_COVERAGE_KEYS {
@@ -954,6 +1039,231 @@ impl Writer<'_> {
             }
         }
         Ok(())
+    }
+
+    /// The stored record of `p.id` replaced by `p` (now in `block`, `slot`): its `affected`
+    /// and `aliases` rows deleted (the aliases read from its stored text), its row pointed
+    /// at the new place. Returns its rowid.
+    fn replace_in_place(
+        &mut self,
+        p: &Prepared,
+        packages: &[u8],
+        block: i64,
+        slot: i64,
+    ) -> Result<i64, DbError> {
+        let (rowid, old, old_block, old_slot): (i64, Vec<u8>, i64, i64) = self
+            .tx
+            .prepare_cached("SELECT rowid, packages, block, slot FROM advisories WHERE id = ?1")
+            .and_then(|mut st| {
+                st.query_row([&p.id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })
+            })
+            .map_err(sqlite_err(&self.tmp))?;
+        self.index()?;
+        self.deleted = true;
+        self.unlink_packages(rowid, &old)?;
+        let aliases = self.stored_aliases(old_block, old_slot)?;
+        {
+            let e = |err| classify(&self.tmp, err);
+            match aliases {
+                Some(aliases) => {
+                    let mut del = self
+                        .tx
+                        .prepare_cached("DELETE FROM aliases WHERE alias = ?1 AND advisory = ?2")
+                        .map_err(e)?;
+                    for alias in aliases {
+                        del.execute(params![alias, rowid]).map_err(e)?;
+                    }
+                }
+                // Not readable: every row is looked at.
+                None => {
+                    self.tx
+                        .execute("DELETE FROM aliases WHERE advisory = ?1", [rowid])
+                        .map_err(e)?;
+                }
+            }
+            self.tx
+                .prepare_cached(
+                    "UPDATE advisories SET source = ?2, packages = ?3, block = ?4, \
+                     slot = ?5 WHERE rowid = ?1",
+                )
+                .and_then(|mut st| st.execute(params![rowid, p.source, packages, block, slot]))
+                .map_err(e)?;
+        }
+        self.thin(old_block);
+        Ok(rowid)
+    }
+
+    /// Rewrites the blocks this writer thinned that hold fewer live records than half of
+    /// their slots: their live records are packed into new blocks of their source (with the
+    /// source's current dictionary) and the old blocks dropped. So a record replaced over and
+    /// over (incremental updates, merges) does not grow the file without bound: every block
+    /// a writer touched is at least half live afterwards (blocks shrink with their records).
+    fn compact(&mut self) -> Result<(), DbError> {
+        if self.thinned.is_empty() && !self.thinned_all {
+            return Ok(());
+        }
+        let all = std::mem::take(&mut self.thinned_all);
+        let thinned = std::mem::take(&mut self.thinned);
+        let tmp = self.tmp.clone();
+        let e = |err| classify(&tmp, err);
+        // Live records per candidate block: one pass over `advisories` (no index on block).
+        let mut live: HashMap<i64, i64> = HashMap::new();
+        {
+            let mut st = self.tx.prepare("SELECT block FROM advisories").map_err(e)?;
+            let mut rows = st.query([]).map_err(e)?;
+            while let Some(r) = rows.next().map_err(e)? {
+                let block: i64 = r.get(0).map_err(e)?;
+                if all || thinned.contains(&block) {
+                    *live.entry(block).or_default() += 1;
+                }
+            }
+        }
+        let mut sparse: Vec<i64> = Vec::new();
+        {
+            let mut st = self
+                .tx
+                .prepare(if all {
+                    "SELECT id, records FROM blocks"
+                } else {
+                    "SELECT id, records FROM blocks WHERE id IN (SELECT value FROM json_each(?1))"
+                })
+                .map_err(e)?;
+            let ids = if all {
+                String::new()
+            } else {
+                serde_json::to_string(&thinned.iter().collect::<Vec<_>>()).unwrap_or_default()
+            };
+            let read = |r: &rusqlite::Row<'_>| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?));
+            let rows: Vec<(i64, i64)> = if all {
+                st.query_map([], read)
+            } else {
+                st.query_map([ids], read)
+            }
+            .and_then(|rows| rows.collect())
+            .map_err(e)?;
+            for (id, records) in rows {
+                let n = live.get(&id).copied().unwrap_or(0);
+                // Empty blocks are dropped at finish without being read.
+                if n > 0 && n * 2 < records {
+                    sparse.push(id);
+                }
+            }
+        }
+        drop(live);
+        sparse.sort_unstable();
+        // The live records of the sparse blocks (under half of each block's slots).
+        let mut moved: Vec<(i64, i64, i64, String)> = Vec::new();
+        for chunk in sparse.chunks(4096) {
+            moved.clear();
+            {
+                let ids = serde_json::to_string(chunk).unwrap_or_default();
+                let mut st = self
+                    .tx
+                    .prepare(
+                        "SELECT block, slot, rowid, source FROM advisories \
+                         WHERE block IN (SELECT value FROM json_each(?1)) ORDER BY block, slot",
+                    )
+                    .map_err(e)?;
+                let rows = st
+                    .query_map([ids], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                    .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+                    .map_err(e)?;
+                moved.extend(rows);
+            }
+            for (block, slot, rowid, source) in std::mem::take(&mut moved) {
+                let Some(json) = self.stored_record(block, slot)? else {
+                    return Err(DbError::Corrupt {
+                        path: self.tmp.clone(),
+                        reason: format!("block {block} has no record {slot}"),
+                    });
+                };
+                self.ensure_codec(&source)?;
+                let (to, at) = self.place(&source, &json)?;
+                self.tx
+                    .prepare_cached("UPDATE advisories SET block = ?2, slot = ?3 WHERE rowid = ?1")
+                    .and_then(|mut st| st.execute(params![rowid, to, at as i64]))
+                    .map_err(sqlite_err(&self.tmp))?;
+            }
+            let ids = serde_json::to_string(chunk).unwrap_or_default();
+            self.tx
+                .execute(
+                    "DELETE FROM blocks WHERE id IN (SELECT value FROM json_each(?1))",
+                    [ids],
+                )
+                .map_err(sqlite_err(&self.tmp))?;
+        }
+        self.seal_all()
+    }
+
+    /// Makes sure `source` has a codec (its newest stored dictionary, or none).
+    fn ensure_codec(&mut self, source: &str) -> Result<(), DbError> {
+        if self.codecs.contains_key(source) {
+            return Ok(());
+        }
+        match self.stored_dict(source)? {
+            Some((id, dict)) => self.set_codec(source, Some(id), Some(&dict)),
+            None => self.set_codec(source, None, None),
+        }
+    }
+
+    /// Notes that `block` lost a record.
+    fn thin(&mut self, block: i64) {
+        if self.thinned.len() < MAX_THINNED {
+            self.thinned.insert(block);
+        } else {
+            self.thinned_all = true;
+        }
+    }
+
+    /// The record in `slot` of `block` as stored: from the block being filled, or
+    /// decompressed from the table.
+    fn stored_record(&mut self, block: i64, slot: i64) -> Result<Option<Vec<u8>>, DbError> {
+        let Ok(slot) = usize::try_from(slot) else {
+            return Ok(None);
+        };
+        if let Some((_, buf)) = self.blocks.values().find(|(id, _)| *id == block) {
+            return Ok(buf.get(slot).map(<[u8]>::to_vec));
+        }
+        if self.decoders.cached(block).is_none() {
+            let stored: Option<(Option<i64>, Vec<u8>)> = super::pair(
+                &self.tx,
+                &self.tmp,
+                "SELECT dict, data FROM blocks WHERE id = ?1",
+                block,
+            )?;
+            let Some((dict, data)) = stored else {
+                return Ok(None);
+            };
+            let (tx, tmp) = (&self.tx, self.tmp.as_path());
+            self.decoders
+                .decode(tmp, block, dict, &data, |id| Self::dict_bytes(tx, tmp, id))?;
+        }
+        Ok(self
+            .decoders
+            .cached(block)
+            .and_then(|b| codec::slot(b, slot))
+            .map(<[u8]>::to_vec))
+    }
+
+    /// The alias rows of the record stored in `slot` of `block` (what [`Prepared::new`]
+    /// made of its aliases); `None` when the record cannot be read.
+    fn stored_aliases(&mut self, block: i64, slot: i64) -> Result<Option<Vec<String>>, DbError> {
+        #[derive(serde::Deserialize)]
+        struct Ids {
+            id: String,
+            #[serde(default)]
+            aliases: Vec<String>,
+        }
+        let Some(json) = self.stored_record(block, slot)? else {
+            return Ok(None);
+        };
+        Ok(serde_json::from_slice::<Ids>(&json).ok().map(|r| {
+            let mut a = r.aliases;
+            a.retain(|x| *x != r.id);
+            a
+        }))
     }
 
     /// Adds or replaces one KEV entry (by CVE) in `source`.
@@ -987,6 +1297,7 @@ impl Writer<'_> {
     pub fn finish(mut self) -> Result<BTreeMap<String, usize>, DbError> {
         self.flush()?;
         self.seal_all()?;
+        self.compact()?;
         if self.deleted {
             self.tx
                 .execute_batch(

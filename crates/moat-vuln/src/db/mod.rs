@@ -29,8 +29,21 @@
 //! needs the whole record anyway (ranges, versions list, severity, aliases), so storing OSV JSON
 //! (compressed in blocks of records, see [`schema`] and `codec.rs`) and indexing only the
 //! lookup keys keeps the schema small and the import fast. A lookup decompresses only the
-//! blocks of the records it returns (a block is at most 64 KiB of JSON, a few tens of
-//! microseconds; the blocks decoded last are kept).
+//! blocks of the records it returns (a block is at most 128 KiB of JSON, well under a
+//! millisecond; the blocks decoded last are kept).
+//!
+//! ## Measured (schema 5, BENCHMARKS.md)
+//! On the bench's mirror set: 497 B a record at 100k records, 506 B at 500k (schema 4: 543
+//! B); an import's peak memory 53 / 55 / 61 MiB at 20k / 100k / 500k records (schema 4: 55 /
+//! 108 / 158); about 80 µs of CPU a record at 100k (schema 4: 90 µs), where a profile of
+//! the import finds no dominant stage: allocation ~17%, zstd ~16% and dictionary training
+//! ~9% (fixed per source), SQLite ~13%, JSON parsing ~11%, inflating ~10%, JSON
+//! serialisation ~6%. The 100,000 records/s target is not met (about 25,000 a second on two
+//! quiet cores); at 500k the fixed writer cache costs page reads and package lookups
+//! (109 µs a record), which a fixed-size filter of the keys written would remove.
+//! Rejected: VACUUM after a full build (~19 B a record less, but a rewrite of the whole
+//! file), zstd level 5 (8% smaller, a third of the speed), larger dictionaries (no
+//! smaller), a 64 MiB writer page cache (memory grew with the file: 158 MiB at 500k).
 
 use crate::matcher::{AdvisorySource, LookupError};
 use moat_model::advisory::Advisory;
@@ -149,6 +162,21 @@ fn rows<T, C: FromIterator<T>>(
     rows.collect::<Result<C, _>>().map_err(sqlite_err(path))
 }
 
+/// The first row of a two-column query with one parameter (`None`: no row).
+fn pair<A: rusqlite::types::FromSql, B: rusqlite::types::FromSql>(
+    conn: &Connection,
+    path: &Path,
+    sql: &str,
+    param: impl rusqlite::ToSql,
+) -> Result<Option<(A, B)>, DbError> {
+    conn.prepare_cached(sql)
+        .and_then(|mut st| {
+            st.query_row([param], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        })
+        .map_err(sqlite_err(path))
+}
+
 /// Runs a one-column text query and collects its rows.
 fn strings<C: FromIterator<String>>(
     conn: &Connection,
@@ -242,15 +270,13 @@ impl Database {
             .lock()
             .map_err(|_| corrupt("decompressor poisoned".into()))?;
         if codecs.cached(block).is_none() {
-            let (dict, data): (Option<i64>, Vec<u8>) = self
-                .conn
-                .prepare_cached("SELECT dict, data FROM blocks WHERE id = ?1")
-                .and_then(|mut st| {
-                    st.query_row([block], |r| Ok((r.get(0)?, r.get(1)?)))
-                        .optional()
-                })
-                .map_err(sqlite_err(&self.path))?
-                .ok_or_else(|| corrupt(format!("block {block} is missing")))?;
+            let (dict, data): (Option<i64>, Vec<u8>) = pair(
+                &self.conn,
+                &self.path,
+                "SELECT dict, data FROM blocks WHERE id = ?1",
+                block,
+            )?
+            .ok_or_else(|| corrupt(format!("block {block} is missing")))?;
             codecs.decode(&self.path, block, dict, &data, |id| {
                 self.conn
                     .prepare_cached("SELECT dict FROM dicts WHERE id = ?1")
@@ -270,14 +296,12 @@ impl Database {
     /// One advisory by id.
     pub fn advisory(&self, id: &str) -> Result<Option<Advisory>, DbError> {
         self.steps.reset(untrusted::LOOKUP_STEPS);
-        let stored: Option<(i64, i64)> = self
-            .conn
-            .prepare_cached("SELECT block, slot FROM advisories WHERE id = ?1")
-            .and_then(|mut st| {
-                st.query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .optional()
-            })
-            .map_err(sqlite_err(&self.path))?;
+        let stored: Option<(i64, i64)> = pair(
+            &self.conn,
+            &self.path,
+            "SELECT block, slot FROM advisories WHERE id = ?1",
+            id,
+        )?;
         stored
             .map(|(block, slot)| self.decode_record(block, slot))
             .transpose()
