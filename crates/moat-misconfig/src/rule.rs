@@ -17,7 +17,7 @@ pub struct Rule<T: ?Sized + 'static> {
 }
 
 /// One offending place.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Hit {
     pub start_line: u32,
     pub end_line: u32,
@@ -27,6 +27,9 @@ pub struct Hit {
     pub cause: Option<String>,
     /// A resource inside the file (a build stage: `stage:builder`).
     pub resource: Option<String>,
+    /// For rules over several files checked together (Kubernetes manifests): the index of
+    /// the file the hit is in, in the set checked; `None`: the one file checked.
+    pub file: Option<usize>,
 }
 
 impl<T: ?Sized> Rule<T> {

@@ -27,6 +27,9 @@ pub struct Resource {
     pub namespace: Option<String>,
     /// The line its document starts at (1-based).
     pub line: u32,
+    /// The index of its file in the set of files checked together (0 from [`load`]): the
+    /// rules over several files report it in [`crate::Hit::file`].
+    pub file: usize,
     pub value: Value,
 }
 
@@ -215,6 +218,7 @@ fn push_object(v: Value, line: u32, out: &mut Vec<Resource>, diags: &mut Vec<Dia
             .unwrap_or_default(),
         namespace: text_of("namespace"),
         line,
+        file: 0,
         value: Value::Object(o),
     });
 }
@@ -447,23 +451,30 @@ pub enum Checks {
 }
 
 /// Checks the manifest files `files` (path, bytes) together: NetworkPolicies in one file
-/// cover workloads in another. Findings in file order, then rule order.
-pub fn check(files: &[(String, Vec<u8>)], checks: Checks) -> crate::dockerfile::Checked {
+/// cover workloads in another. Each resource knows its file ([`Resource::file`]) and each
+/// hit names it ([`crate::Hit::file`]), so equal resources in two files stay apart.
+/// Findings in file order, then line order.
+pub fn check<B: AsRef<[u8]>>(files: &[(String, B)], checks: Checks) -> crate::dockerfile::Checked {
     let mut out = crate::dockerfile::Checked::default();
     let mut all = Vec::new();
-    for (path, bytes) in files {
-        let (rs, diags) = load(bytes);
+    for (i, (path, bytes)) in files.iter().enumerate() {
+        let (rs, diags) = load(bytes.as_ref());
         out.diagnostics
             .extend(diags.into_iter().map(|d| d.at(path.as_str(), None)));
-        all.extend(rs.into_iter().map(|r| (path.clone(), r)));
+        all.extend(rs.into_iter().map(|r| Resource { file: i, ..r }));
     }
     let (level, version) = match checks {
         Checks::All => (pss::Level::Restricted, pss::LATEST),
         Checks::Pss(l, v) => (l, v),
     };
-    for (path, r) in &all {
-        out.findings
-            .extend(pss_findings(path, std::slice::from_ref(r), level, version));
+    let path_of = |i: usize| files.get(i).map(|(p, _)| p.as_str()).unwrap_or_default();
+    for r in &all {
+        out.findings.extend(pss_findings(
+            path_of(r.file),
+            std::slice::from_ref(r),
+            level,
+            version,
+        ));
     }
     if checks == Checks::All {
         let m = rules::Manifests { resources: all };
@@ -471,17 +482,8 @@ pub fn check(files: &[(String, Vec<u8>)], checks: Checks) -> crate::dockerfile::
             let mut hits = Vec::new();
             (rule.check)(&m, &mut hits);
             for h in hits {
-                // The file of the hit's resource (same reference and line).
-                let path = m
-                    .resources
-                    .iter()
-                    .find(|(_, r)| {
-                        h.resource.as_deref() == Some(r.reference().as_str())
-                            && r.line == h.start_line
-                    })
-                    .map(|(p, _)| p.clone())
-                    .unwrap_or_default();
-                out.findings.push(rule.finding(TARGET_TYPE, &path, h));
+                let path = path_of(h.file.unwrap_or_default());
+                out.findings.push(rule.finding(TARGET_TYPE, path, h));
             }
         }
     }
@@ -552,5 +554,30 @@ mod tests {
         let (rs, diags) = load(bomb.as_bytes());
         assert!(rs.is_empty());
         assert_eq!(diags.len(), 1, "{diags:?}");
+    }
+
+    #[test]
+    fn equal_resources_in_two_files_keep_their_own_paths() {
+        // The same Pod at the same line in two files: each file's findings name that file.
+        let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    image: nginx\n";
+        let files = vec![
+            ("one.yaml".to_string(), pod.as_bytes().to_vec()),
+            ("two.yaml".to_string(), pod.as_bytes().to_vec()),
+        ];
+        let c = check(&files, Checks::All);
+        let count = |file: &str| c.findings.iter().filter(|f| f.path() == Some(file)).count();
+        // One finding per namespace (MOAT-K8S-061) goes to its first workload's file.
+        assert_eq!(count("one.yaml"), 18);
+        assert_eq!(count("two.yaml"), 17);
+        assert_eq!(c.findings.len(), 35);
+        let ids = |file: &str| -> Vec<String> {
+            c.findings
+                .iter()
+                .filter(|f| f.path() == Some(file) && f.id != "MOAT-K8S-061")
+                .map(|f| f.id.clone())
+                .collect()
+        };
+        assert!(ids("two.yaml").contains(&"MOAT-K8S-020".to_string()));
+        assert_eq!(ids("one.yaml"), ids("two.yaml"));
     }
 }

@@ -14,16 +14,17 @@ use crate::rule::{Hit, Rule};
 use moat_model::Severity;
 use serde_json::Value;
 
-/// The resources of the files checked together.
+/// The resources of the files checked together, each knowing its file
+/// ([`Resource::file`]).
 pub struct Manifests {
-    pub resources: Vec<(String, Resource)>,
+    pub resources: Vec<Resource>,
 }
 
 impl Manifests {
     fn workloads(&self) -> impl Iterator<Item = (&Resource, &Value, &Value)> {
         self.resources
             .iter()
-            .filter_map(|(_, r)| r.pod().map(|(m, s)| (r, m, s)))
+            .filter_map(|r| r.pod().map(|(m, s)| (r, m, s)))
     }
 }
 
@@ -45,6 +46,7 @@ fn hit(r: &Resource, message: String) -> Hit {
         message,
         cause: None,
         resource: Some(r.reference()),
+        file: Some(r.file),
     }
 }
 
@@ -334,7 +336,6 @@ fn readiness(m: &Manifests, out: &mut Vec<Hit>) {
 fn roles(m: &Manifests) -> impl Iterator<Item = &Resource> {
     m.resources
         .iter()
-        .map(|(_, r)| r)
         .filter(|r| r.kind == "Role" || r.kind == "ClusterRole")
 }
 
@@ -449,7 +450,7 @@ fn rbac_exec(m: &Manifests, out: &mut Vec<Hit>) {
 }
 
 fn cluster_admin(m: &Manifests, out: &mut Vec<Hit>) {
-    for (_, r) in &m.resources {
+    for r in &m.resources {
         if (r.kind == "ClusterRoleBinding" || r.kind == "RoleBinding")
             && get(&r.value, &["roleRef", "name"]).and_then(Value::as_str) == Some("cluster-admin")
         {
@@ -462,7 +463,7 @@ fn cluster_admin(m: &Manifests, out: &mut Vec<Hit>) {
 }
 
 fn exposed_service(m: &Manifests, out: &mut Vec<Hit>) {
-    for (_, r) in &m.resources {
+    for r in &m.resources {
         if r.kind != "Service" {
             continue;
         }
@@ -479,7 +480,7 @@ fn exposed_service(m: &Manifests, out: &mut Vec<Hit>) {
 }
 
 fn ingress_tls(m: &Manifests, out: &mut Vec<Hit>) {
-    for (_, r) in &m.resources {
+    for r in &m.resources {
         if r.kind == "Ingress"
             && get(&r.value, &["spec", "tls"])
                 .and_then(Value::as_array)
@@ -529,10 +530,7 @@ fn selects(selector: &Value, labels: &Value) -> bool {
 }
 
 fn policies(m: &Manifests) -> impl Iterator<Item = &Resource> {
-    m.resources
-        .iter()
-        .map(|(_, r)| r)
-        .filter(|r| r.kind == "NetworkPolicy")
+    m.resources.iter().filter(|r| r.kind == "NetworkPolicy")
 }
 
 fn namespace_of(r: &Resource) -> &str {
@@ -843,9 +841,7 @@ mod tests {
     fn run(text: &str) -> Vec<(&'static str, String)> {
         let (rs, d) = load(text.as_bytes());
         assert!(d.is_empty(), "{d:?}");
-        let m = Manifests {
-            resources: rs.into_iter().map(|r| ("k.yaml".to_string(), r)).collect(),
-        };
+        let m = Manifests { resources: rs };
         let mut out = Vec::new();
         for rule in RULES {
             let mut hits = Vec::new();
