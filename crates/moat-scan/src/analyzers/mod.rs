@@ -99,6 +99,8 @@ pub const REGISTRY: &[Registration] = &[
     Registration::Static(&binary::ElfBinary),
     Registration::Configured(secret::build),
     Registration::Static(&misconfig::Misconfig),
+    Registration::Static(&misconfig::Kubernetes),
+    Registration::Static(&misconfig::Compose),
 ];
 
 /// The analyzers of `registry` for one scan: the static ones and those the options build.
