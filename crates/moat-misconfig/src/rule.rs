@@ -9,7 +9,8 @@ pub struct Rule<T: ?Sized + 'static> {
     pub id: &'static str,
     pub title: &'static str,
     pub severity: Severity,
-    /// The same check's ids in hadolint, Trivy (every spelling) and checkov.
+    /// The same check's ids in hadolint, Trivy (every spelling), checkov, kubesec, kube-score
+    /// and Polaris.
     pub aliases: &'static [&'static str],
     pub resolution: &'static str,
     /// Runs the check, pushing one hit per offending place.

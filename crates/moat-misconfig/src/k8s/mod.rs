@@ -1,11 +1,18 @@
 //! Kubernetes manifests: multi-document YAML and JSON, `List` kinds, every workload kind
-//! reduced to its pod spec, each resource with its kind, namespace, name and the line its
-//! document starts at; and the Pod Security Standards ([`pss`]) as findings.
+//! reduced to its pod spec, each resource with its kind, namespace, name, the line its
+//! document starts at, its file in the set checked together and its file's text; and the
+//! Pod Security Standards ([`pss`]) as findings.
 //!
 //! Documents are split at their `---` lines and parsed one by one, so that each resource
 //! knows its line and a broken document is one diagnostic that leaves the others readable.
 //! YAML is read under a bounded budget (events, depth, aliases and their replays: no alias
-//! bombs) into JSON values; a file over [`MAX_FILE_BYTES`] is refused.
+//! bombs) into JSON values; a file over [`MAX_FILE_BYTES`] is refused. A finding points at
+//! the offending field's line, found in the text when the finding is made ([`lines`]).
+//!
+//! [`check`] checks a set of files together (`moat config`'s files; the manifests of a scan
+//! target's final view): the rules see every resource, so a NetworkPolicy in one file covers
+//! the workloads of another, and each hit names its file ([`crate::Hit::file`]) because two
+//! files may hold the same resource at the same line.
 
 pub mod lines;
 pub mod pss;

@@ -4,9 +4,12 @@
 //!
 //! Each rule runs over a [`Manifests`] (every resource of the files checked together, so that
 //! NetworkPolicies in one file cover workloads in another) and reports one hit per offending
-//! resource, naming the containers. The ids of the same check in Trivy (`KSV...`, every
-//! spelling), checkov (`CKV_K8S_...`) and kube-score are the finding's aliases; checkov's own
-//! fixtures are the oracle for the rules it shares (`checkov_agreement` test, ACCURACY.md).
+//! resource, naming the containers, at the line of the offending field of the first of them.
+//! The ids of the same check in Trivy (`KSV...`, every spelling), checkov (`CKV_K8S_...`),
+//! kubesec, kube-score and Polaris are the finding's aliases; checkov's own fixtures and
+//! kubesec's test assertions are the oracles for the rules they share (the
+//! `k8s_checkov_agreement` and `k8s_kubesec_agreement` tests, ACCURACY.md), kube-score's and
+//! Polaris' fixtures are spot-checked (`k8s_peer_ids`).
 
 use super::Resource;
 use super::lines::Seg;

@@ -190,23 +190,14 @@ pub(crate) fn kubernetes_findings(
         mut findings,
         mut diagnostics,
     } = k8s::check(&files, k8s::Checks::All);
+    let layer_of = |p: &Option<String>| p.as_ref().and_then(|p| layers.get(p)).copied().flatten();
     for f in &mut findings {
         if let Some(loc) = &mut f.location {
-            loc.layer = loc
-                .path
-                .as_ref()
-                .and_then(|p| layers.get(p))
-                .copied()
-                .flatten();
+            loc.layer = layer_of(&loc.path);
         }
     }
     for d in &mut diagnostics {
-        d.layer = d
-            .path
-            .as_ref()
-            .and_then(|p| layers.get(p))
-            .copied()
-            .flatten();
+        d.layer = layer_of(&d.path);
         if relative && let Some(p) = &mut d.path {
             // Diagnostics name files from the root, as the other analyzers' do.
             *p = format!("/{p}");
