@@ -276,7 +276,8 @@ fn config_checks_kubernetes_manifests_and_compose_files() {
         .find(|f| f["id"] == "MOAT-K8S-007")
         .unwrap();
     assert_eq!(privileged["tags"][0], "pss");
-    assert_eq!(privileged["location"]["span"]["start_line"], 1);
+    // The finding points at `privileged: true`, not at the document's first line.
+    assert_eq!(privileged["location"]["span"]["start_line"], 16);
     assert!(
         privileged["aliases"]
             .as_array()
@@ -317,4 +318,105 @@ fn config_checks_kubernetes_manifests_and_compose_files() {
         "{}",
         stderr(&o)
     );
+}
+
+const POLICY: &str = "\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: web}}
+";
+
+#[test]
+fn scan_with_misconfig_checks_manifests_and_compose_files_in_a_directory() {
+    let home = tempfile::tempdir().unwrap();
+    let root = home.path().join("deploy");
+    std::fs::create_dir_all(root.join("net")).unwrap();
+    std::fs::create_dir_all(root.join("chart/templates")).unwrap();
+    std::fs::write(root.join("web.yaml"), MANIFESTS).unwrap();
+    std::fs::write(root.join("compose.yaml"), COMPOSE).unwrap();
+    std::fs::write(root.join("ci.yml"), "on: push\njobs: {}\n").unwrap();
+    std::fs::write(
+        root.join("chart/templates/web.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: {{ .Release.Name }}}\n",
+    )
+    .unwrap();
+    let ids_of = |v: &Value| -> Vec<(String, String, String)> {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["id"].as_str().unwrap().to_string(),
+                    f["location"]["path"].as_str().unwrap_or("").to_string(),
+                    f["location"]["resource"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    };
+    let scan = || {
+        let o = run(isolated(home.path()).args([
+            "scan",
+            "--scanners",
+            "misconfig",
+            "dir:deploy",
+            "-f",
+            "json",
+        ]));
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        assert_eq!(stderr(&o), "", "no warning for the Helm template or ci.yml");
+        serde_json::from_slice::<Value>(&o.stdout).unwrap()
+    };
+    let ids = ids_of(&scan());
+    let web = |id: &str| {
+        (
+            id.to_string(),
+            "web.yaml".to_string(),
+            "Deployment/shop/web".to_string(),
+        )
+    };
+    for want in [
+        (
+            "MOAT-DC-003".to_string(),
+            "compose.yaml".to_string(),
+            "service:app".to_string(),
+        ),
+        web("MOAT-K8S-003"),
+        web("MOAT-K8S-007"),
+        web("MOAT-K8S-060"),
+        (
+            "MOAT-K8S-050".to_string(),
+            "web.yaml".to_string(),
+            "Service/shop/web".to_string(),
+        ),
+    ] {
+        assert!(ids.contains(&want), "{want:?} not in {ids:?}");
+    }
+    assert!(
+        !ids.iter()
+            .any(|(_, p, _)| p.contains("chart") || p.contains("ci.yml"))
+    );
+    // `moat config` on the same directory gives the same Kubernetes and Compose findings.
+    let o = run(isolated(home.path()).args(["config", "deploy", "-f", "json"]));
+    assert_eq!(
+        stderr(&o),
+        "",
+        "moat config passes over the Helm template too"
+    );
+    let config: Vec<(String, String, String)> = ids_of(&serde_json::from_slice(&o.stdout).unwrap())
+        .into_iter()
+        .map(|(i, p, r)| (i, p.trim_start_matches("deploy/").to_string(), r))
+        .collect();
+    let mut a = ids.clone();
+    a.sort();
+    let mut b = config;
+    b.sort();
+    assert_eq!(a, b);
+    // A NetworkPolicy in another file selects web's pods.
+    std::fs::write(root.join("net/policy.yaml"), POLICY).unwrap();
+    let ids = ids_of(&scan());
+    assert!(!ids.contains(&web("MOAT-K8S-060")), "{ids:?}");
+    assert!(ids.contains(&web("MOAT-K8S-061")), "{ids:?}");
 }

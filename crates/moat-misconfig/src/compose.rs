@@ -97,6 +97,7 @@ fn hit(s: &Service, message: String, cause: Option<String>) -> Hit {
         message: format!("service {:?}: {message}", s.name),
         cause,
         resource: Some(format!("service:{}", s.name)),
+        file: None,
     }
 }
 

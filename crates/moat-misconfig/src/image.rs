@@ -159,6 +159,7 @@ fn field_hit(field: &str, message: String, cause: Option<String>) -> Hit {
         message,
         cause,
         resource: Some(field.to_string()),
+        file: None,
     }
 }
 

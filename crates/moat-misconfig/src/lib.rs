@@ -16,7 +16,8 @@
 //!   lines, `List` kinds, every workload reduced to its pod spec), the Pod Security
 //!   Standards ([`k8s::pss`], evaluated as the Kubernetes reference implementation does and
 //!   checked against its 4,537 fixtures) and the checks beyond them ([`k8s::rules`]:
-//!   resources, images, probes, RBAC, Services, network isolation across files).
+//!   resources, images, probes, RBAC, Services, network isolation across files); findings
+//!   at the offending field's line ([`k8s::lines`]).
 //! * [`compose`]: Docker Compose files, one rule per risk of a service.
 //! * [`image`]: the image itself, whatever built it: its run config (user, health check,
 //!   exposed ports) and the modes of the files its layers leave (setuid/setgid,
@@ -26,7 +27,8 @@
 //! ## Rules
 //! A [`Rule`] is data: moat's stable id (`MOAT-DF-001`, ...; never reused), a title, a
 //! severity (Trivy's where Trivy has the check), the ids the same check has in hadolint,
-//! Trivy (in every spelling Trivy prints: `DS002`, `DS-0002`, `AVD-DS-0002`) and checkov, a
+//! Trivy (in every spelling Trivy prints: `DS002`, `DS-0002`, `AVD-DS-0002`), checkov and,
+//! for Kubernetes, kubesec, kube-score and Polaris, a
 //! resolution, and a check function. Each rule's file opens with a doc block (what, why, an
 //! example, the fix, the peer ids) and holds its tests: a true positive and a near miss.
 //! A finding's `id` and `rule` are moat's id; `aliases` lists the peers' ids, so results can

@@ -9,7 +9,8 @@ pub struct Rule<T: ?Sized + 'static> {
     pub id: &'static str,
     pub title: &'static str,
     pub severity: Severity,
-    /// The same check's ids in hadolint, Trivy (every spelling) and checkov.
+    /// The same check's ids in hadolint, Trivy (every spelling), checkov, kubesec, kube-score
+    /// and Polaris.
     pub aliases: &'static [&'static str],
     pub resolution: &'static str,
     /// Runs the check, pushing one hit per offending place.
@@ -17,7 +18,7 @@ pub struct Rule<T: ?Sized + 'static> {
 }
 
 /// One offending place.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Hit {
     pub start_line: u32,
     pub end_line: u32,
@@ -27,6 +28,9 @@ pub struct Hit {
     pub cause: Option<String>,
     /// A resource inside the file (a build stage: `stage:builder`).
     pub resource: Option<String>,
+    /// For rules over several files checked together (Kubernetes manifests): the index of
+    /// the file the hit is in, in the set checked; `None`: the one file checked.
+    pub file: Option<usize>,
 }
 
 impl<T: ?Sized> Rule<T> {

@@ -6,7 +6,7 @@
 mod common;
 use common::*;
 use moat_misconfig::k8s::rules::{Manifests, RULES};
-use moat_misconfig::k8s::{PSS_RULES, load, pss};
+use moat_misconfig::k8s::{PSS_RULES, Resource, load, pss};
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -50,15 +50,16 @@ fn has_containers(spec: &serde_json::Value) -> bool {
 
 /// The resources of every file in `dir` and the references moat flags for `ckv`.
 fn verdicts(dir: &Path, ckv: &str) -> Option<(usize, usize)> {
-    let mut resources = Vec::new();
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .ok()?
         .map(|e| e.unwrap().path())
         .collect();
     files.sort();
-    for f in files {
-        let (rs, _) = load(&std::fs::read(&f).unwrap());
-        resources.extend(rs.into_iter().map(|r| (f.display().to_string(), r)));
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    let mut resources = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        let (rs, _) = load(&std::fs::read(f).unwrap());
+        resources.extend(rs.into_iter().map(|r| Resource { file: i, ..r }));
     }
     let mut flagged: BTreeSet<(String, String)> = BTreeSet::new();
     let mut relevant: BTreeSet<(String, String)> = BTreeSet::new();
@@ -66,50 +67,42 @@ fn verdicts(dir: &Path, ckv: &str) -> Option<(usize, usize)> {
     for p in PSS_RULES.iter().filter(|p| p.aliases.contains(&ckv)) {
         known = true;
         let control = pss::CONTROLS.iter().find(|c| c.id == p.control).unwrap();
-        for (file, r) in &resources {
+        for r in &resources {
             let Some((m, s)) = r.pod() else { continue };
             if !has_containers(s) {
                 continue;
             }
-            relevant.insert((file.clone(), r.reference()));
+            relevant.insert((names[r.file].clone(), r.reference()));
             if pss::evaluate(control.level, pss::LATEST, m, s)
                 .iter()
                 .any(|v| v.control == p.control)
             {
-                flagged.insert((file.clone(), r.reference()));
+                flagged.insert((names[r.file].clone(), r.reference()));
             }
         }
     }
     for rule in RULES.iter().filter(|r| r.aliases.contains(&ckv)) {
         known = true;
         let rbac = rule.id.starts_with("MOAT-K8S-04");
-        for (file, r) in &resources {
+        for r in &resources {
             let applies = if rbac {
                 matches!(r.kind.as_str(), "Role" | "ClusterRole")
             } else {
                 r.pod().is_some_and(|(_, s)| has_containers(s))
             };
             if applies {
-                relevant.insert((file.clone(), r.reference()));
+                relevant.insert((names[r.file].clone(), r.reference()));
             }
         }
-        // Each file on its own, so that equal names in two files stay apart.
-        let mut by_file: Vec<String> = resources.iter().map(|(f, _)| f.clone()).collect();
-        by_file.dedup();
-        for file in by_file {
-            let m = Manifests {
-                resources: resources
-                    .iter()
-                    .filter(|(f, _)| *f == file)
-                    .cloned()
-                    .collect(),
-            };
-            let mut hits = Vec::new();
-            (rule.check)(&m, &mut hits);
-            for h in hits {
-                if let Some(reference) = h.resource {
-                    flagged.insert((file.clone(), reference));
-                }
+        // All files together: each hit names its file.
+        let m = Manifests {
+            resources: resources.clone(),
+        };
+        let mut hits = Vec::new();
+        (rule.check)(&m, &mut hits);
+        for h in hits {
+            if let (Some(file), Some(reference)) = (h.file, h.resource) {
+                flagged.insert((names[file].clone(), reference));
             }
         }
     }

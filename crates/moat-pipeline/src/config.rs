@@ -6,7 +6,8 @@
 //! name ([`moat_misconfig::dockerfile::is_dockerfile_name`]), a Compose file's
 //! ([`moat_misconfig::compose::is_compose_file`]), or `*.yaml`/`*.yml`/`*.json`, which is a
 //! Kubernetes manifest when its documents have `apiVersion` and `kind`
-//! ([`moat_misconfig::k8s::looks_like_manifest`]; other YAML and JSON is passed over). A file
+//! ([`moat_misconfig::k8s::looks_like_manifest`]; other YAML and JSON is passed over, and so
+//! are Helm templates found in a directory, [`moat_misconfig::k8s::looks_like_template`]). A file
 //! named on the command line whose name says nothing is checked as a Dockerfile (the user
 //! named it). The manifests of one run are checked together, so that a NetworkPolicy in one
 //! file covers the workloads of another; `--pss` ([`ConfigSettings::k8s`]) runs only the Pod
@@ -159,6 +160,9 @@ pub fn run(settings: &ConfigSettings) -> Result<Outcome, Error> {
             kind_of(name).or_else(|| named.contains(&f.as_path()).then_some(Kind::Dockerfile));
         match kind {
             Some(Kind::Manifest) => match read_file(f, k8s::MAX_FILE_BYTES, "a manifest") {
+                // A Helm template in a directory is passed over: not YAML until rendered.
+                Ok(bytes)
+                    if k8s::looks_like_template(&bytes) && !named.contains(&f.as_path()) => {}
                 Ok(bytes) if k8s::looks_like_manifest(&bytes) => {
                     manifests.push((f.display().to_string(), bytes));
                 }

@@ -59,6 +59,10 @@ pub enum Fact {
     Manifest(Box<moat_lang::project::ManifestParsed>),
     /// Findings of a content analyzer; the engine fills in their file and layer.
     Findings(Vec<Finding>),
+    /// A Kubernetes manifest's text: checked after the merge with the other manifests of
+    /// the final view, since a NetworkPolicy in one file covers the workloads of another
+    /// (`analyzers::misconfig::kubernetes_findings`).
+    KubernetesManifest(Box<[u8]>),
     /// The file was wanted but nothing could be read from it.
     Diagnostic(Diagnostic),
 }

@@ -32,7 +32,9 @@
 //!    there, once for every analyzer (no package without a name, none with a name over the
 //!    cap, over-long versions and fields cut with a marker);
 //! 5. findings of content analyzers come from every layer; those of files no longer in the
-//!    final view are marked deleted (`findings`).
+//!    final view are marked deleted (`findings`); the Kubernetes manifests of the final view
+//!    are checked together (`analyzers::misconfig::kubernetes_findings`: a NetworkPolicy in
+//!    one file covers the workloads of another).
 //!
 //! Rootfs and plain directories are walked as one layer without digests, in parallel, and
 //! sorted back into the order of a depth-first walk by name.
@@ -200,7 +202,12 @@ fn finish(
     let built = join::build(&mut merged, opts.skip_dev);
     diagnostics.extend(built.diagnostics);
     artifact.os = built.os;
-    let findings = findings.finish(&merged, &artifact, &active);
+    let mut findings = findings.finish(&merged, &artifact, &active);
+    // Kubernetes manifests are checked together (NetworkPolicies cover other files).
+    let (k8s, k8s_diagnostics) =
+        analyzers::misconfig::kubernetes_findings(&merged, artifact.kind == ArtifactKind::Dir);
+    findings.extend(k8s);
+    diagnostics.extend(k8s_diagnostics);
     let tool = Tool {
         analyzers: active
             .iter()

@@ -4,34 +4,45 @@
 //!
 //! Each rule runs over a [`Manifests`] (every resource of the files checked together, so that
 //! NetworkPolicies in one file cover workloads in another) and reports one hit per offending
-//! resource, naming the containers. The ids of the same check in Trivy (`KSV...`, every
-//! spelling), checkov (`CKV_K8S_...`) and kube-score are the finding's aliases; checkov's own
-//! fixtures are the oracle for the rules it shares (`checkov_agreement` test, ACCURACY.md).
+//! resource, naming the containers, at the line of the offending field of the first of them.
+//! The ids of the same check in Trivy (`KSV...`, every spelling), checkov (`CKV_K8S_...`),
+//! kubesec, kube-score and Polaris are the finding's aliases; checkov's own fixtures and
+//! kubesec's test assertions are the oracles for the rules they share (the
+//! `k8s_checkov_agreement` and `k8s_kubesec_agreement` tests, ACCURACY.md), kube-score's and
+//! Polaris' fixtures are spot-checked (`k8s_peer_ids`).
 
 use super::Resource;
+use super::lines::Seg;
 use super::pss::{array, field as get};
 use crate::rule::{Hit, Rule};
 use moat_model::Severity;
 use serde_json::Value;
 
-/// The resources of the files checked together.
+/// The resources of the files checked together, each knowing its file
+/// ([`Resource::file`]).
 pub struct Manifests {
-    pub resources: Vec<(String, Resource)>,
+    pub resources: Vec<Resource>,
 }
 
 impl Manifests {
     fn workloads(&self) -> impl Iterator<Item = (&Resource, &Value, &Value)> {
         self.resources
             .iter()
-            .filter_map(|(_, r)| r.pod().map(|(m, s)| (r, m, s)))
+            .filter_map(|r| r.pod().map(|(m, s)| (r, m, s)))
     }
 }
 
-/// A container of a pod spec (init and regular; ephemeral ones are added at run time).
-fn containers(spec: &Value) -> impl Iterator<Item = &Value> {
+/// The containers of a pod spec (init and regular; ephemeral ones are added at run time),
+/// each with its list and index.
+fn containers(spec: &Value) -> impl Iterator<Item = (&'static str, usize, &Value)> {
     ["initContainers", "containers"]
         .into_iter()
-        .flat_map(move |k| array(spec, k))
+        .flat_map(move |k| {
+            array(spec, k)
+                .iter()
+                .enumerate()
+                .map(move |(i, c)| (k, i, c))
+        })
 }
 
 fn name(c: &Value) -> &str {
@@ -39,20 +50,28 @@ fn name(c: &Value) -> &str {
 }
 
 fn hit(r: &Resource, message: String) -> Hit {
+    hit_at(r, r.line, message)
+}
+
+/// A hit at `line` of the resource's file.
+fn hit_at(r: &Resource, line: u32, message: String) -> Hit {
     Hit {
-        start_line: r.line,
-        end_line: r.line,
+        start_line: line,
+        end_line: line,
         message,
         cause: None,
         resource: Some(r.reference()),
+        file: Some(r.file),
     }
 }
 
-/// The hit of a workload whose containers `names` (quoted) do something: `None` for none.
-fn container_hit(r: &Resource, names: &[String], what: &str) -> Option<Hit> {
+/// The hit of a workload whose containers `names` (quoted) do something, at `line`: `None`
+/// for none.
+fn container_hit(r: &Resource, line: u32, names: &[String], what: &str) -> Option<Hit> {
     (!names.is_empty()).then(|| {
-        hit(
+        hit_at(
             r,
+            line,
             format!(
                 "{}: {} {} {what}",
                 r.reference(),
@@ -67,19 +86,24 @@ fn container_hit(r: &Resource, names: &[String], what: &str) -> Option<Hit> {
     })
 }
 
-/// One hit per workload whose containers `bad` picks, naming them.
+/// One hit per workload whose containers `bad` picks, naming them, at the `field` (keys)
+/// of the first of them (or at the container, when it has no such field).
 fn per_container(
     m: &Manifests,
     out: &mut Vec<Hit>,
     what: &str,
+    field: &[&str],
     bad: impl Fn(&Value, &Value) -> bool,
 ) {
     for (r, _, spec) in m.workloads() {
-        let names: Vec<String> = containers(spec)
-            .filter(|c| bad(spec, c))
-            .map(|c| format!("{:?}", name(c)))
-            .collect();
-        out.extend(container_hit(r, &names, what));
+        let mut first = None;
+        let mut names = Vec::new();
+        for (list, i, c) in containers(spec).filter(|(_, _, c)| bad(spec, c)) {
+            first.get_or_insert((list, i));
+            names.push(format!("{:?}", name(c)));
+        }
+        let line = first.map_or(r.line, |(list, i)| r.container_line(list, i, field));
+        out.extend(container_hit(r, line, &names, what));
     }
 }
 
@@ -99,6 +123,7 @@ fn image_tag_latest(m: &Manifests, out: &mut Vec<Hit>) {
         m,
         out,
         "use an image without a fixed tag (none, or `latest`)",
+        &["image"],
         |_, c| {
             let i = image(c);
             !i.contains('@') && matches!(tag(i), None | Some("latest"))
@@ -107,9 +132,13 @@ fn image_tag_latest(m: &Manifests, out: &mut Vec<Hit>) {
 }
 
 fn image_digest(m: &Manifests, out: &mut Vec<Hit>) {
-    per_container(m, out, "use an image not pinned by digest", |_, c| {
-        !image(c).contains('@')
-    });
+    per_container(
+        m,
+        out,
+        "use an image not pinned by digest",
+        &["image"],
+        |_, c| !image(c).contains('@'),
+    );
 }
 
 fn read_only_root(m: &Manifests, out: &mut Vec<Hit>) {
@@ -117,6 +146,7 @@ fn read_only_root(m: &Manifests, out: &mut Vec<Hit>) {
         m,
         out,
         "do not set securityContext.readOnlyRootFilesystem=true",
+        &["securityContext", "readOnlyRootFilesystem"],
         |_, c| {
             get(c, &["securityContext", "readOnlyRootFilesystem"]).and_then(Value::as_bool)
                 != Some(true)
@@ -127,8 +157,9 @@ fn read_only_root(m: &Manifests, out: &mut Vec<Hit>) {
 fn service_account_token(m: &Manifests, out: &mut Vec<Hit>) {
     for (r, _, spec) in m.workloads() {
         if get(spec, &["automountServiceAccountToken"]).and_then(Value::as_bool) != Some(false) {
-            out.push(hit(
+            out.push(hit_at(
                 r,
+                r.pod_line(&["automountServiceAccountToken"]),
                 format!(
                     "{}: the service account token is mounted (automountServiceAccountToken is not false)",
                     r.reference()
@@ -143,6 +174,7 @@ fn high_uid(m: &Manifests, out: &mut Vec<Hit>) {
         m,
         out,
         "run with a UID at or below 10000 (or none set)",
+        &["securityContext", "runAsUser"],
         |spec, c| {
             // In a user namespace (hostUsers: false) UIDs are remapped away from the host's.
             if get(spec, &["hostUsers"]).and_then(Value::as_bool) == Some(false) {
@@ -161,6 +193,7 @@ fn env_from_secret(m: &Manifests, out: &mut Vec<Hit>) {
         m,
         out,
         "take secrets as environment variables (mount them as files)",
+        &["env"],
         |_, c| {
             let env = c
                 .get("env")
@@ -201,6 +234,7 @@ fn env_literal_secret(m: &Manifests, out: &mut Vec<Hit>) {
         m,
         out,
         "set a secret as a literal environment value (use a Secret)",
+        &["env"],
         |_, c| {
             c.get("env")
                 .and_then(Value::as_array)
@@ -237,8 +271,9 @@ fn docker_socket(m: &Manifests, out: &mut Vec<Hit>) {
             .map(|v| v.get("name").and_then(Value::as_str).unwrap_or(""))
             .collect();
         if !vols.is_empty() {
-            out.push(hit(
+            out.push(hit_at(
                 r,
+                r.pod_line(&["volumes"]),
                 format!(
                     "{}: volume {:?} mounts the container runtime's socket from the host",
                     r.reference(),
@@ -265,9 +300,13 @@ fn capabilities<'a>(c: &'a Value, which: &str) -> impl Iterator<Item = String> +
 }
 
 fn sys_admin(m: &Manifests, out: &mut Vec<Hit>) {
-    per_container(m, out, "add the SYS_ADMIN capability", |_, c| {
-        capabilities(c, "add").any(|k| k == "SYS_ADMIN")
-    });
+    per_container(
+        m,
+        out,
+        "add the SYS_ADMIN capability",
+        &["securityContext", "capabilities", "add"],
+        |_, c| capabilities(c, "add").any(|k| k == "SYS_ADMIN"),
+    );
 }
 
 fn net_raw(m: &Manifests, out: &mut Vec<Hit>) {
@@ -275,6 +314,7 @@ fn net_raw(m: &Manifests, out: &mut Vec<Hit>) {
         m,
         out,
         "do not drop NET_RAW (drop ALL or NET_RAW)",
+        &["securityContext", "capabilities", "drop"],
         |_, c| !capabilities(c, "drop").any(|k| k == "ALL" || k == "NET_RAW"),
     );
 }
@@ -284,24 +324,40 @@ fn resource(c: &Value, kind: &str, what: &str) -> bool {
 }
 
 fn cpu_limits(m: &Manifests, out: &mut Vec<Hit>) {
-    per_container(m, out, "set no CPU limit", |_, c| {
-        !resource(c, "limits", "cpu")
-    });
+    per_container(
+        m,
+        out,
+        "set no CPU limit",
+        &["resources", "limits", "cpu"],
+        |_, c| !resource(c, "limits", "cpu"),
+    );
 }
 fn memory_limits(m: &Manifests, out: &mut Vec<Hit>) {
-    per_container(m, out, "set no memory limit", |_, c| {
-        !resource(c, "limits", "memory")
-    });
+    per_container(
+        m,
+        out,
+        "set no memory limit",
+        &["resources", "limits", "memory"],
+        |_, c| !resource(c, "limits", "memory"),
+    );
 }
 fn cpu_requests(m: &Manifests, out: &mut Vec<Hit>) {
-    per_container(m, out, "set no CPU request", |_, c| {
-        !resource(c, "requests", "cpu")
-    });
+    per_container(
+        m,
+        out,
+        "set no CPU request",
+        &["resources", "requests", "cpu"],
+        |_, c| !resource(c, "requests", "cpu"),
+    );
 }
 fn memory_requests(m: &Manifests, out: &mut Vec<Hit>) {
-    per_container(m, out, "set no memory request", |_, c| {
-        !resource(c, "requests", "memory")
-    });
+    per_container(
+        m,
+        out,
+        "set no memory request",
+        &["resources", "requests", "memory"],
+        |_, c| !resource(c, "requests", "memory"),
+    );
 }
 
 /// Probes apply to long-running containers: not init containers, not Jobs and CronJobs.
@@ -311,16 +367,16 @@ fn long_running(r: &Resource) -> bool {
 
 fn probe(m: &Manifests, out: &mut Vec<Hit>, probe: &str, what: &str) {
     for (r, _, spec) in m.workloads().filter(|(r, _, _)| long_running(r)) {
-        let names: Vec<String> = spec
-            .get("containers")
-            .and_then(Value::as_array)
-            .map(|a| a.as_slice())
-            .unwrap_or_default()
-            .iter()
-            .filter(|c| get(c, &[probe]).is_none())
-            .map(|c| format!("{:?}", name(c)))
-            .collect();
-        out.extend(container_hit(r, &names, what));
+        let mut first = None;
+        let mut names = Vec::new();
+        for (i, c) in array(spec, "containers").iter().enumerate() {
+            if get(c, &[probe]).is_none() {
+                first.get_or_insert(i);
+                names.push(format!("{:?}", name(c)));
+            }
+        }
+        let line = first.map_or(r.line, |i| r.container_line("containers", i, &[]));
+        out.extend(container_hit(r, line, &names, what));
     }
 }
 
@@ -334,7 +390,6 @@ fn readiness(m: &Manifests, out: &mut Vec<Hit>) {
 fn roles(m: &Manifests) -> impl Iterator<Item = &Resource> {
     m.resources
         .iter()
-        .map(|(_, r)| r)
         .filter(|r| r.kind == "Role" || r.kind == "ClusterRole")
 }
 
@@ -368,7 +423,11 @@ fn rbac(
                 &list(rule, "verbs"),
             )
         }) {
-            out.push(hit(r, format!("{}: {what}", r.reference())));
+            out.push(hit_at(
+                r,
+                r.line_of(&[Seg::Key("rules")]),
+                format!("{}: {what}", r.reference()),
+            ));
         }
     }
 }
@@ -449,12 +508,13 @@ fn rbac_exec(m: &Manifests, out: &mut Vec<Hit>) {
 }
 
 fn cluster_admin(m: &Manifests, out: &mut Vec<Hit>) {
-    for (_, r) in &m.resources {
+    for r in &m.resources {
         if (r.kind == "ClusterRoleBinding" || r.kind == "RoleBinding")
             && get(&r.value, &["roleRef", "name"]).and_then(Value::as_str) == Some("cluster-admin")
         {
-            out.push(hit(
+            out.push(hit_at(
                 r,
+                r.line_of(&[Seg::Key("roleRef"), Seg::Key("name")]),
                 format!("{}: binds the cluster-admin role", r.reference()),
             ));
         }
@@ -462,7 +522,7 @@ fn cluster_admin(m: &Manifests, out: &mut Vec<Hit>) {
 }
 
 fn exposed_service(m: &Manifests, out: &mut Vec<Hit>) {
-    for (_, r) in &m.resources {
+    for r in &m.resources {
         if r.kind != "Service" {
             continue;
         }
@@ -470,8 +530,9 @@ fn exposed_service(m: &Manifests, out: &mut Vec<Hit>) {
             .and_then(Value::as_str)
             .unwrap_or("ClusterIP");
         if t == "NodePort" || t == "LoadBalancer" {
-            out.push(hit(
+            out.push(hit_at(
                 r,
+                r.line_of(&[Seg::Key("spec"), Seg::Key("type")]),
                 format!("{}: type {t} exposes it outside the cluster", r.reference()),
             ));
         }
@@ -479,14 +540,15 @@ fn exposed_service(m: &Manifests, out: &mut Vec<Hit>) {
 }
 
 fn ingress_tls(m: &Manifests, out: &mut Vec<Hit>) {
-    for (_, r) in &m.resources {
+    for r in &m.resources {
         if r.kind == "Ingress"
             && get(&r.value, &["spec", "tls"])
                 .and_then(Value::as_array)
                 .is_none_or(|t| t.is_empty())
         {
-            out.push(hit(
+            out.push(hit_at(
                 r,
+                r.line_of(&[Seg::Key("spec")]),
                 format!("{}: serves without TLS (no spec.tls)", r.reference()),
             ));
         }
@@ -529,10 +591,7 @@ fn selects(selector: &Value, labels: &Value) -> bool {
 }
 
 fn policies(m: &Manifests) -> impl Iterator<Item = &Resource> {
-    m.resources
-        .iter()
-        .map(|(_, r)| r)
-        .filter(|r| r.kind == "NetworkPolicy")
+    m.resources.iter().filter(|r| r.kind == "NetworkPolicy")
 }
 
 fn namespace_of(r: &Resource) -> &str {
@@ -610,7 +669,14 @@ pub static RULES: &[Rule<Manifests>] = &[
         "MOAT-K8S-020",
         Medium,
         "Image tag is `latest` or missing",
-        ["KSV013", "KSV-0013", "AVD-KSV-0013", "CKV_K8S_14"],
+        [
+            "KSV013",
+            "KSV-0013",
+            "AVD-KSV-0013",
+            "CKV_K8S_14",
+            "tagNotSpecified",
+            "container-image-tag"
+        ],
         "Use a fixed tag or a digest.",
         image_tag_latest
     ),
@@ -626,7 +692,15 @@ pub static RULES: &[Rule<Manifests>] = &[
         "MOAT-K8S-022",
         High,
         "Root file system is not read-only",
-        ["KSV014", "KSV-0014", "AVD-KSV-0014", "CKV_K8S_22"],
+        [
+            "KSV014",
+            "KSV-0014",
+            "AVD-KSV-0014",
+            "CKV_K8S_22",
+            "ReadOnlyRootFilesystem",
+            "notReadOnlyRootFilesystem",
+            "container-security-context-readonlyrootfilesystem"
+        ],
         "Set securityContext.readOnlyRootFilesystem: true; mount writable volumes where needed.",
         read_only_root
     ),
@@ -634,7 +708,14 @@ pub static RULES: &[Rule<Manifests>] = &[
         "MOAT-K8S-023",
         Medium,
         "Service account token mounted",
-        ["KSV036", "KSV-0036", "AVD-KSV-0036", "CKV_K8S_38"],
+        [
+            "KSV036",
+            "KSV-0036",
+            "AVD-KSV-0036",
+            "CKV_K8S_38",
+            "AutomountServiceAccountToken",
+            "automountServiceAccountToken"
+        ],
         "Set automountServiceAccountToken: false unless the pod talks to the API server.",
         service_account_token
     ),
@@ -642,7 +723,14 @@ pub static RULES: &[Rule<Manifests>] = &[
         "MOAT-K8S-024",
         Low,
         "Runs with a UID at or below 10000",
-        ["KSV020", "KSV-0020", "AVD-KSV-0020", "CKV_K8S_40"],
+        [
+            "KSV020",
+            "KSV-0020",
+            "AVD-KSV-0020",
+            "CKV_K8S_40",
+            "RunAsUser",
+            "container-security-context-user-group-id"
+        ],
         "Set securityContext.runAsUser above 10000, so it cannot collide with host users.",
         high_uid
     ),
@@ -650,7 +738,7 @@ pub static RULES: &[Rule<Manifests>] = &[
         "MOAT-K8S-025",
         Low,
         "Secrets taken as environment variables",
-        ["CKV_K8S_35"],
+        ["CKV_K8S_35", "SecretsAsEnvironmentVariables"],
         "Mount Secrets as files: environment variables leak into logs and child processes.",
         env_from_secret
     ),
@@ -658,7 +746,13 @@ pub static RULES: &[Rule<Manifests>] = &[
         "MOAT-K8S-026",
         High,
         "Container runtime socket mounted",
-        ["KSV006", "KSV-0006", "AVD-KSV-0006", "CKV_K8S_27"],
+        [
+            "KSV006",
+            "KSV-0006",
+            "AVD-KSV-0006",
+            "CKV_K8S_27",
+            "DockerSock"
+        ],
         "Do not mount docker.sock, containerd.sock or crio.sock: it gives root on the node.",
         docker_socket
     ),
@@ -666,7 +760,13 @@ pub static RULES: &[Rule<Manifests>] = &[
         "MOAT-K8S-027",
         High,
         "SYS_ADMIN capability added",
-        ["KSV005", "KSV-0005", "AVD-KSV-0005", "CKV_K8S_39"],
+        [
+            "KSV005",
+            "KSV-0005",
+            "AVD-KSV-0005",
+            "CKV_K8S_39",
+            "CapSysAdmin"
+        ],
         "Remove SYS_ADMIN from capabilities.add.",
         sys_admin
     ),
@@ -682,7 +782,15 @@ pub static RULES: &[Rule<Manifests>] = &[
         "MOAT-K8S-029",
         Low,
         "CPU not limited",
-        ["KSV011", "KSV-0011", "AVD-KSV-0011", "CKV_K8S_11"],
+        [
+            "KSV011",
+            "KSV-0011",
+            "AVD-KSV-0011",
+            "CKV_K8S_11",
+            "LimitsCPU",
+            "cpuLimitsMissing",
+            "container-resources"
+        ],
         "Set resources.limits.cpu.",
         cpu_limits
     ),
@@ -690,7 +798,15 @@ pub static RULES: &[Rule<Manifests>] = &[
         "MOAT-K8S-030",
         Low,
         "Memory not limited",
-        ["KSV018", "KSV-0018", "AVD-KSV-0018", "CKV_K8S_13"],
+        [
+            "KSV018",
+            "KSV-0018",
+            "AVD-KSV-0018",
+            "CKV_K8S_13",
+            "LimitsMemory",
+            "memoryLimitsMissing",
+            "container-resources"
+        ],
         "Set resources.limits.memory.",
         memory_limits
     ),
@@ -698,7 +814,15 @@ pub static RULES: &[Rule<Manifests>] = &[
         "MOAT-K8S-031",
         Low,
         "CPU requests not specified",
-        ["KSV015", "KSV-0015", "AVD-KSV-0015", "CKV_K8S_10"],
+        [
+            "KSV015",
+            "KSV-0015",
+            "AVD-KSV-0015",
+            "CKV_K8S_10",
+            "RequestsCPU",
+            "cpuRequestsMissing",
+            "container-resources"
+        ],
         "Set resources.requests.cpu.",
         cpu_requests
     ),
@@ -706,7 +830,15 @@ pub static RULES: &[Rule<Manifests>] = &[
         "MOAT-K8S-032",
         Low,
         "Memory requests not specified",
-        ["KSV016", "KSV-0016", "AVD-KSV-0016", "CKV_K8S_12"],
+        [
+            "KSV016",
+            "KSV-0016",
+            "AVD-KSV-0016",
+            "CKV_K8S_12",
+            "RequestsMemory",
+            "memoryRequestsMissing",
+            "container-resources"
+        ],
         "Set resources.requests.memory.",
         memory_requests
     ),
@@ -714,7 +846,7 @@ pub static RULES: &[Rule<Manifests>] = &[
         "MOAT-K8S-033",
         Low,
         "Liveness probe not configured",
-        ["CKV_K8S_8"],
+        ["CKV_K8S_8", "livenessProbeMissing"],
         "Add a livenessProbe.",
         liveness
     ),
@@ -722,7 +854,7 @@ pub static RULES: &[Rule<Manifests>] = &[
         "MOAT-K8S-034",
         Low,
         "Readiness probe not configured",
-        ["CKV_K8S_9"],
+        ["CKV_K8S_9", "readinessProbeMissing"],
         "Add a readinessProbe.",
         readiness
     ),
@@ -730,7 +862,7 @@ pub static RULES: &[Rule<Manifests>] = &[
         "MOAT-K8S-035",
         High,
         "Secret as a literal environment value",
-        [],
+        ["sensitiveContainerEnvVar"],
         "Take the value from a Secret (valueFrom.secretKeyRef), mounted as a file where possible.",
         env_literal_secret
     ),
@@ -773,7 +905,13 @@ pub static RULES: &[Rule<Manifests>] = &[
         "MOAT-K8S-043",
         High,
         "Role can exec into pods",
-        ["KSV053", "KSV-0053", "AVD-KSV-0053"],
+        [
+            "KSV053",
+            "KSV-0053",
+            "AVD-KSV-0053",
+            "clusterrolePodExecAttach",
+            "rolePodExecAttach"
+        ],
         "Remove pods/exec and pods/attach.",
         rbac_exec
     ),
@@ -781,7 +919,13 @@ pub static RULES: &[Rule<Manifests>] = &[
         "MOAT-K8S-044",
         High,
         "cluster-admin bound",
-        ["KSV111", "KSV-0111", "AVD-KSV-0111"],
+        [
+            "KSV111",
+            "KSV-0111",
+            "AVD-KSV-0111",
+            "clusterrolebindingClusterAdmin",
+            "rolebindingClusterAdminClusterRole"
+        ],
         "Bind a role with only the permissions needed.",
         cluster_admin
     ),
@@ -805,7 +949,7 @@ pub static RULES: &[Rule<Manifests>] = &[
         "MOAT-K8S-050",
         Medium,
         "Service exposed outside the cluster (NodePort or LoadBalancer)",
-        [],
+        ["service-type"],
         "Use ClusterIP behind an Ingress or gateway, or restrict loadBalancerSourceRanges.",
         exposed_service
     ),
@@ -813,7 +957,7 @@ pub static RULES: &[Rule<Manifests>] = &[
         "MOAT-K8S-051",
         Medium,
         "Ingress without TLS",
-        [],
+        ["tlsSettingsMissing"],
         "Add spec.tls with a certificate Secret.",
         ingress_tls
     ),
@@ -821,7 +965,7 @@ pub static RULES: &[Rule<Manifests>] = &[
         "MOAT-K8S-060",
         Low,
         "No NetworkPolicy selects the workload",
-        ["pod-networkpolicy"],
+        ["pod-networkpolicy", "missingNetworkPolicy"],
         "Add a NetworkPolicy whose podSelector matches the pods' labels.",
         no_network_policy
     ),
@@ -843,9 +987,7 @@ mod tests {
     fn run(text: &str) -> Vec<(&'static str, String)> {
         let (rs, d) = load(text.as_bytes());
         assert!(d.is_empty(), "{d:?}");
-        let m = Manifests {
-            resources: rs.into_iter().map(|r| ("k.yaml".to_string(), r)).collect(),
-        };
+        let m = Manifests { resources: rs };
         let mut out = Vec::new();
         for rule in RULES {
             let mut hits = Vec::new();

@@ -1,19 +1,33 @@
-//! `misconfig`: the Dockerfile checks of [`moat_misconfig`] on every Dockerfile of the
-//! target (`Dockerfile`, `Containerfile`, `Dockerfile.*`, `*.Dockerfile`; see
-//! [`moat_misconfig::dockerfile::is_dockerfile_name`]) up to the parser's size cap.
+//! `misconfig`: the checks of [`moat_misconfig`] on the configuration files of the target,
+//! three analyzers:
+//! * `misconfig-dockerfile`: every Dockerfile (`Dockerfile`, `Containerfile`, `Dockerfile.*`,
+//!   `*.Dockerfile`; see [`moat_misconfig::dockerfile::is_dockerfile_name`]) up to the
+//!   parser's size cap;
+//! * `misconfig-compose`: every Compose file (`compose*.y*ml`, `docker-compose*.y*ml`) whose
+//!   first bytes hold `services:`;
+//! * `misconfig-kubernetes`: every `*.yaml`, `*.yml` and `*.json` whose first bytes have a
+//!   document with `apiVersion` and `kind` at its top level
+//!   ([`moat_misconfig::k8s::looks_like_manifest`]), up to the manifest cap. Passed over
+//!   without a word: files under `node_modules`, `site-packages` and `dist-packages` (never
+//!   read), and Helm templates (`{{` in the text: not YAML until rendered).
 //!
-//! Its scope is [`Scope::FinalView`]: a Dockerfile a later layer deleted is not part of
-//! what the image runs. The findings leave their path empty for the engine to fill in
-//! (absolute inside an image, relative to a `dir:` root), as the secret analyzer's do; a
-//! file that does not parse is one located diagnostic. The same function backs
-//! `moat config`, so a Dockerfile gives the same findings wherever it is found.
+//! Their scope is [`Scope::FinalView`]: a file a later layer deleted is not part of what the
+//! image runs. Dockerfile and Compose findings leave their path empty for the engine to fill
+//! in (absolute inside an image, relative to a `dir:` root), as the secret analyzer's do; a
+//! file that does not parse is one located diagnostic. A manifest's analyzer keeps its text
+//! ([`Fact::KubernetesManifest`]), and after the merge [`kubernetes_findings`] checks every
+//! manifest of the final view together, as `moat config` checks the manifests it is given:
+//! a NetworkPolicy in one file covers the workloads of another. The same functions back
+//! `moat config`, so a file gives the same findings wherever it is found.
 //!
-//! Image-config checks (root user, no healthcheck) are a later part of the issue and will
-//! use [`Analyzer::analyze_config`] here.
+//! The image's own config and file modes are checked by [`super::image_config`].
 
-use crate::analyzer::{Analyzer, AnalyzerInfo, Entry, Interest, Scanner};
+use crate::analyzer::{Analyzer, AnalyzerInfo, Entry, Interest, MAX_SNIFF, Scanner};
 use crate::fact::{Fact, Scope};
-use moat_misconfig::dockerfile;
+use crate::merge::Merged;
+use moat_misconfig::{Checked, compose, dockerfile, k8s};
+use moat_model::{Diagnostic, Finding};
+use std::collections::HashMap;
 
 const INFO: AnalyzerInfo = AnalyzerInfo {
     id: "misconfig-dockerfile",
@@ -22,8 +36,49 @@ const INFO: AnalyzerInfo = AnalyzerInfo {
     scope: Scope::FinalView,
 };
 
+const COMPOSE_INFO: AnalyzerInfo = AnalyzerInfo {
+    id: "misconfig-compose",
+    version: 1,
+    scanner: Scanner::Misconfig,
+    scope: Scope::FinalView,
+};
+
+const KUBERNETES_INFO: AnalyzerInfo = AnalyzerInfo {
+    id: "misconfig-kubernetes",
+    version: 1,
+    scanner: Scanner::Misconfig,
+    scope: Scope::FinalView,
+};
+
 /// The Dockerfile checks.
 pub struct Misconfig;
+
+/// The Compose checks.
+pub struct Compose;
+
+/// The Kubernetes manifests, kept for [`kubernetes_findings`].
+pub struct Kubernetes;
+
+/// The fact of a checked file: its findings with the path left to the engine, or its first
+/// diagnostic when it has no findings.
+fn fact_of(checked: Checked) -> Option<Fact> {
+    if checked.findings.is_empty() {
+        let mut d = checked.diagnostics.into_iter().next()?;
+        d.path = None;
+        return Some(Fact::Diagnostic(d));
+    }
+    let mut findings = checked.findings;
+    for f in &mut findings {
+        if let Some(loc) = &mut f.location {
+            loc.path = None;
+        }
+    }
+    Some(Fact::Findings(findings))
+}
+
+fn file_name<'a>(e: &Entry<'a>) -> &'a str {
+    e.path.rsplit('/').next().unwrap_or(e.path)
+}
 
 impl Analyzer for Misconfig {
     fn info(&self) -> &AnalyzerInfo {
@@ -31,28 +86,123 @@ impl Analyzer for Misconfig {
     }
 
     fn wants(&self, e: &Entry) -> Interest {
-        let name = e.path.rsplit('/').next().unwrap_or(e.path);
         Interest::from(
-            dockerfile::is_dockerfile_name(name)
+            dockerfile::is_dockerfile_name(file_name(e))
                 && e.size <= dockerfile::parse::MAX_FILE_BYTES as u64,
         )
     }
 
     fn analyze(&self, e: &Entry, data: &[u8]) -> Option<Fact> {
-        let checked = dockerfile::check(e.path, data);
-        if checked.findings.is_empty() {
-            let mut d = checked.diagnostics.into_iter().next()?;
-            d.path = None;
-            return Some(Fact::Diagnostic(d));
-        }
-        let mut findings = checked.findings;
-        for f in &mut findings {
-            if let Some(loc) = &mut f.location {
-                loc.path = None;
-            }
-        }
-        Some(Fact::Findings(findings))
+        fact_of(dockerfile::check(e.path, data))
     }
+}
+
+impl Analyzer for Compose {
+    fn info(&self) -> &AnalyzerInfo {
+        &COMPOSE_INFO
+    }
+
+    fn wants(&self, e: &Entry) -> Interest {
+        if compose::is_compose_file(file_name(e))
+            && e.size > 0
+            && e.size <= compose::MAX_FILE_BYTES as u64
+        {
+            Interest::Sniff(MAX_SNIFF)
+        } else {
+            Interest::No
+        }
+    }
+
+    fn wants_head(&self, _e: &Entry, head: &[u8]) -> bool {
+        head.windows(9).any(|w| w == b"services:")
+    }
+
+    fn analyze(&self, e: &Entry, data: &[u8]) -> Option<Fact> {
+        fact_of(compose::check(e.path, data))
+    }
+}
+
+/// Directories of installed language packages: their YAML and JSON are the packages' own
+/// data, never deployment manifests, and there are many of them.
+const PASSED_OVER: &[&str] = &["node_modules", "site-packages", "dist-packages"];
+
+impl Analyzer for Kubernetes {
+    fn info(&self) -> &AnalyzerInfo {
+        &KUBERNETES_INFO
+    }
+
+    fn wants(&self, e: &Entry) -> Interest {
+        let name = file_name(e);
+        let ext = name.rsplit_once('.').map(|(_, x)| x).unwrap_or("");
+        let yaml_or_json = ext.eq_ignore_ascii_case("yaml")
+            || ext.eq_ignore_ascii_case("yml")
+            || ext.eq_ignore_ascii_case("json");
+        if !yaml_or_json
+            || e.size == 0
+            || e.size > k8s::MAX_FILE_BYTES as u64
+            || compose::is_compose_file(name)
+            || e.path.split('/').any(|c| PASSED_OVER.contains(&c))
+        {
+            return Interest::No;
+        }
+        Interest::Sniff(MAX_SNIFF)
+    }
+
+    fn wants_head(&self, _e: &Entry, head: &[u8]) -> bool {
+        !k8s::looks_like_template(head) && k8s::looks_like_manifest(head)
+    }
+
+    fn analyze(&self, _e: &Entry, data: &[u8]) -> Option<Fact> {
+        (!k8s::looks_like_template(data)).then(|| Fact::KubernetesManifest(data.into()))
+    }
+}
+
+/// The findings of the Kubernetes manifests of the final view, checked together (every rule,
+/// the Pod Security Standards at the restricted level), with their paths (relative to a
+/// `dir:` root when `relative`, else absolute) and layers; and the diagnostics of what could
+/// not be read in them.
+pub(crate) fn kubernetes_findings(
+    merged: &Merged,
+    relative: bool,
+) -> (Vec<Finding>, Vec<Diagnostic>) {
+    let mut files: Vec<(String, &[u8])> = Vec::new();
+    let mut layers: HashMap<String, Option<usize>> = HashMap::new();
+    for (path, layer, facts) in merged.files_under("") {
+        let Some(bytes) = facts.find(|f| match f {
+            Fact::KubernetesManifest(b) => Some(b),
+            _ => None,
+        }) else {
+            continue;
+        };
+        let name = if relative {
+            path.to_string()
+        } else {
+            format!("/{path}")
+        };
+        layers.insert(name.clone(), layer);
+        files.push((name, bytes));
+    }
+    if files.is_empty() {
+        return (Vec::new(), Vec::new());
+    }
+    let Checked {
+        mut findings,
+        mut diagnostics,
+    } = k8s::check(&files, k8s::Checks::All);
+    let layer_of = |p: &Option<String>| p.as_ref().and_then(|p| layers.get(p)).copied().flatten();
+    for f in &mut findings {
+        if let Some(loc) = &mut f.location {
+            loc.layer = layer_of(&loc.path);
+        }
+    }
+    for d in &mut diagnostics {
+        d.layer = layer_of(&d.path);
+        if relative && let Some(p) = &mut d.path {
+            // Diagnostics name files from the root, as the other analyzers' do.
+            *p = format!("/{p}");
+        }
+    }
+    (findings, diagnostics)
 }
 
 #[cfg(test)]
@@ -98,5 +248,31 @@ mod tests {
             panic!("expected a diagnostic");
         };
         assert_eq!(d.line, Some(1));
+    }
+
+    #[test]
+    fn manifests_and_compose_files_are_sniffed() {
+        let k = |p: &str, size: u64| Kubernetes.wants(&Entry::new(p, 0o644, size, Some(0)));
+        assert_eq!(k("deploy/web.yaml", 100), Interest::Sniff(MAX_SNIFF));
+        assert_eq!(k("x/K.JSON", 100), Interest::Sniff(MAX_SNIFF));
+        assert_eq!(k("app/node_modules/x/k.yaml", 100), Interest::No);
+        assert_eq!(k("compose.yaml", 100), Interest::No);
+        assert_eq!(k("deploy/web.yaml", 1 << 40), Interest::No);
+        assert_eq!(k("README.md", 100), Interest::No);
+        let e = Entry::new("k.yaml", 0o644, 100, None);
+        assert!(Kubernetes.wants_head(&e, b"apiVersion: v1\nkind: Pod\n"));
+        assert!(!Kubernetes.wants_head(&e, b"on: push\njobs: {}\n"));
+        assert!(!Kubernetes.wants_head(
+            &e,
+            b"apiVersion: v1\nkind: Pod\nmetadata: {name: {{ .x }}}\n"
+        ));
+        let c = Entry::new("srv/docker-compose.prod.yml", 0o644, 100, None);
+        assert_eq!(Compose.wants(&c), Interest::Sniff(MAX_SNIFF));
+        assert!(Compose.wants_head(&c, b"services:\n  a: {}\n"));
+        assert!(!Compose.wants_head(&c, b"version: '3'\n"));
+        assert_eq!(
+            Compose.wants(&Entry::new("compose.txt", 0o644, 100, None)),
+            Interest::No
+        );
     }
 }

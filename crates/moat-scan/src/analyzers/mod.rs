@@ -100,6 +100,8 @@ pub const REGISTRY: &[Registration] = &[
     Registration::Static(&binary::ElfBinary),
     Registration::Configured(secret::build),
     Registration::Static(&misconfig::Misconfig),
+    Registration::Static(&misconfig::Kubernetes),
+    Registration::Static(&misconfig::Compose),
     Registration::Static(&image_config::ImageChecks),
 ];
 

@@ -117,6 +117,7 @@ fn hit(df: &Dockerfile, ins: &Instruction, message: impl Into<String>) -> Hit {
         resource: ins
             .stage
             .and_then(|s| df.stages.get(s).map(|st| st.resource(s))),
+        file: None,
     }
 }
 
