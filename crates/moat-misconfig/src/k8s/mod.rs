@@ -130,6 +130,10 @@ impl Resource {
 pub fn looks_like_manifest(bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(64 << 10)];
     let text = String::from_utf8_lossy(head);
+    if text.trim_start().starts_with(['{', '[']) {
+        // JSON, perhaps on one line: the two keys anywhere in the head.
+        return text.contains("\"apiVersion\"") && text.contains("\"kind\"");
+    }
     let mut api = false;
     let mut kind = false;
     for l in text.lines() {
@@ -712,6 +716,10 @@ mod tests {
         );
         assert!(looks_like_manifest(text.as_bytes()));
         assert!(!looks_like_manifest(b"name: x\nversion: 1\n"));
+        assert!(looks_like_manifest(
+            br#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"}}"#
+        ));
+        assert!(!looks_like_manifest(br#"{"name":"x","version":"1.0.0"}"#));
         // JSON, and a YAML alias bomb is refused, not expanded.
         let (rs, _) = load(
             br#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[]}}"#,
