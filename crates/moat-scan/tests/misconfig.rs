@@ -151,7 +151,8 @@ fn manifests_and_compose_files_inside_an_image() {
         [
             "misconfig-dockerfile",
             "misconfig-kubernetes",
-            "misconfig-compose"
+            "misconfig-compose",
+            "misconfig-image"
         ]
     );
 }
