@@ -44,6 +44,7 @@
 pub mod compose;
 pub mod dockerfile;
 pub mod k8s;
+pub mod rego;
 mod rule;
 
 pub use dockerfile::Checked;

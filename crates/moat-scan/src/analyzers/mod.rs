@@ -99,6 +99,7 @@ pub const REGISTRY: &[Registration] = &[
     Registration::Static(&binary::ElfBinary),
     Registration::Configured(secret::build),
     Registration::Static(&misconfig::Misconfig),
+    Registration::Configured(misconfig::rego),
 ];
 
 /// The analyzers of `registry` for one scan: the static ones and those the options build.
