@@ -18,8 +18,9 @@
 //!   checked against its 4,537 fixtures) and the checks beyond them ([`k8s::rules`]:
 //!   resources, images, probes, RBAC, Services, network isolation across files).
 //! * [`compose`]: Docker Compose files, one rule per risk of a service.
-//! * later parts plug in beside them: `image_config` (the image's own config) and `rego/`
-//!   (users' policies).
+//! * [`rego`]: users' own checks in Rego (Trivy's custom-check layout and input shapes), run
+//!   by the `regorus` interpreter beside the built-in rules.
+//! * later parts plug in beside them: `image_config` (the image's own config).
 //!
 //! ## Rules
 //! A [`Rule`] is data: moat's stable id (`MOAT-DF-001`, ...; never reused), a title, a

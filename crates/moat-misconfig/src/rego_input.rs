@@ -12,7 +12,8 @@
 //! * Kubernetes: each YAML (or JSON) document as JSON, with `__defsec_metadata`
 //!   (`startline`, `endline`, `filepath`, `offset`) on every mapping, so that
 //!   `result.new(msg, input.spec.containers[i])` knows its lines.
-//! * Compose: the whole file as JSON, the same way.
+//! * Compose: the whole file as JSON, `__defsec_metadata` on the top-level mapping and on
+//!   each service (network, volume), not on the maps keyed by the user's names.
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value, json};

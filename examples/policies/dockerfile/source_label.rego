@@ -11,13 +11,10 @@
 #     - type: dockerfile
 package user.dockerfile.source_label
 
-import future.keywords.in
-
 has_source {
 	cmd := input.Stages[_].Commands[_]
 	cmd.Cmd == "label"
-	some i
-	cmd.Value[i] == "org.opencontainers.image.source"
+	cmd.Value[_] == "org.opencontainers.image.source"
 }
 
 deny[msg] {
