@@ -53,34 +53,20 @@ pub struct ConfigSettings {
 /// `user`). A policy that does not parse is an error naming its file and line.
 pub fn load_policies(paths: &[PathBuf], namespaces: &[String]) -> Result<Policies, Error> {
     let mut files = Vec::new();
-    for p in paths {
-        let meta = std::fs::metadata(p).map_err(|source| Error::Io {
-            path: p.clone(),
-            source,
+    walk_paths(paths, &mut files, |p, e, files| {
+        let e = e.map_err(|err| Error::Io {
+            path: err.path().unwrap_or(p).to_path_buf(),
+            source: err.into(),
         })?;
-        if !meta.is_dir() {
-            files.push(p.clone());
-            continue;
+        let name = e.file_name().to_string_lossy();
+        if e.file_type().is_file() && name.ends_with(".rego") && !name.ends_with("_test.rego") {
+            files.push(e.into_path());
         }
-        for e in walkdir::WalkDir::new(p)
-            .follow_links(false)
-            .sort_by_file_name()
-            .into_iter()
-            .filter_entry(|e| e.depth() == 0 || e.file_name() != ".git")
-        {
-            let e = e.map_err(|err| Error::Io {
-                path: err.path().unwrap_or(p).to_path_buf(),
-                source: err.into(),
-            })?;
-            let name = e.file_name().to_string_lossy();
-            if e.file_type().is_file() && name.ends_with(".rego") && !name.ends_with("_test.rego") {
-                files.push(e.into_path());
-            }
-            if files.len() > rego::MAX_POLICY_FILES {
-                return Err(PolicyError::TooMany.into());
-            }
+        if files.len() > rego::MAX_POLICY_FILES {
+            return Err(PolicyError::TooMany.into());
         }
-    }
+        Ok(())
+    })?;
     let mut sources = Vec::with_capacity(files.len());
     for f in files {
         let name = f.display().to_string();
@@ -125,10 +111,17 @@ pub fn kind_of(name: &str) -> Option<Kind> {
     }
 }
 
-/// The files to check under `paths`, and notes about what was skipped.
-pub fn discover(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<Diagnostic>), Error> {
-    let mut files = Vec::new();
-    let mut notes = Vec::new();
+/// Each of `paths`: a file is taken as it is; a directory is walked (sorted, symlinks not
+/// followed, `.git` skipped) and each entry handed to `entry` with the directory.
+fn walk_paths(
+    paths: &[PathBuf],
+    files: &mut Vec<PathBuf>,
+    mut entry: impl FnMut(
+        &Path,
+        walkdir::Result<walkdir::DirEntry>,
+        &mut Vec<PathBuf>,
+    ) -> Result<(), Error>,
+) -> Result<(), Error> {
     for p in paths {
         let meta = std::fs::metadata(p).map_err(|source| Error::Io {
             path: p.clone(),
@@ -138,26 +131,36 @@ pub fn discover(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<Diagnostic>), Er
             files.push(p.clone());
             continue;
         }
-        let walk = walkdir::WalkDir::new(p)
+        for e in walkdir::WalkDir::new(p)
             .follow_links(false)
             .sort_by_file_name()
             .into_iter()
-            .filter_entry(|e| e.depth() == 0 || e.file_name() != ".git");
-        for e in walk {
-            match e {
-                Ok(e) => {
-                    if e.file_type().is_file() && e.file_name().to_str().and_then(kind_of).is_some()
-                    {
-                        files.push(e.into_path());
-                    }
-                }
-                Err(err) => notes.push(
-                    Diagnostic::new(Code::Unreadable, err.to_string())
-                        .at(err.path().unwrap_or(p).display().to_string(), None),
-                ),
-            }
+            .filter_entry(|e| e.depth() == 0 || e.file_name() != ".git")
+        {
+            entry(p, e, files)?;
         }
     }
+    Ok(())
+}
+
+/// The files to check under `paths`, and notes about what was skipped.
+pub fn discover(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<Diagnostic>), Error> {
+    let mut files = Vec::new();
+    let mut notes = Vec::new();
+    walk_paths(paths, &mut files, |p, e, files| {
+        match e {
+            Ok(e) => {
+                if e.file_type().is_file() && e.file_name().to_str().and_then(kind_of).is_some() {
+                    files.push(e.into_path());
+                }
+            }
+            Err(err) => notes.push(
+                Diagnostic::new(Code::Unreadable, err.to_string())
+                    .at(err.path().unwrap_or(p).display().to_string(), None),
+            ),
+        }
+        Ok(())
+    })?;
     if files.len() > MAX_FILES {
         notes.push(Diagnostic::new(
             Code::TooLarge,

@@ -39,19 +39,7 @@ impl Analyzer for Misconfig {
     }
 
     fn analyze(&self, e: &Entry, data: &[u8]) -> Option<Fact> {
-        let checked = dockerfile::check(e.path, data);
-        if checked.findings.is_empty() {
-            let mut d = checked.diagnostics.into_iter().next()?;
-            d.path = None;
-            return Some(Fact::Diagnostic(d));
-        }
-        let mut findings = checked.findings;
-        for f in &mut findings {
-            if let Some(loc) = &mut f.location {
-                loc.path = None;
-            }
-        }
-        Some(Fact::Findings(findings))
+        fact(dockerfile::check(e.path, data))
     }
 }
 
@@ -110,20 +98,25 @@ impl Analyzer for RegoPolicies {
 
     fn analyze(&self, e: &Entry, data: &[u8]) -> Option<Fact> {
         let t = self.file_type(e.path, Some(data))?;
-        let checked = self.0.check(t, e.path, data);
-        if checked.findings.is_empty() {
-            let mut d = checked.diagnostics.into_iter().next()?;
-            d.path = None;
-            return Some(Fact::Diagnostic(d));
-        }
-        let mut findings = checked.findings;
-        for f in &mut findings {
-            if let Some(loc) = &mut f.location {
-                loc.path = None;
-            }
-        }
-        Some(Fact::Findings(findings))
+        fact(self.0.check(t, e.path, data))
     }
+}
+
+/// The fact of one checked file: its findings with the path left to the engine, or (none
+/// found) its first diagnostic.
+fn fact(checked: moat_misconfig::Checked) -> Option<Fact> {
+    if checked.findings.is_empty() {
+        let mut d = checked.diagnostics.into_iter().next()?;
+        d.path = None;
+        return Some(Fact::Diagnostic(d));
+    }
+    let mut findings = checked.findings;
+    for f in &mut findings {
+        if let Some(loc) = &mut f.location {
+            loc.path = None;
+        }
+    }
+    Some(Fact::Findings(findings))
 }
 
 #[cfg(test)]
