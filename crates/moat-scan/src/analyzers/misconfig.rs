@@ -45,11 +45,11 @@ impl Analyzer for Misconfig {
 
 /// Users' Rego policies (`--policy DIR`, [`moat_misconfig::rego`]) on the Dockerfiles,
 /// Kubernetes manifests (`*.yaml`, `*.yml`, `*.json` whose documents have `apiVersion` and
-/// `kind`) and Compose files of the target; built only when policies were given. Findings and
+/// `kind`) and Compose files of the target, when policies were given (without them it wants no file). Findings and
 /// diagnostics leave the path to the engine, as [`Misconfig`]'s do. Each file has the
 /// policies' own time budget ([`moat_misconfig::rego::FILE_BUDGET`]) inside the engine's
 /// per-analyzer timeout.
-pub struct RegoPolicies(std::sync::Arc<moat_misconfig::rego::Policies>);
+pub struct RegoPolicies(Option<std::sync::Arc<moat_misconfig::rego::Policies>>);
 
 const REGO_INFO: AnalyzerInfo = AnalyzerInfo {
     id: "misconfig-rego",
@@ -58,10 +58,9 @@ const REGO_INFO: AnalyzerInfo = AnalyzerInfo {
     scope: Scope::FinalView,
 };
 
-/// The Rego analyzer, when the options carry policies.
+/// The Rego analyzer of the options' policies.
 pub fn rego(opts: &crate::ScanOptions) -> Option<Box<dyn Analyzer>> {
-    let p = opts.policies.clone()?;
-    Some(Box::new(RegoPolicies(p)))
+    Some(Box::new(RegoPolicies(opts.policies.clone())))
 }
 
 impl RegoPolicies {
@@ -80,7 +79,7 @@ impl RegoPolicies {
         } else {
             return None;
         };
-        self.0.wants(t).then_some(t)
+        self.0.as_ref()?.wants(t).then_some(t)
     }
 }
 
@@ -98,7 +97,7 @@ impl Analyzer for RegoPolicies {
 
     fn analyze(&self, e: &Entry, data: &[u8]) -> Option<Fact> {
         let t = self.file_type(e.path, Some(data))?;
-        fact(self.0.check(t, e.path, data))
+        fact(self.0.as_ref()?.check(t, e.path, data))
     }
 }
 
@@ -195,6 +194,7 @@ mod tests {
             panic!("expected findings");
         };
         assert_eq!(list[0].id, "user.t");
-        assert!(rego(&crate::ScanOptions::default()).is_none());
+        let none = rego(&crate::ScanOptions::default()).unwrap();
+        assert_eq!(none.wants(&d), Interest::No);
     }
 }
