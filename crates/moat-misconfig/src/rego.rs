@@ -27,8 +27,9 @@
 //! At most [`MAX_POLICY_FILES`] sources, each at most [`MAX_POLICY_BYTES`]; evaluation of one
 //! file by all checks together has [`FILE_BUDGET`] of wall-clock time (regorus' execution
 //! timer: a policy that loops is stopped and named in a warning); at most [`MAX_RESULTS`]
-//! findings per check and file. A check that fails on a file (a built-in error, the time
-//! budget) is a warning naming the check and the file, and the other checks still run.
+//! findings per check and file. A check that fails on a file (an evaluation error, the time
+//! budget) is a warning naming the check and the file, and the other checks still run; a
+//! built-in's error makes its expression undefined, as OPA's non-strict default does.
 //! regorus has no memory cap without its own allocator: a policy can allocate as much as its
 //! time budget lets it.
 
@@ -343,8 +344,8 @@ fn selects(c: &Check, t: FileType) -> bool {
 fn first_line(s: &str) -> String {
     // regorus' messages start with a located source excerpt; the last line says what.
     s.lines()
-        .filter(|l| !l.trim().is_empty())
-        .last()
+        .rev()
+        .find(|l| !l.trim().is_empty())
         .unwrap_or("")
         .trim()
         .to_string()
