@@ -337,6 +337,7 @@ impl TargetArgs {
             skip_dev: self.skip_dev_deps,
             analyzer_timeout: Some(self.analyzer_timeout),
             secrets: Default::default(),
+            policies: None,
         })
     }
 
@@ -614,5 +615,30 @@ mod tests {
     fn source_date_epoch_is_now() {
         let e = env(&[("SOURCE_DATE_EPOCH", "1700000000")]);
         assert_eq!(timestamp(e.now()), "2023-11-14T22:13:20Z");
+    }
+}
+
+/// Users' Rego policies, for `moat config` and `moat scan --scanners misconfig`.
+#[derive(Args, Default)]
+pub struct PolicyArgs {
+    /// Rego policies to run beside the built-in misconfiguration rules: a .rego file or a
+    /// directory searched recursively for *.rego (*_test.rego skipped); repeatable.
+    #[arg(long = "policy", value_name = "DIR")]
+    pub policy: Vec<PathBuf>,
+    /// The packages whose deny rules run, as Trivy's --namespaces: comma-separated package
+    /// prefixes [default: user].
+    #[arg(long, value_delimiter = ',', value_name = "LIST", requires = "policy")]
+    pub namespaces: Vec<String>,
+}
+
+impl PolicyArgs {
+    /// The loaded policies (`None` without `--policy`); a policy that does not parse is an
+    /// error naming its file and line.
+    pub fn load(&self) -> anyhow::Result<Option<std::sync::Arc<moat_misconfig::rego::Policies>>> {
+        if self.policy.is_empty() {
+            return Ok(None);
+        }
+        let p = moat_pipeline::config::load_policies(&self.policy, &self.namespaces)?;
+        Ok(Some(std::sync::Arc::new(p)))
     }
 }

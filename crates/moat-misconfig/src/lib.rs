@@ -22,7 +22,8 @@
 //! * [`image`]: the image itself, whatever built it: its run config (user, health check,
 //!   exposed ports) and the modes of the files its layers leave (setuid/setgid,
 //!   world-writable files in system directories).
-//! * later parts plug in beside them: `rego/` (users' policies).
+//! * [`rego`]: users' own checks in Rego (Trivy's custom-check layout and input shapes), run
+//!   by the `regorus` interpreter beside the built-in rules.
 //!
 //! ## Rules
 //! A [`Rule`] is data: moat's stable id (`MOAT-DF-001`, ...; never reused), a title, a
@@ -49,6 +50,7 @@ pub mod compose;
 pub mod dockerfile;
 pub mod image;
 pub mod k8s;
+pub mod rego;
 mod rule;
 
 pub use dockerfile::Checked;

@@ -16,14 +16,20 @@
 //! findings, the suppressed findings) and goes through the same policy: VEX, ignore entries,
 //! the gate.
 //!
+//! Users' Rego policies ([`ConfigSettings::policies`], loaded by [`load_policies`] from
+//! `--policy DIR`: every `*.rego` under each directory, `*_test.rego` skipped) run on the
+//! same files beside the built-in rules ([`moat_misconfig::rego`]); with `--pss` they do not.
+//!
 //! Bounds: files over their parser's cap are a `too-large` diagnostic; at most
 //! [`MAX_FILES`] files are checked (a note says when more were found).
 
 use crate::policy::{Gate, IgnoreEntry, VexStatement};
 use crate::{AdvisoryInfo, Error, Outcome, Policy, finish};
+use moat_misconfig::rego::{self, Policies, PolicyError};
 use moat_misconfig::{compose, dockerfile, k8s};
 use moat_model::{Artifact, ArtifactKind, Code, Diagnostic, Inventory};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The most files one run checks.
 pub const MAX_FILES: usize = 100_000;
@@ -39,6 +45,48 @@ pub struct ConfigSettings {
     /// Which checks manifests get: all of them (the default), or only the Pod Security
     /// Standards at one level and version (then Dockerfiles and Compose files are not checked).
     pub k8s: k8s::Checks,
+    /// Users' Rego policies, run beside the built-in rules (not with `--pss`).
+    pub policies: Option<Arc<Policies>>,
+}
+
+/// Loads the Rego policies under `paths` (files, or directories searched recursively for
+/// `*.rego`, `*_test.rego` skipped, in sorted order) for the checks in `namespaces` (empty:
+/// `user`). A policy that does not parse is an error naming its file and line.
+pub fn load_policies(paths: &[PathBuf], namespaces: &[String]) -> Result<Policies, Error> {
+    let mut files = Vec::new();
+    walk_paths(paths, &mut files, |p, e, files| {
+        let e = e.map_err(|err| Error::Io {
+            path: err.path().unwrap_or(p).to_path_buf(),
+            source: err.into(),
+        })?;
+        let name = e.file_name().to_string_lossy();
+        if e.file_type().is_file() && name.ends_with(".rego") && !name.ends_with("_test.rego") {
+            files.push(e.into_path());
+        }
+        if files.len() > rego::MAX_POLICY_FILES {
+            return Err(PolicyError::TooMany.into());
+        }
+        Ok(())
+    })?;
+    let mut sources = Vec::with_capacity(files.len());
+    for f in files {
+        let name = f.display().to_string();
+        let bytes = read_file(&f, rego::MAX_POLICY_BYTES, "a policy").map_err(|d| {
+            if d.code == Code::TooLarge {
+                Error::from(PolicyError::TooLarge {
+                    path: name.clone(),
+                    size: std::fs::metadata(&f).map_or(0, |m| m.len() as usize),
+                })
+            } else {
+                Error::Io {
+                    path: f.clone(),
+                    source: std::io::Error::other(d.message),
+                }
+            }
+        })?;
+        sources.push((name, bytes));
+    }
+    Ok(Policies::load(&sources, namespaces)?)
 }
 
 /// What a file is, by its name.
@@ -64,10 +112,17 @@ pub fn kind_of(name: &str) -> Option<Kind> {
     }
 }
 
-/// The files to check under `paths`, and notes about what was skipped.
-pub fn discover(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<Diagnostic>), Error> {
-    let mut files = Vec::new();
-    let mut notes = Vec::new();
+/// Each of `paths`: a file is taken as it is; a directory is walked (sorted, symlinks not
+/// followed, `.git` skipped) and each entry handed to `entry` with the directory.
+fn walk_paths(
+    paths: &[PathBuf],
+    files: &mut Vec<PathBuf>,
+    mut entry: impl FnMut(
+        &Path,
+        walkdir::Result<walkdir::DirEntry>,
+        &mut Vec<PathBuf>,
+    ) -> Result<(), Error>,
+) -> Result<(), Error> {
     for p in paths {
         let meta = std::fs::metadata(p).map_err(|source| Error::Io {
             path: p.clone(),
@@ -77,26 +132,36 @@ pub fn discover(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<Diagnostic>), Er
             files.push(p.clone());
             continue;
         }
-        let walk = walkdir::WalkDir::new(p)
+        for e in walkdir::WalkDir::new(p)
             .follow_links(false)
             .sort_by_file_name()
             .into_iter()
-            .filter_entry(|e| e.depth() == 0 || e.file_name() != ".git");
-        for e in walk {
-            match e {
-                Ok(e) => {
-                    if e.file_type().is_file() && e.file_name().to_str().and_then(kind_of).is_some()
-                    {
-                        files.push(e.into_path());
-                    }
-                }
-                Err(err) => notes.push(
-                    Diagnostic::new(Code::Unreadable, err.to_string())
-                        .at(err.path().unwrap_or(p).display().to_string(), None),
-                ),
-            }
+            .filter_entry(|e| e.depth() == 0 || e.file_name() != ".git")
+        {
+            entry(p, e, files)?;
         }
     }
+    Ok(())
+}
+
+/// The files to check under `paths`, and notes about what was skipped.
+pub fn discover(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<Diagnostic>), Error> {
+    let mut files = Vec::new();
+    let mut notes = Vec::new();
+    walk_paths(paths, &mut files, |p, e, files| {
+        match e {
+            Ok(e) => {
+                if e.file_type().is_file() && e.file_name().to_str().and_then(kind_of).is_some() {
+                    files.push(e.into_path());
+                }
+            }
+            Err(err) => notes.push(
+                Diagnostic::new(Code::Unreadable, err.to_string())
+                    .at(err.path().unwrap_or(p).display().to_string(), None),
+            ),
+        }
+        Ok(())
+    })?;
     if files.len() > MAX_FILES {
         notes.push(Diagnostic::new(
             Code::TooLarge,
@@ -129,16 +194,41 @@ fn read_file(path: &Path, limit: usize, what: &str) -> Result<Vec<u8>, Diagnosti
     std::fs::read(path).map_err(unreadable)
 }
 
-/// Checks one Dockerfile or Compose file: its findings and diagnostics.
-fn check_file(path: &Path, kind: Kind) -> dockerfile::Checked {
+/// Checks one Dockerfile or Compose file (and runs the policies on it): its findings and
+/// diagnostics.
+fn check_file(path: &Path, kind: Kind, policies: Option<&Policies>) -> dockerfile::Checked {
     let name = path.display().to_string();
-    let (limit, what) = match kind {
-        Kind::Compose => (compose::MAX_FILE_BYTES, "a Compose file"),
-        _ => (dockerfile::parse::MAX_FILE_BYTES, "a Dockerfile"),
+    let (limit, what, t) = match kind {
+        Kind::Compose => (
+            compose::MAX_FILE_BYTES,
+            "a Compose file",
+            rego::FileType::Compose,
+        ),
+        _ => (
+            dockerfile::parse::MAX_FILE_BYTES,
+            "a Dockerfile",
+            rego::FileType::Dockerfile,
+        ),
     };
     match read_file(path, limit, what) {
-        Ok(bytes) if kind == Kind::Compose => compose::check(&name, &bytes),
-        Ok(bytes) => dockerfile::check(&name, &bytes),
+        Ok(bytes) => {
+            let mut c = if kind == Kind::Compose {
+                compose::check(&name, &bytes)
+            } else {
+                dockerfile::check(&name, &bytes)
+            };
+            if let Some(p) = policies {
+                let r = p.check(t, &name, &bytes);
+                c.findings.extend(r.findings);
+                // A file that does not parse already said so.
+                c.diagnostics.extend(
+                    r.diagnostics
+                        .into_iter()
+                        .filter(|d| d.code != Code::ParseError),
+                );
+            }
+            c
+        }
         Err(d) => dockerfile::Checked {
             diagnostics: vec![d],
             ..Default::default()
@@ -164,6 +254,11 @@ pub fn run(settings: &ConfigSettings) -> Result<Outcome, Error> {
                 Ok(bytes)
                     if k8s::looks_like_template(&bytes) && !named.contains(&f.as_path()) => {}
                 Ok(bytes) if k8s::looks_like_manifest(&bytes) => {
+                    if let Some(p) = settings.policies.as_ref().filter(|_| !only_pss) {
+                        let c = p.check(rego::FileType::Kubernetes, &f.display().to_string(), &bytes);
+                        findings.extend(c.findings);
+                        diagnostics.extend(c.diagnostics);
+                    }
                     manifests.push((f.display().to_string(), bytes));
                 }
                 Ok(_) if named.contains(&f.as_path()) => diagnostics.push(
@@ -177,7 +272,7 @@ pub fn run(settings: &ConfigSettings) -> Result<Outcome, Error> {
                 Err(d) => diagnostics.push(d),
             },
             Some(k) if !only_pss => {
-                let c = check_file(f, k);
+                let c = check_file(f, k, settings.policies.as_deref());
                 findings.extend(c.findings);
                 diagnostics.extend(c.diagnostics);
             }
@@ -226,6 +321,7 @@ mod tests {
             gate: Gate::default(),
             now: jiff::Timestamp::UNIX_EPOCH,
             k8s: Default::default(),
+            policies: None,
         }
     }
 

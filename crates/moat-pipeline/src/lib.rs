@@ -92,6 +92,9 @@ pub struct ReadSettings {
     /// The secret scanner's rules (built-in or from `moat-secrets.toml`), size cap per
     /// file, binaries, and whether secrets are shown.
     pub secrets: moat_secrets::Settings,
+    /// Users' Rego policies for the misconfiguration scanner (`--policy DIR`,
+    /// [`config::load_policies`]).
+    pub policies: Option<Arc<moat_misconfig::rego::Policies>>,
 }
 
 /// Everything a scan needs, resolved.
@@ -164,6 +167,15 @@ pub enum Error {
     Database(Box<dyn std::error::Error + Send + Sync>),
     #[error(transparent)]
     Update(Box<dyn std::error::Error + Send + Sync>),
+    /// A Rego policy that could not be loaded (its message names the file and line).
+    #[error("policy not loaded: {0}")]
+    Policy(moat_misconfig::rego::PolicyError),
+}
+
+impl From<moat_misconfig::rego::PolicyError> for Error {
+    fn from(e: moat_misconfig::rego::PolicyError) -> Error {
+        Error::Policy(e)
+    }
 }
 
 /// The inventory of a target (scanned, or read from an SBOM).
@@ -248,6 +260,7 @@ fn read_target(
                 progress,
                 scanners,
                 secrets: read.secrets.clone(),
+                policies: read.policies.clone(),
                 ..ScanOptions::default()
             };
             if let Some(v) = read.max_entry_bytes {

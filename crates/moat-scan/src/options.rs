@@ -24,6 +24,8 @@ pub struct ScanOptions {
     /// is abandoned (its thread left running, see `walk/pool.rs`): the file gets a
     /// `slow-file` warning naming it and the analyzer, and the scan goes on.
     pub analyzer_timeout: Option<std::time::Duration>,
+    /// Users' Rego policies for the misconfiguration scanner (`--policy DIR`); `None`: none.
+    pub policies: Option<Arc<moat_misconfig::rego::Policies>>,
 }
 
 /// The default of [`ScanOptions::analyzer_timeout`].
@@ -38,6 +40,7 @@ impl Default for ScanOptions {
             scanners: Scanners::default(),
             secrets: moat_secrets::Settings::default(),
             analyzer_timeout: Some(DEFAULT_ANALYZER_TIMEOUT),
+            policies: None,
         }
     }
 }

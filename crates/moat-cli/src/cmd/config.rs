@@ -1,7 +1,8 @@
 //! `moat config PATH...`: misconfiguration checks on files and directories
 //! ([`moat_pipeline::config::run`]): the report, the exit code. The policy flags
 //! (`--severity`, `--ignorefile`, `--vex`, `--exit-code`) and the output flags are
-//! `moat scan`'s, read by the same code.
+//! `moat scan`'s, read by the same code; `--policy DIR` adds users' Rego policies
+//! ([`moat_misconfig::rego`]).
 
 use super::scan::{parse_exit_code, read_ignores, read_vex, severities};
 use crate::output::{print_diagnostics, write_out};
@@ -60,6 +61,8 @@ pub struct ConfigArgs {
     /// default: the latest, 1.37).
     #[arg(long, value_name = "1.N", requires = "pss", value_parser = parse_pss_version)]
     pss_version: Option<Version>,
+    #[command(flatten)]
+    policies: crate::settings::PolicyArgs,
 }
 
 fn parse_pss_level(s: &str) -> Result<Level, String> {
@@ -87,6 +90,7 @@ pub fn run(a: ConfigArgs, env: &Env) -> anyhow::Result<ExitCode> {
             ),
             None => Checks::All,
         },
+        policies: a.policies.load()?,
     };
     let outcome = moat_pipeline::config::run(&settings)?;
     let report = &outcome.report;

@@ -44,6 +44,8 @@ pub struct ScanArgs {
     target: TargetArgs,
     #[command(flatten)]
     db: DbArgs,
+    #[command(flatten)]
+    policies: crate::settings::PolicyArgs,
     /// Scanners to run (comma-separated: vuln, secret, misconfig) [default: vuln,secret;
     /// secret for a git: target].
     #[arg(long, value_enum, value_delimiter = ',')]
@@ -248,6 +250,10 @@ impl ScanArgs {
         if scanners.contains(&Scanner::Secret) {
             read.secrets = secret_settings(self, self.target.quiet)?;
         }
+        if !self.policies.policy.is_empty() && !scanners.contains(&Scanner::Misconfig) {
+            bail!("--policy applies to the misconfig scanner: add --scanners misconfig");
+        }
+        read.policies = self.policies.load()?;
         Ok(Settings {
             target,
             read,

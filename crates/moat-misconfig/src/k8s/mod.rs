@@ -218,7 +218,7 @@ pub fn load(bytes: &[u8]) -> (Vec<Resource>, Vec<Diagnostic>) {
 
 /// The YAML documents of `text` with the line each starts at: split at `---` (and after
 /// `...`) lines, which can only be document markers at the start of a line.
-fn documents(text: &str) -> Vec<(u32, &str)> {
+pub(crate) fn documents(text: &str) -> Vec<(u32, &str)> {
     let mut docs = Vec::new();
     let mut start = 0usize;
     let mut start_line = 1u32;

@@ -1,5 +1,5 @@
 //! `misconfig`: the checks of [`moat_misconfig`] on the configuration files of the target,
-//! three analyzers:
+//! four analyzers:
 //! * `misconfig-dockerfile`: every Dockerfile (`Dockerfile`, `Containerfile`, `Dockerfile.*`,
 //!   `*.Dockerfile`; see [`moat_misconfig::dockerfile::is_dockerfile_name`]) up to the
 //!   parser's size cap;
@@ -9,7 +9,9 @@
 //!   document with `apiVersion` and `kind` at its top level
 //!   ([`moat_misconfig::k8s::looks_like_manifest`]), up to the manifest cap. Passed over
 //!   without a word: files under `node_modules`, `site-packages` and `dist-packages` (never
-//!   read), and Helm templates (`{{` in the text: not YAML until rendered).
+//!   read), and Helm templates (`{{` in the text: not YAML until rendered);
+//! * `misconfig-rego`: users' Rego policies (`--policy DIR`) on those same kinds of files
+//!   ([`RegoPolicies`]), only when policies were given.
 //!
 //! Their scope is [`Scope::FinalView`]: a file a later layer deleted is not part of what the
 //! image runs. Dockerfile and Compose findings leave their path empty for the engine to fill
@@ -25,7 +27,7 @@
 use crate::analyzer::{Analyzer, AnalyzerInfo, Entry, Interest, MAX_SNIFF, Scanner};
 use crate::fact::{Fact, Scope};
 use crate::merge::Merged;
-use moat_misconfig::{Checked, compose, dockerfile, k8s};
+use moat_misconfig::{Checked, compose, dockerfile, k8s, rego};
 use moat_model::{Diagnostic, Finding};
 use std::collections::HashMap;
 
@@ -205,6 +207,64 @@ pub(crate) fn kubernetes_findings(
     (findings, diagnostics)
 }
 
+/// Users' Rego policies (`--policy DIR`, [`moat_misconfig::rego`]) on the Dockerfiles,
+/// Kubernetes manifests (`*.yaml`, `*.yml`, `*.json` whose documents have `apiVersion` and
+/// `kind`) and Compose files of the target, when policies were given (without them it wants no file). Findings and
+/// diagnostics leave the path to the engine, as [`Misconfig`]'s do. Each file has the
+/// policies' own time budget ([`moat_misconfig::rego::FILE_BUDGET`]) inside the engine's
+/// per-analyzer timeout.
+pub struct RegoPolicies(Option<std::sync::Arc<moat_misconfig::rego::Policies>>);
+
+const REGO_INFO: AnalyzerInfo = AnalyzerInfo {
+    id: "misconfig-rego",
+    version: 1,
+    scanner: Scanner::Misconfig,
+    scope: Scope::FinalView,
+};
+
+/// The Rego analyzer of the options' policies.
+pub fn rego(opts: &crate::ScanOptions) -> Option<Box<dyn Analyzer>> {
+    Some(Box::new(RegoPolicies(opts.policies.clone())))
+}
+
+impl RegoPolicies {
+    fn file_type(&self, path: &str, data: Option<&[u8]>) -> Option<rego::FileType> {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        let lower = name.to_ascii_lowercase();
+        let t = if dockerfile::is_dockerfile_name(name) {
+            rego::FileType::Dockerfile
+        } else if moat_misconfig::compose::is_compose_file(name) {
+            rego::FileType::Compose
+        } else if lower.ends_with(".yaml") || lower.ends_with(".yml") || lower.ends_with(".json") {
+            if data.is_some_and(|d| !moat_misconfig::k8s::looks_like_manifest(d)) {
+                return None;
+            }
+            rego::FileType::Kubernetes
+        } else {
+            return None;
+        };
+        self.0.as_ref()?.wants(t).then_some(t)
+    }
+}
+
+impl Analyzer for RegoPolicies {
+    fn info(&self) -> &AnalyzerInfo {
+        &REGO_INFO
+    }
+
+    fn wants(&self, e: &Entry) -> Interest {
+        Interest::from(
+            self.file_type(e.path, None).is_some()
+                && e.size <= moat_misconfig::k8s::MAX_FILE_BYTES as u64,
+        )
+    }
+
+    fn analyze(&self, e: &Entry, data: &[u8]) -> Option<Fact> {
+        let t = self.file_type(e.path, Some(data))?;
+        fact_of(self.0.as_ref()?.check(t, e.path, data))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,5 +334,40 @@ mod tests {
             Compose.wants(&Entry::new("compose.txt", 0o644, 100, None)),
             Interest::No
         );
+    }
+
+    #[test]
+    fn rego_policies_run_on_dockerfiles_and_manifests() {
+        let src = "package user.t\ndeny[res] {\n  input.kind == \"Pod\"\n  res := result.new(\"pod\", input.metadata)\n}\ndeny[msg] {\n  input.Stages[_].Commands[_].Cmd == \"user\"\n  msg := \"user\"\n}\n";
+        let p =
+            rego::Policies::load(&[("t.rego".to_string(), src.as_bytes().to_vec())], &[]).unwrap();
+        let opts = crate::ScanOptions {
+            policies: Some(std::sync::Arc::new(p)),
+            ..Default::default()
+        };
+        let a = rego(&opts).unwrap();
+        let k = Entry::new("deploy/pod.yaml", 0o644, 10, None);
+        assert_eq!(a.wants(&k), Interest::Yes);
+        assert_eq!(a.wants(&Entry::new("x.txt", 0o644, 10, None)), Interest::No);
+        let Some(Fact::Findings(list)) =
+            a.analyze(&k, b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n")
+        else {
+            panic!("expected findings");
+        };
+        assert_eq!(list.len(), 1);
+        let loc = list[0].location.as_ref().unwrap();
+        assert_eq!(
+            (loc.path.as_deref(), loc.resource.as_deref()),
+            (None, Some("Pod/p"))
+        );
+        assert_eq!(loc.span.map(|s| s.start_line), Some(4));
+        assert!(a.analyze(&k, b"a: 1\n").is_none());
+        let d = Entry::new("Dockerfile", 0o644, 10, None);
+        let Some(Fact::Findings(list)) = a.analyze(&d, b"FROM a\nUSER x\n") else {
+            panic!("expected findings");
+        };
+        assert_eq!(list[0].id, "user.t");
+        let none = rego(&crate::ScanOptions::default()).unwrap();
+        assert_eq!(none.wants(&d), Interest::No);
     }
 }

@@ -102,6 +102,7 @@ pub const REGISTRY: &[Registration] = &[
     Registration::Static(&misconfig::Misconfig),
     Registration::Static(&misconfig::Kubernetes),
     Registration::Static(&misconfig::Compose),
+    Registration::Configured(misconfig::rego),
     Registration::Static(&image_config::ImageChecks),
 ];
 
