@@ -206,6 +206,11 @@ impl Interner {
         v
     }
 
+    /// The shared string equal to `s` if it was handed out before (nothing is made).
+    pub fn find(&self, s: &str) -> Option<Str> {
+        self.seen.get(s).cloned()
+    }
+
     /// [`Interner::get`] for an optional value.
     pub fn opt(&mut self, s: Option<&str>) -> Option<Str> {
         s.map(|s| self.get(s))
@@ -254,6 +259,8 @@ mod tests {
         assert!(a.ptr_eq(&b));
         assert!(!a.ptr_eq(&Str::from("amd64")));
         assert_eq!(i.opt(None), None);
+        assert!(i.find("amd64").is_some_and(|c| c.ptr_eq(&a)));
+        assert_eq!(i.find("arm64"), None);
         assert_eq!(i.len(), 1);
         assert_eq!(std::mem::size_of::<Str>(), 16);
         assert_eq!(std::mem::size_of::<Option<Str>>(), 16);
