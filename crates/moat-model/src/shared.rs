@@ -226,6 +226,37 @@ impl Interner {
     }
 }
 
+/// The elements of `v` in order, each moved out as it is reached, the vector's own memory
+/// given back as it empties (every [`Consumed::SHRINK_EVERY`] elements): a list of a
+/// million records turned one by one into something else does not keep its whole buffer
+/// until the end (as `into_iter` does).
+pub fn consume<T>(mut v: Vec<T>) -> Consumed<T> {
+    v.reverse();
+    Consumed(v)
+}
+
+/// The iterator of [`consume`].
+pub struct Consumed<T>(Vec<T>);
+
+impl<T> Consumed<T> {
+    pub const SHRINK_EVERY: usize = 1 << 16;
+}
+
+impl<T> Iterator for Consumed<T> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        let item = self.0.pop()?;
+        if self.0.len().is_multiple_of(Self::SHRINK_EVERY) {
+            self.0.shrink_to_fit();
+        }
+        Some(item)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.0.len(), Some(self.0.len()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,6 +280,18 @@ mod tests {
         let back: Str = serde_json::from_str("\"a\\\"b\"").unwrap();
         assert_eq!(back, "a\"b");
         assert_eq!(String::from(back), "a\"b");
+    }
+
+    #[test]
+    fn consumed_in_order_giving_memory_back() {
+        let n = Consumed::<u32>::SHRINK_EVERY + 3;
+        let mut it = consume((0..n as u32).collect());
+        assert_eq!(it.next(), Some(0));
+        assert_eq!(it.size_hint(), (n - 1, Some(n - 1)));
+        let rest: Vec<u32> = it.by_ref().take(2).collect();
+        assert_eq!(rest, [1, 2]);
+        assert_eq!(it.0.capacity(), Consumed::<u32>::SHRINK_EVERY, "shrunk");
+        assert_eq!(it.last(), Some(n as u32 - 1));
     }
 
     #[test]

@@ -369,7 +369,7 @@ pub(super) fn finish(
     // reference -> index of its package, for the references edges name (shared keys)
     let mut by_ref: HashMap<Str, usize> = HashMap::new();
     let mut packages = Vec::with_capacity(raws.len());
-    for raw in raws {
+    for raw in moat_model::consume(raws) {
         let Some(mut p) = package::package(&raw, &mut ctx, path, &mut diagnostics) else {
             continue;
         };
