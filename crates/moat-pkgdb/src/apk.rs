@@ -38,7 +38,7 @@
 //! and the rest of the file is still read. Diagnostics are capped at
 //! [`crate::MAX_WARNINGS`] (+ one `too-large` "more" diagnostic).
 
-use crate::{Parsed, Warnings, dedup_in_order};
+use crate::{Parsed, Warnings, dedup_in_order, records_room};
 use moat_model::{Interner, Str};
 
 /// One package from `lib/apk/db/installed`. Its strings other than file paths are shared
@@ -84,11 +84,7 @@ struct Builder {
 /// Reads `lib/apk/db/installed`. Never fails: unreadable stanzas become diagnostics.
 pub fn parse_installed(bytes: &[u8]) -> Parsed<ApkPackage> {
     let text = String::from_utf8_lossy(bytes);
-    // room for every stanza with a name: a database of a million packages grown by
-    // doubling would waste up to half of its records' memory (at most one record per 128
-    // bytes is reserved, far below any real stanza: names alone reserve nothing more)
-    let named = usize::from(text.starts_with("P:")) + text.matches("\nP:").count();
-    let mut packages = Vec::with_capacity(named.min(bytes.len() / 128));
+    let mut packages = Vec::with_capacity(records_room(&text, "P:"));
     let mut warnings = Warnings::default();
     let mut stanza_no = 0usize;
     let mut cur = Builder::default();
