@@ -107,10 +107,9 @@ pub enum SbomError {
 }
 
 /// The largest SBOM document read (bytes): well above real ones (a 10,000-component
-/// CycloneDX document is about 10 MiB; an SPDX document of a million packages, the design
-/// bound of the inventory, about 350 MiB). A larger one is [`SbomError::TooLarge`]: the SBOM
-/// is the whole target, so it is an error, never an empty inventory that would pass a gate.
-pub const MAX_SBOM_BYTES: usize = 512 << 20;
+/// CycloneDX document is about 10 MiB). A larger one is [`SbomError::TooLarge`]: the SBOM is
+/// the whole target, so it is an error, never an empty inventory that would pass a gate.
+pub const MAX_SBOM_BYTES: usize = 256 << 20;
 
 /// Reads a CycloneDX or SPDX JSON document. `path` names the file in errors, diagnostics and
 /// the artifact.
