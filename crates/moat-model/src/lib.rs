@@ -50,7 +50,7 @@ pub use finding::{
 };
 pub use metadata::Metadata;
 pub use purl::Purl;
-pub use shared::{Interner, Str};
+pub use shared::{Interner, Str, consume};
 
 /// Version of moat's JSON document. Bump on any incompatible change.
 pub const SCHEMA_VERSION: &str = "2.0";

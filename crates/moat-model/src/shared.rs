@@ -206,6 +206,11 @@ impl Interner {
         v
     }
 
+    /// The shared string equal to `s` if it was handed out before (nothing is made).
+    pub fn find(&self, s: &str) -> Option<Str> {
+        self.seen.get(s).cloned()
+    }
+
     /// [`Interner::get`] for an optional value.
     pub fn opt(&mut self, s: Option<&str>) -> Option<Str> {
         s.map(|s| self.get(s))
@@ -218,6 +223,37 @@ impl Interner {
 
     pub fn is_empty(&self) -> bool {
         self.seen.is_empty()
+    }
+}
+
+/// The elements of `v` in order, each moved out as it is reached, the vector's own memory
+/// given back as it empties (every [`Consumed::SHRINK_EVERY`] elements): a list of a
+/// million records turned one by one into something else does not keep its whole buffer
+/// until the end (as `into_iter` does).
+pub fn consume<T>(mut v: Vec<T>) -> Consumed<T> {
+    v.reverse();
+    Consumed(v)
+}
+
+/// The iterator of [`consume`].
+pub struct Consumed<T>(Vec<T>);
+
+impl<T> Consumed<T> {
+    pub const SHRINK_EVERY: usize = 1 << 16;
+}
+
+impl<T> Iterator for Consumed<T> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        let item = self.0.pop()?;
+        if self.0.len().is_multiple_of(Self::SHRINK_EVERY) {
+            self.0.shrink_to_fit();
+        }
+        Some(item)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.0.len(), Some(self.0.len()))
     }
 }
 
@@ -247,6 +283,18 @@ mod tests {
     }
 
     #[test]
+    fn consumed_in_order_giving_memory_back() {
+        let n = Consumed::<u32>::SHRINK_EVERY + 3;
+        let mut it = consume((0..n as u32).collect());
+        assert_eq!(it.next(), Some(0));
+        assert_eq!(it.size_hint(), (n - 1, Some(n - 1)));
+        let rest: Vec<u32> = it.by_ref().take(2).collect();
+        assert_eq!(rest, [1, 2]);
+        assert_eq!(it.0.capacity(), Consumed::<u32>::SHRINK_EVERY, "shrunk");
+        assert_eq!(it.last(), Some(n as u32 - 1));
+    }
+
+    #[test]
     fn interned_values_share_their_bytes() {
         let mut i = Interner::new();
         let a = i.get("amd64");
@@ -254,6 +302,8 @@ mod tests {
         assert!(a.ptr_eq(&b));
         assert!(!a.ptr_eq(&Str::from("amd64")));
         assert_eq!(i.opt(None), None);
+        assert!(i.find("amd64").is_some_and(|c| c.ptr_eq(&a)));
+        assert_eq!(i.find("arm64"), None);
         assert_eq!(i.len(), 1);
         assert_eq!(std::mem::size_of::<Str>(), 16);
         assert_eq!(std::mem::size_of::<Option<Str>>(), 16);

@@ -38,7 +38,7 @@
 //! and the rest of the file is still read. Diagnostics are capped at
 //! [`crate::MAX_WARNINGS`] (+ one `too-large` "more" diagnostic).
 
-use crate::{Parsed, Warnings, dedup_in_order};
+use crate::{Parsed, Warnings, dedup_in_order, records_room};
 use moat_model::{Interner, Str};
 
 /// One package from `lib/apk/db/installed`. Its strings other than file paths are shared
@@ -84,7 +84,7 @@ struct Builder {
 /// Reads `lib/apk/db/installed`. Never fails: unreadable stanzas become diagnostics.
 pub fn parse_installed(bytes: &[u8]) -> Parsed<ApkPackage> {
     let text = String::from_utf8_lossy(bytes);
-    let mut packages = Vec::new();
+    let mut packages = Vec::with_capacity(records_room(&text, "P:"));
     let mut warnings = Warnings::default();
     let mut stanza_no = 0usize;
     let mut cur = Builder::default();

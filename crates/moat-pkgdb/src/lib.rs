@@ -87,6 +87,18 @@ impl Warnings {
     }
 }
 
+/// Room to reserve for the records of a stanza database: the stanzas that start a line with
+/// `key` (the name field), at most one per 128 bytes (far below any real stanza, so a file
+/// of bare names reserves nothing more than its size). A database of a million packages
+/// grown by doubling would waste up to half of its records' memory.
+pub(crate) fn records_room(text: &str, key: &str) -> usize {
+    let at_start = usize::from(text.starts_with(key));
+    let after_newline = text
+        .match_indices(key)
+        .filter(|(i, _)| text[..*i].ends_with('\n'));
+    (at_start + after_newline.count()).min(text.len() / 128)
+}
+
 /// Removes repeated entries, keeping the first of each (linear time).
 pub(crate) fn dedup_in_order<T: std::hash::Hash + Eq + Clone>(v: &mut Vec<T>) {
     let mut seen = std::collections::HashSet::with_capacity(v.len());

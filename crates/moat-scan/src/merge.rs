@@ -232,6 +232,44 @@ impl Merged {
         }
     }
 
+    /// Takes something out of the facts of the final file at `path` (a resolved path; the
+    /// first fact `take` gives something for), so that the caller owns it and can free it
+    /// piece by piece: a database of a million packages is consumed as its packages are
+    /// built instead of living beside them. The view and the history hold the same `Arc` of
+    /// the file's facts; both are lent for a moment so that it is unique. `None` when no
+    /// fact gives anything, or when the facts are shared beyond the view and its history
+    /// (the findings collector keeps the files with findings): then nothing is changed and
+    /// the caller reads them in place.
+    pub fn take_from<T>(
+        &mut self,
+        path: &str,
+        mut take: impl FnMut(&mut Fact) -> Option<T>,
+    ) -> Option<T> {
+        let Some((_, Change::File(view))) = self.fs.get_mut(path) else {
+            return None;
+        };
+        let mut facts = std::mem::take(view);
+        let mut lent = Vec::new();
+        if let Some(states) = self.history.get_mut(path) {
+            for (i, (_, state)) in states.iter_mut().enumerate() {
+                if let Some(f) = state
+                    && Arc::ptr_eq(f, &facts)
+                {
+                    *f = Arc::default();
+                    lent.push(i);
+                }
+            }
+        }
+        let got = Arc::get_mut(&mut facts).and_then(|f| f.facts_mut().find_map(&mut take));
+        if let Some(states) = self.history.get_mut(path) {
+            for i in lent {
+                states[i].1 = Some(facts.clone());
+            }
+        }
+        *view = facts;
+        got
+    }
+
     /// Every analysed path with its history, in path order.
     pub fn histories(&self) -> Vec<(&str, &[HistoryEntry])> {
         let mut all: Vec<(&str, &[HistoryEntry])> = self

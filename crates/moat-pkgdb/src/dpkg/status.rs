@@ -62,7 +62,7 @@ pub struct DpkgPackage {
 /// Returns the installed packages in file order; never fails (see module docs).
 pub fn parse_status(bytes: &[u8]) -> Parsed<DpkgPackage> {
     let text = String::from_utf8_lossy(bytes);
-    let mut packages = Vec::new();
+    let mut packages = Vec::with_capacity(crate::records_room(&text, "Package:"));
     let mut warn = Warnings::default();
     let mut n = 0usize;
     let mut strings = Interner::new();

@@ -6,11 +6,18 @@
 //! `RepoDigest` / `RepoTag` give layers and digests; other tools' image digest is the
 //! component's version. Nested components are flattened; `operating-system` components
 //! give the OS, `container`s and purl-less `file`s are not packages.
+//!
+//! The `components` and `dependencies` lists are read one element at a time ([`Records`],
+//! [`Deps`]): each component becomes a record (or the OS) as soon as it is read, each
+//! dependency its edges, so a document of a million components is never held in its typed
+//! form beside the records made of it.
 
 use super::distro::os_info;
-use super::{Raw, SbomError, bare_artifact, empty_layer, finish, is_digest, nullable};
-use moat_model::{Artifact, ArtifactKind, Inventory, Layer, OsInfo, Platform};
-use serde::Deserialize;
+use super::{
+    Edges, Raw, SbomError, bare_artifact, empty_layer, finish, is_digest, nullable, read_list,
+};
+use moat_model::{Artifact, ArtifactKind, Interner, Inventory, Layer, OsInfo, Platform};
+use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
 
 /// Parses a document whose `bomFormat` is `CycloneDX`.
@@ -38,10 +45,88 @@ struct CdxBom {
     spec_version: Option<String>,
     #[serde(default)]
     metadata: Option<CdxMetadata>,
-    #[serde(default, deserialize_with = "nullable")]
-    components: Vec<CdxComponent>,
-    #[serde(default, deserialize_with = "nullable")]
-    dependencies: Vec<CdxDependency>,
+    #[serde(default)]
+    components: Records,
+    #[serde(default)]
+    dependencies: Deps,
+}
+
+/// The components of a document, read one at a time (nested ones flattened, in document
+/// order): the records of its packages, and the first `operating-system` component.
+#[derive(Default)]
+struct Records {
+    raws: Vec<Raw>,
+    os: Option<OsInfo>,
+    strings: Interner,
+}
+
+impl Records {
+    /// Takes in a component and its nested ones (see the module docs).
+    fn add(&mut self, mut c: CdxComponent) {
+        let children = std::mem::take(&mut c.components);
+        self.add_one(c);
+        for child in children {
+            self.add(child);
+        }
+    }
+
+    fn add_one(&mut self, c: CdxComponent) {
+        if c.kind == "operating-system" {
+            if self.os.is_none() {
+                self.os = Some(cdx_os(&c));
+            }
+            return;
+        }
+        if c.kind == "container" || (c.kind == "file" && c.purl.is_none()) {
+            return;
+        }
+        let strings = &mut self.strings;
+        let licenses = c
+            .licenses
+            .iter()
+            .filter_map(|l| {
+                l.expression.as_deref().or_else(|| {
+                    l.license
+                        .as_ref()
+                        .and_then(|x| x.id.as_deref().or(x.name.as_deref()))
+                })
+            })
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| strings.get(l))
+            .collect();
+        let role = strings.get(&c.kind.to_ascii_lowercase());
+        self.raws.push(Raw {
+            reference: c.bom_ref.unwrap_or_default(),
+            role,
+            name: c.name,
+            group: c.group.filter(|g| !g.is_empty()),
+            version: c.version.filter(|v| !v.is_empty()),
+            purl: c.purl.filter(|p| !p.is_empty()),
+            licenses,
+            props: props_of(c.properties),
+            source_info: None,
+        });
+    }
+}
+
+impl<'de> Deserialize<'de> for Records {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Records, D::Error> {
+        read_list(d, Records::add)
+    }
+}
+
+/// The `dependencies` of a document, read one at a time into edges.
+#[derive(Default)]
+struct Deps(Edges);
+
+impl<'de> Deserialize<'de> for Deps {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Deps, D::Error> {
+        read_list(d, |deps: &mut Deps, dep: CdxDependency| {
+            for to in &dep.depends_on {
+                deps.0.push(&dep.reference, to);
+            }
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -110,19 +195,8 @@ fn props_of(list: Vec<CdxProperty>) -> Vec<(String, String)> {
     list.into_iter().map(|p| (p.name, p.value)).collect()
 }
 
-fn flatten(list: Vec<CdxComponent>, out: &mut Vec<CdxComponent>) {
-    for mut c in list {
-        let children = std::mem::take(&mut c.components);
-        out.push(c);
-        flatten(children, out);
-    }
-}
-
 fn from_cyclonedx(bom: CdxBom, path: &str) -> Inventory {
     let root = bom.metadata.and_then(|m| m.component);
-    let mut components = Vec::new();
-    flatten(bom.components, &mut components);
-
     let (mut artifact, root_ref) = match root {
         Some(c) => {
             let r = c.bom_ref.clone();
@@ -130,56 +204,16 @@ fn from_cyclonedx(bom: CdxBom, path: &str) -> Inventory {
         }
         None => (bare_artifact(path, path), None),
     };
-
-    let mut raws = Vec::with_capacity(components.len());
-    for c in components {
-        if c.kind == "operating-system" {
-            if artifact.os.is_none() {
-                artifact.os = Some(cdx_os(&c));
-            }
-            continue;
-        }
-        if c.kind == "container" || (c.kind == "file" && c.purl.is_none()) {
-            continue;
-        }
-        let licenses = c
-            .licenses
-            .iter()
-            .filter_map(|l| {
-                l.expression.clone().or_else(|| {
-                    l.license
-                        .as_ref()
-                        .and_then(|x| x.id.clone().or_else(|| x.name.clone()))
-                })
-            })
-            .filter(|l| !l.trim().is_empty())
-            .collect();
-        let mut role = c.kind;
-        role.make_ascii_lowercase();
-        raws.push(Raw {
-            reference: c.bom_ref.unwrap_or_default(),
-            role,
-            name: c.name,
-            group: c.group.filter(|g| !g.is_empty()),
-            version: c.version.filter(|v| !v.is_empty()),
-            purl: c.purl.filter(|p| !p.is_empty()),
-            licenses,
-            props: props_of(c.properties),
-            source_info: None,
-        });
+    let Records { raws, os, .. } = bom.components;
+    if artifact.os.is_none() {
+        artifact.os = os;
     }
-
-    let mut edges: Vec<(String, String)> =
-        Vec::with_capacity(bom.dependencies.iter().map(|d| d.depends_on.len()).sum());
-    edges.extend(
-        bom.dependencies
-            .into_iter()
-            .filter(|d| Some(&d.reference) != root_ref.as_ref())
-            .flat_map(|d| {
-                let from = d.reference;
-                d.depends_on.into_iter().map(move |to| (from.clone(), to))
-            }),
-    );
+    let mut edges = bom.dependencies.0;
+    // the subject's own dependencies are not edges between packages
+    if let Some(root) = &root_ref {
+        edges.pairs.retain(|(from, _)| from != root);
+    }
+    edges.pairs.shrink_to_fit();
     finish(artifact, raws, edges, path, true)
 }
 

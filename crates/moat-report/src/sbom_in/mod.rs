@@ -68,11 +68,12 @@ mod package;
 mod spdx;
 
 use moat_model::{
-    Artifact, ArtifactKind, Diagnostic, Inventory, Layer, OsInfo, Relationship, RelationshipKind,
-    SCHEMA_VERSION, Tool,
+    Artifact, ArtifactKind, Diagnostic, Interner, Inventory, Layer, OsInfo, Relationship,
+    RelationshipKind, SCHEMA_VERSION, Str, Tool,
 };
+use serde::de::{SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 /// Why an SBOM could not be read. Every message starts with the file's path.
 #[derive(Debug, thiserror::Error)]
@@ -214,21 +215,56 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
+/// Reads `null` as no elements, and a list one element at a time into `T` with `add`.
+pub(super) fn read_list<'de, D, E, T>(d: D, add: fn(&mut T, E)) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    E: Deserialize<'de>,
+    T: Default,
+{
+    struct List<E, T>(fn(&mut T, E));
+    impl<'de, E: Deserialize<'de>, T: Default> Visitor<'de> for List<E, T> {
+        type Value = T;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a list or null")
+        }
+        fn visit_unit<X: serde::de::Error>(self) -> Result<T, X> {
+            Ok(T::default())
+        }
+        fn visit_none<X: serde::de::Error>(self) -> Result<T, X> {
+            Ok(T::default())
+        }
+        fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<T, D2::Error> {
+            d.deserialize_seq(self)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<T, A::Error> {
+            let mut out = T::default();
+            while let Some(e) = seq.next_element::<E>()? {
+                (self.0)(&mut out, e);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_option(List(add))
+}
+
 // ---------------------------------------------------------------------------------------
 // one format-neutral package record
 
-/// A component / package as both formats describe it, before interpretation.
+/// A component / package as both formats describe it, before interpretation. The readers
+/// make one as each component is read (the document's components are never all held in
+/// their typed form); what repeats (role, licences) is interned.
 #[derive(Default)]
 pub(super) struct Raw {
     /// bom-ref or SPDXID, for relationships.
     pub reference: String,
     /// Component type (CycloneDX) or primary purpose (SPDX), lower case.
-    pub role: String,
+    pub role: Str,
     pub name: String,
     pub group: Option<String>,
     pub version: Option<String>,
     pub purl: Option<String>,
-    pub licenses: Vec<String>,
+    pub licenses: Vec<Str>,
     /// CycloneDX properties; SPDX annotations and moat comments in the same shape.
     pub props: Vec<(String, String)>,
     /// SPDX `sourceInfo` (Trivy: `built package from: NAME VERSION`).
@@ -292,13 +328,30 @@ pub(super) fn empty_layer(index: usize) -> Layer {
 // ---------------------------------------------------------------------------------------
 // interpretation, shared
 
+/// Dependency edges between references (bom-refs, SPDXIDs) as a document lists them, read
+/// one at a time: every reference is interned ([`Edges::refs`]), so an edge costs two
+/// shared strings, however often a reference recurs.
+#[derive(Default)]
+pub(super) struct Edges {
+    pub pairs: Vec<(Str, Str)>,
+    pub refs: Interner,
+}
+
+impl Edges {
+    pub fn push(&mut self, from: &str, to: &str) {
+        let pair = (self.refs.get(from), self.refs.get(to));
+        self.pairs.push(pair);
+    }
+}
+
 /// The inventory of a document: every record that is a package (ids unique, moat's own
 /// kept where `keep_moat_ids`), the edges between known records, the OS from the packages'
-/// `distro` qualifiers when the document names none.
+/// `distro` qualifiers when the document names none. Each record is dropped as its package
+/// is made (records and packages are not all alive at once).
 pub(super) fn finish(
     mut artifact: Artifact,
     raws: Vec<Raw>,
-    edges: Vec<(String, String)>,
+    edges: Edges,
     path: &str,
     keep_moat_ids: bool,
 ) -> Inventory {
@@ -309,33 +362,35 @@ pub(super) fn finish(
     let mut ctx = Context {
         os: artifact.os.clone(),
         layers: artifact.layers.clone(),
-        strings: moat_model::Interner::new(),
+        strings: Interner::new(),
     };
-    let mut used: HashSet<String> = HashSet::new();
-    // reference -> index of its package (borrowed: no copy of every reference and id)
-    let mut by_ref: HashMap<&str, usize> = HashMap::new();
+    let mut used: HashSet<Str> = HashSet::with_capacity(raws.len());
+    // reference -> index of its package, for the references edges name (shared keys)
+    let mut by_ref: HashMap<Str, usize> = HashMap::new();
     let mut packages = Vec::with_capacity(raws.len());
-    for raw in &raws {
-        let Some(mut p) = package::package(raw, &mut ctx, path, &mut diagnostics) else {
+    for raw in moat_model::consume(raws) {
+        let Some(mut p) = package::package(&raw, &mut ctx, path, &mut diagnostics) else {
             continue;
         };
-        let want = if keep_moat_ids && raw.is_moat() && !raw.reference.is_empty() {
-            raw.reference.clone()
+        p.id = if keep_moat_ids && raw.is_moat() && !raw.reference.is_empty() {
+            unique_id(&raw.reference, &mut used)
+        } else if used.insert(p.id.clone()) {
+            p.id
         } else {
-            p.id.to_string()
+            unique_id(&p.id, &mut used)
         };
-        p.id = crate::unique(&want, &mut used, "#").into();
-        if !raw.reference.is_empty() {
-            by_ref
-                .entry(raw.reference.as_str())
-                .or_insert(packages.len());
+        if let Some(r) = edges.refs.find(&raw.reference) {
+            by_ref.entry(r).or_insert(packages.len());
         }
         packages.push(p);
     }
-    let relationships: BTreeSet<Relationship> = edges
+    drop(used);
+    let Edges { pairs, refs } = edges;
+    drop(refs);
+    let mut relationships: Vec<Relationship> = pairs
         .into_iter()
         .filter_map(|(from, to)| {
-            let (&from, &to) = (by_ref.get(from.as_str())?, by_ref.get(to.as_str())?);
+            let (&from, &to) = (by_ref.get(&from)?, by_ref.get(&to)?);
             (from != to).then(|| Relationship {
                 from: packages[from].id.clone(),
                 to: packages[to].id.clone(),
@@ -344,12 +399,27 @@ pub(super) fn finish(
         })
         .collect();
     drop(by_ref);
+    relationships.sort_unstable();
+    relationships.dedup();
+    relationships.shrink_to_fit();
     Inventory {
         schema_version: SCHEMA_VERSION.into(),
         tool: Tool::default(),
         artifact,
         packages,
-        relationships: relationships.into_iter().collect(),
+        relationships,
         diagnostics,
     }
+}
+
+/// `want`, or `want#2`, `want#3`, ... : the first not `used` (then used).
+fn unique_id(want: &str, used: &mut HashSet<Str>) -> Str {
+    let mut candidate = Str::from(want);
+    let mut n = 2;
+    while used.contains(&candidate) {
+        candidate = Str::from(format!("{want}#{n}"));
+        n += 1;
+    }
+    used.insert(candidate.clone());
+    candidate
 }

@@ -6,11 +6,18 @@
 //! own documents (`Tool: moat-`) carry the facts CycloneDX has as properties in `comment`
 //! and `sourceInfo`, which are read back. Licence refs are resolved through
 //! `hasExtractedLicensingInfos`. `DEPENDS_ON` / `DEPENDENCY_OF` become edges.
+//!
+//! What a package means depends on parts of the document that may come after it (the
+//! creators, the licence refs, what it DESCRIBES), so the packages are read whole, but
+//! lean: of the external refs only the purl is kept. The relationships are read one at a
+//! time into edges ([`Rels`]).
 
 use super::distro::os_info;
-use super::{Raw, SbomError, bare_artifact, empty_layer, finish, is_digest, nullable};
-use moat_model::{Artifact, Inventory, Layer, OsInfo};
-use serde::Deserialize;
+use super::{
+    Edges, Raw, SbomError, bare_artifact, empty_layer, finish, is_digest, nullable, read_list,
+};
+use moat_model::{Artifact, Interner, Inventory, Layer, OsInfo};
+use serde::{Deserialize, Deserializer};
 use std::collections::{HashMap, HashSet};
 
 /// Parses a document with an `SPDX-2.x` `spdxVersion`.
@@ -34,8 +41,8 @@ struct SpdxDoc {
     document_describes: Vec<String>,
     #[serde(default, deserialize_with = "nullable")]
     packages: Vec<SpdxPackage>,
-    #[serde(default, deserialize_with = "nullable")]
-    relationships: Vec<SpdxRelationship>,
+    #[serde(default)]
+    relationships: Rels,
     #[serde(default, deserialize_with = "nullable")]
     has_extracted_licensing_infos: Vec<SpdxExtracted>,
 }
@@ -65,8 +72,9 @@ struct SpdxPackage {
     comment: Option<String>,
     #[serde(default)]
     description: Option<String>,
-    #[serde(default, deserialize_with = "nullable")]
-    external_refs: Vec<SpdxExternalRef>,
+    /// The first purl of the external refs (the others are not kept).
+    #[serde(rename = "externalRefs", default, deserialize_with = "first_purl")]
+    purl: Option<String>,
     #[serde(default)]
     primary_package_purpose: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
@@ -82,6 +90,37 @@ struct SpdxExternalRef {
     reference_type: String,
     #[serde(default, deserialize_with = "nullable")]
     reference_locator: String,
+}
+
+fn first_purl<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    read_list(d, |purl: &mut Option<String>, r: SpdxExternalRef| {
+        if purl.is_none() && r.reference_type == "purl" && !r.reference_locator.is_empty() {
+            *purl = Some(r.reference_locator);
+        }
+    })
+}
+
+/// The relationships of a document, read one at a time: what the document DESCRIBES, and
+/// the dependency edges.
+#[derive(Default)]
+struct Rels {
+    described: Vec<String>,
+    edges: Edges,
+}
+
+impl<'de> Deserialize<'de> for Rels {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Rels, D::Error> {
+        read_list(d, |rels: &mut Rels, r: SpdxRelationship| {
+            let (from, to) = (r.spdx_element_id, r.related_spdx_element);
+            match r.relationship_type.as_str() {
+                "DESCRIBES" if from == "SPDXRef-DOCUMENT" => rels.described.push(to),
+                "DESCRIBED_BY" if to == "SPDXRef-DOCUMENT" => rels.described.push(from),
+                "DEPENDS_ON" => rels.edges.push(&from, &to),
+                "DEPENDENCY_OF" => rels.edges.push(&to, &from),
+                _ => {}
+            }
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -132,15 +171,12 @@ fn from_spdx(doc: SpdxDoc, path: &str) -> Inventory {
         .creation_info
         .as_ref()
         .is_some_and(|c| c.creators.iter().any(|c| c.starts_with("Tool: trivy")));
-    let mut described: HashSet<String> = doc.document_describes.iter().cloned().collect();
-    for r in &doc.relationships {
-        if r.spdx_element_id == "SPDXRef-DOCUMENT" && r.relationship_type == "DESCRIBES" {
-            described.insert(r.related_spdx_element.clone());
-        }
-        if r.related_spdx_element == "SPDXRef-DOCUMENT" && r.relationship_type == "DESCRIBED_BY" {
-            described.insert(r.spdx_element_id.clone());
-        }
-    }
+    let Rels {
+        described: more,
+        edges,
+    } = doc.relationships;
+    let mut described: HashSet<String> = doc.document_describes.into_iter().collect();
+    described.extend(more);
     let extracted: HashMap<&str, String> = doc
         .has_extracted_licensing_infos
         .iter()
@@ -156,6 +192,7 @@ fn from_spdx(doc: SpdxDoc, path: &str) -> Inventory {
 
     let mut artifact: Option<Artifact> = None;
     let mut os: Option<OsInfo> = None;
+    let mut strings = Interner::new();
     let mut raws = Vec::with_capacity(doc.packages.len());
     for p in doc.packages {
         let purpose = p
@@ -180,11 +217,6 @@ fn from_spdx(doc: SpdxDoc, path: &str) -> Inventory {
         if purpose == "container" {
             continue;
         }
-        let purl = p
-            .external_refs
-            .iter()
-            .find(|r| r.reference_type == "purl" && !r.reference_locator.is_empty())
-            .map(|r| r.reference_locator.clone());
         let license = p
             .license_declared
             .clone()
@@ -195,7 +227,7 @@ fn from_spdx(doc: SpdxDoc, path: &str) -> Inventory {
                     .filter(|l| !matches!(l.as_str(), "" | "NOASSERTION" | "NONE"))
             });
         let licenses = license
-            .map(|l| extracted.get(l.as_str()).cloned().unwrap_or(l))
+            .map(|l| strings.get(extracted.get(l.as_str()).unwrap_or(&l)))
             .into_iter()
             .collect();
         let mut props = Vec::new();
@@ -213,15 +245,15 @@ fn from_spdx(doc: SpdxDoc, path: &str) -> Inventory {
         }
         raws.push(Raw {
             reference: p.spdx_id,
-            role: if moat && purpose == "application" {
-                "application".into()
+            role: strings.get(if moat && purpose == "application" {
+                "application"
             } else {
-                "library".into()
-            },
+                "library"
+            }),
             name: p.name,
             group: None,
             version: p.version_info.filter(|v| !v.is_empty()),
-            purl,
+            purl: p.purl,
             licenses,
             props,
             source_info: p.source_info,
@@ -230,14 +262,6 @@ fn from_spdx(doc: SpdxDoc, path: &str) -> Inventory {
     let mut artifact = artifact.unwrap_or_else(|| bare_artifact(&doc.name, path));
     if artifact.os.is_none() {
         artifact.os = os;
-    }
-    let mut edges = Vec::new();
-    for r in doc.relationships {
-        match r.relationship_type.as_str() {
-            "DEPENDS_ON" => edges.push((r.spdx_element_id, r.related_spdx_element)),
-            "DEPENDENCY_OF" => edges.push((r.related_spdx_element, r.spdx_element_id)),
-            _ => {}
-        }
     }
     finish(artifact, raws, edges, path, false)
 }

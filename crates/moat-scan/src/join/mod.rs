@@ -3,7 +3,9 @@
 //! 1. the diagnostics inside facts (a damaged database, an unreadable marker file) are
 //!    collected once per file and layer;
 //! 2. [`os`]: the OS is detected and the OS package databases (dpkg, apk, rpm) are read,
-//!    each package joined with its file list and licences, with the layer that introduced it;
+//!    each package joined with its file list and licences, with the layer that introduced it
+//!    (the dpkg `status` and apk databases are taken out of the view and consumed record
+//!    by record);
 //! 3. [`lang`]: language packages are collected, joined (a dist-info's RECORD), dropped
 //!    where an OS package owns their metadata, and deduplicated; then the OS databases'
 //!    package lists leave the merged view (their packages share their strings, and nothing
@@ -40,7 +42,8 @@ pub struct Built {
 pub fn build(m: &mut Merged, skip_dev: bool) -> Built {
     let mut diagnostics = Vec::new();
     collect_fact_diagnostics(m, &mut diagnostics);
-    let (os, os_groups) = os::groups(m, &mut diagnostics);
+    let (dpkg, apk) = (os::take_dpkg(m), os::take_apk(m));
+    let (os, os_groups) = os::groups(m, dpkg, apk, &mut diagnostics);
 
     // Language packages; those whose metadata an OS package owns stay with the OS package.
     let mut notes: Vec<(usize, String)> = Vec::new();
@@ -48,7 +51,7 @@ pub fn build(m: &mut Merged, skip_dev: bool) -> Built {
         let mut owners: HashMap<&str, usize> = HashMap::new();
         let files = os_groups.iter().flat_map(|g| g.files.iter());
         for (i, files) in files.enumerate() {
-            for f in *files {
+            for f in files.iter() {
                 owners.insert(f.as_str(), i);
             }
         }

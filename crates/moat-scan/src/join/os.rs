@@ -13,19 +13,25 @@ use crate::fact::Fact;
 use crate::merge::{FoundFile, Introduced, Merged, SymlinkLoop, introduced_layers};
 use moat_model::{Code, Diagnostic, Interner, Location, Metadata, OsInfo, Package, Purl, Str};
 use moat_pkgdb::{apk::ApkPackage, dpkg::DpkgPackage, rpm::RpmPackage};
-use std::collections::{HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::HashMap;
 
 /// The packages of one OS package manager, with the files each owns (borrowed from the
-/// facts: only the ownership join reads them, and packages keep no copies).
+/// facts, or taken from a database consumed by the join: only the ownership join reads
+/// them, and packages keep no copies).
 #[derive(Default)]
 pub(super) struct OsGroup<'a> {
     pub group: Group,
-    pub files: Vec<&'a [String]>,
+    pub files: Vec<Cow<'a, [String]>>,
 }
 
-/// The OS and one group per OS package manager (dpkg, apk, rpm), in that order.
+/// The OS and one group per OS package manager (dpkg, apk, rpm), in that order. The dpkg
+/// `status` and apk databases were taken out of the view before ([`take_dpkg`],
+/// [`take_apk`]) and are consumed as their packages are built.
 pub(super) fn groups<'a>(
     m: &'a Merged,
+    dpkg: Option<DpkgDb>,
+    apk: Option<ApkDb>,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> (Option<OsInfo>, Vec<OsGroup<'a>>) {
     let mut os = detect_os(m, diagnostics);
@@ -33,16 +39,16 @@ pub(super) fn groups<'a>(
     // one interner for the strings all packages of the scan repeat (kind, ecosystem,
     // database path, metadata keys and values): the packages share them
     let mut s = Interner::new();
-    let mut dpkg = dpkg_packages(m, os.as_ref(), &mut s, diagnostics);
+    let mut dpkg = dpkg_packages(m, dpkg, os.as_ref(), &mut s, diagnostics);
     if os.is_none() {
         os = distroless_os(&dpkg);
         if let Some(os) = &os {
             // purls and ecosystems carry the distro: rebuild with it now known.
-            dpkg = dpkg_packages(m, Some(os), &mut s, &mut Vec::new());
+            dpkg = dpkg_packages(m, None, Some(os), &mut s, &mut Vec::new());
         }
     }
     groups.push(dpkg);
-    groups.push(apk_packages(m, os.as_ref(), &mut s));
+    groups.push(apk_packages(apk, os.as_ref(), &mut s));
     groups.push(rpm_packages(m, os.as_ref(), &mut s, diagnostics));
     (os, groups)
 }
@@ -171,8 +177,8 @@ struct OsPkg<'a> {
     source_name: Option<Str>,
     source_version: Option<Str>,
     licenses: Vec<Str>,
-    /// Borrowed from the facts: only the ownership join reads them.
-    files: &'a [String],
+    /// Borrowed from the facts or taken from them: only the ownership join reads them.
+    files: Cow<'a, [String]>,
     metadata: Metadata,
     /// Names the package answers to: its own, then what it provides.
     provides: Vec<Str>,
@@ -207,6 +213,7 @@ impl<'a> OsGroup<'a> {
     fn push(&mut self, d: &Distro, db: &Db, layer: Option<usize>, p: OsPkg<'a>) {
         self.group.provides.push(p.provides);
         self.group.depends.push(p.depends);
+        let file_count = (!p.files.is_empty()).then_some(p.files.len());
         self.files.push(p.files);
         self.group.packages.push(Package {
             id: p.id.into(),
@@ -227,7 +234,7 @@ impl<'a> OsGroup<'a> {
             }],
             dev: false,
             application: false,
-            file_count: (!p.files.is_empty()).then_some(p.files.len()),
+            file_count,
             files: Vec::new(),
             metadata: p.metadata,
         });
@@ -266,27 +273,39 @@ fn names(name: &Str, more: impl IntoIterator<Item = Str>) -> Vec<Str> {
     std::iter::once(name.clone()).chain(more).collect()
 }
 
-/// A package of a database by its name, version and architecture (the dedup key), hashed
-/// and compared through the fact it points to: 8 bytes per package, not 48.
-struct Nva<'a>(&'a DpkgPackage);
-
-impl Nva<'_> {
-    fn key(&self) -> (&str, &str, Option<&str>) {
-        (&self.0.name, &self.0.version, self.0.arch.as_deref())
-    }
+/// The (name, version, architecture) of the dpkg packages built so far, to skip a repeated
+/// one: by hash, to the index of the package built from it (no copies, and nothing borrowed
+/// from the databases, which the join may consume); equal hashes compare the packages.
+#[derive(Default)]
+struct Seen {
+    hasher: std::hash::RandomState,
+    first: HashMap<u64, usize>,
+    collided: Vec<(u64, usize)>,
 }
 
-impl PartialEq for Nva<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        self.key() == other.key()
-    }
-}
-
-impl Eq for Nva<'_> {}
-
-impl std::hash::Hash for Nva<'_> {
-    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
-        self.key().hash(h);
+impl Seen {
+    /// Whether `p` is new; if so, it is noted as `built[built.len()]` (the caller builds it).
+    fn insert(&mut self, built: &[Package], p: &DpkgPackage) -> bool {
+        use std::hash::BuildHasher;
+        let key = (&*p.name, &*p.version, p.arch.as_deref());
+        let h = self.hasher.hash_one(key);
+        let same = |i: usize| {
+            built
+                .get(i)
+                .is_some_and(|b| (&*b.name, &*b.version, b.arch.as_deref()) == key)
+        };
+        match self.first.get(&h) {
+            None => {
+                self.first.insert(h, built.len());
+                true
+            }
+            Some(&i) if same(i) => false,
+            Some(_) if self.collided.iter().any(|&(c, i)| c == h && same(i)) => false,
+            Some(_) => {
+                self.collided.push((h, built.len()));
+                true
+            }
+        }
     }
 }
 
@@ -298,8 +317,56 @@ fn dpkg_db(f: &Fact) -> Option<&Vec<DpkgPackage>> {
     }
 }
 
+/// The layer that introduced each package of the dpkg database at `path`.
+fn dpkg_layers(m: &Merged, path: &str) -> Introduced<(Str, Option<Str>)> {
+    layers_of(m, path, |f| match f {
+        Fact::Dpkg(p) => p
+            .packages
+            .iter()
+            .map(|p| ((p.name.clone(), p.arch.clone()), &*p.version))
+            .collect(),
+        _ => vec![],
+    })
+}
+
+/// The dpkg `status` database, owned: its path, its packages and the layer that introduced
+/// each (by name and architecture).
+pub(super) struct DpkgDb {
+    path: String,
+    packages: Vec<DpkgPackage>,
+    layers: Introduced<(Str, Option<Str>)>,
+}
+
+/// Takes the dpkg `status` database out of the view ([`Merged::take_from`]), when the image
+/// has an os-release (without one, the packages may be built twice: see [`groups`]).
+pub(super) fn take_dpkg(m: &mut Merged) -> Option<DpkgDb> {
+    detect_os(m, &mut Vec::new())?;
+    let path = {
+        let found = m.file(STATUS).ok().flatten()?;
+        found.facts.find(dpkg_db)?;
+        found.path
+    };
+    let layers = dpkg_layers(m, &path);
+    let packages = m.take_from(&path, |f| match f {
+        Fact::Dpkg(p) => Some(std::mem::take(&mut p.packages)),
+        _ => None,
+    })?;
+    Some(DpkgDb {
+        path,
+        packages,
+        layers,
+    })
+}
+
+/// A dpkg database for [`dpkg_packages`]: taken out of the view, or read in place.
+enum DpkgSource<'a> {
+    Owned(Vec<DpkgPackage>),
+    Borrowed(&'a [DpkgPackage]),
+}
+
 fn dpkg_packages<'a>(
     m: &'a Merged,
+    status: Option<DpkgDb>,
     os: Option<&OsInfo>,
     s: &mut Interner,
     diagnostics: &mut Vec<Diagnostic>,
@@ -321,15 +388,28 @@ fn dpkg_packages<'a>(
             }
         }
     }
-    let mut dbs: Vec<(String, &Vec<DpkgPackage>)> = Vec::new();
+    type Layers = Introduced<(Str, Option<Str>)>;
+    let mut dbs: Vec<(String, DpkgSource<'a>, Layers)> = Vec::new();
     if let Some(found) = lookup(m, STATUS, diagnostics)
         && let Some(db) = found.facts.find(dpkg_db)
     {
-        dbs.push((found.path, db));
+        dbs.push(match status {
+            Some(own) if own.path == found.path => {
+                (own.path, DpkgSource::Owned(own.packages), own.layers)
+            }
+            _ => {
+                let layers = dpkg_layers(m, &found.path);
+                (found.path, DpkgSource::Borrowed(db), layers)
+            }
+        });
     }
     for (path, _, f) in m.files_under(STATUS_D) {
         if let Some(db) = f.find(dpkg_db) {
-            dbs.push((path.to_string(), db));
+            dbs.push((
+                path.to_string(),
+                DpkgSource::Borrowed(db),
+                dpkg_layers(m, path),
+            ));
         }
     }
     let ns = os
@@ -337,28 +417,24 @@ fn dpkg_packages<'a>(
         .map(|o| o.id.as_str())
         .unwrap_or("debian");
     let d = Distro::new(os, ns, s);
-    let mut seen = HashSet::new();
-    for (path, pkgs) in dbs {
+    let mut seen = Seen::default();
+    for (path, src, layers) in dbs {
         let db = Db::new("deb", &path, s);
+        let pkgs: &[DpkgPackage] = match &src {
+            DpkgSource::Owned(v) => v,
+            DpkgSource::Borrowed(v) => v,
+        };
         let provides = pkgs.iter().map(|p| 1 + p.provides.len()).sum();
         g.reserve(
             pkgs.len(),
             provides,
             pkgs.iter().map(|p| p.depends.len()).sum(),
         );
-        let layers = layers_of(m, &path, |f| match f {
-            Fact::Dpkg(p) => p
-                .packages
-                .iter()
-                .map(|p| ((&*p.name, p.arch.as_deref()), &*p.version))
-                .collect(),
-            _ => vec![],
-        });
-        for p in pkgs {
-            if !seen.insert(Nva(p)) {
-                continue;
+        let mut one = |p: &DpkgPackage| {
+            if !seen.insert(&g.group.packages, p) {
+                return;
             }
-            let layer = layers.get(&(&*p.name, p.arch.as_deref()));
+            let layer = layers.get(&(p.name.clone(), p.arch.clone()));
             let mut purl = d.purl("deb", &p.name, &p.version, p.arch.as_deref());
             if let Some(src) = &p.source_name
                 && src != &p.name
@@ -373,6 +449,7 @@ fn dpkg_packages<'a>(
                 .get(&(&*p.name, p.arch.as_deref()))
                 .or_else(|| lists.get(&(&*p.name, None)))
                 .map_or(&[], |f| f.as_slice());
+            let files = Cow::Borrowed(files);
             let licenses = match m.file(&format!("usr/share/doc/{}/copyright", p.name)) {
                 Ok(Some(found)) => found
                     .facts
@@ -409,38 +486,79 @@ fn dpkg_packages<'a>(
                 depends: p.depends.clone(),
             };
             g.push(&d, &db, layer, pkg);
+        };
+        match src {
+            DpkgSource::Borrowed(pkgs) => pkgs.iter().for_each(one),
+            // each record freed once its package is made
+            DpkgSource::Owned(all) => moat_model::consume(all).for_each(|p| one(&p)),
         }
     }
     g
 }
 
-fn apk_packages<'a>(m: &'a Merged, os: Option<&OsInfo>, s: &mut Interner) -> OsGroup<'a> {
-    let mut g = OsGroup::default();
-    let Ok(Some(found)) = m.file(APK_INSTALLED) else {
-        return g;
+/// The apk database of the final view, owned: its path, its packages and the layer that
+/// introduced each (by name).
+pub(super) struct ApkDb {
+    path: String,
+    packages: Vec<ApkPackage>,
+    layers: Introduced<Str>,
+}
+
+/// Takes the apk database out of the view ([`Merged::take_from`]; a copy when its facts are
+/// shared beyond it).
+pub(super) fn take_apk(m: &mut Merged) -> Option<ApkDb> {
+    let apk = |f: &Fact| matches!(f, Fact::Apk(_));
+    let path = {
+        let found = m.file(APK_INSTALLED).ok().flatten()?;
+        found.facts.find(|f| apk(f).then_some(()))?;
+        found.path
     };
-    let Some(parsed) = found.facts.find(|f| match f {
-        Fact::Apk(p) => Some(p),
-        _ => None,
-    }) else {
-        return g;
-    };
-    let real = found.path;
-    let layers = layers_of(m, &real, |f| match f {
-        Fact::Apk(p) => p.packages.iter().map(|p| (&*p.name, &*p.version)).collect(),
+    let layers = layers_of(m, &path, |f| match f {
+        Fact::Apk(p) => p
+            .packages
+            .iter()
+            .map(|p| (p.name.clone(), p.version.clone()))
+            .collect(),
         _ => vec![],
     });
+    let packages = match m.take_from(&path, |f| match f {
+        Fact::Apk(p) => Some(std::mem::take(&mut p.packages)),
+        _ => None,
+    }) {
+        Some(taken) => taken,
+        None => m.file(&path).ok().flatten()?.facts.find(|f| match f {
+            Fact::Apk(p) => Some(p.packages.clone()),
+            _ => None,
+        })?,
+    };
+    Some(ApkDb {
+        path,
+        packages,
+        layers,
+    })
+}
+
+/// The apk group, consuming the database: each record is freed as its package is made
+/// (its strings move into the package, its file list into the group).
+fn apk_packages<'a>(db: Option<ApkDb>, os: Option<&OsInfo>, s: &mut Interner) -> OsGroup<'a> {
+    let mut g = OsGroup::default();
+    let Some(ApkDb {
+        path: real,
+        packages: all,
+        layers,
+    }) = db
+    else {
+        return g;
+    };
     let d = Distro::new(os, os.map(|o| o.id.as_str()).unwrap_or("alpine"), s);
     let db = Db::new("apk", &real, s);
-    let all = &parsed.packages;
     let provides = all.iter().map(|p| 1 + p.provides.len()).sum();
     g.reserve(
         all.len(),
         provides,
         all.iter().map(|p| p.depends.len()).sum(),
     );
-    for p in &parsed.packages {
-        let p: &ApkPackage = p;
+    for p in moat_model::consume(all) {
         let layer = layers.get(&*p.name);
         let mut purl = d.purl("apk", &p.name, &p.version, p.arch.as_deref());
         if let Some(o) = &p.origin
@@ -450,32 +568,26 @@ fn apk_packages<'a>(m: &'a Merged, os: Option<&OsInfo>, s: &mut Interner) -> OsG
         }
         let provided = p
             .provides
-            .iter()
+            .into_iter()
             .map(|x| match x.split(['=', '<', '>', '~']).next() {
                 Some(n) if n.len() < x.len() => s.get(n),
-                _ => x.clone(),
+                _ => x,
             });
         let provided: Vec<Str> = provided.collect();
         let pkg = OsPkg {
             id: format!("apk:{}@{}", p.name, p.version),
-            name: p.name.clone(),
-            version: p.version.clone(),
             purl,
-            arch: p.arch.clone(),
+            arch: p.arch,
             epoch: None,
-            source_name: p.origin.clone().or_else(|| Some(p.name.clone())),
+            source_name: p.origin.or_else(|| Some(p.name.clone())),
             source_version: Some(p.version.clone()),
-            licenses: p.license.iter().cloned().collect(),
-            files: &p.files,
-            metadata: metadata(
-                s,
-                [
-                    ("maintainer", p.maintainer.clone()),
-                    ("checksum", p.checksum.clone()),
-                ],
-            ),
+            licenses: p.license.into_iter().collect(),
+            files: Cow::Owned(p.files),
+            metadata: metadata(s, [("maintainer", p.maintainer), ("checksum", p.checksum)]),
             provides: names(&p.name, provided),
-            depends: p.depends.clone(),
+            depends: p.depends,
+            name: p.name,
+            version: p.version,
         };
         g.push(&d, &db, layer, pkg);
     }
@@ -543,7 +655,7 @@ fn rpm_packages<'a>(
             source_name: source.as_ref().map(|(n, _)| s.get(n)),
             source_version: source.as_ref().map(|(_, v)| s.get(v)),
             licenses: p.license.iter().map(|l| s.get(l)).collect(),
-            files: &p.files,
+            files: Cow::Borrowed(&p.files),
             metadata: metadata(s, [("vendor", vendor), ("modularity_label", label)]),
             // rpm requires name capabilities and files as well as packages
             provides: std::iter::once(&p.name)
