@@ -185,6 +185,7 @@ impl Policies {
             }
             let text = std::str::from_utf8(bytes)
                 .map_err(|_| PolicyError::NotText { path: path.clone() })?;
+            let text = &*quote_verbs(text);
             let package = add_source(&mut engine, path, text)?;
             let package = package
                 .strip_prefix("data.")
@@ -696,8 +697,76 @@ fn with_top_lines(mut v: Json, line: u32, path: &str) -> Json {
     v
 }
 
+/// `sprintf`'s `%q` verb in the policy's string literals as a quoted `%s`: regorus (0.11)
+/// does not know `%q` and its `sprintf` then fails, which makes the rule silently undefined,
+/// while Trivy's policies use `%q` freely. The difference left: a value holding quotes,
+/// backslashes or control characters is not escaped as Go's `%q` would. A `%%q` (a literal
+/// percent sign then `q`) is left alone; comments are skipped.
+fn quote_verbs(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains("%q") {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut chars = text.chars().peekable();
+    // the delimiter of the string literal we are in
+    let mut quote: Option<char> = None;
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (None, '#') => {
+                out.push(c);
+                for c in chars.by_ref() {
+                    out.push(c);
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
+            (None, '"' | '`') => {
+                quote = Some(c);
+                out.push(c);
+            }
+            (Some('"'), '\\') => {
+                out.push(c);
+                if let Some(n) = chars.next() {
+                    out.push(n);
+                }
+            }
+            (Some(q), _) if c == q => {
+                quote = None;
+                out.push(c);
+            }
+            (Some(q), '%') => match chars.peek() {
+                Some('%') => {
+                    out.push_str("%%");
+                    chars.next();
+                }
+                Some('q') => {
+                    chars.next();
+                    out.push_str(if q == '"' { "\\\"%s\\\"" } else { "\"%s\"" });
+                }
+                _ => out.push(c),
+            },
+            _ => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn percent_q_becomes_a_quoted_percent_s() {
+        let src = "# %q in a comment\nm := sprintf(\"image %q, %%q, \\\"%s\\\"\", [a, b])\nr := sprintf(`raw %q`, [x])\n";
+        assert_eq!(
+            quote_verbs(src),
+            "# %q in a comment\nm := sprintf(\"image \\\"%s\\\", %%q, \\\"%s\\\"\", [a, b])\nr := sprintf(`raw \"%s\"`, [x])\n"
+        );
+        assert!(matches!(
+            quote_verbs("no verbs"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
+
     use super::*;
 
     fn msg(f: &Finding) -> &str {
