@@ -152,6 +152,7 @@ fn manifests_and_compose_files_inside_an_image() {
             "misconfig-dockerfile",
             "misconfig-kubernetes",
             "misconfig-compose",
+            "misconfig-rego",
             "misconfig-image"
         ]
     );
