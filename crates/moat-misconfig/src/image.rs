@@ -17,8 +17,8 @@
 //! (`CIS-DI-0001` user, `CIS-DI-0006` HEALTHCHECK, `CIS-DI-0008` setuid/setgid) are the CIS
 //! Docker Benchmark's 4.1, 4.6 and 4.8.
 
-use crate::rule::{Hit, Rule};
-use moat_model::finding::{Detail, Finding, FindingLocation, MisconfigDetail};
+use crate::rule::{Hit, LOGIN_PORTS, Rule};
+use moat_model::finding::{Finding, FindingLocation};
 use moat_model::{ImageConfig, Severity};
 
 /// The `target_type` of these findings.
@@ -27,14 +27,15 @@ pub const TARGET_TYPE: &str = "image";
 /// A config check; a hit's `resource` names the config field it is about.
 pub type ImageRule = Rule<ImageConfig>;
 
-/// A file check's data (its function is [`check_file`]'s).
-pub struct FileRule {
-    pub id: &'static str,
-    pub title: &'static str,
-    pub severity: Severity,
-    pub aliases: &'static [&'static str],
-    pub resolution: &'static str,
+/// What a file rule sees of a file: its permission bits (`0o7777` at most) and whether it
+/// is in a system directory.
+pub struct FileMode {
+    pub mode: u32,
+    pub system: bool,
 }
+
+/// A file check.
+pub type FileRule = Rule<FileMode>;
 
 /// The config rules, by id.
 pub static CONFIG_RULES: &[ImageRule] = &[
@@ -64,34 +65,30 @@ pub static CONFIG_RULES: &[ImageRule] = &[
     },
 ];
 
-/// `MOAT-IMG-004`: a setuid or setgid file.
-pub static SETUID: FileRule = FileRule {
-    id: "MOAT-IMG-004",
-    title: "Setuid or setgid file",
-    severity: Severity::Low,
-    aliases: &["CIS-DI-0008", "CIS-4.8"],
-    resolution: "Remove the setuid/setgid bits from programs the container does not need to run privileged (chmod a-s).",
-};
-
-/// `MOAT-IMG-005`: a world-writable file in a system directory.
-pub static WORLD_WRITABLE: FileRule = FileRule {
-    id: "MOAT-IMG-005",
-    title: "World-writable file in a system directory",
-    severity: Severity::Medium,
-    aliases: &[],
-    resolution: "Remove the write bit for others (chmod o-w): any process in the container can replace this file.",
-};
-
-/// The file rules, by id.
-pub static FILE_RULES: &[&FileRule] = &[&SETUID, &WORLD_WRITABLE];
+/// The file rules, by id; a file is reported by the first that finds it.
+pub static FILE_RULES: &[FileRule] = &[
+    Rule {
+        id: "MOAT-IMG-004",
+        title: "Setuid or setgid file",
+        severity: Severity::Low,
+        aliases: &["CIS-DI-0008", "CIS-4.8"],
+        resolution: "Remove the setuid/setgid bits from programs the container does not need to run privileged (chmod a-s).",
+        check: setuid,
+    },
+    Rule {
+        id: "MOAT-IMG-005",
+        title: "World-writable file in a system directory",
+        severity: Severity::Medium,
+        aliases: &[],
+        resolution: "Remove the write bit for others (chmod o-w): any process in the container can replace this file.",
+        check: world_writable,
+    },
+];
 
 /// Directories whose files belong to the system: programs, libraries, configuration.
 const SYSTEM_DIRS: &[&str] = &[
     "bin", "sbin", "usr", "lib", "lib32", "lib64", "libx32", "etc", "boot", "opt",
 ];
-
-/// Ports of remote-login daemons.
-const LOGIN: &[(u32, &str)] = &[(22, "SSH"), (23, "telnet"), (3389, "RDP"), (5900, "VNC")];
 
 /// The config checks' findings.
 pub fn check_config(config: &ImageConfig) -> Vec<Finding> {
@@ -142,7 +139,8 @@ fn no_healthcheck(c: &ImageConfig, out: &mut Vec<Hit>) {
 fn login_port(c: &ImageConfig, out: &mut Vec<Hit>) {
     for port in &c.exposed_ports {
         let number = port.split('/').next().unwrap_or(port);
-        if let Some((p, name)) = LOGIN.iter().find(|(p, _)| number == p.to_string()) {
+        let number = number.parse::<u32>().ok();
+        if let Some((p, name)) = LOGIN_PORTS.iter().find(|(p, _)| Some(*p) == number) {
             out.push(field_hit(
                 "config.ExposedPorts",
                 format!("port {p} ({name}) is exposed"),
@@ -159,7 +157,7 @@ fn field_hit(field: &str, message: String, cause: Option<String>) -> Hit {
         message,
         cause,
         resource: Some(field.to_string()),
-        file: None,
+        ..Hit::default()
     }
 }
 
@@ -178,43 +176,46 @@ pub fn wants_file(path: &str, mode: u32) -> bool {
 /// The file checks' finding for the regular file at `path` with permission bits `mode`;
 /// the location is left for the caller (the path and layer are the engine's).
 pub fn check_file(path: &str, mode: u32) -> Option<Finding> {
-    let (rule, message) = if mode & 0o6000 != 0 {
-        let bits = match (mode & 0o4000 != 0, mode & 0o2000 != 0) {
-            (true, true) => "setuid and setgid",
-            (true, false) => "setuid",
-            _ => "setgid",
-        };
-        (&SETUID, format!("{bits} file (mode {:04o})", mode & 0o7777))
-    } else if mode & 0o002 != 0 && in_system_dir(path) {
-        (
-            &WORLD_WRITABLE,
-            format!("world-writable file (mode {:04o})", mode & 0o7777),
-        )
-    } else {
-        return None;
+    let file = FileMode {
+        mode,
+        system: in_system_dir(path),
     };
-    let mut f = Finding::new(
-        rule.id,
-        rule.severity,
-        Detail::Misconfiguration(MisconfigDetail {
-            rule: rule.id.to_string(),
-            target_type: TARGET_TYPE.to_string(),
-            message,
-            resolution: Some(rule.resolution.to_string()),
-            references: Vec::new(),
-            cause: None,
-            tags: Vec::new(),
-        }),
-    );
-    f.aliases = rule.aliases.iter().map(|s| s.to_string()).collect();
-    f.title = Some(rule.title.to_string());
-    Some(f)
+    FILE_RULES.iter().find_map(|rule| {
+        let mut hits = Vec::new();
+        (rule.check)(&file, &mut hits);
+        let mut f = rule.finding(TARGET_TYPE, "", hits.into_iter().next()?);
+        f.location = None;
+        Some(f)
+    })
+}
+
+fn setuid(f: &FileMode, out: &mut Vec<Hit>) {
+    let bits = match (f.mode & 0o4000 != 0, f.mode & 0o2000 != 0) {
+        (false, false) => return,
+        (true, true) => "setuid and setgid",
+        (true, false) => "setuid",
+        (false, true) => "setgid",
+    };
+    out.push(Hit {
+        message: format!("{bits} file (mode {:04o})", f.mode & 0o7777),
+        ..Hit::default()
+    });
+}
+
+fn world_writable(f: &FileMode, out: &mut Vec<Hit>) {
+    if f.mode & 0o002 != 0 && f.system {
+        out.push(Hit {
+            message: format!("world-writable file (mode {:04o})", f.mode & 0o7777),
+            ..Hit::default()
+        });
+    }
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use moat_model::finding::Detail;
 
     fn ids(c: &ImageConfig) -> Vec<(String, Option<String>)> {
         check_config(c)

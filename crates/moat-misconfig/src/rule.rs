@@ -3,6 +3,10 @@
 use moat_model::Severity;
 use moat_model::finding::{Detail, Finding, FindingLocation, MisconfigDetail, Span};
 
+/// Ports of remote-login daemons, with their names (Dockerfile EXPOSE and the image config).
+pub(crate) const LOGIN_PORTS: &[(u32, &str)] =
+    &[(22, "SSH"), (23, "telnet"), (3389, "RDP"), (5900, "VNC")];
+
 /// A check: data plus a function over the parsed file.
 pub struct Rule<T: ?Sized + 'static> {
     /// moat's stable id (`MOAT-DF-001`); the finding's `id` and `rule`.

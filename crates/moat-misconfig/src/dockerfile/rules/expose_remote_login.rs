@@ -20,8 +20,6 @@ pub const RULE: DfRule = DfRule {
     check,
 };
 
-const LOGIN: &[(u32, &str)] = &[(22, "SSH"), (23, "telnet"), (3389, "RDP"), (5900, "VNC")];
-
 /// The ports of an EXPOSE word: `80`, `80/tcp`, `8000-8010/udp` (a range as its ends).
 pub(super) fn port_range(word: &str) -> Option<(u64, u64)> {
     let p = word.split('/').next().unwrap_or(word);
@@ -35,7 +33,7 @@ fn check(df: &Dockerfile, out: &mut Vec<Hit>) {
             let Some((lo, hi)) = port_range(w.trim_matches('"')) else {
                 continue;
             };
-            if let Some((p, name)) = LOGIN
+            if let Some((p, name)) = crate::rule::LOGIN_PORTS
                 .iter()
                 .find(|(p, _)| lo <= u64::from(*p) && u64::from(*p) <= hi)
             {
