@@ -82,6 +82,14 @@ fn file_name<'a>(e: &Entry<'a>) -> &'a str {
     e.path.rsplit('/').next().unwrap_or(e.path)
 }
 
+/// A `.yaml`, `.yml` or `.json` name, in any case: where Kubernetes manifests are.
+fn yaml_or_json(name: &str) -> bool {
+    let ext = name.rsplit_once('.').map(|(_, x)| x).unwrap_or("");
+    ["yaml", "yml", "json"]
+        .iter()
+        .any(|x| ext.eq_ignore_ascii_case(x))
+}
+
 impl Analyzer for Misconfig {
     fn info(&self) -> &AnalyzerInfo {
         &INFO
@@ -135,11 +143,7 @@ impl Analyzer for Kubernetes {
 
     fn wants(&self, e: &Entry) -> Interest {
         let name = file_name(e);
-        let ext = name.rsplit_once('.').map(|(_, x)| x).unwrap_or("");
-        let yaml_or_json = ext.eq_ignore_ascii_case("yaml")
-            || ext.eq_ignore_ascii_case("yml")
-            || ext.eq_ignore_ascii_case("json");
-        if !yaml_or_json
+        if !yaml_or_json(name)
             || e.size == 0
             || e.size > k8s::MAX_FILE_BYTES as u64
             || compose::is_compose_file(name)
@@ -228,22 +232,24 @@ pub fn rego(opts: &crate::ScanOptions) -> Option<Box<dyn Analyzer>> {
 }
 
 impl RegoPolicies {
+    /// The kind of input `path` is for the policies; `None` (at once, for every file of a scan
+    /// without policies) when no policy wants it.
     fn file_type(&self, path: &str, data: Option<&[u8]>) -> Option<rego::FileType> {
+        let policies = self.0.as_ref()?;
         let name = path.rsplit('/').next().unwrap_or(path);
-        let lower = name.to_ascii_lowercase();
         let t = if dockerfile::is_dockerfile_name(name) {
             rego::FileType::Dockerfile
-        } else if moat_misconfig::compose::is_compose_file(name) {
+        } else if compose::is_compose_file(name) {
             rego::FileType::Compose
-        } else if lower.ends_with(".yaml") || lower.ends_with(".yml") || lower.ends_with(".json") {
-            if data.is_some_and(|d| !moat_misconfig::k8s::looks_like_manifest(d)) {
+        } else if yaml_or_json(name) {
+            if data.is_some_and(|d| !k8s::looks_like_manifest(d)) {
                 return None;
             }
             rego::FileType::Kubernetes
         } else {
             return None;
         };
-        self.0.as_ref()?.wants(t).then_some(t)
+        policies.wants(t).then_some(t)
     }
 }
 
