@@ -20,24 +20,8 @@ if [ -z "${MOAT:-}" ]; then
   MOAT=${CARGO_TARGET_DIR:-$PWD/target}/release/moat
 fi
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+source bench/lib.sh
 N=$(find "$CORPUS" -type f \( -name '*.yaml' -o -name '*.yml' -o -name '*.json' \) | wc -l)
-
-# measure CMD...: RUNS runs (exit 0 or 1: findings), prints "median_wall_s median_kib median_cpu_s"
-measure() {
-  local i
-  : > "$tmp/m"
-  for ((i = 0; i < RUNS; i++)); do
-    /usr/bin/time -f '%e %M %U %S' -o "$tmp/t" "$@" > "$tmp/out" 2> "$tmp/err" ||
-      [ $? -le 1 ] || { echo "failed: $*" >&2; tail -n 5 "$tmp/err" >&2; return 1; }
-    tail -n 1 "$tmp/t" >> "$tmp/m"
-  done
-  python3 - "$tmp/m" <<'PY'
-import sys, statistics
-rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
-print(statistics.median(float(r[0]) for r in rows), int(statistics.median(int(r[1]) for r in rows)),
-      statistics.median(float(r[2]) + float(r[3]) for r in rows))
-PY
-}
 
 read -r mw mk mc < <(measure "$MOAT" config -q -f json -o "$tmp/moat.json" "$CORPUS")
 read -r tw tk tc < <(measure "$PEERS/trivy-offline" config -q --format json "$CORPUS")

@@ -21,24 +21,9 @@ if [ -z "${MOAT:-}" ]; then
   MOAT=${CARGO_TARGET_DIR:-$PWD/target}/release/moat
 fi
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+source bench/lib.sh
 N=$(find "$CORPUS" -type f \( -name Dockerfile -o -name 'Dockerfile.*' -o -name '*.Dockerfile' \
   -o -name '*.dockerfile' -o -name Containerfile \) | wc -l)
-
-measure() {
-  local i
-  : > "$tmp/m"
-  for ((i = 0; i < RUNS; i++)); do
-    /usr/bin/time -f '%e %M %U %S' -o "$tmp/t" "$@" > "$tmp/out" 2> "$tmp/err" ||
-      [ $? -le 1 ] || { echo "failed: $*" >&2; tail -n 5 "$tmp/err" >&2; return 1; }
-    tail -n 1 "$tmp/t" >> "$tmp/m"
-  done
-  python3 - "$tmp/m" <<'PY'
-import sys, statistics
-rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
-print(statistics.median(float(r[0]) for r in rows), int(statistics.median(int(r[1]) for r in rows)),
-      statistics.median(float(r[2]) + float(r[3]) for r in rows))
-PY
-}
 
 agree() { # DIR NAME
   "$MOAT" config -q -f json --policy "$POL" -o "$tmp/m.json" "$1" || [ $? -le 1 ]

@@ -15,21 +15,7 @@ bash ../shared/peers/setup.sh >/dev/null
 cargo build --release --locked -q
 MOAT=${CARGO_TARGET_DIR:-$PWD/target}/release/moat
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-
-# measure NAME CMD...: runs CMD $RUNS times, prints "median_seconds median_peak_kib"
-measure() {
-  local i out
-  : > "$tmp/m"
-  for ((i = 0; i < RUNS; i++)); do
-    /usr/bin/time -f '%e %M' -o "$tmp/t" "$@" > /dev/null 2> "$tmp/err" || { echo "failed: $*" >&2; cat "$tmp/err" >&2; return 1; }
-    cat "$tmp/t" >> "$tmp/m"
-  done
-  python3 - "$tmp/m" <<'PY'
-import sys, statistics
-rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
-print(statistics.median(float(r[0]) for r in rows), int(statistics.median(int(r[1]) for r in rows)))
-PY
-}
+source bench/lib.sh
 
 rows=()
 for img in "${images[@]}"; do
@@ -42,10 +28,10 @@ for img in "${images[@]}"; do
       oci) in=$d.oci; trivy_in=$d.oci; syft_t=oci-dir:$in ;;
       oci-archive) in=$d.oci.tar; trivy_in=$d.oci; syft_t=oci-archive:$in ;;
     esac
-    read -r mt mm < <(measure "$MOAT" sbom "$fmt:$in" --format cyclonedx --quiet)
-    read -r tt tm < <(measure "$PEERS/trivy-offline" image --input "$trivy_in" --format cyclonedx \
+    read -r mt mm _ < <(measure "$MOAT" sbom "$fmt:$in" --format cyclonedx --quiet)
+    read -r tt tm _ < <(measure "$PEERS/trivy-offline" image --input "$trivy_in" --format cyclonedx \
       --cache-backend memory --skip-db-update --offline-scan -q)
-    read -r st sm < <(measure "$PEERS/syft" scan "$syft_t" -o cyclonedx-json -q)
+    read -r st sm _ < <(measure "$PEERS/syft" scan "$syft_t" -o cyclonedx-json -q)
     rows+=("$(python3 -c "
 mt,mm,tt,tm,st,sm=$mt,$mm,$tt,$tm,$st,$sm
 print(f'| $img | $fmt | {mt:.3f} s / {mm/1024:.0f} MiB | {tt:.3f} s / {tm/1024:.0f} MiB | {st:.3f} s / {sm/1024:.0f} MiB | {mt/tt:.2f} / {mm/tm:.2f} | {mt/st:.2f} / {mm/sm:.2f} |')")")
@@ -63,10 +49,10 @@ for case in tree lang-app; do
     lang-app) m=(docker-archive:"$IMAGES_DIR/lang-app.docker.tar"); t=(image --input "$IMAGES_DIR/lang-app.docker.tar");
               s=(docker-archive:"$IMAGES_DIR/lang-app.docker.tar"); label="lang-app (docker-archive)" ;;
   esac
-  read -r mt mm < <(measure "$MOAT" sbom "${m[@]}" --format cyclonedx --quiet)
-  read -r tt tm < <(measure "$PEERS/trivy-offline" "${t[@]}" --format cyclonedx --cache-backend memory \
+  read -r mt mm _ < <(measure "$MOAT" sbom "${m[@]}" --format cyclonedx --quiet)
+  read -r tt tm _ < <(measure "$PEERS/trivy-offline" "${t[@]}" --format cyclonedx --cache-backend memory \
     --skip-db-update --offline-scan -q)
-  read -r st sm < <(measure "$PEERS/syft" scan "${s[@]}" -o cyclonedx-json -q)
+  read -r st sm _ < <(measure "$PEERS/syft" scan "${s[@]}" -o cyclonedx-json -q)
   drows+=("$(python3 -c "
 mt,mm,tt,tm,st,sm=$mt,$mm,$tt,$tm,$st,$sm
 print(f'| $label | {mt:.3f} s / {mm/1024:.0f} MiB | {tt:.3f} s / {tm/1024:.0f} MiB | {st:.3f} s / {sm/1024:.0f} MiB | {mt/tt:.2f} / {mm/tm:.2f} | {mt/st:.2f} / {mm/sm:.2f} |')")")
@@ -81,18 +67,18 @@ rm -f "$db"
 exec "$MOAT" db import --db "$db" ../shared/data/vulns
 EOS
 chmod +x "$tmp/import.sh"
-read -r it im < <(measure "$tmp/import.sh")
+read -r it im _ < <(measure "$tmp/import.sh")
 records=$("$MOAT" db status --db "$db" | awk '/^records:/{print $2}')
 vrows=()
 vrows+=("$(python3 -c "print(f'| import all of ../shared/data/vulns ($records records) | {$it:.3f} s / {$im/1024:.0f} MiB | {$records/$it:,.0f} records/s |')")")
 "$MOAT" sbom dir:"$fs" --format cyclonedx --quiet -o "$tmp/tree.cdx.json"
 npk=$(python3 -c "import json;print(len(json.load(open('$tmp/tree.cdx.json')).get('components',[])))")
-read -r mt2 mm2 < <(measure "$MOAT" scan "$tmp/tree.cdx.json" --db "$db" --offline --quiet -o /dev/null)
+read -r mt2 mm2 _ < <(measure "$MOAT" scan "$tmp/tree.cdx.json" --db "$db" --offline --quiet -o /dev/null)
 vrows+=("$(python3 -c "print(f'| match an SBOM of {$npk} packages (the tree above) | {$mt2:.3f} s / {$mm2/1024:.0f} MiB | {$npk/$mt2:,.0f} packages/s |')")")
 srows=()
 for img in "${images[@]}"; do
-  read -r st2 sm2 < <(measure "$MOAT" scan docker-archive:"$IMAGES_DIR/$img.docker.tar" --db "$db" --offline --quiet -o /dev/null)
-  read -r tt2 tm2 < <(measure "$PEERS/trivy-offline" image --input "$IMAGES_DIR/$img.docker.tar" --format cyclonedx \
+  read -r st2 sm2 _ < <(measure "$MOAT" scan docker-archive:"$IMAGES_DIR/$img.docker.tar" --db "$db" --offline --quiet -o /dev/null)
+  read -r tt2 tm2 _ < <(measure "$PEERS/trivy-offline" image --input "$IMAGES_DIR/$img.docker.tar" --format cyclonedx \
     --cache-backend memory --skip-db-update --offline-scan -q)
   srows+=("$(python3 -c "print(f'| $img | {$st2:.3f} s / {$sm2/1024:.0f} MiB | {$tt2:.3f} s / {$tm2/1024:.0f} MiB | {$st2/$tt2:.2f} / {$sm2/$tm2:.2f} |')")")
   echo "${srows[-1]}"

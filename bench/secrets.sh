@@ -23,27 +23,9 @@ bash ../shared/peers/setup.sh >/dev/null
 [ -n "${NOBUILD:-}" ] || cargo build --release --locked -q
 MOAT=${MOAT:-${CARGO_TARGET_DIR:-$PWD/target}/release/moat}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+source bench/lib.sh
 export HOME=$tmp/home; mkdir -p "$HOME"
 
-ok_status() { [ "$1" -le 1 ] || [ "$1" -eq 200 ]; }
-# measure CMD...: runs CMD $RUNS times (exit 0 or 1: findings; kingfisher says 200),
-# prints "median_s median_kib median_cpu_s"
-measure() {
-  local i
-  : > "$tmp/m"
-  for ((i = 0; i < RUNS; i++)); do
-    # exit 0, or 1 for findings (kingfisher: 200); `$?` is read once, since a `[` resets it
-    /usr/bin/time -f '%e %M %U %S' -o "$tmp/t" "$@" > /dev/null 2> "$tmp/err" || ok_status $? ||
-      { echo "failed: $*" >&2; tail -n 5 "$tmp/err" >&2; return 1; }
-    tail -n 1 "$tmp/t" >> "$tmp/m"
-  done
-  python3 - "$tmp/m" <<'PY'
-import sys, statistics
-rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
-print(statistics.median(float(r[0]) for r in rows), int(statistics.median(int(r[1]) for r in rows)),
-      statistics.median(float(r[2]) + float(r[3]) for r in rows))
-PY
-}
 # row LABEL MOAT_S MOAT_KIB MOAT_CPU PEER_S PEER_KIB PEER_CPU [PEER2_S PEER2_KIB PEER2_CPU]
 row() {
   python3 - "$@" <<'PY'
