@@ -577,11 +577,11 @@ fn updates_replacing_records_do_not_grow_the_file() {
     }
 }
 
-/// A new database defers its unique index on ids and stages `affected` and `aliases`: an id
-/// written twice (in one writer, then in a later one) still ends as one record, the later
-/// write winning, with only its own package and alias rows; rows staged by a writer that is
-/// rolled back after another flushed them are not lost; the committed file has the unique
-/// index on ids.
+/// A new database defers its unique index on ids (and knows its ids and package keys by
+/// hash): an id written twice (in one writer, then in a later one) still ends as one
+/// record, the later write winning, with only its own package and alias rows; a writer that
+/// built the index for a second write of an id and is rolled back leaves the first one; the
+/// committed file has the unique index on ids.
 #[test]
 fn a_new_database_keeps_ids_unique_and_links_every_record() {
     let dir = tempfile::tempdir().unwrap();
@@ -607,7 +607,7 @@ fn a_new_database_keeps_ids_unique_and_links_every_record() {
         w.finish().unwrap();
     }
     {
-        // Staged rows, then a writer that flushes them (a second GO-8) and is dropped.
+        // A writer that builds the index (a second GO-8) and is dropped.
         let mut w = b.writer(db::Mode::Merge).unwrap();
         w.advisory("osv:npm", &adv("NPM-1", "npm", "left-pad", &["CVE-9001"]))
             .unwrap();

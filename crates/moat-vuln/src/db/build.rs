@@ -73,10 +73,6 @@ pub struct Builder {
     rebuilt: Option<String>,
     /// While the secondary indexes are not built (a new database). `None` once they are.
     deferred: Option<Deferred>,
-    /// Whether the staging tables exist (a new database, see [`schema::flush_staging`]):
-    /// flushed at commit whatever `deferred` says (a writer that flushed them and was rolled
-    /// back put their rows back).
-    staging: bool,
 }
 
 /// What a builder of a new database knows while its secondary indexes are deferred: no
@@ -227,14 +223,12 @@ impl Builder {
         let tmp = TmpFile::beside(target);
         let conn = open_writable(&tmp.path)?;
         schema::create_tables(&conn, &tmp.path)?;
-        schema::create_staging(&conn, &tmp.path)?;
         Ok(Builder {
             conn,
             tmp,
             lock,
             target: target.to_path_buf(),
             rebuilt: None,
-            staging: true,
             deferred: Some(Deferred {
                 written: HashSet::new(),
                 keys: Some(HashSet::new()),
@@ -262,7 +256,6 @@ impl Builder {
                             target: target.to_path_buf(),
                             rebuilt: None,
                             deferred: None,
-                            staging: false,
                         });
                     }
                     Err(e) => e.to_string(),
@@ -432,13 +425,9 @@ impl Builder {
             target,
             deferred,
             lock,
-            staging,
             ..
         } = self;
         let path = tmp.path.clone();
-        if staging {
-            schema::flush_staging(&conn, &path)?;
-        }
         // Always (not only when deferred): a writer that built them and was rolled back
         // took them with it.
         schema::create_indexes(&conn, &path)?;
@@ -550,24 +539,12 @@ impl Prepared {
     }
 }
 
-/// `adv` as stored: compact JSON, serialised into a buffer kept by the thread (a record's
-/// String is then allocated once, at its size).
+/// `adv` as stored: compact JSON, written into a buffer sized for a typical record.
 fn to_json(adv: &Advisory) -> serde_json::Result<String> {
-    thread_local! {
-        static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-    }
-    BUF.with(|buf| {
-        let mut out = buf.borrow_mut();
-        out.clear();
-        // A huge record's buffer is not kept.
-        if out.capacity() > 1 << 20 {
-            out.shrink_to(64 << 10);
-        }
-        serde_json::to_writer(&mut *out, adv)?;
-        // serde_json writes UTF-8 only.
-        String::from_utf8(out.as_slice().to_vec())
-            .map_err(|e| serde::ser::Error::custom(e.to_string()))
-    })
+    let mut out = Vec::with_capacity(4096);
+    serde_json::to_writer(&mut out, adv)?;
+    // serde_json writes UTF-8 only.
+    String::from_utf8(out).map_err(|e| serde::ser::Error::custom(e.to_string()))
 }
 
 /// How a [`Writer`] treats the records a source already holds.
@@ -734,7 +711,6 @@ impl Writer<'_> {
     fn index(&mut self) -> Result<(), DbError> {
         if self.deferred.take().is_some() {
             schema::create_indexes(&self.tx, &self.tmp)?;
-            schema::flush_staging(&self.tx, &self.tmp)?;
         }
         Ok(())
     }
@@ -1074,16 +1050,10 @@ impl Writer<'_> {
             Err(err) => return Err(classify(&self.tmp, err)),
         };
         let e = |err| classify(&self.tmp, err);
-        let staged = self.deferred.is_some();
         {
-            // A new database appends to the staging tables (see `schema::flush_staging`).
             let mut ins = self
                 .tx
-                .prepare_cached(if staged {
-                    "INSERT INTO temp.affected_load(package, advisory) VALUES (?1, ?2)"
-                } else {
-                    "INSERT OR IGNORE INTO affected(package, advisory) VALUES (?1, ?2)"
-                })
+                .prepare_cached("INSERT OR IGNORE INTO affected(package, advisory) VALUES (?1, ?2)")
                 .map_err(e)?;
             for package in ids {
                 ins.execute([package, rowid]).map_err(e)?;
@@ -1092,11 +1062,7 @@ impl Writer<'_> {
         if !p.aliases.is_empty() {
             let mut ins_ali = self
                 .tx
-                .prepare_cached(if staged {
-                    "INSERT INTO temp.aliases_load(alias, advisory) VALUES (?1, ?2)"
-                } else {
-                    "INSERT OR IGNORE INTO aliases(alias, advisory) VALUES (?1, ?2)"
-                })
+                .prepare_cached("INSERT OR IGNORE INTO aliases(alias, advisory) VALUES (?1, ?2)")
                 .map_err(e)?;
             for alias in &p.aliases {
                 ins_ali.execute(params![alias, rowid]).map_err(e)?;

@@ -100,35 +100,6 @@ CREATE INDEX IF NOT EXISTS kev_source ON kev(source);
 /// which serves the same (both readers and writers rely only on the uniqueness).
 const ID_INDEX_SQL: &str = "CREATE UNIQUE INDEX IF NOT EXISTS advisories_id ON advisories(id)";
 
-/// The staging tables of a new database: its `affected` and `aliases` rows are appended to
-/// these (in SQLite's temporary database, a file of its own: memory stays flat) and moved
-/// into the real tables sorted, by [`flush_staging`], before anything reads them. Inserted
-/// row by row in record order, the keyed tables' pages ended about 89% full; filled in key
-/// order they are full, and each row costs an append instead of a B-tree search.
-const STAGING_SQL: &str = "
-PRAGMA temp_store = FILE;
-CREATE TEMP TABLE IF NOT EXISTS affected_load(package INTEGER NOT NULL, advisory INTEGER NOT NULL);
-CREATE TEMP TABLE IF NOT EXISTS aliases_load(alias TEXT NOT NULL, advisory INTEGER NOT NULL);
-";
-
-/// Creates the staging tables ([`STAGING_SQL`]).
-pub(super) fn create_staging(conn: &Connection, path: &Path) -> Result<(), DbError> {
-    conn.execute_batch(STAGING_SQL).map_err(sqlite_err(path))
-}
-
-/// Moves the rows of the staging tables into `affected` and `aliases`, in key order.
-pub(super) fn flush_staging(conn: &Connection, path: &Path) -> Result<(), DbError> {
-    conn.execute_batch(
-        "INSERT OR IGNORE INTO main.affected(package, advisory)
-           SELECT package, advisory FROM temp.affected_load ORDER BY package, advisory;
-         DELETE FROM temp.affected_load;
-         INSERT OR IGNORE INTO main.aliases(alias, advisory)
-           SELECT alias, advisory FROM temp.aliases_load ORDER BY alias, advisory;
-         DELETE FROM temp.aliases_load;",
-    )
-    .map_err(sqlite_err(path))
-}
-
 /// Creates the secondary indexes that do not exist yet.
 pub(super) fn create_indexes(conn: &Connection, path: &Path) -> Result<(), DbError> {
     let e = sqlite_err(path);
