@@ -576,3 +576,91 @@ fn updates_replacing_records_do_not_grow_the_file() {
         assert_eq!(db.status().unwrap().advisories, n as u64);
     }
 }
+
+/// A new database defers its unique index on ids (and knows its ids and package keys by
+/// hash): an id written twice (in one writer, then in a later one) still ends as one
+/// record, the later write winning, with only its own package and alias rows; a writer that
+/// built the index for a second write of an id and is rolled back leaves the first one; the
+/// committed file has the unique index on ids.
+#[test]
+fn a_new_database_keeps_ids_unique_and_links_every_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("moat.db");
+    let mut b = Builder::create(&path).unwrap();
+    {
+        let mut w = b.writer(db::Mode::Merge).unwrap();
+        for i in 0..300 {
+            let a = adv(
+                &format!("GO-{i}"),
+                "Go",
+                &format!("example.com/m{i}"),
+                &[&format!("CVE-{i}")],
+            );
+            w.advisory("osv:Go", &a).unwrap();
+        }
+        // GO-7 again, for another package and alias: replaces the first.
+        w.advisory(
+            "osv:Go",
+            &adv("GO-7", "Go", "example.com/other", &["CVE-777"]),
+        )
+        .unwrap();
+        w.finish().unwrap();
+    }
+    {
+        // A writer that builds the index (a second GO-8) and is dropped.
+        let mut w = b.writer(db::Mode::Merge).unwrap();
+        w.advisory("osv:npm", &adv("NPM-1", "npm", "left-pad", &["CVE-9001"]))
+            .unwrap();
+        w.finish().unwrap();
+        let mut w = b.writer(db::Mode::Merge).unwrap();
+        w.advisory("osv:Go", &adv("GO-8", "Go", "example.com/gone", &[]))
+            .unwrap();
+        drop(w);
+    }
+    b.commit().unwrap();
+
+    let db = Database::open_read_only(&path).unwrap();
+    assert_eq!(db.status().unwrap().advisories, 301);
+    assert!(
+        db.advisories_for("Go", "example.com/m7")
+            .unwrap()
+            .is_empty()
+    );
+    let other = db.advisories_for("Go", "example.com/other").unwrap();
+    assert_eq!(other.len(), 1);
+    assert_eq!(other[0].aliases, ["CVE-777"]);
+    assert!(db.ids_for_alias("CVE-7").unwrap().is_empty());
+    assert_eq!(db.ids_for_alias("CVE-777").unwrap(), ["GO-7"]);
+    assert_eq!(
+        db.advisories_for("Go", "example.com/m8").unwrap()[0].id,
+        "GO-8"
+    );
+    assert!(
+        db.advisories_for("Go", "example.com/gone")
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        db.advisories_for("Go", "example.com/m299").unwrap()[0].id,
+        "GO-299"
+    );
+    assert_eq!(db.ids_for_alias("CVE-9001").unwrap(), ["NPM-1"]);
+    assert_eq!(db.advisories_for("npm", "left-pad").unwrap()[0].id, "NPM-1");
+    drop(db);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let unique: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM pragma_index_list('advisories') WHERE \"unique\" = 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(unique, 1);
+    let err = conn
+        .execute(
+            "INSERT INTO advisories(id, source, packages, block, slot) VALUES ('GO-1', 's', x'', 1, 0)",
+            [],
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("UNIQUE"), "{err}");
+}

@@ -10,11 +10,13 @@
 //! reads the target until it is committed or dropped, writes beside the file a symlinked
 //! target names, and first removes the temporaries killed writers left ([`super::file`]).
 //!
-//! A new database is bulk-loaded without its secondary indexes: they are built at commit, one
-//! sort each instead of a B-tree insert per row (the import's main cost besides JSON). Until
-//! then the builder knows every source it wrote, so replacing a source it never wrote deletes
-//! nothing; the first write that has to delete (an id written twice, a source replaced twice)
-//! builds the indexes first, so deletes never scan.
+//! A new database is bulk-loaded without its secondary indexes (the unique index on ids
+//! among them): they are built at commit, one sort each instead of a B-tree insert per row
+//! (the import's main cost besides JSON), with full pages. Until then the builder knows every
+//! source it wrote, so replacing a source it never wrote deletes nothing, and the hashes of
+//! the ids it wrote, so a new id needs no index; the first write that has to delete or
+//! replace (an id written twice, a source replaced twice) builds the indexes first, so
+//! deletes never scan and a second write of an id fails the unique index as usual.
 //!
 //! The per-record work that needs no connection (serialising the record, computing its
 //! lookup keys) is [`Prepared::new`], which callers can run on another thread than the one
@@ -22,8 +24,8 @@
 //! compressed against the source's dictionary (trained on the source's first records,
 //! `codec.rs`), interns package keys and links them by rowid (the layout is in [`schema`]).
 //! A new id costs one insert (an id already stored fails its UNIQUE constraint and is then
-//! replaced in place); on a new database the package cache is complete, so a key it lacks
-//! is inserted without a lookup.
+//! replaced in place); on a new database a set of the hashes of the package keys written
+//! says which keys are new, so a key the (capped) cache lacks is inserted without a lookup.
 //!
 //! **Compaction.** A record replaced in place leaves its old bytes in its block. The writer
 //! remembers the blocks it thinned so, and [`Writer::finish`] rewrites those left with fewer
@@ -79,6 +81,16 @@ pub struct Builder {
 struct Deferred {
     /// The sources written so far.
     written: HashSet<String>,
+    /// The hashes of every package key inserted so far (`None` past [`MAX_KEY_HASHES`]): a
+    /// key whose hash is not in it is new and inserted without a lookup (a hash in it, from
+    /// a collision, a key that left the capped cache or a rolled back writer, costs one).
+    /// Without it a mirror-sized import looked up every key its cache had dropped.
+    keys: Option<HashSet<u64>>,
+    /// The hashes of every advisory id inserted so far: the unique index on ids is deferred
+    /// too, so an id whose hash is in it (written twice, or a collision) builds the indexes
+    /// first ([`Writer::index`]) and then goes the way of an id already stored. Past
+    /// [`MAX_KEY_HASHES`] the indexes are built.
+    ids: HashSet<u64>,
     /// The `coverage` table counted as records were written: source -> ecosystem ->
     /// advisories (`None` past [`MAX_COVERAGE_KEYS`]: computed by SQL at commit instead).
     coverage: Option<Coverage>,
@@ -219,6 +231,8 @@ impl Builder {
             rebuilt: None,
             deferred: Some(Deferred {
                 written: HashSet::new(),
+                keys: Some(HashSet::new()),
+                ids: HashSet::new(),
                 coverage: Some(Coverage::new()),
             }),
         })
@@ -355,7 +369,6 @@ impl Builder {
             packages: HashMap::new(),
             key: String::new(),
             next_package: None,
-            packages_complete: false,
             blocks: HashMap::new(),
             next_block: None,
             deleted: false,
@@ -591,9 +604,6 @@ pub struct Writer<'a> {
     key: String,
     /// The next new package id (read from the table when first needed).
     next_package: Option<i64>,
-    /// Whether `packages` holds only keys in the cache (the table was empty when first
-    /// read and the cache was never cleared): a key missing from the cache is new.
-    packages_complete: bool,
     /// The block being filled for each source, with the id it will be stored under.
     blocks: HashMap<String, (i64, codec::BlockBuf)>,
     /// The next new block id (read from the table when first needed).
@@ -616,8 +626,25 @@ struct Codec {
 const MAX_COMPRESSORS: usize = 2;
 
 /// Most package ids kept in a writer's cache (~3 MiB; past it the cache starts again and a
-/// key it lacks is looked up).
+/// key it lacks is looked up, unless [`Deferred::keys`] says it is new).
 const MAX_PACKAGE_CACHE: usize = 32_768;
+
+/// Most key hashes a builder of a new database remembers (8 B each and the set's slack:
+/// at most ~36 MiB). Past it, a key the cache lacks is looked up.
+const MAX_KEY_HASHES: usize = 1 << 21;
+
+/// The 64-bit hash of a package key (`ecosystem NUL name`) or an id, for [`Deferred::keys`]
+/// and [`Deferred::ids`].
+fn key_hash(key: &str) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    // A fixed hasher (SipHash with zero keys): the same key gives the same hash for the
+    // whole builder; collisions only cost a lookup.
+    let mut h =
+        std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
+            .build_hasher();
+    h.write(key.as_bytes());
+    h.finish()
+}
 
 /// Most thinned blocks remembered one by one.
 const MAX_THINNED: usize = 1 << 20;
@@ -837,9 +864,14 @@ impl Writer<'_> {
                 })
                 .map_err(&e)?;
             self.next_package = Some(next);
-            self.packages_complete = next == 1;
         }
-        let stored: Option<i64> = if self.packages_complete {
+        let hash = key_hash(&self.key);
+        let new = self
+            .deferred
+            .as_ref()
+            .and_then(|d| d.keys.as_ref())
+            .is_some_and(|known| !known.contains(&hash));
+        let stored: Option<i64> = if new {
             None
         } else {
             self.tx
@@ -856,12 +888,19 @@ impl Writer<'_> {
                     .prepare_cached("INSERT INTO packages(ecosystem, name, id) VALUES (?1, ?2, ?3)")
                     .and_then(|mut st| st.execute(params![eco, name, id]))
                     .map_err(&e)?;
+                if let Some(d) = self.deferred.as_mut() {
+                    match &mut d.keys {
+                        Some(known) if known.len() < MAX_KEY_HASHES => {
+                            known.insert(hash);
+                        }
+                        _ => d.keys = None,
+                    }
+                }
                 id
             }
         };
         if self.packages.len() >= MAX_PACKAGE_CACHE {
             self.packages.clear();
-            self.packages_complete = false;
         }
         self.packages.insert(self.key.clone(), id);
         Ok(id)
@@ -979,6 +1018,16 @@ impl Writer<'_> {
             ids.push(self.package(eco, name)?);
         }
         let packages = codec::encode_ids(&ids);
+        // While the unique index on ids is deferred, an id seen before (or a hash collision)
+        // builds it first, so that the insert below fails as for any stored id.
+        let seen = match self.deferred.as_mut() {
+            Some(d) if d.ids.len() < MAX_KEY_HASHES => !d.ids.insert(key_hash(&p.id)),
+            Some(_) => true,
+            None => false,
+        };
+        if seen {
+            self.index()?;
+        }
         let (block, slot) = self.place(&p.source, json.as_bytes())?;
         let slot = slot as i64;
         // A new id (the common case) is one insert; an id already stored fails its UNIQUE

@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | `meta` | key, value | `format` = `moat-advisory-db`, `schema_version`, `built_at` (RFC 3339) |
 //! | `sources` | name PK, url, etag, last_modified, imported_at, records | one row per feed label (`osv:Go`, `rustsec`, `kev`, ...) |
-//! | `advisories` | rowid, id UNIQUE, source, packages, block, slot | one row per record: the record itself, OSV-shaped JSON, is record `slot` of block `block`; `packages` the ids of its `affected` rows (varints), what replacing it deletes |
+//! | `advisories` | rowid, id (unique index), source, packages, block, slot | one row per record: the record itself, OSV-shaped JSON, is record `slot` of block `block`; `packages` the ids of its `affected` rows (varints), what replacing it deletes |
 //! | `blocks` | id, dict, records, data | up to 64 records (128 KiB) of one source, one zstd frame compressed with the dictionary `dict` (NULL: none); `records` its slots, live or not (what compaction compares the live ones with); decoded: the record count and lengths (varints), then the records |
 //! | `dicts` | id, source, dict | zstd dictionaries, trained at import on the first records of a source (see [`super::Writer`]) |
 //! | `packages` | ecosystem, name, id; PK (ecosystem, name) WITHOUT ROWID | every package key once: ecosystems as the release the entry applies to ([`crate::distro::release_key`]: `Ubuntu:22.04` for OSV's `Ubuntu:22.04:LTS` and `Ubuntu:Pro:22.04:LTS`), names in the lookup form of [`moat_model::normalize_name`] |
@@ -71,7 +71,7 @@ CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE sources(name TEXT PRIMARY KEY, url TEXT, etag TEXT, last_modified TEXT,
                      imported_at TEXT NOT NULL, records INTEGER NOT NULL);
 CREATE TABLE dicts(id INTEGER PRIMARY KEY, source TEXT NOT NULL, dict BLOB NOT NULL);
-CREATE TABLE advisories(rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, source TEXT NOT NULL,
+CREATE TABLE advisories(rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, source TEXT NOT NULL,
                         packages BLOB NOT NULL, block INTEGER NOT NULL, slot INTEGER NOT NULL);
 CREATE TABLE blocks(id INTEGER PRIMARY KEY, dict INTEGER, records INTEGER NOT NULL,
                     data BLOB NOT NULL);
@@ -87,16 +87,35 @@ CREATE TABLE coverage(ecosystem TEXT NOT NULL, source TEXT NOT NULL, advisories 
                       PRIMARY KEY(ecosystem, source));
 ";
 
-/// The secondary indexes (what deletes need). A new database is bulk-loaded without them
-/// and gets them at commit (one sort each instead of a B-tree insert per row), see
-/// [`super::Builder`].
+/// The secondary indexes (what lookups by id and deletes need). A new database is
+/// bulk-loaded without them and gets them at commit (one sort each instead of a B-tree
+/// insert per row, and full pages: ids inserted out of order left the pages of a B-tree
+/// built row by row about two thirds full), see [`super::Builder`].
 const INDEXES_SQL: &str = "
 CREATE INDEX IF NOT EXISTS kev_source ON kev(source);
 ";
 
+/// The unique index on `advisories(id)`: a database written before this index was deferred
+/// has it as the column's `UNIQUE` constraint (`sqlite_autoindex_advisories_1`) instead,
+/// which serves the same (both readers and writers rely only on the uniqueness).
+const ID_INDEX_SQL: &str = "CREATE UNIQUE INDEX IF NOT EXISTS advisories_id ON advisories(id)";
+
 /// Creates the secondary indexes that do not exist yet.
 pub(super) fn create_indexes(conn: &Connection, path: &Path) -> Result<(), DbError> {
-    conn.execute_batch(INDEXES_SQL).map_err(sqlite_err(path))
+    let e = sqlite_err(path);
+    conn.execute_batch(INDEXES_SQL).map_err(&e)?;
+    let constraint: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'index' \
+             AND name = 'sqlite_autoindex_advisories_1'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(&e)?;
+    if constraint == 0 {
+        conn.execute_batch(ID_INDEX_SQL).map_err(&e)?;
+    }
+    Ok(())
 }
 
 /// Replaces `coverage` by `rows` of (ecosystem, source, advisories): what
