@@ -58,7 +58,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             // An error's causes can quote the target (a file name, a package name).
-            eprintln!("moat: error: {}", output::escape(&format!("{e:#}")));
+            eprintln!("moat: error: {}", output::escape(&output::error_chain(&e)));
             ExitCode::from(2)
         }
     }

@@ -37,6 +37,25 @@ pub fn escape(s: &str) -> std::borrow::Cow<'_, str> {
     moat_report::escape_terminal(s)
 }
 
+/// An error and its causes on one line, `outer: cause: cause`, each cause said once: a
+/// cause whose text the message so far already holds (an error type that writes its source
+/// into its own message, `{path}: {source}`) is not repeated (`/x: No such file or
+/// directory (os error 2): No such file or directory (os error 2)` was printed before).
+pub fn error_chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
 /// Warnings printed one by one before the rest are only counted.
 const SHOWN: usize = 20;
 /// Notes printed one by one before the rest are only counted.
@@ -98,6 +117,25 @@ mod tests {
         let mut out = Vec::new();
         write_diagnostics(&mut out, diags).unwrap();
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn each_cause_is_said_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("{path}: {source}")]
+        struct Repeats {
+            path: String,
+            source: std::io::Error,
+        }
+        let io = || std::io::Error::new(std::io::ErrorKind::NotFound, "gone");
+        let e = anyhow::Error::new(Repeats {
+            path: "/x".into(),
+            source: io(),
+        })
+        .context("reading the target");
+        assert_eq!(error_chain(&e), "reading the target: /x: gone");
+        let e = anyhow::Error::new(io()).context("/x");
+        assert_eq!(error_chain(&e), "/x: gone");
     }
 
     #[test]

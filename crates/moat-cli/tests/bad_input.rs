@@ -606,3 +606,56 @@ fn broken_package_databases_are_warnings() {
     );
     assert_eq!(v["packages"].as_array().expect("packages").len(), 1);
 }
+
+/// Each cause is said once, in exactly these words (`/x: No such file or directory (os error
+/// 2): No such file or directory (os error 2)` was printed before): a missing target, a
+/// missing directory to check, a missing configuration file, an SBOM that is a directory
+/// and one that is not JSON.
+#[test]
+fn error_messages_say_each_cause_once() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let home = d.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    let missing = d.path().join("missing");
+    let not_json = d.path().join("not.json");
+    std::fs::write(&not_json, b"\xff\xfe").unwrap();
+    let (m, dir, nj) = (
+        missing.display().to_string(),
+        d.path().display().to_string(),
+        not_json.display().to_string(),
+    );
+    let cases: Vec<(Vec<String>, String)> = vec![
+        (
+            vec!["inventory".into(), format!("sbom:{m}")],
+            format!("moat: error: {m}: No such file or directory (os error 2)\n"),
+        ),
+        (
+            vec!["config".into(), m.clone()],
+            format!("moat: error: {m}: No such file or directory (os error 2)\n"),
+        ),
+        (
+            vec![
+                "--config".into(),
+                format!("{m}/moat.toml"),
+                "inventory".into(),
+                format!("dir:{dir}"),
+            ],
+            format!(
+                "moat: error: cannot read the configuration file {m}/moat.toml: No such file or directory (os error 2)\n"
+            ),
+        ),
+        (
+            vec!["inventory".into(), format!("sbom:{dir}")],
+            format!("moat: error: {dir}: Is a directory (os error 21)\n"),
+        ),
+        (
+            vec!["inventory".into(), format!("sbom:{nj}")],
+            format!("moat: error: {nj}: not valid JSON: expected value at line 1 column 1\n"),
+        ),
+    ];
+    for (args, want) in cases {
+        let o = isolated(&home).args(&args).output().unwrap();
+        assert_eq!(code(&o), 2, "{args:?}: {}", stderr(&o));
+        assert_eq!(stderr(&o), want, "{args:?}");
+    }
+}

@@ -320,14 +320,11 @@ pub struct Package {
     /// crate, a WAR): an application component, not a dependency to match.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub application: bool,
-    /// Number of files the package owns (the list itself is in [`Package::files`]).
+    /// Number of files the package owns. The list itself is not kept in the package: only
+    /// the ownership join needs it, which reads the databases' lists directly (an always
+    /// empty `files` vector was 24 bytes of each of a million packages).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_count: Option<usize>,
-    /// Files owned by the package (absolute paths). Not serialised: it can be large and
-    /// only the ownership join needs it, which reads the databases' lists directly; the scan
-    /// engine leaves it empty (its count is [`Package::file_count`]).
-    #[serde(skip)]
-    pub files: Vec<String>,
     /// Ecosystem-specific extras (maintainer, installed size, ...), in key order.
     #[serde(default, skip_serializing_if = "Metadata::is_empty")]
     pub metadata: Metadata,

@@ -17,10 +17,10 @@
 //! | `F` | a directory; following `R` lines are files in it |
 //! | `R` | a file in the last `F` directory (at `/` when no `F` came before) |
 //! | `C` | checksum of the package control data (`Q1…`) |
-//! | `U` | url |
 //!
-//! Other keys (`S`, `I`, `T`, `t`, `c`, `a`, `M`, `Z`, `r`, `i`, `k`, `q`, ...) are
-//! ignored. CRLF line ends, a missing final newline and several blank lines are
+//! Other keys (`U`, `S`, `I`, `T`, `t`, `c`, `a`, `M`, `Z`, `r`, `i`, `k`, `q`, ...) are
+//! ignored (the url is unique per package and nothing reads it: a database of a million
+//! packages would keep a million of them). CRLF line ends, a missing final newline and several blank lines are
 //! tolerated; invalid UTF-8 is replaced (lossy).
 //!
 //! **Depends** (`D:`): whitespace-separated entries; conflicts (`!name`) are
@@ -58,7 +58,6 @@ pub struct ApkPackage {
     /// Absolute paths from `F:`/`R:` lines.
     pub files: Vec<String>,
     pub checksum: Option<Str>,
-    pub url: Option<Str>,
 }
 
 #[derive(Default)]
@@ -73,7 +72,6 @@ struct Builder {
     provides: Vec<Str>,
     files: Vec<String>,
     checksum: Option<Str>,
-    url: Option<Str>,
     dir: String,
     lines: usize,
     bad_lines: usize,
@@ -84,17 +82,61 @@ struct Builder {
 /// Reads `lib/apk/db/installed`. Never fails: unreadable stanzas become diagnostics.
 pub fn parse_installed(bytes: &[u8]) -> Parsed<ApkPackage> {
     let text = String::from_utf8_lossy(bytes);
-    let mut packages = Vec::with_capacity(records_room(&text, "P:"));
-    let mut warnings = Warnings::default();
-    let mut stanza_no = 0usize;
-    let mut cur = Builder::default();
-    let mut strings = Interner::new();
-    let mut finish = |b: Builder, stanza_no: &mut usize| {
+    let mut db = Db::with_capacity(records_room(&text, "P:"));
+    for line in text.split('\n') {
+        db.line(line);
+    }
+    db.finish()
+}
+
+/// [`parse_installed`] reading from `r` line by line: the same result from the same bytes
+/// (invalid UTF-8 replaced per line, which is the same as in the whole text: a newline is
+/// never part of a UTF-8 sequence), without holding the file. Fails only when reading fails.
+pub fn read_installed(mut r: impl std::io::BufRead) -> std::io::Result<Parsed<ApkPackage>> {
+    let mut db = Db::with_capacity(0);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        if r.read_until(b'\n', &mut buf)? == 0 {
+            break;
+        }
+        let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
+        db.line(&String::from_utf8_lossy(line));
+    }
+    Ok(db.finish())
+}
+
+/// The packages and diagnostics of the lines read so far.
+struct Db {
+    packages: Vec<ApkPackage>,
+    warnings: Warnings,
+    stanza_no: usize,
+    /// Lines so far.
+    lineno: usize,
+    cur: Builder,
+    strings: Interner,
+}
+
+impl Db {
+    fn with_capacity(n: usize) -> Db {
+        Db {
+            packages: Vec::with_capacity(n),
+            warnings: Warnings::default(),
+            stanza_no: 0,
+            lineno: 0,
+            cur: Builder::default(),
+            strings: Interner::new(),
+        }
+    }
+
+    /// The stanza read so far, as a package or a diagnostic.
+    fn end_stanza(&mut self) {
+        let b = std::mem::take(&mut self.cur);
         if b.lines == 0 && b.bad_lines == 0 {
             return;
         }
-        *stanza_no += 1;
-        let n = *stanza_no;
+        self.stanza_no += 1;
+        let n = self.stanza_no;
         let problem = match (&b.name, &b.version) {
             _ if b.lines == 0 => Some(format!(
                 "stanza {n}: no fields ({} malformed line(s))",
@@ -105,36 +147,47 @@ pub fn parse_installed(bytes: &[u8]) -> Parsed<ApkPackage> {
             _ => None,
         };
         if let Some(msg) = problem {
-            warnings.at_line(b.start, msg);
+            self.warnings.at_line(b.start, msg);
             return;
         }
-        packages.push(ApkPackage {
+        // Kept for the whole scan: vectors grown by pushing hold room for 4 (a million
+        // packages' spare room was about 160 MB).
+        let (mut depends, mut provides, mut files) = (b.depends, b.provides, b.files);
+        dedup_in_order(&mut depends);
+        dedup_in_order(&mut provides);
+        depends.shrink_to_fit();
+        provides.shrink_to_fit();
+        files.shrink_to_fit();
+        self.packages.push(ApkPackage {
             name: b.name.unwrap_or_default(),
             version: b.version.unwrap_or_default(),
             arch: b.arch,
             origin: b.origin,
             license: b.license,
             maintainer: b.maintainer,
-            depends: b.depends,
-            provides: b.provides,
-            files: b.files,
+            depends,
+            provides,
+            files,
             checksum: b.checksum,
-            url: b.url,
         });
-    };
-    for (lineno, line) in text.split('\n').enumerate() {
+    }
+
+    /// The next line, without its `\n`.
+    fn line(&mut self, line: &str) {
+        self.lineno += 1;
         let line = line.strip_suffix('\r').unwrap_or(line);
         if line.trim().is_empty() {
-            finish(std::mem::take(&mut cur), &mut stanza_no);
-            continue;
+            self.end_stanza();
+            return;
         }
+        let (cur, strings) = (&mut self.cur, &mut self.strings);
         if cur.lines == 0 && cur.bad_lines == 0 {
-            cur.start = lineno + 1;
+            cur.start = self.lineno;
         }
         let mut chars = line.chars();
         let (Some(key), Some(':')) = (chars.next(), chars.next()) else {
             cur.bad_lines += 1;
-            continue;
+            return;
         };
         let value = chars.as_str().trim();
         cur.lines += 1;
@@ -149,31 +202,36 @@ pub fn parse_installed(bytes: &[u8]) -> Parsed<ApkPackage> {
             'L' => cur.license = opt(),
             'm' => cur.maintainer = opt(),
             'C' => cur.checksum = unique(),
-            'U' => cur.url = unique(),
-            'D' => dependency_names(value, &mut cur.depends, &mut strings),
-            'p' => dependency_names(value, &mut cur.provides, &mut strings),
-            'F' => cur.dir = value.trim_matches('/').to_string(),
+            'D' => dependency_names(value, &mut cur.depends, strings),
+            'p' => dependency_names(value, &mut cur.provides, strings),
+            'F' => {
+                cur.dir.clear();
+                cur.dir.push_str(value.trim_matches('/'));
+            }
             'R' if !value.is_empty() => {
                 let file = value.trim_start_matches('/');
-                cur.files.push(if cur.dir.is_empty() {
-                    format!("/{file}")
-                } else {
-                    format!("/{}/{file}", cur.dir)
-                });
+                // exact size: kept for the whole scan
+                let mut path = String::with_capacity(cur.dir.len() + file.len() + 2);
+                path.push('/');
+                if !cur.dir.is_empty() {
+                    path.push_str(&cur.dir);
+                    path.push('/');
+                }
+                path.push_str(file);
+                cur.files.push(path);
             }
             _ => {}
         }
     }
-    finish(cur, &mut stanza_no);
-    for p in &mut packages {
-        dedup_in_order(&mut p.depends);
-        dedup_in_order(&mut p.provides);
-    }
-    // Kept for the whole scan: no spare capacity.
-    packages.shrink_to_fit();
-    Parsed {
-        packages,
-        warnings: warnings.finish(),
+
+    fn finish(mut self) -> Parsed<ApkPackage> {
+        self.end_stanza();
+        // Kept for the whole scan: no spare capacity.
+        self.packages.shrink_to_fit();
+        Parsed {
+            packages: self.packages,
+            warnings: self.warnings.finish(),
+        }
     }
 }
 
@@ -212,6 +270,29 @@ mod tests {
         assert_eq!(m.provides, vec!["so:libc.musl-x86_64.so.1", "cmd:sh"]);
         assert_eq!(m.files, vec!["/top", "/lib/libc.so", "/usr/lib/x"]);
         assert_eq!(p.packages[1].name, "last");
+    }
+
+    #[test]
+    fn reading_a_stream_gives_what_parsing_the_bytes_gives() {
+        let inputs: [&[u8]; 5] = [
+            b"C:Q1abc=\r\nP:musl\r\nV:1.2-r0\r\nD:so:libc.so=1 foo>=2 !bar baz foo\r\np:so:libc.musl-x86_64.so.1=1 cmd:sh\r\nR:top\r\nF:lib\r\nR:libc.so\r\nF:usr/lib/\r\nR:x\r\nU:https://x\r\n\r\n\r\nP:noversion\n\nP:last\nV:1",
+            b"P:caf\xc3\xa9\xff\nV:1\xfe\nL:MIT\no:src\nm:M <m@x>\nA:x86_64\n\nasdf\n\n",
+            b"",
+            b"\n\n\n",
+            b"R:\nF:\nR:/\nP:p\nV:2\n",
+        ];
+        for input in inputs {
+            for cap in [1, 3, 4096] {
+                let r = std::io::BufReader::with_capacity(cap, input);
+                let read = read_installed(r).unwrap();
+                assert_eq!(
+                    read,
+                    parse_installed(input),
+                    "{}",
+                    String::from_utf8_lossy(input)
+                );
+            }
+        }
     }
 
     #[test]

@@ -101,6 +101,9 @@ pub(crate) fn records_room(text: &str, key: &str) -> usize {
 
 /// Removes repeated entries, keeping the first of each (linear time).
 pub(crate) fn dedup_in_order<T: std::hash::Hash + Eq + Clone>(v: &mut Vec<T>) {
+    if v.len() < 2 {
+        return;
+    }
     let mut seen = std::collections::HashSet::with_capacity(v.len());
     v.retain(|s| seen.insert(s.clone()));
 }

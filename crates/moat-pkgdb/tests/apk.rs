@@ -88,7 +88,6 @@ fn trivy_apk_details() {
         musl.checksum.as_deref(),
         Some("Q11otALzX1d1D0kVawy06IairTXS0=")
     );
-    assert_eq!(musl.url.as_deref(), Some("http://www.musl-libc.org/"));
     assert_eq!(
         musl.maintainer.as_deref(),
         Some("Timo Teräs <timo.teras@iki.fi>")

@@ -183,6 +183,26 @@ pub trait Analyzer: Send + Sync {
     /// What the bytes of the file say; `None` when nothing worth keeping.
     fn analyze(&self, entry: &Entry, data: &[u8]) -> Option<Fact>;
 
+    /// Whether it reads a file of a directory target as a stream
+    /// ([`Analyzer::analyze_reader`]) when it is the only analyzer that wants the file: the
+    /// package databases, whose million-record bound would otherwise be held whole as text
+    /// beside the records made of it.
+    fn streams(&self) -> bool {
+        false
+    }
+
+    /// [`Analyzer::analyze`] from a reader: the same fact from the same bytes; an error
+    /// only when reading fails.
+    fn analyze_reader(
+        &self,
+        entry: &Entry,
+        r: &mut dyn std::io::BufRead,
+    ) -> std::io::Result<Option<Fact>> {
+        let mut data = Vec::new();
+        r.read_to_end(&mut data)?;
+        Ok(self.analyze(entry, &data))
+    }
+
     /// Findings about an image's config (environment, labels, entrypoint, history), for
     /// analyzers that look at it (secrets; misconfiguration checks next). Called once per
     /// image scan after the layers, never for directories. Findings say where they are in

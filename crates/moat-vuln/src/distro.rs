@@ -345,7 +345,6 @@ mod tests {
             dev: false,
             application: false,
             file_count: None,
-            files: vec![],
             metadata: Default::default(),
         };
         if let Some(l) = label {

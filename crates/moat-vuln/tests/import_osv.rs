@@ -381,7 +381,6 @@ fn ghsa_labels_rate_records_without_a_vector() {
         dev: false,
         application: false,
         file_count: None,
-        files: vec![],
         metadata: Default::default(),
     };
     let inv = Inventory {
@@ -430,7 +429,6 @@ fn pypa_records_get_a_title_from_their_details() {
         dev: false,
         application: false,
         file_count: None,
-        files: vec![],
         metadata: Default::default(),
     };
     let inv = Inventory {

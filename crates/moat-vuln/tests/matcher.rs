@@ -72,7 +72,6 @@ fn pkg(eco: &str, name: &str, version: &str) -> Package {
         dev: false,
         application: false,
         file_count: None,
-        files: vec![],
         metadata: Default::default(),
     }
 }

@@ -77,7 +77,6 @@ fn package(kind: &str, eco: &str, name: &str, version: &str) -> Package {
         dev: false,
         application: false,
         file_count: None,
-        files: vec![],
         metadata: Default::default(),
     }
 }

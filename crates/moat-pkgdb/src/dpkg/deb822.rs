@@ -3,29 +3,49 @@
 //! Each [`Stanza`] remembers the line it starts at, for diagnostics.
 
 /// One deb822 paragraph: fields in order (names as written), the number of lines that
-/// were neither fields nor continuations, and the 1-based line it starts at.
-pub(crate) struct Stanza<'a> {
-    pub(crate) fields: Vec<(&'a str, String)>,
+/// were neither fields nor continuations, and the 1-based line it starts at. Its strings
+/// are reused from one paragraph to the next (a database of a million paragraphs is read
+/// without a million sets of allocations).
+#[derive(Default)]
+pub(crate) struct Stanza {
+    /// Room for fields; the first `used` are this paragraph's.
+    slots: Vec<(String, String)>,
+    used: usize,
     pub(crate) bad_lines: usize,
     pub(crate) line: usize,
 }
 
-impl Stanza<'_> {
-    fn empty() -> Self {
-        Stanza {
-            fields: Vec::new(),
-            bad_lines: 0,
-            line: 0,
-        }
+impl Stanza {
+    /// The fields, in order.
+    pub(crate) fn fields(&self) -> &[(String, String)] {
+        &self.slots[..self.used]
     }
 
     fn is_empty(&self) -> bool {
-        self.fields.is_empty() && self.bad_lines == 0
+        self.used == 0 && self.bad_lines == 0
+    }
+
+    fn clear(&mut self) {
+        self.used = 0;
+        self.bad_lines = 0;
+        self.line = 0;
+    }
+
+    fn push(&mut self, k: &str, v: &str) {
+        if self.used == self.slots.len() {
+            self.slots.push((String::new(), String::new()));
+        }
+        let (key, value) = &mut self.slots[self.used];
+        key.clear();
+        key.push_str(k);
+        value.clear();
+        value.push_str(v);
+        self.used += 1;
     }
 
     /// First field of that name (case-insensitive).
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
-        self.fields
+        self.fields()
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
@@ -40,50 +60,102 @@ impl Stanza<'_> {
 /// Splits deb822 text into paragraphs. Paragraphs with neither fields nor
 /// malformed lines (comments only) are dropped.
 #[cfg(test)]
-pub(crate) fn stanzas(text: &str) -> Vec<Stanza<'_>> {
+pub(crate) fn stanzas(text: &str) -> Vec<(usize, usize, usize)> {
     let mut out = Vec::new();
-    each_stanza(text, |s| out.push(s));
+    each_stanza(text, |s| out.push((s.line, s.fields().len(), s.bad_lines)));
     out
 }
 
 /// Hands each paragraph of deb822 text to `f`, in order, one at a time (a database of a
 /// million paragraphs is never held as paragraphs at once). Paragraphs with neither fields
 /// nor malformed lines (comments only) are dropped.
-pub(crate) fn each_stanza<'a>(text: &'a str, mut f: impl FnMut(Stanza<'a>)) {
-    let mut cur = Stanza::empty();
-    for (n, line) in text.split('\n').enumerate() {
+pub(crate) fn each_stanza(text: &str, f: impl FnMut(&Stanza)) {
+    let mut split = Splitter::new(f);
+    for line in text.split('\n') {
+        split.line(line);
+    }
+    split.end();
+}
+
+/// [`each_stanza`] for text read from `r` line by line (invalid UTF-8 replaced per line,
+/// which is the same as replacing it in the whole text: a newline is never part of a
+/// UTF-8 sequence): the text is never held whole.
+pub(crate) fn read_stanzas(
+    mut r: impl std::io::BufRead,
+    f: impl FnMut(&Stanza),
+) -> std::io::Result<()> {
+    let mut split = Splitter::new(f);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        if r.read_until(b'\n', &mut buf)? == 0 {
+            break;
+        }
+        let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
+        split.line(&String::from_utf8_lossy(line));
+    }
+    split.end();
+    Ok(())
+}
+
+/// The paragraphs of lines given one by one.
+struct Splitter<F> {
+    cur: Stanza,
+    /// Lines seen so far.
+    n: usize,
+    f: F,
+}
+
+impl<F: FnMut(&Stanza)> Splitter<F> {
+    fn new(f: F) -> Self {
+        Splitter {
+            cur: Stanza::default(),
+            n: 0,
+            f,
+        }
+    }
+
+    /// The next line, without its `\n`.
+    fn line(&mut self, line: &str) {
+        self.n += 1;
+        let cur = &mut self.cur;
         let line = line.strip_suffix('\r').unwrap_or(line);
         if line.trim().is_empty() {
             if !cur.is_empty() {
-                f(std::mem::replace(&mut cur, Stanza::empty()));
+                (self.f)(cur);
+                cur.clear();
             }
-            continue;
+            return;
         }
         if line.starts_with('#') {
-            continue;
+            return;
         }
         if cur.is_empty() {
-            cur.line = n + 1;
+            cur.line = self.n;
         }
         if line.starts_with([' ', '\t']) {
-            match cur.fields.last_mut() {
-                Some((_, v)) => {
+            match cur.used.checked_sub(1) {
+                Some(last) => {
+                    let v = &mut cur.slots[last].1;
                     v.push('\n');
                     v.push_str(line.trim());
                 }
                 None => cur.bad_lines += 1,
             }
-            continue;
+            return;
         }
         match line.split_once(':') {
             Some((k, v)) if !k.is_empty() && !k.contains(char::is_whitespace) => {
-                cur.fields.push((k, v.trim().to_string()));
+                cur.push(k, v.trim());
             }
             _ => cur.bad_lines += 1,
         }
     }
-    if !cur.is_empty() {
-        f(cur);
+
+    fn end(mut self) {
+        if !self.cur.is_empty() {
+            (self.f)(&self.cur);
+        }
     }
 }
 
@@ -94,10 +166,6 @@ mod tests {
     #[test]
     fn stanzas_know_their_first_line() {
         let text = "\n# comment\nPackage: a\n continued\n\n\n  \nbogus line\nPackage: b\n\n#only\n";
-        let got: Vec<(usize, usize, usize)> = stanzas(text)
-            .iter()
-            .map(|s| (s.line, s.fields.len(), s.bad_lines))
-            .collect();
-        assert_eq!(got, [(3, 1, 0), (8, 1, 1)]);
+        assert_eq!(stanzas(text), [(3, 1, 0), (8, 1, 1)]);
     }
 }

@@ -26,7 +26,7 @@ mod status;
 pub use crate::MAX_WARNINGS;
 pub use copyright::{copyright_licenses, normalize_license};
 pub use info::{info_file_package, parse_list, parse_md5sums};
-pub use status::{DpkgPackage, parse_status};
+pub use status::{DpkgPackage, parse_status, read_status};
 
 #[cfg(test)]
 mod tests {

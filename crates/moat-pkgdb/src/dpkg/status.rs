@@ -26,7 +26,7 @@
 //! [`DpkgPackage::provides`] is the same for `Provides`.
 //!
 
-use super::deb822::{Stanza, each_stanza};
+use super::deb822::{Stanza, each_stanza, read_stanzas};
 use crate::{Parsed, Warnings, dedup_in_order};
 use moat_model::{Interner, Str};
 
@@ -62,18 +62,48 @@ pub struct DpkgPackage {
 /// Returns the installed packages in file order; never fails (see module docs).
 pub fn parse_status(bytes: &[u8]) -> Parsed<DpkgPackage> {
     let text = String::from_utf8_lossy(bytes);
-    let mut packages = Vec::with_capacity(crate::records_room(&text, "Package:"));
-    let mut warn = Warnings::default();
-    let mut n = 0usize;
-    let mut strings = Interner::new();
-    each_stanza(&text, |stanza| {
-        n += 1;
-        if stanza.fields.is_empty() {
+    let mut db = Db::with_capacity(crate::records_room(&text, "Package:"));
+    each_stanza(&text, |stanza| db.stanza(stanza));
+    db.finish()
+}
+
+/// [`parse_status`] reading from `r` line by line: the same result from the same bytes,
+/// without holding the file (a database of a million packages is 366 MB of text). Fails
+/// only when reading fails.
+pub fn read_status(r: impl std::io::BufRead) -> std::io::Result<Parsed<DpkgPackage>> {
+    let mut db = Db::with_capacity(0);
+    read_stanzas(r, |stanza| db.stanza(stanza))?;
+    Ok(db.finish())
+}
+
+/// The packages and diagnostics of the stanzas read so far.
+struct Db {
+    packages: Vec<DpkgPackage>,
+    warn: Warnings,
+    /// Stanzas so far.
+    n: usize,
+    strings: Interner,
+}
+
+impl Db {
+    fn with_capacity(n: usize) -> Db {
+        Db {
+            packages: Vec::with_capacity(n),
+            warn: Warnings::default(),
+            n: 0,
+            strings: Interner::new(),
+        }
+    }
+
+    fn stanza(&mut self, stanza: &Stanza) {
+        self.n += 1;
+        let n = self.n;
+        if stanza.fields().is_empty() {
             let msg = format!(
                 "stanza {n}: no fields ({} malformed line(s))",
                 stanza.bad_lines
             );
-            warn.at_line(stanza.line, msg);
+            self.warn.at_line(stanza.line, msg);
             return;
         }
         let status = stanza.get("Status");
@@ -89,21 +119,25 @@ pub fn parse_status(bytes: &[u8]) -> Parsed<DpkgPackage> {
         } else if let Err(why) = check_version(version) {
             format!("stanza {n} ({name}): invalid version {version:?}: {why}")
         } else {
-            packages.push(package(&stanza, name, version, &mut strings));
+            let p = package(stanza, name, version, &mut self.strings);
+            self.packages.push(p);
             return;
         };
-        warn.at_line(stanza.line, problem);
-    });
-    // Kept for the whole scan: no spare capacity.
-    packages.shrink_to_fit();
-    Parsed {
-        packages,
-        warnings: warn.finish(),
+        self.warn.at_line(stanza.line, problem);
+    }
+
+    fn finish(mut self) -> Parsed<DpkgPackage> {
+        // Kept for the whole scan: no spare capacity.
+        self.packages.shrink_to_fit();
+        Parsed {
+            packages: self.packages,
+            warnings: self.warn.finish(),
+        }
     }
 }
 
 /// The package of an installed stanza with a valid name and version.
-fn package(stanza: &Stanza<'_>, name: &str, version: &str, s: &mut Interner) -> DpkgPackage {
+fn package(stanza: &Stanza, name: &str, version: &str, s: &mut Interner) -> DpkgPackage {
     let (source_name, source_version) = match stanza.get("Source").map(str::trim) {
         None | Some("") => (None, None),
         Some(src) => {
@@ -123,6 +157,9 @@ fn package(stanza: &Stanza<'_>, name: &str, version: &str, s: &mut Interner) -> 
     }
     dedup_in_order(&mut depends);
     dedup_in_order(&mut provides);
+    // kept for the whole parse and the join: no room for 4 names where there are 2
+    depends.shrink_to_fit();
+    provides.shrink_to_fit();
     DpkgPackage {
         arch: s.opt(stanza.get_nonempty("Architecture")),
         maintainer: s.opt(stanza.get_nonempty("Maintainer")),
@@ -242,6 +279,30 @@ mod tests {
         assert_eq!(b.name, "nostatus");
         assert_eq!(b.source_version.as_deref(), Some("2"));
         assert_eq!(b.status, None);
+    }
+
+    #[test]
+    fn reading_a_stream_gives_what_parsing_the_bytes_gives() {
+        let inputs: [&[u8]; 6] = [
+            b"Package: a\r\nStatus: install ok installed\r\nVersion: 1.0\r\nDescription: x\r\n more\r\n .\r\n\r\n# c\nPackage: b\nVersion: 2\n",
+            b"Package: caf\xc3\xa9\xff\nVersion: 1\xfe\n\n\n \nbogus\nPackage: c\nVersion: 1:2-3\nProvides: x (= 1), y\n",
+            b" leading continuation\n\nPackage: \nVersion: 1\n\nPackage: v\nVersion: a b\n",
+            b"",
+            b"\n\n#only\n",
+            b"Package: last\nVersion: 9\nMaintainer: M <m@x>\nInstalled-Size: 4 MB",
+        ];
+        for input in inputs {
+            for cap in [1, 3, 4096] {
+                let r = std::io::BufReader::with_capacity(cap, input);
+                let read = read_status(r).unwrap();
+                assert_eq!(
+                    read,
+                    parse_status(input),
+                    "{}",
+                    String::from_utf8_lossy(input)
+                );
+            }
+        }
     }
 
     #[test]

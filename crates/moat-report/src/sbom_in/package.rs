@@ -219,7 +219,6 @@ pub(super) fn package(
         file_count: raw
             .prop("moat:package:file_count")
             .and_then(|n| n.parse().ok()),
-        files: vec![],
         metadata,
     })
 }

@@ -36,7 +36,6 @@ pub fn package(id: &str, name: &str, version: &str, kind: &str, purl: &str) -> P
         dev: false,
         application: false,
         file_count: None,
-        files: vec![],
         metadata: Default::default(),
     }
 }

@@ -19,6 +19,16 @@ impl Analyzer for ApkInstalled {
     fn analyze(&self, _e: &Entry, data: &[u8]) -> Option<Fact> {
         Some(Fact::Apk(apk::parse_installed(data)))
     }
+    fn streams(&self) -> bool {
+        true
+    }
+    fn analyze_reader(
+        &self,
+        _e: &Entry,
+        r: &mut dyn std::io::BufRead,
+    ) -> std::io::Result<Option<Fact>> {
+        Ok(Some(Fact::Apk(apk::read_installed(r)?)))
+    }
     fn info(&self) -> &AnalyzerInfo {
         &INFO
     }

@@ -40,6 +40,16 @@ impl Analyzer for DpkgStatus {
     fn analyze(&self, _e: &Entry, data: &[u8]) -> Option<Fact> {
         Some(Fact::Dpkg(dpkg::parse_status(data)))
     }
+    fn streams(&self) -> bool {
+        true
+    }
+    fn analyze_reader(
+        &self,
+        _e: &Entry,
+        r: &mut dyn std::io::BufRead,
+    ) -> std::io::Result<Option<Fact>> {
+        Ok(Some(Fact::Dpkg(dpkg::read_status(r)?)))
+    }
     fn info(&self) -> &AnalyzerInfo {
         &STATUS_INFO
     }

@@ -157,6 +157,16 @@ impl Analyzer for Static {
     fn analyze_config(&self, config: &moat_model::ImageConfig) -> Vec<moat_model::Finding> {
         self.0.analyze_config(config)
     }
+    fn streams(&self) -> bool {
+        self.0.streams()
+    }
+    fn analyze_reader(
+        &self,
+        entry: &crate::analyzer::Entry,
+        r: &mut dyn std::io::BufRead,
+    ) -> std::io::Result<Option<crate::fact::Fact>> {
+        self.0.analyze_reader(entry, r)
+    }
 }
 
 #[cfg(test)]
@@ -175,6 +185,33 @@ mod tests {
             .filter(|a| a.wants(&e) != Interest::No)
             .map(|a| a.info().id)
             .collect()
+    }
+
+    /// The registered package databases read a file as a stream (the registry's wrapper
+    /// passes it on), and give from a reader what they give from the bytes.
+    #[test]
+    fn package_databases_stream() {
+        let opts = ScanOptions::default();
+        let inst = Instances::new(REGISTRY, &opts);
+        let streaming: Vec<&str> = inst
+            .list()
+            .iter()
+            .filter(|a| a.streams())
+            .map(|a| a.info().id)
+            .collect();
+        assert_eq!(streaming, ["dpkg-status", "apk-installed"]);
+        let status = b"Package: a\nStatus: install ok installed\nVersion: 1\n";
+        for a in inst.list().iter().filter(|a| a.streams()) {
+            let e = Entry::new("var/lib/dpkg/status", 0o644, 100, None);
+            let mut r: &[u8] = status;
+            let read = a.analyze_reader(&e, &mut r).unwrap();
+            assert_eq!(
+                format!("{read:?}"),
+                format!("{:?}", a.analyze(&e, status)),
+                "{}",
+                a.info().id
+            );
+        }
     }
 
     #[test]

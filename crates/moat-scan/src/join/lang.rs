@@ -158,8 +158,6 @@ pub(super) fn groups(
             dev,
             application: pkg.application,
             file_count: (!pkg.files.is_empty()).then_some(pkg.files.len()),
-            // only the ownership join reads files, and OS packages' only
-            files: Vec::new(),
             metadata: pkg.metadata,
         });
     }

@@ -235,7 +235,6 @@ impl<'a> OsGroup<'a> {
             dev: false,
             application: false,
             file_count,
-            files: Vec::new(),
             metadata: p.metadata,
         });
     }

@@ -45,6 +45,8 @@ pub const MAX_ABANDONED: usize = 4;
 /// Bytes one walker may have read and handed over but not yet seen analysed (one file
 /// larger than this goes alone).
 pub const MAX_IN_FLIGHT_BYTES: usize = 64 << 20;
+/// The read buffer of a streaming analyzer ([`Analyzer::streams`]).
+const STREAM_BUFFER: usize = 256 << 10;
 /// Jobs one walker may have handed over and not yet seen analysed.
 pub const MAX_IN_FLIGHT_JOBS: usize = 4096;
 
@@ -440,6 +442,14 @@ fn analyze(
     let file = &job.file;
     let e = Entry::new(&file.path, file.mode, file.size, file.layer);
     let mut interested = file.interested.clone();
+    if let Data::File(path) = &file.data
+        && let [(i, Interest::Yes)] = interested[..]
+        && inner.analyzers[i].streams()
+        && job.skipped.is_empty()
+        && !inner.disabled[i].load(Ordering::SeqCst)
+    {
+        return stream(inner, slot, job, &e, path, i);
+    }
     let data: &[u8] = match &file.data {
         Data::Bytes(b) => b.as_slice(),
         Data::File(path) => {
@@ -484,28 +494,73 @@ fn analyze(
         if !slot.leave() {
             return None;
         }
-        // over the budget, but done before the watchdog looked: the result is kept
-        if let Some(budget) = inner.timeout
-            && start.elapsed() > budget
-        {
-            facts.push(warning(
-                a,
-                format!(
-                    "analyzer {} took {:.1} s on this file, over the per-file budget of {:.1} s (--analyzer-timeout)",
-                    a.info().id,
-                    start.elapsed().as_secs_f64(),
-                    budget.as_secs_f64()
-                ),
-            ));
-        }
-        if let Some(fact) = fact {
-            facts.push(Tagged {
-                analyzer: a.info().id,
-                scope: a.info().scope,
-                fact,
-            });
-        }
+        keep(inner, a, start, fact, &mut facts);
     }
+    Some(Ok(Analysis::Read(facts)))
+}
+
+/// The facts of analyzer `a`'s call started at `start`: its fact, after a warning when it
+/// took longer than the budget but was done before the watchdog looked (the result is kept).
+fn keep(
+    inner: &Inner,
+    a: &dyn Analyzer,
+    start: Instant,
+    fact: Option<Fact>,
+    facts: &mut FileFacts,
+) {
+    if let Some(budget) = inner.timeout
+        && start.elapsed() > budget
+    {
+        facts.push(warning(
+            a,
+            format!(
+                "analyzer {} took {:.1} s on this file, over the per-file budget of {:.1} s (--analyzer-timeout)",
+                a.info().id,
+                start.elapsed().as_secs_f64(),
+                budget.as_secs_f64()
+            ),
+        ));
+    }
+    if let Some(fact) = fact {
+        facts.push(Tagged {
+            analyzer: a.info().id,
+            scope: a.info().scope,
+            fact,
+        });
+    }
+}
+
+/// Runs a job whose one analyzer [streams](Analyzer::streams) on the file of a directory
+/// target, read through a small buffer (up to the same `max_entry_bytes` as a file read
+/// whole): the file is never held whole beside what is made of it. `None` when the call
+/// was abandoned.
+fn stream(
+    inner: &Inner,
+    slot: &Slot,
+    job: &Arc<Job>,
+    e: &Entry,
+    path: &std::path::Path,
+    i: usize,
+) -> Option<std::io::Result<Analysis>> {
+    let a = inner.analyzers[i].as_ref();
+    let file = match open_regular(path) {
+        Ok(f) => f,
+        Err(err) => return Some(Err(err)),
+    };
+    let mut reader =
+        std::io::BufReader::with_capacity(STREAM_BUFFER, file.take(inner.max_entry_bytes));
+    slot.enter(job, i);
+    let start = Instant::now();
+    let fact = a.analyze_reader(e, &mut reader);
+    if !slot.leave() {
+        return None;
+    }
+    let fact = match fact {
+        Ok(f) => f,
+        Err(err) => return Some(Err(err)),
+    };
+    let mut facts = FileFacts::default();
+    keep(inner, a, start, fact, &mut facts);
     Some(Ok(Analysis::Read(facts)))
 }
 
