@@ -64,7 +64,7 @@ impl Target {
 }
 
 fn has_image_prefix(s: &str) -> bool {
-    ["docker-archive:", "oci-archive:", "oci:", "rootfs:", "dir:"]
+    ["docker-archive:", "oci-archive:", "oci:", "rootfs:", "dir:", "registry:"]
         .iter()
         .any(|p| s.starts_with(p))
 }
