@@ -429,8 +429,11 @@ impl RegistryArgs {
         }
         o.client.ca_file = self.ca_file.clone();
         o.client.insecure = self.insecure;
-        o.cache_dir = (self.cache == "on")
-            .then(|| self.cache_dir.clone().unwrap_or_else(|| env.default_blob_cache()));
+        o.cache_dir = (self.cache == "on").then(|| {
+            self.cache_dir
+                .clone()
+                .unwrap_or_else(|| env.default_blob_cache())
+        });
         o.cache_max_bytes = self.cache_max_size;
         o.docker_config = env.docker_config();
         Ok(o)

@@ -115,9 +115,17 @@ fn skopeo_push(src: &Path, dest: &str, extra: &[&str]) {
 /// `moat ARGS` isolated in `home`, with `stdin` as standard input.
 fn moat_in(home: &Path, args: &[&str], stdin: &str) -> std::process::Output {
     let mut c = isolated(home);
-    c.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    c.args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = c.spawn().unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -257,7 +265,7 @@ fn serve(
                     let want = format!("{u}:{p}");
                     header(&head, "authorization")
                         .and_then(|a| a.strip_prefix("Basic "))
-                        .and_then(|b| b64_decode(b))
+                        .and_then(b64_decode)
                         .is_some_and(|d| d == want.as_bytes())
                 }
             };
@@ -284,7 +292,8 @@ fn serve(
             } else {
                 format!(",scope=\"repository:{repo}:pull\"")
             };
-            let body = r#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#;
+            let body =
+                r#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#;
             write!(
                 client,
                 "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm=\"http://127.0.0.1:{port}/token\",service=\"moat-test\"{scope}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -362,7 +371,11 @@ fn anonymous_pulls_and_the_cache() {
     let reg = start_registry(&home.join("reg"), "", "");
     let host = format!("127.0.0.1:{}", reg.port);
     let lang = out.join("lang-app.oci");
-    skopeo_push(&lang, &format!("{host}/bench/lang-app:latest"), &["--dest-tls-verify=false"]);
+    skopeo_push(
+        &lang,
+        &format!("{host}/bench/lang-app:latest"),
+        &["--dest-tls-verify=false"],
+    );
     skopeo_push(
         &out.join("debian-tools.oci"),
         &format!("{host}/bench/debian-tools:v2s2"),
@@ -374,24 +387,44 @@ fn anonymous_pulls_and_the_cache() {
     let proxy = start_proxy(reg.port, Mode::Forward);
     let via = format!("127.0.0.1:{}/bench/lang-app:latest", proxy.port);
     let from_reg = inventory_json(home, &via, &[]);
-    assert_eq!(packages(&serde_json::to_vec(&from_reg).unwrap()), from_layout["packages"]);
+    assert_eq!(
+        packages(&serde_json::to_vec(&from_reg).unwrap()),
+        from_layout["packages"]
+    );
     assert!(from_layout["packages"].as_array().unwrap().len() > 10);
     let art = &from_reg["artifact"];
     assert_eq!(art["kind"], "registry");
     assert_eq!(art["name"], via);
-    assert_eq!(art["manifest_digest"], from_layout["artifact"]["manifest_digest"]);
-    assert_eq!(art["config_digest"], from_layout["artifact"]["config_digest"]);
+    assert_eq!(
+        art["manifest_digest"],
+        from_layout["artifact"]["manifest_digest"]
+    );
+    assert_eq!(
+        art["config_digest"],
+        from_layout["artifact"]["config_digest"]
+    );
     let layers = art["layers"].as_array().unwrap().len();
-    assert_eq!(proxy.blob_gets(), layers + 1, "config and every layer, once");
+    assert_eq!(
+        proxy.blob_gets(),
+        layers + 1,
+        "config and every layer, once"
+    );
 
     // Warm: nothing downloaded again.
     let again = inventory_json(home, &via, &[]);
     assert_eq!(again["packages"], from_layout["packages"]);
-    assert_eq!(proxy.blob_gets(), layers + 1, "a warm run downloads no blob");
+    assert_eq!(
+        proxy.blob_gets(),
+        layers + 1,
+        "a warm run downloads no blob"
+    );
 
     // A corrupt cache entry is detected and fetched again, never trusted.
     let cache = home.join("cache/moat/blobs/blobs/sha256");
-    let layer_hex = art["layers"][0]["digest"].as_str().unwrap().trim_start_matches("sha256:");
+    let layer_hex = art["layers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("sha256:");
     let entry = cache.join(layer_hex);
     let mut bytes = std::fs::read(&entry).unwrap();
     let last = bytes.len() - 1;
@@ -399,7 +432,11 @@ fn anonymous_pulls_and_the_cache() {
     std::fs::write(&entry, &bytes).unwrap();
     let again = inventory_json(home, &via, &[]);
     assert_eq!(again["packages"], from_layout["packages"]);
-    assert_eq!(proxy.blob_gets(), layers + 2, "only the corrupt blob is fetched again");
+    assert_eq!(
+        proxy.blob_gets(),
+        layers + 2,
+        "only the corrupt blob is fetched again"
+    );
     // Truncated too.
     std::fs::write(&entry, &bytes[..100]).unwrap();
     inventory_json(home, &via, &[]);
@@ -414,19 +451,34 @@ fn anonymous_pulls_and_the_cache() {
 
     // By digest, and with the registry: prefix.
     let digest = from_layout["artifact"]["manifest_digest"].as_str().unwrap();
-    let by_digest = inventory_json(home, &format!("registry:{host}/bench/lang-app@{digest}"), &[]);
+    let by_digest = inventory_json(
+        home,
+        &format!("registry:{host}/bench/lang-app@{digest}"),
+        &[],
+    );
     assert_eq!(by_digest["packages"], from_layout["packages"]);
     assert_eq!(by_digest["artifact"]["manifest_digest"], digest);
 
     // A Docker v2 schema 2 manifest.
     let v2 = inventory_json(home, &format!("{host}/bench/debian-tools:v2s2"), &[]);
-    let tools_layout = inventory_json(home, &format!("oci:{}", out.join("debian-tools.oci").display()), &[]);
+    let tools_layout = inventory_json(
+        home,
+        &format!("oci:{}", out.join("debian-tools.oci").display()),
+        &[],
+    );
     assert_eq!(v2["packages"], tools_layout["packages"]);
-    assert_eq!(v2["artifact"]["layers"][0]["media_type"], "application/vnd.docker.image.rootfs.diff.tar.gzip");
+    assert_eq!(
+        v2["artifact"]["layers"][0]["media_type"],
+        "application/vnd.docker.image.rootfs.diff.tar.gzip"
+    );
 
     // A multi-platform index assembled by hand: lang-app for linux/amd64, debian-tools (v2s2)
     // listed for linux/arm64 in the same repository.
-    skopeo_push(&lang, &format!("{host}/bench/multi:amd64"), &["--dest-tls-verify=false"]);
+    skopeo_push(
+        &lang,
+        &format!("{host}/bench/multi:amd64"),
+        &["--dest-tls-verify=false"],
+    );
     skopeo_push(
         &out.join("debian-tools.oci"),
         &format!("{host}/bench/multi:arm64"),
@@ -434,7 +486,11 @@ fn anonymous_pulls_and_the_cache() {
     );
     let desc = |tag: &str| {
         let o = Command::new("curl")
-            .args(["-sfI", "-H", "Accept: application/vnd.oci.image.manifest.v1+json"])
+            .args([
+                "-sfI",
+                "-H",
+                "Accept: application/vnd.oci.image.manifest.v1+json",
+            ])
             .arg(format!("http://{host}/v2/bench/multi/manifests/{tag}"))
             .output()
             .unwrap();
@@ -458,7 +514,13 @@ fn anonymous_pulls_and_the_cache() {
     let file = home.join("index.json");
     std::fs::write(&file, serde_json::to_vec(&index).unwrap()).unwrap();
     let o = Command::new("curl")
-        .args(["-sf", "-X", "PUT", "-H", "Content-Type: application/vnd.oci.image.index.v1+json"])
+        .args([
+            "-sf",
+            "-X",
+            "PUT",
+            "-H",
+            "Content-Type: application/vnd.oci.image.index.v1+json",
+        ])
         .arg("--data-binary")
         .arg(format!("@{}", file.display()))
         .arg(format!("http://{host}/v2/bench/multi/manifests/latest"))
@@ -469,16 +531,33 @@ fn anonymous_pulls_and_the_cache() {
     let amd = inventory_json(home, &multi, &["--platform", "linux/amd64"]);
     assert_eq!(amd["packages"], from_layout["packages"]);
     assert_eq!(amd["artifact"]["manifest_digest"], da);
-    let o = moat_in(home, &["inventory", "-q", &multi, "--platform", "linux/s390x"], "");
+    let o = moat_in(
+        home,
+        &["inventory", "-q", &multi, "--platform", "linux/s390x"],
+        "",
+    );
     assert_eq!(code(&o), 2);
     let e = stderr(&o);
-    assert!(e.contains("no image for platform linux/s390x") && e.contains("linux/arm64, linux/amd64"), "{e}");
+    assert!(
+        e.contains("no image for platform linux/s390x") && e.contains("linux/arm64, linux/amd64"),
+        "{e}"
+    );
 
     // A connection dropped mid-blob, every time: a clear error, exit 2, after retries.
     let cold = home.join("cold");
     let drop_all = start_proxy(reg.port, Mode::DropBlobs(1000));
     let dropped = format!("127.0.0.1:{}/bench/lang-app:latest", drop_all.port);
-    let o = moat_in(home, &["inventory", "-q", "--cache-dir", cold.to_str().unwrap(), &dropped], "");
+    let o = moat_in(
+        home,
+        &[
+            "inventory",
+            "-q",
+            "--cache-dir",
+            cold.to_str().unwrap(),
+            &dropped,
+        ],
+        "",
+    );
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     let e = stderr(&o);
     assert!(e.contains("the connection was dropped after"), "{e}");
@@ -490,8 +569,15 @@ fn anonymous_pulls_and_the_cache() {
     assert_eq!(ok["packages"], from_layout["packages"]);
 
     // A blob whose bytes do not match its digest (tampered in the registry's storage).
-    let hex = art["layers"][layers - 1]["digest"].as_str().unwrap().trim_start_matches("sha256:").to_string();
-    let data = reg.storage.join(format!("docker/registry/v2/blobs/sha256/{}/{hex}/data", &hex[..2]));
+    let hex = art["layers"][layers - 1]["digest"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("sha256:")
+        .to_string();
+    let data = reg.storage.join(format!(
+        "docker/registry/v2/blobs/sha256/{}/{hex}/data",
+        &hex[..2]
+    ));
     let mut blob = std::fs::read(&data).unwrap();
     let mid = blob.len() / 2;
     blob[mid] ^= 0x55;
@@ -536,19 +622,47 @@ fn basic_auth() {
     skopeo_push(
         &out.join("secrets-leak.oci"),
         &image,
-        &["--dest-tls-verify=false", "--dest-creds", &format!("alice:{pw}")],
+        &[
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            &format!("alice:{pw}"),
+        ],
     );
 
     let o = moat_in(home, &["inventory", "-q", &image], "");
     assert_eq!(code(&o), 2);
-    assert!(stderr(&o).contains("authentication failed"), "{}", stderr(&o));
-    let o = moat_in(home, &["inventory", "-q", "--username", "alice", "--password-stdin", &image], "wrong\n");
+    assert!(
+        stderr(&o).contains("authentication failed"),
+        "{}",
+        stderr(&o)
+    );
+    let o = moat_in(
+        home,
+        &[
+            "inventory",
+            "-q",
+            "--username",
+            "alice",
+            "--password-stdin",
+            &image,
+        ],
+        "wrong\n",
+    );
     assert_eq!(code(&o), 2);
     assert!(!stderr(&o).contains("wrong"), "{}", stderr(&o));
 
     let o = moat_in(
         home,
-        &["inventory", "--format", "json", "-q", "--username", "alice", "--password-stdin", &image],
+        &[
+            "inventory",
+            "--format",
+            "json",
+            "-q",
+            "--username",
+            "alice",
+            "--password-stdin",
+            &image,
+        ],
         &format!("{pw}\n"),
     );
     assert_eq!(code(&o), 0, "{}", stderr(&o));
@@ -561,7 +675,12 @@ fn basic_auth() {
     std::fs::create_dir_all(&dc).unwrap();
     let auth = String::from_utf8(
         Command::new("sh")
-            .args(["-c", "printf %s \"$1\" | base64 -w0", "sh", &format!("alice:{pw}")])
+            .args([
+                "-c",
+                "printf %s \"$1\" | base64 -w0",
+                "sh",
+                &format!("alice:{pw}"),
+            ])
             .output()
             .unwrap()
             .stdout,
@@ -595,7 +714,11 @@ fn token_auth() {
         &format!("{host}/bench/secrets-leak:latest"),
         &["--dest-tls-verify=false"],
     );
-    let layout = inventory_json(home, &format!("oci:{}", out.join("secrets-leak.oci").display()), &[]);
+    let layout = inventory_json(
+        home,
+        &format!("oci:{}", out.join("secrets-leak.oci").display()),
+        &[],
+    );
 
     // Anonymous tokens.
     let anon = start_proxy(reg.port, Mode::Token(None));
@@ -603,7 +726,12 @@ fn token_auth() {
     let v = inventory_json(home, &r, &["--cache", "off"]);
     assert_eq!(v["packages"], layout["packages"]);
     let reqs = anon.requests.lock().unwrap().clone();
-    assert!(reqs.iter().any(|r| r.starts_with("GET /token?service=moat-test&scope=repository%3Abench%2Fsecrets-leak%3Apull")), "{reqs:?}");
+    assert!(
+        reqs.iter().any(|r| r.starts_with(
+            "GET /token?service=moat-test&scope=repository%3Abench%2Fsecrets-leak%3Apull"
+        )),
+        "{reqs:?}"
+    );
 
     // Tokens only for alice.
     let pw = "t0ken-pw-9911";
@@ -615,7 +743,18 @@ fn token_auth() {
     assert!(e.contains("refused a token anonymously"), "{e}");
     let o = moat_in(
         home,
-        &["inventory", "--format", "json", "-q", "--cache", "off", "--username", "alice", "--password-stdin", &r],
+        &[
+            "inventory",
+            "--format",
+            "json",
+            "-q",
+            "--cache",
+            "off",
+            "--username",
+            "alice",
+            "--password-stdin",
+            &r,
+        ],
         pw,
     );
     assert_eq!(code(&o), 0, "{}", stderr(&o));
@@ -632,12 +771,22 @@ fn tls_with_a_generated_ca() {
     let d = home.join("tls");
     std::fs::create_dir_all(&d).unwrap();
     let sh = |script: &str| {
-        let o = Command::new("sh").args(["-c", script]).current_dir(&d).output().unwrap();
+        let o = Command::new("sh")
+            .args(["-c", script])
+            .current_dir(&d)
+            .output()
+            .unwrap();
         assert!(o.status.success(), "{script}: {}", stderr(&o));
     };
-    sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj /CN=moat-test-ca 2>/dev/null");
-    sh("openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1 2>/dev/null");
-    sh("printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\nbasicConstraints=CA:FALSE\\nextendedKeyUsage=serverAuth\\n' > ext.cnf && openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 -extfile ext.cnf 2>/dev/null");
+    sh(
+        "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj /CN=moat-test-ca 2>/dev/null",
+    );
+    sh(
+        "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1 2>/dev/null",
+    );
+    sh(
+        "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\nbasicConstraints=CA:FALSE\\nextendedKeyUsage=serverAuth\\n' > ext.cnf && openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 -extfile ext.cnf 2>/dev/null",
+    );
     let reg = start_registry(
         &home.join("reg"),
         "",
@@ -649,16 +798,31 @@ fn tls_with_a_generated_ca() {
     );
     let host = format!("127.0.0.1:{}", reg.port);
     let image = format!("{host}/bench/secrets-leak:latest");
-    skopeo_push(&out.join("secrets-leak.oci"), &image, &["--dest-tls-verify=false"]);
-    let layout = inventory_json(home, &format!("oci:{}", out.join("secrets-leak.oci").display()), &[]);
+    skopeo_push(
+        &out.join("secrets-leak.oci"),
+        &image,
+        &["--dest-tls-verify=false"],
+    );
+    let layout = inventory_json(
+        home,
+        &format!("oci:{}", out.join("secrets-leak.oci").display()),
+        &[],
+    );
 
     let o = moat_in(home, &["inventory", "-q", "--cache", "off", &image], "");
     assert_eq!(code(&o), 2);
     let e = stderr(&o);
-    assert!(e.contains("https://127.0.0.1") && e.to_lowercase().contains("certificate"), "{e}");
+    assert!(
+        e.contains("https://127.0.0.1") && e.to_lowercase().contains("certificate"),
+        "{e}"
+    );
 
     let ca = d.join("ca.crt");
-    let v = inventory_json(home, &image, &["--cache", "off", "--ca-file", ca.to_str().unwrap()]);
+    let v = inventory_json(
+        home,
+        &image,
+        &["--cache", "off", "--ca-file", ca.to_str().unwrap()],
+    );
     assert_eq!(v["packages"], layout["packages"]);
     let v = inventory_json(home, &image, &["--cache", "off", "--insecure"]);
     assert_eq!(v["packages"], layout["packages"]);
@@ -666,7 +830,17 @@ fn tls_with_a_generated_ca() {
     // A CA file that is no PEM is named.
     let bad = d.join("bad.pem");
     std::fs::write(&bad, "hello").unwrap();
-    let o = moat_in(home, &["inventory", "-q", "--ca-file", bad.to_str().unwrap(), &image], "");
+    let o = moat_in(
+        home,
+        &[
+            "inventory",
+            "-q",
+            "--ca-file",
+            bad.to_str().unwrap(),
+            &image,
+        ],
+        "",
+    );
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("bad.pem"), "{}", stderr(&o));
 }

@@ -515,10 +515,7 @@ pub fn open(spec: &TargetSpec, opts: &OpenOptions) -> Result<Source, ImageError>
     let kind = spec.kind();
     let meta = metadata(path)?;
     let store = match kind {
-        ArtifactKind::Rootfs
-        | ArtifactKind::Dir
-        | ArtifactKind::Git
-        | ArtifactKind::Registry => {
+        ArtifactKind::Rootfs | ArtifactKind::Dir | ArtifactKind::Git | ArtifactKind::Registry => {
             if !meta.is_dir() {
                 return Err(ImageError::UnknownTarget {
                     path: path.to_path_buf(),

@@ -199,7 +199,11 @@ fn collect(
     Ok(())
 }
 
-pub(crate) fn select(input: &Path, leaves: Vec<Leaf>, opts: &OpenOptions) -> Result<Leaf, ImageError> {
+pub(crate) fn select(
+    input: &Path,
+    leaves: Vec<Leaf>,
+    opts: &OpenOptions,
+) -> Result<Leaf, ImageError> {
     let mut cands = leaves;
     if let Some(sel) = &opts.image {
         let score = |l: &Leaf| {

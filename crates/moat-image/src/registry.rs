@@ -83,8 +83,9 @@ pub(crate) fn is_bare_reference(s: &str) -> bool {
         return false;
     };
     let first = s.split('/').next().unwrap_or(s);
-    let has_host = s.contains('/') && first == r.registry && r.registry != moat_registry::DOCKER_HUB
-        || s.starts_with("docker.io/");
+    let has_host =
+        s.contains('/') && first == r.registry && r.registry != moat_registry::DOCKER_HUB
+            || s.starts_with("docker.io/");
     s.contains(':') || s.contains('@') || has_host
 }
 
@@ -116,7 +117,8 @@ pub(crate) fn open(text: &str, opts: &OpenOptions) -> Result<crate::Image, Image
     if copts.credentials.is_none()
         && let Some(cfg) = &ro.docker_config
     {
-        copts.credentials = moat_registry::auth::from_docker_config(cfg, &r.registry).map_err(&err)?;
+        copts.credentials =
+            moat_registry::auth::from_docker_config(cfg, &r.registry).map_err(&err)?;
     }
     let client = Client::connect(r.api_host(), &copts).map_err(&err)?;
     let limit = opts.limits.max_json_bytes;
@@ -126,7 +128,15 @@ pub(crate) fn open(text: &str, opts: &OpenOptions) -> Result<crate::Image, Image
     let (manifest_bytes, manifest_digest) = if is_index_type(&top.media_type) {
         let index: Index = oci::parse_json(&label, "index", &top.bytes)?;
         let mut leaves = Vec::new();
-        collect(&client, &r.repository, &label, &index, 0, limit, &mut leaves)?;
+        collect(
+            &client,
+            &r.repository,
+            &label,
+            &index,
+            0,
+            limit,
+            &mut leaves,
+        )?;
         let leaf = oci::select(&label, leaves, opts)?;
         let bytes = match leaf.bytes {
             Some(b) => b,

@@ -109,10 +109,10 @@ pub fn from_docker_config(
         return helper_get(helper, registry);
     }
     for k in &keys {
-        if let Some(entry) = config.auths.get(k) {
-            if let Some(c) = decode_entry(entry, registry, path)? {
-                return Ok(Some(c));
-            }
+        if let Some(entry) = config.auths.get(k)
+            && let Some(c) = decode_entry(entry, registry, path)?
+        {
+            return Ok(Some(c));
         }
     }
     if let Some(store) = &config.creds_store {
@@ -209,8 +209,11 @@ fn helper_get(name: &str, registry: &str) -> Result<Option<Credentials>, Registr
         }
         return Err(fail(format!("{program} get failed ({status})")));
     }
-    let a: HelperAnswer = serde_json::from_slice(&out)
-        .map_err(|_| fail(format!("{program} get did not answer with Username and Secret")))?;
+    let a: HelperAnswer = serde_json::from_slice(&out).map_err(|_| {
+        fail(format!(
+            "{program} get did not answer with Username and Secret"
+        ))
+    })?;
     if a.username == "<token>" {
         // An identity token for an OAuth2 refresh flow: not supported; try anonymous.
         return Ok(None);
@@ -322,7 +325,10 @@ mod tests {
                 scope: Some("repository:a/b:pull,push".into()),
             })
         );
-        assert_eq!(parse_challenge(r#"Basic realm="Registry""#), Some(Challenge::Basic));
+        assert_eq!(
+            parse_challenge(r#"Basic realm="Registry""#),
+            Some(Challenge::Basic)
+        );
         assert_eq!(parse_challenge("Negotiate"), None);
         assert_eq!(parse_challenge("Bearer service=x"), None);
     }
@@ -340,7 +346,10 @@ mod tests {
         )
         .unwrap();
         let c = from_docker_config(&p, "127.0.0.1:5000").unwrap().unwrap();
-        assert_eq!((c.username.as_str(), c.password.as_str()), ("alice", "s3cr:et"));
+        assert_eq!(
+            (c.username.as_str(), c.password.as_str()),
+            ("alice", "s3cr:et")
+        );
         assert!(!format!("{c:?}").contains("s3cr"));
         let c = from_docker_config(&p, "docker.io").unwrap().unwrap();
         assert_eq!(c.username, "bob");

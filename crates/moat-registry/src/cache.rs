@@ -66,7 +66,8 @@ impl BlobCache {
             .map_err(|e| RegistryError::io(&path, "reading a cached blob", e))?;
         let ok = meta.is_file()
             && size.is_none_or(|s| s == meta.len())
-            && hash_file(&mut file, digest).map_err(|e| RegistryError::io(&path, "reading a cached blob", e))?
+            && hash_file(&mut file, digest)
+                .map_err(|e| RegistryError::io(&path, "reading a cached blob", e))?
                 == *digest;
         if !ok {
             drop(file);

@@ -317,7 +317,11 @@ impl Client {
                         "refusing to send credentials to the plain-HTTP token realm {realm} (--insecure allows it)"
                     )));
                 }
-                let basic = self.opts.credentials.as_ref().map(Credentials::basic_header);
+                let basic = self
+                    .opts
+                    .credentials
+                    .as_ref()
+                    .map(Credentials::basic_header);
                 let mut failed = 0u32;
                 let resp = loop {
                     match self.send_once(Method::Get, &url, &[], basic.as_deref(), None) {
@@ -361,14 +365,16 @@ impl Client {
                         strip_query(&realm)
                     ))
                 })?;
-                let token = t.token.or(t.access_token).filter(|t| !t.is_empty()).ok_or_else(
-                    || {
+                let token = t
+                    .token
+                    .or(t.access_token)
+                    .filter(|t| !t.is_empty())
+                    .ok_or_else(|| {
                         unauthorized(format!(
                             "the token service {} did not answer with a token",
                             strip_query(&realm)
                         ))
-                    },
-                )?;
+                    })?;
                 format!("Bearer {token}")
             }
         };
@@ -454,9 +460,20 @@ impl Client {
         }
         let sniff: Option<Sniff> = serde_json::from_slice(&bytes).ok();
         let media_type = match (sniff, content_type) {
-            (Some(Sniff { media_type: Some(t), .. }), _) => t,
+            (
+                Some(Sniff {
+                    media_type: Some(t),
+                    ..
+                }),
+                _,
+            ) => t,
             (_, Some(t)) if MANIFEST_TYPES.contains(&t.as_str()) => t,
-            (Some(Sniff { manifests: Some(_), .. }), _) => MANIFEST_TYPES[1].to_string(),
+            (
+                Some(Sniff {
+                    manifests: Some(_), ..
+                }),
+                _,
+            ) => MANIFEST_TYPES[1].to_string(),
             _ => MANIFEST_TYPES[0].to_string(),
         };
         Ok(FetchedManifest {
@@ -867,7 +884,9 @@ mod tests {
     #[test]
     fn registry_messages_and_encoding() {
         assert_eq!(
-            registry_message(br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#),
+            registry_message(
+                br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#
+            ),
             "MANIFEST_UNKNOWN: manifest unknown"
         );
         assert_eq!(registry_message(b"<html>"), "");

@@ -79,7 +79,11 @@ fn message_suffix(m: &str) -> String {
 }
 
 impl RegistryError {
-    pub(crate) fn io(path: &std::path::Path, what: impl Into<String>, cause: std::io::Error) -> Self {
+    pub(crate) fn io(
+        path: &std::path::Path,
+        what: impl Into<String>,
+        cause: std::io::Error,
+    ) -> Self {
         RegistryError::Io {
             path: path.to_path_buf(),
             what: what.into(),

@@ -257,7 +257,13 @@ mod tests {
 
     #[test]
     fn loopback() {
-        for s in ["localhost", "localhost:5000", "127.0.0.1:5000", "127.1.2.3", "[::1]:80"] {
+        for s in [
+            "localhost",
+            "localhost:5000",
+            "127.0.0.1:5000",
+            "127.1.2.3",
+            "[::1]:80",
+        ] {
             assert!(is_loopback(s), "{s}");
         }
         for s in ["example.com", "10.0.0.1:5000", "localhost.example.com"] {
