@@ -86,7 +86,8 @@
 //!   parsing (`numeric field did not have utf-8 text`). A tar reader is small; this one
 //!   reads every form the runtimes accept with every record capped.
 //! * **An async API**: local files gain nothing from it; the scan engine is synchronous and
-//!   parallel. A registry source can fill the same [`LayerReader`] chain later.
+//!   parallel. Registry images (`registry` module) are downloaded into a verified blob cache
+//!   first and read from there through the same [`LayerReader`] chain.
 
 mod config;
 mod digest;
