@@ -43,6 +43,11 @@ enum Command {
     Inventory(cmd::inventory::InventoryArgs),
     /// Check configuration files (Dockerfiles) for misconfigurations.
     Config(cmd::config::ConfigArgs),
+    /// Manage the registry blob cache.
+    Cache {
+        #[command(subcommand)]
+        command: cmd::cache::CacheCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -53,6 +58,7 @@ fn main() -> ExitCode {
         Command::Sbom(a) => cmd::sbom::run(a, &env).map(|()| ExitCode::SUCCESS),
         Command::Inventory(a) => cmd::inventory::run(a, &env).map(|()| ExitCode::SUCCESS),
         Command::Config(a) => cmd::config::run(a, &env),
+        Command::Cache { command } => cmd::cache::run(command, &env).map(|()| ExitCode::SUCCESS),
     });
     match result {
         Ok(code) => code,

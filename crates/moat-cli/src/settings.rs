@@ -98,6 +98,8 @@ pub struct Env {
     moat_db_url: Option<String>,
     xdg_cache_home: Option<OsString>,
     home: Option<OsString>,
+    /// `DOCKER_CONFIG`: the directory of Docker's `config.json`.
+    docker_config: Option<OsString>,
     /// `NO_COLOR` (any value) turns colour off.
     no_color: bool,
     /// `SOURCE_DATE_EPOCH`: the time written into reports and used as "now".
@@ -129,6 +131,7 @@ impl Env {
             moat_db: nonempty("MOAT_DB"),
             moat_db_url: nonempty("MOAT_DB_URL").and_then(|v| v.into_string().ok()),
             xdg_cache_home: nonempty("XDG_CACHE_HOME"),
+            docker_config: nonempty("DOCKER_CONFIG"),
             home,
             no_color: std::env::var_os("NO_COLOR").is_some(),
             source_date_epoch: std::env::var("SOURCE_DATE_EPOCH").ok(),
@@ -172,6 +175,29 @@ impl Env {
     }
 }
 
+impl Env {
+    /// The registry blob cache: `$XDG_CACHE_HOME/moat/blobs`, else `~/.cache/moat/blobs`.
+    pub fn default_blob_cache(&self) -> PathBuf {
+        if let Some(x) = &self.xdg_cache_home {
+            return PathBuf::from(x).join("moat").join("blobs");
+        }
+        if let Some(h) = &self.home {
+            return PathBuf::from(h).join(".cache").join("moat").join("blobs");
+        }
+        PathBuf::from(".moat-blobs")
+    }
+
+    /// Docker's `config.json`: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
+    pub fn docker_config(&self) -> Option<PathBuf> {
+        if let Some(d) = &self.docker_config {
+            return Some(PathBuf::from(d).join("config.json"));
+        }
+        self.home
+            .as_ref()
+            .map(|h| PathBuf::from(h).join(".docker").join("config.json"))
+    }
+}
+
 /// The report timestamp of `now` (`YYYY-MM-DDTHH:MM:SSZ`).
 pub fn timestamp(now: jiff::Timestamp) -> String {
     moat_report::format_timestamp(now.as_second())
@@ -181,8 +207,11 @@ pub fn timestamp(now: jiff::Timestamp) -> String {
 #[derive(Args)]
 pub struct TargetArgs {
     /// What to scan: docker-archive:PATH, oci-archive:PATH, oci:DIR, rootfs:DIR, dir:DIR,
-    /// sbom:PATH, or a path whose kind is detected.
+    /// sbom:PATH, registry:REF, an image reference (REGISTRY/REPO:TAG, ...@sha256:DIGEST),
+    /// or a path whose kind is detected.
     pub target: String,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     /// Pick this platform from a multi-platform index (os/arch[/variant]; default: the host's).
     #[arg(long)]
     platform: Option<String>,
@@ -290,6 +319,7 @@ impl TargetArgs {
             "rootfs:",
             "dir:",
             "git:",
+            "registry:",
         ]
         .iter()
         .find_map(|p| self.target.strip_prefix(p))
@@ -314,7 +344,7 @@ impl TargetArgs {
         });
     }
 
-    pub fn read_settings(&self) -> anyhow::Result<ReadSettings> {
+    pub fn read_settings(&self, env: &Env) -> anyhow::Result<ReadSettings> {
         let mut limits = Limits::default();
         if let Some(v) = self.max_layer_bytes {
             limits.max_layer_bytes = v;
@@ -332,6 +362,7 @@ impl TargetArgs {
                 platform,
                 image: self.image.clone(),
                 limits,
+                registry: self.registry.options(env)?,
             },
             max_entry_bytes: self.max_entry_bytes,
             skip_dev: self.skip_dev_deps,
@@ -344,6 +375,68 @@ impl TargetArgs {
     /// The engine's counters, when a progress display will draw them.
     pub fn progress(&self) -> Option<std::sync::Arc<moat_scan::Progress>> {
         (!self.quiet && std::io::stderr().is_terminal()).then(Default::default)
+    }
+}
+
+/// How to reach registries (registry targets only).
+#[derive(Args)]
+pub struct RegistryArgs {
+    /// User name for the registry (with --password-stdin); default: Docker's config.json.
+    #[arg(long, value_name = "NAME", requires = "password_stdin")]
+    username: Option<String>,
+    /// Read the registry password (or token) from standard input.
+    #[arg(long, requires = "username")]
+    password_stdin: bool,
+    /// Trust the CA certificates of this PEM file for the registry's TLS.
+    #[arg(long, value_name = "PEM")]
+    ca_file: Option<PathBuf>,
+    /// Allow plain HTTP and certificates that do not verify (loopback registries may use
+    /// plain HTTP without it).
+    #[arg(long)]
+    insecure: bool,
+    /// The blob cache directory [default: $XDG_CACHE_HOME/moat/blobs].
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Bound on the blob cache (least recently used blobs removed past it): 500M, 10G, ...
+    #[arg(long, value_name = "SIZE", value_parser = moat_image::parse_size, default_value = "10G")]
+    cache_max_size: u64,
+    /// `off`: no blob cache (downloads go to a temporary directory).
+    #[arg(long, value_name = "on|off", default_value = "on", value_parser = ["on", "off"])]
+    cache: String,
+}
+
+impl RegistryArgs {
+    pub fn options(&self, env: &Env) -> anyhow::Result<moat_image::RegistryOptions> {
+        let mut o = moat_image::RegistryOptions::default();
+        if let Some(user) = &self.username {
+            use std::io::Read;
+            let mut pw = String::new();
+            std::io::stdin()
+                .take(64 << 10)
+                .read_to_string(&mut pw)
+                .context("reading the password from standard input")?;
+            let pw = pw.trim_end_matches(['\n', '\r']).to_string();
+            if pw.is_empty() {
+                anyhow::bail!("--password-stdin: standard input holds no password");
+            }
+            o.client.credentials = Some(moat_registry::Credentials {
+                username: user.clone(),
+                password: pw,
+            });
+        }
+        if let Some(ca) = &self.ca_file {
+            refuse_special(ca, "--ca-file")?;
+        }
+        o.client.ca_file = self.ca_file.clone();
+        o.client.insecure = self.insecure;
+        o.cache_dir = (self.cache == "on").then(|| {
+            self.cache_dir
+                .clone()
+                .unwrap_or_else(|| env.default_blob_cache())
+        });
+        o.cache_max_bytes = self.cache_max_size;
+        o.docker_config = env.docker_config();
+        Ok(o)
     }
 }
 
@@ -484,6 +577,7 @@ mod tests {
             moat_db_url: None,
             xdg_cache_home: get("XDG_CACHE_HOME"),
             home: get("HOME"),
+            docker_config: get("DOCKER_CONFIG"),
             no_color: true,
             source_date_epoch: get("SOURCE_DATE_EPOCH").and_then(|v| v.into_string().ok()),
             config: Config::default(),

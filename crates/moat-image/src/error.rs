@@ -161,6 +161,13 @@ pub enum ImageError {
         available: Vec<String>,
     },
 
+    /// A registry could not be read (its message names the registry, repository or URL).
+    #[error("{reference}: {cause}")]
+    Registry {
+        reference: String,
+        cause: moat_registry::RegistryError,
+    },
+
     #[error("{path}: several images, choose one with --image: {}", list(.available))]
     AmbiguousImage {
         path: PathBuf,

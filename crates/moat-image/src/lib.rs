@@ -86,7 +86,8 @@
 //!   parsing (`numeric field did not have utf-8 text`). A tar reader is small; this one
 //!   reads every form the runtimes accept with every record capped.
 //! * **An async API**: local files gain nothing from it; the scan engine is synchronous and
-//!   parallel. A registry source can fill the same [`LayerReader`] chain later.
+//!   parallel. Registry images (`registry` module) are downloaded into a verified blob cache
+//!   first and read from there through the same [`LayerReader`] chain.
 
 mod config;
 mod digest;
@@ -94,11 +95,13 @@ mod docker;
 mod error;
 mod layer;
 mod oci;
+mod registry;
 mod store;
 pub mod tarstream;
 
 pub use error::ImageError;
 pub use layer::{LayerReader, LayerStats};
+pub use registry::{RegistryOptions, parse_size};
 
 use digest::Digest;
 use layer::LayerPlan;
@@ -138,6 +141,8 @@ pub enum TargetSpec {
     Rootfs(PathBuf),
     /// A project directory.
     Dir(PathBuf),
+    /// An image in a registry: the reference as given (`REGISTRY/REPO:TAG`, `...@DIGEST`).
+    Registry(PathBuf),
 }
 
 const PREFIXES: [(&str, ArtifactKind); 5] = [
@@ -163,6 +168,13 @@ impl TargetSpec {
     /// Parse `kind:path`, or detect the kind of a bare path. Only the five known
     /// prefixes are prefixes: `/tmp/a:b` or `C:x` are plain paths.
     pub fn parse(s: &str) -> Result<TargetSpec, ImageError> {
+        if let Some(rest) = s.strip_prefix("registry:") {
+            moat_registry::Reference::parse(rest).map_err(|e| ImageError::InvalidSpec {
+                spec: s.to_string(),
+                reason: e.to_string(),
+            })?;
+            return Ok(TargetSpec::Registry(PathBuf::from(rest)));
+        }
         for (prefix, kind) in PREFIXES {
             if let Some(rest) = s.strip_prefix(prefix) {
                 if rest.is_empty() {
@@ -180,6 +192,9 @@ impl TargetSpec {
                 reason: "empty path".into(),
             });
         }
+        if registry::is_bare_reference(s) {
+            return Ok(TargetSpec::Registry(PathBuf::from(s)));
+        }
         detect(Path::new(s))
     }
 
@@ -190,6 +205,7 @@ impl TargetSpec {
             ArtifactKind::Oci => TargetSpec::Oci(path),
             ArtifactKind::Rootfs => TargetSpec::Rootfs(path),
             // `git:` is not an image target (moat-pipeline reads it); never built here.
+            ArtifactKind::Registry => TargetSpec::Registry(path),
             ArtifactKind::Dir | ArtifactKind::Git => TargetSpec::Dir(path),
         }
     }
@@ -201,6 +217,7 @@ impl TargetSpec {
             TargetSpec::Oci(_) => ArtifactKind::Oci,
             TargetSpec::Rootfs(_) => ArtifactKind::Rootfs,
             TargetSpec::Dir(_) => ArtifactKind::Dir,
+            TargetSpec::Registry(_) => ArtifactKind::Registry,
         }
     }
 
@@ -210,7 +227,8 @@ impl TargetSpec {
             | TargetSpec::OciArchive(p)
             | TargetSpec::Oci(p)
             | TargetSpec::Rootfs(p)
-            | TargetSpec::Dir(p) => p,
+            | TargetSpec::Dir(p)
+            | TargetSpec::Registry(p) => p,
         }
     }
 }
@@ -267,6 +285,8 @@ pub struct OpenOptions {
     /// Image to pick when the input holds several (`repo:tag`, a bare tag, or a digest).
     pub image: Option<String>,
     pub limits: Limits,
+    /// How to reach registries and cache their blobs (registry targets only).
+    pub registry: RegistryOptions,
 }
 
 /// Parse `os/arch[/variant]` (e.g. `linux/arm64/v8`).
@@ -489,11 +509,14 @@ pub(crate) struct ImageParts {
 /// Open a target. Images are checked (manifest and config digests, layer counts) but no
 /// layer is read yet.
 pub fn open(spec: &TargetSpec, opts: &OpenOptions) -> Result<Source, ImageError> {
+    if let TargetSpec::Registry(r) = spec {
+        return registry::open(&r.to_string_lossy(), opts).map(Source::Image);
+    }
     let path = spec.path();
     let kind = spec.kind();
     let meta = metadata(path)?;
     let store = match kind {
-        ArtifactKind::Rootfs | ArtifactKind::Dir | ArtifactKind::Git => {
+        ArtifactKind::Rootfs | ArtifactKind::Dir | ArtifactKind::Git | ArtifactKind::Registry => {
             if !meta.is_dir() {
                 return Err(ImageError::UnknownTarget {
                     path: path.to_path_buf(),
@@ -549,7 +572,7 @@ pub fn open(spec: &TargetSpec, opts: &OpenOptions) -> Result<Source, ImageError>
     Ok(Source::Image(assemble(store, kind, parts, opts)?))
 }
 
-fn assemble(
+pub(crate) fn assemble(
     store: Store,
     kind: ArtifactKind,
     parts: ImageParts,

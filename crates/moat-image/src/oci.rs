@@ -30,6 +30,17 @@ pub(crate) struct Descriptor {
     pub(crate) platform: Option<RawPlatform>,
 }
 
+impl Descriptor {
+    /// The descriptor's platform, an empty variant as none.
+    pub(crate) fn platform(&self) -> Option<Platform> {
+        self.platform.as_ref().map(|p| Platform {
+            os: p.os.clone(),
+            architecture: p.architecture.clone(),
+            variant: p.variant.clone().filter(|v| !v.is_empty()),
+        })
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct RawPlatform {
     os: String,
@@ -38,9 +49,9 @@ pub(crate) struct RawPlatform {
 }
 
 #[derive(Deserialize)]
-struct Index {
+pub(crate) struct Index {
     #[serde(default)]
-    manifests: Vec<Descriptor>,
+    pub(crate) manifests: Vec<Descriptor>,
 }
 
 #[derive(Deserialize)]
@@ -56,20 +67,20 @@ struct Sniff {
     manifests: Option<serde::de::IgnoredAny>,
 }
 
-fn is_index_type(t: &str) -> bool {
+pub(crate) fn is_index_type(t: &str) -> bool {
     t == "application/vnd.oci.image.index.v1+json"
         || t == "application/vnd.docker.distribution.manifest.list.v2+json"
 }
 
 /// A candidate image manifest found by walking index.json.
-struct Leaf {
-    digest: Digest,
-    size: Option<u64>,
-    platform: Option<Platform>,
+pub(crate) struct Leaf {
+    pub(crate) digest: Digest,
+    pub(crate) size: Option<u64>,
+    pub(crate) platform: Option<Platform>,
     /// Names from the descriptor's annotations and those of enclosing indexes.
-    names: Vec<String>,
+    pub(crate) names: Vec<String>,
     /// The manifest bytes when they had to be read already (descriptor without mediaType).
-    bytes: Option<Vec<u8>>,
+    pub(crate) bytes: Option<Vec<u8>>,
 }
 
 impl Leaf {
@@ -120,7 +131,7 @@ pub(crate) fn read_verified(
     Ok(bytes)
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
     input: &Path,
     file: &str,
     bytes: &[u8],
@@ -153,11 +164,7 @@ fn collect(
                 }
             }
         }
-        let platform = desc.platform.as_ref().map(|p| Platform {
-            os: p.os.clone(),
-            architecture: p.architecture.clone(),
-            variant: p.variant.clone().filter(|v| !v.is_empty()),
-        });
+        let platform = desc.platform();
         let (nested, bytes) = match desc.media_type.as_deref() {
             Some(t) => (is_index_type(t), None),
             None => {
@@ -192,7 +199,11 @@ fn collect(
     Ok(())
 }
 
-fn select(input: &Path, leaves: Vec<Leaf>, opts: &OpenOptions) -> Result<Leaf, ImageError> {
+pub(crate) fn select(
+    input: &Path,
+    leaves: Vec<Leaf>,
+    opts: &OpenOptions,
+) -> Result<Leaf, ImageError> {
     let mut cands = leaves;
     if let Some(sel) = &opts.image {
         let score = |l: &Leaf| {

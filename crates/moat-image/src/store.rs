@@ -236,6 +236,14 @@ pub(crate) enum Store {
     Dir { root: PathBuf },
     /// An uncompressed tar file and its header index.
     Tar { path: PathBuf, index: TarIndex },
+    /// Blobs of a registry image in a directory laid out as `blobs/<algo>/<hex>` (the blob
+    /// cache, or a temporary directory kept alive here); `label` is the reference, for
+    /// messages.
+    Blobs {
+        label: PathBuf,
+        root: PathBuf,
+        _tmp: Option<std::sync::Arc<tempfile::TempDir>>,
+    },
 }
 
 /// An opened blob: a reader limited to the blob, its size and its resolved name.
@@ -252,12 +260,15 @@ impl Store {
         match self {
             Store::Dir { root } => root,
             Store::Tar { path, .. } => path,
+            Store::Blobs { label, .. } => label,
         }
     }
 
     pub(crate) fn contains(&self, name: &str) -> bool {
         match self {
-            Store::Dir { root } => check_name(root, name).is_ok() && root.join(name).is_file(),
+            Store::Dir { root } | Store::Blobs { root, .. } => {
+                check_name(root, name).is_ok() && root.join(name).is_file()
+            }
             Store::Tar { index, .. } => index.contains(name),
         }
     }
@@ -271,7 +282,7 @@ impl Store {
             name: name.to_string(),
         };
         match self {
-            Store::Dir { root } => {
+            Store::Dir { root } | Store::Blobs { root, .. } => {
                 let full = root.join(name);
                 let meta = match std::fs::metadata(&full) {
                     Ok(m) => m,
@@ -325,7 +336,7 @@ impl Store {
         let input = self.input();
         check_name(input, name)?;
         match self {
-            Store::Dir { root } => {
+            Store::Dir { root } | Store::Blobs { root, .. } => {
                 let (resolved, _) = self.stat(name)?;
                 let file = File::open(root.join(name)).map_err(|e| match e.kind() {
                     io::ErrorKind::NotFound => ImageError::MissingBlob {

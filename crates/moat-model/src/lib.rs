@@ -111,6 +111,8 @@ pub enum ArtifactKind {
     Dir,
     /// A git repository's history (`git:PATH`).
     Git,
+    /// An image pulled from a registry (`REGISTRY/REPO:TAG`, `...@sha256:DIGEST`).
+    Registry,
 }
 
 impl ArtifactKind {
@@ -122,13 +124,17 @@ impl ArtifactKind {
             ArtifactKind::Rootfs => "rootfs",
             ArtifactKind::Dir => "dir",
             ArtifactKind::Git => "git",
+            ArtifactKind::Registry => "registry",
         }
     }
     /// True for the kinds that are container images with layers and a config.
     pub fn is_image(self) -> bool {
         matches!(
             self,
-            ArtifactKind::DockerArchive | ArtifactKind::OciArchive | ArtifactKind::Oci
+            ArtifactKind::DockerArchive
+                | ArtifactKind::OciArchive
+                | ArtifactKind::Oci
+                | ArtifactKind::Registry
         )
     }
 }

@@ -64,9 +64,16 @@ impl Target {
 }
 
 fn has_image_prefix(s: &str) -> bool {
-    ["docker-archive:", "oci-archive:", "oci:", "rootfs:", "dir:"]
-        .iter()
-        .any(|p| s.starts_with(p))
+    [
+        "docker-archive:",
+        "oci-archive:",
+        "oci:",
+        "rootfs:",
+        "dir:",
+        "registry:",
+    ]
+    .iter()
+    .any(|p| s.starts_with(p))
 }
 
 /// A regular file whose first non-blank byte is `{`.

@@ -25,7 +25,7 @@ enum InventoryFormat {
 }
 
 pub fn run(a: InventoryArgs, env: &Env) -> anyhow::Result<()> {
-    let inv = super::inventory_of(&a.target)?;
+    let inv = super::inventory_of(&a.target, env)?;
     let bytes = match a.format {
         InventoryFormat::Table => {
             let ro = RenderOptions {

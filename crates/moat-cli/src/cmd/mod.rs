@@ -1,5 +1,6 @@
 //! One file per command.
 
+pub mod cache;
 pub mod config;
 pub mod db;
 pub mod inventory;
@@ -13,10 +14,10 @@ use moat_model::Inventory;
 
 /// Reads the target's inventory (scanned, or from an SBOM) with a progress display on a
 /// terminal, and prints its diagnostics unless `--quiet`.
-pub fn inventory_of(t: &TargetArgs) -> anyhow::Result<Inventory> {
+pub fn inventory_of(t: &TargetArgs, env: &crate::settings::Env) -> anyhow::Result<Inventory> {
     t.start_watchdog();
     let target = t.target()?;
-    let read = t.read_settings()?;
+    let read = t.read_settings(env)?;
     let progress = t.progress();
     let ticker = Ticker::start(progress.clone());
     let result = moat_pipeline::inventory(&target, &read, progress);

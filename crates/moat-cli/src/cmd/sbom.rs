@@ -27,7 +27,7 @@ enum SbomFormat {
 }
 
 pub fn run(a: SbomArgs, env: &Env) -> anyhow::Result<()> {
-    let inv = super::inventory_of(&a.target)?;
+    let inv = super::inventory_of(&a.target, env)?;
     let ro = RenderOptions {
         timestamp: timestamp(env.now()),
         color: false,

@@ -246,7 +246,7 @@ impl ScanArgs {
         }
         scanners.sort();
         scanners.dedup();
-        let mut read = self.target.read_settings()?;
+        let mut read = self.target.read_settings(env)?;
         if scanners.contains(&Scanner::Secret) {
             read.secrets = secret_settings(self, self.target.quiet)?;
         }

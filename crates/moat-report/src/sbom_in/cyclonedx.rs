@@ -224,6 +224,7 @@ fn artifact_kind(s: &str) -> Option<ArtifactKind> {
         "oci" => ArtifactKind::Oci,
         "rootfs" => ArtifactKind::Rootfs,
         "dir" => ArtifactKind::Dir,
+        "registry" => ArtifactKind::Registry,
         _ => return None,
     })
 }
