@@ -65,8 +65,19 @@ fn derive(password: &[u8], salt: &[u8], n: u64, what: &str) -> Result<[u8; 32], 
     Ok(out)
 }
 
-/// Decrypts the body (the PEM's decoded bytes) of an encrypted key: the PKCS#8 DER.
-pub fn decrypt(body: &[u8], password: &[u8], what: &str) -> Result<Vec<u8>, SignError> {
+/// An encrypted key, parsed and checked, not yet decrypted.
+#[derive(Debug, Clone)]
+pub struct Sealed {
+    pub n: u64,
+    salt: Vec<u8>,
+    nonce: Vec<u8>,
+    ciphertext: Vec<u8>,
+    what: String,
+}
+
+/// Parses the body (the PEM's decoded bytes) of an encrypted key and checks its parameters
+/// (no key derivation yet).
+pub fn parse(body: &[u8], what: &str) -> Result<Sealed, SignError> {
     let env: Envelope = serde_json::from_slice(body)
         .map_err(|e| SignError::key(what, format!("not a cosign encrypted key: {e}")))?;
     if env.kdf.name != "scrypt" {
@@ -111,13 +122,31 @@ pub fn decrypt(body: &[u8], password: &[u8], what: &str) -> Result<Vec<u8>, Sign
             "the ciphertext is shorter than its tag",
         ));
     }
-    let key = derive(password, &salt, n, what)?;
-    let cipher = XSalsa20Poly1305::new(Key::from_slice(&key));
-    cipher
-        .decrypt(Nonce::from_slice(&nonce), ciphertext.as_slice())
-        .map_err(|_| SignError::WrongPassword {
-            what: what.to_string(),
-        })
+    Ok(Sealed {
+        n,
+        salt,
+        nonce,
+        ciphertext,
+        what: what.to_string(),
+    })
+}
+
+impl Sealed {
+    /// Derives the key from `password` and decrypts: the PKCS#8 DER.
+    pub fn open(&self, password: &[u8]) -> Result<Vec<u8>, SignError> {
+        let key = derive(password, &self.salt, self.n, &self.what)?;
+        let cipher = XSalsa20Poly1305::new(Key::from_slice(&key));
+        cipher
+            .decrypt(Nonce::from_slice(&self.nonce), self.ciphertext.as_slice())
+            .map_err(|_| SignError::WrongPassword {
+                what: self.what.clone(),
+            })
+    }
+}
+
+/// Decrypts the body (the PEM's decoded bytes) of an encrypted key: the PKCS#8 DER.
+pub fn decrypt(body: &[u8], password: &[u8], what: &str) -> Result<Vec<u8>, SignError> {
+    parse(body, what)?.open(password)
 }
 
 /// Encrypts PKCS#8 DER as cosign does (scrypt N=65536, r=8, p=1, random 32-byte salt and

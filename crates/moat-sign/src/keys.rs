@@ -214,8 +214,9 @@ impl SigningKey {
         let p = pem::parse(text, what)?;
         match p.label.as_str() {
             encrypted::SIGSTORE_LABEL | encrypted::COSIGN_LABEL => {
-                let pw = password()?;
-                let pkcs8 = encrypted::decrypt(&p.der, &pw, what)?;
+                // Parameters checked before the password is asked for.
+                let sealed = encrypted::parse(&p.der, what)?;
+                let pkcs8 = sealed.open(&password()?)?;
                 SigningKey::from_pkcs8(&pkcs8, what)
             }
             "PRIVATE KEY" => SigningKey::from_pkcs8(&p.der, what),
