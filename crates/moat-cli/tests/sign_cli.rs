@@ -369,10 +369,7 @@ fn sign_and_verify_an_oci_layout() {
     let o = moat_in(home, &["verify", &target, "--key", "moat.pub"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let out = stdout(&o);
-    assert!(
-        out.contains(&format!("signature 0: verified: sha256:")),
-        "{out}"
-    );
+    assert!(out.contains("signature 0: verified: sha256:"), "{out}");
     assert!(
         out.contains(&format!(
             "signed {digest} as \"example.test/lang-app\" annotations {{\"team\":\"blue\"}}"
