@@ -378,3 +378,37 @@ fn attestations_in_a_layout() {
     let v = image::verify_attestations(&store, k2.public_key(), &digest, None).unwrap();
     assert!(!v.verified);
 }
+
+#[test]
+fn parsers_never_panic_on_truncated_or_flipped_keys() {
+    let Some(c) = corpus() else { return };
+    let d = c.join("sigstore-rs/tests/data/keys");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&d)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.push(c.join("cosign/release/release-cosign.pub"));
+    for f in files {
+        let text = std::fs::read(&f).unwrap();
+        let der = moat_sign::pem::parse(&text, "k").unwrap().der;
+        for cut in (0..der.len()).step_by(7) {
+            let mut flipped = der.clone();
+            flipped[cut] ^= 0x55;
+            for input in [&der[..cut], &flipped[..]] {
+                let _ = PublicKey::from_spki_der(input, "k");
+                let _ = SigningKey::from_pkcs8(input, "k");
+                let _ = moat_sign::encrypted::parse(input, "k");
+                let pem = moat_sign::pem::encode("PRIVATE KEY", input);
+                let _ = SigningKey::from_pem(pem.as_bytes(), "k", &mut || {
+                    Err(SignError::Password("no".into()))
+                });
+            }
+        }
+        for cut in (0..text.len()).step_by(11) {
+            let _ = PublicKey::from_pem(&text[..cut], "k");
+            let _ = SigningKey::from_pem(&text[..cut], "k", &mut || {
+                Err(SignError::Password("no".into()))
+            });
+        }
+    }
+}
