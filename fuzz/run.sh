@@ -29,6 +29,7 @@ sources() {
     secret_rules) echo crates/moat-secrets ;;
     dockerfile) echo crates/moat-misconfig ;;
     k8s_compose) echo "crates/moat-misconfig/src/k8s crates/moat-misconfig/src/compose.rs" ;;
+    sign_parsers) echo crates/moat-sign ;;
     *) echo crates ;;
   esac
 }
@@ -53,6 +54,7 @@ seeds() { # target -> seed directories that exist
     secret_rules) echo "${MOAT_IMAGES:-/var/tmp/moat-images}/fixtures/secrets-dir $SHARED/corpus/k8s-manifests" ;;
     dockerfile) echo "$SHARED/corpus/dockerfiles" ;;
     k8s_compose) echo "$SHARED/corpus/k8s-manifests/kubernetes-examples $SHARED/corpus/k8s-manifests/microservices-demo" ;;
+    sign_parsers) echo "$SHARED/corpus/cosign/sigstore-rs/tests/data/keys $SHARED/corpus/cosign/sigstore-rs/examples/key_interface/key_pair_import $SHARED/corpus/cosign/cosign/release" ;;
     *) echo "" ;;
   esac
 }

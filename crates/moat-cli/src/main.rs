@@ -48,6 +48,21 @@ enum Command {
         #[command(subcommand)]
         command: cmd::cache::CacheCommand,
     },
+    /// Manage signing keys (cosign-compatible).
+    Key {
+        command: cmd::sign::KeyCommand,
+    /// Sign a file: print (or write) its base64 signature, as cosign does.
+    SignBlob(cmd::sign::SignBlobArgs),
+    /// Verify a file's signature (exit 0 verified, 1 not verified, 2 error).
+    VerifyBlob(cmd::sign::VerifyBlobArgs),
+    /// Sign an image's manifest digest; the signature is stored as cosign stores it.
+    Sign(cmd::sign::SignArgs),
+    /// Verify an image's signatures offline (exit 0 verified, 1 not verified, 2 error).
+    Verify(cmd::sign::VerifyArgs),
+    /// Attach a signed in-toto attestation (DSSE) to an image, as cosign does.
+    Attest(cmd::sign::AttestArgs),
+    /// Verify an image's attestations and print their predicates.
+    VerifyAttestation(cmd::sign::VerifyAttestationArgs),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +74,13 @@ fn main() -> ExitCode {
         Command::Inventory(a) => cmd::inventory::run(a, &env).map(|()| ExitCode::SUCCESS),
         Command::Config(a) => cmd::config::run(a, &env),
         Command::Cache { command } => cmd::cache::run(command, &env).map(|()| ExitCode::SUCCESS),
+        Command::Key { command } => cmd::sign::key(command),
+        Command::SignBlob(a) => cmd::sign::sign_blob(a),
+        Command::VerifyBlob(a) => cmd::sign::verify_blob(a),
+        Command::Sign(a) => cmd::sign::sign(a),
+        Command::Verify(a) => cmd::sign::verify(a),
+        Command::Attest(a) => cmd::sign::attest(a),
+        Command::VerifyAttestation(a) => cmd::sign::verify_attestation(a),
     });
     match result {
         Ok(code) => code,

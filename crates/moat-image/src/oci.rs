@@ -143,6 +143,17 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// `sha256-<64 hex>.sig` / `.att` / `.sbom`: the tags cosign gives its artifacts.
+fn is_cosign_tag(name: &str) -> bool {
+    name.strip_prefix("sha256-")
+        .and_then(|r| r.split_once('.'))
+        .is_some_and(|(hex, suffix)| {
+            hex.len() == 64
+                && hex.bytes().all(|b| b.is_ascii_hexdigit())
+                && matches!(suffix, "sig" | "att" | "sbom")
+        })
+}
+
 fn collect(
     store: &Store,
     index: &Index,
@@ -153,6 +164,16 @@ fn collect(
 ) -> Result<(), ImageError> {
     let input = store.input();
     for (i, desc) in index.manifests.iter().enumerate() {
+        // cosign's signatures and attestations (`moat sign`, `moat attest`) are not images.
+        if depth == 0
+            && desc
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(REF_NAME))
+                .is_some_and(|n| is_cosign_tag(n))
+        {
+            continue;
+        }
         let digest = parse_digest(input, &format!("index manifests[{i}].digest"), &desc.digest)?;
         let mut names = inherited.to_vec();
         if let Some(ann) = &desc.annotations {

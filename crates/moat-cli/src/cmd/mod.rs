@@ -6,6 +6,7 @@ pub mod db;
 pub mod inventory;
 pub mod sbom;
 pub mod scan;
+pub mod sign;
 
 use crate::output::print_diagnostics;
 use crate::progress::Ticker;
