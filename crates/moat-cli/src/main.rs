@@ -50,7 +50,9 @@ enum Command {
     },
     /// Manage signing keys (cosign-compatible).
     Key {
+        #[command(subcommand)]
         command: cmd::sign::KeyCommand,
+    },
     /// Sign a file: print (or write) its base64 signature, as cosign does.
     SignBlob(cmd::sign::SignBlobArgs),
     /// Verify a file's signature (exit 0 verified, 1 not verified, 2 error).
