@@ -103,6 +103,18 @@ fn to_registry_digest(d: &Digest) -> Result<moat_registry::Digest, ImageError> {
     })
 }
 
+/// A client for `r`'s registry: the options' credentials, else those Docker's `config.json`
+/// (or its credential helper) holds for that registry, else anonymous.
+pub fn connect(r: &Reference, ro: &RegistryOptions) -> Result<Client, RegistryError> {
+    let mut copts = ro.client.clone();
+    if copts.credentials.is_none()
+        && let Some(cfg) = &ro.docker_config
+    {
+        copts.credentials = moat_registry::auth::from_docker_config(cfg, &r.registry)?;
+    }
+    Client::connect(r.api_host(), &copts)
+}
+
 /// Resolves, downloads and opens a registry image.
 pub(crate) fn open(text: &str, opts: &OpenOptions) -> Result<crate::Image, ImageError> {
     let r = Reference::parse(text).map_err(|e| ImageError::InvalidSpec {
@@ -113,14 +125,7 @@ pub(crate) fn open(text: &str, opts: &OpenOptions) -> Result<crate::Image, Image
     let err = reg_err(&name);
     let label = PathBuf::from(&name);
     let ro = &opts.registry;
-    let mut copts = ro.client.clone();
-    if copts.credentials.is_none()
-        && let Some(cfg) = &ro.docker_config
-    {
-        copts.credentials =
-            moat_registry::auth::from_docker_config(cfg, &r.registry).map_err(&err)?;
-    }
-    let client = Client::connect(r.api_host(), &copts).map_err(&err)?;
+    let client = connect(&r, ro).map_err(&err)?;
     let limit = opts.limits.max_json_bytes;
     let top = client
         .get_manifest(&r.repository, &r.manifest_ref(), limit)
