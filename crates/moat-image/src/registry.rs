@@ -38,6 +38,8 @@ pub struct RegistryOptions {
     /// Where Docker's `config.json` is (`$DOCKER_CONFIG/config.json`,
     /// `~/.docker/config.json`), read when no credentials are given.
     pub docker_config: Option<PathBuf>,
+    /// Download counters for a progress display.
+    pub progress: Option<Arc<moat_registry::FetchProgress>>,
 }
 
 /// The default bound on the blob cache: 10 GiB.
@@ -51,6 +53,7 @@ impl Default for RegistryOptions {
             cache_max_bytes: DEFAULT_CACHE_MAX_BYTES,
             threads: 4,
             docker_config: None,
+            progress: None,
         }
     }
 }
@@ -198,6 +201,7 @@ pub(crate) fn open(text: &str, opts: &OpenOptions) -> Result<crate::Image, Image
         &cache,
         ro.threads,
         opts.limits.max_layer_bytes,
+        ro.progress.as_deref(),
     )
     .map_err(&err)?;
     if ro.cache_dir.is_some() {

@@ -281,10 +281,10 @@ impl ScanArgs {
 
 pub fn run(a: ScanArgs, env: &Env) -> anyhow::Result<ExitCode> {
     a.target.start_watchdog();
-    let settings = a.settings(env)?;
+    let mut settings = a.settings(env)?;
     let quiet = a.target.quiet;
     let progress = a.target.progress();
-    let ticker = Ticker::start(progress.clone());
+    let ticker = Ticker::start(progress.clone(), &mut settings.read.open.registry);
     let mut notify = |msg: &str| {
         if !quiet {
             eprintln!("moat: {}", crate::output::escape(msg));
