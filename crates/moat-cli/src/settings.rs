@@ -6,7 +6,7 @@
 use anyhow::Context;
 use clap::Args;
 use moat_image::{Limits, OpenOptions};
-use moat_pipeline::{DatabaseSettings, ReadSettings};
+use moat_pipeline::{DatabaseSettings, DbRepository, ReadSettings};
 use moat_vuln::update::{self, UpdateOptions};
 use std::ffi::OsString;
 use std::io::IsTerminal;
@@ -26,6 +26,7 @@ use std::time::Duration;
 /// timeout = "5m"                     # --db-timeout
 /// refresh-after = "24h"              # --db-refresh-after ("0": scans never refresh)
 /// max-age = 7                        # --db-max-age (days)
+/// repository = "registry.internal/moat/db:latest"   # --db-repository
 /// ```
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -45,6 +46,7 @@ struct DbConfig {
     #[serde(default, deserialize_with = "duration")]
     refresh_after: Option<Duration>,
     max_age: Option<u64>,
+    repository: Option<String>,
 }
 
 fn duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
@@ -474,6 +476,10 @@ pub struct DbArgs {
     /// `db.timeout`].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub db_timeout: Option<Duration>,
+    /// Take the whole database from this artifact (published by `moat db push`) instead of
+    /// the feeds: REGISTRY/REPO:TAG [default: the configuration's `db.repository`].
+    #[arg(long, value_name = "REF")]
+    pub db_repository: Option<String>,
 }
 
 /// The default of `--db-refresh-after`: a day.
@@ -540,6 +546,22 @@ impl DbArgs {
         }
     }
 
+    /// The published database to pull instead of the feeds (`--db-repository`, else the
+    /// configuration's `db.repository`).
+    pub fn repository(&self, env: &Env) -> anyhow::Result<Option<moat_registry::Reference>> {
+        let Some(text) = self
+            .db_repository
+            .as_deref()
+            .or(env.config.db.repository.as_deref())
+        else {
+            return Ok(None);
+        };
+        let text = text.strip_prefix("registry:").unwrap_or(text);
+        Ok(Some(
+            moat_registry::Reference::parse(text).context("--db-repository")?,
+        ))
+    }
+
     /// What a scan does with the database: `max_age_days` (`--db-max-age`) and
     /// `refresh_after` (`--db-refresh-after`) when given, else the configuration's, else the
     /// defaults (7 days, a day); `skip_update` (`--skip-db-update`): never refresh.
@@ -549,17 +571,22 @@ impl DbArgs {
         max_age_days: Option<u64>,
         refresh_after: Option<Duration>,
         skip_update: bool,
-    ) -> DatabaseSettings {
+        registry: &moat_image::RegistryOptions,
+    ) -> anyhow::Result<DatabaseSettings> {
         let refresh = refresh_after
             .or(env.config.db.refresh_after)
             .unwrap_or(DEFAULT_DB_REFRESH);
-        DatabaseSettings {
+        Ok(DatabaseSettings {
             path: self.path(env),
             offline: self.offline,
             update: self.update_options(env),
             max_age_days: max_age_days.or(env.config.db.max_age).unwrap_or(7),
             refresh_after: (!skip_update && !refresh.is_zero()).then_some(refresh),
-        }
+            repository: self.repository(env)?.map(|reference| DbRepository {
+                reference,
+                registry: registry.clone(),
+            }),
+        })
     }
 
     /// Creates the database's directory (for commands that write it).
@@ -661,7 +688,7 @@ mod tests {
         let p = dir.path().join("config.toml");
         std::fs::write(
             &p,
-            "[db]\npath = \"cache/m.db\"\nmirrors = [\"http://m1\", \"http://m2\"]\ntimeout = \"90s\"\nrefresh-after = \"6h\"\nmax-age = 3\n",
+            "[db]\npath = \"cache/m.db\"\nmirrors = [\"http://m1\", \"http://m2\"]\ntimeout = \"90s\"\nrefresh-after = \"6h\"\nmax-age = 3\nrepository = \"registry.internal/moat/db:7\"\n",
         )
         .unwrap();
         let c = Config::load(&p).unwrap();
@@ -673,28 +700,40 @@ mod tests {
             offline: false,
             db_url: Vec::new(),
             db_timeout: None,
+            db_repository: None,
         };
         let o = db.update_options(&e);
+        let ro = moat_image::RegistryOptions::default();
         assert_eq!(o.base_url, "http://m1");
         assert_eq!(o.mirrors, ["http://m2"]);
         assert_eq!(o.budget, Duration::from_secs(90));
-        let s = db.database(&e, None, None, false);
+        let s = db.database(&e, None, None, false, &ro).unwrap();
         assert_eq!(s.max_age_days, 3);
+        let r = s.repository.unwrap();
+        assert_eq!(r.reference.to_string(), "registry.internal/moat/db:7");
         assert_eq!(s.refresh_after, Some(Duration::from_secs(6 * 3600)));
         // Flags win; `0` and --skip-db-update never refresh.
-        let s = db.database(&e, Some(9), Some(Duration::from_secs(60)), false);
+        let s = db
+            .database(&e, Some(9), Some(Duration::from_secs(60)), false, &ro)
+            .unwrap();
         assert_eq!(
             (s.max_age_days, s.refresh_after),
             (9, Some(Duration::from_secs(60)))
         );
         assert_eq!(
-            db.database(&e, None, Some(Duration::ZERO), false)
+            db.database(&e, None, Some(Duration::ZERO), false, &ro)
+                .unwrap()
                 .refresh_after,
             None
         );
-        assert_eq!(db.database(&e, None, None, true).refresh_after, None);
+        assert_eq!(
+            db.database(&e, None, None, true, &ro)
+                .unwrap()
+                .refresh_after,
+            None
+        );
         // Defaults without a file.
-        let s = db.database(&env(&[]), None, None, false);
+        let s = db.database(&env(&[]), None, None, false, &ro).unwrap();
         assert_eq!(
             (s.max_age_days, s.refresh_after),
             (7, Some(Duration::from_secs(86_400)))

@@ -147,8 +147,44 @@ fn a_pushed_database_is_pulled_byte_for_byte_and_bad_artifacts_leave_the_old_one
     let o = moat(["db", "status", "--db", b.to_str().unwrap()]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
 
-    // Not a database artifact (an ordinary image pushed there): refused, b.db untouched.
+    // A scan with --db-repository and no database pulls it first, then finds what a scan
+    // with the original finds.
     let images = images().unwrap();
+    let target = format!(
+        "docker-archive:{}",
+        images.join("lang-app.docker.tar").display()
+    );
+    let scan = |db: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "scan",
+            "--scanners",
+            "vuln",
+            "--format",
+            "json",
+            "--db",
+            db.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        args.push(&target);
+        let o = moat(&args);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        (v, stderr(&o))
+    };
+    let (want, _) = scan(&a, &[]);
+    let c = t.path().join("scan/c.db");
+    let pulled_ref = format!("{r}:v1");
+    let (got, err) = scan(&c, &["--db-repository", &pulled_ref]);
+    assert!(err.contains("pulling the advisory database"), "{err}");
+    assert_eq!(got["advisories"]["downloaded"], true);
+    assert!(!want["findings"].as_array().unwrap().is_empty());
+    assert_eq!(got["findings"], want["findings"]);
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&c).unwrap());
+    // Fresh (built today): the next scan does not pull again.
+    let (_, err) = scan(&c, &["--db-repository", &pulled_ref]);
+    assert!(!err.contains("pulling"), "{err}");
+
+    // Not a database artifact (an ordinary image pushed there): refused, b.db untouched.
     let o = Command::new("skopeo")
         .args(["copy", "--dest-tls-verify=false", "-q"])
         .arg(format!(

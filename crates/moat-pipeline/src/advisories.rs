@@ -64,6 +64,16 @@ pub struct DatabaseSettings {
     /// refreshed before the scan matches (`None`: never; present sources are then only
     /// refreshed by `moat db update`).
     pub refresh_after: Option<std::time::Duration>,
+    /// Pull the whole database from this artifact (`moat db push`) instead of downloading
+    /// sources from the feeds: when it is missing, or built longer ago than `refresh_after`.
+    pub repository: Option<DbRepository>,
+}
+
+/// Where a published database is (`--db-repository`).
+#[derive(Debug, Clone)]
+pub struct DbRepository {
+    pub reference: moat_registry::Reference,
+    pub registry: moat_image::RegistryOptions,
 }
 
 /// One source of the database a scan used.
@@ -260,7 +270,10 @@ pub(crate) fn open(
         .collect();
     let needed = update::needed_names(ecosystems.iter().map(String::as_str));
     if !d.offline {
-        fetch_needed(d, &needed, now, &mut info, notify, diagnostics)?;
+        match &d.repository {
+            Some(repo) => pull_database(d, repo, now, &mut info, notify, diagnostics)?,
+            None => fetch_needed(d, &needed, now, &mut info, notify, diagnostics)?,
+        }
     }
     let db = Database::open_read_only(&d.path).map_err(|e| Error::Database(e.into()))?;
     let covered = db
@@ -290,6 +303,69 @@ pub(crate) fn open(
         covered,
         what: "the database",
     })
+}
+
+/// Replaces the database with the published one when it is missing or was built longer ago
+/// than [`DatabaseSettings::refresh_after`]. A failed pull is a warning when a usable
+/// database remains, else [`Error::NoDatabase`].
+fn pull_database(
+    d: &DatabaseSettings,
+    repo: &DbRepository,
+    now: jiff::Timestamp,
+    info: &mut AdvisoryInfo,
+    notify: &mut dyn FnMut(&str),
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Result<(), Error> {
+    let built = if d.path.exists() {
+        Some(
+            Database::open_read_only(&d.path)
+                .and_then(|db| db.status())
+                .map_err(|e| Error::Database(e.into()))?
+                .built_at,
+        )
+    } else {
+        None
+    };
+    let stale = match &built {
+        None => true,
+        Some(b) => d
+            .refresh_after
+            .is_some_and(|limit| b.as_deref().is_none_or(|b| older_than(b, now, limit))),
+    };
+    if !stale {
+        return Ok(());
+    }
+    notify(&format!(
+        "{} the advisory database {} from {}",
+        if built.is_some() {
+            "refreshing"
+        } else {
+            "no advisory database yet: pulling"
+        },
+        d.path.display(),
+        repo.reference
+    ));
+    match crate::db_artifact::pull(&repo.reference, &repo.registry, &d.path, &mut |_, _| Ok(())) {
+        Ok(_) => {
+            info.downloaded = true;
+            Ok(())
+        }
+        Err(e) if built.is_some() => {
+            diagnostics.push(Diagnostic::new(
+                Code::DatabaseUpdate,
+                format!(
+                    "pulling {} failed; the scan used the database {} as it was: {e}",
+                    repo.reference,
+                    d.path.display()
+                ),
+            ));
+            Ok(())
+        }
+        Err(e) => Err(Error::NoDatabase {
+            path: d.path.clone(),
+            why: e.to_string(),
+        }),
+    }
 }
 
 /// Downloads the sources `needed` names (and KEV) that the database lacks, and refreshes

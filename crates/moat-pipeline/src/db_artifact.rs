@@ -211,8 +211,8 @@ pub fn push(
 
 /// Replaces the database at `db` with the one published under `reference`. `verify` is
 /// called with the client and the manifest's digest before anything is downloaded (a
-/// signature check); its `Err` is the reason the pull is refused. The caller holds the
-/// database's writer lock.
+/// signature check); its `Err` is the reason the pull is refused. The database's writer lock
+/// is taken (waiting up to a minute for another writer; a lock the caller holds is shared).
 pub fn pull(
     reference: &Reference,
     ro: &RegistryOptions,
@@ -281,6 +281,7 @@ pub fn pull(
         _ => PathBuf::from("."),
     };
     std::fs::create_dir_all(&dir).map_err(io_err(&dir, "creating"))?;
+    let _lock = file::WriteLock::acquire(db, std::time::Duration::from_secs(60), &mut |_| {})?;
     let mut compressed = tempfile::NamedTempFile::new_in(&dir).map_err(io_err(&dir, "creating"))?;
     client
         .get_blob_to(

@@ -37,7 +37,7 @@ pub mod db_artifact;
 pub mod policy;
 pub mod target;
 
-pub use advisories::{Advisories, AdvisoryInfo, DatabaseSettings, SourceInfo};
+pub use advisories::{Advisories, AdvisoryInfo, DatabaseSettings, DbRepository, SourceInfo};
 pub use target::{GitTarget, Target};
 
 use moat_model::{Code, Diagnostic, Finding, Inventory, ScanReport};

@@ -39,10 +39,6 @@ pub enum DbCommand {
         /// Download every ecosystem and distro moat knows, not only those the database holds.
         #[arg(long, conflicts_with = "ecosystems")]
         all: bool,
-        /// Replace the database with the one published at REGISTRY/REPO:TAG by `moat db push`
-        /// instead of downloading the feeds.
-        #[arg(long, value_name = "REF", conflicts_with_all = ["ecosystems", "all"])]
-        db_repository: Option<String>,
         #[command(flatten)]
         access: RegistryAccessArgs,
         #[command(flatten)]
@@ -145,18 +141,21 @@ pub fn run(cmd: DbCommand, env: &Env) -> anyhow::Result<()> {
         } => import(&d, &paths, replace_source, &write, env),
         DbCommand::Update {
             db: d,
-            db_repository: Some(reference),
-            access,
-            write,
-            ..
-        } => pull(&d, &reference, &access, &write, env),
-        DbCommand::Update {
-            db: d,
             ecosystems,
             all,
+            access,
             write,
-            ..
-        } => update(&d, &ecosystems, all, &write, env),
+        } => match d.repository(env)? {
+            Some(reference) => {
+                if !ecosystems.is_empty() || all {
+                    bail!(
+                        "--ecosystems and --all choose feeds; a database from --db-repository (or the configuration's db.repository) holds what it was built with"
+                    );
+                }
+                pull(&d, &reference, &access, &write, env)
+            }
+            None => update(&d, &ecosystems, all, &write, env),
+        },
         DbCommand::Status { db: d } => status(&d, env),
         DbCommand::Push {
             db: d,
@@ -241,14 +240,15 @@ fn update(
     Ok(())
 }
 
-fn parse_reference(text: &str) -> anyhow::Result<moat_registry::Reference> {
-    let text = text.strip_prefix("registry:").unwrap_or(text);
-    Ok(moat_registry::Reference::parse(text)?)
-}
-
 /// `moat db push`: the database file, as it is, to a registry.
 fn push(d: &DbArgs, text: &str, access: &RegistryAccessArgs, env: &Env) -> anyhow::Result<()> {
-    let reference = parse_reference(text)?;
+    if d.db_repository.is_some() {
+        bail!(
+            "--db-repository names where `db update` pulls from: `moat db push` takes the reference as its argument"
+        );
+    }
+    let reference =
+        moat_registry::Reference::parse(text.strip_prefix("registry:").unwrap_or(text))?;
     let path = d.path(env);
     crate::settings::refuse_special(&path, "advisory database")?;
     if d.offline {
@@ -269,7 +269,7 @@ fn push(d: &DbArgs, text: &str, access: &RegistryAccessArgs, env: &Env) -> anyho
 /// `moat db update --db-repository`: the database replaced by a published one.
 fn pull(
     d: &DbArgs,
-    text: &str,
+    reference: &moat_registry::Reference,
     access: &RegistryAccessArgs,
     w: &WriteArgs,
     env: &Env,
@@ -277,7 +277,6 @@ fn pull(
     if d.offline {
         bail!("--offline is set: `moat db update --db-repository` needs the network");
     }
-    let reference = parse_reference(text)?;
     let ro = access.options(env)?;
     let path = d.path(env);
     crate::settings::refuse_special(&path, "advisory database")?;

@@ -254,20 +254,22 @@ impl ScanArgs {
             bail!("--policy applies to the misconfig scanner: add --scanners misconfig");
         }
         read.policies = self.policies.load()?;
+        let advisories = if self.advisories.is_empty() {
+            Advisories::Database(Box::new(self.db.database(
+                env,
+                self.db_max_age,
+                self.db_refresh_after,
+                self.skip_db_update,
+                &read.open.registry,
+            )?))
+        } else {
+            Advisories::Files(self.advisories.clone())
+        };
         Ok(Settings {
             target,
             read,
             scanners,
-            advisories: if self.advisories.is_empty() {
-                Advisories::Database(Box::new(self.db.database(
-                    env,
-                    self.db_max_age,
-                    self.db_refresh_after,
-                    self.skip_db_update,
-                )))
-            } else {
-                Advisories::Files(self.advisories.clone())
-            },
+            advisories,
             ignores,
             vex,
             gate: Gate {
