@@ -282,7 +282,7 @@ fn pull(
     crate::settings::refuse_special(&path, "advisory database")?;
     d.create_dir(env)?;
     let _lock = lock_and_check(&path, w, Writer::Update)?;
-    let pulled = moat_pipeline::db_artifact::pull(&reference, &ro, &path, &mut |_, _| Ok(()))?;
+    let pulled = moat_pipeline::db_artifact::pull(reference, &ro, &path, &mut |_, _| Ok(()))?;
     say!(
         "replaced {} with {reference}@{} (built {}, {} bytes)",
         path.display(),
