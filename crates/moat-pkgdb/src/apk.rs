@@ -231,9 +231,9 @@ impl Db {
         dedup_in_order(&mut depends);
         dedup_in_order(&mut provides);
         let names = self.names.len();
-        self.names.extend(depends.drain(..));
+        self.names.append(&mut depends);
         let provides_at = self.names.len();
-        self.names.extend(provides.drain(..));
+        self.names.append(&mut provides);
         self.packages.push(ApkPackage {
             name: b.name.unwrap_or_default(),
             version: b.version.unwrap_or_default(),
