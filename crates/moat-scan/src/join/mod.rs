@@ -6,10 +6,11 @@
 //!    each package joined with its file list and licences, with the layer that introduced it
 //!    (the dpkg `status` and apk databases are taken out of the view and consumed record
 //!    by record);
-//! 3. [`lang`]: language packages are collected, joined (a dist-info's RECORD), dropped
-//!    where an OS package owns their metadata, and deduplicated; then the OS databases'
-//!    package lists leave the merged view (their packages share their strings, and nothing
-//!    after this reads them);
+//! 3. [`lang`]: language packages are collected and joined (a dist-info's RECORD) before
+//!    step 2, so that the OS join keeps the owners of their metadata files only (not every
+//!    file list of every OS package, nor a map of them all), then dropped where an OS package
+//!    owns their metadata, and deduplicated; then the OS databases' package lists leave the
+//!    merged view (their packages share their strings, and nothing after this reads them);
 //! 4. [`limits`]: packages without a name or with an over-long one are dropped, other
 //!    over-long fields cut (the value caps of `moat_model::limits`, applied here only);
 //! 5. [`group`]: every package manager's packages get unique ids and their dependency edges.
