@@ -182,3 +182,63 @@ pub(crate) fn assemble(
     }
     (packages, relationships)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pkg(id: &str) -> Package {
+        serde_json::from_str(&format!(
+            r#"{{"id":"{id}","name":"n","version":"1","type":"apk","purl":"pkg:apk/n@1"}}"#
+        ))
+        .unwrap()
+    }
+
+    fn names(lists: &[&[&str]]) -> Names {
+        let mut n = Names::default();
+        for l in lists {
+            n.push(l.iter().map(|&s| Str::from(s)));
+        }
+        n
+    }
+
+    #[test]
+    fn repeated_ids_numbered_and_edges_to_the_first_provider() {
+        let groups = vec![
+            Group {
+                packages: vec![pkg("a"), pkg("b"), pkg("a"), pkg("a#2")],
+                provides: names(&[&["a", "so:x"], &[], &["a2", "so:x"], &["c"]]),
+                depends: names(&[&["c"], &["so:x", "nothing"], &[], &[]]),
+            },
+            Group {
+                packages: vec![pkg("b")],
+                provides: names(&[&["b"]]),
+                depends: names(&[&["a"]]),
+            },
+        ];
+        let (packages, relationships) = assemble(groups, vec![(1, "pypi:x@1".into())]);
+        let ids: Vec<&str> = packages.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b", "a#2", "a#2#2", "b#2"]);
+        let edges: Vec<(&str, &str)> = relationships
+            .iter()
+            .map(|r| (r.from.as_str(), r.to.as_str()))
+            .collect();
+        // so:x is provided by packages 0 and 2: the first one; names of another group and
+        // names nobody provides draw no edge
+        assert_eq!(edges, [("a", "a#2#2"), ("b", "a")]);
+        assert_eq!(
+            packages[1]
+                .metadata
+                .get("language_packages")
+                .map(|v| v.as_str()),
+            Some("pypi:x@1")
+        );
+        let unique = vec![Group {
+            packages: vec![pkg("x"), pkg("y")],
+            ..Group::default()
+        }];
+        assert!(!ids_repeat(&unique));
+        let (packages, _) = assemble(unique, vec![]);
+        assert_eq!(packages[1].id, "y");
+    }
+}
