@@ -33,17 +33,25 @@
 //! **Files**: absolute paths of the `R:` entries only (directories from `F:` are
 //! not listed themselves), in order.
 //!
+//! The lists of all packages (depends, provides, files) are kept flat in the database
+//! ([`Installed`]: one vector of names, one string of paths), not in vectors of their own:
+//! a million packages' small vectors were about 140 MB, and since the scan engine reads the
+//! database on an analysis thread and builds its packages on another, memory they gave back
+//! could not be reused for the packages. Read them with [`Installed::depends`],
+//! [`Installed::provides`] and [`Installed::files`].
+//!
 //! A stanza without `P:` or `V:`, or made only of malformed lines, becomes a
 //! `parse-error` diagnostic (`stanza N: ...`, N from 1) at the line the stanza starts,
 //! and the rest of the file is still read. Diagnostics are capped at
 //! [`crate::MAX_WARNINGS`] (+ one `too-large` "more" diagnostic).
 
-use crate::{Parsed, Warnings, dedup_in_order, records_room};
+use crate::{Diagnostic, Warnings, dedup_in_order, records_room};
 use moat_model::{Interner, Str};
 
-/// One package from `lib/apk/db/installed`. Its strings other than file paths are shared
-/// ([`Str`]): one parse interns them, so the architecture, licence, maintainer and origin
-/// repeated across packages are stored once.
+/// One package from `lib/apk/db/installed`. Its strings are shared ([`Str`]): one parse
+/// interns them, so the architecture, licence, maintainer and origin repeated across
+/// packages are stored once. Its lists are in the database it was read from
+/// ([`Installed::depends`], [`Installed::provides`], [`Installed::files`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApkPackage {
     pub name: Str,
@@ -52,12 +60,66 @@ pub struct ApkPackage {
     pub origin: Option<Str>,
     pub license: Option<Str>,
     pub maintainer: Option<Str>,
-    /// See the module docs: package names and `so:`/`cmd:`/`pc:` entries.
-    pub depends: Vec<Str>,
-    pub provides: Vec<Str>,
-    /// Absolute paths from `F:`/`R:` lines.
-    pub files: Vec<String>,
     pub checksum: Option<Str>,
+    /// Its depends are `names[names..provides]`, its provides `names[provides..end]`.
+    names: usize,
+    provides: usize,
+    end: usize,
+    /// Its files are `paths[files.0..files.1]`, each ended by a newline.
+    files: (usize, usize),
+}
+
+/// A read `lib/apk/db/installed`: the packages it could read, with their lists, and what it
+/// could not read (as [`crate::Parsed`] for the other databases).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Installed {
+    pub packages: Vec<ApkPackage>,
+    /// One diagnostic per stanza that was skipped (see the module docs).
+    pub warnings: Vec<Diagnostic>,
+    /// The depends and provides of every package, flat.
+    names: Vec<Str>,
+    /// The files of every package, each ended by a newline (a line of the database holds
+    /// no newline).
+    paths: String,
+}
+
+impl Installed {
+    /// See the module docs: package names and `so:`/`cmd:`/`pc:` entries (none for a
+    /// package of another database).
+    pub fn depends(&self, p: &ApkPackage) -> &[Str] {
+        self.names.get(p.names..p.provides).unwrap_or_default()
+    }
+
+    /// What `p` provides, as [`Installed::depends`] reads its depends.
+    pub fn provides(&self, p: &ApkPackage) -> &[Str] {
+        self.names.get(p.provides..p.end).unwrap_or_default()
+    }
+
+    /// The absolute paths of `p`'s `F:`/`R:` lines, in order.
+    pub fn files<'a>(&'a self, p: &ApkPackage) -> impl Iterator<Item = &'a str> + 'a {
+        let text = self.paths.get(p.files.0..p.files.1).unwrap_or_default();
+        text.split_terminator('\n')
+    }
+
+    /// The diagnostics (no path or layer: the caller knows where the bytes came from).
+    pub fn diagnostics(&self) -> Vec<Diagnostic> {
+        self.warnings.clone()
+    }
+
+    /// Takes the packages and their lists out (without diagnostics), leaving the diagnostics.
+    pub fn take_packages(&mut self) -> Installed {
+        Installed {
+            packages: std::mem::take(&mut self.packages),
+            warnings: Vec::new(),
+            names: std::mem::take(&mut self.names),
+            paths: std::mem::take(&mut self.paths),
+        }
+    }
+
+    /// Drops the packages and their lists, keeping the diagnostics.
+    pub fn release(&mut self) {
+        drop(self.take_packages());
+    }
 }
 
 #[derive(Default)]
@@ -70,7 +132,8 @@ struct Builder {
     maintainer: Option<Str>,
     depends: Vec<Str>,
     provides: Vec<Str>,
-    files: Vec<String>,
+    /// Where the stanza's files begin in the database's paths.
+    files: usize,
     checksum: Option<Str>,
     dir: String,
     lines: usize,
@@ -80,7 +143,7 @@ struct Builder {
 }
 
 /// Reads `lib/apk/db/installed`. Never fails: unreadable stanzas become diagnostics.
-pub fn parse_installed(bytes: &[u8]) -> Parsed<ApkPackage> {
+pub fn parse_installed(bytes: &[u8]) -> Installed {
     let text = String::from_utf8_lossy(bytes);
     let mut db = Db::with_capacity(records_room(&text, "P:"));
     for line in text.split('\n') {
@@ -92,7 +155,7 @@ pub fn parse_installed(bytes: &[u8]) -> Parsed<ApkPackage> {
 /// [`parse_installed`] reading from `r` line by line: the same result from the same bytes
 /// (invalid UTF-8 replaced per line, which is the same as in the whole text: a newline is
 /// never part of a UTF-8 sequence), without holding the file. Fails only when reading fails.
-pub fn read_installed(mut r: impl std::io::BufRead) -> std::io::Result<Parsed<ApkPackage>> {
+pub fn read_installed(mut r: impl std::io::BufRead) -> std::io::Result<Installed> {
     let mut db = Db::with_capacity(0);
     let mut buf = Vec::new();
     loop {
@@ -109,6 +172,8 @@ pub fn read_installed(mut r: impl std::io::BufRead) -> std::io::Result<Parsed<Ap
 /// The packages and diagnostics of the lines read so far.
 struct Db {
     packages: Vec<ApkPackage>,
+    names: Vec<Str>,
+    paths: String,
     warnings: Warnings,
     stanza_no: usize,
     /// Lines so far.
@@ -121,6 +186,8 @@ impl Db {
     fn with_capacity(n: usize) -> Db {
         Db {
             packages: Vec::with_capacity(n),
+            names: Vec::new(),
+            paths: String::new(),
             warnings: Warnings::default(),
             stanza_no: 0,
             lineno: 0,
@@ -132,7 +199,15 @@ impl Db {
     /// The stanza read so far, as a package or a diagnostic.
     fn end_stanza(&mut self) {
         let b = std::mem::take(&mut self.cur);
+        // the lists' vectors serve the next stanza too
+        let (mut depends, mut provides) = (b.depends, b.provides);
+        let reuse = |cur: &mut Builder, mut d: Vec<Str>, mut p: Vec<Str>| {
+            d.clear();
+            p.clear();
+            (cur.depends, cur.provides) = (d, p);
+        };
         if b.lines == 0 && b.bad_lines == 0 {
+            reuse(&mut self.cur, depends, provides);
             return;
         }
         self.stanza_no += 1;
@@ -148,16 +223,17 @@ impl Db {
         };
         if let Some(msg) = problem {
             self.warnings.at_line(b.start, msg);
+            // its files are no package's
+            self.paths.truncate(b.files);
+            reuse(&mut self.cur, depends, provides);
             return;
         }
-        // Kept for the whole scan: vectors grown by pushing hold room for 4 (a million
-        // packages' spare room was about 160 MB).
-        let (mut depends, mut provides, mut files) = (b.depends, b.provides, b.files);
         dedup_in_order(&mut depends);
         dedup_in_order(&mut provides);
-        depends.shrink_to_fit();
-        provides.shrink_to_fit();
-        files.shrink_to_fit();
+        let names = self.names.len();
+        self.names.append(&mut depends);
+        let provides_at = self.names.len();
+        self.names.append(&mut provides);
         self.packages.push(ApkPackage {
             name: b.name.unwrap_or_default(),
             version: b.version.unwrap_or_default(),
@@ -165,11 +241,13 @@ impl Db {
             origin: b.origin,
             license: b.license,
             maintainer: b.maintainer,
-            depends,
-            provides,
-            files,
             checksum: b.checksum,
+            names,
+            provides: provides_at,
+            end: self.names.len(),
+            files: (b.files, self.paths.len()),
         });
+        reuse(&mut self.cur, depends, provides);
     }
 
     /// The next line, without its `\n`.
@@ -180,9 +258,10 @@ impl Db {
             self.end_stanza();
             return;
         }
-        let (cur, strings) = (&mut self.cur, &mut self.strings);
+        let (cur, strings, paths) = (&mut self.cur, &mut self.strings, &mut self.paths);
         if cur.lines == 0 && cur.bad_lines == 0 {
             cur.start = self.lineno;
+            cur.files = paths.len();
         }
         let mut chars = line.chars();
         let (Some(key), Some(':')) = (chars.next(), chars.next()) else {
@@ -210,27 +289,29 @@ impl Db {
             }
             'R' if !value.is_empty() => {
                 let file = value.trim_start_matches('/');
-                // exact size: kept for the whole scan
-                let mut path = String::with_capacity(cur.dir.len() + file.len() + 2);
-                path.push('/');
+                paths.push('/');
                 if !cur.dir.is_empty() {
-                    path.push_str(&cur.dir);
-                    path.push('/');
+                    paths.push_str(&cur.dir);
+                    paths.push('/');
                 }
-                path.push_str(file);
-                cur.files.push(path);
+                paths.push_str(file);
+                paths.push('\n');
             }
             _ => {}
         }
     }
 
-    fn finish(mut self) -> Parsed<ApkPackage> {
+    fn finish(mut self) -> Installed {
         self.end_stanza();
         // Kept for the whole scan: no spare capacity.
         self.packages.shrink_to_fit();
-        Parsed {
+        self.names.shrink_to_fit();
+        self.paths.shrink_to_fit();
+        Installed {
             packages: self.packages,
             warnings: self.warnings.finish(),
+            names: self.names,
+            paths: self.paths,
         }
     }
 }
@@ -266,10 +347,14 @@ mod tests {
         assert_eq!(p.warnings[0].code, crate::Code::ParseError);
         let m = &p.packages[0];
         assert_eq!(m.checksum.as_deref(), Some("Q1abc="));
-        assert_eq!(m.depends, vec!["so:libc.so", "foo", "baz"]);
-        assert_eq!(m.provides, vec!["so:libc.musl-x86_64.so.1", "cmd:sh"]);
-        assert_eq!(m.files, vec!["/top", "/lib/libc.so", "/usr/lib/x"]);
-        assert_eq!(p.packages[1].name, "last");
+        assert_eq!(p.depends(m), ["so:libc.so", "foo", "baz"]);
+        assert_eq!(p.provides(m), ["so:libc.musl-x86_64.so.1", "cmd:sh"]);
+        let files: Vec<&str> = p.files(m).collect();
+        assert_eq!(files, ["/top", "/lib/libc.so", "/usr/lib/x"]);
+        let last = &p.packages[1];
+        assert_eq!(last.name, "last");
+        assert!(p.depends(last).is_empty() && p.provides(last).is_empty());
+        assert_eq!(p.files(last).count(), 0);
     }
 
     #[test]
@@ -293,6 +378,25 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn files_of_a_skipped_stanza_are_nobodys() {
+        let db = b"P:a\nV:1\nR:a1\nD:x y\n\nP:broken\nF:x\nR:b1\nR:b2\nD:z\n\nP:c\nV:2\nF:/y/\nR:/c1\np:q\n";
+        let p = parse_installed(db);
+        assert_eq!(p.packages.len(), 2);
+        let (a, c) = (&p.packages[0], &p.packages[1]);
+        assert_eq!(p.files(a).collect::<Vec<_>>(), ["/a1"]);
+        assert_eq!(p.files(c).collect::<Vec<_>>(), ["/y/c1"]);
+        assert_eq!(p.paths, "/a1\n/y/c1\n");
+        assert_eq!(p.depends(a), ["x", "y"]);
+        assert!(p.provides(a).is_empty() && p.depends(c).is_empty());
+        assert_eq!(p.provides(c), ["q"]);
+        assert_eq!(p.names, ["x", "y", "q"]);
+        let mut taken = p.clone();
+        assert_eq!(taken.take_packages().packages, p.packages);
+        assert!(taken.packages.is_empty() && taken.paths.is_empty());
+        assert_eq!(taken.warnings, p.warnings);
     }
 
     #[test]

@@ -7,14 +7,15 @@
 mod common;
 
 use common::shared_dir;
-use moat_pkgdb::apk::{ApkPackage, parse_installed};
+use moat_pkgdb::apk::{ApkPackage, Installed, parse_installed};
 use std::path::{Path, PathBuf};
 
 fn fixtures() -> Option<PathBuf> {
     shared_dir().map(|d| d.join("data/fixtures/apk"))
 }
 
-fn line(p: &ApkPackage) -> String {
+fn line(db: &Installed, p: &ApkPackage) -> String {
+    let files: Vec<&str> = db.files(p).collect();
     format!(
         "{}\t{}\t{}\t{}\t{}\t{}\t{}",
         p.name,
@@ -22,8 +23,8 @@ fn line(p: &ApkPackage) -> String {
         p.arch.as_deref().unwrap_or(""),
         p.origin.as_deref().unwrap_or(""),
         p.license.as_deref().unwrap_or(""),
-        p.files.len(),
-        p.files.first().map(String::as_str).unwrap_or(""),
+        files.len(),
+        files.first().copied().unwrap_or(""),
     )
 }
 
@@ -64,7 +65,7 @@ fn installed_files_match_expected() {
             .filter(|l| !l.starts_with('#') && !l.is_empty())
             .collect();
         let p = parse_installed(&std::fs::read(fx.join(fixture.trim())).unwrap());
-        let got: Vec<String> = p.packages.iter().map(line).collect();
+        let got: Vec<String> = p.packages.iter().map(|x| line(&p, x)).collect();
         if got != want {
             failures.push(format!(
                 "{name}: packages differ\n got: {got:#?}\nwant: {want:#?}"
@@ -92,13 +93,13 @@ fn trivy_apk_details() {
         musl.maintainer.as_deref(),
         Some("Timo Teräs <timo.teras@iki.fi>")
     );
-    assert_eq!(musl.provides, ["so:libc.musl-x86_64.so.1"]);
+    assert_eq!(p.provides(musl), ["so:libc.musl-x86_64.so.1"]);
     assert_eq!(
-        musl.files,
+        p.files(musl).collect::<Vec<_>>(),
         ["/lib/libc.musl-x86_64.so.1", "/lib/ld-musl-x86_64.so.1"]
     );
     let busybox = p.packages.iter().find(|p| p.name == "busybox").unwrap();
-    assert_eq!(busybox.depends, ["so:libc.musl-x86_64.so.1"]);
+    assert_eq!(p.depends(busybox), ["so:libc.musl-x86_64.so.1"]);
     let ada = p.packages.iter().find(|p| p.name == "ada-libs").unwrap();
     assert_eq!(
         ada.license.as_deref(),
@@ -111,12 +112,19 @@ fn syft_details() {
     let Some(fx) = fixtures() else { return };
     let p = parse_installed(&std::fs::read(fx.join("syft/extra-file-attributes")).unwrap());
     let jre = &p.packages[0];
-    assert_eq!(jre.depends[..3], ["java-cacerts", "nss", "so:libX11.so.6"]);
-    assert!(jre.depends.iter().any(|d| d == "so:openjdk8:libjvm.so"));
-    assert_eq!(jre.provides[0], "so:openjdk8:libawt_xawt.so");
-    assert_eq!(jre.files[0], "/usr/lib/jvm/java-1.8-openjdk/bin/policytool");
+    assert_eq!(
+        p.depends(jre)[..3],
+        ["java-cacerts", "nss", "so:libX11.so.6"]
+    );
+    assert!(p.depends(jre).iter().any(|d| d == "so:openjdk8:libjvm.so"));
+    assert_eq!(p.provides(jre)[0], "so:openjdk8:libawt_xawt.so");
+    assert_eq!(
+        p.files(jre).next(),
+        Some("/usr/lib/jvm/java-1.8-openjdk/bin/policytool")
+    );
     let p = parse_installed(&std::fs::read(fx.join("syft/empty-deps-and-provides")).unwrap());
-    assert!(p.packages[0].depends.is_empty() && p.packages[0].provides.is_empty());
+    let first = &p.packages[0];
+    assert!(p.depends(first).is_empty() && p.provides(first).is_empty());
     let p = parse_installed(&std::fs::read(fx.join("osv-scalibr/no-origin")).unwrap());
     assert_eq!(p.packages[0].origin, None);
 }
@@ -126,11 +134,9 @@ fn hand_written_constraints() {
     let db =
         b"P:a\nV:1-r0\nD:b>=1.2 c=2 d~3 e<4 !f g@edge cmd:sh pc:zlib>=1\np:cmd:a=1-r0 pc:a=1\n";
     let p = parse_installed(db);
-    assert_eq!(
-        p.packages[0].depends,
-        ["b", "c", "d", "e", "g", "cmd:sh", "pc:zlib"]
-    );
-    assert_eq!(p.packages[0].provides, ["cmd:a", "pc:a"]);
+    let a = &p.packages[0];
+    assert_eq!(p.depends(a), ["b", "c", "d", "e", "g", "cmd:sh", "pc:zlib"]);
+    assert_eq!(p.provides(a), ["cmd:a", "pc:a"]);
 }
 
 #[test]

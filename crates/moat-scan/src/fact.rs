@@ -44,7 +44,7 @@ pub enum Fact {
         licenses: Vec<String>,
     },
     /// `lib/apk/db/installed`.
-    Apk(Parsed<apk::ApkPackage>),
+    Apk(apk::Installed),
     /// An rpm database (`rpmdb.sqlite`, `Packages`, `Packages.db`).
     Rpm(Parsed<rpm::RpmPackage>),
     /// A language lockfile, installed metadata, archive or binary.

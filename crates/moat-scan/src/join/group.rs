@@ -44,6 +44,16 @@ impl Names {
         self.names.len()
     }
 
+    /// The name at place `k` of the flat list (empty past the end).
+    fn at(&self, k: usize) -> &str {
+        self.names.get(k).map_or("", |n| n.as_str())
+    }
+
+    /// The package whose names hold place `k` of the flat list.
+    fn owner(&self, k: usize) -> usize {
+        self.ends.partition_point(|&end| end <= k)
+    }
+
     /// The names of package `i` (none past the end).
     pub fn get(&self, i: usize) -> &[Str] {
         let start = match i.checked_sub(1) {
@@ -71,30 +81,54 @@ impl Names {
     }
 }
 
+/// Whether two packages of the groups have the same id. Compares the ids' hashes (8 bytes a
+/// package, sorted), and on a repeated hash the ids themselves; a set of every id, as
+/// [`unique_ids`] keeps, was 34 MB for a million packages, which almost never share one.
+fn ids_repeat(groups: &[Group]) -> bool {
+    use std::hash::BuildHasher;
+    let ids = || groups.iter().flat_map(|g| g.packages.iter().map(|p| &p.id));
+    let hasher = std::hash::RandomState::new();
+    let mut hashes: Vec<u64> = ids().map(|id| hasher.hash_one(id.as_str())).collect();
+    hashes.sort_unstable();
+    if !hashes.windows(2).any(|w| w[0] == w[1]) {
+        return false;
+    }
+    drop(hashes);
+    let mut seen = HashSet::new();
+    !ids().all(|id| seen.insert(id.as_str()))
+}
+
+/// Gives the packages unique ids, in order: a repeated id gets `#2`, `#3`, ...
+fn unique_ids(groups: &mut [Group]) {
+    // ids are shared strings: the set holds the packages' own
+    let mut used_ids: HashSet<Str> = HashSet::new();
+    for p in groups.iter_mut().flat_map(|g| g.packages.iter_mut()) {
+        if used_ids.contains(&p.id) {
+            let mut n = 2;
+            let mut id = format!("{}#{n}", p.id);
+            while used_ids.contains(id.as_str()) {
+                n += 1;
+                id = format!("{}#{n}", p.id);
+            }
+            p.id = id.into();
+        }
+        used_ids.insert(p.id.clone());
+    }
+}
+
 /// All groups' packages, in order, with unique ids (`#2`, `#3` for repeats), and the
 /// `depends_on` edges each group's names resolve to. `notes` are (package index, note)
 /// pairs recorded as the package's `language_packages` metadata.
 pub(crate) fn assemble(
-    groups: Vec<Group>,
+    mut groups: Vec<Group>,
     notes: Vec<(usize, String)>,
 ) -> (Vec<Package>, Vec<Relationship>) {
+    if ids_repeat(&groups) {
+        unique_ids(&mut groups);
+    }
     let mut packages: Vec<Package> = Vec::new();
     let mut relationships = Vec::new();
-    // ids are shared strings: the set and the edges hold the packages' own
-    let mut used_ids: HashSet<Str> = HashSet::new();
     for mut g in groups {
-        for p in &mut g.packages {
-            if used_ids.contains(&p.id) {
-                let mut n = 2;
-                let mut id = format!("{}#{n}", p.id);
-                while used_ids.contains(id.as_str()) {
-                    n += 1;
-                    id = format!("{}#{n}", p.id);
-                }
-                p.id = id.into();
-            }
-            used_ids.insert(p.id.clone());
-        }
         // Moved, not copied: the first group's vector becomes the result.
         let base = packages.len();
         if packages.is_empty() {
@@ -104,19 +138,18 @@ pub(crate) fn assemble(
         }
         let id = |i: usize| &packages[base + i].id;
         // name (and provided names) -> the first package giving it, within one package
-        // manager: a sorted vector (half the memory of a hash map of the two million names
-        // of a million packages)
-        let mut by_name: Vec<(&str, usize)> = Vec::with_capacity(g.provides.total());
-        for (i, names) in g.provides.iter().enumerate() {
-            by_name.extend(names.iter().map(|n| (n.as_str(), i)));
-        }
-        by_name.sort_unstable();
-        by_name.dedup_by(|later, first| later.0 == first.0);
+        // manager: the places of the names in the group's flat list, sorted by name (8 bytes
+        // a name; a hash map of the two million names of a million packages was about
+        // 100 MB, a sorted vector of (name, package) pairs 48 MB)
+        let names = &g.provides;
+        let mut by_name: Vec<usize> = (0..names.total()).collect();
+        by_name.sort_unstable_by(|&a, &b| (names.at(a), a).cmp(&(names.at(b), b)));
+        by_name.dedup_by(|later, first| names.at(*later) == names.at(*first));
         let provider = |name: &str| {
             by_name
-                .binary_search_by(|(n, _)| (*n).cmp(name))
+                .binary_search_by(|&k| names.at(k).cmp(name))
                 .ok()
-                .map(|k| by_name[k].1)
+                .map(|k| names.owner(by_name[k]))
         };
         let mut edges: Vec<(usize, usize)> = Vec::new();
         for (i, deps) in g.depends.iter().enumerate() {
@@ -148,4 +181,64 @@ pub(crate) fn assemble(
         }
     }
     (packages, relationships)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pkg(id: &str) -> Package {
+        serde_json::from_str(&format!(
+            r#"{{"id":"{id}","name":"n","version":"1","type":"apk","purl":"pkg:apk/n@1"}}"#
+        ))
+        .unwrap()
+    }
+
+    fn names(lists: &[&[&str]]) -> Names {
+        let mut n = Names::default();
+        for l in lists {
+            n.push(l.iter().map(|&s| Str::from(s)));
+        }
+        n
+    }
+
+    #[test]
+    fn repeated_ids_numbered_and_edges_to_the_first_provider() {
+        let groups = vec![
+            Group {
+                packages: vec![pkg("a"), pkg("b"), pkg("a"), pkg("a#2")],
+                provides: names(&[&["a", "so:x"], &[], &["a2", "so:x"], &["c"]]),
+                depends: names(&[&["c"], &["so:x", "nothing"], &[], &[]]),
+            },
+            Group {
+                packages: vec![pkg("b")],
+                provides: names(&[&["b"]]),
+                depends: names(&[&["a"]]),
+            },
+        ];
+        let (packages, relationships) = assemble(groups, vec![(1, "pypi:x@1".into())]);
+        let ids: Vec<&str> = packages.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b", "a#2", "a#2#2", "b#2"]);
+        let edges: Vec<(&str, &str)> = relationships
+            .iter()
+            .map(|r| (r.from.as_str(), r.to.as_str()))
+            .collect();
+        // so:x is provided by packages 0 and 2: the first one; names of another group and
+        // names nobody provides draw no edge
+        assert_eq!(edges, [("a", "a#2#2"), ("b", "a")]);
+        assert_eq!(
+            packages[1]
+                .metadata
+                .get("language_packages")
+                .map(|v| v.as_str()),
+            Some("pypi:x@1")
+        );
+        let unique = vec![Group {
+            packages: vec![pkg("x"), pkg("y")],
+            ..Group::default()
+        }];
+        assert!(!ids_repeat(&unique));
+        let (packages, _) = assemble(unique, vec![]);
+        assert_eq!(packages[1].id, "y");
+    }
 }

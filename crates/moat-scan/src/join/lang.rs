@@ -77,16 +77,20 @@ fn package_purl(pkg: &LangPackage) -> Purl {
     p
 }
 
-/// Collects, joins and deduplicates the language packages of the final view.
-/// `owners` maps an absolute file path to the index of the OS package that owns it;
-/// `os_notes` receives (OS package index, `pypi:PyYAML@6.0`) for the packages dropped as owned.
-pub(super) fn groups(
-    m: &Merged,
-    owners: &HashMap<&str, usize>,
-    skip_dev: bool,
-    os_notes: &mut Vec<(usize, String)>,
-    diagnostics: &mut Vec<Diagnostic>,
-) -> Vec<Group> {
+/// The language packages of the final view, collected and joined (steps 1 and 2), before the
+/// OS packages are known: [`Collected::paths`] are the only files whose OS owner matters.
+pub(super) struct Collected(Vec<Found>);
+
+impl Collected {
+    /// The metadata files the packages were found in (absolute paths).
+    pub fn paths(&self) -> HashSet<Str> {
+        self.0.iter().map(|f| f.path.clone()).collect()
+    }
+}
+
+/// Collects the language packages of the final view and joins a dist-info's `RECORD` (steps
+/// 1 and 2; [`groups`] does the rest once the OS packages are known).
+pub(super) fn collect(m: &Merged, diagnostics: &mut Vec<Diagnostic>) -> Collected {
     let manifests = project::manifests(m);
     let mut found: Vec<Found> = Vec::new();
     for (path, layer, facts) in m.files_under("") {
@@ -123,6 +127,21 @@ pub(super) fn groups(
     project::apply(&mut found, &manifests, diagnostics);
     go::apply_go_sum(&mut found);
     join_python_records(&mut found);
+    Collected(found)
+}
+
+/// Drops the collected packages whose metadata file an OS package owns, deduplicates the
+/// others and builds their groups (steps 3 to 5). `owners` maps an absolute file path (at
+/// least every one of [`Collected::paths`] an OS package owns) to the index of the OS package
+/// that owns it; `os_notes` receives (OS package index, `pypi:PyYAML@6.0`) for the packages
+/// dropped as owned.
+pub(super) fn groups(
+    collected: Collected,
+    owners: &HashMap<&str, usize>,
+    skip_dev: bool,
+    os_notes: &mut Vec<(usize, String)>,
+) -> Vec<Group> {
+    let Collected(mut found) = collected;
     drop_os_owned(&mut found, owners, os_notes);
     mark_crates_not_in_binary(&mut found);
     let merged = dedupe(found);

@@ -6,10 +6,11 @@
 //!    each package joined with its file list and licences, with the layer that introduced it
 //!    (the dpkg `status` and apk databases are taken out of the view and consumed record
 //!    by record);
-//! 3. [`lang`]: language packages are collected, joined (a dist-info's RECORD), dropped
-//!    where an OS package owns their metadata, and deduplicated; then the OS databases'
-//!    package lists leave the merged view (their packages share their strings, and nothing
-//!    after this reads them);
+//! 3. [`lang`]: language packages are collected and joined (a dist-info's RECORD) before
+//!    step 2, so that the OS join keeps the owners of their metadata files only (not every
+//!    file list of every OS package, nor a map of them all), then dropped where an OS package
+//!    owns their metadata, and deduplicated; then the OS databases' package lists leave the
+//!    merged view (their packages share their strings, and nothing after this reads them);
 //! 4. [`limits`]: packages without a name or with an over-long one are dropped, other
 //!    over-long fields cut (the value caps of `moat_model::limits`, applied here only);
 //! 5. [`group`]: every package manager's packages get unique ids and their dependency edges.
@@ -43,25 +44,32 @@ pub fn build(m: &mut Merged, skip_dev: bool) -> Built {
     let mut diagnostics = Vec::new();
     collect_fact_diagnostics(m, &mut diagnostics);
     let (dpkg, apk) = (os::take_dpkg(m), os::take_apk(m));
-    let (os, os_groups) = os::groups(m, dpkg, apk, &mut diagnostics);
+    // The language packages are collected first (their diagnostics follow the OS join's):
+    // the OS join keeps the owners of their metadata files only, not every file list.
+    let mut lang_diagnostics = Vec::new();
+    let collected = lang::collect(m, &mut lang_diagnostics);
+    let wanted = collected.paths();
+    let (os, os_groups) = os::groups(m, dpkg, apk, &wanted, &mut diagnostics);
+    diagnostics.append(&mut lang_diagnostics);
 
     // Language packages; those whose metadata an OS package owns stay with the OS package.
     let mut notes: Vec<(usize, String)> = Vec::new();
     let lang_groups = {
         let mut owners: HashMap<&str, usize> = HashMap::new();
-        let files = os_groups.iter().flat_map(|g| g.files.iter());
-        for (i, files) in files.enumerate() {
-            for f in files.iter() {
-                owners.insert(f.as_str(), i);
+        let mut base = 0;
+        for g in &os_groups {
+            for (f, i) in &g.owned {
+                owners.insert(f, base + i);
             }
+            base += g.group.packages.len();
         }
-        lang::groups(m, &owners, skip_dev, &mut notes, &mut diagnostics)
+        lang::groups(collected, &owners, skip_dev, &mut notes)
     };
     let mut groups: Vec<group::Group> = os_groups.into_iter().map(|g| g.group).collect();
     groups.extend(lang_groups);
     m.release_databases(|f| match f {
         Fact::Dpkg(p) => p.packages = Vec::new(),
-        Fact::Apk(p) => p.packages = Vec::new(),
+        Fact::Apk(p) => p.release(),
         Fact::Rpm(p) => p.packages = Vec::new(),
         _ => {}
     });

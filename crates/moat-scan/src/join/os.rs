@@ -12,26 +12,31 @@ use crate::analyzers::rpm::{RPM_DIRS, RPM_FILES};
 use crate::fact::Fact;
 use crate::merge::{FoundFile, Introduced, Merged, SymlinkLoop, introduced_layers};
 use moat_model::{Code, Diagnostic, Interner, Location, Metadata, OsInfo, Package, Purl, Str};
-use moat_pkgdb::{apk::ApkPackage, dpkg::DpkgPackage, rpm::RpmPackage};
+use moat_pkgdb::{apk::Installed, dpkg::DpkgPackage, rpm::RpmPackage};
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-/// The packages of one OS package manager, with the files each owns (borrowed from the
-/// facts, or taken from a database consumed by the join: only the ownership join reads
-/// them, and packages keep no copies).
-#[derive(Default)]
+/// The packages of one OS package manager, with the owners of the files the ownership join
+/// asks about (`wanted`: the metadata files of language packages). Only those paths are
+/// kept (borrowed from the facts, or taken from a database consumed by the join): a
+/// million packages' file lists, and a map of them all, were about 100 MB.
 pub(super) struct OsGroup<'a> {
     pub group: Group,
-    pub files: Vec<Cow<'a, [String]>>,
+    /// (path, index of its package in `group`), in the order of the packages and of each
+    /// package's file list.
+    pub owned: Vec<(Cow<'a, str>, usize)>,
+    wanted: &'a HashSet<Str>,
 }
 
 /// The OS and one group per OS package manager (dpkg, apk, rpm), in that order. The dpkg
 /// `status` and apk databases were taken out of the view before ([`take_dpkg`],
 /// [`take_apk`]) and are consumed as their packages are built.
+/// `wanted`: the paths whose owners the ownership join needs ([`OsGroup::owned`]).
 pub(super) fn groups<'a>(
     m: &'a Merged,
     dpkg: Option<DpkgDb>,
     apk: Option<ApkDb>,
+    wanted: &'a HashSet<Str>,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> (Option<OsInfo>, Vec<OsGroup<'a>>) {
     let mut os = detect_os(m, diagnostics);
@@ -39,17 +44,17 @@ pub(super) fn groups<'a>(
     // one interner for the strings all packages of the scan repeat (kind, ecosystem,
     // database path, metadata keys and values): the packages share them
     let mut s = Interner::new();
-    let mut dpkg = dpkg_packages(m, dpkg, os.as_ref(), &mut s, diagnostics);
+    let mut dpkg = dpkg_packages(m, dpkg, os.as_ref(), wanted, &mut s, diagnostics);
     if os.is_none() {
         os = distroless_os(&dpkg);
         if let Some(os) = &os {
             // purls and ecosystems carry the distro: rebuild with it now known.
-            dpkg = dpkg_packages(m, None, Some(os), &mut s, &mut Vec::new());
+            dpkg = dpkg_packages(m, None, Some(os), wanted, &mut s, &mut Vec::new());
         }
     }
     groups.push(dpkg);
-    groups.push(apk_packages(apk, os.as_ref(), &mut s));
-    groups.push(rpm_packages(m, os.as_ref(), &mut s, diagnostics));
+    groups.push(apk_packages(apk, os.as_ref(), wanted, &mut s));
+    groups.push(rpm_packages(m, os.as_ref(), wanted, &mut s, diagnostics));
     (os, groups)
 }
 
@@ -177,12 +182,17 @@ struct OsPkg<'a> {
     source_name: Option<Str>,
     source_version: Option<Str>,
     licenses: Vec<Str>,
-    /// Borrowed from the facts or taken from them: only the ownership join reads them.
-    files: Cow<'a, [String]>,
+    files: Files<'a>,
     metadata: Metadata,
     /// Names the package answers to: its own, then what it provides.
     provides: Vec<Str>,
     depends: Vec<Str>,
+}
+
+/// The files of a package: how many, and those the ownership join asks about.
+struct Files<'a> {
+    count: usize,
+    wanted: Vec<Cow<'a, str>>,
 }
 
 /// Where the packages of one database were found: its kind and path, shared by them all.
@@ -201,11 +211,47 @@ impl Db {
 }
 
 impl<'a> OsGroup<'a> {
+    fn new(wanted: &'a HashSet<Str>) -> OsGroup<'a> {
+        OsGroup {
+            group: Group::default(),
+            owned: Vec::new(),
+            wanted,
+        }
+    }
+
+    /// The files of a package, from a list the group may borrow.
+    fn borrowed(&self, files: &'a [String]) -> Files<'a> {
+        let wanted = match self.wanted.is_empty() {
+            true => Vec::new(),
+            false => files
+                .iter()
+                .filter(|f| self.wanted.contains(f.as_str()))
+                .map(|f| Cow::Borrowed(f.as_str()))
+                .collect(),
+        };
+        Files {
+            count: files.len(),
+            wanted,
+        }
+    }
+
+    /// The files of a package, from a list that goes away (the wanted ones copied).
+    fn copied<'s>(&self, files: impl Iterator<Item = &'s str>) -> Files<'a> {
+        let mut count = 0;
+        let mut wanted = Vec::new();
+        for f in files {
+            count += 1;
+            if self.wanted.contains(f) {
+                wanted.push(Cow::Owned(f.to_string()));
+            }
+        }
+        Files { count, wanted }
+    }
+
     /// Room for `n` more packages providing `provides` and depending on `depends` names
     /// in all (exact sizes: a million packages grown by doubling waste up to half).
     fn reserve(&mut self, n: usize, provides: usize, depends: usize) {
         self.group.packages.reserve_exact(n);
-        self.files.reserve_exact(n);
         self.group.provides.reserve(n, provides);
         self.group.depends.reserve(n, depends);
     }
@@ -213,14 +259,19 @@ impl<'a> OsGroup<'a> {
     fn push(&mut self, d: &Distro, db: &Db, layer: Option<usize>, p: OsPkg<'a>) {
         self.group.provides.push(p.provides);
         self.group.depends.push(p.depends);
-        let file_count = (!p.files.is_empty()).then_some(p.files.len());
-        self.files.push(p.files);
+        let file_count = (p.files.count > 0).then_some(p.files.count);
+        let i = self.group.packages.len();
+        self.owned
+            .extend(p.files.wanted.into_iter().map(|f| (f, i)));
+        // exact size: a purl grown while written keeps up to twice its length
+        let mut purl = p.purl.to_string();
+        purl.shrink_to_fit();
         self.group.packages.push(Package {
             id: p.id.into(),
             name: p.name,
             version: p.version,
             kind: db.kind.clone(),
-            purl: p.purl.to_string(),
+            purl,
             ecosystem: d.eco.clone(),
             arch: p.arch,
             epoch: p.epoch,
@@ -367,10 +418,11 @@ fn dpkg_packages<'a>(
     m: &'a Merged,
     status: Option<DpkgDb>,
     os: Option<&OsInfo>,
+    wanted: &'a HashSet<Str>,
     s: &mut Interner,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> OsGroup<'a> {
-    let mut g = OsGroup::default();
+    let mut g = OsGroup::new(wanted);
     // file lists: (name, arch) -> files; distroless md5sums: name -> files
     let mut lists: HashMap<(&str, Option<&str>), &Vec<String>> = HashMap::new();
     for prefix in [INFO_DIR, STATUS_D] {
@@ -448,7 +500,7 @@ fn dpkg_packages<'a>(
                 .get(&(&*p.name, p.arch.as_deref()))
                 .or_else(|| lists.get(&(&*p.name, None)))
                 .map_or(&[], |f| f.as_slice());
-            let files = Cow::Borrowed(files);
+            let files = g.borrowed(files);
             let licenses = match m.file(&format!("usr/share/doc/{}/copyright", p.name)) {
                 Ok(Some(found)) => found
                     .facts
@@ -499,7 +551,7 @@ fn dpkg_packages<'a>(
 /// introduced each (by name).
 pub(super) struct ApkDb {
     path: String,
-    packages: Vec<ApkPackage>,
+    db: Installed,
     layers: Introduced<Str>,
 }
 
@@ -520,42 +572,44 @@ pub(super) fn take_apk(m: &mut Merged) -> Option<ApkDb> {
             .collect(),
         _ => vec![],
     });
-    let packages = match m.take_from(&path, |f| match f {
-        Fact::Apk(p) => Some(std::mem::take(&mut p.packages)),
+    let db = match m.take_from(&path, |f| match f {
+        Fact::Apk(p) => Some(p.take_packages()),
         _ => None,
     }) {
         Some(taken) => taken,
         None => m.file(&path).ok().flatten()?.facts.find(|f| match f {
-            Fact::Apk(p) => Some(p.packages.clone()),
+            Fact::Apk(p) => Some(p.clone()),
             _ => None,
         })?,
     };
-    Some(ApkDb {
-        path,
-        packages,
-        layers,
-    })
+    Some(ApkDb { path, db, layers })
 }
 
 /// The apk group, consuming the database: each record is freed as its package is made
 /// (its strings move into the package, its file list into the group).
-fn apk_packages<'a>(db: Option<ApkDb>, os: Option<&OsInfo>, s: &mut Interner) -> OsGroup<'a> {
-    let mut g = OsGroup::default();
+fn apk_packages<'a>(
+    db: Option<ApkDb>,
+    os: Option<&OsInfo>,
+    wanted: &'a HashSet<Str>,
+    s: &mut Interner,
+) -> OsGroup<'a> {
+    let mut g = OsGroup::new(wanted);
     let Some(ApkDb {
         path: real,
-        packages: all,
+        db: mut lists,
         layers,
     }) = db
     else {
         return g;
     };
+    let all = std::mem::take(&mut lists.packages);
     let d = Distro::new(os, os.map(|o| o.id.as_str()).unwrap_or("alpine"), s);
     let db = Db::new("apk", &real, s);
-    let provides = all.iter().map(|p| 1 + p.provides.len()).sum();
+    let provides = all.iter().map(|p| 1 + lists.provides(p).len()).sum();
     g.reserve(
         all.len(),
         provides,
-        all.iter().map(|p| p.depends.len()).sum(),
+        all.iter().map(|p| lists.depends(p).len()).sum(),
     );
     for p in moat_model::consume(all) {
         let layer = layers.get(&*p.name);
@@ -565,14 +619,16 @@ fn apk_packages<'a>(db: Option<ApkDb>, os: Option<&OsInfo>, s: &mut Interner) ->
         {
             purl = purl.with_qualifier("upstream", o);
         }
-        let provided = p
-            .provides
-            .into_iter()
-            .map(|x| match x.split(['=', '<', '>', '~']).next() {
-                Some(n) if n.len() < x.len() => s.get(n),
-                _ => x,
-            });
+        let provided =
+            lists
+                .provides(&p)
+                .iter()
+                .map(|x| match x.split(['=', '<', '>', '~']).next() {
+                    Some(n) if n.len() < x.len() => s.get(n),
+                    _ => x.clone(),
+                });
         let provided: Vec<Str> = provided.collect();
+        let (files, depends) = (g.copied(lists.files(&p)), lists.depends(&p).to_vec());
         let pkg = OsPkg {
             id: format!("apk:{}@{}", p.name, p.version),
             purl,
@@ -581,10 +637,10 @@ fn apk_packages<'a>(db: Option<ApkDb>, os: Option<&OsInfo>, s: &mut Interner) ->
             source_name: p.origin.or_else(|| Some(p.name.clone())),
             source_version: Some(p.version.clone()),
             licenses: p.license.into_iter().collect(),
-            files: Cow::Owned(p.files),
+            files,
             metadata: metadata(s, [("maintainer", p.maintainer), ("checksum", p.checksum)]),
             provides: names(&p.name, provided),
-            depends: p.depends,
+            depends,
             name: p.name,
             version: p.version,
         };
@@ -596,10 +652,11 @@ fn apk_packages<'a>(db: Option<ApkDb>, os: Option<&OsInfo>, s: &mut Interner) ->
 fn rpm_packages<'a>(
     m: &'a Merged,
     os: Option<&OsInfo>,
+    wanted: &'a HashSet<Str>,
     s: &mut Interner,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> OsGroup<'a> {
-    let mut g = OsGroup::default();
+    let mut g = OsGroup::new(wanted);
     let mut found = None;
     'outer: for dir in RPM_DIRS {
         for file in RPM_FILES {
@@ -654,7 +711,7 @@ fn rpm_packages<'a>(
             source_name: source.as_ref().map(|(n, _)| s.get(n)),
             source_version: source.as_ref().map(|(_, v)| s.get(v)),
             licenses: p.license.iter().map(|l| s.get(l)).collect(),
-            files: Cow::Borrowed(&p.files),
+            files: g.borrowed(&p.files),
             metadata: metadata(s, [("vendor", vendor), ("modularity_label", label)]),
             // rpm requires name capabilities and files as well as packages
             provides: std::iter::once(&p.name)
