@@ -37,6 +37,7 @@ use std::path::{Path, PathBuf};
 pub mod alas;
 pub mod csaf;
 pub mod kev;
+pub mod ordered;
 pub mod osv;
 pub mod oval;
 pub mod rustsec;
@@ -305,6 +306,9 @@ pub fn stream_path_mapped<T: Send>(
     consume: &mut dyn FnMut(Vec<T>) -> Result<(), Stop>,
 ) -> Result<(), ImportError> {
     let batch = batch.max(1);
+    if is_zip(path) && std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return stream_zip_mapped(path, batch, map, consume);
+    }
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<T>>(4);
     let (raw_tx, raw_rx) = std::sync::mpsc::sync_channel::<Vec<Item>>(4);
     std::thread::scope(|scope| {
@@ -353,6 +357,40 @@ pub fn stream_path_mapped<T: Send>(
             r => r,
         }
     })
+}
+
+/// [`stream_path_mapped`] of an OSV `all.zip`: entries inflated, parsed and mapped on all
+/// cores ([`osv::stream_zip_mapped`]), the items as [`stream_path`] hands them on.
+fn stream_zip_mapped<T: Send>(
+    path: &Path,
+    batch: usize,
+    map: &(dyn Fn(Item) -> T + Sync),
+    consume: &mut dyn FnMut(Vec<T>) -> Result<(), Stop>,
+) -> Result<(), ImportError> {
+    let file = std::fs::File::open(path).map_err(|e| ImportError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    let shown = path.display().to_string();
+    let mapped = |item| map(limited(zip_item(&shown, item)));
+    let read = osv::stream_zip_mapped(std::io::BufReader::new(file), batch, &mapped, consume);
+    let r = match read {
+        Ok(r) => r,
+        Err(e) => consume(vec![mapped(Item::Malformed("(zip)".into(), e.to_string()))]),
+    };
+    r.map_err(|_| ImportError::Stopped {
+        path: path.to_path_buf(),
+    })
+}
+
+/// An item of the `all.zip` at `shown` as [`stream_path`] names it: malformed and skipped
+/// entries as `<path>!<entry>`.
+fn zip_item(shown: &str, item: Item) -> Item {
+    match item {
+        Item::Malformed(what, why) => Item::Malformed(format!("{shown}!{what}"), why),
+        Item::Skipped(s) => Item::Skipped(format!("{shown}!{s}")),
+        other => other,
+    }
 }
 
 fn is_zip(path: &Path) -> bool {
@@ -440,11 +478,7 @@ fn stream_xml(path: &Path, file: std::fs::File, sink: &mut Sink<'_>) -> Result<(
 fn stream_zip(path: &Path, file: std::fs::File, sink: &mut Sink<'_>) -> Result<(), Stop> {
     let shown = path.display().to_string();
     let read = osv::stream_zip(std::io::BufReader::new(file), &mut |item| {
-        sink(match item {
-            Item::Malformed(what, why) => Item::Malformed(format!("{shown}!{what}"), why),
-            Item::Skipped(s) => Item::Skipped(format!("{shown}!{s}")),
-            other => other,
-        })
+        sink(zip_item(&shown, item))
     });
     match read {
         Ok(r) => r,

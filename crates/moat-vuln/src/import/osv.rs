@@ -289,10 +289,27 @@ pub fn try_read_zip(bytes: &[u8]) -> Result<ImportBatch, ArchiveError> {
 /// damaged part-way is a malformed `(zip)` record after the entries before it. The inner
 /// result says whether the sink stopped the read.
 pub fn stream_zip<R: Read + Seek>(
-    mut reader: R,
+    reader: R,
     sink: &mut Sink<'_>,
 ) -> Result<Result<(), Stop>, ArchiveError> {
-    let mut state = ZipState::default();
+    let mut inflater = Inflater::default();
+    stream_units(reader, false, &mut |unit| match unit {
+        Unit::Item(item) => sink(item),
+        Unit::Raw(raw) => raw.items(&mut inflater, sink),
+    })
+}
+
+/// [`stream_zip`] handing on units: with `defer`, the plain JSON entries are handed on as
+/// [`Unit::Raw`] (read, not inflated or parsed), everything else as [`Unit::Item`].
+fn stream_units<R: Read + Seek>(
+    mut reader: R,
+    defer: bool,
+    sink: &mut UnitSink<'_>,
+) -> Result<Result<(), Stop>, ArchiveError> {
+    let mut state = ZipState {
+        defer,
+        ..ZipState::default()
+    };
     loop {
         match state.plain_entry(&mut reader, sink) {
             Plain::Read(Err(stop)) => return Ok(Err(stop)),
@@ -307,7 +324,10 @@ pub fn stream_zip<R: Read + Seek>(
             Err(zip::result::ZipError::UnsupportedArchive(_)) => break,
             Err(e) if state.entries == 0 => return Err(ArchiveError::Unreadable(e)),
             Err(e) => {
-                return Ok(sink(Item::Malformed("(zip)".into(), e.to_string())));
+                return Ok(sink(Unit::Item(Item::Malformed(
+                    "(zip)".into(),
+                    e.to_string(),
+                ))));
             }
         };
         state.entries += 1;
@@ -335,8 +355,8 @@ pub fn stream_zip<R: Read + Seek>(
         let entry = match zip.by_index(i) {
             Ok(e) => e,
             Err(e) => {
-                if let Err(stop) = sink(Item::Malformed(format!("(zip entry {i})"), e.to_string()))
-                {
+                let bad = Item::Malformed(format!("(zip entry {i})"), e.to_string());
+                if let Err(stop) = sink(Unit::Item(bad)) {
                     return Ok(Err(stop));
                 }
                 continue;
@@ -361,6 +381,111 @@ struct ZipState {
     packed: Vec<u8>,
     /// One inflater for every entry (reset between them).
     inflate: Option<flate2::Decompress>,
+    /// Plain JSON entries are handed on as [`Unit::Raw`] ([`stream_units`]).
+    defer: bool,
+    /// The deferred entry [`ZipState::read_plain`] read last.
+    raw: Option<RawEntry>,
+}
+
+/// What [`stream_units`] hands on: an item as [`stream_zip`] hands it, or a plain JSON entry
+/// read but not yet inflated or parsed ([`RawEntry::items`] does that, on any thread).
+// Units move through a sink one at a time or in batches of a few hundred: the size of an
+// inline item costs less than boxing every record of the sequential read.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Unit {
+    Item(Item),
+    Raw(RawEntry),
+}
+
+/// Where [`stream_units`] hands each [`Unit`].
+type UnitSink<'a> = dyn FnMut(Unit) -> Result<(), Stop> + 'a;
+
+/// A plain (stored or deflated) JSON entry of an `all.zip`, its bytes as in the archive.
+#[derive(Debug)]
+pub struct RawEntry {
+    name: String,
+    packed: Vec<u8>,
+    /// Decompressed size and CRC-32, from the local header.
+    size: u32,
+    crc: u32,
+    stored: bool,
+}
+
+/// The buffers [`RawEntry::items`] reuses from one entry to the next.
+#[derive(Default)]
+pub struct Inflater {
+    buf: Vec<u8>,
+    inflate: Option<flate2::Decompress>,
+}
+
+impl std::fmt::Debug for Inflater {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inflater").finish_non_exhaustive()
+    }
+}
+
+impl RawEntry {
+    /// Inflates and parses the entry, handing `sink` what [`stream_zip`] would have for it:
+    /// an [`Item::File`], then its records or why it is malformed.
+    pub fn items(self, inflater: &mut Inflater, sink: &mut Sink<'_>) -> Result<(), Stop> {
+        sink(Item::File)?;
+        let buf = &mut inflater.buf;
+        match inflate_checked(
+            &mut inflater.inflate,
+            &self.packed,
+            self.stored,
+            self.size,
+            self.crc,
+            buf,
+        ) {
+            Ok(()) => {
+                let mut one = ImportBatch::default();
+                read_json_into(buf, &self.name, &mut one);
+                one.drain_into(sink)
+            }
+            Err(why) => sink(Item::Malformed(
+                self.name,
+                format!("cannot decompress: {why}"),
+            )),
+        }
+    }
+}
+
+/// Inflates (or copies, `stored`) `packed` into `out`, checking the size and CRC-32 the
+/// local header gave.
+fn inflate_checked(
+    inflate: &mut Option<flate2::Decompress>,
+    packed: &[u8],
+    stored: bool,
+    size: u32,
+    crc: u32,
+    out: &mut Vec<u8>,
+) -> Result<(), &'static str> {
+    out.clear();
+    let size = size as usize;
+    if stored {
+        out.extend_from_slice(packed);
+    } else {
+        out.reserve(size);
+        let d = inflate.get_or_insert_with(|| flate2::Decompress::new(false));
+        d.reset(false);
+        let status = d
+            .decompress_vec(packed, out, flate2::FlushDecompress::Finish)
+            .map_err(|_| "invalid deflate data")?;
+        if status != flate2::Status::StreamEnd {
+            return Err("deflate data ends early or is longer than its header says");
+        }
+    }
+    if out.len() != size {
+        return Err("size differs from the header's");
+    }
+    let mut sum = flate2::Crc::new();
+    sum.update(out);
+    if sum.sum() != crc {
+        return Err("CRC-32 mismatch");
+    }
+    Ok(())
 }
 
 /// What [`ZipState::plain_entry`] did.
@@ -382,7 +507,7 @@ impl ZipState {
     /// reused inflater: the zip crate sets up a decoder and its buffers for each entry, which
     /// costs more than inflating a 2 kB record. Anything else is left to the zip crate
     /// ([`Plain::Other`]), which reads it or reports it as before.
-    fn plain_entry<R: Read + Seek>(&mut self, reader: &mut R, sink: &mut Sink<'_>) -> Plain {
+    fn plain_entry<R: Read + Seek>(&mut self, reader: &mut R, sink: &mut UnitSink<'_>) -> Plain {
         let Ok(start) = reader.stream_position() else {
             return Plain::Other;
         };
@@ -459,34 +584,45 @@ impl ZipState {
         if name.ends_with('/') || !name.ends_with(".json") {
             return Some(name);
         }
-        let size = size as usize;
-        if method == 0 {
-            self.buf.extend_from_slice(&self.packed);
-        } else {
-            self.buf.reserve(size);
-            let d = self
-                .inflate
-                .get_or_insert_with(|| flate2::Decompress::new(false));
-            d.reset(false);
-            let status = d
-                .decompress_vec(&self.packed, &mut self.buf, flate2::FlushDecompress::Finish)
-                .ok()?;
-            if status != flate2::Status::StreamEnd {
-                return None;
-            }
+        if self.defer {
+            self.raw = Some(RawEntry {
+                name: String::new(),
+                packed: std::mem::take(&mut self.packed),
+                size,
+                crc,
+                stored: method == 0,
+            });
+            return Some(name);
         }
-        let mut sum = flate2::Crc::new();
-        sum.update(&self.buf);
-        (self.buf.len() == size && sum.sum() == crc).then_some(name)
+        inflate_checked(
+            &mut self.inflate,
+            &self.packed,
+            method == 0,
+            size,
+            crc,
+            &mut self.buf,
+        )
+        .ok()?;
+        Some(name)
     }
 
     /// What [`ZipState::entry`] does with an entry read whole into `buf`.
-    fn after_read(&mut self, name: String, sink: &mut Sink<'_>) -> Result<bool, Stop> {
+    fn after_read(&mut self, name: String, sink: &mut UnitSink<'_>) -> Result<bool, Stop> {
+        if let Some(mut raw) = self.raw.take() {
+            // Deferred: the size is the header's, which the inflating checks.
+            self.total += u64::from(raw.size);
+            if self.total > MAX_ZIP_TOTAL_BYTES {
+                return self.parse(name, sink);
+            }
+            raw.name = name;
+            sink(Unit::Raw(raw))?;
+            return Ok(true);
+        }
         if name.ends_with('/') {
             return Ok(true);
         }
         if !name.ends_with(".json") {
-            sink(Item::Skipped(name))?;
+            sink(Unit::Item(Item::Skipped(name)))?;
             return Ok(true);
         }
         self.total += self.buf.len() as u64;
@@ -499,7 +635,7 @@ impl ZipState {
         &mut self,
         i: usize,
         mut entry: zip::read::ZipFile<'_, R>,
-        sink: &mut Sink<'_>,
+        sink: &mut UnitSink<'_>,
     ) -> Result<bool, Stop> {
         let name = entry
             .name()
@@ -509,17 +645,17 @@ impl ZipState {
             return Ok(true);
         }
         if !name.ends_with(".json") {
-            sink(Item::Skipped(name))?;
+            sink(Unit::Item(Item::Skipped(name)))?;
             return Ok(true);
         }
         if entry.size() > MAX_ENTRY_BYTES {
-            sink(Item::Malformed(
+            sink(Unit::Item(Item::Malformed(
                 name,
                 format!(
                     "entry of {} bytes, over the limit of {MAX_ENTRY_BYTES}",
                     entry.size()
                 ),
-            ))?;
+            )))?;
             return Ok(true);
         }
         self.buf.clear();
@@ -529,23 +665,26 @@ impl ZipState {
         match read {
             // The archive ends inside the entry: one damaged archive, not a bad record.
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                sink(Item::Malformed(
+                sink(Unit::Item(Item::Malformed(
                     "(zip)".into(),
                     format!("archive cut off in {name}: {e}"),
-                ))?;
+                )))?;
                 return Ok(false);
             }
             Err(e) => {
-                sink(Item::File)?;
-                sink(Item::Malformed(name, format!("cannot decompress: {e}")))?;
+                sink(Unit::Item(Item::File))?;
+                sink(Unit::Item(Item::Malformed(
+                    name,
+                    format!("cannot decompress: {e}"),
+                )))?;
                 return Ok(true);
             }
             Ok(n) if n as u64 > MAX_ENTRY_BYTES => {
-                sink(Item::File)?;
-                sink(Item::Malformed(
+                sink(Unit::Item(Item::File))?;
+                sink(Unit::Item(Item::Malformed(
                     name,
                     format!("entry decompresses past the limit of {MAX_ENTRY_BYTES} bytes"),
-                ))?;
+                )))?;
                 return Ok(true);
             }
             Ok(n) => self.total += n as u64,
@@ -555,20 +694,56 @@ impl ZipState {
 
     /// Hands on the records of the entry `name` read into `buf` (its bytes already counted
     /// in `total`); `Ok(false)` when the archive is past its total limit.
-    fn parse(&mut self, name: String, sink: &mut Sink<'_>) -> Result<bool, Stop> {
-        sink(Item::File)?;
+    fn parse(&mut self, name: String, sink: &mut UnitSink<'_>) -> Result<bool, Stop> {
+        sink(Unit::Item(Item::File))?;
         if self.total > MAX_ZIP_TOTAL_BYTES {
-            sink(Item::Malformed(
+            sink(Unit::Item(Item::Malformed(
                 name,
                 format!(
                     "archive decompresses past the limit of {MAX_ZIP_TOTAL_BYTES} bytes; rest not read"
                 ),
-            ))?;
+            )))?;
             return Ok(false);
         }
         let mut one = ImportBatch::default();
         read_json_into(&self.buf, &name, &mut one);
-        one.drain_into(sink)?;
+        one.drain_into(&mut |item| sink(Unit::Item(item)))?;
         Ok(true)
     }
+}
+
+/// [`stream_zip`] on several threads ([`super::ordered::workers`]): this thread's caller's
+/// reader is read on a thread of its own, the JSON entries are inflated and parsed, and
+/// `map` applied to every item, on the workers; `consume` gets the mapped items in batches
+/// of up to `batch` entries, in the order [`stream_zip`] hands them on. When `consume` stops,
+/// the read stops too (`Ok(Err(Stop))`). A corrupt plain entry is a malformed record
+/// (`cannot decompress: ...`) rather than one the zip crate reads a second time.
+pub fn stream_zip_mapped<R: Read + Seek + Send, T: Send>(
+    reader: R,
+    batch: usize,
+    map: &(dyn Fn(Item) -> T + Sync),
+    consume: &mut dyn FnMut(Vec<T>) -> Result<(), Stop>,
+) -> Result<Result<(), Stop>, ArchiveError> {
+    let work = |inflater: &mut Inflater, unit: Unit, out: &mut Vec<T>| match unit {
+        Unit::Item(item) => out.push(map(item)),
+        Unit::Raw(raw) => {
+            // The sink never stops.
+            let _ = raw.items(inflater, &mut |item| {
+                out.push(map(item));
+                Ok(())
+            });
+        }
+    };
+    let (read, stopped) = super::ordered::run(
+        super::ordered::workers(),
+        batch,
+        move |sink| stream_units(reader, true, sink),
+        &Inflater::default,
+        &work,
+        consume,
+    );
+    if stopped {
+        return Ok(Err(Stop));
+    }
+    read
 }

@@ -74,7 +74,7 @@ pub mod incremental;
 
 pub use fetch::{Retry, retry_after};
 
-use crate::db::{Builder, DbError, Mode, SourceMeta, Writer};
+use crate::db::{Builder, DbError, Mode, Prepared, SourceMeta, Writer};
 use crate::import::kev::KevError;
 use crate::import::osv::ArchiveError;
 use crate::import::{Item, Stop, kev, osv};
@@ -801,7 +801,22 @@ fn decode(
         Format::OsvZip => {
             let f = std::fs::File::open(file).map_err(read_err)?;
             let mut sink = RecordSink::new(&src.label, w);
-            let r = osv::stream_zip(std::io::BufReader::new(f), &mut |i| sink.take(i))?;
+            // Entries inflated, parsed and serialised on all cores; this thread only writes.
+            let label = src.label.as_str();
+            let prepare = |item| match crate::import::limited(item) {
+                Item::Advisory(a) => Decoded::Ready(Prepared::new(label, &a)),
+                other => Decoded::Other(other),
+            };
+            let r =
+                osv::stream_zip_mapped(std::io::BufReader::new(f), 256, &prepare, &mut |batch| {
+                    for one in batch {
+                        match one {
+                            Decoded::Ready(p) => sink.take_prepared(&p)?,
+                            Decoded::Other(item) => sink.take(item)?,
+                        }
+                    }
+                    Ok(())
+                })?;
             sink.finish(r)
         }
         Format::Updateinfo | Format::MirrorList | Format::Oval => {
@@ -849,6 +864,13 @@ fn read_bounded(file: &Path) -> Result<Vec<u8>, DecodeError> {
         })
 }
 
+/// An item of an OSV archive as the workers of [`decode`] hand it on: an advisory serialised
+/// and keyed for its source, or anything else as read.
+enum Decoded {
+    Ready(Prepared),
+    Other(Item),
+}
+
 /// Streams items into a [`Writer`] under one source label, counting what was malformed.
 struct RecordSink<'w, 'a> {
     label: &'w str,
@@ -871,6 +893,15 @@ impl<'w, 'a> RecordSink<'w, 'a> {
             error: None,
             damaged: None,
         }
+    }
+
+    /// An advisory made ready by [`Prepared::new`] under this sink's label.
+    fn take_prepared(&mut self, p: &Prepared) -> Result<(), Stop> {
+        self.records += 1;
+        self.w.prepared(p).map_err(|e| {
+            self.error = Some(e);
+            Stop
+        })
     }
 
     fn take(&mut self, item: Item) -> Result<(), Stop> {
