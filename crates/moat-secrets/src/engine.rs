@@ -51,7 +51,10 @@ pub struct RuleInfo {
 /// ending the line before; and no alternative looks past the end of its line. The generic
 /// rules' patterns start with a character class, so the regex engine cannot skip ahead to a
 /// literal and would otherwise read every byte of every file that mentions `key` or `pass`
-/// (most of them). `line_local_equals_whole_file` tests the equivalence.
+/// (most of them). The regex sees the lines alone, so no alternative may need what comes
+/// before the newline that starts its window: a `^` or a boundary class at that newline
+/// cannot begin a match, since a key is made of letters, digits and `_.-`.
+/// `line_local_equals_whole_file` tests the equivalence.
 const LINE_LOCAL: &[&str] = &["generic-password", "generic-secret"];
 
 /// A rule's regex with the capture groups it names.
@@ -519,38 +522,34 @@ impl Rules {
         let Some(m) = rule.matcher() else { return };
         if !rule.line_local {
             for caps in m.regex.captures_iter(bytes).take(MAX_CANDIDATES) {
-                self.candidate(ri, m, bytes, &caps, out);
+                self.candidate(ri, m, bytes, 0, &caps, out);
             }
             return;
         }
         let mut examined = 0;
         for (start, end) in keyword_lines(bytes, keywords) {
-            // the window ends after its line's newline: the regex sees the same bytes as in
-            // the whole file up to there, and no match of a line-local rule goes further
-            let window = &bytes[..end];
-            let mut from = start;
-            while from < end && examined < MAX_CANDIDATES {
-                let Some(caps) = m.regex.captures_at(window, from) else {
-                    break;
-                };
-                let Some(whole) = caps.get(0) else { break };
-                from = if whole.end() > whole.start() {
-                    whole.end()
-                } else {
-                    whole.end() + 1
-                };
+            // the window starts at the newline before its line (or the file's start) and
+            // ends after its line's newline: no match of a line-local rule starts before
+            // the newline (`^` there cannot begin one) or goes past the line
+            let window = &bytes[start..end];
+            for caps in m.regex.captures_iter(window) {
+                if examined == MAX_CANDIDATES {
+                    return;
+                }
                 examined += 1;
-                self.candidate(ri, m, bytes, &caps, out);
+                self.candidate(ri, m, window, start, &caps, out);
             }
         }
     }
 
-    /// One regex match of rule `ri`: a candidate if its secret passes the rule's tests.
+    /// One regex match of rule `ri` in `bytes`, which start at offset `base` of the file: a
+    /// candidate if its secret passes the rule's tests.
     fn candidate(
         &self,
         ri: usize,
         m: &Matcher,
         bytes: &[u8],
+        base: usize,
         caps: &regex::bytes::Captures,
         out: &mut Vec<Found>,
     ) {
@@ -588,9 +587,9 @@ impl Rules {
             .map_or(whole.start(), |p| whole.start() + p + 1);
         out.push(Found {
             rule: ri,
-            secret: (secret.start(), secret.end()),
-            matched: (whole.start(), whole.end()),
-            context: (line_start, secret.start()),
+            secret: (base + secret.start(), base + secret.end()),
+            matched: (base + whole.start(), base + whole.end()),
+            context: (base + line_start, base + secret.start()),
             verdict,
         });
     }
