@@ -520,14 +520,21 @@ impl Rules {
     fn candidates(&self, ri: usize, bytes: &[u8], keywords: &[usize], out: &mut Vec<Found>) {
         let rule = &self.rules[ri];
         let Some(m) = rule.matcher() else { return };
-        if !rule.line_local {
+        let lines = if rule.line_local {
+            keyword_lines(bytes, keywords)
+        } else {
+            Vec::new()
+        };
+        // a file whose keywords are on most of its lines is read whole: one search costs
+        // less than many short ones (the result is the same)
+        if !rule.line_local || lines.iter().map(|(s, e)| e - s).sum::<usize>() * 2 > bytes.len() {
             for caps in m.regex.captures_iter(bytes).take(MAX_CANDIDATES) {
                 self.candidate(ri, m, bytes, 0, &caps, out);
             }
             return;
         }
         let mut examined = 0;
-        for (start, end) in keyword_lines(bytes, keywords) {
+        for (start, end) in lines {
             // the window starts at the newline before its line (or the file's start) and
             // ends after its line's newline: no match of a line-local rule starts before
             // the newline (`^` there cannot begin one) or goes past the line
@@ -1110,6 +1117,11 @@ regexes = ['''acme_0+$''']
         for p in &pieces {
             check(p);
         }
+        // a keyword line among many others: its line alone is searched
+        let filler = "The quick brown fox jumps over the lazy dog 0123456789\n".repeat(20);
+        let sparse = format!("{filler}DB_PASSWORD=Sup3rS3cretPassw0rd!\n{filler}x = 1");
+        assert_eq!(fast.scan("app/config.env", sparse.as_bytes()).len(), 1);
+        check(&sparse);
         // deterministic mixes: pieces joined by \n, \r\n or nothing, with and without a
         // final newline
         let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -1124,6 +1136,10 @@ regexes = ['''acme_0+$''']
             let mut text = String::new();
             for _ in 0..1 + next(8) {
                 text.push_str(&pieces[next(pieces.len())]);
+                if next(3) == 0 {
+                    // a line no line-local rule wakes on: the keyword lines are searched alone
+                    text.push_str("\nThe quick brown fox jumps over the lazy dog 0123456789");
+                }
                 text.push_str(["\n", "\r\n", " ", "\n\n", ""][next(5)]);
             }
             found += fast.scan("app/config.env", text.as_bytes()).len();
