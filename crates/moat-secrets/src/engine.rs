@@ -44,6 +44,19 @@ pub struct RuleInfo {
     pub severity: Severity,
 }
 
+/// Built-in rules whose regex runs on the lines where the keyword prefilter found one of their
+/// keywords, not on the whole file. Each is checked by reading its pattern: every alternative
+/// needs one of the rule's keywords (ASCII case-insensitive) inside the match; a match never
+/// holds a newline, except the boundary character before the key, which may be the newline
+/// ending the line before; and no alternative looks past the end of its line. The generic
+/// rules' patterns start with a character class, so the regex engine cannot skip ahead to a
+/// literal and would otherwise read every byte of every file that mentions `key` or `pass`
+/// (most of them). The regex sees the lines alone, so no alternative may need what comes
+/// before the newline that starts its window: a `^` or a boundary class at that newline
+/// cannot begin a match, since a key is made of letters, digits and `_.-`.
+/// `line_local_equals_whole_file` tests the equivalence.
+const LINE_LOCAL: &[&str] = &["generic-password", "generic-secret"];
+
 /// A rule's regex with the capture groups it names.
 struct Matcher {
     regex: Regex,
@@ -62,6 +75,10 @@ struct Compiled {
     matcher: OnceLock<Option<Matcher>>,
     entropy: f64,
     generic: bool,
+    /// Every match of the rule's regex lies on one line (it may begin with the newline that
+    /// ends the line before) and holds one of its keywords there: the regex then runs on the
+    /// lines holding a keyword only, not over the whole file ([`LINE_LOCAL`]).
+    line_local: bool,
     check: Check,
     /// Only files whose path matches (custom rules).
     path: Option<Regex>,
@@ -125,6 +142,8 @@ pub struct Rules {
     prefilter: Option<AhoCorasick>,
     /// Keyword pattern index -> the rules it wakes.
     woken_by: Vec<Vec<usize>>,
+    /// Keyword pattern index -> the line-local rules it wakes.
+    local_by: Vec<Vec<usize>>,
     /// Rules without keywords: they run on every file.
     always: Vec<usize>,
     allow: Vec<AllowEntry>,
@@ -171,6 +190,7 @@ impl Compiled {
             matcher: OnceLock::new(),
             entropy: r.entropy,
             generic: r.generic,
+            line_local: LINE_LOCAL.contains(&r.id),
             check: r.check,
             path: None,
             allow: Vec::new(),
@@ -235,6 +255,7 @@ impl Compiled {
             })),
             entropy: r.entropy.unwrap_or(0.0),
             generic: false,
+            line_local: false,
             check: None,
             path,
             allow,
@@ -377,10 +398,20 @@ impl Rules {
         } else {
             None
         };
+        let local_by = woken_by
+            .iter()
+            .map(|rs| {
+                rs.iter()
+                    .copied()
+                    .filter(|&r| rules[r].line_local)
+                    .collect()
+            })
+            .collect();
         Ok(Rules {
             rules,
             prefilter,
             woken_by,
+            local_by,
             always,
             allow,
             generic_skip,
@@ -448,9 +479,11 @@ impl Rules {
         out
     }
 
-    /// Which rules the keywords in `bytes` wake, in rule order.
-    fn woken(&self, bytes: &[u8]) -> Vec<usize> {
+    /// Which rules the keywords in `bytes` wake, in rule order, and where the keywords of the
+    /// woken line-local rules are: `(rule, offset)`, in no particular order.
+    fn woken(&self, bytes: &[u8]) -> (Vec<usize>, Vec<(usize, usize)>) {
         let mut on = vec![false; self.rules.len()];
+        let mut at = Vec::new();
         for &i in &self.always {
             on[i] = true;
         }
@@ -459,73 +492,122 @@ impl Rules {
             let mut seen = vec![false; self.woken_by.len()];
             for m in ac.find_overlapping_iter(bytes) {
                 let p = m.pattern().as_usize();
+                for &r in &self.local_by[p] {
+                    at.push((r, m.start()));
+                }
                 if !std::mem::replace(&mut seen[p], true) {
                     for &r in &self.woken_by[p] {
                         on[r] = true;
                     }
                     left -= 1;
-                    if left == 0 {
+                    // line-local rules need every keyword's place
+                    if left == 0 && self.local_by.iter().all(Vec::is_empty) {
                         break;
                     }
                 }
             }
         }
-        on.iter()
+        let on = on
+            .iter()
             .enumerate()
             .filter_map(|(i, &x)| x.then_some(i))
-            .collect()
+            .collect();
+        (on, at)
     }
 
-    fn candidates(&self, ri: usize, bytes: &[u8], out: &mut Vec<Found>) {
+    /// The candidates of rule `ri` in `bytes`; for a line-local rule, `keywords` are the
+    /// offsets of its keywords and only their lines are searched.
+    fn candidates(&self, ri: usize, bytes: &[u8], keywords: &[usize], out: &mut Vec<Found>) {
         let rule = &self.rules[ri];
         let Some(m) = rule.matcher() else { return };
-        for caps in m.regex.captures_iter(bytes).take(MAX_CANDIDATES) {
-            let Some(whole) = caps.get(0) else { continue };
-            let secret = if m.secret_groups.is_empty() {
-                Some(whole)
-            } else {
-                m.secret_groups.iter().find_map(|&g| caps.get(g))
-            };
-            let Some(secret) = secret else { continue };
-            let s = secret.as_bytes();
-            if s.is_empty() || is_placeholder(s) {
-                continue;
+        let lines = if rule.line_local {
+            keyword_lines(bytes, keywords)
+        } else {
+            Vec::new()
+        };
+        // a file whose keywords are on most of its lines is read whole: one search costs
+        // less than many short ones (the result is the same)
+        if !rule.line_local || lines.iter().map(|(s, e)| e - s).sum::<usize>() * 2 > bytes.len() {
+            for caps in m.regex.captures_iter(bytes).take(MAX_CANDIDATES) {
+                self.candidate(ri, m, bytes, 0, &caps, out);
             }
-            if rule.entropy > 0.0 && entropy(s) < rule.entropy {
-                continue;
-            }
-            let key = m.key_groups.iter().find_map(|&g| caps.get(g));
-            let verdict = match rule.check {
-                Some(check) => check(&Candidate {
-                    matched: whole.as_bytes(),
-                    secret: s,
-                    key: key.map(|k| k.as_bytes()),
-                }),
-                None => Verdict::KEEP,
-            };
-            if verdict == Verdict::Reject {
-                continue;
-            }
-            // the text before the secret on its line, inside the match
-            let line_start = bytes[whole.start()..secret.start()]
-                .iter()
-                .rposition(|&b| b == b'\n')
-                .map_or(whole.start(), |p| whole.start() + p + 1);
-            out.push(Found {
-                rule: ri,
-                secret: (secret.start(), secret.end()),
-                matched: (whole.start(), whole.end()),
-                context: (line_start, secret.start()),
-                verdict,
-            });
+            return;
         }
+        let mut examined = 0;
+        for (start, end) in lines {
+            // the window starts at the newline before its line (or the file's start) and
+            // ends after its line's newline: no match of a line-local rule starts before
+            // the newline (`^` there cannot begin one) or goes past the line
+            let window = &bytes[start..end];
+            for caps in m.regex.captures_iter(window) {
+                if examined == MAX_CANDIDATES {
+                    return;
+                }
+                examined += 1;
+                self.candidate(ri, m, window, start, &caps, out);
+            }
+        }
+    }
+
+    /// One regex match of rule `ri` in `bytes`, which start at offset `base` of the file: a
+    /// candidate if its secret passes the rule's tests.
+    fn candidate(
+        &self,
+        ri: usize,
+        m: &Matcher,
+        bytes: &[u8],
+        base: usize,
+        caps: &regex::bytes::Captures,
+        out: &mut Vec<Found>,
+    ) {
+        let rule = &self.rules[ri];
+        let Some(whole) = caps.get(0) else { return };
+        let secret = if m.secret_groups.is_empty() {
+            Some(whole)
+        } else {
+            m.secret_groups.iter().find_map(|&g| caps.get(g))
+        };
+        let Some(secret) = secret else { return };
+        let s = secret.as_bytes();
+        if s.is_empty() || is_placeholder(s) {
+            return;
+        }
+        if rule.entropy > 0.0 && entropy(s) < rule.entropy {
+            return;
+        }
+        let key = m.key_groups.iter().find_map(|&g| caps.get(g));
+        let verdict = match rule.check {
+            Some(check) => check(&Candidate {
+                matched: whole.as_bytes(),
+                secret: s,
+                key: key.map(|k| k.as_bytes()),
+            }),
+            None => Verdict::KEEP,
+        };
+        if verdict == Verdict::Reject {
+            return;
+        }
+        // the text before the secret on its line, inside the match
+        let line_start = bytes[whole.start()..secret.start()]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(whole.start(), |p| whole.start() + p + 1);
+        out.push(Found {
+            rule: ri,
+            secret: (base + secret.start(), base + secret.end()),
+            matched: (base + whole.start(), base + whole.end()),
+            context: (base + line_start, base + secret.start()),
+            verdict,
+        });
     }
 
     /// Steps 1 to 4 of the module documentation, without the Kubernetes decoding.
     fn scan_text<'r>(&'r self, path: &str, bytes: &[u8]) -> Vec<Hit<'r>> {
         let mut found = Vec::new();
         let skip_generic = self.generic_skip.as_ref().is_some_and(|g| g.is_match(path));
-        for ri in self.woken(bytes) {
+        let (woken, mut keywords) = self.woken(bytes);
+        keywords.sort_unstable();
+        for ri in woken {
             let rule = &self.rules[ri];
             if (skip_generic && rule.generic)
                 || rule
@@ -535,7 +617,10 @@ impl Rules {
             {
                 continue;
             }
-            self.candidates(ri, bytes, &mut found);
+            let from = keywords.partition_point(|&(r, _)| r < ri);
+            let to = keywords.partition_point(|&(r, _)| r <= ri);
+            let at: Vec<usize> = keywords[from..to].iter().map(|&(_, o)| o).collect();
+            self.candidates(ri, bytes, &at, &mut found);
         }
         if found.is_empty() {
             return Vec::new();
@@ -677,6 +762,25 @@ impl Cursor {
 fn column(before: &[u8]) -> u32 {
     let chars = before.iter().filter(|&&b| (b & 0xC0) != 0x80).count();
     u32::try_from(chars).unwrap_or(u32::MAX).saturating_add(1)
+}
+
+/// The lines of `bytes` holding the keyword offsets `at` (sorted), as byte ranges: from the
+/// newline ending the line before (a line-local match may begin with it; 0 on the first line)
+/// to after the line's own newline (or the end). Touching lines are merged into one range.
+fn keyword_lines(bytes: &[u8], at: &[usize]) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for &k in at {
+        if out.last().is_some_and(|&(_, end)| k < end) {
+            continue;
+        }
+        let start = memchr::memrchr(b'\n', &bytes[..k]).unwrap_or(0);
+        let end = memchr::memchr(b'\n', &bytes[k..]).map_or(bytes.len(), |n| k + n + 1);
+        match out.last_mut() {
+            Some(last) if start < last.1 => last.1 = end,
+            _ => out.push((start, end)),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -939,5 +1043,108 @@ regexes = ['''acme_0+$''']
                 let _ = rules.scan("x", &text);
             }
         }
+    }
+
+    /// The rules as they were before line-local search: every regex over the whole file.
+    fn whole_file_rules() -> Rules {
+        let mut r = Rules::builtin().unwrap();
+        for c in &mut r.rules {
+            c.line_local = false;
+        }
+        for l in &mut r.local_by {
+            l.clear();
+        }
+        r
+    }
+
+    #[test]
+    fn keyword_lines_cover_the_line_and_the_newline_before() {
+        let text = b"a\npassword=1\nx\nkey=2\nkey=3\nlast key";
+        let at = |w: &str| {
+            let t = std::str::from_utf8(text).unwrap();
+            t.match_indices(w).map(|(i, _)| i).collect::<Vec<_>>()
+        };
+        assert_eq!(keyword_lines(text, &at("password")), vec![(1, 13)]);
+        // adjacent lines merge; the last line has no newline
+        let mut k = at("key");
+        k.sort_unstable();
+        assert_eq!(keyword_lines(text, &k), vec![(14, 35)]);
+        assert_eq!(keyword_lines(b"pw=1", &[0]), vec![(0, 4)]);
+        assert_eq!(keyword_lines(b"", &[]), vec![]);
+    }
+
+    #[test]
+    fn line_local_equals_whole_file() {
+        let fast = Rules::builtin().unwrap();
+        let slow = whole_file_rules();
+        assert!(
+            LINE_LOCAL
+                .iter()
+                .all(|id| fast.infos().any(|i| i.id == *id))
+        );
+        // every rule's example and near misses, the generic rules' own cases, and lines that
+        // put keywords and values at the edges of lines and files
+        let mut pieces: Vec<String> = Vec::new();
+        for r in crate::rules::builtin() {
+            pieces.push(r.example.to_string());
+            pieces.extend(r.near_misses.iter().map(|s| s.to_string()));
+        }
+        pieces.extend(
+            [
+                "password=Xk9#mQ2vL7pZ",
+                "PASSWORD=Xk9#mQ2vL7pZ\r",
+                "my_pw: 'Zq8!rT4wE6yU'",
+                "<password>Yh7$kL3mN9pQ</password>",
+                "ENV DB_PASS Vb5^nM8kJ2hG",
+                "  ARG API_TOKEN=Rt6&yU8iO0pL",
+                "secret_key=",
+                "Wq2@eR4tY6uI",
+                "token = \"Kj8*hG5fD3sA1zX\" password = \"Lp0)oI9uY8tR\"",
+                "\"apiKey\": \"Mn3$bV5cX7zL9kJ\",",
+                "passwd",
+                "credential:Tg4%rE2wQ8yU",
+                "KEY",
+                "x",
+                "",
+            ]
+            .map(String::from),
+        );
+        let check = |text: &str| {
+            let a = fast.scan("app/config.env", text.as_bytes());
+            let b = slow.scan("app/config.env", text.as_bytes());
+            assert_eq!(a, b, "differs on {text:?}");
+        };
+        for p in &pieces {
+            check(p);
+        }
+        // a keyword line among many others: its line alone is searched
+        let filler = "The quick brown fox jumps over the lazy dog 0123456789\n".repeat(20);
+        let sparse = format!("{filler}DB_PASSWORD=Sup3rS3cretPassw0rd!\n{filler}x = 1");
+        assert_eq!(fast.scan("app/config.env", sparse.as_bytes()).len(), 1);
+        check(&sparse);
+        // deterministic mixes: pieces joined by \n, \r\n or nothing, with and without a
+        // final newline
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let mut found = 0;
+        for _ in 0..400 {
+            let mut text = String::new();
+            for _ in 0..1 + next(8) {
+                text.push_str(&pieces[next(pieces.len())]);
+                if next(3) == 0 {
+                    // a line no line-local rule wakes on: the keyword lines are searched alone
+                    text.push_str("\nThe quick brown fox jumps over the lazy dog 0123456789");
+                }
+                text.push_str(["\n", "\r\n", " ", "\n\n", ""][next(5)]);
+            }
+            found += fast.scan("app/config.env", text.as_bytes()).len();
+            check(&text);
+        }
+        assert!(found > 100, "the mixes find too little to compare: {found}");
     }
 }
