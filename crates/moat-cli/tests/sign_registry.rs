@@ -44,6 +44,32 @@ fn small_layout(dir: &Path, marker: &str) -> PathBuf {
     dir.to_path_buf()
 }
 
+/// An advisory for the layouts' bash (fixed in 5.2.15-2+b3), in `home/adv`.
+fn advisories(home: &Path) -> String {
+    let dir = home.join("adv");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("osv.json"),
+        r#"{"id":"OSV-TEST-1","modified":"2024-01-01T00:00:00Z","affected":[{"package":{"ecosystem":"Debian:12","name":"bash"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"5.2.15-2+b3"}]}]}]}"#,
+    )
+    .unwrap();
+    dir.display().to_string()
+}
+
+/// The CycloneDX report of a scan of the small layout: bash, with OSV-TEST-1.
+fn assert_bom(bom: &serde_json::Value) {
+    assert_eq!(bom["bomFormat"], "CycloneDX");
+    assert!(
+        bom["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "bash"),
+        "{bom}"
+    );
+    assert_eq!(bom["vulnerabilities"][0]["id"], "OSV-TEST-1", "{bom}");
+}
+
 fn curl(args: &[&str]) -> Vec<u8> {
     let o = Command::new("curl")
         .args(["-sS", "--fail"])
@@ -381,6 +407,7 @@ fn registry_signatures_attestations_and_trust_policy() {
 
     // scan --require-signature against the registry, with a trust policy.
     let policy = home.join("policy.toml");
+    let adv = advisories(home);
     let scan = |extra: &[&str]| {
         let mut args = vec![
             "scan",
@@ -442,6 +469,45 @@ fn registry_signatures_attestations_and_trust_policy() {
     let v = json(&o.stdout);
     assert_eq!(v["signature"]["verified"], false);
     assert_eq!(v["signature"]["reason"], reason.as_str());
+
+    // --attest with --require-signature: the scan's CycloneDX report attached to the
+    // verified digest.
+    std::fs::write(
+        &policy,
+        format!("trusted-registries = [\"{host}\"]\n[[signers]]\nkey = \"a.pub\"\n"),
+    )
+    .unwrap();
+    let o = scan(&[
+        &target,
+        "--trust-policy",
+        policy.to_str().unwrap(),
+        "--attest",
+        "--key",
+        "b.key",
+        "--scanners",
+        "vuln",
+        "--advisories",
+        &adv,
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = moat_pw(
+        home,
+        &[
+            "verify-attestation",
+            &target,
+            "--key",
+            "b.pub",
+            "--type",
+            "cyclonedx",
+            "-f",
+            "json",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let v = json(&o.stdout);
+    let atts = v["attestations"].as_array().unwrap();
+    assert_eq!(atts.len(), 2, "{v}");
+    assert_bom(&atts[1]["predicate"]);
 
     // Signed, but by another key.
     let o = scan(&[&target, "--key", "c.pub"]);
@@ -526,6 +592,62 @@ fn require_signature_on_layouts() {
         stderr(&o).contains(
             "verifies with an allowed key (b.pub): the signature does not match the content"
         ),
+        "{}",
+        stderr(&o)
+    );
+
+    // --attest: the scan's CycloneDX report as an attestation in the layout.
+    let o = moat_pw(
+        home,
+        &[
+            "scan",
+            "--scanners",
+            "vuln",
+            "--advisories",
+            &advisories(home),
+            "-q",
+            &signed_t,
+            "--attest",
+            "--key",
+            "b.key",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = moat_pw(
+        home,
+        &[
+            "verify-attestation",
+            &signed_t,
+            "--key",
+            "b.pub",
+            "--type",
+            "cyclonedx",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_bom(&json(&o.stdout));
+    let o = moat_pw(
+        home,
+        &[
+            "scan",
+            "--scanners",
+            "secret",
+            &signed_t,
+            "--attest",
+            "--key",
+            "b.pub",
+        ],
+    );
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("--key b.pub: a public key; --attest signs with a private key"),
+        "{}",
+        stderr(&o)
+    );
+    let o = scan(&[&signed_t, "--key", "a.key"]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("--key a.key: not a public key"),
         "{}",
         stderr(&o)
     );

@@ -307,13 +307,17 @@ pub fn run(a: ScanArgs, env: &Env) -> anyhow::Result<ExitCode> {
     a.target.start_watchdog();
     let mut settings = a.settings(env)?;
     let quiet = a.target.quiet;
-    let signature = if a.trust.require_signature {
-        let st = crate::cmd::sign::check_scan_target(
+    let mut gate = if a.trust.require_signature || a.trust.attest || !a.trust.keys.is_empty() {
+        Some(crate::cmd::sign::scan_gate(
             &a.trust,
             &mut settings.target,
             &settings.read.open,
-        )?;
-        if !st.verified {
+        )?)
+    } else {
+        None
+    };
+    let signature = match gate.as_ref().and_then(|g| g.status.as_ref()) {
+        Some(st) if !st.verified => {
             eprintln!(
                 "moat: signature required: {}",
                 crate::output::escape(st.reason.as_deref().unwrap_or_default())
@@ -326,17 +330,18 @@ pub fn run(a: ScanArgs, env: &Env) -> anyhow::Result<ExitCode> {
             }
             return Ok(ExitCode::from(1));
         }
-        if !quiet {
-            eprintln!(
-                "moat: signature verified: {} signed by {} ({})",
-                st.digest.as_deref().unwrap_or_default(),
-                crate::output::escape(st.key.as_deref().unwrap_or_default()),
-                st.fingerprint.as_deref().unwrap_or_default()
-            );
+        Some(st) => {
+            if !quiet {
+                eprintln!(
+                    "moat: signature verified: {} signed by {} ({})",
+                    st.digest.as_deref().unwrap_or_default(),
+                    crate::output::escape(st.key.as_deref().unwrap_or_default()),
+                    st.fingerprint.as_deref().unwrap_or_default()
+                );
+            }
+            Some(serde_json::to_value(st)?)
         }
-        Some(serde_json::to_value(&st)?)
-    } else {
-        None
+        None => None,
     };
     let progress = a.target.progress();
     let ticker = Ticker::start(progress.clone());
@@ -374,6 +379,17 @@ pub fn run(a: ScanArgs, env: &Env) -> anyhow::Result<ExitCode> {
         ScanFormat::Cyclonedx => moat_report::cyclonedx_vulns(report, &ro),
     };
     write_out(a.output.as_ref(), &bytes)?;
+    if let Some(g) = &mut gate {
+        let bom = match a.format {
+            ScanFormat::Cyclonedx => bytes,
+            _ => moat_report::cyclonedx_vulns(report, &ro),
+        };
+        if let Some(msg) = g.attest(&bom)?
+            && !quiet
+        {
+            eprintln!("moat: {msg}");
+        }
+    }
     if a.exit_code != 0 && outcome.findings_remain() {
         return Ok(ExitCode::from(a.exit_code));
     }

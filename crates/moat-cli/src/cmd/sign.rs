@@ -611,16 +611,22 @@ pub fn verify_attestation(a: VerifyAttestationArgs, env: &Env) -> anyhow::Result
     }
 }
 
-/// `moat scan --require-signature [--key PUB ...] [--trust-policy FILE]`.
+/// `moat scan --require-signature [--key PUB ...] [--trust-policy FILE]` and
+/// `moat scan --attest --key KEY`.
 #[derive(Args)]
 pub struct TrustArgs {
     /// Scan an image only when it carries a signature of its digest by an allowed key
-    /// (--key, the trust policy's signers) and comes from a trusted registry; else exit 1,
-    /// before the scan. Registry images and oci: layouts.
+    /// (--key PUB, the trust policy's signers) and comes from a trusted registry; else exit
+    /// 1, before the scan. Registry images and oci: layouts.
     #[arg(long)]
     pub require_signature: bool,
-    /// A public key whose signatures are accepted (repeatable; with --require-signature).
-    #[arg(long = "key", value_name = "PUB", requires = "require_signature")]
+    /// Attach the scan's CycloneDX report to the image as a signed attestation (cosign's
+    /// `attest --type cyclonedx`), signed with the private key of --key.
+    #[arg(long)]
+    pub attest: bool,
+    /// A public key whose signatures --require-signature accepts (repeatable), or the
+    /// private key --attest signs with.
+    #[arg(long = "key", value_name = "PUB|KEY")]
     pub keys: Vec<PathBuf>,
     /// Trusted registries and signers, a TOML file (see README; with --require-signature).
     #[arg(long, value_name = "FILE", requires = "require_signature")]
@@ -663,15 +669,29 @@ impl SignatureStatus {
     }
 }
 
-/// Checks the scan's target against `--require-signature`'s keys and trust policy. A
-/// registry image that passes is then scanned by the digest that was verified (the tag
-/// cannot move in between). Errors: usage and input errors (exit 2); a refusal is a
-/// `SignatureStatus` with `verified: false`.
-pub fn check_scan_target(
+/// What `--require-signature` and `--attest` found and need: the verdict, the image (its
+/// store and digest), the signing key.
+pub struct ScanGate {
+    /// `None` without --require-signature.
+    pub status: Option<SignatureStatus>,
+    image: Option<Opened>,
+    signer: Option<SigningKey>,
+}
+
+fn is_public_pem(text: &[u8]) -> bool {
+    String::from_utf8_lossy(text).contains("-----BEGIN PUBLIC KEY-----")
+}
+
+/// Reads the keys and policy of `--require-signature` / `--attest` (usage errors first, the
+/// private key's password asked before any work), checks the scan's target and opens its
+/// store. A registry image is then scanned by the digest that was checked (the tag cannot
+/// move in between). Errors: usage and input errors (exit 2); a refusal is a status with
+/// `verified: false`.
+pub fn scan_gate(
     t: &TrustArgs,
     target: &mut moat_pipeline::Target,
     open: &moat_image::OpenOptions,
-) -> anyhow::Result<SignatureStatus> {
+) -> anyhow::Result<ScanGate> {
     use moat_image::TargetSpec;
     let policy = match &t.trust_policy {
         Some(p) => {
@@ -680,37 +700,79 @@ pub fn check_scan_target(
         }
         None => moat_sign::policy::TrustPolicy::default(),
     };
-    let mut cli_keys = Vec::new();
+    let mut public = Vec::new();
+    let mut private = Vec::new();
     for p in &t.keys {
-        crate::settings::refuse_special(p, "public key")?;
-        cli_keys.push((p.clone(), public_key(p)?));
+        crate::settings::refuse_special(p, "key")?;
+        let text = read_bounded(p, MAX_KEY_FILE, "key")?;
+        if is_public_pem(&text) {
+            public.push((p.clone(), public_key(p)?));
+        } else {
+            private.push(p.clone());
+        }
     }
-    if cli_keys.is_empty() && policy.signers.is_empty() {
+    if !t.require_signature && !t.attest {
+        bail!("--key applies to --require-signature (public keys) and --attest (a private key)");
+    }
+    if !t.require_signature && !public.is_empty() {
+        bail!(
+            "--key {}: a public key; --attest signs with a private key (add --require-signature to check signatures)",
+            public[0].0.display()
+        );
+    }
+    let signer = if t.attest {
+        match private.as_slice() {
+            [one] => Some(signing_key(one)?),
+            [] => bail!("--attest needs the private key to sign with: --key KEY"),
+            _ => bail!("--attest signs with one private key: several --key are private keys"),
+        }
+    } else {
+        if let Some(p) = private.first() {
+            bail!(
+                "--key {}: not a public key (PEM PUBLIC KEY); --require-signature checks signatures with public keys",
+                p.display()
+            );
+        }
+        None
+    };
+    if t.require_signature && public.is_empty() && policy.signers.is_empty() {
         bail!("--require-signature needs a key: --key PUB, or signers in --trust-policy");
     }
+    let what = if t.require_signature {
+        "--require-signature"
+    } else {
+        "--attest"
+    };
     let spec = match target {
         moat_pipeline::Target::Image(spec) => spec,
-        _ => bail!("--require-signature applies to registry images and oci: layouts"),
+        _ => bail!("{what} applies to registry images and oci: layouts"),
     };
-    let (store, image, name): (Store, ImageRef, Option<String>) = match spec {
+    let (opened, name) = match spec {
         TargetSpec::Oci(dir) => {
             let store = OciLayout::open(dir)?;
             let image = store.resolve_image(open.image.as_deref())?;
-            (Store::Layout(store), image, None)
+            let reference = default_reference(&store);
+            let opened = Opened {
+                store: Store::Layout(store),
+                image,
+                reference,
+            };
+            (opened, None)
         }
         TargetSpec::Registry(text) => {
             let text = text.to_string_lossy().into_owned();
             let r = moat_registry::Reference::parse(&text)?;
             let name = format!("{}/{}", r.registry, r.repository);
-            if !policy.registry_trusted(&name) {
-                return Ok(SignatureStatus::refused(
-                    None,
-                    Some(name.clone()),
-                    format!(
-                        "{name} is not in a trusted registry (the trust policy's trusted-registries: {})",
-                        policy.trusted_registries.join(", ")
-                    ),
-                ));
+            if t.require_signature && !policy.registry_trusted(&name) {
+                let reason = format!(
+                    "{name} is not in a trusted registry (the trust policy's trusted-registries: {})",
+                    policy.trusted_registries.join(", ")
+                );
+                return Ok(ScanGate {
+                    status: Some(SignatureStatus::refused(None, Some(name), reason)),
+                    image: None,
+                    signer,
+                });
             }
             let mut opts = open.registry.client.clone();
             if opts.credentials.is_none()
@@ -725,43 +787,81 @@ pub fn check_scan_target(
             if pinned {
                 *spec = TargetSpec::Registry(PathBuf::from(format!("{text}@{}", image.digest)));
             }
-            (Store::Registry(store), image, Some(name))
+            let reference = store.repository_name();
+            let opened = Opened {
+                store: Store::Registry(store),
+                image,
+                reference,
+            };
+            (opened, Some(name))
         }
-        _ => bail!("--require-signature applies to registry images and oci: layouts"),
+        _ => bail!("{what} applies to registry images and oci: layouts"),
     };
-    let opened = Opened {
-        store,
-        image,
-        reference: String::new(),
+    let status = if t.require_signature {
+        let location = opened.store().location();
+        let digest = opened.image.digest.clone();
+        let mut keys: Vec<(&Path, &PublicKey)> =
+            public.iter().map(|(p, k)| (p.as_path(), k)).collect();
+        keys.extend(
+            policy
+                .signers_for(name.as_deref())
+                .into_iter()
+                .map(|s| (s.path.as_path(), &s.key)),
+        );
+        Some(
+            match moat_sign::policy::require_signature(opened.store(), &digest, &keys) {
+                Ok(a) => {
+                    let good = a.verification.signatures.iter().find(|s| s.verified);
+                    SignatureStatus {
+                        verified: true,
+                        digest: Some(digest),
+                        location: Some(location),
+                        key: Some(a.key_path.display().to_string()),
+                        fingerprint: Some(a.verification.key.clone()),
+                        identity: good.and_then(|s| s.identity.clone()),
+                        reason: None,
+                    }
+                }
+                Err(SignError::NotVerified(reason)) => {
+                    SignatureStatus::refused(Some(digest), Some(location), reason)
+                }
+                Err(e) => return Err(e.into()),
+            },
+        )
+    } else {
+        None
     };
-    let location = opened.store().location();
-    let digest = opened.image.digest.clone();
-    let mut keys: Vec<(&Path, &PublicKey)> =
-        cli_keys.iter().map(|(p, k)| (p.as_path(), k)).collect();
-    keys.extend(
-        policy
-            .signers_for(name.as_deref())
-            .into_iter()
-            .map(|s| (s.path.as_path(), &s.key)),
-    );
-    match moat_sign::policy::require_signature(opened.store(), &digest, &keys) {
-        Ok(a) => {
-            let good = a.verification.signatures.iter().find(|s| s.verified);
-            Ok(SignatureStatus {
-                verified: true,
-                digest: Some(digest),
-                location: Some(location),
-                key: Some(a.key_path.display().to_string()),
-                fingerprint: Some(a.verification.key.clone()),
-                identity: good.and_then(|s| s.identity.clone()),
-                reason: None,
-            })
-        }
-        Err(SignError::NotVerified(reason)) => Ok(SignatureStatus::refused(
-            Some(digest),
-            Some(location),
-            reason,
-        )),
-        Err(e) => Err(e.into()),
+    Ok(ScanGate {
+        status,
+        image: Some(opened),
+        signer,
+    })
+}
+
+impl ScanGate {
+    /// With --attest: attaches `bom` (the scan's CycloneDX document) to the image as a
+    /// cyclonedx attestation; returns what was done, for stderr.
+    pub fn attest(&mut self, bom: &[u8]) -> anyhow::Result<Option<String>> {
+        let (Some(key), Some(img)) = (&self.signer, &mut self.image) else {
+            return Ok(None);
+        };
+        let digest = img.image.digest.clone();
+        let reference = img.reference.clone();
+        let now = jiff::Timestamp::now().to_string();
+        let s = image::attest_image(
+            img.store_mut(),
+            key,
+            &digest,
+            &reference,
+            PredicateKind::Cyclonedx,
+            bom,
+            &now,
+        )?;
+        Ok(Some(format!(
+            "attested {digest} (CycloneDX) with key {}; stored as {}:{}",
+            key.public_key().fingerprint(),
+            escape(&img.store().location()),
+            s.tag
+        )))
     }
 }
