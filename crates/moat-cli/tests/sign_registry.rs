@@ -325,6 +325,28 @@ fn registry_signatures_attestations_and_trust_policy() {
         stdout(&o)
     );
     put_manifest(home, &host, "team/app", &sig_tag, OCI_MANIFEST, &good);
+    // A registry that serves other bytes than the digest names (its storage changed):
+    // the second signature's payload is reported as modified.
+    let hex1 = &layer_digests[1][7..];
+    let data = reg
+        .storage
+        .join("docker/registry/v2/blobs/sha256")
+        .join(&hex1[..2])
+        .join(hex1)
+        .join("data");
+    let saved = std::fs::read(&data).unwrap();
+    std::fs::write(&data, tampered.as_bytes()).unwrap();
+    let o = moat_pw(home, &["verify", &target, "--key", "b.pub"]);
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(&format!(
+            "signature 1: not verified: tampered payload: blob {} was modified: its content has digest {tampered_digest}",
+            layer_digests[1]
+        )),
+        "{}",
+        stdout(&o)
+    );
+    std::fs::write(&data, saved).unwrap();
 
     // A tag naming an index: signed by the index's digest, as cosign does.
     let index = serde_json::to_vec(&serde_json::json!({

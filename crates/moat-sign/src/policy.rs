@@ -141,25 +141,47 @@ impl TrustPolicy {
 }
 
 /// Whether `pattern` matches `name` or a leading part of it that ends at a `/`:
-/// `ghcr.io/acme` matches `ghcr.io/acme/app`, not `ghcr.io/acmeco`. `*` matches any run of
-/// characters but `/`, `**` any run.
+/// `ghcr.io/acme` matches `ghcr.io/acme/app`, not `ghcr.io/acmeco/app`. `*` matches any run of
+/// characters but `/`, `**` any run. Time O(pattern × name), whatever the pattern.
 pub fn matches(pattern: &str, name: &str) -> bool {
-    (0..=name.len()).rev().any(|end| {
-        (end == name.len() || name.as_bytes()[end] == b'/')
-            && glob(pattern.as_bytes(), &name.as_bytes()[..end])
-    })
-}
-
-fn glob(p: &[u8], s: &[u8]) -> bool {
-    match p {
-        [] => s.is_empty(),
-        [b'*', b'*', rest @ ..] => (0..=s.len()).any(|i| glob(rest, &s[i..])),
-        [b'*', rest @ ..] => {
-            let stop = s.iter().position(|&c| c == b'/').unwrap_or(s.len());
-            (0..=stop).any(|i| glob(rest, &s[i..]))
-        }
-        [c, rest @ ..] => s.first() == Some(c) && glob(rest, &s[1..]),
+    enum Tok {
+        Lit(u8),
+        Star,
+        Any,
     }
+    let p = pattern.as_bytes();
+    let mut toks = Vec::with_capacity(p.len());
+    let mut i = 0;
+    while i < p.len() {
+        if p[i] == b'*' {
+            if p.get(i + 1) == Some(&b'*') {
+                toks.push(Tok::Any);
+                i += 2;
+            } else {
+                toks.push(Tok::Star);
+                i += 1;
+            }
+        } else {
+            toks.push(Tok::Lit(p[i]));
+            i += 1;
+        }
+    }
+    let s = name.as_bytes();
+    let n = s.len();
+    // next[j]: the tokens after the current one match from s[j] (to the end or a `/`).
+    let mut next: Vec<bool> = (0..=n).map(|j| j == n || s[j] == b'/').collect();
+    for t in toks.iter().rev() {
+        let mut cur = vec![false; n + 1];
+        for j in (0..=n).rev() {
+            cur[j] = match t {
+                Tok::Lit(c) => j < n && s[j] == *c && next[j + 1],
+                Tok::Star => next[j] || (j < n && s[j] != b'/' && cur[j + 1]),
+                Tok::Any => next[j] || (j < n && cur[j + 1]),
+            };
+        }
+        next = cur;
+    }
+    next[0]
 }
 
 /// What `require_signature` found: the verification by the first key that verifies.
@@ -223,6 +245,12 @@ mod tests {
         assert!(matches("*.example.com", "r.example.com/x"));
         assert!(!matches("*.example.com", "example.com/x"));
         assert!(matches("**", "anything/at/all"));
+        assert!(!matches("ghcr.io/*", "ghcr.io"));
+        assert!(matches("127.0.0.1:*", "127.0.0.1:5000/app"));
+        // No exponential blow-up.
+        let long = format!("{}b", "a".repeat(4000));
+        assert!(!matches(&"**a".repeat(30), &format!("{long}/c")));
+        assert!(matches(&"**a".repeat(30), &long.replace('b', "a")));
     }
 
     #[test]
