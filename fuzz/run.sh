@@ -30,6 +30,7 @@ sources() {
     dockerfile) echo crates/moat-misconfig ;;
     k8s_compose) echo "crates/moat-misconfig/src/k8s crates/moat-misconfig/src/compose.rs" ;;
     sign_parsers) echo crates/moat-sign ;;
+    registry_parsers) echo crates/moat-registry ;;
     *) echo crates ;;
   esac
 }

@@ -378,9 +378,9 @@ impl TargetArgs {
     }
 }
 
-/// How to reach registries (registry targets only).
+/// How to reach a registry: credentials and TLS.
 #[derive(Args)]
-pub struct RegistryArgs {
+pub struct RegistryAccessArgs {
     /// User name for the registry (with --password-stdin); default: Docker's config.json.
     #[arg(long, value_name = "NAME", requires = "password_stdin")]
     username: Option<String>,
@@ -394,18 +394,10 @@ pub struct RegistryArgs {
     /// plain HTTP without it).
     #[arg(long)]
     insecure: bool,
-    /// The blob cache directory [default: $XDG_CACHE_HOME/moat/blobs].
-    #[arg(long, value_name = "DIR")]
-    cache_dir: Option<PathBuf>,
-    /// Bound on the blob cache (least recently used blobs removed past it): 500M, 10G, ...
-    #[arg(long, value_name = "SIZE", value_parser = moat_image::parse_size, default_value = "10G")]
-    cache_max_size: u64,
-    /// `off`: no blob cache (downloads go to a temporary directory).
-    #[arg(long, value_name = "on|off", default_value = "on", value_parser = ["on", "off"])]
-    cache: String,
 }
 
-impl RegistryArgs {
+impl RegistryAccessArgs {
+    /// Registry options without a blob cache.
     pub fn options(&self, env: &Env) -> anyhow::Result<moat_image::RegistryOptions> {
         let mut o = moat_image::RegistryOptions::default();
         if let Some(user) = &self.username {
@@ -429,13 +421,36 @@ impl RegistryArgs {
         }
         o.client.ca_file = self.ca_file.clone();
         o.client.insecure = self.insecure;
+        o.docker_config = env.docker_config();
+        Ok(o)
+    }
+}
+
+/// How to reach registries (registry targets only).
+#[derive(Args)]
+pub struct RegistryArgs {
+    #[command(flatten)]
+    access: RegistryAccessArgs,
+    /// The blob cache directory [default: $XDG_CACHE_HOME/moat/blobs].
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Bound on the blob cache (least recently used blobs removed past it): 500M, 10G, ...
+    #[arg(long, value_name = "SIZE", value_parser = moat_image::parse_size, default_value = "10G")]
+    cache_max_size: u64,
+    /// `off`: no blob cache (downloads go to a temporary directory).
+    #[arg(long, value_name = "on|off", default_value = "on", value_parser = ["on", "off"])]
+    cache: String,
+}
+
+impl RegistryArgs {
+    pub fn options(&self, env: &Env) -> anyhow::Result<moat_image::RegistryOptions> {
+        let mut o = self.access.options(env)?;
         o.cache_dir = (self.cache == "on").then(|| {
             self.cache_dir
                 .clone()
                 .unwrap_or_else(|| env.default_blob_cache())
         });
         o.cache_max_bytes = self.cache_max_size;
-        o.docker_config = env.docker_config();
         Ok(o)
     }
 }

@@ -101,7 +101,7 @@ pub mod tarstream;
 
 pub use error::ImageError;
 pub use layer::{LayerReader, LayerStats};
-pub use registry::{RegistryOptions, parse_size};
+pub use registry::{RegistryOptions, connect as connect_registry, parse_size};
 
 use digest::Digest;
 use layer::LayerPlan;

@@ -38,6 +38,8 @@ pub struct RegistryOptions {
     /// Where Docker's `config.json` is (`$DOCKER_CONFIG/config.json`,
     /// `~/.docker/config.json`), read when no credentials are given.
     pub docker_config: Option<PathBuf>,
+    /// Download counters for a progress display.
+    pub progress: Option<Arc<moat_registry::FetchProgress>>,
 }
 
 /// The default bound on the blob cache: 10 GiB.
@@ -51,6 +53,7 @@ impl Default for RegistryOptions {
             cache_max_bytes: DEFAULT_CACHE_MAX_BYTES,
             threads: 4,
             docker_config: None,
+            progress: None,
         }
     }
 }
@@ -103,6 +106,18 @@ fn to_registry_digest(d: &Digest) -> Result<moat_registry::Digest, ImageError> {
     })
 }
 
+/// A client for `r`'s registry: the options' credentials, else those Docker's `config.json`
+/// (or its credential helper) holds for that registry, else anonymous.
+pub fn connect(r: &Reference, ro: &RegistryOptions) -> Result<Client, RegistryError> {
+    let mut copts = ro.client.clone();
+    if copts.credentials.is_none()
+        && let Some(cfg) = &ro.docker_config
+    {
+        copts.credentials = moat_registry::auth::from_docker_config(cfg, &r.registry)?;
+    }
+    Client::connect(r.api_host(), &copts)
+}
+
 /// Resolves, downloads and opens a registry image.
 pub(crate) fn open(text: &str, opts: &OpenOptions) -> Result<crate::Image, ImageError> {
     let r = Reference::parse(text).map_err(|e| ImageError::InvalidSpec {
@@ -113,14 +128,7 @@ pub(crate) fn open(text: &str, opts: &OpenOptions) -> Result<crate::Image, Image
     let err = reg_err(&name);
     let label = PathBuf::from(&name);
     let ro = &opts.registry;
-    let mut copts = ro.client.clone();
-    if copts.credentials.is_none()
-        && let Some(cfg) = &ro.docker_config
-    {
-        copts.credentials =
-            moat_registry::auth::from_docker_config(cfg, &r.registry).map_err(&err)?;
-    }
-    let client = Client::connect(r.api_host(), &copts).map_err(&err)?;
+    let client = connect(&r, ro).map_err(&err)?;
     let limit = opts.limits.max_json_bytes;
     let top = client
         .get_manifest(&r.repository, &r.manifest_ref(), limit)
@@ -193,6 +201,7 @@ pub(crate) fn open(text: &str, opts: &OpenOptions) -> Result<crate::Image, Image
         &cache,
         ro.threads,
         opts.limits.max_layer_bytes,
+        ro.progress.as_deref(),
     )
     .map_err(&err)?;
     if ro.cache_dir.is_some() {

@@ -33,6 +33,7 @@
 
 pub mod advisories;
 pub mod config;
+pub mod db_artifact;
 pub mod policy;
 pub mod target;
 

@@ -226,7 +226,7 @@ fn helper_get(name: &str, registry: &str) -> Result<Option<Credentials>, Registr
 
 /// A parsed `WWW-Authenticate` challenge.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Challenge {
+pub enum Challenge {
     Basic,
     Bearer {
         realm: String,
@@ -236,7 +236,7 @@ pub(crate) enum Challenge {
 }
 
 /// Parses `Bearer realm="...",service="...",scope="..."` or `Basic realm="..."`.
-pub(crate) fn parse_challenge(h: &str) -> Option<Challenge> {
+pub fn parse_challenge(h: &str) -> Option<Challenge> {
     let h = h.trim();
     let (scheme, rest) = h.split_once(char::is_whitespace).unwrap_or((h, ""));
     if scheme.eq_ignore_ascii_case("basic") {

@@ -35,6 +35,8 @@ pub struct ClientOptions {
     /// The first backoff delay (doubled each attempt); `Retry-After` wins, up to `max_delay`.
     pub base_delay: Duration,
     pub max_delay: Duration,
+    /// The size of each `PATCH` of a chunked upload ([`Client::put_blob_from`]).
+    pub upload_chunk: usize,
 }
 
 impl Default for ClientOptions {
@@ -47,6 +49,7 @@ impl Default for ClientOptions {
             attempts: 4,
             base_delay: Duration::from_millis(250),
             max_delay: Duration::from_secs(10),
+            upload_chunk: 8 << 20,
         }
     }
 }
@@ -67,6 +70,7 @@ enum Method {
     Head,
     Put,
     Post,
+    Patch,
 }
 
 /// A client for one registry. Cheap to clone; safe to share between threads.
@@ -165,11 +169,11 @@ impl Client {
                 }
                 b.call()
             }
-            Method::Put | Method::Post => {
-                let mut b = if method == Method::Put {
-                    self.agent.put(url)
-                } else {
-                    self.agent.post(url)
+            Method::Put | Method::Post | Method::Patch => {
+                let mut b = match method {
+                    Method::Put => self.agent.put(url),
+                    Method::Patch => self.agent.patch(url),
+                    _ => self.agent.post(url),
                 };
                 for (k, v) in &all {
                     b = b.header(*k, *v);
@@ -573,7 +577,8 @@ impl Client {
         }
     }
 
-    /// Uploads a blob (monolithic: `POST` then `PUT ?digest=`), unless the registry has it.
+    /// Uploads a blob held in memory (monolithic: `POST` then `PUT ?digest=`), unless the
+    /// registry has it.
     pub fn put_blob(&self, repo: &str, digest: &Digest, bytes: &[u8]) -> Result<(), RegistryError> {
         let actual = digest.of_same_kind(bytes);
         if actual != *digest {
@@ -586,26 +591,99 @@ impl Client {
         if self.blob_size(repo, digest)?.is_some() {
             return Ok(());
         }
+        let location = self.start_upload(repo)?;
+        self.finish_upload(repo, digest, location, bytes)
+    }
+
+    /// Uploads `size` bytes read from `data` (a file, say) whose digest the caller computed,
+    /// unless the registry has the blob: in chunks of [`ClientOptions::upload_chunk`] bytes (`PATCH` with
+    /// `Content-Range`, then `PUT ?digest=`), so memory stays bounded whatever the size.
+    /// The registry checks the digest of what it received.
+    pub fn put_blob_from(
+        &self,
+        repo: &str,
+        digest: &Digest,
+        size: u64,
+        data: &mut dyn Read,
+        what: &str,
+    ) -> Result<(), RegistryError> {
+        if self.blob_size(repo, digest)?.is_some() {
+            return Ok(());
+        }
         let scope = push_scope(repo);
+        let mut location = self.start_upload(repo)?;
+        let chunk = self.opts.upload_chunk.max(1) as u64;
+        let mut buf = vec![0u8; chunk.min(size.max(1)) as usize];
+        let mut sent = 0u64;
+        while size - sent > buf.len() as u64 {
+            data.read_exact(&mut buf)
+                .map_err(|e| RegistryError::io(std::path::Path::new(what), "reading", e))?;
+            let range = format!("{sent}-{}", sent + buf.len() as u64 - 1);
+            let resp = self.request(
+                Method::Patch,
+                &location,
+                &[
+                    ("Content-Type", "application/octet-stream"),
+                    ("Content-Range", &range),
+                ],
+                &scope,
+                Some(&buf),
+            )?;
+            if resp.status().as_u16() != 202 {
+                return Err(self.fail(&strip_query(&location), resp));
+            }
+            location = self.location_of(&resp, &location)?;
+            sent += buf.len() as u64;
+        }
+        let rest = (size - sent) as usize;
+        buf.truncate(rest);
+        data.read_exact(&mut buf)
+            .map_err(|e| RegistryError::io(std::path::Path::new(what), "reading", e))?;
+        self.finish_upload(repo, digest, location, &buf)
+    }
+
+    /// `POST /v2/REPO/blobs/uploads/`: the upload's location.
+    fn start_upload(&self, repo: &str) -> Result<String, RegistryError> {
         let url = format!("{}/v2/{repo}/blobs/uploads/", self.base);
-        let resp = self.request(Method::Post, &url, &[], &scope, Some(&[]))?;
+        let resp = self.request(Method::Post, &url, &[], &push_scope(repo), Some(&[]))?;
         if resp.status().as_u16() != 202 {
             return Err(self.fail(&url, resp));
         }
+        self.location_of(&resp, &url)
+    }
+
+    /// The absolute URL of a response's `Location` header.
+    fn location_of(
+        &self,
+        resp: &ureq::http::Response<ureq::Body>,
+        url: &str,
+    ) -> Result<String, RegistryError> {
         let location = resp
             .headers()
             .get("location")
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| RegistryError::Invalid {
-                what: url.clone(),
+                what: strip_query(url),
                 reason: "the upload answer has no Location".into(),
-            })?
-            .to_string();
-        let mut put = if location.starts_with("http://") || location.starts_with("https://") {
-            location
-        } else {
-            format!("{}{}", self.base, location)
-        };
+            })?;
+        Ok(
+            if location.starts_with("http://") || location.starts_with("https://") {
+                location.to_string()
+            } else {
+                format!("{}{}", self.base, location)
+            },
+        )
+    }
+
+    /// The last bytes of an upload, with `PUT LOCATION?digest=`.
+    fn finish_upload(
+        &self,
+        repo: &str,
+        digest: &Digest,
+        location: String,
+        last: &[u8],
+    ) -> Result<(), RegistryError> {
+        let mut put = location;
         put.push(if put.contains('?') { '&' } else { '?' });
         put.push_str("digest=");
         put.push_str(&encode(&digest.to_string()));
@@ -613,8 +691,8 @@ impl Client {
             Method::Put,
             &put,
             &[("Content-Type", "application/octet-stream")],
-            &scope,
-            Some(bytes),
+            &push_scope(repo),
+            Some(last),
         )?;
         if resp.status().as_u16() != 201 {
             return Err(self.fail(&strip_query(&put), resp));

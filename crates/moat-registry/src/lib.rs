@@ -58,6 +58,46 @@ pub struct FetchStats {
     pub bytes: u64,
 }
 
+/// Counters a progress display polls while [`fetch_blobs`] runs.
+#[derive(Debug, Default)]
+pub struct FetchProgress {
+    /// Bytes of the blobs to download (those not found whole in the cache).
+    pub bytes_total: AtomicU64,
+    /// Bytes received so far (a retried download counts again from its start).
+    pub bytes_done: AtomicU64,
+}
+
+/// A sink that counts what it is given into a [`FetchProgress`].
+struct Counting<'a> {
+    inner: &'a mut std::fs::File,
+    progress: Option<&'a FetchProgress>,
+    written: u64,
+}
+
+impl Write for Counting<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.written += n as u64;
+        if let Some(p) = self.progress {
+            p.bytes_done.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl ResettableWrite for Counting<'_> {
+    fn reset(&mut self) -> std::io::Result<()> {
+        if let Some(p) = self.progress {
+            p.bytes_done.fetch_sub(self.written, Ordering::Relaxed);
+        }
+        self.written = 0;
+        self.inner.reset()
+    }
+}
+
 /// Makes sure every blob of `blobs` (digest, size when known) is whole in `cache`, downloading
 /// what is missing or corrupt with up to `threads` concurrent downloads. The first failure
 /// is returned (the other downloads finish their current blob and stop).
@@ -68,6 +108,7 @@ pub fn fetch_blobs(
     cache: &BlobCache,
     threads: usize,
     limit: u64,
+    progress: Option<&FetchProgress>,
 ) -> Result<FetchStats, RegistryError> {
     let next = AtomicUsize::new(0);
     let bytes = AtomicU64::new(0);
@@ -82,7 +123,7 @@ pub fn fetch_blobs(
             let Some((digest, size)) = blobs.get(i) else {
                 return;
             };
-            let r = fetch_one(client, repo, digest, *size, cache, limit);
+            let r = fetch_one(client, repo, digest, *size, cache, limit, progress);
             match r {
                 Ok((lookup, n)) => {
                     bytes.fetch_add(n, Ordering::Relaxed);
@@ -129,13 +170,22 @@ fn fetch_one(
     size: Option<u64>,
     cache: &BlobCache,
     limit: u64,
+    progress: Option<&FetchProgress>,
 ) -> Result<(Lookup, u64), RegistryError> {
     let found = cache.lookup(digest, size)?;
     if found == Lookup::Hit {
         return Ok((Lookup::Hit, 0));
     }
+    if let (Some(p), Some(n)) = (progress, size) {
+        p.bytes_total.fetch_add(n, Ordering::Relaxed);
+    }
     let mut tmp = cache.temp_file()?;
-    let n = client.get_blob_to(repo, digest, size, limit, tmp.as_file_mut())?;
+    let mut sink = Counting {
+        inner: tmp.as_file_mut(),
+        progress,
+        written: 0,
+    };
+    let n = client.get_blob_to(repo, digest, size, limit, &mut sink)?;
     tmp.as_file_mut()
         .flush()
         .map_err(|e| RegistryError::io(tmp.path(), "writing a download", e))?;

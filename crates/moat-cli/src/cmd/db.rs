@@ -1,7 +1,7 @@
-//! `moat db import | update | status`: the advisory database.
+//! `moat db import | update | status | push`: the advisory database.
 
 use crate::output::say;
-use crate::settings::{DbArgs, Env};
+use crate::settings::{DbArgs, Env, RegistryAccessArgs};
 use anyhow::bail;
 use clap::Subcommand;
 use moat_vuln::db::{Builder, Database, DbError, Mode, Prepared, SourceMeta, file};
@@ -39,8 +39,25 @@ pub enum DbCommand {
         /// Download every ecosystem and distro moat knows, not only those the database holds.
         #[arg(long, conflicts_with = "ecosystems")]
         all: bool,
+        /// Replace the database with the one published at REGISTRY/REPO:TAG by `moat db push`
+        /// instead of downloading the feeds.
+        #[arg(long, value_name = "REF", conflicts_with_all = ["ecosystems", "all"])]
+        db_repository: Option<String>,
+        #[command(flatten)]
+        access: RegistryAccessArgs,
         #[command(flatten)]
         write: WriteArgs,
+    },
+    /// Publish the database as an OCI artifact (zstd-compressed, its build time, schema and
+    /// sources in the annotations), for `moat db update --db-repository`.
+    Push {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        access: RegistryAccessArgs,
+        /// Where to publish it: REGISTRY/REPO:TAG.
+        #[arg(value_name = "REF")]
+        reference: String,
     },
     /// Print sources, record counts, coverage and age.
     Status {
@@ -128,11 +145,24 @@ pub fn run(cmd: DbCommand, env: &Env) -> anyhow::Result<()> {
         } => import(&d, &paths, replace_source, &write, env),
         DbCommand::Update {
             db: d,
+            db_repository: Some(reference),
+            access,
+            write,
+            ..
+        } => pull(&d, &reference, &access, &write, env),
+        DbCommand::Update {
+            db: d,
             ecosystems,
             all,
             write,
+            ..
         } => update(&d, &ecosystems, all, &write, env),
         DbCommand::Status { db: d } => status(&d, env),
+        DbCommand::Push {
+            db: d,
+            access,
+            reference,
+        } => push(&d, &reference, &access, env),
     }
 }
 
@@ -208,6 +238,59 @@ fn update(
             "moat: warning: {source} was not updated ({reason}); its {kept} previous records are kept"
         );
     }
+    Ok(())
+}
+
+fn parse_reference(text: &str) -> anyhow::Result<moat_registry::Reference> {
+    let text = text.strip_prefix("registry:").unwrap_or(text);
+    Ok(moat_registry::Reference::parse(text)?)
+}
+
+/// `moat db push`: the database file, as it is, to a registry.
+fn push(d: &DbArgs, text: &str, access: &RegistryAccessArgs, env: &Env) -> anyhow::Result<()> {
+    let reference = parse_reference(text)?;
+    let path = d.path(env);
+    crate::settings::refuse_special(&path, "advisory database")?;
+    if d.offline {
+        bail!("--offline is set: `moat db push` needs the network");
+    }
+    let ro = access.options(env)?;
+    let pushed = moat_pipeline::db_artifact::push(&path, &reference, &ro)?;
+    say!(
+        "pushed {} ({} records, {} bytes compressed) to {reference}@{}",
+        path.display(),
+        pushed.records,
+        pushed.layer_bytes,
+        pushed.digest
+    );
+    Ok(())
+}
+
+/// `moat db update --db-repository`: the database replaced by a published one.
+fn pull(
+    d: &DbArgs,
+    text: &str,
+    access: &RegistryAccessArgs,
+    w: &WriteArgs,
+    env: &Env,
+) -> anyhow::Result<()> {
+    if d.offline {
+        bail!("--offline is set: `moat db update --db-repository` needs the network");
+    }
+    let reference = parse_reference(text)?;
+    let ro = access.options(env)?;
+    let path = d.path(env);
+    crate::settings::refuse_special(&path, "advisory database")?;
+    d.create_dir(env)?;
+    let _lock = lock_and_check(&path, w, Writer::Update)?;
+    let pulled = moat_pipeline::db_artifact::pull(&reference, &ro, &path, &mut |_, _| Ok(()))?;
+    say!(
+        "replaced {} with {reference}@{} (built {}, {} bytes)",
+        path.display(),
+        pulled.digest,
+        pulled.built_at.as_deref().unwrap_or("at an unknown time"),
+        pulled.bytes
+    );
     Ok(())
 }
 

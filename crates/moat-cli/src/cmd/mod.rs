@@ -18,9 +18,9 @@ use moat_model::Inventory;
 pub fn inventory_of(t: &TargetArgs, env: &crate::settings::Env) -> anyhow::Result<Inventory> {
     t.start_watchdog();
     let target = t.target()?;
-    let read = t.read_settings(env)?;
+    let mut read = t.read_settings(env)?;
     let progress = t.progress();
-    let ticker = Ticker::start(progress.clone());
+    let ticker = Ticker::start(progress.clone(), &mut read.open.registry);
     let result = moat_pipeline::inventory(&target, &read, progress);
     ticker.stop();
     let inv = result?;

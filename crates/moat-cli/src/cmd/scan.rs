@@ -344,7 +344,7 @@ pub fn run(a: ScanArgs, env: &Env) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let progress = a.target.progress();
-    let ticker = Ticker::start(progress.clone());
+    let ticker = Ticker::start(progress.clone(), &mut settings.read.open.registry);
     let mut notify = |msg: &str| {
         if !quiet {
             eprintln!("moat: {}", crate::output::escape(msg));

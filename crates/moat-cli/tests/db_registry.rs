@@ -1,0 +1,238 @@
+//! The advisory database as an OCI artifact (`moat db push`, `moat db update
+//! --db-repository`) against a real registry: Debian's `docker-registry` on 127.0.0.1,
+//! started by ../shared/images/registry/start.sh and killed at the end (a Drop guard).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A running registry, killed on drop.
+struct Registry {
+    pid: String,
+    port: u16,
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(&self.pid).status();
+    }
+}
+
+/// Starts a plain registry; `None` (skip) when docker-registry is absent, a panic under CI.
+fn registry(dir: &Path) -> Option<Registry> {
+    let shared = shared()?;
+    let found = Command::new("sh")
+        .args(["-c", "command -v docker-registry && command -v curl"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            !std::env::var("CI").is_ok_and(|v| v == "true"),
+            "docker-registry or curl is missing (CI=true): .ci/run installs them"
+        );
+        eprintln!("skipped: docker-registry not found");
+        return None;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let o = Command::new("bash")
+        .arg(shared.join("images/registry/start.sh"))
+        .arg(port.to_string())
+        .arg(dir.join("registry"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "start.sh: {}", stderr(&o));
+    Some(Registry {
+        pid: stdout(&o).trim().to_string(),
+        port,
+    })
+}
+
+fn db(dir: &Path, name: &str) -> Option<PathBuf> {
+    let vulns = shared()?.join("data/vulns");
+    let db = dir.join(name);
+    let o = moat([
+        "db".as_ref(),
+        "import".as_ref(),
+        "--db".as_ref(),
+        db.as_os_str(),
+        vulns.join("go").as_os_str(),
+        vulns.join("alpine").as_os_str(),
+    ]);
+    assert!(o.status.success(), "db import: {}", stderr(&o));
+    Some(db)
+}
+
+#[test]
+fn a_pushed_database_is_pulled_byte_for_byte_and_bad_artifacts_leave_the_old_one() {
+    let t = tempfile::tempdir().unwrap();
+    let Some(reg) = registry(t.path()) else {
+        return;
+    };
+    let Some(a) = db(t.path(), "a.db") else {
+        return;
+    };
+    let r = format!("127.0.0.1:{}/moat/db", reg.port);
+
+    let o = moat([
+        "db",
+        "push",
+        "--db",
+        a.to_str().unwrap(),
+        &format!("{r}:v1"),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.starts_with("pushed "), "{out}");
+    let digest = out.trim().rsplit('@').next().unwrap().to_string();
+    assert!(digest.starts_with("sha256:"), "{out}");
+
+    // The manifest as the registry holds it: an OCI artifact of moat's type.
+    let m = Command::new("curl")
+        .args([
+            "-sf",
+            "-H",
+            "Accept: application/vnd.oci.image.manifest.v1+json",
+        ])
+        .arg(format!(
+            "http://127.0.0.1:{}/v2/moat/db/manifests/v1",
+            reg.port
+        ))
+        .output()
+        .unwrap();
+    assert!(m.status.success());
+    assert_eq!(sha256(&m.stdout), digest);
+    let m: serde_json::Value = serde_json::from_slice(&m.stdout).unwrap();
+    assert_eq!(m["artifactType"], "application/vnd.moat.db.v1");
+    assert_eq!(
+        m["config"]["mediaType"],
+        "application/vnd.oci.empty.v1+json"
+    );
+    assert_eq!(m["layers"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        m["layers"][0]["mediaType"],
+        "application/vnd.moat.db.layer.v1.sqlite+zstd"
+    );
+    assert_eq!(m["annotations"]["dev.moat.db.schema"], "5");
+    assert_eq!(
+        m["annotations"]["dev.moat.db.sources"],
+        "alpine-secdb,osv:Go"
+    );
+    assert!(
+        m["annotations"]["org.opencontainers.image.created"]
+            .as_str()
+            .unwrap()
+            .starts_with("20")
+    );
+
+    // Pulled into a new path: the same bytes, and a database moat reads.
+    let b = t.path().join("pulled/b.db");
+    let o = moat([
+        "db",
+        "update",
+        "--db",
+        b.to_str().unwrap(),
+        "--db-repository",
+        &format!("registry:{r}:v1"),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains(&digest), "{}", stdout(&o));
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    let o = moat(["db", "status", "--db", b.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+
+    // Not a database artifact (an ordinary image pushed there): refused, b.db untouched.
+    let images = images().unwrap();
+    let o = Command::new("skopeo")
+        .args(["copy", "--dest-tls-verify=false", "-q"])
+        .arg(format!(
+            "oci-archive:{}",
+            images.join("debian-base.oci.tar").display()
+        ))
+        .arg(format!("docker://{r}:image"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "skopeo: {}", stderr(&o));
+    let before = std::fs::read(&b).unwrap();
+    let o = moat([
+        "db",
+        "update",
+        "--db",
+        b.to_str().unwrap(),
+        "--db-repository",
+        &format!("{r}:image"),
+    ]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("not a moat advisory database artifact"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read(&b).unwrap(), before);
+
+    // A tag that does not exist: a clear error, b.db untouched.
+    let o = moat([
+        "db",
+        "update",
+        "--db",
+        b.to_str().unwrap(),
+        "--db-repository",
+        &format!("{r}:nope"),
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("not found"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&b).unwrap(), before);
+
+    // `push` needs a tag.
+    let o = moat([
+        "db",
+        "push",
+        "--db",
+        a.to_str().unwrap(),
+        &format!("{r}@{digest}"),
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("needs a tag"), "{}", stderr(&o));
+}
+
+/// An upload in many chunks (`PATCH` with `Content-Range`) gives the same blob as one `PUT`.
+#[test]
+fn a_chunked_upload_gives_the_same_artifact() {
+    let t = tempfile::tempdir().unwrap();
+    let Some(reg) = registry(t.path()) else {
+        return;
+    };
+    let Some(a) = db(t.path(), "a.db") else {
+        return;
+    };
+    let mut ro = moat_image::RegistryOptions::default();
+    ro.client.upload_chunk = 64 << 10;
+    let reference =
+        moat_registry::Reference::parse(&format!("127.0.0.1:{}/moat/chunked:v1", reg.port))
+            .unwrap();
+    let pushed = moat_pipeline::db_artifact::push(&a, &reference, &ro).unwrap();
+    assert!(
+        pushed.layer_bytes > 4 * (64 << 10),
+        "{}",
+        pushed.layer_bytes
+    );
+    let b = t.path().join("b.db");
+    let pulled = moat_pipeline::db_artifact::pull(&reference, &ro, &b, &mut |_, _| Ok(())).unwrap();
+    assert_eq!(pulled.digest, pushed.digest);
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+
+    // The verify hook refuses before anything is written.
+    let c = t.path().join("c.db");
+    let e = moat_pipeline::db_artifact::pull(&reference, &ro, &c, &mut |_, d| {
+        Err(format!("no signature for {d}"))
+    })
+    .unwrap_err();
+    assert!(e.to_string().contains("no signature for sha256:"), "{e}");
+    assert!(!c.exists());
+}
