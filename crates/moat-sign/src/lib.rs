@@ -1,4 +1,4 @@
-//! cosign-compatible, key-based signing and verification, offline: keys ([`keys`], with
+//! cosign-compatible, key-based signing and verification (no transparency log): keys ([`keys`], with
 //! cosign's encrypted key format in [`encrypted`]), blob signatures, image signatures with
 //! simple-signing payloads ([`payload`]) and in-toto attestations in DSSE envelopes
 //! ([`image`]), stored as cosign stores them behind the [`store::ArtifactStore`] trait: in

@@ -1,10 +1,11 @@
 //! `moat key generate`, `sign-blob`, `verify-blob`, `sign`, `verify`, `attest`,
-//! `verify-attestation`: cosign-compatible, key-based, offline ([`moat_sign`]). Exit codes of
+//! `verify-attestation` (OCI layouts and registries), and the signature checks and attestation
+//! of `moat scan` ([`scan_gate`]): cosign-compatible, key-based ([`moat_sign`]). Exit codes of
 //! the verifying commands: 0 verified, 1 not verified (the reason on stderr), 2 usage or input
 //! error.
 
 use crate::output::{escape, write_out};
-use crate::settings::Env;
+use crate::settings::{Env, RegistryAccessArgs};
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use moat_sign::image::{self, PredicateKind};
@@ -68,7 +69,7 @@ pub struct SignArgs {
     #[arg(long, value_name = "KEY")]
     key: PathBuf,
     #[command(flatten)]
-    registry: RegistryFlags,
+    registry: RegistryAccessArgs,
     /// An annotation of the signature (the payload's `optional`), k=v; repeatable.
     #[arg(short = 'a', long = "annotation", value_name = "K=V")]
     annotations: Vec<String>,
@@ -90,7 +91,7 @@ pub struct VerifyArgs {
     /// oci:DIR@sha256:...).
     target: String,
     #[command(flatten)]
-    registry: RegistryFlags,
+    registry: RegistryAccessArgs,
     /// The public key (PEM PUBLIC KEY).
     #[arg(long, value_name = "PUB")]
     key: PathBuf,
@@ -123,7 +124,7 @@ pub struct AttestArgs {
     /// oci:DIR@sha256:...).
     target: String,
     #[command(flatten)]
-    registry: RegistryFlags,
+    registry: RegistryAccessArgs,
     #[arg(long, value_name = "KEY")]
     key: PathBuf,
     /// The predicate: a JSON document (cyclonedx, spdx, vuln) or any text (custom).
@@ -143,7 +144,7 @@ pub struct VerifyAttestationArgs {
     /// oci:DIR@sha256:...).
     target: String,
     #[command(flatten)]
-    registry: RegistryFlags,
+    registry: RegistryAccessArgs,
     #[arg(long, value_name = "PUB")]
     key: PathBuf,
     /// Only attestations of this predicate type count.
@@ -206,57 +207,18 @@ fn public_key(path: &Path) -> anyhow::Result<PublicKey> {
     Ok(PublicKey::from_pem(&text, &path.display().to_string())?)
 }
 
-/// `--username`, `--password-stdin`, `--ca-file`, `--insecure`: as for scans.
-#[derive(Args)]
-pub struct RegistryFlags {
-    /// User name for the registry (with --password-stdin); default: Docker's config.json.
-    #[arg(long, value_name = "NAME", requires = "password_stdin")]
-    username: Option<String>,
-    /// Read the registry password (or token) from standard input.
-    #[arg(long, requires = "username")]
-    password_stdin: bool,
-    /// Trust the CA certificates of this PEM file for the registry's TLS.
-    #[arg(long, value_name = "PEM")]
-    ca_file: Option<PathBuf>,
-    /// Allow plain HTTP and certificates that do not verify (loopback registries may use
-    /// plain HTTP without it).
-    #[arg(long)]
-    insecure: bool,
-}
-
-impl RegistryFlags {
-    /// The client options for `registry`: the flags' credentials, else Docker's config.json.
-    pub fn client_options(
-        &self,
-        env: &Env,
-        registry: &str,
-    ) -> anyhow::Result<moat_registry::ClientOptions> {
-        let mut o = moat_registry::ClientOptions::default();
-        if let Some(user) = &self.username {
-            use std::io::Read;
-            let mut pw = String::new();
-            std::io::stdin()
-                .take(64 << 10)
-                .read_to_string(&mut pw)
-                .context("reading the password from standard input")?;
-            let pw = pw.trim_end_matches(['\n', '\r']).to_string();
-            if pw.is_empty() {
-                bail!("--password-stdin: standard input holds no password");
-            }
-            o.credentials = Some(moat_registry::Credentials {
-                username: user.clone(),
-                password: pw,
-            });
-        } else if let Some(cfg) = env.docker_config() {
-            o.credentials = moat_registry::auth::from_docker_config(&cfg, registry)?;
-        }
-        if let Some(ca) = &self.ca_file {
-            crate::settings::refuse_special(ca, "--ca-file")?;
-        }
-        o.ca_file = self.ca_file.clone();
-        o.insecure = self.insecure;
-        Ok(o)
+/// A client for the registry of `r`: the options' credentials, else Docker's config.json.
+fn connect(
+    r: &moat_registry::Reference,
+    ro: &moat_image::RegistryOptions,
+) -> anyhow::Result<moat_registry::Client> {
+    let mut opts = ro.client.clone();
+    if opts.credentials.is_none()
+        && let Some(cfg) = &ro.docker_config
+    {
+        opts.credentials = moat_registry::auth::from_docker_config(cfg, &r.registry)?;
     }
+    Ok(moat_registry::Client::connect(r.api_host(), &opts)?)
 }
 
 /// Where an image's signatures are.
@@ -291,7 +253,7 @@ impl Opened {
 
 /// `oci:DIR`, `oci:DIR:NAME`, `oci:DIR@sha256:HEX`, or an image reference (`registry:REF`,
 /// `REGISTRY/REPO:TAG`, `...@sha256:HEX`) -> the store and the image's digest.
-pub fn open_target(target: &str, flags: &RegistryFlags, env: &Env) -> anyhow::Result<Opened> {
+pub fn open_target(target: &str, access: &RegistryAccessArgs, env: &Env) -> anyhow::Result<Opened> {
     if let Some(rest) = target.strip_prefix("oci:") {
         let (dir, sel) = if Path::new(rest).is_dir() {
             (rest, None)
@@ -319,8 +281,7 @@ pub fn open_target(target: &str, flags: &RegistryFlags, env: &Env) -> anyhow::Re
         );
     }
     let r = moat_registry::Reference::parse(text)?;
-    let opts = flags.client_options(env, &r.registry)?;
-    let client = moat_registry::Client::connect(r.api_host(), &opts)?;
+    let client = connect(&r, &access.options(env)?)?;
     let store = RegistryStore::new(client, r);
     let image = store.resolve_image()?;
     let reference = store.repository_name();
@@ -774,13 +735,7 @@ pub fn scan_gate(
                     signer,
                 });
             }
-            let mut opts = open.registry.client.clone();
-            if opts.credentials.is_none()
-                && let Some(cfg) = &open.registry.docker_config
-            {
-                opts.credentials = moat_registry::auth::from_docker_config(cfg, &r.registry)?;
-            }
-            let client = moat_registry::Client::connect(r.api_host(), &opts)?;
+            let client = connect(&r, &open.registry)?;
             let pinned = r.digest.is_none();
             let store = RegistryStore::new(client, r);
             let image = store.resolve_image()?;
