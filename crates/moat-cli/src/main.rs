@@ -79,10 +79,10 @@ fn main() -> ExitCode {
         Command::Key { command } => cmd::sign::key(command),
         Command::SignBlob(a) => cmd::sign::sign_blob(a),
         Command::VerifyBlob(a) => cmd::sign::verify_blob(a),
-        Command::Sign(a) => cmd::sign::sign(a),
-        Command::Verify(a) => cmd::sign::verify(a),
-        Command::Attest(a) => cmd::sign::attest(a),
-        Command::VerifyAttestation(a) => cmd::sign::verify_attestation(a),
+        Command::Sign(a) => cmd::sign::sign(a, &env),
+        Command::Verify(a) => cmd::sign::verify(a, &env),
+        Command::Attest(a) => cmd::sign::attest(a, &env),
+        Command::VerifyAttestation(a) => cmd::sign::verify_attestation(a, &env),
     });
     match result {
         Ok(code) => code,

@@ -30,6 +30,9 @@ pub enum SignError {
     Random,
     #[error("password: {0}")]
     Password(String),
+    /// A registry request failed (the message names the registry and repository).
+    #[error(transparent)]
+    Registry(#[from] moat_registry::RegistryError),
 }
 
 impl SignError {

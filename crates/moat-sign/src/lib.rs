@@ -1,7 +1,8 @@
-//! cosign-compatible, key-based signing and verification, offline: keys ([`keys`], with
+//! cosign-compatible, key-based signing and verification (no transparency log): keys ([`keys`], with
 //! cosign's encrypted key format in [`encrypted`]), blob signatures, image signatures with
 //! simple-signing payloads ([`payload`]) and in-toto attestations in DSSE envelopes
-//! ([`image`]), stored as cosign stores them behind the [`store::ArtifactStore`] trait.
+//! ([`image`]), stored as cosign stores them behind the [`store::ArtifactStore`] trait: in
+//! OCI layouts ([`store::OciLayout`]) and registries ([`registry::RegistryStore`]).
 //!
 //! Formats: `../shared/corpus/COSIGN_FORMAT.md`. No transparency log, no certificates.
 
@@ -12,6 +13,8 @@ pub mod image;
 pub mod keys;
 pub mod payload;
 pub mod pem;
+pub mod policy;
+pub mod registry;
 pub mod store;
 
 pub use error::SignError;

@@ -46,6 +46,8 @@ pub struct ScanArgs {
     db: DbArgs,
     #[command(flatten)]
     policies: crate::settings::PolicyArgs,
+    #[command(flatten)]
+    trust: crate::cmd::sign::TrustArgs,
     /// Scanners to run (comma-separated: vuln, secret, misconfig) [default: vuln,secret;
     /// secret for a git: target].
     #[arg(long, value_enum, value_delimiter = ',')]
@@ -281,10 +283,68 @@ impl ScanArgs {
     }
 }
 
+/// `doc` (a pretty-printed JSON object) with `"name": value` added at its end, the rest of
+/// the document as it was.
+fn with_field(mut doc: Vec<u8>, name: &str, value: &serde_json::Value) -> anyhow::Result<Vec<u8>> {
+    let Some(end) = doc.iter().rposition(|b| *b == b'}') else {
+        bail!("the JSON report is not an object");
+    };
+    let tail = doc.split_off(end);
+    let mut out = doc.trim_ascii_end().to_vec();
+    out.extend_from_slice(if out.ends_with(b"{") { b"\n" } else { b",\n" });
+    let pretty = serde_json::to_string_pretty(value)?;
+    out.extend_from_slice(
+        format!(
+            "  {}: {}\n",
+            serde_json::to_string(name)?,
+            pretty.replace('\n', "\n  ")
+        )
+        .as_bytes(),
+    );
+    out.extend_from_slice(&tail);
+    Ok(out)
+}
+
 pub fn run(a: ScanArgs, env: &Env) -> anyhow::Result<ExitCode> {
     a.target.start_watchdog();
     let mut settings = a.settings(env)?;
     let quiet = a.target.quiet;
+    let mut gate = if a.trust.require_signature || a.trust.attest || !a.trust.keys.is_empty() {
+        Some(crate::cmd::sign::scan_gate(
+            &a.trust,
+            &mut settings.target,
+            &settings.read.open,
+        )?)
+    } else {
+        None
+    };
+    let signature = match gate.as_ref().and_then(|g| g.status.as_ref()) {
+        Some(st) if !st.verified => {
+            eprintln!(
+                "moat: signature required: {}",
+                crate::output::escape(st.reason.as_deref().unwrap_or_default())
+            );
+            if a.format == ScanFormat::Json {
+                let doc = serde_json::json!({"target": a.target.target, "signature": st});
+                let mut out = serde_json::to_vec_pretty(&doc)?;
+                out.push(b'\n');
+                write_out(a.output.as_ref(), &out)?;
+            }
+            return Ok(ExitCode::from(1));
+        }
+        Some(st) => {
+            if !quiet {
+                eprintln!(
+                    "moat: signature verified: {} signed by {} ({})",
+                    st.digest.as_deref().unwrap_or_default(),
+                    crate::output::escape(st.key.as_deref().unwrap_or_default()),
+                    st.fingerprint.as_deref().unwrap_or_default()
+                );
+            }
+            Some(serde_json::to_value(st)?)
+        }
+        None => None,
+    };
     let progress = a.target.progress();
     let ticker = Ticker::start(progress.clone(), &mut settings.read.open.registry);
     let mut notify = |msg: &str| {
@@ -310,11 +370,28 @@ pub fn run(a: ScanArgs, env: &Env) -> anyhow::Result<ExitCode> {
             t.push_str(&info.footer().unwrap_or_default());
             t.into_bytes()
         }
-        ScanFormat::Json => info.add_to_json(moat_report::scan_json(report)),
+        ScanFormat::Json => {
+            let doc = info.add_to_json(moat_report::scan_json(report));
+            match &signature {
+                Some(st) => with_field(doc, "signature", st)?,
+                None => doc,
+            }
+        }
         ScanFormat::Sarif => moat_report::sarif(report, &ro),
         ScanFormat::Cyclonedx => moat_report::cyclonedx_vulns(report, &ro),
     };
     write_out(a.output.as_ref(), &bytes)?;
+    if let Some(g) = &mut gate {
+        let bom = match a.format {
+            ScanFormat::Cyclonedx => bytes,
+            _ => moat_report::cyclonedx_vulns(report, &ro),
+        };
+        if let Some(msg) = g.attest(&bom)?
+            && !quiet
+        {
+            eprintln!("moat: {msg}");
+        }
+    }
     if a.exit_code != 0 && outcome.findings_remain() {
         return Ok(ExitCode::from(a.exit_code));
     }

@@ -1,13 +1,16 @@
 //! `moat key generate`, `sign-blob`, `verify-blob`, `sign`, `verify`, `attest`,
-//! `verify-attestation`: cosign-compatible, key-based, offline ([`moat_sign`]). Exit codes of
+//! `verify-attestation` (OCI layouts and registries), and the signature checks and attestation
+//! of `moat scan` ([`scan_gate`]): cosign-compatible, key-based ([`moat_sign`]). Exit codes of
 //! the verifying commands: 0 verified, 1 not verified (the reason on stderr), 2 usage or input
 //! error.
 
 use crate::output::{escape, write_out};
+use crate::settings::{Env, RegistryAccessArgs};
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use moat_sign::image::{self, PredicateKind};
-use moat_sign::store::OciLayout;
+use moat_sign::registry::RegistryStore;
+use moat_sign::store::{ArtifactStore, ImageRef, OciLayout};
 use moat_sign::{PublicKey, SignError, SigningKey};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -60,16 +63,18 @@ pub struct VerifyBlobArgs {
 
 #[derive(Args)]
 pub struct SignArgs {
-    /// The image: oci:DIR (an OCI layout; oci:DIR:NAME or oci:DIR@sha256:... picks one of
-    /// several).
+    /// The image: REGISTRY/REPO:TAG, REGISTRY/REPO@sha256:..., registry:REF, or oci:DIR (an OCI
+    /// layout; oci:DIR:NAME or oci:DIR@sha256:... picks one of several).
     target: String,
     #[arg(long, value_name = "KEY")]
     key: PathBuf,
+    #[command(flatten)]
+    registry: RegistryAccessArgs,
     /// An annotation of the signature (the payload's `optional`), k=v; repeatable.
     #[arg(short = 'a', long = "annotation", value_name = "K=V")]
     annotations: Vec<String>,
-    /// The image's name in the payload (critical.identity.docker-reference); default: the
-    /// layout directory's name.
+    /// The image's name in the payload (critical.identity.docker-reference); default:
+    /// REGISTRY/REPO, or the layout directory's name.
     #[arg(long, value_name = "NAME")]
     reference: Option<String>,
 }
@@ -82,8 +87,11 @@ pub enum VerifyFormat {
 
 #[derive(Args)]
 pub struct VerifyArgs {
-    /// The image: oci:DIR (oci:DIR:NAME, oci:DIR@sha256:...).
+    /// The image: REGISTRY/REPO:TAG, ...@sha256:..., registry:REF, oci:DIR (oci:DIR:NAME,
+    /// oci:DIR@sha256:...).
     target: String,
+    #[command(flatten)]
+    registry: RegistryAccessArgs,
     /// The public key (PEM PUBLIC KEY).
     #[arg(long, value_name = "PUB")]
     key: PathBuf,
@@ -112,8 +120,11 @@ impl PredicateType {
 
 #[derive(Args)]
 pub struct AttestArgs {
-    /// The image: oci:DIR (oci:DIR:NAME, oci:DIR@sha256:...).
+    /// The image: REGISTRY/REPO:TAG, ...@sha256:..., registry:REF, oci:DIR (oci:DIR:NAME,
+    /// oci:DIR@sha256:...).
     target: String,
+    #[command(flatten)]
+    registry: RegistryAccessArgs,
     #[arg(long, value_name = "KEY")]
     key: PathBuf,
     /// The predicate: a JSON document (cyclonedx, spdx, vuln) or any text (custom).
@@ -121,15 +132,19 @@ pub struct AttestArgs {
     predicate: PathBuf,
     #[arg(long = "type", value_enum, default_value_t = PredicateType::Custom)]
     kind: PredicateType,
-    /// The subject's name in the statement; default: the layout directory's name.
+    /// The subject's name in the statement; default: REGISTRY/REPO, or the layout
+    /// directory's name.
     #[arg(long, value_name = "NAME")]
     reference: Option<String>,
 }
 
 #[derive(Args)]
 pub struct VerifyAttestationArgs {
-    /// The image: oci:DIR (oci:DIR:NAME, oci:DIR@sha256:...).
+    /// The image: REGISTRY/REPO:TAG, ...@sha256:..., registry:REF, oci:DIR (oci:DIR:NAME,
+    /// oci:DIR@sha256:...).
     target: String,
+    #[command(flatten)]
+    registry: RegistryAccessArgs,
     #[arg(long, value_name = "PUB")]
     key: PathBuf,
     /// Only attestations of this predicate type count.
@@ -153,14 +168,19 @@ fn read_bounded(path: &Path, max: u64, what: &str) -> anyhow::Result<Vec<u8>> {
     Ok(buf)
 }
 
-/// The password: $MOAT_PASSWORD, else asked on the terminal (twice when `confirm`).
+/// The password: $MOAT_PASSWORD, else $COSIGN_PASSWORD (as cosign reads it), else asked on
+/// the terminal (twice when `confirm`).
 fn password(confirm: bool) -> Result<Vec<u8>, SignError> {
-    if let Some(p) = std::env::var_os("MOAT_PASSWORD") {
-        return Ok(p.into_encoded_bytes());
+    for var in ["MOAT_PASSWORD", "COSIGN_PASSWORD"] {
+        if let Some(p) = std::env::var_os(var) {
+            return Ok(p.into_encoded_bytes());
+        }
     }
     let ask = |prompt: &str| {
         rpassword::prompt_password(prompt).map_err(|e| {
-            SignError::Password(format!("cannot ask on a terminal ({e}); set MOAT_PASSWORD"))
+            SignError::Password(format!(
+                "cannot ask on a terminal ({e}); set MOAT_PASSWORD (or COSIGN_PASSWORD)"
+            ))
         })
     };
     let first = ask("Enter password for private key: ")?;
@@ -187,23 +207,89 @@ fn public_key(path: &Path) -> anyhow::Result<PublicKey> {
     Ok(PublicKey::from_pem(&text, &path.display().to_string())?)
 }
 
-/// `oci:DIR`, `oci:DIR:NAME` or `oci:DIR@sha256:HEX` -> (layout, selector).
-fn layout(target: &str) -> anyhow::Result<(OciLayout, Option<String>)> {
-    let Some(rest) = target.strip_prefix("oci:") else {
+/// A client for the registry of `r`: the options' credentials, else Docker's config.json.
+fn connect(
+    r: &moat_registry::Reference,
+    ro: &moat_image::RegistryOptions,
+) -> anyhow::Result<moat_registry::Client> {
+    let mut opts = ro.client.clone();
+    if opts.credentials.is_none()
+        && let Some(cfg) = &ro.docker_config
+    {
+        opts.credentials = moat_registry::auth::from_docker_config(cfg, &r.registry)?;
+    }
+    Ok(moat_registry::Client::connect(r.api_host(), &opts)?)
+}
+
+/// Where an image's signatures are.
+pub enum Store {
+    Layout(OciLayout),
+    Registry(RegistryStore),
+}
+
+/// An image to sign or verify: where its artifacts go, the digest signed, the default
+/// identity of payloads.
+pub struct Opened {
+    pub store: Store,
+    pub image: ImageRef,
+    pub reference: String,
+}
+
+impl Opened {
+    pub fn store(&self) -> &dyn ArtifactStore {
+        match &self.store {
+            Store::Layout(l) => l,
+            Store::Registry(r) => r,
+        }
+    }
+
+    pub fn store_mut(&mut self) -> &mut dyn ArtifactStore {
+        match &mut self.store {
+            Store::Layout(l) => l,
+            Store::Registry(r) => r,
+        }
+    }
+}
+
+/// `oci:DIR`, `oci:DIR:NAME`, `oci:DIR@sha256:HEX`, or an image reference (`registry:REF`,
+/// `REGISTRY/REPO:TAG`, `...@sha256:HEX`) -> the store and the image's digest.
+pub fn open_target(target: &str, access: &RegistryAccessArgs, env: &Env) -> anyhow::Result<Opened> {
+    if let Some(rest) = target.strip_prefix("oci:") {
+        let (dir, sel) = if Path::new(rest).is_dir() {
+            (rest, None)
+        } else if let Some((d, digest)) = rest.rsplit_once('@') {
+            (d, Some(digest))
+        } else if let Some((d, name)) = rest.rsplit_once(':') {
+            (d, Some(name))
+        } else {
+            (rest, None)
+        };
+        let store = OciLayout::open(Path::new(dir))?;
+        let image = store.resolve_image(sel)?;
+        let reference = default_reference(&store);
+        return Ok(Opened {
+            store: Store::Layout(store),
+            image,
+            reference,
+        });
+    }
+    let text = target.strip_prefix("registry:").unwrap_or(target);
+    if Path::new(text).exists() {
         bail!(
-            "{target}: signing and verification read OCI layouts for now (oci:DIR); registries come with the registry client"
+            "{}: a path, not an image: sign and verify take REGISTRY/REPO:TAG, registry:REF or oci:DIR",
+            escape(target)
         );
-    };
-    let (dir, sel) = if Path::new(rest).is_dir() {
-        (rest, None)
-    } else if let Some((d, digest)) = rest.rsplit_once('@') {
-        (d, Some(digest.to_string()))
-    } else if let Some((d, name)) = rest.rsplit_once(':') {
-        (d, Some(name.to_string()))
-    } else {
-        (rest, None)
-    };
-    Ok((OciLayout::open(Path::new(dir))?, sel))
+    }
+    let r = moat_registry::Reference::parse(text)?;
+    let client = connect(&r, &access.options(env)?)?;
+    let store = RegistryStore::new(client, r);
+    let image = store.resolve_image()?;
+    let reference = store.repository_name();
+    Ok(Opened {
+        store: Store::Registry(store),
+        image,
+        reference,
+    })
 }
 
 fn default_reference(store: &OciLayout) -> String {
@@ -309,28 +395,36 @@ fn parse_annotations(list: &[String]) -> anyhow::Result<BTreeMap<String, String>
     Ok(out)
 }
 
-pub fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
+pub fn sign(a: SignArgs, env: &Env) -> anyhow::Result<ExitCode> {
     let annotations = parse_annotations(&a.annotations)?;
-    let (mut store, sel) = layout(&a.target)?;
-    let img = store.resolve_image(sel.as_deref())?;
     let k = signing_key(&a.key)?;
-    let reference = a.reference.unwrap_or_else(|| default_reference(&store));
-    let s = image::sign_image(&mut store, &k, &img.digest, &reference, &annotations)?;
+    let mut t = open_target(&a.target, &a.registry, env)?;
+    let img = t.image.clone();
+    let reference = a.reference.unwrap_or_else(|| t.reference.clone());
+    let s = image::sign_image(t.store_mut(), &k, &img.digest, &reference, &annotations)?;
     eprintln!(
-        "Signed {} ({}) with key {}; stored as {}",
+        "Signed {} ({}{}) with key {}; stored as {}:{}",
         escape(&a.target),
+        if moat_registry::MANIFEST_TYPES[1] == img.media_type
+            || moat_registry::MANIFEST_TYPES[3] == img.media_type
+        {
+            "the index "
+        } else {
+            ""
+        },
         img.digest,
         k.public_key().fingerprint(),
+        escape(&t.store().location()),
         s.tag
     );
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
+pub fn verify(a: VerifyArgs, env: &Env) -> anyhow::Result<ExitCode> {
     let k = public_key(&a.key)?;
-    let (store, sel) = layout(&a.target)?;
-    let img = store.resolve_image(sel.as_deref())?;
-    let v = match image::verify_image(&store, &k, &img.digest) {
+    let t = open_target(&a.target, &a.registry, env)?;
+    let img = &t.image;
+    let v = match image::verify_image(t.store(), &k, &img.digest) {
         Ok(v) => v,
         Err(SignError::NotVerified(reason)) => return Ok(not_verified(&reason)),
         Err(e) => return Err(e.into()),
@@ -381,15 +475,15 @@ pub fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-pub fn attest(a: AttestArgs) -> anyhow::Result<ExitCode> {
-    let (mut store, sel) = layout(&a.target)?;
-    let img = store.resolve_image(sel.as_deref())?;
+pub fn attest(a: AttestArgs, env: &Env) -> anyhow::Result<ExitCode> {
     let predicate = read_bounded(&a.predicate, image::MAX_PAYLOAD / 2, "predicate")?;
     let k = signing_key(&a.key)?;
-    let reference = a.reference.unwrap_or_else(|| default_reference(&store));
+    let mut t = open_target(&a.target, &a.registry, env)?;
+    let img = t.image.clone();
+    let reference = a.reference.unwrap_or_else(|| t.reference.clone());
     let now = jiff::Timestamp::now().to_string();
     let s = image::attest_image(
-        &mut store,
+        t.store_mut(),
         &k,
         &img.digest,
         &reference,
@@ -404,21 +498,29 @@ pub fn attest(a: AttestArgs) -> anyhow::Result<ExitCode> {
         e => e.into(),
     })?;
     eprintln!(
-        "Attested {} ({}) with key {}; stored as {}",
+        "Attested {} ({}{}) with key {}; stored as {}:{}",
         escape(&a.target),
+        if moat_registry::MANIFEST_TYPES[1] == img.media_type
+            || moat_registry::MANIFEST_TYPES[3] == img.media_type
+        {
+            "the index "
+        } else {
+            ""
+        },
         img.digest,
         k.public_key().fingerprint(),
+        escape(&t.store().location()),
         s.tag
     );
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn verify_attestation(a: VerifyAttestationArgs) -> anyhow::Result<ExitCode> {
+pub fn verify_attestation(a: VerifyAttestationArgs, env: &Env) -> anyhow::Result<ExitCode> {
     let k = public_key(&a.key)?;
-    let (store, sel) = layout(&a.target)?;
-    let img = store.resolve_image(sel.as_deref())?;
+    let t = open_target(&a.target, &a.registry, env)?;
+    let img = &t.image;
     let v = match image::verify_attestations(
-        &store,
+        t.store(),
         &k,
         &img.digest,
         a.kind.map(PredicateType::kind),
@@ -466,6 +568,255 @@ pub fn verify_attestation(a: VerifyAttestationArgs) -> anyhow::Result<ExitCode> 
             v.attestations.len(),
             v.digest,
             v.key
+        )))
+    }
+}
+
+/// `moat scan --require-signature [--key PUB ...] [--trust-policy FILE]` and
+/// `moat scan --attest --key KEY`.
+#[derive(Args)]
+pub struct TrustArgs {
+    /// Scan an image only when it carries a signature of its digest by an allowed key
+    /// (--key PUB, the trust policy's signers) and comes from a trusted registry; else exit
+    /// 1, before the scan. Registry images and oci: layouts.
+    #[arg(long)]
+    pub require_signature: bool,
+    /// Attach the scan's CycloneDX report to the image as a signed attestation (cosign's
+    /// `attest --type cyclonedx`), signed with the private key of --key.
+    #[arg(long)]
+    pub attest: bool,
+    /// A public key whose signatures --require-signature accepts (repeatable), or the
+    /// private key --attest signs with.
+    #[arg(long = "key", value_name = "PUB|KEY")]
+    pub keys: Vec<PathBuf>,
+    /// Trusted registries and signers, a TOML file (see README; with --require-signature).
+    #[arg(long, value_name = "FILE", requires = "require_signature")]
+    pub trust_policy: Option<PathBuf>,
+}
+
+/// The verdict of `--require-signature`, as `--format json` reports it (`signature`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SignatureStatus {
+    pub verified: bool,
+    /// The signed digest (an index's own digest for an index).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// The key file whose signature verified, and its fingerprint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    /// The payload's `critical.identity.docker-reference`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+    /// Why the image is refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl SignatureStatus {
+    fn refused(digest: Option<String>, location: Option<String>, reason: String) -> Self {
+        SignatureStatus {
+            verified: false,
+            digest,
+            location,
+            key: None,
+            fingerprint: None,
+            identity: None,
+            reason: Some(reason),
+        }
+    }
+}
+
+/// What `--require-signature` and `--attest` found and need: the verdict, the image (its
+/// store and digest), the signing key.
+pub struct ScanGate {
+    /// `None` without --require-signature.
+    pub status: Option<SignatureStatus>,
+    image: Option<Opened>,
+    signer: Option<SigningKey>,
+}
+
+fn is_public_pem(text: &[u8]) -> bool {
+    String::from_utf8_lossy(text).contains("-----BEGIN PUBLIC KEY-----")
+}
+
+/// Reads the keys and policy of `--require-signature` / `--attest` (usage errors first, the
+/// private key's password asked before any work), checks the scan's target and opens its
+/// store. A registry image is then scanned by the digest that was checked (the tag cannot
+/// move in between). Errors: usage and input errors (exit 2); a refusal is a status with
+/// `verified: false`.
+pub fn scan_gate(
+    t: &TrustArgs,
+    target: &mut moat_pipeline::Target,
+    open: &moat_image::OpenOptions,
+) -> anyhow::Result<ScanGate> {
+    use moat_image::TargetSpec;
+    let policy = match &t.trust_policy {
+        Some(p) => {
+            crate::settings::refuse_special(p, "trust policy")?;
+            moat_sign::policy::TrustPolicy::read(p)?
+        }
+        None => moat_sign::policy::TrustPolicy::default(),
+    };
+    let mut public = Vec::new();
+    let mut private = Vec::new();
+    for p in &t.keys {
+        crate::settings::refuse_special(p, "key")?;
+        let text = read_bounded(p, MAX_KEY_FILE, "key")?;
+        if is_public_pem(&text) {
+            public.push((p.clone(), public_key(p)?));
+        } else {
+            private.push(p.clone());
+        }
+    }
+    if !t.require_signature && !t.attest {
+        bail!("--key applies to --require-signature (public keys) and --attest (a private key)");
+    }
+    if !t.require_signature && !public.is_empty() {
+        bail!(
+            "--key {}: a public key; --attest signs with a private key (add --require-signature to check signatures)",
+            public[0].0.display()
+        );
+    }
+    let signer = if t.attest {
+        match private.as_slice() {
+            [one] => Some(signing_key(one)?),
+            [] => bail!("--attest needs the private key to sign with: --key KEY"),
+            _ => bail!("--attest signs with one private key: several --key are private keys"),
+        }
+    } else {
+        if let Some(p) = private.first() {
+            bail!(
+                "--key {}: not a public key (PEM PUBLIC KEY); --require-signature checks signatures with public keys",
+                p.display()
+            );
+        }
+        None
+    };
+    if t.require_signature && public.is_empty() && policy.signers.is_empty() {
+        bail!("--require-signature needs a key: --key PUB, or signers in --trust-policy");
+    }
+    let what = if t.require_signature {
+        "--require-signature"
+    } else {
+        "--attest"
+    };
+    let spec = match target {
+        moat_pipeline::Target::Image(spec) => spec,
+        _ => bail!("{what} applies to registry images and oci: layouts"),
+    };
+    let (opened, name) = match spec {
+        TargetSpec::Oci(dir) => {
+            let store = OciLayout::open(dir)?;
+            let image = store.resolve_image(open.image.as_deref())?;
+            let reference = default_reference(&store);
+            let opened = Opened {
+                store: Store::Layout(store),
+                image,
+                reference,
+            };
+            (opened, None)
+        }
+        TargetSpec::Registry(text) => {
+            let text = text.to_string_lossy().into_owned();
+            let r = moat_registry::Reference::parse(&text)?;
+            let name = format!("{}/{}", r.registry, r.repository);
+            if t.require_signature && !policy.registry_trusted(&name) {
+                let reason = format!(
+                    "{name} is not in a trusted registry (the trust policy's trusted-registries: {})",
+                    policy.trusted_registries.join(", ")
+                );
+                return Ok(ScanGate {
+                    status: Some(SignatureStatus::refused(None, Some(name), reason)),
+                    image: None,
+                    signer,
+                });
+            }
+            let client = connect(&r, &open.registry)?;
+            let pinned = r.digest.is_none();
+            let store = RegistryStore::new(client, r);
+            let image = store.resolve_image()?;
+            if pinned {
+                *spec = TargetSpec::Registry(PathBuf::from(format!("{text}@{}", image.digest)));
+            }
+            let reference = store.repository_name();
+            let opened = Opened {
+                store: Store::Registry(store),
+                image,
+                reference,
+            };
+            (opened, Some(name))
+        }
+        _ => bail!("{what} applies to registry images and oci: layouts"),
+    };
+    let status = if t.require_signature {
+        let location = opened.store().location();
+        let digest = opened.image.digest.clone();
+        let mut keys: Vec<(&Path, &PublicKey)> =
+            public.iter().map(|(p, k)| (p.as_path(), k)).collect();
+        keys.extend(
+            policy
+                .signers_for(name.as_deref())
+                .into_iter()
+                .map(|s| (s.path.as_path(), &s.key)),
+        );
+        Some(
+            match moat_sign::policy::require_signature(opened.store(), &digest, &keys) {
+                Ok(a) => {
+                    let good = a.verification.signatures.iter().find(|s| s.verified);
+                    SignatureStatus {
+                        verified: true,
+                        digest: Some(digest),
+                        location: Some(location),
+                        key: Some(a.key_path.display().to_string()),
+                        fingerprint: Some(a.verification.key.clone()),
+                        identity: good.and_then(|s| s.identity.clone()),
+                        reason: None,
+                    }
+                }
+                Err(SignError::NotVerified(reason)) => {
+                    SignatureStatus::refused(Some(digest), Some(location), reason)
+                }
+                Err(e) => return Err(e.into()),
+            },
+        )
+    } else {
+        None
+    };
+    Ok(ScanGate {
+        status,
+        image: Some(opened),
+        signer,
+    })
+}
+
+impl ScanGate {
+    /// With --attest: attaches `bom` (the scan's CycloneDX document) to the image as a
+    /// cyclonedx attestation; returns what was done, for stderr.
+    pub fn attest(&mut self, bom: &[u8]) -> anyhow::Result<Option<String>> {
+        let (Some(key), Some(img)) = (&self.signer, &mut self.image) else {
+            return Ok(None);
+        };
+        let digest = img.image.digest.clone();
+        let reference = img.reference.clone();
+        let now = jiff::Timestamp::now().to_string();
+        let s = image::attest_image(
+            img.store_mut(),
+            key,
+            &digest,
+            &reference,
+            PredicateKind::Cyclonedx,
+            bom,
+            &now,
+        )?;
+        Ok(Some(format!(
+            "attested {digest} (CycloneDX) with key {}; stored as {}:{}",
+            key.public_key().fingerprint(),
+            escape(&img.store().location()),
+            s.tag
         )))
     }
 }

@@ -1,0 +1,120 @@
+//! Signatures and attestations in a registry, where cosign keeps them: the manifest tagged
+//! `sha256-<hex>.sig` (`.att`) in the image's own repository, its layers and config as blobs
+//! of that repository. Reads and writes go through moat-registry's [`Client`] (credentials,
+//! TLS and retries as for scans).
+
+use crate::SignError;
+use crate::store::{ArtifactStore, Descriptor, ImageRef, MAX_MANIFEST, digest_of};
+use moat_registry::{Client, Digest, Reference, RegistryError};
+
+/// One repository of a registry.
+#[derive(Debug, Clone)]
+pub struct RegistryStore {
+    client: Client,
+    reference: Reference,
+}
+
+fn digest(d: &str) -> Result<Digest, SignError> {
+    Digest::parse(d).map_err(|reason| SignError::Invalid {
+        what: format!("digest {d:?}"),
+        reason,
+    })
+}
+
+impl RegistryStore {
+    /// The repository of `reference`, reached through `client` (connected to its registry).
+    pub fn new(client: Client, reference: Reference) -> RegistryStore {
+        RegistryStore { client, reference }
+    }
+
+    pub fn reference(&self) -> &Reference {
+        &self.reference
+    }
+
+    /// `registry/repository`, as cosign names the image in its payloads.
+    pub fn repository_name(&self) -> String {
+        format!("{}/{}", self.reference.registry, self.reference.repository)
+    }
+
+    /// The digest the reference names: its `@sha256:` digest (checked against the manifest
+    /// the registry sends), else what its tag names now; an index's own digest for an index,
+    /// as cosign signs it.
+    pub fn resolve_image(&self) -> Result<ImageRef, SignError> {
+        let m = self.client.get_manifest(
+            &self.reference.repository,
+            &self.reference.manifest_ref(),
+            MAX_MANIFEST,
+        )?;
+        Ok(ImageRef {
+            digest: m.digest.to_string(),
+            media_type: m.media_type,
+            name: self.reference.tag.clone(),
+        })
+    }
+}
+
+impl ArtifactStore for RegistryStore {
+    fn location(&self) -> String {
+        self.repository_name()
+    }
+
+    fn manifest_by_tag(&self, tag: &str) -> Result<Option<(String, Vec<u8>)>, SignError> {
+        match self
+            .client
+            .get_manifest(&self.reference.repository, tag, MAX_MANIFEST)
+        {
+            Ok(m) => Ok(Some((m.digest.to_string(), m.bytes))),
+            Err(RegistryError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn blob(&self, desc: &Descriptor, max: u64) -> Result<Vec<u8>, SignError> {
+        if desc.size > max {
+            return Err(SignError::Invalid {
+                what: format!("{} blob {}", self.location(), desc.digest),
+                reason: format!(
+                    "the descriptor says {} bytes, more than the {max} allowed",
+                    desc.size
+                ),
+            });
+        }
+        let d = digest(&desc.digest)?;
+        let data = match self.client.get_blob(&self.reference.repository, &d, max) {
+            Ok(data) => data,
+            Err(RegistryError::DigestMismatch { actual, .. }) => {
+                return Err(SignError::NotVerified(format!(
+                    "blob {} was modified: its content has digest {actual}",
+                    desc.digest
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if data.len() as u64 != desc.size {
+            return Err(SignError::Invalid {
+                what: format!("{} blob {}", self.location(), desc.digest),
+                reason: format!("{} bytes, the descriptor says {}", data.len(), desc.size),
+            });
+        }
+        Ok(data)
+    }
+
+    fn put_blob(&mut self, data: &[u8]) -> Result<String, SignError> {
+        let d = digest_of(data);
+        self.client
+            .put_blob(&self.reference.repository, &digest(&d)?, data)?;
+        Ok(d)
+    }
+
+    fn put_manifest(
+        &mut self,
+        tag: &str,
+        media_type: &str,
+        bytes: &[u8],
+    ) -> Result<String, SignError> {
+        let d = self
+            .client
+            .put_manifest(&self.reference.repository, tag, media_type, bytes)?;
+        Ok(d.to_string())
+    }
+}
