@@ -147,6 +147,38 @@ fn a_pushed_database_is_pulled_byte_for_byte_and_bad_artifacts_leave_the_old_one
     let o = moat(["db", "status", "--db", b.to_str().unwrap()]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
 
+    // --key: an unsigned artifact is refused before the download; once signed, pulled.
+    let signed = |args: &[&str]| {
+        run(isolated(t.path())
+            .env("MOAT_PASSWORD", "pw")
+            .env_remove("COSIGN_PASSWORD")
+            .args(args))
+    };
+    let o = signed(&["key", "generate", "--output-key-prefix", "dbkey"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let k = t.path().join("k.db");
+    let pull_signed = || {
+        signed(&[
+            "db",
+            "update",
+            "--db",
+            k.to_str().unwrap(),
+            "--db-repository",
+            &format!("{r}:v1"),
+            "--key",
+            "dbkey.pub",
+        ])
+    };
+    let o = pull_signed();
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("signature"), "{}", stderr(&o));
+    assert!(!k.exists());
+    let o = signed(&["sign", "--key", "dbkey.key", &format!("{r}@{digest}")]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = pull_signed();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&k).unwrap());
+
     // A scan with --db-repository and no database pulls it first, then finds what a scan
     // with the original finds.
     let images = images().unwrap();

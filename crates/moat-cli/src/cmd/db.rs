@@ -41,6 +41,10 @@ pub enum DbCommand {
         all: bool,
         #[command(flatten)]
         access: RegistryAccessArgs,
+        /// With --db-repository: the artifact must carry a cosign signature by this public
+        /// key (checked before anything is downloaded).
+        #[arg(long, value_name = "PUB")]
+        key: Option<PathBuf>,
         #[command(flatten)]
         write: WriteArgs,
     },
@@ -144,6 +148,7 @@ pub fn run(cmd: DbCommand, env: &Env) -> anyhow::Result<()> {
             ecosystems,
             all,
             access,
+            key,
             write,
         } => match d.repository(env)? {
             Some(reference) => {
@@ -152,7 +157,12 @@ pub fn run(cmd: DbCommand, env: &Env) -> anyhow::Result<()> {
                         "--ecosystems and --all choose feeds; a database from --db-repository (or the configuration's db.repository) holds what it was built with"
                     );
                 }
-                pull(&d, &reference, &access, &write, env)
+                pull(&d, &reference, &access, key.as_deref(), &write, env)
+            }
+            None if key.is_some() => {
+                bail!(
+                    "--key verifies a database pulled with --db-repository; the feeds are not signed"
+                )
             }
             None => update(&d, &ecosystems, all, &write, env),
         },
@@ -271,9 +281,11 @@ fn pull(
     d: &DbArgs,
     reference: &moat_registry::Reference,
     access: &RegistryAccessArgs,
+    key: Option<&std::path::Path>,
     w: &WriteArgs,
     env: &Env,
 ) -> anyhow::Result<()> {
+    let key = key.map(crate::cmd::sign::public_key).transpose()?;
     if d.offline {
         bail!("--offline is set: `moat db update --db-repository` needs the network");
     }
@@ -282,7 +294,31 @@ fn pull(
     crate::settings::refuse_special(&path, "advisory database")?;
     d.create_dir(env)?;
     let _lock = lock_and_check(&path, w, Writer::Update)?;
-    let pulled = moat_pipeline::db_artifact::pull(reference, &ro, &path, &mut |_, _| Ok(()))?;
+    let pulled = moat_pipeline::db_artifact::pull(reference, &ro, &path, &mut |client, digest| {
+        let Some(key) = &key else {
+            return Ok(());
+        };
+        let store = moat_sign::registry::RegistryStore::new(client.clone(), reference.clone());
+        let v = moat_sign::image::verify_image(&store, key, &digest.to_string())
+            .map_err(|e| format!("signature not verified: {e}"))?;
+        if v.verified {
+            return Ok(());
+        }
+        let reasons: Vec<String> = v
+            .signatures
+            .iter()
+            .filter_map(|s| s.reason.clone())
+            .collect();
+        Err(format!(
+            "not signed by the key {}: {}",
+            v.key,
+            if reasons.is_empty() {
+                "no signature".into()
+            } else {
+                reasons.join("; ")
+            }
+        ))
+    })?;
     say!(
         "replaced {} with {reference}@{} (built {}, {} bytes)",
         path.display(),

@@ -202,7 +202,7 @@ fn signing_key(path: &Path) -> anyhow::Result<SigningKey> {
     )?)
 }
 
-fn public_key(path: &Path) -> anyhow::Result<PublicKey> {
+pub(crate) fn public_key(path: &Path) -> anyhow::Result<PublicKey> {
     let text = read_bounded(path, MAX_KEY_FILE, "public key")?;
     Ok(PublicKey::from_pem(&text, &path.display().to_string())?)
 }
