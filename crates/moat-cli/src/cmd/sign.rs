@@ -207,20 +207,6 @@ pub(crate) fn public_key(path: &Path) -> anyhow::Result<PublicKey> {
     Ok(PublicKey::from_pem(&text, &path.display().to_string())?)
 }
 
-/// A client for the registry of `r`: the options' credentials, else Docker's config.json.
-fn connect(
-    r: &moat_registry::Reference,
-    ro: &moat_image::RegistryOptions,
-) -> anyhow::Result<moat_registry::Client> {
-    let mut opts = ro.client.clone();
-    if opts.credentials.is_none()
-        && let Some(cfg) = &ro.docker_config
-    {
-        opts.credentials = moat_registry::auth::from_docker_config(cfg, &r.registry)?;
-    }
-    Ok(moat_registry::Client::connect(r.api_host(), &opts)?)
-}
-
 /// Where an image's signatures are.
 pub enum Store {
     Layout(OciLayout),
@@ -281,7 +267,7 @@ pub fn open_target(target: &str, access: &RegistryAccessArgs, env: &Env) -> anyh
         );
     }
     let r = moat_registry::Reference::parse(text)?;
-    let client = connect(&r, &access.options(env)?)?;
+    let client = moat_image::connect_registry(&r, &access.options(env)?)?;
     let store = RegistryStore::new(client, r);
     let image = store.resolve_image()?;
     let reference = store.repository_name();
@@ -735,7 +721,7 @@ pub fn scan_gate(
                     signer,
                 });
             }
-            let client = connect(&r, &open.registry)?;
+            let client = moat_image::connect_registry(&r, &open.registry)?;
             let pinned = r.digest.is_none();
             let store = RegistryStore::new(client, r);
             let image = store.resolve_image()?;
