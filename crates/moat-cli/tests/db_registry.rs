@@ -215,6 +215,16 @@ fn a_pushed_database_is_pulled_byte_for_byte_and_bad_artifacts_leave_the_old_one
     // Fresh (built today): the next scan does not pull again.
     let (_, err) = scan(&c, &["--db-repository", &pulled_ref]);
     assert!(!err.contains("pulling"), "{err}");
+    // Older than --db-refresh-after, but the registry holds the same artifact: not pulled
+    // again (the marker beside the database names it).
+    let marker = std::fs::read_to_string(t.path().join("scan/c.db.pulled")).unwrap();
+    assert_eq!(marker, format!("{pulled_ref}\n{digest}\n"));
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let (_, err) = scan(
+        &c,
+        &["--db-repository", &pulled_ref, "--db-refresh-after", "1s"],
+    );
+    assert!(!err.contains("refreshing"), "{err}");
 
     // Not a database artifact (an ordinary image pushed there): refused, b.db untouched.
     let o = Command::new("skopeo")

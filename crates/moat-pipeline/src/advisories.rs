@@ -335,6 +335,24 @@ fn pull_database(
     if !stale {
         return Ok(());
     }
+    // Pulled from this artifact before: not again within the refresh age, nor when the
+    // registry still holds the same manifest (a database pushed days ago is not pulled at
+    // every scan).
+    use crate::db_artifact;
+    if built.is_some()
+        && let Some((from, digest, age)) = db_artifact::pulled_from(&d.path)
+        && from == repo.reference.to_string()
+    {
+        if d.refresh_after.is_some_and(|limit| age < limit) {
+            return Ok(());
+        }
+        if db_artifact::remote_digest(&repo.reference, &repo.registry)
+            .is_ok_and(|now| now.to_string() == digest)
+        {
+            db_artifact::confirm_unchanged(&d.path);
+            return Ok(());
+        }
+    }
     notify(&format!(
         "{} the advisory database {} from {}",
         if built.is_some() {

@@ -332,9 +332,61 @@ pub fn pull(
         what: "replacing",
         cause: e.error,
     })?;
+    // Which artifact this database came from, for the next scan's refresh check. A database
+    // written from the feeds later removes nothing here, but carries a newer build time.
+    let marker = marker_path(db);
+    std::fs::write(&marker, format!("{reference}\n{}\n", fetched.digest))
+        .map_err(io_err(&marker, "writing"))?;
     Ok(Pulled {
         digest: fetched.digest.to_string(),
         built_at: m.annotations.get(ANN_CREATED).cloned(),
         bytes: written,
     })
+}
+
+/// The file beside the database that names the artifact it was pulled from (`moat.db.pulled`:
+/// the reference and the manifest digest, one a line); its modification time is the last time
+/// the artifact was pulled or found unchanged.
+pub fn marker_path(db: &Path) -> PathBuf {
+    let mut name = db.file_name().unwrap_or_default().to_os_string();
+    name.push(".pulled");
+    db.with_file_name(name)
+}
+
+/// The artifact the database at `db` was last pulled from: (reference, manifest digest, how
+/// long ago it was pulled or confirmed), when `db` came from an artifact.
+pub fn pulled_from(db: &Path) -> Option<(String, String, std::time::Duration)> {
+    let marker = marker_path(db);
+    let meta = std::fs::metadata(&marker).ok()?;
+    if !meta.is_file() || meta.len() > 4096 {
+        return None;
+    }
+    let text = std::fs::read_to_string(&marker).ok()?;
+    let mut lines = text.lines();
+    let (reference, digest) = (lines.next()?.to_string(), lines.next()?.to_string());
+    let age = meta.modified().ok()?.elapsed().unwrap_or_default();
+    Some((reference, digest, age))
+}
+
+/// Records that the artifact the database came from is unchanged (the marker is rewritten,
+/// so its time is now).
+pub fn confirm_unchanged(db: &Path) {
+    let marker = marker_path(db);
+    if let Ok(text) = std::fs::read_to_string(&marker) {
+        let _ = std::fs::write(&marker, text);
+    }
+}
+
+/// The digest of the manifest `reference` names now.
+pub fn remote_digest(reference: &Reference, ro: &RegistryOptions) -> Result<Digest, ArtifactError> {
+    let err = registry_err(reference);
+    let client = moat_image::connect_registry(reference, ro).map_err(&err)?;
+    Ok(client
+        .get_manifest(
+            &reference.repository,
+            &reference.manifest_ref(),
+            MAX_MANIFEST,
+        )
+        .map_err(&err)?
+        .digest)
 }
