@@ -17,7 +17,7 @@ RECORDS=${RECORDS:-100000}
 IMAGES=${IMAGES:-/var/tmp/moat-images/out}
 base=${MOAT_BENCH_DIR:-/var/tmp/moat-bench}/first-run
 if [ -z "${MOAT:-}" ]; then
-  cargo build --release --locked -q -p moat-cli
+  cargo build --release --locked -q --workspace
   MOAT=${CARGO_TARGET_DIR:-$PWD/target}/release/moat
 fi
 tmp=$(mktemp -d -p "${TMPDIR:-/var/tmp}"); server=

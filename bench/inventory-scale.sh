@@ -19,7 +19,7 @@ N=${N:-1000000}
 RUNS=${RUNS:-3}
 base=${MOAT_BENCH_DIR:-/var/tmp/moat-bench}/inventory
 if [ -z "${MOAT:-}" ]; then
-  cargo build --release --locked -q -p moat-cli
+  cargo build --release --locked -q --workspace
   MOAT=${CARGO_TARGET_DIR:-$PWD/target}/release/moat
 fi
 
@@ -49,7 +49,7 @@ run() {
   fi
   rows=$(mktemp)
   for _ in $(seq "$RUNS"); do
-    /usr/bin/time -f '%e %M' -o "$rows.t" "$MOAT" scan --scanners vuln --advisories "$adv" -q \
+    /usr/bin/time -f '%e %M' -o "$rows.t" "$MOAT" scan --scanners vuln --advisories "$adv" -q --analyzer-timeout 0 \
       "$target" > /dev/null
     cat "$rows.t" >> "$rows"
   done

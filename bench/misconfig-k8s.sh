@@ -16,7 +16,7 @@ PEERS=${MOAT_PEERS:-/var/tmp/moat-peers}/bin
 RUNS=${RUNS:-3}
 CORPUS=$(cd ../shared/corpus/k8s-manifests && pwd)
 if [ -z "${MOAT:-}" ]; then
-  cargo build --release --locked -q -p moat-cli
+  cargo build --release --locked -q --workspace
   MOAT=${CARGO_TARGET_DIR:-$PWD/target}/release/moat
 fi
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT

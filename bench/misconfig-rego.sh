@@ -17,7 +17,7 @@ RUNS=${RUNS:-3}
 CORPUS=$(cd ../shared/corpus/dockerfiles && pwd)
 POL=$PWD/examples/policies
 if [ -z "${MOAT:-}" ]; then
-  cargo build --release --locked -q -p moat-cli
+  cargo build --release --locked -q --workspace
   MOAT=${CARGO_TARGET_DIR:-$PWD/target}/release/moat
 fi
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT

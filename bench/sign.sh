@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 IMAGES_DIR=${MOAT_IMAGES:-/var/tmp/moat-images}/out
 RUNS=${RUNS:-3}
 bash ../shared/images/build-all.sh >/dev/null
-[ -n "${NOBUILD:-}" ] || cargo build --release --locked -q -p moat-cli
+[ -n "${NOBUILD:-}" ] || cargo build --release --locked -q --workspace
 MOAT=${MOAT:-${CARGO_TARGET_DIR:-$PWD/target}/release/moat}
 tmp=$(mktemp -d); regpid=
 trap '[ -z "$regpid" ] || kill "$regpid" 2>/dev/null; rm -rf "$tmp"' EXIT

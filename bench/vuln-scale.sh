@@ -17,7 +17,7 @@ RECORDS=${RECORDS:-500000}
 RUNS=${RUNS:-3}
 base=${MOAT_BENCH_DIR:-/var/tmp/moat-bench}/advisories
 if [ -z "${MOAT:-}" ]; then
-  cargo build --release --locked -q -p moat-cli
+  cargo build --release --locked -q --workspace
   MOAT=${CARGO_TARGET_DIR:-$PWD/target}/release/moat
 fi
 tmp=$(mktemp -d -p "${TMPDIR:-/var/tmp}"); server=
