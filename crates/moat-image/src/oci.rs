@@ -67,10 +67,7 @@ struct Sniff {
     manifests: Option<serde::de::IgnoredAny>,
 }
 
-pub(crate) fn is_index_type(t: &str) -> bool {
-    t == "application/vnd.oci.image.index.v1+json"
-        || t == "application/vnd.docker.distribution.manifest.list.v2+json"
-}
+pub(crate) use moat_registry::is_index_type;
 
 /// A candidate image manifest found by walking index.json.
 pub(crate) struct Leaf {

@@ -18,6 +18,12 @@ pub const MANIFEST_TYPES: [&str; 4] = [
     "application/vnd.docker.distribution.manifest.list.v2+json",
 ];
 
+/// Whether a media type is an index (OCI image index or Docker manifest list) rather than an
+/// image manifest.
+pub fn is_index_type(t: &str) -> bool {
+    t == MANIFEST_TYPES[1] || t == MANIFEST_TYPES[3]
+}
+
 /// How to reach a registry.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {

@@ -36,7 +36,9 @@ mod reference;
 
 pub use auth::Credentials;
 pub use cache::{BlobCache, Lookup};
-pub use client::{Client, ClientOptions, FetchedManifest, MANIFEST_TYPES, ResettableWrite};
+pub use client::{
+    Client, ClientOptions, FetchedManifest, MANIFEST_TYPES, ResettableWrite, is_index_type,
+};
 pub use digest::{Digest, Hasher};
 pub use error::RegistryError;
 pub use reference::{DOCKER_HUB, Reference, is_loopback};

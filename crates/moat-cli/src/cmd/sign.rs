@@ -381,6 +381,23 @@ fn parse_annotations(list: &[String]) -> anyhow::Result<BTreeMap<String, String>
     Ok(out)
 }
 
+/// `Signed|Attested TARGET ([the index ]DIGEST) with key FINGERPRINT; stored as WHERE:TAG`.
+fn say_stored(verb: &str, target: &str, t: &Opened, k: &SigningKey, tag: &str) {
+    eprintln!(
+        "{verb} {} ({}{}) with key {}; stored as {}:{}",
+        escape(target),
+        if moat_registry::is_index_type(&t.image.media_type) {
+            "the index "
+        } else {
+            ""
+        },
+        t.image.digest,
+        k.public_key().fingerprint(),
+        escape(&t.store().location()),
+        tag
+    );
+}
+
 pub fn sign(a: SignArgs, env: &Env) -> anyhow::Result<ExitCode> {
     let annotations = parse_annotations(&a.annotations)?;
     let k = signing_key(&a.key)?;
@@ -388,21 +405,7 @@ pub fn sign(a: SignArgs, env: &Env) -> anyhow::Result<ExitCode> {
     let img = t.image.clone();
     let reference = a.reference.unwrap_or_else(|| t.reference.clone());
     let s = image::sign_image(t.store_mut(), &k, &img.digest, &reference, &annotations)?;
-    eprintln!(
-        "Signed {} ({}{}) with key {}; stored as {}:{}",
-        escape(&a.target),
-        if moat_registry::MANIFEST_TYPES[1] == img.media_type
-            || moat_registry::MANIFEST_TYPES[3] == img.media_type
-        {
-            "the index "
-        } else {
-            ""
-        },
-        img.digest,
-        k.public_key().fingerprint(),
-        escape(&t.store().location()),
-        s.tag
-    );
+    say_stored("Signed", &a.target, &t, &k, &s.tag);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -483,21 +486,7 @@ pub fn attest(a: AttestArgs, env: &Env) -> anyhow::Result<ExitCode> {
         }
         e => e.into(),
     })?;
-    eprintln!(
-        "Attested {} ({}{}) with key {}; stored as {}:{}",
-        escape(&a.target),
-        if moat_registry::MANIFEST_TYPES[1] == img.media_type
-            || moat_registry::MANIFEST_TYPES[3] == img.media_type
-        {
-            "the index "
-        } else {
-            ""
-        },
-        img.digest,
-        k.public_key().fingerprint(),
-        escape(&t.store().location()),
-        s.tag
-    );
+    say_stored("Attested", &a.target, &t, &k, &s.tag);
     Ok(ExitCode::SUCCESS)
 }
 
