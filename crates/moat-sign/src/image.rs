@@ -2,9 +2,7 @@
 //! signed digest tagged `sha256-<hex>.sig` (or `.att`), one layer per signature.
 
 use crate::payload::SimpleSigning;
-use crate::store::{
-    ArtifactStore, Descriptor, Manifest, OCI_CONFIG, OCI_MANIFEST, digest_of, sha256_hex,
-};
+use crate::store::{ArtifactStore, Descriptor, Manifest, OCI_CONFIG, OCI_MANIFEST, sha256_hex};
 use crate::{PublicKey, SignError, SigningKey, b64_decode, b64_encode};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -483,11 +481,6 @@ pub fn verify_attestations(
         verified: attestations.iter().any(|a| a.verified),
         attestations,
     })
-}
-
-/// The digest of bytes, `sha256:<hex>` (re-exported for callers).
-pub fn digest(data: &[u8]) -> String {
-    digest_of(data)
 }
 
 #[cfg(test)]

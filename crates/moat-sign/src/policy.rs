@@ -18,7 +18,6 @@ use crate::image::{Verification, verify_image};
 use crate::store::ArtifactStore;
 use crate::{PublicKey, SignError};
 use serde::Deserialize;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Policy files and their keys are small: read at most this much of them.
@@ -56,24 +55,12 @@ pub struct TrustPolicy {
     pub signers: Vec<Signer>,
 }
 
-fn read_small(path: &Path) -> Result<Vec<u8>, SignError> {
-    let f = std::fs::File::open(path).map_err(|e| SignError::io(path, e))?;
-    let mut buf = Vec::new();
-    f.take(MAX_FILE + 1)
-        .read_to_end(&mut buf)
-        .map_err(|e| SignError::io(path, e))?;
-    if buf.len() as u64 > MAX_FILE {
-        return Err(SignError::store(
-            path,
-            format!("larger than {MAX_FILE} bytes"),
-        ));
-    }
-    Ok(buf)
-}
-
 /// Reads a public key file (PEM `PUBLIC KEY`).
 pub fn read_public_key(path: &Path) -> Result<PublicKey, SignError> {
-    PublicKey::from_pem(&read_small(path)?, &path.display().to_string())
+    PublicKey::from_pem(
+        &crate::store::read_bounded(path, MAX_FILE)?,
+        &path.display().to_string(),
+    )
 }
 
 fn check_pattern(path: &Path, p: &str) -> Result<(), SignError> {
@@ -90,7 +77,7 @@ fn check_pattern(path: &Path, p: &str) -> Result<(), SignError> {
 impl TrustPolicy {
     /// Reads a policy file; key paths are relative to its directory.
     pub fn read(path: &Path) -> Result<TrustPolicy, SignError> {
-        let bytes = read_small(path)?;
+        let bytes = crate::store::read_bounded(path, MAX_FILE)?;
         let text = std::str::from_utf8(&bytes)
             .map_err(|_| SignError::invalid(path.display().to_string(), "not UTF-8 text"))?;
         let file: File = toml::from_str(text).map_err(|e| {

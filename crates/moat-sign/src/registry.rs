@@ -4,7 +4,7 @@
 //! TLS and retries as for scans).
 
 use crate::SignError;
-use crate::store::{ArtifactStore, Descriptor, ImageRef, MAX_MANIFEST, digest_of};
+use crate::store::{ArtifactStore, Descriptor, ImageRef, MAX_MANIFEST};
 use moat_registry::{Client, Digest, Reference, RegistryError};
 
 /// One repository of a registry.
@@ -100,10 +100,9 @@ impl ArtifactStore for RegistryStore {
     }
 
     fn put_blob(&mut self, data: &[u8]) -> Result<String, SignError> {
-        let d = digest_of(data);
-        self.client
-            .put_blob(&self.reference.repository, &digest(&d)?, data)?;
-        Ok(d)
+        let d = Digest::sha256(data);
+        self.client.put_blob(&self.reference.repository, &d, data)?;
+        Ok(d.to_string())
     }
 
     fn put_manifest(

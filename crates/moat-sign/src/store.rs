@@ -99,7 +99,8 @@ pub fn is_cosign_tag(name: &str) -> bool {
         && matches!(suffix, "sig" | "att" | "sbom")
 }
 
-fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, SignError> {
+/// A file read whole, refused when it is larger than `max` bytes.
+pub(crate) fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, SignError> {
     let f = std::fs::File::open(path).map_err(|e| SignError::io(path, e))?;
     let mut buf = Vec::new();
     f.take(max + 1)

@@ -200,7 +200,7 @@ fn layout(dir: &Path) -> String {
     let blobs = dir.join("blobs/sha256");
     std::fs::create_dir_all(&blobs).unwrap();
     let put = |b: &[u8]| {
-        let d = moat_sign::image::digest(b);
+        let d = moat_sign::store::digest_of(b);
         std::fs::write(blobs.join(&d[7..]), b).unwrap();
         d
     };
