@@ -1,57 +1,19 @@
 //! The advisory database as an OCI artifact (`moat db push`, `moat db update
-//! --db-repository`) against a real registry: Debian's `docker-registry` on 127.0.0.1,
-//! started by ../shared/images/registry/start.sh and killed at the end (a Drop guard).
+//! --db-repository`) against a real registry: Debian's `docker-registry` on 127.0.0.1
+//! (tests/common/registry.rs), killed at the end.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
+use common::registry::*;
 use common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// A running registry, killed on drop.
-struct Registry {
-    pid: String,
-    port: u16,
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").arg(&self.pid).status();
-    }
-}
-
-/// Starts a plain registry; `None` (skip) when docker-registry is absent, a panic under CI.
+/// A plain registry in `dir`; `None` (skip) when the registry tools are absent (a panic
+/// under CI).
 fn registry(dir: &Path) -> Option<Registry> {
-    let shared = shared()?;
-    let found = Command::new("sh")
-        .args(["-c", "command -v docker-registry && command -v curl"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            !std::env::var("CI").is_ok_and(|v| v == "true"),
-            "docker-registry or curl is missing (CI=true): .ci/run installs them"
-        );
-        eprintln!("skipped: docker-registry not found");
-        return None;
-    }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let o = Command::new("bash")
-        .arg(shared.join("images/registry/start.sh"))
-        .arg(port.to_string())
-        .arg(dir.join("registry"))
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "start.sh: {}", stderr(&o));
-    Some(Registry {
-        pid: stdout(&o).trim().to_string(),
-        port,
-    })
+    registry_tools().then(|| start_registry(&dir.join("registry"), "", ""))
 }
 
 fn db(dir: &Path, name: &str) -> Option<PathBuf> {
@@ -227,16 +189,11 @@ fn a_pushed_database_is_pulled_byte_for_byte_and_bad_artifacts_leave_the_old_one
     assert!(!err.contains("refreshing"), "{err}");
 
     // Not a database artifact (an ordinary image pushed there): refused, b.db untouched.
-    let o = Command::new("skopeo")
-        .args(["copy", "--dest-tls-verify=false", "-q"])
-        .arg(format!(
-            "oci-archive:{}",
-            images.join("debian-base.oci.tar").display()
-        ))
-        .arg(format!("docker://{r}:image"))
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "skopeo: {}", stderr(&o));
+    skopeo_push(
+        &images.join("debian-base.oci"),
+        &format!("{r}:image"),
+        &["--dest-tls-verify=false"],
+    );
     let before = std::fs::read(&b).unwrap();
     let o = moat([
         "db",

@@ -20,7 +20,7 @@ use moat_registry::{Client, Digest, Reference, RegistryError};
 use moat_vuln::db::{Database, DbError, SCHEMA_VERSION, file};
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::io::{Read, Seek, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 /// The manifest's `artifactType`.
@@ -292,11 +292,9 @@ pub fn pull(
             compressed.as_file_mut(),
         )
         .map_err(&err)?;
-    let mut input = compressed
+    // A new handle of the file, read from its start.
+    let input = compressed
         .reopen()
-        .map_err(io_err(compressed.path(), "reading"))?;
-    input
-        .seek(std::io::SeekFrom::Start(0))
         .map_err(io_err(compressed.path(), "reading"))?;
     let out = tempfile::NamedTempFile::new_in(&dir).map_err(io_err(&dir, "creating"))?;
     let dec = zstd::Decoder::new(input).map_err(io_err(compressed.path(), "decompressing"))?;
