@@ -129,26 +129,11 @@ impl AdvisoryInfo {
 
     /// A JSON report (a pretty-printed object) with the `advisories` object as its last
     /// member; unchanged without a database.
-    pub fn add_to_json(&self, mut doc: Vec<u8>) -> Vec<u8> {
-        let Some(v) = self.to_json() else {
-            return doc;
-        };
-        let Some(end) = doc.iter().rposition(|b| *b == b'}') else {
-            return doc;
-        };
-        let Ok(pretty) = serde_json::to_string_pretty(&v) else {
-            return doc;
-        };
-        let body = doc[..end].trim_ascii_end().to_vec();
-        let tail = doc.split_off(end);
-        let empty = body.ends_with(b"{");
-        let mut out = body;
-        out.extend_from_slice(if empty { b"\n" } else { b",\n" });
-        out.extend_from_slice(b"  \"advisories\": ");
-        out.extend_from_slice(pretty.replace('\n', "\n  ").as_bytes());
-        out.push(b'\n');
-        out.extend_from_slice(&tail);
-        out
+    pub fn add_to_json(&self, doc: Vec<u8>) -> Vec<u8> {
+        match self.to_json() {
+            Some(v) => moat_report::with_json_field(doc, "advisories", &v),
+            None => doc,
+        }
     }
 
     /// The table's footer line: the sources used and their ages (`None` without a

@@ -126,6 +126,27 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
     time::parse_rfc3339(s)
 }
 
+/// A pretty-printed JSON object `doc` with `"name": value` added as its last member (indented
+/// like the rest), everything before it byte for byte as it was; `doc` unchanged when it is
+/// not an object.
+pub fn with_json_field(mut doc: Vec<u8>, name: &str, value: &serde_json::Value) -> Vec<u8> {
+    let Some(end) = doc.iter().rposition(|b| *b == b'}') else {
+        return doc;
+    };
+    let (Ok(pretty), Ok(name)) = (
+        serde_json::to_string_pretty(value),
+        serde_json::to_string(name),
+    ) else {
+        return doc;
+    };
+    let tail = doc.split_off(end);
+    let mut out = doc.trim_ascii_end().to_vec();
+    out.extend_from_slice(if out.ends_with(b"{") { b"\n" } else { b",\n" });
+    out.extend_from_slice(format!("  {name}: {}\n", pretty.replace('\n', "\n  ")).as_bytes());
+    out.extend_from_slice(&tail);
+    out
+}
+
 /// moat's own JSON document: the serde form of the inventory, pretty-printed, with a
 /// trailing newline.
 pub fn json(inv: &Inventory) -> Vec<u8> {

@@ -283,28 +283,6 @@ impl ScanArgs {
     }
 }
 
-/// `doc` (a pretty-printed JSON object) with `"name": value` added at its end, the rest of
-/// the document as it was.
-fn with_field(mut doc: Vec<u8>, name: &str, value: &serde_json::Value) -> anyhow::Result<Vec<u8>> {
-    let Some(end) = doc.iter().rposition(|b| *b == b'}') else {
-        bail!("the JSON report is not an object");
-    };
-    let tail = doc.split_off(end);
-    let mut out = doc.trim_ascii_end().to_vec();
-    out.extend_from_slice(if out.ends_with(b"{") { b"\n" } else { b",\n" });
-    let pretty = serde_json::to_string_pretty(value)?;
-    out.extend_from_slice(
-        format!(
-            "  {}: {}\n",
-            serde_json::to_string(name)?,
-            pretty.replace('\n', "\n  ")
-        )
-        .as_bytes(),
-    );
-    out.extend_from_slice(&tail);
-    Ok(out)
-}
-
 pub fn run(a: ScanArgs, env: &Env) -> anyhow::Result<ExitCode> {
     a.target.start_watchdog();
     let mut settings = a.settings(env)?;
@@ -373,7 +351,7 @@ pub fn run(a: ScanArgs, env: &Env) -> anyhow::Result<ExitCode> {
         ScanFormat::Json => {
             let doc = info.add_to_json(moat_report::scan_json(report));
             match &signature {
-                Some(st) => with_field(doc, "signature", st)?,
+                Some(st) => moat_report::with_json_field(doc, "signature", st),
                 None => doc,
             }
         }
