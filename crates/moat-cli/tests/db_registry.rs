@@ -18,17 +18,11 @@ fn registry(dir: &Path) -> Option<Registry> {
 
 fn db(dir: &Path, name: &str) -> Option<PathBuf> {
     let vulns = shared()?.join("data/vulns");
-    let db = dir.join(name);
-    let o = moat([
-        "db".as_ref(),
-        "import".as_ref(),
-        "--db".as_ref(),
-        db.as_os_str(),
-        vulns.join("go").as_os_str(),
-        vulns.join("alpine").as_os_str(),
-    ]);
-    assert!(o.status.success(), "db import: {}", stderr(&o));
-    Some(db)
+    Some(build_db_from(
+        dir,
+        name,
+        &[&vulns.join("go"), &vulns.join("alpine")],
+    ))
 }
 
 #[test]

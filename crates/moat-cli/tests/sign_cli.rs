@@ -540,3 +540,68 @@ fn attest_and_verify_attestation() {
         stderr(&o)
     );
 }
+
+/// A layout of several images: each command says how it names one (`scan` with
+/// `--image NAME`, the signing commands with `oci:DIR:NAME`), and that name then works.
+#[test]
+fn a_layout_of_several_images_is_named_the_way_each_command_takes_it() {
+    let t = tempfile::tempdir().unwrap();
+    let home = t.path();
+    let Some(img) = layout_copy(home) else { return };
+    let (_, _) = keypair(home, "moat");
+    let mut index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(img.join("index.json")).unwrap()).unwrap();
+    let mut second = index["manifests"][0].clone();
+    second["annotations"]["org.opencontainers.image.ref.name"] = "other".into();
+    index["manifests"].as_array_mut().unwrap().push(second);
+    std::fs::write(img.join("index.json"), index.to_string()).unwrap();
+    let target = format!("oci:{}", img.display());
+
+    let o = moat_in(home, &["verify", &target, "--key", "moat.pub"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("name the image as oci:DIR:NAME")
+            && stderr(&o).contains("several images (latest, other)"),
+        "{}",
+        stderr(&o)
+    );
+    let o = moat_in(
+        home,
+        &[
+            "scan",
+            "--offline",
+            "--require-signature",
+            "--key",
+            "moat.pub",
+            &target,
+        ],
+    );
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("with --image NAME") && !stderr(&o).contains("oci:DIR:NAME"),
+        "{}",
+        stderr(&o)
+    );
+
+    // Named: sign one, and scan verifies the one it names.
+    let named = format!("{target}:latest");
+    let o = moat_in(home, &["sign", &named, "--key", "moat.key"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = moat_in(
+        home,
+        &[
+            "scan",
+            "--offline",
+            "--scanners",
+            "secret",
+            "--require-signature",
+            "--key",
+            "moat.pub",
+            "--image",
+            "latest",
+            &target,
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stderr(&o).contains("signature verified"), "{}", stderr(&o));
+}

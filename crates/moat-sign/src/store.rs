@@ -99,8 +99,9 @@ pub fn is_cosign_tag(name: &str) -> bool {
         && matches!(suffix, "sig" | "att" | "sbom")
 }
 
-/// A file read whole, refused when it is larger than `max` bytes.
-pub(crate) fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, SignError> {
+/// A file read whole, refused when it is larger than `max` bytes (keys, signatures,
+/// predicates, policies: small files a user names).
+pub fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, SignError> {
     let f = std::fs::File::open(path).map_err(|e| SignError::io(path, e))?;
     let mut buf = Vec::new();
     f.take(max + 1)
@@ -212,7 +213,7 @@ impl OciLayout {
                 return Err(SignError::store(
                     &self.root,
                     format!(
-                        "index.json lists several images ({}); name one: oci:DIR:NAME or oci:DIR@sha256:...",
+                        "index.json lists several images ({}); name one (by its ref name or digest)",
                         names.join(", ")
                     ),
                 ));

@@ -154,18 +154,9 @@ pub struct VerifyAttestationArgs {
     format: VerifyFormat,
 }
 
+/// A key, signature, predicate or file to sign, read whole up to `max` bytes.
 fn read_bounded(path: &Path, max: u64, what: &str) -> anyhow::Result<Vec<u8>> {
-    use std::io::Read;
-    let f =
-        std::fs::File::open(path).with_context(|| format!("reading {what} {}", path.display()))?;
-    let mut buf = Vec::new();
-    f.take(max + 1)
-        .read_to_end(&mut buf)
-        .with_context(|| format!("reading {what} {}", path.display()))?;
-    if buf.len() as u64 > max {
-        bail!("{what} {}: larger than {max} bytes", path.display());
-    }
-    Ok(buf)
+    moat_sign::store::read_bounded(path, max).with_context(|| format!("reading {what}"))
 }
 
 /// The password: $MOAT_PASSWORD, else $COSIGN_PASSWORD (as cosign reads it), else asked on
@@ -251,7 +242,9 @@ pub fn open_target(target: &str, access: &RegistryAccessArgs, env: &Env) -> anyh
             (rest, None)
         };
         let store = OciLayout::open(Path::new(dir))?;
-        let image = store.resolve_image(sel)?;
+        let image = store
+            .resolve_image(sel)
+            .context("name the image as oci:DIR:NAME or oci:DIR@sha256:...")?;
         let reference = default_reference(&store);
         return Ok(Opened {
             store: Store::Layout(store),
@@ -686,7 +679,9 @@ pub fn scan_gate(
     let (opened, name) = match spec {
         TargetSpec::Oci(dir) => {
             let store = OciLayout::open(dir)?;
-            let image = store.resolve_image(open.image.as_deref())?;
+            let image = store
+                .resolve_image(open.image.as_deref())
+                .context("scan picks an image of a layout with --image NAME (or a digest)")?;
             let reference = default_reference(&store);
             let opened = Opened {
                 store: Store::Layout(store),

@@ -50,14 +50,20 @@ pub fn code(o: &Output) -> i32 {
 
 /// `moat db import --db DIR/NAME SRC`: an advisory database of `src`, in `dir`.
 pub fn build_db(dir: &Path, name: &str, src: &Path) -> PathBuf {
+    build_db_from(dir, name, &[src])
+}
+
+/// A database imported from several sources (files or directories), in order.
+pub fn build_db_from(dir: &Path, name: &str, sources: &[&Path]) -> PathBuf {
     let db = dir.join(name);
-    let o = moat([
+    let mut args = vec![
         "db".as_ref(),
         "import".as_ref(),
         "--db".as_ref(),
         db.as_os_str(),
-        src.as_os_str(),
-    ]);
+    ];
+    args.extend(sources.iter().map(|s| s.as_os_str()));
+    let o = moat(args);
     assert!(o.status.success(), "db import: {}", stderr(&o));
     db
 }
