@@ -31,9 +31,10 @@ impl RegistryStore {
         &self.reference
     }
 
-    /// `registry/repository`, as cosign names the image in its payloads.
+    /// `registry/repository`, as cosign names the image in its payloads
+    /// ([`cosign_name`]).
     pub fn repository_name(&self) -> String {
-        format!("{}/{}", self.reference.registry, self.reference.repository)
+        cosign_name(&self.reference)
     }
 
     /// The digest the reference names: its `@sha256:` digest (checked against the manifest
@@ -51,6 +52,17 @@ impl RegistryStore {
             name: self.reference.tag.clone(),
         })
     }
+}
+
+/// `registry/repository` as cosign writes it in a payload's `docker-reference`: Docker Hub
+/// is `index.docker.io` (go-containerregistry's canonical name for it), so that a signature
+/// made by moat names the image as one made by cosign does.
+pub fn cosign_name(r: &Reference) -> String {
+    let registry = match r.registry.as_str() {
+        moat_registry::DOCKER_HUB => "index.docker.io",
+        other => other,
+    };
+    format!("{registry}/{}", r.repository)
 }
 
 impl ArtifactStore for RegistryStore {
@@ -115,5 +127,24 @@ impl ArtifactStore for RegistryStore {
             .client
             .put_manifest(&self.reference.repository, tag, media_type, bytes)?;
         Ok(d.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn docker_hub_is_named_as_cosign_names_it() {
+        let name = |s: &str| cosign_name(&Reference::parse(s).unwrap());
+        assert_eq!(name("debian:12"), "index.docker.io/library/debian");
+        assert_eq!(
+            name(
+                "docker.io/user/app@sha256:0000000000000000000000000000000000000000000000000000000000000000"
+            ),
+            "index.docker.io/user/app"
+        );
+        assert_eq!(name("ghcr.io/org/app:1"), "ghcr.io/org/app");
+        assert_eq!(name("127.0.0.1:5000/moat/app"), "127.0.0.1:5000/moat/app");
     }
 }
