@@ -703,3 +703,88 @@ fn require_signature_on_layouts() {
         stderr(&o)
     );
 }
+
+/// `COSIGN_REPOSITORY`: signatures and attestations are written to and read from another
+/// repository, as cosign does; the image's own repository gets no `.sig` tag.
+#[test]
+fn cosign_repository_keeps_signatures_in_another_repository() {
+    if !registry_tools() {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let home = t.path();
+    let reg = start_registry(&home.join("reg"), "", "");
+    let host = format!("127.0.0.1:{}", reg.port);
+    let img = small_layout(&home.join("img"), "elsewhere");
+    skopeo_push(
+        &img,
+        &format!("{host}/team/app:v1"),
+        &["--dest-tls-verify=false"],
+    );
+    let digest = sha256(&get_manifest(&host, "team/app", "v1"));
+    let sig_tag = format!("sha256-{}.sig", &digest[7..]);
+    let target = format!("{host}/team/app:v1");
+    let sigs = format!("{host}/signatures/app");
+    keypair(home, "a");
+    let with_repo = |args: &[&str]| {
+        run(isolated(home)
+            .env("MOAT_PASSWORD", "pw")
+            .env("COSIGN_REPOSITORY", &sigs)
+            .args(args))
+    };
+
+    let o = with_repo(&["sign", &target, "--key", "a.key"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("stored as {sigs}:{sig_tag}")),
+        "{}",
+        stderr(&o)
+    );
+    // The payload still names the image, not the signature repository.
+    let sig_manifest = json(&get_manifest(&host, "signatures/app", &sig_tag));
+    let layer = sig_manifest["layers"][0]["digest"].as_str().unwrap();
+    let payload = json(&get_blob(&host, "signatures/app", layer));
+    assert_eq!(
+        payload["critical"]["identity"]["docker-reference"],
+        format!("{host}/team/app")
+    );
+    assert_eq!(
+        payload["critical"]["image"]["docker-manifest-digest"],
+        digest
+    );
+    // Nothing in the image's repository.
+    let o = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}"])
+        .arg(format!("http://{host}/v2/team/app/manifests/{sig_tag}"))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "404");
+
+    let o = with_repo(&["verify", &target, "--key", "a.pub"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = moat_pw(home, &["verify", &target, "--key", "a.pub"]);
+    assert_eq!(code(&o), 1, "without COSIGN_REPOSITORY: {}", stderr(&o));
+    let o = with_repo(&[
+        "scan",
+        "--offline",
+        "--scanners",
+        "secret",
+        "--require-signature",
+        "--key",
+        "a.pub",
+        &target,
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stderr(&o).contains("signature verified"), "{}", stderr(&o));
+
+    // A tag in COSIGN_REPOSITORY is refused (it names a repository).
+    let o = run(isolated(home)
+        .env("COSIGN_REPOSITORY", format!("{sigs}:v1"))
+        .args(["verify", &target, "--key", "a.pub"]));
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("a repository, without a tag or digest"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -1,17 +1,20 @@
 //! Signatures and attestations in a registry, where cosign keeps them: the manifest tagged
 //! `sha256-<hex>.sig` (`.att`) in the image's own repository, its layers and config as blobs
-//! of that repository. Reads and writes go through moat-registry's [`Client`] (credentials,
-//! TLS and retries as for scans).
+//! of that repository, or in another repository when one is given
+//! ([`RegistryStore::with_artifacts_in`], what cosign's `COSIGN_REPOSITORY` does). Reads and
+//! writes go through moat-registry's [`Client`] (credentials, TLS and retries as for scans).
 
 use crate::SignError;
 use crate::store::{ArtifactStore, Descriptor, ImageRef, MAX_MANIFEST};
 use moat_registry::{Client, Digest, Reference, RegistryError};
 
-/// One repository of a registry.
+/// One repository of a registry, and where its signatures and attestations are kept.
 #[derive(Debug, Clone)]
 pub struct RegistryStore {
     client: Client,
     reference: Reference,
+    /// The repository holding the `.sig` / `.att` artifacts: the image's own by default.
+    artifacts: Option<(Client, Reference)>,
 }
 
 fn digest(d: &str) -> Result<Digest, SignError> {
@@ -24,7 +27,27 @@ fn digest(d: &str) -> Result<Digest, SignError> {
 impl RegistryStore {
     /// The repository of `reference`, reached through `client` (connected to its registry).
     pub fn new(client: Client, reference: Reference) -> RegistryStore {
-        RegistryStore { client, reference }
+        RegistryStore {
+            client,
+            reference,
+            artifacts: None,
+        }
+    }
+
+    /// Signatures and attestations read from and written to `repository` (reached through
+    /// `client`) instead of the image's repository, as cosign does with
+    /// `COSIGN_REPOSITORY`; the image itself is still resolved in its own repository.
+    pub fn with_artifacts_in(mut self, client: Client, repository: Reference) -> RegistryStore {
+        self.artifacts = Some((client, repository));
+        self
+    }
+
+    /// The client and repository name the artifacts live in.
+    fn artifacts(&self) -> (&Client, &str) {
+        match &self.artifacts {
+            Some((c, r)) => (c, &r.repository),
+            None => (&self.client, &self.reference.repository),
+        }
     }
 
     pub fn reference(&self) -> &Reference {
@@ -67,14 +90,15 @@ pub fn cosign_name(r: &Reference) -> String {
 
 impl ArtifactStore for RegistryStore {
     fn location(&self) -> String {
-        self.repository_name()
+        match &self.artifacts {
+            Some((_, r)) => cosign_name(r),
+            None => self.repository_name(),
+        }
     }
 
     fn manifest_by_tag(&self, tag: &str) -> Result<Option<(String, Vec<u8>)>, SignError> {
-        match self
-            .client
-            .get_manifest(&self.reference.repository, tag, MAX_MANIFEST)
-        {
+        let (client, repository) = self.artifacts();
+        match client.get_manifest(repository, tag, MAX_MANIFEST) {
             Ok(m) => Ok(Some((m.digest.to_string(), m.bytes))),
             Err(RegistryError::NotFound { .. }) => Ok(None),
             Err(e) => Err(e.into()),
@@ -92,7 +116,8 @@ impl ArtifactStore for RegistryStore {
             });
         }
         let d = digest(&desc.digest)?;
-        let data = match self.client.get_blob(&self.reference.repository, &d, max) {
+        let (client, repository) = self.artifacts();
+        let data = match client.get_blob(repository, &d, max) {
             Ok(data) => data,
             Err(RegistryError::DigestMismatch { actual, .. }) => {
                 return Err(SignError::NotVerified(format!(
@@ -113,7 +138,8 @@ impl ArtifactStore for RegistryStore {
 
     fn put_blob(&mut self, data: &[u8]) -> Result<String, SignError> {
         let d = Digest::sha256(data);
-        self.client.put_blob(&self.reference.repository, &d, data)?;
+        let (client, repository) = self.artifacts();
+        client.put_blob(repository, &d, data)?;
         Ok(d.to_string())
     }
 
@@ -123,9 +149,8 @@ impl ArtifactStore for RegistryStore {
         media_type: &str,
         bytes: &[u8],
     ) -> Result<String, SignError> {
-        let d = self
-            .client
-            .put_manifest(&self.reference.repository, tag, media_type, bytes)?;
+        let (client, repository) = self.artifacts();
+        let d = client.put_manifest(repository, tag, media_type, bytes)?;
         Ok(d.to_string())
     }
 }

@@ -298,7 +298,8 @@ fn pull(
         let Some(key) = &key else {
             return Ok(());
         };
-        let store = moat_sign::registry::RegistryStore::new(client.clone(), reference.clone());
+        let store = crate::cmd::sign::registry_store(client.clone(), reference.clone(), &ro)
+            .map_err(|e| format!("{e:#}"))?;
         let v = moat_sign::image::verify_image(&store, key, &digest.to_string())
             .map_err(|e| format!("signature not verified: {e}"))?;
         if v.verified {

@@ -260,8 +260,9 @@ pub fn open_target(target: &str, access: &RegistryAccessArgs, env: &Env) -> anyh
         );
     }
     let r = moat_registry::Reference::parse(text)?;
-    let client = moat_image::connect_registry(&r, &access.options(env)?)?;
-    let store = RegistryStore::new(client, r);
+    let opts = access.options(env)?;
+    let client = moat_image::connect_registry(&r, &opts)?;
+    let store = registry_store(client, r, &opts)?;
     let image = store.resolve_image()?;
     let reference = store.repository_name();
     Ok(Opened {
@@ -269,6 +270,36 @@ pub fn open_target(target: &str, access: &RegistryAccessArgs, env: &Env) -> anyh
         image,
         reference,
     })
+}
+
+/// The image's repository as a signature store; its signatures and attestations are kept in
+/// `$COSIGN_REPOSITORY` instead when that is set, as cosign does (a repository of the same
+/// or another registry, reached with the same credentials and TLS settings).
+pub fn registry_store(
+    client: moat_registry::Client,
+    r: moat_registry::Reference,
+    opts: &moat_image::RegistryOptions,
+) -> anyhow::Result<RegistryStore> {
+    let store = RegistryStore::new(client, r);
+    let Some(repo) = std::env::var("COSIGN_REPOSITORY")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    else {
+        return Ok(store);
+    };
+    let what = || format!("COSIGN_REPOSITORY={}", escape(&repo));
+    let a = moat_registry::Reference::parse(repo.trim()).with_context(what)?;
+    if a.digest.is_some()
+        || repo
+            .trim()
+            .rsplit('/')
+            .next()
+            .is_some_and(|l| l.contains(':'))
+    {
+        bail!("{}: a repository, without a tag or digest", what());
+    }
+    let client = moat_image::connect_registry(&a, opts).with_context(what)?;
+    Ok(store.with_artifacts_in(client, a))
 }
 
 fn default_reference(store: &OciLayout) -> String {
@@ -707,7 +738,7 @@ pub fn scan_gate(
             }
             let client = moat_image::connect_registry(&r, &open.registry)?;
             let pinned = r.digest.is_none();
-            let store = RegistryStore::new(client, r);
+            let store = registry_store(client, r, &open.registry)?;
             let image = store.resolve_image()?;
             if pinned {
                 *spec = TargetSpec::Registry(PathBuf::from(format!("{text}@{}", image.digest)));
