@@ -14,7 +14,7 @@ pub struct RegistryStore {
     client: Client,
     reference: Reference,
     /// The repository holding the `.sig` / `.att` artifacts: the image's own by default.
-    artifacts: Option<(Client, Reference)>,
+    artifacts: Option<Box<(Client, Reference)>>,
 }
 
 fn digest(d: &str) -> Result<Digest, SignError> {
@@ -38,13 +38,13 @@ impl RegistryStore {
     /// `client`) instead of the image's repository, as cosign does with
     /// `COSIGN_REPOSITORY`; the image itself is still resolved in its own repository.
     pub fn with_artifacts_in(mut self, client: Client, repository: Reference) -> RegistryStore {
-        self.artifacts = Some((client, repository));
+        self.artifacts = Some(Box::new((client, repository)));
         self
     }
 
     /// The client and repository name the artifacts live in.
     fn artifacts(&self) -> (&Client, &str) {
-        match &self.artifacts {
+        match self.artifacts.as_deref() {
             Some((c, r)) => (c, &r.repository),
             None => (&self.client, &self.reference.repository),
         }
@@ -90,7 +90,7 @@ pub fn cosign_name(r: &Reference) -> String {
 
 impl ArtifactStore for RegistryStore {
     fn location(&self) -> String {
-        match &self.artifacts {
+        match self.artifacts.as_deref() {
             Some((_, r)) => cosign_name(r),
             None => self.repository_name(),
         }

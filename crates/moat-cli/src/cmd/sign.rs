@@ -201,7 +201,7 @@ pub(crate) fn public_key(path: &Path) -> anyhow::Result<PublicKey> {
 /// Where an image's signatures are.
 pub enum Store {
     Layout(OciLayout),
-    Registry(RegistryStore),
+    Registry(Box<RegistryStore>),
 }
 
 /// An image to sign or verify: where its artifacts go, the digest signed, the default
@@ -216,14 +216,14 @@ impl Opened {
     pub fn store(&self) -> &dyn ArtifactStore {
         match &self.store {
             Store::Layout(l) => l,
-            Store::Registry(r) => r,
+            Store::Registry(r) => r.as_ref(),
         }
     }
 
     pub fn store_mut(&mut self) -> &mut dyn ArtifactStore {
         match &mut self.store {
             Store::Layout(l) => l,
-            Store::Registry(r) => r,
+            Store::Registry(r) => r.as_mut(),
         }
     }
 }
@@ -266,7 +266,7 @@ pub fn open_target(target: &str, access: &RegistryAccessArgs, env: &Env) -> anyh
     let image = store.resolve_image()?;
     let reference = store.repository_name();
     Ok(Opened {
-        store: Store::Registry(store),
+        store: Store::Registry(Box::new(store)),
         image,
         reference,
     })
@@ -745,7 +745,7 @@ pub fn scan_gate(
             }
             let reference = store.repository_name();
             let opened = Opened {
-                store: Store::Registry(store),
+                store: Store::Registry(Box::new(store)),
                 image,
                 reference,
             };
