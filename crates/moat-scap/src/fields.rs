@@ -914,8 +914,8 @@ impl FieldSource for State {
         }
     }
 
-    /// Every code (enter and exit, every version) whose events are named `name`, plus the
-    /// two generic `syscall` codes when `name` is a syscall (its events may be generic ones).
+    /// Every code (enter and exit, every version) whose events are named `name`; for a
+    /// syscall without events of its own, the two generic `syscall` codes.
     fn event_type_codes(&self, name: &str) -> Option<Vec<u16>> {
         let mut codes: Vec<u16> = EVENTS
             .iter()
@@ -923,10 +923,8 @@ impl FieldSource for State {
             .filter(|(_, e)| e.name == name)
             .filter_map(|(i, _)| u16::try_from(i).ok())
             .collect();
-        if SYSCALL_NAMES.contains(&name) {
+        if codes.is_empty() && SYSCALL_NAMES.contains(&name) {
             codes.extend([0, 1]);
-            codes.sort_unstable();
-            codes.dedup();
         }
         Some(codes)
     }

@@ -917,6 +917,29 @@ impl State {
                 .then(|| t.last_enter.text_named("filename").map(<[u8]>::to_vec))
                 .flatten()
         };
+        // A thread whose clone the capture missed: its parent (named by the event) gives
+        // what the event does not say (user, group, session, terminal, container).
+        if !self.threads[slot as usize].complete {
+            let ptid = ev.int_named("ptid");
+            let pid = ev.int_named("pid");
+            let parent = ptid.and_then(|p| self.thread(p)).cloned();
+            let t = &mut self.threads[slot as usize];
+            if let Some(p) = ptid {
+                t.ptid = p;
+            }
+            if let Some(p) = pid {
+                t.pid = p;
+            }
+            if let Some(p) = parent {
+                t.uid = p.uid;
+                t.gid = p.gid;
+                t.loginuid = p.loginuid;
+                t.sid = p.sid;
+                t.tty = p.tty;
+                t.vpgid = p.vpgid;
+                t.container_id = p.container_id;
+            }
+        }
         let t = &mut self.threads[slot as usize];
         if let Some(v) = ev.text_named("exe") {
             t.exe = v.to_vec();
