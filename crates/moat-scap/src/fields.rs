@@ -289,7 +289,10 @@ fn is_inet(k: FdKind) -> bool {
     )
 }
 
-fn local_remote(f: &FdInfo) -> Option<((Option<IpAddr>, u16), (Option<IpAddr>, u16))> {
+/// One end of a connection: address (when known) and port.
+type Endpoint = (Option<IpAddr>, u16);
+
+fn local_remote(f: &FdInfo) -> Option<(Endpoint, Endpoint)> {
     match f.local_is_server {
         Some(true) => Some(((f.sip, f.sport), (f.cip, f.cport))),
         Some(false) => Some(((f.cip, f.cport), (f.sip, f.sport))),

@@ -520,13 +520,11 @@ impl State {
             Kind::Pipe | Kind::Socketpair => self.on_pipe(ev, pid, kind),
             Kind::Clone => self.on_clone(ev, slot),
             Kind::Execve => self.on_execve(ev, slot),
-            Kind::Chdir => {
-                if ev.res().is_some_and(|r| r >= 0) {
-                    let path = self.arg_or_enter(ev, slot, "path").map(<[u8]>::to_vec);
-                    if let Some(p) = path {
-                        let t = &mut self.threads[slot as usize];
-                        t.cwd = resolve(&t.cwd, &p);
-                    }
+            Kind::Chdir if ev.res().is_some_and(|r| r >= 0) => {
+                let path = self.arg_or_enter(ev, slot, "path").map(<[u8]>::to_vec);
+                if let Some(p) = path {
+                    let t = &mut self.threads[slot as usize];
+                    t.cwd = resolve(&t.cwd, &p);
                 }
             }
             Kind::Fchdir => {
@@ -536,22 +534,20 @@ impl State {
                     self.threads[slot as usize].cwd = name;
                 }
             }
-            Kind::Setuid | Kind::Setgid => {
-                if ev.res() == Some(0) {
-                    let key = if kind == Kind::Setuid { "uid" } else { "gid" };
-                    let v = ev.uint_named(key).or_else(|| {
-                        let t = &self.threads[slot as usize];
-                        (t.has_enter && t.last_enter.code + 1 == ev.code)
-                            .then(|| t.last_enter.uint_named(key))
-                            .flatten()
-                    });
-                    if let Some(v) = v {
-                        let t = &mut self.threads[slot as usize];
-                        if kind == Kind::Setuid {
-                            t.uid = v as u32
-                        } else {
-                            t.gid = v as u32
-                        }
+            Kind::Setuid | Kind::Setgid if ev.res() == Some(0) => {
+                let key = if kind == Kind::Setuid { "uid" } else { "gid" };
+                let v = ev.uint_named(key).or_else(|| {
+                    let t = &self.threads[slot as usize];
+                    (t.has_enter && t.last_enter.code + 1 == ev.code)
+                        .then(|| t.last_enter.uint_named(key))
+                        .flatten()
+                });
+                if let Some(v) = v {
+                    let t = &mut self.threads[slot as usize];
+                    if kind == Kind::Setuid {
+                        t.uid = v as u32
+                    } else {
+                        t.gid = v as u32
                     }
                 }
             }

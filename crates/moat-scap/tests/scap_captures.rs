@@ -30,7 +30,7 @@ fn trace(name: &str) -> Option<PathBuf> {
     shared_or_skip(&format!("{TRACES}/{name}"))
 }
 
-fn gunzip(path: &PathBuf) -> Vec<u8> {
+fn gunzip(path: &std::path::Path) -> Vec<u8> {
     let mut out = Vec::new();
     flate2::read::MultiGzDecoder::new(std::fs::File::open(path).unwrap())
         .read_to_end(&mut out)
@@ -60,7 +60,7 @@ fn count_event_blocks(bytes: &[u8]) -> u64 {
 }
 
 /// Runs a capture through the reader and state, calling `f` on every event.
-fn replay(path: &PathBuf, mut f: impl FnMut(&State, &Event)) -> u64 {
+fn replay(path: &std::path::Path, mut f: impl FnMut(&State, &Event)) -> u64 {
     let mut r = moat_scap::open(path).unwrap();
     let mut st = State::new(r.metadata());
     let mut ev = Event::default();
