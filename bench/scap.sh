@@ -17,16 +17,19 @@ RUNS=${RUNS:-3}
 TRACES=../shared/corpus/falco/falcosecurity-falco-legacy-tests/test/trace_files
 [ -n "${NOBUILD:-}" ] || cargo build --release --locked -q --workspace --example scap_bench
 BIN=${CARGO_TARGET_DIR:-$PWD/target}/release/examples/scap_bench
-out=$(for ((i = 0; i < RUNS; i++)); do "$BIN" "$EVENTS" "$TRACES"/*.scap; done)
-echo "$out"
-python3 - "$out" <<'PY'
+for nf in 14 0; do
+  out=$(for ((i = 0; i < RUNS; i++)); do SCAP_BENCH_FIELDS=$nf "$BIN" "$EVENTS" "$TRACES"/*.scap; done)
+  echo "$out"
+  python3 - "$out" <<'PY'
 import sys, statistics
 rows = [dict(kv.split('=') for kv in l.split()) for l in sys.argv[1].splitlines() if l.strip()]
 med = lambda k: statistics.median(float(r[k]) for r in rows)
-ev = med('events'); cpu = med('cpu_s')
-print(f"| capture replay: reader + state + 14 fields | {ev/1e6:.1f} M events | "
+nf = int(rows[0]['fields'])
+what = f"reader + state + {nf} fields" if nf else "reader + state only"
+print(f"| capture replay: {what} | {med('events')/1e6:.1f} M events | "
       f"{med('events_per_cpu_s')/1e6:.2f} M events/s/core | "
       f"{med('metadata_ms_per_capture'):.2f} ms per capture's metadata | "
       f"{med('rss_kib_at_10pct')/1024:.1f} MiB at 10% / {med('rss_kib_end')/1024:.1f} MiB at end | "
       f"load {open('/proc/loadavg').read().split()[0]} |")
 PY
+done

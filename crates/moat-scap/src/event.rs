@@ -147,7 +147,7 @@ pub const AF_INET6: u8 = 10;
 pub const AF_NETLINK: u8 = 16;
 
 /// One event. Its bytes live in a buffer the reader reuses from event to event.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct Event {
     /// Position of the event in the capture, from 1 (`evt.num`).
     pub num: u64,
@@ -170,6 +170,31 @@ pub struct Event {
     pub(crate) fd: Option<u32>,
     /// Set by the state: the fd number the event operates on.
     pub(crate) fd_num: Option<i64>,
+}
+
+impl Clone for Event {
+    fn clone(&self) -> Self {
+        let mut e = Event::default();
+        e.clone_from(self);
+        e
+    }
+
+    /// Reuses this event's buffers (the state keeps each thread's last enter event this way).
+    fn clone_from(&mut self, src: &Self) {
+        self.num = src.num;
+        self.ts = src.ts;
+        self.tid = src.tid;
+        self.cpu = src.cpu;
+        self.flags = src.flags;
+        self.code = src.code;
+        self.buf.clear();
+        self.buf.extend_from_slice(&src.buf);
+        self.params.clear();
+        self.params.extend_from_slice(&src.params);
+        self.thread = src.thread;
+        self.fd = src.fd;
+        self.fd_num = src.fd_num;
+    }
 }
 
 impl Event {

@@ -478,10 +478,27 @@ impl<R: Read> Reader<R> {
         }
         let want = u64::from(len - 8);
         self.block.clear();
-        let got = (&mut self.src)
-            .take(want)
-            .read_to_end(&mut self.block)
-            .map_err(|e| self.io_err(e))?;
+        let got = if len <= MAX_EVENT_BLOCK + 8 {
+            // Small blocks (every non-large event block): one buffer of the claimed size.
+            self.block.resize(want as usize, 0);
+            let mut got = 0;
+            while got < self.block.len() {
+                match self.src.read(&mut self.block[got..]) {
+                    Ok(0) => break,
+                    Ok(n) => got += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(self.io_err(e)),
+                }
+            }
+            self.block.truncate(got);
+            got
+        } else {
+            // Larger ones grow with the bytes actually there, so a lying header costs nothing.
+            (&mut self.src)
+                .take(want)
+                .read_to_end(&mut self.block)
+                .map_err(|e| self.io_err(e))?
+        };
         self.offset += got as u64;
         if (got as u64) < want {
             return Err(self.fmt_err(
