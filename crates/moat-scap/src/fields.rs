@@ -310,17 +310,39 @@ fn rawarg_type(name: &str) -> Option<ParamType> {
         .map(|(_, t)| *t)
 }
 
-fn open_flags_of(ev: &Event, state: &State) -> Option<u32> {
-    if !matches!(
-        ev.name(),
-        "open" | "openat" | "openat2" | "creat" | "open_by_handle_at"
-    ) {
-        return None;
+/// `evt.is_open_*` as libsinsp computes them: only on the exit of open, openat, openat2
+/// and open_by_handle_at (from the open flags, the mode and the result), and for exec also
+/// of creat (from the mode); false on every other event.
+fn is_open(ev: &Event, state: &State, field: &Field) -> bool {
+    const EXEC_BITS: u64 = (1 << 6) | (1 << 3) | 1;
+    if ev.direction() != Direction::Exit {
+        return false;
     }
-    state
-        .event_fd(ev)
-        .map(|f| f.open_flags)
-        .or_else(|| ev.uint_named("flags").map(|v| v as u32))
+    let name = ev.name();
+    if name == "creat" {
+        return *field == Field::EvtIsOpenExec
+            && state
+                .arg_uint(ev, "mode")
+                .is_some_and(|m| m & EXEC_BITS != 0);
+    }
+    if !matches!(name, "open" | "openat" | "openat2" | "open_by_handle_at") {
+        return false;
+    }
+    let flags = state.arg_uint(ev, "flags").unwrap_or(0) as u32;
+    match field {
+        Field::EvtIsOpenRead => flags & O_RDONLY != 0,
+        Field::EvtIsOpenWrite => flags & O_WRONLY != 0,
+        Field::EvtIsOpenCreate => {
+            flags & O_F_CREATED != 0 || (flags & O_TMPFILE != 0 && ev.res().is_some_and(|r| r >= 0))
+        }
+        _ => {
+            flags & (O_TMPFILE | O_CREAT) != 0
+                && name != "open_by_handle_at"
+                && state
+                    .arg_uint(ev, "mode")
+                    .is_some_and(|m| m & EXEC_BITS != 0)
+        }
+    }
 }
 
 impl FieldSource for State {
@@ -545,14 +567,7 @@ impl FieldSource for State {
             | Field::EvtIsOpenWrite
             | Field::EvtIsOpenExec
             | Field::EvtIsOpenCreate => {
-                let flags = open_flags_of(ev, self);
-                let v = flags.is_some_and(|f| match field {
-                    Field::EvtIsOpenRead => f & O_RDONLY != 0,
-                    Field::EvtIsOpenWrite => f & O_WRONLY != 0,
-                    // PPM_O_EXEC is not in old captures' flags; read is how they open binaries.
-                    Field::EvtIsOpenExec => f & (1 << 15) != 0,
-                    _ => f & (O_CREAT | O_TMPFILE | O_F_CREATED) != 0,
-                });
+                let v = is_open(ev, self, field);
                 out.push(Value::Bool(v));
             }
             Field::EvtArg(sel) => {

@@ -483,7 +483,7 @@ impl State {
                     }
                     self.insert_fd(pid, n, info);
                 }
-            } else if exit && (num.is_none() || kind == Kind::Close) {
+            } else if exit && num.is_none() {
                 let t = &self.threads[slot as usize];
                 if t.has_enter && t.last_enter.code + 1 == ev.code {
                     num = self.fd_param[code - 1].and_then(|i| t.last_enter.int(usize::from(i)));
@@ -569,6 +569,20 @@ impl State {
         let t = &self.threads[slot as usize];
         if t.has_enter && t.last_enter.code + 1 == ev.code {
             t.last_enter.text_named(name)
+        } else {
+            None
+        }
+    }
+
+    /// An integer parameter of an event, or for an exit event of its enter event (old
+    /// captures put the arguments there).
+    pub fn arg_uint(&self, ev: &Event, name: &str) -> Option<u64> {
+        if let Some(v) = ev.uint_named(name) {
+            return Some(v);
+        }
+        let t = &self.threads[ev.thread? as usize];
+        if ev.direction() == Direction::Exit && t.has_enter && t.last_enter.code + 1 == ev.code {
+            t.last_enter.uint_named(name)
         } else {
             None
         }
