@@ -829,6 +829,18 @@ impl State {
             return;
         }
         let flags = ev.uint_named("flags").unwrap_or(0);
+        if res > 0 && !self.threads[slot as usize].complete {
+            // A parent the capture had not shown: the event describes it.
+            let t = &mut self.threads[slot as usize];
+            fill_from_clone(t, ev);
+            if let Some(p) = ev.int_named("pid") {
+                t.pid = p;
+            }
+            if let Some(p) = ev.int_named("ptid") {
+                t.ptid = p;
+            }
+            t.complete = true;
+        }
         let caller = self.threads[slot as usize].clone();
         let (child_tid, mut base) = if res == 0 {
             // In the child: the event's thread is the new one.
@@ -873,30 +885,7 @@ impl State {
             // A thread's parent is its process's parent, as libsinsp shows it.
             base.ptid = self.thread(parent_pid).map(|p| p.ptid).unwrap_or(base.ptid);
         }
-        if let Some(v) = ev.text_named("exe") {
-            base.exe = v.to_vec();
-        }
-        if let Some(v) = ev.raw_named("args") {
-            base.args = v.to_vec();
-        }
-        if let Some(v) = ev.text_named("cwd") {
-            base.cwd = v.to_vec();
-        }
-        if let Some(v) = ev.text_named("comm") {
-            base.comm = v.to_vec();
-        }
-        if let Some(v) = ev.raw_named("cgroups") {
-            base.container_id = container_id(v);
-        }
-        if let Some(v) = ev.uint_named("uid") {
-            base.uid = v as u32;
-        }
-        if let Some(v) = ev.uint_named("gid") {
-            base.gid = v as u32;
-        }
-        if let Some(v) = ev.int_named("vpid") {
-            base.vpid = v;
-        }
+        fill_from_clone(&mut base, ev);
         base.complete = true;
         base.has_enter = false;
         let new_pid = base.pid;
@@ -1013,6 +1002,34 @@ impl State {
             resolve(&t.cwd, &exepath)
         };
         t.complete = true;
+    }
+}
+
+/// What a clone/fork exit says about the process (the same for parent and child).
+fn fill_from_clone(t: &mut Thread, ev: &Event) {
+    if let Some(v) = ev.text_named("exe") {
+        t.exe = v.to_vec();
+    }
+    if let Some(v) = ev.raw_named("args") {
+        t.args = v.to_vec();
+    }
+    if let Some(v) = ev.text_named("cwd") {
+        t.cwd = v.to_vec();
+    }
+    if let Some(v) = ev.text_named("comm") {
+        t.comm = v.to_vec();
+    }
+    if let Some(v) = ev.raw_named("cgroups") {
+        t.container_id = container_id(v);
+    }
+    if let Some(v) = ev.uint_named("uid") {
+        t.uid = v as u32;
+    }
+    if let Some(v) = ev.uint_named("gid") {
+        t.gid = v as u32;
+    }
+    if let Some(v) = ev.int_named("vpid") {
+        t.vpid = v;
     }
 }
 
