@@ -112,6 +112,15 @@ impl ParamType {
     }
 }
 
+/// What a code beyond the table reads as (the reader never returns one; an event built by
+/// hand may carry one).
+static UNKNOWN_EVENT: EventInfo = EventInfo {
+    name: "NA",
+    flags: 0,
+    params: &[],
+    flag_names: &[],
+};
+
 /// Event direction: even codes are enter events (`>`), odd codes exit events (`<`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
@@ -200,7 +209,7 @@ impl Clone for Event {
 impl Event {
     /// The event table's entry for this event's code.
     pub fn info(&self) -> &'static EventInfo {
-        &EVENTS[usize::from(self.code)]
+        EVENTS.get(usize::from(self.code)).unwrap_or(&UNKNOWN_EVENT)
     }
 
     /// The event's name as `evt.type` shows it (`open`, `execve`); for generic `syscall`

@@ -188,6 +188,11 @@ impl State {
     }
 
     fn ancestor<'s>(&'s self, t: &'s Thread, n: u32) -> Option<&'s Thread> {
+        // A hostile capture may link parents in a cycle: deeper than any real process tree
+        // is no ancestor.
+        if n > 256 {
+            return None;
+        }
         let mut cur = t;
         for _ in 0..n {
             cur = self.parent(cur)?;

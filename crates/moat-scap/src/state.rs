@@ -7,7 +7,12 @@
 //! fields still see the closed fd or the exiting thread.
 //!
 //! Bounded: at most [`MAX_THREADS`] threads and [`MAX_FDS`] fds per process are kept; events
-//! past that are processed without adding entries (counted in [`State::dropped`]).
+//! past that are processed without adding entries (counted in [`State::dropped`]). Each
+//! thread keeps its last enter event (old captures put a syscall's arguments there) when it
+//! is at most [`MAX_ENTER_COPY`] bytes.
+//!
+//! Not done: metadata blocks met between events (rare; a capture's process and fd lists come
+//! first) are read and validated into the reader's metadata but not merged into the state.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -21,6 +26,8 @@ use crate::reader::{FdEntry, FdKind, Metadata, ProcEntry};
 
 pub const MAX_THREADS: usize = 262_144;
 pub const MAX_FDS: usize = 65_536;
+/// Largest enter event kept per thread for its exit (bytes).
+pub const MAX_ENTER_COPY: usize = 4096 + 256;
 
 /// `PPM_CL_*` clone flags (falcosecurity/libs `driver/ppm_events_public.h`).
 const CL_CLONE_THREAD: u64 = 1 << 13;
@@ -497,9 +504,14 @@ impl State {
             match kind {
                 Kind::Procexit => self.pending_exit.push(ev.tid),
                 _ => {
+                    // Kept for the exit (old captures put the arguments there), when small:
+                    // arguments that matter fit in a path's length, and a copy per thread
+                    // must stay small.
                     let t = &mut self.threads[slot as usize];
-                    t.last_enter.clone_from(ev);
-                    t.has_enter = true;
+                    t.has_enter = ev.buf.len() <= MAX_ENTER_COPY;
+                    if t.has_enter {
+                        t.last_enter.clone_from(ev);
+                    }
                 }
             }
             return;
