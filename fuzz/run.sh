@@ -31,6 +31,7 @@ sources() {
     k8s_compose) echo "crates/moat-misconfig/src/k8s crates/moat-misconfig/src/compose.rs" ;;
     sign_parsers) echo crates/moat-sign ;;
     registry_parsers) echo crates/moat-registry ;;
+    scap_reader) echo "crates/moat-scap crates/moat-runtime/src/field.rs" ;;
     *) echo crates ;;
   esac
 }
@@ -55,6 +56,7 @@ seeds() { # target -> seed directories that exist
     secret_rules) echo "${MOAT_IMAGES:-/var/tmp/moat-images}/fixtures/secrets-dir $SHARED/corpus/k8s-manifests" ;;
     dockerfile) echo "$SHARED/corpus/dockerfiles" ;;
     k8s_compose) echo "$SHARED/corpus/k8s-manifests/kubernetes-examples $SHARED/corpus/k8s-manifests/microservices-demo" ;;
+    scap_reader) echo "$SHARED/corpus/falco/falcosecurity-falco-legacy-tests/test/trace_files" ;;
     sign_parsers) echo "$SHARED/corpus/cosign/sigstore-rs/tests/data/keys $SHARED/corpus/cosign/sigstore-rs/examples/key_interface/key_pair_import $SHARED/corpus/cosign/cosign/release" ;;
     *) echo "" ;;
   esac

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Capture replay speed (issue 13): the six Falco test captures' events, looped to EVENTS
+# (default 5,000,000), through the capture reader (blocks, events, parameters), the thread
+# and fd state and the extraction of the fields of a few typical conditions (14 fields per
+# event, crates/moat-scap/examples/scap_bench.rs), on one thread; each capture's metadata
+# (process and fd lists) is read once and timed apart, the passes replay its event blocks
+# through the same state. Prints events per second of CPU time (= per core), the metadata
+# time per capture, and the peak RSS at 10% of the run and at its end (flat memory: equal).
+# The issue's goal for the whole, with every stable rule evaluated, is 2,000,000 events/s
+# per core; this is what the reader and the state leave of that budget. Median of RUNS.
+#   bench/scap.sh
+#   EVENTS=1000000 RUNS=1 bench/scap.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+EVENTS=${EVENTS:-5000000}
+RUNS=${RUNS:-3}
+TRACES=../shared/corpus/falco/falcosecurity-falco-legacy-tests/test/trace_files
+[ -n "${NOBUILD:-}" ] || cargo build --release --locked -q --workspace --example scap_bench
+BIN=${CARGO_TARGET_DIR:-$PWD/target}/release/examples/scap_bench
+for nf in 14 0; do
+  out=$(for ((i = 0; i < RUNS; i++)); do SCAP_BENCH_FIELDS=$nf "$BIN" "$EVENTS" "$TRACES"/*.scap; done)
+  echo "$out"
+  python3 - "$out" <<'PY'
+import sys, statistics
+rows = [dict(kv.split('=') for kv in l.split()) for l in sys.argv[1].splitlines() if l.strip()]
+med = lambda k: statistics.median(float(r[k]) for r in rows)
+nf = int(rows[0]['fields'])
+what = f"reader + state + {nf} fields" if nf else "reader + state only"
+print(f"| capture replay: {what} | {med('events')/1e6:.1f} M events | "
+      f"{med('events_per_cpu_s')/1e6:.2f} M events/s/core | "
+      f"{med('metadata_ms_per_capture'):.2f} ms per capture's metadata | "
+      f"{med('rss_kib_at_10pct')/1024:.1f} MiB at 10% / {med('rss_kib_end')/1024:.1f} MiB at end | "
+      f"load {open('/proc/loadavg').read().split()[0]} |")
+PY
+done
