@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Purl {
@@ -190,6 +191,154 @@ impl fmt::Display for Purl {
             }
         }
         f.write_str(&s)
+    }
+}
+
+/// A package's purl as the package keeps it: its text, or, for the packages of an OS
+/// database (a million of them in the largest), the form shared by the whole database,
+/// rendered from the package's own fields when asked ([`crate::Package::purl`]). A rendered
+/// purl was about 100 bytes of each package, for text made of its name, version,
+/// architecture and source, which the package holds anyway. 16 bytes inline.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct PackageUrl(Repr);
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Repr {
+    Text(Box<str>),
+    Derived(Arc<PurlForm>),
+}
+
+/// How the purl of an OS package is made from its fields: `pkg:TYPE/NS/NAME@VERSION` with
+/// the `arch`, `distro` and `upstream` qualifiers (the source package, when it differs from
+/// the package's name), as [`Purl`] writes them. One per database.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PurlForm {
+    pub ty: String,
+    pub namespace: String,
+    /// The `distro` qualifier (`debian-12`); empty: none.
+    pub distro: String,
+    pub upstream: Upstream,
+}
+
+/// What the `upstream` qualifier of a [`PurlForm`] says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Upstream {
+    /// The source package's name (apk's origin).
+    Source,
+    /// The source package's name, with `@VERSION` when its version differs from the
+    /// package's (dpkg's `Source: NAME (VERSION)`).
+    SourceAtVersion,
+}
+
+/// The fields of a package a [`PurlForm`] reads.
+pub struct PurlFields<'a> {
+    pub name: &'a str,
+    pub version: &'a str,
+    pub arch: Option<&'a str>,
+    pub source_name: Option<&'a str>,
+    pub source_version: Option<&'a str>,
+}
+
+impl PurlForm {
+    /// The purl of the package with these fields.
+    pub fn render(&self, f: &PurlFields<'_>) -> String {
+        let mut p = Purl::new(&self.ty, f.name)
+            .with_namespace(self.namespace.as_str())
+            .with_version(f.version)
+            .with_qualifier("arch", f.arch.unwrap_or_default())
+            .with_qualifier("distro", self.distro.as_str());
+        if let Some(src) = f.source_name
+            && src != f.name
+        {
+            let up = match (self.upstream, f.source_version) {
+                (Upstream::SourceAtVersion, Some(sv)) if sv != f.version => format!("{src}@{sv}"),
+                _ => src.to_string(),
+            };
+            p = p.with_qualifier("upstream", up);
+        }
+        p.to_string()
+    }
+
+    /// An upper bound of the length of [`PurlForm::render`] (every byte of a field
+    /// percent-encoded), to check a limit without rendering.
+    pub fn max_len(&self, f: &PurlFields<'_>) -> usize {
+        let len = |s: Option<&str>| s.map_or(0, str::len);
+        let fixed = "pkg:/?arch=&distro=&upstream=@".len() + 2 + self.ty.len();
+        fixed
+            + 3 * (self.namespace.len()
+                + f.name.len()
+                + 2 * f.version.len()
+                + len(f.arch)
+                + self.distro.len()
+                + len(f.source_name)
+                + len(f.source_version))
+    }
+}
+
+impl PackageUrl {
+    /// A purl kept as its text.
+    pub fn text(s: impl Into<Box<str>>) -> PackageUrl {
+        PackageUrl(Repr::Text(s.into()))
+    }
+
+    /// A purl made from the package's fields when asked.
+    pub fn derived(form: Arc<PurlForm>) -> PackageUrl {
+        PackageUrl(Repr::Derived(form))
+    }
+
+    /// The text, when kept as text.
+    pub fn as_text(&self) -> Option<&str> {
+        match &self.0 {
+            Repr::Text(t) => Some(t),
+            Repr::Derived(_) => None,
+        }
+    }
+
+    /// The shared form, when made from the package's fields.
+    pub fn form(&self) -> Option<&PurlForm> {
+        match &self.0 {
+            Repr::Text(_) => None,
+            Repr::Derived(f) => Some(f),
+        }
+    }
+}
+
+impl Default for PackageUrl {
+    fn default() -> PackageUrl {
+        PackageUrl::text("")
+    }
+}
+
+impl fmt::Debug for PackageUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Repr::Text(t) => fmt::Debug::fmt(t, f),
+            Repr::Derived(form) => fmt::Debug::fmt(form, f),
+        }
+    }
+}
+
+impl From<String> for PackageUrl {
+    fn from(s: String) -> PackageUrl {
+        PackageUrl::text(s)
+    }
+}
+
+impl From<&str> for PackageUrl {
+    fn from(s: &str) -> PackageUrl {
+        PackageUrl::text(s)
+    }
+}
+
+impl From<&String> for PackageUrl {
+    fn from(s: &String) -> PackageUrl {
+        PackageUrl::text(s.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PackageUrl {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<PackageUrl, D::Error> {
+        <String as serde::Deserialize>::deserialize(d).map(PackageUrl::from)
     }
 }
 

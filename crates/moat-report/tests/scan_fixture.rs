@@ -17,7 +17,7 @@ fn pkg(p: &Package, path: Option<&str>) -> FindingPackage {
         id: p.id.to_string(),
         name: p.name.to_string(),
         version: p.version.to_string(),
-        purl: p.purl.clone(),
+        purl: p.purl().into_owned(),
         layer: p.layer,
         path: path.map(str::to_string),
     }
@@ -70,7 +70,7 @@ pub fn report() -> ScanReport {
     requests.locations = vec![Location {
         path: "/usr/lib/python3/dist-packages/requests-2.25.0.dist-info/METADATA".into(),
         layer: Some(1),
-    }];
+    }].into();
     let mut xnet = common::package(
         "golang:golang.org/x/net@v0.7.0",
         "golang.org/x/net",
@@ -83,7 +83,7 @@ pub fn report() -> ScanReport {
     xnet.locations = vec![Location {
         path: "/app/server".into(),
         layer: Some(1),
-    }];
+    }].into();
     inv.packages.push(requests.clone());
     inv.packages.push(xnet.clone());
 

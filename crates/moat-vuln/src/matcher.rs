@@ -885,7 +885,7 @@ fn build_finding(
                 id: pkg.id.to_string(),
                 name: pkg.name.to_string(),
                 version: pkg.version.to_string(),
-                purl: pkg.purl.clone(),
+                purl: pkg.purl().into_owned(),
                 layer,
                 path,
             }),

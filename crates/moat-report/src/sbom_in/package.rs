@@ -205,7 +205,7 @@ pub(super) fn package(
         name: name.into(),
         version: version.into(),
         kind: ctx.strings.get(&kind),
-        purl: purl.map(|p| p.to_string()).unwrap_or_default(),
+        purl: purl.map(|p| p.to_string()).unwrap_or_default().into(),
         ecosystem: ctx.strings.opt(ecosystem.as_deref()),
         arch: ctx.strings.opt(arch.as_deref()),
         epoch,
@@ -213,7 +213,7 @@ pub(super) fn package(
         source_version: source_version.map(Str::from),
         licenses: raw.licenses.iter().map(|l| ctx.strings.get(l)).collect(),
         layer,
-        locations,
+        locations: locations.into(),
         dev: moat && raw.prop("moat:package:dev") == Some("true"),
         application: moat && raw.role == "application",
         file_count: raw
