@@ -371,6 +371,85 @@ mod tests {
     }
 
     #[test]
+    fn a_form_renders_what_the_builder_writes() {
+        assert_eq!(std::mem::size_of::<PackageUrl>(), 16);
+        let deb = PurlForm {
+            ty: "deb".into(),
+            namespace: "debian".into(),
+            distro: "debian-12".into(),
+            upstream: Upstream::SourceAtVersion,
+        };
+        let f = |name, version, arch, src, srcv| PurlFields {
+            name,
+            version,
+            arch,
+            source_name: src,
+            source_version: srcv,
+        };
+        let cases = [
+            // (fields, upstream written by the builder)
+            (
+                f(
+                    "libc6",
+                    "2.36-9+deb12u4",
+                    Some("amd64"),
+                    Some("libc6"),
+                    Some("2.36-9+deb12u4"),
+                ),
+                None,
+            ),
+            (
+                f(
+                    "libc-bin",
+                    "2.36-9",
+                    Some("amd64"),
+                    Some("glibc"),
+                    Some("2.36-9"),
+                ),
+                Some("glibc"),
+            ),
+            (
+                f("libx", "1:2.0-1", None, Some("x src"), Some("1.9-1")),
+                Some("x src@1.9-1"),
+            ),
+        ];
+        for (fields, upstream) in cases {
+            let mut want = Purl::new("deb", fields.name)
+                .with_namespace("debian")
+                .with_version(fields.version)
+                .with_qualifier("arch", fields.arch.unwrap_or_default())
+                .with_qualifier("distro", "debian-12");
+            if let Some(u) = upstream {
+                want = want.with_qualifier("upstream", u);
+            }
+            let got = deb.render(&fields);
+            assert_eq!(got, want.to_string());
+            assert!(got.len() <= deb.max_len(&fields));
+        }
+        let apk = PurlForm {
+            ty: "apk".into(),
+            namespace: "alpine".into(),
+            distro: String::new(),
+            upstream: Upstream::Source,
+        };
+        assert_eq!(
+            apk.render(&f(
+                "busybox-binsh",
+                "1.36.1-r15",
+                Some("x86_64"),
+                Some("busybox"),
+                Some("1.36.1-r15")
+            )),
+            "pkg:apk/alpine/busybox-binsh@1.36.1-r15?arch=x86_64&upstream=busybox"
+        );
+        // apk's upstream never carries a version
+        assert_eq!(
+            apk.render(&f("a", "1-r0", None, Some("b"), Some("2-r0"))),
+            "pkg:apk/alpine/a@1-r0?upstream=b"
+        );
+    }
+
+    #[test]
     fn parse_errors_are_reported() {
         assert!(Purl::parse("deb/debian/x").is_err());
         assert!(Purl::parse("pkg:deb").is_err());

@@ -68,7 +68,8 @@ fn pkg(eco: &str, name: &str, version: &str) -> Package {
         locations: vec![Location {
             path: "/app/requirements.txt".into(),
             layer: Some(1),
-        }].into(),
+        }]
+        .into(),
         dev: false,
         application: false,
         file_count: None,
@@ -83,7 +84,8 @@ fn deb(eco: &str, name: &str, version: &str, source: &str, source_version: &str)
     p.locations = vec![Location {
         path: "/var/lib/dpkg/status".into(),
         layer: Some(0),
-    }].into();
+    }]
+    .into();
     p
 }
 

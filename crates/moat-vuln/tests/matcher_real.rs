@@ -73,7 +73,8 @@ fn package(kind: &str, eco: &str, name: &str, version: &str) -> Package {
         locations: vec![Location {
             path: "/app/lock".into(),
             layer: None,
-        }].into(),
+        }]
+        .into(),
         dev: false,
         application: false,
         file_count: None,

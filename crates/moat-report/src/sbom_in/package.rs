@@ -211,9 +211,12 @@ pub(super) fn package(
         epoch,
         source_name: source_name.map(Str::from),
         source_version: source_version.map(Str::from),
-        licenses: raw.licenses.iter().map(|l| ctx.strings.get(l)).collect(),
-        layer,
-        locations: locations.into(),
+        licenses: {
+            let l: Vec<Str> = raw.licenses.iter().map(|l| ctx.strings.get(l)).collect();
+            ctx.licenses.get(&l)
+        },
+        layer: layer.and_then(|l| u32::try_from(l).ok()),
+        locations: ctx.locations.get(&locations),
         dev: moat && raw.prop("moat:package:dev") == Some("true"),
         application: moat && raw.role == "application",
         file_count: raw

@@ -130,7 +130,8 @@ pub fn debian() -> Inventory {
     libc.locations = vec![Location {
         path: "/var/lib/dpkg/status".into(),
         layer: Some(0),
-    }].into();
+    }]
+    .into();
     libc.file_count = Some(213);
     libc.metadata.insert(
         "maintainer".into(),
@@ -153,7 +154,8 @@ pub fn debian() -> Inventory {
     perl.locations = vec![Location {
         path: "/var/lib/dpkg/status".into(),
         layer: Some(0),
-    }].into();
+    }]
+    .into();
 
     let mut pad = package(
         "npm:left-pad@1.3.0",
@@ -168,7 +170,8 @@ pub fn debian() -> Inventory {
     pad.locations = vec![Location {
         path: "/app/package-lock.json".into(),
         layer: Some(1),
-    }].into();
+    }]
+    .into();
     pad.dev = true;
 
     // Found in scan order, not output order: the reporters sort.
@@ -210,7 +213,8 @@ pub fn rootfs() -> Inventory {
     p.locations = vec![Location {
         path: "/lib/apk/db/installed".into(),
         layer: None,
-    }].into();
+    }]
+    .into();
     inventory(artifact("/srv/rootfs", ArtifactKind::Rootfs), vec![p])
 }
 
@@ -235,14 +239,16 @@ pub fn hostile() -> Inventory {
         "Public/Domain".into(),
         "NOASSERTION".into(),
         " ".into(),
-    ].into();
+    ]
+    .into();
     let mut b = package("x", "", "1", "generic", "");
     b.licenses = vec![
         "MIT".into(),
         "MIT".into(),
         "Apache-2.0 OR MIT".into(),
         "(BSD-3-Clause AND MIT)".into(),
-    ].into();
+    ]
+    .into();
     b.layer = Some(7);
     let c = package("x#2", "日本語", "1", "generic", "pkg:generic/x@1");
     let d = package("SPDXRef-Artifact", "d", "1", "generic", "pkg:generic/d@1");

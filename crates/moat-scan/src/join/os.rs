@@ -279,7 +279,7 @@ impl<'a> OsGroup<'a> {
     fn push(&mut self, d: &Distro, db: &Db, layer: Option<usize>, p: OsPkg<'a>) {
         self.group.provides.push(p.provides);
         self.group.depends.push(p.depends);
-        let file_count = (p.files.count > 0).then_some(p.files.count);
+        let file_count = u32::try_from(p.files.count).ok().filter(|&n| n > 0);
         let i = self.group.packages.len();
         self.owned
             .extend(p.files.wanted.into_iter().map(|f| (f, i)));
@@ -300,7 +300,7 @@ impl<'a> OsGroup<'a> {
             source_name: p.source_name,
             source_version: p.source_version,
             licenses,
-            layer,
+            layer: layer.and_then(|l| u32::try_from(l).ok()),
             locations,
             dev: false,
             application: false,
