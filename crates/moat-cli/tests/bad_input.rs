@@ -1,5 +1,7 @@
 //! Bad input from the command line: each case gives one clear error naming the input
 //! (and layer), exit code 2, no panic; problems inside a readable target are warnings.
+//! Every run is under a memory limit (1 GiB of address space, 512 MiB where the case is
+//! about memory) and a wall-clock limit, as in the hostile suite (`hostile.rs`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -15,11 +17,62 @@ fn blob_path(dir: &Path, blob: &[u8]) -> std::path::PathBuf {
     dir.join("blobs/sha256").join(&sha256(blob)[7..])
 }
 
-/// Runs `moat inventory` and returns (exit code, stderr).
+/// Address-space limit of every run (MiB), as in the hostile suite (`hostile.rs`): 1 GiB.
+const MEMORY_MIB: u64 = 1 << 10;
+/// Wall-clock limit of every run: a guard against hangs, not a speed test.
+const WALL: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Runs `moat inventory args...` with its address space limited to `mib` MiB (`ulimit -v`,
+/// through `sh`) and killed past [`WALL`]; returns its output and how long it took.
+fn limited(mib: u64, args: &[&str]) -> (std::process::Output, f64) {
+    use std::process::{Command, Stdio};
+    let start = std::time::Instant::now();
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -v {} && exec \"$0\" inventory \"$@\"",
+            mib << 10
+        ))
+        .arg(env!("CARGO_BIN_EXE_moat"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sh runs");
+    // the pipes drained on threads, so a chatty child cannot block on a full pipe
+    let drain = |mut r: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut b = Vec::new();
+            r.read_to_end(&mut b).ok();
+            b
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().unwrap()));
+    let err = drain(Box::new(child.stderr.take().unwrap()));
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > WALL {
+            child.kill().ok();
+            child.wait().ok();
+            panic!("moat inventory {args:?} ran past {WALL:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let o = std::process::Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    };
+    (o, start.elapsed().as_secs_f64())
+}
+
+/// Runs `moat inventory` under the memory and time limits ([`limited`]) and returns (exit
+/// code, stdout, stderr).
 fn run(args: &[&str]) -> (i32, String, String) {
-    let mut a = vec!["inventory"];
-    a.extend_from_slice(args);
-    let o = moat(&a);
+    let (o, _) = limited(MEMORY_MIB, args);
     let err = stderr(&o);
     assert!(!err.contains("panicked"), "moat panicked: {err}");
     no_repeated_cause(&err);
@@ -41,28 +94,14 @@ fn no_repeated_cause(err: &str) {
     }
 }
 
-/// Runs `moat inventory` with its address space limited to `mib` MiB; returns (exit code,
-/// stderr, seconds).
+/// Runs `moat inventory` with its address space limited to `mib` MiB (and the time limit);
+/// returns (exit code, stderr, seconds).
 fn run_limited(mib: u64, args: &[&str]) -> (i32, String, f64) {
-    let start = std::time::Instant::now();
-    let o = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "ulimit -v {} && exec \"$0\" inventory \"$@\"",
-            mib << 10
-        ))
-        .arg(env!("CARGO_BIN_EXE_moat"))
-        .args(args)
-        .output()
-        .expect("sh runs");
+    let (o, secs) = limited(mib, args);
     let err = stderr(&o);
     assert!(!err.contains("panicked"), "moat panicked: {err}");
     no_repeated_cause(&err);
-    (
-        o.status.code().unwrap_or(-1),
-        err,
-        start.elapsed().as_secs_f64(),
-    )
+    (o.status.code().unwrap_or(-1), err, secs)
 }
 
 fn good_layer() -> TestLayer {

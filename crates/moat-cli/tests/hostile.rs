@@ -5,6 +5,7 @@
 //!
 //! Cases: control characters in package and file names; 10 MB names and versions; a
 //! hostile `rpmdb.sqlite`; FIFOs as import paths and targets; `--exit-code 2`; `--timeout`;
+//! an advisory summary of 64 MiB (cut on import);
 //! and the inputs moat already handled before this suite (truncated gzip, decompression
 //! bomb, path traversal, digest mismatch, a size lie, an index loop, deep JSON in an SBOM and
 //! a package-lock.json, a YAML alias bomb, a zip bomb and deeply nested jars, a symlink loop,
@@ -1230,4 +1231,59 @@ fn an_sbom_over_its_budget_is_an_error_naming_the_budget() {
         "{}",
         r.stderr
     );
+}
+
+/// Issue 9: "a 300 MB advisory summary was imported whole". An OSV record with a 64 MiB
+/// summary is imported under the memory limit and reaches a scan's findings cut to
+/// `MAX_SUMMARY` (1,024 bytes, with a marker), not whole.
+#[test]
+fn an_oversized_advisory_summary_is_cut_on_import() {
+    let d = tempfile::tempdir().unwrap();
+    let src = d.path().join("osv-big");
+    std::fs::create_dir_all(&src).unwrap();
+    let rec = serde_json::json!({
+        "id": "BIG-1",
+        "modified": "2024-01-01T00:00:00Z",
+        "summary": "s".repeat(64 << 20),
+        "affected": [{
+            "package": {"ecosystem": "PyPI", "name": "bigsummary"},
+            "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.0"}]}]
+        }]
+    });
+    std::fs::write(src.join("BIG-1.json"), rec.to_string()).unwrap();
+    let db = d.path().join("moat.db");
+    let db_arg = db.to_str().unwrap();
+    let r = moat(
+        d.path(),
+        &["db", "import", "--db", db_arg, src.to_str().unwrap()],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(db_records(d.path(), &db), 1);
+    let app = d.path().join("app");
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::write(app.join("requirements.txt"), "bigsummary==0.5\n").unwrap();
+    let t = format!("dir:{}", app.display());
+    let r = moat(
+        d.path(),
+        &[
+            "scan",
+            "--offline",
+            "--db",
+            db_arg,
+            "-f",
+            "json",
+            "-q",
+            t.as_str(),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.len() < 64 << 10,
+        "{} bytes of report",
+        r.stdout.len()
+    );
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let text = v.to_string();
+    assert!(text.contains("BIG-1"), "{text}");
+    assert!(text.contains("[truncated, 67108864 bytes]"), "{text}");
 }

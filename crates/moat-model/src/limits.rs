@@ -182,9 +182,23 @@ pub fn package(p: &mut crate::Package) -> Result<Option<crate::Diagnostic>, crat
         );
         return Err(located(d, p));
     }
+    // a purl made from the fields is made now, whole, when it or a field it reads is to be
+    // cut (it is cut as the text it was, not made again from cut fields)
+    if let Some(form) = p.purl.form()
+        && form.max_len(&p.purl_fields()) > MAX_PURL
+    {
+        let text = p.purl().into_owned();
+        p.set_purl(text);
+    }
     let mut any = truncate_shared(&mut p.version, MAX_VERSION);
     any |= truncate_shared(&mut p.id, MAX_PURL);
-    any |= truncate(&mut p.purl, MAX_PURL);
+    if let Some(t) = p.purl.as_text()
+        && t.len() > MAX_PURL
+    {
+        let cut = truncated(t, MAX_PURL).into_owned();
+        p.set_purl(cut);
+        any = true;
+    }
     any |= truncate_shared(&mut p.kind, MAX_FIELD);
     for f in [
         &mut p.ecosystem,
@@ -194,11 +208,16 @@ pub fn package(p: &mut crate::Package) -> Result<Option<crate::Diagnostic>, crat
     ] {
         any |= truncate_shared_opt(f, MAX_FIELD);
     }
-    for l in &mut p.licenses {
-        any |= truncate_shared(l, MAX_FIELD);
+    // the lists are shared: copied only when one of them is cut
+    if p.licenses.iter().any(|l| l.len() > MAX_FIELD) {
+        for l in p.licenses.make_mut() {
+            any |= truncate_shared(l, MAX_FIELD);
+        }
     }
-    for l in &mut p.locations {
-        any |= truncate_shared(&mut l.path, MAX_PATH);
+    if p.locations.iter().any(|l| l.path.len() > MAX_PATH) {
+        for l in p.locations.make_mut() {
+            any |= truncate_shared(&mut l.path, MAX_PATH);
+        }
     }
     for v in p.metadata.values_mut() {
         any |= truncate_shared(v, MAX_FIELD);

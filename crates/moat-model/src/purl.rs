@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Purl {
@@ -193,6 +194,154 @@ impl fmt::Display for Purl {
     }
 }
 
+/// A package's purl as the package keeps it: its text, or, for the packages of an OS
+/// database (a million of them in the largest), the form shared by the whole database,
+/// rendered from the package's own fields when asked ([`crate::Package::purl`]). A rendered
+/// purl was about 100 bytes of each package, for text made of its name, version,
+/// architecture and source, which the package holds anyway. 16 bytes inline.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct PackageUrl(Repr);
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Repr {
+    Text(Box<str>),
+    Derived(Arc<PurlForm>),
+}
+
+/// How the purl of an OS package is made from its fields: `pkg:TYPE/NS/NAME@VERSION` with
+/// the `arch`, `distro` and `upstream` qualifiers (the source package, when it differs from
+/// the package's name), as [`Purl`] writes them. One per database.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PurlForm {
+    pub ty: String,
+    pub namespace: String,
+    /// The `distro` qualifier (`debian-12`); empty: none.
+    pub distro: String,
+    pub upstream: Upstream,
+}
+
+/// What the `upstream` qualifier of a [`PurlForm`] says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Upstream {
+    /// The source package's name (apk's origin).
+    Source,
+    /// The source package's name, with `@VERSION` when its version differs from the
+    /// package's (dpkg's `Source: NAME (VERSION)`).
+    SourceAtVersion,
+}
+
+/// The fields of a package a [`PurlForm`] reads.
+pub struct PurlFields<'a> {
+    pub name: &'a str,
+    pub version: &'a str,
+    pub arch: Option<&'a str>,
+    pub source_name: Option<&'a str>,
+    pub source_version: Option<&'a str>,
+}
+
+impl PurlForm {
+    /// The purl of the package with these fields.
+    pub fn render(&self, f: &PurlFields<'_>) -> String {
+        let mut p = Purl::new(&self.ty, f.name)
+            .with_namespace(self.namespace.as_str())
+            .with_version(f.version)
+            .with_qualifier("arch", f.arch.unwrap_or_default())
+            .with_qualifier("distro", self.distro.as_str());
+        if let Some(src) = f.source_name
+            && src != f.name
+        {
+            let up = match (self.upstream, f.source_version) {
+                (Upstream::SourceAtVersion, Some(sv)) if sv != f.version => format!("{src}@{sv}"),
+                _ => src.to_string(),
+            };
+            p = p.with_qualifier("upstream", up);
+        }
+        p.to_string()
+    }
+
+    /// An upper bound of the length of [`PurlForm::render`] (every byte of a field
+    /// percent-encoded), to check a limit without rendering.
+    pub fn max_len(&self, f: &PurlFields<'_>) -> usize {
+        let len = |s: Option<&str>| s.map_or(0, str::len);
+        let fixed = "pkg:/?arch=&distro=&upstream=@".len() + 2 + self.ty.len();
+        fixed
+            + 3 * (self.namespace.len()
+                + f.name.len()
+                + 2 * f.version.len()
+                + len(f.arch)
+                + self.distro.len()
+                + len(f.source_name)
+                + len(f.source_version))
+    }
+}
+
+impl PackageUrl {
+    /// A purl kept as its text.
+    pub fn text(s: impl Into<Box<str>>) -> PackageUrl {
+        PackageUrl(Repr::Text(s.into()))
+    }
+
+    /// A purl made from the package's fields when asked.
+    pub fn derived(form: Arc<PurlForm>) -> PackageUrl {
+        PackageUrl(Repr::Derived(form))
+    }
+
+    /// The text, when kept as text.
+    pub fn as_text(&self) -> Option<&str> {
+        match &self.0 {
+            Repr::Text(t) => Some(t),
+            Repr::Derived(_) => None,
+        }
+    }
+
+    /// The shared form, when made from the package's fields.
+    pub fn form(&self) -> Option<&PurlForm> {
+        match &self.0 {
+            Repr::Text(_) => None,
+            Repr::Derived(f) => Some(f),
+        }
+    }
+}
+
+impl Default for PackageUrl {
+    fn default() -> PackageUrl {
+        PackageUrl::text("")
+    }
+}
+
+impl fmt::Debug for PackageUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Repr::Text(t) => fmt::Debug::fmt(t, f),
+            Repr::Derived(form) => fmt::Debug::fmt(form, f),
+        }
+    }
+}
+
+impl From<String> for PackageUrl {
+    fn from(s: String) -> PackageUrl {
+        PackageUrl::text(s)
+    }
+}
+
+impl From<&str> for PackageUrl {
+    fn from(s: &str) -> PackageUrl {
+        PackageUrl::text(s)
+    }
+}
+
+impl From<&String> for PackageUrl {
+    fn from(s: &String) -> PackageUrl {
+        PackageUrl::text(s.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PackageUrl {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<PackageUrl, D::Error> {
+        <String as serde::Deserialize>::deserialize(d).map(PackageUrl::from)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,6 +368,85 @@ mod tests {
             .with_subpath("lib/x");
         assert_eq!(p.to_string(), "pkg:npm/%40babel/core@7.0.0#lib/x");
         assert_eq!(Purl::parse(&p.to_string()).unwrap(), p);
+    }
+
+    #[test]
+    fn a_form_renders_what_the_builder_writes() {
+        assert_eq!(std::mem::size_of::<PackageUrl>(), 16);
+        let deb = PurlForm {
+            ty: "deb".into(),
+            namespace: "debian".into(),
+            distro: "debian-12".into(),
+            upstream: Upstream::SourceAtVersion,
+        };
+        let f = |name, version, arch, src, srcv| PurlFields {
+            name,
+            version,
+            arch,
+            source_name: src,
+            source_version: srcv,
+        };
+        let cases = [
+            // (fields, upstream written by the builder)
+            (
+                f(
+                    "libc6",
+                    "2.36-9+deb12u4",
+                    Some("amd64"),
+                    Some("libc6"),
+                    Some("2.36-9+deb12u4"),
+                ),
+                None,
+            ),
+            (
+                f(
+                    "libc-bin",
+                    "2.36-9",
+                    Some("amd64"),
+                    Some("glibc"),
+                    Some("2.36-9"),
+                ),
+                Some("glibc"),
+            ),
+            (
+                f("libx", "1:2.0-1", None, Some("x src"), Some("1.9-1")),
+                Some("x src@1.9-1"),
+            ),
+        ];
+        for (fields, upstream) in cases {
+            let mut want = Purl::new("deb", fields.name)
+                .with_namespace("debian")
+                .with_version(fields.version)
+                .with_qualifier("arch", fields.arch.unwrap_or_default())
+                .with_qualifier("distro", "debian-12");
+            if let Some(u) = upstream {
+                want = want.with_qualifier("upstream", u);
+            }
+            let got = deb.render(&fields);
+            assert_eq!(got, want.to_string());
+            assert!(got.len() <= deb.max_len(&fields));
+        }
+        let apk = PurlForm {
+            ty: "apk".into(),
+            namespace: "alpine".into(),
+            distro: String::new(),
+            upstream: Upstream::Source,
+        };
+        assert_eq!(
+            apk.render(&f(
+                "busybox-binsh",
+                "1.36.1-r15",
+                Some("x86_64"),
+                Some("busybox"),
+                Some("1.36.1-r15")
+            )),
+            "pkg:apk/alpine/busybox-binsh@1.36.1-r15?arch=x86_64&upstream=busybox"
+        );
+        // apk's upstream never carries a version
+        assert_eq!(
+            apk.render(&f("a", "1-r0", None, Some("b"), Some("2-r0"))),
+            "pkg:apk/alpine/a@1-r0?upstream=b"
+        );
     }
 
     #[test]

@@ -259,7 +259,7 @@ fn package_component(inv: &Inventory, p: &Package, bom_ref: &str) -> Component {
     c.licenses = licenses(&p.licenses);
     let mut props = Props::default();
     props.add("moat:package:type", p.kind.as_str());
-    if let Some(index) = p.layer {
+    if let Some(index) = p.layer_index() {
         props.add("moat:package:layer", index.to_string());
         if let Some(l) = layer_of(&inv.artifact, index) {
             props.opt("moat:package:layer_diff_id", l.diff_id.as_ref());

@@ -324,7 +324,8 @@ pub(crate) fn image_purl(artifact: &Artifact) -> Option<String> {
 /// A package's purl when it parses as one; reporters drop malformed purls rather than
 /// emit documents that fail validation.
 pub(crate) fn valid_purl(p: &Package) -> Option<String> {
-    Purl::parse(&p.purl).ok().map(|_| p.purl.clone())
+    let purl = p.purl();
+    Purl::parse(&purl).ok().map(|_| purl.into_owned())
 }
 
 #[cfg(test)]

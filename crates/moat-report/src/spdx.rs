@@ -323,7 +323,7 @@ fn declared<S: AsRef<str>>(raw: &[S], refs: &mut LicenseRefs) -> String {
 /// "found in layer 1 (diff_id sha256:..., RUN apt-get ...) at /var/lib/dpkg/status"
 fn source_info(inv: &Inventory, p: &Package) -> Option<String> {
     let mut text = String::new();
-    if let Some(index) = p.layer {
+    if let Some(index) = p.layer_index() {
         text.push_str(&format!("found in layer {index}"));
         if let Some(l) = layer_of(&inv.artifact, index) {
             let detail: Vec<String> = [

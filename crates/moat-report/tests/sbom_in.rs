@@ -26,7 +26,7 @@ fn keys(inv: &Inventory) -> Vec<Key> {
             (
                 p.name.to_string(),
                 p.version.to_string(),
-                p.purl.clone(),
+                p.purl().into_owned(),
                 p.ecosystem.as_deref().map(str::to_string),
                 p.source_name.as_deref().map(str::to_string),
                 p.source_version.as_deref().map(str::to_string),
@@ -214,7 +214,7 @@ fn trivy_style_distro_context() {
     );
     assert!(!inv.packages.iter().any(|p| p.name == "app/poetry.lock"));
     // the broken purl: kept by name, warned about
-    assert_eq!(by_name(&inv, "broken").purl, "");
+    assert_eq!(by_name(&inv, "broken").purl(), "");
     assert!(inv.diagnostics.iter().any(|w| w.message.contains("broken")));
     let a = &inv.artifact;
     assert_eq!(a.name, "img.tar");

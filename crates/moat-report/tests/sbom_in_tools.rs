@@ -138,9 +138,9 @@ fn other_tools_sboms_keep_the_distro_context() {
                 p.name
             );
             assert!(
-                moat_model::Purl::parse(&p.purl).is_ok(),
+                moat_model::Purl::parse(&p.purl()).is_ok(),
                 "{name}: {}",
-                p.purl
+                p.purl()
             );
         }
         let os = inv.artifact.os.as_ref().expect("os");
@@ -235,7 +235,7 @@ fn other_tools_language_packages_get_their_ecosystems() {
         let jackson = inv
             .packages
             .iter()
-            .find(|p| p.purl.contains("jackson-databind"))
+            .find(|p| p.purl().contains("jackson-databind"))
             .expect("jackson-databind");
         assert_eq!(
             jackson.name, "com.fasterxml.jackson.core:jackson-databind",

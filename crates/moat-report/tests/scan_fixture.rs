@@ -17,8 +17,8 @@ fn pkg(p: &Package, path: Option<&str>) -> FindingPackage {
         id: p.id.to_string(),
         name: p.name.to_string(),
         version: p.version.to_string(),
-        purl: p.purl.clone(),
-        layer: p.layer,
+        purl: p.purl().into_owned(),
+        layer: p.layer_index(),
         path: path.map(str::to_string),
     }
 }
@@ -70,7 +70,8 @@ pub fn report() -> ScanReport {
     requests.locations = vec![Location {
         path: "/usr/lib/python3/dist-packages/requests-2.25.0.dist-info/METADATA".into(),
         layer: Some(1),
-    }];
+    }]
+    .into();
     let mut xnet = common::package(
         "golang:golang.org/x/net@v0.7.0",
         "golang.org/x/net",
@@ -83,7 +84,8 @@ pub fn report() -> ScanReport {
     xnet.locations = vec![Location {
         path: "/app/server".into(),
         layer: Some(1),
-    }];
+    }]
+    .into();
     inv.packages.push(requests.clone());
     inv.packages.push(xnet.clone());
 

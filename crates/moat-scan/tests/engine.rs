@@ -249,16 +249,16 @@ fn a_second_analyzer_of_the_same_file_leaves_the_inventory_alone() {
 
     let os = plain.artifact.os.as_ref().map(|o| o.id.as_str());
     assert_eq!(os, Some("debian"));
-    let names: Vec<(&str, &str)> = plain
+    let names: Vec<(&str, String)> = plain
         .packages
         .iter()
-        .map(|p| (p.name.as_str(), p.purl.as_str()))
+        .map(|p| (p.name.as_str(), p.purl().into_owned()))
         .collect();
     assert_eq!(
         names,
         [(
             "bash",
-            "pkg:deb/debian/bash@5.2-1?arch=amd64&distro=debian-12"
+            "pkg:deb/debian/bash@5.2-1?arch=amd64&distro=debian-12".to_string()
         )]
     );
     assert_eq!(

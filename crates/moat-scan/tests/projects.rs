@@ -329,7 +329,7 @@ fn yarn_v1_gets_its_project_and_dev_dependencies_from_package_json() {
     );
     let root = package(&inv, "shop-web");
     assert_eq!(root.locations[0].path, "/srv/shop/package.json");
-    assert_eq!(root.purl, "pkg:npm/shop-web@1.2.0");
+    assert_eq!(root.purl(), "pkg:npm/shop-web@1.2.0");
     assert_eq!(root.licenses, ["UNLICENSED"]);
     assert!(
         inv.relationships

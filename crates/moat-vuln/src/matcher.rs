@@ -871,7 +871,7 @@ fn build_finding(
         }
     }
     let loc = pkg.locations.first();
-    let layer = pkg.layer.or_else(|| loc.and_then(|l| l.layer));
+    let layer = pkg.layer_index().or_else(|| loc.and_then(|l| l.layer));
     let path = loc.map(|l| l.path.to_string());
     Finding {
         id: primary,
@@ -885,7 +885,7 @@ fn build_finding(
                 id: pkg.id.to_string(),
                 name: pkg.name.to_string(),
                 version: pkg.version.to_string(),
-                purl: pkg.purl.clone(),
+                purl: pkg.purl().into_owned(),
                 layer,
                 path,
             }),

@@ -57,18 +57,19 @@ fn pkg(eco: &str, name: &str, version: &str) -> Package {
         name: name.into(),
         version: version.into(),
         kind: kind.into(),
-        purl: format!("pkg:{kind}/{name}@{version}"),
+        purl: format!("pkg:{kind}/{name}@{version}").into(),
         ecosystem: Some(eco.into()),
         arch: None,
         epoch: None,
         source_name: None,
         source_version: None,
-        licenses: vec![],
+        licenses: Default::default(),
         layer: Some(1),
         locations: vec![Location {
             path: "/app/requirements.txt".into(),
             layer: Some(1),
-        }],
+        }]
+        .into(),
         dev: false,
         application: false,
         file_count: None,
@@ -83,7 +84,8 @@ fn deb(eco: &str, name: &str, version: &str, source: &str, source_version: &str)
     p.locations = vec![Location {
         path: "/var/lib/dpkg/status".into(),
         layer: Some(0),
-    }];
+    }]
+    .into();
     p
 }
 

@@ -297,6 +297,9 @@ pub(super) struct Context {
     pub layers: Vec<Layer>,
     /// The strings the packages of a document repeat (kind, ecosystem, licences), shared.
     pub strings: moat_model::Interner,
+    /// The licence and location lists of the packages, shared where equal.
+    pub licenses: moat_model::Lists<Str>,
+    pub locations: moat_model::Lists<moat_model::Location>,
 }
 
 /// The artifact when the document says nothing about it: named after the document (or the
@@ -363,6 +366,8 @@ pub(super) fn finish(
         os: artifact.os.clone(),
         layers: artifact.layers.clone(),
         strings: Interner::new(),
+        licenses: moat_model::Lists::new(),
+        locations: moat_model::Lists::new(),
     };
     let mut used: HashSet<Str> = HashSet::with_capacity(raws.len());
     // reference -> index of its package, for the references edges name (shared keys)

@@ -205,15 +205,18 @@ pub(super) fn package(
         name: name.into(),
         version: version.into(),
         kind: ctx.strings.get(&kind),
-        purl: purl.map(|p| p.to_string()).unwrap_or_default(),
+        purl: purl.map(|p| p.to_string()).unwrap_or_default().into(),
         ecosystem: ctx.strings.opt(ecosystem.as_deref()),
         arch: ctx.strings.opt(arch.as_deref()),
         epoch,
         source_name: source_name.map(Str::from),
         source_version: source_version.map(Str::from),
-        licenses: raw.licenses.iter().map(|l| ctx.strings.get(l)).collect(),
-        layer,
-        locations,
+        licenses: {
+            let l: Vec<Str> = raw.licenses.iter().map(|l| ctx.strings.get(l)).collect();
+            ctx.licenses.get(&l)
+        },
+        layer: layer.and_then(|l| u32::try_from(l).ok()),
+        locations: ctx.locations.get(&locations),
         dev: moat && raw.prop("moat:package:dev") == Some("true"),
         application: moat && raw.role == "application",
         file_count: raw

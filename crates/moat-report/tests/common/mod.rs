@@ -30,9 +30,9 @@ pub fn package(id: &str, name: &str, version: &str, kind: &str, purl: &str) -> P
         epoch: None,
         source_name: None,
         source_version: None,
-        licenses: vec![],
+        licenses: Default::default(),
         layer: None,
-        locations: vec![],
+        locations: Default::default(),
         dev: false,
         application: false,
         file_count: None,
@@ -125,12 +125,13 @@ pub fn debian() -> Inventory {
     libc.arch = Some("amd64".into());
     libc.source_name = Some("glibc".into());
     libc.source_version = Some("2.36-9+deb12u4".into());
-    libc.licenses = vec!["LGPL-2.1-or-later".into()];
+    libc.licenses = vec!["LGPL-2.1-or-later".into()].into();
     libc.layer = Some(0);
     libc.locations = vec![Location {
         path: "/var/lib/dpkg/status".into(),
         layer: Some(0),
-    }];
+    }]
+    .into();
     libc.file_count = Some(213);
     libc.metadata.insert(
         "maintainer".into(),
@@ -148,12 +149,13 @@ pub fn debian() -> Inventory {
     perl.arch = Some("amd64".into());
     perl.source_name = Some("perl".into());
     perl.source_version = Some("5.36.0-7+deb12u1".into());
-    perl.licenses = vec!["Artistic".into(), "GPL-1.0-or-later".into()];
+    perl.licenses = vec!["Artistic".into(), "GPL-1.0-or-later".into()].into();
     perl.layer = Some(0);
     perl.locations = vec![Location {
         path: "/var/lib/dpkg/status".into(),
         layer: Some(0),
-    }];
+    }]
+    .into();
 
     let mut pad = package(
         "npm:left-pad@1.3.0",
@@ -163,12 +165,13 @@ pub fn debian() -> Inventory {
         "pkg:npm/left-pad@1.3.0",
     );
     pad.ecosystem = Some("npm".into());
-    pad.licenses = vec!["GPL-2.0-or-later OR MIT".into()];
+    pad.licenses = vec!["GPL-2.0-or-later OR MIT".into()].into();
     pad.layer = Some(1);
     pad.locations = vec![Location {
         path: "/app/package-lock.json".into(),
         layer: Some(1),
-    }];
+    }]
+    .into();
     pad.dev = true;
 
     // Found in scan order, not output order: the reporters sort.
@@ -206,11 +209,12 @@ pub fn rootfs() -> Inventory {
         "apk",
         "pkg:apk/alpine/busybox@1.36.1-r15",
     );
-    p.licenses = vec!["GPL-2.0-only".into()];
+    p.licenses = vec!["GPL-2.0-only".into()].into();
     p.locations = vec![Location {
         path: "/lib/apk/db/installed".into(),
         layer: None,
-    }];
+    }]
+    .into();
     inventory(artifact("/srv/rootfs", ArtifactKind::Rootfs), vec![p])
 }
 
@@ -235,14 +239,16 @@ pub fn hostile() -> Inventory {
         "Public/Domain".into(),
         "NOASSERTION".into(),
         " ".into(),
-    ];
+    ]
+    .into();
     let mut b = package("x", "", "1", "generic", "");
     b.licenses = vec![
         "MIT".into(),
         "MIT".into(),
         "Apache-2.0 OR MIT".into(),
         "(BSD-3-Clause AND MIT)".into(),
-    ];
+    ]
+    .into();
     b.layer = Some(7);
     let c = package("x#2", "日本語", "1", "generic", "pkg:generic/x@1");
     let d = package("SPDXRef-Artifact", "d", "1", "generic", "pkg:generic/d@1");

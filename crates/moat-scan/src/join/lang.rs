@@ -26,7 +26,7 @@ use super::group::Group;
 use crate::fact::Fact;
 use crate::merge::{Merged, introduced_layers};
 use moat_lang::{Ecosystem, LangPackage};
-use moat_model::{Diagnostic, Interner, Location, Package, Purl, Str};
+use moat_model::{Diagnostic, Interner, Lists, Location, Package, Purl, Str};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// A language package with where it was found.
@@ -149,6 +149,8 @@ pub(super) fn groups(
     let mut groups: BTreeMap<Ecosystem, Group> = BTreeMap::new();
     // the strings every package of an ecosystem repeats, shared
     let mut s = Interner::new();
+    // and the licence and location lists they repeat (a lockfile's path, MIT)
+    let (mut licenses, mut shared_locations) = (Lists::new(), Lists::new());
     for (pkg, locations, dev) in merged {
         if skip_dev && dev {
             continue;
@@ -156,6 +158,7 @@ pub(super) fn groups(
         let eco = pkg.ecosystem;
         let g = groups.entry(eco).or_default();
         let layer = locations.iter().filter_map(|l| l.layer).min();
+        let layer = layer.and_then(|l| u32::try_from(l).ok());
         let purl = package_purl(&pkg);
         g.provides.push([Str::from(eco.normalize_name(&pkg.name))]);
         g.depends
@@ -165,18 +168,21 @@ pub(super) fn groups(
             name: pkg.name.into(),
             version: pkg.version.into(),
             kind: s.get(eco.purl_type()),
-            purl: purl.to_string(),
+            purl: purl.to_string().into(),
             ecosystem: Some(s.get(eco.osv_name())),
             arch: None,
             epoch: None,
             source_name: None,
             source_version: None,
-            licenses: pkg.licenses.iter().map(|l| s.get(l)).collect(),
+            licenses: {
+                let l: Vec<Str> = pkg.licenses.iter().map(|l| s.get(l)).collect();
+                licenses.get(&l)
+            },
             layer,
-            locations,
+            locations: shared_locations.get(&locations),
             dev,
             application: pkg.application,
-            file_count: (!pkg.files.is_empty()).then_some(pkg.files.len()),
+            file_count: u32::try_from(pkg.files.len()).ok().filter(|&n| n > 0),
             metadata: pkg.metadata,
         });
     }

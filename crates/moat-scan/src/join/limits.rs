@@ -121,7 +121,7 @@ mod tests {
         let b = &groups[1].packages[0];
         assert_eq!(b.version.len(), limits::MAX_VERSION);
         assert!(b.version.ends_with("...[truncated, 10485760 bytes]"));
-        assert!(b.purl.len() <= limits::MAX_PURL);
+        assert!(b.purl().len() <= limits::MAX_PURL);
         let msgs: Vec<String> = out.iter().map(ToString::to_string).collect();
         assert_eq!(
             msgs,

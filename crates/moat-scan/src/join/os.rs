@@ -11,10 +11,14 @@ use crate::analyzers::os_release::PATHS as OS_RELEASE_PATHS;
 use crate::analyzers::rpm::{RPM_DIRS, RPM_FILES};
 use crate::fact::Fact;
 use crate::merge::{FoundFile, Introduced, Merged, SymlinkLoop, introduced_layers};
-use moat_model::{Code, Diagnostic, Interner, Location, Metadata, OsInfo, Package, Purl, Str};
+use moat_model::{
+    Code, Diagnostic, Interner, Lists, Location, Metadata, OsInfo, Package, PackageUrl, Purl,
+    PurlForm, Str, Upstream,
+};
 use moat_pkgdb::{apk::Installed, dpkg::DpkgPackage, rpm::RpmPackage};
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 /// The packages of one OS package manager, with the owners of the files the ownership join
 /// asks about (`wanted`: the metadata files of language packages). Only those paths are
@@ -26,6 +30,9 @@ pub(super) struct OsGroup<'a> {
     /// package's file list.
     pub owned: Vec<(Cow<'a, str>, usize)>,
     wanted: &'a HashSet<Str>,
+    /// One licence list and one location list per distinct one (shared by the packages).
+    licenses: Lists<Str>,
+    locations: Lists<Location>,
 }
 
 /// The OS and one group per OS package manager (dpkg, apk, rpm), in that order. The dpkg
@@ -160,6 +167,17 @@ impl Distro {
         }
     }
 
+    /// The purl form of the packages of a database of type `ty`: [`Distro::purl`] with the
+    /// source package as `upstream`, made from each package's fields when asked.
+    fn form(&self, ty: &str, upstream: Upstream) -> PackageUrl {
+        PackageUrl::derived(Arc::new(PurlForm {
+            ty: ty.to_ascii_lowercase(),
+            namespace: self.ns.clone(),
+            distro: self.distro.clone(),
+            upstream,
+        }))
+    }
+
     /// `pkg:TYPE/NS/NAME@VERSION?arch=..&distro=..`; callers add type-specific qualifiers.
     fn purl(&self, ty: &str, name: &str, version: &str, arch: Option<&str>) -> Purl {
         Purl::new(ty, name)
@@ -176,7 +194,7 @@ struct OsPkg<'a> {
     id: String,
     name: Str,
     version: Str,
-    purl: Purl,
+    purl: PackageUrl,
     arch: Option<Str>,
     epoch: Option<u32>,
     source_name: Option<Str>,
@@ -216,6 +234,8 @@ impl<'a> OsGroup<'a> {
             group: Group::default(),
             owned: Vec::new(),
             wanted,
+            licenses: Lists::new(),
+            locations: Lists::new(),
         }
     }
 
@@ -259,30 +279,29 @@ impl<'a> OsGroup<'a> {
     fn push(&mut self, d: &Distro, db: &Db, layer: Option<usize>, p: OsPkg<'a>) {
         self.group.provides.push(p.provides);
         self.group.depends.push(p.depends);
-        let file_count = (p.files.count > 0).then_some(p.files.count);
+        let file_count = u32::try_from(p.files.count).ok().filter(|&n| n > 0);
         let i = self.group.packages.len();
         self.owned
             .extend(p.files.wanted.into_iter().map(|f| (f, i)));
-        // exact size: a purl grown while written keeps up to twice its length
-        let mut purl = p.purl.to_string();
-        purl.shrink_to_fit();
+        let licenses = self.licenses.get(&p.licenses);
+        let locations = self.locations.get(&[Location {
+            path: db.path.clone(),
+            layer,
+        }]);
         self.group.packages.push(Package {
             id: p.id.into(),
             name: p.name,
             version: p.version,
             kind: db.kind.clone(),
-            purl,
+            purl: p.purl,
             ecosystem: d.eco.clone(),
             arch: p.arch,
             epoch: p.epoch,
             source_name: p.source_name,
             source_version: p.source_version,
-            licenses: p.licenses,
-            layer,
-            locations: vec![Location {
-                path: db.path.clone(),
-                layer,
-            }],
+            licenses,
+            layer: layer.and_then(|l| u32::try_from(l).ok()),
+            locations,
             dev: false,
             application: false,
             file_count,
@@ -468,6 +487,7 @@ fn dpkg_packages<'a>(
         .map(|o| o.id.as_str())
         .unwrap_or("debian");
     let d = Distro::new(os, ns, s);
+    let form = d.form("deb", Upstream::SourceAtVersion);
     let mut seen = Seen::default();
     for (path, src, layers) in dbs {
         let db = Db::new("deb", &path, s);
@@ -486,16 +506,6 @@ fn dpkg_packages<'a>(
                 return;
             }
             let layer = layers.get(&(p.name.clone(), p.arch.clone()));
-            let mut purl = d.purl("deb", &p.name, &p.version, p.arch.as_deref());
-            if let Some(src) = &p.source_name
-                && src != &p.name
-            {
-                let up = match &p.source_version {
-                    Some(sv) if sv != &p.version => format!("{src}@{sv}"),
-                    _ => src.to_string(),
-                };
-                purl = purl.with_qualifier("upstream", up);
-            }
             let files: &[String] = lists
                 .get(&(&*p.name, p.arch.as_deref()))
                 .or_else(|| lists.get(&(&*p.name, None)))
@@ -519,7 +529,8 @@ fn dpkg_packages<'a>(
                 id: package_id("deb", &p.name, &p.version, ':', p.arch.as_deref()),
                 name: p.name.clone(),
                 version: p.version.clone(),
-                purl,
+                // `upstream`: the source (`@VERSION` when it differs), from the fields below
+                purl: form.clone(),
                 arch: p.arch.clone(),
                 epoch: p.version.split_once(':').and_then(|(e, _)| e.parse().ok()),
                 source_name: p.source_name.clone().or_else(|| Some(p.name.clone())),
@@ -605,6 +616,7 @@ fn apk_packages<'a>(
     let all = std::mem::take(&mut lists.packages);
     let d = Distro::new(os, os.map(|o| o.id.as_str()).unwrap_or("alpine"), s);
     let db = Db::new("apk", &real, s);
+    let form = d.form("apk", Upstream::Source);
     let provides = all.iter().map(|p| 1 + lists.provides(p).len()).sum();
     g.reserve(
         all.len(),
@@ -613,12 +625,6 @@ fn apk_packages<'a>(
     );
     for p in moat_model::consume(all) {
         let layer = layers.get(&*p.name);
-        let mut purl = d.purl("apk", &p.name, &p.version, p.arch.as_deref());
-        if let Some(o) = &p.origin
-            && o != &p.name
-        {
-            purl = purl.with_qualifier("upstream", o);
-        }
         let provided =
             lists
                 .provides(&p)
@@ -631,7 +637,8 @@ fn apk_packages<'a>(
         let (files, depends) = (g.copied(lists.files(&p)), lists.depends(&p).to_vec());
         let pkg = OsPkg {
             id: format!("apk:{}@{}", p.name, p.version),
-            purl,
+            // `upstream`: the origin, from `source_name` below
+            purl: form.clone(),
             arch: p.arch,
             epoch: None,
             source_name: p.origin.or_else(|| Some(p.name.clone())),
@@ -705,7 +712,7 @@ fn rpm_packages<'a>(
             id: package_id("rpm", &p.name, &p.evr(), '.', p.arch.as_deref()),
             name: p.name.as_str().into(),
             version: p.evr().into(),
-            purl,
+            purl: PackageUrl::text(purl.to_string()),
             arch: s.opt(p.arch.as_deref()),
             epoch: p.epoch,
             source_name: source.as_ref().map(|(n, _)| s.get(n)),
