@@ -665,6 +665,7 @@ mod tests {
             docker_config: get("DOCKER_CONFIG"),
             no_color: true,
             source_date_epoch: get("SOURCE_DATE_EPOCH").and_then(|v| v.into_string().ok()),
+            debug: false,
             config: Config::default(),
         }
     }

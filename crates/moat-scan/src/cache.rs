@@ -491,3 +491,227 @@ fn decode(body: &[u8], analyzers: &[Shared]) -> Result<LayerFacts, String> {
         entries: body.entries,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyzer::{Analyzer, AnalyzerInfo, Entry, Interest, Scanners};
+    use crate::analyzers::{Instances, REGISTRY};
+    use crate::walk::{Pool, walk_tar};
+    use std::collections::BTreeMap;
+
+    fn all_scanners() -> ScanOptions {
+        ScanOptions {
+            scanners: Scanners::NONE
+                .with(Scanner::Packages)
+                .with(Scanner::Secret)
+                .with(Scanner::Misconfig),
+            ..ScanOptions::default()
+        }
+    }
+
+    fn active(opts: &ScanOptions) -> Vec<Shared> {
+        Instances::new(REGISTRY, opts)
+            .list()
+            .into_iter()
+            .filter(|a| opts.scanners.contains(a.info().scanner))
+            .collect()
+    }
+
+    /// An analyzer as another with its version bumped.
+    struct Bumped(Shared, AnalyzerInfo);
+    impl Analyzer for Bumped {
+        fn info(&self) -> &AnalyzerInfo {
+            &self.1
+        }
+        fn wants(&self, e: &Entry) -> Interest {
+            self.0.wants(e)
+        }
+        fn analyze(&self, e: &Entry, data: &[u8]) -> Option<Fact> {
+            self.0.analyze(e, data)
+        }
+    }
+
+    /// One layer with a file for most analyzer families.
+    fn fixture() -> Vec<u8> {
+        let files: &[(&str, &str)] = &[
+            ("etc/os-release", "ID=debian\nVERSION_ID=\"12\"\nPRETTY_NAME=\"Debian GNU/Linux 12\"\n"),
+            ("etc/debian_version", "12.5\n"),
+            (
+                "var/lib/dpkg/status",
+                "Package: bash\nStatus: install ok installed\nArchitecture: amd64\nVersion: 5.2.15-2\nDescription: sh\n\n",
+            ),
+            ("var/lib/dpkg/info/bash.list", "/bin/bash\n/usr/share/doc/bash\n"),
+            (
+                "usr/share/doc/bash/copyright",
+                "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nLicense: GPL-3+\n",
+            ),
+            (
+                "lib/apk/db/installed",
+                "P:musl\nV:1.2.4-r2\nA:x86_64\nL:MIT\nF:lib\nR:libc.musl-x86_64.so.1\n\n",
+            ),
+            ("app/requirements.txt", "requests==2.31.0\nflask==3.0.0\n"),
+            (
+                "app/package-lock.json",
+                r#"{"name":"a","version":"1.0.0","lockfileVersion":3,"packages":{"":{"name":"a","version":"1.0.0"},"node_modules/lodash":{"version":"4.17.21"}}}"#,
+            ),
+            (
+                "app/Cargo.lock",
+                "version = 3\n\n[[package]]\nname = \"serde\"\nversion = \"1.0.200\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n",
+            ),
+            ("app/go.mod", "module example.com/a\n\ngo 1.22\n\nrequire golang.org/x/text v0.14.0\n"),
+            ("app/Gemfile.lock", "GEM\n  remote: https://rubygems.org/\n  specs:\n    rake (13.1.0)\n\nDEPENDENCIES\n  rake\n"),
+            ("app/.env", "AWS_ACCESS_KEY_ID=AKIAQYLPMN5HHHFPZAM2\n"),
+            ("app/Dockerfile", "FROM debian:12\nRUN apt-get install -y curl\n"),
+            (
+                "app/deploy.yaml",
+                "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: nginx\n",
+            ),
+        ];
+        let mut b = tar::Builder::new(Vec::new());
+        for (path, text) in files {
+            let mut h = tar::Header::new_gnu();
+            h.set_mode(0o644);
+            h.set_size(text.len() as u64);
+            h.set_mtime(1_700_000_000);
+            b.append_data(&mut h, path, text.as_bytes()).unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    fn facts_of(opts: &ScanOptions) -> (Vec<Shared>, LayerFacts) {
+        let active = active(opts);
+        let pool = Pool::new(active.clone(), None, opts.max_entry_bytes);
+        let facts = walk_tar(&fixture()[..], 0, "fixture", None, &pool).unwrap();
+        (active, facts)
+    }
+
+    #[test]
+    fn keys_follow_the_analyzers_the_options_and_the_diff_id() {
+        let opts = all_scanners();
+        let active = active(&opts);
+        let base = KeyBase::new(&active, &opts).unwrap();
+        let k = base.key("sha256:aa");
+        assert_eq!(k, KeyBase::new(&active, &opts).unwrap().key("sha256:aa"));
+        assert_ne!(k, base.key("sha256:ab"));
+        // One analyzer's version bumped: every key changes.
+        let mut bumped = active.clone();
+        let mut info = *bumped[2].info();
+        info.version += 1;
+        bumped[2] = Arc::new(Bumped(bumped[2].clone(), info));
+        assert_ne!(k, KeyBase::new(&bumped, &opts).unwrap().key("sha256:aa"));
+        // Fewer analyzers (another scanner set).
+        let packages = ScanOptions::default();
+        assert_ne!(
+            k,
+            KeyBase::new(&crate::cache::tests::active(&packages), &packages)
+                .unwrap()
+                .key("sha256:aa")
+        );
+        // Options analyzers read.
+        let mut o = all_scanners();
+        o.max_entry_bytes = 1 << 20;
+        assert_ne!(k, KeyBase::new(&active, &o).unwrap().key("sha256:aa"));
+        let mut o = all_scanners();
+        o.secrets.show_secrets = true;
+        assert_ne!(k, KeyBase::new(&active, &o).unwrap().key("sha256:aa"));
+        let mut o = all_scanners();
+        o.secrets.max_file_size = 1;
+        assert_ne!(k, KeyBase::new(&active, &o).unwrap().key("sha256:aa"));
+        // Options that act after the merge do not count.
+        let mut o = all_scanners();
+        o.skip_dev = true;
+        o.analyzer_timeout = None;
+        assert_eq!(k, KeyBase::new(&active, &o).unwrap().key("sha256:aa"));
+        // User rules: no cache without their digest; keyed by it with one.
+        let mut o = all_scanners();
+        o.secrets.rules = moat_secrets::Rules::shared_builtin();
+        assert!(KeyBase::new(&active, &o).is_none());
+        o.cache_inputs = Some("a".into());
+        let ka = KeyBase::new(&active, &o).unwrap().key("sha256:aa");
+        o.cache_inputs = Some("b".into());
+        assert_ne!(ka, KeyBase::new(&active, &o).unwrap().key("sha256:aa"));
+        assert_ne!(ka, k);
+    }
+
+    #[test]
+    fn entries_round_trip_and_damage_is_a_miss() {
+        let opts = all_scanners();
+        let (active, facts) = facts_of(&opts);
+        assert!(facts.changes.len() >= 14);
+        let dir = tempfile::tempdir().unwrap();
+        let cache = LayerCache::new(dir.path(), 1 << 30);
+        let key = KeyBase::new(&active, &opts).unwrap().key("sha256:aa");
+        assert!(cache.load(&key, &active).is_none());
+        cache.store(&key, &facts);
+        let back = cache.load(&key, &active).unwrap();
+        assert_eq!(encode_json(&back), encode_json(&facts));
+        assert_eq!(back.entries, facts.entries);
+        // Another analyzer set cannot read the entry's ids: a damaged entry.
+        assert!(cache.load(&key, &active[..3]).is_none());
+        assert_eq!(cache.counts.rebuilt.load(Ordering::Relaxed), 1);
+        assert!(!cache.path(&key).exists());
+        // A slow file's layer is not stored.
+        let mut slow = LayerFacts::default();
+        slow.diagnostics.push(Diagnostic::new(Code::SlowFile, "slow"));
+        cache.store(&key, &slow);
+        assert!(!cache.path(&key).exists());
+    }
+
+    /// The JSON of a layer's facts (before compression).
+    fn encode_json(facts: &LayerFacts) -> Vec<u8> {
+        let body = encode(facts).unwrap();
+        let mut json = Vec::new();
+        zstd::Decoder::new(&body[..])
+            .unwrap()
+            .read_to_end(&mut json)
+            .unwrap();
+        json
+    }
+
+    /// The facts each analyzer (`id@version`) makes of the fixture, against the recorded
+    /// ones: a change without a version bump fails here. `MOAT_UPDATE_GOLDEN=1` records.
+    #[test]
+    fn facts_of_each_analyzer_version_are_stable() {
+        let (_, facts) = facts_of(&all_scanners());
+        let mut by: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
+        let versions: BTreeMap<&str, u32> = active(&all_scanners())
+            .iter()
+            .map(|a| (a.info().id, a.info().version))
+            .collect();
+        for (path, c) in &facts.changes {
+            if let Change::File(f) = c {
+                for t in f.tagged() {
+                    let id = format!("{}@{}", t.analyzer, versions[t.analyzer]);
+                    by.entry(id).or_default().push(serde_json::json!({
+                        "path": path,
+                        "fact": t.fact,
+                    }));
+                }
+            }
+        }
+        assert!(by.len() >= 10, "{:?}", by.keys().collect::<Vec<_>>());
+        let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/layer-facts.json");
+        let now = serde_json::to_string_pretty(&by).unwrap() + "\n";
+        if std::env::var_os("MOAT_UPDATE_GOLDEN").is_some() {
+            std::fs::create_dir_all(golden.parent().unwrap()).unwrap();
+            std::fs::write(&golden, &now).unwrap();
+            return;
+        }
+        let recorded: BTreeMap<String, serde_json::Value> =
+            serde_json::from_slice(&std::fs::read(&golden).unwrap()).unwrap();
+        for (id, facts) in &by {
+            let facts = serde_json::to_value(facts).unwrap();
+            match recorded.get(id) {
+                Some(r) => assert!(
+                    *r == facts,
+                    "the facts of {id} changed without a version bump: bump its version \
+                     (analyzers::REGISTRY), then MOAT_UPDATE_GOLDEN=1 cargo test"
+                ),
+                None => panic!(
+                    "no recorded facts for {id}: record them with MOAT_UPDATE_GOLDEN=1 cargo test"
+                ),
+            }
+        }
+    }
+}
