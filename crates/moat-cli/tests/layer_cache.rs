@@ -297,3 +297,44 @@ fn outputs_are_identical_with_and_without_the_cache_on_the_shared_images() {
         }
     }
 }
+
+/// A layer's warnings name its index: a layer cached as layer 0 of one image and read back
+/// as layer 1 of another is reported as layer 1, as without the cache.
+#[test]
+fn cached_warnings_name_the_layer_where_it_is_now() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path();
+    let warned = || {
+        TestLayer::gz(
+            &[
+                E::File("etc/motd", b"hello\n".to_vec()),
+                E::Hardlink("var/lib/dpkg/status", "etc/motd"),
+            ],
+            "warned",
+        )
+    };
+    let (a, b) = (home.join("a"), home.join("b"));
+    write_oci(&a, &[warned()]);
+    let base = TestLayer::gz(&debian_layer(&[("libc6", "2.36-9")], vec![]), "base");
+    write_oci(&b, &[base, warned()]);
+    let inv = ["inventory", "-q", "--format", "json"];
+    let first = run_debug(home, &inv, &a);
+    let v: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    let diags = v["diagnostics"].as_array().unwrap();
+    assert!(
+        diags.iter().any(|d| d["layer"] == 0 && d["code"] == "hardlink-unread"),
+        "{diags:?}"
+    );
+    let warm = run_debug(home, &inv, &b);
+    assert_eq!(counts(&warm), (1, 1, 0, 1));
+    let mut args = inv.to_vec();
+    args.extend(["--cache", "off"]);
+    let off = run_debug(home, &args, &b);
+    assert_eq!(stdout(&warm), stdout(&off));
+    let v: serde_json::Value = serde_json::from_slice(&warm.stdout).unwrap();
+    assert!(v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d["layer"] == 1 && d["code"] == "hardlink-unread"));
+}

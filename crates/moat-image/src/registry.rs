@@ -3,7 +3,10 @@
 //! layouts, and the config and every layer are downloaded (concurrently, each verified by
 //! digest while it streams) into the blob cache, laid out as `blobs/<algo>/<hex>`. The image
 //! then reads its layers from there like an OCI layout's, through the same [`LayerReader`]
-//! (which verifies the digests a second time as the scan reads them).
+//! (which verifies the digests a second time as the scan reads them). With
+//! [`RegistryOptions::defer_layers`] only the config is downloaded when the image is opened;
+//! the scan engine then asks for the layers its layer cache lacks
+//! ([`crate::Image::fetch_layers`]), so a fully cached image downloads no layer.
 //!
 //! Chosen over streaming the HTTP body straight into the engine: a layer is then read at the
 //! disk's speed whatever the network does, a retry never restarts a half-done scan, and the
@@ -211,7 +214,7 @@ pub(crate) fn open(text: &str, opts: &OpenOptions) -> Result<crate::Image, Image
         evict: ro.cache_dir.is_some().then_some(ro.cache_max_bytes),
     };
     if ro.defer_layers {
-        deferred.fetch(&blobs[..1])?;
+        deferred.fetch(blobs.get(..1).unwrap_or_default())?;
     } else {
         deferred.fetch(&blobs)?;
     }

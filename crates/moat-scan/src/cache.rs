@@ -122,7 +122,9 @@ impl LayerCache {
 
     /// The facts stored under `key`, checked; `None` on a miss. A damaged entry, or one
     /// holding another key, is removed (counted in `rebuilt`); the caller reads the layer.
-    pub(crate) fn load(&self, key: &Key, analyzers: &[Shared]) -> Option<LayerFacts> {
+    /// `layer` is the layer's index in the image being scanned: the stored warnings name
+    /// the index the layer had when it was analysed, and are moved to this one.
+    pub(crate) fn load(&self, key: &Key, analyzers: &[Shared], layer: usize) -> Option<LayerFacts> {
         let path = self.path(key);
         let mut file = match std::fs::File::open(&path) {
             Ok(f) => f,
@@ -131,7 +133,7 @@ impl LayerCache {
                 return None;
             }
         };
-        match read_entry(&mut file, key).and_then(|body| decode(&body, analyzers)) {
+        match read_entry(&mut file, key).and_then(|body| decode(&body, analyzers, layer)) {
             Ok(facts) => {
                 // Best effort: a read-only cache still works, only its LRU order is stale.
                 let _ = file.set_modified(SystemTime::now());
@@ -151,7 +153,8 @@ impl LayerCache {
 
     /// Stores a layer's facts under `key` (atomically: a temporary file renamed into
     /// place). Failures only leave a note: the cache is an optimisation.
-    pub(crate) fn store(&self, key: &Key, facts: &LayerFacts) {
+    /// `layer`: the layer's index in the image scanned (its warnings name it).
+    pub(crate) fn store(&self, key: &Key, facts: &LayerFacts, layer: usize) {
         if timed_out(facts) {
             self.note(format!(
                 "{}: not stored (an analyzer ran out of time on a file)",
@@ -159,15 +162,15 @@ impl LayerCache {
             ));
             return;
         }
-        if let Err(e) = self.try_store(key, facts) {
+        if let Err(e) = self.try_store(key, facts, layer) {
             self.note(format!("{}: not stored: {e}", self.path(key).display()));
         } else {
             self.counts.written.fetch_add(1, Ordering::Relaxed);
         }
     }
 
-    fn try_store(&self, key: &Key, facts: &LayerFacts) -> std::io::Result<()> {
-        let body = encode(facts)?;
+    fn try_store(&self, key: &Key, facts: &LayerFacts, layer: usize) -> std::io::Result<()> {
+        let body = encode(facts, layer)?;
         std::fs::create_dir_all(&self.dir)?;
         let mut tmp = tempfile::Builder::new()
             .prefix(".tmp-")
@@ -364,6 +367,8 @@ fn read_entry(file: &mut std::fs::File, key: &Key) -> Result<Vec<u8>, String> {
 
 #[derive(Serialize)]
 struct BodyOut<'a> {
+    /// The index the layer had in the image it was analysed in.
+    layer: usize,
     changes: Vec<(&'a str, ChangeOut<'a>)>,
     diagnostics: &'a [Diagnostic],
     entries: u64,
@@ -388,6 +393,7 @@ struct TaggedOut<'a> {
 
 #[derive(Deserialize)]
 struct BodyIn {
+    layer: usize,
     changes: Vec<(String, ChangeIn)>,
     diagnostics: Vec<Diagnostic>,
     entries: u64,
@@ -410,7 +416,7 @@ struct TaggedIn {
     fact: Fact,
 }
 
-fn encode(facts: &LayerFacts) -> std::io::Result<Vec<u8>> {
+fn encode(facts: &LayerFacts, layer: usize) -> std::io::Result<Vec<u8>> {
     let changes = facts
         .changes
         .iter()
@@ -435,6 +441,7 @@ fn encode(facts: &LayerFacts) -> std::io::Result<Vec<u8>> {
         })
         .collect();
     let body = BodyOut {
+        layer,
         changes,
         diagnostics: &facts.diagnostics,
         entries: facts.entries,
@@ -446,7 +453,7 @@ fn encode(facts: &LayerFacts) -> std::io::Result<Vec<u8>> {
 
 /// A body back into facts; the analyzer ids must be those of the scan's analyzers (the
 /// key says they are; an id that is not is a damaged entry).
-fn decode(body: &[u8], analyzers: &[Shared]) -> Result<LayerFacts, String> {
+fn decode(body: &[u8], analyzers: &[Shared], layer: usize) -> Result<LayerFacts, String> {
     let mut json = Vec::new();
     zstd::Decoder::new(body)
         .map_err(|e| e.to_string())?
@@ -485,9 +492,17 @@ fn decode(body: &[u8], analyzers: &[Shared]) -> Result<LayerFacts, String> {
         };
         changes.push((path, c));
     }
+    // The walk's warnings name their layer (analyzers' facts never do: the engine locates
+    // them after the merge).
+    let mut diagnostics = body.diagnostics;
+    for d in &mut diagnostics {
+        if d.layer == Some(body.layer) {
+            d.layer = Some(layer);
+        }
+    }
     Ok(LayerFacts {
         changes,
-        diagnostics: body.diagnostics,
+        diagnostics,
         entries: body.entries,
     })
 }
@@ -642,25 +657,25 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = LayerCache::new(dir.path(), 1 << 30);
         let key = KeyBase::new(&active, &opts).unwrap().key("sha256:aa");
-        assert!(cache.load(&key, &active).is_none());
-        cache.store(&key, &facts);
-        let back = cache.load(&key, &active).unwrap();
+        assert!(cache.load(&key, &active, 0).is_none());
+        cache.store(&key, &facts, 0);
+        let back = cache.load(&key, &active, 0).unwrap();
         assert_eq!(encode_json(&back), encode_json(&facts));
         assert_eq!(back.entries, facts.entries);
         // Another analyzer set cannot read the entry's ids: a damaged entry.
-        assert!(cache.load(&key, &active[..3]).is_none());
+        assert!(cache.load(&key, &active[..3], 0).is_none());
         assert_eq!(cache.counts.rebuilt.load(Ordering::Relaxed), 1);
         assert!(!cache.path(&key).exists());
         // A slow file's layer is not stored.
         let mut slow = LayerFacts::default();
         slow.diagnostics.push(Diagnostic::new(Code::SlowFile, "slow"));
-        cache.store(&key, &slow);
+        cache.store(&key, &slow, 0);
         assert!(!cache.path(&key).exists());
     }
 
     /// The JSON of a layer's facts (before compression).
     fn encode_json(facts: &LayerFacts) -> Vec<u8> {
-        let body = encode(facts).unwrap();
+        let body = encode(facts, 0).unwrap();
         let mut json = Vec::new();
         zstd::Decoder::new(&body[..])
             .unwrap()

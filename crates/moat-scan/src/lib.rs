@@ -38,8 +38,13 @@
 //!
 //! Rootfs and plain directories are walked as one layer without digests, in parallel, and
 //! sorted back into the order of a depth-first walk by name.
-//! The analyzers that ran, with their versions, are listed in `Inventory.tool.analyzers`:
-//! with a layer's diff-id, the key under which a layer's facts could be reused.
+//! The analyzers that ran, with their versions, are listed in `Inventory.tool.analyzers`.
+//!
+//! With a [`LayerCache`] ([`ScanOptions::layer_cache`]), what step 2 made of a layer is
+//! stored under a key of the layer's diff-id, those analyzers and versions and the options
+//! they read (`cache`); a layer whose entry is there is not opened at all (a registry image
+//! downloads only the layers it lacks, [`moat_image::Image::fetch_layers`]), and its facts go
+//! through steps 3 to 5 like fresh ones, so the result is the same.
 //!
 //! Problems inside the target (a damaged database, an unreadable file) are diagnostics in
 //! the inventory, and so is an entry moat cannot read (an unknown sparse format). A layer
@@ -137,15 +142,23 @@ pub fn scan_with(
                 .collect();
             let cached: Vec<Option<walk::LayerFacts>> = keys
                 .par_iter()
-                .map(|k| {
+                .enumerate()
+                .map(|(i, k)| {
                     let (c, _) = cache.as_ref()?;
-                    c.load(k.as_ref()?, pool.analyzers())
+                    c.load(k.as_ref()?, pool.analyzers(), i)
                 })
                 .collect();
             let missing: Vec<usize> = (0..n)
                 .filter(|&i| cached.get(i).is_none_or(Option::is_none))
                 .collect();
             layers_read = missing.len();
+            if let Some(p) = &opts.progress {
+                // the bytes still to read: those of the layers not in the cache
+                let sizes = missing
+                    .iter()
+                    .filter_map(|&i| img.artifact.layers.get(i).and_then(|l| l.size));
+                p.bytes_total.store(sizes.sum(), Ordering::Relaxed);
+            }
             img.fetch_layers(&missing)?;
             let results: Vec<Result<walk::LayerFacts, ScanError>> = cached
                 .into_par_iter()
@@ -166,7 +179,7 @@ pub fn scan_with(
                     reader.finish()?;
                     // the bytes matched the diff-id: the key holds
                     if let (Some((c, _)), Some(Some(key))) = (&cache, keys.get(i)) {
-                        c.store(key, &facts);
+                        c.store(key, &facts, i);
                     }
                     if let Some(p) = &opts.progress {
                         p.layers_done.fetch_add(1, Ordering::Relaxed);
