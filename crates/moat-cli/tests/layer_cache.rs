@@ -101,15 +101,15 @@ fn a_second_scan_reads_no_layer_not_even_a_replaced_blob() {
 
     // Replace the top layer's blob by garbage: the config's diff-id still names it, so the
     // cached analysis is used and the blob is never opened...
-    let blob = img
-        .join("blobs/sha256")
-        .join(&sha256(&layers[1].blob)[7..]);
+    let blob = img.join("blobs/sha256").join(&sha256(&layers[1].blob)[7..]);
     std::fs::write(&blob, b"garbage, not a layer").unwrap();
     let third = run_debug(home, &sbom, &img);
     assert_eq!(counts(&third), (2, 0, 0, 0));
     assert_eq!(first.stdout, third.stdout);
     // ... while without the cache the layer is read and refused.
-    let off = run(isolated(home).args(["sbom", "-q", "--cache", "off"]).arg(&img));
+    let off = run(isolated(home)
+        .args(["sbom", "-q", "--cache", "off"])
+        .arg(&img));
     assert_eq!(code(&off), 2, "{}", stderr(&off));
 }
 
@@ -125,7 +125,8 @@ fn damaged_entries_are_rebuilt_without_a_warning() {
     assert_eq!(files.len(), 2);
     let good: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
 
-    let damage: [(&str, &dyn Fn(&mut Vec<u8>)); 5] = [
+    type Damage<'a> = (&'a str, &'a dyn Fn(&mut Vec<u8>));
+    let damage: [Damage; 5] = [
         ("a flipped body byte", &|b| {
             let last = b.len() - 1;
             b[last] ^= 0x55;
@@ -142,7 +143,11 @@ fn damaged_entries_are_rebuilt_without_a_warning() {
         let o = run_debug(home, &sbom, &img);
         assert_eq!(counts(&o), (1, 1, 1, 1), "{what}");
         assert_eq!(o.stdout, first.stdout, "{what}");
-        assert_eq!(std::fs::read(&files[0]).unwrap(), good[0], "{what}: rewritten");
+        assert_eq!(
+            std::fs::read(&files[0]).unwrap(),
+            good[0],
+            "{what}: rewritten"
+        );
         let again = run_debug(home, &sbom, &img);
         assert_eq!(counts(&again), (2, 0, 0, 0), "{what}");
     }
@@ -177,7 +182,10 @@ fn options_that_change_analyzer_output_miss() {
     let small = ["sbom", "-q", "--max-entry-bytes", "100"];
     let o = run_debug(home, &small, &img);
     assert_eq!(counts(&o), (0, 2, 0, 2));
-    assert!(!stdout(&o).contains("pkg:deb/debian/bash"), "the status file is over 100 bytes");
+    assert!(
+        !stdout(&o).contains("pkg:deb/debian/bash"),
+        "the status file is over 100 bytes"
+    );
     assert_eq!(counts(&run_debug(home, &small, &img)), (2, 0, 0, 0));
     // --skip-dev-deps acts after the merge: the same entries serve.
     assert_eq!(
@@ -201,7 +209,11 @@ fn options_that_change_analyzer_output_miss() {
         "[[rules]]\nid = \"flask-pin\"\ntitle = \"a flask pin\"\nregex = 'flask==[0-9]+'\nkeywords = [\"flask\"]\n",
     )
     .unwrap();
-    assert_eq!(counts(&run_debug(home, &secret, &img)).0, 0, "changed rules");
+    assert_eq!(
+        counts(&run_debug(home, &secret, &img)).0,
+        0,
+        "changed rules"
+    );
     // Other secret options.
     let bin = [
         "scan",
@@ -291,8 +303,14 @@ fn outputs_are_identical_with_and_without_the_cache_on_the_shared_images() {
                 let mut args = cmd.to_vec();
                 args.extend(["--cache", "off"]);
                 let off = run_debug(home, &args, &target);
-                assert!(cold.stdout == warm.stdout, "{image}.{form} {cmd:?}: warm differs");
-                assert!(cold.stdout == off.stdout, "{image}.{form} {cmd:?}: cache off differs");
+                assert!(
+                    cold.stdout == warm.stdout,
+                    "{image}.{form} {cmd:?}: warm differs"
+                );
+                assert!(
+                    cold.stdout == off.stdout,
+                    "{image}.{form} {cmd:?}: cache off differs"
+                );
             }
         }
     }
@@ -322,7 +340,9 @@ fn cached_warnings_name_the_layer_where_it_is_now() {
     let v: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
     let diags = v["diagnostics"].as_array().unwrap();
     assert!(
-        diags.iter().any(|d| d["layer"] == 0 && d["code"] == "hardlink-unread"),
+        diags
+            .iter()
+            .any(|d| d["layer"] == 0 && d["code"] == "hardlink-unread"),
         "{diags:?}"
     );
     let warm = run_debug(home, &inv, &b);
@@ -332,9 +352,11 @@ fn cached_warnings_name_the_layer_where_it_is_now() {
     let off = run_debug(home, &args, &b);
     assert_eq!(stdout(&warm), stdout(&off));
     let v: serde_json::Value = serde_json::from_slice(&warm.stdout).unwrap();
-    assert!(v["diagnostics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|d| d["layer"] == 1 && d["code"] == "hardlink-unread"));
+    assert!(
+        v["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["layer"] == 1 && d["code"] == "hardlink-unread")
+    );
 }

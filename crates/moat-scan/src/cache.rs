@@ -550,13 +550,19 @@ mod tests {
     /// One layer with a file for most analyzer families.
     fn fixture() -> Vec<u8> {
         let files: &[(&str, &str)] = &[
-            ("etc/os-release", "ID=debian\nVERSION_ID=\"12\"\nPRETTY_NAME=\"Debian GNU/Linux 12\"\n"),
+            (
+                "etc/os-release",
+                "ID=debian\nVERSION_ID=\"12\"\nPRETTY_NAME=\"Debian GNU/Linux 12\"\n",
+            ),
             ("etc/debian_version", "12.5\n"),
             (
                 "var/lib/dpkg/status",
                 "Package: bash\nStatus: install ok installed\nArchitecture: amd64\nVersion: 5.2.15-2\nDescription: sh\n\n",
             ),
-            ("var/lib/dpkg/info/bash.list", "/bin/bash\n/usr/share/doc/bash\n"),
+            (
+                "var/lib/dpkg/info/bash.list",
+                "/bin/bash\n/usr/share/doc/bash\n",
+            ),
             (
                 "usr/share/doc/bash/copyright",
                 "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nLicense: GPL-3+\n",
@@ -574,10 +580,19 @@ mod tests {
                 "app/Cargo.lock",
                 "version = 3\n\n[[package]]\nname = \"serde\"\nversion = \"1.0.200\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n",
             ),
-            ("app/go.mod", "module example.com/a\n\ngo 1.22\n\nrequire golang.org/x/text v0.14.0\n"),
-            ("app/Gemfile.lock", "GEM\n  remote: https://rubygems.org/\n  specs:\n    rake (13.1.0)\n\nDEPENDENCIES\n  rake\n"),
+            (
+                "app/go.mod",
+                "module example.com/a\n\ngo 1.22\n\nrequire golang.org/x/text v0.14.0\n",
+            ),
+            (
+                "app/Gemfile.lock",
+                "GEM\n  remote: https://rubygems.org/\n  specs:\n    rake (13.1.0)\n\nDEPENDENCIES\n  rake\n",
+            ),
             ("app/.env", "AWS_ACCESS_KEY_ID=AKIAQYLPMN5HHHFPZAM2\n"),
-            ("app/Dockerfile", "FROM debian:12\nRUN apt-get install -y curl\n"),
+            (
+                "app/Dockerfile",
+                "FROM debian:12\nRUN apt-get install -y curl\n",
+            ),
             (
                 "app/deploy.yaml",
                 "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: nginx\n",
@@ -668,7 +683,8 @@ mod tests {
         assert!(!cache.path(&key).exists());
         // A slow file's layer is not stored.
         let mut slow = LayerFacts::default();
-        slow.diagnostics.push(Diagnostic::new(Code::SlowFile, "slow"));
+        slow.diagnostics
+            .push(Diagnostic::new(Code::SlowFile, "slow"));
         cache.store(&key, &slow, 0);
         assert!(!cache.path(&key).exists());
     }

@@ -70,7 +70,9 @@ mod options;
 mod walk;
 
 pub use analyzer::{Analyzer, AnalyzerInfo, Entry, Interest, MAX_SNIFF, Scanner, Scanners};
-pub use cache::{CacheCounts, input_digest, DEFAULT_MAX_BYTES as DEFAULT_CACHE_MAX_BYTES, LayerCache};
+pub use cache::{
+    CacheCounts, DEFAULT_MAX_BYTES as DEFAULT_CACHE_MAX_BYTES, LayerCache, input_digest,
+};
 pub use error::ScanError;
 pub use fact::{Fact, FileFacts, Scope, Tagged};
 pub use options::{DEFAULT_ANALYZER_TIMEOUT, Progress, ScanOptions};
@@ -128,9 +130,10 @@ pub fn scan_with(
             }
             // The layer cache: the key of each layer (its diff-id, verified when its facts
             // were stored), and the facts of those already analysed.
-            let cache = opts.layer_cache.as_deref().and_then(|c| {
-                cache::KeyBase::new(pool.analyzers(), opts).map(|base| (c, base))
-            });
+            let cache = opts
+                .layer_cache
+                .as_deref()
+                .and_then(|c| cache::KeyBase::new(pool.analyzers(), opts).map(|base| (c, base)));
             let keys: Vec<Option<cache::Key>> = img
                 .artifact
                 .layers
