@@ -30,15 +30,16 @@ bash ../shared/images/registry/push-all.sh "$PORT" >/dev/null
 REF=127.0.0.1:$PORT/bench/lang-app:latest
 
 # trivy's SBOM needs no vulnerability database: --skip-db-update and --offline-scan.
-TRIVY_FLAGS=(--format cyclonedx --skip-db-update --skip-java-db-update --offline-scan -q)
 
 moat_first() { rm -rf "$tmp/m1"; "$MOAT" sbom -q --cache-dir "$tmp/m1" "$@"; }
 moat_second() { "$MOAT" sbom -q --cache-dir "$tmp/m2" "$@"; }
-trivy_first() { rm -rf "$tmp/t1"; "$TRIVY" image --cache-dir "$tmp/t1" "${TRIVY_FLAGS[@]}" "$@"; }
-trivy_second() { "$TRIVY" image --cache-dir "$tmp/t2" "${TRIVY_FLAGS[@]}" "$@"; }
-export -f moat_first moat_second trivy_first trivy_second
-export MOAT TRIVY tmp
-export TRIVY_FLAGS_STR="${TRIVY_FLAGS[*]}"
+# (its stub Java index, as trivy-offline's cache holds it, goes into each new cache directory)
+JAVADB=${MOAT_PEERS:-/var/tmp/moat-peers}/trivy-cache/java-db
+trivy_dir() { rm -rf "$1"; mkdir -p "$1"; cp -r "$JAVADB" "$1/"; }
+trivy_first() { trivy_dir "$tmp/t1"; "$TRIVY" image --cache-dir "$tmp/t1" --format cyclonedx --skip-db-update --skip-java-db-update --offline-scan -q "$@"; }
+trivy_second() { "$TRIVY" image --cache-dir "$tmp/t2" --format cyclonedx --skip-db-update --skip-java-db-update --offline-scan -q "$@"; }
+export -f moat_first moat_second trivy_first trivy_second trivy_dir
+export MOAT TRIVY tmp JAVADB
 
 rows=()
 run_one() { # label, moat args..., --, trivy args...
@@ -46,7 +47,7 @@ run_one() { # label, moat args..., --, trivy args...
   local margs=() targs=()
   while [ "$1" != -- ]; do margs+=("$1"); shift; done; shift
   targs=("$@")
-  rm -rf "$tmp/m2" "$tmp/t2"
+  rm -rf "$tmp/m2"; trivy_dir "$tmp/t2"
   moat_second "${margs[@]}" >/dev/null
   trivy_second "${targs[@]}" >/dev/null
   read -r a b c < <(measure bash -c 'moat_first "$@"' _ "${margs[@]}")
@@ -61,13 +62,14 @@ for img in debian-base debian-tools lang-app secrets-leak; do
 done
 run_one "lang-app@registry" "$REF" -- --insecure "$REF"
 
-printf '%s\n' "${rows[@]}" | python3 - "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY'
+printf '%s\n' "${rows[@]}" > "$tmp/rows"
+python3 - "$tmp/rows" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY'
 import sys
-load = sys.argv[1]
+load = sys.argv[2]
 cell = lambda t: f"{t[0]:.2f} s / {t[2]:.2f} s / {t[1]/1024:.0f} MiB"
 print("| sbom (wall / CPU / peak RSS) | moat first | moat second | trivy first | trivy second | moat/trivy first | moat/trivy second | moat second/first |")
 print("|---|---|---|---|---|---|---|---|")
-for line in sys.stdin:
+for line in open(sys.argv[1]):
     p = line.split()
     v = [float(x) for x in p[1:]]
     mf, ms, tf, ts = v[0:3], v[3:6], v[6:9], v[9:12]
