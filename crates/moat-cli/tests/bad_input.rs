@@ -53,6 +53,7 @@ fn run_limited(mib: u64, args: &[&str]) -> (i32, String, f64) {
         ))
         .arg(env!("CARGO_BIN_EXE_moat"))
         .args(args)
+        .args(["--cache", "off"])
         .output()
         .expect("sh runs");
     let err = stderr(&o);
