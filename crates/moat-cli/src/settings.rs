@@ -106,6 +106,8 @@ pub struct Env {
     no_color: bool,
     /// `SOURCE_DATE_EPOCH`: the time written into reports and used as "now".
     source_date_epoch: Option<String>,
+    /// `MOAT_DEBUG` (any non-empty value): what the caches did, on stderr.
+    pub debug: bool,
     config: Config,
 }
 
@@ -137,6 +139,7 @@ impl Env {
             home,
             no_color: std::env::var_os("NO_COLOR").is_some(),
             source_date_epoch: std::env::var("SOURCE_DATE_EPOCH").ok(),
+            debug: nonempty("MOAT_DEBUG").is_some(),
             config,
         })
     }
@@ -371,6 +374,8 @@ impl TargetArgs {
             analyzer_timeout: Some(self.analyzer_timeout),
             secrets: Default::default(),
             policies: None,
+            layer_cache: self.registry.layer_cache(env),
+            cache_inputs: None,
         })
     }
 
@@ -433,13 +438,16 @@ impl RegistryAccessArgs {
 pub struct RegistryArgs {
     #[command(flatten)]
     access: RegistryAccessArgs,
-    /// The blob cache directory [default: $XDG_CACHE_HOME/moat/blobs].
+    /// The cache directory: registry blobs, and each analysed layer's results under
+    /// `layers/` [default: $XDG_CACHE_HOME/moat/blobs].
     #[arg(long, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
-    /// Bound on the blob cache (least recently used blobs removed past it): 500M, 10G, ...
+    /// Bound on the blob cache and, separately, on the layer cache (least recently used
+    /// entries removed past it): 500M, 10G, ...
     #[arg(long, value_name = "SIZE", value_parser = moat_image::parse_size, default_value = "10G")]
     cache_max_size: u64,
-    /// `off`: no blob cache (downloads go to a temporary directory).
+    /// `off`: no blob cache (downloads go to a temporary directory) and no layer cache
+    /// (every layer is read; nothing is written).
     #[arg(long, value_name = "on|off", default_value = "on", value_parser = ["on", "off"])]
     cache: String,
 }
@@ -454,6 +462,41 @@ impl RegistryArgs {
         });
         o.cache_max_bytes = self.cache_max_size;
         Ok(o)
+    }
+
+    /// The per-layer analysis cache (`None` with `--cache off`).
+    pub fn layer_cache(&self, env: &Env) -> Option<std::sync::Arc<moat_scan::LayerCache>> {
+        (self.cache == "on").then(|| {
+            let root = self
+                .cache_dir
+                .clone()
+                .unwrap_or_else(|| env.default_blob_cache());
+            std::sync::Arc::new(moat_scan::LayerCache::new(root, self.cache_max_size))
+        })
+    }
+}
+
+/// With `MOAT_DEBUG`: what the layer cache did during the scan, on stderr.
+pub fn debug_layer_cache(env: &Env, read: &ReadSettings) {
+    if !env.debug {
+        return;
+    }
+    let Some(c) = &read.layer_cache else {
+        eprintln!("moat: debug: layer cache off");
+        return;
+    };
+    use std::sync::atomic::Ordering::Relaxed;
+    let n = &c.counts;
+    eprintln!(
+        "moat: debug: layer cache {}: {} hit, {} read, {} rebuilt, {} stored",
+        c.dir().display(),
+        n.hits.load(Relaxed),
+        n.misses.load(Relaxed),
+        n.rebuilt.load(Relaxed),
+        n.written.load(Relaxed),
+    );
+    for note in c.take_notes() {
+        eprintln!("moat: debug: layer cache: {}", crate::output::escape(&note));
     }
 }
 
@@ -622,6 +665,7 @@ mod tests {
             docker_config: get("DOCKER_CONFIG"),
             no_color: true,
             source_date_epoch: get("SOURCE_DATE_EPOCH").and_then(|v| v.into_string().ok()),
+            debug: false,
             config: Config::default(),
         }
     }

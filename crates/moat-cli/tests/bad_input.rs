@@ -35,6 +35,8 @@ fn limited(mib: u64, args: &[&str]) -> (std::process::Output, f64) {
         ))
         .arg(env!("CARGO_BIN_EXE_moat"))
         .args(args)
+        // no layer cache: each case reads its layers (and leaves nothing in ~/.cache)
+        .args(["--cache", "off"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -29,6 +29,13 @@ fn packages(json: &[u8]) -> serde_json::Value {
     v["packages"].clone()
 }
 
+/// `moat_in` with `MOAT_DEBUG` set.
+fn moat_in_debug(home: &Path, args: &[&str]) -> std::process::Output {
+    let o = run(isolated(home).env("MOAT_DEBUG", "1").args(args));
+    assert_eq!(code(&o), 0, "{args:?}: {}", stderr(&o));
+    o
+}
+
 fn inventory_json(home: &Path, target: &str, extra: &[&str]) -> serde_json::Value {
     let mut args = vec!["inventory", "--format", "json", "-q", target];
     args.extend_from_slice(extra);
@@ -278,7 +285,13 @@ fn anonymous_pulls_and_the_cache() {
     );
 
     // The registry's inventory of lang-app equals the OCI layout's.
-    let from_layout = inventory_json(home, &format!("oci:{}", lang.display()), &[]);
+    // (Without the cache: the layout's layers would fill the layer cache, and the registry
+    // image, the same layers, would need none of its blobs.)
+    let from_layout = inventory_json(
+        home,
+        &format!("oci:{}", lang.display()),
+        &["--cache", "off"],
+    );
     let proxy = start_proxy(reg.port, Mode::Forward);
     let via = format!("127.0.0.1:{}/bench/lang-app:latest", proxy.port);
     let from_reg = inventory_json(home, &via, &[]);
@@ -314,7 +327,31 @@ fn anonymous_pulls_and_the_cache() {
         "a warm run downloads no blob"
     );
 
-    // A corrupt cache entry is detected and fetched again, never trusted.
+    // With the blob cache emptied but the layer cache kept, only the config is fetched:
+    // every layer's analysis is cached.
+    let blob_root = home.join("cache/moat/blobs/blobs");
+    std::fs::remove_dir_all(&blob_root).unwrap();
+    let o = moat_in_debug(home, &["inventory", "--format", "json", "-q", &via]);
+    assert_eq!(packages(&o.stdout), from_layout["packages"]);
+    assert!(
+        stderr(&o).contains(&format!("{layers} hit, 0 read")),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(proxy.blob_gets(), layers + 2, "the config alone");
+    // Without the layer cache, the layers are downloaded again (the blob cache is refilled).
+    std::fs::remove_dir_all(home.join("cache/moat/blobs/layers")).unwrap();
+    let again = inventory_json(home, &via, &[]);
+    assert_eq!(again["packages"], from_layout["packages"]);
+    assert_eq!(proxy.blob_gets(), 2 * layers + 2);
+    let gets = 2 * layers + 2;
+
+    // A corrupt cache entry is detected and fetched again, never trusted (the layer cache
+    // removed each time, so that the blob is needed).
+    let drop_layer_cache = || {
+        let _ = std::fs::remove_dir_all(home.join("cache/moat/blobs/layers"));
+    };
+    drop_layer_cache();
     let cache = home.join("cache/moat/blobs/blobs/sha256");
     let layer_hex = art["layers"][0]["digest"]
         .as_str()
@@ -329,18 +366,19 @@ fn anonymous_pulls_and_the_cache() {
     assert_eq!(again["packages"], from_layout["packages"]);
     assert_eq!(
         proxy.blob_gets(),
-        layers + 2,
+        gets + 1,
         "only the corrupt blob is fetched again"
     );
     // Truncated too.
+    drop_layer_cache();
     std::fs::write(&entry, &bytes[..100]).unwrap();
     inventory_json(home, &via, &[]);
-    assert_eq!(proxy.blob_gets(), layers + 3);
+    assert_eq!(proxy.blob_gets(), gets + 2);
 
     // --cache off downloads everything and leaves nothing behind.
     let sbom = moat_in(home, &["sbom", "-q", "--cache", "off", &via], "");
     assert_eq!(code(&sbom), 0, "{}", stderr(&sbom));
-    assert_eq!(proxy.blob_gets(), 2 * layers + 4);
+    assert_eq!(proxy.blob_gets(), gets + 2 + layers + 1);
     let cdx: serde_json::Value = serde_json::from_slice(&sbom.stdout).unwrap();
     assert_eq!(cdx["metadata"]["component"]["name"], via);
 

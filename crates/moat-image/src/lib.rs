@@ -429,6 +429,8 @@ pub struct Image {
     store: Store,
     plans: Vec<LayerPlan>,
     limits: Limits,
+    /// A registry image opened with `defer_layers`: how to download its layers.
+    deferred: Option<Box<registry::Deferred>>,
 }
 
 impl std::fmt::Debug for Image {
@@ -444,6 +446,16 @@ impl std::fmt::Debug for Image {
 impl Image {
     pub fn layer_count(&self) -> usize {
         self.plans.len()
+    }
+
+    /// Makes the layers at `indices` readable: a registry image opened with
+    /// [`RegistryOptions::defer_layers`] downloads them (verified, into the blob cache); any
+    /// other image has them already.
+    pub fn fetch_layers(&self, indices: &[usize]) -> Result<(), ImageError> {
+        match &self.deferred {
+            Some(d) => d.fetch_layers(indices),
+            None => Ok(()),
+        }
     }
 
     /// Open layer `index` (0 = base) as a stream of its uncompressed tar bytes.
@@ -638,6 +650,7 @@ pub(crate) fn assemble(
         store,
         plans,
         limits: opts.limits,
+        deferred: None,
     })
 }
 

@@ -3,7 +3,10 @@
 //! layouts, and the config and every layer are downloaded (concurrently, each verified by
 //! digest while it streams) into the blob cache, laid out as `blobs/<algo>/<hex>`. The image
 //! then reads its layers from there like an OCI layout's, through the same [`LayerReader`]
-//! (which verifies the digests a second time as the scan reads them).
+//! (which verifies the digests a second time as the scan reads them). With
+//! [`RegistryOptions::defer_layers`] only the config is downloaded when the image is opened;
+//! the scan engine then asks for the layers its layer cache lacks
+//! ([`crate::Image::fetch_layers`]), so a fully cached image downloads no layer.
 //!
 //! Chosen over streaming the HTTP body straight into the engine: a layer is then read at the
 //! disk's speed whatever the network does, a retry never restarts a half-done scan, and the
@@ -40,6 +43,10 @@ pub struct RegistryOptions {
     pub docker_config: Option<PathBuf>,
     /// Download counters for a progress display.
     pub progress: Option<Arc<moat_registry::FetchProgress>>,
+    /// Fetch only the manifest and config when opening; the layers are downloaded by
+    /// [`crate::Image::fetch_layers`] (the scan engine asks for those its layer cache
+    /// lacks, so a fully cached image downloads no layer).
+    pub defer_layers: bool,
 }
 
 /// The default bound on the blob cache: 10 GiB.
@@ -54,6 +61,7 @@ impl Default for RegistryOptions {
             threads: 4,
             docker_config: None,
             progress: None,
+            defer_layers: false,
         }
     }
 }
@@ -193,20 +201,22 @@ pub(crate) fn open(text: &str, opts: &OpenOptions) -> Result<crate::Image, Image
             (t.path().to_path_buf(), Some(Arc::new(t)))
         }
     };
-    let cache = BlobCache::new(&root);
-    moat_registry::fetch_blobs(
-        &client,
-        &r.repository,
-        &blobs,
-        &cache,
-        ro.threads,
-        opts.limits.max_layer_bytes,
-        ro.progress.as_deref(),
-    )
-    .map_err(&err)?;
-    if ro.cache_dir.is_some() {
-        let keep: Vec<moat_registry::Digest> = blobs.iter().map(|b| b.0.clone()).collect();
-        cache.evict(ro.cache_max_bytes, &keep);
+    let deferred = Deferred {
+        client,
+        repository: r.repository.clone(),
+        name: name.clone(),
+        root: root.clone(),
+        config: blobs.first().map(|b| b.0.clone()),
+        layers: blobs.get(1..).unwrap_or_default().to_vec(),
+        threads: ro.threads,
+        limit: opts.limits.max_layer_bytes,
+        progress: ro.progress.clone(),
+        evict: ro.cache_dir.is_some().then_some(ro.cache_max_bytes),
+    };
+    if ro.defer_layers {
+        deferred.fetch(blobs.get(..1).unwrap_or_default())?;
+    } else {
+        deferred.fetch(&blobs)?;
     }
     let store = Store::Blobs {
         label: label.clone(),
@@ -229,7 +239,69 @@ pub(crate) fn open(text: &str, opts: &OpenOptions) -> Result<crate::Image, Image
         config_bytes,
         layers,
     };
-    crate::assemble(store, ArtifactKind::Registry, parts, opts)
+    let mut image = crate::assemble(store, ArtifactKind::Registry, parts, opts)?;
+    if ro.defer_layers {
+        image.deferred = Some(Box::new(deferred));
+    }
+    Ok(image)
+}
+
+/// What a registry image needs to download its layers later.
+pub(crate) struct Deferred {
+    client: Client,
+    repository: String,
+    /// The reference, for messages.
+    name: String,
+    /// The blob cache (or the image's temporary directory).
+    root: PathBuf,
+    config: Option<moat_registry::Digest>,
+    /// Each layer's blob digest and size, in order.
+    layers: Vec<(moat_registry::Digest, Option<u64>)>,
+    threads: usize,
+    limit: u64,
+    progress: Option<Arc<moat_registry::FetchProgress>>,
+    /// The cache bound, when the blobs go to the cache.
+    evict: Option<u64>,
+}
+
+impl Deferred {
+    /// Downloads `blobs` (verified) into the blob cache, then bounds the cache, sparing this
+    /// image's blobs.
+    fn fetch(&self, blobs: &[(moat_registry::Digest, Option<u64>)]) -> Result<(), ImageError> {
+        let cache = BlobCache::new(&self.root);
+        moat_registry::fetch_blobs(
+            &self.client,
+            &self.repository,
+            blobs,
+            &cache,
+            self.threads,
+            self.limit,
+            self.progress.as_deref(),
+        )
+        .map_err(reg_err(&self.name))?;
+        if let Some(max) = self.evict {
+            let keep: Vec<moat_registry::Digest> = self
+                .config
+                .iter()
+                .chain(self.layers.iter().map(|b| &b.0))
+                .cloned()
+                .collect();
+            cache.evict(max, &keep);
+        }
+        Ok(())
+    }
+
+    /// Downloads the layers at `indices`.
+    pub(crate) fn fetch_layers(&self, indices: &[usize]) -> Result<(), ImageError> {
+        let blobs: Vec<_> = indices
+            .iter()
+            .filter_map(|&i| self.layers.get(i).cloned())
+            .collect();
+        if blobs.is_empty() {
+            return Ok(());
+        }
+        self.fetch(&blobs)
+    }
 }
 
 /// The image manifests an index leads to (nested indexes fetched and followed).

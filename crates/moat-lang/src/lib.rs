@@ -92,7 +92,7 @@ pub use read::{absolute_path, yaml_options};
 pub use moat_model::Ecosystem;
 
 /// A package found by a language parser.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LangPackage {
     pub ecosystem: Ecosystem,
     /// The name as the ecosystem writes it: npm `@scope/name`, Maven `group:artifact`,
@@ -138,7 +138,7 @@ impl LangPackage {
 }
 
 /// A parser's result.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct LangParsed {
     pub packages: Vec<LangPackage>,
     /// What could not be read (the file as a whole still counts): typed diagnostics with a

@@ -43,7 +43,7 @@ pub enum ManifestFile {
 }
 
 /// What a manifest declares.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ProjectManifest {
     pub ecosystem: Ecosystem,
     /// The project's own name (`[package] name`, `name`).
@@ -101,7 +101,7 @@ impl ProjectManifest {
 }
 
 /// A manifest parser's result.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ManifestParsed {
     pub manifest: Option<ProjectManifest>,
     pub warnings: Vec<Diagnostic>,

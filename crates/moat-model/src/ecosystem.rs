@@ -10,7 +10,9 @@
 //! source publishes any today, so in practice both are inventory only.
 
 /// A language ecosystem.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Ecosystem {
     Cargo,
     Go,

@@ -96,6 +96,12 @@ pub struct ReadSettings {
     /// Users' Rego policies for the misconfiguration scanner (`--policy DIR`,
     /// [`config::load_policies`]).
     pub policies: Option<Arc<moat_misconfig::rego::Policies>>,
+    /// The per-layer analysis cache of image targets (`None`: every layer is read).
+    pub layer_cache: Option<Arc<moat_scan::LayerCache>>,
+    /// A digest of the user's secret rules and Rego policies, for the layer cache's key
+    /// (`None`: a scan with either does not use the cache; see
+    /// [`moat_scan::ScanOptions::cache_inputs`]).
+    pub cache_inputs: Option<String>,
 }
 
 /// Everything a scan needs, resolved.
@@ -255,13 +261,18 @@ fn read_target(
             Ok((inv, history.findings))
         }
         Target::Image(spec) => {
-            let source = moat_image::open(spec, &read.open)?;
+            // The engine downloads the layers of a registry image that its layer cache lacks.
+            let mut open = read.open.clone();
+            open.registry.defer_layers = true;
+            let source = moat_image::open(spec, &open)?;
             let mut opts = ScanOptions {
                 skip_dev: read.skip_dev,
                 progress,
                 scanners,
                 secrets: read.secrets.clone(),
                 policies: read.policies.clone(),
+                layer_cache: read.layer_cache.clone(),
+                cache_inputs: read.cache_inputs.clone(),
                 ..ScanOptions::default()
             };
             if let Some(v) = read.max_entry_bytes {

@@ -52,7 +52,7 @@ use moat_model::{Interner, Str};
 /// interns them, so the architecture, licence, maintainer and origin repeated across
 /// packages are stored once. Its lists are in the database it was read from
 /// ([`Installed::depends`], [`Installed::provides`], [`Installed::files`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ApkPackage {
     pub name: Str,
     pub version: Str,
@@ -71,7 +71,7 @@ pub struct ApkPackage {
 
 /// A read `lib/apk/db/installed`: the packages it could read, with their lists, and what it
 /// could not read (as [`crate::Parsed`] for the other databases).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Installed {
     pub packages: Vec<ApkPackage>,
     /// One diagnostic per stanza that was skipped (see the module docs).

@@ -40,7 +40,7 @@ pub use moat_model::{Code, Diagnostic};
 pub const MAX_WARNINGS: usize = 1000;
 
 /// A reader's result: the packages it could read, and what it could not.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Parsed<T> {
     pub packages: Vec<T>,
     /// One diagnostic per record that was skipped or damaged (e.g. `stanza 3 (acl): no

@@ -144,10 +144,11 @@ impl<'a> Entry<'a> {
 /// What an analyzer is: its identity, the scanner that enables it, and its scope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AnalyzerInfo {
-    /// Stable id (`dpkg-status`, `npm-lock`, `elf-binary`): part of the result and of a
-    /// future cache key; never reuse one for a different meaning.
+    /// Stable id (`dpkg-status`, `npm-lock`, `elf-binary`): part of the result and of the
+    /// layer cache's key; never reuse one for a different meaning.
     pub id: &'static str,
-    /// Bump when the facts for the same bytes change.
+    /// Bump when the facts for the same bytes change (the layer cache would otherwise serve
+    /// the old ones; see `analyzers::REGISTRY`).
     pub version: u32,
     pub scanner: Scanner,
     pub scope: Scope,

@@ -14,7 +14,7 @@ use moat_model::{Diagnostic, Finding, OsInfo};
 use moat_pkgdb::{Parsed, apk, dpkg, rpm};
 
 /// Which files an analyzer's facts are about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Scope {
     /// Facts follow whiteouts: only the files of the final view count (package databases).
     FinalView,
@@ -24,7 +24,7 @@ pub enum Scope {
 }
 
 /// What an analyzer learned from one file.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Fact {
     /// `etc/os-release` or `usr/lib/os-release`.
     OsRelease(OsInfo),

@@ -38,8 +38,13 @@
 //!
 //! Rootfs and plain directories are walked as one layer without digests, in parallel, and
 //! sorted back into the order of a depth-first walk by name.
-//! The analyzers that ran, with their versions, are listed in `Inventory.tool.analyzers`:
-//! with a layer's diff-id, the key under which a layer's facts could be reused.
+//! The analyzers that ran, with their versions, are listed in `Inventory.tool.analyzers`.
+//!
+//! With a [`LayerCache`] ([`ScanOptions::layer_cache`]), what step 2 made of a layer is
+//! stored under a key of the layer's diff-id, those analyzers and versions and the options
+//! they read (`cache`); a layer whose entry is there is not opened at all (a registry image
+//! downloads only the layers it lacks, [`moat_image::Image::fetch_layers`]), and its facts go
+//! through steps 3 to 5 like fresh ones, so the result is the same.
 //!
 //! Problems inside the target (a damaged database, an unreadable file) are diagnostics in
 //! the inventory, and so is an entry moat cannot read (an unknown sparse format). A layer
@@ -55,6 +60,7 @@
 
 mod analyzer;
 pub mod analyzers;
+mod cache;
 mod error;
 mod fact;
 mod findings;
@@ -64,6 +70,9 @@ mod options;
 mod walk;
 
 pub use analyzer::{Analyzer, AnalyzerInfo, Entry, Interest, MAX_SNIFF, Scanner, Scanners};
+pub use cache::{
+    CacheCounts, DEFAULT_MAX_BYTES as DEFAULT_CACHE_MAX_BYTES, LayerCache, input_digest,
+};
 pub use error::ScanError;
 pub use fact::{Fact, FileFacts, Scope, Tagged};
 pub use options::{DEFAULT_ANALYZER_TIMEOUT, Progress, ScanOptions};
@@ -83,6 +92,9 @@ pub struct Scanned {
     pub inventory: Inventory,
     /// Findings of content analyzers (secrets, misconfigurations), located, in layer order.
     pub findings: Vec<Finding>,
+    /// Layers (or directory trees) read and analysed; those that came from the layer cache
+    /// are not counted.
+    pub layers_read: usize,
 }
 
 /// Scans a source with the analyzers of [`analyzers::REGISTRY`] whose scanner is on.
@@ -104,6 +116,7 @@ pub fn scan_with(
     let mut merged = merge::Merged::default();
     let mut diagnostics: Vec<Diagnostic> = Vec::new();
     let mut findings = findings::Collector::default();
+    let mut layers_read = 1;
     let artifact = match source {
         Source::Image(img) => {
             let n = img.layer_count();
@@ -115,9 +128,51 @@ pub fn scan_with(
                     Ordering::Relaxed,
                 );
             }
-            let results: Vec<Result<walk::LayerFacts, ScanError>> = (0..n)
+            // The layer cache: the key of each layer (its diff-id, verified when its facts
+            // were stored), and the facts of those already analysed.
+            let cache = opts
+                .layer_cache
+                .as_deref()
+                .and_then(|c| cache::KeyBase::new(pool.analyzers(), opts).map(|base| (c, base)));
+            let keys: Vec<Option<cache::Key>> = img
+                .artifact
+                .layers
+                .iter()
+                .map(|l| {
+                    let (_, base) = cache.as_ref()?;
+                    l.diff_id.as_deref().map(|d| base.key(d))
+                })
+                .collect();
+            let cached: Vec<Option<walk::LayerFacts>> = keys
+                .par_iter()
+                .enumerate()
+                .map(|(i, k)| {
+                    let (c, _) = cache.as_ref()?;
+                    c.load(k.as_ref()?, pool.analyzers(), i)
+                })
+                .collect();
+            let missing: Vec<usize> = (0..n)
+                .filter(|&i| cached.get(i).is_none_or(Option::is_none))
+                .collect();
+            layers_read = missing.len();
+            if let Some(p) = &opts.progress {
+                // the bytes still to read: those of the layers not in the cache
+                let sizes = missing
+                    .iter()
+                    .filter_map(|&i| img.artifact.layers.get(i).and_then(|l| l.size));
+                p.bytes_total.store(sizes.sum(), Ordering::Relaxed);
+            }
+            img.fetch_layers(&missing)?;
+            let results: Vec<Result<walk::LayerFacts, ScanError>> = cached
                 .into_par_iter()
-                .map(|i| {
+                .enumerate()
+                .map(|(i, hit)| {
+                    if let Some(facts) = hit {
+                        if let Some(p) = &opts.progress {
+                            p.layers_done.fetch_add(1, Ordering::Relaxed);
+                        }
+                        return Ok(facts);
+                    }
                     let mut reader = img.open_layer(i)?;
                     if let Some(p) = &opts.progress {
                         p.track(reader.progress());
@@ -125,12 +180,20 @@ pub fn scan_with(
                     let hint = reader.unknown_compression();
                     let facts = walk::walk_tar(&mut reader, i, &input, hint, &pool)?;
                     reader.finish()?;
+                    // the bytes matched the diff-id: the key holds
+                    if let (Some((c, _)), Some(Some(key))) = (&cache, keys.get(i)) {
+                        c.store(key, &facts, i);
+                    }
                     if let Some(p) = &opts.progress {
                         p.layers_done.fetch_add(1, Ordering::Relaxed);
                     }
                     Ok(facts)
                 })
                 .collect();
+            if let Some((c, _)) = &cache {
+                let keep: Vec<cache::Key> = keys.iter().flatten().copied().collect();
+                c.evict(&keep);
+            }
             for (i, r) in results.into_iter().enumerate() {
                 let mut facts = r?;
                 diagnostics.append(&mut facts.diagnostics);
@@ -147,14 +210,16 @@ pub fn scan_with(
             artifact.clone()
         }
     };
-    Ok(finish(
+    let mut scanned = finish(
         merged,
         diagnostics,
         findings,
         artifact,
         pool.analyzers(),
         opts,
-    ))
+    );
+    scanned.layers_read = layers_read;
+    Ok(scanned)
 }
 
 /// The analysis threads for the analyzers of `analyzers` whose scanner is on.
@@ -228,5 +293,6 @@ fn finish(
             diagnostics,
         },
         findings,
+        layers_read: 1,
     }
 }

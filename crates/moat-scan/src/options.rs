@@ -26,6 +26,12 @@ pub struct ScanOptions {
     pub analyzer_timeout: Option<std::time::Duration>,
     /// Users' Rego policies for the misconfiguration scanner (`--policy DIR`); `None`: none.
     pub policies: Option<Arc<moat_misconfig::rego::Policies>>,
+    /// The per-layer analysis cache (`None`: every layer is read).
+    pub layer_cache: Option<Arc<crate::LayerCache>>,
+    /// A digest of what the analyzers read besides the bytes and that the engine cannot
+    /// hash itself (the user's secret rules and Rego policies), for the cache key. Without
+    /// it, a scan with user rules or policies does not use the cache.
+    pub cache_inputs: Option<String>,
 }
 
 /// The default of [`ScanOptions::analyzer_timeout`].
@@ -41,6 +47,8 @@ impl Default for ScanOptions {
             secrets: moat_secrets::Settings::default(),
             analyzer_timeout: Some(DEFAULT_ANALYZER_TIMEOUT),
             policies: None,
+            layer_cache: None,
+            cache_inputs: None,
         }
     }
 }

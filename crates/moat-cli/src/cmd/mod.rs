@@ -23,6 +23,7 @@ pub fn inventory_of(t: &TargetArgs, env: &crate::settings::Env) -> anyhow::Resul
     let ticker = Ticker::start(progress.clone(), &mut read.open.registry);
     let result = moat_pipeline::inventory(&target, &read, progress);
     ticker.stop();
+    crate::settings::debug_layer_cache(env, &read);
     let inv = result?;
     if !t.quiet {
         print_diagnostics(&inv.diagnostics);

@@ -140,13 +140,20 @@ fn given_or_local(flag: &Option<PathBuf>, name: &str) -> Option<PathBuf> {
 /// in the working directory, else the built-in ones), compiled now so that a broken file
 /// is a usage error before any work; what the file holds that moat does not use is said
 /// on stderr.
-fn secret_settings(a: &ScanArgs, quiet: bool) -> anyhow::Result<moat_secrets::Settings> {
+/// With the digest of the secret configuration file, when one is read (for the layer
+/// cache's key).
+fn secret_settings(
+    a: &ScanArgs,
+    quiet: bool,
+) -> anyhow::Result<(moat_secrets::Settings, Option<String>)> {
     let path = given_or_local(&a.secret_config, "moat-secrets.toml");
+    let mut digest = None;
     let rules = match &path {
         Some(p) => {
             crate::settings::refuse_special(p, "secret configuration")?;
             let bytes = std::fs::read(p)
                 .with_context(|| format!("reading secret configuration {}", p.display()))?;
+            digest = Some(moat_scan::input_digest(&bytes));
             let config =
                 moat_secrets::Config::parse(&bytes).with_context(|| p.display().to_string())?;
             if !quiet {
@@ -160,12 +167,15 @@ fn secret_settings(a: &ScanArgs, quiet: bool) -> anyhow::Result<moat_secrets::Se
         }
         None => None,
     };
-    Ok(moat_secrets::Settings {
-        rules,
-        max_file_size: a.secret_max_file_size,
-        scan_binaries: a.secret_scan_binaries,
-        show_secrets: a.show_secrets,
-    })
+    Ok((
+        moat_secrets::Settings {
+            rules,
+            max_file_size: a.secret_max_file_size,
+            scan_binaries: a.secret_scan_binaries,
+            show_secrets: a.show_secrets,
+        },
+        digest,
+    ))
 }
 
 /// `--exit-code`: 0-255 except 2, which moat uses for errors; CI could not tell "findings"
@@ -250,12 +260,19 @@ impl ScanArgs {
         scanners.dedup();
         let mut read = self.target.read_settings(env)?;
         if scanners.contains(&Scanner::Secret) {
-            read.secrets = secret_settings(self, self.target.quiet)?;
+            let (secrets, digest) = secret_settings(self, self.target.quiet)?;
+            read.secrets = secrets;
+            // User rules are in the layer cache's key by their digest; user policies are
+            // not hashed, so a scan with --policy does not use the cache.
+            read.cache_inputs = digest.map(|d| format!("secret-config {d}"));
         }
         if !self.policies.policy.is_empty() && !scanners.contains(&Scanner::Misconfig) {
             bail!("--policy applies to the misconfig scanner: add --scanners misconfig");
         }
         read.policies = self.policies.load()?;
+        if read.policies.is_some() {
+            read.cache_inputs = None;
+        }
         let advisories = if self.advisories.is_empty() {
             Advisories::Database(Box::new(self.db.database(
                 env,
@@ -332,6 +349,7 @@ pub fn run(a: ScanArgs, env: &Env) -> anyhow::Result<ExitCode> {
     };
     let result = moat_pipeline::run(&settings, progress, &mut notify);
     ticker.stop();
+    crate::settings::debug_layer_cache(env, &settings.read);
     let outcome = result?;
     let report = &outcome.report;
     if !quiet {

@@ -10,14 +10,18 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-/// Runs the `moat` binary built for this test run.
+/// Runs the `moat` binary built for this test run, with a cache directory of its own
+/// (removed afterwards): the layer cache would otherwise carry what one test analysed into
+/// another (and into the developer's `~/.cache`).
 pub fn moat<I, S>(args: I) -> Output
 where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
+    let cache = tempfile::tempdir().expect("tempdir");
     std::process::Command::new(env!("CARGO_BIN_EXE_moat"))
         .args(args)
+        .env("XDG_CACHE_HOME", cache.path())
         .output()
         .expect("the moat binary runs")
 }

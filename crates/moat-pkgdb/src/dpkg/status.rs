@@ -34,7 +34,7 @@ use moat_model::{Interner, Str};
 /// one parse interns every value, so the architecture, status, maintainer and source of a
 /// thousand packages are stored once, and a dependency's name is the same allocation as
 /// the name of the package it names.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DpkgPackage {
     pub name: Str,
     pub version: Str,

@@ -52,7 +52,7 @@ pub mod ndb;
 pub mod sqlite;
 
 /// One installed package, as recorded in its header.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RpmPackage {
     pub name: String,
     pub epoch: Option<u32>,

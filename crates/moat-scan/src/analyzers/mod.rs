@@ -53,6 +53,15 @@ pub enum Registration {
 }
 
 /// Every analyzer moat runs, in order.
+///
+/// **Versions and the layer cache.** A layer's facts are cached under its diff-id and the
+/// id and version of every analyzer that ran (`cache`): bump an analyzer's `version`
+/// whenever it produces different facts from the same bytes (a parser fix, a new field, a
+/// changed rule), or warm caches keep serving the old facts. The test
+/// `cache::tests::facts_of_each_analyzer_version_are_stable` fails when an analyzer's facts
+/// for its fixture change while its version does not (bump it, then record the new facts
+/// with `MOAT_UPDATE_GOLDEN=1`); a change of the stored form itself bumps
+/// `cache::FORMAT_VERSION`.
 pub const REGISTRY: &[Registration] = &[
     Registration::Static(&os_release::OsRelease),
     Registration::Static(&os_marker::OsMarker),
