@@ -657,6 +657,27 @@ mod tests {
                 "{err}"
             );
         }
+        // the directory itself swapped for a symlink to another since it was listed: a file
+        // opened by its name in the directory held open is still the listed directory's
+        let other = tempfile::tempdir().unwrap();
+        std::fs::write(other.path().join("file"), b"elsewhere").unwrap();
+        let moved = tempfile::tempdir().unwrap();
+        let old = moved.path().join("old");
+        std::fs::rename(dir.path(), &old).unwrap();
+        std::os::unix::fs::symlink(other.path(), dir.path()).unwrap();
+        let read = |p: &Place| {
+            let mut got = String::new();
+            pool::open_regular(p)
+                .unwrap()
+                .0
+                .read_to_string(&mut got)
+                .unwrap();
+            got
+        };
+        assert_eq!(read(&Place::In(Arc::clone(&held), "file".into())), "data");
+        assert_eq!(read(&Place::Path(dir.path().join("file"))), "elsewhere");
+        std::fs::remove_file(dir.path()).unwrap();
+        std::fs::rename(&old, dir.path()).unwrap();
     }
 
     /// The paths a walk of `root` leaves and the messages of their facts.
