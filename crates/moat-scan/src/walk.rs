@@ -46,7 +46,7 @@ use crate::error::ScanError;
 use crate::fact::FileFacts;
 use moat_image::tarstream::{EntryKind, TarError, TarReader};
 use moat_model::{Code, Diagnostic};
-use pool::{Data, Feed, ListedKind, Made, Offer};
+use pool::{Data, Feed, ListedKind, Made, Offer, Place};
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
@@ -477,7 +477,12 @@ pub(crate) fn walk_dir(root: &Path, pool: &Pool) -> Result<LayerFacts, ScanError
     // the relative path of each item the feed holds, for the final order
     let mut keys: Vec<Vec<u8>> = Vec::new();
     let mut entries = 1; // the root
-    feed.list(root.to_path_buf(), Vec::new(), 0);
+    feed.list(
+        Place::Path(root.to_path_buf()),
+        root.to_path_buf(),
+        Vec::new(),
+        0,
+    );
     while let Some(listing) = feed.next_listing() {
         let listed = match listing.result {
             Ok(l) => l,
@@ -495,6 +500,11 @@ pub(crate) fn walk_dir(root: &Path, pool: &Pool) -> Result<LayerFacts, ScanError
             }
         };
         let depth = listing.depth + 1;
+        // an entry is opened by its name in its directory held open, else by its path
+        let place = |name: &std::ffi::OsStr| match &listing.held {
+            Some(dir) => Place::In(Arc::clone(dir), name.to_os_string()),
+            None => Place::Path(listing.dir.join(name)),
+        };
         for l in listed {
             if depth == 1
                 && matches!(l.kind, ListedKind::Dir)
@@ -503,25 +513,28 @@ pub(crate) fn walk_dir(root: &Path, pool: &Pool) -> Result<LayerFacts, ScanError
                 continue;
             }
             entries += 1;
-            let full = listing.dir.join(&l.name);
             let mut key = listing.rel.clone();
             if !key.is_empty() {
                 key.push(b'/');
             }
             key.extend_from_slice(l.name.as_bytes());
             if matches!(l.kind, ListedKind::Dir) {
-                feed.list(full.clone(), key.clone(), depth);
+                let full = listing.dir.join(&l.name);
+                feed.list(place(&l.name), full, key.clone(), depth);
             }
             let Ok(rel) = String::from_utf8(key.clone()) else {
                 let mut d = Diagnostic::new(Code::BadPath, "path is not UTF-8; skipped");
-                d.path = Some(full.display().to_string());
+                d.path = Some(listing.dir.join(&l.name).display().to_string());
                 feed.push(Made::Diagnostic(d));
                 keys.push(key);
                 continue;
             };
             match l.kind {
                 ListedKind::Dir | ListedKind::Other => continue,
-                ListedKind::Error(e) => feed.push(Made::Diagnostic(unreadable_dir(&full, &e))),
+                ListedKind::Error(e) => feed.push(Made::Diagnostic(unreadable_dir(
+                    &listing.dir.join(&l.name),
+                    &e,
+                ))),
                 ListedKind::Symlink(Ok(t)) => feed.push(Made::Change(
                     rel,
                     Change::Symlink(t.to_string_lossy().into_owned()),
@@ -539,7 +552,7 @@ pub(crate) fn walk_dir(root: &Path, pool: &Pool) -> Result<LayerFacts, ScanError
                             feed.push(Made::Diagnostic(too_large(&rel, None, size, max)))
                         }
                         Wanted::Open(interested) => {
-                            let (path, data) = (rel, Data::File(full));
+                            let (path, data) = (rel, Data::File(place(&l.name)));
                             let file = Offer {
                                 path,
                                 mode,
@@ -557,9 +570,17 @@ pub(crate) fn walk_dir(root: &Path, pool: &Pool) -> Result<LayerFacts, ScanError
         }
     }
     let made = feed.finish();
-    let mut order: Vec<(Vec<u8>, Made)> = keys.into_iter().zip(made).collect();
-    // a depth-first walk visiting names in byte order: the paths' parts compared in turn
-    order.sort_by(|(a, _), (b, _)| a.split(|&c| c == b'/').cmp(b.split(|&c| c == b'/')));
+    // a depth-first walk visiting names in byte order: the paths' parts compared in turn,
+    // which is comparing the paths with `/` as a byte below any byte of a name
+    let mut order: Vec<(Vec<u8>, Made)> = keys
+        .into_iter()
+        .map(|mut k| {
+            k.iter_mut().filter(|c| **c == b'/').for_each(|c| *c = 0);
+            k
+        })
+        .zip(made)
+        .collect();
+    order.sort_by(|(a, _), (b, _)| a.cmp(b));
     let mut facts = LayerFacts::from_made(order.into_iter().map(|(_, m)| m).collect());
     facts.entries = entries;
     Ok(facts)
@@ -601,24 +622,137 @@ mod tests {
     #[test]
     fn a_listed_file_replaced_by_a_fifo_or_a_symlink_is_refused_at_once() {
         let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("file");
-        std::fs::write(&file, b"data").unwrap();
-        assert!(pool::open_regular(&file).is_ok());
-        let link = dir.path().join("link");
-        std::os::unix::fs::symlink("/etc/passwd", &link).unwrap();
-        assert!(pool::open_regular(&link).is_err());
-        let fifo = dir.path().join("fifo");
+        std::fs::write(dir.path().join("file"), b"data").unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", dir.path().join("link")).unwrap();
         let made = std::process::Command::new("mkfifo")
-            .arg(&fifo)
+            .arg(dir.path().join("fifo"))
             .status()
             .unwrap();
         assert!(made.success());
-        // no writer: a blocking open would wait forever
-        let err = pool::open_regular(&fifo).unwrap_err();
-        assert!(
-            err.to_string().contains("no longer a regular file"),
-            "{err}"
+        // by its path, and by its name in its directory held open, as a walk opens it
+        let fd = std::fs::File::open(dir.path()).unwrap();
+        let held = pool::DirFd::hold(fd.into()).unwrap();
+        let places = |name: &str| {
+            [
+                Place::Path(dir.path().join(name)),
+                Place::In(Arc::clone(&held), name.into()),
+            ]
+        };
+        for p in places("file") {
+            let (mut f, size) = pool::open_regular(&p).unwrap();
+            let mut got = String::new();
+            f.read_to_string(&mut got).unwrap();
+            assert_eq!((got.as_str(), size), ("data", 4));
+        }
+        for p in places("link") {
+            // O_NOFOLLOW: ELOOP
+            let err = pool::open_regular(&p).unwrap_err();
+            assert_eq!(err.raw_os_error(), Some(40), "{err}");
+        }
+        for p in places("fifo") {
+            // no writer: a blocking open would wait forever
+            let err = pool::open_regular(&p).unwrap_err();
+            assert!(
+                err.to_string().contains("no longer a regular file"),
+                "{err}"
+            );
+        }
+        // the directory itself swapped for a symlink to another since it was listed: a file
+        // opened by its name in the directory held open is still the listed directory's
+        let other = tempfile::tempdir().unwrap();
+        std::fs::write(other.path().join("file"), b"elsewhere").unwrap();
+        let moved = tempfile::tempdir().unwrap();
+        let old = moved.path().join("old");
+        std::fs::rename(dir.path(), &old).unwrap();
+        std::os::unix::fs::symlink(other.path(), dir.path()).unwrap();
+        let read = |p: &Place| {
+            let mut got = String::new();
+            pool::open_regular(p)
+                .unwrap()
+                .0
+                .read_to_string(&mut got)
+                .unwrap();
+            got
+        };
+        assert_eq!(read(&Place::In(Arc::clone(&held), "file".into())), "data");
+        assert_eq!(read(&Place::Path(dir.path().join("file"))), "elsewhere");
+        std::fs::remove_file(dir.path()).unwrap();
+        std::fs::rename(&old, dir.path()).unwrap();
+    }
+
+    /// The paths a walk of `root` leaves and the messages of their facts.
+    fn dir_view(root: &Path, a: Shared) -> Vec<(String, Vec<String>)> {
+        let pool = Pool::new(vec![a], None, 1 << 20);
+        let facts = walk_dir(root, &pool).unwrap();
+        let mut out: Vec<(String, Vec<String>)> = facts
+            .changes
+            .iter()
+            .map(|(p, c)| {
+                let msgs = match c {
+                    Change::File(f) => f
+                        .facts()
+                        .map(|f| match f {
+                            Fact::Diagnostic(d) => format!("{}: {}", d.code, d.message),
+                            _ => "?".into(),
+                        })
+                        .collect(),
+                    Change::Symlink(t) => vec![format!("-> {t}")],
+                    _ => vec!["?".into()],
+                };
+                (p.clone(), msgs)
+            })
+            .collect();
+        out.extend(
+            facts
+                .diagnostics
+                .iter()
+                .map(|d| (d.path.clone().unwrap_or_default(), vec![d.message.clone()])),
         );
+        out
+    }
+
+    #[test]
+    fn a_walk_reads_the_same_with_its_directories_held_open_or_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for d in ["a/b/c", "a/d", "e"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        for (f, data) in [
+            ("top", &b"1"[..]),
+            ("a/b/c/deep", b"22"),
+            ("a/b/x", b"333"),
+            ("a/d/y", b""),
+            ("e/z", b"4444"),
+            ("a-z", b"5"),
+        ] {
+            std::fs::write(root.join(f), data).unwrap();
+        }
+        std::os::unix::fs::symlink("../top", root.join("a/up")).unwrap();
+        std::os::unix::fs::symlink("a", root.join("link-to-dir")).unwrap();
+        let namer: Shared = Arc::new(Namer {
+            delay: std::time::Duration::ZERO,
+        });
+        let want: Vec<(String, Vec<String>)> = vec![
+            ("a/b/c/deep".into(), vec!["parse-error: a/b/c/deep".into()]),
+            ("a/b/x".into(), vec!["parse-error: a/b/x".into()]),
+            ("a/d/y".into(), vec!["parse-error: a/d/y".into()]),
+            ("a/up".into(), vec!["-> ../top".into()]),
+            // a depth-first walk: `a` and below before `a-z`, though `/` sorts after `-`
+            ("a-z".into(), vec!["parse-error: a-z".into()]),
+            ("e/z".into(), vec!["parse-error: e/z".into()]),
+            ("link-to-dir".into(), vec!["-> a".into()]),
+            ("top".into(), vec!["parse-error: top".into()]),
+        ];
+        assert_eq!(dir_view(root, namer.clone()), want);
+        // every directory slot taken (by this test, or by others running meanwhile): the
+        // entries are opened by their paths, with the same result
+        let mut held = Vec::new();
+        while let Some(h) = pool::DirFd::hold(std::fs::File::open(root).unwrap().into()) {
+            held.push(h);
+        }
+        assert_eq!(dir_view(root, namer), want);
+        drop(held);
     }
 
     use super::*;

@@ -4,8 +4,12 @@
 //! 2, at most [`MAX_WORKERS`]) fed over one queue by the walkers of its layers. A walker
 //! keeps reading its stream in order (a tar stream is sequential) and hands each wanted
 //! file to the pool as a [`Job`]: the bytes it read, or for a directory target the file's
-//! path, which the worker opens, sniffs and reads itself. A directory target's directories
-//! are listed by the same workers ([`Task::List`]). Each walker owns a [`Feed`]: it numbers
+//! [`Place`], which the worker opens, sniffs and reads itself. A directory target's
+//! directories are listed by the same workers ([`Task::List`]), each opened relative to its
+//! parent's descriptor and held open ([`DirFd`], at most [`MAX_HELD_DIRS`] at once) so that
+//! its files and subdirectories are opened by their names alone: the kernel resolves one
+//! name, not every directory of a long path (`node_modules/a/node_modules/b/...`), which was
+//! half of the CPU time of a tree of small files. Each walker owns a [`Feed`]: it numbers
 //! what it hands over, keeps at most [`MAX_IN_FLIGHT_BYTES`] of read bytes and
 //! [`MAX_IN_FLIGHT_JOBS`] jobs in flight (so memory stays bounded however fast it reads),
 //! and puts the results back in its own order, so the facts are the same, in the same
@@ -31,8 +35,11 @@
 use crate::analyzer::{Analyzer, Entry, Interest, MAX_SNIFF};
 use crate::fact::{Fact, FileFacts, Tagged};
 use moat_model::{Code, Diagnostic};
-use std::ffi::OsString;
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, RawDir};
+use std::ffi::{OsStr, OsString};
 use std::io::Read;
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, mpsc};
@@ -49,6 +56,67 @@ pub const MAX_IN_FLIGHT_BYTES: usize = 64 << 20;
 const STREAM_BUFFER: usize = 256 << 10;
 /// Jobs one walker may have handed over and not yet seen analysed.
 pub const MAX_IN_FLIGHT_JOBS: usize = 4096;
+/// Directories of directory targets held open at once in one process (each while files or
+/// subdirectories of it wait to be opened); past it, a directory's entries are opened by
+/// their full paths. Well under the usual limit of 1,024 open files.
+pub const MAX_HELD_DIRS: usize = 256;
+/// Directories one walker may have handed to the pool to list and not had back.
+const MAX_LISTS_IN_FLIGHT: usize = 32;
+/// The buffer a worker lists directories through (`getdents64`).
+const DIR_BUFFER: usize = 32 << 10;
+
+/// The directories held open now.
+static HELD_DIRS: AtomicUsize = AtomicUsize::new(0);
+
+/// A directory of a directory target, held open for its entries to be opened relative to it.
+pub(crate) struct DirFd(OwnedFd);
+
+impl DirFd {
+    /// Holds `fd` open, unless [`MAX_HELD_DIRS`] are held already.
+    pub(crate) fn hold(fd: OwnedFd) -> Option<Arc<DirFd>> {
+        HELD_DIRS
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < MAX_HELD_DIRS).then_some(n + 1)
+            })
+            .ok()?;
+        Some(Arc::new(DirFd(fd)))
+    }
+}
+
+impl Drop for DirFd {
+    fn drop(&mut self) {
+        HELD_DIRS.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Where a file or directory of a directory target is.
+#[derive(Clone)]
+pub(crate) enum Place {
+    /// A name in a directory held open.
+    In(Arc<DirFd>, OsString),
+    /// A path (the root, or below a directory that could not be held open).
+    Path(PathBuf),
+}
+
+impl Place {
+    /// Opens it with `flags`, close-on-exec; a symlink in its last part is followed only
+    /// when `follow`.
+    fn open(&self, flags: OFlags, follow: bool) -> std::io::Result<OwnedFd> {
+        let mut flags = flags | OFlags::CLOEXEC;
+        if !follow {
+            flags |= OFlags::NOFOLLOW;
+        }
+        let opened = match self {
+            Place::In(dir, name) => {
+                rustix::fs::openat(&dir.0, name.as_os_str(), flags, Mode::empty())
+            }
+            Place::Path(path) => {
+                rustix::fs::openat(rustix::fs::CWD, path.as_path(), flags, Mode::empty())
+            }
+        };
+        Ok(opened?)
+    }
+}
 
 /// The workers replaced so far in this process.
 static ABANDONED: AtomicUsize = AtomicUsize::new(0);
@@ -62,7 +130,7 @@ pub(crate) enum Data {
     /// Read by the walker.
     Bytes(Arc<Vec<u8>>),
     /// A file of a directory target: the worker opens and reads it.
-    File(PathBuf),
+    File(Place),
 }
 
 /// A file as a walker offers it to the pool.
@@ -93,7 +161,9 @@ pub(crate) struct Job {
 
 /// A directory for a worker to list.
 pub(crate) struct List {
-    /// Its path on disk.
+    /// Where it is opened.
+    pub place: Place,
+    /// Its path on disk (for messages, and for its entries if it cannot be held open).
     pub dir: PathBuf,
     /// Its path relative to the root, `/`-separated bytes (empty for the root).
     pub rel: Vec<u8>,
@@ -104,6 +174,8 @@ pub(crate) struct List {
 /// What a directory holds, as a worker listed it.
 pub(crate) struct Listing {
     pub dir: PathBuf,
+    /// The directory held open for its entries, if it could be.
+    pub held: Option<Arc<DirFd>>,
     pub rel: Vec<u8>,
     pub depth: usize,
     pub result: std::io::Result<Vec<Listed>>,
@@ -353,7 +425,7 @@ impl Pool {
         while let Ok(task) = tasks.try_recv() {
             match task {
                 Task::List(list) => {
-                    let listing = list_dir(&list);
+                    let listing = list_dir(&list, &mut Vec::new());
                     let _ = list.reply.send(Reply::Listed(listing));
                 }
                 Task::Analyze(job) => {
@@ -391,7 +463,7 @@ fn warning(a: &dyn Analyzer, message: String) -> Tagged {
 
 /// A worker: takes tasks until the pool is gone or its call is abandoned.
 fn work(inner: &Inner, slot: &Slot) {
-    let mut buf = Vec::new();
+    let (mut buf, mut dir_buf) = (Vec::new(), Vec::new());
     loop {
         let task = lock(&inner.tasks).recv();
         let Ok(task) = task else {
@@ -399,7 +471,7 @@ fn work(inner: &Inner, slot: &Slot) {
         };
         match task {
             Task::List(list) => {
-                let listing = list_dir(&list);
+                let listing = list_dir(&list, &mut dir_buf);
                 let _ = list.reply.send(Reply::Listed(listing));
             }
             Task::Analyze(job) => {
@@ -442,20 +514,21 @@ fn analyze(
     let file = &job.file;
     let e = Entry::new(&file.path, file.mode, file.size, file.layer);
     let mut interested = file.interested.clone();
-    if let Data::File(path) = &file.data
+    if let Data::File(place) = &file.data
         && let [(i, Interest::Yes)] = interested[..]
         && inner.analyzers[i].streams()
         && job.skipped.is_empty()
         && !inner.disabled[i].load(Ordering::SeqCst)
     {
-        return stream(inner, slot, job, &e, path, i);
+        return stream(inner, slot, job, &e, place, i);
     }
     let data: &[u8] = match &file.data {
         Data::Bytes(b) => b.as_slice(),
-        Data::File(path) => {
-            let opened = open_regular(path).and_then(|f| {
-                read_file(
+        Data::File(place) => {
+            let opened = open_regular(place).and_then(|(f, size)| {
+                read_sized(
                     f,
+                    Some(size),
                     &e,
                     &inner.analyzers,
                     &mut interested,
@@ -539,12 +612,12 @@ fn stream(
     slot: &Slot,
     job: &Arc<Job>,
     e: &Entry,
-    path: &std::path::Path,
+    place: &Place,
     i: usize,
 ) -> Option<std::io::Result<Analysis>> {
     let a = inner.analyzers[i].as_ref();
-    let file = match open_regular(path) {
-        Ok(f) => f,
+    let file = match open_regular(place) {
+        Ok((f, _)) => f,
         Err(err) => return Some(Err(err)),
     };
     let mut reader =
@@ -567,14 +640,12 @@ fn stream(
 /// Opens a file the listing saw as a regular file, refusing what replaced it since: a
 /// symlink (`O_NOFOLLOW`: it could point out of the target) or a FIFO, socket or device
 /// (opened non-blocking, so a FIFO with no writer cannot stall a worker, then refused).
-pub(crate) fn open_regular(path: &std::path::Path) -> std::io::Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
-        .open(path)?;
-    if f.metadata()?.is_file() {
-        Ok(f)
+/// Returns the file and its size as it is now.
+pub(crate) fn open_regular(place: &Place) -> std::io::Result<(std::fs::File, u64)> {
+    let fd = place.open(OFlags::RDONLY | OFlags::NONBLOCK, false)?;
+    let st = rustix::fs::fstat(&fd)?;
+    if FileType::from_raw_mode(st.st_mode) == FileType::RegularFile {
+        Ok((std::fs::File::from(fd), st.st_size.max(0) as u64))
     } else {
         Err(std::io::Error::other(
             "no longer a regular file (replaced since the directory was listed); not read",
@@ -586,7 +657,23 @@ pub(crate) fn open_regular(path: &std::path::Path) -> std::io::Result<std::fs::F
 /// first when some sniff, dropping the sniffers that decline; the rest up to `max`
 /// bytes. False when nobody is left interested.
 pub(crate) fn read_file<R: Read>(
+    reader: R,
+    e: &Entry,
+    analyzers: &[Shared],
+    interested: &mut Vec<(usize, Interest)>,
+    max: u64,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<bool> {
+    read_sized(reader, None, e, analyzers, interested, max, buf)
+}
+
+/// [`read_file`], and when the file's size is known (`size`, from `fstat` of the open file)
+/// a read that comes back short with that many bytes read is its end, so a small file takes
+/// one `read`, not the two or three that find the end by reading nothing (a layer's files
+/// are read from memory, where that costs nothing: `None`).
+fn read_sized<R: Read>(
     mut reader: R,
+    size: Option<u64>,
     e: &Entry,
     analyzers: &[Shared],
     interested: &mut Vec<(usize, Interest)>,
@@ -594,6 +681,7 @@ pub(crate) fn read_file<R: Read>(
     buf: &mut Vec<u8>,
 ) -> std::io::Result<bool> {
     buf.clear();
+    let size = size.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
     let head = interested
         .iter()
         .filter_map(|(_, i)| match i {
@@ -603,7 +691,13 @@ pub(crate) fn read_file<R: Read>(
         .max()
         .map(|n| n.min(MAX_SNIFF));
     if let Some(head) = head {
-        read_head(&mut reader, head, buf)?;
+        let ended = match size {
+            Some(_) => read_upto(&mut reader, head as u64, size, buf)?,
+            None => {
+                read_head(&mut reader, head, buf)?;
+                false
+            }
+        };
         let got = &*buf;
         interested.retain(|&(i, interest)| match interest {
             Interest::Sniff(n) => analyzers[i].wants_head(e, &got[..n.min(got.len())]),
@@ -612,10 +706,17 @@ pub(crate) fn read_file<R: Read>(
         if interested.is_empty() {
             return Ok(false);
         }
+        if ended {
+            return Ok(true);
+        }
     }
     let limit = max.saturating_sub(buf.len() as u64);
-    buf.reserve((e.size.min(max) as usize).saturating_sub(buf.len()));
-    reader.take(limit).read_to_end(buf)?;
+    if size.is_some() {
+        read_upto(&mut reader, limit, size, buf)?;
+    } else {
+        buf.reserve((e.size.min(max) as usize).saturating_sub(buf.len()));
+        reader.take(limit).read_to_end(buf)?;
+    }
     Ok(true)
 }
 
@@ -639,39 +740,120 @@ fn read_head<R: Read>(r: &mut R, n: usize, buf: &mut Vec<u8>) -> std::io::Result
     Ok(())
 }
 
-/// Lists a directory: every entry's type, a regular file's mode and size, a symlink's
-/// target (nothing is followed).
-fn list_dir(list: &List) -> Listing {
-    use std::os::unix::fs::PermissionsExt;
-    let result = std::fs::read_dir(&list.dir).and_then(|entries| {
-        let mut out = Vec::new();
-        for entry in entries {
-            let entry = entry?;
-            let kind = match entry.file_type() {
-                Err(e) => ListedKind::Error(e),
-                Ok(ft) if ft.is_dir() => ListedKind::Dir,
-                Ok(ft) if ft.is_file() => {
-                    let (mode, size) = entry
-                        .metadata()
-                        .map_or((0, 0), |m| (m.permissions().mode() & 0o7777, m.len()));
-                    ListedKind::File { mode, size }
-                }
-                Ok(ft) if ft.is_symlink() => ListedKind::Symlink(std::fs::read_link(entry.path())),
-                Ok(_) => ListedKind::Other,
+/// Reads up to `limit` bytes (fewer at the end of the file) onto the end of `buf`; true when
+/// the end of the file was seen: a read gave nothing, or came back short with `buf` holding
+/// `size` bytes (the file's size, when known).
+fn read_upto<R: Read>(
+    r: &mut R,
+    limit: u64,
+    size: Option<usize>,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<bool> {
+    let end = buf
+        .len()
+        .saturating_add(usize::try_from(limit).unwrap_or(usize::MAX));
+    let mut filled = buf.len();
+    let mut ended = false;
+    while filled < end {
+        if filled == buf.len() {
+            // room for the rest of a file of known size and one byte more (so its end shows
+            // as a short read), else for twice what is read so far
+            let want = match size {
+                Some(n) if n >= filled => n.saturating_add(1),
+                _ => filled.saturating_mul(2).max(filled.saturating_add(8192)),
             };
-            out.push(Listed {
-                name: entry.file_name(),
-                kind,
-            });
+            buf.resize(want.min(end), 0);
         }
-        Ok(out)
+        match r.read(&mut buf[filled..]) {
+            Ok(0) => {
+                ended = true;
+                break;
+            }
+            Ok(k) => {
+                filled += k;
+                if Some(filled) == size && filled < buf.len() {
+                    ended = true;
+                    break;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                buf.truncate(filled);
+                return Err(e);
+            }
+        }
+    }
+    buf.truncate(filled);
+    Ok(ended)
+}
+
+/// Lists a directory through `buf`: every entry's type, a regular file's mode and size, a
+/// symlink's target (nothing is followed; a directory below the root that became a symlink
+/// since its parent was listed is refused). The directory is held open for its entries when
+/// it has files or directories and fewer than [`MAX_HELD_DIRS`] are held.
+fn list_dir(list: &List, buf: &mut Vec<u8>) -> Listing {
+    let mut held = None;
+    let result = read_listing(list, buf).map(|(fd, out)| {
+        if out
+            .iter()
+            .any(|l| matches!(l.kind, ListedKind::Dir | ListedKind::File { .. }))
+        {
+            held = DirFd::hold(fd);
+        }
+        out
     });
     Listing {
         dir: list.dir.clone(),
+        held,
         rel: list.rel.clone(),
         depth: list.depth,
         result,
     }
+}
+
+/// Opens and reads the directory of `list`; its descriptor and its entries.
+fn read_listing(list: &List, buf: &mut Vec<u8>) -> std::io::Result<(OwnedFd, Vec<Listed>)> {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NONBLOCK;
+    // the root is the user's path, followed if it is a symlink; nothing below it is
+    let fd = list.place.open(flags, list.depth == 0)?;
+    buf.clear();
+    buf.reserve(DIR_BUFFER);
+    let mut out = Vec::new();
+    let mut entries = RawDir::new(&fd, buf.spare_capacity_mut());
+    while let Some(entry) = entries.next() {
+        let entry = entry?;
+        let name = entry.file_name().to_bytes();
+        if name == b"." || name == b".." {
+            continue;
+        }
+        let name = OsStr::from_bytes(name);
+        let kind = match entry.file_type() {
+            // the file system does not say: ask for the entry itself
+            FileType::Unknown => rustix::fs::statat(&fd, name, AtFlags::SYMLINK_NOFOLLOW)
+                .map(|st| FileType::from_raw_mode(st.st_mode)),
+            known => Ok(known),
+        };
+        let kind = match kind {
+            Err(e) => ListedKind::Error(e.into()),
+            Ok(FileType::Directory) => ListedKind::Dir,
+            Ok(FileType::RegularFile) => {
+                let (mode, size) = rustix::fs::statat(&fd, name, AtFlags::SYMLINK_NOFOLLOW)
+                    .map_or((0, 0), |st| (st.st_mode & 0o7777, st.st_size.max(0) as u64));
+                ListedKind::File { mode, size }
+            }
+            Ok(FileType::Symlink) => ListedKind::Symlink(
+                rustix::fs::readlinkat(&fd, name, Vec::new())
+                    .map(|t| PathBuf::from(OsString::from_vec(t.into_bytes())))
+                    .map_err(std::io::Error::from),
+            ),
+            Ok(_) => ListedKind::Other,
+        };
+        out.push(Listed {
+            name: name.to_os_string(),
+            kind,
+        });
+    }
+    Ok((fd, out))
 }
 
 /// What a walker handed over, in its order, as results come back.
@@ -706,6 +888,9 @@ pub(crate) struct Feed<'p> {
     in_flight: usize,
     /// Directory listings received, for the walker to take.
     listings: Vec<Listing>,
+    /// Directories to list, not handed to the pool yet.
+    to_list: Vec<List>,
+    /// Directories handed to the pool and not listed yet.
     lists_pending: usize,
     watched: Instant,
 }
@@ -728,6 +913,7 @@ impl<'p> Feed<'p> {
             pending: 0,
             in_flight: 0,
             listings: Vec::new(),
+            to_list: Vec::new(),
             lists_pending: 0,
             watched: Instant::now(),
         }
@@ -767,15 +953,33 @@ impl<'p> Feed<'p> {
         }));
     }
 
-    /// Asks the pool to list a directory ([`Feed::next_listing`] returns it).
-    pub(crate) fn list(&mut self, dir: PathBuf, rel: Vec<u8>, depth: usize) {
-        self.lists_pending += 1;
-        self.pool.send(Task::List(List {
+    /// Asks the pool to list the directory at `place` (at `dir` on disk;
+    /// [`Feed::next_listing`] returns it).
+    pub(crate) fn list(&mut self, place: Place, dir: PathBuf, rel: Vec<u8>, depth: usize) {
+        self.to_list.push(List {
+            place,
             dir,
             rel,
             depth,
             reply: self.tx.clone(),
-        }));
+        });
+        self.send_lists();
+    }
+
+    /// Hands directories to list to the pool, the last asked for first, while fewer than
+    /// [`MAX_LISTS_IN_FLIGHT`] are: the files of the directories listed then go to the
+    /// workers right behind them, not behind every directory of a wide tree (a
+    /// `node_modules` of 20,000 packages), and few directories are held open meanwhile.
+    /// With no worker left, all of them (the walker then lists them itself).
+    fn send_lists(&mut self) {
+        let unbounded = lock(&self.pool.inner.slots).is_empty();
+        while unbounded || self.lists_pending < MAX_LISTS_IN_FLIGHT {
+            let Some(list) = self.to_list.pop() else {
+                return;
+            };
+            self.lists_pending += 1;
+            self.pool.send(Task::List(list));
+        }
     }
 
     /// The next directory listing, while some are asked for.
@@ -784,6 +988,7 @@ impl<'p> Feed<'p> {
             if let Some(l) = self.listings.pop() {
                 return Some(l);
             }
+            self.send_lists();
             if self.lists_pending == 0 {
                 return None;
             }
@@ -883,4 +1088,104 @@ pub(crate) fn test_pool(
         replaced,
         max_replaced,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Gives at most `chunk` bytes a read, counting the calls.
+    struct Reads<'a> {
+        data: &'a [u8],
+        chunk: usize,
+        calls: usize,
+    }
+
+    impl Read for Reads<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            self.calls += 1;
+            let n = out.len().min(self.chunk).min(self.data.len());
+            out[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    /// Reads `data` whose size fstat said is `size`, a sniff of 8 bytes first when `sniff`,
+    /// up to `max` bytes: (bytes read, read calls).
+    fn read(
+        data: &[u8],
+        size: Option<u64>,
+        sniff: bool,
+        max: u64,
+        chunk: usize,
+    ) -> (Vec<u8>, usize) {
+        struct Text;
+        const TEXT: crate::analyzer::AnalyzerInfo =
+            crate::analyzer::AnalyzerInfo::packages("text", 1);
+        impl Analyzer for Text {
+            fn info(&self) -> &crate::analyzer::AnalyzerInfo {
+                &TEXT
+            }
+            fn wants(&self, _e: &Entry) -> Interest {
+                Interest::Yes
+            }
+            fn wants_head(&self, _e: &Entry, head: &[u8]) -> bool {
+                !head.contains(&0)
+            }
+            fn analyze(&self, _e: &Entry, _data: &[u8]) -> Option<Fact> {
+                None
+            }
+        }
+        let analyzers: Vec<Shared> = vec![Arc::new(Text)];
+        let mut interested = vec![(
+            0,
+            if sniff {
+                Interest::Sniff(8)
+            } else {
+                Interest::Yes
+            },
+        )];
+        let e = Entry::new("f", 0o644, data.len() as u64, None);
+        let mut r = Reads {
+            data,
+            chunk,
+            calls: 0,
+        };
+        let mut buf = vec![7; 3];
+        let kept =
+            read_sized(&mut r, size, &e, &analyzers, &mut interested, max, &mut buf).unwrap();
+        assert!(kept);
+        (buf, r.calls)
+    }
+
+    #[test]
+    fn a_file_of_known_size_is_read_whole_and_its_end_seen_without_an_empty_read() {
+        let data: Vec<u8> = (1..=100u8).collect();
+        let len = data.len() as u64;
+        for sniff in [false, true] {
+            // the size known: one read when the file fits the sniff, else two
+            let (got, calls) = read(&data, Some(len), sniff, 1 << 20, usize::MAX);
+            assert_eq!(
+                (got.as_slice(), calls),
+                (&data[..], if sniff { 2 } else { 1 })
+            );
+            // not known (a layer's reader): the end is a read that gives nothing
+            let (got, calls) = read(&data, None, sniff, 1 << 20, usize::MAX);
+            assert_eq!(got, data);
+            assert!(calls > if sniff { 2 } else { 1 });
+            // short reads, a file that grew or shrank since fstat: every byte, no more
+            for size in [Some(len), Some(10), Some(1000), None] {
+                assert_eq!(read(&data, size, sniff, 1 << 20, 7).0, data);
+            }
+            // never more than the entry limit
+            for size in [Some(len), Some(10), None] {
+                assert_eq!(read(&data, size, sniff, 50, 7).0, &data[..50]);
+                assert_eq!(read(&data, size, sniff, 50, usize::MAX).0, &data[..50]);
+            }
+        }
+        // a small file that fits the sniff: one read however it is read
+        let (got, calls) = read(b"abc", Some(3), true, 1 << 20, usize::MAX);
+        assert_eq!((got.as_slice(), calls), (&b"abc"[..], 1));
+    }
 }
