@@ -664,3 +664,86 @@ fn a_new_database_keeps_ids_unique_and_links_every_record() {
         .unwrap_err();
     assert!(err.to_string().contains("UNIQUE"), "{err}");
 }
+
+/// Blocks are compressed on the writer's compressor thread: a record replaced while its old
+/// block is held for the dictionary being collected, or still with the compressor, or
+/// already stored, reads back as the later write, and every block is compressed against the
+/// source's one dictionary.
+#[test]
+fn records_replaced_while_their_blocks_are_being_compressed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("moat.db");
+    let record = |id: usize, version: &str| {
+        let mut a = adv(
+            &format!("GO-{id}"),
+            "Go",
+            &format!("example.com/{version}/m{id}"),
+            &[&format!("CVE-{version}-{id}")],
+        );
+        a.details = Some(format!(
+            "Record {id} ({version}): a crafted request makes example.com/m{id} allocate \
+             without bound; upgrade to {id}.0.1."
+        ));
+        a
+    };
+    // (position in the stream, id replaced there): within the training window (its block
+    // held), right after it (its block with the compressor), and far later (stored).
+    let replaced = [(200, 5), (1100, 1050), (1700, 1690), (2900, 2)];
+    let mut b = Builder::create(&path).unwrap();
+    {
+        let mut w = b.writer(db::Mode::Merge).unwrap();
+        for i in 0..3000 {
+            w.advisory("osv:Go", &record(i, "v1")).unwrap();
+            for &(at, id) in &replaced {
+                if at == i {
+                    w.advisory("osv:Go", &record(id, "v2")).unwrap();
+                }
+            }
+        }
+        w.finish().unwrap();
+    }
+    b.commit().unwrap();
+
+    let db = Database::open_read_only(&path).unwrap();
+    assert_eq!(db.status().unwrap().advisories, 3000);
+    for i in 0..3000 {
+        let v = if replaced.iter().any(|&(_, id)| id == i) {
+            "v2"
+        } else {
+            "v1"
+        };
+        let found = db
+            .advisories_for("Go", &format!("example.com/{v}/m{i}"))
+            .unwrap();
+        let mut want = record(i, v);
+        want.source = "osv:Go".into();
+        assert_eq!(found, vec![want], "record {i}");
+        assert_eq!(
+            db.ids_for_alias(&format!("CVE-{v}-{i}")).unwrap(),
+            [format!("GO-{i}")]
+        );
+    }
+    for (_, id) in replaced {
+        assert!(
+            db.advisories_for("Go", &format!("example.com/v1/m{id}"))
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            db.ids_for_alias(&format!("CVE-v1-{id}"))
+                .unwrap()
+                .is_empty()
+        );
+    }
+    drop(db);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let (dicts, plain): (i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM dicts), \
+                    (SELECT count(*) FROM blocks WHERE dict IS NULL)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((dicts, plain), (1, 0));
+}

@@ -23,6 +23,10 @@
 //! writing ([`Writer::prepared`]). The writer packs records into blocks of their source,
 //! compressed against the source's dictionary (trained on the source's first records,
 //! `codec.rs`), interns package keys and links them by rowid (the layout is in [`schema`]).
+//! Training and compression run on the writer's compressor thread (`compress.rs`): the
+//! writing thread places each record in its block and inserts its rows at once, and stores
+//! the dictionary and the compressed blocks as they come back (in order, before anything
+//! reads a block), so the database is the same as if it compressed them itself.
 //! A new id costs one insert (an id already stored fails its UNIQUE constraint and is then
 //! replaced in place); on a new database a set of the hashes of the package keys written
 //! says which keys are new, so a key the (capped) cache lacks is inserted without a lookup.
@@ -45,6 +49,7 @@
 //! Times are written as RFC 3339 UTC with whole seconds (`2026-01-02T03:04:05Z`), through
 //! `jiff`.
 
+use super::compress::{Compressor, Done, Job};
 use super::file::{self, WriteLock};
 use super::{Database, DbError, classify, codec, schema, sqlite_err, strings};
 use crate::import::{ImportBatch, KevEntry};
@@ -85,12 +90,12 @@ struct Deferred {
     /// key whose hash is not in it is new and inserted without a lookup (a hash in it, from
     /// a collision, a key that left the capped cache or a rolled back writer, costs one).
     /// Without it a mirror-sized import looked up every key its cache had dropped.
-    keys: Option<HashSet<u64>>,
+    keys: Option<HashedKeys>,
     /// The hashes of every advisory id inserted so far: the unique index on ids is deferred
     /// too, so an id whose hash is in it (written twice, or a collision) builds the indexes
     /// first ([`Writer::index`]) and then goes the way of an id already stored. Past
     /// [`MAX_KEY_HASHES`] the indexes are built.
-    ids: HashSet<u64>,
+    ids: HashedKeys,
     /// The `coverage` table counted as records were written: source -> ecosystem ->
     /// advisories (`None` past [`MAX_COVERAGE_KEYS`]: computed by SQL at commit instead).
     coverage: Option<Coverage>,
@@ -231,8 +236,8 @@ impl Builder {
             rebuilt: None,
             deferred: Some(Deferred {
                 written: HashSet::new(),
-                keys: Some(HashSet::new()),
-                ids: HashSet::new(),
+                keys: Some(HashedKeys::default()),
+                ids: HashedKeys::default(),
                 coverage: Some(Coverage::new()),
             }),
         })
@@ -359,8 +364,9 @@ impl Builder {
             deferred: &mut self.deferred,
             coverage: Coverage::new(),
             coverage_keys: 0,
-            pending: Vec::new(),
-            pending_bytes: 0,
+            collecting: None,
+            held: Vec::new(),
+            zstd: Compressor::default(),
             codecs: HashMap::new(),
             decoders: codec::Decompressors::default(),
             thinned: HashSet::new(),
@@ -463,24 +469,48 @@ impl Builder {
 
 /// One advisory made ready for [`Writer::prepared`]: its stored JSON and its lookup keys,
 /// computed without the database (so on any thread).
+///
+/// Its keys are kept in one buffer (`keys`, cut by `packages`) rather than two strings a
+/// package: a record is made on a worker and freed on the writing thread, and every
+/// allocation crossing threads so costs the allocator more than the copy.
 #[derive(Debug, Clone)]
 pub struct Prepared {
     id: String,
     source: String,
     /// The record as stored (its `source` set), or why it could not be serialised.
     json: Result<String, String>,
-    /// Distinct (release key, lookup name) pairs of its `affected` entries, in order.
-    packages: Vec<(String, String)>,
+    /// The text of the distinct (release key, lookup name) pairs of its `affected` entries,
+    /// in order, one after the other.
+    keys: String,
+    /// Where each pair ends in `keys`: (end of the release key, end of the name).
+    packages: Vec<(usize, usize)>,
     /// Distinct aliases other than the id, in order.
     aliases: Vec<String>,
     /// Where in `packages` each distinct ecosystem first occurs.
     ecosystems: Vec<usize>,
 }
 
+/// Records with more distinct keys than this find duplicates through a hash set rather than
+/// by comparing with every key before.
+const LINEAR_DEDUP: usize = 16;
+
 impl Prepared {
     /// The source the record is stored in.
     pub fn source(&self) -> &str {
         &self.source
+    }
+
+    /// The `i`th distinct (release key, lookup name) pair.
+    fn package(&self, i: usize) -> Option<(&str, &str)> {
+        let &(eco_end, name_end) = self.packages.get(i)?;
+        let start = match i.checked_sub(1) {
+            Some(prev) => self.packages.get(prev)?.1,
+            None => 0,
+        };
+        Some((
+            self.keys.get(start..eco_end)?,
+            self.keys.get(eco_end..name_end)?,
+        ))
     }
 
     /// `adv` as it is stored in `source`: package names in the lookup form of
@@ -494,48 +524,63 @@ impl Prepared {
             a.source = source.to_string();
             to_json(&a)
         };
-        let keys: Vec<(String, String)> = adv
-            .affected
-            .iter()
-            .map(|aff| {
-                let eco = crate::distro::release_key(&aff.package.ecosystem);
-                let name = moat_model::normalize_name(&eco, &aff.package.name);
-                (eco.into_owned(), name)
-            })
-            .collect();
-        // First occurrences kept, without copying the keys.
-        let first: Vec<bool> = {
-            let mut seen = HashSet::with_capacity(keys.len());
-            keys.iter().map(|k| seen.insert(k)).collect()
-        };
-        let packages: Vec<(String, String)> = keys
-            .into_iter()
-            .zip(first)
-            .filter_map(|(k, first)| first.then_some(k))
-            .collect();
-        let mut seen = HashSet::new();
-        let aliases: Vec<String> = adv
-            .aliases
-            .iter()
-            .filter(|alias| *alias != &adv.id && seen.insert(alias.as_str()))
-            .cloned()
-            .collect();
-        let mut seen = HashSet::new();
-        let ecosystems = (0..packages.len())
-            .filter(|&i| {
-                packages
-                    .get(i)
-                    .is_some_and(|(eco, _)| seen.insert(eco.as_str()))
-            })
-            .collect();
-        Prepared {
-            ecosystems,
+        let mut p = Prepared {
             id: adv.id.clone(),
             source: source.to_string(),
             json: written.map_err(|err| format!("{}: {err}", adv.id)),
-            packages,
-            aliases,
+            keys: String::new(),
+            packages: Vec::with_capacity(adv.affected.len()),
+            aliases: Vec::new(),
+            ecosystems: Vec::new(),
+        };
+        // Distinct keys and ecosystems, first occurrences kept: compared with the ones before
+        // in a record with few entries, through sets in one with many.
+        let many = adv.affected.len() > LINEAR_DEDUP;
+        let mut seen: HashSet<(String, String)> = HashSet::new();
+        let mut seen_ecos: HashSet<String> = HashSet::new();
+        for aff in &adv.affected {
+            let eco = crate::distro::release_key(&aff.package.ecosystem);
+            let name = moat_model::normalize_name(&eco, &aff.package.name);
+            let n = p.packages.len();
+            let new = if many {
+                seen.insert((eco.to_string(), name.clone()))
+            } else {
+                !(0..n).any(|i| p.package(i) == Some((&eco, &name)))
+            };
+            if !new {
+                continue;
+            }
+            let eco_is_new = if many {
+                seen_ecos.insert(eco.to_string())
+            } else {
+                !p.ecosystems
+                    .iter()
+                    .any(|&i| p.package(i).is_some_and(|(e, _)| e == eco))
+            };
+            p.keys.push_str(&eco);
+            let eco_end = p.keys.len();
+            p.keys.push_str(&name);
+            p.packages.push((eco_end, p.keys.len()));
+            if eco_is_new {
+                p.ecosystems.push(n);
+            }
         }
+        let many = adv.aliases.len() > LINEAR_DEDUP;
+        let mut seen: HashSet<&str> = HashSet::new();
+        for alias in &adv.aliases {
+            if *alias == adv.id {
+                continue;
+            }
+            let new = if many {
+                seen.insert(alias)
+            } else {
+                !p.aliases.contains(alias)
+            };
+            if new {
+                p.aliases.push(alias.clone());
+            }
+        }
+        p
     }
 }
 
@@ -570,9 +615,10 @@ pub enum Mode {
 ///
 /// Records are stored zstd-compressed against a dictionary of their source (see
 /// `codec.rs`): the first records of a source without one (or of a source this writer
-/// replaces) are held back until there are enough to train it, then written in their order;
-/// records of another source (or [`Writer::finish`]) write the held-back ones first, so the
-/// order of writes, and so which of two records with one id wins, is the order of calls.
+/// replaces) are written at once and copied as samples until there are enough to train it
+/// (or a record of another source, or [`Writer::finish`], comes first); their blocks are
+/// held until the training is asked for. The order of writes, and so which of two records
+/// with one id wins, is the order of calls.
 pub struct Writer<'a> {
     tx: rusqlite::Transaction<'a>,
     tmp: PathBuf,
@@ -584,11 +630,16 @@ pub struct Writer<'a> {
     /// Coverage counted by this transaction (added to the builder's when it commits).
     coverage: Coverage,
     coverage_keys: usize,
-    /// Records of one source held back to train its dictionary, and their JSON bytes.
-    pending: Vec<Prepared>,
-    pending_bytes: usize,
-    /// The compressor of each source written to so far.
-    codecs: HashMap<String, Codec>,
+    /// The samples being collected to train a source's dictionary (the source's first
+    /// records, while no other source's come between).
+    collecting: Option<Collecting>,
+    /// Blocks of the source being collected for, sealed before its dictionary was asked
+    /// for: sent to the compressor after the training job.
+    held: Vec<(i64, String, codec::BlockBuf)>,
+    /// Dictionary training and block compression, on a thread of their own.
+    zstd: Compressor,
+    /// The dictionary of each source written to so far.
+    codecs: HashMap<String, Dict>,
     /// Decompressors for stored blocks (a replaced record's aliases, compaction).
     decoders: codec::Decompressors,
     /// Blocks that lost records to this writer (replaced in place): compacted at finish when
@@ -613,17 +664,22 @@ pub struct Writer<'a> {
     deleted: bool,
 }
 
-/// The compressor of one source and the id of its dictionary (`None`: no dictionary). The
-/// compressor (a zstd context with the dictionary loaded, a few MiB) is made when the
-/// source's next block is sealed and dropped when more than [`MAX_COMPRESSORS`] are alive.
-struct Codec {
-    dict: Option<i64>,
-    zstd: Option<codec::Packer>,
+/// The dictionary of a source's blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dict {
+    /// Stored under this id (`None`: the source's blocks have no dictionary).
+    Known(Option<i64>),
+    /// Being trained by the compressor (its result comes before the source's blocks').
+    Training,
 }
 
-/// Most compressors a writer keeps alive at once (an import writes one source after the
-/// other; a context with a 64 KiB dictionary loaded holds a few MiB).
-const MAX_COMPRESSORS: usize = 2;
+/// The first records of a source, collected to train its dictionary: their bytes one
+/// after the other, and each one's length.
+struct Collecting {
+    source: String,
+    data: Vec<u8>,
+    sizes: Vec<usize>,
+}
 
 /// Most package ids kept in a writer's cache (~3 MiB; past it the cache starts again and a
 /// key it lacks is looked up, unless [`Deferred::keys`] says it is new).
@@ -635,15 +691,53 @@ const MAX_KEY_HASHES: usize = 1 << 21;
 
 /// The 64-bit hash of a package key (`ecosystem NUL name`) or an id, for [`Deferred::keys`]
 /// and [`Deferred::ids`].
+///
+/// A fixed hash (the same key gives the same hash for the whole builder; collisions only
+/// cost a lookup or an early index build), eight bytes a step and a final mix: SipHash,
+/// which this was, cost ~1.5% of an import's CPU for keys that are hashed only to be
+/// remembered. Its keys were fixed too (zero), so it was no harder to collide on purpose.
 fn key_hash(key: &str) -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    // A fixed hasher (SipHash with zero keys): the same key gives the same hash for the
-    // whole builder; collisions only cost a lookup.
-    let mut h =
-        std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
-            .build_hasher();
-    h.write(key.as_bytes());
-    h.finish()
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let bytes = key.as_bytes();
+    let mut h = (bytes.len() as u64).wrapping_mul(K);
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = (h ^ u64::from_le_bytes(w)).wrapping_mul(K).rotate_left(29);
+    }
+    let mut w = [0u8; 8];
+    let rest = chunks.remainder();
+    w[..rest.len()].copy_from_slice(rest);
+    h = (h ^ u64::from_le_bytes(w)).wrapping_mul(K);
+    // murmur3's finaliser: every input bit reaches every output bit.
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+/// A set of [`key_hash`]es, hashed as they are (they are mixed already).
+type HashedKeys = HashSet<u64, std::hash::BuildHasherDefault<Mixed>>;
+
+/// The hasher of [`HashedKeys`]: the value itself.
+#[derive(Default)]
+struct Mixed(u64);
+
+impl std::hash::Hasher for Mixed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Not used for u64 keys; any other input is folded in.
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
 }
 
 /// Most thinned blocks remembered one by one.
@@ -733,23 +827,44 @@ impl Writer<'_> {
                 reason: reason.clone(),
             });
         }
-        if self.pending.first().is_some_and(|q| q.source != p.source) {
-            self.flush()?;
+        if self
+            .collecting
+            .as_ref()
+            .is_some_and(|c| c.source != p.source)
+        {
+            self.train()?;
         }
         self.touch(&p.source)?;
-        if !self.codecs.contains_key(&p.source) && !self.fresh.contains(&p.source) {
-            // A source with a dictionary already (merged into): use it.
-            if let Some((id, dict)) = self.stored_dict(&p.source)? {
-                self.set_codec(&p.source, Some(id), Some(&dict))?;
+        let json = p.json.as_deref().unwrap_or_default().as_bytes();
+        if !self.codecs.contains_key(&p.source) && self.collecting.is_none() {
+            let stored = if self.fresh.contains(&p.source) {
+                None
+            } else {
+                self.stored_dict(&p.source)?
+            };
+            match stored {
+                // A source with a dictionary already (merged into): use it.
+                Some((id, dict)) => self.use_dict(&p.source, Some(id), Some(dict))?,
+                None => {
+                    self.collecting = Some(Collecting {
+                        source: p.source.clone(),
+                        data: Vec::with_capacity(codec::TRAIN_BYTES.min(1 << 20)),
+                        sizes: Vec::new(),
+                    });
+                }
             }
         }
-        if self.codecs.contains_key(&p.source) {
-            return self.write(p);
-        }
-        self.pending_bytes += p.json.as_ref().map_or(0, String::len);
-        self.pending.push(p.clone());
-        if self.pending.len() >= codec::TRAIN_RECORDS || self.pending_bytes >= codec::TRAIN_BYTES {
-            self.flush()?;
+        let full = match &mut self.collecting {
+            Some(c) => {
+                c.data.extend_from_slice(json);
+                c.sizes.push(json.len());
+                c.sizes.len() >= codec::TRAIN_RECORDS || c.data.len() >= codec::TRAIN_BYTES
+            }
+            None => false,
+        };
+        self.write(p)?;
+        if full {
+            self.train()?;
         }
         Ok(())
     }
@@ -765,40 +880,79 @@ impl Writer<'_> {
             .map_err(sqlite_err(&self.tmp))
     }
 
-    fn set_codec(
+    /// Compresses the blocks of `source` against the stored dictionary `id` (`bytes`; none:
+    /// without one).
+    fn use_dict(
         &mut self,
         source: &str,
-        dict: Option<i64>,
-        bytes: Option<&[u8]>,
+        id: Option<i64>,
+        bytes: Option<Vec<u8>>,
     ) -> Result<(), DbError> {
-        let zstd = codec::Packer::new(bytes).map_err(|e| DbError::Corrupt {
-            path: self.tmp.clone(),
-            reason: format!("zstd dictionary of {source}: {e}"),
-        })?;
-        self.codecs.insert(
-            source.to_string(),
-            Codec {
-                dict,
-                zstd: Some(zstd),
-            },
-        );
-        self.retire_compressors(source);
-        Ok(())
+        self.codecs.insert(source.to_string(), Dict::Known(id));
+        let job = Job::Use {
+            source: source.to_string(),
+            dict: bytes,
+        };
+        self.send(job)
     }
 
-    /// Drops the compressors of sources other than `keep` while more than
-    /// [`MAX_COMPRESSORS`] are alive (they are made again from their dictionary if needed).
-    fn retire_compressors(&mut self, keep: &str) {
-        let mut alive = self.codecs.values().filter(|c| c.zstd.is_some()).count();
-        for (source, c) in self.codecs.iter_mut() {
-            if alive <= MAX_COMPRESSORS {
-                break;
+    /// Sends a job to the compressor, first storing the results that are ready.
+    fn send(&mut self, job: Job) -> Result<(), DbError> {
+        let (tx, tmp, codecs) = (&self.tx, &self.tmp, &mut self.codecs);
+        self.zstd
+            .send(job, tmp, &mut |d| Self::stored(tx, tmp, codecs, d))
+    }
+
+    /// Waits for the compressor and stores everything it did: every block sealed so far is
+    /// in `blocks` afterwards.
+    fn sync(&mut self) -> Result<(), DbError> {
+        let (tx, tmp, codecs) = (&self.tx, &self.tmp, &mut self.codecs);
+        self.zstd
+            .sync(tmp, &mut |d| Self::stored(tx, tmp, codecs, d))
+    }
+
+    /// Stores what the compressor did: a trained dictionary, a compressed block.
+    fn stored(
+        tx: &rusqlite::Transaction<'_>,
+        tmp: &Path,
+        codecs: &mut HashMap<String, Dict>,
+        done: Done,
+    ) -> Result<(), DbError> {
+        let corrupt = |reason: String| DbError::Corrupt {
+            path: tmp.to_path_buf(),
+            reason,
+        };
+        match done {
+            Done::Trained { source, dict } => {
+                let id = match dict {
+                    Some(dict) => {
+                        tx.prepare_cached("INSERT INTO dicts(source, dict) VALUES (?1, ?2)")
+                            .and_then(|mut st| st.execute(params![source, dict]))
+                            .map_err(sqlite_err(tmp))?;
+                        Some(tx.last_insert_rowid())
+                    }
+                    None => None,
+                };
+                codecs.insert(source, Dict::Known(id));
             }
-            if source != keep && c.zstd.is_some() && !self.blocks.contains_key(source) {
-                c.zstd = None;
-                alive -= 1;
+            Done::Block {
+                id,
+                source,
+                records,
+                data,
+            } => {
+                let Some(Dict::Known(dict)) = codecs.get(&source).copied() else {
+                    return Err(corrupt(format!("block {id}: no dictionary for {source}")));
+                };
+                tx.prepare_cached(
+                    "INSERT INTO blocks(id, dict, records, data) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .and_then(|mut st| st.execute(params![id, dict, records as i64, data]))
+                .map_err(sqlite_err(tmp))?;
             }
+            Done::Failed(reason) => return Err(corrupt(reason)),
         }
+        Ok(())
     }
 
     /// The stored dictionary `id`.
@@ -812,36 +966,21 @@ impl Writer<'_> {
             })
     }
 
-    /// Trains the dictionary of the held-back records' source (when there are enough of
-    /// them) and writes them.
-    fn flush(&mut self) -> Result<(), DbError> {
-        let pending = std::mem::take(&mut self.pending);
-        self.pending_bytes = 0;
-        let Some(first) = pending.first() else {
+    /// Asks the compressor to train the dictionary of the source being collected for (on
+    /// the samples collected; none when too few), then to compress the source's blocks
+    /// sealed meanwhile.
+    fn train(&mut self) -> Result<(), DbError> {
+        let Some(c) = self.collecting.take() else {
             return Ok(());
         };
-        let source = first.source.clone();
-        if !self.codecs.contains_key(&source) {
-            let samples: Vec<&[u8]> = pending
-                .iter()
-                .filter_map(|p| p.json.as_ref().ok().map(|j| j.as_bytes()))
-                .collect();
-            match codec::train(&samples) {
-                Some(dict) => {
-                    self.tx
-                        .execute(
-                            "INSERT INTO dicts(source, dict) VALUES (?1, ?2)",
-                            params![source, dict],
-                        )
-                        .map_err(sqlite_err(&self.tmp))?;
-                    let id = self.tx.last_insert_rowid();
-                    self.set_codec(&source, Some(id), Some(&dict))?;
-                }
-                None => self.set_codec(&source, None, None)?,
-            }
-        }
-        for p in &pending {
-            self.write(p)?;
+        self.codecs.insert(c.source.clone(), Dict::Training);
+        self.send(Job::Train {
+            source: c.source,
+            data: c.data,
+            sizes: c.sizes,
+        })?;
+        for (id, source, buf) in std::mem::take(&mut self.held) {
+            self.send(Job::Block { id, source, buf })?;
         }
         Ok(())
     }
@@ -958,41 +1097,28 @@ impl Writer<'_> {
         Ok(placed)
     }
 
-    /// Compresses the open block of `source` with its source's compressor and stores it.
+    /// Hands the open block of `source` to the compressor (which stores it compressed with
+    /// its source's dictionary), or holds it while that dictionary is still being collected
+    /// for.
     fn seal(&mut self, source: &str) -> Result<(), DbError> {
         let Some((id, buf)) = self.blocks.remove(source) else {
             return Ok(());
         };
-        let corrupt = |reason: String| DbError::Corrupt {
-            path: self.tmp.clone(),
-            reason,
-        };
-        let Some(c) = self.codecs.get_mut(source) else {
-            return Err(corrupt(format!("no compressor for {source}")));
-        };
-        let zstd = match &mut c.zstd {
-            Some(z) => z,
-            None => {
-                let bytes = match c.dict {
-                    Some(d) => Some(Self::dict_bytes(&self.tx, &self.tmp, d)?),
-                    None => None,
-                };
-                c.zstd.insert(
-                    codec::Packer::new(bytes.as_deref())
-                        .map_err(|e| corrupt(format!("zstd dictionary of {source}: {e}")))?,
-                )
-            }
-        };
-        let data = zstd
-            .compress(&buf.encode())
-            .map_err(|err| corrupt(format!("{source}: cannot compress block {id}: {err}")))?;
-        let dict = c.dict;
-        self.tx
-            .prepare_cached("INSERT INTO blocks(id, dict, records, data) VALUES (?1, ?2, ?3, ?4)")
-            .and_then(|mut st| st.execute(params![id, dict, buf.len() as i64, data]))
-            .map_err(sqlite_err(&self.tmp))?;
-        self.retire_compressors(source);
-        Ok(())
+        if self.collecting.as_ref().is_some_and(|c| c.source == source) {
+            self.held.push((id, source.to_string(), buf));
+            return Ok(());
+        }
+        if !self.codecs.contains_key(source) {
+            return Err(DbError::Corrupt {
+                path: self.tmp.clone(),
+                reason: format!("block {id}: no dictionary for {source}"),
+            });
+        }
+        self.send(Job::Block {
+            id,
+            source: source.to_string(),
+            buf,
+        })
     }
 
     /// Seals every open block.
@@ -1004,18 +1130,14 @@ impl Writer<'_> {
         Ok(())
     }
 
-    /// Writes one record into the open block of its source (whose compressor is set by now).
+    /// Writes one record into the open block of its source.
     fn write(&mut self, p: &Prepared) -> Result<(), DbError> {
         let json = p.json.as_deref().unwrap_or_default();
-        if !self.codecs.contains_key(&p.source) {
-            return Err(DbError::Corrupt {
-                path: self.tmp.clone(),
-                reason: format!("{}: no compressor for {}", p.id, p.source),
-            });
-        }
         let mut ids = Vec::with_capacity(p.packages.len());
-        for (eco, name) in &p.packages {
-            ids.push(self.package(eco, name)?);
+        for i in 0..p.packages.len() {
+            if let Some((eco, name)) = p.package(i) {
+                ids.push(self.package(eco, name)?);
+            }
         }
         let packages = codec::encode_ids(&ids);
         // While the unique index on ids is deferred, an id seen before (or a hash collision)
@@ -1076,11 +1198,11 @@ impl Writer<'_> {
                 return Ok(());
             };
             for &i in &p.ecosystems {
-                if let Some((eco, _)) = p.packages.get(i) {
-                    match ecos.get_mut(eco.as_str()) {
+                if let Some((eco, _)) = p.package(i) {
+                    match ecos.get_mut(eco) {
                         Some(n) => *n += 1,
                         None => {
-                            ecos.insert(eco.clone(), 1);
+                            ecos.insert(eco.to_string(), 1);
                             self.coverage_keys += 1;
                         }
                     }
@@ -1252,8 +1374,8 @@ impl Writer<'_> {
             return Ok(());
         }
         match self.stored_dict(source)? {
-            Some((id, dict)) => self.set_codec(source, Some(id), Some(&dict)),
-            None => self.set_codec(source, None, None),
+            Some((id, dict)) => self.use_dict(source, Some(id), Some(dict)),
+            None => self.use_dict(source, None, None),
         }
     }
 
@@ -1275,7 +1397,14 @@ impl Writer<'_> {
         if let Some((_, buf)) = self.blocks.values().find(|(id, _)| *id == block) {
             return Ok(buf.get(slot).map(<[u8]>::to_vec));
         }
+        if let Some((_, _, buf)) = self.held.iter().find(|(id, _, _)| *id == block) {
+            return Ok(buf.get(slot).map(<[u8]>::to_vec));
+        }
         if self.decoders.cached(block).is_none() {
+            // The block may still be with the compressor.
+            if self.zstd.busy() {
+                self.sync()?;
+            }
             let stored: Option<(Option<i64>, Vec<u8>)> = super::pair(
                 &self.tx,
                 &self.tmp,
@@ -1344,9 +1473,11 @@ impl Writer<'_> {
     /// commits. Returns the records each written source now holds (advisories plus KEV
     /// entries).
     pub fn finish(mut self) -> Result<BTreeMap<String, usize>, DbError> {
-        self.flush()?;
+        self.train()?;
         self.seal_all()?;
+        self.sync()?;
         self.compact()?;
+        self.sync()?;
         if self.deleted {
             self.tx
                 .execute_batch(
@@ -1411,6 +1542,102 @@ impl Writer<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use moat_model::advisory::{Affected, AffectedPackage};
+
+    fn affected(eco: &str, name: &str) -> Affected {
+        Affected {
+            package: AffectedPackage {
+                ecosystem: eco.into(),
+                name: name.into(),
+                purl: None,
+            },
+            ..Default::default()
+        }
+    }
+
+    fn keys(p: &Prepared) -> Vec<(String, String)> {
+        (0..p.packages.len())
+            .map(|i| {
+                let (e, n) = p.package(i).unwrap();
+                (e.to_string(), n.to_string())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn prepared_keys_are_distinct_release_keys_and_lookup_names() {
+        let adv = Advisory {
+            id: "UBUNTU-CVE-1".into(),
+            aliases: vec![
+                "CVE-1".into(),
+                "UBUNTU-CVE-1".into(),
+                "CVE-1".into(),
+                "X-2".into(),
+            ],
+            affected: vec![
+                affected("Ubuntu:22.04:LTS", "openssl"),
+                affected("Ubuntu:Pro:22.04:LTS", "openssl"),
+                affected("PyPI", "Foo_Bar"),
+                affected("Ubuntu:24.04:LTS", "openssl"),
+                affected("PyPI", "foo-bar"),
+            ],
+            ..Default::default()
+        };
+        let p = Prepared::new("osv:Ubuntu", &adv);
+        let want = [
+            ("Ubuntu:22.04", "openssl"),
+            ("PyPI", "foo-bar"),
+            ("Ubuntu:24.04", "openssl"),
+        ]
+        .map(|(e, n)| (e.to_string(), n.to_string()));
+        assert_eq!(keys(&p), want);
+        assert_eq!(p.ecosystems, [0, 1, 2]);
+        assert_eq!(p.aliases, ["CVE-1", "X-2"]);
+        assert_eq!(p.package(3), None);
+        assert_eq!(p.source(), "osv:Ubuntu");
+
+        // Many entries: the same through the sets.
+        let mut many = adv.clone();
+        many.affected = (0..40)
+            .map(|i| {
+                affected(
+                    if i % 2 == 0 { "Go" } else { "npm" },
+                    &format!("m{}", i % 25),
+                )
+            })
+            .collect();
+        many.aliases = (0..40).map(|i| format!("CVE-{}", i % 30)).collect();
+        let p = Prepared::new("osv:Go", &many);
+        let mut want = Vec::new();
+        for i in 0..40 {
+            let k = (
+                if i % 2 == 0 { "Go" } else { "npm" }.to_string(),
+                format!("m{}", i % 25),
+            );
+            if !want.contains(&k) {
+                want.push(k);
+            }
+        }
+        assert_eq!(keys(&p), want);
+        assert_eq!(p.ecosystems, [0, 1]);
+        assert_eq!(p.aliases.len(), 30);
+        assert_eq!(p.aliases[29], "CVE-29");
+    }
+
+    #[test]
+    fn key_hashes_differ_for_near_keys() {
+        let keys: Vec<String> = (0..20_000)
+            .map(|i| format!("Go\0example.com/m{i}"))
+            .chain(["", "a", "b", "ab", "ba", "abcdefgh", "abcdefghi"].map(String::from))
+            .collect();
+        let hashes: HashSet<u64> = keys.iter().map(|k| key_hash(k)).collect();
+        assert_eq!(hashes.len(), keys.len());
+        // Fixed: the same key, the same hash.
+        assert_eq!(key_hash("Go\0x"), key_hash("Go\0x"));
+        let mut set = HashedKeys::default();
+        assert!(set.insert(key_hash("a")));
+        assert!(!set.insert(key_hash("a")));
+    }
 
     #[test]
     fn timestamps() {

@@ -2,7 +2,7 @@
 //! trained on the records of that source.
 //!
 //! One OSV record is ~1.3-3 kB of JSON, and records of one feed share most of their text
-//! (field names, reference URLs, boilerplate of the details). The writer therefore holds back
+//! (field names, reference URLs, boilerplate of the details). The writer therefore samples
 //! the first records of a source it has no dictionary for ([`TRAIN_RECORDS`],
 //! [`TRAIN_BYTES`]), trains a [`DICT_BYTES`] dictionary on them, stores it in `dicts`, and
 //! packs the source's records, in the order they are written, into blocks of up to
@@ -60,14 +60,18 @@ const DICT_BYTES: usize = 64 << 10;
 /// < 32 MiB).
 const MAX_RECORD_BYTES: u64 = 64 << 20;
 
-/// A dictionary trained on `samples`, or `None` when there are too few or training fails
-/// (the records are then compressed without one).
-pub(super) fn train(samples: &[&[u8]]) -> Option<Vec<u8>> {
-    if samples.len() < MIN_TRAIN_RECORDS {
+/// A dictionary trained on the samples `data` cut at `sizes`, or `None` when there are too
+/// few or training fails (the records are then compressed without one).
+pub(super) fn train_continuous(data: &[u8], sizes: &[usize]) -> Option<Vec<u8>> {
+    if sizes.len() < MIN_TRAIN_RECORDS || sizes.iter().sum::<usize>() != data.len() {
         return None;
     }
-    zstd::dict::from_samples(samples, DICT_BYTES).ok()
+    zstd::dict::from_continuous(data, sizes, DICT_BYTES).ok()
 }
+
+/// Most zstd contexts the compressor keeps alive at once (an import writes one source after
+/// the other; a context with a 64 KiB dictionary digested holds a few MiB).
+pub(super) const MAX_PACKERS: usize = 2;
 
 /// A long-lived compressor: one zstd context, and the dictionary digested once
 /// (`ZSTD_createCDict`) instead of loaded into the context again for every frame (which

@@ -53,6 +53,7 @@ use std::path::{Path, PathBuf};
 
 mod build;
 mod codec;
+mod compress;
 pub mod file;
 pub mod schema;
 mod status;
