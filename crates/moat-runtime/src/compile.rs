@@ -137,6 +137,7 @@ pub fn compile<S: FieldSource>(rules: &RuleSet, source: S, other_sources: &[&str
             &mut budget,
         ) {
             Ok(e) => macro_ast[i] = Some(e),
+            Err(msg) if msg.is_empty() => {}
             Err(msg) => d.push(Code::ErrValidate, "macro", &m.name, &m.file, m.item, msg),
         }
     }
@@ -178,7 +179,9 @@ pub fn compile<S: FieldSource>(rules: &RuleSet, source: S, other_sources: &[&str
         ) {
             Ok(e) => e,
             Err(msg) => {
-                d.push(Code::ErrValidate, "rule", &r.name, &r.file, r.item, msg);
+                if !msg.is_empty() {
+                    d.push(Code::ErrValidate, "rule", &r.name, &r.file, r.item, msg);
+                }
                 continue;
             }
         };
@@ -387,8 +390,8 @@ fn inline(
             }
             used[i] = true;
             let Some(ast) = &asts[i] else {
-                // The macro itself failed (its error is reported on the macro).
-                return Err(format!("Macro '{name}' used in filter has errors."));
+                // The macro itself failed (its error is reported on the macro, and only there).
+                return Err(String::new());
             };
             let n = count(ast);
             if n > *budget {
@@ -535,7 +538,7 @@ fn exception<S: FieldSource>(
                         }
                         v => {
                             let s = scalar(v).ok_or("exception values must be scalars or lists")?;
-                            if op.takes_list() {
+                            if op.takes_list() && !s.starts_with('(') {
                                 format!("({s})")
                             } else {
                                 quote_item(&s)
@@ -591,6 +594,21 @@ fn build<S: FieldSource>(e: &Expr, s: &S) -> Result<Node<S::Field>, BuildError> 
                 }
             };
             check_op_type(c.op, lhs.ty).map_err(BuildError::Other)?;
+            if let Operand::Field(f) = &c.lhs
+                && f.name == "evt.type"
+                && s.has_event_types()
+            {
+                let names: Vec<&String> = match &c.rhs {
+                    Rhs::Value(v) => vec![v],
+                    Rhs::List(v) => v.iter().collect(),
+                    _ => Vec::new(),
+                };
+                for n in names {
+                    if s.event_type_codes(n).is_none_or(|c| c.is_empty()) {
+                        return Err(BuildError::Other(format!("unknown event type {n}")));
+                    }
+                }
+            }
             let list = lhs.transforms.is_empty() && s.is_list(&lhs.field);
             Node::Check(Box::new(Check {
                 lhs,
