@@ -577,7 +577,8 @@ fn build<S: FieldSource>(e: &Expr, s: &S) -> Result<Node<S::Field>, BuildError> 
                 Rhs::Value(v) => {
                     if c.op.takes_list() {
                         CRhs::Set(
-                            LitSet::new(&[v.clone()], lhs.ty, c.op).map_err(BuildError::Other)?,
+                            LitSet::new(std::slice::from_ref(v), lhs.ty, c.op)
+                                .map_err(BuildError::Other)?,
                         )
                     } else {
                         CRhs::One(Lit::new(v, lhs.ty, c.op).map_err(BuildError::Other)?)

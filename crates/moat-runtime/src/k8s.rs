@@ -248,6 +248,9 @@ enum ArgKind {
     Key,
 }
 
+/// A field's argument kind, list-ness and constructor.
+type Entry = (ArgKind, bool, fn(&FieldArg) -> KField);
+
 const CONTAINER_LISTS: [&str; 3] = ["containers", "initContainers", "ephemeralContainers"];
 
 fn container_what(s: &str) -> Option<CWhat> {
@@ -274,7 +277,7 @@ fn container_what(s: &str) -> Option<CWhat> {
 }
 
 impl K8sAudit {
-    fn lookup(name: &str) -> Option<(ArgKind, bool, fn(&FieldArg) -> KField)> {
+    fn lookup(name: &str) -> Option<Entry> {
         use KField as K;
         macro_rules! f {
             ($arg:expr, $list:expr, $mk:expr) => {
