@@ -1011,3 +1011,103 @@ fn percent_decode(s: &[u8]) -> Vec<u8> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::render_values;
+
+    const EV: &str = r#"{"kind":"Event","auditID":"x1","stage":"ResponseComplete","verb":"create",
+      "requestURI":"/api/v1/namespaces/d/pods/p/exec?command=sh&command=-c&stdin=true&container=a%20b",
+      "user":{"username":"alice","groups":["g1","g2"]},"sourceIPs":["10.0.0.1","::1"],
+      "objectRef":{"resource":"pods","namespace":"d","name":"p"},"responseStatus":{"code":201},
+      "annotations":{"authorization.k8s.io/decision":"allow"},
+      "requestObject":{"subjects":[{"kind":"User","name":"u1"},{"kind":"ServiceAccount","name":"sa","namespace":"kube-system"},{"kind":"Group","name":"grp"}],
+        "roleRef":{"name":"cluster-admin"},
+        "spec":{"runAsUser":7,"hostNetwork":true,
+          "containers":[{"name":"a","image":"reg:5000/app@sha256:ab","command":["sh","-c"],"runAsUser":9,"ports":[{"containerPort":80},{"hostPort":8080}],"securityContext":{"privileged":true}},
+                        {"name":"b","image":"nginx:1.25","args":["x"],"securityContext":{"capabilities":{"add":["NET_ADMIN"]}}}],
+          "volumes":[{"name":"v","hostPath":{"path":"/var/run/docker.sock"}},{"name":"w","emptyDir":{}}]}},
+      "responseObject":{"metadata":{"name":"p"}},"stageTimestamp":"2024-05-01T10:00:00.5Z"}"#;
+
+    fn get(name: &str, arg: FieldArg) -> Option<String> {
+        let src = K8sAudit;
+        let ev = AuditEvent::from_doc(Doc::parse(EV.as_bytes().to_vec()).unwrap()).unwrap();
+        let (f, _) = src.resolve(name, &arg).unwrap();
+        let mut out = Vec::new();
+        src.extract(&ev, &f, &mut out);
+        render_values(&out)
+    }
+
+    fn key(k: &str) -> FieldArg {
+        FieldArg::Key(k.into())
+    }
+
+    #[test]
+    fn plugin_field_values() {
+        let n = FieldArg::None;
+        assert_eq!(get("ka.user.name", n.clone()).as_deref(), Some("alice"));
+        assert_eq!(get("ka.user.groups", n.clone()).as_deref(), Some("(g1,g2)"));
+        assert_eq!(get("ka.response.code", n.clone()).as_deref(), Some("201"));
+        assert_eq!(get("ka.uri.param", key("command")).as_deref(), Some("sh"));
+        assert_eq!(get("ka.uri.param", key("container")).as_deref(), Some("a b"));
+        assert_eq!(get("ka.uri.param", key("nope")), None);
+        assert_eq!(get("ka.target.pod.name", n.clone()).as_deref(), Some("p"));
+        assert_eq!(get("ka.req.binding.subjects.user_names", n.clone()).as_deref(), Some("u1"));
+        assert_eq!(get("ka.req.binding.subjects.serviceaccount_ns_names", n.clone()).as_deref(), Some("kube-system:sa"));
+        assert_eq!(get("ka.req.binding.role", n.clone()).as_deref(), Some("cluster-admin"));
+        assert_eq!(get("ka.req.pod.containers.image", n.clone()).as_deref(), Some("(reg:5000/app@sha256:ab,nginx:1.25)"));
+        assert_eq!(get("ka.req.pod.containers.image", FieldArg::Index(1)).as_deref(), Some("nginx:1.25"));
+        assert_eq!(get("ka.req.pod.containers.image.repository", n.clone()).as_deref(), Some("(reg,nginx)"));
+        assert_eq!(get("ka.req.container.image.repository", n.clone()).as_deref(), Some("reg"));
+        assert_eq!(get("ka.req.pod.containers.privileged", n.clone()).as_deref(), Some("true"));
+        assert_eq!(get("ka.req.container.privileged", n.clone()).as_deref(), Some("true"));
+        assert_eq!(get("ka.req.pod.containers.command", n.clone()).as_deref(), Some("sh -c"));
+        assert_eq!(get("ka.req.pod.containers.host_port", n.clone()).as_deref(), Some("(80,8080)"));
+        assert_eq!(get("ka.req.pod.containers.add_capabilities", n.clone()).as_deref(), Some("[\"NET_ADMIN\"]"));
+        assert_eq!(get("ka.req.pod.containers.eff_run_as_user", n.clone()).as_deref(), Some("(9,7)"));
+        assert_eq!(get("ka.req.pod.initContainers.image", n.clone()), None);
+        assert_eq!(get("ka.req.pod.host_network", n.clone()).as_deref(), Some("true"));
+        assert_eq!(get("ka.req.pod.volumes.hostpath", n.clone()).as_deref(), Some("/var/run/docker.sock"));
+        assert_eq!(get("ka.req.volume.hostpath", key("/var/run/*")).as_deref(), Some("true"));
+        assert_eq!(get("ka.req.volume.hostpath", key("/etc")).as_deref(), Some("false"));
+        assert_eq!(get("ka.req.pod.volumes.volume_type", n.clone()).as_deref(), Some("(hostPath,emptyDir)"));
+        assert_eq!(get("ka.sourceips", n.clone()).as_deref(), Some("(10.0.0.1,::1)"));
+        assert_eq!(get("jevt.value", key("/annotations/authorization.k8s.io~1decision")).as_deref(), Some("allow"));
+        assert_eq!(get("jevt.value", key("/requestObject/spec/containers/1/args")).as_deref(), Some("[\"x\"]"));
+        assert_eq!(get("jevt.rawtime", n.clone()).as_deref(), Some("1714557600500000000"));
+        assert_eq!(get("evt.time", n.clone()).as_deref(), Some("2024-05-01T10:00:00.500000000Z"));
+        assert!(get("jevt.obj", n).unwrap().starts_with("{\n  \"kind\": \"Event\",\n  \"auditID\": \"x1\","));
+    }
+
+    #[test]
+    fn fields_and_arguments_resolve_like_the_plugin() {
+        let s = K8sAudit;
+        assert!(matches!(s.resolve("ka.nope", &FieldArg::None), Err(FieldError::Unknown(_))));
+        assert!(s.resolve("ka.uri.param", &FieldArg::None).is_err());
+        assert!(s.resolve("ka.verb", &FieldArg::Index(0)).is_err());
+        assert!(s.resolve("ka.req.pod.containers.image", &FieldArg::Key("x".into())).is_err());
+        assert!(s.resolve("ka.req.pod.ephemeralContainers.host_port", &FieldArg::None).is_err());
+        let (f, _) = s.resolve("ka.req.pod.containers.image", &FieldArg::None).unwrap();
+        assert!(s.is_list(&f));
+        let (f, _) = s.resolve("ka.verb", &FieldArg::None).unwrap();
+        assert!(!s.is_list(&f));
+    }
+
+    #[test]
+    fn reader_payload_shapes() {
+        let one = r#"{"kind":"Event","auditID":"a","stageTimestamp":"2024-01-01T00:00:00Z"}"#;
+        let input = format!(
+            "{one}\n\n[{one},{one}]\n{{\"kind\":\"EventList\",\n \"items\":[{one},\n {{\"kind\":\"Event\"}}]}}\nnope\n{{\"kind\":\"Other\"}}\n{{\"kind\":"
+        );
+        let mut r = AuditReader::new(input.as_bytes());
+        let mut got = Vec::new();
+        while let Some(p) = r.next_payload().unwrap() {
+            got.push(match p {
+                Ok(evs) => format!("{}", evs.iter().map(|e| if e.is_ok() { "E" } else { "x" }).collect::<String>()),
+                Err(e) => format!("err@{}", e.line),
+            });
+        }
+        assert_eq!(got, vec!["E", "EE", "Ex", "err@6", "err@7", "err@8"]);
+    }
+}
