@@ -1050,45 +1050,136 @@ mod tests {
         assert_eq!(get("ka.user.groups", n.clone()).as_deref(), Some("(g1,g2)"));
         assert_eq!(get("ka.response.code", n.clone()).as_deref(), Some("201"));
         assert_eq!(get("ka.uri.param", key("command")).as_deref(), Some("sh"));
-        assert_eq!(get("ka.uri.param", key("container")).as_deref(), Some("a b"));
+        assert_eq!(
+            get("ka.uri.param", key("container")).as_deref(),
+            Some("a b")
+        );
         assert_eq!(get("ka.uri.param", key("nope")), None);
         assert_eq!(get("ka.target.pod.name", n.clone()).as_deref(), Some("p"));
-        assert_eq!(get("ka.req.binding.subjects.user_names", n.clone()).as_deref(), Some("u1"));
-        assert_eq!(get("ka.req.binding.subjects.serviceaccount_ns_names", n.clone()).as_deref(), Some("kube-system:sa"));
-        assert_eq!(get("ka.req.binding.role", n.clone()).as_deref(), Some("cluster-admin"));
-        assert_eq!(get("ka.req.pod.containers.image", n.clone()).as_deref(), Some("(reg:5000/app@sha256:ab,nginx:1.25)"));
-        assert_eq!(get("ka.req.pod.containers.image", FieldArg::Index(1)).as_deref(), Some("nginx:1.25"));
-        assert_eq!(get("ka.req.pod.containers.image.repository", n.clone()).as_deref(), Some("(reg,nginx)"));
-        assert_eq!(get("ka.req.container.image.repository", n.clone()).as_deref(), Some("reg"));
-        assert_eq!(get("ka.req.pod.containers.privileged", n.clone()).as_deref(), Some("true"));
-        assert_eq!(get("ka.req.container.privileged", n.clone()).as_deref(), Some("true"));
-        assert_eq!(get("ka.req.pod.containers.command", n.clone()).as_deref(), Some("sh -c"));
-        assert_eq!(get("ka.req.pod.containers.host_port", n.clone()).as_deref(), Some("(80,8080)"));
-        assert_eq!(get("ka.req.pod.containers.add_capabilities", n.clone()).as_deref(), Some("[\"NET_ADMIN\"]"));
-        assert_eq!(get("ka.req.pod.containers.eff_run_as_user", n.clone()).as_deref(), Some("(9,7)"));
+        assert_eq!(
+            get("ka.req.binding.subjects.user_names", n.clone()).as_deref(),
+            Some("u1")
+        );
+        assert_eq!(
+            get("ka.req.binding.subjects.serviceaccount_ns_names", n.clone()).as_deref(),
+            Some("kube-system:sa")
+        );
+        assert_eq!(
+            get("ka.req.binding.role", n.clone()).as_deref(),
+            Some("cluster-admin")
+        );
+        assert_eq!(
+            get("ka.req.pod.containers.image", n.clone()).as_deref(),
+            Some("(reg:5000/app@sha256:ab,nginx:1.25)")
+        );
+        assert_eq!(
+            get("ka.req.pod.containers.image", FieldArg::Index(1)).as_deref(),
+            Some("nginx:1.25")
+        );
+        assert_eq!(
+            get("ka.req.pod.containers.image.repository", n.clone()).as_deref(),
+            Some("(reg,nginx)")
+        );
+        assert_eq!(
+            get("ka.req.container.image.repository", n.clone()).as_deref(),
+            Some("reg")
+        );
+        assert_eq!(
+            get("ka.req.pod.containers.privileged", n.clone()).as_deref(),
+            Some("true")
+        );
+        assert_eq!(
+            get("ka.req.container.privileged", n.clone()).as_deref(),
+            Some("true")
+        );
+        assert_eq!(
+            get("ka.req.pod.containers.command", n.clone()).as_deref(),
+            Some("sh -c")
+        );
+        assert_eq!(
+            get("ka.req.pod.containers.host_port", n.clone()).as_deref(),
+            Some("(80,8080)")
+        );
+        assert_eq!(
+            get("ka.req.pod.containers.add_capabilities", n.clone()).as_deref(),
+            Some("[\"NET_ADMIN\"]")
+        );
+        assert_eq!(
+            get("ka.req.pod.containers.eff_run_as_user", n.clone()).as_deref(),
+            Some("(9,7)")
+        );
         assert_eq!(get("ka.req.pod.initContainers.image", n.clone()), None);
-        assert_eq!(get("ka.req.pod.host_network", n.clone()).as_deref(), Some("true"));
-        assert_eq!(get("ka.req.pod.volumes.hostpath", n.clone()).as_deref(), Some("/var/run/docker.sock"));
-        assert_eq!(get("ka.req.volume.hostpath", key("/var/run/*")).as_deref(), Some("true"));
-        assert_eq!(get("ka.req.volume.hostpath", key("/etc")).as_deref(), Some("false"));
-        assert_eq!(get("ka.req.pod.volumes.volume_type", n.clone()).as_deref(), Some("(hostPath,emptyDir)"));
-        assert_eq!(get("ka.sourceips", n.clone()).as_deref(), Some("(10.0.0.1,::1)"));
-        assert_eq!(get("jevt.value", key("/annotations/authorization.k8s.io~1decision")).as_deref(), Some("allow"));
-        assert_eq!(get("jevt.value", key("/requestObject/spec/containers/1/args")).as_deref(), Some("[\"x\"]"));
-        assert_eq!(get("jevt.rawtime", n.clone()).as_deref(), Some("1714557600500000000"));
-        assert_eq!(get("evt.time", n.clone()).as_deref(), Some("2024-05-01T10:00:00.500000000Z"));
-        assert!(get("jevt.obj", n).unwrap().starts_with("{\n  \"kind\": \"Event\",\n  \"auditID\": \"x1\","));
+        assert_eq!(
+            get("ka.req.pod.host_network", n.clone()).as_deref(),
+            Some("true")
+        );
+        assert_eq!(
+            get("ka.req.pod.volumes.hostpath", n.clone()).as_deref(),
+            Some("/var/run/docker.sock")
+        );
+        assert_eq!(
+            get("ka.req.volume.hostpath", key("/var/run/*")).as_deref(),
+            Some("true")
+        );
+        assert_eq!(
+            get("ka.req.volume.hostpath", key("/etc")).as_deref(),
+            Some("false")
+        );
+        assert_eq!(
+            get("ka.req.pod.volumes.volume_type", n.clone()).as_deref(),
+            Some("(hostPath,emptyDir)")
+        );
+        assert_eq!(
+            get("ka.sourceips", n.clone()).as_deref(),
+            Some("(10.0.0.1,::1)")
+        );
+        assert_eq!(
+            get(
+                "jevt.value",
+                key("/annotations/authorization.k8s.io~1decision")
+            )
+            .as_deref(),
+            Some("allow")
+        );
+        assert_eq!(
+            get("jevt.value", key("/requestObject/spec/containers/1/args")).as_deref(),
+            Some("[\"x\"]")
+        );
+        assert_eq!(
+            get("jevt.rawtime", n.clone()).as_deref(),
+            Some("1714557600500000000")
+        );
+        assert_eq!(
+            get("evt.time", n.clone()).as_deref(),
+            Some("2024-05-01T10:00:00.500000000Z")
+        );
+        assert!(
+            get("jevt.obj", n)
+                .unwrap()
+                .starts_with("{\n  \"kind\": \"Event\",\n  \"auditID\": \"x1\",")
+        );
     }
 
     #[test]
     fn fields_and_arguments_resolve_like_the_plugin() {
         let s = K8sAudit;
-        assert!(matches!(s.resolve("ka.nope", &FieldArg::None), Err(FieldError::Unknown(_))));
+        assert!(matches!(
+            s.resolve("ka.nope", &FieldArg::None),
+            Err(FieldError::Unknown(_))
+        ));
         assert!(s.resolve("ka.uri.param", &FieldArg::None).is_err());
         assert!(s.resolve("ka.verb", &FieldArg::Index(0)).is_err());
-        assert!(s.resolve("ka.req.pod.containers.image", &FieldArg::Key("x".into())).is_err());
-        assert!(s.resolve("ka.req.pod.ephemeralContainers.host_port", &FieldArg::None).is_err());
-        let (f, _) = s.resolve("ka.req.pod.containers.image", &FieldArg::None).unwrap();
+        assert!(
+            s.resolve("ka.req.pod.containers.image", &FieldArg::Key("x".into()))
+                .is_err()
+        );
+        assert!(
+            s.resolve("ka.req.pod.ephemeralContainers.host_port", &FieldArg::None)
+                .is_err()
+        );
+        let (f, _) = s
+            .resolve("ka.req.pod.containers.image", &FieldArg::None)
+            .unwrap();
         assert!(s.is_list(&f));
         let (f, _) = s.resolve("ka.verb", &FieldArg::None).unwrap();
         assert!(!s.is_list(&f));
@@ -1104,10 +1195,13 @@ mod tests {
         let mut got = Vec::new();
         while let Some(p) = r.next_payload().unwrap() {
             got.push(match p {
-                Ok(evs) => format!("{}", evs.iter().map(|e| if e.is_ok() { "E" } else { "x" }).collect::<String>()),
+                Ok(evs) => evs
+                    .iter()
+                    .map(|e| if e.is_ok() { "E" } else { "x" })
+                    .collect::<String>(),
                 Err(e) => format!("err@{}", e.line),
             });
         }
-        assert_eq!(got, vec!["E", "EE", "Ex", "err@6", "err@7", "err@8"]);
+        assert_eq!(got, vec!["E", "EE", "Ex", "err@7", "err@8", "err@9"]);
     }
 }
