@@ -32,6 +32,8 @@ sources() {
     sign_parsers) echo crates/moat-sign ;;
     registry_parsers) echo crates/moat-registry ;;
     scap_reader) echo "crates/moat-scap crates/moat-runtime/src/field.rs" ;;
+    runtime_rules) echo "crates/moat-runtime/src/load.rs crates/moat-runtime/src/compile.rs crates/moat-runtime/src/cond.rs crates/moat-runtime/src/output.rs" ;;
+    runtime_condition) echo "crates/moat-runtime/src/cond.rs crates/moat-runtime/src/json.rs crates/moat-runtime/src/k8s.rs crates/moat-runtime/src/eval.rs" ;;
     *) echo crates ;;
   esac
 }
@@ -58,6 +60,8 @@ seeds() { # target -> seed directories that exist
     k8s_compose) echo "$SHARED/corpus/k8s-manifests/kubernetes-examples $SHARED/corpus/k8s-manifests/microservices-demo" ;;
     scap_reader) echo "$SHARED/corpus/falco/falcosecurity-falco-legacy-tests/test/trace_files" ;;
     sign_parsers) echo "$SHARED/corpus/cosign/sigstore-rs/tests/data/keys $SHARED/corpus/cosign/sigstore-rs/examples/key_interface/key_pair_import $SHARED/corpus/cosign/cosign/release" ;;
+    runtime_rules) echo "$SHARED/corpus/falco/falcosecurity-rules/rules $SHARED/corpus/falco/falcosecurity-falco-legacy-tests/test/rules" ;;
+    runtime_condition) echo "$SHARED/corpus/falco/falcosecurity-falco-legacy-tests/test/trace_files/k8s_audit" ;;
     *) echo "" ;;
   esac
 }

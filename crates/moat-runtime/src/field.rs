@@ -94,4 +94,18 @@ pub trait FieldSource {
     fn event_type(&self, _event: &Self::Event) -> Option<u16> {
         None
     }
+
+    /// Whether the source has event types at all (then a rule whose condition does not
+    /// restrict `evt.type` gives Falco's `LOAD_NO_EVTTYPE` warning and is tried on every
+    /// event).
+    fn has_event_types(&self) -> bool {
+        false
+    }
+
+    /// Whether `field` is a list field (`ka.req.pod.containers.image`): for those, `in`
+    /// holds when every value is in the set, `intersects` when one is, and other operators
+    /// when one value matches. A scalar field's single value is compared directly.
+    fn is_list(&self, _field: &Self::Field) -> bool {
+        false
+    }
 }

@@ -7,6 +7,7 @@ pub mod inventory;
 pub mod sbom;
 pub mod scan;
 pub mod sign;
+pub mod watch;
 
 use crate::output::print_diagnostics;
 use crate::progress::Ticker;

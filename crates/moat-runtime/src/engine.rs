@@ -1,0 +1,136 @@
+//! Compiled rules for one source, indexed by event type, evaluated per event.
+
+use crate::eval::Node;
+use crate::field::{FieldSource, Value};
+use crate::load::Priority;
+use crate::output::OutputFormat;
+use std::collections::HashMap;
+
+/// A rule ready to evaluate.
+#[derive(Debug, Clone)]
+pub struct CompiledRule<F> {
+    pub name: String,
+    pub desc: String,
+    pub priority: Priority,
+    pub source: String,
+    pub tags: Vec<String>,
+    pub enabled: bool,
+    pub condition: Node<F>,
+    pub output: OutputFormat<F>,
+    /// The event types the condition can match; `None`: every event.
+    pub evttypes: Option<Vec<u16>>,
+}
+
+/// Which matching rules fire on one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Matching {
+    /// The first matching rule in load order (Falco's default `rule_matching: first`).
+    #[default]
+    First,
+    /// Every matching rule (`rule_matching: all`).
+    All,
+}
+
+/// The rules of one source and the source itself.
+pub struct Engine<S: FieldSource> {
+    source: S,
+    rules: Vec<CompiledRule<S::Field>>,
+    active: Vec<usize>,
+    by_type: HashMap<u16, Vec<usize>>,
+    untyped: Vec<usize>,
+    pub matching: Matching,
+}
+
+impl<S: FieldSource> Engine<S> {
+    pub fn new(source: S) -> Self {
+        Engine {
+            source,
+            rules: Vec::new(),
+            active: Vec::new(),
+            by_type: HashMap::new(),
+            untyped: Vec::new(),
+            matching: Matching::First,
+        }
+    }
+
+    pub fn source(&self) -> &S {
+        &self.source
+    }
+
+    pub fn rules(&self) -> &[CompiledRule<S::Field>] {
+        &self.rules
+    }
+
+    pub(crate) fn add(&mut self, rule: CompiledRule<S::Field>) {
+        self.rules.push(rule);
+        self.select(Priority::Debug, &[], &[]);
+    }
+
+    /// Chooses the rules that run: enabled, at least as severe as `min_priority`, with one
+    /// of `enable_tags` when that is not empty, and none of `disable_tags`.
+    pub fn select(
+        &mut self,
+        min_priority: Priority,
+        enable_tags: &[String],
+        disable_tags: &[String],
+    ) {
+        self.active = (0..self.rules.len())
+            .filter(|&i| {
+                let r = &self.rules[i];
+                r.enabled
+                    && r.priority <= min_priority
+                    && (enable_tags.is_empty() || r.tags.iter().any(|t| enable_tags.contains(t)))
+                    && !r.tags.iter().any(|t| disable_tags.contains(t))
+            })
+            .collect();
+        self.by_type.clear();
+        self.untyped.clear();
+        for &i in &self.active {
+            match &self.rules[i].evttypes {
+                None => self.untyped.push(i),
+                Some(codes) => {
+                    for &c in codes {
+                        self.by_type.entry(c).or_default().push(i);
+                    }
+                }
+            }
+        }
+        // Each event type's list holds its own rules and the untyped ones, in load order.
+        let untyped = self.untyped.clone();
+        for list in self.by_type.values_mut() {
+            list.extend(untyped.iter().copied());
+            list.sort_unstable();
+            list.dedup();
+        }
+    }
+
+    /// The rules that can match an event of this type, in load order.
+    fn candidates(&self, ev: &S::Event) -> &[usize] {
+        match self.source.event_type(ev) {
+            Some(t) => self.by_type.get(&t).map_or(&self.untyped[..], |v| &v[..]),
+            None => &self.active[..],
+        }
+    }
+
+    /// Evaluates the running rules on `ev` and calls `hit` with the index of each rule that
+    /// fires (only the first one under [`Matching::First`]). Returns the number that fired.
+    pub fn process(&self, ev: &S::Event, mut hit: impl FnMut(usize)) -> usize {
+        let mut buf: Vec<Value<'_>> = Vec::with_capacity(8);
+        let mut n = 0;
+        for &i in self.candidates(ev) {
+            if self.rules[i].condition.eval(&self.source, ev, &mut buf) {
+                hit(i);
+                n += 1;
+                if self.matching == Matching::First {
+                    break;
+                }
+            }
+        }
+        n
+    }
+
+    /// The rule's output rendered on `ev`, and its fields' values.
+    pub fn render(&self, rule: usize, ev: &S::Event) -> (String, Vec<(String, Option<String>)>) {
+        self.rules[rule].output.render(&self.source, ev)
+    }
+}

@@ -1,0 +1,561 @@
+//! A small JSON reader for audit events: one pass over the bytes into a flat tape of nodes
+//! (offsets into the input, no per-node allocation), with lookups by key, index and JSON
+//! pointer, strings borrowed unless they hold escapes, and compact or indented re-encoding.
+
+use std::borrow::Cow;
+
+/// Nesting deeper than this is refused.
+pub const MAX_DEPTH: usize = 128;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Object,
+    Array,
+    /// A string; `true` when it holds escapes.
+    Str(bool),
+    Number,
+    True,
+    False,
+    Null,
+}
+
+/// One node: its kind, its byte range (a string's range excludes the quotes) and the index
+/// of the node after its subtree.
+#[derive(Debug, Clone, Copy)]
+pub struct Node {
+    pub kind: Kind,
+    pub start: u32,
+    pub end: u32,
+    pub next: u32,
+}
+
+/// A parsed document: the input and its tape. Node 0 is the root.
+#[derive(Debug, Clone)]
+pub struct Doc {
+    pub data: Vec<u8>,
+    pub nodes: Vec<Node>,
+}
+
+/// Why a document does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JsonError {
+    #[error("unexpected end of JSON input")]
+    Eof,
+    #[error("invalid JSON at byte {0}")]
+    Invalid(usize),
+    #[error("JSON nested deeper than {MAX_DEPTH}")]
+    TooDeep,
+    #[error("JSON document larger than 4 GiB")]
+    TooLarge,
+}
+
+impl Doc {
+    /// Parses one JSON value (surrounding blanks allowed, nothing else).
+    pub fn parse(data: Vec<u8>) -> Result<Doc, JsonError> {
+        Self::parse_keep(data).map_err(|(e, _)| e)
+    }
+
+    /// [`Doc::parse`], handing the bytes back on error.
+    pub fn parse_keep(data: Vec<u8>) -> Result<Doc, (JsonError, Vec<u8>)> {
+        match tape(&data) {
+            Ok(nodes) => Ok(Doc { data, nodes }),
+            Err(e) => Err((e, data)),
+        }
+    }
+
+    pub fn kind(&self, n: usize) -> Kind {
+        self.nodes[n].kind
+    }
+
+    /// The raw bytes of node `n` (a string's without quotes, escapes as written).
+    pub fn raw(&self, n: usize) -> &[u8] {
+        let node = &self.nodes[n];
+        &self.data[node.start as usize..node.end as usize]
+    }
+
+    /// The children of an array, or the values of an object.
+    pub fn children(&self, n: usize) -> Children<'_> {
+        let node = self.nodes[n];
+        let obj = node.kind == Kind::Object;
+        Children {
+            doc: self,
+            i: n + 1,
+            end: node.next as usize,
+            obj,
+        }
+    }
+
+    /// The key/value pairs of an object (key node, value node).
+    pub fn members(&self, n: usize) -> Members<'_> {
+        let node = self.nodes[n];
+        let end = if node.kind == Kind::Object {
+            node.next as usize
+        } else {
+            n + 1
+        };
+        Members {
+            doc: self,
+            i: n + 1,
+            end,
+        }
+    }
+
+    /// The value of key `k` in object `n`.
+    pub fn get(&self, n: usize, k: &str) -> Option<usize> {
+        if self.nodes[n].kind != Kind::Object {
+            return None;
+        }
+        self.members(n)
+            .find(|&(key, _)| self.key_eq(key, k))
+            .map(|(_, v)| v)
+    }
+
+    fn key_eq(&self, key: usize, k: &str) -> bool {
+        match self.nodes[key].kind {
+            Kind::Str(false) => self.raw(key) == k.as_bytes(),
+            _ => self.str(key).as_ref() == k.as_bytes(),
+        }
+    }
+
+    /// Element `i` of array `n`.
+    pub fn index(&self, n: usize, i: usize) -> Option<usize> {
+        if self.nodes[n].kind != Kind::Array {
+            return None;
+        }
+        self.children(n).nth(i)
+    }
+
+    /// Follows `keys` from `n` (fastjson's `Get`: numeric keys index arrays).
+    pub fn path(&self, mut n: usize, keys: &[&str]) -> Option<usize> {
+        for k in keys {
+            n = self.step(n, k)?;
+        }
+        Some(n)
+    }
+
+    fn step(&self, n: usize, k: &str) -> Option<usize> {
+        match self.nodes[n].kind {
+            Kind::Object => self.get(n, k),
+            Kind::Array => k.parse::<usize>().ok().and_then(|i| self.index(n, i)),
+            _ => None,
+        }
+    }
+
+    /// Follows a JSON pointer (RFC 6901; the leading `/` is optional, as in Falco).
+    pub fn pointer(&self, n: usize, ptr: &str) -> Option<usize> {
+        let p = ptr.strip_prefix('/').unwrap_or(ptr);
+        let mut cur = n;
+        for tok in p.split('/') {
+            let key: Cow<str> = if tok.contains('~') {
+                Cow::Owned(tok.replace("~1", "/").replace("~0", "~"))
+            } else {
+                Cow::Borrowed(tok)
+            };
+            cur = self.step(cur, &key)?;
+        }
+        Some(cur)
+    }
+
+    /// A string node's value, unescaped (borrowed when it has no escapes).
+    pub fn str(&self, n: usize) -> Cow<'_, [u8]> {
+        match self.nodes[n].kind {
+            Kind::Str(false) => Cow::Borrowed(self.raw(n)),
+            Kind::Str(true) => Cow::Owned(unescape(self.raw(n))),
+            _ => Cow::Borrowed(self.raw(n)),
+        }
+    }
+
+    /// A node as text: a string's value, a scalar as written, an object or array as compact
+    /// JSON (fastjson's `MarshalTo`).
+    pub fn text(&self, n: usize) -> Cow<'_, [u8]> {
+        match self.nodes[n].kind {
+            Kind::Str(_) => self.str(n),
+            Kind::Number | Kind::True | Kind::False | Kind::Null => Cow::Borrowed(self.raw(n)),
+            Kind::Object | Kind::Array => {
+                let mut out = Vec::with_capacity(self.raw(n).len());
+                self.write_compact(n, &mut out);
+                Cow::Owned(out)
+            }
+        }
+    }
+
+    /// Compact JSON of node `n`.
+    pub fn write_compact(&self, n: usize, out: &mut Vec<u8>) {
+        match self.nodes[n].kind {
+            Kind::Object => {
+                out.push(b'{');
+                for (i, (k, v)) in self.members(n).enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    self.write_compact(k, out);
+                    out.push(b':');
+                    self.write_compact(v, out);
+                }
+                out.push(b'}');
+            }
+            Kind::Array => {
+                out.push(b'[');
+                for (i, c) in self.children(n).enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    self.write_compact(c, out);
+                }
+                out.push(b']');
+            }
+            Kind::Str(_) => {
+                out.push(b'"');
+                out.extend_from_slice(self.raw(n));
+                out.push(b'"');
+            }
+            _ => out.extend_from_slice(self.raw(n)),
+        }
+    }
+
+    /// JSON of node `n` indented by two spaces per level (Go's `json.Indent`).
+    pub fn write_indented(&self, n: usize, level: usize, out: &mut Vec<u8>) {
+        let pad = |out: &mut Vec<u8>, l: usize| {
+            out.push(b'\n');
+            out.extend(std::iter::repeat_n(b' ', 2 * l));
+        };
+        match self.nodes[n].kind {
+            Kind::Object => {
+                if self.members(n).next().is_none() {
+                    out.extend_from_slice(b"{}");
+                    return;
+                }
+                out.push(b'{');
+                for (i, (k, v)) in self.members(n).enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    pad(out, level + 1);
+                    self.write_compact(k, out);
+                    out.extend_from_slice(b": ");
+                    self.write_indented(v, level + 1, out);
+                }
+                pad(out, level);
+                out.push(b'}');
+            }
+            Kind::Array => {
+                if self.children(n).next().is_none() {
+                    out.extend_from_slice(b"[]");
+                    return;
+                }
+                out.push(b'[');
+                for (i, c) in self.children(n).enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    pad(out, level + 1);
+                    self.write_indented(c, level + 1, out);
+                }
+                pad(out, level);
+                out.push(b']');
+            }
+            _ => self.write_compact(n, out),
+        }
+    }
+}
+
+pub struct Children<'a> {
+    doc: &'a Doc,
+    i: usize,
+    end: usize,
+    obj: bool,
+}
+
+impl Iterator for Children<'_> {
+    type Item = usize;
+    fn next(&mut self) -> Option<usize> {
+        if self.i >= self.end {
+            return None;
+        }
+        if self.obj {
+            let v = self.i + 1;
+            self.i = self.doc.nodes[v].next as usize;
+            Some(v)
+        } else {
+            let c = self.i;
+            self.i = self.doc.nodes[c].next as usize;
+            Some(c)
+        }
+    }
+}
+
+pub struct Members<'a> {
+    doc: &'a Doc,
+    i: usize,
+    end: usize,
+}
+
+impl Iterator for Members<'_> {
+    type Item = (usize, usize);
+    fn next(&mut self) -> Option<(usize, usize)> {
+        if self.i >= self.end {
+            return None;
+        }
+        let k = self.i;
+        let v = k + 1;
+        self.i = self.doc.nodes[v].next as usize;
+        Some((k, v))
+    }
+}
+
+fn tape(data: &[u8]) -> Result<Vec<Node>, JsonError> {
+    if data.len() > u32::MAX as usize {
+        return Err(JsonError::TooLarge);
+    }
+    let mut nodes = Vec::with_capacity(data.len() / 16 + 4);
+    let mut p = 0usize;
+    skip_ws(data, &mut p);
+    value(data, &mut p, &mut nodes, 0)?;
+    skip_ws(data, &mut p);
+    if p != data.len() {
+        return Err(JsonError::Invalid(p));
+    }
+    Ok(nodes)
+}
+
+fn skip_ws(d: &[u8], p: &mut usize) {
+    while *p < d.len() && matches!(d[*p], b' ' | b'\t' | b'\n' | b'\r') {
+        *p += 1;
+    }
+}
+
+fn push(nodes: &mut Vec<Node>, kind: Kind, start: usize, end: usize) -> usize {
+    let i = nodes.len();
+    nodes.push(Node {
+        kind,
+        start: start as u32,
+        end: end as u32,
+        next: (i + 1) as u32,
+    });
+    i
+}
+
+fn value(d: &[u8], p: &mut usize, nodes: &mut Vec<Node>, depth: usize) -> Result<(), JsonError> {
+    if depth > MAX_DEPTH {
+        return Err(JsonError::TooDeep);
+    }
+    let Some(&c) = d.get(*p) else {
+        return Err(JsonError::Eof);
+    };
+    match c {
+        b'{' => {
+            let me = push(nodes, Kind::Object, *p, *p);
+            *p += 1;
+            skip_ws(d, p);
+            if d.get(*p) == Some(&b'}') {
+                *p += 1;
+            } else {
+                loop {
+                    skip_ws(d, p);
+                    match d.get(*p) {
+                        Some(b'"') => string(d, p, nodes)?,
+                        Some(_) => return Err(JsonError::Invalid(*p)),
+                        None => return Err(JsonError::Eof),
+                    }
+                    skip_ws(d, p);
+                    match d.get(*p) {
+                        Some(b':') => *p += 1,
+                        Some(_) => return Err(JsonError::Invalid(*p)),
+                        None => return Err(JsonError::Eof),
+                    }
+                    skip_ws(d, p);
+                    value(d, p, nodes, depth + 1)?;
+                    skip_ws(d, p);
+                    match d.get(*p) {
+                        Some(b',') => *p += 1,
+                        Some(b'}') => {
+                            *p += 1;
+                            break;
+                        }
+                        Some(_) => return Err(JsonError::Invalid(*p)),
+                        None => return Err(JsonError::Eof),
+                    }
+                }
+            }
+            nodes[me].end = *p as u32;
+            nodes[me].next = nodes.len() as u32;
+        }
+        b'[' => {
+            let me = push(nodes, Kind::Array, *p, *p);
+            *p += 1;
+            skip_ws(d, p);
+            if d.get(*p) == Some(&b']') {
+                *p += 1;
+            } else {
+                loop {
+                    skip_ws(d, p);
+                    value(d, p, nodes, depth + 1)?;
+                    skip_ws(d, p);
+                    match d.get(*p) {
+                        Some(b',') => *p += 1,
+                        Some(b']') => {
+                            *p += 1;
+                            break;
+                        }
+                        Some(_) => return Err(JsonError::Invalid(*p)),
+                        None => return Err(JsonError::Eof),
+                    }
+                }
+            }
+            nodes[me].end = *p as u32;
+            nodes[me].next = nodes.len() as u32;
+        }
+        b'"' => string(d, p, nodes)?,
+        b't' => literal(d, p, nodes, b"true", Kind::True)?,
+        b'f' => literal(d, p, nodes, b"false", Kind::False)?,
+        b'n' => literal(d, p, nodes, b"null", Kind::Null)?,
+        b'-' | b'0'..=b'9' => {
+            let start = *p;
+            *p += 1;
+            while *p < d.len() && matches!(d[*p], b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-') {
+                *p += 1;
+            }
+            push(nodes, Kind::Number, start, *p);
+        }
+        _ => return Err(JsonError::Invalid(*p)),
+    }
+    Ok(())
+}
+
+fn literal(
+    d: &[u8],
+    p: &mut usize,
+    nodes: &mut Vec<Node>,
+    word: &[u8],
+    kind: Kind,
+) -> Result<(), JsonError> {
+    let end = *p + word.len();
+    if end > d.len() {
+        return if word.starts_with(&d[*p..]) {
+            Err(JsonError::Eof)
+        } else {
+            Err(JsonError::Invalid(*p))
+        };
+    }
+    if &d[*p..end] != word {
+        return Err(JsonError::Invalid(*p));
+    }
+    push(nodes, kind, *p, end);
+    *p = end;
+    Ok(())
+}
+
+fn string(d: &[u8], p: &mut usize, nodes: &mut Vec<Node>) -> Result<(), JsonError> {
+    let start = *p + 1;
+    let mut i = start;
+    let mut escaped = false;
+    loop {
+        let Some(off) = memchr::memchr2(b'"', b'\\', &d[i..]) else {
+            return Err(JsonError::Eof);
+        };
+        i += off;
+        if d[i] == b'\\' {
+            escaped = true;
+            i += 2;
+            if i > d.len() {
+                return Err(JsonError::Eof);
+            }
+        } else {
+            break;
+        }
+    }
+    if d[start..i].iter().any(|&c| c < 0x20) {
+        return Err(JsonError::Invalid(start));
+    }
+    push(nodes, Kind::Str(escaped), start, i);
+    *p = i + 1;
+    Ok(())
+}
+
+/// The value of a JSON string body with escapes.
+pub fn unescape(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let c = raw[i];
+        if c != b'\\' || i + 1 >= raw.len() {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let e = raw[i + 1];
+        i += 2;
+        match e {
+            b'n' => out.push(b'\n'),
+            b't' => out.push(b'\t'),
+            b'r' => out.push(b'\r'),
+            b'b' => out.push(0x08),
+            b'f' => out.push(0x0c),
+            b'u' => {
+                let hex = |s: &[u8]| {
+                    std::str::from_utf8(s)
+                        .ok()
+                        .and_then(|h| u32::from_str_radix(h, 16).ok())
+                };
+                let Some(hi) = raw.get(i..i + 4).and_then(hex) else {
+                    out.extend_from_slice(b"\\u");
+                    continue;
+                };
+                i += 4;
+                let mut cp = hi;
+                if (0xD800..0xDC00).contains(&hi)
+                    && raw.get(i..i + 2) == Some(b"\\u")
+                    && let Some(lo) = raw.get(i + 2..i + 6).and_then(hex)
+                    && (0xDC00..0xE000).contains(&lo)
+                {
+                    cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+                    i += 6;
+                }
+                let ch = char::from_u32(cp).unwrap_or('\u{fffd}');
+                let mut b = [0u8; 4];
+                out.extend_from_slice(ch.encode_utf8(&mut b).as_bytes());
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tape_lookups_and_encodings() {
+        let d = Doc::parse(br#" {"a": {"b~c/d": [1, "x\"y", true, null, {}]}, "e": "\u00e9\ud83d\ude00", "f": []} "#.to_vec()).unwrap();
+        let a = d.get(0, "a").unwrap();
+        let arr = d.pointer(0, "/a/b~0c~1d").unwrap();
+        assert_eq!(d.path(0, &["a", "b~c/d", "1"]), d.index(arr, 1));
+        assert_eq!(d.str(d.index(arr, 1).unwrap()).as_ref(), b"x\"y");
+        assert_eq!(d.text(a).as_ref(), br#"{"b~c/d":[1,"x\"y",true,null,{}]}"#);
+        assert_eq!(d.str(d.get(0, "e").unwrap()).as_ref(), "é😀".as_bytes());
+        assert_eq!(d.children(arr).count(), 5);
+        let mut out = Vec::new();
+        d.write_indented(a, 0, &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "{\n  \"b~c/d\": [\n    1,\n    \"x\\\"y\",\n    true,\n    null,\n    {}\n  ]\n}"
+        );
+        assert!(d.get(0, "zz").is_none());
+    }
+
+    #[test]
+    fn bad_documents() {
+        assert_eq!(Doc::parse(b"{\"a\":".to_vec()).unwrap_err(), JsonError::Eof);
+        assert_eq!(
+            Doc::parse(b"{\"a\" 1}".to_vec()).unwrap_err(),
+            JsonError::Invalid(5)
+        );
+        assert!(Doc::parse(b"[1] x".to_vec()).is_err());
+        assert_eq!(
+            Doc::parse(vec![b'['; 1000]).unwrap_err(),
+            JsonError::TooDeep
+        );
+        assert!(Doc::parse(b"\"abc".to_vec()).is_err());
+    }
+}

@@ -1,0 +1,1207 @@
+//! The Kubernetes audit source (`source: k8s_audit`): audit events as JSON lines, JSON
+//! arrays or `EventList` batches, and the `ka.*` and `jevt.*`/`json.*` fields of Falco's
+//! k8saudit and json plugins (same names, arguments, list-ness and values).
+
+use crate::field::{FieldArg, FieldError, FieldSource, FieldType, Value};
+use crate::json::{Doc, JsonError, Kind};
+use std::borrow::Cow;
+use std::io::BufRead;
+
+/// One audit event.
+#[derive(Debug, Clone)]
+pub struct AuditEvent {
+    pub doc: Doc,
+    /// `stageTimestamp`, in nanoseconds since the Unix epoch.
+    pub time_ns: i64,
+}
+
+impl AuditEvent {
+    /// An event from one JSON object (`kind: Event`) with a `stageTimestamp`.
+    pub fn from_doc(doc: Doc) -> Result<AuditEvent, String> {
+        let ts = doc
+            .get(0, "stageTimestamp")
+            .ok_or("can't read stageTimestamp")?;
+        let s = doc.str(ts);
+        let text =
+            std::str::from_utf8(&s).map_err(|_| "stageTimestamp is not UTF-8".to_string())?;
+        let t: jiff::Timestamp = text
+            .parse()
+            .map_err(|e| format!("bad stageTimestamp '{text}': {e}"))?;
+        let time_ns = i64::try_from(t.as_nanosecond())
+            .map_err(|_| format!("stageTimestamp '{text}' out of range"))?;
+        Ok(AuditEvent { doc, time_ns })
+    }
+}
+
+/// Splits a parsed payload into events: an `Event`, an `EventList`'s items, or an array of
+/// either. Items that are not events (no `stageTimestamp`) come back as errors.
+pub fn events_of(doc: Doc) -> Result<Vec<Result<AuditEvent, String>>, String> {
+    let mut out = Vec::new();
+    collect(&doc, 0, &mut out)?;
+    Ok(out)
+}
+
+fn collect(doc: &Doc, n: usize, out: &mut Vec<Result<AuditEvent, String>>) -> Result<(), String> {
+    let sub = |n: usize| -> Result<AuditEvent, String> {
+        let node = doc.nodes[n];
+        let bytes = doc.data[node.start as usize..node.end as usize].to_vec();
+        let d = Doc::parse(bytes).map_err(|e| e.to_string())?;
+        AuditEvent::from_doc(d)
+    };
+    match doc.kind(n) {
+        Kind::Array => {
+            for c in doc.children(n) {
+                collect(doc, c, out)?;
+            }
+            Ok(())
+        }
+        Kind::Object => {
+            let kind = doc
+                .get(n, "kind")
+                .filter(|&k| matches!(doc.kind(k), Kind::Str(_)))
+                .map(|k| doc.str(k));
+            match kind.as_deref() {
+                Some(b"EventList") => {
+                    if let Some(items) = doc.get(n, "items").filter(|&i| doc.kind(i) == Kind::Array)
+                    {
+                        for it in doc.children(items) {
+                            out.push(sub(it));
+                        }
+                        return Ok(());
+                    }
+                    Err("data not recognized as a k8s audit event".into())
+                }
+                Some(b"Event") => {
+                    if n == 0 {
+                        // Reuse the whole document.
+                        out.push(AuditEvent::from_doc(doc.clone()));
+                    } else {
+                        out.push(sub(n));
+                    }
+                    Ok(())
+                }
+                _ => Err("data not recognized as a k8s audit event".into()),
+            }
+        }
+        _ => Err("data not recognized as a k8s audit event".into()),
+    }
+}
+
+/// A JSON value spread over more than this many bytes is refused.
+pub const MAX_PAYLOAD: usize = 64 << 20;
+
+/// Reads audit payloads from a stream: one JSON value per line, or a value spread over
+/// several lines (a pretty-printed `EventList`). Yields each payload's events, or an error
+/// for a payload that is not JSON or not audit events (with its first line number).
+pub struct AuditReader<R> {
+    input: R,
+    line: usize,
+    pending: Vec<u8>,
+    pending_line: usize,
+    done: bool,
+}
+
+/// A problem with one payload of the input.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {message}")]
+pub struct PayloadError {
+    pub line: usize,
+    pub message: String,
+}
+
+impl<R: BufRead> AuditReader<R> {
+    pub fn new(input: R) -> Self {
+        AuditReader {
+            input,
+            line: 0,
+            pending: Vec::new(),
+            pending_line: 0,
+            done: false,
+        }
+    }
+
+    /// The next payload: its events (each may be an error of its own), a payload error, or
+    /// `None` at the end. An I/O error ends the stream with `Err` of the outer result.
+    #[allow(clippy::type_complexity)]
+    pub fn next_payload(
+        &mut self,
+    ) -> std::io::Result<Option<Result<Vec<Result<AuditEvent, String>>, PayloadError>>> {
+        loop {
+            if self.done {
+                if self.pending.iter().all(|c| c.is_ascii_whitespace()) {
+                    return Ok(None);
+                }
+                let line = self.pending_line;
+                self.pending.clear();
+                return Ok(Some(Err(PayloadError {
+                    line,
+                    message: "unexpected end of JSON input".into(),
+                })));
+            }
+            if self.pending.is_empty() {
+                self.pending_line = self.line + 1;
+            }
+            let before = self.pending.len();
+            let n = self.input.read_until(b'\n', &mut self.pending)?;
+            if n == 0 {
+                self.done = true;
+                if self.pending.iter().all(|c| c.is_ascii_whitespace()) {
+                    return Ok(None);
+                }
+            } else {
+                self.line += 1;
+            }
+            if self.pending[before..]
+                .iter()
+                .all(|c| c.is_ascii_whitespace())
+                && !self.done
+            {
+                if self.pending.iter().all(|c| c.is_ascii_whitespace()) {
+                    self.pending.clear();
+                }
+                continue;
+            }
+            let data = std::mem::take(&mut self.pending);
+            match Doc::parse_keep(data) {
+                Ok(doc) => {
+                    let line = self.pending_line;
+                    return Ok(Some(
+                        events_of(doc).map_err(|message| PayloadError { line, message }),
+                    ));
+                }
+                Err((JsonError::Eof, data)) if !self.done && data.len() < MAX_PAYLOAD => {
+                    // Not complete yet: keep reading lines.
+                    self.pending = data;
+                }
+                Err((e, _)) => {
+                    let line = self.pending_line;
+                    return Ok(Some(Err(PayloadError {
+                        line,
+                        message: format!("not JSON: {e}"),
+                    })));
+                }
+            }
+        }
+    }
+}
+
+/// The k8s audit source.
+#[derive(Debug, Clone, Default)]
+pub struct K8sAudit;
+
+/// A resolved k8s audit field.
+#[derive(Debug, Clone)]
+pub enum KField {
+    /// A value at a path, as text (scalar fields).
+    Path(&'static [&'static str]),
+    /// An array at a path, each element as text (list fields).
+    PathList(&'static [&'static str]),
+    UriParam(String),
+    TargetPodName,
+    SubjectNames(&'static str),
+    BindingHasName,
+    ContainerImage0,
+    ContainerRepo0,
+    AnyPrivileged,
+    /// `ka.req.pod.<list>.<what>[index]`.
+    Container {
+        list: &'static str,
+        what: CWhat,
+        index: Option<usize>,
+    },
+    /// `ka.req.role.rules.<key>[index]`.
+    RoleRules {
+        key: &'static str,
+        index: Option<usize>,
+    },
+    /// Values under a path through arrays (`ka.req.pod.volumes.hostpath`, service ports).
+    Recursive {
+        keys: &'static [&'static str],
+        index: Option<usize>,
+    },
+    VolumeHostpathMatch(String),
+    VolumeTypes(Option<usize>),
+    SourceIps(Option<usize>),
+    JsonValue(String),
+    JsonObj,
+    RawTime,
+    EvtTime,
+    EvtSource,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CWhat {
+    Name,
+    Image,
+    Repository,
+    Command,
+    Args,
+    HostPort,
+    Sub(&'static [&'static str]),
+    EffRunAsUser,
+    EffRunAsGroup,
+}
+
+enum ArgKind {
+    None,
+    Index,
+    Key,
+}
+
+/// A field's argument kind, list-ness and constructor.
+type Entry = (ArgKind, bool, fn(&FieldArg) -> KField);
+
+const CONTAINER_LISTS: [&str; 3] = ["containers", "initContainers", "ephemeralContainers"];
+
+fn container_what(s: &str) -> Option<CWhat> {
+    Some(match s {
+        "name" => CWhat::Name,
+        "image" => CWhat::Image,
+        "image.repository" => CWhat::Repository,
+        "command" => CWhat::Command,
+        "args" => CWhat::Args,
+        "host_port" => CWhat::HostPort,
+        "privileged" => CWhat::Sub(&["securityContext", "privileged"]),
+        "allow_privilege_escalation" => {
+            CWhat::Sub(&["securityContext", "allowPrivilegeEscalation"])
+        }
+        "read_only_fs" => CWhat::Sub(&["securityContext", "readOnlyRootFilesystem"]),
+        "run_as_user" => CWhat::Sub(&["securityContext", "runAsUser"]),
+        "run_as_group" => CWhat::Sub(&["securityContext", "runAsGroup"]),
+        "proc_mount" => CWhat::Sub(&["securityContext", "procMount"]),
+        "add_capabilities" => CWhat::Sub(&["securityContext", "capabilities", "add"]),
+        "eff_run_as_user" => CWhat::EffRunAsUser,
+        "eff_run_as_group" => CWhat::EffRunAsGroup,
+        _ => return None,
+    })
+}
+
+impl K8sAudit {
+    fn lookup(name: &str) -> Option<Entry> {
+        use KField as K;
+        macro_rules! f {
+            ($arg:expr, $list:expr, $mk:expr) => {
+                Some(($arg, $list, $mk))
+            };
+        }
+        fn idx(a: &FieldArg) -> Option<usize> {
+            match a {
+                FieldArg::Index(i) => Some(usize::try_from(*i).unwrap_or(usize::MAX)),
+                _ => None,
+            }
+        }
+        fn key(a: &FieldArg) -> String {
+            match a {
+                FieldArg::Key(k) => k.clone(),
+                FieldArg::Index(i) => i.to_string(),
+                FieldArg::None => String::new(),
+            }
+        }
+        match name {
+            "ka.auditid" => f!(ArgKind::None, false, |_| K::Path(&["auditID"])),
+            "ka.stage" => f!(ArgKind::None, false, |_| K::Path(&["stage"])),
+            "ka.auth.decision" => f!(ArgKind::None, false, |_| K::Path(&[
+                "annotations",
+                "authorization.k8s.io/decision"
+            ])),
+            "ka.auth.reason" => f!(ArgKind::None, false, |_| K::Path(&[
+                "annotations",
+                "authorization.k8s.io/reason"
+            ])),
+            "ka.auth.openshift.decision" => f!(ArgKind::None, false, |_| K::Path(&[
+                "annotations",
+                "authentication.openshift.io/decision"
+            ])),
+            "ka.auth.openshift.username" => f!(ArgKind::None, false, |_| K::Path(&[
+                "annotations",
+                "authentication.openshift.io/username"
+            ])),
+            "ka.validations.admission.policy.failure" => {
+                f!(ArgKind::None, false, |_| K::Path(&[
+                    "annotations",
+                    "validation.policy.admission.k8s.io/validation_failure"
+                ]))
+            }
+            "ka.security.pod.violations" => f!(ArgKind::None, false, |_| K::Path(&[
+                "annotations",
+                "pod-security.kubernetes.io/audit-violations"
+            ])),
+            "ka.user.name" => f!(ArgKind::None, false, |_| K::Path(&["user", "username"])),
+            "ka.user.groups" => f!(ArgKind::None, true, |_| K::PathList(&["user", "groups"])),
+            "ka.impuser.name" => f!(ArgKind::None, false, |_| K::Path(&[
+                "impersonatedUser",
+                "username"
+            ])),
+            "ka.verb" => f!(ArgKind::None, false, |_| K::Path(&["verb"])),
+            "ka.uri" => f!(ArgKind::None, false, |_| K::Path(&["requestURI"])),
+            "ka.uri.param" => f!(ArgKind::Key, false, |a| K::UriParam(key(a))),
+            "ka.target.name" => f!(ArgKind::None, false, |_| K::Path(&["objectRef", "name"])),
+            "ka.target.namespace" => f!(ArgKind::None, false, |_| K::Path(&[
+                "objectRef",
+                "namespace"
+            ])),
+            "ka.target.resource" => f!(ArgKind::None, false, |_| K::Path(&[
+                "objectRef",
+                "resource"
+            ])),
+            "ka.target.subresource" => f!(ArgKind::None, false, |_| K::Path(&[
+                "objectRef",
+                "subresource"
+            ])),
+            "ka.target.pod.name" => f!(ArgKind::None, false, |_| K::TargetPodName),
+            "ka.req.binding.subjects" => f!(ArgKind::None, true, |_| K::PathList(&[
+                "requestObject",
+                "subjects"
+            ])),
+            "ka.req.binding.subjects.user_names" => {
+                f!(ArgKind::None, true, |_| K::SubjectNames("User"))
+            }
+            "ka.req.binding.subjects.serviceaccount_names" => {
+                f!(ArgKind::None, true, |_| K::SubjectNames("ServiceAccount"))
+            }
+            "ka.req.binding.subjects.serviceaccount_ns_names" => {
+                f!(ArgKind::None, true, |_| K::SubjectNames(
+                    "NamespacedServiceAccount"
+                ))
+            }
+            "ka.req.binding.subjects.group_names" => {
+                f!(ArgKind::None, true, |_| K::SubjectNames("Group"))
+            }
+            "ka.req.binding.role" => f!(ArgKind::None, false, |_| K::Path(&[
+                "requestObject",
+                "roleRef",
+                "name"
+            ])),
+            "ka.req.binding.subject.has_name" => f!(ArgKind::Key, false, |_| K::BindingHasName),
+            "ka.req.configmap.name" => {
+                f!(ArgKind::None, false, |_| K::Path(&["objectRef", "name"]))
+            }
+            "ka.req.configmap.obj" => f!(ArgKind::None, false, |_| K::Path(&[
+                "requestObject",
+                "data"
+            ])),
+            "ka.req.container.image" => f!(ArgKind::None, false, |_| K::ContainerImage0),
+            "ka.req.container.image.repository" => f!(ArgKind::None, false, |_| K::ContainerRepo0),
+            "ka.req.pod.host_ipc" => f!(ArgKind::None, false, |_| K::Path(&[
+                "requestObject",
+                "spec",
+                "hostIPC"
+            ])),
+            "ka.req.pod.host_network" | "ka.req.container.host_network" => {
+                f!(ArgKind::None, false, |_| K::Path(&[
+                    "requestObject",
+                    "spec",
+                    "hostNetwork"
+                ]))
+            }
+            "ka.req.pod.host_pid" => f!(ArgKind::None, false, |_| K::Path(&[
+                "requestObject",
+                "spec",
+                "hostPID"
+            ])),
+            "ka.req.container.privileged" => f!(ArgKind::None, false, |_| K::AnyPrivileged),
+            "ka.req.pod.run_as_user" => f!(ArgKind::None, false, |_| K::Path(&[
+                "requestObject",
+                "spec",
+                "securityContext",
+                "runAsUser"
+            ])),
+            "ka.req.pod.run_as_group" => f!(ArgKind::None, false, |_| K::Path(&[
+                "requestObject",
+                "spec",
+                "securityContext",
+                "runAsGroup"
+            ])),
+            "ka.req.pod.fs_group" => f!(ArgKind::None, false, |_| K::Path(&[
+                "requestObject",
+                "spec",
+                "securityContext",
+                "fsGroup"
+            ])),
+            "ka.req.pod.supplemental_groups" => {
+                f!(ArgKind::None, true, |_| K::PathList(&[
+                    "requestObject",
+                    "spec",
+                    "securityContext",
+                    "supplementalGroups"
+                ]))
+            }
+            "ka.req.role.rules" => f!(ArgKind::None, true, |_| K::PathList(&[
+                "requestObject",
+                "rules"
+            ])),
+            "ka.req.role.rules.apiGroups" => f!(ArgKind::Index, true, |a| K::RoleRules {
+                key: "apiGroups",
+                index: idx(a)
+            }),
+            "ka.req.role.rules.nonResourceURLs" => f!(ArgKind::Index, true, |a| K::RoleRules {
+                key: "nonResourceURLs",
+                index: idx(a)
+            }),
+            "ka.req.role.rules.verbs" => f!(ArgKind::Index, true, |a| K::RoleRules {
+                key: "verbs",
+                index: idx(a)
+            }),
+            "ka.req.role.rules.resources" => f!(ArgKind::Index, true, |a| K::RoleRules {
+                key: "resources",
+                index: idx(a)
+            }),
+            "ka.req.service.type" => f!(ArgKind::None, false, |_| K::Path(&[
+                "requestObject",
+                "spec",
+                "type"
+            ])),
+            "ka.req.service.ports" => f!(ArgKind::Index, true, |a| K::Recursive {
+                keys: &["requestObject", "spec", "ports"],
+                index: idx(a)
+            }),
+            "ka.req.pod.volumes.hostpath" => {
+                f!(ArgKind::Index, true, |a| K::Recursive {
+                    keys: &["requestObject", "spec", "volumes", "hostPath", "path"],
+                    index: idx(a)
+                })
+            }
+            "ka.req.volume.hostpath" => f!(ArgKind::Key, false, |a| K::VolumeHostpathMatch(key(a))),
+            "ka.req.pod.volumes.flexvolume_driver" => {
+                f!(ArgKind::Index, true, |a| K::Recursive {
+                    keys: &["requestObject", "spec", "volumes", "flexVolume", "driver"],
+                    index: idx(a)
+                })
+            }
+            "ka.req.pod.volumes.volume_type" => {
+                f!(ArgKind::Index, true, |a| K::VolumeTypes(idx(a)))
+            }
+            "ka.resp.name" => f!(ArgKind::None, false, |_| K::Path(&[
+                "responseObject",
+                "metadata",
+                "name"
+            ])),
+            "ka.response.code" => f!(ArgKind::None, false, |_| K::Path(&[
+                "responseStatus",
+                "code"
+            ])),
+            "ka.response.reason" => f!(ArgKind::None, false, |_| K::Path(&[
+                "responseStatus",
+                "reason"
+            ])),
+            "ka.useragent" => f!(ArgKind::None, false, |_| K::Path(&["userAgent"])),
+            "ka.sourceips" => f!(ArgKind::Index, true, |a| K::SourceIps(idx(a))),
+            "ka.cluster.name" => f!(ArgKind::None, false, |_| K::Path(&[
+                "annotations",
+                "cluster_name"
+            ])),
+            "jevt.value" | "json.value" => f!(ArgKind::Key, false, |a| K::JsonValue(key(a))),
+            "jevt.obj" | "json.obj" => f!(ArgKind::None, false, |_| K::JsonObj),
+            "jevt.rawtime" | "json.rawtime" => f!(ArgKind::None, false, |_| K::RawTime),
+            "evt.time" => f!(ArgKind::None, false, |_| K::EvtTime),
+            "evt.rawtime" => f!(ArgKind::None, false, |_| K::RawTime),
+            "evt.source" => f!(ArgKind::None, false, |_| K::EvtSource),
+            _ => None,
+        }
+    }
+}
+
+fn container_field(name: &str, arg: &FieldArg) -> Option<KField> {
+    let rest = name.strip_prefix("ka.req.pod.")?;
+    for list in CONTAINER_LISTS {
+        if let Some(what) = rest.strip_prefix(list).and_then(|r| r.strip_prefix('.')) {
+            let what = container_what(what)?;
+            if what == CWhat::HostPort && list == "ephemeralContainers" {
+                return None;
+            }
+            let index = match arg {
+                FieldArg::Index(i) => Some(usize::try_from(*i).unwrap_or(usize::MAX)),
+                _ => None,
+            };
+            return Some(KField::Container { list, what, index });
+        }
+    }
+    None
+}
+
+impl FieldSource for K8sAudit {
+    type Event = AuditEvent;
+    type Field = KField;
+
+    fn source_name(&self) -> &'static str {
+        "k8s_audit"
+    }
+
+    fn resolve(&self, name: &str, arg: &FieldArg) -> Result<(KField, FieldType), FieldError> {
+        let bad = |problem: &str| FieldError::BadArgument {
+            field: name.to_string(),
+            problem: problem.to_string(),
+        };
+        if let Some(f) = container_field(name, arg) {
+            if matches!(arg, FieldArg::Key(_)) {
+                return Err(bad("takes a numeric index"));
+            }
+            return Ok((f, FieldType::Str));
+        }
+        let (kind, _list, mk) =
+            Self::lookup(name).ok_or_else(|| FieldError::Unknown(name.to_string()))?;
+        match (kind, arg) {
+            (ArgKind::None, FieldArg::None)
+            | (ArgKind::Index, FieldArg::None)
+            | (ArgKind::Index, FieldArg::Index(_)) => {}
+            (ArgKind::Key, FieldArg::Key(_)) | (ArgKind::Key, FieldArg::Index(_)) => {}
+            (ArgKind::None, _) => return Err(bad("takes no argument")),
+            (ArgKind::Index, _) => return Err(bad("takes a numeric index")),
+            (ArgKind::Key, FieldArg::None) => return Err(bad("requires an argument")),
+        }
+        let f = mk(arg);
+        let ty = if matches!(f, KField::RawTime) && name.starts_with("evt.") {
+            FieldType::Uint
+        } else {
+            FieldType::Str
+        };
+        Ok((f, ty))
+    }
+
+    fn is_list(&self, field: &KField) -> bool {
+        !matches!(
+            field,
+            KField::Path(_)
+                | KField::UriParam(_)
+                | KField::TargetPodName
+                | KField::BindingHasName
+                | KField::ContainerImage0
+                | KField::ContainerRepo0
+                | KField::AnyPrivileged
+                | KField::VolumeHostpathMatch(_)
+                | KField::JsonValue(_)
+                | KField::JsonObj
+                | KField::RawTime
+                | KField::EvtTime
+                | KField::EvtSource
+        )
+    }
+
+    fn extract<'e>(&'e self, ev: &'e AuditEvent, field: &KField, out: &mut Vec<Value<'e>>) {
+        let d = &ev.doc;
+        let s = |b: Cow<'e, [u8]>| Value::Str(b);
+        match field {
+            KField::JsonValue(ptr) => {
+                let n = if ptr.is_empty() {
+                    Some(0)
+                } else {
+                    d.pointer(0, ptr)
+                };
+                if let Some(n) = n {
+                    out.push(s(d.text(n)));
+                }
+                return;
+            }
+            KField::JsonObj => {
+                let mut buf = Vec::new();
+                d.write_indented(0, 0, &mut buf);
+                out.push(Value::Str(Cow::Owned(buf)));
+                return;
+            }
+            KField::RawTime => {
+                out.push(Value::Str(Cow::Owned(ev.time_ns.to_string().into_bytes())));
+                return;
+            }
+            KField::EvtTime => {
+                let t =
+                    jiff::Timestamp::from_nanosecond(i128::from(ev.time_ns)).unwrap_or_default();
+                out.push(Value::Str(Cow::Owned(format!("{t:.9}").into_bytes())));
+                return;
+            }
+            KField::EvtSource => {
+                out.push(Value::Str(Cow::Borrowed(b"k8s_audit")));
+                return;
+            }
+            _ => {}
+        }
+        // The ka.* fields: only on audit events.
+        if d.get(0, "auditID").is_none() {
+            return;
+        }
+        match field {
+            KField::Path(keys) => {
+                if let Some(n) = d.path(0, keys) {
+                    out.push(s(d.text(n)));
+                }
+            }
+            KField::PathList(keys) => {
+                if let Some(n) = d.path(0, keys).filter(|&n| d.kind(n) == Kind::Array) {
+                    out.extend(d.children(n).map(|c| s(d.text(c))));
+                }
+            }
+            KField::UriParam(k) => {
+                if let Some(n) = d.get(0, "requestURI") {
+                    let uri = d.text(n);
+                    if let Some(v) = query_param(&uri, k) {
+                        out.push(Value::Str(Cow::Owned(v)));
+                    }
+                }
+            }
+            KField::TargetPodName => {
+                let res = d.path(0, &["objectRef", "resource"]).map(|n| d.str(n));
+                let sub = d.path(0, &["objectRef", "subresource"]).map(|n| d.str(n));
+                if res.as_deref() == Some(b"pods".as_slice())
+                    && sub.as_deref().is_none_or(|s| s.is_empty())
+                    && let Some(n) = d.path(0, &["responseObject", "metadata", "name"])
+                {
+                    out.push(s(d.text(n)));
+                }
+            }
+            KField::SubjectNames(kind) => {
+                let Some(subs) = d.path(0, &["requestObject", "subjects"]) else {
+                    return;
+                };
+                if d.kind(subs) != Kind::Array {
+                    return;
+                }
+                let (want, ns) = if *kind == "NamespacedServiceAccount" {
+                    ("ServiceAccount", true)
+                } else {
+                    (*kind, false)
+                };
+                for sub in d.children(subs) {
+                    let (Some(k), Some(nm)) = (d.get(sub, "kind"), d.get(sub, "name")) else {
+                        continue;
+                    };
+                    if d.text(k).as_ref() != want.as_bytes() {
+                        continue;
+                    }
+                    let name = d.text(nm);
+                    if ns {
+                        let Some(nsn) = d.get(sub, "namespace") else {
+                            continue;
+                        };
+                        let mut v = d.text(nsn).into_owned();
+                        v.push(b':');
+                        v.extend_from_slice(&name);
+                        out.push(Value::Str(Cow::Owned(v)));
+                    } else {
+                        out.push(s(name));
+                    }
+                }
+            }
+            KField::BindingHasName => out.push(Value::Str(Cow::Borrowed(b"true"))),
+            KField::ContainerImage0 | KField::ContainerRepo0 => {
+                let mut vals = Vec::new();
+                recursive(
+                    d,
+                    0,
+                    Some(0),
+                    &["requestObject", "spec", "containers", "image"],
+                    &mut vals,
+                );
+                if let Some(Some(n)) = vals.first() {
+                    let img = d.text(*n);
+                    out.push(if matches!(field, KField::ContainerRepo0) {
+                        repository(img)
+                    } else {
+                        s(img)
+                    });
+                }
+            }
+            KField::AnyPrivileged => {
+                let mut vals = Vec::new();
+                if !recursive(
+                    d,
+                    0,
+                    None,
+                    &[
+                        "requestObject",
+                        "spec",
+                        "containers",
+                        "securityContext",
+                        "privileged",
+                    ],
+                    &mut vals,
+                ) {
+                    return;
+                }
+                let any = vals.iter().flatten().any(|&n| d.kind(n) == Kind::True);
+                out.push(Value::Str(Cow::Borrowed(if any {
+                    b"true"
+                } else {
+                    b"false"
+                })));
+            }
+            KField::Container { list, what, index } => container(d, list, *what, *index, out),
+            KField::RoleRules { key, index } => {
+                let mut vals = Vec::new();
+                if recursive(d, 0, *index, &["requestObject", "rules", key], &mut vals) {
+                    for n in vals.into_iter().flatten() {
+                        if d.kind(n) == Kind::Array {
+                            out.extend(d.children(n).map(|c| s(d.text(c))));
+                        }
+                    }
+                }
+            }
+            KField::Recursive { keys, index } => {
+                let mut vals = Vec::new();
+                if recursive(d, 0, *index, keys, &mut vals) {
+                    out.extend(vals.into_iter().flatten().map(|n| s(d.text(n))));
+                }
+            }
+            KField::VolumeHostpathMatch(arg) => {
+                let mut vals = Vec::new();
+                if !recursive(
+                    d,
+                    0,
+                    None,
+                    &["requestObject", "spec", "volumes", "hostPath", "path"],
+                    &mut vals,
+                ) {
+                    return;
+                }
+                let (prefix, is_prefix) = match arg.strip_suffix('*') {
+                    Some(p) => (p, true),
+                    None => (arg.as_str(), false),
+                };
+                let hit = vals.into_iter().flatten().any(|n| {
+                    let v = d.text(n);
+                    (is_prefix && v.starts_with(prefix.as_bytes())) || v.as_ref() == arg.as_bytes()
+                });
+                out.push(Value::Str(Cow::Borrowed(if hit {
+                    b"true"
+                } else {
+                    b"false"
+                })));
+            }
+            KField::VolumeTypes(index) => {
+                let mut vals = Vec::new();
+                if recursive(
+                    d,
+                    0,
+                    *index,
+                    &["requestObject", "spec", "volumes"],
+                    &mut vals,
+                ) {
+                    for n in vals.into_iter().flatten() {
+                        let vols: Vec<usize> = if d.kind(n) == Kind::Array {
+                            d.children(n).collect()
+                        } else {
+                            vec![n]
+                        };
+                        for v in vols {
+                            for (k, _) in d.members(v) {
+                                let key = d.str(k);
+                                if key.as_ref() != b"name" {
+                                    out.push(s(key));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            KField::SourceIps(index) => {
+                if let Some(n) = d.get(0, "sourceIPs").filter(|&n| d.kind(n) == Kind::Array) {
+                    match index {
+                        Some(i) => {
+                            if let Some(c) = d.index(n, *i) {
+                                out.push(s(d.text(c)));
+                            }
+                        }
+                        None => out.extend(d.children(n).map(|c| s(d.text(c)))),
+                    }
+                }
+            }
+            KField::JsonValue(_)
+            | KField::JsonObj
+            | KField::RawTime
+            | KField::EvtTime
+            | KField::EvtSource => {}
+        }
+    }
+}
+
+/// The plugin's `getValuesRecursive`: follows `keys`; at an array, either takes element
+/// `index` or (no index) continues in every element, recording `None` where an element
+/// lacks the rest of the path. False when the path is missing outside arrays.
+fn recursive(
+    d: &Doc,
+    mut n: usize,
+    index: Option<usize>,
+    keys: &[&str],
+    out: &mut Vec<Option<usize>>,
+) -> bool {
+    for (i, k) in keys.iter().enumerate() {
+        if d.kind(n) == Kind::Array {
+            match index {
+                None => {
+                    for c in d.children(n) {
+                        let mut sub = Vec::new();
+                        if recursive(d, c, index, &keys[i..], &mut sub) {
+                            out.extend(sub);
+                        } else {
+                            out.push(None);
+                        }
+                    }
+                    return true;
+                }
+                Some(ix) => match d.index(n, ix) {
+                    Some(c) => n = c,
+                    None => return false,
+                },
+            }
+        }
+        match d.get(n, k) {
+            Some(c) => n = c,
+            None => return false,
+        }
+    }
+    out.push(Some(n));
+    true
+}
+
+/// `image` without its tag and digest (the plugin splits at the first `:`, then `@`).
+fn repository(img: Cow<'_, [u8]>) -> Value<'_> {
+    let cut = img.iter().position(|&c| c == b':').unwrap_or(img.len());
+    let cut = img[..cut].iter().position(|&c| c == b'@').unwrap_or(cut);
+    match img {
+        Cow::Borrowed(b) => Value::Str(Cow::Borrowed(&b[..cut])),
+        Cow::Owned(mut v) => {
+            v.truncate(cut);
+            Value::Str(Cow::Owned(v))
+        }
+    }
+}
+
+fn container<'e>(
+    d: &'e Doc,
+    list: &str,
+    what: CWhat,
+    index: Option<usize>,
+    out: &mut Vec<Value<'e>>,
+) {
+    let base = ["requestObject", "spec", list];
+    let mut vals = Vec::new();
+    let path = |sub: &[&'static str]| -> Vec<&str> {
+        base.iter().copied().chain(sub.iter().copied()).collect()
+    };
+    match what {
+        CWhat::Name | CWhat::Image | CWhat::Repository => {
+            let key = if what == CWhat::Name { "name" } else { "image" };
+            if !recursive(d, 0, index, &path(&[key]), &mut vals) {
+                return;
+            }
+            // A container without the key fails the whole extraction (the plugin's
+            // arrayAsStrings).
+            if vals.iter().any(Option::is_none) {
+                return;
+            }
+            for n in vals.into_iter().flatten() {
+                let t = d.text(n);
+                out.push(if what == CWhat::Repository {
+                    repository(t)
+                } else {
+                    Value::Str(t)
+                });
+            }
+        }
+        CWhat::Command | CWhat::Args => {
+            let key = if what == CWhat::Command {
+                "command"
+            } else {
+                "args"
+            };
+            if !recursive(d, 0, index, &path(&[key]), &mut vals) {
+                return;
+            }
+            let mut res = Vec::new();
+            for n in vals.into_iter().flatten() {
+                if d.kind(n) != Kind::Array {
+                    return;
+                }
+                let mut joined = Vec::new();
+                for (i, c) in d.children(n).enumerate() {
+                    if !matches!(d.kind(c), Kind::Str(_)) {
+                        return;
+                    }
+                    if i > 0 {
+                        joined.push(b' ');
+                    }
+                    joined.extend_from_slice(&d.str(c));
+                }
+                res.push(Value::Str(Cow::Owned(joined)));
+            }
+            out.extend(res);
+        }
+        CWhat::HostPort => {
+            if !recursive(d, 0, index, &path(&["ports"]), &mut vals) {
+                return;
+            }
+            let mut res = Vec::new();
+            for n in vals.into_iter().flatten() {
+                if d.kind(n) != Kind::Array {
+                    return;
+                }
+                for p in d.children(n) {
+                    if let Some(h) = d.get(p, "hostPort").or_else(|| d.get(p, "containerPort")) {
+                        res.push(Value::Str(d.text(h)));
+                    }
+                }
+            }
+            out.extend(res);
+        }
+        CWhat::Sub(sub) => {
+            if recursive(d, 0, index, &path(sub), &mut vals) {
+                out.extend(vals.into_iter().flatten().map(|n| Value::Str(d.text(n))));
+            }
+        }
+        CWhat::EffRunAsUser | CWhat::EffRunAsGroup => {
+            let key = if what == CWhat::EffRunAsUser {
+                "runAsUser"
+            } else {
+                "runAsGroup"
+            };
+            let pod: Cow<[u8]> = match d.path(0, &["requestObject", "spec", key]) {
+                Some(n) => d.text(n),
+                None => Cow::Borrowed(b"0"),
+            };
+            if !recursive(d, 0, index, &path(&[key]), &mut vals) {
+                return;
+            }
+            for v in vals {
+                out.push(Value::Str(match v {
+                    Some(n) => d.text(n),
+                    None => pod.clone(),
+                }));
+            }
+        }
+    }
+}
+
+/// The first value of query parameter `key` in `uri`, percent-decoded.
+fn query_param(uri: &[u8], key: &str) -> Option<Vec<u8>> {
+    let q = uri.iter().position(|&c| c == b'?')?;
+    let query = &uri[q + 1..];
+    let query = &query[..query.iter().position(|&c| c == b'#').unwrap_or(query.len())];
+    for pair in query.split(|&c| c == b'&' || c == b';') {
+        let (k, v) = match pair.iter().position(|&c| c == b'=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, &b""[..]),
+        };
+        if percent_decode(k) == key.as_bytes() {
+            return Some(percent_decode(v));
+        }
+    }
+    None
+}
+
+fn percent_decode(s: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        match s[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < s.len() => {
+                let hex = std::str::from_utf8(&s[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(b) => {
+                        out.push(b);
+                        i += 3;
+                        continue;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::render_values;
+
+    const EV: &str = r#"{"kind":"Event","auditID":"x1","stage":"ResponseComplete","verb":"create",
+      "requestURI":"/api/v1/namespaces/d/pods/p/exec?command=sh&command=-c&stdin=true&container=a%20b",
+      "user":{"username":"alice","groups":["g1","g2"]},"sourceIPs":["10.0.0.1","::1"],
+      "objectRef":{"resource":"pods","namespace":"d","name":"p"},"responseStatus":{"code":201},
+      "annotations":{"authorization.k8s.io/decision":"allow"},
+      "requestObject":{"subjects":[{"kind":"User","name":"u1"},{"kind":"ServiceAccount","name":"sa","namespace":"kube-system"},{"kind":"Group","name":"grp"}],
+        "roleRef":{"name":"cluster-admin"},
+        "spec":{"runAsUser":7,"hostNetwork":true,
+          "containers":[{"name":"a","image":"reg:5000/app@sha256:ab","command":["sh","-c"],"runAsUser":9,"ports":[{"containerPort":80},{"hostPort":8080}],"securityContext":{"privileged":true}},
+                        {"name":"b","image":"nginx:1.25","args":["x"],"securityContext":{"capabilities":{"add":["NET_ADMIN"]}}}],
+          "volumes":[{"name":"v","hostPath":{"path":"/var/run/docker.sock"}},{"name":"w","emptyDir":{}}]}},
+      "responseObject":{"metadata":{"name":"p"}},"stageTimestamp":"2024-05-01T10:00:00.5Z"}"#;
+
+    fn get(name: &str, arg: FieldArg) -> Option<String> {
+        let src = K8sAudit;
+        let ev = AuditEvent::from_doc(Doc::parse(EV.as_bytes().to_vec()).unwrap()).unwrap();
+        let (f, _) = src.resolve(name, &arg).unwrap();
+        let mut out = Vec::new();
+        src.extract(&ev, &f, &mut out);
+        render_values(&out)
+    }
+
+    fn key(k: &str) -> FieldArg {
+        FieldArg::Key(k.into())
+    }
+
+    #[test]
+    fn plugin_field_values() {
+        let n = FieldArg::None;
+        assert_eq!(get("ka.user.name", n.clone()).as_deref(), Some("alice"));
+        assert_eq!(get("ka.user.groups", n.clone()).as_deref(), Some("(g1,g2)"));
+        assert_eq!(get("ka.response.code", n.clone()).as_deref(), Some("201"));
+        assert_eq!(get("ka.uri.param", key("command")).as_deref(), Some("sh"));
+        assert_eq!(
+            get("ka.uri.param", key("container")).as_deref(),
+            Some("a b")
+        );
+        assert_eq!(get("ka.uri.param", key("nope")), None);
+        assert_eq!(get("ka.target.pod.name", n.clone()).as_deref(), Some("p"));
+        assert_eq!(
+            get("ka.req.binding.subjects.user_names", n.clone()).as_deref(),
+            Some("u1")
+        );
+        assert_eq!(
+            get("ka.req.binding.subjects.serviceaccount_ns_names", n.clone()).as_deref(),
+            Some("kube-system:sa")
+        );
+        assert_eq!(
+            get("ka.req.binding.role", n.clone()).as_deref(),
+            Some("cluster-admin")
+        );
+        assert_eq!(
+            get("ka.req.pod.containers.image", n.clone()).as_deref(),
+            Some("(reg:5000/app@sha256:ab,nginx:1.25)")
+        );
+        assert_eq!(
+            get("ka.req.pod.containers.image", FieldArg::Index(1)).as_deref(),
+            Some("nginx:1.25")
+        );
+        assert_eq!(
+            get("ka.req.pod.containers.image.repository", n.clone()).as_deref(),
+            Some("(reg,nginx)")
+        );
+        assert_eq!(
+            get("ka.req.container.image.repository", n.clone()).as_deref(),
+            Some("reg")
+        );
+        assert_eq!(
+            get("ka.req.pod.containers.privileged", n.clone()).as_deref(),
+            Some("true")
+        );
+        assert_eq!(
+            get("ka.req.container.privileged", n.clone()).as_deref(),
+            Some("true")
+        );
+        assert_eq!(
+            get("ka.req.pod.containers.command", n.clone()).as_deref(),
+            Some("sh -c")
+        );
+        assert_eq!(
+            get("ka.req.pod.containers.host_port", n.clone()).as_deref(),
+            Some("(80,8080)")
+        );
+        assert_eq!(
+            get("ka.req.pod.containers.add_capabilities", n.clone()).as_deref(),
+            Some("[\"NET_ADMIN\"]")
+        );
+        assert_eq!(
+            get("ka.req.pod.containers.eff_run_as_user", n.clone()).as_deref(),
+            Some("(9,7)")
+        );
+        assert_eq!(get("ka.req.pod.initContainers.image", n.clone()), None);
+        assert_eq!(
+            get("ka.req.pod.host_network", n.clone()).as_deref(),
+            Some("true")
+        );
+        assert_eq!(
+            get("ka.req.pod.volumes.hostpath", n.clone()).as_deref(),
+            Some("/var/run/docker.sock")
+        );
+        assert_eq!(
+            get("ka.req.volume.hostpath", key("/var/run/*")).as_deref(),
+            Some("true")
+        );
+        assert_eq!(
+            get("ka.req.volume.hostpath", key("/etc")).as_deref(),
+            Some("false")
+        );
+        assert_eq!(
+            get("ka.req.pod.volumes.volume_type", n.clone()).as_deref(),
+            Some("(hostPath,emptyDir)")
+        );
+        assert_eq!(
+            get("ka.sourceips", n.clone()).as_deref(),
+            Some("(10.0.0.1,::1)")
+        );
+        assert_eq!(
+            get(
+                "jevt.value",
+                key("/annotations/authorization.k8s.io~1decision")
+            )
+            .as_deref(),
+            Some("allow")
+        );
+        assert_eq!(
+            get("jevt.value", key("/requestObject/spec/containers/1/args")).as_deref(),
+            Some("[\"x\"]")
+        );
+        assert_eq!(
+            get("jevt.rawtime", n.clone()).as_deref(),
+            Some("1714557600500000000")
+        );
+        assert_eq!(
+            get("evt.time", n.clone()).as_deref(),
+            Some("2024-05-01T10:00:00.500000000Z")
+        );
+        assert!(
+            get("jevt.obj", n)
+                .unwrap()
+                .starts_with("{\n  \"kind\": \"Event\",\n  \"auditID\": \"x1\",")
+        );
+    }
+
+    #[test]
+    fn fields_and_arguments_resolve_like_the_plugin() {
+        let s = K8sAudit;
+        assert!(matches!(
+            s.resolve("ka.nope", &FieldArg::None),
+            Err(FieldError::Unknown(_))
+        ));
+        assert!(s.resolve("ka.uri.param", &FieldArg::None).is_err());
+        assert!(s.resolve("ka.verb", &FieldArg::Index(0)).is_err());
+        assert!(
+            s.resolve("ka.req.pod.containers.image", &FieldArg::Key("x".into()))
+                .is_err()
+        );
+        assert!(
+            s.resolve("ka.req.pod.ephemeralContainers.host_port", &FieldArg::None)
+                .is_err()
+        );
+        let (f, _) = s
+            .resolve("ka.req.pod.containers.image", &FieldArg::None)
+            .unwrap();
+        assert!(s.is_list(&f));
+        let (f, _) = s.resolve("ka.verb", &FieldArg::None).unwrap();
+        assert!(!s.is_list(&f));
+    }
+
+    #[test]
+    fn reader_payload_shapes() {
+        let one = r#"{"kind":"Event","auditID":"a","stageTimestamp":"2024-01-01T00:00:00Z"}"#;
+        let input = format!(
+            "{one}\n\n[{one},{one}]\n{{\"kind\":\"EventList\",\n \"items\":[{one},\n {{\"kind\":\"Event\"}}]}}\nnope\n{{\"kind\":\"Other\"}}\n{{\"kind\":"
+        );
+        let mut r = AuditReader::new(input.as_bytes());
+        let mut got = Vec::new();
+        while let Some(p) = r.next_payload().unwrap() {
+            got.push(match p {
+                Ok(evs) => evs
+                    .iter()
+                    .map(|e| if e.is_ok() { "E" } else { "x" })
+                    .collect::<String>(),
+                Err(e) => format!("err@{}", e.line),
+            });
+        }
+        assert_eq!(got, vec!["E", "EE", "Ex", "err@7", "err@8", "err@9"]);
+    }
+}
