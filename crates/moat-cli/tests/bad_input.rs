@@ -22,53 +22,14 @@ const MEMORY_MIB: u64 = 1 << 10;
 /// Wall-clock limit of every run: a guard against hangs, not a speed test.
 const WALL: std::time::Duration = std::time::Duration::from_secs(120);
 
-/// Runs `moat inventory args...` with its address space limited to `mib` MiB (`ulimit -v`,
-/// through `sh`) and killed past [`WALL`]; returns its output and how long it took.
+/// Runs `moat inventory args...` with its address space limited to `mib` MiB and killed
+/// past [`WALL`] ([`run_under_limits`]), without the layer cache (each case reads its layers
+/// and leaves nothing in ~/.cache); returns its output and how long it took.
 fn limited(mib: u64, args: &[&str]) -> (std::process::Output, f64) {
-    use std::process::{Command, Stdio};
-    let start = std::time::Instant::now();
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "ulimit -v {} && exec \"$0\" inventory \"$@\"",
-            mib << 10
-        ))
-        .arg(env!("CARGO_BIN_EXE_moat"))
-        .args(args)
-        // no layer cache: each case reads its layers (and leaves nothing in ~/.cache)
-        .args(["--cache", "off"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("sh runs");
-    // the pipes drained on threads, so a chatty child cannot block on a full pipe
-    let drain = |mut r: Box<dyn std::io::Read + Send>| {
-        std::thread::spawn(move || {
-            let mut b = Vec::new();
-            r.read_to_end(&mut b).ok();
-            b
-        })
-    };
-    let out = drain(Box::new(child.stdout.take().unwrap()));
-    let err = drain(Box::new(child.stderr.take().unwrap()));
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > WALL {
-            child.kill().ok();
-            child.wait().ok();
-            panic!("moat inventory {args:?} ran past {WALL:?}");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
-    let o = std::process::Output {
-        status,
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-    };
-    (o, start.elapsed().as_secs_f64())
+    let mut all = vec!["inventory"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--cache", "off"]);
+    run_under_limits(mib << 10, WALL, &all, |_| {})
 }
 
 /// Runs `moat inventory` under the memory and time limits ([`limited`]) and returns (exit

@@ -14,11 +14,11 @@
 
 mod common;
 
-use common::{E, TestLayer, debian_layer, sha256, write_oci};
+use common::{E, TestLayer, debian_layer, run_under_limits, sha256, write_oci};
 use std::ffi::OsStr;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// Address-space limit of every run (KiB for `ulimit -v`): 1 GiB.
@@ -36,54 +36,18 @@ struct Run {
 
 /// Runs `moat args...` isolated (no network, no user cache) under the memory and time limits.
 fn moat<S: AsRef<OsStr>>(home: &Path, args: &[S]) -> Run {
-    let mut c = Command::new("sh");
-    c.arg("-c")
-        .arg(format!("ulimit -v {MEMORY_KIB} && exec \"$0\" \"$@\""))
-        .arg(env!("CARGO_BIN_EXE_moat"))
-        .args(args)
-        .env_remove("MOAT_DB")
-        .env("MOAT_DB_URL", "http://127.0.0.1:9")
-        .env("XDG_CACHE_HOME", home.join("cache"))
-        .env("HOME", home)
-        .env("NO_COLOR", "1")
-        .current_dir(home)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = c.spawn().expect("sh runs");
-    // Drain the pipes on threads so a chatty child cannot block on a full pipe.
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let t_out = std::thread::spawn(move || {
-        let mut b = Vec::new();
-        std::io::Read::read_to_end(&mut out, &mut b).ok();
-        b
+    let (o, _) = run_under_limits(MEMORY_KIB, WALL, args, |c| {
+        c.env_remove("MOAT_DB")
+            .env("MOAT_DB_URL", "http://127.0.0.1:9")
+            .env("XDG_CACHE_HOME", home.join("cache"))
+            .env("HOME", home)
+            .env("NO_COLOR", "1")
+            .current_dir(home);
     });
-    let t_err = std::thread::spawn(move || {
-        let mut b = Vec::new();
-        std::io::Read::read_to_end(&mut err, &mut b).ok();
-        b
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > WALL {
-            child.kill().ok();
-            child.wait().ok();
-            panic!(
-                "moat {:?} ran past {WALL:?}",
-                args.iter()
-                    .map(|a| a.as_ref().to_os_string())
-                    .collect::<Vec<_>>()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let stdout = String::from_utf8_lossy(&t_out.join().unwrap()).into_owned();
-    let stderr = String::from_utf8_lossy(&t_err.join().unwrap()).into_owned();
-    let code = status
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    let code = o
+        .status
         .code()
         .unwrap_or_else(|| panic!("killed by a signal: {stderr}"));
     assert!(!stderr.contains("panicked"), "{stderr}");

@@ -142,24 +142,7 @@ impl BlobCache {
     /// `keep` (those of the image being read) stay. Returns (blobs removed, bytes freed).
     pub fn evict(&self, max_bytes: u64, keep: &[Digest]) -> (usize, u64) {
         let keep: Vec<PathBuf> = keep.iter().map(|d| self.path(d)).collect();
-        let mut entries = self.entries();
-        let mut total: u64 = entries.iter().map(|e| e.1).sum();
-        entries.sort_by_key(|e| e.2);
-        let (mut n, mut freed) = (0, 0);
-        for (path, size, _) in entries {
-            if total <= max_bytes {
-                break;
-            }
-            if keep.contains(&path) {
-                continue;
-            }
-            if std::fs::remove_file(&path).is_ok() {
-                total -= size;
-                freed += size;
-                n += 1;
-            }
-        }
-        (n, freed)
+        evict_least_recent(self.entries(), max_bytes, &keep)
     }
 
     /// Removes every cached blob and partial download (`moat cache clean`): the `blobs/` and
@@ -192,6 +175,34 @@ fn hash_file(f: &mut File, digest: &Digest) -> std::io::Result<Digest> {
         }
     }
     Ok(h.finish())
+}
+
+/// The eviction of a size-bounded file cache (the blob cache, moat-scan's layer cache):
+/// removes files of `entries` (path, size, last use), least recently used first (ties by
+/// path, so the order is the same on every run), until their total is at most `max_bytes`;
+/// the files in `keep` stay. Returns (files removed, bytes freed).
+pub fn evict_least_recent(
+    mut entries: Vec<(PathBuf, u64, SystemTime)>,
+    max_bytes: u64,
+    keep: &[PathBuf],
+) -> (usize, u64) {
+    let mut total: u64 = entries.iter().map(|e| e.1).sum();
+    entries.sort_by(|a, b| a.2.cmp(&b.2).then_with(|| a.0.cmp(&b.0)));
+    let (mut n, mut freed) = (0, 0);
+    for (path, size, _) in entries {
+        if total <= max_bytes {
+            break;
+        }
+        if keep.contains(&path) {
+            continue;
+        }
+        if std::fs::remove_file(&path).is_ok() {
+            total -= size;
+            freed += size;
+            n += 1;
+        }
+    }
+    (n, freed)
 }
 
 #[cfg(test)]

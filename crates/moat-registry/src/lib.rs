@@ -35,7 +35,7 @@ mod error;
 mod reference;
 
 pub use auth::Credentials;
-pub use cache::{BlobCache, Lookup};
+pub use cache::{BlobCache, Lookup, evict_least_recent};
 pub use client::{
     Client, ClientOptions, FetchedManifest, MANIFEST_TYPES, ResettableWrite, is_index_type,
 };

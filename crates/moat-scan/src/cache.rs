@@ -211,24 +211,7 @@ impl LayerCache {
     /// entries under `keep` (the current scan's) stay. Returns (entries removed, bytes freed).
     pub fn evict(&self, keep: &[Key]) -> (usize, u64) {
         let keep: Vec<PathBuf> = keep.iter().map(|k| self.path(k)).collect();
-        let mut entries = self.entries();
-        let mut total: u64 = entries.iter().map(|e| e.1).sum();
-        entries.sort_by(|a, b| a.2.cmp(&b.2).then_with(|| a.0.cmp(&b.0)));
-        let (mut n, mut freed) = (0, 0);
-        for (path, size, _) in entries {
-            if total <= self.max_bytes {
-                break;
-            }
-            if keep.contains(&path) {
-                continue;
-            }
-            if std::fs::remove_file(&path).is_ok() {
-                total -= size;
-                freed += size;
-                n += 1;
-            }
-        }
-        (n, freed)
+        moat_registry::evict_least_recent(self.entries(), self.max_bytes, &keep)
     }
 
     /// Removes every entry and partial write (`moat cache clean`). Returns the bytes freed.

@@ -290,3 +290,56 @@ pub fn status(pkgs: &[(&str, &str)]) -> Vec<u8> {
     }
     s.into_bytes()
 }
+
+/// Runs `moat args...` through `sh` with its address space limited to `kib` KiB (`ulimit
+/// -v`), killed past `wall` (a guard against hangs, not a speed test); `setup` adds the
+/// environment and directory. The pipes are drained on threads, so a chatty child cannot
+/// block on a full pipe. Returns the output and the seconds it took.
+pub fn run_under_limits<S: AsRef<std::ffi::OsStr>>(
+    kib: u64,
+    wall: std::time::Duration,
+    args: &[S],
+    setup: impl FnOnce(&mut std::process::Command),
+) -> (Output, f64) {
+    use std::process::{Command, Stdio};
+    let start = std::time::Instant::now();
+    let mut c = Command::new("sh");
+    c.arg("-c")
+        .arg(format!("ulimit -v {kib} && exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_moat"))
+        .args(args);
+    setup(&mut c);
+    let mut child = c
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sh runs");
+    let drain = |mut r: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut b = Vec::new();
+            r.read_to_end(&mut b).ok();
+            b
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().unwrap()));
+    let err = drain(Box::new(child.stderr.take().unwrap()));
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > wall {
+            child.kill().ok();
+            child.wait().ok();
+            let args: Vec<_> = args.iter().map(|a| a.as_ref().to_os_string()).collect();
+            panic!("moat {args:?} ran past {wall:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let o = Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    };
+    (o, start.elapsed().as_secs_f64())
+}
