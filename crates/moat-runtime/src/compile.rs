@@ -27,12 +27,11 @@ impl<S: FieldSource> Compiled<S> {
     }
 }
 
-struct Diags<'a> {
+struct Diags {
     out: Vec<Diagnostic>,
-    _p: std::marker::PhantomData<&'a ()>,
 }
 
-impl Diags<'_> {
+impl Diags {
     fn push(
         &mut self,
         code: Code,
@@ -59,7 +58,6 @@ impl Diags<'_> {
 pub fn compile<S: FieldSource>(rules: &RuleSet, source: S, other_sources: &[&str]) -> Compiled<S> {
     let mut d = Diags {
         out: rules.diagnostics.clone(),
-        _p: std::marker::PhantomData,
     };
     let mut engine = Engine::new(source);
     if rules.has_errors() {
@@ -112,33 +110,16 @@ pub fn compile<S: FieldSource>(rules: &RuleSet, source: S, other_sources: &[&str
     for &i in &order {
         let m = &rules.macros[i];
         let text = expand(&m.condition, &mut list_used);
-        let parsed = match cond::parse(&text) {
-            Ok(e) => e,
-            Err(e) => {
-                d.push(
-                    Code::ErrCompileCondition,
-                    "macro",
-                    &m.name,
-                    &m.file,
-                    m.item,
-                    format!("{e}"),
-                );
-                continue;
-            }
-        };
-        let mut budget = MAX_EXPANDED_NODES;
-        match inline(
-            &parsed,
-            &macro_idx,
-            &macro_ast,
+        let who = Item("macro", &m.name, &m.file, m.item);
+        if let Some(e) = condition_tree(
+            &text,
+            who,
             Some(m.index),
-            &rules.macros,
+            (&macro_idx, &macro_ast, &rules.macros),
             &mut macro_used,
-            &mut budget,
+            &mut d,
         ) {
-            Ok(e) => macro_ast[i] = Some(e),
-            Err(msg) if msg.is_empty() => {}
-            Err(msg) => d.push(Code::ErrValidate, "macro", &m.name, &m.file, m.item, msg),
+            macro_ast[i] = Some(e);
         }
     }
 
@@ -153,37 +134,16 @@ pub fn compile<S: FieldSource>(rules: &RuleSet, source: S, other_sources: &[&str
             }
         };
         let text = expand(&text, &mut list_used);
-        let parsed = match cond::parse(&text) {
-            Ok(e) => e,
-            Err(e) => {
-                d.push(
-                    Code::ErrCompileCondition,
-                    "rule",
-                    &r.name,
-                    &r.file,
-                    r.item,
-                    format!("{e}"),
-                );
-                continue;
-            }
-        };
-        let mut budget = MAX_EXPANDED_NODES;
-        let expanded = match inline(
-            &parsed,
-            &macro_idx,
-            &macro_ast,
+        let who = Item("rule", &r.name, &r.file, r.item);
+        let Some(expanded) = condition_tree(
+            &text,
+            who,
             None,
-            &rules.macros,
+            (&macro_idx, &macro_ast, &rules.macros),
             &mut macro_used,
-            &mut budget,
-        ) {
-            Ok(e) => e,
-            Err(msg) => {
-                if !msg.is_empty() {
-                    d.push(Code::ErrValidate, "rule", &r.name, &r.file, r.item, msg);
-                }
-                continue;
-            }
+            &mut d,
+        ) else {
+            continue;
         };
         if r.source != source_name {
             if !other_sources.contains(&r.source.as_str()) {
@@ -352,6 +312,57 @@ fn quote_item(s: &str) -> String {
 
 /// Replaces macro references by the macros' trees. `visible`: only macros defined before
 /// this index may be used (a macro's own expansion); `None` for rules.
+/// A macro or rule as its diagnostics name it: item type, name, file, item number.
+#[derive(Clone, Copy)]
+struct Item<'a>(&'static str, &'a str, &'a str, usize);
+
+/// The macros a condition may refer to: by name, their expanded trees (`None` until
+/// compiled, or when they failed), their definitions.
+type MacroTable<'a> = (
+    &'a HashMap<&'a str, usize>,
+    &'a [Option<Expr>],
+    &'a [crate::load::MacroDef],
+);
+
+/// Parses a macro's or rule's condition (lists already expanded) and inlines the macros it
+/// names (those defined before `visible`, for a macro); a parse error is the item's
+/// `LOAD_ERR_COMPILE_CONDITION`, a bad macro reference its `LOAD_ERR_VALIDATE` (an empty
+/// message: already reported on the macro), and either gives `None`.
+fn condition_tree(
+    text: &str,
+    who: Item<'_>,
+    visible: Option<usize>,
+    (idx, asts, macros): MacroTable<'_>,
+    used: &mut [bool],
+    d: &mut Diags,
+) -> Option<Expr> {
+    let Item(kind, name, file, item) = who;
+    let parsed = match cond::parse(text) {
+        Ok(e) => e,
+        Err(e) => {
+            d.push(
+                Code::ErrCompileCondition,
+                kind,
+                name,
+                file,
+                item,
+                format!("{e}"),
+            );
+            return None;
+        }
+    };
+    let mut budget = MAX_EXPANDED_NODES;
+    match inline(&parsed, idx, asts, visible, macros, used, &mut budget) {
+        Ok(e) => Some(e),
+        Err(msg) => {
+            if !msg.is_empty() {
+                d.push(Code::ErrValidate, kind, name, file, item, msg);
+            }
+            None
+        }
+    }
+}
+
 fn inline(
     e: &Expr,
     idx: &HashMap<&str, usize>,

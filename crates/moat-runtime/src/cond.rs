@@ -320,35 +320,27 @@ impl<'a> Parser<'a> {
     }
 
     fn or_expr(&mut self) -> Result<Expr, ParseError> {
-        self.enter()?;
-        let first = self.and_expr()?;
-        let mut items = vec![first];
-        loop {
-            self.blank();
-            if self.keyword("or") {
-                self.blank();
-                items.push(self.and_expr()?);
-            } else {
-                break;
-            }
-        }
-        self.depth -= 1;
-        Ok(if items.len() == 1 {
-            items.remove(0)
-        } else {
-            Expr::Or(items)
-        })
+        self.chain("or", Self::and_expr, Expr::Or)
     }
 
     fn and_expr(&mut self) -> Result<Expr, ParseError> {
+        self.chain("and", Self::not_expr, Expr::And)
+    }
+
+    /// `operand (kw operand)*`: one operand as it is, several joined by `join`.
+    fn chain(
+        &mut self,
+        kw: &str,
+        operand: fn(&mut Self) -> Result<Expr, ParseError>,
+        join: fn(Vec<Expr>) -> Expr,
+    ) -> Result<Expr, ParseError> {
         self.enter()?;
-        let first = self.not_expr()?;
-        let mut items = vec![first];
+        let mut items = vec![operand(self)?];
         loop {
             self.blank();
-            if self.keyword("and") {
+            if self.keyword(kw) {
                 self.blank();
-                items.push(self.not_expr()?);
+                items.push(operand(self)?);
             } else {
                 break;
             }
@@ -357,7 +349,7 @@ impl<'a> Parser<'a> {
         Ok(if items.len() == 1 {
             items.remove(0)
         } else {
-            Expr::And(items)
+            join(items)
         })
     }
 
