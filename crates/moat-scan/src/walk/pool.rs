@@ -234,6 +234,8 @@ struct Running {
 struct Slot {
     running: Mutex<Option<Running>>,
     abandoned: AtomicBool,
+    /// The worker's thread, joined when the pool is dropped.
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl Slot {
@@ -345,7 +347,8 @@ impl Pool {
         let started = std::thread::Builder::new()
             .name("moat-analyze".into())
             .spawn(move || work(&inner, &mine));
-        if started.is_ok() {
+        if let Ok(thread) = started {
+            *lock(&slot.thread) = Some(thread);
             slots.push(slot);
         }
     }
@@ -447,6 +450,41 @@ impl Pool {
                         result: Ok(Analysis::Read(facts)),
                     });
                 }
+            }
+        }
+    }
+}
+
+/// How long a dropped pool waits for its workers to end.
+const JOIN_BUDGET: Duration = Duration::from_secs(2);
+
+impl Drop for Pool {
+    /// Closes the queue, drops the tasks still in it, and joins the workers that end within
+    /// [`JOIN_BUDGET`], so that no thread of this scan outlives it (and its thread-locals are
+    /// gone). A worker still in an analyzer call (after a walk error, or abandoned by the
+    /// watchdog) is left to end on its own: the queue is closed, so it takes no more work.
+    fn drop(&mut self) {
+        drop(std::mem::replace(&mut self.tasks, mpsc::channel().0));
+        while lock(&self.inner.tasks).try_recv().is_ok() {}
+        let mut threads: Vec<_> = lock(&self.inner.slots)
+            .iter()
+            .filter_map(|s| lock(&s.thread).take())
+            .collect();
+        let deadline = Instant::now() + JOIN_BUDGET;
+        let mut spins = 0u32;
+        while !threads.is_empty() && Instant::now() < deadline {
+            let (done, running): (Vec<_>, Vec<_>) =
+                threads.into_iter().partition(|t| t.is_finished());
+            for t in done {
+                let _ = t.join();
+            }
+            threads = running;
+            // an idle worker ends within microseconds of the queue closing
+            spins += 1;
+            if spins < 1000 {
+                std::thread::yield_now();
+            } else if !threads.is_empty() {
+                std::thread::sleep(Duration::from_millis(1));
             }
         }
     }
@@ -1157,6 +1195,19 @@ mod tests {
             read_sized(&mut r, size, &e, &analyzers, &mut interested, max, &mut buf).unwrap();
         assert!(kept);
         (buf, r.calls)
+    }
+
+    #[test]
+    fn a_dropped_pool_has_joined_its_workers() {
+        static REPLACED: AtomicUsize = AtomicUsize::new(0);
+        for _ in 0..50 {
+            let pool = test_pool(Vec::new(), None, 4, &REPLACED, 0);
+            assert_eq!(lock(&pool.inner.slots).len(), 4);
+            let inner = Arc::downgrade(&pool.inner);
+            drop(pool);
+            // each worker held the pool's state until its thread ended
+            assert_eq!(inner.strong_count(), 0);
+        }
     }
 
     #[test]
