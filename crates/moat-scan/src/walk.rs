@@ -1035,7 +1035,7 @@ mod tests {
 
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    const ABANDONED: &str = "slow-file: analyzer namer was abandoned on this file after the per-file budget of 0.0 s (--analyzer-timeout); the scan went on without its result";
+    const ABANDONED: &str = "slow-file: analyzer namer was abandoned on this file after the per-file budget of 40 ms (--analyzer-timeout); the scan went on without its result";
 
     #[test]
     fn a_file_over_the_analyzer_time_budget_is_abandoned_with_a_warning_naming_it() {

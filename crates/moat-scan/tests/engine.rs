@@ -403,7 +403,7 @@ fn a_stuck_analyzer_is_abandoned_and_the_scan_goes_on() {
         analyzer_timeout: Some(std::time::Duration::from_millis(300)),
         ..secrets()
     };
-    let abandoned = "analyzer toy-counter was abandoned on this file after the per-file budget of 0.3 s (--analyzer-timeout); the scan went on without its result";
+    let abandoned = "analyzer toy-counter was abandoned on this file after the per-file budget of 300 ms (--analyzer-timeout); the scan went on without its result";
     // an image: every other file's findings, and the warning naming the file
     let start = std::time::Instant::now();
     let scanned = run(&[Arc::new(Stuck(Toy::new("toy-counter", 100)))], &opts);

@@ -398,8 +398,8 @@ impl Pool {
             })
             .is_ok();
         let mut message = format!(
-            "analyzer {id} was abandoned on this file after the per-file budget of {:.1} s (--analyzer-timeout); the scan went on without its result",
-            budget.as_secs_f64()
+            "analyzer {id} was abandoned on this file after the per-file budget of {} (--analyzer-timeout); the scan went on without its result",
+            span(budget)
         );
         if !replace {
             inner.disabled[run.analyzer].store(true, Ordering::SeqCst);
@@ -487,6 +487,18 @@ impl Drop for Pool {
                 std::thread::sleep(Duration::from_millis(1));
             }
         }
+    }
+}
+
+/// A duration for a message: `30.0 s` from a second up, `40 ms` below (a budget of 1 ms is
+/// not "0.0 s").
+fn span(d: Duration) -> String {
+    if d >= Duration::from_secs(1) {
+        format!("{:.1} s", d.as_secs_f64())
+    } else if d >= Duration::from_millis(1) {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{} µs", d.as_micros())
     }
 }
 
@@ -625,10 +637,10 @@ fn keep(
         facts.push(warning(
             a,
             format!(
-                "analyzer {} took {:.1} s on this file, over the per-file budget of {:.1} s (--analyzer-timeout)",
+                "analyzer {} took {} on this file, over the per-file budget of {} (--analyzer-timeout)",
                 a.info().id,
-                start.elapsed().as_secs_f64(),
-                budget.as_secs_f64()
+                span(start.elapsed()),
+                span(budget)
             ),
         ));
     }
