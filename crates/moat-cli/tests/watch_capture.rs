@@ -570,3 +570,122 @@ fn unreadable_corrupt_and_truncated_captures() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(stderr(&o).contains("capture truncated"), "{}", stderr(&o));
 }
+
+/// Falco's `test_warnings` case: the rules of falco_rules_warnings.yaml that do not restrict
+/// `evt.type` get LOAD_NO_EVTTYPE (exactly Falco's nine), and each rule is indexed under the
+/// event types the case's `rules_events` lists (`all`: tried on every event).
+#[test]
+fn evttype_warnings_and_index() {
+    let Some(base) = legacy() else { return };
+    let text = std::fs::read_to_string(base.join("falco_tests.yaml")).unwrap();
+    let doc: Value = serde_saphyr::from_str(&text).unwrap();
+    let case = &doc["trace_files"]["test_warnings"];
+    let rules = base.join(case["validate_rules_file"].as_str().unwrap());
+
+    let want: Vec<String> = case["validate_warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            assert_eq!(w["code"], "LOAD_NO_EVTTYPE");
+            w["item_name"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(want.len(), 9);
+    let o = moat([
+        "watch",
+        "--rules",
+        rules.to_str().unwrap(),
+        "--capture",
+        base.join("trace_files/empty.scap").to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0);
+    let got: Vec<String> = stderr(&o)
+        .lines()
+        .filter(|l| l.contains("warning LOAD_NO_EVTTYPE"))
+        .map(|l| {
+            l.split("(rule '")
+                .nth(1)
+                .unwrap()
+                .split("')")
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(got, want);
+
+    // The index: each rule's event types by name.
+    let mut rs = moat_runtime::RuleSet::default();
+    rs.load_file(&rules);
+    let c = moat_runtime::compile(
+        &rs,
+        moat_scap::State::new(&moat_scap::Metadata::default()),
+        &[],
+    );
+    let names = |r: &moat_runtime::engine::CompiledRule<moat_scap::Field>| -> Vec<String> {
+        match &r.evttypes {
+            None => vec!["all".to_string()],
+            Some(codes) => {
+                let mut v: Vec<String> = codes
+                    .iter()
+                    .map(|&c| {
+                        moat_scap::event_table::EVENTS[usize::from(c)]
+                            .name
+                            .to_string()
+                    })
+                    .collect();
+                v.sort();
+                v.dedup();
+                v
+            }
+        }
+    };
+    let (mut checked, mut differ) = (0, 0);
+    for item in case["rules_events"].as_array().unwrap() {
+        for (rule, types) in item.as_object().unwrap() {
+            let r = c
+                .engine
+                .rules()
+                .iter()
+                .find(|r| &r.name == rule)
+                .unwrap_or_else(|| panic!("{rule} not compiled"));
+            let mut want: Vec<String> = str_list(Some(types));
+            want.sort();
+            match EVTTYPE_DIFFERENCES.iter().find(|(n, _)| n == rule) {
+                Some((_, moat)) => {
+                    assert_ne!(names(r), want, "{rule} is listed as a difference");
+                    assert_eq!(names(r), *moat, "{rule}");
+                    differ += 1;
+                }
+                None => assert_eq!(names(r), want, "{rule}"),
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 31);
+    assert_eq!(differ, EVTTYPE_DIFFERENCES.len());
+}
+
+/// `rules_events` comes from Falco's old Lua evttype analysis, which gave up (`all`) when a
+/// negation of another field came before or beside the `evt.type` check; the suite itself
+/// stopped checking it ("mistakenly disabled ... without that output, none of the checks
+/// below rules_events are considered", falco_tests.yaml), and Falco did not warn
+/// LOAD_NO_EVTTYPE for these rules even then. moat indexes them under the event types the
+/// condition requires (as libsinsp's evttype resolver does today): the condition is false
+/// on every other type, so the narrower index changes no result.
+const EVTTYPE_DIFFERENCES: &[(&str, &[&str])] = &[
+    ("not_before_trailing_evttype", &["execve", "open"]),
+    ("not_equals_before_trailing_evttype", &["execve", "open"]),
+    ("not_equals_before_in", &["connect", "execve", "open"]),
+    ("not_before_in", &["connect", "execve", "open"]),
+    ("not_in_before_in", &["connect", "execve", "open"]),
+    (
+        "leading_in_not_equals_before_evttype",
+        &["connect", "execve", "open"],
+    ),
+    ("not_equals_before_evttype", &["execve"]),
+    ("not_equals_before_in_evttype", &["execve", "open"]),
+    ("not_before_evttype", &["execve"]),
+    ("not_before_evttype_using_in", &["execve", "open"]),
+];
