@@ -106,7 +106,7 @@ fn main() {
     // Each capture's metadata is read once (timed apart: per capture it is a one-off cost);
     // the passes replay its event blocks (behind the section header) through the same
     // state, as one long capture would.
-    let no_procinfo = std::env::var_os("SCAP_BENCH_NO_PROCINFO").is_some();
+    let no_procinfo = std::env::var_os("SCAP_BENCH_NO_PROCINFO").is_some_and(|v| !v.is_empty());
     let procinfo: Vec<u16> = moat_scap::event_table::EVENTS
         .iter()
         .enumerate()
