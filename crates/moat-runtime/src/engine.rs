@@ -57,12 +57,34 @@ impl<S: FieldSource> Engine<S> {
         &self.source
     }
 
+    /// The source, to update between events: a stateful source (a capture's thread and fd
+    /// tables) takes each event first, then the rules read it through [`Engine::process`].
+    pub fn source_mut(&mut self) -> &mut S {
+        &mut self.source
+    }
+
     pub fn rules(&self) -> &[CompiledRule<S::Field>] {
         &self.rules
     }
 
+    /// How many rules run (after [`Engine::select`]).
+    pub fn running(&self) -> usize {
+        self.active.len()
+    }
+
     pub(crate) fn add(&mut self, rule: CompiledRule<S::Field>) {
         self.rules.push(rule);
+        self.select(Priority::Debug, &[], &[]);
+    }
+
+    /// Turns off the rules whose names `off` says (Falco's `-D`); [`Engine::select`] then
+    /// leaves them out.
+    pub fn disable(&mut self, off: impl Fn(&str) -> bool) {
+        for r in &mut self.rules {
+            if off(&r.name) {
+                r.enabled = false;
+            }
+        }
         self.select(Priority::Debug, &[], &[]);
     }
 
@@ -115,9 +137,13 @@ impl<S: FieldSource> Engine<S> {
     /// Evaluates the running rules on `ev` and calls `hit` with the index of each rule that
     /// fires (only the first one under [`Matching::First`]). Returns the number that fired.
     pub fn process(&self, ev: &S::Event, mut hit: impl FnMut(usize)) -> usize {
-        let mut buf: Vec<Value<'_>> = Vec::with_capacity(8);
+        let candidates = self.candidates(ev);
+        if candidates.is_empty() {
+            return 0;
+        }
+        let mut buf: Vec<Value<'_>> = Vec::new();
         let mut n = 0;
-        for &i in self.candidates(ev) {
+        for &i in candidates {
             if self.rules[i].condition.eval(&self.source, ev, &mut buf) {
                 hit(i);
                 n += 1;

@@ -4,6 +4,13 @@
 //! resident memory at 10% of the run and at its end (flat memory: the two agree).
 //!   scap_bench EVENTS FILE...        (files plain or gzip; decompressed into memory first)
 //!
+//! With `SCAP_BENCH_RULES=RULES.yaml[:MORE.yaml...]`, the whole pipeline instead: the syscall
+//! rules of those files compiled into an engine whose source is the state, and each event
+//! processed by the state then evaluated by the engine (Falco's first-match), each alert
+//! rendered (its output string and fields), as `moat watch --capture` does.
+//! `SCAP_BENCH_NO_PROCINFO=1` leaves the `procinfo` events (periodic CPU-time samples, most of
+//! these captures' events, which no rule names) out of the replayed stream.
+//!
 //! Used by bench/scap.sh.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -11,6 +18,7 @@ use std::io::Read;
 use std::time::Instant;
 
 use moat_runtime::field::{FieldArg, FieldSource, Value};
+use moat_runtime::{Engine, RuleSet, compile};
 use moat_scap::{Event, State};
 
 /// The fields of a few conditions of the stable rules: open_read / sensitive files
@@ -98,6 +106,13 @@ fn main() {
     // Each capture's metadata is read once (timed apart: per capture it is a one-off cost);
     // the passes replay its event blocks (behind the section header) through the same
     // state, as one long capture would.
+    let no_procinfo = std::env::var_os("SCAP_BENCH_NO_PROCINFO").is_some_and(|v| !v.is_empty());
+    let procinfo: Vec<u16> = moat_scap::event_table::EVENTS
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.name == "procinfo")
+        .map(|(i, _)| i as u16)
+        .collect();
     let t = Instant::now();
     let mut states: Vec<State> = Vec::new();
     let mut streams: Vec<Vec<u8>> = Vec::new();
@@ -109,7 +124,17 @@ fn main() {
         while off + 8 <= c.len() {
             let ty = u32::from_le_bytes(c[off..off + 4].try_into().unwrap());
             let len = u32::from_le_bytes(c[off + 4..off + 8].try_into().unwrap()) as usize;
-            if off == 0 || matches!(ty, 0x204 | 0x208 | 0x216 | 0x217 | 0x221 | 0x222) {
+            // The event code: after the block header, the cpu id (and the flags word of the
+            // EVF blocks), the event header's timestamp, thread id and length.
+            let code_at = match ty {
+                0x204 | 0x216 | 0x221 => Some(off + 8 + 2 + 20),
+                0x208 | 0x217 | 0x222 => Some(off + 8 + 2 + 4 + 20),
+                _ => None,
+            };
+            let skip = no_procinfo
+                && code_at
+                    .is_some_and(|a| procinfo.contains(&u16::from_le_bytes([c[a], c[a + 1]])));
+            if off == 0 || (code_at.is_some() && !skip) {
                 stream.extend_from_slice(&c[off..off + len]);
             }
             off += len;
@@ -117,6 +142,10 @@ fn main() {
         streams.push(stream);
     }
     let meta_secs = t.elapsed().as_secs_f64() / captures.len() as f64;
+
+    if let Ok(rules) = std::env::var("SCAP_BENCH_RULES") {
+        return pipeline(&rules, target, states, &streams, meta_secs);
+    }
 
     let (mut events, mut values, mut passes) = (0u64, 0u64, 0u64);
     let mut rss_early = 0;
@@ -153,6 +182,68 @@ fn main() {
         "fields={} events={events} passes={passes} values={values} wall_s={wall_s:.3} cpu_s={cpu_s:.2} \
          events_per_cpu_s={:.0} metadata_ms_per_capture={:.3} rss_kib_at_10pct={rss_early} rss_kib_end={}",
         fields.len(),
+        events as f64 / cpu_s,
+        meta_secs * 1000.0,
+        peak_rss_kib()
+    );
+}
+
+/// The whole pipeline: state, then the engine's rules, then each alert rendered.
+fn pipeline(rules: &str, target: u64, mut states: Vec<State>, streams: &[Vec<u8>], meta_secs: f64) {
+    let t = Instant::now();
+    let mut rs = RuleSet::default();
+    for f in rules.split(':') {
+        rs.load_file(std::path::Path::new(f));
+    }
+    let c = compile(
+        &rs,
+        State::new(&moat_scap::Metadata::default()),
+        &["k8s_audit"],
+    );
+    assert!(!c.has_errors(), "{:?}", c.diagnostics);
+    let mut engine: Engine<State> = c.engine;
+    let compile_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let nrules = engine.running();
+
+    let (mut events, mut alerts, mut rendered, mut passes) = (0u64, 0u64, 0u64, 0u64);
+    let mut rss_early = 0;
+    let mut hits: Vec<usize> = Vec::new();
+    let mut ev = Event::default();
+    let cpu0 = cpu_seconds();
+    let wall = Instant::now();
+    'outer: loop {
+        for (stream, st) in streams.iter().zip(states.iter_mut()) {
+            // This capture's state becomes the engine's source for the pass.
+            std::mem::swap(engine.source_mut(), st);
+            let mut r = moat_scap::from_bytes(stream, "bench").unwrap();
+            while r.next_event(&mut ev).unwrap() {
+                engine.source_mut().process(&mut ev);
+                hits.clear();
+                if engine.process(&ev, |i| hits.push(i)) > 0 {
+                    for &i in &hits {
+                        let (text, fields) = engine.render(i, &ev);
+                        rendered += text.len() as u64 + fields.len() as u64;
+                        alerts += 1;
+                    }
+                }
+                events += 1;
+                if rss_early == 0 && events >= target / 10 {
+                    rss_early = peak_rss_kib();
+                }
+            }
+            std::mem::swap(engine.source_mut(), st);
+            passes += 1;
+            if events >= target {
+                break 'outer;
+            }
+        }
+    }
+    let wall_s = wall.elapsed().as_secs_f64();
+    let cpu_s = (cpu_seconds() - cpu0).max(0.01);
+    println!(
+        "fields=rules rules={nrules} compile_ms={compile_ms:.1} events={events} passes={passes} alerts={alerts} \
+         rendered_bytes={rendered} wall_s={wall_s:.3} cpu_s={cpu_s:.2} events_per_cpu_s={:.0} \
+         metadata_ms_per_capture={:.3} rss_kib_at_10pct={rss_early} rss_kib_end={}",
         events as f64 / cpu_s,
         meta_secs * 1000.0,
         peak_rss_kib()

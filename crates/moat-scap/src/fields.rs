@@ -955,6 +955,12 @@ impl FieldSource for State {
     fn event_type(&self, ev: &Event) -> Option<u16> {
         Some(ev.code)
     }
+
+    /// Syscall events have types: rules are indexed by the `evt.type` values their conditions
+    /// allow, and a rule that allows every type gets Falco's `LOAD_NO_EVTTYPE` warning.
+    fn has_event_types(&self) -> bool {
+        true
+    }
 }
 
 /// Borrowable one-byte strings for `fd.typechar`.

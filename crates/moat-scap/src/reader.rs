@@ -259,6 +259,8 @@ pub struct Reader<R> {
     events: u64,
     /// Events skipped because their code is beyond the event table.
     pub skipped_events: u64,
+    /// Set when the capture ended inside a block (see [`Reader::truncated`]).
+    truncated: bool,
 }
 
 /// Opens a capture file (plain or gzip-compressed).
@@ -381,6 +383,7 @@ impl<R: Read> Reader<R> {
             pending: None,
             events: 0,
             skipped_events: 0,
+            truncated: false,
         };
         let Some((ty, len, at)) = r.read_block_header()? else {
             return Err(r.fmt_err(0, "empty file: no section header".into()));
@@ -424,6 +427,12 @@ impl<R: Read> Reader<R> {
         self.events
     }
 
+    /// Whether the last error was the capture ending inside a block (a file cut while it was
+    /// written or copied): the events before it are whole, and a caller may keep them.
+    pub fn truncated(&self) -> bool {
+        self.truncated
+    }
+
     fn fmt_err(&self, offset: u64, problem: String) -> ScapError {
         ScapError::Format {
             file: self.file.clone(),
@@ -457,6 +466,7 @@ impl<R: Read> Reader<R> {
             return Ok(None);
         }
         if got < 8 {
+            self.truncated = true;
             return Err(self.fmt_err(at, format!("truncated block header: {got} of 8 bytes")));
         }
         let ty = u32::from_le_bytes([h[0], h[1], h[2], h[3]]);
@@ -501,6 +511,7 @@ impl<R: Read> Reader<R> {
         };
         self.offset += got as u64;
         if (got as u64) < want {
+            self.truncated = true;
             return Err(self.fmt_err(
                 at,
                 format!(
@@ -598,6 +609,17 @@ impl<R: Read> Reader<R> {
     /// Reads the next event into `ev` (its buffers are reused). `Ok(false)` at the end of the
     /// capture. Metadata blocks met between events are read into [`Reader::metadata`].
     pub fn next_event(&mut self, ev: &mut Event) -> Result<bool> {
+        let res = self.next_event_inner(ev);
+        if let Err(ScapError::Io { source, .. }) = &res
+            && source.kind() == std::io::ErrorKind::UnexpectedEof
+        {
+            // A gzip stream that stops mid-member.
+            self.truncated = true;
+        }
+        res
+    }
+
+    fn next_event_inner(&mut self, ev: &mut Event) -> Result<bool> {
         loop {
             let (ty, len, at) = match self.pending.take() {
                 Some(h) => h,

@@ -1,6 +1,10 @@
 //! `moat watch`: Falco-compatible rules over runtime events ([`moat_runtime`]). Kubernetes
 //! audit events come from a file or stdin (`--audit-log`): JSON lines, JSON arrays or
-//! `EventList` batches. `--validate` loads and checks rule files only.
+//! `EventList` batches; syscall events from a Falco/sysdig capture file (`--capture`,
+//! [`moat_scap`]). `--validate` loads and checks rule files only.
+//!
+//! Every source runs through the same code: [`load_engine`] compiles the rules of its
+//! `source:` against it, and [`Alerts`] evaluates them on each event and writes the alerts.
 //!
 //! Alerts go to stdout, one per line: Falco's text line (`<time>: <Priority> <output>`) or,
 //! with `--format json`, Falco's alert JSON. Diagnostics and the closing summary go to
@@ -9,15 +13,16 @@
 
 use crate::output::escape;
 use clap::{Args, ValueEnum};
+use moat_runtime::field::FieldSource;
 use moat_runtime::k8s::{AuditEvent, AuditReader, K8sAudit};
-use moat_runtime::{Compiled, Diagnostic, Matching, Priority, RuleSet, compile};
+use moat_runtime::{Compiled, Diagnostic, Engine, Matching, Priority, RuleSet, compile};
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-enum WatchFormat {
+pub(crate) enum WatchFormat {
     Text,
     Json,
 }
@@ -30,8 +35,12 @@ pub struct WatchArgs {
     rules: Vec<PathBuf>,
     /// Kubernetes audit events: a file of JSON lines (each an `Event`, an `EventList` or an
     /// array of them; a value may span lines), or `-` for stdin.
-    #[arg(long, value_name = "FILE|-")]
+    #[arg(long, value_name = "FILE|-", conflicts_with = "capture")]
     audit_log: Option<String>,
+    /// A Falco/sysdig capture file (`.scap`, plain or gzip-compressed): its syscall events
+    /// run through the rules of `source: syscall` with the capture's process and fd tables.
+    #[arg(long, value_name = "FILE.scap")]
+    capture: Option<PathBuf>,
     /// Load and check these rule files (in order, after any --rules), print their errors and
     /// warnings, and exit: 0 when they load, 2 when they do not.
     #[arg(long, value_name = "FILE", num_args = 1..)]
@@ -49,6 +58,9 @@ pub struct WatchArgs {
     /// Do not run the rules with any of these tags (repeatable, as Falco's -T).
     #[arg(long = "disable-tag", value_name = "TAG")]
     disable_tag: Vec<String>,
+    /// Do not run the rules whose names contain this text (repeatable, as Falco's -D).
+    #[arg(long = "disable-rule", value_name = "SUBSTRING")]
+    disable_rule: Vec<String>,
     /// Fire every matching rule on an event, not only the first in load order (Falco's
     /// `rule_matching: all`).
     #[arg(long)]
@@ -66,36 +78,29 @@ pub fn run(a: WatchArgs) -> anyhow::Result<ExitCode> {
     if !a.enable_tag.is_empty() && !a.disable_tag.is_empty() {
         anyhow::bail!("--enable-tag and --disable-tag cannot be used together");
     }
+    if !a.enable_tag.is_empty() && !a.disable_rule.is_empty() {
+        anyhow::bail!("--enable-tag and --disable-rule cannot be used together");
+    }
     if !a.validate.is_empty() {
         return Ok(validate(&a));
     }
-    let Some(input) = a.audit_log.as_deref() else {
-        anyhow::bail!("nothing to watch: give --audit-log FILE|- (or --validate FILE...)");
-    };
+    if a.audit_log.is_none() && a.capture.is_none() {
+        anyhow::bail!(
+            "nothing to watch: give --audit-log FILE|- or --capture FILE.scap (or --validate FILE...)"
+        );
+    }
     if a.rules.is_empty() {
         anyhow::bail!("--rules FILE is required (moat has no built-in rule set yet)");
     }
-    let mut rs = RuleSet::default();
-    for f in &a.rules {
-        rs.load_file(f);
+    if let Some(path) = &a.capture {
+        return watch_capture(&a, path);
     }
-    let others: Vec<&str> = SOURCES
-        .iter()
-        .copied()
-        .filter(|s| *s != "k8s_audit")
-        .collect();
-    let mut compiled = compile(&rs, K8sAudit, &others);
-    print_diagnostics(&compiled.diagnostics);
-    if compiled.has_errors() {
-        eprintln!("moat: error: the rules did not load");
+    let Some(input) = a.audit_log.as_deref() else {
+        anyhow::bail!("nothing to watch");
+    };
+    let Some(compiled) = load_engine(&a, K8sAudit) else {
         return Ok(ExitCode::from(2));
-    }
-    compiled
-        .engine
-        .select(a.min_priority, &a.enable_tag, &a.disable_tag);
-    if a.all_matches {
-        compiled.engine.matching = Matching::All;
-    }
+    };
     let reader: Box<dyn BufRead> = if input == "-" {
         Box::new(std::io::stdin().lock())
     } else {
@@ -109,6 +114,197 @@ pub fn run(a: WatchArgs) -> anyhow::Result<ExitCode> {
     };
     let name = if input == "-" { "<stdin>" } else { input };
     watch(&compiled, reader, name, a.format)
+}
+
+/// Loads `--rules` in order and compiles the rules of `source`'s `source:` against it, with
+/// the selection the flags make (priority, tags, matching). Prints the diagnostics; `None`
+/// when the rules do not load (the caller exits 2).
+pub(crate) fn load_engine<S: FieldSource>(a: &WatchArgs, source: S) -> Option<Compiled<S>> {
+    let mut rs = RuleSet::default();
+    for f in &a.rules {
+        load_rules_path(&mut rs, f);
+    }
+    let name = source.source_name();
+    let others: Vec<&str> = SOURCES.iter().copied().filter(|s| *s != name).collect();
+    let mut compiled = compile(&rs, source, &others);
+    print_diagnostics(&compiled.diagnostics);
+    if compiled.has_errors() {
+        eprintln!("moat: error: the rules did not load");
+        return None;
+    }
+    if !a.disable_rule.is_empty() {
+        compiled
+            .engine
+            .disable(|n| a.disable_rule.iter().any(|d| n.contains(d.as_str())));
+    }
+    compiled
+        .engine
+        .select(a.min_priority, &a.enable_tag, &a.disable_tag);
+    if a.all_matches {
+        compiled.engine.matching = Matching::All;
+    }
+    eprintln!(
+        "moat: {} {name} rules loaded, {} running",
+        compiled.engine.rules().len(),
+        compiled.engine.running()
+    );
+    Some(compiled)
+}
+
+/// A rule file, or a directory of them (its files in name order, as Falco reads a
+/// `rules_files` directory).
+fn load_rules_path(rs: &mut RuleSet, path: &Path) {
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(path) {
+        Ok(dir) => dir
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file())
+            .collect(),
+        Err(_) => {
+            rs.load_file(path);
+            return;
+        }
+    };
+    files.sort();
+    for f in files {
+        rs.load_file(&f);
+    }
+}
+
+/// `--capture FILE.scap`: each event updates the capture's thread and fd tables, then the
+/// syscall rules read it. A capture that cannot be opened or is corrupt exits 2; one that
+/// ends inside a block (cut while written or copied) keeps the events before the cut.
+fn watch_capture(a: &WatchArgs, path: &Path) -> anyhow::Result<ExitCode> {
+    let mut reader = match moat_scap::open(path) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!(
+                "moat: error: cannot read capture {}",
+                escape(&e.to_string())
+            );
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let state = moat_scap::State::new(reader.metadata());
+    let Some(compiled) = load_engine(a, state) else {
+        return Ok(ExitCode::from(2));
+    };
+    let mut engine = compiled.engine;
+    let stdout = std::io::stdout();
+    let mut alerts = Alerts::new(a.format, std::io::BufWriter::new(stdout.lock()));
+    let mut ev = moat_scap::Event::default();
+    let mut note = String::new();
+    loop {
+        match reader.next_event(&mut ev) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) if reader.truncated() => {
+                eprintln!(
+                    "moat: warning: {}: the capture ends inside a block; keeping the {} events before it",
+                    escape(&e.to_string()),
+                    reader.events_read()
+                );
+                note = ", capture truncated".into();
+                break;
+            }
+            Err(e) => {
+                let _ = alerts.flush();
+                eprintln!(
+                    "moat: error: cannot read capture {}",
+                    escape(&e.to_string())
+                );
+                return Ok(ExitCode::from(2));
+            }
+        }
+        engine.source_mut().process(&mut ev);
+        if let Err(e) = alerts.event(&engine, &ev, i128::from(ev.ts)) {
+            return closed_or(e);
+        }
+    }
+    alerts.finish(&engine, &note)
+}
+
+/// A write error: stdout closed by the reader (`moat watch ... | head`) ends quietly.
+fn closed_or(e: std::io::Error) -> anyhow::Result<ExitCode> {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Err(e.into())
+    }
+}
+
+/// Runs an engine's rules over a stream of events and writes the alerts, counting events and
+/// alerts per rule: the one alert path of every event source.
+pub(crate) struct Alerts<W: Write> {
+    host: String,
+    format: WatchFormat,
+    out: W,
+    hits: Vec<usize>,
+    events: u64,
+    by_rule: BTreeMap<usize, u64>,
+}
+
+impl<W: Write> Alerts<W> {
+    pub(crate) fn new(format: WatchFormat, out: W) -> Self {
+        Alerts {
+            host: hostname(),
+            format,
+            out,
+            hits: Vec::new(),
+            events: 0,
+            by_rule: BTreeMap::new(),
+        }
+    }
+
+    /// Evaluates the running rules on `ev` (which happened at `time_ns`, nanoseconds since
+    /// the epoch) and writes an alert for each rule that fires.
+    pub(crate) fn event<S: FieldSource>(
+        &mut self,
+        engine: &Engine<S>,
+        ev: &S::Event,
+        time_ns: i128,
+    ) -> std::io::Result<()> {
+        self.events += 1;
+        let hits = &mut self.hits;
+        hits.clear();
+        if engine.process(ev, |i| hits.push(i)) == 0 {
+            return Ok(());
+        }
+        for &i in &self.hits {
+            *self.by_rule.entry(i).or_default() += 1;
+            write_alert(
+                engine,
+                i,
+                ev,
+                time_ns,
+                &self.host,
+                self.format,
+                &mut self.out,
+            )?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+
+    /// Flushes the alerts and prints the summary (`note` ends its first line): events,
+    /// alerts, and the count of each rule that fired.
+    pub(crate) fn finish<S: FieldSource>(
+        mut self,
+        engine: &Engine<S>,
+        note: &str,
+    ) -> anyhow::Result<ExitCode> {
+        if let Err(e) = self.out.flush() {
+            return closed_or(e);
+        }
+        let alerts: u64 = self.by_rule.values().sum();
+        eprintln!("moat: {} events, {alerts} alerts{note}", self.events);
+        for (i, n) in &self.by_rule {
+            eprintln!("moat:   {}: {n}", escape(&engine.rules()[*i].name));
+        }
+        Ok(ExitCode::SUCCESS)
+    }
 }
 
 fn print_diagnostics(diags: &[Diagnostic]) {
@@ -198,29 +394,16 @@ fn watch(
     format: WatchFormat,
 ) -> anyhow::Result<ExitCode> {
     let engine = &c.engine;
-    let host = hostname();
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut alerts = Alerts::new(format, std::io::BufWriter::new(stdout.lock()));
     let mut audit = AuditReader::new(&mut reader);
-    let (mut events, mut skipped) = (0u64, 0u64);
-    let mut by_rule: BTreeMap<usize, u64> = BTreeMap::new();
-    let emit = |ev: &AuditEvent,
-                out: &mut dyn Write,
-                by_rule: &mut BTreeMap<usize, u64>|
-     -> std::io::Result<()> {
-        let mut hits = Vec::new();
-        engine.process(ev, |i| hits.push(i));
-        for i in hits {
-            *by_rule.entry(i).or_default() += 1;
-            write_alert(engine, i, ev, &host, format, out)?;
-        }
-        Ok(())
-    };
+    let mut skipped = 0u64;
     loop {
         let payload = match audit.next_payload() {
             Ok(Some(p)) => p,
             Ok(None) => break,
             Err(e) => {
+                let _ = alerts.flush();
                 eprintln!("moat: error: cannot read {}: {e}", escape(name));
                 return Ok(ExitCode::from(2));
             }
@@ -230,12 +413,9 @@ fn watch(
                 for ev in evs {
                     match ev {
                         Ok(ev) => {
-                            events += 1;
-                            if let Err(e) = emit(&ev, &mut out, &mut by_rule) {
-                                if e.kind() == std::io::ErrorKind::BrokenPipe {
-                                    return Ok(ExitCode::SUCCESS);
-                                }
-                                return Err(e.into());
+                            let ev: AuditEvent = ev;
+                            if let Err(e) = alerts.event(engine, &ev, i128::from(ev.time_ns)) {
+                                return closed_or(e);
                             }
                         }
                         Err(msg) => {
@@ -255,30 +435,21 @@ fn watch(
             }
         }
     }
-    if let Err(e) = out.flush()
-        && e.kind() != std::io::ErrorKind::BrokenPipe
-    {
-        return Err(e.into());
-    }
-    let alerts: u64 = by_rule.values().sum();
-    eprintln!("moat: {events} events, {alerts} alerts, {skipped} payloads skipped");
-    for (i, n) in &by_rule {
-        eprintln!("moat:   {}: {n}", escape(&engine.rules()[*i].name));
-    }
-    Ok(ExitCode::SUCCESS)
+    alerts.finish(engine, &format!(", {skipped} payloads skipped"))
 }
 
-fn write_alert(
-    engine: &moat_runtime::Engine<K8sAudit>,
+fn write_alert<S: FieldSource>(
+    engine: &Engine<S>,
     i: usize,
-    ev: &AuditEvent,
+    ev: &S::Event,
+    time_ns: i128,
     host: &str,
     format: WatchFormat,
-    out: &mut dyn Write,
+    out: &mut impl Write,
 ) -> std::io::Result<()> {
     let rule = &engine.rules()[i];
     let (text, fields) = engine.render(i, ev);
-    let time = jiff::Timestamp::from_nanosecond(i128::from(ev.time_ns)).unwrap_or_default();
+    let time = jiff::Timestamp::from_nanosecond(time_ns).unwrap_or_default();
     let time = format!("{time:.9}");
     match format {
         WatchFormat::Text => {
