@@ -16,8 +16,10 @@ pub mod eval;
 pub mod field;
 pub mod json;
 pub mod k8s;
+pub mod listen;
 pub mod load;
 pub mod output;
+pub mod sink;
 
 pub use compile::{Compiled, compile};
 pub use engine::{Engine, Matching};
