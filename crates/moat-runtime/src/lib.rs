@@ -14,6 +14,7 @@ pub mod cond;
 pub mod engine;
 pub mod eval;
 pub mod field;
+pub mod join;
 pub mod json;
 pub mod k8s;
 pub mod listen;

@@ -5,6 +5,8 @@
 //! full the alert is dropped for that sink and counted. [`Dispatcher::finish`] returns every
 //! count (rate limited, queue full, sink errors) so the caller can report them.
 
+use crate::engine::Engine;
+use crate::field::FieldSource;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -32,6 +34,30 @@ pub struct Alert {
 }
 
 impl Alert {
+    /// The alert of `rule` (an index into the engine's rules) on `ev`, which happened at
+    /// `time_ns` (nanoseconds since the Unix epoch).
+    pub fn of_rule<S: FieldSource>(
+        engine: &Engine<S>,
+        rule: usize,
+        ev: &S::Event,
+        time_ns: i64,
+        hostname: &str,
+    ) -> Alert {
+        let r = &engine.rules()[rule];
+        let (output, output_fields) = engine.render(rule, ev);
+        let time = jiff::Timestamp::from_nanosecond(i128::from(time_ns)).unwrap_or_default();
+        Alert {
+            time: format!("{time:.9}"),
+            rule: r.name.clone(),
+            priority: r.priority.as_str().to_string(),
+            output,
+            output_fields,
+            source: r.source.clone(),
+            tags: r.tags.clone(),
+            hostname: hostname.to_string(),
+        }
+    }
+
     /// Falco's JSON alert.
     pub fn to_json(&self) -> serde_json::Value {
         let mut of = serde_json::Map::new();

@@ -7,11 +7,13 @@
 //! stderr. Exit codes: 0 when the events were processed (alerts or not), 2 when a rule file
 //! does not load or the input cannot be read.
 
+mod session;
+
 use crate::output::escape;
 use clap::{Args, ValueEnum};
-use moat_runtime::k8s::{AuditEvent, AuditReader, K8sAudit};
-use moat_runtime::{Compiled, Diagnostic, Matching, Priority, RuleSet, compile};
-use std::collections::BTreeMap;
+use moat_runtime::k8s::{AuditReader, K8sAudit};
+use moat_runtime::{Diagnostic, Matching, Priority, RuleSet, compile};
+use session::Run;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -53,6 +55,41 @@ pub struct WatchArgs {
     /// `rule_matching: all`).
     #[arg(long)]
     all_matches: bool,
+    /// Also append each alert to this file, one per line (in --format's shape).
+    #[arg(long, value_name = "FILE")]
+    output_file: Option<PathBuf>,
+    /// Also POST each alert, as Falco's JSON, to this http:// or https:// URL.
+    #[arg(long, value_name = "URL")]
+    http_output: Option<String>,
+    /// Seconds an --http-output POST may take before it counts as failed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5)]
+    http_timeout: u64,
+    /// Rate limit per rule: at most RATE alerts per second on average (a token bucket of
+    /// --max-burst tokens); alerts over it are dropped and counted.
+    #[arg(long, value_name = "RATE")]
+    rate: Option<f64>,
+    /// The burst --rate allows per rule.
+    #[arg(long, value_name = "N", default_value_t = 1000, requires = "rate")]
+    max_burst: u32,
+    /// Alerts waiting for each slow output (--output-file, --http-output); when full, new
+    /// alerts are dropped for that output and counted.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    queue_capacity: usize,
+    /// Serve the API server's audit webhook on this address (plain HTTP: POSTs of audit
+    /// `EventList`s or `Event`s); the bound address is printed on stderr.
+    #[arg(long, value_name = "ADDR:PORT", conflicts_with = "audit_log")]
+    listen: Option<std::net::SocketAddr>,
+    /// Allow --listen on a non-loopback address (moat has no TLS: use a TLS proxy).
+    #[arg(long, requires = "listen")]
+    listen_allow_remote: bool,
+    /// With --listen: stop after this many events (then flush the outputs and summarise).
+    #[arg(long, value_name = "N", requires = "listen")]
+    max_events: Option<u64>,
+    /// A moat JSON report (`moat scan --format json`) or CycloneDX SBOM of an image
+    /// (repeatable): alerts on containers of that image gain its digest, its critical and
+    /// high vulnerability counts and the package owning the executed file.
+    #[arg(long = "image-report", value_name = "FILE")]
+    image_report: Vec<PathBuf>,
 }
 
 fn parse_priority(s: &str) -> Result<Priority, String> {
@@ -69,9 +106,11 @@ pub fn run(a: WatchArgs) -> anyhow::Result<ExitCode> {
     if !a.validate.is_empty() {
         return Ok(validate(&a));
     }
-    let Some(input) = a.audit_log.as_deref() else {
-        anyhow::bail!("nothing to watch: give --audit-log FILE|- (or --validate FILE...)");
-    };
+    if a.audit_log.is_none() && a.listen.is_none() {
+        anyhow::bail!(
+            "nothing to watch: give --audit-log FILE|- or --listen ADDR:PORT (or --validate FILE...)"
+        );
+    }
     if a.rules.is_empty() {
         anyhow::bail!("--rules FILE is required (moat has no built-in rule set yet)");
     }
@@ -96,6 +135,10 @@ pub fn run(a: WatchArgs) -> anyhow::Result<ExitCode> {
     if a.all_matches {
         compiled.engine.matching = Matching::All;
     }
+    let mut run = Run::new(&compiled.engine, &a)?;
+    let Some(input) = a.audit_log.as_deref() else {
+        return session::serve(run, &a);
+    };
     let reader: Box<dyn BufRead> = if input == "-" {
         Box::new(std::io::stdin().lock())
     } else {
@@ -108,7 +151,8 @@ pub fn run(a: WatchArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let name = if input == "-" { "<stdin>" } else { input };
-    watch(&compiled, reader, name, a.format)
+    watch(&mut run, reader, name)?;
+    Ok(run.finish(a.format))
 }
 
 fn print_diagnostics(diags: &[Diagnostic]) {
@@ -191,38 +235,21 @@ fn hostname() -> String {
     String::new()
 }
 
+/// Reads audit payloads from `reader` through the run; `Err` only for an I/O error of stdout.
 fn watch(
-    c: &Compiled<K8sAudit>,
+    run: &mut Run<'_, K8sAudit>,
     mut reader: Box<dyn BufRead>,
     name: &str,
-    format: WatchFormat,
-) -> anyhow::Result<ExitCode> {
-    let engine = &c.engine;
-    let host = hostname();
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+) -> anyhow::Result<()> {
     let mut audit = AuditReader::new(&mut reader);
-    let (mut events, mut skipped) = (0u64, 0u64);
-    let mut by_rule: BTreeMap<usize, u64> = BTreeMap::new();
-    let emit = |ev: &AuditEvent,
-                out: &mut dyn Write,
-                by_rule: &mut BTreeMap<usize, u64>|
-     -> std::io::Result<()> {
-        let mut hits = Vec::new();
-        engine.process(ev, |i| hits.push(i));
-        for i in hits {
-            *by_rule.entry(i).or_default() += 1;
-            write_alert(engine, i, ev, &host, format, out)?;
-        }
-        Ok(())
-    };
     loop {
         let payload = match audit.next_payload() {
             Ok(Some(p)) => p,
-            Ok(None) => break,
+            Ok(None) => return Ok(()),
             Err(e) => {
                 eprintln!("moat: error: cannot read {}: {e}", escape(name));
-                return Ok(ExitCode::from(2));
+                run.failed = true;
+                return Ok(());
             }
         };
         match payload {
@@ -230,84 +257,25 @@ fn watch(
                 for ev in evs {
                     match ev {
                         Ok(ev) => {
-                            events += 1;
-                            if let Err(e) = emit(&ev, &mut out, &mut by_rule) {
-                                if e.kind() == std::io::ErrorKind::BrokenPipe {
-                                    return Ok(ExitCode::SUCCESS);
-                                }
-                                return Err(e.into());
+                            if !run.event(&ev)? {
+                                return Ok(());
                             }
                         }
                         Err(msg) => {
-                            skipped += 1;
+                            run.skipped += 1;
                             eprintln!("moat: warning: {}: {}", escape(name), escape(&msg));
                         }
                     }
                 }
             }
             Err(e) => {
-                skipped += 1;
+                run.skipped += 1;
                 eprintln!(
                     "moat: warning: {}: {}",
                     escape(name),
                     escape(&e.to_string())
                 );
             }
-        }
-    }
-    if let Err(e) = out.flush()
-        && e.kind() != std::io::ErrorKind::BrokenPipe
-    {
-        return Err(e.into());
-    }
-    let alerts: u64 = by_rule.values().sum();
-    eprintln!("moat: {events} events, {alerts} alerts, {skipped} payloads skipped");
-    for (i, n) in &by_rule {
-        eprintln!("moat:   {}: {n}", escape(&engine.rules()[*i].name));
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn write_alert(
-    engine: &moat_runtime::Engine<K8sAudit>,
-    i: usize,
-    ev: &AuditEvent,
-    host: &str,
-    format: WatchFormat,
-    out: &mut dyn Write,
-) -> std::io::Result<()> {
-    let rule = &engine.rules()[i];
-    let (text, fields) = engine.render(i, ev);
-    let time = jiff::Timestamp::from_nanosecond(i128::from(ev.time_ns)).unwrap_or_default();
-    let time = format!("{time:.9}");
-    match format {
-        WatchFormat::Text => {
-            writeln!(
-                out,
-                "{time}: {} {}",
-                rule.priority.as_str(),
-                moat_report::escape_terminal(&text)
-            )
-        }
-        WatchFormat::Json => {
-            let mut of = serde_json::Map::new();
-            for (k, v) in fields {
-                of.insert(
-                    k,
-                    v.map_or(serde_json::Value::Null, serde_json::Value::String),
-                );
-            }
-            let alert = serde_json::json!({
-                "hostname": host,
-                "output": format!("{time}: {} {text}", rule.priority.as_str()),
-                "priority": rule.priority.as_str(),
-                "rule": rule.name,
-                "source": rule.source,
-                "tags": rule.tags,
-                "time": time,
-                "output_fields": of,
-            });
-            writeln!(out, "{alert}")
         }
     }
 }
