@@ -215,6 +215,8 @@ fn file_and_http_outputs_and_the_rate_limit() {
 }
 
 /// Starts `moat watch ... --listen 127.0.0.1:0 ARGS` and reads the bound address from stderr.
+// The child is handed to the caller, which waits for it (`finish`).
+#[allow(clippy::zombie_processes)]
 fn start_listen(
     rules: &Path,
     args: &[&str],

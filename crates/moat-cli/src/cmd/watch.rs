@@ -3,8 +3,9 @@
 //! `EventList` batches. `--validate` loads and checks rule files only.
 //!
 //! Alerts go to stdout, one per line: Falco's text line (`<time>: <Priority> <output>`) or,
-//! with `--format json`, Falco's alert JSON. Diagnostics and the closing summary go to
-//! stderr. Exit codes: 0 when the events were processed (alerts or not), 2 when a rule file
+//! with `--format json`, Falco's alert JSON; also to a file or an HTTP endpoint, through a
+//! per-rule rate limit, and joined to image reports ([`session`]). `--listen` serves the API
+//! server's audit webhook. Diagnostics and the closing summary go to stderr. Exit codes: 0 when the events were processed (alerts or not), 2 when a rule file
 //! does not load or the input cannot be read.
 
 mod session;
