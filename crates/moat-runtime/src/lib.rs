@@ -14,10 +14,13 @@ pub mod cond;
 pub mod engine;
 pub mod eval;
 pub mod field;
+pub mod join;
 pub mod json;
 pub mod k8s;
+pub mod listen;
 pub mod load;
 pub mod output;
+pub mod sink;
 
 pub use compile::{Compiled, compile};
 pub use engine::{Engine, Matching};

@@ -4,19 +4,23 @@
 //! [`moat_scap`]). `--validate` loads and checks rule files only.
 //!
 //! Every source runs through the same code: [`load_engine`] compiles the rules of its
-//! `source:` against it, and [`Alerts`] evaluates them on each event and writes the alerts.
+//! `source:` against it, and [`session::Run`] evaluates them on each event and sends the alerts
+//! to the outputs.
 //!
 //! Alerts go to stdout, one per line: Falco's text line (`<time>: <Priority> <output>`) or,
-//! with `--format json`, Falco's alert JSON. Diagnostics and the closing summary go to
-//! stderr. Exit codes: 0 when the events were processed (alerts or not), 2 when a rule file
+//! with `--format json`, Falco's alert JSON; also to a file or an HTTP endpoint, through a
+//! per-rule rate limit, and joined to image reports ([`session`]). `--listen` serves the API
+//! server's audit webhook. Diagnostics and the closing summary go to stderr. Exit codes: 0 when the events were processed (alerts or not), 2 when a rule file
 //! does not load or the input cannot be read.
+
+mod session;
 
 use crate::output::escape;
 use clap::{Args, ValueEnum};
 use moat_runtime::field::FieldSource;
-use moat_runtime::k8s::{AuditEvent, AuditReader, K8sAudit};
-use moat_runtime::{Compiled, Diagnostic, Engine, Matching, Priority, RuleSet, compile};
-use std::collections::BTreeMap;
+use moat_runtime::k8s::{AuditReader, K8sAudit};
+use moat_runtime::{Compiled, Diagnostic, Matching, Priority, RuleSet, compile};
+use session::Run;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -65,6 +69,41 @@ pub struct WatchArgs {
     /// `rule_matching: all`).
     #[arg(long)]
     all_matches: bool,
+    /// Also append each alert to this file, one per line (in --format's shape).
+    #[arg(long, value_name = "FILE")]
+    output_file: Option<PathBuf>,
+    /// Also POST each alert, as Falco's JSON, to this http:// or https:// URL.
+    #[arg(long, value_name = "URL")]
+    http_output: Option<String>,
+    /// Seconds an --http-output POST may take before it counts as failed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5)]
+    http_timeout: u64,
+    /// Rate limit per rule: at most RATE alerts per second on average (a token bucket of
+    /// --max-burst tokens); alerts over it are dropped and counted.
+    #[arg(long, value_name = "RATE")]
+    rate: Option<f64>,
+    /// The burst --rate allows per rule.
+    #[arg(long, value_name = "N", default_value_t = 1000, requires = "rate")]
+    max_burst: u32,
+    /// Alerts waiting for each slow output (--output-file, --http-output); when full, new
+    /// alerts are dropped for that output and counted.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    queue_capacity: usize,
+    /// Serve the API server's audit webhook on this address (plain HTTP: POSTs of audit
+    /// `EventList`s or `Event`s); the bound address is printed on stderr.
+    #[arg(long, value_name = "ADDR:PORT", conflicts_with = "audit_log")]
+    listen: Option<std::net::SocketAddr>,
+    /// Allow --listen on a non-loopback address (moat has no TLS: use a TLS proxy).
+    #[arg(long, requires = "listen")]
+    listen_allow_remote: bool,
+    /// With --listen: stop after this many events (then flush the outputs and summarise).
+    #[arg(long, value_name = "N", requires = "listen")]
+    max_events: Option<u64>,
+    /// A moat JSON report (`moat scan --format json`) or CycloneDX SBOM of an image
+    /// (repeatable): alerts on containers of that image gain its digest, its critical and
+    /// high vulnerability counts and the package owning the executed file.
+    #[arg(long = "image-report", value_name = "FILE")]
+    image_report: Vec<PathBuf>,
 }
 
 fn parse_priority(s: &str) -> Result<Priority, String> {
@@ -84,9 +123,9 @@ pub fn run(a: WatchArgs) -> anyhow::Result<ExitCode> {
     if !a.validate.is_empty() {
         return Ok(validate(&a));
     }
-    if a.audit_log.is_none() && a.capture.is_none() {
+    if a.audit_log.is_none() && a.capture.is_none() && a.listen.is_none() {
         anyhow::bail!(
-            "nothing to watch: give --audit-log FILE|- or --capture FILE.scap (or --validate FILE...)"
+            "nothing to watch: give --audit-log FILE|-, --capture FILE.scap or --listen ADDR:PORT (or --validate FILE...)"
         );
     }
     if a.rules.is_empty() {
@@ -95,11 +134,12 @@ pub fn run(a: WatchArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &a.capture {
         return watch_capture(&a, path);
     }
-    let Some(input) = a.audit_log.as_deref() else {
-        anyhow::bail!("nothing to watch");
-    };
     let Some(compiled) = load_engine(&a, K8sAudit) else {
         return Ok(ExitCode::from(2));
+    };
+    let mut run = Run::new(compiled.engine, &a)?;
+    let Some(input) = a.audit_log.as_deref() else {
+        return session::serve(run, &a);
     };
     let reader: Box<dyn BufRead> = if input == "-" {
         Box::new(std::io::stdin().lock())
@@ -113,7 +153,8 @@ pub fn run(a: WatchArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let name = if input == "-" { "<stdin>" } else { input };
-    watch(&compiled, reader, name, a.format)
+    watch(&mut run, reader, name)?;
+    Ok(run.finish(a.format))
 }
 
 /// Loads `--rules` in order and compiles the rules of `source`'s `source:` against it, with
@@ -188,11 +229,8 @@ fn watch_capture(a: &WatchArgs, path: &Path) -> anyhow::Result<ExitCode> {
     let Some(compiled) = load_engine(a, state) else {
         return Ok(ExitCode::from(2));
     };
-    let mut engine = compiled.engine;
-    let stdout = std::io::stdout();
-    let mut alerts = Alerts::new(a.format, std::io::BufWriter::new(stdout.lock()));
+    let mut run = Run::new(compiled.engine, a)?;
     let mut ev = moat_scap::Event::default();
-    let mut note = String::new();
     loop {
         match reader.next_event(&mut ev) {
             Ok(true) => {}
@@ -203,108 +241,25 @@ fn watch_capture(a: &WatchArgs, path: &Path) -> anyhow::Result<ExitCode> {
                     escape(&e.to_string()),
                     reader.events_read()
                 );
-                note = ", capture truncated".into();
+                run.note = ", capture truncated".into();
                 break;
             }
             Err(e) => {
-                let _ = alerts.flush();
                 eprintln!(
                     "moat: error: cannot read capture {}",
                     escape(&e.to_string())
                 );
-                return Ok(ExitCode::from(2));
+                run.failed = true;
+                break;
             }
         }
-        engine.source_mut().process(&mut ev);
-        if let Err(e) = alerts.event(&engine, &ev, i128::from(ev.ts)) {
-            return closed_or(e);
+        run.source_mut().process(&mut ev);
+        let time_ns = i64::try_from(ev.ts).unwrap_or(i64::MAX);
+        if !run.event_at(&ev, time_ns)? {
+            break;
         }
     }
-    alerts.finish(&engine, &note)
-}
-
-/// A write error: stdout closed by the reader (`moat watch ... | head`) ends quietly.
-fn closed_or(e: std::io::Error) -> anyhow::Result<ExitCode> {
-    if e.kind() == std::io::ErrorKind::BrokenPipe {
-        Ok(ExitCode::SUCCESS)
-    } else {
-        Err(e.into())
-    }
-}
-
-/// Runs an engine's rules over a stream of events and writes the alerts, counting events and
-/// alerts per rule: the one alert path of every event source.
-pub(crate) struct Alerts<W: Write> {
-    host: String,
-    format: WatchFormat,
-    out: W,
-    hits: Vec<usize>,
-    events: u64,
-    by_rule: BTreeMap<usize, u64>,
-}
-
-impl<W: Write> Alerts<W> {
-    pub(crate) fn new(format: WatchFormat, out: W) -> Self {
-        Alerts {
-            host: hostname(),
-            format,
-            out,
-            hits: Vec::new(),
-            events: 0,
-            by_rule: BTreeMap::new(),
-        }
-    }
-
-    /// Evaluates the running rules on `ev` (which happened at `time_ns`, nanoseconds since
-    /// the epoch) and writes an alert for each rule that fires.
-    pub(crate) fn event<S: FieldSource>(
-        &mut self,
-        engine: &Engine<S>,
-        ev: &S::Event,
-        time_ns: i128,
-    ) -> std::io::Result<()> {
-        self.events += 1;
-        let hits = &mut self.hits;
-        hits.clear();
-        if engine.process(ev, |i| hits.push(i)) == 0 {
-            return Ok(());
-        }
-        for &i in &self.hits {
-            *self.by_rule.entry(i).or_default() += 1;
-            write_alert(
-                engine,
-                i,
-                ev,
-                time_ns,
-                &self.host,
-                self.format,
-                &mut self.out,
-            )?;
-        }
-        Ok(())
-    }
-
-    pub(crate) fn flush(&mut self) -> std::io::Result<()> {
-        self.out.flush()
-    }
-
-    /// Flushes the alerts and prints the summary (`note` ends its first line): events,
-    /// alerts, and the count of each rule that fired.
-    pub(crate) fn finish<S: FieldSource>(
-        mut self,
-        engine: &Engine<S>,
-        note: &str,
-    ) -> anyhow::Result<ExitCode> {
-        if let Err(e) = self.out.flush() {
-            return closed_or(e);
-        }
-        let alerts: u64 = self.by_rule.values().sum();
-        eprintln!("moat: {} events, {alerts} alerts{note}", self.events);
-        for (i, n) in &self.by_rule {
-            eprintln!("moat:   {}: {n}", escape(&engine.rules()[*i].name));
-        }
-        Ok(ExitCode::SUCCESS)
-    }
+    Ok(run.finish(a.format))
 }
 
 fn print_diagnostics(diags: &[Diagnostic]) {
@@ -387,25 +342,21 @@ fn hostname() -> String {
     String::new()
 }
 
+/// Reads audit payloads from `reader` through the run; `Err` only for an I/O error of stdout.
 fn watch(
-    c: &Compiled<K8sAudit>,
+    run: &mut Run<K8sAudit>,
     mut reader: Box<dyn BufRead>,
     name: &str,
-    format: WatchFormat,
-) -> anyhow::Result<ExitCode> {
-    let engine = &c.engine;
-    let stdout = std::io::stdout();
-    let mut alerts = Alerts::new(format, std::io::BufWriter::new(stdout.lock()));
+) -> anyhow::Result<()> {
     let mut audit = AuditReader::new(&mut reader);
-    let mut skipped = 0u64;
     loop {
         let payload = match audit.next_payload() {
             Ok(Some(p)) => p,
-            Ok(None) => break,
+            Ok(None) => return Ok(()),
             Err(e) => {
-                let _ = alerts.flush();
                 eprintln!("moat: error: cannot read {}: {e}", escape(name));
-                return Ok(ExitCode::from(2));
+                run.failed = true;
+                return Ok(());
             }
         };
         match payload {
@@ -413,72 +364,25 @@ fn watch(
                 for ev in evs {
                     match ev {
                         Ok(ev) => {
-                            let ev: AuditEvent = ev;
-                            if let Err(e) = alerts.event(engine, &ev, i128::from(ev.time_ns)) {
-                                return closed_or(e);
+                            if !run.event(&ev)? {
+                                return Ok(());
                             }
                         }
                         Err(msg) => {
-                            skipped += 1;
+                            run.skipped += 1;
                             eprintln!("moat: warning: {}: {}", escape(name), escape(&msg));
                         }
                     }
                 }
             }
             Err(e) => {
-                skipped += 1;
+                run.skipped += 1;
                 eprintln!(
                     "moat: warning: {}: {}",
                     escape(name),
                     escape(&e.to_string())
                 );
             }
-        }
-    }
-    alerts.finish(engine, &format!(", {skipped} payloads skipped"))
-}
-
-fn write_alert<S: FieldSource>(
-    engine: &Engine<S>,
-    i: usize,
-    ev: &S::Event,
-    time_ns: i128,
-    host: &str,
-    format: WatchFormat,
-    out: &mut impl Write,
-) -> std::io::Result<()> {
-    let rule = &engine.rules()[i];
-    let (text, fields) = engine.render(i, ev);
-    let time = jiff::Timestamp::from_nanosecond(time_ns).unwrap_or_default();
-    let time = format!("{time:.9}");
-    match format {
-        WatchFormat::Text => {
-            writeln!(
-                out,
-                "{time}: {} {}",
-                rule.priority.as_str(),
-                moat_report::escape_terminal(&text)
-            )
-        }
-        WatchFormat::Json => {
-            let mut of = serde_json::Map::new();
-            for (k, v) in fields {
-                of.insert(
-                    k,
-                    v.map_or(serde_json::Value::Null, serde_json::Value::String),
-                );
-            }
-            let alert = serde_json::json!({
-                "hostname": host,
-                "output": format!("{time}: {} {text}", rule.priority.as_str()),
-                "priority": rule.priority.as_str(),
-                "rule": rule.name,
-                "source": rule.source,
-                "tags": rule.tags,
-                "time": time,
-                "output_fields": of,
-            });
-            writeln!(out, "{alert}")
         }
     }
 }

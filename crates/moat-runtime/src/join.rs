@@ -1,0 +1,531 @@
+//! `--image-report`: alerts joined to what moat knows about the container's image. A report
+//! is a moat JSON report (`moat scan --format json`, or `moat sbom --format json`: the same
+//! inventory without findings) or a moat CycloneDX SBOM. An alert whose image matches a
+//! report's (by digest when both have one, else by repository and tag, `nginx` read as
+//! `docker.io/library/nginx:latest`) gains the output fields `moat.image.digest`,
+//! `moat.vulns.critical` and `moat.vulns.high`, and, when it names an executed file that a
+//! package of the report owns, `moat.package`; its output text says the same at the end.
+//!
+//! Package file lists: moat's reports record each package's `file_count` but not its files,
+//! so the owner of an executed file is known only from reports that list them (a
+//! `files` array on a JSON report's package, or CycloneDX `evidence.occurrences`).
+
+use crate::sink::Alert;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// A report that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum JoinError {
+    #[error("cannot read image report {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("image report {path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+/// The largest report read.
+pub const MAX_REPORT: u64 = 256 << 20;
+
+/// An image reference, normalised: `docker.io/library/nginx`, `1.25`, `sha256:...`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRef {
+    pub repository: String,
+    pub tag: Option<String>,
+    pub digest: Option<String>,
+}
+
+impl ImageRef {
+    /// Parses `[registry/]repo[:tag][@digest]`; the Docker Hub defaults are filled in
+    /// (`docker.io`, `library/`, and `latest` when there is neither tag nor digest).
+    pub fn parse(s: &str) -> Option<ImageRef> {
+        let s = s.trim();
+        if s.is_empty() || s.chars().any(char::is_whitespace) {
+            return None;
+        }
+        let (name, digest) = match s.split_once('@') {
+            Some((n, d)) if d.contains(':') => (n, Some(d.to_ascii_lowercase())),
+            Some(_) => return None,
+            None => (s, None),
+        };
+        // A tag is after the last ':' that follows the last '/'.
+        let slash = name.rfind('/').map_or(0, |i| i + 1);
+        let (repo, tag) = match name[slash..].rfind(':') {
+            Some(i) => (&name[..slash + i], Some(name[slash + i + 1..].to_string())),
+            None => (name, None),
+        };
+        if repo.is_empty() {
+            return None;
+        }
+        let first = repo.split('/').next().unwrap_or(repo);
+        let has_registry = repo.contains('/')
+            && (first.contains('.') || first.contains(':') || first == "localhost");
+        let mut repository = if has_registry {
+            repo.to_string()
+        } else if repo.contains('/') {
+            format!("docker.io/{repo}")
+        } else {
+            format!("docker.io/library/{repo}")
+        };
+        if let Some(rest) = repository.strip_prefix("index.docker.io/") {
+            repository = format!("docker.io/{rest}");
+        }
+        if repository.starts_with("docker.io/") && repository.matches('/').count() == 1 {
+            repository = repository.replacen("docker.io/", "docker.io/library/", 1);
+        }
+        let tag = tag.or_else(|| digest.is_none().then(|| "latest".to_string()));
+        Some(ImageRef {
+            repository: repository.to_ascii_lowercase(),
+            tag,
+            digest,
+        })
+    }
+}
+
+/// What one report says about its image.
+#[derive(Debug, Clone, Default)]
+pub struct ImageReport {
+    pub file: PathBuf,
+    /// The image's names (the artifact's name and repo tags).
+    pub names: Vec<ImageRef>,
+    /// The image's manifest digest.
+    pub digest: Option<String>,
+    /// Critical and high vulnerability counts; `None` when the report has no vulnerability
+    /// data (an SBOM).
+    pub critical: Option<u64>,
+    pub high: Option<u64>,
+    /// Owned file path to (package name, version).
+    pub files: HashMap<String, (String, String)>,
+}
+
+impl ImageReport {
+    /// Reads a report file.
+    pub fn load(path: &Path) -> Result<ImageReport, JoinError> {
+        let read = |source| JoinError::Read {
+            path: path.to_path_buf(),
+            source,
+        };
+        let meta = std::fs::metadata(path).map_err(read)?;
+        if meta.len() > MAX_REPORT {
+            return Err(JoinError::Invalid {
+                path: path.to_path_buf(),
+                message: format!("larger than {} MiB", MAX_REPORT >> 20),
+            });
+        }
+        let data = std::fs::read(path).map_err(read)?;
+        Self::parse(&data, path)
+    }
+
+    /// Parses a report's bytes (`path` names it in errors).
+    pub fn parse(data: &[u8], path: &Path) -> Result<ImageReport, JoinError> {
+        let bad = |message: String| JoinError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        };
+        let v: serde_json::Value =
+            serde_json::from_slice(data).map_err(|e| bad(format!("not JSON: {e}")))?;
+        let mut r = ImageReport {
+            file: path.to_path_buf(),
+            ..ImageReport::default()
+        };
+        if v.get("bomFormat").and_then(|f| f.as_str()) == Some("CycloneDX") {
+            cyclonedx(&v, &mut r);
+        } else if let Some(a) = v.get("artifact").filter(|a| a.is_object()) {
+            moat_json(&v, a, &mut r);
+        } else {
+            return Err(bad(
+                "neither a moat JSON report (no \"artifact\") nor a CycloneDX SBOM".into(),
+            ));
+        }
+        if r.names.is_empty() && r.digest.is_none() {
+            return Err(bad(
+                "the report names no image (no name and no digest)".into()
+            ));
+        }
+        Ok(r)
+    }
+
+    /// Whether `image` is this report's image: by digest when both have one, else by
+    /// repository and tag.
+    pub fn matches(&self, image: &ImageRef) -> bool {
+        if let (Some(d), Some(mine)) = (&image.digest, &self.digest) {
+            return d == mine;
+        }
+        image.tag.is_some()
+            && self
+                .names
+                .iter()
+                .any(|n| n.repository == image.repository && n.tag == image.tag)
+    }
+
+    /// The package owning `path`, trying the `/bin` and `/usr/bin` spellings of merged-/usr
+    /// systems.
+    pub fn owner(&self, path: &str) -> Option<&(String, String)> {
+        if let Some(o) = self.files.get(path) {
+            return Some(o);
+        }
+        let alt = match path.strip_prefix("/usr") {
+            Some(rest)
+                if ["/bin/", "/sbin/", "/lib/"]
+                    .iter()
+                    .any(|p| rest.starts_with(p)) =>
+            {
+                rest.to_string()
+            }
+            _ if ["/bin/", "/sbin/", "/lib/"]
+                .iter()
+                .any(|p| path.starts_with(p)) =>
+            {
+                format!("/usr{path}")
+            }
+            _ => return None,
+        };
+        self.files.get(&alt)
+    }
+}
+
+fn add_name(r: &mut ImageReport, s: &str) {
+    if let Some(n) = ImageRef::parse(s)
+        && n.tag.is_some()
+        && !r.names.contains(&n)
+    {
+        r.names.push(n);
+    }
+}
+
+fn moat_json(v: &serde_json::Value, a: &serde_json::Value, r: &mut ImageReport) {
+    if let Some(n) = a.get("name").and_then(|n| n.as_str()) {
+        add_name(r, n);
+    }
+    for t in a
+        .get("repo_tags")
+        .and_then(|t| t.as_array())
+        .into_iter()
+        .flatten()
+    {
+        if let Some(t) = t.as_str() {
+            add_name(r, t);
+        }
+    }
+    r.digest = a
+        .get("manifest_digest")
+        .and_then(|d| d.as_str())
+        .map(str::to_ascii_lowercase);
+    if let Some(findings) = v.get("findings").and_then(|f| f.as_array()) {
+        let (mut c, mut h) = (0, 0);
+        for f in findings {
+            if f.get("kind").and_then(|k| k.as_str()) != Some("vulnerability") {
+                continue;
+            }
+            match f.get("severity").and_then(|s| s.as_str()) {
+                Some(s) if s.eq_ignore_ascii_case("critical") => c += 1,
+                Some(s) if s.eq_ignore_ascii_case("high") => h += 1,
+                _ => {}
+            }
+        }
+        (r.critical, r.high) = (Some(c), Some(h));
+    }
+    for p in v
+        .get("packages")
+        .and_then(|p| p.as_array())
+        .into_iter()
+        .flatten()
+    {
+        let (Some(name), Some(version)) = (
+            p.get("name").and_then(|n| n.as_str()),
+            p.get("version").and_then(|n| n.as_str()),
+        ) else {
+            continue;
+        };
+        for f in p
+            .get("files")
+            .and_then(|f| f.as_array())
+            .into_iter()
+            .flatten()
+        {
+            let path = f
+                .as_str()
+                .or_else(|| f.get("path").and_then(|p| p.as_str()));
+            if let Some(path) = path {
+                r.files
+                    .entry(path.to_string())
+                    .or_insert_with(|| (name.to_string(), version.to_string()));
+            }
+        }
+    }
+}
+
+fn cyclonedx(v: &serde_json::Value, r: &mut ImageReport) {
+    let comp = v.pointer("/metadata/component");
+    if let Some(c) = comp {
+        for p in c
+            .get("properties")
+            .and_then(|p| p.as_array())
+            .into_iter()
+            .flatten()
+        {
+            if p.get("name").and_then(|n| n.as_str()) == Some("moat:artifact:manifest_digest") {
+                r.digest = p
+                    .get("value")
+                    .and_then(|d| d.as_str())
+                    .map(str::to_ascii_lowercase);
+            }
+        }
+        if let Some(n) = c.get("name").and_then(|n| n.as_str()) {
+            add_name(r, n);
+        }
+        if r.digest.is_none() {
+            r.digest = c
+                .get("version")
+                .and_then(|d| d.as_str())
+                .filter(|d| d.starts_with("sha256:"))
+                .map(str::to_ascii_lowercase);
+        }
+    }
+    if let Some(vulns) = v.get("vulnerabilities").and_then(|f| f.as_array()) {
+        let (mut c, mut h) = (0, 0);
+        for x in vulns {
+            let sev = |s: &str| {
+                x.get("ratings")
+                    .and_then(|r| r.as_array())
+                    .into_iter()
+                    .flatten()
+                    .any(|r| {
+                        r.get("severity")
+                            .and_then(|v| v.as_str())
+                            .is_some_and(|v| v.eq_ignore_ascii_case(s))
+                    })
+            };
+            if sev("critical") {
+                c += 1;
+            } else if sev("high") {
+                h += 1;
+            }
+        }
+        (r.critical, r.high) = (Some(c), Some(h));
+    }
+    for p in v
+        .get("components")
+        .and_then(|p| p.as_array())
+        .into_iter()
+        .flatten()
+    {
+        let (Some(name), Some(version)) = (
+            p.get("name").and_then(|n| n.as_str()),
+            p.get("version").and_then(|n| n.as_str()),
+        ) else {
+            continue;
+        };
+        for o in p
+            .pointer("/evidence/occurrences")
+            .and_then(|o| o.as_array())
+            .into_iter()
+            .flatten()
+        {
+            if let Some(path) = o.get("location").and_then(|l| l.as_str()) {
+                r.files
+                    .entry(path.to_string())
+                    .or_insert_with(|| (name.to_string(), version.to_string()));
+            }
+        }
+    }
+}
+
+/// Joins `alert` to the first report whose image is one of `images` (the alert's container
+/// images, as the event names them); `exe` is the executed file when the event has one.
+/// Returns whether a report matched.
+pub fn join(
+    alert: &mut Alert,
+    images: &[&str],
+    exe: Option<&str>,
+    reports: &[ImageReport],
+) -> bool {
+    let Some(report) = images
+        .iter()
+        .filter_map(|i| ImageRef::parse(i))
+        .find_map(|i| reports.iter().find(|r| r.matches(&i)))
+    else {
+        return false;
+    };
+    let mut notes = Vec::new();
+    let fields = &mut alert.output_fields;
+    let mut set = |k: &str, v: Option<String>| {
+        fields.retain(|(n, _)| n != k);
+        fields.push((k.to_string(), v));
+    };
+    set("moat.image.digest", report.digest.clone());
+    set(
+        "moat.vulns.critical",
+        report.critical.map(|n| n.to_string()),
+    );
+    set("moat.vulns.high", report.high.map(|n| n.to_string()));
+    if let (Some(c), Some(h)) = (report.critical, report.high) {
+        notes.push(format!(
+            "image {} has {c} critical and {h} high vulnerabilities",
+            report.digest.as_deref().unwrap_or("(no digest)")
+        ));
+    }
+    if let Some(exe) = exe
+        && let Some((name, version)) = report.owner(exe)
+    {
+        set("moat.package", Some(format!("{name} {version}")));
+        notes.push(format!("{exe} comes from {name} {version}"));
+    }
+    for n in notes {
+        alert.output.push_str("; ");
+        alert.output.push_str(&n);
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert() -> Alert {
+        Alert {
+            time: "2024-05-01T10:00:00.000000000Z".into(),
+            rule: "Terminal shell in container".into(),
+            priority: "Notice".into(),
+            output: "A shell was spawned".into(),
+            output_fields: vec![("proc.exepath".into(), Some("/bin/bash".into()))],
+            source: "syscall".into(),
+            tags: vec![],
+            hostname: "h".into(),
+        }
+    }
+
+    const DIGEST: &str = "sha256:90fb611c461c437870ef7d4e02138e5ce471ec3017bb69fba5e1eff912b91ed5";
+
+    fn scan_report() -> String {
+        serde_json::json!({
+            "schema_version": "2.0",
+            "artifact": {"name": "registry.example/team/app:1.0", "kind": "registry",
+                         "repo_tags": ["nginx:1.25"], "manifest_digest": DIGEST},
+            "packages": [
+                {"id": "deb:bash", "name": "bash", "version": "5.2.15-2+b2", "type": "deb",
+                 "files": ["/bin/bash", "/usr/share/doc/bash/copyright"]},
+                {"id": "deb:coreutils", "name": "coreutils", "version": "9.1-1", "type": "deb",
+                 "files": [{"path": "/usr/bin/ls"}]},
+            ],
+            "findings": [
+                {"kind": "vulnerability", "id": "CVE-1", "severity": "CRITICAL"},
+                {"kind": "vulnerability", "id": "CVE-2", "severity": "CRITICAL"},
+                {"kind": "vulnerability", "id": "CVE-3", "severity": "CRITICAL"},
+                {"kind": "vulnerability", "id": "CVE-4", "severity": "HIGH"},
+                {"kind": "vulnerability", "id": "CVE-5", "severity": "LOW"},
+                {"kind": "secret", "id": "aws", "severity": "CRITICAL"},
+            ],
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn image_refs_normalise() {
+        let p = |s| ImageRef::parse(s).unwrap();
+        assert_eq!(p("nginx"), p("docker.io/library/nginx:latest"));
+        assert_eq!(p("nginx:1.25"), p("index.docker.io/library/nginx:1.25"));
+        assert_eq!(p("docker.io/nginx:1.25"), p("nginx:1.25"));
+        assert_eq!(p("bitnami/redis:7").repository, "docker.io/bitnami/redis");
+        let r = p("localhost:5000/a/b:2@sha256:ABC");
+        assert_eq!(r.repository, "localhost:5000/a/b");
+        assert_eq!(r.tag.as_deref(), Some("2"));
+        assert_eq!(r.digest.as_deref(), Some("sha256:abc"));
+        assert_eq!(p("quay.io/x/y@sha256:1").tag, None);
+        assert!(ImageRef::parse("").is_none());
+        assert!(ImageRef::parse("a b").is_none());
+        assert!(ImageRef::parse("x@nodigest").is_none());
+    }
+
+    #[test]
+    fn joins_by_tag_and_digest_with_the_owning_package() {
+        let r = ImageReport::parse(scan_report().as_bytes(), Path::new("r.json")).unwrap();
+        assert_eq!((r.critical, r.high), (Some(3), Some(1)));
+        let reports = [r];
+
+        let mut a = alert();
+        assert!(join(
+            &mut a,
+            &["busybox", "nginx:1.25"],
+            Some("/usr/bin/bash"),
+            &reports
+        ));
+        let f: HashMap<_, _> = a.output_fields.iter().cloned().collect();
+        assert_eq!(f["moat.image.digest"].as_deref(), Some(DIGEST));
+        assert_eq!(f["moat.vulns.critical"].as_deref(), Some("3"));
+        assert_eq!(f["moat.vulns.high"].as_deref(), Some("1"));
+        assert_eq!(f["moat.package"].as_deref(), Some("bash 5.2.15-2+b2"));
+        assert_eq!(
+            a.output,
+            format!(
+                "A shell was spawned; image {DIGEST} has 3 critical and 1 high vulnerabilities; \
+                 /usr/bin/bash comes from bash 5.2.15-2+b2"
+            )
+        );
+
+        // By digest (the tag does not matter then); /bin/ls is /usr/bin/ls.
+        let mut a = alert();
+        let img = format!("other:9@{DIGEST}");
+        assert!(join(&mut a, &[&img], Some("/bin/ls"), &reports));
+        assert!(a.output.ends_with("; /bin/ls comes from coreutils 9.1-1"));
+        // A different digest does not match, even with the same tag.
+        let mut a = alert();
+        assert!(!join(
+            &mut a,
+            &["nginx:1.25@sha256:0000"],
+            Some("/bin/bash"),
+            &reports
+        ));
+        assert_eq!(a, alert());
+        // The artifact's own name matches; an unowned file adds no package.
+        let mut a = alert();
+        assert!(join(
+            &mut a,
+            &["registry.example/team/app:1.0"],
+            Some("/tmp/x"),
+            &reports
+        ));
+        assert!(!a.output_fields.iter().any(|(k, _)| k == "moat.package"));
+        assert!(!join(&mut alert(), &["nginx:1.24"], None, &reports));
+    }
+
+    #[test]
+    fn cyclonedx_and_bad_reports() {
+        let cdx = serde_json::json!({
+            "bomFormat": "CycloneDX", "specVersion": "1.6",
+            "metadata": {"component": {"type": "container", "name": "debian-base.oci.tar:latest",
+                "version": DIGEST,
+                "properties": [{"name": "moat:artifact:manifest_digest", "value": DIGEST}]}},
+            "components": [{"type": "library", "name": "bash", "version": "5.2.15-2+b13",
+                "evidence": {"occurrences": [{"location": "/usr/bin/bash"}]}}],
+        });
+        let r = ImageReport::parse(cdx.to_string().as_bytes(), Path::new("s.cdx.json")).unwrap();
+        assert_eq!(r.digest.as_deref(), Some(DIGEST));
+        assert_eq!((r.critical, r.high), (None, None));
+        let mut a = alert();
+        assert!(join(
+            &mut a,
+            &[&format!("x@{DIGEST}")],
+            Some("/bin/bash"),
+            &[r]
+        ));
+        let f: HashMap<_, _> = a.output_fields.iter().cloned().collect();
+        assert_eq!(f["moat.vulns.critical"], None);
+        assert_eq!(
+            a.output,
+            "A shell was spawned; /bin/bash comes from bash 5.2.15-2+b13"
+        );
+
+        let e = ImageReport::parse(b"{", Path::new("bad.json")).unwrap_err();
+        assert!(
+            e.to_string().starts_with("image report bad.json: not JSON"),
+            "{e}"
+        );
+        let e = ImageReport::parse(b"{\"x\":1}", Path::new("o.json")).unwrap_err();
+        assert!(e.to_string().contains("neither a moat JSON report"), "{e}");
+        let e = ImageReport::load(Path::new("/nonexistent/r.json")).unwrap_err();
+        assert!(e.to_string().contains("/nonexistent/r.json"), "{e}");
+    }
+}
