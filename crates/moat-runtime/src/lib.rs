@@ -16,6 +16,7 @@ pub mod eval;
 pub mod field;
 pub mod json;
 pub mod k8s;
+pub mod live;
 pub mod load;
 pub mod output;
 
