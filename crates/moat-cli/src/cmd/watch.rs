@@ -16,6 +16,8 @@ use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod live;
+
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum WatchFormat {
     Text,
@@ -53,6 +55,22 @@ pub struct WatchArgs {
     /// `rule_matching: all`).
     #[arg(long)]
     all_matches: bool,
+    /// Watch live process executions and exits on this host (Linux): the kernel's
+    /// process-events connector as root, else polling /proc. Runs until interrupted.
+    #[arg(long, conflicts_with = "audit_log")]
+    live: bool,
+    /// Where --live events come from (default: netlink, falling back to proc).
+    #[arg(long, value_enum, requires = "live")]
+    live_source: Option<live::LiveFrom>,
+    /// With --proc polling: milliseconds between scans of /proc.
+    #[arg(long, value_name = "MS", default_value_t = 100, requires = "live")]
+    poll_interval: u64,
+    /// With --live: stop after this many events.
+    #[arg(long, value_name = "N", requires = "live")]
+    max_events: Option<u64>,
+    /// With --live: stop after this many seconds.
+    #[arg(long, value_name = "SECS", requires = "live")]
+    duration: Option<f64>,
 }
 
 fn parse_priority(s: &str) -> Result<Priority, String> {
@@ -69,8 +87,13 @@ pub fn run(a: WatchArgs) -> anyhow::Result<ExitCode> {
     if !a.validate.is_empty() {
         return Ok(validate(&a));
     }
+    if a.live {
+        return live::run(&a);
+    }
     let Some(input) = a.audit_log.as_deref() else {
-        anyhow::bail!("nothing to watch: give --audit-log FILE|- (or --validate FILE...)");
+        anyhow::bail!(
+            "nothing to watch: give --audit-log FILE|- or --live (or --validate FILE...)"
+        );
     };
     if a.rules.is_empty() {
         anyhow::bail!("--rules FILE is required (moat has no built-in rule set yet)");

@@ -228,6 +228,7 @@ impl Watcher {
             }
             K::Exit { .. } => {}
             K::Overrun => self.overruns += 1,
+            K::Ack { .. } => {}
         }
     }
 

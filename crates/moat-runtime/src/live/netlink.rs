@@ -21,6 +21,7 @@ const CN_MSG_LEN: usize = 20;
 const NLMSG_ERROR: u16 = 2;
 const NLMSG_DONE: u16 = 3;
 const NLMSG_OVERRUN: u16 = 4;
+const PROC_EVENT_NONE: u32 = 0x0;
 const PROC_EVENT_FORK: u32 = 0x1;
 const PROC_EVENT_EXEC: u32 = 0x2;
 const PROC_EVENT_EXIT: u32 = 0x8000_0000;
@@ -49,6 +50,10 @@ pub enum KernelEvent {
     },
     /// The kernel dropped messages (the socket's buffer overflowed).
     Overrun,
+    /// The answer to the subscription: 0, or an errno.
+    Ack {
+        err: u32,
+    },
 }
 
 /// A message that does not have the connector's shape.
@@ -94,7 +99,7 @@ pub fn parse(datagram: &[u8], out: &mut Vec<KernelEvent>) -> Result<(), Malforme
                     return Err(bad("the kernel refused the subscription"));
                 }
             }
-            NLMSG_DONE => parse_cn(msg, out).map_err(|p| bad(p))?,
+            NLMSG_DONE => parse_cn(msg, out).map_err(bad)?,
             _ => {}
         }
         // Messages are aligned to 4 bytes.
@@ -122,6 +127,9 @@ fn parse_cn(msg: &[u8], out: &mut Vec<KernelEvent>) -> Result<(), &'static str> 
             .ok_or("truncated process event")
     };
     match what {
+        PROC_EVENT_NONE => out.push(KernelEvent::Ack {
+            err: u32_at(data, 16).ok_or("truncated process event")?,
+        }),
         PROC_EVENT_FORK => out.push(KernelEvent::Fork {
             time_ns,
             parent_tgid: d(1)?,
@@ -192,10 +200,39 @@ impl Connector {
             SendFlags::empty(),
         )
         .map_err(err("subscribe"))?;
-        Ok(Connector {
+        let mut c = Connector {
             fd,
             buf: vec![0; 1 << 16],
-        })
+        };
+        // The kernel acknowledges a subscription it accepts; outside the initial user and PID
+        // namespaces (in a container) older kernels ignore it silently, and no events come.
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        let mut evs = Vec::new();
+        loop {
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                return Err(LiveError::Netlink {
+                    what: "subscribe",
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "no acknowledgement (not in the host's initial PID and user namespaces?)",
+                    ),
+                });
+            }
+            evs.clear();
+            c.recv(deadline - now, &mut evs)?;
+            for e in &evs {
+                if let KernelEvent::Ack { err } = *e {
+                    if err != 0 {
+                        return Err(LiveError::Netlink {
+                            what: "subscribe",
+                            source: std::io::Error::from_raw_os_error(err as i32),
+                        });
+                    }
+                    return Ok(c);
+                }
+            }
+        }
     }
 
     /// Waits up to `timeout` for one datagram and parses it into `out`. Returns false when
@@ -285,6 +322,7 @@ mod tests {
                     tgid: 11,
                     exit_code: 256
                 },
+                KernelEvent::Ack { err: 0 },
             ]
         );
     }

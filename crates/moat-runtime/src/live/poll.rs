@@ -37,10 +37,10 @@ impl Poller {
                 Some((_, old)) => {
                     // Cheap check first: the command line; then the executable.
                     let Some(cur) = fs.read(pid) else { continue };
-                    if cur.exepath != old.exepath || cur.exe != old.exe || cur.args != old.args {
-                        if self.scanned {
-                            changes.push(Change::Exec(cur.clone()));
-                        }
+                    let changed =
+                        cur.exepath != old.exepath || cur.exe != old.exe || cur.args != old.args;
+                    if changed && self.scanned {
+                        changes.push(Change::Exec(cur.clone()));
                     }
                     cur
                 }

@@ -90,7 +90,7 @@ pub fn parse_status(text: &[u8]) -> (Option<i64>, Option<u32>, Option<u32>, Opti
             // Real, effective, saved, filesystem: the rules' user.uid is the effective one.
             b"Uid" => uid = words().nth(1).and_then(|w| w.parse().ok()),
             b"Gid" => gid = words().nth(1).and_then(|w| w.parse().ok()),
-            b"NSpid" => nspid = words().last().and_then(|w| w.parse().ok()),
+            b"NSpid" => nspid = words().next_back().and_then(|w| w.parse().ok()),
             _ => {}
         }
     }
