@@ -294,7 +294,7 @@ mod tests {
     #[test]
     fn parses_fork_exec_exit() {
         let mut d = message(PROC_EVENT_FORK, &[10, 10, 11, 11]);
-        while d.len() % 4 != 0 {
+        while !d.len().is_multiple_of(4) {
             d.push(0);
         }
         d.extend(message(PROC_EVENT_EXEC, &[11, 11]));

@@ -306,3 +306,148 @@ impl FieldSource for LiveSource {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Code, RuleSet, compile};
+
+    fn proc(pid: i64, ppid: i64, comm: &str, argv: &[&str], container: &str) -> Proc {
+        let mut args = Vec::new();
+        for a in &argv[1..] {
+            args.extend_from_slice(a.as_bytes());
+            args.push(0);
+        }
+        Proc {
+            pid,
+            ppid,
+            vpid: pid,
+            comm: comm.into(),
+            exe: argv[0].into(),
+            exepath: format!("/usr/bin/{comm}").into_bytes(),
+            args,
+            cwd: b"/root".to_vec(),
+            uid: Some(0),
+            gid: Some(0),
+            container_id: container.into(),
+        }
+    }
+
+    fn event(kind: Kind, p: Proc, ancestors: Vec<Proc>) -> ProcEvent {
+        ProcEvent {
+            kind,
+            time_ns: 1_700_000_000_000_000_000,
+            num: 7,
+            proc: p,
+            ancestors,
+            exit_code: None,
+            user_name: Some(b"root".to_vec()),
+        }
+    }
+
+    const RULES: &str = r#"
+- macro: spawned_process
+  condition: (evt.type in (execve, execveat) and evt.dir=<)
+- list: shell_binaries
+  items: [sh, bash]
+- rule: Shell in container
+  desc: d
+  condition: spawned_process and proc.name in (shell_binaries) and container.id != host
+  output: "Shell (cmd=%proc.cmdline args=%proc.args container=%container.id parent=%proc.pname a2=%proc.aname[2] anames=%proc.aname user=%user.name uid=%user.uid exe=%proc.exe path=%proc.exepath)"
+  priority: WARNING
+- rule: Exit of nginx child
+  desc: d
+  condition: evt.type = procexit and proc.aname[1] = nginx and proc.apid[1] = 10
+  output: "exit %proc.name"
+  priority: NOTICE
+- rule: Write below etc
+  desc: d
+  condition: evt.type in (open, openat) and fd.name startswith /etc
+  output: "w %fd.name"
+  priority: ERROR
+- rule: Connect
+  desc: d
+  condition: evt.type = connect and proc.name = sh
+  output: "c"
+  priority: ERROR
+"#;
+
+    #[test]
+    fn rules_compile_and_fire_on_live_events() {
+        let mut rs = RuleSet::default();
+        assert!(rs.load_bytes("r.yaml", RULES.as_bytes()));
+        let c = compile(&rs, LiveSource::default(), &[]);
+        assert!(!c.has_errors(), "{:?}", c.diagnostics);
+        // The fd.name rule is skipped with a warning, the connect rule loads but cannot fire.
+        let unknown: Vec<_> = c
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == Code::UnknownField)
+            .map(|d| (d.item_name.as_str(), d.message.as_str()))
+            .collect();
+        assert_eq!(
+            unknown,
+            [(
+                "Write below etc",
+                "filter_check called with nonexistent field fd.name"
+            )]
+        );
+        let e = &c.engine;
+        assert_eq!(e.rules().len(), 3);
+        assert_eq!(unseen_rules(e), ["Connect"]);
+
+        let nginx = proc(10, 1, "nginx", &["nginx: master"], "3ad7b26ded6d");
+        let init = proc(1, 0, "containerd-shim", &["/usr/bin/containerd-shim"], "");
+        let sh = proc(42, 10, "sh", &["/bin/sh", "-c", "id"], "3ad7b26ded6d");
+        let ev = event(Kind::Exec, sh.clone(), vec![nginx.clone(), init.clone()]);
+        let mut hits = Vec::new();
+        e.process(&ev, |i| hits.push(i));
+        assert_eq!(hits, [0]);
+        assert_eq!(
+            e.render(0, &ev).0,
+            "Shell (cmd=sh -c id args=-c id container=3ad7b26ded6d parent=nginx a2=containerd-shim anames=(nginx,containerd-shim) user=root uid=0 exe=/bin/sh path=/usr/bin/sh)"
+        );
+        // On the host the rule does not fire; an exit is not an execution.
+        let host = event(
+            Kind::Exec,
+            proc(43, 1, "sh", &["sh"], ""),
+            vec![init.clone()],
+        );
+        let exit = event(Kind::Exit, sh, vec![nginx, init]);
+        let mut hits = Vec::new();
+        e.process(&host, |i| hits.push(i));
+        assert!(hits.is_empty());
+        e.process(&exit, |i| hits.push(i));
+        assert_eq!(hits, [1]);
+    }
+
+    #[test]
+    fn typos_are_errors_when_the_syscall_fields_are_known() {
+        let src = || {
+            LiveSource::default()
+                .with_known_fields(|n, _| n.starts_with("fd.") || n == "proc.name")
+                .with_known_events(|n| ["open", "connect", "execve"].contains(&n))
+        };
+        let rule = |cond: &str| {
+            format!("- rule: r\n  desc: d\n  condition: {cond}\n  output: o\n  priority: INFO\n")
+        };
+        let load = |cond: &str| {
+            let mut rs = RuleSet::default();
+            rs.load_bytes("r.yaml", rule(cond).as_bytes());
+            compile(&rs, src(), &[]).diagnostics
+        };
+        let d = load("evt.type = execve and proc.nmae = sh");
+        assert_eq!(d.len(), 1);
+        assert!(d[0].code.is_error());
+        assert_eq!(
+            d[0].message,
+            "field 'proc.nmae' is not a field of the syscall source"
+        );
+        let d = load("evt.type = exceve");
+        assert!(d[0].code.is_error());
+        assert_eq!(d[0].message, "unknown event type exceve");
+        let d = load("evt.type = open and fd.name = /etc/shadow");
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].code, Code::UnknownField);
+    }
+}
