@@ -63,7 +63,7 @@ fn rules(mark: &str) -> String {
 - rule: Shell in container
   desc: a shell in a container
   condition: spawned_process and proc.name in (sh, bash) and container.id != host and proc.cmdline contains {mark}
-  output: "Shell in container (cmd=%proc.cmdline container=%container.id vpid=%proc.vpid parent=%proc.pname user=%user.name)"
+  output: "Shell in container (cmd=%proc.cmdline container=%container.id name=%container.name image=%container.image.repository tag=%container.image.tag vpid=%proc.vpid parent=%proc.pname user=%user.name)"
   priority: WARNING
   tags: [container, shell]
 - rule: Namespace init shell
@@ -95,6 +95,39 @@ fn rules(mark: &str) -> String {
     )
 }
 
+/// A Docker Engine API on a Unix socket in `dir` that knows one container, `id` (12 hex
+/// digits): `web`, from `registry.local:5000/team/web:1.2`. Serves until the test ends.
+fn fake_docker(dir: &Path, id: &str) -> PathBuf {
+    use std::io::{Read, Write};
+    let path = dir.join("docker.sock");
+    let l = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let known = format!("/containers/{id}/json");
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { return };
+            let mut req = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => req.extend_from_slice(&buf[..n]),
+                }
+            }
+            let req = String::from_utf8_lossy(&req).to_string();
+            let uri = req.split(' ').nth(1).unwrap_or_default();
+            let resp: &str = if uri == "/_ping" {
+                "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nOK"
+            } else if uri == known {
+                "HTTP/1.0 200 OK\r\n\r\n{\"Name\":\"/web\",\"Config\":{\"Image\":\"registry.local:5000/team/web:1.2\"}}"
+            } else {
+                "HTTP/1.0 404 Not Found\r\n\r\n{}"
+            };
+            let _ = s.write_all(resp.as_bytes());
+        }
+    });
+    path
+}
+
 /// Runs `moat watch --live` with `source`, runs the scenario once it watches, and returns
 /// the alerts as (rule, output without the time) sorted, and stderr.
 /// Alerts as (rule, output without the time and priority).
@@ -106,6 +139,15 @@ fn scenario(source: &str) -> (Alerts, Alerts, String) {
     let mark = format!("moatlive{tag}");
     let rule_file = dir.path().join("rules.yaml");
     std::fs::write(&rule_file, rules(&mark)).unwrap();
+    // The fake container's id: 64 hex digits, different for each test.
+    let id: String = format!(
+        "{:0>64}",
+        format!("{:x}{}", std::process::id(), source.len())
+    )
+    .chars()
+    .rev()
+    .collect();
+    let socket = fake_docker(dir.path(), &id[..12]);
     let mut child = Command::new(env!("CARGO_BIN_EXE_moat"))
         .args(["watch", "--rules"])
         .arg(&rule_file)
@@ -120,7 +162,9 @@ fn scenario(source: &str) -> (Alerts, Alerts, String) {
             "json",
             "--duration",
             "8",
+            "--container-socket",
         ])
+        .arg(&socket)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -164,13 +208,6 @@ fn scenario(source: &str) -> (Alerts, Alerts, String) {
 
     // A shell in a new PID and mount namespace, in a fake container's cgroup when one can
     // be made. The outer shell's own command line holds the mark only in two pieces.
-    let id: String = format!(
-        "{:0>64}",
-        format!("{:x}{}", std::process::id(), source.len())
-    )
-    .chars()
-    .rev()
-    .collect();
     let cg = cgroup2().map(|root| {
         let base = root.join(format!("moat-live-test-{tag}"));
         let scope = base.join(format!("docker-{id}.scope"));
@@ -208,7 +245,7 @@ fn scenario(source: &str) -> (Alerts, Alerts, String) {
         expected.push((
             "Shell in container".to_string(),
             format!(
-                "Shell in container (cmd=sh -c sleep 0.5; true {inner} container={container} vpid=1 parent=unshare user=root)"
+                "Shell in container (cmd=sh -c sleep 0.5; true {inner} container={container} name=web image=registry.local:5000/team/web tag=1.2 vpid=1 parent=unshare user=root)"
             ),
         ));
     }

@@ -71,6 +71,10 @@ pub struct WatchArgs {
     /// With --live: stop after this many seconds.
     #[arg(long, value_name = "SECS", requires = "live")]
     duration: Option<f64>,
+    /// With --live: the Docker-API socket (Docker, Podman) to ask for container names and
+    /// images (default: /var/run/docker.sock, then /run/podman/podman.sock, when they answer).
+    #[arg(long, value_name = "PATH", requires = "live")]
+    container_socket: Option<PathBuf>,
 }
 
 fn parse_priority(s: &str) -> Result<Priority, String> {

@@ -12,13 +12,16 @@ pub mod cgroup;
 pub mod netlink;
 pub mod poll;
 pub mod procfs;
+pub mod runtime;
 mod source;
 
 pub use cgroup::{container_id, container_id_from_proc};
 pub use procfs::{Proc, Procfs};
+pub use runtime::{ContainerMeta, RuntimeSocket};
 pub use source::{EXECVE, LiveField, LiveSource, PROCEXIT, UNSEEN, unseen_rules};
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How deep `proc.aname[N]` and friends look (Falco's own limit is similar).
@@ -64,6 +67,8 @@ pub struct ProcEvent {
     pub exit_code: Option<u32>,
     /// `user.name`, when the process's `passwd` names its uid.
     pub user_name: Option<Vec<u8>>,
+    /// The container's name and image, when a runtime socket said.
+    pub container: Option<Arc<ContainerMeta>>,
 }
 
 /// Where events come from.
@@ -91,6 +96,7 @@ pub struct Watcher {
     pub overruns: u64,
     poll_interval: Duration,
     next_poll: Instant,
+    runtime: Option<RuntimeSocket>,
 }
 
 /// Most processes remembered for their exits (bounded by `pid_max` in practice; this cap
@@ -130,7 +136,13 @@ impl Watcher {
             overruns: 0,
             poll_interval,
             next_poll: Instant::now(),
+            runtime: None,
         }
+    }
+
+    /// Asks `rt` for the name and image of each container seen.
+    pub fn set_runtime(&mut self, rt: RuntimeSocket) {
+        self.runtime = Some(rt);
     }
 
     pub fn backend(&self) -> Backend {
@@ -284,6 +296,10 @@ impl Watcher {
         if self.passwd.len() > 4096 {
             self.passwd.clear();
         }
+        let container = match &mut self.runtime {
+            Some(rt) if !proc.container_id.is_empty() => rt.lookup(&proc.container_id),
+            _ => None,
+        };
         ProcEvent {
             kind,
             time_ns,
@@ -292,6 +308,7 @@ impl Watcher {
             ancestors,
             exit_code,
             user_name,
+            container,
         }
     }
 }

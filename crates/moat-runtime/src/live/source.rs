@@ -50,6 +50,10 @@ pub enum LiveField {
     UserName,
     GroupGid,
     ContainerId,
+    ContainerName,
+    ContainerImage,
+    ContainerImageRepository,
+    ContainerImageTag,
 }
 
 type Known = Box<dyn Fn(&str, &FieldArg) -> bool + Send + Sync>;
@@ -60,6 +64,7 @@ type KnownEvent = Box<dyn Fn(&str) -> bool + Send + Sync>;
 pub struct LiveSource {
     known_field: Option<Known>,
     known_event: Option<KnownEvent>,
+    metadata: bool,
 }
 
 impl LiveSource {
@@ -90,6 +95,20 @@ impl LiveSource {
         "group.gid",
         "container.id",
     ];
+
+    /// The fields a container runtime's socket fills (with [`LiveSource::with_container_metadata`]).
+    pub const METADATA_FIELDS: &'static [&'static str] = &[
+        "container.name",
+        "container.image",
+        "container.image.repository",
+        "container.image.tag",
+    ];
+
+    /// Offers [`LiveSource::METADATA_FIELDS`]: the watcher asks a runtime socket.
+    pub fn with_container_metadata(mut self) -> Self {
+        self.metadata = true;
+        self
+    }
 
     /// Tells the source which field names exist in the full syscall source: a rule naming
     /// one of those that this source cannot fill is skipped with a warning; any other
@@ -211,6 +230,10 @@ impl FieldSource for LiveSource {
             "user.name" => (F::UserName, T::Str),
             "group.gid" => (F::GroupGid, T::Uint),
             "container.id" => (F::ContainerId, T::Str),
+            "container.name" if self.metadata => (F::ContainerName, T::Str),
+            "container.image" if self.metadata => (F::ContainerImage, T::Str),
+            "container.image.repository" if self.metadata => (F::ContainerImageRepository, T::Str),
+            "container.image.tag" if self.metadata => (F::ContainerImageTag, T::Str),
             _ => {
                 return match &self.known_field {
                     Some(known) if !known(name, arg) => {
@@ -277,6 +300,30 @@ impl FieldSource for LiveSource {
                     &p.container_id
                 })))
             }
+            // On the host, container.name is `host` (as Falco shows it) and there is no image.
+            LiveField::ContainerName if p.container_id.is_empty() => {
+                out.push(Value::Str(Cow::Borrowed(b"host")))
+            }
+            LiveField::ContainerName => {
+                if let Some(m) = &ev.container {
+                    push_str(out, &m.name);
+                }
+            }
+            LiveField::ContainerImage => {
+                if let Some(m) = &ev.container {
+                    push_str(out, &m.image);
+                }
+            }
+            LiveField::ContainerImageRepository => {
+                if let Some(m) = &ev.container {
+                    push_str(out, m.repository());
+                }
+            }
+            LiveField::ContainerImageTag => {
+                if let Some(m) = &ev.container {
+                    push_str(out, m.tag());
+                }
+            }
         }
     }
 
@@ -342,6 +389,7 @@ mod tests {
             ancestors,
             exit_code: None,
             user_name: Some(b"root".to_vec()),
+            container: None,
         }
     }
 
@@ -449,5 +497,56 @@ mod tests {
         let d = load("evt.type = open and fd.name = /etc/shadow");
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].code, Code::UnknownField);
+    }
+}
+
+#[cfg(test)]
+mod metadata_tests {
+    use super::*;
+    use crate::live::ContainerMeta;
+    use crate::{Code, RuleSet, compile};
+    use std::sync::Arc;
+
+    const RULE: &str = "- rule: r\n  desc: d\n  condition: evt.type = execve and container.image.repository = nginx\n  output: \"%container.name %container.image %container.image.repository %container.image.tag\"\n  priority: INFO\n";
+
+    #[test]
+    fn image_fields_only_with_a_runtime_socket() {
+        let mut rs = RuleSet::default();
+        rs.load_bytes("r.yaml", RULE.as_bytes());
+        let c = compile(&rs, LiveSource::default(), &[]);
+        assert!(!c.has_errors());
+        assert_eq!(c.engine.rules().len(), 0);
+        assert!(c.diagnostics.iter().any(|d| d.code == Code::UnknownField));
+
+        let c = compile(&rs, LiveSource::default().with_container_metadata(), &[]);
+        assert!(c.diagnostics.is_empty(), "{:?}", c.diagnostics);
+        let ev = ProcEvent {
+            kind: Kind::Exec,
+            time_ns: 0,
+            num: 1,
+            proc: Proc {
+                pid: 5,
+                comm: b"sh".to_vec(),
+                container_id: b"3ad7b26ded6d".to_vec(),
+                ..Proc::default()
+            },
+            ancestors: Vec::new(),
+            exit_code: None,
+            user_name: None,
+            container: Some(Arc::new(ContainerMeta {
+                name: b"web".to_vec(),
+                image: b"nginx:1.25".to_vec(),
+            })),
+        };
+        let mut hits = Vec::new();
+        c.engine.process(&ev, |i| hits.push(i));
+        assert_eq!(hits, [0]);
+        assert_eq!(c.engine.render(0, &ev).0, "web nginx:1.25 nginx 1.25");
+        let host = ProcEvent {
+            proc: Proc::default(),
+            container: None,
+            ..ev
+        };
+        assert_eq!(c.engine.render(0, &host).0, "host <NA> <NA> <NA>");
     }
 }

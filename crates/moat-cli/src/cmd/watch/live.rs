@@ -10,7 +10,7 @@ use super::{WatchArgs, WatchFormat, hostname, print_diagnostics};
 use crate::output::escape;
 use clap::ValueEnum;
 use moat_runtime::field::FieldSource;
-use moat_runtime::live::{LiveSource, ProcEvent, Procfs, Watcher, unseen_rules};
+use moat_runtime::live::{LiveSource, ProcEvent, Procfs, RuntimeSocket, Watcher, unseen_rules};
 use moat_runtime::{Compiled, Matching, RuleSet, compile};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -45,7 +45,24 @@ pub fn run(a: &WatchArgs) -> anyhow::Result<ExitCode> {
     for f in &a.rules {
         rs.load_file(f);
     }
-    let mut compiled = compile(&rs, source(), &["k8s_audit"]);
+    let runtime = match &a.container_socket {
+        Some(p) => {
+            let rt = RuntimeSocket::probe(p);
+            if rt.is_none() {
+                eprintln!(
+                    "moat: warning: no container runtime answers at {}: container names and images are unknown",
+                    escape(&p.display().to_string())
+                );
+            }
+            rt
+        }
+        None => RuntimeSocket::find(),
+    };
+    let src = match runtime {
+        Some(_) => source().with_container_metadata(),
+        None => source(),
+    };
+    let mut compiled = compile(&rs, src, &["k8s_audit"]);
     print_diagnostics(&compiled.diagnostics);
     if compiled.has_errors() {
         eprintln!("moat: error: the rules did not load");
@@ -57,8 +74,14 @@ pub fn run(a: &WatchArgs) -> anyhow::Result<ExitCode> {
         .any(|d| d.code == moat_runtime::Code::UnknownField)
     {
         eprintln!(
-            "moat: note: live process events fill only {} and proc.aname/aexe/aexepath/acmdline/apid[N]; rules needing other fields are skipped",
-            LiveSource::FIELDS.join(", ")
+            "moat: note: live process events fill only {}{} and proc.aname/aexe/aexepath/acmdline/apid[N]; rules needing other fields are skipped",
+            LiveSource::FIELDS.join(", "),
+            if runtime.is_some() {
+                format!(", {}", LiveSource::METADATA_FIELDS.join(", "))
+            } else {
+                " (container names and images need a runtime socket: --container-socket)"
+                    .to_string()
+            }
         );
     }
     for name in unseen_rules(&compiled.engine) {
@@ -100,6 +123,13 @@ pub fn run(a: &WatchArgs) -> anyhow::Result<ExitCode> {
         moat_runtime::live::Backend::Netlink => "the process-events connector",
         moat_runtime::live::Backend::Proc => "/proc polling",
     };
+    if let Some(rt) = runtime {
+        eprintln!(
+            "moat: container names and images from {}",
+            escape(&rt.path().display().to_string())
+        );
+        watcher.set_runtime(rt);
+    }
     eprintln!("moat: watching live process events ({backend})");
     watch(&compiled, &mut watcher, a)
 }
