@@ -369,3 +369,63 @@ fn live_options_need_live() {
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     assert!(stderr(&o).contains("--live"), "{}", stderr(&o));
 }
+
+#[test]
+fn live_without_root_falls_back_to_proc_polling() {
+    if !is_root() {
+        eprintln!("skipping: dropping to an unprivileged user needs root");
+        return;
+    }
+    let has_setpriv = Command::new("setpriv")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_setpriv {
+        eprintln!("skipping: setpriv (util-linux) is missing");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let rules = write(
+        dir.path(),
+        "- rule: r\n  desc: d\n  condition: evt.type = execve and proc.name = sh\n  output: o\n  priority: INFO\n",
+    );
+    std::fs::set_permissions(&rules, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let o = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+        ])
+        .arg(env!("CARGO_BIN_EXE_moat"))
+        .args(["watch", "--live", "--duration", "0.3", "--rules"])
+        .arg(&rules)
+        .env("XDG_CACHE_HOME", dir.path())
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(code(&o), 0, "{err}");
+    // Kernels that let unprivileged users subscribe (this one may) run the connector;
+    // others refuse the bind and moat polls instead, saying so.
+    if err.contains("moat: watching live process events (the process-events connector)") {
+        eprintln!("note: this kernel accepts unprivileged process-events subscribers");
+        return;
+    }
+    assert!(
+        err.contains("moat: warning: process-events connector: bind: ")
+            && err.contains("polling /proc every 100 ms instead"),
+        "{err}"
+    );
+    assert!(
+        err.contains("moat: watching live process events (/proc polling)"),
+        "{err}"
+    );
+    // The polling summary (no connector counters).
+    assert!(
+        err.lines()
+            .any(|l| l.contains(" events, ") && l.ends_with(" alerts")),
+        "{err}"
+    );
+}

@@ -94,6 +94,9 @@ pub struct Watcher {
     num: u64,
     /// Messages the kernel dropped (connector overruns).
     pub overruns: u64,
+    /// Executions whose process was gone from /proc before it could be read (not reported:
+    /// nothing is known of them but a pid).
+    pub vanished: u64,
     poll_interval: Duration,
     next_poll: Instant,
     runtime: Option<RuntimeSocket>,
@@ -134,6 +137,7 @@ impl Watcher {
             passwd: HashMap::new(),
             num: 0,
             overruns: 0,
+            vanished: 0,
             poll_interval,
             next_poll: Instant::now(),
             runtime: None,
@@ -200,11 +204,10 @@ impl Watcher {
         use netlink::KernelEvent as K;
         // The connector's timestamps count from boot; alerts carry wall-clock time.
         match k {
-            K::Exec { pid, tgid, .. } if pid == tgid => {
-                if let Some(p) = self.fs.read(tgid) {
-                    self.exec(p, now_ns(), out);
-                }
-            }
+            K::Exec { pid, tgid, .. } if pid == tgid => match self.fs.read(tgid) {
+                Some(p) => self.exec(p, now_ns(), out),
+                None => self.vanished += 1,
+            },
             K::Exec { .. } => {}
             K::Fork {
                 parent_tgid,

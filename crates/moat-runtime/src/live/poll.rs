@@ -35,14 +35,19 @@ impl Poller {
             let known = self.seen.remove(&pid).filter(|(s, _)| *s == start);
             let p = match known {
                 Some((_, old)) => {
-                    // Cheap check first: the command line; then the executable.
-                    let Some(cur) = fs.read(pid) else { continue };
-                    let changed =
-                        cur.exepath != old.exepath || cur.exe != old.exe || cur.args != old.args;
-                    if changed && self.scanned {
-                        changes.push(Change::Exec(cur.clone()));
+                    // Two reads tell whether it executed again; only then is it read whole.
+                    let Some((exepath, exe, args)) = fs.exec_signature(pid) else {
+                        continue;
+                    };
+                    if exepath == old.exepath && exe == old.exe && args == old.args {
+                        old
+                    } else {
+                        let Some(cur) = fs.read(pid) else { continue };
+                        if self.scanned {
+                            changes.push(Change::Exec(cur.clone()));
+                        }
+                        cur
                     }
-                    cur
                 }
                 None => {
                     let Some(cur) = fs.read(pid) else { continue };

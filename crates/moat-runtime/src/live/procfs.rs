@@ -195,6 +195,19 @@ impl Procfs {
         })
     }
 
+    /// What changes when `pid` executes: its executable's path and its command line (as
+    /// [`parse_cmdline`] splits it). Two reads, for polling.
+    pub fn exec_signature(&self, pid: i64) -> Option<(Vec<u8>, Vec<u8>, Vec<u8>)> {
+        let dir = self.root.join(pid.to_string());
+        let raw = std::fs::read(dir.join("cmdline")).ok()?;
+        let (exe, args) = parse_cmdline(&raw);
+        let mut exepath = link(&dir.join("exe"));
+        if let Some(p) = exepath.strip_suffix(b" (deleted)") {
+            exepath = p.to_vec();
+        }
+        Some((exepath, exe, args))
+    }
+
     /// The parent pid and start time of `pid` (cheap: one small file).
     pub fn stat(&self, pid: i64) -> Option<(i64, u64)> {
         parse_stat(&std::fs::read(self.root.join(pid.to_string()).join("stat")).ok()?)

@@ -190,8 +190,8 @@ fn watch(
     let alerts: u64 = by_rule.values().sum();
     if watcher.backend() == moat_runtime::live::Backend::Netlink {
         eprintln!(
-            "moat: {events} events, {alerts} alerts, {} connector overruns (events lost)",
-            watcher.overruns
+            "moat: {events} events, {alerts} alerts, {} connector overruns (events lost), {} executions gone before /proc could be read",
+            watcher.overruns, watcher.vanished
         );
     } else {
         eprintln!("moat: {events} events, {alerts} alerts");
