@@ -33,6 +33,7 @@ sources() {
     registry_parsers) echo crates/moat-registry ;;
     scap_reader) echo "crates/moat-scap crates/moat-runtime/src/field.rs" ;;
     runtime_rules) echo "crates/moat-runtime/src/load.rs crates/moat-runtime/src/compile.rs crates/moat-runtime/src/cond.rs crates/moat-runtime/src/output.rs" ;;
+    live_parsers) echo crates/moat-runtime/src/live ;;
     runtime_condition) echo "crates/moat-runtime/src/cond.rs crates/moat-runtime/src/json.rs crates/moat-runtime/src/k8s.rs crates/moat-runtime/src/eval.rs" ;;
     *) echo crates ;;
   esac

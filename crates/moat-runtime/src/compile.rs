@@ -171,7 +171,9 @@ pub fn compile<S: FieldSource>(rules: &RuleSet, source: S, other_sources: &[&str
         }
         let node = match build(&expanded, engine.source()) {
             Ok(n) => n,
-            Err(BuildError::UnknownField(msg)) if r.skip_if_unknown_filter => {
+            Err(BuildError::UnknownField(msg))
+                if r.skip_if_unknown_filter || engine.source().skips_unknown_fields() =>
+            {
                 d.push(Code::UnknownField, "rule", &r.name, &r.file, r.item, msg);
                 continue;
             }

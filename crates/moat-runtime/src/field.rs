@@ -108,4 +108,12 @@ pub trait FieldSource {
     fn is_list(&self, _field: &Self::Field) -> bool {
         false
     }
+
+    /// Whether a rule naming a field this source does not have is skipped with a
+    /// `LOAD_UNKNOWN_FIELD` warning, as if it said `skip-if-unknown-filter: true`, instead
+    /// of failing the load: for sources that fill only part of a larger field set (live
+    /// process events offer a few of the syscall fields).
+    fn skips_unknown_fields(&self) -> bool {
+        false
+    }
 }

@@ -18,6 +18,7 @@ pub mod join;
 pub mod json;
 pub mod k8s;
 pub mod listen;
+pub mod live;
 pub mod load;
 pub mod output;
 pub mod sink;

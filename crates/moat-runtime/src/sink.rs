@@ -529,6 +529,15 @@ impl Dispatcher {
         first_err.map_or(Ok(()), Err)
     }
 
+    /// Flushes the direct sinks (stdout) so that alerts of a live stream are seen as they
+    /// happen, not when a buffer fills.
+    pub fn flush(&mut self) -> Result<(), SinkError> {
+        for d in &mut self.direct {
+            d.sink.flush()?;
+        }
+        Ok(())
+    }
+
     /// The counts so far (queued sinks' deliveries are known only after [`Self::finish`]).
     pub fn alerts(&self) -> u64 {
         self.stats.alerts

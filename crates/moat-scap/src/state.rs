@@ -1096,41 +1096,9 @@ pub(crate) fn resolve(base: &[u8], path: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The container id in a process's cgroups (`subsys=path` entries separated by NULs): the
-/// first 64-hex-digit path component, with the runtimes' decorations removed (Docker
-/// `/docker/<id>` and `docker-<id>.scope`, containerd `cri-containerd-<id>.scope`, CRI-O
-/// `crio-<id>.scope`, Podman `libpod-<id>.scope`, Kubernetes `kubepods/.../<id>`), shortened
-/// to 12 digits as container.id shows it. Empty when none (the host).
-pub fn container_id(cgroups: &[u8]) -> Vec<u8> {
-    for entry in cgroups.split(|&c| c == 0) {
-        let path = match entry.iter().position(|&c| c == b'=') {
-            Some(i) => &entry[i + 1..],
-            None => entry,
-        };
-        for comp in path.split(|&c| c == b'/') {
-            let mut c = comp;
-            if let Some(s) = c.strip_suffix(b".scope") {
-                c = s;
-            }
-            for prefix in [
-                &b"docker-"[..],
-                b"cri-containerd-",
-                b"crio-",
-                b"libpod-",
-                b"containerd-",
-            ] {
-                if let Some(s) = c.strip_prefix(prefix) {
-                    c = s;
-                    break;
-                }
-            }
-            if c.len() == 64 && c.iter().all(u8::is_ascii_hexdigit) {
-                return c[..12].to_vec();
-            }
-        }
-    }
-    Vec::new()
-}
+/// The container id in a process's cgroups: moved to `moat-runtime` so that live process
+/// events share it.
+pub use moat_runtime::live::container_id;
 
 #[cfg(test)]
 mod tests {

@@ -13,6 +13,7 @@
 //! server's audit webhook. Diagnostics and the closing summary go to stderr. Exit codes: 0 when the events were processed (alerts or not), 2 when a rule file
 //! does not load or the input cannot be read.
 
+mod live;
 mod session;
 
 use crate::output::escape;
@@ -96,14 +97,32 @@ pub struct WatchArgs {
     /// Allow --listen on a non-loopback address (moat has no TLS: use a TLS proxy).
     #[arg(long, requires = "listen")]
     listen_allow_remote: bool,
-    /// With --listen: stop after this many events (then flush the outputs and summarise).
-    #[arg(long, value_name = "N", requires = "listen")]
+    /// With --listen or --live: stop after this many events (then flush the outputs and
+    /// summarise).
+    #[arg(long, value_name = "N")]
     max_events: Option<u64>,
     /// A moat JSON report (`moat scan --format json`) or CycloneDX SBOM of an image
     /// (repeatable): alerts on containers of that image gain its digest, its critical and
     /// high vulnerability counts and the package owning the executed file.
     #[arg(long = "image-report", value_name = "FILE")]
     image_report: Vec<PathBuf>,
+    /// Watch live process executions and exits on this host (Linux): the kernel's
+    /// process-events connector as root, else polling /proc. Runs until interrupted.
+    #[arg(long, conflicts_with_all = ["audit_log", "capture", "listen"])]
+    live: bool,
+    /// Where --live events come from (default: netlink, falling back to proc).
+    #[arg(long, value_enum, requires = "live")]
+    live_source: Option<live::LiveFrom>,
+    /// With --proc polling: milliseconds between scans of /proc.
+    #[arg(long, value_name = "MS", default_value_t = 100, requires = "live")]
+    poll_interval: u64,
+    /// With --live: stop after this many seconds.
+    #[arg(long, value_name = "SECS", requires = "live")]
+    duration: Option<f64>,
+    /// With --live: the Docker-API socket (Docker, Podman) to ask for container names and
+    /// images (default: /var/run/docker.sock, then /run/podman/podman.sock, when they answer).
+    #[arg(long, value_name = "PATH", requires = "live")]
+    container_socket: Option<PathBuf>,
 }
 
 fn parse_priority(s: &str) -> Result<Priority, String> {
@@ -123,9 +142,12 @@ pub fn run(a: WatchArgs) -> anyhow::Result<ExitCode> {
     if !a.validate.is_empty() {
         return Ok(validate(&a));
     }
+    if a.live {
+        return live::run(&a);
+    }
     if a.audit_log.is_none() && a.capture.is_none() && a.listen.is_none() {
         anyhow::bail!(
-            "nothing to watch: give --audit-log FILE|-, --capture FILE.scap or --listen ADDR:PORT (or --validate FILE...)"
+            "nothing to watch: give --audit-log FILE|-, --capture FILE.scap, --listen ADDR:PORT or --live (or --validate FILE...)"
         );
     }
     if a.rules.is_empty() {
@@ -343,11 +365,7 @@ fn hostname() -> String {
 }
 
 /// Reads audit payloads from `reader` through the run; `Err` only for an I/O error of stdout.
-fn watch(
-    run: &mut Run<K8sAudit>,
-    mut reader: Box<dyn BufRead>,
-    name: &str,
-) -> anyhow::Result<()> {
+fn watch(run: &mut Run<K8sAudit>, mut reader: Box<dyn BufRead>, name: &str) -> anyhow::Result<()> {
     let mut audit = AuditReader::new(&mut reader);
     loop {
         let payload = match audit.next_payload() {

@@ -123,6 +123,16 @@ impl<S: FieldSource> Run<S> {
         Ok(true)
     }
 
+    /// Writes out the alerts stdout holds (a live stream's: after each batch of events).
+    /// `Ok(false)`: stdout is closed, stop.
+    pub fn flush(&mut self) -> anyhow::Result<bool> {
+        match self.disp.flush() {
+            Ok(()) => Ok(true),
+            Err(SinkError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Adds what the image reports say about the event's image to the alert.
     fn join(&self, alert: &mut Alert, ev: &S::Event) {
         let src = self.engine.source();
@@ -213,7 +223,7 @@ impl Run<K8sAudit> {
 
 /// Blocks SIGINT and SIGTERM in this thread (and the threads it starts from now on) and
 /// sets `stop` when one arrives, on a thread waiting for them.
-fn stop_on_signals(stop: &Arc<AtomicBool>) -> anyhow::Result<()> {
+pub(super) fn stop_on_signals(stop: &Arc<AtomicBool>) -> anyhow::Result<()> {
     use nix::sys::signal::{SigSet, Signal};
     let mut set = SigSet::empty();
     set.add(Signal::SIGINT);
@@ -250,6 +260,9 @@ pub(super) fn serve(mut run: Run<K8sAudit>, a: &WatchArgs) -> anyhow::Result<Exi
             if run.events >= limit || !run.event(ev)? {
                 break 'outer;
             }
+        }
+        if !run.flush()? {
+            break;
         }
     }
     stop.store(true, Ordering::SeqCst);
