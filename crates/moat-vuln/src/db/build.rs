@@ -473,19 +473,19 @@ impl Builder {
 /// Its keys are kept in one buffer (`keys`, cut by `packages`) rather than two strings a
 /// package: a record is made on a worker and freed on the writing thread, and every
 /// allocation crossing threads so costs the allocator more than the copy.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Prepared {
     id: String,
     source: String,
     /// The record as stored (its `source` set), or why it could not be serialised.
-    json: Result<String, String>,
+    pub(crate) json: Result<String, String>,
     /// The text of the distinct (release key, lookup name) pairs of its `affected` entries,
     /// in order, one after the other.
     keys: String,
     /// Where each pair ends in `keys`: (end of the release key, end of the name).
-    packages: Vec<(usize, usize)>,
+    pub(crate) packages: Vec<(usize, usize)>,
     /// Distinct aliases other than the id, in order.
-    aliases: Vec<String>,
+    pub(crate) aliases: Vec<String>,
     /// Where in `packages` each distinct ecosystem first occurs.
     ecosystems: Vec<usize>,
 }
@@ -524,23 +524,47 @@ impl Prepared {
             a.source = source.to_string();
             to_json(&a)
         };
+        Prepared::from_parts(
+            &adv.id,
+            source,
+            written.map_err(|err| format!("{}: {err}", adv.id)),
+            adv.affected
+                .iter()
+                .map(|a| (a.package.ecosystem.as_str(), a.package.name.as_str())),
+            adv.affected.len(),
+            adv.aliases.iter().map(String::as_str),
+            adv.aliases.len(),
+        )
+    }
+
+    /// A record from its parts: `json` as stored, the (ecosystem, name) of each `affected`
+    /// entry (`n_packages` of them) and its aliases (`n_aliases`), as written in the record.
+    pub(crate) fn from_parts<'x>(
+        id: &str,
+        source: &str,
+        json: Result<String, String>,
+        packages: impl Iterator<Item = (&'x str, &'x str)>,
+        n_packages: usize,
+        aliases: impl Iterator<Item = &'x str>,
+        n_aliases: usize,
+    ) -> Prepared {
         let mut p = Prepared {
-            id: adv.id.clone(),
+            id: id.to_string(),
             source: source.to_string(),
-            json: written.map_err(|err| format!("{}: {err}", adv.id)),
+            json,
             keys: String::new(),
-            packages: Vec::with_capacity(adv.affected.len()),
+            packages: Vec::with_capacity(n_packages),
             aliases: Vec::new(),
             ecosystems: Vec::new(),
         };
         // Distinct keys and ecosystems, first occurrences kept: compared with the ones before
         // in a record with few entries, through sets in one with many.
-        let many = adv.affected.len() > LINEAR_DEDUP;
+        let many = n_packages > LINEAR_DEDUP;
         let mut seen: HashSet<(String, String)> = HashSet::new();
         let mut seen_ecos: HashSet<String> = HashSet::new();
-        for aff in &adv.affected {
-            let eco = crate::distro::release_key(&aff.package.ecosystem);
-            let name = moat_model::normalize_name(&eco, &aff.package.name);
+        for (ecosystem, package) in packages {
+            let eco = crate::distro::release_key(ecosystem);
+            let name = moat_model::normalize_name(&eco, package);
             let n = p.packages.len();
             let new = if many {
                 seen.insert((eco.to_string(), name.clone()))
@@ -565,19 +589,19 @@ impl Prepared {
                 p.ecosystems.push(n);
             }
         }
-        let many = adv.aliases.len() > LINEAR_DEDUP;
+        let many = n_aliases > LINEAR_DEDUP;
         let mut seen: HashSet<&str> = HashSet::new();
-        for alias in &adv.aliases {
-            if *alias == adv.id {
+        for alias in aliases {
+            if alias == id {
                 continue;
             }
             let new = if many {
                 seen.insert(alias)
             } else {
-                !p.aliases.contains(alias)
+                !p.aliases.iter().any(|a| a == alias)
             };
             if new {
-                p.aliases.push(alias.clone());
+                p.aliases.push(alias.to_string());
             }
         }
         p
