@@ -378,6 +378,7 @@ impl Builder {
             blocks: HashMap::new(),
             next_block: None,
             deleted: false,
+            labels: HashMap::new(),
         })
     }
 
@@ -403,7 +404,8 @@ impl Builder {
     pub fn source_records(&self, source: &str) -> Result<u64, DbError> {
         self.conn
             .query_row(
-                "SELECT (SELECT count(*) FROM advisories WHERE source = ?1) \
+                "SELECT (SELECT count(*) FROM advisories \
+                 WHERE source = (SELECT id FROM labels WHERE name = ?1)) \
                  + (SELECT count(*) FROM kev WHERE source = ?1)",
                 [source],
                 |r| r.get::<_, i64>(0),
@@ -686,6 +688,8 @@ pub struct Writer<'a> {
     /// Whether records were deleted or replaced (unused dictionaries and packages are
     /// dropped at finish).
     deleted: bool,
+    /// The id of each source label in `labels` (what `advisories.source` holds).
+    labels: HashMap<String, i64>,
 }
 
 /// The dictionary of a source's blocks.
@@ -801,7 +805,8 @@ impl Writer<'_> {
             let stored: Vec<(i64, Vec<u8>)> = super::rows(
                 &self.tx,
                 &self.tmp,
-                "SELECT rowid, packages FROM advisories WHERE source = ?1",
+                "SELECT rowid, packages FROM advisories \
+                 WHERE source = (SELECT id FROM labels WHERE name = ?1)",
                 [source],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
@@ -809,8 +814,9 @@ impl Writer<'_> {
                 self.unlink_packages(rowid, &packages)?;
             }
             for sql in [
-                "DELETE FROM aliases WHERE advisory IN (SELECT rowid FROM advisories WHERE source = ?1)",
-                "DELETE FROM advisories WHERE source = ?1",
+                "DELETE FROM aliases WHERE advisory IN (SELECT rowid FROM advisories \
+                 WHERE source = (SELECT id FROM labels WHERE name = ?1))",
+                "DELETE FROM advisories WHERE source = (SELECT id FROM labels WHERE name = ?1)",
                 "DELETE FROM kev WHERE source = ?1",
             ] {
                 self.tx.execute(sql, [source]).map_err(&e)?;
@@ -1176,6 +1182,7 @@ impl Writer<'_> {
         }
         let (block, slot) = self.place(&p.source, json.as_bytes())?;
         let slot = slot as i64;
+        let label = self.label(&p.source)?;
         // A new id (the common case) is one insert; an id already stored fails its UNIQUE
         // constraint and is replaced in place, keeping its rowid (its old bytes stay in
         // their block, which is compacted at finish when under half of it is live).
@@ -1185,13 +1192,13 @@ impl Writer<'_> {
                 "INSERT INTO advisories(id, source, packages, block, slot) \
                  VALUES (?1, ?2, ?3, ?4, ?5)",
             )
-            .and_then(|mut st| st.execute(params![p.id, p.source, packages, block, slot]));
+            .and_then(|mut st| st.execute(params![p.id, label, packages, block, slot]));
         let rowid = match inserted {
             Ok(_) => self.tx.last_insert_rowid(),
             Err(rusqlite::Error::SqliteFailure(f, _))
                 if f.code == rusqlite::ErrorCode::ConstraintViolation =>
             {
-                self.replace_in_place(p, &packages, block, slot)?
+                self.replace_in_place(p, label, &packages, block, slot)?
             }
             Err(err) => return Err(classify(&self.tmp, err)),
         };
@@ -1242,6 +1249,7 @@ impl Writer<'_> {
     fn replace_in_place(
         &mut self,
         p: &Prepared,
+        label: i64,
         packages: &[u8],
         block: i64,
         slot: i64,
@@ -1283,7 +1291,7 @@ impl Writer<'_> {
                     "UPDATE advisories SET source = ?2, packages = ?3, block = ?4, \
                      slot = ?5 WHERE rowid = ?1",
                 )
-                .and_then(|mut st| st.execute(params![rowid, p.source, packages, block, slot]))
+                .and_then(|mut st| st.execute(params![rowid, label, packages, block, slot]))
                 .map_err(e)?;
         }
         self.thin(old_block);
@@ -1357,7 +1365,8 @@ impl Writer<'_> {
                 let mut st = self
                     .tx
                     .prepare(
-                        "SELECT block, slot, rowid, source FROM advisories \
+                        "SELECT block, slot, rowid, (SELECT name FROM labels WHERE id = advisories.source) \
+                         FROM advisories \
                          WHERE block IN (SELECT value FROM json_each(?1)) ORDER BY block, slot",
                     )
                     .map_err(e)?;
@@ -1390,6 +1399,25 @@ impl Writer<'_> {
                 .map_err(sqlite_err(&self.tmp))?;
         }
         self.seal_all()
+    }
+
+    /// The id of the label `source` in `labels` (added when new).
+    fn label(&mut self, source: &str) -> Result<i64, DbError> {
+        if let Some(&id) = self.labels.get(source) {
+            return Ok(id);
+        }
+        let e = sqlite_err(&self.tmp);
+        self.tx
+            .prepare_cached("INSERT OR IGNORE INTO labels(name) VALUES (?1)")
+            .and_then(|mut st| st.execute([source]))
+            .map_err(&e)?;
+        let id: i64 = self
+            .tx
+            .prepare_cached("SELECT id FROM labels WHERE name = ?1")
+            .and_then(|mut st| st.query_row([source], |r| r.get(0)))
+            .map_err(&e)?;
+        self.labels.insert(source.to_string(), id);
+        Ok(id)
     }
 
     /// Makes sure `source` has a codec (its newest stored dictionary, or none).
@@ -1535,7 +1563,8 @@ impl Writer<'_> {
         }
         tx.execute_batch(
             "UPDATE sources SET records = \
-               coalesce((SELECT n FROM (SELECT source, count(*) AS n FROM advisories GROUP BY source) WHERE source = sources.name), 0) \
+               coalesce((SELECT n FROM (SELECT l.name AS source, count(*) AS n FROM advisories a \
+                 JOIN labels l ON l.id = a.source GROUP BY a.source) WHERE source = sources.name), 0) \
              + coalesce((SELECT n FROM (SELECT source, count(*) AS n FROM kev GROUP BY source) WHERE source = sources.name), 0)",
         )
         .map_err(&e)?;
