@@ -383,24 +383,25 @@ fn import(
         let mut skipped: Vec<String> = Vec::new();
         let mut skipped_count = 0usize;
         let mut failed: Option<DbError> = None;
-        // Records are serialised and keyed on the reading thread; this one only writes.
-        let prepare = |item: Item| match item {
-            Item::Advisory(a) => {
+        // Records are serialised and keyed on the reading threads; this one only writes.
+        let ready = |r: import::Ready| match r {
+            import::Ready::Advisory(p) => Ready::Advisory(p),
+            import::Ready::Other(Item::Advisory(a)) => {
                 let source = if a.source.is_empty() {
                     "import"
                 } else {
                     a.source.as_str()
                 };
-                Some(Ready::Advisory(Prepared::new(source, &a)))
+                Ready::Advisory(Prepared::new(source, &a))
             }
-            Item::Kev(k) => Some(Ready::Kev(k)),
-            Item::Malformed(what, why) => Some(Ready::Malformed(what, why)),
-            Item::Skipped(what) => Some(Ready::Skipped(what)),
-            Item::File => Some(Ready::File),
+            import::Ready::Other(Item::Kev(k)) => Ready::Kev(k),
+            import::Ready::Other(Item::Malformed(what, why)) => Ready::Malformed(what, why),
+            import::Ready::Other(Item::Skipped(what)) => Ready::Skipped(what),
+            import::Ready::Other(Item::File) => Ready::File,
         };
-        let read = import::stream_path_mapped(p, 256, &prepare, &mut |items| {
-            for item in items.into_iter().flatten() {
-                let r = match item {
+        let read = import::stream_path_prepared(p, 256, &mut |items| {
+            for item in items {
+                let r = match ready(item) {
                     Ready::Advisory(a) => {
                         match per_source.get_mut(a.source()) {
                             Some(n) => *n += 1,

@@ -378,6 +378,7 @@ impl Builder {
             blocks: HashMap::new(),
             next_block: None,
             deleted: false,
+            labels: HashMap::new(),
         })
     }
 
@@ -403,7 +404,8 @@ impl Builder {
     pub fn source_records(&self, source: &str) -> Result<u64, DbError> {
         self.conn
             .query_row(
-                "SELECT (SELECT count(*) FROM advisories WHERE source = ?1) \
+                "SELECT (SELECT count(*) FROM advisories \
+                 WHERE source = (SELECT id FROM labels WHERE name = ?1)) \
                  + (SELECT count(*) FROM kev WHERE source = ?1)",
                 [source],
                 |r| r.get::<_, i64>(0),
@@ -473,19 +475,19 @@ impl Builder {
 /// Its keys are kept in one buffer (`keys`, cut by `packages`) rather than two strings a
 /// package: a record is made on a worker and freed on the writing thread, and every
 /// allocation crossing threads so costs the allocator more than the copy.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Prepared {
     id: String,
     source: String,
     /// The record as stored (its `source` set), or why it could not be serialised.
-    json: Result<String, String>,
+    pub(crate) json: Result<String, String>,
     /// The text of the distinct (release key, lookup name) pairs of its `affected` entries,
     /// in order, one after the other.
     keys: String,
     /// Where each pair ends in `keys`: (end of the release key, end of the name).
-    packages: Vec<(usize, usize)>,
+    pub(crate) packages: Vec<(usize, usize)>,
     /// Distinct aliases other than the id, in order.
-    aliases: Vec<String>,
+    pub(crate) aliases: Vec<String>,
     /// Where in `packages` each distinct ecosystem first occurs.
     ecosystems: Vec<usize>,
 }
@@ -524,23 +526,47 @@ impl Prepared {
             a.source = source.to_string();
             to_json(&a)
         };
+        Prepared::from_parts(
+            &adv.id,
+            source,
+            written.map_err(|err| format!("{}: {err}", adv.id)),
+            adv.affected
+                .iter()
+                .map(|a| (a.package.ecosystem.as_str(), a.package.name.as_str())),
+            adv.affected.len(),
+            adv.aliases.iter().map(String::as_str),
+            adv.aliases.len(),
+        )
+    }
+
+    /// A record from its parts: `json` as stored, the (ecosystem, name) of each `affected`
+    /// entry (`n_packages` of them) and its aliases (`n_aliases`), as written in the record.
+    pub(crate) fn from_parts<'x>(
+        id: &str,
+        source: &str,
+        json: Result<String, String>,
+        packages: impl Iterator<Item = (&'x str, &'x str)>,
+        n_packages: usize,
+        aliases: impl Iterator<Item = &'x str>,
+        n_aliases: usize,
+    ) -> Prepared {
         let mut p = Prepared {
-            id: adv.id.clone(),
+            id: id.to_string(),
             source: source.to_string(),
-            json: written.map_err(|err| format!("{}: {err}", adv.id)),
+            json,
             keys: String::new(),
-            packages: Vec::with_capacity(adv.affected.len()),
+            packages: Vec::with_capacity(n_packages),
             aliases: Vec::new(),
             ecosystems: Vec::new(),
         };
         // Distinct keys and ecosystems, first occurrences kept: compared with the ones before
         // in a record with few entries, through sets in one with many.
-        let many = adv.affected.len() > LINEAR_DEDUP;
+        let many = n_packages > LINEAR_DEDUP;
         let mut seen: HashSet<(String, String)> = HashSet::new();
         let mut seen_ecos: HashSet<String> = HashSet::new();
-        for aff in &adv.affected {
-            let eco = crate::distro::release_key(&aff.package.ecosystem);
-            let name = moat_model::normalize_name(&eco, &aff.package.name);
+        for (ecosystem, package) in packages {
+            let eco = crate::distro::release_key(ecosystem);
+            let name = moat_model::normalize_name(&eco, package);
             let n = p.packages.len();
             let new = if many {
                 seen.insert((eco.to_string(), name.clone()))
@@ -565,19 +591,19 @@ impl Prepared {
                 p.ecosystems.push(n);
             }
         }
-        let many = adv.aliases.len() > LINEAR_DEDUP;
+        let many = n_aliases > LINEAR_DEDUP;
         let mut seen: HashSet<&str> = HashSet::new();
-        for alias in &adv.aliases {
-            if *alias == adv.id {
+        for alias in aliases {
+            if alias == id {
                 continue;
             }
             let new = if many {
                 seen.insert(alias)
             } else {
-                !p.aliases.contains(alias)
+                !p.aliases.iter().any(|a| a == alias)
             };
             if new {
-                p.aliases.push(alias.clone());
+                p.aliases.push(alias.to_string());
             }
         }
         p
@@ -662,6 +688,8 @@ pub struct Writer<'a> {
     /// Whether records were deleted or replaced (unused dictionaries and packages are
     /// dropped at finish).
     deleted: bool,
+    /// The id of each source label in `labels` (what `advisories.source` holds).
+    labels: HashMap<String, i64>,
 }
 
 /// The dictionary of a source's blocks.
@@ -777,7 +805,8 @@ impl Writer<'_> {
             let stored: Vec<(i64, Vec<u8>)> = super::rows(
                 &self.tx,
                 &self.tmp,
-                "SELECT rowid, packages FROM advisories WHERE source = ?1",
+                "SELECT rowid, packages FROM advisories \
+                 WHERE source = (SELECT id FROM labels WHERE name = ?1)",
                 [source],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
@@ -785,8 +814,9 @@ impl Writer<'_> {
                 self.unlink_packages(rowid, &packages)?;
             }
             for sql in [
-                "DELETE FROM aliases WHERE advisory IN (SELECT rowid FROM advisories WHERE source = ?1)",
-                "DELETE FROM advisories WHERE source = ?1",
+                "DELETE FROM aliases WHERE advisory IN (SELECT rowid FROM advisories \
+                 WHERE source = (SELECT id FROM labels WHERE name = ?1))",
+                "DELETE FROM advisories WHERE source = (SELECT id FROM labels WHERE name = ?1)",
                 "DELETE FROM kev WHERE source = ?1",
             ] {
                 self.tx.execute(sql, [source]).map_err(&e)?;
@@ -1152,6 +1182,7 @@ impl Writer<'_> {
         }
         let (block, slot) = self.place(&p.source, json.as_bytes())?;
         let slot = slot as i64;
+        let label = self.label(&p.source)?;
         // A new id (the common case) is one insert; an id already stored fails its UNIQUE
         // constraint and is replaced in place, keeping its rowid (its old bytes stay in
         // their block, which is compacted at finish when under half of it is live).
@@ -1161,13 +1192,13 @@ impl Writer<'_> {
                 "INSERT INTO advisories(id, source, packages, block, slot) \
                  VALUES (?1, ?2, ?3, ?4, ?5)",
             )
-            .and_then(|mut st| st.execute(params![p.id, p.source, packages, block, slot]));
+            .and_then(|mut st| st.execute(params![p.id, label, packages, block, slot]));
         let rowid = match inserted {
             Ok(_) => self.tx.last_insert_rowid(),
             Err(rusqlite::Error::SqliteFailure(f, _))
                 if f.code == rusqlite::ErrorCode::ConstraintViolation =>
             {
-                self.replace_in_place(p, &packages, block, slot)?
+                self.replace_in_place(p, label, &packages, block, slot)?
             }
             Err(err) => return Err(classify(&self.tmp, err)),
         };
@@ -1218,6 +1249,7 @@ impl Writer<'_> {
     fn replace_in_place(
         &mut self,
         p: &Prepared,
+        label: i64,
         packages: &[u8],
         block: i64,
         slot: i64,
@@ -1259,7 +1291,7 @@ impl Writer<'_> {
                     "UPDATE advisories SET source = ?2, packages = ?3, block = ?4, \
                      slot = ?5 WHERE rowid = ?1",
                 )
-                .and_then(|mut st| st.execute(params![rowid, p.source, packages, block, slot]))
+                .and_then(|mut st| st.execute(params![rowid, label, packages, block, slot]))
                 .map_err(e)?;
         }
         self.thin(old_block);
@@ -1333,7 +1365,8 @@ impl Writer<'_> {
                 let mut st = self
                     .tx
                     .prepare(
-                        "SELECT block, slot, rowid, source FROM advisories \
+                        "SELECT block, slot, rowid, (SELECT name FROM labels WHERE id = advisories.source) \
+                         FROM advisories \
                          WHERE block IN (SELECT value FROM json_each(?1)) ORDER BY block, slot",
                     )
                     .map_err(e)?;
@@ -1366,6 +1399,25 @@ impl Writer<'_> {
                 .map_err(sqlite_err(&self.tmp))?;
         }
         self.seal_all()
+    }
+
+    /// The id of the label `source` in `labels` (added when new).
+    fn label(&mut self, source: &str) -> Result<i64, DbError> {
+        if let Some(&id) = self.labels.get(source) {
+            return Ok(id);
+        }
+        let e = sqlite_err(&self.tmp);
+        self.tx
+            .prepare_cached("INSERT OR IGNORE INTO labels(name) VALUES (?1)")
+            .and_then(|mut st| st.execute([source]))
+            .map_err(&e)?;
+        let id: i64 = self
+            .tx
+            .prepare_cached("SELECT id FROM labels WHERE name = ?1")
+            .and_then(|mut st| st.query_row([source], |r| r.get(0)))
+            .map_err(&e)?;
+        self.labels.insert(source.to_string(), id);
+        Ok(id)
     }
 
     /// Makes sure `source` has a codec (its newest stored dictionary, or none).
@@ -1511,7 +1563,8 @@ impl Writer<'_> {
         }
         tx.execute_batch(
             "UPDATE sources SET records = \
-               coalesce((SELECT n FROM (SELECT source, count(*) AS n FROM advisories GROUP BY source) WHERE source = sources.name), 0) \
+               coalesce((SELECT n FROM (SELECT l.name AS source, count(*) AS n FROM advisories a \
+                 JOIN labels l ON l.id = a.source GROUP BY a.source) WHERE source = sources.name), 0) \
              + coalesce((SELECT n FROM (SELECT source, count(*) AS n FROM kev GROUP BY source) WHERE source = sources.name), 0)",
         )
         .map_err(&e)?;

@@ -32,7 +32,7 @@
 //! blocks of the records it returns (a block is at most 128 KiB of JSON, well under a
 //! millisecond; the blocks decoded last are kept).
 //!
-//! ## Measured (schema 5, BENCHMARKS.md)
+//! ## Measured (schema 5; schema 6 is ~10 B a record smaller, BENCHMARKS.md)
 //! On the bench's mirror set: 497 B a record at 100k records, 506 B at 500k (schema 4: 543
 //! B); an import's peak memory 53 / 55 / 61 MiB at 20k / 100k / 500k records (schema 4: 55 /
 //! 108 / 158); about 80 µs of CPU a record at 100k (schema 4: 90 µs), where a profile of

@@ -6,7 +6,8 @@
 //! |---|---|---|
 //! | `meta` | key, value | `format` = `moat-advisory-db`, `schema_version`, `built_at` (RFC 3339) |
 //! | `sources` | name PK, url, etag, last_modified, imported_at, records | one row per feed label (`osv:Go`, `rustsec`, `kev`, ...) |
-//! | `advisories` | rowid, id (unique index), source, packages, block, slot | one row per record: the record itself, OSV-shaped JSON, is record `slot` of block `block`; `packages` the ids of its `affected` rows (varints), what replacing it deletes |
+//! | `labels` | id, name (unique) | the source labels `advisories.source` points to |
+//! | `advisories` | rowid, id (unique index), source (a `labels` id), packages, block, slot | one row per record: the record itself, OSV-shaped JSON, is record `slot` of block `block`; `packages` the ids of its `affected` rows (varints), what replacing it deletes |
 //! | `blocks` | id, dict, records, data | up to 64 records (128 KiB) of one source, one zstd frame compressed with the dictionary `dict` (NULL: none); `records` its slots, live or not (what compaction compares the live ones with); decoded: the record count and lengths (varints), then the records |
 //! | `dicts` | id, source, dict | zstd dictionaries, trained at import on the first records of a source (see [`super::Writer`]) |
 //! | `packages` | ecosystem, name, id; PK (ecosystem, name) WITHOUT ROWID | every package key once: ecosystems as the release the entry applies to ([`crate::distro::release_key`]: `Ubuntu:22.04` for OSV's `Ubuntu:22.04:LTS` and `Ubuntu:Pro:22.04:LTS`), names in the lookup form of [`moat_model::normalize_name`] |
@@ -48,13 +49,14 @@
 //! | 3 | `affected.ecosystem` is the release an entry applies to (distro streams mapped, see [`crate::distro`]); version 2 stored OSV's stream names, which no scanned package carries; the `coverage` table |
 //! | 4 | the compact layout: records in zstd blocks (`blocks`) compressed against per-source dictionaries (`dicts`), package keys interned (`packages`), `affected` and `aliases` pointing to rowids |
 //! | 5 | `blocks.records` (compaction), blocks of 64 records, 2 KiB pages, no index on `aliases(advisory)`; version 4 files lack the column |
+//! | 6 | `advisories.source` is the id of the source's label in `labels` (an integer, ~11 B a record less than the label's text); version 5 stored the text |
 
 use super::{DbError, sqlite_err};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
 
 /// The schema this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// The `meta.format` marker that tells a moat database from any other SQLite file.
 const FORMAT: &str = "moat-advisory-db";
@@ -71,7 +73,8 @@ CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE sources(name TEXT PRIMARY KEY, url TEXT, etag TEXT, last_modified TEXT,
                      imported_at TEXT NOT NULL, records INTEGER NOT NULL);
 CREATE TABLE dicts(id INTEGER PRIMARY KEY, source TEXT NOT NULL, dict BLOB NOT NULL);
-CREATE TABLE advisories(rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, source TEXT NOT NULL,
+CREATE TABLE labels(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE advisories(rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, source INTEGER NOT NULL,
                         packages BLOB NOT NULL, block INTEGER NOT NULL, slot INTEGER NOT NULL);
 CREATE TABLE blocks(id INTEGER PRIMARY KEY, dict INTEGER, records INTEGER NOT NULL,
                     data BLOB NOT NULL);
@@ -142,10 +145,10 @@ pub(super) fn write_coverage(conn: &Connection, path: &Path) -> Result<(), DbErr
     conn.execute_batch(
         "DELETE FROM coverage;
          INSERT INTO coverage(ecosystem, source, advisories)
-           SELECT p.ecosystem, a.source, count(DISTINCT a.rowid)
+           SELECT p.ecosystem, l.name, count(DISTINCT a.rowid)
            FROM affected f JOIN packages p ON p.id = f.package
-             JOIN advisories a ON a.rowid = f.advisory
-           GROUP BY p.ecosystem, a.source;",
+             JOIN advisories a ON a.rowid = f.advisory JOIN labels l ON l.id = a.source
+           GROUP BY p.ecosystem, l.name;",
     )
     .map_err(sqlite_err(path))
 }

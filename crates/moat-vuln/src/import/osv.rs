@@ -429,6 +429,18 @@ impl RawEntry {
     /// Inflates and parses the entry, handing `sink` what [`stream_zip`] would have for it:
     /// an [`Item::File`], then its records or why it is malformed.
     pub fn items(self, inflater: &mut Inflater, sink: &mut Sink<'_>) -> Result<(), Stop> {
+        self.items_fast::<()>(inflater, &|_| None, sink).map(|_| ())
+    }
+
+    /// [`RawEntry::items`], the inflated entry first given to `fast`: when that returns an
+    /// output, `sink` gets only the entry's [`Item::File`] and the output is returned (the
+    /// records are not parsed into items).
+    fn items_fast<T>(
+        self,
+        inflater: &mut Inflater,
+        fast: &(dyn Fn(&[u8]) -> Option<T> + Sync),
+        sink: &mut Sink<'_>,
+    ) -> Result<Option<T>, Stop> {
         sink(Item::File)?;
         let buf = &mut inflater.buf;
         match inflate_checked(
@@ -440,14 +452,18 @@ impl RawEntry {
             buf,
         ) {
             Ok(()) => {
+                if let Some(t) = fast(buf) {
+                    return Ok(Some(t));
+                }
                 let mut one = ImportBatch::default();
                 read_json_into(buf, &self.name, &mut one);
-                one.drain_into(sink)
+                one.drain_into(sink).map(|()| None)
             }
             Err(why) => sink(Item::Malformed(
                 self.name,
                 format!("cannot decompress: {why}"),
-            )),
+            ))
+            .map(|()| None),
         }
     }
 }
@@ -724,14 +740,30 @@ pub fn stream_zip_mapped<R: Read + Seek + Send, T: Send>(
     map: &(dyn Fn(Item) -> T + Sync),
     consume: &mut dyn FnMut(Vec<T>) -> Result<(), Stop>,
 ) -> Result<Result<(), Stop>, ArchiveError> {
+    stream_zip_fast(reader, batch, &|_| None, map, consume)
+}
+
+/// [`stream_zip_mapped`] with a shortcut: every plain JSON entry, once inflated, is first
+/// given to `fast`; when it returns an output, that output follows the entry's
+/// [`Item::File`] instead of what parsing the entry gives (`map` of its records).
+pub(crate) fn stream_zip_fast<R: Read + Seek + Send, T: Send>(
+    reader: R,
+    batch: usize,
+    fast: &(dyn Fn(&[u8]) -> Option<T> + Sync),
+    map: &(dyn Fn(Item) -> T + Sync),
+    consume: &mut dyn FnMut(Vec<T>) -> Result<(), Stop>,
+) -> Result<Result<(), Stop>, ArchiveError> {
     let work = |inflater: &mut Inflater, unit: Unit, out: &mut Vec<T>| match unit {
         Unit::Item(item) => out.push(map(item)),
         Unit::Raw(raw) => {
             // The sink never stops.
-            let _ = raw.items(inflater, &mut |item| {
+            let got = raw.items_fast(inflater, fast, &mut |item| {
                 out.push(map(item));
                 Ok(())
             });
+            if let Ok(Some(t)) = got {
+                out.push(t);
+            }
         }
     };
     let (read, stopped) = super::ordered::run(

@@ -807,8 +807,16 @@ fn decode(
                 Item::Advisory(a) => Decoded::Ready(Prepared::new(label, &a)),
                 other => Decoded::Other(other),
             };
-            let r =
-                osv::stream_zip_mapped(std::io::BufReader::new(f), 256, &prepare, &mut |batch| {
+            // Records needing nothing cut or reported are built from the entries' bytes.
+            let fast = |bytes: &[u8]| {
+                crate::import::borrowed::prepare(bytes, Some(label)).map(Decoded::Ready)
+            };
+            let r = osv::stream_zip_fast(
+                std::io::BufReader::new(f),
+                256,
+                &fast,
+                &prepare,
+                &mut |batch| {
                     for one in batch {
                         match one {
                             Decoded::Ready(p) => sink.take_prepared(&p)?,
@@ -816,7 +824,8 @@ fn decode(
                         }
                     }
                     Ok(())
-                })?;
+                },
+            )?;
             sink.finish(r)
         }
         Format::Updateinfo | Format::MirrorList | Format::Oval => {
