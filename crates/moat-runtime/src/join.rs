@@ -227,8 +227,23 @@ fn moat_json(v: &serde_json::Value, a: &serde_json::Value, r: &mut ImageReport) 
         }
         (r.critical, r.high) = (Some(c), Some(h));
     }
+    owned_files(v, "/packages", "/files", r, |f| {
+        f.as_str()
+            .or_else(|| f.get("path").and_then(|p| p.as_str()))
+    });
+}
+
+/// Records which package owns each file: the packages under `list`, their files under
+/// `files`, each file's path read by `path`.
+fn owned_files(
+    v: &serde_json::Value,
+    list: &str,
+    files: &str,
+    r: &mut ImageReport,
+    path: impl Fn(&serde_json::Value) -> Option<&str>,
+) {
     for p in v
-        .get("packages")
+        .pointer(list)
         .and_then(|p| p.as_array())
         .into_iter()
         .flatten()
@@ -240,15 +255,12 @@ fn moat_json(v: &serde_json::Value, a: &serde_json::Value, r: &mut ImageReport) 
             continue;
         };
         for f in p
-            .get("files")
+            .pointer(files)
             .and_then(|f| f.as_array())
             .into_iter()
             .flatten()
         {
-            let path = f
-                .as_str()
-                .or_else(|| f.get("path").and_then(|p| p.as_str()));
-            if let Some(path) = path {
+            if let Some(path) = path(f) {
                 r.files
                     .entry(path.to_string())
                     .or_insert_with(|| (name.to_string(), version.to_string()));
@@ -306,31 +318,9 @@ fn cyclonedx(v: &serde_json::Value, r: &mut ImageReport) {
         }
         (r.critical, r.high) = (Some(c), Some(h));
     }
-    for p in v
-        .get("components")
-        .and_then(|p| p.as_array())
-        .into_iter()
-        .flatten()
-    {
-        let (Some(name), Some(version)) = (
-            p.get("name").and_then(|n| n.as_str()),
-            p.get("version").and_then(|n| n.as_str()),
-        ) else {
-            continue;
-        };
-        for o in p
-            .pointer("/evidence/occurrences")
-            .and_then(|o| o.as_array())
-            .into_iter()
-            .flatten()
-        {
-            if let Some(path) = o.get("location").and_then(|l| l.as_str()) {
-                r.files
-                    .entry(path.to_string())
-                    .or_insert_with(|| (name.to_string(), version.to_string()));
-            }
-        }
-    }
+    owned_files(v, "/components", "/evidence/occurrences", r, |o| {
+        o.get("location").and_then(|l| l.as_str())
+    });
 }
 
 /// Joins `alert` to the first report whose image is one of `images` (the alert's container
