@@ -294,7 +294,9 @@ fn a_429_with_retry_after_is_waited_for() {
         took >= Duration::from_secs(1),
         "Retry-After honoured: {took:?}"
     );
-    assert!(took < Duration::from_secs(5), "{took:?}");
+    // not a speed check: far under any wait the server did not ask for (a loaded machine
+    // took 15 s here)
+    assert!(took < Duration::from_secs(60), "{took:?}");
     assert_eq!(fixed(&db, "b"), ["1.2.0"]);
     assert!(s.bytes >= go_zip().len() as u64, "{}", s.bytes);
 
@@ -312,7 +314,8 @@ fn a_429_with_retry_after_is_waited_for() {
     let t = Instant::now();
     let s = run(&db, &o).unwrap();
     assert_eq!(outcome(&s, "osv:Go"), SourceOutcome::Updated { records: 3 });
-    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    // the cap, not the hour asked for (generous: a loaded machine is slow)
+    assert!(t.elapsed() < Duration::from_secs(60), "{:?}", t.elapsed());
 }
 
 #[test]
