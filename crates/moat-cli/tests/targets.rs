@@ -35,24 +35,6 @@ fn names(v: &Value) -> Vec<String> {
     n
 }
 
-/// Compares with a golden file; `MOAT_UPDATE_GOLDEN=1` rewrites it.
-fn golden(name: &str, got: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(name);
-    if std::env::var_os("MOAT_UPDATE_GOLDEN").is_some() {
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        std::fs::write(&path, got).expect("write golden");
-        return;
-    }
-    let want = std::fs::read_to_string(&path)
-        .unwrap_or_else(|_| panic!("missing golden {}", path.display()));
-    assert!(
-        want == got,
-        "{name} differs from its golden file (MOAT_UPDATE_GOLDEN=1 to accept):\n--- want\n{want}\n--- got\n{got}"
-    );
-}
-
 #[test]
 fn bundled_example_inventory_table_and_layers() {
     let ex = repo().join("examples/debian-mini.oci");

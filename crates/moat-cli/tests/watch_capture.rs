@@ -348,23 +348,6 @@ fn falcos_legacy_capture_cases() {
     );
 }
 
-/// Compares with a golden file; `MOAT_UPDATE_GOLDEN=1` rewrites it.
-fn golden(name: &str, got: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(name);
-    if std::env::var_os("MOAT_UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, got).expect("write golden");
-        return;
-    }
-    let want = std::fs::read_to_string(&path)
-        .unwrap_or_else(|_| panic!("missing golden {}", path.display()));
-    assert!(
-        want == got,
-        "{name} differs from its golden file (MOAT_UPDATE_GOLDEN=1 to accept):\n--- want\n{want}\n--- got\n{got}"
-    );
-}
-
 const CAPTURES: [&str; 6] = [
     "cat_write.scap",
     "connect_localhost.scap",
