@@ -117,3 +117,27 @@ pub trait FieldSource {
         false
     }
 }
+
+/// `proc.cmdline` as Falco renders it: the process name, then each argument, separated by
+/// spaces. `args` holds the arguments after `argv[0]`, each followed by a NUL (the shape both
+/// a capture's thread table and `/proc/PID/cmdline` give).
+pub fn proc_cmdline(name: &[u8], args: &[u8]) -> Vec<u8> {
+    let mut out = name.to_vec();
+    for a in args.split(|&c| c == 0).filter(|a| !a.is_empty()) {
+        out.push(b' ');
+        out.extend_from_slice(a);
+    }
+    out
+}
+
+/// `proc.args`: the arguments after `argv[0]` (NUL-terminated in `args`), space-separated.
+pub fn proc_args(args: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(args.len());
+    for a in args.split(|&c| c == 0).filter(|a| !a.is_empty()) {
+        if !out.is_empty() {
+            out.push(b' ');
+        }
+        out.extend_from_slice(a);
+    }
+    out
+}

@@ -220,23 +220,11 @@ fn s<'a>(b: &'a [u8]) -> Value<'a> {
 }
 
 fn cmdline(t: &Thread) -> Vec<u8> {
-    let mut out = t.comm.clone();
-    for a in t.args.split(|&c| c == 0).filter(|a| !a.is_empty()) {
-        out.push(b' ');
-        out.extend_from_slice(a);
-    }
-    out
+    moat_runtime::field::proc_cmdline(&t.comm, &t.args)
 }
 
 fn args_joined(t: &Thread) -> Vec<u8> {
-    let mut out = Vec::with_capacity(t.args.len());
-    for a in t.args.split(|&c| c == 0).filter(|a| !a.is_empty()) {
-        if !out.is_empty() {
-            out.push(b' ');
-        }
-        out.extend_from_slice(a);
-    }
-    out
+    moat_runtime::field::proc_args(&t.args)
 }
 
 fn typechar(k: FdKind) -> u8 {

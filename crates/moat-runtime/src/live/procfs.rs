@@ -35,24 +35,12 @@ pub struct Proc {
 impl Proc {
     /// `proc.cmdline`: the name and the arguments, space-separated (Falco's shape).
     pub fn cmdline(&self) -> Vec<u8> {
-        let mut out = self.comm.clone();
-        for a in self.args.split(|&c| c == 0).filter(|a| !a.is_empty()) {
-            out.push(b' ');
-            out.extend_from_slice(a);
-        }
-        out
+        crate::field::proc_cmdline(&self.comm, &self.args)
     }
 
     /// `proc.args`: the arguments after `argv[0]`, space-separated.
     pub fn args_joined(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.args.len());
-        for a in self.args.split(|&c| c == 0).filter(|a| !a.is_empty()) {
-            if !out.is_empty() {
-                out.push(b' ');
-            }
-            out.extend_from_slice(a);
-        }
-        out
+        crate::field::proc_args(&self.args)
     }
 }
 
