@@ -79,33 +79,35 @@ fn get(path: &Path, uri: &str) -> std::io::Result<(u16, Vec<u8>)> {
 /// The status code and body of an HTTP/1.x response (`Content-Length` or read to close;
 /// a chunked body is decoded).
 pub fn parse_response(resp: &[u8]) -> Option<(u16, Vec<u8>)> {
-    let end = resp.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = std::str::from_utf8(&resp[..end]).ok()?;
-    let body = &resp[end + 4..];
-    let mut lines = head.split("\r\n");
-    let status: u16 = lines.next()?.split(' ').nth(1)?.parse().ok()?;
-    let mut chunked = false;
-    let mut len = None;
-    for l in lines {
-        let (k, v) = l.split_once(':')?;
-        let v = v.trim();
-        if k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked") {
-            chunked = true;
-        } else if k.eq_ignore_ascii_case("content-length") {
-            len = v.parse::<usize>().ok();
-        }
-    }
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut head = httparse::Response::new(&mut headers);
+    let httparse::Status::Complete(end) = head.parse(resp).ok()? else {
+        return None;
+    };
+    let status = head.code?;
+    let header = |name: &str| {
+        head.headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.value.trim_ascii())
+    };
+    let chunked = header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case(b"chunked"));
+    let len =
+        header("content-length").and_then(|v| std::str::from_utf8(v).ok()?.parse::<usize>().ok());
+    let body = &resp[end..];
     if chunked {
         let mut out = Vec::new();
         let mut rest = body;
         loop {
-            let eol = rest.windows(2).position(|w| w == b"\r\n")?;
-            let size = std::str::from_utf8(&rest[..eol]).ok()?;
-            let size = usize::from_str_radix(size.split(';').next()?.trim(), 16).ok()?;
-            rest = &rest[eol + 2..];
+            let httparse::Status::Complete((n, size)) = httparse::parse_chunk_size(rest).ok()?
+            else {
+                return None;
+            };
+            rest = &rest[n..];
             if size == 0 {
                 return Some((status, out));
             }
+            let size = usize::try_from(size).ok()?;
             out.extend_from_slice(rest.get(..size)?);
             rest = rest.get(size + 2..)?;
         }
