@@ -1,7 +1,7 @@
 //! The fallback without the connector: `/proc` scanned at an interval, each scan compared
 //! with the last. A pid that is new (or whose start time changed: a reused pid) is an
 //! execution, a pid whose executable or command line changed executed again, a pid that
-//! is gone exited. What this misses: processes that start and end between two scans, all
+//! is gone (or a zombie) exited. What this misses: processes that start and end between two scans, all
 //! but the last of several executions in one interval, and exit codes.
 
 use super::procfs::{Proc, Procfs};
@@ -29,9 +29,16 @@ impl Poller {
         let mut pids = fs.pids()?;
         pids.sort_unstable();
         for pid in pids {
-            let Some((_, start)) = fs.stat(pid) else {
+            let Some(st) = fs.stat(pid) else {
                 continue;
             };
+            // A zombie has exited; its command line and executable are gone until its parent
+            // reaps it. Left out of the scan: one seen alive before is reported gone with
+            // what it ran, not as a new execution of nothing.
+            if st.exited {
+                continue;
+            }
+            let start = st.start;
             let known = self.seen.remove(&pid).filter(|(s, _)| *s == start);
             let p = match known {
                 Some((_, old)) => {

@@ -85,20 +85,34 @@ pub fn parse_status(text: &[u8]) -> (Option<i64>, Option<u32>, Option<u32>, Opti
     (ppid, uid, gid, nspid)
 }
 
-/// The parent pid and start time (in clock ticks since boot) from `/proc/PID/stat`. The
+/// The parent pid, start time (in clock ticks since boot) and whether the process has
+/// exited (a zombie, or dead) from `/proc/PID/stat`. The
 /// name in parentheses may hold spaces and parentheses: fields are counted after the last
 /// `)`.
-pub fn parse_stat(text: &[u8]) -> Option<(i64, u64)> {
+pub fn parse_stat(text: &[u8]) -> Option<Stat> {
     let close = text.iter().rposition(|&c| c == b')')?;
     let mut f = text[close + 1..]
         .split(|c| c.is_ascii_whitespace())
         .filter(|w| !w.is_empty())
         .filter_map(|w| std::str::from_utf8(w).ok());
     // After the name: state(3) ppid(4) ... starttime(22).
-    let _state = f.next()?;
+    let state = f.next()?;
     let ppid = f.next()?.parse().ok()?;
     let start = f.nth(22 - 5)?.parse().ok()?;
-    Some((ppid, start))
+    Some(Stat {
+        ppid,
+        start,
+        exited: matches!(state, "Z" | "X" | "x"),
+    })
+}
+
+/// What `/proc/PID/stat` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stat {
+    pub ppid: i64,
+    pub start: u64,
+    /// A zombie (exited, not yet reaped: its command line and executable are gone) or dead.
+    pub exited: bool,
 }
 
 /// `uid -> name` from a `passwd` file.
@@ -196,8 +210,8 @@ impl Procfs {
         Some((exepath, exe, args))
     }
 
-    /// The parent pid and start time of `pid` (cheap: one small file).
-    pub fn stat(&self, pid: i64) -> Option<(i64, u64)> {
+    /// The parent pid, start time and state of `pid` (cheap: one small file).
+    pub fn stat(&self, pid: i64) -> Option<Stat> {
         parse_stat(&std::fs::read(self.root.join(pid.to_string()).join("stat")).ok()?)
     }
 
@@ -263,7 +277,16 @@ mod tests {
     #[test]
     fn stat_counts_fields_after_the_name() {
         let s = b"4242 (we ird) name)) S 4200 4242 4200 34816 4242 4194304 120 0 0 0 0 0 0 0 20 0 1 0 987654 2539520 220 18446744073709551615\n";
-        assert_eq!(parse_stat(s), Some((4200, 987654)));
+        assert_eq!(
+            parse_stat(s),
+            Some(Stat {
+                ppid: 4200,
+                start: 987654,
+                exited: false
+            })
+        );
+        let zombie = String::from_utf8_lossy(s).replacen(") S ", ") Z ", 1);
+        assert!(parse_stat(zombie.as_bytes()).is_some_and(|st| st.exited));
         assert_eq!(parse_stat(b"1 (init"), None);
         assert_eq!(parse_stat(b"1 (x) S"), None);
     }
@@ -292,7 +315,7 @@ mod tests {
         assert!(!p.comm.is_empty());
         assert!(p.exepath.starts_with(b"/"));
         assert!(fs.pids().expect("read /proc").contains(&me));
-        assert_eq!(fs.stat(me).map(|s| s.0), Some(p.ppid));
+        assert_eq!(fs.stat(me).map(|s| s.ppid), Some(p.ppid));
         assert_eq!(fs.read(-5), None);
     }
 }
