@@ -13,7 +13,7 @@
 //! | [`cyclonedx`] | CycloneDX 1.6 JSON | `cyclonedx.rs` |
 //! | [`spdx`] | SPDX 2.3 JSON | `spdx.rs` |
 //! | [`table`] | a human table: PACKAGE, VERSION, TYPE, LAYER | `table.rs` |
-//! | [`scan_json`], [`sarif`], [`cyclonedx_vulns`], [`scan_table`] | the reports of `moat scan`, for every kind of finding | [`scan`] |
+//! | [`scan_json`], [`sarif`], [`cyclonedx_vulns`], [`scan_table`], [`scan_html`] | the reports of `moat scan`, for every kind of finding | [`scan`] |
 //! | [`read_sbom`] | the other way: a CycloneDX or SPDX JSON document into an [`Inventory`] | [`sbom_in`] |
 //!
 //! Shared helpers: `term.rs` (terminal cell widths, escaping, cutting, colour, columns for
@@ -101,7 +101,9 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 pub use sbom_in::{MAX_SBOM_BYTES, SbomError, read_sbom};
-pub use scan::{DEFAULT_WIDTH, cyclonedx_vulns, sarif, scan_json, scan_table, scan_table_width};
+pub use scan::{
+    DEFAULT_WIDTH, cyclonedx_vulns, sarif, scan_html, scan_json, scan_table, scan_table_width,
+};
 pub use term::escape as escape_terminal;
 
 /// Options shared by the reporters that need more than the inventory.

@@ -18,6 +18,8 @@ enum ScanFormat {
     Json,
     Sarif,
     Cyclonedx,
+    /// One self-contained HTML page.
+    Html,
 }
 
 /// The names `--scanners` takes.
@@ -375,6 +377,7 @@ pub fn run(a: ScanArgs, env: &Env) -> anyhow::Result<ExitCode> {
         }
         ScanFormat::Sarif => moat_report::sarif(report, &ro),
         ScanFormat::Cyclonedx => moat_report::cyclonedx_vulns(report, &ro),
+        ScanFormat::Html => moat_report::scan_html(report, &ro, info.footer().as_deref()),
     };
     write_out(a.output.as_ref(), &bytes)?;
     if let Some(g) = &mut gate {

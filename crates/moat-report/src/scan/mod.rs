@@ -7,6 +7,7 @@
 //! | [`sarif`] | SARIF 2.1.0, one run, one rule per finding id | `sarif.rs` |
 //! | [`cyclonedx_vulns`] | the CycloneDX 1.6 SBOM of [`crate::cyclonedx`] plus `vulnerabilities[]` | `cyclonedx.rs` |
 //! | [`scan_table`] | a human table, a section per kind, severities coloured on a terminal | `table.rs` |
+//! | [`scan_html`] | one self-contained HTML page: summary, charts, filterable findings, layers, packages | `html.rs` |
 //!
 //! Like the SBOM reporters these are pure functions: the same report and options give the
 //! same bytes. Findings are put in one fixed order before rendering (`ordered`: kind,
@@ -30,6 +31,7 @@
 //! method per format (the model would know about reports).
 
 mod cyclonedx;
+mod html;
 mod sarif;
 mod table;
 
@@ -55,6 +57,12 @@ pub fn sarif(r: &ScanReport, _o: &RenderOptions) -> Vec<u8> {
 /// the other kinds are counted in document properties; CycloneDX has no place for them).
 pub fn cyclonedx_vulns(r: &ScanReport, o: &RenderOptions) -> Vec<u8> {
     to_pretty(&cyclonedx::build(r, o))
+}
+
+/// One self-contained HTML page (no request is made when it is opened); `advisories` is the
+/// line naming the advisory sources and their ages, shown in the header.
+pub fn scan_html(r: &ScanReport, o: &RenderOptions, advisories: Option<&str>) -> Vec<u8> {
+    html::render(r, o, advisories).into_bytes()
 }
 
 /// The readable table, [`DEFAULT_WIDTH`] cells wide.
