@@ -67,6 +67,8 @@ enum Command {
     VerifyAttestation(cmd::sign::VerifyAttestationArgs),
     /// Run Falco rules over runtime events (Kubernetes audit logs); alerts on stdout.
     Watch(cmd::watch::WatchArgs),
+    /// Run the server: every image's inventory and findings, re-matched on new advisories.
+    Serve(cmd::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -86,6 +88,7 @@ fn main() -> ExitCode {
         Command::Attest(a) => cmd::sign::attest(a, &env),
         Command::VerifyAttestation(a) => cmd::sign::verify_attestation(a, &env),
         Command::Watch(a) => cmd::watch::run(a),
+        Command::Serve(a) => cmd::serve::run(a, &env),
     });
     match result {
         Ok(code) => code,

@@ -181,6 +181,22 @@ impl Env {
 }
 
 impl Env {
+    /// `moat serve`'s store: `$XDG_DATA_HOME/moat/server.db`, else
+    /// `~/.local/share/moat/server.db`.
+    pub fn default_server_store(&self) -> PathBuf {
+        if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|x| !x.is_empty()) {
+            return PathBuf::from(x).join("moat").join("server.db");
+        }
+        if let Some(h) = &self.home {
+            return PathBuf::from(h)
+                .join(".local")
+                .join("share")
+                .join("moat")
+                .join("server.db");
+        }
+        PathBuf::from("moat-server.db")
+    }
+
     /// The registry blob cache: `$XDG_CACHE_HOME/moat/blobs`, else `~/.cache/moat/blobs`.
     pub fn default_blob_cache(&self) -> PathBuf {
         if let Some(x) = &self.xdg_cache_home {

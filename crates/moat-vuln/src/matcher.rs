@@ -371,7 +371,7 @@ fn examples(subjects: &[(String, String)]) -> String {
 }
 
 /// The package's OSV ecosystem; for language packages without one, the purl type's.
-fn package_ecosystem(pkg: &Package) -> Option<String> {
+pub fn package_ecosystem(pkg: &Package) -> Option<String> {
     if let Some(e) = pkg.ecosystem.as_deref().filter(|e| !e.is_empty()) {
         return Some(e.to_string());
     }

@@ -6,6 +6,7 @@ pub mod db;
 pub mod inventory;
 pub mod sbom;
 pub mod scan;
+pub mod serve;
 pub mod sign;
 pub mod watch;
 

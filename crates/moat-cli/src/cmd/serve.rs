@@ -1,0 +1,177 @@
+//! `moat serve`: the server ([`moat_server::serve`]), its tokens, and a one-off re-match.
+
+use crate::settings::Env;
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use moat_server::{Config, Limits, Scope, Store};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ServeArgs {
+    #[command(subcommand)]
+    command: Option<ServeCommand>,
+    /// Address to listen on (port 0 picks a free one; the address is printed).
+    #[arg(long, default_value = "127.0.0.1:8686")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    store: StoreArg,
+    /// The advisory database submitted inventories are matched against (default: moat's
+    /// database, when it exists). When the file changes (`moat db update`), every stored
+    /// inventory is re-matched.
+    #[arg(long, value_name = "FILE")]
+    db: Option<PathBuf>,
+    /// Largest request body, in bytes.
+    #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
+    max_body: usize,
+    /// Time budget of one request, in seconds (503 past it).
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    timeout: u64,
+    /// Requests answered at once (503 beyond: no unbounded queue).
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    max_in_flight: usize,
+    /// Requests per second per token (429 with Retry-After beyond), and the burst above it.
+    #[arg(long, default_value_t = 50.0, value_name = "N")]
+    rate: f64,
+    #[arg(long, default_value_t = 100.0, value_name = "N")]
+    burst: f64,
+    /// How often the advisory database file is checked for a change, in seconds (0: never).
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    watch_db: u64,
+    /// Worker threads of the server's runtime.
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    threads: usize,
+}
+
+#[derive(Args)]
+struct StoreArg {
+    /// The server's store, a SQLite file (default: $XDG_DATA_HOME/moat/server.db, else
+    /// ~/.local/share/moat/server.db).
+    #[arg(long, value_name = "FILE")]
+    store: Option<PathBuf>,
+}
+
+impl StoreArg {
+    fn path(&self, env: &Env) -> PathBuf {
+        self.store
+            .clone()
+            .unwrap_or_else(|| env.default_server_store())
+    }
+}
+
+#[derive(Subcommand)]
+enum ServeCommand {
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Re-match every stored inventory against the advisory database now, and print what
+    /// changed (for a cron job after `moat db update`, when no server runs).
+    Rematch {
+        #[command(flatten)]
+        store: StoreArg,
+        /// The advisory database (default: moat's database).
+        #[arg(long, value_name = "FILE")]
+        db: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token and print it (once: only its hash is stored).
+    Create {
+        #[command(flatten)]
+        store: StoreArg,
+        /// A name saying who uses it.
+        #[arg(long)]
+        name: String,
+        /// read (GET), write (submit reports), admin (re-match).
+        #[arg(long, default_value = "read")]
+        scope: String,
+    },
+}
+
+fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+pub fn run(a: ServeArgs, env: &Env) -> anyhow::Result<ExitCode> {
+    match a.command {
+        Some(ServeCommand::Token {
+            command: TokenCommand::Create { store, name, scope },
+        }) => {
+            let Some(scope) = Scope::parse(&scope) else {
+                bail!("--scope {scope:?}: use read, write or admin");
+            };
+            let store = Store::open(&store.path(env))?;
+            let secret = store.create_token(&name, scope, now())?;
+            println!("{secret}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(ServeCommand::Rematch { store, db }) => {
+            let db = db.unwrap_or_else(|| env.default_db());
+            let store = Store::open(&store.path(env))?;
+            let s = moat_server::rematch::rematch_all(&store, &db, now())
+                .with_context(|| format!("re-matching {}", store.path().display()))?;
+            let count = |k: &str| s.events.iter().filter(|e| e.kind == k).count();
+            println!(
+                "{} images re-matched in {:.2} s: {} new, {} fixed upstream, {} gone",
+                s.images,
+                s.seconds,
+                count("new"),
+                count("fixed_upstream"),
+                count("gone")
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        None => serve(a, env),
+    }
+}
+
+fn serve(a: ServeArgs, env: &Env) -> anyhow::Result<ExitCode> {
+    let store = a.store.path(env);
+    let db = match a.db {
+        Some(p) => {
+            if !p.is_file() {
+                bail!("--db {}: no such file", p.display());
+            }
+            Some(p)
+        }
+        None => Some(env.default_db()).filter(|p| p.is_file()),
+    };
+    let cfg = Config {
+        listen: a.listen,
+        store: store.clone(),
+        db: db.clone(),
+        limits: Limits {
+            max_body: a.max_body,
+            timeout: Duration::from_secs(a.timeout.max(1)),
+            max_in_flight: a.max_in_flight,
+            rate: a.rate,
+            burst: a.burst,
+        },
+        watch_db: Duration::from_secs(a.watch_db),
+        threads: a.threads,
+    };
+    let has_tokens = Store::open(&store)?.has_tokens()?;
+    moat_server::serve(cfg, |addr| {
+        eprintln!(
+            "moat: serving on http://{addr} (store {}, advisories {})",
+            store.display(),
+            db.as_deref()
+                .map(|d| d.display().to_string())
+                .unwrap_or_else(|| "none: findings kept as submitted".into())
+        );
+        if !has_tokens {
+            eprintln!(
+                "moat: no API token yet: create one with `moat serve token create --name NAME --scope admin`"
+            );
+        }
+    })?;
+    eprintln!("moat: stopped");
+    Ok(ExitCode::SUCCESS)
+}

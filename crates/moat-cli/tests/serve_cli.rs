@@ -1,0 +1,455 @@
+//! `moat serve` for real: the server started on 127.0.0.1 (port 0), lang-app's inventory
+//! submitted, the queries answered from the store and compared with `moat scan` of the same
+//! image, the advisory database replaced under the running server and every stored inventory
+//! re-matched (the new findings recorded as events), tokens and scopes, limits, metrics, the
+//! OpenAPI document and the HTML view; then SIGTERM.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// One HTTP/1.1 request (Connection: close); the status and the body.
+fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: &[u8]) -> (u16, Vec<u8>) {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(120))).ok();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .expect("write");
+    s.write_all(body).expect("body");
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).expect("read");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a response head");
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("status");
+    let mut body = raw[split + 4..].to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        let mut out = Vec::new();
+        let mut rest = &body[..];
+        loop {
+            let eol = rest
+                .windows(2)
+                .position(|w| w == b"\r\n")
+                .expect("chunk size");
+            let n =
+                usize::from_str_radix(std::str::from_utf8(&rest[..eol]).expect("hex").trim(), 16)
+                    .expect("chunk size");
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&rest[eol + 2..eol + 2 + n]);
+            rest = &rest[eol + 4 + n..];
+        }
+        body = out;
+    }
+    (status, body)
+}
+
+fn get_json(addr: &str, path: &str, token: &str) -> Value {
+    let (status, body) = http(addr, "GET", path, Some(token), b"");
+    assert_eq!(
+        status,
+        200,
+        "GET {path}: {}",
+        String::from_utf8_lossy(&body)
+    );
+    serde_json::from_slice(&body).expect("json")
+}
+
+/// The server process; killed if the test fails before it is stopped.
+struct Server(Child, String);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.0.kill().ok();
+        self.0.wait().ok();
+    }
+}
+
+fn start(home: &Path, args: &[&str]) -> Server {
+    let mut child = isolated(home)
+        .arg("serve")
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("moat serve starts");
+    let mut err = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    err.read_line(&mut line).expect("a first line");
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_string();
+    // Keep draining stderr so the server never blocks on it.
+    std::thread::spawn(move || {
+        let mut sink = String::new();
+        while err.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
+            sink.clear();
+        }
+    });
+    Server(child, addr)
+}
+
+fn token(home: &Path, store: &Path, name: &str, scope: &str) -> String {
+    let o = run(isolated(home).args([
+        "serve".as_ref(),
+        "token".as_ref(),
+        "create".as_ref(),
+        "--store".as_ref(),
+        store.as_os_str(),
+        "--name".as_ref(),
+        name.as_ref(),
+        "--scope".as_ref(),
+        scope.as_ref(),
+    ]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let t = stdout(&o).trim().to_string();
+    assert!(t.starts_with("moat_") && t.len() == 69, "{t}");
+    t
+}
+
+/// (id, package, version) of each vulnerability finding of a scan report or finding list.
+fn keys(findings: &Value) -> BTreeSet<(String, String, String)> {
+    findings
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["kind"] == "vulnerability")
+        .map(|f| {
+            let pkg = if f["package"].is_object() {
+                (
+                    f["package"]["name"].clone(),
+                    f["package"]["version"].clone(),
+                )
+            } else {
+                (f["package"].clone(), f["version"].clone())
+            };
+            (
+                f["id"].as_str().unwrap_or("").to_string(),
+                pkg.0.as_str().unwrap_or("").to_string(),
+                pkg.1.as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_server_stores_answers_and_rematches_lang_app() {
+    let Some(shared) = shared() else { return };
+    let Some(out) = images() else { return };
+    let home = tempfile::tempdir().expect("tempdir");
+    let h = home.path();
+    let vulns = shared.join("data/vulns");
+    // Two databases: Go advisories only, then Go and PyPI.
+    let go_only = build_db(h, "go.db", &vulns.join("go"));
+    let go_pypi = build_db_from(h, "go-pypi.db", &[&vulns.join("go"), &vulns.join("pypi")]);
+    let live_db = h.join("advisories.db");
+    std::fs::copy(&go_only, &live_db).expect("copy");
+    let store = h.join("server.db");
+    let admin = token(h, &store, "ci", "admin");
+    let reader = token(h, &store, "dashboard", "read");
+    let writer = token(h, &store, "pipeline", "write");
+
+    // What `moat scan` says with each database: the oracle for the server.
+    let target = format!(
+        "docker-archive:{}",
+        out.join("lang-app.docker.tar").display()
+    );
+    let scan = |db: &Path| -> Value {
+        let o = run(isolated(h).args([
+            "scan".as_ref(),
+            target.as_ref(),
+            "--db".as_ref(),
+            db.as_os_str(),
+            "--offline".as_ref(),
+            "--scanners".as_ref(),
+            "vuln".as_ref(),
+            "--format".as_ref(),
+            "json".as_ref(),
+            "--quiet".as_ref(),
+        ]));
+        assert!(o.status.success(), "{}", stderr(&o));
+        serde_json::from_slice(&o.stdout).expect("json")
+    };
+    let before = keys(&scan(&go_only)["findings"]);
+    let after = keys(&scan(&go_pypi)["findings"]);
+    assert!(!before.is_empty() && after.len() > before.len());
+
+    // The inventory alone (no findings): the server matches it.
+    let inv = run(isolated(h).args(["inventory", &target, "--format", "json", "--quiet"]));
+    assert!(inv.status.success(), "{}", stderr(&inv));
+
+    let live = live_db.to_str().expect("utf-8");
+    let st = store.to_str().expect("utf-8");
+    let srv = start(
+        h,
+        &[
+            "--store",
+            st,
+            "--db",
+            live,
+            "--watch-db",
+            "1",
+            "--max-body",
+            "8000000",
+        ],
+    );
+    let a = srv.1.as_str();
+
+    // Open endpoints, closed API.
+    assert_eq!(http(a, "GET", "/healthz", None, b"").0, 200);
+    assert_eq!(http(a, "GET", "/readyz", None, b"").0, 200);
+    let (s, doc) = http(a, "GET", "/openapi.json", None, b"");
+    assert_eq!(s, 200);
+    let doc: Value = serde_json::from_slice(&doc).expect("openapi json");
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert!(doc["paths"]["/api/v1/packages"]["get"].is_object());
+    assert_eq!(http(a, "GET", "/api/v1/images", None, b"").0, 401);
+    assert_eq!(
+        http(a, "GET", "/api/v1/images", Some("moat_nope"), b"").0,
+        401
+    );
+    assert_eq!(
+        http(a, "POST", "/api/v1/reports", Some(&reader), &inv.stdout).0,
+        403,
+        "a read token cannot submit"
+    );
+    assert_eq!(
+        http(a, "POST", "/api/v1/rematch", Some(&writer), b"").0,
+        403
+    );
+    assert_eq!(
+        http(a, "POST", "/api/v1/reports", Some(&writer), b"{not json").0,
+        400
+    );
+    assert_eq!(
+        http(
+            a,
+            "POST",
+            "/api/v1/reports",
+            Some(&writer),
+            &vec![b' '; 8_000_001]
+        )
+        .0,
+        413,
+        "a body over --max-body"
+    );
+
+    // Submit; the server's match equals `moat scan` with the same database.
+    let (s, body) = http(
+        a,
+        "POST",
+        "/api/v1/reports?labels=namespace=prod,team=web",
+        Some(&writer),
+        &inv.stdout,
+    );
+    assert_eq!(s, 201, "{}", String::from_utf8_lossy(&body));
+    let created: Value = serde_json::from_slice(&body).expect("json");
+    let id = created["id"].as_i64().expect("id");
+    assert_eq!(created["image"]["labels"]["namespace"], "prod");
+    let findings = get_json(a, &format!("/api/v1/images/{id}/findings"), &reader);
+    assert_eq!(keys(&findings["findings"]), before);
+    let packages = get_json(a, &format!("/api/v1/images/{id}/packages"), &reader);
+    let inv_json: Value = serde_json::from_slice(&inv.stdout).expect("json");
+    assert_eq!(
+        packages["packages"].as_array().expect("packages").len(),
+        inv_json["packages"].as_array().expect("packages").len()
+    );
+
+    // Which images contain package X in range R, in the package's ecosystem order.
+    let q = get_json(
+        a,
+        "/api/v1/packages?name=DJANGO&range=%3E%3D3.2,%3C3.2.10",
+        &reader,
+    );
+    assert_eq!(q["images"].as_array().expect("images").len(), 1);
+    assert_eq!(q["packages"][0]["version"], "3.2.4");
+    let q = get_json(
+        a,
+        "/api/v1/packages?name=django&range=%3E%3D3.2.10",
+        &reader,
+    );
+    assert!(q["images"].as_array().expect("images").is_empty());
+    assert_eq!(
+        http(
+            a,
+            "GET",
+            "/api/v1/packages?name=x&range=~1",
+            Some(&reader),
+            b""
+        )
+        .0,
+        400
+    );
+    // Label filter.
+    let l = get_json(a, "/api/v1/images?label=team=web", &reader);
+    assert_eq!(l["images"].as_array().expect("images").len(), 1);
+    let l = get_json(a, "/api/v1/images?label=team=db", &reader);
+    assert!(l["images"].as_array().expect("images").is_empty());
+
+    // The database is replaced under the running server: it re-matches on its own.
+    let t0 = jiff::Timestamp::now().as_second() - 1;
+    let tmp = h.join("advisories.db.new");
+    std::fs::copy(&go_pypi, &tmp).expect("copy");
+    std::fs::rename(&tmp, &live_db).expect("rename");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let events = loop {
+        let e = get_json(
+            a,
+            &format!("/api/v1/events?since={}", moat_time(t0)),
+            &reader,
+        );
+        if !e["events"].as_array().expect("events").is_empty() {
+            break e;
+        }
+        assert!(Instant::now() < deadline, "no re-match within 120 s");
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let new: BTreeSet<(String, String, String)> = events["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| {
+            assert_eq!(e["kind"], "new", "{e}");
+            (
+                e["finding"].as_str().unwrap_or("").to_string(),
+                e["package"].as_str().unwrap_or("").to_string(),
+                e["version"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    let want: BTreeSet<_> = after.difference(&before).cloned().collect();
+    assert_eq!(new, want, "the new findings are the PyPI ones");
+    let findings = get_json(a, &format!("/api/v1/images/{id}/findings"), &reader);
+    assert_eq!(keys(&findings["findings"]), after);
+    // "Which images are affected by CVE-Y": by id and by alias.
+    let (cve, ..) = want.iter().next().expect("a new finding").clone();
+    let v = get_json(a, &format!("/api/v1/vulnerabilities/{cve}"), &reader);
+    assert_eq!(v["images"][0]["id"], id);
+    let v = get_json(a, "/api/v1/vulnerabilities/GHSA-xpfp-f569-q3p2", &reader);
+    assert_eq!(
+        v["findings"][0]["id"], "CVE-2021-35042",
+        "found by its alias"
+    );
+    // A re-match with nothing new records nothing.
+    let (s, body) = http(a, "POST", "/api/v1/rematch", Some(&admin), b"");
+    assert_eq!(s, 200, "{}", String::from_utf8_lossy(&body));
+    let r: Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(
+        (r["images"].as_i64(), r["events"].as_i64()),
+        (Some(1), Some(0))
+    );
+
+    // The report views.
+    let (s, page) = http(
+        a,
+        "GET",
+        &format!("/api/v1/images/{id}/report.html"),
+        Some(&reader),
+        b"",
+    );
+    assert_eq!(s, 200);
+    let page = String::from_utf8(page).expect("utf-8");
+    assert_eq!(page.matches("<tr class=\"finding\"").count(), after.len());
+    let report = get_json(a, &format!("/api/v1/images/{id}/report"), &reader);
+    assert_eq!(keys(&report["findings"]), after);
+
+    // Metrics.
+    let (s, m) = http(a, "GET", "/metrics", None, b"");
+    assert_eq!(s, 200);
+    let m = String::from_utf8(m).expect("utf-8");
+    assert!(m.contains("moat_images 1\n"), "{m}");
+    assert!(m.contains(&format!(
+        "moat_finding_events_total{{kind=\"new\"}} {}\n",
+        want.len()
+    )));
+    assert!(m.contains("moat_reports_submitted_total 1\n"));
+    assert!(m.contains("moat_http_requests_total{code=\"401\"} 2\n"));
+
+    // SIGTERM: a clean stop.
+    let mut srv = srv;
+    let pid = srv.0.id().to_string();
+    Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = srv.0.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "{status:?}");
+
+    // `moat serve rematch` offline: nothing changed since, so nothing new.
+    let o = run(isolated(h).args(["serve", "rematch", "--store", st, "--db", live]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("1 images re-matched in ")
+            && stdout(&o).contains(": 0 new, 0 fixed upstream, 0 gone"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+fn moat_time(secs: i64) -> String {
+    jiff::Timestamp::from_second(secs)
+        .expect("time")
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+#[test]
+fn a_store_from_a_newer_moat_is_refused() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let store = home.path().join("s.db");
+    let c = rusqlite::Connection::open(&store).expect("sqlite");
+    c.pragma_update(None, "user_version", 99).expect("pragma");
+    drop(c);
+    let o = run(isolated(home.path()).args([
+        "serve".as_ref(),
+        "token".as_ref(),
+        "create".as_ref(),
+        "--store".as_ref(),
+        store.as_os_str(),
+        "--name".as_ref(),
+        "x".as_ref(),
+    ]));
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("written by a newer moat (store schema 99"),
+        "{}",
+        stderr(&o)
+    );
+}

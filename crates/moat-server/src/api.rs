@@ -1,0 +1,707 @@
+//! The HTTP API (axum). Every route under `/api/` needs a token (`Authorization: Bearer
+//! moat_...`) of the scope the route asks: `read` for GET, `write` to submit, `admin` to
+//! re-match. `/healthz`, `/readyz`, `/metrics` and `/openapi.json` are open.
+//!
+//! Limits: request bodies (`max_body`), a time budget per request (`timeout`: 503 past it),
+//! a bound on requests in flight (`max_in_flight`: 503 beyond it, never a growing queue),
+//! and a token bucket per token (`rate`/`burst`: 429 with `Retry-After`).
+
+use crate::metrics::Metrics;
+use crate::rematch;
+use crate::store::{FindingFilter, Scope, Store, StoreError};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use moat_model::{FindingKind, ScanReport, Severity};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+
+/// The server's limits.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_body: usize,
+    pub timeout: Duration,
+    pub max_in_flight: usize,
+    /// Requests per second per token, and the burst above it.
+    pub rate: f64,
+    pub burst: f64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_body: 64 << 20,
+            timeout: Duration::from_secs(60),
+            max_in_flight: 64,
+            rate: 50.0,
+            burst: 100.0,
+        }
+    }
+}
+
+/// What every handler shares.
+pub struct AppState {
+    pub store: Arc<Store>,
+    /// The advisory database submitted inventories are matched against (none: findings are
+    /// kept as submitted).
+    pub db: Option<PathBuf>,
+    pub limits: Limits,
+    pub metrics: Metrics,
+    slots: Arc<Semaphore>,
+    buckets: Mutex<HashMap<i64, (f64, Instant)>>,
+    /// Serialises re-matches (the background one and `POST /api/v1/rematch`).
+    pub rematching: tokio::sync::Mutex<()>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<Store>, db: Option<PathBuf>, limits: Limits) -> AppState {
+        AppState {
+            store,
+            db,
+            slots: Arc::new(Semaphore::new(limits.max_in_flight.max(1))),
+            limits,
+            metrics: Metrics::default(),
+            buckets: Mutex::new(HashMap::new()),
+            rematching: tokio::sync::Mutex::new(()),
+        }
+    }
+}
+
+type Shared = Arc<AppState>;
+
+/// An error answer: a status and `{"error": "..."}`.
+#[derive(Debug)]
+pub struct ApiError(StatusCode, String);
+
+impl ApiError {
+    fn bad(msg: impl Into<String>) -> ApiError {
+        ApiError(StatusCode::BAD_REQUEST, msg.into())
+    }
+    fn not_found(msg: impl Into<String>) -> ApiError {
+        ApiError(StatusCode::NOT_FOUND, msg.into())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+    }
+}
+
+impl From<rematch::MatchError> for ApiError {
+    fn from(e: rematch::MatchError) -> ApiError {
+        ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, axum::Json(json!({ "error": self.1 }))).into_response()
+    }
+}
+
+type ApiResult = Result<Response, ApiError>;
+
+fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+/// Runs store work on tokio's blocking pool.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+}
+
+/// The router with every route and limit.
+pub fn router(state: Shared) -> Router {
+    let api = Router::new()
+        .route("/api/v1/reports", post(submit))
+        .route("/api/v1/images", get(list_images))
+        .route("/api/v1/images/{id}", get(one_image))
+        .route("/api/v1/images/{id}/packages", get(image_packages))
+        .route("/api/v1/images/{id}/findings", get(image_findings))
+        .route("/api/v1/images/{id}/report", get(image_report))
+        .route("/api/v1/images/{id}/report.html", get(image_html))
+        .route("/api/v1/findings", get(all_findings))
+        .route("/api/v1/packages", get(packages_query))
+        .route("/api/v1/vulnerabilities/{id}", get(vulnerability))
+        .route("/api/v1/events", get(events))
+        .route("/api/v1/rematch", post(rematch_now))
+        .route_layer(middleware::from_fn_with_state(state.clone(), auth));
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .merge(api)
+        .layer(DefaultBodyLimit::max(state.limits.max_body))
+        .layer(middleware::from_fn_with_state(state.clone(), guard))
+        .with_state(state)
+}
+
+/// In-flight bound, time budget and request metrics, around every request.
+async fn guard(State(s): State<Shared>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let Ok(_slot) = s.slots.clone().try_acquire_owned() else {
+        s.metrics.request(503, start.elapsed());
+        return ApiError(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many requests in flight".into(),
+        )
+        .into_response();
+    };
+    let resp = match tokio::time::timeout(s.limits.timeout, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => ApiError(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the request took over {:?}", s.limits.timeout),
+        )
+        .into_response(),
+    };
+    s.metrics.request(resp.status().as_u16(), start.elapsed());
+    resp
+}
+
+/// The token and its scope; the per-token rate limit.
+async fn auth(State(s): State<Shared>, req: Request, next: Next) -> Response {
+    let need = if req.uri().path() == "/api/v1/rematch" {
+        Scope::Admin
+    } else if req.method() == axum::http::Method::GET {
+        Scope::Read
+    } else {
+        Scope::Write
+    };
+    let secret = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_string());
+    let Some(secret) = secret else {
+        let mut r = ApiError(
+            StatusCode::UNAUTHORIZED,
+            "a token is needed (Authorization: Bearer ...)".into(),
+        )
+        .into_response();
+        r.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return r;
+    };
+    let store = s.store.clone();
+    let token = match blocking(move || Ok(store.token(&secret)?)).await {
+        Ok(t) => t,
+        Err(e) => return e.into_response(),
+    };
+    let Some(token) = token else {
+        return ApiError(StatusCode::UNAUTHORIZED, "unknown token".into()).into_response();
+    };
+    if token.scope < need {
+        return ApiError(
+            StatusCode::FORBIDDEN,
+            format!(
+                "token {:?} has scope {}; this needs {}",
+                token.name,
+                token.scope.as_str(),
+                need.as_str()
+            ),
+        )
+        .into_response();
+    }
+    if let Some(wait) = take_token(&s, token.id) {
+        let mut r = ApiError(StatusCode::TOO_MANY_REQUESTS, "rate limit".into()).into_response();
+        let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return r;
+    }
+    next.run(req).await
+}
+
+/// Takes one request from token `id`'s bucket; `Some(wait)` when it is empty.
+fn take_token(s: &AppState, id: i64) -> Option<Duration> {
+    let (rate, burst) = (s.limits.rate.max(0.001), s.limits.burst.max(1.0));
+    let mut b = s.buckets.lock().unwrap_or_else(|p| p.into_inner());
+    let now = Instant::now();
+    let (level, last) = b.entry(id).or_insert((burst, now));
+    *level = (*level + now.duration_since(*last).as_secs_f64() * rate).min(burst);
+    *last = now;
+    if *level >= 1.0 {
+        *level -= 1.0;
+        None
+    } else {
+        Some(Duration::from_secs_f64((1.0 - *level) / rate))
+    }
+}
+
+async fn ready(State(s): State<Shared>) -> Response {
+    let store = s.store.clone();
+    match blocking(move || Ok(store.has_tokens()?)).await {
+        Ok(_) => (StatusCode::OK, "ready\n").into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {}\n", e.1),
+        )
+            .into_response(),
+    }
+}
+
+async fn metrics(State(s): State<Shared>) -> ApiResult {
+    let store = s.store.clone();
+    let totals = blocking(move || Ok(store.totals()?)).await?;
+    let body = s
+        .metrics
+        .render(&totals, s.slots.available_permits(), s.limits.max_in_flight);
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response())
+}
+
+async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        crate::openapi::DOCUMENT,
+    )
+        .into_response()
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SubmitQuery {
+    /// `key=value,key=value`: labels kept with the image (a namespace, a team).
+    labels: Option<String>,
+}
+
+fn parse_labels(s: Option<&str>) -> Result<BTreeMap<String, String>, ApiError> {
+    let mut out = BTreeMap::new();
+    for part in s.unwrap_or("").split(',').filter(|p| !p.trim().is_empty()) {
+        let (k, v) = part
+            .split_once('=')
+            .ok_or_else(|| ApiError::bad(format!("label {part:?} is not key=value")))?;
+        out.insert(k.trim().to_string(), v.trim().to_string());
+    }
+    Ok(out)
+}
+
+/// A moat JSON report, a moat inventory document, or a CycloneDX / SPDX SBOM.
+fn read_submission(bytes: &[u8]) -> Result<ScanReport, ApiError> {
+    let v: Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad(format!("the body is not JSON: {e}")))?;
+    if v.get("artifact").is_some() && v.get("packages").is_some() {
+        if v.get("findings").is_some() {
+            return serde_json::from_value(v)
+                .map_err(|e| ApiError::bad(format!("not a moat report: {e}")));
+        }
+        let inventory = serde_json::from_value(v)
+            .map_err(|e| ApiError::bad(format!("not a moat inventory: {e}")))?;
+        return Ok(ScanReport {
+            inventory,
+            findings: Vec::new(),
+            suppressed: Vec::new(),
+        });
+    }
+    let inventory =
+        moat_report::read_sbom(bytes, "request body").map_err(|e| ApiError::bad(e.to_string()))?;
+    Ok(ScanReport {
+        inventory,
+        findings: Vec::new(),
+        suppressed: Vec::new(),
+    })
+}
+
+async fn submit(State(s): State<Shared>, Query(q): Query<SubmitQuery>, body: Bytes) -> ApiResult {
+    let labels = parse_labels(q.labels.as_deref())?;
+    let report = read_submission(&body)?;
+    if report.inventory.artifact.name.trim().is_empty() {
+        return Err(ApiError::bad("the document names no image (artifact.name)"));
+    }
+    let (store, db) = (s.store.clone(), s.db.clone());
+    let (id, summary) = blocking(move || {
+        let db = match &db {
+            Some(p) => Some(moat_vuln::db::Database::open_read_only(p).map_err(|e| {
+                ApiError(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("the advisory database: {e}"),
+                )
+            })?),
+            None => None,
+        };
+        let report = rematch::with_server_match(report, db.as_ref());
+        let id = store.put_report(&report, &labels, now())?;
+        Ok((id, store.image(id)?))
+    })
+    .await?;
+    s.metrics.submitted();
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({ "id": id, "image": summary })),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct FindingQuery {
+    severity: Option<String>,
+    fixed: Option<bool>,
+    kev: Option<bool>,
+    kind: Option<String>,
+    package: Option<String>,
+    /// `key=value`: images with this label.
+    label: Option<String>,
+    limit: Option<usize>,
+}
+
+impl FindingQuery {
+    fn filter(&self, image_id: Option<i64>) -> Result<FindingFilter, ApiError> {
+        let min_severity = match self.severity.as_deref() {
+            None | Some("") => None,
+            Some(s) => Some(
+                Severity::from_label(s)
+                    .ok_or_else(|| ApiError::bad(format!("unknown severity {s:?}")))?,
+            ),
+        };
+        let kind = match self.kind.as_deref() {
+            None | Some("") => None,
+            Some("vulnerability") => Some(FindingKind::Vulnerability),
+            Some("secret") => Some(FindingKind::Secret),
+            Some("misconfiguration") => Some(FindingKind::Misconfiguration),
+            Some("runtime") => Some(FindingKind::Runtime),
+            Some(k) => return Err(ApiError::bad(format!("unknown kind {k:?}"))),
+        };
+        Ok(FindingFilter {
+            image_id,
+            min_severity,
+            fixed: self.fixed,
+            kev: self.kev.unwrap_or(false),
+            kind,
+            package: self.package.clone().filter(|p| !p.is_empty()),
+            limit: self.limit.unwrap_or(10_000).min(100_000),
+        })
+    }
+    fn any_finding_filter(&self) -> bool {
+        self.severity.as_deref().is_some_and(|s| !s.is_empty())
+            || self.fixed.is_some()
+            || self.kev.unwrap_or(false)
+            || self.kind.as_deref().is_some_and(|s| !s.is_empty())
+    }
+}
+
+async fn list_images(State(s): State<Shared>, Query(q): Query<FindingQuery>) -> ApiResult {
+    let filter = q.filter(None)?;
+    let label = match q.label.as_deref() {
+        Some(l) if !l.is_empty() => Some(
+            l.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .ok_or_else(|| ApiError::bad("label is key=value"))?,
+        ),
+        _ => None,
+    };
+    let store = s.store.clone();
+    let limit = q.limit.unwrap_or(1000).min(100_000);
+    let any = q.any_finding_filter();
+    let package = q.package.clone().filter(|p| !p.is_empty());
+    let images = blocking(move || {
+        let mut only: Option<BTreeSet<i64>> = None;
+        if any {
+            let ids = store
+                .findings(&FindingFilter {
+                    package: None,
+                    limit: 1_000_000,
+                    ..filter
+                })?
+                .into_iter()
+                .map(|f| f.image_id)
+                .collect();
+            only = Some(ids);
+        }
+        if let Some(p) = &package {
+            let ids: BTreeSet<i64> = store
+                .packages_named(p)?
+                .into_iter()
+                .map(|r| r.image_id)
+                .collect();
+            only = Some(match only {
+                Some(o) => o.intersection(&ids).copied().collect(),
+                None => ids,
+            });
+        }
+        let only: Option<Vec<i64>> = only.map(|o| o.into_iter().collect());
+        let mut list = store.images(only.as_deref(), usize::MAX)?;
+        if let Some((k, v)) = &label {
+            list.retain(|i| i.labels.get(k) == Some(v));
+        }
+        list.truncate(limit);
+        Ok(list)
+    })
+    .await?;
+    Ok(axum::Json(json!({ "images": images })).into_response())
+}
+
+async fn one_image(State(s): State<Shared>, Path(id): Path<i64>) -> ApiResult {
+    let store = s.store.clone();
+    let img = blocking(move || Ok(store.image(id)?)).await?;
+    match img {
+        Some(i) => Ok(axum::Json(i).into_response()),
+        None => Err(ApiError::not_found(format!("no image {id}"))),
+    }
+}
+
+async fn image_packages(State(s): State<Shared>, Path(id): Path<i64>) -> ApiResult {
+    let store = s.store.clone();
+    let (img, pkgs) = blocking(move || Ok((store.image(id)?, store.packages(id)?))).await?;
+    if img.is_none() {
+        return Err(ApiError::not_found(format!("no image {id}")));
+    }
+    Ok(axum::Json(json!({ "image_id": id, "packages": pkgs })).into_response())
+}
+
+async fn image_findings(
+    State(s): State<Shared>,
+    Path(id): Path<i64>,
+    Query(q): Query<FindingQuery>,
+) -> ApiResult {
+    let filter = q.filter(Some(id))?;
+    let store = s.store.clone();
+    let (img, rows) = blocking(move || Ok((store.image(id)?, store.findings(&filter)?))).await?;
+    if img.is_none() {
+        return Err(ApiError::not_found(format!("no image {id}")));
+    }
+    Ok(axum::Json(json!({ "image_id": id, "findings": rows })).into_response())
+}
+
+async fn image_report(State(s): State<Shared>, Path(id): Path<i64>) -> ApiResult {
+    let store = s.store.clone();
+    let report = blocking(move || Ok(store.report(id)?)).await?;
+    match report {
+        Some(r) => Ok((
+            [(header::CONTENT_TYPE, "application/json")],
+            moat_report::scan_json(&r),
+        )
+            .into_response()),
+        None => Err(ApiError::not_found(format!("no image {id}"))),
+    }
+}
+
+async fn image_html(State(s): State<Shared>, Path(id): Path<i64>) -> ApiResult {
+    let store = s.store.clone();
+    let report = blocking(move || Ok(store.report(id)?)).await?;
+    let Some(r) = report else {
+        return Err(ApiError::not_found(format!("no image {id}")));
+    };
+    let o = moat_report::RenderOptions {
+        timestamp: moat_report::format_timestamp(now()),
+        color: false,
+    };
+    Ok((
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        moat_report::scan_html(&r, &o, None),
+    )
+        .into_response())
+}
+
+async fn all_findings(State(s): State<Shared>, Query(q): Query<FindingQuery>) -> ApiResult {
+    let filter = q.filter(None)?;
+    let store = s.store.clone();
+    let rows = blocking(move || Ok(store.findings(&filter)?)).await?;
+    Ok(axum::Json(json!({ "findings": rows })).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct PackageQuery {
+    name: String,
+    /// Comma-separated constraints: `>=1.2.0,<1.2.9`, `=3.0.7`, `!=2.0.0`.
+    range: Option<String>,
+}
+
+/// One version constraint of a `range`.
+#[derive(Debug, Clone, PartialEq)]
+struct Constraint {
+    op: &'static str,
+    version: String,
+}
+
+fn parse_range(r: &str) -> Result<Vec<Constraint>, ApiError> {
+    let mut out = Vec::new();
+    for part in r.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (op, v) = ["<=", ">=", "!=", "==", "<", ">", "="]
+            .iter()
+            .find_map(|op| part.strip_prefix(op).map(|v| (*op, v.trim())))
+            .ok_or_else(|| {
+                ApiError::bad(format!(
+                    "range part {part:?} does not start with <, <=, >, >=, = or !="
+                ))
+            })?;
+        if v.is_empty() {
+            return Err(ApiError::bad(format!("range part {part:?} has no version")));
+        }
+        let op = if op == "==" { "=" } else { op };
+        out.push(Constraint {
+            op,
+            version: v.to_string(),
+        });
+    }
+    Ok(out)
+}
+
+/// Whether `version` (of an ecosystem) satisfies every constraint, in the ecosystem's
+/// version order; without an order only `=` and `!=` can be decided (as strings).
+fn satisfies(ecosystem: Option<&str>, version: &str, range: &[Constraint]) -> bool {
+    use moat_model::version::{Scheme, compare};
+    use std::cmp::Ordering;
+    let scheme = ecosystem.and_then(Scheme::for_ecosystem);
+    range.iter().all(|c| {
+        let ord = match scheme {
+            Some(s) => compare(s, version, &c.version),
+            None if c.op == "=" || c.op == "!=" => {
+                if version == c.version {
+                    Ordering::Equal
+                } else {
+                    Ordering::Less
+                }
+            }
+            None => return false,
+        };
+        match c.op {
+            "<" => ord == Ordering::Less,
+            "<=" => ord != Ordering::Greater,
+            ">" => ord == Ordering::Greater,
+            ">=" => ord != Ordering::Less,
+            "=" => ord == Ordering::Equal,
+            _ => ord != Ordering::Equal,
+        }
+    })
+}
+
+async fn packages_query(State(s): State<Shared>, Query(q): Query<PackageQuery>) -> ApiResult {
+    let range = parse_range(q.range.as_deref().unwrap_or(""))?;
+    let store = s.store.clone();
+    let name = q.name.clone();
+    let (rows, images) = blocking(move || {
+        let rows: Vec<_> = store
+            .packages_named(&name)?
+            .into_iter()
+            .filter(|p| satisfies(p.ecosystem.as_deref(), &p.version, &range))
+            .collect();
+        let ids: Vec<i64> = rows
+            .iter()
+            .map(|r| r.image_id)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let images = if ids.is_empty() {
+            Vec::new()
+        } else {
+            store.images(Some(&ids), usize::MAX)?
+        };
+        Ok((rows, images))
+    })
+    .await?;
+    Ok(
+        axum::Json(json!({ "name": q.name, "range": q.range, "images": images, "packages": rows }))
+            .into_response(),
+    )
+}
+
+async fn vulnerability(State(s): State<Shared>, Path(id): Path<String>) -> ApiResult {
+    let store = s.store.clone();
+    let vid = id.clone();
+    let (rows, images) = blocking(move || {
+        let rows = store.findings_with_id(&vid)?;
+        let ids: Vec<i64> = rows
+            .iter()
+            .map(|r| r.image_id)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let images = if ids.is_empty() {
+            Vec::new()
+        } else {
+            store.images(Some(&ids), usize::MAX)?
+        };
+        Ok((rows, images))
+    })
+    .await?;
+    Ok(axum::Json(json!({ "id": id, "images": images, "findings": rows })).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct EventQuery {
+    /// RFC 3339; default: the epoch.
+    since: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn events(State(s): State<Shared>, Query(q): Query<EventQuery>) -> ApiResult {
+    let since = match q.since.as_deref() {
+        None | Some("") => 0,
+        Some(t) => moat_report::parse_timestamp(t)
+            .ok_or_else(|| ApiError::bad(format!("since {t:?} is not an RFC 3339 time")))?,
+    };
+    let limit = q.limit.unwrap_or(10_000).min(100_000);
+    let store = s.store.clone();
+    let rows = blocking(move || Ok(store.events(since, limit)?)).await?;
+    Ok(axum::Json(json!({ "events": rows })).into_response())
+}
+
+async fn rematch_now(State(s): State<Shared>) -> ApiResult {
+    let Some(db) = s.db.clone() else {
+        return Err(ApiError(
+            StatusCode::CONFLICT,
+            "the server has no advisory database (--db)".into(),
+        ));
+    };
+    let summary = run_rematch(&s, db).await?;
+    Ok(axum::Json(json!({
+        "images": summary.images,
+        "events": summary.events.len(),
+        "seconds": summary.seconds,
+    }))
+    .into_response())
+}
+
+/// One re-match of the whole store (never two at once).
+pub async fn run_rematch(s: &Shared, db: PathBuf) -> Result<rematch::Summary, ApiError> {
+    let _one = s.rematching.lock().await;
+    let store = s.store.clone();
+    let summary = blocking(move || Ok(rematch::rematch_all(&store, &db, now())?)).await?;
+    s.metrics.rematched(&summary);
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_use_the_ecosystem_order() {
+        let r = parse_range(">=1.2.0, <1.10.0").expect("range");
+        assert!(satisfies(Some("npm"), "1.9.3", &r));
+        assert!(!satisfies(Some("npm"), "1.10.0", &r));
+        // dpkg: an epoch and a Debian revision.
+        let r = parse_range("<1:3.0.11-1~deb12u2").expect("range");
+        assert!(satisfies(Some("Debian:12"), "1:3.0.11-1~deb12u1", &r));
+        assert!(!satisfies(Some("Debian:12"), "1:3.0.11-1", &r));
+        // No order: only equality.
+        assert!(satisfies(None, "x", &parse_range("=x").expect("range")));
+        assert!(!satisfies(None, "x", &parse_range("<y").expect("range")));
+        assert!(parse_range("~1").is_err());
+        assert!(parse_range(">=").is_err());
+    }
+
+    #[test]
+    fn labels_are_key_value_pairs() {
+        let l = parse_labels(Some("namespace=prod, team=web")).expect("labels");
+        assert_eq!(l.get("namespace").map(String::as_str), Some("prod"));
+        assert_eq!(l.len(), 2);
+        assert!(parse_labels(Some("oops")).is_err());
+    }
+}

@@ -1,0 +1,126 @@
+//! # moat-server: `moat serve`
+//!
+//! One place that knows every image's inventory and findings, answers "which images have
+//! package X / CVE-Y" from indexed tables, and re-matches every stored inventory when the
+//! advisory database changes (no image is rescanned), recording what changed as events.
+//!
+//! | module | what |
+//! |---|---|
+//! | [`store`] | SQLite: images (with their report), packages, findings, ids, events, tokens |
+//! | [`rematch`] | the server's matching: at submission and for the whole store |
+//! | [`api`] | the HTTP API (axum on tokio), its tokens, limits and metrics |
+//! | [`metrics`] | `/metrics` in Prometheus' text format |
+//!
+//! Threads: tokio's runtime answers requests; store and matching work runs on its blocking
+//! pool (rusqlite is synchronous). A background task watches the advisory database file and
+//! re-matches the store when it changes (`moat db update` replaced it).
+//!
+//! Not yet here (see README): PostgreSQL and workers, the job queue, scanning a submitted
+//! image reference, the admission webhook, TLS, per-event webhooks.
+
+pub mod api;
+pub mod metrics;
+mod openapi;
+pub mod rematch;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+pub use api::Limits;
+pub use store::{Scope, Store, StoreError};
+
+/// How `moat serve` runs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub store: PathBuf,
+    /// The advisory database (moat's SQLite file).
+    pub db: Option<PathBuf>,
+    pub limits: Limits,
+    /// How often the advisory database file is checked for a change (zero: never).
+    pub watch_db: Duration,
+    /// Runtime worker threads.
+    pub threads: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("listening on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The advisory database file's identity: a change means a new database.
+fn db_stamp(p: &std::path::Path) -> Option<(SystemTime, u64)> {
+    let m = std::fs::metadata(p).ok()?;
+    Some((m.modified().ok()?, m.len()))
+}
+
+/// Runs the server until SIGINT or SIGTERM. `ready` hears the bound address (port 0 picks
+/// one).
+pub fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send) -> Result<(), ServeError> {
+    let store = Arc::new(Store::open(&cfg.store)?);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cfg.threads.max(1))
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(cfg.listen)
+            .await
+            .map_err(|source| ServeError::Bind {
+                addr: cfg.listen,
+                source,
+            })?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(api::AppState::new(
+            store,
+            cfg.db.clone(),
+            cfg.limits.clone(),
+        ));
+        if let (Some(db), false) = (cfg.db.clone(), cfg.watch_db.is_zero()) {
+            let s = state.clone();
+            let every = cfg.watch_db;
+            tokio::spawn(async move {
+                let mut seen = db_stamp(&db);
+                loop {
+                    tokio::time::sleep(every).await;
+                    let now = db_stamp(&db);
+                    if now.is_some() && now != seen {
+                        seen = now;
+                        // An error is in /metrics' absence of a re-match; the next change retries.
+                        let _ = api::run_rematch(&s, db.clone()).await;
+                    }
+                }
+            });
+        }
+        ready(addr);
+        axum::serve(listener, api::router(state))
+            .with_graceful_shutdown(shutdown())
+            .await?;
+        Ok(())
+    })
+}
+
+async fn shutdown() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
