@@ -1,12 +1,27 @@
 //! Matching stored inventories against the advisory database: once when a report is
 //! submitted, and for every stored image when the database changes (no image is rescanned:
 //! the inventory is all the matcher needs).
+//!
+//! A re-match of the whole store runs the same matcher as `moat scan`, on worker threads
+//! that each open the database read-only. Images share most of their packages, so each
+//! worker matches every distinct package once: a package's findings depend on the package
+//! alone (the matcher reads nothing else of the inventory), except for where it was found
+//! (its layer and first location), which is set on the remembered findings for each image.
+//! Under that, a lookup cache keeps each (ecosystem, name)'s advisories. An image whose
+//! findings did not change only has its `matched_at` updated.
 
 use crate::store::{Event, Store, StoreError};
-use moat_model::{Finding, FindingKind, Inventory, ScanReport};
+use moat_model::advisory::Advisory;
+use moat_model::list::List;
+use moat_model::{
+    Artifact, ArtifactKind, Finding, FindingKind, FindingLocation, Inventory, ScanReport,
+};
 use moat_vuln::db::Database;
-use moat_vuln::matcher::{MatchOptions, match_inventory};
+use moat_vuln::matcher::{AdvisorySource, LookupError, MatchOptions, match_inventory};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Mutex;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MatchError {
@@ -16,9 +31,114 @@ pub enum MatchError {
     Db(#[from] moat_vuln::db::DbError),
 }
 
-/// The vulnerability findings of `inv` in `db`.
-pub fn vulnerabilities(inv: &Inventory, db: &Database) -> Vec<Finding> {
-    match_inventory(inv, db, &MatchOptions::default()).0
+/// Distinct (ecosystem, name) lookups a worker keeps; past it the cache is cleared.
+const CACHE_ENTRIES: usize = 200_000;
+
+/// The database with its answers remembered.
+struct Cached<'a> {
+    db: &'a Database,
+    lookups: RefCell<HashMap<(String, String), Vec<Advisory>>>,
+    kev: RefCell<HashMap<String, bool>>,
+}
+
+impl<'a> Cached<'a> {
+    fn new(db: &'a Database) -> Cached<'a> {
+        Cached {
+            db,
+            lookups: RefCell::new(HashMap::new()),
+            kev: RefCell::new(HashMap::new()),
+        }
+    }
+}
+
+impl AdvisorySource for Cached<'_> {
+    fn advisories_for(&self, ecosystem: &str, name: &str) -> Result<Vec<Advisory>, LookupError> {
+        let key = (ecosystem.to_string(), name.to_string());
+        if let Some(v) = self.lookups.borrow().get(&key) {
+            return Ok(v.clone());
+        }
+        let v = self.db.advisories_for(ecosystem, name)?;
+        let mut cache = self.lookups.borrow_mut();
+        if cache.len() >= CACHE_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(key, v.clone());
+        Ok(v)
+    }
+
+    fn is_kev(&self, id: &str) -> bool {
+        if let Some(k) = self.kev.borrow().get(id) {
+            return *k;
+        }
+        let k = AdvisorySource::is_kev(self.db, id);
+        let mut cache = self.kev.borrow_mut();
+        if cache.len() >= CACHE_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(id.to_string(), k);
+        k
+    }
+}
+
+/// The vulnerability findings of `inv` in `src`.
+pub fn vulnerabilities(inv: &Inventory, src: &dyn AdvisorySource) -> Vec<Finding> {
+    match_inventory(inv, src, &MatchOptions::default()).0
+}
+
+/// The findings of `inv` as [`vulnerabilities`] gives them, with each distinct package
+/// (its fields but layer and locations) matched once per `memo`.
+pub fn vulnerabilities_memo(
+    inv: &Inventory,
+    src: &dyn AdvisorySource,
+    memo: &mut HashMap<String, Vec<Finding>>,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for pkg in &inv.packages {
+        let mut bare = pkg.clone();
+        bare.layer = None;
+        bare.locations = List::default();
+        let key = serde_json::to_string(&bare).unwrap_or_default();
+        let found = match memo.get(&key) {
+            Some(f) => f.clone(),
+            None => {
+                let one = Inventory {
+                    schema_version: String::new(),
+                    tool: Default::default(),
+                    artifact: Artifact::new("", ArtifactKind::Dir, ""),
+                    packages: vec![bare],
+                    relationships: Vec::new(),
+                    diagnostics: Vec::new(),
+                };
+                let f = vulnerabilities(&one, src);
+                if memo.len() >= CACHE_ENTRIES {
+                    memo.clear();
+                }
+                memo.insert(key, f.clone());
+                f
+            }
+        };
+        let loc = pkg.locations.first();
+        let layer = pkg.layer_index().or_else(|| loc.and_then(|l| l.layer));
+        let path = loc.map(|l| l.path.to_string());
+        for mut f in found {
+            f.location = path.clone().map(|p| FindingLocation::file(p, layer));
+            if let Some(p) = f.vulnerability_mut().and_then(|v| v.package.as_mut()) {
+                p.layer = layer;
+                p.path = path.clone();
+            }
+            out.push(f);
+        }
+    }
+    // The matcher's order.
+    out.sort_by(|a, b| {
+        let (pa, pb) = (a.package(), b.package());
+        pa.map(|p| &p.name)
+            .cmp(&pb.map(|p| &p.name))
+            .then_with(|| pa.map(|p| &p.version).cmp(&pb.map(|p| &p.version)))
+            .then_with(|| b.severity.cmp(&a.severity))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    out
 }
 
 /// A submitted report with its vulnerability findings replaced by the server's own match
@@ -42,19 +162,74 @@ pub struct Summary {
     pub seconds: f64,
 }
 
-/// Re-matches every stored image against the database at `db_path`, recording events.
+/// Re-matches every stored image against the database at `db_path` on `threads` workers,
+/// recording events.
 pub fn rematch_all(store: &Store, db_path: &Path, now: i64) -> Result<Summary, MatchError> {
+    rematch_all_with(store, db_path, now, default_threads())
+}
+
+fn default_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8)
+}
+
+/// [`rematch_all`] with a given number of workers.
+pub fn rematch_all_with(
+    store: &Store,
+    db_path: &Path,
+    now: i64,
+    threads: usize,
+) -> Result<Summary, MatchError> {
     let start = std::time::Instant::now();
-    let db = Database::open_read_only(db_path)?;
-    let mut summary = Summary::default();
-    for id in store.image_ids()? {
-        let Some(inv) = store.inventory(id)? else {
-            continue;
-        };
-        let vulns = vulnerabilities(&inv, &db);
-        summary.events.extend(store.rematched(id, vulns, now)?);
-        summary.images += 1;
+    // Opened once here first, so a missing or foreign file is one clear error.
+    drop(Database::open_read_only(db_path)?);
+    let ids = store.image_ids()?;
+    let next = Mutex::new(ids.into_iter());
+    let out: Mutex<(u64, Vec<Event>)> = Mutex::new((0, Vec::new()));
+    let first_error: Mutex<Option<MatchError>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..threads.max(1) {
+            scope.spawn(|| {
+                let work = || -> Result<(), MatchError> {
+                    let db = Database::open_read_only(db_path)?;
+                    let cached = Cached::new(&db);
+                    let mut memo = HashMap::new();
+                    loop {
+                        let id = {
+                            let mut it = next.lock().unwrap_or_else(|p| p.into_inner());
+                            it.next()
+                        };
+                        let Some(id) = id else { return Ok(()) };
+                        let Some((inv, old)) = store.match_input(id)? else {
+                            continue;
+                        };
+                        let vulns = vulnerabilities_memo(&inv, &cached, &mut memo);
+                        let events = store.rematched(id, old, vulns, now)?;
+                        let mut o = out.lock().unwrap_or_else(|p| p.into_inner());
+                        o.0 += 1;
+                        o.1.extend(events);
+                    }
+                };
+                if let Err(e) = work() {
+                    let mut slot = first_error.lock().unwrap_or_else(|p| p.into_inner());
+                    slot.get_or_insert(e);
+                    // The others stop at their next image.
+                    let mut it = next.lock().unwrap_or_else(|p| p.into_inner());
+                    for _ in it.by_ref() {}
+                }
+            });
+        }
+    });
+    if let Some(e) = first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(e);
     }
-    summary.seconds = start.elapsed().as_secs_f64();
-    Ok(summary)
+    let (images, mut events) = out.into_inner().unwrap_or_else(|p| p.into_inner());
+    events.sort_by_key(|e| e.seq);
+    Ok(Summary {
+        images,
+        events,
+        seconds: start.elapsed().as_secs_f64(),
+    })
 }

@@ -2,8 +2,10 @@
 //!
 //! ```text
 //! images    one row per image (or SBOM) submitted: name, digest, kind, OS, labels, when it
-//!           was submitted and last matched, and its report (zstd of moat's JSON report:
-//!           the inventory and the current findings), from which every view is rendered
+//!           was submitted and last matched, its report as submitted (zstd of moat's JSON
+//!           report: the inventory and the findings other than vulnerabilities) and its
+//!           current vulnerability findings (zstd JSON), apart: a re-match rewrites only
+//!           those
 //! packages  one row per package of each image (name NOCASE-indexed, OSV ecosystem, version)
 //! findings  one row per finding of each image (severity, package, fixed version, KEV)
 //! finding_ids  the finding's id and each alias -> the finding: "which images have CVE-Y"
@@ -36,7 +38,8 @@ CREATE TABLE IF NOT EXISTS images (
   labels TEXT NOT NULL DEFAULT '{}',
   submitted_at INTEGER NOT NULL,
   matched_at INTEGER,
-  report BLOB NOT NULL
+  report BLOB NOT NULL,
+  vulns BLOB NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS images_key ON images(name, ifnull(digest, ''));
 CREATE TABLE IF NOT EXISTS packages (
@@ -51,8 +54,8 @@ CREATE TABLE IF NOT EXISTS packages (
 CREATE INDEX IF NOT EXISTS packages_name ON packages(name, image_id);
 CREATE INDEX IF NOT EXISTS packages_image ON packages(image_id);
 CREATE TABLE IF NOT EXISTS findings (
+  rid INTEGER PRIMARY KEY,
   image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
-  seq INTEGER NOT NULL,
   id TEXT NOT NULL,
   kind TEXT NOT NULL,
   severity INTEGER NOT NULL,
@@ -60,16 +63,16 @@ CREATE TABLE IF NOT EXISTS findings (
   version TEXT,
   fixed TEXT,
   kev INTEGER NOT NULL DEFAULT 0,
-  title TEXT,
-  PRIMARY KEY (image_id, seq)
+  title TEXT
 );
+CREATE INDEX IF NOT EXISTS findings_image ON findings(image_id, kind);
+CREATE INDEX IF NOT EXISTS findings_severity ON findings(severity);
 CREATE TABLE IF NOT EXISTS finding_ids (
   vid TEXT NOT NULL COLLATE NOCASE,
-  image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
-  seq INTEGER NOT NULL
+  rid INTEGER NOT NULL REFERENCES findings(rid) ON DELETE CASCADE
 );
 CREATE INDEX IF NOT EXISTS finding_ids_vid ON finding_ids(vid);
-CREATE INDEX IF NOT EXISTS finding_ids_image ON finding_ids(image_id);
+CREATE INDEX IF NOT EXISTS finding_ids_rid ON finding_ids(rid);
 CREATE TABLE IF NOT EXISTS events (
   seq INTEGER PRIMARY KEY,
   time INTEGER NOT NULL,
@@ -327,7 +330,16 @@ impl Store {
             Some(v) => format!("{} {v}", o.id),
             None => o.id.clone(),
         });
-        let blob = compress(report);
+        let (vulns, others): (Vec<&Finding>, Vec<&Finding>) = report
+            .findings
+            .iter()
+            .partition(|f| f.kind() == FindingKind::Vulnerability);
+        let blob = compress(&ScanReport {
+            inventory: inv.clone(),
+            findings: others.into_iter().cloned().collect(),
+            suppressed: report.suppressed.clone(),
+        });
+        let vulns_blob = compress_findings(&vulns);
         let labels_json = serde_json::to_string(labels).unwrap_or_else(|_| "{}".into());
         let mut conn = self.lock();
         let tx = conn.transaction().map_err(|e| self.err(e))?;
@@ -342,56 +354,50 @@ impl Store {
         let id = match existing {
             Some(id) => {
                 tx.execute(
-                    "UPDATE images SET kind = ?2, os = ?3, labels = ?4, submitted_at = ?5, matched_at = ?5, report = ?6 WHERE id = ?1",
-                    params![id, inv.artifact.kind.as_str(), os, labels_json, now, blob],
+                    "UPDATE images SET kind = ?2, os = ?3, labels = ?4, submitted_at = ?5, matched_at = ?5, report = ?6, vulns = ?7 WHERE id = ?1",
+                    params![id, inv.artifact.kind.as_str(), os, labels_json, now, blob, vulns_blob],
                 )
                 .map_err(|e| self.err(e))?;
                 id
             }
             None => {
                 tx.execute(
-                    "INSERT INTO images (name, digest, kind, os, labels, submitted_at, matched_at, report) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)",
-                    params![name, digest, inv.artifact.kind.as_str(), os, labels_json, now, blob],
+                    "INSERT INTO images (name, digest, kind, os, labels, submitted_at, matched_at, report, vulns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8)",
+                    params![name, digest, inv.artifact.kind.as_str(), os, labels_json, now, blob, vulns_blob],
                 )
                 .map_err(|e| self.err(e))?;
                 tx.last_insert_rowid()
             }
         };
         index_packages(&tx, id, inv).map_err(|e| self.err(e))?;
-        index_findings(&tx, id, &report.findings).map_err(|e| self.err(e))?;
+        tx.execute("DELETE FROM findings WHERE image_id = ?1", [id])
+            .map_err(|e| self.err(e))?;
+        index_findings(&tx, id, report.findings.iter()).map_err(|e| self.err(e))?;
         tx.commit().map_err(|e| self.err(e))?;
         Ok(id)
     }
 
-    /// Replaces image `id`'s vulnerability findings with `vulns` (the other kinds stay),
-    /// records what changed as events and returns them.
+    /// Replaces image `id`'s vulnerability findings `old` (as [`Store::match_input`] gave
+    /// them) with `vulns`, records what changed as events and returns them. Without a
+    /// change only `matched_at` is written.
     pub fn rematched(
         &self,
         id: i64,
+        old: Vec<Finding>,
         vulns: Vec<Finding>,
         now: i64,
     ) -> Result<Vec<Event>, StoreError> {
-        let Some(mut report) = self.report(id)? else {
-            return Ok(Vec::new());
-        };
-        let old: BTreeMap<_, Finding> = report
-            .findings
-            .iter()
-            .filter(|f| f.kind() == FindingKind::Vulnerability)
-            .map(|f| (finding_key(f), f.clone()))
-            .collect();
-        let new: BTreeMap<_, Finding> = vulns.iter().map(|f| (finding_key(f), f.clone())).collect();
+        let old: BTreeMap<_, Finding> = old.into_iter().map(|f| (finding_key(&f), f)).collect();
+        let new: BTreeMap<_, &Finding> = vulns.iter().map(|f| (finding_key(f), f)).collect();
+        let fixed = |f: &Finding| f.vulnerability().and_then(|v| v.fixed_version.clone());
         let mut changes: Vec<(&str, &Finding)> = Vec::new();
         for (k, f) in &new {
             match old.get(k) {
                 None => changes.push(("new", f)),
-                Some(o) => {
-                    let fixed =
-                        |f: &Finding| f.vulnerability().and_then(|v| v.fixed_version.clone());
-                    if fixed(o).is_none() && fixed(f).is_some() {
-                        changes.push(("fixed_upstream", f));
-                    }
+                Some(o) if fixed(o).is_none() && fixed(f).is_some() => {
+                    changes.push(("fixed_upstream", f))
                 }
+                Some(_) => {}
             }
         }
         for (k, f) in &old {
@@ -399,28 +405,38 @@ impl Store {
                 changes.push(("gone", f));
             }
         }
-        report
-            .findings
-            .retain(|f| f.kind() != FindingKind::Vulnerability);
-        report.findings.extend(vulns.iter().cloned());
-        let blob = compress(&report);
+        // Findings that changed otherwise (a severity, a title) are rewritten without an event.
+        let differs = old.len() != new.len() || old.iter().any(|(k, f)| new.get(k) != Some(&f));
         let mut conn = self.lock();
+        if changes.is_empty() && !differs {
+            conn.execute(
+                "UPDATE images SET matched_at = ?2 WHERE id = ?1",
+                params![id, now],
+            )
+            .map_err(|e| self.err(e))?;
+            return Ok(Vec::new());
+        }
+        let refs: Vec<&Finding> = vulns.iter().collect();
+        let blob = compress_findings(&refs);
         let tx = conn.transaction().map_err(|e| self.err(e))?;
         tx.execute(
-            "UPDATE images SET report = ?2, matched_at = ?3 WHERE id = ?1",
+            "UPDATE images SET vulns = ?2, matched_at = ?3 WHERE id = ?1",
             params![id, blob, now],
         )
         .map_err(|e| self.err(e))?;
-        if !changes.is_empty() {
-            index_findings(&tx, id, &report.findings).map_err(|e| self.err(e))?;
-        }
+        tx.execute(
+            "DELETE FROM findings WHERE image_id = ?1 AND kind = 'vulnerability'",
+            [id],
+        )
+        .map_err(|e| self.err(e))?;
+        index_findings(&tx, id, vulns.iter()).map_err(|e| self.err(e))?;
         let mut events = Vec::new();
         for (kind, f) in changes {
             let (pkg, ver) = f
                 .package()
                 .map(|p| (Some(p.name.clone()), Some(p.version.clone())))
                 .unwrap_or((None, None));
-            let fixed = f.vulnerability().and_then(|v| v.fixed_version.clone());
+            let fixed = fixed(f);
             tx.execute(
                 "INSERT INTO events (time, image_id, kind, finding, package, version, severity, fixed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![now, id, kind, f.id, pkg, ver, sev_rank(f.severity), fixed],
@@ -455,28 +471,47 @@ impl Store {
         Ok(ids)
     }
 
-    /// Image `id`'s stored report.
+    /// Image `id`'s report: as submitted, with the current vulnerability findings.
     pub fn report(&self, id: i64) -> Result<Option<ScanReport>, StoreError> {
-        let blob: Option<Vec<u8>> = {
+        let Some((mut report, vulns)) = self.parts(id)? else {
+            return Ok(None);
+        };
+        report.findings.extend(vulns);
+        Ok(Some(report))
+    }
+
+    /// What a re-match needs of image `id`: its inventory and its current vulnerability
+    /// findings.
+    pub fn match_input(&self, id: i64) -> Result<Option<(Inventory, Vec<Finding>)>, StoreError> {
+        Ok(self.parts(id)?.map(|(r, v)| (r.inventory, v)))
+    }
+
+    fn parts(&self, id: i64) -> Result<Option<(ScanReport, Vec<Finding>)>, StoreError> {
+        let blobs: Option<(Vec<u8>, Vec<u8>)> = {
             let conn = self.lock();
-            conn.query_row("SELECT report FROM images WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
+            conn.query_row(
+                "SELECT report, vulns FROM images WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()
             .map_err(|e| self.err(e))?
         };
-        let Some(blob) = blob else { return Ok(None) };
-        decompress(&blob)
-            .map(Some)
-            .map_err(|reason| StoreError::Corrupt {
-                path: self.path.clone(),
-                reason: format!("image {id}: {reason}"),
-            })
+        let Some((report, vulns)) = blobs else {
+            return Ok(None);
+        };
+        let corrupt = |reason: String| StoreError::Corrupt {
+            path: self.path.clone(),
+            reason: format!("image {id}: {reason}"),
+        };
+        let report: ScanReport = decompress(&report).map_err(corrupt)?;
+        let vulns: Vec<Finding> = decompress(&vulns).map_err(corrupt)?;
+        Ok(Some((report, vulns)))
     }
 
-    /// Image `id`'s inventory (the stored report without its findings).
+    /// Image `id`'s inventory.
     pub fn inventory(&self, id: i64) -> Result<Option<Inventory>, StoreError> {
-        Ok(self.report(id)?.map(|r| r.inventory))
+        Ok(self.parts(id)?.map(|(r, _)| r.inventory))
     }
 
     /// Images, newest submission first; with `only` given, those ids only.
@@ -616,7 +651,7 @@ impl Store {
     pub fn findings_with_id(&self, vid: &str) -> Result<Vec<FindingRow>, StoreError> {
         self.finding_rows(
             "SELECT f.image_id, f.id, f.kind, f.severity, f.package, f.version, f.fixed, f.kev, f.title
-             FROM finding_ids i JOIN findings f ON f.image_id = i.image_id AND f.seq = i.seq
+             FROM finding_ids i JOIN findings f ON f.rid = i.rid
              WHERE i.vid = ?1 ORDER BY f.image_id, f.package, f.version",
             rusqlite::params![vid],
         )
@@ -753,20 +788,17 @@ fn index_packages(tx: &rusqlite::Transaction, id: i64, inv: &Inventory) -> rusql
     Ok(())
 }
 
-fn index_findings(
+/// Adds rows for `findings` of image `id` (the caller deleted the ones they replace).
+fn index_findings<'a>(
     tx: &rusqlite::Transaction,
     id: i64,
-    findings: &[Finding],
+    findings: impl Iterator<Item = &'a Finding>,
 ) -> rusqlite::Result<()> {
-    tx.execute("DELETE FROM findings WHERE image_id = ?1", [id])?;
-    tx.execute("DELETE FROM finding_ids WHERE image_id = ?1", [id])?;
     let mut st = tx.prepare_cached(
-        "INSERT INTO findings (image_id, seq, id, kind, severity, package, version, fixed, kev, title) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO findings (image_id, id, kind, severity, package, version, fixed, kev, title) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?;
-    let mut ids =
-        tx.prepare_cached("INSERT INTO finding_ids (vid, image_id, seq) VALUES (?1, ?2, ?3)")?;
-    for (seq, f) in findings.iter().enumerate() {
-        let seq = seq as i64;
+    let mut ids = tx.prepare_cached("INSERT INTO finding_ids (vid, rid) VALUES (?1, ?2)")?;
+    for f in findings {
         let v = f.vulnerability();
         let (pkg, ver) = f
             .package()
@@ -774,7 +806,6 @@ fn index_findings(
             .unwrap_or((None, None));
         st.execute(params![
             id,
-            seq,
             f.id,
             f.kind().as_str(),
             sev_rank(f.severity),
@@ -784,20 +815,26 @@ fn index_findings(
             v.is_some_and(|v| v.kev),
             f.title,
         ])?;
-        ids.execute(params![f.id, id, seq])?;
+        let rid = tx.last_insert_rowid();
+        ids.execute(params![f.id, rid])?;
         for a in f.aliases.iter().filter(|a| !a.is_empty() && **a != f.id) {
-            ids.execute(params![a, id, seq])?;
+            ids.execute(params![a, rid])?;
         }
     }
     Ok(())
 }
 
-fn compress(r: &ScanReport) -> Vec<u8> {
-    let json = moat_report::scan_json(r);
+fn compress_findings(f: &[&Finding]) -> Vec<u8> {
+    let json = serde_json::to_vec(f).unwrap_or_else(|_| b"[]".to_vec());
     zstd::bulk::compress(&json, 3).unwrap_or(json)
 }
 
-fn decompress(blob: &[u8]) -> Result<ScanReport, String> {
+fn compress(r: &ScanReport) -> Vec<u8> {
+    let json = serde_json::to_vec(r).unwrap_or_default();
+    zstd::bulk::compress(&json, 3).unwrap_or(json)
+}
+
+fn decompress<T: serde::de::DeserializeOwned>(blob: &[u8]) -> Result<T, String> {
     // zstd frames start with 28 b5 2f fd; anything else was stored uncompressed.
     let json = if blob.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
         let mut out = Vec::new();

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# moat serve: submissions per second and the re-match of every stored inventory when the
+# advisory database changes, at N images of P packages (default 10,000 x 300), against the
+# rescan way (one `moat scan` of a real image per stored image, timed on a sample and multiplied).
+#
+#   bench/serve.sh            # IMAGES=10000 PACKAGES=300 MOAT=target/release/moat
+#
+# Inputs: moat's inventories of the shared images and of ../shared/data/fixtures (the package
+# pool), the advisory database
+# of all of ../shared/data/vulns (the "new" database) and of its Go records only (the "old"
+# one, so that the re-match has findings to add). Prints a BENCHMARKS.md row.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MOAT=${MOAT:-${CARGO_TARGET_DIR:-target}/release/moat}
+IMAGES=${IMAGES:-10000}
+PACKAGES=${PACKAGES:-300}
+SAMPLE=${SAMPLE:-20}
+OUT=${MOAT_IMAGES:-/var/tmp/moat-images}/out
+tmp=$(mktemp -d /var/tmp/moat-bench-serve.XXXXXX)
+trap 'kill "${srv:-0}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+export XDG_CACHE_HOME="$tmp/cache"
+
+for img in lang-app debian-tools debian-base; do
+  "$MOAT" inventory "docker-archive:$OUT/$img.docker.tar" --format json --quiet -o "$tmp/$img.json"
+done
+# The lockfiles and package databases of ../shared/data/fixtures: more real names and
+# versions of every ecosystem for the pool.
+"$MOAT" inventory dir:../shared/data/fixtures --format json --quiet -o "$tmp/fixtures.json"
+"$MOAT" db import --db "$tmp/old.db" ../shared/data/vulns/go > /dev/null
+"$MOAT" db import --db "$tmp/new.db" ../shared/data/vulns > /dev/null
+cp "$tmp/old.db" "$tmp/live.db"
+token=$("$MOAT" serve token create --store "$tmp/store.db" --name bench --scope admin)
+"$MOAT" serve --listen 127.0.0.1:0 --store "$tmp/store.db" --db "$tmp/live.db" --watch-db 0 \
+  --rate 1000000 --burst 1000000 2> "$tmp/serve.log" &
+srv=$!
+for _ in $(seq 100); do grep -q 'serving on' "$tmp/serve.log" && break; sleep 0.1; done
+url=$(grep -o 'http://[0-9.:]*' "$tmp/serve.log" | head -1)
+sub=$(python3 bench/gen-server-inventories.py "$url" "$token" --count "$IMAGES" --packages "$PACKAGES" \
+  "$tmp/lang-app.json" "$tmp/debian-tools.json" "$tmp/debian-base.json" "$tmp/fixtures.json")
+# The database changes: every stored inventory is matched again.
+cp "$tmp/new.db" "$tmp/live.db"
+t0=$(date +%s.%N)
+re=$(curl -s -X POST -H "Authorization: Bearer $token" "$url/api/v1/rematch")
+t1=$(date +%s.%N)
+# And once more with nothing new (the common case: most updates change few records).
+again=$(curl -s -X POST -H "Authorization: Bearer $token" "$url/api/v1/rematch")
+kill "$srv"; wait "$srv" 2>/dev/null || true
+store_bytes=$(stat -c %s "$tmp/store.db")
+# The rescan way (what a scanner without stored inventories does when advisories change):
+# `moat scan` of a real image again, lang-app and debian-tools in turn, timed on a sample.
+s0=$(date +%s.%N)
+for ((i = 0; i < SAMPLE; i++)); do
+  img=lang-app; [ $((i % 2)) -eq 1 ] && img=debian-tools
+  "$MOAT" scan "docker-archive:$OUT/$img.docker.tar" --db "$tmp/new.db" --offline --scanners vuln \
+    --cache off --format json --quiet > /dev/null
+done
+s1=$(date +%s.%N)
+python3 - "$sub" "$re" "$again" "$t0" "$t1" "$s0" "$s1" "$SAMPLE" "$IMAGES" "$store_bytes" <<'PY'
+import json, sys
+sub, re_, again = (json.loads(x) for x in sys.argv[1:4])
+t0, t1, s0, s1 = map(float, sys.argv[4:8]); sample, images, store = int(sys.argv[8]), int(sys.argv[9]), int(sys.argv[10])
+rescan = (s1 - s0) / sample * images
+print(f"| {images} images x {sub['packages'] // images} packages (pool {sub['pool']}) | "
+      f"{sub['seconds']:.1f} s ({images / sub['seconds']:.0f}/s) | {re_['seconds']:.2f} s, {re_['events']} events | "
+      f"{again['seconds']:.2f} s, {again['events']} events | {rescan:.0f} s (x{rescan / re_['seconds']:.0f}) | {store / images / 1024:.1f} KiB |")
+PY
