@@ -403,6 +403,59 @@ fn the_server_stores_answers_and_rematches_lang_app() {
     assert!(m.contains("moat_reports_submitted_total 1\n"));
     assert!(m.contains("moat_http_requests_total{code=\"401\"} 2\n"));
 
+    // `moat scan --server`: the same image scanned with secrets, submitted; it replaces the
+    // inventory, keeps its secret finding, and the server's match gives the same vulnerabilities.
+    let o = run(isolated(h)
+        .args([
+            "scan".as_ref(),
+            target.as_ref(),
+            "--db".as_ref(),
+            go_pypi.as_os_str(),
+            "--offline".as_ref(),
+            "--scanners".as_ref(),
+            "vuln,secret".as_ref(),
+            "--format".as_ref(),
+            "json".as_ref(),
+            "--server".as_ref(),
+            format!("http://{a}").as_ref(),
+            "--server-label".as_ref(),
+            "env=ci".as_ref(),
+        ])
+        .env("MOAT_SERVER_TOKEN", &writer));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("moat: submitted to http://{a}: image {id}")),
+        "{}",
+        stderr(&o)
+    );
+    let secrets = get_json(
+        a,
+        &format!("/api/v1/images/{id}/findings?kind=secret"),
+        &reader,
+    );
+    assert_eq!(secrets["findings"].as_array().expect("findings").len(), 1);
+    let img = get_json(a, &format!("/api/v1/images/{id}"), &reader);
+    assert_eq!(img["labels"]["env"], "ci");
+    let report = get_json(a, &format!("/api/v1/images/{id}/report"), &reader);
+    assert_eq!(
+        vuln_json(&report["findings"]),
+        vuln_json(&scan_after["findings"])
+    );
+    let o = run(isolated(h).args([
+        "scan",
+        &target,
+        "--offline",
+        "--db",
+        go_pypi.to_str().expect("utf-8"),
+        "--quiet",
+        "--server",
+        &format!("http://{a}"),
+        "--server-token",
+        &reader,
+    ]));
+    assert_eq!(code(&o), 2, "a read token cannot submit");
+    assert!(stderr(&o).contains("HTTP 403"), "{}", stderr(&o));
+
     // SIGTERM: a clean stop.
     let mut srv = srv;
     let pid = srv.0.id().to_string();

@@ -10,6 +10,7 @@
 //! | [`rematch`] | the server's matching: at submission and for the whole store |
 //! | [`api`] | the HTTP API (axum on tokio), its tokens, limits and metrics |
 //! | [`metrics`] | `/metrics` in Prometheus' text format |
+//! | [`client`] | `moat scan --server URL`: submitting a report |
 //!
 //! Threads: tokio's runtime answers requests; store and matching work runs on its blocking
 //! pool (rusqlite is synchronous). A background task watches the advisory database file and
@@ -19,6 +20,7 @@
 //! image reference, the admission webhook, TLS, per-event webhooks.
 
 pub mod api;
+pub mod client;
 pub mod metrics;
 mod openapi;
 pub mod rematch;

@@ -82,6 +82,15 @@ pub struct ScanArgs {
     /// Exit with this code when any reported finding remains (not 2: that means an error).
     #[arg(long, default_value_t = 0, value_name = "N", value_parser = parse_exit_code)]
     exit_code: u8,
+    /// Also submit the report to a `moat serve` at this URL (its token in --server-token or
+    /// $MOAT_SERVER_TOKEN, scope write).
+    #[arg(long, value_name = "URL")]
+    server: Option<String>,
+    #[arg(long, value_name = "TOKEN", requires = "server")]
+    server_token: Option<String>,
+    /// A label kept with the image on the server (key=value; repeatable).
+    #[arg(long, value_name = "KEY=VALUE", requires = "server")]
+    server_label: Vec<String>,
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = ScanFormat::Table)]
     format: ScanFormat,
@@ -380,6 +389,36 @@ pub fn run(a: ScanArgs, env: &Env) -> anyhow::Result<ExitCode> {
         ScanFormat::Html => moat_report::scan_html(report, &ro, info.footer().as_deref()),
     };
     write_out(a.output.as_ref(), &bytes)?;
+    if let Some(url) = &a.server {
+        let token = a
+            .server_token
+            .clone()
+            .or_else(|| {
+                std::env::var("MOAT_SERVER_TOKEN")
+                    .ok()
+                    .filter(|t| !t.is_empty())
+            })
+            .context("--server needs a token: --server-token or $MOAT_SERVER_TOKEN")?;
+        let mut labels = std::collections::BTreeMap::new();
+        for l in &a.server_label {
+            let (k, v) = l
+                .split_once('=')
+                .with_context(|| format!("--server-label {l:?}: use key=value"))?;
+            labels.insert(k.trim().to_string(), v.trim().to_string());
+        }
+        let body = moat_report::scan_json(report);
+        let done = moat_server::client::submit(
+            url,
+            &token,
+            &labels,
+            &body,
+            std::time::Duration::from_secs(120),
+        )
+        .context("submitting the report")?;
+        if !quiet {
+            eprintln!("moat: submitted to {url}: image {}", done.id);
+        }
+    }
     if let Some(g) = &mut gate {
         let bom = match a.format {
             ScanFormat::Cyclonedx => bytes,
