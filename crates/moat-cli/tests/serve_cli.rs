@@ -208,6 +208,13 @@ fn the_server_stores_answers_and_rematches_lang_app() {
 
     let live = live_db.to_str().expect("utf-8");
     let st = store.to_str().expect("utf-8");
+    let policy = h.join("admission.toml");
+    std::fs::write(
+        &policy,
+        "deny_severity = \"HIGH\"\nignore_unfixed = true\nallowed_registries = [\"localhost\", \"docker.io/library\"]\n",
+    )
+    .expect("policy");
+    let pol = policy.to_str().expect("utf-8");
     let srv = start(
         h,
         &[
@@ -219,6 +226,8 @@ fn the_server_stores_answers_and_rematches_lang_app() {
             "1",
             "--max-body",
             "8000000",
+            "--admission-policy",
+            pol,
         ],
     );
     let a = srv.1.as_str();
@@ -455,6 +464,76 @@ fn the_server_stores_answers_and_rematches_lang_app() {
     ]));
     assert_eq!(code(&o), 2, "a read token cannot submit");
     assert!(stderr(&o).contains("HTTP 403"), "{}", stderr(&o));
+
+    // Admission: AdmissionReview v1 requests as the API server sends them.
+    let review = |kind: &str, images: &[&str]| -> Value {
+        let containers: Vec<Value> = images
+            .iter()
+            .enumerate()
+            .map(|(i, im)| serde_json::json!({"name": format!("c{i}"), "image": im}))
+            .collect();
+        let spec = serde_json::json!({"containers": containers});
+        let object = if kind == "Pod" {
+            serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "prod"}, "spec": spec})
+        } else {
+            serde_json::json!({"apiVersion": "apps/v1", "kind": kind, "metadata": {"name": "w", "namespace": "prod"},
+                "spec": {"replicas": 1, "template": {"metadata": {"labels": {"app": "w"}}, "spec": spec}}})
+        };
+        let req = serde_json::json!({
+            "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {"uid": "705ab4f5-6393-11e8-b7cc-42010a800002",
+                "kind": {"group": if kind == "Pod" { "" } else { "apps" }, "version": "v1", "kind": kind},
+                "resource": {"group": "", "version": "v1", "resource": "pods"},
+                "namespace": "prod", "operation": "CREATE",
+                "userInfo": {"username": "admin", "groups": ["system:authenticated"]},
+                "object": object, "oldObject": null, "dryRun": false}});
+        let (s, body) = http(a, "POST", "/admission", None, req.to_string().as_bytes());
+        assert_eq!(s, 200, "{}", String::from_utf8_lossy(&body));
+        let v: Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(v["kind"], "AdmissionReview");
+        assert_eq!(v["response"]["uid"], "705ab4f5-6393-11e8-b7cc-42010a800002");
+        v["response"].clone()
+    };
+    // lang-app's verdict follows from its findings: HIGH or above with a fix denies it.
+    let blocking: Vec<&Value> = scan_after["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| {
+            (f["severity"] == "HIGH" || f["severity"] == "CRITICAL")
+                && f["fixed_version"].is_string()
+        })
+        .collect();
+    let name = report["artifact"]["name"]
+        .as_str()
+        .expect("name")
+        .to_string();
+    let r = review("Pod", &[&name]);
+    assert_eq!(r["allowed"], blocking.is_empty(), "{r}");
+    if let Some(f) = blocking.first() {
+        let msg = r["status"]["message"].as_str().expect("message");
+        assert!(msg.contains(f["id"].as_str().expect("id")), "{msg}");
+        assert_eq!(r["status"]["code"], 403);
+    }
+    let r = review("Deployment", &["quay.io/evil/miner:1"]);
+    assert_eq!(r["allowed"], false);
+    assert!(
+        r["status"]["message"]
+            .as_str()
+            .expect("m")
+            .contains("registry not allowed"),
+        "{r}"
+    );
+    let r = review("Pod", &["nginx:1.25"]);
+    assert_eq!(r["allowed"], false);
+    assert!(
+        r["status"]["message"]
+            .as_str()
+            .expect("m")
+            .contains("not known to moat"),
+        "{r}"
+    );
+    assert_eq!(http(a, "POST", "/admission", None, b"{}").0, 400);
 
     // SIGTERM: a clean stop.
     let mut srv = srv;

@@ -60,6 +60,7 @@ pub struct AppState {
     buckets: Mutex<HashMap<i64, (f64, Instant)>>,
     /// Serialises re-matches (the background one and `POST /api/v1/rematch`).
     pub rematching: tokio::sync::Mutex<()>,
+    pub admission: Option<crate::admission::Policy>,
 }
 
 impl AppState {
@@ -72,6 +73,7 @@ impl AppState {
             metrics: Metrics::default(),
             buckets: Mutex::new(HashMap::new()),
             rematching: tokio::sync::Mutex::new(()),
+            admission: None,
         }
     }
 }
@@ -145,6 +147,7 @@ pub fn router(state: Shared) -> Router {
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
+        .route("/admission", post(admission))
         .merge(api)
         .layer(DefaultBodyLimit::max(state.limits.max_body))
         .layer(middleware::from_fn_with_state(state.clone(), guard))
@@ -273,6 +276,23 @@ async fn openapi() -> Response {
         crate::openapi::DOCUMENT,
     )
         .into_response()
+}
+
+/// The admission webhook (no token: the API server calls it; expose it in-cluster only).
+async fn admission(State(s): State<Shared>, body: Bytes) -> ApiResult {
+    let Some(policy) = s.admission.clone() else {
+        return Err(ApiError::not_found(
+            "no admission policy (--admission-policy)",
+        ));
+    };
+    let review: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad(format!("not an AdmissionReview: {e}")))?;
+    if review["kind"] != "AdmissionReview" || !review["request"].is_object() {
+        return Err(ApiError::bad("not an AdmissionReview request"));
+    }
+    let store = s.store.clone();
+    let answer = blocking(move || Ok(crate::admission::review(&store, &policy, &review)?)).await?;
+    Ok(axum::Json(answer).into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -9,6 +9,7 @@
 //! | [`store`] | SQLite: images (with their report), packages, findings, ids, events, tokens |
 //! | [`rematch`] | the server's matching: at submission and for the whole store |
 //! | [`api`] | the HTTP API (axum on tokio), its tokens, limits and metrics |
+//! | [`admission`] | the Kubernetes admission webhook: AdmissionReview in, a verdict per image |
 //! | [`metrics`] | `/metrics` in Prometheus' text format |
 //! | [`client`] | `moat scan --server URL`: submitting a report |
 //!
@@ -17,8 +18,9 @@
 //! re-matches the store when it changes (`moat db update` replaced it).
 //!
 //! Not yet here (see README): PostgreSQL and workers, the job queue, scanning a submitted
-//! image reference, the admission webhook, TLS, per-event webhooks.
+//! image reference, signature checks at admission, TLS, per-event webhooks.
 
+pub mod admission;
 pub mod api;
 pub mod client;
 pub mod metrics;
@@ -46,6 +48,8 @@ pub struct Config {
     pub watch_db: Duration,
     /// Runtime worker threads.
     pub threads: usize,
+    /// The admission policy (`POST /admission` answers 404 without one).
+    pub admission: Option<admission::Policy>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,11 +87,9 @@ pub fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send) -> Result<(), S
                 source,
             })?;
         let addr = listener.local_addr()?;
-        let state = Arc::new(api::AppState::new(
-            store,
-            cfg.db.clone(),
-            cfg.limits.clone(),
-        ));
+        let mut state = api::AppState::new(store, cfg.db.clone(), cfg.limits.clone());
+        state.admission = cfg.admission.clone();
+        let state = Arc::new(state);
         if let (Some(db), false) = (cfg.db.clone(), cfg.watch_db.is_zero()) {
             let s = state.clone();
             let every = cfg.watch_db;

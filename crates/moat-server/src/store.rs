@@ -32,6 +32,7 @@ const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS images (
   id INTEGER PRIMARY KEY,
   name TEXT NOT NULL,
+  ref_name TEXT NOT NULL DEFAULT '',
   digest TEXT,
   kind TEXT NOT NULL,
   os TEXT,
@@ -42,6 +43,8 @@ CREATE TABLE IF NOT EXISTS images (
   vulns BLOB NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS images_key ON images(name, ifnull(digest, ''));
+CREATE INDEX IF NOT EXISTS images_ref ON images(ref_name, submitted_at);
+CREATE INDEX IF NOT EXISTS images_digest ON images(digest, submitted_at);
 CREATE TABLE IF NOT EXISTS packages (
   image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
   name TEXT NOT NULL COLLATE NOCASE,
@@ -340,6 +343,7 @@ impl Store {
             suppressed: report.suppressed.clone(),
         });
         let vulns_blob = compress_findings(&vulns);
+        let ref_name = crate::admission::ImageRef::parse(&name).name();
         let labels_json = serde_json::to_string(labels).unwrap_or_else(|_| "{}".into());
         let mut conn = self.lock();
         let tx = conn.transaction().map_err(|e| self.err(e))?;
@@ -354,16 +358,16 @@ impl Store {
         let id = match existing {
             Some(id) => {
                 tx.execute(
-                    "UPDATE images SET kind = ?2, os = ?3, labels = ?4, submitted_at = ?5, matched_at = ?5, report = ?6, vulns = ?7 WHERE id = ?1",
-                    params![id, inv.artifact.kind.as_str(), os, labels_json, now, blob, vulns_blob],
+                    "UPDATE images SET kind = ?2, os = ?3, labels = ?4, submitted_at = ?5, matched_at = ?5, report = ?6, vulns = ?7, ref_name = ?8 WHERE id = ?1",
+                    params![id, inv.artifact.kind.as_str(), os, labels_json, now, blob, vulns_blob, ref_name],
                 )
                 .map_err(|e| self.err(e))?;
                 id
             }
             None => {
                 tx.execute(
-                    "INSERT INTO images (name, digest, kind, os, labels, submitted_at, matched_at, report, vulns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8)",
-                    params![name, digest, inv.artifact.kind.as_str(), os, labels_json, now, blob, vulns_blob],
+                    "INSERT INTO images (name, digest, kind, os, labels, submitted_at, matched_at, report, vulns, ref_name) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9)",
+                    params![name, digest, inv.artifact.kind.as_str(), os, labels_json, now, blob, vulns_blob, ref_name],
                 )
                 .map_err(|e| self.err(e))?;
                 tx.last_insert_rowid()
@@ -456,6 +460,35 @@ impl Store {
         }
         tx.commit().map_err(|e| self.err(e))?;
         Ok(events)
+    }
+
+    /// The most recently submitted image with `digest` (when given), else named `ref_name`
+    /// (an image reference as [`crate::admission::ImageRef::name`] spells it).
+    pub fn find_image(
+        &self,
+        ref_name: &str,
+        digest: Option<&str>,
+    ) -> Result<Option<i64>, StoreError> {
+        let conn = self.lock();
+        if let Some(d) = digest {
+            let hit: Option<i64> = conn
+                .query_row(
+                    "SELECT id FROM images WHERE digest = ?1 ORDER BY submitted_at DESC, id DESC LIMIT 1",
+                    [d],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(|e| self.err(e))?;
+            // Not under this digest: not the same image, whatever its tag says.
+            return Ok(hit);
+        }
+        conn.query_row(
+            "SELECT id FROM images WHERE ref_name = ?1 ORDER BY submitted_at DESC, id DESC LIMIT 1",
+            [ref_name],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(|e| self.err(e))
     }
 
     /// Every image id, in order.

@@ -44,6 +44,9 @@ pub struct ServeArgs {
     /// Worker threads of the server's runtime.
     #[arg(long, default_value_t = 2, value_name = "N")]
     threads: usize,
+    /// The admission policy (TOML) of the Kubernetes webhook at `POST /admission`.
+    #[arg(long, value_name = "FILE")]
+    admission_policy: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -143,6 +146,17 @@ fn serve(a: ServeArgs, env: &Env) -> anyhow::Result<ExitCode> {
         }
         None => Some(env.default_db()).filter(|p| p.is_file()),
     };
+    let admission = match &a.admission_policy {
+        Some(p) => {
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            Some(moat_server::admission::Policy::parse(
+                &text,
+                &p.display().to_string(),
+            )?)
+        }
+        None => None,
+    };
     let cfg = Config {
         listen: a.listen,
         store: store.clone(),
@@ -156,6 +170,7 @@ fn serve(a: ServeArgs, env: &Env) -> anyhow::Result<ExitCode> {
         },
         watch_db: Duration::from_secs(a.watch_db),
         threads: a.threads,
+        admission,
     };
     let has_tokens = Store::open(&store)?.has_tokens()?;
     moat_server::serve(cfg, |addr| {
