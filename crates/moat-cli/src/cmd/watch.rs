@@ -19,12 +19,15 @@ mod session;
 use crate::output::escape;
 use clap::{Args, ValueEnum};
 use moat_runtime::field::FieldSource;
-use moat_runtime::k8s::{AuditReader, K8sAudit};
+use moat_runtime::k8s::{AuditEvent, AuditReader, K8sAudit};
 use moat_runtime::{Compiled, Diagnostic, Matching, Priority, RuleSet, compile};
 use session::Run;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::SyncSender;
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub(crate) enum WatchFormat {
@@ -97,8 +100,7 @@ pub struct WatchArgs {
     /// Allow --listen on a non-loopback address (moat has no TLS: use a TLS proxy).
     #[arg(long, requires = "listen")]
     listen_allow_remote: bool,
-    /// With --listen or --live: stop after this many events (then flush the outputs and
-    /// summarise).
+    /// Stop after this many events (then flush the outputs and summarise).
     #[arg(long, value_name = "N")]
     max_events: Option<u64>,
     /// A moat JSON report (`moat scan --format json`) or CycloneDX SBOM of an image
@@ -159,12 +161,12 @@ pub fn run(a: WatchArgs) -> anyhow::Result<ExitCode> {
     let Some(compiled) = load_engine(&a, K8sAudit) else {
         return Ok(ExitCode::from(2));
     };
-    let mut run = Run::new(compiled.engine, &a)?;
+    let run = Run::new(compiled.engine, &a)?;
     let Some(input) = a.audit_log.as_deref() else {
         return session::serve(run, &a);
     };
-    let reader: Box<dyn BufRead> = if input == "-" {
-        Box::new(std::io::stdin().lock())
+    let reader: Box<dyn BufRead + Send> = if input == "-" {
+        Box::new(std::io::BufReader::with_capacity(1 << 16, std::io::stdin()))
     } else {
         match std::fs::File::open(input) {
             Ok(f) => Box::new(std::io::BufReader::with_capacity(1 << 16, f)),
@@ -175,8 +177,7 @@ pub fn run(a: WatchArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let name = if input == "-" { "<stdin>" } else { input };
-    watch(&mut run, reader, name)?;
-    Ok(run.finish(a.format))
+    watch_audit_log(run, reader, name, &a)
 }
 
 /// Loads `--rules` in order and compiles the rules of `source`'s `source:` against it, with
@@ -252,8 +253,10 @@ fn watch_capture(a: &WatchArgs, path: &Path) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(2));
     };
     let mut run = Run::new(compiled.engine, a)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    session::stop_on_signals(&stop)?;
     let mut ev = moat_scap::Event::default();
-    loop {
+    while !stop.load(Ordering::Relaxed) {
         match reader.next_event(&mut ev) {
             Ok(true) => {}
             Ok(false) => break,
@@ -364,37 +367,101 @@ fn hostname() -> String {
     String::new()
 }
 
-/// Reads audit payloads from `reader` through the run; `Err` only for an I/O error of stdout.
-fn watch(run: &mut Run<K8sAudit>, mut reader: Box<dyn BufRead>, name: &str) -> anyhow::Result<()> {
-    let mut audit = AuditReader::new(&mut reader);
+/// `--audit-log`: a thread reads and parses the payloads, the run's loop ([`session::pump`],
+/// the one `--listen` uses) evaluates them, so SIGINT/SIGTERM and `--max-events` end a run
+/// reading a pipe that is waiting for more, with its summary.
+fn watch_audit_log(
+    mut run: Run<K8sAudit>,
+    reader: Box<dyn BufRead + Send>,
+    name: &str,
+    a: &WatchArgs,
+) -> anyhow::Result<ExitCode> {
+    let stop = Arc::new(AtomicBool::new(false));
+    session::stop_on_signals(&stop)?;
+    let skipped = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<AuditEvent>>(64);
+    let reading = {
+        let (skipped, failed, name) = (Arc::clone(&skipped), Arc::clone(&failed), name.to_string());
+        std::thread::spawn(move || read_payloads(reader, &name, &tx, &skipped, &failed))
+    };
+    session::pump(&mut run, &rx, &stop)?;
+    let finished = reading.is_finished();
+    drop(rx);
+    if finished {
+        let _ = reading.join();
+    }
+    run.skipped = skipped.load(Ordering::SeqCst);
+    run.failed = failed.load(Ordering::SeqCst);
+    Ok(run.finish(a.format))
+}
+
+/// Tells how many bytes its reader holds unread, so events are sent on at once when the
+/// next read may wait (a pipe), and in batches when more is at hand (a file).
+struct Buffered<'a, R> {
+    inner: R,
+    left: &'a std::cell::Cell<usize>,
+}
+
+impl<R: BufRead> std::io::Read for Buffered<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.left.set(0);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Buffered<'_, R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        let b = self.inner.fill_buf()?;
+        self.left.set(b.len());
+        Ok(b)
+    }
+    fn consume(&mut self, n: usize) {
+        self.inner.consume(n);
+        self.left.set(self.left.get().saturating_sub(n));
+    }
+}
+
+/// The events of each payload to `tx`, in batches of up to 512 while input is buffered.
+/// Ends at the end of the input, on a read error (`failed`) or when the loop is gone.
+fn read_payloads(
+    reader: Box<dyn BufRead + Send>,
+    name: &str,
+    tx: &SyncSender<Vec<AuditEvent>>,
+    skipped: &AtomicU64,
+    failed: &AtomicBool,
+) {
+    let left = std::cell::Cell::new(0);
+    let mut audit = AuditReader::new(Buffered {
+        inner: reader,
+        left: &left,
+    });
+    let mut batch = Vec::new();
     loop {
         let payload = match audit.next_payload() {
             Ok(Some(p)) => p,
-            Ok(None) => return Ok(()),
+            Ok(None) => break,
             Err(e) => {
                 eprintln!("moat: error: cannot read {}: {e}", escape(name));
-                run.failed = true;
-                return Ok(());
+                failed.store(true, Ordering::SeqCst);
+                break;
             }
         };
         match payload {
             Ok(evs) => {
                 for ev in evs {
                     match ev {
-                        Ok(ev) => {
-                            if !run.event(&ev)? {
-                                return Ok(());
-                            }
-                        }
+                        Ok(ev) => batch.push(ev),
                         Err(msg) => {
-                            run.skipped += 1;
+                            skipped.fetch_add(1, Ordering::SeqCst);
                             eprintln!("moat: warning: {}: {}", escape(name), escape(&msg));
                         }
                     }
                 }
             }
             Err(e) => {
-                run.skipped += 1;
+                skipped.fetch_add(1, Ordering::SeqCst);
                 eprintln!(
                     "moat: warning: {}: {}",
                     escape(name),
@@ -402,5 +469,14 @@ fn watch(run: &mut Run<K8sAudit>, mut reader: Box<dyn BufRead>, name: &str) -> a
                 );
             }
         }
+        if (batch.len() >= 512 || left.get() == 0)
+            && !batch.is_empty()
+            && tx.send(std::mem::take(&mut batch)).is_err()
+        {
+            return;
+        }
+    }
+    if !batch.is_empty() {
+        let _ = tx.send(batch);
     }
 }
