@@ -14,6 +14,7 @@
 //! does not load or the input cannot be read.
 
 mod live;
+mod rules;
 mod session;
 
 use crate::output::escape;
@@ -22,7 +23,7 @@ use moat_runtime::field::FieldSource;
 use moat_runtime::k8s::{AuditEvent, AuditReader, K8sAudit};
 use moat_runtime::{Compiled, Diagnostic, Matching, Priority, RuleSet, compile};
 use session::Run;
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -37,10 +38,28 @@ pub(crate) enum WatchFormat {
 
 #[derive(Args)]
 pub struct WatchArgs {
-    /// A Falco rule file; repeat for several, loaded in the order given (as Falco loads its
-    /// `rules_files`). Required with --audit-log.
+    /// A Falco rule file (or a directory of them); repeat for several, loaded in the order
+    /// given (as Falco loads its `rules_files`). Default: moat's stored copy of Falco's rules
+    /// for the source watched (--update-rules), else /etc/falco's.
     #[arg(long = "rules", value_name = "FILE")]
     rules: Vec<PathBuf>,
+    /// Pull Falco's rules (falcoctl's OCI artifacts: the stable syscall rules and the
+    /// k8saudit ruleset) into moat's rule store, checking their digests, and exit.
+    #[arg(long, conflicts_with_all = ["audit_log", "capture", "listen", "live", "validate"])]
+    update_rules: bool,
+    /// With --update-rules: pull this rulesfile artifact instead (a mirror, another tag or a
+    /// digest; repeatable); it is stored for the source its rules are for.
+    #[arg(
+        long,
+        value_name = "REGISTRY/REPO[:TAG|@DIGEST]",
+        requires = "update_rules"
+    )]
+    rules_ref: Vec<String>,
+    /// The rule store [default: $XDG_CACHE_HOME/moat/rules].
+    #[arg(long, value_name = "DIR")]
+    rules_dir: Option<PathBuf>,
+    #[command(flatten)]
+    access: crate::settings::RegistryAccessArgs,
     /// Kubernetes audit events: a file of JSON lines (each an `Event`, an `EventList` or an
     /// array of them; a value may span lines), or `-` for stdin.
     #[arg(long, value_name = "FILE|-", conflicts_with = "capture")]
@@ -134,26 +153,38 @@ fn parse_priority(s: &str) -> Result<Priority, String> {
 /// The sources moat has; rules of these load quietly even when another one is watched.
 const SOURCES: &[&str] = &["k8s_audit", "syscall"];
 
-pub fn run(a: WatchArgs) -> anyhow::Result<ExitCode> {
+pub fn run(mut a: WatchArgs, env: &crate::settings::Env) -> anyhow::Result<ExitCode> {
     if !a.enable_tag.is_empty() && !a.disable_tag.is_empty() {
         anyhow::bail!("--enable-tag and --disable-tag cannot be used together");
     }
     if !a.enable_tag.is_empty() && !a.disable_rule.is_empty() {
         anyhow::bail!("--enable-tag and --disable-rule cannot be used together");
     }
+    if a.update_rules {
+        rules::update(&a, env)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if !a.validate.is_empty() {
         return Ok(validate(&a));
     }
-    if a.live {
-        return live::run(&a);
-    }
-    if a.audit_log.is_none() && a.capture.is_none() && a.listen.is_none() {
+    if !a.live && a.audit_log.is_none() && a.capture.is_none() && a.listen.is_none() {
         anyhow::bail!(
-            "nothing to watch: give --audit-log FILE|-, --capture FILE.scap, --listen ADDR:PORT or --live (or --validate FILE...)"
+            "nothing to watch: give --audit-log FILE|-, --capture FILE.scap, --listen ADDR:PORT or --live (or --validate FILE..., --update-rules)"
         );
     }
     if a.rules.is_empty() {
-        anyhow::bail!("--rules FILE is required (moat has no built-in rule set yet)");
+        let source = if a.live || a.capture.is_some() {
+            "syscall"
+        } else {
+            "k8s_audit"
+        };
+        match rules::default_rules(&a, env, source)? {
+            Some(files) => a.rules = files,
+            None => return Ok(ExitCode::from(2)),
+        }
+    }
+    if a.live {
+        return live::run(&a);
     }
     if let Some(path) = &a.capture {
         return watch_capture(&a, path);
@@ -165,11 +196,11 @@ pub fn run(a: WatchArgs) -> anyhow::Result<ExitCode> {
     let Some(input) = a.audit_log.as_deref() else {
         return session::serve(run, &a);
     };
-    let reader: Box<dyn BufRead + Send> = if input == "-" {
-        Box::new(std::io::BufReader::with_capacity(1 << 16, std::io::stdin()))
+    let reader: Box<dyn Read + Send> = if input == "-" {
+        Box::new(std::io::stdin())
     } else {
         match std::fs::File::open(input) {
-            Ok(f) => Box::new(std::io::BufReader::with_capacity(1 << 16, f)),
+            Ok(f) => Box::new(f),
             Err(e) => {
                 eprintln!("moat: error: cannot read audit log {}: {e}", escape(input));
                 return Ok(ExitCode::from(2));
@@ -293,13 +324,49 @@ fn print_diagnostics(diags: &[Diagnostic]) {
     }
 }
 
+/// What `--validate` reports: the rules of each source compiled against that source's
+/// fields (k8s audit, and syscalls with the capture reader's field and event tables), the
+/// loader's diagnostics and those every compilation gives once.
+struct Validation {
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Validation {
+    fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(|d| d.code.is_error())
+    }
+}
+
+fn validation(rs: &RuleSet) -> Validation {
+    let mut diagnostics = compile(rs, K8sAudit, &["syscall"]).diagnostics;
+    let syscall = moat_scap::State::new(&moat_scap::Metadata::default());
+    let more = compile(rs, syscall, &["k8s_audit"]).diagnostics;
+    let key = |d: &Diagnostic| {
+        (
+            d.code.as_str(),
+            d.item_type.clone(),
+            d.item_name.clone(),
+            d.file.clone(),
+            d.item,
+            d.message.clone(),
+        )
+    };
+    let mut seen: std::collections::HashSet<_> = diagnostics.iter().map(key).collect();
+    for d in more {
+        if seen.insert(key(&d)) {
+            diagnostics.push(d);
+        }
+    }
+    Validation { diagnostics }
+}
+
 /// `--validate`: every file loaded in order, each reported `Ok` or `Invalid`.
 fn validate(a: &WatchArgs) -> ExitCode {
     let mut rs = RuleSet::default();
     for f in a.rules.iter().chain(&a.validate) {
         rs.load_file(f);
     }
-    let c = compile(&rs, K8sAudit, &SOURCES[1..]);
+    let c = validation(&rs);
     let files: Vec<String> = a.validate.iter().map(|p| p.display().to_string()).collect();
     let bad = c.has_errors();
     match a.format {
@@ -372,7 +439,7 @@ fn hostname() -> String {
 /// reading a pipe that is waiting for more, with its summary.
 fn watch_audit_log(
     mut run: Run<K8sAudit>,
-    reader: Box<dyn BufRead + Send>,
+    reader: Box<dyn Read + Send>,
     name: &str,
     a: &WatchArgs,
 ) -> anyhow::Result<ExitCode> {
@@ -396,63 +463,98 @@ fn watch_audit_log(
     Ok(run.finish(a.format))
 }
 
-/// Tells how many bytes its reader holds unread, so events are sent on at once when the
-/// next read may wait (a pipe), and in batches when more is at hand (a file).
-struct Buffered<'a, R> {
-    inner: R,
-    left: &'a std::cell::Cell<usize>,
+/// The events read so far, sent on to the loop in batches.
+struct Batch<'a> {
+    events: Vec<AuditEvent>,
+    tx: &'a SyncSender<Vec<AuditEvent>>,
+    /// The loop is gone: stop reading.
+    gone: bool,
 }
 
-impl<R: BufRead> std::io::Read for Buffered<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.left.set(0);
-        Ok(n)
+impl Batch<'_> {
+    fn send(&mut self) {
+        if !self.events.is_empty() && self.tx.send(std::mem::take(&mut self.events)).is_err() {
+            self.gone = true;
+        }
     }
 }
 
-impl<R: BufRead> BufRead for Buffered<'_, R> {
+/// The input's buffer, which sends the events read so far before each read that may wait
+/// (a pipe with nothing more in it yet): a live stream's events go on at once, a file's in
+/// batches of up to [`BATCH`].
+struct SendBeforeRead<'a, 'b> {
+    inner: std::io::BufReader<Box<dyn Read + Send>>,
+    batch: &'a std::cell::RefCell<Batch<'b>>,
+}
+
+impl SendBeforeRead<'_, '_> {
+    fn before_read(&mut self) -> std::io::Result<()> {
+        if self.inner.buffer().is_empty() {
+            let mut b = self.batch.borrow_mut();
+            b.send();
+            if b.gone {
+                return Err(std::io::Error::other("stopped"));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Read for SendBeforeRead<'_, '_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.before_read()?;
+        self.inner.read(buf)
+    }
+}
+
+impl BufRead for SendBeforeRead<'_, '_> {
     fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
-        let b = self.inner.fill_buf()?;
-        self.left.set(b.len());
-        Ok(b)
+        self.before_read()?;
+        self.inner.fill_buf()
     }
     fn consume(&mut self, n: usize) {
         self.inner.consume(n);
-        self.left.set(self.left.get().saturating_sub(n));
     }
 }
 
-/// The events of each payload to `tx`, in batches of up to 512 while input is buffered.
-/// Ends at the end of the input, on a read error (`failed`) or when the loop is gone.
+/// The most events sent to the loop at once.
+const BATCH: usize = 512;
+
+/// The events of each payload to `tx`. Ends at the end of the input, on a read error
+/// (`failed`) or when the loop is gone.
 fn read_payloads(
-    reader: Box<dyn BufRead + Send>,
+    input: Box<dyn Read + Send>,
     name: &str,
     tx: &SyncSender<Vec<AuditEvent>>,
     skipped: &AtomicU64,
     failed: &AtomicBool,
 ) {
-    let left = std::cell::Cell::new(0);
-    let mut audit = AuditReader::new(Buffered {
-        inner: reader,
-        left: &left,
+    let batch = std::cell::RefCell::new(Batch {
+        events: Vec::new(),
+        tx,
+        gone: false,
     });
-    let mut batch = Vec::new();
+    let mut audit = AuditReader::new(SendBeforeRead {
+        inner: std::io::BufReader::with_capacity(1 << 16, input),
+        batch: &batch,
+    });
     loop {
         let payload = match audit.next_payload() {
             Ok(Some(p)) => p,
             Ok(None) => break,
+            Err(_) if batch.borrow().gone => return,
             Err(e) => {
                 eprintln!("moat: error: cannot read {}: {e}", escape(name));
                 failed.store(true, Ordering::SeqCst);
                 break;
             }
         };
+        let mut b = batch.borrow_mut();
         match payload {
             Ok(evs) => {
                 for ev in evs {
                     match ev {
-                        Ok(ev) => batch.push(ev),
+                        Ok(ev) => b.events.push(ev),
                         Err(msg) => {
                             skipped.fetch_add(1, Ordering::SeqCst);
                             eprintln!("moat: warning: {}: {}", escape(name), escape(&msg));
@@ -469,14 +571,12 @@ fn read_payloads(
                 );
             }
         }
-        if (batch.len() >= 512 || left.get() == 0)
-            && !batch.is_empty()
-            && tx.send(std::mem::take(&mut batch)).is_err()
-        {
+        if b.events.len() >= BATCH {
+            b.send();
+        }
+        if b.gone {
             return;
         }
     }
-    if !batch.is_empty() {
-        let _ = tx.send(batch);
-    }
+    batch.borrow_mut().send();
 }
