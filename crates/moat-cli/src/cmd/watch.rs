@@ -1,7 +1,8 @@
 //! `moat watch`: Falco-compatible rules over runtime events ([`moat_runtime`]). Kubernetes
 //! audit events come from a file or stdin (`--audit-log`): JSON lines, JSON arrays or
 //! `EventList` batches; syscall events from a Falco/sysdig capture file (`--capture`,
-//! [`moat_scap`]). `--validate` loads and checks rule files only.
+//! [`moat_scap`]). `--validate` loads and checks rule files only. Without `--rules`, the
+//! copy of Falco's rules `--update-rules` stored for the watched source ([`rules`]).
 //!
 //! Every source runs through the same code: [`load_engine`] compiles the rules of its
 //! `source:` against it, and [`session::Run`] evaluates them on each event and sends the alerts
