@@ -448,7 +448,8 @@ fn watch_audit_log(
     session::stop_on_signals(&stop)?;
     let skipped = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicBool::new(false));
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<AuditEvent>>(64);
+    // Few batches in flight: parsed events are large, memory stays small.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<AuditEvent>>(4);
     let reading = {
         let (skipped, failed, name) = (Arc::clone(&skipped), Arc::clone(&failed), name.to_string());
         std::thread::spawn(move || read_payloads(reader, &name, &tx, &skipped, &failed))
@@ -519,7 +520,7 @@ impl BufRead for SendBeforeRead<'_, '_> {
 }
 
 /// The most events sent to the loop at once.
-const BATCH: usize = 512;
+const BATCH: usize = 256;
 
 /// The events of each payload to `tx`. Ends at the end of the input, on a read error
 /// (`failed`) or when the loop is gone.
