@@ -66,7 +66,7 @@ enum Command {
     /// Verify an image's attestations and print their predicates.
     VerifyAttestation(cmd::sign::VerifyAttestationArgs),
     /// Run Falco rules over runtime events (Kubernetes audit logs); alerts on stdout.
-    Watch(cmd::watch::WatchArgs),
+    Watch(Box<cmd::watch::WatchArgs>),
     /// Run the server: every image's inventory and findings, re-matched on new advisories.
     Serve(cmd::serve::ServeArgs),
 }
@@ -87,7 +87,7 @@ fn main() -> ExitCode {
         Command::Verify(a) => cmd::sign::verify(a, &env),
         Command::Attest(a) => cmd::sign::attest(a, &env),
         Command::VerifyAttestation(a) => cmd::sign::verify_attestation(a, &env),
-        Command::Watch(a) => cmd::watch::run(a),
+        Command::Watch(a) => cmd::watch::run(*a, &env),
         Command::Serve(a) => cmd::serve::run(a, &env),
     });
     match result {

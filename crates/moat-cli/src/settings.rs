@@ -208,6 +208,18 @@ impl Env {
         PathBuf::from(".moat-blobs")
     }
 
+    /// moat's copy of Falco's rules (`moat watch --update-rules`): `$XDG_CACHE_HOME/moat/rules`,
+    /// else `~/.cache/moat/rules`.
+    pub fn default_rules_dir(&self) -> PathBuf {
+        if let Some(x) = &self.xdg_cache_home {
+            return PathBuf::from(x).join("moat").join("rules");
+        }
+        if let Some(h) = &self.home {
+            return PathBuf::from(h).join(".cache").join("moat").join("rules");
+        }
+        PathBuf::from(".moat-rules")
+    }
+
     /// Docker's `config.json`: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
     pub fn docker_config(&self) -> Option<PathBuf> {
         if let Some(d) = &self.docker_config {

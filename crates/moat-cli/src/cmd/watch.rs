@@ -1,7 +1,8 @@
 //! `moat watch`: Falco-compatible rules over runtime events ([`moat_runtime`]). Kubernetes
 //! audit events come from a file or stdin (`--audit-log`): JSON lines, JSON arrays or
 //! `EventList` batches; syscall events from a Falco/sysdig capture file (`--capture`,
-//! [`moat_scap`]). `--validate` loads and checks rule files only.
+//! [`moat_scap`]). `--validate` loads and checks rule files only. Without `--rules`, the
+//! copy of Falco's rules `--update-rules` stored for the watched source ([`rules`]).
 //!
 //! Every source runs through the same code: [`load_engine`] compiles the rules of its
 //! `source:` against it, and [`session::Run`] evaluates them on each event and sends the alerts
@@ -14,17 +15,21 @@
 //! does not load or the input cannot be read.
 
 mod live;
+mod rules;
 mod session;
 
 use crate::output::escape;
 use clap::{Args, ValueEnum};
 use moat_runtime::field::FieldSource;
-use moat_runtime::k8s::{AuditReader, K8sAudit};
+use moat_runtime::k8s::{AuditEvent, AuditReader, K8sAudit};
 use moat_runtime::{Compiled, Diagnostic, Matching, Priority, RuleSet, compile};
 use session::Run;
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::SyncSender;
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub(crate) enum WatchFormat {
@@ -34,10 +39,28 @@ pub(crate) enum WatchFormat {
 
 #[derive(Args)]
 pub struct WatchArgs {
-    /// A Falco rule file; repeat for several, loaded in the order given (as Falco loads its
-    /// `rules_files`). Required with --audit-log.
+    /// A Falco rule file (or a directory of them); repeat for several, loaded in the order
+    /// given (as Falco loads its `rules_files`). Default: moat's stored copy of Falco's rules
+    /// for the source watched (--update-rules), else /etc/falco's.
     #[arg(long = "rules", value_name = "FILE")]
     rules: Vec<PathBuf>,
+    /// Pull Falco's rules (falcoctl's OCI artifacts: the stable syscall rules and the
+    /// k8saudit ruleset) into moat's rule store, checking their digests, and exit.
+    #[arg(long, conflicts_with_all = ["audit_log", "capture", "listen", "live", "validate"])]
+    update_rules: bool,
+    /// With --update-rules: pull this rulesfile artifact instead (a mirror, another tag or a
+    /// digest; repeatable); it is stored for the source its rules are for.
+    #[arg(
+        long,
+        value_name = "REGISTRY/REPO[:TAG|@DIGEST]",
+        requires = "update_rules"
+    )]
+    rules_ref: Vec<String>,
+    /// The rule store [default: $XDG_CACHE_HOME/moat/rules].
+    #[arg(long, value_name = "DIR")]
+    rules_dir: Option<PathBuf>,
+    #[command(flatten)]
+    access: crate::settings::RegistryAccessArgs,
     /// Kubernetes audit events: a file of JSON lines (each an `Event`, an `EventList` or an
     /// array of them; a value may span lines), or `-` for stdin.
     #[arg(long, value_name = "FILE|-", conflicts_with = "capture")]
@@ -97,8 +120,7 @@ pub struct WatchArgs {
     /// Allow --listen on a non-loopback address (moat has no TLS: use a TLS proxy).
     #[arg(long, requires = "listen")]
     listen_allow_remote: bool,
-    /// With --listen or --live: stop after this many events (then flush the outputs and
-    /// summarise).
+    /// Stop after this many events (then flush the outputs and summarise).
     #[arg(long, value_name = "N")]
     max_events: Option<u64>,
     /// A moat JSON report (`moat scan --format json`) or CycloneDX SBOM of an image
@@ -132,26 +154,38 @@ fn parse_priority(s: &str) -> Result<Priority, String> {
 /// The sources moat has; rules of these load quietly even when another one is watched.
 const SOURCES: &[&str] = &["k8s_audit", "syscall"];
 
-pub fn run(a: WatchArgs) -> anyhow::Result<ExitCode> {
+pub fn run(mut a: WatchArgs, env: &crate::settings::Env) -> anyhow::Result<ExitCode> {
     if !a.enable_tag.is_empty() && !a.disable_tag.is_empty() {
         anyhow::bail!("--enable-tag and --disable-tag cannot be used together");
     }
     if !a.enable_tag.is_empty() && !a.disable_rule.is_empty() {
         anyhow::bail!("--enable-tag and --disable-rule cannot be used together");
     }
+    if a.update_rules {
+        rules::update(&a, env)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if !a.validate.is_empty() {
         return Ok(validate(&a));
     }
-    if a.live {
-        return live::run(&a);
-    }
-    if a.audit_log.is_none() && a.capture.is_none() && a.listen.is_none() {
+    if !a.live && a.audit_log.is_none() && a.capture.is_none() && a.listen.is_none() {
         anyhow::bail!(
-            "nothing to watch: give --audit-log FILE|-, --capture FILE.scap, --listen ADDR:PORT or --live (or --validate FILE...)"
+            "nothing to watch: give --audit-log FILE|-, --capture FILE.scap, --listen ADDR:PORT or --live (or --validate FILE..., --update-rules)"
         );
     }
     if a.rules.is_empty() {
-        anyhow::bail!("--rules FILE is required (moat has no built-in rule set yet)");
+        let source = if a.live || a.capture.is_some() {
+            "syscall"
+        } else {
+            "k8s_audit"
+        };
+        match rules::default_rules(&a, env, source)? {
+            Some(files) => a.rules = files,
+            None => return Ok(ExitCode::from(2)),
+        }
+    }
+    if a.live {
+        return live::run(&a);
     }
     if let Some(path) = &a.capture {
         return watch_capture(&a, path);
@@ -159,15 +193,15 @@ pub fn run(a: WatchArgs) -> anyhow::Result<ExitCode> {
     let Some(compiled) = load_engine(&a, K8sAudit) else {
         return Ok(ExitCode::from(2));
     };
-    let mut run = Run::new(compiled.engine, &a)?;
+    let run = Run::new(compiled.engine, &a)?;
     let Some(input) = a.audit_log.as_deref() else {
         return session::serve(run, &a);
     };
-    let reader: Box<dyn BufRead> = if input == "-" {
-        Box::new(std::io::stdin().lock())
+    let reader: Box<dyn Read + Send> = if input == "-" {
+        Box::new(std::io::stdin())
     } else {
         match std::fs::File::open(input) {
-            Ok(f) => Box::new(std::io::BufReader::with_capacity(1 << 16, f)),
+            Ok(f) => Box::new(f),
             Err(e) => {
                 eprintln!("moat: error: cannot read audit log {}: {e}", escape(input));
                 return Ok(ExitCode::from(2));
@@ -175,8 +209,7 @@ pub fn run(a: WatchArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let name = if input == "-" { "<stdin>" } else { input };
-    watch(&mut run, reader, name)?;
-    Ok(run.finish(a.format))
+    watch_audit_log(run, reader, name, &a)
 }
 
 /// Loads `--rules` in order and compiles the rules of `source`'s `source:` against it, with
@@ -252,8 +285,10 @@ fn watch_capture(a: &WatchArgs, path: &Path) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(2));
     };
     let mut run = Run::new(compiled.engine, a)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    session::stop_on_signals(&stop)?;
     let mut ev = moat_scap::Event::default();
-    loop {
+    while !stop.load(Ordering::Relaxed) {
         match reader.next_event(&mut ev) {
             Ok(true) => {}
             Ok(false) => break,
@@ -290,13 +325,49 @@ fn print_diagnostics(diags: &[Diagnostic]) {
     }
 }
 
+/// What `--validate` reports: the rules of each source compiled against that source's
+/// fields (k8s audit, and syscalls with the capture reader's field and event tables), the
+/// loader's diagnostics and those every compilation gives once.
+struct Validation {
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Validation {
+    fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(|d| d.code.is_error())
+    }
+}
+
+fn validation(rs: &RuleSet) -> Validation {
+    let mut diagnostics = compile(rs, K8sAudit, &["syscall"]).diagnostics;
+    let syscall = moat_scap::State::new(&moat_scap::Metadata::default());
+    let more = compile(rs, syscall, &["k8s_audit"]).diagnostics;
+    let key = |d: &Diagnostic| {
+        (
+            d.code.as_str(),
+            d.item_type.clone(),
+            d.item_name.clone(),
+            d.file.clone(),
+            d.item,
+            d.message.clone(),
+        )
+    };
+    let mut seen: std::collections::HashSet<_> = diagnostics.iter().map(key).collect();
+    for d in more {
+        if seen.insert(key(&d)) {
+            diagnostics.push(d);
+        }
+    }
+    Validation { diagnostics }
+}
+
 /// `--validate`: every file loaded in order, each reported `Ok` or `Invalid`.
 fn validate(a: &WatchArgs) -> ExitCode {
     let mut rs = RuleSet::default();
     for f in a.rules.iter().chain(&a.validate) {
         rs.load_file(f);
     }
-    let c = compile(&rs, K8sAudit, &SOURCES[1..]);
+    let c = validation(&rs);
     let files: Vec<String> = a.validate.iter().map(|p| p.display().to_string()).collect();
     let bad = c.has_errors();
     match a.format {
@@ -364,37 +435,137 @@ fn hostname() -> String {
     String::new()
 }
 
-/// Reads audit payloads from `reader` through the run; `Err` only for an I/O error of stdout.
-fn watch(run: &mut Run<K8sAudit>, mut reader: Box<dyn BufRead>, name: &str) -> anyhow::Result<()> {
-    let mut audit = AuditReader::new(&mut reader);
+/// `--audit-log`: a thread reads and parses the payloads, the run's loop ([`session::pump`],
+/// the one `--listen` uses) evaluates them, so SIGINT/SIGTERM and `--max-events` end a run
+/// reading a pipe that is waiting for more, with its summary.
+fn watch_audit_log(
+    mut run: Run<K8sAudit>,
+    reader: Box<dyn Read + Send>,
+    name: &str,
+    a: &WatchArgs,
+) -> anyhow::Result<ExitCode> {
+    let stop = Arc::new(AtomicBool::new(false));
+    session::stop_on_signals(&stop)?;
+    let skipped = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicBool::new(false));
+    // Few batches in flight: parsed events are large, memory stays small.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<AuditEvent>>(4);
+    let reading = {
+        let (skipped, failed, name) = (Arc::clone(&skipped), Arc::clone(&failed), name.to_string());
+        std::thread::spawn(move || read_payloads(reader, &name, &tx, &skipped, &failed))
+    };
+    session::pump(&mut run, &rx, &stop)?;
+    let finished = reading.is_finished();
+    drop(rx);
+    if finished {
+        let _ = reading.join();
+    }
+    run.skipped = skipped.load(Ordering::SeqCst);
+    run.failed = failed.load(Ordering::SeqCst);
+    Ok(run.finish(a.format))
+}
+
+/// The events read so far, sent on to the loop in batches.
+struct Batch<'a> {
+    events: Vec<AuditEvent>,
+    tx: &'a SyncSender<Vec<AuditEvent>>,
+    /// The loop is gone: stop reading.
+    gone: bool,
+}
+
+impl Batch<'_> {
+    fn send(&mut self) {
+        if !self.events.is_empty() && self.tx.send(std::mem::take(&mut self.events)).is_err() {
+            self.gone = true;
+        }
+    }
+}
+
+/// The input's buffer, which sends the events read so far before each read that may wait
+/// (a pipe with nothing more in it yet): a live stream's events go on at once, a file's in
+/// batches of up to [`BATCH`].
+struct SendBeforeRead<'a, 'b> {
+    inner: std::io::BufReader<Box<dyn Read + Send>>,
+    batch: &'a std::cell::RefCell<Batch<'b>>,
+}
+
+impl SendBeforeRead<'_, '_> {
+    fn before_read(&mut self) -> std::io::Result<()> {
+        if self.inner.buffer().is_empty() {
+            let mut b = self.batch.borrow_mut();
+            b.send();
+            if b.gone {
+                return Err(std::io::Error::other("stopped"));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Read for SendBeforeRead<'_, '_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.before_read()?;
+        self.inner.read(buf)
+    }
+}
+
+impl BufRead for SendBeforeRead<'_, '_> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.before_read()?;
+        self.inner.fill_buf()
+    }
+    fn consume(&mut self, n: usize) {
+        self.inner.consume(n);
+    }
+}
+
+/// The most events sent to the loop at once.
+const BATCH: usize = 256;
+
+/// The events of each payload to `tx`. Ends at the end of the input, on a read error
+/// (`failed`) or when the loop is gone.
+fn read_payloads(
+    input: Box<dyn Read + Send>,
+    name: &str,
+    tx: &SyncSender<Vec<AuditEvent>>,
+    skipped: &AtomicU64,
+    failed: &AtomicBool,
+) {
+    let batch = std::cell::RefCell::new(Batch {
+        events: Vec::new(),
+        tx,
+        gone: false,
+    });
+    let mut audit = AuditReader::new(SendBeforeRead {
+        inner: std::io::BufReader::with_capacity(1 << 16, input),
+        batch: &batch,
+    });
     loop {
         let payload = match audit.next_payload() {
             Ok(Some(p)) => p,
-            Ok(None) => return Ok(()),
+            Ok(None) => break,
+            Err(_) if batch.borrow().gone => return,
             Err(e) => {
                 eprintln!("moat: error: cannot read {}: {e}", escape(name));
-                run.failed = true;
-                return Ok(());
+                failed.store(true, Ordering::SeqCst);
+                break;
             }
         };
+        let mut b = batch.borrow_mut();
         match payload {
             Ok(evs) => {
                 for ev in evs {
                     match ev {
-                        Ok(ev) => {
-                            if !run.event(&ev)? {
-                                return Ok(());
-                            }
-                        }
+                        Ok(ev) => b.events.push(ev),
                         Err(msg) => {
-                            run.skipped += 1;
+                            skipped.fetch_add(1, Ordering::SeqCst);
                             eprintln!("moat: warning: {}: {}", escape(name), escape(&msg));
                         }
                     }
                 }
             }
             Err(e) => {
-                run.skipped += 1;
+                skipped.fetch_add(1, Ordering::SeqCst);
                 eprintln!(
                     "moat: warning: {}: {}",
                     escape(name),
@@ -402,5 +573,12 @@ fn watch(run: &mut Run<K8sAudit>, mut reader: Box<dyn BufRead>, name: &str) -> a
                 );
             }
         }
+        if b.events.len() >= BATCH {
+            b.send();
+        }
+        if b.gone {
+            return;
+        }
     }
+    batch.borrow_mut().send();
 }

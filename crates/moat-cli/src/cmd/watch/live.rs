@@ -38,9 +38,6 @@ fn source() -> LiveSource {
 }
 
 pub fn run(a: &WatchArgs) -> anyhow::Result<ExitCode> {
-    if a.rules.is_empty() {
-        anyhow::bail!("--rules FILE is required (moat has no built-in rule set yet)");
-    }
     let runtime = match &a.container_socket {
         Some(p) => {
             let rt = RuntimeSocket::probe(p);

@@ -4,7 +4,6 @@
 
 use super::{WatchArgs, WatchFormat};
 use crate::output::escape;
-use moat_runtime::Engine;
 use moat_runtime::field::{FieldArg, FieldSource};
 use moat_runtime::join::{ImageReport, join};
 use moat_runtime::k8s::{AuditEvent, K8sAudit};
@@ -14,10 +13,12 @@ use moat_runtime::sink::{
     Alert, Dispatcher, FileSink, Format, HttpSink, MonotonicClock, RateLimiter, SinkError,
     WriterSink,
 };
+use moat_runtime::{Engine, Priority};
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::time::Duration;
 
 pub(super) struct Run<S: FieldSource> {
@@ -33,6 +34,8 @@ pub(super) struct Run<S: FieldSource> {
     pub note: String,
     hits: Vec<usize>,
     rate: Option<(f64, u32)>,
+    /// `--max-events`: the run stops after this many events, whatever the source.
+    limit: u64,
     reports: Vec<ImageReport>,
     /// The fields naming the container's image and the executed file, when the source has
     /// them (for --image-report).
@@ -89,6 +92,7 @@ impl<S: FieldSource> Run<S> {
             note: String::new(),
             hits: Vec::new(),
             rate: a.rate.map(|r| (r, a.max_burst)),
+            limit: a.max_events.unwrap_or(u64::MAX),
         })
     }
 
@@ -98,9 +102,17 @@ impl<S: FieldSource> Run<S> {
         self.engine.source_mut()
     }
 
-    /// Runs the rules on one event that happened at `time_ns`. `Ok(false)`: stdout is
-    /// closed (a broken pipe), stop reading.
+    /// Whether `--max-events` events have run.
+    pub fn done(&self) -> bool {
+        self.events >= self.limit
+    }
+
+    /// Runs the rules on one event that happened at `time_ns`. `Ok(false)`: stop reading,
+    /// stdout is closed (a broken pipe) or this was the `--max-events`th event.
     pub fn event_at(&mut self, ev: &S::Event, time_ns: i64) -> anyhow::Result<bool> {
+        if self.done() {
+            return Ok(false);
+        }
         self.events += 1;
         self.hits.clear();
         let hits = &mut self.hits;
@@ -120,7 +132,7 @@ impl<S: FieldSource> Run<S> {
                 Err(e) => return Err(e.into()),
             }
         }
-        Ok(true)
+        Ok(!self.done())
     }
 
     /// Writes out the alerts stdout holds (a live stream's: after each batch of events).
@@ -174,6 +186,19 @@ impl<S: FieldSource> Run<S> {
             "moat: {} events, {alerts} alerts{skipped}{}",
             self.events, self.note
         );
+        let mut by_priority: BTreeMap<Priority, u64> = BTreeMap::new();
+        for (i, n) in &self.by_rule {
+            *by_priority
+                .entry(self.engine.rules()[*i].priority)
+                .or_default() += n;
+        }
+        if !by_priority.is_empty() {
+            let parts: Vec<String> = by_priority
+                .iter()
+                .map(|(p, n)| format!("{} {n}", p.as_str()))
+                .collect();
+            eprintln!("moat: alerts by priority: {}", parts.join(", "));
+        }
         for (i, n) in &self.by_rule {
             eprintln!("moat:   {}: {n}", escape(&self.engine.rules()[*i].name));
         }
@@ -204,6 +229,11 @@ impl<S: FieldSource> Run<S> {
             if let Some(o) = j.as_object_mut() {
                 o.insert("events".into(), self.events.into());
                 o.insert("payloads_skipped".into(), self.skipped.into());
+                let prio: serde_json::Map<String, serde_json::Value> = by_priority
+                    .iter()
+                    .map(|(p, n)| (p.as_str().to_string(), (*n).into()))
+                    .collect();
+                o.insert("alerts_by_priority".into(), prio.into());
             }
             eprintln!("{}", serde_json::json!({ "moat_watch_stats": j }));
         }
@@ -249,24 +279,43 @@ pub(super) fn serve(mut run: Run<K8sAudit>, a: &WatchArgs) -> anyhow::Result<Exi
     eprintln!("moat: listening on http://{}", server.local_addr());
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<AuditEvent>>(64);
     let accept = server.spawn(tx, Arc::clone(&stop));
-    let limit = a.max_events.unwrap_or(u64::MAX);
-    'outer: while !stop.load(Ordering::SeqCst) && run.events < limit {
-        let batch = match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(b) => b,
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
-        };
-        for ev in &batch {
-            if run.events >= limit || !run.event(ev)? {
-                break 'outer;
-            }
-        }
-        if !run.flush()? {
-            break;
-        }
-    }
+    pump(&mut run, &rx, &stop)?;
     stop.store(true, Ordering::SeqCst);
     drop(rx);
     let _ = accept.join();
     Ok(run.finish(a.format))
+}
+
+/// The loop of every audit-event source (`--listen`, `--audit-log`): batches of events from
+/// `rx` through the run until the senders are gone, SIGINT/SIGTERM sets `stop`,
+/// `--max-events` or a closed stdout. The alerts held for stdout are written out whenever no
+/// batch is waiting, so a live stream's alerts are seen at once and a file's are written in
+/// large blocks.
+pub(super) fn pump(
+    run: &mut Run<K8sAudit>,
+    rx: &Receiver<Vec<AuditEvent>>,
+    stop: &AtomicBool,
+) -> anyhow::Result<()> {
+    'outer: while !stop.load(Ordering::SeqCst) && !run.done() {
+        let batch = match rx.try_recv() {
+            Ok(b) => b,
+            Err(TryRecvError::Disconnected) => break,
+            Err(TryRecvError::Empty) => {
+                if !run.flush()? {
+                    break;
+                }
+                match rx.recv_timeout(Duration::from_millis(100)) {
+                    Ok(b) => b,
+                    Err(RecvTimeoutError::Timeout) => continue,
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
+            }
+        };
+        for ev in &batch {
+            if !run.event(ev)? {
+                break 'outer;
+            }
+        }
+    }
+    Ok(())
 }
