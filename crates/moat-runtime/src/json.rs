@@ -445,26 +445,56 @@ fn literal(
     Ok(())
 }
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Whether any byte of `x` is a quote, a backslash or a control character.
+fn special8(x: u64) -> bool {
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+    let ctl = x.wrapping_sub(ONES * 0x20) & !x & HIGHS;
+    (zero(x ^ (ONES * u64::from(b'"'))) | zero(x ^ (ONES * u64::from(b'\\'))) | ctl) != 0
+}
+
 fn string(d: &[u8], p: &mut usize, nodes: &mut Vec<Node>) -> Result<(), JsonError> {
     let start = *p + 1;
     let mut i = start;
     let mut escaped = false;
+    // A control character makes the string invalid, but only once it is complete (an
+    // unterminated string is "more input needed", whatever it holds).
+    let mut control = false;
     loop {
-        let Some(off) = memchr::memchr2(b'"', b'\\', &d[i..]) else {
+        // Eight bytes at a time while none of them needs a look.
+        while let Some(w) = d.get(i..i + 8) {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(w);
+            if special8(u64::from_le_bytes(b)) {
+                break;
+            }
+            i += 8;
+        }
+        let Some(&c) = d.get(i) else {
             return Err(JsonError::Eof);
         };
-        i += off;
-        if d[i] == b'\\' {
-            escaped = true;
-            i += 2;
-            if i > d.len() {
-                return Err(JsonError::Eof);
+        match c {
+            b'"' => break,
+            b'\\' => {
+                escaped = true;
+                if d.get(i + 1).is_some_and(|&e| e < 0x20) {
+                    control = true;
+                }
+                i += 2;
+                if i > d.len() {
+                    return Err(JsonError::Eof);
+                }
             }
-        } else {
-            break;
+            0..0x20 => {
+                control = true;
+                i += 1;
+            }
+            _ => i += 1,
         }
     }
-    if d[start..i].iter().any(|&c| c < 0x20) {
+    if control {
         return Err(JsonError::Invalid(start));
     }
     push(nodes, Kind::Str(escaped), start, i);

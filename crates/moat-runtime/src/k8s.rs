@@ -6,21 +6,89 @@ use crate::field::{FieldArg, FieldError, FieldSource, FieldType, Value};
 use crate::json::{Doc, JsonError, Kind};
 use std::borrow::Cow;
 use std::io::BufRead;
+use std::sync::Arc;
 
-/// One audit event.
+/// One audit event: a node of a parsed payload (the payload itself, or an item of an
+/// `EventList` or array, sharing the payload's tape: each payload is parsed once).
 #[derive(Debug, Clone)]
 pub struct AuditEvent {
-    pub doc: Doc,
+    pub doc: Arc<Doc>,
+    /// The event's object in `doc`.
+    pub root: usize,
     /// `stageTimestamp`, in nanoseconds since the Unix epoch.
     pub time_ns: i64,
+    /// The node of each of [`TOP`]'s keys in the event's object (`NONE`: absent), found in
+    /// one pass so that field lookups do not scan the event's keys again.
+    top: [u32; TOP.len()],
+}
+
+/// The event keys fields start from.
+const TOP: [&str; 15] = [
+    "auditID",
+    "stage",
+    "annotations",
+    "user",
+    "impersonatedUser",
+    "verb",
+    "requestURI",
+    "objectRef",
+    "requestObject",
+    "responseObject",
+    "responseStatus",
+    "sourceIPs",
+    "userAgent",
+    "stageTimestamp",
+    "kind",
+];
+const AUDIT_ID: usize = 0;
+const STAGE_TIMESTAMP: usize = 13;
+const NONE: u32 = u32::MAX;
+
+fn top_slot(k: &[u8]) -> Option<usize> {
+    Some(match k {
+        b"auditID" => 0,
+        b"stage" => 1,
+        b"annotations" => 2,
+        b"user" => 3,
+        b"impersonatedUser" => 4,
+        b"verb" => 5,
+        b"requestURI" => 6,
+        b"objectRef" => 7,
+        b"requestObject" => 8,
+        b"responseObject" => 9,
+        b"responseStatus" => 10,
+        b"sourceIPs" => 11,
+        b"userAgent" => 12,
+        b"stageTimestamp" => 13,
+        b"kind" => 14,
+        _ => return None,
+    })
 }
 
 impl AuditEvent {
     /// An event from one JSON object (`kind: Event`) with a `stageTimestamp`.
     pub fn from_doc(doc: Doc) -> Result<AuditEvent, String> {
-        let ts = doc
-            .get(0, "stageTimestamp")
-            .ok_or("can't read stageTimestamp")?;
+        Self::from_node(Arc::new(doc), 0)
+    }
+
+    /// The event at node `root` of `doc` (an object with a `stageTimestamp`).
+    pub fn from_node(doc: Arc<Doc>, root: usize) -> Result<AuditEvent, String> {
+        let mut top = [NONE; TOP.len()];
+        for (k, v) in doc.members(root) {
+            let slot = match doc.kind(k) {
+                Kind::Str(false) => top_slot(doc.raw(k)),
+                _ => top_slot(&doc.str(k)),
+            };
+            if let Some(i) = slot
+                && top[i] == NONE
+            {
+                top[i] = v as u32;
+            }
+        }
+        let ts = match top[STAGE_TIMESTAMP] {
+            NONE => return Err("can't read stageTimestamp".into()),
+            n => n as usize,
+        };
         let s = doc.str(ts);
         let text =
             std::str::from_utf8(&s).map_err(|_| "stageTimestamp is not UTF-8".to_string())?;
@@ -29,25 +97,48 @@ impl AuditEvent {
             .map_err(|e| format!("bad stageTimestamp '{text}': {e}"))?;
         let time_ns = i64::try_from(t.as_nanosecond())
             .map_err(|_| format!("stageTimestamp '{text}' out of range"))?;
-        Ok(AuditEvent { doc, time_ns })
+        Ok(AuditEvent {
+            doc,
+            root,
+            time_ns,
+            top,
+        })
+    }
+
+    /// The value of key `k` of the event's object.
+    pub fn get(&self, k: &str) -> Option<usize> {
+        match top_slot(k.as_bytes()) {
+            Some(i) => match self.top[i] {
+                NONE => None,
+                n => Some(n as usize),
+            },
+            None => self.doc.get(self.root, k),
+        }
+    }
+
+    /// Follows `keys` from the event's object ([`Doc::path`]).
+    pub fn path(&self, keys: &[&str]) -> Option<usize> {
+        match keys.split_first() {
+            None => Some(self.root),
+            Some((k, rest)) => self.doc.path(self.get(k)?, rest),
+        }
     }
 }
 
 /// Splits a parsed payload into events: an `Event`, an `EventList`'s items, or an array of
 /// either. Items that are not events (no `stageTimestamp`) come back as errors.
 pub fn events_of(doc: Doc) -> Result<Vec<Result<AuditEvent, String>>, String> {
+    let doc = Arc::new(doc);
     let mut out = Vec::new();
     collect(&doc, 0, &mut out)?;
     Ok(out)
 }
 
-fn collect(doc: &Doc, n: usize, out: &mut Vec<Result<AuditEvent, String>>) -> Result<(), String> {
-    let sub = |n: usize| -> Result<AuditEvent, String> {
-        let node = doc.nodes[n];
-        let bytes = doc.data[node.start as usize..node.end as usize].to_vec();
-        let d = Doc::parse(bytes).map_err(|e| e.to_string())?;
-        AuditEvent::from_doc(d)
-    };
+fn collect(
+    doc: &Arc<Doc>,
+    n: usize,
+    out: &mut Vec<Result<AuditEvent, String>>,
+) -> Result<(), String> {
     match doc.kind(n) {
         Kind::Array => {
             for c in doc.children(n) {
@@ -65,19 +156,14 @@ fn collect(doc: &Doc, n: usize, out: &mut Vec<Result<AuditEvent, String>>) -> Re
                     if let Some(items) = doc.get(n, "items").filter(|&i| doc.kind(i) == Kind::Array)
                     {
                         for it in doc.children(items) {
-                            out.push(sub(it));
+                            out.push(AuditEvent::from_node(Arc::clone(doc), it));
                         }
                         return Ok(());
                     }
                     Err("data not recognized as a k8s audit event".into())
                 }
                 Some(b"Event") => {
-                    if n == 0 {
-                        // Reuse the whole document.
-                        out.push(AuditEvent::from_doc(doc.clone()));
-                    } else {
-                        out.push(sub(n));
-                    }
+                    out.push(AuditEvent::from_node(Arc::clone(doc), n));
                     Ok(())
                 }
                 _ => Err("data not recognized as a k8s audit event".into()),
@@ -578,14 +664,14 @@ impl FieldSource for K8sAudit {
     }
 
     fn extract<'e>(&'e self, ev: &'e AuditEvent, field: &KField, out: &mut Vec<Value<'e>>) {
-        let d = &ev.doc;
+        let d: &'e Doc = &ev.doc;
         let s = |b: Cow<'e, [u8]>| Value::Str(b);
         match field {
             KField::JsonValue(ptr) => {
                 let n = if ptr.is_empty() {
-                    Some(0)
+                    Some(ev.root)
                 } else {
-                    d.pointer(0, ptr)
+                    d.pointer(ev.root, ptr)
                 };
                 if let Some(n) = n {
                     out.push(s(d.text(n)));
@@ -594,7 +680,7 @@ impl FieldSource for K8sAudit {
             }
             KField::JsonObj => {
                 let mut buf = Vec::new();
-                d.write_indented(0, 0, &mut buf);
+                d.write_indented(ev.root, 0, &mut buf);
                 out.push(Value::Str(Cow::Owned(buf)));
                 return;
             }
@@ -615,22 +701,22 @@ impl FieldSource for K8sAudit {
             _ => {}
         }
         // The ka.* fields: only on audit events.
-        if d.get(0, "auditID").is_none() {
+        if ev.top[AUDIT_ID] == NONE {
             return;
         }
         match field {
             KField::Path(keys) => {
-                if let Some(n) = d.path(0, keys) {
+                if let Some(n) = ev.path(keys) {
                     out.push(s(d.text(n)));
                 }
             }
             KField::PathList(keys) => {
-                if let Some(n) = d.path(0, keys).filter(|&n| d.kind(n) == Kind::Array) {
+                if let Some(n) = ev.path(keys).filter(|&n| d.kind(n) == Kind::Array) {
                     out.extend(d.children(n).map(|c| s(d.text(c))));
                 }
             }
             KField::UriParam(k) => {
-                if let Some(n) = d.get(0, "requestURI") {
+                if let Some(n) = ev.get("requestURI") {
                     let uri = d.text(n);
                     if let Some(v) = query_param(&uri, k) {
                         out.push(Value::Str(Cow::Owned(v)));
@@ -638,17 +724,17 @@ impl FieldSource for K8sAudit {
                 }
             }
             KField::TargetPodName => {
-                let res = d.path(0, &["objectRef", "resource"]).map(|n| d.str(n));
-                let sub = d.path(0, &["objectRef", "subresource"]).map(|n| d.str(n));
+                let res = ev.path(&["objectRef", "resource"]).map(|n| d.str(n));
+                let sub = ev.path(&["objectRef", "subresource"]).map(|n| d.str(n));
                 if res.as_deref() == Some(b"pods".as_slice())
                     && sub.as_deref().is_none_or(|s| s.is_empty())
-                    && let Some(n) = d.path(0, &["responseObject", "metadata", "name"])
+                    && let Some(n) = ev.path(&["responseObject", "metadata", "name"])
                 {
                     out.push(s(d.text(n)));
                 }
             }
             KField::SubjectNames(kind) => {
-                let Some(subs) = d.path(0, &["requestObject", "subjects"]) else {
+                let Some(subs) = ev.path(&["requestObject", "subjects"]) else {
                     return;
                 };
                 if d.kind(subs) != Kind::Array {
@@ -683,9 +769,8 @@ impl FieldSource for K8sAudit {
             KField::BindingHasName => out.push(Value::Str(Cow::Borrowed(b"true"))),
             KField::ContainerImage0 | KField::ContainerRepo0 => {
                 let mut vals = Vec::new();
-                recursive(
-                    d,
-                    0,
+                rec(
+                    ev,
                     Some(0),
                     &["requestObject", "spec", "containers", "image"],
                     &mut vals,
@@ -701,9 +786,8 @@ impl FieldSource for K8sAudit {
             }
             KField::AnyPrivileged => {
                 let mut vals = Vec::new();
-                if !recursive(
-                    d,
-                    0,
+                if !rec(
+                    ev,
                     None,
                     &[
                         "requestObject",
@@ -723,10 +807,10 @@ impl FieldSource for K8sAudit {
                     b"false"
                 })));
             }
-            KField::Container { list, what, index } => container(d, list, *what, *index, out),
+            KField::Container { list, what, index } => container(ev, list, *what, *index, out),
             KField::RoleRules { key, index } => {
                 let mut vals = Vec::new();
-                if recursive(d, 0, *index, &["requestObject", "rules", key], &mut vals) {
+                if rec(ev, *index, &["requestObject", "rules", key], &mut vals) {
                     for n in vals.into_iter().flatten() {
                         if d.kind(n) == Kind::Array {
                             out.extend(d.children(n).map(|c| s(d.text(c))));
@@ -736,15 +820,14 @@ impl FieldSource for K8sAudit {
             }
             KField::Recursive { keys, index } => {
                 let mut vals = Vec::new();
-                if recursive(d, 0, *index, keys, &mut vals) {
+                if rec(ev, *index, keys, &mut vals) {
                     out.extend(vals.into_iter().flatten().map(|n| s(d.text(n))));
                 }
             }
             KField::VolumeHostpathMatch(arg) => {
                 let mut vals = Vec::new();
-                if !recursive(
-                    d,
-                    0,
+                if !rec(
+                    ev,
                     None,
                     &["requestObject", "spec", "volumes", "hostPath", "path"],
                     &mut vals,
@@ -767,9 +850,8 @@ impl FieldSource for K8sAudit {
             }
             KField::VolumeTypes(index) => {
                 let mut vals = Vec::new();
-                if recursive(
-                    d,
-                    0,
+                if rec(
+                    ev,
                     *index,
                     &["requestObject", "spec", "volumes"],
                     &mut vals,
@@ -792,7 +874,7 @@ impl FieldSource for K8sAudit {
                 }
             }
             KField::SourceIps(index) => {
-                if let Some(n) = d.get(0, "sourceIPs").filter(|&n| d.kind(n) == Kind::Array) {
+                if let Some(n) = ev.get("sourceIPs").filter(|&n| d.kind(n) == Kind::Array) {
                     match index {
                         Some(i) => {
                             if let Some(c) = d.index(n, *i) {
@@ -809,6 +891,20 @@ impl FieldSource for K8sAudit {
             | KField::EvtTime
             | KField::EvtSource => {}
         }
+    }
+}
+
+/// [`recursive`] from the event's object.
+fn rec(ev: &AuditEvent, index: Option<usize>, keys: &[&str], out: &mut Vec<Option<usize>>) -> bool {
+    match keys.split_first() {
+        None => {
+            out.push(Some(ev.root));
+            true
+        }
+        Some((k, rest)) => match ev.get(k) {
+            Some(n) => recursive(&ev.doc, n, index, rest, out),
+            None => false,
+        },
     }
 }
 
@@ -865,12 +961,13 @@ fn repository(img: Cow<'_, [u8]>) -> Value<'_> {
 }
 
 fn container<'e>(
-    d: &'e Doc,
+    ev: &'e AuditEvent,
     list: &str,
     what: CWhat,
     index: Option<usize>,
     out: &mut Vec<Value<'e>>,
 ) {
+    let d: &'e Doc = &ev.doc;
     let base = ["requestObject", "spec", list];
     let mut vals = Vec::new();
     let path = |sub: &[&'static str]| -> Vec<&str> {
@@ -879,7 +976,7 @@ fn container<'e>(
     match what {
         CWhat::Name | CWhat::Image | CWhat::Repository => {
             let key = if what == CWhat::Name { "name" } else { "image" };
-            if !recursive(d, 0, index, &path(&[key]), &mut vals) {
+            if !rec(ev, index, &path(&[key]), &mut vals) {
                 return;
             }
             // A container without the key fails the whole extraction (the plugin's
@@ -902,7 +999,7 @@ fn container<'e>(
             } else {
                 "args"
             };
-            if !recursive(d, 0, index, &path(&[key]), &mut vals) {
+            if !rec(ev, index, &path(&[key]), &mut vals) {
                 return;
             }
             let mut res = Vec::new();
@@ -925,7 +1022,7 @@ fn container<'e>(
             out.extend(res);
         }
         CWhat::HostPort => {
-            if !recursive(d, 0, index, &path(&["ports"]), &mut vals) {
+            if !rec(ev, index, &path(&["ports"]), &mut vals) {
                 return;
             }
             let mut res = Vec::new();
@@ -942,7 +1039,7 @@ fn container<'e>(
             out.extend(res);
         }
         CWhat::Sub(sub) => {
-            if recursive(d, 0, index, &path(sub), &mut vals) {
+            if rec(ev, index, &path(sub), &mut vals) {
                 out.extend(vals.into_iter().flatten().map(|n| Value::Str(d.text(n))));
             }
         }
@@ -952,11 +1049,11 @@ fn container<'e>(
             } else {
                 "runAsGroup"
             };
-            let pod: Cow<[u8]> = match d.path(0, &["requestObject", "spec", key]) {
+            let pod: Cow<[u8]> = match ev.path(&["requestObject", "spec", key]) {
                 Some(n) => d.text(n),
                 None => Cow::Borrowed(b"0"),
             };
-            if !recursive(d, 0, index, &path(&[key]), &mut vals) {
+            if !rec(ev, index, &path(&[key]), &mut vals) {
                 return;
             }
             for v in vals {
