@@ -133,7 +133,8 @@ impl Doc {
         Some(n)
     }
 
-    fn step(&self, n: usize, k: &str) -> Option<usize> {
+    /// One step of [`Doc::path`]: key `k` of an object, element `k` of an array.
+    pub fn step(&self, n: usize, k: &str) -> Option<usize> {
         match self.nodes[n].kind {
             Kind::Object => self.get(n, k),
             Kind::Array => k.parse::<usize>().ok().and_then(|i| self.index(n, i)),

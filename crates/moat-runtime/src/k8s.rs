@@ -308,7 +308,8 @@ pub enum KField {
     VolumeHostpathMatch(String),
     VolumeTypes(Option<usize>),
     SourceIps(Option<usize>),
-    JsonValue(String),
+    /// `jevt.value[ptr]`: the pointer's keys, unescaped (none: the whole event).
+    JsonValue(Vec<String>),
     JsonObj,
     RawTime,
     EvtTime,
@@ -576,7 +577,9 @@ impl K8sAudit {
                 "annotations",
                 "cluster_name"
             ])),
-            "jevt.value" | "json.value" => f!(ArgKind::Key, false, |a| K::JsonValue(key(a))),
+            "jevt.value" | "json.value" => f!(ArgKind::Key, false, |a| K::JsonValue(
+                pointer_keys(&key(a))
+            )),
             "jevt.obj" | "json.obj" => f!(ArgKind::None, false, |_| K::JsonObj),
             "jevt.rawtime" | "json.rawtime" => f!(ArgKind::None, false, |_| K::RawTime),
             "evt.time" => f!(ArgKind::None, false, |_| K::EvtTime),
@@ -667,11 +670,12 @@ impl FieldSource for K8sAudit {
         let d: &'e Doc = &ev.doc;
         let s = |b: Cow<'e, [u8]>| Value::Str(b);
         match field {
-            KField::JsonValue(ptr) => {
-                let n = if ptr.is_empty() {
-                    Some(ev.root)
-                } else {
-                    d.pointer(ev.root, ptr)
+            KField::JsonValue(keys) => {
+                let n = match keys.split_first() {
+                    None => Some(ev.root),
+                    Some((k, rest)) => ev
+                        .get(k)
+                        .and_then(|n| rest.iter().try_fold(n, |n, k| d.step(n, k))),
                 };
                 if let Some(n) = n {
                     out.push(s(d.text(n)));
@@ -892,6 +896,18 @@ impl FieldSource for K8sAudit {
             | KField::EvtSource => {}
         }
     }
+}
+
+/// The keys of a JSON pointer ([`Doc::pointer`]'s reading: the leading `/` optional, `~1`
+/// and `~0` unescaped); none for the empty pointer (the whole document).
+fn pointer_keys(ptr: &str) -> Vec<String> {
+    if ptr.is_empty() {
+        return Vec::new();
+    }
+    let p = ptr.strip_prefix('/').unwrap_or(ptr);
+    p.split('/')
+        .map(|t| t.replace("~1", "/").replace("~0", "~"))
+        .collect()
 }
 
 /// [`recursive`] from the event's object.
