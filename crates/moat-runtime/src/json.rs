@@ -112,7 +112,11 @@ impl Doc {
 
     fn key_eq(&self, key: usize, k: &str) -> bool {
         match self.nodes[key].kind {
-            Kind::Str(false) => self.raw(key) == k.as_bytes(),
+            Kind::Str(false) => {
+                // Keys are short: compared in line rather than by a call to memcmp.
+                let r = self.raw(key);
+                r.len() == k.len() && r.iter().zip(k.as_bytes()).all(|(a, b)| a == b)
+            }
             _ => self.str(key).as_ref() == k.as_bytes(),
         }
     }
@@ -449,11 +453,13 @@ fn literal(
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
 
-/// Whether any byte of `x` is a quote, a backslash or a control character.
-fn special8(x: u64) -> bool {
+/// The bytes of `x` (little endian) that are a quote, a backslash or a control character,
+/// as high bits; the lowest set bit marks the first such byte exactly (the borrows that can
+/// mark more only run upwards).
+fn special8(x: u64) -> u64 {
     let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
     let ctl = x.wrapping_sub(ONES * 0x20) & !x & HIGHS;
-    (zero(x ^ (ONES * u64::from(b'"'))) | zero(x ^ (ONES * u64::from(b'\\'))) | ctl) != 0
+    zero(x ^ (ONES * u64::from(b'"'))) | zero(x ^ (ONES * u64::from(b'\\'))) | ctl
 }
 
 fn string(d: &[u8], p: &mut usize, nodes: &mut Vec<Node>) -> Result<(), JsonError> {
@@ -464,11 +470,13 @@ fn string(d: &[u8], p: &mut usize, nodes: &mut Vec<Node>) -> Result<(), JsonErro
     // unterminated string is "more input needed", whatever it holds).
     let mut control = false;
     loop {
-        // Eight bytes at a time while none of them needs a look.
+        // Eight bytes at a time up to the next byte that needs a look.
         while let Some(w) = d.get(i..i + 8) {
             let mut b = [0u8; 8];
             b.copy_from_slice(w);
-            if special8(u64::from_le_bytes(b)) {
+            let m = special8(u64::from_le_bytes(b));
+            if m != 0 {
+                i += (m.trailing_zeros() / 8) as usize;
                 break;
             }
             i += 8;
@@ -573,6 +581,43 @@ mod tests {
             "{\n  \"b~c/d\": [\n    1,\n    \"x\\\"y\",\n    true,\n    null,\n    {}\n  ]\n}"
         );
         assert!(d.get(0, "zz").is_none());
+    }
+
+    #[test]
+    fn strings_scanned_by_words() {
+        // Quotes, escapes and control characters at every offset of the eight-byte words.
+        for len in 0..40 {
+            for at in 0..len {
+                let mut esc = vec![b'a'; len];
+                esc.splice(at..at, *b"\\\"");
+                let mut doc = b"\"".to_vec();
+                doc.extend_from_slice(&esc);
+                doc.push(b'"');
+                let d = Doc::parse(doc).unwrap();
+                assert_eq!(d.kind(0), Kind::Str(true), "{len} {at}");
+                assert_eq!(d.raw(0), esc.as_slice());
+                let mut body = vec![b'a'; len];
+                body[at] = 0x1f;
+                let mut doc = b"\"".to_vec();
+                doc.extend_from_slice(&body);
+                doc.push(b'"');
+                assert_eq!(Doc::parse(doc.clone()).unwrap_err(), JsonError::Invalid(1));
+                // Unterminated: more input is needed, whatever it holds.
+                doc.pop();
+                assert_eq!(Doc::parse(doc).unwrap_err(), JsonError::Eof);
+                body[at] = 0xe9;
+                let mut doc = b"[\"".to_vec();
+                doc.extend_from_slice(&body);
+                doc.extend_from_slice(b"\",1]");
+                let d = Doc::parse(doc).unwrap();
+                assert_eq!(d.raw(1), body.as_slice());
+                assert_eq!(d.raw(2), b"1");
+            }
+        }
+        assert_eq!(
+            Doc::parse(b"\"ab\\\ncd\"".to_vec()).unwrap_err(),
+            JsonError::Invalid(1)
+        );
     }
 
     #[test]

@@ -247,7 +247,10 @@ impl<R: BufRead> AuditReader<R> {
                 }
                 continue;
             }
-            let data = std::mem::take(&mut self.pending);
+            // The next payload's buffer sized like this one (lines of a log are alike), so
+            // reading a line does not grow it step by step.
+            let next = Vec::with_capacity(self.pending.len().clamp(256, 1 << 16));
+            let data = std::mem::replace(&mut self.pending, next);
             match Doc::parse_keep(data) {
                 Ok(doc) => {
                     let line = self.pending_line;
@@ -577,9 +580,9 @@ impl K8sAudit {
                 "annotations",
                 "cluster_name"
             ])),
-            "jevt.value" | "json.value" => f!(ArgKind::Key, false, |a| K::JsonValue(
-                pointer_keys(&key(a))
-            )),
+            "jevt.value" | "json.value" => {
+                f!(ArgKind::Key, false, |a| K::JsonValue(pointer_keys(&key(a))))
+            }
             "jevt.obj" | "json.obj" => f!(ArgKind::None, false, |_| K::JsonObj),
             "jevt.rawtime" | "json.rawtime" => f!(ArgKind::None, false, |_| K::RawTime),
             "evt.time" => f!(ArgKind::None, false, |_| K::EvtTime),
@@ -854,12 +857,7 @@ impl FieldSource for K8sAudit {
             }
             KField::VolumeTypes(index) => {
                 let mut vals = Vec::new();
-                if rec(
-                    ev,
-                    *index,
-                    &["requestObject", "spec", "volumes"],
-                    &mut vals,
-                ) {
+                if rec(ev, *index, &["requestObject", "spec", "volumes"], &mut vals) {
                     for n in vals.into_iter().flatten() {
                         let vols: Vec<usize> = if d.kind(n) == Kind::Array {
                             d.children(n).collect()
