@@ -1155,6 +1155,55 @@ mod tests {
     }
 
     #[test]
+    fn batch_items_read_as_their_own_documents() {
+        // An EventList's items and an array's elements share the payload's tape: each
+        // field reads the same as on the event parsed alone.
+        let other = r#"{"kind":"Event","auditID":"o","verb":"get","stageTimestamp":"2024-01-01T00:00:00Z"}"#;
+        let list = format!(r#"{{"kind":"EventList","items":[{other},{EV}]}}"#);
+        let arr = format!("[{other},{EV}]");
+        let alone = AuditEvent::from_doc(Doc::parse(EV.as_bytes().to_vec()).unwrap()).unwrap();
+        let src = K8sAudit;
+        let fields: Vec<(&str, FieldArg)> = vec![
+            ("ka.auditid", FieldArg::None),
+            ("ka.verb", FieldArg::None),
+            ("ka.user.name", FieldArg::None),
+            ("ka.user.groups", FieldArg::None),
+            ("ka.uri.param", key("command")),
+            ("ka.target.pod.name", FieldArg::None),
+            ("ka.req.pod.containers.image", FieldArg::None),
+            ("ka.req.pod.volumes.hostpath", FieldArg::None),
+            (
+                "ka.req.binding.subjects.serviceaccount_ns_names",
+                FieldArg::None,
+            ),
+            ("jevt.value", key("/objectRef/resource")),
+            ("jevt.value", key("/user")),
+            ("jevt.value", key("")),
+            ("jevt.obj", FieldArg::None),
+            ("jevt.rawtime", FieldArg::None),
+        ];
+        for text in [list, arr] {
+            let evs = events_of(Doc::parse(text.into_bytes()).unwrap()).unwrap();
+            assert_eq!(evs.len(), 2);
+            let ev = evs[1].as_ref().unwrap();
+            assert!(ev.root > 0);
+            assert_eq!(ev.time_ns, alone.time_ns);
+            for (name, arg) in &fields {
+                let (f, _) = src.resolve(name, arg).unwrap();
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                src.extract(ev, &f, &mut a);
+                src.extract(&alone, &f, &mut b);
+                assert!(!b.is_empty(), "{name}");
+                assert_eq!(render_values(&a), render_values(&b), "{name}");
+            }
+            let (f, _) = src.resolve("ka.verb", &FieldArg::None).unwrap();
+            let mut a = Vec::new();
+            src.extract(evs[0].as_ref().unwrap(), &f, &mut a);
+            assert_eq!(render_values(&a).as_deref(), Some("get"));
+        }
+    }
+
+    #[test]
     fn plugin_field_values() {
         let n = FieldArg::None;
         assert_eq!(get("ka.user.name", n.clone()).as_deref(), Some("alice"));
