@@ -45,24 +45,26 @@ const STAGE_TIMESTAMP: usize = 13;
 const NONE: u32 = u32::MAX;
 
 fn top_slot(k: &[u8]) -> Option<usize> {
-    Some(match k {
-        b"auditID" => 0,
-        b"stage" => 1,
-        b"annotations" => 2,
-        b"user" => 3,
-        b"impersonatedUser" => 4,
-        b"verb" => 5,
-        b"requestURI" => 6,
-        b"objectRef" => 7,
-        b"requestObject" => 8,
-        b"responseObject" => 9,
-        b"responseStatus" => 10,
-        b"sourceIPs" => 11,
-        b"userAgent" => 12,
-        b"stageTimestamp" => 13,
-        b"kind" => 14,
+    // By length first: one comparison of bytes at most for most keys.
+    let (i, name): (usize, &[u8]) = match (k.len(), k.first()) {
+        (7, _) => (0, b"auditID"),
+        (5, _) => (1, b"stage"),
+        (11, _) => (2, b"annotations"),
+        (4, Some(b'u')) => (3, b"user"),
+        (16, _) => (4, b"impersonatedUser"),
+        (4, Some(b'v')) => (5, b"verb"),
+        (10, _) => (6, b"requestURI"),
+        (9, Some(b'o')) => (7, b"objectRef"),
+        (13, _) => (8, b"requestObject"),
+        (14, Some(b'r')) if k.get(8) == Some(&b'O') => (9, b"responseObject"),
+        (14, Some(b'r')) => (10, b"responseStatus"),
+        (9, Some(b's')) => (11, b"sourceIPs"),
+        (9, Some(b'u')) => (12, b"userAgent"),
+        (14, Some(b's')) => (13, b"stageTimestamp"),
+        (4, Some(b'k')) => (14, b"kind"),
         _ => return None,
-    })
+    };
+    (k == name).then_some(i)
 }
 
 impl AuditEvent {
@@ -1152,6 +1154,23 @@ mod tests {
 
     fn key(k: &str) -> FieldArg {
         FieldArg::Key(k.into())
+    }
+
+    #[test]
+    fn top_keys_have_their_slots() {
+        for (i, k) in TOP.iter().enumerate() {
+            assert_eq!(top_slot(k.as_bytes()), Some(i), "{k}");
+        }
+        for k in [
+            "",
+            "users",
+            "responseStatu",
+            "responseObjecT",
+            "stageTimestampX",
+            "kinds",
+        ] {
+            assert_eq!(top_slot(k.as_bytes()), None, "{k}");
+        }
     }
 
     #[test]
