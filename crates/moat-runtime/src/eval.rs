@@ -339,6 +339,9 @@ fn cmp_bytes(b: &[u8], op: Op, l: &[u8]) -> bool {
         Op::Glob => glob(l, b, false),
         Op::IGlob => glob(l, b, true),
         Op::PMatch => path_prefix(l, b),
+        // Equality without an ordering: lengths first, no call to memcmp when they differ.
+        Op::Eq | Op::In | Op::Intersects => b == l,
+        Op::Ne => b != l,
         op => cmp_ord(b.cmp(l), op),
     }
 }

@@ -112,7 +112,11 @@ impl Doc {
 
     fn key_eq(&self, key: usize, k: &str) -> bool {
         match self.nodes[key].kind {
-            Kind::Str(false) => self.raw(key) == k.as_bytes(),
+            Kind::Str(false) => {
+                // Keys are short: compared in line rather than by a call to memcmp.
+                let r = self.raw(key);
+                r.len() == k.len() && r.iter().zip(k.as_bytes()).all(|(a, b)| a == b)
+            }
             _ => self.str(key).as_ref() == k.as_bytes(),
         }
     }
@@ -133,7 +137,8 @@ impl Doc {
         Some(n)
     }
 
-    fn step(&self, n: usize, k: &str) -> Option<usize> {
+    /// One step of [`Doc::path`]: key `k` of an object, element `k` of an array.
+    pub fn step(&self, n: usize, k: &str) -> Option<usize> {
         match self.nodes[n].kind {
             Kind::Object => self.get(n, k),
             Kind::Array => k.parse::<usize>().ok().and_then(|i| self.index(n, i)),
@@ -445,26 +450,60 @@ fn literal(
     Ok(())
 }
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The bytes of `x` (little endian) that are a quote, a backslash or a control character,
+/// as high bits; the lowest set bit marks the first such byte exactly (the borrows that can
+/// mark more only run upwards).
+fn special8(x: u64) -> u64 {
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+    let ctl = x.wrapping_sub(ONES * 0x20) & !x & HIGHS;
+    zero(x ^ (ONES * u64::from(b'"'))) | zero(x ^ (ONES * u64::from(b'\\'))) | ctl
+}
+
 fn string(d: &[u8], p: &mut usize, nodes: &mut Vec<Node>) -> Result<(), JsonError> {
     let start = *p + 1;
     let mut i = start;
     let mut escaped = false;
+    // A control character makes the string invalid, but only once it is complete (an
+    // unterminated string is "more input needed", whatever it holds).
+    let mut control = false;
     loop {
-        let Some(off) = memchr::memchr2(b'"', b'\\', &d[i..]) else {
+        // Eight bytes at a time up to the next byte that needs a look.
+        while let Some(w) = d.get(i..i + 8) {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(w);
+            let m = special8(u64::from_le_bytes(b));
+            if m != 0 {
+                i += (m.trailing_zeros() / 8) as usize;
+                break;
+            }
+            i += 8;
+        }
+        let Some(&c) = d.get(i) else {
             return Err(JsonError::Eof);
         };
-        i += off;
-        if d[i] == b'\\' {
-            escaped = true;
-            i += 2;
-            if i > d.len() {
-                return Err(JsonError::Eof);
+        match c {
+            b'"' => break,
+            b'\\' => {
+                escaped = true;
+                if d.get(i + 1).is_some_and(|&e| e < 0x20) {
+                    control = true;
+                }
+                i += 2;
+                if i > d.len() {
+                    return Err(JsonError::Eof);
+                }
             }
-        } else {
-            break;
+            0..0x20 => {
+                control = true;
+                i += 1;
+            }
+            _ => i += 1,
         }
     }
-    if d[start..i].iter().any(|&c| c < 0x20) {
+    if control {
         return Err(JsonError::Invalid(start));
     }
     push(nodes, Kind::Str(escaped), start, i);
@@ -542,6 +581,43 @@ mod tests {
             "{\n  \"b~c/d\": [\n    1,\n    \"x\\\"y\",\n    true,\n    null,\n    {}\n  ]\n}"
         );
         assert!(d.get(0, "zz").is_none());
+    }
+
+    #[test]
+    fn strings_scanned_by_words() {
+        // Quotes, escapes and control characters at every offset of the eight-byte words.
+        for len in 0..40 {
+            for at in 0..len {
+                let mut esc = vec![b'a'; len];
+                esc.splice(at..at, *b"\\\"");
+                let mut doc = b"\"".to_vec();
+                doc.extend_from_slice(&esc);
+                doc.push(b'"');
+                let d = Doc::parse(doc).unwrap();
+                assert_eq!(d.kind(0), Kind::Str(true), "{len} {at}");
+                assert_eq!(d.raw(0), esc.as_slice());
+                let mut body = vec![b'a'; len];
+                body[at] = 0x1f;
+                let mut doc = b"\"".to_vec();
+                doc.extend_from_slice(&body);
+                doc.push(b'"');
+                assert_eq!(Doc::parse(doc.clone()).unwrap_err(), JsonError::Invalid(1));
+                // Unterminated: more input is needed, whatever it holds.
+                doc.pop();
+                assert_eq!(Doc::parse(doc).unwrap_err(), JsonError::Eof);
+                body[at] = 0xe9;
+                let mut doc = b"[\"".to_vec();
+                doc.extend_from_slice(&body);
+                doc.extend_from_slice(b"\",1]");
+                let d = Doc::parse(doc).unwrap();
+                assert_eq!(d.raw(1), body.as_slice());
+                assert_eq!(d.raw(2), b"1");
+            }
+        }
+        assert_eq!(
+            Doc::parse(b"\"ab\\\ncd\"".to_vec()).unwrap_err(),
+            JsonError::Invalid(1)
+        );
     }
 
     #[test]

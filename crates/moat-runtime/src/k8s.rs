@@ -6,21 +6,91 @@ use crate::field::{FieldArg, FieldError, FieldSource, FieldType, Value};
 use crate::json::{Doc, JsonError, Kind};
 use std::borrow::Cow;
 use std::io::BufRead;
+use std::sync::Arc;
 
-/// One audit event.
+/// One audit event: a node of a parsed payload (the payload itself, or an item of an
+/// `EventList` or array, sharing the payload's tape: each payload is parsed once).
 #[derive(Debug, Clone)]
 pub struct AuditEvent {
-    pub doc: Doc,
+    pub doc: Arc<Doc>,
+    /// The event's object in `doc`.
+    pub root: usize,
     /// `stageTimestamp`, in nanoseconds since the Unix epoch.
     pub time_ns: i64,
+    /// The node of each of [`TOP`]'s keys in the event's object (`NONE`: absent), found in
+    /// one pass so that field lookups do not scan the event's keys again.
+    top: [u32; TOP.len()],
+}
+
+/// The event keys fields start from.
+const TOP: [&str; 15] = [
+    "auditID",
+    "stage",
+    "annotations",
+    "user",
+    "impersonatedUser",
+    "verb",
+    "requestURI",
+    "objectRef",
+    "requestObject",
+    "responseObject",
+    "responseStatus",
+    "sourceIPs",
+    "userAgent",
+    "stageTimestamp",
+    "kind",
+];
+const AUDIT_ID: usize = 0;
+const STAGE_TIMESTAMP: usize = 13;
+const NONE: u32 = u32::MAX;
+
+fn top_slot(k: &[u8]) -> Option<usize> {
+    // By length first: one comparison of bytes at most for most keys.
+    let (i, name): (usize, &[u8]) = match (k.len(), k.first()) {
+        (7, _) => (0, b"auditID"),
+        (5, _) => (1, b"stage"),
+        (11, _) => (2, b"annotations"),
+        (4, Some(b'u')) => (3, b"user"),
+        (16, _) => (4, b"impersonatedUser"),
+        (4, Some(b'v')) => (5, b"verb"),
+        (10, _) => (6, b"requestURI"),
+        (9, Some(b'o')) => (7, b"objectRef"),
+        (13, _) => (8, b"requestObject"),
+        (14, Some(b'r')) if k.get(8) == Some(&b'O') => (9, b"responseObject"),
+        (14, Some(b'r')) => (10, b"responseStatus"),
+        (9, Some(b's')) => (11, b"sourceIPs"),
+        (9, Some(b'u')) => (12, b"userAgent"),
+        (14, Some(b's')) => (13, b"stageTimestamp"),
+        (4, Some(b'k')) => (14, b"kind"),
+        _ => return None,
+    };
+    (k == name).then_some(i)
 }
 
 impl AuditEvent {
     /// An event from one JSON object (`kind: Event`) with a `stageTimestamp`.
     pub fn from_doc(doc: Doc) -> Result<AuditEvent, String> {
-        let ts = doc
-            .get(0, "stageTimestamp")
-            .ok_or("can't read stageTimestamp")?;
+        Self::from_node(Arc::new(doc), 0)
+    }
+
+    /// The event at node `root` of `doc` (an object with a `stageTimestamp`).
+    pub fn from_node(doc: Arc<Doc>, root: usize) -> Result<AuditEvent, String> {
+        let mut top = [NONE; TOP.len()];
+        for (k, v) in doc.members(root) {
+            let slot = match doc.kind(k) {
+                Kind::Str(false) => top_slot(doc.raw(k)),
+                _ => top_slot(&doc.str(k)),
+            };
+            if let Some(i) = slot
+                && top[i] == NONE
+            {
+                top[i] = v as u32;
+            }
+        }
+        let ts = match top[STAGE_TIMESTAMP] {
+            NONE => return Err("can't read stageTimestamp".into()),
+            n => n as usize,
+        };
         let s = doc.str(ts);
         let text =
             std::str::from_utf8(&s).map_err(|_| "stageTimestamp is not UTF-8".to_string())?;
@@ -29,25 +99,48 @@ impl AuditEvent {
             .map_err(|e| format!("bad stageTimestamp '{text}': {e}"))?;
         let time_ns = i64::try_from(t.as_nanosecond())
             .map_err(|_| format!("stageTimestamp '{text}' out of range"))?;
-        Ok(AuditEvent { doc, time_ns })
+        Ok(AuditEvent {
+            doc,
+            root,
+            time_ns,
+            top,
+        })
+    }
+
+    /// The value of key `k` of the event's object.
+    pub fn get(&self, k: &str) -> Option<usize> {
+        match top_slot(k.as_bytes()) {
+            Some(i) => match self.top[i] {
+                NONE => None,
+                n => Some(n as usize),
+            },
+            None => self.doc.get(self.root, k),
+        }
+    }
+
+    /// Follows `keys` from the event's object ([`Doc::path`]).
+    pub fn path(&self, keys: &[&str]) -> Option<usize> {
+        match keys.split_first() {
+            None => Some(self.root),
+            Some((k, rest)) => self.doc.path(self.get(k)?, rest),
+        }
     }
 }
 
 /// Splits a parsed payload into events: an `Event`, an `EventList`'s items, or an array of
 /// either. Items that are not events (no `stageTimestamp`) come back as errors.
 pub fn events_of(doc: Doc) -> Result<Vec<Result<AuditEvent, String>>, String> {
+    let doc = Arc::new(doc);
     let mut out = Vec::new();
     collect(&doc, 0, &mut out)?;
     Ok(out)
 }
 
-fn collect(doc: &Doc, n: usize, out: &mut Vec<Result<AuditEvent, String>>) -> Result<(), String> {
-    let sub = |n: usize| -> Result<AuditEvent, String> {
-        let node = doc.nodes[n];
-        let bytes = doc.data[node.start as usize..node.end as usize].to_vec();
-        let d = Doc::parse(bytes).map_err(|e| e.to_string())?;
-        AuditEvent::from_doc(d)
-    };
+fn collect(
+    doc: &Arc<Doc>,
+    n: usize,
+    out: &mut Vec<Result<AuditEvent, String>>,
+) -> Result<(), String> {
     match doc.kind(n) {
         Kind::Array => {
             for c in doc.children(n) {
@@ -65,19 +158,14 @@ fn collect(doc: &Doc, n: usize, out: &mut Vec<Result<AuditEvent, String>>) -> Re
                     if let Some(items) = doc.get(n, "items").filter(|&i| doc.kind(i) == Kind::Array)
                     {
                         for it in doc.children(items) {
-                            out.push(sub(it));
+                            out.push(AuditEvent::from_node(Arc::clone(doc), it));
                         }
                         return Ok(());
                     }
                     Err("data not recognized as a k8s audit event".into())
                 }
                 Some(b"Event") => {
-                    if n == 0 {
-                        // Reuse the whole document.
-                        out.push(AuditEvent::from_doc(doc.clone()));
-                    } else {
-                        out.push(sub(n));
-                    }
+                    out.push(AuditEvent::from_node(Arc::clone(doc), n));
                     Ok(())
                 }
                 _ => Err("data not recognized as a k8s audit event".into()),
@@ -161,7 +249,10 @@ impl<R: BufRead> AuditReader<R> {
                 }
                 continue;
             }
-            let data = std::mem::take(&mut self.pending);
+            // The next payload's buffer sized like this one (lines of a log are alike), so
+            // reading a line does not grow it step by step.
+            let next = Vec::with_capacity(self.pending.len().clamp(256, 1 << 16));
+            let data = std::mem::replace(&mut self.pending, next);
             match Doc::parse_keep(data) {
                 Ok(doc) => {
                     let line = self.pending_line;
@@ -222,7 +313,8 @@ pub enum KField {
     VolumeHostpathMatch(String),
     VolumeTypes(Option<usize>),
     SourceIps(Option<usize>),
-    JsonValue(String),
+    /// `jevt.value[ptr]`: the pointer's keys, unescaped (none: the whole event).
+    JsonValue(Vec<String>),
     JsonObj,
     RawTime,
     EvtTime,
@@ -490,7 +582,9 @@ impl K8sAudit {
                 "annotations",
                 "cluster_name"
             ])),
-            "jevt.value" | "json.value" => f!(ArgKind::Key, false, |a| K::JsonValue(key(a))),
+            "jevt.value" | "json.value" => {
+                f!(ArgKind::Key, false, |a| K::JsonValue(pointer_keys(&key(a))))
+            }
             "jevt.obj" | "json.obj" => f!(ArgKind::None, false, |_| K::JsonObj),
             "jevt.rawtime" | "json.rawtime" => f!(ArgKind::None, false, |_| K::RawTime),
             "evt.time" => f!(ArgKind::None, false, |_| K::EvtTime),
@@ -578,14 +672,15 @@ impl FieldSource for K8sAudit {
     }
 
     fn extract<'e>(&'e self, ev: &'e AuditEvent, field: &KField, out: &mut Vec<Value<'e>>) {
-        let d = &ev.doc;
+        let d: &'e Doc = &ev.doc;
         let s = |b: Cow<'e, [u8]>| Value::Str(b);
         match field {
-            KField::JsonValue(ptr) => {
-                let n = if ptr.is_empty() {
-                    Some(0)
-                } else {
-                    d.pointer(0, ptr)
+            KField::JsonValue(keys) => {
+                let n = match keys.split_first() {
+                    None => Some(ev.root),
+                    Some((k, rest)) => ev
+                        .get(k)
+                        .and_then(|n| rest.iter().try_fold(n, |n, k| d.step(n, k))),
                 };
                 if let Some(n) = n {
                     out.push(s(d.text(n)));
@@ -594,7 +689,7 @@ impl FieldSource for K8sAudit {
             }
             KField::JsonObj => {
                 let mut buf = Vec::new();
-                d.write_indented(0, 0, &mut buf);
+                d.write_indented(ev.root, 0, &mut buf);
                 out.push(Value::Str(Cow::Owned(buf)));
                 return;
             }
@@ -615,22 +710,22 @@ impl FieldSource for K8sAudit {
             _ => {}
         }
         // The ka.* fields: only on audit events.
-        if d.get(0, "auditID").is_none() {
+        if ev.top[AUDIT_ID] == NONE {
             return;
         }
         match field {
             KField::Path(keys) => {
-                if let Some(n) = d.path(0, keys) {
+                if let Some(n) = ev.path(keys) {
                     out.push(s(d.text(n)));
                 }
             }
             KField::PathList(keys) => {
-                if let Some(n) = d.path(0, keys).filter(|&n| d.kind(n) == Kind::Array) {
+                if let Some(n) = ev.path(keys).filter(|&n| d.kind(n) == Kind::Array) {
                     out.extend(d.children(n).map(|c| s(d.text(c))));
                 }
             }
             KField::UriParam(k) => {
-                if let Some(n) = d.get(0, "requestURI") {
+                if let Some(n) = ev.get("requestURI") {
                     let uri = d.text(n);
                     if let Some(v) = query_param(&uri, k) {
                         out.push(Value::Str(Cow::Owned(v)));
@@ -638,17 +733,17 @@ impl FieldSource for K8sAudit {
                 }
             }
             KField::TargetPodName => {
-                let res = d.path(0, &["objectRef", "resource"]).map(|n| d.str(n));
-                let sub = d.path(0, &["objectRef", "subresource"]).map(|n| d.str(n));
+                let res = ev.path(&["objectRef", "resource"]).map(|n| d.str(n));
+                let sub = ev.path(&["objectRef", "subresource"]).map(|n| d.str(n));
                 if res.as_deref() == Some(b"pods".as_slice())
                     && sub.as_deref().is_none_or(|s| s.is_empty())
-                    && let Some(n) = d.path(0, &["responseObject", "metadata", "name"])
+                    && let Some(n) = ev.path(&["responseObject", "metadata", "name"])
                 {
                     out.push(s(d.text(n)));
                 }
             }
             KField::SubjectNames(kind) => {
-                let Some(subs) = d.path(0, &["requestObject", "subjects"]) else {
+                let Some(subs) = ev.path(&["requestObject", "subjects"]) else {
                     return;
                 };
                 if d.kind(subs) != Kind::Array {
@@ -683,9 +778,8 @@ impl FieldSource for K8sAudit {
             KField::BindingHasName => out.push(Value::Str(Cow::Borrowed(b"true"))),
             KField::ContainerImage0 | KField::ContainerRepo0 => {
                 let mut vals = Vec::new();
-                recursive(
-                    d,
-                    0,
+                rec(
+                    ev,
                     Some(0),
                     &["requestObject", "spec", "containers", "image"],
                     &mut vals,
@@ -701,9 +795,8 @@ impl FieldSource for K8sAudit {
             }
             KField::AnyPrivileged => {
                 let mut vals = Vec::new();
-                if !recursive(
-                    d,
-                    0,
+                if !rec(
+                    ev,
                     None,
                     &[
                         "requestObject",
@@ -723,10 +816,10 @@ impl FieldSource for K8sAudit {
                     b"false"
                 })));
             }
-            KField::Container { list, what, index } => container(d, list, *what, *index, out),
+            KField::Container { list, what, index } => container(ev, list, *what, *index, out),
             KField::RoleRules { key, index } => {
                 let mut vals = Vec::new();
-                if recursive(d, 0, *index, &["requestObject", "rules", key], &mut vals) {
+                if rec(ev, *index, &["requestObject", "rules", key], &mut vals) {
                     for n in vals.into_iter().flatten() {
                         if d.kind(n) == Kind::Array {
                             out.extend(d.children(n).map(|c| s(d.text(c))));
@@ -736,15 +829,14 @@ impl FieldSource for K8sAudit {
             }
             KField::Recursive { keys, index } => {
                 let mut vals = Vec::new();
-                if recursive(d, 0, *index, keys, &mut vals) {
+                if rec(ev, *index, keys, &mut vals) {
                     out.extend(vals.into_iter().flatten().map(|n| s(d.text(n))));
                 }
             }
             KField::VolumeHostpathMatch(arg) => {
                 let mut vals = Vec::new();
-                if !recursive(
-                    d,
-                    0,
+                if !rec(
+                    ev,
                     None,
                     &["requestObject", "spec", "volumes", "hostPath", "path"],
                     &mut vals,
@@ -767,13 +859,7 @@ impl FieldSource for K8sAudit {
             }
             KField::VolumeTypes(index) => {
                 let mut vals = Vec::new();
-                if recursive(
-                    d,
-                    0,
-                    *index,
-                    &["requestObject", "spec", "volumes"],
-                    &mut vals,
-                ) {
+                if rec(ev, *index, &["requestObject", "spec", "volumes"], &mut vals) {
                     for n in vals.into_iter().flatten() {
                         let vols: Vec<usize> = if d.kind(n) == Kind::Array {
                             d.children(n).collect()
@@ -792,7 +878,7 @@ impl FieldSource for K8sAudit {
                 }
             }
             KField::SourceIps(index) => {
-                if let Some(n) = d.get(0, "sourceIPs").filter(|&n| d.kind(n) == Kind::Array) {
+                if let Some(n) = ev.get("sourceIPs").filter(|&n| d.kind(n) == Kind::Array) {
                     match index {
                         Some(i) => {
                             if let Some(c) = d.index(n, *i) {
@@ -809,6 +895,32 @@ impl FieldSource for K8sAudit {
             | KField::EvtTime
             | KField::EvtSource => {}
         }
+    }
+}
+
+/// The keys of a JSON pointer ([`Doc::pointer`]'s reading: the leading `/` optional, `~1`
+/// and `~0` unescaped); none for the empty pointer (the whole document).
+fn pointer_keys(ptr: &str) -> Vec<String> {
+    if ptr.is_empty() {
+        return Vec::new();
+    }
+    let p = ptr.strip_prefix('/').unwrap_or(ptr);
+    p.split('/')
+        .map(|t| t.replace("~1", "/").replace("~0", "~"))
+        .collect()
+}
+
+/// [`recursive`] from the event's object.
+fn rec(ev: &AuditEvent, index: Option<usize>, keys: &[&str], out: &mut Vec<Option<usize>>) -> bool {
+    match keys.split_first() {
+        None => {
+            out.push(Some(ev.root));
+            true
+        }
+        Some((k, rest)) => match ev.get(k) {
+            Some(n) => recursive(&ev.doc, n, index, rest, out),
+            None => false,
+        },
     }
 }
 
@@ -865,12 +977,13 @@ fn repository(img: Cow<'_, [u8]>) -> Value<'_> {
 }
 
 fn container<'e>(
-    d: &'e Doc,
+    ev: &'e AuditEvent,
     list: &str,
     what: CWhat,
     index: Option<usize>,
     out: &mut Vec<Value<'e>>,
 ) {
+    let d: &'e Doc = &ev.doc;
     let base = ["requestObject", "spec", list];
     let mut vals = Vec::new();
     let path = |sub: &[&'static str]| -> Vec<&str> {
@@ -879,7 +992,7 @@ fn container<'e>(
     match what {
         CWhat::Name | CWhat::Image | CWhat::Repository => {
             let key = if what == CWhat::Name { "name" } else { "image" };
-            if !recursive(d, 0, index, &path(&[key]), &mut vals) {
+            if !rec(ev, index, &path(&[key]), &mut vals) {
                 return;
             }
             // A container without the key fails the whole extraction (the plugin's
@@ -902,7 +1015,7 @@ fn container<'e>(
             } else {
                 "args"
             };
-            if !recursive(d, 0, index, &path(&[key]), &mut vals) {
+            if !rec(ev, index, &path(&[key]), &mut vals) {
                 return;
             }
             let mut res = Vec::new();
@@ -925,7 +1038,7 @@ fn container<'e>(
             out.extend(res);
         }
         CWhat::HostPort => {
-            if !recursive(d, 0, index, &path(&["ports"]), &mut vals) {
+            if !rec(ev, index, &path(&["ports"]), &mut vals) {
                 return;
             }
             let mut res = Vec::new();
@@ -942,7 +1055,7 @@ fn container<'e>(
             out.extend(res);
         }
         CWhat::Sub(sub) => {
-            if recursive(d, 0, index, &path(sub), &mut vals) {
+            if rec(ev, index, &path(sub), &mut vals) {
                 out.extend(vals.into_iter().flatten().map(|n| Value::Str(d.text(n))));
             }
         }
@@ -952,11 +1065,11 @@ fn container<'e>(
             } else {
                 "runAsGroup"
             };
-            let pod: Cow<[u8]> = match d.path(0, &["requestObject", "spec", key]) {
+            let pod: Cow<[u8]> = match ev.path(&["requestObject", "spec", key]) {
                 Some(n) => d.text(n),
                 None => Cow::Borrowed(b"0"),
             };
-            if !recursive(d, 0, index, &path(&[key]), &mut vals) {
+            if !rec(ev, index, &path(&[key]), &mut vals) {
                 return;
             }
             for v in vals {
@@ -1041,6 +1154,72 @@ mod tests {
 
     fn key(k: &str) -> FieldArg {
         FieldArg::Key(k.into())
+    }
+
+    #[test]
+    fn top_keys_have_their_slots() {
+        for (i, k) in TOP.iter().enumerate() {
+            assert_eq!(top_slot(k.as_bytes()), Some(i), "{k}");
+        }
+        for k in [
+            "",
+            "users",
+            "responseStatu",
+            "responseObjecT",
+            "stageTimestampX",
+            "kinds",
+        ] {
+            assert_eq!(top_slot(k.as_bytes()), None, "{k}");
+        }
+    }
+
+    #[test]
+    fn batch_items_read_as_their_own_documents() {
+        // An EventList's items and an array's elements share the payload's tape: each
+        // field reads the same as on the event parsed alone.
+        let other = r#"{"kind":"Event","auditID":"o","verb":"get","stageTimestamp":"2024-01-01T00:00:00Z"}"#;
+        let list = format!(r#"{{"kind":"EventList","items":[{other},{EV}]}}"#);
+        let arr = format!("[{other},{EV}]");
+        let alone = AuditEvent::from_doc(Doc::parse(EV.as_bytes().to_vec()).unwrap()).unwrap();
+        let src = K8sAudit;
+        let fields: Vec<(&str, FieldArg)> = vec![
+            ("ka.auditid", FieldArg::None),
+            ("ka.verb", FieldArg::None),
+            ("ka.user.name", FieldArg::None),
+            ("ka.user.groups", FieldArg::None),
+            ("ka.uri.param", key("command")),
+            ("ka.target.pod.name", FieldArg::None),
+            ("ka.req.pod.containers.image", FieldArg::None),
+            ("ka.req.pod.volumes.hostpath", FieldArg::None),
+            (
+                "ka.req.binding.subjects.serviceaccount_ns_names",
+                FieldArg::None,
+            ),
+            ("jevt.value", key("/objectRef/resource")),
+            ("jevt.value", key("/user")),
+            ("jevt.value", key("")),
+            ("jevt.obj", FieldArg::None),
+            ("jevt.rawtime", FieldArg::None),
+        ];
+        for text in [list, arr] {
+            let evs = events_of(Doc::parse(text.into_bytes()).unwrap()).unwrap();
+            assert_eq!(evs.len(), 2);
+            let ev = evs[1].as_ref().unwrap();
+            assert!(ev.root > 0);
+            assert_eq!(ev.time_ns, alone.time_ns);
+            for (name, arg) in &fields {
+                let (f, _) = src.resolve(name, arg).unwrap();
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                src.extract(ev, &f, &mut a);
+                src.extract(&alone, &f, &mut b);
+                assert!(!b.is_empty(), "{name}");
+                assert_eq!(render_values(&a), render_values(&b), "{name}");
+            }
+            let (f, _) = src.resolve("ka.verb", &FieldArg::None).unwrap();
+            let mut a = Vec::new();
+            src.extract(evs[0].as_ref().unwrap(), &f, &mut a);
+            assert_eq!(render_values(&a).as_deref(), Some("get"));
+        }
     }
 
     #[test]

@@ -85,8 +85,8 @@ impl<F: Clone> OutputFormat<F> {
         src: &'e S,
         ev: &'e S::Event,
     ) -> (String, Vec<(String, Option<String>)>) {
-        let mut out = String::new();
-        let mut fields: Vec<(String, Option<String>)> = Vec::new();
+        let mut out = String::with_capacity(256);
+        let mut fields: Vec<(String, Option<String>)> = Vec::with_capacity(self.parts.len());
         let mut buf = Vec::new();
         for p in &self.parts {
             match p {

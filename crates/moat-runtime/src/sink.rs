@@ -45,9 +45,8 @@ impl Alert {
     ) -> Alert {
         let r = &engine.rules()[rule];
         let (output, output_fields) = engine.render(rule, ev);
-        let time = jiff::Timestamp::from_nanosecond(i128::from(time_ns)).unwrap_or_default();
         Alert {
-            time: format!("{time:.9}"),
+            time: rfc3339_nanos(time_ns),
             rule: r.name.clone(),
             priority: r.priority.as_str().to_string(),
             output,
@@ -84,6 +83,40 @@ impl Alert {
     pub fn text_line(&self, escape: Escape) -> String {
         format!("{}: {} {}", self.time, self.priority, escape(&self.output))
     }
+}
+
+/// `time_ns` (nanoseconds since the Unix epoch, UTC) as RFC 3339 with nine fractional
+/// digits (`2024-01-02T03:04:05.000000006Z`), as jiff prints a timestamp with `{:.9}`.
+pub fn rfc3339_nanos(time_ns: i64) -> String {
+    let secs = time_ns.div_euclid(1_000_000_000);
+    let nanos = time_ns.rem_euclid(1_000_000_000);
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    // Days since 1970-01-01 to a proleptic Gregorian date (eras of 400 years).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let mut b = *b"0000-00-00T00:00:00.000000000Z";
+    let mut put = |at: usize, width: usize, mut v: i64| {
+        for i in (at..at + width).rev() {
+            b[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, 4, year);
+    put(5, 2, month);
+    put(8, 2, day);
+    put(11, 2, sod / 3600);
+    put(14, 2, sod / 60 % 60);
+    put(17, 2, sod % 60);
+    put(20, 9, nanos);
+    String::from_utf8_lossy(&b).into_owned()
 }
 
 /// How text lines make alert text safe to print (the CLI passes its terminal escape).
@@ -160,9 +193,23 @@ impl<W: Write + Send> Sink for WriterSink<W> {
         self.name.clone()
     }
     fn send(&mut self, alert: &Alert) -> Result<(), SinkError> {
-        let mut line = self.format.line(alert);
-        line.push('\n');
-        self.out.write_all(line.as_bytes())?;
+        match self.format {
+            // Straight into the (buffered) writer: no line built first.
+            Format::Text(esc) => {
+                let out = &mut self.out;
+                out.write_all(alert.time.as_bytes())?;
+                out.write_all(b": ")?;
+                out.write_all(alert.priority.as_bytes())?;
+                out.write_all(b" ")?;
+                out.write_all(esc(&alert.output).as_bytes())?;
+                out.write_all(b"\n")?;
+            }
+            Format::Json => {
+                let mut line = self.format.line(alert);
+                line.push('\n');
+                self.out.write_all(line.as_bytes())?;
+            }
+        }
         Ok(())
     }
     fn flush(&mut self) -> Result<(), SinkError> {
@@ -575,6 +622,33 @@ impl Dispatcher {
 mod tests {
     use super::*;
     use std::io::{BufRead, BufReader, Read};
+
+    #[test]
+    fn rfc3339_nanos_is_jiffs_format() {
+        let jiff = |ns: i64| {
+            let t = jiff::Timestamp::from_nanosecond(i128::from(ns)).unwrap();
+            format!("{t:.9}")
+        };
+        assert_eq!(rfc3339_nanos(0), "1970-01-01T00:00:00.000000000Z");
+        assert_eq!(
+            rfc3339_nanos(1_704_164_645_000_000_006),
+            "2024-01-02T03:04:05.000000006Z"
+        );
+        let mut cases = vec![i64::MIN, i64::MAX, -1, 1, 951_782_400_000_000_000];
+        // Every day boundary of some years around leap days and centuries, and odd times.
+        let mut x: i64 = 0x9e37_79b9_7f4a_7c15_u64 as i64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            cases.push(x);
+            let day = (x % 100_000) * 86_400_000_000_000;
+            cases.extend([day, day - 1, day + 1]);
+        }
+        for ns in cases {
+            assert_eq!(rfc3339_nanos(ns), jiff(ns), "{ns}");
+        }
+    }
     use std::net::TcpListener;
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicU64, Ordering};
