@@ -238,6 +238,13 @@ pub struct TargetArgs {
     /// Leave out development dependencies (as lockfiles mark them).
     #[arg(long)]
     skip_dev_deps: bool,
+    /// Do not read the directories this glob matches (repeatable or comma-separated; a path
+    /// relative to the target's root, `**` for any depth: `**/node_modules`, `usr/share/doc`).
+    #[arg(long, value_name = "GLOB", value_delimiter = ',')]
+    skip_dirs: Vec<String>,
+    /// Do not read the files this glob matches (as --skip-dirs: `**/*.min.js`).
+    #[arg(long, value_name = "GLOB", value_delimiter = ',')]
+    skip_files: Vec<String>,
     /// Stop with an error (exit 2) when the whole command takes longer than this
     /// (`30s`, `5m`, `1h30m`; `0` for no limit).
     #[arg(long, value_name = "DURATION", default_value = DEFAULT_TIMEOUT, value_parser = parse_duration)]
@@ -350,6 +357,13 @@ impl TargetArgs {
     }
 
     pub fn read_settings(&self, env: &Env) -> anyhow::Result<ReadSettings> {
+        let skip = moat_scan::PathSkip::new(&self.skip_dirs, &self.skip_files)?;
+        if !skip.is_empty() && !matches!(self.target()?, moat_pipeline::Target::Image(_)) {
+            anyhow::bail!(
+                "--skip-dirs and --skip-files apply to image, rootfs and dir: targets, not to {}",
+                self.target
+            );
+        }
         let mut limits = Limits::default();
         if let Some(v) = self.max_layer_bytes {
             limits.max_layer_bytes = v;
@@ -371,6 +385,7 @@ impl TargetArgs {
             },
             max_entry_bytes: self.max_entry_bytes,
             skip_dev: self.skip_dev_deps,
+            skip,
             analyzer_timeout: Some(self.analyzer_timeout),
             secrets: Default::default(),
             policies: None,

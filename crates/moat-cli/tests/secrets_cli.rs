@@ -312,6 +312,72 @@ fn a_directory_is_scanned_with_relative_paths() {
     assert_eq!(found(&v), want);
 }
 
+#[test]
+fn skipped_directories_and_files_are_not_read_in_images_and_directories() {
+    let Some(out) = images() else { return };
+    let home = tempfile::tempdir().unwrap();
+    // not in /app/config nor in any .env; the config's environment and history stay
+    let want: BTreeSet<Found> = planted()
+        .into_iter()
+        .filter(|(_, p, _, _, _)| !p.starts_with("/app/config/") && !p.ends_with("/.env"))
+        .collect();
+    assert_eq!(want.len(), planted().len() - 7);
+    for target in formats(&out, "secrets-leak").into_iter().take(2) {
+        let v = scan_json(
+            home.path(),
+            &[
+                &target,
+                "--skip-dirs",
+                "/app/config/",
+                "--skip-files",
+                "**/.env",
+            ],
+        );
+        assert_eq!(found(&v), want, "{target}");
+        // the same, comma-separated, and the layer cache does not mix the two scans up
+        let v = scan_json(
+            home.path(),
+            &[
+                &target,
+                "--skip-dirs",
+                "x,app/config",
+                "--skip-files",
+                "**/.env",
+            ],
+        );
+        assert_eq!(found(&v), want, "{target}");
+        assert_eq!(
+            found(&scan_json(home.path(), &[&target])),
+            planted(),
+            "{target}"
+        );
+    }
+    let dir = format!("dir:{}", out.join("../fixtures/secrets-dir").display());
+    let v = scan_json(
+        home.path(),
+        &[
+            &dir,
+            "--skip-dirs",
+            "**/config",
+            "--skip-files",
+            ".env,app/.env",
+        ],
+    );
+    let want: BTreeSet<Found> = want
+        .into_iter()
+        .filter(|(_, p, _, _, _)| p.starts_with('/'))
+        .map(|(r, p, l, _, _)| (r, p[1..].to_string(), l, None, None))
+        .collect();
+    assert_eq!(found(&v), want);
+    // patterns that are no globs, and targets the flags do not apply to
+    let o = scan(home.path(), &[&dir, "--skip-dirs", "a[b"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("--skip-dirs \"a[b\""), "{}", stderr(&o));
+    let o = scan(home.path(), &[&dir, "--skip-files", "/"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("empty pattern"), "{}", stderr(&o));
+}
+
 /// A project directory with one file of each kind the scanner reads.
 fn project(root: &Path) {
     let w = |p: &str, text: &[u8]| {
