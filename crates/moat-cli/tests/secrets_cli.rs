@@ -378,6 +378,60 @@ fn skipped_directories_and_files_are_not_read_in_images_and_directories() {
     assert!(stderr(&o).contains("empty pattern"), "{}", stderr(&o));
 }
 
+#[test]
+fn a_path_allowlist_covering_a_directory_keeps_it_unlisted() {
+    use std::os::unix::ffi::OsStrExt;
+    let home = tempfile::tempdir().unwrap();
+    let root = home.path().join("project");
+    for d in ["app/node_modules/debug", "src"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    let token = b"GITHUB_TOKEN=ghp_JC6RQuFlBnDomtQhA14VqnPa5lwOo0OpGcSD\n";
+    std::fs::write(root.join("app/node_modules/debug/.env"), token).unwrap();
+    std::fs::write(root.join("src/.env"), token).unwrap();
+    // listing app/node_modules would warn about this name
+    let odd = std::ffi::OsStr::from_bytes(b"caf\xe9");
+    std::fs::write(root.join("app/node_modules").join(odd), b"x").unwrap();
+    let target = format!("dir:{}", root.display());
+    let not_utf8 = |v: &Value| {
+        v["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["message"] == "path is not UTF-8; skipped")
+            .count()
+    };
+    let v = scan_json(home.path(), &[&target]);
+    assert_eq!(
+        found(&v),
+        set(&[
+            (
+                "github-pat",
+                "app/node_modules/debug/.env",
+                Some(1),
+                None,
+                None
+            ),
+            ("github-pat", "src/.env", Some(1), None, None),
+        ])
+    );
+    assert_eq!(not_utf8(&v), 1);
+    let config = write(
+        home.path(),
+        "moat-secrets.toml",
+        "[[allow]]\nreason = \"third-party code\"\npaths = [\"**/node_modules/**\"]\n",
+    );
+    let v = scan_json(
+        home.path(),
+        &[&target, "--secret-config", config.to_str().unwrap()],
+    );
+    assert_eq!(
+        found(&v),
+        set(&[("github-pat", "src/.env", Some(1), None, None)])
+    );
+    assert_eq!(not_utf8(&v), 0, "app/node_modules was listed");
+}
+
 /// A project directory with one file of each kind the scanner reads.
 fn project(root: &Path) {
     let w = |p: &str, text: &[u8]| {

@@ -525,13 +525,18 @@ pub(crate) fn walk_dir(root: &Path, pool: &Pool) -> Result<LayerFacts, ScanError
                 key.push(b'/');
             }
             key.extend_from_slice(l.name.as_bytes());
-            if skipping
-                && match l.kind {
-                    ListedKind::Dir => skip.skips_dir(&String::from_utf8_lossy(&key)),
-                    ListedKind::File { .. } => skip.skips_file(&String::from_utf8_lossy(&key)),
-                    _ => false,
+            let skipped = match l.kind {
+                ListedKind::Dir => {
+                    let dir = String::from_utf8_lossy(&key);
+                    (skipping && skip.skips_dir(&dir))
+                        || !pool.analyzers().iter().any(|a| a.wants_below(&dir))
                 }
-            {
+                ListedKind::File { .. } => {
+                    skipping && skip.skips_file(&String::from_utf8_lossy(&key))
+                }
+                _ => false,
+            };
+            if skipped {
                 // never listed, opened or read
                 continue;
             }
