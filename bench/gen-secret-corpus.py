@@ -437,7 +437,13 @@ def main():
 
 
 # ---------------------------------------------------------------- scoring
-def tool_findings(tool, path):
+def corpus_path(p):
+    """A report's path as the corpus' truth names it (from the `svcNN/` part on)."""
+    m = re.search(r"svc\d\d/.*", p)
+    return m.group(0) if m else None
+
+
+def tool_findings(tool, path, norm=corpus_path):
     """(path under the tree, first line, last line, rule) of each finding in a report."""
     raw = open(path, encoding="utf-8", errors="replace").read().strip()
     # kingfisher appends a second JSON document (its summary): read the first one
@@ -470,12 +476,37 @@ def tool_findings(tool, path):
             out.append((loc["path"], loc["start_line"], loc.get("end_line") or loc["start_line"], f["rule_id"]))
     else:
         raise SystemExit(f"unknown tool {tool}")
-    norm = []
+    kept = []
     for p, a, b, r in out:
-        m = re.search(r"svc\d\d/.*", p)
-        if m:
-            norm.append((m.group(0), int(a), int(b), r))
-    return norm
+        q = norm(p)
+        if q is not None:
+            kept.append((q, int(a), int(b), r))
+    return kept
+
+
+def compare(root, reports):
+    """Each report's findings as file:line under ROOT, against the first report's."""
+    root = root.rstrip("/") + "/"
+
+    def under(p):
+        i = p.find(root)
+        return p[i + len(root):] if i >= 0 else p.lstrip("/")
+
+    sets = []
+    for spec in reports:
+        label, report = spec.split("=", 1)
+        tool = label.split(":")[0]
+        sets.append((label, {(p, a) for p, a, _, _ in tool_findings(tool, report, under)}))
+    ref_label, ref = sets[0]
+    print(f"| report | findings (file:line) | files | also in {ref_label} | not in {ref_label} |")
+    print("|---|---|---|---|---|")
+    for label, s in sets:
+        files = len({p for p, _ in s})
+        print(f"| {label} | {len(s)} | {files} | {len(s & ref)} | {len(s - ref)} |")
+    for label, s in sets[1:]:
+        for p, a in sorted(s ^ ref)[:10]:
+            side = label if (p, a) in s else ref_label
+            print(f"  only in {side}: {p}:{a}")
 
 
 def score(out_dir, reports):
@@ -538,5 +569,10 @@ if __name__ == "__main__":
         # gen-secret-corpus.py score OUT TOOL=REPORT...  (moat, trivy, detect-secrets,
         # trufflehog3, kingfisher, betterleaks): recall, false positives, per-rule misses.
         score(sys.argv[2], sys.argv[3:])
+    elif len(sys.argv) > 1 and sys.argv[1] == "compare":
+        # gen-secret-corpus.py compare ROOT LABEL=REPORT...  (LABEL: a tool name, then
+        # optionally `:something`): each report's file:line findings under ROOT against the
+        # first one's.
+        compare(sys.argv[2], sys.argv[3:])
     else:
         main()

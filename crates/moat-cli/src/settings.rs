@@ -266,6 +266,14 @@ pub struct TargetArgs {
     /// Leave out development dependencies (as lockfiles mark them).
     #[arg(long)]
     skip_dev_deps: bool,
+    /// Do not read the directories this glob matches (repeatable or comma-separated outside
+    /// `{a,b}`; a path relative to the target's root, `**` for any depth: `**/node_modules`,
+    /// `usr/share/doc`).
+    #[arg(long, value_name = "GLOB")]
+    skip_dirs: Vec<String>,
+    /// Do not read the files this glob matches (as --skip-dirs: `**/*.{min.js,map}`).
+    #[arg(long, value_name = "GLOB")]
+    skip_files: Vec<String>,
     /// Stop with an error (exit 2) when the whole command takes longer than this
     /// (`30s`, `5m`, `1h30m`; `0` for no limit).
     #[arg(long, value_name = "DURATION", default_value = DEFAULT_TIMEOUT, value_parser = parse_duration)]
@@ -274,6 +282,29 @@ pub struct TargetArgs {
     /// file gets a `slow-file` warning naming it and the analyzer, and the scan goes on.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     analyzer_timeout: Duration,
+}
+
+/// Glob lists as given: each split at the commas outside `{...}` (`a,b` is two globs,
+/// `*.{js,map}` one).
+fn split_globs(given: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for g in given {
+        let (mut depth, mut start) = (0usize, 0);
+        for (i, c) in g.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => depth = depth.saturating_sub(1),
+                ',' if depth == 0 => {
+                    out.push(g[start..i].to_string());
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        out.push(g[start..].to_string());
+    }
+    out.retain(|g| !g.is_empty());
+    out
 }
 
 /// The default of `--timeout`: generous (moat reads a multi-GiB image in a few minutes on
@@ -378,6 +409,16 @@ impl TargetArgs {
     }
 
     pub fn read_settings(&self, env: &Env) -> anyhow::Result<ReadSettings> {
+        let skip = moat_scan::PathSkip::new(
+            &split_globs(&self.skip_dirs),
+            &split_globs(&self.skip_files),
+        )?;
+        if !skip.is_empty() && !matches!(self.target()?, moat_pipeline::Target::Image(_)) {
+            anyhow::bail!(
+                "--skip-dirs and --skip-files apply to image, rootfs and dir: targets, not to {}",
+                self.target
+            );
+        }
         let mut limits = Limits::default();
         if let Some(v) = self.max_layer_bytes {
             limits.max_layer_bytes = v;
@@ -399,6 +440,7 @@ impl TargetArgs {
             },
             max_entry_bytes: self.max_entry_bytes,
             skip_dev: self.skip_dev_deps,
+            skip,
             analyzer_timeout: Some(self.analyzer_timeout),
             secrets: Default::default(),
             policies: None,
@@ -696,6 +738,15 @@ mod tests {
             debug: false,
             config: Config::default(),
         }
+    }
+
+    #[test]
+    fn glob_lists_split_at_commas_outside_braces() {
+        let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            split_globs(&v(&["a,**/b", "*.{js,map}", "x/{c,d}/*,e", ""])),
+            v(&["a", "**/b", "*.{js,map}", "x/{c,d}/*", "e"])
+        );
     }
 
     #[test]

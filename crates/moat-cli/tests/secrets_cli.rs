@@ -312,6 +312,126 @@ fn a_directory_is_scanned_with_relative_paths() {
     assert_eq!(found(&v), want);
 }
 
+#[test]
+fn skipped_directories_and_files_are_not_read_in_images_and_directories() {
+    let Some(out) = images() else { return };
+    let home = tempfile::tempdir().unwrap();
+    // not in /app/config nor in any .env; the config's environment and history stay
+    let want: BTreeSet<Found> = planted()
+        .into_iter()
+        .filter(|(_, p, _, _, _)| !p.starts_with("/app/config/") && !p.ends_with("/.env"))
+        .collect();
+    assert_eq!(want.len(), planted().len() - 7);
+    for target in formats(&out, "secrets-leak").into_iter().take(2) {
+        let v = scan_json(
+            home.path(),
+            &[
+                &target,
+                "--skip-dirs",
+                "/app/config/",
+                "--skip-files",
+                "**/.env",
+            ],
+        );
+        assert_eq!(found(&v), want, "{target}");
+        // the same, comma-separated, and the layer cache does not mix the two scans up
+        let v = scan_json(
+            home.path(),
+            &[
+                &target,
+                "--skip-dirs",
+                "x,app/config",
+                "--skip-files",
+                "**/.env",
+            ],
+        );
+        assert_eq!(found(&v), want, "{target}");
+        assert_eq!(
+            found(&scan_json(home.path(), &[&target])),
+            planted(),
+            "{target}"
+        );
+    }
+    let dir = format!("dir:{}", out.join("../fixtures/secrets-dir").display());
+    let v = scan_json(
+        home.path(),
+        &[
+            &dir,
+            "--skip-dirs",
+            "**/config",
+            "--skip-files",
+            ".env,app/.env",
+        ],
+    );
+    let want: BTreeSet<Found> = want
+        .into_iter()
+        .filter(|(_, p, _, _, _)| p.starts_with('/'))
+        .map(|(r, p, l, _, _)| (r, p[1..].to_string(), l, None, None))
+        .collect();
+    assert_eq!(found(&v), want);
+    // patterns that are no globs, and targets the flags do not apply to
+    let o = scan(home.path(), &[&dir, "--skip-dirs", "a[b"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("--skip-dirs \"a[b\""), "{}", stderr(&o));
+    let o = scan(home.path(), &[&dir, "--skip-files", "/"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("empty pattern"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_path_allowlist_covering_a_directory_keeps_it_unlisted() {
+    use std::os::unix::ffi::OsStrExt;
+    let home = tempfile::tempdir().unwrap();
+    let root = home.path().join("project");
+    for d in ["app/node_modules/debug", "src"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    let token = b"GITHUB_TOKEN=ghp_JC6RQuFlBnDomtQhA14VqnPa5lwOo0OpGcSD\n";
+    std::fs::write(root.join("app/node_modules/debug/.env"), token).unwrap();
+    std::fs::write(root.join("src/.env"), token).unwrap();
+    // listing app/node_modules would warn about this name
+    let odd = std::ffi::OsStr::from_bytes(b"caf\xe9");
+    std::fs::write(root.join("app/node_modules").join(odd), b"x").unwrap();
+    let target = format!("dir:{}", root.display());
+    let not_utf8 = |v: &Value| {
+        v["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["message"] == "path is not UTF-8; skipped")
+            .count()
+    };
+    let v = scan_json(home.path(), &[&target]);
+    assert_eq!(
+        found(&v),
+        set(&[
+            (
+                "github-pat",
+                "app/node_modules/debug/.env",
+                Some(1),
+                None,
+                None
+            ),
+            ("github-pat", "src/.env", Some(1), None, None),
+        ])
+    );
+    assert_eq!(not_utf8(&v), 1);
+    let config = write(
+        home.path(),
+        "moat-secrets.toml",
+        "[[allow]]\nreason = \"third-party code\"\npaths = [\"**/node_modules/**\"]\n",
+    );
+    let v = scan_json(
+        home.path(),
+        &[&target, "--secret-config", config.to_str().unwrap()],
+    );
+    assert_eq!(
+        found(&v),
+        set(&[("github-pat", "src/.env", Some(1), None, None)])
+    );
+    assert_eq!(not_utf8(&v), 0, "app/node_modules was listed");
+}
+
 /// A project directory with one file of each kind the scanner reads.
 fn project(root: &Path) {
     let w = |p: &str, text: &[u8]| {

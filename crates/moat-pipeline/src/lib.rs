@@ -87,6 +87,8 @@ pub struct ReadSettings {
     pub max_entry_bytes: Option<u64>,
     /// Leave out development dependencies.
     pub skip_dev: bool,
+    /// Directories and files not read (`--skip-dirs`, `--skip-files`).
+    pub skip: moat_scan::PathSkip,
     /// The time one analyzer may spend on one file before a `slow-file` warning (default: the
     /// engine's, [`moat_scan::DEFAULT_ANALYZER_TIMEOUT`]; zero: no budget).
     pub analyzer_timeout: Option<std::time::Duration>,
@@ -273,6 +275,7 @@ fn read_target(
                 policies: read.policies.clone(),
                 layer_cache: read.layer_cache.clone(),
                 cache_inputs: read.cache_inputs.clone(),
+                skip: read.skip.clone(),
                 ..ScanOptions::default()
             };
             if let Some(v) = read.max_entry_bytes {

@@ -181,6 +181,12 @@ pub trait Analyzer: Send + Sync {
         true
     }
 
+    /// Whether it may want a file below the directory `dir` (relative, no leading `/`) of a
+    /// directory target; a directory no active analyzer wants anything below is not listed.
+    fn wants_below(&self, _dir: &str) -> bool {
+        true
+    }
+
     /// What the bytes of the file say; `None` when nothing worth keeping.
     fn analyze(&self, entry: &Entry, data: &[u8]) -> Option<Fact>;
 

@@ -259,6 +259,9 @@ impl KeyBase {
             }
         }
         line(format!("max-entry-bytes {}", opts.max_entry_bytes));
+        if !opts.skip.is_empty() {
+            line(format!("skip\n{}", opts.skip.key()));
+        }
         let inputs = opts.cache_inputs.as_deref();
         if scanners.contains(&Scanner::Secret) {
             let s = &opts.secrets;
@@ -594,7 +597,12 @@ mod tests {
 
     fn facts_of(opts: &ScanOptions) -> (Vec<Shared>, LayerFacts) {
         let active = active(opts);
-        let pool = Pool::new(active.clone(), None, opts.max_entry_bytes);
+        let pool = Pool::new(
+            active.clone(),
+            None,
+            opts.max_entry_bytes,
+            Arc::new(opts.skip.clone()),
+        );
         let facts = walk_tar(&fixture()[..], 0, "fixture", None, &pool).unwrap();
         (active, facts)
     }
@@ -630,6 +638,14 @@ mod tests {
         assert_ne!(k, KeyBase::new(&active, &o).unwrap().key("sha256:aa"));
         let mut o = all_scanners();
         o.secrets.max_file_size = 1;
+        assert_ne!(k, KeyBase::new(&active, &o).unwrap().key("sha256:aa"));
+        // What the walker skips, pattern by pattern.
+        let mut o = all_scanners();
+        o.skip = crate::PathSkip::new(&["**/node_modules".into()], &[]).unwrap();
+        let ks = KeyBase::new(&active, &o).unwrap().key("sha256:aa");
+        assert_ne!(k, ks);
+        o.skip = crate::PathSkip::new(&[], &["**/node_modules".into()]).unwrap();
+        assert_ne!(ks, KeyBase::new(&active, &o).unwrap().key("sha256:aa"));
         assert_ne!(k, KeyBase::new(&active, &o).unwrap().key("sha256:aa"));
         // Options that act after the merge do not count.
         let mut o = all_scanners();

@@ -67,6 +67,7 @@ mod findings;
 mod join;
 mod merge;
 mod options;
+mod skip;
 mod walk;
 
 pub use analyzer::{Analyzer, AnalyzerInfo, Entry, Interest, MAX_SNIFF, Scanner, Scanners};
@@ -76,6 +77,7 @@ pub use cache::{
 pub use error::ScanError;
 pub use fact::{Fact, FileFacts, Scope, Tagged};
 pub use options::{DEFAULT_ANALYZER_TIMEOUT, Progress, ScanOptions};
+pub use skip::{PathSkip, SkipError};
 
 use moat_image::Source;
 use moat_model::{
@@ -229,7 +231,12 @@ fn pool_of(analyzers: &[Arc<dyn Analyzer>], opts: &ScanOptions) -> walk::Pool {
         .filter(|a| opts.scanners.contains(a.info().scanner))
         .cloned()
         .collect();
-    walk::Pool::new(active, opts.analyzer_timeout, opts.max_entry_bytes)
+    walk::Pool::new(
+        active,
+        opts.analyzer_timeout,
+        opts.max_entry_bytes,
+        Arc::new(opts.skip.clone()),
+    )
 }
 
 /// Reads one uncompressed tar stream as the single layer of an image, with the registry's

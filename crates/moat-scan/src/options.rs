@@ -32,6 +32,8 @@ pub struct ScanOptions {
     /// hash itself (the user's secret rules and Rego policies), for the cache key. Without
     /// it, a scan with user rules or policies does not use the cache.
     pub cache_inputs: Option<String>,
+    /// Directories and files the walkers leave alone (`--skip-dirs`, `--skip-files`).
+    pub skip: crate::PathSkip,
 }
 
 /// The default of [`ScanOptions::analyzer_timeout`].
@@ -49,6 +51,7 @@ impl Default for ScanOptions {
             policies: None,
             layer_cache: None,
             cache_inputs: None,
+            skip: crate::PathSkip::default(),
         }
     }
 }

@@ -324,6 +324,7 @@ pub(crate) fn walk_tar<R: Read>(
     let mut tar = TarReader::new(reader);
     let mut kept: HashMap<String, Arc<Vec<u8>>> = HashMap::new();
     let mut kept_bytes = 0usize;
+    let skip = pool.skip();
     while let Some(h) = tar.next_entry().map_err(tar_fail)? {
         entries += 1;
         let path = match normalize(h.path()) {
@@ -349,6 +350,11 @@ pub(crate) fn walk_tar<R: Read>(
             continue;
         }
         let (kind, mode, size) = (h.kind(), h.mode(), h.size());
+        if matches!(kind, EntryKind::File | EntryKind::HardLink) && skip.skips_path(&path) {
+            // not read (its bytes still go through the digest), yet it hides what was below
+            feed.push(Made::Change(path, Change::Shadow));
+            continue;
+        }
         let change = match kind {
             EntryKind::Symlink => Some(Change::Symlink(name_text(h.link()).into_owned())),
             // a directory replaces a lower layer's file or symlink there, not what is below
@@ -474,6 +480,8 @@ pub(crate) fn walk_dir(root: &Path, pool: &Pool) -> Result<LayerFacts, ScanError
     let max = pool.max_entry_bytes();
     let mut dispatch = Dispatch::new(pool.analyzers(), max);
     let mut feed = Feed::new(pool);
+    let skip = pool.skip();
+    let skipping = !skip.is_empty();
     // the relative path of each item the feed holds, for the final order
     let mut keys: Vec<Vec<u8>> = Vec::new();
     let mut entries = 1; // the root
@@ -512,12 +520,27 @@ pub(crate) fn walk_dir(root: &Path, pool: &Pool) -> Result<LayerFacts, ScanError
             {
                 continue;
             }
-            entries += 1;
             let mut key = listing.rel.clone();
             if !key.is_empty() {
                 key.push(b'/');
             }
             key.extend_from_slice(l.name.as_bytes());
+            let skipped = match l.kind {
+                ListedKind::Dir => {
+                    let dir = String::from_utf8_lossy(&key);
+                    (skipping && skip.skips_dir(&dir))
+                        || !pool.analyzers().iter().any(|a| a.wants_below(&dir))
+                }
+                ListedKind::File { .. } => {
+                    skipping && skip.skips_file(&String::from_utf8_lossy(&key))
+                }
+                _ => false,
+            };
+            if skipped {
+                // never listed, opened or read
+                continue;
+            }
+            entries += 1;
             if matches!(l.kind, ListedKind::Dir) {
                 let full = listing.dir.join(&l.name);
                 feed.list(place(&l.name), full, key.clone(), depth);
@@ -682,7 +705,7 @@ mod tests {
 
     /// The paths a walk of `root` leaves and the messages of their facts.
     fn dir_view(root: &Path, a: Shared) -> Vec<(String, Vec<String>)> {
-        let pool = Pool::new(vec![a], None, 1 << 20);
+        let pool = Pool::new(vec![a], None, 1 << 20, Arc::default());
         let facts = walk_dir(root, &pool).unwrap();
         let mut out: Vec<(String, Vec<String>)> = facts
             .changes
@@ -949,7 +972,12 @@ mod tests {
 
     /// The paths of the final view and the messages of their facts.
     fn final_view(layers: &[Vec<u8>], opts: &ScanOptions, a: Shared) -> Vec<(String, Vec<String>)> {
-        let pool = Pool::new(vec![a], opts.analyzer_timeout, opts.max_entry_bytes);
+        let pool = Pool::new(
+            vec![a],
+            opts.analyzer_timeout,
+            opts.max_entry_bytes,
+            Arc::new(opts.skip.clone()),
+        );
         final_view_with(layers, &pool)
     }
 
@@ -974,6 +1002,110 @@ mod tests {
                 (p.to_string(), msgs)
             })
             .collect()
+    }
+
+    #[test]
+    fn skipped_directories_are_never_listed_and_skipped_files_never_read() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for d in ["app/node_modules/x", "node_modules", "src/build"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        for f in [
+            "app/node_modules/x/a.js",
+            "node_modules/b.js",
+            "app/main.js",
+            "app/main.min.js",
+            "src/build/out.js",
+            "src/lib.js",
+        ] {
+            std::fs::write(root.join(f), b"x").unwrap();
+        }
+        // listing this directory would warn about the name
+        let odd = root
+            .join("app/node_modules")
+            .join(std::ffi::OsStr::from_bytes(b"caf\xe9"));
+        std::fs::write(odd, b"x").unwrap();
+        let namer: Shared = Arc::new(Namer {
+            delay: std::time::Duration::ZERO,
+        });
+        let paths = |skip: crate::PathSkip| {
+            let pool = Pool::new(vec![namer.clone()], None, 1 << 20, Arc::new(skip));
+            let facts = walk_dir(root, &pool).unwrap();
+            let mut v: Vec<String> = facts.changes.iter().map(|(p, _)| p.clone()).collect();
+            v.extend(facts.diagnostics.iter().map(|d| d.message.clone()));
+            (v, facts.entries)
+        };
+        let (all, n) = paths(crate::PathSkip::default());
+        assert_eq!(
+            all,
+            [
+                "app/main.js",
+                "app/main.min.js",
+                "app/node_modules/x/a.js",
+                "node_modules/b.js",
+                "src/build/out.js",
+                "src/lib.js",
+                "path is not UTF-8; skipped",
+            ]
+        );
+        assert_eq!(n, 14);
+        let skip = crate::PathSkip::new(
+            &["**/node_modules".into(), "src/build".into()],
+            &["**/*.min.js".into()],
+        )
+        .unwrap();
+        let (some, n) = paths(skip);
+        assert_eq!(some, ["app/main.js", "src/lib.js"]);
+        assert_eq!(
+            n, 5,
+            "the root, app, src and two files: nothing below a skipped directory"
+        );
+    }
+
+    #[test]
+    fn a_skipped_file_of_a_layer_is_not_read_but_hides_what_was_below() {
+        let namer: Shared = Arc::new(Namer {
+            delay: std::time::Duration::ZERO,
+        });
+        let lower = raw_tar(&[(b"app/a.js", b"1"), (b"app/b.js", b"2")]);
+        let upper = raw_tar(&[
+            (b"app/a.js", b"3"),
+            (b"app/node_modules/x/c.js", b"4"),
+            (b"node_modules/d.js", b"5"),
+            (b"app/keep.js", b"6"),
+            (b"app/x.min.js", b"7"),
+        ]);
+        let layers = [lower, upper];
+        let opts = ScanOptions {
+            skip: crate::PathSkip::new(
+                &["**/node_modules".into()],
+                &["app/a.js".into(), "*.min.js".into()],
+            )
+            .unwrap(),
+            ..ScanOptions::default()
+        };
+        let view = final_view(&layers, &opts, namer.clone());
+        // app/a.js: the upper layer's copy is skipped, and the lower one is hidden by it
+        // (shadows are not in the view); `*.min.js` is anchored at the root
+        assert_eq!(
+            view,
+            [
+                (
+                    "app/b.js".to_string(),
+                    vec!["parse-error: app/b.js".to_string()]
+                ),
+                (
+                    "app/keep.js".into(),
+                    vec!["parse-error: app/keep.js".into()]
+                ),
+                (
+                    "app/x.min.js".into(),
+                    vec!["parse-error: app/x.min.js".into()]
+                ),
+            ]
+        );
     }
 
     #[test]

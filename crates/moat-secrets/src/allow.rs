@@ -68,8 +68,9 @@ pub fn generic_skip() -> Result<GlobSet, globset::Error> {
 /// How a path condition is written.
 #[derive(Debug, Clone)]
 pub enum PathPattern {
-    /// A glob over the path without its leading `/` (`app/test/**`, `**/*.pem`).
-    Glob(GlobMatcher),
+    /// A glob over the path without its leading `/` (`app/test/**`, `**/*.pem`); with the
+    /// glob of the directories it covers whole when it ends in `/**` (`app/test`).
+    Glob(GlobMatcher, Option<GlobMatcher>),
     /// A regex over the path without its leading `/` (gitleaks' `paths`).
     Regex(Regex),
 }
@@ -77,17 +78,32 @@ pub enum PathPattern {
 impl PathPattern {
     /// A glob; a leading `/` is dropped, `*` does not cross `/`.
     pub fn glob(pattern: &str) -> Result<PathPattern, globset::Error> {
-        let g = globset::GlobBuilder::new(pattern.trim_start_matches('/'))
-            .literal_separator(true)
-            .build()?;
-        Ok(PathPattern::Glob(Glob::compile_matcher(&g)))
+        let build = |p: &str| {
+            globset::GlobBuilder::new(p)
+                .literal_separator(true)
+                .build()
+                .map(|g| Glob::compile_matcher(&g))
+        };
+        let pattern = pattern.trim_start_matches('/');
+        // `P/**` matches every path below a directory that `P` matches
+        let below = match pattern.strip_suffix("/**") {
+            Some(dir) if !dir.is_empty() => Some(build(dir)?),
+            _ => None,
+        };
+        Ok(PathPattern::Glob(build(pattern)?, below))
     }
 
     pub fn matches(&self, path: &str) -> bool {
         match self {
-            PathPattern::Glob(g) => g.is_match(path),
+            PathPattern::Glob(g, _) => g.is_match(path),
             PathPattern::Regex(r) => r.is_match(path.as_bytes()),
         }
+    }
+
+    /// Whether the pattern matches every path below the directory `dir` (no leading `/`):
+    /// a glob ending in `/**` whose directory part matches it. (A regex is never said to.)
+    pub fn covers_dir(&self, dir: &str) -> bool {
+        matches!(self, PathPattern::Glob(_, Some(below)) if below.is_match(dir))
     }
 }
 
@@ -139,6 +155,14 @@ impl AllowEntry {
             && self.stopwords.is_empty()
             && !self.paths.is_empty()
             && self.paths.iter().any(|p| p.matches(path))
+    }
+
+    /// Whether the entry allows every hit in every file below the directory `dir`.
+    pub(crate) fn allows_dir(&self, dir: &str) -> bool {
+        self.rules.is_empty()
+            && self.regexes.is_empty()
+            && self.stopwords.is_empty()
+            && self.paths.iter().any(|p| p.covers_dir(dir))
     }
 
     pub(crate) fn allows(&self, s: &Seen) -> bool {
@@ -208,6 +232,49 @@ mod tests {
         };
         assert!(only_path.allows_path("usr/share/doc/README.md"));
         assert!(!only_path.allows_path("app/.env"));
+        assert!(!only_path.allows_dir("usr/share/doc"));
+    }
+
+    #[test]
+    fn a_glob_ending_in_double_star_covers_whole_directories() {
+        let e = AllowEntry {
+            paths: vec![
+                PathPattern::glob("**/node_modules/**").unwrap(),
+                PathPattern::glob("/app/test/**").unwrap(),
+                PathPattern::glob("**/*.md").unwrap(),
+                PathPattern::Regex(Regex::new(r"(^|/)vendor/").unwrap()),
+            ],
+            ..Default::default()
+        };
+        for dir in [
+            "node_modules",
+            "app/node_modules",
+            "a/node_modules/b/node_modules",
+            "app/test",
+        ] {
+            assert!(e.allows_dir(dir), "{dir}");
+            assert!(e.allows_path(&format!("{dir}/x/y.js")), "{dir}");
+        }
+        for dir in [
+            "app",
+            "app/node_modules_old",
+            "x/app/test",
+            "docs",
+            "go/vendor",
+        ] {
+            assert!(!e.allows_dir(dir), "{dir}");
+        }
+        // an entry with other conditions, or for some rules, covers no directory
+        let some = AllowEntry {
+            rules: vec!["github-pat".into()],
+            ..e.clone()
+        };
+        assert!(!some.allows_dir("node_modules"));
+        let stop = AllowEntry {
+            stopwords: vec!["fixture".into()],
+            ..e
+        };
+        assert!(!stop.allows_dir("node_modules"));
     }
 
     #[test]

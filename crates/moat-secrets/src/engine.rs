@@ -440,6 +440,13 @@ impl Rules {
         self.allow.iter().any(|a| a.allows_path(path))
     }
 
+    /// Whether an allowlist entry drops every hit of every file below the directory `dir`
+    /// (no leading `/`), so that it need not be listed.
+    pub fn skips_dir(&self, dir: &str) -> bool {
+        let dir = dir.trim_start_matches('/');
+        self.allow.iter().any(|a| a.allows_dir(dir))
+    }
+
     /// The secrets in one file. `path` (no leading `/`; a config field such as
     /// `config:env/NAME` is fine) is matched by path allowlists and path-bound rules.
     pub fn scan<'r>(&'r self, path: &str, bytes: &[u8]) -> Vec<Hit<'r>> {

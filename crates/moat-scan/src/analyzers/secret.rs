@@ -79,6 +79,11 @@ impl Analyzer for SecretAnalyzer {
         }
     }
 
+    fn wants_below(&self, dir: &str) -> bool {
+        // a path allowlist covering the whole directory (`**/node_modules/**`)
+        self.rules.as_ref().is_some_and(|r| !r.skips_dir(dir))
+    }
+
     fn wants_head(&self, _e: &Entry, head: &[u8]) -> bool {
         !moat_secrets::sniff::is_binary(head)
     }

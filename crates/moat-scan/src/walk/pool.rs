@@ -281,6 +281,8 @@ struct Inner {
 pub(crate) struct Pool {
     tasks: mpsc::Sender<Task>,
     inner: Arc<Inner>,
+    /// What the walkers leave alone.
+    skip: Arc<crate::PathSkip>,
 }
 
 impl Pool {
@@ -289,18 +291,21 @@ impl Pool {
         analyzers: Vec<Shared>,
         timeout: Option<Duration>,
         max_entry_bytes: u64,
+        skip: Arc<crate::PathSkip>,
     ) -> Pool {
         let workers = std::thread::available_parallelism()
             .map_or(2, usize::from)
             .clamp(2, MAX_WORKERS);
-        Pool::with(
+        let mut pool = Pool::with(
             analyzers,
             timeout,
             max_entry_bytes,
             workers,
             &ABANDONED,
             MAX_ABANDONED,
-        )
+        );
+        pool.skip = skip;
+        pool
     }
 
     fn with(
@@ -322,7 +327,11 @@ impl Pool {
             replaced,
             max_replaced,
         });
-        let pool = Pool { tasks: tx, inner };
+        let pool = Pool {
+            tasks: tx,
+            inner,
+            skip: Arc::default(),
+        };
         {
             let mut slots = lock(&pool.inner.slots);
             for _ in 0..workers {
@@ -338,6 +347,11 @@ impl Pool {
 
     pub(crate) fn max_entry_bytes(&self) -> u64 {
         self.inner.max_entry_bytes
+    }
+
+    /// The directories and files the walkers leave alone.
+    pub(crate) fn skip(&self) -> &crate::PathSkip {
+        &self.skip
     }
 
     /// Starts a worker (none when the system refuses a thread).

@@ -41,6 +41,7 @@ fn moat_view(layer: &[u8]) -> (View, Vec<Diagnostic>) {
         vec![Arc::new(Hasher)],
         opts.analyzer_timeout,
         opts.max_entry_bytes,
+        Arc::default(),
     );
     let facts = walk_tar(layer, 0, "test", None, &pool).unwrap();
     let mut m = Merged::default();
