@@ -747,3 +747,63 @@ fn records_replaced_while_their_blocks_are_being_compressed() {
         .unwrap();
     assert_eq!((dicts, plain), (1, 0));
 }
+
+/// A new database stages its `affected` and `aliases` rows (one row a record, ids and
+/// aliases as JSON arrays) and moves them at commit: aliases with characters JSON escapes,
+/// a record with many packages, one with none, and a writer dropped before it finished
+/// read back exactly as written, and the staging leaves nothing in the file.
+#[test]
+fn staged_link_rows_read_back_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("moat.db");
+    let odd = ["CVE-\"quoted\"", "GHSA-back\\slash", "ALIAS-é-\u{1F600}", "TAB\there"];
+    let mut b = Builder::create(&path).unwrap();
+    {
+        let mut w = b.writer(db::Mode::Merge).unwrap();
+        w.advisory("osv:Go", &adv("GO-ODD", "Go", "example.com/odd", &odd))
+            .unwrap();
+        let mut many = adv("GO-MANY", "Go", "example.com/p0", &[]);
+        for i in 1..40 {
+            let mut a = many.affected[0].clone();
+            a.package.name = format!("example.com/p{i}");
+            many.affected.push(a);
+        }
+        w.advisory("osv:Go", &many).unwrap();
+        let mut none = adv("GO-NONE", "Go", "x", &[]);
+        none.affected.clear();
+        w.advisory("osv:Go", &none).unwrap();
+        w.finish().unwrap();
+    }
+    {
+        // Dropped: its staged rows go with its transaction.
+        let mut w = b.writer(db::Mode::Merge).unwrap();
+        w.advisory("osv:npm", &adv("NPM-GONE", "npm", "gone", &["CVE-GONE"]))
+            .unwrap();
+        drop(w);
+    }
+    b.commit().unwrap();
+
+    let db = Database::open_read_only(&path).unwrap();
+    for alias in odd {
+        assert_eq!(db.ids_for_alias(alias).unwrap(), ["GO-ODD"], "{alias}");
+    }
+    for i in 0..40 {
+        let found = db
+            .advisories_for("Go", &format!("example.com/p{i}"))
+            .unwrap();
+        assert_eq!(found.len(), 1, "p{i}");
+        assert_eq!(found[0].id, "GO-MANY");
+    }
+    assert!(db.advisories_for("npm", "gone").unwrap().is_empty());
+    assert!(db.ids_for_alias("CVE-GONE").unwrap().is_empty());
+    assert_eq!(db.status().unwrap().advisories, 3);
+    drop(db);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT count(*) FROM affected"), 41);
+    assert_eq!(count("SELECT count(*) FROM aliases"), 4);
+    assert_eq!(
+        count("SELECT count(*) FROM sqlite_master WHERE name LIKE '%stage%'"),
+        0
+    );
+}
