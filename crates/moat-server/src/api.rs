@@ -611,17 +611,7 @@ async fn packages_query(State(s): State<Shared>, Query(q): Query<PackageQuery>) 
             .into_iter()
             .filter(|p| satisfies(p.ecosystem.as_deref(), &p.version, &range))
             .collect();
-        let ids: Vec<i64> = rows
-            .iter()
-            .map(|r| r.image_id)
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let images = if ids.is_empty() {
-            Vec::new()
-        } else {
-            store.images(Some(&ids), usize::MAX)?
-        };
+        let images = images_of_rows(&store, rows.iter().map(|r| r.image_id))?;
         Ok((rows, images))
     })
     .await?;
@@ -631,22 +621,24 @@ async fn packages_query(State(s): State<Shared>, Query(q): Query<PackageQuery>) 
     )
 }
 
+/// The stored images with these ids (each once, in id order).
+fn images_of_rows(
+    store: &crate::store::Store,
+    ids: impl Iterator<Item = i64>,
+) -> Result<Vec<crate::store::ImageSummary>, crate::store::StoreError> {
+    let ids: Vec<i64> = ids.collect::<BTreeSet<_>>().into_iter().collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    store.images(Some(&ids), usize::MAX)
+}
+
 async fn vulnerability(State(s): State<Shared>, Path(id): Path<String>) -> ApiResult {
     let store = s.store.clone();
     let vid = id.clone();
     let (rows, images) = blocking(move || {
         let rows = store.findings_with_id(&vid)?;
-        let ids: Vec<i64> = rows
-            .iter()
-            .map(|r| r.image_id)
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let images = if ids.is_empty() {
-            Vec::new()
-        } else {
-            store.images(Some(&ids), usize::MAX)?
-        };
+        let images = images_of_rows(&store, rows.iter().map(|r| r.image_id))?;
         Ok((rows, images))
     })
     .await?;

@@ -130,14 +130,7 @@ pub fn vulnerabilities_memo(
         }
     }
     // The matcher's order.
-    out.sort_by(|a, b| {
-        let (pa, pb) = (a.package(), b.package());
-        pa.map(|p| &p.name)
-            .cmp(&pb.map(|p| &p.name))
-            .then_with(|| pa.map(|p| &p.version).cmp(&pb.map(|p| &p.version)))
-            .then_with(|| b.severity.cmp(&a.severity))
-            .then_with(|| a.id.cmp(&b.id))
-    });
+    moat_vuln::matcher::sort_findings(&mut out);
     out
 }
 

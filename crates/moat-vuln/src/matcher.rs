@@ -241,14 +241,7 @@ pub fn match_inventory(
             format!("{no_ecosystem} package(s) without an ecosystem were not matched"),
         ));
     }
-    findings.sort_by(|a, b| {
-        let (pa, pb) = (a.package(), b.package());
-        pa.map(|p| &p.name)
-            .cmp(&pb.map(|p| &p.name))
-            .then_with(|| pa.map(|p| &p.version).cmp(&pb.map(|p| &p.version)))
-            .then_with(|| b.severity.cmp(&a.severity))
-            .then_with(|| a.id.cmp(&b.id))
-    });
+    sort_findings(&mut findings);
     (findings, diagnostics)
 }
 
@@ -312,6 +305,19 @@ impl Diagnostics {
 
 /// One diagnostic for one problem in one ecosystem: a single line naming the advisory and
 /// package for one subject, a count with examples for several.
+/// The matcher's order of findings: by package name and version, the most severe first,
+/// then by id.
+pub fn sort_findings(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        let (pa, pb) = (a.package(), b.package());
+        pa.map(|p| &p.name)
+            .cmp(&pb.map(|p| &p.name))
+            .then_with(|| pa.map(|p| &p.version).cmp(&pb.map(|p| &p.version)))
+            .then_with(|| b.severity.cmp(&a.severity))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+}
+
 fn message(problem: &Problem, eco: &str, subjects: &[(String, String)]) -> Diagnostic {
     // The range kind, `None` for a lookup.
     let (code, range, why) = match problem {

@@ -756,7 +756,12 @@ fn records_replaced_while_their_blocks_are_being_compressed() {
 fn staged_link_rows_read_back_exactly() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("moat.db");
-    let odd = ["CVE-\"quoted\"", "GHSA-back\\slash", "ALIAS-é-\u{1F600}", "TAB\there"];
+    let odd = [
+        "CVE-\"quoted\"",
+        "GHSA-back\\slash",
+        "ALIAS-é-\u{1F600}",
+        "TAB\there",
+    ];
     let mut b = Builder::create(&path).unwrap();
     {
         let mut w = b.writer(db::Mode::Merge).unwrap();
