@@ -25,10 +25,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// The schema this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 1;
+/// The schema this build writes (`PRAGMA user_version`): the number of [`MIGRATIONS`].
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
-const SCHEMA: &str = "
+/// Every migration, in order: a store at version `n` gets `MIGRATIONS[n..]` at open, each
+/// in one transaction with the version it brings. Append, never edit.
+pub const MIGRATIONS: [&str; 2] = [SCHEMA_1, crate::jobs::SCHEMA_2];
+
+const SCHEMA_1: &str = "
 CREATE TABLE IF NOT EXISTS images (
   id INTEGER PRIMARY KEY,
   name TEXT NOT NULL,
@@ -292,9 +296,17 @@ impl Store {
                 found,
             });
         }
-        conn.execute_batch(SCHEMA).map_err(err)?;
-        conn.pragma_update(None, "user_version", SCHEMA_VERSION)
-            .map_err(err)?;
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
+            let v = i as i64 + 1;
+            conn.execute_batch(&format!(
+                "BEGIN IMMEDIATE; {}; PRAGMA user_version = {v}; COMMIT;",
+                sql.trim().trim_end_matches(';')
+            ))
+            .map_err(|e| {
+                let _ = conn.execute_batch("ROLLBACK");
+                err(e)
+            })?;
+        }
         Ok(Store {
             conn: Mutex::new(conn),
             path: path.to_path_buf(),
@@ -305,14 +317,14 @@ impl Store {
         &self.path
     }
 
-    fn err(&self, source: rusqlite::Error) -> StoreError {
+    pub(crate) fn err(&self, source: rusqlite::Error) -> StoreError {
         StoreError::Sqlite {
             path: self.path.clone(),
             source,
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave a transaction half-applied (SQLite
         // rolls it back), so a poisoned lock is still a usable connection.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
