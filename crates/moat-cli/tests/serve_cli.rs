@@ -121,7 +121,7 @@ fn token(home: &Path, store: &Path, name: &str, scope: &str) -> String {
         "serve".as_ref(),
         "token".as_ref(),
         "create".as_ref(),
-        "--store".as_ref(),
+        store_flag(&store.to_string_lossy()).as_ref(),
         store.as_os_str(),
         "--name".as_ref(),
         name.as_ref(),
@@ -159,22 +159,69 @@ fn keys(findings: &Value) -> BTreeSet<(String, String, String)> {
         .collect()
 }
 
+/// `--store FILE`, or `--database-url URL` for a PostgreSQL URL.
+fn store_flag(store: &str) -> &'static str {
+    if store.starts_with("postgres") {
+        "--database-url"
+    } else {
+        "--store"
+    }
+}
+
+/// A fresh database on the PostgreSQL cluster of `$MOAT_TEST_POSTGRES_URL` (`.ci/run`
+/// starts one on 127.0.0.1), its URL; `None` (skipped) without it, a panic under CI=true.
+fn pg_database(name: &str) -> Option<std::path::PathBuf> {
+    let Some(url) = std::env::var("MOAT_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("MOAT_TEST_POSTGRES_URL is not set (CI=true): .ci/run starts PostgreSQL");
+        }
+        eprintln!("skipped: MOAT_TEST_POSTGRES_URL not set");
+        return None;
+    };
+    let db = format!("moat_{name}_{}", std::process::id());
+    let o = Command::new("psql")
+        .arg(&url)
+        .args(["-q", "-c", &format!("DROP DATABASE IF EXISTS {db}"), "-c"])
+        .arg(format!("CREATE DATABASE {db}"))
+        .output()
+        .expect("psql");
+    assert!(o.status.success(), "psql: {}", stderr(&o));
+    let base = url.rsplit_once('/').map(|(b, _)| b).expect("a URL");
+    Some(format!("{base}/{db}").into())
+}
+
 #[test]
 fn the_server_stores_answers_and_rematches_lang_app() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let store = home.path().join("server.db");
+    lang_app(home.path(), &store);
+}
+
+/// The same on PostgreSQL.
+#[test]
+fn the_server_stores_answers_and_rematches_lang_app_on_postgres() {
+    let Some(url) = pg_database("lang_app") else {
+        return;
+    };
+    let home = tempfile::tempdir().expect("tempdir");
+    lang_app(home.path(), &url);
+}
+
+fn lang_app(h: &Path, store: &Path) {
     let Some(shared) = shared() else { return };
     let Some(out) = images() else { return };
-    let home = tempfile::tempdir().expect("tempdir");
-    let h = home.path();
     let vulns = shared.join("data/vulns");
     // Two databases: Go advisories only, then Go and PyPI.
     let go_only = build_db(h, "go.db", &vulns.join("go"));
     let go_pypi = build_db_from(h, "go-pypi.db", &[&vulns.join("go"), &vulns.join("pypi")]);
     let live_db = h.join("advisories.db");
     std::fs::copy(&go_only, &live_db).expect("copy");
-    let store = h.join("server.db");
-    let admin = token(h, &store, "ci", "admin");
-    let reader = token(h, &store, "dashboard", "read");
-    let writer = token(h, &store, "pipeline", "write");
+    let admin = token(h, store, "ci", "admin");
+    let reader = token(h, store, "dashboard", "read");
+    let writer = token(h, store, "pipeline", "write");
 
     // What `moat scan` says with each database: the oracle for the server.
     let target = format!(
@@ -218,7 +265,7 @@ fn the_server_stores_answers_and_rematches_lang_app() {
     let srv = start(
         h,
         &[
-            "--store",
+            store_flag(st),
             st,
             "--db",
             live,
@@ -556,7 +603,7 @@ fn the_server_stores_answers_and_rematches_lang_app() {
     assert!(status.success(), "{status:?}");
 
     // `moat serve rematch` offline: nothing changed since, so nothing new.
-    let o = run(isolated(h).args(["serve", "rematch", "--store", st, "--db", live]));
+    let o = run(isolated(h).args(["serve", "rematch", store_flag(st), st, "--db", live]));
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
         stdout(&o).starts_with("1 images re-matched in ")
@@ -722,7 +769,9 @@ fn image_references_are_scanned_by_the_servers_workers() {
     let (s, queued) = submit_ref(a, &writer, &body);
     assert_eq!(s, 202, "{queued}");
     let id = queued["job"].as_i64().expect("a job id");
-    let job = wait_job(a, &reader, id, |j| j["state"] == "done" || j["state"] == "failed");
+    let job = wait_job(a, &reader, id, |j| {
+        j["state"] == "done" || j["state"] == "failed"
+    });
     assert_eq!(job["state"], "done", "{job}");
     assert_eq!(job["kind"], "scan");
     assert_eq!(job["attempts"], 1);
@@ -768,7 +817,9 @@ fn image_references_are_scanned_by_the_servers_workers() {
     let (s, queued) = submit_ref(a, &writer, &serde_json::json!({ "ref": missing }));
     assert_eq!(s, 202);
     let id = queued["job"].as_i64().expect("a job id");
-    let job = wait_job(a, &reader, id, |j| j["state"] == "done" || j["state"] == "failed");
+    let job = wait_job(a, &reader, id, |j| {
+        j["state"] == "done" || j["state"] == "failed"
+    });
     assert_eq!(job["state"], "failed", "{job}");
     assert!(
         job["error"]
@@ -808,10 +859,8 @@ fn slow_proxy(backend: u16, delay: Duration) -> u16 {
                 let Ok(b) = TcpStream::connect(("127.0.0.1", backend)) else {
                     return;
                 };
-                let (mut c2, mut b2) = (
-                    c.try_clone().expect("clone"),
-                    b.try_clone().expect("clone"),
-                );
+                let (mut c2, mut b2) =
+                    (c.try_clone().expect("clone"), b.try_clone().expect("clone"));
                 let (mut c, mut b) = (c, b);
                 let up = std::thread::spawn(move || {
                     let _ = std::io::copy(&mut c2, &mut b2);
@@ -844,14 +893,30 @@ fn start_worker(home: &Path, args: &[&str]) -> Server {
 #[test]
 fn a_worker_killed_mid_job_leaves_it_to_another() {
     let home = tempfile::tempdir().expect("tempdir");
-    let h = home.path();
+    let store = home.path().join("server.db");
+    killed_worker(home.path(), &store);
+}
+
+/// The same with PostgreSQL: the workers take jobs with `FOR UPDATE SKIP LOCKED`.
+#[test]
+fn a_worker_killed_mid_job_leaves_it_to_another_on_postgres() {
+    let Some(url) = pg_database("killed_worker") else {
+        return;
+    };
+    let home = tempfile::tempdir().expect("tempdir");
+    killed_worker(home.path(), &url);
+}
+
+fn killed_worker(h: &Path, store: &Path) {
     let Some((reg, _)) = registry_with_lang_app(h) else {
         return;
     };
-    let store = h.join("server.db");
     let st = store.to_str().expect("utf-8");
-    let writer = token(h, &store, "pipeline", "write");
-    let srv = start(h, &["--store", st, "--workers", "0", "--max-queue", "1"]);
+    let writer = token(h, store, "pipeline", "write");
+    let srv = start(
+        h,
+        &[store_flag(st), st, "--workers", "0", "--max-queue", "1"],
+    );
     let a = srv.1.as_str();
     let slow = slow_proxy(reg.port, Duration::from_millis(1500));
     let reference = format!("127.0.0.1:{slow}/bench/lang-app:latest");
@@ -868,7 +933,7 @@ fn a_worker_killed_mid_job_leaves_it_to_another() {
     assert_eq!(job["state"], "queued");
 
     let worker_args = [
-        "--store",
+        store_flag(st),
         st,
         "--workers",
         "1",
@@ -899,7 +964,9 @@ fn a_worker_killed_mid_job_leaves_it_to_another() {
 
     let second = start_worker(h, &worker_args);
     let second_pid = second.0.id();
-    let job = wait_job(a, &writer, id, |j| j["state"] == "done" || j["state"] == "failed");
+    let job = wait_job(a, &writer, id, |j| {
+        j["state"] == "done" || j["state"] == "failed"
+    });
     assert_eq!(job["state"], "done", "{job}");
     assert_eq!(job["attempts"], 2, "{job}");
     assert!(

@@ -725,13 +725,7 @@ async fn enqueue(s: &Shared, kind: &'static str, payload: Value) -> Result<i64, 
     let store = s.store.clone();
     let (max, attempts) = (s.jobs.max_queue, s.jobs.max_attempts);
     let done = blocking(move || {
-        Ok(store.enqueue(
-            kind,
-            &payload,
-            max,
-            attempts,
-            crate::worker::now_ms(),
-        )?)
+        Ok(store.enqueue(kind, &payload, max, attempts, crate::worker::now_ms())?)
     })
     .await?;
     match done {

@@ -6,7 +6,9 @@
 //!
 //! | module | what |
 //! |---|---|
-//! | [`store`] | SQLite: images (with their report), packages, findings, ids, events, tokens |
+//! | [`store`] | SQLite or PostgreSQL: images (with their report), packages, findings, ids, events, tokens, jobs |
+//! | [`jobs`] | the job queue in the store: leases, attempts |
+//! | [`worker`] | the workers: scans of image references, re-matches |
 //! | [`rematch`] | the server's matching: at submission and for the whole store |
 //! | [`api`] | the HTTP API (axum on tokio), its tokens, limits and metrics |
 //! | [`admission`] | the Kubernetes admission webhook: AdmissionReview in, a verdict per image |
@@ -14,15 +16,16 @@
 //! | [`client`] | `moat scan --server URL`: submitting a report |
 //!
 //! Threads: tokio's runtime answers requests; store and matching work runs on its blocking
-//! pool (rusqlite is synchronous). A background task watches the advisory database file and
-//! re-matches the store when it changes (`moat db update` replaced it).
+//! pool (rusqlite and the `postgres` client are synchronous). Workers are plain threads
+//! taking jobs from the store's queue. A background task watches the advisory database file
+//! and queues a re-match when it changes (`moat db update` replaced it).
 //!
-//! Not yet here (see README): PostgreSQL and workers, the job queue, scanning a submitted
-//! image reference, signature checks at admission, TLS, per-event webhooks.
+//! Not yet here (see README): signature checks at admission, TLS, per-event webhooks.
 
 pub mod admission;
 pub mod api;
 pub mod client;
+mod db;
 pub mod jobs;
 pub mod metrics;
 mod openapi;

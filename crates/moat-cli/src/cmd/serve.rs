@@ -103,10 +103,7 @@ impl JobArgs {
         let template = flags.scan.settings(env).context("--scan-arg")?;
         let template = std::sync::Mutex::new(template);
         let scan: moat_server::worker::ScanFn = std::sync::Arc::new(move |reference: &str| {
-            let mut settings = template
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone();
+            let mut settings = template.lock().unwrap_or_else(|p| p.into_inner()).clone();
             settings.target = moat_pipeline::Target::Image(moat_image::TargetSpec::Registry(
                 PathBuf::from(reference),
             ));
@@ -133,13 +130,26 @@ struct StoreArg {
     /// ~/.local/share/moat/server.db).
     #[arg(long, value_name = "FILE")]
     store: Option<PathBuf>,
+    /// A PostgreSQL database instead of the SQLite file (postgres://USER:PASSWORD@HOST:PORT/DB,
+    /// no TLS). Several servers and workers share it.
+    #[arg(long, value_name = "URL", conflicts_with = "store")]
+    database_url: Option<String>,
 }
 
 impl StoreArg {
-    fn path(&self, env: &Env) -> PathBuf {
-        self.store
-            .clone()
-            .unwrap_or_else(|| env.default_server_store())
+    /// The SQLite file, or the PostgreSQL URL.
+    fn path(&self, env: &Env) -> anyhow::Result<PathBuf> {
+        match self.database_url.clone() {
+            Some(u) if moat_server::store::is_postgres_url(&u) => Ok(PathBuf::from(u)),
+            Some(u) => bail!(
+                "--database-url {}: a postgres:// or postgresql:// URL",
+                moat_server::store::display_location(std::path::Path::new(&u))
+            ),
+            None => Ok(self
+                .store
+                .clone()
+                .unwrap_or_else(|| env.default_server_store())),
+        }
     }
 }
 
@@ -188,14 +198,14 @@ pub fn run(a: ServeArgs, env: &Env) -> anyhow::Result<ExitCode> {
             let Some(scope) = Scope::parse(&scope) else {
                 bail!("--scope {scope:?}: use read, write or admin");
             };
-            let store = Store::open(&store.path(env))?;
+            let store = Store::open(&store.path(env)?)?;
             let secret = store.create_token(&name, scope, now())?;
             println!("{secret}");
             Ok(ExitCode::SUCCESS)
         }
         Some(ServeCommand::Rematch { store, db }) => {
             let db = db.unwrap_or_else(|| env.default_db());
-            let store = Store::open(&store.path(env))?;
+            let store = Store::open(&store.path(env)?)?;
             let s = moat_server::rematch::rematch_all(&store, &db, now())
                 .with_context(|| format!("re-matching {}", store.path().display()))?;
             let count = |k: &str| s.events.iter().filter(|e| e.kind == k).count();
@@ -214,7 +224,7 @@ pub fn run(a: ServeArgs, env: &Env) -> anyhow::Result<ExitCode> {
 }
 
 fn serve(a: ServeArgs, env: &Env) -> anyhow::Result<ExitCode> {
-    let store = a.store.path(env);
+    let store = a.store.path(env)?;
     let db = match a.db {
         Some(p) => {
             if !p.is_file() {
@@ -240,7 +250,7 @@ fn serve(a: ServeArgs, env: &Env) -> anyhow::Result<ExitCode> {
         eprintln!(
             "moat: {} workers on {} (advisories {})",
             jobs.workers,
-            store.display(),
+            moat_server::store::display_location(&store),
             db.as_deref()
                 .map(|d| d.display().to_string())
                 .unwrap_or_else(|| "none".into())
@@ -269,7 +279,7 @@ fn serve(a: ServeArgs, env: &Env) -> anyhow::Result<ExitCode> {
     moat_server::serve(cfg, |addr| {
         eprintln!(
             "moat: serving on http://{addr} (store {}, advisories {})",
-            store.display(),
+            moat_server::store::display_location(&store),
             db.as_deref()
                 .map(|d| d.display().to_string())
                 .unwrap_or_else(|| "none: findings kept as submitted".into())
