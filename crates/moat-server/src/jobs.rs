@@ -195,16 +195,15 @@ impl Store {
             })
             .map_err(|e| self.err(e))?;
         let Some(r) = taken else { return Ok(None) };
-        let t = (|| {
-            Ok::<_, DbError>(Taken {
+        let taken = |r: &crate::db::Row| -> Result<Taken, DbError> {
+            Ok(Taken {
                 id: r.i64(0)?,
                 kind: r.text(1)?,
                 payload: serde_json::from_str(&r.text(2)?).unwrap_or(Value::Null),
                 attempts: r.i64(3)?,
             })
-        })()
-        .map_err(|e| self.err(e))?;
-        Ok(Some(t))
+        };
+        taken(&r).map(Some).map_err(|e| self.err(e))
     }
 
     /// Extends `worker`'s lease on job `id`; false when it no longer holds it.
@@ -253,8 +252,8 @@ impl Store {
             )
             .map_err(|e| self.err(e))?;
         let Some(r) = row else { return Ok(None) };
-        (|| {
-            Ok::<_, DbError>(Job {
+        let job = |r: &crate::db::Row| -> Result<Job, DbError> {
+            Ok(Job {
                 id: r.i64(0)?,
                 kind: r.text(1)?,
                 payload: serde_json::from_str(&r.text(2)?).unwrap_or(Value::Null),
@@ -267,9 +266,8 @@ impl Store {
                 started_at: r.opt_i64(9)?.map(secs),
                 finished_at: r.opt_i64(10)?.map(secs),
             })
-        })()
-        .map(Some)
-        .map_err(|e| self.err(e))
+        };
+        job(&r).map(Some).map_err(|e| self.err(e))
     }
 
     /// Jobs queued and running.

@@ -967,8 +967,12 @@ impl Store {
             )
             .map_err(|e| self.err(e))?;
         let Some(r) = row else { return Ok(None) };
-        let (id, name, scope) = (|| Ok::<_, DbError>((r.i64(0)?, r.text(1)?, r.text(2)?)))()
-            .map_err(|e| self.err(e))?;
+        let e = |e| self.err(e);
+        let (id, name, scope) = (
+            r.i64(0).map_err(e)?,
+            r.text(1).map_err(e)?,
+            r.text(2).map_err(e)?,
+        );
         Ok(Scope::parse(&scope).map(|scope| TokenInfo { id, name, scope }))
     }
 
