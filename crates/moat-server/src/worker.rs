@@ -93,7 +93,10 @@ pub fn now_ms() -> i64 {
 
 /// Jobs done and their durations, by kind and outcome, for `/metrics`.
 #[derive(Debug, Default)]
-pub struct JobStats(Mutex<BTreeMap<(String, &'static str), (u64, f64)>>);
+pub struct JobStats(Mutex<BTreeMap<JobKey, (u64, f64)>>);
+
+/// A job kind and its outcome (`done`, `failed`).
+type JobKey = (String, &'static str);
 
 impl JobStats {
     pub fn record(&self, kind: &str, ok: bool, took: Duration) {
