@@ -217,6 +217,9 @@ async fn auth(State(s): State<Shared>, req: Request, next: Next) -> Response {
         return ApiError(StatusCode::UNAUTHORIZED, "unknown token".into()).into_response();
     };
     if token.scope < need {
+        // A known token: its body is read (within --max-body) before the answer, so that a
+        // client still sending it hears the 403 instead of a closed connection.
+        let _ = axum::body::to_bytes(req.into_body(), s.limits.max_body).await;
         return ApiError(
             StatusCode::FORBIDDEN,
             format!(
