@@ -121,7 +121,7 @@ fn token(home: &Path, store: &Path, name: &str, scope: &str) -> String {
         "serve".as_ref(),
         "token".as_ref(),
         "create".as_ref(),
-        "--store".as_ref(),
+        store_flag(&store.to_string_lossy()).as_ref(),
         store.as_os_str(),
         "--name".as_ref(),
         name.as_ref(),
@@ -159,22 +159,69 @@ fn keys(findings: &Value) -> BTreeSet<(String, String, String)> {
         .collect()
 }
 
+/// `--store FILE`, or `--database-url URL` for a PostgreSQL URL.
+fn store_flag(store: &str) -> &'static str {
+    if store.starts_with("postgres") {
+        "--database-url"
+    } else {
+        "--store"
+    }
+}
+
+/// A fresh database on the PostgreSQL cluster of `$MOAT_TEST_POSTGRES_URL` (`.ci/run`
+/// starts one on 127.0.0.1), its URL; `None` (skipped) without it, a panic under CI=true.
+fn pg_database(name: &str) -> Option<std::path::PathBuf> {
+    let Some(url) = std::env::var("MOAT_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("MOAT_TEST_POSTGRES_URL is not set (CI=true): .ci/run starts PostgreSQL");
+        }
+        eprintln!("skipped: MOAT_TEST_POSTGRES_URL not set");
+        return None;
+    };
+    let db = format!("moat_{name}_{}", std::process::id());
+    let o = Command::new("psql")
+        .arg(&url)
+        .args(["-q", "-c", &format!("DROP DATABASE IF EXISTS {db}"), "-c"])
+        .arg(format!("CREATE DATABASE {db}"))
+        .output()
+        .expect("psql");
+    assert!(o.status.success(), "psql: {}", stderr(&o));
+    let base = url.rsplit_once('/').map(|(b, _)| b).expect("a URL");
+    Some(format!("{base}/{db}").into())
+}
+
 #[test]
 fn the_server_stores_answers_and_rematches_lang_app() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let store = home.path().join("server.db");
+    lang_app(home.path(), &store);
+}
+
+/// The same on PostgreSQL.
+#[test]
+fn the_server_stores_answers_and_rematches_lang_app_on_postgres() {
+    let Some(url) = pg_database("lang_app") else {
+        return;
+    };
+    let home = tempfile::tempdir().expect("tempdir");
+    lang_app(home.path(), &url);
+}
+
+fn lang_app(h: &Path, store: &Path) {
     let Some(shared) = shared() else { return };
     let Some(out) = images() else { return };
-    let home = tempfile::tempdir().expect("tempdir");
-    let h = home.path();
     let vulns = shared.join("data/vulns");
     // Two databases: Go advisories only, then Go and PyPI.
     let go_only = build_db(h, "go.db", &vulns.join("go"));
     let go_pypi = build_db_from(h, "go-pypi.db", &[&vulns.join("go"), &vulns.join("pypi")]);
     let live_db = h.join("advisories.db");
     std::fs::copy(&go_only, &live_db).expect("copy");
-    let store = h.join("server.db");
-    let admin = token(h, &store, "ci", "admin");
-    let reader = token(h, &store, "dashboard", "read");
-    let writer = token(h, &store, "pipeline", "write");
+    let admin = token(h, store, "ci", "admin");
+    let reader = token(h, store, "dashboard", "read");
+    let writer = token(h, store, "pipeline", "write");
 
     // What `moat scan` says with each database: the oracle for the server.
     let target = format!(
@@ -218,7 +265,7 @@ fn the_server_stores_answers_and_rematches_lang_app() {
     let srv = start(
         h,
         &[
-            "--store",
+            store_flag(st),
             st,
             "--db",
             live,
@@ -556,7 +603,7 @@ fn the_server_stores_answers_and_rematches_lang_app() {
     assert!(status.success(), "{status:?}");
 
     // `moat serve rematch` offline: nothing changed since, so nothing new.
-    let o = run(isolated(h).args(["serve", "rematch", "--store", st, "--db", live]));
+    let o = run(isolated(h).args(["serve", "rematch", store_flag(st), st, "--db", live]));
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
         stdout(&o).starts_with("1 images re-matched in ")
@@ -608,4 +655,334 @@ fn a_store_from_a_newer_moat_is_refused() {
         "{}",
         stderr(&o)
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// The job queue: image references scanned by the server's workers.
+
+/// A registry on 127.0.0.1 with lang-app pushed as `bench/lang-app:latest`, and the shared
+/// images' directory; `None` (skipped) without the registry tools or the images.
+fn registry_with_lang_app(h: &Path) -> Option<(common::registry::Registry, std::path::PathBuf)> {
+    let out = images()?;
+    if !common::registry::registry_tools() {
+        return None;
+    }
+    let reg = common::registry::start_registry(&h.join("reg"), "", "");
+    common::registry::skopeo_push(
+        &out.join("lang-app.oci"),
+        &format!("127.0.0.1:{}/bench/lang-app:latest", reg.port),
+        &["--dest-tls-verify=false"],
+    );
+    Some((reg, out))
+}
+
+/// `POST /api/v1/images`; the status and the answer.
+fn submit_ref(a: &str, token: &str, body: &Value) -> (u16, Value) {
+    let (s, b) = http(
+        a,
+        "POST",
+        "/api/v1/images",
+        Some(token),
+        body.to_string().as_bytes(),
+    );
+    (s, serde_json::from_slice(&b).unwrap_or(Value::Null))
+}
+
+/// Polls job `id` until `until` says yes (120 s at most).
+fn wait_job(a: &str, token: &str, id: i64, until: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let j = get_json(a, &format!("/api/v1/jobs/{id}"), token);
+        if until(&j) {
+            return j;
+        }
+        assert!(Instant::now() < deadline, "job {id}: {j}");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+fn package_names(v: &Value) -> BTreeSet<(String, String)> {
+    v.as_array()
+        .expect("packages")
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap_or("").to_string(),
+                p["version"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+/// An image reference submitted to the server is pulled from a local registry by an
+/// in-process worker, scanned and stored under its labels, matched against the server's
+/// database like `moat scan` matches it; bad references are refused, a missing image fails
+/// its job with the registry's error; the job's numbers are in /metrics.
+#[test]
+fn image_references_are_scanned_by_the_servers_workers() {
+    let Some(shared) = shared() else { return };
+    let home = tempfile::tempdir().expect("tempdir");
+    let h = home.path();
+    let Some((reg, out)) = registry_with_lang_app(h) else {
+        return;
+    };
+    let db = build_db(h, "go.db", &shared.join("data/vulns/go"));
+    let store = h.join("server.db");
+    let writer = token(h, &store, "pipeline", "write");
+    let reader = token(h, &store, "dashboard", "read");
+    let srv = start(
+        h,
+        &[
+            "--store",
+            store.to_str().expect("utf-8"),
+            "--db",
+            db.to_str().expect("utf-8"),
+            "--workers",
+            "1",
+            "--scan-arg=--cache=off",
+        ],
+    );
+    let a = srv.1.as_str();
+    let reference = format!("127.0.0.1:{}/bench/lang-app:latest", reg.port);
+
+    // The oracle: `moat scan` of the same image from its OCI layout.
+    let layout = format!("oci:{}", out.join("lang-app.oci").display());
+    let o = run(isolated(h).args([
+        "scan".as_ref(),
+        layout.as_ref(),
+        "--db".as_ref(),
+        db.as_os_str(),
+        "--offline".as_ref(),
+        "--scanners".as_ref(),
+        "vuln".as_ref(),
+        "--format".as_ref(),
+        "json".as_ref(),
+        "--quiet".as_ref(),
+    ]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let oracle: Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert!(!keys(&oracle["findings"]).is_empty());
+
+    // Scope: a read token cannot submit.
+    let body = serde_json::json!({"ref": reference, "labels": {"team": "web"}});
+    assert_eq!(submit_ref(a, &reader, &body).0, 403);
+    let (s, queued) = submit_ref(a, &writer, &body);
+    assert_eq!(s, 202, "{queued}");
+    let id = queued["job"].as_i64().expect("a job id");
+    let job = wait_job(a, &reader, id, |j| {
+        j["state"] == "done" || j["state"] == "failed"
+    });
+    assert_eq!(job["state"], "done", "{job}");
+    assert_eq!(job["kind"], "scan");
+    assert_eq!(job["attempts"], 1);
+    assert_eq!(job["payload"]["ref"], reference.as_str());
+    let image = job["result"]["image_id"].as_i64().expect("image id");
+    assert!(
+        job["result"]["digest"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("sha256:")),
+        "{job}"
+    );
+
+    let img = get_json(a, &format!("/api/v1/images/{image}"), &reader);
+    assert_eq!(img["name"], reference.as_str());
+    assert_eq!(img["labels"]["team"], "web");
+    assert_eq!(img["kind"], "registry");
+    let pkgs = get_json(a, &format!("/api/v1/images/{image}/packages"), &reader);
+    assert_eq!(
+        package_names(&pkgs["packages"]),
+        package_names(&oracle["packages"]),
+        "the registry image's packages are the layout's"
+    );
+    let found = get_json(
+        a,
+        &format!("/api/v1/images/{image}/findings?kind=vulnerability"),
+        &reader,
+    );
+    assert_eq!(keys(&found["findings"]), keys(&oracle["findings"]));
+
+    // Refused before queueing: a path on the server, not a reference, no ref.
+    for bad in [
+        serde_json::json!({"ref": "oci:/etc"}),
+        serde_json::json!({"ref": "/etc/passwd"}),
+        serde_json::json!({"ref": "Not A Reference"}),
+        serde_json::json!({"labels": {}}),
+    ] {
+        let (s, e) = submit_ref(a, &writer, &bad);
+        assert_eq!(s, 400, "{bad}: {e}");
+        assert!(e["error"].as_str().is_some_and(|m| !m.is_empty()), "{e}");
+    }
+    // A reference the registry does not have: the job fails with the reason.
+    let missing = format!("127.0.0.1:{}/bench/nothing:here", reg.port);
+    let (s, queued) = submit_ref(a, &writer, &serde_json::json!({ "ref": missing }));
+    assert_eq!(s, 202);
+    let id = queued["job"].as_i64().expect("a job id");
+    let job = wait_job(a, &reader, id, |j| {
+        j["state"] == "done" || j["state"] == "failed"
+    });
+    assert_eq!(job["state"], "failed", "{job}");
+    assert!(
+        job["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("bench/nothing")),
+        "{job}"
+    );
+    assert_eq!(
+        http(a, "GET", "/api/v1/jobs/999999", Some(&reader), b"").0,
+        404
+    );
+
+    let (_, m) = http(a, "GET", "/metrics", None, b"");
+    let m = String::from_utf8(m).expect("utf-8");
+    assert!(m.contains("moat_queue_jobs{state=\"queued\"} 0\n"), "{m}");
+    assert!(m.contains("moat_queue_jobs{state=\"running\"} 0\n"), "{m}");
+    assert!(
+        m.contains("moat_job_seconds_count{kind=\"scan\",outcome=\"done\"} 1\n"),
+        "{m}"
+    );
+    assert!(
+        m.contains("moat_job_seconds_count{kind=\"scan\",outcome=\"failed\"} 1\n"),
+        "{m}"
+    );
+}
+
+/// A TCP proxy that holds every new connection `delay` before forwarding it: a slow
+/// registry, so that a scan is still running when its worker is killed.
+fn slow_proxy(backend: u16, delay: Duration) -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for c in l.incoming() {
+            let Ok(c) = c else { continue };
+            std::thread::spawn(move || {
+                std::thread::sleep(delay);
+                let Ok(b) = TcpStream::connect(("127.0.0.1", backend)) else {
+                    return;
+                };
+                let (mut c2, mut b2) =
+                    (c.try_clone().expect("clone"), b.try_clone().expect("clone"));
+                let (mut c, mut b) = (c, b);
+                let up = std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut c2, &mut b2);
+                    let _ = b2.shutdown(std::net::Shutdown::Write);
+                });
+                let _ = std::io::copy(&mut b, &mut c);
+                let _ = c.shutdown(std::net::Shutdown::Write);
+                let _ = up.join();
+            });
+        }
+    });
+    port
+}
+
+/// `moat serve --worker`: workers only, against the server's store.
+fn start_worker(home: &Path, args: &[&str]) -> Server {
+    let child = isolated(home)
+        .args(["serve", "--worker"])
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("moat serve --worker starts");
+    Server(child, String::new())
+}
+
+/// A server without workers queues (bounded: 429 past --max-queue, the depth in
+/// /metrics); `moat serve --worker` processes take the jobs. One is killed (SIGKILL) in the
+/// middle of a scan; after its lease expires, another worker takes the job and finishes it.
+#[test]
+fn a_worker_killed_mid_job_leaves_it_to_another() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let store = home.path().join("server.db");
+    killed_worker(home.path(), &store);
+}
+
+/// The same with PostgreSQL: the workers take jobs with `FOR UPDATE SKIP LOCKED`.
+#[test]
+fn a_worker_killed_mid_job_leaves_it_to_another_on_postgres() {
+    let Some(url) = pg_database("killed_worker") else {
+        return;
+    };
+    let home = tempfile::tempdir().expect("tempdir");
+    killed_worker(home.path(), &url);
+}
+
+fn killed_worker(h: &Path, store: &Path) {
+    let Some((reg, _)) = registry_with_lang_app(h) else {
+        return;
+    };
+    let st = store.to_str().expect("utf-8");
+    let writer = token(h, store, "pipeline", "write");
+    let srv = start(
+        h,
+        &[store_flag(st), st, "--workers", "0", "--max-queue", "1"],
+    );
+    let a = srv.1.as_str();
+    let slow = slow_proxy(reg.port, Duration::from_millis(1500));
+    let reference = format!("127.0.0.1:{slow}/bench/lang-app:latest");
+    let (s, queued) = submit_ref(a, &writer, &serde_json::json!({ "ref": reference }));
+    assert_eq!(s, 202, "{queued}");
+    let id = queued["job"].as_i64().expect("a job id");
+    let (s, full) = submit_ref(a, &writer, &serde_json::json!({ "ref": reference }));
+    assert_eq!(s, 429, "the queue holds one job: {full}");
+    let (_, m) = http(a, "GET", "/metrics", None, b"");
+    let m = String::from_utf8(m).expect("utf-8");
+    assert!(m.contains("moat_queue_jobs{state=\"queued\"} 1\n"), "{m}");
+    assert!(m.contains("moat_queue_capacity 1\n"), "{m}");
+    let job = get_json(a, &format!("/api/v1/jobs/{id}"), &writer);
+    assert_eq!(job["state"], "queued");
+
+    let worker_args = [
+        store_flag(st),
+        st,
+        "--workers",
+        "1",
+        "--lease",
+        "2",
+        "--scan-arg=--cache=off",
+    ];
+    let mut first = start_worker(h, &worker_args);
+    let first_pid = first.0.id();
+    let job = wait_job(a, &writer, id, |j| j["state"] != "queued");
+    assert_eq!(job["state"], "running", "{job}");
+    assert!(
+        job["worker"]
+            .as_str()
+            .is_some_and(|w| w.contains(&format!(":{first_pid}/"))),
+        "{job}"
+    );
+    // Mid-scan: the proxy holds each connection 1.5 s.
+    std::thread::sleep(Duration::from_millis(500));
+    first.0.kill().expect("SIGKILL");
+    first.0.wait().expect("wait");
+    let killed_at = Instant::now();
+    assert_eq!(
+        get_json(a, &format!("/api/v1/jobs/{id}"), &writer)["state"],
+        "running",
+        "the killed worker did not finish it"
+    );
+
+    let second = start_worker(h, &worker_args);
+    let second_pid = second.0.id();
+    let job = wait_job(a, &writer, id, |j| {
+        j["state"] == "done" || j["state"] == "failed"
+    });
+    assert_eq!(job["state"], "done", "{job}");
+    assert_eq!(job["attempts"], 2, "{job}");
+    assert!(
+        job["worker"]
+            .as_str()
+            .is_some_and(|w| w.contains(&format!(":{second_pid}/"))),
+        "{job}"
+    );
+    assert!(
+        killed_at.elapsed() >= Duration::from_millis(1000),
+        "not taken before the lease expired"
+    );
+    let image = job["result"]["image_id"].as_i64().expect("image id");
+    let pkgs = get_json(a, &format!("/api/v1/images/{image}/packages"), &writer);
+    assert!(pkgs["packages"].as_array().expect("packages").len() > 10);
+    // The queue has room again.
+    let (s, _) = submit_ref(a, &writer, &serde_json::json!({ "ref": reference }));
+    assert_eq!(s, 202);
 }

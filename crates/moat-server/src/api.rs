@@ -55,12 +55,15 @@ pub struct AppState {
     /// kept as submitted).
     pub db: Option<PathBuf>,
     pub limits: Limits,
-    pub metrics: Metrics,
+    pub metrics: Arc<Metrics>,
     slots: Arc<Semaphore>,
     buckets: Mutex<HashMap<i64, (f64, Instant)>>,
     /// Serialises re-matches (the background one and `POST /api/v1/rematch`).
     pub rematching: tokio::sync::Mutex<()>,
     pub admission: Option<crate::admission::Policy>,
+    /// The job queue's settings (`jobs.workers`: this process's workers).
+    pub jobs: crate::worker::JobSettings,
+    pub job_stats: Arc<crate::worker::JobStats>,
 }
 
 impl AppState {
@@ -70,10 +73,12 @@ impl AppState {
             db,
             slots: Arc::new(Semaphore::new(limits.max_in_flight.max(1))),
             limits,
-            metrics: Metrics::default(),
+            metrics: Arc::default(),
             buckets: Mutex::new(HashMap::new()),
             rematching: tokio::sync::Mutex::new(()),
             admission: None,
+            jobs: crate::worker::JobSettings::default(),
+            job_stats: Arc::default(),
         }
     }
 }
@@ -130,7 +135,8 @@ async fn blocking<T: Send + 'static>(
 pub fn router(state: Shared) -> Router {
     let api = Router::new()
         .route("/api/v1/reports", post(submit))
-        .route("/api/v1/images", get(list_images))
+        .route("/api/v1/images", get(list_images).post(submit_ref))
+        .route("/api/v1/jobs/{id}", get(one_job))
         .route("/api/v1/images/{id}", get(one_image))
         .route("/api/v1/images/{id}/packages", get(image_packages))
         .route("/api/v1/images/{id}/findings", get(image_findings))
@@ -211,6 +217,9 @@ async fn auth(State(s): State<Shared>, req: Request, next: Next) -> Response {
         return ApiError(StatusCode::UNAUTHORIZED, "unknown token".into()).into_response();
     };
     if token.scope < need {
+        // A known token: its body is read (within --max-body) before the answer, so that a
+        // client still sending it hears the 403 instead of a closed connection.
+        let _ = axum::body::to_bytes(req.into_body(), s.limits.max_body).await;
         return ApiError(
             StatusCode::FORBIDDEN,
             format!(
@@ -263,10 +272,11 @@ async fn ready(State(s): State<Shared>) -> Response {
 
 async fn metrics(State(s): State<Shared>) -> ApiResult {
     let store = s.store.clone();
-    let totals = blocking(move || Ok(store.totals()?)).await?;
-    let body = s
+    let (totals, depth) = blocking(move || Ok((store.totals()?, store.queue_depth()?))).await?;
+    let mut body = s
         .metrics
         .render(&totals, s.slots.available_permits(), s.limits.max_in_flight);
+    body.push_str(&s.job_stats.render(depth, s.jobs.max_queue));
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response())
 }
 
@@ -664,23 +674,127 @@ async fn events(State(s): State<Shared>, Query(q): Query<EventQuery>) -> ApiResu
     Ok(axum::Json(json!({ "events": rows })).into_response())
 }
 
+/// A re-match runs as a job. With workers in this process the answer waits for it (within
+/// the request's time budget); without, it is 202 and the job.
 async fn rematch_now(State(s): State<Shared>) -> ApiResult {
-    let Some(db) = s.db.clone() else {
+    if s.db.is_none() {
         return Err(ApiError(
             StatusCode::CONFLICT,
             "the server has no advisory database (--db)".into(),
         ));
-    };
-    let summary = run_rematch(&s, db).await?;
-    Ok(axum::Json(json!({
-        "images": summary.images,
-        "events": summary.events.len(),
-        "seconds": summary.seconds,
-    }))
-    .into_response())
+    }
+    let id = enqueue(&s, crate::jobs::REMATCH, json!({})).await?;
+    if s.jobs.workers == 0 {
+        return Ok(accepted(id));
+    }
+    loop {
+        let store = s.store.clone();
+        let job = blocking(move || Ok(store.job(id)?)).await?;
+        match job {
+            Some(j) if j.state == "done" => {
+                return Ok(axum::Json(j.result.unwrap_or_default()).into_response());
+            }
+            Some(j) if j.state == "failed" => {
+                return Err(ApiError(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    j.error.unwrap_or_default(),
+                ));
+            }
+            Some(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            None => return Err(ApiError::not_found(format!("no job {id}"))),
+        }
+    }
 }
 
-/// One re-match of the whole store (never two at once).
+fn accepted(id: i64) -> Response {
+    (
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, format!("/api/v1/jobs/{id}"))],
+        axum::Json(json!({ "job": id })),
+    )
+        .into_response()
+}
+
+/// Queues a job (429 when the queue is full).
+async fn enqueue(s: &Shared, kind: &'static str, payload: Value) -> Result<i64, ApiError> {
+    let store = s.store.clone();
+    let (max, attempts) = (s.jobs.max_queue, s.jobs.max_attempts);
+    let done = blocking(move || {
+        Ok(store.enqueue(kind, &payload, max, attempts, crate::worker::now_ms())?)
+    })
+    .await?;
+    match done {
+        crate::jobs::Enqueued::Queued(id) | crate::jobs::Enqueued::Existing(id) => Ok(id),
+        crate::jobs::Enqueued::Full(n) => Err(ApiError(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("the job queue is full ({n} jobs; --max-queue)"),
+        )),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImageSubmission {
+    #[serde(rename = "ref")]
+    reference: String,
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+}
+
+/// Checks a submitted image reference: a registry's (`registry:` allowed in front), never
+/// a path on the server.
+fn registry_ref(r: &str) -> Result<String, ApiError> {
+    let r = r.trim();
+    let r = r.strip_prefix("registry:").unwrap_or(r);
+    let local = [
+        "docker-archive:",
+        "oci-archive:",
+        "oci:",
+        "rootfs:",
+        "dir:",
+        "sbom:",
+        "git:",
+    ];
+    if local.iter().any(|p| r.starts_with(p)) || r.starts_with('/') || r.starts_with('.') {
+        return Err(ApiError::bad(format!(
+            "{r:?}: the server scans registry references only (REGISTRY/REPO:TAG or @DIGEST)"
+        )));
+    }
+    moat_registry::Reference::parse(r).map_err(|e| ApiError::bad(e.to_string()))?;
+    Ok(r.to_string())
+}
+
+/// `POST /api/v1/images`: an image reference to pull and scan, as a job.
+async fn submit_ref(State(s): State<Shared>, body: Bytes) -> ApiResult {
+    let sub: ImageSubmission = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad(format!(
+            "the body is not {{\"ref\": \"...\", \"labels\": {{...}}}}: {e}"
+        ))
+    })?;
+    let reference = registry_ref(&sub.reference)?;
+    let id = enqueue(
+        &s,
+        crate::jobs::SCAN,
+        json!({ "ref": reference, "labels": sub.labels }),
+    )
+    .await?;
+    Ok(accepted(id))
+}
+
+async fn one_job(State(s): State<Shared>, Path(id): Path<i64>) -> ApiResult {
+    let store = s.store.clone();
+    match blocking(move || Ok(store.job(id)?)).await? {
+        Some(j) => Ok(axum::Json(j).into_response()),
+        None => Err(ApiError::not_found(format!("no job {id}"))),
+    }
+}
+
+/// Queues a re-match job (one queued at most).
+pub async fn queue_rematch(s: &Shared) -> Result<i64, ApiError> {
+    enqueue(s, crate::jobs::REMATCH, json!({})).await
+}
+
+/// One re-match of the whole store in this process (never two at once here).
 pub async fn run_rematch(s: &Shared, db: PathBuf) -> Result<rematch::Summary, ApiError> {
     let _one = s.rematching.lock().await;
     let store = s.store.clone();

@@ -6,7 +6,9 @@
 //!
 //! | module | what |
 //! |---|---|
-//! | [`store`] | SQLite: images (with their report), packages, findings, ids, events, tokens |
+//! | [`store`] | SQLite or PostgreSQL: images (with their report), packages, findings, ids, events, tokens, jobs |
+//! | [`jobs`] | the job queue in the store: leases, attempts |
+//! | [`worker`] | the workers: scans of image references, re-matches |
 //! | [`rematch`] | the server's matching: at submission and for the whole store |
 //! | [`api`] | the HTTP API (axum on tokio), its tokens, limits and metrics |
 //! | [`admission`] | the Kubernetes admission webhook: AdmissionReview in, a verdict per image |
@@ -14,19 +16,22 @@
 //! | [`client`] | `moat scan --server URL`: submitting a report |
 //!
 //! Threads: tokio's runtime answers requests; store and matching work runs on its blocking
-//! pool (rusqlite is synchronous). A background task watches the advisory database file and
-//! re-matches the store when it changes (`moat db update` replaced it).
+//! pool (rusqlite and the `postgres` client are synchronous). Workers are plain threads
+//! taking jobs from the store's queue. A background task watches the advisory database file
+//! and queues a re-match when it changes (`moat db update` replaced it).
 //!
-//! Not yet here (see README): PostgreSQL and workers, the job queue, scanning a submitted
-//! image reference, signature checks at admission, TLS, per-event webhooks.
+//! Not yet here (see README): signature checks at admission, TLS, per-event webhooks.
 
 pub mod admission;
 pub mod api;
 pub mod client;
+mod db;
+pub mod jobs;
 pub mod metrics;
 mod openapi;
 pub mod rematch;
 pub mod store;
+pub mod worker;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -50,6 +55,8 @@ pub struct Config {
     pub threads: usize,
     /// The admission policy (`POST /admission` answers 404 without one).
     pub admission: Option<admission::Policy>,
+    /// The job queue and this process's workers.
+    pub jobs: worker::JobSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +96,16 @@ pub fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send) -> Result<(), S
         let addr = listener.local_addr()?;
         let mut state = api::AppState::new(store, cfg.db.clone(), cfg.limits.clone());
         state.admission = cfg.admission.clone();
+        state.jobs = cfg.jobs.clone();
+        let workers = Arc::new(worker::Workers {
+            store: state.store.clone(),
+            settings: cfg.jobs.clone(),
+            db: cfg.db.clone(),
+            stats: state.job_stats.clone(),
+            stop: Arc::default(),
+            metrics: Some(state.metrics.clone()),
+        });
+        let threads = workers.spawn();
         let state = Arc::new(state);
         if let (Some(db), false) = (cfg.db.clone(), cfg.watch_db.is_zero()) {
             let s = state.clone();
@@ -100,8 +117,8 @@ pub fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send) -> Result<(), S
                     let now = db_stamp(&db);
                     if now.is_some() && now != seen {
                         seen = now;
-                        // An error is in /metrics' absence of a re-match; the next change retries.
-                        let _ = api::run_rematch(&s, db.clone()).await;
+                        // A re-match job (an error is in the job; the next change queues another).
+                        let _ = api::queue_rematch(&s).await;
                     }
                 }
             });
@@ -110,8 +127,32 @@ pub fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send) -> Result<(), S
         axum::serve(listener, api::router(state))
             .with_graceful_shutdown(shutdown())
             .await?;
+        worker::stop(&workers, threads);
         Ok(())
     })
+}
+
+/// `moat serve --worker`: this process's workers only (no HTTP), until SIGINT or SIGTERM.
+pub fn work(
+    store: &std::path::Path,
+    db: Option<PathBuf>,
+    jobs: worker::JobSettings,
+) -> Result<(), ServeError> {
+    let workers = Arc::new(worker::Workers {
+        store: Arc::new(Store::open(store)?),
+        settings: jobs,
+        db,
+        stats: Arc::default(),
+        stop: Arc::default(),
+        metrics: None,
+    });
+    let threads = workers.spawn();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(shutdown());
+    worker::stop(&workers, threads);
+    Ok(())
 }
 
 async fn shutdown() {

@@ -242,7 +242,7 @@ pub(crate) fn read_vex(paths: &[PathBuf]) -> anyhow::Result<Vec<policy::VexState
 impl ScanArgs {
     /// Flags, environment and defaults -> the pipeline's settings. Policy files are read
     /// here, so a broken ignore file is a usage error before any work.
-    fn settings(&self, env: &Env) -> anyhow::Result<Settings> {
+    pub(crate) fn settings(&self, env: &Env) -> anyhow::Result<Settings> {
         let severities = severities(&self.severity)?;
         let ignores = read_ignores(&self.ignorefile)?;
         let vex = read_vex(&self.vex)?;

@@ -47,6 +47,81 @@ pub struct ServeArgs {
     /// The admission policy (TOML) of the Kubernetes webhook at `POST /admission`.
     #[arg(long, value_name = "FILE")]
     admission_policy: Option<PathBuf>,
+    #[command(flatten)]
+    jobs: JobArgs,
+}
+
+/// The job queue and its workers.
+#[derive(Args)]
+struct JobArgs {
+    /// Run workers only (no HTTP API): take jobs from the store's queue until stopped.
+    #[arg(long)]
+    worker: bool,
+    /// Workers in this process (with --worker too; 0: jobs wait for another process's).
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    workers: usize,
+    /// Jobs queued or running at most (429 beyond).
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    max_queue: usize,
+    /// Seconds a job stays its worker's without a renewal (the worker renews it every third
+    /// of that while it works; past it, another worker takes the job).
+    #[arg(long, default_value_t = 60.0, value_name = "SECS")]
+    lease: f64,
+    /// Times a job is taken before an expired lease fails it.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    max_attempts: u32,
+    /// A `moat scan` flag for the scans of submitted image references (repeatable:
+    /// `--scan-arg=--insecure`, `--scan-arg=--ca-file=FILE`, `--scan-arg=--cache=off`).
+    /// They run `--scanners secret,misconfig`; vulnerabilities come from the server's match.
+    #[arg(long, value_name = "ARG", allow_hyphen_values = true)]
+    scan_arg: Vec<String>,
+}
+
+/// `moat scan`'s flags, parsed for the server's scans.
+#[derive(clap::Parser)]
+#[command(name = "moat scan")]
+struct ScanFlags {
+    #[command(flatten)]
+    scan: crate::cmd::scan::ScanArgs,
+}
+
+impl JobArgs {
+    /// The settings, with the scanner of image references: `moat scan`'s settings resolved
+    /// once, here (flags, environment, configuration file), the target set per job.
+    fn settings(&self, env: &Env) -> anyhow::Result<moat_server::worker::JobSettings> {
+        use clap::Parser as _;
+        if !(self.lease.is_finite() && self.lease > 0.0) {
+            bail!("--lease {}: a positive number of seconds", self.lease);
+        }
+        let mut argv: Vec<String> = ["moat scan", "--quiet", "--scanners", "secret,misconfig"]
+            .map(String::from)
+            .to_vec();
+        argv.extend(self.scan_arg.iter().cloned());
+        argv.push("registry:moat.invalid/placeholder".into());
+        let flags = ScanFlags::try_parse_from(&argv)
+            .map_err(|e| anyhow::anyhow!("--scan-arg: {}", e.to_string().trim()))?;
+        let template = flags.scan.settings(env).context("--scan-arg")?;
+        let template = std::sync::Mutex::new(template);
+        let scan: moat_server::worker::ScanFn = std::sync::Arc::new(move |reference: &str| {
+            let mut settings = template.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            settings.target = moat_pipeline::Target::Image(moat_image::TargetSpec::Registry(
+                PathBuf::from(reference),
+            ));
+            settings.now = jiff::Timestamp::now();
+            let outcome = moat_pipeline::run(&settings, None, &mut |_: &str| {})
+                .map_err(|e| format!("scanning {reference}: {e}"))?;
+            Ok(outcome.report)
+        });
+        Ok(moat_server::worker::JobSettings {
+            workers: self.workers,
+            max_queue: self.max_queue.max(1),
+            lease: Duration::from_secs_f64(self.lease),
+            max_attempts: self.max_attempts.max(1),
+            poll: Duration::from_millis(500).min(Duration::from_secs_f64(self.lease / 4.0)),
+            scan: Some(scan),
+            name: moat_server::worker::default_name(),
+        })
+    }
 }
 
 #[derive(Args)]
@@ -55,13 +130,26 @@ struct StoreArg {
     /// ~/.local/share/moat/server.db).
     #[arg(long, value_name = "FILE")]
     store: Option<PathBuf>,
+    /// A PostgreSQL database instead of the SQLite file (postgres://USER:PASSWORD@HOST:PORT/DB,
+    /// no TLS). Several servers and workers share it.
+    #[arg(long, value_name = "URL", conflicts_with = "store")]
+    database_url: Option<String>,
 }
 
 impl StoreArg {
-    fn path(&self, env: &Env) -> PathBuf {
-        self.store
-            .clone()
-            .unwrap_or_else(|| env.default_server_store())
+    /// The SQLite file, or the PostgreSQL URL.
+    fn path(&self, env: &Env) -> anyhow::Result<PathBuf> {
+        match self.database_url.clone() {
+            Some(u) if moat_server::store::is_postgres_url(&u) => Ok(PathBuf::from(u)),
+            Some(u) => bail!(
+                "--database-url {}: a postgres:// or postgresql:// URL",
+                moat_server::store::display_location(std::path::Path::new(&u))
+            ),
+            None => Ok(self
+                .store
+                .clone()
+                .unwrap_or_else(|| env.default_server_store())),
+        }
     }
 }
 
@@ -110,14 +198,14 @@ pub fn run(a: ServeArgs, env: &Env) -> anyhow::Result<ExitCode> {
             let Some(scope) = Scope::parse(&scope) else {
                 bail!("--scope {scope:?}: use read, write or admin");
             };
-            let store = Store::open(&store.path(env))?;
+            let store = Store::open(&store.path(env)?)?;
             let secret = store.create_token(&name, scope, now())?;
             println!("{secret}");
             Ok(ExitCode::SUCCESS)
         }
         Some(ServeCommand::Rematch { store, db }) => {
             let db = db.unwrap_or_else(|| env.default_db());
-            let store = Store::open(&store.path(env))?;
+            let store = Store::open(&store.path(env)?)?;
             let s = moat_server::rematch::rematch_all(&store, &db, now())
                 .with_context(|| format!("re-matching {}", store.path().display()))?;
             let count = |k: &str| s.events.iter().filter(|e| e.kind == k).count();
@@ -136,7 +224,7 @@ pub fn run(a: ServeArgs, env: &Env) -> anyhow::Result<ExitCode> {
 }
 
 fn serve(a: ServeArgs, env: &Env) -> anyhow::Result<ExitCode> {
-    let store = a.store.path(env);
+    let store = a.store.path(env)?;
     let db = match a.db {
         Some(p) => {
             if !p.is_file() {
@@ -157,6 +245,20 @@ fn serve(a: ServeArgs, env: &Env) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
+    let jobs = a.jobs.settings(env)?;
+    if a.jobs.worker {
+        eprintln!(
+            "moat: {} workers on {} (advisories {})",
+            jobs.workers,
+            moat_server::store::display_location(&store),
+            db.as_deref()
+                .map(|d| d.display().to_string())
+                .unwrap_or_else(|| "none".into())
+        );
+        moat_server::work(&store, db, jobs)?;
+        eprintln!("moat: stopped");
+        return Ok(ExitCode::SUCCESS);
+    }
     let cfg = Config {
         listen: a.listen,
         store: store.clone(),
@@ -171,12 +273,13 @@ fn serve(a: ServeArgs, env: &Env) -> anyhow::Result<ExitCode> {
         watch_db: Duration::from_secs(a.watch_db),
         threads: a.threads,
         admission,
+        jobs,
     };
     let has_tokens = Store::open(&store)?.has_tokens()?;
     moat_server::serve(cfg, |addr| {
         eprintln!(
             "moat: serving on http://{addr} (store {}, advisories {})",
-            store.display(),
+            moat_server::store::display_location(&store),
             db.as_deref()
                 .map(|d| d.display().to_string())
                 .unwrap_or_else(|| "none: findings kept as submitted".into())
