@@ -184,6 +184,12 @@ struct Pax {
     sparse_problem: Option<String>,
 }
 
+/// The buffer of a reader over a stream. At least the layer reader's own buffer
+/// (`layer::BUF_SIZE`): a `BufReader` hands a read at least as large as its buffer straight
+/// to what it wraps, so an uncompressed layer's bytes go from the file into this buffer with
+/// no copy in between.
+const STREAM_BUF: usize = 128 << 10;
+
 /// How the reader gets past data it does not read.
 type Skipper<R> = fn(&mut BufReader<R>, u64) -> io::Result<u64>;
 
@@ -250,7 +256,7 @@ fn skip_by_seeking<R: Read + Seek>(input: &mut BufReader<R>, n: u64) -> io::Resu
 impl<R: Read> TarReader<R> {
     /// A reader over a stream (data skipped by reading it).
     pub fn new(input: R) -> TarReader<R> {
-        Self::build(input, 64 << 10, skip_by_reading::<R>)
+        Self::build(input, STREAM_BUF, skip_by_reading::<R>)
     }
 }
 

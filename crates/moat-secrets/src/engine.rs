@@ -21,7 +21,9 @@ use crate::config::{AllowSpec, Config, ConfigError, CustomRule};
 use crate::redact::{entropy, redact};
 use crate::rule::{Candidate, Check, Rule, Verdict};
 use crate::shape::is_placeholder;
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::MatchKind;
+use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::dfa::DFA;
 use moat_model::{Severity, Span};
 use regex::bytes::{Regex, RegexBuilder};
 use std::sync::{Arc, OnceLock};
@@ -139,7 +141,7 @@ impl Hit<'_> {
 /// A rule set, compiled once and shared by every scan (it is `Send + Sync`).
 pub struct Rules {
     rules: Vec<Compiled>,
-    prefilter: Option<AhoCorasick>,
+    prefilter: Option<Keywords>,
     /// Keyword pattern index -> the rules it wakes.
     woken_by: Vec<Vec<usize>>,
     /// Keyword pattern index -> the line-local rules it wakes.
@@ -369,17 +371,10 @@ impl Rules {
             None
         } else {
             Some(
-                AhoCorasickBuilder::new()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    // a full DFA: one table lookup per byte on the overlapping search that
-                    // every file goes through (a few hundred KiB, built once)
-                    .kind(Some(AhoCorasickKind::DFA))
-                    .build(&patterns)
-                    .map_err(|e| ConfigError::Rule {
-                        rule: "(keywords)".into(),
-                        message: e.to_string(),
-                    })?,
+                Keywords::new(&patterns).map_err(|message| ConfigError::Rule {
+                    rule: "(keywords)".into(),
+                    message,
+                })?,
             )
         };
         let allow = config
@@ -494,13 +489,13 @@ impl Rules {
         for &i in &self.always {
             on[i] = true;
         }
-        if let Some(ac) = &self.prefilter {
+        if let Some(kw) = &self.prefilter {
             let mut left = self.woken_by.len();
             let mut seen = vec![false; self.woken_by.len()];
-            for m in ac.find_overlapping_iter(bytes) {
-                let p = m.pattern().as_usize();
+            let no_local = self.local_by.iter().all(Vec::is_empty);
+            kw.each_match(bytes, |p, start| {
                 for &r in &self.local_by[p] {
-                    at.push((r, m.start()));
+                    at.push((r, start));
                 }
                 if !std::mem::replace(&mut seen[p], true) {
                     for &r in &self.woken_by[p] {
@@ -508,11 +503,10 @@ impl Rules {
                     }
                     left -= 1;
                     // line-local rules need every keyword's place
-                    if left == 0 && self.local_by.iter().all(Vec::is_empty) {
-                        break;
-                    }
+                    return left == 0 && no_local;
                 }
-            }
+                false
+            });
         }
         let on = on
             .iter()
@@ -715,6 +709,112 @@ impl Rules {
                 }
             })
             .collect()
+    }
+}
+
+/// The keyword prefilter: every rule's keywords in one Aho-Corasick DFA (ASCII
+/// case-insensitive, all matches, overlapping), run by hand over the bytes: one table lookup
+/// per byte, and a match costs a few instructions instead of a return from a search call
+/// (the frequent short keywords, `key`, `pass`, `sk`, `pat`, match thousands of times in a
+/// file). A long text is cut into [`LANES`] stretches searched in lock step, each stretch
+/// starting the longest keyword's length early so that its automaton is in the state a
+/// search from the file's start would be in when the stretch begins: the lanes' lookups do
+/// not wait on each other, so the processor overlaps them.
+struct Keywords {
+    dfa: DFA,
+    start: StateID,
+    /// Each keyword's length.
+    lens: Vec<usize>,
+    max_len: usize,
+}
+
+/// Stretches searched in lock step.
+const LANES: usize = 4;
+
+/// One stretch of [`Keywords::each_match`]: the next byte to read, the bytes whose matches
+/// it reports, and its automaton's state.
+struct Lane {
+    at: usize,
+    from: usize,
+    to: usize,
+    sid: StateID,
+}
+/// Texts shorter than this are searched in one stretch.
+const LANES_FROM: usize = 4 << 10;
+
+impl Keywords {
+    fn new(patterns: &[String]) -> Result<Keywords, String> {
+        let dfa = aho_corasick::dfa::Builder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .prefilter(false)
+            .build(patterns)
+            .map_err(|e| e.to_string())?;
+        let start = dfa
+            .start_state(aho_corasick::Anchored::No)
+            .map_err(|e| e.to_string())?;
+        let lens: Vec<usize> = patterns.iter().map(String::len).collect();
+        let max_len = lens.iter().copied().max().unwrap_or(0);
+        Ok(Keywords {
+            dfa,
+            start,
+            lens,
+            max_len,
+        })
+    }
+
+    /// Calls `f(keyword, start offset)` for every occurrence of every keyword in `bytes`
+    /// (overlapping ones too), in no particular order, until `f` returns true.
+    fn each_match(&self, bytes: &[u8], mut f: impl FnMut(usize, usize) -> bool) {
+        let dfa = &self.dfa;
+        // the keywords ending at byte `i` (reached in state `sid`); true: stop
+        let mut report = |sid: StateID, i: usize| {
+            for k in 0..dfa.match_len(sid) {
+                let p = dfa.match_pattern(sid, k).as_usize();
+                if f(p, (i + 1).saturating_sub(self.lens[p])) {
+                    return true;
+                }
+            }
+            false
+        };
+        if bytes.len() < LANES_FROM {
+            let mut sid = self.start;
+            for (i, &b) in bytes.iter().enumerate() {
+                sid = dfa.next_state(aho_corasick::Anchored::No, sid, b);
+                if dfa.is_match(sid) && report(sid, i) {
+                    return;
+                }
+            }
+            return;
+        }
+        // lane k reports the matches ending in its stretch, [from, to), and reads from `at`
+        let stretch = bytes.len().div_ceil(LANES);
+        let mut lanes: [Lane; LANES] = std::array::from_fn(|k| Lane {
+            at: (k * stretch).saturating_sub(self.max_len),
+            from: k * stretch,
+            to: ((k + 1) * stretch).min(bytes.len()),
+            sid: self.start,
+        });
+        // every lane reads at least this many bytes (the last stretch may be shorter)
+        let common = lanes.iter().map(|l| l.to - l.at).min().unwrap_or(0);
+        for _ in 0..common {
+            for l in &mut lanes {
+                let i = l.at;
+                l.sid = dfa.next_state(aho_corasick::Anchored::No, l.sid, bytes[i]);
+                if dfa.is_match(l.sid) && i >= l.from && report(l.sid, i) {
+                    return;
+                }
+                l.at = i + 1;
+            }
+        }
+        for l in &mut lanes {
+            for (i, &b) in bytes.iter().enumerate().take(l.to).skip(l.at) {
+                l.sid = dfa.next_state(aho_corasick::Anchored::No, l.sid, b);
+                if dfa.is_match(l.sid) && i >= l.from && report(l.sid, i) {
+                    return;
+                }
+            }
+        }
     }
 }
 
@@ -1153,5 +1253,70 @@ regexes = ['''acme_0+$''']
             check(&text);
         }
         assert!(found > 100, "the mixes find too little to compare: {found}");
+    }
+
+    /// The hand-run prefilter finds what the library's overlapping search finds, in one
+    /// stretch and in lanes, with keywords straddling the lanes' edges.
+    #[test]
+    fn keyword_search_in_lanes_finds_every_overlapping_match() {
+        let mut patterns: Vec<String> = Vec::new();
+        for r in crate::rules::builtin() {
+            for k in r.keywords {
+                if !patterns.iter().any(|p| p == k) {
+                    patterns.push(k.to_string());
+                }
+            }
+        }
+        let kw = Keywords::new(&patterns).unwrap();
+        let ac = aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(&patterns)
+            .unwrap();
+        let mut pieces: Vec<String> = patterns.iter().map(|p| p.to_ascii_uppercase()).collect();
+        pieces.extend(patterns.iter().cloned());
+        pieces
+            .extend(["\n", "x", "password=Sup3r", "-----BEGIN RSA PRIVATE KEY"].map(String::from));
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for round in 0..60 {
+            // short texts take one stretch, long ones the lanes
+            let target = if round % 3 == 0 {
+                300
+            } else {
+                LANES_FROM + next(20_000)
+            };
+            let mut text = String::new();
+            while text.len() < target {
+                text.push_str(&pieces[next(pieces.len())]);
+                if next(2) == 0 {
+                    text.push_str(&"a".repeat(next(40)));
+                }
+            }
+            let mut want: Vec<(usize, usize)> = ac
+                .find_overlapping_iter(text.as_bytes())
+                .map(|m| (m.pattern().as_usize(), m.start()))
+                .collect();
+            let mut got = Vec::new();
+            kw.each_match(text.as_bytes(), |p, start| {
+                got.push((p, start));
+                false
+            });
+            want.sort_unstable();
+            got.sort_unstable();
+            assert!(want.len() > 10);
+            assert_eq!(got, want, "round {round}, {} bytes", text.len());
+        }
+        // stopping early stops
+        let mut n = 0;
+        kw.each_match("key ".repeat(5000).as_bytes(), |_, _| {
+            n += 1;
+            n == 3
+        });
+        assert_eq!(n, 3);
     }
 }

@@ -728,7 +728,9 @@ pub(crate) fn read_file<R: Read>(
     max: u64,
     buf: &mut Vec<u8>,
 ) -> std::io::Result<bool> {
-    read_sized(reader, None, e, analyzers, interested, max, buf)
+    // the entry's size is exact (a sparse file's is its expanded size): the head read
+    // takes no more room than the file, and the file no more reads than it needs
+    read_sized(reader, Some(e.size), e, analyzers, interested, max, buf)
 }
 
 /// [`read_file`], and when the file's size is known (`size`, from `fstat` of the open file)
