@@ -374,7 +374,8 @@ impl Builder {
             thinned: HashSet::new(),
             thinned_all: false,
             fresh: HashSet::new(),
-            packages: HashMap::new(),
+            packages: HashMap::default(),
+            pstaged: true,
             key: String::new(),
             next_package: None,
             blocks: HashMap::new(),
@@ -678,8 +679,13 @@ pub struct Writer<'a> {
     thinned_all: bool,
     /// Sources whose stored records this writer dropped: they get a new dictionary.
     fresh: HashSet<String>,
-    /// Package ids by `ecosystem NUL name`, at most [`MAX_PACKAGE_CACHE`] (then cleared).
-    packages: HashMap<String, i64>,
+    /// Package ids by the [`key_hash`] of `ecosystem NUL name` (with the key, compared on a
+    /// hit), at most [`MAX_PACKAGE_CACHE`] (then cleared). Hashed once a key, by the hash
+    /// the builder's key set needs anyway (SipHash of the key cost the writer more).
+    packages: HashMap<u64, (Box<str>, i64), std::hash::BuildHasherDefault<Mixed>>,
+    /// Whether new package keys may be staged in `temp.pstage` (moved into `packages` before
+    /// a lookup: [`flush_packages`]).
+    pstaged: bool,
     /// The key of the package looked up last (one buffer, not two strings a lookup).
     key: String,
     /// The next new package id (read from the table when first needed).
@@ -721,20 +727,50 @@ struct Collecting {
 /// tree for each: the largest part of the writing thread's SQLite time. [`unstage`] moves
 /// the rows sorted by key, one statement a table, before the secondary indexes are built
 /// (at commit, or before the first delete).
+///
+/// New package keys are staged the same way (`pstage`: ecosystem, name, id, appended in
+/// the order the ids are given): inserting them into the WITHOUT ROWID `packages` tree by
+/// their text key, in no order, was most of the writing thread's SQLite time once the link
+/// rows were staged. They are moved sorted by key before anything reads `packages` (a
+/// lookup of a key the writer may have written, [`flush_packages`]), and by [`unstage`].
 const STAGE_SQL: &str = "CREATE TEMP TABLE IF NOT EXISTS stage(\
-    advisory INTEGER NOT NULL, packages TEXT NOT NULL, aliases TEXT)";
+    advisory INTEGER NOT NULL, packages TEXT NOT NULL, aliases TEXT);
+    CREATE TEMP TABLE IF NOT EXISTS pstage(\
+    ecosystem TEXT NOT NULL, name TEXT NOT NULL, id INTEGER NOT NULL)";
 
-/// Moves the staged link rows (if any) into `affected` and `aliases`, in key order.
+/// Moves the staged package keys (if any) into `packages`, in key order, leaving the stage
+/// empty (it stays: later new keys are staged again).
+fn flush_packages(conn: &Connection, path: &Path) -> Result<(), DbError> {
+    if !has_temp_table(conn, path, "pstage")? {
+        return Ok(());
+    }
+    conn.execute_batch(
+        "INSERT INTO packages(ecosystem, name, id) \
+           SELECT ecosystem, name, id FROM temp.pstage ORDER BY 1, 2;
+         DELETE FROM temp.pstage;",
+    )
+    .map_err(sqlite_err(path))
+}
+
+/// Whether the temporary table `name` exists.
+fn has_temp_table(conn: &Connection, path: &Path, name: &str) -> Result<bool, DbError> {
+    conn.prepare_cached(
+        "SELECT count(*) FROM temp.sqlite_master WHERE type = 'table' AND name = ?1",
+    )
+    .and_then(|mut st| st.query_row([name], |r| r.get::<_, i64>(0)))
+    .map(|n| n > 0)
+    .map_err(sqlite_err(path))
+}
+
+/// Moves the staged package keys and link rows (if any) into `packages`, `affected` and
+/// `aliases`, in key order.
 fn unstage(conn: &Connection, path: &Path) -> Result<(), DbError> {
     let e = sqlite_err(path);
-    let staged: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM temp.sqlite_master WHERE type = 'table' AND name = 'stage'",
-            [],
-            |r| r.get(0),
-        )
-        .map_err(&e)?;
-    if staged == 0 {
+    if has_temp_table(conn, path, "pstage")? {
+        flush_packages(conn, path)?;
+        conn.execute_batch("DROP TABLE temp.pstage;").map_err(&e)?;
+    }
+    if !has_temp_table(conn, path, "stage")? {
         return Ok(());
     }
     conn.execute_batch(
@@ -1077,11 +1113,19 @@ impl Writer<'_> {
         self.key.push_str(eco);
         self.key.push('\0');
         self.key.push_str(name);
-        if let Some(&id) = self.packages.get(self.key.as_str()) {
-            return Ok(id);
+        let hash = key_hash(&self.key);
+        if let Some((key, id)) = self.packages.get(&hash)
+            && **key == *self.key
+        {
+            return Ok(*id);
         }
         let e = sqlite_err(&self.tmp);
         if self.next_package.is_none() {
+            // Staged keys (an earlier writer's) have ids too.
+            if self.pstaged {
+                flush_packages(&self.tx, &self.tmp)?;
+                self.pstaged = false;
+            }
             let next: i64 = self
                 .tx
                 .query_row("SELECT coalesce(max(id), 0) + 1 FROM packages", [], |r| {
@@ -1090,7 +1134,6 @@ impl Writer<'_> {
                 .map_err(&e)?;
             self.next_package = Some(next);
         }
-        let hash = key_hash(&self.key);
         let new = self
             .deferred
             .as_ref()
@@ -1099,6 +1142,10 @@ impl Writer<'_> {
         let stored: Option<i64> = if new {
             None
         } else {
+            if self.pstaged {
+                flush_packages(&self.tx, &self.tmp)?;
+                self.pstaged = false;
+            }
             self.tx
                 .prepare_cached("SELECT id FROM packages WHERE ecosystem = ?1 AND name = ?2")
                 .and_then(|mut st| st.query_row([eco, name], |r| r.get(0)).optional())
@@ -1109,8 +1156,15 @@ impl Writer<'_> {
             None => {
                 let id = self.next_package.unwrap_or(1);
                 self.next_package = Some(id + 1);
+                // A new database stages its new keys: see [`STAGE_SQL`].
+                let sql = if self.deferred.is_some() {
+                    self.pstaged = true;
+                    "INSERT INTO temp.pstage(ecosystem, name, id) VALUES (?1, ?2, ?3)"
+                } else {
+                    "INSERT INTO packages(ecosystem, name, id) VALUES (?1, ?2, ?3)"
+                };
                 self.tx
-                    .prepare_cached("INSERT INTO packages(ecosystem, name, id) VALUES (?1, ?2, ?3)")
+                    .prepare_cached(sql)
                     .and_then(|mut st| st.execute(params![eco, name, id]))
                     .map_err(&e)?;
                 if let Some(d) = self.deferred.as_mut() {
@@ -1127,7 +1181,7 @@ impl Writer<'_> {
         if self.packages.len() >= MAX_PACKAGE_CACHE {
             self.packages.clear();
         }
-        self.packages.insert(self.key.clone(), id);
+        self.packages.insert(hash, (self.key.as_str().into(), id));
         Ok(id)
     }
 
