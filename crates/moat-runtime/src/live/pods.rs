@@ -103,7 +103,7 @@ impl PodList {
                         pod_name: pod_name.clone(),
                         namespace: namespace.clone(),
                     };
-                    by_id.insert(id[..12].as_bytes().to_vec(), Arc::new(meta));
+                    by_id.insert(id.as_bytes()[..12].to_vec(), Arc::new(meta));
                 }
             }
         }
