@@ -95,7 +95,7 @@ fn rules(mark: &str) -> String {
     )
 }
 
-/// A Docker Engine API on a Unix socket in `dir` that knows one container, `id` (12 hex
+/// A Docker Engine API on a Unix socket in `dir` that knows one container, `id` (64 hex
 /// digits): `web`, from `registry.local:5000/team/web:1.2`. Serves until the test ends.
 fn fake_docker(dir: &Path, id: &str) -> PathBuf {
     use std::io::{Read, Write};
@@ -147,7 +147,7 @@ fn scenario(source: &str) -> (Alerts, Alerts, String) {
     .chars()
     .rev()
     .collect();
-    let socket = fake_docker(dir.path(), &id[..12]);
+    let socket = fake_docker(dir.path(), &id);
     let mut child = Command::new(env!("CARGO_BIN_EXE_moat"))
         .args(["watch", "--rules"])
         .arg(&rule_file)

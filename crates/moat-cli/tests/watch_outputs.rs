@@ -102,6 +102,73 @@ fn receiver() -> (String, std::sync::mpsc::Receiver<(String, String)>) {
     (url, rx)
 }
 
+/// `event` at `ms` milliseconds after 2024-05-01T10:00:00Z (its `stageTimestamp`).
+fn event_at(verb: &str, resource: &str, user: &str, ms: u64) -> String {
+    let mut v: serde_json::Value = serde_json::from_str(&event(verb, resource, user, "x")).unwrap();
+    let t = format!(
+        "2024-05-01T10:{:02}:{:02}.{:03}000Z",
+        ms / 60_000,
+        ms / 1000 % 60,
+        ms % 1000
+    );
+    v["stageTimestamp"] = t.clone().into();
+    v["requestReceivedTimestamp"] = t.into();
+    v.to_string()
+}
+
+#[test]
+fn the_rate_limit_counts_in_event_time() {
+    // 20 secret reads 1 ms apart, then 100 pod creations 100 ms apart (10 s of events),
+    // replayed in a few milliseconds. At 1 alert/s, bursts of 2: the reads keep 2 (18
+    // dropped: 19 ms regain no token); the creations keep 2 at once, then one per second
+    // of event time (at 1.0 s, 2.0 s, ... 9.0 s): 11 kept, 89 dropped.
+    let mut evs: Vec<String> = (0..20)
+        .map(|i| event_at("get", "secrets", &format!("r{i}"), i))
+        .collect();
+    evs.extend((0..100).map(|i| event_at("create", "pods", &format!("p{i}"), 100 * i)));
+    let (_dir, rules, log) = setup(&evs);
+    for format in ["text", "json"] {
+        let o = bin()
+            .args(["watch", "--rules", s(&rules), "--audit-log", s(&log)])
+            .args(["--format", format, "--rate", "1", "--max-burst", "2"])
+            .output()
+            .unwrap();
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains("120 events, 120 alerts"), "{err}");
+        assert!(
+            err.contains("107 alerts dropped by the rate limit"),
+            "{err}"
+        );
+        assert!(err.contains("moat:   Pod Created: 89 dropped"), "{err}");
+        assert!(err.contains("moat:   Secret Read: 18 dropped"), "{err}");
+        let out = stdout(&o);
+        assert_eq!(out.lines().count(), 13, "{out}");
+        let who: Vec<String> = out
+            .lines()
+            .map(|l| match format {
+                "json" => {
+                    let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                    v["output_fields"]["ka.user.name"]
+                        .as_str()
+                        .unwrap()
+                        .to_string()
+                }
+                _ => match l.find("user=") {
+                    Some(i) => l[i + 5..].split(' ').next().unwrap().to_string(),
+                    None => l.rsplit(' ').next().unwrap().to_string(),
+                },
+            })
+            .collect();
+        let mut want = vec!["r0", "r1", "p0", "p1"];
+        let later = [
+            "p10", "p20", "p30", "p40", "p50", "p60", "p70", "p80", "p90",
+        ];
+        want.extend(later);
+        assert_eq!(who, want, "{format}");
+    }
+}
+
 #[test]
 fn file_and_http_outputs_and_the_rate_limit() {
     let evs = [

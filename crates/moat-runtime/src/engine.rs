@@ -5,6 +5,7 @@ use crate::field::{FieldSource, Value};
 use crate::load::Priority;
 use crate::output::OutputFormat;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// A rule ready to evaluate.
 #[derive(Debug, Clone)]
@@ -21,6 +22,16 @@ pub struct CompiledRule<F> {
     pub evttypes: Option<Vec<u16>>,
 }
 
+/// What every alert of one rule shares: its name, source, tags and priority, shared by the
+/// alerts instead of copied into each.
+#[derive(Debug, Clone)]
+pub struct AlertMeta {
+    pub rule: Arc<str>,
+    pub source: Arc<str>,
+    pub tags: Arc<[String]>,
+    pub priority: &'static str,
+}
+
 /// Which matching rules fire on one event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Matching {
@@ -35,6 +46,7 @@ pub enum Matching {
 pub struct Engine<S: FieldSource> {
     source: S,
     rules: Vec<CompiledRule<S::Field>>,
+    meta: Vec<AlertMeta>,
     active: Vec<usize>,
     by_type: HashMap<u16, Vec<usize>>,
     untyped: Vec<usize>,
@@ -46,6 +58,7 @@ impl<S: FieldSource> Engine<S> {
         Engine {
             source,
             rules: Vec::new(),
+            meta: Vec::new(),
             active: Vec::new(),
             by_type: HashMap::new(),
             untyped: Vec::new(),
@@ -73,6 +86,12 @@ impl<S: FieldSource> Engine<S> {
     }
 
     pub(crate) fn add(&mut self, rule: CompiledRule<S::Field>) {
+        self.meta.push(AlertMeta {
+            rule: Arc::from(rule.name.as_str()),
+            source: Arc::from(rule.source.as_str()),
+            tags: Arc::from(rule.tags.as_slice()),
+            priority: rule.priority.as_str(),
+        });
         self.rules.push(rule);
         self.select(Priority::Debug, &[], &[]);
     }
@@ -156,7 +175,26 @@ impl<S: FieldSource> Engine<S> {
     }
 
     /// The rule's output rendered on `ev`, and its fields' values.
-    pub fn render(&self, rule: usize, ev: &S::Event) -> (String, Vec<(String, Option<String>)>) {
+    #[allow(clippy::type_complexity)]
+    pub fn render(&self, rule: usize, ev: &S::Event) -> (String, Vec<(Arc<str>, Option<String>)>) {
         self.rules[rule].output.render(&self.source, ev)
+    }
+
+    /// [`Engine::render`], the fields' values only `with_fields`.
+    #[allow(clippy::type_complexity)]
+    pub fn render_with(
+        &self,
+        rule: usize,
+        ev: &S::Event,
+        with_fields: bool,
+    ) -> (String, Vec<(Arc<str>, Option<String>)>) {
+        self.rules[rule]
+            .output
+            .render_with(&self.source, ev, with_fields)
+    }
+
+    /// The name, source, tags and priority the alerts of `rule` carry.
+    pub fn alert_meta(&self, rule: usize) -> &AlertMeta {
+        &self.meta[rule]
     }
 }

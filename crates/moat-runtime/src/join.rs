@@ -342,8 +342,8 @@ pub fn join(
     let mut notes = Vec::new();
     let fields = &mut alert.output_fields;
     let mut set = |k: &str, v: Option<String>| {
-        fields.retain(|(n, _)| n != k);
-        fields.push((k.to_string(), v));
+        fields.retain(|(n, _)| &**n != k);
+        fields.push((std::sync::Arc::from(k), v));
     };
     set("moat.image.digest", report.digest.clone());
     set(
@@ -378,11 +378,11 @@ mod tests {
         Alert {
             time: "2024-05-01T10:00:00.000000000Z".into(),
             rule: "Terminal shell in container".into(),
-            priority: "Notice".into(),
+            priority: "Notice",
             output: "A shell was spawned".into(),
             output_fields: vec![("proc.exepath".into(), Some("/bin/bash".into()))],
             source: "syscall".into(),
-            tags: vec![],
+            tags: Vec::<String>::new().into(),
             hostname: "h".into(),
         }
     }
@@ -477,7 +477,7 @@ mod tests {
             Some("/tmp/x"),
             &reports
         ));
-        assert!(!a.output_fields.iter().any(|(k, _)| k == "moat.package"));
+        assert!(!a.output_fields.iter().any(|(k, _)| &**k == "moat.package"));
         assert!(!join(&mut alert(), &["nginx:1.24"], None, &reports));
     }
 

@@ -4,6 +4,8 @@
 
 use crate::cond::parse_field_prefix;
 use crate::field::{FieldSource, Value};
+use std::fmt::Write as _;
+use std::sync::Arc;
 
 /// A compiled output format.
 #[derive(Debug, Clone)]
@@ -14,7 +16,7 @@ pub struct OutputFormat<F> {
 #[derive(Debug, Clone)]
 enum Part<F> {
     Text(String),
-    Field { name: String, field: F },
+    Field { name: Arc<str>, field: F },
 }
 
 impl<F: Clone> OutputFormat<F> {
@@ -62,7 +64,7 @@ impl<F: Clone> OutputFormat<F> {
                 parts.push(Part::Text(std::mem::take(&mut text)));
             }
             parts.push(Part::Field {
-                name: fr.to_string(),
+                name: Arc::from(fr.to_string()),
                 field,
             });
             rest = if paren {
@@ -84,9 +86,25 @@ impl<F: Clone> OutputFormat<F> {
         &self,
         src: &'e S,
         ev: &'e S::Event,
-    ) -> (String, Vec<(String, Option<String>)>) {
+    ) -> (String, Vec<(Arc<str>, Option<String>)>) {
+        self.render_with(src, ev, true)
+    }
+
+    /// [`OutputFormat::render`]; without `with_fields` the list of fields' values is left
+    /// empty (a text line does not show it) and only the text is built.
+    #[allow(clippy::type_complexity)]
+    pub fn render_with<'e, S: FieldSource<Field = F>>(
+        &self,
+        src: &'e S,
+        ev: &'e S::Event,
+        with_fields: bool,
+    ) -> (String, Vec<(Arc<str>, Option<String>)>) {
         let mut out = String::with_capacity(256);
-        let mut fields: Vec<(String, Option<String>)> = Vec::with_capacity(self.parts.len());
+        let mut fields: Vec<(Arc<str>, Option<String>)> = if with_fields {
+            Vec::with_capacity(self.parts.len())
+        } else {
+            Vec::new()
+        };
         let mut buf = Vec::new();
         for p in &self.parts {
             match p {
@@ -94,16 +112,57 @@ impl<F: Clone> OutputFormat<F> {
                 Part::Field { name, field } => {
                     buf.clear();
                     src.extract(ev, field, &mut buf);
-                    let v = render_values(&buf);
-                    out.push_str(v.as_deref().unwrap_or("<NA>"));
-                    if !fields.iter().any(|(n, _)| n == name) {
-                        fields.push((name.clone(), v));
+                    let start = out.len();
+                    let has = write_values(&buf, &mut out);
+                    if with_fields && !fields.iter().any(|(n, _)| n == name) {
+                        fields.push((Arc::clone(name), has.then(|| out[start..].to_string())));
                     }
                 }
             }
         }
         (out, fields)
     }
+}
+
+/// Appends `vals` as [`render_values`] has them to `out`, `<NA>` for none; whether there
+/// was a value.
+fn write_values(vals: &[Value], out: &mut String) -> bool {
+    match vals {
+        [] => {
+            out.push_str("<NA>");
+            false
+        }
+        [one] => {
+            write_value(one, out);
+            true
+        }
+        many => {
+            out.push('(');
+            for (i, v) in many.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_value(v, out);
+            }
+            out.push(')');
+            true
+        }
+    }
+}
+
+/// Appends [`render_value`]'s text of `v` to `out`.
+fn write_value(v: &Value, out: &mut String) {
+    // Writing to a String cannot fail.
+    let _ = match v {
+        Value::Str(b) | Value::Bytes(b) => {
+            out.push_str(&String::from_utf8_lossy(b));
+            Ok(())
+        }
+        Value::Uint(n) => write!(out, "{n}"),
+        Value::Int(n) => write!(out, "{n}"),
+        Value::Bool(b) => write!(out, "{b}"),
+        Value::Ip(ip) => write!(out, "{ip}"),
+    };
 }
 
 /// One value as text.
@@ -126,5 +185,33 @@ pub fn render_values(vals: &[Value]) -> Option<String> {
             "({})",
             many.iter().map(render_value).collect::<Vec<_>>().join(",")
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+
+    #[test]
+    fn written_values_are_the_rendered_ones() {
+        let ip: std::net::IpAddr = "10.0.0.1".parse().unwrap();
+        let cases: Vec<Vec<Value>> = vec![
+            vec![],
+            vec![Value::Str(Cow::Borrowed(b"a\xffb"))],
+            vec![Value::Uint(42)],
+            vec![Value::Int(-7), Value::Bool(true), Value::Ip(ip)],
+            vec![
+                Value::Bytes(Cow::Borrowed(b"x")),
+                Value::Str(Cow::Borrowed(b"")),
+            ],
+        ];
+        for vals in cases {
+            let mut out = String::from("pre ");
+            let has = write_values(&vals, &mut out);
+            let want = render_values(&vals);
+            assert_eq!(has, want.is_some());
+            assert_eq!(out, format!("pre {}", want.as_deref().unwrap_or("<NA>")));
+        }
     }
 }

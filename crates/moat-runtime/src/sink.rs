@@ -16,21 +16,22 @@ use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// One alert, as Falco's JSON alert has it.
+/// One alert, as Falco's JSON alert has it. What all alerts of a rule share (its name,
+/// source, tags) and the host name are shared, not copied per alert.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Alert {
     /// RFC 3339 with nanoseconds, UTC.
     pub time: String,
-    pub rule: String,
+    pub rule: Arc<str>,
     /// Falco's spelling (`Warning`, `Critical`, ...).
-    pub priority: String,
+    pub priority: &'static str,
     /// The rule's output rendered on the event (without the time and priority prefix).
     pub output: String,
     /// The output's fields and their values (`None`: no value), in output order.
-    pub output_fields: Vec<(String, Option<String>)>,
-    pub source: String,
-    pub tags: Vec<String>,
-    pub hostname: String,
+    pub output_fields: Vec<(Arc<str>, Option<String>)>,
+    pub source: Arc<str>,
+    pub tags: Arc<[String]>,
+    pub hostname: Arc<str>,
 }
 
 impl Alert {
@@ -41,19 +42,32 @@ impl Alert {
         rule: usize,
         ev: &S::Event,
         time_ns: i64,
-        hostname: &str,
+        hostname: &Arc<str>,
     ) -> Alert {
-        let r = &engine.rules()[rule];
-        let (output, output_fields) = engine.render(rule, ev);
+        Self::of_rule_with(engine, rule, ev, time_ns, hostname, true)
+    }
+
+    /// [`Alert::of_rule`]; without `with_fields` the alert's `output_fields` stay empty
+    /// (for outputs that print only the text line).
+    pub fn of_rule_with<S: FieldSource>(
+        engine: &Engine<S>,
+        rule: usize,
+        ev: &S::Event,
+        time_ns: i64,
+        hostname: &Arc<str>,
+        with_fields: bool,
+    ) -> Alert {
+        let m = engine.alert_meta(rule);
+        let (output, output_fields) = engine.render_with(rule, ev, with_fields);
         Alert {
             time: rfc3339_nanos(time_ns),
-            rule: r.name.clone(),
-            priority: r.priority.as_str().to_string(),
+            rule: Arc::clone(&m.rule),
+            priority: m.priority,
             output,
             output_fields,
-            source: r.source.clone(),
-            tags: r.tags.clone(),
-            hostname: hostname.to_string(),
+            source: Arc::clone(&m.source),
+            tags: Arc::clone(&m.tags),
+            hostname: Arc::clone(hostname),
         }
     }
 
@@ -62,18 +76,18 @@ impl Alert {
         let mut of = serde_json::Map::new();
         for (k, v) in &self.output_fields {
             of.insert(
-                k.clone(),
+                k.to_string(),
                 v.clone()
                     .map_or(serde_json::Value::Null, serde_json::Value::String),
             );
         }
         serde_json::json!({
-            "hostname": self.hostname,
+            "hostname": &*self.hostname,
             "output": format!("{}: {} {}", self.time, self.priority, self.output),
             "priority": self.priority,
-            "rule": self.rule,
-            "source": self.source,
-            "tags": self.tags,
+            "rule": &*self.rule,
+            "source": &*self.source,
+            "tags": &*self.tags,
             "time": self.time,
             "output_fields": of,
         })
@@ -536,33 +550,50 @@ impl Dispatcher {
         });
     }
 
-    /// Sends one alert. `Err` only for a direct sink's error (the alert still went to the
-    /// queued sinks); the caller decides whether that ends the run.
+    /// Sends one alert, the rate limit reading the dispatcher's clock. `Err` only for a
+    /// direct sink's error (the alert still went to the queued sinks); the caller decides
+    /// whether that ends the run.
     pub fn dispatch(&mut self, alert: Alert) -> Result<(), SinkError> {
+        let now = self.clock.now_ns();
+        self.dispatch_at(alert, now)
+    }
+
+    /// [`Dispatcher::dispatch`] of an alert whose event happened at `time_ns` (from any
+    /// fixed origin): the rate limit reads that time, not the clock, so a replayed log or
+    /// capture keeps and drops the same alerts whatever the speed it is read at.
+    pub fn dispatch_at(&mut self, alert: Alert, time_ns: u64) -> Result<(), SinkError> {
         self.stats.alerts += 1;
         if let Some(l) = &mut self.limiter
-            && !l.allow(&alert.rule, self.clock.now_ns())
+            && !l.allow(&alert.rule, time_ns)
         {
-            *self
-                .stats
-                .rate_limited
-                .entry(alert.rule.clone())
-                .or_default() += 1;
-            return Ok(());
-        }
-        let alert = Arc::new(alert);
-        for q in &mut self.queued {
-            if let Some(tx) = &q.tx {
-                match tx.try_send(Arc::clone(&alert)) {
-                    Ok(()) => {}
-                    Err(TrySendError::Full(_)) => q.queue_full += 1,
-                    Err(TrySendError::Disconnected(_)) => q.queue_full += 1,
+            match self.stats.rate_limited.get_mut(&*alert.rule) {
+                Some(n) => *n += 1,
+                None => {
+                    self.stats.rate_limited.insert(alert.rule.to_string(), 1);
                 }
             }
+            return Ok(());
         }
+        if !self.queued.is_empty() {
+            let alert = Arc::new(alert);
+            for q in &mut self.queued {
+                if let Some(tx) = &q.tx {
+                    match tx.try_send(Arc::clone(&alert)) {
+                        Ok(()) => {}
+                        Err(TrySendError::Full(_)) => q.queue_full += 1,
+                        Err(TrySendError::Disconnected(_)) => q.queue_full += 1,
+                    }
+                }
+            }
+            return self.send_direct(&alert);
+        }
+        self.send_direct(&alert)
+    }
+
+    fn send_direct(&mut self, alert: &Alert) -> Result<(), SinkError> {
         let mut first_err = None;
         for d in &mut self.direct {
-            match d.sink.send(&alert) {
+            match d.sink.send(alert) {
                 Ok(()) => d.stats.delivered += 1,
                 Err(e) => {
                     d.stats.errors += 1;
@@ -657,14 +688,14 @@ mod tests {
         Alert {
             time: "2024-05-01T10:00:00.123456000Z".into(),
             rule: rule.into(),
-            priority: "Warning".into(),
+            priority: "Warning",
             output: format!("alert {n} \x1b[31m"),
             output_fields: vec![
                 ("ka.user.name".into(), Some("alice".into())),
                 ("ka.resp.name".into(), None),
             ],
             source: "k8s_audit".into(),
-            tags: vec!["k8s".into()],
+            tags: vec!["k8s".to_string()].into(),
             hostname: "h1".into(),
         }
     }

@@ -141,10 +141,16 @@ pub struct WatchArgs {
     /// With --live: stop after this many seconds.
     #[arg(long, value_name = "SECS", requires = "live")]
     duration: Option<f64>,
-    /// With --live: the Docker-API socket (Docker, Podman) to ask for container names and
-    /// images (default: /var/run/docker.sock, then /run/podman/podman.sock, when they answer).
+    /// With --live: the runtime socket to ask for container names and images: the Docker
+    /// API (Docker, Podman) or CRI-O's (default: /var/run/docker.sock, then
+    /// /run/podman/podman.sock, then /var/run/crio/crio.sock, when they answer).
     #[arg(long, value_name = "PATH", requires = "live")]
     container_socket: Option<PathBuf>,
+    /// With --live: a Kubernetes pod list (`kubectl get pods -A -o json`) naming each
+    /// container's image, image digest, pod and namespace by container id (containerd,
+    /// CRI-O, Docker); asked before the runtime socket.
+    #[arg(long, value_name = "FILE", requires = "live")]
+    pods: Option<PathBuf>,
 }
 
 fn parse_priority(s: &str) -> Result<Priority, String> {

@@ -7,6 +7,13 @@
 /// Podman `libpod-<id>.scope`, Kubernetes `kubepods/.../<id>`), shortened to 12 digits as
 /// container.id shows it. Empty when none (the host).
 pub fn container_id(cgroups: &[u8]) -> Vec<u8> {
+    let mut id = container_full_id(cgroups);
+    id.truncate(12);
+    id
+}
+
+/// [`container_id`] with all its 64 digits (what CRI-O's API and pod lists name).
+pub fn container_full_id(cgroups: &[u8]) -> Vec<u8> {
     for entry in cgroups.split(|&c| c == 0) {
         let path = match entry.iter().position(|&c| c == b'=') {
             Some(i) => &entry[i + 1..],
@@ -30,7 +37,7 @@ pub fn container_id(cgroups: &[u8]) -> Vec<u8> {
                 }
             }
             if c.len() == 64 && c.iter().all(u8::is_ascii_hexdigit) {
-                return c[..12].to_vec();
+                return c.to_vec();
             }
         }
     }
@@ -38,7 +45,7 @@ pub fn container_id(cgroups: &[u8]) -> Vec<u8> {
 }
 
 /// The container id in `/proc/PID/cgroup` (lines `hierarchy-id:controllers:path`, cgroup v1
-/// and v2 alike): [`container_id`] over the paths. Empty for the host.
+/// and v2 alike): [`container_full_id`] over the paths (all 64 digits). Empty for the host.
 pub fn container_id_from_proc(text: &[u8]) -> Vec<u8> {
     for line in text.split(|&c| c == b'\n') {
         // The path is everything after the second colon (it may hold colons itself).
@@ -46,7 +53,7 @@ pub fn container_id_from_proc(text: &[u8]) -> Vec<u8> {
         let (Some(_), Some(_), Some(path)) = (parts.next(), parts.next(), parts.next()) else {
             continue;
         };
-        let id = container_id(path);
+        let id = container_full_id(path);
         if !id.is_empty() {
             return id;
         }
@@ -93,7 +100,7 @@ mod tests {
             ),
         ];
         for s in &shapes {
-            assert_eq!(container_id_from_proc(s.as_bytes()), b"3ad7b26ded6d", "{s}");
+            assert_eq!(container_id_from_proc(s.as_bytes()), ID.as_bytes(), "{s}");
         }
         let host = [
             "0::/init.scope\n",

@@ -10,12 +10,14 @@
 
 pub mod cgroup;
 pub mod netlink;
+pub mod pods;
 pub mod poll;
 pub mod procfs;
 pub mod runtime;
 mod source;
 
-pub use cgroup::{container_id, container_id_from_proc};
+pub use cgroup::{container_full_id, container_id, container_id_from_proc};
+pub use pods::{PodList, PodListError};
 pub use procfs::{Proc, Procfs};
 pub use runtime::{ContainerMeta, RuntimeSocket};
 pub use source::{EXECVE, LiveField, LiveSource, PROCEXIT, UNSEEN, unseen_rules};
@@ -67,7 +69,7 @@ pub struct ProcEvent {
     pub exit_code: Option<u32>,
     /// `user.name`, when the process's `passwd` names its uid.
     pub user_name: Option<Vec<u8>>,
-    /// The container's name and image, when a runtime socket said.
+    /// The container's name and image, when a pod list or a runtime socket said.
     pub container: Option<Arc<ContainerMeta>>,
 }
 
@@ -100,6 +102,7 @@ pub struct Watcher {
     poll_interval: Duration,
     next_poll: Instant,
     runtime: Option<RuntimeSocket>,
+    pods: Option<PodList>,
 }
 
 /// Most processes remembered for their exits (bounded by `pid_max` in practice; this cap
@@ -141,12 +144,18 @@ impl Watcher {
             poll_interval,
             next_poll: Instant::now(),
             runtime: None,
+            pods: None,
         }
     }
 
-    /// Asks `rt` for the name and image of each container seen.
+    /// Asks `rt` for the name and image of each container seen (after the pod list).
     pub fn set_runtime(&mut self, rt: RuntimeSocket) {
         self.runtime = Some(rt);
+    }
+
+    /// Looks each container seen up in `pods` first.
+    pub fn set_pods(&mut self, pods: PodList) {
+        self.pods = Some(pods);
     }
 
     pub fn backend(&self) -> Backend {
@@ -299,9 +308,14 @@ impl Watcher {
         if self.passwd.len() > 4096 {
             self.passwd.clear();
         }
-        let container = match &mut self.runtime {
-            Some(rt) if !proc.container_id.is_empty() => rt.lookup(&proc.container_id),
-            _ => None,
+        let container = if proc.container_id.is_empty() {
+            None
+        } else {
+            let id = &proc.container_id;
+            self.pods
+                .as_ref()
+                .and_then(|p| p.lookup(id))
+                .or_else(|| self.runtime.as_mut().and_then(|rt| rt.lookup(id)))
         };
         ProcEvent {
             kind,

@@ -28,7 +28,8 @@ pub struct Proc {
     /// Effective user and group ids (`Uid:`/`Gid:` lines of `status`).
     pub uid: Option<u32>,
     pub gid: Option<u32>,
-    /// 12 hex digits, empty on the host.
+    /// The container's id (64 hex digits from the cgroup; `container.id` shows the first
+    /// 12), empty on the host.
     pub container_id: Vec<u8>,
 }
 

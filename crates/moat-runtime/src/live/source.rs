@@ -54,6 +54,9 @@ pub enum LiveField {
     ContainerImage,
     ContainerImageRepository,
     ContainerImageTag,
+    ContainerImageDigest,
+    K8sPodName,
+    K8sNsName,
 }
 
 type Known = Box<dyn Fn(&str, &FieldArg) -> bool + Send + Sync>;
@@ -96,12 +99,17 @@ impl LiveSource {
         "container.id",
     ];
 
-    /// The fields a container runtime's socket fills (with [`LiveSource::with_container_metadata`]).
+    /// The fields a container runtime's socket or a pod list fills (with
+    /// [`LiveSource::with_container_metadata`]); the digest, pod and namespace have a value
+    /// when the source says (a pod list, CRI-O, a Docker container's Kubernetes labels).
     pub const METADATA_FIELDS: &'static [&'static str] = &[
         "container.name",
         "container.image",
         "container.image.repository",
         "container.image.tag",
+        "container.image.digest",
+        "k8s.pod.name",
+        "k8s.ns.name",
     ];
 
     /// Offers [`LiveSource::METADATA_FIELDS`]: the watcher asks a runtime socket.
@@ -234,6 +242,9 @@ impl FieldSource for LiveSource {
             "container.image" if self.metadata => (F::ContainerImage, T::Str),
             "container.image.repository" if self.metadata => (F::ContainerImageRepository, T::Str),
             "container.image.tag" if self.metadata => (F::ContainerImageTag, T::Str),
+            "container.image.digest" if self.metadata => (F::ContainerImageDigest, T::Str),
+            "k8s.pod.name" if self.metadata => (F::K8sPodName, T::Str),
+            "k8s.ns.name" if self.metadata => (F::K8sNsName, T::Str),
             _ => {
                 return match &self.known_field {
                     Some(known) if !known(name, arg) => {
@@ -297,7 +308,7 @@ impl FieldSource for LiveSource {
                 out.push(Value::Str(Cow::Borrowed(if p.container_id.is_empty() {
                     b"host"
                 } else {
-                    &p.container_id
+                    &p.container_id[..p.container_id.len().min(12)]
                 })))
             }
             // On the host, container.name is `host` (as Falco shows it) and there is no image.
@@ -322,6 +333,21 @@ impl FieldSource for LiveSource {
             LiveField::ContainerImageTag => {
                 if let Some(m) = &ev.container {
                     push_str(out, m.tag());
+                }
+            }
+            LiveField::ContainerImageDigest => {
+                if let Some(m) = &ev.container {
+                    push_str(out, &m.image_digest);
+                }
+            }
+            LiveField::K8sPodName => {
+                if let Some(m) = &ev.container {
+                    push_str(out, &m.pod_name);
+                }
+            }
+            LiveField::K8sNsName => {
+                if let Some(m) = &ev.container {
+                    push_str(out, &m.namespace);
                 }
             }
         }
@@ -536,6 +562,7 @@ mod metadata_tests {
             container: Some(Arc::new(ContainerMeta {
                 name: b"web".to_vec(),
                 image: b"nginx:1.25".to_vec(),
+                ..ContainerMeta::default()
             })),
         };
         let mut hits = Vec::new();

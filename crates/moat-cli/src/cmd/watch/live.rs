@@ -11,7 +11,9 @@ use super::{WatchArgs, load_engine};
 use crate::output::escape;
 use clap::ValueEnum;
 use moat_runtime::field::FieldSource;
-use moat_runtime::live::{LiveSource, ProcEvent, Procfs, RuntimeSocket, Watcher, unseen_rules};
+use moat_runtime::live::{
+    LiveSource, PodList, ProcEvent, Procfs, RuntimeSocket, Watcher, unseen_rules,
+};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,6 +40,16 @@ fn source() -> LiveSource {
 }
 
 pub fn run(a: &WatchArgs) -> anyhow::Result<ExitCode> {
+    let pods = match &a.pods {
+        Some(p) => match PodList::load(p) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                eprintln!("moat: error: {}", escape(&e.to_string()));
+                return Ok(ExitCode::from(2));
+            }
+        },
+        None => None,
+    };
     let runtime = match &a.container_socket {
         Some(p) => {
             let rt = RuntimeSocket::probe(p);
@@ -51,10 +63,12 @@ pub fn run(a: &WatchArgs) -> anyhow::Result<ExitCode> {
         }
         None => RuntimeSocket::find(),
     };
-    let src = match runtime {
-        Some(_) => source().with_container_metadata(),
-        None => source(),
+    let src = if runtime.is_some() || pods.is_some() {
+        source().with_container_metadata()
+    } else {
+        source()
     };
+    let has_metadata = runtime.is_some() || pods.is_some();
     let Some(compiled) = load_engine(a, src) else {
         return Ok(ExitCode::from(2));
     };
@@ -66,10 +80,10 @@ pub fn run(a: &WatchArgs) -> anyhow::Result<ExitCode> {
         eprintln!(
             "moat: note: live process events fill only {}{} and proc.aname/aexe/aexepath/acmdline/apid[N]; rules needing other fields are skipped",
             LiveSource::FIELDS.join(", "),
-            if runtime.is_some() {
+            if has_metadata {
                 format!(", {}", LiveSource::METADATA_FIELDS.join(", "))
             } else {
-                " (container names and images need a runtime socket: --container-socket)"
+                " (container names and images need a runtime socket, --container-socket, or a pod list, --pods)"
                     .to_string()
             }
         );
@@ -107,6 +121,14 @@ pub fn run(a: &WatchArgs) -> anyhow::Result<ExitCode> {
         moat_runtime::live::Backend::Netlink => "the process-events connector",
         moat_runtime::live::Backend::Proc => "/proc polling",
     };
+    if let (Some(l), Some(p)) = (pods, &a.pods) {
+        eprintln!(
+            "moat: container images of {} containers from the pod list {}",
+            l.len(),
+            escape(&p.display().to_string())
+        );
+        watcher.set_pods(l);
+    }
     if let Some(rt) = runtime {
         eprintln!(
             "moat: container names and images from {}",

@@ -23,9 +23,13 @@ use std::time::Duration;
 
 pub(super) struct Run<S: FieldSource> {
     engine: Engine<S>,
-    host: String,
+    host: Arc<str>,
+    /// Whether the alerts need their output fields (a JSON output, or an HTTP one); a
+    /// text line shows only the output text.
+    with_fields: bool,
     disp: Dispatcher,
-    by_rule: BTreeMap<usize, u64>,
+    /// Alerts per rule (by the rule's index).
+    by_rule: Vec<u64>,
     pub events: u64,
     pub skipped: u64,
     /// The input could not be read to its end (exit 2).
@@ -77,15 +81,17 @@ impl<S: FieldSource> Run<S> {
                 .map(|(f, _)| f)
         };
         let image_field = field(&["ka.req.pod.containers.image", "container.image"]);
+        let nrules = engine.rules().len();
         let exe_field = field(&["proc.exepath", "proc.exe"]);
         Ok(Run {
             image_field,
             exe_field,
             reports,
             engine,
-            host: super::hostname(),
+            host: Arc::from(super::hostname()),
+            with_fields: a.format == WatchFormat::Json || a.http_output.is_some(),
             disp,
-            by_rule: BTreeMap::new(),
+            by_rule: vec![0; nrules],
             events: 0,
             skipped: 0,
             failed: false,
@@ -119,12 +125,16 @@ impl<S: FieldSource> Run<S> {
         self.engine.process(ev, |i| hits.push(i));
         for k in 0..self.hits.len() {
             let i = self.hits[k];
-            *self.by_rule.entry(i).or_default() += 1;
-            let mut alert = Alert::of_rule(&self.engine, i, ev, time_ns, &self.host);
+            self.by_rule[i] += 1;
+            let mut alert =
+                Alert::of_rule_with(&self.engine, i, ev, time_ns, &self.host, self.with_fields);
             if !self.reports.is_empty() {
                 self.join(&mut alert, ev);
             }
-            match self.disp.dispatch(alert) {
+            // The rate limit counts in the events' time: a replay keeps the same alerts at
+            // any speed.
+            let at = u64::try_from(time_ns).unwrap_or(0);
+            match self.disp.dispatch_at(alert, at) {
                 Ok(()) => {}
                 Err(SinkError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
                     return Ok(false);
@@ -176,7 +186,8 @@ impl<S: FieldSource> Run<S> {
         {
             eprintln!("moat: error: writing alerts: {}", escape(&e.to_string()));
         }
-        let alerts: u64 = self.by_rule.values().sum();
+        let alerts: u64 = self.by_rule.iter().sum();
+        let by_rule = || self.by_rule.iter().enumerate().filter(|(_, n)| **n > 0);
         let skipped = if self.engine.source().source_name() == "k8s_audit" {
             format!(", {} payloads skipped", self.skipped)
         } else {
@@ -187,9 +198,9 @@ impl<S: FieldSource> Run<S> {
             self.events, self.note
         );
         let mut by_priority: BTreeMap<Priority, u64> = BTreeMap::new();
-        for (i, n) in &self.by_rule {
+        for (i, n) in by_rule() {
             *by_priority
-                .entry(self.engine.rules()[*i].priority)
+                .entry(self.engine.rules()[i].priority)
                 .or_default() += n;
         }
         if !by_priority.is_empty() {
@@ -199,8 +210,8 @@ impl<S: FieldSource> Run<S> {
                 .collect();
             eprintln!("moat: alerts by priority: {}", parts.join(", "));
         }
-        for (i, n) in &self.by_rule {
-            eprintln!("moat:   {}: {n}", escape(&self.engine.rules()[*i].name));
+        for (i, n) in by_rule() {
+            eprintln!("moat:   {}: {n}", escape(&self.engine.rules()[i].name));
         }
         if let Some((rate, burst)) = self.rate {
             eprintln!(
