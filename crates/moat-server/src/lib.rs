@@ -12,13 +12,15 @@
 //! | [`admission`] | the Kubernetes admission webhook: AdmissionReview in, a verdict per image |
 //! | [`metrics`] | `/metrics` in Prometheus' text format |
 //! | [`client`] | `moat scan --server URL`: submitting a report |
+//! | [`tls`] | HTTPS: the certificate files, the TLS listener |
+//! | [`webhook`] | per-event webhooks: bounded queues, retries, counters |
 //!
 //! Threads: tokio's runtime answers requests; store and matching work runs on its blocking
 //! pool (rusqlite is synchronous). A background task watches the advisory database file and
 //! re-matches the store when it changes (`moat db update` replaced it).
 //!
 //! Not yet here (see README): PostgreSQL and workers, the job queue, scanning a submitted
-//! image reference, signature checks at admission, TLS, per-event webhooks.
+//! image reference, signature checks at admission.
 
 pub mod admission;
 pub mod api;
@@ -27,6 +29,8 @@ pub mod metrics;
 mod openapi;
 pub mod rematch;
 pub mod store;
+pub mod tls;
+pub mod webhook;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -50,6 +54,11 @@ pub struct Config {
     pub threads: usize,
     /// The admission policy (`POST /admission` answers 404 without one).
     pub admission: Option<admission::Policy>,
+    /// Serve HTTPS with this certificate chain and key (PEM).
+    pub tls: Option<tls::TlsFiles>,
+    /// Where each re-match event is POSTed.
+    pub event_webhooks: Vec<String>,
+    pub webhook_options: webhook::WebhookOptions,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +72,10 @@ pub enum ServeError {
     },
     #[error("the server: {0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    #[error(transparent)]
+    Webhook(#[from] webhook::WebhookError),
 }
 
 /// The advisory database file's identity: a change means a new database.
@@ -74,6 +87,15 @@ fn db_stamp(p: &std::path::Path) -> Option<(SystemTime, u64)> {
 /// Runs the server until SIGINT or SIGTERM. `ready` hears the bound address (port 0 picks
 /// one).
 pub fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send) -> Result<(), ServeError> {
+    let tls = cfg.tls.as_ref().map(tls::server_config).transpose()?;
+    let webhooks = if cfg.event_webhooks.is_empty() {
+        None
+    } else {
+        Some(Arc::new(webhook::Webhooks::start(
+            &cfg.event_webhooks,
+            &cfg.webhook_options,
+        )?))
+    };
     let store = Arc::new(Store::open(&cfg.store)?);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cfg.threads.max(1))
@@ -89,6 +111,7 @@ pub fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send) -> Result<(), S
         let addr = listener.local_addr()?;
         let mut state = api::AppState::new(store, cfg.db.clone(), cfg.limits.clone());
         state.admission = cfg.admission.clone();
+        state.webhooks = webhooks;
         let state = Arc::new(state);
         if let (Some(db), false) = (cfg.db.clone(), cfg.watch_db.is_zero()) {
             let s = state.clone();
@@ -107,9 +130,19 @@ pub fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send) -> Result<(), S
             });
         }
         ready(addr);
-        axum::serve(listener, api::router(state))
-            .with_graceful_shutdown(shutdown())
-            .await?;
+        let app = api::router(state);
+        match tls {
+            Some(tls) => {
+                axum::serve(tls::TlsListener::new(listener, tls)?, app)
+                    .with_graceful_shutdown(shutdown())
+                    .await?
+            }
+            None => {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(shutdown())
+                    .await?
+            }
+        }
         Ok(())
     })
 }
