@@ -196,34 +196,36 @@ fn check_image(
         .iter()
         .map(|i| i.to_ascii_uppercase())
         .collect();
-    let Some(report) = store.report(id)? else {
-        return Ok(Ok(()));
-    };
-    let mut bad: Vec<String> = report
-        .findings
-        .iter()
-        .filter(|f| f.severity >= min)
+    // From the indexed findings table (no report is read and parsed: the warm path).
+    let rows = store.findings(&crate::store::FindingFilter {
+        image_id: Some(id),
+        min_severity: Some(min),
+        limit: 1_000_000,
+        ..Default::default()
+    })?;
+    // Ignored ids match aliases too: the (id, package, version) of this image's findings
+    // known under an ignored id.
+    let mut ignored_keys = BTreeSet::new();
+    for vid in &policy.ignore {
+        for f in store.findings_with_id(vid)? {
+            if f.image_id == id {
+                ignored_keys.insert((f.id, f.package, f.version));
+            }
+        }
+    }
+    let mut bad: Vec<String> = rows
+        .into_iter()
         .filter(|f| {
-            !policy.ignore_unfixed
-                || f.kind() != moat_model::FindingKind::Vulnerability
-                || f.vulnerability().is_some_and(|v| v.fixed_version.is_some())
+            !policy.ignore_unfixed || f.kind != "vulnerability" || f.fixed_version.is_some()
         })
         .filter(|f| {
             !ignored.contains(&f.id.to_ascii_uppercase())
-                && !f
-                    .aliases
-                    .iter()
-                    .any(|a| ignored.contains(&a.to_ascii_uppercase()))
+                && !ignored_keys.contains(&(f.id.clone(), f.package.clone(), f.version.clone()))
         })
-        .map(|f| match f.package() {
-            Some(p) => format!(
-                "{} {} ({} {})",
-                f.id,
-                f.severity.as_str(),
-                p.name,
-                p.version
-            ),
-            None => format!("{} {}", f.id, f.severity.as_str()),
+        .map(|f| match (&f.package, &f.version) {
+            (Some(p), Some(v)) => format!("{} {} ({p} {v})", f.id, f.severity),
+            (Some(p), None) => format!("{} {} ({p})", f.id, f.severity),
+            _ => format!("{} {}", f.id, f.severity),
         })
         .collect();
     if bad.is_empty() {

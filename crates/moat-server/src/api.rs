@@ -58,12 +58,12 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     slots: Arc<Semaphore>,
     buckets: Mutex<HashMap<i64, (f64, Instant)>>,
-    /// Serialises re-matches (the background one and `POST /api/v1/rematch`).
-    pub rematching: tokio::sync::Mutex<()>,
     pub admission: Option<crate::admission::Policy>,
     /// The job queue's settings (`jobs.workers`: this process's workers).
     pub jobs: crate::worker::JobSettings,
     pub job_stats: Arc<crate::worker::JobStats>,
+    /// Where each re-match's events are POSTed (`--event-webhook`).
+    pub webhooks: Option<Arc<crate::webhook::Webhooks>>,
 }
 
 impl AppState {
@@ -75,10 +75,10 @@ impl AppState {
             limits,
             metrics: Arc::default(),
             buckets: Mutex::new(HashMap::new()),
-            rematching: tokio::sync::Mutex::new(()),
             admission: None,
             jobs: crate::worker::JobSettings::default(),
             job_stats: Arc::default(),
+            webhooks: None,
         }
     }
 }
@@ -160,16 +160,42 @@ pub fn router(state: Shared) -> Router {
         .with_state(state)
 }
 
-/// In-flight bound, time budget and request metrics, around every request.
+/// The token a request was authorised by (a response extension, for the request log).
+#[derive(Debug, Clone)]
+struct TokenName(String);
+
+/// One log line per request: method, path, status, duration, token name.
+fn log_request(method: &axum::http::Method, path: &str, resp: &Response, took: Duration) {
+    let token = resp
+        .extensions()
+        .get::<TokenName>()
+        .map(|t| t.0.as_str())
+        .unwrap_or("-");
+    tracing::info!(
+        target: "moat::request",
+        method = %method,
+        path,
+        status = resp.status().as_u16(),
+        duration_ms = took.as_secs_f64() * 1000.0,
+        token,
+        "request"
+    );
+}
+
+/// In-flight bound, time budget, request metrics and the request log, around every request.
 async fn guard(State(s): State<Shared>, req: Request, next: Next) -> Response {
     let start = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
     let Ok(_slot) = s.slots.clone().try_acquire_owned() else {
         s.metrics.request(503, start.elapsed());
-        return ApiError(
+        let r = ApiError(
             StatusCode::SERVICE_UNAVAILABLE,
             "too many requests in flight".into(),
         )
         .into_response();
+        log_request(&method, &path, &r, start.elapsed());
+        return r;
     };
     let resp = match tokio::time::timeout(s.limits.timeout, next.run(req)).await {
         Ok(r) => r,
@@ -180,6 +206,7 @@ async fn guard(State(s): State<Shared>, req: Request, next: Next) -> Response {
         .into_response(),
     };
     s.metrics.request(resp.status().as_u16(), start.elapsed());
+    log_request(&method, &path, &resp, start.elapsed());
     resp
 }
 
@@ -231,15 +258,19 @@ async fn auth(State(s): State<Shared>, req: Request, next: Next) -> Response {
         )
         .into_response();
     }
+    let name = TokenName(token.name.clone());
     if let Some(wait) = take_token(&s, token.id) {
         let mut r = ApiError(StatusCode::TOO_MANY_REQUESTS, "rate limit".into()).into_response();
         let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
         if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
             r.headers_mut().insert(header::RETRY_AFTER, v);
         }
+        r.extensions_mut().insert(name);
         return r;
     }
-    next.run(req).await
+    let mut r = next.run(req).await;
+    r.extensions_mut().insert(name);
+    r
 }
 
 /// Takes one request from token `id`'s bucket; `Some(wait)` when it is empty.
@@ -277,6 +308,9 @@ async fn metrics(State(s): State<Shared>) -> ApiResult {
         .metrics
         .render(&totals, s.slots.available_permits(), s.limits.max_in_flight);
     body.push_str(&s.job_stats.render(depth, s.jobs.max_queue));
+    if let Some(w) = &s.webhooks {
+        body.push_str(&w.render());
+    }
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response())
 }
 
@@ -367,6 +401,15 @@ async fn submit(State(s): State<Shared>, Query(q): Query<SubmitQuery>, body: Byt
         };
         let report = rematch::with_server_match(report, db.as_ref());
         let id = store.put_report(&report, &labels, now())?;
+        tracing::info!(
+            target: "moat::submit",
+            image_id = id,
+            image = %report.inventory.artifact.name,
+            packages = report.inventory.packages.len(),
+            findings = report.findings.len(),
+            matched = db.is_some(),
+            "report stored"
+        );
         Ok((id, store.image(id)?))
     })
     .await?;
@@ -792,15 +835,6 @@ async fn one_job(State(s): State<Shared>, Path(id): Path<i64>) -> ApiResult {
 /// Queues a re-match job (one queued at most).
 pub async fn queue_rematch(s: &Shared) -> Result<i64, ApiError> {
     enqueue(s, crate::jobs::REMATCH, json!({})).await
-}
-
-/// One re-match of the whole store in this process (never two at once here).
-pub async fn run_rematch(s: &Shared, db: PathBuf) -> Result<rematch::Summary, ApiError> {
-    let _one = s.rematching.lock().await;
-    let store = s.store.clone();
-    let summary = blocking(move || Ok(rematch::rematch_all(&store, &db, now())?)).await?;
-    s.metrics.rematched(&summary);
-    Ok(summary)
 }
 
 #[cfg(test)]

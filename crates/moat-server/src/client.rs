@@ -1,6 +1,7 @@
 //! The client side: `moat scan --server URL` submits its report to a running server.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -9,6 +10,46 @@ pub enum ClientError {
     BadUrl { url: String },
     #[error("{url}: {message}")]
     Http { url: String, message: String },
+    #[error(transparent)]
+    Ca(#[from] crate::tls::TlsError),
+}
+
+/// The system's CA bundle (Debian's, or `$SSL_CERT_FILE`), when there is one.
+fn system_roots() -> Vec<ureq::tls::Certificate<'static>> {
+    let candidates = std::env::var_os("SSL_CERT_FILE")
+        .map(std::path::PathBuf::from)
+        .into_iter()
+        .chain(
+            [
+                "/etc/ssl/certs/ca-certificates.crt",
+                "/etc/pki/tls/certs/ca-bundle.crt",
+                "/etc/ssl/cert.pem",
+            ]
+            .map(std::path::PathBuf::from),
+        );
+    for p in candidates {
+        if let Ok(certs) = crate::tls::read_certs(&p) {
+            return certs
+                .into_iter()
+                .map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned())
+                .collect();
+        }
+    }
+    Vec::new()
+}
+
+/// The roots a client trusts: `ca`'s certificates and the system's (without `ca`: ureq's
+/// default, Mozilla's roots).
+fn root_certs(ca: Option<&Path>) -> Result<ureq::tls::RootCerts, ClientError> {
+    let Some(ca) = ca else {
+        return Ok(ureq::tls::RootCerts::WebPki);
+    };
+    let mut roots: Vec<ureq::tls::Certificate<'static>> = crate::tls::read_certs(ca)?
+        .into_iter()
+        .map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned())
+        .collect();
+    roots.extend(system_roots());
+    Ok(ureq::tls::RootCerts::new_with_certs(&roots))
 }
 
 /// What the server said about a submission.
@@ -20,12 +61,14 @@ pub struct Submitted {
 }
 
 /// POSTs a moat JSON report (or inventory, or SBOM) to `server`'s `/api/v1/reports`.
+/// `ca`: a PEM file of CA certificates trusted for `https://` besides the system's roots.
 pub fn submit(
     server: &str,
     token: &str,
     labels: &BTreeMap<String, String>,
     body: &[u8],
     timeout: Duration,
+    ca: Option<&Path>,
 ) -> Result<Submitted, ClientError> {
     let base = server.trim_end_matches('/');
     if !(base.starts_with("http://") || base.starts_with("https://")) {
@@ -43,7 +86,11 @@ pub fn submit(
         url: url.clone(),
         message,
     };
+    let tls = ureq::tls::TlsConfig::builder()
+        .root_certs(root_certs(ca)?)
+        .build();
     let agent: ureq::Agent = ureq::Agent::config_builder()
+        .tls_config(tls)
         .http_status_as_error(false)
         .timeout_global(Some(timeout))
         .max_redirects(0)

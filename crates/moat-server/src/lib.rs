@@ -14,13 +14,15 @@
 //! | [`admission`] | the Kubernetes admission webhook: AdmissionReview in, a verdict per image |
 //! | [`metrics`] | `/metrics` in Prometheus' text format |
 //! | [`client`] | `moat scan --server URL`: submitting a report |
+//! | [`tls`] | HTTPS: the certificate files, the TLS listener |
+//! | [`webhook`] | per-event webhooks: bounded queues, retries, counters |
 //!
 //! Threads: tokio's runtime answers requests; store and matching work runs on its blocking
 //! pool (rusqlite and the `postgres` client are synchronous). Workers are plain threads
 //! taking jobs from the store's queue. A background task watches the advisory database file
 //! and queues a re-match when it changes (`moat db update` replaced it).
 //!
-//! Not yet here (see README): signature checks at admission, TLS, per-event webhooks.
+//! Not yet here (see README): signature checks at admission.
 
 pub mod admission;
 pub mod api;
@@ -31,6 +33,8 @@ pub mod metrics;
 mod openapi;
 pub mod rematch;
 pub mod store;
+pub mod tls;
+pub mod webhook;
 pub mod worker;
 
 use std::net::SocketAddr;
@@ -57,6 +61,11 @@ pub struct Config {
     pub admission: Option<admission::Policy>,
     /// The job queue and this process's workers.
     pub jobs: worker::JobSettings,
+    /// Serve HTTPS with this certificate chain and key (PEM).
+    pub tls: Option<tls::TlsFiles>,
+    /// Where each re-match event is POSTed.
+    pub event_webhooks: Vec<String>,
+    pub webhook_options: webhook::WebhookOptions,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +79,10 @@ pub enum ServeError {
     },
     #[error("the server: {0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    #[error(transparent)]
+    Webhook(#[from] webhook::WebhookError),
 }
 
 /// The advisory database file's identity: a change means a new database.
@@ -81,6 +94,15 @@ fn db_stamp(p: &std::path::Path) -> Option<(SystemTime, u64)> {
 /// Runs the server until SIGINT or SIGTERM. `ready` hears the bound address (port 0 picks
 /// one).
 pub fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send) -> Result<(), ServeError> {
+    let tls = cfg.tls.as_ref().map(tls::server_config).transpose()?;
+    let webhooks = if cfg.event_webhooks.is_empty() {
+        None
+    } else {
+        Some(Arc::new(webhook::Webhooks::start(
+            &cfg.event_webhooks,
+            &cfg.webhook_options,
+        )?))
+    };
     let store = Arc::new(Store::open(&cfg.store)?);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cfg.threads.max(1))
@@ -97,6 +119,7 @@ pub fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send) -> Result<(), S
         let mut state = api::AppState::new(store, cfg.db.clone(), cfg.limits.clone());
         state.admission = cfg.admission.clone();
         state.jobs = cfg.jobs.clone();
+        state.webhooks = webhooks.clone();
         let workers = Arc::new(worker::Workers {
             store: state.store.clone(),
             settings: cfg.jobs.clone(),
@@ -104,6 +127,7 @@ pub fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send) -> Result<(), S
             stats: state.job_stats.clone(),
             stop: Arc::default(),
             metrics: Some(state.metrics.clone()),
+            webhooks,
         });
         let threads = workers.spawn();
         let state = Arc::new(state);
@@ -124,9 +148,19 @@ pub fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send) -> Result<(), S
             });
         }
         ready(addr);
-        axum::serve(listener, api::router(state))
-            .with_graceful_shutdown(shutdown())
-            .await?;
+        let app = api::router(state);
+        match tls {
+            Some(tls) => {
+                axum::serve(tls::TlsListener::new(listener, tls)?, app)
+                    .with_graceful_shutdown(shutdown())
+                    .await?
+            }
+            None => {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(shutdown())
+                    .await?
+            }
+        }
         worker::stop(&workers, threads);
         Ok(())
     })
@@ -137,7 +171,17 @@ pub fn work(
     store: &std::path::Path,
     db: Option<PathBuf>,
     jobs: worker::JobSettings,
+    event_webhooks: &[String],
+    webhook_options: &webhook::WebhookOptions,
 ) -> Result<(), ServeError> {
+    let webhooks = if event_webhooks.is_empty() {
+        None
+    } else {
+        Some(Arc::new(webhook::Webhooks::start(
+            event_webhooks,
+            webhook_options,
+        )?))
+    };
     let workers = Arc::new(worker::Workers {
         store: Arc::new(Store::open(store)?),
         settings: jobs,
@@ -145,6 +189,7 @@ pub fn work(
         stats: Arc::default(),
         stop: Arc::default(),
         metrics: None,
+        webhooks,
     });
     let threads = workers.spawn();
     tokio::runtime::Builder::new_current_thread()

@@ -139,6 +139,8 @@ pub struct Workers {
     pub stop: Arc<AtomicBool>,
     /// The HTTP side's counters (re-matches and their events), when in the same process.
     pub metrics: Option<Arc<crate::metrics::Metrics>>,
+    /// Where each re-match's events are POSTed (`--event-webhook`).
+    pub webhooks: Option<Arc<crate::webhook::Webhooks>>,
 }
 
 impl Workers {
@@ -218,6 +220,20 @@ impl Workers {
                     .map_err(|e| e.to_string())?;
                 if let Some(m) = &self.metrics {
                     m.rematched(&s);
+                }
+                let count = |k: &str| s.events.iter().filter(|e| e.kind == k).count();
+                tracing::info!(
+                    target: "moat::rematch",
+                    images = s.images,
+                    events = s.events.len(),
+                    new = count("new"),
+                    fixed_upstream = count("fixed_upstream"),
+                    gone = count("gone"),
+                    seconds = s.seconds,
+                    "re-match"
+                );
+                if let Some(w) = &self.webhooks {
+                    w.enqueue(&s.events);
                 }
                 Ok(json!({
                     "images": s.images,

@@ -88,6 +88,9 @@ pub struct ScanArgs {
     server: Option<String>,
     #[arg(long, value_name = "TOKEN", requires = "server")]
     server_token: Option<String>,
+    /// CA certificates (PEM) trusted for an https:// --server, besides the system's roots.
+    #[arg(long, value_name = "FILE", requires = "server")]
+    server_ca: Option<PathBuf>,
     /// A label kept with the image on the server (key=value; repeatable).
     #[arg(long, value_name = "KEY=VALUE", requires = "server")]
     server_label: Vec<String>,
@@ -413,6 +416,7 @@ pub fn run(a: ScanArgs, env: &Env) -> anyhow::Result<ExitCode> {
             &labels,
             &body,
             std::time::Duration::from_secs(120),
+            a.server_ca.as_deref(),
         )
         .context("submitting the report")?;
         if !quiet {

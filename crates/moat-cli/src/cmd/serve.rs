@@ -49,6 +49,31 @@ pub struct ServeArgs {
     admission_policy: Option<PathBuf>,
     #[command(flatten)]
     jobs: JobArgs,
+    /// Serve HTTPS with this certificate chain (PEM; with --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// POST each re-match event (new, fixed_upstream, gone) as JSON to this URL (repeatable).
+    #[arg(long, value_name = "URL")]
+    event_webhook: Vec<String>,
+    /// Events waiting per webhook at most (beyond: dropped and counted).
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    webhook_queue: usize,
+    /// Tries per event and webhook (5xx, 429, timeouts and connection errors are retried with
+    /// exponential backoff from --webhook-backoff-ms).
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    webhook_attempts: u32,
+    #[arg(long, default_value_t = 500, value_name = "MS")]
+    webhook_backoff_ms: u64,
+    /// Log lines on stderr: text or json (one JSON object a line).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// What is logged, RUST_LOG-style: a level (error, warn, info, debug, trace) or
+    /// directives such as `warn,moat::request=info` (default: $RUST_LOG, else info).
+    #[arg(long, value_name = "FILTER")]
+    log_level: Option<String>,
 }
 
 /// The job queue and its workers.
@@ -122,6 +147,36 @@ impl JobArgs {
             name: moat_server::worker::default_name(),
         })
     }
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Installs the log subscriber: events of moat's server on stderr.
+fn init_logs(format: LogFormat, level: Option<&str>) -> anyhow::Result<()> {
+    use tracing_subscriber::EnvFilter;
+    let directives = match level {
+        Some(l) => l.to_string(),
+        None => std::env::var("RUST_LOG")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| "info".into()),
+    };
+    let filter = EnvFilter::builder()
+        .parse(&directives)
+        .with_context(|| format!("--log-level {directives:?}"))?;
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false);
+    let done = match format {
+        LogFormat::Text => b.try_init(),
+        LogFormat::Json => b.json().flatten_event(true).try_init(),
+    };
+    done.map_err(|e| anyhow::anyhow!("the log subscriber: {e}"))
 }
 
 #[derive(Args)]
@@ -246,6 +301,13 @@ fn serve(a: ServeArgs, env: &Env) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let jobs = a.jobs.settings(env)?;
+    init_logs(a.log_format, a.log_level.as_deref())?;
+    let webhook_options = moat_server::webhook::WebhookOptions {
+        queue: a.webhook_queue.max(1),
+        attempts: a.webhook_attempts.max(1),
+        backoff: Duration::from_millis(a.webhook_backoff_ms),
+        ..Default::default()
+    };
     if a.jobs.worker {
         eprintln!(
             "moat: {} workers on {} (advisories {})",
@@ -255,7 +317,7 @@ fn serve(a: ServeArgs, env: &Env) -> anyhow::Result<ExitCode> {
                 .map(|d| d.display().to_string())
                 .unwrap_or_else(|| "none".into())
         );
-        moat_server::work(&store, db, jobs)?;
+        moat_server::work(&store, db, jobs, &a.event_webhook, &webhook_options)?;
         eprintln!("moat: stopped");
         return Ok(ExitCode::SUCCESS);
     }
@@ -274,11 +336,21 @@ fn serve(a: ServeArgs, env: &Env) -> anyhow::Result<ExitCode> {
         threads: a.threads,
         admission,
         jobs,
+        tls: match (a.tls_cert, a.tls_key) {
+            (Some(cert), Some(key)) => Some(moat_server::tls::TlsFiles { cert, key }),
+            _ => None,
+        },
+        event_webhooks: a.event_webhook,
+        webhook_options,
     };
+    if let Some(t) = &cfg.tls {
+        moat_server::tls::server_config(t)?;
+    }
+    let scheme = if cfg.tls.is_some() { "https" } else { "http" };
     let has_tokens = Store::open(&store)?.has_tokens()?;
     moat_server::serve(cfg, |addr| {
         eprintln!(
-            "moat: serving on http://{addr} (store {}, advisories {})",
+            "moat: serving on {scheme}://{addr} (store {}, advisories {})",
             moat_server::store::display_location(&store),
             db.as_deref()
                 .map(|d| d.display().to_string())
