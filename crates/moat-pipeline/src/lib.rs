@@ -343,11 +343,31 @@ pub fn run(
     progress: Option<Arc<Progress>>,
     notify: &mut dyn FnMut(&str),
 ) -> Result<Outcome, Error> {
+    run_with(settings, progress, notify, true)
+}
+
+/// A scan whose packages are listed but not matched (whatever the scanners): the report's
+/// inventory for a matcher elsewhere (`moat serve` matches against its own database), with
+/// the findings of the content scanners asked for.
+pub fn run_unmatched(settings: &Settings) -> Result<Outcome, Error> {
+    run_with(settings, None, &mut |_: &str| {}, false)
+}
+
+fn run_with(
+    settings: &Settings,
+    progress: Option<Arc<Progress>>,
+    notify: &mut dyn FnMut(&str),
+    matching: bool,
+) -> Result<Outcome, Error> {
     if let Some(s) = settings.scanners.iter().find(|s| !s.available()) {
         return Err(Error::ScannerUnavailable(*s));
     }
     let git = matches!(settings.target, Target::Git(_));
-    let vuln = settings.scanners.contains(&Scanner::Vuln) && !git;
+    let vuln = matching && settings.scanners.contains(&Scanner::Vuln) && !git;
+    let mut engine = engine_scanners(&settings.scanners);
+    if !matching {
+        engine = engine.with(moat_scan::Scanner::Packages);
+    }
     let mut diagnostics = Vec::new();
     if git && settings.scanners.contains(&Scanner::Vuln) {
         diagnostics.push(Diagnostic::new(
@@ -361,12 +381,8 @@ pub fn run(
     if vuln {
         advisories::precheck(&settings.advisories)?;
     }
-    let (mut inventory, mut findings) = read_target(
-        &settings.target,
-        &settings.read,
-        engine_scanners(&settings.scanners),
-        progress,
-    )?;
+    let (mut inventory, mut findings) =
+        read_target(&settings.target, &settings.read, engine, progress)?;
     let source = if vuln {
         Some(advisories::open(
             &settings.advisories,

@@ -133,7 +133,7 @@ impl JobArgs {
                 PathBuf::from(reference),
             ));
             settings.now = jiff::Timestamp::now();
-            let outcome = moat_pipeline::run(&settings, None, &mut |_: &str| {})
+            let outcome = moat_pipeline::run_unmatched(&settings)
                 .map_err(|e| format!("scanning {reference}: {e}"))?;
             Ok(outcome.report)
         });
