@@ -313,6 +313,23 @@ mod tests {
         assert_eq!((&m.pod_name[..], &m.namespace[..]), (&b"p"[..], &b"ns"[..]));
     }
 
+    /// Accepts one connection of the fake runtime and reads its request's URI.
+    fn accept_request(l: &UnixListener) -> (std::os::unix::net::UnixStream, String) {
+        let (mut s, _) = l.accept().unwrap();
+        let mut req = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = s.read(&mut buf).unwrap();
+            req.extend_from_slice(&buf[..n]);
+        }
+        let uri = String::from_utf8_lossy(&req)
+            .split(' ')
+            .nth(1)
+            .unwrap()
+            .to_string();
+        (s, uri)
+    }
+
     #[test]
     fn lookups_over_a_socket_are_cached() {
         let dir = tempfile::tempdir().unwrap();
@@ -322,18 +339,7 @@ mod tests {
             let mut uris = Vec::new();
             // The probe, one hit and one miss; the repeated lookup is served from the cache.
             for _ in 0..3 {
-                let (mut s, _) = l.accept().unwrap();
-                let mut req = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !req.windows(4).any(|w| w == b"\r\n\r\n") {
-                    let n = s.read(&mut buf).unwrap();
-                    req.extend_from_slice(&buf[..n]);
-                }
-                let uri = String::from_utf8_lossy(&req)
-                    .split(' ')
-                    .nth(1)
-                    .unwrap()
-                    .to_string();
+                let (mut s, uri) = accept_request(&l);
                 let resp: &[u8] = match uri.as_str() {
                     "/_ping" => b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nOK",
                     "/containers/3ad7b26ded6d/json" => b"HTTP/1.0 200 OK\r\n\r\n{\"Name\":\"/web\",\"Config\":{\"Image\":\"nginx:1.25\"}}",
@@ -372,18 +378,7 @@ mod tests {
         let server = std::thread::spawn(move || {
             let mut uris = Vec::new();
             for _ in 0..3 {
-                let (mut s, _) = l.accept().unwrap();
-                let mut req = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !req.windows(4).any(|w| w == b"\r\n\r\n") {
-                    let n = s.read(&mut buf).unwrap();
-                    req.extend_from_slice(&buf[..n]);
-                }
-                let uri = String::from_utf8_lossy(&req)
-                    .split(' ')
-                    .nth(1)
-                    .unwrap()
-                    .to_string();
+                let (mut s, uri) = accept_request(&l);
                 // CRI-O answers what it does not serve with 404.
                 let resp: &[u8] = if uri == "/info" {
                     br#"HTTP/1.1 200 OK
