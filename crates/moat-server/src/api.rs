@@ -100,7 +100,13 @@ impl ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
-        ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+        // Every connection of the pool busy: the server is overloaded, not broken.
+        let status = if e.is_pool_timeout() {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            StatusCode::INTERNAL_SERVER_ERROR
+        };
+        ApiError(status, e.to_string())
     }
 }
 
@@ -508,7 +514,9 @@ async fn list_images(State(s): State<Shared>, Query(q): Query<FindingQuery>) -> 
             });
         }
         let only: Option<Vec<i64>> = only.map(|o| o.into_iter().collect());
-        let mut list = store.images(only.as_deref(), usize::MAX)?;
+        // A label is checked here, on every image: without one, only `limit` are read.
+        let read = if label.is_some() { usize::MAX } else { limit };
+        let mut list = store.images(only.as_deref(), read)?;
         if let Some((k, v)) = &label {
             list.retain(|i| i.labels.get(k) == Some(v));
         }

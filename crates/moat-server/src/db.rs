@@ -6,10 +6,12 @@
 //! them, so the store's code does not know which backend answers. What differs is written
 //! per backend where it is used: the schema's column types ([`crate::store::MIGRATIONS`]
 //! holds both), case-insensitive names (SQLite's `COLLATE NOCASE` columns, PostgreSQL's
-//! `lower()` indexes: [`Conn::ci`]) and the job queue's `FOR UPDATE SKIP LOCKED`.
+//! `lower()` indexes: [`ci`]) and the job queue's `FOR UPDATE SKIP LOCKED`.
 
 use bytes::BytesMut;
 use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 /// A value bound to a statement or read from a row.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,6 +73,11 @@ pub enum DbError {
     Postgres(#[from] postgres::Error),
     #[error("column {0}: {1}")]
     Type(usize, &'static str),
+    #[error(
+        "no free PostgreSQL connection within {} s (all {size} in use: raise --db-pool-size)",
+        waited.as_secs_f64()
+    )]
+    PoolTimeout { size: usize, waited: Duration },
 }
 
 /// One result row.
@@ -157,6 +164,16 @@ pub(crate) enum Conn {
     Pg(Box<postgres::Client>),
 }
 
+/// A case-insensitive comparison key: the column itself in SQLite (its collation is
+/// NOCASE), `lower(...)` in PostgreSQL (`pg`; indexed so).
+pub(crate) fn ci(pg: bool, expr: &str) -> String {
+    if pg {
+        format!("lower({expr})")
+    } else {
+        expr.to_string()
+    }
+}
+
 /// `?N` -> `$N` (outside quotes).
 fn dollar(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len());
@@ -173,16 +190,6 @@ fn dollar(sql: &str) -> String {
 impl Conn {
     pub fn is_pg(&self) -> bool {
         matches!(self, Conn::Pg(_))
-    }
-
-    /// A case-insensitive comparison key: the column itself in SQLite (its collation is
-    /// NOCASE), `lower(...)` in PostgreSQL (indexed so).
-    pub fn ci(&self, expr: &str) -> String {
-        if self.is_pg() {
-            format!("lower({expr})")
-        } else {
-            expr.to_string()
-        }
     }
 
     /// Statements without parameters or results (a schema, BEGIN, COMMIT).
@@ -310,6 +317,137 @@ impl Conn {
                 self.rollback();
                 Err(e)
             }
+        }
+    }
+}
+
+/// A bounded pool of PostgreSQL connections: at most `size` open, opened when needed (the
+/// first at [`PgPool::connect`]), a connection that broke (the server closed it) dropped on
+/// its return and replaced by the next checkout. A checkout waits at most `timeout` for a
+/// free one ([`DbError::PoolTimeout`] past it).
+pub(crate) struct PgPool {
+    url: String,
+    size: usize,
+    timeout: Duration,
+    state: Mutex<PoolState>,
+    freed: Condvar,
+}
+
+struct PoolState {
+    idle: Vec<postgres::Client>,
+    /// Connections open: idle, checked out, or being opened.
+    open: usize,
+}
+
+impl PgPool {
+    /// A pool of at most `size` connections to `url`, with one opened now (so that a wrong
+    /// URL is an error at start).
+    pub fn connect(url: &str, size: usize, timeout: Duration) -> Result<PgPool, DbError> {
+        let first = postgres::Client::connect(url, postgres::NoTls)?;
+        Ok(PgPool {
+            url: url.to_string(),
+            size: size.max(1),
+            timeout,
+            state: Mutex::new(PoolState {
+                idle: vec![first],
+                open: 1,
+            }),
+            freed: Condvar::new(),
+        })
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, PoolState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A connection, for as long as the guard lives.
+    pub fn get(&self) -> Result<Pooled<'_>, DbError> {
+        let start = Instant::now();
+        let mut st = self.state();
+        loop {
+            if let Some(c) = st.idle.pop() {
+                if c.is_closed() {
+                    st.open -= 1;
+                    continue;
+                }
+                return Ok(Pooled {
+                    pool: self,
+                    conn: Some(Conn::Pg(Box::new(c))),
+                });
+            }
+            if st.open < self.size {
+                st.open += 1;
+                drop(st);
+                return match postgres::Client::connect(&self.url, postgres::NoTls) {
+                    Ok(c) => Ok(Pooled {
+                        pool: self,
+                        conn: Some(Conn::Pg(Box::new(c))),
+                    }),
+                    Err(e) => {
+                        self.state().open -= 1;
+                        self.freed.notify_one();
+                        Err(e.into())
+                    }
+                };
+            }
+            let waited = start.elapsed();
+            let Some(left) = self.timeout.checked_sub(waited).filter(|l| !l.is_zero()) else {
+                return Err(DbError::PoolTimeout {
+                    size: self.size,
+                    waited,
+                });
+            };
+            st = self
+                .freed
+                .wait_timeout(st, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+
+    fn put(&self, conn: Conn) {
+        let mut st = self.state();
+        match conn {
+            // Not after a panic (a transaction may be open), nor a closed one.
+            Conn::Pg(c) if !c.is_closed() && !std::thread::panicking() => st.idle.push(*c),
+            _ => st.open -= 1,
+        }
+        drop(st);
+        self.freed.notify_one();
+    }
+
+    /// Connections open now, and idle among them.
+    #[cfg(test)]
+    pub fn counts(&self) -> (usize, usize) {
+        let st = self.state();
+        (st.open, st.idle.len())
+    }
+}
+
+/// A connection checked out of a [`PgPool`], returned to it when dropped.
+pub(crate) struct Pooled<'a> {
+    pool: &'a PgPool,
+    conn: Option<Conn>,
+}
+
+impl std::ops::Deref for Pooled<'_> {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        // Some until drop.
+        self.conn.as_ref().unwrap_or_else(|| unreachable!())
+    }
+}
+
+impl std::ops::DerefMut for Pooled<'_> {
+    fn deref_mut(&mut self) -> &mut Conn {
+        self.conn.as_mut().unwrap_or_else(|| unreachable!())
+    }
+}
+
+impl Drop for Pooled<'_> {
+    fn drop(&mut self) {
+        if let Some(c) = self.conn.take() {
+            self.pool.put(c);
         }
     }
 }

@@ -119,7 +119,7 @@ impl Store {
         max_attempts: u32,
         now_ms: i64,
     ) -> Result<Enqueued, StoreError> {
-        let mut conn = self.lock();
+        let mut conn = self.lock()?;
         conn.tx(|c| {
             if c.is_pg() {
                 // Queueing is serialised (the bound and the one queued re-match hold).
@@ -164,7 +164,7 @@ impl Store {
         lease_ms: i64,
         now_ms: i64,
     ) -> Result<Option<Taken>, StoreError> {
-        let mut conn = self.lock();
+        let mut conn = self.lock()?;
         let skip_locked = if conn.is_pg() {
             " FOR UPDATE SKIP LOCKED"
         } else {
@@ -209,7 +209,7 @@ impl Store {
     /// Extends `worker`'s lease on job `id`; false when it no longer holds it.
     pub fn renew_lease(&self, id: i64, worker: &str, until_ms: i64) -> Result<bool, StoreError> {
         let n = self
-            .lock()
+            .lock()?
             .exec(
                 "UPDATE jobs SET lease_until = ?3 WHERE id = ?1 AND worker = ?2 AND state = 'running'",
                 vals![id, worker, until_ms],
@@ -232,7 +232,7 @@ impl Store {
             Err(e) => ("failed", None, Some(e.as_str())),
         };
         let n = self
-            .lock()
+            .lock()?
             .exec(
                 "UPDATE jobs SET state = ?3, result = ?4, error = ?5, finished_at = ?6, lease_until = NULL
                  WHERE id = ?1 AND worker = ?2 AND state = 'running'",
@@ -245,7 +245,7 @@ impl Store {
     /// Job `id`.
     pub fn job(&self, id: i64) -> Result<Option<Job>, StoreError> {
         let row = self
-            .lock()
+            .lock()?
             .query_opt(
                 "SELECT id, kind, payload, state, attempts, worker, error, result, created_at, started_at, finished_at FROM jobs WHERE id = ?1",
                 vals![id],
@@ -273,7 +273,7 @@ impl Store {
     /// Jobs queued and running.
     pub fn queue_depth(&self) -> Result<Depth, StoreError> {
         let rows = self
-            .lock()
+            .lock()?
             .query(
                 "SELECT state, count(*) FROM jobs WHERE state IN ('queued', 'running') GROUP BY state",
                 &[],
@@ -295,7 +295,7 @@ impl Store {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use serde_json::json;
@@ -303,6 +303,11 @@ mod tests {
     /// A fresh PostgreSQL database on the cluster of `$MOAT_TEST_POSTGRES_URL` (started by
     /// `.ci/run`); `None` (skipped) without it, a panic under CI=true.
     pub(crate) fn pg_store() -> Option<Store> {
+        pg_store_with(&crate::store::StoreOptions::default())
+    }
+
+    /// [`pg_store`] with the pool's settings.
+    pub(crate) fn pg_store_with(opts: &crate::store::StoreOptions) -> Option<Store> {
         let Some(url) = std::env::var("MOAT_TEST_POSTGRES_URL")
             .ok()
             .filter(|u| !u.is_empty())
@@ -327,7 +332,7 @@ mod tests {
             .batch_execute(&format!("CREATE DATABASE {name}"))
             .unwrap();
         let base = url.rsplit_once('/').map(|(b, _)| b).unwrap();
-        Some(Store::connect(&format!("{base}/{name}")).unwrap())
+        Some(Store::connect_with(&format!("{base}/{name}"), opts).unwrap())
     }
 
     fn both(test: fn(&Store)) {

@@ -43,13 +43,15 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 pub use api::Limits;
-pub use store::{Scope, Store, StoreError};
+pub use store::{Scope, Store, StoreError, StoreOptions};
 
 /// How `moat serve` runs.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
     pub store: PathBuf,
+    /// The store's PostgreSQL pool (size, checkout timeout).
+    pub store_options: store::StoreOptions,
     /// The advisory database (moat's SQLite file).
     pub db: Option<PathBuf>,
     pub limits: Limits,
@@ -103,7 +105,7 @@ pub fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send) -> Result<(), S
             &cfg.webhook_options,
         )?))
     };
-    let store = Arc::new(Store::open(&cfg.store)?);
+    let store = Arc::new(Store::open_with(&cfg.store, &cfg.store_options)?);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cfg.threads.max(1))
         .enable_all()
@@ -169,6 +171,7 @@ pub fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send) -> Result<(), S
 /// `moat serve --worker`: this process's workers only (no HTTP), until SIGINT or SIGTERM.
 pub fn work(
     store: &std::path::Path,
+    store_options: &store::StoreOptions,
     db: Option<PathBuf>,
     jobs: worker::JobSettings,
     event_webhooks: &[String],
@@ -183,7 +186,7 @@ pub fn work(
         )?))
     };
     let workers = Arc::new(worker::Workers {
-        store: Arc::new(Store::open(store)?),
+        store: Arc::new(Store::open_with(store, store_options)?),
         settings: jobs,
         db,
         stats: Arc::default(),

@@ -12,7 +12,6 @@
 
 use crate::store::{Event, Store, StoreError};
 use moat_model::advisory::Advisory;
-use moat_model::list::List;
 use moat_model::{
     Artifact, ArtifactKind, Finding, FindingKind, FindingLocation, Inventory, ScanReport,
 };
@@ -30,6 +29,9 @@ pub enum MatchError {
     #[error("the advisory database: {0}")]
     Db(#[from] moat_vuln::db::DbError),
 }
+
+/// Unchanged images whose `matched_at` a worker writes in one statement.
+const UNCHANGED_BATCH: usize = 500;
 
 /// Distinct (ecosystem, name) lookups a worker keeps; past it the cache is cleared.
 const CACHE_ENTRIES: usize = 200_000;
@@ -85,41 +87,52 @@ pub fn vulnerabilities(inv: &Inventory, src: &dyn AdvisorySource) -> Vec<Finding
     match_inventory(inv, src, &MatchOptions::default()).0
 }
 
+/// A worker's memo: each distinct package's findings (the key: the package without its
+/// layer and locations, as JSON).
+#[derive(Default)]
+pub struct Memo {
+    found: HashMap<Vec<u8>, Vec<Finding>>,
+    key: Vec<u8>,
+}
+
 /// The findings of `inv` as [`vulnerabilities`] gives them, with each distinct package
-/// (its fields but layer and locations) matched once per `memo`.
+/// (its fields but layer and locations) matched once per `memo`. The packages' layer and
+/// locations are taken out for the key and put back.
 pub fn vulnerabilities_memo(
-    inv: &Inventory,
+    inv: &mut Inventory,
     src: &dyn AdvisorySource,
-    memo: &mut HashMap<String, Vec<Finding>>,
+    memo: &mut Memo,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
-    for pkg in &inv.packages {
-        let mut bare = pkg.clone();
-        bare.layer = None;
-        bare.locations = List::default();
-        let key = serde_json::to_string(&bare).unwrap_or_default();
-        let found = match memo.get(&key) {
+    for pkg in &mut inv.packages {
+        let loc = pkg.locations.first();
+        let layer = pkg.layer_index().or_else(|| loc.and_then(|l| l.layer));
+        let path = loc.map(|l| l.path.to_string());
+        let (kept_layer, kept_locations) = (pkg.layer.take(), std::mem::take(&mut pkg.locations));
+        memo.key.clear();
+        // A package always serializes; an empty key would only share a match with another
+        // such package.
+        let _ = serde_json::to_writer(&mut memo.key, &*pkg);
+        let found = match memo.found.get(memo.key.as_slice()) {
             Some(f) => f.clone(),
             None => {
                 let one = Inventory {
                     schema_version: String::new(),
                     tool: Default::default(),
                     artifact: Artifact::new("", ArtifactKind::Dir, ""),
-                    packages: vec![bare],
+                    packages: vec![pkg.clone()],
                     relationships: Vec::new(),
                     diagnostics: Vec::new(),
                 };
                 let f = vulnerabilities(&one, src);
-                if memo.len() >= CACHE_ENTRIES {
-                    memo.clear();
+                if memo.found.len() >= CACHE_ENTRIES {
+                    memo.found.clear();
                 }
-                memo.insert(key, f.clone());
+                memo.found.insert(memo.key.clone(), f.clone());
                 f
             }
         };
-        let loc = pkg.locations.first();
-        let layer = pkg.layer_index().or_else(|| loc.and_then(|l| l.layer));
-        let path = loc.map(|l| l.path.to_string());
+        (pkg.layer, pkg.locations) = (kept_layer, kept_locations);
         for mut f in found {
             f.location = path.clone().map(|p| FindingLocation::file(p, layer));
             if let Some(p) = f.vulnerability_mut().and_then(|v| v.package.as_mut()) {
@@ -188,22 +201,35 @@ pub fn rematch_all_with(
                 let work = || -> Result<(), MatchError> {
                     let db = Database::open_read_only(db_path)?;
                     let cached = Cached::new(&db);
-                    let mut memo = HashMap::new();
+                    let mut memo = Memo::default();
+                    // Images whose findings did not change: `matched_at` set for many at once.
+                    let mut unchanged = Vec::new();
                     loop {
                         let id = {
                             let mut it = next.lock().unwrap_or_else(|p| p.into_inner());
                             it.next()
                         };
-                        let Some(id) = id else { return Ok(()) };
-                        let Some((inv, old)) = store.match_input(id)? else {
+                        let Some(id) = id else { break };
+                        let Some((mut inv, old)) = store.match_input(id)? else {
                             continue;
                         };
-                        let vulns = vulnerabilities_memo(&inv, &cached, &mut memo);
-                        let events = store.rematched(id, old, vulns, now)?;
+                        let vulns = vulnerabilities_memo(&mut inv, &cached, &mut memo);
+                        let events = if vulns == old {
+                            unchanged.push(id);
+                            if unchanged.len() >= UNCHANGED_BATCH {
+                                store.rematched_unchanged(&unchanged, now)?;
+                                unchanged.clear();
+                            }
+                            Vec::new()
+                        } else {
+                            store.rematched(id, old, vulns, now)?
+                        };
                         let mut o = out.lock().unwrap_or_else(|p| p.into_inner());
                         o.0 += 1;
                         o.1.extend(events);
                     }
+                    store.rematched_unchanged(&unchanged, now)?;
+                    Ok(())
                 };
                 if let Err(e) = work() {
                     let mut slot = first_error.lock().unwrap_or_else(|p| p.into_inner());

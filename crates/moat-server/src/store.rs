@@ -21,7 +21,7 @@
 //! it in one transaction, so a query never sees half an image. Queries are indexed: a
 //! package name, a vulnerability id or alias, an image id; nothing scans every report.
 
-use crate::db::{Conn, DbError, Val, vals};
+use crate::db::{Conn, DbError, PgPool, Pooled, Val, vals};
 use moat_model::{Finding, FindingKind, Inventory, ScanReport, Severity};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -205,6 +205,19 @@ pub enum StoreError {
     Corrupt { path: PathBuf, reason: String },
 }
 
+impl StoreError {
+    /// Whether no pooled PostgreSQL connection was free in time (an overload, not a fault).
+    pub fn is_pool_timeout(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Db {
+                source: DbError::PoolTimeout { .. },
+                ..
+            }
+        )
+    }
+}
+
 /// What a token may do. Each scope includes the ones before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -346,12 +359,60 @@ pub(crate) fn finding_key(f: &Finding) -> (String, String, String) {
     }
 }
 
-/// The store. One connection behind a mutex: SQLite serialises writers anyway, and every
-/// call is short (the API runs them on tokio's blocking pool). With PostgreSQL, each
-/// process (server, worker) has its own connection.
+/// The store. With SQLite, one connection behind a mutex: SQLite serialises writers anyway,
+/// and every call is short (the API runs them on tokio's blocking pool). With PostgreSQL, a
+/// bounded pool of connections per process (server, worker): requests run side by side.
 pub struct Store {
-    conn: Mutex<Conn>,
+    backend: Backend,
     path: PathBuf,
+}
+
+enum Backend {
+    Lite(Mutex<Conn>),
+    Pg(PgPool),
+}
+
+/// How a store is opened.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// PostgreSQL: connections open at most (SQLite: one, whatever this says).
+    pub pool_size: usize,
+    /// PostgreSQL: how long a call waits for a free connection before failing.
+    pub pool_timeout: std::time::Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> StoreOptions {
+        StoreOptions {
+            pool_size: 8,
+            pool_timeout: std::time::Duration::from_secs(10),
+        }
+    }
+}
+
+/// A connection of the store for one call: SQLite's, locked, or one of the pool's.
+pub(crate) enum ConnGuard<'a> {
+    Lite(std::sync::MutexGuard<'a, Conn>),
+    Pg(Pooled<'a>),
+}
+
+impl std::ops::Deref for ConnGuard<'_> {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        match self {
+            ConnGuard::Lite(g) => g,
+            ConnGuard::Pg(g) => g,
+        }
+    }
+}
+
+impl std::ops::DerefMut for ConnGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Conn {
+        match self {
+            ConnGuard::Lite(g) => g,
+            ConnGuard::Pg(g) => g,
+        }
+    }
 }
 
 /// Whether `location` is a PostgreSQL URL rather than a file.
@@ -379,8 +440,13 @@ impl Store {
     /// Opens (creating) the store at `path` and applies the migrations it lacks. A path
     /// that is a `postgres://` URL connects to that database instead.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        Store::open_with(path, &StoreOptions::default())
+    }
+
+    /// [`Store::open`] with the pool's settings.
+    pub fn open_with(path: &Path, opts: &StoreOptions) -> Result<Store, StoreError> {
         if let Some(url) = path.to_str().filter(|p| is_postgres_url(p)) {
-            return Store::connect(url);
+            return Store::connect_with(url, opts);
         }
         let err = |source: rusqlite::Error| StoreError::Db {
             path: path.to_path_buf(),
@@ -422,7 +488,7 @@ impl Store {
             })?;
         }
         Ok(Store {
-            conn: Mutex::new(Conn::Lite(conn)),
+            backend: Backend::Lite(Mutex::new(Conn::Lite(conn))),
             path: path.to_path_buf(),
         })
     }
@@ -430,18 +496,24 @@ impl Store {
     /// Connects to PostgreSQL at `url` (no TLS: a database on the same host or network)
     /// and applies the migrations it lacks, once across replicas.
     pub fn connect(url: &str) -> Result<Store, StoreError> {
+        Store::connect_with(url, &StoreOptions::default())
+    }
+
+    /// [`Store::connect`] with the pool's settings.
+    pub fn connect_with(url: &str, opts: &StoreOptions) -> Result<Store, StoreError> {
         let shown = PathBuf::from(display_location(Path::new(url)));
-        let client =
-            postgres::Client::connect(url, postgres::NoTls).map_err(|e| StoreError::Db {
+        let pool = PgPool::connect(url, opts.pool_size, opts.pool_timeout).map_err(|e| {
+            StoreError::Db {
                 path: shown.clone(),
-                source: e.into(),
-            })?;
+                source: e,
+            }
+        })?;
         let store = Store {
-            conn: Mutex::new(Conn::Pg(Box::new(client))),
+            backend: Backend::Pg(pool),
             path: shown,
         };
         {
-            let mut c = store.lock();
+            let mut c = store.lock()?;
             let found = c
                 .tx(|c| {
                     // One migrating replica at a time (released at commit).
@@ -481,7 +553,12 @@ impl Store {
 
     /// Whether the store is PostgreSQL.
     pub fn is_postgres(&self) -> bool {
-        self.lock().is_pg()
+        matches!(self.backend, Backend::Pg(_))
+    }
+
+    /// A case-insensitive comparison key ([`crate::db::ci`]).
+    fn ci(&self, expr: &str) -> String {
+        crate::db::ci(self.is_postgres(), expr)
     }
 
     pub(crate) fn err(&self, source: impl Into<DbError>) -> StoreError {
@@ -491,10 +568,24 @@ impl Store {
         }
     }
 
-    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, Conn> {
-        // A panic while holding the lock cannot leave a transaction half-applied (SQLite
-        // rolls it back), so a poisoned lock is still a usable connection.
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    /// A connection for one call (or transaction): SQLite's, or one of PostgreSQL's pool
+    /// (waiting for a free one at most the pool's timeout).
+    pub(crate) fn lock(&self) -> Result<ConnGuard<'_>, StoreError> {
+        match &self.backend {
+            // A panic while holding the lock cannot leave a transaction half-applied (SQLite
+            // rolls it back), so a poisoned lock is still a usable connection.
+            Backend::Lite(m) => Ok(ConnGuard::Lite(m.lock().unwrap_or_else(|p| p.into_inner()))),
+            Backend::Pg(pool) => pool.get().map(ConnGuard::Pg).map_err(|e| self.err(e)),
+        }
+    }
+
+    /// The PostgreSQL pool: connections open and idle (None with SQLite).
+    #[cfg(test)]
+    pub(crate) fn pool_counts(&self) -> Option<(usize, usize)> {
+        match &self.backend {
+            Backend::Pg(p) => Some(p.counts()),
+            Backend::Lite(_) => None,
+        }
     }
 
     /// Stores a report as image `name`/`digest` (replacing the image's previous report, if
@@ -524,7 +615,7 @@ impl Store {
         let vulns_blob = compress_findings(&vulns);
         let ref_name = crate::admission::ImageRef::parse(&name).name();
         let labels_json = serde_json::to_string(labels).unwrap_or_else(|_| "{}".into());
-        let mut conn = self.lock();
+        let mut conn = self.lock()?;
         conn.tx(|tx| {
             if tx.is_pg() {
                 // Two replicas storing the same new image: one inserts, the other waits.
@@ -561,6 +652,26 @@ impl Store {
         .map_err(|e| self.err(e))
     }
 
+    /// Sets `matched_at` of images whose findings a re-match left as they were (one
+    /// statement per chunk of ids, not one per image).
+    pub fn rematched_unchanged(&self, ids: &[i64], now: i64) -> Result<(), StoreError> {
+        let mut conn = self.lock()?;
+        for chunk in ids.chunks(ID_CHUNK) {
+            let mut p = vec![Val::Int(now)];
+            p.extend(ids_vals(chunk));
+            let list = (2..=chunk.len() + 1)
+                .map(|i| format!("?{i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            conn.exec(
+                &format!("UPDATE images SET matched_at = ?1 WHERE id IN ({list})"),
+                &p,
+            )
+            .map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
     /// Replaces image `id`'s vulnerability findings `old` (as [`Store::match_input`] gave
     /// them) with `vulns`, records what changed as events and returns them. Without a
     /// change only `matched_at` is written.
@@ -591,7 +702,7 @@ impl Store {
         }
         // Findings that changed otherwise (a severity, a title) are rewritten without an event.
         let differs = old.len() != new.len() || old.iter().any(|(k, f)| new.get(k) != Some(&f));
-        let mut conn = self.lock();
+        let mut conn = self.lock()?;
         if changes.is_empty() && !differs {
             conn.exec(
                 "UPDATE images SET matched_at = ?2 WHERE id = ?1",
@@ -649,7 +760,7 @@ impl Store {
         ref_name: &str,
         digest: Option<&str>,
     ) -> Result<Option<i64>, StoreError> {
-        let mut conn = self.lock();
+        let mut conn = self.lock()?;
         let hit = if let Some(d) = digest {
             // Not under this digest: not the same image, whatever its tag says.
             conn.query_opt(
@@ -669,7 +780,7 @@ impl Store {
     /// Every image id, in order.
     pub fn image_ids(&self) -> Result<Vec<i64>, StoreError> {
         let rows = self
-            .lock()
+            .lock()?
             .query("SELECT id FROM images ORDER BY id", &[])
             .map_err(|e| self.err(e))?;
         rows.iter()
@@ -695,7 +806,7 @@ impl Store {
 
     fn parts(&self, id: i64) -> Result<Option<(ScanReport, Vec<Finding>)>, StoreError> {
         let row = self
-            .lock()
+            .lock()?
             .query_opt("SELECT report, vulns FROM images WHERE id = ?1", vals![id])
             .map_err(|e| self.err(e))?;
         let Some(row) = row else {
@@ -719,31 +830,50 @@ impl Store {
         Ok(self.parts(id)?.map(|(r, _)| r.inventory))
     }
 
-    /// Images, newest submission first; with `only` given, those ids only.
+    /// Images, newest submission first, at most `limit`; with `only` given, those ids only.
+    /// Only the images returned are read (by id, in chunks), so one image or the few of a
+    /// query cost the same in a store of ten or of ten thousand.
     pub fn images(
         &self,
         only: Option<&[i64]>,
         limit: usize,
     ) -> Result<Vec<ImageSummary>, StoreError> {
-        let mut conn = self.lock();
+        const COLS: &str = "id, name, digest, kind, os, labels, submitted_at, matched_at";
+        let mut conn = self.lock()?;
         let e = |e| self.err(e);
-        let rows = conn
-            .query(
-                "SELECT id, name, digest, kind, os, labels, submitted_at, matched_at,
-                        (SELECT count(*) FROM packages p WHERE p.image_id = images.id)
-                 FROM images ORDER BY submitted_at DESC, id DESC",
-                &[],
-            )
-            .map_err(e)?;
-        let mut out = Vec::new();
-        for r in rows {
-            let id = r.i64(0).map_err(e)?;
-            if only.is_some_and(|o| !o.contains(&id)) {
-                continue;
+        let limit_val = Val::Int(limit.min(i64::MAX as usize) as i64);
+        let rows = match only {
+            None => conn
+                .query(
+                    &format!(
+                        "SELECT {COLS} FROM images ORDER BY submitted_at DESC, id DESC LIMIT ?1"
+                    ),
+                    &[limit_val],
+                )
+                .map_err(e)?,
+            Some(ids) => {
+                let mut rows = Vec::with_capacity(ids.len());
+                for chunk in ids.chunks(ID_CHUNK) {
+                    rows.extend(
+                        conn.query(
+                            &format!("SELECT {COLS} FROM images WHERE id IN ({})", params(chunk)),
+                            &ids_vals(chunk),
+                        )
+                        .map_err(e)?,
+                    );
+                }
+                // Newest first, as without `only`.
+                let key = |r: &crate::db::Row| (r.i64(6).unwrap_or(0), r.i64(0).unwrap_or(0));
+                rows.sort_by_key(|r| std::cmp::Reverse(key(r)));
+                rows.truncate(limit);
+                rows
             }
+        };
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
             let labels = r.text(5).map_err(e)?;
             out.push(ImageSummary {
-                id,
+                id: r.i64(0).map_err(e)?,
                 name: r.text(1).map_err(e)?,
                 digest: r.opt_text(2).map_err(e)?,
                 kind: r.text(3).map_err(e)?,
@@ -751,24 +881,49 @@ impl Store {
                 labels: serde_json::from_str(&labels).unwrap_or_default(),
                 submitted_at: rfc3339(r.i64(6).map_err(e)?),
                 matched_at: r.opt_i64(7).map_err(e)?.map(rfc3339),
-                packages: r.i64(8).map_err(e)?.max(0) as u64,
+                packages: 0,
                 findings: BTreeMap::new(),
             });
-            if out.len() >= limit {
-                break;
-            }
         }
-        for img in &mut out {
+        // Package and finding counts of the images returned, a chunk of ids at a time.
+        let at: std::collections::HashMap<i64, usize> =
+            out.iter().enumerate().map(|(i, img)| (img.id, i)).collect();
+        let ids: Vec<i64> = out.iter().map(|i| i.id).collect();
+        for chunk in ids.chunks(ID_CHUNK) {
+            let (list, p) = (params(chunk), ids_vals(chunk));
             let rows = conn
                 .query(
-                    "SELECT severity, count(*) FROM findings WHERE image_id = ?1 GROUP BY severity",
-                    vals![img.id],
+                    &format!(
+                        "SELECT image_id, count(*) FROM packages WHERE image_id IN ({list}) GROUP BY image_id"
+                    ),
+                    &p,
                 )
                 .map_err(e)?;
             for r in rows {
-                let (sev, n) = (r.i64(0).map_err(e)?, r.i64(1).map_err(e)?);
-                img.findings
-                    .insert(sev_of(sev).as_str().to_string(), n.max(0) as u64);
+                let (id, n) = (r.i64(0).map_err(e)?, r.i64(1).map_err(e)?);
+                if let Some(&i) = at.get(&id) {
+                    out[i].packages = n.max(0) as u64;
+                }
+            }
+            let rows = conn
+                .query(
+                    &format!(
+                        "SELECT image_id, severity, count(*) FROM findings WHERE image_id IN ({list}) GROUP BY image_id, severity"
+                    ),
+                    &p,
+                )
+                .map_err(e)?;
+            for r in rows {
+                let (id, sev, n) = (
+                    r.i64(0).map_err(e)?,
+                    r.i64(1).map_err(e)?,
+                    r.i64(2).map_err(e)?,
+                );
+                if let Some(&i) = at.get(&id) {
+                    out[i]
+                        .findings
+                        .insert(sev_of(sev).as_str().to_string(), n.max(0) as u64);
+                }
             }
         }
         Ok(out)
@@ -788,19 +943,16 @@ impl Store {
 
     /// Every package named `name` (case-insensitive) in any image.
     pub fn packages_named(&self, name: &str) -> Result<Vec<PackageRow>, StoreError> {
-        let sql = {
-            let c = self.lock();
-            format!(
-                "SELECT image_id, name, version, kind, ecosystem, purl, layer FROM packages WHERE {} = {} ORDER BY image_id, version",
-                c.ci("name"),
-                c.ci("?1")
-            )
-        };
+        let sql = format!(
+            "SELECT image_id, name, version, kind, ecosystem, purl, layer FROM packages WHERE {} = {} ORDER BY image_id, version",
+            self.ci("name"),
+            self.ci("?1")
+        );
         self.package_rows(&sql, vals![name])
     }
 
     fn package_rows(&self, sql: &str, p: &[Val]) -> Result<Vec<PackageRow>, StoreError> {
-        let rows = self.lock().query(sql, p).map_err(|e| self.err(e))?;
+        let rows = self.lock()?.query(sql, p).map_err(|e| self.err(e))?;
         rows.iter()
             .map(|r| {
                 Ok(PackageRow {
@@ -856,21 +1008,18 @@ impl Store {
 
     /// The findings whose id or alias is `vid` (case-insensitive), in every image.
     pub fn findings_with_id(&self, vid: &str) -> Result<Vec<FindingRow>, StoreError> {
-        let sql = {
-            let c = self.lock();
-            format!(
-                "SELECT f.image_id, f.id, f.kind, f.severity, f.package, f.version, f.fixed, f.kev, f.title
-                 FROM finding_ids i JOIN findings f ON f.rid = i.rid
-                 WHERE {} = {} ORDER BY f.image_id, f.package, f.version",
-                c.ci("i.vid"),
-                c.ci("?1")
-            )
-        };
+        let sql = format!(
+            "SELECT f.image_id, f.id, f.kind, f.severity, f.package, f.version, f.fixed, f.kev, f.title
+             FROM finding_ids i JOIN findings f ON f.rid = i.rid
+             WHERE {} = {} ORDER BY f.image_id, f.package, f.version",
+            self.ci("i.vid"),
+            self.ci("?1")
+        );
         self.finding_rows(&sql, vals![vid])
     }
 
     fn finding_rows(&self, sql: &str, p: &[Val]) -> Result<Vec<FindingRow>, StoreError> {
-        let rows = self.lock().query(sql, p).map_err(|e| self.err(e))?;
+        let rows = self.lock()?.query(sql, p).map_err(|e| self.err(e))?;
         rows.iter()
             .map(|r| {
                 Ok(FindingRow {
@@ -892,7 +1041,7 @@ impl Store {
     /// Events at or after `since` (seconds), oldest first, at most `limit`.
     pub fn events(&self, since: i64, limit: usize) -> Result<Vec<Event>, StoreError> {
         let rows = self
-            .lock()
+            .lock()?
             .query(
                 "SELECT seq, time, image_id, kind, finding, package, version, severity, fixed
                  FROM events WHERE time >= ?1 ORDER BY seq LIMIT ?2",
@@ -919,7 +1068,7 @@ impl Store {
 
     /// Counts for `/metrics`: images, and findings per severity over every image.
     pub fn totals(&self) -> Result<(u64, BTreeMap<String, u64>), StoreError> {
-        let mut conn = self.lock();
+        let mut conn = self.lock()?;
         let e = |e| self.err(e);
         let images = conn
             .query_one("SELECT count(*) FROM images", &[])
@@ -948,7 +1097,7 @@ impl Store {
             path: self.path.clone(),
             reason: format!("no randomness for a token: {e}"),
         })?;
-        self.lock()
+        self.lock()?
             .exec(
                 "INSERT INTO tokens (name, hash, scope, created) VALUES (?1, ?2, ?3, ?4)",
                 vals![name, token_hash(&secret), scope.as_str(), now],
@@ -960,7 +1109,7 @@ impl Store {
     /// The token whose secret is `secret`, if any.
     pub fn token(&self, secret: &str) -> Result<Option<TokenInfo>, StoreError> {
         let row = self
-            .lock()
+            .lock()?
             .query_opt(
                 "SELECT id, name, scope FROM tokens WHERE hash = ?1",
                 vals![token_hash(secret)],
@@ -978,12 +1127,27 @@ impl Store {
 
     /// Whether any token exists (a server without one accepts no API call).
     pub fn has_tokens(&self) -> Result<bool, StoreError> {
-        self.lock()
+        self.lock()?
             .query_one("SELECT count(*) FROM (SELECT 1 FROM tokens LIMIT 1) t", &[])
             .and_then(|r| r.i64(0))
             .map(|n| n > 0)
             .map_err(|e| self.err(e))
     }
+}
+
+/// Ids bound per `IN (...)` list (SQLite allows 32,766 parameters, PostgreSQL 65,535).
+const ID_CHUNK: usize = 500;
+
+/// `?1, ?2, ...` for `chunk`.
+fn params(chunk: &[i64]) -> String {
+    (1..=chunk.len())
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn ids_vals(chunk: &[i64]) -> Vec<Val> {
+    chunk.iter().map(|&i| Val::Int(i)).collect()
 }
 
 fn index_packages(tx: &mut Conn, id: i64, inv: &Inventory) -> Result<(), DbError> {
@@ -1083,4 +1247,158 @@ fn new_secret() -> std::io::Result<String> {
     let mut b = [0u8; 32];
     std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom")?, &mut b)?;
     Ok(format!("moat_{}", hex::encode(b)))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::jobs::tests::pg_store_with;
+    use std::time::Duration;
+
+    #[test]
+    fn postgres_calls_run_side_by_side_on_a_bounded_pool() {
+        let opts = StoreOptions {
+            pool_size: 3,
+            pool_timeout: Duration::from_secs(30),
+        };
+        let Some(s) = pg_store_with(&opts) else {
+            return;
+        };
+        assert_eq!(s.pool_counts(), Some((1, 1)));
+        // Three connections held at once: a fourth call waits for one of them.
+        let held: Vec<_> = (0..3).map(|_| s.lock().unwrap()).collect();
+        assert_eq!(s.pool_counts(), Some((3, 0)));
+        std::thread::scope(|sc| {
+            let waiting = sc.spawn(|| s.create_token("late", Scope::Read, 1).unwrap());
+            std::thread::sleep(Duration::from_millis(200));
+            assert!(!waiting.is_finished());
+            drop(held);
+            let secret = waiting.join().unwrap();
+            assert_eq!(s.token(&secret).unwrap().unwrap().name, "late");
+        });
+        // Sixteen threads of calls, each answered; never more than three connections.
+        let secret = s.create_token("t", Scope::Write, 1).unwrap();
+        std::thread::scope(|sc| {
+            for _ in 0..16 {
+                sc.spawn(|| {
+                    for _ in 0..20 {
+                        assert_eq!(s.token(&secret).unwrap().unwrap().scope, Scope::Write);
+                        assert!(s.has_tokens().unwrap());
+                        let (open, _) = s.pool_counts().unwrap();
+                        assert!(open <= 3, "{open} connections");
+                    }
+                });
+            }
+        });
+        let (open, idle) = s.pool_counts().unwrap();
+        assert_eq!(open, idle);
+        assert!((1..=3).contains(&open), "{open}");
+    }
+
+    #[test]
+    fn a_postgres_call_without_a_free_connection_in_time_fails_clearly() {
+        let opts = StoreOptions {
+            pool_size: 1,
+            pool_timeout: Duration::from_millis(300),
+        };
+        let Some(s) = pg_store_with(&opts) else {
+            return;
+        };
+        let held = s.lock().unwrap();
+        let t = std::time::Instant::now();
+        let err = s.has_tokens().unwrap_err().to_string();
+        assert!(t.elapsed() >= Duration::from_millis(300));
+        assert!(
+            err.contains("no free PostgreSQL connection within 0.3")
+                && err.contains("all 1 in use: raise --db-pool-size")
+                && err.starts_with("postgres://"),
+            "{err}"
+        );
+        drop(held);
+        assert!(!s.has_tokens().unwrap());
+    }
+
+    #[test]
+    fn a_closed_postgres_connection_is_replaced() {
+        let Some(s) = pg_store_with(&StoreOptions::default()) else {
+            return;
+        };
+        // The server ends one backend (as a restart or an idle timeout would), killed from
+        // another connection of the pool.
+        let mut victim = s.lock().unwrap();
+        let pid = victim
+            .query_one("SELECT pg_backend_pid()", &[])
+            .unwrap()
+            .i64(0)
+            .unwrap();
+        {
+            let mut other = s.lock().unwrap();
+            other
+                .exec(
+                    "SELECT pg_terminate_backend(CAST(?1 AS INTEGER))",
+                    crate::db::vals![pid],
+                )
+                .unwrap();
+        }
+        drop(victim);
+        assert_eq!(s.pool_counts(), Some((2, 2)));
+        // The first call on the dead connection fails; that connection is not reused.
+        let _ = s.has_tokens();
+        for _ in 0..3 {
+            assert!(!s.has_tokens().unwrap());
+        }
+        assert_eq!(s.pool_counts(), Some((1, 1)));
+    }
+
+    #[test]
+    fn images_reads_only_the_images_asked_for() {
+        let t = tempfile::tempdir().unwrap();
+        let s = Store::open(&t.path().join("s.db")).unwrap();
+        images_by_id(&s);
+        if let Some(pg) = crate::jobs::tests::pg_store() {
+            images_by_id(&pg);
+        }
+    }
+
+    fn images_by_id(s: &Store) {
+        let mut ids = Vec::new();
+        for i in 0..520 {
+            let inventory = Inventory {
+                schema_version: String::new(),
+                tool: Default::default(),
+                artifact: moat_model::Artifact::new(
+                    format!("img-{i}"),
+                    moat_model::ArtifactKind::Dir,
+                    "/",
+                ),
+                packages: Vec::new(),
+                relationships: Vec::new(),
+                diagnostics: Vec::new(),
+            };
+            let report = ScanReport {
+                inventory,
+                findings: Vec::new(),
+                suppressed: Vec::new(),
+            };
+            ids.push(s.put_report(&report, &BTreeMap::new(), 1000 + i).unwrap());
+        }
+        let all = s.images(None, usize::MAX).unwrap();
+        assert_eq!(all.len(), 520);
+        assert_eq!(all[0].name, "img-519");
+        let newest = s.images(None, 2).unwrap();
+        assert_eq!(
+            newest.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(),
+            ["img-519", "img-518"]
+        );
+        // More ids than one IN list holds; newest first whatever the order asked.
+        let some: Vec<i64> = ids[4..].iter().rev().copied().collect();
+        let got = s.images(Some(&some), usize::MAX).unwrap();
+        assert_eq!(got.len(), 516);
+        assert_eq!(got[0].id, ids[519]);
+        assert_eq!(got[515].id, ids[4]);
+        assert_eq!(s.images(Some(&some), 3).unwrap()[2].id, ids[517]);
+        assert_eq!(s.image(ids[7]).unwrap().unwrap().name, "img-7");
+        assert_eq!(s.image(-1).unwrap(), None);
+    }
 }

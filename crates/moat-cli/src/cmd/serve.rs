@@ -19,6 +19,14 @@ pub struct ServeArgs {
     listen: SocketAddr,
     #[command(flatten)]
     store: StoreArg,
+    /// PostgreSQL (--database-url): connections this process opens at most; requests run
+    /// side by side on them (SQLite: one connection, whatever this says).
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    db_pool_size: usize,
+    /// PostgreSQL: seconds a request waits for a free connection of the pool before it
+    /// fails (HTTP 503).
+    #[arg(long, default_value_t = 10.0, value_name = "SECS")]
+    db_pool_timeout: f64,
     /// The advisory database submitted inventories are matched against (default: moat's
     /// database, when it exists). When the file changes (`moat db update`), every stored
     /// inventory is re-matched.
@@ -280,6 +288,19 @@ pub fn run(a: ServeArgs, env: &Env) -> anyhow::Result<ExitCode> {
 
 fn serve(a: ServeArgs, env: &Env) -> anyhow::Result<ExitCode> {
     let store = a.store.path(env)?;
+    if a.db_pool_size == 0 {
+        bail!("--db-pool-size 0: at least one connection");
+    }
+    if !(a.db_pool_timeout.is_finite() && a.db_pool_timeout > 0.0) {
+        bail!(
+            "--db-pool-timeout {}: a positive number of seconds",
+            a.db_pool_timeout
+        );
+    }
+    let store_options = moat_server::StoreOptions {
+        pool_size: a.db_pool_size,
+        pool_timeout: Duration::from_secs_f64(a.db_pool_timeout),
+    };
     let db = match a.db {
         Some(p) => {
             if !p.is_file() {
@@ -317,13 +338,21 @@ fn serve(a: ServeArgs, env: &Env) -> anyhow::Result<ExitCode> {
                 .map(|d| d.display().to_string())
                 .unwrap_or_else(|| "none".into())
         );
-        moat_server::work(&store, db, jobs, &a.event_webhook, &webhook_options)?;
+        moat_server::work(
+            &store,
+            &store_options,
+            db,
+            jobs,
+            &a.event_webhook,
+            &webhook_options,
+        )?;
         eprintln!("moat: stopped");
         return Ok(ExitCode::SUCCESS);
     }
     let cfg = Config {
         listen: a.listen,
         store: store.clone(),
+        store_options,
         db: db.clone(),
         limits: Limits {
             max_body: a.max_body,
