@@ -20,9 +20,9 @@ tmp=$(mktemp -d /var/tmp/moat-bench-admission.XXXXXX)
 trap 'kill "${srv:-0}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 export XDG_CACHE_HOME="$tmp/cache"
 
-for img in lang-app debian-tools debian-base; do
-  "$MOAT" inventory "docker-archive:$OUT/$img.docker.tar" --format json --quiet -o "$tmp/$img.json"
-done
+source bench/lib.sh
+
+serve_inventories
 "$MOAT" db import --db "$tmp/adv.db" ../shared/data/vulns > /dev/null
 token=$("$MOAT" serve token create --store "$tmp/store.db" --name bench --scope admin)
 cat > "$tmp/policy.toml" <<'TOML'
@@ -30,12 +30,8 @@ deny_severity = "CRITICAL"
 ignore_unfixed = true
 unknown_image = "deny"
 TOML
-"$MOAT" serve --listen 127.0.0.1:0 --store "$tmp/store.db" --db "$tmp/adv.db" --watch-db 0 \
-  --rate 1000000 --burst 1000000 --admission-policy "$tmp/policy.toml" \
-  --log-format json --log-level info 2> "$tmp/serve.log" &
-srv=$!
-for _ in $(seq 100); do grep -q 'serving on' "$tmp/serve.log" && break; sleep 0.1; done
-url=$(grep -o 'http://[0-9.:]*' "$tmp/serve.log" | head -1)
+serve_start --store "$tmp/store.db" --db "$tmp/adv.db" --admission-policy "$tmp/policy.toml" \
+  --log-format json --log-level info
 python3 bench/gen-server-inventories.py "$url" "$token" --count "$IMAGES" --packages "$PACKAGES" \
   "$tmp/lang-app.json" "$tmp/debian-tools.json" "$tmp/debian-base.json" > /dev/null
 python3 - "$url" "$REQUESTS" "$IMAGES" <<'PY'

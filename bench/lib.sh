@@ -24,3 +24,28 @@ print(statistics.median(float(r[0]) for r in rows), int(statistics.median(int(r[
       statistics.median(float(r[2]) + float(r[3]) for r in rows))
 PY
 }
+
+# The `moat serve` benches (serve.sh, admission.sh, serve-load.sh) share these; they need MOAT
+# and OUT (the shared images' directory).
+
+# serve_inventories: moat's JSON inventories of the shared images lang-app, debian-tools and
+# debian-base, as $tmp/NAME.json (the package pool of bench/gen-server-inventories.py).
+serve_inventories() {
+  local img
+  for img in lang-app debian-tools debian-base; do
+    "$MOAT" inventory "docker-archive:$OUT/$img.docker.tar" --format json --quiet -o "$tmp/$img.json"
+  done
+}
+
+# serve_start ARGS...: starts `moat serve` on 127.0.0.1 (a free port) with ARGS, without rate
+# limits or the advisory database watch, its stderr in $tmp/serve.log; sets srv (its pid) and
+# url. The caller's EXIT trap kills "$srv".
+serve_start() {
+  "$MOAT" serve --listen 127.0.0.1:0 --watch-db 0 --rate 1000000 --burst 1000000 "$@" \
+    2> "$tmp/serve.log" &
+  srv=$!
+  local i
+  for i in $(seq 300); do grep -q 'serving on' "$tmp/serve.log" && break; sleep 0.1; done
+  url=$(grep -o 'http://[0-9.:]*' "$tmp/serve.log" | head -1)
+  [ -n "$url" ] || { echo "moat serve did not start:" >&2; cat "$tmp/serve.log" >&2; return 1; }
+}

@@ -20,9 +20,9 @@ tmp=$(mktemp -d /var/tmp/moat-bench-serve.XXXXXX)
 trap 'kill "${srv:-0}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 export XDG_CACHE_HOME="$tmp/cache"
 
-for img in lang-app debian-tools debian-base; do
-  "$MOAT" inventory "docker-archive:$OUT/$img.docker.tar" --format json --quiet -o "$tmp/$img.json"
-done
+source bench/lib.sh
+
+serve_inventories
 # The lockfiles and package databases of ../shared/data/fixtures: more real names and
 # versions of every ecosystem for the pool.
 "$MOAT" inventory dir:../shared/data/fixtures --format json --quiet -o "$tmp/fixtures.json"
@@ -30,11 +30,7 @@ done
 "$MOAT" db import --db "$tmp/new.db" ../shared/data/vulns > /dev/null
 cp "$tmp/old.db" "$tmp/live.db"
 token=$("$MOAT" serve token create --store "$tmp/store.db" --name bench --scope admin)
-"$MOAT" serve --listen 127.0.0.1:0 --store "$tmp/store.db" --db "$tmp/live.db" --watch-db 0 \
-  --rate 1000000 --burst 1000000 2> "$tmp/serve.log" &
-srv=$!
-for _ in $(seq 100); do grep -q 'serving on' "$tmp/serve.log" && break; sleep 0.1; done
-url=$(grep -o 'http://[0-9.:]*' "$tmp/serve.log" | head -1)
+serve_start --store "$tmp/store.db" --db "$tmp/live.db"
 sub=$(python3 bench/gen-server-inventories.py "$url" "$token" --count "$IMAGES" --packages "$PACKAGES" \
   "$tmp/lang-app.json" "$tmp/debian-tools.json" "$tmp/debian-base.json" "$tmp/fixtures.json")
 # The database changes: every stored inventory is matched again.

@@ -6,133 +6,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+use common::serve::*;
 use common::*;
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
-
-/// One HTTP/1.1 request (Connection: close); the status and the body.
-fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: &[u8]) -> (u16, Vec<u8>) {
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(120))).ok();
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    )
-    .expect("write");
-    s.write_all(body).expect("body");
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).expect("read");
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("a response head");
-    let head = String::from_utf8_lossy(&raw[..split]).to_string();
-    let status: u16 = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .expect("status");
-    let mut body = raw[split + 4..].to_vec();
-    if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        let mut out = Vec::new();
-        let mut rest = &body[..];
-        loop {
-            let eol = rest
-                .windows(2)
-                .position(|w| w == b"\r\n")
-                .expect("chunk size");
-            let n =
-                usize::from_str_radix(std::str::from_utf8(&rest[..eol]).expect("hex").trim(), 16)
-                    .expect("chunk size");
-            if n == 0 {
-                break;
-            }
-            out.extend_from_slice(&rest[eol + 2..eol + 2 + n]);
-            rest = &rest[eol + 4 + n..];
-        }
-        body = out;
-    }
-    (status, body)
-}
-
-fn get_json(addr: &str, path: &str, token: &str) -> Value {
-    let (status, body) = http(addr, "GET", path, Some(token), b"");
-    assert_eq!(
-        status,
-        200,
-        "GET {path}: {}",
-        String::from_utf8_lossy(&body)
-    );
-    serde_json::from_slice(&body).expect("json")
-}
-
-/// The server process; killed if the test fails before it is stopped.
-struct Server(Child, String);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.0.kill().ok();
-        self.0.wait().ok();
-    }
-}
-
-fn start(home: &Path, args: &[&str]) -> Server {
-    let mut child = isolated(home)
-        .arg("serve")
-        .args(["--listen", "127.0.0.1:0"])
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("moat serve starts");
-    let mut err = BufReader::new(child.stderr.take().expect("stderr"));
-    let mut line = String::new();
-    err.read_line(&mut line).expect("a first line");
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_string();
-    // Keep draining stderr so the server never blocks on it.
-    std::thread::spawn(move || {
-        let mut sink = String::new();
-        while err.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
-            sink.clear();
-        }
-    });
-    Server(child, addr)
-}
-
-fn token(home: &Path, store: &Path, name: &str, scope: &str) -> String {
-    let o = run(isolated(home).args([
-        "serve".as_ref(),
-        "token".as_ref(),
-        "create".as_ref(),
-        store_flag(&store.to_string_lossy()).as_ref(),
-        store.as_os_str(),
-        "--name".as_ref(),
-        name.as_ref(),
-        "--scope".as_ref(),
-        scope.as_ref(),
-    ]));
-    assert!(o.status.success(), "{}", stderr(&o));
-    let t = stdout(&o).trim().to_string();
-    assert!(t.starts_with("moat_") && t.len() == 69, "{t}");
-    t
-}
 
 /// (id, package, version) of each vulnerability finding of a scan report or finding list.
 fn keys(findings: &Value) -> BTreeSet<(String, String, String)> {
@@ -157,40 +38,6 @@ fn keys(findings: &Value) -> BTreeSet<(String, String, String)> {
             )
         })
         .collect()
-}
-
-/// `--store FILE`, or `--database-url URL` for a PostgreSQL URL.
-fn store_flag(store: &str) -> &'static str {
-    if store.starts_with("postgres") {
-        "--database-url"
-    } else {
-        "--store"
-    }
-}
-
-/// A fresh database on the PostgreSQL cluster of `$MOAT_TEST_POSTGRES_URL` (`.ci/run`
-/// starts one on 127.0.0.1), its URL; `None` (skipped) without it, a panic under CI=true.
-fn pg_database(name: &str) -> Option<std::path::PathBuf> {
-    let Some(url) = std::env::var("MOAT_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("MOAT_TEST_POSTGRES_URL is not set (CI=true): .ci/run starts PostgreSQL");
-        }
-        eprintln!("skipped: MOAT_TEST_POSTGRES_URL not set");
-        return None;
-    };
-    let db = format!("moat_{name}_{}", std::process::id());
-    let o = Command::new("psql")
-        .arg(&url)
-        .args(["-q", "-c", &format!("DROP DATABASE IF EXISTS {db}"), "-c"])
-        .arg(format!("CREATE DATABASE {db}"))
-        .output()
-        .expect("psql");
-    assert!(o.status.success(), "psql: {}", stderr(&o));
-    let base = url.rsplit_once('/').map(|(b, _)| b).expect("a URL");
-    Some(format!("{base}/{db}").into())
 }
 
 #[test]
@@ -228,22 +75,7 @@ fn lang_app(h: &Path, store: &Path) {
         "docker-archive:{}",
         out.join("lang-app.docker.tar").display()
     );
-    let scan = |db: &Path| -> Value {
-        let o = run(isolated(h).args([
-            "scan".as_ref(),
-            target.as_ref(),
-            "--db".as_ref(),
-            db.as_os_str(),
-            "--offline".as_ref(),
-            "--scanners".as_ref(),
-            "vuln".as_ref(),
-            "--format".as_ref(),
-            "json".as_ref(),
-            "--quiet".as_ref(),
-        ]));
-        assert!(o.status.success(), "{}", stderr(&o));
-        serde_json::from_slice(&o.stdout).expect("json")
-    };
+    let scan = |db: &Path| vuln_scan(h, &target, db);
     let (scan_before, scan_after) = (scan(&go_only), scan(&go_pypi));
     let before = keys(&scan_before["findings"]);
     let after = keys(&scan_after["findings"]);
@@ -277,7 +109,7 @@ fn lang_app(h: &Path, store: &Path) {
             pol,
         ],
     );
-    let a = srv.1.as_str();
+    let a = srv.addr.as_str();
 
     // Open endpoints, closed API.
     assert_eq!(http(a, "GET", "/healthz", None, b"").0, 200);
@@ -584,14 +416,14 @@ fn lang_app(h: &Path, store: &Path) {
 
     // SIGTERM: a clean stop.
     let mut srv = srv;
-    let pid = srv.0.id().to_string();
+    let pid = srv.child.id().to_string();
     Command::new("kill")
         .args(["-TERM", &pid])
         .status()
         .expect("kill");
     let deadline = Instant::now() + Duration::from_secs(30);
     let status = loop {
-        if let Some(s) = srv.0.try_wait().expect("wait") {
+        if let Some(s) = srv.child.try_wait().expect("wait") {
             break s;
         }
         assert!(
@@ -742,25 +574,12 @@ fn image_references_are_scanned_by_the_servers_workers() {
             "--scan-arg=--cache=off",
         ],
     );
-    let a = srv.1.as_str();
+    let a = srv.addr.as_str();
     let reference = format!("127.0.0.1:{}/bench/lang-app:latest", reg.port);
 
     // The oracle: `moat scan` of the same image from its OCI layout.
     let layout = format!("oci:{}", out.join("lang-app.oci").display());
-    let o = run(isolated(h).args([
-        "scan".as_ref(),
-        layout.as_ref(),
-        "--db".as_ref(),
-        db.as_os_str(),
-        "--offline".as_ref(),
-        "--scanners".as_ref(),
-        "vuln".as_ref(),
-        "--format".as_ref(),
-        "json".as_ref(),
-        "--quiet".as_ref(),
-    ]));
-    assert!(o.status.success(), "{}", stderr(&o));
-    let oracle: Value = serde_json::from_slice(&o.stdout).expect("json");
+    let oracle = vuln_scan(h, &layout, &db);
     assert!(!keys(&oracle["findings"]).is_empty());
 
     // Scope: a read token cannot submit.
@@ -875,18 +694,6 @@ fn slow_proxy(backend: u16, delay: Duration) -> u16 {
     port
 }
 
-/// `moat serve --worker`: workers only, against the server's store.
-fn start_worker(home: &Path, args: &[&str]) -> Server {
-    let child = isolated(home)
-        .args(["serve", "--worker"])
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("moat serve --worker starts");
-    Server(child, String::new())
-}
-
 /// A server without workers queues (bounded: 429 past --max-queue, the depth in
 /// /metrics); `moat serve --worker` processes take the jobs. One is killed (SIGKILL) in the
 /// middle of a scan; after its lease expires, another worker takes the job and finishes it.
@@ -917,7 +724,7 @@ fn killed_worker(h: &Path, store: &Path) {
         h,
         &[store_flag(st), st, "--workers", "0", "--max-queue", "1"],
     );
-    let a = srv.1.as_str();
+    let a = srv.addr.as_str();
     let slow = slow_proxy(reg.port, Duration::from_millis(1500));
     let reference = format!("127.0.0.1:{slow}/bench/lang-app:latest");
     let (s, queued) = submit_ref(a, &writer, &serde_json::json!({ "ref": reference }));
@@ -942,7 +749,7 @@ fn killed_worker(h: &Path, store: &Path) {
         "--scan-arg=--cache=off",
     ];
     let mut first = start_worker(h, &worker_args);
-    let first_pid = first.0.id();
+    let first_pid = first.child.id();
     let job = wait_job(a, &writer, id, |j| j["state"] != "queued");
     assert_eq!(job["state"], "running", "{job}");
     assert!(
@@ -953,8 +760,8 @@ fn killed_worker(h: &Path, store: &Path) {
     );
     // Mid-scan: the proxy holds each connection 1.5 s.
     std::thread::sleep(Duration::from_millis(500));
-    first.0.kill().expect("SIGKILL");
-    first.0.wait().expect("wait");
+    first.child.kill().expect("SIGKILL");
+    first.child.wait().expect("wait");
     let killed_at = Instant::now();
     assert_eq!(
         get_json(a, &format!("/api/v1/jobs/{id}"), &writer)["state"],
@@ -963,7 +770,7 @@ fn killed_worker(h: &Path, store: &Path) {
     );
 
     let second = start_worker(h, &worker_args);
-    let second_pid = second.0.id();
+    let second_pid = second.child.id();
     let job = wait_job(a, &writer, id, |j| {
         j["state"] == "done" || j["state"] == "failed"
     });

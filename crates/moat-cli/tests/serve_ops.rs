@@ -6,112 +6,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+use common::serve::*;
 use common::*;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-/// The server process (killed on drop) and its address; its stderr lines are collected.
-struct Server {
-    child: Child,
-    addr: String,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-    }
-}
-
-fn start(home: &Path, args: &[&str]) -> Server {
-    let mut child = isolated(home)
-        .arg("serve")
-        .args(["--listen", "127.0.0.1:0"])
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("moat serve starts");
-    let mut err = BufReader::new(child.stderr.take().expect("stderr"));
-    let mut line = String::new();
-    err.read_line(&mut line).expect("a first line");
-    let addr = line
-        .split("://")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_string();
-    let lines = Arc::new(Mutex::new(vec![line]));
-    let l = lines.clone();
-    std::thread::spawn(move || {
-        let mut s = String::new();
-        while err.read_line(&mut s).map(|n| n > 0).unwrap_or(false) {
-            l.lock().unwrap().push(std::mem::take(&mut s));
-        }
-    });
-    Server { child, addr, lines }
-}
-
-fn token(home: &Path, store: &Path, name: &str, scope: &str) -> String {
-    let o = run(isolated(home)
-        .args(["serve", "token", "create", "--store"])
-        .arg(store)
-        .args(["--name", name, "--scope", scope]));
-    assert!(o.status.success(), "{}", stderr(&o));
-    stdout(&o).trim().to_string()
-}
-
-/// One plain HTTP/1.1 request (Connection: close, no chunked answers expected from the
-/// routes used here but handled); the status and the body.
-fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: &[u8]) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(60))).ok();
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    )
-    .expect("write");
-    s.write_all(body).expect("body");
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).expect("read");
-    let text = String::from_utf8_lossy(&raw).to_string();
-    let (head, body) = text.split_once("\r\n\r\n").expect("a response head");
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .expect("status");
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        let mut out = String::new();
-        let mut rest = body;
-        while let Some((n, tail)) = rest.split_once("\r\n") {
-            let n = usize::from_str_radix(n.trim(), 16).expect("chunk size");
-            if n == 0 {
-                break;
-            }
-            out.push_str(&tail[..n]);
-            rest = &tail[n + 2..];
-        }
-        out
-    } else {
-        body.to_string()
-    };
-    (status, body)
-}
 
 /// `program` is on PATH (else: a failure under CI=true, "skipped" otherwise).
 fn tool(program: &str) -> bool {
@@ -437,7 +341,7 @@ fn json_logs_and_event_webhooks() {
              "purl": "pkg:pypi/jinja2@2.7.1"}
         ]
     });
-    let (s, body) = http(
+    let (s, body) = http_text(
         a,
         "POST",
         "/api/v1/reports?labels=team=web",
@@ -446,12 +350,12 @@ fn json_logs_and_event_webhooks() {
     );
     assert_eq!(s, 201, "{body}");
     std::fs::copy(&after, &live).expect("copy");
-    let (s, body) = http(a, "POST", "/api/v1/rematch", Some(&admin), b"");
+    let (s, body) = http_text(a, "POST", "/api/v1/rematch", Some(&admin), b"");
     assert_eq!(s, 200, "{body}");
     let summary: Value = serde_json::from_str(&body).expect("json");
     let n = summary["events"].as_u64().expect("events") as usize;
     assert!(n >= 3, "jinja2 2.7.1 has several advisories: {summary}");
-    let (s, body) = http(a, "GET", "/api/v1/events", Some(&admin), b"");
+    let (s, body) = http_text(a, "GET", "/api/v1/events", Some(&admin), b"");
     assert_eq!(s, 200);
     let events: Value = serde_json::from_str(&body).expect("json");
     let events = events["events"].as_array().expect("events").clone();
@@ -462,7 +366,7 @@ fn json_logs_and_event_webhooks() {
     // arrived is a subset of the events, in order, and delivered + dropped = n.
     let deadline = Instant::now() + Duration::from_secs(30);
     let metrics = loop {
-        let (_, m) = http(a, "GET", "/metrics", None, b"");
+        let (_, m) = http_text(a, "GET", "/metrics", None, b"");
         let done = |u: &str| {
             metric(&m, &format!("moat_webhook_delivered_total{{url=\"{u}\"}}"))
                 + metric(&m, &format!("moat_webhook_failed_total{{url=\"{u}\"}}"))
@@ -573,7 +477,7 @@ fn json_logs_and_event_webhooks() {
             "warn",
         ],
     );
-    assert_eq!(http(&quiet.addr, "GET", "/healthz", None, b"").0, 200);
+    assert_eq!(http_text(&quiet.addr, "GET", "/healthz", None, b"").0, 200);
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(quiet.lines.lock().unwrap().len(), 1);
     let o = run(isolated(h).args([

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod registry;
+pub mod serve;
 
 use sha2::{Digest, Sha256};
 use std::io::Write;
