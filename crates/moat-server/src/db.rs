@@ -410,9 +410,13 @@ impl PgPool {
         match conn {
             // Not after a panic (a transaction may be open), nor a closed one.
             Conn::Pg(c) if !c.is_closed() && !std::thread::panicking() => st.idle.push(*c),
-            _ => st.open -= 1,
+            Conn::Pg(c) => {
+                st.open -= 1;
+                drop(st);
+                close(vec![*c]);
+            }
+            Conn::Lite(_) => st.open -= 1,
         }
-        drop(st);
         self.freed.notify_one();
     }
 
@@ -421,6 +425,27 @@ impl PgPool {
     pub fn counts(&self) -> (usize, usize) {
         let st = self.state();
         (st.open, st.idle.len())
+    }
+}
+
+impl Drop for PgPool {
+    fn drop(&mut self) {
+        let st = self.state.get_mut().unwrap_or_else(|p| p.into_inner());
+        close(std::mem::take(&mut st.idle));
+    }
+}
+
+/// Closes PostgreSQL connections. A `postgres::Client` closes by blocking on its own
+/// runtime, which panics on a thread that drives another (the server's tokio runtime, where
+/// the store is dropped at shutdown): there, they are closed on a thread of their own.
+fn close(clients: Vec<postgres::Client>) {
+    if clients.is_empty() {
+        return;
+    }
+    if tokio::runtime::Handle::try_current().is_ok() {
+        let _ = std::thread::spawn(move || drop(clients)).join();
+    } else {
+        drop(clients);
     }
 }
 
