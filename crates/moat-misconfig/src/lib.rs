@@ -48,6 +48,7 @@
 
 pub mod compose;
 pub mod dockerfile;
+pub mod helm;
 pub mod image;
 pub mod k8s;
 pub mod rego;
