@@ -16,6 +16,14 @@
 //! findings, the suppressed findings) and goes through the same policy: VEX, ignore entries,
 //! the gate.
 //!
+//! Helm charts (a directory with `Chart.yaml` and `templates/`) are rendered
+//! ([`moat_misconfig::helm`]) with their `values.yaml`, then [`ConfigSettings::helm_values`],
+//! then [`ConfigSettings::helm_set`], and each rendered template is checked with the other
+//! manifests under the template's path (`CHART/templates/x.yaml`; line numbers are the
+//! rendered document's). The chart's own files (`Chart.yaml`, `values*.yaml`, `templates/`,
+//! `charts/`) are then not checked as plain files. A chart whose Chart.yaml does not read
+//! is a diagnostic; a values file or `--helm-set` entry that does not read is an error.
+//!
 //! Users' Rego policies ([`ConfigSettings::policies`], loaded by [`load_policies`] from
 //! `--policy DIR`: every `*.rego` under each directory, `*_test.rego` skipped) run on the
 //! same files beside the built-in rules ([`moat_misconfig::rego`]); with `--pss` they do not.
@@ -26,7 +34,7 @@
 use crate::policy::{Gate, IgnoreEntry, VexStatement};
 use crate::{AdvisoryInfo, Error, Outcome, Policy, finish};
 use moat_misconfig::rego::{self, Policies, PolicyError};
-use moat_misconfig::{compose, dockerfile, k8s};
+use moat_misconfig::{compose, dockerfile, helm, k8s};
 use moat_model::{Artifact, ArtifactKind, Code, Diagnostic, Inventory};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -47,7 +55,14 @@ pub struct ConfigSettings {
     pub k8s: k8s::Checks,
     /// Users' Rego policies, run beside the built-in rules (not with `--pss`).
     pub policies: Option<Arc<Policies>>,
+    /// Values files for Helm charts (`--helm-values`), merged in order over values.yaml.
+    pub helm_values: Vec<PathBuf>,
+    /// `--helm-set` entries (Helm's `--set` syntax), merged last.
+    pub helm_set: Vec<String>,
 }
+
+/// The most bytes of one chart's files read.
+pub const MAX_CHART_BYTES: u64 = 64 << 20;
 
 /// Loads the Rego policies under `paths` (files, or directories searched recursively for
 /// `*.rego`, `*_test.rego` skipped, in sorted order) for the checks in `namespaces` (empty:
@@ -144,14 +159,63 @@ fn walk_paths(
     Ok(())
 }
 
+/// Whether `dir` is a Helm chart: `Chart.yaml` and a `templates` directory.
+pub fn is_chart_dir(dir: &Path) -> bool {
+    dir.join("Chart.yaml").is_file() && dir.join("templates").is_dir()
+}
+
+/// Whether `path`, inside the chart at `root`, is one of the chart's own files (rendered,
+/// not checked as it is).
+fn chart_own_file(root: &Path, path: &Path) -> bool {
+    let Ok(rel) = path.strip_prefix(root) else {
+        return false;
+    };
+    let mut parts = rel.components();
+    let first = parts.next().map(|c| c.as_os_str().to_string_lossy().into_owned());
+    let nested = parts.next().is_some();
+    match first.as_deref() {
+        Some("templates" | "charts") => true,
+        Some(name) if !nested => {
+            name == "Chart.yaml"
+                || name == "Chart.lock"
+                || name == "values.schema.json"
+                || (name.starts_with("values") && (name.ends_with(".yaml") || name.ends_with(".yml")))
+        }
+        _ => false,
+    }
+}
+
+/// What to check under `paths`: the files, the Helm charts' directories, and notes about
+/// what was skipped.
+pub struct Discovered {
+    pub files: Vec<PathBuf>,
+    pub charts: Vec<PathBuf>,
+    pub notes: Vec<Diagnostic>,
+}
+
 /// The files to check under `paths`, and notes about what was skipped.
 pub fn discover(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<Diagnostic>), Error> {
+    let d = discover_all(paths)?;
+    Ok((d.files, d.notes))
+}
+
+/// The files and the Helm charts to check under `paths`.
+pub fn discover_all(paths: &[PathBuf]) -> Result<Discovered, Error> {
     let mut files = Vec::new();
     let mut notes = Vec::new();
+    let mut charts: Vec<PathBuf> = Vec::new();
     walk_paths(paths, &mut files, |p, e, files| {
         match e {
             Ok(e) => {
-                if e.file_type().is_file() && e.file_name().to_str().and_then(kind_of).is_some() {
+                let in_chart = charts
+                    .iter()
+                    .any(|c| e.path() != c && chart_own_file(c, e.path()));
+                if e.file_type().is_dir() && !in_chart && is_chart_dir(e.path()) {
+                    charts.push(e.path().to_path_buf());
+                } else if !in_chart
+                    && e.file_type().is_file()
+                    && e.file_name().to_str().and_then(kind_of).is_some()
+                {
                     files.push(e.into_path());
                 }
             }
@@ -172,7 +236,72 @@ pub fn discover(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<Diagnostic>), Er
         ));
         files.truncate(MAX_FILES);
     }
-    Ok((files, notes))
+    Ok(Discovered {
+        files,
+        charts,
+        notes,
+    })
+}
+
+/// The files of the chart at `root` (relative `/`-separated paths), at most
+/// [`MAX_CHART_BYTES`] in all and [`MAX_FILES`] of them.
+fn read_chart(root: &Path) -> Result<Vec<(String, Vec<u8>)>, Diagnostic> {
+    let name = root.display().to_string();
+    let mut out = Vec::new();
+    let mut total = 0u64;
+    for e in walkdir::WalkDir::new(root)
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || e.file_name() != ".git")
+    {
+        let e = e.map_err(|err| {
+            Diagnostic::new(Code::Unreadable, err.to_string())
+                .at(err.path().unwrap_or(root).display().to_string(), None)
+        })?;
+        if !e.file_type().is_file() {
+            continue;
+        }
+        let rel = e
+            .path()
+            .strip_prefix(root)
+            .unwrap_or(e.path())
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/");
+        let bytes = read_file(e.path(), k8s::MAX_FILE_BYTES, "a chart's file")?;
+        total += bytes.len() as u64;
+        if total > MAX_CHART_BYTES || out.len() >= MAX_FILES {
+            return Err(Diagnostic::new(
+                Code::TooLarge,
+                format!("the chart's files are over {MAX_CHART_BYTES} bytes: not rendered"),
+            )
+            .at(name, None));
+        }
+        out.push((rel, bytes));
+    }
+    Ok(out)
+}
+
+/// The `--helm-values` files and `--helm-set` entries, read and checked once.
+fn helm_overrides(settings: &ConfigSettings) -> Result<helm::Overrides, Error> {
+    let mut o = helm::Overrides {
+        values: Vec::new(),
+        set: settings.helm_set.clone(),
+    };
+    for f in &settings.helm_values {
+        let bytes = read_file(f, k8s::MAX_FILE_BYTES, "a values file").map_err(|d| Error::Io {
+            path: f.clone(),
+            source: std::io::Error::other(d.message),
+        })?;
+        o.values.push((f.display().to_string(), bytes));
+    }
+    let mut scratch = helm::value::Map::new();
+    for e in &o.set {
+        helm::apply_set(e, &mut scratch)?;
+    }
+    Ok(o)
 }
 
 /// The bytes of a file of at most `limit` bytes, or the diagnostic saying why not.
@@ -238,11 +367,51 @@ fn check_file(path: &Path, kind: Kind, policies: Option<&Policies>) -> dockerfil
 
 /// Runs the checks and the policy.
 pub fn run(settings: &ConfigSettings) -> Result<Outcome, Error> {
-    let (files, mut diagnostics) = discover(&settings.paths)?;
+    let Discovered {
+        files,
+        charts,
+        notes: mut diagnostics,
+    } = discover_all(&settings.paths)?;
     let named: Vec<&Path> = settings.paths.iter().map(PathBuf::as_path).collect();
     let only_pss = matches!(settings.k8s, k8s::Checks::Pss(..));
     let mut findings = Vec::new();
     let mut manifests = Vec::new();
+    let overrides = helm_overrides(settings)?;
+    for root in &charts {
+        let chart = root.display().to_string();
+        let rendered = match read_chart(root) {
+            Ok(chart_files) => helm::render(&chart, &chart_files, &overrides),
+            Err(d) => {
+                diagnostics.push(d);
+                continue;
+            }
+        };
+        let rendered = match rendered {
+            Ok(r) => r,
+            Err(e @ helm::ChartError::ChartYaml { .. }) => {
+                diagnostics.push(
+                    Diagnostic::parse(format!("{e}: chart not rendered"))
+                        .at(format!("{chart}/Chart.yaml"), None),
+                );
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        diagnostics.extend(rendered.diagnostics);
+        for (path, text) in rendered.files {
+            let name = format!("{chart}/{path}");
+            let bytes = text.into_bytes();
+            if !k8s::looks_like_manifest(&bytes) {
+                continue;
+            }
+            if let Some(p) = settings.policies.as_ref().filter(|_| !only_pss) {
+                let c = p.check(rego::FileType::Kubernetes, &name, &bytes);
+                findings.extend(c.findings);
+                diagnostics.extend(c.diagnostics);
+            }
+            manifests.push((name, bytes));
+        }
+    }
     for f in &files {
         let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
         // A file named on the command line whose name says nothing is a Dockerfile.
@@ -322,6 +491,8 @@ mod tests {
             now: jiff::Timestamp::UNIX_EPOCH,
             k8s: Default::default(),
             policies: None,
+            helm_values: Vec::new(),
+            helm_set: Vec::new(),
         }
     }
 

@@ -179,6 +179,10 @@ pub enum Error {
     /// A Rego policy that could not be loaded (its message names the file and line).
     #[error("policy not loaded: {0}")]
     Policy(moat_misconfig::rego::PolicyError),
+    /// A Helm chart's Chart.yaml, a values file or a `--helm-set` entry that does not read
+    /// (its message names it).
+    #[error(transparent)]
+    Helm(#[from] moat_misconfig::helm::ChartError),
 }
 
 impl From<moat_misconfig::rego::PolicyError> for Error {
