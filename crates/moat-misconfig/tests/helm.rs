@@ -74,7 +74,10 @@ fn moats_own_chart_renders_as_checked_in() {
         std::fs::write(&golden, &got).unwrap();
     }
     let want = std::fs::read_to_string(&golden).unwrap();
-    assert_eq!(got, want, "the rendering changed: check it, then MOAT_BLESS=1");
+    assert_eq!(
+        got, want,
+        "the rendering changed: check it, then MOAT_BLESS=1"
+    );
     // Every document reads as a manifest.
     for (p, t) in &r.files {
         let (res, diags) = k8s::load(t.as_bytes());
@@ -90,14 +93,27 @@ fn values_change_the_rendering() {
             "v.yaml".into(),
             b"image: {digest: \"sha256:0123\"}\nworker: {enabled: false}\n".to_vec(),
         )],
-        set: vec!["postgresql.enabled=false".into(), "server.replicas=5".into()],
+        set: vec![
+            "postgresql.enabled=false".into(),
+            "server.replicas=5".into(),
+        ],
     };
     let r = helm::render("moat", &chart_files(&root), &o).unwrap();
     let names: Vec<&str> = r.files.iter().map(|(p, _)| p.as_str()).collect();
-    assert!(!names.contains(&"templates/worker.yaml") && !names.contains(&"templates/postgres.yaml"));
-    let server = &r.files.iter().find(|(p, _)| p == "templates/server.yaml").unwrap().1;
+    assert!(
+        !names.contains(&"templates/worker.yaml") && !names.contains(&"templates/postgres.yaml")
+    );
+    let server = &r
+        .files
+        .iter()
+        .find(|(p, _)| p == "templates/server.yaml")
+        .unwrap()
+        .1;
     assert!(server.contains("replicas: 5\n"), "{server}");
-    assert!(server.contains("image: ghcr.io/moat-project/moat:0.1.0@sha256:0123\n"), "{server}");
+    assert!(
+        server.contains("image: ghcr.io/moat-project/moat:0.1.0@sha256:0123\n"),
+        "{server}"
+    );
 }
 
 /// Trivy's own test chart (`helm create`'s scaffold): the findings moat gives on its
@@ -169,6 +185,9 @@ fn microservices_demo_renders() {
         let only_comments = t
             .lines()
             .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'));
-        assert!(diags.is_empty() && (only_comments || !res.is_empty()), "{p}: {diags:?}\n{t}");
+        assert!(
+            diags.is_empty() && (only_comments || !res.is_empty()),
+            "{p}: {diags:?}\n{t}"
+        );
     }
 }

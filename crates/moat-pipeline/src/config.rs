@@ -171,7 +171,9 @@ fn chart_own_file(root: &Path, path: &Path) -> bool {
         return false;
     };
     let mut parts = rel.components();
-    let first = parts.next().map(|c| c.as_os_str().to_string_lossy().into_owned());
+    let first = parts
+        .next()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned());
     let nested = parts.next().is_some();
     match first.as_deref() {
         Some("templates" | "charts") => true,
@@ -179,7 +181,8 @@ fn chart_own_file(root: &Path, path: &Path) -> bool {
             name == "Chart.yaml"
                 || name == "Chart.lock"
                 || name == "values.schema.json"
-                || (name.starts_with("values") && (name.ends_with(".yaml") || name.ends_with(".yml")))
+                || (name.starts_with("values")
+                    && (name.ends_with(".yaml") || name.ends_with(".yml")))
         }
         _ => false,
     }

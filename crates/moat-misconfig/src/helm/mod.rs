@@ -111,30 +111,30 @@ pub fn coalesce(base: &mut Map, over: &Map) {
 
 /// Splits at `sep` not escaped by `\` and not inside `{...}`.
 fn split_unescaped(s: &str, sep: char) -> Vec<String> {
-    let mut out = vec![String::new()];
+    let mut out = Vec::new();
+    let mut cur = String::new();
     let mut depth = 0usize;
     let mut chars = s.chars();
     while let Some(c) = chars.next() {
         match c {
             '\\' => {
-                let cur = out.last_mut().expect("non-empty");
                 cur.push('\\');
                 if let Some(n) = chars.next() {
                     cur.push(n);
                 }
             }
-            '{' => {
-                depth += 1;
-                out.last_mut().expect("non-empty").push(c);
+            c if c == sep && depth == 0 => out.push(std::mem::take(&mut cur)),
+            c => {
+                if c == '{' {
+                    depth += 1;
+                } else if c == '}' {
+                    depth = depth.saturating_sub(1);
+                }
+                cur.push(c);
             }
-            '}' => {
-                depth = depth.saturating_sub(1);
-                out.last_mut().expect("non-empty").push(c);
-            }
-            c if c == sep && depth == 0 => out.push(String::new()),
-            c => out.last_mut().expect("non-empty").push(c),
         }
     }
+    out.push(cur);
     out
 }
 

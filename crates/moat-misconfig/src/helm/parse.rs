@@ -381,10 +381,10 @@ fn parse_number(t: &str) -> Option<Tok> {
     if let Some(i) = int {
         return Some(Tok::Int(if neg { -i } else { i }));
     }
-    if body.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
-        if let Ok(f) = body.parse::<f64>() {
-            return Some(Tok::Float(if neg { -f } else { f }));
-        }
+    if body.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+        && let Ok(f) = body.parse::<f64>()
+    {
+        return Some(Tok::Float(if neg { -f } else { f }));
     }
     None
 }
@@ -417,6 +417,9 @@ pub fn parse(src: &str) -> Result<Parsed, ParseError> {
     })
 }
 
+/// Nodes, and the `end` or `else` that ended them (with its line).
+type Listed = (Vec<Node>, Option<(Term, u32)>);
+
 enum Term {
     End,
     Else(Toks),
@@ -430,14 +433,14 @@ struct Parser {
 
 impl Parser {
     /// Nodes up to an `end` or `else` (returned) or the end of the source.
-    fn list(&mut self) -> Result<(Vec<Node>, Option<(Term, u32)>), ParseError> {
+    fn list(&mut self) -> Result<Listed, ParseError> {
         self.depth += 1;
         let r = self.list_inner();
         self.depth -= 1;
         r
     }
 
-    fn list_inner(&mut self) -> Result<(Vec<Node>, Option<(Term, u32)>), ParseError> {
+    fn list_inner(&mut self) -> Result<Listed, ParseError> {
         let mut nodes = Vec::new();
         while let Some(piece) = self.pieces.next() {
             let (toks, line) = match piece {
