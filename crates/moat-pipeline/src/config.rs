@@ -558,6 +558,85 @@ mod tests {
         assert_eq!(out.report.suppressed.len(), 1);
     }
 
+    fn chart(root: &Path) -> PathBuf {
+        let c = root.join("chart");
+        std::fs::create_dir_all(c.join("templates")).unwrap();
+        std::fs::write(
+            c.join("Chart.yaml"),
+            "apiVersion: v2\nname: demo\nversion: 0.1.0\n",
+        )
+        .unwrap();
+        std::fs::write(c.join("values.yaml"), "privileged: true\n").unwrap();
+        std::fs::write(
+            c.join("templates/_h.tpl"),
+            "{{- define \"demo.name\" -}}{{ .Release.Name }}-{{ .Chart.Name }}{{- end -}}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            c.join("templates/pod.yaml"),
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ include \"demo.name\" . }}\nspec:\n  containers:\n    - name: app\n      image: app:1\n      securityContext:\n        privileged: {{ .Values.privileged }}\n",
+        )
+        .unwrap();
+        c
+    }
+
+    fn ids_at(out: &Outcome, suffix: &str) -> std::collections::BTreeSet<String> {
+        out.report
+            .findings
+            .iter()
+            .filter(|f| f.path().is_some_and(|p| p.ends_with(suffix)))
+            .map(|f| f.id.clone())
+            .collect()
+    }
+
+    #[test]
+    fn a_chart_is_rendered_with_its_values_then_the_users() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = chart(dir.path());
+        let out = run(&settings(vec![dir.path().to_path_buf()])).unwrap();
+        assert!(
+            out.report.inventory.diagnostics.is_empty(),
+            "{:?}",
+            out.report.inventory.diagnostics
+        );
+        let privileged = ids_at(&out, "chart/templates/pod.yaml");
+        assert!(!privileged.is_empty());
+        let r = out
+            .report
+            .findings
+            .iter()
+            .find_map(|f| f.location.as_ref()?.resource.clone());
+        assert_eq!(r.as_deref(), Some("Pod/release-name-demo"));
+        // --helm-set over values.yaml; a values file under it.
+        let mut s = settings(vec![c.clone()]);
+        s.helm_set = vec!["privileged=false".into()];
+        let fewer = ids_at(&run(&s).unwrap(), "chart/templates/pod.yaml");
+        assert!(fewer.len() < privileged.len(), "{fewer:?} {privileged:?}");
+        let v = dir.path().join("v.yaml");
+        std::fs::write(&v, "privileged: false\n").unwrap();
+        let mut s = settings(vec![c.clone()]);
+        s.helm_values = vec![v];
+        assert_eq!(ids_at(&run(&s).unwrap(), "chart/templates/pod.yaml"), fewer);
+        // Errors: a --helm-set entry, a missing values file.
+        let mut s = settings(vec![c.clone()]);
+        s.helm_set = vec!["noequals".into()];
+        assert!(matches!(run(&s), Err(Error::Helm(_))));
+        let mut s = settings(vec![c.clone()]);
+        s.helm_values = vec![dir.path().join("missing.yaml")];
+        assert!(matches!(run(&s), Err(Error::Io { .. })));
+        // A Chart.yaml that does not read: a diagnostic naming it.
+        std::fs::write(c.join("Chart.yaml"), "name: [\n").unwrap();
+        let out = run(&settings(vec![c.clone()])).unwrap();
+        let d = &out.report.inventory.diagnostics;
+        assert!(
+            d.iter().any(|d| d
+                .path
+                .as_deref()
+                .is_some_and(|p| p.ends_with("chart/Chart.yaml"))),
+            "{d:?}"
+        );
+    }
+
     #[test]
     fn a_missing_path_is_an_error() {
         assert!(matches!(
