@@ -61,7 +61,12 @@ pub struct Engine {
     limits: Limits,
     steps: u64,
     depth: usize,
+    /// Blocks being run, templates included (each costs stack).
+    nest: usize,
 }
+
+/// The deepest nesting of blocks run, across templates.
+const MAX_NEST: usize = 400;
 
 impl Engine {
     pub fn new(limits: Limits) -> Self {
@@ -70,6 +75,7 @@ impl Engine {
             limits,
             steps: 0,
             depth: 0,
+            nest: 0,
         }
     }
 
@@ -87,6 +93,7 @@ impl Engine {
     pub fn render(&mut self, name: &str, dot: &Value) -> Result<String, ExecError> {
         self.steps = 0;
         self.depth = 0;
+        self.nest = 0;
         let mut out = String::new();
         self.exec_named(name, dot, &mut out)?;
         Ok(out)
@@ -132,6 +139,24 @@ impl Engine {
     }
 
     fn exec_nodes(
+        &mut self,
+        nodes: &[Node],
+        dot: &Value,
+        vars: &mut Vars,
+        out: &mut String,
+    ) -> Result<Flow, ExecError> {
+        if self.nest >= MAX_NEST {
+            return fail(format!(
+                "blocks and templates nested deeper than {MAX_NEST}"
+            ));
+        }
+        self.nest += 1;
+        let r = self.exec_nodes_inner(nodes, dot, vars, out);
+        self.nest -= 1;
+        r
+    }
+
+    fn exec_nodes_inner(
         &mut self,
         nodes: &[Node],
         dot: &Value,
@@ -197,7 +222,7 @@ impl Engine {
                             .map(|(k, x)| (Value::str(k.as_str()), x.clone()))
                             .collect(),
                         Value::Int(n) => {
-                            if *n as u64 > self.limits.max_steps {
+                            if *n > funcs::MAX_ITEMS {
                                 return fail(format!("range over {n}: too many iterations"));
                             }
                             (0..(*n).max(0))

@@ -5,7 +5,7 @@
 //! skipped). The `rand*` functions return fixed text (renders must be reproducible).
 
 use super::exec::{ExecError, Limits, fail};
-use super::value::{MAX_DEPTH, Map, Value, go_float};
+use super::value::{MAX_DEPTH, MAX_NODES, MAX_TEXT, Map, Value, go_float, nests_within};
 use std::fmt::Write as _;
 use std::rc::Rc;
 
@@ -183,8 +183,42 @@ fn at_least(name: &str, args: &[Value], n: usize) -> Result<(), ExecError> {
     Ok(())
 }
 
+/// The texts of `items` (nil left out) joined by `sep`, each as `each` gives it; an error
+/// once the result passes `max` bytes (items may all be the same large string).
+fn joined(
+    name: &str,
+    items: &[Value],
+    sep: &str,
+    max: usize,
+    each: impl Fn(&Value) -> String,
+) -> Result<String, ExecError> {
+    let mut out = String::new();
+    for (i, v) in items.iter().filter(|v| **v != Value::Nil).enumerate() {
+        if i > 0 {
+            out.push_str(sep);
+        }
+        out.push_str(&each(v));
+        if out.len() > max {
+            return fail(format!("{name}: result over {max} bytes"));
+        }
+    }
+    Ok(out)
+}
+
+/// The most items `until` and `range` over an integer make.
+pub const MAX_ITEMS: i64 = 1_000_000;
+
 /// Calls the function `name`.
 pub fn call(name: &str, a: Vec<Value>, limits: &Limits) -> Result<Value, ExecError> {
+    // The functions that put values inside a new list or map: nothing deeper than
+    // MAX_DEPTH is built (printing, comparing and dropping values recurse on their depth).
+    if matches!(name, "list" | "dict" | "append" | "prepend" | "set")
+        && !a.iter().all(|v| nests_within(v, MAX_DEPTH - 1))
+    {
+        return fail(format!(
+            "{name}: values nested deeper than {MAX_DEPTH} or of more than {MAX_NODES} parts"
+        ));
+    }
     let s = |i: usize| a.get(i).map(string).unwrap_or_default();
     let max = limits.max_output;
     Ok(match name {
@@ -208,20 +242,8 @@ pub fn call(name: &str, a: Vec<Value>, limits: &Limits) -> Result<Value, ExecErr
                 a[1].clone()
             }
         }
-        "quote" => Value::str(
-            a.iter()
-                .filter(|v| **v != Value::Nil)
-                .map(|v| go_quote(&string(v)))
-                .collect::<Vec<_>>()
-                .join(" "),
-        ),
-        "squote" => Value::str(
-            a.iter()
-                .filter(|v| **v != Value::Nil)
-                .map(|v| format!("'{}'", string(v)))
-                .collect::<Vec<_>>()
-                .join(" "),
-        ),
+        "quote" => Value::str(joined(name, &a, " ", max, |v| go_quote(&string(v)))?),
+        "squote" => Value::str(joined(name, &a, " ", max, |v| format!("'{}'", string(v)))?),
         "toYaml" => {
             want(name, &a, 1)?;
             let y = a[0].to_yaml();
@@ -338,13 +360,7 @@ pub fn call(name: &str, a: Vec<Value>, limits: &Limits) -> Result<Value, ExecErr
             }
             Value::str(t.repeat(n))
         }
-        "cat" => Value::str(
-            a.iter()
-                .filter(|v| **v != Value::Nil)
-                .map(string)
-                .collect::<Vec<_>>()
-                .join(" "),
-        ),
+        "cat" => Value::str(joined(name, &a, " ", max, string)?),
         "contains" => {
             want(name, &a, 2)?;
             Value::Bool(s(1).contains(s(0).as_str()))
@@ -361,8 +377,17 @@ pub fn call(name: &str, a: Vec<Value>, limits: &Limits) -> Result<Value, ExecErr
             at_least(name, &a, 1)?;
             Value::str(sprintf(&s(0), &a[1..]))
         }
-        "print" => Value::str(sprint(&a)),
-        "println" => Value::str(a.iter().map(|v| v.to_text()).collect::<Vec<_>>().join(" ") + "\n"),
+        "print" => {
+            let out = sprint(&a);
+            if out.len() > max {
+                return fail(format!("print: result over {max} bytes"));
+            }
+            Value::str(out)
+        }
+        "println" => {
+            let all: Vec<Value> = a.iter().map(|v| Value::str(v.to_text())).collect();
+            Value::str(joined(name, &all, " ", max, string)? + "\n")
+        }
         "eq" => {
             at_least(name, &a, 2)?;
             let mut any = false;
@@ -490,12 +515,24 @@ pub fn call(name: &str, a: Vec<Value>, limits: &Limits) -> Result<Value, ExecErr
                     continue;
                 }
                 let src = src.borrow().clone();
-                merge_into(&mut dst.borrow_mut(), &src, name == "mergeOverwrite", 0);
+                let mut seen = 0;
+                merge_into(
+                    &mut dst.borrow_mut(),
+                    &src,
+                    name == "mergeOverwrite",
+                    0,
+                    &mut seen,
+                );
             }
             Value::Map(dst)
         }
         "deepCopy" => {
             want(name, &a, 1)?;
+            if !nests_within(&a[0], MAX_DEPTH) {
+                return fail(format!(
+                    "deepCopy: values nested deeper than {MAX_DEPTH} or of more than {MAX_NODES} parts"
+                ));
+            }
             deep_copy(&a[0], 0)
         }
         "len" => {
@@ -582,11 +619,11 @@ pub fn call(name: &str, a: Vec<Value>, limits: &Limits) -> Result<Value, ExecErr
         }
         "join" => {
             want(name, &a, 2)?;
-            let parts: Vec<String> = match &a[1] {
-                Value::List(l) => l.iter().filter(|v| **v != Value::Nil).map(string).collect(),
-                v => vec![string(v)],
+            let items = match &a[1] {
+                Value::List(l) => l.clone(),
+                v => Rc::new(vec![v.clone()]),
             };
-            Value::str(parts.join(&s(0)))
+            Value::str(joined(name, &items, &s(0), max, string)?)
         }
         "splitList" | "split" => {
             want(name, &a, 2)?;
@@ -611,7 +648,7 @@ pub fn call(name: &str, a: Vec<Value>, limits: &Limits) -> Result<Value, ExecErr
         "until" => {
             want(name, &a, 1)?;
             let n = int(&a[0]);
-            if n as u64 > limits.max_steps {
+            if n > MAX_ITEMS {
                 return fail(format!("until {n}: too many items"));
             }
             Value::list((0..n.max(0)).map(Value::Int).collect())
@@ -670,8 +707,15 @@ pub fn call(name: &str, a: Vec<Value>, limits: &Limits) -> Result<Value, ExecErr
                 "regexFind" => Value::str(re.find(&s(1)).map_or("", |m| m.as_str())),
                 _ => {
                     want(name, &a, 3)?;
-                    let t = s(1);
-                    let out = re.replace_all(&t, s(2).as_str()).into_owned();
+                    let (t, repl) = (s(1), s(2));
+                    let hits = re.find_iter(&t).count();
+                    if t.len()
+                        .saturating_add(hits.saturating_mul(repl.len().max(64)))
+                        > max
+                    {
+                        return fail(format!("{name}: result over {max} bytes"));
+                    }
+                    let out = re.replace_all(&t, repl.as_str()).into_owned();
                     if out.len() > max {
                         return fail(format!("{name}: result over {max} bytes"));
                     }
@@ -687,12 +731,23 @@ pub fn call(name: &str, a: Vec<Value>, limits: &Limits) -> Result<Value, ExecErr
         "lookup" => Value::map(Map::new()),
         "toStrings" => {
             want(name, &a, 1)?;
-            Value::list(
-                list_of(name, &a[0])?
-                    .iter()
-                    .map(|v| Value::str(string(v)))
-                    .collect(),
-            )
+            // Strings are shared, not copied: only the others' texts count.
+            let mut total = 0usize;
+            let mut out = Vec::new();
+            for v in list_of(name, &a[0])?.iter() {
+                out.push(match v {
+                    Value::Str(_) => v.clone(),
+                    v => {
+                        let t = string(v);
+                        total += t.len();
+                        if total > max {
+                            return fail(format!("toStrings: result over {max} bytes"));
+                        }
+                        Value::str(t)
+                    }
+                });
+            }
+            Value::list(out)
         }
         "randAlphaNum" | "randAlpha" | "randNumeric" | "randAscii" => {
             want(name, &a, 1)?;
@@ -756,11 +811,15 @@ fn type_of(v: &Value) -> &'static str {
     }
 }
 
-fn merge_into(dst: &mut Map, src: &Map, overwrite: bool, depth: usize) {
+fn merge_into(dst: &mut Map, src: &Map, overwrite: bool, depth: usize, seen: &mut usize) {
     if depth > MAX_DEPTH {
         return;
     }
     for (k, v) in src {
+        *seen += 1;
+        if *seen > MAX_NODES {
+            return;
+        }
         match dst.get(k) {
             None => {
                 dst.insert(k.clone(), v.clone());
@@ -770,7 +829,7 @@ fn merge_into(dst: &mut Map, src: &Map, overwrite: bool, depth: usize) {
                     && !Rc::ptr_eq(d, s)
                 {
                     let s = s.borrow().clone();
-                    merge_into(&mut d.borrow_mut(), &s, overwrite, depth + 1);
+                    merge_into(&mut d.borrow_mut(), &s, overwrite, depth + 1, seen);
                 }
             }
             Some(d) if overwrite || !d.truthy() => {
@@ -860,6 +919,9 @@ fn sprint(a: &[Value]) -> String {
             out.push(' ');
         }
         out.push_str(&v.to_text());
+        if out.len() > MAX_TEXT {
+            break;
+        }
     }
     out
 }
@@ -871,6 +933,9 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
     let mut next = 0;
     let mut chars = format.chars().peekable();
     while let Some(c) = chars.next() {
+        if out.len() > MAX_TEXT {
+            break;
+        }
         if c != '%' {
             out.push(c);
             continue;

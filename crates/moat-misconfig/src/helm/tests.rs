@@ -305,3 +305,51 @@ fn partials_notes_and_subcharts() {
         "{d:?}"
     );
 }
+
+#[test]
+fn hostile_nesting_is_bounded() {
+    // Nested blocks inside a recursive template: the block count across templates stops it.
+    let body = format!(
+        "{}{{{{ include \"deep\" . }}}}{}",
+        "{{ if true }}".repeat(90),
+        "{{ end }}".repeat(90)
+    );
+    let partials = format!("{{{{ define \"deep\" }}}}{body}{{{{ end }}}}");
+    let e = render_with("{{ include \"deep\" . }}", "", &partials).unwrap_err();
+    assert!(e.contains("nested deeper than"), "{e}");
+    // Values nested by a loop, and a map holding itself.
+    let e = r_err(
+        "{{ $x := list }}{{ range until 1000 }}{{ $x = list $x }}{{ end }}{{ len $x }}",
+        "",
+    );
+    assert!(e.contains("values nested deeper than"), "{e}");
+    let out = r(
+        "{{ $d := dict }}{{ $_ := set $d \"self\" $d }}{{ toJson $d | len | lt 10 }} {{ toYaml $d | len | lt 10 }} {{ eq (len $d) 1 }}",
+        "",
+    );
+    assert_eq!(out, "true true true");
+    let e = r_err(
+        "{{ $d := dict }}{{ $_ := set $d \"self\" $d }}{{ list $d }}",
+        "",
+    );
+    assert!(e.contains("values nested deeper than"), "{e}");
+}
+
+#[test]
+fn joining_many_copies_of_a_large_string_is_bounded() {
+    let big = "{{ $s := repeat 4000000 \"x\" }}{{ $l := list }}{{ range until 100 }}{{ $l = append $l $s }}{{ end }}";
+    for f in ["join \",\" $l", "cat $l $l", "quote $s $s $s", "print $l"] {
+        let e = r_err(&format!("{big}{{{{ {f} }}}}"), "");
+        assert!(e.contains("over"), "{f}: {e}");
+    }
+    // toStrings shares strings; the texts of lists are what it makes.
+    let nested = format!(
+        "{big}{{{{ $m := list }}}}{{{{ range until 100 }}}}{{{{ $m = append $m $l }}}}{{{{ end }}}}{{{{ toStrings $m | len }}}}"
+    );
+    assert!(r_err(&nested, "").contains("over"));
+    let e = r_err(
+        "{{ regexReplaceAll \"\" (repeat 100000 \"x\") (repeat 1000 \"y\") }}",
+        "",
+    );
+    assert!(e.contains("over"), "{e}");
+}

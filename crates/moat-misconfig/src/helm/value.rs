@@ -11,7 +11,7 @@ use std::rc::Rc;
 /// A template value. Maps keep their keys sorted (Go's `range` and Helm's `toYaml` sort them)
 /// and are shared as Go's are (`set` changes the map every holder sees); lists are not
 /// changed in place (sprig's list functions return new lists).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub enum Value {
     #[default]
     Nil,
@@ -27,6 +27,68 @@ pub type Map = BTreeMap<String, Value>;
 
 /// How deep values are printed and copied (maps may hold themselves through `set`).
 pub const MAX_DEPTH: usize = 100;
+/// The most nodes a comparison, a copy or a merge visits (values may share parts: a list
+/// holding the same list twice, a hundred times over, is small in memory and huge to walk).
+pub const MAX_NODES: usize = 1_000_000;
+/// Printing stops past this many bytes (the caller's own limit is lower).
+pub const MAX_TEXT: usize = 16 << 20;
+
+impl PartialEq for Value {
+    fn eq(&self, other: &Value) -> bool {
+        eq_within(self, other, 0, &mut 0)
+    }
+}
+
+/// Equality, as deep as [`MAX_DEPTH`] and over at most [`MAX_NODES`] (then unequal).
+fn eq_within(a: &Value, b: &Value, depth: usize, seen: &mut usize) -> bool {
+    *seen += 1;
+    if depth > MAX_DEPTH || *seen > MAX_NODES {
+        return false;
+    }
+    match (a, b) {
+        (Value::Nil, Value::Nil) => true,
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        (Value::Int(x), Value::Int(y)) => x == y,
+        (Value::Float(x), Value::Float(y)) => x == y,
+        (Value::Str(x), Value::Str(y)) => x == y,
+        (Value::List(x), Value::List(y)) => {
+            Rc::ptr_eq(x, y)
+                || x.len() == y.len()
+                    && x.iter()
+                        .zip(y.iter())
+                        .all(|(p, q)| eq_within(p, q, depth + 1, seen))
+        }
+        (Value::Map(x), Value::Map(y)) => {
+            if Rc::ptr_eq(x, y) {
+                return true;
+            }
+            let (x, y) = (x.borrow(), y.borrow());
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y.iter())
+                    .all(|((k, p), (l, q))| k == l && eq_within(p, q, depth + 1, seen))
+        }
+        _ => false,
+    }
+}
+
+/// Whether `v` nests at most `limit` levels of lists and maps and has at most [`MAX_NODES`]
+/// nodes (a map holding itself does not).
+pub fn nests_within(v: &Value, limit: usize) -> bool {
+    fn walk(v: &Value, limit: usize, seen: &mut usize) -> bool {
+        *seen += 1;
+        if *seen > MAX_NODES {
+            return false;
+        }
+        match v {
+            Value::List(_) | Value::Map(_) if limit == 0 => false,
+            Value::List(l) => l.iter().all(|x| walk(x, limit - 1, seen)),
+            Value::Map(m) => m.borrow().values().all(|x| walk(x, limit - 1, seen)),
+            _ => true,
+        }
+    }
+    walk(v, limit, &mut 0)
+}
 
 impl Value {
     pub fn str(s: impl Into<Rc<str>>) -> Value {
@@ -82,6 +144,9 @@ impl Value {
     }
 
     fn write_text(&self, out: &mut String, depth: usize) {
+        if out.len() > MAX_TEXT {
+            return;
+        }
         if depth > MAX_DEPTH {
             out.push_str("...");
             return;
@@ -148,6 +213,9 @@ impl Value {
     }
 
     fn write_json(&self, out: &mut String, depth: usize) {
+        if out.len() > MAX_TEXT {
+            return;
+        }
         if depth > MAX_DEPTH {
             out.push_str("null");
             return;
@@ -249,6 +317,9 @@ fn pad(out: &mut String, n: usize) {
 }
 
 fn yaml_map(m: &Map, indent: usize, out: &mut String) {
+    if out.len() > MAX_TEXT {
+        return;
+    }
     if indent > 2 * MAX_DEPTH {
         out.push_str("{}\n");
         return;
@@ -285,6 +356,9 @@ fn yaml_value_after_key(v: &Value, indent: usize, out: &mut String) {
 }
 
 fn yaml_list(l: &[Value], indent: usize, out: &mut String) {
+    if out.len() > MAX_TEXT {
+        return;
+    }
     if indent > 2 * MAX_DEPTH {
         out.push_str("[]\n");
         return;
