@@ -493,7 +493,7 @@ fn config_renders_helm_charts() {
             "/nonexistent/v.yaml",
         ),
     ] {
-        let o = moat(&["config", c.to_str().unwrap(), flag, value]);
+        let o = moat(["config", c.to_str().unwrap(), flag, value]);
         assert_eq!(code(&o), 2, "{}", stderr(&o));
         assert!(stderr(&o).contains(named), "{}", stderr(&o));
     }
