@@ -57,12 +57,17 @@ type Vars = Vec<(String, Value)>;
 /// The named templates (every `define` of the chart, and each template file by its name)
 /// and the state of one execution.
 pub struct Engine {
-    templates: HashMap<String, Rc<Vec<Node>>>,
+    /// Each template's body and the file that defines it.
+    templates: HashMap<String, (Rc<Vec<Node>>, Rc<str>)>,
     limits: Limits,
     steps: u64,
     depth: usize,
     /// Blocks being run, templates included (each costs stack).
     nest: usize,
+    /// The templates being run, innermost last (`tpl` text as `tpl`).
+    running: Vec<String>,
+    /// Where the error being returned arose: template and line.
+    error_at: Option<(String, u32)>,
 }
 
 /// The deepest nesting of blocks run, across templates.
@@ -76,17 +81,20 @@ impl Engine {
             steps: 0,
             depth: 0,
             nest: 0,
+            running: Vec::new(),
+            error_at: None,
         }
     }
 
     /// Adds a parsed file: its defines (a later define of a name replaces an earlier one, as
     /// in Go) and, under `name`, its body.
     pub fn add(&mut self, name: &str, parsed: parse::Parsed) {
+        let file: Rc<str> = Rc::from(name);
         for (n, body) in parsed.defines {
-            self.templates.insert(n, Rc::new(body));
+            self.templates.insert(n, (Rc::new(body), file.clone()));
         }
         self.templates
-            .insert(name.to_string(), Rc::new(parsed.root));
+            .insert(name.to_string(), (Rc::new(parsed.root), file));
     }
 
     /// Renders the template `name` with `dot`.
@@ -94,13 +102,20 @@ impl Engine {
         self.steps = 0;
         self.depth = 0;
         self.nest = 0;
+        self.running.clear();
+        self.error_at = None;
         let mut out = String::new();
-        self.exec_named(name, dot, &mut out)?;
-        Ok(out)
+        match self.exec_named(name, dot, &mut out) {
+            Ok(()) => Ok(out),
+            Err(e) => Err(match self.error_at.take() {
+                Some((t, line)) => ExecError(format!("{t}:{line}: {}", e.0)),
+                None => e,
+            }),
+        }
     }
 
     fn exec_named(&mut self, name: &str, dot: &Value, out: &mut String) -> Result<(), ExecError> {
-        let Some(body) = self.templates.get(name).cloned() else {
+        let Some((body, file)) = self.templates.get(name).cloned() else {
             return fail(format!("no template {name:?} associated with template"));
         };
         if self.depth >= self.limits.max_depth {
@@ -110,10 +125,20 @@ impl Engine {
             ));
         }
         self.depth += 1;
+        self.running.push(file.to_string());
         let mut vars = vec![(String::new(), dot.clone())];
         let r = self.exec_nodes(&body, dot, &mut vars, out);
+        self.running.pop();
         self.depth -= 1;
         r.map(|_| ())
+    }
+
+    /// Records where an error arose, unless an inner template or pipeline already did.
+    fn locate(&mut self, line: u32) {
+        if self.error_at.is_none() {
+            let t = self.running.last().cloned().unwrap_or_default();
+            self.error_at = Some((t, line));
+        }
     }
 
     fn step(&mut self) -> Result<(), ExecError> {
@@ -209,7 +234,9 @@ impl Engine {
                     body,
                     otherwise,
                 } => {
-                    let v = self.cmds(pipe, dot, vars)?;
+                    let v = self
+                        .cmds(pipe, dot, vars)
+                        .inspect_err(|_| self.locate(pipe.line))?;
                     let items: Vec<(Value, Value)> = match &v {
                         Value::List(l) => l
                             .iter()
@@ -277,7 +304,9 @@ impl Engine {
 
     /// A pipeline's value, its variables declared or assigned.
     fn pipe(&mut self, p: &Pipe, dot: &Value, vars: &mut Vars) -> Result<Value, ExecError> {
-        let v = self.cmds(p, dot, vars)?;
+        let v = self
+            .cmds(p, dot, vars)
+            .inspect_err(|_| self.locate(p.line))?;
         for name in &p.decl {
             if p.assign {
                 match vars.iter_mut().rev().find(|(n, _)| n == name) {
@@ -411,15 +440,17 @@ impl Engine {
                 let parsed = parse::parse(&funcs::string(text))
                     .map_err(|e| ExecError(format!("tpl: {e}")))?;
                 for (n, body) in parsed.defines {
-                    self.templates.insert(n, Rc::new(body));
+                    self.templates.insert(n, (Rc::new(body), Rc::from("tpl")));
                 }
                 if self.depth >= self.limits.max_depth {
                     return fail(format!("tpl nested deeper than {}", self.limits.max_depth));
                 }
                 self.depth += 1;
+                self.running.push("tpl".to_string());
                 let mut out = String::new();
                 let mut vars = vec![(String::new(), data.clone())];
                 let r = self.exec_nodes(&parsed.root, data, &mut vars, &mut out);
+                self.running.pop();
                 self.depth -= 1;
                 r?;
                 Ok(Value::str(out))

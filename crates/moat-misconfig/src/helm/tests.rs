@@ -208,9 +208,20 @@ fn errors_name_what_failed() {
             "{{ required \"image.tag is required\" .Values.image.tag }}",
             "image: {}"
         ),
-        "template not rendered: image.tag is required: skipped"
+        "template not rendered: demo/templates/t.yaml:1: image.tag is required: skipped"
     );
     assert!(r_err("{{ .Values.a.b }}", "").contains("nil pointer evaluating interface {}.b"));
+    // The template and line where it failed, inside an included template.
+    let e = render_with(
+        "x\n\n{{ include \"h\" . }}",
+        "",
+        "{{ define \"h\" }}\n{{ .Values.a.b }}{{ end }}",
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("demo/templates/_helpers.tpl:2: nil pointer"),
+        "{e}"
+    );
     assert!(r_err("{{ fail \"stop\" }}", "").contains("stop"));
     assert!(r_err("{{ genCA \"x\" 3 }}", "").contains("function \"genCA\" not defined"));
     assert!(r_err("{{ if }}", "").contains("missing value"));
