@@ -154,3 +154,37 @@ fn collect_fact_diagnostics(m: &Merged, out: &mut Vec<Diagnostic>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_lists_over_their_caps_are_warned_about_at_the_package() {
+        let p: Package = serde_json::from_str(
+            r#"{"id":"deb:x@1","name":"x","version":"1","type":"deb","purl":"pkg:deb/x@1",
+                "locations":[{"path":"/var/lib/dpkg/status","layer":2}]}"#,
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        file_caps(&p, &Added::default(), &mut out);
+        assert!(out.is_empty());
+        let added = Added {
+            over_package: 3,
+            over_total: 5,
+            first_full: true,
+            ..Added::default()
+        };
+        file_caps(&p, &added, &mut out);
+        let text: Vec<String> = out.iter().map(|d| d.message.clone()).collect();
+        assert_eq!(out.len(), 2, "{text:?}");
+        assert!(out.iter().all(|d| d.code == Code::TooLarge));
+        assert_eq!(out[0].path.as_deref(), Some("/var/lib/dpkg/status"));
+        assert_eq!(out[0].layer, Some(2));
+        assert!(
+            text[0].starts_with("package deb:x@1: 3 of its files left out"),
+            "{text:?}"
+        );
+        assert!(text[1].contains("5 of package deb:x@1's files"), "{text:?}");
+    }
+}
