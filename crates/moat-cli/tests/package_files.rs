@@ -125,6 +125,16 @@ fn debian_tools_packages_list_their_dpkg_files() {
         .map(|o| o["location"].as_str().unwrap())
         .collect();
     assert_eq!(occ, f);
+    // and the document stays valid CycloneDX 1.6
+    if let Some(peers) = peers() {
+        let file = dir.path().join("tools.cdx.json");
+        std::fs::write(&file, cdx.to_string()).unwrap();
+        let st = std::process::Command::new(peers.join("validate-cyclonedx"))
+            .arg(&file)
+            .status()
+            .expect("validator");
+        assert!(st.success(), "invalid CycloneDX with evidence.occurrences");
+    }
     let plain = json_of(&[
         "inventory",
         "-q",
