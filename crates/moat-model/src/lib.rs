@@ -30,6 +30,11 @@
 //! name them. Rejected: `&'static str` for the vocabulary fields (the SBOM reader takes
 //! any kind and ecosystem a document writes), and `String`s (one allocation per field per
 //! package: about 900 bytes of a package, before).
+//!
+//! A package's installed files are not a field of it: most scans need only their count
+//! ([`Package::file_count`]). When asked (`--package-files`), they are kept in one buffer
+//! beside the packages ([`PackageFiles`], [`Inventory::package_files`]) and written as each
+//! package's `files` array.
 
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -381,7 +386,8 @@ pub struct Package {
     pub application: bool,
     /// Number of files the package owns. The list itself is not kept in the package: only
     /// the ownership join needs it, which reads the databases' lists directly (an always
-    /// empty `files` vector was 24 bytes of each of a million packages).
+    /// empty `files` vector was 24 bytes of each of a million packages); a scan asked for
+    /// the lists keeps them beside the packages ([`Inventory::package_files`]).
     #[serde(default)]
     pub file_count: Option<u32>,
     /// Ecosystem-specific extras (maintainer, installed size, ...), in key order.

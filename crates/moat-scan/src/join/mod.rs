@@ -15,6 +15,13 @@
 //!    over-long fields cut (the value caps of `moat_model::limits`, applied here only);
 //! 5. [`group`]: every package manager's packages get unique ids and their dependency edges.
 //!
+//! With `--package-files` ([`crate::ScanOptions::package_files`]), steps 2 and 3 also append
+//! each package's file list (the same list its `file_count` counts) to one
+//! [`moat_model::PackageFiles`] buffer and note (package index, range) in its group; step 4
+//! renumbers those notes with the packages it drops, and after step 5 each range is given to
+//! its package's final id ([`Built::files`]), with a `too-large` warning where a cap of
+//! [`moat_model::files`] left paths out. Without it nothing is kept or noted.
+//!
 //! Dependencies point one way: this module calls `os`, `lang` and `group`; `os` and `lang`
 //! build [`group::Group`]s and know nothing of each other (what `lang` needs from the OS
 //! packages, their file ownership, is handed to it).
