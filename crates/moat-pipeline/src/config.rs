@@ -467,6 +467,7 @@ pub fn run(settings: &ConfigSettings) -> Result<Outcome, Error> {
         packages: Vec::new(),
         relationships: Vec::new(),
         diagnostics,
+        package_files: Default::default(),
     };
     Ok(finish(
         inventory,

@@ -108,6 +108,7 @@ pub fn vulnerabilities_memo(
                     packages: vec![bare],
                     relationships: Vec::new(),
                     diagnostics: Vec::new(),
+                    package_files: Default::default(),
                 };
                 let f = vulnerabilities(&one, src);
                 if memo.len() >= CACHE_ENTRIES {
