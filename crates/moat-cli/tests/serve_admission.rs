@@ -492,7 +492,7 @@ fn unknown_images(h: &Path, store: &Path) {
     let db = bash_db(h);
     std::fs::write(
         h.join("admission.toml"),
-        "deny_severity = \"HIGH\"\nunknown_image = \"scan\"\nscan_budget_ms = 20000\nunknown_fallback = \"deny\"\n",
+        "deny_severity = \"HIGH\"\nignore = [\"MOAT-IMG-001\"]\nunknown_image = \"scan\"\nscan_budget_ms = 20000\nunknown_fallback = \"deny\"\n",
     )
     .unwrap();
     let flag = if store.to_string_lossy().starts_with("postgres") {
