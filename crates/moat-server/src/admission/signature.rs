@@ -20,7 +20,10 @@ use std::time::{Duration, Instant};
 /// Makes a client for a reference's registry (credentials, TLS and timeouts are the
 /// caller's: the CLI gives `moat scan`'s).
 #[derive(Clone)]
-pub struct Connector(pub Arc<dyn Fn(&Reference) -> Result<Client, RegistryError> + Send + Sync>);
+pub struct Connector(pub Arc<ConnectFn>);
+
+/// What a [`Connector`] calls.
+pub type ConnectFn = dyn Fn(&Reference) -> Result<Client, RegistryError> + Send + Sync;
 
 impl std::fmt::Debug for Connector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
