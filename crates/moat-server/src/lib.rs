@@ -11,7 +11,7 @@
 //! | [`worker`] | the workers: scans of image references, re-matches |
 //! | [`rematch`] | the server's matching: at submission and for the whole store |
 //! | [`api`] | the HTTP API (axum on tokio), its tokens, limits and metrics |
-//! | [`admission`] | the Kubernetes admission webhook: AdmissionReview in, a verdict per image |
+//! | [`admission`] | the Kubernetes admission webhook: AdmissionReview in; registries, signatures, findings, scans of unknown images and Kubernetes rules decide |
 //! | [`metrics`] | `/metrics` in Prometheus' text format |
 //! | [`client`] | `moat scan --server URL`: submitting a report |
 //! | [`tls`] | HTTPS: the certificate files, the TLS listener |

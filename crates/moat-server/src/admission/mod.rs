@@ -512,7 +512,8 @@ async fn scan_unknown(
     }
 }
 
-/// The outcome for one image.
+/// Checks one image: its registry, its signature, then what the store knows of it (or its
+/// scan).
 async fn check_image(
     state: Arc<crate::api::AppState>,
     adm: Arc<Admission>,
