@@ -31,60 +31,9 @@ pub enum JoinError {
 /// The largest report read.
 pub const MAX_REPORT: u64 = 256 << 20;
 
-/// An image reference, normalised: `docker.io/library/nginx`, `1.25`, `sha256:...`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImageRef {
-    pub repository: String,
-    pub tag: Option<String>,
-    pub digest: Option<String>,
-}
-
-impl ImageRef {
-    /// Parses `[registry/]repo[:tag][@digest]`; the Docker Hub defaults are filled in
-    /// (`docker.io`, `library/`, and `latest` when there is neither tag nor digest).
-    pub fn parse(s: &str) -> Option<ImageRef> {
-        let s = s.trim();
-        if s.is_empty() || s.chars().any(char::is_whitespace) {
-            return None;
-        }
-        let (name, digest) = match s.split_once('@') {
-            Some((n, d)) if d.contains(':') => (n, Some(d.to_ascii_lowercase())),
-            Some(_) => return None,
-            None => (s, None),
-        };
-        // A tag is after the last ':' that follows the last '/'.
-        let slash = name.rfind('/').map_or(0, |i| i + 1);
-        let (repo, tag) = match name[slash..].rfind(':') {
-            Some(i) => (&name[..slash + i], Some(name[slash + i + 1..].to_string())),
-            None => (name, None),
-        };
-        if repo.is_empty() {
-            return None;
-        }
-        let first = repo.split('/').next().unwrap_or(repo);
-        let has_registry = repo.contains('/')
-            && (first.contains('.') || first.contains(':') || first == "localhost");
-        let mut repository = if has_registry {
-            repo.to_string()
-        } else if repo.contains('/') {
-            format!("docker.io/{repo}")
-        } else {
-            format!("docker.io/library/{repo}")
-        };
-        if let Some(rest) = repository.strip_prefix("index.docker.io/") {
-            repository = format!("docker.io/{rest}");
-        }
-        if repository.starts_with("docker.io/") && repository.matches('/').count() == 1 {
-            repository = repository.replacen("docker.io/", "docker.io/library/", 1);
-        }
-        let tag = tag.or_else(|| digest.is_none().then(|| "latest".to_string()));
-        Some(ImageRef {
-            repository: repository.to_ascii_lowercase(),
-            tag,
-            digest,
-        })
-    }
-}
+/// An image reference, normalised: `docker.io/library/nginx`, `1.25`, `sha256:...` (the one
+/// normaliser of moat-registry, which the server's admission webhook uses too).
+pub use moat_registry::ImageRef;
 
 /// What one report says about its image.
 #[derive(Debug, Clone, Default)]
