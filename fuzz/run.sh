@@ -29,6 +29,7 @@ sources() {
     secret_rules) echo crates/moat-secrets ;;
     dockerfile) echo crates/moat-misconfig ;;
     k8s_compose) echo "crates/moat-misconfig/src/k8s crates/moat-misconfig/src/compose.rs" ;;
+    helm_template) echo crates/moat-misconfig/src/helm ;;
     sign_parsers) echo crates/moat-sign ;;
     registry_parsers) echo crates/moat-registry ;;
     scap_reader) echo "crates/moat-scap crates/moat-runtime/src/field.rs" ;;
@@ -59,6 +60,7 @@ seeds() { # target -> seed directories that exist
     secret_rules) echo "${MOAT_IMAGES:-/var/tmp/moat-images}/fixtures/secrets-dir $SHARED/corpus/k8s-manifests" ;;
     dockerfile) echo "$SHARED/corpus/dockerfiles" ;;
     k8s_compose) echo "$SHARED/corpus/k8s-manifests/kubernetes-examples $SHARED/corpus/k8s-manifests/microservices-demo" ;;
+    helm_template) echo "../deploy/helm/moat/templates $SHARED/corpus/k8s-manifests/microservices-demo/helm-chart/templates $SHARED/corpus/k8s-manifests/trivy-tests/integration/testdata/fixtures/repo/helm_testchart/templates" ;;
     scap_reader) echo "$SHARED/corpus/falco/falcosecurity-falco-legacy-tests/test/trace_files" ;;
     sign_parsers) echo "$SHARED/corpus/cosign/sigstore-rs/tests/data/keys $SHARED/corpus/cosign/sigstore-rs/examples/key_interface/key_pair_import $SHARED/corpus/cosign/cosign/release" ;;
     runtime_rules) echo "$SHARED/corpus/falco/falcosecurity-rules/rules $SHARED/corpus/falco/falcosecurity-falco-legacy-tests/test/rules" ;;

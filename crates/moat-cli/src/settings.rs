@@ -282,6 +282,11 @@ pub struct TargetArgs {
     /// file gets a `slow-file` warning naming it and the analyzer, and the scan goes on.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     analyzer_timeout: Duration,
+    /// List each package's installed files in the report (`files` in moat's JSON,
+    /// `evidence.occurrences` in CycloneDX): the OS databases' file lists and Python's
+    /// RECORD, as the final image has them (capped; a warning says what was left out).
+    #[arg(long)]
+    package_files: bool,
 }
 
 /// Glob lists as given: each split at the commas outside `{...}` (`a,b` is two globs,
@@ -446,6 +451,7 @@ impl TargetArgs {
             policies: None,
             layer_cache: self.registry.layer_cache(env),
             cache_inputs: None,
+            package_files: self.package_files,
         })
     }
 

@@ -420,3 +420,81 @@ fn scan_with_misconfig_checks_manifests_and_compose_files_in_a_directory() {
     assert!(!ids.contains(&web("MOAT-K8S-060")), "{ids:?}");
     assert!(ids.contains(&web("MOAT-K8S-061")), "{ids:?}");
 }
+
+/// A Helm chart in a directory is rendered (values.yaml, then --helm-values, then --helm-set)
+/// and its templates checked; a bad --helm-set entry or a missing values file is exit 2
+/// naming it; a template calling an unknown function is a warning naming it.
+#[test]
+fn config_renders_helm_charts() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = dir.path().join("chart");
+    std::fs::create_dir_all(c.join("templates")).unwrap();
+    std::fs::write(
+        c.join("Chart.yaml"),
+        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        c.join("values.yaml"),
+        "image: nginx:1.27\nhostNetwork: true\n",
+    )
+    .unwrap();
+    std::fs::write(
+        c.join("templates/pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}-{{ .Chart.Name }}\nspec:\n  hostNetwork: {{ .Values.hostNetwork }}\n  containers:\n    - name: web\n      image: {{ .Values.image | quote }}\n",
+    )
+    .unwrap();
+    std::fs::write(c.join("templates/odd.yaml"), "{{ genCA \"x\" 365 }}\n").unwrap();
+    let ids = |extra: &[&str]| {
+        let mut args = vec!["config", c.to_str().unwrap(), "-f", "json"];
+        args.extend_from_slice(extra);
+        let o = moat(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        let at_pod: Vec<String> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| {
+                f["location"]["path"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with("chart/templates/pod.yaml")
+            })
+            .map(|f| {
+                f["location"]["resource"].as_str().unwrap().to_string()
+                    + " "
+                    + f["id"].as_str().unwrap()
+            })
+            .collect();
+        (at_pod, stderr(&o))
+    };
+    let (with_host, err) = ids(&[]);
+    assert!(
+        with_host
+            .iter()
+            .all(|f| f.starts_with("Pod/release-name-web ")),
+        "{with_host:?}"
+    );
+    assert!(
+        err.contains("chart/templates/odd.yaml") && err.contains("genCA"),
+        "{err}"
+    );
+    let (without, _) = ids(&["--helm-set", "hostNetwork=false"]);
+    assert!(without.len() < with_host.len(), "{without:?} {with_host:?}");
+    let v = dir.path().join("v.yaml");
+    std::fs::write(&v, "hostNetwork: false\n").unwrap();
+    assert_eq!(ids(&["--helm-values", v.to_str().unwrap()]).0, without);
+    for (flag, value, named) in [
+        ("--helm-set", "justakey", "justakey"),
+        (
+            "--helm-values",
+            "/nonexistent/v.yaml",
+            "/nonexistent/v.yaml",
+        ),
+    ] {
+        let o = moat(["config", c.to_str().unwrap(), flag, value]);
+        assert_eq!(code(&o), 2, "{}", stderr(&o));
+        assert!(stderr(&o).contains(named), "{}", stderr(&o));
+    }
+}

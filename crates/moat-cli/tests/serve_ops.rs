@@ -505,8 +505,8 @@ fn deploy() -> PathBuf {
 }
 
 /// moat's own misconfiguration checks over deploy/: the Dockerfile, the Kubernetes
-/// manifests and the Helm chart (whose templates moat passes over: they are not YAML until
-/// rendered, so only the plain manifests stand for them).
+/// manifests and the Helm chart, rendered with its default values (release `release-name`
+/// in namespace `default`, as `helm template` renders it).
 #[test]
 fn deployment_files_pass_moats_own_checks() {
     let d = deploy();
@@ -520,7 +520,18 @@ fn deployment_files_pass_moats_own_checks() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: Value = serde_json::from_slice(&o.stdout).expect("json");
+    // The chart rendered without a warning (an unknown function, a template skipped).
+    let diags = v["diagnostics"].as_array().cloned().unwrap_or_default();
+    assert!(diags.is_empty(), "{diags:?}");
     let findings = v["findings"].as_array().expect("findings");
+    // The chart's templates were checked: findings name them.
+    assert!(
+        findings.iter().any(|f| f["location"]["path"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("helm/moat/templates/server.yaml"))),
+        "{}",
+        serde_json::to_string_pretty(findings).unwrap()
+    );
     let got: BTreeSet<String> = findings
         .iter()
         .map(|f| {
@@ -553,9 +564,19 @@ const EXPECTED: &[&str] = &[
     "LOW MOAT-K8S-021 postgres.yaml StatefulSet/moat/moat-postgres",
     "LOW MOAT-K8S-021 server.yaml Deployment/moat/moat-server",
     "LOW MOAT-K8S-021 worker.yaml Deployment/moat/moat-worker",
+    "LOW MOAT-K8S-021 postgres.yaml StatefulSet/release-name-postgres",
+    "LOW MOAT-K8S-021 server.yaml Deployment/release-name-server",
+    "LOW MOAT-K8S-021 worker.yaml Deployment/release-name-worker",
     // `--database-url` takes the PostgreSQL URL; it comes from a Secret through an env
     // variable expanded in args (moat reads no URL file yet). PostgreSQL's own password is a
     // mounted file (POSTGRES_PASSWORD_FILE).
     "LOW MOAT-K8S-025 server.yaml Deployment/moat/moat-server",
     "LOW MOAT-K8S-025 worker.yaml Deployment/moat/moat-worker",
+    "LOW MOAT-K8S-025 server.yaml Deployment/release-name-server",
+    "LOW MOAT-K8S-025 worker.yaml Deployment/release-name-worker",
+    // The chart's default-deny NetworkPolicy selects the release's pods
+    // (`app.kubernetes.io/instance`), not every pod of the namespace: the chart may be
+    // installed beside other applications, whose traffic it must not cut. The check wants
+    // an empty podSelector (the plain manifests, alone in namespace `moat`, have one).
+    "LOW MOAT-K8S-061 postgres.yaml StatefulSet/release-name-postgres",
 ];

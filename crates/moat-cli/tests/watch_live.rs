@@ -98,10 +98,18 @@ fn rules(mark: &str) -> String {
 /// A Docker Engine API on a Unix socket in `dir` that knows one container, `id` (64 hex
 /// digits): `web`, from `registry.local:5000/team/web:1.2`. Serves until the test ends.
 fn fake_docker(dir: &Path, id: &str) -> PathBuf {
+    fake_docker_of(dir, id, "registry.local:5000/team/web:1.2")
+}
+
+/// [`fake_docker`] with the container's image named `image`.
+fn fake_docker_of(dir: &Path, id: &str, image: &str) -> PathBuf {
     use std::io::{Read, Write};
     let path = dir.join("docker.sock");
     let l = std::os::unix::net::UnixListener::bind(&path).unwrap();
     let known = format!("/containers/{id}/json");
+    let found = format!(
+        "HTTP/1.0 200 OK\r\n\r\n{{\"Name\":\"/web\",\"Config\":{{\"Image\":\"{image}\"}}}}"
+    );
     std::thread::spawn(move || {
         for s in l.incoming() {
             let Ok(mut s) = s else { return };
@@ -118,7 +126,7 @@ fn fake_docker(dir: &Path, id: &str) -> PathBuf {
             let resp: &str = if uri == "/_ping" {
                 "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nOK"
             } else if uri == known {
-                "HTTP/1.0 200 OK\r\n\r\n{\"Name\":\"/web\",\"Config\":{\"Image\":\"registry.local:5000/team/web:1.2\"}}"
+                &found
             } else {
                 "HTTP/1.0 404 Not Found\r\n\r\n{}"
             };
@@ -427,5 +435,156 @@ fn live_without_root_falls_back_to_proc_polling() {
         err.lines()
             .any(|l| l.contains(" events, ") && l.ends_with(" alerts")),
         "{err}"
+    );
+}
+
+/// End to end: `moat scan --package-files` of debian-tools, then `moat watch --live
+/// --image-report` on that report, and a real bash started in a fake container (a cgroup
+/// the fake Docker socket names as running that image): the alert says which package owns
+/// the executed file (`/usr/bin/bash` here, `/bin/bash` in bash's dpkg list).
+#[test]
+fn live_alert_names_the_package_of_the_executed_file() {
+    if !is_root() {
+        eprintln!("skipping: the live tests need root (the connector, cgroups)");
+        return;
+    }
+    let Some(images) = images() else { return };
+    let Some(cgroups) = cgroup2() else {
+        eprintln!("skipping: no writable cgroup v2 hierarchy for a fake container");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("tools.json");
+    let advisories = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/advisories");
+    let o = moat([
+        "scan".as_ref(),
+        "-q".as_ref(),
+        "--cache".as_ref(),
+        "off".as_ref(),
+        "--scanners".as_ref(),
+        "vuln".as_ref(),
+        "--advisories".as_ref(),
+        advisories.as_os_str(),
+        format!(
+            "docker-archive:{}",
+            images.join("debian-tools.docker.tar").display()
+        )
+        .as_ref(),
+        "--package-files".as_ref(),
+        "--format".as_ref(),
+        "json".as_ref(),
+        "-o".as_ref(),
+        report.as_os_str(),
+    ]);
+    assert!(code(&o) <= 1, "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let image = v["artifact"]["name"].as_str().unwrap().to_string();
+    let bash = v["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "bash")
+        .unwrap();
+    let version = bash["version"].as_str().unwrap();
+    let count = |s: &str| {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["kind"] == "vulnerability" && f["severity"] == s)
+            .count()
+    };
+    let (critical, high) = (count("CRITICAL"), count("HIGH"));
+
+    let mark = format!("moatjoin{}", std::process::id());
+    let rules = dir.path().join("rules.yaml");
+    std::fs::write(
+        &rules,
+        format!(
+            r#"
+- rule: Bash in container
+  desc: bash started in a container
+  condition: evt.type in (execve, execveat) and evt.dir=< and proc.name = bash and container.id != host and proc.cmdline contains {mark}
+  output: "Bash in container (image=%container.image.repository exe=%proc.exepath)"
+  priority: WARNING
+"#
+        ),
+    )
+    .unwrap();
+    // The fake container's id: 64 hex digits, not the other live tests' ids.
+    let id: String = format!("{:0>64}", format!("{:x}ab", std::process::id()))
+        .chars()
+        .rev()
+        .collect();
+    let socket = fake_docker_of(dir.path(), &id, &image);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_moat"))
+        .args(["watch", "--rules"])
+        .arg(&rules)
+        .arg("--image-report")
+        .arg(&report)
+        .args(["--live", "--format", "json", "--duration", "6"])
+        .arg("--container-socket")
+        .arg(&socket)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("moat runs");
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let err_reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stderr).lines() {
+            let line = line.unwrap();
+            if line.contains("watching live process events") {
+                let _ = tx.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(20))
+        .expect("moat starts watching");
+
+    let base = cgroups.join(format!("moat-join-test-{}", std::process::id()));
+    let scope = base.join(format!("docker-{id}.scope"));
+    std::fs::create_dir_all(&scope).unwrap();
+    // The shell moves itself into the container's cgroup, then becomes bash.
+    let st = Command::new("/bin/sh")
+        .args([
+            "-c",
+            r#"echo $$ > "$1" && exec /usr/bin/bash -c "sleep 0.5; true" "$2""#,
+            "outer",
+        ])
+        .arg(scope.join("cgroup.procs"))
+        .arg(&mark)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let out = child.wait_with_output().unwrap();
+    let err = err_reader.join().unwrap();
+    let _ = std::fs::remove_dir(&scope);
+    let _ = std::fs::remove_dir(&base);
+    assert!(out.status.success(), "{err}");
+    let alerts: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(alerts.len(), 1, "{alerts:?}\n{err}");
+    let a = &alerts[0];
+    let exe = std::fs::canonicalize("/usr/bin/bash").unwrap();
+    let repository = image.rsplit_once(':').unwrap().0;
+    assert!(
+        a["output"].as_str().unwrap().ends_with(&format!(
+            "Bash in container (image={repository} exe={exe}); image (no digest) has {critical} critical and {high} high vulnerabilities; {exe} comes from bash {version}",
+            exe = exe.display()
+        )),
+        "{a}"
+    );
+    assert_eq!(
+        a["output_fields"]["moat.package"],
+        format!("bash {version}").as_str(),
+        "{a}"
     );
 }

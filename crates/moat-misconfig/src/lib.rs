@@ -18,6 +18,9 @@
 //!   checked against its 4,537 fixtures) and the checks beyond them ([`k8s::rules`]:
 //!   resources, images, probes, RBAC, Services, network isolation across files); findings
 //!   at the offending field's line ([`k8s::lines`]).
+//! * [`helm`]: Helm charts rendered as `helm template` renders them (a Go text/template
+//!   subset written here, Sprig's and Helm's common functions, values merged in Helm's
+//!   order), so that [`k8s`] checks their output under each template's name.
 //! * [`compose`]: Docker Compose files, one rule per risk of a service.
 //! * [`image`]: the image itself, whatever built it: its run config (user, health check,
 //!   exposed ports) and the modes of the files its layers leave (setuid/setgid,
@@ -48,6 +51,7 @@
 
 pub mod compose;
 pub mod dockerfile;
+pub mod helm;
 pub mod image;
 pub mod k8s;
 pub mod rego;

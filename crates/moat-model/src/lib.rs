@@ -30,6 +30,11 @@
 //! name them. Rejected: `&'static str` for the vocabulary fields (the SBOM reader takes
 //! any kind and ecosystem a document writes), and `String`s (one allocation per field per
 //! package: about 900 bytes of a package, before).
+//!
+//! A package's installed files are not a field of it: most scans need only their count
+//! ([`Package::file_count`]). When asked (`--package-files`), they are kept in one buffer
+//! beside the packages ([`PackageFiles`], [`Inventory::package_files`]) and written as each
+//! package's `files` array.
 
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -38,6 +43,7 @@ use std::collections::BTreeMap;
 pub mod advisory;
 pub mod diagnostic;
 pub mod ecosystem;
+pub mod files;
 pub mod finding;
 pub mod limits;
 pub mod list;
@@ -47,6 +53,7 @@ pub mod shared;
 pub mod version;
 pub use diagnostic::{Code, Diagnostic};
 pub use ecosystem::{Ecosystem, normalize_name, os_ecosystem, pep503_name};
+pub use files::PackageFiles;
 pub use finding::{
     Detail, Finding, FindingKind, FindingLocation, ScanReport, Severity, Span, Status,
 };
@@ -59,7 +66,7 @@ pub use shared::{Interner, Str, consume};
 pub const SCHEMA_VERSION: &str = "2.0";
 
 /// The whole result of an inventory: what was scanned and what is inside.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Inventory {
     pub schema_version: String,
     pub tool: Tool,
@@ -71,6 +78,49 @@ pub struct Inventory {
     /// Problems inside the target that did not stop the scan (`warnings` in schema 1.0).
     #[serde(default, alias = "warnings")]
     pub diagnostics: Vec<Diagnostic>,
+    /// The packages' installed files, by package id, when the scan kept them
+    /// (`--package-files`; empty otherwise). Written as each package's `files` array; not
+    /// read back (a document's `files` are ignored).
+    #[serde(skip)]
+    pub package_files: PackageFiles,
+}
+
+/// The JSON of an [`Inventory`]: its fields in order, each package with its `files` when
+/// [`Inventory::package_files`] has them.
+#[derive(Serialize)]
+struct InventoryJson<'a> {
+    schema_version: &'a str,
+    tool: &'a Tool,
+    artifact: &'a Artifact,
+    packages: PackagesJson<'a>,
+    relationships: &'a [Relationship],
+    diagnostics: &'a [Diagnostic],
+}
+
+struct PackagesJson<'a>(&'a [Package], &'a PackageFiles);
+
+impl Serialize for PackagesJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let PackagesJson(packages, files) = *self;
+        if files.is_empty() {
+            return s.collect_seq(packages);
+        }
+        s.collect_seq(packages.iter().map(|p| p.json(files.get(&p.id))))
+    }
+}
+
+impl Serialize for Inventory {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        InventoryJson {
+            schema_version: &self.schema_version,
+            tool: &self.tool,
+            artifact: &self.artifact,
+            packages: PackagesJson(&self.packages, &self.package_files),
+            relationships: &self.relationships,
+            diagnostics: &self.diagnostics,
+        }
+        .serialize(s)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -336,7 +386,8 @@ pub struct Package {
     pub application: bool,
     /// Number of files the package owns. The list itself is not kept in the package: only
     /// the ownership join needs it, which reads the databases' lists directly (an always
-    /// empty `files` vector was 24 bytes of each of a million packages).
+    /// empty `files` vector was 24 bytes of each of a million packages); a scan asked for
+    /// the lists keeps them beside the packages ([`Inventory::package_files`]).
     #[serde(default)]
     pub file_count: Option<u32>,
     /// Ecosystem-specific extras (maintainer, installed size, ...), in key order.
@@ -431,6 +482,8 @@ struct PackageJson<'a> {
     application: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     file_count: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    files: Option<files::Paths<'a>>,
     #[serde(skip_serializing_if = "no_metadata")]
     metadata: &'a Metadata,
 }
@@ -443,8 +496,9 @@ fn no_metadata(m: &&Metadata) -> bool {
     m.is_empty()
 }
 
-impl Serialize for Package {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+impl Package {
+    /// The package's JSON with its installed files (`files`, after `file_count`).
+    fn json<'a>(&'a self, files: Option<files::Paths<'a>>) -> PackageJson<'a> {
         PackageJson {
             id: &self.id,
             name: &self.name,
@@ -462,9 +516,15 @@ impl Serialize for Package {
             dev: self.dev,
             application: self.application,
             file_count: self.file_count,
+            files,
             metadata: &self.metadata,
         }
-        .serialize(s)
+    }
+}
+
+impl Serialize for Package {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.json(None).serialize(s)
     }
 }
 
@@ -539,6 +599,35 @@ mod package_tests {
         let back: Package = serde_json::from_str(&json).unwrap();
         assert_eq!(back.purl.as_text(), Some(text));
         assert_eq!(back, made);
+    }
+
+    #[test]
+    fn an_inventory_writes_package_files_on_its_packages() {
+        let text = "pkg:deb/debian/libc-bin@2.36-9";
+        let mut inv = Inventory {
+            schema_version: SCHEMA_VERSION.into(),
+            tool: Tool::default(),
+            artifact: Artifact::new("x", ArtifactKind::Rootfs, "x"),
+            packages: vec![deb(PackageUrl::text(text))],
+            relationships: Vec::new(),
+            diagnostics: Vec::new(),
+            package_files: PackageFiles::new(),
+        };
+        let without = serde_json::to_value(&inv).unwrap();
+        assert!(without["packages"][0].get("files").is_none());
+        inv.package_files.insert(
+            inv.packages[0].id.clone(),
+            ["/sbin/ldconfig", "/usr/bin/ldd"],
+        );
+        let with = serde_json::to_string(&inv).unwrap();
+        assert!(
+            with.contains(r#""file_count":7,"files":["/sbin/ldconfig","/usr/bin/ldd"]"#),
+            "{with}"
+        );
+        // the same document otherwise; files are not read back
+        let back: Inventory = serde_json::from_str(&with).unwrap();
+        assert!(back.package_files.is_empty());
+        assert_eq!(serde_json::to_value(&back).unwrap(), without);
     }
 
     #[test]

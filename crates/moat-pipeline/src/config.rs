@@ -16,6 +16,14 @@
 //! findings, the suppressed findings) and goes through the same policy: VEX, ignore entries,
 //! the gate.
 //!
+//! Helm charts (a directory with `Chart.yaml` and `templates/`) are rendered
+//! ([`moat_misconfig::helm`]) with their `values.yaml`, then [`ConfigSettings::helm_values`],
+//! then [`ConfigSettings::helm_set`], and each rendered template is checked with the other
+//! manifests under the template's path (`CHART/templates/x.yaml`; line numbers are the
+//! rendered document's). The chart's own files (`Chart.yaml`, `values*.yaml`, `templates/`,
+//! `charts/`) are then not checked as plain files. A chart whose Chart.yaml does not read
+//! is a diagnostic; a values file or `--helm-set` entry that does not read is an error.
+//!
 //! Users' Rego policies ([`ConfigSettings::policies`], loaded by [`load_policies`] from
 //! `--policy DIR`: every `*.rego` under each directory, `*_test.rego` skipped) run on the
 //! same files beside the built-in rules ([`moat_misconfig::rego`]); with `--pss` they do not.
@@ -26,7 +34,7 @@
 use crate::policy::{Gate, IgnoreEntry, VexStatement};
 use crate::{AdvisoryInfo, Error, Outcome, Policy, finish};
 use moat_misconfig::rego::{self, Policies, PolicyError};
-use moat_misconfig::{compose, dockerfile, k8s};
+use moat_misconfig::{compose, dockerfile, helm, k8s};
 use moat_model::{Artifact, ArtifactKind, Code, Diagnostic, Inventory};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -47,7 +55,14 @@ pub struct ConfigSettings {
     pub k8s: k8s::Checks,
     /// Users' Rego policies, run beside the built-in rules (not with `--pss`).
     pub policies: Option<Arc<Policies>>,
+    /// Values files for Helm charts (`--helm-values`), merged in order over values.yaml.
+    pub helm_values: Vec<PathBuf>,
+    /// `--helm-set` entries (Helm's `--set` syntax), merged last.
+    pub helm_set: Vec<String>,
 }
+
+/// The most bytes of one chart's files read.
+pub const MAX_CHART_BYTES: u64 = 64 << 20;
 
 /// Loads the Rego policies under `paths` (files, or directories searched recursively for
 /// `*.rego`, `*_test.rego` skipped, in sorted order) for the checks in `namespaces` (empty:
@@ -144,14 +159,66 @@ fn walk_paths(
     Ok(())
 }
 
+/// Whether `dir` is a Helm chart: `Chart.yaml` and a `templates` directory.
+pub fn is_chart_dir(dir: &Path) -> bool {
+    dir.join("Chart.yaml").is_file() && dir.join("templates").is_dir()
+}
+
+/// Whether `path`, inside the chart at `root`, is one of the chart's own files (rendered,
+/// not checked as it is).
+fn chart_own_file(root: &Path, path: &Path) -> bool {
+    let Ok(rel) = path.strip_prefix(root) else {
+        return false;
+    };
+    let mut parts = rel.components();
+    let first = parts
+        .next()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned());
+    let nested = parts.next().is_some();
+    match first.as_deref() {
+        Some("templates" | "charts") => true,
+        Some(name) if !nested => {
+            name == "Chart.yaml"
+                || name == "Chart.lock"
+                || name == "values.schema.json"
+                || (name.starts_with("values")
+                    && (name.ends_with(".yaml") || name.ends_with(".yml")))
+        }
+        _ => false,
+    }
+}
+
+/// What to check under `paths`: the files, the Helm charts' directories, and notes about
+/// what was skipped.
+pub struct Discovered {
+    pub files: Vec<PathBuf>,
+    pub charts: Vec<PathBuf>,
+    pub notes: Vec<Diagnostic>,
+}
+
 /// The files to check under `paths`, and notes about what was skipped.
 pub fn discover(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<Diagnostic>), Error> {
+    let d = discover_all(paths)?;
+    Ok((d.files, d.notes))
+}
+
+/// The files and the Helm charts to check under `paths`.
+pub fn discover_all(paths: &[PathBuf]) -> Result<Discovered, Error> {
     let mut files = Vec::new();
     let mut notes = Vec::new();
+    let mut charts: Vec<PathBuf> = Vec::new();
     walk_paths(paths, &mut files, |p, e, files| {
         match e {
             Ok(e) => {
-                if e.file_type().is_file() && e.file_name().to_str().and_then(kind_of).is_some() {
+                let in_chart = charts
+                    .iter()
+                    .any(|c| e.path() != c && chart_own_file(c, e.path()));
+                if e.file_type().is_dir() && !in_chart && is_chart_dir(e.path()) {
+                    charts.push(e.path().to_path_buf());
+                } else if !in_chart
+                    && e.file_type().is_file()
+                    && e.file_name().to_str().and_then(kind_of).is_some()
+                {
                     files.push(e.into_path());
                 }
             }
@@ -172,7 +239,72 @@ pub fn discover(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<Diagnostic>), Er
         ));
         files.truncate(MAX_FILES);
     }
-    Ok((files, notes))
+    Ok(Discovered {
+        files,
+        charts,
+        notes,
+    })
+}
+
+/// The files of the chart at `root` (relative `/`-separated paths), at most
+/// [`MAX_CHART_BYTES`] in all and [`MAX_FILES`] of them.
+fn read_chart(root: &Path) -> Result<Vec<(String, Vec<u8>)>, Diagnostic> {
+    let name = root.display().to_string();
+    let mut out = Vec::new();
+    let mut total = 0u64;
+    for e in walkdir::WalkDir::new(root)
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || e.file_name() != ".git")
+    {
+        let e = e.map_err(|err| {
+            Diagnostic::new(Code::Unreadable, err.to_string())
+                .at(err.path().unwrap_or(root).display().to_string(), None)
+        })?;
+        if !e.file_type().is_file() {
+            continue;
+        }
+        let rel = e
+            .path()
+            .strip_prefix(root)
+            .unwrap_or(e.path())
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/");
+        let bytes = read_file(e.path(), k8s::MAX_FILE_BYTES, "a chart's file")?;
+        total += bytes.len() as u64;
+        if total > MAX_CHART_BYTES || out.len() >= MAX_FILES {
+            return Err(Diagnostic::new(
+                Code::TooLarge,
+                format!("the chart's files are over {MAX_CHART_BYTES} bytes: not rendered"),
+            )
+            .at(name, None));
+        }
+        out.push((rel, bytes));
+    }
+    Ok(out)
+}
+
+/// The `--helm-values` files and `--helm-set` entries, read and checked once.
+fn helm_overrides(settings: &ConfigSettings) -> Result<helm::Overrides, Error> {
+    let mut o = helm::Overrides {
+        values: Vec::new(),
+        set: settings.helm_set.clone(),
+    };
+    for f in &settings.helm_values {
+        let bytes = read_file(f, k8s::MAX_FILE_BYTES, "a values file").map_err(|d| Error::Io {
+            path: f.clone(),
+            source: std::io::Error::other(d.message),
+        })?;
+        o.values.push((f.display().to_string(), bytes));
+    }
+    let mut scratch = helm::value::Map::new();
+    for e in &o.set {
+        helm::apply_set(e, &mut scratch)?;
+    }
+    Ok(o)
 }
 
 /// The bytes of a file of at most `limit` bytes, or the diagnostic saying why not.
@@ -238,11 +370,51 @@ fn check_file(path: &Path, kind: Kind, policies: Option<&Policies>) -> dockerfil
 
 /// Runs the checks and the policy.
 pub fn run(settings: &ConfigSettings) -> Result<Outcome, Error> {
-    let (files, mut diagnostics) = discover(&settings.paths)?;
+    let Discovered {
+        files,
+        charts,
+        notes: mut diagnostics,
+    } = discover_all(&settings.paths)?;
     let named: Vec<&Path> = settings.paths.iter().map(PathBuf::as_path).collect();
     let only_pss = matches!(settings.k8s, k8s::Checks::Pss(..));
     let mut findings = Vec::new();
     let mut manifests = Vec::new();
+    let overrides = helm_overrides(settings)?;
+    for root in &charts {
+        let chart = root.display().to_string();
+        let rendered = match read_chart(root) {
+            Ok(chart_files) => helm::render(&chart, &chart_files, &overrides),
+            Err(d) => {
+                diagnostics.push(d);
+                continue;
+            }
+        };
+        let rendered = match rendered {
+            Ok(r) => r,
+            Err(e @ helm::ChartError::ChartYaml { .. }) => {
+                diagnostics.push(
+                    Diagnostic::parse(format!("{e}: chart not rendered"))
+                        .at(format!("{chart}/Chart.yaml"), None),
+                );
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        diagnostics.extend(rendered.diagnostics);
+        for (path, text) in rendered.files {
+            let name = format!("{chart}/{path}");
+            let bytes = text.into_bytes();
+            if !k8s::looks_like_manifest(&bytes) {
+                continue;
+            }
+            if let Some(p) = settings.policies.as_ref().filter(|_| !only_pss) {
+                let c = p.check(rego::FileType::Kubernetes, &name, &bytes);
+                findings.extend(c.findings);
+                diagnostics.extend(c.diagnostics);
+            }
+            manifests.push((name, bytes));
+        }
+    }
     for f in &files {
         let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
         // A file named on the command line whose name says nothing is a Dockerfile.
@@ -295,6 +467,7 @@ pub fn run(settings: &ConfigSettings) -> Result<Outcome, Error> {
         packages: Vec::new(),
         relationships: Vec::new(),
         diagnostics,
+        package_files: Default::default(),
     };
     Ok(finish(
         inventory,
@@ -322,6 +495,8 @@ mod tests {
             now: jiff::Timestamp::UNIX_EPOCH,
             k8s: Default::default(),
             policies: None,
+            helm_values: Vec::new(),
+            helm_set: Vec::new(),
         }
     }
 
@@ -382,6 +557,85 @@ mod tests {
         let ids: Vec<&str> = out.report.findings.iter().map(|f| f.id.as_str()).collect();
         assert_eq!(ids, ["MOAT-DF-001"]);
         assert_eq!(out.report.suppressed.len(), 1);
+    }
+
+    fn chart(root: &Path) -> PathBuf {
+        let c = root.join("chart");
+        std::fs::create_dir_all(c.join("templates")).unwrap();
+        std::fs::write(
+            c.join("Chart.yaml"),
+            "apiVersion: v2\nname: demo\nversion: 0.1.0\n",
+        )
+        .unwrap();
+        std::fs::write(c.join("values.yaml"), "privileged: true\n").unwrap();
+        std::fs::write(
+            c.join("templates/_h.tpl"),
+            "{{- define \"demo.name\" -}}{{ .Release.Name }}-{{ .Chart.Name }}{{- end -}}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            c.join("templates/pod.yaml"),
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ include \"demo.name\" . }}\nspec:\n  containers:\n    - name: app\n      image: app:1\n      securityContext:\n        privileged: {{ .Values.privileged }}\n",
+        )
+        .unwrap();
+        c
+    }
+
+    fn ids_at(out: &Outcome, suffix: &str) -> std::collections::BTreeSet<String> {
+        out.report
+            .findings
+            .iter()
+            .filter(|f| f.path().is_some_and(|p| p.ends_with(suffix)))
+            .map(|f| f.id.clone())
+            .collect()
+    }
+
+    #[test]
+    fn a_chart_is_rendered_with_its_values_then_the_users() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = chart(dir.path());
+        let out = run(&settings(vec![dir.path().to_path_buf()])).unwrap();
+        assert!(
+            out.report.inventory.diagnostics.is_empty(),
+            "{:?}",
+            out.report.inventory.diagnostics
+        );
+        let privileged = ids_at(&out, "chart/templates/pod.yaml");
+        assert!(!privileged.is_empty());
+        let r = out
+            .report
+            .findings
+            .iter()
+            .find_map(|f| f.location.as_ref()?.resource.clone());
+        assert_eq!(r.as_deref(), Some("Pod/release-name-demo"));
+        // --helm-set over values.yaml; a values file under it.
+        let mut s = settings(vec![c.clone()]);
+        s.helm_set = vec!["privileged=false".into()];
+        let fewer = ids_at(&run(&s).unwrap(), "chart/templates/pod.yaml");
+        assert!(fewer.len() < privileged.len(), "{fewer:?} {privileged:?}");
+        let v = dir.path().join("v.yaml");
+        std::fs::write(&v, "privileged: false\n").unwrap();
+        let mut s = settings(vec![c.clone()]);
+        s.helm_values = vec![v];
+        assert_eq!(ids_at(&run(&s).unwrap(), "chart/templates/pod.yaml"), fewer);
+        // Errors: a --helm-set entry, a missing values file.
+        let mut s = settings(vec![c.clone()]);
+        s.helm_set = vec!["noequals".into()];
+        assert!(matches!(run(&s), Err(Error::Helm(_))));
+        let mut s = settings(vec![c.clone()]);
+        s.helm_values = vec![dir.path().join("missing.yaml")];
+        assert!(matches!(run(&s), Err(Error::Io { .. })));
+        // A Chart.yaml that does not read: a diagnostic naming it.
+        std::fs::write(c.join("Chart.yaml"), "name: [\n").unwrap();
+        let out = run(&settings(vec![c.clone()])).unwrap();
+        let d = &out.report.inventory.diagnostics;
+        assert!(
+            d.iter().any(|d| d
+                .path
+                .as_deref()
+                .is_some_and(|p| p.ends_with("chart/Chart.yaml"))),
+            "{d:?}"
+        );
     }
 
     #[test]

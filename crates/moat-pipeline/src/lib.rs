@@ -104,6 +104,9 @@ pub struct ReadSettings {
     /// (`None`: a scan with either does not use the cache; see
     /// [`moat_scan::ScanOptions::cache_inputs`]).
     pub cache_inputs: Option<String>,
+    /// Keep every package's installed files in the inventory (`--package-files`;
+    /// [`moat_scan::ScanOptions::package_files`]).
+    pub package_files: bool,
 }
 
 /// Everything a scan needs, resolved.
@@ -179,6 +182,10 @@ pub enum Error {
     /// A Rego policy that could not be loaded (its message names the file and line).
     #[error("policy not loaded: {0}")]
     Policy(moat_misconfig::rego::PolicyError),
+    /// A Helm chart's Chart.yaml, a values file or a `--helm-set` entry that does not read
+    /// (its message names it).
+    #[error(transparent)]
+    Helm(#[from] moat_misconfig::helm::ChartError),
 }
 
 impl From<moat_misconfig::rego::PolicyError> for Error {
@@ -259,6 +266,7 @@ fn read_target(
                 packages: Vec::new(),
                 relationships: Vec::new(),
                 diagnostics: history.diagnostics,
+                package_files: Default::default(),
             };
             Ok((inv, history.findings))
         }
@@ -276,6 +284,7 @@ fn read_target(
                 layer_cache: read.layer_cache.clone(),
                 cache_inputs: read.cache_inputs.clone(),
                 skip: read.skip.clone(),
+                package_files: read.package_files,
                 ..ScanOptions::default()
             };
             if let Some(v) = read.max_entry_bytes {

@@ -10,7 +10,8 @@
 //! # Ok(()) }
 //! ```
 //!
-//! * [`Reference`]: `[REGISTRY/]REPO[:TAG][@DIGEST]` with Docker's defaults.
+//! * [`Reference`]: `[REGISTRY/]REPO[:TAG][@DIGEST]` with Docker's defaults; [`ImageRef`]:
+//!   the same read leniently and normalised, to tell whether two spellings name one image.
 //! * [`Client`]: one registry; `get_manifest` / `put_manifest` (by tag or digest),
 //!   `get_blob` / `get_blob_to` (streamed, verified) / `put_blob` / `blob_size`. It answers
 //!   `WWW-Authenticate` challenges itself (Basic with the credentials; Bearer by fetching a
@@ -41,7 +42,7 @@ pub use client::{
 };
 pub use digest::{Digest, Hasher};
 pub use error::RegistryError;
-pub use reference::{DOCKER_HUB, Reference, is_loopback};
+pub use reference::{DOCKER_HUB, ImageRef, Reference, is_loopback};
 
 use std::io::Write;
 use std::sync::Mutex;

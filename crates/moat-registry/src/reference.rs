@@ -129,6 +129,80 @@ impl fmt::Display for Reference {
     }
 }
 
+/// An image reference read leniently and normalised for comparison, as Kubernetes objects,
+/// container runtimes and reports spell images: `nginx`, `docker.io/library/nginx:latest`
+/// and `index.docker.io/library/nginx` are one image. Unlike [`Reference`] it accepts any
+/// digest algorithm and does not check each component's grammar: it answers "is this the
+/// same image?", not "can this be pulled?" (use [`Reference::parse`] for that).
+///
+/// The repository is `registry/repository` in lower case, Docker Hub spelled
+/// `docker.io/library/x` (one component) or `docker.io/u/x` (`index.docker.io` and
+/// `registry-1.docker.io` are `docker.io`); the tag is `latest` when there is neither tag
+/// nor digest; the digest is in lower case.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ImageRef {
+    pub repository: String,
+    pub tag: Option<String>,
+    pub digest: Option<String>,
+}
+
+impl ImageRef {
+    /// Parses `[registry/]repo[:tag][@algorithm:digest]`; `None` for an empty reference, one
+    /// with white space, or a digest without an algorithm.
+    pub fn parse(s: &str) -> Option<ImageRef> {
+        let s = s.trim();
+        if s.is_empty() || s.chars().any(char::is_whitespace) {
+            return None;
+        }
+        let (name, digest) = match s.split_once('@') {
+            Some((n, d)) if d.contains(':') => (n, Some(d.to_ascii_lowercase())),
+            Some(_) => return None,
+            None => (s, None),
+        };
+        // A tag is after the last ':' that follows the last '/'.
+        let slash = name.rfind('/').map_or(0, |i| i + 1);
+        let (repo, tag) = match name[slash..].rfind(':') {
+            Some(i) => (&name[..slash + i], Some(name[slash + i + 1..].to_string())),
+            None => (name, None),
+        };
+        if repo.is_empty() {
+            return None;
+        }
+        let first = repo.split('/').next().unwrap_or(repo);
+        let has_registry = repo.contains('/')
+            && (first.contains('.') || first.contains(':') || first == "localhost");
+        let mut repository = if has_registry {
+            repo.to_ascii_lowercase()
+        } else if repo.contains('/') {
+            format!("docker.io/{}", repo.to_ascii_lowercase())
+        } else {
+            format!("docker.io/library/{}", repo.to_ascii_lowercase())
+        };
+        for alias in ["index.docker.io/", "registry-1.docker.io/"] {
+            if let Some(rest) = repository.strip_prefix(alias) {
+                repository = format!("docker.io/{rest}");
+            }
+        }
+        if repository.starts_with("docker.io/") && repository.matches('/').count() == 1 {
+            repository = repository.replacen("docker.io/", "docker.io/library/", 1);
+        }
+        let tag = tag.or_else(|| digest.is_none().then(|| "latest".to_string()));
+        Some(ImageRef {
+            repository,
+            tag,
+            digest,
+        })
+    }
+
+    /// `repository:tag` (or the repository alone when there is no tag).
+    pub fn name(&self) -> String {
+        match &self.tag {
+            Some(t) => format!("{}:{t}", self.repository),
+            None => self.repository.clone(),
+        }
+    }
+}
+
 fn valid_tag(t: &str) -> bool {
     !t.is_empty()
         && t.len() <= 128
@@ -253,6 +327,31 @@ mod tests {
         ] {
             assert!(Reference::parse(s).is_err(), "{s}");
         }
+    }
+
+    #[test]
+    fn image_refs_normalise() {
+        let n = |s: &str| ImageRef::parse(s).unwrap_or_else(|| panic!("{s}"));
+        assert_eq!(n("nginx"), n("docker.io/library/nginx:latest"));
+        assert_eq!(n("nginx").name(), "docker.io/library/nginx:latest");
+        assert_eq!(n("nginx:1.25"), n("index.docker.io/library/nginx:1.25"));
+        assert_eq!(
+            n("nginx:1.25"),
+            n("registry-1.docker.io/library/nginx:1.25")
+        );
+        assert_eq!(n("docker.io/nginx:1.25"), n("nginx:1.25"));
+        assert_eq!(n("bitnami/redis:7").name(), "docker.io/bitnami/redis:7");
+        let r = n("localhost:5000/a/b:2@sha256:ABC");
+        assert_eq!(r.repository, "localhost:5000/a/b");
+        assert_eq!(r.tag.as_deref(), Some("2"));
+        assert_eq!(r.digest.as_deref(), Some("sha256:abc"));
+        let r = n("ghcr.io/o/r@sha256:abc");
+        assert_eq!((r.name(), r.tag), ("ghcr.io/o/r".to_string(), None));
+        assert_eq!(n("127.0.0.1:5000/App:1").repository, "127.0.0.1:5000/app");
+        assert!(ImageRef::parse("").is_none());
+        assert!(ImageRef::parse("a b").is_none());
+        assert!(ImageRef::parse("x@nodigest").is_none());
+        assert!(ImageRef::parse(":tag").is_none());
     }
 
     #[test]

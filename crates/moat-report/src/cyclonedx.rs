@@ -5,7 +5,9 @@
 //! one `operating-system` component when the OS is known and one `library` component per
 //! package. The dependency graph has the artifact depending on everything it contains and
 //! each package on the packages the inventory says it depends on. moat facts without a
-//! CycloneDX field (layer, locations, source package, ...) are `moat:` properties.
+//! CycloneDX field (layer, locations, source package, ...) are `moat:` properties. A
+//! package's installed files, when the inventory kept them (`--package-files`), are its
+//! `evidence.occurrences` (one `location` each).
 
 use crate::license::{Lic, classify};
 use crate::{Prepared, RenderOptions, document_uuid, image_purl, layer_of, valid_purl};
@@ -54,6 +56,20 @@ struct Component {
     purl: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     properties: Vec<Property>,
+    /// The package's installed files, when the inventory kept them (`--package-files`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    evidence: Option<Evidence>,
+}
+
+/// `evidence.occurrences`: where the component is, one installed file each.
+#[derive(Serialize)]
+struct Evidence {
+    occurrences: Vec<Occurrence>,
+}
+
+#[derive(Serialize)]
+struct Occurrence {
+    location: String,
 }
 
 impl Component {
@@ -67,6 +83,7 @@ impl Component {
             licenses: Vec::new(),
             purl: None,
             properties: Vec::new(),
+            evidence: None,
         }
     }
 }
@@ -282,6 +299,13 @@ fn package_component(inv: &Inventory, p: &Package, bom_ref: &str) -> Component {
         props.add(format!("moat:package:metadata:{k}"), v.as_str());
     }
     c.properties = props.list;
+    c.evidence = inv.package_files.get(&p.id).map(|paths| Evidence {
+        occurrences: paths
+            .map(|location| Occurrence {
+                location: location.to_string(),
+            })
+            .collect(),
+    });
     c
 }
 

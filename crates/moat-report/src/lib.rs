@@ -363,6 +363,7 @@ mod tests {
             packages: vec![],
             relationships: vec![],
             diagnostics: vec![],
+            package_files: Default::default(),
         };
         let a = document_uuid(&inv, "2026-11-29T01:02:03Z");
         assert_eq!(a, document_uuid(&inv, "2026-11-29T01:02:03Z"));

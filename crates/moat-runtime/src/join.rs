@@ -6,9 +6,11 @@
 //! `moat.vulns.critical` and `moat.vulns.high`, and, when it names an executed file that a
 //! package of the report owns, `moat.package`; its output text says the same at the end.
 //!
-//! Package file lists: moat's reports record each package's `file_count` but not its files,
-//! so the owner of an executed file is known only from reports that list them (a
-//! `files` array on a JSON report's package, or CycloneDX `evidence.occurrences`).
+//! Package file lists: the owner of an executed file is known from reports that list each
+//! package's files (a `files` array on a JSON report's package, or CycloneDX
+//! `evidence.occurrences`): moat's own with `--package-files` (`scan`, `inventory`, `sbom`),
+//! which list the package databases' paths (dpkg's `/bin/bash` on a merged-/usr image
+//! where the process runs as `/usr/bin/bash`: [`ImageReport::owner`] tries both).
 
 use crate::sink::Alert;
 use std::collections::HashMap;
@@ -29,60 +31,9 @@ pub enum JoinError {
 /// The largest report read.
 pub const MAX_REPORT: u64 = 256 << 20;
 
-/// An image reference, normalised: `docker.io/library/nginx`, `1.25`, `sha256:...`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImageRef {
-    pub repository: String,
-    pub tag: Option<String>,
-    pub digest: Option<String>,
-}
-
-impl ImageRef {
-    /// Parses `[registry/]repo[:tag][@digest]`; the Docker Hub defaults are filled in
-    /// (`docker.io`, `library/`, and `latest` when there is neither tag nor digest).
-    pub fn parse(s: &str) -> Option<ImageRef> {
-        let s = s.trim();
-        if s.is_empty() || s.chars().any(char::is_whitespace) {
-            return None;
-        }
-        let (name, digest) = match s.split_once('@') {
-            Some((n, d)) if d.contains(':') => (n, Some(d.to_ascii_lowercase())),
-            Some(_) => return None,
-            None => (s, None),
-        };
-        // A tag is after the last ':' that follows the last '/'.
-        let slash = name.rfind('/').map_or(0, |i| i + 1);
-        let (repo, tag) = match name[slash..].rfind(':') {
-            Some(i) => (&name[..slash + i], Some(name[slash + i + 1..].to_string())),
-            None => (name, None),
-        };
-        if repo.is_empty() {
-            return None;
-        }
-        let first = repo.split('/').next().unwrap_or(repo);
-        let has_registry = repo.contains('/')
-            && (first.contains('.') || first.contains(':') || first == "localhost");
-        let mut repository = if has_registry {
-            repo.to_string()
-        } else if repo.contains('/') {
-            format!("docker.io/{repo}")
-        } else {
-            format!("docker.io/library/{repo}")
-        };
-        if let Some(rest) = repository.strip_prefix("index.docker.io/") {
-            repository = format!("docker.io/{rest}");
-        }
-        if repository.starts_with("docker.io/") && repository.matches('/').count() == 1 {
-            repository = repository.replacen("docker.io/", "docker.io/library/", 1);
-        }
-        let tag = tag.or_else(|| digest.is_none().then(|| "latest".to_string()));
-        Some(ImageRef {
-            repository: repository.to_ascii_lowercase(),
-            tag,
-            digest,
-        })
-    }
-}
+/// An image reference, normalised: `docker.io/library/nginx`, `1.25`, `sha256:...` (the one
+/// normaliser of moat-registry, which the server's admission webhook uses too).
+pub use moat_registry::ImageRef;
 
 /// What one report says about its image.
 #[derive(Debug, Clone, Default)]
@@ -161,25 +112,16 @@ impl ImageReport {
     }
 
     /// The package owning `path`, trying the `/bin` and `/usr/bin` spellings of merged-/usr
-    /// systems.
+    /// systems (`/bin`, `/sbin` and the `/lib` directories are symlinks into `/usr` there).
     pub fn owner(&self, path: &str) -> Option<&(String, String)> {
         if let Some(o) = self.files.get(path) {
             return Some(o);
         }
+        const MERGED: [&str; 6] = ["/bin/", "/sbin/", "/lib/", "/lib32/", "/lib64/", "/libx32/"];
+        let merged = |p: &str| MERGED.iter().any(|m| p.starts_with(m));
         let alt = match path.strip_prefix("/usr") {
-            Some(rest)
-                if ["/bin/", "/sbin/", "/lib/"]
-                    .iter()
-                    .any(|p| rest.starts_with(p)) =>
-            {
-                rest.to_string()
-            }
-            _ if ["/bin/", "/sbin/", "/lib/"]
-                .iter()
-                .any(|p| path.starts_with(p)) =>
-            {
-                format!("/usr{path}")
-            }
+            Some(rest) if merged(rest) => rest.to_string(),
+            _ if merged(path) => format!("/usr{path}"),
             _ => return None,
         };
         self.files.get(&alt)
@@ -399,6 +341,10 @@ mod tests {
                  "files": ["/bin/bash", "/usr/share/doc/bash/copyright"]},
                 {"id": "deb:coreutils", "name": "coreutils", "version": "9.1-1", "type": "deb",
                  "files": [{"path": "/usr/bin/ls"}]},
+                {"id": "deb:libc6", "name": "libc6", "version": "2.36-9", "type": "deb",
+                 "files": ["/usr/lib64/ld-linux-x86-64.so.2"]},
+                {"id": "deb:lib32", "name": "lib32", "version": "1", "type": "deb",
+                 "files": ["/lib32/x.so"]},
             ],
             "findings": [
                 {"kind": "vulnerability", "id": "CVE-1", "severity": "CRITICAL"},
@@ -454,6 +400,19 @@ mod tests {
                  /usr/bin/bash comes from bash 5.2.15-2+b2"
             )
         );
+
+        // /lib64 is /usr/lib64 (and the reverse)
+        let r = &reports[0];
+        assert_eq!(
+            r.owner("/lib64/ld-linux-x86-64.so.2"),
+            Some(&("libc6".into(), "2.36-9".into()))
+        );
+        assert_eq!(
+            r.owner("/usr/lib32/x.so"),
+            Some(&("lib32".into(), "1".into()))
+        );
+        assert_eq!(r.owner("/usr/lib64x/y"), None);
+        assert_eq!(r.owner("/usr/share/z"), None);
 
         // By digest (the tag does not matter then); /bin/ls is /usr/bin/ls.
         let mut a = alert();

@@ -271,7 +271,7 @@ fn finish(
     opts: &ScanOptions,
 ) -> Scanned {
     let active: Vec<&dyn Analyzer> = active.iter().map(|a| a.as_ref()).collect();
-    let built = join::build(&mut merged, opts.skip_dev);
+    let built = join::build(&mut merged, opts.skip_dev, opts.package_files);
     diagnostics.extend(built.diagnostics);
     artifact.os = built.os;
     let mut findings = findings.finish(&merged, &artifact, &active);
@@ -298,6 +298,7 @@ fn finish(
             packages: built.packages,
             relationships: built.relationships,
             diagnostics,
+            package_files: built.files,
         },
         findings,
         layers_read: 1,

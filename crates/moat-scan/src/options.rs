@@ -34,6 +34,11 @@ pub struct ScanOptions {
     pub cache_inputs: Option<String>,
     /// Directories and files the walkers leave alone (`--skip-dirs`, `--skip-files`).
     pub skip: crate::PathSkip,
+    /// Keep every package's installed files (`--package-files`) in
+    /// [`moat_model::Inventory::package_files`]. The analyzers read the file lists either
+    /// way (for the counts and the ownership join): this changes the join only, not what a
+    /// layer's cached analysis holds.
+    pub package_files: bool,
 }
 
 /// The default of [`ScanOptions::analyzer_timeout`].
@@ -52,6 +57,7 @@ impl Default for ScanOptions {
             layer_cache: None,
             cache_inputs: None,
             skip: crate::PathSkip::default(),
+            package_files: false,
         }
     }
 }

@@ -58,12 +58,14 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     slots: Arc<Semaphore>,
     buckets: Mutex<HashMap<i64, (f64, Instant)>>,
-    pub admission: Option<crate::admission::Policy>,
+    pub admission: Option<Arc<crate::admission::Admission>>,
     /// The job queue's settings (`jobs.workers`: this process's workers).
     pub jobs: crate::worker::JobSettings,
     pub job_stats: Arc<crate::worker::JobStats>,
     /// Where each re-match's events are POSTed (`--event-webhook`).
     pub webhooks: Option<Arc<crate::webhook::Webhooks>>,
+    /// Rings this process's idle workers when a job is queued.
+    pub wake: Arc<crate::worker::Wake>,
 }
 
 impl AppState {
@@ -79,6 +81,7 @@ impl AppState {
             jobs: crate::worker::JobSettings::default(),
             job_stats: Arc::default(),
             webhooks: None,
+            wake: Arc::default(),
         }
     }
 }
@@ -328,9 +331,19 @@ async fn openapi() -> Response {
         .into_response()
 }
 
+/// `POST /admission`'s query: the API server says how long it waits (`?timeout=10s`).
+#[derive(Debug, Default, Deserialize)]
+struct AdmissionQuery {
+    timeout: Option<String>,
+}
+
 /// The admission webhook (no token: the API server calls it; expose it in-cluster only).
-async fn admission(State(s): State<Shared>, body: Bytes) -> ApiResult {
-    let Some(policy) = s.admission.clone() else {
+async fn admission(
+    State(s): State<Shared>,
+    Query(q): Query<AdmissionQuery>,
+    body: Bytes,
+) -> ApiResult {
+    let Some(adm) = s.admission.clone() else {
         return Err(ApiError::not_found(
             "no admission policy (--admission-policy)",
         ));
@@ -340,8 +353,16 @@ async fn admission(State(s): State<Shared>, body: Bytes) -> ApiResult {
     if review["kind"] != "AdmissionReview" || !review["request"].is_object() {
         return Err(ApiError::bad("not an AdmissionReview request"));
     }
-    let store = s.store.clone();
-    let answer = blocking(move || Ok(crate::admission::review(&store, &policy, &review)?)).await?;
+    let timeout =
+        match q.timeout.as_deref() {
+            Some(t) => Some(crate::admission::parse_go_duration(t).ok_or_else(|| {
+                ApiError::bad(format!("timeout={t:?}: not a duration such as 10s"))
+            })?),
+            None => None,
+        };
+    let answer = crate::admission::review(s.clone(), adm, review, timeout)
+        .await
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     Ok(axum::Json(answer).into_response())
 }
 
@@ -775,7 +796,11 @@ async fn enqueue(s: &Shared, kind: &'static str, payload: Value) -> Result<i64, 
     })
     .await?;
     match done {
-        crate::jobs::Enqueued::Queued(id) | crate::jobs::Enqueued::Existing(id) => Ok(id),
+        crate::jobs::Enqueued::Queued(id) => {
+            s.wake.notify();
+            Ok(id)
+        }
+        crate::jobs::Enqueued::Existing(id) => Ok(id),
         crate::jobs::Enqueued::Full(n) => Err(ApiError(
             StatusCode::TOO_MANY_REQUESTS,
             format!("the job queue is full ({n} jobs; --max-queue)"),

@@ -119,6 +119,32 @@ impl Store {
         max_attempts: u32,
         now_ms: i64,
     ) -> Result<Enqueued, StoreError> {
+        self.enqueue_inner(kind, payload, None, max_queue, max_attempts, now_ms)
+    }
+
+    /// Queues a job unless a job of `kind` whose payload has the same `field` (a scan's
+    /// `ref`) is queued or running: that job is the answer then ([`Enqueued::Existing`]).
+    pub fn enqueue_unique(
+        &self,
+        kind: &str,
+        payload: &Value,
+        field: &str,
+        max_queue: usize,
+        max_attempts: u32,
+        now_ms: i64,
+    ) -> Result<Enqueued, StoreError> {
+        self.enqueue_inner(kind, payload, Some(field), max_queue, max_attempts, now_ms)
+    }
+
+    fn enqueue_inner(
+        &self,
+        kind: &str,
+        payload: &Value,
+        unique: Option<&str>,
+        max_queue: usize,
+        max_attempts: u32,
+        now_ms: i64,
+    ) -> Result<Enqueued, StoreError> {
         let mut conn = self.lock()?;
         conn.tx(|c| {
             if c.is_pg() {
@@ -132,6 +158,19 @@ impl Store {
                 )?;
                 if let Some(r) = queued {
                     return Ok(Enqueued::Existing(r.i64(0)?));
+                }
+            }
+            if let Some(field) = unique {
+                // Bounded by the queue's bound: at most max_queue jobs are queued or running.
+                let active = c.query(
+                    "SELECT id, payload FROM jobs WHERE kind = ?1 AND state IN ('queued', 'running') ORDER BY id",
+                    vals![kind],
+                )?;
+                for r in active {
+                    let p: Value = serde_json::from_str(&r.text(1)?).unwrap_or(Value::Null);
+                    if !p[field].is_null() && p[field] == payload[field] {
+                        return Ok(Enqueued::Existing(r.i64(0)?));
+                    }
                 }
             }
             let depth = c
@@ -395,6 +434,27 @@ pub(crate) mod tests {
         assert_eq!(j.state, "failed");
         assert!(j.error.unwrap().contains("w4"));
         assert_eq!(s.queue_depth().unwrap(), Depth::default());
+    }
+
+    #[test]
+    fn a_unique_job_is_queued_once_while_it_waits_or_runs() {
+        both(unique);
+    }
+
+    fn unique(s: &Store) {
+        let q = |r: &str, now| {
+            s.enqueue_unique(SCAN, &json!({"ref": r, "labels": {}}), "ref", 10, 1, now)
+                .unwrap()
+        };
+        let Enqueued::Queued(a) = q("x", 0) else {
+            panic!("not queued")
+        };
+        assert_eq!(q("x", 1), Enqueued::Existing(a));
+        assert!(matches!(q("y", 1), Enqueued::Queued(_)));
+        assert_eq!(s.take_job("w", 1000, 2).unwrap().unwrap().id, a);
+        assert_eq!(q("x", 3), Enqueued::Existing(a));
+        assert!(s.finish_job(a, "w", &Ok(json!({})), 4).unwrap());
+        assert!(matches!(q("x", 5), Enqueued::Queued(id) if id != a));
     }
 
     #[test]

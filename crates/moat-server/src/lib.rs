@@ -11,7 +11,7 @@
 //! | [`worker`] | the workers: scans of image references, re-matches |
 //! | [`rematch`] | the server's matching: at submission and for the whole store |
 //! | [`api`] | the HTTP API (axum on tokio), its tokens, limits and metrics |
-//! | [`admission`] | the Kubernetes admission webhook: AdmissionReview in, a verdict per image |
+//! | [`admission`] | the Kubernetes admission webhook: AdmissionReview in; registries, signatures, findings, scans of unknown images and Kubernetes rules decide |
 //! | [`metrics`] | `/metrics` in Prometheus' text format |
 //! | [`client`] | `moat scan --server URL`: submitting a report |
 //! | [`tls`] | HTTPS: the certificate files, the TLS listener |
@@ -22,7 +22,6 @@
 //! taking jobs from the store's queue. A background task watches the advisory database file
 //! and queues a re-match when it changes (`moat db update` replaced it).
 //!
-//! Not yet here (see README): signature checks at admission.
 
 pub mod admission;
 pub mod api;
@@ -61,6 +60,8 @@ pub struct Config {
     pub threads: usize,
     /// The admission policy (`POST /admission` answers 404 without one).
     pub admission: Option<admission::Policy>,
+    /// How admission reaches registries to check signatures (default: anonymously).
+    pub registry: Option<admission::signature::Connector>,
     /// The job queue and this process's workers.
     pub jobs: worker::JobSettings,
     /// Serve HTTPS with this certificate chain and key (PEM).
@@ -119,7 +120,10 @@ pub fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send) -> Result<(), S
             })?;
         let addr = listener.local_addr()?;
         let mut state = api::AppState::new(store, cfg.db.clone(), cfg.limits.clone());
-        state.admission = cfg.admission.clone();
+        state.admission = cfg
+            .admission
+            .clone()
+            .map(|p| Arc::new(admission::Admission::new(p, cfg.registry.clone())));
         state.jobs = cfg.jobs.clone();
         state.webhooks = webhooks.clone();
         let workers = Arc::new(worker::Workers {
@@ -130,6 +134,7 @@ pub fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send) -> Result<(), S
             stop: Arc::default(),
             metrics: Some(state.metrics.clone()),
             webhooks,
+            wake: state.wake.clone(),
         });
         let threads = workers.spawn();
         let state = Arc::new(state);
@@ -193,6 +198,7 @@ pub fn work(
         stop: Arc::default(),
         metrics: None,
         webhooks,
+        wake: Arc::default(),
     });
     let threads = workers.spawn();
     tokio::runtime::Builder::new_current_thread()

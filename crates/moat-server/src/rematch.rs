@@ -123,6 +123,7 @@ pub fn vulnerabilities_memo(
                     packages: vec![pkg.clone()],
                     relationships: Vec::new(),
                     diagnostics: Vec::new(),
+                    package_files: Default::default(),
                 };
                 let f = vulnerabilities(&one, src);
                 if memo.found.len() >= CACHE_ENTRIES {

@@ -613,7 +613,9 @@ impl Store {
             suppressed: report.suppressed.clone(),
         });
         let vulns_blob = compress_findings(&vulns);
-        let ref_name = crate::admission::ImageRef::parse(&name).name();
+        let ref_name = moat_registry::ImageRef::parse(&name)
+            .map(|r| r.name())
+            .unwrap_or_else(|| name.clone());
         let labels_json = serde_json::to_string(labels).unwrap_or_else(|_| "{}".into());
         let mut conn = self.lock()?;
         conn.tx(|tx| {
@@ -754,7 +756,7 @@ impl Store {
     }
 
     /// The most recently submitted image with `digest` (when given), else named `ref_name`
-    /// (an image reference as [`crate::admission::ImageRef::name`] spells it).
+    /// (an image reference as [`moat_registry::ImageRef::name`] spells it).
     pub fn find_image(
         &self,
         ref_name: &str,
@@ -1375,6 +1377,7 @@ mod tests {
                 packages: Vec::new(),
                 relationships: Vec::new(),
                 diagnostics: Vec::new(),
+                package_files: Default::default(),
             };
             let report = ScanReport {
                 inventory,

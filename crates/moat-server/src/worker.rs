@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -128,6 +128,33 @@ impl JobStats {
     }
 }
 
+/// Wakes this process's idle workers when a job is queued here (an admission request
+/// waiting for its scan should not wait for the next poll as well). Workers of other
+/// processes still find the job at their next poll.
+#[derive(Debug, Default)]
+pub struct Wake {
+    queued: Mutex<u64>,
+    cv: Condvar,
+}
+
+impl Wake {
+    pub fn notify(&self) {
+        let mut n = self.queued.lock().unwrap_or_else(|p| p.into_inner());
+        *n = n.wrapping_add(1);
+        self.cv.notify_all();
+    }
+
+    fn count(&self) -> u64 {
+        *self.queued.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits up to `timeout` for a notification after `seen`.
+    fn wait(&self, seen: u64, timeout: Duration) {
+        let g = self.queued.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = self.cv.wait_timeout_while(g, timeout, |n| *n == seen);
+    }
+}
+
 /// What every worker of a process shares.
 pub struct Workers {
     pub store: Arc<Store>,
@@ -141,6 +168,8 @@ pub struct Workers {
     pub metrics: Option<Arc<crate::metrics::Metrics>>,
     /// Where each re-match's events are POSTed (`--event-webhook`).
     pub webhooks: Option<Arc<crate::webhook::Webhooks>>,
+    /// Rung when this process queues a job.
+    pub wake: Arc<Wake>,
 }
 
 impl Workers {
@@ -160,13 +189,19 @@ impl Workers {
     /// One worker's loop until `stop`.
     fn run(&self, name: &str) {
         while !self.stop.load(Ordering::Relaxed) {
+            let seen = self.wake.count();
             match self.once(name) {
                 Ok(true) => {}
-                // Idle, or the store failed (it is retried at the next poll).
+                // Idle, or the store failed (it is retried at the next poll), unless a job
+                // is queued by this process meanwhile.
                 Ok(false) | Err(_) => {
                     let until = Instant::now() + self.settings.poll;
-                    while Instant::now() < until && !self.stop.load(Ordering::Relaxed) {
-                        std::thread::sleep(Duration::from_millis(50).min(self.settings.poll));
+                    while Instant::now() < until
+                        && !self.stop.load(Ordering::Relaxed)
+                        && self.wake.count() == seen
+                    {
+                        let left = until.saturating_duration_since(Instant::now());
+                        self.wake.wait(seen, Duration::from_millis(50).min(left));
                     }
                 }
             }

@@ -390,6 +390,7 @@ fn ghsa_labels_rate_records_without_a_vector() {
         packages: vec![pkg],
         relationships: vec![],
         diagnostics: vec![],
+        package_files: Default::default(),
     };
     let src = MemorySource::new(vec![a.clone()], Default::default());
     let (f, _) = match_inventory(&inv, &src, &MatchOptions::default());
@@ -438,6 +439,7 @@ fn pypa_records_get_a_title_from_their_details() {
         packages: vec![pkg],
         relationships: vec![],
         diagnostics: vec![],
+        package_files: Default::default(),
     };
     let src = MemorySource::new(a, Default::default());
     let (f, _) = match_inventory(&inv, &src, &MatchOptions::default());

@@ -33,6 +33,7 @@ fn inventory(packages: Vec<Package>) -> Inventory {
         packages,
         relationships: vec![],
         diagnostics: vec![],
+        package_files: Default::default(),
     }
 }
 

@@ -101,6 +101,7 @@ fn scan(advs: Vec<Advisory>, pkgs: Vec<Package>) -> (Vec<Finding>, Vec<Diagnosti
         packages: pkgs,
         relationships: vec![],
         diagnostics: vec![],
+        package_files: Default::default(),
     };
     let src = MemorySource::new(advs, HashSet::new());
     match_inventory(&inv, &src, &MatchOptions::default())

@@ -26,9 +26,9 @@ enum ConfigFormat {
 #[derive(Args)]
 pub struct ConfigArgs {
     /// Files or directories (searched recursively for Dockerfile, Containerfile,
-    /// Dockerfile.*, *.Dockerfile, compose.yaml / docker-compose.yml, and Kubernetes
-    /// manifests in *.yaml, *.yml, *.json); a named file whose name says nothing is checked
-    /// as a Dockerfile.
+    /// Dockerfile.*, *.Dockerfile, compose.yaml / docker-compose.yml, Kubernetes
+    /// manifests in *.yaml, *.yml, *.json, and Helm charts, which are rendered); a named
+    /// file whose name says nothing is checked as a Dockerfile.
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
     /// Report only these severities (comma-separated: CRITICAL,HIGH,MEDIUM,LOW,UNKNOWN).
@@ -61,6 +61,14 @@ pub struct ConfigArgs {
     /// default: the latest, 1.37).
     #[arg(long, value_name = "1.N", requires = "pss", value_parser = parse_pss_version)]
     pss_version: Option<Version>,
+    /// A values file for the Helm charts found (repeatable; merged in order over each
+    /// chart's values.yaml, as `helm template -f`).
+    #[arg(long, value_name = "FILE")]
+    helm_values: Vec<PathBuf>,
+    /// A value for the Helm charts found, in Helm's `--set` syntax (`a.b=c`, `l={x,y}`,
+    /// `a[0].b=c`; repeatable, merged last).
+    #[arg(long, value_name = "KEY=VALUE")]
+    helm_set: Vec<String>,
     #[command(flatten)]
     policies: crate::settings::PolicyArgs,
 }
@@ -91,6 +99,8 @@ pub fn run(a: ConfigArgs, env: &Env) -> anyhow::Result<ExitCode> {
             None => Checks::All,
         },
         policies: a.policies.load()?,
+        helm_values: a.helm_values.clone(),
+        helm_set: a.helm_set.clone(),
     };
     let outcome = moat_pipeline::config::run(&settings)?;
     let report = &outcome.report;

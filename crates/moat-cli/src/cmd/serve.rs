@@ -121,7 +121,15 @@ struct ScanFlags {
 impl JobArgs {
     /// The settings, with the scanner of image references: `moat scan`'s settings resolved
     /// once, here (flags, environment, configuration file), the target set per job.
-    fn settings(&self, env: &Env) -> anyhow::Result<moat_server::worker::JobSettings> {
+    /// Also: the registry options of those scans (credentials, TLS), which admission's
+    /// signature checks use too.
+    fn settings(
+        &self,
+        env: &Env,
+    ) -> anyhow::Result<(
+        moat_server::worker::JobSettings,
+        moat_image::RegistryOptions,
+    )> {
         use clap::Parser as _;
         if !(self.lease.is_finite() && self.lease > 0.0) {
             bail!("--lease {}: a positive number of seconds", self.lease);
@@ -134,6 +142,7 @@ impl JobArgs {
         let flags = ScanFlags::try_parse_from(&argv)
             .map_err(|e| anyhow::anyhow!("--scan-arg: {}", e.to_string().trim()))?;
         let template = flags.scan.settings(env).context("--scan-arg")?;
+        let registry = template.read.open.registry.clone();
         let template = std::sync::Mutex::new(template);
         let scan: moat_server::worker::ScanFn = std::sync::Arc::new(move |reference: &str| {
             let mut settings = template.lock().unwrap_or_else(|p| p.into_inner()).clone();
@@ -145,15 +154,18 @@ impl JobArgs {
                 .map_err(|e| format!("scanning {reference}: {e}"))?;
             Ok(outcome.report)
         });
-        Ok(moat_server::worker::JobSettings {
-            workers: self.workers,
-            max_queue: self.max_queue.max(1),
-            lease: Duration::from_secs_f64(self.lease),
-            max_attempts: self.max_attempts.max(1),
-            poll: Duration::from_millis(500).min(Duration::from_secs_f64(self.lease / 4.0)),
-            scan: Some(scan),
-            name: moat_server::worker::default_name(),
-        })
+        Ok((
+            moat_server::worker::JobSettings {
+                workers: self.workers,
+                max_queue: self.max_queue.max(1),
+                lease: Duration::from_secs_f64(self.lease),
+                max_attempts: self.max_attempts.max(1),
+                poll: Duration::from_millis(500).min(Duration::from_secs_f64(self.lease / 4.0)),
+                scan: Some(scan),
+                name: moat_server::worker::default_name(),
+            },
+            registry,
+        ))
     }
 }
 
@@ -311,17 +323,20 @@ fn serve(a: ServeArgs, env: &Env) -> anyhow::Result<ExitCode> {
         None => Some(env.default_db()).filter(|p| p.is_file()),
     };
     let admission = match &a.admission_policy {
-        Some(p) => {
-            let text =
-                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-            Some(moat_server::admission::Policy::parse(
-                &text,
-                &p.display().to_string(),
-            )?)
-        }
+        Some(p) => Some(moat_server::admission::Policy::load(p)?),
         None => None,
     };
-    let jobs = a.jobs.settings(env)?;
+    let (jobs, registry) = a.jobs.settings(env)?;
+    // Admission's signature checks: the scans' registry settings, with a short timeout and
+    // no retries (the API server waits seconds, not minutes).
+    let connector = moat_server::admission::signature::Connector(std::sync::Arc::new(
+        move |r: &moat_registry::Reference| {
+            let mut ro = registry.clone();
+            ro.client.timeout = ro.client.timeout.min(Duration::from_secs(10));
+            ro.client.attempts = 1;
+            moat_image::connect_registry(r, &ro)
+        },
+    ));
     init_logs(a.log_format, a.log_level.as_deref())?;
     let webhook_options = moat_server::webhook::WebhookOptions {
         queue: a.webhook_queue.max(1),
@@ -364,6 +379,7 @@ fn serve(a: ServeArgs, env: &Env) -> anyhow::Result<ExitCode> {
         watch_db: Duration::from_secs(a.watch_db),
         threads: a.threads,
         admission,
+        registry: Some(connector),
         jobs,
         tls: match (a.tls_cert, a.tls_key) {
             (Some(cert), Some(key)) => Some(moat_server::tls::TlsFiles { cert, key }),

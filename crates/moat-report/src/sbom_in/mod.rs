@@ -414,6 +414,7 @@ pub(super) fn finish(
         packages,
         relationships,
         diagnostics,
+        package_files: Default::default(),
     }
 }
 

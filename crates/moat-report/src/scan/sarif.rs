@@ -740,6 +740,7 @@ mod tests {
             packages: vec![],
             relationships: vec![],
             diagnostics: vec![],
+            package_files: Default::default(),
         };
         inv.artifact.name = "img".into();
         let mut f = Finding::new(

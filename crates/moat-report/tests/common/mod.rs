@@ -67,6 +67,7 @@ pub fn inventory(artifact: Artifact, packages: Vec<Package>) -> Inventory {
         packages,
         relationships: vec![],
         diagnostics: vec![],
+        package_files: Default::default(),
     }
 }
 

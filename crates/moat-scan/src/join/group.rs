@@ -2,6 +2,7 @@
 //! on, and [`assemble`], which gives all packages unique ids and draws the dependency edges
 //! within each group.
 
+use moat_model::files::Added;
 use moat_model::{Package, Relationship, RelationshipKind, Str};
 use std::collections::{BTreeMap, HashSet};
 
@@ -16,6 +17,9 @@ pub(crate) struct Group {
     /// Per package: its own name first, then what it provides.
     pub provides: Names,
     pub depends: Names,
+    /// The file lists kept for packages (`--package-files`): (package index, its paths in
+    /// the scan's [`moat_model::PackageFiles`]); empty when they are not kept.
+    pub files: Vec<(usize, Added)>,
 }
 
 /// Names per package, flat: package `i`'s are `names[ends[i - 1]..ends[i]]`.
@@ -116,21 +120,25 @@ fn unique_ids(groups: &mut [Group]) {
     }
 }
 
-/// All groups' packages, in order, with unique ids (`#2`, `#3` for repeats), and the
-/// `depends_on` edges each group's names resolve to. `notes` are (package index, note)
-/// pairs recorded as the package's `language_packages` metadata.
-pub(crate) fn assemble(
-    mut groups: Vec<Group>,
-    notes: Vec<(usize, String)>,
-) -> (Vec<Package>, Vec<Relationship>) {
+/// What [`assemble`] makes: the packages, their edges and their kept file lists (index
+/// into the packages, paths).
+pub(crate) type Assembled = (Vec<Package>, Vec<Relationship>, Vec<(usize, Added)>);
+
+/// All groups' packages, in order, with unique ids (`#2`, `#3` for repeats), the
+/// `depends_on` edges each group's names resolve to, and the groups' kept file lists.
+/// `notes` are (package index, note) pairs recorded as the package's `language_packages`
+/// metadata.
+pub(crate) fn assemble(mut groups: Vec<Group>, notes: Vec<(usize, String)>) -> Assembled {
     if ids_repeat(&groups) {
         unique_ids(&mut groups);
     }
     let mut packages: Vec<Package> = Vec::new();
     let mut relationships = Vec::new();
+    let mut files = Vec::new();
     for mut g in groups {
         // Moved, not copied: the first group's vector becomes the result.
         let base = packages.len();
+        files.extend(g.files.iter().map(|&(i, added)| (base + i, added)));
         if packages.is_empty() {
             packages = std::mem::take(&mut g.packages);
         } else {
@@ -180,7 +188,7 @@ pub(crate) fn assemble(
                 .insert("language_packages".into(), notes.join(" ").into());
         }
     }
-    (packages, relationships)
+    (packages, relationships, files)
 }
 
 #[cfg(test)]
@@ -209,14 +217,18 @@ mod tests {
                 packages: vec![pkg("a"), pkg("b"), pkg("a"), pkg("a#2")],
                 provides: names(&[&["a", "so:x"], &[], &["a2", "so:x"], &["c"]]),
                 depends: names(&[&["c"], &["so:x", "nothing"], &[], &[]]),
+                files: Vec::new(),
             },
             Group {
                 packages: vec![pkg("b")],
                 provides: names(&[&["b"]]),
                 depends: names(&[&["a"]]),
+                files: vec![(0, Added::default())],
             },
         ];
-        let (packages, relationships) = assemble(groups, vec![(1, "pypi:x@1".into())]);
+        let (packages, relationships, files) = assemble(groups, vec![(1, "pypi:x@1".into())]);
+        // the second group's first package is the fifth
+        assert_eq!(files, [(4, Added::default())]);
         let ids: Vec<&str> = packages.iter().map(|p| p.id.as_str()).collect();
         assert_eq!(ids, ["a", "b", "a#2", "a#2#2", "b#2"]);
         let edges: Vec<(&str, &str)> = relationships
@@ -238,7 +250,7 @@ mod tests {
             ..Group::default()
         }];
         assert!(!ids_repeat(&unique));
-        let (packages, _) = assemble(unique, vec![]);
+        let (packages, _, _) = assemble(unique, vec![]);
         assert_eq!(packages[1].id, "y");
     }
 }

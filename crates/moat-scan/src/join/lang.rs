@@ -26,7 +26,7 @@ use super::group::Group;
 use crate::fact::Fact;
 use crate::merge::{Merged, introduced_layers};
 use moat_lang::{Ecosystem, LangPackage};
-use moat_model::{Diagnostic, Interner, Lists, Location, Package, Purl, Str};
+use moat_model::{Diagnostic, Interner, Lists, Location, Package, PackageFiles, Purl, Str};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// A language package with where it was found.
@@ -134,12 +134,14 @@ pub(super) fn collect(m: &Merged, diagnostics: &mut Vec<Diagnostic>) -> Collecte
 /// others and builds their groups (steps 3 to 5). `owners` maps an absolute file path (at
 /// least every one of [`Collected::paths`] an OS package owns) to the index of the OS package
 /// that owns it; `os_notes` receives (OS package index, `pypi:PyYAML@6.0`) for the packages
-/// dropped as owned.
+/// dropped as owned. `files`: where the packages' file lists (a RECORD's) are kept, when
+/// asked (`--package-files`).
 pub(super) fn groups(
     collected: Collected,
     owners: &HashMap<&str, usize>,
     skip_dev: bool,
     os_notes: &mut Vec<(usize, String)>,
+    mut files: Option<&mut PackageFiles>,
 ) -> Vec<Group> {
     let Collected(mut found) = collected;
     drop_os_owned(&mut found, owners, os_notes);
@@ -163,6 +165,12 @@ pub(super) fn groups(
         g.provides.push([Str::from(eco.normalize_name(&pkg.name))]);
         g.depends
             .push(pkg.depends.iter().map(|d| Str::from(eco.normalize_name(d))));
+        if let Some(files) = files.as_deref_mut()
+            && !pkg.files.is_empty()
+        {
+            let added = files.add(pkg.files.iter().map(String::as_str));
+            g.files.push((g.packages.len(), added));
+        }
         g.packages.push(Package {
             id: format!("{}:{}@{}", eco.purl_type(), pkg.name, pkg.version).into(),
             name: pkg.name.into(),

@@ -53,6 +53,21 @@ pub(crate) fn apply(
         });
         g.provides.retain(&keep);
         g.depends.retain(&keep);
+        // the kept packages' file lists, renumbered within the group
+        let mut new_index = Vec::with_capacity(keep.len());
+        let mut n = 0;
+        for &k in &keep {
+            new_index.push(k.then_some(n));
+            n += usize::from(k);
+        }
+        g.files
+            .retain_mut(|(i, _)| match new_index.get(*i).copied().flatten() {
+                Some(new) => {
+                    *i = new;
+                    true
+                }
+                None => false,
+            });
     }
     notes.retain_mut(|(i, _)| match renumber.get(*i).copied().flatten() {
         Some(new) => {
@@ -77,6 +92,14 @@ mod tests {
         n
     }
 
+    /// A file list told apart by `n`.
+    fn added(n: usize) -> moat_model::files::Added {
+        moat_model::files::Added {
+            over_package: n,
+            ..Default::default()
+        }
+    }
+
     fn pkg(name: &str, version: &str) -> Package {
         let mut p: Package = serde_json::from_str(&format!(
             r#"{{"id":"npm:{name}@{version}","name":"{name}","version":"{version}","type":"npm","purl":"pkg:npm/{name}@{version}"}}"#
@@ -98,9 +121,11 @@ mod tests {
                 packages: vec![pkg("", "1"), pkg("a", "1")],
                 provides: name_lists(&[&[""], &["a"]]),
                 depends: name_lists(&[&[], &[]]),
+                files: vec![(0, added(1)), (1, added(2))],
             },
             Group {
                 packages: vec![pkg(&long_name, "1"), pkg("b", &long_version)],
+                files: vec![(1, added(3))],
                 ..Group::default()
             },
         ];
@@ -118,6 +143,9 @@ mod tests {
             .collect();
         assert_eq!(names, ["a", "b"]);
         assert_eq!(groups[0].provides, name_lists(&[&["a"]]));
+        // file lists follow their packages
+        assert_eq!(groups[0].files, [(0, added(2))]);
+        assert_eq!(groups[1].files, [(0, added(3))]);
         let b = &groups[1].packages[0];
         assert_eq!(b.version.len(), limits::MAX_VERSION);
         assert!(b.version.ends_with("...[truncated, 10485760 bytes]"));

@@ -15,6 +15,13 @@
 //!    over-long fields cut (the value caps of `moat_model::limits`, applied here only);
 //! 5. [`group`]: every package manager's packages get unique ids and their dependency edges.
 //!
+//! With `--package-files` ([`crate::ScanOptions::package_files`]), steps 2 and 3 also append
+//! each package's file list (the same list its `file_count` counts) to one
+//! [`moat_model::PackageFiles`] buffer and note (package index, range) in its group; step 4
+//! renumbers those notes with the packages it drops, and after step 5 each range is given to
+//! its package's final id ([`Built::files`]), with a `too-large` warning where a cap of
+//! [`moat_model::files`] left paths out. Without it nothing is kept or noted.
+//!
 //! Dependencies point one way: this module calls `os`, `lang` and `group`; `os` and `lang`
 //! build [`group::Group`]s and know nothing of each other (what `lang` needs from the OS
 //! packages, their file ownership, is handed to it).
@@ -26,7 +33,8 @@ mod os;
 
 use crate::fact::Fact;
 use crate::merge::Merged;
-use moat_model::{Diagnostic, OsInfo, Package, Relationship};
+use moat_model::files::Added;
+use moat_model::{Code, Diagnostic, OsInfo, Package, PackageFiles, Relationship, files};
 use std::collections::{HashMap, HashSet};
 
 /// What the join makes of the final view.
@@ -35,12 +43,17 @@ pub struct Built {
     pub packages: Vec<Package>,
     pub relationships: Vec<Relationship>,
     pub diagnostics: Vec<Diagnostic>,
+    /// The packages' file lists, when asked for.
+    pub files: PackageFiles,
 }
 
 /// Builds packages and relationships from the merged view. The OS databases' package lists
 /// leave the view once their packages are built ([`Merged::release_databases`]): a database
 /// of a million packages is not kept beside its packages while ids and edges are made.
-pub fn build(m: &mut Merged, skip_dev: bool) -> Built {
+/// With `keep_files`, every package's file list is kept ([`Built::files`]; the OS
+/// databases' lists, a dist-info's RECORD), within the caps of [`moat_model::files`].
+pub fn build(m: &mut Merged, skip_dev: bool, keep_files: bool) -> Built {
+    let mut files = keep_files.then(PackageFiles::new);
     let mut diagnostics = Vec::new();
     collect_fact_diagnostics(m, &mut diagnostics);
     let (dpkg, apk) = (os::take_dpkg(m), os::take_apk(m));
@@ -49,7 +62,7 @@ pub fn build(m: &mut Merged, skip_dev: bool) -> Built {
     let mut lang_diagnostics = Vec::new();
     let collected = lang::collect(m, &mut lang_diagnostics);
     let wanted = collected.paths();
-    let (os, os_groups) = os::groups(m, dpkg, apk, &wanted, &mut diagnostics);
+    let (os, os_groups) = os::groups(m, dpkg, apk, &wanted, files.as_mut(), &mut diagnostics);
     diagnostics.append(&mut lang_diagnostics);
 
     // Language packages; those whose metadata an OS package owns stay with the OS package.
@@ -63,7 +76,7 @@ pub fn build(m: &mut Merged, skip_dev: bool) -> Built {
             }
             base += g.group.packages.len();
         }
-        lang::groups(collected, &owners, skip_dev, &mut notes)
+        lang::groups(collected, &owners, skip_dev, &mut notes, files.as_mut())
     };
     let mut groups: Vec<group::Group> = os_groups.into_iter().map(|g| g.group).collect();
     groups.extend(lang_groups);
@@ -74,12 +87,52 @@ pub fn build(m: &mut Merged, skip_dev: bool) -> Built {
         _ => {}
     });
     limits::apply(&mut groups, &mut notes, &mut diagnostics);
-    let (packages, relationships) = group::assemble(groups, notes);
+    let (packages, relationships, kept) = group::assemble(groups, notes);
+    let mut files = files.unwrap_or_default();
+    for (i, added) in kept {
+        if let Some(p) = packages.get(i) {
+            files.assign(p.id.clone(), added.range);
+            file_caps(p, &added, &mut diagnostics);
+        }
+    }
     Built {
         os,
         packages,
         relationships,
         diagnostics,
+        files,
+    }
+}
+
+/// The `too-large` warnings for the paths of `p` left out of its kept file list.
+fn file_caps(p: &Package, added: &Added, out: &mut Vec<Diagnostic>) {
+    let at = |d: Diagnostic| match p.locations.first() {
+        Some(l) => d.at(l.path.as_str(), l.layer),
+        None => d,
+    };
+    if added.over_package > 0 {
+        out.push(at(Diagnostic::new(
+            Code::TooLarge,
+            format!(
+                "package {}: {} of its files left out of its file list (more than {} files, or paths over {} bytes)",
+                p.id,
+                added.over_package,
+                files::MAX_PER_PACKAGE,
+                moat_model::limits::MAX_PATH
+            ),
+        )));
+    }
+    if added.first_full {
+        out.push(at(Diagnostic::new(
+            Code::TooLarge,
+            format!(
+                "package file lists: over {} paths or {} MiB in all; {} of package {}'s files and all files of the packages after it left out",
+                files::MAX_PATHS,
+                files::MAX_BYTES >> 20,
+                added.over_total,
+                p.id
+            ),
+        )));
     }
 }
 
@@ -106,5 +159,39 @@ fn collect_fact_diagnostics(m: &Merged, out: &mut Vec<Diagnostic>) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_lists_over_their_caps_are_warned_about_at_the_package() {
+        let p: Package = serde_json::from_str(
+            r#"{"id":"deb:x@1","name":"x","version":"1","type":"deb","purl":"pkg:deb/x@1",
+                "locations":[{"path":"/var/lib/dpkg/status","layer":2}]}"#,
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        file_caps(&p, &Added::default(), &mut out);
+        assert!(out.is_empty());
+        let added = Added {
+            over_package: 3,
+            over_total: 5,
+            first_full: true,
+            ..Added::default()
+        };
+        file_caps(&p, &added, &mut out);
+        let text: Vec<String> = out.iter().map(|d| d.message.clone()).collect();
+        assert_eq!(out.len(), 2, "{text:?}");
+        assert!(out.iter().all(|d| d.code == Code::TooLarge));
+        assert_eq!(out[0].path.as_deref(), Some("/var/lib/dpkg/status"));
+        assert_eq!(out[0].layer, Some(2));
+        assert!(
+            text[0].starts_with("package deb:x@1: 3 of its files left out"),
+            "{text:?}"
+        );
+        assert!(text[1].contains("5 of package deb:x@1's files"), "{text:?}");
     }
 }

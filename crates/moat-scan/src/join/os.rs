@@ -12,8 +12,8 @@ use crate::analyzers::rpm::{RPM_DIRS, RPM_FILES};
 use crate::fact::Fact;
 use crate::merge::{FoundFile, Introduced, Merged, SymlinkLoop, introduced_layers};
 use moat_model::{
-    Code, Diagnostic, Interner, Lists, Location, Metadata, OsInfo, Package, PackageUrl, Purl,
-    PurlForm, Str, Upstream,
+    Code, Diagnostic, Interner, Lists, Location, Metadata, OsInfo, Package, PackageFiles,
+    PackageUrl, Purl, PurlForm, Str, Upstream,
 };
 use moat_pkgdb::{apk::Installed, dpkg::DpkgPackage, rpm::RpmPackage};
 use std::borrow::Cow;
@@ -39,11 +39,14 @@ pub(super) struct OsGroup<'a> {
 /// `status` and apk databases were taken out of the view before ([`take_dpkg`],
 /// [`take_apk`]) and are consumed as their packages are built.
 /// `wanted`: the paths whose owners the ownership join needs ([`OsGroup::owned`]).
+/// `files`: where every package's file list is kept, when asked (`--package-files`; the
+/// group's [`Group::files`] say which are whose).
 pub(super) fn groups<'a>(
     m: &'a Merged,
     dpkg: Option<DpkgDb>,
     apk: Option<ApkDb>,
     wanted: &'a HashSet<Str>,
+    mut files: Option<&mut PackageFiles>,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> (Option<OsInfo>, Vec<OsGroup<'a>>) {
     let mut os = detect_os(m, diagnostics);
@@ -59,9 +62,26 @@ pub(super) fn groups<'a>(
             dpkg = dpkg_packages(m, None, Some(os), wanted, &mut s, &mut Vec::new());
         }
     }
+    // the file lists are kept once the group is final (the dpkg one may be built twice)
+    if let Some(files) = files.as_deref_mut() {
+        dpkg_files(m, &mut dpkg.group, files);
+    }
     groups.push(dpkg);
-    groups.push(apk_packages(apk, os.as_ref(), wanted, &mut s));
-    groups.push(rpm_packages(m, os.as_ref(), wanted, &mut s, diagnostics));
+    groups.push(apk_packages(
+        apk,
+        os.as_ref(),
+        wanted,
+        &mut s,
+        files.as_deref_mut(),
+    ));
+    groups.push(rpm_packages(
+        m,
+        os.as_ref(),
+        wanted,
+        &mut s,
+        files,
+        diagnostics,
+    ));
     (os, groups)
 }
 
@@ -268,6 +288,18 @@ impl<'a> OsGroup<'a> {
         Files { count, wanted }
     }
 
+    /// Keeps `paths` as the file list of the next package pushed, when `files` is given.
+    fn keep_files<'s>(
+        &mut self,
+        files: Option<&mut PackageFiles>,
+        paths: impl IntoIterator<Item = &'s str>,
+    ) {
+        if let Some(files) = files {
+            let added = files.add(paths);
+            self.group.files.push((self.group.packages.len(), added));
+        }
+    }
+
     /// Room for `n` more packages providing `provides` and depending on `depends` names
     /// in all (exact sizes: a million packages grown by doubling waste up to half).
     fn reserve(&mut self, n: usize, provides: usize, depends: usize) {
@@ -442,22 +474,7 @@ fn dpkg_packages<'a>(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> OsGroup<'a> {
     let mut g = OsGroup::new(wanted);
-    // file lists: (name, arch) -> files; distroless md5sums: name -> files
-    let mut lists: HashMap<(&str, Option<&str>), &Vec<String>> = HashMap::new();
-    for prefix in [INFO_DIR, STATUS_D] {
-        for (_, _, f) in m.files_under(prefix) {
-            for fact in f.facts() {
-                if let Fact::DpkgFiles {
-                    package,
-                    arch,
-                    files,
-                } = fact
-                {
-                    lists.insert((package.as_str(), arch.as_deref()), files);
-                }
-            }
-        }
-    }
+    let lists = dpkg_lists(m);
     type Layers = Introduced<(Str, Option<Str>)>;
     let mut dbs: Vec<(String, DpkgSource<'a>, Layers)> = Vec::new();
     if let Some(found) = lookup(m, STATUS, diagnostics)
@@ -506,11 +523,7 @@ fn dpkg_packages<'a>(
                 return;
             }
             let layer = layers.get(&(p.name.clone(), p.arch.clone()));
-            let files: &[String] = lists
-                .get(&(&*p.name, p.arch.as_deref()))
-                .or_else(|| lists.get(&(&*p.name, None)))
-                .map_or(&[], |f| f.as_slice());
-            let files = g.borrowed(files);
+            let files = g.borrowed(dpkg_list(&lists, &p.name, p.arch.as_deref()));
             let licenses = match m.file(&format!("usr/share/doc/{}/copyright", p.name)) {
                 Ok(Some(found)) => found
                     .facts
@@ -558,6 +571,53 @@ fn dpkg_packages<'a>(
     g
 }
 
+/// The dpkg file lists of the view: (name, arch) -> files (`info/*.list`); distroless
+/// `status.d/*.md5sums`: (name, None) -> files.
+fn dpkg_lists(m: &Merged) -> HashMap<(&str, Option<&str>), &[String]> {
+    let mut lists: HashMap<(&str, Option<&str>), &[String]> = HashMap::new();
+    for prefix in [INFO_DIR, STATUS_D] {
+        for (_, _, f) in m.files_under(prefix) {
+            for fact in f.facts() {
+                if let Fact::DpkgFiles {
+                    package,
+                    arch,
+                    files,
+                } = fact
+                {
+                    lists.insert((package.as_str(), arch.as_deref()), files);
+                }
+            }
+        }
+    }
+    lists
+}
+
+/// The file list of the dpkg package `name` (of `arch`, else of any architecture).
+fn dpkg_list<'a>(
+    lists: &HashMap<(&str, Option<&str>), &'a [String]>,
+    name: &str,
+    arch: Option<&str>,
+) -> &'a [String] {
+    lists
+        .get(&(name, arch))
+        .or_else(|| lists.get(&(name, None)))
+        .copied()
+        .unwrap_or_default()
+}
+
+/// Keeps the file list of every package of the dpkg group (`--package-files`), as
+/// [`dpkg_packages`] counted it.
+fn dpkg_files(m: &Merged, g: &mut Group, files: &mut PackageFiles) {
+    let lists = dpkg_lists(m);
+    for (i, p) in g.packages.iter().enumerate() {
+        let list = dpkg_list(&lists, &p.name, p.arch.as_deref());
+        if !list.is_empty() {
+            let added = files.add(list.iter().map(String::as_str));
+            g.files.push((i, added));
+        }
+    }
+}
+
 /// The apk database of the final view, owned: its path, its packages and the layer that
 /// introduced each (by name).
 pub(super) struct ApkDb {
@@ -603,6 +663,7 @@ fn apk_packages<'a>(
     os: Option<&OsInfo>,
     wanted: &'a HashSet<Str>,
     s: &mut Interner,
+    mut files: Option<&mut PackageFiles>,
 ) -> OsGroup<'a> {
     let mut g = OsGroup::new(wanted);
     let Some(ApkDb {
@@ -634,6 +695,7 @@ fn apk_packages<'a>(
                     _ => x.clone(),
                 });
         let provided: Vec<Str> = provided.collect();
+        g.keep_files(files.as_deref_mut(), lists.files(&p));
         let (files, depends) = (g.copied(lists.files(&p)), lists.depends(&p).to_vec());
         let pkg = OsPkg {
             id: format!("apk:{}@{}", p.name, p.version),
@@ -661,6 +723,7 @@ fn rpm_packages<'a>(
     os: Option<&OsInfo>,
     wanted: &'a HashSet<Str>,
     s: &mut Interner,
+    mut files: Option<&mut PackageFiles>,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> OsGroup<'a> {
     let mut g = OsGroup::new(wanted);
@@ -708,6 +771,7 @@ fn rpm_packages<'a>(
             .and_then(moat_model::version::rpm::split_source_rpm);
         let vendor = s.opt(p.vendor.as_deref());
         let label = s.opt(p.modularity_label.as_deref());
+        g.keep_files(files.as_deref_mut(), p.files.iter().map(String::as_str));
         let pkg = OsPkg {
             id: package_id("rpm", &p.name, &p.evr(), '.', p.arch.as_deref()),
             name: p.name.as_str().into(),
