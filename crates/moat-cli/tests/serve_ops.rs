@@ -419,7 +419,23 @@ fn json_logs_and_event_webhooks() {
 
     // JSON log lines: one per request (method, path, status, duration, token), per
     // submission and per re-match.
-    let lines = srv.lines.lock().unwrap().clone();
+    // The server writes a request's log line after its answer, from another thread: wait
+    // (bounded) until the lines this test reads have arrived.
+    let want = [
+        "\"path\":\"/api/v1/rematch\"",
+        "\"path\":\"/api/v1/reports\"",
+        "\"path\":\"/metrics\"",
+        "\"target\":\"moat::submit\"",
+        "\"target\":\"moat::rematch\"",
+    ];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let lines = loop {
+        let lines = srv.lines.lock().unwrap().clone();
+        if want.iter().all(|w| lines.iter().any(|l| l.contains(w))) || Instant::now() > deadline {
+            break lines;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
     let logs: Vec<Value> = lines
         .iter()
         .filter(|l| l.starts_with('{'))
