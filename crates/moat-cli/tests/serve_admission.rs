@@ -11,6 +11,7 @@
 mod common;
 
 use common::registry::*;
+use common::serve::{pg_database, slow_proxy};
 use common::*;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -84,60 +85,6 @@ fn start(home: &Path, args: &[&str]) -> Server {
         }
     });
     Server(child, addr)
-}
-
-/// A TCP proxy that holds every new connection `delay` before forwarding it: a slow
-/// registry, so that a scan cannot finish within the admission budget.
-fn slow_proxy(backend: u16, delay: Duration) -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = l.local_addr().expect("addr").port();
-    std::thread::spawn(move || {
-        for c in l.incoming() {
-            let Ok(c) = c else { continue };
-            std::thread::spawn(move || {
-                std::thread::sleep(delay);
-                let Ok(b) = TcpStream::connect(("127.0.0.1", backend)) else {
-                    return;
-                };
-                let (mut c2, mut b2) =
-                    (c.try_clone().expect("clone"), b.try_clone().expect("clone"));
-                let (mut c, mut b) = (c, b);
-                let up = std::thread::spawn(move || {
-                    let _ = std::io::copy(&mut c2, &mut b2);
-                    let _ = b2.shutdown(std::net::Shutdown::Write);
-                });
-                let _ = std::io::copy(&mut b, &mut c);
-                let _ = c.shutdown(std::net::Shutdown::Write);
-                let _ = up.join();
-            });
-        }
-    });
-    port
-}
-
-/// A fresh database on the PostgreSQL cluster of `$MOAT_TEST_POSTGRES_URL` (`.ci/run`
-/// starts one on 127.0.0.1), its URL; `None` (skipped) without it, a panic under CI=true.
-fn pg_database(name: &str) -> Option<PathBuf> {
-    let Some(url) = std::env::var("MOAT_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("MOAT_TEST_POSTGRES_URL is not set (CI=true): .ci/run starts PostgreSQL");
-        }
-        eprintln!("skipped: MOAT_TEST_POSTGRES_URL not set");
-        return None;
-    };
-    let db = format!("moat_{name}_{}", std::process::id());
-    let o = Command::new("psql")
-        .arg(&url)
-        .args(["-q", "-c", &format!("DROP DATABASE IF EXISTS {db}"), "-c"])
-        .arg(format!("CREATE DATABASE {db}"))
-        .output()
-        .expect("psql");
-    assert!(o.status.success(), "psql: {}", stderr(&o));
-    let base = url.rsplit_once('/').map(|(b, _)| b).expect("a URL");
-    Some(format!("{base}/{db}").into())
 }
 
 fn moat_pw(home: &Path, args: &[&str]) -> std::process::Output {

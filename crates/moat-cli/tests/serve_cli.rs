@@ -10,7 +10,6 @@ use common::serve::*;
 use common::*;
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -663,35 +662,6 @@ fn image_references_are_scanned_by_the_servers_workers() {
         m.contains("moat_job_seconds_count{kind=\"scan\",outcome=\"failed\"} 1\n"),
         "{m}"
     );
-}
-
-/// A TCP proxy that holds every new connection `delay` before forwarding it: a slow
-/// registry, so that a scan is still running when its worker is killed.
-fn slow_proxy(backend: u16, delay: Duration) -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = l.local_addr().expect("addr").port();
-    std::thread::spawn(move || {
-        for c in l.incoming() {
-            let Ok(c) = c else { continue };
-            std::thread::spawn(move || {
-                std::thread::sleep(delay);
-                let Ok(b) = TcpStream::connect(("127.0.0.1", backend)) else {
-                    return;
-                };
-                let (mut c2, mut b2) =
-                    (c.try_clone().expect("clone"), b.try_clone().expect("clone"));
-                let (mut c, mut b) = (c, b);
-                let up = std::thread::spawn(move || {
-                    let _ = std::io::copy(&mut c2, &mut b2);
-                    let _ = b2.shutdown(std::net::Shutdown::Write);
-                });
-                let _ = std::io::copy(&mut b, &mut c);
-                let _ = c.shutdown(std::net::Shutdown::Write);
-                let _ = up.join();
-            });
-        }
-    });
-    port
 }
 
 /// A server without workers queues (bounded: 429 past --max-queue, the depth in

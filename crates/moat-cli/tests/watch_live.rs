@@ -156,8 +156,8 @@ fn scenario(source: &str) -> (Alerts, Alerts, String) {
     .rev()
     .collect();
     let socket = fake_docker(dir.path(), &id);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_moat"))
-        .args(["watch", "--rules"])
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_moat"));
+    cmd.args(["watch", "--rules"])
         .arg(&rule_file)
         .args([
             "--live",
@@ -172,27 +172,8 @@ fn scenario(source: &str) -> (Alerts, Alerts, String) {
             "8",
             "--container-socket",
         ])
-        .arg(&socket)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("moat runs");
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let err_reader = std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in BufReader::new(stderr).lines() {
-            let line = line.unwrap();
-            if line.contains("watching live process events") {
-                let _ = tx.send(());
-            }
-            all.push_str(&line);
-            all.push('\n');
-        }
-        all
-    });
-    rx.recv_timeout(std::time::Duration::from_secs(20))
-        .expect("moat starts watching");
+        .arg(&socket);
+    let (child, err_reader) = watching(cmd);
 
     let mut expected = Vec::new();
     // A shell on the host.
@@ -517,34 +498,15 @@ fn live_alert_names_the_package_of_the_executed_file() {
         .rev()
         .collect();
     let socket = fake_docker_of(dir.path(), &id, &image);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_moat"))
-        .args(["watch", "--rules"])
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_moat"));
+    cmd.args(["watch", "--rules"])
         .arg(&rules)
         .arg("--image-report")
         .arg(&report)
         .args(["--live", "--format", "json", "--duration", "6"])
         .arg("--container-socket")
-        .arg(&socket)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("moat runs");
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let err_reader = std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in BufReader::new(stderr).lines() {
-            let line = line.unwrap();
-            if line.contains("watching live process events") {
-                let _ = tx.send(());
-            }
-            all.push_str(&line);
-            all.push('\n');
-        }
-        all
-    });
-    rx.recv_timeout(std::time::Duration::from_secs(20))
-        .expect("moat starts watching");
+        .arg(&socket);
+    let (child, err_reader) = watching(cmd);
 
     let base = cgroups.join(format!("moat-join-test-{}", std::process::id()));
     let scope = base.join(format!("docker-{id}.scope"));
@@ -587,4 +549,31 @@ fn live_alert_names_the_package_of_the_executed_file() {
         format!("bash {version}").as_str(),
         "{a}"
     );
+}
+
+/// Starts `moat watch --live` (`cmd`) with its outputs piped and waits (20 s at most) until
+/// it says it is watching; the thread gathers its stderr.
+fn watching(mut cmd: Command) -> (std::process::Child, std::thread::JoinHandle<String>) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("moat runs");
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let err_reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stderr).lines() {
+            let line = line.unwrap();
+            if line.contains("watching live process events") {
+                let _ = tx.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(20))
+        .expect("moat starts watching");
+    (child, err_reader)
 }

@@ -227,3 +227,32 @@ pub fn vuln_scan(home: &Path, target: &str, db: &Path) -> Value {
     assert!(o.status.success(), "{}", stderr(&o));
     serde_json::from_slice(&o.stdout).expect("json")
 }
+
+/// A TCP proxy that holds every new connection `delay` before forwarding it: a slow
+/// registry, so that a scan outlasts a budget or is still running when its worker is killed.
+pub fn slow_proxy(backend: u16, delay: Duration) -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for c in l.incoming() {
+            let Ok(c) = c else { continue };
+            std::thread::spawn(move || {
+                std::thread::sleep(delay);
+                let Ok(b) = TcpStream::connect(("127.0.0.1", backend)) else {
+                    return;
+                };
+                let (mut c2, mut b2) =
+                    (c.try_clone().expect("clone"), b.try_clone().expect("clone"));
+                let (mut c, mut b) = (c, b);
+                let up = std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut c2, &mut b2);
+                    let _ = b2.shutdown(std::net::Shutdown::Write);
+                });
+                let _ = std::io::copy(&mut b, &mut c);
+                let _ = c.shutdown(std::net::Shutdown::Write);
+                let _ = up.join();
+            });
+        }
+    });
+    port
+}
