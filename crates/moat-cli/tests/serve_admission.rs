@@ -11,81 +11,12 @@
 mod common;
 
 use common::registry::*;
-use common::serve::{pg_database, slow_proxy};
+use common::serve::{http, pg_database, slow_proxy, start};
 use common::*;
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
-
-/// One HTTP/1.1 POST (Connection: close); the status and the body.
-fn post(addr: &str, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(120))).ok();
-    write!(
-        s,
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    )
-    .expect("write");
-    s.write_all(body).expect("body");
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).expect("read");
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("a response head");
-    let head = String::from_utf8_lossy(&raw[..split]).to_string();
-    let status: u16 = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .expect("status");
-    assert!(
-        !head.to_ascii_lowercase().contains("chunked"),
-        "a chunked answer: {head}"
-    );
-    (status, raw[split + 4..].to_vec())
-}
-
-/// The server process; killed if the test fails before it is stopped.
-struct Server(Child, String);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.0.kill().ok();
-        self.0.wait().ok();
-    }
-}
-
-fn start(home: &Path, args: &[&str]) -> Server {
-    let mut child = isolated(home)
-        .arg("serve")
-        .args(["--listen", "127.0.0.1:0"])
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("moat serve starts");
-    let mut err = BufReader::new(child.stderr.take().expect("stderr"));
-    let mut line = String::new();
-    err.read_line(&mut line).expect("a first line");
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_string();
-    std::thread::spawn(move || {
-        let mut sink = String::new();
-        while err.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
-            sink.clear();
-        }
-    });
-    Server(child, addr)
-}
 
 fn moat_pw(home: &Path, args: &[&str]) -> std::process::Output {
     run(isolated(home).env("MOAT_PASSWORD", "pw").args(args))
@@ -183,9 +114,11 @@ fn review_request(kind: &str, images: &[&str], security: Value) -> Value {
 
 /// POSTs `req` to `/admission?timeout=...`; the response part, checked for its shape.
 fn admit(addr: &str, timeout: &str, req: &Value) -> Value {
-    let (s, body) = post(
+    let (s, body) = http(
         addr,
+        "POST",
         &format!("/admission?timeout={timeout}"),
+        None,
         req.to_string().as_bytes(),
     );
     assert_eq!(s, 200, "{}", String::from_utf8_lossy(&body));
@@ -261,7 +194,7 @@ fn signatures_and_misconfiguration_rules_at_admission() {
             h.join("policy/admission.toml").to_str().unwrap(),
         ],
     );
-    let a = srv.1.as_str();
+    let a = srv.addr.as_str();
 
     // Signed by the trusted key: allowed, by tag (resolved through the registry) and by
     // digest, for a Pod and a Deployment; the key is in the audit annotations.
@@ -374,9 +307,11 @@ fn signatures_and_misconfiguration_rules_at_admission() {
     );
 
     // Not a duration: the request is refused.
-    let (s, _) = post(
+    let (s, _) = http(
         a,
+        "POST",
         "/admission?timeout=soon",
+        None,
         review_request("Pod", &[&signed], Value::Null)
             .to_string()
             .as_bytes(),
@@ -461,7 +396,7 @@ fn unknown_images(h: &Path, store: &Path) {
             h.join("admission.toml").to_str().unwrap(),
         ],
     );
-    let a = srv.1.as_str();
+    let a = srv.addr.as_str();
 
     // Unknown, scanned within the budget: denied by its findings, or allowed.
     let r = admit(
@@ -553,7 +488,7 @@ fn unknown_images(h: &Path, store: &Path) {
     );
     let other = format!("{host}/team/other:v9");
     let r = admit(
-        &srv.1,
+        &srv.addr,
         "10s",
         &review_request("Pod", &[&other], Value::Null),
     );
