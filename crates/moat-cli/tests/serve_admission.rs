@@ -24,20 +24,7 @@ fn moat_pw(home: &Path, args: &[&str]) -> std::process::Output {
 
 /// A one-layer Debian image with `pkgs` as an OCI layout in `dir`, pushed as `dest`.
 fn push_image(dir: &Path, pkgs: &[(&str, &str)], marker: &str, dest: &str) {
-    let layer = TestLayer::gz(
-        &debian_layer(
-            pkgs,
-            vec![E::File("etc/marker", marker.as_bytes().to_vec())],
-        ),
-        "test",
-    );
-    write_oci(dir, &[layer]);
-    let index = std::fs::read_to_string(dir.join("index.json")).unwrap();
-    std::fs::write(
-        dir.join("index.json"),
-        index.replace("\"test:latest\"", "\"latest\""),
-    )
-    .unwrap();
+    debian_layout(dir, pkgs, marker);
     skopeo_push(dir, dest, &["--dest-tls-verify=false"]);
 }
 

@@ -27,21 +27,7 @@ fn keypair(home: &Path, prefix: &str) {
 
 /// A small one-layer image as an OCI layout whose image is named `latest`.
 fn small_layout(dir: &Path, marker: &str) -> PathBuf {
-    let layer = TestLayer::gz(
-        &debian_layer(
-            &[("bash", "5.2.15-2+b2")],
-            vec![E::File("etc/marker", marker.as_bytes().to_vec())],
-        ),
-        "test",
-    );
-    write_oci(dir, &[layer]);
-    let index = std::fs::read_to_string(dir.join("index.json")).unwrap();
-    std::fs::write(
-        dir.join("index.json"),
-        index.replace("\"test:latest\"", "\"latest\""),
-    )
-    .unwrap();
-    dir.to_path_buf()
+    debian_layout(dir, &[("bash", "5.2.15-2+b2")], marker)
 }
 
 /// An advisory for the layouts' bash (fixed in 5.2.15-2+b3), in `home/adv`.

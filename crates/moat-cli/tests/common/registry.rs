@@ -120,3 +120,23 @@ pub fn moat_in(home: &Path, args: &[&str], stdin: &str) -> std::process::Output 
         .unwrap();
     child.wait_with_output().unwrap()
 }
+
+/// A one-layer Debian image with `pkgs` and an `etc/marker` holding `marker`, as an OCI
+/// layout in `dir` whose image is named `latest`; `dir` back.
+pub fn debian_layout(dir: &Path, pkgs: &[(&str, &str)], marker: &str) -> PathBuf {
+    let layer = TestLayer::gz(
+        &debian_layer(
+            pkgs,
+            vec![E::File("etc/marker", marker.as_bytes().to_vec())],
+        ),
+        "test",
+    );
+    write_oci(dir, &[layer]);
+    let index = std::fs::read_to_string(dir.join("index.json")).unwrap();
+    std::fs::write(
+        dir.join("index.json"),
+        index.replace("\"test:latest\"", "\"latest\""),
+    )
+    .unwrap();
+    dir.to_path_buf()
+}
