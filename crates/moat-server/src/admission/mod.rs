@@ -340,7 +340,12 @@ fn findings_verdict(
         })
         .filter(|f| {
             !ignored.contains(&f.id.to_ascii_uppercase())
-                && !ignored_keys.contains(&(f.id.clone(), f.package.clone(), f.version.clone()))
+                && (ignored_keys.is_empty()
+                    || !ignored_keys.contains(&(
+                        f.id.clone(),
+                        f.package.clone(),
+                        f.version.clone(),
+                    )))
         })
         .map(|f| match (&f.package, &f.version) {
             (Some(p), Some(v)) => format!("{} {} ({p} {v})", f.id, f.severity),
