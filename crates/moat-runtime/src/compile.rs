@@ -5,7 +5,7 @@
 use crate::cond::{self, Expr, FieldRef, Op, Operand, Rhs, Transformer};
 use crate::engine::{CompiledRule, Engine};
 use crate::eval::{COperand, CRhs, Check, Lit, LitSet, Node};
-use crate::field::{FieldSource, FieldType};
+use crate::field::{FieldArg, FieldSource, FieldType};
 use crate::load::{Code, Diagnostic, ExField, Exception, RuleDef, RuleSet, scalar};
 use crate::output::OutputFormat;
 use std::collections::{BTreeSet, HashMap};
@@ -60,6 +60,7 @@ pub fn compile<S: FieldSource>(rules: &RuleSet, source: S, other_sources: &[&str
         out: rules.diagnostics.clone(),
     };
     let mut engine = Engine::new(source);
+    let mut slots = Slots::default();
     if rules.has_errors() {
         return Compiled {
             engine,
@@ -169,7 +170,7 @@ pub fn compile<S: FieldSource>(rules: &RuleSet, source: S, other_sources: &[&str
             );
             continue;
         }
-        let node = match build(&expanded, engine.source()) {
+        let node = match build(&expanded, engine.source(), &mut slots) {
             Ok(n) => n,
             Err(BuildError::UnknownField(msg))
                 if r.skip_if_unknown_filter || engine.source().skips_unknown_fields() =>
@@ -248,6 +249,7 @@ pub fn compile<S: FieldSource>(rules: &RuleSet, source: S, other_sources: &[&str
             );
         }
     }
+    engine.set_slots(slots.map.len());
     Compiled {
         engine,
         diagnostics: d.out,
@@ -572,21 +574,47 @@ enum BuildError {
     Other(String),
 }
 
-fn build<S: FieldSource>(e: &Expr, s: &S) -> Result<Node<S::Field>, BuildError> {
+/// The per-event cache slot of each distinct operand (a field, its argument and its
+/// transformers) of the rules compiled so far: rules naming the same operand share its slot,
+/// so its values are extracted once per event whatever the number of rules reading it.
+#[derive(Default)]
+struct Slots {
+    map: HashMap<(String, FieldArg, Vec<Transformer>), u32>,
+}
+
+impl Slots {
+    fn slot(&mut self, name: &str, arg: &FieldArg, transforms: &[Transformer]) -> u32 {
+        let next = self.map.len() as u32;
+        *self
+            .map
+            .entry((name.to_string(), arg.clone(), transforms.to_vec()))
+            .or_insert(next)
+    }
+}
+
+fn build<S: FieldSource>(e: &Expr, s: &S, slots: &mut Slots) -> Result<Node<S::Field>, BuildError> {
     Ok(match e {
-        Expr::And(v) => Node::And(v.iter().map(|x| build(x, s)).collect::<Result<_, _>>()?),
-        Expr::Or(v) => Node::Or(v.iter().map(|x| build(x, s)).collect::<Result<_, _>>()?),
-        Expr::Not(x) => Node::Not(Box::new(build(x, s)?)),
+        Expr::And(v) => Node::And(
+            v.iter()
+                .map(|x| build(x, s, slots))
+                .collect::<Result<_, _>>()?,
+        ),
+        Expr::Or(v) => Node::Or(
+            v.iter()
+                .map(|x| build(x, s, slots))
+                .collect::<Result<_, _>>()?,
+        ),
+        Expr::Not(x) => Node::Not(Box::new(build(x, s, slots)?)),
         Expr::Ident(name) => {
             return Err(BuildError::Other(format!(
                 "Undefined macro '{name}' used in filter."
             )));
         }
         Expr::Check(c) => {
-            let lhs = operand(&c.lhs, s)?;
+            let lhs = operand(&c.lhs, s, slots)?;
             let rhs = match &c.rhs {
                 Rhs::None => CRhs::None,
-                Rhs::Field(o) => CRhs::Field(operand(o, s)?),
+                Rhs::Field(o) => CRhs::Field(operand(o, s, slots)?),
                 Rhs::Value(v) => {
                     if c.op.takes_list() {
                         CRhs::Set(
@@ -664,7 +692,11 @@ fn check_op_type(op: Op, ty: FieldType) -> Result<(), String> {
     }
 }
 
-fn operand<S: FieldSource>(o: &Operand, s: &S) -> Result<COperand<S::Field>, BuildError> {
+fn operand<S: FieldSource>(
+    o: &Operand,
+    s: &S,
+    slots: &mut Slots,
+) -> Result<COperand<S::Field>, BuildError> {
     let mut transforms = Vec::new();
     let mut cur = o;
     while let Operand::Transform(t, inner) = cur {
@@ -698,10 +730,12 @@ fn operand<S: FieldSource>(o: &Operand, s: &S) -> Result<COperand<S::Field>, Bui
             }
         };
     }
+    let slot = slots.slot(name, arg, &transforms);
     Ok(COperand {
         field,
         ty,
         transforms,
+        slot,
     })
 }
 

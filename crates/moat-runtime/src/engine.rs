@@ -1,7 +1,7 @@
 //! Compiled rules for one source, indexed by event type, evaluated per event.
 
-use crate::eval::Node;
-use crate::field::{FieldSource, Value};
+use crate::eval::{FieldCache, Node};
+use crate::field::FieldSource;
 use crate::load::Priority;
 use crate::output::OutputFormat;
 use std::collections::HashMap;
@@ -50,6 +50,8 @@ pub struct Engine<S: FieldSource> {
     active: Vec<usize>,
     by_type: HashMap<u16, Vec<usize>>,
     untyped: Vec<usize>,
+    /// How many distinct operands the conditions read (the per-event cache's slots).
+    slots: usize,
     pub matching: Matching,
 }
 
@@ -62,6 +64,7 @@ impl<S: FieldSource> Engine<S> {
             active: Vec::new(),
             by_type: HashMap::new(),
             untyped: Vec::new(),
+            slots: 0,
             matching: Matching::First,
         }
     }
@@ -83,6 +86,12 @@ impl<S: FieldSource> Engine<S> {
     /// How many rules run (after [`Engine::select`]).
     pub fn running(&self) -> usize {
         self.active.len()
+    }
+
+    /// The number of operand slots the compiled conditions use (each operand's
+    /// [`COperand::slot`](crate::eval::COperand::slot) is below it).
+    pub(crate) fn set_slots(&mut self, n: usize) {
+        self.slots = n;
     }
 
     pub(crate) fn add(&mut self, rule: CompiledRule<S::Field>) {
@@ -160,10 +169,11 @@ impl<S: FieldSource> Engine<S> {
         if candidates.is_empty() {
             return 0;
         }
-        let mut buf: Vec<Value<'_>> = Vec::new();
+        // Each operand's values are extracted once per event, by the first rule reading it.
+        let mut cache = FieldCache::new(self.slots);
         let mut n = 0;
         for &i in candidates {
-            if self.rules[i].condition.eval(&self.source, ev, &mut buf) {
+            if self.rules[i].condition.eval(&self.source, ev, &mut cache) {
                 hit(i);
                 n += 1;
                 if self.matching == Matching::First {

@@ -23,6 +23,65 @@ pub struct COperand<F> {
     pub field: F,
     pub ty: FieldType,
     pub transforms: Vec<Transformer>,
+    /// The operand's slot in the per-event [`FieldCache`]: operands naming the same field,
+    /// argument and transformers share one.
+    pub slot: u32,
+}
+
+/// The values of each operand extracted so far on one event, by slot: the first check
+/// reading an operand extracts it, the others (dozens of rules read `ka.verb`) reuse them.
+pub struct FieldCache<'e> {
+    /// Per slot, the range of its values in `vals`; `UNSET` before its first extraction.
+    spans: Vec<(u32, u32)>,
+    vals: Vec<Value<'e>>,
+    scratch: Vec<Value<'e>>,
+}
+
+const UNSET: (u32, u32) = (u32::MAX, u32::MAX);
+
+impl<'e> FieldCache<'e> {
+    /// An empty cache for `slots` operands (one event's).
+    pub fn new(slots: usize) -> Self {
+        FieldCache {
+            spans: vec![UNSET; slots],
+            vals: Vec::with_capacity(slots.min(64)),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// The range in `vals` of operand `o`'s values, extracted on first use.
+    fn fill<S: FieldSource>(
+        &mut self,
+        o: &COperand<S::Field>,
+        src: &'e S,
+        ev: &'e S::Event,
+    ) -> (usize, usize) {
+        let slot = o.slot as usize;
+        if let Some(&(a, b)) = self.spans.get(slot)
+            && a != u32::MAX
+        {
+            return (a as usize, b as usize);
+        }
+        extract(o, src, ev, &mut self.scratch);
+        let a = self.vals.len();
+        self.vals.append(&mut self.scratch);
+        let b = self.vals.len();
+        if let Some(s) = self.spans.get_mut(slot) {
+            *s = (a as u32, b as u32);
+        }
+        (a, b)
+    }
+
+    /// Operand `o`'s values on the event.
+    pub fn get<S: FieldSource>(
+        &mut self,
+        o: &COperand<S::Field>,
+        src: &'e S,
+        ev: &'e S::Event,
+    ) -> &[Value<'e>] {
+        let (a, b) = self.fill(o, src, ev);
+        &self.vals[a..b]
+    }
 }
 
 /// The compiled right side of a check.
@@ -197,18 +256,18 @@ fn path_prefix(p: &[u8], v: &[u8]) -> bool {
 }
 
 impl<F> Node<F> {
-    /// Evaluates the condition on `event`. `buf` is scratch space for extracted values.
+    /// Evaluates the condition on `event`, reading operands through `cache` (the event's).
     pub fn eval<'e, S: FieldSource<Field = F>>(
         &self,
         src: &'e S,
         ev: &'e S::Event,
-        buf: &mut Vec<Value<'e>>,
+        cache: &mut FieldCache<'e>,
     ) -> bool {
         match self {
-            Node::And(v) => v.iter().all(|n| n.eval(src, ev, buf)),
-            Node::Or(v) => v.iter().any(|n| n.eval(src, ev, buf)),
-            Node::Not(n) => !n.eval(src, ev, buf),
-            Node::Check(c) => c.eval(src, ev, buf),
+            Node::And(v) => v.iter().all(|n| n.eval(src, ev, cache)),
+            Node::Or(v) => v.iter().any(|n| n.eval(src, ev, cache)),
+            Node::Not(n) => !n.eval(src, ev, cache),
+            Node::Check(c) => c.eval(src, ev, cache),
         }
     }
 }
@@ -272,12 +331,13 @@ impl<F> Check<F> {
         &self,
         src: &'e S,
         ev: &'e S::Event,
-        buf: &mut Vec<Value<'e>>,
+        cache: &mut FieldCache<'e>,
     ) -> bool {
-        extract(&self.lhs, src, ev, buf);
-        if buf.is_empty() {
+        let (a, b) = cache.fill(&self.lhs, src, ev);
+        if a == b {
             return false;
         }
+        let buf = &cache.vals[a..b];
         match &self.rhs {
             CRhs::None => true,
             CRhs::One(lit) => buf.iter().any(|v| cmp_lit(v, self.op, lit)),
@@ -289,8 +349,8 @@ impl<F> Check<F> {
                 }
             }
             CRhs::Field(o) => {
-                let mut rhs = Vec::new();
-                extract(o, src, ev, &mut rhs);
+                let (c, d) = cache.fill(o, src, ev);
+                let (buf, rhs) = (&cache.vals[a..b], &cache.vals[c..d]);
                 match self.op {
                     Op::In | Op::Intersects | Op::PMatch => {
                         let hit = |v: &Value| {
