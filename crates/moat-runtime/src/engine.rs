@@ -164,16 +164,33 @@ impl<S: FieldSource> Engine<S> {
 
     /// Evaluates the running rules on `ev` and calls `hit` with the index of each rule that
     /// fires (only the first one under [`Matching::First`]). Returns the number that fired.
-    pub fn process(&self, ev: &S::Event, mut hit: impl FnMut(usize)) -> usize {
+    pub fn process(&self, ev: &S::Event, hit: impl FnMut(usize)) -> usize {
+        let mut cache = self.cache();
+        self.process_cached(ev, &mut cache, hit)
+    }
+
+    /// An empty per-event cache of the operands' values, for [`Engine::process_cached`] and
+    /// [`Engine::render_cached`].
+    pub fn cache<'e>(&self) -> FieldCache<'e> {
+        FieldCache::new(self.slots)
+    }
+
+    /// [`Engine::process`], the operands' values kept in `cache` (empty, or this event's):
+    /// the alerts' output can then reuse them ([`Engine::render_cached`]).
+    pub fn process_cached<'e>(
+        &'e self,
+        ev: &'e S::Event,
+        cache: &mut FieldCache<'e>,
+        mut hit: impl FnMut(usize),
+    ) -> usize {
         let candidates = self.candidates(ev);
         if candidates.is_empty() {
             return 0;
         }
         // Each operand's values are extracted once per event, by the first rule reading it.
-        let mut cache = FieldCache::new(self.slots);
         let mut n = 0;
         for &i in candidates {
-            if self.rules[i].condition.eval(&self.source, ev, &mut cache) {
+            if self.rules[i].condition.eval(&self.source, ev, cache) {
                 hit(i);
                 n += 1;
                 if self.matching == Matching::First {
@@ -198,9 +215,23 @@ impl<S: FieldSource> Engine<S> {
         ev: &S::Event,
         with_fields: bool,
     ) -> (String, Vec<(Arc<str>, Option<String>)>) {
+        let mut cache = self.cache();
+        self.render_cached(rule, ev, with_fields, &mut cache)
+    }
+
+    /// [`Engine::render_with`], reading the fields through the event's `cache` (those the
+    /// conditions read are not extracted again).
+    #[allow(clippy::type_complexity)]
+    pub fn render_cached<'e>(
+        &'e self,
+        rule: usize,
+        ev: &'e S::Event,
+        with_fields: bool,
+        cache: &mut FieldCache<'e>,
+    ) -> (String, Vec<(Arc<str>, Option<String>)>) {
         self.rules[rule]
             .output
-            .render_with(&self.source, ev, with_fields)
+            .render_cached(&self.source, ev, with_fields, cache)
     }
 
     /// The name, source, tags and priority the alerts of `rule` carry.

@@ -49,20 +49,20 @@ impl<'e> FieldCache<'e> {
         }
     }
 
-    /// The range in `vals` of operand `o`'s values, extracted on first use.
-    fn fill<S: FieldSource>(
+    /// The range in `vals` of slot `slot`'s values, extracted by `extract` on first use.
+    fn fill_with(
         &mut self,
-        o: &COperand<S::Field>,
-        src: &'e S,
-        ev: &'e S::Event,
+        slot: u32,
+        extract: impl FnOnce(&mut Vec<Value<'e>>),
     ) -> (usize, usize) {
-        let slot = o.slot as usize;
+        let slot = slot as usize;
         if let Some(&(a, b)) = self.spans.get(slot)
             && a != u32::MAX
         {
             return (a as usize, b as usize);
         }
-        extract(o, src, ev, &mut self.scratch);
+        self.scratch.clear();
+        extract(&mut self.scratch);
         let a = self.vals.len();
         self.vals.append(&mut self.scratch);
         let b = self.vals.len();
@@ -70,6 +70,16 @@ impl<'e> FieldCache<'e> {
             *s = (a as u32, b as u32);
         }
         (a, b)
+    }
+
+    /// The range in `vals` of operand `o`'s values, extracted on first use.
+    fn fill<S: FieldSource>(
+        &mut self,
+        o: &COperand<S::Field>,
+        src: &'e S,
+        ev: &'e S::Event,
+    ) -> (usize, usize) {
+        self.fill_with(o.slot, |buf| extract(o, src, ev, buf))
     }
 
     /// Operand `o`'s values on the event.
@@ -80,6 +90,19 @@ impl<'e> FieldCache<'e> {
         ev: &'e S::Event,
     ) -> &[Value<'e>] {
         let (a, b) = self.fill(o, src, ev);
+        &self.vals[a..b]
+    }
+
+    /// The values of `field` (no transformer) on the event, cached in `slot` (a slot past
+    /// the cache's: extracted each time).
+    pub fn field<S: FieldSource>(
+        &mut self,
+        slot: u32,
+        field: &S::Field,
+        src: &'e S,
+        ev: &'e S::Event,
+    ) -> &[Value<'e>] {
+        let (a, b) = self.fill_with(slot, |buf| src.extract(ev, field, buf));
         &self.vals[a..b]
     }
 }
