@@ -6,6 +6,7 @@ use crate::cond::{Op, Transformer};
 use crate::field::{FieldSource, FieldType, Value};
 use std::borrow::Cow;
 use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::net::IpAddr;
 
 /// A compiled condition.
@@ -44,23 +45,34 @@ impl<'e> FieldCache<'e> {
     pub fn new(slots: usize) -> Self {
         FieldCache {
             spans: vec![UNSET; slots],
-            vals: Vec::with_capacity(slots.min(64)),
-            scratch: Vec::new(),
+            vals: Vec::with_capacity(slots),
+            scratch: Vec::with_capacity(8),
         }
     }
 
     /// The range in `vals` of slot `slot`'s values, extracted by `extract` on first use.
+    #[inline(always)]
     fn fill_with(
         &mut self,
         slot: u32,
         extract: impl FnOnce(&mut Vec<Value<'e>>),
     ) -> (usize, usize) {
-        let slot = slot as usize;
-        if let Some(&(a, b)) = self.spans.get(slot)
+        if let Some(&(a, b)) = self.spans.get(slot as usize)
             && a != u32::MAX
         {
             return (a as usize, b as usize);
         }
+        self.extract_into(slot, extract)
+    }
+
+    /// The first read of slot `slot` on the event.
+    #[inline(never)]
+    fn extract_into(
+        &mut self,
+        slot: u32,
+        extract: impl FnOnce(&mut Vec<Value<'e>>),
+    ) -> (usize, usize) {
+        let slot = slot as usize;
         self.scratch.clear();
         extract(&mut self.scratch);
         let a = self.vals.len();
@@ -211,7 +223,7 @@ pub enum LitSet {
     /// Strings; hashed when there are many.
     Strs {
         small: Vec<Vec<u8>>,
-        big: Option<HashSet<Vec<u8>>>,
+        big: Option<HashSet<Vec<u8>, BuildHasherDefault<WordHasher>>>,
     },
     /// Path prefixes for `pmatch` (trailing `/` removed).
     Paths(Vec<Vec<u8>>),
@@ -219,6 +231,48 @@ pub enum LitSet {
 }
 
 const HASH_FROM: usize = 8;
+
+/// A hasher of byte strings eight bytes at a time (a multiply and a rotate per word), for
+/// the sets of rule literals: the set is the rules', the looked-up values the event's, so
+/// an event cannot choose collisions among the set's items to slow the lookups down.
+#[derive(Default)]
+pub struct WordHasher(u64);
+
+impl WordHasher {
+    #[inline(always)]
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for WordHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        // The multiply leaves its best bits high; the table reads both ends.
+        self.0 ^ (self.0 >> 32)
+    }
+}
 
 impl LitSet {
     pub fn new(items: &[String], ty: FieldType, op: Op) -> Result<LitSet, String> {
@@ -257,7 +311,7 @@ impl LitSet {
             LitSet::Strs { small, big } => match v {
                 Value::Str(b) | Value::Bytes(b) => match big {
                     Some(h) => h.contains(b.as_ref()),
-                    None => small.iter().any(|s| s.as_slice() == b.as_ref()),
+                    None => small.iter().any(|s| bytes_eq(s, b)),
                 },
                 _ => false,
             },
@@ -423,10 +477,31 @@ fn cmp_bytes(b: &[u8], op: Op, l: &[u8]) -> bool {
         Op::IGlob => glob(l, b, true),
         Op::PMatch => path_prefix(l, b),
         // Equality without an ordering: lengths first, no call to memcmp when they differ.
-        Op::Eq | Op::In | Op::Intersects => b == l,
-        Op::Ne => b != l,
+        Op::Eq | Op::In | Op::Intersects => bytes_eq(b, l),
+        Op::Ne => !bytes_eq(b, l),
         op => cmp_ord(b.cmp(l), op),
     }
+}
+
+/// Byte strings equal: lengths first, then eight bytes at a time in line (the values are
+/// short: a call to memcmp costs more than the comparison).
+#[inline]
+fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let word = |c: &[u8]| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        u64::from_ne_bytes(w)
+    };
+    let (mut x, mut y) = (a.chunks_exact(8), b.chunks_exact(8));
+    for (p, q) in (&mut x).zip(&mut y) {
+        if word(p) != word(q) {
+            return false;
+        }
+    }
+    x.remainder().iter().zip(y.remainder()).all(|(p, q)| p == q)
 }
 
 /// Compares one value with a literal.
@@ -648,9 +723,33 @@ mod tests {
             Op::IContains,
             &Lit::new("WORLD", FieldType::Str, Op::IContains).unwrap()
         ));
+        let long = b"0123456789abcdefghij".as_slice();
+        for n in 0..long.len() {
+            for m in 0..long.len() {
+                let (a, mut b) = (&long[..n], long[..m].to_vec());
+                assert_eq!(bytes_eq(a, &b), a == b.as_slice(), "{n} {m}");
+                if let Some(last) = b.last_mut() {
+                    *last ^= 1;
+                    assert_eq!(bytes_eq(a, &b), a == b.as_slice(), "{n} {m}");
+                }
+            }
+        }
         let many: Vec<String> = (0..20).map(|i| format!("v{i}")).collect();
         let set = LitSet::new(&many, FieldType::Str, Op::In).unwrap();
         assert!(set.contains(&Value::Str(Cow::Borrowed(b"v17"))));
         assert!(!set.contains(&Value::Str(Cow::Borrowed(b"v20"))));
+        // Keys longer than a word, and ones differing in the last byte only.
+        let paths: Vec<String> = (0..40)
+            .map(|i| format!("/var/lib/kubelet/pods/{i}"))
+            .collect();
+        let set = LitSet::new(&paths, FieldType::Str, Op::In).unwrap();
+        for p in &paths {
+            assert!(
+                set.contains(&Value::Str(Cow::Borrowed(p.as_bytes()))),
+                "{p}"
+            );
+        }
+        assert!(!set.contains(&Value::Str(Cow::Borrowed(b"/var/lib/kubelet/pods/40"))));
+        assert!(!set.contains(&Value::Str(Cow::Borrowed(b"/var/lib/kubelet/pods/"))));
     }
 }

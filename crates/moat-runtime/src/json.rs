@@ -313,7 +313,8 @@ fn tape(data: &[u8]) -> Result<Vec<Node>, JsonError> {
         return Err(JsonError::TooLarge);
     }
     let d = data;
-    let mut nodes = Vec::with_capacity(data.len() / 16 + 4);
+    // Audit events hold a node every 10 to 21 bytes: room for all of them at once.
+    let mut nodes = Vec::with_capacity(data.len() / 10 + 8);
     // The open arrays and objects, innermost last (their nodes).
     let mut open: Vec<u32> = Vec::with_capacity(16);
     let mut p = 0usize;

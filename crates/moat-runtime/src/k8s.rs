@@ -293,7 +293,7 @@ impl<R: BufRead> AuditReader<R> {
                 self.pending_line = self.line + 1;
             }
             let before = self.pending.len();
-            let n = self.input.read_until(b'\n', &mut self.pending)?;
+            let n = read_line(&mut self.input, &mut self.pending)?;
             if n == 0 {
                 self.done = true;
                 if self.pending.iter().all(|c| c.is_ascii_whitespace()) {
@@ -335,6 +335,36 @@ impl<R: BufRead> AuditReader<R> {
                     })));
                 }
             }
+        }
+    }
+}
+
+/// [`BufRead::read_until`] a newline, finding it with `memchr`'s vector scan (the
+/// standard library's scans a byte at a time).
+fn read_line<R: BufRead>(r: &mut R, out: &mut Vec<u8>) -> std::io::Result<usize> {
+    let mut read = 0;
+    loop {
+        let (done, used) = {
+            let buf = match r.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            match memchr::memchr(b'\n', buf) {
+                Some(i) => {
+                    out.extend_from_slice(&buf[..=i]);
+                    (true, i + 1)
+                }
+                None => {
+                    out.extend_from_slice(buf);
+                    (buf.is_empty(), buf.len())
+                }
+            }
+        };
+        r.consume(used);
+        read += used;
+        if done {
+            return Ok(read);
         }
     }
 }
@@ -1291,6 +1321,24 @@ mod tests {
         );
         assert_eq!(utc_nanos(b"1970-01-01T00:00:00Z"), Some(0));
         assert!(utc_nanos(b"2024-01-01T23:59:60Z").is_none());
+    }
+
+    #[test]
+    fn lines_read_like_read_until() {
+        let data = b"ab\n\ncdefgh\nij\r\n\nklmnopqrstuvwxyz0123456789 no newline at the end";
+        for cap in [1, 2, 3, 7, 64] {
+            let mut a = std::io::BufReader::with_capacity(cap, &data[..]);
+            let mut b = std::io::BufReader::with_capacity(cap, &data[..]);
+            loop {
+                let (mut x, mut y) = (b"pre".to_vec(), b"pre".to_vec());
+                let n = read_line(&mut a, &mut x).unwrap();
+                let m = b.read_until(b'\n', &mut y).unwrap();
+                assert_eq!((n, &x), (m, &y), "{cap}");
+                if n == 0 {
+                    break;
+                }
+            }
+        }
     }
 
     #[test]
