@@ -5,7 +5,7 @@
 use crate::cond::{self, Expr, FieldRef, Op, Operand, Rhs, Transformer};
 use crate::engine::{CompiledRule, Engine};
 use crate::eval::{COperand, CRhs, Check, Lit, LitSet, Node};
-use crate::field::{FieldSource, FieldType};
+use crate::field::{FieldArg, FieldSource, FieldType};
 use crate::load::{Code, Diagnostic, ExField, Exception, RuleDef, RuleSet, scalar};
 use crate::output::OutputFormat;
 use std::collections::{BTreeSet, HashMap};
@@ -60,6 +60,7 @@ pub fn compile<S: FieldSource>(rules: &RuleSet, source: S, other_sources: &[&str
         out: rules.diagnostics.clone(),
     };
     let mut engine = Engine::new(source);
+    let mut slots = Slots::default();
     if rules.has_errors() {
         return Compiled {
             engine,
@@ -169,7 +170,7 @@ pub fn compile<S: FieldSource>(rules: &RuleSet, source: S, other_sources: &[&str
             );
             continue;
         }
-        let node = match build(&expanded, engine.source()) {
+        let node = match build(&expanded, engine.source(), &mut slots) {
             Ok(n) => n,
             Err(BuildError::UnknownField(msg))
                 if r.skip_if_unknown_filter || engine.source().skips_unknown_fields() =>
@@ -189,7 +190,9 @@ pub fn compile<S: FieldSource>(rules: &RuleSet, source: S, other_sources: &[&str
                 continue;
             }
         };
-        let output = match OutputFormat::compile(&r.output, engine.source()) {
+        let output = match OutputFormat::compile_slots(&r.output, engine.source(), &mut |n, a| {
+            slots.slot(n, a, &[])
+        }) {
             Ok(o) => o,
             Err(msg) => {
                 d.push(
@@ -248,6 +251,7 @@ pub fn compile<S: FieldSource>(rules: &RuleSet, source: S, other_sources: &[&str
             );
         }
     }
+    engine.set_slots(slots.map.len());
     Compiled {
         engine,
         diagnostics: d.out,
@@ -572,21 +576,47 @@ enum BuildError {
     Other(String),
 }
 
-fn build<S: FieldSource>(e: &Expr, s: &S) -> Result<Node<S::Field>, BuildError> {
+/// The per-event cache slot of each distinct operand (a field, its argument and its
+/// transformers) of the rules compiled so far: rules naming the same operand share its slot,
+/// so its values are extracted once per event whatever the number of rules reading it.
+#[derive(Default)]
+struct Slots {
+    map: HashMap<(String, FieldArg, Vec<Transformer>), u32>,
+}
+
+impl Slots {
+    fn slot(&mut self, name: &str, arg: &FieldArg, transforms: &[Transformer]) -> u32 {
+        let next = self.map.len() as u32;
+        *self
+            .map
+            .entry((name.to_string(), arg.clone(), transforms.to_vec()))
+            .or_insert(next)
+    }
+}
+
+fn build<S: FieldSource>(e: &Expr, s: &S, slots: &mut Slots) -> Result<Node<S::Field>, BuildError> {
     Ok(match e {
-        Expr::And(v) => Node::And(v.iter().map(|x| build(x, s)).collect::<Result<_, _>>()?),
-        Expr::Or(v) => Node::Or(v.iter().map(|x| build(x, s)).collect::<Result<_, _>>()?),
-        Expr::Not(x) => Node::Not(Box::new(build(x, s)?)),
+        Expr::And(v) => Node::And(
+            v.iter()
+                .map(|x| build(x, s, slots))
+                .collect::<Result<_, _>>()?,
+        ),
+        Expr::Or(v) => Node::Or(
+            v.iter()
+                .map(|x| build(x, s, slots))
+                .collect::<Result<_, _>>()?,
+        ),
+        Expr::Not(x) => Node::Not(Box::new(build(x, s, slots)?)),
         Expr::Ident(name) => {
             return Err(BuildError::Other(format!(
                 "Undefined macro '{name}' used in filter."
             )));
         }
         Expr::Check(c) => {
-            let lhs = operand(&c.lhs, s)?;
+            let lhs = operand(&c.lhs, s, slots)?;
             let rhs = match &c.rhs {
                 Rhs::None => CRhs::None,
-                Rhs::Field(o) => CRhs::Field(operand(o, s)?),
+                Rhs::Field(o) => CRhs::Field(operand(o, s, slots)?),
                 Rhs::Value(v) => {
                     if c.op.takes_list() {
                         CRhs::Set(
@@ -664,7 +694,11 @@ fn check_op_type(op: Op, ty: FieldType) -> Result<(), String> {
     }
 }
 
-fn operand<S: FieldSource>(o: &Operand, s: &S) -> Result<COperand<S::Field>, BuildError> {
+fn operand<S: FieldSource>(
+    o: &Operand,
+    s: &S,
+    slots: &mut Slots,
+) -> Result<COperand<S::Field>, BuildError> {
     let mut transforms = Vec::new();
     let mut cur = o;
     while let Operand::Transform(t, inner) = cur {
@@ -698,10 +732,12 @@ fn operand<S: FieldSource>(o: &Operand, s: &S) -> Result<COperand<S::Field>, Bui
             }
         };
     }
+    let slot = slots.slot(name, arg, &transforms);
     Ok(COperand {
         field,
         ty,
         transforms,
+        slot,
     })
 }
 
@@ -767,5 +803,102 @@ mod tests {
         assert_eq!(expand_list("x in (ll, l_x)", "l", &items), None);
         assert_eq!(expand_list("x in (l, z)", "l", &[]).unwrap(), "x in ( z)");
         assert_eq!(expand_list("x in (z, l)", "l", &[]).unwrap(), "x in (z)");
+    }
+
+    /// A source whose fields `t.<name>[arg]` are their name (and argument), counting the
+    /// extractions of each.
+    struct Counting {
+        calls: std::cell::RefCell<HashMap<String, usize>>,
+    }
+
+    impl FieldSource for Counting {
+        type Event = ();
+        type Field = String;
+
+        fn source_name(&self) -> &'static str {
+            "test"
+        }
+
+        fn resolve(
+            &self,
+            name: &str,
+            arg: &FieldArg,
+        ) -> Result<(String, FieldType), crate::field::FieldError> {
+            match name.strip_prefix("t.") {
+                Some(n) => Ok((
+                    match arg {
+                        FieldArg::None => n.to_string(),
+                        FieldArg::Index(i) => format!("{n}{i}"),
+                        FieldArg::Key(k) => format!("{n}{k}"),
+                    },
+                    FieldType::Str,
+                )),
+                None => Err(crate::field::FieldError::Unknown(name.into())),
+            }
+        }
+
+        fn extract<'e>(&'e self, _: &'e (), f: &String, out: &mut Vec<crate::field::Value<'e>>) {
+            *self.calls.borrow_mut().entry(f.clone()).or_default() += 1;
+            out.push(crate::field::Value::Str(std::borrow::Cow::Owned(
+                f.clone().into_bytes(),
+            )));
+        }
+    }
+
+    #[test]
+    fn each_operand_is_extracted_once_per_event() {
+        let yaml = r#"
+- rule: r1
+  desc: d
+  condition: t.a = a and t.k[1] = k1
+  output: "%t.a %t.b %t.k[1]"
+  priority: WARNING
+  source: test
+- rule: r2
+  desc: d
+  condition: t.a = a and toupper(t.a) = A and t.k[2] = k2 and t.a = val(t.a)
+  output: "%t.a %t.b"
+  priority: WARNING
+  source: test
+- rule: r3
+  desc: d
+  condition: t.a in (a, b) and not t.k[1] = nope
+  output: "%t.c"
+  priority: WARNING
+  source: test
+"#;
+        let mut rs = RuleSet::default();
+        rs.load_bytes("r.yaml", yaml.as_bytes());
+        let mut c = compile(
+            &rs,
+            Counting {
+                calls: Default::default(),
+            },
+            &[],
+        );
+        assert!(!c.has_errors(), "{:?}", c.diagnostics);
+        c.engine.matching = crate::engine::Matching::All;
+        let e = &c.engine;
+        let mut cache = e.cache();
+        let mut hits = Vec::new();
+        e.process_cached(&(), &mut cache, |i| hits.push(i));
+        assert_eq!(hits, [0, 1, 2]);
+        let texts: Vec<String> = hits
+            .iter()
+            .map(|&i| e.render_cached(i, &(), true, &mut cache).0)
+            .collect();
+        assert_eq!(texts, ["a b k1", "a b", "c"]);
+        let calls = e.source().calls.borrow().clone();
+        // t.a: once plain, once under toupper (another operand); the rest once each.
+        let want: HashMap<String, usize> = [("a", 2), ("k1", 1), ("k2", 1), ("b", 1), ("c", 1)]
+            .into_iter()
+            .map(|(k, n)| (k.to_string(), n))
+            .collect();
+        assert_eq!(calls, want);
+        // Without a shared cache (Engine::process, Engine::render) each call extracts anew.
+        e.source().calls.borrow_mut().clear();
+        e.process(&(), |_| {});
+        assert_eq!(e.render(0, &()).0, "a b k1");
+        assert_eq!(e.source().calls.borrow()["a"], 2 + 1);
     }
 }

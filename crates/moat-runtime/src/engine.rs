@@ -1,7 +1,7 @@
 //! Compiled rules for one source, indexed by event type, evaluated per event.
 
-use crate::eval::Node;
-use crate::field::{FieldSource, Value};
+use crate::eval::{FieldCache, Node};
+use crate::field::FieldSource;
 use crate::load::Priority;
 use crate::output::OutputFormat;
 use std::collections::HashMap;
@@ -50,6 +50,8 @@ pub struct Engine<S: FieldSource> {
     active: Vec<usize>,
     by_type: HashMap<u16, Vec<usize>>,
     untyped: Vec<usize>,
+    /// How many distinct operands the conditions read (the per-event cache's slots).
+    slots: usize,
     pub matching: Matching,
 }
 
@@ -62,6 +64,7 @@ impl<S: FieldSource> Engine<S> {
             active: Vec::new(),
             by_type: HashMap::new(),
             untyped: Vec::new(),
+            slots: 0,
             matching: Matching::First,
         }
     }
@@ -83,6 +86,12 @@ impl<S: FieldSource> Engine<S> {
     /// How many rules run (after [`Engine::select`]).
     pub fn running(&self) -> usize {
         self.active.len()
+    }
+
+    /// The number of operand slots the compiled conditions use (each operand's
+    /// [`COperand::slot`](crate::eval::COperand::slot) is below it).
+    pub(crate) fn set_slots(&mut self, n: usize) {
+        self.slots = n;
     }
 
     pub(crate) fn add(&mut self, rule: CompiledRule<S::Field>) {
@@ -155,15 +164,33 @@ impl<S: FieldSource> Engine<S> {
 
     /// Evaluates the running rules on `ev` and calls `hit` with the index of each rule that
     /// fires (only the first one under [`Matching::First`]). Returns the number that fired.
-    pub fn process(&self, ev: &S::Event, mut hit: impl FnMut(usize)) -> usize {
+    pub fn process(&self, ev: &S::Event, hit: impl FnMut(usize)) -> usize {
+        let mut cache = self.cache();
+        self.process_cached(ev, &mut cache, hit)
+    }
+
+    /// An empty per-event cache of the operands' values, for [`Engine::process_cached`] and
+    /// [`Engine::render_cached`].
+    pub fn cache<'e>(&self) -> FieldCache<'e> {
+        FieldCache::new(self.slots)
+    }
+
+    /// [`Engine::process`], the operands' values kept in `cache` (empty, or this event's):
+    /// the alerts' output can then reuse them ([`Engine::render_cached`]).
+    pub fn process_cached<'e>(
+        &'e self,
+        ev: &'e S::Event,
+        cache: &mut FieldCache<'e>,
+        mut hit: impl FnMut(usize),
+    ) -> usize {
         let candidates = self.candidates(ev);
         if candidates.is_empty() {
             return 0;
         }
-        let mut buf: Vec<Value<'_>> = Vec::new();
+        // Each operand's values are extracted once per event, by the first rule reading it.
         let mut n = 0;
         for &i in candidates {
-            if self.rules[i].condition.eval(&self.source, ev, &mut buf) {
+            if self.rules[i].condition.eval(&self.source, ev, cache) {
                 hit(i);
                 n += 1;
                 if self.matching == Matching::First {
@@ -188,9 +215,23 @@ impl<S: FieldSource> Engine<S> {
         ev: &S::Event,
         with_fields: bool,
     ) -> (String, Vec<(Arc<str>, Option<String>)>) {
+        let mut cache = self.cache();
+        self.render_cached(rule, ev, with_fields, &mut cache)
+    }
+
+    /// [`Engine::render_with`], reading the fields through the event's `cache` (those the
+    /// conditions read are not extracted again).
+    #[allow(clippy::type_complexity)]
+    pub fn render_cached<'e>(
+        &'e self,
+        rule: usize,
+        ev: &'e S::Event,
+        with_fields: bool,
+        cache: &mut FieldCache<'e>,
+    ) -> (String, Vec<(Arc<str>, Option<String>)>) {
         self.rules[rule]
             .output
-            .render_with(&self.source, ev, with_fields)
+            .render_cached(&self.source, ev, with_fields, cache)
     }
 
     /// The name, source, tags and priority the alerts of `rule` carry.

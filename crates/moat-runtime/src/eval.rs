@@ -6,6 +6,7 @@ use crate::cond::{Op, Transformer};
 use crate::field::{FieldSource, FieldType, Value};
 use std::borrow::Cow;
 use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::net::IpAddr;
 
 /// A compiled condition.
@@ -23,6 +24,99 @@ pub struct COperand<F> {
     pub field: F,
     pub ty: FieldType,
     pub transforms: Vec<Transformer>,
+    /// The operand's slot in the per-event [`FieldCache`]: operands naming the same field,
+    /// argument and transformers share one.
+    pub slot: u32,
+}
+
+/// The values of each operand extracted so far on one event, by slot: the first check
+/// reading an operand extracts it, the others (dozens of rules read `ka.verb`) reuse them.
+pub struct FieldCache<'e> {
+    /// Per slot, the range of its values in `vals`; `UNSET` before its first extraction.
+    spans: Vec<(u32, u32)>,
+    vals: Vec<Value<'e>>,
+    scratch: Vec<Value<'e>>,
+}
+
+const UNSET: (u32, u32) = (u32::MAX, u32::MAX);
+
+impl<'e> FieldCache<'e> {
+    /// An empty cache for `slots` operands (one event's).
+    pub fn new(slots: usize) -> Self {
+        FieldCache {
+            spans: vec![UNSET; slots],
+            vals: Vec::with_capacity(slots),
+            scratch: Vec::with_capacity(8),
+        }
+    }
+
+    /// The range in `vals` of slot `slot`'s values, extracted by `extract` on first use.
+    #[inline(always)]
+    fn fill_with(
+        &mut self,
+        slot: u32,
+        extract: impl FnOnce(&mut Vec<Value<'e>>),
+    ) -> (usize, usize) {
+        if let Some(&(a, b)) = self.spans.get(slot as usize)
+            && a != u32::MAX
+        {
+            return (a as usize, b as usize);
+        }
+        self.extract_into(slot, extract)
+    }
+
+    /// The first read of slot `slot` on the event.
+    #[inline(never)]
+    fn extract_into(
+        &mut self,
+        slot: u32,
+        extract: impl FnOnce(&mut Vec<Value<'e>>),
+    ) -> (usize, usize) {
+        let slot = slot as usize;
+        self.scratch.clear();
+        extract(&mut self.scratch);
+        let a = self.vals.len();
+        self.vals.append(&mut self.scratch);
+        let b = self.vals.len();
+        if let Some(s) = self.spans.get_mut(slot) {
+            *s = (a as u32, b as u32);
+        }
+        (a, b)
+    }
+
+    /// The range in `vals` of operand `o`'s values, extracted on first use.
+    fn fill<S: FieldSource>(
+        &mut self,
+        o: &COperand<S::Field>,
+        src: &'e S,
+        ev: &'e S::Event,
+    ) -> (usize, usize) {
+        self.fill_with(o.slot, |buf| extract(o, src, ev, buf))
+    }
+
+    /// Operand `o`'s values on the event.
+    pub fn get<S: FieldSource>(
+        &mut self,
+        o: &COperand<S::Field>,
+        src: &'e S,
+        ev: &'e S::Event,
+    ) -> &[Value<'e>] {
+        let (a, b) = self.fill(o, src, ev);
+        &self.vals[a..b]
+    }
+
+    /// The values of `field` (no transformer) on the event, cached in `slot` (a slot past
+    /// the cache's: extracted each time).
+    pub fn field<S: FieldSource>(
+        &mut self,
+        slot: u32,
+        field: &S::Field,
+        src: &'e S,
+        ev: &'e S::Event,
+    ) -> &[Value<'e>] {
+        let (a, b) = self.fill_with(slot, |buf| src.extract(ev, field, buf));
+        &self.vals[a..b]
+    }
 }
 
 /// The compiled right side of a check.
@@ -129,7 +223,7 @@ pub enum LitSet {
     /// Strings; hashed when there are many.
     Strs {
         small: Vec<Vec<u8>>,
-        big: Option<HashSet<Vec<u8>>>,
+        big: Option<HashSet<Vec<u8>, BuildHasherDefault<WordHasher>>>,
     },
     /// Path prefixes for `pmatch` (trailing `/` removed).
     Paths(Vec<Vec<u8>>),
@@ -137,6 +231,48 @@ pub enum LitSet {
 }
 
 const HASH_FROM: usize = 8;
+
+/// A hasher of byte strings eight bytes at a time (a multiply and a rotate per word), for
+/// the sets of rule literals: the set is the rules', the looked-up values the event's, so
+/// an event cannot choose collisions among the set's items to slow the lookups down.
+#[derive(Default)]
+pub struct WordHasher(u64);
+
+impl WordHasher {
+    #[inline(always)]
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for WordHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        // The multiply leaves its best bits high; the table reads both ends.
+        self.0 ^ (self.0 >> 32)
+    }
+}
 
 impl LitSet {
     pub fn new(items: &[String], ty: FieldType, op: Op) -> Result<LitSet, String> {
@@ -175,7 +311,7 @@ impl LitSet {
             LitSet::Strs { small, big } => match v {
                 Value::Str(b) | Value::Bytes(b) => match big {
                     Some(h) => h.contains(b.as_ref()),
-                    None => small.iter().any(|s| s.as_slice() == b.as_ref()),
+                    None => small.iter().any(|s| bytes_eq(s, b)),
                 },
                 _ => false,
             },
@@ -197,18 +333,18 @@ fn path_prefix(p: &[u8], v: &[u8]) -> bool {
 }
 
 impl<F> Node<F> {
-    /// Evaluates the condition on `event`. `buf` is scratch space for extracted values.
+    /// Evaluates the condition on `event`, reading operands through `cache` (the event's).
     pub fn eval<'e, S: FieldSource<Field = F>>(
         &self,
         src: &'e S,
         ev: &'e S::Event,
-        buf: &mut Vec<Value<'e>>,
+        cache: &mut FieldCache<'e>,
     ) -> bool {
         match self {
-            Node::And(v) => v.iter().all(|n| n.eval(src, ev, buf)),
-            Node::Or(v) => v.iter().any(|n| n.eval(src, ev, buf)),
-            Node::Not(n) => !n.eval(src, ev, buf),
-            Node::Check(c) => c.eval(src, ev, buf),
+            Node::And(v) => v.iter().all(|n| n.eval(src, ev, cache)),
+            Node::Or(v) => v.iter().any(|n| n.eval(src, ev, cache)),
+            Node::Not(n) => !n.eval(src, ev, cache),
+            Node::Check(c) => c.eval(src, ev, cache),
         }
     }
 }
@@ -272,12 +408,13 @@ impl<F> Check<F> {
         &self,
         src: &'e S,
         ev: &'e S::Event,
-        buf: &mut Vec<Value<'e>>,
+        cache: &mut FieldCache<'e>,
     ) -> bool {
-        extract(&self.lhs, src, ev, buf);
-        if buf.is_empty() {
+        let (a, b) = cache.fill(&self.lhs, src, ev);
+        if a == b {
             return false;
         }
+        let buf = &cache.vals[a..b];
         match &self.rhs {
             CRhs::None => true,
             CRhs::One(lit) => buf.iter().any(|v| cmp_lit(v, self.op, lit)),
@@ -289,8 +426,8 @@ impl<F> Check<F> {
                 }
             }
             CRhs::Field(o) => {
-                let mut rhs = Vec::new();
-                extract(o, src, ev, &mut rhs);
+                let (c, d) = cache.fill(o, src, ev);
+                let (buf, rhs) = (&cache.vals[a..b], &cache.vals[c..d]);
                 match self.op {
                     Op::In | Op::Intersects | Op::PMatch => {
                         let hit = |v: &Value| {
@@ -340,10 +477,31 @@ fn cmp_bytes(b: &[u8], op: Op, l: &[u8]) -> bool {
         Op::IGlob => glob(l, b, true),
         Op::PMatch => path_prefix(l, b),
         // Equality without an ordering: lengths first, no call to memcmp when they differ.
-        Op::Eq | Op::In | Op::Intersects => b == l,
-        Op::Ne => b != l,
+        Op::Eq | Op::In | Op::Intersects => bytes_eq(b, l),
+        Op::Ne => !bytes_eq(b, l),
         op => cmp_ord(b.cmp(l), op),
     }
+}
+
+/// Byte strings equal: lengths first, then eight bytes at a time in line (the values are
+/// short: a call to memcmp costs more than the comparison).
+#[inline]
+fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let word = |c: &[u8]| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        u64::from_ne_bytes(w)
+    };
+    let (mut x, mut y) = (a.chunks_exact(8), b.chunks_exact(8));
+    for (p, q) in (&mut x).zip(&mut y) {
+        if word(p) != word(q) {
+            return false;
+        }
+    }
+    x.remainder().iter().zip(y.remainder()).all(|(p, q)| p == q)
 }
 
 /// Compares one value with a literal.
@@ -565,9 +723,33 @@ mod tests {
             Op::IContains,
             &Lit::new("WORLD", FieldType::Str, Op::IContains).unwrap()
         ));
+        let long = b"0123456789abcdefghij".as_slice();
+        for n in 0..long.len() {
+            for m in 0..long.len() {
+                let (a, mut b) = (&long[..n], long[..m].to_vec());
+                assert_eq!(bytes_eq(a, &b), a == b.as_slice(), "{n} {m}");
+                if let Some(last) = b.last_mut() {
+                    *last ^= 1;
+                    assert_eq!(bytes_eq(a, &b), a == b.as_slice(), "{n} {m}");
+                }
+            }
+        }
         let many: Vec<String> = (0..20).map(|i| format!("v{i}")).collect();
         let set = LitSet::new(&many, FieldType::Str, Op::In).unwrap();
         assert!(set.contains(&Value::Str(Cow::Borrowed(b"v17"))));
         assert!(!set.contains(&Value::Str(Cow::Borrowed(b"v20"))));
+        // Keys longer than a word, and ones differing in the last byte only.
+        let paths: Vec<String> = (0..40)
+            .map(|i| format!("/var/lib/kubelet/pods/{i}"))
+            .collect();
+        let set = LitSet::new(&paths, FieldType::Str, Op::In).unwrap();
+        for p in &paths {
+            assert!(
+                set.contains(&Value::Str(Cow::Borrowed(p.as_bytes()))),
+                "{p}"
+            );
+        }
+        assert!(!set.contains(&Value::Str(Cow::Borrowed(b"/var/lib/kubelet/pods/40"))));
+        assert!(!set.contains(&Value::Str(Cow::Borrowed(b"/var/lib/kubelet/pods/"))));
     }
 }

@@ -21,7 +21,7 @@ pub enum Kind {
 
 /// One node: its kind, its byte range (a string's range excludes the quotes) and the index
 /// of the node after its subtree.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Node {
     pub kind: Kind,
     pub start: u32,
@@ -312,23 +312,125 @@ fn tape(data: &[u8]) -> Result<Vec<Node>, JsonError> {
     if data.len() > u32::MAX as usize {
         return Err(JsonError::TooLarge);
     }
-    let mut nodes = Vec::with_capacity(data.len() / 16 + 4);
+    let d = data;
+    // Audit events hold a node every 10 to 21 bytes: room for all of them at once.
+    let mut nodes = Vec::with_capacity(data.len() / 10 + 8);
+    // The open arrays and objects, innermost last (their nodes).
+    let mut open: Vec<u32> = Vec::with_capacity(16);
     let mut p = 0usize;
-    skip_ws(data, &mut p);
-    value(data, &mut p, &mut nodes, 0)?;
-    skip_ws(data, &mut p);
-    if p != data.len() {
+    skip_ws(d, &mut p);
+    // One loop, no recursion: each turn reads a value (an object's key and colon already
+    // read), then closes what it ends and reads the separator before the next value.
+    'value: loop {
+        if open.len() > MAX_DEPTH {
+            return Err(JsonError::TooDeep);
+        }
+        let Some(&c) = d.get(p) else {
+            return Err(JsonError::Eof);
+        };
+        match c {
+            b'"' => string(d, &mut p, &mut nodes)?,
+            b'{' | b'[' => {
+                let (kind, close) = if c == b'{' {
+                    (Kind::Object, b'}')
+                } else {
+                    (Kind::Array, b']')
+                };
+                let me = push(&mut nodes, kind, p, p);
+                p += 1;
+                skip_ws(d, &mut p);
+                if d.get(p) == Some(&close) {
+                    p += 1;
+                    nodes[me].end = p as u32;
+                    nodes[me].next = nodes.len() as u32;
+                } else {
+                    open.push(me as u32);
+                    if kind == Kind::Object {
+                        key(d, &mut p, &mut nodes)?;
+                    }
+                    continue 'value;
+                }
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = p;
+                p += 1;
+                while p < d.len() && matches!(d[p], b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-')
+                {
+                    p += 1;
+                }
+                push(&mut nodes, Kind::Number, start, p);
+            }
+            b't' => literal(d, &mut p, &mut nodes, b"true", Kind::True)?,
+            b'f' => literal(d, &mut p, &mut nodes, b"false", Kind::False)?,
+            b'n' => literal(d, &mut p, &mut nodes, b"null", Kind::Null)?,
+            _ => return Err(JsonError::Invalid(p)),
+        }
+        // After a value: the separator or the end of each container it completes.
+        while let Some(&top) = open.last() {
+            skip_ws(d, &mut p);
+            let obj = nodes[top as usize].kind == Kind::Object;
+            match d.get(p) {
+                Some(b',') => {
+                    p += 1;
+                    if obj {
+                        key(d, &mut p, &mut nodes)?;
+                    } else {
+                        skip_ws(d, &mut p);
+                    }
+                    continue 'value;
+                }
+                Some(b'}') if obj => {}
+                Some(b']') if !obj => {}
+                Some(_) => return Err(JsonError::Invalid(p)),
+                None => return Err(JsonError::Eof),
+            }
+            p += 1;
+            let next = nodes.len() as u32;
+            let n = &mut nodes[top as usize];
+            n.end = p as u32;
+            n.next = next;
+            open.pop();
+        }
+        break;
+    }
+    skip_ws(d, &mut p);
+    if p != d.len() {
         return Err(JsonError::Invalid(p));
     }
     Ok(nodes)
 }
 
+/// An object's key and its colon, and the blanks around them.
+#[inline(always)]
+fn key(d: &[u8], p: &mut usize, nodes: &mut Vec<Node>) -> Result<(), JsonError> {
+    skip_ws(d, p);
+    match d.get(*p) {
+        Some(b'"') => string(d, p, nodes)?,
+        Some(_) => return Err(JsonError::Invalid(*p)),
+        None => return Err(JsonError::Eof),
+    }
+    skip_ws(d, p);
+    match d.get(*p) {
+        Some(b':') => *p += 1,
+        Some(_) => return Err(JsonError::Invalid(*p)),
+        None => return Err(JsonError::Eof),
+    }
+    skip_ws(d, p);
+    Ok(())
+}
+
+#[inline(always)]
 fn skip_ws(d: &[u8], p: &mut usize) {
-    while *p < d.len() && matches!(d[*p], b' ' | b'\t' | b'\n' | b'\r') {
+    // Compact JSON has no blanks: one comparison in the common case.
+    while let Some(&c) = d.get(*p)
+        && c <= b' '
+        && matches!(c, b' ' | b'\t' | b'\n' | b'\r')
+    {
         *p += 1;
     }
 }
 
+#[inline(always)]
 fn push(nodes: &mut Vec<Node>, kind: Kind, start: usize, end: usize) -> usize {
     let i = nodes.len();
     nodes.push(Node {
@@ -340,93 +442,7 @@ fn push(nodes: &mut Vec<Node>, kind: Kind, start: usize, end: usize) -> usize {
     i
 }
 
-fn value(d: &[u8], p: &mut usize, nodes: &mut Vec<Node>, depth: usize) -> Result<(), JsonError> {
-    if depth > MAX_DEPTH {
-        return Err(JsonError::TooDeep);
-    }
-    let Some(&c) = d.get(*p) else {
-        return Err(JsonError::Eof);
-    };
-    match c {
-        b'{' => {
-            let me = push(nodes, Kind::Object, *p, *p);
-            *p += 1;
-            skip_ws(d, p);
-            if d.get(*p) == Some(&b'}') {
-                *p += 1;
-            } else {
-                loop {
-                    skip_ws(d, p);
-                    match d.get(*p) {
-                        Some(b'"') => string(d, p, nodes)?,
-                        Some(_) => return Err(JsonError::Invalid(*p)),
-                        None => return Err(JsonError::Eof),
-                    }
-                    skip_ws(d, p);
-                    match d.get(*p) {
-                        Some(b':') => *p += 1,
-                        Some(_) => return Err(JsonError::Invalid(*p)),
-                        None => return Err(JsonError::Eof),
-                    }
-                    skip_ws(d, p);
-                    value(d, p, nodes, depth + 1)?;
-                    skip_ws(d, p);
-                    match d.get(*p) {
-                        Some(b',') => *p += 1,
-                        Some(b'}') => {
-                            *p += 1;
-                            break;
-                        }
-                        Some(_) => return Err(JsonError::Invalid(*p)),
-                        None => return Err(JsonError::Eof),
-                    }
-                }
-            }
-            nodes[me].end = *p as u32;
-            nodes[me].next = nodes.len() as u32;
-        }
-        b'[' => {
-            let me = push(nodes, Kind::Array, *p, *p);
-            *p += 1;
-            skip_ws(d, p);
-            if d.get(*p) == Some(&b']') {
-                *p += 1;
-            } else {
-                loop {
-                    skip_ws(d, p);
-                    value(d, p, nodes, depth + 1)?;
-                    skip_ws(d, p);
-                    match d.get(*p) {
-                        Some(b',') => *p += 1,
-                        Some(b']') => {
-                            *p += 1;
-                            break;
-                        }
-                        Some(_) => return Err(JsonError::Invalid(*p)),
-                        None => return Err(JsonError::Eof),
-                    }
-                }
-            }
-            nodes[me].end = *p as u32;
-            nodes[me].next = nodes.len() as u32;
-        }
-        b'"' => string(d, p, nodes)?,
-        b't' => literal(d, p, nodes, b"true", Kind::True)?,
-        b'f' => literal(d, p, nodes, b"false", Kind::False)?,
-        b'n' => literal(d, p, nodes, b"null", Kind::Null)?,
-        b'-' | b'0'..=b'9' => {
-            let start = *p;
-            *p += 1;
-            while *p < d.len() && matches!(d[*p], b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-') {
-                *p += 1;
-            }
-            push(nodes, Kind::Number, start, *p);
-        }
-        _ => return Err(JsonError::Invalid(*p)),
-    }
-    Ok(())
-}
-
+#[inline(always)]
 fn literal(
     d: &[u8],
     p: &mut usize,
@@ -462,6 +478,7 @@ fn special8(x: u64) -> u64 {
     zero(x ^ (ONES * u64::from(b'"'))) | zero(x ^ (ONES * u64::from(b'\\'))) | ctl
 }
 
+#[inline(always)]
 fn string(d: &[u8], p: &mut usize, nodes: &mut Vec<Node>) -> Result<(), JsonError> {
     let start = *p + 1;
     let mut i = start;
@@ -560,6 +577,211 @@ pub fn unescape(raw: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The recursive parser this module used before (kept to check that the one-loop parser
+/// gives the same tapes and the same errors).
+#[cfg(test)]
+mod reference {
+    use super::{JsonError, Kind, MAX_DEPTH, Node, special8};
+
+    pub fn tape(data: &[u8]) -> Result<Vec<Node>, JsonError> {
+        if data.len() > u32::MAX as usize {
+            return Err(JsonError::TooLarge);
+        }
+        let mut nodes = Vec::with_capacity(data.len() / 16 + 4);
+        let mut p = 0usize;
+        skip_ws(data, &mut p);
+        value(data, &mut p, &mut nodes, 0)?;
+        skip_ws(data, &mut p);
+        if p != data.len() {
+            return Err(JsonError::Invalid(p));
+        }
+        Ok(nodes)
+    }
+
+    pub fn skip_ws(d: &[u8], p: &mut usize) {
+        while *p < d.len() && matches!(d[*p], b' ' | b'\t' | b'\n' | b'\r') {
+            *p += 1;
+        }
+    }
+
+    pub fn push(nodes: &mut Vec<Node>, kind: Kind, start: usize, end: usize) -> usize {
+        let i = nodes.len();
+        nodes.push(Node {
+            kind,
+            start: start as u32,
+            end: end as u32,
+            next: (i + 1) as u32,
+        });
+        i
+    }
+
+    pub fn value(
+        d: &[u8],
+        p: &mut usize,
+        nodes: &mut Vec<Node>,
+        depth: usize,
+    ) -> Result<(), JsonError> {
+        if depth > MAX_DEPTH {
+            return Err(JsonError::TooDeep);
+        }
+        let Some(&c) = d.get(*p) else {
+            return Err(JsonError::Eof);
+        };
+        match c {
+            b'{' => {
+                let me = push(nodes, Kind::Object, *p, *p);
+                *p += 1;
+                skip_ws(d, p);
+                if d.get(*p) == Some(&b'}') {
+                    *p += 1;
+                } else {
+                    loop {
+                        skip_ws(d, p);
+                        match d.get(*p) {
+                            Some(b'"') => string(d, p, nodes)?,
+                            Some(_) => return Err(JsonError::Invalid(*p)),
+                            None => return Err(JsonError::Eof),
+                        }
+                        skip_ws(d, p);
+                        match d.get(*p) {
+                            Some(b':') => *p += 1,
+                            Some(_) => return Err(JsonError::Invalid(*p)),
+                            None => return Err(JsonError::Eof),
+                        }
+                        skip_ws(d, p);
+                        value(d, p, nodes, depth + 1)?;
+                        skip_ws(d, p);
+                        match d.get(*p) {
+                            Some(b',') => *p += 1,
+                            Some(b'}') => {
+                                *p += 1;
+                                break;
+                            }
+                            Some(_) => return Err(JsonError::Invalid(*p)),
+                            None => return Err(JsonError::Eof),
+                        }
+                    }
+                }
+                nodes[me].end = *p as u32;
+                nodes[me].next = nodes.len() as u32;
+            }
+            b'[' => {
+                let me = push(nodes, Kind::Array, *p, *p);
+                *p += 1;
+                skip_ws(d, p);
+                if d.get(*p) == Some(&b']') {
+                    *p += 1;
+                } else {
+                    loop {
+                        skip_ws(d, p);
+                        value(d, p, nodes, depth + 1)?;
+                        skip_ws(d, p);
+                        match d.get(*p) {
+                            Some(b',') => *p += 1,
+                            Some(b']') => {
+                                *p += 1;
+                                break;
+                            }
+                            Some(_) => return Err(JsonError::Invalid(*p)),
+                            None => return Err(JsonError::Eof),
+                        }
+                    }
+                }
+                nodes[me].end = *p as u32;
+                nodes[me].next = nodes.len() as u32;
+            }
+            b'"' => string(d, p, nodes)?,
+            b't' => literal(d, p, nodes, b"true", Kind::True)?,
+            b'f' => literal(d, p, nodes, b"false", Kind::False)?,
+            b'n' => literal(d, p, nodes, b"null", Kind::Null)?,
+            b'-' | b'0'..=b'9' => {
+                let start = *p;
+                *p += 1;
+                while *p < d.len()
+                    && matches!(d[*p], b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-')
+                {
+                    *p += 1;
+                }
+                push(nodes, Kind::Number, start, *p);
+            }
+            _ => return Err(JsonError::Invalid(*p)),
+        }
+        Ok(())
+    }
+
+    pub fn literal(
+        d: &[u8],
+        p: &mut usize,
+        nodes: &mut Vec<Node>,
+        word: &[u8],
+        kind: Kind,
+    ) -> Result<(), JsonError> {
+        let end = *p + word.len();
+        if end > d.len() {
+            return if word.starts_with(&d[*p..]) {
+                Err(JsonError::Eof)
+            } else {
+                Err(JsonError::Invalid(*p))
+            };
+        }
+        if &d[*p..end] != word {
+            return Err(JsonError::Invalid(*p));
+        }
+        push(nodes, kind, *p, end);
+        *p = end;
+        Ok(())
+    }
+
+    pub fn string(d: &[u8], p: &mut usize, nodes: &mut Vec<Node>) -> Result<(), JsonError> {
+        let start = *p + 1;
+        let mut i = start;
+        let mut escaped = false;
+        // A control character makes the string invalid, but only once it is complete (an
+        // unterminated string is "more input needed", whatever it holds).
+        let mut control = false;
+        loop {
+            // Eight bytes at a time up to the next byte that needs a look.
+            while let Some(w) = d.get(i..i + 8) {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(w);
+                let m = special8(u64::from_le_bytes(b));
+                if m != 0 {
+                    i += (m.trailing_zeros() / 8) as usize;
+                    break;
+                }
+                i += 8;
+            }
+            let Some(&c) = d.get(i) else {
+                return Err(JsonError::Eof);
+            };
+            match c {
+                b'"' => break,
+                b'\\' => {
+                    escaped = true;
+                    if d.get(i + 1).is_some_and(|&e| e < 0x20) {
+                        control = true;
+                    }
+                    i += 2;
+                    if i > d.len() {
+                        return Err(JsonError::Eof);
+                    }
+                }
+                0..0x20 => {
+                    control = true;
+                    i += 1;
+                }
+                _ => i += 1,
+            }
+        }
+        if control {
+            return Err(JsonError::Invalid(start));
+        }
+        push(nodes, Kind::Str(escaped), start, i);
+        *p = i + 1;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -618,6 +840,101 @@ mod tests {
             Doc::parse(b"\"ab\\\ncd\"".to_vec()).unwrap_err(),
             JsonError::Invalid(1)
         );
+    }
+
+    /// The one-loop parser and the recursive one it replaced: the same tape, or the same
+    /// error at the same byte.
+    fn same_as_reference(doc: &[u8]) {
+        assert_eq!(
+            tape(doc),
+            reference::tape(doc),
+            "{:?}",
+            String::from_utf8_lossy(doc)
+        );
+    }
+
+    const SAMPLES: [&str; 6] = [
+        r#"{"kind":"Event","verb":"create","user":{"username":"a","groups":["x","y"]},"n":-1.5e3,"t":true,"f":false,"z":null,"e":{},"a":[],"s":"q\"\\\u00e9"}"#,
+        r#" [ 1 , [ ] , { "a" : [ { } , [ 2 ] ] } , "x" , null ] "#,
+        "{\n  \"items\": [\n    {\"kind\": \"Event\"},\n    {\"kind\": \"Event\", \"x\": [1,2,3]}\n  ]\n}\n",
+        r#"[[[[{"a":[[{"b":{}}]]}]]]]"#,
+        r#""just a string with some length to it""#,
+        "-12",
+    ];
+
+    #[test]
+    fn one_loop_parser_matches_the_recursive_one() {
+        let alphabet: &[u8] = b"{}[]\",:\\ \n\t0a-1.eEtfnrul\x1f\xc3";
+        for sample in SAMPLES {
+            let doc = sample.as_bytes();
+            same_as_reference(doc);
+            for cut in 0..doc.len() {
+                same_as_reference(&doc[..cut]);
+                let mut del = doc.to_vec();
+                del.remove(cut);
+                same_as_reference(&del);
+                for &b in alphabet {
+                    let mut m = doc.to_vec();
+                    m[cut] = b;
+                    same_as_reference(&m);
+                    m.insert(cut, b);
+                    same_as_reference(&m);
+                }
+            }
+        }
+        // Nesting at and around the limit, closed, open and with a scalar inside.
+        for n in [MAX_DEPTH - 1, MAX_DEPTH, MAX_DEPTH + 1, MAX_DEPTH + 2] {
+            for (open, close, inner) in [("[", "]", ""), ("[", "]", "1"), ("{\"k\":", "}", "2")] {
+                let doc = format!("{}{inner}{}", open.repeat(n), close.repeat(n));
+                same_as_reference(doc.as_bytes());
+                same_as_reference(open.repeat(n).as_bytes());
+            }
+        }
+        // Random documents over the same alphabet (a fixed linear congruential sequence).
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let len = (x >> 58) as usize;
+            let mut doc = Vec::with_capacity(len);
+            for _ in 0..len {
+                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                doc.push(alphabet[(x >> 33) as usize % alphabet.len()]);
+            }
+            same_as_reference(&doc);
+        }
+    }
+
+    #[test]
+    fn one_loop_parser_matches_on_recorded_events() {
+        // Falco's recorded audit events (../shared): every line and every file whole.
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(
+            "../../../shared/corpus/falco/falcosecurity-falco-legacy-tests/test/trace_files/k8s_audit",
+        );
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "{} is missing",
+                dir.display()
+            );
+            eprintln!("skipped: {} is missing", dir.display());
+            return;
+        };
+        let mut files = 0;
+        for e in entries.flatten() {
+            let Ok(data) = std::fs::read(e.path()) else {
+                continue;
+            };
+            files += 1;
+            same_as_reference(&data);
+            for line in data.split(|&c| c == b'\n') {
+                same_as_reference(line);
+                // Every truncation of the first 600 bytes.
+                for cut in 0..line.len().min(600) {
+                    same_as_reference(&line[..cut]);
+                }
+            }
+        }
+        assert!(files > 40, "{files} files");
     }
 
     #[test]

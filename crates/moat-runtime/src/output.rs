@@ -3,7 +3,8 @@
 //! `(a,b)` for several values).
 
 use crate::cond::parse_field_prefix;
-use crate::field::{FieldSource, Value};
+use crate::eval::FieldCache;
+use crate::field::{FieldArg, FieldSource, Value};
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -16,12 +17,27 @@ pub struct OutputFormat<F> {
 #[derive(Debug, Clone)]
 enum Part<F> {
     Text(String),
-    Field { name: Arc<str>, field: F },
+    /// A field and its slot in the per-event [`FieldCache`] (shared with the conditions'
+    /// operands naming the same field without transformers).
+    Field {
+        name: Arc<str>,
+        field: F,
+        slot: u32,
+    },
 }
 
 impl<F: Clone> OutputFormat<F> {
     /// Parses and resolves `format` against `source`.
     pub fn compile<S: FieldSource<Field = F>>(format: &str, source: &S) -> Result<Self, String> {
+        Self::compile_slots(format, source, &mut |_, _| u32::MAX)
+    }
+
+    /// [`OutputFormat::compile`], each field given the cache slot `slot(name, arg)` says.
+    pub(crate) fn compile_slots<S: FieldSource<Field = F>>(
+        format: &str,
+        source: &S,
+        slot: &mut dyn FnMut(&str, &FieldArg) -> u32,
+    ) -> Result<Self, String> {
         let mut parts = Vec::new();
         let mut text = String::new();
         let mut rest = format;
@@ -66,6 +82,7 @@ impl<F: Clone> OutputFormat<F> {
             parts.push(Part::Field {
                 name: Arc::from(fr.to_string()),
                 field,
+                slot: slot(&fr.name, &fr.arg),
             });
             rest = if paren {
                 &after[inner.len() + 2..]
@@ -99,21 +116,31 @@ impl<F: Clone> OutputFormat<F> {
         ev: &'e S::Event,
         with_fields: bool,
     ) -> (String, Vec<(Arc<str>, Option<String>)>) {
+        self.render_cached(src, ev, with_fields, &mut FieldCache::new(0))
+    }
+
+    /// [`OutputFormat::render_with`], the fields read through the event's `cache`.
+    #[allow(clippy::type_complexity)]
+    pub fn render_cached<'e, S: FieldSource<Field = F>>(
+        &self,
+        src: &'e S,
+        ev: &'e S::Event,
+        with_fields: bool,
+        cache: &mut FieldCache<'e>,
+    ) -> (String, Vec<(Arc<str>, Option<String>)>) {
         let mut out = String::with_capacity(256);
         let mut fields: Vec<(Arc<str>, Option<String>)> = if with_fields {
             Vec::with_capacity(self.parts.len())
         } else {
             Vec::new()
         };
-        let mut buf = Vec::new();
         for p in &self.parts {
             match p {
                 Part::Text(t) => out.push_str(t),
-                Part::Field { name, field } => {
-                    buf.clear();
-                    src.extract(ev, field, &mut buf);
+                Part::Field { name, field, slot } => {
+                    let vals = cache.field(*slot, field, src, ev);
                     let start = out.len();
-                    let has = write_values(&buf, &mut out);
+                    let has = write_values(vals, &mut out);
                     if with_fields && !fields.iter().any(|(n, _)| n == name) {
                         fields.push((Arc::clone(name), has.then(|| out[start..].to_string())));
                     }
@@ -155,7 +182,10 @@ fn write_value(v: &Value, out: &mut String) {
     // Writing to a String cannot fail.
     let _ = match v {
         Value::Str(b) | Value::Bytes(b) => {
-            out.push_str(&String::from_utf8_lossy(b));
+            match std::str::from_utf8(b) {
+                Ok(s) => out.push_str(s),
+                Err(_) => out.push_str(&String::from_utf8_lossy(b)),
+            }
             Ok(())
         }
         Value::Uint(n) => write!(out, "{n}"),

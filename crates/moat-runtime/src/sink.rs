@@ -6,6 +6,7 @@
 //! count (rate limited, queue full, sink errors) so the caller can report them.
 
 use crate::engine::Engine;
+use crate::eval::FieldCache;
 use crate::field::FieldSource;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -57,8 +58,30 @@ impl Alert {
         hostname: &Arc<str>,
         with_fields: bool,
     ) -> Alert {
+        Self::of_rule_cached(
+            engine,
+            rule,
+            ev,
+            time_ns,
+            hostname,
+            with_fields,
+            &mut engine.cache(),
+        )
+    }
+
+    /// [`Alert::of_rule_with`], the output's fields read through the event's `cache` (the
+    /// one [`Engine::process_cached`] filled).
+    pub fn of_rule_cached<'e, S: FieldSource>(
+        engine: &'e Engine<S>,
+        rule: usize,
+        ev: &'e S::Event,
+        time_ns: i64,
+        hostname: &Arc<str>,
+        with_fields: bool,
+        cache: &mut FieldCache<'e>,
+    ) -> Alert {
         let m = engine.alert_meta(rule);
-        let (output, output_fields) = engine.render_with(rule, ev, with_fields);
+        let (output, output_fields) = engine.render_cached(rule, ev, with_fields, cache);
         Alert {
             time: rfc3339_nanos(time_ns),
             rule: Arc::clone(&m.rule),

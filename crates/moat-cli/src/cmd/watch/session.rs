@@ -47,6 +47,16 @@ pub(super) struct Run<S: FieldSource> {
     exe_field: Option<S::Field>,
 }
 
+/// The terminal escape of an alert's text ([`moat_report::escape_terminal`]), borrowing
+/// printable ASCII (most alerts) without decoding it character by character.
+fn escape_alert(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        std::borrow::Cow::Borrowed(s)
+    } else {
+        moat_report::escape_terminal(s)
+    }
+}
+
 impl<S: FieldSource> Run<S> {
     pub fn new(engine: Engine<S>, a: &WatchArgs) -> anyhow::Result<Self> {
         let limiter = match a.rate {
@@ -54,7 +64,7 @@ impl<S: FieldSource> Run<S> {
             None => None,
         };
         let format = match a.format {
-            WatchFormat::Text => Format::Text(moat_report::escape_terminal),
+            WatchFormat::Text => Format::Text(escape_alert),
             WatchFormat::Json => Format::Json,
         };
         let mut disp = Dispatcher::new(limiter, Box::new(MonotonicClock::default()));
@@ -122,12 +132,21 @@ impl<S: FieldSource> Run<S> {
         self.events += 1;
         self.hits.clear();
         let hits = &mut self.hits;
-        self.engine.process(ev, |i| hits.push(i));
+        // The values the conditions read are read again by the alerts' output: one cache.
+        let mut cache = self.engine.cache();
+        self.engine.process_cached(ev, &mut cache, |i| hits.push(i));
         for k in 0..self.hits.len() {
             let i = self.hits[k];
             self.by_rule[i] += 1;
-            let mut alert =
-                Alert::of_rule_with(&self.engine, i, ev, time_ns, &self.host, self.with_fields);
+            let mut alert = Alert::of_rule_cached(
+                &self.engine,
+                i,
+                ev,
+                time_ns,
+                &self.host,
+                self.with_fields,
+                &mut cache,
+            );
             if !self.reports.is_empty() {
                 self.join(&mut alert, ev);
             }
