@@ -426,8 +426,8 @@ async fn submit(State(s): State<Shared>, Query(q): Query<SubmitQuery>, body: Byt
             })?),
             None => None,
         };
-        let report = rematch::with_server_match(report, db.as_ref());
-        let id = store.put_report(&report, &labels, now())?;
+        let (report, matched) = rematch::with_server_match_pkgs(report, db.as_ref());
+        let id = store.put_report_matched(&report, &labels, now(), matched.as_ref())?;
         tracing::info!(
             target: "moat::submit",
             image_id = id,
