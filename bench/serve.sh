@@ -36,11 +36,25 @@ sub=$(python3 bench/gen-server-inventories.py "$url" "$token" --count "$IMAGES" 
   "$tmp/lang-app.json" "$tmp/debian-tools.json" "$tmp/debian-base.json" "$tmp/fixtures.json")
 # The database changes: every stored inventory is matched again.
 cp "$tmp/new.db" "$tmp/live.db"
+# POST /api/v1/rematch answers 202 and the job: polled until it is done; its result.
+rematch() {
+  local job state
+  job=$(curl -s -X POST -H "Authorization: Bearer $token" "$url/api/v1/rematch" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["job"])')
+  while :; do
+    state=$(curl -s -H "Authorization: Bearer $token" "$url/api/v1/jobs/$job")
+    case $(printf '%s' "$state" | python3 -c 'import json, sys; print(json.load(sys.stdin)["state"])') in
+      done) printf '%s' "$state" | python3 -c 'import json, sys; print(json.dumps(json.load(sys.stdin)["result"]))'; return ;;
+      failed) echo "re-match failed: $state" >&2; exit 1 ;;
+    esac
+    sleep 0.2
+  done
+}
 t0=$(date +%s.%N)
-re=$(curl -s -X POST -H "Authorization: Bearer $token" "$url/api/v1/rematch")
+re=$(rematch)
 t1=$(date +%s.%N)
 # And once more with nothing new (the common case: most updates change few records).
-again=$(curl -s -X POST -H "Authorization: Bearer $token" "$url/api/v1/rematch")
+again=$(rematch)
 kill "$srv"; wait "$srv" 2>/dev/null || true
 store_bytes=$(stat -c %s "$tmp/store.db")
 # The rescan way (what a scanner without stored inventories does when advisories change):

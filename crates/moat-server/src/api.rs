@@ -746,8 +746,10 @@ async fn events(State(s): State<Shared>, Query(q): Query<EventQuery>) -> ApiResu
     Ok(axum::Json(json!({ "events": rows })).into_response())
 }
 
-/// A re-match runs as a job. With workers in this process the answer waits for it (within
-/// the request's time budget); without, it is 202 and the job.
+/// A re-match runs as a job: 202 and the job at once (a re-match of a big store can
+/// outlast any request's time budget); `GET /api/v1/jobs/{id}` gives its state and, done,
+/// its counts. One re-match waits at most: a second request while one is queued gets that
+/// job.
 async fn rematch_now(State(s): State<Shared>) -> ApiResult {
     if s.db.is_none() {
         return Err(ApiError(
@@ -756,26 +758,7 @@ async fn rematch_now(State(s): State<Shared>) -> ApiResult {
         ));
     }
     let id = enqueue(&s, crate::jobs::REMATCH, json!({})).await?;
-    if s.jobs.workers == 0 {
-        return Ok(accepted(id));
-    }
-    loop {
-        let store = s.store.clone();
-        let job = blocking(move || Ok(store.job(id)?)).await?;
-        match job {
-            Some(j) if j.state == "done" => {
-                return Ok(axum::Json(j.result.unwrap_or_default()).into_response());
-            }
-            Some(j) if j.state == "failed" => {
-                return Err(ApiError(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    j.error.unwrap_or_default(),
-                ));
-            }
-            Some(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-            None => return Err(ApiError::not_found(format!("no job {id}"))),
-        }
-    }
+    Ok(accepted(id))
 }
 
 fn accepted(id: i64) -> Response {
