@@ -1779,6 +1779,158 @@ mod tests {
         assert_eq!(s.pool_counts(), Some((1, 1)));
     }
 
+    fn pkg(name: &str, version: &str, path: &str) -> moat_model::Package {
+        serde_json::from_value(serde_json::json!({
+            "id": format!("{name}@{version}"), "name": name, "version": version,
+            "type": "library", "ecosystem": "PyPI",
+            "purl": format!("pkg:pypi/{name}@{version}"),
+            "locations": [{"path": path}],
+        }))
+        .unwrap()
+    }
+
+    fn vuln(id: &str, name: &str, version: &str, fixed: Option<&str>) -> Finding {
+        let mut f = Finding::new(
+            id,
+            Severity::High,
+            moat_model::Detail::Vulnerability(moat_model::finding::VulnerabilityDetail {
+                package: Some(moat_model::finding::FindingPackage {
+                    id: format!("{name}@{version}"),
+                    name: name.into(),
+                    version: version.into(),
+                    purl: format!("pkg:pypi/{name}@{version}"),
+                    layer: None,
+                    path: None,
+                }),
+                fixed_version: fixed.map(str::to_string),
+                ..Default::default()
+            }),
+        );
+        f.aliases = vec![format!("GHSA-{id}")];
+        f
+    }
+
+    fn report_of(name: &str, packages: Vec<moat_model::Package>) -> ScanReport {
+        ScanReport {
+            inventory: Inventory {
+                schema_version: String::new(),
+                tool: Default::default(),
+                artifact: moat_model::Artifact::new(name, moat_model::ArtifactKind::Dir, "/"),
+                packages,
+                relationships: Vec::new(),
+                diagnostics: Vec::new(),
+                package_files: Default::default(),
+            },
+            findings: Vec::new(),
+            suppressed: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn distinct_packages_are_stored_once_and_rematched_for_every_image() {
+        let t = tempfile::tempdir().unwrap();
+        distinct_packages(&Store::open(&t.path().join("s.db")).unwrap());
+        if let Some(pg) = crate::jobs::tests::pg_store() {
+            distinct_packages(&pg);
+        }
+    }
+
+    fn distinct_packages(s: &Store) {
+        // The server's match at submission: a per distinct package (a@1 in two places), b
+        // without findings.
+        let mut matched = PkgFindings::new();
+        let mut key = Vec::new();
+        let mut a = pkg("a", "1", "/one/a");
+        package_key(&mut a, &mut key);
+        matched.insert(key.clone(), vec![vuln("CVE-1", "a", "1", None)]);
+        let mut b = pkg("b", "2", "/b");
+        package_key(&mut b, &mut key);
+        matched.insert(key.clone(), Vec::new());
+        let mut one = report_of("one", vec![a.clone(), pkg("a", "1", "/two/a"), b.clone()]);
+        let vulns = crate::rematch::assemble(&mut one.inventory, |k, _| {
+            matched.get(k).cloned().unwrap_or_default()
+        });
+        assert_eq!(vulns.len(), 2);
+        one.findings = vulns.clone();
+        let id1 = s
+            .put_report_matched(&one, &BTreeMap::new(), 10, Some(&matched))
+            .unwrap();
+        // A report stored as before schema 3 (no server match: not derived), then its
+        // packages unlinked as a store migrated from schema 2 has them.
+        let mut two = report_of("two", vec![pkg("a", "1", "/a")]);
+        two.findings = vec![vuln("CVE-1", "a", "1", None)];
+        let id2 = s.put_report(&two, &BTreeMap::new(), 10).unwrap();
+        let count = |sql: &str| {
+            s.lock()
+                .unwrap()
+                .query_one(sql, &[])
+                .unwrap()
+                .i64(0)
+                .unwrap()
+        };
+        assert_eq!(count("SELECT count(*) FROM pkgs"), 2);
+        assert_eq!(count("SELECT count(*) FROM images WHERE derived = 1"), 1);
+        s.lock()
+            .unwrap()
+            .exec("UPDATE packages SET pkg_id = NULL", &[])
+            .unwrap();
+        s.link_unlinked().unwrap();
+        assert_eq!(
+            count("SELECT count(*) FROM packages WHERE pkg_id IS NULL"),
+            0
+        );
+        assert_eq!(count("SELECT count(*) FROM pkgs"), 2);
+        // The derived image's report: its findings assembled from its packages'.
+        let r = s.report(id1).unwrap().unwrap();
+        assert_eq!(r.findings, vulns);
+        assert_eq!(s.findings_with_id("ghsa-cve-1").unwrap().len(), 3);
+
+        // a@1 gets a fixed version and a second advisory: every derived image of it changes.
+        let pkgs = s.linked_pkgs().unwrap();
+        let (pa, ..) = pkgs
+            .iter()
+            .find(|p| p.2.as_ref().is_some_and(|v| !v.is_empty()))
+            .unwrap();
+        let new = vec![
+            vuln("CVE-1", "a", "1", Some("1.1")),
+            vuln("CVE-2", "a", "1", None),
+        ];
+        s.pkgs_rematched(&[(*pa, new.as_slice())], 20).unwrap();
+        // The same again changes nothing.
+        s.pkgs_rematched(&[(*pa, new.as_slice())], 30).unwrap();
+        let events = s.events(0, 100).unwrap();
+        let got: Vec<_> = events
+            .iter()
+            .map(|e| (e.image_id, e.kind.as_str(), e.finding.as_str()))
+            .collect();
+        // One event per image and change (a@1 twice in image one: once), none for image two
+        // (not derived: its own re-match does it).
+        assert_eq!(
+            got,
+            [(id1, "fixed_upstream", "CVE-1"), (id1, "new", "CVE-2")]
+        );
+        let f = s
+            .findings(&FindingFilter {
+                image_id: Some(id1),
+                limit: 100,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(f.len(), 4);
+        assert!(f.iter().all(|f| f.package.as_deref() == Some("a")));
+        assert_eq!(s.findings_with_id("GHSA-CVE-2").unwrap().len(), 2);
+        assert_eq!(s.findings_with_id("CVE-1").unwrap().len(), 3);
+        let r = s.report(id1).unwrap().unwrap();
+        assert_eq!(r.findings.len(), 4);
+        assert!(r.findings.iter().any(|f| {
+            f.location
+                .as_ref()
+                .is_some_and(|l| l.display().contains("/two/a"))
+        }));
+        assert_eq!(s.report(id2).unwrap().unwrap().findings.len(), 1);
+        assert_eq!(s.underived_ids().unwrap(), [id2]);
+    }
+
     #[test]
     fn images_reads_only_the_images_asked_for() {
         let t = tempfile::tempdir().unwrap();
