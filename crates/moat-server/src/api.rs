@@ -510,39 +510,14 @@ async fn list_images(State(s): State<Shared>, Query(q): Query<FindingQuery>) -> 
     let any = q.any_finding_filter();
     let package = q.package.clone().filter(|p| !p.is_empty());
     let images = blocking(move || {
-        let mut only: Option<BTreeSet<i64>> = None;
-        if any {
-            let ids = store
-                .findings(&FindingFilter {
-                    package: None,
-                    limit: 1_000_000,
-                    ..filter
-                })?
-                .into_iter()
-                .map(|f| f.image_id)
-                .collect();
-            only = Some(ids);
-        }
-        if let Some(p) = &package {
-            let ids: BTreeSet<i64> = store
-                .packages_named(p)?
-                .into_iter()
-                .map(|r| r.image_id)
-                .collect();
-            only = Some(match only {
-                Some(o) => o.intersection(&ids).copied().collect(),
-                None => ids,
-            });
-        }
-        let only: Option<Vec<i64>> = only.map(|o| o.into_iter().collect());
-        // A label is checked here, on every image: without one, only `limit` are read.
-        let read = if label.is_some() { usize::MAX } else { limit };
-        let mut list = store.images(only.as_deref(), read)?;
-        if let Some((k, v)) = &label {
-            list.retain(|i| i.labels.get(k) == Some(v));
-        }
-        list.truncate(limit);
-        Ok(list)
+        // The filters, counts and limit in one query; then the summaries of those images.
+        let ids = store.image_ids_where(
+            any.then_some(&filter),
+            package.as_deref(),
+            label.as_ref().map(|(k, v)| (k.as_str(), v.as_str())),
+            limit,
+        )?;
+        Ok(store.images(Some(&ids), limit)?)
     })
     .await?;
     Ok(axum::Json(json!({ "images": images })).into_response())

@@ -68,6 +68,8 @@ ALTER TABLE findings ADD COLUMN pkg_id INTEGER;
 ALTER TABLE images ADD COLUMN derived INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX IF NOT EXISTS packages_pkg ON packages(pkg_id, image_id);
 CREATE INDEX IF NOT EXISTS findings_pkg ON findings(pkg_id, id);
+CREATE INDEX IF NOT EXISTS findings_image_severity ON findings(image_id, severity, kind);
+CREATE INDEX IF NOT EXISTS images_submitted ON images(submitted_at, id);
 ";
 
 const PG_SCHEMA_3: &str = "
@@ -82,6 +84,8 @@ ALTER TABLE findings ADD COLUMN IF NOT EXISTS pkg_id BIGINT;
 ALTER TABLE images ADD COLUMN IF NOT EXISTS derived BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX IF NOT EXISTS packages_pkg ON packages(pkg_id, image_id);
 CREATE INDEX IF NOT EXISTS findings_pkg ON findings(pkg_id, id);
+CREATE INDEX IF NOT EXISTS findings_image_severity ON findings(image_id, severity, kind);
+CREATE INDEX IF NOT EXISTS images_submitted ON images(submitted_at, id);
 ";
 
 /// One schema version, for each backend.
@@ -1173,6 +1177,79 @@ impl Store {
         Ok(out)
     }
 
+    /// Ids of the images, newest submission first, at most `limit`, that have a finding
+    /// matching `findings` (when given: its severity, fixed, KEV and kind), a package named
+    /// `package` (case-insensitive) and the label `label` (key, value): one indexed query,
+    /// the limit applied by the database.
+    pub fn image_ids_where(
+        &self,
+        findings: Option<&FindingFilter>,
+        package: Option<&str>,
+        label: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<Vec<i64>, StoreError> {
+        let pg = self.is_postgres();
+        let mut sql = String::from("SELECT i.id FROM images i WHERE 1 = 1");
+        let mut args: Vec<Val> = Vec::new();
+        if let Some(f) = findings {
+            args.push(f.min_severity.map(sev_rank).unwrap_or(0).into());
+            sql.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM findings f WHERE f.image_id = i.id AND f.severity >= ?{}",
+                args.len()
+            ));
+            match f.fixed {
+                Some(true) => sql.push_str(" AND f.fixed IS NOT NULL"),
+                Some(false) => sql.push_str(" AND f.fixed IS NULL AND f.kind = 'vulnerability'"),
+                None => {}
+            }
+            if f.kev {
+                sql.push_str(" AND f.kev = 1");
+            }
+            if let Some(k) = f.kind {
+                args.push(k.as_str().into());
+                sql.push_str(&format!(" AND f.kind = ?{}", args.len()));
+            }
+            sql.push(')');
+        }
+        if let Some(p) = package {
+            args.push(p.into());
+            sql.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM packages p WHERE p.image_id = i.id AND {} = {})",
+                self.ci("p.name"),
+                self.ci(&format!("?{}", args.len()))
+            ));
+        }
+        if let Some((k, v)) = label {
+            if pg {
+                args.push(k.into());
+                sql.push_str(&format!(
+                    " AND (CAST(i.labels AS JSONB) ->> CAST(?{} AS TEXT))",
+                    args.len()
+                ));
+                args.push(v.into());
+                sql.push_str(&format!(" = ?{}", args.len()));
+            } else {
+                args.push(k.into());
+                args.push(v.into());
+                sql.push_str(&format!(
+                    " AND EXISTS (SELECT 1 FROM json_each(i.labels) j WHERE j.key = ?{} AND j.value = ?{})",
+                    args.len() - 1,
+                    args.len()
+                ));
+            }
+        }
+        args.push((limit.min(i64::MAX as usize) as i64).into());
+        sql.push_str(&format!(
+            " ORDER BY i.submitted_at DESC, i.id DESC LIMIT ?{}",
+            args.len()
+        ));
+        let rows = self.lock()?.query(&sql, &args).map_err(|e| self.err(e))?;
+        rows.iter()
+            .map(|r| r.i64(0))
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.err(e))
+    }
+
     pub fn image(&self, id: i64) -> Result<Option<ImageSummary>, StoreError> {
         Ok(self.images(Some(&[id]), 1)?.into_iter().next())
     }
@@ -1929,6 +2006,56 @@ mod tests {
         }));
         assert_eq!(s.report(id2).unwrap().unwrap().findings.len(), 1);
         assert_eq!(s.underived_ids().unwrap(), [id2]);
+    }
+
+    #[test]
+    fn image_filters_and_limit_are_applied_by_the_query() {
+        let t = tempfile::tempdir().unwrap();
+        image_filters(&Store::open(&t.path().join("s.db")).unwrap());
+        if let Some(pg) = crate::jobs::tests::pg_store() {
+            image_filters(&pg);
+        }
+    }
+
+    fn image_filters(s: &Store) {
+        let labels = |k: &str, v: &str| BTreeMap::from([(k.to_string(), v.to_string())]);
+        let mut a = report_of("a", vec![pkg("Django", "3.2.4", "/d")]);
+        a.findings = vec![vuln("CVE-1", "Django", "3.2.4", Some("3.2.5"))];
+        let a = s.put_report(&a, &labels("team", "web"), 1).unwrap();
+        let mut b = report_of("b", vec![pkg("flask", "1.0", "/f")]);
+        let mut low = vuln("CVE-2", "flask", "1.0", None);
+        low.severity = Severity::Low;
+        b.findings = vec![low];
+        let b = s.put_report(&b, &labels("te\"am", "d'b"), 2).unwrap();
+        let c = s
+            .put_report(&report_of("c", Vec::new()), &BTreeMap::new(), 3)
+            .unwrap();
+        let sev = |min: Severity| FindingFilter {
+            min_severity: Some(min),
+            ..Default::default()
+        };
+        let ids = |f: Option<&FindingFilter>, p: Option<&str>, l: Option<(&str, &str)>, n| {
+            s.image_ids_where(f, p, l, n).unwrap()
+        };
+        assert_eq!(ids(None, None, None, 10), [c, b, a]);
+        assert_eq!(ids(None, None, None, 2), [c, b]);
+        assert_eq!(ids(Some(&sev(Severity::High)), None, None, 10), [a]);
+        assert_eq!(ids(Some(&sev(Severity::Low)), None, None, 10), [b, a]);
+        let unfixed = FindingFilter {
+            fixed: Some(false),
+            ..Default::default()
+        };
+        assert_eq!(ids(Some(&unfixed), None, None, 10), [b]);
+        let kev = FindingFilter {
+            kev: true,
+            ..Default::default()
+        };
+        assert!(ids(Some(&kev), None, None, 10).is_empty());
+        assert_eq!(ids(None, Some("DJANGO"), None, 10), [a]);
+        assert!(ids(Some(&unfixed), Some("django"), None, 10).is_empty());
+        assert_eq!(ids(None, None, Some(("team", "web")), 10), [a]);
+        assert_eq!(ids(None, None, Some(("te\"am", "d'b")), 10), [b]);
+        assert!(ids(None, None, Some(("team", "db")), 10).is_empty());
     }
 
     #[test]
