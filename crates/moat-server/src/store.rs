@@ -1339,6 +1339,32 @@ impl Store {
         self.finding_rows(&sql, vals![vid])
     }
 
+    /// Image `image_id`'s findings whose id or alias is one of `vids` (case-insensitive):
+    /// one query, whatever the number of ids.
+    pub fn findings_with_ids_in(
+        &self,
+        vids: &[String],
+        image_id: i64,
+    ) -> Result<Vec<FindingRow>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in vids.chunks(ID_CHUNK) {
+            let list = (2..=chunk.len() + 1)
+                .map(|i| self.ci(&format!("?{i}")))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "SELECT DISTINCT f.image_id, f.id, f.kind, f.severity, f.package, f.version, f.fixed, f.kev, f.title
+                 FROM finding_ids i JOIN findings f ON f.rid = i.rid
+                 WHERE f.image_id = ?1 AND {} IN ({list}) ORDER BY f.image_id, f.package, f.version",
+                self.ci("i.vid"),
+            );
+            let mut p = vec![Val::Int(image_id)];
+            p.extend(chunk.iter().map(|v| Val::Text(v.clone())));
+            out.extend(self.finding_rows(&sql, &p)?);
+        }
+        Ok(out)
+    }
+
     fn finding_rows(&self, sql: &str, p: &[Val]) -> Result<Vec<FindingRow>, StoreError> {
         let rows = self.lock()?.query(sql, p).map_err(|e| self.err(e))?;
         rows.iter()
@@ -2006,6 +2032,17 @@ mod tests {
         }));
         assert_eq!(s.report(id2).unwrap().unwrap().findings.len(), 1);
         assert_eq!(s.underived_ids().unwrap(), [id2]);
+        // Ignored ids (admission): within one image, by id or alias, in one query.
+        let ignored = [
+            "ghsa-cve-1".to_string(),
+            "CVE-2".to_string(),
+            "X".to_string(),
+        ];
+        let got = s.findings_with_ids_in(&ignored, id1).unwrap();
+        let got: Vec<_> = got.iter().map(|f| (f.image_id, f.id.as_str())).collect();
+        assert_eq!(got, [(id1, "CVE-1"), (id1, "CVE-2")]);
+        assert_eq!(s.findings_with_ids_in(&ignored, id2).unwrap().len(), 1);
+        assert!(s.findings_with_ids_in(&[], id1).unwrap().is_empty());
     }
 
     #[test]
