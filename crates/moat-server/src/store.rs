@@ -66,6 +66,7 @@ CREATE TABLE IF NOT EXISTS pkgs (
 ALTER TABLE packages ADD COLUMN pkg_id INTEGER;
 ALTER TABLE findings ADD COLUMN pkg_id INTEGER;
 ALTER TABLE images ADD COLUMN derived INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE images ADD COLUMN npackages INTEGER;
 CREATE INDEX IF NOT EXISTS packages_pkg ON packages(pkg_id, image_id);
 CREATE INDEX IF NOT EXISTS findings_pkg ON findings(pkg_id, id);
 CREATE INDEX IF NOT EXISTS findings_image_severity ON findings(image_id, severity, kind);
@@ -82,6 +83,7 @@ CREATE TABLE IF NOT EXISTS pkgs (
 ALTER TABLE packages ADD COLUMN IF NOT EXISTS pkg_id BIGINT;
 ALTER TABLE findings ADD COLUMN IF NOT EXISTS pkg_id BIGINT;
 ALTER TABLE images ADD COLUMN IF NOT EXISTS derived BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE images ADD COLUMN IF NOT EXISTS npackages BIGINT;
 CREATE INDEX IF NOT EXISTS packages_pkg ON packages(pkg_id, image_id);
 CREATE INDEX IF NOT EXISTS findings_pkg ON findings(pkg_id, id);
 CREATE INDEX IF NOT EXISTS findings_image_severity ON findings(image_id, severity, kind);
@@ -1086,7 +1088,8 @@ impl Store {
         only: Option<&[i64]>,
         limit: usize,
     ) -> Result<Vec<ImageSummary>, StoreError> {
-        const COLS: &str = "id, name, digest, kind, os, labels, submitted_at, matched_at";
+        const COLS: &str =
+            "id, name, digest, kind, os, labels, submitted_at, matched_at, npackages";
         let mut conn = self.lock()?;
         let e = |e| self.err(e);
         let limit_val = Val::Int(limit.min(i64::MAX as usize) as i64);
@@ -1129,7 +1132,7 @@ impl Store {
                 labels: serde_json::from_str(&labels).unwrap_or_default(),
                 submitted_at: rfc3339(r.i64(6).map_err(e)?),
                 matched_at: r.opt_i64(7).map_err(e)?.map(rfc3339),
-                packages: 0,
+                packages: r.opt_i64(8).map_err(e)?.unwrap_or(0).max(0) as u64,
                 findings: BTreeMap::new(),
             });
         }
@@ -1137,7 +1140,14 @@ impl Store {
         let at: std::collections::HashMap<i64, usize> =
             out.iter().enumerate().map(|(i, img)| (img.id, i)).collect();
         let ids: Vec<i64> = out.iter().map(|i| i.id).collect();
-        for chunk in ids.chunks(ID_CHUNK) {
+        // Package counts are stored with the image (schema 3); counted only for an image
+        // without one.
+        let uncounted: Vec<i64> = out
+            .iter()
+            .filter(|i| i.packages == 0)
+            .map(|i| i.id)
+            .collect();
+        for chunk in uncounted.chunks(ID_CHUNK) {
             let (list, p) = (params(chunk), ids_vals(chunk));
             let rows = conn
                 .query(
@@ -1153,6 +1163,9 @@ impl Store {
                     out[i].packages = n.max(0) as u64;
                 }
             }
+        }
+        for chunk in ids.chunks(ID_CHUNK) {
+            let (list, p) = (params(chunk), ids_vals(chunk));
             let rows = conn
                 .query(
                     &format!(
@@ -1529,6 +1542,10 @@ fn index_packages(
     matched: Option<&PkgFindings>,
 ) -> Result<Option<Vec<(i64, Finding)>>, DbError> {
     tx.exec("DELETE FROM packages WHERE image_id = ?1", vals![id])?;
+    tx.exec(
+        "UPDATE images SET npackages = ?2 WHERE id = ?1",
+        vals![id, inv.packages.len() as i64],
+    )?;
     let mut linked: std::collections::HashMap<Vec<u8>, (i64, bool)> = Default::default();
     let mut derived = matched.map(|_| Vec::new());
     let mut key = Vec::new();
@@ -1977,7 +1994,14 @@ mod tests {
             .unwrap()
             .exec("UPDATE packages SET pkg_id = NULL", &[])
             .unwrap();
+        s.lock()
+            .unwrap()
+            .exec("UPDATE images SET npackages = NULL", &[])
+            .unwrap();
+        assert_eq!(s.image(id1).unwrap().unwrap().packages, 3, "counted");
         s.link_unlinked().unwrap();
+        assert_eq!(s.image(id1).unwrap().unwrap().packages, 3, "stored");
+        assert_eq!(s.image(id2).unwrap().unwrap().packages, 1);
         assert_eq!(
             count("SELECT count(*) FROM packages WHERE pkg_id IS NULL"),
             0
