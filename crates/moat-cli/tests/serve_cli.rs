@@ -252,9 +252,7 @@ fn lang_app(h: &Path, store: &Path) {
         "found by its alias"
     );
     // A re-match with nothing new records nothing.
-    let (s, body) = http(a, "POST", "/api/v1/rematch", Some(&admin), b"");
-    assert_eq!(s, 200, "{}", String::from_utf8_lossy(&body));
-    let r: Value = serde_json::from_slice(&body).expect("json");
+    let r = rematch(a, &admin);
     assert_eq!(
         (r["images"].as_i64(), r["events"].as_i64()),
         (Some(1), Some(0))

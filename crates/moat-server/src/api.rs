@@ -426,8 +426,8 @@ async fn submit(State(s): State<Shared>, Query(q): Query<SubmitQuery>, body: Byt
             })?),
             None => None,
         };
-        let report = rematch::with_server_match(report, db.as_ref());
-        let id = store.put_report(&report, &labels, now())?;
+        let (report, matched) = rematch::with_server_match_pkgs(report, db.as_ref());
+        let id = store.put_report_matched(&report, &labels, now(), matched.as_ref())?;
         tracing::info!(
             target: "moat::submit",
             image_id = id,
@@ -510,39 +510,14 @@ async fn list_images(State(s): State<Shared>, Query(q): Query<FindingQuery>) -> 
     let any = q.any_finding_filter();
     let package = q.package.clone().filter(|p| !p.is_empty());
     let images = blocking(move || {
-        let mut only: Option<BTreeSet<i64>> = None;
-        if any {
-            let ids = store
-                .findings(&FindingFilter {
-                    package: None,
-                    limit: 1_000_000,
-                    ..filter
-                })?
-                .into_iter()
-                .map(|f| f.image_id)
-                .collect();
-            only = Some(ids);
-        }
-        if let Some(p) = &package {
-            let ids: BTreeSet<i64> = store
-                .packages_named(p)?
-                .into_iter()
-                .map(|r| r.image_id)
-                .collect();
-            only = Some(match only {
-                Some(o) => o.intersection(&ids).copied().collect(),
-                None => ids,
-            });
-        }
-        let only: Option<Vec<i64>> = only.map(|o| o.into_iter().collect());
-        // A label is checked here, on every image: without one, only `limit` are read.
-        let read = if label.is_some() { usize::MAX } else { limit };
-        let mut list = store.images(only.as_deref(), read)?;
-        if let Some((k, v)) = &label {
-            list.retain(|i| i.labels.get(k) == Some(v));
-        }
-        list.truncate(limit);
-        Ok(list)
+        // The filters, counts and limit in one query; then the summaries of those images.
+        let ids = store.image_ids_where(
+            any.then_some(&filter),
+            package.as_deref(),
+            label.as_ref().map(|(k, v)| (k.as_str(), v.as_str())),
+            limit,
+        )?;
+        Ok(store.images(Some(&ids), limit)?)
     })
     .await?;
     Ok(axum::Json(json!({ "images": images })).into_response())
@@ -746,8 +721,10 @@ async fn events(State(s): State<Shared>, Query(q): Query<EventQuery>) -> ApiResu
     Ok(axum::Json(json!({ "events": rows })).into_response())
 }
 
-/// A re-match runs as a job. With workers in this process the answer waits for it (within
-/// the request's time budget); without, it is 202 and the job.
+/// A re-match runs as a job: 202 and the job at once (a re-match of a big store can
+/// outlast any request's time budget); `GET /api/v1/jobs/{id}` gives its state and, done,
+/// its counts. One re-match waits at most: a second request while one is queued gets that
+/// job.
 async fn rematch_now(State(s): State<Shared>) -> ApiResult {
     if s.db.is_none() {
         return Err(ApiError(
@@ -756,26 +733,7 @@ async fn rematch_now(State(s): State<Shared>) -> ApiResult {
         ));
     }
     let id = enqueue(&s, crate::jobs::REMATCH, json!({})).await?;
-    if s.jobs.workers == 0 {
-        return Ok(accepted(id));
-    }
-    loop {
-        let store = s.store.clone();
-        let job = blocking(move || Ok(store.job(id)?)).await?;
-        match job {
-            Some(j) if j.state == "done" => {
-                return Ok(axum::Json(j.result.unwrap_or_default()).into_response());
-            }
-            Some(j) if j.state == "failed" => {
-                return Err(ApiError(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    j.error.unwrap_or_default(),
-                ));
-            }
-            Some(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-            None => return Err(ApiError::not_found(format!("no job {id}"))),
-        }
-    }
+    Ok(accepted(id))
 }
 
 fn accepted(id: i64) -> Response {

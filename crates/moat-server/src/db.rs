@@ -112,6 +112,12 @@ impl Row {
             _ => self.text(i).map(Some),
         }
     }
+    pub fn opt_blob(&self, i: usize) -> Result<Option<Vec<u8>>, DbError> {
+        match self.at(i)? {
+            Val::Null => Ok(None),
+            _ => self.blob(i).map(Some),
+        }
+    }
     pub fn blob(&self, i: usize) -> Result<Vec<u8>, DbError> {
         match self.at(i)? {
             Val::Blob(v) => Ok(v.clone()),

@@ -297,10 +297,10 @@ impl Workers {
             ),
             None => None,
         };
-        let report = rematch::with_server_match(report, db.as_ref());
+        let (report, matched) = rematch::with_server_match_pkgs(report, db.as_ref());
         let id = self
             .store
-            .put_report(&report, &labels, now_ms() / 1000)
+            .put_report_matched(&report, &labels, now_ms() / 1000, matched.as_ref())
             .map_err(|e| e.to_string())?;
         Ok(json!({
             "image_id": id,

@@ -209,6 +209,34 @@ pub fn get_json(addr: &str, path: &str, token: &str) -> Value {
     serde_json::from_slice(&body).expect("json")
 }
 
+/// `POST /api/v1/rematch` (which answers 202 and the job at once), then the job polled until
+/// it is done (120 s at most): its result, `{images, events, seconds}`.
+pub fn rematch(addr: &str, admin: &str) -> Value {
+    let (status, body) = http(addr, "POST", "/api/v1/rematch", Some(admin), b"");
+    assert_eq!(
+        status,
+        202,
+        "POST /api/v1/rematch: {}",
+        String::from_utf8_lossy(&body)
+    );
+    let queued: Value = serde_json::from_slice(&body).expect("json");
+    let id = queued["job"].as_i64().expect("a job id");
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let job = get_json(addr, &format!("/api/v1/jobs/{id}"), admin);
+        match job["state"].as_str() {
+            Some("done") => return job["result"].clone(),
+            Some("failed") => panic!("the re-match failed: {job}"),
+            _ => {}
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "re-match job {id}: {job}"
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
 /// `moat scan TARGET --db DB --offline --scanners vuln --format json`: its report (the
 /// oracle the server's match is compared with).
 pub fn vuln_scan(home: &Path, target: &str, db: &Path) -> Value {

@@ -325,14 +325,12 @@ fn findings_verdict(
     })?;
     // Ignored ids match aliases too: the (id, package, version) of this image's findings
     // known under an ignored id.
-    let mut ignored_keys = BTreeSet::new();
-    for vid in &policy.ignore {
-        for f in store.findings_with_id(vid)? {
-            if f.image_id == id {
-                ignored_keys.insert((f.id, f.package, f.version));
-            }
-        }
-    }
+    // One query for every ignored id, within this image only.
+    let ignored_keys: BTreeSet<_> = store
+        .findings_with_ids_in(&policy.ignore, id)?
+        .into_iter()
+        .map(|f| (f.id, f.package, f.version))
+        .collect();
     let mut bad: Vec<String> = rows
         .into_iter()
         .filter(|f| {
