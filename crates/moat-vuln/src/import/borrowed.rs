@@ -17,28 +17,43 @@ use moat_model::advisory::{RangeType, Status};
 use moat_model::limits::{
     MAX_DETAILS, MAX_FIELD, MAX_ID, MAX_NAME, MAX_PURL, MAX_SUMMARY, MAX_VERSION,
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::borrow::Cow;
 
 /// A JSON string, borrowed from the input when it has no escapes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct S<'a>(Cow<'a, str>);
+#[derive(Debug, Clone)]
+struct S<'a> {
+    text: Cow<'a, str>,
+    /// Borrowed from the input as it stood between its quotes: serde_json borrows a string
+    /// only when it holds no escape, and refuses control characters in any string, so no
+    /// byte of it needs escaping again (it is written as it is, not scanned).
+    raw: bool,
+}
 
-impl S<'_> {
-    fn as_str(&self) -> &str {
-        &self.0
-    }
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
+impl PartialEq for S<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
     }
 }
 
-impl Serialize for S<'_> {
-    fn serialize<Z: serde::Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
-        s.serialize_str(&self.0)
+impl Eq for S<'_> {}
+
+impl<'a> S<'a> {
+    /// Text made here (not read from the input): escaped when written.
+    fn made(text: impl Into<Cow<'a, str>>) -> Self {
+        S {
+            text: text.into(),
+            raw: false,
+        }
+    }
+    fn as_str(&self) -> &str {
+        &self.text
+    }
+    fn len(&self) -> usize {
+        self.text.len()
+    }
+    fn is_empty(&self) -> bool {
+        self.text.is_empty()
     }
 }
 
@@ -51,13 +66,16 @@ impl<'de: 'a, 'a> Deserialize<'de> for S<'a> {
                 f.write_str("a string")
             }
             fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<S<'de>, E> {
-                Ok(S(Cow::Borrowed(v)))
+                Ok(S {
+                    text: Cow::Borrowed(v),
+                    raw: true,
+                })
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<S<'de>, E> {
-                Ok(S(Cow::Owned(v.to_string())))
+                Ok(S::made(v.to_string()))
             }
             fn visit_string<E: serde::de::Error>(self, v: String) -> Result<S<'de>, E> {
-                Ok(S(Cow::Owned(v)))
+                Ok(S::made(v))
             }
         }
         d.deserialize_string(V)
@@ -66,48 +84,51 @@ impl<'de: 'a, 'a> Deserialize<'de> for S<'a> {
 
 /// [`moat_model::advisory::Advisory`], borrowed (same fields in the same order, same
 /// attributes: the same JSON out), plus the `database_specific` the rating is read from.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize)]
 struct Record<'a> {
     #[serde(borrow)]
     id: S<'a>,
-    #[serde(default, skip_serializing_if = "Option::is_none", borrow)]
+    #[serde(default, borrow)]
     modified: Option<S<'a>>,
-    #[serde(default, skip_serializing_if = "Option::is_none", borrow)]
+    #[serde(default, borrow)]
     published: Option<S<'a>>,
-    #[serde(default, skip_serializing_if = "Option::is_none", borrow)]
+    #[serde(default, borrow)]
     withdrawn: Option<S<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", borrow)]
+    #[serde(default, borrow)]
     aliases: Vec<S<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", borrow)]
+    #[serde(default, borrow)]
     related: Vec<S<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", borrow)]
+    #[serde(default, borrow)]
     upstream: Vec<S<'a>>,
-    #[serde(default, skip_serializing_if = "Option::is_none", borrow)]
+    #[serde(default, borrow)]
     summary: Option<S<'a>>,
-    #[serde(default, skip_serializing_if = "Option::is_none", borrow)]
+    #[serde(default, borrow)]
     details: Option<S<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", borrow)]
+    #[serde(default, borrow)]
     severity: Vec<Score<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", borrow)]
+    #[serde(default, borrow)]
     affected: Vec<Affected<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", borrow)]
+    #[serde(default, borrow)]
     references: Vec<Reference<'a>>,
-    #[serde(default = "S::empty", skip_serializing_if = "S::is_empty", borrow)]
+    #[serde(default = "S::empty", borrow)]
     source: S<'a>,
-    #[serde(default, skip_serializing_if = "Option::is_none", borrow)]
+    #[serde(default, borrow)]
     rating: Option<S<'a>>,
     /// Not stored: where the rating comes from when `rating` is absent.
-    #[serde(default, skip_serializing, borrow)]
+    #[serde(default, borrow)]
     database_specific: Option<Extra<'a>>,
 }
 
 impl S<'_> {
     fn empty() -> Self {
-        S(Cow::Borrowed(""))
+        S {
+            text: Cow::Borrowed(""),
+            raw: true,
+        }
     }
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize)]
 struct Score<'a> {
     #[serde(rename = "type", borrow)]
     kind: S<'a>,
@@ -115,7 +136,7 @@ struct Score<'a> {
     score: S<'a>,
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize)]
 struct Reference<'a> {
     #[serde(rename = "type", default = "S::empty", borrow)]
     kind: S<'a>,
@@ -123,41 +144,41 @@ struct Reference<'a> {
     url: S<'a>,
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize)]
 struct Affected<'a> {
     #[serde(borrow)]
     package: Package<'a>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", borrow)]
+    #[serde(default, borrow)]
     ranges: Vec<Range<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", borrow)]
+    #[serde(default, borrow)]
     versions: Vec<S<'a>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     status: Option<Status>,
-    #[serde(default, skip_serializing_if = "Option::is_none", borrow)]
+    #[serde(default, borrow)]
     severity: Option<S<'a>>,
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize)]
 struct Package<'a> {
     #[serde(borrow)]
     ecosystem: S<'a>,
     #[serde(borrow)]
     name: S<'a>,
-    #[serde(default, skip_serializing_if = "Option::is_none", borrow)]
+    #[serde(default, borrow)]
     purl: Option<S<'a>>,
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize)]
 struct Range<'a> {
     #[serde(rename = "type")]
     kind: RangeType,
-    #[serde(default, skip_serializing_if = "Option::is_none", borrow)]
+    #[serde(default, borrow)]
     repo: Option<S<'a>>,
     #[serde(default, borrow)]
     events: Vec<Event<'a>>,
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum Event<'a> {
     Introduced(#[serde(borrow)] S<'a>),
@@ -255,6 +276,186 @@ impl Record<'_> {
     }
 }
 
+/// Writes JSON by hand, as serde_json writes the typed [`moat_model::advisory::Advisory`]
+/// (compact, fields in declaration order, empty lists and absent values left out): the
+/// strings borrowed from the input are copied as they are, without serde_json's byte by
+/// byte escape scan, straight into a `String` (no UTF-8 check of the result).
+/// `shared_records_match_the_typed_path` and the other tests compare it with the typed
+/// path byte for byte.
+struct Json<'o> {
+    out: &'o mut String,
+    /// Whether the object or array being written has a value yet (a comma before the next).
+    first: bool,
+}
+
+impl Json<'_> {
+    fn str(&mut self, s: &S<'_>) {
+        if s.raw {
+            self.out.push('"');
+            self.out.push_str(s.as_str());
+            self.out.push('"');
+        } else {
+            escaped(self.out, s.as_str());
+        }
+    }
+    fn open(&mut self, c: char) {
+        self.out.push(c);
+        self.first = true;
+    }
+    fn close(&mut self, c: char) {
+        self.out.push(c);
+        self.first = false;
+    }
+    fn comma(&mut self) {
+        if !self.first {
+            self.out.push(',');
+        }
+        self.first = false;
+    }
+    /// `"key":` after a comma when needed.
+    fn key(&mut self, key: &str) {
+        self.comma();
+        self.out.push('"');
+        self.out.push_str(key);
+        self.out.push_str("\":");
+    }
+    fn field(&mut self, key: &str, v: &S<'_>) {
+        self.key(key);
+        self.str(v);
+    }
+    fn opt(&mut self, key: &str, v: Option<&S<'_>>) {
+        if let Some(v) = v {
+            self.field(key, v);
+        }
+    }
+    fn strs(&mut self, key: &str, list: &[S<'_>]) {
+        if list.is_empty() {
+            return;
+        }
+        self.key(key);
+        self.open('[');
+        for v in list {
+            self.comma();
+            self.str(v);
+        }
+        self.close(']');
+    }
+    fn record(&mut self, r: &Record<'_>) {
+        self.open('{');
+        self.field("id", &r.id);
+        self.opt("modified", r.modified.as_ref());
+        self.opt("published", r.published.as_ref());
+        self.opt("withdrawn", r.withdrawn.as_ref());
+        self.strs("aliases", &r.aliases);
+        self.strs("related", &r.related);
+        self.strs("upstream", &r.upstream);
+        self.opt("summary", r.summary.as_ref());
+        self.opt("details", r.details.as_ref());
+        if !r.severity.is_empty() {
+            self.key("severity");
+            self.open('[');
+            for s in &r.severity {
+                self.comma();
+                self.open('{');
+                self.field("type", &s.kind);
+                self.field("score", &s.score);
+                self.close('}');
+            }
+            self.close(']');
+        }
+        if !r.affected.is_empty() {
+            self.key("affected");
+            self.open('[');
+            for a in &r.affected {
+                self.comma();
+                self.affected(a);
+            }
+            self.close(']');
+        }
+        if !r.references.is_empty() {
+            self.key("references");
+            self.open('[');
+            for x in &r.references {
+                self.comma();
+                self.open('{');
+                self.field("type", &x.kind);
+                self.field("url", &x.url);
+                self.close('}');
+            }
+            self.close(']');
+        }
+        if !r.source.is_empty() {
+            self.field("source", &r.source);
+        }
+        self.opt("rating", r.rating.as_ref());
+        self.close('}');
+    }
+    fn affected(&mut self, a: &Affected<'_>) {
+        self.open('{');
+        self.key("package");
+        self.open('{');
+        self.field("ecosystem", &a.package.ecosystem);
+        self.field("name", &a.package.name);
+        self.opt("purl", a.package.purl.as_ref());
+        self.close('}');
+        if !a.ranges.is_empty() {
+            self.key("ranges");
+            self.open('[');
+            for r in &a.ranges {
+                self.comma();
+                self.open('{');
+                self.key("type");
+                self.out.push_str(match r.kind {
+                    RangeType::Semver => "\"SEMVER\"",
+                    RangeType::Ecosystem => "\"ECOSYSTEM\"",
+                    RangeType::Git => "\"GIT\"",
+                });
+                self.opt("repo", r.repo.as_ref());
+                self.key("events");
+                self.open('[');
+                for e in &r.events {
+                    self.comma();
+                    self.open('{');
+                    match e {
+                        Event::Introduced(v) => self.field("introduced", v),
+                        Event::Fixed(v) => self.field("fixed", v),
+                        Event::LastAffected(v) => self.field("last_affected", v),
+                        Event::Limit(v) => self.field("limit", v),
+                    }
+                    self.close('}');
+                }
+                self.close(']');
+                self.close('}');
+            }
+            self.close(']');
+        }
+        self.strs("versions", &a.versions);
+        if let Some(st) = a.status {
+            self.key("status");
+            self.out.push('"');
+            self.out.push_str(st.as_str());
+            self.out.push('"');
+        }
+        self.opt("severity", a.severity.as_ref());
+        self.close('}');
+    }
+}
+
+/// `s` as a JSON string, escaped as serde_json escapes it (`"`, backslash and control
+/// characters; nothing else).
+fn escaped(out: &mut String, s: &str) {
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
+    // Writing a str into a String does not fail.
+    if let Ok(quoted) = serde_json::to_string(s) {
+        out.push_str(&quoted);
+    }
+}
+
 /// The stored record of the OSV JSON entry `bytes`, in the source `label` (`None`: the
 /// record's own, as [`super::osv`] labels it), when the entry is the common case (see the
 /// module docs); `None` when the typed path must read it.
@@ -275,7 +476,7 @@ pub(crate) fn prepare(bytes: &[u8], label: Option<&str>) -> Option<Prepared> {
     {
         let t = t.as_str().trim();
         if !t.is_empty() {
-            rec.rating = Some(S(Cow::Owned(t.to_string())));
+            rec.rating = Some(S::made(t.to_string()));
         }
     }
     if !rec.plain() {
@@ -287,11 +488,11 @@ pub(crate) fn prepare(bytes: &[u8], label: Option<&str>) -> Option<Prepared> {
             .first()
             .map(|a| a.package.ecosystem.as_str())
             .unwrap_or_default();
-        rec.source = S(Cow::Owned(if eco.is_empty() {
+        rec.source = S::made(if eco.is_empty() {
             "osv".to_string()
         } else {
             format!("osv:{}", eco.split(':').next().unwrap_or_default())
-        }));
+        });
     }
     // [`super::upstream_alias`].
     if let [one] = rec.upstream.as_slice()
@@ -302,14 +503,15 @@ pub(crate) fn prepare(bytes: &[u8], label: Option<&str>) -> Option<Prepared> {
         rec.aliases.push(one);
     }
     if let Some(label) = label {
-        rec.source = S(Cow::Borrowed(label));
+        rec.source = S::made(label);
     }
-    let mut out = Vec::with_capacity(bytes.len());
-    let json = match serde_json::to_writer(&mut out, &rec) {
-        // serde_json writes UTF-8 only.
-        Ok(()) => String::from_utf8(out).map_err(|e| format!("{}: {e}", rec.id.as_str())),
-        Err(e) => Err(format!("{}: {e}", rec.id.as_str())),
-    };
+    let mut out = String::with_capacity(bytes.len());
+    Json {
+        out: &mut out,
+        first: true,
+    }
+    .record(&rec);
+    let json = Ok(out);
     Some(Prepared::from_parts(
         rec.id.as_str(),
         rec.source.as_str(),
@@ -409,6 +611,28 @@ mod tests {
         let p =
             same(r#"{"id":"X-1","x":{"severity":1},"database_specific":["LOW"]}"#).expect("taken");
         assert_eq!(json(&p), r#"{"id":"X-1","source":"osv","rating":"LOW"}"#);
+    }
+
+    /// Strings the writer did not read from the input (labels, ratings, escaped text) are
+    /// escaped as serde_json escapes them; borrowed ones are copied as they are.
+    #[test]
+    fn written_strings_are_escaped_as_serde_json_does() {
+        let bytes = r#"{"id":"A-1","summary":"a\u0001b\\c\"d\/e","details":"caf\u00e9 \ud83d\ude00",
+            "affected":[{"package":{"ecosystem":"Go","name":"x/y"},"ranges":[{"type":"GIT","repo":"r","events":[]}],
+            "status":"fix_deferred","severity":"Low"}],"database_specific":{"severity":" q\"x\t "}}"#;
+        for label in [None, Some("osv:\"odd\\label\u{1}\u{7f}\u{2028}")] {
+            let fast = prepare(bytes.as_bytes(), label).expect("taken");
+            assert_eq!(
+                Some(&fast),
+                typed(bytes.as_bytes(), label).as_ref(),
+                "{label:?}"
+            );
+        }
+        let p = prepare(bytes.as_bytes(), None).expect("taken");
+        assert_eq!(
+            json(&p),
+            r#"{"id":"A-1","summary":"a\u0001b\\c\"d/e","details":"café 😀","affected":[{"package":{"ecosystem":"Go","name":"x/y"},"ranges":[{"type":"GIT","repo":"r","events":[]}],"status":"fix_deferred","severity":"Low"}],"source":"osv:Go","rating":"q\"x"}"#
+        );
     }
 
     #[test]
