@@ -441,19 +441,67 @@ impl Json<'_> {
     }
 }
 
-/// `s` as a JSON string, escaped as serde_json escapes it (`"`, backslash and control
-/// characters; nothing else).
+/// `s` as a JSON string, escaped as serde_json escapes it: `"`, backslash, `\b`, `\f`,
+/// `\n`, `\r`, `\t`, other control characters as `\u00xx` (lowercase), nothing else. The
+/// text between escapes is found eight bytes at a time (the records' `details` are the
+/// longest strings, and most of them have escapes: newlines).
 fn escaped(out: &mut String, s: &str) {
-    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
-        out.push('"');
-        out.push_str(s);
-        out.push('"');
-        return;
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push('"');
+    let bytes = s.as_bytes();
+    let (mut start, mut i) = (0, 0);
+    while let Some(&b) = bytes.get(i) {
+        if let Some(w) = bytes
+            .get(i..i + 8)
+            .and_then(|c| <[u8; 8]>::try_from(c).ok())
+            && !needs_escape(u64::from_le_bytes(w))
+        {
+            i += 8;
+            continue;
+        }
+        let hex;
+        let esc = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..0x20 => {
+                hex = [
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[usize::from(b >> 4)],
+                    HEX[usize::from(b & 0xf)],
+                ];
+                std::str::from_utf8(&hex).unwrap_or_default()
+            }
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        // `i` is at an ASCII byte and `start` just after one: both are char boundaries.
+        out.push_str(s.get(start..i).unwrap_or_default());
+        out.push_str(esc);
+        i += 1;
+        start = i;
     }
-    // Writing a str into a String does not fail.
-    if let Ok(quoted) = serde_json::to_string(s) {
-        out.push_str(&quoted);
-    }
+    out.push_str(s.get(start..).unwrap_or_default());
+    out.push('"');
+}
+
+/// Whether one of the eight bytes of `w` is a control character, `"` or backslash (the
+/// classic has-zero-byte / has-less-than tests: exact as a yes or no).
+fn needs_escape(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+    (below_space | zero(w ^ (ONES * u64::from(b'"'))) | zero(w ^ (ONES * u64::from(b'\\')))) != 0
 }
 
 /// The stored record of the OSV JSON entry `bytes`, in the source `label` (`None`: the
@@ -464,7 +512,10 @@ pub(crate) fn prepare(bytes: &[u8], label: Option<&str>) -> Option<Prepared> {
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return None;
     }
-    let mut rec: Record<'_> = serde_json::from_slice(bytes).ok()?;
+    // The entry checked as UTF-8 once, whole, rather than each string as serde_json reads
+    // it from bytes (a call per string). Not UTF-8: the typed path reports it.
+    let text = std::str::from_utf8(bytes).ok()?;
+    let mut rec: Record<'_> = serde_json::from_str(text).ok()?;
     if rec.rating.is_none()
         && let Some(Extra::Specific(DatabaseSpecific {
             severity: Some(Label::Text(t)),
@@ -633,6 +684,26 @@ mod tests {
             json(&p),
             r#"{"id":"A-1","summary":"a\u0001b\\c\"d/e","details":"café 😀","affected":[{"package":{"ecosystem":"Go","name":"x/y"},"ranges":[{"type":"GIT","repo":"r","events":[]}],"status":"fix_deferred","severity":"Low"}],"source":"osv:Go","rating":"q\"x"}"#
         );
+    }
+
+    #[test]
+    fn escaping_matches_serde_json() {
+        let mut cases: Vec<String> = (0u8..0x80).map(|b| char::from(b).to_string()).collect();
+        let all: String = (0u8..0x80).map(char::from).collect();
+        cases.push(all.clone());
+        cases.push(format!("{all}{all}é\u{2028}😀 end"));
+        for n in 0..40 {
+            // Escapes at every offset of the eight-byte steps.
+            let mut t = "abcdefghijklmnopqrstuvwxyzabcdefghijklmn".to_string();
+            t.insert(n, ['"', '\\', '\n', '\u{1f}', '\u{7f}', 'é'][n % 6]);
+            cases.push(t);
+        }
+        cases.push(String::new());
+        for c in cases {
+            let mut out = String::new();
+            escaped(&mut out, &c);
+            assert_eq!(out, serde_json::to_string(&c).expect("json"), "{c:?}");
+        }
     }
 
     #[test]
