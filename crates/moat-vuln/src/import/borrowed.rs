@@ -17,28 +17,43 @@ use moat_model::advisory::{RangeType, Status};
 use moat_model::limits::{
     MAX_DETAILS, MAX_FIELD, MAX_ID, MAX_NAME, MAX_PURL, MAX_SUMMARY, MAX_VERSION,
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::borrow::Cow;
 
 /// A JSON string, borrowed from the input when it has no escapes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct S<'a>(Cow<'a, str>);
+#[derive(Debug, Clone)]
+struct S<'a> {
+    text: Cow<'a, str>,
+    /// Borrowed from the input as it stood between its quotes: serde_json borrows a string
+    /// only when it holds no escape, and refuses control characters in any string, so no
+    /// byte of it needs escaping again (it is written as it is, not scanned).
+    raw: bool,
+}
 
-impl S<'_> {
-    fn as_str(&self) -> &str {
-        &self.0
-    }
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
+impl PartialEq for S<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
     }
 }
 
-impl Serialize for S<'_> {
-    fn serialize<Z: serde::Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
-        s.serialize_str(&self.0)
+impl Eq for S<'_> {}
+
+impl<'a> S<'a> {
+    /// Text made here (not read from the input): escaped when written.
+    fn made(text: impl Into<Cow<'a, str>>) -> Self {
+        S {
+            text: text.into(),
+            raw: false,
+        }
+    }
+    fn as_str(&self) -> &str {
+        &self.text
+    }
+    fn len(&self) -> usize {
+        self.text.len()
+    }
+    fn is_empty(&self) -> bool {
+        self.text.is_empty()
     }
 }
 
@@ -51,13 +66,16 @@ impl<'de: 'a, 'a> Deserialize<'de> for S<'a> {
                 f.write_str("a string")
             }
             fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<S<'de>, E> {
-                Ok(S(Cow::Borrowed(v)))
+                Ok(S {
+                    text: Cow::Borrowed(v),
+                    raw: true,
+                })
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<S<'de>, E> {
-                Ok(S(Cow::Owned(v.to_string())))
+                Ok(S::made(v.to_string()))
             }
             fn visit_string<E: serde::de::Error>(self, v: String) -> Result<S<'de>, E> {
-                Ok(S(Cow::Owned(v)))
+                Ok(S::made(v))
             }
         }
         d.deserialize_string(V)
@@ -66,48 +84,51 @@ impl<'de: 'a, 'a> Deserialize<'de> for S<'a> {
 
 /// [`moat_model::advisory::Advisory`], borrowed (same fields in the same order, same
 /// attributes: the same JSON out), plus the `database_specific` the rating is read from.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize)]
 struct Record<'a> {
     #[serde(borrow)]
     id: S<'a>,
-    #[serde(default, skip_serializing_if = "Option::is_none", borrow)]
+    #[serde(default, borrow)]
     modified: Option<S<'a>>,
-    #[serde(default, skip_serializing_if = "Option::is_none", borrow)]
+    #[serde(default, borrow)]
     published: Option<S<'a>>,
-    #[serde(default, skip_serializing_if = "Option::is_none", borrow)]
+    #[serde(default, borrow)]
     withdrawn: Option<S<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", borrow)]
+    #[serde(default, borrow)]
     aliases: Vec<S<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", borrow)]
+    #[serde(default, borrow)]
     related: Vec<S<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", borrow)]
+    #[serde(default, borrow)]
     upstream: Vec<S<'a>>,
-    #[serde(default, skip_serializing_if = "Option::is_none", borrow)]
+    #[serde(default, borrow)]
     summary: Option<S<'a>>,
-    #[serde(default, skip_serializing_if = "Option::is_none", borrow)]
+    #[serde(default, borrow)]
     details: Option<S<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", borrow)]
+    #[serde(default, borrow)]
     severity: Vec<Score<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", borrow)]
+    #[serde(default, borrow)]
     affected: Vec<Affected<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", borrow)]
+    #[serde(default, borrow)]
     references: Vec<Reference<'a>>,
-    #[serde(default = "S::empty", skip_serializing_if = "S::is_empty", borrow)]
+    #[serde(default = "S::empty", borrow)]
     source: S<'a>,
-    #[serde(default, skip_serializing_if = "Option::is_none", borrow)]
+    #[serde(default, borrow)]
     rating: Option<S<'a>>,
     /// Not stored: where the rating comes from when `rating` is absent.
-    #[serde(default, skip_serializing, borrow)]
+    #[serde(default, borrow)]
     database_specific: Option<Extra<'a>>,
 }
 
 impl S<'_> {
     fn empty() -> Self {
-        S(Cow::Borrowed(""))
+        S {
+            text: Cow::Borrowed(""),
+            raw: true,
+        }
     }
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize)]
 struct Score<'a> {
     #[serde(rename = "type", borrow)]
     kind: S<'a>,
@@ -115,7 +136,7 @@ struct Score<'a> {
     score: S<'a>,
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize)]
 struct Reference<'a> {
     #[serde(rename = "type", default = "S::empty", borrow)]
     kind: S<'a>,
@@ -123,41 +144,41 @@ struct Reference<'a> {
     url: S<'a>,
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize)]
 struct Affected<'a> {
     #[serde(borrow)]
     package: Package<'a>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", borrow)]
+    #[serde(default, borrow)]
     ranges: Vec<Range<'a>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", borrow)]
+    #[serde(default, borrow)]
     versions: Vec<S<'a>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     status: Option<Status>,
-    #[serde(default, skip_serializing_if = "Option::is_none", borrow)]
+    #[serde(default, borrow)]
     severity: Option<S<'a>>,
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize)]
 struct Package<'a> {
     #[serde(borrow)]
     ecosystem: S<'a>,
     #[serde(borrow)]
     name: S<'a>,
-    #[serde(default, skip_serializing_if = "Option::is_none", borrow)]
+    #[serde(default, borrow)]
     purl: Option<S<'a>>,
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize)]
 struct Range<'a> {
     #[serde(rename = "type")]
     kind: RangeType,
-    #[serde(default, skip_serializing_if = "Option::is_none", borrow)]
+    #[serde(default, borrow)]
     repo: Option<S<'a>>,
     #[serde(default, borrow)]
     events: Vec<Event<'a>>,
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum Event<'a> {
     Introduced(#[serde(borrow)] S<'a>),
@@ -255,6 +276,234 @@ impl Record<'_> {
     }
 }
 
+/// Writes JSON by hand, as serde_json writes the typed [`moat_model::advisory::Advisory`]
+/// (compact, fields in declaration order, empty lists and absent values left out): the
+/// strings borrowed from the input are copied as they are, without serde_json's byte by
+/// byte escape scan, straight into a `String` (no UTF-8 check of the result).
+/// `shared_records_match_the_typed_path` and the other tests compare it with the typed
+/// path byte for byte.
+struct Json<'o> {
+    out: &'o mut String,
+    /// Whether the object or array being written has a value yet (a comma before the next).
+    first: bool,
+}
+
+impl Json<'_> {
+    fn str(&mut self, s: &S<'_>) {
+        if s.raw {
+            self.out.push('"');
+            self.out.push_str(s.as_str());
+            self.out.push('"');
+        } else {
+            escaped(self.out, s.as_str());
+        }
+    }
+    fn open(&mut self, c: char) {
+        self.out.push(c);
+        self.first = true;
+    }
+    fn close(&mut self, c: char) {
+        self.out.push(c);
+        self.first = false;
+    }
+    fn comma(&mut self) {
+        if !self.first {
+            self.out.push(',');
+        }
+        self.first = false;
+    }
+    /// `"key":` after a comma when needed.
+    fn key(&mut self, key: &str) {
+        self.comma();
+        self.out.push('"');
+        self.out.push_str(key);
+        self.out.push_str("\":");
+    }
+    fn field(&mut self, key: &str, v: &S<'_>) {
+        self.key(key);
+        self.str(v);
+    }
+    fn opt(&mut self, key: &str, v: Option<&S<'_>>) {
+        if let Some(v) = v {
+            self.field(key, v);
+        }
+    }
+    fn strs(&mut self, key: &str, list: &[S<'_>]) {
+        if list.is_empty() {
+            return;
+        }
+        self.key(key);
+        self.open('[');
+        for v in list {
+            self.comma();
+            self.str(v);
+        }
+        self.close(']');
+    }
+    fn record(&mut self, r: &Record<'_>) {
+        self.open('{');
+        self.field("id", &r.id);
+        self.opt("modified", r.modified.as_ref());
+        self.opt("published", r.published.as_ref());
+        self.opt("withdrawn", r.withdrawn.as_ref());
+        self.strs("aliases", &r.aliases);
+        self.strs("related", &r.related);
+        self.strs("upstream", &r.upstream);
+        self.opt("summary", r.summary.as_ref());
+        self.opt("details", r.details.as_ref());
+        if !r.severity.is_empty() {
+            self.key("severity");
+            self.open('[');
+            for s in &r.severity {
+                self.comma();
+                self.open('{');
+                self.field("type", &s.kind);
+                self.field("score", &s.score);
+                self.close('}');
+            }
+            self.close(']');
+        }
+        if !r.affected.is_empty() {
+            self.key("affected");
+            self.open('[');
+            for a in &r.affected {
+                self.comma();
+                self.affected(a);
+            }
+            self.close(']');
+        }
+        if !r.references.is_empty() {
+            self.key("references");
+            self.open('[');
+            for x in &r.references {
+                self.comma();
+                self.open('{');
+                self.field("type", &x.kind);
+                self.field("url", &x.url);
+                self.close('}');
+            }
+            self.close(']');
+        }
+        if !r.source.is_empty() {
+            self.field("source", &r.source);
+        }
+        self.opt("rating", r.rating.as_ref());
+        self.close('}');
+    }
+    fn affected(&mut self, a: &Affected<'_>) {
+        self.open('{');
+        self.key("package");
+        self.open('{');
+        self.field("ecosystem", &a.package.ecosystem);
+        self.field("name", &a.package.name);
+        self.opt("purl", a.package.purl.as_ref());
+        self.close('}');
+        if !a.ranges.is_empty() {
+            self.key("ranges");
+            self.open('[');
+            for r in &a.ranges {
+                self.comma();
+                self.open('{');
+                self.key("type");
+                self.out.push_str(match r.kind {
+                    RangeType::Semver => "\"SEMVER\"",
+                    RangeType::Ecosystem => "\"ECOSYSTEM\"",
+                    RangeType::Git => "\"GIT\"",
+                });
+                self.opt("repo", r.repo.as_ref());
+                self.key("events");
+                self.open('[');
+                for e in &r.events {
+                    self.comma();
+                    self.open('{');
+                    match e {
+                        Event::Introduced(v) => self.field("introduced", v),
+                        Event::Fixed(v) => self.field("fixed", v),
+                        Event::LastAffected(v) => self.field("last_affected", v),
+                        Event::Limit(v) => self.field("limit", v),
+                    }
+                    self.close('}');
+                }
+                self.close(']');
+                self.close('}');
+            }
+            self.close(']');
+        }
+        self.strs("versions", &a.versions);
+        if let Some(st) = a.status {
+            self.key("status");
+            self.out.push('"');
+            self.out.push_str(st.as_str());
+            self.out.push('"');
+        }
+        self.opt("severity", a.severity.as_ref());
+        self.close('}');
+    }
+}
+
+/// `s` as a JSON string, escaped as serde_json escapes it: `"`, backslash, `\b`, `\f`,
+/// `\n`, `\r`, `\t`, other control characters as `\u00xx` (lowercase), nothing else. The
+/// text between escapes is found eight bytes at a time (the records' `details` are the
+/// longest strings, and most of them have escapes: newlines).
+fn escaped(out: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push('"');
+    let bytes = s.as_bytes();
+    let (mut start, mut i) = (0, 0);
+    while let Some(&b) = bytes.get(i) {
+        if let Some(w) = bytes
+            .get(i..i + 8)
+            .and_then(|c| <[u8; 8]>::try_from(c).ok())
+            && !needs_escape(u64::from_le_bytes(w))
+        {
+            i += 8;
+            continue;
+        }
+        let hex;
+        let esc = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..0x20 => {
+                hex = [
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[usize::from(b >> 4)],
+                    HEX[usize::from(b & 0xf)],
+                ];
+                std::str::from_utf8(&hex).unwrap_or_default()
+            }
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        // `i` is at an ASCII byte and `start` just after one: both are char boundaries.
+        out.push_str(s.get(start..i).unwrap_or_default());
+        out.push_str(esc);
+        i += 1;
+        start = i;
+    }
+    out.push_str(s.get(start..).unwrap_or_default());
+    out.push('"');
+}
+
+/// Whether one of the eight bytes of `w` is a control character, `"` or backslash (the
+/// classic has-zero-byte / has-less-than tests: exact as a yes or no).
+fn needs_escape(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+    (below_space | zero(w ^ (ONES * u64::from(b'"'))) | zero(w ^ (ONES * u64::from(b'\\')))) != 0
+}
+
 /// The stored record of the OSV JSON entry `bytes`, in the source `label` (`None`: the
 /// record's own, as [`super::osv`] labels it), when the entry is the common case (see the
 /// module docs); `None` when the typed path must read it.
@@ -263,7 +512,10 @@ pub(crate) fn prepare(bytes: &[u8], label: Option<&str>) -> Option<Prepared> {
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return None;
     }
-    let mut rec: Record<'_> = serde_json::from_slice(bytes).ok()?;
+    // The entry checked as UTF-8 once, whole, rather than each string as serde_json reads
+    // it from bytes (a call per string). Not UTF-8: the typed path reports it.
+    let text = std::str::from_utf8(bytes).ok()?;
+    let mut rec: Record<'_> = serde_json::from_str(text).ok()?;
     if rec.rating.is_none()
         && let Some(Extra::Specific(DatabaseSpecific {
             severity: Some(Label::Text(t)),
@@ -275,7 +527,7 @@ pub(crate) fn prepare(bytes: &[u8], label: Option<&str>) -> Option<Prepared> {
     {
         let t = t.as_str().trim();
         if !t.is_empty() {
-            rec.rating = Some(S(Cow::Owned(t.to_string())));
+            rec.rating = Some(S::made(t.to_string()));
         }
     }
     if !rec.plain() {
@@ -287,11 +539,11 @@ pub(crate) fn prepare(bytes: &[u8], label: Option<&str>) -> Option<Prepared> {
             .first()
             .map(|a| a.package.ecosystem.as_str())
             .unwrap_or_default();
-        rec.source = S(Cow::Owned(if eco.is_empty() {
+        rec.source = S::made(if eco.is_empty() {
             "osv".to_string()
         } else {
             format!("osv:{}", eco.split(':').next().unwrap_or_default())
-        }));
+        });
     }
     // [`super::upstream_alias`].
     if let [one] = rec.upstream.as_slice()
@@ -302,14 +554,15 @@ pub(crate) fn prepare(bytes: &[u8], label: Option<&str>) -> Option<Prepared> {
         rec.aliases.push(one);
     }
     if let Some(label) = label {
-        rec.source = S(Cow::Borrowed(label));
+        rec.source = S::made(label);
     }
-    let mut out = Vec::with_capacity(bytes.len());
-    let json = match serde_json::to_writer(&mut out, &rec) {
-        // serde_json writes UTF-8 only.
-        Ok(()) => String::from_utf8(out).map_err(|e| format!("{}: {e}", rec.id.as_str())),
-        Err(e) => Err(format!("{}: {e}", rec.id.as_str())),
-    };
+    let mut out = String::with_capacity(bytes.len());
+    Json {
+        out: &mut out,
+        first: true,
+    }
+    .record(&rec);
+    let json = Ok(out);
     Some(Prepared::from_parts(
         rec.id.as_str(),
         rec.source.as_str(),
@@ -409,6 +662,48 @@ mod tests {
         let p =
             same(r#"{"id":"X-1","x":{"severity":1},"database_specific":["LOW"]}"#).expect("taken");
         assert_eq!(json(&p), r#"{"id":"X-1","source":"osv","rating":"LOW"}"#);
+    }
+
+    /// Strings the writer did not read from the input (labels, ratings, escaped text) are
+    /// escaped as serde_json escapes them; borrowed ones are copied as they are.
+    #[test]
+    fn written_strings_are_escaped_as_serde_json_does() {
+        let bytes = r#"{"id":"A-1","summary":"a\u0001b\\c\"d\/e","details":"caf\u00e9 \ud83d\ude00",
+            "affected":[{"package":{"ecosystem":"Go","name":"x/y"},"ranges":[{"type":"GIT","repo":"r","events":[]}],
+            "status":"fix_deferred","severity":"Low"}],"database_specific":{"severity":" q\"x\t "}}"#;
+        for label in [None, Some("osv:\"odd\\label\u{1}\u{7f}\u{2028}")] {
+            let fast = prepare(bytes.as_bytes(), label).expect("taken");
+            assert_eq!(
+                Some(&fast),
+                typed(bytes.as_bytes(), label).as_ref(),
+                "{label:?}"
+            );
+        }
+        let p = prepare(bytes.as_bytes(), None).expect("taken");
+        assert_eq!(
+            json(&p),
+            r#"{"id":"A-1","summary":"a\u0001b\\c\"d/e","details":"café 😀","affected":[{"package":{"ecosystem":"Go","name":"x/y"},"ranges":[{"type":"GIT","repo":"r","events":[]}],"status":"fix_deferred","severity":"Low"}],"source":"osv:Go","rating":"q\"x"}"#
+        );
+    }
+
+    #[test]
+    fn escaping_matches_serde_json() {
+        let mut cases: Vec<String> = (0u8..0x80).map(|b| char::from(b).to_string()).collect();
+        let all: String = (0u8..0x80).map(char::from).collect();
+        cases.push(all.clone());
+        cases.push(format!("{all}{all}é\u{2028}😀 end"));
+        for n in 0..40 {
+            // Escapes at every offset of the eight-byte steps.
+            let mut t = "abcdefghijklmnopqrstuvwxyzabcdefghijklmn".to_string();
+            t.insert(n, ['"', '\\', '\n', '\u{1f}', '\u{7f}', 'é'][n % 6]);
+            cases.push(t);
+        }
+        cases.push(String::new());
+        for c in cases {
+            let mut out = String::new();
+            escaped(&mut out, &c);
+            assert_eq!(out, serde_json::to_string(&c).expect("json"), "{c:?}");
+        }
     }
 
     #[test]
