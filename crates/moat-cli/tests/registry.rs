@@ -464,6 +464,12 @@ fn anonymous_pulls_and_the_cache() {
     let amd = inventory_json(home, &multi, &["--platform", "linux/amd64"]);
     assert_eq!(amd["packages"], from_layout["packages"]);
     assert_eq!(amd["artifact"]["manifest_digest"], da);
+    // The index's digest too: what `name@sha256:...` references of the image use.
+    assert_eq!(
+        amd["artifact"]["index_digest"],
+        sha256(&serde_json::to_vec(&index).unwrap())
+    );
+    assert!(from_layout["artifact"].get("index_digest").is_none());
     let o = moat_in(
         home,
         &["inventory", "-q", &multi, "--platform", "linux/s390x"],

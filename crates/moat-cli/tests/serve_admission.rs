@@ -43,6 +43,51 @@ fn digest_of(host: &str, repo: &str, tag: &str) -> String {
     sha256(&o.stdout)
 }
 
+/// Puts an image index as `repo:tag` listing `repo:amd64` for linux/amd64; its digest.
+fn put_index(host: &str, repo: &str, amd64_tag: &str, tag: &str) -> String {
+    let o = Command::new("curl")
+        .args([
+            "-sSf",
+            "-H",
+            "Accept: application/vnd.oci.image.manifest.v1+json",
+        ])
+        .arg(format!("http://{host}/v2/{repo}/manifests/{amd64_tag}"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "curl: {}", stderr(&o));
+    let index = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json",
+             "digest": sha256(&o.stdout), "size": o.stdout.len(),
+             "platform": {"os": "linux", "architecture": "amd64"}},
+        ]
+    }))
+    .unwrap();
+    let mut put = Command::new("curl")
+        .args([
+            "-sSf",
+            "-X",
+            "PUT",
+            "-H",
+            "Content-Type: application/vnd.oci.image.index.v1+json",
+            "--data-binary",
+            "@-",
+        ])
+        .arg(format!("http://{host}/v2/{repo}/manifests/{tag}"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    put.stdin.take().unwrap().write_all(&index).unwrap();
+    let o = put.wait_with_output().unwrap();
+    assert!(o.status.success(), "PUT index: {}", stderr(&o));
+    sha256(&index)
+}
+
 /// An AdmissionReview v1 request for a Pod (or a Deployment) running `images`, the first
 /// container with `security` as its securityContext.
 fn review_request(kind: &str, images: &[&str], security: Value) -> Value {
@@ -454,6 +499,52 @@ fn unknown_images(h: &Path, store: &Path) {
         assert!(Instant::now() < deadline, "the scan never finished: {m}");
         std::thread::sleep(Duration::from_millis(500));
     }
+
+    // A multi-platform image, named as pods name it by the digest of its index: scanned
+    // once, then found by that digest (the store keeps the index digest beside the
+    // platform manifest's).
+    push_image(
+        &h.join("i4"),
+        &[("bash", "5.2.15-2+b2")],
+        "multi",
+        &format!("{host}/team/multi:amd64"),
+    );
+    let index = put_index(&host, "team/multi", "amd64", "v1");
+    let by_index = format!("{host}/team/multi@{index}");
+    let r = admit(a, "25s", &review_request("Pod", &[&by_index], Value::Null));
+    assert_eq!(r["allowed"], false, "{r}");
+    assert!(
+        message(&r).contains(&format!(
+            "{by_index}: 1 finding(s) at or above HIGH: OSV-TEST-1"
+        )) && message(&r).contains("(scanned now, job "),
+        "{r}"
+    );
+    let r = admit(a, "25s", &review_request("Pod", &[&by_index], Value::Null));
+    assert!(
+        message(&r).contains("OSV-TEST-1") && !message(&r).contains("scanned now"),
+        "{r}"
+    );
+
+    // An image whose scan fails (not in its registry): the fallback answer with the error,
+    // and for rescan_failed_after_seconds the same answer without queueing it again.
+    let missing = format!("{host}/team/missing:v1");
+    let r = admit(a, "25s", &review_request("Pod", &[&missing], Value::Null));
+    assert_eq!(r["allowed"], false, "{r}");
+    let m = message(&r);
+    assert!(
+        m.contains(&format!("{missing}: not known to moat, and its scan (job "))
+            && m.contains(") failed: ")
+            && m.contains("denied (unknown_fallback = \"deny\")"),
+        "{m}"
+    );
+    let failed = job(&m);
+    let r = admit(a, "25s", &review_request("Pod", &[&missing], Value::Null));
+    let m2 = message(&r);
+    assert!(
+        m2.contains(&format!("its scan (job {failed}) failed "))
+            && m2.contains("not queued again before 300 s (rescan_failed_after_seconds)"),
+        "{m2}"
+    );
 
     // unknown_fallback = "allow": allowed, with a warning that says so.
     std::fs::write(

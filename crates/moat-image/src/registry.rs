@@ -141,6 +141,8 @@ pub(crate) fn open(text: &str, opts: &OpenOptions) -> Result<crate::Image, Image
     let top = client
         .get_manifest(&r.repository, &r.manifest_ref(), limit)
         .map_err(&err)?;
+    // The index's digest is what `name@sha256:...` references of a multi-platform image name.
+    let index_digest = is_index_type(&top.media_type).then(|| top.digest.to_string());
     let (manifest_bytes, manifest_digest) = if is_index_type(&top.media_type) {
         let index: Index = oci::parse_json(&label, "index", &top.bytes)?;
         let mut leaves = Vec::new();
@@ -240,6 +242,7 @@ pub(crate) fn open(text: &str, opts: &OpenOptions) -> Result<crate::Image, Image
         layers,
     };
     let mut image = crate::assemble(store, ArtifactKind::Registry, parts, opts)?;
+    image.artifact.index_digest = index_digest;
     if ro.defer_layers {
         image.deferred = Some(Box::new(deferred));
     }

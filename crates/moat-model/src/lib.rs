@@ -205,6 +205,10 @@ pub struct Artifact {
     /// `sha256:...` of the image manifest, where the format has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manifest_digest: Option<String>,
+    /// `sha256:...` of the image index (multi-platform manifest list) the manifest was chosen
+    /// from, when the reference named one: the digest `name@sha256:...` references use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index_digest: Option<String>,
     /// `sha256:...` of the image config blob (the "image id").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config_digest: Option<String>,
@@ -227,6 +231,7 @@ impl Artifact {
             path: path.into(),
             repo_tags: Vec::new(),
             manifest_digest: None,
+            index_digest: None,
             config_digest: None,
             platform: None,
             os: None,

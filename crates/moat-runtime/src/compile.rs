@@ -252,6 +252,7 @@ pub fn compile<S: FieldSource>(rules: &RuleSet, source: S, other_sources: &[&str
         }
     }
     engine.set_slots(slots.map.len());
+    engine.set_checks(slots.checks.len());
     Compiled {
         engine,
         diagnostics: d.out,
@@ -582,6 +583,9 @@ enum BuildError {
 #[derive(Default)]
 struct Slots {
     map: HashMap<(String, FieldArg, Vec<Transformer>), u32>,
+    /// Each distinct check (left operand's slot, operator, right side as written): its slot
+    /// in the per-event memo of results.
+    checks: HashMap<String, u32>,
 }
 
 impl Slots {
@@ -654,11 +658,19 @@ fn build<S: FieldSource>(e: &Expr, s: &S, slots: &mut Slots) -> Result<Node<S::F
                 }
             }
             let list = lhs.transforms.is_empty() && s.is_list(&lhs.field);
+            let rhs_slot = match &rhs {
+                CRhs::Field(o) => o.slot,
+                _ => u32::MAX,
+            };
+            let key = format!("{}\0{}\0{:?}\0{rhs_slot}", lhs.slot, c.op.as_str(), c.rhs);
+            let next = slots.checks.len() as u32;
+            let memo = *slots.checks.entry(key).or_insert(next);
             Node::Check(Box::new(Check {
                 lhs,
                 op: c.op,
                 rhs,
                 list,
+                memo,
             }))
         }
     })
@@ -883,6 +895,8 @@ mod tests {
         let mut hits = Vec::new();
         e.process_cached(&(), &mut cache, |i| hits.push(i));
         assert_eq!(hits, [0, 1, 2]);
+        // `t.a = a` is one check for r1 and r2 (its result kept for the event): 7 of 8.
+        assert_eq!(e.checks(), 7);
         let texts: Vec<String> = hits
             .iter()
             .map(|&i| e.render_cached(i, &(), true, &mut cache).0)

@@ -52,6 +52,8 @@ pub struct Engine<S: FieldSource> {
     untyped: Vec<usize>,
     /// How many distinct operands the conditions read (the per-event cache's slots).
     slots: usize,
+    /// How many distinct checks they make (the per-event memo's slots).
+    checks: usize,
     pub matching: Matching,
 }
 
@@ -65,6 +67,7 @@ impl<S: FieldSource> Engine<S> {
             by_type: HashMap::new(),
             untyped: Vec::new(),
             slots: 0,
+            checks: 0,
             matching: Matching::First,
         }
     }
@@ -92,6 +95,17 @@ impl<S: FieldSource> Engine<S> {
     /// [`COperand::slot`](crate::eval::COperand::slot) is below it).
     pub(crate) fn set_slots(&mut self, n: usize) {
         self.slots = n;
+    }
+
+    /// The number of distinct checks the compiled conditions make (each
+    /// [`Check::memo`](crate::eval::Check::memo) is below it).
+    pub(crate) fn set_checks(&mut self, n: usize) {
+        self.checks = n;
+    }
+
+    /// How many distinct checks the conditions make (each evaluated at most once an event).
+    pub fn checks(&self) -> usize {
+        self.checks
     }
 
     pub(crate) fn add(&mut self, rule: CompiledRule<S::Field>) {
@@ -172,7 +186,7 @@ impl<S: FieldSource> Engine<S> {
     /// An empty per-event cache of the operands' values, for [`Engine::process_cached`] and
     /// [`Engine::render_cached`].
     pub fn cache<'e>(&self) -> FieldCache<'e> {
-        FieldCache::new(self.slots)
+        FieldCache::new(self.slots, self.checks)
     }
 
     /// [`Engine::process`], the operands' values kept in `cache` (empty, or this event's):

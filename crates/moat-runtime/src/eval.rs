@@ -36,17 +36,22 @@ pub struct FieldCache<'e> {
     spans: Vec<(u32, u32)>,
     vals: Vec<Value<'e>>,
     scratch: Vec<Value<'e>>,
+    /// Per distinct check ([`Check::memo`]), its result on the event once evaluated: 0 not
+    /// yet, 1 false, 2 true. Rules share checks through their macros (`kevt`, `kcreate`,
+    /// `pod`: most of the k8saudit rules start with the same three), evaluated once.
+    memo: Vec<u8>,
 }
 
 const UNSET: (u32, u32) = (u32::MAX, u32::MAX);
 
 impl<'e> FieldCache<'e> {
-    /// An empty cache for `slots` operands (one event's).
-    pub fn new(slots: usize) -> Self {
+    /// An empty cache for `slots` operands and `checks` distinct checks (one event's).
+    pub fn new(slots: usize, checks: usize) -> Self {
         FieldCache {
             spans: vec![UNSET; slots],
             vals: Vec::with_capacity(slots),
             scratch: Vec::with_capacity(8),
+            memo: vec![0; checks],
         }
     }
 
@@ -136,6 +141,9 @@ pub struct Check<F> {
     pub rhs: CRhs<F>,
     /// The field is a list field (`in` then needs every value in the set).
     pub list: bool,
+    /// The check's slot in the per-event memo of results ([`FieldCache`]): checks that are
+    /// the same (operand, operator and right side) share one.
+    pub memo: u32,
 }
 
 /// A literal parsed for the field's type and the operator.
@@ -344,7 +352,20 @@ impl<F> Node<F> {
             Node::And(v) => v.iter().all(|n| n.eval(src, ev, cache)),
             Node::Or(v) => v.iter().any(|n| n.eval(src, ev, cache)),
             Node::Not(n) => !n.eval(src, ev, cache),
-            Node::Check(c) => c.eval(src, ev, cache),
+            Node::Check(c) => {
+                let m = c.memo as usize;
+                match cache.memo.get(m) {
+                    Some(1) => false,
+                    Some(2) => true,
+                    _ => {
+                        let r = c.eval(src, ev, cache);
+                        if let Some(x) = cache.memo.get_mut(m) {
+                            *x = 1 + u8::from(r);
+                        }
+                        r
+                    }
+                }
+            }
         }
     }
 }

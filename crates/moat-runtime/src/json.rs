@@ -578,10 +578,10 @@ pub fn unescape(raw: &[u8]) -> Vec<u8> {
 }
 
 /// The recursive parser this module used before (kept to check that the one-loop parser
-/// gives the same tapes and the same errors).
+/// gives the same tapes and the same errors): the same leaves, nesting by recursion.
 #[cfg(test)]
 mod reference {
-    use super::{JsonError, Kind, MAX_DEPTH, Node, special8};
+    use super::{JsonError, Kind, MAX_DEPTH, Node, literal, push, skip_ws, string};
 
     pub fn tape(data: &[u8]) -> Result<Vec<Node>, JsonError> {
         if data.len() > u32::MAX as usize {
@@ -596,23 +596,6 @@ mod reference {
             return Err(JsonError::Invalid(p));
         }
         Ok(nodes)
-    }
-
-    pub fn skip_ws(d: &[u8], p: &mut usize) {
-        while *p < d.len() && matches!(d[*p], b' ' | b'\t' | b'\n' | b'\r') {
-            *p += 1;
-        }
-    }
-
-    pub fn push(nodes: &mut Vec<Node>, kind: Kind, start: usize, end: usize) -> usize {
-        let i = nodes.len();
-        nodes.push(Node {
-            kind,
-            start: start as u32,
-            end: end as u32,
-            next: (i + 1) as u32,
-        });
-        i
     }
 
     pub fn value(
@@ -706,78 +689,6 @@ mod reference {
             }
             _ => return Err(JsonError::Invalid(*p)),
         }
-        Ok(())
-    }
-
-    pub fn literal(
-        d: &[u8],
-        p: &mut usize,
-        nodes: &mut Vec<Node>,
-        word: &[u8],
-        kind: Kind,
-    ) -> Result<(), JsonError> {
-        let end = *p + word.len();
-        if end > d.len() {
-            return if word.starts_with(&d[*p..]) {
-                Err(JsonError::Eof)
-            } else {
-                Err(JsonError::Invalid(*p))
-            };
-        }
-        if &d[*p..end] != word {
-            return Err(JsonError::Invalid(*p));
-        }
-        push(nodes, kind, *p, end);
-        *p = end;
-        Ok(())
-    }
-
-    pub fn string(d: &[u8], p: &mut usize, nodes: &mut Vec<Node>) -> Result<(), JsonError> {
-        let start = *p + 1;
-        let mut i = start;
-        let mut escaped = false;
-        // A control character makes the string invalid, but only once it is complete (an
-        // unterminated string is "more input needed", whatever it holds).
-        let mut control = false;
-        loop {
-            // Eight bytes at a time up to the next byte that needs a look.
-            while let Some(w) = d.get(i..i + 8) {
-                let mut b = [0u8; 8];
-                b.copy_from_slice(w);
-                let m = special8(u64::from_le_bytes(b));
-                if m != 0 {
-                    i += (m.trailing_zeros() / 8) as usize;
-                    break;
-                }
-                i += 8;
-            }
-            let Some(&c) = d.get(i) else {
-                return Err(JsonError::Eof);
-            };
-            match c {
-                b'"' => break,
-                b'\\' => {
-                    escaped = true;
-                    if d.get(i + 1).is_some_and(|&e| e < 0x20) {
-                        control = true;
-                    }
-                    i += 2;
-                    if i > d.len() {
-                        return Err(JsonError::Eof);
-                    }
-                }
-                0..0x20 => {
-                    control = true;
-                    i += 1;
-                }
-                _ => i += 1,
-            }
-        }
-        if control {
-            return Err(JsonError::Invalid(start));
-        }
-        push(nodes, Kind::Str(escaped), start, i);
-        *p = i + 1;
         Ok(())
     }
 }

@@ -116,7 +116,7 @@ impl<F: Clone> OutputFormat<F> {
         ev: &'e S::Event,
         with_fields: bool,
     ) -> (String, Vec<(Arc<str>, Option<String>)>) {
-        self.render_cached(src, ev, with_fields, &mut FieldCache::new(0))
+        self.render_cached(src, ev, with_fields, &mut FieldCache::new(0, 0))
     }
 
     /// [`OutputFormat::render_with`], the fields read through the event's `cache`.

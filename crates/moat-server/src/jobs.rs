@@ -104,6 +104,26 @@ pub struct Depth {
     pub running: u64,
 }
 
+/// The columns [`job_row`] reads, in its order.
+const JOB_COLS: &str = "id, kind, payload, state, attempts, worker, error, result, created_at, started_at, finished_at";
+
+/// A job from a row of [`JOB_COLS`].
+fn job_row(r: &crate::db::Row) -> Result<Job, DbError> {
+    Ok(Job {
+        id: r.i64(0)?,
+        kind: r.text(1)?,
+        payload: serde_json::from_str(&r.text(2)?).unwrap_or(Value::Null),
+        state: r.text(3)?,
+        attempts: r.i64(4)?,
+        worker: r.opt_text(5)?,
+        error: r.opt_text(6)?,
+        result: r.opt_text(7)?.and_then(|t| serde_json::from_str(&t).ok()),
+        created_at: secs(r.i64(8)?),
+        started_at: r.opt_i64(9)?.map(secs),
+        finished_at: r.opt_i64(10)?.map(secs),
+    })
+}
+
 fn secs(ms: i64) -> String {
     rfc3339(ms.div_euclid(1000))
 }
@@ -286,27 +306,44 @@ impl Store {
         let row = self
             .lock()?
             .query_opt(
-                "SELECT id, kind, payload, state, attempts, worker, error, result, created_at, started_at, finished_at FROM jobs WHERE id = ?1",
+                &format!("SELECT {JOB_COLS} FROM jobs WHERE id = ?1"),
                 vals![id],
             )
             .map_err(|e| self.err(e))?;
         let Some(r) = row else { return Ok(None) };
-        let job = |r: &crate::db::Row| -> Result<Job, DbError> {
-            Ok(Job {
-                id: r.i64(0)?,
-                kind: r.text(1)?,
-                payload: serde_json::from_str(&r.text(2)?).unwrap_or(Value::Null),
-                state: r.text(3)?,
-                attempts: r.i64(4)?,
-                worker: r.opt_text(5)?,
-                error: r.opt_text(6)?,
-                result: r.opt_text(7)?.and_then(|t| serde_json::from_str(&t).ok()),
-                created_at: secs(r.i64(8)?),
-                started_at: r.opt_i64(9)?.map(secs),
-                finished_at: r.opt_i64(10)?.map(secs),
-            })
-        };
-        job(&r).map(Some).map_err(|e| self.err(e))
+        job_row(&r).map(Some).map_err(|e| self.err(e))
+    }
+
+    /// The latest job of `kind` whose payload has the same `field` as `payload` (a scan's
+    /// `ref`) that failed at or after `since_ms`, and when it failed (ms). Admission asks so
+    /// that an image whose scan just failed is not queued again on every request.
+    pub fn recent_failure(
+        &self,
+        kind: &str,
+        payload: &Value,
+        field: &str,
+        since_ms: i64,
+    ) -> Result<Option<(Job, i64)>, StoreError> {
+        if payload[field].is_null() {
+            return Ok(None);
+        }
+        let rows = self
+            .lock()?
+            .query(
+                &format!(
+                    "SELECT {JOB_COLS} FROM jobs WHERE state = 'failed' AND finished_at >= ?1 AND kind = ?2 ORDER BY finished_at DESC LIMIT 1000"
+                ),
+                vals![since_ms, kind],
+            )
+            .map_err(|e| self.err(e))?;
+        for r in rows {
+            let job = job_row(&r).map_err(|e| self.err(e))?;
+            if job.payload[field] == payload[field] {
+                let at = r.opt_i64(10).map_err(|e| self.err(e))?.unwrap_or(since_ms);
+                return Ok(Some((job, at)));
+            }
+        }
+        Ok(None)
     }
 
     /// Jobs queued and running.
@@ -381,6 +418,33 @@ pub(crate) mod tests {
             assert!(pg.is_postgres());
             test(&pg);
         }
+    }
+
+    #[test]
+    fn a_recent_failure_is_found_by_its_payload_field() {
+        both(failures);
+    }
+
+    fn failures(s: &Store) {
+        let a = json!({"ref": "reg/a:1", "labels": {}});
+        let b = json!({"ref": "reg/b:1", "labels": {}});
+        for (p, at, ok) in [(&a, 1000, false), (&b, 1500, false), (&a, 2000, true)] {
+            s.enqueue(SCAN, p, 10, 1, at).unwrap();
+            let t = s.take_job("w", 500, at).unwrap().unwrap();
+            let out = if ok {
+                Ok(json!({}))
+            } else {
+                Err(format!("no {}", p["ref"]))
+            };
+            assert!(s.finish_job(t.id, "w", &out, at + 100).unwrap());
+        }
+        let (job, at) = s.recent_failure(SCAN, &a, "ref", 1000).unwrap().unwrap();
+        assert_eq!((job.error.as_deref(), at), (Some("no \"reg/a:1\""), 1100));
+        assert_eq!(s.recent_failure(SCAN, &a, "ref", 1101).unwrap(), None);
+        let (job, _) = s.recent_failure(SCAN, &b, "ref", 1101).unwrap().unwrap();
+        assert_eq!(job.payload["ref"], "reg/b:1");
+        assert_eq!(s.recent_failure(REMATCH, &b, "ref", 0).unwrap(), None);
+        assert_eq!(s.recent_failure(SCAN, &json!({}), "ref", 0).unwrap(), None);
     }
 
     #[test]

@@ -30,6 +30,17 @@ pub enum MatchError {
     Db(#[from] moat_vuln::db::DbError),
 }
 
+/// A worker's error: kept if it is the first, and the work left is dropped so that the
+/// other workers stop.
+fn stop_on_error<E, I: Iterator>(first: &Mutex<Option<E>>, next: &Mutex<I>, e: E) {
+    first
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get_or_insert(e);
+    let mut it = next.lock().unwrap_or_else(|p| p.into_inner());
+    for _ in it.by_ref() {}
+}
+
 /// Unchanged images whose `matched_at` a worker writes in one statement.
 const UNCHANGED_BATCH: usize = 500;
 
@@ -258,12 +269,7 @@ pub fn rematch_all_with(
                     Ok(())
                 };
                 if let Err(e) = work() {
-                    first_error
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .get_or_insert(e);
-                    let mut it = next.lock().unwrap_or_else(|p| p.into_inner());
-                    for _ in it.by_ref() {}
+                    stop_on_error(&first_error, &next, e);
                 }
             });
         }
@@ -347,12 +353,7 @@ pub fn rematch_all_with(
                     Ok(())
                 };
                 if let Err(e) = work() {
-                    first_error
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .get_or_insert(e);
-                    let mut it = next.lock().unwrap_or_else(|p| p.into_inner());
-                    for _ in it.by_ref() {}
+                    stop_on_error(&first_error, &next, e);
                 }
             });
         }

@@ -33,7 +33,7 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Every migration, in order: a store at version `n` gets `MIGRATIONS[n..]` at open, each
 /// in one transaction with the version it brings. Append, never edit.
-pub const MIGRATIONS: [Migration; 3] = [
+pub const MIGRATIONS: [Migration; 4] = [
     Migration {
         sqlite: SCHEMA_1,
         postgres: PG_SCHEMA_1,
@@ -46,7 +46,27 @@ pub const MIGRATIONS: [Migration; 3] = [
         sqlite: SCHEMA_3,
         postgres: PG_SCHEMA_3,
     },
+    Migration {
+        sqlite: SCHEMA_4,
+        postgres: PG_SCHEMA_4,
+    },
 ];
+
+/// Schema 4: `images.index_digest`, the digest of the image index (multi-platform manifest
+/// list) a registry image was chosen from, so that a `name@sha256:...` reference to the
+/// index (what Kubernetes pods name for a multi-platform image) finds the image; and
+/// `jobs_failed`, for admission's look at an image's recently failed scans.
+const SCHEMA_4: &str = "
+ALTER TABLE images ADD COLUMN index_digest TEXT;
+CREATE INDEX IF NOT EXISTS images_index_digest ON images(index_digest, submitted_at);
+CREATE INDEX IF NOT EXISTS jobs_failed ON jobs(state, finished_at);
+";
+
+const PG_SCHEMA_4: &str = "
+ALTER TABLE images ADD COLUMN IF NOT EXISTS index_digest TEXT;
+CREATE INDEX IF NOT EXISTS images_index_digest ON images(index_digest, submitted_at);
+CREATE INDEX IF NOT EXISTS jobs_failed ON jobs(state, finished_at);
+";
 
 /// Schema 3: each distinct package once (`pkgs`: its JSON without layer and locations, the
 /// key the matcher's answer depends on, and its vulnerability findings as last matched),
@@ -305,6 +325,9 @@ pub struct ImageSummary {
     pub id: i64,
     pub name: String,
     pub digest: Option<String>,
+    /// The image index's digest, for an image chosen from a multi-platform index.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index_digest: Option<String>,
     pub kind: String,
     pub os: Option<String>,
     pub labels: BTreeMap<String, String>,
@@ -391,6 +414,36 @@ fn sev_of(rank: i64) -> Severity {
 
 pub(crate) fn rfc3339(secs: i64) -> String {
     moat_report::format_timestamp(secs)
+}
+
+/// A vulnerability finding's fixed version.
+fn fixed(f: &Finding) -> Option<String> {
+    f.vulnerability().and_then(|v| v.fixed_version.clone())
+}
+
+/// The events a change of vulnerability findings from `old` to `new` (keyed by
+/// [`finding_key`]) makes: `new`, `fixed_upstream` (a fixed version appeared) and `gone`.
+fn finding_changes<'a, K: Ord, A: std::borrow::Borrow<Finding>, B: std::borrow::Borrow<Finding>>(
+    old: &'a BTreeMap<K, A>,
+    new: &'a BTreeMap<K, B>,
+) -> Vec<(&'static str, &'a Finding)> {
+    let mut changes = Vec::new();
+    for (k, f) in new {
+        let f = f.borrow();
+        match old.get(k).map(|o| o.borrow()) {
+            None => changes.push(("new", f)),
+            Some(o) if fixed(o).is_none() && fixed(f).is_some() => {
+                changes.push(("fixed_upstream", f))
+            }
+            Some(_) => {}
+        }
+    }
+    for (k, f) in old {
+        if !new.contains_key(k) {
+            changes.push(("gone", f.borrow()));
+        }
+    }
+    changes
 }
 
 /// What identifies one finding across re-matches: id, package and version.
@@ -685,6 +738,7 @@ impl Store {
         let inv = &report.inventory;
         let name = inv.artifact.name.clone();
         let digest = inv.artifact.digest().map(str::to_string);
+        let index_digest = inv.artifact.index_digest.clone();
         let os = inv.artifact.os.as_ref().map(|o| match &o.version {
             Some(v) => format!("{} {v}", o.id),
             None => o.id.clone(),
@@ -720,15 +774,15 @@ impl Store {
                 Some(r) => {
                     let id = r.i64(0)?;
                     tx.exec(
-                        "UPDATE images SET kind = ?2, os = ?3, labels = ?4, submitted_at = ?5, matched_at = ?5, report = ?6, vulns = ?7, ref_name = ?8 WHERE id = ?1",
-                        vals![id, inv.artifact.kind.as_str(), os.clone(), labels_json.as_str(), now, blob.clone(), vulns_blob.clone(), ref_name.as_str()],
+                        "UPDATE images SET kind = ?2, os = ?3, labels = ?4, submitted_at = ?5, matched_at = ?5, report = ?6, vulns = ?7, ref_name = ?8, index_digest = ?9 WHERE id = ?1",
+                        vals![id, inv.artifact.kind.as_str(), os.clone(), labels_json.as_str(), now, blob.clone(), vulns_blob.clone(), ref_name.as_str(), index_digest.clone()],
                     )?;
                     id
                 }
                 None => tx
                     .query_one(
-                        "INSERT INTO images (name, digest, kind, os, labels, submitted_at, matched_at, report, vulns, ref_name) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9) RETURNING id",
-                        vals![name.as_str(), digest.clone(), inv.artifact.kind.as_str(), os.clone(), labels_json.as_str(), now, blob.clone(), vulns_blob.clone(), ref_name.as_str()],
+                        "INSERT INTO images (name, digest, kind, os, labels, submitted_at, matched_at, report, vulns, ref_name, index_digest) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10) RETURNING id",
+                        vals![name.as_str(), digest.clone(), inv.artifact.kind.as_str(), os.clone(), labels_json.as_str(), now, blob.clone(), vulns_blob.clone(), ref_name.as_str(), index_digest.clone()],
                     )?
                     .i64(0)?,
             };
@@ -804,22 +858,7 @@ impl Store {
     ) -> Result<Vec<Event>, StoreError> {
         let old: BTreeMap<_, Finding> = old.into_iter().map(|f| (finding_key(&f), f)).collect();
         let new: BTreeMap<_, &Finding> = vulns.iter().map(|f| (finding_key(f), f)).collect();
-        let fixed = |f: &Finding| f.vulnerability().and_then(|v| v.fixed_version.clone());
-        let mut changes: Vec<(&str, &Finding)> = Vec::new();
-        for (k, f) in &new {
-            match old.get(k) {
-                None => changes.push(("new", f)),
-                Some(o) if fixed(o).is_none() && fixed(f).is_some() => {
-                    changes.push(("fixed_upstream", f))
-                }
-                Some(_) => {}
-            }
-        }
-        for (k, f) in &old {
-            if !new.contains_key(k) {
-                changes.push(("gone", f));
-            }
-        }
+        let changes = finding_changes(&old, &new);
         // Findings that changed otherwise (a severity, a title) are rewritten without an event.
         let differs = old.len() != new.len() || old.iter().any(|(k, f)| new.get(k) != Some(&f));
         let mut conn = self.lock()?;
@@ -887,9 +926,10 @@ impl Store {
     ) -> Result<Option<i64>, StoreError> {
         let mut conn = self.lock()?;
         let hit = if let Some(d) = digest {
-            // Not under this digest: not the same image, whatever its tag says.
+            // Not under this digest (its manifest's, or the index's it was chosen from): not
+            // the same image, whatever its tag says.
             conn.query_opt(
-                "SELECT id FROM images WHERE digest = ?1 ORDER BY submitted_at DESC, id DESC LIMIT 1",
+                "SELECT id FROM images WHERE digest = ?1 OR index_digest = ?1 ORDER BY submitted_at DESC, id DESC LIMIT 1",
                 vals![d],
             )
         } else {
@@ -1089,7 +1129,7 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<ImageSummary>, StoreError> {
         const COLS: &str =
-            "id, name, digest, kind, os, labels, submitted_at, matched_at, npackages";
+            "id, name, digest, kind, os, labels, submitted_at, matched_at, npackages, index_digest";
         let mut conn = self.lock()?;
         let e = |e| self.err(e);
         let limit_val = Val::Int(limit.min(i64::MAX as usize) as i64);
@@ -1133,6 +1173,7 @@ impl Store {
                 submitted_at: rfc3339(r.i64(6).map_err(e)?),
                 matched_at: r.opt_i64(7).map_err(e)?.map(rfc3339),
                 packages: r.opt_i64(8).map_err(e)?.unwrap_or(0).max(0) as u64,
+                index_digest: r.opt_text(9).map_err(e)?,
                 findings: BTreeMap::new(),
             });
         }
@@ -1684,22 +1725,7 @@ fn pkg_rematched(tx: &mut Conn, pid: i64, new: &[Finding], now: i64) -> Result<(
     // What changed, as the image-by-image comparison sees it ([`Store::rematched`]).
     let old: BTreeMap<_, &Finding> = old.iter().map(|f| (finding_key(f), f)).collect();
     let new: BTreeMap<_, &Finding> = new.iter().map(|f| (finding_key(f), f)).collect();
-    let fixed = |f: &Finding| f.vulnerability().and_then(|v| v.fixed_version.clone());
-    let mut changes: Vec<(&str, &Finding)> = Vec::new();
-    for (k, f) in &new {
-        match old.get(k) {
-            None => changes.push(("new", f)),
-            Some(o) if fixed(o).is_none() && fixed(f).is_some() => {
-                changes.push(("fixed_upstream", f))
-            }
-            Some(_) => {}
-        }
-    }
-    for (k, f) in &old {
-        if !new.contains_key(k) {
-            changes.push(("gone", f));
-        }
-    }
+    let changes = finding_changes(&old, &new);
     for (kind, f) in changes {
         let (pkg, ver) = f
             .package()
@@ -2067,6 +2093,42 @@ mod tests {
         assert_eq!(got, [(id1, "CVE-1"), (id1, "CVE-2")]);
         assert_eq!(s.findings_with_ids_in(&ignored, id2).unwrap().len(), 1);
         assert!(s.findings_with_ids_in(&[], id1).unwrap().is_empty());
+    }
+
+    #[test]
+    fn images_are_found_by_manifest_or_index_digest() {
+        let t = tempfile::tempdir().unwrap();
+        by_digest(&Store::open(&t.path().join("s.db")).unwrap());
+        if let Some(pg) = crate::jobs::tests::pg_store() {
+            by_digest(&pg);
+        }
+    }
+
+    fn by_digest(s: &Store) {
+        let mut multi = report_of("reg.local/team/multi@sha256:1d", Vec::new());
+        multi.inventory.artifact.manifest_digest = Some("sha256:aa".into());
+        multi.inventory.artifact.index_digest = Some("sha256:1d".into());
+        let mut single = report_of("reg.local/team/single:v1", Vec::new());
+        single.inventory.artifact.manifest_digest = Some("sha256:bb".into());
+        let m = s.put_report(&multi, &BTreeMap::new(), 10).unwrap();
+        let o = s.put_report(&single, &BTreeMap::new(), 11).unwrap();
+        let find = |d: &str| s.find_image("reg.local/team/x", Some(d)).unwrap();
+        assert_eq!(find("sha256:aa"), Some(m));
+        assert_eq!(find("sha256:1d"), Some(m));
+        assert_eq!(find("sha256:bb"), Some(o));
+        assert_eq!(find("sha256:cc"), None);
+        let listed = s.images(None, 10).unwrap();
+        let got: Vec<_> = listed
+            .iter()
+            .map(|i| (i.id, i.digest.as_deref(), i.index_digest.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (o, Some("sha256:bb"), None),
+                (m, Some("sha256:aa"), Some("sha256:1d"))
+            ]
+        );
     }
 
     #[test]

@@ -24,6 +24,7 @@ fn inventory(packages: Vec<Package>) -> Inventory {
             path: "/test".into(),
             repo_tags: vec![],
             manifest_digest: None,
+            index_digest: None,
             config_digest: None,
             platform: None,
             os: None,

@@ -92,6 +92,7 @@ fn scan(advs: Vec<Advisory>, pkgs: Vec<Package>) -> (Vec<Finding>, Vec<Diagnosti
             path: "/real".into(),
             repo_tags: vec![],
             manifest_digest: None,
+            index_digest: None,
             config_digest: None,
             platform: None,
             os: None,

@@ -47,6 +47,7 @@ pub fn artifact(name: &str, kind: ArtifactKind) -> Artifact {
         path: format!("/tmp/{name}"),
         repo_tags: vec![],
         manifest_digest: None,
+        index_digest: None,
         config_digest: None,
         platform: None,
         os: None,

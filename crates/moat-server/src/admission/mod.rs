@@ -53,6 +53,11 @@ pub struct Policy {
     /// The answer when that scan does not finish in time: `deny` (the default) or `allow`.
     #[serde(default = "deny")]
     pub unknown_fallback: String,
+    /// After the scan of an unknown image failed (its registry unreachable, say), requests
+    /// for it get the `unknown_fallback` answer for this long before it is queued again, so
+    /// that a crash-looping pod does not queue a scan per request.
+    #[serde(default = "default_rescan_failed")]
+    pub rescan_failed_after_seconds: u64,
     /// Every image must carry a signature of its digest by one of the trusted keys.
     #[serde(default)]
     pub require_signature: bool,
@@ -90,6 +95,9 @@ fn deny() -> String {
 fn default_scan_budget() -> u64 {
     3000
 }
+fn default_rescan_failed() -> u64 {
+    300
+}
 fn default_signature_cache() -> u64 {
     300
 }
@@ -107,6 +115,7 @@ impl Default for Policy {
             unknown_image: deny(),
             scan_budget_ms: default_scan_budget(),
             unknown_fallback: deny(),
+            rescan_failed_after_seconds: default_rescan_failed(),
             require_signature: false,
             keys: Vec::new(),
             trust_policy: None,
@@ -441,6 +450,27 @@ async fn scan_unknown(
         state.jobs.max_attempts,
     );
     let payload = json!({ "ref": reference, "labels": {} });
+    let backoff_ms = policy.rescan_failed_after_seconds.saturating_mul(1000);
+    let now_ms = crate::worker::now_ms();
+    if backoff_ms > 0 {
+        let (store, payload) = (state.store.clone(), payload.clone());
+        let since = now_ms.saturating_sub(backoff_ms.min(i64::MAX as u64) as i64);
+        let failed =
+            blocking(move || store.recent_failure(crate::jobs::SCAN, &payload, "ref", since))
+                .await?;
+        if let Some((job, at)) = failed {
+            let ago = now_ms.saturating_sub(at).max(0) / 1000;
+            return Ok(fallback(
+                policy,
+                format!(
+                    "{image}: not known to moat, and its scan (job {}) failed {ago} s ago: {}; not queued again before {} s (rescan_failed_after_seconds)",
+                    job.id,
+                    job.error.unwrap_or_default(),
+                    policy.rescan_failed_after_seconds
+                ),
+            ));
+        }
+    }
     let queued = blocking(move || {
         store.enqueue_unique(
             crate::jobs::SCAN,
@@ -742,6 +772,41 @@ mod tests {
         assert!(err("require_signature = true").contains("no key"));
         assert!(err("keys = [\"a.pub\"]").contains("require_signature = true"));
         assert!(err("require_signature = true\nkeys = [\"missing.pub\"]").contains("missing.pub"));
+    }
+
+    /// The block scalar after the line ending with `key: |` in a YAML file, dedented.
+    fn block_after(yaml: &str, key: &str) -> String {
+        let mut lines = yaml.lines().skip_while(|l| !l.trim_end().ends_with(key));
+        let head = lines.next().unwrap_or_else(|| panic!("no {key:?}"));
+        let outer = head.len() - head.trim_start().len();
+        let body: Vec<&str> = lines
+            .take_while(|l| l.trim().is_empty() || l.len() - l.trim_start().len() > outer)
+            .collect();
+        let indent = body
+            .iter()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| l.len() - l.trim_start().len())
+            .min()
+            .unwrap_or(0);
+        body.iter()
+            .map(|l| l.get(indent..).unwrap_or("").to_string() + "\n")
+            .collect()
+    }
+
+    #[test]
+    fn the_deployment_files_policies_parse() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        for (file, key) in [
+            ("deploy/kubernetes/server.yaml", "admission.toml: |"),
+            ("deploy/helm/moat/values.yaml", "policy: |"),
+        ] {
+            let yaml = std::fs::read_to_string(root.join(file)).unwrap();
+            let toml = block_after(&yaml, key);
+            assert!(toml.contains("deny_severity"), "{file}: {toml}");
+            if let Err(e) = Policy::parse(&toml, file) {
+                panic!("{file}: {e}");
+            }
+        }
     }
 
     #[test]
