@@ -28,8 +28,8 @@ fn push_image(dir: &Path, pkgs: &[(&str, &str)], marker: &str, dest: &str) {
     skopeo_push(dir, dest, &["--dest-tls-verify=false"]);
 }
 
-/// The manifest digest `host` serves for `repo:tag`.
-fn digest_of(host: &str, repo: &str, tag: &str) -> String {
+/// The image manifest `host` serves for `repo:tag`.
+fn manifest_of(host: &str, repo: &str, tag: &str) -> Vec<u8> {
     let o = Command::new("curl")
         .args([
             "-sSf",
@@ -40,27 +40,23 @@ fn digest_of(host: &str, repo: &str, tag: &str) -> String {
         .output()
         .unwrap();
     assert!(o.status.success(), "curl: {}", stderr(&o));
-    sha256(&o.stdout)
+    o.stdout
+}
+
+/// The manifest digest `host` serves for `repo:tag`.
+fn digest_of(host: &str, repo: &str, tag: &str) -> String {
+    sha256(&manifest_of(host, repo, tag))
 }
 
 /// Puts an image index as `repo:tag` listing `repo:amd64` for linux/amd64; its digest.
 fn put_index(host: &str, repo: &str, amd64_tag: &str, tag: &str) -> String {
-    let o = Command::new("curl")
-        .args([
-            "-sSf",
-            "-H",
-            "Accept: application/vnd.oci.image.manifest.v1+json",
-        ])
-        .arg(format!("http://{host}/v2/{repo}/manifests/{amd64_tag}"))
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "curl: {}", stderr(&o));
+    let manifest = manifest_of(host, repo, amd64_tag);
     let index = serde_json::to_vec(&json!({
         "schemaVersion": 2,
         "mediaType": "application/vnd.oci.image.index.v1+json",
         "manifests": [
             {"mediaType": "application/vnd.oci.image.manifest.v1+json",
-             "digest": sha256(&o.stdout), "size": o.stdout.len(),
+             "digest": sha256(&manifest), "size": manifest.len(),
              "platform": {"os": "linux", "architecture": "amd64"}},
         ]
     }))
