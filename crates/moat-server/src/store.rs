@@ -416,6 +416,25 @@ pub(crate) fn rfc3339(secs: i64) -> String {
     moat_report::format_timestamp(secs)
 }
 
+/// The fixed, KEV and kind conditions of `f` on the findings table (its columns named with
+/// `prefix`), appended to `sql` with their parameters in `args`.
+fn finding_conditions(f: &FindingFilter, prefix: &str, sql: &mut String, args: &mut Vec<Val>) {
+    match f.fixed {
+        Some(true) => sql.push_str(&format!(" AND {prefix}fixed IS NOT NULL")),
+        Some(false) => sql.push_str(&format!(
+            " AND {prefix}fixed IS NULL AND {prefix}kind = 'vulnerability'"
+        )),
+        None => {}
+    }
+    if f.kev {
+        sql.push_str(&format!(" AND {prefix}kev = 1"));
+    }
+    if let Some(k) = f.kind {
+        args.push(k.as_str().into());
+        sql.push_str(&format!(" AND {prefix}kind = ?{}", args.len()));
+    }
+}
+
 /// A vulnerability finding's fixed version.
 fn fixed(f: &Finding) -> Option<String> {
     f.vulnerability().and_then(|v| v.fixed_version.clone())
@@ -1251,18 +1270,7 @@ impl Store {
                 " AND EXISTS (SELECT 1 FROM findings f WHERE f.image_id = i.id AND f.severity >= ?{}",
                 args.len()
             ));
-            match f.fixed {
-                Some(true) => sql.push_str(" AND f.fixed IS NOT NULL"),
-                Some(false) => sql.push_str(" AND f.fixed IS NULL AND f.kind = 'vulnerability'"),
-                None => {}
-            }
-            if f.kev {
-                sql.push_str(" AND f.kev = 1");
-            }
-            if let Some(k) = f.kind {
-                args.push(k.as_str().into());
-                sql.push_str(&format!(" AND f.kind = ?{}", args.len()));
-            }
+            finding_conditions(f, "f.", &mut sql, &mut args);
             sql.push(')');
         }
         if let Some(p) = package {
@@ -1355,18 +1363,7 @@ impl Store {
             args.push(id.into());
             sql.push_str(&format!(" AND image_id = ?{}", args.len()));
         }
-        match f.fixed {
-            Some(true) => sql.push_str(" AND fixed IS NOT NULL"),
-            Some(false) => sql.push_str(" AND fixed IS NULL AND kind = 'vulnerability'"),
-            None => {}
-        }
-        if f.kev {
-            sql.push_str(" AND kev = 1");
-        }
-        if let Some(k) = f.kind {
-            args.push(k.as_str().into());
-            sql.push_str(&format!(" AND kind = ?{}", args.len()));
-        }
+        finding_conditions(f, "", &mut sql, &mut args);
         if let Some(p) = &f.package {
             args.push(p.clone().into());
             if pg {
