@@ -435,6 +435,30 @@ fn finding_conditions(f: &FindingFilter, prefix: &str, sql: &mut String, args: &
     }
 }
 
+/// A finding's package name and version, when it names a package.
+fn package_of(f: &Finding) -> (Option<&str>, Option<&str>) {
+    f.package()
+        .map(|p| (Some(p.name.as_str()), Some(p.version.as_str())))
+        .unwrap_or((None, None))
+}
+
+/// A finding's columns in the `findings` table, in order: id, kind, severity, package,
+/// version, fixed, kev, title.
+fn finding_row(f: &Finding) -> [Val; 8] {
+    let v = f.vulnerability();
+    let (pkg, ver) = package_of(f);
+    [
+        f.id.as_str().into(),
+        f.kind().as_str().into(),
+        sev_rank(f.severity).into(),
+        pkg.into(),
+        ver.into(),
+        v.and_then(|v| v.fixed_version.as_deref()).into(),
+        v.is_some_and(|v| v.kev).into(),
+        f.title.as_deref().into(),
+    ]
+}
+
 /// A vulnerability finding's fixed version.
 fn fixed(f: &Finding) -> Option<String> {
     f.vulnerability().and_then(|v| v.fixed_version.clone())
@@ -908,10 +932,8 @@ impl Store {
             }
             let mut events = Vec::new();
             for (kind, f) in &changes {
-                let (pkg, ver) = f
-                    .package()
-                    .map(|p| (Some(p.name.clone()), Some(p.version.clone())))
-                    .unwrap_or((None, None));
+                let (pkg, ver) = package_of(f);
+                let (pkg, ver) = (pkg.map(str::to_string), ver.map(str::to_string));
                 let fixed = fixed(f);
                 let seq = tx
                     .query_one(
@@ -1685,11 +1707,6 @@ fn pkg_rematched(tx: &mut Conn, pid: i64, new: &[Finding], now: i64) -> Result<(
     )?;
     tx.exec("DELETE FROM findings WHERE pkg_id = ?1", vals![pid])?;
     for f in new {
-        let v = f.vulnerability();
-        let (pkg, ver) = f
-            .package()
-            .map(|p| (Some(p.name.as_str()), Some(p.version.as_str())))
-            .unwrap_or((None, None));
         let lo = tx
             .query_one("SELECT coalesce(max(rid), 0) FROM findings", &[])?
             .i64(0)?;
@@ -1698,17 +1715,10 @@ fn pkg_rematched(tx: &mut Conn, pid: i64, new: &[Finding], now: i64) -> Result<(
              SELECT p.image_id, CAST(?2 AS TEXT), CAST(?3 AS TEXT), CAST(?4 AS BIGINT), CAST(?5 AS TEXT), CAST(?6 AS TEXT), CAST(?7 AS TEXT), CAST(?8 AS BIGINT), CAST(?9 AS TEXT), p.pkg_id
              FROM packages p JOIN images i ON i.id = p.image_id
              WHERE p.pkg_id = ?1 AND i.derived = 1",
-            vals![
-                pid,
-                f.id.as_str(),
-                f.kind().as_str(),
-                sev_rank(f.severity),
-                pkg,
-                ver,
-                v.and_then(|v| v.fixed_version.as_deref()),
-                v.is_some_and(|v| v.kev),
-                f.title.as_deref(),
-            ],
+            &[Val::from(pid)]
+                .into_iter()
+                .chain(finding_row(f))
+                .collect::<Vec<_>>(),
         )?;
         for vid in
             std::iter::once(&f.id).chain(f.aliases.iter().filter(|a| !a.is_empty() && **a != f.id))
@@ -1724,10 +1734,7 @@ fn pkg_rematched(tx: &mut Conn, pid: i64, new: &[Finding], now: i64) -> Result<(
     let new: BTreeMap<_, &Finding> = new.iter().map(|f| (finding_key(f), f)).collect();
     let changes = finding_changes(&old, &new);
     for (kind, f) in changes {
-        let (pkg, ver) = f
-            .package()
-            .map(|p| (Some(p.name.as_str()), Some(p.version.as_str())))
-            .unwrap_or((None, None));
+        let (pkg, ver) = package_of(f);
         tx.exec(
             "INSERT INTO events (time, image_id, kind, finding, package, version, severity, fixed)
              SELECT DISTINCT CAST(?2 AS BIGINT), p.image_id, CAST(?3 AS TEXT), CAST(?4 AS TEXT), CAST(?5 AS TEXT), CAST(?6 AS TEXT), CAST(?7 AS BIGINT), CAST(?8 AS TEXT)
@@ -1746,26 +1753,15 @@ fn index_findings<'a>(
     findings: impl Iterator<Item = (Option<i64>, &'a Finding)>,
 ) -> Result<(), DbError> {
     for (pkg_id, f) in findings {
-        let v = f.vulnerability();
-        let (pkg, ver) = f
-            .package()
-            .map(|p| (Some(p.name.as_str()), Some(p.version.as_str())))
-            .unwrap_or((None, None));
+        let row: Vec<Val> = [Val::from(id)]
+            .into_iter()
+            .chain(finding_row(f))
+            .chain([Val::from(pkg_id)])
+            .collect();
         let rid = tx
             .query_one(
                 "INSERT INTO findings (image_id, id, kind, severity, package, version, fixed, kev, title, pkg_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING rid",
-                vals![
-                    id,
-                    f.id.as_str(),
-                    f.kind().as_str(),
-                    sev_rank(f.severity),
-                    pkg,
-                    ver,
-                    v.and_then(|v| v.fixed_version.as_deref()),
-                    v.is_some_and(|v| v.kev),
-                    f.title.as_deref(),
-                    pkg_id,
-                ],
+                &row,
             )?
             .i64(0)?;
         tx.exec(
