@@ -85,7 +85,15 @@ impl Packer {
     /// A compressor with the dictionary `dict` (none: plain zstd).
     pub(super) fn new(dict: Option<&[u8]>) -> std::io::Result<Packer> {
         let fail = |what: &str| std::io::Error::other(format!("zstd: cannot create {what}"));
-        let cctx = zstd::zstd_safe::CCtx::try_create().ok_or_else(|| fail("a context"))?;
+        let mut cctx = zstd::zstd_safe::CCtx::try_create().ok_or_else(|| fail("a context"))?;
+        // The digested dictionary is referred to where it lies ("attached"), not copied
+        // into the context for every block: for blocks of this size zstd would copy it, and
+        // then matches into it take a slower path (same bytes out at this level; -20% time
+        // on 20,000 records of the mirror set, Go's and AlmaLinux's alike).
+        cctx.set_parameter(zstd::zstd_safe::CParameter::ForceAttachDict(
+            zstd::zstd_safe::DictAttachPref::ForceAttach,
+        ))
+        .map_err(|_| fail("a context"))?;
         let cdict = match dict {
             Some(d) => Some(
                 zstd::zstd_safe::CDict::try_create(d, LEVEL)
@@ -100,7 +108,10 @@ impl Packer {
     pub(super) fn compress(&mut self, src: &[u8]) -> std::io::Result<Vec<u8>> {
         let mut out = Vec::with_capacity(zstd::zstd_safe::compress_bound(src.len()));
         let done = match &self.cdict {
-            Some(d) => self.cctx.compress_using_cdict(&mut out, src, d),
+            Some(d) => self
+                .cctx
+                .ref_cdict(d)
+                .and_then(|_| self.cctx.compress2(&mut out, src)),
             None => self.cctx.compress(&mut out, src, LEVEL),
         };
         done.map_err(|code| {
