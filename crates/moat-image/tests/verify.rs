@@ -706,3 +706,62 @@ fn huge_pax_header_in_outer_tar_is_bounded() {
         "{e}"
     );
 }
+
+/// A gzip layer large enough (over 4 MiB stored) that both of its hashes run on threads of
+/// their own: read whole it verifies, and a changed byte of the blob or a wrong diff_id is
+/// still caught, with the digest the bytes really have.
+#[test]
+fn large_gzip_layer_hashed_on_threads_is_verified() {
+    // Incompressible bytes (xorshift), so the stored blob is as large as the file.
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let noise: Vec<u8> = (0..(5 << 20))
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let t = TestImage::new().layer(&[("big.bin", &noise), ("a", b"hello")], Comp::Gzip);
+    assert!(t.layers[0].stored.len() > 5 << 20);
+    let lay = oci_dir(dir.path(), "ok", &t);
+    let stats = consume(&image(&lay), 0).unwrap_or_else(|(_, e)| panic!("{e}"));
+    assert_eq!(stats.stored_bytes, t.layers[0].stored.len() as u64);
+
+    let mut bytes = t.layers[0].stored.clone();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 1;
+    let lay = oci_dir(dir.path(), "tampered", &t);
+    std::fs::write(blob_path(&lay, &t.layers[0].digest()), &bytes).unwrap();
+    match consume(&image(&lay), 0) {
+        // A flipped bit inside the deflate stream may also break it (a decompression error).
+        Err((
+            _,
+            ImageError::DigestMismatch {
+                subject, actual, ..
+            },
+        )) => {
+            assert!(subject.contains("stored blob"), "{subject}");
+            assert_eq!(actual, sha256(&bytes));
+        }
+        Err((true, ImageError::Decompress { .. })) => {}
+        other => panic!("{other:?}"),
+    }
+
+    let mut wrong = t.clone();
+    wrong.diff_ids = Some(vec![sha256(b"something else")]);
+    let lay = oci_dir(dir.path(), "wrong-diff", &wrong);
+    match consume(&image(&lay), 0) {
+        Err((
+            false,
+            ImageError::DigestMismatch {
+                subject, actual, ..
+            },
+        )) => {
+            assert!(subject.contains("diff_id"), "{subject}");
+            assert_eq!(actual, t.layers[0].diff_id());
+        }
+        other => panic!("{other:?}"),
+    }
+}
