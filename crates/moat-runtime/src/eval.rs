@@ -44,6 +44,15 @@ pub struct FieldCache<'e> {
 
 const UNSET: (u32, u32) = (u32::MAX, u32::MAX);
 
+/// `v` emptied, as a vector of values that may borrow from another event. Collected from an
+/// empty iterator over `v`'s own buffer, which the standard library reuses in place (same
+/// size and alignment), so no allocation; were it not reused, only that would be lost.
+#[allow(clippy::unnecessary_filter_map)] // the point: a value of the other type, never made
+fn emptied<'f>(mut v: Vec<Value<'_>>) -> Vec<Value<'f>> {
+    v.clear();
+    v.into_iter().filter_map(|_| None).collect()
+}
+
 impl<'e> FieldCache<'e> {
     /// An empty cache for `slots` operands and `checks` distinct checks (one event's).
     pub fn new(slots: usize, checks: usize) -> Self {
@@ -52,6 +61,25 @@ impl<'e> FieldCache<'e> {
             vals: Vec::with_capacity(slots),
             scratch: Vec::with_capacity(8),
             memo: vec![0; checks],
+        }
+    }
+
+    /// This cache emptied for another event, its buffers kept: a caller running the rules
+    /// on a stream of events keeps one instead of four allocations an event.
+    pub fn recycle<'f>(self) -> FieldCache<'f> {
+        let FieldCache {
+            mut spans,
+            vals,
+            scratch,
+            mut memo,
+        } = self;
+        spans.fill(UNSET);
+        memo.fill(0);
+        FieldCache {
+            spans,
+            vals: emptied(vals),
+            scratch: emptied(scratch),
+            memo,
         }
     }
 
@@ -700,6 +728,27 @@ fn class(pat: &[u8], p: usize, c: u8, icase: bool) -> Option<(bool, usize)> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_recycled_cache_is_empty_and_keeps_its_buffers() {
+        use super::{FieldCache, UNSET, Value};
+        let text = String::from("create");
+        let mut c: FieldCache<'_> = FieldCache::new(3, 2);
+        c.fill_with(1, |v| {
+            v.push(Value::Str(std::borrow::Cow::Borrowed(text.as_bytes())))
+        });
+        c.memo[1] = 2;
+        let (cap, spans, memo) = (c.vals.capacity(), c.spans.capacity(), c.memo.len());
+        assert!(cap >= 1);
+        let c: FieldCache<'static> = c.recycle();
+        // Nothing of the old event is borrowed any more.
+        drop(text);
+        assert!(c.vals.is_empty() && c.scratch.is_empty());
+        assert!(c.spans.iter().all(|s| *s == UNSET) && c.memo.iter().all(|m| *m == 0));
+        assert_eq!((c.spans.capacity(), c.memo.len()), (spans, memo));
+        // The values' buffer is the same one (no allocation for the next event).
+        assert_eq!(c.vals.capacity(), cap);
+    }
+
     use super::*;
 
     #[test]

@@ -4,6 +4,7 @@
 
 use super::{WatchArgs, WatchFormat};
 use crate::output::escape;
+use moat_runtime::eval::FieldCache;
 use moat_runtime::field::{FieldArg, FieldSource};
 use moat_runtime::join::{ImageReport, join};
 use moat_runtime::k8s::{AuditEvent, K8sAudit};
@@ -37,6 +38,8 @@ pub(super) struct Run<S: FieldSource> {
     /// Ends the summary's first line (`, capture truncated`).
     pub note: String,
     hits: Vec<usize>,
+    /// The last event's operand cache, emptied: its buffers serve the next event.
+    spare: Option<FieldCache<'static>>,
     rate: Option<(f64, u32)>,
     /// `--max-events`: the run stops after this many events, whatever the source.
     limit: u64,
@@ -107,6 +110,7 @@ impl<S: FieldSource> Run<S> {
             failed: false,
             note: String::new(),
             hits: Vec::new(),
+            spare: None,
             rate: a.rate.map(|r| (r, a.max_burst)),
             limit: a.max_events.unwrap_or(u64::MAX),
         })
@@ -133,7 +137,10 @@ impl<S: FieldSource> Run<S> {
         self.hits.clear();
         let hits = &mut self.hits;
         // The values the conditions read are read again by the alerts' output: one cache.
-        let mut cache = self.engine.cache();
+        let mut cache = match self.spare.take() {
+            Some(c) => c.recycle(),
+            None => self.engine.cache(),
+        };
         self.engine.process_cached(ev, &mut cache, |i| hits.push(i));
         for k in 0..self.hits.len() {
             let i = self.hits[k];
@@ -161,6 +168,7 @@ impl<S: FieldSource> Run<S> {
                 Err(e) => return Err(e.into()),
             }
         }
+        self.spare = Some(cache.recycle());
         Ok(!self.done())
     }
 
