@@ -33,7 +33,7 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Every migration, in order: a store at version `n` gets `MIGRATIONS[n..]` at open, each
 /// in one transaction with the version it brings. Append, never edit.
-pub const MIGRATIONS: [Migration; 4] = [
+pub const MIGRATIONS: [Migration; 5] = [
     Migration {
         sqlite: SCHEMA_1,
         postgres: PG_SCHEMA_1,
@@ -50,7 +50,18 @@ pub const MIGRATIONS: [Migration; 4] = [
         sqlite: SCHEMA_4,
         postgres: PG_SCHEMA_4,
     },
+    Migration {
+        sqlite: SCHEMA_5,
+        postgres: PG_SCHEMA_5,
+    },
 ];
+
+/// Schema 5: `events.purl`, the package URL of the finding's package: the same name and
+/// version in two ecosystems (a CVE of `foo` 1.0 on PyPI and on npm) made two events that
+/// said the same. Events written before have none.
+const SCHEMA_5: &str = "ALTER TABLE events ADD COLUMN purl TEXT;";
+
+const PG_SCHEMA_5: &str = "ALTER TABLE events ADD COLUMN IF NOT EXISTS purl TEXT;";
 
 /// Schema 4: `images.index_digest`, the digest of the image index (multi-platform manifest
 /// list) a registry image was chosen from, so that a `name@sha256:...` reference to the
@@ -373,6 +384,9 @@ pub struct Event {
     pub finding: String,
     pub package: Option<String>,
     pub version: Option<String>,
+    /// The package's URL (`pkg:pypi/foo@1.0`): tells apart the same name and version in two
+    /// ecosystems. None for events stored before schema 5.
+    pub purl: Option<String>,
     pub severity: String,
     pub fixed_version: Option<String>,
 }
@@ -436,6 +450,13 @@ fn finding_conditions(f: &FindingFilter, prefix: &str, sql: &mut String, args: &
 }
 
 /// A finding's package name and version, when it names a package.
+/// The package URL of a finding's package (None without a package, or an empty purl).
+fn purl_of(f: &Finding) -> Option<&str> {
+    f.package()
+        .map(|p| p.purl.as_str())
+        .filter(|p| !p.is_empty())
+}
+
 fn package_of(f: &Finding) -> (Option<&str>, Option<&str>) {
     f.package()
         .map(|p| (Some(p.name.as_str()), Some(p.version.as_str())))
@@ -489,13 +510,20 @@ fn finding_changes<'a, K: Ord, A: std::borrow::Borrow<Finding>, B: std::borrow::
     changes
 }
 
-/// What identifies one finding across re-matches: id, package and version.
-pub(crate) fn finding_key(f: &Finding) -> (String, String, String) {
+/// What identifies one finding across re-matches: id, package, version and the package's
+/// URL (the same name and version in two ecosystems are two findings, not one).
+pub(crate) fn finding_key(f: &Finding) -> (String, String, String, String) {
     match f.package() {
-        Some(p) => (f.id.clone(), p.name.clone(), p.version.clone()),
+        Some(p) => (
+            f.id.clone(),
+            p.name.clone(),
+            p.version.clone(),
+            p.purl.clone(),
+        ),
         None => (
             f.id.clone(),
             f.location.as_ref().map(|l| l.display()).unwrap_or_default(),
+            String::new(),
             String::new(),
         ),
     }
@@ -935,10 +963,11 @@ impl Store {
                 let (pkg, ver) = package_of(f);
                 let (pkg, ver) = (pkg.map(str::to_string), ver.map(str::to_string));
                 let fixed = fixed(f);
+                let purl = purl_of(f).map(str::to_string);
                 let seq = tx
                     .query_one(
-                        "INSERT INTO events (time, image_id, kind, finding, package, version, severity, fixed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING seq",
-                        vals![now, id, *kind, f.id.as_str(), pkg.clone(), ver.clone(), sev_rank(f.severity), fixed.clone()],
+                        "INSERT INTO events (time, image_id, kind, finding, package, version, severity, fixed, purl) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING seq",
+                        vals![now, id, *kind, f.id.as_str(), pkg.clone(), ver.clone(), sev_rank(f.severity), fixed.clone(), purl.clone()],
                     )?
                     .i64(0)?;
                 events.push(Event {
@@ -949,6 +978,7 @@ impl Store {
                     finding: f.id.clone(),
                     package: pkg,
                     version: ver,
+                    purl,
                     severity: f.severity.as_str().to_string(),
                     fixed_version: fixed,
                 });
@@ -1150,7 +1180,7 @@ impl Store {
     /// Events after sequence number `seq`, in order.
     pub fn events_after(&self, seq: i64) -> Result<Vec<Event>, StoreError> {
         self.event_rows(
-            "SELECT seq, time, image_id, kind, finding, package, version, severity, fixed
+            "SELECT seq, time, image_id, kind, finding, package, version, severity, fixed, purl
              FROM events WHERE seq > ?1 ORDER BY seq",
             vals![seq],
         )
@@ -1461,7 +1491,7 @@ impl Store {
     /// Events at or after `since` (seconds), oldest first, at most `limit`.
     pub fn events(&self, since: i64, limit: usize) -> Result<Vec<Event>, StoreError> {
         self.event_rows(
-            "SELECT seq, time, image_id, kind, finding, package, version, severity, fixed
+            "SELECT seq, time, image_id, kind, finding, package, version, severity, fixed, purl
              FROM events WHERE time >= ?1 ORDER BY seq LIMIT ?2",
             vals![since, limit.min(i64::MAX as usize) as i64],
         )
@@ -1479,6 +1509,7 @@ impl Store {
                     finding: r.text(4)?,
                     package: r.opt_text(5)?,
                     version: r.opt_text(6)?,
+                    purl: r.opt_text(9)?,
                     severity: sev_of(r.i64(7)?).as_str().to_string(),
                     fixed_version: r.opt_text(8)?,
                 })
@@ -1736,11 +1767,11 @@ fn pkg_rematched(tx: &mut Conn, pid: i64, new: &[Finding], now: i64) -> Result<(
     for (kind, f) in changes {
         let (pkg, ver) = package_of(f);
         tx.exec(
-            "INSERT INTO events (time, image_id, kind, finding, package, version, severity, fixed)
-             SELECT DISTINCT CAST(?2 AS BIGINT), p.image_id, CAST(?3 AS TEXT), CAST(?4 AS TEXT), CAST(?5 AS TEXT), CAST(?6 AS TEXT), CAST(?7 AS BIGINT), CAST(?8 AS TEXT)
+            "INSERT INTO events (time, image_id, kind, finding, package, version, severity, fixed, purl)
+             SELECT DISTINCT CAST(?2 AS BIGINT), p.image_id, CAST(?3 AS TEXT), CAST(?4 AS TEXT), CAST(?5 AS TEXT), CAST(?6 AS TEXT), CAST(?7 AS BIGINT), CAST(?8 AS TEXT), CAST(?9 AS TEXT)
              FROM packages p JOIN images i ON i.id = p.image_id
              WHERE p.pkg_id = ?1 AND i.derived = 1 ORDER BY p.image_id",
-            vals![pid, now, kind, f.id.as_str(), pkg, ver, sev_rank(f.severity), fixed(f)],
+            vals![pid, now, kind, f.id.as_str(), pkg, ver, sev_rank(f.severity), fixed(f), purl_of(f)],
         )?;
     }
     Ok(())
@@ -1963,6 +1994,73 @@ mod tests {
             findings: Vec::new(),
             suppressed: Vec::new(),
         }
+    }
+
+    #[test]
+    fn one_name_and_version_in_two_ecosystems_are_two_findings_and_events() {
+        let t = tempfile::tempdir().unwrap();
+        two_ecosystems(&Store::open(&t.path().join("s.db")).unwrap());
+        if let Some(pg) = crate::jobs::tests::pg_store() {
+            two_ecosystems(&pg);
+        }
+    }
+
+    fn two_ecosystems(s: &Store) {
+        let npm = |mut f: Finding| {
+            if let moat_model::Detail::Vulnerability(v) = &mut f.detail
+                && let Some(p) = v.package.as_mut()
+            {
+                p.purl = format!("pkg:npm/{}@{}", p.name, p.version);
+            }
+            f
+        };
+        let mut r = report_of("two-ecosystems", vec![pkg("foo", "1.0", "/foo")]);
+        r.findings = vec![
+            vuln("CVE-9", "foo", "1.0", None),
+            npm(vuln("CVE-9", "foo", "1.0", None)),
+        ];
+        let id = s.put_report(&r, &BTreeMap::new(), 10).unwrap();
+        let seq = s.last_event_seq().unwrap();
+        // A fixed version for both: two events, told apart by their package URLs (one key
+        // per name and version made it one change, and the npm one was lost).
+        let new = vec![
+            vuln("CVE-9", "foo", "1.0", Some("1.1")),
+            npm(vuln("CVE-9", "foo", "1.0", Some("1.2"))),
+        ];
+        let events = s.rematched(id, r.findings.clone(), new, 20).unwrap();
+        let got = |events: &[Event]| {
+            let mut v: Vec<_> = events
+                .iter()
+                .map(|e| {
+                    (
+                        e.kind.clone(),
+                        e.purl.clone(),
+                        e.fixed_version.clone(),
+                        e.package.clone(),
+                    )
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        let want = vec![
+            (
+                "fixed_upstream".to_string(),
+                Some("pkg:npm/foo@1.0".to_string()),
+                Some("1.2".to_string()),
+                Some("foo".to_string()),
+            ),
+            (
+                "fixed_upstream".to_string(),
+                Some("pkg:pypi/foo@1.0".to_string()),
+                Some("1.1".to_string()),
+                Some("foo".to_string()),
+            ),
+        ];
+        assert_eq!(got(&events), want);
+        // As stored and listed (the API's and the webhooks' events).
+        assert_eq!(got(&s.events_after(seq).unwrap()), want);
+        assert_eq!(s.report(id).unwrap().unwrap().findings.len(), 2);
     }
 
     #[test]
