@@ -449,7 +449,6 @@ fn finding_conditions(f: &FindingFilter, prefix: &str, sql: &mut String, args: &
     }
 }
 
-/// A finding's package name and version, when it names a package.
 /// The package URL of a finding's package (None without a package, or an empty purl).
 fn purl_of(f: &Finding) -> Option<&str> {
     f.package()
@@ -457,6 +456,7 @@ fn purl_of(f: &Finding) -> Option<&str> {
         .filter(|p| !p.is_empty())
 }
 
+/// A finding's package name and version, when it names a package.
 fn package_of(f: &Finding) -> (Option<&str>, Option<&str>) {
     f.package()
         .map(|p| (Some(p.name.as_str()), Some(p.version.as_str())))
