@@ -496,9 +496,34 @@ pub struct Prepared {
     ecosystems: Vec<usize>,
 }
 
-/// Records with more distinct keys than this find duplicates through a hash set rather than
-/// by comparing with every key before.
+/// Records with more distinct keys than this find duplicates through a hash map
+/// ([`first_seen`]) rather than by comparing with every key before.
 const LINEAR_DEDUP: usize = 16;
+
+/// The index of the first item seen under each (already mixed) hash: [`first_seen`]'s map.
+type FirstSeen = HashMap<u64, usize, std::hash::BuildHasherDefault<Mixed>>;
+
+/// Whether the item at index `at`, hashed `h`, is seen for the first time: compared
+/// (`same`) with the first item under `h`, and with every earlier item (`earlier`) when that
+/// one differs (another item under the same hash). A new item is recorded under `h` unless
+/// one is there already.
+fn first_seen(
+    first: &mut FirstSeen,
+    h: u64,
+    at: usize,
+    same: impl Fn(usize) -> bool,
+    mut earlier: impl Iterator<Item = usize>,
+) -> bool {
+    let new = match first.get(&h) {
+        None => true,
+        Some(&i) if same(i) => false,
+        Some(_) => !earlier.any(same),
+    };
+    if new {
+        first.entry(h).or_insert(at);
+    }
+    new
+}
 
 impl Prepared {
     /// The source the record is stored in.
@@ -572,46 +597,29 @@ impl Prepared {
         // mirror set's keys that are in records with many.
         let many = n_packages > LINEAR_DEDUP;
         let state = std::collections::hash_map::RandomState::new();
-        let mut first_key: HashMap<u64, usize, std::hash::BuildHasherDefault<Mixed>> =
-            HashMap::default();
-        let mut first_eco: HashMap<u64, usize, std::hash::BuildHasherDefault<Mixed>> =
-            HashMap::default();
+        let mut first_key = FirstSeen::default();
+        let mut first_eco = FirstSeen::default();
         for (ecosystem, package) in packages {
             let eco = crate::distro::release_key(ecosystem);
             let name = moat_model::normalize_name(&eco, package);
             let n = p.packages.len();
-            let same_key = |p: &Prepared, i: usize| p.package(i) == Some((&eco, &name));
-            let same_eco = |p: &Prepared, i: usize| p.package(i).is_some_and(|(e, _)| e == eco);
-            let (new, hashed) = if many {
+            let same_key = |i: usize| p.package(i) == Some((&eco, &name));
+            let new = if many {
                 let h = std::hash::BuildHasher::hash_one(&state, (&*eco, &*name));
-                let new = match first_key.get(&h) {
-                    None => true,
-                    Some(&i) if same_key(&p, i) => false,
-                    Some(_) => !(0..n).any(|i| same_key(&p, i)),
-                };
-                (new, Some(h))
+                first_seen(&mut first_key, h, n, same_key, 0..n)
             } else {
-                (!(0..n).any(|i| same_key(&p, i)), None)
+                !(0..n).any(same_key)
             };
             if !new {
                 continue;
             }
-            if let Some(h) = hashed {
-                first_key.entry(h).or_insert(n);
-            }
+            let same_eco = |i: usize| p.package(i).is_some_and(|(e, _)| e == eco);
+            let mut earlier = p.ecosystems.iter().copied();
             let eco_is_new = if many {
                 let h = std::hash::BuildHasher::hash_one(&state, &*eco);
-                let new = match first_eco.get(&h) {
-                    None => true,
-                    Some(&i) if same_eco(&p, i) => false,
-                    Some(_) => !p.ecosystems.iter().any(|&i| same_eco(&p, i)),
-                };
-                if new {
-                    first_eco.entry(h).or_insert(n);
-                }
-                new
+                first_seen(&mut first_eco, h, n, same_eco, earlier)
             } else {
-                !p.ecosystems.iter().any(|&i| same_eco(&p, i))
+                !earlier.any(same_eco)
             };
             p.keys.push_str(&eco);
             let eco_end = p.keys.len();
