@@ -245,7 +245,7 @@ fn errors_name_the_file_and_the_fix() {
     build_with_schema(&old, "0");
     let e = Database::open_read_only(&old).unwrap_err();
     assert!(
-        matches!(e, DbError::Schema { ref found, want: 6, .. } if found == "0"),
+        matches!(e, DbError::Schema { ref found, want: 7, .. } if found == "0"),
         "{e:?}"
     );
 
@@ -255,7 +255,7 @@ fn errors_name_the_file_and_the_fix() {
     build_with_schema(&v1, "1");
     let msg = Database::open_read_only(&v1).unwrap_err().to_string();
     assert!(
-        msg.contains("v1.db has schema version 1, this moat reads version 6")
+        msg.contains("v1.db has schema version 1, this moat reads version 7")
             && msg.contains("moat db update"),
         "{msg}"
     );

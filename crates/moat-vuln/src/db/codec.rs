@@ -12,7 +12,7 @@
 //! records it returns (at most 128 KiB each, well under a millisecond; the last
 //! [`CACHED_BLOCKS`] decoded stay cached, records of one lookup often share one).
 //!
-//! Measured on the Go feed of `../shared` (records of ~2 kB, level 3, 64 KiB dictionary
+//! Measured (schema 5, level 3) on the Go feed of `../shared` (records of ~2 kB, 64 KiB dictionary
 //! trained on 1,024 records, zstd's command line): alone, a record compresses to 723 B; alone against the
 //! dictionary, to 329 B; in blocks of 16 against the dictionary to 246 B, of 32 to 236 B. On
 //! the bench's mirror set (renamed copies of the shared records, so neighbours are near
@@ -30,9 +30,11 @@
 //! Rejected: one frame per record (what the first cut of this layout did: 2.7x the bytes
 //! and a call per record); blocks without a dictionary (256 B: a block's first records have
 //! nothing to refer to); level 5 (8% fewer bytes than level 3, but a third of its speed:
-//! 25 against 66 MB/s with the dictionary, zstd -b on the same machine under load); level 1
-//! (1-4% more bytes for about 10% more speed); a 128 KiB dictionary (no smaller: 183 against
-//! 176 B). A record replaced later (an incremental update, a merge) leaves its old bytes in
+//! 25 against 66 MB/s with the dictionary, zstd -b on the same machine under load); a 128
+//! KiB dictionary (no smaller: 183 against 176 B). Level 1 is used since schema 7: on the
+//! 500k mirror set 2.7% more bytes than level 3 (440 against 429 B a record, the whole
+//! file) for 0.15-0.2 s less of the 6.7 s import (level 2: 436 B, 0.1 s; level -1: 494 B,
+//! no faster); schema 6's files, with one row a link, had no room under 500 B for it. A record replaced later (an incremental update, a merge) leaves its old bytes in
 //! their block; a writer rewrites the blocks it left under half live at its end (see
 //! [`super::Writer::finish`]), and replacing a source drops whole blocks.
 //!
@@ -46,8 +48,8 @@ use super::DbError;
 use std::collections::HashMap;
 use std::path::Path;
 
-/// The zstd level records are compressed at.
-pub(super) const LEVEL: i32 = 3;
+/// The zstd level records are compressed at (see the module documentation).
+pub(super) const LEVEL: i32 = 1;
 /// Records held back to train a source's dictionary.
 pub(super) const TRAIN_RECORDS: usize = 1024;
 /// Bytes held back to train a source's dictionary (whichever of the two limits comes first).
@@ -322,6 +324,61 @@ pub(super) fn decode_ids(bytes: &[u8]) -> Option<Vec<i64>> {
     (shift == 0).then_some(ids)
 }
 
+/// Most advisories one package's list may name when read (a crafted file cannot make a
+/// lookup decode more).
+pub(super) const MAX_LINKS_PER_PACKAGE: usize = 1 << 22;
+
+/// Strictly increasing record rowids as LEB128 varints of their gaps (the first one as it
+/// is): the `affected.advisories` column, which records name one package.
+pub(super) fn encode_sorted_ids(ids: &[u32], out: &mut Vec<u8>) {
+    out.clear();
+    let mut last = 0u32;
+    for &id in ids {
+        let mut v = id.wrapping_sub(last);
+        last = id;
+        while v >= 0x80 {
+            out.push((v as u8 & 0x7f) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+}
+
+/// The rowids of [`encode_sorted_ids`], appended to `out`; `false` when the bytes are not
+/// such a list (a varint cut off or over 32 bits, a gap of zero after the first, a sum past
+/// `u32`, more than [`MAX_LINKS_PER_PACKAGE`] ids).
+pub(super) fn decode_sorted_ids(bytes: &[u8], out: &mut Vec<u32>) -> bool {
+    let start = out.len();
+    let mut last = 0u32;
+    let mut v: u32 = 0;
+    let mut shift = 0u32;
+    for &b in bytes {
+        if shift > 28 || (shift == 28 && b & 0x70 != 0) {
+            return false;
+        }
+        v |= u32::from(b & 0x7f) << shift;
+        if b & 0x80 != 0 {
+            shift += 7;
+            continue;
+        }
+        let first = out.len() == start;
+        if !first && v == 0 {
+            return false;
+        }
+        let Some(id) = last.checked_add(v) else {
+            return false;
+        };
+        if out.len() - start >= MAX_LINKS_PER_PACKAGE {
+            return false;
+        }
+        out.push(id);
+        last = id;
+        v = 0;
+        shift = 0;
+    }
+    shift == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -335,6 +392,30 @@ mod tests {
         // Cut off inside a varint, or longer than a u64.
         assert_eq!(decode_ids(&[0x80]), None);
         assert_eq!(decode_ids(&[0xff; 10]), None);
+    }
+
+    #[test]
+    fn sorted_ids_round_trip() {
+        let ids = [0u32, 1, 2, 129, 300, 16_384, 1 << 30, u32::MAX];
+        let mut enc = Vec::new();
+        encode_sorted_ids(&ids, &mut enc);
+        let mut back = vec![7];
+        assert!(decode_sorted_ids(&enc, &mut back));
+        assert_eq!(back[1..], ids);
+        encode_sorted_ids(&[5, 6, 200], &mut enc);
+        assert_eq!(enc, vec![5, 1, 0xc2, 1]);
+        let mut out = Vec::new();
+        assert!(decode_sorted_ids(&[], &mut out) && out.is_empty());
+        // A repeated id (gap 0), a varint cut off, one past 32 bits, a sum past u32.
+        for bad in [
+            &[5u8, 0][..],
+            &[0x80],
+            &[0xff, 0xff, 0xff, 0xff, 0x1f],
+            &[0xff, 0xff, 0xff, 0xff, 0x0f, 1],
+        ] {
+            out.clear();
+            assert!(!decode_sorted_ids(bad, &mut out), "{bad:?}");
+        }
     }
 
     #[test]

@@ -32,7 +32,11 @@
 //! blocks of the records it returns (a block is at most 128 KiB of JSON, well under a
 //! millisecond; the blocks decoded last are kept).
 //!
-//! ## Measured (schema 5; schema 6 is ~10 B a record smaller, BENCHMARKS.md)
+//! ## Measured
+//! Schema 7 (BENCHMARKS.md, 2026-12-04): the 500k mirror set imported in ~6.3 s on two
+//! cores (80,000 records/s, ~9.5 s of CPU), 440 B a record, ~100 MiB at peak.
+//!
+//! Schema 5 (schema 6 was ~10 B a record smaller):
 //! On the bench's mirror set: 497 B a record at 100k records, 506 B at 500k (schema 4: 543
 //! B); an import's peak memory 53 / 55 / 61 MiB at 20k / 100k / 500k records (schema 4: 55 /
 //! 108 / 158); about 80 µs of CPU a record at 100k (schema 4: 90 µs), where a profile of
@@ -244,18 +248,46 @@ impl Database {
     pub fn advisories_for(&self, ecosystem: &str, name: &str) -> Result<Vec<Advisory>, DbError> {
         self.steps.reset(untrusted::LOOKUP_STEPS);
         let key = moat_model::normalize_name(ecosystem, name);
-        let stored: Vec<(i64, i64)> = rows(
-            &self.conn,
-            &self.path,
-            "SELECT a.block, a.slot FROM packages p JOIN affected f ON f.package = p.id \
-             JOIN advisories a ON a.rowid = f.advisory \
-             WHERE p.ecosystem = ?1 AND p.name = ?2 ORDER BY a.id",
-            params![ecosystem, key],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
+        let list: Option<Vec<u8>> = self
+            .conn
+            .prepare_cached(
+                "SELECT f.advisories FROM packages p JOIN affected f ON f.package = p.id \
+                 WHERE p.ecosystem = ?1 AND p.name = ?2",
+            )
+            .and_then(|mut st| {
+                st.query_row(params![ecosystem, key], |r| r.get(0))
+                    .optional()
+            })
+            .map_err(sqlite_err(&self.path))?;
+        let Some(list) = list else {
+            return Ok(Vec::new());
+        };
+        let mut rowids = Vec::new();
+        if !codec::decode_sorted_ids(&list, &mut rowids) {
+            return Err(DbError::Corrupt {
+                path: self.path.clone(),
+                reason: format!("the advisory list of {ecosystem} {key} does not decode"),
+            });
+        }
+        let mut stored: Vec<(String, i64, i64)> = Vec::with_capacity(rowids.len());
+        {
+            let mut st = self
+                .conn
+                .prepare_cached("SELECT id, block, slot FROM advisories WHERE rowid = ?1")
+                .map_err(sqlite_err(&self.path))?;
+            for rowid in rowids {
+                let row = st
+                    .query_row([rowid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .optional()
+                    .map_err(sqlite_err(&self.path))?;
+                // A list naming a record that is gone names nothing (as the join did).
+                stored.extend(row);
+            }
+        }
+        stored.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         stored
             .iter()
-            .map(|&(block, slot)| self.decode_record(block, slot))
+            .map(|&(_, block, slot)| self.decode_record(block, slot))
             .collect()
     }
 

@@ -7,19 +7,19 @@
 //! | `meta` | key, value | `format` = `moat-advisory-db`, `schema_version`, `built_at` (RFC 3339) |
 //! | `sources` | name PK, url, etag, last_modified, imported_at, records | one row per feed label (`osv:Go`, `rustsec`, `kev`, ...) |
 //! | `labels` | id, name (unique) | the source labels `advisories.source` points to |
-//! | `advisories` | rowid, id (unique index), source (a `labels` id), packages, block, slot | one row per record: the record itself, OSV-shaped JSON, is record `slot` of block `block`; `packages` the ids of its `affected` rows (varints), what replacing it deletes |
+//! | `advisories` | rowid, id (unique index), source (a `labels` id), packages, block, slot | one row per record: the record itself, OSV-shaped JSON, is record `slot` of block `block`; `packages` the ids of the packages it names (varints): the lists in `affected` replacing it changes |
 //! | `blocks` | id, dict, records, data | up to 64 records (128 KiB) of one source, one zstd frame compressed with the dictionary `dict` (NULL: none); `records` its slots, live or not (what compaction compares the live ones with); decoded: the record count and lengths (varints), then the records |
 //! | `dicts` | id, source, dict | zstd dictionaries, trained at import on the first records of a source (see [`super::Writer`]) |
 //! | `packages` | ecosystem, name, id; PK (ecosystem, name) WITHOUT ROWID | every package key once: ecosystems as the release the entry applies to ([`crate::distro::release_key`]: `Ubuntu:22.04` for OSV's `Ubuntu:22.04:LTS` and `Ubuntu:Pro:22.04:LTS`), names in the lookup form of [`moat_model::normalize_name`] |
-//! | `affected` | package, advisory; PK (package, advisory) WITHOUT ROWID | which records affect which package (rowids) |
+//! | `affected` | package (INTEGER PRIMARY KEY: a `packages` id), advisories | the records that affect the package: their rowids, increasing, as varints of the gaps (`codec::encode_sorted_ids`); a package no record names has no row |
 //! | `coverage` | ecosystem, source, advisories | what the database covers: distinct advisories per (ecosystem as in `packages`, source); rebuilt at every commit, read by scans (is the target's release covered?) and `moat db status` |
 //! | `aliases` | alias, advisory; PK (alias, advisory) WITHOUT ROWID | the aliases of each record (other than its id); no index on advisory: a replaced record's alias rows are found from its stored text, a replaced source's by one scan |
 //! | `kev` | cve PK, source, date_added, vendor, product, name, due_date, ransomware | CISA KEV |
 //!
 //! Why this shape (schema 4; schema 3 stored plain JSON and repeated every key as text in
 //! indexed tables, about 3.8 kB per record on the bench's mirror set): lookups go package
-//! key -> rowids -> blocks, every key and id is stored once, the link tables are pairs of
-//! integers, and the record text, most of the bytes, is compressed in blocks of records of
+//! key -> rowids -> blocks, every key and id is stored once, a package's records are one
+//! list of integers (schema 7; `aliases` pairs an alias with a rowid), and the record text, most of the bytes, is compressed in blocks of records of
 //! one source against a dictionary trained on that source (OSV records of one feed share
 //! most of their text: field names, URLs, boilerplate), see `codec.rs`. Columns nothing
 //! reads are not stored (`modified` and `withdrawn` are in the record). Rejected: a
@@ -50,13 +50,14 @@
 //! | 4 | the compact layout: records in zstd blocks (`blocks`) compressed against per-source dictionaries (`dicts`), package keys interned (`packages`), `affected` and `aliases` pointing to rowids |
 //! | 5 | `blocks.records` (compaction), blocks of 64 records, 2 KiB pages, no index on `aliases(advisory)`; version 4 files lack the column |
 //! | 6 | `advisories.source` is the id of the source's label in `labels` (an integer, ~11 B a record less than the label's text); version 5 stored the text |
+//! | 7 | `affected` holds one row a package, its records' rowids in one list; version 6 held one (package, advisory) row a link (3.2 million on the bench's 500k mirror set, whose sorted insert was half the import's serial tail) |
 
 use super::{DbError, sqlite_err};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
 
 /// The schema this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// The `meta.format` marker that tells a moat database from any other SQLite file.
 const FORMAT: &str = "moat-advisory-db";
@@ -80,8 +81,7 @@ CREATE TABLE blocks(id INTEGER PRIMARY KEY, dict INTEGER, records INTEGER NOT NU
                     data BLOB NOT NULL);
 CREATE TABLE packages(ecosystem TEXT NOT NULL, name TEXT NOT NULL, id INTEGER NOT NULL,
                       PRIMARY KEY(ecosystem, name)) WITHOUT ROWID;
-CREATE TABLE affected(package INTEGER NOT NULL, advisory INTEGER NOT NULL,
-                      PRIMARY KEY(package, advisory)) WITHOUT ROWID;
+CREATE TABLE affected(package INTEGER PRIMARY KEY, advisories BLOB NOT NULL);
 CREATE TABLE aliases(alias TEXT NOT NULL, advisory INTEGER NOT NULL,
                      PRIMARY KEY(alias, advisory)) WITHOUT ROWID;
 CREATE TABLE kev(cve TEXT PRIMARY KEY, source TEXT NOT NULL, date_added TEXT, vendor TEXT,
@@ -140,17 +140,75 @@ pub(super) fn write_coverage_rows<'a>(
 }
 
 /// Recomputes `coverage` from `affected` (at every commit, unless it was counted while
-/// writing: [`write_coverage_rows`]).
+/// writing: [`write_coverage_rows`]): per release key (`packages.ecosystem`), the distinct
+/// records of each source among its packages' lists.
 pub(super) fn write_coverage(conn: &Connection, path: &Path) -> Result<(), DbError> {
-    conn.execute_batch(
-        "DELETE FROM coverage;
-         INSERT INTO coverage(ecosystem, source, advisories)
-           SELECT p.ecosystem, l.name, count(DISTINCT a.rowid)
-           FROM affected f JOIN packages p ON p.id = f.package
-             JOIN advisories a ON a.rowid = f.advisory JOIN labels l ON l.id = a.source
-           GROUP BY p.ecosystem, l.name;",
+    let e = sqlite_err(path);
+    let labels: std::collections::HashMap<i64, String> =
+        super::rows(conn, path, "SELECT id, name FROM labels", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    // (rowid, label id) in rowid order, for a binary search per record.
+    let sources: Vec<(i64, i64)> = super::rows(
+        conn,
+        path,
+        "SELECT rowid, source FROM advisories ORDER BY rowid",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let mut rows: Vec<(String, String, i64)> = Vec::new();
+    let mut flush = |eco: &str, ids: &mut Vec<u32>| {
+        ids.sort_unstable();
+        ids.dedup();
+        let mut counts: std::collections::BTreeMap<&str, i64> = Default::default();
+        for &id in ids.iter() {
+            if let Ok(i) = sources.binary_search_by_key(&i64::from(id), |&(r, _)| r)
+                && let Some(label) = sources.get(i).and_then(|(_, l)| labels.get(l))
+            {
+                *counts.entry(label.as_str()).or_default() += 1;
+            }
+        }
+        for (label, n) in counts {
+            rows.push((eco.to_string(), label.to_string(), n));
+        }
+        ids.clear();
+    };
+    let mut st = conn
+        .prepare(
+            "SELECT p.ecosystem, f.advisories FROM packages p JOIN affected f ON f.package = p.id \
+             ORDER BY p.ecosystem",
+        )
+        .map_err(&e)?;
+    let mut q = st.query([]).map_err(&e)?;
+    let mut eco: Option<String> = None;
+    let mut ids: Vec<u32> = Vec::new();
+    while let Some(r) = q.next().map_err(&e)? {
+        let this = r.get_ref(0).and_then(|v| Ok(v.as_str()?)).map_err(&e)?;
+        if eco.as_deref() != Some(this) {
+            if let Some(done) = &eco {
+                flush(done, &mut ids);
+            }
+            eco = Some(this.to_string());
+        }
+        let list = r.get_ref(1).and_then(|v| Ok(v.as_blob()?)).map_err(&e)?;
+        if !super::codec::decode_sorted_ids(list, &mut ids) {
+            return Err(DbError::Corrupt {
+                path: path.to_path_buf(),
+                reason: format!("a package list of {this} does not decode"),
+            });
+        }
+    }
+    if let Some(done) = &eco {
+        flush(done, &mut ids);
+    }
+    drop(q);
+    drop(st);
+    write_coverage_rows(
+        conn,
+        path,
+        rows.iter()
+            .map(|(eco, source, n)| (eco.as_str(), source.as_str(), *n)),
     )
-    .map_err(sqlite_err(path))
 }
 
 /// Creates the tables (without the secondary indexes: [`create_indexes`]) and the `meta`
