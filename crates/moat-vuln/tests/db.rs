@@ -812,3 +812,51 @@ fn staged_link_rows_read_back_exactly() {
         0
     );
 }
+
+/// A package's list of records as a crafted or damaged file may hold it: bytes that are
+/// not a list, more entries than any real package has, a record that is gone. Each lookup
+/// fails naming the file (or finds nothing), never panics or allocates without bound.
+#[test]
+fn damaged_package_lists_are_errors_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lists.db");
+    build(&path);
+    let set = |list: &[u8]| {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let n = conn
+            .execute(
+                "UPDATE affected SET advisories = ?1 WHERE package = \
+                 (SELECT id FROM packages WHERE ecosystem = 'PyPI' AND name = 'foo-bar-baz')",
+                [list],
+            )
+            .unwrap();
+        assert_eq!(n, 1);
+    };
+    let lookup = || {
+        Database::open_read_only(&path)
+            .unwrap()
+            .advisories_for("PyPI", "Foo.Bar_baz")
+    };
+    assert_eq!(lookup().unwrap().len(), 1);
+    // Not varints, a repeated record (a gap of 0), a varint past 32 bits.
+    for bad in [&[0x80u8][..], &[1, 0], &[0xff, 0xff, 0xff, 0xff, 0x7f]] {
+        set(bad);
+        let e = lookup().unwrap_err();
+        assert!(matches!(e, DbError::Corrupt { .. }), "{bad:?}: {e:?}");
+        let msg = e.to_string();
+        assert!(
+            msg.contains("lists.db") && msg.contains("does not decode"),
+            "{msg}"
+        );
+    }
+    // More records than a list may name (a gap of 1 each, 5 MB).
+    set(&vec![1u8; 5_000_000]);
+    let msg = lookup().unwrap_err().to_string();
+    assert!(
+        msg.contains("lists.db") && msg.contains("does not decode"),
+        "{msg}"
+    );
+    // Records that are not there: nothing found (as a join would find nothing).
+    set(&[100, 7]);
+    assert!(lookup().unwrap().is_empty());
+}

@@ -449,3 +449,84 @@ fn pypa_records_get_a_title_from_their_details() {
         Some("Werkzeug is a comprehensive WSGI web application library.")
     );
 }
+
+/// A deflated entry whose data is damaged, or whose local header lies about its size, is a
+/// malformed entry with the reason; the entries around it are read.
+#[test]
+fn damaged_deflated_entries_are_malformed_with_their_reason() {
+    let rec = |id: &str| {
+        format!(
+            r#"{{"id":"{id}","modified":"2024-01-01T00:00:00Z","affected":[{{"package":{{"ecosystem":"Go","name":"example.com/{id}"}}}}],"details":"{}"}}"#,
+            "padding so that the entry is deflated ".repeat(20)
+        )
+    };
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for id in ["A-1", "B-2", "C-3"] {
+        w.start_file(format!("{id}.json"), opts).unwrap();
+        w.write_all(rec(id).as_bytes()).unwrap();
+    }
+    let good = w.finish().unwrap().into_inner();
+    // The second local header and where its data starts.
+    let second = good
+        .windows(4)
+        .enumerate()
+        .filter(|(_, w)| *w == b"PK\x03\x04")
+        .nth(1)
+        .unwrap()
+        .0;
+    let u16_at = |i: usize| usize::from(u16::from_le_bytes([good[i], good[i + 1]]));
+    let data = second + 30 + u16_at(second + 26) + u16_at(second + 28);
+    let size_at = second + 22;
+    let size = u32::from_le_bytes(good[size_at..size_at + 4].try_into().unwrap());
+    // Read as `moat db import` reads an all.zip: entries inflated on the workers.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("all.zip");
+    let check = |bytes: &[u8], why: &str| {
+        std::fs::write(&path, bytes).unwrap();
+        let mut items = Vec::new();
+        import::stream_path_mapped(&path, 8, &|item| format!("{item:?}"), &mut |got| {
+            items.extend(got);
+            Ok(())
+        })
+        .unwrap();
+        let advisories = items.iter().filter(|s| s.starts_with("Advisory")).count();
+        let malformed: Vec<&String> = items
+            .iter()
+            .filter(|s| s.starts_with("Malformed"))
+            .collect();
+        assert_eq!(advisories, 2, "{why}: {items:?}");
+        assert_eq!(malformed.len(), 1, "{why}: {malformed:?}");
+        assert!(
+            malformed[0].contains("all.zip!B-2.json")
+                && malformed[0].contains(&format!("cannot decompress: {why}")),
+            "{why}: {}",
+            malformed[0]
+        );
+        // The sequential read leaves a damaged entry to the zip crate (which goes by the
+        // central directory's sizes) and also reads the entries around it.
+        let batch = osv::read_zip(bytes);
+        let ids: Vec<&str> = batch.advisories.iter().map(|a| a.id.as_str()).collect();
+        assert!(
+            ids.contains(&"A-1") && ids.contains(&"C-3"),
+            "{why}: {ids:?}"
+        );
+    };
+    assert_eq!(osv::read_zip(&good).advisories.len(), 3);
+    // A reserved block type in the first byte.
+    let mut bad = good.clone();
+    bad[data] = 0xff;
+    check(&bad, "invalid deflate data");
+    // The header's size: smaller than the data inflates to, and larger.
+    let mut bad = good.clone();
+    bad[size_at..size_at + 4].copy_from_slice(&(size - 1).to_le_bytes());
+    check(&bad, "deflate data is longer than its header says");
+    let mut bad = good.clone();
+    bad[size_at..size_at + 4].copy_from_slice(&(size + 1).to_le_bytes());
+    check(&bad, "size differs from the header's");
+    // The CRC-32.
+    let mut bad = good.clone();
+    bad[second + 14] ^= 1;
+    check(&bad, "CRC-32 mismatch");
+}
