@@ -569,7 +569,7 @@ fn import_directories_of_real_feeds_and_status() {
         "{}",
         st.text
     );
-    assert!(st.text.contains("schema:   6"), "{}", st.text);
+    assert!(st.text.contains("schema:   7"), "{}", st.text);
     assert!(
         st.text
             .contains(&format!("records:  {}", n_go + n_pypa + n_rustsec)),

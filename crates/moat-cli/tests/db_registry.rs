@@ -75,7 +75,7 @@ fn a_pushed_database_is_pulled_byte_for_byte_and_bad_artifacts_leave_the_old_one
         m["layers"][0]["mediaType"],
         "application/vnd.moat.db.layer.v1.sqlite+zstd"
     );
-    assert_eq!(m["annotations"]["dev.moat.db.schema"], "6");
+    assert_eq!(m["annotations"]["dev.moat.db.schema"], "7");
     assert_eq!(
         m["annotations"]["dev.moat.db.sources"],
         "alpine-secdb,osv:Go"
