@@ -43,7 +43,8 @@
 //! bytes on disk for the benefit of updates only).
 //!
 //! **Memory** does not grow with the number of records: SQLite's page cache is fixed
-//! ([`WRITER_CACHE_KIB`]), the package-key cache is capped ([`MAX_PACKAGE_CACHE`]), at most
+//! ([`WRITER_CACHE_KIB`]), the package-key cache is capped ([`MAX_PACKAGE_CACHE`]), so are
+//! the links not yet written ([`MAX_PENDING_LINKS`]), at most
 //! [`MAX_COMPRESSORS`] zstd contexts are alive, blocks are sealed at [`MAX_OPEN_BLOCKS`], and
 //! the importer hands records over in bounded batches.
 //!
@@ -1417,6 +1418,9 @@ impl Writer<'_> {
             codec::encode_sorted_ids(list, &mut bytes);
             put.execute(params![package, bytes]).map_err(&e)?;
         }
+        // The buffer is kept for the next links (it would grow again from nothing).
+        ops.clear();
+        self.links.ops = ops;
         Ok(())
     }
 
