@@ -26,6 +26,7 @@ sources() {
     sbom_and_policy) echo "crates/moat-report/src/sbom_in crates/moat-pipeline/src/policy" ;;
     versions) echo crates/moat-model/src/version ;;
     vuln_importers) echo crates/moat-vuln/src/import ;;
+    advisory_db_codec) echo "crates/moat-vuln/src/db/codec.rs crates/moat-vuln/src/db/mod.rs" ;;
     secret_rules) echo crates/moat-secrets ;;
     dockerfile) echo crates/moat-misconfig ;;
     k8s_compose) echo "crates/moat-misconfig/src/k8s crates/moat-misconfig/src/compose.rs" ;;

@@ -63,6 +63,24 @@ pub mod schema;
 mod status;
 mod untrusted;
 
+/// Every decoder of the values a database file holds (a record's package ids, a package's
+/// list of records, a block's records, a zstd block without a dictionary), over arbitrary
+/// bytes: the entry of the `advisory_db_codec` fuzz target (a file handed to `--db` may
+/// hold anything in those columns).
+#[doc(hidden)]
+pub fn fuzz_codec(data: &[u8]) {
+    let _ = codec::decode_ids(data);
+    let mut ids = Vec::new();
+    let _ = codec::decode_sorted_ids(data, &mut ids);
+    for slot in 0..4 {
+        let _ = codec::slot(data, slot);
+    }
+    let mut blocks = codec::Decompressors::default();
+    if let Ok(block) = blocks.decode(Path::new("fuzz.db"), 1, None, data, |_| Ok(Vec::new())) {
+        let _ = codec::slot(block, 0);
+    }
+}
+
 pub use build::{Builder, SourceMeta};
 pub use build::{Mode, Prepared, Writer};
 pub use schema::SCHEMA_VERSION;
