@@ -34,7 +34,8 @@
 //! KiB dictionary (no smaller: 183 against 176 B). Level 1 is used since schema 7: on the
 //! 500k mirror set 2.7% more bytes than level 3 (440 against 429 B a record, the whole
 //! file) for 0.15-0.2 s less of the 6.7 s import (level 2: 436 B, 0.1 s; level -1: 494 B,
-//! no faster); schema 6's files, with one row a link, had no room under 500 B for it. A record replaced later (an incremental update, a merge) leaves its old bytes in
+//! no faster); schema 6's files, with one row a link, had no room under 500 B for it.
+//! A record replaced later (an incremental update, a merge) leaves its old bytes in
 //! their block; a writer rewrites the blocks it left under half live at its end (see
 //! [`super::Writer::finish`]), and replacing a source drops whole blocks.
 //!
@@ -186,22 +187,7 @@ pub(super) const BLOCK_BYTES: usize = 128 << 10;
 /// the block is not shaped so.
 pub(super) fn slot(block: &[u8], slot: usize) -> Option<&[u8]> {
     let mut pos = 0usize;
-    let mut next = || -> Option<usize> {
-        let mut v: u64 = 0;
-        let mut shift = 0u32;
-        loop {
-            let b = *block.get(pos)?;
-            pos += 1;
-            if shift > 56 {
-                return None;
-            }
-            v |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                return usize::try_from(v).ok();
-            }
-            shift += 7;
-        }
-    };
+    let mut next = || read_varint(block, &mut pos).and_then(|v| usize::try_from(v).ok());
     let count = next()?;
     if slot >= count || count > block.len() {
         return None;
@@ -289,39 +275,48 @@ impl Decompressors {
 pub(super) fn encode_ids(ids: &[i64]) -> Vec<u8> {
     let mut out = Vec::with_capacity(ids.len() * 3);
     for &id in ids {
-        let mut v = id.max(0) as u64;
-        loop {
-            let byte = (v & 0x7f) as u8;
-            v >>= 7;
-            if v == 0 {
-                out.push(byte);
-                break;
-            }
-            out.push(byte | 0x80);
-        }
+        push_varint(&mut out, id.max(0) as u64);
     }
     out
 }
 
-/// The ids of [`encode_ids`]; `None` when the bytes are not a list of varints.
-pub(super) fn decode_ids(bytes: &[u8]) -> Option<Vec<i64>> {
-    let mut ids = Vec::new();
+/// `v` as a LEB128 varint (seven bits a byte, the low ones first, the high bit set on every
+/// byte but the last), appended to `out`: the encoding of every integer list here.
+fn push_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8 & 0x7f) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// The varint of [`push_varint`] at `pos` in `bytes`, `pos` moved past it; `None` when it is
+/// cut off or has a byte past the ninth (a shift over 56).
+fn read_varint(bytes: &[u8], pos: &mut usize) -> Option<u64> {
     let mut v: u64 = 0;
     let mut shift = 0u32;
-    for &b in bytes {
+    loop {
+        let b = *bytes.get(*pos)?;
+        *pos += 1;
         if shift > 56 {
             return None;
         }
         v |= u64::from(b & 0x7f) << shift;
         if b & 0x80 == 0 {
-            ids.push(i64::try_from(v).ok()?);
-            v = 0;
-            shift = 0;
-        } else {
-            shift += 7;
+            return Some(v);
         }
+        shift += 7;
     }
-    (shift == 0).then_some(ids)
+}
+
+/// The ids of [`encode_ids`]; `None` when the bytes are not a list of varints.
+pub(super) fn decode_ids(bytes: &[u8]) -> Option<Vec<i64>> {
+    let mut ids = Vec::new();
+    let mut pos = 0;
+    while pos < bytes.len() {
+        ids.push(i64::try_from(read_varint(bytes, &mut pos)?).ok()?);
+    }
+    Some(ids)
 }
 
 /// Most advisories one package's list may name when read (a crafted file cannot make a
@@ -334,13 +329,8 @@ pub(super) fn encode_sorted_ids(ids: &[u32], out: &mut Vec<u8>) {
     out.clear();
     let mut last = 0u32;
     for &id in ids {
-        let mut v = id.wrapping_sub(last);
+        push_varint(out, u64::from(id.wrapping_sub(last)));
         last = id;
-        while v >= 0x80 {
-            out.push((v as u8 & 0x7f) | 0x80);
-            v >>= 7;
-        }
-        out.push(v as u8);
     }
 }
 
@@ -350,17 +340,16 @@ pub(super) fn encode_sorted_ids(ids: &[u32], out: &mut Vec<u8>) {
 pub(super) fn decode_sorted_ids(bytes: &[u8], out: &mut Vec<u32>) -> bool {
     let start = out.len();
     let mut last = 0u32;
-    let mut v: u32 = 0;
-    let mut shift = 0u32;
-    for &b in bytes {
-        if shift > 28 || (shift == 28 && b & 0x70 != 0) {
+    let mut pos = 0;
+    while pos < bytes.len() {
+        let at = pos;
+        // At most five bytes (32 bits), and a gap that fits.
+        let Some(v) = read_varint(bytes, &mut pos)
+            .filter(|_| pos - at <= 5)
+            .and_then(|v| u32::try_from(v).ok())
+        else {
             return false;
-        }
-        v |= u32::from(b & 0x7f) << shift;
-        if b & 0x80 != 0 {
-            shift += 7;
-            continue;
-        }
+        };
         let first = out.len() == start;
         if !first && v == 0 {
             return false;
@@ -373,10 +362,8 @@ pub(super) fn decode_sorted_ids(bytes: &[u8], out: &mut Vec<u32>) -> bool {
         }
         out.push(id);
         last = id;
-        v = 0;
-        shift = 0;
     }
-    shift == 0
+    true
 }
 
 #[cfg(test)]

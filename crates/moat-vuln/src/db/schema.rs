@@ -19,8 +19,9 @@
 //! Why this shape (schema 4; schema 3 stored plain JSON and repeated every key as text in
 //! indexed tables, about 3.8 kB per record on the bench's mirror set): lookups go package
 //! key -> rowids -> blocks, every key and id is stored once, a package's records are one
-//! list of integers (schema 7; `aliases` pairs an alias with a rowid), and the record text, most of the bytes, is compressed in blocks of records of
-//! one source against a dictionary trained on that source (OSV records of one feed share
+//! list of integers (schema 7; `aliases` pairs an alias with a rowid), and the record
+//! text, most of the bytes, is compressed in blocks of records of one source against a
+//! dictionary trained on that source (OSV records of one feed share
 //! most of their text: field names, URLs, boilerplate), see `codec.rs`. Columns nothing
 //! reads are not stored (`modified` and `withdrawn` are in the record). Rejected: a
 //! normalised range table (matching needs the whole record anyway: ranges, versions,
