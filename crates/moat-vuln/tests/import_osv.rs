@@ -487,7 +487,7 @@ fn damaged_deflated_entries_are_malformed_with_their_reason() {
         std::fs::write(&path, bytes).unwrap();
         let mut items = Vec::new();
         import::stream_path_mapped(&path, 8, &|item| format!("{item:?}"), &mut |got| {
-            items.extend(got);
+            items.append(got);
             Ok(())
         })
         .unwrap();

@@ -75,7 +75,7 @@ fn parallel(p: &Path, batch: usize) -> (Vec<String>, Vec<usize>) {
     let mut sizes = Vec::new();
     import::stream_path_mapped(p, batch, &|item| shown(&item), &mut |items| {
         sizes.push(items.len());
-        out.extend(items);
+        out.append(items);
         Ok(())
     })
     .unwrap();
@@ -203,4 +203,108 @@ fn a_consumer_that_stops_stops_the_parallel_read() {
         "{r:?}"
     );
     assert_eq!(batches, 3);
+}
+
+/// CRC-32 (IEEE), bit by bit: enough for a few small entries.
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// A zip of stored entries written by hand: (name bytes, UTF-8 flag, extra field length,
+/// data), with a central directory.
+fn hand_zip(entries: &[(Vec<u8>, bool, usize, Vec<u8>)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut central = Vec::new();
+    for (name, utf8, extra, data) in entries {
+        let offset = out.len() as u32;
+        let flags: u16 = if *utf8 { 0x0800 } else { 0 };
+        let crc = crc32(data);
+        let mut common = Vec::new();
+        common.extend_from_slice(&20u16.to_le_bytes()); // version needed
+        common.extend_from_slice(&flags.to_le_bytes());
+        common.extend_from_slice(&0u16.to_le_bytes()); // stored
+        common.extend_from_slice(&0u32.to_le_bytes()); // time, date
+        common.extend_from_slice(&crc.to_le_bytes());
+        common.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        common.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        common.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        common.extend_from_slice(&(*extra as u16).to_le_bytes());
+        // An extra field of unknown id 0xcafe, `extra` bytes in all (header included).
+        let mut field = Vec::new();
+        if *extra >= 4 {
+            field.extend_from_slice(&0xcafeu16.to_le_bytes());
+            field.extend_from_slice(&((*extra - 4) as u16).to_le_bytes());
+            field.resize(*extra, 0x5a);
+        }
+        out.extend_from_slice(b"PK\x03\x04");
+        out.extend_from_slice(&common);
+        out.extend_from_slice(name);
+        out.extend_from_slice(&field);
+        out.extend_from_slice(data);
+        central.extend_from_slice(b"PK\x01\x02");
+        central.extend_from_slice(&20u16.to_le_bytes()); // version made by
+        central.extend_from_slice(&common);
+        central.extend_from_slice(&[0; 8]); // comment length, disk, internal attributes
+        central.extend_from_slice(&0u32.to_le_bytes()); // external attributes
+        central.extend_from_slice(&offset.to_le_bytes());
+        central.extend_from_slice(name);
+        central.extend_from_slice(&field);
+    }
+    let at = out.len() as u32;
+    out.extend_from_slice(&central);
+    out.extend_from_slice(b"PK\x05\x06");
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+    out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+    out.extend_from_slice(&(central.len() as u32).to_le_bytes());
+    out.extend_from_slice(&at.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out
+}
+
+/// Entries the fast reader takes (ASCII names, extra fields of any length) around ones it
+/// leaves to the zip crate (a CP437 name): the reader goes back to where each of those
+/// starts, which it knows from the entries before it without asking the file.
+#[test]
+fn entries_left_to_the_zip_crate_are_found_after_plain_ones() {
+    let mut entries = Vec::new();
+    for i in 0..12usize {
+        let mut name = format!("GO-2099-{i:05}").into_bytes();
+        if i % 4 == 2 {
+            // 0x81 is "ü" in CP437: not ASCII, and no UTF-8 flag.
+            name.push(0x81);
+        }
+        name.extend_from_slice(b".json");
+        entries.push((
+            name,
+            false,
+            [0, 4, 9, 13][i % 4] * (i % 3),
+            record(i).into_bytes(),
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("all.zip");
+    std::fs::write(&p, hand_zip(&entries)).unwrap();
+    let got = sequential(&p);
+    let ids: Vec<usize> = (0..12)
+        .filter(|&i| {
+            got.iter()
+                .any(|s| s.contains(&format!("\"GO-2099-{i:05}\"")))
+        })
+        .collect();
+    assert_eq!(ids, (0..12).collect::<Vec<_>>(), "{got:#?}");
+    assert_eq!(got.iter().filter(|s| s.starts_with("Advisory")).count(), 12);
+    assert!(!got.iter().any(|s| s.starts_with("Malformed")), "{got:#?}");
+    assert_eq!(parallel(&p, 5).0, got);
 }

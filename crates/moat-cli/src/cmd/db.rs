@@ -330,18 +330,6 @@ fn pull(
     Ok(())
 }
 
-/// An item of the import as the writing thread takes it: advisories made ready (serialised
-/// and keyed) on the reading thread, files and skips already dropped there.
-enum Ready {
-    Advisory(Prepared),
-    Kev(import::KevEntry),
-    Malformed(String, String),
-    /// A file in a recognised format was read.
-    File,
-    /// A file in no recognised format.
-    Skipped(String),
-}
-
 /// How many records each source got from one path.
 type PerSource = BTreeMap<String, usize>;
 
@@ -383,56 +371,57 @@ fn import(
         let mut skipped: Vec<String> = Vec::new();
         let mut skipped_count = 0usize;
         let mut failed: Option<DbError> = None;
-        // Records are serialised and keyed on the reading threads; this one only writes.
-        let ready = |r: import::Ready| match r {
-            import::Ready::Advisory(p) => Ready::Advisory(p),
-            import::Ready::Other(Item::Advisory(a)) => {
-                let source = if a.source.is_empty() {
-                    "import"
-                } else {
-                    a.source.as_str()
-                };
-                Ready::Advisory(Prepared::new(source, &a))
-            }
-            import::Ready::Other(Item::Kev(k)) => Ready::Kev(k),
-            import::Ready::Other(Item::Malformed(what, why)) => Ready::Malformed(what, why),
-            import::Ready::Other(Item::Skipped(what)) => Ready::Skipped(what),
-            import::Ready::Other(Item::File) => Ready::File,
-        };
+        // Records are serialised and keyed on the reading threads; this one only writes. The
+        // batch is borrowed: what it holds is freed on the thread that made it.
         let read = import::stream_path_prepared(p, 256, &mut |items| {
-            for item in items {
-                let r = match ready(item) {
-                    Ready::Advisory(a) => {
+            for item in items.iter() {
+                let made;
+                let advisory = match item {
+                    import::Ready::Advisory(a) => Some(a),
+                    import::Ready::Other(Item::Advisory(a)) => {
+                        let source = if a.source.is_empty() {
+                            "import"
+                        } else {
+                            a.source.as_str()
+                        };
+                        made = Prepared::new(source, a);
+                        Some(&made)
+                    }
+                    _ => None,
+                };
+                let r = match (advisory, item) {
+                    (Some(a), _) => {
                         match per_source.get_mut(a.source()) {
                             Some(n) => *n += 1,
                             None => {
                                 per_source.insert(a.source().to_string(), 1);
                             }
                         }
-                        w.prepared(&a)
+                        w.prepared(a)
                     }
-                    Ready::Kev(k) => {
+                    (None, import::Ready::Other(Item::Kev(k))) => {
                         *per_source.entry("kev".into()).or_default() += 1;
-                        w.kev("kev", &k)
+                        w.kev("kev", k)
                     }
-                    Ready::Malformed(what, why) => {
+                    (None, import::Ready::Other(Item::Malformed(what, why))) => {
                         malformed_count += 1;
                         if malformed.is_empty() {
-                            malformed.push((what, why));
+                            malformed.push((what.clone(), why.clone()));
                         }
                         Ok(())
                     }
-                    Ready::File => {
+                    (None, import::Ready::Other(Item::File)) => {
                         files += 1;
                         Ok(())
                     }
-                    Ready::Skipped(what) => {
+                    (None, import::Ready::Other(Item::Skipped(what))) => {
                         skipped_count += 1;
                         if skipped.len() < 3 {
-                            skipped.push(what);
+                            skipped.push(what.clone());
                         }
                         Ok(())
                     }
+                    (None, _) => Ok(()),
                 };
                 if let Err(e) = r {
                     failed = Some(e);

@@ -371,6 +371,7 @@ impl Builder {
             collecting: None,
             held: Vec::new(),
             zstd: Compressor::default(),
+            spare: Vec::new(),
             codecs: HashMap::new(),
             decoders: codec::Decompressors::default(),
             thinned: HashSet::new(),
@@ -442,6 +443,17 @@ impl Builder {
             ..
         } = self;
         let path = tmp.path.clone();
+        // The file's pages written so far (all of an import's records) go to the disk while
+        // this thread builds the keys and indexes below, on a core that is otherwise idle;
+        // the fsync at the end then has only what those wrote. Best effort: an error here
+        // shows again in the final fsync.
+        let early = {
+            let path = path.clone();
+            std::thread::Builder::new()
+                .name("moat-db-sync".into())
+                .spawn(move || std::fs::File::open(&path).and_then(|f| f.sync_data()))
+                .ok()
+        };
         // Always (not only when deferred): a writer that moved the staged rows and built
         // the indexes, then was rolled back, took both with it.
         unstage(&conn, &path)?;
@@ -460,6 +472,9 @@ impl Builder {
         conn.execute_batch("PRAGMA journal_mode = DELETE; PRAGMA optimize;")
             .map_err(sqlite_err(&path))?;
         conn.close().map_err(|(_, e)| sqlite_err(&path)(e))?;
+        if let Some(t) = early {
+            let _ = t.join();
+        }
         std::fs::File::open(&path)
             .and_then(|f| f.sync_all())
             .map_err(io_err(&path))?;
@@ -661,6 +676,10 @@ fn to_json(adv: &Advisory) -> serde_json::Result<String> {
     String::from_utf8(out).map_err(|e| serde::ser::Error::custom(e.to_string()))
 }
 
+/// Most emptied block buffers a [`Writer`] keeps to fill again: a block is filled while the
+/// compressor works on the ones before, so a few are enough to make none while writing.
+const SPARE_BLOCKS: usize = 4;
+
 /// How a [`Writer`] treats the records a source already holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -707,6 +726,9 @@ pub struct Writer<'a> {
     held: Vec<(i64, String, codec::BlockBuf)>,
     /// Dictionary training and block compression, on a thread of their own.
     zstd: Compressor,
+    /// Emptied block buffers the compressor handed back, to fill again (at most
+    /// [`SPARE_BLOCKS`]).
+    spare: Vec<codec::BlockBuf>,
     /// The dictionary of each source written to so far.
     codecs: HashMap<String, Dict>,
     /// Decompressors for stored blocks (a replaced record's aliases, compaction).
@@ -1141,17 +1163,17 @@ impl Writer<'_> {
 
     /// Sends a job to the compressor, first storing the results that are ready.
     fn send(&mut self, job: Job) -> Result<(), DbError> {
-        let (tx, tmp, codecs) = (&self.tx, &self.tmp, &mut self.codecs);
+        let (tx, tmp, codecs, spare) = (&self.tx, &self.tmp, &mut self.codecs, &mut self.spare);
         self.zstd
-            .send(job, tmp, &mut |d| Self::stored(tx, tmp, codecs, d))
+            .send(job, tmp, &mut |d| Self::stored(tx, tmp, codecs, spare, d))
     }
 
     /// Waits for the compressor and stores everything it did: every block sealed so far is
     /// in `blocks` afterwards.
     fn sync(&mut self) -> Result<(), DbError> {
-        let (tx, tmp, codecs) = (&self.tx, &self.tmp, &mut self.codecs);
+        let (tx, tmp, codecs, spare) = (&self.tx, &self.tmp, &mut self.codecs, &mut self.spare);
         self.zstd
-            .sync(tmp, &mut |d| Self::stored(tx, tmp, codecs, d))
+            .sync(tmp, &mut |d| Self::stored(tx, tmp, codecs, spare, d))
     }
 
     /// Stores what the compressor did: a trained dictionary, a compressed block.
@@ -1159,6 +1181,7 @@ impl Writer<'_> {
         tx: &rusqlite::Transaction<'_>,
         tmp: &Path,
         codecs: &mut HashMap<String, Dict>,
+        spare: &mut Vec<codec::BlockBuf>,
         done: Done,
     ) -> Result<(), DbError> {
         let corrupt = |reason: String| DbError::Corrupt {
@@ -1183,7 +1206,11 @@ impl Writer<'_> {
                 source,
                 records,
                 data,
+                buf,
             } => {
+                if spare.len() < SPARE_BLOCKS {
+                    spare.push(buf);
+                }
                 let Some(Dict::Known(dict)) = codecs.get(&source).copied() else {
                     return Err(corrupt(format!("block {id}: no dictionary for {source}")));
                 };
@@ -1441,8 +1468,8 @@ impl Writer<'_> {
                     .map_err(sqlite_err(&self.tmp))?,
             };
             self.next_block = Some(id + 1);
-            self.blocks
-                .insert(source.to_string(), (id, codec::BlockBuf::new()));
+            let buf = self.spare.pop().unwrap_or_else(codec::BlockBuf::full_size);
+            self.blocks.insert(source.to_string(), (id, buf));
         }
         let Some((id, buf)) = self.blocks.get_mut(source) else {
             return Err(DbError::Corrupt {

@@ -107,20 +107,22 @@ impl Packer {
         Ok(Packer { cctx, cdict })
     }
 
-    /// `src` compressed into one frame (with the dictionary's id, 4 bytes a block).
-    pub(super) fn compress(&mut self, src: &[u8]) -> std::io::Result<Vec<u8>> {
-        let mut out = Vec::with_capacity(zstd::zstd_safe::compress_bound(src.len()));
+    /// `src` compressed into one frame (with the dictionary's id, 4 bytes a block), into
+    /// `out` (cleared first; its room reused, grown to zstd's bound for `src` when smaller).
+    pub(super) fn compress_into(&mut self, src: &[u8], out: &mut Vec<u8>) -> std::io::Result<()> {
+        out.clear();
+        out.reserve(zstd::zstd_safe::compress_bound(src.len()));
         let done = match &self.cdict {
             Some(d) => self
                 .cctx
                 .ref_cdict(d)
-                .and_then(|_| self.cctx.compress2(&mut out, src)),
-            None => self.cctx.compress(&mut out, src, LEVEL),
+                .and_then(|_| self.cctx.compress2(out, src)),
+            None => self.cctx.compress(out, src, LEVEL),
         };
         done.map_err(|code| {
             std::io::Error::other(zstd::zstd_safe::get_error_name(code).to_string())
         })?;
-        Ok(out)
+        Ok(())
     }
 }
 
@@ -133,7 +135,7 @@ pub(super) struct BlockBuf {
 
 impl BlockBuf {
     /// An empty block with room for a full one (no growing while it fills).
-    pub(super) fn new() -> BlockBuf {
+    pub(super) fn full_size() -> BlockBuf {
         BlockBuf {
             lens: Vec::with_capacity(BLOCK_RECORDS),
             data: Vec::with_capacity(BLOCK_BYTES + (4 << 10)),
@@ -165,14 +167,21 @@ impl BlockBuf {
     }
 
     /// The block as stored before compression: the record count and each record's length
-    /// (varints), then the records.
-    pub(super) fn encode(&self) -> Vec<u8> {
-        let lens: Vec<i64> = self.lens.iter().map(|&n| n as i64).collect();
-        let mut out = Vec::with_capacity(self.data.len() + 3 * lens.len() + 3);
-        out.extend_from_slice(&encode_ids(&[lens.len() as i64]));
-        out.extend_from_slice(&encode_ids(&lens));
+    /// (varints), then the records; into `out` (cleared first, its room reused).
+    pub(super) fn encode_into(&self, out: &mut Vec<u8>) {
+        out.clear();
+        out.reserve(self.data.len() + 10 * (self.lens.len() + 1));
+        push_varint(out, self.lens.len() as u64);
+        for &n in &self.lens {
+            push_varint(out, n as u64);
+        }
         out.extend_from_slice(&self.data);
-        out
+    }
+
+    /// Empties the block, keeping its room (a block is reused once compressed).
+    pub(super) fn clear(&mut self) {
+        self.lens.clear();
+        self.data.clear();
     }
 }
 
@@ -412,7 +421,8 @@ mod tests {
         assert_eq!(b.push(b"{\"a\":1}"), 0);
         assert_eq!(b.push(b""), 1);
         assert_eq!(b.push(&long), 2);
-        let enc = b.encode();
+        let mut enc = Vec::new();
+        b.encode_into(&mut enc);
         assert_eq!(&enc[..5], &[3, 7, 0, 0xac, 2]);
         assert_eq!(slot(&enc, 0).unwrap(), b"{\"a\":1}");
         assert_eq!(slot(&enc, 1).unwrap(), b"");
@@ -428,5 +438,36 @@ mod tests {
         assert_eq!(slot(&[], 0), None);
         assert_eq!(slot(&[0xff; 12], 0), None);
         assert!(!b.is_full());
+    }
+
+    #[test]
+    fn reused_blocks_and_buffers_give_the_bytes_of_fresh_ones() {
+        let fill = |b: &mut BlockBuf, n: usize| {
+            for i in 0..n {
+                b.push(format!("{{\"id\":\"GO-{i}\",\"x\":\"{}\"}}", "y".repeat(i)).as_bytes());
+            }
+        };
+        let mut first = BlockBuf::full_size();
+        fill(&mut first, 40);
+        let (mut enc, mut out) = (Vec::new(), Vec::new());
+        let mut packer = Packer::new(None).unwrap();
+        first.encode_into(&mut enc);
+        packer.compress_into(&enc, &mut out).unwrap();
+        let (enc_a, out_a) = (enc.clone(), out.clone());
+        // The same block again after a larger one went through the same buffers.
+        first.clear();
+        assert_eq!(first.len(), 0);
+        fill(&mut first, 64);
+        first.encode_into(&mut enc);
+        packer.compress_into(&enc, &mut out).unwrap();
+        first.clear();
+        fill(&mut first, 40);
+        first.encode_into(&mut enc);
+        packer.compress_into(&enc, &mut out).unwrap();
+        assert_eq!(enc, enc_a);
+        assert_eq!(out, out_a);
+        let back = zstd::bulk::decompress(&out, 1 << 20).unwrap();
+        assert_eq!(back, enc_a);
+        assert_eq!(slot(&back, 39).unwrap(), first.get(39).unwrap());
     }
 }

@@ -51,12 +51,15 @@ pub(super) enum Done {
         source: String,
         dict: Option<Vec<u8>>,
     },
-    /// Block `id` of `source` compressed: `records` slots, `data` one zstd frame.
+    /// Block `id` of `source` compressed: `records` slots, `data` one zstd frame; `buf`
+    /// the block's buffer handed back emptied, for the writer to fill again (made and freed
+    /// on the writer's thread, not one allocation of 132 KiB a block freed on this one).
     Block {
         id: i64,
         source: String,
         records: usize,
         data: Vec<u8>,
+        buf: codec::BlockBuf,
     },
     /// A block that could not be compressed, or a dictionary zstd refused: why.
     Failed(String),
@@ -181,6 +184,8 @@ fn run(jobs: Receiver<Job>, done: SyncSender<Done>) {
     let mut dicts: HashMap<String, Option<Arc<Vec<u8>>>> = HashMap::new();
     // The contexts alive, most recently used last.
     let mut packers: Vec<(String, codec::Packer)> = Vec::new();
+    // A block as compressed, and zstd's output: reused from block to block.
+    let mut scratch = Scratch::default();
     for job in jobs.iter() {
         let out = match job {
             Job::Train {
@@ -199,7 +204,9 @@ fn run(jobs: Receiver<Job>, done: SyncSender<Done>) {
                 dicts.insert(source, dict.map(Arc::new));
                 continue;
             }
-            Job::Block { id, source, buf } => compress(&mut packers, &dicts, id, source, &buf),
+            Job::Block { id, source, buf } => {
+                compress(&mut packers, &dicts, &mut scratch, id, source, buf)
+            }
         };
         if done.send(out).is_err() {
             break;
@@ -207,12 +214,20 @@ fn run(jobs: Receiver<Job>, done: SyncSender<Done>) {
     }
 }
 
+/// The compressor thread's buffers, kept from one block to the next.
+#[derive(Default)]
+struct Scratch {
+    encoded: Vec<u8>,
+    out: Vec<u8>,
+}
+
 fn compress(
     packers: &mut Vec<(String, codec::Packer)>,
     dicts: &HashMap<String, Option<Arc<Vec<u8>>>>,
+    scratch: &mut Scratch,
     id: i64,
     source: String,
-    buf: &codec::BlockBuf,
+    mut buf: codec::BlockBuf,
 ) -> Done {
     let at = match packers.iter().position(|(s, _)| *s == source) {
         Some(i) => i,
@@ -236,13 +251,20 @@ fn compress(
     let Some((_, packer)) = packers.last_mut() else {
         return Done::Failed(STOPPED.into());
     };
-    match packer.compress(&buf.encode()) {
-        Ok(data) => Done::Block {
-            id,
-            source,
-            records: buf.len(),
-            data,
-        },
+    buf.encode_into(&mut scratch.encoded);
+    match packer.compress_into(&scratch.encoded, &mut scratch.out) {
+        Ok(()) => {
+            let records = buf.len();
+            buf.clear();
+            Done::Block {
+                id,
+                source,
+                records,
+                // Its own allocation, of the compressed size (a few KiB, not zstd's bound).
+                data: scratch.out.clone(),
+                buf,
+            }
+        }
         Err(e) => Done::Failed(format!("{source}: cannot compress block {id}: {e}")),
     }
 }

@@ -292,7 +292,7 @@ pub fn stream_path(path: &Path, sink: &mut Sink<'_>) -> Result<(), ImportError> 
 pub fn stream_path_batched(
     path: &Path,
     batch: usize,
-    consume: &mut dyn FnMut(Vec<Item>) -> Result<(), Stop>,
+    consume: &mut dyn FnMut(&mut Vec<Item>) -> Result<(), Stop>,
 ) -> Result<(), ImportError> {
     stream_path_mapped(path, batch, &|item| item, consume)
 }
@@ -304,7 +304,7 @@ pub fn stream_path_mapped<T: Send>(
     path: &Path,
     batch: usize,
     map: &(dyn Fn(Item) -> T + Sync),
-    consume: &mut dyn FnMut(Vec<T>) -> Result<(), Stop>,
+    consume: &mut dyn FnMut(&mut Vec<T>) -> Result<(), Stop>,
 ) -> Result<(), ImportError> {
     let batch = batch.max(1);
     if is_zip(path) && std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
@@ -340,8 +340,8 @@ pub fn stream_path_mapped<T: Send>(
             r
         });
         let mut stopped = false;
-        for items in rx.iter() {
-            if consume(items).is_err() {
+        for mut items in rx.iter() {
+            if consume(&mut items).is_err() {
                 stopped = true;
                 break;
             }
@@ -368,7 +368,7 @@ fn stream_zip_mapped<T: Send>(
     batch: usize,
     fast: &(dyn Fn(&[u8]) -> Option<T> + Sync),
     map: &(dyn Fn(Item) -> T + Sync),
-    consume: &mut dyn FnMut(Vec<T>) -> Result<(), Stop>,
+    consume: &mut dyn FnMut(&mut Vec<T>) -> Result<(), Stop>,
 ) -> Result<(), ImportError> {
     let file = std::fs::File::open(path).map_err(|e| ImportError::Io {
         path: path.to_path_buf(),
@@ -379,7 +379,10 @@ fn stream_zip_mapped<T: Send>(
     let read = osv::stream_zip_fast(std::io::BufReader::new(file), batch, fast, &mapped, consume);
     let r = match read {
         Ok(r) => r,
-        Err(e) => consume(vec![mapped(Item::Malformed("(zip)".into(), e.to_string()))]),
+        Err(e) => consume(&mut vec![mapped(Item::Malformed(
+            "(zip)".into(),
+            e.to_string(),
+        ))]),
     };
     r.map_err(|_| ImportError::Stopped {
         path: path.to_path_buf(),
@@ -401,7 +404,7 @@ pub enum Ready {
 pub fn stream_path_prepared(
     path: &Path,
     batch: usize,
-    consume: &mut dyn FnMut(Vec<Ready>) -> Result<(), Stop>,
+    consume: &mut dyn FnMut(&mut Vec<Ready>) -> Result<(), Stop>,
 ) -> Result<(), ImportError> {
     let map = |item: Item| match item {
         Item::Advisory(a) => {

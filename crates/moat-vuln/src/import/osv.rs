@@ -22,6 +22,7 @@ use super::{ImportBatch, Item, Sink, Stop};
 use moat_model::advisory::Advisory;
 use serde::Deserialize;
 use std::io::{Read, Seek};
+use std::sync::mpsc::{Receiver, SyncSender};
 
 /// Most entries read from one zip.
 pub const MAX_ZIP_ENTRIES: usize = 2_000_000;
@@ -293,7 +294,7 @@ pub fn stream_zip<R: Read + Seek>(
     sink: &mut Sink<'_>,
 ) -> Result<Result<(), Stop>, ArchiveError> {
     let mut inflater = Inflater::default();
-    stream_units(reader, false, &mut |unit| match unit {
+    stream_units(reader, false, None, &mut |unit| match unit {
         Unit::Item(item) => sink(item),
         Unit::Raw(raw) => raw.items(&mut inflater, sink),
     })
@@ -304,10 +305,12 @@ pub fn stream_zip<R: Read + Seek>(
 fn stream_units<R: Read + Seek>(
     mut reader: R,
     defer: bool,
+    recycled: Option<Receiver<Vec<u8>>>,
     sink: &mut UnitSink<'_>,
 ) -> Result<Result<(), Stop>, ArchiveError> {
     let mut state = ZipState {
         defer,
+        recycled,
         ..ZipState::default()
     };
     loop {
@@ -385,6 +388,11 @@ struct ZipState {
     defer: bool,
     /// The deferred entry [`ZipState::read_plain`] read last.
     raw: Option<RawEntry>,
+    /// The reader's position after the last plain entry (`None`: unknown, ask the reader).
+    pos: Option<u64>,
+    /// Buffers of deferred entries the workers are done with ([`Inflater::give_back`]),
+    /// filled again here: made and freed on this thread.
+    recycled: Option<Receiver<Vec<u8>>>,
 }
 
 /// What [`stream_units`] hands on: an item as [`stream_zip`] hands it, or a plain JSON entry
@@ -417,6 +425,26 @@ pub struct RawEntry {
 pub struct Inflater {
     buf: Vec<u8>,
     inflate: Option<libdeflater::Decompressor>,
+    /// Where the buffers of a deferred entry go once read: back to the thread that reads
+    /// the archive ([`ZipState::spare`]), so that they are freed where they were made.
+    back: Option<SyncSender<Vec<u8>>>,
+}
+
+/// Most buffers waiting to be filled again by the archive's reader, and the largest kept
+/// (a larger one is freed: a rare big entry does not stay in the pool).
+const RECYCLED: usize = 1024;
+const RECYCLED_BYTES: usize = 16 << 10;
+
+impl Inflater {
+    /// Hands `buf` back to the archive's reader (freed here when it is too large, or the
+    /// reader has enough).
+    fn give_back(&self, buf: Vec<u8>) {
+        if let Some(back) = &self.back
+            && buf.capacity() <= RECYCLED_BYTES
+        {
+            let _ = back.try_send(buf);
+        }
+    }
 }
 
 impl std::fmt::Debug for Inflater {
@@ -442,21 +470,24 @@ impl RawEntry {
         sink: &mut Sink<'_>,
     ) -> Result<Option<T>, Stop> {
         sink(Item::File)?;
-        let buf = &mut inflater.buf;
-        match inflate_checked(
+        let inflated = inflate_checked(
             &mut inflater.inflate,
             &self.packed,
             self.stored,
             self.size,
             self.crc,
-            buf,
-        ) {
+            &mut inflater.buf,
+        );
+        inflater.give_back(self.packed);
+        match inflated {
             Ok(()) => {
-                if let Some(t) = fast(buf) {
+                if let Some(t) = fast(&inflater.buf) {
+                    inflater.give_back(self.name.into_bytes());
                     return Ok(Some(t));
                 }
                 let mut one = ImportBatch::default();
-                read_json_into(buf, &self.name, &mut one);
+                read_json_into(&inflater.buf, &self.name, &mut one);
+                inflater.give_back(self.name.into_bytes());
                 one.drain_into(sink).map(|()| None)
             }
             Err(why) => sink(Item::Malformed(
@@ -524,20 +555,38 @@ const LOCAL_HEADER: [u8; 4] = *b"PK\x03\x04";
 const LOCAL_HEADER_LEN: usize = 30;
 
 impl ZipState {
+    /// An empty buffer, one the workers gave back when there is one.
+    fn spare(&mut self) -> Vec<u8> {
+        let mut b = self
+            .recycled
+            .as_ref()
+            .and_then(|r| r.try_recv().ok())
+            .unwrap_or_default();
+        b.clear();
+        b
+    }
+
     /// Reads the next entry directly when it is a plain one (a stored or deflated entry whose
     /// sizes and CRC are in its local header, within the limits), inflating with one
     /// reused inflater: the zip crate sets up a decoder and its buffers for each entry, which
     /// costs more than inflating a 2 kB record. Anything else is left to the zip crate
     /// ([`Plain::Other`]), which reads it or reports it as before.
     fn plain_entry<R: Read + Seek>(&mut self, reader: &mut R, sink: &mut UnitSink<'_>) -> Plain {
-        let Ok(start) = reader.stream_position() else {
-            return Plain::Other;
+        // Where the entry starts: known from the last plain entry (asking the reader is a
+        // system call a record: `BufReader` asks the file).
+        let start = match self.pos.take() {
+            Some(at) => at,
+            None => match reader.stream_position() {
+                Ok(at) => at,
+                Err(_) => return Plain::Other,
+            },
         };
         // Past the entry limit, the zip crate's pass reports it.
         if self.entries < MAX_ZIP_ENTRIES
-            && let Some(name) = self.read_plain(reader)
+            && let Some((name, read)) = self.read_plain(reader)
         {
             self.entries += 1;
+            self.pos = start.checked_add(read);
             return Plain::Read(self.after_read(name, sink));
         }
         // Should the seek fail, the zip crate's read fails and reports the archive.
@@ -545,10 +594,10 @@ impl ZipState {
         Plain::Other
     }
 
-    /// The name of the plain entry at the reader, its data in `buf` (`None` when it is not
-    /// plain: see [`ZipState::plain_entry`]); a directory or a name not ending in `.json`
-    /// leaves `buf` empty.
-    fn read_plain<R: Read>(&mut self, reader: &mut R) -> Option<String> {
+    /// The name of the plain entry at the reader and the bytes read, its data in `buf`
+    /// (`None` when it is not plain: see [`ZipState::plain_entry`]); a directory or a name
+    /// not ending in `.json` leaves `buf` empty.
+    fn read_plain<R: Read>(&mut self, reader: &mut R) -> Option<(String, u64)> {
         let mut h = [0u8; LOCAL_HEADER_LEN];
         reader.read_exact(&mut h).ok()?;
         let u16_at = |i: usize| Some(u16::from_le_bytes([*h.get(i)?, *h.get(i + 1)?]));
@@ -581,19 +630,27 @@ impl ZipState {
         {
             return None;
         }
-        let mut name = vec![0u8; name_len];
+        let mut name = self.spare();
+        name.resize(name_len, 0);
         reader.read_exact(&mut name).ok()?;
         // ASCII or flagged UTF-8 (CP437 names are left to the zip crate).
         if !name.is_ascii() && flags & 0x0800 == 0 {
             return None;
         }
         let name = String::from_utf8(name).ok()?;
-        std::io::copy(
+        let skipped = std::io::copy(
             &mut reader.by_ref().take(extra_len as u64),
             &mut std::io::sink(),
         )
         .ok()?;
+        // Cut off in the extra field: the zip crate reads it again and reports it.
+        if skipped != extra_len as u64 {
+            return None;
+        }
         self.packed.clear();
+        if self.packed.capacity() == 0 {
+            self.packed = self.spare();
+        }
         // Sized from the header (up to 1 MiB before any byte is read): growing the buffer
         // as it fills was a reallocation or two per entry.
         self.packed.reserve_exact((packed as usize).min(1 << 20));
@@ -605,9 +662,10 @@ impl ZipState {
         if got as u64 != u64::from(packed) {
             return None;
         }
+        let read = (LOCAL_HEADER_LEN + name_len + extra_len) as u64 + u64::from(packed);
         self.buf.clear();
         if name.ends_with('/') || !name.ends_with(".json") {
-            return Some(name);
+            return Some((name, read));
         }
         if self.defer {
             self.raw = Some(RawEntry {
@@ -617,7 +675,7 @@ impl ZipState {
                 crc,
                 stored: method == 0,
             });
-            return Some(name);
+            return Some((name, read));
         }
         inflate_checked(
             &mut self.inflate,
@@ -628,7 +686,7 @@ impl ZipState {
             &mut self.buf,
         )
         .ok()?;
-        Some(name)
+        Some((name, read))
     }
 
     /// What [`ZipState::entry`] does with an entry read whole into `buf`.
@@ -740,14 +798,15 @@ impl ZipState {
 /// [`stream_zip`] on several threads ([`super::ordered::workers`]): this thread's caller's
 /// reader is read on a thread of its own, the JSON entries are inflated and parsed, and
 /// `map` applied to every item, on the workers; `consume` gets the mapped items in batches
-/// of up to `batch` entries, in the order [`stream_zip`] hands them on. When `consume` stops,
+/// of up to `batch` entries, in the order [`stream_zip`] hands them on (to read or take out
+/// of: what it leaves is freed on the worker that made it). When `consume` stops,
 /// the read stops too (`Ok(Err(Stop))`). A corrupt plain entry is a malformed record
 /// (`cannot decompress: ...`) rather than one the zip crate reads a second time.
 pub fn stream_zip_mapped<R: Read + Seek + Send, T: Send>(
     reader: R,
     batch: usize,
     map: &(dyn Fn(Item) -> T + Sync),
-    consume: &mut dyn FnMut(Vec<T>) -> Result<(), Stop>,
+    consume: &mut dyn FnMut(&mut Vec<T>) -> Result<(), Stop>,
 ) -> Result<Result<(), Stop>, ArchiveError> {
     stream_zip_fast(reader, batch, &|_| None, map, consume)
 }
@@ -760,7 +819,7 @@ pub(crate) fn stream_zip_fast<R: Read + Seek + Send, T: Send>(
     batch: usize,
     fast: &(dyn Fn(&[u8]) -> Option<T> + Sync),
     map: &(dyn Fn(Item) -> T + Sync),
-    consume: &mut dyn FnMut(Vec<T>) -> Result<(), Stop>,
+    consume: &mut dyn FnMut(&mut Vec<T>) -> Result<(), Stop>,
 ) -> Result<Result<(), Stop>, ArchiveError> {
     let work = |inflater: &mut Inflater, unit: Unit, out: &mut Vec<T>| match unit {
         Unit::Item(item) => out.push(map(item)),
@@ -775,11 +834,16 @@ pub(crate) fn stream_zip_fast<R: Read + Seek + Send, T: Send>(
             }
         }
     };
+    // The entries' buffers, from the workers back to the reader that made them.
+    let (back, recycled) = std::sync::mpsc::sync_channel::<Vec<u8>>(RECYCLED);
     let (read, stopped) = super::ordered::run(
         super::ordered::workers(),
         batch,
-        move |sink| stream_units(reader, true, sink),
-        &Inflater::default,
+        move |sink| stream_units(reader, true, Some(recycled), sink),
+        &|| Inflater {
+            back: Some(back.clone()),
+            ..Inflater::default()
+        },
         &work,
         consume,
     );

@@ -816,11 +816,14 @@ fn decode(
                 256,
                 &fast,
                 &prepare,
+                // The batch is borrowed: its records are freed on the thread that made them.
                 &mut |batch| {
-                    for one in batch {
+                    for one in batch.iter_mut() {
                         match one {
-                            Decoded::Ready(p) => sink.take_prepared(&p)?,
-                            Decoded::Other(item) => sink.take(item)?,
+                            Decoded::Ready(p) => sink.take_prepared(p)?,
+                            Decoded::Other(item) => {
+                                sink.take(std::mem::replace(item, Item::File))?
+                            }
                         }
                     }
                     Ok(())
