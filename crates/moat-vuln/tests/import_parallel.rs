@@ -205,22 +205,6 @@ fn a_consumer_that_stops_stops_the_parallel_read() {
     assert_eq!(batches, 3);
 }
 
-/// CRC-32 (IEEE), bit by bit: enough for a few small entries.
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xedb8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
 /// A zip of stored entries written by hand: (name bytes, UTF-8 flag, extra field length,
 /// data), with a central directory.
 fn hand_zip(entries: &[(Vec<u8>, bool, usize, Vec<u8>)]) -> Vec<u8> {
@@ -229,7 +213,9 @@ fn hand_zip(entries: &[(Vec<u8>, bool, usize, Vec<u8>)]) -> Vec<u8> {
     for (name, utf8, extra, data) in entries {
         let offset = out.len() as u32;
         let flags: u16 = if *utf8 { 0x0800 } else { 0 };
-        let crc = crc32(data);
+        let mut crc = flate2::Crc::new();
+        crc.update(data);
+        let crc = crc.sum();
         let mut common = Vec::new();
         common.extend_from_slice(&20u16.to_le_bytes()); // version needed
         common.extend_from_slice(&flags.to_le_bytes());

@@ -2,7 +2,8 @@
 //! batches of them into outputs (inflating, parsing, serialising), and the caller's thread
 //! consumes the outputs batch by batch in the order the units were produced, whatever the
 //! number of workers or which of them finishes first. Memory is bounded: at most
-//! `2 * workers + 2` batches are between the producer and the consumer at any time.
+//! `2 * workers + 2` batches are between the producer and the consumer at any time, and at
+//! most as many consumed ones wait for their maker to free them.
 //!
 //! The consumer borrows each batch; what it leaves in it goes back to the worker that made
 //! it, which frees it there (and fills the emptied list again). A batch freed on the
