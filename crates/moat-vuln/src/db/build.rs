@@ -384,6 +384,8 @@ impl Builder {
             blocks: HashMap::new(),
             next_block: None,
             deleted: false,
+            counted: HashMap::new(),
+            uncounted: false,
             labels: HashMap::new(),
             links: Links::default(),
         })
@@ -680,6 +682,12 @@ fn to_json(adv: &Advisory) -> serde_json::Result<String> {
 /// compressor works on the ones before, so a few are enough to make none while writing.
 const SPARE_BLOCKS: usize = 4;
 
+/// Every source's count, from its rows in `advisories` and `kev`.
+const RECOUNT_SQL: &str = "UPDATE sources SET records = \
+   coalesce((SELECT n FROM (SELECT l.name AS source, count(*) AS n FROM advisories a \
+     JOIN labels l ON l.id = a.source GROUP BY a.source) WHERE source = sources.name), 0) \
+ + coalesce((SELECT n FROM (SELECT source, count(*) AS n FROM kev GROUP BY source) WHERE source = sources.name), 0)";
+
 /// How a [`Writer`] treats the records a source already holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -756,6 +764,14 @@ pub struct Writer<'a> {
     /// Whether records were deleted or replaced (unused dictionaries and packages are
     /// dropped at finish).
     deleted: bool,
+    /// The number of records of each source this writer knows exactly: sources it emptied
+    /// (replaced) or that a new database never had, plus what it wrote to them since.
+    /// [`Writer::finish`] stores these instead of counting every source's rows again (a
+    /// pass over all of `advisories`, once a source: ~0.08 s at 500,000 records).
+    counted: HashMap<String, i64>,
+    /// A record was added to or taken from a source whose count this writer does not know:
+    /// [`Writer::finish`] counts every source.
+    uncounted: bool,
     /// The id of each source label in `labels` (what `advisories.source` holds).
     labels: HashMap<String, i64>,
     /// Links between packages and records added or removed, not yet in `affected`.
@@ -1031,6 +1047,10 @@ impl Writer<'_> {
             .deferred
             .as_mut()
             .is_some_and(|d| d.written.insert(source.to_string()));
+        if unwritten || self.mode == Mode::Replace {
+            // Empty now: a new database's source, or one this writer replaces.
+            self.counted.insert(source.to_string(), 0);
+        }
         if self.mode == Mode::Replace && !unwritten {
             self.index()?;
             self.deleted = true;
@@ -1551,7 +1571,10 @@ impl Writer<'_> {
             )
             .and_then(|mut st| st.execute(params![p.id, label, packages, block, slot]));
         let rowid = match inserted {
-            Ok(_) => self.tx.last_insert_rowid(),
+            Ok(_) => {
+                self.count(&p.source, 1);
+                self.tx.last_insert_rowid()
+            }
             Err(rusqlite::Error::SqliteFailure(f, _))
                 if f.code == rusqlite::ErrorCode::ConstraintViolation =>
             {
@@ -1611,6 +1634,14 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// `n` more records in `source` (fewer when negative), when this writer knows its count.
+    fn count(&mut self, source: &str, n: i64) {
+        match self.counted.get_mut(source) {
+            Some(c) => *c += n,
+            None => self.uncounted = true,
+        }
+    }
+
     /// The stored record of `p.id` replaced by `p` (now in `block`, `slot`): its `affected`
     /// and `aliases` rows deleted (the aliases read from its stored text), its row pointed
     /// at the new place. Returns its rowid.
@@ -1622,15 +1653,31 @@ impl Writer<'_> {
         block: i64,
         slot: i64,
     ) -> Result<i64, DbError> {
-        let (rowid, old, old_block, old_slot): (i64, Vec<u8>, i64, i64) = self
+        let (rowid, old, old_block, old_slot, old_label): (i64, Vec<u8>, i64, i64, i64) = self
             .tx
-            .prepare_cached("SELECT rowid, packages, block, slot FROM advisories WHERE id = ?1")
+            .prepare_cached(
+                "SELECT rowid, packages, block, slot, source FROM advisories WHERE id = ?1",
+            )
             .and_then(|mut st| {
                 st.query_row([&p.id], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
                 })
             })
             .map_err(sqlite_err(&self.tmp))?;
+        if old_label != label {
+            // The record moves from one source to another.
+            let from = self
+                .tx
+                .prepare_cached("SELECT name FROM labels WHERE id = ?1")
+                .and_then(|mut st| st.query_row([old_label], |r| r.get::<_, String>(0)))
+                .optional()
+                .map_err(sqlite_err(&self.tmp))?;
+            match from {
+                Some(from) => self.count(&from, -1),
+                None => self.uncounted = true,
+            }
+            self.count(&p.source, 1);
+        }
         self.index()?;
         self.deleted = true;
         self.unlink_packages(rowid, &old)?;
@@ -1917,6 +1964,8 @@ impl Writer<'_> {
             deferred,
             coverage,
             coverage_keys,
+            counted,
+            uncounted,
             ..
         } = self;
         let e = sqlite_err(&tmp);
@@ -1930,13 +1979,21 @@ impl Writer<'_> {
             )
             .map_err(&e)?;
         }
-        tx.execute_batch(
-            "UPDATE sources SET records = \
-               coalesce((SELECT n FROM (SELECT l.name AS source, count(*) AS n FROM advisories a \
-                 JOIN labels l ON l.id = a.source GROUP BY a.source) WHERE source = sources.name), 0) \
-             + coalesce((SELECT n FROM (SELECT source, count(*) AS n FROM kev GROUP BY source) WHERE source = sources.name), 0)",
-        )
-        .map_err(&e)?;
+        if uncounted || touched.keys().any(|s| !counted.contains_key(s)) {
+            tx.execute_batch(RECOUNT_SQL).map_err(&e)?;
+        } else {
+            // Only the sources this writer changed, whose records it counted (the KEV table
+            // is small: counted again).
+            let mut st = tx
+                .prepare(
+                    "UPDATE sources SET records = ?2 + \
+                       (SELECT count(*) FROM kev WHERE source = ?1) WHERE name = ?1",
+                )
+                .map_err(&e)?;
+            for (source, n) in &counted {
+                st.execute(params![source, n]).map_err(&e)?;
+            }
+        }
         let mut counts = BTreeMap::new();
         for source in touched.keys() {
             let n: i64 = tx
@@ -2199,6 +2256,128 @@ mod tests {
                 ("npm".to_string(), "two".to_string(), 6)
             ]
         );
+    }
+
+    /// What each writer stores as a source's count, whether it counted it or every source was
+    /// counted again, is the number of its rows in `advisories` and `kev`.
+    #[test]
+    fn source_counts_match_their_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("counts.db");
+        let adv = |id: &str| Advisory {
+            id: id.into(),
+            affected: vec![affected("npm", id)],
+            ..Default::default()
+        };
+        let kev = |cve: &str| crate::import::KevEntry {
+            cve: cve.into(),
+            date_added: "2021-12-10".into(),
+            vendor: "v".into(),
+            product: "p".into(),
+            name: "n".into(),
+            due_date: None,
+            ransomware: None,
+        };
+        // (stored, recounted) of every source, after the writer `step` ran.
+        let check = |b: &mut Builder, what: &str, step: &dyn Fn(&mut Writer<'_>)| {
+            let mut w = b
+                .writer(if what.starts_with("replace") {
+                    Mode::Replace
+                } else {
+                    Mode::Merge
+                })
+                .unwrap();
+            step(&mut w);
+            let uncounted = w.uncounted;
+            w.finish().unwrap();
+            let stored: Vec<(String, i64)> = crate::db::rows(
+                &b.conn,
+                &b.tmp.path,
+                "SELECT name, records FROM sources ORDER BY name",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+            b.conn.execute_batch(RECOUNT_SQL).unwrap();
+            let recounted: Vec<(String, i64)> = crate::db::rows(
+                &b.conn,
+                &b.tmp.path,
+                "SELECT name, records FROM sources ORDER BY name",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+            assert_eq!(stored, recounted, "{what}");
+            (uncounted, stored)
+        };
+        let mut b = Builder::create(&path).unwrap();
+        // A new database: both sources counted by the writer.
+        let (uncounted, stored) = check(&mut b, "merge into a new database", &|w| {
+            for i in 0..30 {
+                w.advisory("one", &adv(&format!("A-{i}"))).unwrap();
+            }
+            for i in 0..7 {
+                w.advisory("two", &adv(&format!("B-{i}"))).unwrap();
+            }
+            w.kev("kev", &kev("CVE-1")).unwrap();
+            w.kev("kev", &kev("CVE-2")).unwrap();
+        });
+        assert!(!uncounted);
+        assert_eq!(
+            stored,
+            [("kev".into(), 2), ("one".into(), 30), ("two".into(), 7)]
+        );
+        // Replaced: counted from nothing, records taken from another source included.
+        let (uncounted, stored) = check(&mut b, "replace two, taking A-1 and A-2", &|w| {
+            for id in ["B-0", "B-1", "A-1", "A-2"] {
+                w.advisory("two", &adv(id)).unwrap();
+            }
+        });
+        assert!(uncounted, "`one` lost records but its count was not known");
+        assert_eq!(
+            stored,
+            [("kev".into(), 2), ("one".into(), 28), ("two".into(), 4)]
+        );
+        // Replacing sources: one taking records the other wrote in the same writer, an id
+        // written twice, the KEV source emptied and written again.
+        let (uncounted, stored) = check(&mut b, "replace one, two and kev", &|w| {
+            w.touch("one").unwrap();
+            w.touch("two").unwrap();
+            for i in 0..10 {
+                w.advisory("one", &adv(&format!("A-{i}"))).unwrap();
+            }
+            w.advisory("one", &adv("A-3")).unwrap();
+            for id in ["B-9", "A-4", "A-5"] {
+                w.advisory("two", &adv(id)).unwrap();
+            }
+            w.kev("kev", &kev("CVE-3")).unwrap();
+        });
+        assert!(!uncounted);
+        assert_eq!(
+            stored,
+            [("kev".into(), 1), ("one".into(), 8), ("two".into(), 3)]
+        );
+        // Merging into a stored source: counted again.
+        let (uncounted, stored) = check(&mut b, "merge into one", &|w| {
+            w.advisory("one", &adv("A-77")).unwrap();
+            w.kev("kev", &kev("CVE-4")).unwrap();
+        });
+        assert!(uncounted);
+        assert_eq!(
+            stored,
+            [("kev".into(), 2), ("one".into(), 9), ("two".into(), 3)]
+        );
+        // Replacing a source whose records another one took before, without touching that
+        // one first: counted again.
+        let (uncounted, stored) = check(&mut b, "replace one, taking A-4", &|w| {
+            w.advisory("one", &adv("A-4")).unwrap();
+        });
+        assert!(uncounted);
+        assert_eq!(
+            stored,
+            [("kev".into(), 2), ("one".into(), 1), ("two".into(), 2)]
+        );
+        b.commit().unwrap();
     }
 
     #[test]
