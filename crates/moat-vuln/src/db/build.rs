@@ -2278,69 +2278,75 @@ mod tests {
             due_date: None,
             ransomware: None,
         };
-        // (stored, recounted) of every source, after the writer `step` ran.
-        let check = |b: &mut Builder, what: &str, step: &dyn Fn(&mut Writer<'_>)| {
-            let mut w = b
-                .writer(if what.starts_with("replace") {
-                    Mode::Replace
-                } else {
-                    Mode::Merge
-                })
-                .unwrap();
-            step(&mut w);
-            let uncounted = w.uncounted;
-            w.finish().unwrap();
-            let stored: Vec<(String, i64)> = crate::db::rows(
-                &b.conn,
-                &b.tmp.path,
-                "SELECT name, records FROM sources ORDER BY name",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .unwrap();
-            b.conn.execute_batch(RECOUNT_SQL).unwrap();
-            let recounted: Vec<(String, i64)> = crate::db::rows(
-                &b.conn,
-                &b.tmp.path,
-                "SELECT name, records FROM sources ORDER BY name",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .unwrap();
-            assert_eq!(stored, recounted, "{what}");
-            (uncounted, stored)
-        };
+        // Runs the writer `step` (in replace mode when `what` says so), then checks that
+        // each source's stored count is its rows' (as recounted), is `want`, and whether the
+        // writer counted every source again.
+        type Step<'s> = &'s dyn Fn(&mut Writer<'_>);
+        let check =
+            |b: &mut Builder, what: &str, recounts: bool, want: [i64; 3], step: Step<'_>| {
+                let mut w = b
+                    .writer(if what.starts_with("replace") {
+                        Mode::Replace
+                    } else {
+                        Mode::Merge
+                    })
+                    .unwrap();
+                step(&mut w);
+                assert_eq!(w.uncounted, recounts, "{what}");
+                w.finish().unwrap();
+                let counts = |b: &Builder| -> Vec<(String, i64)> {
+                    crate::db::rows(
+                        &b.conn,
+                        &b.tmp.path,
+                        "SELECT name, records FROM sources ORDER BY name",
+                        [],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .unwrap()
+                };
+                let stored = counts(b);
+                b.conn.execute_batch(RECOUNT_SQL).unwrap();
+                assert_eq!(stored, counts(b), "{what}");
+                let names = ["kev", "one", "two"].map(String::from);
+                assert_eq!(
+                    stored,
+                    names.into_iter().zip(want).collect::<Vec<_>>(),
+                    "{what}"
+                );
+            };
         let mut b = Builder::create(&path).unwrap();
         // A new database: both sources counted by the writer.
-        let (uncounted, stored) = check(&mut b, "merge into a new database", &|w| {
-            for i in 0..30 {
-                w.advisory("one", &adv(&format!("A-{i}"))).unwrap();
-            }
-            for i in 0..7 {
-                w.advisory("two", &adv(&format!("B-{i}"))).unwrap();
-            }
-            w.kev("kev", &kev("CVE-1")).unwrap();
-            w.kev("kev", &kev("CVE-2")).unwrap();
-        });
-        assert!(!uncounted);
-        assert_eq!(
-            stored,
-            [("kev".into(), 2), ("one".into(), 30), ("two".into(), 7)]
+        check(
+            &mut b,
+            "merge into a new database",
+            false,
+            [2, 30, 7],
+            &|w| {
+                for i in 0..30 {
+                    w.advisory("one", &adv(&format!("A-{i}"))).unwrap();
+                }
+                for i in 0..7 {
+                    w.advisory("two", &adv(&format!("B-{i}"))).unwrap();
+                }
+                w.kev("kev", &kev("CVE-1")).unwrap();
+                w.kev("kev", &kev("CVE-2")).unwrap();
+            },
         );
-        // Replaced: counted from nothing, records taken from another source included.
-        let (uncounted, stored) = check(&mut b, "replace two, taking A-1 and A-2", &|w| {
-            for id in ["B-0", "B-1", "A-1", "A-2"] {
-                w.advisory("two", &adv(id)).unwrap();
-            }
-        });
-        assert!(uncounted, "`one` lost records but its count was not known");
-        assert_eq!(
-            stored,
-            [("kev".into(), 2), ("one".into(), 28), ("two".into(), 4)]
+        // Replaced, taking records from a source whose count it does not know: recounted.
+        check(
+            &mut b,
+            "replace two, taking A-1 and A-2",
+            true,
+            [2, 28, 4],
+            &|w| {
+                for id in ["B-0", "B-1", "A-1", "A-2"] {
+                    w.advisory("two", &adv(id)).unwrap();
+                }
+            },
         );
         // Replacing sources: one taking records the other wrote in the same writer, an id
         // written twice, the KEV source emptied and written again.
-        let (uncounted, stored) = check(&mut b, "replace one, two and kev", &|w| {
+        check(&mut b, "replace one, two and kev", false, [1, 8, 3], &|w| {
             w.touch("one").unwrap();
             w.touch("two").unwrap();
             for i in 0..10 {
@@ -2352,31 +2358,15 @@ mod tests {
             }
             w.kev("kev", &kev("CVE-3")).unwrap();
         });
-        assert!(!uncounted);
-        assert_eq!(
-            stored,
-            [("kev".into(), 1), ("one".into(), 8), ("two".into(), 3)]
-        );
-        // Merging into a stored source: counted again.
-        let (uncounted, stored) = check(&mut b, "merge into one", &|w| {
+        // Merging into a stored source: recounted.
+        check(&mut b, "merge into one", true, [2, 9, 3], &|w| {
             w.advisory("one", &adv("A-77")).unwrap();
             w.kev("kev", &kev("CVE-4")).unwrap();
         });
-        assert!(uncounted);
-        assert_eq!(
-            stored,
-            [("kev".into(), 2), ("one".into(), 9), ("two".into(), 3)]
-        );
-        // Replacing a source whose records another one took before, without touching that
-        // one first: counted again.
-        let (uncounted, stored) = check(&mut b, "replace one, taking A-4", &|w| {
+        // Replacing a source, taking a record from one not emptied first: recounted.
+        check(&mut b, "replace one, taking A-4", true, [2, 1, 2], &|w| {
             w.advisory("one", &adv("A-4")).unwrap();
         });
-        assert!(uncounted);
-        assert_eq!(
-            stored,
-            [("kev".into(), 2), ("one".into(), 1), ("two".into(), 2)]
-        );
         b.commit().unwrap();
     }
 
