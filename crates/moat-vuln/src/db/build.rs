@@ -1914,6 +1914,15 @@ impl Writer<'_> {
     /// Adds or replaces one KEV entry (by CVE) in `source`.
     pub fn kev(&mut self, source: &str, k: &KevEntry) -> Result<(), DbError> {
         self.touch(source)?;
+        // An entry another source holds moves here: that source's count changes too.
+        let holder: Option<String> = self
+            .tx
+            .prepare_cached("SELECT source FROM kev WHERE cve = ?1")
+            .and_then(|mut st| st.query_row([&k.cve], |r| r.get(0)).optional())
+            .map_err(sqlite_err(&self.tmp))?;
+        if holder.is_some_and(|h| h != source && !self.counted.contains_key(&h)) {
+            self.uncounted = true;
+        }
         self.tx
             .prepare_cached(
                 "INSERT OR REPLACE INTO kev(cve, source, date_added, vendor, product, name, \
@@ -2366,6 +2375,12 @@ mod tests {
         // Replacing a source, taking a record from one not emptied first: recounted.
         check(&mut b, "replace one, taking A-4", true, [2, 1, 2], &|w| {
             w.advisory("one", &adv("A-4")).unwrap();
+        });
+        // A KEV entry taken by another source: recounted.
+        check(&mut b, "replace two, taking CVE-4", true, [1, 1, 3], &|w| {
+            w.advisory("two", &adv("B-0")).unwrap();
+            w.kev("two", &kev("CVE-4")).unwrap();
+            w.kev("two", &kev("CVE-5")).unwrap();
         });
         b.commit().unwrap();
     }
