@@ -333,6 +333,21 @@ fn pull(
 /// How many records each source got from one path.
 type PerSource = BTreeMap<String, usize>;
 
+/// Writes one prepared record, counting it under its source.
+fn write_advisory(
+    w: &mut moat_vuln::db::Writer<'_>,
+    per_source: &mut PerSource,
+    a: &Prepared,
+) -> Result<(), DbError> {
+    match per_source.get_mut(a.source()) {
+        Some(n) => *n += 1,
+        None => {
+            per_source.insert(a.source().to_string(), 1);
+        }
+    }
+    w.prepared(a)
+}
+
 fn import(
     d: &DbArgs,
     paths: &[PathBuf],
@@ -375,53 +390,35 @@ fn import(
         // batch is borrowed: what it holds is freed on the thread that made it.
         let read = import::stream_path_prepared(p, 256, &mut |items| {
             for item in items.iter() {
-                let made;
-                let advisory = match item {
-                    import::Ready::Advisory(a) => Some(a),
+                let r = match item {
+                    import::Ready::Advisory(a) => write_advisory(&mut w, &mut per_source, a),
+                    // stream_path_prepared hands every advisory on prepared; the type allows
+                    // one that is not.
                     import::Ready::Other(Item::Advisory(a)) => {
-                        let source = if a.source.is_empty() {
-                            "import"
-                        } else {
-                            a.source.as_str()
-                        };
-                        made = Prepared::new(source, a);
-                        Some(&made)
+                        write_advisory(&mut w, &mut per_source, &import::prepared(a))
                     }
-                    _ => None,
-                };
-                let r = match (advisory, item) {
-                    (Some(a), _) => {
-                        match per_source.get_mut(a.source()) {
-                            Some(n) => *n += 1,
-                            None => {
-                                per_source.insert(a.source().to_string(), 1);
-                            }
-                        }
-                        w.prepared(a)
-                    }
-                    (None, import::Ready::Other(Item::Kev(k))) => {
+                    import::Ready::Other(Item::Kev(k)) => {
                         *per_source.entry("kev".into()).or_default() += 1;
                         w.kev("kev", k)
                     }
-                    (None, import::Ready::Other(Item::Malformed(what, why))) => {
+                    import::Ready::Other(Item::Malformed(what, why)) => {
                         malformed_count += 1;
                         if malformed.is_empty() {
                             malformed.push((what.clone(), why.clone()));
                         }
                         Ok(())
                     }
-                    (None, import::Ready::Other(Item::File)) => {
+                    import::Ready::Other(Item::File) => {
                         files += 1;
                         Ok(())
                     }
-                    (None, import::Ready::Other(Item::Skipped(what))) => {
+                    import::Ready::Other(Item::Skipped(what)) => {
                         skipped_count += 1;
                         if skipped.len() < 3 {
                             skipped.push(what.clone());
                         }
                         Ok(())
                     }
-                    (None, _) => Ok(()),
                 };
                 if let Err(e) = r {
                     failed = Some(e);

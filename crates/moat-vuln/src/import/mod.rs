@@ -397,6 +397,17 @@ pub enum Ready {
     Other(Item),
 }
 
+/// `a` made ready for the database in its own `source` (`import` when it has none): what
+/// [`stream_path_prepared`] makes of every advisory it reads.
+pub fn prepared(a: &Advisory) -> crate::db::Prepared {
+    let source = if a.source.is_empty() {
+        "import"
+    } else {
+        a.source.as_str()
+    };
+    crate::db::Prepared::new(source, a)
+}
+
 /// [`stream_path_mapped`] with every advisory made ready for the database on the reading
 /// threads ([`crate::db::Prepared::new`], in its own `source`, `import` when it has none).
 /// The records of an OSV `all.zip` are built from the entries' bytes where they need nothing
@@ -407,14 +418,7 @@ pub fn stream_path_prepared(
     consume: &mut dyn FnMut(&mut Vec<Ready>) -> Result<(), Stop>,
 ) -> Result<(), ImportError> {
     let map = |item: Item| match item {
-        Item::Advisory(a) => {
-            let source = if a.source.is_empty() {
-                "import"
-            } else {
-                a.source.as_str()
-            };
-            Ready::Advisory(crate::db::Prepared::new(source, &a))
-        }
+        Item::Advisory(a) => Ready::Advisory(prepared(&a)),
         other => Ready::Other(other),
     };
     if is_zip(path) && std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
