@@ -56,7 +56,7 @@ seeds() { # target -> seed directories that exist
     apk_installed) echo "$SHARED/data/fixtures/apk/osv-scalibr $SHARED/data/fixtures/apk/syft" ;;
     rpm_db) echo "$SHARED/data/fixtures/rpm/osv-scalibr $SHARED/data/fixtures/rpm/syft" ;;
     rpm_header) echo "$SHARED/data/fixtures/rpm/claircore" ;;
-    vuln_importers) echo "$SHARED/data/vulns/kev $SHARED/data/vulns/alpine/vuln-list-sample $SHARED/data/vulns/osv-distro-samples" ;;
+    vuln_importers) echo "$SHARED/data/vulns/kev $SHARED/data/vulns/alpine/vuln-list-sample $SHARED/data/vulns/osv-distro-samples $SHARED/data/vulns/ghsa $SHARED/data/vulns/distro-samples/osv" ;;
     lang_parsers) echo "$SHARED/data/fixtures/npm $SHARED/data/fixtures/cargo $SHARED/data/fixtures/pypi $SHARED/data/fixtures/maven" ;;
     secret_rules) echo "${MOAT_IMAGES:-/var/tmp/moat-images}/fixtures/secrets-dir $SHARED/corpus/k8s-manifests" ;;
     dockerfile) echo "$SHARED/corpus/dockerfiles" ;;

@@ -1,9 +1,11 @@
-//! Every advisory importer over the same bytes.
+//! Every advisory importer over the same bytes, and the OSV fast path against the typed one.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use moat_vuln::import::{alpine, debian, kev, osv, rustsec};
 
 fuzz_target!(|data: &[u8]| {
+    // The borrowing fast path of an OSV entry declines it or stores what the typed path does.
+    assert!(moat_vuln::import::fast_path_agrees(data));
     let _ = osv::parse_json(data);
     let _ = osv::parse_yaml(data);
     let _ = osv::read_zip(data);

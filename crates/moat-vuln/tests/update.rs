@@ -220,6 +220,22 @@ fn opts(s: &Server) -> UpdateOptions {
     }
 }
 
+/// Every source of [`setup`] updated: `find go/osv -name '*.json' | wc -l`, `find pypi -name
+/// '*.yaml' | wc -l`, the KEV count.
+fn all_updated() -> Vec<(String, SourceOutcome)> {
+    vec![
+        (
+            "osv:Go".to_string(),
+            SourceOutcome::Updated { records: 4291 },
+        ),
+        (
+            "osv:PyPI".to_string(),
+            SourceOutcome::Updated { records: 2661 },
+        ),
+        ("kev".to_string(), SourceOutcome::Updated { records: 1404 }),
+    ]
+}
+
 fn run(path: &Path, o: &UpdateOptions) -> Result<update::UpdateSummary, UpdateError> {
     let mut log = Vec::new();
     let r = update::update(path, o, &mut |m| log.push(m.to_string()));
@@ -238,21 +254,7 @@ fn update_then_not_modified_then_failures_keep_the_old_db() {
     // 1. First update: everything is downloaded.
     let s = run(&path, &o).unwrap();
     assert!(s.committed);
-    assert_eq!(
-        s.per_source,
-        [
-            // find go/osv -name '*.json' | wc -l ; find pypi -name '*.yaml' | wc -l ; KEV count
-            (
-                "osv:Go".to_string(),
-                SourceOutcome::Updated { records: 4291 }
-            ),
-            (
-                "osv:PyPI".to_string(),
-                SourceOutcome::Updated { records: 2661 }
-            ),
-            ("kev".to_string(), SourceOutcome::Updated { records: 1404 }),
-        ]
-    );
+    assert_eq!(s.per_source, all_updated());
     let db = Database::open_read_only(&path).unwrap();
     let st = db.status().unwrap();
     assert_eq!(st.advisories, 4291 + 2661);
@@ -375,6 +377,50 @@ fn update_then_not_modified_then_failures_keep_the_old_db() {
     let msg = e.to_string();
     assert!(msg.contains("unchanged and still usable"), "{msg}");
     assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+/// Whole archives are downloaded one source ahead, on a thread of their own, while the
+/// source before is read: each source ends as the update one after the other left it (a
+/// first URL that fails falls back to the next mirror, from the update's own thread), every
+/// URL is asked once, and no downloaded file is left beside the database.
+#[test]
+fn downloads_made_ahead_fall_back_and_leave_no_files() {
+    let Some(v) = vulns() else { return };
+    let primary = setup(&v);
+    let mirror = setup(&v);
+    primary
+        .modes
+        .lock()
+        .unwrap()
+        .insert("/Go/all.zip".into(), Mode::Status500);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("moat.db");
+    let mut o = opts(&primary);
+    o.mirrors = vec![mirror.base.clone()];
+    let s = run(&path, &o).unwrap();
+    assert_eq!(s.per_source, all_updated());
+    let paths = |s: &Server| -> Vec<String> {
+        let mut p: Vec<String> = s
+            .requests
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|r| r.0.clone())
+            .collect();
+        p.sort();
+        p
+    };
+    assert_eq!(
+        paths(&primary),
+        ["/Go/all.zip", "/PyPI/all.zip", "/kev.json"]
+    );
+    assert_eq!(paths(&mirror), ["/Go/all.zip"]);
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "moat.db" && !n.starts_with("moat.db.lock"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 #[test]

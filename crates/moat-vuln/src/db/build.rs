@@ -93,11 +93,14 @@ struct Deferred {
     /// a collision, a key that left the capped cache or a rolled back writer, costs one).
     /// Without it a mirror-sized import looked up every key its cache had dropped.
     keys: Option<HashedKeys>,
-    /// The hashes of every advisory id inserted so far: the unique index on ids is deferred
-    /// too, so an id whose hash is in it (written twice, or a collision) builds the indexes
-    /// first ([`Writer::index`]) and then goes the way of an id already stored. Past
+    /// The rowid of every advisory id inserted so far, by the id's hash: the unique index on
+    /// ids is deferred too, so an id whose hash is in it is looked at by that rowid; the
+    /// same id (written twice: a record in two feeds, as OSV's SUSE and openSUSE or Wolfi and
+    /// Chainguard archives hold theirs) is replaced in place with the bulk load going on,
+    /// another one (a collision, a row of a writer rolled back) builds the indexes first
+    /// ([`Writer::index`]) and then goes the way of an id already stored. Past
     /// [`MAX_KEY_HASHES`] the indexes are built.
-    ids: HashedKeys,
+    ids: HashedIds,
     /// The `coverage` table counted as records were written: source -> ecosystem ->
     /// advisories (`None` past [`MAX_COVERAGE_KEYS`]: computed by SQL at commit instead).
     coverage: Option<Coverage>,
@@ -241,7 +244,7 @@ impl Builder {
             deferred: Some(Deferred {
                 written: HashSet::new(),
                 keys: Some(HashedKeys::default()),
-                ids: HashedKeys::default(),
+                ids: HashedIds::default(),
                 coverage: Some(Coverage::new()),
             }),
         })
@@ -835,12 +838,14 @@ struct Collecting {
 
 /// The alias rows of a new database, staged: a writer of a new database appends one row per
 /// record with aliases to this temporary table (SQLite's temporary file, not the database;
-/// a rowid table, so every insert goes to the end): the rowid of the record and its aliases
-/// as a JSON array. Inserting into the WITHOUT ROWID `aliases` table directly was a
-/// statement per row and, the aliases coming in no order, a B-tree search and an insert in
-/// the middle of the tree for each. [`unstage`] moves the rows sorted by key, one
-/// statement, before the secondary indexes are built (at commit, or before the first
-/// delete). (The package links went the same way until schema 7; they are now [`Links`].)
+/// keyed by the record's rowid, so every insert goes to the end): the rowid of the record
+/// and its aliases as a JSON array; a record replaced while the indexes are deferred drops
+/// its row first ([`Deferred::ids`]). Inserting into the WITHOUT ROWID `aliases` table
+/// directly was a statement per row and, the aliases coming in no order, a B-tree search
+/// and an insert in the middle of the tree for each. [`unstage`] moves the rows sorted by
+/// key, one statement, before the secondary indexes are built (at commit, or before the
+/// first delete). (The package links went the same way until schema 7; they are now
+/// [`Links`].)
 ///
 /// New package keys are staged the same way (`pstage`: ecosystem, name, id, appended in
 /// the order the ids are given): inserting them into the WITHOUT ROWID `packages` tree by
@@ -848,7 +853,7 @@ struct Collecting {
 /// rows were staged. They are moved sorted by key before anything reads `packages` (a
 /// lookup of a key the writer may have written, [`flush_packages`]), and by [`unstage`].
 const STAGE_SQL: &str = "CREATE TEMP TABLE IF NOT EXISTS stage(\
-    advisory INTEGER NOT NULL, aliases TEXT NOT NULL);
+    advisory INTEGER PRIMARY KEY, aliases TEXT NOT NULL);
     CREATE TEMP TABLE IF NOT EXISTS pstage(\
     ecosystem TEXT NOT NULL, name TEXT NOT NULL, id INTEGER NOT NULL)";
 
@@ -964,7 +969,8 @@ impl KeyCache {
 }
 
 /// Most key hashes a builder of a new database remembers (8 B each and the set's slack:
-/// at most ~36 MiB). Past it, a key the cache lacks is looked up.
+/// at most ~36 MiB; past it, a key the cache lacks is looked up), and most id hashes (16 B
+/// each with the rowid: at most ~72 MiB; past it, the indexes are built).
 const MAX_KEY_HASHES: usize = 1 << 21;
 
 /// The 64-bit hash of a package key (`ecosystem NUL name`) or an id, for [`Deferred::keys`]
@@ -998,6 +1004,9 @@ fn key_hash(key: &str) -> u64 {
 
 /// A set of [`key_hash`]es, hashed as they are (they are mixed already).
 type HashedKeys = HashSet<u64, std::hash::BuildHasherDefault<Mixed>>;
+
+/// Rowids by the [`key_hash`] of their advisory's id: [`Deferred::ids`].
+type HashedIds = HashMap<u64, i64, std::hash::BuildHasherDefault<Mixed>>;
 
 /// The hasher of [`HashedKeys`]: the value itself.
 #[derive(Default)]
@@ -1547,40 +1556,59 @@ impl Writer<'_> {
             }
         }
         let packages = codec::encode_ids(&ids);
-        // While the unique index on ids is deferred, an id seen before (or a hash collision)
-        // builds it first, so that the insert below fails as for any stored id.
-        let seen = match self.deferred.as_mut() {
-            Some(d) if d.ids.len() < MAX_KEY_HASHES => !d.ids.insert(key_hash(&p.id)),
-            Some(_) => true,
-            None => false,
-        };
-        if seen {
-            self.index()?;
+        // While the unique index on ids is deferred, an id whose hash was written before is
+        // looked at by the rowid kept for it: the same id is replaced in place; another one
+        // (a collision) builds the index first, so that the insert below fails as for any
+        // stored id. See [`Deferred::ids`].
+        let hash = key_hash(&p.id);
+        let mut again = None;
+        match self
+            .deferred
+            .as_ref()
+            .map(|d| (d.ids.len(), d.ids.get(&hash)))
+        {
+            Some((n, _)) if n >= MAX_KEY_HASHES => self.index()?,
+            Some((_, Some(&rowid))) => {
+                if self.stored_id(rowid)?.as_deref() == Some(p.id.as_str()) {
+                    again = Some(rowid);
+                } else {
+                    self.index()?;
+                }
+            }
+            Some((_, None)) | None => {}
         }
         let (block, slot) = self.place(&p.source, json.as_bytes())?;
         let slot = slot as i64;
         let label = self.label(&p.source)?;
         // A new id (the common case) is one insert; an id already stored fails its UNIQUE
-        // constraint and is replaced in place, keeping its rowid (its old bytes stay in
-        // their block, which is compacted at finish when under half of it is live).
-        let inserted = self
-            .tx
-            .prepare_cached(
-                "INSERT INTO advisories(id, source, packages, block, slot) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )
-            .and_then(|mut st| st.execute(params![p.id, label, packages, block, slot]));
-        let rowid = match inserted {
-            Ok(_) => {
-                self.count(&p.source, 1);
-                self.tx.last_insert_rowid()
-            }
-            Err(rusqlite::Error::SqliteFailure(f, _))
-                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        // constraint (or was found above) and is replaced in place, keeping its rowid (its
+        // old bytes stay in their block, which is compacted at finish when under half of it
+        // is live).
+        let rowid = match again {
+            Some(rowid) => self.replace_in_place(p, Some(rowid), label, &packages, block, slot)?,
+            None => match self
+                .tx
+                .prepare_cached(
+                    "INSERT INTO advisories(id, source, packages, block, slot) \
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .and_then(|mut st| st.execute(params![p.id, label, packages, block, slot]))
             {
-                self.replace_in_place(p, label, &packages, block, slot)?
-            }
-            Err(err) => return Err(classify(&self.tmp, err)),
+                Ok(_) => {
+                    self.count(&p.source, 1);
+                    let rowid = self.tx.last_insert_rowid();
+                    if let Some(d) = self.deferred.as_mut() {
+                        d.ids.insert(hash, rowid);
+                    }
+                    rowid
+                }
+                Err(rusqlite::Error::SqliteFailure(f, _))
+                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    self.replace_in_place(p, None, label, &packages, block, slot)?
+                }
+                Err(err) => return Err(classify(&self.tmp, err)),
+            },
         };
         for &package in &ids {
             self.link(package, rowid, true)?;
@@ -1612,26 +1640,35 @@ impl Writer<'_> {
                 }
             }
         }
-        if self.deferred.is_some() && self.coverage_keys <= MAX_COVERAGE_KEYS {
-            if !self.coverage.contains_key(&p.source) {
-                self.coverage.insert(p.source.clone(), HashMap::new());
-            }
-            let Some(ecos) = self.coverage.get_mut(&p.source) else {
-                return Ok(());
-            };
-            for &i in &p.ecosystems {
-                if let Some((eco, _)) = p.package(i) {
-                    match ecos.get_mut(eco) {
-                        Some(n) => *n += 1,
-                        None => {
-                            ecos.insert(eco.to_string(), 1);
-                            self.coverage_keys += 1;
-                        }
+        if self.deferred.is_some() {
+            self.cover(p, 1);
+        }
+        Ok(())
+    }
+
+    /// Adds `n` (taken away when negative) to the coverage counted while writing, for each
+    /// ecosystem of `p` in its source; nothing once past [`MAX_COVERAGE_KEYS`].
+    fn cover(&mut self, p: &Prepared, n: i64) {
+        if self.coverage_keys > MAX_COVERAGE_KEYS {
+            return;
+        }
+        if !self.coverage.contains_key(&p.source) {
+            self.coverage.insert(p.source.clone(), HashMap::new());
+        }
+        let Some(ecos) = self.coverage.get_mut(&p.source) else {
+            return;
+        };
+        for &i in &p.ecosystems {
+            if let Some((eco, _)) = p.package(i) {
+                match ecos.get_mut(eco) {
+                    Some(c) => *c += n,
+                    None => {
+                        ecos.insert(eco.to_string(), n);
+                        self.coverage_keys += 1;
                     }
                 }
             }
         }
-        Ok(())
     }
 
     /// `n` more records in `source` (fewer when negative), when this writer knows its count.
@@ -1644,47 +1681,71 @@ impl Writer<'_> {
 
     /// The stored record of `p.id` replaced by `p` (now in `block`, `slot`): its `affected`
     /// and `aliases` rows deleted (the aliases read from its stored text), its row pointed
-    /// at the new place. Returns its rowid.
+    /// at the new place. Returns its rowid. `known`: its rowid, found by [`Deferred::ids`]
+    /// (the secondary indexes still deferred: its staged alias row and its part of the
+    /// counted coverage go instead).
     fn replace_in_place(
         &mut self,
         p: &Prepared,
+        known: Option<i64>,
         label: i64,
         packages: &[u8],
         block: i64,
         slot: i64,
     ) -> Result<i64, DbError> {
+        let (sql, key) = match known {
+            Some(rowid) => (
+                "SELECT rowid, packages, block, slot, source FROM advisories WHERE rowid = ?1",
+                rusqlite::types::Value::Integer(rowid),
+            ),
+            None => (
+                "SELECT rowid, packages, block, slot, source FROM advisories WHERE id = ?1",
+                rusqlite::types::Value::Text(p.id.clone()),
+            ),
+        };
         let (rowid, old, old_block, old_slot, old_label): (i64, Vec<u8>, i64, i64, i64) = self
             .tx
-            .prepare_cached(
-                "SELECT rowid, packages, block, slot, source FROM advisories WHERE id = ?1",
-            )
+            .prepare_cached(sql)
             .and_then(|mut st| {
-                st.query_row([&p.id], |r| {
+                st.query_row([key], |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
                 })
             })
             .map_err(sqlite_err(&self.tmp))?;
-        if old_label != label {
-            // The record moves from one source to another.
-            let from = self
-                .tx
+        let from = if old_label == label {
+            Some(p.source.clone())
+        } else {
+            self.tx
                 .prepare_cached("SELECT name FROM labels WHERE id = ?1")
                 .and_then(|mut st| st.query_row([old_label], |r| r.get::<_, String>(0)))
                 .optional()
-                .map_err(sqlite_err(&self.tmp))?;
-            match from {
-                Some(from) => self.count(&from, -1),
+                .map_err(sqlite_err(&self.tmp))?
+        };
+        if old_label != label {
+            // The record moves from one source to another.
+            match &from {
+                Some(from) => self.count(from, -1),
                 None => self.uncounted = true,
             }
             self.count(&p.source, 1);
         }
-        self.index()?;
+        if known.is_none() {
+            self.index()?;
+        }
         self.deleted = true;
         self.unlink_packages(rowid, &old)?;
-        let aliases = self.stored_aliases(old_block, old_slot)?;
-        {
-            let e = |err| classify(&self.tmp, err);
-            match aliases {
+        let tmp = self.tmp.clone();
+        let e = |err| classify(&tmp, err);
+        if self.deferred.is_some() {
+            // Its aliases are still staged (one row a record), its ecosystems counted.
+            let stored = self.stored_record(old_block, old_slot)?;
+            self.uncount(from.as_deref(), stored.as_deref());
+            self.tx
+                .prepare_cached("DELETE FROM temp.stage WHERE advisory = ?1")
+                .and_then(|mut st| st.execute([rowid]))
+                .map_err(e)?;
+        } else {
+            match self.stored_aliases(old_block, old_slot)? {
                 Some(aliases) => {
                     let mut del = self
                         .tx
@@ -1701,14 +1762,14 @@ impl Writer<'_> {
                         .map_err(e)?;
                 }
             }
-            self.tx
-                .prepare_cached(
-                    "UPDATE advisories SET source = ?2, packages = ?3, block = ?4, \
-                     slot = ?5 WHERE rowid = ?1",
-                )
-                .and_then(|mut st| st.execute(params![rowid, label, packages, block, slot]))
-                .map_err(e)?;
         }
+        self.tx
+            .prepare_cached(
+                "UPDATE advisories SET source = ?2, packages = ?3, block = ?4, \
+                 slot = ?5 WHERE rowid = ?1",
+            )
+            .and_then(|mut st| st.execute(params![rowid, label, packages, block, slot]))
+            .map_err(e)?;
         self.thin(old_block);
         Ok(rowid)
     }
@@ -1892,6 +1953,56 @@ impl Writer<'_> {
             .map(<[u8]>::to_vec))
     }
 
+    /// The id of the record in row `rowid`, if there is one.
+    fn stored_id(&self, rowid: i64) -> Result<Option<String>, DbError> {
+        self.tx
+            .prepare_cached("SELECT id FROM advisories WHERE rowid = ?1")
+            .and_then(|mut st| st.query_row([rowid], |r| r.get(0)).optional())
+            .map_err(sqlite_err(&self.tmp))
+    }
+
+    /// Takes a replaced record (its stored text `json`, in `source`) out of the coverage
+    /// counted while writing; one that cannot be read makes the coverage counted again at
+    /// commit instead.
+    fn uncount(&mut self, source: Option<&str>, json: Option<&[u8]>) {
+        if self.coverage_keys > MAX_COVERAGE_KEYS {
+            return;
+        }
+        #[derive(serde::Deserialize)]
+        struct Stored {
+            #[serde(default)]
+            affected: Vec<StoredAffected>,
+        }
+        #[derive(serde::Deserialize)]
+        struct StoredAffected {
+            package: StoredPackage,
+        }
+        #[derive(serde::Deserialize)]
+        struct StoredPackage {
+            ecosystem: String,
+            name: String,
+        }
+        let stored = json.and_then(|j| serde_json::from_slice::<Stored>(j).ok());
+        let (Some(source), Some(stored)) = (source, stored) else {
+            self.coverage_keys = MAX_COVERAGE_KEYS + 1;
+            return;
+        };
+        // Its keys and ecosystems as [`Prepared::new`] made them (the text is not needed).
+        let old = Prepared::from_parts(
+            "",
+            source,
+            Ok(String::new()),
+            stored
+                .affected
+                .iter()
+                .map(|a| (a.package.ecosystem.as_str(), a.package.name.as_str())),
+            stored.affected.len(),
+            std::iter::empty(),
+            0,
+        );
+        self.cover(&old, -1);
+    }
+
     /// The alias rows of the record stored in `slot` of `block` (what [`Prepared::new`]
     /// made of its aliases); `None` when the record cannot be read.
     fn stored_aliases(&mut self, block: i64, slot: i64) -> Result<Option<Vec<String>>, DbError> {
@@ -1956,6 +2067,11 @@ impl Writer<'_> {
         self.sync()?;
         self.apply_links()?;
         if self.deleted {
+            // Staged keys are packages too: the ones left without records go as well.
+            if self.pstaged {
+                flush_packages(&self.tx, &self.tmp)?;
+                self.pstaged = false;
+            }
             self.tx
                 .execute_batch(
                     "DELETE FROM blocks WHERE id NOT IN (SELECT block FROM advisories);
@@ -2383,6 +2499,232 @@ mod tests {
             w.kev("two", &kev("CVE-5")).unwrap();
         });
         b.commit().unwrap();
+    }
+
+    /// Everything a reader sees of the database at `path`, by name rather than by rowid or
+    /// package id (which follow the order things were written in): each record's source and
+    /// packages, each package's records (and the id, source and summary a lookup reads),
+    /// the package keys, the aliases, the coverage and the source counts.
+    fn contents(path: &Path) -> Vec<String> {
+        let conn = Connection::open(path).unwrap();
+        let map = |sql: &str| -> HashMap<i64, String> {
+            crate::db::rows(&conn, path, sql, [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap()
+        };
+        let ids = map("SELECT rowid, id FROM advisories");
+        let names = map("SELECT id, ecosystem || '/' || name FROM packages");
+        let mut out: Vec<String> = Vec::new();
+        let db = Database::open_read_only(path).unwrap();
+        let recs: Vec<(String, String, Vec<u8>)> = crate::db::rows(
+            &conn,
+            path,
+            "SELECT a.id, l.name, a.packages FROM advisories a JOIN labels l ON l.id = a.source",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+        for (id, source, packages) in recs {
+            let mut pk: Vec<&str> = codec::decode_ids(&packages)
+                .unwrap()
+                .iter()
+                .map(|p| names[p].as_str())
+                .collect();
+            pk.sort();
+            out.push(format!("record {id} {source} {pk:?}"));
+        }
+        let lists: Vec<(i64, Vec<u8>)> = crate::db::rows(
+            &conn,
+            path,
+            "SELECT package, advisories FROM affected",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+        for (package, list) in lists {
+            let mut rowids = Vec::new();
+            assert!(codec::decode_sorted_ids(&list, &mut rowids));
+            let mut recs: Vec<&str> = rowids
+                .iter()
+                .map(|r| ids[&i64::from(*r)].as_str())
+                .collect();
+            recs.sort();
+            let (eco, name) = names[&package].split_once('/').unwrap();
+            let stored: Vec<String> = db
+                .advisories_for(eco, name)
+                .unwrap()
+                .iter()
+                .map(|a| {
+                    format!(
+                        "{}:{}:{}",
+                        a.id,
+                        a.source,
+                        a.summary.as_deref().unwrap_or("")
+                    )
+                })
+                .collect();
+            out.push(format!("package {} {recs:?} {stored:?}", names[&package]));
+        }
+        let more: Vec<String> = crate::db::rows(
+            &conn,
+            path,
+            "SELECT 'alias ' || alias || ' ' || (SELECT id FROM advisories WHERE rowid = advisory) \
+               FROM aliases \
+             UNION ALL SELECT 'coverage ' || ecosystem || ' ' || source || ' ' || advisories \
+               FROM coverage \
+             UNION ALL SELECT 'source ' || name || ' ' || records FROM sources \
+             UNION ALL SELECT 'key ' || ecosystem || '/' || name FROM packages",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+        out.extend(more);
+        out.sort();
+        out
+    }
+
+    /// A new database keeps its bulk load (indexes, alias and key rows deferred) when an id
+    /// comes again (in the writer that wrote it, in a later one, from another source), and
+    /// ends up as it does when the indexes are built at the first record; a hash that names
+    /// another record's row (a collision, a rolled back writer's row) builds them then.
+    #[test]
+    fn ids_written_again_keep_the_bulk_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let adv = |id: &str, eco: &str, names: &[&str], alias: &str, summary: &str| Advisory {
+            id: id.into(),
+            aliases: vec![alias.into()],
+            summary: Some(summary.into()),
+            affected: names.iter().map(|n| affected(eco, n)).collect(),
+            ..Default::default()
+        };
+        // How a build goes: the indexes built first (what an id written again did before),
+        // deferred throughout, or with a colliding hash put in before the second writer.
+        #[derive(PartialEq)]
+        enum How {
+            Indexed,
+            Deferred,
+            Collision,
+        }
+        let build = |how: How| {
+            let path = dir.path().join(match how {
+                How::Indexed => "indexed.db",
+                How::Deferred => "deferred.db",
+                How::Collision => "collision.db",
+            });
+            let mut b = Builder::create(&path).unwrap();
+            let mut w = b.writer(Mode::Merge).unwrap();
+            if how == How::Indexed {
+                w.index().unwrap();
+            }
+            for i in 0..60 {
+                let name = format!("a{}", i % 7);
+                let id = format!("W-{i}");
+                // W-3's own package goes with it in this writer, its key still staged.
+                let names = if i == 3 {
+                    vec![name.as_str(), "shared", "dropped"]
+                } else {
+                    vec![name.as_str(), "shared"]
+                };
+                w.advisory("wolfi", &adv(&id, "npm", &names, &format!("CVE-{i}"), "w"))
+                    .unwrap();
+            }
+            w.advisory("solo", &adv("S-1", "npm", &["s"], "CVE-S", "solo"))
+                .unwrap();
+            let first = ["x", "shared", "only-first"];
+            w.advisory("wolfi", &adv("CGA-1", "npm", &first, "CVE-A", "first"))
+                .unwrap();
+            // Again in the writer that wrote it: other packages, alias and text.
+            w.advisory("wolfi", &adv("W-3", "npm", &["b", "c"], "CVE-X", "second"))
+                .unwrap();
+            w.finish().unwrap();
+            assert_eq!(b.deferred.is_some(), how != How::Indexed);
+            // W-3's first package went at that writer's finish, staged or not.
+            let dropped = "SELECT count(*) FROM packages WHERE name = 'dropped'";
+            assert_eq!(
+                b.conn
+                    .query_row(dropped, [], |r| r.get::<_, i64>(0))
+                    .unwrap(),
+                0
+            );
+            if has_temp_table(&b.conn, &b.tmp.path, "pstage").unwrap() {
+                let staged = "SELECT count(*) FROM temp.pstage WHERE name = 'dropped'";
+                assert_eq!(
+                    b.conn
+                        .query_row(staged, [], |r| r.get::<_, i64>(0))
+                        .unwrap(),
+                    0
+                );
+            }
+            if how == How::Collision {
+                // C-1's hash names W-1's row.
+                let d = b.deferred.as_mut().unwrap();
+                let w1 = d.ids[&key_hash("W-1")];
+                d.ids.insert(key_hash("C-1"), w1);
+            }
+            let mut w = b.writer(Mode::Merge).unwrap();
+            // Moves to another source, and one to another ecosystem.
+            w.advisory(
+                "chainguard",
+                &adv("CGA-1", "npm", &["y"], "CVE-B", "chainguard"),
+            )
+            .unwrap();
+            w.advisory("chainguard", &adv("W-5", "PyPI", &["p"], "CVE-5", "moved"))
+                .unwrap();
+            // The only record of its source.
+            w.advisory("chainguard", &adv("S-1", "npm", &["s"], "CVE-S", "taken"))
+                .unwrap();
+            for i in 0..10 {
+                let id = format!("C-{i}");
+                w.advisory(
+                    "chainguard",
+                    &adv(&id, "npm", &["shared", "x"], "CVE-C", "c"),
+                )
+                .unwrap();
+            }
+            w.finish().unwrap();
+            assert_eq!(b.deferred.is_some(), how == How::Deferred);
+            if how == How::Collision {
+                // A writer rolled back: its rows' rowids are given again.
+                let mut w = b.writer(Mode::Merge).unwrap();
+                w.advisory("chainguard", &adv("R-1", "npm", &["r"], "CVE-R", "gone"))
+                    .unwrap();
+                drop(w);
+            }
+            let mut w = b.writer(Mode::Merge).unwrap();
+            w.advisory("third", &adv("T-0", "npm", &["t"], "CVE-T", "t"))
+                .unwrap();
+            w.advisory("third", &adv("R-1", "npm", &["r"], "CVE-R", "kept"))
+                .unwrap();
+            w.finish().unwrap();
+            // The coverage counted while writing is what commit stores.
+            assert_eq!(b.deferred.is_some(), how == How::Deferred);
+            b.commit().unwrap();
+            contents(&path)
+        };
+        let indexed = build(How::Indexed);
+        for line in [
+            "record CGA-1 chainguard [\"npm/y\"]",
+            "record W-5 chainguard [\"PyPI/p\"]",
+            "record W-3 wolfi [\"npm/b\", \"npm/c\"]",
+            "alias CVE-B CGA-1",
+            "coverage npm wolfi 59",
+            "coverage PyPI chainguard 1",
+            "coverage npm chainguard 12",
+            "source wolfi 59",
+            "key npm/y",
+        ] {
+            assert!(indexed.iter().any(|l| l == line), "{line}");
+        }
+        // Gone: the first versions' aliases and packages (W-3 from a3 too), and the coverage
+        // of the source whose only record moved.
+        let gone = |l: &String| {
+            ["CVE-A", "CVE-3 ", "only-first", "dropped"]
+                .iter()
+                .any(|x| l.contains(x))
+                || l.starts_with("coverage npm solo")
+                || (l.starts_with("package npm/a3 ") && l.contains("\"W-3\""))
+        };
+        assert!(!indexed.iter().any(gone), "{indexed:?}");
+        assert_eq!(build(How::Deferred), indexed);
+        assert_eq!(build(How::Collision), indexed);
     }
 
     #[test]

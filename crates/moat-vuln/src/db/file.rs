@@ -25,10 +25,10 @@
 //!   database without `--force`; `moat db update` (which downloads everything again)
 //!   rebuilds a damaged or unknown file, saying so, and refuses a foreign one.
 //! * **Stale temporaries.** A killed writer leaves `<target>.tmp-<pid>` (and its `-journal`)
-//!   or `<target>.download-<pid>`. The next writer, holding the lock, removes those whose
-//!   process is gone (no `/proc/<pid>`) or that are older than [`STALE_AFTER`] (a pid reused
-//!   by an unrelated process, or one from another pid namespace); a lock-respecting writer
-//!   cannot be writing them, since the lock is held.
+//!   or `<target>.download-<pid>` (`-<n>` after it: a download made ahead). The next writer,
+//!   holding the lock, removes those whose process is gone (no `/proc/<pid>`) or that are
+//!   older than [`STALE_AFTER`] (a pid reused by an unrelated process, or one from another
+//!   pid namespace); a lock-respecting writer cannot be writing them, since the lock is held.
 
 use super::DbError;
 use std::collections::HashMap;
@@ -306,10 +306,11 @@ pub fn remove_stale(target: &Path) -> Vec<PathBuf> {
         let Some(rest) = f.strip_prefix(name.as_str()) else {
             continue;
         };
+        // The pid, then nothing or `-journal` (a temporary) or `-<n>` (a download).
         let Some(pid) = [".tmp-", ".download-"]
             .iter()
             .find_map(|p| rest.strip_prefix(p))
-            .map(|r| r.strip_suffix("-journal").unwrap_or(r))
+            .and_then(|r| r.split('-').next())
             .and_then(|p| p.parse::<u32>().ok())
         else {
             continue;
@@ -391,16 +392,25 @@ mod tests {
         let dead = dir.path().join("moat.db.tmp-99999999");
         let dead_journal = dir.path().join("moat.db.tmp-99999999-journal");
         let dead_download = dir.path().join("moat.db.download-99999999");
+        let dead_ahead = dir.path().join("moat.db.download-99999999-3");
         let live = dir
             .path()
             .join(format!("moat.db.tmp-{}", std::process::id()));
         let parent = dir.path().join("moat.db.tmp-1");
         let other = dir.path().join("other.db.tmp-99999999");
-        for p in [&dead, &dead_journal, &dead_download, &live, &parent, &other] {
+        for p in [
+            &dead,
+            &dead_journal,
+            &dead_download,
+            &dead_ahead,
+            &live,
+            &parent,
+            &other,
+        ] {
             std::fs::write(p, b"x").unwrap();
         }
         let removed = remove_stale(&db);
-        assert_eq!(removed, vec![dead_download, dead, dead_journal]);
+        assert_eq!(removed, vec![dead_download, dead_ahead, dead, dead_journal]);
         assert!(live.exists() && parent.exists() && other.exists());
     }
 }

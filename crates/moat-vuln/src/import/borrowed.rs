@@ -576,28 +576,37 @@ pub(crate) fn prepare(bytes: &[u8], label: Option<&str>) -> Option<Prepared> {
     ))
 }
 
+/// What the typed path makes of one OSV JSON entry: parse, checks, upstream alias, value
+/// caps, [`Prepared::new`]; `None` when it is not exactly one accepted record.
+fn typed(bytes: &[u8], label: Option<&str>) -> Option<Prepared> {
+    use crate::import::{Item, limited, osv, upstream_alias};
+    let mut list = osv::parse_json(bytes).ok()?;
+    if list.len() != 1 {
+        return None;
+    }
+    let mut a = list.pop()?;
+    upstream_alias(&mut a);
+    match limited(Item::Advisory(a)) {
+        Item::Advisory(a) => {
+            let source = label.unwrap_or(a.source.as_str()).to_string();
+            Some(Prepared::new(&source, &a))
+        }
+        _ => None,
+    }
+}
+
+/// Whether [`prepare`] either declines `bytes` or makes of them exactly what the typed path
+/// makes (with the entry's own source label and with another one): what the importers' fuzz
+/// target checks on arbitrary bytes.
+pub(crate) fn agrees(bytes: &[u8]) -> bool {
+    [None, Some("osv:Label")].into_iter().all(|label| {
+        prepare(bytes, label).is_none_or(|fast| typed(bytes, label).as_ref() == Some(&fast))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::import::{Item, limited, osv, upstream_alias};
-
-    /// What the typed path makes of one OSV JSON entry: parse, checks, upstream alias, value
-    /// caps, [`Prepared::new`]; `None` when it is not exactly one accepted record.
-    fn typed(bytes: &[u8], label: Option<&str>) -> Option<Prepared> {
-        let mut list = osv::parse_json(bytes).ok()?;
-        if list.len() != 1 {
-            return None;
-        }
-        let mut a = list.pop()?;
-        upstream_alias(&mut a);
-        match limited(Item::Advisory(a)) {
-            Item::Advisory(a) => {
-                let source = label.unwrap_or(a.source.as_str()).to_string();
-                Some(Prepared::new(&source, &a))
-            }
-            _ => None,
-        }
-    }
 
     /// `bytes` through both paths: the borrowed one either declines or agrees exactly.
     fn same(bytes: &str) -> Option<Prepared> {
@@ -607,6 +616,7 @@ mod tests {
                 assert_eq!(Some(f), typed(bytes.as_bytes(), label).as_ref(), "{bytes}");
             }
         }
+        assert!(agrees(bytes.as_bytes()), "{bytes}");
         prepare(bytes.as_bytes(), None)
     }
 

@@ -397,6 +397,14 @@ pub enum Ready {
     Other(Item),
 }
 
+/// Whether the borrowing fast path of an OSV JSON entry (what `moat db import` reads most
+/// records with) agrees with the typed path on `bytes`: it either declines them or makes the
+/// same stored record. For the fuzz target `vuln_importers`; not an import function.
+#[doc(hidden)]
+pub fn fast_path_agrees(bytes: &[u8]) -> bool {
+    borrowed::agrees(bytes)
+}
+
 /// `a` made ready for the database in its own `source` (`import` when it has none): what
 /// [`stream_path_prepared`] makes of every advisory it reads.
 pub fn prepared(a: &Advisory) -> crate::db::Prepared {

@@ -128,6 +128,13 @@ where
             }
             r
         });
+        // A batch back to the worker that made it, to be freed and filled there (a worker
+        // that has stopped no longer takes its batches: freed here).
+        let give_back = |maker: usize, out: Vec<T>| {
+            if let Some(back) = returns.get(maker) {
+                let _ = back.try_send(out);
+            }
+        };
         let mut pending: BTreeMap<u64, (usize, Vec<T>)> = BTreeMap::new();
         let mut next = 0u64;
         let mut stopped = false;
@@ -136,10 +143,7 @@ where
             while let Some((maker, mut out)) = pending.remove(&next) {
                 next += 1;
                 let r = consume(&mut out);
-                // A worker that has stopped no longer takes its batches: freed here.
-                if let Some(back) = returns.get(maker) {
-                    let _ = back.try_send(out);
-                }
+                give_back(maker, out);
                 if r.is_err() {
                     stopped = true;
                     break 'consume;
@@ -154,9 +158,7 @@ where
         for (maker, out) in waiting.chain(std::iter::from_fn(|| {
             done_rx.try_recv().ok().map(|(_, maker, out)| (maker, out))
         })) {
-            if let Some(back) = returns.get(maker) {
-                let _ = back.try_send(out);
-            }
+            give_back(maker, out);
         }
         drop(returns);
         // Stopping: the producer's next send fails, the workers' too.

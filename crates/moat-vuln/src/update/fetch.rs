@@ -15,6 +15,8 @@ use crate::db::SourceMeta;
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// How failed requests are retried.
@@ -115,10 +117,14 @@ pub(super) struct Http {
     retry: Retry,
     budget: Duration,
     deadline: Instant,
-    /// Hosts that could not be reached, with the last error.
-    down: HashMap<String, String>,
+    /// Hosts that could not be reached, with the last error (shared with the clients
+    /// [`Http::fork`] made).
+    down: Arc<Mutex<HashMap<String, String>>>,
     /// Body bytes received (every attempt, every source).
     pub bytes: u64,
+    /// Set when the update no longer wants what this client is downloading
+    /// ([`Http::fork`]).
+    cancel: Option<Arc<AtomicBool>>,
 }
 
 impl Http {
@@ -139,9 +145,32 @@ impl Http {
             retry,
             budget,
             deadline: Instant::now() + budget,
-            down: HashMap::new(),
+            down: Arc::default(),
             bytes: 0,
+            cancel: None,
         }
+    }
+
+    /// A client for another thread: the same agent, retries and deadline, the same list of
+    /// hosts found down, none of the bytes; its downloads stop when `cancel` is set.
+    pub fn fork(&self, cancel: Arc<AtomicBool>) -> Http {
+        Http {
+            agent: self.agent.clone(),
+            retry: self.retry,
+            budget: self.budget,
+            deadline: self.deadline,
+            down: Arc::clone(&self.down),
+            bytes: 0,
+            cancel: Some(cancel),
+        }
+    }
+
+    /// The hosts found down so far (a client that panicked holding them left them as
+    /// they were).
+    fn down(&self) -> MutexGuard<'_, HashMap<String, String>> {
+        self.down
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// What is left of the budget (`None`: nothing).
@@ -168,10 +197,10 @@ impl Http {
         mut attempt: impl FnMut(&mut Http, Duration, &mut dyn FnMut(&str)) -> Result<T, Failure>,
     ) -> Result<T, FetchError> {
         let host = host_of(url);
-        if let Some(why) = self.down.get(&host) {
+        if let Some(why) = self.down().get(&host).cloned() {
             return Err(FetchError::HostDown {
                 url: url.to_string(),
-                why: why.clone(),
+                why,
             });
         }
         let mut failed = 0u32;
@@ -189,7 +218,7 @@ impl Http {
             failed += 1;
             if failed >= self.retry.attempts.max(1) {
                 if unreachable {
-                    self.down.insert(host, e.to_string());
+                    self.down().insert(host, e.to_string());
                 }
                 return Err(e);
             }
@@ -417,6 +446,14 @@ impl Http {
         let mut got: u64 = 0;
         let mut next_report: u64 = 16 << 20;
         loop {
+            if self
+                .cancel
+                .as_ref()
+                .is_some_and(|c| c.load(Ordering::Relaxed))
+            {
+                self.bytes += got;
+                return Err(Failure::Final(FetchError::Cancelled { url: url_owned() }));
+            }
             let n = match reader.read(&mut chunk) {
                 Ok(n) => n,
                 Err(source) => {
@@ -484,11 +521,21 @@ pub(super) struct Download {
 
 impl Download {
     pub fn beside(db: &Path) -> Download {
+        Self::named(db, String::new())
+    }
+
+    /// The file of the download made ahead for the source at `index` of an update
+    /// (`<db>.download-<pid>-<index>`).
+    pub fn ahead(db: &Path, index: usize) -> Download {
+        Self::named(db, format!("-{index}"))
+    }
+
+    fn named(db: &Path, suffix: String) -> Download {
         let mut name = db
             .file_name()
             .map(|n| n.to_os_string())
             .unwrap_or_else(|| "moat.db".into());
-        name.push(format!(".download-{}", std::process::id()));
+        name.push(format!(".download-{}{suffix}", std::process::id()));
         Download {
             path: db.with_file_name(name),
         }
@@ -534,6 +581,94 @@ mod tests {
         assert_eq!(r.backoff(30, 0.0), Duration::from_secs(5));
         let j = jitter();
         assert!((0.0..1.0).contains(&j));
+    }
+
+    /// A closed port on the loopback host, and a server that answers one request with
+    /// `body`.
+    fn closed_port() -> u16 {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    }
+
+    fn serve_once(body: &'static [u8]) -> String {
+        use std::io::BufRead;
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/a.zip", l.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            let mut r = std::io::BufReader::new(s.try_clone().unwrap());
+            let mut line = String::new();
+            while r.read_line(&mut line).unwrap_or(0) > 2 {
+                line.clear();
+            }
+            let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(body);
+        });
+        url
+    }
+
+    fn once() -> Retry {
+        Retry {
+            attempts: 1,
+            base_delay: Duration::ZERO,
+            max_delay: Duration::ZERO,
+        }
+    }
+
+    /// A host one client found down is down for the client it was forked from (and the other
+    /// way round): the update's thread and the downloader never both wait on it.
+    #[test]
+    fn forks_share_the_hosts_found_down() {
+        let port = closed_port();
+        let url = |f: &str| format!("http://127.0.0.1:{port}/{f}");
+        let mut http = Http::new(
+            &[&url("a")],
+            Duration::from_secs(5),
+            Duration::from_secs(30),
+            once(),
+        );
+        let mut fork = http.fork(Arc::new(AtomicBool::new(false)));
+        let dir = tempfile::tempdir().unwrap();
+        let file = Download::beside(&dir.path().join("moat.db"));
+        let first = fork.download("x", &url("a.zip"), None, &file, &mut |_| {});
+        assert!(
+            matches!(first, Err(FetchError::Request { .. })),
+            "{first:?}"
+        );
+        let second = http.download("x", &url("b.zip"), None, &file, &mut |_| {});
+        assert!(
+            matches!(second, Err(FetchError::HostDown { .. })),
+            "{second:?}"
+        );
+    }
+
+    /// A fork's download stops when its flag is set (the update returned), and not before.
+    #[test]
+    fn a_forks_download_stops_when_told() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = Download::beside(&dir.path().join("moat.db"));
+        let url = serve_once(b"hello");
+        let http = Http::new(
+            &[&url],
+            Duration::from_secs(5),
+            Duration::from_secs(30),
+            once(),
+        );
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut fork = http.fork(stop.clone());
+        assert!(matches!(
+            fork.download("x", &url, None, &file, &mut |_| {}),
+            Ok(Some(_))
+        ));
+        assert_eq!(std::fs::read(&file.path).unwrap(), b"hello");
+        let url = serve_once(b"hello");
+        stop.store(true, Ordering::Relaxed);
+        let stopped = fork.download("x", &url, None, &file, &mut |_| {});
+        assert!(
+            matches!(stopped, Err(FetchError::Cancelled { .. })),
+            "{stopped:?}"
+        );
     }
 
     #[test]

@@ -44,6 +44,8 @@
 //!   (`<db>.download-<pid>`), never into memory, and is read from there record by record into
 //!   a [`Writer`] (an OSV archive entry by entry, XML feeds element by element): memory does
 //!   not grow with the size of a feed. The file is removed afterwards, whatever happened.
+//!   Whole downloads are made one source ahead on a thread of their own
+//!   (`<db>.download-<pid>-<n>`): the next archive comes in while one is written.
 //! * **One source failing is a warning.** A source that fails (a non-200/304 status, a
 //!   connection error, a body cut off mid-way, a download over [`MAX_DOWNLOAD_BYTES`], an
 //!   archive that is not a zip) keeps its previous records: its writes are rolled back and
@@ -78,8 +80,10 @@ use crate::db::{Builder, DbError, Mode, Prepared, SourceMeta, Writer};
 use crate::import::kev::KevError;
 use crate::import::osv::ArchiveError;
 use crate::import::{Item, Stop, kev, osv};
-use fetch::{Download, Http};
+use fetch::{Download, Http, Validators};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// OSV's public bucket.
@@ -422,6 +426,8 @@ pub enum FetchError {
     },
     #[error("{url} answered 304 Not Modified to an unconditional request")]
     UnexpectedNotModified { url: String },
+    #[error("download of {url} stopped: the update ended first")]
+    Cancelled { url: String },
     #[error("{url} answered HTTP {status}")]
     Status { url: String, status: u16 },
     #[error("{url} is {bytes} bytes, over the limit of {MAX_DOWNLOAD_BYTES}")]
@@ -602,7 +608,23 @@ pub fn update_sources_with(
         .collect();
     let mut http = Http::new(&urls, fetching.timeout, fetching.budget, fetching.retry);
     // Beside the file a symlinked database path leads to, as the builder's temporary is.
-    let download = Download::beside(&crate::db::file::resolve(db_path)?);
+    let resolved = crate::db::file::resolve(db_path)?;
+    let download = Download::beside(&resolved);
+    // Whole downloads are made one source ahead, on a thread of their own, while the
+    // source before is written (see [`Ahead`]).
+    let mut jobs = Vec::new();
+    for (index, src) in sources.iter().enumerate() {
+        let stored = builder
+            .source_meta(&src.label)?
+            .filter(|m| m.url.as_deref() == Some(src.url.as_str()));
+        let incremental = fetching.incremental && src.format == Format::OsvZip && stored.is_some();
+        if !incremental && src.format != Format::MirrorList {
+            jobs.push((index, src.clone(), stored));
+        }
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let _stop_on_return = StopOnDrop(stop.clone());
+    let ahead = ahead(&http, &resolved, jobs, &stop);
 
     let mut summary = UpdateSummary {
         per_source: Vec::new(),
@@ -611,18 +633,27 @@ pub fn update_sources_with(
         bytes: 0,
     };
     let mut changed = summary.rebuilt.is_some();
-    for src in sources {
+    for (index, src) in sources.iter().enumerate() {
         let stored = builder.source_meta(&src.label)?;
         progress(&format!("{}: checking {}", src.label, src.url));
-        let outcome = match update_source(
-            &mut builder,
-            &mut http,
-            src,
-            stored,
-            &download,
-            fetching.incremental,
-            progress,
-        ) {
+        let made = match &ahead {
+            Some((rx, handed)) if handed.contains(&index) => {
+                rx.recv().ok().filter(|a: &Ahead| a.index == index)
+            }
+            _ => None,
+        };
+        if let Some(a) = &made {
+            for line in &a.said {
+                progress(line);
+            }
+            http.bytes += a.bytes;
+        }
+        let fetch = Fetch {
+            download: &download,
+            made,
+            incremental: fetching.incremental,
+        };
+        let outcome = match update_source(&mut builder, &mut http, src, stored, fetch, progress) {
             Ok(Some(records)) => {
                 changed = true;
                 SourceOutcome::Updated { records }
@@ -666,6 +697,86 @@ pub fn update_sources_with(
     Ok(summary)
 }
 
+/// A source's whole download made ahead: while one source is read into the database (one
+/// core's work), the next one's archive comes in on the downloader thread (the network's),
+/// instead of one after the other. The downloader takes the sources that are downloaded
+/// whole from their first URL (not an incremental OSV update, not a mirror list), in order,
+/// each into a file of its own, and hands each over when the update gets to it: at most one
+/// file waits, besides the one being read. Its progress lines are said then.
+struct Ahead {
+    /// The source's place in the update.
+    index: usize,
+    file: Download,
+    result: Result<Option<Validators>, FetchError>,
+    said: Vec<String>,
+    bytes: u64,
+}
+
+/// Sets its flag when dropped: the downloader stops (between two reads) once the update
+/// returns, however it returns.
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Starts the downloader of `jobs` (the source's index, the source, its stored validators):
+/// its handover, and the indexes it will hand over. `None` when there is nothing to do or
+/// no thread.
+fn ahead(
+    http: &Http,
+    db: &Path,
+    jobs: Vec<(usize, Source, Option<SourceMeta>)>,
+    stop: &Arc<AtomicBool>,
+) -> Option<(std::sync::mpsc::Receiver<Ahead>, Vec<usize>)> {
+    if jobs.is_empty() {
+        return None;
+    }
+    let indexes: Vec<usize> = jobs.iter().map(|j| j.0).collect();
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Ahead>(0);
+    let mut http = http.fork(stop.clone());
+    let db = db.to_path_buf();
+    let stop = stop.clone();
+    std::thread::Builder::new()
+        .name("moat-db-fetch".into())
+        .spawn(move || {
+            for (index, src, stored) in jobs {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let file = Download::ahead(&db, index);
+                let mut said = Vec::new();
+                let before = http.bytes;
+                let result =
+                    http.download(&src.label, &src.url, stored.as_ref(), &file, &mut |m| {
+                        said.push(m.to_string())
+                    });
+                let a = Ahead {
+                    index,
+                    file,
+                    result,
+                    said,
+                    bytes: http.bytes - before,
+                };
+                if tx.send(a).is_err() {
+                    break;
+                }
+            }
+        })
+        .ok()?;
+    Some((rx, indexes))
+}
+
+/// How one source is fetched: into `download` (its first URL: already in `made` when
+/// downloaded ahead), and whether an OSV archive may be updated by its changed records.
+struct Fetch<'a> {
+    download: &'a Download,
+    made: Option<Ahead>,
+    incremental: bool,
+}
+
 /// Updates one source from its first URL that works (then its alternates, in order):
 /// `Some(records)` when it was imported, `None` when not modified, else every URL's
 /// failure. On an error nothing of the source changed.
@@ -674,10 +785,14 @@ fn update_source(
     http: &mut Http,
     src: &Source,
     stored: Option<SourceMeta>,
-    download: &Download,
-    incremental: bool,
+    fetch: Fetch<'_>,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Option<usize>, String> {
+    let Fetch {
+        download,
+        mut made,
+        incremental,
+    } = fetch;
     let mut reasons: Vec<String> = Vec::new();
     let candidates = std::iter::once((src.url.as_str(), src.format))
         .chain(src.alternates.iter().map(|(u, f)| (u.as_str(), *f)));
@@ -691,7 +806,7 @@ fn update_source(
             format,
             alternates: Vec::new(),
         };
-        if incremental && format == Format::OsvZip {
+        if incremental && format == Format::OsvZip && made.is_none() {
             match incremental::update(builder, http, &one, stored.as_ref(), progress) {
                 Ok(incremental::Outcome::Updated(n)) => return Ok(Some(n)),
                 Ok(incremental::Outcome::Unchanged) => return Ok(None),
@@ -711,7 +826,15 @@ fn update_source(
                 }
             }
         }
-        match update_from(builder, http, &one, stored.as_ref(), download, progress) {
+        match update_from(
+            builder,
+            http,
+            &one,
+            stored.as_ref(),
+            download,
+            made.take(),
+            progress,
+        ) {
             Ok(r) => return Ok(r),
             Err(e) => {
                 if src.alternates.len() > i {
@@ -727,13 +850,15 @@ fn update_source(
     Err(reasons.join("; "))
 }
 
-/// Downloads one source from one URL and writes its records in one transaction.
+/// Downloads one source from one URL (unless `made` has) and writes its records in one
+/// transaction.
 fn update_from(
     builder: &mut Builder,
     http: &mut Http,
     src: &Source,
     stored: Option<&SourceMeta>,
     download: &Download,
+    made: Option<Ahead>,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Option<usize>, SourceError> {
     let resolved;
@@ -749,14 +874,20 @@ fn update_from(
         src
     };
     let stored = stored.filter(|m| m.url.as_deref() == Some(src.url.as_str()));
-    let Some((etag, last_modified)) =
-        http.download(&src.label, &src.url, stored, download, progress)?
-    else {
+    let (fetched, file) = match made {
+        Some(a) => (a.result, Some(a.file)),
+        None => (
+            http.download(&src.label, &src.url, stored, download, progress),
+            None,
+        ),
+    };
+    let Some((etag, last_modified)) = fetched? else {
         return Ok(None);
     };
+    let path = file.as_ref().map_or(&download.path, |f| &f.path);
     let mut w = builder.writer(Mode::Replace).map_err(DecodeError::from)?;
     w.touch(&src.label).map_err(DecodeError::from)?;
-    let malformed = decode(src, &download.path, &mut w)?;
+    let malformed = decode(src, path, &mut w)?;
     let meta = SourceMeta {
         url: Some(src.url.clone()),
         etag,
