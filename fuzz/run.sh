@@ -26,6 +26,7 @@ sources() {
     sbom_and_policy) echo "crates/moat-report/src/sbom_in crates/moat-pipeline/src/policy" ;;
     versions) echo crates/moat-model/src/version ;;
     vuln_importers) echo crates/moat-vuln/src/import ;;
+    osv_fast_path) echo "crates/moat-vuln/src/import/borrowed.rs crates/moat-vuln/src/import/osv.rs crates/moat-vuln/src/import/mod.rs crates/moat-vuln/src/db/build.rs crates/moat-model/src/advisory.rs" ;;
     advisory_db_codec) echo "crates/moat-vuln/src/db/codec.rs crates/moat-vuln/src/db/mod.rs" ;;
     secret_rules) echo crates/moat-secrets ;;
     dockerfile) echo crates/moat-misconfig ;;
@@ -56,6 +57,7 @@ seeds() { # target -> seed directories that exist
     apk_installed) echo "$SHARED/data/fixtures/apk/osv-scalibr $SHARED/data/fixtures/apk/syft" ;;
     rpm_db) echo "$SHARED/data/fixtures/rpm/osv-scalibr $SHARED/data/fixtures/rpm/syft" ;;
     rpm_header) echo "$SHARED/data/fixtures/rpm/claircore" ;;
+    osv_fast_path) echo "$SHARED/data/vulns/go/osv $SHARED/data/vulns/rust/osv $SHARED/data/vulns/ghsa $SHARED/data/vulns/distro-samples/osv $SHARED/data/vulns/osv-distro-samples" ;;
     vuln_importers) echo "$SHARED/data/vulns/kev $SHARED/data/vulns/alpine/vuln-list-sample $SHARED/data/vulns/osv-distro-samples $SHARED/data/vulns/ghsa $SHARED/data/vulns/distro-samples/osv" ;;
     lang_parsers) echo "$SHARED/data/fixtures/npm $SHARED/data/fixtures/cargo $SHARED/data/fixtures/pypi $SHARED/data/fixtures/maven" ;;
     secret_rules) echo "${MOAT_IMAGES:-/var/tmp/moat-images}/fixtures/secrets-dir $SHARED/corpus/k8s-manifests" ;;

@@ -1,11 +1,10 @@
-//! Every advisory importer over the same bytes, and the OSV fast path against the typed one.
+//! Every advisory importer over the same bytes (the OSV fast path against the typed one has a
+//! target of its own: `osv_fast_path`).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use moat_vuln::import::{alpine, debian, kev, osv, rustsec};
 
 fuzz_target!(|data: &[u8]| {
-    // The borrowing fast path of an OSV entry declines it or stores what the typed path does.
-    assert!(moat_vuln::import::fast_path_agrees(data));
     let _ = osv::parse_json(data);
     let _ = osv::parse_yaml(data);
     let _ = osv::read_zip(data);
