@@ -63,13 +63,68 @@ const DICT_BYTES: usize = 64 << 10;
 /// < 32 MiB).
 const MAX_RECORD_BYTES: u64 = 64 << 20;
 
+/// The FastCover segment size the dictionary is trained with (see [`train_continuous`]).
+const TRAIN_K: u32 = 1024;
+
 /// A dictionary trained on the samples `data` cut at `sizes`, or `None` when there are too
 /// few or training fails (the records are then compressed without one).
+///
+/// Trained by FastCover in one pass with fixed parameters (segments of [`TRAIN_K`] bytes,
+/// d = 8, f = 20), not by `ZDICT_trainFromBuffer` (what `zstd::dict::from_continuous`
+/// calls), which trains five dictionaries (k from 50 to 2,000) on three quarters of the
+/// samples, compresses the last quarter with each at level 3 to pick one, then trains
+/// again: 4-6 times the time (92 against 16 ms on 1,024 AlmaLinux records of the mirror set,
+/// 59 against 13 ms on 1,024 Go records), all of it on the compressor's thread while the
+/// writer, and then the workers, wait for the source's first blocks to be taken. The
+/// dictionaries are as good: on the 500k mirror set the file is 0.27% larger (221.6 against
+/// 221.0 MB), on samples of its raw AlmaLinux and Go records 1.7% and 0.5% smaller.
 pub(super) fn train_continuous(data: &[u8], sizes: &[usize]) -> Option<Vec<u8>> {
     if sizes.len() < MIN_TRAIN_RECORDS || sizes.iter().sum::<usize>() != data.len() {
         return None;
     }
-    zstd::dict::from_continuous(data, sizes, DICT_BYTES).ok()
+    let count = u32::try_from(sizes.len()).ok()?;
+    use zstd::zstd_safe::zstd_sys;
+    let params = zstd_sys::ZDICT_fastCover_params_t {
+        k: TRAIN_K,
+        d: 8,
+        f: 20,
+        steps: 0,
+        nbThreads: 0,
+        splitPoint: 1.0,
+        accel: 1,
+        shrinkDict: 0,
+        shrinkDictMaxRegression: 0,
+        zParams: zstd_sys::ZDICT_params_t {
+            compressionLevel: LEVEL,
+            notificationLevel: 0,
+            dictID: 0,
+        },
+    };
+    // What it writes is checked again by zstd when the dictionary is digested
+    // (`CDict::try_create`); a dictionary zstd refuses is reported there.
+    let mut dict = vec![0u8; DICT_BYTES];
+    // SAFETY: `dict` is writable for `dict.len()` bytes; `data` is readable for
+    // `data.len()` bytes, which is the sum of the `count` lengths in `sizes` (checked
+    // above); `params` is a plain C struct passed by value; the call keeps no pointer.
+    #[allow(unsafe_code)]
+    let n = unsafe {
+        zstd_sys::ZDICT_trainFromBuffer_fastCover(
+            dict.as_mut_ptr().cast(),
+            dict.len(),
+            data.as_ptr().cast(),
+            sizes.as_ptr(),
+            count,
+            params,
+        )
+    };
+    // SAFETY: a pure function of its argument.
+    #[allow(unsafe_code)]
+    let failed = unsafe { zstd_sys::ZDICT_isError(n) } != 0;
+    if failed || n > dict.len() {
+        return None;
+    }
+    dict.truncate(n);
+    Some(dict)
 }
 
 /// Most zstd contexts the compressor keeps alive at once (an import writes one source after
@@ -469,5 +524,66 @@ mod tests {
         let back = zstd::bulk::decompress(&out, 1 << 20).unwrap();
         assert_eq!(back, enc_a);
         assert_eq!(slot(&back, 39).unwrap(), first.get(39).unwrap());
+    }
+
+    #[test]
+    fn dictionaries_are_trained_the_same_way_each_time_and_shrink_blocks() {
+        // Records shaped like a distro's OSV feed: the same keys and phrases, other values.
+        let recs: Vec<Vec<u8>> = (0..600)
+            .map(|i| {
+                format!(
+                    "{{\"id\":\"ALSA-2024:{i:04}\",\"modified\":\"2024-0{}-1{}T00:00:00Z\",\
+                     \"summary\":\"Important: kernel-{} security update\",\"affected\":[{{\
+                     \"package\":{{\"ecosystem\":\"AlmaLinux:9\",\"name\":\"pkg-{}\"}},\
+                     \"ranges\":[{{\"type\":\"ECOSYSTEM\",\"events\":[{{\"introduced\":\"0\"}},\
+                     {{\"fixed\":\"5.14.0-{}.el9_{}\"}}]}}]}}],\"references\":[{{\"type\":\
+                     \"ADVISORY\",\"url\":\"https://errata.almalinux.org/9/ALSA-2024-{i:04}.html\"}}]}}",
+                    i % 9 + 1,
+                    i % 10,
+                    i * 7 % 31,
+                    i * 13 % 97,
+                    300 + i,
+                    i % 5
+                )
+                .into_bytes()
+            })
+            .collect();
+        let sizes: Vec<usize> = recs.iter().map(Vec::len).collect();
+        let data = recs.concat();
+        let dict = train_continuous(&data, &sizes).unwrap();
+        assert!(!dict.is_empty() && dict.len() <= DICT_BYTES);
+        // The database's bytes may not depend on the run: the same samples, the same bytes.
+        assert_eq!(train_continuous(&data, &sizes).unwrap(), dict);
+        // zstd takes it, and a block of records compresses at least a quarter smaller with it
+        // than without (814 against 1,191 bytes).
+        let mut block = BlockBuf::full_size();
+        for r in &recs[..64] {
+            block.push(r);
+        }
+        let mut enc = Vec::new();
+        block.encode_into(&mut enc);
+        let (mut with, mut without) = (Vec::new(), Vec::new());
+        Packer::new(Some(&dict))
+            .unwrap()
+            .compress_into(&enc, &mut with)
+            .unwrap();
+        Packer::new(None)
+            .unwrap()
+            .compress_into(&enc, &mut without)
+            .unwrap();
+        assert!(
+            with.len() * 4 < without.len() * 3,
+            "{} against {} bytes",
+            with.len(),
+            without.len()
+        );
+        let back = zstd::bulk::Decompressor::with_dictionary(&dict)
+            .unwrap()
+            .decompress(&with, 1 << 20)
+            .unwrap();
+        assert_eq!(back, enc);
+        // Too few samples, or lengths that do not add up: no dictionary.
+        assert!(train_continuous(&recs[..10].concat(), &sizes[..10]).is_none());
+        assert!(train_continuous(&data[1..], &sizes).is_none());
     }
 }
