@@ -104,65 +104,20 @@ fn status(home: &Path, db: &Path) -> Status {
     }
 }
 
-/// A minimal zip writer (deflated entries), so that archives need no external tool.
-/// Entries named `*.bin` are stored, not deflated.
+/// A zip archive of `entries` (deflated; entries named `*.bin` stored), as OSV publishes.
 fn zip(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut central = Vec::new();
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     for (name, body) in entries {
-        let mut crc = flate2::Crc::new();
-        crc.update(body);
-        let stored = name.ends_with(".bin");
-        let packed = if stored {
-            body.clone()
+        let method = if name.ends_with(".bin") {
+            zip::CompressionMethod::Stored
         } else {
-            let mut enc =
-                flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
-            enc.write_all(body).unwrap();
-            enc.finish().unwrap()
+            zip::CompressionMethod::Deflated
         };
-        let method: u16 = if stored { 0 } else { 8 };
-        let offset = out.len() as u32;
-        let head = |sig: u32, central: bool| {
-            let mut h = Vec::new();
-            h.extend_from_slice(&sig.to_le_bytes());
-            if central {
-                h.extend_from_slice(&20u16.to_le_bytes()); // made by
-            }
-            h.extend_from_slice(&20u16.to_le_bytes()); // needed
-            h.extend_from_slice(&0u16.to_le_bytes()); // flags
-            h.extend_from_slice(&method.to_le_bytes()); // stored or deflate
-            h.extend_from_slice(&0u16.to_le_bytes()); // time
-            h.extend_from_slice(&0x21u16.to_le_bytes()); // 1980-01-01
-            h.extend_from_slice(&crc.sum().to_le_bytes());
-            h.extend_from_slice(&(packed.len() as u32).to_le_bytes());
-            h.extend_from_slice(&(body.len() as u32).to_le_bytes());
-            h.extend_from_slice(&(name.len() as u16).to_le_bytes());
-            h.extend_from_slice(&0u16.to_le_bytes()); // extra
-            if central {
-                h.extend_from_slice(&0u16.to_le_bytes()); // comment
-                h.extend_from_slice(&0u16.to_le_bytes()); // disk
-                h.extend_from_slice(&0u16.to_le_bytes()); // internal attributes
-                h.extend_from_slice(&0u32.to_le_bytes()); // external attributes
-                h.extend_from_slice(&offset.to_le_bytes());
-            }
-            h.extend_from_slice(name.as_bytes());
-            h
-        };
-        out.extend(head(0x0403_4b50, false));
-        out.extend_from_slice(&packed);
-        central.extend(head(0x0201_4b50, true));
+        let options = zip::write::SimpleFileOptions::default().compression_method(method);
+        w.start_file(name.as_str(), options).unwrap();
+        w.write_all(body).unwrap();
     }
-    let cd_offset = out.len() as u32;
-    out.extend_from_slice(&central);
-    out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
-    out.extend_from_slice(&[0, 0, 0, 0]);
-    out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
-    out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
-    out.extend_from_slice(&(central.len() as u32).to_le_bytes());
-    out.extend_from_slice(&cd_offset.to_le_bytes());
-    out.extend_from_slice(&0u16.to_le_bytes());
-    out
+    w.finish().unwrap().into_inner()
 }
 
 /// OSV JSON files as zip entries named after their ids.
