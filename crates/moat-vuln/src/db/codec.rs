@@ -79,11 +79,11 @@ const TRAIN_K: u32 = 1024;
 /// dictionaries are as good: on the 500k mirror set the file is 0.27% larger (221.6 against
 /// 221.0 MB), on samples of its raw AlmaLinux and Go records 1.7% and 0.5% smaller.
 pub(super) fn train_continuous(data: &[u8], sizes: &[usize]) -> Option<Vec<u8>> {
+    use zstd::zstd_safe::zstd_sys;
     if sizes.len() < MIN_TRAIN_RECORDS || sizes.iter().sum::<usize>() != data.len() {
         return None;
     }
     let count = u32::try_from(sizes.len()).ok()?;
-    use zstd::zstd_safe::zstd_sys;
     let params = zstd_sys::ZDICT_fastCover_params_t {
         k: TRAIN_K,
         d: 8,

@@ -583,13 +583,13 @@ mod tests {
         assert!((0.0..1.0).contains(&j));
     }
 
-    /// A closed port on the loopback host, and a server that answers one request with
-    /// `body`.
+    /// A closed port on the loopback host.
     fn closed_port() -> u16 {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     }
 
+    /// The URL of a server on the loopback host that answers one request with `body`.
     fn serve_once(body: &'static [u8]) -> String {
         use std::io::BufRead;
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
