@@ -63,11 +63,15 @@ pub const SCHEMA_VERSION: u32 = 7;
 /// The `meta.format` marker that tells a moat database from any other SQLite file.
 const FORMAT: &str = "moat-advisory-db";
 
-/// The page size of a new database. Smaller pages than SQLite's 4 KiB waste less on the
-/// partly filled pages of the link tables and on the last overflow page of each block
-/// (measured on the 100k mirror set, after VACUUM: 4,096 B pages 525 B a record, 2,048 B
-/// 515 B, 1,024 B 512 B).
-const PAGE_SIZE: u32 = 2048;
+/// The page size of a new database: SQLite's default, 4 KiB. Smaller pages waste less on
+/// partly filled pages and on the last overflow page of each block (the 500k mirror set:
+/// 441 B a record with 2 KiB pages, 447 B with 4 KiB, 453 B with 8 KiB), but a block of
+/// records is a chain of twice as many overflow pages, and every table one level deeper:
+/// the 500k import took 5-6% longer with 2 KiB pages (5.64-5.71 against 5.97-6.00 s,
+/// alternated). 8 KiB pages were no faster than 4 KiB within the machine's noise and held
+/// 15 MiB more at peak (BENCHMARKS.md, Session 35). Files written with other page sizes
+/// read the same.
+const PAGE_SIZE: u32 = 4096;
 
 /// The tables (with their primary keys).
 const TABLES_SQL: &str = "
