@@ -107,7 +107,14 @@ struct Deferred {
 }
 
 /// Source -> ecosystem (release key) -> distinct advisories.
-type Coverage = HashMap<String, HashMap<String, i64>>;
+type Coverage = ByName<ByName<i64>>;
+
+/// A map keyed by a source label or an ecosystem, looked up several times a record (its
+/// block, dictionary, label id, count and coverage): hashed by foldhash (already built for
+/// hashbrown), not std's SipHash, which was ~1% of an import's instructions for these
+/// short keys. Seeded at random per process like std's, so labels written without knowing
+/// the seed cannot pick collisions.
+type ByName<V> = HashMap<String, V, foldhash::fast::RandomState>;
 
 /// Most (source, ecosystem) pairs counted while writing.
 const MAX_COVERAGE_KEYS: usize = 65_536;
@@ -250,7 +257,7 @@ impl Builder {
                 written: HashSet::new(),
                 keys: Some(HashedKeys::default()),
                 ids: HashedIds::default(),
-                coverage: Some(Coverage::new()),
+                coverage: Some(Coverage::default()),
             }),
         })
     }
@@ -381,13 +388,13 @@ impl Builder {
             mode,
             touched: BTreeMap::new(),
             deferred: &mut self.deferred,
-            coverage: Coverage::new(),
+            coverage: Coverage::default(),
             coverage_keys: 0,
             collecting: None,
             held: Vec::new(),
             zstd: Compressor::default(),
             spare: Vec::new(),
-            codecs: HashMap::new(),
+            codecs: ByName::default(),
             decoders: codec::Decompressors::default(),
             thinned: HashSet::new(),
             thinned_all: false,
@@ -396,12 +403,12 @@ impl Builder {
             pstaged: true,
             key: String::new(),
             next_package: None,
-            blocks: HashMap::new(),
+            blocks: ByName::default(),
             next_block: None,
             deleted: false,
-            counted: HashMap::new(),
+            counted: ByName::default(),
             uncounted: false,
-            labels: HashMap::new(),
+            labels: ByName::default(),
             links: Links::default(),
         })
     }
@@ -638,13 +645,14 @@ impl Prepared {
         };
         // Distinct keys and ecosystems, first occurrences kept: compared with the ones before
         // in a record with few entries; in one with many, found through maps from a keyed
-        // hash (SipHash with this process's random keys, so that a feed cannot make keys
-        // collide) to the first key with it, compared on a hit (a different key under the
-        // same hash, a chance of 2^-64, falls back to comparing with every key before). Sets
-        // of owned strings cost three allocations and two hashes a key, on the 61% of the
-        // mirror set's keys that are in records with many.
+        // hash to the first key with it, compared on a hit (a different key under the same
+        // hash, a chance of 2^-64, falls back to comparing with every key before). The hash
+        // is foldhash seeded at random per process (a feed, written without knowing the
+        // seed, cannot pick keys that collide), not std's SipHash: ~0.5% of an import's time
+        // went to SipHash here. Sets of owned strings cost three allocations and two hashes
+        // a key, on the 61% of the mirror set's keys that are in records with many.
         let many = n_packages > LINEAR_DEDUP;
-        let state = std::collections::hash_map::RandomState::new();
+        let state = foldhash::fast::RandomState::default();
         let mut first_key = FirstSeen::default();
         let mut first_eco = FirstSeen::default();
         for (ecosystem, package) in packages {
@@ -678,7 +686,7 @@ impl Prepared {
             }
         }
         let many = n_aliases > LINEAR_DEDUP;
-        let mut seen: HashSet<&str> = HashSet::new();
+        let mut seen: HashSet<&str, foldhash::fast::RandomState> = HashSet::default();
         for alias in aliases {
             if alias == id {
                 continue;
@@ -766,7 +774,7 @@ pub struct Writer<'a> {
     /// [`SPARE_BLOCKS`]).
     spare: Vec<codec::BlockBuf>,
     /// The dictionary of each source written to so far.
-    codecs: HashMap<String, Dict>,
+    codecs: ByName<Dict>,
     /// Decompressors for stored blocks (a replaced record's aliases, compaction).
     decoders: codec::Decompressors,
     /// Blocks that lost records to this writer (replaced in place): compacted at finish when
@@ -786,7 +794,7 @@ pub struct Writer<'a> {
     /// The next new package id (read from the table when first needed).
     next_package: Option<i64>,
     /// The block being filled for each source, with the id it will be stored under.
-    blocks: HashMap<String, (i64, codec::BlockBuf)>,
+    blocks: ByName<(i64, codec::BlockBuf)>,
     /// The next new block id (read from the table when first needed).
     next_block: Option<i64>,
     /// Whether records were deleted or replaced (unused dictionaries and packages are
@@ -796,12 +804,12 @@ pub struct Writer<'a> {
     /// (replaced) or that a new database never had, plus what it wrote to them since.
     /// [`Writer::finish`] stores these instead of counting every source's rows again (a
     /// pass over all of `advisories`, once a source: ~0.08 s at 500,000 records).
-    counted: HashMap<String, i64>,
+    counted: ByName<i64>,
     /// A record was added to or taken from a source whose count this writer does not know:
     /// [`Writer::finish`] counts every source.
     uncounted: bool,
     /// The id of each source label in `labels` (what `advisories.source` holds).
-    labels: HashMap<String, i64>,
+    labels: ByName<i64>,
     /// Links between packages and records added or removed, not yet in `affected`.
     links: Links,
 }
@@ -1287,7 +1295,7 @@ impl Writer<'_> {
     fn stored(
         tx: &rusqlite::Transaction<'_>,
         tmp: &Path,
-        codecs: &mut HashMap<String, Dict>,
+        codecs: &mut ByName<Dict>,
         spare: &mut Vec<codec::BlockBuf>,
         done: Done,
     ) -> Result<(), DbError> {
@@ -1731,7 +1739,7 @@ impl Writer<'_> {
             return;
         }
         if !self.coverage.contains_key(&p.source) {
-            self.coverage.insert(p.source.clone(), HashMap::new());
+            self.coverage.insert(p.source.clone(), ByName::default());
         }
         let Some(ecos) = self.coverage.get_mut(&p.source) else {
             return;

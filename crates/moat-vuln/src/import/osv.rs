@@ -533,9 +533,9 @@ fn inflate_checked(
     if out.len() != size {
         return Err("size differs from the header's");
     }
-    let mut sum = flate2::Crc::new();
-    sum.update(out);
-    if sum.sum() != crc {
+    // libdeflate's CRC-32 (512-bit carry-less multiplies where the CPU has them): 0.45%
+    // of the 500k import's samples where flate2's (zlib-rs) took 1.0%.
+    if libdeflater::crc32(out) != crc {
         return Err("CRC-32 mismatch");
     }
     Ok(())
