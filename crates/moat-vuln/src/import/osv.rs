@@ -515,11 +515,15 @@ fn inflate_checked(
     crc: u32,
     out: &mut Vec<u8>,
 ) -> Result<(), &'static str> {
-    out.clear();
     let size = size as usize;
     if stored {
+        out.clear();
         out.extend_from_slice(packed);
     } else {
+        // `out` is the worker's buffer, reused entry after entry: only bytes past what it
+        // holds are zeroed (clearing it first zeroed every entry's whole size before
+        // libdeflate wrote over it: 0.6% of an import's instructions). Only the `n` bytes
+        // inflated are kept.
         out.resize(size, 0);
         let d = inflate.get_or_insert_with(libdeflater::Decompressor::new);
         let n = d.deflate_decompress(packed, out).map_err(|e| match e {
@@ -851,4 +855,81 @@ pub(crate) fn stream_zip_fast<R: Read + Seek + Send, T: Send>(
         return Ok(Err(Stop));
     }
     read
+}
+
+#[cfg(test)]
+mod tests {
+    use super::inflate_checked;
+    use std::io::Write;
+
+    fn deflated(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn crc(data: &[u8]) -> u32 {
+        let mut c = flate2::Crc::new();
+        c.update(data);
+        c.sum()
+    }
+
+    #[test]
+    fn a_reused_buffer_holds_exactly_each_entry_inflated() {
+        let long: Vec<u8> = (0..5000u32).flat_map(|i| (i % 251).to_le_bytes()).collect();
+        let short = b"{\"id\":\"GO-1\"}".to_vec();
+        let mut inflate = None;
+        let mut out = Vec::new();
+        for data in [&long, &short, &long, &short] {
+            let packed = deflated(data);
+            inflate_checked(
+                &mut inflate,
+                &packed,
+                false,
+                data.len() as u32,
+                crc(data),
+                &mut out,
+            )
+            .unwrap();
+            assert_eq!(&out, data);
+        }
+        // A bad entry after a longer one leaves nothing of the longer one behind: it fails,
+        // and the next entry is whole again.
+        let packed = deflated(&long);
+        let bad_crc = inflate_checked(&mut inflate, &packed, false, 20000, 1, &mut out);
+        assert_eq!(bad_crc, Err("CRC-32 mismatch"));
+        let packed = deflated(&short);
+        let too_short = inflate_checked(
+            &mut inflate,
+            &packed,
+            false,
+            short.len() as u32 + 7,
+            crc(&short),
+            &mut out,
+        );
+        assert_eq!(too_short, Err("size differs from the header's"));
+        let too_long = inflate_checked(&mut inflate, &deflated(&long), false, 100, 0, &mut out);
+        assert_eq!(too_long, Err("deflate data is longer than its header says"));
+        inflate_checked(
+            &mut inflate,
+            &packed,
+            false,
+            short.len() as u32,
+            crc(&short),
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(out, short);
+        // Stored entries are copied whole, whatever the buffer held.
+        inflate_checked(
+            &mut inflate,
+            &short,
+            true,
+            short.len() as u32,
+            crc(&short),
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(out, short);
+    }
 }
