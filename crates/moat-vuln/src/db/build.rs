@@ -383,7 +383,7 @@ impl Builder {
                 .map_err(sqlite_err(&tmp))?;
         Ok(Writer {
             tx,
-            held_st: Held::new(conn),
+            statements: Statements::new(conn),
             tmp,
             mode,
             touched: BTreeMap::new(),
@@ -751,8 +751,8 @@ pub enum Mode {
 /// with one id wins, is the order of calls.
 pub struct Writer<'a> {
     tx: rusqlite::Transaction<'a>,
-    /// The statements run once a record or more, prepared once a writer ([`Held`]).
-    held_st: Held<'a>,
+    /// The statements run once a record or more, prepared once a writer.
+    statements: Statements<'a>,
     tmp: PathBuf,
     mode: Mode,
     /// Sources written to, with the metadata to store for them.
@@ -817,25 +817,26 @@ pub struct Writer<'a> {
 /// The statements a writer runs for (nearly) every record, each prepared the first time it
 /// is needed and held until the writer ends, instead of found again in rusqlite's statement
 /// cache by its text at every use (hashing the text twice a use, the cache's own
-/// bookkeeping: ~2% of the 500k import's CPU for three statements run 1.6 million times).
-struct Held<'a> {
+/// bookkeeping: ~2% of the 500k import's instructions, for three statements run about 1.4
+/// million times).
+struct Statements<'a> {
     conn: &'a Connection,
     insert_advisory: Option<rusqlite::Statement<'a>>,
     stage_key: Option<rusqlite::Statement<'a>>,
     stage_aliases: Option<rusqlite::Statement<'a>>,
 }
 
-/// Which of the [`Held`] statements.
+/// Which of the [`Statements`].
 #[derive(Clone, Copy)]
-enum HeldSql {
+enum Sql {
     InsertAdvisory,
     StageKey,
     StageAliases,
 }
 
-impl<'a> Held<'a> {
-    fn new(conn: &'a Connection) -> Held<'a> {
-        Held {
+impl<'a> Statements<'a> {
+    fn new(conn: &'a Connection) -> Statements<'a> {
+        Statements {
             conn,
             insert_advisory: None,
             stage_key: None,
@@ -844,18 +845,18 @@ impl<'a> Held<'a> {
     }
 
     /// The statement `which`, prepared on first use.
-    fn get(&mut self, which: HeldSql) -> rusqlite::Result<&mut rusqlite::Statement<'a>> {
+    fn get(&mut self, which: Sql) -> rusqlite::Result<&mut rusqlite::Statement<'a>> {
         let (slot, sql) = match which {
-            HeldSql::InsertAdvisory => (
+            Sql::InsertAdvisory => (
                 &mut self.insert_advisory,
                 "INSERT INTO advisories(id, source, packages, block, slot) \
                  VALUES (?1, ?2, ?3, ?4, ?5)",
             ),
-            HeldSql::StageKey => (
+            Sql::StageKey => (
                 &mut self.stage_key,
                 "INSERT INTO temp.pstage(ecosystem, name, id) VALUES (?1, ?2, ?3)",
             ),
-            HeldSql::StageAliases => (
+            Sql::StageAliases => (
                 &mut self.stage_aliases,
                 "INSERT INTO temp.stage(advisory, aliases) VALUES (?1, ?2)",
             ),
@@ -1420,8 +1421,8 @@ impl Writer<'_> {
                 // A new database stages its new keys: see [`STAGE_SQL`].
                 if self.deferred.is_some() {
                     self.pstaged = true;
-                    self.held_st
-                        .get(HeldSql::StageKey)
+                    self.statements
+                        .get(Sql::StageKey)
                         .and_then(|st| st.execute(params![eco, name, id]))
                 } else {
                     self.tx
@@ -1676,8 +1677,8 @@ impl Writer<'_> {
         let rowid = match again {
             Some(rowid) => self.replace_in_place(p, Some(rowid), label, &packages, block, slot)?,
             None => match self
-                .held_st
-                .get(HeldSql::InsertAdvisory)
+                .statements
+                .get(Sql::InsertAdvisory)
                 .and_then(|st| st.execute(params![p.id, label, packages, block, slot]))
             {
                 Ok(_) => {
@@ -1708,8 +1709,8 @@ impl Writer<'_> {
                         path: self.tmp.clone(),
                         reason: format!("{}: aliases: {err}", p.id),
                     })?;
-                self.held_st
-                    .get(HeldSql::StageAliases)
+                self.statements
+                    .get(Sql::StageAliases)
                     .and_then(|st| st.execute(params![rowid, aliases]))
                     .map_err(e)?;
             }
