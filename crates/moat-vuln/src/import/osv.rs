@@ -880,56 +880,32 @@ mod tests {
         let short = b"{\"id\":\"GO-1\"}".to_vec();
         let mut inflate = None;
         let mut out = Vec::new();
+        // `data` deflated (or stored) and read back into `out` against a local header that
+        // gives `size` and `sum` as its size and CRC-32.
+        let mut entry = |out: &mut Vec<u8>, data: &[u8], size: usize, sum: u32, stored: bool| {
+            let packed = if stored {
+                data.to_vec()
+            } else {
+                deflated(data)
+            };
+            inflate_checked(&mut inflate, &packed, stored, size as u32, sum, out)
+        };
         for data in [&long, &short, &long, &short] {
-            let packed = deflated(data);
-            inflate_checked(
-                &mut inflate,
-                &packed,
-                false,
-                data.len() as u32,
-                crc(data),
-                &mut out,
-            )
-            .unwrap();
+            entry(&mut out, data, data.len(), crc(data), false).unwrap();
             assert_eq!(&out, data);
         }
-        // A bad entry after a longer one leaves nothing of the longer one behind: it fails,
-        // and the next entry is whole again.
-        let packed = deflated(&long);
-        let bad_crc = inflate_checked(&mut inflate, &packed, false, 20000, 1, &mut out);
+        // Bad entries after a longer one fail, and the next entry is whole again.
+        let bad_crc = entry(&mut out, &long, long.len(), 1, false);
         assert_eq!(bad_crc, Err("CRC-32 mismatch"));
-        let packed = deflated(&short);
-        let too_short = inflate_checked(
-            &mut inflate,
-            &packed,
-            false,
-            short.len() as u32 + 7,
-            crc(&short),
-            &mut out,
-        );
+        let too_short = entry(&mut out, &short, short.len() + 7, crc(&short), false);
         assert_eq!(too_short, Err("size differs from the header's"));
-        let too_long = inflate_checked(&mut inflate, &deflated(&long), false, 100, 0, &mut out);
+        let too_long = entry(&mut out, &long, 100, 0, false);
         assert_eq!(too_long, Err("deflate data is longer than its header says"));
-        inflate_checked(
-            &mut inflate,
-            &packed,
-            false,
-            short.len() as u32,
-            crc(&short),
-            &mut out,
-        )
-        .unwrap();
+        entry(&mut out, &short, short.len(), crc(&short), false).unwrap();
         assert_eq!(out, short);
         // Stored entries are copied whole, whatever the buffer held.
-        inflate_checked(
-            &mut inflate,
-            &short,
-            true,
-            short.len() as u32,
-            crc(&short),
-            &mut out,
-        )
-        .unwrap();
+        entry(&mut out, &long, long.len(), crc(&long), false).unwrap();
+        entry(&mut out, &short, short.len(), crc(&short), true).unwrap();
         assert_eq!(out, short);
     }
 }
