@@ -861,10 +861,10 @@ impl<'a> Statements<'a> {
                 "INSERT INTO temp.stage(advisory, aliases) VALUES (?1, ?2)",
             ),
         };
-        if slot.is_none() {
-            *slot = Some(self.conn.prepare(sql)?);
+        match slot {
+            Some(st) => Ok(st),
+            None => Ok(slot.insert(self.conn.prepare(sql)?)),
         }
-        slot.as_mut().ok_or(rusqlite::Error::InvalidQuery)
     }
 }
 
