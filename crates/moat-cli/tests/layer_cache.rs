@@ -99,8 +99,8 @@ fn a_second_scan_reads_no_layer_not_even_a_replaced_blob() {
     assert_eq!(counts(&s2), (2, 0, 0, 0));
     assert_eq!(s1.stdout, s2.stdout);
 
-    // Replace the top layer's blob by garbage: the config's diff-id still names it, so the
-    // cached analysis is used and the blob is never opened...
+    // Replace the top layer's blob by garbage: the manifest's blob digest still names it,
+    // so the cached analysis is used and the blob is never opened...
     let blob = img.join("blobs/sha256").join(&sha256(&layers[1].blob)[7..]);
     std::fs::write(&blob, b"garbage, not a layer").unwrap();
     let third = run_debug(home, &sbom, &img);
@@ -359,4 +359,54 @@ fn cached_warnings_name_the_layer_where_it_is_now() {
             .iter()
             .any(|d| d["layer"] == 1 && d["code"] == "hardlink-unread")
     );
+}
+
+/// A config cannot lend one layer's cached facts to other bytes. moat does not recompute a
+/// gzip OCI layer's diff_id (its blob digest binds it to the manifest), so an image may
+/// claim another layer's diff_id for a layer of other content: it is cached under its blob
+/// digest, and each image is reported with its own layer's content, whichever is scanned
+/// first. (A docker-archive's layers are checked against the diff_ids: moat-image's
+/// `diff_id_mismatch`.)
+#[test]
+fn a_config_claiming_another_layers_diff_id_gets_no_cached_facts() {
+    let clean = tar(&[E::File("app/readme.txt", b"nothing to see\n".to_vec())]);
+    let leaky = tar(&[E::File(
+        "app/.env",
+        b"AWS_ACCESS_KEY_ID=AKIAQYLPMN5HHHFPZAM2\n".to_vec(),
+    )]);
+    let secret = ["scan", "-q", "--scanners", "secret", "--format", "json"];
+    for liar_first in [false, true] {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = tmp.path();
+        let (honest, liar) = (home.join("honest"), home.join("liar"));
+        let layer = |bytes: &[u8]| TestLayer {
+            blob: gzip(bytes),
+            // The diff_id the config gives: the clean layer's, for both images.
+            tar: clean.clone(),
+            created_by: "app",
+        };
+        write_oci(&honest, &[layer(&clean)]);
+        write_oci(&liar, &[layer(&leaky)]);
+        let order = if liar_first {
+            [&liar, &honest]
+        } else {
+            [&honest, &liar]
+        };
+        for target in order {
+            let o = run_debug(home, &secret, target);
+            assert_eq!(counts(&o), (0, 1, 0, 1), "liar first: {liar_first}");
+            let found = stdout(&o).contains("aws-access-key-id");
+            assert_eq!(
+                found,
+                target == &liar,
+                "{}: {}",
+                target.display(),
+                stdout(&o)
+            );
+        }
+        // Each is a hit now, with its own facts.
+        let again = run_debug(home, &secret, &liar);
+        assert_eq!(counts(&again), (1, 0, 0, 0));
+        assert!(stdout(&again).contains("aws-access-key-id"));
+    }
 }

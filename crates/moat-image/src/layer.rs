@@ -1,5 +1,13 @@
 //! The verified layer stream:
 //! blob bytes -> hash (stored digest) -> gzip/zstd/none -> hash (diff_id) + limits -> caller.
+//!
+//! What binds a layer's bytes to the image depends on the format. An OCI manifest (an OCI
+//! layout, an OCI archive, a registry) names each layer blob by its digest, and the
+//! manifest is itself read by digest: the stored digest binds the bytes, and a compressed
+//! layer's diff_id (a claim of the config, which the manifest binds by digest too) is not
+//! recomputed. A docker-archive's `manifest.json` is bound to nothing (only the config is
+//! named by its digest, the image id), so its layers are checked against the config's
+//! diff_ids. An uncompressed layer's one hash serves both checks, so both are made.
 
 use crate::Limits;
 use crate::digest::{Algo, Digest, StreamHasher};
@@ -26,6 +34,26 @@ pub(crate) struct LayerPlan {
     pub(crate) size: Option<u64>,
     /// `rootfs.diff_ids[i]`.
     pub(crate) diff_id: Digest,
+    /// Whether the tar bytes are checked against `diff_id` when the layer is compressed
+    /// (an uncompressed layer is checked anyway: its one hash gives both digests). Off
+    /// only where `stored` comes from a manifest read by digest (see the module
+    /// documentation).
+    pub(crate) check_diff_id: bool,
+}
+
+impl LayerPlan {
+    /// What identifies the layer's content once read: the digest the reader verifies
+    /// whatever the layer's compression, named by what it is the digest of (`blob ` the
+    /// stored bytes, where a manifest binds them; else `diff-id ` the tar bytes). The
+    /// layer cache is keyed by it, so a config's claim cannot lend one layer's cached facts
+    /// to other bytes, and the two kinds never meet (a blob's bytes that are also some
+    /// other layer's tar bytes are decompressed first when they are gzip or zstd).
+    pub(crate) fn content_id(&self) -> String {
+        match &self.stored {
+            Some(stored) if !self.check_diff_id => format!("blob {stored}"),
+            _ => format!("diff-id {}", self.diff_id),
+        }
+    }
 }
 
 /// Identifies the layer in messages.
@@ -138,11 +166,13 @@ pub struct LayerStats {
 /// A stream of one layer's uncompressed tar bytes, hashed and checked as it goes.
 ///
 /// Read it (e.g. with [`crate::tarstream::TarReader::new`]`(&mut reader)`), then call
-/// [`LayerReader::finish`], which reads whatever is left and verifies both digests.
+/// [`LayerReader::finish`], which reads whatever is left and verifies the digests (the
+/// stored bytes', and the diff_id where it is checked: see the module documentation).
 /// Errors from `read` are `io::Error::other(ImageError)`; see [`ImageError::from_io`].
 pub struct LayerReader {
     decoder: Decoder,
-    diff: StreamHasher,
+    /// The hash of the tar bytes: none for a compressed layer whose diff_id is not checked.
+    diff: Option<StreamHasher>,
     uncompressed: u64,
     limits: Limits,
     expected_stored: Option<Digest>,
@@ -203,6 +233,7 @@ impl LayerReader {
         let unknown_compression = other_compression(&magic);
         // Uncompressed: the stored bytes are the tar bytes, so one hash serves both checks.
         let shared_hash = !is_gzip && !is_zstd && stored_algo == plan.diff_id.algo;
+        let hash_tar = shared_hash || plan.check_diff_id || plan.stored.is_none();
         stored.hashing = !shared_hash;
         if !shared_hash {
             // A compressed layer's stored bytes are hashed apart from the tar bytes: on a
@@ -234,10 +265,12 @@ impl LayerReader {
             // An uncompressed layer's one hash stays on the reader, which then does little
             // else: on a two-core machine a thread bought no time there (the analysers use
             // the other core) and cost 15% more CPU (the copy, the hand-over).
-            diff: StreamHasher::new(
-                plan.diff_id.algo,
-                if is_gzip || is_zstd { blob.size } else { 0 },
-            ),
+            diff: hash_tar.then(|| {
+                StreamHasher::new(
+                    plan.diff_id.algo,
+                    if is_gzip || is_zstd { blob.size } else { 0 },
+                )
+            }),
             uncompressed: 0,
             limits,
             expected_stored: plan.stored.clone(),
@@ -262,7 +295,7 @@ impl LayerReader {
     }
 
     /// Read the rest of the layer to EOF (tar padding, trailing blocks), then verify the
-    /// stored digest and the diff_id.
+    /// stored digest and (where it is checked, see the module documentation) the diff_id.
     pub fn finish(mut self) -> Result<LayerStats, ImageError> {
         let mut buf = vec![0u8; BUF_SIZE];
         let input = self.ctx.input.clone();
@@ -274,12 +307,15 @@ impl LayerReader {
             what: format!("hashing layer {} ({})", ctx.index, ctx.label),
             cause: io::Error::other("the hashing thread stopped"),
         };
-        let diff = self.diff.finish().ok_or_else(|| stopped(&self.ctx))?;
+        let diff = match self.diff.take() {
+            Some(mut h) => Some(h.finish().ok_or_else(|| stopped(&self.ctx))?),
+            None => None,
+        };
         let shared_hash = self.shared_hash;
         let stored = self.decoder.stored();
         let (stored_bytes, expected_bytes) = (stored.count, stored.expected);
         let stored_digest = if shared_hash {
-            Some(diff.clone())
+            diff.clone()
         } else {
             stored.hasher.finish()
         };
@@ -298,7 +334,9 @@ impl LayerReader {
                 actual: stored_digest.to_string(),
             });
         }
-        if diff != self.expected_diff {
+        if let Some(diff) = diff
+            && diff != self.expected_diff
+        {
             return Err(ImageError::DigestMismatch {
                 path: self.ctx.input.clone(),
                 layer: Some(self.ctx.index),
@@ -352,7 +390,9 @@ impl LayerReader {
 impl Read for LayerReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.decoder.read(buf).map_err(|e| self.wrap(e))?;
-        self.diff.update(buf.get(..n).unwrap_or_default());
+        if let Some(h) = &mut self.diff {
+            h.update(buf.get(..n).unwrap_or_default());
+        }
         self.uncompressed += n as u64;
         if self.uncompressed > self.limits.max_layer_bytes {
             return Err(self.limit(format!(

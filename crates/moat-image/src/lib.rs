@@ -37,8 +37,11 @@
 //! * [`LayerReader`]: blob bytes -> sha256 of the stored bytes -> gzip/zstd/none (chosen by
 //!   magic bytes, never by media type) -> sha256 of the uncompressed bytes plus size and
 //!   ratio limits -> caller. Every byte is read once and hashed on the way;
-//!   [`LayerReader::finish`] drains the rest and compares both digests with the manifest
-//!   and the config's `rootfs.diff_ids`. The magic of a compression moat does not read
+//!   [`LayerReader::finish`] drains the rest and compares the digests with the manifest
+//!   and the config's `rootfs.diff_ids`: a compressed layer of an OCI manifest (layout,
+//!   archive, registry) is bound by its blob digest alone (the manifest is read by digest;
+//!   its diff_id is not recomputed), a docker-archive's layers by their diff_ids (its
+//!   `manifest.json` is bound to nothing), an uncompressed layer by both (one hash). The magic of a compression moat does not read
 //!   (xz, bzip2, lz4) is kept as a hint ([`LayerReader::unknown_compression`]) for the
 //!   message when the stream turns out to be no tar.
 //! * [`ImageError`]: one enum; every message names the input and, where relevant, the
@@ -448,6 +451,14 @@ impl Image {
         self.plans.len()
     }
 
+    /// What identifies layer `index`'s content, verified whenever the layer is read:
+    /// `blob DIGEST` for the blob's digest in a manifest read by digest (OCI layouts and
+    /// archives, registries), `diff-id DIGEST` for the config's diff_id (docker-archive).
+    /// The layer cache's key.
+    pub fn layer_content_id(&self, index: usize) -> Option<String> {
+        self.plans.get(index).map(LayerPlan::content_id)
+    }
+
     /// Makes the layers at `indices` readable: a registry image opened with
     /// [`RegistryOptions::defer_layers`] downloads them (verified, into the blob cache); any
     /// other image has them already.
@@ -632,6 +643,9 @@ pub(crate) fn assemble(
             stored: l.stored,
             size: l.size,
             diff_id: diff_id.clone(),
+            // A docker-archive's manifest.json is bound to nothing: its layers answer to
+            // the config's diff_ids (see the `layer` module).
+            check_diff_id: kind == ArtifactKind::DockerArchive,
         });
     }
     let artifact = Artifact {

@@ -98,16 +98,15 @@ fn stored_digest_mismatch() {
     );
 }
 
+/// The diff_id is checked where nothing else binds a layer's bytes to the image: a
+/// docker-archive (its `manifest.json` is named by no digest), and an uncompressed layer
+/// anywhere (its one hash gives both digests). A compressed layer of an OCI manifest is
+/// bound by its blob digest; its diff_id is the config's claim, not recomputed.
 #[test]
 fn diff_id_mismatch() {
     let dir = tempfile::tempdir().unwrap();
-    let mut t = TestImage::new().layer(&[("a", b"hello")], Comp::Gzip);
     let wrong = sha256(b"something else");
-    t.diff_ids = Some(vec![wrong.clone()]);
-    let lay = oci_dir(dir.path(), "lay", &t);
-    let img = image(&lay);
-    let (_, e) = consume(&img, 0).unwrap_err();
-    match &e {
+    let expect_diff_mismatch = |e: &ImageError, t: &TestImage| match e {
         ImageError::DigestMismatch {
             layer: Some(0),
             subject,
@@ -120,18 +119,33 @@ fn diff_id_mismatch() {
             assert_eq!(*actual, t.layers[0].diff_id());
         }
         other => panic!("{other:?}"),
-    }
-    // docker-archive too, with the digest claimed by `<hex>.tar`
+    };
+    // An uncompressed layer of an OCI layout.
+    let mut plain = TestImage::new().layer(&[("a", b"hello")], Comp::Plain);
+    plain.diff_ids = Some(vec![wrong.clone()]);
+    let lay = oci_dir(dir.path(), "plain", &plain);
+    let (_, e) = consume(&image(&lay), 0).unwrap_err();
+    expect_diff_mismatch(&e, &plain);
+
+    // A gzip layer of an OCI layout: read whole, its blob digest checked.
+    let mut t = TestImage::new().layer(&[("a", b"hello")], Comp::Gzip);
+    t.diff_ids = Some(vec![wrong.clone()]);
+    let lay = oci_dir(dir.path(), "lay", &t);
+    let stats = consume(&image(&lay), 0).unwrap_or_else(|(_, e)| panic!("{e}"));
+    assert_eq!(stats.stored_bytes, t.layers[0].stored.len() as u64);
+    assert_eq!(
+        image(&lay).artifact.layers[0].diff_id.as_deref(),
+        Some(wrong.as_str())
+    );
+
+    // The same gzip layer in a docker-archive, with the digest claimed by `<hex>.tar`.
     write_tar(
         &dir.path().join("d.tar"),
         &docker_classic_items(&[(&t, vec!["d:1"])], true),
     );
     let img = image(&p(dir.path(), "d.tar"));
     let (_, e) = consume(&img, 0).unwrap_err();
-    assert!(
-        matches!(e, ImageError::DigestMismatch { layer: Some(0), .. }),
-        "{e:?}"
-    );
+    expect_diff_mismatch(&e, &t);
 }
 
 #[test]
@@ -707,9 +721,10 @@ fn huge_pax_header_in_outer_tar_is_bounded() {
     );
 }
 
-/// A gzip layer large enough (over 4 MiB stored) that both of its hashes run on threads of
-/// their own: read whole it verifies, and a changed byte of the blob or a wrong diff_id is
-/// still caught, with the digest the bytes really have.
+/// A gzip layer large enough (over 4 MiB stored) that its hashes run on threads of their
+/// own: read whole it verifies, and a changed byte of the blob or a wrong diff_id (in a
+/// docker-archive, where it is checked) is still caught, with the digest the bytes really
+/// have.
 #[test]
 fn large_gzip_layer_hashed_on_threads_is_verified() {
     // Incompressible bytes (xorshift), so the stored blob is as large as the file.
@@ -749,10 +764,15 @@ fn large_gzip_layer_hashed_on_threads_is_verified() {
         other => panic!("{other:?}"),
     }
 
+    // A wrong diff_id is caught where it is checked (a docker-archive, see
+    // `diff_id_mismatch`), by the hash on its own thread.
     let mut wrong = t.clone();
     wrong.diff_ids = Some(vec![sha256(b"something else")]);
-    let lay = oci_dir(dir.path(), "wrong-diff", &wrong);
-    match consume(&image(&lay), 0) {
+    write_tar(
+        &dir.path().join("wrong-diff.tar"),
+        &docker_classic_items(&[(&wrong, vec!["d:1"])], false),
+    );
+    match consume(&image(&p(dir.path(), "wrong-diff.tar")), 0) {
         Err((
             false,
             ImageError::DigestMismatch {

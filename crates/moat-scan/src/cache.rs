@@ -279,11 +279,12 @@ impl KeyBase {
         Some(KeyBase(h))
     }
 
-    /// The key of the layer with this diff-id.
-    pub fn key(&self, diff_id: &str) -> Key {
+    /// The key of the layer whose content is `content_id` (`Image::layer_content_id`:
+    /// `blob DIGEST` or `diff-id DIGEST`).
+    pub fn key(&self, content_id: &str) -> Key {
         let mut h = self.0.clone();
-        h.update(b"diff-id ");
-        h.update(diff_id.as_bytes());
+        h.update(b"layer ");
+        h.update(content_id.as_bytes());
         Key(h.finalize().into())
     }
 }
@@ -608,13 +609,15 @@ mod tests {
     }
 
     #[test]
-    fn keys_follow_the_analyzers_the_options_and_the_diff_id() {
+    fn keys_follow_the_analyzers_the_options_and_the_content_id() {
         let opts = all_scanners();
         let active = active(&opts);
         let base = KeyBase::new(&active, &opts).unwrap();
         let k = base.key("sha256:aa");
         assert_eq!(k, KeyBase::new(&active, &opts).unwrap().key("sha256:aa"));
         assert_ne!(k, base.key("sha256:ab"));
+        // The same digest as a blob's and as a diff-id names different bytes.
+        assert_ne!(base.key("blob sha256:aa"), base.key("diff-id sha256:aa"));
         // One analyzer's version bumped: every key changes.
         let mut bumped = active.clone();
         let mut info = *bumped[2].info();

@@ -130,19 +130,18 @@ pub fn scan_with(
                     Ordering::Relaxed,
                 );
             }
-            // The layer cache: the key of each layer (its diff-id, verified when its facts
-            // were stored), and the facts of those already analysed.
+            // The layer cache: the key of each layer (the digest its content is verified
+            // by when read, `Image::layer_content_id`: the blob's for an OCI manifest, the
+            // diff-id for a docker-archive; verified when its facts were stored), and the
+            // facts of those already analysed.
             let cache = opts
                 .layer_cache
                 .as_deref()
                 .and_then(|c| cache::KeyBase::new(pool.analyzers(), opts).map(|base| (c, base)));
-            let keys: Vec<Option<cache::Key>> = img
-                .artifact
-                .layers
-                .iter()
-                .map(|l| {
+            let keys: Vec<Option<cache::Key>> = (0..n)
+                .map(|i| {
                     let (_, base) = cache.as_ref()?;
-                    l.diff_id.as_deref().map(|d| base.key(d))
+                    img.layer_content_id(i).map(|id| base.key(&id))
                 })
                 .collect();
             let cached: Vec<Option<walk::LayerFacts>> = keys
