@@ -46,8 +46,9 @@ impl LayerPlan {
     /// whatever the layer's compression, named by what it is the digest of (`blob ` the
     /// stored bytes, where a manifest binds them; else `diff-id ` the tar bytes). The
     /// layer cache is keyed by it, so a config's claim cannot lend one layer's cached facts
-    /// to other bytes, and the two kinds never meet (a blob's bytes that are also some
-    /// other layer's tar bytes are decompressed first when they are gzip or zstd).
+    /// to other bytes. The two names keep the kinds apart: the same bytes are read as they
+    /// are under a diff-id but decompressed under a blob digest when they are gzip or zstd,
+    /// so one digest may stand for two different contents.
     pub(crate) fn content_id(&self) -> String {
         match &self.stored {
             Some(stored) if !self.check_diff_id => format!("blob {stored}"),

@@ -41,9 +41,10 @@
 //!   and the config's `rootfs.diff_ids`: a compressed layer of an OCI manifest (layout,
 //!   archive, registry) is bound by its blob digest alone (the manifest is read by digest;
 //!   its diff_id is not recomputed), a docker-archive's layers by their diff_ids (its
-//!   `manifest.json` is bound to nothing), an uncompressed layer by both (one hash). The magic of a compression moat does not read
-//!   (xz, bzip2, lz4) is kept as a hint ([`LayerReader::unknown_compression`]) for the
-//!   message when the stream turns out to be no tar.
+//!   `manifest.json` is bound to nothing), an uncompressed layer by both (one hash). The
+//!   magic of a compression moat does not read (xz, bzip2, lz4) is kept as a hint
+//!   ([`LayerReader::unknown_compression`]) for the message when the stream turns out to
+//!   be no tar.
 //! * [`ImageError`]: one enum; every message names the input and, where relevant, the
 //!   layer index and digest. Errors raised inside `Read::read` travel as
 //!   `io::Error::other(ImageError)` and come back with [`ImageError::from_io`].
