@@ -5,10 +5,12 @@
 #   fuzz/run.sh                                    # the CI schedule below
 #   FUZZ_TARGETS="rpm_db rpm_sqlite" fuzz/run.sh   # only these targets
 #   FUZZ_SECONDS=600 FUZZ_SECONDS_OTHER=600 fuzz/run.sh   # a long (nightly) run of all
+#   FUZZ_JOBS=1 fuzz/run.sh                        # one target at a time
 # The schedule CI can afford: FUZZ_SECONDS (default 60) for each target whose parser's code
 # changed in the commit under test (HEAD against its first parent; every target when that
 # cannot be told, e.g. in a shallow clone), FUZZ_SECONDS_OTHER (default 10) for the rest:
-# about 15 x 10 s plus a minute per changed parser, besides the build.
+# about 25 x 10 s plus a minute per changed parser, besides the build, on as many targets at
+# a time as there are cores (FUZZ_JOBS).
 # cargo-fuzz needs nightly features; on the stable toolchain RUSTC_BOOTSTRAP=1 enables them.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -71,28 +73,64 @@ seeds() { # target -> seed directories that exist
     *) echo "" ;;
   esac
 }
-for t in ${FUZZ_TARGETS:-$(cargo fuzz list)}; do
-  mkdir -p "corpus/$t"
-  dirs=("corpus/$t")
-  if [ -d "regressions/$t" ]; then
-    echo "fuzz: $t: replaying regressions/$t"
-    if ! cargo fuzz run "$t" "regressions/$t" -- -runs=0 -rss_limit_mb=2048 -timeout=30; then
-      echo "fuzz: $t: a kept regression input fails again (regressions/$t/)"
-      exit 1
+# run_one T: replays T's kept regressions, then fuzzes T; everything it prints goes to
+# $logs/T.log (shown once every target is done). Fails with the reason at the log's end.
+run_one() {
+  local t=$1 log=$logs/$1.log
+  {
+    mkdir -p "corpus/$t"
+    local dirs=("corpus/$t")
+    if [ -d "regressions/$t" ]; then
+      echo "fuzz: $t: replaying regressions/$t"
+      if ! cargo fuzz run "$t" "regressions/$t" -- -runs=0 -rss_limit_mb=2048 -timeout=30 > "$log.run" 2>&1; then
+        tail -n 40 "$log.run"
+        echo "fuzz: $t: a kept regression input fails again (regressions/$t/)"
+        return 1
+      fi
+      tail -n 1 "$log.run"
+      dirs+=("regressions/$t")
     fi
-    dirs+=("regressions/$t")
+    for s in $(seeds "$t"); do [ -d "$s" ] && dirs+=("$s"); done
+    local secs; secs=$(secs_for "$t")
+    echo "fuzz: $t (${secs}s)"
+    if ! cargo fuzz run "$t" "${dirs[@]}" -- -max_total_time="$secs" -max_len=1048576 -rss_limit_mb=2048 > "$log.run" 2>&1; then
+      grep -E "panicked at|ERROR|SUMMARY|Test unit written" "$log.run" | head -n 20
+      tail -n 40 "$log.run"
+      echo "fuzz: $t failed (the input is in fuzz/artifacts/$t/; once fixed, keep it in fuzz/regressions/$t/)"
+      return 1
+    fi
+    tail -n 1 "$log.run"
+    rm -f "$log.run"
+  } > "$log" 2>&1
+}
+
+# Every target built once, then FUZZ_JOBS targets (default: one a core) fuzzed at a time: a
+# libFuzzer process uses one core, so on two cores two at a time halve the wall time.
+targets=(${FUZZ_TARGETS:-$(cargo fuzz list)})
+if [ -n "${FUZZ_TARGETS:-}" ]; then
+  for t in "${targets[@]}"; do cargo fuzz build "$t"; done
+else
+  cargo fuzz build
+fi
+jobs=${FUZZ_JOBS:-$(nproc)}
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+failed=0 running=0
+for t in "${targets[@]}"; do
+  if [ "$running" -ge "$jobs" ]; then
+    wait -n || failed=1
+    running=$((running - 1))
   fi
-  for s in $(seeds "$t"); do [ -d "$s" ] && dirs+=("$s"); done
-  secs=$(secs_for "$t")
-  echo "fuzz: $t (${secs}s)"
-  log=$(mktemp)
-  if ! cargo fuzz run "$t" "${dirs[@]}" -- -max_total_time="$secs" -max_len=1048576 -rss_limit_mb=2048 > "$log" 2>&1; then
-    grep -E "panicked at|ERROR|SUMMARY|Test unit written" "$log" | head -n 20
-    tail -n 40 "$log"
-    echo "fuzz: $t failed (the input is in fuzz/artifacts/$t/; once fixed, keep it in fuzz/regressions/$t/)"
-    exit 1
-  fi
-  tail -n 1 "$log"
-  rm -f "$log"
+  run_one "$t" &
+  running=$((running + 1))
 done
+while [ "$running" -gt 0 ]; do
+  wait -n || failed=1
+  running=$((running - 1))
+done
+for t in "${targets[@]}"; do cat "$logs/$t.log"; done
+if [ "$failed" != 0 ]; then
+  echo "fuzz: a target failed (above)"
+  exit 1
+fi
 echo "fuzz: all targets ran without a crash"
