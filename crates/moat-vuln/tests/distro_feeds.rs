@@ -397,3 +397,53 @@ fn distro_rules_when_matching() {
         "the module build is affected, the non-modular one is not compared with a module fix"
     );
 }
+
+/// Chainguard publishes its OSV feed as one file a record plus `all.json`, an index of the
+/// feed's ids and modified times. Imported as a directory, the index is not read as records:
+/// each record keeps its packages (read as records, the index's entries, valid OSV with
+/// nothing but an id, came after the files and replaced every record with an empty one).
+#[test]
+fn chainguard_feed_directory_keeps_its_records_and_skips_its_index() {
+    let Some(s) = samples() else { return };
+    let dir = s.join("osv/chainguard");
+    let batch = import::import_path(&dir).unwrap();
+    let mut got: Vec<(String, String, usize)> = batch
+        .advisories
+        .iter()
+        .map(|a| (a.id.clone(), a.source.clone(), a.affected.len()))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            (
+                "CGA-224q-ccj5-2p53".to_string(),
+                "osv:Chainguard".to_string(),
+                4
+            ),
+            (
+                "CGA-22hv-wp9q-4779".to_string(),
+                "osv:Chainguard".to_string(),
+                3
+            ),
+            (
+                "CGA-xcpc-gm23-prj9".to_string(),
+                "osv:Chainguard".to_string(),
+                4
+            ),
+        ]
+    );
+    let index = dir.join("all.json");
+    assert_eq!(
+        batch.skipped,
+        [format!(
+            "{} (an index of 3 record ids, not records)",
+            index.display()
+        )]
+    );
+    // The index alone is nothing to import.
+    let alone = import::import_path(&index).unwrap();
+    assert!(alone.advisories.is_empty());
+    assert_eq!(alone.files, 0);
+    assert_eq!(alone.skipped.len(), 1);
+}

@@ -846,6 +846,14 @@ fn import_bytes(path: &Path, bytes: &[u8], batch: &mut ImportBatch) {
             return;
         }
         Format::OsvJson => {
+            // An index of the feed's records (ids and modified times) is not records: read
+            // as such it would empty the records it names.
+            if let Some(n) = osv::index_entries(bytes) {
+                batch
+                    .skipped
+                    .push(format!("{shown} (an index of {n} record ids, not records)"));
+                return;
+            }
             batch.files += 1;
             osv::read_json_into(bytes, &shown, batch);
             return;

@@ -155,6 +155,30 @@ fn check(mut adv: Advisory) -> Result<Advisory, OsvError> {
     Ok(adv)
 }
 
+/// How many entries `bytes` lists when it is an index of records rather than records: a JSON
+/// array of objects that each hold an `id` and a `modified` time and nothing else, as
+/// Chainguard publishes its feed's `all.json` beside one file a record. Read as records,
+/// such entries (valid OSV, `id` and `modified` being all the schema requires) replaced the
+/// real records of the same ids with empty ones, as they came later in the directory.
+/// `None` for anything else (an array of records fails at its first other field).
+pub(crate) fn index_entries(bytes: &[u8]) -> Option<usize> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Entry<'a> {
+        #[serde(borrow)]
+        id: std::borrow::Cow<'a, str>,
+        #[serde(borrow)]
+        modified: std::borrow::Cow<'a, str>,
+    }
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'[') {
+        return None;
+    }
+    let list = serde_json::from_slice::<Vec<Entry<'_>>>(bytes).ok()?;
+    let named = |e: &Entry<'_>| !e.id.trim().is_empty() && !e.modified.trim().is_empty();
+    (!list.is_empty() && list.iter().all(named)).then_some(list.len())
+}
+
 /// One OSV JSON file, record by record: the outer error is a file that is not JSON or not
 /// OSV-shaped; inner errors are single records of an array that do not parse.
 pub(crate) fn parse_json_records(
@@ -859,8 +883,33 @@ pub(crate) fn stream_zip_fast<R: Read + Seek + Send, T: Send>(
 
 #[cfg(test)]
 mod tests {
-    use super::inflate_checked;
+    use super::{index_entries, inflate_checked};
     use std::io::Write;
+
+    /// Only an array of objects that each hold an id and a modified time, and nothing
+    /// else, is an index; records, single objects and empty arrays are not.
+    #[test]
+    fn an_index_is_ids_and_modified_times_only() {
+        let index = br#" [{"id": "CGA-1", "modified": "2026-01-07T00:00:00Z"},
+            {"modified": "2026-02-01T00:00:00Z", "id": "CGA-2"}] "#;
+        assert_eq!(index_entries(index), Some(2));
+        for not_index in [
+            &br#"[{"id": "CGA-1", "modified": "2026-01-07T00:00:00Z", "summary": "x"}]"#[..],
+            br#"[{"id": "CGA-1", "modified": "2026-01-07T00:00:00Z"}, {"id": "CGA-2"}]"#,
+            br#"[{"id": "", "modified": "2026-01-07T00:00:00Z"}]"#,
+            br#"{"id": "CGA-1", "modified": "2026-01-07T00:00:00Z"}"#,
+            b"[]",
+            b"[1, 2]",
+            b"[{\"id\": \"CGA-1\", \"modified\": ",
+        ] {
+            assert_eq!(
+                index_entries(not_index),
+                None,
+                "{}",
+                String::from_utf8_lossy(not_index)
+            );
+        }
+    }
 
     fn deflated(data: &[u8]) -> Vec<u8> {
         let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
