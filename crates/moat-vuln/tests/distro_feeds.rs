@@ -14,7 +14,7 @@
 
 use moat_model::advisory::{Advisory, Event, Status};
 use moat_model::{Inventory, Package};
-use moat_vuln::import::{self, alas, csaf, oval};
+use moat_vuln::import::{self, alas, alpine, csaf, oval};
 use moat_vuln::matcher::{MatchOptions, MemorySource, match_inventory};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashSet};
@@ -446,4 +446,107 @@ fn chainguard_feed_directory_keeps_its_records_and_skips_its_index() {
     assert!(alone.advisories.is_empty());
     assert_eq!(alone.files, 0);
     assert_eq!(alone.skipped.len(), 1);
+}
+
+/// Wolfi's and Chainguard's secdb (`security.json`, Alpine's JSON without `distroversion`:
+/// rolling distros told by their `urlprefix`) read as advisories of the `Wolfi` and
+/// `Chainguard` ecosystems, checked against vunnel's reading of the same files (Grype's
+/// data): for every vulnerability, the same (package, fixed version) pairs, `0` where the
+/// package was never affected (vunnel's FixedIn `0`, moat's `not_affected`), and no
+/// vulnerability more or less.
+#[test]
+fn wolfi_and_chainguard_secdb_agree_with_vunnel() {
+    let Some(s) = samples() else { return };
+    for (feed, eco, source, snapshots) in [
+        (
+            "wolfi",
+            "Wolfi",
+            "wolfi-secdb",
+            "wolfi/snapshots/wolfi:rolling",
+        ),
+        (
+            "chainguard",
+            "Chainguard",
+            "chainguard-secdb",
+            "chainguard/snapshots/secdb/chainguard:rolling",
+        ),
+    ] {
+        let bytes = std::fs::read(s.join(format!("secdb/{feed}/security.json"))).unwrap();
+        let advs = alpine::parse_secdb_json(&bytes).unwrap();
+        let mut ours: std::collections::BTreeMap<String, BTreeSet<(String, String)>> =
+            Default::default();
+        for a in &advs {
+            assert_eq!(a.source, source);
+            let cve = a.aliases.first().unwrap();
+            assert_eq!(a.id, format!("{}-{cve}", eco.to_ascii_uppercase()));
+            for f in &a.affected {
+                assert_eq!(f.package.ecosystem, eco);
+                let version = match f.status {
+                    Some(Status::NotAffected) => "0".to_string(),
+                    _ => {
+                        fixed(&Advisory {
+                            affected: vec![f.clone()],
+                            ..Advisory::default()
+                        })
+                        .into_iter()
+                        .next()
+                        .unwrap()
+                        .2
+                    }
+                };
+                ours.entry(cve.clone())
+                    .or_default()
+                    .insert((f.package.name.clone(), version));
+            }
+        }
+        let dir = shared(&format!("oracles/vunnel-provider-fixtures/{snapshots}")).unwrap();
+        let mut theirs: std::collections::BTreeMap<String, BTreeSet<(String, String)>> =
+            Default::default();
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let v: Value =
+                serde_json::from_slice(&std::fs::read(e.unwrap().path()).unwrap()).unwrap();
+            let vuln = &v["item"]["Vulnerability"];
+            let set = theirs
+                .entry(vuln["Name"].as_str().unwrap().to_string())
+                .or_default();
+            for f in vuln["FixedIn"].as_array().unwrap() {
+                set.insert((
+                    f["Name"].as_str().unwrap().to_string(),
+                    f["Version"].as_str().unwrap().to_string(),
+                ));
+            }
+        }
+        assert!(theirs.len() > 50, "{feed}: {} snapshots", theirs.len());
+        assert_eq!(ours, theirs, "{feed}");
+    }
+    // Matched against a Wolfi image's apk packages: binutils is fixed for CVE-2022-38126 in
+    // 2.39-r1 and for CVE-2022-38533 in 2.39-r2 (Wolfi's origin package is its name).
+    let bytes = std::fs::read(s.join("secdb/wolfi/security.json")).unwrap();
+    let advs = alpine::parse_secdb_json(&bytes).unwrap();
+    let apk = |version: &str| -> Package {
+        serde_json::from_value(serde_json::json!({
+            "id": format!("apk:binutils@{version}"),
+            "name": "binutils",
+            "version": version,
+            "type": "apk",
+            "purl": format!("pkg:apk/wolfi/binutils@{version}?arch=x86_64"),
+            "ecosystem": "Wolfi",
+            "arch": "x86_64",
+            "source_name": "binutils",
+            "licenses": [],
+            "locations": [],
+        }))
+        .unwrap()
+    };
+    let mut got = findings(advs.clone(), vec![apk("2.39-r1")]);
+    got.sort();
+    assert!(
+        got.iter()
+            .any(|f| f.1 == "binutils" && f.2.as_deref() == Some("2.39-r2")),
+        "{got:?}"
+    );
+    assert!(
+        !got.iter().any(|f| f.2.as_deref() == Some("2.39-r1")),
+        "fixed in the installed version: {got:?}"
+    );
 }

@@ -57,11 +57,21 @@
 //! package under two versions (a later re-fix) it gives two `affected` entries, which OSV
 //! evaluates independently.
 //!
+//! ## Wolfi and Chainguard
+//!
+//! Wolfi (`packages.wolfi.dev/os/security.json`) and Chainguard (`packages.cgr.dev` /
+//! `libraries.cgr.dev`, `reponame: chainguard`) publish the same JSON for their rolling
+//! distros, without `distroversion`: the feed is told by its `urlprefix` (or `reponame`),
+//! and its advisories are those above with ecosystem `Wolfi` or `Chainguard` (no release,
+//! as OSV's records of both), ids `WOLFI-<id>` / `CHAINGUARD-<id>`, sources `wolfi-secdb` /
+//! `chainguard-secdb`, and a reference to `https://images.chainguard.dev/security/<id>`.
+//!
 //! Problems in single records (a package without a name, a secfixes value that is not a
 //! list, ...) skip that record and are reported by [`import_secdb_yaml`] /
 //! [`import_secdb_json`]; [`parse_secdb_yaml`] / [`parse_secdb_json`] return only the
 //! advisories. A document that cannot be read at all (bad YAML/JSON, a truncated file, no
-//! `distroversion`, a YAML alias bomb that exceeds the parser budget) is a [`SecdbError`].
+//! `distroversion` and no Wolfi or Chainguard `urlprefix`, a YAML alias bomb that exceeds the
+//! parser budget) is a [`SecdbError`].
 
 use moat_model::advisory::{
     Advisory, Affected, AffectedPackage, Event, Range, RangeType, Reference, Status,
@@ -78,7 +88,9 @@ pub enum SecdbError {
     Yaml(#[source] Box<serde_saphyr::Error>),
     #[error("alpine secdb: the document is not a mapping")]
     NotMapping,
-    #[error("alpine secdb: no `distroversion` (the release, e.g. v3.19)")]
+    #[error(
+        "alpine secdb: no `distroversion` (the release, e.g. v3.19), nor a Wolfi or Chainguard `urlprefix`"
+    )]
     NoRelease,
     #[error("alpine secdb: `packages` is not a list")]
     PackagesNotList,
@@ -86,8 +98,75 @@ pub enum SecdbError {
     NoPackages,
 }
 
-/// The `source` of every advisory this module produces.
+/// The `source` of the advisories of Alpine's secdb.
 pub const SOURCE: &str = "alpine-secdb";
+/// The `source` of the advisories of Wolfi's secdb.
+pub const WOLFI_SOURCE: &str = "wolfi-secdb";
+/// The `source` of the advisories of Chainguard's secdb.
+pub const CHAINGUARD_SOURCE: &str = "chainguard-secdb";
+
+/// The distro a secdb document describes.
+struct Feed {
+    /// The ecosystem of its packages (`Alpine:v3.19`, `Wolfi`, `Chainguard`).
+    ecosystem: String,
+    /// The `source` of its advisories.
+    source: &'static str,
+    /// Its advisories' ids: this, then the vulnerability id.
+    id_prefix: String,
+    /// Its advisories' reference: this, then the vulnerability id.
+    url: &'static str,
+}
+
+impl Feed {
+    /// The feed of a secdb document: Alpine's release from `distroversion`, else Wolfi or
+    /// Chainguard from `urlprefix` / `reponame`.
+    fn of(top: &serde_json::Map<String, Value>) -> Result<Feed, SecdbError> {
+        if let Some(release) = top
+            .get("distroversion")
+            .and_then(scalar_text)
+            .filter(|s| !s.is_empty())
+        {
+            let release = if release.starts_with('v') {
+                release
+            } else {
+                format!("v{release}")
+            };
+            return Ok(Feed {
+                ecosystem: format!("Alpine:{release}"),
+                source: SOURCE,
+                // Record ids are unique per release (`ALPINE-v3.10-CVE-2019-1234`, the CVE
+                // as an alias): one CVE has a record in every release file, and the database
+                // keys records by id, so a bare CVE id would let one release's record
+                // replace another's.
+                id_prefix: format!("ALPINE-{release}-"),
+                url: "https://security.alpinelinux.org/vuln/",
+            });
+        }
+        let text = |k: &str| top.get(k).and_then(scalar_text).unwrap_or_default();
+        let (prefix, repo) = (text("urlprefix"), text("reponame"));
+        let host = prefix
+            .split("://")
+            .last()
+            .unwrap_or_default()
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let (ecosystem, source) = if host == "packages.wolfi.dev" {
+            ("Wolfi", WOLFI_SOURCE)
+        } else if host.ends_with(".cgr.dev") || repo == "chainguard" {
+            ("Chainguard", CHAINGUARD_SOURCE)
+        } else {
+            return Err(SecdbError::NoRelease);
+        };
+        Ok(Feed {
+            ecosystem: ecosystem.into(),
+            source,
+            id_prefix: format!("{}-", ecosystem.to_ascii_uppercase()),
+            url: "https://images.chainguard.dev/security/",
+        })
+    }
+}
 
 /// What one secdb file gave: the advisories and the records that were skipped, each with
 /// `(record, reason)`.
@@ -149,30 +228,22 @@ fn scalar_text(v: &Value) -> Option<String> {
 
 /// Accumulates advisories in order of first mention.
 struct Builder {
-    ecosystem: String,
+    feed: Feed,
     index: HashMap<String, usize>,
     out: SecdbImport,
 }
 
 impl Builder {
     fn add(&mut self, id: &str, aliases: &[String], related: &[String], pkg: &str, fixed: &str) {
-        // Record ids are unique per release (`ALPINE-v3.10-CVE-2019-1234`, the CVE as an
-        // alias): one CVE has a record in every release file, and the database keys records
-        // by id, so a bare CVE id would let one release's record replace another's.
-        let release = self
-            .ecosystem
-            .strip_prefix("Alpine:")
-            .unwrap_or(&self.ecosystem)
-            .to_string();
-        let record_id = format!("ALPINE-{release}-{id}");
+        let record_id = format!("{}{id}", self.feed.id_prefix);
         let i = *self.index.entry(id.to_string()).or_insert_with(|| {
             self.out.advisories.push(Advisory {
                 id: record_id,
                 aliases: vec![id.to_string()],
-                source: SOURCE.to_string(),
+                source: self.feed.source.to_string(),
                 references: vec![Reference {
                     kind: "ADVISORY".into(),
-                    url: format!("https://security.alpinelinux.org/vuln/{id}"),
+                    url: format!("{}{id}", self.feed.url),
                 }],
                 ..Advisory::default()
             });
@@ -217,7 +288,7 @@ impl Builder {
 
     fn package(&self, name: &str) -> AffectedPackage {
         AffectedPackage {
-            ecosystem: self.ecosystem.clone(),
+            ecosystem: self.feed.ecosystem.clone(),
             name: name.to_string(),
             purl: None,
         }
@@ -228,18 +299,8 @@ fn convert(doc: &Value) -> Result<SecdbImport, SecdbError> {
     let Value::Object(top) = doc else {
         return Err(SecdbError::NotMapping);
     };
-    let release = top
-        .get("distroversion")
-        .and_then(scalar_text)
-        .filter(|s| !s.is_empty())
-        .ok_or(SecdbError::NoRelease)?;
-    let release = if release.starts_with('v') {
-        release
-    } else {
-        format!("v{release}")
-    };
     let mut b = Builder {
-        ecosystem: format!("Alpine:{release}"),
+        feed: Feed::of(top)?,
         index: HashMap::new(),
         out: SecdbImport::default(),
     };
