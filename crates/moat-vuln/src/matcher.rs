@@ -68,7 +68,11 @@
 //! ## Collapsing aliases
 //!
 //! The records that matched one package are grouped by union-find over their ids and
-//! aliases (across sources): records sharing any id form one finding.
+//! aliases (across sources): records sharing any id form one finding. A record whose
+//! `upstream` names several ids (one upstream id is already an alias) then joins the group
+//! those ids lead to, when they lead to exactly one and every upstream CVE is in it (a
+//! Chainguard record of a CVE and its GHSA joins Wolfi's record of the CVE; an RHSA of two
+//! CVEs stays apart).
 //!
 //! * Primary id: the CVE when the group names exactly one CVE; otherwise the id of the first
 //!   record by source priority: distro records (matched for an OS package: deb, rpm
@@ -748,6 +752,36 @@ fn collapse(
             } else {
                 owner.insert(id.as_str(), i);
             }
+        }
+    }
+    // A record derived from several upstream ids (`upstream`, which the importers take as
+    // an alias only when it is one id) joins the group those ids lead to when they lead to
+    // exactly one and name no CVE outside it: Chainguard's `CGA-` record of CVE-X and
+    // GHSA-Y (one vulnerability) and Wolfi's secdb record of CVE-X are one finding, while an
+    // RHSA derived from two CVEs stays apart from the record of either (each its own
+    // vulnerability).
+    for (i, r) in records.iter().enumerate() {
+        if r.adv.upstream.len() < 2 {
+            continue;
+        }
+        let own = find(&mut parent, i);
+        let mut led: Option<usize> = None;
+        let mut joins = true;
+        for id in &r.adv.upstream {
+            let Some(&j) = owner.get(id.as_str()) else {
+                // A CVE no record here stands for: another vulnerability.
+                joins &= !id.starts_with("CVE-");
+                continue;
+            };
+            let root = find(&mut parent, j);
+            if root == own || led == Some(root) {
+                continue;
+            }
+            joins &= led.is_none();
+            led = Some(root);
+        }
+        if let (Some(root), true) = (led, joins) {
+            parent[own.max(root)] = own.min(root);
         }
     }
     let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();

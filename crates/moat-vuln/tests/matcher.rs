@@ -41,7 +41,7 @@ fn inventory(packages: Vec<Package>) -> Inventory {
 fn purl_type(eco: &str) -> &'static str {
     match eco.split(':').next().unwrap() {
         "Debian" | "Ubuntu" => "deb",
-        "Alpine" => "apk",
+        "Alpine" | "Wolfi" | "Chainguard" => "apk",
         "PyPI" => "pypi",
         "Go" => "golang",
         "crates.io" => "cargo",
@@ -723,6 +723,47 @@ fn aliases_collapse_across_ghsa_pysec_and_cve() {
         Some("3.2.5")
     );
     assert_eq!(c.vulnerability().unwrap().references.len(), 3);
+}
+
+/// A record derived from several upstream ids joins the one group they lead to when every
+/// upstream CVE is in it (Chainguard's `CGA-` record of a CVE and its GHSA, Wolfi's secdb
+/// record of the CVE: one finding), and stays apart when an upstream CVE has no record of
+/// its own here or the ids lead to several groups (an RHSA of two CVEs).
+#[test]
+fn several_upstream_ids_join_the_one_group_they_lead_to() {
+    let r = || {
+        range(
+            RangeType::Ecosystem,
+            &[("introduced", "0"), ("fixed", "3.0.10-r0")],
+        )
+    };
+    let hit = |id: &str, aliases: &[&str], upstream: &[&str]| {
+        let mut a = adv(
+            id,
+            "osv",
+            aliases,
+            vec![affected("Wolfi", "haproxy-3.0", vec![r()], &[])],
+        );
+        a.upstream = upstream.iter().map(|s| s.to_string()).collect();
+        a
+    };
+    let haproxy = || vec![pkg("Wolfi", "haproxy-3.0", "3.0.9-r0")];
+    let cga = || hit("CGA-224q", &[], &["CVE-2025-32464", "GHSA-frg5"]);
+    let wolfi = || hit("WOLFI-CVE-2025-32464", &["CVE-2025-32464"], &[]);
+    let (f, _) = run(vec![cga(), wolfi()], haproxy());
+    assert_eq!(ids(&f), ["CVE-2025-32464"]);
+    assert_eq!(f[0].aliases, ["CGA-224q", "WOLFI-CVE-2025-32464"]);
+    // An upstream CVE without a record here: another vulnerability, kept apart.
+    let rhsa = || hit("RHSA-1", &[], &["CVE-2025-32464", "CVE-2025-1"]);
+    let (f, _) = run(vec![rhsa(), wolfi()], haproxy());
+    assert_eq!(ids(&f), ["CVE-2025-32464", "RHSA-1"]);
+    // Each upstream CVE with a record of its own: two groups, the RHSA apart from both.
+    let other = hit("WOLFI-CVE-2025-1", &["CVE-2025-1"], &[]);
+    let (f, _) = run(vec![rhsa(), wolfi(), other], haproxy());
+    assert_eq!(ids(&f), ["CVE-2025-1", "CVE-2025-32464", "RHSA-1"]);
+    // No record for any upstream id: nothing to join.
+    let (f, _) = run(vec![cga()], haproxy());
+    assert_eq!(ids(&f), ["CGA-224q"]);
 }
 
 #[test]
