@@ -731,34 +731,28 @@ fn aliases_collapse_across_ghsa_pysec_and_cve() {
 /// its own here or the ids lead to several groups (an RHSA of two CVEs).
 #[test]
 fn several_upstream_ids_join_the_one_group_they_lead_to() {
-    let r = || {
-        range(
-            RangeType::Ecosystem,
-            &[("introduced", "0"), ("fixed", "3.0.10-r0")],
-        )
-    };
-    let hit = |id: &str, aliases: &[&str], upstream: &[&str]| {
-        let mut a = adv(
-            id,
-            "osv",
-            aliases,
-            vec![affected("Wolfi", "haproxy-3.0", vec![r()], &[])],
-        );
+    let fixed_in = range(
+        RangeType::Ecosystem,
+        &[("introduced", "0"), ("fixed", "3.0.10-r0")],
+    );
+    let record = |id: &str, aliases: &[&str], upstream: &[&str]| {
+        let entry = affected("Wolfi", "haproxy-3.0", vec![fixed_in.clone()], &[]);
+        let mut a = adv(id, "osv", aliases, vec![entry]);
         a.upstream = upstream.iter().map(|s| s.to_string()).collect();
         a
     };
     let haproxy = || vec![pkg("Wolfi", "haproxy-3.0", "3.0.9-r0")];
-    let cga = || hit("CGA-224q", &[], &["CVE-2025-32464", "GHSA-frg5"]);
-    let wolfi = || hit("WOLFI-CVE-2025-32464", &["CVE-2025-32464"], &[]);
+    let cga = || record("CGA-224q", &[], &["CVE-2025-32464", "GHSA-frg5"]);
+    let wolfi = || record("WOLFI-CVE-2025-32464", &["CVE-2025-32464"], &[]);
     let (f, _) = run(vec![cga(), wolfi()], haproxy());
     assert_eq!(ids(&f), ["CVE-2025-32464"]);
     assert_eq!(f[0].aliases, ["CGA-224q", "WOLFI-CVE-2025-32464"]);
     // An upstream CVE without a record here: another vulnerability, kept apart.
-    let rhsa = || hit("RHSA-1", &[], &["CVE-2025-32464", "CVE-2025-1"]);
+    let rhsa = || record("RHSA-1", &[], &["CVE-2025-32464", "CVE-2025-1"]);
     let (f, _) = run(vec![rhsa(), wolfi()], haproxy());
     assert_eq!(ids(&f), ["CVE-2025-32464", "RHSA-1"]);
     // Each upstream CVE with a record of its own: two groups, the RHSA apart from both.
-    let other = hit("WOLFI-CVE-2025-1", &["CVE-2025-1"], &[]);
+    let other = record("WOLFI-CVE-2025-1", &["CVE-2025-1"], &[]);
     let (f, _) = run(vec![rhsa(), wolfi(), other], haproxy());
     assert_eq!(ids(&f), ["CVE-2025-1", "CVE-2025-32464", "RHSA-1"]);
     // No record for any upstream id: nothing to join.
