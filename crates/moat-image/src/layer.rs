@@ -42,6 +42,13 @@ pub(crate) struct LayerPlan {
 }
 
 impl LayerPlan {
+    /// Whether the reader checks the tar bytes against `diff_id` (an uncompressed layer's
+    /// one hash checks it anyway): where asked to, and where no stored digest binds the
+    /// bytes instead.
+    fn checks_diff_id(&self) -> bool {
+        self.check_diff_id || self.stored.is_none()
+    }
+
     /// What identifies the layer's content once read: the digest the reader verifies
     /// whatever the layer's compression, named by what it is the digest of (`blob ` the
     /// stored bytes, where a manifest binds them; else `diff-id ` the tar bytes). The
@@ -51,7 +58,7 @@ impl LayerPlan {
     /// so one digest may stand for two different contents.
     pub(crate) fn content_id(&self) -> String {
         match &self.stored {
-            Some(stored) if !self.check_diff_id => format!("blob {stored}"),
+            Some(stored) if !self.checks_diff_id() => format!("blob {stored}"),
             _ => format!("diff-id {}", self.diff_id),
         }
     }
@@ -234,7 +241,7 @@ impl LayerReader {
         let unknown_compression = other_compression(&magic);
         // Uncompressed: the stored bytes are the tar bytes, so one hash serves both checks.
         let shared_hash = !is_gzip && !is_zstd && stored_algo == plan.diff_id.algo;
-        let hash_tar = shared_hash || plan.check_diff_id || plan.stored.is_none();
+        let hash_tar = shared_hash || plan.checks_diff_id();
         stored.hashing = !shared_hash;
         if !shared_hash {
             // A compressed layer's stored bytes are hashed apart from the tar bytes: on a
