@@ -448,6 +448,56 @@ fn chainguard_feed_directory_keeps_its_records_and_skips_its_index() {
     assert_eq!(alone.skipped.len(), 1);
 }
 
+/// The same feed zipped, its index among the entries (a zip's entries are read apart from a
+/// directory's files): the index is skipped there too, named by its entry, and each record
+/// keeps its `affected` ranges.
+#[test]
+fn chainguard_feed_zipped_with_its_index_keeps_its_records() {
+    use std::io::Write;
+    let Some(s) = samples() else { return };
+    let dir = s.join("osv/chainguard");
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    // the index last, as it came in the directory, after the records it names
+    names.sort_by_key(|p| (p.ends_with("all.json"), p.clone()));
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for p in &names {
+        let name = p.file_name().unwrap().to_string_lossy();
+        w.start_file(name.as_ref(), opts).unwrap();
+        w.write_all(&std::fs::read(p).unwrap()).unwrap();
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let zipped = tmp.path().join("chainguard-all.zip");
+    std::fs::write(&zipped, w.finish().unwrap().into_inner()).unwrap();
+    let batch = import::import_path(&zipped).unwrap();
+    let mut got: Vec<(String, usize)> = batch
+        .advisories
+        .iter()
+        .map(|a| (a.id.clone(), a.affected.len()))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("CGA-224q-ccj5-2p53".to_string(), 4),
+            ("CGA-22hv-wp9q-4779".to_string(), 3),
+            ("CGA-xcpc-gm23-prj9".to_string(), 4),
+        ]
+    );
+    assert_eq!(
+        batch.skipped,
+        [format!(
+            "{}!all.json (an index of 3 record ids, not records)",
+            zipped.display()
+        )]
+    );
+    assert!(batch.malformed.is_empty(), "{:?}", batch.malformed);
+}
+
 /// Wolfi's and Chainguard's secdb (`security.json`, Alpine's JSON without `distroversion`:
 /// rolling distros told by their `urlprefix`) read as advisories of the `Wolfi` and
 /// `Chainguard` ecosystems, checked against vunnel's reading of the same files (Grype's

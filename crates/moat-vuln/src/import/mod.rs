@@ -846,16 +846,11 @@ fn import_bytes(path: &Path, bytes: &[u8], batch: &mut ImportBatch) {
             return;
         }
         Format::OsvJson => {
-            // An index of the feed's records (ids and modified times) is not records: read
-            // as such it would empty the records it names.
-            if let Some(n) = osv::index_entries(bytes) {
-                batch
-                    .skipped
-                    .push(format!("{shown} (an index of {n} record ids, not records)"));
-                return;
+            // An index of the feed's records (ids and modified times) is skipped: read as
+            // records it would empty the records it names.
+            if osv::read_json_into(bytes, &shown, batch) {
+                batch.files += 1;
             }
-            batch.files += 1;
-            osv::read_json_into(bytes, &shown, batch);
             return;
         }
         Format::OsvYaml => osv::parse_yaml(bytes).map_err(FileError::from),

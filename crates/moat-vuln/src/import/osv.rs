@@ -216,13 +216,21 @@ pub(crate) fn parse_json_records(
 }
 
 /// Every record of one OSV JSON file: all of them when the file parses as a whole, else the
-/// readable records of an array with the others in `malformed` under `name`. `files` is not
+/// readable records of an array with the others in `malformed` under `name`. A feed's index
+/// ([`index_entries`]) is not records: it goes to `skipped` under `name`, and the answer is
+/// `false` (whether it is a directory's file, a zip's entry or a download). `files` is not
 /// counted here.
-pub(crate) fn read_json_into(bytes: &[u8], name: &str, batch: &mut ImportBatch) {
+pub(crate) fn read_json_into(bytes: &[u8], name: &str, batch: &mut ImportBatch) -> bool {
+    if let Some(n) = index_entries(bytes) {
+        batch
+            .skipped
+            .push(format!("{name} (an index of {n} record ids, not records)"));
+        return false;
+    }
     let whole = match parse_json(bytes) {
         Ok(list) => {
             batch.advisories.extend(list);
-            return;
+            return true;
         }
         Err(e) => e,
     };
@@ -237,6 +245,7 @@ pub(crate) fn read_json_into(bytes: &[u8], name: &str, batch: &mut ImportBatch) 
         }
         Err(_) => batch.malformed.push((name.to_string(), whole.to_string())),
     }
+    true
 }
 
 /// One OSV record in JSON, or an array of them (or an OSV API `{"vulns": [...]}` answer).
