@@ -946,8 +946,11 @@ pub(crate) enum Made {
 /// results back in its order.
 pub(crate) struct Feed<'p> {
     pool: &'p Pool,
-    tx: mpsc::Sender<Reply>,
-    rx: mpsc::Receiver<Reply>,
+    /// Analyses answered, and directories listed: apart, so that a walker waiting for a
+    /// listing is not woken by every file analysed meanwhile (a thread switch a file on a
+    /// tree of small files), and takes those when it next hands a file over.
+    analysed: (mpsc::Sender<Reply>, mpsc::Receiver<Reply>),
+    listed: (mpsc::Sender<Reply>, mpsc::Receiver<Reply>),
     /// Everything the walker made, in its order.
     pub items: Vec<Item<Made>>,
     pending: usize,
@@ -970,11 +973,10 @@ fn tick(timeout: Option<Duration>) -> Duration {
 
 impl<'p> Feed<'p> {
     pub(crate) fn new(pool: &'p Pool) -> Feed<'p> {
-        let (tx, rx) = mpsc::channel();
         Feed {
             pool,
-            tx,
-            rx,
+            analysed: mpsc::channel(),
+            listed: mpsc::channel(),
             items: Vec::new(),
             pending: 0,
             in_flight: 0,
@@ -1000,7 +1002,7 @@ impl<'p> Feed<'p> {
         while self.pending > 0
             && (self.pending >= MAX_IN_FLIGHT_JOBS || self.in_flight + cost > MAX_IN_FLIGHT_BYTES)
         {
-            self.wait();
+            self.wait(false);
         }
         let seq = self.items.len();
         self.items.push(Item::Waiting {
@@ -1015,7 +1017,7 @@ impl<'p> Feed<'p> {
             file,
             skipped: Vec::new(),
             cost,
-            reply: self.tx.clone(),
+            reply: self.analysed.0.clone(),
         }));
     }
 
@@ -1027,7 +1029,7 @@ impl<'p> Feed<'p> {
             dir,
             rel,
             depth,
-            reply: self.tx.clone(),
+            reply: self.listed.0.clone(),
         });
         self.send_lists();
     }
@@ -1058,14 +1060,17 @@ impl<'p> Feed<'p> {
             if self.lists_pending == 0 {
                 return None;
             }
-            self.wait();
+            self.wait(true);
         }
     }
 
     /// Every result, in the walker's order.
     pub(crate) fn finish(mut self) -> Vec<Made> {
-        while self.pending > 0 || self.lists_pending > 0 {
-            self.wait();
+        while self.lists_pending > 0 {
+            self.wait(true);
+        }
+        while self.pending > 0 {
+            self.wait(false);
         }
         self.items
             .into_iter()
@@ -1078,13 +1083,14 @@ impl<'p> Feed<'p> {
     }
 
     fn take_ready(&mut self) {
-        while let Ok(reply) = self.rx.try_recv() {
+        while let Ok(reply) = self.analysed.1.try_recv() {
             self.take(reply);
         }
     }
 
-    /// Waits for one result, looking at the workers meanwhile.
-    fn wait(&mut self) {
+    /// Waits for one directory listing (`listing`) or one analysis, looking at the workers
+    /// meanwhile.
+    fn wait(&mut self, listing: bool) {
         let tick = tick(self.pool.inner.timeout);
         loop {
             if self.watched.elapsed() >= tick {
@@ -1092,8 +1098,13 @@ impl<'p> Feed<'p> {
                 self.pool.rescue();
                 self.watched = Instant::now();
             }
+            let rx = if listing {
+                &self.listed.1
+            } else {
+                &self.analysed.1
+            };
             // the feed holds a sender: never disconnected, only timed out
-            if let Ok(reply) = self.rx.recv_timeout(tick) {
+            if let Ok(reply) = rx.recv_timeout(tick) {
                 self.take(reply);
                 return;
             }
