@@ -4,7 +4,7 @@
 //!   it, its author and date, and its path;
 //! - the same blob in several commits and paths is reported once, and so is the same
 //!   secret in later versions of a file;
-//! - `--since REV` reads only the commits after REV;
+//! - `--since REV` reads only the commits after REV (a name or an id, with `~N` / `^N` steps);
 //! - a bare repository, branches and tags;
 //! - a missing path, a directory that is not a repository, a bad `--since`: exit 2.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -248,6 +248,40 @@ fn since_reads_only_later_commits_on_every_branch() {
     let (code, doc, _) = scan(home.path(), &["--since", "feature", &target]);
     assert_eq!(code, 0);
     assert_eq!(found(&doc), want(&[]));
+    // git's ancestry steps after a name or an id: `feature~2`, `feature^^`, `feature~1^` and
+    // `<id>~2` are `base`; `feature~0` is `feature`; `main~` and `main^1^0` the first commit
+    // (whose `old.env` is then not new); `v1^{commit}` the tag's commit.
+    let first_only = want(&[("github-pat", "new.env", 1, &feature)]);
+    let feature_10 = format!("{}~2", &feature[..10]);
+    for (rev, expected) in [
+        ("feature~2", &first_only),
+        ("feature^^", &first_only),
+        ("feature~1^", &first_only),
+        (feature_10.as_str(), &first_only),
+        ("v1^{commit}", &first_only),
+        ("feature~0", &want(&[])),
+        ("main~", &first_only),
+        ("main^1^0", &first_only),
+    ] {
+        let (code, doc, err) = scan(home.path(), &["--since", rev, &target]);
+        assert_eq!(code, 0, "--since {rev}: {err}");
+        assert_eq!(&found(&doc), expected, "--since {rev}");
+    }
+    // Past the root, a second parent that is not there, a step that is not one: usage errors
+    // naming the revision and where it went wrong.
+    for (rev, says) in [
+        ("main~2", "main~1 has no parent 1"),
+        ("feature^2", "feature has no parent 2"),
+        ("main~1x", "\"x\" after \"main~1\": expected ~N or ^N"),
+        ("main~99999999999999999999999", "not a number of steps"),
+    ] {
+        let (code, _, err) = scan(home.path(), &["--since", rev, &target]);
+        assert_eq!(code, 2, "--since {rev}: {err}");
+        assert!(
+            err.contains(rev) && err.contains(says),
+            "--since {rev}: {err}"
+        );
+    }
 
     // Findings go through the policy like any other: the exit code.
     let o = run(isolated(home.path()).args(["scan", "--quiet", "--exit-code", "1", &target]));

@@ -58,7 +58,7 @@ const BATCH: usize = 2048;
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     /// Only commits after this revision: a full or abbreviated commit id, a branch, a tag,
-    /// or any reference name.
+    /// or any reference name, with git's `~N` / `^N` ancestry steps after it (`HEAD~3`).
     pub since: Option<String>,
     /// Rules, size cap, binaries, whether secrets are shown.
     pub secrets: moat_secrets::Settings,
@@ -232,22 +232,26 @@ fn tips(repo: &gix::Repository) -> Result<Vec<ObjectId>, gix::Error> {
 }
 
 /// `--since REV`: a full or abbreviated commit id, or a reference name (`main`, `v1.0`,
-/// `origin/main`, `refs/tags/v1.0`), peeled to a commit.
+/// `origin/main`, `refs/tags/v1.0`), peeled to a commit, then git's ancestry steps after it
+/// in any number: `~N` the Nth first-parent ancestor (`~` is `~1`), `^N` the Nth parent
+/// (`^` is `^1`, `^0` the commit itself), as in `HEAD~3`, `main^2`, `v1.0~2^`. (A reference
+/// name cannot hold `~` or `^`, so the steps start at the first of them.)
 fn resolve(repo: &gix::Repository, rev: &str) -> Result<ObjectId, GitError> {
     let fail = |reason: String| GitError::Revision {
         rev: rev.to_string(),
         reason,
     };
+    let (base, mut steps) = rev.split_at(rev.find(['~', '^']).unwrap_or(rev.len()));
     let by_name = repo
-        .try_find_reference(rev)
+        .try_find_reference(base)
         .ok()
         .flatten()
         .and_then(|mut r| r.peel_to_id().ok())
         .map(|id| id.detach());
     let id = match by_name {
         Some(id) => id,
-        None if rev.len() >= 4 && rev.bytes().all(|b| b.is_ascii_hexdigit()) => {
-            let prefix = gix::hash::Prefix::from_hex(rev).map_err(|e| fail(e.to_string()))?;
+        None if base.len() >= 4 && base.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            let prefix = gix::hash::Prefix::from_hex(base).map_err(|e| fail(e.to_string()))?;
             match repo.objects.lookup_prefix(prefix, None) {
                 Ok(Some(Ok(id))) => id,
                 Ok(Some(Err(()))) => return Err(fail("ambiguous abbreviated id".into())),
@@ -257,10 +261,59 @@ fn resolve(repo: &gix::Repository, rev: &str) -> Result<ObjectId, GitError> {
         }
         None => return Err(fail("no such reference or commit id".into())),
     };
-    let commit = repo
-        .find_object(id)
-        .and_then(|o| o.peel_to_commit())
-        .map_err(|e| fail(format!("not a commit: {e}")))?;
+    let commit_of = |id: ObjectId| {
+        repo.find_object(id)
+            .and_then(|o| o.peel_to_commit())
+            .map_err(|e| fail(format!("not a commit: {e}")))
+    };
+    let mut commit = commit_of(id)?;
+    let mut walked = String::from(base);
+    while let Some(op) = steps.chars().next() {
+        if op != '~' && op != '^' {
+            return Err(fail(format!(
+                "{steps:?} after {walked:?}: expected ~N or ^N"
+            )));
+        }
+        // `^{commit}` and `^{}`: peeled to a commit, which it is already
+        if let Some(rest) = ["^{commit}", "^{}"]
+            .iter()
+            .find_map(|p| steps.strip_prefix(p))
+        {
+            walked.push_str(&steps[..steps.len() - rest.len()]);
+            steps = rest;
+            continue;
+        }
+        // `op` is one byte
+        let digits = steps[1..]
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(steps.len() - 1);
+        let (step, rest) = steps.split_at(1 + digits);
+        steps = rest;
+        let n: usize = match &step[1..] {
+            "" => 1,
+            d => d
+                .parse()
+                .map_err(|_| fail(format!("{step:?}: not a number of steps")))?,
+        };
+        let (first_parents, parent) = if op == '~' {
+            (n, None)
+        } else {
+            (0, n.checked_sub(1))
+        };
+        let parents = std::iter::repeat_n(0, first_parents).chain(parent);
+        for (k, which) in parents.enumerate() {
+            let Some(next) = commit.parent_ids().nth(which) else {
+                let at = if op == '~' {
+                    format!("{walked}~{k}")
+                } else {
+                    walked.clone()
+                };
+                return Err(fail(format!("{at} has no parent {}", which + 1)));
+            };
+            commit = commit_of(next.detach())?;
+        }
+        walked.push_str(step);
+    }
     Ok(commit.id)
 }
 
