@@ -60,7 +60,7 @@ seeds() { # target -> seed directories that exist
     rpm_db) echo "$SHARED/data/fixtures/rpm/osv-scalibr $SHARED/data/fixtures/rpm/syft" ;;
     rpm_header) echo "$SHARED/data/fixtures/rpm/claircore" ;;
     osv_fast_path) echo "$SHARED/data/vulns/go/osv $SHARED/data/vulns/rust/osv $SHARED/data/vulns/ghsa $SHARED/data/vulns/distro-samples/osv $SHARED/data/vulns/osv-distro-samples" ;;
-    vuln_importers) echo "$SHARED/data/vulns/kev $SHARED/data/vulns/alpine/vuln-list-sample $SHARED/data/vulns/osv-distro-samples $SHARED/data/vulns/ghsa $SHARED/data/vulns/distro-samples/osv" ;;
+    vuln_importers) echo "$SHARED/data/vulns/kev $SHARED/data/vulns/alpine/vuln-list-sample $SHARED/data/vulns/osv-distro-samples $SHARED/data/vulns/ghsa $SHARED/data/vulns/distro-samples/osv $SHARED/data/vulns/distro-samples/csaf-redhat/vex $SHARED/data/vulns/distro-samples/oval-azurelinux $SHARED/data/vulns/distro-samples/oval-oracle $SHARED/data/vulns/distro-samples/alas" ;;
     lang_parsers) echo "$SHARED/data/fixtures/npm $SHARED/data/fixtures/cargo $SHARED/data/fixtures/pypi $SHARED/data/fixtures/maven" ;;
     secret_rules) echo "${MOAT_IMAGES:-/var/tmp/moat-images}/fixtures/secrets-dir $SHARED/corpus/k8s-manifests" ;;
     dockerfile) echo "$SHARED/corpus/dockerfiles" ;;

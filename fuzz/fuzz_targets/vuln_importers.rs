@@ -2,7 +2,7 @@
 //! target of its own: `osv_fast_path`).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use moat_vuln::import::{alpine, debian, kev, osv, rustsec};
+use moat_vuln::import::{alas, alpine, azurelinux, csaf, debian, kev, osv, oval, rustsec};
 
 fuzz_target!(|data: &[u8]| {
     let _ = osv::parse_json(data);
@@ -14,4 +14,8 @@ fuzz_target!(|data: &[u8]| {
     let _ = alpine::parse_secdb_json(data);
     let _ = debian::parse_list(data, debian::ListKind::Dsa);
     let _ = debian::parse_tracker_json(data);
+    let _ = csaf::parse(data);
+    let _ = alas::parse(data);
+    let _ = oval::parse(data);
+    let _ = azurelinux::parse(data);
 });

@@ -1,5 +1,5 @@
 //! The vendor feeds OSV does not carry: Amazon Linux `updateinfo.xml`, Oracle ELSA OVAL and
-//! Red Hat CSAF (VEX and advisories), read from the real samples in
+//! Red Hat CSAF (VEX and advisories), Azure Linux / CBL-Mariner OVAL, read from the real samples in
 //! `../shared/data/vulns/distro-samples` and checked against other tools' readings of the
 //! same data (vunnel's snapshots in `../shared/data/oracles`, the OSV records osv-schema's
 //! converter made from the same CSAF advisories); then matched against packages to check the
@@ -14,7 +14,7 @@
 
 use moat_model::advisory::{Advisory, Event, Status};
 use moat_model::{Inventory, Package};
-use moat_vuln::import::{self, alas, alpine, csaf, oval};
+use moat_vuln::import::{self, alas, alpine, azurelinux, csaf, oval};
 use moat_vuln::matcher::{MatchOptions, MemorySource, match_inventory};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashSet};
@@ -396,6 +396,149 @@ fn distro_rules_when_matching() {
         )],
         "the module build is affected, the non-modular one is not compared with a module fix"
     );
+}
+
+/// An advisory's packages as vunnel writes them: (name, fixed version or "None", the range
+/// as vunnel's `VulnerableRange`: `> A, < B`, `<= C`).
+fn vunnel_ranges(a: &Advisory) -> BTreeSet<(String, String, String)> {
+    a.affected
+        .iter()
+        .map(|f| {
+            let mut fixed = "None".to_string();
+            let mut range = Vec::new();
+            for e in f.ranges.iter().flat_map(|r| &r.events) {
+                match e {
+                    Event::Introduced(v) if v == "0" => {}
+                    Event::Introduced(v) => range.push(format!("> {v}")),
+                    Event::Fixed(v) => {
+                        fixed = v.clone();
+                        range.push(format!("< {v}"));
+                    }
+                    Event::LastAffected(v) => range.push(format!("<= {v}")),
+                    Event::Limit(v) => range.push(format!("limit {v}")),
+                }
+            }
+            (f.package.name.clone(), fixed, range.join(", "))
+        })
+        .collect()
+}
+
+/// Microsoft's OVAL for Azure Linux 3.0 and CBL-Mariner 1.0 / 2.0: the versions come from
+/// the tests' states (the comments lack the dist tag), compared with vunnel's snapshots of
+/// the same CBL-Mariner 2.0 file: the same CVEs (the `Not Applicable` one left out by both),
+/// and per CVE the same packages, fixed versions and ranges (a lower bound, an unfixed
+/// `<=`). Then matched: the lower bound and the unfixed range hold on packages.
+#[test]
+fn azure_linux_oval_agrees_with_vunnel() {
+    let Some(s) = samples() else { return };
+    let read = |f: &str| {
+        azurelinux::parse(&std::fs::read(s.join("oval-azurelinux").join(f)).unwrap()).unwrap()
+    };
+    let mariner2 = read("mariner-truncated-2.0-oval.xml");
+    let snapshots =
+        shared("oracles/vunnel-provider-fixtures/mariner/snapshots/mariner:2.0").unwrap();
+    let mut theirs: Vec<String> = std::fs::read_dir(&snapshots)
+        .unwrap()
+        .map(|e| {
+            e.unwrap()
+                .file_name()
+                .to_string_lossy()
+                .replace(".json", "")
+        })
+        .collect();
+    theirs.sort();
+    let mut ours: Vec<String> = mariner2.iter().map(|a| a.aliases[0].clone()).collect();
+    ours.sort();
+    assert_eq!(ours, theirs);
+    for a in &mariner2 {
+        let cve = &a.aliases[0];
+        assert_eq!(a.id, format!("AZL-2-{cve}"));
+        assert_eq!(a.source, "azurelinux-oval");
+        assert!(
+            a.affected
+                .iter()
+                .all(|f| f.package.ecosystem == "Azure Linux:2")
+        );
+        let v: Value =
+            serde_json::from_slice(&std::fs::read(snapshots.join(format!("{cve}.json"))).unwrap())
+                .unwrap();
+        let vuln = &v["item"]["Vulnerability"];
+        let want: BTreeSet<(String, String, String)> = vuln["FixedIn"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["Name"].as_str().unwrap().to_string(),
+                    f["Version"].as_str().unwrap().to_string(),
+                    f["VulnerableRange"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(vunnel_ranges(a), want, "{cve}");
+        assert_eq!(a.rating.as_deref(), vuln["Severity"].as_str(), "{cve}");
+    }
+    // The other releases: told by the dist tag, one record a CVE.
+    for (file, eco, cves) in [
+        (
+            "cbl-mariner-1.0-oval.xml",
+            "Azure Linux:1",
+            &["CVE-2008-3914", "CVE-2021-35942", "CVE-2018-25012"][..],
+        ),
+        (
+            "azurelinux-3.0-oval.xml",
+            "Azure Linux:3",
+            &["CVE-2024-35176", "CVE-2023-29409"][..],
+        ),
+    ] {
+        let got = read(file);
+        assert_eq!(
+            got.iter()
+                .map(|a| a.aliases[0].as_str())
+                .collect::<Vec<_>>(),
+            cves,
+            "{file}"
+        );
+        assert!(
+            got.iter()
+                .flat_map(|a| &a.affected)
+                .all(|f| f.package.ecosystem == eco),
+            "{file}"
+        );
+    }
+    // Through import_path, as `moat db import` reads it.
+    let batch = import::import_path(&s.join("oval-azurelinux/azurelinux-3.0-oval.xml")).unwrap();
+    assert_eq!(batch.advisories, read("azurelinux-3.0-oval.xml"));
+    assert!(batch.malformed.is_empty(), "{:?}", batch.malformed);
+
+    // Matching: golang is affected from above 1.19.0 to below 1.20.7-1, bind up to and
+    // including 9.16.33-1 with no fix, mysql below 8.0.33-1.
+    let pkg = |n: &str, v: &str| rpm(n, v, "x86_64", "Azure Linux:2", None);
+    let got = findings(
+        mariner2,
+        vec![
+            pkg("golang", "1.20.5-1.cm2"),
+            pkg("bind", "9.16.33-1.cm2"),
+            pkg("mysql", "8.0.33-1.cm2"),
+            pkg("glibc", "2.35-4.cm2"),
+        ],
+    );
+    assert_eq!(
+        got,
+        [
+            ("CVE-2022-3736".to_string(), "bind".to_string(), None),
+            (
+                "CVE-2023-29404".to_string(),
+                "golang".to_string(),
+                Some("0:1.20.7-1.cm2".to_string())
+            ),
+        ]
+    );
+    let older = findings(
+        read("mariner-truncated-2.0-oval.xml"),
+        vec![pkg("golang", "1.18.8-1.cm2"), pkg("bind", "9.16.34-1.cm2")],
+    );
+    assert_eq!(older, [], "below the lower bound, above the last affected");
 }
 
 /// Chainguard publishes its OSV feed as one file a record plus `all.json`, an index of the

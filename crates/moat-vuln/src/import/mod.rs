@@ -18,9 +18,11 @@
 //! | Red Hat CSAF VEX / advisory | `*.json` with `document` and `product_tree` or `vulnerabilities` | [`csaf::parse`] | `redhat-csaf` |
 //! | Amazon Linux `updateinfo.xml` | `*.xml`, `*.xml.gz`, `*.xml.bz2` whose start has `<updates` | [`alas::stream`] | `alas:<line>` |
 //! | Oracle ELSA OVAL | `*.xml`, `*.xml.gz`, `*.xml.bz2` whose start has `oval_definitions` and Oracle's ids | [`oval::stream`] | `oracle-oval` |
+//! | Azure Linux / CBL-Mariner OVAL | `*.xml`, `*.xml.gz`, `*.xml.bz2` whose start has `oval_definitions` and Microsoft's ids | [`azurelinux::stream`] | `azurelinux-oval` |
 //!
 //! Zip archives and XML feeds are read as streams ([`stream_path`]): record by record, gzip
-//! and bzip2 decompressed on the fly, never whole in memory. Anything else is skipped and
+//! and bzip2 decompressed on the fly, never whole in memory (an Azure Linux OVAL document
+//! keeps its definitions until the tests after them are read: a few strings each). Anything else is skipped and
 //! listed in [`ImportBatch::skipped`]. A file or record that does
 //! not parse is listed in [`ImportBatch::malformed`] with its file and the reason (the text of
 //! a [`FileError`], which wraps each format's own error) and never aborts the import; only an
@@ -35,6 +37,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub mod alas;
+pub mod azurelinux;
 pub(crate) mod borrowed;
 pub mod csaf;
 pub mod kev;
@@ -477,9 +480,11 @@ enum XmlFeed {
     Updateinfo,
     /// Oracle's ELSA OVAL.
     OracleOval,
+    /// Microsoft's Azure Linux / CBL-Mariner OVAL.
+    AzureOval,
 }
 
-/// An XML feed (`updateinfo.xml`, Oracle OVAL; plain, gzip or bzip2: the magic bytes
+/// An XML feed (`updateinfo.xml`, Oracle or Azure Linux OVAL; plain, gzip or bzip2: the magic bytes
 /// decide) read record by record from `file` (named `path` in messages), whatever its name.
 pub fn stream_xml_file(path: &Path, file: std::fs::File, sink: &mut Sink<'_>) -> Result<(), Stop> {
     stream_xml(path, file, sink)
@@ -509,6 +514,11 @@ fn stream_xml(path: &Path, file: std::fs::File, sink: &mut Sink<'_>) -> Result<(
     let text = String::from_utf8_lossy(&head);
     let feed = if text.contains("<updates") {
         XmlFeed::Updateinfo
+    } else if text.contains("oval_definitions")
+        && (text.contains("oval:com.microsoft.cbl-mariner:")
+            || text.contains("oval:com.microsoft.azurelinux:"))
+    {
+        XmlFeed::AzureOval
     } else if text.contains("oval_definitions") && text.contains("oracle") {
         XmlFeed::OracleOval
     } else {
@@ -519,6 +529,7 @@ fn stream_xml(path: &Path, file: std::fs::File, sink: &mut Sink<'_>) -> Result<(
     let read = match feed {
         XmlFeed::Updateinfo => alas::stream(rest, sink).map_err(|e| e.to_string()),
         XmlFeed::OracleOval => oval::stream(rest, sink).map_err(|e| e.to_string()),
+        XmlFeed::AzureOval => azurelinux::stream(rest, sink).map_err(|e| e.to_string()),
     };
     match read {
         Ok(r) => r,

@@ -24,7 +24,8 @@
 //! `introduced 0, fixed <EVR>`; a package respun per architecture at different versions
 //! gets one entry per architecture (its purl names it, see [`crate::distro::applies`]).
 //!
-//! Other vendors' OVAL (SUSE, Azure Linux) is not read: OSV publishes their data.
+//! Azure Linux's OVAL is read by [`super::azurelinux`] (its versions are in its tests' states);
+//! SUSE's is not read: OSV publishes its data.
 //!
 //! Source label: `oracle-oval`.
 

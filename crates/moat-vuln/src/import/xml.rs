@@ -112,6 +112,21 @@ pub fn for_each_record<R: BufRead>(
     record: &str,
     f: &mut dyn FnMut(El) -> Result<(), Stop>,
 ) -> Result<Result<(), Stop>, XmlError> {
+    for_each_record_of(reader, &[record], f)
+}
+
+/// [`for_each_record`] for elements of any of several names (an OVAL document's
+/// definitions, tests, objects and states), in document order.
+pub fn for_each_record_of<R: BufRead>(
+    reader: R,
+    records: &[&str],
+    f: &mut dyn FnMut(El) -> Result<(), Stop>,
+) -> Result<Result<(), Stop>, XmlError> {
+    let is_record = |name: &str| {
+        let name = local(name);
+        records.iter().any(|r| *r == name)
+    };
+    let record = records.first().copied().unwrap_or_default();
     let mut reader = Reader::from_reader(reader);
     let mut buf = Vec::new();
     // The record being built: its open elements, outermost first.
@@ -127,13 +142,15 @@ pub fn for_each_record<R: BufRead>(
                 source,
             })?;
         let at = reader.buffer_position();
-        let too_big = || XmlError::TooBig {
-            name: record.to_string(),
-            at,
-        };
+        // the record being built, else the first asked for
+        let name = stack
+            .first()
+            .map_or(record, |r| r.name.as_str())
+            .to_string();
+        let too_big = || XmlError::TooBig { name, at };
         match ev {
             Event::Start(e) => {
-                if stack.is_empty() && local(e.name().as_ref()) != record {
+                if stack.is_empty() && !is_record(e.name().as_ref()) {
                     continue;
                 }
                 elements += 1;
@@ -144,7 +161,7 @@ pub fn for_each_record<R: BufRead>(
             }
             Event::Empty(e) => {
                 if stack.is_empty() {
-                    if local(e.name().as_ref()) == record
+                    if is_record(e.name().as_ref())
                         && let Err(stop) = f(element(&e))
                     {
                         return Ok(Err(stop));
@@ -214,8 +231,8 @@ pub fn for_each_record<R: BufRead>(
             }
             Event::Eof => {
                 return match stack.first() {
-                    Some(_) => Err(XmlError::Unterminated {
-                        name: record.to_string(),
+                    Some(r) => Err(XmlError::Unterminated {
+                        name: r.name.clone(),
                     }),
                     None => Ok(Ok(())),
                 };
