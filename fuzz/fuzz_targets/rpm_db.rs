@@ -1,4 +1,5 @@
-//! rpm databases (sqlite, BerkeleyDB hash, NDB), detected by magic.
+//! rpm databases (sqlite, BerkeleyDB hash, NDB), detected by magic, and the distroless
+//! CBL-Mariner rpm manifest (text).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
@@ -6,4 +7,5 @@ fuzz_target!(|data: &[u8]| {
     let _ = moat_pkgdb::rpm::read(data);
     let _ = moat_pkgdb::rpm::bdb::read(data);
     let _ = moat_pkgdb::rpm::ndb::read(data);
+    let _ = moat_pkgdb::rpm::manifest::read(data);
 });

@@ -551,6 +551,89 @@ fn import_directories_of_real_feeds_and_status() {
     assert!(go_line.ends_with(&go.display().to_string()), "{go_line}");
 }
 
+/// A distroless CBL-Mariner 2.0 image keeps no rpm database, only the rpm manifest
+/// `/var/lib/rpmmanifest/container-manifest-2`: its packages are the inventory (the shared
+/// manifest of five, plus a mysql and a golang line), and Microsoft's OVAL imported with
+/// `moat db import` matches them: mysql 8.0.32 below the 8.0.33-1 fix of two CVEs, golang
+/// 1.20.5 inside `> 1.19.0, < 1.20.7-1`; glibc's `Not Applicable` definition, nothing.
+#[test]
+fn a_distroless_mariner_manifest_matched_against_azure_linux_oval() {
+    let Some(vulns) = vulns() else { return };
+    let samples = vulns.join("distro-samples");
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("rootfs");
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::create_dir_all(root.join("var/lib/rpmmanifest")).unwrap();
+    std::fs::write(
+        root.join("etc/os-release"),
+        "NAME=\"Common Base Linux Mariner\"\nID=mariner\nVERSION_ID=\"2.0\"\n",
+    )
+    .unwrap();
+    let mut manifest = std::fs::read_to_string(
+        samples.join("fixtures/mariner-2.0-distroless/container-manifest-2"),
+    )
+    .unwrap();
+    for (name, vr) in [("mysql", "8.0.32-1.cm2"), ("golang", "1.20.5-1.cm2")] {
+        manifest.push_str(&format!(
+            "{name}\t{vr}\t1683806521\t1683700000\tMicrosoft Corporation\t(none)\t1000\tx86_64\t0\t{name}-{vr}.src.rpm\n"
+        ));
+    }
+    std::fs::write(
+        root.join("var/lib/rpmmanifest/container-manifest-2"),
+        manifest,
+    )
+    .unwrap();
+    let target = format!("rootfs:{}", root.display());
+
+    let o = run(cmd(dir.path()).args(["inventory", &target, "--format", "json"]));
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let inv: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut pkgs: Vec<(String, String, String)> = inv["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_string(),
+                p["version"].as_str().unwrap().to_string(),
+                p["ecosystem"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    pkgs.sort();
+    let eco = "Azure Linux:2".to_string();
+    assert_eq!(
+        pkgs,
+        [
+            ("filesystem", "1.1-9.cm2"),
+            ("glibc", "2.35-2.cm2"),
+            ("golang", "1.20.5-1.cm2"),
+            ("mariner-release", "2.0-12.cm2"),
+            ("mysql", "8.0.32-1.cm2"),
+            ("openssl-libs", "1.1.1k-15.cm2"),
+            ("vim", "2:9.0-1.cm2"),
+        ]
+        .map(|(n, v)| (n.to_string(), v.to_string(), eco.clone()))
+    );
+
+    let db = dir.path().join("db/moat.db");
+    let oval = samples.join("oval-azurelinux/mariner-truncated-2.0-oval.xml");
+    let o = run(cmd(dir.path())
+        .args(["db", "import", "--db"])
+        .arg(&db)
+        .arg(&oval));
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert!(
+        out(&o).contains("4 records as source azurelinux-oval"),
+        "{}",
+        out(&o)
+    );
+    assert_eq!(
+        scan_ids(dir.path(), &target, &db),
+        ["CVE-2023-21977", "CVE-2023-21980", "CVE-2023-29404"]
+    );
+}
+
 #[test]
 fn import_an_osv_all_zip() {
     let Some(vulns) = vulns() else { return };

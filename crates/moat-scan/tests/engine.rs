@@ -320,7 +320,16 @@ fn the_registry_runs_in_order_and_is_reported() {
     assert_eq!(ids.first(), Some(&"os-release"));
     assert_eq!(ids.last(), Some(&"elf-binary"));
     assert!(ids.contains(&"dpkg-status") && ids.contains(&"npm-lock"));
-    assert!(inv.tool.analyzers.iter().all(|a| a.version == 1));
+    // an analyzer's version goes up when what it makes of the same bytes changes (the layer
+    // cache keys by it): rpm-db's 2 reads the distroless CBL-Mariner manifest too
+    let versions: Vec<(&str, u32)> = inv
+        .tool
+        .analyzers
+        .iter()
+        .filter(|a| a.version != 1)
+        .map(|a| (a.id.as_str(), a.version))
+        .collect();
+    assert_eq!(versions, [("rpm-db", 2)]);
 }
 
 #[test]

@@ -11,6 +11,9 @@
 //! | BerkeleyDB hash | `Packages` | rpm <= 4.15: RHEL/CentOS 5-8, Amazon Linux 2, older SUSE | [`bdb`] |
 //! | ndb | `Packages.db` | SUSE (SLE 15, openSUSE) | [`ndb`] |
 //!
+//! Distroless CBL-Mariner / Azure Linux images have no database but a text manifest of the
+//! same packages, read by [`manifest`].
+//!
 //! [`read`] picks the backend by magic ([`detect`]) and returns the packages in header
 //! number order. Only the `Packages` store is read: rpm's other files (`Name`,
 //! `Basenames`, `Index.db`, ...) are indexes derived from the headers and are ignored.
@@ -48,6 +51,7 @@ use crate::{Error, Parsed, Warnings};
 
 pub mod bdb;
 mod header;
+pub mod manifest;
 pub mod ndb;
 pub mod sqlite;
 

@@ -237,6 +237,11 @@ mod tests {
         assert!(wants("usr/share/doc/bash/examples/copyright").is_empty());
         assert_eq!(wants("usr/lib/sysimage/rpm/rpmdb.sqlite"), ["rpm-db"]);
         assert_eq!(wants("var/lib/rpm/Packages"), ["rpm-db"]);
+        assert_eq!(
+            wants("var/lib/rpmmanifest/container-manifest-2"),
+            ["rpm-db"]
+        );
+        assert!(wants("var/lib/rpmmanifest/container-manifest-1").is_empty());
         assert!(wants("var/lib/rpm/Index.db").is_empty());
         assert_eq!(wants("etc/os-release"), ["os-release"]);
         assert!(wants("usr/bin/bash").is_empty());

@@ -8,7 +8,7 @@ use super::group::Group;
 use crate::analyzers::apk::INSTALLED as APK_INSTALLED;
 use crate::analyzers::dpkg::{INFO_DIR, STATUS, STATUS_D};
 use crate::analyzers::os_release::PATHS as OS_RELEASE_PATHS;
-use crate::analyzers::rpm::{RPM_DIRS, RPM_FILES};
+use crate::analyzers::rpm::{RPM_DIRS, RPM_FILES, RPM_MANIFEST};
 use crate::fact::Fact;
 use crate::merge::{FoundFile, Introduced, Merged, SymlinkLoop, introduced_layers};
 use moat_model::{
@@ -728,17 +728,20 @@ fn rpm_packages<'a>(
 ) -> OsGroup<'a> {
     let mut g = OsGroup::new(wanted);
     let mut found = None;
-    'outer: for dir in RPM_DIRS {
-        for file in RPM_FILES {
-            if let Some(f) = lookup(m, &format!("{dir}{file}"), diagnostics)
-                && let Some(parsed) = f.facts.find(|f| match f {
-                    Fact::Rpm(p) => Some(p),
-                    _ => None,
-                })
-            {
-                found = Some((f.path, parsed));
-                break 'outer;
-            }
+    // the databases first; a distroless CBL-Mariner / Azure Linux image's manifest else
+    let candidates = RPM_DIRS
+        .iter()
+        .flat_map(|dir| RPM_FILES.iter().map(move |file| format!("{dir}{file}")))
+        .chain(std::iter::once(RPM_MANIFEST.to_string()));
+    for path in candidates {
+        if let Some(f) = lookup(m, &path, diagnostics)
+            && let Some(parsed) = f.facts.find(|f| match f {
+                Fact::Rpm(p) => Some(p),
+                _ => None,
+            })
+        {
+            found = Some((f.path, parsed));
+            break;
         }
     }
     let Some((real, parsed)) = found else {
