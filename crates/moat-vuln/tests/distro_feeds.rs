@@ -53,20 +53,28 @@ fn fixed(a: &Advisory) -> BTreeSet<(String, String, String)> {
         .collect()
 }
 
-/// vunnel's snapshot of one record: (name, version) of its FixedIn list.
-fn vunnel(rel: &str) -> BTreeSet<(String, String)> {
+/// vunnel's snapshot of one record: its `Vulnerability`.
+fn vunnel_record(rel: &str) -> Value {
     let p = shared(&format!("oracles/vunnel-provider-fixtures/{rel}")).unwrap();
-    let v: Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
-    v["item"]["Vulnerability"]["FixedIn"]
+    let mut v: Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
+    v["item"]["Vulnerability"].take()
+}
+
+/// Fields of each entry of a vunnel record's FixedIn list.
+fn fixed_in<const N: usize>(record: &Value, fields: [&str; N]) -> BTreeSet<[String; N]> {
+    record["FixedIn"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| {
-            (
-                f["Name"].as_str().unwrap().to_string(),
-                f["Version"].as_str().unwrap().to_string(),
-            )
-        })
+        .map(|f| fields.map(|k| f[k].as_str().unwrap().to_string()))
+        .collect()
+}
+
+/// vunnel's snapshot of one record: (name, version) of its FixedIn list.
+fn vunnel(rel: &str) -> BTreeSet<(String, String)> {
+    fixed_in(&vunnel_record(rel), ["Name", "Version"])
+        .into_iter()
+        .map(|[n, v]| (n, v))
         .collect()
 }
 
@@ -459,22 +467,12 @@ fn azure_linux_oval_agrees_with_vunnel() {
                 .iter()
                 .all(|f| f.package.ecosystem == "Azure Linux:2")
         );
-        let v: Value =
-            serde_json::from_slice(&std::fs::read(snapshots.join(format!("{cve}.json"))).unwrap())
-                .unwrap();
-        let vuln = &v["item"]["Vulnerability"];
-        let want: BTreeSet<(String, String, String)> = vuln["FixedIn"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| {
-                (
-                    f["Name"].as_str().unwrap().to_string(),
-                    f["Version"].as_str().unwrap().to_string(),
-                    f["VulnerableRange"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect();
+        let vuln = vunnel_record(&format!("mariner/snapshots/mariner:2.0/{cve}.json"));
+        let want: BTreeSet<(String, String, String)> =
+            fixed_in(&vuln, ["Name", "Version", "VulnerableRange"])
+                .into_iter()
+                .map(|[n, v, r]| (n, v, r))
+                .collect();
         assert_eq!(vunnel_ranges(a), want, "{cve}");
         assert_eq!(a.rating.as_deref(), vuln["Severity"].as_str(), "{cve}");
     }

@@ -219,15 +219,7 @@ pub fn stream<R: BufRead>(reader: R, sink: &mut Sink<'_>) -> Result<Result<(), S
 
 /// Every security update of an `updateinfo.xml` in memory.
 pub fn parse(bytes: &[u8]) -> Result<Vec<Advisory>, AlasError> {
-    let mut out = Vec::new();
-    // The sink never stops.
-    let _ = stream(bytes, &mut |item| {
-        if let Item::Advisory(a) = item {
-            out.push(a);
-        }
-        Ok(())
-    })?;
-    Ok(out)
+    super::collect_advisories(|sink| stream(bytes, sink))
 }
 
 #[cfg(test)]

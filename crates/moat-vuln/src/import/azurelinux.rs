@@ -327,15 +327,7 @@ pub fn stream<R: BufRead>(
 
 /// Every advisory of an Azure Linux / CBL-Mariner OVAL document in memory.
 pub fn parse(bytes: &[u8]) -> Result<Vec<Advisory>, AzureOvalError> {
-    let mut out = Vec::new();
-    // The sink never stops.
-    let _ = stream(bytes, &mut |item| {
-        if let Item::Advisory(a) = item {
-            out.push(a);
-        }
-        Ok(())
-    })?;
-    Ok(out)
+    super::collect_advisories(|sink| stream(bytes, sink))
 }
 
 #[cfg(test)]

@@ -837,6 +837,22 @@ fn with_source(mut list: Vec<Advisory>, source: &str) -> Vec<Advisory> {
     list
 }
 
+/// The advisories a streaming reader hands its sink, collected (the `parse` of a feed read
+/// from memory: [`alas::parse`], [`oval::parse`], [`azurelinux::parse`]).
+pub(crate) fn collect_advisories<E>(
+    read: impl FnOnce(&mut Sink<'_>) -> Result<Result<(), Stop>, E>,
+) -> Result<Vec<Advisory>, E> {
+    let mut out = Vec::new();
+    // The sink never stops.
+    let _ = read(&mut |item| {
+        if let Item::Advisory(a) = item {
+            out.push(a);
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
 /// Detects the format of one file's bytes and adds what it holds to `batch`.
 fn import_bytes(path: &Path, bytes: &[u8], batch: &mut ImportBatch) {
     let shown = path.display().to_string();

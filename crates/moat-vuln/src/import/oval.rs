@@ -223,13 +223,5 @@ pub fn stream<R: BufRead>(reader: R, sink: &mut Sink<'_>) -> Result<Result<(), S
 
 /// Every ELSA definition of an OVAL document in memory.
 pub fn parse(bytes: &[u8]) -> Result<Vec<Advisory>, OvalError> {
-    let mut out = Vec::new();
-    // The sink never stops.
-    let _ = stream(bytes, &mut |item| {
-        if let Item::Advisory(a) = item {
-            out.push(a);
-        }
-        Ok(())
-    })?;
-    Ok(out)
+    super::collect_advisories(|sink| stream(bytes, sink))
 }
