@@ -360,10 +360,35 @@ fn ignore_purls() {
     );
     e.package = Some("pkg:deb/debian/libc6@2.36-9+deb12u1?distro=debian-11".into());
     assert!(
-        apply(scan_findings(), &[e], &[], "2024-01-01")
+        apply(scan_findings(), std::slice::from_ref(&e), &[], "2024-01-01")
             .suppressed
             .is_empty()
     );
+    // Some of the package's qualifiers, with their values: a match (the package's purl has
+    // `arch=amd64&distro=debian-12`); one more than it has: none.
+    for (purl, suppressed) in [
+        ("pkg:deb/debian/libc6@2.36-9+deb12u1?arch=amd64", 1),
+        ("pkg:deb/debian/libc6@2.36-9+deb12u1?distro=debian-12", 1),
+        (
+            "pkg:deb/debian/libc6@2.36-9+deb12u1?arch=amd64&distro=debian-12&x=1",
+            0,
+        ),
+        ("pkg:deb/debian/libc6@2.36-9+deb12u1?arch=arm64", 0),
+    ] {
+        e.package = Some(purl.into());
+        let got = apply(scan_findings(), std::slice::from_ref(&e), &[], "2024-01-01");
+        assert_eq!(got.suppressed.len(), suppressed, "{purl}");
+    }
+    // The same for a VEX statement's product.
+    let vex = VexStatement {
+        vulnerability: "CVE-2023-4911".into(),
+        products: vec!["pkg:deb/debian/libc6@2.36-9+deb12u1?arch=amd64".into()],
+        status: "not_affected".into(),
+        justification: Some("vulnerable_code_not_in_execute_path".into()),
+        impact: None,
+    };
+    let got = apply(scan_findings(), &[], &[vex], "2024-01-01");
+    assert_eq!(got.suppressed.len(), 1);
 }
 
 #[test]

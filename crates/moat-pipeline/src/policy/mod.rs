@@ -39,7 +39,10 @@
 //!   (`pkg:golang/golang.org/x/net@0.35.0` is the module version `v0.35.0`; the standard
 //!   library's `go1.19.8` is `v1.19.8`), and two versions that both parse are the same
 //!   when the ecosystem's ordering says so (Maven `1.0` is `1.0.0`);
-//! * qualifiers, other than `epoch`, compared as written.
+//! * qualifiers, other than `epoch`, compared as written, each of `want`'s present in `have`
+//!   with the same value (`have`'s others do not matter: OpenVEX's purl matching, spec
+//!   issue 27): `?arch=amd64` names `?arch=amd64&distro=debian-12`, `?distro=debian-11` does
+//!   not.
 
 pub mod ignore;
 pub mod vex;
@@ -249,7 +252,12 @@ impl PurlKey {
         self.ty == have.ty
             && self.name == have.name
             && version_ok
-            && (self.qualifiers.is_empty() || self.qualifiers == have.qualifiers)
+            // OpenVEX's purl matching: the wanted purl's qualifiers narrow it, the
+            // package's others do not matter (`?arch=amd64` names `?arch=amd64&distro=...`)
+            && self
+                .qualifiers
+                .iter()
+                .all(|(k, v)| have.qualifiers.get(k) == Some(v))
             && (self.subpath.is_none() || self.subpath == have.subpath)
     }
 }
