@@ -508,6 +508,45 @@ fn azure_linux_oval_agrees_with_vunnel() {
     let batch = import::import_path(&s.join("oval-azurelinux/azurelinux-3.0-oval.xml")).unwrap();
     assert_eq!(batch.advisories, read("azurelinux-3.0-oval.xml"));
     assert!(batch.malformed.is_empty(), "{:?}", batch.malformed);
+    // A definition whose test is not in the document: malformed, named within its file; a
+    // version without a dist tag: no release to file it under.
+    let tmp = tempfile::tempdir().unwrap();
+    let broken = tmp.path().join("broken-oval.xml");
+    std::fs::write(
+        &broken,
+        r#"<oval_definitions><definitions>
+<definition id="oval:com.microsoft.azurelinux:def:1" class="vulnerability"><metadata>
+<title>CVE-2024-0001 affecting package a</title><patchable>true</patchable>
+<reference ref_id="CVE-2024-0001" source="CVE"/></metadata>
+<criteria operator="AND"><criterion test_ref="oval:com.microsoft.azurelinux:tst:9"/></criteria></definition>
+<definition id="oval:com.microsoft.azurelinux:def:2" class="vulnerability"><metadata>
+<title>CVE-2024-0002 affecting package b</title><patchable>true</patchable>
+<reference ref_id="CVE-2024-0002" source="CVE"/></metadata>
+<criteria operator="AND"><criterion test_ref="oval:com.microsoft.azurelinux:tst:2"/></criteria></definition>
+</definitions><tests>
+<rpminfo_test id="oval:com.microsoft.azurelinux:tst:2"><object object_ref="o2"/><state state_ref="s2"/></rpminfo_test>
+</tests><objects><rpminfo_object id="o2"><name>b</name></rpminfo_object></objects>
+<states><rpminfo_state id="s2"><evr operation="less than">0:1.0-1</evr></rpminfo_state></states>
+</oval_definitions>"#,
+    )
+    .unwrap();
+    let batch = import::import_path(&broken).unwrap();
+    assert!(batch.advisories.is_empty());
+    let shown = broken.display();
+    assert_eq!(
+        batch.malformed,
+        [
+            (
+                format!("{shown}!CVE-2024-0001"),
+                "test oval:com.microsoft.azurelinux:tst:9 does not resolve to a package and a version"
+                    .to_string()
+            ),
+            (
+                format!("{shown}!CVE-2024-0002"),
+                "no release in the versions' dist tag (.cmN, .azlN)".to_string()
+            ),
+        ]
+    );
 
     // Matching: golang is affected from above 1.19.0 to below 1.20.7-1, bind up to and
     // including 9.16.33-1 with no fix, mysql below 8.0.33-1.

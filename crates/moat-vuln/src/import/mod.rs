@@ -439,8 +439,8 @@ pub fn stream_path_prepared(
     stream_path_mapped(path, batch, &map, consume)
 }
 
-/// An item of the `all.zip` at `shown` as [`stream_path`] names it: malformed and skipped
-/// entries as `<path>!<entry>`.
+/// An item of a record inside the file `shown` (an `all.zip`'s entry, an XML feed's record)
+/// as [`stream_path`] names it: malformed and skipped ones as `<path>!<name>`.
 fn zip_item(shown: &str, item: Item) -> Item {
     match item {
         Item::Malformed(what, why) => Item::Malformed(format!("{shown}!{what}"), why),
@@ -526,10 +526,14 @@ fn stream_xml(path: &Path, file: std::fs::File, sink: &mut Sink<'_>) -> Result<(
     };
     let rest = std::io::Cursor::new(head).chain(reader);
     let rest = BufReader::new(rest);
-    let read = match feed {
-        XmlFeed::Updateinfo => alas::stream(rest, sink).map_err(|e| e.to_string()),
-        XmlFeed::OracleOval => oval::stream(rest, sink).map_err(|e| e.to_string()),
-        XmlFeed::AzureOval => azurelinux::stream(rest, sink).map_err(|e| e.to_string()),
+    let read = {
+        // a record is named within its file, as a zip's entry is
+        let mut within = |item: Item| sink(zip_item(&shown, item));
+        match feed {
+            XmlFeed::Updateinfo => alas::stream(rest, &mut within).map_err(|e| e.to_string()),
+            XmlFeed::OracleOval => oval::stream(rest, &mut within).map_err(|e| e.to_string()),
+            XmlFeed::AzureOval => azurelinux::stream(rest, &mut within).map_err(|e| e.to_string()),
+        }
     };
     match read {
         Ok(r) => r,
