@@ -4,7 +4,8 @@
 //!   it, its author and date, and its path;
 //! - the same blob in several commits and paths is reported once, and so is the same
 //!   secret in later versions of a file;
-//! - `--since REV` reads only the commits after REV (a name or an id, with `~N` / `^N` steps);
+//! - `--since REV` reads only the commits after REV (a name or an id, with `~N` / `^N` steps),
+//!   or made since a date or time;
 //! - a bare repository, branches and tags;
 //! - a missing path, a directory that is not a repository, a bad `--since`: exit 2.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -266,6 +267,25 @@ fn since_reads_only_later_commits_on_every_branch() {
         let (code, doc, err) = scan(home.path(), &["--since", rev, &target]);
         assert_eq!(code, 0, "--since {rev}: {err}");
         assert_eq!(&found(&doc), expected, "--since {rev}");
+    }
+    // A date or time: the commits made since (commit n is n hours after 2024-01-01), what
+    // the commits before it held not new (so `old.env`, from commit 1, is not reported
+    // after 01:30 though commit 2 still has it).
+    let both = want(&[
+        ("github-pat", "new.env", 1, &feature),
+        ("github-pat", "old.env", 1, &old),
+    ]);
+    for (when, expected) in [
+        ("2023-12-31", &both),
+        ("2024-01-01", &both),
+        ("2024-01-01T01:30:00Z", &first_only),
+        ("2024-01-01T03:00:00Z", &first_only),
+        ("2024-01-01T04:00:01Z", &want(&[])),
+        ("2024-01-02", &want(&[])),
+    ] {
+        let (code, doc, err) = scan(home.path(), &["--since", when, &target]);
+        assert_eq!(code, 0, "--since {when}: {err}");
+        assert_eq!(&found(&doc), expected, "--since {when}");
     }
     // Past the root, a second parent that is not there, a step that is not one: usage errors
     // naming the revision and where it went wrong.

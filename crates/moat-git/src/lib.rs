@@ -58,7 +58,8 @@ const BATCH: usize = 2048;
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     /// Only commits after this revision: a full or abbreviated commit id, a branch, a tag,
-    /// or any reference name, with git's `~N` / `^N` ancestry steps after it (`HEAD~3`).
+    /// or any reference name, with git's `~N` / `^N` ancestry steps after it (`HEAD~3`); or
+    /// only commits made since a date or time (`2024-06-01`, `2024-06-01T12:00:00Z`).
     pub since: Option<String>,
     /// Rules, size cap, binaries, whether secrets are shown.
     pub secrets: moat_secrets::Settings,
@@ -127,11 +128,17 @@ pub fn scan(path: &Path, opts: &Options) -> Result<History, GitError> {
         return Ok(out);
     };
     let tips = tips(&repo).map_err(read("reading references"))?;
-    let hidden = match &opts.since {
-        Some(rev) => vec![resolve(&repo, rev)?],
-        None => Vec::new(),
+    let since = match &opts.since {
+        Some(rev) => Some(since(&repo, rev)?),
+        None => None,
+    };
+    let mut hidden = match since {
+        Some(Since::Commit(id)) => vec![id],
+        _ => Vec::new(),
     };
     let mut commits = Vec::new();
+    // with a date: the commits before it, which are not read
+    let mut before: HashSet<ObjectId> = HashSet::new();
     if !tips.is_empty() {
         let walk = repo
             .rev_walk(tips)
@@ -141,6 +148,16 @@ pub fn scan(path: &Path, opts: &Options) -> Result<History, GitError> {
             .map_err(read("walking commits"))?;
         for info in walk {
             let info = info.map_err(read("walking commits"))?;
+            if let Some(Since::Time(cutoff)) = since {
+                let commit = repo
+                    .find_commit(info.id)
+                    .map_err(read("reading a commit"))?;
+                let time = commit.time().map_err(read("reading a commit"))?;
+                if time.seconds < cutoff {
+                    before.insert(info.id);
+                    continue;
+                }
+            }
             if commits.len() == MAX_COMMITS {
                 out.diagnostics.push(Diagnostic::new(
                     Code::TooLarge,
@@ -153,6 +170,19 @@ pub fn scan(path: &Path, opts: &Options) -> Result<History, GitError> {
     }
     commits.reverse();
     out.stats.commits = commits.len();
+    // With a date, the commits before it that the ones after it descend from stand for REV:
+    // what their trees hold is not new.
+    if !before.is_empty() {
+        for &id in &commits {
+            let commit = repo.find_commit(id).map_err(read("reading a commit"))?;
+            for parent in commit.parent_ids() {
+                let parent = parent.detach();
+                if before.contains(&parent) && !hidden.contains(&parent) {
+                    hidden.push(parent);
+                }
+            }
+        }
+    }
 
     let mut walker = Walker {
         repo: &repo,
@@ -231,6 +261,42 @@ fn tips(repo: &gix::Repository) -> Result<Vec<ObjectId>, gix::Error> {
     Ok(out)
 }
 
+/// Where `--since` cuts the history.
+#[derive(Debug, Clone, Copy)]
+enum Since {
+    /// A commit: it and its ancestors are not read.
+    Commit(ObjectId),
+    /// A time (seconds since the epoch): commits made before it (by their committer time,
+    /// as `git log --since`) are not read.
+    Time(i64),
+}
+
+/// `--since`: a revision ([`resolve`]); else a date (`2024-06-01`, midnight UTC) or an RFC
+/// 3339 time (`2024-06-01T12:00:00Z`). A reference named like a date is the reference.
+fn since(repo: &gix::Repository, rev: &str) -> Result<Since, GitError> {
+    match resolve(repo, rev) {
+        Ok(id) => Ok(Since::Commit(id)),
+        Err(e) => match date_cutoff(rev) {
+            Some(t) => Ok(Since::Time(t)),
+            None => Err(e),
+        },
+    }
+}
+
+/// A date at midnight UTC or an RFC 3339 time, as seconds since the epoch.
+fn date_cutoff(text: &str) -> Option<i64> {
+    if let Ok(t) = text.parse::<jiff::Timestamp>() {
+        return Some(t.as_second());
+    }
+    // a date alone (a time without its offset is not read as midnight of its date)
+    if text.len() != "2024-06-01".len() {
+        return None;
+    }
+    let date: jiff::civil::Date = text.parse().ok()?;
+    let t: jiff::Timestamp = format!("{date}T00:00:00Z").parse().ok()?;
+    Some(t.as_second())
+}
+
 /// `--since REV`: a full or abbreviated commit id, or a reference name (`main`, `v1.0`,
 /// `origin/main`, `refs/tags/v1.0`), peeled to a commit, then git's ancestry steps after it
 /// in any number: `~N` the Nth first-parent ancestor (`~` is `~1`), `^N` the Nth parent
@@ -259,7 +325,12 @@ fn resolve(repo: &gix::Repository, rev: &str) -> Result<ObjectId, GitError> {
                 Err(e) => return Err(fail(e.to_string())),
             }
         }
-        None => return Err(fail("no such reference or commit id".into())),
+        None => {
+            return Err(fail(
+                "no such reference or commit id (nor a date: 2024-06-01, 2024-06-01T12:00:00Z)"
+                    .into(),
+            ));
+        }
     };
     let commit_of = |id: ObjectId| {
         repo.find_object(id)
@@ -519,5 +590,23 @@ impl BlobScanner<'_> {
             out.findings.push((key.finish(), f));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::date_cutoff;
+
+    #[test]
+    fn dates_and_times_for_since() {
+        assert_eq!(date_cutoff("2024-01-01"), Some(1_704_067_200));
+        assert_eq!(date_cutoff("2024-01-01T01:30:00Z"), Some(1_704_072_600));
+        assert_eq!(
+            date_cutoff("2024-01-01T03:30:00+02:00"),
+            Some(1_704_072_600)
+        );
+        for not in ["yesterday", "2024-13-01", "2024-01-01T01:30:00", "main", ""] {
+            assert_eq!(date_cutoff(not), None, "{not}");
+        }
     }
 }
