@@ -137,8 +137,9 @@ pub fn scan(path: &Path, opts: &Options) -> Result<History, GitError> {
         _ => Vec::new(),
     };
     let mut commits = Vec::new();
-    // with a date: the commits before it, which are not read
+    // with a date: the commits before it, which are not read, and the parents of those read
     let mut before: HashSet<ObjectId> = HashSet::new();
+    let mut parents: Vec<ObjectId> = Vec::new();
     if !tips.is_empty() {
         let walk = repo
             .rev_walk(tips)
@@ -166,23 +167,19 @@ pub fn scan(path: &Path, opts: &Options) -> Result<History, GitError> {
                 break;
             }
             commits.push(info.id);
+            if matches!(since, Some(Since::Time(_))) {
+                parents.extend(info.parent_ids.iter().copied());
+            }
         }
     }
     commits.reverse();
     out.stats.commits = commits.len();
     // With a date, the commits before it that the ones after it descend from stand for REV:
     // what their trees hold is not new.
-    if !before.is_empty() {
-        for &id in &commits {
-            let commit = repo.find_commit(id).map_err(read("reading a commit"))?;
-            for parent in commit.parent_ids() {
-                let parent = parent.detach();
-                if before.contains(&parent) && !hidden.contains(&parent) {
-                    hidden.push(parent);
-                }
-            }
-        }
-    }
+    parents.retain(|p| before.contains(p));
+    parents.sort_unstable();
+    parents.dedup();
+    hidden.extend(parents);
 
     let mut walker = Walker {
         repo: &repo,

@@ -741,14 +741,18 @@ fn collapse(
         }
         i
     }
+    /// Joins the groups of `i` and `j` (the lower root stays the root).
+    fn union(p: &mut [usize], i: usize, j: usize) {
+        let (a, b) = (find(p, i), find(p, j));
+        if a != b {
+            p[a.max(b)] = a.min(b);
+        }
+    }
     let mut owner: HashMap<&str, usize> = HashMap::new();
     for (i, r) in records.iter().enumerate() {
         for id in std::iter::once(&r.adv.id).chain(r.adv.aliases.iter()) {
             if let Some(&j) = owner.get(id.as_str()) {
-                let (a, b) = (find(&mut parent, i), find(&mut parent, j));
-                if a != b {
-                    parent[a.max(b)] = a.min(b);
-                }
+                union(&mut parent, i, j);
             } else {
                 owner.insert(id.as_str(), i);
             }
@@ -781,7 +785,7 @@ fn collapse(
             led = Some(root);
         }
         if let (Some(root), true) = (led, joins) {
-            parent[own.max(root)] = own.min(root);
+            union(&mut parent, own, root);
         }
     }
     let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();

@@ -34,10 +34,10 @@ impl Analyzer for RpmDb {
         )
     }
     fn analyze(&self, e: &Entry, data: &[u8]) -> Option<Fact> {
-        let read = if e.path == RPM_MANIFEST {
-            rpm::manifest::read(data)
+        let (read, what) = if e.path == RPM_MANIFEST {
+            (rpm::manifest::read(data), "rpm manifest")
         } else {
-            rpm::read(data)
+            (rpm::read(data), "rpm database")
         };
         Some(match read {
             Ok(p) => Fact::Rpm(p),
@@ -45,11 +45,6 @@ impl Analyzer for RpmDb {
                 let code = match err {
                     moat_pkgdb::Error::Format { .. } => Code::Unsupported,
                     _ => Code::ParseError,
-                };
-                let what = if e.path == RPM_MANIFEST {
-                    "rpm manifest"
-                } else {
-                    "rpm database"
                 };
                 Fact::Diagnostic(Diagnostic::new(code, format!("{what}: {err}")))
             }

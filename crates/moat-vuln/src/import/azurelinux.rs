@@ -179,7 +179,6 @@ fn advisories(doc: &Document) -> (Vec<Advisory>, Vec<(String, String)>) {
         let mut name: Option<&str> = None;
         let mut events: Vec<Event> = Vec::new();
         let mut release: Option<&str> = None;
-        let mut fixed = false;
         let mut problem = None;
         for t in &d.tests {
             let resolved = doc
@@ -202,10 +201,7 @@ fn advisories(doc: &Document) -> (Vec<Advisory>, Vec<(String, String)>) {
             name = Some(package);
             release = release.or(release_of(evr));
             match op.as_str() {
-                "less than" => {
-                    fixed = true;
-                    events.push(Event::Fixed(evr.clone()));
-                }
+                "less than" => events.push(Event::Fixed(evr.clone())),
                 "less than or equal" => events.push(Event::LastAffected(evr.clone())),
                 "greater than" | "greater than or equal" => {
                     events.insert(0, Event::Introduced(evr.clone()))
@@ -230,6 +226,8 @@ fn advisories(doc: &Document) -> (Vec<Advisory>, Vec<(String, String)>) {
         if !matches!(events.first(), Some(Event::Introduced(_))) {
             events.insert(0, Event::Introduced("0".into()));
         }
+        // without a fix (an unfixed `<=` range) the package is `affected`
+        let fixed = events.iter().any(|e| matches!(e, Event::Fixed(_)));
         let affected = Affected {
             package: AffectedPackage {
                 ecosystem: format!("Azure Linux:{release}"),

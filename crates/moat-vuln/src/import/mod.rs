@@ -22,8 +22,8 @@
 //!
 //! Zip archives and XML feeds are read as streams ([`stream_path`]): record by record, gzip
 //! and bzip2 decompressed on the fly, never whole in memory (an Azure Linux OVAL document
-//! keeps its definitions until the tests after them are read: a few strings each). Anything else is skipped and
-//! listed in [`ImportBatch::skipped`]. A file or record that does
+//! keeps its definitions until the tests after them are read: a few strings each). Anything
+//! else is skipped and listed in [`ImportBatch::skipped`]. A file or record that does
 //! not parse is listed in [`ImportBatch::malformed`] with its file and the reason (the text of
 //! a [`FileError`], which wraps each format's own error) and never aborts the import; only an
 //! unreadable top-level path is an [`ImportError`]. A file larger than [`MAX_FILE_BYTES`] is

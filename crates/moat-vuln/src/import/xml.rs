@@ -105,6 +105,16 @@ fn element(e: &BytesStart<'_>) -> El {
     }
 }
 
+/// A record over the size limits: the one being built (`stack`'s outermost element), else
+/// `record`, the first name asked for. Made only when a limit is hit.
+fn too_big(stack: &[El], record: &str, at: u64) -> XmlError {
+    let name = stack.first().map_or(record, |r| r.name.as_str());
+    XmlError::TooBig {
+        name: name.to_string(),
+        at,
+    }
+}
+
 /// Reads `reader` and hands every element named `record` (with its subtree) to `f`, in
 /// document order. The inner result says whether `f` stopped the read.
 pub fn for_each_record<R: BufRead>(
@@ -142,12 +152,6 @@ pub fn for_each_record_of<R: BufRead>(
                 source,
             })?;
         let at = reader.buffer_position();
-        // the record being built, else the first asked for
-        let name = stack
-            .first()
-            .map_or(record, |r| r.name.as_str())
-            .to_string();
-        let too_big = || XmlError::TooBig { name, at };
         match ev {
             Event::Start(e) => {
                 if stack.is_empty() && !is_record(e.name().as_ref()) {
@@ -155,7 +159,7 @@ pub fn for_each_record_of<R: BufRead>(
                 }
                 elements += 1;
                 if stack.len() >= MAX_DEPTH || elements > MAX_ELEMENTS {
-                    return Err(too_big());
+                    return Err(too_big(&stack, record, at));
                 }
                 stack.push(element(&e));
             }
@@ -170,7 +174,7 @@ pub fn for_each_record_of<R: BufRead>(
                 }
                 elements += 1;
                 if elements > MAX_ELEMENTS {
-                    return Err(too_big());
+                    return Err(too_big(&stack, record, at));
                 }
                 let el = element(&e);
                 if let Some(top) = stack.last_mut() {
@@ -195,7 +199,7 @@ pub fn for_each_record_of<R: BufRead>(
                     let s = t.xml10_content();
                     text += s.len();
                     if text > MAX_TEXT {
-                        return Err(too_big());
+                        return Err(too_big(&stack, record, at));
                     }
                     top.text.push_str(&s);
                 }
@@ -205,7 +209,7 @@ pub fn for_each_record_of<R: BufRead>(
                     let s = t.xml10_content();
                     text += s.len();
                     if text > MAX_TEXT {
-                        return Err(too_big());
+                        return Err(too_big(&stack, record, at));
                     }
                     top.text.push_str(&s);
                 }
